@@ -1,0 +1,107 @@
+// The one error class of the toolkit. Codes are the contract: messages may change, codes may not.
+
+export const ErrorCodes = {
+  /** A value is not a DeploymentRecord (missing name, non-integer chainId, wrong types). */
+  INVALID_RECORD: 'INVALID_RECORD',
+  /** A key is not of the form `${chainId}-${contractName}`. */
+  INVALID_KEY: 'INVALID_KEY',
+  /** An argument or option given to an API or command is not acceptable. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A configuration file or registry entry is malformed. */
+  INVALID_CONFIG: 'INVALID_CONFIG',
+  /** An operation was called on a store that is not open (never opened, or closed). */
+  STORE_CLOSED: 'STORE_CLOSED',
+  /** The store, file or folder that read-only work needs does not exist. */
+  STORE_NOT_FOUND: 'STORE_NOT_FOUND',
+  /** Stored data cannot be read: undecodable value, truncated file, damaged database. */
+  CORRUPTED: 'CORRUPTED',
+  /** Another process holds the store, file or migration lock after the bounded wait. */
+  LOCKED: 'LOCKED',
+  /** The backend could not be opened or reached for a reason other than a lock or damage. */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  /** A write did not complete; what was stored before is intact. */
+  WRITE_FAILED: 'WRITE_FAILED',
+  /** The disk is full (ENOSPC, EDQUOT); what was stored before is intact. */
+  DISK_FULL: 'DISK_FULL',
+  /** The operating system denied access (EACCES, EPERM, EROFS). */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  /** A file declares a schemaVersion newer than this version understands. */
+  UNSUPPORTED_SCHEMA_VERSION: 'UNSUPPORTED_SCHEMA_VERSION',
+  /** A file or record names a chainId that disagrees with its place or with the registry. */
+  CHAIN_MISMATCH: 'CHAIN_MISMATCH',
+  /** The persisted migration state file is unreadable or inconsistent. */
+  MIGRATION_STATE_INVALID: 'MIGRATION_STATE_INVALID',
+  /** The command is not allowed in the current migration state. */
+  TRANSITION_REFUSED: 'TRANSITION_REFUSED',
+  /** A gate (clean verify, soak, acknowledged findings) is not satisfied. */
+  GATE_FAILED: 'GATE_FAILED',
+  /** Writes are refused right now (a rollback is running). */
+  WRITES_REFUSED: 'WRITES_REFUSED',
+  /** The two sides of a dual write disagree and could not be reconciled. */
+  DIVERGED: 'DIVERGED',
+  /** Records that cannot be migrated exist and are not excluded. */
+  UNMIGRATABLE_RECORDS: 'UNMIGRATABLE_RECORDS',
+  /** No usable backup exists for a restore. */
+  BACKUP_NOT_FOUND: 'BACKUP_NOT_FOUND',
+  /** Two stores or a store and its expectation differ (compare, verify). */
+  STORES_DIFFER: 'STORES_DIFFER',
+  /** A remote endpoint (RPC) could not be reached or answered wrongly. */
+  ENDPOINT_UNAVAILABLE: 'ENDPOINT_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface StateErrorDetails {
+  /** The file or folder involved, when there is one. */
+  file?: string;
+  /** The record key involved, when there is one. */
+  key?: string;
+  /** A position in a file, when known. */
+  position?: { line: number; column: number; offset?: number };
+  /** What the operator can do next. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class StateError extends Error {
+  override readonly name = 'StateError';
+  readonly code: ErrorCode;
+  readonly file: string | undefined;
+  readonly key: string | undefined;
+  readonly position: StateErrorDetails['position'];
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: StateErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.file = details.file;
+    this.key = details.key;
+    this.position = details.position;
+    this.hint = details.hint;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.file !== undefined && { file: this.file }),
+      ...(this.key !== undefined && { key: this.key }),
+      ...(this.position !== undefined && { position: this.position }),
+      ...(this.hint !== undefined && { hint: this.hint }),
+      ...(this.cause instanceof Error && { cause: { message: this.cause.message, code: (this.cause as { code?: unknown }).code } }),
+    };
+  }
+}
+
+export function isStateError(error: unknown, code?: ErrorCode): error is StateError {
+  return error instanceof StateError && (code === undefined || error.code === code);
+}
+
+/** Maps an operating-system error from a write to the code that tells the operator what to do. */
+export function fsErrorCode(error: unknown): ErrorCode {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return ErrorCodes.DISK_FULL;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return ErrorCodes.PERMISSION_DENIED;
+  if (code === 'ENOENT') return ErrorCodes.STORE_NOT_FOUND;
+  return ErrorCodes.WRITE_FAILED;
+}

@@ -1,0 +1,69 @@
+// Record keys and their order. LevelDB orders keys bytewise over UTF-8; this is the one place
+// that order is defined, so every store, stream and digest agrees on it.
+import { ErrorCodes, StateError } from './errors.js';
+
+/** Throws INVALID_KEY unless chainId is a non-negative safe integer. */
+export function assertChainId(chainId: number): number {
+  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
+    throw new StateError(ErrorCodes.INVALID_KEY, `chainId must be a non-negative integer, got ${String(chainId)}`);
+  }
+  return chainId;
+}
+
+export function recordKey(chainId: number, contractName: string): string {
+  assertChainId(chainId);
+  if (typeof contractName !== 'string' || contractName.length === 0) {
+    throw new StateError(ErrorCodes.INVALID_KEY, 'contractName must be a non-empty string');
+  }
+  return `${chainId}-${contractName}`;
+}
+
+export interface ParsedKey {
+  chainId: number;
+  contractName: string;
+}
+
+const KEY_PATTERN = /^(0|[1-9][0-9]{0,15})-([\s\S]+)$/;
+
+/** Splits a key at its first `-`: the chain id is digits only, so a name may hold any character. */
+export function parseKey(key: string): ParsedKey {
+  const match = typeof key === 'string' ? KEY_PATTERN.exec(key) : null;
+  const chainId = match ? Number(match[1]) : Number.NaN;
+  if (!match || !Number.isSafeInteger(chainId)) {
+    throw new StateError(ErrorCodes.INVALID_KEY, `not a record key (expected "<chainId>-<contractName>"): ${JSON.stringify(key)}`, { key });
+  }
+  return { chainId, contractName: match[2] as string };
+}
+
+export function tryParseKey(key: string): ParsedKey | null {
+  try {
+    return parseKey(key);
+  } catch {
+    return null;
+  }
+}
+
+// UTF-16 code units order like code points except that surrogates (D800-DFFF) must sort after
+// E000-FFFF; this shift gives code point order, which is UTF-8 byte order.
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** Compares two strings in UTF-8 byte order (LevelDB's key order). */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** The key range holding exactly one chain's records: gte <= key < lt. */
+export function chainKeyRange(chainId: number): { gte: string; lt: string } {
+  assertChainId(chainId);
+  // '.' follows '-' in every order, and no chain prefix is a prefix of another once '-' ends it.
+  return { gte: `${chainId}-`, lt: `${chainId}.` };
+}

@@ -1,0 +1,121 @@
+// The deployment record and its structural validation: what every store refuses because it is
+// not a DeploymentRecord at all. Quality problems (bad addresses, dev chains) are findings instead.
+import { ErrorCodes, StateError } from './errors.js';
+import { recordKey } from './keys.js';
+
+/** An integer of the number model: `number` when safe, `bigint` beyond. */
+export type Integer = number | bigint;
+
+export interface DeploymentRecord {
+  /** May be fully qualified: `contracts/xchain/Router.sol:Router`. */
+  contractName: string;
+  chainId: number;
+  /** Free text as the deploy script wrote it; aliases happen. */
+  networkName: string;
+  /** Implementation address (0x + 40 hex). */
+  address: string;
+  /** 0x + 64 hex; may be empty in dev-chain junk. */
+  factoryByteCodeHash: string;
+  implementationHash?: string | null;
+  proxyAddress?: string | null;
+  /** Constructor or initializer arguments; may hold big integers as strings or bare numbers. */
+  deploymentArgs?: unknown[] | null;
+  /** Milliseconds since the epoch today; any size survives. */
+  timestamp: Integer;
+  /** Unknown extra fields are data too. */
+  [extra: string]: unknown;
+}
+
+/** The fields this toolkit knows, in the order files print them. */
+export const RECORD_FIELDS = [
+  'contractName',
+  'chainId',
+  'networkName',
+  'address',
+  'proxyAddress',
+  'implementationHash',
+  'factoryByteCodeHash',
+  'deploymentArgs',
+  'timestamp',
+] as const;
+
+const REQUIRED_STRINGS = ['networkName', 'address', 'factoryByteCodeHash'] as const;
+const OPTIONAL_STRINGS = ['implementationHash', 'proxyAddress'] as const;
+
+function refuse(field: string, problem: string, key: string | undefined): never {
+  throw new StateError(ErrorCodes.INVALID_RECORD, `${key ? `${key}: ` : ''}${field} ${problem}`, key === undefined ? {} : { key });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Throws StateError INVALID_RECORD unless `value` is a DeploymentRecord. `key`, when given, is
+ * named in the error. Returns the value, typed.
+ */
+export function assertDeploymentRecord(value: unknown, key?: string): DeploymentRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse('record', `must be an object, got ${describe(value)}`, key);
+  const record = value as Record<string, unknown>;
+  const name = record.contractName;
+  if (typeof name !== 'string' || name.length === 0) refuse('contractName', `must be a non-empty string, got ${describe(name)}`, key);
+  const chainId = record.chainId;
+  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
+    refuse('chainId', `must be a non-negative integer, got ${typeof chainId === 'number' ? chainId : describe(chainId)}`, key);
+  }
+  for (const field of REQUIRED_STRINGS) {
+    if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describe(record[field])}`, key);
+  }
+  for (const field of OPTIONAL_STRINGS) {
+    const v = record[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describe(v)}`, key);
+  }
+  const args = record.deploymentArgs;
+  if (args !== undefined && args !== null && !Array.isArray(args)) refuse('deploymentArgs', `must be an array when present, got ${describe(args)}`, key);
+  const ts = record.timestamp;
+  if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)))) {
+    refuse('timestamp', `must be an integer, got ${typeof ts === 'number' ? ts : describe(ts)}`, key);
+  }
+  return record as DeploymentRecord;
+}
+
+export function isDeploymentRecord(value: unknown): value is DeploymentRecord {
+  try {
+    assertDeploymentRecord(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The key a record is stored under. */
+export function keyOf(record: DeploymentRecord): string {
+  return recordKey(record.chainId, record.contractName);
+}
+
+/** A deep copy, so a caller's later changes never reach a store and a store's never reach a caller. */
+export function cloneRecord<T>(record: T): T {
+  return structuredClone(record);
+}
+
+/** The same record with known fields first in RECORD_FIELDS order and extra fields after, sorted. */
+export function orderRecordFields(record: DeploymentRecord): DeploymentRecord {
+  const out: Record<string, unknown> = {};
+  for (const field of RECORD_FIELDS) if (Object.hasOwn(record, field)) out[field] = record[field];
+  const extras = Object.keys(record).filter((k) => !(RECORD_FIELDS as readonly string[]).includes(k)).sort();
+  for (const field of extras) {
+    if (field === '__proto__') Object.defineProperty(out, field, { value: record[field], enumerable: true, writable: true, configurable: true });
+    else out[field] = record[field];
+  }
+  return out as DeploymentRecord;
+}
+
+/** Compares two integers of the number model. */
+export function compareIntegers(a: Integer, b: Integer): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,359 @@
+// The StateStore contract every backend fulfils, and the base class that owns what is common:
+// argument and record validation, keys, open/closed state and metrics. A backend implements only
+// the small private methods (_open, _get, _put, ...) over its medium.
+import { ErrorCodes, StateError } from './errors.js';
+import { finding, recordFindings, type Finding } from './findings.js';
+import { assertChainId, compareKeys, recordKey } from './keys.js';
+import { assertDeploymentRecord, compareIntegers, keyOf, type DeploymentRecord } from './record.js';
+import { NetworkRegistry } from './registry.js';
+import type { StoreEntry } from './compare.js';
+
+export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
+
+export interface StoreCapabilities {
+  /** Data survives close and reopen. */
+  persistent: boolean;
+  /** Several processes may use the same location (taking turns or locking). */
+  crossProcess: boolean;
+  /** Stored values are text that may fail to decode (integrity reports undecodable values). */
+  rawValues: boolean;
+}
+
+export type SortField = 'key' | 'timestamp' | 'contractName' | 'chainId';
+
+export interface RecordQuery {
+  chainId?: number;
+  contractName?: string;
+  networkName?: string;
+  /** Default `key` (key order). Ties fall back to key order. */
+  sortBy?: SortField;
+  order?: 'asc' | 'desc';
+  limit?: number;
+}
+
+export interface InvalidEntry {
+  key: string;
+  /** The stored text, when the backend stores text. */
+  raw?: string;
+  finding: Finding;
+}
+
+export interface IterateOptions {
+  /** Only this chain's records (a key range, not a scan, where the backend can). */
+  chainId?: number;
+  /**
+   * Receives entries whose stored value is not a record. Without it such an entry stops the
+   * iteration with CORRUPTED naming the key: nothing is ever skipped silently.
+   */
+  onInvalid?: (entry: InvalidEntry) => void;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  backend: string;
+  location?: string;
+  total: number;
+  /** Record count per chainId. */
+  perChain: Record<string, number>;
+  findings: Finding[];
+}
+
+export interface HealthReport {
+  ok: boolean;
+  backend: string;
+  status: StoreStatus;
+  location?: string;
+  detail?: string;
+}
+
+export interface OperationMetrics {
+  count: number;
+  errors: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+export interface StoreMetrics {
+  backend: string;
+  operations: Record<string, OperationMetrics>;
+}
+
+export interface StateStore {
+  readonly backend: string;
+  readonly capabilities: StoreCapabilities;
+  readonly status: StoreStatus;
+  /** Folder or path the store lives in, when it has one. */
+  readonly location: string | undefined;
+  /** Idempotent. */
+  open(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+  /** The record, or null when absent. */
+  get(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
+  has(chainId: number, contractName: string): Promise<boolean>;
+  /** Refuses a value that is not a DeploymentRecord with INVALID_RECORD; nothing is written. */
+  put(record: DeploymentRecord): Promise<void>;
+  /** True when a record was there. */
+  delete(chainId: number, contractName: string): Promise<boolean>;
+  /** One chain's records, in key order. */
+  list(chainId: number): Promise<DeploymentRecord[]>;
+  query(query?: RecordQuery): Promise<DeploymentRecord[]>;
+  /** Every record (or one chain's) in key order, streamed. */
+  iterate(options?: IterateOptions): AsyncIterable<StoreEntry>;
+  /** All or nothing: one invalid record refuses the whole batch. */
+  putMany(records: readonly DeploymentRecord[]): Promise<void>;
+  checkIntegrity(): Promise<IntegrityReport>;
+  health(): Promise<HealthReport>;
+  metrics(): StoreMetrics;
+}
+
+export interface BaseStoreOptions {
+  registry?: NetworkRegistry;
+}
+
+export abstract class AbstractStateStore implements StateStore {
+  abstract readonly backend: string;
+  abstract readonly capabilities: StoreCapabilities;
+  abstract readonly location: string | undefined;
+  protected readonly registry: NetworkRegistry;
+  private currentStatus: StoreStatus = 'new';
+  private pending: Promise<void> | undefined;
+  private readonly ops: Record<string, OperationMetrics> = {};
+
+  constructor(options: BaseStoreOptions = {}) {
+    this.registry = options.registry ?? new NetworkRegistry();
+  }
+
+  get status(): StoreStatus {
+    return this.currentStatus;
+  }
+
+  protected abstract _open(): Promise<void>;
+  protected abstract _close(): Promise<void>;
+  protected abstract _get(key: string): Promise<DeploymentRecord | null>;
+  protected abstract _put(key: string, record: DeploymentRecord): Promise<void>;
+  protected abstract _delete(key: string): Promise<boolean>;
+  protected abstract _putMany(entries: StoreEntry[]): Promise<void>;
+  protected abstract _iterate(options: IterateOptions): AsyncIterable<StoreEntry>;
+
+  protected async _has(key: string): Promise<boolean> {
+    return (await this._get(key)) !== null;
+  }
+
+  protected async _list(chainId: number): Promise<DeploymentRecord[]> {
+    const out: DeploymentRecord[] = [];
+    for await (const entry of this._iterate({ chainId })) out.push(entry.record);
+    return out;
+  }
+
+  protected async _health(): Promise<Partial<HealthReport>> {
+    return {};
+  }
+
+  async open(): Promise<void> {
+    if (this.currentStatus === 'open') return;
+    if (this.pending) {
+      await this.pending;
+      return this.open();
+    }
+    this.currentStatus = 'opening';
+    this.pending = this._open().then(
+      () => {
+        this.currentStatus = 'open';
+      },
+      (error: unknown) => {
+        this.currentStatus = 'closed';
+        throw error;
+      },
+    );
+    try {
+      await this.pending;
+    } finally {
+      this.pending = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.currentStatus === 'closed' || this.currentStatus === 'new') {
+      this.currentStatus = 'closed';
+      return;
+    }
+    if (this.pending) {
+      await this.pending.catch(() => undefined);
+      return this.close();
+    }
+    this.currentStatus = 'closing';
+    this.pending = this._close().finally(() => {
+      this.currentStatus = 'closed';
+    });
+    try {
+      await this.pending;
+    } finally {
+      this.pending = undefined;
+    }
+  }
+
+  protected assertOpen(): void {
+    if (this.currentStatus !== 'open') {
+      throw new StateError(ErrorCodes.STORE_CLOSED, `${this.backend} store${this.location ? ` at ${this.location}` : ''} is ${this.currentStatus === 'new' ? 'not open yet' : 'closed'}`, {
+        ...(this.location !== undefined && { file: this.location }),
+        hint: 'call open() first',
+      });
+    }
+  }
+
+  protected async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const stats = (this.ops[operation] ??= { count: 0, errors: 0, totalMs: 0, maxMs: 0 });
+    const started = performance.now();
+    try {
+      return await run();
+    } catch (error) {
+      stats.errors++;
+      throw error;
+    } finally {
+      const ms = performance.now() - started;
+      stats.count++;
+      stats.totalMs += ms;
+      if (ms > stats.maxMs) stats.maxMs = ms;
+    }
+  }
+
+  get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    return this.timed('get', () => this._get(recordKey(chainId, contractName)));
+  }
+
+  has(chainId: number, contractName: string): Promise<boolean> {
+    return this.timed('has', () => this._has(recordKey(chainId, contractName)));
+  }
+
+  put(record: DeploymentRecord): Promise<void> {
+    return this.timed('put', async () => {
+      assertDeploymentRecord(record);
+      await this._put(keyOf(record), record);
+    });
+  }
+
+  delete(chainId: number, contractName: string): Promise<boolean> {
+    return this.timed('delete', () => this._delete(recordKey(chainId, contractName)));
+  }
+
+  putMany(records: readonly DeploymentRecord[]): Promise<void> {
+    return this.timed('putMany', async () => {
+      const entries = records.map((record, i) => {
+        assertDeploymentRecord(record, `batch[${i}]`);
+        return { key: keyOf(record), record };
+      });
+      if (entries.length > 0) await this._putMany(entries);
+    });
+  }
+
+  list(chainId: number): Promise<DeploymentRecord[]> {
+    return this.timed('list', () => this._list(assertChainId(chainId)));
+  }
+
+  query(query: RecordQuery = {}): Promise<DeploymentRecord[]> {
+    return this.timed('query', async () => {
+      let records: DeploymentRecord[];
+      if (query.chainId !== undefined) {
+        assertChainId(query.chainId);
+        records = await this._list(query.chainId);
+      } else {
+        records = [];
+        for await (const entry of this._iterate({})) records.push(entry.record);
+      }
+      return applyQuery(records, query);
+    });
+  }
+
+  async *iterate(options: IterateOptions = {}): AsyncGenerator<StoreEntry> {
+    this.assertOpen();
+    if (options.chainId !== undefined) assertChainId(options.chainId);
+    for await (const entry of this._iterate(options)) {
+      yield entry;
+    }
+  }
+
+  checkIntegrity(): Promise<IntegrityReport> {
+    return this.timed('checkIntegrity', async () => {
+      const findings: Finding[] = [];
+      const perChain: Record<string, number> = {};
+      let total = 0;
+      const onInvalid = (entry: InvalidEntry): void => {
+        total++;
+        findings.push(entry.finding);
+      };
+      for await (const { key, record } of this._iterate({ onInvalid })) {
+        total++;
+        perChain[record.chainId] = (perChain[record.chainId] ?? 0) + 1;
+        findings.push(...recordFindings(record, { registry: this.registry, key }));
+      }
+      return {
+        ok: !findings.some((f) => f.severity === 'error'),
+        backend: this.backend,
+        ...(this.location !== undefined && { location: this.location }),
+        total,
+        perChain,
+        findings,
+      };
+    });
+  }
+
+  async health(): Promise<HealthReport> {
+    const base: HealthReport = { ok: this.currentStatus === 'open', backend: this.backend, status: this.currentStatus, ...(this.location !== undefined && { location: this.location }) };
+    if (!base.ok) return base;
+    try {
+      return { ...base, ...(await this._health()) };
+    } catch (error) {
+      return { ...base, ok: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  metrics(): StoreMetrics {
+    const operations: Record<string, OperationMetrics> = {};
+    for (const [name, stats] of Object.entries(this.ops)) operations[name] = { ...stats };
+    return { backend: this.backend, operations };
+  }
+}
+
+/** The finding for a stored value that cannot be decoded or is not a record. */
+export function invalidValueFinding(key: string, error: unknown, kind: 'UNDECODABLE_VALUE' | 'INVALID_RECORD' | 'INVALID_KEY'): Finding {
+  const message = error instanceof Error ? error.message : String(error);
+  return finding(kind, `${key}: ${message}`, { key });
+}
+
+function compareBy(field: SortField): (a: DeploymentRecord, b: DeploymentRecord) => number {
+  switch (field) {
+    case 'timestamp':
+      return (a, b) => compareIntegers(a.timestamp, b.timestamp);
+    case 'contractName':
+      return (a, b) => compareKeys(a.contractName, b.contractName);
+    case 'chainId':
+      return (a, b) => a.chainId - b.chainId;
+    default:
+      return () => 0;
+  }
+}
+
+/** Filters and sorts records given in key order; shared by every backend. */
+export function applyQuery(records: DeploymentRecord[], query: RecordQuery): DeploymentRecord[] {
+  const sortBy = query.sortBy ?? 'key';
+  if (!['key', 'timestamp', 'contractName', 'chainId'].includes(sortBy)) {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `sortBy must be key, timestamp, contractName or chainId, got ${JSON.stringify(sortBy)}`);
+  }
+  if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `order must be asc or desc, got ${JSON.stringify(query.order)}`);
+  }
+  const filtered = records.filter(
+    (r) =>
+      (query.chainId === undefined || r.chainId === query.chainId) &&
+      (query.contractName === undefined || r.contractName === query.contractName) &&
+      (query.networkName === undefined || r.networkName === query.networkName),
+  );
+  // Records arrive in key order and Array.prototype.sort is stable, so ties stay in key order.
+  const direction = query.order === 'desc' ? -1 : 1;
+  const byField = compareBy(sortBy);
+  const sorted = sortBy === 'key' ? filtered : filtered.sort((a, b) => byField(a, b) * direction);
+  if (sortBy === 'key' && direction === -1) sorted.reverse();
+  return query.limit === undefined ? sorted : sorted.slice(0, Math.max(0, query.limit));
+}

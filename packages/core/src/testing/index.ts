@@ -1,0 +1,2 @@
+export { stateStoreConformance, type ConformanceHarness, type ConformanceOptions } from './suite.js';
+export { makeTempDir, removeTempDir } from './temp.js';
