@@ -34,6 +34,7 @@ export const FindingCodes = {
   LEFTOVER_TEMP_FILE: { severity: 'warning', summary: 'a temporary file left by an interrupted write' },
   LEGACY_MISMATCH: { severity: 'error', summary: 'a legacy contracts/implementationHashes entry disagrees with the record' },
   DEV_CHAIN_FILE: { severity: 'warning', summary: 'the state file belongs to a development chain' },
+  LEGACY_FILE: { severity: 'info', summary: 'a legacy state file (no schemaVersion, no records), not yet adopted by the JSON backend' },
   MISSING_RECORD: { severity: 'error', summary: 'a record present on one side is missing on the other' },
   RECORD_DIFFERS: { severity: 'error', summary: 'a record differs between the two sides' },
   UNSUPPORTED_SCHEMA_VERSION: { severity: 'error', summary: 'the file declares a schemaVersion newer than supported' },
