@@ -1,0 +1,1 @@
+export { SCHEMA_VERSION, SCHEMA_URL, deploymentFileSchema, toSchemaForm, validateStateFile, stateFileVersion } from './schema.js';
