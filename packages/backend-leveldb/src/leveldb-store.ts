@@ -1,0 +1,309 @@
+// The StateStore over LevelDB (`level` 10). Values are read as raw UTF-8 text and decoded with the
+// core codec, so bare big literals keep every digit; records are written as compact JSON text,
+// which the legacy `valueEncoding: 'json'` readers parse back to the same object.
+import {
+  AbstractStateStore,
+  ErrorCodes,
+  StateError,
+  assertDeploymentRecord,
+  chainKeyRange,
+  finding,
+  invalidValueFinding,
+  parseLossless,
+  stringifyLossless,
+  tryParseKey,
+  type BaseStoreOptions,
+  type DeploymentRecord,
+  type HealthReport,
+  type InvalidEntry,
+  type IterateOptions,
+  type StoreCapabilities,
+  type StoreEntry,
+} from '@deploystate/core';
+import { Level } from 'level';
+import { checkDataFiles, corrupted, inspectFolder } from './level-files.js';
+import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
+import { SharedHandle } from './shared-handle.js';
+
+type Db = Level<string, string>;
+
+export interface LockWait {
+  /** How many times to try opening while another process holds the LOCK. */
+  attempts: number;
+  /** First delay between attempts; doubles up to maxDelayMs (with jitter). */
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_LOCK_WAIT: LockWait = { attempts: 30, minDelayMs: 20, maxDelayMs: 500 };
+export const DEFAULT_IDLE_CLOSE_MS = 250;
+
+export interface LevelDbStoreOptions extends BaseStoreOptions {
+  /** The LevelDB folder (the legacy default is `./leveldb`). */
+  path: string;
+  /** Create the store when the folder is missing or empty. Default false: only writing commands pass true. */
+  create?: boolean;
+  /** Refuse every write with WRITES_REFUSED. */
+  readOnly?: boolean;
+  /** Close the LevelDB handle after this much idle time so other processes get their turn. 0 keeps it open. */
+  idleCloseMs?: number;
+  /** Bounded backoff while another process holds the lock; then LOCKED. */
+  lockWait?: Partial<LockWait>;
+  /** fsync every write (LevelDB `sync: true`). Default false: the write is in the OS, not yet on disk. */
+  sync?: boolean;
+}
+
+export class LevelDbStore extends AbstractStateStore {
+  readonly backend = 'leveldb';
+  readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
+  readonly location: string;
+  readonly readOnly: boolean;
+  readonly sync: boolean;
+  private readonly create: boolean;
+  private readonly idleCloseMs: number;
+  private readonly lockWait: LockWait;
+  private handle: SharedHandle<Db> | undefined;
+
+  constructor(options: LevelDbStoreOptions) {
+    super(options);
+    if (typeof options?.path !== 'string' || options.path.length === 0) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'LevelDbStore needs a path');
+    }
+    if (options.create && options.readOnly) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'a read-only LevelDbStore cannot create a store', { file: options.path });
+    }
+    this.location = options.path;
+    this.create = options.create ?? false;
+    this.readOnly = options.readOnly ?? false;
+    this.sync = options.sync ?? false;
+    this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
+    this.lockWait = { ...DEFAULT_LOCK_WAIT, ...options.lockWait };
+    if (!(this.idleCloseMs >= 0) || !(this.lockWait.attempts >= 1) || !(this.lockWait.minDelayMs >= 0) || !(this.lockWait.maxDelayMs >= this.lockWait.minDelayMs)) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'idleCloseMs must be >= 0, lockWait.attempts >= 1 and 0 <= minDelayMs <= maxDelayMs', { file: options.path });
+    }
+  }
+
+  /** Whether the LevelDB handle (and so the lock) is held right now; false while idle-closed. */
+  get holdsLock(): boolean {
+    return this.handle?.isOpen ?? false;
+  }
+
+  protected async _open(): Promise<void> {
+    this.handle = new SharedHandle<Db>(() => this.openLevel(), this.idleCloseMs);
+    // Opening once now makes open() report a missing, locked or damaged store at once.
+    await this.handle.use(async () => undefined);
+  }
+
+  protected async _close(): Promise<void> {
+    const handle = this.handle;
+    if (!handle) return;
+    try {
+      await handle.shutdown();
+    } catch (error) {
+      throw mapLevelError(error, this.location);
+    }
+  }
+
+  protected async _get(key: string): Promise<DeploymentRecord | null> {
+    const raw = await this.withDb((db) => db.get(key) as Promise<string | undefined>, key);
+    if (raw === undefined) return null;
+    return this.decodeOrThrow(key, raw);
+  }
+
+  protected async _put(key: string, record: DeploymentRecord): Promise<void> {
+    this.assertWritable();
+    const text = stringifyLossless(record);
+    await this.withDb((db) => db.put(key, text, { sync: this.sync }), key, ErrorCodes.WRITE_FAILED);
+  }
+
+  protected async _delete(key: string): Promise<boolean> {
+    this.assertWritable();
+    return this.withDb(
+      async (db) => {
+        if ((await (db.get(key) as Promise<string | undefined>)) === undefined) return false;
+        await db.del(key, { sync: this.sync });
+        return true;
+      },
+      key,
+      ErrorCodes.WRITE_FAILED,
+    );
+  }
+
+  protected async _putMany(entries: StoreEntry[]): Promise<void> {
+    this.assertWritable();
+    // Encode everything first: a record that cannot be printed refuses the batch before LevelDB sees it.
+    const operations = entries.map(({ key, record }) => ({ type: 'put' as const, key, value: stringifyLossless(record) }));
+    await this.withDb((db) => db.batch(operations, { sync: this.sync }), undefined, ErrorCodes.WRITE_FAILED);
+  }
+
+  protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
+    const rows = await this.withDb((db) => db.iterator({ ...chainKeyRange(chainId) }).all());
+    return rows.map(([key, raw]) => this.decodeOrThrow(key, raw));
+  }
+
+  protected async *_iterate(options: IterateOptions): AsyncGenerator<StoreEntry> {
+    const handle = this.openHandle();
+    const lease = await handle.lease();
+    try {
+      const iterator = lease.db.iterator(options.chainId === undefined ? {} : { ...chainKeyRange(options.chainId) });
+      try {
+        for (;;) {
+          let rows: Array<[string, string]>;
+          try {
+            rows = await iterator.nextv(256);
+          } catch (error) {
+            throw mapLevelError(error, this.location);
+          }
+          if (rows.length === 0) return;
+          for (const [key, raw] of rows) {
+            const decoded = decodeEntry(key, raw);
+            if ('record' in decoded) {
+              yield { key, record: decoded.record };
+            } else if (options.onInvalid) {
+              options.onInvalid(decoded);
+            } else {
+              throw this.invalidEntryError(decoded);
+            }
+          }
+        }
+      } finally {
+        await iterator.close().catch(() => undefined);
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  protected override async _health(): Promise<Partial<HealthReport>> {
+    const handle = this.openHandle();
+    return { detail: `${handle.isOpen ? 'LevelDB handle open' : 'LevelDB handle closed while idle'}; ${handle.inUse} operation(s) in flight` };
+  }
+
+  /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
+  private async openLevel(): Promise<Db> {
+    const path = this.location;
+    const { attempts } = this.lockWait;
+    let lastTruncation: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const state = await inspectFolder(path);
+      let createIfMissing = false;
+      if (state.kind === 'missing' || state.kind === 'empty') {
+        if (!this.create) {
+          throw new StateError(ErrorCodes.STORE_NOT_FOUND, state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`, {
+            file: path,
+            hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
+          });
+        }
+        const foreign = state.kind === 'empty' ? state.entries.filter((name) => !['LOCK', 'LOG', 'LOG.old'].includes(name)) : [];
+        if (foreign.length > 0) {
+          throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${path} is not empty and holds no LevelDB store (found ${foreign.slice(0, 3).join(', ')}); refusing to create a store among other files`, { file: path });
+        }
+        createIfMissing = true;
+      } else if (state.kind === 'headless') {
+        throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
+      } else {
+        const { truncatedLogs } = await checkDataFiles(path, state.entries);
+        if (truncatedLogs.length > 0) {
+          // A writer in another process produces the same picture mid-append; damage stays put.
+          const seen = truncatedLogs.map((log) => `${log.name}:${log.size}`).join(',');
+          if (seen === lastTruncation || attempt >= attempts) {
+            const first = truncatedLogs[0];
+            throw corrupted(path, `${first?.name}: ${first?.detail}`);
+          }
+          lastTruncation = seen;
+          await delay(this.backoff(attempt));
+          continue;
+        }
+      }
+      const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
+      try {
+        await db.open();
+        return db;
+      } catch (error) {
+        if (!isLockedError(error)) throw mapLevelError(error, path);
+        if (attempt >= attempts) throw lockedError(path, attempts, error);
+        await delay(this.backoff(attempt));
+      }
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const { minDelayMs, maxDelayMs } = this.lockWait;
+    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+    // Jitter keeps two waiting processes from retrying in lockstep.
+    return Math.max(minDelayMs, Math.round(ceiling * (0.5 + Math.random() / 2)));
+  }
+
+  private openHandle(): SharedHandle<Db> {
+    this.assertOpen();
+    if (!this.handle) throw new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${this.location} is not open`, { file: this.location });
+    return this.handle;
+  }
+
+  private async withDb<T>(run: (db: Db) => Promise<T>, key?: string, fallback?: typeof ErrorCodes.WRITE_FAILED): Promise<T> {
+    const handle = this.openHandle();
+    try {
+      return await handle.use(run);
+    } catch (error) {
+      const mapped = mapLevelError(error, this.location, key);
+      if (fallback && mapped.code === ErrorCodes.BACKEND_UNAVAILABLE && !(error instanceof StateError)) {
+        return Promise.reject(new StateError(fallback, `write to LevelDB store ${this.location} failed; what was stored before is intact`, { file: this.location, ...(key !== undefined && { key }), cause: error }));
+      }
+      throw mapped;
+    }
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) {
+      throw new StateError(ErrorCodes.WRITES_REFUSED, `LevelDB store ${this.location} was opened read-only`, { file: this.location, hint: 'open it without readOnly to write' });
+    }
+  }
+
+  private decodeOrThrow(key: string, raw: string): DeploymentRecord {
+    const decoded = decodeEntry(key, raw);
+    if ('record' in decoded) return decoded.record;
+    throw this.invalidEntryError(decoded);
+  }
+
+  private invalidEntryError(entry: InvalidEntry): StateError {
+    return new StateError(ErrorCodes.CORRUPTED, `LevelDB store ${this.location}: ${entry.finding.message} [${entry.finding.code}]`, {
+      file: this.location,
+      key: entry.key,
+      hint: 'run the integrity check to list every such entry',
+    });
+  }
+}
+
+/** Decodes one stored value, or says with a finding why it is not the record its key names. */
+export function decodeEntry(key: string, raw: string): { record: DeploymentRecord } | InvalidEntry {
+  let value: unknown;
+  try {
+    value = parseLossless(raw, { source: key, sourceIsKey: true });
+  } catch (error) {
+    return { key, raw, finding: invalidValueFinding(key, error, 'UNDECODABLE_VALUE') };
+  }
+  let record: DeploymentRecord;
+  try {
+    record = assertDeploymentRecord(value, key);
+  } catch (error) {
+    return { key, raw, finding: invalidValueFinding(key, error, 'INVALID_RECORD') };
+  }
+  const parsed = tryParseKey(key);
+  if (!parsed) {
+    return { key, raw, finding: invalidValueFinding(key, new Error('the key is not of the form <chainId>-<contractName>'), 'INVALID_KEY') };
+  }
+  if (parsed.chainId !== record.chainId || parsed.contractName !== record.contractName) {
+    const field = parsed.chainId !== record.chainId ? 'chainId' : 'contractName';
+    const says = `${record.chainId}-${record.contractName}`;
+    return {
+      key,
+      raw,
+      finding: finding('KEY_MISMATCH', `stored under ${JSON.stringify(key)} but the record says ${JSON.stringify(says)}`, { key, chainId: record.chainId, contractName: record.contractName, field }),
+    };
+  }
+  return { record };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,159 @@
+// Consistent copies of a LevelDB folder that another process may hold open and write to. A copy
+// counts only when CURRENT and the MANIFEST it names are unchanged across it: then the set of
+// table files did not change, and the log copy is a prefix of the log, whose last (partial)
+// record LevelDB itself would drop after a crash, so the copy is trimmed to whole records.
+import { copyFile, mkdir, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { ErrorCodes, StateError, type NetworkRegistry } from '@deploystate/core';
+import { checkLog, corrupted, inspectFolder } from './level-files.js';
+import { LevelDbStore } from './leveldb-store.js';
+
+export interface SnapshotOptions {
+  /** How many times to copy before giving up while the store keeps changing. Default 5. */
+  attempts?: number;
+}
+
+export interface SnapshotResult {
+  dest: string;
+  /** How many copies it took. */
+  attempts: number;
+}
+
+interface ManifestMark {
+  current: string;
+  size: number;
+  mtimeMs: number;
+}
+
+async function manifestMark(source: string): Promise<ManifestMark | null> {
+  try {
+    const current = (await readFile(join(source, 'CURRENT'), 'utf8')).trim();
+    if (!/^MANIFEST-\d+$/.test(current)) return null;
+    const info = await stat(join(source, current));
+    return { current, size: info.size, mtimeMs: info.mtimeMs };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+const sameMark = (a: ManifestMark | null, b: ManifestMark | null): boolean =>
+  a !== null && b !== null && a.current === b.current && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+async function assertSource(source: string): Promise<void> {
+  const state = await inspectFolder(source);
+  if (state.kind === 'missing' || state.kind === 'empty') {
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${source}`, { file: source, hint: 'check the path (the default is ./leveldb)' });
+  }
+  if (state.kind === 'headless') throw corrupted(source, 'CURRENT is missing while table, log or MANIFEST files are present');
+}
+
+async function assertFreshDest(dest: string): Promise<void> {
+  const entries = await readdir(dest).catch((error: { code?: unknown }) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  if (entries.length > 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a copy never overwrites anything`, { file: dest });
+}
+
+/** Copies every file but LOCK (the lock is per process; the copy gets its own). */
+async function copyFolder(source: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  for (const name of await readdir(source)) {
+    if (name === 'LOCK') continue;
+    await copyFile(join(source, name), join(dest, name));
+  }
+}
+
+/** Cuts a copied log back to its last whole record, as LevelDB's own recovery would. */
+async function trimCopiedLogs(dest: string): Promise<'ok' | 'damaged'> {
+  for (const name of await readdir(dest)) {
+    if (!/^\d+\.log$/.test(name)) continue;
+    const file = join(dest, name);
+    const result = checkLog(await readFile(file));
+    if (result.ok) continue;
+    if (result.kind === 'damaged') return 'damaged';
+    await truncate(file, result.completeEnd);
+  }
+  return 'ok';
+}
+
+/**
+ * Copies the LevelDB folder `source` to `dest` (which must be missing or empty) so that the copy
+ * is a consistent store, even while another process writes to `source`.
+ */
+export async function snapshotLevelDb(source: string, dest: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const attempts = options.attempts ?? 5;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'attempts must be a positive integer');
+  await assertSource(source);
+  await assertFreshDest(dest);
+  let lastProblem = 'the store kept changing during the copy';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) {
+      await rm(dest, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+    const before = await manifestMark(source);
+    try {
+      await copyFolder(source, dest);
+    } catch (error) {
+      // A file compacted away mid-copy: the MANIFEST changed too; copy again.
+      if ((error as { code?: unknown }).code === 'ENOENT') continue;
+      throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot copy ${source} to ${dest}`, { file: source, cause: error });
+    }
+    const after = await manifestMark(source);
+    if (!sameMark(before, after)) continue;
+    if ((await trimCopiedLogs(dest)) === 'damaged') {
+      lastProblem = 'a log record in the copy fails its checksum';
+      continue;
+    }
+    return { dest, attempts: attempt };
+  }
+  await rm(dest, { recursive: true, force: true });
+  if (lastProblem.startsWith('a log record')) throw corrupted(source, lastProblem);
+  throw new StateError(ErrorCodes.LOCKED, `could not take a consistent snapshot of ${source} in ${attempts} attempts: ${lastProblem}`, {
+    file: source,
+    hint: 'another process is writing heavily; try again when it is quieter, or stop it',
+  });
+}
+
+export interface OpenSnapshotOptions extends SnapshotOptions {
+  registry?: NetworkRegistry;
+  /** Where the temp folder goes. Default: the OS temp folder. */
+  tmpRoot?: string;
+}
+
+export interface OpenedSnapshot {
+  store: LevelDbStore;
+  /** The temp folder holding the copy. */
+  dir: string;
+  /** Closes the store and removes the copy. */
+  dispose(): Promise<void>;
+}
+
+/** A read-only, open LevelDbStore over a fresh consistent copy of `source`. */
+export async function openSnapshot(source: string, options: OpenSnapshotOptions = {}): Promise<OpenedSnapshot> {
+  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'deploystate-snapshot-'));
+  try {
+    const path = join(dir, 'leveldb');
+    await snapshotLevelDb(source, path, options.attempts === undefined ? {} : { attempts: options.attempts });
+    const store = new LevelDbStore({ path, readOnly: true, create: false, idleCloseMs: 0, ...(options.registry !== undefined && { registry: options.registry }) });
+    await store.open();
+    return {
+      store,
+      dir,
+      async dispose() {
+        try {
+          await store.close();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
