@@ -1,0 +1,254 @@
+import fc from 'fast-check';
+import JSONbigFactory from 'json-bigint';
+import { describe, expect, it } from 'vitest';
+import { canonicalEncode, ErrorCodes, parseLossless, parseLosslessSlow, stringifyLossless, type StateError } from '../src/index.js';
+import { inNumberModel, jsonText, jsonValue, MAX_SAFE, numberLiteral, objectOf, shape } from './arbitraries.js';
+
+const RUNS = 3000;
+
+function corrupted(text: string): StateError {
+  try {
+    parseLossless(text, { source: 'deployments/x.json' });
+  } catch (error) {
+    expect(error).toMatchObject({ code: ErrorCodes.CORRUPTED, file: 'deployments/x.json' });
+    return error as StateError;
+  }
+  throw new Error(`expected CORRUPTED for ${JSON.stringify(text)}`);
+}
+
+/** The exact value of a literal as a bigint, when it is an integer. */
+function exactInteger(literal: string): bigint | null {
+  const [mantissa = '', exponentText = '0'] = literal.toLowerCase().split('e');
+  const negative = mantissa.startsWith('-');
+  const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');
+  const places = Number(exponentText) - fraction.length;
+  const digits = whole + fraction;
+  if (places >= 0) return (negative ? -1n : 1n) * BigInt(digits + '0'.repeat(places));
+  const kept = digits.slice(0, digits.length + places) || '0';
+  if (/[1-9]/.test(digits.slice(digits.length + places))) return null;
+  return (negative ? -1n : 1n) * BigInt(kept);
+}
+
+describe('codec: the hard cases', () => {
+  it('keeps integers beyond 2^53 exact as bigint, in both signs', () => {
+    expect(parseLossless('18446744073709551617')).toBe(18446744073709551617n);
+    expect(parseLossless('-9007199254740993')).toBe(-9007199254740993n);
+    expect(parseLossless('9007199254740993')).toBe(9007199254740993n);
+    expect(parseLossless('9007199254740992')).toBe(9007199254740992n);
+    expect(parseLossless('9007199254740991')).toBe(9007199254740991);
+    expect(stringifyLossless(parseLossless('[18446744073709551617,-9007199254740993]'))).toBe('[18446744073709551617,-9007199254740993]');
+  });
+
+  it('keeps a safe integer written with 16 characters a number', () => {
+    expect(parseLossless('1234567890123456')).toBe(1234567890123456);
+    expect(parseLossless('-1234567890123456')).toBe(-1234567890123456);
+  });
+
+  it('keeps 17-significant-digit floats and exponents exact', () => {
+    expect(parseLossless('3.141592653589793')).toBe(Math.PI);
+    expect(parseLossless('0.30000000000000004')).toBe(0.1 + 0.2);
+    expect(parseLossless('1E-7')).toBe(1e-7);
+    expect(parseLossless('[3.141592653589793, 12345678901234567890]')).toEqual([Math.PI, 12345678901234567890n]);
+    expect(stringifyLossless(parseLossless('[0.30000000000000004,1e-7]'))).toBe('[0.30000000000000004,1e-7]');
+  });
+
+  it('parses an exponent literal with an unsafe integer value as the exact bigint', () => {
+    expect(parseLossless('1e21')).toBe(10n ** 21n);
+    expect(parseLossless('1e23')).toBe(10n ** 23n);
+    expect(parseLossless('-2.5e30')).toBe(-25n * 10n ** 29n);
+    expect(parseLossless('[1e400]')).toEqual([10n ** 400n]);
+    expect(parseLossless('{"a":"1e400 in a string","b":-1e400}')).toEqual({ a: '1e400 in a string', b: -(10n ** 400n) });
+    expect(parseLosslessSlow('1e21')).toBe(10n ** 21n);
+  });
+
+  it('keeps integers of hundreds of digits', () => {
+    const huge = 7n ** 500n;
+    expect(parseLossless(`{"v":${huge}}`)).toEqual({ v: huge });
+    expect(parseLossless(`${-huge}`)).toBe(-huge);
+  });
+
+  it('refuses a non-integer beyond the range of a double with CORRUPTED instead of Infinity', () => {
+    corrupted(`[${'1'.repeat(320)}.5]`);
+    corrupted(`{"a":1.${'0'.repeat(400)}1e309}`);
+    expect(parseLossless('[1.5e400]')).toEqual([15n * 10n ** 399n]);
+  });
+
+  it('keeps -0 on the fast and on the exact path', () => {
+    expect(Object.is(parseLossless('-0'), -0)).toBe(true);
+    expect(Object.is(parseLosslessSlow('-0'), -0)).toBe(true);
+    const both = parseLossless('[-0, -0.0000000000000000, 18446744073709551617]') as unknown[];
+    expect(Object.is(both[0], -0)).toBe(true);
+    expect(Object.is(both[1], -0)).toBe(true);
+    expect(stringifyLossless(-0)).toBe('-0');
+    expect(stringifyLossless({ a: [-0] })).toBe('{"a":[-0]}');
+  });
+
+  it('keeps strings that look like numbers strings', () => {
+    expect(parseLossless('"12345678901234567890"')).toBe('12345678901234567890');
+    expect(parseLossless('{"n":"-0","e":"1e400"}')).toEqual({ n: '-0', e: '1e400' });
+    expect(stringifyLossless(['12345678901234567890'])).toBe('["12345678901234567890"]');
+  });
+
+  it('prints bigint as a bare literal and an unsafe integer double as its exact digits', () => {
+    expect(stringifyLossless({ a: 2n ** 64n + 1n, b: 5n })).toBe('{"a":18446744073709551617,"b":5}');
+    expect(stringifyLossless(1e23)).toBe(BigInt(1e23).toString());
+    expect(parseLossless(stringifyLossless(1e23))).toBe(BigInt(1e23));
+  });
+
+  it('indents like JSON.stringify on both printers', () => {
+    const plain = { a: [1, { b: 'x' }], c: {} , d: [] };
+    expect(stringifyLossless(plain, 2)).toBe(JSON.stringify(plain, null, 2));
+    const big = { a: [1, { b: 2n ** 70n }], c: {}, d: [] };
+    expect(stringifyLossless(big, 2)).toBe(JSON.stringify({ a: [1, { b: 0 }], c: {}, d: [] }, null, 2).replace('"b": 0', `"b": ${2n ** 70n}`));
+  });
+
+  it('refuses NaN and Infinity when printing', () => {
+    expect(() => stringifyLossless({ a: Number.NaN })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
+    expect(() => stringifyLossless([2n ** 64n, Number.POSITIVE_INFINITY])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
+  });
+
+  for (const bigSuffix of ['', ',"big":18446744073709551617']) {
+    const path = bigSuffix ? 'exact path' : 'fast path';
+    it(`treats constructor, __proto__ and constructorArgs as ordinary keys (${path})`, () => {
+      const text = `{"constructor":{"x":1},"__proto__":{"polluted":true},"constructorArgs":[1,2],"toString":"s","nested":{"__proto__":[1]}${bigSuffix}}`;
+      const value = parseLossless(text) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+      expect(Object.hasOwn(value, '__proto__')).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({ polluted: true });
+      expect((value as { polluted?: unknown }).polluted).toBeUndefined();
+      expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+      expect(value.constructorArgs).toEqual([1, 2]);
+      expect(value.constructor).toEqual({ x: 1 });
+      expect(value.toString).toBe('s');
+      expect(Object.hasOwn(value.nested as object, '__proto__')).toBe(true);
+      expect(stringifyLossless(value)).toBe(text);
+    });
+  }
+
+  it('reports invalid JSON as CORRUPTED with line and column', () => {
+    expect(corrupted('{\n  "a": 1,\n  "b": }\n').position).toMatchObject({ line: 3, column: 8 });
+    expect(corrupted('{"a":}').position).toMatchObject({ line: 1, column: 6 });
+    expect(corrupted('[1,2').position).toMatchObject({ line: 1, column: 5 });
+    expect(corrupted('{"a":1}\n{"b":2}').position).toMatchObject({ line: 2, column: 1 });
+    expect(corrupted('{"a": 18446744073709551617,}').position).toMatchObject({ line: 1 });
+  });
+
+  it('reports empty and blank text as CORRUPTED', () => {
+    corrupted('');
+    corrupted('  \n');
+  });
+
+  it('names a key rather than a file when the text came from a record key', () => {
+    expect(() => parseLossless('{', { source: '56-Token', sourceIsKey: true })).toThrow(expect.objectContaining({ code: ErrorCodes.CORRUPTED, key: '56-Token' }));
+  });
+
+  it('avoids each json-bigint pitfall that its options leave in place', () => {
+    // These are why the codec configures and wraps json-bigint: each line fails on the library as is.
+    expect(() => JSONbigFactory().parse('{"constructorArgs":[1]}')).toThrow();
+    expect(() => JSONbigFactory({ useNativeBigInt: true }).parse('3.141592653589793')).toThrow();
+    expect(typeof JSONbigFactory().parse('1234567890123456')).toBe('object');
+    expect(() => JSONbigFactory().parse('1e400')).toThrow();
+    expect(parseLossless('{"constructorArgs":[1]}')).toEqual({ constructorArgs: [1] });
+    expect(parseLossless('[3.141592653589793, 18446744073709551617]')).toEqual([Math.PI, 18446744073709551617n]);
+  });
+});
+
+describe('codec: properties', () => {
+  it('round-trips every value: canonically equal, and typed by the number model', () => {
+    fc.assert(
+      fc.property(jsonValue, fc.constantFrom(undefined, 2), (value, indent) => {
+        const back = parseLossless(stringifyLossless(value, indent));
+        expect(canonicalEncode(back)).toBe(canonicalEncode(value));
+        expect(shape(back)).toBe(shape(inNumberModel(value)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('parses every number literal to its exact value: integers exact, others the nearest double', () => {
+    fc.assert(
+      fc.property(numberLiteral, (literal) => {
+        const value = parseLossless(literal);
+        const integer = exactInteger(literal);
+        if (integer !== null && (integer > MAX_SAFE || integer < -MAX_SAFE)) {
+          expect(value).toBe(integer);
+        } else {
+          expect(typeof value).toBe('number');
+          expect(Object.is(value, Number(literal))).toBe(true);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('reads back any double exactly from 17 significant digits', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1, noNaN: true }), (d) => {
+        const literal = Object.is(d, -0) ? '-0' : d.toPrecision(17);
+        expect(Object.is(parseLossless(literal), d)).toBe(true);
+        // The same literal beside a 20-digit integer, so the json-bigint path reads it.
+        const [onExactPath] = parseLossless(`[${literal},${'9'.repeat(20)}]`) as unknown[];
+        expect(Object.is(onExactPath, d)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('reaches a fixpoint: printing what was parsed and parsing it again changes nothing', () => {
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        const once = stringifyLossless(parseLossless(text));
+        const twice = stringifyLossless(parseLossless(once));
+        expect(twice).toBe(once);
+        expect(canonicalEncode(parseLossless(once))).toBe(canonicalEncode(parseLossless(text)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('gives the same result on the fast path as on the json-bigint path', () => {
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        expect(shape(parseLossless(text))).toBe(shape(parseLosslessSlow(text)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('equals native JSON.parse on texts without a 16-digit run and without exponents', () => {
+    const plain = jsonText.filter((t) => !/\d{16}|\d[eE]/.test(t.replace(/"(?:[^"\\]|\\.)*"/g, '""')));
+    fc.assert(
+      fc.property(plain, (text) => {
+        const native = JSON.parse(text) as unknown;
+        expect(shape(parseLossless(text))).toBe(shape(native));
+        expect(shape(parseLosslessSlow(text))).toBe(shape(native));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never throws on valid JSON from values, and always CORRUPTED on broken text', () => {
+    fc.assert(
+      fc.property(jsonValue, fc.nat(), (value, cut) => {
+        const text = stringifyLossless(value);
+        fc.pre(text.length > 1);
+        const broken = text.slice(0, cut % (text.length - 1)) + (text.startsWith('"') ? '' : '}');
+        let parsedOk = true;
+        try {
+          JSON.parse(broken);
+        } catch {
+          parsedOk = false;
+        }
+        if (!parsedOk) expect(() => parseLossless(broken)).toThrow(expect.objectContaining({ code: ErrorCodes.CORRUPTED }));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('keeps an object\'s own keys, __proto__ included, through a round trip', () => {
+    const value = objectOf([['__proto__', { a: 2n ** 64n }], ['constructor', 1], ['z', -0]]);
+    const back = parseLossless(stringifyLossless(value)) as Record<string, unknown>;
+    expect(Object.keys(back)).toEqual(['__proto__', 'constructor', 'z']);
+    expect(shape(back)).toBe(shape(value));
+  });
+});
