@@ -1,0 +1,87 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalDigest, canonicalEncode, canonicalEqual, ErrorCodes, StoreDigest } from '../src/index.js';
+import { jsonValue, objectOf } from './arbitraries.js';
+
+const digestOf = (entries: Array<[string, unknown]>): string => {
+  const digest = new StoreDigest();
+  for (const [key, record] of entries) digest.add(key, record);
+  return digest.digest();
+};
+
+describe('canonical form', () => {
+  it('encodes 5 and 5n, and an unsafe double and its bigint, as one value', () => {
+    expect(canonicalEncode(5)).toBe(canonicalEncode(5n));
+    expect(canonicalEncode({ a: [5] })).toBe(canonicalEncode({ a: [5n] }));
+    expect(canonicalEncode(1e21)).toBe(canonicalEncode(10n ** 21n));
+    expect(canonicalEqual(-0, 0)).toBe(false);
+    expect(canonicalEqual('5', 5)).toBe(false);
+  });
+
+  it('ignores key order and sorts keys in UTF-8 byte order', () => {
+    expect(canonicalEncode({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+    expect(canonicalEncode({ '\u{1f600}': 1, '\uff5e': 2 })).toBe('{"\uff5e":2,"\u{1f600}":1}');
+    expect(canonicalEncode(objectOf([['__proto__', 1], ['a', 2]]))).toBe('{"__proto__":1,"a":2}');
+  });
+
+  it('drops undefined members like JSON does and refuses what has no JSON form', () => {
+    expect(canonicalEncode({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
+    expect(() => canonicalEncode(Number.NaN)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
+    expect(() => canonicalEncode(() => 1)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
+  });
+
+  it('is the same for any key order (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string({ unit: 'binary' }), jsonValue), { maxLength: 8 }), (entries) => {
+        const unique = [...new Map(entries).entries()];
+        expect(canonicalEncode(objectOf(unique))).toBe(canonicalEncode(objectOf([...unique].reverse())));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('has equal digests exactly when the canonical forms are equal (property)', () => {
+    fc.assert(
+      fc.property(jsonValue, jsonValue, (a, b) => {
+        expect(canonicalDigest(a) === canonicalDigest(b)).toBe(canonicalEncode(a) === canonicalEncode(b));
+        expect(canonicalDigest(a)).toBe(canonicalDigest(structuredClone(a)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('StoreDigest', () => {
+  const a: [string, unknown] = ['56-A', { v: 1 }];
+  const b: [string, unknown] = ['56-B', { v: 2 }];
+  const c: [string, unknown] = ['97-C', { v: 3 }];
+
+  it('is the same for the same records and counts them', () => {
+    const digest = new StoreDigest().add(...a).add(...b);
+    expect(digest.size).toBe(2);
+    expect(digest.digest()).toBe(digestOf([a, b]));
+    expect(digest.digest()).toBe(digest.digest());
+  });
+
+  it('differs when a record moves to another key, is duplicated, or changes compensate', () => {
+    const base = digestOf([a, b, c]);
+    expect(digestOf([['56-A', { v: 2 }], ['56-B', { v: 1 }], c])).not.toBe(base);
+    expect(digestOf([a, ['56-A2', { v: 1 }], b, c])).not.toBe(base);
+    // A sum of per-record values would not see +1 on one record and -1 on another.
+    expect(digestOf([['56-A', { v: 0 }], ['56-B', { v: 3 }], c])).not.toBe(base);
+    expect(digestOf([a, b])).not.toBe(base);
+    expect(digestOf([])).not.toBe(digestOf([a]));
+  });
+
+  it('matches records by canonical form: 5 and 5n, any key order', () => {
+    expect(digestOf([['1-X', { x: 5, y: 'z' }]])).toBe(digestOf([['1-X', { y: 'z', x: 5n }]]));
+  });
+
+  it('throws INVALID_ARGUMENT on keys out of order or repeated', () => {
+    expect(() => new StoreDigest().add(...b).add(...a)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => new StoreDigest().add(...a).add(...a)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    // JavaScript's sort puts U+1F600 before U+FF5E; key order (UTF-8) does not.
+    expect(() => new StoreDigest().add('1-\u{1f600}', 1).add('1-\uff5e', 1)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => new StoreDigest().add('1-\uff5e', 1).add('1-\u{1f600}', 1)).not.toThrow();
+  });
+});
