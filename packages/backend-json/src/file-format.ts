@@ -1,0 +1,183 @@
+// One network's state file in memory: the whole top-level document (key order kept, keys this
+// package does not own kept verbatim) and its records. Reading checks version and chain; writing
+// prints deterministic bytes and keeps a legacy file's contracts/implementationHashes in step.
+import {
+  ErrorCodes,
+  StateError,
+  assertDeploymentRecord,
+  compareKeys,
+  finding,
+  invalidValueFinding,
+  orderRecordFields,
+  parseLossless,
+  stringifyLossless,
+  type DeploymentRecord,
+  type Finding,
+} from '@deploystate/core';
+import { SCHEMA_URL, SCHEMA_VERSION } from './schema.js';
+
+export interface InvalidRecordEntry {
+  /** The key under `records`. */
+  name: string;
+  finding: Finding;
+}
+
+export interface StateFileModel {
+  chainId: number;
+  /** The version the file declared when read: 0 legacy, 1 current, SCHEMA_VERSION for a new file. */
+  version: number;
+  /** The top-level document as read (records excluded from ownership: see `records`). */
+  document: Record<string, unknown>;
+  /** Valid records by contractName. */
+  records: Map<string, DeploymentRecord>;
+  /** Entries of `records` that are not records of this chain under their own name. */
+  invalid: Map<string, InvalidRecordEntry>;
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A model for a chain that has no file yet. */
+export function emptyStateFile(chainId: number, network: string): StateFileModel {
+  const document: Record<string, unknown> = { $schema: SCHEMA_URL, schemaVersion: SCHEMA_VERSION, network, chainId, records: {} };
+  return { chainId, version: SCHEMA_VERSION, document, records: new Map(), invalid: new Map() };
+}
+
+function corrupted(file: string, message: string): StateError {
+  return new StateError(ErrorCodes.CORRUPTED, `${file}: ${message}`, { file, hint: 'fix the file by hand or restore a backup (JsonFileStore.restore)' });
+}
+
+/**
+ * Reads a state file's text. Throws CORRUPTED (with line and column) for text that is not a JSON
+ * object, UNSUPPORTED_SCHEMA_VERSION for a newer version, CHAIN_MISMATCH when its chainId is not
+ * the chain the file name belongs to. Entries of `records` that are not records are kept aside.
+ */
+export function parseStateFile(text: string, file: string, chainId: number): StateFileModel {
+  const parsed = parseLossless(text, { source: file });
+  if (!isPlainObject(parsed)) throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  let version = 0;
+  if (Object.hasOwn(parsed, 'schemaVersion')) {
+    const declared = parsed.schemaVersion;
+    if (typeof declared !== 'number' || !Number.isSafeInteger(declared) || declared < 0) {
+      throw corrupted(file, `schemaVersion must be a non-negative integer, got ${stringifyLossless(declared)}`);
+    }
+    if (declared > SCHEMA_VERSION) {
+      throw new StateError(ErrorCodes.UNSUPPORTED_SCHEMA_VERSION, `${file}: schemaVersion ${declared} is newer than ${SCHEMA_VERSION}, the newest this version understands`, {
+        file,
+        hint: 'upgrade @deploystate/backend-json',
+      });
+    }
+    version = declared;
+  }
+  if (Object.hasOwn(parsed, 'chainId') && parsed.chainId !== chainId) {
+    throw new StateError(ErrorCodes.CHAIN_MISMATCH, `${file}: chainId ${stringifyLossless(parsed.chainId)} disagrees with the file name, which belongs to chain ${chainId}`, { file });
+  }
+  const records = new Map<string, DeploymentRecord>();
+  const invalid = new Map<string, InvalidRecordEntry>();
+  const section = Object.hasOwn(parsed, 'records') ? parsed.records : undefined;
+  if (section !== undefined) {
+    if (!isPlainObject(section)) throw corrupted(file, '"records" must be an object of records keyed by contractName');
+    for (const name of Object.keys(section)) {
+      const key = `${chainId}-${name}`;
+      const value = section[name];
+      try {
+        const record = assertDeploymentRecord(value, key);
+        if (record.chainId !== chainId || record.contractName !== name) {
+          invalid.set(name, {
+            name,
+            finding: finding('PLACE_MISMATCH', `${file}: records[${JSON.stringify(name)}] holds ${record.chainId}-${record.contractName}`, { key, file, chainId, contractName: name, pointer: `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}` }),
+          });
+        } else {
+          records.set(name, record);
+        }
+      } catch (error) {
+        invalid.set(name, { name, finding: { ...invalidValueFinding(key, error, 'INVALID_RECORD'), file, chainId, contractName: name } });
+      }
+    }
+  }
+  return { chainId, version, document: parsed, records, invalid };
+}
+
+export interface RenderOptions {
+  network: string;
+  /** Names whose legacy `contracts` / `implementationHashes` entries follow their record. */
+  mirror?: Iterable<string>;
+}
+
+/**
+ * The file's bytes: owned keys set, records sorted by name with fields in record order, 2-space
+ * indent and a trailing newline. A legacy file gains `$schema` and `schemaVersion` in front and
+ * `records` at the end; every other key keeps its place and value.
+ */
+export function renderStateFile(model: StateFileModel, options: RenderOptions): { text: string; document: Record<string, unknown> } {
+  const source = model.document;
+  const out: Record<string, unknown> = {};
+  if (!Object.hasOwn(source, '$schema')) out.$schema = SCHEMA_URL;
+  if (!Object.hasOwn(source, 'schemaVersion')) out.schemaVersion = SCHEMA_VERSION;
+  const records: Record<string, unknown> = {};
+  for (const name of [...model.records.keys()].sort(compareKeys)) setOwn(records, name, orderRecordFields(model.records.get(name) as DeploymentRecord));
+  const mirrored = mirrorLegacySections(source, model.records, options.mirror ?? []);
+  for (const key of Object.keys(source)) {
+    switch (key) {
+      case '$schema':
+        out.$schema = SCHEMA_URL;
+        break;
+      case 'schemaVersion':
+        out.schemaVersion = SCHEMA_VERSION;
+        break;
+      case 'network': {
+        // A file moved from chain-<id>.json takes the registry's name; any other value is the user's.
+        const value = source.network;
+        out.network = value === `chain-${model.chainId}` ? options.network : value;
+        break;
+      }
+      case 'records':
+        out.records = records;
+        break;
+      default:
+        setOwn(out, key, Object.hasOwn(mirrored, key) ? mirrored[key] : source[key]);
+    }
+  }
+  if (!Object.hasOwn(out, 'network')) out.network = options.network;
+  if (!Object.hasOwn(out, 'chainId')) out.chainId = model.chainId;
+  if (!Object.hasOwn(out, 'records')) out.records = records;
+  return { text: `${stringifyLossless(out, 2)}\n`, document: out };
+}
+
+/** New `contracts` / `implementationHashes` sections, for the names they already list only. */
+function mirrorLegacySections(source: Record<string, unknown>, records: Map<string, DeploymentRecord>, names: Iterable<string>): Record<string, unknown> {
+  const contracts = isPlainObject(source.contracts) ? source.contracts : undefined;
+  const hashes = isPlainObject(source.implementationHashes) ? source.implementationHashes : undefined;
+  if (!contracts && !hashes) return {};
+  let newContracts: Record<string, unknown> | undefined;
+  let newHashes: Record<string, unknown> | undefined;
+  for (const name of names) {
+    const record = records.get(name);
+    if (!record) continue;
+    const entry = contracts && Object.hasOwn(contracts, name) ? contracts[name] : undefined;
+    if (isPlainObject(entry)) {
+      const next: Record<string, unknown> = { ...entry };
+      if (typeof record.proxyAddress === 'string' && record.proxyAddress !== '') next.proxy = record.proxyAddress;
+      next.implementation = record.address;
+      newContracts ??= copyObject(contracts as Record<string, unknown>);
+      setOwn(newContracts, name, next);
+    }
+    if (hashes && Object.hasOwn(hashes, name) && typeof record.implementationHash === 'string' && record.implementationHash !== '') {
+      newHashes ??= copyObject(hashes);
+      setOwn(newHashes, name, record.implementationHash);
+    }
+  }
+  return { ...(newContracts && { contracts: newContracts }), ...(newHashes && { implementationHashes: newHashes }) };
+}
+
+function copyObject(source: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) setOwn(out, key, source[key]);
+  return out;
+}

@@ -1,0 +1,580 @@
+// JsonFileStore: the StateStore over one JSON file per network. Reads go through a bounded cache
+// revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
+// backup link and an atomic replace.
+import { createHash } from 'node:crypto';
+import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import {
+  AbstractStateStore,
+  ErrorCodes,
+  StateError,
+  assertChainId,
+  assertDeploymentRecord,
+  cloneRecord,
+  compareKeys,
+  finding,
+  fsErrorCode,
+  isStateError,
+  parseKey,
+  type BaseStoreOptions,
+  type DeploymentRecord,
+  type Finding,
+  type HealthReport,
+  type IterateOptions,
+  type StoreCapabilities,
+  type StoreEntry,
+} from '@deploystate/core';
+import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
+import { backupDirFor, backupName, ensureBackupDir, listBackupFiles, pruneBackups, restoreStateFile } from './backups.js';
+import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
+import { withFileLock, type LockOptions } from './lock.js';
+
+export interface JsonFileStoreOptions extends BaseStoreOptions {
+  /** The deployments folder. */
+  dir: string;
+  /** Create the folder when missing. Default false: a missing folder is STORE_NOT_FOUND. */
+  create?: boolean;
+  /** Hold parsed files in memory, revalidated by stat. Default true. */
+  cache?: boolean;
+  /** How many parsed files the cache holds (least recently used go first). Default 16. */
+  cacheFiles?: number;
+  /** Backups kept per file. Default 10; 0 keeps none. */
+  backups?: number;
+  lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  /** fsync each written file and its folder. Default true. */
+  durable?: boolean;
+}
+
+export interface ReplaceChainResult {
+  /** The state file. */
+  file: string;
+  /** The backup of the file this write replaced, when there was one. */
+  backup?: string;
+  /** Keys (`<chainId>-<name>`) that were in the file and are not any more. */
+  removed: string[];
+  /** False when the file already held exactly these bytes and nothing was written. */
+  changed: boolean;
+}
+
+interface FileSignature {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+interface LoadedFile {
+  /** Where the chain's file is (its registry name, or chain-<id>.json not yet moved). */
+  file: string;
+  /** Null when the chain has no file. */
+  model: StateFileModel | null;
+  /** sha256 of the bytes read, so a write that changes nothing is skipped. */
+  digest?: string;
+  signature?: FileSignature;
+  readAt?: number;
+  sortedNames?: string[];
+}
+
+interface WriteOutcome {
+  file: string;
+  backup?: string;
+  changed: boolean;
+}
+
+interface Working {
+  file: string;
+  chainId: number;
+  records: Map<string, DeploymentRecord>;
+  invalid: Set<string>;
+  touched: Set<string>;
+}
+
+interface WriteOp {
+  apply(work: Working): unknown;
+  resolve(result: { value: unknown; outcome: WriteOutcome }): void;
+  reject(error: unknown): void;
+}
+
+interface ChainQueue {
+  ops: WriteOp[];
+  running: Promise<void> | undefined;
+}
+
+// A file modified this close to when it was read may change again within the same mtime tick;
+// such a cache entry is re-read once more before it is trusted (git's "racy" rule).
+const RACY_MS = 25;
+
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+function sameSignature(a: FileSignature, b: FileSignature): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+async function signatureOf(path: string): Promise<FileSignature | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs };
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+export class JsonFileStore extends AbstractStateStore {
+  readonly backend = 'json';
+  readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
+  readonly location: string;
+  private readonly create: boolean;
+  private readonly cacheEnabled: boolean;
+  private readonly cacheFiles: number;
+  private readonly backupsKept: number;
+  private readonly durable: boolean;
+  private readonly lockWait: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  private readonly cache = new Map<number, LoadedFile>();
+  private readonly queues = new Map<number, ChainQueue>();
+
+  constructor(options: JsonFileStoreOptions) {
+    super(options);
+    if (typeof options?.dir !== 'string' || options.dir.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'JsonFileStore needs a dir');
+    this.location = resolve(options.dir);
+    this.create = options.create ?? false;
+    this.cacheEnabled = options.cache ?? true;
+    this.cacheFiles = Math.max(1, options.cacheFiles ?? 16);
+    this.backupsKept = Math.max(0, options.backups ?? 10);
+    this.durable = options.durable ?? true;
+    this.lockWait = options.lockWait ?? {};
+  }
+
+  /** The state file a chain is written to: `<dir>/<registry name>.json`. */
+  fileFor(chainId: number): string {
+    return join(this.location, this.registry.fileName(assertChainId(chainId)));
+  }
+
+  /** Where a chain stored before it was registered lives until its next write. */
+  private unregisteredFileFor(chainId: number): string | undefined {
+    return this.registry.isKnown(chainId) ? join(this.location, `chain-${chainId}.json`) : undefined;
+  }
+
+  protected async _open(): Promise<void> {
+    try {
+      const info = await stat(this.location);
+      if (!info.isDirectory()) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${this.location} is not a folder`, { file: this.location });
+    } catch (error) {
+      if (isStateError(error)) throw error;
+      if ((error as { code?: string }).code !== 'ENOENT') throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
+      if (!this.create) {
+        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, { file: this.location, hint: 'create it, or pass create: true' });
+      }
+      await mkdir(this.location, { recursive: true }).catch((cause: unknown) => {
+        throw new StateError(fsErrorCode(cause), `cannot create ${this.location}`, { file: this.location, cause });
+      });
+    }
+    await this.prepareStateDir();
+  }
+
+  /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
+  private async prepareStateDir(): Promise<void> {
+    const root = join(this.location, STATE_DIR);
+    try {
+      await mkdir(join(root, 'tmp'), { recursive: true });
+      await mkdir(join(root, 'locks'), { recursive: true });
+      await mkdir(join(root, 'backups'), { recursive: true });
+      await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      });
+      for (const name of await readdir(join(root, 'tmp'))) {
+        const pid = tempFilePid(name);
+        if (pid === process.pid || (pid !== undefined && isAlive(pid))) continue;
+        await unlink(join(root, 'tmp', name)).catch(() => undefined);
+      }
+    } catch (error) {
+      // A read-only folder still serves reads; writes will report the permission problem.
+      const code = fsErrorCode(error);
+      if (code !== ErrorCodes.PERMISSION_DENIED) throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
+    }
+  }
+
+  protected async _close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
+    this.cache.clear();
+  }
+
+  protected override async _health(): Promise<Partial<HealthReport>> {
+    await stat(this.location);
+    return { detail: `${this.cache.size} file(s) cached` };
+  }
+
+  // ---- reading ----
+
+  /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
+  private async load(chainId: number): Promise<LoadedFile> {
+    const canonical = this.fileFor(chainId);
+    let file = canonical;
+    let signature = await signatureOf(canonical);
+    const fallback = signature ? undefined : this.unregisteredFileFor(chainId);
+    if (fallback) {
+      signature = await signatureOf(fallback);
+      file = fallback;
+    }
+    if (!signature) {
+      this.cache.delete(chainId);
+      return { file: canonical, model: null };
+    }
+    const hit = this.cache.get(chainId);
+    if (hit && hit.file === file && hit.signature && sameSignature(hit.signature, signature) && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
+      this.cache.delete(chainId);
+      this.cache.set(chainId, hit);
+      return hit;
+    }
+    return this.readFresh(chainId, file);
+  }
+
+  private async readFresh(chainId: number, file: string): Promise<LoadedFile> {
+    let handle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return this.load(chainId);
+      throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    }
+    let text: string;
+    let signature: FileSignature;
+    const readAt = Date.now();
+    try {
+      // Signature and bytes from one open file, so the cache never pairs one version's stat with another's text.
+      const s = await handle.stat({ bigint: true });
+      signature = { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs };
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+    const model = parseStateFile(text, file, chainId);
+    const loaded: LoadedFile = { file, model, digest: digestOf(text), signature, readAt };
+    this.remember(chainId, loaded);
+    return loaded;
+  }
+
+  private remember(chainId: number, loaded: LoadedFile): void {
+    if (!this.cacheEnabled) return;
+    this.cache.delete(chainId);
+    this.cache.set(chainId, loaded);
+    while (this.cache.size > this.cacheFiles) {
+      const oldest = this.cache.keys().next().value as number;
+      this.cache.delete(oldest);
+    }
+  }
+
+  private static sortedNames(loaded: LoadedFile): string[] {
+    if (!loaded.sortedNames) {
+      const model = loaded.model;
+      loaded.sortedNames = model ? [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys) : [];
+    }
+    return loaded.sortedNames;
+  }
+
+  private invalidError(loaded: LoadedFile, name: string): StateError {
+    const entry = loaded.model?.invalid.get(name);
+    const key = `${loaded.model?.chainId ?? ''}-${name}`;
+    return new StateError(ErrorCodes.CORRUPTED, `${loaded.file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${entry?.finding.message ?? ''}`, {
+      file: loaded.file,
+      key,
+      hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
+    });
+  }
+
+  protected async _get(key: string): Promise<DeploymentRecord | null> {
+    const { chainId, contractName } = parseKey(key);
+    const loaded = await this.load(chainId);
+    const record = loaded.model?.records.get(contractName);
+    if (record) return cloneRecord(record);
+    if (loaded.model?.invalid.has(contractName)) throw this.invalidError(loaded, contractName);
+    return null;
+  }
+
+  protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
+    const out: DeploymentRecord[] = [];
+    for await (const entry of this._iterate({ chainId })) out.push(entry.record);
+    return out;
+  }
+
+  /** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
+  async listStateFiles(): Promise<Array<{ chainId: number; file: string }>> {
+    let entries;
+    try {
+      entries = await readdir(this.location, { withFileTypes: true });
+    } catch (error) {
+      throw new StateError(fsErrorCode(error), `cannot list ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
+    }
+    const out: Array<{ chainId: number; file: string }> = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const chainId = this.registry.chainIdOfFile(entry.name);
+      if (chainId !== undefined) out.push({ chainId, file: join(this.location, entry.name) });
+    }
+    return out.sort((a, b) => a.chainId - b.chainId || compareKeys(a.file, b.file));
+  }
+
+  private fileProblem(error: StateError, chainId: number, file: string): Finding {
+    const where = { file, chainId };
+    if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);
+    if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
+    if (error.position?.offset === 0) return finding('EMPTY_FILE', error.message, where);
+    if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
+    return finding('SCHEMA_VIOLATION', error.message, where);
+  }
+
+  protected async *_iterate(options: IterateOptions): AsyncGenerator<StoreEntry> {
+    const chains = options.chainId !== undefined ? [options.chainId] : [...new Set((await this.listStateFiles()).map((f) => f.chainId))];
+    // Keys are `<chainId>-<name>`: whole chains sort by `<chainId>-`, as in LevelDB's byte order.
+    chains.sort((a, b) => compareKeys(`${a}-`, `${b}-`));
+    for (const chainId of chains) {
+      let loaded: LoadedFile;
+      try {
+        loaded = await this.load(chainId);
+      } catch (error) {
+        if (!options.onInvalid || !isStateError(error) || error.file === undefined) throw error;
+        // A whole file that cannot be read: reported under its file name, since it has no keys.
+        options.onInvalid({ key: basename(error.file), finding: this.fileProblem(error, chainId, error.file) });
+        continue;
+      }
+      const model = loaded.model;
+      if (!model) continue;
+      for (const name of JsonFileStore.sortedNames(loaded)) {
+        const record = model.records.get(name);
+        if (record) {
+          yield { key: `${chainId}-${name}`, record: cloneRecord(record) };
+          continue;
+        }
+        const invalid = model.invalid.get(name);
+        if (!invalid) continue;
+        if (!options.onInvalid) throw this.invalidError(loaded, name);
+        options.onInvalid({ key: `${chainId}-${name}`, finding: invalid.finding });
+      }
+    }
+  }
+
+  // ---- writing ----
+
+  protected async _put(key: string, record: DeploymentRecord): Promise<void> {
+    const { chainId, contractName } = parseKey(key);
+    const copy = cloneRecord(record);
+    await this.enqueue(chainId, (work) => {
+      refuseInvalidRemaining(work, [contractName]);
+      work.invalid.delete(contractName);
+      work.records.set(contractName, copy);
+      work.touched.add(contractName);
+    });
+  }
+
+  protected async _delete(key: string): Promise<boolean> {
+    const { chainId, contractName } = parseKey(key);
+    const { value } = await this.enqueue(chainId, (work) => {
+      refuseInvalidRemaining(work, [contractName]);
+      const had = work.records.delete(contractName) || work.invalid.delete(contractName);
+      if (had) work.touched.add(contractName);
+      return had;
+    });
+    return value === true;
+  }
+
+  protected async _putMany(entries: StoreEntry[]): Promise<void> {
+    const byChain = new Map<number, Map<string, DeploymentRecord>>();
+    for (const { key, record } of entries) {
+      const { chainId, contractName } = parseKey(key);
+      let chain = byChain.get(chainId);
+      if (!chain) byChain.set(chainId, (chain = new Map()));
+      chain.set(contractName, cloneRecord(record));
+    }
+    // Files are written one by one; reading them all first refuses a batch that touches an
+    // unreadable file before any other file is written.
+    for (const chainId of byChain.keys()) await this.load(chainId);
+    await Promise.all(
+      [...byChain].map(([chainId, records]) =>
+        this.enqueue(chainId, (work) => {
+          refuseInvalidRemaining(work, [...records.keys()]);
+          for (const [name, record] of records) {
+            work.invalid.delete(name);
+            work.records.set(name, record);
+            work.touched.add(name);
+          }
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Makes one chain's records exactly `records` in one atomic file write (entries that are not
+   * records are replaced too); skips the write when the bytes would not change.
+   */
+  replaceChain(chainId: number, records: readonly DeploymentRecord[]): Promise<ReplaceChainResult> {
+    return this.timed('replaceChain', async () => {
+      assertChainId(chainId);
+      const next = new Map<string, DeploymentRecord>();
+      records.forEach((record, i) => {
+        assertDeploymentRecord(record, `records[${i}]`);
+        if (record.chainId !== chainId) {
+          throw new StateError(ErrorCodes.CHAIN_MISMATCH, `records[${i}] (${record.contractName}) belongs to chain ${record.chainId}, not ${chainId}`, { key: `${record.chainId}-${record.contractName}` });
+        }
+        next.set(record.contractName, cloneRecord(record));
+      });
+      const { value, outcome } = await this.enqueue(chainId, (work) => {
+        const removed = [...work.records.keys(), ...work.invalid].filter((name) => !next.has(name));
+        work.invalid.clear();
+        work.records = new Map(next);
+        for (const name of next.keys()) work.touched.add(name);
+        return removed.sort(compareKeys).map((name) => `${chainId}-${name}`);
+      });
+      return { ...outcome, removed: value as string[] };
+    });
+  }
+
+  private enqueue(chainId: number, apply: (work: Working) => unknown): Promise<{ value: unknown; outcome: WriteOutcome }> {
+    return new Promise((resolvePromise, reject) => {
+      let queue = this.queues.get(chainId);
+      if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
+      queue.ops.push({ apply, resolve: resolvePromise, reject });
+      if (!queue.running) queue.running = this.drain(chainId, queue);
+    });
+  }
+
+  /** Writes queued operations, all that queued meanwhile in one file write. */
+  private async drain(chainId: number, queue: ChainQueue): Promise<void> {
+    try {
+      while (queue.ops.length > 0) {
+        const batch = queue.ops.splice(0);
+        try {
+          await withFileLock(this.fileFor(chainId), () => this.writeBatch(chainId, batch), this.lockWait);
+        } catch (error) {
+          for (const op of batch) op.reject(error);
+        }
+      }
+    } finally {
+      queue.running = undefined;
+      if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
+    }
+  }
+
+  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
+    const target = this.fileFor(chainId);
+    const fallback = this.unregisteredFileFor(chainId);
+    if (fallback) await this.moveUnregistered(fallback, target);
+    const loaded = await this.load(chainId);
+    const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
+    const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
+    for (const op of batch) {
+      try {
+        results.push({ op, value: op.apply(work) });
+      } catch (error) {
+        results.push({ op, error });
+      }
+    }
+    const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
+    const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
+    const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched });
+    const digest = digestOf(rendered.text);
+    const outcome: WriteOutcome = { file: target, changed: false };
+    if (digest !== loaded.digest) {
+      let backup: string | undefined;
+      await writeFileAtomic(target, rendered.text, {
+        durable: this.durable,
+        tmpDir: join(this.location, STATE_DIR, 'tmp'),
+        beforeRename: async () => {
+          if (!loaded.model || this.backupsKept === 0) return;
+          const folder = await ensureBackupDir(this.location, basename(target));
+          backup = join(folder, backupName());
+          // Writes always replace the file, never edit it, so a link is a faithful copy.
+          await linkOrCopy(target, backup).catch((error: unknown) => {
+            throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
+          });
+        },
+      });
+      if (backup) {
+        outcome.backup = backup;
+        await pruneBackups(this.location, basename(target), this.backupsKept);
+      }
+      outcome.changed = true;
+      const signature = await signatureOf(target);
+      const written: LoadedFile = {
+        file: target,
+        model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
+        digest,
+        readAt: Date.now(),
+        ...(signature && { signature }),
+      };
+      this.remember(chainId, written);
+    }
+    for (const { op, value, error } of results) {
+      if (error !== undefined) op.reject(error);
+      else op.resolve({ value, outcome });
+    }
+  }
+
+  /** A chain registered after it was stored as chain-<id>.json moves to its name (link, then unlink: a crash between leaves one inode under two names, which this finishes). */
+  private async moveUnregistered(fallback: string, target: string): Promise<void> {
+    const [from, to] = await Promise.all([signatureOf(fallback), signatureOf(target)]);
+    if (!from) return;
+    try {
+      if (to && to.ino !== from.ino) {
+        throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, { file: fallback });
+      }
+      if (!to) await link(fallback, target);
+      await unlink(fallback);
+      if (this.durable) await fsyncDir(this.location);
+    } catch (error) {
+      if (isStateError(error)) throw error;
+      throw new StateError(fsErrorCode(error), `could not move ${fallback} to ${target}: ${(error as Error).message}`, { file: fallback, cause: error });
+    }
+    this.cache.delete(this.registry.chainIdOfFile(basename(target)) ?? -1);
+  }
+
+  // ---- backups ----
+
+  /** Backups of a chain's file, newest first. */
+  async listBackups(chainId: number): Promise<string[]> {
+    const fileName = this.registry.fileName(assertChainId(chainId));
+    const names = [fileName, ...(this.registry.isKnown(chainId) ? [`chain-${chainId}.json`] : [])];
+    return listBackupFiles(this.location, names);
+  }
+
+  /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
+  async restore(chainId: number, backup?: string): Promise<{ restored: string }> {
+    assertChainId(chainId);
+    // Wait for this process's queued writes so the restore is not overwritten by an older put.
+    await this.queues.get(chainId)?.running?.catch(() => undefined);
+    const result = await restoreStateFile(this.location, chainId, {
+      registry: this.registry,
+      durable: this.durable,
+      lockWait: this.lockWait,
+      ...(backup !== undefined && { backup }),
+    });
+    this.cache.delete(chainId);
+    return result;
+  }
+
+  /** The folder a chain's backups are kept in. */
+  backupDirFor(chainId: number): string {
+    return backupDirFor(this.location, this.registry.fileName(assertChainId(chainId)));
+  }
+}
+
+/** A write to a file that holds entries which are not records is refused unless it replaces them all. */
+function refuseInvalidRemaining(work: Working, names: readonly string[]): void {
+  const covered = new Set(names);
+  const blocking = [...work.invalid].filter((name) => !covered.has(name));
+  if (blocking.length === 0) return;
+  const first = blocking[0] as string;
+  throw new StateError(ErrorCodes.CORRUPTED, `${work.file}: records[${JSON.stringify(first)}]${blocking.length > 1 ? ` and ${blocking.length - 1} more` : ''} are not deployment records; refusing to rewrite the file`, {
+    file: work.file,
+    key: `${work.chainId}-${first}`,
+    hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
+  });
+}
