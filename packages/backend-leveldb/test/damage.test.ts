@@ -1,0 +1,132 @@
+// Damaged stores made with real files: CORRUPTED with the path, files left exactly as they were,
+// and repair only ever on a copy.
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateRecords } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { LevelDbStore, repairCopy } from '../src/index.js';
+import { inventory } from './helpers.js';
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await makeTempDir('deploystate-leveldb-damage-');
+  path = join(dir, 'leveldb');
+});
+afterEach(() => removeTempDir(dir));
+
+const RECORDS = generateRecords(60);
+
+/** A store whose records sit in table files (a reopen converts the log into a table). */
+async function storeWithTables(): Promise<void> {
+  const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+  await store.open();
+  await store.putMany(RECORDS.slice(0, 30));
+  await store.close();
+  const again = new LevelDbStore({ path, idleCloseMs: 0 });
+  await again.open();
+  await again.putMany(RECORDS.slice(30));
+  await again.close();
+  const third = new LevelDbStore({ path, idleCloseMs: 0 });
+  await third.open();
+  await third.close();
+  expect((await readdir(path)).some((n) => n.endsWith('.ldb'))).toBe(true);
+}
+
+/** A store whose last batch is only in the log. */
+async function storeWithLog(): Promise<string> {
+  await storeWithTables();
+  const store = new LevelDbStore({ path, idleCloseMs: 0 });
+  await store.open();
+  await store.putMany(generateRecords(20, [97]).map((r) => ({ ...r, contractName: `Log${r.contractName}` })));
+  await store.close();
+  const log = (await readdir(path)).find((n) => n.endsWith('.log'));
+  if (!log) throw new Error('no log file');
+  return join(path, log);
+}
+
+async function expectCorruptedUntouched(options: { create?: boolean } = {}): Promise<void> {
+  const before = await inventory(path);
+  const store = new LevelDbStore({ path, ...options });
+  await expect(store.open()).rejects.toMatchObject({ code: 'CORRUPTED', file: path });
+  expect(await inventory(path)).toEqual(before);
+}
+
+describe('damaged stores', () => {
+  it('missing CURRENT with table files: CORRUPTED, files untouched, even when asked to create', async () => {
+    await storeWithTables();
+    await rm(join(path, 'CURRENT'));
+    await expectCorruptedUntouched();
+    await expectCorruptedUntouched({ create: true });
+  });
+
+  it('truncated table file: CORRUPTED at open, files untouched', async () => {
+    await storeWithTables();
+    const table = (await readdir(path)).find((n) => n.endsWith('.ldb')) as string;
+    const size = (await readFile(join(path, table))).length;
+    await truncate(join(path, table), Math.floor(size / 2));
+    await expectCorruptedUntouched();
+  });
+
+  it('log truncated inside a record: CORRUPTED, files untouched', async () => {
+    const log = await storeWithLog();
+    const size = (await readFile(log)).length;
+    expect(size).toBeGreaterThan(200);
+    await truncate(log, Math.floor(size / 2));
+    await expectCorruptedUntouched();
+  });
+
+  it('garbage in the log: CORRUPTED, files untouched (LevelDB alone would drop the records silently)', async () => {
+    const log = await storeWithLog();
+    const bytes = await readFile(log);
+    bytes.fill(0x41, 100, 160);
+    await writeFile(log, bytes);
+    await expectCorruptedUntouched();
+  });
+
+  it('a damaged table block found during a scan surfaces as CORRUPTED naming the path', async () => {
+    await storeWithTables();
+    const tables = (await readdir(path)).filter((n) => n.endsWith('.ldb'));
+    for (const table of tables) {
+      const bytes = await readFile(join(path, table));
+      // Keep the footer so the open succeeds; scramble the data blocks ahead of it.
+      bytes.fill(0xff, 0, Math.max(0, bytes.length - 200));
+      await writeFile(join(path, table), bytes);
+    }
+    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    await store.open();
+    try {
+      await expect(store.checkIntegrity()).rejects.toMatchObject({ code: 'CORRUPTED', file: path });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('repairCopy', () => {
+  it('recovers every record of a store without CURRENT on a copy, leaving the original untouched', async () => {
+    await storeWithTables();
+    await rm(join(path, 'CURRENT'));
+    const before = await inventory(path);
+    const dest = join(dir, 'repaired');
+    const result = await repairCopy(path, dest);
+    expect(result).toEqual({ dest, records: RECORDS.length });
+    expect(await inventory(path)).toEqual(before);
+    const store = new LevelDbStore({ path: dest, readOnly: true });
+    await store.open();
+    try {
+      const report = await store.checkIntegrity();
+      expect(report.total).toBe(RECORDS.length);
+      expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a non-empty destination and a missing source', async () => {
+    await storeWithTables();
+    await expect(repairCopy(path, path)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(repairCopy(join(dir, 'nope'), join(dir, 'out'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,71 @@
+// Shared test plumbing: temp folders, file inventories and real child processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
+
+export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function rec(chainId: number, contractName: string, overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
+  return { ...sampleRecord(chainId, contractName, chainId === 56 ? 'bscmainnet' : `chain-${chainId}`), ...overrides };
+}
+
+/** Every file in a folder with its size, to prove a failed open left the files untouched. */
+export async function inventory(dir: string): Promise<Array<[string, number]>> {
+  const names = (await readdir(dir)).sort();
+  return Promise.all(names.map(async (name) => [name, (await stat(join(dir, name))).size] as [string, number]));
+}
+
+export interface Child {
+  process: ChildProcess;
+  /** Resolves with the first stdout line that contains `text`. */
+  waitFor(text: string): Promise<void>;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Runs an ES module script with `node`, resolving packages from this package's node_modules. */
+export function runNode(args: string[]): Child {
+  const child = spawn(process.execPath, args, { cwd: packageDir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    for (const w of waiters.splice(0)) (out.includes(w.text) ? w.resolve() : waiters.push(w));
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    exited,
+    output: () => `${out}\n${err}`,
+    waitFor: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (out.includes(text)) return resolve();
+        waiters.push({ text, resolve });
+        void exited.then((code) => reject(new Error(`child exited (${code}) before "${text}": ${out}\n${err}`)));
+      }),
+  };
+}
+
+/** A child that holds the LevelDB lock at `path` until it reads a line on stdin. */
+export function holdLock(path: string): Child {
+  const script = `
+    import { Level } from 'level';
+    const db = new Level(process.argv[1], { createIfMissing: false });
+    await db.open();
+    console.log('holding');
+    process.stdin.once('data', async () => { await db.close(); console.log('released'); process.exit(0); });
+  `;
+  return runNode(['--input-type=module', '-e', script, path]);
+}
+
+export async function stopChild(child: Child): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill('SIGKILL');
+  await child.exited;
+}
