@@ -1,0 +1,53 @@
+// The validator's result model: what it judged, what it skipped and why, and every finding.
+import type { Finding, NetworkRegistry, StateStore, StoreComparison } from '@deploystate/core';
+
+export interface ValidateOptions {
+  /** The network registry that names state files; core's default registry when absent. */
+  registry?: NetworkRegistry;
+  /** A store to compare the files' records with (the CLI passes a read-only LevelDbStore). */
+  compareWith?: StateStore;
+  /** Count warnings as errors for `ok`. */
+  warningsAsErrors?: boolean;
+  /**
+   * Judge only these files (paths relative to `dir`, or absolute): a pre-commit hook's staged
+   * files. Checks across files still see the other state files' names.
+   */
+  files?: string[];
+}
+
+export interface FileReport {
+  /** The file's path: `dir` as given, joined with its name. */
+  file: string;
+  /** The chain the file holds, when known (from its chainId or its name). */
+  chainId?: number;
+  /** How many entries its `records` section has. */
+  records: number;
+  /** What kind of file it was judged as. */
+  kind: 'state' | 'legacy' | 'temp';
+  findings: Finding[];
+}
+
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+export interface ValidationSummary {
+  errors: number;
+  warnings: number;
+  info: number;
+  /** Files judged (state, legacy and leftover temp files). */
+  files: number;
+}
+
+export interface ValidationResult {
+  ok: boolean;
+  /** The folder that was validated, as given. */
+  dir: string;
+  files: FileReport[];
+  skipped: SkippedFile[];
+  /** Every finding, in file order (comparison findings last). */
+  findings: Finding[];
+  summary: ValidationSummary;
+  comparison?: StoreComparison;
+}
