@@ -19,6 +19,8 @@ import { SCHEMA_URL, SCHEMA_VERSION } from './schema.js';
 export interface InvalidRecordEntry {
   /** The key under `records`. */
   name: string;
+  /** The entry as read, written back verbatim while it stays. */
+  value: unknown;
   finding: Finding;
 }
 
@@ -91,13 +93,14 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
         if (record.chainId !== chainId || record.contractName !== name) {
           invalid.set(name, {
             name,
+            value,
             finding: finding('PLACE_MISMATCH', `${file}: records[${JSON.stringify(name)}] holds ${record.chainId}-${record.contractName}`, { key, file, chainId, contractName: name, pointer: `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}` }),
           });
         } else {
           records.set(name, record);
         }
       } catch (error) {
-        invalid.set(name, { name, finding: { ...invalidValueFinding(key, error, 'INVALID_RECORD'), file, chainId, contractName: name } });
+        invalid.set(name, { name, value, finding: { ...invalidValueFinding(key, error, 'INVALID_RECORD'), file, chainId, contractName: name } });
       }
     }
   }
@@ -121,7 +124,10 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   if (!Object.hasOwn(source, '$schema')) out.$schema = SCHEMA_URL;
   if (!Object.hasOwn(source, 'schemaVersion')) out.schemaVersion = SCHEMA_VERSION;
   const records: Record<string, unknown> = {};
-  for (const name of [...model.records.keys()].sort(compareKeys)) setOwn(records, name, orderRecordFields(model.records.get(name) as DeploymentRecord));
+  for (const name of [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys)) {
+    const record = model.records.get(name);
+    setOwn(records, name, record ? orderRecordFields(record) : model.invalid.get(name)?.value);
+  }
   const mirrored = mirrorLegacySections(source, model.records, options.mirror ?? []);
   for (const key of Object.keys(source)) {
     switch (key) {

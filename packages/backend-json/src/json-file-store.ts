@@ -477,6 +477,11 @@ export class JsonFileStore extends AbstractStateStore {
         results.push({ op, error });
       }
     }
+    if (results.every((r) => r.error !== undefined)) {
+      // Nothing to write: every operation was refused, and the file stays exactly as it is.
+      for (const { op, error } of results) op.reject(error);
+      return;
+    }
     const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
     const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched });
