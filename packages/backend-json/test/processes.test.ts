@@ -1,0 +1,88 @@
+// Real processes: a writer SIGKILLed at random moments, and several writers on one file at once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseLossless } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { JsonFileStore } from '../src/index.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await removeTempDir(dir);
+  dir = undefined;
+});
+
+function startWriter(folder: string, prefix: string, start: number, count: number): { child: ChildProcess; acks: number[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [WRITER, folder, prefix, String(start), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const acks: number[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('ack ')) acks.push(Number(line.slice(4)));
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) process.stderr.write(stderr);
+      resolve(code);
+    }),
+  );
+  return { child, acks, exited };
+}
+
+const until = async (check: () => boolean): Promise<void> => {
+  while (!check()) await new Promise((r) => setTimeout(r, 2));
+};
+
+describe('real processes', () => {
+  it('a writer killed at random moments leaves the old or the new file, holding every acknowledged write', async () => {
+    dir = await makeTempDir('deploystate-crash-');
+    const file = join(dir, 'bscmainnet.json');
+    let acknowledged = 0; // records R0..R(acknowledged-1) were acknowledged
+    for (let round = 0; round < 20; round++) {
+      const writer = startWriter(dir, 'R', acknowledged, 10_000);
+      // Wait for the writer to be in its loop, then kill it at a random instant.
+      await until(() => writer.acks.length > 0 || writer.child.exitCode !== null);
+      await new Promise((r) => setTimeout(r, Math.random() * 25));
+      writer.child.kill('SIGKILL');
+      await writer.exited;
+      const acked = writer.acks.length === 0 ? acknowledged : Math.max(...writer.acks) + 1;
+      const doc = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, { deploymentArgs: unknown[] }> };
+      const names = Object.keys(doc.records);
+      // Old or new state: exactly the acknowledged records, or those plus the one in flight.
+      expect([acked, acked + 1]).toContain(names.length);
+      for (let i = 0; i < names.length; i++) {
+        expect(doc.records[`R${i}`]?.deploymentArgs[0]).toBe(2n ** 80n + BigInt(i));
+      }
+      acknowledged = names.length;
+    }
+    expect(acknowledged).toBeGreaterThan(20);
+    // Leftover temp files of the killed writers are cleaned on the next open, and a lock they held does not block.
+    const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000, staleMs: 60_000 } });
+    await store.open();
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+    await store.put({ contractName: 'After', chainId: 56, networkName: 'bscmainnet', address: '0x' + '00'.repeat(20), factoryByteCodeHash: '', timestamp: 1 });
+    expect((await store.list(56)).length).toBe(acknowledged + 1);
+    await store.close();
+  });
+
+  it('four processes writing different records to one network file lose no update', async () => {
+    dir = await makeTempDir('deploystate-multi-');
+    const folder = dir;
+    const writers = ['A', 'B', 'C', 'D'].map((prefix) => startWriter(folder, prefix, 0, 12));
+    const codes = await Promise.all(writers.map((w) => w.exited));
+    expect(codes).toEqual([0, 0, 0, 0]);
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    const names = (await store.list(56)).map((r) => r.contractName);
+    expect(names.length).toBe(48);
+    for (const prefix of ['A', 'B', 'C', 'D']) for (let i = 0; i < 12; i++) expect(names).toContain(`${prefix}${i}`);
+    await store.close();
+  });
+});
