@@ -1,5 +1,6 @@
-// Sample deployment state: the production-shaped sample that `demo` builds (five chains, 28
-// contracts, aliases, qualified names, big numbers, dev-chain junk) and a generator for benches.
+// Sample deployment state: the production-shaped sample that `demo` builds (five chains, 26
+// contracts plus 2 dev-chain junk records, aliases, qualified names, big numbers) and a generator
+// for benches.
 import type { DeploymentRecord } from './record.js';
 import { NetworkRegistry } from './registry.js';
 
@@ -49,7 +50,8 @@ const PRODUCTION_LAYOUT: Array<{ chainId: number; names: string[]; networkNames:
 ];
 
 /**
- * The production-shaped sample: 28 contracts on five chains (8, 9, 3, 3, 3) with network-name
+ * The production-shaped sample: 26 contracts on five chains (8, 9, 3, 3, 3, the runbook's table;
+ * with the two `devJunk` records that makes the runbook's total of 28) with network-name
  * aliases, a fully qualified name, big-integer arguments (as strings and as bare bigint
  * literals), a big timestamp, unknown extra fields; plus `devJunk` records on chain 31337 with
  * invalid addresses and empty hashes.

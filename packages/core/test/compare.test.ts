@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { applyQuery, compareKeys, compareStores, diffRecords, digestStore, ErrorCodes, keyOf, productionSample, sampleRecord, type DeploymentRecord, type StoreEntry } from '../src/index.js';
+
+const entries = (records: DeploymentRecord[]): StoreEntry[] => records.map((record) => ({ key: keyOf(record), record })).sort((a, b) => compareKeys(a.key, b.key));
+async function* streamed(list: StoreEntry[]): AsyncGenerator<StoreEntry> {
+  for (const entry of list) yield entry;
+}
+
+describe('compareStores', () => {
+  const { records } = productionSample();
+
+  it('finds two copies of the sample equal, with equal digests and counts', async () => {
+    const result = await compareStores(entries(records), streamed(entries(structuredClone(records))));
+    expect(result).toMatchObject({ equal: true, onlyLeft: [], onlyRight: [], differing: [], excluded: [] });
+    expect(result.left).toEqual(result.right);
+    expect(result.left.count).toBe(26);
+    expect(await digestStore(entries(records))).toEqual(result.left);
+  });
+
+  it('lists what is missing on each side with its record', async () => {
+    const [first, second, ...rest] = entries(records);
+    const result = await compareStores([first!, ...rest], [second!, ...rest]);
+    expect(result.equal).toBe(false);
+    expect(result.onlyLeft.map((e) => e.key)).toEqual([first!.key]);
+    expect(result.onlyRight).toEqual([second]);
+    expect(result.left.count).toBe(25);
+    expect(result.left.digest).not.toBe(result.right.digest);
+  });
+
+  it('shows each differing field with both values, extra fields and big numbers included', async () => {
+    const left = sampleRecord(56, 'Token', 'bscmainnet');
+    const right = { ...structuredClone(left), address: '0x' + '11'.repeat(20), timestamp: 2n ** 64n, note: 'only right' } as DeploymentRecord;
+    delete right.implementationHash;
+    const result = await compareStores(entries([left]), entries([right]));
+    expect(result.differing).toHaveLength(1);
+    expect(result.differing[0]?.key).toBe('56-Token');
+    expect(result.differing[0]?.fields).toEqual([
+      { field: 'address', left: left.address, right: right.address },
+      { field: 'implementationHash', left: left.implementationHash, right: undefined },
+      { field: 'note', left: undefined, right: 'only right' },
+      { field: 'timestamp', left: left.timestamp, right: 2n ** 64n },
+    ]);
+  });
+
+  it('treats 5 and 5n and reordered fields as the same record', async () => {
+    const left = { ...sampleRecord(56, 'Token', 'bscmainnet'), deploymentArgs: [5] };
+    const right = Object.fromEntries(Object.entries({ ...left, deploymentArgs: [5n] }).reverse()) as DeploymentRecord;
+    expect((await compareStores(entries([left]), entries([right]))).equal).toBe(true);
+    expect(diffRecords(left, right)).toEqual([]);
+  });
+
+  it('leaves excluded keys out of both sides and of the digests', async () => {
+    const all = entries(records);
+    const dropped = all[3]!.key;
+    const result = await compareStores(all, all.filter((e) => e.key !== dropped), { exclude: [dropped, 'absent-key'] });
+    expect(result.equal).toBe(true);
+    expect(result.excluded).toEqual([dropped]);
+    expect(result.left.count).toBe(25);
+    expect(await digestStore(all, { exclude: [dropped] })).toEqual(result.right);
+  });
+
+  it('caps the details but keeps the verdict, counts and digests exact', async () => {
+    const all = entries(records);
+    const result = await compareStores(all, [], { maxDetails: 2 });
+    expect(result.equal).toBe(false);
+    expect(result.onlyLeft).toHaveLength(2);
+    expect(result.left.count).toBe(26);
+  });
+
+  it('refuses a stream out of key order with INVALID_ARGUMENT, on either side', async () => {
+    const all = entries(records);
+    const shuffled = [all[1]!, all[0]!, ...all.slice(2)];
+    await expect(compareStores(shuffled, all)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(compareStores(all, streamed(shuffled))).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(compareStores(all, [all[0]!, all[0]!])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(digestStore(shuffled)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+  });
+
+  it('compares empty stores as equal', async () => {
+    const result = await compareStores([], streamed([]));
+    expect(result.equal).toBe(true);
+    expect(result.left).toEqual({ count: 0, digest: result.right.digest });
+  });
+});
+
+describe('applyQuery', () => {
+  const rec = (chainId: number, name: string, timestamp: number | bigint, networkName = 'n'): DeploymentRecord => ({ ...sampleRecord(chainId, name, networkName), timestamp });
+  const keyed = (rs: DeploymentRecord[]): string[] => rs.map(keyOf);
+  const records = [rec(56, 'B', 2n ** 60n), rec(56, 'a', 5), rec(97, 'A', 5, 'bsc'), rec(97, 'C', 1)].sort((x, y) => compareKeys(keyOf(x), keyOf(y)));
+
+  it('keeps key order by default and reverses it on desc', () => {
+    expect(keyed(applyQuery([...records], {}))).toEqual(['56-B', '56-a', '97-A', '97-C']);
+    expect(keyed(applyQuery([...records], { order: 'desc' }))).toEqual(['97-C', '97-A', '56-a', '56-B']);
+  });
+
+  it('sorts timestamps of mixed number and bigint, ties in key order', () => {
+    expect(keyed(applyQuery([...records], { sortBy: 'timestamp' }))).toEqual(['97-C', '56-a', '97-A', '56-B']);
+    expect(keyed(applyQuery([...records], { sortBy: 'timestamp', order: 'desc' }))).toEqual(['56-B', '56-a', '97-A', '97-C']);
+  });
+
+  it('sorts names bytewise (upper case first) and chains numerically', () => {
+    expect(keyed(applyQuery([...records], { sortBy: 'contractName' }))).toEqual(['97-A', '56-B', '97-C', '56-a']);
+    expect(keyed(applyQuery([rec(560, 'X', 1), rec(97, 'X', 1), rec(56, 'X', 1)], { sortBy: 'chainId' }))).toEqual(['56-X', '97-X', '560-X']);
+  });
+
+  it('filters by every criterion together and limits', () => {
+    expect(keyed(applyQuery([...records], { chainId: 97, networkName: 'bsc' }))).toEqual(['97-A']);
+    expect(keyed(applyQuery([...records], { contractName: 'a' }))).toEqual(['56-a']);
+    expect(applyQuery([...records], { chainId: 1 })).toEqual([]);
+    expect(keyed(applyQuery([...records], { limit: 1, order: 'desc' }))).toEqual(['97-C']);
+    expect(applyQuery([...records], { limit: 0 })).toEqual([]);
+    expect(applyQuery([...records], { limit: -3 })).toEqual([]);
+    expect(applyQuery([], { sortBy: 'timestamp' })).toEqual([]);
+  });
+
+  it('does not reorder the caller\'s array', () => {
+    const input = [...records];
+    applyQuery(input, { sortBy: 'timestamp', order: 'desc' });
+    expect(input).toEqual(records);
+  });
+
+  it('refuses an unknown sort field or order with INVALID_ARGUMENT', () => {
+    expect(() => applyQuery([], { sortBy: 'address' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => applyQuery([], { order: 'up' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { assertDeploymentRecord, cloneRecord, compareIntegers, ErrorCodes, isDeploymentRecord, keyOf, orderRecordFields, RECORD_FIELDS, sampleRecord, type DeploymentRecord } from '../src/index.js';
+
+const valid = (): DeploymentRecord => sampleRecord(56, 'Token', 'bscmainnet');
+
+describe('record validation (structural)', () => {
+  it('accepts a full record, a minimal one, nulls in optional fields and extra fields', () => {
+    expect(assertDeploymentRecord(valid())).toBeTruthy();
+    const minimal = { contractName: 'T', chainId: 0, networkName: '', address: '', factoryByteCodeHash: '', timestamp: 0 };
+    expect(isDeploymentRecord(minimal)).toBe(true);
+    expect(isDeploymentRecord({ ...minimal, proxyAddress: null, implementationHash: null, deploymentArgs: null, extra: { any: [1n] } })).toBe(true);
+    expect(isDeploymentRecord({ ...minimal, timestamp: 10n ** 30n })).toBe(true);
+  });
+
+  const broken: Array<[string, (r: Record<string, unknown>) => unknown]> = [
+    ['not an object', () => 'record'],
+    ['null', () => null],
+    ['an array', () => [valid()]],
+    ['missing contractName', (r) => { delete r.contractName; return r; }],
+    ['empty contractName', (r) => ({ ...r, contractName: '' })],
+    ['numeric contractName', (r) => ({ ...r, contractName: 5 })],
+    ['missing chainId', (r) => { delete r.chainId; return r; }],
+    ['string chainId', (r) => ({ ...r, chainId: '56' })],
+    ['fractional chainId', (r) => ({ ...r, chainId: 56.5 })],
+    ['negative chainId', (r) => ({ ...r, chainId: -1 })],
+    ['bigint chainId', (r) => ({ ...r, chainId: 56n })],
+    ['unsafe chainId', (r) => ({ ...r, chainId: 2 ** 53 })],
+    ['missing networkName', (r) => { delete r.networkName; return r; }],
+    ['numeric address', (r) => ({ ...r, address: 42 })],
+    ['null factoryByteCodeHash', (r) => ({ ...r, factoryByteCodeHash: null })],
+    ['numeric proxyAddress', (r) => ({ ...r, proxyAddress: 1 })],
+    ['object implementationHash', (r) => ({ ...r, implementationHash: {} })],
+    ['string deploymentArgs', (r) => ({ ...r, deploymentArgs: 'a,b' })],
+    ['object deploymentArgs', (r) => ({ ...r, deploymentArgs: { 0: 'a' } })],
+    ['missing timestamp', (r) => { delete r.timestamp; return r; }],
+    ['fractional timestamp', (r) => ({ ...r, timestamp: 1.5 })],
+    ['string timestamp', (r) => ({ ...r, timestamp: '1723000000000' })],
+    ['NaN timestamp', (r) => ({ ...r, timestamp: Number.NaN })],
+  ];
+  for (const [what, make] of broken) {
+    it(`refuses ${what} with INVALID_RECORD, naming the key`, () => {
+      const value = make(valid() as Record<string, unknown>);
+      expect(() => assertDeploymentRecord(value, '56-Token')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD, key: '56-Token' }));
+      expect(isDeploymentRecord(value)).toBe(false);
+    });
+  }
+});
+
+describe('record helpers', () => {
+  it('keys a record by chain and name', () => {
+    expect(keyOf(valid())).toBe('56-Token');
+  });
+
+  it('orders known fields first, extras after in sorted order, keeping __proto__ an own key', () => {
+    const record = { zeta: 1, ...valid(), alpha: 2 } as DeploymentRecord;
+    Object.defineProperty(record, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+    const ordered = orderRecordFields(record);
+    const keys = Object.keys(ordered);
+    expect(keys.slice(0, RECORD_FIELDS.length)).toEqual([...RECORD_FIELDS]);
+    expect(keys.slice(RECORD_FIELDS.length)).toEqual(['__proto__', 'alpha', 'zeta']);
+    expect(Object.getPrototypeOf(ordered)).toBe(Object.prototype);
+  });
+
+  it('clones deeply, bigints included', () => {
+    const record = { ...valid(), deploymentArgs: [2n ** 70n, { a: [1] }] };
+    const copy = cloneRecord(record);
+    (copy.deploymentArgs as unknown[]).push('x');
+    expect(record.deploymentArgs).toHaveLength(2);
+    expect((copy.deploymentArgs as unknown[])[0]).toBe(2n ** 70n);
+  });
+
+  it('compares integers across number and bigint', () => {
+    expect(compareIntegers(5, 5n)).toBe(0);
+    expect(compareIntegers(2n ** 64n, Number.MAX_SAFE_INTEGER)).toBeGreaterThan(0);
+    expect(compareIntegers(-(2n ** 64n), -1)).toBeLessThan(0);
+    expect(compareIntegers(1, 2)).toBeLessThan(0);
+  });
+});
