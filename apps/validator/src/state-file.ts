@@ -108,10 +108,12 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
       add('CHAIN_MISMATCH', `chainId ${declaredChain} belongs in ${registry.fileName(declaredChain)} per the registry, not ${input.name}`, '/chainId', { chainId: declaredChain, field: 'chainId' });
     }
   }
-  if (chainId !== undefined && document !== undefined && typeof document.network === 'string') {
+  // The network name is judged against the file's identity: its name's chain when it has one.
+  const identity = input.nameChainId ?? declaredChain;
+  if (identity !== undefined && document !== undefined && typeof document.network === 'string') {
     const owner = registry.chainIdOf(document.network);
-    if (owner !== undefined && owner !== chainId) {
-      add('CHAIN_MISMATCH', `network ${JSON.stringify(document.network)} is chain ${owner} in the registry, but the file holds chain ${chainId}`, '/network', { chainId, field: 'network' });
+    if (owner !== undefined && owner !== identity) {
+      add('CHAIN_MISMATCH', `network ${JSON.stringify(document.network)} is chain ${owner} in the registry, but the file is chain ${identity}'s`, '/network', { chainId: identity, field: 'network' });
     }
   }
   if (chainId !== undefined && registry.get(chainId).tier === 'dev') {
