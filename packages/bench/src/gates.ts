@@ -1,0 +1,140 @@
+// The runbook's go/no-go limits and the post-migration alert, as pure functions over a run's
+// measurements. Ratios come from medians measured in the same run, never across runs or machines.
+import type { BaselineComparison, BaselineEntry, BenchRun, GateResult, GateStatus, Measurement, MemoryMeasurement, SuiteName } from './results.js';
+import { measurementId } from './results.js';
+import { ratio } from './stats.js';
+
+/** The runbook applies its ratios at production size and up to this many records per network. */
+export const GATED_RECORDS_PER_NETWORK = 100;
+/** Networks the generated data spreads over (core's generateRecords default, and production). */
+export const NETWORKS = 5;
+/** Runbook "Post-Migration Monitoring": alert at more than 20% degradation from baseline. */
+export const BASELINE_THRESHOLD = 0.2;
+
+export interface GateSpec {
+  name: string;
+  limit: number;
+  /** `<=`: the value must not exceed the limit; `>=`: it must reach it. */
+  comparison: '<=' | '>=';
+  source: string;
+}
+
+/** The limits, named once so the report, the README and the tests agree. */
+export const LIMITS = {
+  read: { name: 'read', limit: 2, comparison: '<=', source: 'runbook 3.4: read <= 2x LevelDB' },
+  write: { name: 'write', limit: 3, comparison: '<=', source: 'runbook 3.4: write <= 3x LevelDB' },
+  query: { name: 'query', limit: 5, comparison: '<=', source: 'runbook 3.4: query <= 5x LevelDB' },
+  memory: { name: 'memory', limit: 1.5, comparison: '<=', source: 'runbook 3.4: memory <= 150% of LevelDB' },
+  dualWrite: { name: 'dual-write', limit: 1.5, comparison: '<=', source: 'runbook 2.3: < 50% slower than LevelDB alone' },
+  migration: { name: 'copy+verify vs raw limit', limit: 2, comparison: '<=', source: 'issue 5 aim: within 2x of scan + one JSON write' },
+  codec: { name: 'codec speed vs native', limit: 0.5, comparison: '>=', source: 'issue 2 target: >= 0.5 of native without unsafe numbers' },
+  validator: { name: 'validate 100 files / 10k records (ms)', limit: 1000, comparison: '<=', source: 'issue 7 aim: within a second' },
+  startup: { name: 'cli --version vs node -e 0', limit: 2, comparison: '<=', source: 'issue 6 aim: within 2x' },
+} as const satisfies Record<string, GateSpec>;
+
+/** Whether the runbook's ratios apply at this size (otherwise the ratio is information only). */
+export function isGatedSize(size: number, networks = NETWORKS): boolean {
+  return Math.ceil(size / networks) <= GATED_RECORDS_PER_NETWORK;
+}
+
+/** PASS/FAIL against the limit when gated, INFO when not, N/A when there is no value. */
+export function evaluateGate(value: number | null, spec: { limit: number | null; comparison: GateSpec['comparison'] }, gated = true): GateStatus {
+  if (value === null || !Number.isFinite(value)) return 'N/A';
+  if (!gated || spec.limit === null) return 'INFO';
+  const ok = spec.comparison === '<=' ? value <= spec.limit : value >= spec.limit;
+  return ok ? 'PASS' : 'FAIL';
+}
+
+export function makeGate(spec: Omit<GateSpec, 'limit'> & { limit: number | null }, suite: SuiteName, size: number, value: number | null, detail: string, gated = true): GateResult {
+  return {
+    name: spec.name,
+    suite,
+    size,
+    value,
+    limit: spec.limit,
+    comparison: spec.comparison,
+    status: evaluateGate(value, spec, gated),
+    source: spec.source,
+    detail,
+  };
+}
+
+function find(measurements: readonly Measurement[], suite: SuiteName, operation: string, subject: string, size: number): Measurement | undefined {
+  return measurements.find((m) => m.suite === suite && m.operation === operation && m.subject === subject && m.size === size);
+}
+
+/** `candidate.p50 / reference.p50` for one operation, or null when either is missing. */
+export function p50Ratio(measurements: readonly Measurement[], suite: SuiteName, operation: string, candidate: string, reference: string, size: number): number | null {
+  const a = find(measurements, suite, operation, candidate, size);
+  const b = find(measurements, suite, operation, reference, size);
+  return a && b ? ratio(a.latencyMs.p50, b.latencyMs.p50) : null;
+}
+
+/** Operation -> the runbook limit it answers to. Full scans and 10k batches are information. */
+const BACKEND_OPERATION_GATES: ReadonlyArray<{ operation: string; spec: GateSpec }> = [
+  { operation: 'get', spec: LIMITS.read },
+  { operation: 'list', spec: LIMITS.read },
+  { operation: 'put', spec: LIMITS.write },
+  { operation: 'put-durable', spec: LIMITS.write },
+  { operation: 'query', spec: LIMITS.query },
+];
+
+/** JSON / LevelDB gates for every size the backends suite measured. */
+export function backendGates(measurements: readonly Measurement[], memory: readonly MemoryMeasurement[]): GateResult[] {
+  const gates: GateResult[] = [];
+  const sizes = [...new Set(measurements.filter((m) => m.suite === 'backends').map((m) => m.size))].sort((a, b) => a - b);
+  for (const size of sizes) {
+    const gated = isGatedSize(size);
+    for (const { operation, spec } of BACKEND_OPERATION_GATES) {
+      const value = p50Ratio(measurements, 'backends', operation, 'json', 'leveldb', size);
+      if (value === null && !find(measurements, 'backends', operation, 'json', size)) continue;
+      gates.push(makeGate({ ...spec, name: `${spec.name} (${operation})` }, 'backends', size, value, `p50 json / p50 leveldb, ${operation}`, gated));
+    }
+    for (const operation of ['iterate', 'batch']) {
+      const value = p50Ratio(measurements, 'backends', operation, 'json', 'leveldb', size);
+      if (value !== null) gates.push(makeGate({ name: `info (${operation})`, limit: null, comparison: '<=', source: 'no runbook limit; reported for information' }, 'backends', size, value, `p50 json / p50 leveldb, ${operation}`, false));
+    }
+    const jsonMem = memory.find((m) => m.suite === 'backends' && m.subject === 'json' && m.size === size);
+    const levelMem = memory.find((m) => m.suite === 'backends' && m.subject === 'leveldb' && m.size === size);
+    if (jsonMem || levelMem) {
+      const value = jsonMem && levelMem ? ratio(jsonMem.rssBytes, levelMem.rssBytes) : null;
+      gates.push(makeGate(LIMITS.memory, 'backends', size, value, 'process RSS json / leveldb, each alone in a child process', gated));
+    }
+  }
+  return gates;
+}
+
+/**
+ * Compares this run with a saved one: p50 latency of every measurement and RSS of every memory
+ * figure present in both. More than `threshold` worse (current > baseline * (1 + threshold)) is a
+ * regression, the runbook's post-migration alert.
+ */
+export function compareWithBaseline(current: Pick<BenchRun, 'measurements' | 'memory'>, baseline: Pick<BenchRun, 'measurements' | 'memory'>, file: string, threshold = BASELINE_THRESHOLD): BaselineComparison {
+  const entries: BaselineEntry[] = [];
+  const missing: string[] = [];
+  const entry = (id: string, metric: BaselineEntry['metric'], before: number, now: number): BaselineEntry => {
+    const r = ratio(now, before);
+    const change = r === null ? 0 : r - 1;
+    return { id, metric, baseline: before, current: now, change, regressed: r !== null && change > threshold };
+  };
+  const currentById = new Map(current.measurements.map((m) => [measurementId(m), m]));
+  for (const old of baseline.measurements) {
+    const id = measurementId(old);
+    const now = currentById.get(id);
+    if (!now) missing.push(id);
+    else entries.push(entry(id, 'p50', old.latencyMs.p50, now.latencyMs.p50));
+  }
+  const memId = (m: MemoryMeasurement): string => `${m.suite}/memory/${m.subject}/${m.size}`;
+  const currentMem = new Map(current.memory.map((m) => [memId(m), m]));
+  for (const old of baseline.memory) {
+    const now = currentMem.get(memId(old));
+    if (!now) missing.push(memId(old));
+    else entries.push(entry(memId(old), 'rss', old.rssBytes, now.rssBytes));
+  }
+  return { file, threshold, entries, regressions: entries.filter((e) => e.regressed).length, missing };
+}
+
+/** Whether the run should fail under `--gate`: any gate FAIL or any baseline regression. */
+export function runFails(run: Pick<BenchRun, 'gates' | 'baseline'>): boolean {
+  return run.gates.some((g) => g.status === 'FAIL') || (run.baseline?.regressions ?? 0) > 0;
+}

@@ -1,0 +1,153 @@
+// One harness for every measurement: warm-up, then repeated runs of each subject in interleaved
+// order, each run timed on its own, summarized as p50/p99. Subjects of one comparison take turns
+// round by round (A B, B A, A B ...) so that drift on a shared, noisy machine (page cache, CPU
+// frequency, another job) lands on both sides instead of on whichever ran last.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Measurement, MemoryMeasurement, SuiteName } from './results.js';
+import { summarize, throughput } from './stats.js';
+
+export interface SampleOptions {
+  /** Untimed runs of each subject before sampling. */
+  warmup: number;
+  /** Timed runs of each subject (rounds). */
+  iterations: number;
+  /** Stop adding rounds after this long (all subjects always have the same number of samples). */
+  maxTimeMs?: number;
+  /** Never fewer rounds than this, even past maxTimeMs. */
+  minIterations?: number;
+}
+
+export interface Subject {
+  name: string;
+  /** One run of the operation; `round` lets a run pick a different key each time. */
+  run(round: number): Promise<unknown> | unknown;
+}
+
+/** Times one call in milliseconds. */
+export async function timeOnce(run: () => Promise<unknown> | unknown): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+/** The order subjects take in a round: the lead alternates so neither side always goes first. */
+export function roundOrder<T>(subjects: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...subjects] : [...subjects].reverse();
+}
+
+/** Runs every subject warmup + iterations times, interleaved; returns each subject's samples (ms). */
+export async function sampleInterleaved(subjects: readonly Subject[], options: SampleOptions): Promise<Map<string, number[]>> {
+  const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+  for (let w = 0; w < options.warmup; w++) {
+    for (const subject of roundOrder(subjects, w)) await subject.run(w);
+  }
+  const started = performance.now();
+  const minRounds = Math.min(options.minIterations ?? 3, options.iterations);
+  for (let round = 0; round < options.iterations; round++) {
+    if (round >= minRounds && options.maxTimeMs !== undefined && performance.now() - started > options.maxTimeMs) break;
+    for (const subject of roundOrder(subjects, round)) {
+      const ms = await timeOnce(() => subject.run(options.warmup + round));
+      samples.get(subject.name)?.push(ms);
+    }
+  }
+  return samples;
+}
+
+export interface MeasureContext {
+  suite: SuiteName;
+  operation: string;
+  size: number;
+  itemsPerRun: number;
+  note?: string;
+}
+
+/** Samples the subjects interleaved and turns each into a Measurement. */
+export async function measure(subjects: readonly Subject[], context: MeasureContext, options: SampleOptions): Promise<Measurement[]> {
+  const samples = await sampleInterleaved(subjects, options);
+  return subjects.map((subject) => toMeasurement(subject.name, samples.get(subject.name) ?? [], context));
+}
+
+export function toMeasurement(subject: string, samples: readonly number[], context: MeasureContext): Measurement {
+  const latencyMs = summarize(samples);
+  return {
+    suite: context.suite,
+    operation: context.operation,
+    subject,
+    size: context.size,
+    latencyMs,
+    itemsPerRun: context.itemsPerRun,
+    throughputPerSec: throughput(context.itemsPerRun, latencyMs.p50),
+    ...(context.note !== undefined && { note: context.note }),
+  };
+}
+
+/** A fresh temp folder for one store; pair with removeTempDir in a finally. */
+export function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `deploystate-bench-${prefix}-`));
+}
+
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** A fresh temp folder for one store, removed afterwards whatever happens. */
+export async function withTempDir<T>(prefix: string, run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await makeTempDir(prefix);
+  try {
+    return await run(dir);
+  } finally {
+    await removeTempDir(dir);
+  }
+}
+
+/** What a memory worker is asked to do (see memory-worker.ts). */
+export interface MemoryTask {
+  suite: SuiteName;
+  backend: string;
+  size: number;
+}
+
+export interface ChildOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a child process to completion, collecting its output. */
+export function runChild(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/**
+ * Measures one backend's process memory alone in a child process, so that one backend's garbage
+ * and caches never count against the other. The worker prints one JSON line.
+ */
+export async function measureMemoryInChild(workerPath: string, task: MemoryTask): Promise<MemoryMeasurement> {
+  const outcome = await runChild(process.execPath, ['--expose-gc', workerPath, JSON.stringify(task)], { timeoutMs: 300_000 });
+  const line = outcome.stdout.trim().split('\n').pop() ?? '';
+  if (outcome.code !== 0 || !line.startsWith('{')) {
+    throw new Error(`memory worker for ${task.backend} at ${task.size} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
+  }
+  const parsed = JSON.parse(line) as MemoryMeasurement;
+  return parsed;
+}

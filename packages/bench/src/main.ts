@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `pnpm bench`: parses the options, runs the suites, prints for people (or one JSON document with
+// --json), saves the results, and exits 1 on a FAIL only when --gate asks for it.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runFails } from './gates.js';
+import { parseOptions, USAGE, UsageError } from './options.js';
+import { consoleReport } from './report.js';
+import { runBench, saveRun } from './run.js';
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const distDir = dirname(fileURLToPath(import.meta.url));
+  const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+  const { run, failedSuites } = await runBench(options, { workerPath: join(distDir, 'memory-worker.js'), packageDir: dirname(distDir), log });
+  const saved = await saveRun(run, options.out, options.saveBaseline);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+  } else {
+    process.stdout.write(`${consoleReport(run)}\n`);
+    process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}${saved.baseline ? `\n      ${saved.baseline}` : ''}\n`);
+  }
+  if (failedSuites > 0) return 1;
+  if (options.gate && runFails(run)) return 1;
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

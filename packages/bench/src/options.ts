@@ -1,0 +1,134 @@
+// The bench's command line, parsed by hand: a handful of flags, and errors that name the flag.
+import { resolve } from 'node:path';
+import { SUITE_NAMES, type SuiteName } from './results.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  sizes: number[];
+  suites: SuiteName[];
+  baseline: string | undefined;
+  out: string;
+  json: boolean;
+  gate: boolean;
+  /** Also save the run as `<out>/baseline.json` (what `--baseline` reads back later). */
+  saveBaseline: boolean;
+  iterations: number;
+  warmup: number;
+  help: boolean;
+}
+
+/** Production today (28 records) and 100 records on each of five networks: the gated sizes. */
+export const DEFAULT_SIZES = [28, 500, 1000, 10_000];
+export const QUICK_SIZES = [28, 200];
+export const DEFAULT_ITERATIONS = 200;
+export const QUICK_ITERATIONS = 8;
+
+export class UsageError extends Error {}
+
+function list(flag: string, value: string | undefined): string[] {
+  if (value === undefined || value.startsWith('--') || value.trim() === '') throw new UsageError(`${flag} needs a value`);
+  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a positive integer`);
+  return n;
+}
+
+export function parseOptions(argv: readonly string[], cwd: string = process.env.INIT_CWD ?? process.cwd()): BenchOptions {
+  let quick = false;
+  let sizes: number[] | undefined;
+  let suites: SuiteName[] | undefined;
+  let baseline: string | undefined;
+  let out: string | undefined;
+  let json = false;
+  let gate = false;
+  let saveBaseline = false;
+  let iterations: number | undefined;
+  let warmup: number | undefined;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '--quick':
+        quick = true;
+        break;
+      case '--sizes':
+        sizes = list(flag, value()).map((s) => positiveInteger(flag, s.replace(/_/g, '').replace(/k$/i, '000')));
+        break;
+      case '--suite':
+      case '--suites':
+        suites = list(flag, value()).map((s) => {
+          if (!(SUITE_NAMES as readonly string[]).includes(s)) throw new UsageError(`${flag}: unknown suite ${JSON.stringify(s)} (known: ${SUITE_NAMES.join(', ')})`);
+          return s as SuiteName;
+        });
+        break;
+      case '--baseline':
+        baseline = resolve(cwd, value());
+        break;
+      case '--out':
+        out = resolve(cwd, value());
+        break;
+      case '--json':
+        json = true;
+        break;
+      case '--gate':
+        gate = true;
+        break;
+      case '--save-baseline':
+        saveBaseline = true;
+        break;
+      case '--iterations':
+        iterations = positiveInteger(flag, value());
+        break;
+      case '--warmup':
+        warmup = Number(value());
+        if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`--warmup: must be an integer >= 0`);
+        break;
+      case '--help':
+      case '-h':
+        help = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);
+    }
+  }
+  return {
+    quick,
+    sizes: [...new Set(sizes ?? (quick ? QUICK_SIZES : DEFAULT_SIZES))].sort((a, b) => a - b),
+    suites: suites ?? [...SUITE_NAMES],
+    baseline,
+    out: out ?? resolve(cwd, 'bench-results'),
+    json,
+    gate,
+    saveBaseline,
+    iterations: iterations ?? (quick ? QUICK_ITERATIONS : DEFAULT_ITERATIONS),
+    warmup: warmup ?? (quick ? 1 : 10),
+    help,
+  };
+}
+
+export const USAGE = `Usage: pnpm bench [options]
+
+  --quick               small sizes, few iterations: runs in seconds, checks the harness end to end
+  --sizes 28,1000,10000 record counts for the backends, codec and dual-write suites
+                        (default ${DEFAULT_SIZES.join(',')}; quick ${QUICK_SIZES.join(',')}); add 100000 when you want it;
+                        the migration suite uses the sizes >= 10000 (quick: 1000)
+  --suite a,b           any of ${SUITE_NAMES.join(', ')} (default all)
+  --baseline FILE       compare with a saved run (a results JSON); flags anything > 20% worse
+  --save-baseline       also save this run as <out>/baseline.json
+  --out DIR             where results go (default ./bench-results, relative to where pnpm was run)
+  --json                print the run as one JSON document on stdout (progress stays on stderr)
+  --gate                exit 1 when a gate FAILs or the baseline comparison finds a regression
+  --iterations N        timed runs per point read (costlier operations scale down from it)
+  --warmup N            untimed runs before timing
+  -h, --help            this text
+`;

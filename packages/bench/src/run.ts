@@ -1,0 +1,112 @@
+// Runs the chosen suites in order and assembles the BenchRun; saves it as JSON, Markdown and SVG.
+import { cpus } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { latencyChart } from './chart.js';
+import { compareWithBaseline } from './gates.js';
+import type { BenchOptions } from './options.js';
+import { markdownReport } from './report.js';
+import { RESULT_VERSION, type BenchRun, type SuiteName } from './results.js';
+import { backendsSuite } from './suites/backends.js';
+import { codecSuite } from './suites/codec.js';
+import type { SuiteContext, SuiteOutcome } from './suites/context.js';
+import { dualWriteSuite } from './suites/dual-write.js';
+import { migrationSuite } from './suites/migration.js';
+import { startupSuite } from './suites/startup.js';
+import { validatorSuite } from './suites/validator.js';
+
+const SUITES: Record<SuiteName, (context: SuiteContext) => Promise<SuiteOutcome>> = {
+  codec: codecSuite,
+  backends: backendsSuite,
+  'dual-write': dualWriteSuite,
+  migration: migrationSuite,
+  validator: validatorSuite,
+  startup: startupSuite,
+};
+
+export interface RunEnvironment {
+  workerPath: string;
+  packageDir: string;
+  log(line: string): void;
+}
+
+export async function runBench(options: BenchOptions, env: RunEnvironment): Promise<{ run: BenchRun; failedSuites: number }> {
+  const startedAt = new Date().toISOString();
+  const context: SuiteContext = {
+    quick: options.quick,
+    sizes: options.sizes,
+    sampling: { warmup: options.warmup, iterations: options.iterations, maxTimeMs: options.quick ? 400 : 5000 },
+    workerPath: env.workerPath,
+    packageDir: env.packageDir,
+    log: env.log,
+  };
+  const cpu = cpus();
+  const run: BenchRun = {
+    version: RESULT_VERSION,
+    startedAt,
+    finishedAt: startedAt,
+    options: { quick: options.quick, sizes: options.sizes, suites: options.suites, iterations: options.iterations, warmup: options.warmup },
+    environment: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown' },
+    measurements: [],
+    memory: [],
+    gates: [],
+    skipped: [],
+  };
+  let failedSuites = 0;
+  for (const suite of options.suites) {
+    try {
+      const outcome = await SUITES[suite](context);
+      run.measurements.push(...outcome.measurements);
+      run.memory.push(...outcome.memory);
+      run.gates.push(...outcome.gates);
+      if (outcome.skipped) run.skipped.push({ suite, reason: outcome.skipped });
+    } catch (error) {
+      // A suite that crashes is a defect in the code under test (or here), not a skipped suite.
+      failedSuites++;
+      const message = error instanceof Error ? error.message : String(error);
+      run.skipped.push({ suite, reason: `failed: ${message.split('\n')[0]}` });
+      env.log(`${suite} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
+    }
+  }
+  if (options.baseline) {
+    const saved = JSON.parse(await readFile(options.baseline, 'utf8')) as BenchRun;
+    run.baseline = compareWithBaseline(run, saved, options.baseline);
+  }
+  run.finishedAt = new Date().toISOString();
+  return { run, failedSuites };
+}
+
+export interface SavedFiles {
+  json: string;
+  latest: string;
+  markdown: string;
+  charts: string[];
+  baseline?: string;
+}
+
+/** Saves `bench-<time>.json`, `latest.json`, `report.md` and one `chart-<suite>.svg` per suite. */
+export async function saveRun(run: BenchRun, outDir: string, saveBaseline: boolean): Promise<SavedFiles> {
+  await mkdir(outDir, { recursive: true });
+  const stamp = run.startedAt.replace(/[:.]/g, '-');
+  const text = `${JSON.stringify(run, null, 2)}\n`;
+  const json = join(outDir, `bench-${stamp}.json`);
+  const latest = join(outDir, 'latest.json');
+  await writeFile(json, text);
+  await writeFile(latest, text);
+  const charts: Partial<Record<SuiteName, string>> = {};
+  const chartPaths: string[] = [];
+  for (const suite of new Set(run.measurements.map((m) => m.suite))) {
+    const name = `chart-${suite}.svg`;
+    await writeFile(join(outDir, name), latencyChart(run.measurements.filter((m) => m.suite === suite), `deploystate bench: ${suite}, p50 latency`));
+    charts[suite] = name;
+    chartPaths.push(join(outDir, name));
+  }
+  const markdown = join(outDir, 'report.md');
+  await writeFile(markdown, markdownReport(run, charts));
+  const saved: SavedFiles = { json, latest, markdown, charts: chartPaths };
+  if (saveBaseline) {
+    saved.baseline = join(outDir, 'baseline.json');
+    await writeFile(saved.baseline, text);
+  }
+  return saved;
+}

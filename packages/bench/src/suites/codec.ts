@@ -1,0 +1,75 @@
+// The lossless codec against native JSON on the same deployment documents: per-network files
+// (what the JSON backend reads and writes), with and without bare unsafe integers.
+import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { LIMITS, makeGate } from '../gates.js';
+import { measure } from '../harness.js';
+import { ratio } from '../stats.js';
+import type { Measurement } from '../results.js';
+import { scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+
+/** One document per network, shaped like a state file: metadata plus records by key. */
+export function networkDocuments(records: readonly DeploymentRecord[]): Array<Record<string, unknown>> {
+  const byChain = new Map<number, DeploymentRecord[]>();
+  for (const record of records) {
+    const list = byChain.get(record.chainId) ?? [];
+    list.push(record);
+    byChain.set(record.chainId, list);
+  }
+  return [...byChain].map(([chainId, list]) => ({
+    schemaVersion: 1,
+    network: list[0]?.networkName,
+    chainId,
+    records: Object.fromEntries(list.map((r) => [`${r.chainId}-${r.contractName}`, r])),
+  }));
+}
+
+/** The same records with a bare integer above 2^53 in each one's arguments. */
+function withUnsafeNumbers(records: readonly DeploymentRecord[]): DeploymentRecord[] {
+  return records.map((r, i) => ({ ...r, deploymentArgs: [...(r.deploymentArgs ?? []), 18446744073709551617n + BigInt(i)] }));
+}
+
+export async function codecSuite(context: SuiteContext): Promise<SuiteOutcome> {
+  const measurements: Measurement[] = [];
+  const gates = [];
+  for (const size of context.sizes) {
+    const plain = generateRecords(size);
+    for (const unsafe of [false, true]) {
+      const docs = networkDocuments(unsafe ? withUnsafeNumbers(plain) : plain);
+      // Both sides print with 2-space indent, as the state files are written.
+      const texts = docs.map((d) => stringifyLossless(d, 2));
+      const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+      // Native cannot print a bigint; for the unsafe variant it prints what it parsed (rounded).
+      const nativeValues = texts.map((t) => JSON.parse(t) as unknown);
+      const suffix = unsafe ? '-unsafe' : '';
+      const note = `${docs.length} network documents, ${bytes} bytes${unsafe ? ', each record holds a bare integer > 2^53 (native rounds it)' : ', no number above 2^53'}`;
+      const sampling = scaled(context, Math.max(1, size / 1000));
+      context.log(`codec ${size} records${unsafe ? ' (unsafe numbers)' : ''}`);
+      measurements.push(
+        ...(await measure(
+          [
+            { name: 'lossless', run: () => texts.forEach((t) => parseLossless(t)) },
+            { name: 'native', run: () => texts.forEach((t) => JSON.parse(t)) },
+          ],
+          { suite: 'codec', operation: `parse${suffix}`, size, itemsPerRun: size, note },
+          sampling,
+        )),
+        ...(await measure(
+          [
+            { name: 'lossless', run: () => docs.forEach((d) => stringifyLossless(d, 2)) },
+            { name: 'native', run: () => nativeValues.forEach((v) => JSON.stringify(v, null, 2)) },
+          ],
+          { suite: 'codec', operation: `stringify${suffix}`, size, itemsPerRun: size, note },
+          sampling,
+        )),
+      );
+      for (const operation of [`parse${suffix}`, `stringify${suffix}`]) {
+        const lossless = measurements.find((m) => m.operation === operation && m.subject === 'lossless' && m.size === size);
+        const native = measurements.find((m) => m.operation === operation && m.subject === 'native' && m.size === size);
+        // Speed relative to native = native time / lossless time; the target applies without unsafe numbers.
+        const value = lossless && native ? ratio(native.latencyMs.p50, lossless.latencyMs.p50) : null;
+        gates.push(makeGate({ ...LIMITS.codec, name: `${LIMITS.codec.name} (${operation})` }, 'codec', size, value, `p50 native / p50 lossless, ${operation}`, !unsafe));
+      }
+    }
+  }
+  return { measurements, memory: [], gates };
+}

@@ -1,0 +1,40 @@
+// What every suite receives and returns.
+import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
+import type { SampleOptions } from '../harness.js';
+
+export interface SuiteContext {
+  quick: boolean;
+  /** Record counts asked for (`--sizes`). */
+  sizes: number[];
+  /** Base sampling: each suite scales it to the cost of its operation. */
+  sampling: Required<Pick<SampleOptions, 'warmup' | 'iterations' | 'maxTimeMs'>>;
+  /** The built memory worker (dist/memory-worker.js). */
+  workerPath: string;
+  /** packages/bench, to find sibling packages such as the CLI. */
+  packageDir: string;
+  /** Progress for people, on stderr. */
+  log(line: string): void;
+}
+
+export interface SuiteOutcome {
+  measurements: Measurement[];
+  memory: MemoryMeasurement[];
+  gates: GateResult[];
+  /** Set when the suite could not run at all (a package not built yet). */
+  skipped?: string;
+}
+
+export function emptyOutcome(skipped?: string): SuiteOutcome {
+  return { measurements: [], memory: [], gates: [], ...(skipped !== undefined && { skipped }) };
+}
+
+/** Scales the base sampling for an operation that costs `factor` times a point read. */
+export function scaled(context: SuiteContext, divisor: number, minimum = 3): SampleOptions {
+  const { warmup, iterations, maxTimeMs } = context.sampling;
+  return {
+    warmup: Math.max(1, Math.ceil(warmup / divisor)),
+    iterations: Math.max(minimum, Math.ceil(iterations / divisor)),
+    maxTimeMs,
+    minIterations: minimum,
+  };
+}
