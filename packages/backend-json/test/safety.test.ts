@@ -1,0 +1,141 @@
+import { readFile, readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { JsonFileStore, lockFileFor, restoreStateFile, withFileLock, writeFileAtomic } from '../src/index.js';
+import { rec, withStore } from './helpers.js';
+
+let cleanup: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = undefined;
+});
+
+async function setup(options = {}) {
+  const ctx = await withStore(options);
+  cleanup = ctx.done;
+  return ctx;
+}
+
+describe('backups and restore', () => {
+  it('keeps a bounded number of backups, newest first, and restores the newest that parses', async () => {
+    const { dir, store } = await setup({ backups: 3 });
+    for (let i = 0; i < 6; i++) await store.put(rec(56, `C${i}`));
+    const backups = await store.listBackups(56);
+    expect(backups.length).toBe(3);
+    // The newest backup is the file before the last put: C0..C4.
+    const newest = JSON.parse(await readFile(backups[0] as string, 'utf8')) as { records: object };
+    expect(Object.keys(newest.records)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4']);
+
+    const file = join(dir, 'bscmainnet.json');
+    await writeFile(file, '{"truncated": ');
+    await expect(store.get(56, 'C0')).rejects.toMatchObject({ code: 'CORRUPTED' });
+    const { restored } = await store.restore(56);
+    expect(restored).toBe(backups[0]);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4']);
+    // The damaged file was kept as a backup too, so the restore can be undone; it is skipped as unparseable.
+    expect((await store.listBackups(56)).length).toBe(4);
+    const again = await restoreStateFile(dir, 56);
+    expect(again.restored).toBe(backups[0]);
+  });
+
+  it('fails with BACKUP_NOT_FOUND when no backup parses', async () => {
+    const { store } = await setup();
+    await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+    await store.put(rec(56, 'Only'));
+    await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+  });
+
+  it('replaceChain reports the backup and the removed keys', async () => {
+    const { store } = await setup();
+    await store.putMany([rec(56, 'A'), rec(56, 'B')]);
+    const result = await store.replaceChain(56, [rec(56, 'B'), rec(56, 'C')]);
+    expect(result.changed).toBe(true);
+    expect(result.removed).toEqual(['56-A']);
+    expect(result.file).toBe(store.fileFor(56));
+    expect(await store.listBackups(56)).toContain(result.backup);
+    await expect(store.replaceChain(56, [rec(97, 'X')])).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' });
+  });
+});
+
+describe('cache', () => {
+  it.each([true, false])('sees another writer\'s changes (cache %s), and stays within its bound', async (cache) => {
+    const { store, open } = await setup({ cache, cacheFiles: 2 });
+    const other = await open();
+    await store.put(rec(56, 'A'));
+    expect(await store.get(56, 'A')).not.toBeNull();
+    await other.put(rec(56, 'B', { timestamp: 1 }));
+    await other.delete(56, 'A');
+    expect(await store.get(56, 'A')).toBeNull();
+    expect((await store.get(56, 'B'))?.timestamp).toBe(1);
+    for (const chainId of [1, 10, 97, 8453]) await store.put(rec(chainId, 'X'));
+    expect((await store.health()).detail).toBe(cache ? '2 file(s) cached' : '0 file(s) cached');
+    expect((await store.list(1)).length).toBe(1);
+  });
+
+  it('coalesces queued puts into fewer file writes, each resolving after its write', async () => {
+    const { store } = await setup({ backups: 50 });
+    await store.put(rec(56, 'First'));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => store.put(rec(56, `P${i}`))));
+    expect((await store.list(56)).length).toBe(31);
+    // One backup per file write after the first: far fewer than one per put.
+    expect((await store.listBackups(56)).length).toBeLessThan(30);
+  });
+});
+
+describe('locking', () => {
+  it('fails with LOCKED after the bounded wait while a live process holds the lock, and leaves the file alone', async () => {
+    const { dir, store } = await setup({ lockWait: { timeoutMs: 150, staleMs: 60_000 } });
+    await store.put(rec(56, 'A'));
+    const before = await readFile(join(dir, 'bscmainnet.json'), 'utf8');
+    let release!: () => void;
+    const held = withFileLock(store.fileFor(56), () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(store.put(rec(56, 'B'))).rejects.toMatchObject({ code: 'LOCKED' });
+    release();
+    await held;
+    expect(await readFile(join(dir, 'bscmainnet.json'), 'utf8')).toBe(before);
+    await store.put(rec(56, 'B'));
+  });
+
+  it('breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs', async () => {
+    const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 } });
+    const lock = lockFileFor(store.fileFor(56));
+    await mkdir(join(dir, '.deploystate', 'locks'), { recursive: true });
+    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), nonce: 'dead' }));
+    await store.put(rec(56, 'AfterDeadOwner'));
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere', nonce: 'old' }));
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lock, past, past);
+    await store.put(rec(56, 'AfterStaleHeartbeat'));
+    expect((await store.list(56)).length).toBe(2);
+    expect(await readdir(join(dir, '.deploystate', 'locks'))).toEqual([]);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('maps a failed write to a code, leaves the previous file intact and no temp file behind', async () => {
+    const dir = await makeTempDir('deploystate-atomic-');
+    cleanup = () => removeTempDir(dir);
+    const target = join(dir, 'state.json');
+    await writeFileAtomic(target, 'old\n');
+    await writeFile(join(dir, 'not-a-folder'), '');
+    await expect(writeFileAtomic(target, 'new\n', { tmpDir: join(dir, 'not-a-folder', 'tmp') })).rejects.toMatchObject({ code: 'WRITE_FAILED', file: target });
+    await expect(writeFileAtomic(target, 'new\n', { beforeRename: async () => { throw Object.assign(new Error('full'), { code: 'ENOSPC' }); } })).rejects.toMatchObject({ code: 'DISK_FULL' });
+    await expect(writeFileAtomic(target, 'new\n', { beforeRename: async () => { throw Object.assign(new Error('denied'), { code: 'EACCES' }); } })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(await readFile(target, 'utf8')).toBe('old\n');
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('a store cleans temp files left by dead writers when it opens, and keeps live ones', async () => {
+    const { dir } = await setup();
+    const tmp = join(dir, '.deploystate', 'tmp');
+    await writeFile(join(tmp, `bscmainnet.json.${2 ** 22 + 54321}.abcdefabcdef.tmp`), 'partial');
+    await writeFile(join(tmp, `bscmainnet.json.${process.pid}.abcdefabcdef.tmp`), 'mine');
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    expect(await readdir(tmp)).toEqual([`bscmainnet.json.${process.pid}.abcdefabcdef.tmp`]);
+    await store.close();
+  });
+});
