@@ -1,0 +1,140 @@
+// The built binary as a child process: exit codes and the machine-readable outputs.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { cleanRecord, positionOfText, put, render, stateDocument, writeValidFolder } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const exec = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runBin(args: string[], cwd?: string): Promise<Run> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout: string; stderr: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  // The tests run the compiled binary: it must exist (pnpm --filter "@deploystate/validator..." build).
+  await readFile(BIN);
+});
+beforeEach(async () => {
+  dir = await makeTempDir('validator-bin-');
+  await writeValidFolder(join(dir, 'deployments'));
+});
+afterEach(async () => removeTempDir(dir));
+
+describe('deploystate-validate', () => {
+  it('exits 0 on a valid folder (./deployments by default) and prints the table and the skipped files', async () => {
+    const run = await runBin([], dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/file\s+chain\s+records\s+errors\s+warnings/);
+    expect(run.stdout).toContain('deployments/bscmainnet.json');
+    expect(run.stdout).toContain('deployments/bsc-config.json: not a state file name and no schemaVersion');
+    expect(run.stdout).not.toContain('\u001b[');
+  });
+
+  it('exits 1 on an error finding and prints it as file:line:col code message', async () => {
+    const record = { ...cleanRecord(56, 'LookCoin'), address: '0xdeadbeef' };
+    const file = await put(join(dir, 'deployments'), 'bscmainnet.json', render(stateDocument(56, [record])));
+    const { line, column } = positionOfText(await readFile(file, 'utf8'), '"0xdeadbeef"');
+    const run = await runBin(['deployments'], dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`deployments/bscmainnet.json:${line}:${column} INVALID_ADDRESS error`);
+  });
+
+  it('exits 0 on warnings only, and 1 with --warnings-as-errors', async () => {
+    const record = cleanRecord(56, 'LookCoin');
+    delete record.implementationHash;
+    await put(join(dir, 'deployments'), 'bscmainnet.json', render(stateDocument(56, [record])));
+    expect((await runBin(['deployments'], dir)).code).toBe(0);
+    expect((await runBin(['deployments', '--warnings-as-errors'], dir)).code).toBe(1);
+  });
+
+  it('--json prints one JSON document with every finding and its position', async () => {
+    await put(join(dir, 'deployments'), 'bscmainnet.json', render({ ...stateDocument(56, []), chainId: 97 }));
+    const run = await runBin(['deployments', '--json'], dir);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { ok: boolean; findings: Array<Record<string, unknown>>; skipped: unknown[]; summary: Record<string, number> };
+    expect(result.ok).toBe(false);
+    expect(result.findings).toEqual([expect.objectContaining({ code: 'CHAIN_MISMATCH', file: 'deployments/bscmainnet.json', pointer: '/chainId', line: 4, column: 14 })]);
+    expect(result.summary).toMatchObject({ errors: 1, files: 2 });
+    expect(result.skipped).toHaveLength(3);
+  });
+
+  it('--format github prints workflow annotations with file, line and column', async () => {
+    await put(join(dir, 'deployments'), 'bsctestnet.json', '{\n  "schemaVersion": 1,\n');
+    const run = await runBin(['deployments', '--format', 'github'], dir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^::error file=deployments\/bsctestnet\.json,line=3,col=1,title=NOT_JSON::NOT_JSON: /m);
+  });
+
+  it('exits 2 on a usage error and 4 with STORE_NOT_FOUND when the folder is missing', async () => {
+    const usage = await runBin(['--format', 'xml'], dir);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('INVALID_ARGUMENT');
+    expect((await runBin(['--bogus'], dir)).code).toBe(2);
+    const missing = await runBin(['nowhere', '--json'], dir);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('nowhere');
+    expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: 'STORE_NOT_FOUND', file: 'nowhere' } });
+  });
+
+  it('--leveldb without the LevelDB backend installed exits 3 with BACKEND_UNAVAILABLE', async () => {
+    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir);
+    expect(run.code).toBe(3);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'BACKEND_UNAVAILABLE' } });
+  });
+
+  it('--leveldb loads @deploystate/backend-leveldb from the project and compares with the store it opens', async () => {
+    // A stand-in backend installed in the project's node_modules: it serves one record that differs.
+    const record = { ...cleanRecord(56, 'LookCoin', 0), address: '0x5555555555555555555555555555555555555555' };
+    await put(dir, 'node_modules/@deploystate/backend-leveldb/package.json', JSON.stringify({ name: '@deploystate/backend-leveldb', type: 'module', exports: { '.': { import: './index.js' } } }));
+    await put(
+      dir,
+      'node_modules/@deploystate/backend-leveldb/index.js',
+      `export class LevelDbStore {
+        constructor(options) { this.options = options; this.backend = 'leveldb'; }
+        async open() { if (!this.options.readOnly) throw new Error('must be read-only'); }
+        async close() {}
+        async *iterate() { yield { key: '56-LookCoin', record: ${JSON.stringify(record)} }; }
+      }\n`,
+    );
+    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { findings: Array<{ code: string; key?: string }>; comparison: { equal: boolean } };
+    expect(result.comparison.equal).toBe(false);
+    expect(result.findings.filter((f) => f.code === 'RECORD_DIFFERS').map((f) => f.key)).toEqual(['56-LookCoin']);
+    expect(result.findings.filter((f) => f.code === 'MISSING_RECORD').map((f) => f.key).sort()).toEqual(['56-contracts/xchain/Router.sol:Router', '84532-LookCoin']);
+  });
+
+  it('--staged judges only the files staged in git', async () => {
+    const git = (...args: string[]) => exec('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd: dir });
+    await git('init', '-q');
+    await git('add', 'deployments/basesepolia.json');
+    // Broken but not staged: the hook must not judge it.
+    await put(join(dir, 'deployments'), 'bscmainnet.json', '{');
+    const clean = await runBin(['deployments', '--staged', '--json'], dir);
+    expect(clean.code).toBe(0);
+    expect((JSON.parse(clean.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file)).toEqual(['deployments/basesepolia.json']);
+    await git('add', 'deployments/bscmainnet.json');
+    const broken = await runBin(['deployments', '--staged'], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('NOT_JSON');
+  });
+});
