@@ -1,0 +1,38 @@
+// The one place that constructs the two backends, so the rest of the migrator speaks only
+// StateStore. LevelDB is opened with a short idle close: deploy scripts, the CLI and analysis
+// take turns on its single-process lock.
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { JsonFileStore } from '@deploystate/backend-json';
+import type { NetworkRegistry } from '@deploystate/core';
+import type { MigrationPaths } from './types.js';
+
+/** How long an idle LevelDB handle stays open before another process may take the lock. */
+export const LEVELDB_IDLE_CLOSE_MS = 50;
+
+export interface BackendOptions {
+  registry: NetworkRegistry;
+  readOnly?: boolean;
+  create?: boolean;
+}
+
+export function levelDbStore(paths: MigrationPaths, options: BackendOptions): LevelDbStore {
+  return new LevelDbStore({
+    path: paths.leveldb,
+    create: options.create ?? false,
+    readOnly: options.readOnly ?? false,
+    idleCloseMs: LEVELDB_IDLE_CLOSE_MS,
+    // Deploy scripts and the migrator queue for the lock; about 15 s before LOCKED.
+    lockWait: { attempts: 80, minDelayMs: 5, maxDelayMs: 200 },
+    registry: options.registry,
+  });
+}
+
+export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonFileStore {
+  return new JsonFileStore({
+    dir: paths.deployments,
+    create: options.create ?? false,
+    // Other processes write these files too: every read goes to disk.
+    cache: false,
+    registry: options.registry,
+  });
+}

@@ -1,0 +1,20 @@
+// What every migration step works with: the files, the registry, the journal and the two stores
+// (opened on demand, closed at the end of each command so LevelDB's lock is given back).
+import type { LevelDbStore } from '@deploystate/backend-leveldb';
+import type { JsonFileStore } from '@deploystate/backend-json';
+import type { NetworkRegistry } from '@deploystate/core';
+import type { Journal } from './journal.js';
+import type { StateFiles } from './paths.js';
+
+export interface MigrationContext {
+  files: StateFiles;
+  registry: NetworkRegistry;
+  journal: Journal;
+  now(): number;
+  leveldb(): Promise<LevelDbStore>;
+  json(): Promise<JsonFileStore>;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const isoNow = (ctx: Pick<MigrationContext, 'now'>): string => new Date(ctx.now()).toISOString();

@@ -1,0 +1,237 @@
+// Phase 3, the bulk copy: JSON = LevelDB minus exclusions, one replaceChain per chain in key
+// order, a checkpoint after each file, backups before the first write, and never overwriting a
+// key that a deploy script wrote (journalled) after the copy's snapshot began.
+import { cp, mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { snapshotLevelDb } from '@deploystate/backend-leveldb';
+import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { scanStore } from './analysis.js';
+import { isoNow, sleep, type MigrationContext } from './context.js';
+import { writeFileDurable } from './durable.js';
+import { journalledKeys, waitForOutcomes } from './journal.js';
+import { pushTiming, readState, timing, updateState } from './state.js';
+import type { CopyProgress, CopyReport } from './types.js';
+
+export interface CopyOptions {
+  dryRun?: boolean;
+  /** Continue an interrupted copy from its checkpoint (default true). */
+  resume?: boolean;
+  /** Records per progress event inside a chain; the file is still written once per chain. */
+  batchSize?: number;
+  exclude?: string[];
+  onProgress?: (progress: CopyProgress) => void;
+}
+
+/** Test-only: slows each chain down so a test can kill the process mid-copy. */
+const chainDelayMs = (): number => Number(process.env.DEPLOYSTATE_COPY_DELAY_MS ?? 0) || 0;
+
+const chainOfKey = (key: string): number | undefined => {
+  try {
+    return parseKey(key).chainId;
+  } catch {
+    return undefined;
+  }
+};
+
+async function readChain(store: StateStore, chainId: number, skip: Set<string>): Promise<Map<string, DeploymentRecord>> {
+  const out = new Map<string, DeploymentRecord>();
+  for await (const { key, record } of store.iterate({ chainId, onInvalid: () => undefined })) if (!skip.has(key)) out.set(key, record);
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}): Promise<CopyReport> {
+  const started = ctx.now();
+  const dryRun = options.dryRun ?? false;
+  let state = await readState(ctx.files);
+  const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
+  const leveldb = await ctx.leveldb();
+  const json = await ctx.json();
+
+  const scan = await scanStore(leveldb, ctx.registry, { exclude: exclusions });
+  const blocking = scan.unmigratable.filter((k) => !exclusions.has(k));
+  if (blocking.length > 0) {
+    throw new StateError(ErrorCodes.UNMIGRATABLE_RECORDS, `${blocking.length} record(s) cannot be migrated: ${blocking.join(', ')}`, {
+      key: blocking[0],
+      hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
+    });
+  }
+  const skip = new Set([...exclusions, ...scan.unmigratable]);
+  const jsonChains = (await json.listStateFiles()).map((f) => f.chainId);
+  const chainIds = [...new Set([...scan.chains.map((c) => c.chainId), ...jsonChains])].sort((a, b) => compareKeys(`${a}-`, `${b}-`));
+  const total = scan.total - [...skip].filter((k) => chainOfKey(k) !== undefined).length;
+
+  const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
+  const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
+  const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
+  if (!dryRun) {
+    state = await updateState(ctx.files, (s) => {
+      s.exclusions = [...exclusions].sort(compareKeys);
+      s.unmigratable = scan.unmigratable;
+      if (!resumable) s.copy = { startedAt: isoNow(ctx), snapshotSeq, chainsDone: [] };
+    });
+  }
+
+  const report: CopyReport = {
+    dryRun,
+    resumed: resumable && chainsDone.size > 0,
+    nothingToDo: false,
+    copied: 0,
+    unchanged: 0,
+    overwritten: [],
+    removed: [],
+    skippedNewer: [],
+    excluded: [...exclusions].sort(compareKeys),
+    files: [],
+    backups: { files: [] },
+    leveldbDigest: scan.digest.digest,
+    durationMs: 0,
+  };
+
+  // Backups are taken once per copy, before its first write, and survive a resume.
+  const backupRoot = join(ctx.files.backups, `copy-${(state.copy?.startedAt ?? isoNow(ctx)).replace(/[:.]/g, '-')}`);
+  let backedUp = await exists(join(backupRoot, 'leveldb'));
+  if (backedUp) report.backups.leveldb = join(backupRoot, 'leveldb');
+  const ensureBackups = async (): Promise<void> => {
+    if (backedUp) return;
+    await mkdir(join(backupRoot, 'deployments'), { recursive: true });
+    // The deploy scripts may hold LevelDB: the snapshot retries until CURRENT and MANIFEST hold still.
+    await leveldb.close();
+    await snapshotLevelDb(ctx.files.leveldb, join(backupRoot, 'leveldb'));
+    await leveldb.open();
+    report.backups.leveldb = join(backupRoot, 'leveldb');
+    for (const chainId of chainIds) {
+      const file = json.fileFor(chainId);
+      if (await exists(file)) {
+        const dest = join(backupRoot, 'deployments', basename(file));
+        await cp(file, dest);
+        report.backups.files.push(dest);
+      }
+    }
+    backedUp = true;
+  };
+
+  let done = 0;
+  const progress = async (chainId: number, file: string): Promise<void> => {
+    const elapsed = Math.max(1, ctx.now() - started);
+    const rate = (done / elapsed) * 1000;
+    const p: CopyProgress = { done, total, rate, etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0, chainId, file };
+    options.onProgress?.(p);
+    if (!dryRun) await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
+  };
+
+  let changedChains = 0;
+  for (const chainId of chainIds) {
+    const file = json.fileFor(chainId);
+    if (chainsDone.has(chainId)) {
+      done += scan.chains.find((c) => c.chainId === chainId)?.count ?? 0;
+      continue;
+    }
+    const delay = chainDelayMs();
+    if (delay > 0) await sleep(delay);
+    const inChain = (key: string): boolean => chainOfKey(key) === chainId;
+    const seqAtRead = await ctx.journal.lastSeq();
+    const source = await readChain(leveldb, chainId, skip);
+    const current = await readChain(json, chainId, new Set());
+
+    // A key a deploy script wrote after the snapshot began keeps the value JSON has now.
+    const newer = journalledKeys((await ctx.journal.read({ sinceSeq: snapshotSeq })).entries).filter(inChain);
+    const target = new Map(source);
+    for (const key of newer) {
+      const kept = current.get(key);
+      if (kept) target.set(key, kept);
+      else target.delete(key);
+      report.skippedNewer.push(key);
+    }
+    for (const key of exclusions) {
+      const kept = current.get(key);
+      if (inChain(key) && kept) target.set(key, kept);
+    }
+
+    const overwritten: string[] = [];
+    const removed: string[] = [];
+    let added = 0;
+    for (const [key, record] of target) {
+      const before = current.get(key);
+      if (!before) added++;
+      else if (canonicalDigest(before) !== canonicalDigest(record)) overwritten.push(key);
+      else report.unchanged++;
+    }
+    for (const key of current.keys()) if (!target.has(key)) removed.push(key);
+    report.copied += added + overwritten.length;
+    done += source.size;
+
+    if (added + overwritten.length + removed.length > 0) {
+      changedChains++;
+      let backup = '';
+      if (!dryRun) {
+        await ensureBackups();
+        backup = join(backupRoot, 'deployments', basename(file));
+        const records = [...target.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, r]) => r);
+        const result = await json.replaceChain(chainId, records);
+        if (result.backup) backup = result.backup;
+        report.files.push(result.file);
+        await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, skip);
+      }
+      for (const key of overwritten) report.overwritten.push({ key, backup });
+      for (const key of removed) report.removed.push({ key, backup });
+    }
+    if (!dryRun) {
+      await updateState(ctx.files, (s) => {
+        if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
+      });
+    }
+    await progress(chainId, file);
+  }
+
+  report.nothingToDo = changedChains === 0 && !report.resumed;
+  report.durationMs = ctx.now() - started;
+  if (!dryRun) {
+    await updateState(ctx.files, (s) => {
+      const previous = s.copy;
+      // A re-run with nothing to do keeps the completed copy's time, so its verify still counts.
+      const keepTime = report.nothingToDo && previous?.completedAt !== undefined && state.copy?.completedAt !== undefined;
+      s.copy = {
+        ...(previous ?? { chainsDone: [] }),
+        startedAt: previous?.startedAt ?? new Date(started).toISOString(),
+        snapshotSeq,
+        chainsDone: previous?.chainsDone ?? [],
+        completedAt: keepTime ? (previous?.completedAt as string) : isoNow(ctx),
+        leveldbDigest: scan.digest.digest,
+        copied: (previous?.copied ?? 0) + report.copied,
+      };
+      pushTiming(s, timing('migrate', started, 'done', report.nothingToDo ? 'nothing to do' : `${report.copied} copied, ${report.overwritten.length} overwritten, ${report.removed.length} removed`));
+    });
+  }
+  return report;
+}
+
+/**
+ * After a chain's file is written, a deploy script may have written one of its keys during the
+ * write window: re-apply each such key from the primary (LevelDB) once its write has finished.
+ */
+async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, json: StateStore, sinceSeq: number, inChain: (key: string) => boolean, skip: Set<string>): Promise<void> {
+  let from = sinceSeq;
+  for (let round = 0; round < 20; round++) {
+    const { read } = await waitForOutcomes(ctx.journal, from, inChain);
+    const keys = journalledKeys(read.entries).filter((k) => inChain(k) && !skip.has(k));
+    if (keys.length === 0) return;
+    for (const key of keys) {
+      const { chainId, contractName } = parseKey(key);
+      const primary = await leveldb.get(chainId, contractName);
+      const secondary = await json.get(chainId, contractName);
+      if (primary === null) {
+        if (secondary !== null) await json.delete(chainId, contractName);
+      } else if (secondary === null || canonicalDigest(primary) !== canonicalDigest(secondary)) {
+        await json.put(primary);
+      }
+    }
+    from = read.lastSeq;
+  }
+}

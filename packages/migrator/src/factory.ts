@@ -1,0 +1,323 @@
+// createStateStore(): the store deploy scripts use. It follows the persisted phase (re-read
+// before every operation, a stat when unchanged), writes primary then secondary, journals every
+// write from dual-write on, compensates a failed secondary write or marks the state diverged.
+import { stat } from 'node:fs/promises';
+import {
+  AbstractStateStore,
+  canonicalDigest,
+  ErrorCodes,
+  NetworkRegistry,
+  parseKey,
+  StateError,
+  type DeploymentRecord,
+  type IntegrityReport,
+  type IterateOptions,
+  type RecordQuery,
+  type StateStore,
+  type StoreCapabilities,
+  type StoreEntry,
+} from '@deploystate/core';
+import { jsonStore, levelDbStore } from './backends.js';
+import { Journal, type IntentEntry, type WriteOutcome } from './journal.js';
+import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+import { routeFor, type Route, type Side } from './routing.js';
+import { initialState, readState, updateState } from './state.js';
+import type { FactoryStore, MigrationOptions, MigrationPhase, MigrationStateFile } from './types.js';
+
+export interface StateStoreOptions extends MigrationOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Read both sides where both are written, and journal every mismatch. */
+  shadowReads?: boolean;
+  /** For tests: stores to use instead of the real backends. */
+  stores?: { leveldb: StateStore; json: StateStore };
+}
+
+/** Keeps the persisted state current at the cost of one stat when nothing changed. */
+export class PhaseWatcher {
+  private signature = '';
+  private current: MigrationStateFile = initialState();
+
+  constructor(private readonly files: StateFiles) {}
+
+  get state(): MigrationStateFile {
+    return this.current;
+  }
+
+  async refresh(): Promise<MigrationStateFile> {
+    let signature: string;
+    try {
+      const s = await stat(this.files.state);
+      signature = `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+      signature = 'absent';
+    }
+    if (signature !== this.signature) {
+      this.current = signature === 'absent' ? initialState() : await readState(this.files);
+      this.signature = signature;
+    }
+    return this.current;
+  }
+}
+
+function errorSummary(error: unknown): { code?: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
+}
+
+export class MigrationStateStore extends AbstractStateStore implements FactoryStore {
+  readonly backend = 'migration';
+  readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
+  readonly location: string;
+  private readonly files: StateFiles;
+  private readonly journal: Journal;
+  private readonly watcher: PhaseWatcher;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly shadowReads: boolean;
+  private readonly sides: Record<Side, StateStore>;
+
+  constructor(options: StateStoreOptions = {}) {
+    const registry = options.registry ?? new NetworkRegistry();
+    super({ registry });
+    this.files = stateFiles(resolvePaths(options));
+    this.location = this.files.stateDir;
+    this.journal = new Journal(this.files.journal, this.files.journalLock);
+    this.watcher = new PhaseWatcher(this.files);
+    this.env = options.env ?? process.env;
+    this.shadowReads = options.shadowReads ?? false;
+    this.sides = options.stores ?? {
+      leveldb: levelDbStore(this.files, { registry }),
+      json: jsonStore(this.files, { registry, create: true }),
+    };
+  }
+
+  get phase(): MigrationPhase {
+    return this.watcher.state.phase;
+  }
+
+  /** The route the last operation used. */
+  get route(): Route {
+    return routeFor(this.watcher.state, this.env);
+  }
+
+  private async side(name: Side): Promise<StateStore> {
+    const store = this.sides[name];
+    if (store.status !== 'open') await store.open();
+    return store;
+  }
+
+  private async currentRoute(): Promise<Route> {
+    return routeFor(await this.watcher.refresh(), this.env);
+  }
+
+  protected async _open(): Promise<void> {
+    await this.watcher.refresh();
+  }
+
+  protected async _close(): Promise<void> {
+    await Promise.all([this.sides.leveldb.close(), this.sides.json.close()]);
+  }
+
+  protected async _get(key: string): Promise<DeploymentRecord | null> {
+    const route = await this.currentRoute();
+    const { chainId, contractName } = parseKey(key);
+    const record = await (await this.side(route.reads)).get(chainId, contractName);
+    if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
+    return record;
+  }
+
+  private async shadowCompare(key: string, route: Route, served: DeploymentRecord | null): Promise<void> {
+    const other: Side = route.reads === 'leveldb' ? 'json' : 'leveldb';
+    const { chainId, contractName } = parseKey(key);
+    let shadow: DeploymentRecord | null;
+    try {
+      shadow = await (await this.side(other)).get(chainId, contractName);
+    } catch {
+      shadow = null;
+    }
+    const a = served === null ? null : canonicalDigest(served);
+    const b = shadow === null ? null : canonicalDigest(shadow);
+    if (a === b) return;
+    const digests = route.reads === 'leveldb' ? { leveldbDigest: a, jsonDigest: b } : { leveldbDigest: b, jsonDigest: a };
+    // Like github/scientist: the mismatch is recorded, the caller still gets the primary's answer.
+    await this.journal.appendOne({ type: 'shadow-mismatch', key, ...digests, time: new Date().toISOString(), pid: process.pid, phase: this.phase }).catch(() => undefined);
+  }
+
+  protected async *_iterate(options: IterateOptions): AsyncIterable<StoreEntry> {
+    const route = await this.currentRoute();
+    yield* (await this.side(route.reads)).iterate(options);
+  }
+
+  protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
+    const route = await this.currentRoute();
+    return (await this.side(route.reads)).list(chainId);
+  }
+
+  protected async _put(key: string, record: DeploymentRecord): Promise<void> {
+    await this.write(key, 'put', record);
+  }
+
+  protected async _delete(key: string): Promise<boolean> {
+    return this.write(key, 'delete');
+  }
+
+  protected async _putMany(entries: StoreEntry[]): Promise<void> {
+    // Each record is journalled and dual-written on its own so rollback and the copy see them all.
+    for (const entry of entries) await this.write(entry.key, 'put', entry.record);
+  }
+
+  private async write(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
+    const route = await this.currentRoute();
+    const state = this.watcher.state;
+    if (route.refuseWrites) {
+      throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, { key, file: this.files.state, hint: 'retry after the rollback has finished' });
+    }
+    const { chainId, contractName } = parseKey(key);
+    const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
+    const primary = await this.side(primaryName);
+    const apply = async (store: StateStore): Promise<boolean> => {
+      if (op === 'put') {
+        await store.put(record as DeploymentRecord);
+        return true;
+      }
+      return store.delete(chainId, contractName);
+    };
+    if (!route.journal) return apply(primary);
+
+    const started = performance.now();
+    const intent = (await this.journal.appendOne({
+      type: 'intent',
+      key,
+      op,
+      digest: record === undefined ? null : canonicalDigest(record),
+      ...(record !== undefined && { record }),
+      time: new Date().toISOString(),
+      pid: process.pid,
+      phase: state.phase,
+    })) as IntentEntry;
+    const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
+      this.journal.appendOne({
+        type: 'outcome',
+        ref: intent.seq,
+        key,
+        op,
+        outcome,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(error !== undefined && { error: errorSummary(error) }),
+        time: new Date().toISOString(),
+        pid: process.pid,
+        phase: state.phase,
+      });
+
+    let previous: DeploymentRecord | null = null;
+    let result: boolean;
+    try {
+      if (secondaryName) previous = await primary.get(chainId, contractName);
+      result = await apply(primary);
+    } catch (error) {
+      await close('primary-failed', error);
+      throw error;
+    }
+    if (!secondaryName) {
+      await close('ok');
+      return result;
+    }
+    try {
+      await apply(await this.side(secondaryName));
+    } catch (secondaryError) {
+      try {
+        if (previous === null) await primary.delete(chainId, contractName);
+        else await primary.put(previous);
+      } catch (undoError) {
+        await close('diverged', undoError);
+        await updateState(this.files, (s) => {
+          s.diverged = true;
+          s.divergedBy = { seq: intent.seq, key, at: new Date().toISOString() };
+        });
+        throw new StateError(ErrorCodes.DIVERGED, `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`, {
+          key,
+          file: this.files.state,
+          hint: 'run verify; promote and cutover stay blocked until it is clean',
+          cause: secondaryError,
+        });
+      }
+      await close('compensated', secondaryError);
+      throw secondaryError;
+    }
+    await close('ok');
+    return result;
+  }
+
+  // A store that was never opened opens on its first call, so a deploy script can use the factory's
+  // result at once (as it used the old StateManager); after close() calls fail with STORE_CLOSED.
+  private async ready(): Promise<void> {
+    if (this.status === 'new' || this.status === 'opening') await this.open();
+  }
+
+  override async get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    await this.ready();
+    return super.get(chainId, contractName);
+  }
+
+  override async has(chainId: number, contractName: string): Promise<boolean> {
+    await this.ready();
+    return super.has(chainId, contractName);
+  }
+
+  override async put(record: DeploymentRecord): Promise<void> {
+    await this.ready();
+    return super.put(record);
+  }
+
+  override async delete(chainId: number, contractName: string): Promise<boolean> {
+    await this.ready();
+    return super.delete(chainId, contractName);
+  }
+
+  override async putMany(records: readonly DeploymentRecord[]): Promise<void> {
+    await this.ready();
+    return super.putMany(records);
+  }
+
+  override async list(chainId: number): Promise<DeploymentRecord[]> {
+    await this.ready();
+    return super.list(chainId);
+  }
+
+  override async query(query?: RecordQuery): Promise<DeploymentRecord[]> {
+    await this.ready();
+    return super.query(query);
+  }
+
+  override async *iterate(options: IterateOptions = {}): AsyncGenerator<StoreEntry> {
+    await this.ready();
+    yield* super.iterate(options);
+  }
+
+  override async checkIntegrity(): Promise<IntegrityReport> {
+    await this.ready();
+    return super.checkIntegrity();
+  }
+
+  getContract(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    return this.get(chainId, contractName);
+  }
+
+  putContract(chainId: number, record: DeploymentRecord): Promise<void> {
+    if (record && typeof record === 'object' && record.chainId !== chainId) {
+      throw new StateError(ErrorCodes.INVALID_RECORD, `putContract(${chainId}, ...) got a record for chain ${String(record.chainId)}`, { key: `${chainId}-${String(record.contractName)}` });
+    }
+    return this.put(record);
+  }
+
+  getAllContracts(chainId: number): Promise<DeploymentRecord[]> {
+    return this.list(chainId);
+  }
+}
+
+/**
+ * The store for the current phase. It opens on first use (or call open()); close it when the
+ * script ends so LevelDB and timers are released.
+ */
+export function createStateStore(options: StateStoreOptions = {}): MigrationStateStore {
+  return new MigrationStateStore(options);
+}

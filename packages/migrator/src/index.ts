@@ -1,0 +1,13 @@
+// @deploystate/migrator: the LevelDB -> JSON migration as a persisted, resumable, reversible
+// state machine, and the factory deploy scripts use to get the store for the current phase.
+export * from './types.js';
+export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
+export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
+export { routeFor, type Route, type Side } from './routing.js';
+export { Journal, journalledKeys, openIntents, type JournalEntry, type IntentEntry, type OutcomeEntry, type ShadowMismatchEntry, type EventEntry, type JournalRead, type WriteOutcome } from './journal.js';
+export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
+export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
+export { type CopyOptions } from './copy.js';
+export { type CompareOptions } from './verify.js';
+export { createDemo, runDemo, type DemoStep } from './demo.js';

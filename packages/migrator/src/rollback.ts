@@ -1,0 +1,192 @@
+// Rollback from any state: rolling-back (the factory refuses writes) -> carry every write and
+// delete journalled since dual-write enable back into LevelDB -> leveldb-only. Re-runnable: a
+// crash leaves rolling-back and the next run finishes the carry-back.
+import { access, constants, cp, readdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
+import { isoNow, type MigrationContext } from './context.js';
+import { openIntents, waitForOutcomes, type IntentEntry, type JournalEntry } from './journal.js';
+import { pushTiming, readState, timing, updateState } from './state.js';
+import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+
+const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
+
+/** The last intent per key whose write reached the primary (for a JSON side that cannot be read). */
+function lastGoodIntents(entries: readonly JournalEntry[]): Map<string, IntentEntry> {
+  const failed = new Set<number>();
+  for (const e of entries) if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
+  const out = new Map<string, IntentEntry>();
+  for (const e of entries) if (e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
+  return out;
+}
+
+export interface CarryBackPlan {
+  keys: string[];
+  puts: Array<{ key: string; record: DeploymentRecord }>;
+  deletes: string[];
+}
+
+async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
+  const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
+  if (!JSON_AUTHORITATIVE.includes(from)) return plan;
+  const { read } = await waitForOutcomes(ctx.journal, sinceSeq, () => true);
+  const intents = lastGoodIntents(read.entries);
+  plan.keys = [...intents.keys()];
+  const leveldb = await ctx.leveldb();
+  let json: Awaited<ReturnType<MigrationContext['json']>> | null = null;
+  try {
+    json = await ctx.json();
+  } catch {
+    json = null; // An unreadable JSON side falls back to replaying the journal.
+  }
+  for (const key of plan.keys) {
+    const { chainId, contractName } = parseKey(key);
+    let wanted: DeploymentRecord | null;
+    try {
+      if (!json) throw new Error('JSON side unavailable');
+      wanted = await json.get(chainId, contractName);
+    } catch {
+      const intent = intents.get(key) as IntentEntry;
+      wanted = intent.op === 'put' ? (intent.record ?? null) : null;
+    }
+    const have = await leveldb.get(chainId, contractName);
+    if (wanted === null) {
+      if (have !== null) plan.deletes.push(key);
+    } else if (have === null || canonicalDigest(have) !== canonicalDigest(wanted)) {
+      plan.puts.push({ key, record: wanted });
+    }
+  }
+  return plan;
+}
+
+export async function runRollback(ctx: MigrationContext, options: RollbackOptions, readiness: () => Promise<ReadinessReport>): Promise<RollbackReport> {
+  const started = ctx.now();
+  const emergency = options.emergency ?? false;
+  const state = await readState(ctx.files);
+  const from: MigrationPhase = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
+  if (!emergency) {
+    const ready = await readiness();
+    const failed = ready.checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      throw new StateError(ErrorCodes.GATE_FAILED, `rollback readiness failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`, {
+        hint: 'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
+      });
+    }
+  }
+  const sinceSeq = state.dualWriteSinceSeq ?? 0;
+  if (options.dryRun) {
+    const plan = await planCarryBack(ctx, from, sinceSeq);
+    const leveldb = await ctx.leveldb();
+    return { from, emergency, replayed: plan.keys.length, puts: plan.puts.length, deletes: plan.deletes.length, leveldbDigest: (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest, durationMs: ctx.now() - started };
+  }
+  if (state.phase !== 'rolling-back') {
+    await updateState(ctx.files, (s) => {
+      s.rollback = { from, startedAt: isoNow(ctx), emergency, carriedBack: false };
+      s.phase = 'rolling-back';
+    });
+  }
+  // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
+  const plan = await planCarryBack(ctx, from, sinceSeq);
+  const leveldb = await ctx.leveldb();
+  for (const { record } of plan.puts) await leveldb.put(record);
+  for (const key of plan.deletes) {
+    const { chainId, contractName } = parseKey(key);
+    await leveldb.delete(chainId, contractName);
+  }
+  const leveldbDigest = (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
+  await updateState(ctx.files, (s) => {
+    s.rollback = { from, startedAt: s.rollback?.startedAt ?? new Date(started).toISOString(), emergency, carriedBack: true, completedAt: isoNow(ctx) };
+    s.phase = 'leveldb-only';
+    s.dualWriteSinceSeq = null;
+    s.copy = null;
+    s.lastVerify = null;
+    s.cutoverEvidence = null;
+    s.diverged = false;
+    s.divergedBy = null;
+    pushTiming(s, timing(emergency ? 'rollback (emergency)' : 'rollback', started, 'done', `from ${from}: ${plan.puts.length} put, ${plan.deletes.length} deleted in LevelDB`));
+  });
+  return { from, emergency, replayed: plan.keys.length, puts: plan.puts.length, deletes: plan.deletes.length, leveldbDigest, durationMs: ctx.now() - started };
+}
+
+export async function listLevelDbBackups(ctx: MigrationContext): Promise<string[]> {
+  let dirs: string[];
+  try {
+    dirs = (await readdir(ctx.files.backups, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const dir of dirs.sort()) {
+    const path = join(ctx.files.backups, dir, 'leveldb');
+    if (await stat(path).then((s) => s.isDirectory(), () => false)) out.push(path);
+  }
+  return out;
+}
+
+export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
+  const checks: ReadinessReport['checks'] = [];
+  const check = async (name: string, run: () => Promise<string>): Promise<void> => {
+    try {
+      checks.push({ name, ok: true, detail: await run() });
+    } catch (error) {
+      checks.push({ name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  let phase: MigrationPhase = 'leveldb-only';
+  let copyStarted = false;
+  await check('state readable', async () => {
+    const s = await readState(ctx.files);
+    phase = s.phase;
+    copyStarted = s.copy !== null;
+    return `phase ${s.phase}`;
+  });
+  await check('journal readable', async () => {
+    const read = await ctx.journal.read();
+    const open = openIntents(read.entries).length;
+    return `${read.entries.length} entries up to seq ${read.lastSeq}${read.torn ? `, ${read.torn} torn line(s) skipped` : ''}${open ? `, ${open} write(s) without outcome` : ''}`;
+  });
+  await check('leveldb openable', async () => {
+    const store = await ctx.leveldb();
+    const report = await store.health();
+    if (!report.ok) throw new Error(report.detail ?? `LevelDB is ${report.status}`);
+    return ctx.files.leveldb;
+  });
+  await check('leveldb writable', async () => {
+    await access(ctx.files.leveldb, constants.W_OK);
+    for (const name of await readdir(ctx.files.leveldb)) await access(join(ctx.files.leveldb, name), constants.W_OK);
+    return 'folder and files writable';
+  });
+  await check('backup present', async () => {
+    const backups = await listLevelDbBackups(ctx);
+    if (backups.length > 0) return backups[backups.length - 1] as string;
+    if (!copyStarted) return 'no copy has written yet: LevelDB is the only copy and is untouched by the migration';
+    throw new Error(`no LevelDB backup under ${ctx.files.backups}`);
+  });
+  if (JSON_AUTHORITATIVE.includes(phase)) {
+    await check('json readable', async () => {
+      const json = await ctx.json();
+      const report = await json.checkIntegrity();
+      const unreadable = report.findings.filter((f) => ['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION'].includes(f.code));
+      if (unreadable.length > 0) throw new Error(unreadable.map((f) => f.message).join('; '));
+      return `${report.total} records`;
+    });
+  }
+  return { ready: checks.every((c) => c.ok), checks };
+}
+
+export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<{ restored: string; movedAside: string }> {
+  const state = await readState(ctx.files);
+  if (state.phase !== 'leveldb-only') {
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`, { file: ctx.files.state });
+  }
+  const backups = await listLevelDbBackups(ctx);
+  const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
+  if (!chosen) throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no LevelDB backup${backup ? ` matching ${backup}` : ''} under ${ctx.files.backups}`, { file: ctx.files.backups });
+  const leveldb = await ctx.leveldb();
+  await leveldb.close();
+  const movedAside = `${ctx.files.leveldb}.replaced-${isoNow(ctx).replace(/[:.]/g, '-')}`;
+  if (await stat(ctx.files.leveldb).then(() => true, () => false)) await rename(ctx.files.leveldb, movedAside);
+  await cp(chosen, ctx.files.leveldb, { recursive: true });
+  await updateState(ctx.files, (s) => pushTiming(s, timing('restore-leveldb', ctx.now(), 'done', `from ${chosen}; previous folder kept at ${movedAside}`)));
+  return { restored: chosen, movedAside };
+}

@@ -1,0 +1,36 @@
+// Which store serves reads and which receive writes, in order, for a persisted state: the table
+// of ARCHITECTURE.md "The migration, as states", in one function the factory and status share.
+import type { MigrationStateFile } from './types.js';
+
+export type Side = 'leveldb' | 'json';
+
+export interface Route {
+  reads: Side;
+  /** Primary first. Empty while writes are refused. */
+  writes: Side[];
+  /** Whether writes are journalled (from dual-write enable on, and whenever JSON is written). */
+  journal: boolean;
+  refuseWrites: boolean;
+}
+
+export function routeFor(state: Pick<MigrationStateFile, 'phase' | 'rollback'>, env: NodeJS.ProcessEnv = {}): Route {
+  switch (state.phase) {
+    case 'leveldb-only': {
+      // DUAL_WRITE_MODE may add JSON as a secondary; it can never take LevelDB away.
+      const dual = env.DUAL_WRITE_MODE === 'true';
+      return { reads: 'leveldb', writes: dual ? ['leveldb', 'json'] : ['leveldb'], journal: dual, refuseWrites: false };
+    }
+    case 'dual-write':
+      return { reads: 'leveldb', writes: ['leveldb', 'json'], journal: true, refuseWrites: false };
+    case 'json-primary':
+      return { reads: 'json', writes: ['json', 'leveldb'], journal: true, refuseWrites: false };
+    case 'json-only':
+      return { reads: 'json', writes: ['json'], journal: true, refuseWrites: false };
+    case 'rolling-back': {
+      // Until the carry-back is done, only the side that was primary holds every write.
+      const from = state.rollback?.from;
+      const jsonComplete = (from === 'json-primary' || from === 'json-only') && state.rollback?.carriedBack !== true;
+      return { reads: jsonComplete ? 'json' : 'leveldb', writes: [], journal: true, refuseWrites: true };
+    }
+  }
+}

@@ -1,0 +1,111 @@
+// The persisted migration state (state.json): read with validation, written crash-safely, and
+// updated read-modify-write under a short lock so the factory and the CLI never lose an update.
+import { readFile, stat } from 'node:fs/promises';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import { writeFileDurable } from './durable.js';
+import { withLock } from './lock.js';
+import type { StateFiles } from './paths.js';
+import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
+
+export const PHASES: readonly MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
+
+export function initialState(now: Date = new Date()): MigrationStateFile {
+  return {
+    version: 1,
+    phase: 'leveldb-only',
+    diverged: false,
+    exclusions: [],
+    unmigratable: [],
+    dualWriteSinceSeq: null,
+    copy: null,
+    lastVerify: null,
+    acknowledged: [],
+    timings: [],
+    updatedAt: now.toISOString(),
+  };
+}
+
+function invalid(file: string, problem: string, cause?: unknown): StateError {
+  return new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: ${problem}`, {
+    file,
+    hint: 'restore it from version control or a backup, or remove it only if no migration has started',
+    ...(cause !== undefined && { cause }),
+  });
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Checks the shape of a parsed state file; throws MIGRATION_STATE_INVALID naming the file. */
+export function assertStateFile(value: unknown, file: string): MigrationStateFile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(file, 'not a JSON object');
+  const s = value as Record<string, unknown>;
+  if (s.version !== 1) throw invalid(file, `unsupported version ${JSON.stringify(s.version)}`);
+  if (!PHASES.includes(s.phase as MigrationPhase)) throw invalid(file, `unknown phase ${JSON.stringify(s.phase)}`);
+  if (typeof s.diverged !== 'boolean') throw invalid(file, 'diverged must be a boolean');
+  for (const field of ['exclusions', 'unmigratable', 'acknowledged'] as const) {
+    if (!isStringArray(s[field])) throw invalid(file, `${field} must be an array of strings`);
+  }
+  if (s.dualWriteSinceSeq !== null && !Number.isSafeInteger(s.dualWriteSinceSeq)) throw invalid(file, 'dualWriteSinceSeq must be an integer or null');
+  if (s.copy !== null && (typeof s.copy !== 'object' || !Array.isArray((s.copy as { chainsDone?: unknown }).chainsDone))) throw invalid(file, 'copy must be null or hold chainsDone');
+  if (!Array.isArray(s.timings)) throw invalid(file, 'timings must be an array');
+  if (s.lastVerify !== null && typeof s.lastVerify !== 'object') throw invalid(file, 'lastVerify must be an object or null');
+  return value as MigrationStateFile;
+}
+
+export async function readState(files: StateFiles): Promise<MigrationStateFile> {
+  let text: string;
+  try {
+    text = await readFile(files.state, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return initialState();
+    throw invalid(files.state, `cannot be read: ${(error as Error).message}`, error);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw invalid(files.state, 'is not valid JSON', error);
+  }
+  return assertStateFile(parsed, files.state);
+}
+
+export async function stateExists(files: StateFiles): Promise<boolean> {
+  return stat(files.state).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function writeState(files: StateFiles, state: MigrationStateFile): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await writeFileDurable(files.state, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Read-modify-write under the short state lock; returns the state as written. */
+export async function updateState(files: StateFiles, change: (state: MigrationStateFile) => void | Promise<void>): Promise<MigrationStateFile> {
+  return withLock(files.stateLock, { waitMs: 10_000, command: 'state update' }, async () => {
+    const state = await readState(files);
+    await change(state);
+    await writeState(files, state);
+    return state;
+  });
+}
+
+const MAX_TIMINGS = 500;
+
+export function pushTiming(state: MigrationStateFile, timing: PhaseTiming): void {
+  state.timings.push(timing);
+  if (state.timings.length > MAX_TIMINGS) state.timings.splice(0, state.timings.length - MAX_TIMINGS);
+}
+
+export function timing(phase: string, started: number, status: PhaseTiming['status'], detail?: string): PhaseTiming {
+  const ended = Date.now();
+  return {
+    phase,
+    status,
+    startedAt: new Date(started).toISOString(),
+    endedAt: new Date(ended).toISOString(),
+    durationMs: ended - started,
+    ...(detail !== undefined && { detail }),
+  };
+}

@@ -1,0 +1,204 @@
+// The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
+// Implementations live beside this file; extend these types, never break them.
+import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
+
+/** The persisted phases (ARCHITECTURE.md, "The migration, as states"). */
+export type MigrationPhase = 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only' | 'rolling-back';
+
+export interface MigrationPaths {
+  /** LevelDB folder. Default `./leveldb`. */
+  leveldb: string;
+  /** Deployments folder. Default `./deployments`. */
+  deployments: string;
+  /** State, journal, lock, backups, progress and reports. Default `./.deploystate` beside them. */
+  stateDir: string;
+}
+
+export interface MigrationOptions extends Partial<MigrationPaths> {
+  /** Base for relative paths. Default process.cwd(). */
+  cwd?: string;
+  registry?: NetworkRegistry;
+  /** Injected clock, for tests. */
+  now?: () => number;
+}
+
+/** Evidence of one verify run, kept in the state and used by the gates. */
+export interface VerifyEvidence {
+  at: string;
+  clean: boolean;
+  leveldb: StoreSide;
+  json: StoreSide;
+  differences: number;
+  schemaErrors: number;
+  /** The journal sequence number at the time of the verify. */
+  journalSeq: number;
+}
+
+export interface PhaseTiming {
+  phase: string;
+  status: 'done' | 'failed' | 'skipped';
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  detail?: string;
+}
+
+export interface MigrationStateFile {
+  version: 1;
+  phase: MigrationPhase;
+  /** Set when a secondary write failed and could not be compensated; blocks promote and cut-over. */
+  diverged: boolean;
+  /** Keys the operator excluded from the migration. */
+  exclusions: string[];
+  /** Keys that cannot be migrated (undecodable, key mismatch), found by analysis or the copy. */
+  unmigratable: string[];
+  /** Journal sequence at which dual-write was enabled (rollback replays from here). */
+  dualWriteSinceSeq: number | null;
+  /** The bulk copy's checkpoints and result. */
+  copy: {
+    startedAt?: string;
+    snapshotSeq?: number;
+    completedAt?: string;
+    /** Network files finished in the current run (resume starts after these). */
+    chainsDone: number[];
+    leveldbDigest?: string;
+    copied?: number;
+  } | null;
+  lastVerify: VerifyEvidence | null;
+  /** Finding codes/keys the operator acknowledged for cut-over. */
+  acknowledged: string[];
+  timings: PhaseTiming[];
+  updatedAt: string;
+  /** Set while a rollback runs (and kept afterwards for the report). */
+  rollback?: {
+    from: MigrationPhase;
+    startedAt: string;
+    emergency: boolean;
+    /** The carry-back into LevelDB has finished; reads may return to LevelDB. */
+    carriedBack: boolean;
+    completedAt?: string;
+  } | null;
+  /** Why the state is diverged: the journal entry that marked it. */
+  divergedBy?: { seq: number; key: string; at: string } | null;
+  /** The verify evidence at cut-over (the report's digests). */
+  cutoverEvidence?: VerifyEvidence | null;
+}
+
+export interface MigrationStatus {
+  paths: MigrationPaths;
+  phase: MigrationPhase;
+  diverged: boolean;
+  /** Which store the factory reads from and which ones it writes to, in order. */
+  reads: 'leveldb' | 'json';
+  writes: Array<'leveldb' | 'json'>;
+  /** Commands allowed now, with the gate each one still needs. */
+  next: Array<{ command: string; ready: boolean; blockedBy?: string }>;
+  state: MigrationStateFile;
+  journal: { entries: number; lastSeq: number };
+}
+
+export interface ChainInventory {
+  chainId: number;
+  network: string;
+  tier: 'mainnet' | 'testnet' | 'dev';
+  known: boolean;
+  count: number;
+  contracts: string[];
+  /** networkName values seen on this chain, with counts. */
+  networkNames: Record<string, number>;
+}
+
+export interface AnalysisReport {
+  source: { path: string; snapshot: boolean };
+  total: number;
+  chains: ChainInventory[];
+  findings: Finding[];
+  numericAudit: { bigLiterals: number; bigStrings: number; findings: Finding[] };
+  roundTrip: { checked: number; failures: Array<{ key: string; problem: string }> };
+  /** Keys that cannot be migrated unless excluded. */
+  unmigratable: string[];
+  /** Cross-check against legacy <network>.json files and the expected-inventory file. */
+  crossCheck: Finding[];
+  digest: StoreSide;
+  ok: boolean;
+}
+
+export interface CopyProgress {
+  done: number;
+  total: number;
+  /** Records per second. */
+  rate: number;
+  etaMs: number;
+  chainId?: number;
+  file?: string;
+}
+
+export interface CopyReport {
+  dryRun: boolean;
+  resumed: boolean;
+  nothingToDo: boolean;
+  copied: number;
+  unchanged: number;
+  /** JSON records overwritten or removed because they differed from LevelDB, with the backup that holds them. */
+  overwritten: Array<{ key: string; backup: string }>;
+  removed: Array<{ key: string; backup: string }>;
+  /** Keys skipped because the journal has a later write. */
+  skippedNewer: string[];
+  excluded: string[];
+  files: string[];
+  backups: { leveldb?: string; files: string[] };
+  leveldbDigest: string;
+  durationMs: number;
+}
+
+export interface VerifyReport {
+  clean: boolean;
+  comparison: StoreComparison;
+  schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
+  evidence: VerifyEvidence;
+}
+
+export interface CutoverOptions {
+  /** Acknowledge pre-existing findings (by code or key) that the JSON files still carry. */
+  acknowledge?: string[];
+  /** N consecutive clean verifies, `intervalMs` apart. */
+  soak?: { count: number; intervalMs: number };
+  /** Pass the gates' checks, but do not change state. */
+  dryRun?: boolean;
+}
+
+export interface RollbackOptions {
+  /** Skip the gates (never the carry-back, never deleting JSON files). */
+  emergency?: boolean;
+  dryRun?: boolean;
+}
+
+export interface RollbackReport {
+  from: MigrationPhase;
+  emergency: boolean;
+  replayed: number;
+  puts: number;
+  deletes: number;
+  leveldbDigest: string;
+  durationMs: number;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Array<{ name: string; ok: boolean; detail: string }>;
+}
+
+export interface MigrationReport {
+  status: 'SUCCESS' | 'IN PROGRESS' | 'FAILED' | 'ROLLED BACK';
+  markdown: string;
+  json: Record<string, unknown>;
+  files: { markdown: string; json: string };
+}
+
+/** What `createStateStore()` returns: a StateStore that also answers to the legacy names. */
+export interface FactoryStore extends StateStore {
+  readonly phase: MigrationPhase;
+  getContract(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
+  putContract(chainId: number, record: DeploymentRecord): Promise<void>;
+  getAllContracts(chainId: number): Promise<DeploymentRecord[]>;
+}
