@@ -3,4 +3,4 @@ export { snapshotLevelDb, openSnapshot, type SnapshotOptions, type SnapshotResul
 export { repairCopy, type RepairResult } from './repair.js';
 export { writeLegacyStore, type LegacyEntry } from './legacy.js';
 export { mapLevelError, isLockedError } from './level-errors.js';
-export { inspectFolder, checkLog, crc32c, type FolderState, type LogCheck } from './level-files.js';
+export { inspectFolder, checkLog, crc32c, liveTables, type FolderState, type LogCheck } from './level-files.js';

@@ -85,8 +85,10 @@ export type LogCheck =
   /** A record fails its checksum or is malformed: garbage, not an interrupted append. */
   | { ok: false; kind: 'damaged'; size: number; detail: string };
 
-export function checkLog(bytes: Uint8Array): LogCheck {
+/** Checks a log (or MANIFEST) file; `onRecord` receives each whole logical record's payload. */
+export function checkLog(bytes: Uint8Array, onRecord?: (payload: Uint8Array) => void): LogCheck {
   const size = bytes.length;
+  let parts: Uint8Array[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let completeEnd = 0;
   let inFragment = false;
@@ -108,6 +110,13 @@ export function checkLog(bytes: Uint8Array): LogCheck {
       const sequenceOk = type === FULL || type === FIRST ? !inFragment : inFragment;
       if (!sequenceOk) return { ok: false, kind: 'damaged', size, detail: `log record at byte ${pos} is out of sequence` };
       inFragment = type === FIRST || type === MIDDLE;
+      if (onRecord) {
+        parts.push(bytes.subarray(pos + HEADER, end));
+        if (!inFragment) {
+          onRecord(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts));
+          parts = [];
+        }
+      }
       if (!inFragment) completeEnd = end;
       pos = end;
     }
@@ -140,26 +149,94 @@ export async function tableIntact(file: string): Promise<boolean> {
   }
 }
 
+// ---- the MANIFEST ---------------------------------------------------------------------------
+// A log of VersionEdits (leveldb/db/version_edit.cc). Only the set of live table files and their
+// sizes is needed: a table not in it is a compaction output in progress or a leftover, which
+// LevelDB itself ignores and deletes; a live table of the wrong size is damage.
+
+function readVarint(bytes: Uint8Array, at: { pos: number }): number {
+  let result = 0;
+  let factor = 1;
+  for (let i = 0; i < 10; i++) {
+    if (at.pos >= bytes.length) throw new Error('varint runs past the record');
+    const byte = bytes[at.pos++] as number;
+    result += (byte & 0x7f) * factor;
+    if (byte < 0x80) return result;
+    factor *= 128;
+  }
+  throw new Error('varint too long');
+}
+
+function skipSlice(bytes: Uint8Array, at: { pos: number }): void {
+  const length = readVarint(bytes, at);
+  at.pos += length;
+  if (at.pos > bytes.length) throw new Error('slice runs past the record');
+}
+
+/** Live table file number -> size, or null when the MANIFEST cannot be read. */
+export async function liveTables(path: string): Promise<Map<number, number> | null> {
+  try {
+    const current = (await readFile(join(path, 'CURRENT'), 'utf8')).trim();
+    if (!/^MANIFEST-\d+$/.test(current)) return null;
+    const live = new Map<number, number>();
+    const result = checkLog(await readFile(join(path, current)), (edit) => {
+      const at = { pos: 0 };
+      while (at.pos < edit.length) {
+        const tag = readVarint(edit, at);
+        if (tag === 1) skipSlice(edit, at);
+        else if (tag === 2 || tag === 3 || tag === 4 || tag === 9) readVarint(edit, at);
+        else if (tag === 5) {
+          readVarint(edit, at);
+          skipSlice(edit, at);
+        } else if (tag === 6) {
+          readVarint(edit, at);
+          live.delete(readVarint(edit, at));
+        } else if (tag === 7) {
+          readVarint(edit, at);
+          const number = readVarint(edit, at);
+          live.set(number, readVarint(edit, at));
+          skipSlice(edit, at);
+          skipSlice(edit, at);
+        } else throw new Error(`unknown VersionEdit tag ${tag}`);
+      }
+    });
+    return result.ok || result.kind === 'truncated' ? live : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface DamageCheck {
-  /** Logs that end inside a record, possibly because a writer is appending right now. */
-  truncatedLogs: Array<{ name: string; size: number; completeEnd: number; detail: string }>;
+  /**
+   * Problems that a process holding the store and writing right now could also cause (a log
+   * ending inside a record, a table still being written): damage only if they persist.
+   */
+  suspicious: string[];
 }
 
 /**
- * Throws CORRUPTED for a table without its footer or a log with a bad record. Logs that merely
- * end inside a record are returned, because a live writer produces the same picture.
+ * Throws CORRUPTED for a log record that fails its checksum (no writer produces that). Returns
+ * problems that may be a live writer's work in progress; the caller looks again before deciding.
  */
 export async function checkDataFiles(path: string, entries: readonly string[]): Promise<DamageCheck> {
-  const truncatedLogs: DamageCheck['truncatedLogs'] = [];
+  const suspicious: string[] = [];
+  const live = await liveTables(path);
+  const present = new Set<number>();
   for (const name of entries) {
     const file = join(path, name);
     try {
-      if (/^\d+\.(ldb|sst)$/.test(name)) {
-        if (!(await tableIntact(file))) throw corrupted(path, `table file ${name} is truncated or not a table`);
+      const table = /^(\d+)\.(ldb|sst)$/.exec(name);
+      if (table) {
+        const number = Number(table[1]);
+        present.add(number);
+        if (live && !live.has(number)) continue;
+        const { size } = await stat(file);
+        if (live && live.get(number) !== size) suspicious.push(`table file ${name} is ${size} bytes, its MANIFEST says ${live.get(number)} (truncated?)`);
+        else if (!(await tableIntact(file))) suspicious.push(`table file ${name} is truncated or not a table`);
       } else if (/^\d+\.log$/.test(name)) {
         const result = checkLog(await readFile(file));
         if (!result.ok && result.kind === 'damaged') throw corrupted(path, `${name}: ${result.detail}`);
-        if (!result.ok) truncatedLogs.push({ name, size: result.size, completeEnd: result.completeEnd, detail: result.detail });
+        if (!result.ok) suspicious.push(`${name} (${result.size} bytes): ${result.detail}`);
       }
     } catch (error) {
       if (error instanceof StateError) throw error;
@@ -168,5 +245,8 @@ export async function checkDataFiles(path: string, entries: readonly string[]): 
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${file}`, { file, cause: error });
     }
   }
-  return { truncatedLogs };
+  for (const number of live?.keys() ?? []) {
+    if (!present.has(number)) suspicious.push(`table file ${String(number).padStart(6, '0')}.ldb named by the MANIFEST is missing`);
+  }
+  return { suspicious };
 }

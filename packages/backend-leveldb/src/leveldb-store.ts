@@ -183,7 +183,7 @@ export class LevelDbStore extends AbstractStateStore {
   private async openLevel(): Promise<Db> {
     const path = this.location;
     const { attempts } = this.lockWait;
-    let lastTruncation: string | undefined;
+    let lastSuspicion: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await inspectFolder(path);
       let createIfMissing = false;
@@ -202,15 +202,12 @@ export class LevelDbStore extends AbstractStateStore {
       } else if (state.kind === 'headless') {
         throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
       } else {
-        const { truncatedLogs } = await checkDataFiles(path, state.entries);
-        if (truncatedLogs.length > 0) {
-          // A writer in another process produces the same picture mid-append; damage stays put.
-          const seen = truncatedLogs.map((log) => `${log.name}:${log.size}`).join(',');
-          if (seen === lastTruncation || attempt >= attempts) {
-            const first = truncatedLogs[0];
-            throw corrupted(path, `${first?.name}: ${first?.detail}`);
-          }
-          lastTruncation = seen;
+        const { suspicious } = await checkDataFiles(path, state.entries);
+        if (suspicious.length > 0) {
+          // A writer in another process can show the same picture for a moment; damage stays put.
+          const seen = suspicious.join('; ');
+          if (seen === lastSuspicion || attempt >= attempts) throw corrupted(path, seen);
+          lastSuspicion = seen;
           await delay(this.backoff(attempt));
           continue;
         }

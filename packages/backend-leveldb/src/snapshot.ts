@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { ErrorCodes, StateError, type NetworkRegistry } from '@deploystate/core';
-import { checkLog, corrupted, inspectFolder } from './level-files.js';
+import { checkLog, corrupted, inspectFolder, liveTables } from './level-files.js';
 import { LevelDbStore } from './leveldb-store.js';
 
 export interface SnapshotOptions {
@@ -67,9 +67,15 @@ async function copyFolder(source: string, dest: string): Promise<void> {
   }
 }
 
-/** Cuts a copied log back to its last whole record, as LevelDB's own recovery would. */
-async function trimCopiedLogs(dest: string): Promise<'ok' | 'damaged'> {
+/**
+ * Cuts a copied log back to its last whole record and drops tables the MANIFEST does not name
+ * (compaction output still being written), as LevelDB's own recovery would.
+ */
+async function settleCopy(dest: string): Promise<'ok' | 'damaged'> {
+  const live = await liveTables(dest);
   for (const name of await readdir(dest)) {
+    const table = /^(\d+)\.(ldb|sst)$/.exec(name);
+    if (table && live && !live.has(Number(table[1]))) await rm(join(dest, name));
     if (!/^\d+\.log$/.test(name)) continue;
     const file = join(dest, name);
     const result = checkLog(await readFile(file));
@@ -105,7 +111,7 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
     }
     const after = await manifestMark(source);
     if (!sameMark(before, after)) continue;
-    if ((await trimCopiedLogs(dest)) === 'damaged') {
+    if ((await settleCopy(dest)) === 'damaged') {
       lastProblem = 'a log record in the copy fails its checksum';
       continue;
     }

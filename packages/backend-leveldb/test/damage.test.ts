@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateRecords } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { LevelDbStore, repairCopy } from '../src/index.js';
+import { LevelDbStore, liveTables, repairCopy } from '../src/index.js';
+import { stat } from 'node:fs/promises';
 import { inventory } from './helpers.js';
 
 let dir: string;
@@ -54,6 +55,14 @@ async function expectCorruptedUntouched(options: { create?: boolean } = {}): Pro
 }
 
 describe('damaged stores', () => {
+  it('reads the live table set and sizes from the MANIFEST', async () => {
+    await storeWithTables();
+    const live = await liveTables(path);
+    const tables = (await readdir(path)).filter((n) => n.endsWith('.ldb'));
+    expect([...(live?.keys() ?? [])].sort()).toEqual(tables.map((n) => Number(n.slice(0, -4))).sort());
+    for (const name of tables) expect(live?.get(Number(name.slice(0, -4)))).toBe((await stat(join(path, name))).size);
+  });
+
   it('missing CURRENT with table files: CORRUPTED, files untouched, even when asked to create', async () => {
     await storeWithTables();
     await rm(join(path, 'CURRENT'));

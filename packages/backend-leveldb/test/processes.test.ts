@@ -1,0 +1,170 @@
+// Sharing one LevelDB between real processes: the lock, taking turns, and snapshots of a store
+// that another process is writing to.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sampleRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { LevelDbStore, openSnapshot, snapshotLevelDb } from '../src/index.js';
+import { holdLock, rec, runNode, stopChild, type Child } from './helpers.js';
+
+let dir: string;
+let path: string;
+const children: Child[] = [];
+beforeEach(async () => {
+  dir = await makeTempDir('deploystate-leveldb-proc-');
+  path = join(dir, 'leveldb');
+  const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+  await store.open();
+  await store.put(rec(56, 'Seed'));
+  await store.close();
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) await stopChild(child);
+  await removeTempDir(dir);
+});
+
+const fastGiveUp = { attempts: 3, minDelayMs: 1, maxDelayMs: 5 };
+
+describe('the lock', () => {
+  it('reports LOCKED naming the path after the bounded wait while another process holds the store, then proceeds once released', async () => {
+    const holder = holdLock(path);
+    children.push(holder);
+    await holder.waitFor('holding');
+
+    const store = new LevelDbStore({ path, lockWait: fastGiveUp });
+    await expect(store.open()).rejects.toMatchObject({ code: 'LOCKED', file: path });
+    expect(store.status).toBe('closed');
+
+    // Started while the lock is held, so it must wait through at least one LOCKED attempt.
+    const patient = new LevelDbStore({ path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    const opening = patient.open();
+    holder.process.stdin?.write('release\n');
+    await opening;
+    expect(await patient.get(56, 'Seed')).not.toBeNull();
+    await patient.close();
+  });
+
+  it('releases the lock after the idle delay so a second store (same process) gets its turn', async () => {
+    const first = new LevelDbStore({ path, idleCloseMs: 5 });
+    await first.open();
+    await first.put(rec(56, 'First'));
+    const second = new LevelDbStore({ path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    await second.open(); // waits until `first` has idle-closed
+    expect(first.holdsLock).toBe(false);
+    await second.put(rec(56, 'Second'));
+    await second.close();
+    // `first` reopens on demand and sees the other's write.
+    expect(await first.get(56, 'Second')).not.toBeNull();
+    await first.close();
+  });
+
+  it('kept open (idleCloseMs 0), a store holds the lock until closed', async () => {
+    const first = new LevelDbStore({ path, idleCloseMs: 0 });
+    await first.open();
+    await expect(new LevelDbStore({ path, lockWait: fastGiveUp }).open()).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(first.holdsLock).toBe(true);
+    await first.close();
+    const second = new LevelDbStore({ path, lockWait: fastGiveUp });
+    await second.open();
+    await second.close();
+  });
+
+  it('close waits for in-flight work and concurrent calls share one open', async () => {
+    const store = new LevelDbStore({ path, idleCloseMs: 1 });
+    await store.open();
+    const writes = Array.from({ length: 40 }, (_, i) => store.put(rec(97, `W${i}`)));
+    const closing = Promise.all(writes).then(() => store.close());
+    await closing;
+    const check = new LevelDbStore({ path, readOnly: true });
+    await check.open();
+    expect((await check.list(97)).length).toBe(40);
+    await check.close();
+  });
+});
+
+describe('two processes taking turns', () => {
+  it('both write through LevelDbStore and every write is present', async () => {
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'turn-writer.ts'), path, 'child', '8']);
+    children.push(writer);
+    const store = new LevelDbStore({ path, idleCloseMs: 5, lockWait: { attempts: 400, minDelayMs: 2, maxDelayMs: 25 } });
+    await store.open();
+    for (let i = 0; i < 8; i++) {
+      await store.put(sampleRecord(56, `parent-${i}`, 'bscmainnet'));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await store.close();
+    await writer.waitFor('done');
+    expect(await writer.exited).toBe(0);
+
+    const check = new LevelDbStore({ path, readOnly: true });
+    await check.open();
+    const names = (await check.list(56)).map((r) => r.contractName).sort();
+    await check.close();
+    const expected = ['Seed', ...Array.from({ length: 8 }, (_, i) => [`child-${i}`, `parent-${i}`]).flat()].sort();
+    expect(names).toEqual(expected);
+  });
+});
+
+// Writes batches of 10 records (one LevelDB batch each, all with the same `batch` number) until
+// told to stop; a tiny write buffer makes LevelDB flush and compact, changing its MANIFEST.
+const BUSY_WRITER = `
+  import { Level } from 'level';
+  const db = new Level(process.argv[1], { createIfMissing: false, valueEncoding: 'utf8', writeBufferSize: 8192 });
+  await db.open();
+  let stop = false;
+  process.stdin.once('data', () => { stop = true; });
+  for (let k = 0; !stop; k++) {
+    const ops = [];
+    for (let i = 0; i < 10; i++) {
+      const record = { contractName: 'B' + k + '-' + i, chainId: 97, networkName: 'bsctestnet', address: '0x' + '11'.repeat(20), factoryByteCodeHash: '0x' + '22'.repeat(32), timestamp: k, pad: 'x'.repeat(200) };
+      ops.push({ type: 'put', key: '97-' + record.contractName, value: JSON.stringify(record) });
+    }
+    await db.batch(ops);
+    if (k === 20) console.log('writing');
+    if (k % 25 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await db.close();
+  console.log('stopped');
+`;
+
+describe('snapshots', () => {
+  it('a snapshot taken while another process writes is a consistent store: whole batches only, every value decodable', async () => {
+    const writer = runNode(['--input-type=module', '-e', BUSY_WRITER, path]);
+    children.push(writer);
+    await writer.waitFor('writing');
+
+    const snapshot = await openSnapshot(path, { attempts: 20 });
+    try {
+      expect(snapshot.store.readOnly).toBe(true);
+      const perBatch = new Map<number, number>();
+      const report = await snapshot.store.checkIntegrity();
+      expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+      for await (const { record } of snapshot.store.iterate({ chainId: 97 })) perBatch.set(Number(record.timestamp), (perBatch.get(Number(record.timestamp)) ?? 0) + 1);
+      expect(perBatch.size).toBeGreaterThan(20);
+      for (const count of perBatch.values()) expect(count).toBe(10);
+      expect(await snapshot.store.get(56, 'Seed')).not.toBeNull();
+      await expect(snapshot.store.put(rec(56, 'X'))).rejects.toMatchObject({ code: 'WRITES_REFUSED' });
+    } finally {
+      await snapshot.dispose();
+    }
+    expect(await readdir(snapshot.dir).catch(() => 'gone')).toBe('gone');
+    writer.process.stdin?.write('stop\n');
+    await writer.waitFor('stopped');
+  });
+
+  it('snapshotLevelDb copies a store another process holds, and refuses a missing source or a non-empty destination', async () => {
+    const holder = holdLock(path);
+    children.push(holder);
+    await holder.waitFor('holding');
+    const dest = join(dir, 'copy');
+    const result = await snapshotLevelDb(path, dest);
+    expect(result).toEqual({ dest, attempts: 1 });
+    const copy = new LevelDbStore({ path: dest, readOnly: true, idleCloseMs: 0 });
+    await copy.open();
+    expect(await copy.get(56, 'Seed')).not.toBeNull();
+    await copy.close();
+    await expect(snapshotLevelDb(join(dir, 'missing'), join(dir, 'x'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    await expect(snapshotLevelDb(path, dest)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
