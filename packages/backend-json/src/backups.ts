@@ -92,6 +92,16 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
             if (current !== undefined) await writeFileAtomic(join(folder, backupName()), current, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
           },
         });
+        // A chain restored to its registry name no longer lives in chain-<id>.json: keep that file as a backup, then retire it.
+        if (registry.isKnown(chainId)) {
+          const stray = join(dir, `chain-${chainId}.json`);
+          const strayText = await readFile(stray).catch(() => undefined);
+          if (strayText !== undefined) {
+            const strayFolder = await ensureBackupDir(dir, basename(stray));
+            await writeFileAtomic(join(strayFolder, backupName()), strayText, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
+            await unlink(stray);
+          }
+        }
         return { restored: candidate };
       }
       throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backup of ${basename(target)} parses as a state file of chain ${chainId}`, { file: target });

@@ -139,3 +139,18 @@ describe('writeFileAtomic', () => {
     await store.close();
   });
 });
+
+describe('restore of a chain not yet moved to its registry name', () => {
+  it('restores to the registry name and retires chain-<id>.json', async () => {
+    const { dir, store } = await setup();
+    await store.put(rec(56, 'A'));
+    await store.put(rec(56, 'B'));
+    const { rename } = await import('node:fs/promises');
+    await rename(join(dir, 'bscmainnet.json'), join(dir, 'chain-56.json'));
+    await store.restore(56);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual(['bscmainnet.json']);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A']);
+    await store.put(rec(56, 'C'));
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'C']);
+  });
+});
