@@ -60,7 +60,7 @@ export function latencyChart(measurements: readonly Measurement[], title: string
     for (const bar of group.bars) {
       const w = width(bar.p50);
       rows.push(
-        `<rect x="${LABEL_WIDTH}" y="${y}" width="${w.toFixed(1)}" height="${BAR - 2}" fill="${colour(bar.subject)}"><title>${escapeXml(`${bar.subject}, ${group.label}: p50 ${formatMs(bar.p50)}`)}</title></rect>`,
+        `<rect class="bar" x="${LABEL_WIDTH}" y="${y}" width="${w.toFixed(1)}" height="${BAR - 2}" fill="${colour(bar.subject)}"><title>${escapeXml(`${bar.subject}, ${group.label}: p50 ${formatMs(bar.p50)}`)}</title></rect>`,
         `<text class="value" x="${(LABEL_WIDTH + w + 4).toFixed(1)}" y="${y + BAR - 4}">${escapeXml(formatMs(bar.p50))}</text>`,
       );
       y += BAR;

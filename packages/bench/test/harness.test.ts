@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { measure, roundOrder, runChild, sampleInterleaved, withTempDir } from '../src/harness.js';
+
+describe('sampleInterleaved', () => {
+  it('warms up untimed, then alternates the lead each round (A B, B A, ...) with equal sample counts', async () => {
+    const calls: string[] = [];
+    const subjects = ['A', 'B'].map((name) => ({ name, run: (round: number) => void calls.push(`${name}${round}`) }));
+    const samples = await sampleInterleaved(subjects, { warmup: 2, iterations: 4 });
+    expect(calls).toEqual(['A0', 'B0', 'B1', 'A1', 'A2', 'B2', 'B3', 'A3', 'A4', 'B4', 'B5', 'A5']);
+    expect(samples.get('A')).toHaveLength(4);
+    expect(samples.get('B')).toHaveLength(4);
+    for (const ms of [...(samples.get('A') ?? []), ...(samples.get('B') ?? [])]) expect(ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('stops adding rounds after maxTimeMs but never below minIterations, and never uneven', async () => {
+    const subjects = ['A', 'B'].map((name) => ({ name, run: () => new Promise((r) => setTimeout(r, 2)) }));
+    const samples = await sampleInterleaved(subjects, { warmup: 0, iterations: 1000, maxTimeMs: 0, minIterations: 3 });
+    expect(samples.get('A')).toHaveLength(3);
+    expect(samples.get('B')).toHaveLength(3);
+  });
+
+  it('roundOrder reverses on odd rounds without touching the input', () => {
+    const input = ['x', 'y', 'z'];
+    expect(roundOrder(input, 0)).toEqual(['x', 'y', 'z']);
+    expect(roundOrder(input, 1)).toEqual(['z', 'y', 'x']);
+    expect(input).toEqual(['x', 'y', 'z']);
+  });
+
+  it('measure turns samples into measurements with throughput from the median', async () => {
+    const [a] = await measure([{ name: 'A', run: () => undefined }], { suite: 'codec', operation: 'op', size: 10, itemsPerRun: 10, note: 'n' }, { warmup: 0, iterations: 5 });
+    expect(a).toMatchObject({ suite: 'codec', operation: 'op', subject: 'A', size: 10, itemsPerRun: 10, note: 'n' });
+    expect(a?.latencyMs.n).toBe(5);
+    expect(a?.latencyMs.p50).toBeLessThanOrEqual(a?.latencyMs.p99 ?? 0);
+  });
+
+  it('a failing run fails the measurement instead of being timed', async () => {
+    await expect(sampleInterleaved([{ name: 'A', run: () => Promise.reject(new Error('boom')) }], { warmup: 0, iterations: 2 })).rejects.toThrow('boom');
+  });
+});
+
+describe('withTempDir and runChild', () => {
+  it('removes the folder afterwards, also when the work throws', async () => {
+    let seen = '';
+    await expect(
+      withTempDir('test', async (dir) => {
+        seen = dir;
+        await writeFile(join(dir, 'f'), 'x');
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    expect(seen).not.toBe('');
+    expect(existsSync(seen)).toBe(false);
+  });
+
+  it('runChild collects output and the exit code', async () => {
+    const outcome = await runChild(process.execPath, ['-e', 'process.stdout.write("hi"); process.stderr.write("err"); process.exit(3)']);
+    expect(outcome).toMatchObject({ code: 3, stdout: 'hi', stderr: 'err' });
+  });
+});

@@ -1,0 +1,101 @@
+// One quick run of the built bench as a child process, as `pnpm bench --quick` runs it: the codec
+// suite always, the backends when they are built. Checks shapes, never times.
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, removeTempDir, runChild, type ChildOutcome } from '../src/harness.js';
+import type { BenchRun } from '../src/results.js';
+
+const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const main = join(packageDir, 'dist', 'main.js');
+const backendsBuilt = ['backend-leveldb', 'backend-json'].every((p) => existsSync(join(packageDir, '..', p, 'dist', 'index.js')));
+
+let out = '';
+let first: ChildOutcome;
+
+beforeAll(async () => {
+  if (!existsSync(main)) throw new Error(`${main} missing: run the package build first (pnpm test does)`);
+  out = await makeTempDir('e2e');
+  first = await runChild(process.execPath, [main, '--quick', '--suite', 'codec,backends', '--sizes', '28', '--json', '--out', out], { timeoutMs: 120_000 });
+}, 130_000);
+
+afterAll(async () => {
+  if (out) await removeTempDir(out);
+});
+
+describe('pnpm bench --quick, end to end', () => {
+  it('exits 0 without --gate and prints exactly one JSON document on stdout', () => {
+    expect(first.code, first.stderr).toBe(0);
+    const doc = JSON.parse(first.stdout) as BenchRun;
+    expect(doc.version).toBe(1);
+    expect(first.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('saves the run as JSON (timestamped and latest), a Markdown report and an SVG chart per suite', async () => {
+    const files = await readdir(out);
+    expect(files.filter((f) => /^bench-.*\.json$/.test(f))).toHaveLength(1);
+    expect(files).toEqual(expect.arrayContaining(['latest.json', 'report.md', 'chart-codec.svg']));
+    const svg = await readFile(join(out, 'chart-codec.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Gates');
+    expect(md).toContain('(chart-codec.svg)');
+  });
+
+  it('the saved result has the documented shape', async () => {
+    const run = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchRun;
+    expect(run).toMatchObject({ version: 1, options: { quick: true, sizes: [28], suites: ['codec', 'backends'] } });
+    expect(typeof run.environment.node).toBe('string');
+    for (const m of run.measurements) {
+      expect(m.latencyMs.n).toBeGreaterThan(0);
+      expect(m.latencyMs.p50).toBeGreaterThanOrEqual(0);
+      expect(m.latencyMs.p99).toBeGreaterThanOrEqual(m.latencyMs.p50);
+      expect(m.itemsPerRun).toBeGreaterThan(0);
+    }
+    const codec = run.measurements.filter((m) => m.suite === 'codec');
+    expect(codec.map((m) => `${m.operation}/${m.subject}`).sort()).toEqual(
+      ['parse', 'parse-unsafe', 'stringify', 'stringify-unsafe'].flatMap((op) => [`${op}/lossless`, `${op}/native`]).sort(),
+    );
+    const codecGates = run.gates.filter((g) => g.suite === 'codec');
+    expect(codecGates).toHaveLength(4);
+    expect(codecGates.filter((g) => g.status === 'PASS' || g.status === 'FAIL')).toHaveLength(2);
+    for (const g of run.gates) expect(['PASS', 'FAIL', 'INFO', 'N/A']).toContain(g.status);
+  });
+
+  it('measures both backends on the same operations with memory from child processes, or says why not', async () => {
+    const run = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchRun;
+    const backends = run.measurements.filter((m) => m.suite === 'backends');
+    if (!backendsBuilt) {
+      expect(run.skipped.find((s) => s.suite === 'backends')?.reason).toMatch(/not available/);
+      return;
+    }
+    const ops = ['get', 'put', 'put-durable', 'list', 'query', 'iterate', 'batch'];
+    for (const subject of ['leveldb', 'json']) {
+      expect(backends.filter((m) => m.subject === subject).map((m) => m.operation)).toEqual(ops);
+    }
+    expect(run.memory.map((m) => m.subject).sort()).toEqual(['json', 'leveldb']);
+    for (const m of run.memory) expect(m.rssBytes).toBeGreaterThan(m.heapUsedBytes);
+    const names = run.gates.filter((g) => g.suite === 'backends' && g.size === 28).map((g) => g.name);
+    expect(names).toEqual(expect.arrayContaining(['read (get)', 'write (put)', 'write (put-durable)', 'query (query)', 'memory']));
+    expect(run.gates.filter((g) => g.suite === 'backends' && g.name !== 'memory' && !g.name.startsWith('info')).every((g) => g.status === 'PASS' || g.status === 'FAIL')).toBe(true);
+  });
+
+  it('--baseline compares with a saved run and reports every figure it shares', async () => {
+    const second = await runChild(process.execPath, [main, '--quick', '--suite', 'codec', '--sizes', '28', '--json', '--out', out, '--baseline', join(out, 'latest.json')], { timeoutMs: 60_000 });
+    expect(second.code, second.stderr).toBe(0);
+    const run = JSON.parse(second.stdout) as BenchRun;
+    expect(run.baseline?.file).toBe(join(out, 'latest.json'));
+    expect(run.baseline?.entries).toHaveLength(8);
+    expect(run.baseline?.threshold).toBe(0.2);
+    // The first run also measured the backends; this one did not, so those are listed as missing.
+    expect(run.baseline?.missing.length).toBe(backendsBuilt ? 14 + 2 : 0);
+  }, 70_000);
+
+  it('refuses an unknown option with exit code 2 and the usage', async () => {
+    const outcome = await runChild(process.execPath, [main, '--no-such-flag']);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain('Usage: pnpm bench');
+  });
+});
