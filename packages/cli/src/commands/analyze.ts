@@ -1,0 +1,33 @@
+// `deploystate analyze`: the runbook's current-state inventory. Read-only; exit 1 when not ok.
+import { resolve } from 'node:path';
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { table } from '../output.js';
+import { renderFindings, verdict } from '../render.js';
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const expected = typeof options.expected === 'string' ? resolve(ctx.cwd, options.expected) : undefined;
+  const report = await withMigration(ctx, (migration) =>
+    migration.analyze({ snapshot: options.snapshot === true, ...(expected !== undefined && { expectedInventory: expected }) }),
+  );
+  if (!report.ok) ctx.exitCode = 1;
+  const p = ctx.out.paint;
+  ctx.out.result(report, () => [
+    p.bold(`LevelDB ${report.source.path}${report.source.snapshot ? ' (snapshot)' : ''}: ${report.total} records on ${report.chains.length} chains`),
+    table(
+      ['chainId', 'network', 'tier', 'known', 'records', 'networkName values'],
+      report.chains.map((c) => [c.chainId, c.network, c.tier, c.known ? 'yes' : 'no', c.count, Object.entries(c.networkNames).map(([n, k]) => `${n}×${k}`).join(' ')]),
+      p,
+    ),
+    '',
+    p.bold('Findings'),
+    ...renderFindings(report.findings, p),
+    '',
+    `big numbers: ${report.numericAudit.bigLiterals} bare literals, ${report.numericAudit.bigStrings} decimal strings; lossless round trip: ${report.roundTrip.checked} checked, ${report.roundTrip.failures.length} failed`,
+    ...report.roundTrip.failures.slice(0, 10).map((f) => `  ${p.red('round trip')} ${f.key}: ${f.problem}`),
+    ...(report.crossCheck.length > 0 ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)] : []),
+    ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
+    `digest ${report.digest.digest} (${report.digest.count} records)`,
+    verdict(report.ok, p, 'analysis passed', 'analysis found problems (see above)'),
+  ]);
+}

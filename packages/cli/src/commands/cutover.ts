@@ -1,0 +1,36 @@
+// `deploystate cutover`: json-primary -> json-only, behind the verify (and optional soak) gates.
+import { ErrorCodes, StateError } from '@deploystate/core';
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { verdict } from '../render.js';
+import { listOption } from './migrate.js';
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const acknowledge = listOption(options.acknowledge);
+  const dryRun = options.dryRun === true;
+  let soak: { count: number; intervalMs: number } | undefined;
+  if (options.soak !== undefined) {
+    const count = Number(options.soak);
+    const intervalMs = Number(options.soakInterval ?? 1000);
+    if (!Number.isSafeInteger(count) || count < 1) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak must be a positive integer, got ${String(options.soak)}`);
+    if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak-interval must be milliseconds, got ${String(options.soakInterval)}`);
+    soak = { count, intervalMs };
+  }
+  const p = ctx.out.paint;
+  await withMigration(ctx, async (migration) => {
+    const before = await migration.status();
+    if (!dryRun) {
+      await ctx.confirm('cutover', [
+        `switch phase ${before.phase} -> json-only: deploy scripts read and write JSON only (${before.paths.deployments})`,
+        `first check the gates: a fresh clean verify${soak ? `, ${soak.count} clean verifies ${soak.intervalMs}ms apart` : ''}${acknowledge.length > 0 ? `, acknowledged: ${acknowledge.join(', ')}` : ''}`,
+        `leave LevelDB untouched at ${before.paths.leveldb}, so \`deploystate rollback\` can come back`,
+      ]);
+    }
+    const result = (await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }) })) as unknown;
+    const after = await migration.status();
+    ctx.out.result({ ok: true, dryRun, phase: after.phase, result: result ?? null }, () => [
+      verdict(true, p, dryRun ? `pre-cut-over validation passed: every gate is met (phase still ${after.phase})` : `cut over: phase ${after.phase}`, ''),
+      ...(dryRun ? ['next: `deploystate rollback --ready`, then `deploystate cutover`'] : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
+    ]);
+  });
+}

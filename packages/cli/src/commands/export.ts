@@ -1,0 +1,69 @@
+// `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
+// core's lossless codec so big numbers keep every digit. Read-only on the store.
+import { rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ErrorCodes, StateError, StoreDigest, stringifyLossless, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
+import type { Context } from '../context.js';
+
+export const EXPORT_FORMAT = 'deploystate-export';
+export const EXPORT_VERSION = 1;
+export type Side = 'leveldb' | 'json';
+
+export function sideOption(value: unknown, flag: string): Side {
+  const side = String(value ?? 'leveldb');
+  if (side !== 'leveldb' && side !== 'json') throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} ${side}: expected leveldb or json`);
+  return side;
+}
+
+export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
+  const format = option === undefined ? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : 'json') : String(option);
+  if (format !== 'json' && format !== 'ndjson') throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected json or ndjson`);
+  return format;
+}
+
+/** One side's store, opened for the command; LevelDB read-only unless `write`. */
+export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
+  const registry = ctx.registry();
+  if (side === 'leveldb') {
+    const { LevelDbStore } = await import('@deploystate/backend-leveldb');
+    return new LevelDbStore({ path: ctx.paths.leveldb, readOnly: !write, create: write, registry, idleCloseMs: 0 });
+  }
+  const { JsonFileStore } = await import('@deploystate/backend-json');
+  return new JsonFileStore({ dir: ctx.paths.deployments, create: write, registry });
+}
+
+export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const file = resolve(ctx.cwd, String(args[0]));
+  const side = sideOption(options.from, '--from');
+  const format = formatOf(file, options.format);
+  const store = await openSide(ctx, side, false);
+  const records: Array<{ key: string; record: DeploymentRecord }> = [];
+  const invalid: InvalidEntry[] = [];
+  const digest = new StoreDigest();
+  await store.open();
+  try {
+    for await (const entry of store.iterate({ onInvalid: (e) => invalid.push(e) })) {
+      records.push(entry);
+      digest.add(entry.key, entry.record);
+    }
+  } finally {
+    await store.close();
+  }
+  if (invalid.length > 0) {
+    // An export that silently dropped a value would not be lossless.
+    throw new StateError(ErrorCodes.CORRUPTED, `${invalid.length} stored values are not records (first: ${invalid[0]?.key}); nothing was exported`, {
+      ...(invalid[0] !== undefined && { key: invalid[0].key }),
+      file: store.location ?? '',
+      hint: 'run `deploystate check` to see them',
+    });
+  }
+  const header = { format: EXPORT_FORMAT, version: EXPORT_VERSION, source: { side, path: store.location ?? '' }, exportedAt: new Date().toISOString(), count: digest.size, digest: digest.digest() };
+  const text =
+    format === 'json'
+      ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
+      : `${[stringifyLossless(header), ...records.map((r) => stringifyLossless(r.record))].join('\n')}\n`;
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+  ctx.out.result({ ...header, file, fileFormat: format }, () => [ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`), `digest ${header.digest}`]);
+}

@@ -1,0 +1,89 @@
+// `deploystate init`: writes deploystate.config.json (when absent) and initialises the migration
+// state; `--scripts` adds the runbook's npm scripts to the user's package.json, showing the change
+// and asking first, never replacing a script the project already has.
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
+import { withMigration } from '../migration.js';
+
+export function runbookScripts(): Record<string, string> {
+  return JSON.parse(readFileSync(new URL('../../runbook-scripts.json', import.meta.url), 'utf8')) as Record<string, string>;
+}
+
+export interface ScriptPlan {
+  add: Array<[string, string]>;
+  same: string[];
+  /** The project already has a different script under this name: kept, reported. */
+  kept: Array<{ name: string; theirs: string; ours: string }>;
+}
+
+export function planScripts(existing: Record<string, unknown>, wanted: Record<string, string>): ScriptPlan {
+  const plan: ScriptPlan = { add: [], same: [], kept: [] };
+  for (const [name, command] of Object.entries(wanted)) {
+    const theirs = existing[name];
+    if (theirs === undefined) plan.add.push([name, command]);
+    else if (theirs === command) plan.same.push(name);
+    else plan.kept.push({ name, theirs: String(theirs), ours: command });
+  }
+  return plan;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temp = `${file}.deploystate-${process.pid}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+}
+
+async function addScripts(ctx: Context): Promise<Record<string, unknown>> {
+  const file = resolve(ctx.cwd, 'package.json');
+  if (!existsSync(file)) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no package.json in ${ctx.cwd}`, { file, hint: 'run `npm init -y` first, or run init --scripts in your project root' });
+  const text = readFileSync(file, 'utf8');
+  let pkg: Record<string, unknown>;
+  try {
+    pkg = JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} is not valid JSON`, { file, cause: error });
+  }
+  const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
+  const plan = planScripts(scripts, runbookScripts());
+  const p = ctx.out.errPaint;
+  const diff = [
+    ...plan.add.map(([name, command]) => p.green(`+   ${JSON.stringify(name)}: ${JSON.stringify(command)}`)),
+    ...plan.kept.map((k) => p.yellow(`    ${JSON.stringify(k.name)}: ${JSON.stringify(k.theirs)}   (kept yours; ours would be ${JSON.stringify(k.ours)})`)),
+  ];
+  if (plan.add.length === 0) {
+    ctx.out.info(diff.join('\n'));
+    return { file, added: [], unchanged: plan.same, kept: plan.kept };
+  }
+  ctx.out.info(`${file}\n${diff.join('\n')}`);
+  await ctx.confirm('init --scripts', [`add ${plan.add.length} runbook scripts to ${file}`, ...(plan.kept.length > 0 ? [`keep ${plan.kept.length} scripts you already have`] : [])]);
+  pkg.scripts = { ...scripts, ...Object.fromEntries(plan.add) };
+  const indent = /^\{\n([ \t]+)"/.exec(text)?.[1] ?? '  ';
+  await writeAtomically(file, `${JSON.stringify(pkg, null, indent)}${text.endsWith('\n') ? '\n' : ''}`);
+  return { file, added: plan.add.map(([name]) => name), unchanged: plan.same, kept: plan.kept };
+}
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const p = ctx.out.paint;
+  const lines: string[] = [];
+  const configFile = ctx.config.file ?? resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
+  let configWritten = false;
+  if (!existsSync(configFile)) {
+    const config = { leveldb: './leveldb', deployments: './deployments', stateDir: './.deploystate', exclude: [], networks: [] };
+    await writeAtomically(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    configWritten = true;
+    lines.push(p.green(`✔ wrote ${configFile}`));
+  } else lines.push(`config ${configFile} exists; left as it is`);
+  let phase: string | null = null;
+  if (existsSync(ctx.paths.leveldb)) {
+    phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
+    lines.push(p.green(`✔ migration state ready: phase ${phase}`));
+  } else {
+    lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
+  }
+  const scripts = options.scripts === true ? await addScripts(ctx) : null;
+  if (scripts) lines.push(p.green(`✔ package.json: ${(scripts.added as string[]).length} scripts added, ${(scripts.unchanged as string[]).length} already there, ${(scripts.kept as unknown[]).length} of yours kept`));
+  ctx.out.result({ config: { file: configFile, written: configWritten }, phase, scripts }, () => lines);
+}

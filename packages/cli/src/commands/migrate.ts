@@ -1,0 +1,62 @@
+// `deploystate migrate`: the bulk copy only (Phase 3), with a progress bar; `--demo` runs every
+// phase end to end on a fresh sample, which is the README's first command.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import type { CopyProgress } from '@deploystate/migrator';
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { table } from '../output.js';
+import { verdict } from '../render.js';
+import { runDemoCommand } from './demo.js';
+
+function positiveInteger(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a positive integer, got ${String(value)}`);
+  return n;
+}
+
+export function listOption(value: unknown): string[] {
+  if (value === undefined || value === false) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  if (options.demo !== undefined && options.demo !== false) {
+    const dir = typeof options.demo === 'string' ? resolve(ctx.cwd, options.demo) : await mkdtemp(join(tmpdir(), 'deploystate-demo-'));
+    await runDemoCommand(ctx, dir, true);
+    return;
+  }
+  const batchSize = positiveInteger(options.batchSize, '--batch-size');
+  const exclude = [...new Set([...ctx.config.exclude, ...listOption(options.exclude)])];
+  const dryRun = options.dryRun === true;
+  const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');
+  const onProgress = (progress: CopyProgress): void => {
+    bar.update({ done: progress.done, total: progress.total, rate: progress.rate, etaMs: progress.etaMs, ...(progress.file !== undefined && { label: progress.file }) });
+  };
+  const report = await withMigration(ctx, async (migration) => {
+    try {
+      return await migration.migrate({ dryRun, resume: options.resume === true, exclude, onProgress, ...(batchSize !== undefined && { batchSize }) });
+    } finally {
+      bar.finish();
+    }
+  });
+  const p = ctx.out.paint;
+  ctx.out.result(report, () => [
+    p.bold(report.dryRun ? 'Dry run: nothing was written' : report.nothingToDo ? 'Nothing to do: JSON already equals LevelDB' : 'Bulk copy finished'),
+    table(
+      ['copied', 'unchanged', 'overwritten', 'removed', 'skipped (newer write)', 'excluded', 'time'],
+      [[report.copied, report.unchanged, report.overwritten.length, report.removed.length, report.skippedNewer.length, report.excluded.length, `${report.durationMs}ms`]],
+      p,
+    ),
+    ...report.overwritten.map((o) => p.yellow(`  overwritten ${o.key} (old value in ${o.backup})`)),
+    ...report.removed.map((o) => p.yellow(`  removed ${o.key} (old value in ${o.backup})`)),
+    ...report.skippedNewer.map((key) => p.dim(`  kept newer journalled write of ${key}`)),
+    ...(report.files.length > 0 ? [`files: ${report.files.join(', ')}`] : []),
+    ...(report.backups.leveldb ? [`LevelDB backup: ${report.backups.leveldb}`] : []),
+    `LevelDB digest ${report.leveldbDigest}`,
+    verdict(true, p, report.dryRun ? 'dry run complete' : 'copy complete; next: `deploystate verify`', ''),
+  ]);
+}

@@ -1,0 +1,43 @@
+// `deploystate rollback`: back to leveldb-only with every journalled write carried back.
+// `--emergency` (or EMERGENCY_ROLLBACK=true) skips the gates, never the carry-back.
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { table } from '../output.js';
+import { verdict } from '../render.js';
+
+export function emergencyRequested(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): boolean {
+  return options.emergency === true || env.EMERGENCY_ROLLBACK?.toLowerCase() === 'true';
+}
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const p = ctx.out.paint;
+  await withMigration(ctx, async (migration) => {
+    if (options.ready === true) {
+      const readiness = await migration.rollbackReadiness();
+      if (!readiness.ready) ctx.exitCode = 1;
+      ctx.out.result(readiness, () => [
+        table(['check', 'ok', 'detail'], readiness.checks.map((c) => [c.name, c.ok ? p.green('yes') : p.red('no'), c.detail]), p),
+        verdict(readiness.ready, p, 'rollback is ready', 'rollback is NOT ready'),
+      ]);
+      return;
+    }
+    const emergency = emergencyRequested(options);
+    const dryRun = options.dryRun === true;
+    const status = await migration.status();
+    if (!dryRun) {
+      const since = status.state.dualWriteSinceSeq;
+      await ctx.confirm(emergency ? 'EMERGENCY rollback' : 'rollback', [
+        `switch phase ${status.phase} -> rolling-back -> leveldb-only (writes are refused while it runs)`,
+        `replay into LevelDB every write journalled since dual-write enable${since !== null ? ` (journal seq > ${since}, ${status.journal.entries} entries)` : ''}`,
+        emergency ? 'skip the gates (emergency), never the carry-back' : 'check the rollback gates first',
+        `keep the JSON files in ${status.paths.deployments}`,
+      ]);
+    }
+    const report = await migration.rollback({ emergency, dryRun });
+    ctx.out.result(report, () => [
+      table(['from', 'emergency', 'replayed', 'puts', 'deletes', 'time'], [[report.from, report.emergency ? 'yes' : 'no', report.replayed, report.puts, report.deletes, `${report.durationMs}ms`]], p),
+      `LevelDB digest ${report.leveldbDigest}`,
+      verdict(true, p, dryRun ? 'dry run: nothing changed' : 'rolled back: phase leveldb-only; next: `deploystate status --expect leveldb-only`', ''),
+    ]);
+  });
+}

@@ -1,0 +1,62 @@
+// `deploystate status`: the phase, the routing of reads and writes, and what can run next.
+import { ErrorCodes, StateError } from '@deploystate/core';
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { table } from '../output.js';
+import { verdict } from '../render.js';
+
+const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
+
+interface Probe {
+  ok: boolean;
+  phase: string;
+  backend: string;
+  records: number;
+  detail?: string;
+}
+
+/** Opens the store deploy scripts get from the factory and reads every record through it. */
+async function probeFactory(ctx: Context): Promise<Probe> {
+  const { createStateStore } = await import('@deploystate/migrator');
+  const store = createStateStore(ctx.migrationOptions());
+  await store.open();
+  try {
+    const health = await store.health();
+    let records = 0;
+    for await (const _entry of store.iterate()) records++;
+    return { ok: health.ok, phase: store.phase, backend: store.backend, records, ...(health.detail !== undefined && { detail: health.detail }) };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const expect = options.expect === undefined ? undefined : String(options.expect);
+  if (expect !== undefined && !PHASES.includes(expect)) {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
+  }
+  const status = await withMigration(ctx, (migration) => migration.status());
+  const probe = options.probe === true ? await probeFactory(ctx) : undefined;
+  const phaseOk = expect === undefined || status.phase === expect;
+  if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
+  const p = ctx.out.paint;
+  ctx.out.result({ ...status, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+    `${p.bold('phase')}      ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
+    `${p.bold('reads')}      ${status.reads}`,
+    `${p.bold('writes')}     ${status.writes.join(' then ')}`,
+    `${p.bold('leveldb')}    ${status.paths.leveldb}`,
+    `${p.bold('deployments')} ${status.paths.deployments}`,
+    `${p.bold('state')}      ${status.paths.stateDir}`,
+    `${p.bold('journal')}    ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
+    `${p.bold('last verify')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
+    ...(status.state.copy ? [`${p.bold('copy')}       ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`] : []),
+    '',
+    table(
+      ['next command', 'ready', 'blocked by'],
+      status.next.map((n) => [n.command, n.ready ? p.green('yes') : p.yellow('no'), n.blockedBy ?? '']),
+      p,
+    ),
+    ...(probe ? ['', verdict(probe.ok, p, `factory store (${probe.backend}, phase ${probe.phase}) reads ${probe.records} records`, `factory store unhealthy: ${probe.detail ?? 'see --json'}`)] : []),
+    ...(expect !== undefined ? [verdict(phaseOk, p, `phase is ${expect}`, `phase is ${status.phase}, expected ${expect}`)] : []),
+  ]);
+}

@@ -1,0 +1,20 @@
+// `deploystate validate`: the validator's schema and cross-file checks on deployments/*.json.
+import { ErrorCodes, StateError } from '@deploystate/core';
+import type { Context } from '../context.js';
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const format = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
+  if (!['text', 'json', 'github'].includes(format)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
+  const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
+  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
+  ctx.exitCode = exitCodeFor(result);
+  if (format === 'github') {
+    ctx.out.say(formatGithub(result, { root: ctx.cwd }).trimEnd());
+    return;
+  }
+  if (format === 'json' && !ctx.json) {
+    ctx.out.say(formatJson(result).trimEnd());
+    return;
+  }
+  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour }).trimEnd());
+}

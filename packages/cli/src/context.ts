@@ -1,0 +1,159 @@
+// What every command receives: the resolved global options, the config file, the paths (relative
+// to where the user ran the command), the output, and the confirmation step for destructive work.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import { Output } from './output.js';
+
+export interface GlobalOptions {
+  leveldb?: string;
+  deployments?: string;
+  stateDir?: string;
+  config?: string;
+  json?: boolean;
+  yes?: boolean;
+  debug?: boolean;
+  color?: boolean;
+}
+
+/** deploystate.config.json: every field optional; paths relative to the file's folder. */
+export interface CliConfig {
+  leveldb?: string;
+  deployments?: string;
+  stateDir?: string;
+  exclude: string[];
+  rpc?: unknown;
+  networks: NetworkDefinition[];
+  /** The file it came from, when there was one. */
+  file?: string;
+}
+
+export interface ResolvedPaths {
+  leveldb: string;
+  deployments: string;
+  /** Undefined when neither the option nor the config names one: the migrator's default applies. */
+  stateDir: string | undefined;
+}
+
+export const DEFAULT_CONFIG_FILE = 'deploystate.config.json';
+
+/** Where the user ran the command: through `pnpm --filter cli start`, that is INIT_CWD. */
+export function invocationDir(): string {
+  return process.env.INIT_CWD ?? process.cwd();
+}
+
+function strings(value: unknown, what: string, file: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `${what} must be an array of strings`, { file });
+  }
+  return value as string[];
+}
+
+export function loadConfig(cwd: string, explicit: string | undefined): CliConfig {
+  const file = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (explicit !== undefined) {
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `config file ${file} does not exist`, { file, hint: 'create it with `deploystate init`, or leave out --config' });
+    }
+    return { exclude: [], networks: [] };
+  }
+  const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
+  }
+  const raw = parsed as Record<string, unknown>;
+  const base = dirname(file);
+  const path = (name: 'leveldb' | 'deployments' | 'stateDir'): string | undefined => {
+    const value = raw[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value === '') throw new StateError(ErrorCodes.INVALID_CONFIG, `${name} must be a path`, { file });
+    return isAbsolute(value) ? value : resolve(base, value);
+  };
+  const networks = raw.networks ?? [];
+  if (!Array.isArray(networks)) throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+  const config: CliConfig = { exclude: strings(raw.exclude, 'exclude', file), networks: networks as NetworkDefinition[], rpc: raw.rpc, file };
+  const leveldb = path('leveldb');
+  const deployments = path('deployments');
+  const stateDir = path('stateDir');
+  if (leveldb !== undefined) config.leveldb = leveldb;
+  if (deployments !== undefined) config.deployments = deployments;
+  if (stateDir !== undefined) config.stateDir = stateDir;
+  // Registering now turns a malformed entry into INVALID_CONFIG naming the file.
+  try {
+    const registry = new NetworkRegistry();
+    for (const network of config.networks) registry.register(network);
+  } catch (error) {
+    if (error instanceof StateError) throw new StateError(ErrorCodes.INVALID_CONFIG, error.message, { file, cause: error });
+    throw error;
+  }
+  return config;
+}
+
+export class Context {
+  readonly cwd: string;
+  readonly config: CliConfig;
+  readonly paths: ResolvedPaths;
+  readonly out: Output;
+  readonly json: boolean;
+  readonly yes: boolean;
+  /** Set by a command whose check failed without an error (compare found differences, say). */
+  exitCode = 0;
+
+  constructor(readonly options: GlobalOptions) {
+    this.cwd = invocationDir();
+    this.json = options.json === true;
+    this.yes = options.yes === true;
+    this.out = new Output(this.json, options.color !== false);
+    this.config = loadConfig(this.cwd, options.config);
+    const pick = (flag: string | undefined, fromConfig: string | undefined, fallback: string | undefined): string | undefined =>
+      flag !== undefined ? resolve(this.cwd, String(flag)) : (fromConfig ?? fallback);
+    this.paths = {
+      leveldb: pick(options.leveldb, this.config.leveldb, resolve(this.cwd, 'leveldb')) as string,
+      deployments: pick(options.deployments, this.config.deployments, resolve(this.cwd, 'deployments')) as string,
+      stateDir: pick(options.stateDir, this.config.stateDir, undefined),
+    };
+  }
+
+  registry(): NetworkRegistry {
+    const registry = new NetworkRegistry();
+    for (const network of this.config.networks) registry.register(network);
+    return registry;
+  }
+
+  /** Options for the migrator's Migration.open / createStateStore. */
+  migrationOptions(): { cwd: string; leveldb: string; deployments: string; stateDir?: string; registry: NetworkRegistry } {
+    return {
+      cwd: this.cwd,
+      leveldb: this.paths.leveldb,
+      deployments: this.paths.deployments,
+      ...(this.paths.stateDir !== undefined && { stateDir: this.paths.stateDir }),
+      registry: this.registry(),
+    };
+  }
+
+  /**
+   * Shows what a destructive step will do and asks. `--yes` skips the question; without a
+   * terminal to ask on, the step is refused (INVALID_ARGUMENT, exit 2) rather than assumed.
+   */
+  async confirm(action: string, plan: string[]): Promise<void> {
+    const paint = this.out.errPaint;
+    process.stderr.write(`${paint.bold(action)} will:\n${plan.map((line) => `  - ${line}`).join('\n')}\n`);
+    if (this.yes) return;
+    if (!process.stdin.isTTY) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${action} needs confirmation and there is no terminal to ask on`, {
+        hint: 'pass --yes to confirm from a script',
+      });
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = (await rl.question(`Proceed with ${action}? [y/N] `)).trim().toLowerCase();
+      if (answer !== 'y' && answer !== 'yes') {
+        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${action} cancelled at the prompt; nothing was changed`);
+      }
+    } finally {
+      rl.close();
+    }
+  }
+}

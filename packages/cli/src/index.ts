@@ -1,0 +1,6 @@
+// @deploystate/cli as a library: the exit-code contract, the error mapping and the command table,
+// for tools that wrap the `deploystate` binary.
+export { ExitCodes, EXIT_CODE_BY_ERROR, type ExitCode } from './exit-codes.js';
+export { exitCodeFor, errorDocument } from './failure.js';
+export { COMMANDS, type CommandSpec } from './program.js';
+export { planScripts, runbookScripts, type ScriptPlan } from './commands/init.js';

@@ -1,0 +1,44 @@
+// Opening the migration for a command: first make sure there is something to open, so that a run
+// in an empty folder says what it looked for and how to get a sample, instead of a raw ENOENT.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import type { Migration } from '@deploystate/migrator';
+import type { Context } from './context.js';
+
+/** The state folder in use: the option, the config, or the migrator's default beside cwd. */
+export function stateDirOf(ctx: Context): string {
+  return ctx.paths.stateDir ?? resolve(ctx.cwd, '.deploystate');
+}
+
+/** Throws STORE_NOT_FOUND (exit 4) when there is neither a LevelDB folder nor a migration state. */
+export function requireStore(ctx: Context): void {
+  const stateFile = join(stateDirOf(ctx), 'state.json');
+  if (existsSync(ctx.paths.leveldb) || existsSync(stateFile)) return;
+  throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${ctx.paths.leveldb} and no migration state at ${stateFile}`, {
+    file: ctx.paths.leveldb,
+    hint: 'run it where ./leveldb is, pass --leveldb <path> (or "leveldb" in deploystate.config.json), or create a sample: `deploystate demo` then `cd deploystate-demo`',
+  });
+}
+
+export async function openMigration(ctx: Context): Promise<Migration> {
+  requireStore(ctx);
+  const { Migration: MigrationClass } = await import('@deploystate/migrator');
+  return MigrationClass.open(ctx.migrationOptions());
+}
+
+/** Releases whatever the migration holds (LevelDB handles close on their own when idle). */
+export async function closeMigration(migration: Migration): Promise<void> {
+  const closable = migration as unknown as { close?: () => Promise<void> };
+  if (typeof closable.close === 'function') await closable.close();
+}
+
+/** Runs `fn` with an open migration and closes it afterwards, even on failure. */
+export async function withMigration<T>(ctx: Context, fn: (migration: Migration) => Promise<T>): Promise<T> {
+  const migration = await openMigration(ctx);
+  try {
+    return await fn(migration);
+  } finally {
+    await closeMigration(migration);
+  }
+}

@@ -1,0 +1,225 @@
+// The command table: names, options and examples only, so `--help` and `--version` load nothing
+// else. Each command's code lives in src/commands/<module>.ts and is imported when it runs.
+import { cac, type CAC } from 'cac';
+
+export interface CommandSpec {
+  /** cac's raw name, with its arguments: `dual-write <action>`. */
+  usage: string;
+  module: string;
+  description: string;
+  options?: Array<[flags: string, description: string, config?: { default?: unknown; type?: unknown[] }]>;
+  examples: string[];
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    usage: 'analyze',
+    module: 'analyze',
+    description: 'Inventory of the LevelDB store: chains, contracts, findings, big numbers (read-only)',
+    options: [
+      ['--snapshot', 'Read a consistent copy of a LevelDB that another process holds open'],
+      ['--expected <file>', 'Cross-check against an expected-inventory JSON file'],
+    ],
+    examples: ['deploystate analyze', 'deploystate analyze --snapshot --json > inventory.json'],
+  },
+  {
+    usage: 'check',
+    module: 'check',
+    description: 'Integrity of the stored data and big-number precision (read-only; exit 1 on failure)',
+    options: [['--precision', 'Only the big-number audit and the lossless round trip']],
+    examples: ['deploystate check', 'deploystate check --precision'],
+  },
+  {
+    usage: 'init',
+    module: 'init',
+    description: 'Write deploystate.config.json and the state folder; --scripts adds the runbook npm scripts',
+    options: [['--scripts', "Add the runbook's npm scripts to ./package.json (shows the change, asks first)"]],
+    examples: ['deploystate init', 'deploystate init --scripts', 'deploystate init --scripts --yes'],
+  },
+  {
+    usage: 'dual-write <action>',
+    module: 'dual-write',
+    description: 'enable | disable | verify writing to both stores (LevelDB stays primary)',
+    examples: ['deploystate dual-write enable', 'deploystate dual-write verify --json', 'deploystate dual-write disable'],
+  },
+  {
+    usage: 'migrate',
+    module: 'migrate',
+    description: 'Bulk copy LevelDB -> JSON (only the copy); --demo runs every phase on a fresh sample',
+    options: [
+      ['--dry-run', 'Show what the copy would write, change nothing'],
+      ['--resume', 'Continue an interrupted copy after its last finished network file'],
+      ['--batch-size <n>', 'Records written per batch'],
+      ['--exclude <key>', 'Leave a record out, by key `<chainId>-<contractName>` (repeatable)', { type: [String] }],
+      ['--demo [dir]', 'Run every phase, end to end, on a fresh sample (in <dir> or a new temp folder)'],
+    ],
+    examples: [
+      'deploystate migrate --demo',
+      'deploystate migrate --dry-run',
+      'deploystate migrate --exclude 31337-LookCoin --exclude 31337-TestToken',
+      'deploystate migrate --resume --batch-size 500',
+    ],
+  },
+  {
+    usage: 'promote',
+    module: 'promote',
+    description: 'dual-write -> json-primary: JSON becomes the primary (needs a clean verify after the copy)',
+    examples: ['deploystate promote'],
+  },
+  {
+    usage: 'status',
+    module: 'status',
+    description: 'The migration phase, which store reads and writes, and what can run next',
+    options: [
+      ['--expect <phase>', 'Exit 1 unless the phase is this one (leveldb-only, dual-write, json-primary, json-only)'],
+      ['--probe', "Open the deploy scripts' store (the factory) and read through it"],
+    ],
+    examples: ['deploystate status', 'deploystate status --json', 'deploystate status --expect json-only --probe'],
+  },
+  {
+    usage: 'monitor',
+    module: 'monitor',
+    description: 'Live progress of a copy running in another terminal',
+    options: [
+      ['--once', 'Print the current progress once and exit'],
+      ['--interval <ms>', 'Polling interval', { default: 1000 }],
+    ],
+    examples: ['deploystate monitor', 'deploystate monitor --once --json'],
+  },
+  {
+    usage: 'compare',
+    module: 'compare',
+    description: 'LevelDB vs JSON, record by record (read-only; exit 1 when they differ)',
+    options: [['--limit <n>', 'Differences listed in the text output', { default: 20 }]],
+    examples: ['deploystate compare', 'deploystate compare --json > diff.json'],
+  },
+  {
+    usage: 'verify',
+    module: 'verify',
+    description: 'compare + schema validation, recorded as evidence for promote and cutover (exit 1 unless clean)',
+    examples: ['deploystate verify', 'deploystate verify --json'],
+  },
+  {
+    usage: 'cutover',
+    module: 'cutover',
+    description: 'json-primary -> json-only (needs a fresh clean verify; optional soak)',
+    options: [
+      ['--acknowledge <codeOrKey>', 'Accept a pre-existing finding by code or key (repeatable)', { type: [String] }],
+      ['--soak <n>', 'Require n consecutive clean verifies first'],
+      ['--soak-interval <ms>', 'Time between soak verifies', { default: 1000 }],
+      ['--dry-run', 'Check every gate, change nothing (the pre-cut-over validation)'],
+    ],
+    examples: ['deploystate cutover --dry-run', 'deploystate cutover --soak 3 --soak-interval 5000', 'deploystate cutover --acknowledge DEV_CHAIN --yes'],
+  },
+  {
+    usage: 'rollback',
+    module: 'rollback',
+    description: 'Back to leveldb-only, replaying every journalled write into LevelDB',
+    options: [
+      ['--emergency', 'Skip the gates (never the carry-back); also when EMERGENCY_ROLLBACK=true'],
+      ['--ready', 'Only check rollback readiness (exit 1 when not ready)'],
+      ['--dry-run', 'Show what would be replayed, change nothing'],
+    ],
+    examples: ['deploystate rollback --ready', 'deploystate rollback', 'EMERGENCY_ROLLBACK=true deploystate rollback --yes'],
+  },
+  {
+    usage: 'report',
+    module: 'report',
+    description: 'Write the migration report (Markdown and JSON) and print its summary',
+    examples: ['deploystate report', 'deploystate report --json'],
+  },
+  {
+    usage: 'validate',
+    module: 'validate',
+    description: 'Check deployments/*.json against the published schema and across files (exit 1 on errors)',
+    options: [['--format <format>', 'text | json | github']],
+    examples: ['deploystate validate', 'deploystate validate --deployments ./deployments --json'],
+  },
+  {
+    usage: 'bench [...args]',
+    module: 'bench',
+    description: 'Run the benchmark package (side-by-side backend measurements); arguments pass through',
+    examples: ['deploystate bench', 'deploystate bench -- --help'],
+  },
+  {
+    usage: 'export <file>',
+    module: 'export',
+    description: 'Write every chain of one side to one file (JSON or NDJSON), losslessly',
+    options: [
+      ['--from <side>', 'leveldb | json', { default: 'leveldb' }],
+      ['--format <format>', 'json | ndjson (default: from the file name)'],
+    ],
+    examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json'],
+  },
+  {
+    usage: 'import <file>',
+    module: 'import',
+    description: 'Load an export into one side (only in leveldb-only, where no journal is bypassed)',
+    options: [
+      ['--to <side>', 'leveldb | json', { default: 'leveldb' }],
+      ['--force', 'Overwrite records that differ'],
+    ],
+    examples: ['deploystate import state.json', 'deploystate import state.ndjson --to json --force --yes'],
+  },
+  {
+    usage: 'restore',
+    module: 'restore',
+    description: "Restore a network's JSON file, or the LevelDB folder, from its backups",
+    options: [
+      ['--file <network>', "Restore this network's JSON file (name or chainId) from the JSON backend's backups"],
+      ['--leveldb', "Restore the LevelDB folder from the migrator's backup"],
+      ['--backup <name>', 'A specific backup (default: the latest)'],
+      ['--list', 'List the backups, change nothing'],
+    ],
+    examples: ['deploystate restore --file bscmainnet --list', 'deploystate restore --file 56', 'deploystate restore --leveldb --yes'],
+  },
+  {
+    usage: 'demo [dir]',
+    module: 'demo',
+    description: 'Create the production-shaped sample store (5 chains, 28 records) in a folder',
+    examples: ['deploystate demo', 'deploystate demo ./sample && cd sample && deploystate analyze'],
+  },
+  {
+    usage: 'project-check <name>',
+    module: 'project-check',
+    description: "Say plainly which runbook checks belong to your own project (deploystate cannot run them)",
+    examples: ['deploystate project-check compile'],
+  },
+];
+
+export type CommandAction = (spec: CommandSpec, args: unknown[], options: Record<string, unknown>) => Promise<void>;
+
+/** Builds the cac program; `action` runs a matched command (loading its module lazily). */
+export function buildProgram(version: string, action: CommandAction): CAC {
+  const cli = cac('deploystate');
+  cli
+    .option('--leveldb <path>', 'LevelDB folder (default: ./leveldb)')
+    .option('--deployments <path>', 'Deployments folder (default: ./deployments)')
+    .option('--state-dir <path>', 'Migration state, journal, backups and reports (default: ./.deploystate)')
+    .option('--config <file>', 'Config file (default: ./deploystate.config.json when present)')
+    .option('--json', 'Print exactly one JSON document on stdout (logs go to stderr)')
+    .option('--yes', 'Confirm destructive steps without asking')
+    .option('--debug', 'Show stack traces')
+    .option('--no-color', 'No colour, even on a terminal');
+  for (const spec of COMMANDS) {
+    const command = cli.command(spec.usage, spec.description);
+    for (const [flags, description, config] of spec.options ?? []) command.option(flags, description, config);
+    for (const example of spec.examples) command.example(`  $ ${example}`);
+    command.action((...params: unknown[]) => {
+      const options = params.pop() as Record<string, unknown>;
+      return action(spec, params, options);
+    });
+  }
+  cli.example('  $ deploystate migrate --demo');
+  cli.example('  $ deploystate analyze --leveldb ./leveldb');
+  cli.example('  $ deploystate status --json');
+  cli.help((sections) => [
+    ...sections,
+    {
+      title: 'Exit codes',
+      body: '  0 success · 1 check failed or stores differ · 2 usage error · 3 store locked or in use · 4 corrupted data or missing store · 5 unexpected failure',
+    },
+  ]);
+  cli.version(version);
+  return cli;
+}

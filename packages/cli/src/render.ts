@@ -1,0 +1,71 @@
+// Text renderings shared by several commands: findings, comparisons, verdict lines.
+import type { Finding, StoreComparison } from '@deploystate/core';
+import { stringifyLossless } from '@deploystate/core';
+import { table, type Palette } from './output.js';
+
+export function verdict(ok: boolean, paint: Palette, good: string, bad: string): string {
+  return ok ? paint.green(paint.bold(`✔ ${good}`)) : paint.red(paint.bold(`✘ ${bad}`));
+}
+
+function severityPaint(severity: string, paint: Palette): (text: string) => string {
+  if (severity === 'error') return paint.red;
+  if (severity === 'warning') return paint.yellow;
+  return paint.dim;
+}
+
+/** Counts per finding code, then the first `limit` findings one per line. */
+export function renderFindings(findings: readonly Finding[], paint: Palette, limit = 15): string[] {
+  if (findings.length === 0) return [paint.green('no findings')];
+  const byCode = new Map<string, { severity: string; count: number }>();
+  for (const f of findings) {
+    const entry = byCode.get(f.code) ?? { severity: f.severity, count: 0 };
+    entry.count++;
+    byCode.set(f.code, entry);
+  }
+  const lines = [table(['finding', 'severity', 'count'], [...byCode].map(([code, { severity, count }]) => [code, severityPaint(severity, paint)(severity), count]), paint)];
+  for (const f of findings.slice(0, limit)) {
+    const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`].filter(Boolean).join(' ');
+    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(22))} ${where ? `${where}: ` : ''}${f.message}`);
+  }
+  if (findings.length > limit) lines.push(paint.dim(`  ... and ${findings.length - limit} more (--json lists all)`));
+  return lines;
+}
+
+const short = (value: unknown): string => {
+  const text = value === undefined ? '(absent)' : stringifyLossless(value);
+  return text.length > 70 ? `${text.slice(0, 67)}...` : text;
+};
+
+export function renderComparison(comparison: StoreComparison, paint: Palette, limit: number, names: [string, string] = ['leveldb', 'json']): string[] {
+  const [left, right] = names;
+  const lines = [
+    table(
+      ['side', 'records', 'digest'],
+      [
+        [left, comparison.left.count, comparison.left.digest],
+        [right, comparison.right.count, comparison.right.digest],
+      ],
+      paint,
+    ),
+  ];
+  if (comparison.excluded.length > 0) lines.push(paint.dim(`excluded from both sides: ${comparison.excluded.join(', ')}`));
+  let shown = 0;
+  for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${left}`.padEnd(16))} ${entry.key}`);
+  for (const entry of comparison.onlyRight) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
+  for (const diff of comparison.differing) {
+    if (shown++ >= limit) continue;
+    lines.push(`  ${paint.yellow('differs'.padEnd(16))} ${diff.key}`);
+    for (const field of diff.fields) lines.push(`      ${field.field}: ${left} ${short(field.left)}  ${right} ${short(field.right)}`);
+  }
+  const total = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
+  if (total > limit) lines.push(paint.dim(`  ... ${total - limit} more differences (--json lists all)`));
+  lines.push(
+    verdict(
+      comparison.equal,
+      paint,
+      `stores are identical (${comparison.left.count} records)`,
+      `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing`,
+    ),
+  );
+  return lines;
+}
