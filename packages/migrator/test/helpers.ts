@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { compareStores, type StoreComparison } from '@deploystate/core';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { resolvePaths } from '../src/paths.js';
+
+export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+export interface Child {
+  process: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = spawn(process.execPath, [fixture(script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { process: child, done };
+}
+
+/** Both sides compared directly (no exclusions), opened and closed here. */
+export async function compareDirect(dir: string): Promise<StoreComparison> {
+  const paths = resolvePaths({ cwd: dir });
+  const leveldb = new LevelDbStore({ path: paths.leveldb, idleCloseMs: 0 });
+  const json = new JsonFileStore({ dir: paths.deployments, cache: false });
+  await leveldb.open();
+  await json.open();
+  try {
+    return await compareStores(leveldb.iterate({ onInvalid: () => undefined }), json.iterate({ onInvalid: () => undefined }));
+  } finally {
+    await leveldb.close();
+    await json.close();
+  }
+}
+
+export async function retry<T>(times: number, fn: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < times; i++) {
+    try {
+      return await fn();
+    } catch (error) {
+      last = error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw last;
+}
