@@ -14,7 +14,7 @@ let exitCode = 0;
 
 async function runCommand(spec: CommandSpec, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const { Context } = await import('./context.js');
-  const ctx = new Context(options);
+  const ctx = new Context(options, spec.module === 'restore');
   const command = (await import(`./commands/${spec.module}.js`)) as CommandModule;
   await command.run(ctx, args, options);
   exitCode = ctx.exitCode;

@@ -7,7 +7,8 @@ import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDef
 import { Output } from './output.js';
 
 export interface GlobalOptions {
-  leveldb?: string;
+  /** `true` when given without a path (only `restore --leveldb` accepts that). */
+  leveldb?: string | boolean;
   deployments?: string;
   stateDir?: string;
   config?: string;
@@ -101,7 +102,10 @@ export class Context {
   /** Set by a command whose check failed without an error (compare found differences, say). */
   exitCode = 0;
 
-  constructor(readonly options: GlobalOptions) {
+  constructor(readonly options: GlobalOptions, bareLevelDbFlag = false) {
+    if (options.leveldb === true && !bareLevelDbFlag) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, '--leveldb needs a path', { hint: '--leveldb ./leveldb' });
+    }
     this.cwd = invocationDir();
     this.json = options.json === true;
     this.yes = options.yes === true;
@@ -110,7 +114,7 @@ export class Context {
     const pick = (flag: string | undefined, fromConfig: string | undefined, fallback: string | undefined): string | undefined =>
       flag !== undefined ? resolve(this.cwd, String(flag)) : (fromConfig ?? fallback);
     this.paths = {
-      leveldb: pick(options.leveldb, this.config.leveldb, resolve(this.cwd, 'leveldb')) as string,
+      leveldb: pick(typeof options.leveldb === 'string' ? options.leveldb : undefined, this.config.leveldb, resolve(this.cwd, 'leveldb')) as string,
       deployments: pick(options.deployments, this.config.deployments, resolve(this.cwd, 'deployments')) as string,
       stateDir: pick(options.stateDir, this.config.stateDir, undefined),
     };

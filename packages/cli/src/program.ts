@@ -7,7 +7,7 @@ export interface CommandSpec {
   usage: string;
   module: string;
   description: string;
-  options?: Array<[flags: string, description: string, config?: { default?: unknown; type?: unknown[] }]>;
+  options?: Array<[flags: string, description: string, config?: { default?: unknown }]>;
   examples: string[];
 }
 
@@ -50,7 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--dry-run', 'Show what the copy would write, change nothing'],
       ['--resume', 'Continue an interrupted copy after its last finished network file'],
       ['--batch-size <n>', 'Records written per batch'],
-      ['--exclude <key>', 'Leave a record out, by key `<chainId>-<contractName>` (repeatable)', { type: [String] }],
+      ['--exclude <key>', 'Leave a record out, by key `<chainId>-<contractName>` (repeatable)'],
       ['--demo [dir]', 'Run every phase, end to end, on a fresh sample (in <dir> or a new temp folder)'],
     ],
     examples: [
@@ -104,7 +104,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: 'cutover',
     description: 'json-primary -> json-only (needs a fresh clean verify; optional soak)',
     options: [
-      ['--acknowledge <codeOrKey>', 'Accept a pre-existing finding by code or key (repeatable)', { type: [String] }],
+      ['--acknowledge <codeOrKey>', 'Accept a pre-existing finding by code or key (repeatable)'],
       ['--soak <n>', 'Require n consecutive clean verifies first'],
       ['--soak-interval <ms>', 'Time between soak verifies', { default: 1000 }],
       ['--dry-run', 'Check every gate, change nothing (the pre-cut-over validation)'],
@@ -167,7 +167,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: "Restore a network's JSON file, or the LevelDB folder, from its backups",
     options: [
       ['--file <network>', "Restore this network's JSON file (name or chainId) from the JSON backend's backups"],
-      ['--leveldb', "Restore the LevelDB folder from the migrator's backup"],
+      ['--leveldb [path]', "Restore the LevelDB folder (this one, or the configured one) from the migrator's backup"],
       ['--backup <name>', 'A specific backup (default: the latest)'],
       ['--list', 'List the backups, change nothing'],
     ],
@@ -193,7 +193,7 @@ export type CommandAction = (spec: CommandSpec, args: unknown[], options: Record
 export function buildProgram(version: string, action: CommandAction): CAC {
   const cli = cac('deploystate');
   cli
-    .option('--leveldb <path>', 'LevelDB folder (default: ./leveldb)')
+    .option('--leveldb [path]', 'LevelDB folder (default: ./leveldb)')
     .option('--deployments <path>', 'Deployments folder (default: ./deployments)')
     .option('--state-dir <path>', 'Migration state, journal, backups and reports (default: ./.deploystate)')
     .option('--config <file>', 'Config file (default: ./deploystate.config.json when present)')

@@ -23,11 +23,16 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
     byCode.set(f.code, entry);
   }
   const lines = [table(['finding', 'severity', 'count'], [...byCode].map(([code, { severity, count }]) => [code, severityPaint(severity, paint)(severity), count]), paint)];
-  for (const f of findings.slice(0, limit)) {
+  const rank: Record<string, number> = { error: 0, warning: 1, info: 2 };
+  // Errors and warnings first; info findings are counted above and listed only when nothing worse is.
+  const worst = [...findings].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
+  const listed = worst.some((f) => f.severity !== 'info') ? worst.filter((f) => f.severity !== 'info') : worst;
+  for (const f of listed.slice(0, limit)) {
     const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`].filter(Boolean).join(' ');
     lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(22))} ${where ? `${where}: ` : ''}${f.message}`);
   }
-  if (findings.length > limit) lines.push(paint.dim(`  ... and ${findings.length - limit} more (--json lists all)`));
+  if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
+  if (listed.length < findings.length) lines.push(paint.dim(`  (${findings.length - listed.length} info findings counted above; --json lists all)`));
   return lines;
 }
 

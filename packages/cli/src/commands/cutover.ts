@@ -1,5 +1,5 @@
 // `deploystate cutover`: json-primary -> json-only, behind the verify (and optional soak) gates.
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { ErrorCodes, isStateError, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { verdict } from '../render.js';
@@ -26,9 +26,19 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `leave LevelDB untouched at ${before.paths.leveldb}, so \`deploystate rollback\` can come back`,
       ]);
     }
-    const result = (await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }) })) as unknown;
+    const result = await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }) }).catch((error: unknown) => {
+      if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
+        throw new StateError(error.code, error.message, {
+          ...(error.file !== undefined && { file: error.file }),
+          hint: 'review them (`deploystate validate`), then accept each with --acknowledge <code|key>, e.g. --acknowledge DEV_CHAIN --acknowledge 31337-LookCoin',
+          cause: error,
+        });
+      }
+      throw error;
+    });
     const after = await migration.status();
-    ctx.out.result({ ok: true, dryRun, phase: after.phase, result: result ?? null }, () => [
+    ctx.out.result({ ok: true, ...result, phase: after.phase }, () => [
+      `verify clean (${result.verify.evidence.leveldb.count} records, digest ${result.verify.evidence.json.digest.slice(0, 16)}…)${result.soakVerifies > 0 ? `; soak: ${result.soakVerifies} clean verifies` : ''}${result.acknowledged.length > 0 ? `; ${result.acknowledged.length} findings acknowledged` : ''}`,
       verdict(true, p, dryRun ? `pre-cut-over validation passed: every gate is met (phase still ${after.phase})` : `cut over: phase ${after.phase}`, ''),
       ...(dryRun ? ['next: `deploystate rollback --ready`, then `deploystate cutover`'] : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
     ]);

@@ -32,9 +32,9 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const file = options.file;
-  const leveldb = options.leveldb === true;
+  const leveldb = options.leveldb !== undefined && options.leveldb !== false;
   if ((file === undefined) === !leveldb) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'restore needs exactly one of --file <network> or --leveldb');
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'restore needs exactly one of --file <network> or --leveldb [path]');
   }
   if (file !== undefined) return restoreFile(ctx, String(file), options);
   await withMigration(ctx, async (migration) => {

@@ -41,15 +41,15 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
   const p = ctx.out.paint;
   ctx.out.result({ ...status, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
-    `${p.bold('phase')}      ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
-    `${p.bold('reads')}      ${status.reads}`,
-    `${p.bold('writes')}     ${status.writes.join(' then ')}`,
-    `${p.bold('leveldb')}    ${status.paths.leveldb}`,
-    `${p.bold('deployments')} ${status.paths.deployments}`,
-    `${p.bold('state')}      ${status.paths.stateDir}`,
-    `${p.bold('journal')}    ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
-    `${p.bold('last verify')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
-    ...(status.state.copy ? [`${p.bold('copy')}       ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`] : []),
+    `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
+    `${p.bold('reads       ')} ${status.reads}`,
+    `${p.bold('writes      ')} ${status.writes.join(' then ')}`,
+    `${p.bold('leveldb     ')} ${status.paths.leveldb}`,
+    `${p.bold('deployments ')} ${status.paths.deployments}`,
+    `${p.bold('state       ')} ${status.paths.stateDir}`,
+    `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
+    `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
+    ...(status.state.copy ? [`${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`] : []),
     '',
     table(
       ['next command', 'ready', 'blocked by'],
