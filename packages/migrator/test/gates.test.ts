@@ -1,0 +1,199 @@
+// Gates, locks, the state file, the diff, and the factory's routing.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { acquireLock, createDemo, createStateStore, Journal, Migration, routeFor, stateFiles } from '../src/index.js';
+import { initialState } from '../src/state.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTempDir('migrator-gates-');
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
+
+describe('gates and codes', () => {
+  it('a held migration lock gives LOCKED naming the holder', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
+    try {
+      const error = await migration.enableDualWrite().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'LOCKED', file: lock.file });
+      expect(String((error as Error).message)).toContain(String(process.pid));
+    } finally {
+      await lock.release();
+    }
+    expect((await migration.enableDualWrite()).phase).toBe('dual-write');
+  });
+
+  it('a corrupt or invalid state file gives MIGRATION_STATE_INVALID naming it, to the CLI and to the factory', async () => {
+    await createDemo(dir);
+    const files = stateFiles((await Migration.open({ cwd: dir })).paths);
+    await mkdir(files.stateDir, { recursive: true });
+    await writeFile(files.state, '{"version":1,"phase":');
+    await expect(Migration.open({ cwd: dir })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID', file: files.state });
+    const store = createStateStore({ cwd: dir, env: {} });
+    await expect(store.putContract(97, sampleRecord(97, 'X', 'bsctestnet'))).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
+    await writeFile(files.state, JSON.stringify({ ...initialState(), phase: 'half-way' }));
+    await expect(Migration.open({ cwd: dir })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
+  });
+
+  it('promote refuses before a copy and before a verify after it; migrate refuses outside dual-write', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
+    await expect(migration.promote()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
+    await migration.enableDualWrite();
+    await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    await migration.migrate();
+    await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    await expect(migration.cutover()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
+    await migration.verify();
+    expect((await migration.promote()).phase).toBe('json-primary');
+  });
+
+  it('a tampered JSON record is named in the diff, and cut-over refuses without a clean verify', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    await migration.migrate();
+    await migration.verify();
+    await migration.promote();
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    const text = await readFile(file, 'utf8');
+    const tampered = text.replace(/("address": ")0x[0-9a-f]{40}/, '$10x2222222222222222222222222222222222222222');
+    expect(tampered).not.toBe(text);
+    await writeFile(file, tampered);
+    const comparison = await migration.compare();
+    expect(comparison.equal).toBe(false);
+    expect(comparison.differing.map((d) => d.key)).toHaveLength(1);
+    expect(comparison.differing[0]?.key.startsWith('97-')).toBe(true);
+    expect(comparison.differing[0]?.fields.map((f) => f.field)).toEqual(['address']);
+    await expect(migration.cutover({ acknowledge: ['DEV_CHAIN'] })).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    expect((await migration.status()).phase).toBe('json-primary');
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(false);
+    expect(verify.evidence.differences).toBe(1);
+  });
+
+  it('cut-over lists pre-existing findings until they are acknowledged', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    await migration.migrate();
+    await migration.verify();
+    await migration.promote();
+    const error = await migration.cutover().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'GATE_FAILED' });
+    expect(String((error as Error).message)).toContain('31337-TestToken');
+    const cut = await migration.cutover({ acknowledge: ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'], soak: { count: 2, intervalMs: 5 } });
+    expect(cut.soakVerifies).toBe(2);
+    expect(cut.phase).toBe('json-only');
+  });
+});
+
+class FailingStore extends MemoryStore {
+  failPuts = false;
+  failDeletes = false;
+  protected override async _put(key: string, record: DeploymentRecord): Promise<void> {
+    if (this.failPuts) throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
+    return super._put(key, record);
+  }
+  protected override async _delete(key: string): Promise<boolean> {
+    if (this.failDeletes) throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
+    return super._delete(key);
+  }
+}
+
+describe('the factory store', () => {
+  it('compensates a failed secondary write, and marks the state diverged when the undo fails too; promote then refuses', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    await migration.migrate();
+    await migration.verify();
+    const primary = new FailingStore();
+    const secondary = new FailingStore();
+    const store = createStateStore({ cwd: dir, env: {}, stores: { leveldb: primary, json: secondary } });
+    secondary.failPuts = true;
+    await expect(store.putContract(97, sampleRecord(97, 'Compensated', 'bsctestnet'))).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await primary.get(97, 'Compensated')).toBeNull();
+    primary.failDeletes = true;
+    await expect(store.putContract(97, sampleRecord(97, 'Diverged', 'bsctestnet'))).rejects.toMatchObject({ code: 'DIVERGED' });
+    await store.close();
+    const journal = await new Journal(stateFiles(migration.paths).journal, stateFiles(migration.paths).journalLock).read();
+    const outcomes = journal.entries.flatMap((e) => (e.type === 'outcome' ? [e.outcome] : []));
+    expect(outcomes).toEqual(['compensated', 'diverged']);
+    expect((await migration.status()).diverged).toBe(true);
+    await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    // The real stores never saw either write, so a clean verify clears the divergence.
+    expect((await migration.verify()).clean).toBe(true);
+    expect((await migration.promote()).phase).toBe('json-primary');
+  });
+
+  it('follows a phase change made by another Migration instance, and journals intent before outcome', async () => {
+    await createDemo(dir);
+    const store = createStateStore({ cwd: dir, env: {} });
+    await store.putContract(97, sampleRecord(97, 'BeforeDual', 'bsctestnet'));
+    expect(store.phase).toBe('leveldb-only');
+    const other = await Migration.open({ cwd: dir });
+    await other.enableDualWrite();
+    await store.putContract(97, sampleRecord(97, 'AfterDual', 'bsctestnet'));
+    expect(store.phase).toBe('dual-write');
+    await store.close();
+    const { JsonFileStore } = await import('@deploystate/backend-json');
+    const json = new JsonFileStore({ dir: other.paths.deployments, cache: false });
+    await json.open();
+    expect(await json.get(97, 'AfterDual')).not.toBeNull();
+    expect(await json.get(97, 'BeforeDual')).toBeNull();
+    await json.close();
+    const files = stateFiles(other.paths);
+    const entries = (await new Journal(files.journal, files.journalLock).read()).entries.filter((e) => e.type !== 'event');
+    expect(entries.map((e) => e.type)).toEqual(['intent', 'outcome']);
+    expect(entries[0]).toMatchObject({ key: '97-AfterDual', op: 'put', phase: 'dual-write' });
+  });
+
+  it('DUAL_WRITE_MODE adds JSON as a secondary to leveldb-only and never takes a store away from the primary', () => {
+    const at = (phase: 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only') => ({ phase, rollback: null });
+    expect(routeFor(at('leveldb-only'), { DUAL_WRITE_MODE: 'true' }).writes).toEqual(['leveldb', 'json']);
+    expect(routeFor(at('leveldb-only'), {}).writes).toEqual(['leveldb']);
+    for (const value of ['false', 'true', '0']) {
+      expect(routeFor(at('json-only'), { DUAL_WRITE_MODE: value }).writes).toEqual(['json']);
+      expect(routeFor(at('json-primary'), { DUAL_WRITE_MODE: value }).writes).toEqual(['json', 'leveldb']);
+      expect(routeFor(at('dual-write'), { DUAL_WRITE_MODE: value }).writes).toEqual(['leveldb', 'json']);
+      expect(routeFor(at('json-only'), { DUAL_WRITE_MODE: value, EMERGENCY_ROLLBACK: 'true' }).reads).toBe('json');
+    }
+  });
+
+  it('DUAL_WRITE_MODE=true writes the JSON secondary from leveldb-only through the real backends', async () => {
+    await createDemo(dir);
+    const store = createStateStore({ cwd: dir, env: { DUAL_WRITE_MODE: 'true' } });
+    await store.putContract(84532, sampleRecord(84532, 'Mirrored', 'basesepolia'));
+    await store.close();
+    const { JsonFileStore } = await import('@deploystate/backend-json');
+    const json = new JsonFileStore({ dir: join(dir, 'deployments'), cache: false });
+    await json.open();
+    expect(await json.get(84532, 'Mirrored')).not.toBeNull();
+    await json.close();
+  });
+
+  it('shadow reads journal a mismatch and still serve the primary', async () => {
+    const leveldb = new MemoryStore();
+    const json = new MemoryStore();
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    await leveldb.open();
+    await leveldb.put(sampleRecord(56, 'OnlyLeft', 'bscmainnet'));
+    const store = createStateStore({ cwd: dir, env: {}, shadowReads: true, stores: { leveldb, json } });
+    expect(await store.getContract(56, 'OnlyLeft')).not.toBeNull();
+    await store.close();
+    const files = stateFiles(migration.paths);
+    const entries = (await new Journal(files.journal, files.journalLock).read()).entries;
+    expect(entries.some((e) => e.type === 'shadow-mismatch' && e.key === '56-OnlyLeft')).toBe(true);
+  });
+});
