@@ -1,0 +1,90 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeLegacyStore } from '@deploystate/backend-leveldb';
+import { sampleRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { createDemo, Migration, runDemo } from '../src/index.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTempDir('migrator-analysis-');
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
+
+describe('analysis and the demo', () => {
+  it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
+    const phases: string[] = [];
+    const { report } = await runDemo(dir, { onStep: (s) => phases.push(s.phase) });
+    expect(report.status).toBe('SUCCESS');
+    expect(phases).toEqual(expect.arrayContaining(['analyze', 'check', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report']));
+    const integrity = report.json.dataIntegrity as { digestsEqual: boolean };
+    expect(integrity.digestsEqual).toBe(true);
+    expect(await readFile(report.files.markdown, 'utf8')).toContain('Migration Status: SUCCESS');
+  });
+
+  it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {
+    const paths = await createDemo(dir);
+    const legacy = join(paths.deployments, 'bscmainnet.json');
+    const doc = JSON.parse(await readFile(legacy, 'utf8')) as { contracts: Record<string, { implementation: string }> };
+    doc.contracts.LookCoin!.implementation = '0x3333333333333333333333333333333333333333';
+    await writeFile(legacy, JSON.stringify(doc));
+    const inventory = join(dir, 'expected.json');
+    await writeFile(inventory, JSON.stringify({ bscmainnet: 8, bsctestnet: 9, basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'], optimismsepolia: 4 }));
+    const migration = await Migration.open({ cwd: dir });
+    const report = await migration.analyze({ expectedInventory: inventory });
+    expect(report.total).toBe(28);
+    expect(report.chains.map((c) => [c.chainId, c.count])).toEqual(expect.arrayContaining([[56, 8], [97, 9], [84532, 3], [11155420, 3], [23295, 3], [31337, 2]]));
+    expect(report.chains.find((c) => c.chainId === 56)?.networkNames).toMatchObject({ bscmainnet: expect.any(Number), bsc: expect.any(Number) });
+    expect(report.numericAudit.bigLiterals).toBeGreaterThan(0);
+    expect(report.roundTrip.failures).toEqual([]);
+    expect(report.crossCheck.filter((f) => f.code === 'LEGACY_MISMATCH').map((f) => f.key)).toEqual(['56-LookCoin']);
+    expect(report.crossCheck.filter((f) => f.code === 'INVENTORY_MISMATCH').map((f) => f.chainId)).toEqual([11155420]);
+    expect(report.findings.some((f) => f.code === 'DEV_CHAIN')).toBe(true);
+    // analyze is read-only: no state was written.
+    expect((await migration.status()).state.timings).toEqual([]);
+  });
+
+  it('an undecodable value stops migrate with UNMIGRATABLE_RECORDS naming it, until it is excluded', async () => {
+    await writeLegacyStore(join(dir, 'leveldb'), [
+      { key: '56-Good', value: sampleRecord(56, 'Good', 'bscmainnet') },
+      { key: '56-Broken', raw: '{"contractName":"Broken",' },
+    ]);
+    const migration = await Migration.open({ cwd: dir });
+    expect((await migration.analyze()).unmigratable).toEqual(['56-Broken']);
+    await migration.enableDualWrite();
+    await expect(migration.migrate()).rejects.toMatchObject({ code: 'UNMIGRATABLE_RECORDS', key: '56-Broken' });
+    const copy = await migration.migrate({ exclude: ['56-Broken'] });
+    expect(copy.copied).toBe(1);
+    expect(copy.excluded).toEqual(['56-Broken']);
+    expect((await migration.verify()).clean).toBe(true);
+  });
+
+  it('a second copy after a rollback lists the stale JSON records it overwrites and removes, with their backup', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    await migration.migrate();
+    await migration.rollback();
+    // In leveldb-only a deploy script changes LevelDB only: JSON is now stale.
+    const { LevelDbStore } = await import('@deploystate/backend-leveldb');
+    const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
+    await leveldb.open();
+    const coin = await leveldb.get(97, 'LookCoin');
+    await leveldb.put({ ...coin!, timestamp: 1 });
+    await leveldb.delete(97, 'FeeManager');
+    await leveldb.close();
+    await migration.enableDualWrite();
+    const dry = await migration.migrate({ dryRun: true });
+    expect(dry.overwritten.map((o) => o.key)).toEqual(['97-LookCoin']);
+    const copy = await migration.migrate();
+    expect(copy.overwritten.map((o) => o.key)).toEqual(['97-LookCoin']);
+    expect(copy.removed.map((o) => o.key)).toEqual(['97-FeeManager']);
+    expect(copy.overwritten[0]?.backup).toBeTruthy();
+    expect(await readFile(copy.overwritten[0]!.backup, 'utf8')).toContain('FeeManager');
+    expect((await migration.verify()).clean).toBe(true);
+    expect((await migration.migrate()).nothingToDo).toBe(true);
+  });
+});
