@@ -53,7 +53,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     // An export that silently dropped a value would not be lossless.
     throw new StateError(ErrorCodes.CORRUPTED, `${invalid.length} stored values are not records (first: ${invalid[0]?.key}); nothing was exported`, {
       ...(invalid[0] !== undefined && { key: invalid[0].key }),
-      file: store.location ?? '',
+      file: invalid[0]?.finding.file ?? store.location ?? '',
       hint: 'run `deploystate check` to see them',
     });
   }

@@ -1,0 +1,152 @@
+// The CLI on a real sample store: --json documents, exit codes for differing, locked and
+// corrupted stores, export/import, destructive steps without a terminal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv, deploystate, onlyDocument } from './helpers.js';
+
+let root: string;
+let sample: string;
+const inSample = (args: string[]) => deploystate(args, { cwd: sample });
+
+beforeAll(async () => {
+  root = await makeTempDir('deploystate-cli-sample-');
+  sample = join(root, 'sample');
+  const created = await deploystate(['demo', sample], { cwd: root });
+  expect(created.code, created.stderr).toBe(0);
+});
+afterAll(async () => {
+  await removeTempDir(root);
+});
+
+/** Holds the LevelDB folder open from another process, the way a running deploy script does. */
+async function holdLevelDb(path: string): Promise<ChildProcess> {
+  const backend = createRequire(import.meta.url).resolve('@deploystate/backend-leveldb/package.json');
+  const code = `
+    import { createRequire } from 'node:module';
+    const { ClassicLevel } = createRequire(process.env.BACKEND_PKG)('classic-level');
+    const db = new ClassicLevel(process.env.DB_PATH, { createIfMissing: false });
+    await db.open();
+    process.stdout.write('ready\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: childEnv({ BACKEND_PKG: backend, DB_PATH: path }), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.on('exit', (exitCode) => reject(new Error(`lock holder exited with ${exitCode}`)));
+  });
+  return child;
+}
+
+describe('on a sample store', () => {
+  it('compare before the copy: exit 1, and --json lists what is missing with both digests and counts', async () => {
+    const run = await inSample(['compare', '--json']);
+    expect(run.code).toBe(1);
+    const doc = onlyDocument(run);
+    expect(doc.equal).toBe(false);
+    expect((doc.leveldb as { count: number }).count).toBe(28);
+    expect((doc.leveldb as { digest: string }).digest).toMatch(/^[0-9a-f]{64}$/);
+    expect((doc.json as { digest: string }).digest).toMatch(/^[0-9a-f]{64}$/);
+    expect((doc.missingInJson as Array<{ key: string }>).map((e) => e.key)).toContain('56-LookCoin');
+  });
+
+  it('while another process holds the LevelDB, a command exits 3 (LOCKED)', async () => {
+    const holder = await holdLevelDb(join(sample, 'leveldb'));
+    try {
+      const run = await inSample(['export', join(root, 'locked.json'), '--json']);
+      expect(run.code, run.stderr).toBe(3);
+      expect((onlyDocument(run).error as { code: string }).code).toBe('LOCKED');
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('dual-write enable, migrate, then status/analyze/compare/verify each print exactly one JSON document', async () => {
+    expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
+    const migrate = await inSample(['migrate', '--json']);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(onlyDocument(migrate).copied).toBe(28);
+    const status = await inSample(['status', '--json']);
+    expect(status.code).toBe(0);
+    expect(onlyDocument(status).phase).toBe('dual-write');
+    const analyze = onlyDocument(await inSample(['analyze', '--json']));
+    expect(analyze.total).toBe(28);
+    const compare = await inSample(['compare', '--json']);
+    expect(compare.code).toBe(0);
+    expect(onlyDocument(compare).equal).toBe(true);
+    const verify = await inSample(['verify', '--json']);
+    expect(verify.code).toBe(0);
+    expect(onlyDocument(verify).clean).toBe(true);
+  });
+
+  it('a record changed on one side: compare exits 1 with the field-level difference', async () => {
+    const store = new JsonFileStore({ dir: join(sample, 'deployments') });
+    await store.open();
+    const original = await store.get(56, 'LookCoin');
+    expect(original).not.toBeNull();
+    await store.put({ ...original!, address: '0x000000000000000000000000000000000000dEaD' });
+    try {
+      const run = await inSample(['compare', '--json']);
+      expect(run.code).toBe(1);
+      const differing = onlyDocument(run).differing as Array<{ key: string; fields: Array<{ field: string; left: unknown; right: unknown }> }>;
+      expect(differing.map((d) => d.key)).toEqual(['56-LookCoin']);
+      expect(differing[0]?.fields).toEqual([{ field: 'address', left: original!.address, right: '0x000000000000000000000000000000000000dEaD' }]);
+    } finally {
+      await store.put(original!);
+      await store.close();
+    }
+    expect((await inSample(['compare'])).code).toBe(0);
+  });
+
+  it('a destructive step with no terminal and no --yes is refused with exit 2 and changes nothing', async () => {
+    const run = await inSample(['rollback']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--yes');
+    expect(onlyDocument(await inSample(['status', '--json'])).phase).toBe('dual-write');
+  });
+
+  it('export is lossless (big numbers keep every digit); import refuses a differing record unless --force', async () => {
+    const file = join(root, 'state.ndjson');
+    const exported = await inSample(['export', file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('18446744073709551617');
+    expect(text).toContain('-9007199254740993');
+    expect(text.trim().split('\n')).toHaveLength(29);
+    // Import writes straight into a store, so it is refused while the journal is active.
+    expect((await inSample(['import', file, '--yes'])).code).toBe(1);
+    const other = join(root, 'other');
+    expect((await deploystate(['demo', other], { cwd: root })).code).toBe(0);
+    const same = await deploystate(['import', file, '--json'], { cwd: other });
+    expect(same.code, same.stderr).toBe(0);
+    expect(onlyDocument(same).added).toBe(0);
+    await writeFile(file, text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"changed"'));
+    const refused = await deploystate(['import', file, '--yes'], { cwd: other });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('STORES_DIFFER');
+    const forced = await deploystate(['import', file, '--force', '--yes', '--json'], { cwd: other });
+    expect(forced.code, forced.stderr).toBe(0);
+    const doc = onlyDocument(forced);
+    expect(doc.overwritten).toBe(1);
+    expect(existsSync(String(doc.backup))).toBe(true);
+  });
+
+  it('a truncated state file exits 4 (CORRUPTED) and names the file', async () => {
+    const file = join(sample, 'deployments', 'bscmainnet.json');
+    const before = await readFile(file, 'utf8');
+    await writeFile(file, before.slice(0, before.length / 2));
+    try {
+      const run = await inSample(['export', join(root, 'from-json.json'), '--from', 'json', '--json']);
+      expect(run.code, run.stderr).toBe(4);
+      const error = onlyDocument(run).error as { code: string; file?: string };
+      expect(error.code).toBe('CORRUPTED');
+      expect(error.file).toContain('bscmainnet.json');
+    } finally {
+      await writeFile(file, before);
+    }
+  });
+});
