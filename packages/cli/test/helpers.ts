@@ -12,11 +12,11 @@ export interface Run {
 
 /** The environment of a child: no INIT_CWD (pnpm sets it for us), so paths resolve against cwd. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.INIT_CWD;
   delete env.EMERGENCY_ROLLBACK;
   delete env.DUAL_WRITE_MODE;
-  return env;
+  return { ...env, ...extra };
 }
 
 export function deploystate(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string } = { cwd: process.cwd() }): Promise<Run> {
