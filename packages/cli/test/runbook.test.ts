@@ -60,7 +60,9 @@ describe('runbook scripts', () => {
       const spec = COMMANDS.find((c) => c.usage.split(' ')[0] === sub);
       expect(spec, `${name}: ${command}`).toBeDefined();
       const declared = (spec!.options ?? []).map(([flags]) => flags.split(/[ ,]/)[0]);
-      for (const flag of rest.filter((word) => word.startsWith('--'))) expect([...declared, ...GLOBAL_FLAGS], `${name}: ${flag}`).toContain(flag);
+      // Words after `--` go to the bench program untouched; the rest must be ours.
+      const ours = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+      for (const flag of ours.filter((word) => word.startsWith('--'))) expect([...declared, ...GLOBAL_FLAGS], `${name}: ${flag}`).toContain(flag);
     }
   });
 
