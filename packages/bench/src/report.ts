@@ -62,6 +62,9 @@ function suitesIn(run: BenchRun): SuiteName[] {
   return SUITE_NAMES.filter((s) => run.measurements.some((m) => m.suite === s));
 }
 
+/** Quick runs warm up once and take a handful of samples: cold caches dominate some figures. */
+export const QUICK_WARNING = 'quick run: few samples and one warm-up; these figures check the harness, they are not for go/no-go (run without --quick)';
+
 /** The console summary printed after a run. */
 export function consoleReport(run: BenchRun): string {
   const out: string[] = [];
@@ -79,6 +82,7 @@ export function consoleReport(run: BenchRun): string {
   }
   const counts = countGates(run.gates);
   out.push(`\ngates: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.INFO} INFO, ${counts['N/A']} N/A`);
+  if (run.options.quick) out.push(QUICK_WARNING);
   return out.join('\n');
 }
 
@@ -104,6 +108,7 @@ export function markdownReport(run: BenchRun, charts: Partial<Record<SuiteName, 
     `**Gates: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.INFO} INFO, ${counts['N/A']} N/A.** Ratios are medians from this run; the runbook limits apply at production size (28 records) and up to 100 records per network; larger sizes are INFO.`,
     '',
   ];
+  if (run.options.quick) out.push(`> ${QUICK_WARNING}`, '');
   if (run.gates.length > 0) out.push('## Gates', '', markdownTable(GATE_HEAD, gateRows(run.gates)), '');
   for (const suite of suitesIn(run)) {
     out.push(`## ${suite}`, '');

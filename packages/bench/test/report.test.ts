@@ -119,5 +119,7 @@ describe('consoleReport', () => {
     expect(text).toContain('gates: 1 PASS, 1 FAIL, 1 INFO, 0 N/A');
     expect(text).toContain('startup: skipped: @deploystate/cli not available');
     expect(text).toContain('1 regression(s) over 20%');
+    expect(text).toContain('quick run: few samples');
+    expect(consoleReport({ ...run(), options: { ...run().options, quick: false } })).not.toContain('quick run');
   });
 });
