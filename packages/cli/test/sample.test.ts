@@ -81,6 +81,10 @@ describe('on a sample store', () => {
     const verify = await inSample(['verify', '--json']);
     expect(verify.code).toBe(0);
     expect(onlyDocument(verify).clean).toBe(true);
+    // monitor reads the progress the copy left behind, without opening a store.
+    const monitor = onlyDocument(await inSample(['monitor', '--once', '--json']));
+    expect(monitor.progress).toMatchObject({ done: 28, total: 28 });
+    expect(monitor.running).toBe(false);
   });
 
   it('a record changed on one side: compare exits 1 with the field-level difference', async () => {
