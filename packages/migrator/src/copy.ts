@@ -4,12 +4,13 @@
 import { cp, mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
 import { scanStore } from './analysis.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
 import { journalledKeys, waitForOutcomes } from './journal.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
+import { unreadableCollector, unreadableJsonError } from './verify.js';
 import type { CopyProgress, CopyReport } from './types.js';
 
 export interface CopyOptions {
@@ -33,9 +34,9 @@ const chainOfKey = (key: string): number | undefined => {
   }
 };
 
-async function readChain(store: StateStore, chainId: number, skip: Set<string>): Promise<Map<string, DeploymentRecord>> {
+async function readChain(store: StateStore, chainId: number, skip: Set<string>, onInvalid: (entry: InvalidEntry) => void = () => undefined): Promise<Map<string, DeploymentRecord>> {
   const out = new Map<string, DeploymentRecord>();
-  for await (const { key, record } of store.iterate({ chainId, onInvalid: () => undefined })) if (!skip.has(key)) out.set(key, record);
+  for await (const { key, record } of store.iterate({ chainId, onInvalid })) if (!skip.has(key)) out.set(key, record);
   return out;
 }
 
@@ -138,7 +139,16 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     const inChain = (key: string): boolean => chainOfKey(key) === chainId;
     const seqAtRead = await ctx.journal.lastSeq();
     const source = await readChain(leveldb, chainId, skip);
-    const current = await readChain(json, chainId, new Set());
+    const unreadable = unreadableCollector('json', new Set(), ctx.files.deployments);
+    const current = await readChain(json, chainId, new Set(), unreadable.onInvalid);
+    // A file that cannot be read is refused before anything is written for its chain; an entry
+    // that is not a record is replaced like a stale one (the file is backed up and the key listed),
+    // unless the user excluded that key, whose JSON value the copy must keep.
+    const whole = unreadable.entries.filter((u) => u.file !== undefined && basename(u.file) === u.key);
+    const keptBroken = unreadable.entries.filter((u) => exclusions.has(u.key));
+    const refused = unreadableJsonError(whole.length > 0 ? whole : keptBroken);
+    if (refused) throw refused;
+    const broken = new Set(unreadable.entries.map((u) => u.key));
 
     // A key a deploy script wrote after the snapshot began keeps the value JSON has now.
     const newer = journalledKeys((await ctx.journal.read({ sinceSeq: snapshotSeq })).entries).filter(inChain);
@@ -158,12 +168,14 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     const removed: string[] = [];
     let added = 0;
     for (const [key, record] of target) {
+      if (broken.has(key)) continue;
       const before = current.get(key);
       if (!before) added++;
       else if (canonicalDigest(before) !== canonicalDigest(record)) overwritten.push(key);
       else report.unchanged++;
     }
     for (const key of current.keys()) if (!target.has(key)) removed.push(key);
+    for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
     report.copied += added + overwritten.length;
     done += source.size;
 

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding, type StoreComparison } from '@deploystate/core';
+import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
@@ -30,9 +30,10 @@ import type {
   ReadinessReport,
   RollbackOptions,
   RollbackReport,
+  SideComparison,
   VerifyReport,
 } from './types.js';
-import { compareSides, findingId, validateFiles, verifySides, type CompareOptions } from './verify.js';
+import { compareSides, findingId, unreadableJsonError, validateFiles, verifySides, type CompareOptions } from './verify.js';
 
 export type CheckReport = Pick<AnalysisReport, 'source' | 'total' | 'findings' | 'numericAudit' | 'roundTrip' | 'unmigratable' | 'digest' | 'ok'>;
 
@@ -234,7 +235,7 @@ export class Migration {
     });
   }
 
-  compare(options: CompareOptions = {}): Promise<StoreComparison> {
+  compare(options: CompareOptions = {}): Promise<SideComparison> {
     return this.run(() => compareSides(this.ctx, options));
   }
 
@@ -258,6 +259,9 @@ export class Migration {
       }
       pushTiming(s, timing('verify', started, report.clean ? 'done' : 'failed', report.clean ? `equal: ${report.evidence.json.count} records` : `${report.evidence.differences} difference(s), ${report.evidence.schemaErrors} schema error(s)`));
     });
+    // Recorded first, so the failed verify closes the gates; then it fails as CORRUPTED, never as a difference.
+    const corrupted = unreadableJsonError(report.comparison.unreadable);
+    if (corrupted) throw corrupted;
     return report;
   }
 

@@ -151,9 +151,29 @@ export interface CopyReport {
   durationMs: number;
 }
 
+/**
+ * A stored entry the comparison could not read. LevelDB values that do not decode are the
+ * unmigratable keys; `known` says whether the state already lists the key as unmigratable or
+ * excluded (an unknown one makes the comparison unequal). A JSON file or record entry that cannot
+ * be read is never known: compare, verify and migrate stop with CORRUPTED naming it.
+ */
+export interface UnreadableEntry {
+  side: 'leveldb' | 'json';
+  /** The record key, or the file name for a whole JSON file that cannot be read. */
+  key: string;
+  file?: string;
+  finding: Finding;
+  known: boolean;
+}
+
+/** core's comparison plus what neither side could read. */
+export interface SideComparison extends StoreComparison {
+  unreadable: UnreadableEntry[];
+}
+
 export interface VerifyReport {
   clean: boolean;
-  comparison: StoreComparison;
+  comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;
 }

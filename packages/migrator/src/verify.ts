@@ -1,26 +1,75 @@
 // Phase 4, read-only: the comparison of LevelDB and JSON (minus exclusions and unmigratable
 // keys) and the schema validation of every state file; verify records its result as evidence.
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { validateStateFile } from '@deploystate/backend-json';
-import { compareStores, finding, parseLossless, type Finding, type StoreComparison } from '@deploystate/core';
+import { compareStores, ErrorCodes, finding, parseLossless, StateError, type Finding, type InvalidEntry } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { readState } from './state.js';
-import type { VerifyEvidence, VerifyReport } from './types.js';
+import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
 
 export interface CompareOptions {
   /** Stop listing differences past this many (counts and digests stay exact). Default 1000. */
   maxDetails?: number;
 }
 
-export async function compareSides(ctx: MigrationContext, options: CompareOptions = {}): Promise<StoreComparison> {
+/** A JSON problem that covers a whole file is reported under the file's name, not a record key. */
+const isWholeFile = (entry: InvalidEntry): boolean => entry.finding.file !== undefined && basename(entry.finding.file) === entry.key;
+
+/** Collects the entries a store could not read, marking those the state already accounts for. */
+export function unreadableCollector(side: UnreadableEntry['side'], known: ReadonlySet<string>, location: string): { onInvalid: (entry: InvalidEntry) => void; entries: UnreadableEntry[] } {
+  const entries: UnreadableEntry[] = [];
+  return {
+    entries,
+    onInvalid: (entry) => {
+      const file = entry.finding.file ?? (side === 'json' && isWholeFile(entry) ? join(location, entry.key) : undefined);
+      // A whole JSON file is never accounted for: its records are unknown.
+      const accounted = !(side === 'json' && isWholeFile(entry)) && known.has(entry.key);
+      entries.push({ side, key: entry.key, ...(file !== undefined && { file }), finding: entry.finding, known: accounted });
+    },
+  };
+}
+
+/**
+ * CORRUPTED naming the first JSON file (and record key) that could not be read: such a file must
+ * never pass for records that are merely missing.
+ */
+export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): StateError | undefined {
+  const bad = unreadable.filter((u) => u.side === 'json' && !u.known);
+  const first = bad[0];
+  if (!first) return undefined;
+  const list = bad.slice(0, 10).map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
+  const whole = first.file !== undefined && basename(first.file) === first.key;
+  return new StateError(ErrorCodes.CORRUPTED, `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`, {
+    ...(first.file !== undefined && { file: first.file }),
+    ...(!whole && { key: first.key }),
+    hint: 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
+  });
+}
+
+/** The comparison of both sides, with every entry either side could not read listed by key. */
+export async function compareAll(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
   const state = await readState(ctx.files);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
-  return compareStores(leveldb.iterate({ onInvalid: () => undefined }), json.iterate({ onInvalid: () => undefined }), {
-    exclude: [...state.exclusions, ...state.unmigratable],
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const left = unreadableCollector('leveldb', skip, ctx.files.leveldb);
+  const right = unreadableCollector('json', skip, ctx.files.deployments);
+  const comparison = await compareStores(leveldb.iterate({ onInvalid: left.onInvalid }), json.iterate({ onInvalid: right.onInvalid }), {
+    exclude: skip,
     maxDetails: options.maxDetails ?? 1000,
   });
+  const unreadable = [...left.entries, ...right.entries];
+  // A value nobody can read is not equal to anything, until the state says it stays behind.
+  return { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable };
+}
+
+/** compare: LevelDB vs JSON; CORRUPTED when a JSON state file (or record entry) cannot be read. */
+export async function compareSides(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
+  const comparison = await compareAll(ctx, options);
+  const corrupted = unreadableJsonError(comparison.unreadable);
+  if (corrupted) throw corrupted;
+  return comparison;
 }
 
 /** Schema validation of every state file; other files are listed as skipped with the reason. */
@@ -69,12 +118,17 @@ export async function validateFiles(ctx: MigrationContext): Promise<VerifyReport
   return out;
 }
 
+/**
+ * compare + validate. A JSON entry that cannot be read makes the report unclean (so the evidence
+ * closes the gates); the caller records it, then throws `unreadableJsonError` (CORRUPTED).
+ */
 export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> {
   const journalSeq = await ctx.journal.lastSeq();
-  const comparison = await compareSides(ctx);
+  const comparison = await compareAll(ctx);
   const schema = await validateFiles(ctx);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
-  const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
+  const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
+  const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),
     clean: comparison.equal && schemaErrors === 0,
