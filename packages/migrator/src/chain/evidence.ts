@@ -1,0 +1,46 @@
+// The migration's side of chain verification: which records to check (one side of the store),
+// and the last result kept beside the state as an artifact for the report. It never changes the
+// migration state or any record.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurable } from '../durable.js';
+import { jsonStore, levelDbStore } from '../backends.js';
+import type { MigrationContext } from '../context.js';
+import { routeFor, type Side } from '../routing.js';
+import { readState } from '../state.js';
+import type { MigrationPaths } from '../types.js';
+import type { ChainCheckOptions, ChainVerificationReport } from './types.js';
+import { verifyChain } from './verify-chain.js';
+
+export const CHAIN_VERIFICATION_FILE = 'chain-verification.json';
+
+export const chainVerificationFile = (stateDir: string): string => join(stateDir, CHAIN_VERIFICATION_FILE);
+
+/** Keeps the last chain verification for the report (endpoints are already redacted in it). */
+export async function recordChainVerification(stateDir: string, report: ChainVerificationReport): Promise<void> {
+  await writeFileDurable(chainVerificationFile(stateDir), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** The last chain verification, or null when none ran or the file cannot be read. */
+export async function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | null> {
+  try {
+    return JSON.parse(await readFile(chainVerificationFile(stateDir), 'utf8')) as ChainVerificationReport;
+  } catch {
+    return null;
+  }
+}
+
+/** The side deploy scripts read from now, which is what `verify-chain` checks by default. */
+export async function readSide(ctx: MigrationContext): Promise<Side> {
+  return routeFor(await readState(ctx.files), process.env).reads;
+}
+
+/** Verifies one side's records (read-only on it) and records the result beside the state. */
+export async function verifyChainOnSide(ctx: MigrationContext, paths: MigrationPaths, options: ChainCheckOptions & { from?: Side }): Promise<ChainVerificationReport> {
+  const side = options.from ?? (await readSide(ctx));
+  const store = side === 'leveldb' ? levelDbStore(paths, { registry: ctx.registry, readOnly: true }) : jsonStore(paths, { registry: ctx.registry });
+  const report = await verifyChain(store, { ...options, registry: ctx.registry, now: ctx.now });
+  report.source = side;
+  await recordChainVerification(ctx.files.stateDir, report);
+  return report;
+}
