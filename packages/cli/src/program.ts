@@ -180,6 +180,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate demo', 'deploystate demo ./sample && cd sample && deploystate analyze'],
   },
   {
+    usage: 'drill <scenario>',
+    module: 'drill',
+    description: 'Runbook checks run on a temp COPY of your data: json-backend | cross-network | edge-cases | error-recovery (exit 1 on any failure)',
+    options: [
+      ['--expected <file>', 'cross-network: expected inventory, { "<network or chainId>": count | [names] }'],
+      ['--keep', 'Keep the copy afterwards (its path is printed) instead of removing it'],
+    ],
+    examples: ['deploystate drill json-backend', 'deploystate drill cross-network --expected expected-inventory.json', 'deploystate drill edge-cases --json', 'deploystate drill error-recovery'],
+  },
+  {
     usage: 'project-check <name>',
     module: 'project-check',
     description: "Say plainly which runbook checks belong to your own project (deploystate cannot run them)",

@@ -1,0 +1,51 @@
+// What every drill scenario gets: the copy to work on, the user's network registry, and the
+// helpers that make drill records and read state files from the copy.
+import { readFile } from 'node:fs/promises';
+import { canonicalDigest, parseLossless, sampleRecord, seededHex, type DeploymentRecord, type NetworkDefinition, type NetworkRegistry } from '@deploystate/core';
+import type { DrillChecks } from './checks.js';
+import type { Workspace } from './workspace.js';
+
+export interface DrillEnv {
+  workspace: Workspace;
+  registry: NetworkRegistry;
+  /** The config file's network entries, for child processes that build their own registry. */
+  networks: NetworkDefinition[];
+  /** An expected-inventory file (`{ "<network or chainId>": count | names[] }`), when given. */
+  expected?: string;
+  /** Progress notes for a person (stderr). */
+  note(line: string): void;
+}
+
+export type Scenario = (env: DrillEnv, checks: DrillChecks) => Promise<void>;
+
+/** The prefix of every record a drill writes, so none can be mistaken for a user's. */
+export const DRILL_PREFIX = 'DeploystateDrill';
+
+/** A deterministic drill record (the same inputs give the same digest in every process). */
+export function drillRecord(registry: NetworkRegistry, chainId: number, contractName: string, index = 0): DeploymentRecord {
+  const record = sampleRecord(chainId, contractName, registry.get(chainId).name, index);
+  // A big integer as a bare literal too: the drill proves it survives the JSON store as well.
+  record.deploymentArgs = [...(record.deploymentArgs ?? []), 18446744073709551617n];
+  return record;
+}
+
+/** The same record after an upgrade: a new implementation address and hash. */
+export function upgraded(record: DeploymentRecord, round = 1): DeploymentRecord {
+  const seed = `${record.chainId}-${record.contractName}/upgrade-${round}`;
+  return { ...record, address: `0x${seededHex(`${seed}/impl`, 40)}`, implementationHash: `0x${seededHex(`${seed}/hash`, 64)}`, timestamp: typeof record.timestamp === 'bigint' ? record.timestamp + 1000n : record.timestamp + 1000 };
+}
+
+export const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
+
+/** A state file's top-level document as it is on disk in the copy. */
+export async function readDocument(file: string): Promise<Record<string, unknown>> {
+  return parseLossless(await readFile(file, 'utf8'), { source: file }) as Record<string, unknown>;
+}
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** At most `limit` items, then "and N more". */
+export function listed(items: readonly string[], limit = 5): string {
+  if (items.length <= limit) return items.join(', ');
+  return `${items.slice(0, limit).join(', ')} and ${items.length - limit} more`;
+}
