@@ -3,4 +3,6 @@ export { snapshotLevelDb, openSnapshot, type SnapshotOptions, type SnapshotResul
 export { repairCopy, type RepairResult } from './repair.js';
 export { writeLegacyStore, type LegacyEntry } from './legacy.js';
 export { mapLevelError, isLockedError } from './level-errors.js';
-export { inspectFolder, checkLog, crc32c, liveTables, type FolderState, type LogCheck } from './level-files.js';
+export { inspectFolder, liveTables, checkDataFiles, type FolderState, type FolderCheck, type TornTail, type CheckStats, type CheckOptions } from './level-files.js';
+export { checkLog, crc32c, maskCrc, type LogCheck, type CheckLogOptions } from './level-log.js';
+export { forgetVerifiedFiles } from './verified-files.js';

@@ -1,9 +1,11 @@
 // What is in a LevelDB folder, checked with plain file reads BEFORE LevelDB opens it: opening
 // recovers (rewrites) the log and, with createIfMissing, would wipe a store whose CURRENT is gone,
 // so damage has to be found while the files are still untouched.
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
+import { checkLog } from './level-log.js';
+import { folderMemo, nowNs, stampOf, unchanged, type Verified } from './verified-files.js';
 
 export type FolderState =
   /** No folder at all. */
@@ -41,92 +43,6 @@ export function corrupted(path: string, detail: string, cause?: unknown): StateE
     hint: `make a repaired copy with repairCopy(${JSON.stringify(path)}, <new folder>) and inspect it; never repair in place without a backup`,
     ...(cause !== undefined && { cause }),
   });
-}
-
-// ---- the write-ahead log -------------------------------------------------------------------
-// Format (leveldb/doc/log_format.md): 32 KiB blocks of records, each `crc32c(4) length(2) type(1)`
-// then the payload; a logical record is FULL or FIRST, MIDDLE..., LAST. LevelDB (without
-// paranoid checks, which classic-level does not expose) silently drops records that fail these
-// checks, so a damaged log is found here or never.
-
-const BLOCK = 32 * 1024;
-const HEADER = 7;
-const FULL = 1;
-const FIRST = 2;
-const MIDDLE = 3;
-const LAST = 4;
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32C (Castagnoli), the checksum LevelDB's log uses. */
-export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = (CRC_TABLE[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function unmask(masked: number): number {
-  const rot = (masked - 0xa282ead8) >>> 0;
-  return ((rot >>> 17) | (rot << 15)) >>> 0;
-}
-
-export type LogCheck =
-  | { ok: true; size: number }
-  /** The file ends inside a record: an interrupted append. `completeEnd` is the last whole record's end. */
-  | { ok: false; kind: 'truncated'; size: number; completeEnd: number; detail: string }
-  /** A record fails its checksum or is malformed: garbage, not an interrupted append. */
-  | { ok: false; kind: 'damaged'; size: number; detail: string };
-
-/** Checks a log (or MANIFEST) file; `onRecord` receives each whole logical record's payload. */
-export function checkLog(bytes: Uint8Array, onRecord?: (payload: Uint8Array) => void): LogCheck {
-  const size = bytes.length;
-  let parts: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let completeEnd = 0;
-  let inFragment = false;
-  for (let blockStart = 0; blockStart < size; blockStart += BLOCK) {
-    const blockEnd = Math.min(blockStart + BLOCK, size);
-    let pos = blockStart;
-    while (blockEnd - pos >= HEADER) {
-      const crc = view.getUint32(pos, true);
-      const length = view.getUint16(pos + 4, true);
-      const type = bytes[pos + 6] as number;
-      if (type === 0 && length === 0) {
-        pos = blockEnd; // zero padding (the writer's block trailer)
-        break;
-      }
-      const end = pos + HEADER + length;
-      if (end > blockStart + BLOCK || type < FULL || type > LAST) return { ok: false, kind: 'damaged', size, detail: `malformed log record at byte ${pos}` };
-      if (end > size) return { ok: false, kind: 'truncated', size, completeEnd, detail: `log ends inside a record at byte ${pos}` };
-      if (unmask(crc) !== crc32c(bytes, pos + 6, end)) return { ok: false, kind: 'damaged', size, detail: `log record at byte ${pos} fails its checksum` };
-      const sequenceOk = type === FULL || type === FIRST ? !inFragment : inFragment;
-      if (!sequenceOk) return { ok: false, kind: 'damaged', size, detail: `log record at byte ${pos} is out of sequence` };
-      inFragment = type === FIRST || type === MIDDLE;
-      if (onRecord) {
-        parts.push(bytes.subarray(pos + HEADER, end));
-        if (!inFragment) {
-          onRecord(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts));
-          parts = [];
-        }
-      }
-      if (!inFragment) completeEnd = end;
-      pos = end;
-    }
-    if (pos < blockEnd && blockEnd === size && blockEnd < blockStart + BLOCK) {
-      const tail = bytes.subarray(pos, blockEnd);
-      if (tail.some((b) => b !== 0)) return { ok: false, kind: 'truncated', size, completeEnd, detail: `log ends inside a record header at byte ${pos}` };
-    }
-  }
-  if (inFragment) return { ok: false, kind: 'truncated', size, completeEnd, detail: 'log ends inside a fragmented record' };
-  return { ok: true, size };
 }
 
 // ---- table files ------------------------------------------------------------------------------
@@ -173,13 +89,11 @@ function skipSlice(bytes: Uint8Array, at: { pos: number }): void {
   if (at.pos > bytes.length) throw new Error('slice runs past the record');
 }
 
-/** Live table file number -> size, or null when the MANIFEST cannot be read. */
-export async function liveTables(path: string): Promise<Map<number, number> | null> {
+/** Live table file number -> size from a MANIFEST's bytes, or null when they cannot be read. */
+function parseManifest(bytes: Uint8Array): Map<number, number> | null {
+  const live = new Map<number, number>();
   try {
-    const current = (await readFile(join(path, 'CURRENT'), 'utf8')).trim();
-    if (!/^MANIFEST-\d+$/.test(current)) return null;
-    const live = new Map<number, number>();
-    const result = checkLog(await readFile(join(path, current)), (edit) => {
+    const result = checkLog(bytes, (edit) => {
       const at = { pos: 0 };
       while (at.pos < edit.length) {
         const tag = readVarint(edit, at);
@@ -200,27 +114,120 @@ export async function liveTables(path: string): Promise<Map<number, number> | nu
         } else throw new Error(`unknown VersionEdit tag ${tag}`);
       }
     });
-    return result.ok || result.kind === 'truncated' ? live : null;
+    // A torn last edit was never applied (LevelDB drops it too); a damaged one is LevelDB's to report.
+    return result.ok || result.kind === 'torn' ? live : null;
   } catch {
     return null;
   }
 }
 
-export interface DamageCheck {
-  /**
-   * Problems that a process holding the store and writing right now could also cause (a log
-   * ending inside a record, a table still being written): damage only if they persist.
-   */
-  suspicious: string[];
+async function currentManifest(path: string): Promise<string | null> {
+  const current = (await readFile(join(path, 'CURRENT'), 'utf8')).trim();
+  return /^MANIFEST-\d+$/.test(current) ? current : null;
 }
 
+/** Live table file number -> size, or null when the MANIFEST cannot be read. */
+export async function liveTables(path: string): Promise<Map<number, number> | null> {
+  try {
+    const current = await currentManifest(path);
+    return current === null ? null : parseManifest(await readFile(join(path, current)));
+  } catch {
+    return null;
+  }
+}
+
+/** A log whose final record is incomplete: an unacknowledged write that LevelDB drops on open. */
+export interface TornTail {
+  /** The log file's path. */
+  file: string;
+  detail: string;
+  /** Where the last whole record ends (what LevelDB keeps). */
+  completeEnd: number;
+  size: number;
+}
+
+export interface CheckStats {
+  /** Files read and checked now. */
+  filesChecked: number;
+  /** Files this process had verified before and found unchanged (not read again). */
+  filesReused: number;
+  /** Log and MANIFEST bytes read. */
+  bytesRead: number;
+}
+
+export interface FolderCheck {
+  /**
+   * Problems that a process holding the store and writing right now could also cause (a live
+   * table missing or of another size than the MANIFEST says, as a compaction moves on): damage
+   * only if they persist.
+   */
+  suspicious: string[];
+  /** Torn log tails: accepted (the crash of a writer), reported as warnings. */
+  tornTails: TornTail[];
+  stats: CheckStats;
+}
+
+export interface CheckOptions {
+  /** Reuse what this process verified before (default true); false reads every file again. */
+  reuse?: boolean;
+}
+
+async function readFrom(handle: FileHandle, from: number, to: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(to - from);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, from + filled);
+    if (bytesRead === 0) return bytes.subarray(0, filled);
+    filled += bytesRead;
+  }
+  return bytes;
+}
+
+const missing = (error: unknown): boolean => (error as { code?: unknown }).code === 'ENOENT';
+
 /**
- * Throws CORRUPTED for a log record that fails its checksum (no writer produces that). Returns
- * problems that may be a live writer's work in progress; the caller looks again before deciding.
+ * Checks the folder's data files before LevelDB sees them. Throws CORRUPTED for a log record
+ * that fails its checksum, is malformed, or follows a gap (no crash produces those). Returns the
+ * torn log tails (accepted) and problems that may be a live writer's work in progress (the
+ * caller looks again before deciding). Files verified earlier in this process and unchanged
+ * since are not read again; a log that grew is checked from where its last check ended.
  */
-export async function checkDataFiles(path: string, entries: readonly string[]): Promise<DamageCheck> {
+export async function checkDataFiles(path: string, entries: readonly string[], options: CheckOptions = {}): Promise<FolderCheck> {
+  const memo = options.reuse === false ? new Map<string, Verified>() : folderMemo(path);
+  const checkedAtNs = nowNs();
+  const stats: CheckStats = { filesChecked: 0, filesReused: 0, bytesRead: 0 };
   const suspicious: string[] = [];
-  const live = await liveTables(path);
+  const tornTails: TornTail[] = [];
+  const seen = new Set<string>();
+
+  let live: ReadonlyMap<number, number> | null = null;
+  try {
+    const manifest = await currentManifest(path);
+    if (manifest !== null) {
+      seen.add(manifest);
+      const handle = await open(join(path, manifest), 'r');
+      try {
+        const stamp = stampOf(await handle.stat({ bigint: true }));
+        const prior = memo.get(manifest);
+        if (prior?.kind === 'manifest' && unchanged(prior, stamp)) {
+          stats.filesReused++;
+          live = prior.live;
+        } else {
+          const bytes = await readFrom(handle, 0, Number(stamp.size));
+          stats.filesChecked++;
+          stats.bytesRead += bytes.length;
+          live = parseManifest(bytes);
+          memo.set(manifest, { kind: 'manifest', stamp, checkedAtNs, live });
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+  } catch {
+    // No readable MANIFEST: LevelDB's own open reports that; tables are then judged by their footers.
+    live = null;
+  }
+
   const present = new Set<number>();
   for (const name of entries) {
     const file = join(path, name);
@@ -229,24 +236,66 @@ export async function checkDataFiles(path: string, entries: readonly string[]): 
       if (table) {
         const number = Number(table[1]);
         present.add(number);
+        // A table the MANIFEST does not name is compaction output in progress or a leftover.
         if (live && !live.has(number)) continue;
-        const { size } = await stat(file);
-        if (live && live.get(number) !== size) suspicious.push(`table file ${name} is ${size} bytes, its MANIFEST says ${live.get(number)} (truncated?)`);
-        else if (!(await tableIntact(file))) suspicious.push(`table file ${name} is truncated or not a table`);
+        seen.add(name);
+        const stamp = stampOf(await stat(file, { bigint: true }));
+        const prior = memo.get(name);
+        if (live && BigInt(live.get(number) as number) !== stamp.size) {
+          suspicious.push(`table file ${name} is ${stamp.size} bytes, its MANIFEST says ${live.get(number)} (truncated?)`);
+        } else if (prior?.kind === 'table' && unchanged(prior, stamp)) {
+          stats.filesReused++;
+        } else {
+          stats.filesChecked++;
+          if (await tableIntact(file)) memo.set(name, { kind: 'table', stamp, checkedAtNs });
+          else suspicious.push(`table file ${name} is truncated or not a table`);
+        }
       } else if (/^\d+\.log$/.test(name)) {
-        const result = checkLog(await readFile(file));
-        if (!result.ok && result.kind === 'damaged') throw corrupted(path, `${name}: ${result.detail}`);
-        if (!result.ok) suspicious.push(`${name} (${result.size} bytes): ${result.detail}`);
+        seen.add(name);
+        const torn = await checkLogFile(path, name, memo, checkedAtNs, stats);
+        if (torn) tornTails.push(torn);
       }
     } catch (error) {
       if (error instanceof StateError) throw error;
       // A file that vanished was compacted away by the process holding the store: not damage.
-      if ((error as { code?: unknown }).code === 'ENOENT') continue;
+      if (missing(error)) continue;
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${file}`, { file, cause: error });
     }
   }
   for (const number of live?.keys() ?? []) {
     if (!present.has(number)) suspicious.push(`table file ${String(number).padStart(6, '0')}.ldb named by the MANIFEST is missing`);
   }
-  return { suspicious };
+  for (const name of memo.keys()) if (!seen.has(name)) memo.delete(name);
+  return { suspicious, tornTails, stats };
+}
+
+async function checkLogFile(path: string, name: string, memo: Map<string, Verified>, checkedAtNs: bigint, stats: CheckStats): Promise<TornTail | null> {
+  const file = join(path, name);
+  const handle = await open(file, 'r');
+  try {
+    const stamp = stampOf(await handle.stat({ bigint: true }));
+    const size = Number(stamp.size);
+    const prior = memo.get(name);
+    const tornTail = (detail: string, completeEnd: number): TornTail => ({ file, detail, completeEnd, size });
+    if (prior?.kind === 'log' && unchanged(prior, stamp)) {
+      stats.filesReused++;
+      return prior.torn === undefined ? null : tornTail(prior.torn, prior.completeEnd);
+    }
+    // Logs are append-only: one that only grew is checked from its last whole record on.
+    const grown = prior?.kind === 'log' && prior.stamp.ino === stamp.ino && stamp.size > prior.stamp.size;
+    const from = grown ? prior.completeEnd : 0;
+    const bytes = await readFrom(handle, from, size);
+    stats.filesChecked++;
+    stats.bytesRead += bytes.length;
+    const result = checkLog(bytes, { offset: from });
+    if (!result.ok && result.kind === 'damaged') {
+      memo.delete(name);
+      throw corrupted(path, `${name}: ${result.detail}`);
+    }
+    const torn = result.ok ? undefined : result.detail;
+    memo.set(name, { kind: 'log', stamp, checkedAtNs, completeEnd: result.completeEnd, ...(torn !== undefined && { torn }) });
+    return torn === undefined ? null : tornTail(torn, result.completeEnd);
+  } finally {
+    await handle.close();
+  }
 }

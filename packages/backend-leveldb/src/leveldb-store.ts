@@ -21,7 +21,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { Level } from 'level';
-import { checkDataFiles, corrupted, inspectFolder } from './level-files.js';
+import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import { SharedHandle } from './shared-handle.js';
 
@@ -37,6 +37,24 @@ export interface LockWait {
 
 export const DEFAULT_LOCK_WAIT: LockWait = { attempts: 30, minDelayMs: 20, maxDelayMs: 500 };
 export const DEFAULT_IDLE_CLOSE_MS = 250;
+export const DEFAULT_CLOSE_WAIT_MS = 2_000;
+
+/**
+ * Something the pre-open check accepted but reports: a log whose final record was cut short by
+ * the crash of a writer (SIGKILL, power loss). That write was never acknowledged; LevelDB drops
+ * it when it opens the store, and every acknowledged write before it is kept.
+ */
+export interface RecoveryNote {
+  kind: 'torn-log-tail';
+  severity: 'warning';
+  /** The log file. */
+  file: string;
+  detail: string;
+  /** Bytes after the last whole record, which LevelDB drops. */
+  droppedBytes: number;
+  /** When this store saw it (ISO 8601). */
+  seenAt: string;
+}
 
 export interface LevelDbStoreOptions extends BaseStoreOptions {
   /** The LevelDB folder (the legacy default is `./leveldb`). */
@@ -51,6 +69,12 @@ export interface LevelDbStoreOptions extends BaseStoreOptions {
   lockWait?: Partial<LockWait>;
   /** fsync every write (LevelDB `sync: true`). Default false: the write is in the OS, not yet on disk. */
   sync?: boolean;
+  /**
+   * How long close() waits for work in flight, above all an iterator whose consumer stopped
+   * pulling. Then such an iterator is ended (its next step fails with STORE_CLOSED) and the
+   * store closes, releasing the lock. Default 2000 ms.
+   */
+  closeWaitMs?: number;
 }
 
 export class LevelDbStore extends AbstractStateStore {
@@ -62,7 +86,11 @@ export class LevelDbStore extends AbstractStateStore {
   private readonly create: boolean;
   private readonly idleCloseMs: number;
   private readonly lockWait: LockWait;
+  private readonly closeWaitMs: number;
   private handle: SharedHandle<Db> | undefined;
+  private readonly notes: RecoveryNote[] = [];
+  /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
+  private readonly deleting = new Map<string, Promise<boolean>>();
 
   constructor(options: LevelDbStoreOptions) {
     super(options);
@@ -78,6 +106,8 @@ export class LevelDbStore extends AbstractStateStore {
     this.sync = options.sync ?? false;
     this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
     this.lockWait = { ...DEFAULT_LOCK_WAIT, ...options.lockWait };
+    this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
+    if (!(this.closeWaitMs >= 0)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'closeWaitMs must be >= 0', { file: options.path });
     if (!(this.idleCloseMs >= 0) || !(this.lockWait.attempts >= 1) || !(this.lockWait.minDelayMs >= 0) || !(this.lockWait.maxDelayMs >= this.lockWait.minDelayMs)) {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'idleCloseMs must be >= 0, lockWait.attempts >= 1 and 0 <= minDelayMs <= maxDelayMs', { file: options.path });
     }
@@ -86,6 +116,11 @@ export class LevelDbStore extends AbstractStateStore {
   /** Whether the LevelDB handle (and so the lock) is held right now; false while idle-closed. */
   get holdsLock(): boolean {
     return this.handle?.isOpen ?? false;
+  }
+
+  /** Torn log tails the pre-open checks of this store accepted (most recent last, at most 20). */
+  get recoveryNotes(): readonly RecoveryNote[] {
+    return [...this.notes];
   }
 
   protected async _open(): Promise<void> {
@@ -98,7 +133,7 @@ export class LevelDbStore extends AbstractStateStore {
     const handle = this.handle;
     if (!handle) return;
     try {
-      await handle.shutdown();
+      await handle.shutdown(this.closeWaitMs);
     } catch (error) {
       throw mapLevelError(error, this.location);
     }
@@ -118,6 +153,18 @@ export class LevelDbStore extends AbstractStateStore {
 
   protected async _delete(key: string): Promise<boolean> {
     this.assertWritable();
+    // Two deletes of one key must not both see the record and both report it removed.
+    const before = this.deleting.get(key);
+    const mine = (before ?? Promise.resolve(false)).catch(() => false).then(() => this.deleteNow(key));
+    this.deleting.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.deleting.get(key) === mine) this.deleting.delete(key);
+    }
+  }
+
+  private deleteNow(key: string): Promise<boolean> {
     return this.withDb(
       async (db) => {
         if ((await (db.get(key) as Promise<string | undefined>)) === undefined) return false;
@@ -149,6 +196,7 @@ export class LevelDbStore extends AbstractStateStore {
       try {
         for (;;) {
           let rows: Array<[string, string]>;
+          if (lease.revoked) throw this.closedUnderIterator();
           try {
             rows = await iterator.nextv(256);
           } catch (error) {
@@ -156,6 +204,7 @@ export class LevelDbStore extends AbstractStateStore {
           }
           if (rows.length === 0) return;
           for (const [key, raw] of rows) {
+            if (lease.revoked) throw this.closedUnderIterator();
             const decoded = decodeEntry(key, raw);
             if ('record' in decoded) {
               yield { key, record: decoded.record };
@@ -176,7 +225,24 @@ export class LevelDbStore extends AbstractStateStore {
 
   protected override async _health(): Promise<Partial<HealthReport>> {
     const handle = this.openHandle();
-    return { detail: `${handle.isOpen ? 'LevelDB handle open' : 'LevelDB handle closed while idle'}; ${handle.inUse} operation(s) in flight` };
+    const torn = this.notes.map((note) => `warning: ${note.file}: ${note.detail} (an interrupted, unacknowledged write; LevelDB dropped its ${note.droppedBytes} bytes)`);
+    return { detail: [`${handle.isOpen ? 'LevelDB handle open' : 'LevelDB handle closed while idle'}; ${handle.inUse} operation(s) in flight`, ...torn].join('; ') };
+  }
+
+  private closedUnderIterator(): StateError {
+    return new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${this.location} was closed while this iteration was suspended (close waited ${this.closeWaitMs} ms)`, {
+      file: this.location,
+      hint: 'finish or break out of an iteration before closing the store',
+    });
+  }
+
+  private noteTornTails(tails: readonly TornTail[]): void {
+    for (const tail of tails) {
+      const droppedBytes = tail.size - tail.completeEnd;
+      if (this.notes.some((n) => n.file === tail.file && n.droppedBytes === droppedBytes && n.detail === tail.detail)) continue;
+      this.notes.push({ kind: 'torn-log-tail', severity: 'warning', file: tail.file, detail: tail.detail, droppedBytes, seenAt: new Date().toISOString() });
+      if (this.notes.length > 20) this.notes.shift();
+    }
   }
 
   /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
@@ -186,6 +252,7 @@ export class LevelDbStore extends AbstractStateStore {
     let lastSuspicion: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await inspectFolder(path);
+      let tornTails: TornTail[] = [];
       let createIfMissing = false;
       if (state.kind === 'missing' || state.kind === 'empty') {
         if (!this.create) {
@@ -202,7 +269,11 @@ export class LevelDbStore extends AbstractStateStore {
       } else if (state.kind === 'headless') {
         throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
       } else {
-        const { suspicious } = await checkDataFiles(path, state.entries);
+        const check = await checkDataFiles(path, state.entries);
+        // Noted only once LevelDB opens: while another process holds the lock, a torn tail may
+        // be its append in progress rather than a crash.
+        tornTails = check.tornTails;
+        const { suspicious } = check;
         if (suspicious.length > 0) {
           // A writer in another process can show the same picture for a moment; damage stays put.
           const seen = suspicious.join('; ');
@@ -215,6 +286,7 @@ export class LevelDbStore extends AbstractStateStore {
       const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
       try {
         await db.open();
+        this.noteTornTails(tornTails);
         return db;
       } catch (error) {
         if (!isLockedError(error)) throw mapLevelError(error, path);

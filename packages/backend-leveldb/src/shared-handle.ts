@@ -5,6 +5,11 @@
 export interface Lease<Db> {
   db: Db;
   release(): void;
+  /**
+   * True once shutdown stopped waiting for this lease and closed the handle under it: its holder
+   * (a suspended iterator) must stop at its next step.
+   */
+  readonly revoked: boolean;
 }
 
 export interface ClosableDb {
@@ -19,6 +24,9 @@ export class SharedHandle<Db extends ClosableDb> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private idleWaiters: Array<() => void> = [];
   private shuttingDown = false;
+  private readonly leases = new Set<{ revoked: boolean; released: boolean }>();
+  /** Bumped when shutdown revokes the leases: a lease of an earlier generation no longer counts. */
+  private generation = 0;
 
   constructor(
     private readonly openDb: () => Promise<Db>,
@@ -37,22 +45,28 @@ export class SharedHandle<Db extends ClosableDb> {
 
   /** Takes the handle (opening it if needed); `release` must be called exactly once. */
   async lease(): Promise<Lease<Db>> {
+    const generation = this.generation;
     this.active++;
     this.cancelIdle();
     let db: Db;
     try {
       db = await this.acquire();
     } catch (error) {
-      this.done();
+      if (generation === this.generation) this.done();
       throw error;
     }
-    let released = false;
+    const state = { revoked: generation !== this.generation, released: false };
+    if (!state.revoked) this.leases.add(state);
     return {
       db,
       release: () => {
-        if (released) return;
-        released = true;
-        this.done();
+        if (state.released) return;
+        state.released = true;
+        this.leases.delete(state);
+        if (!state.revoked) this.done();
+      },
+      get revoked() {
+        return state.revoked;
       },
     };
   }
@@ -66,16 +80,41 @@ export class SharedHandle<Db extends ClosableDb> {
     }
   }
 
-  /** Waits for every lease to be released, then closes LevelDB. Errors from close propagate. */
-  async shutdown(): Promise<void> {
+  /**
+   * Waits for every lease to be released, then closes LevelDB. Errors from close propagate.
+   * After `maxWaitMs` the leases still held (a consumer that stopped pulling from an iterator) are
+   * revoked and LevelDB is closed under them; operations in flight inside LevelDB still finish.
+   */
+  async shutdown(maxWaitMs = Infinity): Promise<void> {
     this.shuttingDown = true;
     this.cancelIdle();
-    while (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const deadline = Date.now() + maxWaitMs;
+    while (this.active > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.revokeAll();
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+        this.idleWaiters.push(() => {
+          if (timer !== undefined) clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     if (this.opening) await this.opening.catch(() => undefined);
     if (this.closing) await this.closing;
     const db = this.db;
     this.db = undefined;
     if (db) await db.close();
+  }
+
+  private revokeAll(): void {
+    for (const lease of this.leases) lease.revoked = true;
+    this.leases.clear();
+    this.generation++;
+    this.active = 0;
   }
 
   private async acquire(): Promise<Db> {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { ErrorCodes, StateError, type NetworkRegistry } from '@deploystate/core';
-import { checkLog, corrupted, inspectFolder, liveTables } from './level-files.js';
+import { corrupted, inspectFolder, liveTables } from './level-files.js';
+import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
 
 export interface SnapshotOptions {

@@ -47,6 +47,28 @@ async function storeWithLog(): Promise<string> {
   return join(path, log);
 }
 
+interface LogBatches {
+  log: string;
+  /** Where the last batch's log record starts. */
+  boundary: number;
+  size: number;
+}
+
+/** Tables, then a log holding a small batch (10 records) and a large one (200, several blocks). */
+async function storeWithLogBatches(): Promise<LogBatches> {
+  await storeWithTables();
+  const store = new LevelDbStore({ path, idleCloseMs: 0 });
+  await store.open();
+  await store.putMany(generateRecords(10, [84532]).map((r) => ({ ...r, contractName: `Kept${r.contractName}` })));
+  const log = join(path, (await readdir(path)).find((n) => n.endsWith('.log')) as string);
+  const boundary = (await stat(log)).size;
+  await store.putMany(Array.from({ length: 200 }, (_, i) => ({ ...generateRecords(1, [97])[0]!, contractName: `Torn${i}`, notes: 'n'.repeat(300) })));
+  await store.close();
+  const size = (await stat(log)).size;
+  expect(size - boundary).toBeGreaterThan(70_000);
+  return { log, boundary, size };
+}
+
 async function expectCorruptedUntouched(options: { create?: boolean } = {}): Promise<void> {
   const before = await inventory(path);
   const store = new LevelDbStore({ path, ...options });
@@ -78,12 +100,59 @@ describe('damaged stores', () => {
     await expectCorruptedUntouched();
   });
 
-  it('log truncated inside a record: CORRUPTED, files untouched', async () => {
-    const log = await storeWithLog();
-    const size = (await readFile(log)).length;
-    expect(size).toBeGreaterThan(200);
-    await truncate(log, Math.floor(size / 2));
+  it.each([
+    ['inside the last record\'s header', (b: LogBatches) => b.boundary + 3],
+    ['inside the last record\'s payload', (b: LogBatches) => b.boundary + 7 + 500],
+    ['after the first fragment of a record spanning several blocks', (b: LogBatches) => b.boundary + 40_000],
+    ['one byte short of the end', (b: LogBatches) => b.size - 1],
+  ])('a torn log tail (%s) is an unacknowledged write: opens, earlier batches intact, noted as a warning', async (_, cut) => {
+    const batches = await storeWithLogBatches();
+    await truncate(batches.log, cut(batches));
+    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    await store.open();
+    try {
+      expect(store.recoveryNotes).toEqual([expect.objectContaining({ kind: 'torn-log-tail', severity: 'warning', file: batches.log })]);
+      const health = await store.health();
+      expect(health.ok).toBe(true);
+      expect((await store.list(84532)).filter((r) => r.contractName.startsWith('Kept'))).toHaveLength(10); // the first log batch
+      expect(await store.get(97, 'Torn0')).toBeNull(); // the torn batch is gone, all of it
+      expect(await store.get(97, 'Torn199')).toBeNull();
+      const report = await store.checkIntegrity();
+      expect(report.total).toBe(RECORDS.length + 10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a complete last record that fails its checksum is CORRUPTED, files untouched', async () => {
+    const batches = await storeWithLogBatches();
+    const bytes = await readFile(batches.log);
+    bytes[batches.size - 5] = (bytes[batches.size - 5] as number) ^ 0x01;
+    await writeFile(batches.log, bytes);
     await expectCorruptedUntouched();
+  });
+
+  it('a zeroed stretch in the middle of the log (LevelDB would skip the rest of its block) is CORRUPTED', async () => {
+    const batches = await storeWithLogBatches();
+    const bytes = await readFile(batches.log);
+    bytes.fill(0, batches.boundary, batches.boundary + 64);
+    await writeFile(batches.log, bytes);
+    await expectCorruptedUntouched();
+  });
+
+  it('a zero-filled tail (space allocated, data never written: power loss) is a torn tail', async () => {
+    const batches = await storeWithLogBatches();
+    const bytes = await readFile(batches.log);
+    bytes.fill(0, batches.boundary);
+    await writeFile(batches.log, bytes);
+    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    await store.open();
+    try {
+      expect(store.recoveryNotes.map((n) => n.kind)).toEqual(['torn-log-tail']);
+      expect((await store.list(84532)).filter((r) => r.contractName.startsWith('Kept'))).toHaveLength(10); // the first log batch
+    } finally {
+      await store.close();
+    }
   });
 
   it('garbage in the log: CORRUPTED, files untouched (LevelDB alone would drop the records silently)', async () => {

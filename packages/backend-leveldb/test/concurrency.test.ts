@@ -1,0 +1,81 @@
+// One store used concurrently inside one process: deletes of one key and close() against a
+// suspended iterator.
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateRecords } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { LevelDbStore } from '../src/index.js';
+import { rec } from './helpers.js';
+
+let dir: string;
+let path: string;
+beforeEach(async () => {
+  dir = await makeTempDir('deploystate-leveldb-concurrency-');
+  path = join(dir, 'leveldb');
+});
+afterEach(() => removeTempDir(dir));
+
+describe('concurrent deletes', () => {
+  it('of one key in one process: exactly one returns true', async () => {
+    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+    await store.open();
+    try {
+      for (let round = 0; round < 5; round++) {
+        await store.put(rec(56, 'Twice'));
+        const results = await Promise.all(Array.from({ length: 6 }, () => store.delete(56, 'Twice')));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.get(56, 'Twice')).toBeNull();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('of different keys still run side by side and each reports its own key', async () => {
+    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+    await store.open();
+    try {
+      await store.putMany([rec(56, 'A'), rec(56, 'B')]);
+      expect(await Promise.all([store.delete(56, 'A'), store.delete(56, 'B'), store.delete(56, 'C')])).toEqual([true, true, false]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('close() with a suspended iterator', () => {
+  it('ends the iterator after the bounded wait: close resolves, the lock is free, the next step fails with STORE_CLOSED', async () => {
+    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0, closeWaitMs: 20 });
+    await store.open();
+    await store.putMany(generateRecords(600));
+    const iterator = store.iterate()[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    await store.close(); // without the bound this waits for the consumer forever
+    expect(store.status).toBe('closed');
+    expect(store.holdsLock).toBe(false);
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', file: path });
+    // The lock was released: another store in this process opens it.
+    const other = new LevelDbStore({ path, idleCloseMs: 0, lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 2 } });
+    await other.open();
+    expect(await other.list(56)).toHaveLength(120);
+    await other.close();
+  }, 10_000);
+
+  it('an iterator that finishes within the wait is not cut short', async () => {
+    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0, closeWaitMs: 5_000 });
+    await store.open();
+    await store.putMany(generateRecords(300));
+    const seen: string[] = [];
+    const consuming = (async () => {
+      for await (const { key } of store.iterate()) {
+        seen.push(key);
+        if (seen.length % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await store.close();
+    await consuming;
+    expect(seen).toHaveLength(300);
+  });
+});
