@@ -11,3 +11,4 @@ export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './l
 export { type CopyOptions } from './copy.js';
 export { type CompareOptions } from './verify.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
+export * from './chain/index.js';

@@ -34,6 +34,9 @@ import type {
   VerifyReport,
 } from './types.js';
 import { compareSides, findingId, unreadableJsonError, validateFiles, verifySides, type CompareOptions } from './verify.js';
+import { verifyChainOnSide, verifyChainRecords } from './chain/evidence.js';
+import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { Side } from './routing.js';
 
 export type CheckReport = Pick<AnalysisReport, 'source' | 'total' | 'findings' | 'numericAudit' | 'roundTrip' | 'unmigratable' | 'digest' | 'ok'>;
 
@@ -42,6 +45,8 @@ export interface AnalyzeOptions {
   snapshot?: boolean;
   /** JSON file `{ "<network or chainId>": number | string[] }`. */
   expectedInventory?: string;
+  /** Also check the records against the chains (the result is `report.chain`). */
+  chain?: ChainCheckOptions;
 }
 
 export interface CutoverReport {
@@ -51,6 +56,8 @@ export interface CutoverReport {
   /** Findings in the JSON files that LevelDB already had, and were acknowledged. */
   acknowledged: Finding[];
   phase: MigrationPhase;
+  /** The chain verification the gate passed, when asked. */
+  chain?: ChainVerificationReport;
 }
 
 function refuse(command: string, phase: MigrationPhase, allowed: string, file: string): StateError {
@@ -184,6 +191,7 @@ export class Migration {
           digest: scan.digest,
           ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
         };
+        if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
         await this.recordAnalysis(report, started);
         return report;
       } finally {
@@ -244,8 +252,17 @@ export class Migration {
   }
 
   /** compare + validate; records the result as evidence for the gates (and clears a divergence when clean). */
-  verify(): Promise<VerifyReport> {
-    return this.run(() => this.verifyAndRecord());
+  verify(options: { chain?: ChainCheckOptions } = {}): Promise<VerifyReport> {
+    return this.run(async () => {
+      const report = await this.verifyAndRecord();
+      if (options.chain) report.chain = await verifyChainOnSide(this.ctx, this.paths, options.chain);
+      return report;
+    });
+  }
+
+  /** The records of one side (default: the side deploy scripts read now) checked against the chains; read-only. */
+  verifyChain(options: ChainCheckOptions & { from?: Side }): Promise<ChainVerificationReport> {
+    return this.run(() => verifyChainOnSide(this.ctx, this.paths, options));
   }
 
   private async verifyAndRecord(): Promise<VerifyReport> {
@@ -368,6 +385,9 @@ export class Migration {
           soakVerifies++;
         }
       }
+      // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
+      const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
+      if (chain && !chain.ok) throw gate('chain verification', `${chain.counts.error} record(s) with errors against the chains (see verify-chain)`, this.files.state);
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
         await this.transition('cutover', ['json-primary'], 'json-only', started, (s) => {
@@ -375,7 +395,7 @@ export class Migration {
           s.cutoverEvidence = verify.evidence;
         }, `-> json-only after ${1 + soakVerifies} clean verify(s)`);
       }
-      return { dryRun: options.dryRun ?? false, verify, soakVerifies, acknowledged, phase: options.dryRun ? 'json-primary' : 'json-only' };
+      return { dryRun: options.dryRun ?? false, verify, soakVerifies, acknowledged, phase: options.dryRun ? 'json-primary' : 'json-only', ...(chain && { chain }) };
     });
   }
 

@@ -9,6 +9,7 @@ import { writeFileDurable } from './durable.js';
 import type { OutcomeEntry } from './journal.js';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
+import { readLastChainVerification } from './chain/evidence.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
 
 interface PhaseLine {
@@ -63,6 +64,7 @@ async function sideFigures(store: StateStore, exclude: string[]): Promise<{ side
 
 export async function buildReport(ctx: MigrationContext): Promise<MigrationReport> {
   const state = await readState(ctx.files);
+  const chain = await readLastChainVerification(ctx.files.stateDir);
   const analysis = await readFile(ctx.files.analysis, 'utf8').then((t) => JSON.parse(t) as { durationMs: number; total: number }, () => null);
   const journal = await ctx.journal.read({ sinceSeq: 0 });
   const outcomes = journal.entries.filter((e): e is OutcomeEntry => e.type === 'outcome' && !e.probe);
@@ -123,6 +125,8 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     latencyMedianMs: latency,
     performanceImpactPercent: impact,
     timings: state.timings,
+    // The last check of the records against the chains (endpoints redacted), when one ran.
+    chainVerification: chain ? { at: chain.at, source: chain.source ?? null, ok: chain.ok, counts: chain.counts, chains: chain.chains } : null,
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(3).replace(/\.?0+$/, '')}%`;
@@ -157,6 +161,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Divergences: ${divergences.length ? divergences.map((d) => `${d.key} (${d.outcome}, seq ${d.seq})`).join(', ') : 'none'}`,
     `- Shadow-read mismatches: ${shadowMismatches}`,
     ...(journal.torn ? [`- Torn journal lines skipped: ${journal.torn}`] : []),
+    `- Chain verification: ${chain ? `${chain.ok ? 'no errors' : 'ERRORS'} at ${chain.at} (${chain.source ?? 'records'}): ${chain.counts.ok} ok, ${chain.counts.warn} warning, ${chain.counts.error} error, ${chain.counts.notChecked} not checked` : 'not run'}`,
     '',
     '## Recommendations',
     ...(status === 'SUCCESS'

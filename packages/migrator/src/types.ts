@@ -1,6 +1,7 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
 import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
+import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 
 /** The persisted phases (ARCHITECTURE.md, "The migration, as states"). */
 export type MigrationPhase = 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only' | 'rolling-back';
@@ -121,6 +122,8 @@ export interface AnalysisReport {
   crossCheck: Finding[];
   digest: StoreSide;
   ok: boolean;
+  /** The records checked against the chains, when asked (`analyze --chain`); does not change `ok`. */
+  chain?: ChainVerificationReport;
 }
 
 export interface CopyProgress {
@@ -176,6 +179,8 @@ export interface VerifyReport {
   comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;
+  /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
+  chain?: ChainVerificationReport;
 }
 
 export interface CutoverOptions {
@@ -185,6 +190,8 @@ export interface CutoverOptions {
   soak?: { count: number; intervalMs: number };
   /** Pass the gates' checks, but do not change state. */
   dryRun?: boolean;
+  /** Also check the JSON records against the chains; any error-level result fails the gate. */
+  chain?: ChainCheckOptions;
 }
 
 export interface RollbackOptions {

@@ -35,12 +35,18 @@ export async function readSide(ctx: MigrationContext): Promise<Side> {
   return routeFor(await readState(ctx.files), process.env).reads;
 }
 
-/** Verifies one side's records (read-only on it) and records the result beside the state. */
+/** Verifies the given records (analysis already holds them) and records the result beside the state. */
+export async function verifyChainRecords(ctx: MigrationContext, input: Parameters<typeof verifyChain>[0], source: ChainVerificationReport['source'], options: ChainCheckOptions): Promise<ChainVerificationReport> {
+  const report = await verifyChain(input, { ...options, registry: ctx.registry, now: ctx.now });
+  if (source !== undefined) report.source = source;
+  await recordChainVerification(ctx.files.stateDir, report);
+  return report;
+}
+
+/** Verifies one side's records (read-only on it; default the side deploy scripts read now). */
 export async function verifyChainOnSide(ctx: MigrationContext, paths: MigrationPaths, options: ChainCheckOptions & { from?: Side }): Promise<ChainVerificationReport> {
   const side = options.from ?? (await readSide(ctx));
   const store = side === 'leveldb' ? levelDbStore(paths, { registry: ctx.registry, readOnly: true }) : jsonStore(paths, { registry: ctx.registry });
-  const report = await verifyChain(store, { ...options, registry: ctx.registry, now: ctx.now });
-  report.source = side;
-  await recordChainVerification(ctx.files.stateDir, report);
-  return report;
+  const { from: _from, ...check } = options;
+  return verifyChainRecords(ctx, store, side, check);
 }
