@@ -76,9 +76,17 @@ describe('runbook scripts', () => {
     const ready = await runScript('verify:rollback-ready', ['--json']);
     expect([0, 1]).toContain(ready.code);
     expect(typeof (JSON.parse(ready.stdout) as { ready: unknown }).ready).toBe('boolean');
-    const projectOnly = await runScript('test:deployment-with-json');
+    const projectOnly = await runScript('test:hardhat-integration');
     expect(projectOnly.code).toBe(0);
     expect(projectOnly.stdout).toContain('NOT RUN by deploystate');
+    // The drills run on a copy: before the copy, the JSON cycle passes (seeded from a LevelDB
+    // snapshot) while the cross-network check fails, since the JSON files hold no records yet.
+    const drill = await runScript('test:deployment-with-json', ['--json']);
+    expect(drill.code, drill.stderr).toBe(0);
+    expect((JSON.parse(drill.stdout) as { scenario: string }).scenario).toBe('json-backend');
+    const crossNetwork = await runScript('test:cross-network:json-backend');
+    expect(crossNetwork.code).toBe(1);
+    expect(crossNetwork.stdout).toContain('FAIL  records on several networks');
     const success = await runScript('verify:rollback-success');
     expect(success.code, success.stderr).toBe(0);
     // Before the copy the JSON side is empty: the consistency check must fail, not pass.
