@@ -1,7 +1,14 @@
 // Crash-safe file replacement: temp file, fsync, rename over the target, fsync the folder. A kill
 // at any instant leaves the old file or the new one, never a mix; a failure leaves the old one.
+// Small metadata calls (open, write of a few KB, link, rename) are synchronous: each takes
+// microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { closeSync, unlinkSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs';
+import { link, open, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const writeAsync = promisify(write);
+const fdatasyncAsync = promisify(fdatasync);
 import { basename, dirname, join } from 'node:path';
 import { StateError, fsErrorCode } from '@deploystate/core';
 
@@ -15,7 +22,18 @@ export interface AtomicWriteOptions {
   tmpDir?: string;
   /** Called after the temp file is complete and before the rename (e.g. to link a backup). */
   beforeRename?: () => Promise<void>;
+  /**
+   * A file (on the same filesystem, e.g. a backup about to be pruned) this write may take as its
+   * temp file instead of creating one: it is first renamed into tmpDir under a temp name, then
+   * overwritten in place. Reusing its blocks spares the block allocation and, above all, the freeing
+   * of the pruned file (a discard on filesystems mounted with `discard`). Skipped when it has other
+   * links or cannot be moved.
+   */
+  recycle?: string;
 }
+
+// Above this size the bytes are written asynchronously, so a large file does not hold the event loop.
+const SYNC_WRITE_LIMIT = 256 * 1024;
 
 /** The temp-file name: the writer's pid lets the next open tell a crashed writer's leftovers from a live one's. */
 export function tempFileName(target: string): string {
@@ -40,6 +58,24 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Takes `recycle` as the temp file when it is a file of its own (one link); else undefined. */
+function takeRecyclable(recycle: string | undefined, tmp: string): number | undefined {
+  if (recycle === undefined) return undefined;
+  try {
+    renameSync(recycle, tmp);
+  } catch {
+    return undefined;
+  }
+  const fd = openSync(tmp, 'r+');
+  if (fstatSync(fd).nlink !== 1) {
+    // Someone else links this inode: overwriting it would change their file. Let it go.
+    closeSync(fd);
+    unlinkSync(tmp);
+    return undefined;
+  }
+  return fd;
+}
+
 /**
  * Replaces `target` with `data` atomically. Throws StateError DISK_FULL, PERMISSION_DENIED or
  * WRITE_FAILED naming the file; the previous file is then intact and the temp file removed.
@@ -50,19 +86,32 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   const tmp = join(tmpDir, tempFileName(target));
   let created = false;
   try {
-    await mkdir(tmpDir, { recursive: true });
+    mkdirSync(tmpDir, { recursive: true });
     // Keep the permissions the user gave the file.
-    const mode = await stat(target).then((s) => s.mode & 0o777, () => 0o666);
-    const handle = await open(tmp, 'wx', mode);
+    let mode = 0o666;
+    try {
+      mode = statSync(target).mode & 0o777;
+    } catch {
+      // a new file
+    }
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let fd = takeRecyclable(options.recycle, tmp);
+    if (fd === undefined) fd = openSync(tmp, 'wx', mode);
     created = true;
     try {
-      await handle.writeFile(data);
-      if (durable) await handle.sync();
+      let offset = 0;
+      while (offset < bytes.byteLength) {
+        const length = bytes.byteLength - offset;
+        offset += length <= SYNC_WRITE_LIMIT ? writeSync(fd, bytes, offset, length, offset) : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
+      }
+      ftruncateSync(fd, bytes.byteLength);
+      // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
+      if (durable) await fdatasyncAsync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     await options.beforeRename?.();
-    await rename(tmp, target);
+    renameSync(tmp, target);
     created = false;
     if (durable) await fsyncDir(dirname(target));
   } catch (error) {

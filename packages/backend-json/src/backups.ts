@@ -1,5 +1,6 @@
 // Backups of replaced state files, in `<dir>/.deploystate/backups/<file>/`, newest first by name,
 // and the restore that brings back the newest one that still parses.
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCodes, NetworkRegistry, StateError, isStateError } from '@deploystate/core';
@@ -44,6 +45,68 @@ export async function pruneBackups(dir: string, fileName: string, keep: number):
   const folder = backupDirFor(dir, fileName);
   const names = (await namesIn(folder)).sort().reverse();
   for (const name of names.slice(keep)) await unlink(join(folder, name)).catch(() => undefined);
+}
+
+/**
+ * One state file's backups as this process knows them, oldest first, so a write needs no folder
+ * listing: the list is read again only when the folder's mtime is not the one this process's own
+ * last change left (another process added or removed a backup). The bound is kept by handing the
+ * oldest backup beyond it to the next write to reuse as its temp file (see writeFileAtomic's
+ * `recycle`), and by removing any further excess in the background.
+ */
+export class BackupShelf {
+  private names: string[] | undefined;
+  private seenMtimeNs: bigint | undefined;
+  readonly folder: string;
+
+  constructor(dir: string, fileName: string, private readonly keep: number) {
+    this.folder = backupDirFor(dir, fileName);
+  }
+
+  private current(): string[] {
+    let mtimeNs: bigint;
+    try {
+      mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
+    } catch {
+      mkdirSync(this.folder, { recursive: true });
+      mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
+    }
+    if (!this.names || mtimeNs !== this.seenMtimeNs) {
+      this.names = readdirSync(this.folder).filter((n) => n.endsWith('.json')).sort();
+      this.seenMtimeNs = mtimeNs;
+    }
+    return this.names;
+  }
+
+  /**
+   * Prepares one more backup: its path, and the oldest backup that adding it pushes past the bound
+   * (the write may take that file as its temp file; it leaves this list either way).
+   */
+  next(): { path: string; recyclable?: string } {
+    const names = this.current();
+    const name = backupName();
+    const oldest = names.length + 1 > this.keep ? names.shift() : undefined;
+    return { path: join(this.folder, name), ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }) };
+  }
+
+  /** Records the backup just linked, and removes any excess beyond the bound off the write path. */
+  added(path: string): void {
+    const names = this.names ?? this.current();
+    if (!names.includes(basename(path))) names.push(basename(path));
+    names.sort();
+    const excess = names.splice(0, Math.max(0, names.length - this.keep));
+    try {
+      this.seenMtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
+    } catch {
+      this.names = undefined;
+    }
+    for (const name of excess) void unlink(join(this.folder, name)).catch(() => undefined);
+  }
+
+  /** Forget what is known (after a failed write, or a restore by another path). */
+  reset(): void {
+    this.names = undefined;
+  }
 }
 
 export async function ensureBackupDir(dir: string, fileName: string): Promise<string> {

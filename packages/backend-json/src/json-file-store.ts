@@ -2,6 +2,7 @@
 // revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
 // backup link and an atomic replace.
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -25,9 +26,9 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
-import { backupDirFor, backupName, ensureBackupDir, listBackupFiles, pruneBackups, restoreStateFile } from './backups.js';
+import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
 import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
-import { withFileLock, type LockOptions } from './lock.js';
+import { LockLease, type LockOptions } from './lock.js';
 
 export interface JsonFileStoreOptions extends BaseStoreOptions {
   /** The deployments folder. */
@@ -43,6 +44,12 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
   lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
   /** fsync each written file and its folder. Default true. */
   durable?: boolean;
+  /**
+   * How long (ms) a file's cross-process lock is kept after a write, so back-to-back writes skip
+   * taking it again. Another process that waits gets it after the current write (it asks through
+   * `<lock>.want`) or when the lease idles out. Default 100; 0 releases after every write.
+   */
+  lockLeaseMs?: number;
 }
 
 export interface ReplaceChainResult {
@@ -57,9 +64,11 @@ export interface ReplaceChainResult {
 }
 
 interface FileSignature {
+  dev: bigint;
   ino: bigint;
   size: bigint;
   mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 interface LoadedFile {
@@ -71,6 +80,12 @@ interface LoadedFile {
   digest?: string;
   signature?: FileSignature;
   readAt?: number;
+  /**
+   * Written by this store under the file's lock, signature taken right after the rename: trusted
+   * without the racy re-read, since any later write by a cooperating process replaces the file by a
+   * new inode (created while this one is still linked), which the signature tells apart.
+   */
+  own?: boolean;
   sortedNames?: string[];
 }
 
@@ -106,13 +121,14 @@ const RACY_MS = 25;
 const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function sameSignature(a: FileSignature, b: FileSignature): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
 }
 
-async function signatureOf(path: string): Promise<FileSignature | null> {
+/** A synchronous stat: a few microseconds, several times cheaper than the async round trip, and done on every read. */
+function signatureOf(path: string): FileSignature | null {
   try {
-    const s = await stat(path, { bigint: true });
-    return { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs };
+    const s = statSync(path, { bigint: true });
+    return { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
     throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
@@ -140,6 +156,9 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly lockWait: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
   private readonly cache = new Map<number, LoadedFile>();
   private readonly queues = new Map<number, ChainQueue>();
+  private readonly leases = new Map<string, LockLease>();
+  private readonly shelves = new Map<string, BackupShelf>();
+  private readonly lockLeaseMs: number;
 
   constructor(options: JsonFileStoreOptions) {
     super(options);
@@ -151,6 +170,7 @@ export class JsonFileStore extends AbstractStateStore {
     this.backupsKept = Math.max(0, options.backups ?? 10);
     this.durable = options.durable ?? true;
     this.lockWait = options.lockWait ?? {};
+    this.lockLeaseMs = Math.max(0, options.lockLeaseMs ?? 100);
   }
 
   /** The state file a chain is written to: `<dir>/<registry name>.json`. */
@@ -204,6 +224,9 @@ export class JsonFileStore extends AbstractStateStore {
 
   protected async _close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
+    await Promise.all([...this.leases.values()].map((lease) => lease.release()));
+    this.leases.clear();
+    this.shelves.clear();
     this.cache.clear();
   }
 
@@ -218,10 +241,10 @@ export class JsonFileStore extends AbstractStateStore {
   private async load(chainId: number): Promise<LoadedFile> {
     const canonical = this.fileFor(chainId);
     let file = canonical;
-    let signature = await signatureOf(canonical);
+    let signature = signatureOf(canonical);
     const fallback = signature ? undefined : this.unregisteredFileFor(chainId);
     if (fallback) {
-      signature = await signatureOf(fallback);
+      signature = signatureOf(fallback);
       file = fallback;
     }
     if (!signature) {
@@ -229,7 +252,7 @@ export class JsonFileStore extends AbstractStateStore {
       return { file: canonical, model: null };
     }
     const hit = this.cache.get(chainId);
-    if (hit && hit.file === file && hit.signature && sameSignature(hit.signature, signature) && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
+    if (hit && hit.file === file && hit.signature && sameSignature(hit.signature, signature) && (hit.own === true || (hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS))) {
       this.cache.delete(chainId);
       this.cache.set(chainId, hit);
       return hit;
@@ -251,7 +274,7 @@ export class JsonFileStore extends AbstractStateStore {
     try {
       // Signature and bytes from one open file, so the cache never pairs one version's stat with another's text.
       const s = await handle.stat({ bigint: true });
-      signature = { ino: s.ino, size: s.size, mtimeNs: s.mtimeNs };
+      signature = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
       text = await handle.readFile('utf8');
     } finally {
       await handle.close();
@@ -451,7 +474,7 @@ export class JsonFileStore extends AbstractStateStore {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await withFileLock(this.fileFor(chainId), () => this.writeBatch(chainId, batch), this.lockWait);
+          await this.leaseFor(this.fileFor(chainId)).run(() => this.writeBatch(chainId, batch));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -460,6 +483,18 @@ export class JsonFileStore extends AbstractStateStore {
       queue.running = undefined;
       if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
     }
+  }
+
+  private leaseFor(file: string): LockLease {
+    let lease = this.leases.get(file);
+    if (!lease) this.leases.set(file, (lease = new LockLease(file, { ...this.lockWait, idleMs: this.lockLeaseMs })));
+    return lease;
+  }
+
+  private shelfFor(file: string): BackupShelf {
+    let shelf = this.shelves.get(file);
+    if (!shelf) this.shelves.set(file, (shelf = new BackupShelf(this.location, basename(file), this.backupsKept)));
+    return shelf;
   }
 
   private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
@@ -488,31 +523,45 @@ export class JsonFileStore extends AbstractStateStore {
     const digest = digestOf(rendered.text);
     const outcome: WriteOutcome = { file: target, changed: false };
     if (digest !== loaded.digest) {
+      // The backup is a hard link to the file being replaced (files are always replaced, never
+      // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
+      const shelf = loaded.model && this.backupsKept > 0 ? this.shelfFor(target) : undefined;
+      let planned: { path: string; recyclable?: string } | undefined;
+      try {
+        planned = shelf?.next();
+      } catch (error) {
+        throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, { file: target, cause: error });
+      }
       let backup: string | undefined;
-      await writeFileAtomic(target, rendered.text, {
-        durable: this.durable,
-        tmpDir: join(this.location, STATE_DIR, 'tmp'),
-        beforeRename: async () => {
-          if (!loaded.model || this.backupsKept === 0) return;
-          const folder = await ensureBackupDir(this.location, basename(target));
-          backup = join(folder, backupName());
-          // Writes always replace the file, never edit it, so a link is a faithful copy.
-          await linkOrCopy(target, backup).catch((error: unknown) => {
-            throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
-          });
-        },
-      });
+      try {
+        await writeFileAtomic(target, rendered.text, {
+          durable: this.durable,
+          tmpDir: join(this.location, STATE_DIR, 'tmp'),
+          ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
+          beforeRename: async () => {
+            if (!planned) return;
+            await linkOrCopy(target, planned.path).catch((error: unknown) => {
+              throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
+            });
+            backup = planned.path;
+          },
+        });
+      } catch (error) {
+        shelf?.reset();
+        throw error;
+      }
       if (backup) {
         outcome.backup = backup;
-        await pruneBackups(this.location, basename(target), this.backupsKept);
+        shelf?.added(backup);
       }
       outcome.changed = true;
-      const signature = await signatureOf(target);
+      const signature = signatureOf(target);
       const written: LoadedFile = {
         file: target,
         model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
         digest,
         readAt: Date.now(),
+        own: true,
         ...(signature && { signature }),
       };
       this.remember(chainId, written);
@@ -525,7 +574,8 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** A chain registered after it was stored as chain-<id>.json moves to its name (link, then unlink: a crash between leaves one inode under two names, which this finishes). */
   private async moveUnregistered(fallback: string, target: string): Promise<void> {
-    const [from, to] = await Promise.all([signatureOf(fallback), signatureOf(target)]);
+    const from = signatureOf(fallback);
+    const to = signatureOf(target);
     if (!from) return;
     try {
       if (to && to.ino !== from.ino) {
@@ -555,6 +605,9 @@ export class JsonFileStore extends AbstractStateStore {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.queues.get(chainId)?.running?.catch(() => undefined);
+    // restoreStateFile takes the file's lock itself: end this store's lease on it first.
+    await this.leases.get(this.fileFor(chainId))?.release();
+    this.shelves.get(this.fileFor(chainId))?.reset();
     const result = await restoreStateFile(this.location, chainId, {
       registry: this.registry,
       durable: this.durable,

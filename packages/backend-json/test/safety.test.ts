@@ -99,8 +99,8 @@ describe('locking', () => {
     await store.put(rec(56, 'B'));
   });
 
-  it('breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs', async () => {
-    const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 } });
+  it.each([0, 100])('breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs (lease %i ms)', async (lockLeaseMs) => {
+    const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 }, lockLeaseMs });
     const lock = lockFileFor(store.fileFor(56));
     await mkdir(join(dir, '.deploystate', 'locks'), { recursive: true });
     await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), nonce: 'dead' }));
@@ -110,6 +110,8 @@ describe('locking', () => {
     await utimes(lock, past, past);
     await store.put(rec(56, 'AfterStaleHeartbeat'));
     expect((await store.list(56)).length).toBe(2);
+    // A put resolves once its file is written, and the lock (or its lease) ends after: closing waits for that.
+    await store.close();
     expect(await readdir(join(dir, '.deploystate', 'locks'))).toEqual([]);
   });
 });

@@ -1,0 +1,129 @@
+// The mechanisms that make writes fast, each checked against the guarantee it must keep: the lock
+// lease still gives other processes their turn, the own-write cache shortcut still sees foreign
+// writes, and recycled backups keep the bound without touching a file someone else links.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { link, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseLossless } from '@deploystate/core';
+import { lockFileFor, writeFileAtomic } from '../src/index.js';
+import { rec, withStore } from './helpers.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
+let cleanup: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = undefined;
+});
+
+async function setup(options = {}) {
+  const ctx = await withStore(options);
+  cleanup = ctx.done;
+  return ctx;
+}
+
+/** Runs the writer fixture: `count` puts of `<prefix><i>` to chain 56, giving up on the lock after `lockTimeoutMs`. */
+function runWriter(dir: string, prefix: string, count: number, lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [WRITER, dir, prefix, '0', String(count), String(lockTimeoutMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+}
+
+const names = async (file: string): Promise<string[]> => Object.keys((parseLossless(await readFile(file, 'utf8')) as { records: object }).records);
+
+describe('lock lease', () => {
+  it('keeps the lock between back-to-back writes and releases it on close', async () => {
+    const { store } = await setup({ lockLeaseMs: 60_000 });
+    await store.put(rec(56, 'A'));
+    const lock = lockFileFor(store.fileFor(56));
+    expect(existsSync(lock)).toBe(true);
+    await store.put(rec(56, 'B'));
+    expect(existsSync(lock)).toBe(true);
+    await store.close();
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('an idle holder lets another process take the lock once the lease idles out', async () => {
+    const { dir, store } = await setup({ lockLeaseMs: 300 });
+    await store.put(rec(56, 'Holder'));
+    expect(existsSync(lockFileFor(store.fileFor(56)))).toBe(true);
+    // The child waits at most 5 s: far longer than the lease, far shorter than "never released".
+    const { code, stderr } = await runWriter(dir, 'Child', 3, 5_000);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(await names(store.fileFor(56))).toEqual(['Child0', 'Child1', 'Child2', 'Holder']);
+    // And the holder writes again after it, seeing the child's records.
+    await store.put(rec(56, 'Holder2'));
+    expect((await store.list(56)).length).toBe(5);
+  });
+
+  it('a busy holder hands the lock to a waiting process (.want) and loses none of either side\'s writes', async () => {
+    const { dir, store } = await setup({ lockLeaseMs: 60_000 });
+    await store.put(rec(56, 'H0'));
+    let done = false;
+    const child = runWriter(dir, 'W', 5, 5_000).then((result) => {
+      done = true;
+      return result;
+    });
+    // The lease never idles out here: the child only gets in if the holder hands over.
+    let written = 1;
+    while (!done && written < 3_000) await store.put(rec(56, `H${written++}`));
+    const { code, stderr } = await child;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const all = await names(store.fileFor(56));
+    for (let i = 0; i < 5; i++) expect(all).toContain(`W${i}`);
+    for (let i = 0; i < written; i++) expect(all).toContain(`H${i}`);
+  });
+});
+
+describe('own-write cache shortcut', () => {
+  it.each([10, 0])('sees a foreign write made right after its own (backups %i)', async (backups) => {
+    const { store, open } = await setup({ backups, lockLeaseMs: 0 });
+    const other = await open({ lockLeaseMs: 0 });
+    for (let i = 0; i < 20; i++) {
+      await store.put(rec(56, 'Same', { timestamp: 2 * i }));
+      // Same size, within the same millisecond or so: only the inode tells the versions apart.
+      await other.put(rec(56, 'Same', { timestamp: 2 * i + 1 }));
+      expect((await store.get(56, 'Same'))?.timestamp).toBe(2 * i + 1);
+    }
+  });
+
+  it('sees a same-size replacement by another tool right after its own write', async () => {
+    const { store } = await setup();
+    await store.put(rec(56, 'A', { timestamp: 1 }));
+    const text = await readFile(store.fileFor(56), 'utf8');
+    const changed = text.replace('"timestamp": 1', '"timestamp": 7');
+    expect(changed.length).toBe(text.length);
+    await writeFileAtomic(store.fileFor(56), changed, { durable: false });
+    expect((await store.get(56, 'A'))?.timestamp).toBe(7);
+  });
+});
+
+describe('recycled backups', () => {
+  it('keep the bound, hold the previous versions newest first, and leave no temp file', async () => {
+    const { dir, store } = await setup({ backups: 3 });
+    for (let i = 0; i < 12; i++) await store.put(rec(56, `C${String(i).padStart(2, '0')}`));
+    const backups = await store.listBackups(56);
+    expect(backups.length).toBe(3);
+    const counts = await Promise.all(backups.map(async (b) => (await names(b)).length));
+    expect(counts).toEqual([11, 10, 9]);
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('never overwrite a backup that has another link', async () => {
+    const { dir, store } = await setup({ backups: 2 });
+    for (let i = 0; i < 3; i++) await store.put(rec(56, `C${i}`));
+    const [, oldest] = await store.listBackups(56);
+    const kept = join(dir, 'kept-elsewhere.json');
+    await link(oldest as string, kept);
+    const before = await readFile(kept, 'utf8');
+    for (let i = 3; i < 6; i++) await store.put(rec(56, `C${i}`));
+    expect(await readFile(kept, 'utf8')).toBe(before);
+    expect((await store.listBackups(56)).length).toBe(2);
+    expect((await store.list(56)).length).toBe(6);
+  });
+});
