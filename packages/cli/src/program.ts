@@ -11,6 +11,15 @@ export interface CommandSpec {
   examples: string[];
 }
 
+// Endpoints and request limits for checks against the chains (verify-chain, and --chain).
+const CHAIN_FLAGS: NonNullable<CommandSpec['options']> = [
+  ['--rpc <chainIdEqUrl>', 'RPC endpoint for a chain, <chainId>=<url> (repeatable; also "rpc" in the config file, or RPC_URL_<chainId>)'],
+  ['--timeout <ms>', 'Per-request timeout for RPC calls (default 10000)'],
+  ['--retries <n>', 'Retries per RPC request, with exponential backoff (default 2)'],
+  ['--concurrency <n>', 'RPC requests in flight per endpoint (default 4)'],
+];
+const CHAIN_OPTION: NonNullable<CommandSpec['options']>[number] = ['--chain', 'Also check the records against the chains (see verify-chain)'];
+
 export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'analyze',
@@ -19,6 +28,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--snapshot', 'Read a consistent copy of a LevelDB that another process holds open'],
       ['--expected <file>', 'Cross-check against an expected-inventory JSON file'],
+      CHAIN_OPTION,
+      ...CHAIN_FLAGS,
     ],
     examples: ['deploystate analyze', 'deploystate analyze --snapshot --json > inventory.json'],
   },
@@ -97,7 +108,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'verify',
     module: 'verify',
     description: 'compare + schema validation, recorded as evidence for promote and cutover (exit 1 unless clean)',
-    examples: ['deploystate verify', 'deploystate verify --json'],
+    options: [CHAIN_OPTION, ...CHAIN_FLAGS],
+    examples: ['deploystate verify', 'deploystate verify --json', 'deploystate verify --chain --rpc 97=https://bsc-testnet.example'],
+  },
+  {
+    usage: 'verify-chain',
+    module: 'verify-chain',
+    description: 'Check the records against the chains: chain id, code at proxy and implementation, EIP-1967 slot, runtime hash (read-only; exit 1 on errors)',
+    options: [['--from <side>', 'leveldb | json (default: the side deploy scripts read in the current phase)'], ...CHAIN_FLAGS],
+    examples: ['deploystate verify-chain --rpc 97=https://data-seed-prebsc-1-s1.bnbchain.org:8545', 'RPC_URL_56=https://bsc.example deploystate verify-chain --json'],
   },
   {
     usage: 'cutover',
@@ -108,6 +127,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--soak <n>', 'Require n consecutive clean verifies first'],
       ['--soak-interval <ms>', 'Time between soak verifies', { default: 1000 }],
       ['--dry-run', 'Check every gate, change nothing (the pre-cut-over validation)'],
+      ['--chain', 'Also require the JSON records to check out against the chains (see verify-chain)'],
+      ...CHAIN_FLAGS,
     ],
     examples: ['deploystate cutover --dry-run', 'deploystate cutover --soak 3 --soak-interval 5000', 'deploystate cutover --acknowledge DEV_CHAIN --yes'],
   },

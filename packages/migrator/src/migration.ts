@@ -387,7 +387,12 @@ export class Migration {
       }
       // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
       const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
-      if (chain && !chain.ok) throw gate('chain verification', `${chain.counts.error} record(s) with errors against the chains (see verify-chain)`, this.files.state);
+      if (chain && !chain.ok) {
+        throw new StateError(ErrorCodes.GATE_FAILED, `gate "chain verification" not satisfied: ${chain.counts.error} JSON record(s) with errors against the chains`, {
+          file: this.files.state,
+          hint: 'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
+        });
+      }
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
         await this.transition('cutover', ['json-primary'], 'json-only', started, (s) => {

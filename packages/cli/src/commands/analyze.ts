@@ -4,13 +4,17 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { renderFindings, verdict } from '../render.js';
+import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expected = typeof options.expected === 'string' ? resolve(ctx.cwd, options.expected) : undefined;
+  const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
   const report = await withMigration(ctx, (migration) =>
-    migration.analyze({ snapshot: options.snapshot === true, ...(expected !== undefined && { expectedInventory: expected }) }),
+    migration.analyze({ snapshot: options.snapshot === true, ...(expected !== undefined && { expectedInventory: expected }), ...(chain !== undefined && { chain }) }),
   );
-  if (!report.ok) ctx.exitCode = 1;
+  if (report.chain) await requireReachable(report.chain);
+  if (!report.ok || report.chain?.ok === false) ctx.exitCode = 1;
+  const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result(report, () => [
     p.bold(`LevelDB ${report.source.path}${report.source.snapshot ? ' (snapshot)' : ''}: ${report.total} records on ${report.chains.length} chains`),
@@ -27,6 +31,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...report.roundTrip.failures.slice(0, 10).map((f) => `  ${p.red('round trip')} ${f.key}: ${f.problem}`),
     ...(report.crossCheck.length > 0 ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)] : []),
     ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
+    ...chainText,
     `digest ${report.digest.digest} (${report.digest.count} records)`,
     verdict(report.ok, p, 'analysis passed', 'analysis found problems (see above)'),
   ]);

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { verdict } from '../render.js';
 import { listOption } from './migrate.js';
+import { chainLines, chainOptions } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const acknowledge = listOption(options.acknowledge);
@@ -16,6 +17,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak-interval must be milliseconds, got ${String(options.soakInterval)}`);
     soak = { count, intervalMs };
   }
+  const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
   const p = ctx.out.paint;
   await withMigration(ctx, async (migration) => {
     const before = await migration.status();
@@ -26,7 +28,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `leave LevelDB untouched at ${before.paths.leveldb}, so \`deploystate rollback\` can come back`,
       ]);
     }
-    const result = await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }) }).catch((error: unknown) => {
+    const result = await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }), ...(chain !== undefined && { chain }) }).catch((error: unknown) => {
       if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
         throw new StateError(error.code, error.message, {
           ...(error.file !== undefined && { file: error.file }),
@@ -37,7 +39,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       throw error;
     });
     const after = await migration.status();
+    const chainText = result.chain ? [p.bold('Chain verification (--chain)'), ...(await chainLines(result.chain))] : [];
     ctx.out.result({ ok: true, ...result, phase: after.phase }, () => [
+      ...chainText,
       `verify clean (${result.verify.evidence.leveldb.count} records, digest ${result.verify.evidence.json.digest.slice(0, 16)}…)${result.soakVerifies > 0 ? `; soak: ${result.soakVerifies} clean verifies` : ''}${result.acknowledged.length > 0 ? `; ${result.acknowledged.length} findings acknowledged` : ''}`,
       verdict(true, p, dryRun ? `pre-cut-over validation passed: every gate is met (phase still ${after.phase})` : `cut over: phase ${after.phase}`, ''),
       ...(dryRun ? ['next: `deploystate rollback --ready`, then `deploystate cutover`'] : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),

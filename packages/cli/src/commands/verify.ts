@@ -3,18 +3,23 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { renderComparison, renderFindings, verdict } from '../render.js';
 import { comparisonDocument } from './compare.js';
+import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
-export async function run(ctx: Context): Promise<void> {
-  const report = await withMigration(ctx, (migration) => migration.verify());
-  if (!report.clean) ctx.exitCode = 1;
+export async function run(ctx: Context, _args: unknown[] = [], options: Record<string, unknown> = {}): Promise<void> {
+  const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
+  const report = await withMigration(ctx, (migration) => migration.verify(chain !== undefined ? { chain } : {}));
+  if (report.chain) await requireReachable(report.chain);
+  if (!report.clean || report.chain?.ok === false) ctx.exitCode = 1;
+  const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
-  ctx.out.result({ clean: report.clean, comparison: comparisonDocument(report.comparison), schema: report.schema, evidence: report.evidence }, () => [
+  ctx.out.result({ clean: report.clean, comparison: comparisonDocument(report.comparison), schema: report.schema, evidence: report.evidence, ...(report.chain && { chain: report.chain }) }, () => [
     p.bold('Comparison'),
     ...renderComparison(report.comparison, p, 20),
     '',
     p.bold(`Schema (${report.schema.files} files)`),
     ...renderFindings(report.schema.errors, p),
     ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
+    ...chainText,
     '',
     verdict(report.clean, p, `verify clean, recorded at ${report.evidence.at}`, `verify not clean: ${report.evidence.differences} differences, ${report.evidence.schemaErrors} schema errors`),
   ]);
