@@ -1,0 +1,84 @@
+// `restore` (a JSON file from its backup, the LevelDB folder from the migrator's backup) and
+// `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
+import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument } from './helpers.js';
+
+let root: string;
+let sample: string;
+const inSample = (args: string[]) => deploystate(args, { cwd: sample });
+
+beforeAll(async () => {
+  root = await makeTempDir('deploystate-cli-restore-');
+  sample = join(root, 'sample');
+  expect((await deploystate(['demo', sample], { cwd: root })).code).toBe(0);
+});
+afterAll(async () => {
+  await removeTempDir(root);
+});
+
+describe('status --probe', () => {
+  it('in leveldb-only reads every record through the factory store; --expect another phase exits 1', async () => {
+    const run = await inSample(['status', '--probe', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const doc = onlyDocument(run) as { phase: string; probe: { ok: boolean; phase: string; records: number } };
+    expect(doc.phase).toBe('leveldb-only');
+    expect(doc.probe).toMatchObject({ ok: true, phase: 'leveldb-only', records: 28 });
+    expect((await inSample(['status', '--expect', 'json-only', '--probe'])).code).toBe(1);
+  });
+});
+
+describe('restore', () => {
+  it('a JSON file from its backup: refused without --yes, then brings back the newest backup byte for byte', async () => {
+    expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
+    expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'])).code).toBe(0);
+    const file = join(sample, 'deployments', 'bscmainnet.json');
+    const list = onlyDocument(await inSample(['restore', '--file', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
+    expect(list.backups.length).toBeGreaterThan(0);
+    const newest = await readFile(list.backups[0] as string, 'utf8');
+    await writeFile(file, '{"records": {"cut sh');
+    const refused = await inSample(['restore', '--file', '56']);
+    expect(refused.code).toBe(2);
+    expect(await readFile(file, 'utf8')).toBe('{"records": {"cut sh');
+    const run = await inSample(['restore', '--file', '56', '--yes', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(onlyDocument(run).restored).toBe(list.backups[0]);
+    expect(await readFile(file, 'utf8')).toBe(newest);
+    // The damaged file it replaced is itself kept as a backup, so the restore can be undone.
+    const after = onlyDocument(await inSample(['restore', '--file', '56', '--list', '--json'])) as { backups: string[] };
+    expect(after.backups.length).toBe(list.backups.length + 1);
+  });
+
+  it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {
+    const backups = onlyDocument(await inSample(['restore', '--leveldb', '--list', '--json'])) as { backups: string[] };
+    expect(backups.backups.length).toBeGreaterThan(0);
+    // Replacing LevelDB under a running dual-write would lose journalled writes: refused until leveldb-only.
+    const refused = await inSample(['restore', '--leveldb', '--yes']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('TRANSITION_REFUSED');
+    expect((await inSample(['dual-write', 'disable'])).code).toBe(0);
+    // The damage: a forced import that overwrote a record with the wrong data.
+    const exported = join(root, 'state.ndjson');
+    expect((await inSample(['export', exported])).code).toBe(0);
+    const text = await readFile(exported, 'utf8');
+    await writeFile(exported, text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"wrong"'));
+    expect((await inSample(['import', exported, '--force', '--yes'])).code).toBe(0);
+    const damaged = join(root, 'damaged.ndjson');
+    await inSample(['export', damaged]);
+    expect(await readFile(damaged, 'utf8')).toContain('"note":"wrong"');
+    const run = await inSample(['restore', '--leveldb', '--yes', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const doc = onlyDocument(run) as { restored: string; movedAside: string };
+    expect(backups.backups).toContain(doc.restored);
+    expect(existsSync(join(doc.movedAside, 'CURRENT'))).toBe(true);
+    const after = join(root, 'after.ndjson');
+    expect((await inSample(['export', after])).code).toBe(0);
+    // Record lines only: the header line carries the export's time.
+    const records = (ndjson: string): string[] => ndjson.trim().split('\n').slice(1);
+    expect(records(await readFile(after, 'utf8'))).toEqual(records(text));
+    expect(records(text)).toHaveLength(28);
+  });
+});
