@@ -75,6 +75,12 @@ export interface LevelDbStoreOptions extends BaseStoreOptions {
    * store closes, releasing the lock. Default 2000 ms.
    */
   closeWaitMs?: number;
+  /**
+   * Skip re-reading files that this process verified before and that are unchanged since (a log
+   * that only grew is checked from its last whole record). Default true; false reads every file
+   * on every open.
+   */
+  reuseVerifiedFiles?: boolean;
 }
 
 export class LevelDbStore extends AbstractStateStore {
@@ -87,6 +93,7 @@ export class LevelDbStore extends AbstractStateStore {
   private readonly idleCloseMs: number;
   private readonly lockWait: LockWait;
   private readonly closeWaitMs: number;
+  private readonly reuseVerifiedFiles: boolean;
   private handle: SharedHandle<Db> | undefined;
   private readonly notes: RecoveryNote[] = [];
   /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
@@ -107,6 +114,7 @@ export class LevelDbStore extends AbstractStateStore {
     this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
     this.lockWait = { ...DEFAULT_LOCK_WAIT, ...options.lockWait };
     this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
+    this.reuseVerifiedFiles = options.reuseVerifiedFiles ?? true;
     if (!(this.closeWaitMs >= 0)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'closeWaitMs must be >= 0', { file: options.path });
     if (!(this.idleCloseMs >= 0) || !(this.lockWait.attempts >= 1) || !(this.lockWait.minDelayMs >= 0) || !(this.lockWait.maxDelayMs >= this.lockWait.minDelayMs)) {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'idleCloseMs must be >= 0, lockWait.attempts >= 1 and 0 <= minDelayMs <= maxDelayMs', { file: options.path });
@@ -269,7 +277,7 @@ export class LevelDbStore extends AbstractStateStore {
       } else if (state.kind === 'headless') {
         throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
       } else {
-        const check = await checkDataFiles(path, state.entries);
+        const check = await checkDataFiles(path, state.entries, { reuse: this.reuseVerifiedFiles });
         // Noted only once LevelDB opens: while another process holds the lock, a torn tail may
         // be its append in progress rather than a crash.
         tornTails = check.tornTails;
