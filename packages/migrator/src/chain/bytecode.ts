@@ -2,7 +2,8 @@
 // without its trailing CBOR metadata. A deployed runtime differs from the artifact where the
 // compiler left immutables: the contract's own address (`address(this)` stored as an immutable)
 // is the one we can restore, by zeroing it as the artifact has zeros there.
-import { bytesToHex, hexToBytes, keccak256, type Hex } from 'viem';
+import { bytesToHex, hexToBytes, keccak256 } from 'viem';
+import type { HexString as Hex } from './types.js';
 
 /**
  * Length of the trailing CBOR metadata, including its 2-byte length suffix, or 0 when the code

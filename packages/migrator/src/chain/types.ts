@@ -2,6 +2,9 @@
 // and how each endpoint answered. Endpoints appear only redacted (see redact.ts).
 import type { ErrorCode, NetworkRegistry } from '@deploystate/core';
 
+/** A 0x-prefixed hex string (the same shape as viem's `Hex`, declared here so our types do not pull in viem's). */
+export type HexString = `0x${string}`;
+
 /** `skipped` means there was nothing to compare (no proxy, no recorded hash, no code to hash). */
 export type CheckStatus = 'ok' | 'warn' | 'error' | 'skipped';
 

@@ -2,10 +2,10 @@
 // endpoint, is the endpoint on that chain, is there code at the proxy and the implementation,
 // does the proxy's EIP-1967 slot point where the record says, and does the runtime hash match.
 import { compareKeys, ErrorCodes, NetworkRegistry, recordKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
-import { createPublicClient, getAddress, http, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
 import { runtimeCodeHash } from './bytecode.js';
 import { redactText, redactUrl } from './redact.js';
-import type { ChainCheck, ChainEndpointResult, ChainVerificationReport, CheckStatus, RecordChainResult, RecordChainStatus, VerifyChainOptions } from './types.js';
+import type { HexString as Hex, ChainCheck, ChainEndpointResult, ChainVerificationReport, CheckStatus, RecordChainResult, RecordChainStatus, VerifyChainOptions } from './types.js';
 
 /** keccak256("eip1967.proxy.implementation") - 1: where an EIP-1967 proxy keeps its implementation. */
 export const EIP1967_IMPLEMENTATION_SLOT: Hex = '0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc';
