@@ -3,8 +3,8 @@
 // Small metadata calls (open, write of a few KB, link, rename) are synchronous: each takes
 // microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous.
 import { randomBytes } from 'node:crypto';
-import { closeSync, unlinkSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs';
-import { link, open, unlink } from 'node:fs/promises';
+import { closeSync, fchmodSync, linkSync, unlinkSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const writeAsync = promisify(write);
@@ -30,6 +30,8 @@ export interface AtomicWriteOptions {
    * links or cannot be moved.
    */
   recycle?: string;
+  /** The target's permission bits when the caller knows them (spares a stat); default: the target's, else 0o666. */
+  mode?: number;
 }
 
 // Above this size the bytes are written asynchronously, so a large file does not hold the event loop.
@@ -37,8 +39,13 @@ const SYNC_WRITE_LIMIT = 256 * 1024;
 
 /** The temp-file name: the writer's pid lets the next open tell a crashed writer's leftovers from a live one's. */
 export function tempFileName(target: string): string {
-  return `${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  tempSequence = (tempSequence + 1) % 0x1000000;
+  return `${basename(target)}.${process.pid}.${tempPrefix}${tempSequence.toString(16).padStart(6, '0')}.tmp`;
 }
+
+// Unique per process (pid) and per write (sequence); the random prefix tells apart a pid reused after a crash.
+const tempPrefix = randomBytes(3).toString('hex');
+let tempSequence = 0;
 
 /** The pid a temp file name carries, if it is one of ours. */
 export function tempFilePid(name: string): number | undefined {
@@ -58,8 +65,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+function createTemp(tmp: string, tmpDir: string, mode: number): number {
+  try {
+    return openSync(tmp, 'wx', mode);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+    mkdirSync(tmpDir, { recursive: true });
+    return openSync(tmp, 'wx', mode);
+  }
+}
+
 /** Takes `recycle` as the temp file when it is a file of its own (one link); else undefined. */
-function takeRecyclable(recycle: string | undefined, tmp: string): number | undefined {
+function takeRecyclable(recycle: string | undefined, tmp: string, mode: number): number | undefined {
   if (recycle === undefined) return undefined;
   try {
     renameSync(recycle, tmp);
@@ -67,12 +84,15 @@ function takeRecyclable(recycle: string | undefined, tmp: string): number | unde
     return undefined;
   }
   const fd = openSync(tmp, 'r+');
-  if (fstatSync(fd).nlink !== 1) {
+  const info = fstatSync(fd);
+  if (info.nlink !== 1) {
     // Someone else links this inode: overwriting it would change their file. Let it go.
     closeSync(fd);
     unlinkSync(tmp);
     return undefined;
   }
+  // The user may have changed the file's permissions since this copy was made.
+  if ((info.mode & 0o777) !== mode) fchmodSync(fd, mode);
   return fd;
 }
 
@@ -86,17 +106,18 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   const tmp = join(tmpDir, tempFileName(target));
   let created = false;
   try {
-    mkdirSync(tmpDir, { recursive: true });
     // Keep the permissions the user gave the file.
-    let mode = 0o666;
-    try {
-      mode = statSync(target).mode & 0o777;
-    } catch {
-      // a new file
+    let mode = options.mode;
+    if (mode === undefined) {
+      try {
+        mode = statSync(target).mode & 0o777;
+      } catch {
+        mode = 0o666;
+      }
     }
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let fd = takeRecyclable(options.recycle, tmp);
-    if (fd === undefined) fd = openSync(tmp, 'wx', mode);
+    let fd = takeRecyclable(options.recycle, tmp, mode);
+    if (fd === undefined) fd = createTemp(tmp, tmpDir, mode);
     created = true;
     try {
       let offset = 0;
@@ -125,7 +146,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 /** Hard-links `from` as `to` (no copy: writes always replace files, never edit them in place). */
 export async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
-    await link(from, to);
+    linkSync(from, to);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;

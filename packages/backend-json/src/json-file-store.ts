@@ -64,6 +64,7 @@ export interface ReplaceChainResult {
 }
 
 interface FileSignature {
+  mode: number;
   dev: bigint;
   ino: bigint;
   size: bigint;
@@ -128,7 +129,7 @@ function sameSignature(a: FileSignature, b: FileSignature): boolean {
 function signatureOf(path: string): FileSignature | null {
   try {
     const s = statSync(path, { bigint: true });
-    return { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+    return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
     throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
@@ -274,7 +275,7 @@ export class JsonFileStore extends AbstractStateStore {
     try {
       // Signature and bytes from one open file, so the cache never pairs one version's stat with another's text.
       const s = await handle.stat({ bigint: true });
-      signature = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+      signature = { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
       text = await handle.readFile('utf8');
     } finally {
       await handle.close();
@@ -538,6 +539,7 @@ export class JsonFileStore extends AbstractStateStore {
           durable: this.durable,
           tmpDir: join(this.location, STATE_DIR, 'tmp'),
           ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
+          ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
           beforeRename: async () => {
             if (!planned) return;
             await linkOrCopy(target, planned.path).catch((error: unknown) => {
@@ -575,8 +577,8 @@ export class JsonFileStore extends AbstractStateStore {
   /** A chain registered after it was stored as chain-<id>.json moves to its name (link, then unlink: a crash between leaves one inode under two names, which this finishes). */
   private async moveUnregistered(fallback: string, target: string): Promise<void> {
     const from = signatureOf(fallback);
-    const to = signatureOf(target);
     if (!from) return;
+    const to = signatureOf(target);
     try {
       if (to && to.ino !== from.ino) {
         throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, { file: fallback });
