@@ -111,6 +111,25 @@ export interface RenderOptions {
   network: string;
   /** Names whose legacy `contracts` / `implementationHashes` entries follow their record. */
   mirror?: Iterable<string>;
+  /**
+   * Printed text of records already rendered, keyed by the (never mutated) record object: a write
+   * of one record to a file of many prints only that record. The bytes are the same either way.
+   */
+  recordTexts?: WeakMap<object, string>;
+}
+
+// Where `records` goes in the printed document; replaced by the records block printed entry by entry.
+const RECORDS_PLACEHOLDER = `\u0000deploystate-records-${Math.random().toString(36).slice(2)}`;
+// `records` sits at depth 1, so each entry's lines are indented by two levels of two spaces.
+const ENTRY_INDENT = '    ';
+
+function printEntry(value: unknown, cache: WeakMap<object, string> | undefined, isRecord: boolean): string {
+  const cached = isRecord && cache ? cache.get(value as object) : undefined;
+  if (cached !== undefined) return cached;
+  // JSON strings hold no raw newline, so indenting after each newline indents exactly the lines.
+  const text = stringifyLossless(isRecord ? orderRecordFields(value as DeploymentRecord) : value, 2).replace(/\n/g, `\n${ENTRY_INDENT}`);
+  if (isRecord && cache) cache.set(value as object, text);
+  return text;
 }
 
 /**
@@ -124,10 +143,14 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   if (!Object.hasOwn(source, '$schema')) out.$schema = SCHEMA_URL;
   if (!Object.hasOwn(source, 'schemaVersion')) out.schemaVersion = SCHEMA_VERSION;
   const records: Record<string, unknown> = {};
+  const entries: string[] = [];
   for (const name of [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys)) {
     const record = model.records.get(name);
-    setOwn(records, name, record ? orderRecordFields(record) : model.invalid.get(name)?.value);
+    const value = record ?? model.invalid.get(name)?.value;
+    setOwn(records, name, value);
+    entries.push(`${JSON.stringify(name)}: ${printEntry(value, options.recordTexts, record !== undefined)}`);
   }
+  const recordsBlock = entries.length === 0 ? '{}' : `{\n${ENTRY_INDENT}${entries.join(`,\n${ENTRY_INDENT}`)}\n  }`;
   const mirrored = mirrorLegacySections(source, model.records, options.mirror ?? []);
   for (const key of Object.keys(source)) {
     switch (key) {
@@ -144,7 +167,7 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
         break;
       }
       case 'records':
-        out.records = records;
+        out.records = RECORDS_PLACEHOLDER;
         break;
       default:
         setOwn(out, key, Object.hasOwn(mirrored, key) ? mirrored[key] : source[key]);
@@ -152,8 +175,10 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   }
   if (!Object.hasOwn(out, 'network')) out.network = options.network;
   if (!Object.hasOwn(out, 'chainId')) out.chainId = model.chainId;
-  if (!Object.hasOwn(out, 'records')) out.records = records;
-  return { text: `${stringifyLossless(out, 2)}\n`, document: out };
+  if (!Object.hasOwn(out, 'records')) out.records = RECORDS_PLACEHOLDER;
+  const text = `${stringifyLossless(out, 2).replace(JSON.stringify(RECORDS_PLACEHOLDER), () => recordsBlock)}\n`;
+  out.records = records;
+  return { text, document: out };
 }
 
 /** New `contracts` / `implementationHashes` sections, for the names they already list only. */

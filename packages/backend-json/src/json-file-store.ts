@@ -160,6 +160,8 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
   private readonly lockLeaseMs: number;
+  // Printed text of each record object held in the cache, so a put re-prints only the record it changes.
+  private readonly recordTexts = new WeakMap<object, string>();
 
   constructor(options: JsonFileStoreOptions) {
     super(options);
@@ -520,7 +522,7 @@ export class JsonFileStore extends AbstractStateStore {
     }
     const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
-    const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched });
+    const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched, recordTexts: this.recordTexts });
     const digest = digestOf(rendered.text);
     const outcome: WriteOutcome = { file: target, changed: false };
     if (digest !== loaded.digest) {

@@ -127,3 +127,31 @@ describe('recycled backups', () => {
     expect((await store.list(56)).length).toBe(6);
   });
 });
+
+describe('per-record render cache', () => {
+  it('prints the same bytes as printing the whole document at once, cached or not', async () => {
+    const { emptyStateFile, renderStateFile } = await import('../src/index.js');
+    const { orderRecordFields, stringifyLossless } = await import('@deploystate/core');
+    const model = emptyStateFile(56, 'bscmainnet');
+    const names = ['Zeta', 'alpha', 'Ünïcode "quoted"\\name', '__proto__', 'Big'];
+    for (const name of names) model.records.set(name, rec(56, name, { deploymentArgs: [2n ** 90n, { nested: ['x', 1.5, null] }, []], extra: { a: {} } } as never));
+    model.invalid.set('Broken', { name: 'Broken', value: { not: 'a record', n: 2n ** 70n }, finding: { code: 'INVALID_RECORD', severity: 'error', message: 'x' } as never });
+    const whole = (): string => {
+      const records: Record<string, unknown> = {};
+      for (const name of [...names, 'Broken'].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+        const record = model.records.get(name);
+        Object.defineProperty(records, name, { value: record ? orderRecordFields(record) : model.invalid.get(name)?.value, enumerable: true, writable: true, configurable: true });
+      }
+      const document = { ...model.document, records };
+      return `${stringifyLossless(document, 2)}\n`;
+    };
+    const cache = new WeakMap<object, string>();
+    expect(renderStateFile(model, { network: 'bscmainnet' }).text).toBe(whole());
+    expect(renderStateFile(model, { network: 'bscmainnet', recordTexts: cache }).text).toBe(whole());
+    // A changed record is a new object: printed afresh while the others come from the cache.
+    model.records.set('Big', rec(56, 'Big', { timestamp: 5 }));
+    expect(renderStateFile(model, { network: 'bscmainnet', recordTexts: cache }).text).toBe(whole());
+    const empty = emptyStateFile(1, 'ethereum');
+    expect(renderStateFile(empty, { network: 'ethereum', recordTexts: cache }).text).toBe(`${stringifyLossless(empty.document, 2)}\n`);
+  });
+});
