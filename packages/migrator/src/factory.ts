@@ -1,7 +1,7 @@
 // createStateStore(): the store deploy scripts use. It follows the persisted phase (re-read
 // before every operation, a stat when unchanged), writes primary then secondary, journals every
 // write from dual-write on, compensates a failed secondary write or marks the state diverged.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import {
   AbstractStateStore,
   canonicalDigest,
@@ -18,7 +18,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { jsonStore, levelDbStore } from './backends.js';
-import { Journal, type IntentEntry, type WriteOutcome } from './journal.js';
+import { Journal, type NewJournalEntry, type OutcomeEntry, type WriteOutcome } from './journal.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import { initialState, readState, updateState } from './state.js';
@@ -44,12 +44,14 @@ export class PhaseWatcher {
   }
 
   async refresh(): Promise<MigrationStateFile> {
+    // A synchronous stat costs microseconds, an async one a trip through the thread pool; state.json
+    // is replaced by rename on every change, so the inode alone tells a change.
     let signature: string;
     try {
-      const s = await stat(this.files.state);
-      signature = `${s.ino}:${s.size}:${s.mtimeMs}`;
+      const s = statSync(this.files.state, { throwIfNoEntry: false });
+      signature = s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'absent';
     } catch {
-      signature = 'absent';
+      signature = 'unreadable';
     }
     if (signature !== this.signature) {
       this.current = signature === 'absent' ? initialState() : await readState(this.files);
@@ -114,7 +116,7 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
   }
 
   protected async _close(): Promise<void> {
-    await Promise.all([this.sides.leveldb.close(), this.sides.json.close()]);
+    await Promise.all([this.sides.leveldb.close(), this.sides.json.close(), this.journal.close()]);
   }
 
   protected async _get(key: string): Promise<DeploymentRecord | null> {
@@ -139,7 +141,7 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     if (a === b) return;
     const digests = route.reads === 'leveldb' ? { leveldbDigest: a, jsonDigest: b } : { leveldbDigest: b, jsonDigest: a };
     // Like github/scientist: the mismatch is recorded, the caller still gets the primary's answer.
-    await this.journal.appendOne({ type: 'shadow-mismatch', key, ...digests, time: new Date().toISOString(), pid: process.pid, phase: this.phase }).catch(() => undefined);
+    await this.journal.record([{ type: 'shadow-mismatch', key, ...digests, time: new Date().toISOString(), pid: process.pid, phase: this.phase }], { durable: false }).catch(() => undefined);
   }
 
   protected async *_iterate(options: IterateOptions): AsyncIterable<StoreEntry> {
@@ -184,29 +186,37 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     if (!route.journal) return apply(primary);
 
     const started = performance.now();
-    const intent = (await this.journal.appendOne({
-      type: 'intent',
+    // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is
+    // on disk before the write. Elsewhere LevelDB is complete and the line needs no fsync.
+    const [intentId] = await this.journal.record(
+      [
+        {
+          type: 'intent',
+          key,
+          op,
+          digest: record === undefined ? null : canonicalDigest(record),
+          ...(record !== undefined && { record }),
+          time: new Date().toISOString(),
+          pid: process.pid,
+          phase: state.phase,
+        },
+      ],
+      { durable: primaryName === 'json' },
+    );
+    const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
+      type: 'outcome',
+      refId: intentId as string,
       key,
       op,
-      digest: record === undefined ? null : canonicalDigest(record),
-      ...(record !== undefined && { record }),
+      outcome,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(error !== undefined && { error: errorSummary(error) }),
       time: new Date().toISOString(),
       pid: process.pid,
       phase: state.phase,
-    })) as IntentEntry;
-    const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
-      this.journal.appendOne({
-        type: 'outcome',
-        ref: intent.seq,
-        key,
-        op,
-        outcome,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        ...(error !== undefined && { error: errorSummary(error) }),
-        time: new Date().toISOString(),
-        pid: process.pid,
-        phase: state.phase,
-      });
+    });
+    // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
+    const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> => this.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
 
     let previous: DeploymentRecord | null = null;
     let result: boolean;
@@ -228,10 +238,10 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
         if (previous === null) await primary.delete(chainId, contractName);
         else await primary.put(previous);
       } catch (undoError) {
-        await close('diverged', undoError);
+        const closed = (await this.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
         await updateState(this.files, (s) => {
           s.diverged = true;
-          s.divergedBy = { seq: intent.seq, key, at: new Date().toISOString() };
+          s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
         });
         throw new StateError(ErrorCodes.DIVERGED, `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`, {
           key,

@@ -1,16 +1,21 @@
-// The write journal (journal.ndjson): one JSON line per entry, appended and fsynced, sequence
-// numbers assigned under a short lock so any number of processes append safely. A crash
-// mid-append leaves a torn last line, which the reader skips and the next append fences off.
-import { open, readFile, stat } from 'node:fs/promises';
-import { parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
-import { appendDurable } from './durable.js';
-import { withLock } from './lock.js';
+// The write journal (journal.ndjson): one JSON line per entry, each append ONE write() on an
+// O_APPEND descriptor kept open, so appends from any number of processes never interleave (Linux
+// local file systems) and the file's line order is the total order. Sequence numbers are that
+// order, derived when reading; nothing is locked. Reading streams the file, never loading it whole.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { ErrorCodes, fsErrorCode, parseLossless, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import type { MigrationPhase } from './types.js';
 
 export type WriteOutcome = 'ok' | 'primary-failed' | 'secondary-failed' | 'compensated' | 'diverged';
 
 interface EntryBase {
+  /** The entry's place in the journal (1-based, in file order), assigned when reading. */
   seq: number;
+  /** Unique per entry (writer + counter); an intent's id is its outcome's `refId`. */
+  id?: string;
   time: string;
   pid: number;
   phase: MigrationPhase;
@@ -29,8 +34,10 @@ export interface IntentEntry extends EntryBase {
 
 export interface OutcomeEntry extends EntryBase {
   type: 'outcome';
-  /** The intent this closes. */
+  /** The seq of the intent this closes (0 when that intent lies before the part read). */
   ref: number;
+  /** The id of the intent this closes (journals written before ids existed have only `ref`). */
+  refId?: string;
   key: string;
   op: 'put' | 'delete';
   outcome: WriteOutcome;
@@ -52,7 +59,8 @@ export interface EventEntry extends EntryBase {
 }
 
 export type JournalEntry = IntentEntry | OutcomeEntry | ShadowMismatchEntry | EventEntry;
-export type NewJournalEntry = JournalEntry extends infer E ? (E extends JournalEntry ? Omit<E, 'seq'> : never) : never;
+type Unsequenced<E> = E extends OutcomeEntry ? Omit<E, 'seq' | 'ref'> & { ref?: number } : Omit<E, 'seq'>;
+export type NewJournalEntry = JournalEntry extends infer E ? (E extends JournalEntry ? Unsequenced<E> : never) : never;
 
 export interface JournalRead {
   entries: JournalEntry[];
@@ -61,105 +69,289 @@ export interface JournalRead {
   lastSeq: number;
 }
 
-const TAIL_BYTES = 64 * 1024;
+export interface AppendOptions {
+  /** fsync before returning. Default true; the factory passes false where no rollback depends on the line. */
+  durable?: boolean;
+}
 
-function parseLine(line: string): JournalEntry | null {
-  if (line.trim() === '') return null;
+const TYPES = new Set(['intent', 'outcome', 'shadow-mismatch', 'event']);
+/** Every entry is printed with `type` first, so a line glued to a torn fragment can be found again. */
+const ENTRY_START = '{"type":"';
+/** A checkpoint (seq -> byte offset) every this many entries lets a read start near `sinceSeq`. */
+const CHECKPOINT_EVERY = 512;
+const NEWLINE = 0x0a;
+
+function asEntry(value: unknown): JournalEntry | null {
+  return typeof value === 'object' && value !== null && TYPES.has((value as { type?: unknown }).type as string) ? (value as JournalEntry) : null;
+}
+
+/**
+ * One line: the entry, or null and torn. A process that crashed mid-append can leave a fragment
+ * that the next writer's line is glued to: the entry is then the suffix that parses on its own.
+ */
+function parseLine(line: string): { entry: JournalEntry | null; torn: boolean } {
+  if (line.trim() === '') return { entry: null, torn: false };
   try {
-    const value = parseLossless(line) as JournalEntry;
-    return typeof value === 'object' && value !== null && Number.isSafeInteger(value.seq) ? value : null;
+    return { entry: asEntry(parseLossless(line)), torn: false };
   } catch {
-    return null;
+    for (let at = line.indexOf(ENTRY_START, 1); at > 0; at = line.indexOf(ENTRY_START, at + 1)) {
+      try {
+        const entry = asEntry(parseLossless(line.slice(at)));
+        if (entry) return { entry, torn: true };
+      } catch {
+        // not this one
+      }
+    }
+    return { entry: null, torn: true };
   }
 }
 
+interface ScanPoint {
+  /** A line boundary in bytes. */
+  offset: number;
+  /** Entries before it. */
+  seq: number;
+}
+
+interface ScannedLine {
+  entry: JournalEntry | null;
+  torn: boolean;
+  /** Where the line starts, and the point after it. */
+  start: number;
+  end: ScanPoint;
+}
+
 export class Journal {
+  private handle: FileHandle | undefined;
+  private opening: Promise<FileHandle> | undefined;
+  /** The first append of this process starts on a new line if the file ends with a torn one. */
+  private fenced = false;
+  private readonly writer = `${process.pid.toString(36)}.${randomBytes(4).toString('hex')}`;
+  private counter = 0;
+  /** How far this process has counted, so lastSeq reads only what was appended since. */
+  private counted: ScanPoint = { offset: 0, seq: 0 };
+  private checkpoints: ScanPoint[] = [{ offset: 0, seq: 0 }];
+  private counting: Promise<unknown> = Promise.resolve();
+  /** Intents counted whose outcome has not been counted yet (id -> seq), so a later outcome finds its ref. */
+  private readonly openIds = new Map<string, number>();
+  /** Entries this process appended whose seq a caller is waiting for, by id. */
+  private readonly waiting = new Map<string, (entry: JournalEntry) => void>();
+
+  /** `lockFile` is no longer used (appends need no lock); kept so existing callers still compile. */
   constructor(
     readonly file: string,
-    private readonly lockFile: string,
+    _lockFile?: string,
   ) {}
 
-  /** Appends entries with consecutive sequence numbers; returns them as written. */
-  async append(entries: readonly NewJournalEntry[]): Promise<JournalEntry[]> {
-    return withLock(this.lockFile, { waitMs: 15_000, command: 'journal append' }, async () => {
-      const { lastSeq, endsClean } = await this.tail();
-      let seq = lastSeq;
-      const written = entries.map((entry) => ({ ...entry, seq: ++seq }) as JournalEntry);
-      const text = written.map((e) => stringifyLossless(e)).join('\n');
-      // A torn last line must stay a line of its own, or the next entry would be lost with it.
-      await appendDurable(this.file, `${endsClean ? '' : '\n'}${text}\n`);
-      return written;
-    });
+  private async descriptor(): Promise<FileHandle> {
+    if (this.handle) return this.handle;
+    this.opening ??= (async () => {
+      try {
+        await mkdir(dirname(this.file), { recursive: true });
+        this.handle = await open(this.file, 'a');
+        return this.handle;
+      } catch (error) {
+        throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+      } finally {
+        this.opening = undefined;
+      }
+    })();
+    return this.opening;
   }
 
-  async appendOne(entry: NewJournalEntry): Promise<JournalEntry> {
-    const [written] = await this.append([entry]);
+  /** Whether the file ends in the middle of a line (a crash mid-append). */
+  private async endsTorn(handle: FileHandle): Promise<boolean> {
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    const reader = await open(this.file, 'r');
+    try {
+      await reader.read(last, 0, 1, size - 1);
+    } finally {
+      await reader.close();
+    }
+    return last[0] !== NEWLINE;
+  }
+
+  private newId(): string {
+    return `${this.writer}.${(++this.counter).toString(36)}`;
+  }
+
+  /** Writes whole lines in one write(); every entry gets an id (an intent's is its outcome's refId). */
+  private async write(entries: readonly NewJournalEntry[], options: AppendOptions): Promise<string[]> {
+    const ids: string[] = [];
+    const lines = entries.map((entry) => {
+      const { type, ...rest } = entry as NewJournalEntry & { seq?: number; id?: string };
+      delete rest.seq;
+      const id = rest.id ?? this.newId();
+      ids.push(id);
+      return stringifyLossless({ type, ...rest, id });
+    });
+    let text = `${lines.join('\n')}\n`;
+    const handle = await this.descriptor();
+    try {
+      if (!this.fenced) {
+        // A torn last line must stay a line of its own, or this entry would be glued to it.
+        if (await this.endsTorn(handle)) text = `\n${text}`;
+        this.fenced = true;
+      }
+      const buffer = Buffer.from(text, 'utf8');
+      let written = 0;
+      // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
+      while (written < buffer.length) written += (await handle.write(buffer, written, buffer.length - written, null)).bytesWritten;
+      if (options.durable ?? true) await handle.datasync();
+    } catch (error) {
+      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+    }
+    return ids;
+  }
+
+  /**
+   * Appends without learning the entries' sequence numbers: the factory's fast path. Returns each
+   * entry's id (an outcome names its intent by `refId`).
+   */
+  record(entries: readonly NewJournalEntry[], options: AppendOptions = {}): Promise<string[]> {
+    return this.write(entries, options);
+  }
+
+  /** Appends entries and returns them with their seq (their place in the file, found by id). */
+  async append(entries: readonly NewJournalEntry[], options: AppendOptions = {}): Promise<JournalEntry[]> {
+    const withIds = entries.map((e) => ({ ...e, id: (e as { id?: string }).id ?? this.newId() }));
+    const found = new Map<string, JournalEntry>();
+    for (const e of withIds) this.waiting.set(e.id, (entry) => found.set(e.id, entry));
+    try {
+      await this.write(withIds as NewJournalEntry[], options);
+      // This count (queued after any running one) reaches past these lines, so each is found.
+      await this.countNew();
+      return withIds.map((e) => {
+        const entry = found.get(e.id);
+        if (!entry) throw new StateError(ErrorCodes.WRITE_FAILED, `${this.file}: an appended entry was not found again (was the journal replaced?)`, { file: this.file });
+        return entry;
+      });
+    } finally {
+      for (const e of withIds) this.waiting.delete(e.id);
+    }
+  }
+
+  async appendOne(entry: NewJournalEntry, options: AppendOptions = {}): Promise<JournalEntry> {
+    const [written] = await this.append([entry], options);
     return written as JournalEntry;
   }
 
-  /** The last sequence number (0 for an empty or missing journal). */
+  /** The last sequence number (0 for an empty or missing journal); reads only what was appended since the last call. */
   async lastSeq(): Promise<number> {
-    return (await this.tail()).lastSeq;
+    return (await this.countNew()).seq;
   }
 
-  private async tail(): Promise<{ lastSeq: number; endsClean: boolean }> {
-    let size: number;
-    try {
-      size = (await stat(this.file)).size;
-    } catch {
-      return { lastSeq: 0, endsClean: true };
-    }
-    if (size === 0) return { lastSeq: 0, endsClean: true };
-    const start = Math.max(0, size - TAIL_BYTES);
-    const handle = await open(this.file, 'r');
-    let text: string;
-    try {
-      const buffer = Buffer.alloc(size - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      text = buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-    const endsClean = text.endsWith('\n');
-    const lines = text.split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-      // The first line of a tail window may be cut: only trust it when the window is the file.
-      if (i === 0 && start > 0) break;
-      const entry = parseLine(lines[i] as string);
-      if (entry) return { lastSeq: entry.seq, endsClean };
-    }
-    if (start > 0) return { lastSeq: (await this.read()).lastSeq, endsClean };
-    return { lastSeq: 0, endsClean };
-  }
-
-  /** Every readable entry (optionally only those after `sinceSeq`), skipping torn lines. */
-  async read(options: { sinceSeq?: number } = {}): Promise<JournalRead> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], torn: 0, lastSeq: 0 };
-      throw error;
-    }
-    const entries: JournalEntry[] = [];
-    let torn = 0;
-    let lastSeq = 0;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      const entry = parseLine(line);
-      if (!entry) {
-        torn++;
-        continue;
+  /** Counts the lines appended since the last count, one count at a time. */
+  private countNew(): Promise<ScanPoint> {
+    const run = this.counting.then(async () => {
+      const size = await stat(this.file).then(
+        (s) => s.size,
+        () => 0,
+      );
+      // A journal that shrank was replaced: count it again from the start.
+      if (size < this.counted.offset) {
+        this.counted = { offset: 0, seq: 0 };
+        this.checkpoints = [{ offset: 0, seq: 0 }];
+        this.openIds.clear();
       }
-      if (entry.seq > lastSeq) lastSeq = entry.seq;
-      if (options.sinceSeq === undefined || entry.seq > options.sinceSeq) entries.push(entry);
+      if (size === this.counted.offset) return this.counted;
+      for await (const line of this.lines(this.counted, this.openIds)) {
+        const entry = line.entry;
+        if (entry) {
+          const last = this.checkpoints[this.checkpoints.length - 1] as ScanPoint;
+          if (entry.seq - last.seq > CHECKPOINT_EVERY) this.checkpoints.push({ offset: line.start, seq: entry.seq - 1 });
+          if (entry.id !== undefined) this.waiting.get(entry.id)?.(entry);
+        }
+        this.counted = line.end;
+      }
+      return this.counted;
+    });
+    this.counting = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Streams the complete lines from `from`, giving each entry its seq and each outcome the seq of
+   * its intent. A last line without its newline is reported torn but not consumed (`end` stays
+   * before it): it may still be being written.
+   */
+  private async *lines(from: ScanPoint, intents = new Map<string, number>()): AsyncGenerator<ScannedLine> {
+    let offset = from.offset;
+    let seq = from.seq;
+    const stream = createReadStream(this.file, { start: from.offset, highWaterMark: 256 * 1024 });
+    try {
+      let carry: Buffer | undefined;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const data: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let start = 0;
+        for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
+          const { entry, torn } = parseLine(data.toString('utf8', start, nl));
+          const lineStart = offset;
+          offset += nl + 1 - start;
+          start = nl + 1;
+          if (entry) {
+            entry.seq = ++seq;
+            if (entry.type === 'intent' && entry.id !== undefined) intents.set(entry.id, seq);
+            if (entry.type === 'outcome' && entry.refId !== undefined) {
+              entry.ref = intents.get(entry.refId) ?? 0;
+              intents.delete(entry.refId);
+            }
+          }
+          yield { entry, torn, start: lineStart, end: { offset, seq } };
+        }
+        carry = start < data.length ? data.subarray(start) : undefined;
+      }
+      // A last line without its newline: torn by a crash, or still being written. Reported, not consumed.
+      if (carry && carry.toString('utf8').trim() !== '') yield { entry: null, torn: true, start: offset, end: { offset, seq } };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StateError(fsErrorCode(error), `cannot read ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+    } finally {
+      stream.destroy();
     }
-    return { entries, torn, lastSeq };
+  }
+
+  /**
+   * Every readable entry after `sinceSeq`, in file order, streamed (memory stays at one chunk).
+   * Torn lines are skipped; `onEnd` gets their count and the last seq.
+   */
+  async *entries(options: { sinceSeq?: number; onEnd?: (end: { torn: number; lastSeq: number }) => void } = {}): AsyncGenerator<JournalEntry> {
+    const sinceSeq = options.sinceSeq ?? 0;
+    await this.countNew();
+    // Start at the last checkpoint at or before sinceSeq: an outcome of an intent before it gets ref 0.
+    let from: ScanPoint = { offset: 0, seq: 0 };
+    for (const point of this.checkpoints) if (point.seq <= sinceSeq) from = point;
+    let torn = 0;
+    let lastSeq = from.seq;
+    for await (const line of this.lines(from)) {
+      if (line.torn) torn++;
+      lastSeq = line.end.seq;
+      if (line.entry && line.entry.seq > sinceSeq) yield line.entry;
+    }
+    options.onEnd?.({ torn, lastSeq });
+  }
+
+  /** Every readable entry (optionally only those after `sinceSeq`), skipping torn lines. Holds them all: prefer `entries()`. */
+  async read(options: { sinceSeq?: number } = {}): Promise<JournalRead> {
+    const entries: JournalEntry[] = [];
+    let end = { torn: 0, lastSeq: 0 };
+    for await (const entry of this.entries({ ...options, onEnd: (e) => (end = e) })) entries.push(entry);
+    return { entries, torn: end.torn, lastSeq: end.lastSeq };
+  }
+
+  /** Releases the append descriptor (reopened by the next append). */
+  async close(): Promise<void> {
+    const handle = this.handle ?? (await this.opening?.catch(() => undefined));
+    this.handle = undefined;
+    this.fenced = false;
+    await handle?.close().catch(() => undefined);
   }
 }
 
 /** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
-export function journalledKeys(entries: readonly JournalEntry[]): string[] {
+export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
   const keys = new Set<string>();
   for (const e of entries) if (e.type === 'intent' && !e.probe) keys.add(e.key);
   return [...keys];

@@ -155,6 +155,7 @@ describe('the factory store', () => {
     const entries = (await new Journal(files.journal, files.journalLock).read()).entries.filter((e) => e.type !== 'event');
     expect(entries.map((e) => e.type)).toEqual(['intent', 'outcome']);
     expect(entries[0]).toMatchObject({ key: '97-AfterDual', op: 'put', phase: 'dual-write' });
+    expect(entries[1]).toMatchObject({ type: 'outcome', ref: entries[0]?.seq, outcome: 'ok' });
   });
 
   it('DUAL_WRITE_MODE adds JSON as a secondary to leveldb-only and never takes a store away from the primary', () => {

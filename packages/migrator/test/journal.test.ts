@@ -1,9 +1,10 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { Journal } from '../src/index.js';
+import { acquireLock, Journal, type JournalEntry } from '../src/index.js';
+import { runNode } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -35,5 +36,79 @@ describe('journal', () => {
     await Promise.all(journals.flatMap((j, i) => Array.from({ length: 10 }, (_, n) => j.appendOne({ type: 'event', event: `${i}-${n}`, time: 't', pid: i, phase: 'dual-write' }))));
     const read = await journals[0]!.read();
     expect(read.entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('appends take no lock: a held journal.lock does not hold them up', async () => {
+    const lock = await acquireLock(join(dir, 'journal.lock'), { command: 'an old appender' });
+    try {
+      const journal = new Journal(join(dir, 'journal.ndjson'), join(dir, 'journal.lock'));
+      const written = await journal.appendOne({ type: 'event', event: 'x', time: 't', pid: 1, phase: 'dual-write' });
+      expect(written.seq).toBe(1);
+      await journal.close();
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('processes appending at once get one total order: the seq each was given is its line in the file', async () => {
+    const file = join(dir, 'journal.ndjson');
+    const children = ['a', 'b', 'c'].map((tag) => runNode('journal-writer.mjs', [file, '25', tag]));
+    const results = await Promise.all(children.map((c) => c.done));
+    const given = results.flatMap((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim()) as Array<{ id: string; seq: number; event: string }>;
+    });
+    const read = await new Journal(file).read();
+    expect(read.entries.map((e) => e.seq)).toEqual(Array.from({ length: 75 }, (_, i) => i + 1));
+    const byId = new Map(read.entries.map((e) => [e.id, e]));
+    for (const g of given) expect(byId.get(g.id)).toMatchObject({ seq: g.seq, event: g.event });
+    // Each writer's own entries keep their order.
+    for (const tag of ['a', 'b', 'c']) {
+      const mine = read.entries.filter((e): e is Extract<JournalEntry, { type: 'event' }> => e.type === 'event' && e.event.startsWith(`${tag}-`));
+      expect(mine.map((e) => e.event)).toEqual(Array.from({ length: 25 }, (_, i) => `${tag}-${i}`));
+    }
+  });
+
+  it('an entry glued to a fragment that another process left torn is still read', async () => {
+    const file = join(dir, 'journal.ndjson');
+    const journal = new Journal(file);
+    await journal.appendOne({ type: 'event', event: 'before', time: 't', pid: 1, phase: 'dual-write' });
+    // Another writer dies mid-line after this one already opened (and fenced) the file.
+    await appendFile(file, '{"type":"intent","key":"56-X","record":{"deploymentArgs":[{"type":"addr');
+    const after = await journal.appendOne({ type: 'event', event: 'after', time: 't', pid: 1, phase: 'dual-write' });
+    expect(after.seq).toBe(2);
+    const read = await new Journal(file).read();
+    expect(read.entries.map((e) => (e.type === 'event' ? e.event : e.type))).toEqual(['before', 'after']);
+    expect(read.torn).toBe(1);
+    await journal.close();
+  });
+
+  it('outcomes name their intents: ref is the intent seq, for new journals and for ones written with seq fields', async () => {
+    const file = join(dir, 'journal.ndjson');
+    await writeFile(
+      file,
+      [
+        '{"seq":1,"type":"event","event":"dual-write-enabled","time":"t","pid":1,"phase":"dual-write"}',
+        '{"seq":2,"type":"intent","key":"56-A","op":"delete","digest":null,"time":"t","pid":1,"phase":"dual-write"}',
+        '{"seq":3,"type":"outcome","ref":2,"key":"56-A","op":"delete","outcome":"ok","durationMs":1,"time":"t","pid":1,"phase":"dual-write"}',
+        '',
+      ].join('\n'),
+    );
+    const journal = new Journal(file);
+    const [intentId] = await journal.record([{ type: 'intent', key: '56-B', op: 'delete', digest: null, time: 't', pid: 2, phase: 'json-primary' }]);
+    await journal.record([{ type: 'event', event: 'noise', time: 't', pid: 3, phase: 'json-primary' }], { durable: false });
+    await journal.record([{ type: 'outcome', refId: intentId as string, key: '56-B', op: 'delete', outcome: 'ok', durationMs: 1, time: 't', pid: 2, phase: 'json-primary' }], { durable: false });
+    const read = await journal.read();
+    expect(read.entries.map((e) => [e.seq, e.type, e.type === 'outcome' ? e.ref : null])).toEqual([
+      [1, 'event', null],
+      [2, 'intent', null],
+      [3, 'outcome', 2],
+      [4, 'intent', null],
+      [5, 'event', null],
+      [6, 'outcome', 4],
+    ]);
+    expect((await journal.read({ sinceSeq: 3 })).entries.map((e) => e.seq)).toEqual([4, 5, 6]);
+    expect(await journal.lastSeq()).toBe(6);
+    await journal.close();
   });
 });
