@@ -11,7 +11,6 @@ import {
   StateError,
   assertChainId,
   assertDeploymentRecord,
-  cloneRecord,
   compareKeys,
   finding,
   fsErrorCode,
@@ -25,6 +24,7 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
+import { copyData } from './copy.js';
 import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
 import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
 import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
@@ -320,7 +320,7 @@ export class JsonFileStore extends AbstractStateStore {
     const { chainId, contractName } = parseKey(key);
     const loaded = await this.load(chainId);
     const record = loaded.model?.records.get(contractName);
-    if (record) return cloneRecord(record);
+    if (record) return copyData(record);
     if (loaded.model?.invalid.has(contractName)) throw this.invalidError(loaded, contractName);
     return null;
   }
@@ -376,7 +376,7 @@ export class JsonFileStore extends AbstractStateStore {
       for (const name of JsonFileStore.sortedNames(loaded)) {
         const record = model.records.get(name);
         if (record) {
-          yield { key: `${chainId}-${name}`, record: cloneRecord(record) };
+          yield { key: `${chainId}-${name}`, record: copyData(record) };
           continue;
         }
         const invalid = model.invalid.get(name);
@@ -391,7 +391,7 @@ export class JsonFileStore extends AbstractStateStore {
 
   protected async _put(key: string, record: DeploymentRecord): Promise<void> {
     const { chainId, contractName } = parseKey(key);
-    const copy = cloneRecord(record);
+    const copy = copyData(record);
     await this.enqueue(chainId, (work) => {
       refuseInvalidRemaining(work, [contractName]);
       work.invalid.delete(contractName);
@@ -417,7 +417,7 @@ export class JsonFileStore extends AbstractStateStore {
       const { chainId, contractName } = parseKey(key);
       let chain = byChain.get(chainId);
       if (!chain) byChain.set(chainId, (chain = new Map()));
-      chain.set(contractName, cloneRecord(record));
+      chain.set(contractName, copyData(record));
     }
     // Files are written one by one; reading them all first refuses a batch that touches an
     // unreadable file before any other file is written.
@@ -449,7 +449,7 @@ export class JsonFileStore extends AbstractStateStore {
         if (record.chainId !== chainId) {
           throw new StateError(ErrorCodes.CHAIN_MISMATCH, `records[${i}] (${record.contractName}) belongs to chain ${record.chainId}, not ${chainId}`, { key: `${record.chainId}-${record.contractName}` });
         }
-        next.set(record.contractName, cloneRecord(record));
+        next.set(record.contractName, copyData(record));
       });
       const { value, outcome } = await this.enqueue(chainId, (work) => {
         const removed = [...work.records.keys(), ...work.invalid].filter((name) => !next.has(name));

@@ -159,6 +159,8 @@ async function acquire(target: string, options: LockOptions): Promise<HeldLock> 
         continue;
       }
       if (Date.now() >= deadline) {
+        // Withdraw the request, so the holder does not hand over to nobody (another waiter asks again on its next try).
+        if (waited) await unlink(wantFileFor(path)).catch(() => undefined);
         const who = found?.owner.pid === undefined ? 'another process' : `pid ${found.owner.pid} on ${found.owner.host ?? 'an unknown host'}`;
         throw new StateError(ErrorCodes.LOCKED, `${target} is locked by ${who} (waited ${timeoutMs} ms)`, {
           file: target,

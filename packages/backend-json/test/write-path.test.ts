@@ -155,3 +155,21 @@ describe('per-record render cache', () => {
     expect(renderStateFile(empty, { network: 'ethereum', recordTexts: cache }).text).toBe(`${stringifyLossless(empty.document, 2)}\n`);
   });
 });
+
+describe('record copies', () => {
+  it('copy JSON-shaped data deeply, keep bigints and an own __proto__ key as data', async () => {
+    const { copyData } = await import('../src/copy.js');
+    const source = JSON.parse('{"__proto__": {"polluted": true}, "list": [1, {"a": [2]}]}') as Record<string, unknown>;
+    source.big = 2n ** 80n;
+    source.when = new Date(5);
+    const copy = copyData(source);
+    expect(copy).toEqual(source);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(copy.list).not.toBe(source.list);
+    expect((copy.list as unknown[])[1]).not.toBe((source.list as unknown[])[1]);
+    expect(copy.when).not.toBe(source.when);
+    expect(copy.when).toEqual(new Date(5));
+  });
+});

@@ -1,0 +1,26 @@
+// Copies of records handed in and out of the store. Records are JSON-shaped data (plain objects,
+// arrays, strings, numbers, bigints, booleans, null), which a direct walk copies several times
+// faster than structuredClone, with less garbage; anything else falls back to structuredClone.
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function copyData<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyData(value[i] as unknown);
+    return out as T;
+  }
+  if (!isPlainObject(value)) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = copyData(value[key]);
+    // An own "__proto__" key (possible in parsed JSON) must stay data, not become the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out as T;
+}
