@@ -117,6 +117,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     }
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     let fd = takeRecyclable(options.recycle, tmp, mode);
+    const recycled = fd !== undefined;
     if (fd === undefined) fd = createTemp(tmp, tmpDir, mode);
     created = true;
     try {
@@ -125,7 +126,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
         const length = bytes.byteLength - offset;
         offset += length <= SYNC_WRITE_LIMIT ? writeSync(fd, bytes, offset, length, offset) : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
       }
-      ftruncateSync(fd, bytes.byteLength);
+      // A reused file may be longer than the new bytes.
+      if (recycled) ftruncateSync(fd, bytes.byteLength);
       // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
       if (durable) await fdatasyncAsync(fd);
     } finally {

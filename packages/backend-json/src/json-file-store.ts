@@ -128,7 +128,9 @@ function sameSignature(a: FileSignature, b: FileSignature): boolean {
 /** A synchronous stat: a few microseconds, several times cheaper than the async round trip, and done on every read. */
 function signatureOf(path: string): FileSignature | null {
   try {
-    const s = statSync(path, { bigint: true });
+    // No exception for a missing file: a chain not yet written is a normal case, and a thrown error costs more than the stat.
+    const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (!s) return null;
     return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
