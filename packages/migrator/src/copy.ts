@@ -1,14 +1,13 @@
 // Phase 3, the bulk copy: JSON = LevelDB minus exclusions, one replaceChain per chain in key
 // order, a checkpoint after each file, backups before the first write, and never overwriting a
 // key that a deploy script wrote (journalled) after the copy's snapshot began.
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
-import { scanStore } from './analysis.js';
+import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, StoreDigest, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
-import { journalledKeys, waitForOutcomes } from './journal.js';
+import { journalledKeys, streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './verify.js';
 import type { CopyProgress, CopyReport } from './types.js';
@@ -17,7 +16,10 @@ export interface CopyOptions {
   dryRun?: boolean;
   /** Continue an interrupted copy from its checkpoint (default true). */
   resume?: boolean;
-  /** Records per progress event inside a chain; the file is still written once per chain. */
+  /**
+   * Records read between progress events (default 1000); each chain's end is an event too, and
+   * only those are written to progress.json. Each network file is still written once.
+   */
   batchSize?: number;
   exclude?: string[];
   onProgress?: (progress: CopyProgress) => void;
@@ -47,26 +49,29 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The records of one chain as LevelDB holds them, gathered from the single pass. */
+interface ChainBatch {
+  chainId: number;
+  records: Map<string, DeploymentRecord>;
+}
+
+/** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
+async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
+  const analysis = await readFile(ctx.files.analysis, 'utf8').then(
+    (t) => (JSON.parse(t) as { total?: unknown }).total,
+    () => undefined,
+  );
+  return typeof analysis === 'number' ? analysis : (lastVerifyCount ?? 0);
+}
+
 export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}): Promise<CopyReport> {
   const started = ctx.now();
   const dryRun = options.dryRun ?? false;
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000));
   let state = await readState(ctx.files);
   const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
-
-  const scan = await scanStore(leveldb, ctx.registry, { exclude: exclusions });
-  const blocking = scan.unmigratable.filter((k) => !exclusions.has(k));
-  if (blocking.length > 0) {
-    throw new StateError(ErrorCodes.UNMIGRATABLE_RECORDS, `${blocking.length} record(s) cannot be migrated: ${blocking.join(', ')}`, {
-      key: blocking[0],
-      hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
-    });
-  }
-  const skip = new Set([...exclusions, ...scan.unmigratable]);
-  const jsonChains = (await json.listStateFiles()).map((f) => f.chainId);
-  const chainIds = [...new Set([...scan.chains.map((c) => c.chainId), ...jsonChains])].sort((a, b) => compareKeys(`${a}-`, `${b}-`));
-  const total = scan.total - [...skip].filter((k) => chainOfKey(k) !== undefined).length;
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
   const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
@@ -74,7 +79,6 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   if (!dryRun) {
     state = await updateState(ctx.files, (s) => {
       s.exclusions = [...exclusions].sort(compareKeys);
-      s.unmigratable = scan.unmigratable;
       if (!resumable) s.copy = { startedAt: isoNow(ctx), snapshotSeq, chainsDone: [] };
     });
   }
@@ -91,54 +95,54 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     excluded: [...exclusions].sort(compareKeys),
     files: [],
     backups: { files: [] },
-    leveldbDigest: scan.digest.digest,
+    leveldbDigest: '',
     durationMs: 0,
   };
 
-  // Backups are taken once per copy, before its first write, and survive a resume.
+  // Backups are taken once per copy, before its first write, and survive a resume: the LevelDB
+  // folder (a consistent snapshot, taken while this process reads it) and each file before its write.
   const backupRoot = join(ctx.files.backups, `copy-${(state.copy?.startedAt ?? isoNow(ctx)).replace(/[:.]/g, '-')}`);
-  let backedUp = await exists(join(backupRoot, 'leveldb'));
-  if (backedUp) report.backups.leveldb = join(backupRoot, 'leveldb');
-  const ensureBackups = async (): Promise<void> => {
-    if (backedUp) return;
-    await mkdir(join(backupRoot, 'deployments'), { recursive: true });
-    // The deploy scripts may hold LevelDB: the snapshot retries until CURRENT and MANIFEST hold still.
-    await leveldb.close();
-    await snapshotLevelDb(ctx.files.leveldb, join(backupRoot, 'leveldb'));
-    await leveldb.open();
-    report.backups.leveldb = join(backupRoot, 'leveldb');
-    for (const chainId of chainIds) {
-      const file = json.fileFor(chainId);
-      if (await exists(file)) {
-        const dest = join(backupRoot, 'deployments', basename(file));
-        await cp(file, dest);
-        report.backups.files.push(dest);
-      }
+  let leveldbBackedUp = await exists(join(backupRoot, 'leveldb'));
+  if (leveldbBackedUp) report.backups.leveldb = join(backupRoot, 'leveldb');
+  const backUp = async (file: string): Promise<string> => {
+    if (!leveldbBackedUp) {
+      await mkdir(join(backupRoot, 'deployments'), { recursive: true });
+      await snapshotLevelDb(ctx.files.leveldb, join(backupRoot, 'leveldb'));
+      report.backups.leveldb = join(backupRoot, 'leveldb');
+      leveldbBackedUp = true;
     }
-    backedUp = true;
+    const dest = join(backupRoot, 'deployments', basename(file));
+    if ((await exists(file)) && !(await exists(dest))) {
+      await cp(file, dest);
+      report.backups.files.push(dest);
+    }
+    return dest;
   };
 
+  let total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
   let done = 0;
-  const progress = async (chainId: number, file: string): Promise<void> => {
+  const progress = async (chainId: number, persist: boolean): Promise<void> => {
+    total = Math.max(total, done);
     const elapsed = Math.max(1, ctx.now() - started);
     const rate = (done / elapsed) * 1000;
-    const p: CopyProgress = { done, total, rate, etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0, chainId, file };
+    const p: CopyProgress = { done, total, rate, etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0, chainId, file: json.fileFor(chainId) };
     options.onProgress?.(p);
-    if (!dryRun) await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
+    if (persist && !dryRun) await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
   };
 
+  const unmigratable = new Set<string>();
+  const blocking: string[] = [];
+  const digest = new StoreDigest();
+  const written: Array<{ chainId: number; seqAtRead: number }> = [];
   let changedChains = 0;
-  for (const chainId of chainIds) {
+
+  const copyChain = async ({ chainId, records: source }: ChainBatch): Promise<void> => {
+    if (chainsDone.has(chainId)) return;
     const file = json.fileFor(chainId);
-    if (chainsDone.has(chainId)) {
-      done += scan.chains.find((c) => c.chainId === chainId)?.count ?? 0;
-      continue;
-    }
     const delay = chainDelayMs();
     if (delay > 0) await sleep(delay);
     const inChain = (key: string): boolean => chainOfKey(key) === chainId;
     const seqAtRead = await ctx.journal.lastSeq();
-    const source = await readChain(leveldb, chainId, skip);
     const unreadable = unreadableCollector('json', new Set(), ctx.files.deployments);
     const current = await readChain(json, chainId, new Set(), unreadable.onInvalid);
     // A file that cannot be read is refused before anything is written for its chain; an entry
@@ -151,7 +155,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     const broken = new Set(unreadable.entries.map((u) => u.key));
 
     // A key a deploy script wrote after the snapshot began keeps the value JSON has now.
-    const newer = journalledKeys((await ctx.journal.read({ sinceSeq: snapshotSeq })).entries).filter(inChain);
+    const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
     const target = new Map(source);
     for (const key of newer) {
       const kept = current.get(key);
@@ -177,19 +181,20 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     for (const key of current.keys()) if (!target.has(key)) removed.push(key);
     for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
     report.copied += added + overwritten.length;
-    done += source.size;
 
     if (added + overwritten.length + removed.length > 0) {
       changedChains++;
       let backup = '';
       if (!dryRun) {
-        await ensureBackups();
-        backup = join(backupRoot, 'deployments', basename(file));
+        backup = await backUp(file);
         const records = [...target.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, r]) => r);
         const result = await json.replaceChain(chainId, records);
         if (result.backup) backup = result.backup;
         report.files.push(result.file);
-        await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, skip);
+        // Keys written during this file's write window get LevelDB's value back; writers still
+        // waiting for LevelDB (held by this pass) are caught by the second round after the pass.
+        await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...unmigratable]), 0);
+        written.push({ chainId, seqAtRead });
       }
       for (const key of overwritten) report.overwritten.push({ key, backup });
       for (const key of removed) report.removed.push({ key, backup });
@@ -199,8 +204,53 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
         if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
       });
     }
-    await progress(chainId, file);
+    await progress(chainId, true);
+  };
+
+  // One pass over LevelDB in key order: key order groups each chain, so only one chain's records
+  // are held at a time (memory bounded by the largest network file, not the store).
+  let batch: ChainBatch | undefined;
+  const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
+  const flush = async (): Promise<void> => {
+    if (!batch) return;
+    jsonChains.delete(batch.chainId);
+    // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
+    if (blocking.length === 0) await copyChain(batch);
+    batch = undefined;
+  };
+  for await (const { key, record } of leveldb.iterate({
+    onInvalid: (entry) => {
+      unmigratable.add(entry.key);
+      if (!exclusions.has(entry.key)) blocking.push(entry.key);
+    },
+  })) {
+    if (batch && batch.chainId !== record.chainId) await flush();
+    batch ??= { chainId: record.chainId, records: new Map() };
+    done++;
+    if (exclusions.has(key)) continue;
+    digest.add(key, record);
+    batch.records.set(key, record);
+    if (done % batchSize === 0) await progress(record.chainId, false);
   }
+  await flush();
+  // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
+  for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
+    if (blocking.length === 0) await copyChain({ chainId, records: new Map() });
+  }
+  if (!dryRun) {
+    await updateState(ctx.files, (s) => {
+      s.unmigratable = [...unmigratable].sort(compareKeys);
+    });
+  }
+  if (blocking.length > 0) {
+    throw new StateError(ErrorCodes.UNMIGRATABLE_RECORDS, `${blocking.length} record(s) cannot be migrated: ${blocking.join(', ')}`, {
+      key: blocking[0],
+      hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
+    });
+  }
+  // With LevelDB released, writers that waited for it finish; their keys get LevelDB's value.
+  for (const { chainId, seqAtRead } of written) await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
+  report.leveldbDigest = digest.digest();
 
   report.nothingToDo = changedChains === 0 && !report.resumed;
   report.durationMs = ctx.now() - started;
@@ -215,7 +265,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
         snapshotSeq,
         chainsDone: previous?.chainsDone ?? [],
         completedAt: keepTime ? (previous?.completedAt as string) : isoNow(ctx),
-        leveldbDigest: scan.digest.digest,
+        leveldbDigest: report.leveldbDigest,
         copied: (previous?.copied ?? 0) + report.copied,
       };
       pushTiming(s, timing('migrate', started, 'done', report.nothingToDo ? 'nothing to do' : `${report.copied} copied, ${report.overwritten.length} overwritten, ${report.removed.length} removed`));
@@ -228,10 +278,10 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
  * After a chain's file is written, a deploy script may have written one of its keys during the
  * write window: re-apply each such key from the primary (LevelDB) once its write has finished.
  */
-async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, json: StateStore, sinceSeq: number, inChain: (key: string) => boolean, skip: Set<string>): Promise<void> {
+async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, json: StateStore, sinceSeq: number, inChain: (key: string) => boolean, skip: Set<string>, waitMs = 5_000): Promise<void> {
   let from = sinceSeq;
   for (let round = 0; round < 20; round++) {
-    const { read } = await waitForOutcomes(ctx.journal, from, inChain);
+    const { read } = await waitForOutcomes(ctx.journal, from, inChain, waitMs);
     const keys = journalledKeys(read.entries).filter((k) => inChain(k) && !skip.has(k));
     if (keys.length === 0) return;
     for (const key of keys) {

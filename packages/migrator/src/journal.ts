@@ -357,6 +357,13 @@ export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
   return [...keys];
 }
 
+/** `journalledKeys` over a stream (`Journal.entries()`), keeping only keys that pass `filter`. */
+export async function streamJournalledKeys(entries: AsyncIterable<JournalEntry>, filter: (key: string) => boolean = () => true): Promise<string[]> {
+  const keys = new Set<string>();
+  for await (const e of entries) if (e.type === 'intent' && !e.probe && filter(e.key)) keys.add(e.key);
+  return [...keys];
+}
+
 /** Intents (not probes) that have no outcome yet: writes in flight or interrupted by a crash. */
 export function openIntents(entries: readonly JournalEntry[]): IntentEntry[] {
   const closed = new Set<number>();
