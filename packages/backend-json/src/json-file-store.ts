@@ -1,7 +1,6 @@
 // JsonFileStore: the StateStore over one JSON file per network. Reads go through a bounded cache
 // revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
 // backup link and an atomic replace.
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -77,8 +76,8 @@ interface LoadedFile {
   file: string;
   /** Null when the chain has no file. */
   model: StateFileModel | null;
-  /** sha256 of the bytes read, so a write that changes nothing is skipped. */
-  digest?: string;
+  /** The text read or written (compared directly, cheaper than hashing it), so a write that changes nothing is skipped. */
+  text?: string;
   signature?: FileSignature;
   readAt?: number;
   /**
@@ -119,7 +118,6 @@ interface ChainQueue {
 // such a cache entry is re-read once more before it is trusted (git's "racy" rule).
 const RACY_MS = 25;
 
-const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function sameSignature(a: FileSignature, b: FileSignature): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
@@ -285,7 +283,7 @@ export class JsonFileStore extends AbstractStateStore {
       await handle.close();
     }
     const model = parseStateFile(text, file, chainId);
-    const loaded: LoadedFile = { file, model, digest: digestOf(text), signature, readAt };
+    const loaded: LoadedFile = { file, model, text, signature, readAt };
     this.remember(chainId, loaded);
     return loaded;
   }
@@ -525,9 +523,8 @@ export class JsonFileStore extends AbstractStateStore {
     const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
     const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched, recordTexts: this.recordTexts });
-    const digest = digestOf(rendered.text);
     const outcome: WriteOutcome = { file: target, changed: false };
-    if (digest !== loaded.digest) {
+    if (rendered.text !== loaded.text) {
       // The backup is a hard link to the file being replaced (files are always replaced, never
       // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
       const shelf = loaded.model && this.backupsKept > 0 ? this.shelfFor(target) : undefined;
@@ -565,7 +562,7 @@ export class JsonFileStore extends AbstractStateStore {
       const written: LoadedFile = {
         file: target,
         model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
-        digest,
+        text: rendered.text,
         readAt: Date.now(),
         own: true,
         ...(signature && { signature }),
