@@ -113,7 +113,7 @@ export class Migration {
 
   /** Releases LevelDB and the JSON store; every command calls it when done. */
   async close(): Promise<void> {
-    await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close()]);
+    await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close(), this.journal.close()]);
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

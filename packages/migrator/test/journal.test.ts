@@ -25,6 +25,7 @@ describe('journal', () => {
     expect(torn.lastSeq).toBe(1);
     const next = await journal.appendOne({ type: 'event', event: 'x', time: 't', pid: 1, phase: 'dual-write' });
     expect(next.seq).toBe(2);
+    await journal.close();
     const read = await journal.read();
     expect(read.entries.map((e) => e.seq)).toEqual([1, 2]);
     const first = read.entries[0];
@@ -36,6 +37,7 @@ describe('journal', () => {
     await Promise.all(journals.flatMap((j, i) => Array.from({ length: 10 }, (_, n) => j.appendOne({ type: 'event', event: `${i}-${n}`, time: 't', pid: i, phase: 'dual-write' }))));
     const read = await journals[0]!.read();
     expect(read.entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    await Promise.all(journals.map((j) => j.close()));
   });
 
   it('appends take no lock: a held journal.lock does not hold them up', async () => {

@@ -1,13 +1,14 @@
 // Migration throughput: copy then verify (the migrator's own code) against the raw limit measured
 // in the same run on the same records: a bare LevelDB scan plus one JSON write of everything.
 import { createRequire } from 'node:module';
-import { open, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rename, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { LIMITS, makeGate } from '../gates.js';
-import { makeTempDir, removeTempDir, roundOrder, timeOnce, toMeasurement } from '../harness.js';
+import { makeTempDir, removeTempDir, roundOrder, runChild, timeOnce, toMeasurement } from '../harness.js';
 import { loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
-import type { GateResult, Measurement } from '../results.js';
+import type { MigrationMemoryResult } from '../migration-memory-worker.js';
+import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
 import { networkDocuments } from './codec.js';
 
@@ -79,6 +80,48 @@ async function migrateOnce(migrator: MigratorApi, cwd: string): Promise<{ copy: 
   }
 }
 
+/** The largest `*.json` file the copy wrote, and all of them together, in bytes. */
+async function networkFileSizes(deployments: string): Promise<{ largest: number; total: number }> {
+  let largest = 0;
+  let total = 0;
+  for (const name of await readdir(deployments)) {
+    if (!name.endsWith('.json')) continue;
+    const { size } = await stat(join(deployments, name));
+    largest = Math.max(largest, size);
+    total += size;
+  }
+  return { largest, total };
+}
+
+/**
+ * migrate() alone in a child process (`--expose-gc`) on a freshly seeded folder: its peak heap
+ * growth against the largest network file it wrote (the copy's bound) and the whole store.
+ */
+async function measureCopyMemory(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], size: number): Promise<{ memory: MemoryMeasurement; gate: GateResult }> {
+  const cwd = await seeded(factory, records);
+  try {
+    const worker = join(dirname(context.workerPath), 'migration-memory-worker.js');
+    const outcome = await runChild(process.execPath, ['--expose-gc', worker, JSON.stringify({ cwd })], { timeoutMs: 300_000 });
+    const line = outcome.stdout.trim().split('\n').pop() ?? '';
+    if (outcome.code !== 0 || !line.startsWith('{')) throw new Error(`migration memory worker at ${size} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
+    const result = JSON.parse(line) as MigrationMemoryResult;
+    const files = await networkFileSizes(join(cwd, 'deployments'));
+    const heapGrowth = Math.max(0, result.peakHeapUsedBytes - result.heapBeforeBytes);
+    const memory: MemoryMeasurement = { suite: 'migration', subject: 'migrate (copy)', size, rssBytes: result.peakRssBytes, heapUsedBytes: result.peakHeapUsedBytes, rssDeltaBytes: Math.max(0, result.peakRssBytes - result.rssBeforeBytes) };
+    const gate = makeGate(
+      { name: 'copy peak heap growth / largest network file', limit: null, comparison: '<=', source: 'issue 5 aim: memory bounded by the largest network file, not the whole store' },
+      'migration',
+      size,
+      files.largest > 0 ? heapGrowth / files.largest : null,
+      `peak heap growth ${(heapGrowth / 1048576).toFixed(1)} MiB (sampled, garbage included); largest file ${(files.largest / 1048576).toFixed(1)} MiB; all files ${(files.total / 1048576).toFixed(1)} MiB (${(heapGrowth / Math.max(1, files.total)).toFixed(2)}x)`,
+      false,
+    );
+    return { memory, gate };
+  } finally {
+    await removeTempDir(cwd);
+  }
+}
+
 export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const sizes = migrationSizes(context.sizes, context.quick);
   if (sizes.length === 0) return emptyOutcome('skipped: no size >= 10000 asked (see --sizes)');
@@ -89,6 +132,7 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
   const Level = loadLevel();
 
   const measurements: Measurement[] = [];
+  const memory: MemoryMeasurement[] = [];
   const gates: GateResult[] = [];
   const rounds = context.quick ? 1 : 3;
   for (const size of sizes) {
@@ -123,6 +167,10 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
       toMeasurement('verify', samples.verify, { ...base, operation: 'migrate', note: 'Migration.verify()' }),
     );
     gates.push(makeGate(LIMITS.migration, 'migration', size, total.latencyMs.p50 / raw.latencyMs.p50, 'p50 copy+verify / p50 raw limit'));
+    context.log(`migration memory ${size} records (child process)`);
+    const copyMemory = await measureCopyMemory(context, leveldb.value, records, size);
+    memory.push(copyMemory.memory);
+    gates.push(copyMemory.gate);
   }
-  return { measurements, memory: [], gates };
+  return { measurements, memory, gates };
 }
