@@ -7,7 +7,7 @@ import { snapshotLevelDb } from '@deploystate/backend-leveldb';
 import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, StoreDigest, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
-import { journalledKeys, streamJournalledKeys, waitForOutcomes } from './journal.js';
+import { streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './verify.js';
 import type { CopyProgress, CopyReport } from './types.js';
@@ -281,8 +281,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
 async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, json: StateStore, sinceSeq: number, inChain: (key: string) => boolean, skip: Set<string>, waitMs = 5_000): Promise<void> {
   let from = sinceSeq;
   for (let round = 0; round < 20; round++) {
-    const { read } = await waitForOutcomes(ctx.journal, from, inChain, waitMs);
-    const keys = journalledKeys(read.entries).filter((k) => inChain(k) && !skip.has(k));
+    const written = await waitForOutcomes(ctx.journal, from, inChain, waitMs);
+    const keys = written.keys.filter((k) => !skip.has(k));
     if (keys.length === 0) return;
     for (const key of keys) {
       const { chainId, contractName } = parseKey(key);
@@ -294,6 +294,6 @@ async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, jso
         await json.put(primary);
       }
     }
-    from = read.lastSeq;
+    from = written.lastSeq;
   }
 }

@@ -371,17 +371,45 @@ export function openIntents(entries: readonly JournalEntry[]): IntentEntry[] {
   return entries.filter((e): e is IntentEntry => e.type === 'intent' && !closed.has(e.seq));
 }
 
+/** What one streamed pass over the journal after `sinceSeq` found, for keys that pass a filter. */
+export interface JournalSummary {
+  /** Keys written (put or delete, probes excluded), in first-seen order. */
+  keys: string[];
+  /** Intents without an outcome yet (writes in flight, or cut off by a crash). */
+  open: IntentEntry[];
+  lastSeq: number;
+  torn: number;
+  entries: number;
+}
+
+/** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
+export async function summarizeJournal(journal: Journal, sinceSeq: number, filter: (key: string) => boolean = () => true): Promise<JournalSummary> {
+  const keys = new Set<string>();
+  const open = new Map<number, IntentEntry>();
+  let end = { torn: 0, lastSeq: 0 };
+  let entries = 0;
+  for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
+    entries++;
+    if (e.type === 'intent' && !e.probe && filter(e.key)) {
+      keys.add(e.key);
+      open.set(e.seq, e);
+    } else if (e.type === 'outcome') {
+      open.delete(e.ref);
+    }
+  }
+  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries };
+}
+
 /**
  * Waits (bounded) until every intent after `sinceSeq` whose key passes `filter` has an outcome,
  * so a reader sees both sides written. An intent from a dead process never closes: after the
  * timeout it is returned as still open.
  */
-export async function waitForOutcomes(journal: Journal, sinceSeq: number, filter: (key: string) => boolean, timeoutMs = 5_000): Promise<{ read: JournalRead; open: IntentEntry[] }> {
+export async function waitForOutcomes(journal: Journal, sinceSeq: number, filter: (key: string) => boolean, timeoutMs = 5_000): Promise<JournalSummary> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const read = await journal.read({ sinceSeq });
-    const open = openIntents(read.entries).filter((e) => filter(e.key) && !e.probe);
-    if (open.length === 0 || Date.now() >= deadline) return { read, open };
+    const summary = await summarizeJournal(journal, sinceSeq, filter);
+    if (summary.open.length === 0 || Date.now() >= deadline) return summary;
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -10,7 +10,7 @@ import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
-import { Journal } from './journal.js';
+import { Journal, summarizeJournal } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
@@ -136,7 +136,7 @@ export class Migration {
 
   async status(): Promise<MigrationStatus> {
     const state = await this.state();
-    const read = await this.journal.read();
+    const read = await summarizeJournal(this.journal, 0);
     const route = routeFor(state, process.env);
     return {
       paths: this.paths,
@@ -146,7 +146,7 @@ export class Migration {
       writes: route.writes,
       next: this.nextCommands(state),
       state,
-      journal: { entries: read.entries.length, lastSeq: read.lastSeq },
+      journal: { entries: read.entries, lastSeq: read.lastSeq },
     };
   }
 

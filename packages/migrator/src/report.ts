@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { countBySeverity, digestStore, type StateStore, type StoreSide } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
-import type { OutcomeEntry } from './journal.js';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
 import { readLastChainVerification } from './chain/evidence.js';
@@ -66,20 +65,30 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   const state = await readState(ctx.files);
   const chain = await readLastChainVerification(ctx.files.stateDir);
   const analysis = await readFile(ctx.files.analysis, 'utf8').then((t) => JSON.parse(t) as { durationMs: number; total: number }, () => null);
-  const journal = await ctx.journal.read({ sinceSeq: 0 });
-  const outcomes = journal.entries.filter((e): e is OutcomeEntry => e.type === 'outcome' && !e.probe);
-  const ok = outcomes.filter((o) => o.outcome === 'ok').length;
-  const errorRate = outcomes.length === 0 ? 0 : (outcomes.length - ok) / outcomes.length;
-  const availability = outcomes.length === 0 ? 1 : ok / outcomes.length;
-  const latency: Record<string, number | null> = {};
-  for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'] as const) {
-    latency[phase] = median(outcomes.filter((o) => o.phase === phase && o.outcome === 'ok').map((o) => o.durationMs));
+  // One streamed pass: counts, per-phase durations for the medians, and the few failures.
+  let total = 0;
+  let ok = 0;
+  let shadowMismatches = 0;
+  let torn = 0;
+  const durations: Record<string, number[]> = { 'leveldb-only': [], 'dual-write': [], 'json-primary': [], 'json-only': [] };
+  const divergences: Array<{ seq: number; key: string; outcome: string; error: string | undefined }> = [];
+  for await (const e of ctx.journal.entries({ onEnd: (end) => (torn = end.torn) })) {
+    if (e.type === 'shadow-mismatch') shadowMismatches++;
+    if (e.type !== 'outcome' || e.probe) continue;
+    total++;
+    if (e.outcome === 'ok') {
+      ok++;
+      durations[e.phase]?.push(e.durationMs);
+    }
+    if (e.outcome === 'diverged' || e.outcome === 'compensated') divergences.push({ seq: e.seq, key: e.key, outcome: e.outcome, error: e.error?.message });
   }
+  const errorRate = total === 0 ? 0 : (total - ok) / total;
+  const availability = total === 0 ? 1 : ok / total;
+  const latency: Record<string, number | null> = {};
+  for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'] as const) latency[phase] = median(durations[phase] ?? []);
   const base = latency['dual-write'] ?? latency['leveldb-only'];
   const last = latency['json-only'] ?? latency['json-primary'];
   const impact = base && last ? ((last - base) / base) * 100 : null;
-  const divergences = outcomes.filter((o) => o.outcome === 'diverged' || o.outcome === 'compensated').map((o) => ({ seq: o.seq, key: o.key, outcome: o.outcome, error: o.error?.message }));
-  const shadowMismatches = journal.entries.filter((e) => e.type === 'shadow-mismatch').length;
 
   const exclude = [...state.exclusions, ...state.unmigratable];
   const leveldb = await ctx.leveldb().then((s) => sideFigures(s, exclude), () => null);
@@ -121,7 +130,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     acknowledged: state.acknowledged,
     divergences,
     shadowMismatches,
-    operations: { total: outcomes.length, ok, errorRate, availability, tornJournalLines: journal.torn },
+    operations: { total: total, ok, errorRate, availability, tornJournalLines: torn },
     latencyMedianMs: latency,
     performanceImpactPercent: impact,
     timings: state.timings,
@@ -140,7 +149,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Current phase: ${state.phase}`,
     `- Total Duration: ${fmtMs(totalMs)}`,
     `- Data Integrity: ${digestsEqual ? '100% preserved (digests equal)' : 'digests differ'}${cut ? ` at cut-over: LevelDB ${cut.leveldb.digest.slice(0, 16)}… (${cut.leveldb.count}) / JSON ${cut.json.digest.slice(0, 16)}… (${cut.json.count})` : ''}`,
-    `- System Availability: ${pct(availability)} of ${outcomes.length} journalled write(s)`,
+    `- System Availability: ${pct(availability)} of ${total} journalled write(s)`,
     '',
     '## Phase Completion Summary',
     ...phases.map((p) => `- ${p.phase}: ${p.status} - ${fmtMs(p.durationMs)}`),
@@ -150,7 +159,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Networks Validated: ${networks.length}/${networks.length}`,
     ...networks.map((n) => `  - ${n.network} (${n.chainId}): ${n.count} record(s)`),
     `- Performance Impact: ${impact === null ? 'n/a (not enough journalled writes)' : `${impact >= 0 ? '+' : ''}${impact.toFixed(1)}% median write latency`} (medians: ${Object.entries(latency).map(([k, v]) => `${k} ${v === null ? 'n/a' : `${v} ms`}`).join(', ')})`,
-    `- Error Rate: ${pct(errorRate)} (${outcomes.length - ok} of ${outcomes.length})`,
+    `- Error Rate: ${pct(errorRate)} (${total - ok} of ${total})`,
     `- Digests now: LevelDB ${leveldb ? `${leveldb.side.digest} (${leveldb.side.count})` : 'unavailable'}; JSON ${json ? `${json.side.digest} (${json.side.count})` : 'unavailable'}`,
     '',
     '## Issues Encountered',
@@ -160,7 +169,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Unmigratable keys: ${state.unmigratable.length ? state.unmigratable.join(', ') : 'none'}`,
     `- Divergences: ${divergences.length ? divergences.map((d) => `${d.key} (${d.outcome}, seq ${d.seq})`).join(', ') : 'none'}`,
     `- Shadow-read mismatches: ${shadowMismatches}`,
-    ...(journal.torn ? [`- Torn journal lines skipped: ${journal.torn}`] : []),
+    ...(torn ? [`- Torn journal lines skipped: ${torn}`] : []),
     `- Chain verification: ${chain ? `${chain.ok ? 'no errors' : 'ERRORS'} at ${chain.at} (${chain.source ?? 'records'}): ${chain.counts.ok} ok, ${chain.counts.warn} warning, ${chain.counts.error} error, ${chain.counts.notChecked} not checked` : 'not run'}`,
     '',
     '## Recommendations',

@@ -5,18 +5,21 @@ import { access, constants, cp, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
-import { openIntents, waitForOutcomes, type IntentEntry, type JournalEntry } from './journal.js';
+import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 
 const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
 
-/** The last intent per key whose write reached the primary (for a JSON side that cannot be read). */
-function lastGoodIntents(entries: readonly JournalEntry[]): Map<string, IntentEntry> {
+/**
+ * The last intent per key whose write reached the primary (for a JSON side that cannot be read),
+ * in two streamed passes: the failed writes' seqs, then the last other intent per key.
+ */
+async function lastGoodIntents(journal: Journal, sinceSeq: number): Promise<Map<string, IntentEntry>> {
   const failed = new Set<number>();
-  for (const e of entries) if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
+  for await (const e of journal.entries({ sinceSeq })) if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
   const out = new Map<string, IntentEntry>();
-  for (const e of entries) if (e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
+  for await (const e of journal.entries({ sinceSeq })) if (e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
   return out;
 }
 
@@ -29,8 +32,8 @@ export interface CarryBackPlan {
 async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
   const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
   if (!JSON_AUTHORITATIVE.includes(from)) return plan;
-  const { read } = await waitForOutcomes(ctx.journal, sinceSeq, () => true);
-  const intents = lastGoodIntents(read.entries);
+  await waitForOutcomes(ctx.journal, sinceSeq, () => true);
+  const intents = await lastGoodIntents(ctx.journal, sinceSeq);
   plan.keys = [...intents.keys()];
   const leveldb = await ctx.leveldb();
   let json: Awaited<ReturnType<MigrationContext['json']>> | null = null;
@@ -141,9 +144,9 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
     return `phase ${s.phase}`;
   });
   await check('journal readable', async () => {
-    const read = await ctx.journal.read();
-    const open = openIntents(read.entries).length;
-    return `${read.entries.length} entries up to seq ${read.lastSeq}${read.torn ? `, ${read.torn} torn line(s) skipped` : ''}${open ? `, ${open} write(s) without outcome` : ''}`;
+    const read = await summarizeJournal(ctx.journal, 0);
+    const open = read.open.length;
+    return `${read.entries} entries up to seq ${read.lastSeq}${read.torn ? `, ${read.torn} torn line(s) skipped` : ''}${open ? `, ${open} write(s) without outcome` : ''}`;
   });
   await check('leveldb openable', async () => {
     const store = await ctx.leveldb();

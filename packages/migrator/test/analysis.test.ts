@@ -87,4 +87,16 @@ describe('analysis and the demo', () => {
     expect((await migration.verify()).clean).toBe(true);
     expect((await migration.migrate()).nothingToDo).toBe(true);
   });
+
+  it('batchSize is the progress granularity: an event every batchSize records, and one at each chain end', async () => {
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    const done: number[] = [];
+    await migration.migrate({ batchSize: 5, onProgress: (p) => done.push(p.done) });
+    expect(done).toEqual(expect.arrayContaining([5, 10, 15, 20, 25]));
+    const chains = new Set((await migration.status()).state.copy?.chainsDone);
+    expect(done.length).toBe(5 + chains.size);
+    expect(done.at(-1)).toBe(28);
+  });
 });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { acquireLock, Journal, type JournalEntry } from '../src/index.js';
+import { summarizeJournal } from '../src/journal.js';
 import { runNode } from './helpers.js';
 
 let dir: string;
@@ -111,6 +112,31 @@ describe('journal', () => {
     ]);
     expect((await journal.read({ sinceSeq: 3 })).entries.map((e) => e.seq)).toEqual([4, 5, 6]);
     expect(await journal.lastSeq()).toBe(6);
+    await journal.close();
+  });
+
+  it('streams: a long journal is read from the checkpoint before sinceSeq, refs resolved, open writes found', async () => {
+    const file = join(dir, 'journal.ndjson');
+    const journal = new Journal(file);
+    const base = { time: 't', pid: 1, phase: 'json-primary' as const };
+    for (let i = 0; i < 700; i++) {
+      const [id] = await journal.record([{ type: 'intent', key: `56-C${i % 50}`, op: 'delete', digest: null, ...base }], { durable: false });
+      // Every write but the last closes.
+      if (i < 699) await journal.record([{ type: 'outcome', refId: id as string, key: `56-C${i % 50}`, op: 'delete', outcome: 'ok', durationMs: 1, ...base }], { durable: false });
+    }
+    expect(await journal.lastSeq()).toBe(1399);
+    const seen: number[] = [];
+    for await (const entry of journal.entries({ sinceSeq: 1300 })) {
+      seen.push(entry.seq);
+      if (entry.type === 'outcome') expect(entry.ref).toBe(entry.seq - 1);
+    }
+    expect(seen).toEqual(Array.from({ length: 99 }, (_, i) => 1301 + i));
+    const summary = await summarizeJournal(journal, 1300);
+    expect(summary.open.map((e) => e.seq)).toEqual([1399]);
+    expect(summary.keys).toHaveLength(50);
+    expect(summary.lastSeq).toBe(1399);
+    // Breaking off early is allowed: the stream is released.
+    for await (const entry of journal.entries()) if (entry.seq === 3) break;
     await journal.close();
   });
 });
