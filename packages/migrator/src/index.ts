@@ -4,7 +4,7 @@ export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
 export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
 export { routeFor, type Route, type Side } from './routing.js';
-export { Journal, journalledKeys, openIntents, type JournalEntry, type IntentEntry, type OutcomeEntry, type ShadowMismatchEntry, type EventEntry, type JournalRead, type WriteOutcome } from './journal.js';
+export { Journal, journalledKeys, openIntents, summarizeJournal, type JournalSummary, type AppendOptions, type JournalEntry, type IntentEntry, type OutcomeEntry, type ShadowMismatchEntry, type EventEntry, type JournalRead, type WriteOutcome } from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
