@@ -123,12 +123,14 @@ const RECORDS_PLACEHOLDER = `\u0000deploystate-records-${Math.random().toString(
 // `records` sits at depth 1, so each entry's lines are indented by two levels of two spaces.
 const ENTRY_INDENT = '    ';
 
-function printEntry(value: unknown, cache: WeakMap<object, string> | undefined, isRecord: boolean): string {
-  const cached = isRecord && cache ? cache.get(value as object) : undefined;
+/** `"name": <value>` as printed inside `records`; a record's (always under its own contractName) is cached. */
+function printEntry(name: string, value: unknown, cache: WeakMap<object, string> | undefined, isRecord: boolean): string {
+  const cacheable = isRecord && cache !== undefined && (value as DeploymentRecord).contractName === name;
+  const cached = cacheable ? cache.get(value as object) : undefined;
   if (cached !== undefined) return cached;
   // JSON strings hold no raw newline, so indenting after each newline indents exactly the lines.
-  const text = stringifyLossless(isRecord ? orderRecordFields(value as DeploymentRecord) : value, 2).replace(/\n/g, `\n${ENTRY_INDENT}`);
-  if (isRecord && cache) cache.set(value as object, text);
+  const text = `${JSON.stringify(name)}: ${stringifyLossless(isRecord ? orderRecordFields(value as DeploymentRecord) : value, 2).replace(/\n/g, `\n${ENTRY_INDENT}`)}`;
+  if (cacheable) cache.set(value as object, text);
   return text;
 }
 
@@ -148,7 +150,7 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
     const record = model.records.get(name);
     const value = record ?? model.invalid.get(name)?.value;
     setOwn(records, name, value);
-    entries.push(`${JSON.stringify(name)}: ${printEntry(value, options.recordTexts, record !== undefined)}`);
+    entries.push(printEntry(name, value, options.recordTexts, record !== undefined));
   }
   const recordsBlock = entries.length === 0 ? '{}' : `{\n${ENTRY_INDENT}${entries.join(`,\n${ENTRY_INDENT}`)}\n  }`;
   const mirrored = mirrorLegacySections(source, model.records, options.mirror ?? []);
