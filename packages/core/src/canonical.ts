@@ -2,14 +2,8 @@
 // built on it. Two values are the same deployment state exactly when their encodings are equal.
 import { createHash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
+import { jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
-
-function canonicalNumber(value: number): string {
-  if (Object.is(value, -0)) return '-0';
-  if (!Number.isFinite(value)) throw new StateError(ErrorCodes.INVALID_RECORD, `${value} has no JSON form`);
-  // Integer-valued numbers print as digits, so 5 and 5n, or 1e21 and 10n ** 21n, are one value.
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
-}
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
 export function canonicalEncode(value: unknown): string {
@@ -17,7 +11,8 @@ export function canonicalEncode(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return canonicalNumber(value);
+      // Integer-valued numbers print as digits, so 5 and 5n, or 1e21 and 10n ** 21n, are one value.
+      return jsonNumberText(value);
     case 'bigint':
       return value.toString();
     case 'boolean':

@@ -8,6 +8,7 @@
 // safe range prints as the digits of its exact value, so it reads back as a `bigint` of that value.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
+import { jsonNumberText } from './json-number.js';
 
 // protoAction/constructorAction 'preserve': json-bigint's defaults throw on any key that merely
 // contains `constructor` (e.g. `constructorArgs`). Its objects have a null prototype, so a
@@ -258,13 +259,6 @@ export function stringifyLossless(value: unknown, indent?: number): string {
   return printValue(value, gap, '') ?? 'null';
 }
 
-function printNumber(value: number): string {
-  if (Object.is(value, -0)) return '-0';
-  if (!Number.isFinite(value)) throw new StateError(ErrorCodes.INVALID_RECORD, `${value} cannot be stored as JSON`);
-  // The exact value of an integer double beyond 2^53, as canonicalEncode and BigInt(value) see it.
-  return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value).toString() : String(value);
-}
-
 function printValue(value: unknown, gap: string, indent: string): string | undefined {
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     value = (value as { toJSON(): unknown }).toJSON();
@@ -273,7 +267,7 @@ function printValue(value: unknown, gap: string, indent: string): string | undef
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return printNumber(value);
+      return jsonNumberText(value);
     case 'bigint':
       return value.toString();
     case 'boolean':

@@ -97,9 +97,28 @@ export function isStateError(error: unknown, code?: ErrorCode): error is StateEr
   return error instanceof StateError && (code === undefined || error.code === code);
 }
 
+/** The errno code (`'ENOENT'`, `'EEXIST'`, ...) of an operating-system error; undefined for anything else. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether a process with this id exists on this host. Signal 0 only probes: EPERM means the
+ * process exists but belongs to another user, so it counts as alive (its lock or temp file is live).
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
 /** Maps an operating-system error from a write to the code that tells the operator what to do. */
 export function fsErrorCode(error: unknown): ErrorCode {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = errnoCode(error);
   if (code === 'ENOSPC' || code === 'EDQUOT') return ErrorCodes.DISK_FULL;
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return ErrorCodes.PERMISSION_DENIED;
   if (code === 'ENOENT') return ErrorCodes.STORE_NOT_FOUND;
