@@ -1,23 +1,15 @@
 // One store used concurrently inside one process: deletes of one key and close() against a
 // suspended iterator.
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateRecords } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { LevelDbStore } from '../src/index.js';
-import { rec } from './helpers.js';
+import { rec, storeFolderPerTest } from './helpers.js';
 
-let dir: string;
-let path: string;
-beforeEach(async () => {
-  dir = await makeTempDir('deploystate-leveldb-concurrency-');
-  path = join(dir, 'leveldb');
-});
-afterEach(() => removeTempDir(dir));
+const folder = storeFolderPerTest('concurrency');
 
 describe('concurrent deletes', () => {
   it('of one key in one process: exactly one returns true', async () => {
-    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
     await store.open();
     try {
       for (let round = 0; round < 5; round++) {
@@ -32,7 +24,7 @@ describe('concurrent deletes', () => {
   });
 
   it('of different keys still run side by side and each reports its own key', async () => {
-    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
     await store.open();
     try {
       await store.putMany([rec(56, 'A'), rec(56, 'B')]);
@@ -45,7 +37,7 @@ describe('concurrent deletes', () => {
 
 describe('close() with a suspended iterator', () => {
   it('ends the iterator after the bounded wait: close resolves, the lock is free, the next step fails with STORE_CLOSED', async () => {
-    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0, closeWaitMs: 20 });
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0, closeWaitMs: 20 });
     await store.open();
     await store.putMany(generateRecords(600));
     const iterator = store.iterate()[Symbol.asyncIterator]();
@@ -54,16 +46,16 @@ describe('close() with a suspended iterator', () => {
     await store.close(); // without the bound this waits for the consumer forever
     expect(store.status).toBe('closed');
     expect(store.holdsLock).toBe(false);
-    await expect(iterator.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', file: path });
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', file: folder.path });
     // The lock was released: another store in this process opens it.
-    const other = new LevelDbStore({ path, idleCloseMs: 0, lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 2 } });
+    const other = new LevelDbStore({ path: folder.path, idleCloseMs: 0, lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 2 } });
     await other.open();
     expect(await other.list(56)).toHaveLength(120);
     await other.close();
   }, 10_000);
 
   it('an iterator that finishes within the wait is not cut short', async () => {
-    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0, closeWaitMs: 5_000 });
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0, closeWaitMs: 5_000 });
     await store.open();
     await store.putMany(generateRecords(300));
     const seen: string[] = [];

@@ -3,26 +3,11 @@
 // (a torn log tail is an unacknowledged write, not damage).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { describe, expect, it } from 'vitest';
 import { LevelDbStore, checkLog } from '../src/index.js';
-import { rec, runNode, stopChild, type Child } from './helpers.js';
+import { runNode, storeFolderPerTest } from './helpers.js';
 
-let dir: string;
-let path: string;
-const children: Child[] = [];
-beforeEach(async () => {
-  dir = await makeTempDir('deploystate-leveldb-crash-');
-  path = join(dir, 'leveldb');
-  const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
-  await store.open();
-  await store.put(rec(56, 'Seed'));
-  await store.close();
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) await stopChild(child);
-  await removeTempDir(dir);
-});
+const folder = storeFolderPerTest('crash', { seed: true });
 
 const ROUNDS = 10;
 const PER_BATCH = 8;
@@ -34,8 +19,8 @@ function acks(output: string): number[] {
 
 async function tornLogs(): Promise<number> {
   let torn = 0;
-  for (const name of (await readdir(path)).filter((n) => n.endsWith('.log'))) {
-    const result = checkLog(await readFile(join(path, name)));
+  for (const name of (await readdir(folder.path)).filter((n) => n.endsWith('.log'))) {
+    const result = checkLog(await readFile(join(folder.path, name)));
     if (!result.ok && result.kind === 'torn') torn++;
   }
   return torn;
@@ -46,8 +31,8 @@ describe('SIGKILL of a writer at random moments', () => {
     let tornSeen = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate a handle kept open with one that idle-closes, so kills land in opens and closes too.
-      const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'batch-writer.ts'), path, String(round), round % 2 === 0 ? '0' : '3']);
-      children.push(writer);
+      const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'batch-writer.ts'), folder.path, String(round), round % 2 === 0 ? '0' : '3']);
+      folder.children.push(writer);
       await writer.waitFor('ready');
       const target = 1 + Math.floor(Math.random() * 12);
       await writer.waitFor(`ack ${target - 1}\n`);
@@ -58,7 +43,7 @@ describe('SIGKILL of a writer at random moments', () => {
       expect(acknowledged.length).toBeGreaterThanOrEqual(target);
       tornSeen += await tornLogs();
 
-      const store = new LevelDbStore({ path, idleCloseMs: 0 });
+      const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
       await store.open(); // never CORRUPTED after an ordinary crash
       try {
         const perBatch = new Map<string, number>();

@@ -2,49 +2,42 @@
 // and repair only ever on a copy.
 import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateRecords } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { LevelDbStore, liveTables, repairCopy } from '../src/index.js';
 import { stat } from 'node:fs/promises';
-import { inventory } from './helpers.js';
+import { inventory, storeFolderPerTest } from './helpers.js';
 
-let dir: string;
-let path: string;
-beforeEach(async () => {
-  dir = await makeTempDir('deploystate-leveldb-damage-');
-  path = join(dir, 'leveldb');
-});
-afterEach(() => removeTempDir(dir));
+const folder = storeFolderPerTest('damage');
 
 const RECORDS = generateRecords(60);
 
 /** A store whose records sit in table files (a reopen converts the log into a table). */
 async function storeWithTables(): Promise<void> {
-  const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+  const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
   await store.open();
   await store.putMany(RECORDS.slice(0, 30));
   await store.close();
-  const again = new LevelDbStore({ path, idleCloseMs: 0 });
+  const again = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
   await again.open();
   await again.putMany(RECORDS.slice(30));
   await again.close();
-  const third = new LevelDbStore({ path, idleCloseMs: 0 });
+  const third = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
   await third.open();
   await third.close();
-  expect((await readdir(path)).some((n) => n.endsWith('.ldb'))).toBe(true);
+  expect((await readdir(folder.path)).some((n) => n.endsWith('.ldb'))).toBe(true);
 }
 
 /** A store whose last batch is only in the log. */
 async function storeWithLog(): Promise<string> {
   await storeWithTables();
-  const store = new LevelDbStore({ path, idleCloseMs: 0 });
+  const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
   await store.open();
   await store.putMany(generateRecords(20, [97]).map((r) => ({ ...r, contractName: `Log${r.contractName}` })));
   await store.close();
-  const log = (await readdir(path)).find((n) => n.endsWith('.log'));
+  const log = (await readdir(folder.path)).find((n) => n.endsWith('.log'));
   if (!log) throw new Error('no log file');
-  return join(path, log);
+  return join(folder.path, log);
 }
 
 interface LogBatches {
@@ -57,10 +50,10 @@ interface LogBatches {
 /** Tables, then a log holding a small batch (10 records) and a large one (200, several blocks). */
 async function storeWithLogBatches(): Promise<LogBatches> {
   await storeWithTables();
-  const store = new LevelDbStore({ path, idleCloseMs: 0 });
+  const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
   await store.open();
   await store.putMany(generateRecords(10, [84532]).map((r) => ({ ...r, contractName: `Kept${r.contractName}` })));
-  const log = join(path, (await readdir(path)).find((n) => n.endsWith('.log')) as string);
+  const log = join(folder.path, (await readdir(folder.path)).find((n) => n.endsWith('.log')) as string);
   const boundary = (await stat(log)).size;
   await store.putMany(Array.from({ length: 200 }, (_, i) => ({ ...generateRecords(1, [97])[0]!, contractName: `Torn${i}`, notes: 'n'.repeat(300) })));
   await store.close();
@@ -70,33 +63,33 @@ async function storeWithLogBatches(): Promise<LogBatches> {
 }
 
 async function expectCorruptedUntouched(options: { create?: boolean } = {}): Promise<void> {
-  const before = await inventory(path);
-  const store = new LevelDbStore({ path, ...options });
-  await expect(store.open()).rejects.toMatchObject({ code: 'CORRUPTED', file: path });
-  expect(await inventory(path)).toEqual(before);
+  const before = await inventory(folder.path);
+  const store = new LevelDbStore({ path: folder.path, ...options });
+  await expect(store.open()).rejects.toMatchObject({ code: 'CORRUPTED', file: folder.path });
+  expect(await inventory(folder.path)).toEqual(before);
 }
 
 describe('damaged stores', () => {
   it('reads the live table set and sizes from the MANIFEST', async () => {
     await storeWithTables();
-    const live = await liveTables(path);
-    const tables = (await readdir(path)).filter((n) => n.endsWith('.ldb'));
+    const live = await liveTables(folder.path);
+    const tables = (await readdir(folder.path)).filter((n) => n.endsWith('.ldb'));
     expect([...(live?.keys() ?? [])].sort()).toEqual(tables.map((n) => Number(n.slice(0, -4))).sort());
-    for (const name of tables) expect(live?.get(Number(name.slice(0, -4)))).toBe((await stat(join(path, name))).size);
+    for (const name of tables) expect(live?.get(Number(name.slice(0, -4)))).toBe((await stat(join(folder.path, name))).size);
   });
 
   it('missing CURRENT with table files: CORRUPTED, files untouched, even when asked to create', async () => {
     await storeWithTables();
-    await rm(join(path, 'CURRENT'));
+    await rm(join(folder.path, 'CURRENT'));
     await expectCorruptedUntouched();
     await expectCorruptedUntouched({ create: true });
   });
 
   it('truncated table file: CORRUPTED at open, files untouched', async () => {
     await storeWithTables();
-    const table = (await readdir(path)).find((n) => n.endsWith('.ldb')) as string;
-    const size = (await readFile(join(path, table))).length;
-    await truncate(join(path, table), Math.floor(size / 2));
+    const table = (await readdir(folder.path)).find((n) => n.endsWith('.ldb')) as string;
+    const size = (await readFile(join(folder.path, table))).length;
+    await truncate(join(folder.path, table), Math.floor(size / 2));
     await expectCorruptedUntouched();
   });
 
@@ -108,7 +101,7 @@ describe('damaged stores', () => {
   ])('a torn log tail (%s) is an unacknowledged write: opens, earlier batches intact, noted as a warning', async (_, cut) => {
     const batches = await storeWithLogBatches();
     await truncate(batches.log, cut(batches));
-    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await store.open();
     try {
       expect(store.recoveryNotes).toEqual([expect.objectContaining({ kind: 'torn-log-tail', severity: 'warning', file: batches.log })]);
@@ -121,6 +114,31 @@ describe('damaged stores', () => {
       expect(report.total).toBe(RECORDS.length + 10);
     } finally {
       await store.close();
+    }
+  });
+
+  it('checkIntegrity reports a torn log tail as a TORN_LOG_TAIL warning naming the log; once LevelDB has recovered it, no longer', async () => {
+    const batches = await storeWithLogBatches();
+    await truncate(batches.log, batches.size - 1);
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await store.open();
+    try {
+      const report = await store.checkIntegrity();
+      expect(report.findings.filter((f) => f.code === 'TORN_LOG_TAIL')).toEqual([expect.objectContaining({ code: 'TORN_LOG_TAIL', severity: 'warning', file: batches.log })]);
+      expect(report.ok).toBe(true); // a dropped unacknowledged write is not damage
+      expect(report.total).toBe(RECORDS.length + 10);
+    } finally {
+      await store.close();
+    }
+    // The open above rewrote the log without the torn record: a later store has nothing to report.
+    const later = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await later.open();
+    try {
+      const report = await later.checkIntegrity();
+      expect(report.findings.filter((f) => f.code === 'TORN_LOG_TAIL')).toEqual([]);
+      expect(report.total).toBe(RECORDS.length + 10);
+    } finally {
+      await later.close();
     }
   });
 
@@ -145,7 +163,7 @@ describe('damaged stores', () => {
     const bytes = await readFile(batches.log);
     bytes.fill(0, batches.boundary);
     await writeFile(batches.log, bytes);
-    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await store.open();
     try {
       expect(store.recoveryNotes.map((n) => n.kind)).toEqual(['torn-log-tail']);
@@ -165,17 +183,17 @@ describe('damaged stores', () => {
 
   it('a damaged table block found during a scan surfaces as CORRUPTED naming the path', async () => {
     await storeWithTables();
-    const tables = (await readdir(path)).filter((n) => n.endsWith('.ldb'));
+    const tables = (await readdir(folder.path)).filter((n) => n.endsWith('.ldb'));
     for (const table of tables) {
-      const bytes = await readFile(join(path, table));
+      const bytes = await readFile(join(folder.path, table));
       // Keep the footer so the open succeeds; scramble the data blocks ahead of it.
       bytes.fill(0xff, 0, Math.max(0, bytes.length - 200));
-      await writeFile(join(path, table), bytes);
+      await writeFile(join(folder.path, table), bytes);
     }
-    const store = new LevelDbStore({ path, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await store.open();
     try {
-      await expect(store.checkIntegrity()).rejects.toMatchObject({ code: 'CORRUPTED', file: path });
+      await expect(store.checkIntegrity()).rejects.toMatchObject({ code: 'CORRUPTED', file: folder.path });
     } finally {
       await store.close();
     }
@@ -185,12 +203,12 @@ describe('damaged stores', () => {
 describe('repairCopy', () => {
   it('recovers every record of a store without CURRENT on a copy, leaving the original untouched', async () => {
     await storeWithTables();
-    await rm(join(path, 'CURRENT'));
-    const before = await inventory(path);
-    const dest = join(dir, 'repaired');
-    const result = await repairCopy(path, dest);
+    await rm(join(folder.path, 'CURRENT'));
+    const before = await inventory(folder.path);
+    const dest = join(folder.dir, 'repaired');
+    const result = await repairCopy(folder.path, dest);
     expect(result).toEqual({ dest, records: RECORDS.length });
-    expect(await inventory(path)).toEqual(before);
+    expect(await inventory(folder.path)).toEqual(before);
     const store = new LevelDbStore({ path: dest, readOnly: true });
     await store.open();
     try {
@@ -204,7 +222,7 @@ describe('repairCopy', () => {
 
   it('refuses a non-empty destination and a missing source', async () => {
     await storeWithTables();
-    await expect(repairCopy(path, path)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(repairCopy(join(dir, 'nope'), join(dir, 'out'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    await expect(repairCopy(folder.path, folder.path)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(repairCopy(join(folder.dir, 'nope'), join(folder.dir, 'out'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
   });
 });

@@ -3,7 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { LevelDbStore } from '../src/index.js';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -68,4 +71,45 @@ export async function stopChild(child: Child): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGKILL');
   await child.exited;
+}
+
+/** Where one test's store lives; read the fields inside a test (they change for every test). */
+export interface StoreFolder {
+  /** The test's temp folder (removed after the test). */
+  readonly dir: string;
+  /** `<dir>/leveldb`: the store's path. */
+  readonly path: string;
+  /** Child processes the test started: killed after the test. */
+  readonly children: Child[];
+}
+
+/**
+ * Registers the per-test setup every store test shares: a fresh temp folder before each test and
+ * its removal (after killing the test's children) after it. With `seed`, the store at `path` is
+ * created holding one record (56-Seed), so a test can start from an existing store.
+ */
+export function storeFolderPerTest(name: string, options: { seed?: boolean } = {}): StoreFolder {
+  let dir = '';
+  const children: Child[] = [];
+  beforeEach(async () => {
+    dir = await makeTempDir(`deploystate-leveldb-${name}-`);
+    if (!options.seed) return;
+    const store = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
+    await store.open();
+    await store.put(rec(56, 'Seed'));
+    await store.close();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) await stopChild(child);
+    await removeTempDir(dir);
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    get path() {
+      return join(dir, 'leveldb');
+    },
+    children,
+  };
 }

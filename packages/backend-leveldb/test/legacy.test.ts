@@ -2,26 +2,19 @@
 // keys, and what this store writes read back by the old `valueEncoding: 'json'` path.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalEncode, productionSample, type InvalidEntry } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { Level } from 'level';
 import { LevelDbStore, writeLegacyStore } from '../src/index.js';
-import { rec } from './helpers.js';
+import { rec, storeFolderPerTest } from './helpers.js';
 
-let dir: string;
-let path: string;
-beforeEach(async () => {
-  dir = await makeTempDir('deploystate-leveldb-legacy-');
-  path = join(dir, 'leveldb');
-});
-afterEach(() => removeTempDir(dir));
+const folder = storeFolderPerTest('legacy');
 
 const BIG_RAW = `{"contractName":"Big","chainId":56,"networkName":"bsc","address":"0x${'12'.repeat(20)}","factoryByteCodeHash":"0x${'ab'.repeat(32)}","deploymentArgs":[18446744073709551617,-9007199254740993,"18446744073709551617"],"timestamp":1700000000000}`;
 
 async function legacyFixture(): Promise<void> {
   const { records, devJunk } = productionSample();
-  await writeLegacyStore(path, [
+  await writeLegacyStore(folder.path, [
     ...[...records, ...devJunk].map((r) => ({ key: `${r.chainId}-${r.contractName}`, value: r })),
     { key: '56-Big', raw: BIG_RAW },
     { key: '56-Broken', raw: '{"contractName":"Broken","chainId":56,' },
@@ -34,7 +27,7 @@ async function legacyFixture(): Promise<void> {
 describe('reading the legacy store', () => {
   it('keeps bare literals beyond 2^53 exact (as bigint) and big strings as strings', async () => {
     await legacyFixture();
-    const store = new LevelDbStore({ path, readOnly: true });
+    const store = new LevelDbStore({ path: folder.path, readOnly: true });
     await store.open();
     try {
       const big = await store.get(56, 'Big');
@@ -48,7 +41,7 @@ describe('reading the legacy store', () => {
 
   it('reports an undecodable value, a non-record, a bad key and a key/record mismatch with key and code, never crashing', async () => {
     await legacyFixture();
-    const store = new LevelDbStore({ path, readOnly: true });
+    const store = new LevelDbStore({ path: folder.path, readOnly: true });
     await store.open();
     try {
       const report = await store.checkIntegrity();
@@ -91,7 +84,7 @@ describe('reading the legacy store', () => {
 
   it('refuses writes on a read-only store with WRITES_REFUSED and changes nothing', async () => {
     await legacyFixture();
-    const store = new LevelDbStore({ path, readOnly: true });
+    const store = new LevelDbStore({ path: folder.path, readOnly: true });
     await store.open();
     try {
       await expect(store.put(rec(56, 'New'))).rejects.toMatchObject({ code: 'WRITES_REFUSED' });
@@ -115,13 +108,13 @@ describe('writing for the legacy readers', () => {
       rec(56, 'Extra', { proxyAddress: null, custom: { nested: [1, 'two', null, true], empty: {} }, 'odd key': 0.5 }),
       rec(97, 'contracts/xchain/Router.sol:Router', { deploymentArgs: ['18446744073709551617', -5, 1e-7] }),
     ];
-    const store = new LevelDbStore({ path, create: true, sync: true });
+    const store = new LevelDbStore({ path: folder.path, create: true, sync: true });
     await store.open();
     await store.putMany(records.slice(0, 3));
     for (const r of records.slice(3)) await store.put(r);
     await store.close();
 
-    const legacy = new Level<string, unknown>(path, { valueEncoding: 'json' });
+    const legacy = new Level<string, unknown>(folder.path, { valueEncoding: 'json' });
     await legacy.open();
     try {
       for (const r of records) expect(await legacy.get(`${r.chainId}-${r.contractName}`)).toStrictEqual(JSON.parse(JSON.stringify(r)));
@@ -133,11 +126,11 @@ describe('writing for the legacy readers', () => {
 
   it('writes compact JSON text, the bytes the legacy writer would have written', async () => {
     const record = rec(56, 'Token');
-    const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
     await store.open();
     await store.put(record);
     await store.close();
-    const raw = new Level<string, string>(path, { valueEncoding: 'utf8' });
+    const raw = new Level<string, string>(folder.path, { valueEncoding: 'utf8' });
     await raw.open();
     try {
       expect(await raw.get('56-Token')).toBe(JSON.stringify(record));
@@ -150,27 +143,27 @@ describe('writing for the legacy readers', () => {
 describe('never creating a store as a side effect', () => {
   it('fails a missing path with STORE_NOT_FOUND naming it, and creates nothing', async () => {
     for (const options of [{}, { readOnly: true }]) {
-      const store = new LevelDbStore({ path, ...options });
-      await expect(store.open()).rejects.toMatchObject({ code: 'STORE_NOT_FOUND', file: path });
-      expect(existsSync(path)).toBe(false);
+      const store = new LevelDbStore({ path: folder.path, ...options });
+      await expect(store.open()).rejects.toMatchObject({ code: 'STORE_NOT_FOUND', file: folder.path });
+      expect(existsSync(folder.path)).toBe(false);
     }
   });
 
   it('fails an empty folder with STORE_NOT_FOUND and refuses to create among foreign files', async () => {
     const { mkdir, writeFile, readdir } = await import('node:fs/promises');
-    await mkdir(path);
-    await expect(new LevelDbStore({ path }).open()).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
-    expect(await readdir(path)).toEqual([]);
-    await writeFile(join(path, 'notes.json'), '{}');
-    await expect(new LevelDbStore({ path, create: true }).open()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(await readdir(path)).toEqual(['notes.json']);
+    await mkdir(folder.path);
+    await expect(new LevelDbStore({ path: folder.path }).open()).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    expect(await readdir(folder.path)).toEqual([]);
+    await writeFile(join(folder.path, 'notes.json'), '{}');
+    await expect(new LevelDbStore({ path: folder.path, create: true }).open()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await readdir(folder.path)).toEqual(['notes.json']);
   });
 
   it('creates the store only when asked', async () => {
-    const store = new LevelDbStore({ path, create: true });
+    const store = new LevelDbStore({ path: folder.path, create: true });
     await store.open();
     await store.put(rec(56, 'A'));
     await store.close();
-    expect(existsSync(join(path, 'CURRENT'))).toBe(true);
+    expect(existsSync(join(folder.path, 'CURRENT'))).toBe(true);
   });
 });

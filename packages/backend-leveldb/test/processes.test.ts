@@ -2,42 +2,27 @@
 // that another process is writing to.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { LevelDbStore, openSnapshot, snapshotLevelDb } from '../src/index.js';
-import { holdLock, rec, runNode, stopChild, type Child } from './helpers.js';
+import { holdLock, rec, runNode, storeFolderPerTest } from './helpers.js';
 
-let dir: string;
-let path: string;
-const children: Child[] = [];
-beforeEach(async () => {
-  dir = await makeTempDir('deploystate-leveldb-proc-');
-  path = join(dir, 'leveldb');
-  const store = new LevelDbStore({ path, create: true, idleCloseMs: 0 });
-  await store.open();
-  await store.put(rec(56, 'Seed'));
-  await store.close();
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) await stopChild(child);
-  await removeTempDir(dir);
-});
+const folder = storeFolderPerTest('proc', { seed: true });
 
 const fastGiveUp = { attempts: 3, minDelayMs: 1, maxDelayMs: 5 };
 
 describe('the lock', () => {
   it('reports LOCKED naming the path after the bounded wait while another process holds the store, then proceeds once released', async () => {
-    const holder = holdLock(path);
-    children.push(holder);
+    const holder = holdLock(folder.path);
+    folder.children.push(holder);
     await holder.waitFor('holding');
 
-    const store = new LevelDbStore({ path, lockWait: fastGiveUp });
-    await expect(store.open()).rejects.toMatchObject({ code: 'LOCKED', file: path });
+    const store = new LevelDbStore({ path: folder.path, lockWait: fastGiveUp });
+    await expect(store.open()).rejects.toMatchObject({ code: 'LOCKED', file: folder.path });
     expect(store.status).toBe('closed');
 
     // Started while the lock is held, so it must wait through at least one LOCKED attempt.
-    const patient = new LevelDbStore({ path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    const patient = new LevelDbStore({ path: folder.path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
     const opening = patient.open();
     holder.process.stdin?.write('release\n');
     await opening;
@@ -46,10 +31,10 @@ describe('the lock', () => {
   });
 
   it('releases the lock after the idle delay so a second store (same process) gets its turn', async () => {
-    const first = new LevelDbStore({ path, idleCloseMs: 5 });
+    const first = new LevelDbStore({ path: folder.path, idleCloseMs: 5 });
     await first.open();
     await first.put(rec(56, 'First'));
-    const second = new LevelDbStore({ path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    const second = new LevelDbStore({ path: folder.path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
     await second.open(); // waits until `first` has idle-closed
     expect(first.holdsLock).toBe(false);
     await second.put(rec(56, 'Second'));
@@ -60,23 +45,23 @@ describe('the lock', () => {
   });
 
   it('kept open (idleCloseMs 0), a store holds the lock until closed', async () => {
-    const first = new LevelDbStore({ path, idleCloseMs: 0 });
+    const first = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await first.open();
-    await expect(new LevelDbStore({ path, lockWait: fastGiveUp }).open()).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(new LevelDbStore({ path: folder.path, lockWait: fastGiveUp }).open()).rejects.toMatchObject({ code: 'LOCKED' });
     expect(first.holdsLock).toBe(true);
     await first.close();
-    const second = new LevelDbStore({ path, lockWait: fastGiveUp });
+    const second = new LevelDbStore({ path: folder.path, lockWait: fastGiveUp });
     await second.open();
     await second.close();
   });
 
   it('close waits for in-flight work and concurrent calls share one open', async () => {
-    const store = new LevelDbStore({ path, idleCloseMs: 1 });
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1 });
     await store.open();
     const writes = Array.from({ length: 40 }, (_, i) => store.put(rec(97, `W${i}`)));
     const closing = Promise.all(writes).then(() => store.close());
     await closing;
-    const check = new LevelDbStore({ path, readOnly: true });
+    const check = new LevelDbStore({ path: folder.path, readOnly: true });
     await check.open();
     expect((await check.list(97)).length).toBe(40);
     await check.close();
@@ -85,9 +70,9 @@ describe('the lock', () => {
 
 describe('two processes taking turns', () => {
   it('both write through LevelDbStore and every write is present', async () => {
-    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'turn-writer.ts'), path, 'child', '8']);
-    children.push(writer);
-    const store = new LevelDbStore({ path, idleCloseMs: 5, lockWait: { attempts: 400, minDelayMs: 2, maxDelayMs: 25 } });
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'turn-writer.ts'), folder.path, 'child', '8']);
+    folder.children.push(writer);
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 5, lockWait: { attempts: 400, minDelayMs: 2, maxDelayMs: 25 } });
     await store.open();
     for (let i = 0; i < 8; i++) {
       await store.put(sampleRecord(56, `parent-${i}`, 'bscmainnet'));
@@ -97,7 +82,7 @@ describe('two processes taking turns', () => {
     await writer.waitFor('done');
     expect(await writer.exited).toBe(0);
 
-    const check = new LevelDbStore({ path, readOnly: true });
+    const check = new LevelDbStore({ path: folder.path, readOnly: true });
     await check.open();
     const names = (await check.list(56)).map((r) => r.contractName).sort();
     await check.close();
@@ -130,11 +115,11 @@ const BUSY_WRITER = `
 
 describe('snapshots', () => {
   it('a snapshot taken while another process writes is a consistent store: whole batches only, every value decodable', async () => {
-    const writer = runNode(['--input-type=module', '-e', BUSY_WRITER, path]);
-    children.push(writer);
+    const writer = runNode(['--input-type=module', '-e', BUSY_WRITER, folder.path]);
+    folder.children.push(writer);
     await writer.waitFor('writing');
 
-    const snapshot = await openSnapshot(path, { attempts: 20 });
+    const snapshot = await openSnapshot(folder.path, { attempts: 20 });
     try {
       expect(snapshot.store.readOnly).toBe(true);
       const perBatch = new Map<number, number>();
@@ -154,17 +139,17 @@ describe('snapshots', () => {
   });
 
   it('snapshotLevelDb copies a store another process holds, and refuses a missing source or a non-empty destination', async () => {
-    const holder = holdLock(path);
-    children.push(holder);
+    const holder = holdLock(folder.path);
+    folder.children.push(holder);
     await holder.waitFor('holding');
-    const dest = join(dir, 'copy');
-    const result = await snapshotLevelDb(path, dest);
+    const dest = join(folder.dir, 'copy');
+    const result = await snapshotLevelDb(folder.path, dest);
     expect(result).toEqual({ dest, attempts: 1 });
     const copy = new LevelDbStore({ path: dest, readOnly: true, idleCloseMs: 0 });
     await copy.open();
     expect(await copy.get(56, 'Seed')).not.toBeNull();
     await copy.close();
-    await expect(snapshotLevelDb(join(dir, 'missing'), join(dir, 'x'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
-    await expect(snapshotLevelDb(path, dest)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(snapshotLevelDb(join(folder.dir, 'missing'), join(folder.dir, 'x'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    await expect(snapshotLevelDb(folder.path, dest)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
