@@ -3,7 +3,7 @@
 export const ExitCodes = {
   /** The command did what was asked; a check passed. */
   SUCCESS: 0,
-  /** A check failed, a gate is not met, or the two stores differ. */
+  /** A check failed or could not pass (no RPC endpoint answered), a gate is not met, or the two stores differ. */
   CHECK_FAILED: 1,
   /** The command line is wrong, or a destructive step was not confirmed. */
   USAGE: 2,
@@ -24,6 +24,9 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<string, ExitCode>> = {
   DIVERGED: ExitCodes.CHECK_FAILED,
   UNMIGRATABLE_RECORDS: ExitCodes.CHECK_FAILED,
   TRANSITION_REFUSED: ExitCodes.CHECK_FAILED,
+  // No configured RPC endpoint answered: the chain check could not pass. Not UNEXPECTED (nothing
+  // is broken here, and a bug report would not help), not LOCKED (no store of ours is in use).
+  ENDPOINT_UNAVAILABLE: ExitCodes.CHECK_FAILED,
   INVALID_ARGUMENT: ExitCodes.USAGE,
   INVALID_CONFIG: ExitCodes.USAGE,
   LOCKED: ExitCodes.LOCKED,

@@ -1,6 +1,7 @@
 // Text renderings shared by several commands: findings, comparisons, verdict lines.
 import type { Finding, StoreComparison } from '@deploystate/core';
 import { stringifyLossless } from '@deploystate/core';
+import type { UnreadableEntry } from '@deploystate/migrator';
 import { table, type Palette } from './output.js';
 
 export function verdict(ok: boolean, paint: Palette, good: string, bad: string): string {
@@ -41,8 +42,37 @@ const short = (value: unknown): string => {
   return text.length > 70 ? `${text.slice(0, 67)}...` : text;
 };
 
-export function renderComparison(comparison: StoreComparison, paint: Palette, limit: number, names: [string, string] = ['leveldb', 'json']): string[] {
+/** Entries either side could not read that the state does not account for: they fail compare and verify. */
+export const unknownUnreadable = (comparison: { unreadable?: readonly UnreadableEntry[] }): UnreadableEntry[] => (comparison.unreadable ?? []).filter((u) => !u.known);
+
+/** Where each side's data lives, named on an unreadable entry that carries no file of its own (a LevelDB value). */
+export interface SideLocations {
+  leveldb: string;
+  json: string;
+}
+
+/** One line per entry a side could not read: side, key, file and finding code, and whether the state accounts for it. */
+export function renderUnreadable(unreadable: readonly UnreadableEntry[], paint: Palette, limit: number, locations?: SideLocations): string[] {
+  const lines = unreadable.slice(0, limit).map((u) => {
+    const label = u.known ? paint.dim(`unreadable ${u.side}`.padEnd(19)) : paint.red(`unreadable ${u.side}`.padEnd(19));
+    const file = u.file ?? locations?.[u.side];
+    const where = file !== undefined ? ` ${file}` : '';
+    return `  ${label} ${u.key}${where}: ${u.finding.code}${u.known ? ' (excluded or listed unmigratable: not compared)' : ''}`;
+  });
+  if (unreadable.length > limit) lines.push(paint.dim(`  ... ${unreadable.length - limit} more unreadable entries (--json lists all)`));
+  return lines;
+}
+
+export function renderComparison(
+  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[] },
+  paint: Palette,
+  limit: number,
+  options: { names?: [string, string]; locations?: SideLocations } = {},
+): string[] {
+  const { names = ['leveldb', 'json'], locations } = options;
   const [left, right] = names;
+  const unreadable = comparison.unreadable ?? [];
+  const unknown = unknownUnreadable(comparison).length;
   const lines = [
     table(
       ['side', 'records', 'digest'],
@@ -54,6 +84,7 @@ export function renderComparison(comparison: StoreComparison, paint: Palette, li
     ),
   ];
   if (comparison.excluded.length > 0) lines.push(paint.dim(`excluded from both sides: ${comparison.excluded.join(', ')}`));
+  lines.push(...renderUnreadable(unreadable, paint, limit, locations));
   let shown = 0;
   for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${left}`.padEnd(16))} ${entry.key}`);
   for (const entry of comparison.onlyRight) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
@@ -64,12 +95,13 @@ export function renderComparison(comparison: StoreComparison, paint: Palette, li
   }
   const total = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
   if (total > limit) lines.push(paint.dim(`  ... ${total - limit} more differences (--json lists all)`));
+  const equal = comparison.equal && unknown === 0;
   lines.push(
     verdict(
-      comparison.equal,
+      equal,
       paint,
       `stores are identical (${comparison.left.count} records)`,
-      `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing`,
+      `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
   );
   return lines;

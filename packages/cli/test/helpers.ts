@@ -1,6 +1,10 @@
-// Runs the BUILT binary as a child process, the way an operator or a script does.
+// Runs the BUILT binary as a child process, the way an operator or a script does; and the temp
+// folders and sample stores the test files share.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -35,4 +39,40 @@ export function deploystate(args: string[], options: { cwd: string; env?: Record
 /** Parses stdout as exactly one JSON document (JSON.parse refuses anything before or after it). */
 export function onlyDocument(run: Run): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
+}
+
+export interface SampleFixture {
+  /** The temp folder the file works in (removed after the file's tests). */
+  readonly root: string;
+  /** `<root>/sample`, made by `deploystate demo` before the file's tests. */
+  readonly sample: string;
+  /** Runs the binary with the sample as its working folder. */
+  inSample(args: string[], options?: { env?: Record<string, string> }): Promise<Run>;
+}
+
+/**
+ * Registers beforeAll/afterAll for a test file: a fresh temp folder (`prefix`) and, unless
+ * `demo: false`, the production-shaped sample in `<root>/sample`.
+ */
+export function useSample(prefix: string, options: { demo?: boolean } = {}): SampleFixture {
+  let root = '';
+  const fixture: SampleFixture = {
+    get root() {
+      return root;
+    },
+    get sample() {
+      return join(root, 'sample');
+    },
+    inSample: (args, extra = {}) => deploystate(args, { cwd: fixture.sample, ...extra }),
+  };
+  beforeAll(async () => {
+    root = await makeTempDir(prefix);
+    if (options.demo === false) return;
+    const created = await deploystate(['demo', fixture.sample], { cwd: root });
+    expect(created.code, created.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    if (root !== '') await removeTempDir(root);
+  });
+  return fixture;
 }

@@ -1,11 +1,14 @@
 // `deploystate compare`: LevelDB against JSON, record by record. Read-only; exit 1 when different.
-import type { StoreComparison } from '@deploystate/core';
+import type { SideComparison } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderComparison } from '../render.js';
+import { renderComparison, unknownUnreadable, type SideLocations } from '../render.js';
 
-/** The --json shape: named sides instead of left/right, so a script needs no convention. */
-export function comparisonDocument(comparison: StoreComparison): Record<string, unknown> {
+/**
+ * The --json shape: named sides instead of left/right, so a script needs no convention.
+ * `unreadable` lists what a side could not read ({ side, key, file?, finding, known }).
+ */
+export function comparisonDocument(comparison: SideComparison): Record<string, unknown> {
   return {
     equal: comparison.equal,
     leveldb: comparison.left,
@@ -14,12 +17,18 @@ export function comparisonDocument(comparison: StoreComparison): Record<string, 
     missingInLeveldb: comparison.onlyRight,
     differing: comparison.differing,
     excluded: comparison.excluded,
+    unreadable: comparison.unreadable,
   };
 }
 
+/** The folders named on unreadable entries that carry no file of their own. */
+export const sideLocations = (ctx: Context): SideLocations => ({ leveldb: ctx.paths.leveldb, json: ctx.paths.deployments });
+
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const comparison = await withMigration(ctx, (migration) => migration.compare());
-  if (!comparison.equal) ctx.exitCode = 1;
+  // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
+  // the exit code never depends on that detail staying as it is.
+  if (!comparison.equal || unknownUnreadable(comparison).length > 0) ctx.exitCode = 1;
   const limit = Number(options.limit ?? 20);
-  ctx.out.result(comparisonDocument(comparison), () => renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20));
+  ctx.out.result(comparisonDocument(comparison), () => renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }));
 }

@@ -1,26 +1,27 @@
 // `deploystate verify`: compare + schema validation, recorded as evidence for the gates.
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderComparison, renderFindings, verdict } from '../render.js';
-import { comparisonDocument } from './compare.js';
+import { renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
+import { comparisonDocument, sideLocations } from './compare.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[] = [], options: Record<string, unknown> = {}): Promise<void> {
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
   const report = await withMigration(ctx, (migration) => migration.verify(chain !== undefined ? { chain } : {}));
   if (report.chain) await requireReachable(report.chain);
-  if (!report.clean || report.chain?.ok === false) ctx.exitCode = 1;
+  const unreadable = unknownUnreadable(report.comparison).length;
+  if (!report.clean || unreadable > 0 || report.chain?.ok === false) ctx.exitCode = 1;
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result({ clean: report.clean, comparison: comparisonDocument(report.comparison), schema: report.schema, evidence: report.evidence, ...(report.chain && { chain: report.chain }) }, () => [
     p.bold('Comparison'),
-    ...renderComparison(report.comparison, p, 20),
+    ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx) }),
     '',
     p.bold(`Schema (${report.schema.files} files)`),
     ...renderFindings(report.schema.errors, p),
     ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
     ...chainText,
     '',
-    verdict(report.clean, p, `verify clean, recorded at ${report.evidence.at}`, `verify not clean: ${report.evidence.differences} differences, ${report.evidence.schemaErrors} schema errors`),
+    verdict(report.clean && unreadable === 0, p, `verify clean, recorded at ${report.evidence.at}`, `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors`),
   ]);
 }
