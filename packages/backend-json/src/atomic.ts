@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 import { basename, dirname, join } from 'node:path';
-import { StateError, fsErrorCode } from '@deploystate/core';
+import { StateError, fsErrorCode, errnoCode } from '@deploystate/core';
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -59,7 +59,8 @@ export async function fsyncDir(dir: string): Promise<void> {
     await handle.sync();
   } catch (error) {
     // Some filesystems refuse fsync on a folder; the rename itself is still atomic there.
-    if ((error as { code?: string }).code !== 'EINVAL' && (error as { code?: string }).code !== 'EISDIR') throw error;
+    const code = errnoCode(error);
+    if (code !== 'EINVAL' && code !== 'EISDIR') throw error;
   } finally {
     await handle.close();
   }
@@ -69,7 +70,7 @@ function createTemp(tmp: string, tmpDir: string, mode: number): number {
   try {
     return openSync(tmp, 'wx', mode);
   } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOENT') throw error;
+    if (errnoCode(error) !== 'ENOENT') throw error;
     mkdirSync(tmpDir, { recursive: true });
     return openSync(tmp, 'wx', mode);
   }
@@ -150,7 +151,7 @@ export async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     linkSync(from, to);
   } catch (error) {
-    const code = (error as { code?: string }).code;
+    const code = errnoCode(error);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
     const { copyFile } = await import('node:fs/promises');
     await copyFile(from, to);

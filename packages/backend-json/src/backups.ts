@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ErrorCodes, NetworkRegistry, StateError, isStateError } from '@deploystate/core';
+import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
@@ -25,7 +25,7 @@ async function namesIn(folder: string): Promise<string[]> {
   try {
     return (await readdir(folder)).filter((n) => n.endsWith('.json'));
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return [];
+    if (errnoCode(error) === 'ENOENT') return [];
     throw error;
   }
 }
@@ -143,7 +143,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           text = await readFile(candidate, 'utf8');
           parseStateFile(text, candidate, chainId);
         } catch (error) {
-          if (isStateError(error) || (error as { code?: string }).code === 'ENOENT') continue;
+          if (isStateError(error) || errnoCode(error) === 'ENOENT') continue;
           throw error;
         }
         const folder = await ensureBackupDir(dir, fileName);

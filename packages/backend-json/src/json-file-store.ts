@@ -22,6 +22,8 @@ import {
   type IterateOptions,
   type StoreCapabilities,
   type StoreEntry,
+  isProcessAlive,
+  errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
 import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
@@ -131,17 +133,8 @@ function signatureOf(path: string): FileSignature | null {
     if (!s) return null;
     return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null;
+    if (errnoCode(error) === 'ENOENT') return null;
     throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 
@@ -192,7 +185,7 @@ export class JsonFileStore extends AbstractStateStore {
       if (!info.isDirectory()) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${this.location} is not a folder`, { file: this.location });
     } catch (error) {
       if (isStateError(error)) throw error;
-      if ((error as { code?: string }).code !== 'ENOENT') throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
+      if (errnoCode(error) !== 'ENOENT') throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
       if (!this.create) {
         throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, { file: this.location, hint: 'create it, or pass create: true' });
       }
@@ -211,11 +204,11 @@ export class JsonFileStore extends AbstractStateStore {
       await mkdir(join(root, 'locks'), { recursive: true });
       await mkdir(join(root, 'backups'), { recursive: true });
       await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
-        if ((error as { code?: string }).code !== 'EEXIST') throw error;
+        if (errnoCode(error) !== 'EEXIST') throw error;
       });
       for (const name of await readdir(join(root, 'tmp'))) {
         const pid = tempFilePid(name);
-        if (pid === process.pid || (pid !== undefined && isAlive(pid))) continue;
+        if (pid === process.pid || (pid !== undefined && isProcessAlive(pid))) continue;
         await unlink(join(root, 'tmp', name)).catch(() => undefined);
       }
     } catch (error) {
@@ -268,7 +261,7 @@ export class JsonFileStore extends AbstractStateStore {
     try {
       handle = await open(file, 'r');
     } catch (error) {
-      if ((error as { code?: string }).code === 'ENOENT') return this.load(chainId);
+      if (errnoCode(error) === 'ENOENT') return this.load(chainId);
       throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
     }
     let text: string;

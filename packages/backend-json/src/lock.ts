@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCodes, StateError, fsErrorCode } from '@deploystate/core';
+import { ErrorCodes, StateError, fsErrorCode, isProcessAlive, errnoCode } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 
 export interface LockOptions {
@@ -29,15 +29,6 @@ interface LockOwner {
 const HOST = hostname();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
-
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   try {
     const handle = await open(path, 'wx');
@@ -48,7 +39,7 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     }
     return true;
   } catch (error) {
-    if ((error as { code?: string }).code === 'EEXIST') return false;
+    if (errnoCode(error) === 'EEXIST') return false;
     throw error;
   }
 }
@@ -64,14 +55,14 @@ async function readOwner(path: string): Promise<{ owner: Partial<LockOwner>; mti
     }
     return { owner, mtimeMs: info.mtimeMs };
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return null;
+    if (errnoCode(error) === 'ENOENT') return null;
     throw error;
   }
 }
 
 function isStale(found: { owner: Partial<LockOwner>; mtimeMs: number }, staleMs: number): boolean {
   const { owner } = found;
-  if (owner.host === HOST && typeof owner.pid === 'number' && !isAlive(owner.pid)) return true;
+  if (owner.host === HOST && typeof owner.pid === 'number' && !isProcessAlive(owner.pid)) return true;
   return Date.now() - found.mtimeMs > staleMs;
 }
 

@@ -1,21 +1,11 @@
 import { readFile, readdir, writeFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { SCHEMA_URL, validateStateFile } from '../src/index.js';
-import { rec, withStore } from './helpers.js';
+import { rec, storePerTest, withStore } from './helpers.js';
 
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = undefined;
-});
-
-async function setup(options = {}) {
-  const ctx = await withStore(options);
-  cleanup = ctx.done;
-  return ctx;
-}
+const setup = storePerTest();
 
 const LEGACY = `{
   "network": "bscmainnet",

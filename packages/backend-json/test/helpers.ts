@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore, type JsonFileStoreOptions } from '../src/index.js';
@@ -7,7 +8,15 @@ export function rec(chainId: number, contractName: string, overrides: Partial<De
 }
 
 /** A fresh folder and an open store over it; `done` closes every store and removes the folder. */
-export async function withStore(options: Partial<JsonFileStoreOptions> = {}): Promise<{ dir: string; store: JsonFileStore; open(extra?: Partial<JsonFileStoreOptions>): Promise<JsonFileStore>; done(): Promise<void> }> {
+export interface StoreContext {
+  dir: string;
+  store: JsonFileStore;
+  /** Opens another store over the same folder (closed by `done`). */
+  open(extra?: Partial<JsonFileStoreOptions>): Promise<JsonFileStore>;
+  done(): Promise<void>;
+}
+
+export async function withStore(options: Partial<JsonFileStoreOptions> = {}): Promise<StoreContext> {
   const dir = await makeTempDir('deploystate-json-');
   const stores: JsonFileStore[] = [];
   const open = async (extra: Partial<JsonFileStoreOptions> = {}): Promise<JsonFileStore> => {
@@ -25,5 +34,21 @@ export async function withStore(options: Partial<JsonFileStoreOptions> = {}): Pr
       for (const s of stores) await s.close();
       await removeTempDir(dir);
     },
+  };
+}
+
+/**
+ * Registers an afterEach that closes and removes whatever the test set up, and returns `setup`:
+ * withStore, cleaned up after the test even when it fails.
+ */
+export function storePerTest(): (options?: Partial<JsonFileStoreOptions>) => Promise<StoreContext> {
+  const pending: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const done of pending.splice(0)) await done();
+  });
+  return async (options = {}) => {
+    const ctx = await withStore(options);
+    pending.push(ctx.done);
+    return ctx;
   };
 }

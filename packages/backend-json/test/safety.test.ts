@@ -1,22 +1,12 @@
 import { readFile, readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore, lockFileFor, restoreStateFile, withFileLock, writeFileAtomic } from '../src/index.js';
-import { rec, withStore } from './helpers.js';
+import { rec, storePerTest } from './helpers.js';
 
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = undefined;
-});
-
-async function setup(options = {}) {
-  const ctx = await withStore(options);
-  cleanup = ctx.done;
-  return ctx;
-}
+const setup = storePerTest();
 
 describe('backups and restore', () => {
   it('keeps a bounded number of backups, newest first, and restores the newest that parses', async () => {
@@ -119,7 +109,7 @@ describe('locking', () => {
 describe('writeFileAtomic', () => {
   it('maps a failed write to a code, leaves the previous file intact and no temp file behind', async () => {
     const dir = await makeTempDir('deploystate-atomic-');
-    cleanup = () => removeTempDir(dir);
+    onTestFinished(() => removeTempDir(dir));
     const target = join(dir, 'state.json');
     await writeFileAtomic(target, 'old\n');
     await writeFile(join(dir, 'not-a-folder'), '');

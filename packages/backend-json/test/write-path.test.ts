@@ -6,23 +6,13 @@ import { existsSync } from 'node:fs';
 import { link, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseLossless } from '@deploystate/core';
 import { lockFileFor, writeFileAtomic } from '../src/index.js';
-import { rec, withStore } from './helpers.js';
+import { rec, storePerTest } from './helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
-let cleanup: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await cleanup?.();
-  cleanup = undefined;
-});
-
-async function setup(options = {}) {
-  const ctx = await withStore(options);
-  cleanup = ctx.done;
-  return ctx;
-}
+const setup = storePerTest();
 
 /** Runs the writer fixture: `count` puts of `<prefix><i>` to chain 56, giving up on the lock after `lockTimeoutMs`. */
 function runWriter(dir: string, prefix: string, count: number, lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
