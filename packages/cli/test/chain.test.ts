@@ -1,0 +1,131 @@
+// verify-chain and --chain through the built binary, against a real hardhat node on loopback: a
+// proxy and its implementation placed with hardhat_setCode / hardhat_setStorageAt, nothing compiled.
+import { join } from 'node:path';
+import { writeLegacyStore } from '@deploystate/backend-leveldb';
+import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { EIP1967_IMPLEMENTATION_SLOT, runtimeCodeHash, type ChainVerificationReport } from '@deploystate/migrator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument, useSample, type Run } from './helpers.js';
+
+// The migrator's hardhat fixture: hardhat is its devDependency and runs only from a project inside
+// packages/migrator. Loaded by path at run time (a helper file, not a package export).
+interface HardhatNode {
+  url: string;
+  port: number;
+  rpc(method: string, params?: unknown[]): Promise<unknown>;
+  stop(): Promise<void>;
+}
+interface HardhatFixture {
+  startHardhatNode(chainId: number): Promise<HardhatNode>;
+  freePort(): Promise<number>;
+}
+const HARDHAT_FIXTURE = new URL('../../migrator/test/fixtures/chain/hardhat-node.ts', import.meta.url).pathname;
+
+const CHAIN = 97;
+type Hex = `0x${string}`;
+const addr = (byte: string): Hex => `0x${byte.repeat(20)}`;
+const IMPL = addr('11');
+const IMPL_OTHER = addr('13');
+const PROXY = addr('a1');
+const PROXY_DRIFT = addr('a3');
+// Runtime code with a Solidity-style CBOR metadata tail; a minimal proxy's code at the proxies.
+const IMPL_CODE: Hex = '0x608060405260006000f3fea163666f6f430102030009';
+const PROXY_CODE: Hex = '0x363d3d373d3d3d363d73bebebebebebebebebebebebebebebebebebebebe5af43d82803e903d91602b57fd5bf3';
+
+const fixture = useSample('deploystate-cli-chain-', { demo: false });
+let hardhat: HardhatFixture;
+let node: HardhatNode;
+
+const record = (contractName: string, fields: Partial<DeploymentRecord>): DeploymentRecord => ({
+  ...sampleRecord(CHAIN, contractName, 'bsctestnet'),
+  address: IMPL,
+  implementationHash: runtimeCodeHash(IMPL_CODE, IMPL).hash,
+  ...fields,
+});
+
+/** A folder with ./leveldb holding `records`, as the deploy scripts wrote them. */
+async function project(name: string, records: DeploymentRecord[]): Promise<string> {
+  const dir = join(fixture.root, name);
+  await writeLegacyStore(join(dir, 'leveldb'), records.map((r) => ({ key: `${r.chainId}-${r.contractName}`, value: r })));
+  return dir;
+}
+
+let matching: string;
+let drifted: string;
+const rpcFlag = (url: string): string[] => ['--rpc', `${CHAIN}=${url}`];
+const chainDoc = (run: Run): ChainVerificationReport => onlyDocument(run) as unknown as ChainVerificationReport;
+
+beforeAll(async () => {
+  hardhat = (await import(HARDHAT_FIXTURE)) as HardhatFixture;
+  node = await hardhat.startHardhatNode(CHAIN);
+  const slot = (implementation: Hex): string => `0x${'00'.repeat(12)}${implementation.slice(2)}`;
+  await node.rpc('hardhat_setCode', [IMPL, IMPL_CODE]);
+  await node.rpc('hardhat_setCode', [IMPL_OTHER, '0x60016001a163666f6f430102030009']);
+  for (const proxy of [PROXY, PROXY_DRIFT]) await node.rpc('hardhat_setCode', [proxy, PROXY_CODE]);
+  await node.rpc('hardhat_setStorageAt', [PROXY, EIP1967_IMPLEMENTATION_SLOT, slot(IMPL)]);
+  // Upgraded outside the tool: the slot points elsewhere while the record still says IMPL.
+  await node.rpc('hardhat_setStorageAt', [PROXY_DRIFT, EIP1967_IMPLEMENTATION_SLOT, slot(IMPL_OTHER)]);
+  matching = await project('matching', [record('Token', { proxyAddress: PROXY })]);
+  drifted = await project('drifted', [record('Drifted', { proxyAddress: PROXY_DRIFT })]);
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+describe('verify-chain against a hardhat node', () => {
+  it('matching records: exit 0, one JSON document with every check ok', async () => {
+    const run = await deploystate(['verify-chain', ...rpcFlag(node.url), '--json'], { cwd: matching });
+    expect(run.code, run.stderr).toBe(0);
+    const report = chainDoc(run);
+    expect(report.ok).toBe(true);
+    expect(report.counts).toMatchObject({ records: 1, ok: 1, error: 0 });
+    const checks = Object.fromEntries((report.records[0]?.checks ?? []).map((c) => [c.name, c.status]));
+    expect(report.chains).toEqual([expect.objectContaining({ chainId: CHAIN, status: 'ok', reportedChainId: CHAIN })]);
+    expect(checks).toMatchObject({ 'implementation-code': 'ok', 'proxy-code': 'ok', 'eip1967-slot': 'ok', 'implementation-hash': 'ok' });
+  });
+
+  it('a drifted EIP-1967 slot: exit 1, naming both implementations', async () => {
+    const run = await deploystate(['verify-chain', ...rpcFlag(node.url), '--json'], { cwd: drifted });
+    expect(run.code, run.stderr).toBe(1);
+    const report = chainDoc(run);
+    expect(report.ok).toBe(false);
+    const slot = report.records[0]?.checks.find((c) => c.name === 'eip1967-slot');
+    expect(slot?.status).toBe('error');
+    expect(slot?.detail.toLowerCase()).toContain(IMPL_OTHER);
+    expect(slot?.detail.toLowerCase()).toContain(IMPL);
+  });
+
+  it('a closed port: ENDPOINT_UNAVAILABLE, exit 1 (the check could not pass), in the --json error document', async () => {
+    const dead = `http://127.0.0.1:${await hardhat.freePort()}`;
+    const run = await deploystate(['verify-chain', ...rpcFlag(dead), '--retries', '0', '--timeout', '2000', '--json'], { cwd: matching });
+    expect(run.code, run.stderr).toBe(1);
+    expect(onlyDocument(run)).toMatchObject({ ok: false, exitCode: 1, error: { code: 'ENDPOINT_UNAVAILABLE' } });
+  });
+
+  it('an endpoint with credentials never prints them, on stdout or stderr, live or dead', async () => {
+    const live = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${node.port}`)], { cwd: matching });
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toContain('***@127.0.0.1');
+    const liveJson = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${node.port}`), '--json'], { cwd: drifted });
+    expect(liveJson.code).toBe(1);
+    const dead = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${await hardhat.freePort()}`), '--retries', '0', '--debug'], { cwd: matching });
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain('ENDPOINT_UNAVAILABLE');
+    for (const run of [live, liveJson, dead]) expect(run.stdout + run.stderr).not.toContain('secret');
+  });
+});
+
+describe('--chain', () => {
+  it('analyze --chain passes on matching records and exits 1 on drift, with the result under `chain`', async () => {
+    const good = await deploystate(['analyze', '--chain', ...rpcFlag(node.url), '--json'], { cwd: matching });
+    expect(good.code, good.stderr).toBe(0);
+    expect((onlyDocument(good).chain as ChainVerificationReport).ok).toBe(true);
+    const bad = await deploystate(['analyze', '--chain', ...rpcFlag(node.url), '--json'], { cwd: drifted });
+    expect(bad.code).toBe(1);
+    const doc = onlyDocument(bad) as { ok: boolean; chain: ChainVerificationReport };
+    // The inventory itself is fine: the exit code comes from the chain check alone.
+    expect(doc.ok).toBe(true);
+    expect(doc.chain.counts.error).toBe(1);
+  });
+});
