@@ -8,6 +8,7 @@ import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, StoreDi
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
+import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './verify.js';
 import type { CopyProgress, CopyReport } from './types.js';
@@ -102,13 +103,25 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   // Backups are taken once per copy, before its first write, and survive a resume: the LevelDB
   // folder (a consistent snapshot, taken while this process reads it) and each file before its write.
   const backupRoot = join(ctx.files.backups, `copy-${(state.copy?.startedAt ?? isoNow(ctx)).replace(/[:.]/g, '-')}`);
-  let leveldbBackedUp = await exists(join(backupRoot, 'leveldb'));
-  if (leveldbBackedUp) report.backups.leveldb = join(backupRoot, 'leveldb');
+  const leveldbBackup = join(backupRoot, 'leveldb');
+  let leveldbBackedUp = await exists(leveldbBackup);
+  if (leveldbBackedUp) report.backups.leveldb = leveldbBackup;
+  // A restore checks the backup against the digest recorded here. A run that stopped before
+  // recording it gets it from the backup folder itself (LevelDB may have changed since).
+  if (leveldbBackedUp && !dryRun && (await readBackupDigest(leveldbBackup)) === undefined) {
+    await recordBackupDigest(leveldbBackup, await digestBackupFolder(leveldbBackup, ctx.registry), isoNow(ctx));
+  }
+  // While the single pass runs this process holds LevelDB's lock and writes nothing to it, so a
+  // snapshot taken then holds exactly what the pass reads: its digest comes from the pass.
+  let passRunning = false;
+  let backupDuringPass = false;
   const backUp = async (file: string): Promise<string> => {
     if (!leveldbBackedUp) {
       await mkdir(join(backupRoot, 'deployments'), { recursive: true });
-      await snapshotLevelDb(ctx.files.leveldb, join(backupRoot, 'leveldb'));
-      report.backups.leveldb = join(backupRoot, 'leveldb');
+      await snapshotLevelDb(ctx.files.leveldb, leveldbBackup);
+      if (passRunning) backupDuringPass = true;
+      else await recordBackupDigest(leveldbBackup, await digestBackupFolder(leveldbBackup, ctx.registry), isoNow(ctx));
+      report.backups.leveldb = leveldbBackup;
       leveldbBackedUp = true;
     }
     const dest = join(backupRoot, 'deployments', basename(file));
@@ -133,6 +146,9 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   const unmigratable = new Set<string>();
   const blocking: string[] = [];
   const digest = new StoreDigest();
+  // Everything the pass reads, exclusions included: the backup's content when taken during it.
+  const passDigest = new StoreDigest();
+  const undecodable: string[] = [];
   const written: Array<{ chainId: number; seqAtRead: number }> = [];
   let changedChains = 0;
 
@@ -218,21 +234,27 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     if (blocking.length === 0) await copyChain(batch);
     batch = undefined;
   };
+  passRunning = true;
   for await (const { key, record } of leveldb.iterate({
     onInvalid: (entry) => {
       unmigratable.add(entry.key);
+      undecodable.push(entry.key);
       if (!exclusions.has(entry.key)) blocking.push(entry.key);
     },
   })) {
     if (batch && batch.chainId !== record.chainId) await flush();
     batch ??= { chainId: record.chainId, records: new Map() };
     done++;
+    const recordDigest = canonicalDigest(record);
+    passDigest.addDigest(key, recordDigest);
     if (exclusions.has(key)) continue;
-    digest.add(key, record);
+    digest.addDigest(key, recordDigest);
     batch.records.set(key, record);
     if (done % batchSize === 0) await progress(record.chainId, false);
   }
   await flush();
+  passRunning = false;
+  if (backupDuringPass) await recordBackupDigest(leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(ctx));
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
     if (blocking.length === 0) await copyChain({ chainId, records: new Map() });

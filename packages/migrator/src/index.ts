@@ -9,6 +9,7 @@ export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
 export { type CopyOptions } from './copy.js';
+export { backupTime, listLevelDbBackups, readBackupDigest, type BackupDigestRecord, type LevelDbContent, type LevelDbRestoreResult } from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
 export * from './chain/index.js';

@@ -14,7 +14,8 @@ import { Journal, summarizeJournal } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
-import { listLevelDbBackups, restoreLevelDbFolder, rollbackReadiness, runRollback } from './rollback.js';
+import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
+import { rollbackReadiness, runRollback } from './rollback.js';
 import { routeFor } from './routing.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type {
@@ -440,7 +441,8 @@ export class Migration {
     return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', () => runRollback(this.ctx, options, () => rollbackReadiness(this.ctx)));
   }
 
-  restoreLevelDb(backup?: string): Promise<{ restored: string; movedAside: string }> {
+  /** Works on a damaged or missing folder; LOCKED when another process holds it (see leveldb-backups.ts). */
+  restoreLevelDb(backup?: string): Promise<LevelDbRestoreResult> {
     return this.locked('restore-leveldb', () => restoreLevelDbFolder(this.ctx, backup));
   }
 

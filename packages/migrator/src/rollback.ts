@@ -1,11 +1,12 @@
 // Rollback from any state: rolling-back (the factory refuses writes) -> carry every write and
 // delete journalled since dual-write enable back into LevelDB -> leveldb-only. Re-runnable: a
 // crash leaves rolling-back and the next run finishes the carry-back.
-import { access, constants, cp, readdir, rename, stat } from 'node:fs/promises';
+import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
+import { listLevelDbBackups } from './leveldb-backups.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 
@@ -111,21 +112,6 @@ export async function runRollback(ctx: MigrationContext, options: RollbackOption
   return { from, emergency, replayed: plan.keys.length, puts: plan.puts.length, deletes: plan.deletes.length, leveldbDigest, durationMs: ctx.now() - started };
 }
 
-export async function listLevelDbBackups(ctx: MigrationContext): Promise<string[]> {
-  let dirs: string[];
-  try {
-    dirs = (await readdir(ctx.files.backups, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const dir of dirs.sort()) {
-    const path = join(ctx.files.backups, dir, 'leveldb');
-    if (await stat(path).then((s) => s.isDirectory(), () => false)) out.push(path);
-  }
-  return out;
-}
-
 export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
   const checks: ReadinessReport['checks'] = [];
   const check = async (name: string, run: () => Promise<string>): Promise<void> => {
@@ -175,21 +161,4 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
     });
   }
   return { ready: checks.every((c) => c.ok), checks };
-}
-
-export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<{ restored: string; movedAside: string }> {
-  const state = await readState(ctx.files);
-  if (state.phase !== 'leveldb-only') {
-    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`, { file: ctx.files.state });
-  }
-  const backups = await listLevelDbBackups(ctx);
-  const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
-  if (!chosen) throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no LevelDB backup${backup ? ` matching ${backup}` : ''} under ${ctx.files.backups}`, { file: ctx.files.backups });
-  const leveldb = await ctx.leveldb();
-  await leveldb.close();
-  const movedAside = `${ctx.files.leveldb}.replaced-${isoNow(ctx).replace(/[:.]/g, '-')}`;
-  if (await stat(ctx.files.leveldb).then(() => true, () => false)) await rename(ctx.files.leveldb, movedAside);
-  await cp(chosen, ctx.files.leveldb, { recursive: true });
-  await updateState(ctx.files, (s) => pushTiming(s, timing('restore-leveldb', ctx.now(), 'done', `from ${chosen}; previous folder kept at ${movedAside}`)));
-  return { restored: chosen, movedAside };
 }

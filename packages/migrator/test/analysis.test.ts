@@ -1,23 +1,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { createDemo, Migration, runDemo } from '../src/index.js';
+import { useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-analysis-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-analysis-');
 
 describe('analysis and the demo', () => {
   it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
     const phases: string[] = [];
-    const { report } = await runDemo(dir, { onStep: (s) => phases.push(s.phase) });
+    const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
     expect(report.status).toBe('SUCCESS');
     expect(phases).toEqual(expect.arrayContaining(['analyze', 'check', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report']));
     const integrity = report.json.dataIntegrity as { digestsEqual: boolean };
@@ -26,14 +20,14 @@ describe('analysis and the demo', () => {
   });
 
   it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {
-    const paths = await createDemo(dir);
+    const paths = await createDemo(tempDir());
     const legacy = join(paths.deployments, 'bscmainnet.json');
     const doc = JSON.parse(await readFile(legacy, 'utf8')) as { contracts: Record<string, { implementation: string }> };
     doc.contracts.LookCoin!.implementation = '0x3333333333333333333333333333333333333333';
     await writeFile(legacy, JSON.stringify(doc));
-    const inventory = join(dir, 'expected.json');
+    const inventory = join(tempDir(), 'expected.json');
     await writeFile(inventory, JSON.stringify({ bscmainnet: 8, bsctestnet: 9, basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'], optimismsepolia: 4 }));
-    const migration = await Migration.open({ cwd: dir });
+    const migration = await Migration.open({ cwd: tempDir() });
     const report = await migration.analyze({ expectedInventory: inventory });
     expect(report.total).toBe(28);
     expect(report.chains.map((c) => [c.chainId, c.count])).toEqual(expect.arrayContaining([[56, 8], [97, 9], [84532, 3], [11155420, 3], [23295, 3], [31337, 2]]));
@@ -48,11 +42,11 @@ describe('analysis and the demo', () => {
   });
 
   it('an undecodable value stops migrate with UNMIGRATABLE_RECORDS naming it, until it is excluded', async () => {
-    await writeLegacyStore(join(dir, 'leveldb'), [
+    await writeLegacyStore(join(tempDir(), 'leveldb'), [
       { key: '56-Good', value: sampleRecord(56, 'Good', 'bscmainnet') },
       { key: '56-Broken', raw: '{"contractName":"Broken",' },
     ]);
-    const migration = await Migration.open({ cwd: dir });
+    const migration = await Migration.open({ cwd: tempDir() });
     expect((await migration.analyze()).unmigratable).toEqual(['56-Broken']);
     await migration.enableDualWrite();
     await expect(migration.migrate()).rejects.toMatchObject({ code: 'UNMIGRATABLE_RECORDS', key: '56-Broken' });
@@ -63,8 +57,8 @@ describe('analysis and the demo', () => {
   });
 
   it('a second copy after a rollback lists the stale JSON records it overwrites and removes, with their backup', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     await migration.migrate();
     await migration.rollback();
@@ -89,8 +83,8 @@ describe('analysis and the demo', () => {
   });
 
   it('batchSize is the progress granularity: an event every batchSize records, and one at each chain end', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     const done: number[] = [];
     await migration.migrate({ batchSize: 5, onProgress: (p) => done.push(p.done) });

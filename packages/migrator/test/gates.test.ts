@@ -1,24 +1,18 @@
 // Gates, locks, the state file, the diff, and the factory's routing.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { acquireLock, createDemo, createStateStore, Journal, Migration, routeFor, stateFiles } from '../src/index.js';
 import { initialState } from '../src/state.js';
+import { useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-gates-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-gates-');
 
 describe('gates and codes', () => {
   it('a held migration lock gives LOCKED naming the holder', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
     try {
       const error = await migration.enableDualWrite().catch((e: unknown) => e);
@@ -31,20 +25,20 @@ describe('gates and codes', () => {
   });
 
   it('a corrupt or invalid state file gives MIGRATION_STATE_INVALID naming it, to the CLI and to the factory', async () => {
-    await createDemo(dir);
-    const files = stateFiles((await Migration.open({ cwd: dir })).paths);
+    await createDemo(tempDir());
+    const files = stateFiles((await Migration.open({ cwd: tempDir() })).paths);
     await mkdir(files.stateDir, { recursive: true });
     await writeFile(files.state, '{"version":1,"phase":');
-    await expect(Migration.open({ cwd: dir })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID', file: files.state });
-    const store = createStateStore({ cwd: dir, env: {} });
+    await expect(Migration.open({ cwd: tempDir() })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID', file: files.state });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
     await expect(store.putContract(97, sampleRecord(97, 'X', 'bsctestnet'))).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
     await writeFile(files.state, JSON.stringify({ ...initialState(), phase: 'half-way' }));
-    await expect(Migration.open({ cwd: dir })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
+    await expect(Migration.open({ cwd: tempDir() })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
   });
 
   it('promote refuses before a copy and before a verify after it; migrate refuses outside dual-write', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await expect(migration.promote()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await migration.enableDualWrite();
@@ -57,8 +51,8 @@ describe('gates and codes', () => {
   });
 
   it('a tampered JSON record is named in the diff, and cut-over refuses without a clean verify', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     await migration.migrate();
     await migration.verify();
@@ -81,8 +75,8 @@ describe('gates and codes', () => {
   });
 
   it('cut-over lists pre-existing findings until they are acknowledged', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     await migration.migrate();
     await migration.verify();
@@ -111,14 +105,14 @@ class FailingStore extends MemoryStore {
 
 describe('the factory store', () => {
   it('compensates a failed secondary write, and marks the state diverged when the undo fails too; promote then refuses', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     await migration.migrate();
     await migration.verify();
     const primary = new FailingStore();
     const secondary = new FailingStore();
-    const store = createStateStore({ cwd: dir, env: {}, stores: { leveldb: primary, json: secondary } });
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: primary, json: secondary } });
     secondary.failPuts = true;
     await expect(store.putContract(97, sampleRecord(97, 'Compensated', 'bsctestnet'))).rejects.toMatchObject({ code: 'WRITE_FAILED' });
     expect(await primary.get(97, 'Compensated')).toBeNull();
@@ -136,11 +130,11 @@ describe('the factory store', () => {
   });
 
   it('follows a phase change made by another Migration instance, and journals intent before outcome', async () => {
-    await createDemo(dir);
-    const store = createStateStore({ cwd: dir, env: {} });
+    await createDemo(tempDir());
+    const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'BeforeDual', 'bsctestnet'));
     expect(store.phase).toBe('leveldb-only');
-    const other = await Migration.open({ cwd: dir });
+    const other = await Migration.open({ cwd: tempDir() });
     await other.enableDualWrite();
     await store.putContract(97, sampleRecord(97, 'AfterDual', 'bsctestnet'));
     expect(store.phase).toBe('dual-write');
@@ -171,12 +165,12 @@ describe('the factory store', () => {
   });
 
   it('DUAL_WRITE_MODE=true writes the JSON secondary from leveldb-only through the real backends', async () => {
-    await createDemo(dir);
-    const store = createStateStore({ cwd: dir, env: { DUAL_WRITE_MODE: 'true' } });
+    await createDemo(tempDir());
+    const store = createStateStore({ cwd: tempDir(), env: { DUAL_WRITE_MODE: 'true' } });
     await store.putContract(84532, sampleRecord(84532, 'Mirrored', 'basesepolia'));
     await store.close();
     const { JsonFileStore } = await import('@deploystate/backend-json');
-    const json = new JsonFileStore({ dir: join(dir, 'deployments'), cache: false });
+    const json = new JsonFileStore({ dir: join(tempDir(), 'deployments'), cache: false });
     await json.open();
     expect(await json.get(84532, 'Mirrored')).not.toBeNull();
     await json.close();
@@ -185,12 +179,12 @@ describe('the factory store', () => {
   it('shadow reads journal a mismatch and still serve the primary', async () => {
     const leveldb = new MemoryStore();
     const json = new MemoryStore();
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
     await leveldb.open();
     await leveldb.put(sampleRecord(56, 'OnlyLeft', 'bscmainnet'));
-    const store = createStateStore({ cwd: dir, env: {}, shadowReads: true, stores: { leveldb, json } });
+    const store = createStateStore({ cwd: tempDir(), env: {}, shadowReads: true, stores: { leveldb, json } });
     expect(await store.getContract(56, 'OnlyLeft')).not.toBeNull();
     await store.close();
     const files = stateFiles(migration.paths);

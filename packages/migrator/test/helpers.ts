@@ -1,9 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 import { compareStores, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { resolvePaths } from '../src/paths.js';
+
+/** A fresh temp folder for each test of the calling file, removed after it; call the result for its path. */
+export function useTempDir(prefix: string): () => string {
+  let dir: string | undefined;
+  beforeEach(async () => {
+    dir = await makeTempDir(prefix);
+  });
+  afterEach(async () => {
+    if (dir !== undefined) await removeTempDir(dir);
+    dir = undefined;
+  });
+  return () => {
+    if (dir === undefined) throw new Error('useTempDir: the folder exists only inside a test');
+    return dir;
+  };
+}
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

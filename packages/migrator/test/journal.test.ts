@@ -1,26 +1,19 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { acquireLock, Journal, type JournalEntry } from '../src/index.js';
 import { summarizeJournal } from '../src/journal.js';
-import { runNode } from './helpers.js';
+import { runNode, useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-journal-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-journal-');
 
 describe('journal', () => {
   it('keeps big integers exact, skips a torn last line and fences it off on the next append', async () => {
-    const journal = new Journal(join(dir, 'journal.ndjson'), join(dir, 'journal.lock'));
+    const journal = new Journal(join(tempDir(), 'journal.ndjson'), join(tempDir(), 'journal.lock'));
     const record = { ...sampleRecord(56, 'Big', 'bscmainnet'), deploymentArgs: [18446744073709551617n] };
     await journal.appendOne({ type: 'intent', key: '56-Big', op: 'put', digest: 'd', record, time: 't', pid: 1, phase: 'dual-write' });
-    await appendFile(join(dir, 'journal.ndjson'), '{"seq":2,"type":"outc');
+    await appendFile(join(tempDir(), 'journal.ndjson'), '{"seq":2,"type":"outc');
     const torn = await journal.read();
     expect(torn.torn).toBe(1);
     expect(torn.lastSeq).toBe(1);
@@ -34,7 +27,7 @@ describe('journal', () => {
   });
 
   it('assigns unique consecutive sequence numbers to concurrent appenders', async () => {
-    const journals = [0, 1, 2].map(() => new Journal(join(dir, 'journal.ndjson'), join(dir, 'journal.lock')));
+    const journals = [0, 1, 2].map(() => new Journal(join(tempDir(), 'journal.ndjson'), join(tempDir(), 'journal.lock')));
     await Promise.all(journals.flatMap((j, i) => Array.from({ length: 10 }, (_, n) => j.appendOne({ type: 'event', event: `${i}-${n}`, time: 't', pid: i, phase: 'dual-write' }))));
     const read = await journals[0]!.read();
     expect(read.entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -42,9 +35,9 @@ describe('journal', () => {
   });
 
   it('appends take no lock: a held journal.lock does not hold them up', async () => {
-    const lock = await acquireLock(join(dir, 'journal.lock'), { command: 'an old appender' });
+    const lock = await acquireLock(join(tempDir(), 'journal.lock'), { command: 'an old appender' });
     try {
-      const journal = new Journal(join(dir, 'journal.ndjson'), join(dir, 'journal.lock'));
+      const journal = new Journal(join(tempDir(), 'journal.ndjson'), join(tempDir(), 'journal.lock'));
       const written = await journal.appendOne({ type: 'event', event: 'x', time: 't', pid: 1, phase: 'dual-write' });
       expect(written.seq).toBe(1);
       await journal.close();
@@ -54,7 +47,7 @@ describe('journal', () => {
   });
 
   it('processes appending at once get one total order: the seq each was given is its line in the file', async () => {
-    const file = join(dir, 'journal.ndjson');
+    const file = join(tempDir(), 'journal.ndjson');
     const children = ['a', 'b', 'c'].map((tag) => runNode('journal-writer.mjs', [file, '25', tag]));
     const results = await Promise.all(children.map((c) => c.done));
     const given = results.flatMap((r) => {
@@ -73,7 +66,7 @@ describe('journal', () => {
   });
 
   it('an entry glued to a fragment that another process left torn is still read', async () => {
-    const file = join(dir, 'journal.ndjson');
+    const file = join(tempDir(), 'journal.ndjson');
     const journal = new Journal(file);
     await journal.appendOne({ type: 'event', event: 'before', time: 't', pid: 1, phase: 'dual-write' });
     // Another writer dies mid-line after this one already opened (and fenced) the file.
@@ -87,7 +80,7 @@ describe('journal', () => {
   });
 
   it('outcomes name their intents: ref is the intent seq, for new journals and for ones written with seq fields', async () => {
-    const file = join(dir, 'journal.ndjson');
+    const file = join(tempDir(), 'journal.ndjson');
     await writeFile(
       file,
       [
@@ -116,7 +109,7 @@ describe('journal', () => {
   });
 
   it('streams: a long journal is read from the checkpoint before sinceSeq, refs resolved, open writes found', async () => {
-    const file = join(dir, 'journal.ndjson');
+    const file = join(tempDir(), 'journal.ndjson');
     const journal = new Journal(file);
     const base = { time: 't', pid: 1, phase: 'json-primary' as const };
     for (let i = 0; i < 700; i++) {

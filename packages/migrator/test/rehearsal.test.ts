@@ -1,24 +1,17 @@
 // The end-to-end rehearsal: every state, while a second process writes and deletes through
 // createStateStore(); and a copy SIGKILLed mid-way that resumes to the same digest.
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { describe, expect, it } from 'vitest';
 import { createDemo, Migration } from '../src/index.js';
-import { compareDirect, runNode } from './helpers.js';
+import { compareDirect, runNode, useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-e2e-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-e2e-');
 
 describe('rehearsal', () => {
   it('walks every state while another process writes, and ends with equal digests holding every concurrent write', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
-    const writer = runNode('writer.mjs', [dir, '36', 'w']);
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
+    const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
 
     expect((await migration.analyze()).ok).toBe(true);
     await migration.enableDualWrite();
@@ -48,7 +41,7 @@ describe('rehearsal', () => {
     const cut = await migration.cutover({ acknowledge });
     expect(cut.phase).toBe('json-only');
 
-    const comparison = await compareDirect(dir);
+    const comparison = await compareDirect(tempDir());
     expect(comparison.equal).toBe(true);
     expect(comparison.left.digest).toBe(comparison.right.digest);
     const status = await migration.status();
@@ -82,10 +75,10 @@ describe('rehearsal', () => {
   });
 
   it('a copy SIGKILLed mid-way resumes from its checkpoint to the same digest', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await migration.enableDualWrite();
-    const child = runNode('migrate.mjs', [dir], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
+    const child = runNode('migrate.mjs', [tempDir()], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
     const stateFile = `${migration.paths.stateDir}/state.json`;
     let chainsDone = 0;
     for (let i = 0; i < 400 && chainsDone < 2; i++) {
@@ -106,7 +99,7 @@ describe('rehearsal', () => {
 
     const resumed = await migration.migrate();
     expect(resumed.resumed).toBe(true);
-    const comparison = await compareDirect(dir);
+    const comparison = await compareDirect(tempDir());
     expect(comparison.equal).toBe(true);
     expect(comparison.right.digest).toBe(resumed.leveldbDigest);
     const again = await migration.migrate();

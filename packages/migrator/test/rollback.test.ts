@@ -1,19 +1,12 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { createDemo, createStateStore, Migration } from '../src/index.js';
-import { compareDirect } from './helpers.js';
+import { compareDirect, useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-rollback-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-rollback-');
 
 async function toJsonPrimary(migration: Migration): Promise<void> {
   await migration.enableDualWrite();
@@ -29,25 +22,25 @@ async function acknowledgeAll(migration: Migration): Promise<string[]> {
 
 describe('rollback', () => {
   it('after cut-over and further JSON writes and deletes, LevelDB holds exactly the JSON state', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await toJsonPrimary(migration);
     await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
 
-    const store = createStateStore({ cwd: dir, env: {} });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'AfterCutover', 'bsctestnet', 1));
     const coin = await store.getContract(56, 'LookCoin');
     await store.putContract(56, { ...coin!, address: '0x1111111111111111111111111111111111111111', deploymentArgs: [2n ** 70n] });
     expect(await store.delete(84532, 'SupplyOracle')).toBe(true);
     await store.close();
-    expect((await compareDirect(dir)).equal).toBe(false);
+    expect((await compareDirect(tempDir())).equal).toBe(false);
 
     expect((await migration.rollbackReadiness()).ready).toBe(true);
     const report = await migration.rollback();
     expect(report.from).toBe('json-only');
     expect(report.puts).toBe(2);
     expect(report.deletes).toBe(1);
-    const comparison = await compareDirect(dir);
+    const comparison = await compareDirect(tempDir());
     expect(comparison.equal).toBe(true);
     expect((await migration.status()).phase).toBe('leveldb-only');
     // A second run has nothing left to carry back.
@@ -55,10 +48,10 @@ describe('rollback', () => {
   });
 
   it('emergency rollback carries back JSON-primary writes, skips the gates and keeps the JSON files', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await toJsonPrimary(migration);
-    const store = createStateStore({ cwd: dir, env: {} });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'DuringPrimary', 'bsctestnet', 2));
     await store.close();
     const before = await readdir(migration.paths.deployments);
@@ -70,12 +63,12 @@ describe('rollback', () => {
     expect(report.emergency).toBe(true);
     expect((await migration.status()).phase).toBe('leveldb-only');
     expect(await readdir(migration.paths.deployments)).toEqual(before);
-    expect((await compareDirect(dir)).equal).toBe(true);
+    expect((await compareDirect(tempDir())).equal).toBe(true);
   });
 
   it('the factory refuses writes while rolling back and reads the side that is complete', async () => {
-    await createDemo(dir);
-    const migration = await Migration.open({ cwd: dir });
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
     await toJsonPrimary(migration);
     const { updateState } = await import('../src/state.js');
     const { stateFiles } = await import('../src/paths.js');
@@ -83,7 +76,7 @@ describe('rollback', () => {
       s.rollback = { from: 'json-primary', startedAt: new Date().toISOString(), emergency: false, carriedBack: false };
       s.phase = 'rolling-back';
     });
-    const store = createStateStore({ cwd: dir, env: {} });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
     await expect(store.putContract(97, sampleRecord(97, 'Refused', 'bsctestnet'))).rejects.toMatchObject({ code: 'WRITES_REFUSED' });
     expect((store as unknown as { route: { reads: string } }).route.reads).toBe('json');
     await store.close();

@@ -3,19 +3,13 @@
 // reported by key instead of vanishing from both sides of the comparison.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { createDemo, Migration } from '../src/index.js';
+import { useTempDir } from './helpers.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await makeTempDir('migrator-unreadable-');
-});
-afterEach(async () => {
-  await removeTempDir(dir);
-});
+const tempDir = useTempDir('migrator-unreadable-');
 
 const damages: Array<[string, (text: string) => string]> = [
   ['truncated', (text) => text.slice(0, Math.floor(text.length / 2))],
@@ -26,8 +20,8 @@ const damages: Array<[string, (text: string) => string]> = [
 ];
 
 async function copied(): Promise<{ migration: Migration; file: string }> {
-  await createDemo(dir);
-  const migration = await Migration.open({ cwd: dir });
+  await createDemo(tempDir());
+  const migration = await Migration.open({ cwd: tempDir() });
   await migration.enableDualWrite();
   await migration.migrate();
   expect((await migration.verify()).clean).toBe(true);
@@ -82,11 +76,11 @@ describe('an unreadable JSON state file', () => {
 
 describe('LevelDB values that do not decode', () => {
   it('are reported by key and make the comparison unequal until they are known as unmigratable', async () => {
-    await writeLegacyStore(join(dir, 'leveldb'), [
+    await writeLegacyStore(join(tempDir(), 'leveldb'), [
       { key: '56-Good', value: sampleRecord(56, 'Good', 'bscmainnet') },
       { key: '56-Broken', raw: '{"contractName":"Broken",' },
     ]);
-    const migration = await Migration.open({ cwd: dir });
+    const migration = await Migration.open({ cwd: tempDir() });
     const before = await migration.compare();
     expect(before.unreadable.map((u) => [u.side, u.key, u.known])).toEqual([
       ['leveldb', '56-Broken', false],

@@ -1,0 +1,195 @@
+// The LevelDB folder backups the bulk copy takes (`backups/copy-<time>/leveldb`), the digest
+// recorded with each, and the restore: it must work above all when the live folder is damaged or
+// gone, so it never needs to open that folder, only to learn whether another process holds it.
+import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
+import { ErrorCodes, isStateError, StateError, StoreDigest, type NetworkRegistry, type StateStore } from '@deploystate/core';
+import { levelDbStore } from './backends.js';
+import { isoNow, type MigrationContext } from './context.js';
+import { writeFileDurable } from './durable.js';
+import { pushTiming, readState, timing, updateState } from './state.js';
+
+/** What a LevelDB folder holds, as the store digest sees it. */
+export interface LevelDbContent {
+  /** Store digest of every decodable record (no exclusions). */
+  digest: string;
+  count: number;
+  /** Keys whose values do not decode (they are in no digest, so they are compared by key). */
+  undecodable: string[];
+}
+
+/** Recorded beside a backup when it is taken: `<backup>.digest.json`. */
+export interface BackupDigestRecord extends LevelDbContent {
+  takenAt: string;
+}
+
+export interface LevelDbRestoreResult {
+  /** The backup copied in. */
+  restored: string;
+  /** Where the folder it replaced was moved (never deleted); null when there was no folder. */
+  movedAside: string | null;
+  /** The folder it replaced: opened fine, could not be opened (detail says why), or absent. */
+  previous: 'healthy' | 'damaged' | 'missing';
+  previousDetail?: string;
+  /** What the restored folder holds, read back from it after the copy. */
+  restoredContent: LevelDbContent;
+  /** True when the restored digest was checked against the one recorded when the backup was taken. */
+  digestRecorded: boolean;
+}
+
+const BACKUP_NAME = /^copy-(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/;
+
+/** The time a backup folder's name says it was taken (`copy-<ISO time with : and . as ->`), or undefined. */
+export function backupTime(name: string): number | undefined {
+  const m = BACKUP_NAME.exec(name);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = m;
+  const time = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  return Number.isNaN(time) ? undefined : time;
+}
+
+export const backupDigestFile = (backup: string): string => `${backup}.digest.json`;
+
+export async function recordBackupDigest(backup: string, content: LevelDbContent, takenAt: string): Promise<void> {
+  const record: BackupDigestRecord = { takenAt, ...content };
+  await writeFileDurable(backupDigestFile(backup), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+export async function readBackupDigest(backup: string): Promise<BackupDigestRecord | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(backupDigestFile(backup), 'utf8')) as Partial<BackupDigestRecord>;
+    if (typeof parsed.digest !== 'string' || typeof parsed.count !== 'number' || !Array.isArray(parsed.undecodable)) return undefined;
+    return { takenAt: String(parsed.takenAt ?? ''), digest: parsed.digest, count: parsed.count, undecodable: parsed.undecodable.map(String) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Digest, count and undecodable keys of an open store, in one pass. */
+export async function digestContent(store: StateStore): Promise<LevelDbContent> {
+  const digest = new StoreDigest();
+  const undecodable: string[] = [];
+  for await (const { key, record } of store.iterate({ onInvalid: (entry) => undecodable.push(entry.key) })) digest.add(key, record);
+  return { digest: digest.digest(), count: digest.size, undecodable };
+}
+
+/** The content of a backup folder, read from a temporary copy (opening LevelDB rewrites files). */
+export async function digestBackupFolder(backup: string, registry: NetworkRegistry): Promise<LevelDbContent> {
+  const snapshot = await openSnapshot(backup, { registry });
+  try {
+    return await digestContent(snapshot.store);
+  } finally {
+    await snapshot.dispose();
+  }
+}
+
+/**
+ * Every `backups/<name>/leveldb` folder, oldest first, ordered by the time in the folder's name
+ * (a folder whose name carries none counts by its modification time), so the last is the newest.
+ */
+export async function listLevelDbBackups(ctx: Pick<MigrationContext, 'files'>): Promise<string[]> {
+  let dirs: string[];
+  try {
+    dirs = (await readdir(ctx.files.backups, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const found: Array<{ path: string; name: string; time: number }> = [];
+  for (const name of dirs) {
+    const path = join(ctx.files.backups, name, 'leveldb');
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isDirectory()) continue;
+    found.push({ path, name, time: backupTime(name) ?? info.mtimeMs });
+  }
+  found.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return found.map((b) => b.path);
+}
+
+/**
+ * Whether the live folder opens. LOCKED is thrown (another process works on it: replacing the
+ * folder under it would lose its writes); any other failure means the folder is damaged.
+ */
+async function probeLiveFolder(ctx: MigrationContext): Promise<{ previous: LevelDbRestoreResult['previous']; detail?: string }> {
+  if (!(await stat(ctx.files.leveldb).then(() => true, () => false))) return { previous: 'missing' };
+  const store = levelDbStore(ctx.files, { registry: ctx.registry, readOnly: true });
+  try {
+    await store.open();
+  } catch (error) {
+    if (isStateError(error) && error.code === ErrorCodes.LOCKED) throw error;
+    return { previous: 'damaged', detail: isStateError(error) ? `${error.code}: ${error.message}` : String(error) };
+  }
+  await store.close();
+  return { previous: 'healthy' };
+}
+
+/** Opens the staged copy and reads its content; CORRUPTED naming the backup when it does not open. */
+async function readStaged(staged: string, backup: string, registry: NetworkRegistry): Promise<LevelDbContent> {
+  const store = new LevelDbStore({ path: staged, readOnly: true, idleCloseMs: 0, registry });
+  try {
+    await store.open();
+    return await digestContent(store);
+  } catch (error) {
+    throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${backup} does not open after copying: ${(error as Error).message}`, { file: backup, cause: error, hint: 'choose another backup (listBackups)' });
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
+  a.digest === b.digest && a.count === b.count && a.undecodable.length === b.undecodable.length && a.undecodable.every((k, i) => b.undecodable[i] === k);
+
+/**
+ * Puts a backup in place of the LevelDB folder, which may be damaged or missing. The backup is
+ * copied beside the folder and checked there first (it opens; its digest is the one recorded when
+ * it was taken), so a bad backup changes nothing; then the current folder is renamed aside (never
+ * deleted) and the checked copy renamed into place.
+ */
+export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<LevelDbRestoreResult> {
+  const state = await readState(ctx.files);
+  if (state.phase !== 'leveldb-only') {
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`, { file: ctx.files.state });
+  }
+  const backups = await listLevelDbBackups(ctx);
+  const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
+  if (!chosen) throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no LevelDB backup${backup ? ` matching ${backup}` : ''} under ${ctx.files.backups}`, { file: ctx.files.backups });
+
+  const live = await probeLiveFolder(ctx);
+  const stamp = isoNow(ctx).replace(/[:.]/g, '-');
+  const staged = await freePath(`${ctx.files.leveldb}.restoring-${stamp}`);
+  // LOCK is per process; the copy gets its own when it opens.
+  await cp(chosen, staged, { recursive: true, filter: (source) => source !== join(chosen, 'LOCK') });
+  let restoredContent: LevelDbContent;
+  const recorded = await readBackupDigest(chosen);
+  try {
+    restoredContent = await readStaged(staged, chosen, ctx.registry);
+    if (recorded && !sameContent(recorded, restoredContent)) {
+      throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${chosen} does not hold what was recorded when it was taken (${recorded.count} records, digest ${recorded.digest.slice(0, 12)}; it holds ${restoredContent.count}, ${restoredContent.digest.slice(0, 12)})`, {
+        file: chosen,
+        hint: 'choose another backup (listBackups)',
+      });
+    }
+  } catch (error) {
+    // Only the staged copy made here is removed; the live folder was not touched.
+    await rm(staged, { recursive: true, force: true });
+    throw error;
+  }
+
+  let movedAside: string | null = null;
+  if (live.previous !== 'missing') {
+    movedAside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
+    await rename(ctx.files.leveldb, movedAside);
+  }
+  await rename(staged, ctx.files.leveldb);
+  const detail = `from ${chosen} (${restoredContent.count} records${recorded ? ', digest as recorded' : ', no digest recorded with it'}); previous folder ${live.previous}${movedAside ? `, kept at ${movedAside}` : ''}`;
+  await updateState(ctx.files, (s) => pushTiming(s, timing('restore-leveldb', ctx.now(), 'done', detail)));
+  return { restored: chosen, movedAside, previous: live.previous, ...(live.detail !== undefined && { previousDetail: live.detail }), restoredContent, digestRecorded: recorded !== undefined };
+}
+
+/** `path`, or `path-2`, `path-3`... whichever does not exist yet. */
+async function freePath(path: string): Promise<string> {
+  for (let i = 1; ; i++) {
+    const candidate = i === 1 ? path : `${path}-${i}`;
+    if (!(await stat(candidate).then(() => true, () => false))) return candidate;
+  }
+}

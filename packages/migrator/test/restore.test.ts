@@ -1,0 +1,116 @@
+// Restoring the LevelDB folder from a copy backup: it works on the damaged or missing folder it
+// exists for, keeps the replaced folder, checks the restored copy against the digest recorded when
+// the backup was taken, and the newest backup is chosen by the time in its name.
+import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { NetworkRegistry } from '@deploystate/core';
+import { createDemo, listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
+import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
+import { useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-restore-');
+
+/** A copy (which takes the LevelDB backup), then back to leveldb-only where a restore is allowed. */
+async function withBackup(): Promise<{ migration: Migration; backup: string }> {
+  await createDemo(tempDir());
+  const migration = await Migration.open({ cwd: tempDir() });
+  await migration.enableDualWrite();
+  const copy = await migration.migrate();
+  await migration.disableDualWrite();
+  return { migration, backup: copy.backups.leveldb as string };
+}
+
+async function liveContent(path: string): Promise<LevelDbContent> {
+  const store = new LevelDbStore({ path, readOnly: true, idleCloseMs: 0 });
+  await store.open();
+  try {
+    return await digestContent(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('LevelDB backups and restore', () => {
+  it('the copy records the backup digest when it takes the backup, equal to what the backup folder holds', async () => {
+    const { backup } = await withBackup();
+    const recorded = await readBackupDigest(backup);
+    expect(recorded).toBeDefined();
+    const held = await digestBackupFolder(backup, new NetworkRegistry());
+    expect(recorded).toMatchObject({ digest: held.digest, count: held.count, undecodable: held.undecodable });
+    expect(recorded?.count).toBeGreaterThan(0);
+  });
+
+  const damages: Array<[string, (leveldb: string) => Promise<void>]> = [
+    ['CURRENT missing', (leveldb) => rm(join(leveldb, 'CURRENT'))],
+    [
+      'MANIFEST missing',
+      async (leveldb) => {
+        for (const name of await readdir(leveldb)) if (name.startsWith('MANIFEST-')) await rm(join(leveldb, name));
+      },
+    ],
+  ];
+  for (const [damage, apply] of damages) {
+    it(`restores over a folder that cannot be opened (${damage}), keeping the damaged folder aside`, async () => {
+      const { migration, backup } = await withBackup();
+      const leveldb = migration.paths.leveldb;
+      const expected = await readBackupDigest(backup);
+      await apply(leveldb);
+      const before = (await readdir(leveldb)).sort();
+
+      const result = await migration.restoreLevelDb();
+      expect(result.restored).toBe(backup);
+      expect(result.previous).toBe('damaged');
+      expect(result.digestRecorded).toBe(true);
+      expect(result.restoredContent.digest).toBe(expected?.digest);
+      // The damaged folder is kept as it was, never deleted.
+      expect((await readdir(result.movedAside as string)).filter((n) => n !== 'LOCK' && !n.startsWith('LOG')).sort()).toEqual(before.filter((n) => n !== 'LOCK' && !n.startsWith('LOG')));
+      // The live folder opens again and holds the backup's records.
+      expect((await liveContent(leveldb)).digest).toBe(expected?.digest);
+    });
+  }
+
+  it('restores when the LevelDB folder is gone altogether', async () => {
+    const { migration, backup } = await withBackup();
+    await rm(migration.paths.leveldb, { recursive: true });
+    const result = await migration.restoreLevelDb();
+    expect(result).toMatchObject({ restored: backup, previous: 'missing', movedAside: null });
+    expect((await liveContent(migration.paths.leveldb)).digest).toBe((await readBackupDigest(backup))?.digest);
+  });
+
+  it('a backup that no longer holds its recorded digest is refused with CORRUPTED and the live folder stays as it was', async () => {
+    const { migration, backup } = await withBackup();
+    const digestFile = `${backup}.digest.json`;
+    const recorded = JSON.parse(await readFile(digestFile, 'utf8')) as { digest: string };
+    await writeFile(digestFile, JSON.stringify({ ...recorded, digest: '0'.repeat(64) }));
+    const live = await liveContent(migration.paths.leveldb);
+    const error = await migration.restoreLevelDb().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CORRUPTED', file: backup });
+    expect((await liveContent(migration.paths.leveldb)).digest).toBe(live.digest);
+    // Nothing was moved aside and no staged copy is left behind.
+    expect((await readdir(tempDir())).filter((n) => n.startsWith('leveldb.'))).toEqual([]);
+  });
+
+  it('the newest backup is the one whose name says it was taken last, whatever the listing order or other folders', async () => {
+    const { migration, backup } = await withBackup();
+    const files = stateFiles(migration.paths);
+    const at = (iso: string): string => join(files.backups, `copy-${iso.replace(/[:.]/g, '-')}`, 'leveldb');
+    const older = at('2000-01-01T00:00:00.000Z');
+    const newest = at('2999-12-31T23:59:59.999Z');
+    // Created newest first, then an older one, then a folder without a time in its name (its
+    // modification time is old): sorting by name or creation would pick one of the others.
+    for (const path of [newest, older, join(files.backups, 'zz-manual', 'leveldb')]) {
+      await mkdir(join(path, '..'), { recursive: true });
+      await cp(backup, path, { recursive: true });
+    }
+    const old = new Date('2001-01-01T00:00:00Z');
+    await utimes(join(files.backups, 'zz-manual', 'leveldb'), old, old);
+    const list = await listLevelDbBackups({ files });
+    expect(list).toEqual([older, join(files.backups, 'zz-manual', 'leveldb'), backup, newest]);
+    const result = await migration.restoreLevelDb();
+    expect(result.restored).toBe(newest);
+    // No digest was recorded with the hand-made copy: the restore says so instead of claiming a check.
+    expect(result.digestRecorded).toBe(false);
+  });
+});
