@@ -9,15 +9,17 @@ import {
   countBySeverity,
   finding,
   fsErrorCode,
+  isProcessAlive,
   type Finding,
 } from '@deploystate/core';
+import { STATE_DIR } from '@deploystate/backend-json';
 import { judgeStateFile, type LocatedEntry } from './state-file.js';
 import { compareWithStore } from './store-comparison.js';
 import type { FileReport, SkippedFile, ValidateOptions, ValidationResult } from './types.js';
 import type { Locator } from './locate.js';
 
-/** The JSON backend's working folder: temp files, locks, backups. */
-export const STATE_DIR = '.deploystate';
+/** The JSON backend's working folder (temp files, locks, backups), named by the backend itself. */
+export { STATE_DIR };
 
 // The JSON backend names temp files `<target>.<pid>.<12 hex>.tmp` in `.deploystate/tmp/`.
 const BACKEND_TEMP = /\.(\d+)\.[0-9a-f]{12}\.tmp$/;
@@ -39,15 +41,6 @@ interface Walk {
   skipped: SkippedFile[];
   /** Chains of registry-named state files on disk (cross-file checks in `files` mode). */
   namedOnDisk: Map<number, string>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
 }
 
 async function readText(path: string): Promise<string> {
@@ -93,7 +86,7 @@ async function walk(dir: string, registry: NetworkRegistry, only: Set<string> | 
     const match = BACKEND_TEMP.exec(name);
     const pid = match ? Number(match[1]) : undefined;
     // A temp file whose writer still runs is a write in progress, not a leftover.
-    if (pid !== undefined && pid !== process.pid && processAlive(pid)) {
+    if (pid !== undefined && pid !== process.pid && isProcessAlive(pid)) {
       result.skipped.push({ file: show(rel), reason: `temp file of a write in progress (process ${pid})` });
       continue;
     }
