@@ -103,6 +103,19 @@ export async function withTempDir<T>(prefix: string, run: (dir: string) => Promi
   }
 }
 
+/**
+ * Forces a full collection before a memory reading, so the figure is live data, not garbage
+ * waiting for the collector. Twice: the first pass can leave objects that only the second frees
+ * (finalizers, weak references). A no-op unless node runs with --expose-gc.
+ */
+export function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+}
+
 /** What a memory worker is asked to do (see memory-worker.ts). */
 export interface MemoryTask {
   suite: SuiteName;

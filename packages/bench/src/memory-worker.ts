@@ -1,17 +1,9 @@
 // Child process entry: measures one backend's process memory alone, so that the other backend's
 // garbage and caches never count against it. Prints one JSON line (a MemoryMeasurement).
 // Run with --expose-gc; without it the heap figure includes uncollected garbage.
-import { withTempDir, type MemoryTask } from './harness.js';
+import { collectGarbage, withTempDir, type MemoryTask } from './harness.js';
 import { dataset, loadBackend, type BackendName } from './loaders.js';
 import type { MemoryMeasurement } from './results.js';
-
-function collect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
-    gc();
-    gc();
-  }
-}
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as MemoryTask;
@@ -19,7 +11,7 @@ async function main(): Promise<void> {
   if (!loaded.ok) throw new Error(loaded.reason);
   const records = dataset(task.size);
   const measured = await withTempDir(`mem-${task.backend}`, async (dir) => {
-    collect();
+    collectGarbage();
     const before = process.memoryUsage().rss;
     const store = loaded.value.create(dir, false);
     await store.open();
@@ -29,7 +21,7 @@ async function main(): Promise<void> {
     for (const chainId of new Set(records.map((r) => r.chainId))) await store.list(chainId);
     await store.query({ sortBy: 'timestamp', order: 'desc' });
     for await (const entry of store.iterate()) if (!entry) break;
-    collect();
+    collectGarbage();
     const usage = process.memoryUsage();
     await store.close();
     return { rss: usage.rss, heapUsed: usage.heapUsed, delta: usage.rss - before };
