@@ -3,7 +3,7 @@
 // so damage has to be found while the files are still untouched.
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode } from '@deploystate/core';
 import { checkLog } from './level-log.js';
 import { folderMemo, nowNs, stampOf, unchanged, type Verified } from './verified-files.js';
 
@@ -29,7 +29,7 @@ export async function inspectFolder(path: string): Promise<FolderState> {
     }
     entries = await readdir(path);
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return { kind: 'missing' };
+    if (errnoCode(error) === 'ENOENT') return { kind: 'missing' };
     throw error instanceof StateError ? error : new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${path}`, { file: path, cause: error });
   }
   if (entries.includes('CURRENT')) return { kind: 'store', entries };
@@ -183,7 +183,7 @@ async function readFrom(handle: FileHandle, from: number, to: number): Promise<B
   return bytes;
 }
 
-const missing = (error: unknown): boolean => (error as { code?: unknown }).code === 'ENOENT';
+const missing = (error: unknown): boolean => errnoCode(error) === 'ENOENT';
 
 /**
  * Checks the folder's data files before LevelDB sees them. Throws CORRUPTED for a log record

@@ -6,7 +6,7 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, truncate } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { ErrorCodes, StateError, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -35,7 +35,7 @@ async function manifestMark(source: string): Promise<ManifestMark | null> {
     const info = await stat(join(source, current));
     return { current, size: info.size, mtimeMs: info.mtimeMs };
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return null;
+    if (errnoCode(error) === 'ENOENT') return null;
     throw error;
   }
 }
@@ -107,7 +107,7 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       await copyFolder(source, dest);
     } catch (error) {
       // A file compacted away mid-copy: the MANIFEST changed too; copy again.
-      if ((error as { code?: unknown }).code === 'ENOENT') continue;
+      if (errnoCode(error) === 'ENOENT') continue;
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot copy ${source} to ${dest}`, { file: source, cause: error });
     }
     const after = await manifestMark(source);
