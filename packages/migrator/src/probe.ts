@@ -6,22 +6,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, sampleRecord } from '@deploystate/core';
+import { canonicalDigest, sampleRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
+import { checklist } from './readiness.js';
 import type { MigrationPhase, ReadinessReport } from './types.js';
 
 const PROBE_RECORD = (): ReturnType<typeof sampleRecord> => sampleRecord(31337, '__deploystate_probe__', 'hardhat');
 
+/** Puts the probe record into a temporary store, reads it back equal and (when asked) deletes it. */
+async function proveRoundTrip(store: StateStore, options: { remove: boolean }): Promise<void> {
+  const record = PROBE_RECORD();
+  await store.put(record);
+  const back = await store.get(record.chainId, record.contractName);
+  if (!back || canonicalDigest(back) !== canonicalDigest(record)) throw new Error('probe record did not read back equal');
+  if (options.remove) await store.delete(record.chainId, record.contractName);
+}
+
 export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase): Promise<ReadinessReport> {
-  const checks: ReadinessReport['checks'] = [];
-  const check = async (name: string, run: () => Promise<string>): Promise<void> => {
-    try {
-      checks.push({ name, ok: true, detail: await run() });
-    } catch (error) {
-      checks.push({ name, ok: false, detail: error instanceof Error ? error.message : String(error) });
-    }
-  };
+  const { checks, check, report } = checklist();
   await ctx.journal.appendOne({ type: 'event', event: 'probe-start', probe: true, time: isoNow(ctx), pid: process.pid, phase });
   const temp = await mkdtemp(join(tmpdir(), 'deploystate-probe-'));
   try {
@@ -39,11 +42,7 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
       const store = new LevelDbStore({ path: copy, registry: ctx.registry, idleCloseMs: 0 });
       await store.open();
       try {
-        const record = PROBE_RECORD();
-        await store.put(record);
-        const back = await store.get(record.chainId, record.contractName);
-        if (!back || canonicalDigest(back) !== canonicalDigest(record)) throw new Error('probe record did not read back equal');
-        await store.delete(record.chainId, record.contractName);
+        await proveRoundTrip(store, { remove: true });
       } finally {
         await store.close();
       }
@@ -61,10 +60,7 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
       const store = new JsonFileStore({ dir: join(temp, 'deployments'), create: true, registry: ctx.registry, backups: 0 });
       await store.open();
       try {
-        const record = PROBE_RECORD();
-        await store.put(record);
-        const back = await store.get(record.chainId, record.contractName);
-        if (!back || canonicalDigest(back) !== canonicalDigest(record)) throw new Error('probe record did not read back equal');
+        await proveRoundTrip(store, { remove: false });
       } finally {
         await store.close();
       }
@@ -74,5 +70,5 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
     await rm(temp, { recursive: true, force: true });
     await ctx.journal.appendOne({ type: 'event', event: 'probe-end', probe: true, detail: checks.every((c) => c.ok) ? 'ok' : 'failed', time: isoNow(ctx), pid: process.pid, phase });
   }
-  return { ready: checks.every((c) => c.ok), checks };
+  return report();
 }

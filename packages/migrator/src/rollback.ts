@@ -7,6 +7,7 @@ import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type De
 import { isoNow, type MigrationContext } from './context.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
+import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 
@@ -113,14 +114,7 @@ export async function runRollback(ctx: MigrationContext, options: RollbackOption
 }
 
 export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
-  const checks: ReadinessReport['checks'] = [];
-  const check = async (name: string, run: () => Promise<string>): Promise<void> => {
-    try {
-      checks.push({ name, ok: true, detail: await run() });
-    } catch (error) {
-      checks.push({ name, ok: false, detail: error instanceof Error ? error.message : String(error) });
-    }
-  };
+  const { check, report } = checklist();
   let phase: MigrationPhase = 'leveldb-only';
   let copyStarted = false;
   await check('state readable', async () => {
@@ -160,5 +154,5 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
       return `${report.total} records`;
     });
   }
-  return { ready: checks.every((c) => c.ok), checks };
+  return report();
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { createDemo, Migration, runDemo } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-analysis-');
 
@@ -57,11 +57,8 @@ describe('analysis and the demo', () => {
   });
 
   it('a second copy after a rollback lists the stale JSON records it overwrites and removes, with their backup', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    await migration.migrate();
-    await migration.rollback();
+    const migration = await demoMigration(tempDir(), 'copied');
+        await migration.rollback();
     // In leveldb-only a deploy script changes LevelDB only: JSON is now stale.
     const { LevelDbStore } = await import('@deploystate/backend-leveldb');
     const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
@@ -83,10 +80,8 @@ describe('analysis and the demo', () => {
   });
 
   it('batchSize is the progress granularity: an event every batchSize records, and one at each chain end', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    const done: number[] = [];
+    const migration = await demoMigration(tempDir(), 'dual-write');
+        const done: number[] = [];
     await migration.migrate({ batchSize: 5, onProgress: (p) => done.push(p.done) });
     expect(done).toEqual(expect.arrayContaining([5, 10, 15, 20, 25]));
     const chains = new Set((await migration.status()).state.copy?.chainsDone);

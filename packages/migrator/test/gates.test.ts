@@ -5,15 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { acquireLock, createDemo, createStateStore, Journal, Migration, routeFor, stateFiles } from '../src/index.js';
 import { initialState } from '../src/state.js';
-import { useTempDir } from './helpers.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-gates-');
 
 describe('gates and codes', () => {
   it('a held migration lock gives LOCKED naming the holder', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
+    const migration = await demoMigration(tempDir());
+        const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
     try {
       const error = await migration.enableDualWrite().catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'LOCKED', file: lock.file });
@@ -37,9 +36,8 @@ describe('gates and codes', () => {
   });
 
   it('promote refuses before a copy and before a verify after it; migrate refuses outside dual-write', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
+    const migration = await demoMigration(tempDir());
+        await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await expect(migration.promote()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await migration.enableDualWrite();
     await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
@@ -51,12 +49,7 @@ describe('gates and codes', () => {
   });
 
   it('a tampered JSON record is named in the diff, and cut-over refuses without a clean verify', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    await migration.migrate();
-    await migration.verify();
-    await migration.promote();
+    const migration = await demoMigration(tempDir(), 'json-primary');
     const file = join(migration.paths.deployments, 'bsctestnet.json');
     const text = await readFile(file, 'utf8');
     const tampered = text.replace(/("address": ")0x[0-9a-f]{40}/, '$10x2222222222222222222222222222222222222222');
@@ -75,12 +68,7 @@ describe('gates and codes', () => {
   });
 
   it('cut-over lists pre-existing findings until they are acknowledged', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    await migration.migrate();
-    await migration.verify();
-    await migration.promote();
+    const migration = await demoMigration(tempDir(), 'json-primary');
     const error = await migration.cutover().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GATE_FAILED' });
     expect(String((error as Error).message)).toContain('31337-TestToken');
@@ -105,11 +93,8 @@ class FailingStore extends MemoryStore {
 
 describe('the factory store', () => {
   it('compensates a failed secondary write, and marks the state diverged when the undo fails too; promote then refuses', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    await migration.migrate();
-    await migration.verify();
+    const migration = await demoMigration(tempDir(), 'copied');
+        await migration.verify();
     const primary = new FailingStore();
     const secondary = new FailingStore();
     const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: primary, json: secondary } });
@@ -179,10 +164,8 @@ describe('the factory store', () => {
   it('shadow reads journal a mismatch and still serve the primary', async () => {
     const leveldb = new MemoryStore();
     const json = new MemoryStore();
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    await leveldb.open();
+    const migration = await demoMigration(tempDir(), 'dual-write');
+        await leveldb.open();
     await leveldb.put(sampleRecord(56, 'OnlyLeft', 'bscmainnet'));
     const store = createStateStore({ cwd: tempDir(), env: {}, shadowReads: true, stores: { leveldb, json } });
     expect(await store.getContract(56, 'OnlyLeft')).not.toBeNull();

@@ -5,6 +5,7 @@ import { compareStores, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { createDemo, Migration } from '../src/index.js';
 import { resolvePaths } from '../src/paths.js';
 
 /** A fresh temp folder for each test of the calling file, removed after it; call the result for its path. */
@@ -68,4 +69,22 @@ export async function retry<T>(times: number, fn: () => Promise<T>): Promise<T> 
     }
   }
   throw last;
+}
+
+/** How far `demoMigration` walks the demo: each step includes the ones before it. */
+export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary';
+
+/** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */
+export async function demoMigration(dir: string, stage: DemoStage = 'created'): Promise<Migration> {
+  await createDemo(dir);
+  const migration = await Migration.open({ cwd: dir });
+  if (stage === 'created') return migration;
+  await migration.enableDualWrite();
+  if (stage === 'dual-write') return migration;
+  await migration.migrate();
+  if (stage === 'copied') return migration;
+  const verify = await migration.verify();
+  if (!verify.clean) throw new Error(`demoMigration: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
+  await migration.promote();
+  return migration;
 }

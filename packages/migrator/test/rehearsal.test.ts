@@ -2,16 +2,14 @@
 // createStateStore(); and a copy SIGKILLed mid-way that resumes to the same digest.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createDemo, Migration } from '../src/index.js';
-import { compareDirect, runNode, useTempDir } from './helpers.js';
+import { compareDirect, demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-e2e-');
 
 describe('rehearsal', () => {
   it('walks every state while another process writes, and ends with equal digests holding every concurrent write', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
+    const migration = await demoMigration(tempDir());
+        const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
 
     expect((await migration.analyze()).ok).toBe(true);
     await migration.enableDualWrite();
@@ -75,10 +73,8 @@ describe('rehearsal', () => {
   });
 
   it('a copy SIGKILLed mid-way resumes from its checkpoint to the same digest', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await migration.enableDualWrite();
-    const child = runNode('migrate.mjs', [tempDir()], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
+    const migration = await demoMigration(tempDir(), 'dual-write');
+        const child = runNode('migrate.mjs', [tempDir()], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
     const stateFile = `${migration.paths.stateDir}/state.json`;
     let chainsDone = 0;
     for (let i = 0; i < 400 && chainsDone < 2; i++) {

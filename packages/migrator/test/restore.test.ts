@@ -6,18 +6,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { NetworkRegistry } from '@deploystate/core';
-import { createDemo, listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
+import { listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
 import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
-import { useTempDir } from './helpers.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-restore-');
 
 /** A copy (which takes the LevelDB backup), then back to leveldb-only where a restore is allowed. */
 async function withBackup(): Promise<{ migration: Migration; backup: string }> {
-  await createDemo(tempDir());
-  const migration = await Migration.open({ cwd: tempDir() });
-  await migration.enableDualWrite();
-  const copy = await migration.migrate();
+  const migration = await demoMigration(tempDir(), 'dual-write');
+    const copy = await migration.migrate();
   await migration.disableDualWrite();
   return { migration, backup: copy.backups.leveldb as string };
 }

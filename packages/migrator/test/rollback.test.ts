@@ -3,17 +3,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { createDemo, createStateStore, Migration } from '../src/index.js';
-import { compareDirect, useTempDir } from './helpers.js';
+import { createStateStore, Migration } from '../src/index.js';
+import { compareDirect, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-');
-
-async function toJsonPrimary(migration: Migration): Promise<void> {
-  await migration.enableDualWrite();
-  await migration.migrate();
-  expect((await migration.verify()).clean).toBe(true);
-  await migration.promote();
-}
 
 async function acknowledgeAll(migration: Migration): Promise<string[]> {
   const analysis = await migration.analyze();
@@ -22,9 +15,7 @@ async function acknowledgeAll(migration: Migration): Promise<string[]> {
 
 describe('rollback', () => {
   it('after cut-over and further JSON writes and deletes, LevelDB holds exactly the JSON state', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await toJsonPrimary(migration);
+    const migration = await demoMigration(tempDir(), 'json-primary');
     await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
 
     const store = createStateStore({ cwd: tempDir(), env: {} });
@@ -48,9 +39,7 @@ describe('rollback', () => {
   });
 
   it('emergency rollback carries back JSON-primary writes, skips the gates and keeps the JSON files', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await toJsonPrimary(migration);
+    const migration = await demoMigration(tempDir(), 'json-primary');
     const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'DuringPrimary', 'bsctestnet', 2));
     await store.close();
@@ -67,9 +56,7 @@ describe('rollback', () => {
   });
 
   it('the factory refuses writes while rolling back and reads the side that is complete', async () => {
-    await createDemo(tempDir());
-    const migration = await Migration.open({ cwd: tempDir() });
-    await toJsonPrimary(migration);
+    const migration = await demoMigration(tempDir(), 'json-primary');
     const { updateState } = await import('../src/state.js');
     const { stateFiles } = await import('../src/paths.js');
     await updateState(stateFiles(migration.paths), (s) => {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
-import { createDemo, Migration } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { Migration } from '../src/index.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-unreadable-');
 
@@ -20,11 +20,8 @@ const damages: Array<[string, (text: string) => string]> = [
 ];
 
 async function copied(): Promise<{ migration: Migration; file: string }> {
-  await createDemo(tempDir());
-  const migration = await Migration.open({ cwd: tempDir() });
-  await migration.enableDualWrite();
-  await migration.migrate();
-  expect((await migration.verify()).clean).toBe(true);
+  const migration = await demoMigration(tempDir(), 'copied');
+    expect((await migration.verify()).clean).toBe(true);
   return { migration, file: join(migration.paths.deployments, 'bsctestnet.json') };
 }
 
