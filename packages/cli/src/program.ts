@@ -18,6 +18,8 @@ const CHAIN_FLAGS: NonNullable<CommandSpec['options']> = [
   ['--retries <n>', 'Retries per RPC request, with exponential backoff (default 2)'],
   ['--concurrency <n>', 'RPC requests in flight per endpoint (default 4)'],
 ];
+// Which store a command reads (export) or writes (import).
+const sideFlag = (flag: '--from' | '--to'): NonNullable<CommandSpec['options']>[number] => [`${flag} <side>`, 'leveldb | json', { default: 'leveldb' }];
 const CHAIN_OPTION: NonNullable<CommandSpec['options']>[number] = ['--chain', 'Also check the records against the chains (see verify-chain)'];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -167,7 +169,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: 'export',
     description: 'Write every chain of one side to one file (JSON or NDJSON), losslessly',
     options: [
-      ['--from <side>', 'leveldb | json', { default: 'leveldb' }],
+      sideFlag('--from'),
       ['--format <format>', 'json | ndjson (default: from the file name)'],
     ],
     examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json'],
@@ -177,7 +179,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: 'import',
     description: 'Load an export into one side (only in leveldb-only, where no journal is bypassed)',
     options: [
-      ['--to <side>', 'leveldb | json', { default: 'leveldb' }],
+      sideFlag('--to'),
       ['--force', 'Overwrite records that differ'],
     ],
     examples: ['deploystate import state.json', 'deploystate import state.ndjson --to json --force --yes'],

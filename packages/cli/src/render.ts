@@ -8,6 +8,14 @@ export function verdict(ok: boolean, paint: Palette, good: string, bad: string):
   return ok ? paint.green(paint.bold(`✔ ${good}`)) : paint.red(paint.bold(`✘ ${bad}`));
 }
 
+/** A readiness result (dual-write verify, rollback --ready): one row per check, then the verdict. */
+export function renderReadiness(result: { ready: boolean; checks: ReadonlyArray<{ name: string; ok: boolean; detail: string }> }, paint: Palette, good: string, bad: string): string[] {
+  return [
+    table(['check', 'ok', 'detail'], result.checks.map((c) => [c.name, c.ok ? paint.green('yes') : paint.red('no'), c.detail]), paint),
+    verdict(result.ready, paint, good, bad),
+  ];
+}
+
 function severityPaint(severity: string, paint: Palette): (text: string) => string {
   if (severity === 'error') return paint.red;
   if (severity === 'warning') return paint.yellow;

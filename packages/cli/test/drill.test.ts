@@ -1,11 +1,11 @@
 // `deploystate drill <scenario>` on real sample stores: every scenario passes on healthy data,
 // fails (exit 1) on damaged data, and never changes a byte of the originals.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument } from './helpers.js';
+import { removeTempDir } from '@deploystate/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
 
 interface DrillDocument {
   scenario: string;
@@ -14,6 +14,8 @@ interface DrillDocument {
   checks: Array<{ name: string; status: 'pass' | 'fail' | 'skip' | 'warn'; detail: string }>;
 }
 
+// `fresh` is the sample as `demo` makes it; `migrated` another one after dual-write enable and the copy.
+const fixture = useSample('deploystate-cli-drill-');
 let root: string;
 let fresh: string;
 let migrated: string;
@@ -40,17 +42,14 @@ async function drill(cwd: string, args: string[]): Promise<{ code: number | null
 const statusOf = (doc: DrillDocument, name: string): string | undefined => doc.checks.find((c) => c.name.startsWith(name))?.status;
 
 beforeAll(async () => {
-  root = await makeTempDir('deploystate-cli-drill-');
-  fresh = join(root, 'fresh');
+  root = fixture.root;
+  fresh = fixture.sample;
   migrated = join(root, 'migrated');
-  for (const dir of [fresh, migrated]) expect((await deploystate(['demo', dir], { cwd: root })).code).toBe(0);
+  expect((await deploystate(['demo', migrated], { cwd: root })).code).toBe(0);
   expect((await deploystate(['dual-write', 'enable'], { cwd: migrated })).code).toBe(0);
   // The sample's dev-chain junk has invalid addresses: an operator excludes it, as the README shows.
   const copy = await deploystate(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], { cwd: migrated });
   expect(copy.code, copy.stderr).toBe(0);
-});
-afterAll(async () => {
-  await removeTempDir(root);
 });
 
 describe('drill', () => {
@@ -79,10 +78,9 @@ describe('drill', () => {
   });
 
   it('json-backend fails (exit 1) when a state file holds an entry that is not a record', async () => {
+    // A copy of the migrated sample (the state folder holds no absolute paths), damaged there.
     const dir = join(root, 'damaged');
-    await deploystate(['demo', dir], { cwd: root });
-    await deploystate(['dual-write', 'enable'], { cwd: dir });
-    expect((await deploystate(['migrate'], { cwd: dir })).code).toBe(0);
+    await cp(migrated, dir, { recursive: true });
     const file = join(dir, 'deployments', 'basesepolia.json');
     const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, unknown> };
     doc.records.Broken = { contractName: 'Broken', address: 7 };

@@ -3,22 +3,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { onlyDocument, useSample } from './helpers.js';
 
-let root: string;
-let sample: string;
-const inSample = (args: string[]) => deploystate(args, { cwd: sample });
-
-beforeAll(async () => {
-  root = await makeTempDir('deploystate-cli-restore-');
-  sample = join(root, 'sample');
-  expect((await deploystate(['demo', sample], { cwd: root })).code).toBe(0);
-});
-afterAll(async () => {
-  await removeTempDir(root);
-});
+const fixture = useSample('deploystate-cli-restore-');
+const { inSample } = fixture;
 
 describe('status --probe', () => {
   it('in leveldb-only reads every record through the factory store; --expect another phase exits 1', async () => {
@@ -35,7 +24,7 @@ describe('restore', () => {
   it('a JSON file from its backup: refused without --yes, then brings back the newest backup byte for byte', async () => {
     expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
     expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'])).code).toBe(0);
-    const file = join(sample, 'deployments', 'bscmainnet.json');
+    const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
     const list = onlyDocument(await inSample(['restore', '--file', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
     expect(list.backups.length).toBeGreaterThan(0);
     const newest = await readFile(list.backups[0] as string, 'utf8');
@@ -61,12 +50,12 @@ describe('restore', () => {
     expect(refused.stderr).toContain('TRANSITION_REFUSED');
     expect((await inSample(['dual-write', 'disable'])).code).toBe(0);
     // The damage: a forced import that overwrote a record with the wrong data.
-    const exported = join(root, 'state.ndjson');
+    const exported = join(fixture.root, 'state.ndjson');
     expect((await inSample(['export', exported])).code).toBe(0);
     const text = await readFile(exported, 'utf8');
     await writeFile(exported, text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"wrong"'));
     expect((await inSample(['import', exported, '--force', '--yes'])).code).toBe(0);
-    const damaged = join(root, 'damaged.ndjson');
+    const damaged = join(fixture.root, 'damaged.ndjson');
     await inSample(['export', damaged]);
     expect(await readFile(damaged, 'utf8')).toContain('"note":"wrong"');
     const run = await inSample(['restore', '--leveldb', '--yes', '--json']);
@@ -74,7 +63,7 @@ describe('restore', () => {
     const doc = onlyDocument(run) as { restored: string; movedAside: string };
     expect(backups.backups).toContain(doc.restored);
     expect(existsSync(join(doc.movedAside, 'CURRENT'))).toBe(true);
-    const after = join(root, 'after.ndjson');
+    const after = join(fixture.root, 'after.ndjson');
     expect((await inSample(['export', after])).code).toBe(0);
     // Record lines only: the header line carries the export's time.
     const records = (ndjson: string): string[] => ndjson.trim().split('\n').slice(1);

@@ -3,10 +3,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
-import { deploystate } from './helpers.js';
+import { deploystate, useSample } from './helpers.js';
 
 const SHARED_RUNBOOK = '/work/shared/seed-runbook.md';
 const runbookFile = existsSync(SHARED_RUNBOOK) ? SHARED_RUNBOOK : new URL('./fixtures/seed-runbook.md', import.meta.url);
@@ -22,16 +21,7 @@ async function scriptMap(): Promise<Record<string, string>> {
 
 const GLOBAL_FLAGS = ['--leveldb', '--deployments', '--state-dir', '--config', '--json', '--yes', '--debug', '--no-color', '--help', '--version'];
 
-let root: string;
-let sample: string;
-beforeAll(async () => {
-  root = await makeTempDir('deploystate-cli-runbook-');
-  sample = join(root, 'sample');
-  expect((await deploystate(['demo', sample], { cwd: root })).code).toBe(0);
-});
-afterAll(async () => {
-  await removeTempDir(root);
-});
+const fixture = useSample('deploystate-cli-runbook-');
 
 /** Runs a runbook script's command line (`deploystate analyze ...`) with the built binary. */
 async function runScript(name: string, extra: string[] = []) {
@@ -39,7 +29,7 @@ async function runScript(name: string, extra: string[] = []) {
   expect(command, name).toBeDefined();
   const [bin, ...args] = command!.split(' ');
   expect(bin).toBe('deploystate');
-  return deploystate([...args, ...extra], { cwd: sample });
+  return fixture.inSample([...args, ...extra]);
 }
 
 describe('runbook scripts', () => {
@@ -100,7 +90,7 @@ describe('runbook scripts', () => {
   it('the emergency rollback script reads EMERGENCY_ROLLBACK and still asks for confirmation without a terminal', async () => {
     const command = (await scriptMap())['emergency:rollback-to-leveldb'];
     const [, ...args] = command!.split(' ');
-    const run = await deploystate(args.filter((a) => a !== '--emergency'), { cwd: sample, env: { EMERGENCY_ROLLBACK: 'true' } });
+    const run = await deploystate(args.filter((a) => a !== '--emergency'), { cwd: fixture.sample, env: { EMERGENCY_ROLLBACK: 'true' } });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('EMERGENCY rollback');
   });
@@ -108,8 +98,8 @@ describe('runbook scripts', () => {
 
 describe('init --scripts', () => {
   it("adds the runbook scripts to the user's package.json after confirmation, keeping scripts they already have", async () => {
-    const project = join(root, 'project');
-    await deploystate(['demo', project], { cwd: root });
+    const project = join(fixture.root, 'project');
+    await deploystate(['demo', project], { cwd: fixture.root });
     const pkgFile = join(project, 'package.json');
     await writeFile(pkgFile, `${JSON.stringify({ name: 'theirs', scripts: { compile: 'hardhat compile' } }, null, 2)}\n`);
     const refused = await deploystate(['init', '--scripts'], { cwd: project });

@@ -6,23 +6,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, deploystate, onlyDocument } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { childEnv, deploystate, onlyDocument, useSample } from './helpers.js';
 
-let root: string;
-let sample: string;
-const inSample = (args: string[]) => deploystate(args, { cwd: sample });
-
-beforeAll(async () => {
-  root = await makeTempDir('deploystate-cli-sample-');
-  sample = join(root, 'sample');
-  const created = await deploystate(['demo', sample], { cwd: root });
-  expect(created.code, created.stderr).toBe(0);
-});
-afterAll(async () => {
-  await removeTempDir(root);
-});
+const fixture = useSample('deploystate-cli-sample-');
+const { inSample } = fixture;
 
 /** Holds the LevelDB folder open from another process, the way a running deploy script does. */
 async function holdLevelDb(path: string): Promise<ChildProcess> {
@@ -55,11 +43,15 @@ describe('on a sample store', () => {
   });
 
   it('while another process holds the LevelDB, a command exits 3 (LOCKED)', async () => {
-    const holder = await holdLevelDb(join(sample, 'leveldb'));
+    const holder = await holdLevelDb(join(fixture.sample, 'leveldb'));
     try {
-      const run = await inSample(['export', join(root, 'locked.json'), '--json']);
+      // A short lock wait: the wait is bounded either way; this only keeps the test from sitting out the default.
+      const run = await inSample(['export', join(fixture.root, 'locked.json'), '--json'], { env: { DEPLOYSTATE_LOCK_WAIT_MS: '300' } });
       expect(run.code, run.stderr).toBe(3);
       expect((onlyDocument(run).error as { code: string }).code).toBe('LOCKED');
+      const badWait = await inSample(['export', join(fixture.root, 'locked.json')], { env: { DEPLOYSTATE_LOCK_WAIT_MS: 'soon' } });
+      expect(badWait.code).toBe(2);
+      expect(badWait.stderr).toContain('DEPLOYSTATE_LOCK_WAIT_MS');
     } finally {
       holder.kill();
     }
@@ -88,7 +80,7 @@ describe('on a sample store', () => {
   });
 
   it('a record changed on one side: compare exits 1 with the field-level difference', async () => {
-    const store = new JsonFileStore({ dir: join(sample, 'deployments') });
+    const store = new JsonFileStore({ dir: join(fixture.sample, 'deployments') });
     await store.open();
     const original = await store.get(56, 'LookCoin');
     expect(original).not.toBeNull();
@@ -114,7 +106,7 @@ describe('on a sample store', () => {
   });
 
   it('export is lossless (big numbers keep every digit); import refuses a differing record unless --force', async () => {
-    const file = join(root, 'state.ndjson');
+    const file = join(fixture.root, 'state.ndjson');
     const exported = await inSample(['export', file]);
     expect(exported.code, exported.stderr).toBe(0);
     const text = await readFile(file, 'utf8');
@@ -123,8 +115,8 @@ describe('on a sample store', () => {
     expect(text.trim().split('\n')).toHaveLength(29);
     // Import writes straight into a store, so it is refused while the journal is active.
     expect((await inSample(['import', file, '--yes'])).code).toBe(1);
-    const other = join(root, 'other');
-    expect((await deploystate(['demo', other], { cwd: root })).code).toBe(0);
+    const other = join(fixture.root, 'other');
+    expect((await deploystate(['demo', other], { cwd: fixture.root })).code).toBe(0);
     const same = await deploystate(['import', file, '--json'], { cwd: other });
     expect(same.code, same.stderr).toBe(0);
     expect(onlyDocument(same).added).toBe(0);
@@ -140,11 +132,11 @@ describe('on a sample store', () => {
   });
 
   it('a truncated state file exits 4 (CORRUPTED) and names the file', async () => {
-    const file = join(sample, 'deployments', 'bscmainnet.json');
+    const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
     const before = await readFile(file, 'utf8');
     await writeFile(file, before.slice(0, before.length / 2));
     try {
-      const run = await inSample(['export', join(root, 'from-json.json'), '--from', 'json', '--json']);
+      const run = await inSample(['export', join(fixture.root, 'from-json.json'), '--from', 'json', '--json']);
       expect(run.code, run.stderr).toBe(4);
       const error = onlyDocument(run).error as { code: string; file?: string };
       expect(error.code).toBe('CORRUPTED');

@@ -39,7 +39,7 @@ describe('unreadable entries', () => {
       expect.objectContaining({ side: 'leveldb', key: '97-Broken', finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }), known: false }),
     ]);
     const text = await run(['compare']);
-    expect(text.code).toBe(1);
+    expect(text.code, text.stderr).toBe(1);
     const line = text.stdout.split('\n').find((l) => l.includes('97-Broken'));
     expect(line).toContain('unreadable leveldb');
     expect(line).toContain(leveldb);
@@ -57,12 +57,12 @@ describe('unreadable entries', () => {
     // Every record is equal on both sides now: the only thing wrong is the unknown unreadable value.
     await writeLegacyStore(leveldb, [{ key: '97-Garbled', raw: '\u0000\u0001' }]);
     const compare = await run(['compare', '--json']);
-    expect(compare.code).toBe(1);
+    expect(compare.code, compare.stderr).toBe(1);
     const doc = onlyDocument(compare);
     expect([doc.missingInJson, doc.missingInLeveldb, doc.differing]).toEqual([[], [], []]);
     expect(unreadableOf(doc).filter((u) => !u.known)).toEqual([expect.objectContaining({ side: 'leveldb', key: '97-Garbled', finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }) })]);
     const verify = await run(['verify', '--json']);
-    expect(verify.code).toBe(1);
+    expect(verify.code, verify.stderr).toBe(1);
     const report = onlyDocument(verify) as { clean: boolean; comparison: Record<string, unknown> };
     expect(report.clean).toBe(false);
     expect(unreadableOf(report.comparison).map((u) => [u.key, u.known])).toEqual([
@@ -70,7 +70,7 @@ describe('unreadable entries', () => {
       ['97-Garbled', false],
     ]);
     const text = await run(['verify']);
-    expect(text.code).toBe(1);
+    expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toMatch(/unreadable leveldb\s+97-Garbled .*UNDECODABLE_VALUE/);
   });
 });

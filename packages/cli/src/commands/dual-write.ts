@@ -2,8 +2,7 @@
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { table } from '../output.js';
-import { verdict } from '../render.js';
+import { renderReadiness } from '../render.js';
 
 const ACTIONS = ['enable', 'disable', 'verify'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -18,10 +17,7 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     if (action === 'verify') {
       const result = await migration.verifyDualWrite();
       if (!result.ready) ctx.exitCode = 1;
-      ctx.out.result(result, () => [
-        table(['check', 'ok', 'detail'], result.checks.map((c) => [c.name, c.ok ? p.green('yes') : p.red('no'), c.detail]), p),
-        verdict(result.ready, p, 'dual-write verified: both stores reachable and writable', 'dual-write check failed'),
-      ]);
+      ctx.out.result(result, () => renderReadiness(result, p, 'dual-write verified: both stores reachable and writable', 'dual-write check failed'));
       return;
     }
     if (action === 'enable') await migration.enableDualWrite();

@@ -21,12 +21,26 @@ export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
   return format;
 }
 
+/**
+ * DEPLOYSTATE_LOCK_WAIT_MS: about how long export/import wait for another process's LevelDB lock
+ * before LOCKED (unset: the backend's default, about 10 s). Retries every 25-50 ms meanwhile.
+ */
+export function lockWaitFromEnv(env: NodeJS.ProcessEnv = process.env): { attempts: number; minDelayMs: number; maxDelayMs: number } | undefined {
+  const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `DEPLOYSTATE_LOCK_WAIT_MS must be a whole number of milliseconds >= 0, got ${JSON.stringify(raw)}`);
+  const maxDelayMs = 50;
+  return { attempts: 1 + Math.ceil(ms / (maxDelayMs * 0.75)), minDelayMs: Math.min(maxDelayMs, ms), maxDelayMs };
+}
+
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
   const registry = ctx.registry();
   if (side === 'leveldb') {
     const { LevelDbStore } = await import('@deploystate/backend-leveldb');
-    return new LevelDbStore({ path: ctx.paths.leveldb, readOnly: !write, create: write, registry, idleCloseMs: 0 });
+    const lockWait = lockWaitFromEnv();
+    return new LevelDbStore({ path: ctx.paths.leveldb, readOnly: !write, create: write, registry, idleCloseMs: 0, ...(lockWait !== undefined && { lockWait }) });
   }
   const { JsonFileStore } = await import('@deploystate/backend-json');
   return new JsonFileStore({ dir: ctx.paths.deployments, create: write, registry });

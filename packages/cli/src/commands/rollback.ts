@@ -3,7 +3,7 @@
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { verdict } from '../render.js';
+import { renderReadiness, verdict } from '../render.js';
 
 export function emergencyRequested(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): boolean {
   return options.emergency === true || env.EMERGENCY_ROLLBACK?.toLowerCase() === 'true';
@@ -15,10 +15,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (options.ready === true) {
       const readiness = await migration.rollbackReadiness();
       if (!readiness.ready) ctx.exitCode = 1;
-      ctx.out.result(readiness, () => [
-        table(['check', 'ok', 'detail'], readiness.checks.map((c) => [c.name, c.ok ? p.green('yes') : p.red('no'), c.detail]), p),
-        verdict(readiness.ready, p, 'rollback is ready', 'rollback is NOT ready'),
-      ]);
+      ctx.out.result(readiness, () => renderReadiness(readiness, p, 'rollback is ready', 'rollback is NOT ready'));
       return;
     }
     const emergency = emergencyRequested(options);
