@@ -50,11 +50,17 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** The records of one chain as LevelDB holds them, gathered from the single pass. */
+/**
+ * The records of one chain as LevelDB holds them, gathered from the single pass in key order:
+ * two parallel arrays (no map, no per-entry object), handed to replaceChain as they are.
+ */
 interface ChainBatch {
   chainId: number;
-  records: Map<string, DeploymentRecord>;
+  keys: string[];
+  records: DeploymentRecord[];
 }
+
+const emptyBatch = (chainId: number): ChainBatch => ({ chainId, keys: [], records: [] });
 
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
@@ -152,7 +158,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   const written: Array<{ chainId: number; seqAtRead: number }> = [];
   let changedChains = 0;
 
-  const copyChain = async ({ chainId, records: source }: ChainBatch): Promise<void> => {
+  const copyChain = async ({ chainId, keys: sourceKeys, records: sourceRecords }: ChainBatch): Promise<void> => {
     if (chainsDone.has(chainId)) return;
     const file = json.fileFor(chainId);
     const delay = chainDelayMs();
@@ -170,30 +176,39 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     if (refused) throw refused;
     const broken = new Set(unreadable.entries.map((u) => u.key));
 
-    // A key a deploy script wrote after the snapshot began keeps the value JSON has now.
+    // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
+    // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
+    const overrides = new Map<string, DeploymentRecord | null>();
     const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
-    const target = new Map(source);
     for (const key of newer) {
-      const kept = current.get(key);
-      if (kept) target.set(key, kept);
-      else target.delete(key);
+      overrides.set(key, current.get(key) ?? null);
       report.skippedNewer.push(key);
     }
     for (const key of exclusions) {
       const kept = current.get(key);
-      if (inChain(key) && kept) target.set(key, kept);
+      if (inChain(key) && kept) overrides.set(key, kept);
+    }
+    // Which keys the file will hold, needed only to tell what JSON has that it will lose.
+    const target = current.size > 0 || broken.size > 0 ? new Set(sourceKeys) : new Set<string>();
+    for (const [key, record] of overrides) {
+      if (record) target.add(key);
+      else target.delete(key);
     }
 
     const overwritten: string[] = [];
     const removed: string[] = [];
     let added = 0;
-    for (const [key, record] of target) {
-      if (broken.has(key)) continue;
+    const tally = (key: string, record: DeploymentRecord): void => {
+      if (broken.has(key)) return;
       const before = current.get(key);
       if (!before) added++;
       else if (canonicalDigest(before) !== canonicalDigest(record)) overwritten.push(key);
       else report.unchanged++;
-    }
+    };
+    sourceKeys.forEach((key, i) => {
+      if (!overrides.has(key)) tally(key, sourceRecords[i] as DeploymentRecord);
+    });
+    for (const [key, record] of overrides) if (record) tally(key, record);
     for (const key of current.keys()) if (!target.has(key)) removed.push(key);
     for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
     report.copied += added + overwritten.length;
@@ -203,8 +218,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
       let backup = '';
       if (!dryRun) {
         backup = await backUp(file);
-        const records = [...target.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, r]) => r);
-        const result = await json.replaceChain(chainId, records);
+        const result = await json.replaceChain(chainId, chainRecords(sourceKeys, sourceRecords, overrides));
         if (result.backup) backup = result.backup;
         report.files.push(result.file);
         // Keys written during this file's write window get LevelDB's value back; writers still
@@ -243,13 +257,14 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     },
   })) {
     if (batch && batch.chainId !== record.chainId) await flush();
-    batch ??= { chainId: record.chainId, records: new Map() };
+    batch ??= emptyBatch(record.chainId);
     done++;
     const recordDigest = canonicalDigest(record);
     passDigest.addDigest(key, recordDigest);
     if (exclusions.has(key)) continue;
     digest.addDigest(key, recordDigest);
-    batch.records.set(key, record);
+    batch.keys.push(key);
+    batch.records.push(record);
     if (done % batchSize === 0) await progress(record.chainId, false);
   }
   await flush();
@@ -257,7 +272,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   if (backupDuringPass) await recordBackupDigest(leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(ctx));
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
-    if (blocking.length === 0) await copyChain({ chainId, records: new Map() });
+    if (blocking.length === 0) await copyChain(emptyBatch(chainId));
   }
   if (!dryRun) {
     await updateState(ctx.files, (s) => {
@@ -294,6 +309,17 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     });
   }
   return report;
+}
+
+/** The chain's records for its file: LevelDB's as read (already in key order) with the overrides in place. */
+function chainRecords(keys: readonly string[], records: readonly DeploymentRecord[], overrides: ReadonlyMap<string, DeploymentRecord | null>): readonly DeploymentRecord[] {
+  if (overrides.size === 0) return records;
+  const out: Array<[string, DeploymentRecord]> = [];
+  keys.forEach((key, i) => {
+    if (!overrides.has(key)) out.push([key, records[i] as DeploymentRecord]);
+  });
+  for (const [key, record] of overrides) if (record) out.push([key, record]);
+  return out.sort(([a], [b]) => compareKeys(a, b)).map(([, record]) => record);
 }
 
 /**

@@ -81,45 +81,91 @@ async function migrateOnce(migrator: MigratorApi, cwd: string): Promise<{ copy: 
 }
 
 /** The largest `*.json` file the copy wrote, and all of them together, in bytes. */
-async function networkFileSizes(deployments: string): Promise<{ largest: number; total: number }> {
+async function networkFileSizes(deployments: string): Promise<{ largest: number; total: number; count: number }> {
   let largest = 0;
   let total = 0;
+  let count = 0;
   for (const name of await readdir(deployments)) {
     if (!name.endsWith('.json')) continue;
     const { size } = await stat(join(deployments, name));
     largest = Math.max(largest, size);
     total += size;
+    count++;
   }
-  return { largest, total };
+  return { largest, total, count };
 }
 
-/**
- * migrate() alone in a child process (`--expose-gc`) on a freshly seeded folder: its peak heap
- * growth against the largest network file it wrote (the copy's bound) and the whole store.
- */
-async function measureCopyMemory(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], size: number): Promise<{ memory: MemoryMeasurement; gate: GateResult }> {
+/** Chains the memory shapes spread records over: the five sample networks, then unregistered ids. */
+const memoryChains = (count: number): number[] => [56, 97, 84532, 11155420, 23295, ...Array.from({ length: Math.max(0, count - 5) }, (_, i) => 990_001 + i)];
+
+/** How many times more records (and files) the second memory shape holds, with the same largest file. */
+export const MEMORY_SPREAD = 5;
+
+interface CopyMemory {
+  memory: MemoryMeasurement;
+  /** Sampled peak heap growth, garbage included (when V8 collects decides much of it). */
+  heapGrowth: number;
+  /** Peak heap growth with a full collection forced before each sample: what the copy keeps alive. */
+  liveGrowth: number;
+  files: { largest: number; total: number; count: number };
+}
+
+/** migrate() alone in a child process (`--expose-gc`) on a freshly seeded folder, in one worker mode. */
+async function runCopyWorker(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], mode: 'sampled' | 'live'): Promise<{ result: MigrationMemoryResult; files: CopyMemory['files'] }> {
   const cwd = await seeded(factory, records);
   try {
     const worker = join(dirname(context.workerPath), 'migration-memory-worker.js');
-    const outcome = await runChild(process.execPath, ['--expose-gc', worker, JSON.stringify({ cwd })], { timeoutMs: 300_000 });
+    const outcome = await runChild(process.execPath, ['--expose-gc', worker, JSON.stringify({ cwd, mode })], { timeoutMs: 300_000 });
     const line = outcome.stdout.trim().split('\n').pop() ?? '';
-    if (outcome.code !== 0 || !line.startsWith('{')) throw new Error(`migration memory worker at ${size} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
-    const result = JSON.parse(line) as MigrationMemoryResult;
-    const files = await networkFileSizes(join(cwd, 'deployments'));
-    const heapGrowth = Math.max(0, result.peakHeapUsedBytes - result.heapBeforeBytes);
-    const memory: MemoryMeasurement = { suite: 'migration', subject: 'migrate (copy)', size, rssBytes: result.peakRssBytes, heapUsedBytes: result.peakHeapUsedBytes, rssDeltaBytes: Math.max(0, result.peakRssBytes - result.rssBeforeBytes) };
-    const gate = makeGate(
-      { name: 'copy peak heap growth / largest network file', limit: null, comparison: '<=', source: 'issue 5 aim: memory bounded by the largest network file, not the whole store' },
-      'migration',
-      size,
-      files.largest > 0 ? heapGrowth / files.largest : null,
-      `peak heap growth ${(heapGrowth / 1048576).toFixed(1)} MiB (sampled, garbage included); largest file ${(files.largest / 1048576).toFixed(1)} MiB; all files ${(files.total / 1048576).toFixed(1)} MiB (${(heapGrowth / Math.max(1, files.total)).toFixed(2)}x)`,
-      false,
-    );
-    return { memory, gate };
+    if (outcome.code !== 0 || !line.startsWith('{')) throw new Error(`migration memory worker (${mode}) at ${records.length} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
+    return { result: JSON.parse(line) as MigrationMemoryResult, files: await networkFileSizes(join(cwd, 'deployments')) };
   } finally {
     await removeTempDir(cwd);
   }
+}
+
+/**
+ * The copy's peak heap growth against the largest network file it wrote (the copy's bound) and
+ * the whole store: once sampled with garbage, once live (see migration-memory-worker.ts).
+ */
+async function measureCopyMemory(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], size: number, subject: string): Promise<CopyMemory> {
+  const sampled = await runCopyWorker(context, factory, records, 'sampled');
+  const live = await runCopyWorker(context, factory, records, 'live');
+  const growth = (r: MigrationMemoryResult): number => Math.max(0, r.peakHeapUsedBytes - r.heapBeforeBytes);
+  const memory: MemoryMeasurement = { suite: 'migration', subject, size, rssBytes: sampled.result.peakRssBytes, heapUsedBytes: sampled.result.peakHeapUsedBytes, rssDeltaBytes: Math.max(0, sampled.result.peakRssBytes - sampled.result.rssBeforeBytes) };
+  return { memory, heapGrowth: growth(sampled.result), liveGrowth: growth(live.result), files: sampled.files };
+}
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/**
+ * The copy's memory at two shapes with the same largest network file: `size` records over 5
+ * files, and MEMORY_SPREAD times as many over MEMORY_SPREAD times as many files. Bounded by the
+ * largest file, the peak stays put; bounded by the store, it grows MEMORY_SPREAD-fold.
+ */
+async function measureCopyMemoryShapes(context: SuiteContext, factory: BackendFactory, size: number): Promise<{ memory: MemoryMeasurement[]; gates: GateResult[] }> {
+  const narrow = await measureCopyMemory(context, factory, generateRecords(size, memoryChains(5)), size, `migrate (copy) ${size} in 5 files`);
+  const wideCount = size * MEMORY_SPREAD;
+  const wide = await measureCopyMemory(context, factory, generateRecords(wideCount, memoryChains(5 * MEMORY_SPREAD)), size, `migrate (copy) ${wideCount} in ${5 * MEMORY_SPREAD} files`);
+  const source = 'issue 5 aim: memory bounded by the largest network file, not the whole store';
+  const perFile = (m: CopyMemory, records: number): GateResult =>
+    makeGate(
+      { name: `copy live peak heap growth / largest network file (${records} records, ${m.files.count} files)`, limit: null, comparison: '<=', source },
+      'migration',
+      size,
+      m.files.largest > 0 ? m.liveGrowth / m.files.largest : null,
+      `live peak heap growth ${mib(m.liveGrowth)} (full collection before each sample); sampled peak ${mib(m.heapGrowth)} (garbage included); largest file ${mib(m.files.largest)}; all files ${mib(m.files.total)} (${(m.heapGrowth / Math.max(1, m.files.total)).toFixed(2)}x)`,
+      false,
+    );
+  const spread = makeGate(
+    { name: `copy live peak heap growth at ${MEMORY_SPREAD}x the records, same largest file`, limit: null, comparison: '<=', source: `${source}: ~1x when bounded by the file, ~${MEMORY_SPREAD}x when by the store` },
+    'migration',
+    size,
+    narrow.liveGrowth > 0 ? wide.liveGrowth / narrow.liveGrowth : null,
+    `live ${mib(wide.liveGrowth)} for ${wideCount} records in ${wide.files.count} files (largest ${mib(wide.files.largest)}) vs ${mib(narrow.liveGrowth)} for ${size} in ${narrow.files.count} (largest ${mib(narrow.files.largest)}); sampled with garbage ${mib(wide.heapGrowth)} vs ${mib(narrow.heapGrowth)}`,
+    false,
+  );
+  return { memory: [narrow.memory, wide.memory], gates: [perFile(narrow, size), perFile(wide, wideCount), spread] };
 }
 
 export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcome> {
@@ -167,10 +213,10 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
       toMeasurement('verify', samples.verify, { ...base, operation: 'migrate', note: 'Migration.verify()' }),
     );
     gates.push(makeGate(LIMITS.migration, 'migration', size, total.latencyMs.p50 / raw.latencyMs.p50, 'p50 copy+verify / p50 raw limit'));
-    context.log(`migration memory ${size} records (child process)`);
-    const copyMemory = await measureCopyMemory(context, leveldb.value, records, size);
-    memory.push(copyMemory.memory);
-    gates.push(copyMemory.gate);
+    context.log(`migration memory ${size} records in 5 files and ${size * MEMORY_SPREAD} in ${5 * MEMORY_SPREAD} (child processes)`);
+    const copyMemory = await measureCopyMemoryShapes(context, leveldb.value, size);
+    memory.push(...copyMemory.memory);
+    gates.push(...copyMemory.gates);
   }
   return { measurements, memory, gates };
 }
