@@ -1,7 +1,7 @@
 // The runbook's `npm run` commands: every one is in runbook-scripts.json, maps to a real command
 // with real options, and a few run on a sample store as an operator would run them.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
@@ -98,8 +98,9 @@ describe('runbook scripts', () => {
 
 describe('init --scripts', () => {
   it("adds the runbook scripts to the user's package.json after confirmation, keeping scripts they already have", async () => {
+    // A project with a LevelDB (so init also sets up the migration state): the sample's store, copied.
     const project = join(fixture.root, 'project');
-    await deploystate(['demo', project], { cwd: fixture.root });
+    await cp(join(fixture.sample, 'leveldb'), join(project, 'leveldb'), { recursive: true });
     const pkgFile = join(project, 'package.json');
     await writeFile(pkgFile, `${JSON.stringify({ name: 'theirs', scripts: { compile: 'hardhat compile' } }, null, 2)}\n`);
     const refused = await deploystate(['init', '--scripts'], { cwd: project });
@@ -108,6 +109,7 @@ describe('init --scripts', () => {
     expect(JSON.parse(await readFile(pkgFile, 'utf8')).scripts).toEqual({ compile: 'hardhat compile' });
     const done = await deploystate(['init', '--scripts', '--yes'], { cwd: project });
     expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('migration state ready: phase leveldb-only');
     const scripts = JSON.parse(await readFile(pkgFile, 'utf8')).scripts as Record<string, string>;
     const map = await scriptMap();
     expect(scripts.compile).toBe('hardhat compile');
