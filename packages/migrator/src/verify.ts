@@ -2,8 +2,8 @@
 // keys) and the schema validation of every state file; verify records its result as evidence.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { validateStateFile } from '@deploystate/backend-json';
-import { compareStores, ErrorCodes, finding, parseLossless, StateError, type Finding, type InvalidEntry } from '@deploystate/core';
+import { parseStateFile, validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
+import { compareKeys, compareStores, ErrorCodes, finding, parseLossless, StateError, type Finding, type InvalidEntry, type StoreEntry } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { readState } from './state.js';
 import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
@@ -47,21 +47,28 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
   });
 }
 
+type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
+
 /** The comparison of both sides, with every entry either side could not read listed by key. */
-export async function compareAll(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
+async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonEntries: JsonEntries): Promise<SideComparison> {
   const state = await readState(ctx.files);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
   const skip = new Set([...state.exclusions, ...state.unmigratable]);
   const left = unreadableCollector('leveldb', skip, ctx.files.leveldb);
   const right = unreadableCollector('json', skip, ctx.files.deployments);
-  const comparison = await compareStores(leveldb.iterate({ onInvalid: left.onInvalid }), json.iterate({ onInvalid: right.onInvalid }), {
+  const comparison = await compareStores(leveldb.iterate({ onInvalid: left.onInvalid }), jsonEntries(json, right.onInvalid), {
     exclude: skip,
     maxDetails: options.maxDetails ?? 1000,
   });
   const unreadable = [...left.entries, ...right.entries];
   // A value nobody can read is not equal to anything, until the state says it stays behind.
   return { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable };
+}
+
+/** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */
+export function compareAll(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
+  return compareWith(ctx, options, (json, onInvalid) => json.iterate({ onInvalid }));
 }
 
 /** compare: LevelDB vs JSON; CORRUPTED when a JSON state file (or record entry) cannot be read. */
@@ -72,9 +79,11 @@ export async function compareSides(ctx: MigrationContext, options: CompareOption
   return comparison;
 }
 
-/** Schema validation of every state file; other files are listed as skipped with the reason. */
-export async function validateFiles(ctx: MigrationContext): Promise<VerifyReport['schema']> {
-  const out: VerifyReport['schema'] = { files: 0, errors: [], skipped: [] };
+type SchemaReport = VerifyReport['schema'];
+
+/** The folder's files: the state files to validate, and every other file with why it is skipped. */
+async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; skipped: SchemaReport['skipped'] }> {
+  const out: { files: string[]; skipped: SchemaReport['skipped'] } = { files: [], skipped: [] };
   let entries;
   try {
     entries = await readdir(ctx.files.deployments, { withFileTypes: true });
@@ -83,39 +92,98 @@ export async function validateFiles(ctx: MigrationContext): Promise<VerifyReport
   }
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const file = join(ctx.files.deployments, entry.name);
-    if (!entry.isFile()) {
-      out.skipped.push({ file, reason: entry.name.startsWith('.') ? 'hidden folder' : 'not a file' });
-      continue;
-    }
-    if (entry.name.startsWith('.')) {
-      out.skipped.push({ file, reason: 'hidden file (temporary or tool data)' });
-      continue;
-    }
-    if (!entry.name.endsWith('.json')) {
-      out.skipped.push({ file, reason: 'not a .json file' });
-      continue;
-    }
-    if (ctx.registry.chainIdOfFile(entry.name) === undefined) {
-      out.skipped.push({ file, reason: 'not a state file name (no registered network is called this)' });
-      continue;
-    }
-    let parsed: unknown;
-    try {
-      parsed = parseLossless(await readFile(file, 'utf8'), { source: file });
-    } catch (error) {
-      out.files++;
-      out.errors.push(finding('NOT_JSON', error instanceof Error ? error.message : String(error), { file }));
-      continue;
-    }
-    const doc = parsed as Record<string, unknown> | null;
-    if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
-      out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
-      continue;
-    }
-    out.files++;
-    out.errors.push(...validateStateFile(parsed, file));
+    if (!entry.isFile()) out.skipped.push({ file, reason: entry.name.startsWith('.') ? 'hidden folder' : 'not a file' });
+    else if (entry.name.startsWith('.')) out.skipped.push({ file, reason: 'hidden file (temporary or tool data)' });
+    else if (!entry.name.endsWith('.json')) out.skipped.push({ file, reason: 'not a .json file' });
+    else if (ctx.registry.chainIdOfFile(entry.name) === undefined) out.skipped.push({ file, reason: 'not a state file name (no registered network is called this)' });
+    else out.files.push(file);
   }
   return out;
+}
+
+/** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
+function validateParsed(parsed: unknown, file: string, out: SchemaReport): void {
+  const doc = parsed as Record<string, unknown> | null;
+  if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
+    out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
+    return;
+  }
+  out.files++;
+  out.errors.push(...validateStateFile(parsed, file));
+}
+
+/** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */
+async function validateFile(file: string, out: SchemaReport): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = parseLossless(await readFile(file, 'utf8'), { source: file });
+  } catch (error) {
+    out.files++;
+    out.errors.push(finding('NOT_JSON', error instanceof Error ? error.message : String(error), { file }));
+    return;
+  }
+  validateParsed(parsed, file, out);
+}
+
+/** Files validated out of name order end up listed in it, as a separate validation lists them. */
+function inFileOrder(out: SchemaReport): SchemaReport {
+  const byFile = (a: { file?: string }, b: { file?: string }): number => ((a.file ?? '') < (b.file ?? '') ? -1 : (a.file ?? '') > (b.file ?? '') ? 1 : 0);
+  return { files: out.files, errors: [...out.errors].sort(byFile), skipped: [...out.skipped].sort(byFile) };
+}
+
+/** Schema validation of every state file; other files are listed as skipped with the reason. */
+export async function validateFiles(ctx: MigrationContext): Promise<SchemaReport> {
+  const { files, skipped } = await stateFilesIn(ctx);
+  const out: SchemaReport = { files: 0, errors: [], skipped };
+  for (const file of files) await validateFile(file, out);
+  return inFileOrder(out);
+}
+
+/**
+ * The JSON side for verify, each state file read and parsed ONCE: its records go to the
+ * comparison (in key order, as the store yields them) and the same parsed document to schema
+ * validation. The file the store reads for a chain is the one compared; a file the store would
+ * not read for its chain (a `chain-<id>.json` beside the registered name) is only validated. A
+ * file that does not parse as a state file is compared through the store itself, so its
+ * unreadable entries are exactly the store's.
+ */
+async function* readAndValidate(ctx: MigrationContext, json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void, files: readonly string[], out: SchemaReport): AsyncGenerator<StoreEntry> {
+  const byChain = new Map<number, string[]>();
+  for (const file of files) {
+    const chainId = ctx.registry.chainIdOfFile(basename(file)) as number;
+    byChain.set(chainId, [...(byChain.get(chainId) ?? []), file]);
+  }
+  const chains = [...byChain.keys()].sort((a, b) => compareKeys(`${a}-`, `${b}-`));
+  for (const chainId of chains) {
+    const chainFiles = byChain.get(chainId) as string[];
+    const canonical = json.fileFor(chainId);
+    const read = chainFiles.includes(canonical) ? canonical : (chainFiles[0] as string);
+    for (const other of chainFiles) if (other !== read) await validateFile(other, out);
+    let text: string;
+    try {
+      text = await readFile(read, 'utf8');
+    } catch {
+      yield* json.iterate({ chainId, onInvalid });
+      await validateFile(read, out);
+      continue;
+    }
+    let model;
+    try {
+      model = parseStateFile(text, read, chainId);
+    } catch {
+      // Rare: a file that is not a state file of this chain. Both sides as they would be alone.
+      yield* json.iterate({ chainId, onInvalid });
+      await validateFile(read, out);
+      continue;
+    }
+    validateParsed(model.document, read, out);
+    const names = [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys);
+    for (const name of names) {
+      const record = model.records.get(name);
+      if (record) yield { key: `${chainId}-${name}`, record };
+      else onInvalid({ key: `${chainId}-${name}`, finding: (model.invalid.get(name) as { finding: Finding }).finding });
+    }
+  }
 }
 
 /**
@@ -124,8 +192,10 @@ export async function validateFiles(ctx: MigrationContext): Promise<VerifyReport
  */
 export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> {
   const journalSeq = await ctx.journal.lastSeq();
-  const comparison = await compareAll(ctx);
-  const schema = await validateFiles(ctx);
+  const { files, skipped } = await stateFilesIn(ctx);
+  const validated: SchemaReport = { files: 0, errors: [], skipped };
+  const comparison = await compareWith(ctx, {}, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated));
+  const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;

@@ -1,0 +1,41 @@
+// verify reads each JSON state file once: the records it compares and the document it validates
+// come from the same read, so what it reports must match compare() and validate() run apart.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { demoMigration, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-verify-');
+
+describe('verify', () => {
+  it('finds a schema violation in a file whose records are equal, and lists the same files and skips as validate()', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    expect((await migration.verify()).clean).toBe(true);
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    // A text edit: JSON.parse would round the big numbers the records hold.
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace('"network": "bsctestnet"', '"network": 5');
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+
+    const verify = await migration.verify();
+    expect(verify.comparison.equal).toBe(true);
+    expect(verify.clean).toBe(false);
+    expect(verify.evidence.schemaErrors).toBeGreaterThan(0);
+    expect(verify.schema.errors.map((f) => [f.code, f.file, f.pointer])).toContainEqual(['SCHEMA_VIOLATION', file, '/network']);
+    expect(verify.schema).toEqual(await migration.validate());
+    // The foreign config file and the hidden history folder are skipped with a reason, never read as state.
+    expect(verify.schema.skipped.map((s) => s.file)).toEqual(expect.arrayContaining([join(migration.paths.deployments, 'bscmainnet-config.json'), join(migration.paths.deployments, '.history')]));
+  });
+
+  it('a chain-<id>.json beside the registered file is validated but not compared, as the store reads only the registered one', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const stray = join(migration.paths.deployments, 'chain-97.json');
+    await writeFile(stray, '{"schemaVersion": 1, "network": "bsctestnet", "chainId": 97, "records": {"X": 1}}\n');
+    const verify = await migration.verify();
+    expect(verify.comparison.equal).toBe(true);
+    expect(verify.schema.errors.some((f) => f.file === stray)).toBe(true);
+    expect(verify.schema).toEqual(await migration.validate());
+    expect((await migration.compare()).right).toEqual(verify.comparison.right);
+  });
+});
