@@ -102,7 +102,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'compare',
     module: 'compare',
-    description: 'LevelDB vs JSON, record by record (read-only; exit 1 when they differ)',
+    description: 'LevelDB vs JSON, record by record, with entries either side cannot read (read-only; exit 1 when they differ)',
     options: [['--limit <n>', 'Differences listed in the text output', { default: 20 }]],
     examples: ['deploystate compare', 'deploystate compare --json > diff.json'],
   },
@@ -250,7 +250,7 @@ export function buildProgram(version: string, action: CommandAction): CAC {
     ...sections,
     {
       title: 'Exit codes',
-      body: '  0 success · 1 check failed or stores differ · 2 usage error · 3 store locked or in use · 4 corrupted data or missing store · 5 unexpected failure',
+      body: '  0 success · 1 check failed (or could not pass) or stores differ · 2 usage error · 3 store locked or in use · 4 corrupted data or missing store · 5 unexpected failure',
     },
   ]);
   cli.version(version);
