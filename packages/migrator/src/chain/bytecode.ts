@@ -2,8 +2,20 @@
 // without its trailing CBOR metadata. A deployed runtime differs from the artifact where the
 // compiler left immutables: the contract's own address (`address(this)` stored as an immutable)
 // is the one we can restore, by zeroing it as the artifact has zeros there.
-import { bytesToHex, hexToBytes, keccak256 } from 'viem';
+import { keccak_256 } from '@noble/hashes/sha3';
+import { bytesToHex as hexOf } from '@noble/hashes/utils';
 import type { HexString as Hex } from './types.js';
+
+// Hashing and hex use @noble/hashes, not viem, so that loading the migrator (every CLI command)
+// does not load viem; viem is imported only when a chain is actually queried.
+function hexToBytes(hex: Hex): Uint8Array {
+  const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  return Uint8Array.from(Buffer.from(body.length % 2 ? `0${body}` : body, 'hex'));
+}
+
+function keccakHex(bytes: Uint8Array): Hex {
+  return `0x${hexOf(keccak_256(bytes))}`;
+}
 
 /**
  * Length of the trailing CBOR metadata, including its 2-byte length suffix, or 0 when the code
@@ -60,5 +72,5 @@ export function runtimeCodeHash(runtime: Hex, ownAddress: Hex): RuntimeHash {
   const metadataBytes = metadataLength(code);
   const body = code.subarray(0, code.length - metadataBytes);
   const zeroed = zeroAddress(body, ownAddress);
-  return { hash: keccak256(bytesToHex(zeroed.code)), metadataBytes, selfReferences: zeroed.occurrences };
+  return { hash: keccakHex(zeroed.code), metadataBytes, selfReferences: zeroed.occurrences };
 }

@@ -1,8 +1,8 @@
 // Checks an inventory against the chains themselves: for every record on a chain with an RPC
 // endpoint, is the endpoint on that chain, is there code at the proxy and the implementation,
 // does the proxy's EIP-1967 slot point where the record says, and does the runtime hash match.
-import { compareKeys, ErrorCodes, NetworkRegistry, recordKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
-import { createPublicClient, getAddress, http, type PublicClient } from 'viem';
+import { compareKeys, ErrorCodes, NetworkRegistry, recordKey, toChecksumAddress, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import type { PublicClient } from 'viem';
 import { runtimeCodeHash } from './bytecode.js';
 import { redactText, redactUrl } from './redact.js';
 import type { HexString as Hex, ChainCheck, ChainEndpointResult, ChainVerificationReport, CheckStatus, RecordChainResult, RecordChainStatus, VerifyChainOptions } from './types.js';
@@ -63,7 +63,7 @@ const worst = (checks: readonly ChainCheck[]): RecordChainStatus => {
 
 const check = (name: ChainCheck['name'], status: CheckStatus, detail: string, extra: Partial<ChainCheck> = {}): ChainCheck => ({ name, status, detail, ...extra });
 
-const display = (address: string): string => (ADDRESS.test(address) ? getAddress(address) : address);
+const display = (address: string): string => (ADDRESS.test(address) ? toChecksumAddress(address) : address);
 
 async function readRecords(input: readonly DeploymentRecord[] | StateStore): Promise<DeploymentRecord[]> {
   if (Array.isArray(input)) return [...(input as readonly DeploymentRecord[])];
@@ -95,6 +95,8 @@ export async function verifyChain(input: readonly DeploymentRecord[] | StateStor
   const byChain = new Map<number, DeploymentRecord[]>();
   for (const record of records) byChain.set(record.chainId, [...(byChain.get(record.chainId) ?? []), record]);
 
+  // Loaded here, not at module load: every CLI command imports the migrator, few query a chain.
+  const { createPublicClient, http } = await import('viem');
   const endpoints = new Map<string, Endpoint>();
   const endpointFor = (url: string): Endpoint => {
     let endpoint = endpoints.get(url);
