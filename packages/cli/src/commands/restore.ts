@@ -46,6 +46,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     }
     await ctx.confirm('restore', [`replace the LevelDB folder ${ctx.paths.leveldb} with ${backup ?? 'its newest backup'}`, 'keep the current folder aside, renamed, so nothing is lost']);
     const result = await migration.restoreLevelDb(backup);
-    ctx.out.result({ leveldb: ctx.paths.leveldb, ...result }, () => [ctx.out.paint.green(`✔ LevelDB restored at ${ctx.paths.leveldb} from ${result.restored}`), `the folder it replaced is kept at ${result.movedAside}`]);
+    ctx.out.result({ leveldb: ctx.paths.leveldb, ...result }, () => [ctx.out.paint.green(`✔ LevelDB restored at ${ctx.paths.leveldb} from ${result.restored}`), result.movedAside === null ? 'there was no LevelDB folder to replace' : `the folder it replaced is kept at ${result.movedAside}`]);
   });
 }
