@@ -97,6 +97,9 @@ export async function runDemo(dir: string, options: { onStep?: (step: DemoStep) 
     step('verify', verify.clean ? 'clean' : 'differences', `LevelDB ${verify.evidence.leveldb.digest.slice(0, 12)} = JSON ${verify.evidence.json.digest.slice(0, 12)}`);
     await migration.promote();
     step('promote', 'done', 'reads from JSON');
+    // The runbook keeps a rollback ready at every step: prove it before the cut-over.
+    const readiness = await migration.rollbackReadiness();
+    step('rollback ready', readiness.ready ? 'ok' : 'failed', readiness.checks.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; '));
 
     // Dev-chain junk is acknowledged by key; the other pre-existing warnings analysis reported
     // (a proxy without implementation hash) by code, as an operator who read the analysis would.
