@@ -8,6 +8,7 @@ import {
   ErrorCodes,
   NetworkRegistry,
   parseKey,
+  recordKey,
   StateError,
   type DeploymentRecord,
   type IntegrityReport,
@@ -32,9 +33,17 @@ export interface StateStoreOptions extends MigrationOptions {
   stores?: { leveldb: StateStore; json: StateStore };
 }
 
+/** What one stat of state.json showed; compared field by field, so the unchanged case builds nothing. */
+interface StateSignature {
+  kind: 'present' | 'absent' | 'unreadable';
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 /** Keeps the persisted state current at the cost of one stat when nothing changed. */
 export class PhaseWatcher {
-  private signature = '';
+  private signature: StateSignature | undefined;
   private current: MigrationStateFile = initialState();
 
   constructor(private readonly files: StateFiles) {}
@@ -43,21 +52,37 @@ export class PhaseWatcher {
     return this.current;
   }
 
+  /**
+   * The state, when one stat shows state.json unchanged since it was last read; undefined when it
+   * must be read again (call refresh()). Synchronous, so the common case costs no promise.
+   */
+  peek(): MigrationStateFile | undefined {
+    const seen = this.signature;
+    if (seen === undefined) return undefined;
+    const now = this.stat();
+    return now.kind === seen.kind && now.ino === seen.ino && now.size === seen.size && now.mtimeMs === seen.mtimeMs ? this.current : undefined;
+  }
+
   async refresh(): Promise<MigrationStateFile> {
-    // A synchronous stat costs microseconds, an async one a trip through the thread pool; state.json
-    // is replaced by rename on every change, so the inode alone tells a change.
-    let signature: string;
-    try {
-      const s = statSync(this.files.state, { throwIfNoEntry: false });
-      signature = s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'absent';
-    } catch {
-      signature = 'unreadable';
-    }
-    if (signature !== this.signature) {
-      this.current = signature === 'absent' ? initialState() : await readState(this.files);
+    const signature = this.stat();
+    const seen = this.signature;
+    if (seen === undefined || signature.kind !== seen.kind || signature.ino !== seen.ino || signature.size !== seen.size || signature.mtimeMs !== seen.mtimeMs) {
+      // Stat before read: what is read is at least as new as the signature kept for it.
+      this.current = signature.kind === 'absent' ? initialState() : await readState(this.files);
       this.signature = signature;
     }
     return this.current;
+  }
+
+  private stat(): StateSignature {
+    // A synchronous stat costs microseconds, an async one a trip through the thread pool; state.json
+    // is replaced by rename on every change, so the inode alone tells a change.
+    try {
+      const s = statSync(this.files.state, { throwIfNoEntry: false });
+      return s ? { kind: 'present', ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : { kind: 'absent', ino: 0, size: 0, mtimeMs: 0 };
+    } catch {
+      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0 };
+    }
   }
 }
 
@@ -107,8 +132,20 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     return store;
   }
 
+  /** The side when it is open already: the hot path takes it without a promise. */
+  private openSide(name: Side): StateStore | undefined {
+    const store = this.sides[name];
+    return store.status === 'open' ? store : undefined;
+  }
+
   private async currentRoute(): Promise<Route> {
     return routeFor(await this.watcher.refresh(), this.env);
+  }
+
+  /** The route when one stat shows the state unchanged; undefined when state.json must be re-read. */
+  private routeNow(): Route | undefined {
+    const state = this.watcher.peek();
+    return state === undefined ? undefined : routeFor(state, this.env);
   }
 
   protected async _open(): Promise<void> {
@@ -120,9 +157,15 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
   }
 
   protected async _get(key: string): Promise<DeploymentRecord | null> {
-    const route = await this.currentRoute();
     const { chainId, contractName } = parseKey(key);
-    const record = await (await this.side(route.reads)).get(chainId, contractName);
+    return this.read(key, chainId, contractName);
+  }
+
+  // Every read still stats state.json first; only the awaits that had nothing to wait for are gone.
+  private async read(key: string, chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    const route = this.routeNow() ?? (await this.currentRoute());
+    const store = this.openSide(route.reads) ?? (await this.side(route.reads));
+    const record = await store.get(chainId, contractName);
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     return record;
   }
@@ -263,14 +306,16 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     if (this.status === 'new' || this.status === 'opening') await this.open();
   }
 
-  override async get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
-    await this.ready();
-    return super.get(chainId, contractName);
+  // get and has take the caller's chainId and name straight to the side (the key is built only to
+  // validate them, never parsed back), and await ready() only while the store is not open yet.
+  override get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    if (this.status === 'new' || this.status === 'opening') return this.ready().then(() => this.get(chainId, contractName));
+    return this.timed('get', () => this.read(recordKey(chainId, contractName), chainId, contractName));
   }
 
-  override async has(chainId: number, contractName: string): Promise<boolean> {
-    await this.ready();
-    return super.has(chainId, contractName);
+  override has(chainId: number, contractName: string): Promise<boolean> {
+    if (this.status === 'new' || this.status === 'opening') return this.ready().then(() => this.has(chainId, contractName));
+    return this.timed('has', async () => (await this.read(recordKey(chainId, contractName), chainId, contractName)) !== null);
   }
 
   override async put(record: DeploymentRecord): Promise<void> {

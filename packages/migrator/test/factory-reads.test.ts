@@ -1,0 +1,91 @@
+// The factory's read path: one stat of state.json before every read, a re-read only when it
+// changed, so a phase change by another process steers the very next get/has.
+import { rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, sampleRecord } from '@deploystate/core';
+import { createStateStore, PhaseWatcher, readState, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
+import { demoMigration, runNode, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-factory-reads-');
+
+async function setPhaseElsewhere(dir: string, phase: MigrationPhase): Promise<void> {
+  const { code, stderr } = await runNode('set-phase.mjs', [dir, phase]).done;
+  if (code !== 0) throw new Error(`set-phase exited ${code}: ${stderr}`);
+}
+
+describe('factory reads follow the persisted phase', () => {
+  it('get and has read from the side the phase names right after another process changes it, back and forth', async () => {
+    await demoMigration(tempDir(), 'dual-write');
+    // The two sides disagree on purpose, so each answer shows which side served it.
+    const leveldb = new MemoryStore();
+    const json = new MemoryStore();
+    await leveldb.open();
+    await json.open();
+    const fromLevelDb = sampleRecord(56, 'Token', 'bscmainnet', 1);
+    const fromJson = sampleRecord(56, 'Token', 'bscmainnet', 2);
+    await leveldb.put(fromLevelDb);
+    await json.put(fromJson);
+    await json.put(sampleRecord(56, 'OnlyInJson', 'bscmainnet'));
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
+    try {
+      for (let flip = 0; flip < 2; flip++) {
+        expect(await store.get(56, 'Token')).toEqual(fromLevelDb);
+        expect(await store.has(56, 'OnlyInJson')).toBe(false);
+        expect(store.phase).toBe('dual-write');
+        await setPhaseElsewhere(tempDir(), 'json-primary');
+        expect(await store.get(56, 'Token')).toEqual(fromJson);
+        expect(await store.has(56, 'OnlyInJson')).toBe(true);
+        expect(store.phase).toBe('json-primary');
+        await setPhaseElsewhere(tempDir(), 'dual-write');
+      }
+      expect(store.metrics().operations.get?.count).toBe(4);
+      expect(store.metrics().operations.has?.count).toBe(4);
+    } finally {
+      await store.close();
+    }
+    await expect(store.get(56, 'Token')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+
+  it('a store never opened opens on its first get, and an invalid key is refused with INVALID_KEY', async () => {
+    await demoMigration(tempDir(), 'dual-write');
+    const leveldb = new MemoryStore();
+    const json = new MemoryStore();
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
+    try {
+      expect(await store.get(56, 'Missing')).toBeNull();
+      expect(store.status).toBe('open');
+      expect(store.phase).toBe('dual-write');
+      await expect(store.get(-1, 'X')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      await expect(store.has(56, '')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('PhaseWatcher.peek answers from memory only while state.json is the file it read', async () => {
+    const migration = await demoMigration(tempDir(), 'dual-write');
+    const files = stateFiles(migration.paths);
+    const watcher = new PhaseWatcher(files);
+    expect(watcher.peek()).toBeUndefined();
+    const first = await watcher.refresh();
+    expect(first.phase).toBe('dual-write');
+    expect(watcher.peek()).toBe(first);
+    expect(watcher.peek()).toBe(first);
+
+    await setPhaseElsewhere(tempDir(), 'json-primary');
+    expect(watcher.peek()).toBeUndefined();
+    expect((await watcher.refresh()).phase).toBe('json-primary');
+    expect(watcher.peek()?.phase).toBe('json-primary');
+
+    // Rewritten with the same phase: a new file all the same, read again.
+    const same = await readState(files);
+    await writeState(files, same);
+    expect(watcher.peek()).toBeUndefined();
+    expect((await watcher.refresh()).phase).toBe('json-primary');
+
+    await rm(files.state);
+    expect(watcher.peek()).toBeUndefined();
+    expect((await watcher.refresh()).phase).toBe('leveldb-only');
+    expect(watcher.peek()?.phase).toBe('leveldb-only');
+  });
+});
