@@ -3,7 +3,7 @@
 // take turns on its single-process lock.
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import type { NetworkRegistry } from '@deploystate/core';
+import type { NetworkRegistry, StateStore } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
 /** How long an idle LevelDB handle stays open before another process may take the lock. */
@@ -35,4 +35,13 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
     cache: false,
     registry: options.registry,
   });
+}
+
+/**
+ * Whether a read from this store right now touches only what this process already holds: a
+ * LevelDB store only while its handle is open (else the read would reopen it and may wait for,
+ * or take, another process's lock); a file or memory store always.
+ */
+export function readsWithoutOpening(store: StateStore): boolean {
+  return store instanceof LevelDbStore ? store.holdsLock : store.status === 'open';
 }

@@ -18,7 +18,7 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { jsonStore, levelDbStore } from './backends.js';
+import { jsonStore, levelDbStore, readsWithoutOpening } from './backends.js';
 import { Journal, type NewJournalEntry, type OutcomeEntry, type WriteOutcome } from './journal.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { routeFor, type Route, type Side } from './routing.js';
@@ -52,15 +52,25 @@ export class PhaseWatcher {
     return this.current;
   }
 
+  /** The state as last read, without a stat; undefined before the first read. */
+  get known(): MigrationStateFile | undefined {
+    return this.signature === undefined ? undefined : this.current;
+  }
+
+  /** One stat: whether state.json is still the file last read (false before the first read). */
+  unchanged(): boolean {
+    const seen = this.signature;
+    if (seen === undefined) return false;
+    const now = this.stat();
+    return now.kind === seen.kind && now.ino === seen.ino && now.size === seen.size && now.mtimeMs === seen.mtimeMs;
+  }
+
   /**
    * The state, when one stat shows state.json unchanged since it was last read; undefined when it
    * must be read again (call refresh()). Synchronous, so the common case costs no promise.
    */
   peek(): MigrationStateFile | undefined {
-    const seen = this.signature;
-    if (seen === undefined) return undefined;
-    const now = this.stat();
-    return now.kind === seen.kind && now.ino === seen.ino && now.size === seen.size && now.mtimeMs === seen.mtimeMs ? this.current : undefined;
+    return this.unchanged() ? this.current : undefined;
   }
 
   async refresh(): Promise<MigrationStateFile> {
@@ -85,6 +95,14 @@ export class PhaseWatcher {
     }
   }
 }
+
+/**
+ * Microtask turns a read waits before its stat. LevelDbStore hands a get to the thread pool after
+ * two (its lease and the handle's use); the stat then overlaps LevelDB's work instead of preceding
+ * it. The count only moves time around: fewer turns make the stat precede the read again, never
+ * skip it.
+ */
+const READ_AHEAD_TICKS = 3;
 
 function errorSummary(error: unknown): { code?: string; message: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -161,13 +179,43 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     return this.read(key, chainId, contractName);
   }
 
-  // Every read still stats state.json first; only the awaits that had nothing to wait for are gone.
+  // Every read is checked against a stat of state.json taken after the read started (see readAhead),
+  // so a phase change completed before the call is always followed; a re-read only when it changed.
   private async read(key: string, chainId: number, contractName: string): Promise<DeploymentRecord | null> {
-    const route = this.routeNow() ?? (await this.currentRoute());
-    const store = this.openSide(route.reads) ?? (await this.side(route.reads));
-    const record = await store.get(chainId, contractName);
+    const ahead = this.readAhead(chainId, contractName);
+    let route: Route | undefined;
+    let record: DeploymentRecord | null | undefined;
+    if (ahead !== undefined) {
+      // The side's read is in flight on the thread pool by now: the stat runs beside it instead of before it.
+      for (let tick = 0; tick < READ_AHEAD_TICKS; tick++) await null;
+      if (this.watcher.unchanged()) {
+        route = ahead.route;
+        record = await ahead.pending;
+      }
+    }
+    if (route === undefined || record === undefined) {
+      route = this.routeNow() ?? (await this.currentRoute());
+      record = await (this.openSide(route.reads) ?? (await this.side(route.reads))).get(chainId, contractName);
+    }
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     return record;
+  }
+
+  /**
+   * Starts the read on the route of the state as last read, when that side can serve it without
+   * opening anything (no LevelDB reopen, so no lock taken or waited for on a route that may be
+   * stale). The caller uses the answer only if the stat after it shows state.json unchanged.
+   */
+  private readAhead(chainId: number, contractName: string): { route: Route; pending: Promise<DeploymentRecord | null> } | undefined {
+    const known = this.watcher.known;
+    if (known === undefined) return undefined;
+    const route = routeFor(known, this.env);
+    const store = this.sides[route.reads];
+    if (!readsWithoutOpening(store)) return undefined;
+    const pending = store.get(chainId, contractName);
+    // A read on a route the stat then finds stale is dropped, its failure with it.
+    pending.catch(() => undefined);
+    return { route, pending };
   }
 
   private async shadowCompare(key: string, route: Route, served: DeploymentRecord | null): Promise<void> {

@@ -3,6 +3,8 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord } from '@deploystate/core';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { createStateStore, PhaseWatcher, readState, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
 
@@ -62,17 +64,44 @@ describe('factory reads follow the persisted phase', () => {
     }
   });
 
+  it('a read never reopens an idle-closed LevelDB on the route of a state that has since changed', async () => {
+    const migration = await demoMigration(tempDir(), 'dual-write');
+    const { leveldb: leveldbPath, deployments } = migration.paths;
+    const leveldb = new LevelDbStore({ path: leveldbPath, idleCloseMs: 10 });
+    const json = new JsonFileStore({ dir: deployments, cache: false, create: true });
+    await json.open();
+    await json.put(sampleRecord(97, 'JsonSide', 'bsctestnet'));
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
+    try {
+      expect(await store.get(97, 'JsonSide')).toBeNull();
+      expect(leveldb.metrics().operations.get?.count).toBe(1);
+      for (let i = 0; i < 200 && leveldb.holdsLock; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(leveldb.holdsLock).toBe(false);
+      await setPhaseElsewhere(tempDir(), 'json-primary');
+      expect(await store.get(97, 'JsonSide')).toEqual(sampleRecord(97, 'JsonSide', 'bsctestnet'));
+    } finally {
+      // Closing waits for any read still in flight, so the count below includes a stray one.
+      await store.close();
+    }
+    expect(leveldb.metrics().operations.get?.count).toBe(1);
+  });
+
   it('PhaseWatcher.peek answers from memory only while state.json is the file it read', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
     const files = stateFiles(migration.paths);
     const watcher = new PhaseWatcher(files);
     expect(watcher.peek()).toBeUndefined();
+    expect(watcher.known).toBeUndefined();
+    expect(watcher.unchanged()).toBe(false);
     const first = await watcher.refresh();
     expect(first.phase).toBe('dual-write');
     expect(watcher.peek()).toBe(first);
-    expect(watcher.peek()).toBe(first);
+    expect(watcher.unchanged()).toBe(true);
+    expect(watcher.known).toBe(first);
 
     await setPhaseElsewhere(tempDir(), 'json-primary');
+    expect(watcher.unchanged()).toBe(false);
+    expect(watcher.known?.phase).toBe('dual-write');
     expect(watcher.peek()).toBeUndefined();
     expect((await watcher.refresh()).phase).toBe('json-primary');
     expect(watcher.peek()?.phase).toBe('json-primary');
