@@ -22,6 +22,8 @@ export class SharedHandle<Db extends ClosableDb> {
   private closing: Promise<void> | undefined;
   private active = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last lease was released (performance.now()). */
+  private lastUsed = 0;
   private idleWaiters: Array<() => void> = [];
   private shuttingDown = false;
   private readonly leases = new Set<{ revoked: boolean; released: boolean }>();
@@ -46,8 +48,9 @@ export class SharedHandle<Db extends ClosableDb> {
   /** Takes the handle (opening it if needed); `release` must be called exactly once. */
   async lease(): Promise<Lease<Db>> {
     const generation = this.generation;
+    // The idle timer is not cancelled here: re-arming a timer on every operation costs more than
+    // the operation on a warm handle; the timer checks on firing whether the handle was used since.
     this.active++;
-    this.cancelIdle();
     let db: Db;
     try {
       db = await this.acquire();
@@ -143,7 +146,8 @@ export class SharedHandle<Db extends ClosableDb> {
     this.active--;
     if (this.active > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.scheduleIdle();
+    this.lastUsed = performance.now();
+    if (this.timer === undefined) this.scheduleIdle(this.idleCloseMs);
   }
 
   private cancelIdle(): void {
@@ -151,16 +155,27 @@ export class SharedHandle<Db extends ClosableDb> {
     this.timer = undefined;
   }
 
-  private scheduleIdle(): void {
+  private scheduleIdle(delayMs: number): void {
     if (this.idleCloseMs <= 0 || this.shuttingDown) return;
     this.cancelIdle();
-    this.timer = setTimeout(() => this.closeIdle(), this.idleCloseMs);
+    this.timer = setTimeout(() => this.onIdleTimer(), delayMs);
     // A deploy script that is done should exit now, not after the idle delay.
     this.timer.unref();
   }
 
-  private closeIdle(): void {
+  private onIdleTimer(): void {
     this.timer = undefined;
+    // In use now: the release that ends it schedules the next check.
+    if (this.active > 0) return;
+    const idleFor = performance.now() - this.lastUsed;
+    if (idleFor < this.idleCloseMs) {
+      this.scheduleIdle(Math.max(1, this.idleCloseMs - idleFor));
+      return;
+    }
+    this.closeIdle();
+  }
+
+  private closeIdle(): void {
     const db = this.db;
     if (this.active > 0 || this.opening || this.closing || !db) return;
     this.db = undefined;

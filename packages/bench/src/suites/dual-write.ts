@@ -37,12 +37,17 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       stores.push(dual);
       await dual.open();
 
+      // Seeded, closed and reopened like the dual-write store's LevelDB, so both read from table
+      // files rather than one of them from its memtable.
       const refDir = await makeTempDir('leveldb-alone');
       dirs.push(refDir);
+      const refSeed = leveldb.value.create(refDir, false);
+      await refSeed.open();
+      await refSeed.putMany(records);
+      await refSeed.close();
       const alone = leveldb.value.create(refDir, false);
       stores.push(alone);
       await alone.open();
-      await alone.putMany(records);
 
       // LevelDB with sync: true as well: the dual-write store journals durably, so this shows how
       // much of its cost is durability rather than the second backend.
