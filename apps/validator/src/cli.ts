@@ -61,17 +61,27 @@ function usageError(message: string): StateError {
 
 /** Parses the command line. Throws StateError INVALID_ARGUMENT on anything it does not know. */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { dir: './deployments', format: 'human', warningsAsErrors: false, staged: false, verbose: false, help: false, version: false };
+  const options: CliOptions = {
+    dir: './deployments',
+    format: 'human',
+    warningsAsErrors: false,
+    staged: false,
+    verbose: false,
+    help: false,
+    version: false,
+  };
   let dirGiven = false;
   let formatGiven: OutputFormat | undefined;
   const setFormat = (format: string, flag: string): void => {
-    if (format !== 'human' && format !== 'json' && format !== 'github') throw usageError(`${flag}: unknown format ${JSON.stringify(format)} (human, json or github)`);
+    if (format !== 'human' && format !== 'json' && format !== 'github')
+      throw usageError(`${flag}: unknown format ${JSON.stringify(format)} (human, json or github)`);
     if (formatGiven !== undefined && formatGiven !== format) throw usageError(`conflicting formats: ${formatGiven} and ${format}`);
     formatGiven = format;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
       if (inline !== undefined) return inline;
       const next = argv[++i];
@@ -129,9 +139,13 @@ export async function stagedFiles(dir: string): Promise<string[]> {
   let names: string;
   try {
     top = (await run('git', ['rev-parse', '--show-toplevel'], { cwd: dir })).stdout.trim();
-    names = (await run('git', ['diff', '--cached', '--name-only', '-z', '--diff-filter=ACMR'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    names = (await run('git', ['diff', '--cached', '--name-only', '-z', '--diff-filter=ACMR'], { cwd: dir, maxBuffer: 64 * 1024 * 1024 }))
+      .stdout;
   } catch (error) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--staged needs ${dir} to be inside a git repository with git on the PATH`, { file: dir, cause: error });
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--staged needs ${dir} to be inside a git repository with git on the PATH`, {
+      file: dir,
+      cause: error,
+    });
   }
   const root = await realpath(dir);
   const out: string[] = [];
@@ -175,7 +189,13 @@ async function entryFromWorkingDirectory(specifier: string): Promise<string | un
     try {
       const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
       const root = (pkg.exports as Record<string, unknown> | undefined)?.['.'];
-      const target = typeof root === 'string' ? root : (root as { import?: string; default?: string } | undefined)?.import ?? (root as { default?: string } | undefined)?.default ?? pkg.main ?? 'index.js';
+      const target =
+        typeof root === 'string'
+          ? root
+          : ((root as { import?: string; default?: string } | undefined)?.import ??
+            (root as { default?: string } | undefined)?.default ??
+            pkg.main ??
+            'index.js');
       const entry = join(pkgDir, target);
       await access(entry);
       return entry;
@@ -238,7 +258,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         ...(files && { files }),
         ...(store && { compareWith: store }),
       });
-      const text = options.format === 'json' ? formatJson(result) : options.format === 'github' ? formatGithub(result, { verbose: options.verbose }) : formatHuman(result, { color: io.color, verbose: options.verbose });
+      const text =
+        options.format === 'json'
+          ? formatJson(result)
+          : options.format === 'github'
+            ? formatGithub(result, { verbose: options.verbose })
+            : formatHuman(result, { color: io.color, verbose: options.verbose });
       io.stdout(text);
       return exitCodeFor(result, { warningsAsErrors: options.warningsAsErrors });
     } finally {
@@ -246,7 +271,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
   } catch (error) {
     const code = exitCodeForError(error);
-    const described = isStateError(error) ? error.toJSON() : { code: 'UNEXPECTED', message: error instanceof Error ? error.stack ?? error.message : String(error), node: process.version };
+    const described = isStateError(error)
+      ? error.toJSON()
+      : { code: 'UNEXPECTED', message: error instanceof Error ? (error.stack ?? error.message) : String(error), node: process.version };
     if (options?.format === 'json') io.stdout(`${JSON.stringify({ error: described }, null, 2)}\n`);
     const hint = isStateError(error) && error.hint ? `\n  hint: ${error.hint}` : '';
     io.stderr(`deploystate-validate: ${String(described.code)}: ${String(described.message)}${hint}\n`);

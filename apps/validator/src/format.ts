@@ -66,7 +66,14 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
       if (f.severity === 'error') errors++;
       else if (f.severity === 'warning') warnings++;
     }
-    rows.push([report.file, report.chainId === undefined ? '-' : String(report.chainId), String(report.records), String(errors), String(warnings), notes[report.kind] ?? '']);
+    rows.push([
+      report.file,
+      report.chainId === undefined ? '-' : String(report.chainId),
+      String(report.records),
+      String(errors),
+      String(warnings),
+      notes[report.kind] ?? '',
+    ]);
   }
   if (result.files.length > 0) {
     const [header, ...body] = table(rows, new Set([1, 2, 3, 4]));
@@ -87,7 +94,8 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
   }
   for (const [file, findings] of groups) {
     lines.push(paint('bold', file));
-    for (const f of findings) lines.push(`  ${location(f)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`);
+    for (const f of findings)
+      lines.push(`  ${location(f)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`);
     lines.push('');
   }
   if (result.skipped.length > 0) {
@@ -140,6 +148,8 @@ export function formatGithub(result: ValidationResult, options: GithubFormatOpti
     lines.push(`::${COMMAND[f.severity]} ${props.join(',')}::${escapeData(`${f.code}: ${f.message}`)}`);
   }
   const { errors, warnings, info, files } = result.summary;
-  lines.push(`deploystate-validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info in ${plural(files, 'file')}; ${result.skipped.length} skipped`);
+  lines.push(
+    `deploystate-validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info in ${plural(files, 'file')}; ${result.skipped.length} skipped`,
+  );
   return `${lines.join('\n')}\n`;
 }

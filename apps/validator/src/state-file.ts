@@ -90,7 +90,9 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
   } catch (error) {
     if (!isStateError(error)) throw error;
     const position = error.position ?? { line: 1, column: 1 };
-    findings.push(finding('NOT_JSON', `not valid JSON: ${error.message}`, { file, pointer: '', line: position.line, column: position.column }));
+    findings.push(
+      finding('NOT_JSON', `not valid JSON: ${error.message}`, { file, pointer: '', line: position.line, column: position.column }),
+    );
     return verdict('state', input.nameChainId, 0);
   }
 
@@ -103,9 +105,19 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
   const chainId = declaredChain ?? input.nameChainId;
   if (declaredChain !== undefined) {
     if (input.nameChainId !== undefined && declaredChain !== input.nameChainId) {
-      add('CHAIN_MISMATCH', `chainId ${declaredChain} disagrees with the file name, which the registry gives chain ${input.nameChainId}`, '/chainId', { chainId: declaredChain, field: 'chainId' });
+      add(
+        'CHAIN_MISMATCH',
+        `chainId ${declaredChain} disagrees with the file name, which the registry gives chain ${input.nameChainId}`,
+        '/chainId',
+        { chainId: declaredChain, field: 'chainId' },
+      );
     } else if (input.nameChainId === undefined && registry.fileName(declaredChain) !== input.name) {
-      add('CHAIN_MISMATCH', `chainId ${declaredChain} belongs in ${registry.fileName(declaredChain)} per the registry, not ${input.name}`, '/chainId', { chainId: declaredChain, field: 'chainId' });
+      add(
+        'CHAIN_MISMATCH',
+        `chainId ${declaredChain} belongs in ${registry.fileName(declaredChain)} per the registry, not ${input.name}`,
+        '/chainId',
+        { chainId: declaredChain, field: 'chainId' },
+      );
     }
   }
   // The network name is judged against the file's identity: its name's chain when it has one.
@@ -113,15 +125,30 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
   if (identity !== undefined && document !== undefined && typeof document.network === 'string') {
     const owner = registry.chainIdOf(document.network);
     if (owner !== undefined && owner !== identity) {
-      add('CHAIN_MISMATCH', `network ${JSON.stringify(document.network)} is chain ${owner} in the registry, but the file is chain ${identity}'s`, '/network', { chainId: identity, field: 'network' });
+      add(
+        'CHAIN_MISMATCH',
+        `network ${JSON.stringify(document.network)} is chain ${owner} in the registry, but the file is chain ${identity}'s`,
+        '/network',
+        { chainId: identity, field: 'network' },
+      );
     }
   }
   if (chainId !== undefined && registry.get(chainId).tier === 'dev') {
-    add('DEV_CHAIN_FILE', `${input.name} holds chain ${chainId} (${registry.get(chainId).name}), a development chain`, declaredChain !== undefined ? '/chainId' : '', { chainId });
+    add(
+      'DEV_CHAIN_FILE',
+      `${input.name} holds chain ${chainId} (${registry.get(chainId).name}), a development chain`,
+      declaredChain !== undefined ? '/chainId' : '',
+      { chainId },
+    );
   }
 
   if (legacy) {
-    add('LEGACY_FILE', 'legacy file (no schemaVersion, no records), not yet adopted by the JSON backend', '', chainId === undefined ? {} : { chainId });
+    add(
+      'LEGACY_FILE',
+      'legacy file (no schemaVersion, no records), not yet adopted by the JSON backend',
+      '',
+      chainId === undefined ? {} : { chainId },
+    );
     checkLegacySections(document, new Map(), add, chainId);
     return verdict('legacy', chainId, 0);
   }
@@ -164,12 +191,26 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
       continue;
     }
     const record = value;
-    const where: Where = { key: recordKey(record.chainId, record.contractName), chainId: record.chainId, contractName: record.contractName };
+    const where: Where = {
+      key: recordKey(record.chainId, record.contractName),
+      chainId: record.chainId,
+      contractName: record.contractName,
+    };
     if (record.contractName !== name) {
-      add('PLACE_MISMATCH', `records[${JSON.stringify(name)}] holds contractName ${JSON.stringify(record.contractName)}`, `${base}/contractName`, { ...where, field: 'contractName' });
+      add(
+        'PLACE_MISMATCH',
+        `records[${JSON.stringify(name)}] holds contractName ${JSON.stringify(record.contractName)}`,
+        `${base}/contractName`,
+        { ...where, field: 'contractName' },
+      );
     }
     if (chainId !== undefined && record.chainId !== chainId) {
-      add('PLACE_MISMATCH', `record ${JSON.stringify(name)} says chainId ${record.chainId} but the file holds chain ${chainId}`, `${base}/chainId`, { ...where, field: 'chainId' });
+      add(
+        'PLACE_MISMATCH',
+        `record ${JSON.stringify(name)} says chainId ${record.chainId} but the file holds chain ${chainId}`,
+        `${base}/chainId`,
+        { ...where, field: 'chainId' },
+      );
     }
     for (const f of recordFindings(record, { registry })) {
       // One DEV_CHAIN_FILE says it for the whole file.
@@ -182,7 +223,12 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     if (typeof proxy === 'string' && proxy !== '') {
       const seen = proxies.get(`${record.chainId}|${proxy.toLowerCase()}`);
       if (seen !== undefined) {
-        add('DUPLICATE_PROXY', `proxyAddress ${proxy} is also the proxy of ${JSON.stringify(seen)} on chain ${record.chainId}`, `${base}/proxyAddress`, { ...where, field: 'proxyAddress' });
+        add(
+          'DUPLICATE_PROXY',
+          `proxyAddress ${proxy} is also the proxy of ${JSON.stringify(seen)} on chain ${record.chainId}`,
+          `${base}/proxyAddress`,
+          { ...where, field: 'proxyAddress' },
+        );
       } else {
         proxies.set(`${record.chainId}|${proxy.toLowerCase()}`, record.contractName);
       }
@@ -219,7 +265,12 @@ const sameAddress = (a: unknown, b: unknown): boolean => {
  * The legacy `contracts` ({ Name: { proxy, implementation } }) and `implementationHashes`
  * ({ Name: hash }) sections: well-formed, and in step with `records` for the names they list.
  */
-function checkLegacySections(document: Record<string, unknown>, records: Map<string, DeploymentRecord>, add: Add, chainId: number | undefined): void {
+function checkLegacySections(
+  document: Record<string, unknown>,
+  records: Map<string, DeploymentRecord>,
+  add: Add,
+  chainId: number | undefined,
+): void {
   const chain = chainId === undefined ? {} : { chainId };
   const contracts = document.contracts;
   if (isPlainObject(contracts)) {
@@ -227,13 +278,24 @@ function checkLegacySections(document: Record<string, unknown>, records: Map<str
       const entry = contracts[name];
       const base = pointerOf('contracts', name);
       const fields: Array<[legacyField: string, value: unknown]> = isPlainObject(entry)
-        ? [['proxy', entry.proxy], ['implementation', entry.implementation]]
-        : typeof entry === 'string' ? [['', entry]] : [];
+        ? [
+            ['proxy', entry.proxy],
+            ['implementation', entry.implementation],
+          ]
+        : typeof entry === 'string'
+          ? [['', entry]]
+          : [];
       for (const [legacyField, value] of fields) {
         if (typeof value !== 'string' || value === '') continue;
         const problem = addressProblem(value);
         const pointer = legacyField ? `${base}/${legacyField}` : base;
-        if (problem) add(problem, `contracts[${JSON.stringify(name)}]${legacyField ? `.${legacyField}` : ''} ${JSON.stringify(value)}: ${FindingCodes[problem].summary}`, pointer, { ...chain, contractName: name, field: legacyField || 'contracts' });
+        if (problem)
+          add(
+            problem,
+            `contracts[${JSON.stringify(name)}]${legacyField ? `.${legacyField}` : ''} ${JSON.stringify(value)}: ${FindingCodes[problem].summary}`,
+            pointer,
+            { ...chain, contractName: name, field: legacyField || 'contracts' },
+          );
       }
       const record = recordForLegacyName(name, records);
       if (!record || !isPlainObject(entry)) continue;
@@ -244,7 +306,12 @@ function checkLegacySections(document: Record<string, unknown>, records: Map<str
       for (const [legacyField, legacyValue, recordField, recordValue] of pairs) {
         if (!Object.hasOwn(entry, legacyField)) continue;
         if (!sameAddress(legacyValue, recordValue)) {
-          add('LEGACY_MISMATCH', `contracts[${JSON.stringify(name)}].${legacyField} is ${stringifyLossless(legacyValue ?? null)} but the record's ${recordField} is ${stringifyLossless(recordValue ?? null)}`, `${base}/${legacyField}`, { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: recordField });
+          add(
+            'LEGACY_MISMATCH',
+            `contracts[${JSON.stringify(name)}].${legacyField} is ${stringifyLossless(legacyValue ?? null)} but the record's ${recordField} is ${stringifyLossless(recordValue ?? null)}`,
+            `${base}/${legacyField}`,
+            { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: recordField },
+          );
         }
       }
     }
@@ -255,11 +322,21 @@ function checkLegacySections(document: Record<string, unknown>, records: Map<str
       const value = hashes[name];
       const pointer = pointerOf('implementationHashes', name);
       if (typeof value === 'string' && value !== '' && !HASH.test(value)) {
-        add('INVALID_HASH', `implementationHashes[${JSON.stringify(name)}] ${JSON.stringify(value)}: ${FindingCodes.INVALID_HASH.summary}`, pointer, { ...chain, contractName: name, field: 'implementationHash' });
+        add(
+          'INVALID_HASH',
+          `implementationHashes[${JSON.stringify(name)}] ${JSON.stringify(value)}: ${FindingCodes.INVALID_HASH.summary}`,
+          pointer,
+          { ...chain, contractName: name, field: 'implementationHash' },
+        );
       }
       const record = recordForLegacyName(name, records);
       if (record && !sameAddress(value, record.implementationHash)) {
-        add('LEGACY_MISMATCH', `implementationHashes[${JSON.stringify(name)}] is ${stringifyLossless(value ?? null)} but the record's implementationHash is ${stringifyLossless(record.implementationHash ?? null)}`, pointer, { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: 'implementationHash' });
+        add(
+          'LEGACY_MISMATCH',
+          `implementationHashes[${JSON.stringify(name)}] is ${stringifyLossless(value ?? null)} but the record's implementationHash is ${stringifyLossless(record.implementationHash ?? null)}`,
+          pointer,
+          { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: 'implementationHash' },
+        );
       }
     }
   }

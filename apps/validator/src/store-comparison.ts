@@ -45,18 +45,44 @@ export async function compareWithStore(
   };
   for (const entry of comparison.onlyLeft) {
     const where = byKey.get(entry.key) as LocatedEntry;
-    findings.push(finding('MISSING_RECORD', `${entry.key} is in the file but not in the ${store.backend} store`, { key: entry.key, chainId: entry.record.chainId, contractName: entry.record.contractName, ...at(where.file, where.pointer) }));
+    findings.push(
+      finding('MISSING_RECORD', `${entry.key} is in the file but not in the ${store.backend} store`, {
+        key: entry.key,
+        chainId: entry.record.chainId,
+        contractName: entry.record.contractName,
+        ...at(where.file, where.pointer),
+      }),
+    );
   }
   for (const entry of comparison.onlyRight) {
     const file = context.show(context.registry.fileName(entry.record.chainId));
-    findings.push(finding('MISSING_RECORD', `${entry.key} is in the ${store.backend} store but not in ${file}`, { key: entry.key, chainId: entry.record.chainId, contractName: entry.record.contractName, ...at(file, '/records') }));
+    findings.push(
+      finding('MISSING_RECORD', `${entry.key} is in the ${store.backend} store but not in ${file}`, {
+        key: entry.key,
+        chainId: entry.record.chainId,
+        contractName: entry.record.contractName,
+        ...at(file, '/records'),
+      }),
+    );
   }
   for (const difference of comparison.differing) {
     const where = byKey.get(difference.key) as LocatedEntry;
     const fields = difference.fields.map((f) => f.field);
     const first = fields[0];
     const pointer = first === undefined ? where.pointer : `${where.pointer}/${first.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    findings.push(finding('RECORD_DIFFERS', `${difference.key} differs from the ${store.backend} store in ${fields.join(', ') || 'its canonical form'}`, { key: difference.key, contractName: where.record.contractName, chainId: where.record.chainId, ...(first !== undefined && { field: first }), ...at(where.file, pointer) }));
+    findings.push(
+      finding(
+        'RECORD_DIFFERS',
+        `${difference.key} differs from the ${store.backend} store in ${fields.join(', ') || 'its canonical form'}`,
+        {
+          key: difference.key,
+          contractName: where.record.contractName,
+          chainId: where.record.chainId,
+          ...(first !== undefined && { field: first }),
+          ...at(where.file, pointer),
+        },
+      ),
+    );
   }
   return { comparison, findings };
 }

@@ -48,7 +48,11 @@ async function readText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = fsErrorCode(error);
-    throw new StateError(code === ErrorCodes.WRITE_FAILED ? ErrorCodes.CORRUPTED : code, `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`, { file: path, cause: error });
+    throw new StateError(
+      code === ErrorCodes.WRITE_FAILED ? ErrorCodes.CORRUPTED : code,
+      `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { file: path, cause: error },
+    );
   }
 }
 
@@ -98,7 +102,10 @@ async function walk(dir: string, registry: NetworkRegistry, only: Set<string> | 
   for (const name of names) {
     if (name.includes('/')) {
       const top = name.slice(0, name.indexOf('/'));
-      result.skipped.push({ file: show(name), reason: top.startsWith('.') ? 'in a hidden folder' : 'in a sub-folder (state files live at the top level)' });
+      result.skipped.push({
+        file: show(name),
+        reason: top.startsWith('.') ? 'in a hidden folder' : 'in a sub-folder (state files live at the top level)',
+      });
       continue;
     }
     const entry = kinds.get(name);
@@ -114,7 +121,12 @@ async function walk(dir: string, registry: NetworkRegistry, only: Set<string> | 
       isFile = info.isFile();
     }
     if (isDir) {
-      const reason = name === STATE_DIR ? "the JSON backend's working folder (locks, backups, temp files)" : name.startsWith('.') ? 'hidden folder' : 'folder (state files live at the top level)';
+      const reason =
+        name === STATE_DIR
+          ? "the JSON backend's working folder (locks, backups, temp files)"
+          : name.startsWith('.')
+            ? 'hidden folder'
+            : 'folder (state files live at the top level)';
       result.skipped.push({ file: show(name), reason });
       continue;
     }
@@ -204,11 +216,25 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
     if (candidate.nameChainId === undefined) {
       const declares = declaresSchemaVersion(text);
       if (declares !== true) {
-        const reason = text.trim() === '' ? 'empty, and not a state file name' : declares === 'not-json' ? 'not a state file name and not valid JSON' : 'not a state file name and no schemaVersion';
+        const reason =
+          text.trim() === ''
+            ? 'empty, and not a state file name'
+            : declares === 'not-json'
+              ? 'not a state file name and not valid JSON'
+              : 'not a state file name and no schemaVersion';
         return { skipped: { file, reason } };
       }
     }
-    return { verdict: judgeStateFile({ file, name: candidate.name, text, registry, ...(candidate.nameChainId !== undefined && { nameChainId: candidate.nameChainId }) }), name: candidate.name };
+    return {
+      verdict: judgeStateFile({
+        file,
+        name: candidate.name,
+        text,
+        registry,
+        ...(candidate.nameChainId !== undefined && { nameChainId: candidate.nameChainId }),
+      }),
+      name: candidate.name,
+    };
   });
 
   const reports: FileReport[] = [];
@@ -226,7 +252,13 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
     locators.set(file, verdict.locator);
     nameOf.set(file, name);
     entries.push(...verdict.entries);
-    reports.push({ file, ...(verdict.chainId !== undefined && { chainId: verdict.chainId }), records: verdict.records, kind: verdict.kind, findings: verdict.findings });
+    reports.push({
+      file,
+      ...(verdict.chainId !== undefined && { chainId: verdict.chainId }),
+      records: verdict.records,
+      kind: verdict.kind,
+      findings: verdict.findings,
+    });
     if (verdict.chainId !== undefined) holders.set(verdict.chainId, [...(holders.get(verdict.chainId) ?? []), name]);
   }
 
@@ -248,13 +280,27 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
     const locator = locators.get(report.file);
     const pointer = '/chainId';
     const { line, column } = locator ? locator(pointer) : { line: 1, column: 1 };
-    report.findings.push(finding('DUPLICATE_CHAIN_FILE', `chain ${report.chainId} is also held by ${others.map(show).join(', ')}${others.includes(owner) ? ` (the registry's file for it)` : ''}`, { file: report.file, chainId: report.chainId, pointer, line, column }));
+    report.findings.push(
+      finding(
+        'DUPLICATE_CHAIN_FILE',
+        `chain ${report.chainId} is also held by ${others.map(show).join(', ')}${others.includes(owner) ? ` (the registry's file for it)` : ''}`,
+        { file: report.file, chainId: report.chainId, pointer, line, column },
+      ),
+    );
   }
 
   for (const temp of walked.temps) {
     const file = show(temp.name);
-    const message = temp.pid !== undefined ? `temp file left by an interrupted write (process ${temp.pid} is gone); safe to delete` : 'looks like a temp file left by an interrupted write; delete it once no write is running';
-    reports.push({ file, records: 0, kind: 'temp', findings: [finding('LEFTOVER_TEMP_FILE', message, { file, pointer: '', line: 1, column: 1 })] });
+    const message =
+      temp.pid !== undefined
+        ? `temp file left by an interrupted write (process ${temp.pid} is gone); safe to delete`
+        : 'looks like a temp file left by an interrupted write; delete it once no write is running';
+    reports.push({
+      file,
+      records: 0,
+      kind: 'temp',
+      findings: [finding('LEFTOVER_TEMP_FILE', message, { file, pointer: '', line: 1, column: 1 })],
+    });
   }
 
   const findings: Finding[] = reports.flatMap((r) => r.findings);

@@ -69,9 +69,16 @@ describe('deploystate-validate', () => {
     await put(join(dir, 'deployments'), 'bscmainnet.json', render({ ...stateDocument(56, []), chainId: 97 }));
     const run = await runBin(['deployments', '--json'], dir);
     expect(run.code).toBe(1);
-    const result = JSON.parse(run.stdout) as { ok: boolean; findings: Array<Record<string, unknown>>; skipped: unknown[]; summary: Record<string, number> };
+    const result = JSON.parse(run.stdout) as {
+      ok: boolean;
+      findings: Array<Record<string, unknown>>;
+      skipped: unknown[];
+      summary: Record<string, number>;
+    };
     expect(result.ok).toBe(false);
-    expect(result.findings).toEqual([expect.objectContaining({ code: 'CHAIN_MISMATCH', file: 'deployments/bscmainnet.json', pointer: '/chainId', line: 4, column: 14 })]);
+    expect(result.findings).toEqual([
+      expect.objectContaining({ code: 'CHAIN_MISMATCH', file: 'deployments/bscmainnet.json', pointer: '/chainId', line: 4, column: 14 }),
+    ]);
     expect(result.summary).toMatchObject({ errors: 1, files: 2 });
     expect(result.skipped).toHaveLength(3);
   });
@@ -103,7 +110,11 @@ describe('deploystate-validate', () => {
   it('--leveldb loads @deploystate/backend-leveldb from the project and compares with the store it opens', async () => {
     // A stand-in backend installed in the project's node_modules: it serves one record that differs.
     const record = { ...cleanRecord(56, 'LookCoin', 0), address: '0x5555555555555555555555555555555555555555' };
-    await put(dir, 'node_modules/@deploystate/backend-leveldb/package.json', JSON.stringify({ name: '@deploystate/backend-leveldb', type: 'module', exports: { '.': { import: './index.js' } } }));
+    await put(
+      dir,
+      'node_modules/@deploystate/backend-leveldb/package.json',
+      JSON.stringify({ name: '@deploystate/backend-leveldb', type: 'module', exports: { '.': { import: './index.js' } } }),
+    );
     await put(
       dir,
       'node_modules/@deploystate/backend-leveldb/index.js',
@@ -120,7 +131,12 @@ describe('deploystate-validate', () => {
     const result = JSON.parse(run.stdout) as { findings: Array<{ code: string; key?: string }>; comparison: { equal: boolean } };
     expect(result.comparison.equal).toBe(false);
     expect(result.findings.filter((f) => f.code === 'RECORD_DIFFERS').map((f) => f.key)).toEqual(['56-LookCoin']);
-    expect(result.findings.filter((f) => f.code === 'MISSING_RECORD').map((f) => f.key).sort()).toEqual(['56-contracts/xchain/Router.sol:Router', '84532-LookCoin']);
+    expect(
+      result.findings
+        .filter((f) => f.code === 'MISSING_RECORD')
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(['56-contracts/xchain/Router.sol:Router', '84532-LookCoin']);
   });
 
   it('--staged judges only the files staged in git', async () => {
@@ -131,7 +147,9 @@ describe('deploystate-validate', () => {
     await put(join(dir, 'deployments'), 'bscmainnet.json', '{');
     const clean = await runBin(['deployments', '--staged', '--json'], dir);
     expect(clean.code).toBe(0);
-    expect((JSON.parse(clean.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file)).toEqual(['deployments/basesepolia.json']);
+    expect((JSON.parse(clean.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file)).toEqual([
+      'deployments/basesepolia.json',
+    ]);
     await git('add', 'deployments/bscmainnet.json');
     const broken = await runBin(['deployments', '--staged'], dir);
     expect(broken.code).toBe(1);

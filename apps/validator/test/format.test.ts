@@ -3,8 +3,18 @@ import { finding } from '@deploystate/core';
 import { exitCodeFor, formatGithub, formatHuman, parseArgs, type ValidationResult } from '../src/index.js';
 
 function result(): ValidationResult {
-  const error = finding('ADDRESS_CHECKSUM', 'bad, really: 100%\nsecond line', { file: 'deployments/a,b.json', pointer: '/records/X/address', line: 7, column: 18 });
-  const warning = finding('MISSING_IMPLEMENTATION_HASH', 'no hash', { file: 'deployments/a,b.json', pointer: '/records/X', line: 5, column: 10 });
+  const error = finding('ADDRESS_CHECKSUM', 'bad, really: 100%\nsecond line', {
+    file: 'deployments/a,b.json',
+    pointer: '/records/X/address',
+    line: 7,
+    column: 18,
+  });
+  const warning = finding('MISSING_IMPLEMENTATION_HASH', 'no hash', {
+    file: 'deployments/a,b.json',
+    pointer: '/records/X',
+    line: 5,
+    column: 10,
+  });
   const info = finding('NETWORK_ALIAS', 'alias', { file: 'deployments/a,b.json', pointer: '/records/X/networkName', line: 6, column: 22 });
   return {
     ok: false,
@@ -29,7 +39,9 @@ describe('output formats', () => {
 
   it('github: escapes properties and data as the workflow-command syntax requires', () => {
     const lines = formatGithub(result()).split('\n');
-    expect(lines[0]).toBe('::error file=deployments/a%2Cb.json,line=7,col=18,title=ADDRESS_CHECKSUM::ADDRESS_CHECKSUM: bad, really: 100%25%0Asecond line');
+    expect(lines[0]).toBe(
+      '::error file=deployments/a%2Cb.json,line=7,col=18,title=ADDRESS_CHECKSUM::ADDRESS_CHECKSUM: bad, really: 100%25%0Asecond line',
+    );
     expect(lines[1]).toMatch(/^::warning file=deployments\/a%2Cb\.json,line=5,col=10,/);
     expect(lines.some((l) => l.startsWith('::notice'))).toBe(false);
   });
@@ -44,7 +56,13 @@ describe('output formats', () => {
 
   it('parseArgs: defaults, flags, and INVALID_ARGUMENT for what it does not know', () => {
     expect(parseArgs([])).toMatchObject({ dir: './deployments', format: 'human', staged: false });
-    expect(parseArgs(['d', '--json', '--staged', '--leveldb=db', '--warnings-as-errors'])).toMatchObject({ dir: 'd', format: 'json', staged: true, leveldb: 'db', warningsAsErrors: true });
+    expect(parseArgs(['d', '--json', '--staged', '--leveldb=db', '--warnings-as-errors'])).toMatchObject({
+      dir: 'd',
+      format: 'json',
+      staged: true,
+      leveldb: 'db',
+      warningsAsErrors: true,
+    });
     expect(parseArgs(['--format', 'github'])).toMatchObject({ format: 'github' });
     for (const bad of [['--format', 'xml'], ['--json', '--format', 'github'], ['a', 'b'], ['--leveldb'], ['--nope'], ['--json=1']]) {
       expect(() => parseArgs(bad), bad.join(' ')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));

@@ -14,7 +14,10 @@ import { cleanRecord, render, stateDocument } from './helpers.js';
 const schemaCheck = new Ajv({ allErrors: true, strict: false }).compile(deploymentFileSchema);
 
 function base(): Record<string, unknown> {
-  const proxied: DeploymentRecord = { ...cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1), deploymentArgs: [18446744073709551617n, '1000', { nested: [true, null] }] };
+  const proxied: DeploymentRecord = {
+    ...cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1),
+    deploymentArgs: [18446744073709551617n, '1000', { nested: [true, null] }],
+  };
   return stateDocument(56, [cleanRecord(56, 'LookCoin', 0), proxied], {
     contracts: { LookCoin: { proxy: cleanRecord(56, 'LookCoin', 0).proxyAddress, implementation: cleanRecord(56, 'LookCoin', 0).address } },
   });
@@ -26,7 +29,8 @@ type Container = Record<string, unknown> | unknown[];
 function slots(value: unknown, out: Array<[Container, string | number]> = []): Array<[Container, string | number]> {
   if (Array.isArray(value)) value.forEach((item, i) => (out.push([value, i]), slots(item, out)));
   else if (typeof value === 'object' && value !== null) {
-    for (const key of Object.keys(value)) (out.push([value as Record<string, unknown>, key]), slots((value as Record<string, unknown>)[key], out));
+    for (const key of Object.keys(value))
+      (out.push([value as Record<string, unknown>, key]), slots((value as Record<string, unknown>)[key], out));
   }
   return out;
 }
@@ -42,7 +46,11 @@ const mutation = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('rename' as const), at: fc.nat(), name: fc.string({ maxLength: 8 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(',', '}', '"', ' ', '\u0000', 'x', '[', '1e', '\\') }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.constantFrom(',', '}', '"', ' ', '\u0000', 'x', '[', '1e', '\\'),
+  }),
 );
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
@@ -107,7 +115,12 @@ describe('fuzzing mutations of a valid file', () => {
         }
         if (schemaCheck(toSchemaForm(parsed))) return;
         const document = parsed as Record<string, unknown>;
-        const legacy = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && !('schemaVersion' in document) && !('records' in document);
+        const legacy =
+          typeof parsed === 'object' &&
+          parsed !== null &&
+          !Array.isArray(parsed) &&
+          !('schemaVersion' in document) &&
+          !('records' in document);
         if (legacy) {
           // Dropping both owned keys leaves a legacy file: said so, never silently clean.
           expect(result.findings.map((f) => f.code)).toContain('LEGACY_FILE');

@@ -33,7 +33,11 @@ export async function put(dir: string, name: string, text: string): Promise<stri
 
 /** A valid folder: two state files, a foreign config sharing a chainId, a README, a hidden history folder. */
 export async function writeValidFolder(dir: string): Promise<void> {
-  await put(dir, 'bscmainnet.json', render(stateDocument(56, [cleanRecord(56, 'LookCoin', 0), cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1)])));
+  await put(
+    dir,
+    'bscmainnet.json',
+    render(stateDocument(56, [cleanRecord(56, 'LookCoin', 0), cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1)])),
+  );
   await put(dir, 'basesepolia.json', render(stateDocument(84532, [cleanRecord(84532, 'LookCoin', 2)])));
   await put(dir, 'bsc-config.json', render({ chainId: 56, gasPrice: 3, endpoints: ['https://example.invalid'] }));
   await put(dir, 'README.md', '# deployments\n');

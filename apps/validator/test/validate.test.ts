@@ -64,7 +64,10 @@ describe('validateDeployments finds each problem where it is', () => {
     const found = withCode(result, 'SCHEMA_VIOLATION');
     expect(found.map((f) => f.pointer).sort()).toEqual(['/records/LookCoin/chainId', '/records/LookCoin/timestamp']);
     const text = await readFile(join(dir, 'bscmainnet.json'), 'utf8');
-    expect(found.find((f) => f.pointer === '/records/LookCoin/chainId')).toMatchObject({ file: join(dir, 'bscmainnet.json'), ...positionOfText(text, '"56"') });
+    expect(found.find((f) => f.pointer === '/records/LookCoin/chainId')).toMatchObject({
+      file: join(dir, 'bscmainnet.json'),
+      ...positionOfText(text, '"56"'),
+    });
     expect(found.find((f) => f.pointer === '/records/LookCoin/timestamp')).toMatchObject(positionOfText(text, '1.5'));
     expect(exitCodeFor(result)).toBe(1);
   });
@@ -73,7 +76,12 @@ describe('validateDeployments finds each problem where it is', () => {
     const record = cleanRecord(56, 'LookCoin') as Record<string, unknown>;
     delete record.address;
     await put(dir, 'bscmainnet.json', render(stateDocument(56, [record as never])));
-    const f = await expectOneAt(await validateDeployments(dir), 'SCHEMA_VIOLATION', 'bscmainnet.json', '{\n      "contractName": "LookCoin"');
+    const f = await expectOneAt(
+      await validateDeployments(dir),
+      'SCHEMA_VIOLATION',
+      'bscmainnet.json',
+      '{\n      "contractName": "LookCoin"',
+    );
     expect(f.pointer).toBe('/records/LookCoin/address');
   });
 
@@ -118,7 +126,9 @@ describe('validateDeployments finds each problem where it is', () => {
   it('EMPTY_FILE: an empty state file', async () => {
     await put(dir, 'basesepolia.json', '');
     const result = await validateDeployments(dir);
-    expect(withCode(result, 'EMPTY_FILE')).toEqual([expect.objectContaining({ file: join(dir, 'basesepolia.json'), line: 1, column: 1, pointer: '' })]);
+    expect(withCode(result, 'EMPTY_FILE')).toEqual([
+      expect.objectContaining({ file: join(dir, 'basesepolia.json'), line: 1, column: 1, pointer: '' }),
+    ]);
   });
 
   it("LEFTOVER_TEMP_FILE: the JSON backend's temp files of a dead writer, and stray *.tmp files", async () => {
@@ -128,10 +138,12 @@ describe('validateDeployments finds each problem where it is', () => {
     // A live writer's temp file (this process) is a write in progress, not a leftover.
     await put(dir, `.deploystate/tmp/basesepolia.json.${process.ppid}.0123456789ab.tmp`, '{');
     const result = await validateDeployments(dir);
-    expect(withCode(result, 'LEFTOVER_TEMP_FILE').map((f) => [f.file, f.line, f.column, f.severity])).toEqual([
-      [join(dir, 'bscmainnet.json.tmp'), 1, 1, 'warning'],
-      [join(dir, '.deploystate/tmp/bscmainnet.json.4194305.0123456789ab.tmp'), 1, 1, 'warning'],
-    ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)));
+    expect(withCode(result, 'LEFTOVER_TEMP_FILE').map((f) => [f.file, f.line, f.column, f.severity])).toEqual(
+      [
+        [join(dir, 'bscmainnet.json.tmp'), 1, 1, 'warning'],
+        [join(dir, '.deploystate/tmp/bscmainnet.json.4194305.0123456789ab.tmp'), 1, 1, 'warning'],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
     expect(result.skipped.map((s) => s.reason)).toContain(`temp file of a write in progress (process ${process.ppid})`);
     expect(exitCodeFor(result)).toBe(0);
     expect(exitCodeFor(result, { warningsAsErrors: true })).toBe(1);
@@ -164,7 +176,12 @@ describe('validateDeployments finds each problem where it is', () => {
       implementationHashes: { LookCoin: record.implementationHash },
     });
     await put(dir, 'bscmainnet.json', render(doc));
-    const f = await expectOneAt(await validateDeployments(dir), 'LEGACY_MISMATCH', 'bscmainnet.json', '"0x3333333333333333333333333333333333333333"');
+    const f = await expectOneAt(
+      await validateDeployments(dir),
+      'LEGACY_MISMATCH',
+      'bscmainnet.json',
+      '"0x3333333333333333333333333333333333333333"',
+    );
     expect(f).toMatchObject({ pointer: '/contracts/LookCoin/proxy', field: 'proxyAddress', key: '56-LookCoin' });
   });
 
@@ -189,7 +206,12 @@ describe('validateDeployments finds each problem where it is', () => {
     const record = cleanRecord(56, 'LookCoin');
     delete record.implementationHash;
     await put(dir, 'bscmainnet.json', render(stateDocument(56, [record])));
-    const f = await expectOneAt(await validateDeployments(dir), 'MISSING_IMPLEMENTATION_HASH', 'bscmainnet.json', '{\n      "contractName": "LookCoin"');
+    const f = await expectOneAt(
+      await validateDeployments(dir),
+      'MISSING_IMPLEMENTATION_HASH',
+      'bscmainnet.json',
+      '{\n      "contractName": "LookCoin"',
+    );
     expect(f).toMatchObject({ severity: 'warning', pointer: '/records/LookCoin/implementationHash' });
   });
 
@@ -200,7 +222,10 @@ describe('validateDeployments finds each problem where it is', () => {
     const checksummed = toChecksumAddress(bad.address);
     // Flip the case of the first letter so the mix no longer matches the checksum.
     const i = checksummed.slice(2).search(/[a-fA-F]/) + 2;
-    const flipped = checksummed.slice(0, i) + (checksummed[i] === checksummed[i]?.toUpperCase() ? checksummed[i]?.toLowerCase() : checksummed[i]?.toUpperCase()) + checksummed.slice(i + 1);
+    const flipped =
+      checksummed.slice(0, i) +
+      (checksummed[i] === checksummed[i]?.toUpperCase() ? checksummed[i]?.toLowerCase() : checksummed[i]?.toUpperCase()) +
+      checksummed.slice(i + 1);
     bad.address = flipped;
     await put(dir, 'bscmainnet.json', render(stateDocument(56, [good, bad])));
     const f = await expectOneAt(await validateDeployments(dir), 'ADDRESS_CHECKSUM', 'bscmainnet.json', `"${flipped}"`);
@@ -234,7 +259,12 @@ describe('validateDeployments with options', () => {
     expect(result.files.map((f) => f.file)).toEqual([join(dir, 'bsc-copy.json')]);
     expect(withCode(result, 'DUPLICATE_CHAIN_FILE')).toHaveLength(1);
     expect(withCode(result, 'EMPTY_FILE')).toEqual([]);
-    expect(result.skipped).toEqual(expect.arrayContaining([{ file: '../elsewhere.json', reason: `outside ${dir}` }, { file: join(dir, 'README.md'), reason: 'not a .json file' }]));
+    expect(result.skipped).toEqual(
+      expect.arrayContaining([
+        { file: '../elsewhere.json', reason: `outside ${dir}` },
+        { file: join(dir, 'README.md'), reason: 'not a .json file' },
+      ]),
+    );
   });
 
   it('compareWith: records missing on either side and differing records, with their places', async () => {
@@ -247,8 +277,19 @@ describe('validateDeployments with options', () => {
     const result = await validateDeployments(dir, { compareWith: store });
     expect(result.comparison?.equal).toBe(false);
     const text = await readFile(join(dir, 'bscmainnet.json'), 'utf8');
-    expect(withCode(result, 'RECORD_DIFFERS')).toEqual([expect.objectContaining({ key: '56-LookCoin', field: 'address', file: join(dir, 'bscmainnet.json'), ...positionOfText(text, `"${lookCoin.address}"`) })]);
-    expect(withCode(result, 'MISSING_RECORD').map((f) => [f.key, f.file]).sort()).toEqual([
+    expect(withCode(result, 'RECORD_DIFFERS')).toEqual([
+      expect.objectContaining({
+        key: '56-LookCoin',
+        field: 'address',
+        file: join(dir, 'bscmainnet.json'),
+        ...positionOfText(text, `"${lookCoin.address}"`),
+      }),
+    ]);
+    expect(
+      withCode(result, 'MISSING_RECORD')
+        .map((f) => [f.key, f.file])
+        .sort(),
+    ).toEqual([
       ['84532-LookCoin', join(dir, 'basesepolia.json')],
       ['97-OnlyInStore', join(dir, 'bsctestnet.json')],
     ]);
@@ -259,7 +300,11 @@ describe('validateDeployments with options', () => {
   it('compareWith: an equal store adds no findings', async () => {
     const store = new MemoryStore();
     await store.open();
-    await store.putMany([cleanRecord(56, 'LookCoin', 0), cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1), cleanRecord(84532, 'LookCoin', 2)]);
+    await store.putMany([
+      cleanRecord(56, 'LookCoin', 0),
+      cleanRecord(56, 'contracts/xchain/Router.sol:Router', 1),
+      cleanRecord(84532, 'LookCoin', 2),
+    ]);
     const result = await validateDeployments(dir, { compareWith: store });
     expect(result.comparison).toMatchObject({ equal: true, left: { count: 3 }, right: { count: 3 } });
     expect(result.findings).toEqual([]);

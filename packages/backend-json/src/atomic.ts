@@ -3,7 +3,21 @@
 // Small metadata calls (open, write of a few KB, link, rename) are synchronous: each takes
 // microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, linkSync, unlinkSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  linkSync,
+  unlinkSync,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -125,7 +139,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       let offset = 0;
       while (offset < bytes.byteLength) {
         const length = bytes.byteLength - offset;
-        offset += length <= SYNC_WRITE_LIMIT ? writeSync(fd, bytes, offset, length, offset) : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
+        offset +=
+          length <= SYNC_WRITE_LIMIT
+            ? writeSync(fd, bytes, offset, length, offset)
+            : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
       }
       // A reused file may be longer than the new bytes.
       if (recycled) ftruncateSync(fd, bytes.byteLength);
@@ -142,7 +159,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     if (created) await unlink(tmp).catch(() => undefined);
     if (error instanceof StateError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; the previous file is intact`, { file: target, cause: error });
+    throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; the previous file is intact`, {
+      file: target,
+      cause: error,
+    });
   }
 }
 

@@ -59,7 +59,11 @@ export class BackupShelf {
   private seenMtimeNs: bigint | undefined;
   readonly folder: string;
 
-  constructor(dir: string, fileName: string, private readonly keep: number) {
+  constructor(
+    dir: string,
+    fileName: string,
+    private readonly keep: number,
+  ) {
     this.folder = backupDirFor(dir, fileName);
   }
 
@@ -72,7 +76,9 @@ export class BackupShelf {
       mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
     }
     if (!this.names || mtimeNs !== this.seenMtimeNs) {
-      this.names = readdirSync(this.folder).filter((n) => n.endsWith('.json')).sort();
+      this.names = readdirSync(this.folder)
+        .filter((n) => n.endsWith('.json'))
+        .sort();
       this.seenMtimeNs = mtimeNs;
     }
     return this.names;
@@ -152,7 +158,8 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           beforeRename: async () => {
             // Keep what is being replaced, parseable or not, so the restore can itself be undone.
             const current = await readFile(target).catch(() => undefined);
-            if (current !== undefined) await writeFileAtomic(join(folder, backupName()), current, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
+            if (current !== undefined)
+              await writeFileAtomic(join(folder, backupName()), current, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
           },
         });
         // A chain restored to its registry name no longer lives in chain-<id>.json: keep that file as a backup, then retire it.
@@ -167,7 +174,9 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
         }
         return { restored: candidate };
       }
-      throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backup of ${basename(target)} parses as a state file of chain ${chainId}`, { file: target });
+      throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backup of ${basename(target)} parses as a state file of chain ${chainId}`, {
+        file: target,
+      });
     },
     options.lockWait,
   );

@@ -52,7 +52,10 @@ export function emptyStateFile(chainId: number, network: string): StateFileModel
 }
 
 function corrupted(file: string, message: string): StateError {
-  return new StateError(ErrorCodes.CORRUPTED, `${file}: ${message}`, { file, hint: 'fix the file by hand or restore a backup (JsonFileStore.restore)' });
+  return new StateError(ErrorCodes.CORRUPTED, `${file}: ${message}`, {
+    file,
+    hint: 'fix the file by hand or restore a backup (JsonFileStore.restore)',
+  });
 }
 
 /**
@@ -62,7 +65,8 @@ function corrupted(file: string, message: string): StateError {
  */
 export function parseStateFile(text: string, file: string, chainId: number): StateFileModel {
   const parsed = parseLossless(text, { source: file });
-  if (!isPlainObject(parsed)) throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  if (!isPlainObject(parsed))
+    throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   let version = 0;
   if (Object.hasOwn(parsed, 'schemaVersion')) {
     const declared = parsed.schemaVersion;
@@ -70,15 +74,23 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
       throw corrupted(file, `schemaVersion must be a non-negative integer, got ${stringifyLossless(declared)}`);
     }
     if (declared > SCHEMA_VERSION) {
-      throw new StateError(ErrorCodes.UNSUPPORTED_SCHEMA_VERSION, `${file}: schemaVersion ${declared} is newer than ${SCHEMA_VERSION}, the newest this version understands`, {
-        file,
-        hint: 'upgrade @deploystate/backend-json',
-      });
+      throw new StateError(
+        ErrorCodes.UNSUPPORTED_SCHEMA_VERSION,
+        `${file}: schemaVersion ${declared} is newer than ${SCHEMA_VERSION}, the newest this version understands`,
+        {
+          file,
+          hint: 'upgrade @deploystate/backend-json',
+        },
+      );
     }
     version = declared;
   }
   if (Object.hasOwn(parsed, 'chainId') && parsed.chainId !== chainId) {
-    throw new StateError(ErrorCodes.CHAIN_MISMATCH, `${file}: chainId ${stringifyLossless(parsed.chainId)} disagrees with the file name, which belongs to chain ${chainId}`, { file });
+    throw new StateError(
+      ErrorCodes.CHAIN_MISMATCH,
+      `${file}: chainId ${stringifyLossless(parsed.chainId)} disagrees with the file name, which belongs to chain ${chainId}`,
+      { file },
+    );
   }
   const records = new Map<string, DeploymentRecord>();
   const invalid = new Map<string, InvalidRecordEntry>();
@@ -94,13 +106,23 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
           invalid.set(name, {
             name,
             value,
-            finding: finding('PLACE_MISMATCH', `${file}: records[${JSON.stringify(name)}] holds ${record.chainId}-${record.contractName}`, { key, file, chainId, contractName: name, pointer: `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}` }),
+            finding: finding('PLACE_MISMATCH', `${file}: records[${JSON.stringify(name)}] holds ${record.chainId}-${record.contractName}`, {
+              key,
+              file,
+              chainId,
+              contractName: name,
+              pointer: `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+            }),
           });
         } else {
           records.set(name, record);
         }
       } catch (error) {
-        invalid.set(name, { name, value, finding: { ...invalidValueFinding(key, error, 'INVALID_RECORD'), file, chainId, contractName: name } });
+        invalid.set(name, {
+          name,
+          value,
+          finding: { ...invalidValueFinding(key, error, 'INVALID_RECORD'), file, chainId, contractName: name },
+        });
       }
     }
   }
@@ -184,7 +206,11 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
 }
 
 /** New `contracts` / `implementationHashes` sections, for the names they already list only. */
-function mirrorLegacySections(source: Record<string, unknown>, records: Map<string, DeploymentRecord>, names: Iterable<string>): Record<string, unknown> {
+function mirrorLegacySections(
+  source: Record<string, unknown>,
+  records: Map<string, DeploymentRecord>,
+  names: Iterable<string>,
+): Record<string, unknown> {
   const contracts = isPlainObject(source.contracts) ? source.contracts : undefined;
   const hashes = isPlainObject(source.implementationHashes) ? source.implementationHashes : undefined;
   if (!contracts && !hashes) return {};

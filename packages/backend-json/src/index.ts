@@ -3,4 +3,11 @@ export { JsonFileStore, type JsonFileStoreOptions, type ReplaceChainResult } fro
 export { writeFileAtomic, STATE_DIR, type AtomicWriteOptions } from './atomic.js';
 export { withFileLock, lockFileFor, type LockOptions } from './lock.js';
 export { restoreStateFile, type RestoreOptions } from './backups.js';
-export { parseStateFile, renderStateFile, emptyStateFile, type StateFileModel, type InvalidRecordEntry, type RenderOptions } from './file-format.js';
+export {
+  parseStateFile,
+  renderStateFile,
+  emptyStateFile,
+  type StateFileModel,
+  type InvalidRecordEntry,
+  type RenderOptions,
+} from './file-format.js';

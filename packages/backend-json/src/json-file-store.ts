@@ -120,7 +120,6 @@ interface ChainQueue {
 // such a cache entry is re-read once more before it is trusted (git's "racy" rule).
 const RACY_MS = 25;
 
-
 function sameSignature(a: FileSignature, b: FileSignature): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
 }
@@ -158,7 +157,8 @@ export class JsonFileStore extends AbstractStateStore {
 
   constructor(options: JsonFileStoreOptions) {
     super(options);
-    if (typeof options?.dir !== 'string' || options.dir.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'JsonFileStore needs a dir');
+    if (typeof options?.dir !== 'string' || options.dir.length === 0)
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'JsonFileStore needs a dir');
     this.location = resolve(options.dir);
     this.create = options.create ?? false;
     this.cacheEnabled = options.cache ?? true;
@@ -182,12 +182,20 @@ export class JsonFileStore extends AbstractStateStore {
   protected async _open(): Promise<void> {
     try {
       const info = await stat(this.location);
-      if (!info.isDirectory()) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${this.location} is not a folder`, { file: this.location });
+      if (!info.isDirectory())
+        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${this.location} is not a folder`, { file: this.location });
     } catch (error) {
       if (isStateError(error)) throw error;
-      if (errnoCode(error) !== 'ENOENT') throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
+      if (errnoCode(error) !== 'ENOENT')
+        throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, {
+          file: this.location,
+          cause: error,
+        });
       if (!this.create) {
-        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, { file: this.location, hint: 'create it, or pass create: true' });
+        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, {
+          file: this.location,
+          hint: 'create it, or pass create: true',
+        });
       }
       await mkdir(this.location, { recursive: true }).catch((cause: unknown) => {
         throw new StateError(fsErrorCode(cause), `cannot create ${this.location}`, { file: this.location, cause });
@@ -214,7 +222,8 @@ export class JsonFileStore extends AbstractStateStore {
     } catch (error) {
       // A read-only folder still serves reads; writes will report the permission problem.
       const code = fsErrorCode(error);
-      if (code !== ErrorCodes.PERMISSION_DENIED) throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
+      if (code !== ErrorCodes.PERMISSION_DENIED)
+        throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
     }
   }
 
@@ -248,7 +257,13 @@ export class JsonFileStore extends AbstractStateStore {
       return { file: canonical, model: null };
     }
     const hit = this.cache.get(chainId);
-    if (hit && hit.file === file && hit.signature && sameSignature(hit.signature, signature) && (hit.own === true || (hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS))) {
+    if (
+      hit &&
+      hit.file === file &&
+      hit.signature &&
+      sameSignature(hit.signature, signature) &&
+      (hit.own === true || (hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS))
+    ) {
       this.cache.delete(chainId);
       this.cache.set(chainId, hit);
       return hit;
@@ -302,11 +317,15 @@ export class JsonFileStore extends AbstractStateStore {
   private invalidError(loaded: LoadedFile, name: string): StateError {
     const entry = loaded.model?.invalid.get(name);
     const key = `${loaded.model?.chainId ?? ''}-${name}`;
-    return new StateError(ErrorCodes.CORRUPTED, `${loaded.file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${entry?.finding.message ?? ''}`, {
-      file: loaded.file,
-      key,
-      hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
-    });
+    return new StateError(
+      ErrorCodes.CORRUPTED,
+      `${loaded.file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${entry?.finding.message ?? ''}`,
+      {
+        file: loaded.file,
+        key,
+        hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
+      },
+    );
   }
 
   protected async _get(key: string): Promise<DeploymentRecord | null> {
@@ -330,7 +349,10 @@ export class JsonFileStore extends AbstractStateStore {
     try {
       entries = await readdir(this.location, { withFileTypes: true });
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot list ${this.location}: ${(error as Error).message}`, { file: this.location, cause: error });
+      throw new StateError(fsErrorCode(error), `cannot list ${this.location}: ${(error as Error).message}`, {
+        file: this.location,
+        cause: error,
+      });
     }
     const out: Array<{ chainId: number; file: string }> = [];
     for (const entry of entries) {
@@ -440,7 +462,11 @@ export class JsonFileStore extends AbstractStateStore {
       records.forEach((record, i) => {
         assertDeploymentRecord(record, `records[${i}]`);
         if (record.chainId !== chainId) {
-          throw new StateError(ErrorCodes.CHAIN_MISMATCH, `records[${i}] (${record.contractName}) belongs to chain ${record.chainId}, not ${chainId}`, { key: `${record.chainId}-${record.contractName}` });
+          throw new StateError(
+            ErrorCodes.CHAIN_MISMATCH,
+            `records[${i}] (${record.contractName}) belongs to chain ${record.chainId}, not ${chainId}`,
+            { key: `${record.chainId}-${record.contractName}` },
+          );
         }
         next.set(record.contractName, copyData(record));
       });
@@ -499,7 +525,13 @@ export class JsonFileStore extends AbstractStateStore {
     if (fallback) await this.moveUnregistered(fallback, target);
     const loaded = await this.load(chainId);
     const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
-    const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const work: Working = {
+      file: target,
+      chainId,
+      records: new Map(model.records),
+      invalid: new Set(model.invalid.keys()),
+      touched: new Set(),
+    };
     const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
     for (const op of batch) {
       try {
@@ -515,7 +547,11 @@ export class JsonFileStore extends AbstractStateStore {
     }
     const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
-    const rendered = renderStateFile(next, { network: this.registry.get(chainId).name, mirror: work.touched, recordTexts: this.recordTexts });
+    const rendered = renderStateFile(next, {
+      network: this.registry.get(chainId).name,
+      mirror: work.touched,
+      recordTexts: this.recordTexts,
+    });
     const outcome: WriteOutcome = { file: target, changed: false };
     if (rendered.text !== loaded.text) {
       // The backup is a hard link to the file being replaced (files are always replaced, never
@@ -525,7 +561,10 @@ export class JsonFileStore extends AbstractStateStore {
       try {
         planned = shelf?.next();
       } catch (error) {
-        throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, { file: target, cause: error });
+        throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
+          file: target,
+          cause: error,
+        });
       }
       let backup: string | undefined;
       try {
@@ -537,7 +576,10 @@ export class JsonFileStore extends AbstractStateStore {
           beforeRename: async () => {
             if (!planned) return;
             await linkOrCopy(target, planned.path).catch((error: unknown) => {
-              throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
+              throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
+                file: target,
+                cause: error,
+              });
             });
             backup = planned.path;
           },
@@ -575,14 +617,19 @@ export class JsonFileStore extends AbstractStateStore {
     const to = signatureOf(target);
     try {
       if (to && to.ino !== from.ino) {
-        throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, { file: fallback });
+        throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, {
+          file: fallback,
+        });
       }
       if (!to) await link(fallback, target);
       await unlink(fallback);
       if (this.durable) await fsyncDir(this.location);
     } catch (error) {
       if (isStateError(error)) throw error;
-      throw new StateError(fsErrorCode(error), `could not move ${fallback} to ${target}: ${(error as Error).message}`, { file: fallback, cause: error });
+      throw new StateError(fsErrorCode(error), `could not move ${fallback} to ${target}: ${(error as Error).message}`, {
+        file: fallback,
+        cause: error,
+      });
     }
     this.cache.delete(this.registry.chainIdOfFile(basename(target)) ?? -1);
   }
@@ -626,9 +673,13 @@ function refuseInvalidRemaining(work: Working, names: readonly string[]): void {
   const blocking = [...work.invalid].filter((name) => !covered.has(name));
   if (blocking.length === 0) return;
   const first = blocking[0] as string;
-  throw new StateError(ErrorCodes.CORRUPTED, `${work.file}: records[${JSON.stringify(first)}]${blocking.length > 1 ? ` and ${blocking.length - 1} more` : ''} are not deployment records; refusing to rewrite the file`, {
-    file: work.file,
-    key: `${work.chainId}-${first}`,
-    hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
-  });
+  throw new StateError(
+    ErrorCodes.CORRUPTED,
+    `${work.file}: records[${JSON.stringify(first)}]${blocking.length > 1 ? ` and ${blocking.length - 1} more` : ''} are not deployment records; refusing to rewrite the file`,
+    {
+      file: work.file,
+      key: `${work.chainId}-${first}`,
+      hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
+    },
+  );
 }

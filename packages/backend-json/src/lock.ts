@@ -152,7 +152,8 @@ async function acquire(target: string, options: LockOptions): Promise<HeldLock> 
       if (Date.now() >= deadline) {
         // Withdraw the request, so the holder does not hand over to nobody (another waiter asks again on its next try).
         if (waited) await unlink(wantFileFor(path)).catch(() => undefined);
-        const who = found?.owner.pid === undefined ? 'another process' : `pid ${found.owner.pid} on ${found.owner.host ?? 'an unknown host'}`;
+        const who =
+          found?.owner.pid === undefined ? 'another process' : `pid ${found.owner.pid} on ${found.owner.host ?? 'an unknown host'}`;
         throw new StateError(ErrorCodes.LOCKED, `${target} is locked by ${who} (waited ${timeoutMs} ms)`, {
           file: target,
           hint: `if no deploystate process is running, remove ${path}`,
@@ -166,14 +167,20 @@ async function acquire(target: string, options: LockOptions): Promise<HeldLock> 
     }
   } catch (error) {
     if (error instanceof StateError) throw error;
-    throw new StateError(fsErrorCode(error), `could not lock ${target}: ${error instanceof Error ? error.message : String(error)}`, { file: target, cause: error });
+    throw new StateError(fsErrorCode(error), `could not lock ${target}: ${error instanceof Error ? error.message : String(error)}`, {
+      file: target,
+      cause: error,
+    });
   }
   if (waited) await unlink(wantFileFor(path)).catch(() => undefined);
   // The heartbeat keeps a long holder from being judged stale.
-  const beat = setInterval(() => {
-    const now = new Date();
-    utimes(path, now, now).catch(() => undefined);
-  }, Math.max(50, Math.floor(staleMs / 3)));
+  const beat = setInterval(
+    () => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined);
+    },
+    Math.max(50, Math.floor(staleMs / 3)),
+  );
   beat.unref();
   const lock: HeldLock = { path, content: JSON.stringify(owner), beat };
   held.add(lock);

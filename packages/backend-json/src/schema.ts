@@ -65,8 +65,12 @@ const unescapePointer = (segment: string): string => segment.replace(/~1/g, '/')
 function describeError(error: ErrorObject): { pointer: string; message: string } {
   let pointer = error.instancePath;
   if (error.keyword === 'required') pointer += `/${escapePointer(String((error.params as { missingProperty: string }).missingProperty))}`;
-  if (error.keyword === 'additionalProperties') pointer += `/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;
-  const detail = error.keyword === 'const' ? `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}` : (error.message ?? error.keyword);
+  if (error.keyword === 'additionalProperties')
+    pointer += `/${escapePointer(String((error.params as { additionalProperty: string }).additionalProperty))}`;
+  const detail =
+    error.keyword === 'const'
+      ? `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`
+      : (error.message ?? error.keyword);
   return { pointer, message: `${pointer || '/'}: ${detail}` };
 }
 
@@ -81,7 +85,13 @@ export function validateStateFile(parsed: unknown, file?: string): Finding[] {
   const where = file === undefined ? {} : { file };
   const version = stateFileVersion(parsed);
   if (version !== undefined && version > SCHEMA_VERSION) {
-    return [finding('UNSUPPORTED_SCHEMA_VERSION', `schemaVersion ${version} is newer than ${SCHEMA_VERSION}, the newest this version understands`, { ...where, pointer: '/schemaVersion' })];
+    return [
+      finding(
+        'UNSUPPORTED_SCHEMA_VERSION',
+        `schemaVersion ${version} is newer than ${SCHEMA_VERSION}, the newest this version understands`,
+        { ...where, pointer: '/schemaVersion' },
+      ),
+    ];
   }
   const validate = validator();
   if (validate(toSchemaForm(parsed))) return [];

@@ -44,7 +44,17 @@ describe('file format', () => {
     expect(doc.$schema).toBe(SCHEMA_URL);
     expect(Object.keys(doc.records as object)).toEqual(['Alpha', 'Zeta']);
     expect(Object.keys((doc.records as Record<string, object>).Alpha ?? {})).toEqual([
-      'contractName', 'chainId', 'networkName', 'address', 'proxyAddress', 'implementationHash', 'factoryByteCodeHash', 'deploymentArgs', 'timestamp', 'aField', 'extra',
+      'contractName',
+      'chainId',
+      'networkName',
+      'address',
+      'proxyAddress',
+      'implementationHash',
+      'factoryByteCodeHash',
+      'deploymentArgs',
+      'timestamp',
+      'aField',
+      'extra',
     ]);
     expect(first.endsWith('}\n')).toBe(true);
     expect(first).toContain('\n  "records": {\n    "Alpha": {');
@@ -78,7 +88,11 @@ describe('file format', () => {
     const file = join(dir, 'bscmainnet.json');
     await writeFile(file, LEGACY);
     expect(await store.list(56)).toEqual([]);
-    const lookcoin = rec(56, 'LookCoin', { proxyAddress: '0x' + '66'.repeat(20), address: '0x' + '77'.repeat(20), implementationHash: '0x' + 'bb'.repeat(32) });
+    const lookcoin = rec(56, 'LookCoin', {
+      proxyAddress: '0x' + '66'.repeat(20),
+      address: '0x' + '77'.repeat(20),
+      implementationHash: '0x' + 'bb'.repeat(32),
+    });
     await store.put(lookcoin);
     await store.put(rec(56, 'NotListed'));
     const text = await readFile(file, 'utf8');
@@ -142,7 +156,16 @@ describe('file format', () => {
     const { dir, store } = await setup();
     const file = join(dir, 'bscmainnet.json');
     const good = rec(56, 'Good');
-    const text = JSON.stringify({ schemaVersion: 1, network: 'bscmainnet', chainId: 56, records: { Bad: { contractName: 'Bad', chainId: 56 }, Good: good, Moved: rec(56, 'Other') } }, null, 2);
+    const text = JSON.stringify(
+      {
+        schemaVersion: 1,
+        network: 'bscmainnet',
+        chainId: 56,
+        records: { Bad: { contractName: 'Bad', chainId: 56 }, Good: good, Moved: rec(56, 'Other') },
+      },
+      null,
+      2,
+    );
     await writeFile(file, text);
     expect(await store.get(56, 'Good')).toEqual(good);
     await expect(store.get(56, 'Bad')).rejects.toMatchObject({ code: 'CORRUPTED', key: '56-Bad' });
@@ -164,7 +187,12 @@ describe('file format', () => {
 
   it('never touches or chokes on foreign files and hidden folders', async () => {
     const { dir, store } = await setup();
-    const foreign = { 'bscmainnet-config.json': '{"chainId": 56, "rpc": "x"}', 'notes.txt': 'hello', 'broken.json': '{{{', 'bsc.json': '{"chainId":56}' };
+    const foreign = {
+      'bscmainnet-config.json': '{"chainId": 56, "rpc": "x"}',
+      'notes.txt': 'hello',
+      'broken.json': '{{{',
+      'bsc.json': '{"chainId":56}',
+    };
     for (const [name, text] of Object.entries(foreign)) await writeFile(join(dir, name), text);
     await mkdir(join(dir, '.history'));
     await writeFile(join(dir, '.history', 'bscmainnet_20240101.json'), '{"old": true');
@@ -175,7 +203,18 @@ describe('file format', () => {
     expect((await store.checkIntegrity()).findings.filter((f) => f.severity === 'error')).toEqual([]);
     for (const [name, text] of Object.entries(foreign)) expect(await readFile(join(dir, name), 'utf8')).toBe(text);
     expect(await readFile(join(dir, '.history', 'bscmainnet_20240101.json'), 'utf8')).toBe('{"old": true');
-    expect((await readdir(dir)).sort()).toEqual(['.deploystate', '.history', 'bsc.json', 'bscmainnet-config.json', 'bscmainnet.json', 'broken.json', 'bsctestnet.json', 'notes.txt'].sort());
+    expect((await readdir(dir)).sort()).toEqual(
+      [
+        '.deploystate',
+        '.history',
+        'bsc.json',
+        'bscmainnet-config.json',
+        'bscmainnet.json',
+        'broken.json',
+        'bsctestnet.json',
+        'notes.txt',
+      ].sort(),
+    );
     expect(await readFile(join(dir, '.deploystate', '.gitignore'), 'utf8')).toBe('*\n');
     expect((await store.listStateFiles()).map((f) => f.chainId)).toEqual([56, 97]);
   });

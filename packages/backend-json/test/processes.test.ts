@@ -15,7 +15,12 @@ afterEach(async () => {
   dir = undefined;
 });
 
-function startWriter(folder: string, prefix: string, start: number, count: number): { child: ChildProcess; acks: number[]; exited: Promise<number | null> } {
+function startWriter(
+  folder: string,
+  prefix: string,
+  start: number,
+  count: number,
+): { child: ChildProcess; acks: number[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [WRITER, folder, prefix, String(start), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: number[] = [];
   let buffered = '';
@@ -67,7 +72,14 @@ describe('real processes', () => {
     const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000, staleMs: 60_000 } });
     await store.open();
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
-    await store.put({ contractName: 'After', chainId: 56, networkName: 'bscmainnet', address: '0x' + '00'.repeat(20), factoryByteCodeHash: '', timestamp: 1 });
+    await store.put({
+      contractName: 'After',
+      chainId: 56,
+      networkName: 'bscmainnet',
+      address: '0x' + '00'.repeat(20),
+      factoryByteCodeHash: '',
+      timestamp: 1,
+    });
     expect((await store.list(56)).length).toBe(acknowledged + 1);
     await store.close();
   });

@@ -50,7 +50,7 @@ describe('backups and restore', () => {
 });
 
 describe('cache', () => {
-  it.each([true, false])('sees another writer\'s changes (cache %s), and stays within its bound', async (cache) => {
+  it.each([true, false])("sees another writer's changes (cache %s), and stays within its bound", async (cache) => {
     const { store, open } = await setup({ cache, cacheFiles: 2 });
     const other = await open();
     await store.put(rec(56, 'A'));
@@ -89,21 +89,24 @@ describe('locking', () => {
     await store.put(rec(56, 'B'));
   });
 
-  it.each([0, 100])('breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs (lease %i ms)', async (lockLeaseMs) => {
-    const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 }, lockLeaseMs });
-    const lock = lockFileFor(store.fileFor(56));
-    await mkdir(join(dir, '.deploystate', 'locks'), { recursive: true });
-    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), nonce: 'dead' }));
-    await store.put(rec(56, 'AfterDeadOwner'));
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere', nonce: 'old' }));
-    const past = new Date(Date.now() - 60_000);
-    await utimes(lock, past, past);
-    await store.put(rec(56, 'AfterStaleHeartbeat'));
-    expect((await store.list(56)).length).toBe(2);
-    // A put resolves once its file is written, and the lock (or its lease) ends after: closing waits for that.
-    await store.close();
-    expect(await readdir(join(dir, '.deploystate', 'locks'))).toEqual([]);
-  });
+  it.each([0, 100])(
+    'breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs (lease %i ms)',
+    async (lockLeaseMs) => {
+      const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 }, lockLeaseMs });
+      const lock = lockFileFor(store.fileFor(56));
+      await mkdir(join(dir, '.deploystate', 'locks'), { recursive: true });
+      await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), nonce: 'dead' }));
+      await store.put(rec(56, 'AfterDeadOwner'));
+      await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere', nonce: 'old' }));
+      const past = new Date(Date.now() - 60_000);
+      await utimes(lock, past, past);
+      await store.put(rec(56, 'AfterStaleHeartbeat'));
+      expect((await store.list(56)).length).toBe(2);
+      // A put resolves once its file is written, and the lock (or its lease) ends after: closing waits for that.
+      await store.close();
+      expect(await readdir(join(dir, '.deploystate', 'locks'))).toEqual([]);
+    },
+  );
 });
 
 describe('writeFileAtomic', () => {
@@ -113,9 +116,24 @@ describe('writeFileAtomic', () => {
     const target = join(dir, 'state.json');
     await writeFileAtomic(target, 'old\n');
     await writeFile(join(dir, 'not-a-folder'), '');
-    await expect(writeFileAtomic(target, 'new\n', { tmpDir: join(dir, 'not-a-folder', 'tmp') })).rejects.toMatchObject({ code: 'WRITE_FAILED', file: target });
-    await expect(writeFileAtomic(target, 'new\n', { beforeRename: async () => { throw Object.assign(new Error('full'), { code: 'ENOSPC' }); } })).rejects.toMatchObject({ code: 'DISK_FULL' });
-    await expect(writeFileAtomic(target, 'new\n', { beforeRename: async () => { throw Object.assign(new Error('denied'), { code: 'EACCES' }); } })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(writeFileAtomic(target, 'new\n', { tmpDir: join(dir, 'not-a-folder', 'tmp') })).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+      file: target,
+    });
+    await expect(
+      writeFileAtomic(target, 'new\n', {
+        beforeRename: async () => {
+          throw Object.assign(new Error('full'), { code: 'ENOSPC' });
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'DISK_FULL' });
+    await expect(
+      writeFileAtomic(target, 'new\n', {
+        beforeRename: async () => {
+          throw Object.assign(new Error('denied'), { code: 'EACCES' });
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     expect(await readFile(target, 'utf8')).toBe('old\n');
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
   });

@@ -16,13 +16,16 @@ const setup = storePerTest();
 
 /** Runs the writer fixture: `count` puts of `<prefix><i>` to chain 56, giving up on the lock after `lockTimeoutMs`. */
 function runWriter(dir: string, prefix: string, count: number, lockTimeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [WRITER, dir, prefix, '0', String(count), String(lockTimeoutMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [WRITER, dir, prefix, '0', String(count), String(lockTimeoutMs)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
 }
 
-const names = async (file: string): Promise<string[]> => Object.keys((parseLossless(await readFile(file, 'utf8')) as { records: object }).records);
+const names = async (file: string): Promise<string[]> =>
+  Object.keys((parseLossless(await readFile(file, 'utf8')) as { records: object }).records);
 
 describe('lock lease', () => {
   it('keeps the lock between back-to-back writes and releases it on close', async () => {
@@ -50,7 +53,7 @@ describe('lock lease', () => {
     expect((await store.list(56)).length).toBe(5);
   });
 
-  it('a busy holder hands the lock to a waiting process (.want) and loses none of either side\'s writes', async () => {
+  it("a busy holder hands the lock to a waiting process (.want) and loses none of either side's writes", async () => {
     const { dir, store } = await setup({ lockLeaseMs: 60_000 });
     await store.put(rec(56, 'H0'));
     let done = false;
@@ -124,13 +127,23 @@ describe('per-record render cache', () => {
     const { orderRecordFields, stringifyLossless } = await import('@deploystate/core');
     const model = emptyStateFile(56, 'bscmainnet');
     const names = ['Zeta', 'alpha', 'Ünïcode "quoted"\\name', '__proto__', 'Big'];
-    for (const name of names) model.records.set(name, rec(56, name, { deploymentArgs: [2n ** 90n, { nested: ['x', 1.5, null] }, []], extra: { a: {} } } as never));
-    model.invalid.set('Broken', { name: 'Broken', value: { not: 'a record', n: 2n ** 70n }, finding: { code: 'INVALID_RECORD', severity: 'error', message: 'x' } as never });
+    for (const name of names)
+      model.records.set(name, rec(56, name, { deploymentArgs: [2n ** 90n, { nested: ['x', 1.5, null] }, []], extra: { a: {} } } as never));
+    model.invalid.set('Broken', {
+      name: 'Broken',
+      value: { not: 'a record', n: 2n ** 70n },
+      finding: { code: 'INVALID_RECORD', severity: 'error', message: 'x' } as never,
+    });
     const whole = (): string => {
       const records: Record<string, unknown> = {};
       for (const name of [...names, 'Broken'].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
         const record = model.records.get(name);
-        Object.defineProperty(records, name, { value: record ? orderRecordFields(record) : model.invalid.get(name)?.value, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(records, name, {
+          value: record ? orderRecordFields(record) : model.invalid.get(name)?.value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       const document = { ...model.document, records };
       return `${stringifyLossless(document, 2)}\n`;

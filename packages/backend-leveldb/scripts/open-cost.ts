@@ -55,7 +55,9 @@ async function cycle(path: string, run: () => Promise<() => Promise<void>>): Pro
 const fmt = (ms: number): string => ms.toFixed(2).padStart(7);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`.padStart(8);
 try {
-  console.log(`records | check, log in the folder: cold / warm ms (bytes read) | same, data in tables | open+get+close CPU ms: no memo / memo / raw Level, median of ${CYCLES}`);
+  console.log(
+    `records | check, log in the folder: cold / warm ms (bytes read) | same, data in tables | open+get+close CPU ms: no memo / memo / raw Level, median of ${CYCLES}`,
+  );
   for (const count of sizes) {
     const path = join(root, `s${count}`);
     const records = generateRecords(count);
@@ -95,7 +97,9 @@ try {
         }),
       );
     }
-    console.log(`${String(count).padStart(7)} | ${logCost} | ${tablesCost} | ${fmt(median(noMemo))} ${fmt(median(memo))} ${fmt(median(raw))}`);
+    console.log(
+      `${String(count).padStart(7)} | ${logCost} | ${tablesCost} | ${fmt(median(noMemo))} ${fmt(median(memo))} ${fmt(median(raw))}`,
+    );
   }
   // Waiting for the lock: every retry checks the folder again, while the holder's log is large.
   const held = join(root, 'held');
@@ -108,9 +112,14 @@ try {
     forgetVerifiedFiles();
     const started = process.cpuUsage();
     const waiting = new LevelDbStore({ path: held, lockWait: { attempts: 15, minDelayMs: 20, maxDelayMs: 20 }, reuseVerifiedFiles: memo });
-    const outcome = await waiting.open().then(() => 'opened', (error: { code?: string }) => error.code);
+    const outcome = await waiting.open().then(
+      () => 'opened',
+      (error: { code?: string }) => error.code,
+    );
     const used = process.cpuUsage(started);
-    console.log(`lock wait, 15 attempts, holder's log of 10k records: ${outcome} after ${fmt((used.user + used.system) / 1000)} CPU ms ${memo ? 'with' : 'without'} the memo`);
+    console.log(
+      `lock wait, 15 attempts, holder's log of 10k records: ${outcome} after ${fmt((used.user + used.system) / 1000)} CPU ms ${memo ? 'with' : 'without'} the memo`,
+    );
   }
   await holder.close();
 } finally {

@@ -1,8 +1,31 @@
-export { LevelDbStore, DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, decodeEntry, type LevelDbStoreOptions, type LockWait } from './leveldb-store.js';
-export { snapshotLevelDb, openSnapshot, type SnapshotOptions, type SnapshotResult, type OpenSnapshotOptions, type OpenedSnapshot } from './snapshot.js';
+export {
+  LevelDbStore,
+  DEFAULT_IDLE_CLOSE_MS,
+  DEFAULT_LOCK_WAIT,
+  decodeEntry,
+  type LevelDbStoreOptions,
+  type LockWait,
+} from './leveldb-store.js';
+export {
+  snapshotLevelDb,
+  openSnapshot,
+  type SnapshotOptions,
+  type SnapshotResult,
+  type OpenSnapshotOptions,
+  type OpenedSnapshot,
+} from './snapshot.js';
 export { repairCopy, type RepairResult } from './repair.js';
 export { writeLegacyStore, type LegacyEntry } from './legacy.js';
 export { mapLevelError, isLockedError } from './level-errors.js';
-export { inspectFolder, liveTables, checkDataFiles, type FolderState, type FolderCheck, type TornTail, type CheckStats, type CheckOptions } from './level-files.js';
+export {
+  inspectFolder,
+  liveTables,
+  checkDataFiles,
+  type FolderState,
+  type FolderCheck,
+  type TornTail,
+  type CheckStats,
+  type CheckOptions,
+} from './level-files.js';
 export { checkLog, crc32c, maskCrc, type LogCheck, type CheckLogOptions } from './level-log.js';
 export { forgetVerifiedFiles } from './verified-files.js';

@@ -25,7 +25,8 @@ export async function writeLegacyStore(path: string, entries: ReadonlyArray<Lega
     await db.open();
     for (const entry of entries) {
       key = entry.key;
-      if (typeof entry.key !== 'string' || entry.key.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'every legacy entry needs a non-empty key', { file: path });
+      if (typeof entry.key !== 'string' || entry.key.length === 0)
+        throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'every legacy entry needs a non-empty key', { file: path });
       if ('raw' in entry) await db.put<string, string>(entry.key, entry.raw, { valueEncoding: 'utf8' });
       else if (holdsBigint(entry.value)) await db.put<string, string>(entry.key, stringifyLossless(entry.value), { valueEncoding: 'utf8' });
       else await db.put(entry.key, entry.value);

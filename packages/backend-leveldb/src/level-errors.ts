@@ -51,20 +51,27 @@ export function mapLevelError(error: unknown, path: string, key?: string): State
   const text = messages(error);
   const where = { file: path, ...(key !== undefined && { key }), cause: error };
   if (codes.includes('LEVEL_LOCKED')) return lockedError(path, 1, error);
-  if (/No space left|quota exceeded/i.test(text)) return new StateError(ErrorCodes.DISK_FULL, `disk full writing LevelDB store ${path}`, where);
+  if (/No space left|quota exceeded/i.test(text))
+    return new StateError(ErrorCodes.DISK_FULL, `disk full writing LevelDB store ${path}`, where);
   if (/Permission denied|Read-only file system|Operation not permitted/i.test(text)) {
     return new StateError(ErrorCodes.PERMISSION_DENIED, `access to LevelDB store ${path} was denied: ${text}`, where);
   }
   if (codes.includes('LEVEL_CORRUPTION') || codes.includes('LEVEL_IO_ERROR')) {
     const err = corrupted(path, text, error);
-    return key === undefined ? err : new StateError(err.code, `${err.message} (reading ${key})`, { ...where, ...(err.hint !== undefined && { hint: err.hint }) });
+    return key === undefined
+      ? err
+      : new StateError(err.code, `${err.message} (reading ${key})`, { ...where, ...(err.hint !== undefined && { hint: err.hint }) });
   }
   if (/does not exist \(create_if_missing is false\)/.test(text)) {
-    return new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${path}`, { ...where, hint: 'check the path; only writing commands create a store' });
+    return new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${path}`, {
+      ...where,
+      hint: 'check the path; only writing commands create a store',
+    });
   }
   if (codes.includes('LEVEL_DATABASE_NOT_OPEN') && /closed|not open/i.test(text) && !/failed to open/i.test(text)) {
     return new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${path} was closed during the operation`, where);
   }
-  if (codes.includes('LEVEL_ITERATOR_NOT_OPEN')) return new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${path} was closed during a scan`, where);
+  if (codes.includes('LEVEL_ITERATOR_NOT_OPEN'))
+    return new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${path} was closed during a scan`, where);
   return new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `LevelDB store ${path} failed: ${text}`, where);
 }

@@ -30,7 +30,9 @@ export async function inspectFolder(path: string): Promise<FolderState> {
     entries = await readdir(path);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { kind: 'missing' };
-    throw error instanceof StateError ? error : new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${path}`, { file: path, cause: error });
+    throw error instanceof StateError
+      ? error
+      : new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${path}`, { file: path, cause: error });
   }
   if (entries.includes('CURRENT')) return { kind: 'store', entries };
   if (entries.some((name) => DATA_FILE.test(name))) return { kind: 'headless', entries };
@@ -269,7 +271,13 @@ export async function checkDataFiles(path: string, entries: readonly string[], o
   return { suspicious, tornTails, stats };
 }
 
-async function checkLogFile(path: string, name: string, memo: Map<string, Verified>, checkedAtNs: bigint, stats: CheckStats): Promise<TornTail | null> {
+async function checkLogFile(
+  path: string,
+  name: string,
+  memo: Map<string, Verified>,
+  checkedAtNs: bigint,
+  stats: CheckStats,
+): Promise<TornTail | null> {
   const file = join(path, name);
   const handle = await open(file, 'r');
   try {

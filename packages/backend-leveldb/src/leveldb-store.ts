@@ -117,8 +117,17 @@ export class LevelDbStore extends AbstractStateStore {
     this.closeWaitMs = options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS;
     this.reuseVerifiedFiles = options.reuseVerifiedFiles ?? true;
     if (!(this.closeWaitMs >= 0)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'closeWaitMs must be >= 0', { file: options.path });
-    if (!(this.idleCloseMs >= 0) || !(this.lockWait.attempts >= 1) || !(this.lockWait.minDelayMs >= 0) || !(this.lockWait.maxDelayMs >= this.lockWait.minDelayMs)) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'idleCloseMs must be >= 0, lockWait.attempts >= 1 and 0 <= minDelayMs <= maxDelayMs', { file: options.path });
+    if (
+      !(this.idleCloseMs >= 0) ||
+      !(this.lockWait.attempts >= 1) ||
+      !(this.lockWait.minDelayMs >= 0) ||
+      !(this.lockWait.maxDelayMs >= this.lockWait.minDelayMs)
+    ) {
+      throw new StateError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'idleCloseMs must be >= 0, lockWait.attempts >= 1 and 0 <= minDelayMs <= maxDelayMs',
+        { file: options.path },
+      );
     }
   }
 
@@ -241,29 +250,52 @@ export class LevelDbStore extends AbstractStateStore {
     const report = await super.checkIntegrity();
     // Read after the scan: an idle-closed handle reopens during it and may note a tail then.
     const torn = this.notes.map((note) =>
-      finding('TORN_LOG_TAIL', `${note.file}: ${note.detail}; LevelDB dropped its last ${note.droppedBytes} bytes, a write that was never acknowledged`, { file: note.file }),
+      finding(
+        'TORN_LOG_TAIL',
+        `${note.file}: ${note.detail}; LevelDB dropped its last ${note.droppedBytes} bytes, a write that was never acknowledged`,
+        { file: note.file },
+      ),
     );
     return torn.length === 0 ? report : { ...report, findings: [...report.findings, ...torn] };
   }
 
   protected override async _health(): Promise<Partial<HealthReport>> {
     const handle = this.openHandle();
-    const torn = this.notes.map((note) => `warning: ${note.file}: ${note.detail} (an interrupted, unacknowledged write; LevelDB dropped its ${note.droppedBytes} bytes)`);
-    return { detail: [`${handle.isOpen ? 'LevelDB handle open' : 'LevelDB handle closed while idle'}; ${handle.inUse} operation(s) in flight`, ...torn].join('; ') };
+    const torn = this.notes.map(
+      (note) =>
+        `warning: ${note.file}: ${note.detail} (an interrupted, unacknowledged write; LevelDB dropped its ${note.droppedBytes} bytes)`,
+    );
+    return {
+      detail: [
+        `${handle.isOpen ? 'LevelDB handle open' : 'LevelDB handle closed while idle'}; ${handle.inUse} operation(s) in flight`,
+        ...torn,
+      ].join('; '),
+    };
   }
 
   private closedUnderIterator(): StateError {
-    return new StateError(ErrorCodes.STORE_CLOSED, `LevelDB store ${this.location} was closed while this iteration was suspended (close waited ${this.closeWaitMs} ms)`, {
-      file: this.location,
-      hint: 'finish or break out of an iteration before closing the store',
-    });
+    return new StateError(
+      ErrorCodes.STORE_CLOSED,
+      `LevelDB store ${this.location} was closed while this iteration was suspended (close waited ${this.closeWaitMs} ms)`,
+      {
+        file: this.location,
+        hint: 'finish or break out of an iteration before closing the store',
+      },
+    );
   }
 
   private noteTornTails(tails: readonly TornTail[]): void {
     for (const tail of tails) {
       const droppedBytes = tail.size - tail.completeEnd;
       if (this.notes.some((n) => n.file === tail.file && n.droppedBytes === droppedBytes && n.detail === tail.detail)) continue;
-      this.notes.push({ kind: 'torn-log-tail', severity: 'warning', file: tail.file, detail: tail.detail, droppedBytes, seenAt: new Date().toISOString() });
+      this.notes.push({
+        kind: 'torn-log-tail',
+        severity: 'warning',
+        file: tail.file,
+        detail: tail.detail,
+        droppedBytes,
+        seenAt: new Date().toISOString(),
+      });
       if (this.notes.length > 20) this.notes.shift();
     }
   }
@@ -279,14 +311,22 @@ export class LevelDbStore extends AbstractStateStore {
       let createIfMissing = false;
       if (state.kind === 'missing' || state.kind === 'empty') {
         if (!this.create) {
-          throw new StateError(ErrorCodes.STORE_NOT_FOUND, state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`, {
-            file: path,
-            hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
-          });
+          throw new StateError(
+            ErrorCodes.STORE_NOT_FOUND,
+            state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`,
+            {
+              file: path,
+              hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
+            },
+          );
         }
         const foreign = state.kind === 'empty' ? state.entries.filter((name) => !['LOCK', 'LOG', 'LOG.old'].includes(name)) : [];
         if (foreign.length > 0) {
-          throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${path} is not empty and holds no LevelDB store (found ${foreign.slice(0, 3).join(', ')}); refusing to create a store among other files`, { file: path });
+          throw new StateError(
+            ErrorCodes.INVALID_ARGUMENT,
+            `${path} is not empty and holds no LevelDB store (found ${foreign.slice(0, 3).join(', ')}); refusing to create a store among other files`,
+            { file: path },
+          );
         }
         createIfMissing = true;
       } else if (state.kind === 'headless') {
@@ -339,7 +379,13 @@ export class LevelDbStore extends AbstractStateStore {
     } catch (error) {
       const mapped = mapLevelError(error, this.location, key);
       if (fallback && mapped.code === ErrorCodes.BACKEND_UNAVAILABLE && !(error instanceof StateError)) {
-        return Promise.reject(new StateError(fallback, `write to LevelDB store ${this.location} failed; what was stored before is intact`, { file: this.location, ...(key !== undefined && { key }), cause: error }));
+        return Promise.reject(
+          new StateError(fallback, `write to LevelDB store ${this.location} failed; what was stored before is intact`, {
+            file: this.location,
+            ...(key !== undefined && { key }),
+            cause: error,
+          }),
+        );
       }
       throw mapped;
     }
@@ -347,7 +393,10 @@ export class LevelDbStore extends AbstractStateStore {
 
   private assertWritable(): void {
     if (this.readOnly) {
-      throw new StateError(ErrorCodes.WRITES_REFUSED, `LevelDB store ${this.location} was opened read-only`, { file: this.location, hint: 'open it without readOnly to write' });
+      throw new StateError(ErrorCodes.WRITES_REFUSED, `LevelDB store ${this.location} was opened read-only`, {
+        file: this.location,
+        hint: 'open it without readOnly to write',
+      });
     }
   }
 
@@ -390,7 +439,12 @@ export function decodeEntry(key: string, raw: string): { record: DeploymentRecor
     return {
       key,
       raw,
-      finding: finding('KEY_MISMATCH', `stored under ${JSON.stringify(key)} but the record says ${JSON.stringify(says)}`, { key, chainId: record.chainId, contractName: record.contractName, field }),
+      finding: finding('KEY_MISMATCH', `stored under ${JSON.stringify(key)} but the record says ${JSON.stringify(says)}`, {
+        key,
+        chainId: record.chainId,
+        contractName: record.contractName,
+        field,
+      }),
     };
   }
   return { record };

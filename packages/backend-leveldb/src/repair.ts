@@ -19,7 +19,8 @@ export async function repairCopy(source: string, dest: string): Promise<RepairRe
   });
   if (entries.length === 0) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${source} is empty`, { file: source });
   const existing = await readdir(dest).catch(() => [] as string[]);
-  if (existing.length > 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a repaired copy never overwrites anything`, { file: dest });
+  if (existing.length > 0)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a repaired copy never overwrites anything`, { file: dest });
   await cp(source, dest, { recursive: true, filter: (path) => !path.endsWith('/LOCK') });
   try {
     await ClassicLevel.repair(dest);

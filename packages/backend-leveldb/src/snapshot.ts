@@ -46,7 +46,10 @@ const sameMark = (a: ManifestMark | null, b: ManifestMark | null): boolean =>
 async function assertSource(source: string): Promise<void> {
   const state = await inspectFolder(source);
   if (state.kind === 'missing' || state.kind === 'empty') {
-    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${source}`, { file: source, hint: 'check the path (the default is ./leveldb)' });
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${source}`, {
+      file: source,
+      hint: 'check the path (the default is ./leveldb)',
+    });
   }
   if (state.kind === 'headless') throw corrupted(source, 'CURRENT is missing while table, log or MANIFEST files are present');
 }
@@ -56,7 +59,8 @@ async function assertFreshDest(dest: string): Promise<void> {
     if (error.code === 'ENOENT') return [] as string[];
     throw error;
   });
-  if (entries.length > 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a copy never overwrites anything`, { file: dest });
+  if (entries.length > 0)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a copy never overwrites anything`, { file: dest });
 }
 
 /** Copies every file but LOCK (the lock is per process; the copy gets its own). */
@@ -146,7 +150,13 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
   try {
     const path = join(dir, 'leveldb');
     await snapshotLevelDb(source, path, options.attempts === undefined ? {} : { attempts: options.attempts });
-    const store = new LevelDbStore({ path, readOnly: true, create: false, idleCloseMs: 0, ...(options.registry !== undefined && { registry: options.registry }) });
+    const store = new LevelDbStore({
+      path,
+      readOnly: true,
+      create: false,
+      idleCloseMs: 0,
+      ...(options.registry !== undefined && { registry: options.registry }),
+    });
     await store.open();
     return {
       store,

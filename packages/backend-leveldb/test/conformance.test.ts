@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import { makeTempDir, removeTempDir, stateStoreConformance } from '@deploystate/core/testing';
 import { LevelDbStore } from '../src/index.js';
 
-for (const [name, idleCloseMs] of [['leveldb (default idle close)', undefined], ['leveldb (kept open)', 0], ['leveldb (idle close 1 ms)', 1]] as const) {
+for (const [name, idleCloseMs] of [
+  ['leveldb (default idle close)', undefined],
+  ['leveldb (kept open)', 0],
+  ['leveldb (idle close 1 ms)', 1],
+] as const) {
   stateStoreConformance({
     name,
     async create() {

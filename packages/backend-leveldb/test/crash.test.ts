@@ -31,7 +31,14 @@ describe('SIGKILL of a writer at random moments', () => {
     let tornSeen = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate a handle kept open with one that idle-closes, so kills land in opens and closes too.
-      const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'batch-writer.ts'), folder.path, String(round), round % 2 === 0 ? '0' : '3']);
+      const writer = runNode([
+        '--import',
+        'tsx',
+        join('test', 'fixtures', 'batch-writer.ts'),
+        folder.path,
+        String(round),
+        round % 2 === 0 ? '0' : '3',
+      ]);
       folder.children.push(writer);
       await writer.waitFor('ready');
       const target = 1 + Math.floor(Math.random() * 12);

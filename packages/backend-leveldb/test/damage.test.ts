@@ -55,7 +55,9 @@ async function storeWithLogBatches(): Promise<LogBatches> {
   await store.putMany(generateRecords(10, [84532]).map((r) => ({ ...r, contractName: `Kept${r.contractName}` })));
   const log = join(folder.path, (await readdir(folder.path)).find((n) => n.endsWith('.log')) as string);
   const boundary = (await stat(log)).size;
-  await store.putMany(Array.from({ length: 200 }, (_, i) => ({ ...generateRecords(1, [97])[0]!, contractName: `Torn${i}`, notes: 'n'.repeat(300) })));
+  await store.putMany(
+    Array.from({ length: 200 }, (_, i) => ({ ...generateRecords(1, [97])[0]!, contractName: `Torn${i}`, notes: 'n'.repeat(300) })),
+  );
   await store.close();
   const size = (await stat(log)).size;
   expect(size - boundary).toBeGreaterThan(70_000);
@@ -94,8 +96,8 @@ describe('damaged stores', () => {
   });
 
   it.each([
-    ['inside the last record\'s header', (b: LogBatches) => b.boundary + 3],
-    ['inside the last record\'s payload', (b: LogBatches) => b.boundary + 7 + 500],
+    ["inside the last record's header", (b: LogBatches) => b.boundary + 3],
+    ["inside the last record's payload", (b: LogBatches) => b.boundary + 7 + 500],
     ['after the first fragment of a record spanning several blocks', (b: LogBatches) => b.boundary + 40_000],
     ['one byte short of the end', (b: LogBatches) => b.size - 1],
   ])('a torn log tail (%s) is an unacknowledged write: opens, earlier batches intact, noted as a warning', async (_, cut) => {
@@ -124,7 +126,9 @@ describe('damaged stores', () => {
     await store.open();
     try {
       const report = await store.checkIntegrity();
-      expect(report.findings.filter((f) => f.code === 'TORN_LOG_TAIL')).toEqual([expect.objectContaining({ code: 'TORN_LOG_TAIL', severity: 'warning', file: batches.log })]);
+      expect(report.findings.filter((f) => f.code === 'TORN_LOG_TAIL')).toEqual([
+        expect.objectContaining({ code: 'TORN_LOG_TAIL', severity: 'warning', file: batches.log }),
+      ]);
       expect(report.ok).toBe(true); // a dropped unacknowledged write is not damage
       expect(report.total).toBe(RECORDS.length + 10);
     } finally {

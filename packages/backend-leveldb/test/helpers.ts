@@ -36,7 +36,7 @@ export function runNode(args: string[]): Child {
   const waiters: Array<{ text: string; resolve: () => void }> = [];
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
-    for (const w of waiters.splice(0)) (out.includes(w.text) ? w.resolve() : waiters.push(w));
+    for (const w of waiters.splice(0)) out.includes(w.text) ? w.resolve() : waiters.push(w);
   });
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;

@@ -33,7 +33,8 @@ describe('reading the legacy store', () => {
       const big = await store.get(56, 'Big');
       expect(big?.deploymentArgs).toEqual([18446744073709551617n, -9007199254740993n, '18446744073709551617']);
       expect(typeof big?.deploymentArgs?.[0]).toBe('bigint');
-      for (const r of productionSample().records) expect(canonicalEncode(await store.get(r.chainId, r.contractName))).toBe(canonicalEncode(r));
+      for (const r of productionSample().records)
+        expect(canonicalEncode(await store.get(r.chainId, r.contractName))).toBe(canonicalEncode(r));
     } finally {
       await store.close();
     }
@@ -101,7 +102,9 @@ describe('reading the legacy store', () => {
 describe('writing for the legacy readers', () => {
   it('writes records that `new Level(path, { valueEncoding: "json" })` reads back identically', async () => {
     // Every record plain JSON can hold (bigint-free): the legacy reader cannot hold the others.
-    const plain = productionSample().records.filter((r) => !JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? '!big!' : v)).includes('!big!'));
+    const plain = productionSample().records.filter(
+      (r) => !JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? '!big!' : v)).includes('!big!'),
+    );
     expect(plain.length).toBeGreaterThan(20);
     const records = [
       ...plain,

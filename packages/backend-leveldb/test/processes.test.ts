@@ -127,7 +127,8 @@ describe('snapshots', () => {
       const perBatch = new Map<number, number>();
       const report = await snapshot.store.checkIntegrity();
       expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
-      for await (const { record } of snapshot.store.iterate({ chainId: 97 })) perBatch.set(Number(record.timestamp), (perBatch.get(Number(record.timestamp)) ?? 0) + 1);
+      for await (const { record } of snapshot.store.iterate({ chainId: 97 }))
+        perBatch.set(Number(record.timestamp), (perBatch.get(Number(record.timestamp)) ?? 0) + 1);
       expect(perBatch.size).toBeGreaterThan(20);
       for (const count of perBatch.values()) expect(count).toBe(10);
       expect(await snapshot.store.get(56, 'Seed')).not.toBeNull();

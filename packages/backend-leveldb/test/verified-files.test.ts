@@ -14,7 +14,10 @@ beforeEach(async () => {
   dir = await makeTempDir('deploystate-leveldb-memo-');
   path = join(dir, 'leveldb');
   // Tables (from a reopen) and a log with one batch in it.
-  for (const [i, create] of [[0, true], [1, false]] as const) {
+  for (const [i, create] of [
+    [0, true],
+    [1, false],
+  ] as const) {
     const store = new LevelDbStore({ path, create, idleCloseMs: 0 });
     await store.open();
     await store.putMany(generateRecords(40).map((r) => ({ ...r, contractName: `${r.contractName}x${i}` })));
@@ -106,7 +109,9 @@ describe('files verified earlier in this process', () => {
     await store.close();
     const table = (await readdir(path)).find((n) => n.endsWith('.ldb')) as string;
     await truncate(join(path, table), 100);
-    await expect(new LevelDbStore({ path, lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 2 } }).open()).rejects.toMatchObject({ code: 'CORRUPTED' });
+    await expect(new LevelDbStore({ path, lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 2 } }).open()).rejects.toMatchObject({
+      code: 'CORRUPTED',
+    });
   });
 
   it('a torn tail is still reported when its log is reused from the memo', async () => {

@@ -56,7 +56,9 @@ export function latencyChart(measurements: readonly Measurement[], title: string
   let y = top;
   for (const group of groups) {
     const groupHeight = group.bars.length * BAR;
-    rows.push(`<text class="label" x="${LABEL_WIDTH - 8}" y="${y + groupHeight / 2 + 4}" text-anchor="end">${escapeXml(group.label)}</text>`);
+    rows.push(
+      `<text class="label" x="${LABEL_WIDTH - 8}" y="${y + groupHeight / 2 + 4}" text-anchor="end">${escapeXml(group.label)}</text>`,
+    );
     for (const bar of group.bars) {
       const w = width(bar.p50);
       rows.push(
@@ -68,7 +70,10 @@ export function latencyChart(measurements: readonly Measurement[], title: string
     y += GAP;
   }
   const legend = subjects
-    .map((subject, i) => `<rect x="${LABEL_WIDTH + i * 130}" y="30" width="12" height="12" fill="${colour(subject)}"/><text class="value" x="${LABEL_WIDTH + i * 130 + 16}" y="40">${escapeXml(subject)}</text>`)
+    .map(
+      (subject, i) =>
+        `<rect x="${LABEL_WIDTH + i * 130}" y="30" width="12" height="12" fill="${colour(subject)}"/><text class="value" x="${LABEL_WIDTH + i * 130 + 16}" y="40">${escapeXml(subject)}</text>`,
+    )
     .join('');
   const height = y + 24;
   const totalWidth = LABEL_WIDTH + PLOT_WIDTH + VALUE_WIDTH;

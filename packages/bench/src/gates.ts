@@ -1,6 +1,15 @@
 // The runbook's go/no-go limits and the post-migration alert, as pure functions over a run's
 // measurements. Ratios come from medians measured in the same run, never across runs or machines.
-import type { BaselineComparison, BaselineEntry, BenchRun, GateResult, GateStatus, Measurement, MemoryMeasurement, SuiteName } from './results.js';
+import type {
+  BaselineComparison,
+  BaselineEntry,
+  BenchRun,
+  GateResult,
+  GateStatus,
+  Measurement,
+  MemoryMeasurement,
+  SuiteName,
+} from './results.js';
 import { measurementId } from './results.js';
 import { ratio } from './stats.js';
 
@@ -38,14 +47,25 @@ export function isGatedSize(size: number, networks = NETWORKS): boolean {
 }
 
 /** PASS/FAIL against the limit when gated, INFO when not, N/A when there is no value. */
-export function evaluateGate(value: number | null, spec: { limit: number | null; comparison: GateSpec['comparison'] }, gated = true): GateStatus {
+export function evaluateGate(
+  value: number | null,
+  spec: { limit: number | null; comparison: GateSpec['comparison'] },
+  gated = true,
+): GateStatus {
   if (value === null || !Number.isFinite(value)) return 'N/A';
   if (!gated || spec.limit === null) return 'INFO';
   const ok = spec.comparison === '<=' ? value <= spec.limit : value >= spec.limit;
   return ok ? 'PASS' : 'FAIL';
 }
 
-export function makeGate(spec: Omit<GateSpec, 'limit'> & { limit: number | null }, suite: SuiteName, size: number, value: number | null, detail: string, gated = true): GateResult {
+export function makeGate(
+  spec: Omit<GateSpec, 'limit'> & { limit: number | null },
+  suite: SuiteName,
+  size: number,
+  value: number | null,
+  detail: string,
+  gated = true,
+): GateResult {
   return {
     name: spec.name,
     suite,
@@ -59,12 +79,25 @@ export function makeGate(spec: Omit<GateSpec, 'limit'> & { limit: number | null 
   };
 }
 
-function find(measurements: readonly Measurement[], suite: SuiteName, operation: string, subject: string, size: number): Measurement | undefined {
+function find(
+  measurements: readonly Measurement[],
+  suite: SuiteName,
+  operation: string,
+  subject: string,
+  size: number,
+): Measurement | undefined {
   return measurements.find((m) => m.suite === suite && m.operation === operation && m.subject === subject && m.size === size);
 }
 
 /** `candidate.p50 / reference.p50` for one operation, or null when either is missing. */
-export function p50Ratio(measurements: readonly Measurement[], suite: SuiteName, operation: string, candidate: string, reference: string, size: number): number | null {
+export function p50Ratio(
+  measurements: readonly Measurement[],
+  suite: SuiteName,
+  operation: string,
+  candidate: string,
+  reference: string,
+  size: number,
+): number | null {
   const a = find(measurements, suite, operation, candidate, size);
   const b = find(measurements, suite, operation, reference, size);
   return a && b ? ratio(a.latencyMs.p50, b.latencyMs.p50) : null;
@@ -88,11 +121,23 @@ export function backendGates(measurements: readonly Measurement[], memory: reado
     for (const { operation, spec } of BACKEND_OPERATION_GATES) {
       const value = p50Ratio(measurements, 'backends', operation, 'json', 'leveldb', size);
       if (value === null && !find(measurements, 'backends', operation, 'json', size)) continue;
-      gates.push(makeGate({ ...spec, name: `${spec.name} (${operation})` }, 'backends', size, value, `p50 json / p50 leveldb, ${operation}`, gated));
+      gates.push(
+        makeGate({ ...spec, name: `${spec.name} (${operation})` }, 'backends', size, value, `p50 json / p50 leveldb, ${operation}`, gated),
+      );
     }
     for (const operation of ['iterate', 'batch']) {
       const value = p50Ratio(measurements, 'backends', operation, 'json', 'leveldb', size);
-      if (value !== null) gates.push(makeGate({ name: `info (${operation})`, limit: null, comparison: '<=', source: 'no runbook limit; reported for information' }, 'backends', size, value, `p50 json / p50 leveldb, ${operation}`, false));
+      if (value !== null)
+        gates.push(
+          makeGate(
+            { name: `info (${operation})`, limit: null, comparison: '<=', source: 'no runbook limit; reported for information' },
+            'backends',
+            size,
+            value,
+            `p50 json / p50 leveldb, ${operation}`,
+            false,
+          ),
+        );
     }
     const jsonMem = memory.find((m) => m.suite === 'backends' && m.subject === 'json' && m.size === size);
     const levelMem = memory.find((m) => m.suite === 'backends' && m.subject === 'leveldb' && m.size === size);
@@ -109,7 +154,12 @@ export function backendGates(measurements: readonly Measurement[], memory: reado
  * figure present in both. More than `threshold` worse (current > baseline * (1 + threshold)) is a
  * regression, the runbook's post-migration alert.
  */
-export function compareWithBaseline(current: Pick<BenchRun, 'measurements' | 'memory'>, baseline: Pick<BenchRun, 'measurements' | 'memory'>, file: string, threshold = BASELINE_THRESHOLD): BaselineComparison {
+export function compareWithBaseline(
+  current: Pick<BenchRun, 'measurements' | 'memory'>,
+  baseline: Pick<BenchRun, 'measurements' | 'memory'>,
+  file: string,
+  threshold = BASELINE_THRESHOLD,
+): BaselineComparison {
   const entries: BaselineEntry[] = [];
   const missing: string[] = [];
   const entry = (id: string, metric: BaselineEntry['metric'], before: number, now: number): BaselineEntry => {

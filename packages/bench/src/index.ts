@@ -1,8 +1,37 @@
 // @deploystate/bench: the harness, statistics, gates and reports, for scripts that want to run or
 // read a bench programmatically. `pnpm bench` is src/main.ts.
 export { percentile, median, mean, summarize, ratio, throughput, round, type LatencySummary } from './stats.js';
-export { LIMITS, GATED_RECORDS_PER_NETWORK, NETWORKS, BASELINE_THRESHOLD, isGatedSize, evaluateGate, makeGate, p50Ratio, backendGates, compareWithBaseline, runFails, type GateSpec } from './gates.js';
-export { sampleInterleaved, measure, toMeasurement, roundOrder, timeOnce, withTempDir, makeTempDir, removeTempDir, runChild, measureMemoryInChild, type SampleOptions, type Subject, type MeasureContext, type MemoryTask, type ChildOutcome } from './harness.js';
+export {
+  LIMITS,
+  GATED_RECORDS_PER_NETWORK,
+  NETWORKS,
+  BASELINE_THRESHOLD,
+  isGatedSize,
+  evaluateGate,
+  makeGate,
+  p50Ratio,
+  backendGates,
+  compareWithBaseline,
+  runFails,
+  type GateSpec,
+} from './gates.js';
+export {
+  sampleInterleaved,
+  measure,
+  toMeasurement,
+  roundOrder,
+  timeOnce,
+  withTempDir,
+  makeTempDir,
+  removeTempDir,
+  runChild,
+  measureMemoryInChild,
+  type SampleOptions,
+  type Subject,
+  type MeasureContext,
+  type MemoryTask,
+  type ChildOutcome,
+} from './harness.js';
 export { latencyChart, chartGroups, formatMs, escapeXml, type ChartGroup } from './chart.js';
 export { consoleReport, markdownReport, countGates, padTable, markdownTable, formatBytes } from './report.js';
 export { parseOptions, USAGE, UsageError, DEFAULT_SIZES, QUICK_SIZES, type BenchOptions } from './options.js';

@@ -15,7 +15,12 @@ async function importPackage(specifier: string): Promise<Loaded<Module>> {
     return { ok: true, value: mod as Module };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const detail = code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' ? 'not built' : error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const detail =
+      code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
+        ? 'not built'
+        : error instanceof Error
+          ? error.message.split('\n')[0]
+          : String(error);
     return { ok: false, reason: `${specifier} not available (${detail})` };
   }
 }
@@ -29,7 +34,14 @@ function exported<T>(mod: Module, specifier: string, name: string): Loaded<T> {
 
 function isStore(value: unknown): value is StateStore {
   const s = value as Partial<StateStore> | null;
-  return typeof s === 'object' && s !== null && typeof s.open === 'function' && typeof s.get === 'function' && typeof s.putMany === 'function' && typeof s.iterate === 'function';
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.open === 'function' &&
+    typeof s.get === 'function' &&
+    typeof s.putMany === 'function' &&
+    typeof s.iterate === 'function'
+  );
 }
 
 function asStore(value: unknown, what: string): StateStore {
@@ -57,12 +69,14 @@ export async function loadBackend(name: BackendName): Promise<Loaded<BackendFact
     const ctor = exported<Constructor>(mod.value, specifier, 'LevelDbStore');
     if (!ctor.ok) return ctor;
     // idleCloseMs 0: the bench is the only user, so the store stays open between operations.
-    const create = (dir: string, durable: boolean): StateStore => asStore(new ctor.value({ path: join(dir, 'leveldb'), create: true, sync: durable, idleCloseMs: 0 }), 'LevelDbStore');
+    const create = (dir: string, durable: boolean): StateStore =>
+      asStore(new ctor.value({ path: join(dir, 'leveldb'), create: true, sync: durable, idleCloseMs: 0 }), 'LevelDbStore');
     return { ok: true, value: { name, create } };
   }
   const ctor = exported<Constructor>(mod.value, specifier, 'JsonFileStore');
   if (!ctor.ok) return ctor;
-  const create = (dir: string, durable: boolean): StateStore => asStore(new ctor.value({ dir: join(dir, 'deployments'), create: true, cache: true, durable }), 'JsonFileStore');
+  const create = (dir: string, durable: boolean): StateStore =>
+    asStore(new ctor.value({ dir: join(dir, 'deployments'), create: true, cache: true, durable }), 'JsonFileStore');
   return { ok: true, value: { name, create } };
 }
 
@@ -85,7 +99,13 @@ export interface MigrationHandle {
 
 function isHandle(value: unknown): value is MigrationHandle {
   const h = value as Partial<MigrationHandle> | null;
-  return typeof h === 'object' && h !== null && typeof h.enableDualWrite === 'function' && typeof h.migrate === 'function' && typeof h.verify === 'function';
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    typeof h.enableDualWrite === 'function' &&
+    typeof h.migrate === 'function' &&
+    typeof h.verify === 'function'
+  );
 }
 
 export async function loadMigrator(): Promise<Loaded<MigratorApi>> {

@@ -25,7 +25,11 @@ async function main(): Promise<number> {
   }
   const distDir = dirname(fileURLToPath(import.meta.url));
   const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-  const { run, failedSuites } = await runBench(options, { workerPath: join(distDir, 'memory-worker.js'), packageDir: dirname(distDir), log });
+  const { run, failedSuites } = await runBench(options, {
+    workerPath: join(distDir, 'memory-worker.js'),
+    packageDir: dirname(distDir),
+    log,
+  });
   const saved = await saveRun(run, options.out, options.saveBaseline);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(run)}\n`);

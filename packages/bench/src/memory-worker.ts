@@ -26,7 +26,14 @@ async function main(): Promise<void> {
     await store.close();
     return { rss: usage.rss, heapUsed: usage.heapUsed, delta: usage.rss - before };
   });
-  const result: MemoryMeasurement = { suite: task.suite, subject: task.backend, size: task.size, rssBytes: measured.rss, heapUsedBytes: measured.heapUsed, rssDeltaBytes: measured.delta };
+  const result: MemoryMeasurement = {
+    suite: task.suite,
+    subject: task.backend,
+    size: task.size,
+    rssBytes: measured.rss,
+    heapUsedBytes: measured.heapUsed,
+    rssDeltaBytes: measured.delta,
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

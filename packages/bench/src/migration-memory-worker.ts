@@ -60,7 +60,14 @@ async function main(): Promise<void> {
     if (mode === 'sampled') sample();
     await migration.close?.();
   }
-  const result: MigrationMemoryResult = { mode, peakRssBytes: process.resourceUsage().maxRSS * 1024, rssBeforeBytes, peakHeapUsedBytes, heapBeforeBytes, samples };
+  const result: MigrationMemoryResult = {
+    mode,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssBeforeBytes,
+    peakHeapUsedBytes,
+    heapBeforeBytes,
+    samples,
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

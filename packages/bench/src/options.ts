@@ -27,7 +27,10 @@ export class UsageError extends Error {}
 
 function list(flag: string, value: string | undefined): string[] {
   if (value === undefined || value.startsWith('--') || value.trim() === '') throw new UsageError(`${flag} needs a value`);
-  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 function positiveInteger(flag: string, text: string): number {
@@ -67,7 +70,8 @@ export function parseOptions(argv: readonly string[], cwd: string = process.env.
       case '--suite':
       case '--suites':
         suites = list(flag, value()).map((s) => {
-          if (!(SUITE_NAMES as readonly string[]).includes(s)) throw new UsageError(`${flag}: unknown suite ${JSON.stringify(s)} (known: ${SUITE_NAMES.join(', ')})`);
+          if (!(SUITE_NAMES as readonly string[]).includes(s))
+            throw new UsageError(`${flag}: unknown suite ${JSON.stringify(s)} (known: ${SUITE_NAMES.join(', ')})`);
           return s as SuiteName;
         });
         break;

@@ -33,12 +33,26 @@ function formatLimit(gate: GateResult): string {
 
 /** Rows of plain cells; the console pads them, Markdown pipes them. */
 function measurementRows(measurements: readonly Measurement[]): string[][] {
-  return measurements.map((m) => [m.operation, String(m.size), m.subject, formatMs(m.latencyMs.p50), formatMs(m.latencyMs.p99), String(m.latencyMs.n), formatRate(m.throughputPerSec)]);
+  return measurements.map((m) => [
+    m.operation,
+    String(m.size),
+    m.subject,
+    formatMs(m.latencyMs.p50),
+    formatMs(m.latencyMs.p99),
+    String(m.latencyMs.n),
+    formatRate(m.throughputPerSec),
+  ]);
 }
 const MEASUREMENT_HEAD = ['operation', 'size', 'subject', 'p50', 'p99', 'runs', 'throughput'];
 
 function memoryRows(memory: readonly MemoryMeasurement[]): string[][] {
-  return memory.map((m) => [String(m.size), m.subject, formatBytes(m.rssBytes), formatBytes(m.heapUsedBytes), formatBytes(m.rssDeltaBytes)]);
+  return memory.map((m) => [
+    String(m.size),
+    m.subject,
+    formatBytes(m.rssBytes),
+    formatBytes(m.heapUsedBytes),
+    formatBytes(m.rssDeltaBytes),
+  ]);
 }
 const MEMORY_HEAD = ['size', 'subject', 'RSS', 'heap used', 'RSS growth'];
 
@@ -49,7 +63,11 @@ const GATE_HEAD = ['status', 'suite', 'size', 'gate', 'value', 'limit', 'source'
 
 export function padTable(head: readonly string[], rows: readonly string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -63,7 +81,8 @@ function suitesIn(run: BenchRun): SuiteName[] {
 }
 
 /** Quick runs warm up once and take a handful of samples: cold caches dominate some figures. */
-export const QUICK_WARNING = 'quick run: few samples and one warm-up; these figures check the harness, they are not for go/no-go (run without --quick)';
+export const QUICK_WARNING =
+  'quick run: few samples and one warm-up; these figures check the harness, they are not for go/no-go (run without --quick)';
 
 /** The console summary printed after a run. */
 export function consoleReport(run: BenchRun): string {
@@ -72,13 +91,28 @@ export function consoleReport(run: BenchRun): string {
     out.push(`\n== ${suite}`, padTable(MEASUREMENT_HEAD, measurementRows(run.measurements.filter((m) => m.suite === suite))));
   }
   if (run.memory.length > 0) out.push('\n== memory (each subject alone in a child process)', padTable(MEMORY_HEAD, memoryRows(run.memory)));
-  if (run.gates.length > 0) out.push('\n== gates (ratios of medians from this run; INFO = above the gated sizes)', padTable(GATE_HEAD, gateRows(run.gates)));
+  if (run.gates.length > 0)
+    out.push('\n== gates (ratios of medians from this run; INFO = above the gated sizes)', padTable(GATE_HEAD, gateRows(run.gates)));
   for (const s of run.skipped) out.push(`\n${s.suite}: ${s.reason}`);
   if (run.baseline) {
     const b = run.baseline;
-    out.push(`\n== baseline ${b.file}: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} compared${b.missing.length ? `, ${b.missing.length} not measured this run` : ''}`);
+    out.push(
+      `\n== baseline ${b.file}: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} compared${b.missing.length ? `, ${b.missing.length} not measured this run` : ''}`,
+    );
     const worse = b.entries.filter((e) => e.regressed);
-    if (worse.length) out.push(padTable(['id', 'metric', 'baseline', 'now', 'change'], worse.map((e) => [e.id, e.metric, fmtMetric(e.metric, e.baseline), fmtMetric(e.metric, e.current), `+${(e.change * 100).toFixed(0)}%`])));
+    if (worse.length)
+      out.push(
+        padTable(
+          ['id', 'metric', 'baseline', 'now', 'change'],
+          worse.map((e) => [
+            e.id,
+            e.metric,
+            fmtMetric(e.metric, e.baseline),
+            fmtMetric(e.metric, e.current),
+            `+${(e.change * 100).toFixed(0)}%`,
+          ]),
+        ),
+      );
   }
   const counts = countGates(run.gates);
   out.push(`\ngates: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.INFO} INFO, ${counts['N/A']} N/A`);
@@ -114,14 +148,47 @@ export function markdownReport(run: BenchRun, charts: Partial<Record<SuiteName, 
     out.push(`## ${suite}`, '');
     const chart = charts[suite];
     if (chart) out.push(`![p50 latency, ${suite}](${chart})`, '');
-    out.push(markdownTable([...MEASUREMENT_HEAD, 'note'], run.measurements.filter((m) => m.suite === suite).map((m) => [...(measurementRows([m])[0] ?? []), m.note ?? ''])), '');
+    out.push(
+      markdownTable(
+        [...MEASUREMENT_HEAD, 'note'],
+        run.measurements.filter((m) => m.suite === suite).map((m) => [...(measurementRows([m])[0] ?? []), m.note ?? '']),
+      ),
+      '',
+    );
   }
-  if (run.memory.length > 0) out.push('## Memory', '', 'Each backend measured alone in a child process (`--expose-gc`): load, read every record, list every chain, query, scan.', '', markdownTable(MEMORY_HEAD, memoryRows(run.memory)), '');
+  if (run.memory.length > 0)
+    out.push(
+      '## Memory',
+      '',
+      'Each backend measured alone in a child process (`--expose-gc`): load, read every record, list every chain, query, scan.',
+      '',
+      markdownTable(MEMORY_HEAD, memoryRows(run.memory)),
+      '',
+    );
   if (run.skipped.length > 0) out.push('## Skipped', '', ...run.skipped.map((s) => `- ${s.suite}: ${s.reason}`), '');
   if (run.baseline) {
     const b = run.baseline;
-    out.push('## Baseline', '', `Compared with \`${b.file}\`: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} figures.`, '');
-    if (b.entries.length) out.push(markdownTable(['id', 'metric', 'baseline', 'now', 'change', 'flag'], b.entries.map((e) => [e.id, e.metric, fmtMetric(e.metric, e.baseline), fmtMetric(e.metric, e.current), `${e.change >= 0 ? '+' : ''}${(e.change * 100).toFixed(0)}%`, e.regressed ? 'REGRESSED' : ''])), '');
+    out.push(
+      '## Baseline',
+      '',
+      `Compared with \`${b.file}\`: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} figures.`,
+      '',
+    );
+    if (b.entries.length)
+      out.push(
+        markdownTable(
+          ['id', 'metric', 'baseline', 'now', 'change', 'flag'],
+          b.entries.map((e) => [
+            e.id,
+            e.metric,
+            fmtMetric(e.metric, e.baseline),
+            fmtMetric(e.metric, e.current),
+            `${e.change >= 0 ? '+' : ''}${(e.change * 100).toFixed(0)}%`,
+            e.regressed ? 'REGRESSED' : '',
+          ]),
+        ),
+        '',
+      );
     if (b.missing.length) out.push(`Not measured this run: ${b.missing.join(', ')}`, '');
   }
   return out.join('\n');

@@ -46,7 +46,13 @@ export async function runBench(options: BenchOptions, env: RunEnvironment): Prom
     startedAt,
     finishedAt: startedAt,
     options: { quick: options.quick, sizes: options.sizes, suites: options.suites, iterations: options.iterations, warmup: options.warmup },
-    environment: { node: process.version, platform: process.platform, arch: process.arch, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown' },
+    environment: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+    },
     measurements: [],
     memory: [],
     gates: [],
@@ -97,7 +103,13 @@ export async function saveRun(run: BenchRun, outDir: string, saveBaseline: boole
   const chartPaths: string[] = [];
   for (const suite of new Set(run.measurements.map((m) => m.suite))) {
     const name = `chart-${suite}.svg`;
-    await writeFile(join(outDir, name), latencyChart(run.measurements.filter((m) => m.suite === suite), `deploystate bench: ${suite}, p50 latency`));
+    await writeFile(
+      join(outDir, name),
+      latencyChart(
+        run.measurements.filter((m) => m.suite === suite),
+        `deploystate bench: ${suite}, p50 latency`,
+      ),
+    );
     charts[suite] = name;
     chartPaths.push(join(outDir, name));
   }

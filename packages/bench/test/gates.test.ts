@@ -3,7 +3,15 @@ import { backendGates, compareWithBaseline, evaluateGate, isGatedSize, LIMITS, p
 import type { BenchRun, Measurement, MemoryMeasurement } from '../src/results.js';
 
 function m(operation: string, subject: string, size: number, p50: number, suite: Measurement['suite'] = 'backends'): Measurement {
-  return { suite, operation, subject, size, latencyMs: { n: 5, min: p50, max: p50, mean: p50, p50, p99: p50 }, itemsPerRun: 1, throughputPerSec: 1000 / p50 };
+  return {
+    suite,
+    operation,
+    subject,
+    size,
+    latencyMs: { n: 5, min: p50, max: p50, mean: p50, p50, p99: p50 },
+    itemsPerRun: 1,
+    throughputPerSec: 1000 / p50,
+  };
 }
 
 function mem(subject: string, size: number, rssBytes: number): MemoryMeasurement {
@@ -31,7 +39,9 @@ describe('evaluateGate', () => {
   });
 
   it('the limits are the runbook numbers', () => {
-    expect([LIMITS.read.limit, LIMITS.write.limit, LIMITS.query.limit, LIMITS.memory.limit, LIMITS.dualWrite.limit]).toEqual([2, 3, 5, 1.5, 1.5]);
+    expect([LIMITS.read.limit, LIMITS.write.limit, LIMITS.query.limit, LIMITS.memory.limit, LIMITS.dualWrite.limit]).toEqual([
+      2, 3, 5, 1.5, 1.5,
+    ]);
   });
 });
 
@@ -48,12 +58,18 @@ describe('isGatedSize: production size and up to 100 records per network (5 netw
 
 describe('backendGates', () => {
   const measurements = [
-    m('get', 'leveldb', 28, 0.1), m('get', 'json', 28, 0.15),
-    m('put', 'leveldb', 28, 0.1), m('put', 'json', 28, 0.4),
-    m('put-durable', 'leveldb', 28, 1), m('put-durable', 'json', 28, 2),
-    m('query', 'leveldb', 28, 1), m('query', 'json', 28, 5),
-    m('iterate', 'leveldb', 28, 1), m('iterate', 'json', 28, 9),
-    m('get', 'leveldb', 1000, 0.1), m('get', 'json', 1000, 1),
+    m('get', 'leveldb', 28, 0.1),
+    m('get', 'json', 28, 0.15),
+    m('put', 'leveldb', 28, 0.1),
+    m('put', 'json', 28, 0.4),
+    m('put-durable', 'leveldb', 28, 1),
+    m('put-durable', 'json', 28, 2),
+    m('query', 'leveldb', 28, 1),
+    m('query', 'json', 28, 5),
+    m('iterate', 'leveldb', 28, 1),
+    m('iterate', 'json', 28, 9),
+    m('get', 'leveldb', 1000, 0.1),
+    m('get', 'json', 1000, 1),
   ];
   const gates = backendGates(measurements, [mem('leveldb', 28, 100), mem('json', 28, 160)]);
   const at = (name: string, size: number) => gates.find((g) => g.name === name && g.size === size);
@@ -88,8 +104,14 @@ describe('backendGates', () => {
 });
 
 describe('compareWithBaseline: the runbook post-migration alert (> 20% worse)', () => {
-  const baseline = { measurements: [m('get', 'json', 28, 1), m('put', 'json', 28, 1), m('query', 'json', 28, 1), m('gone', 'json', 28, 1)], memory: [mem('json', 28, 1000)] };
-  const current = { measurements: [m('get', 'json', 28, 1.2), m('put', 'json', 28, 1.21), m('query', 'json', 28, 0.5), m('new', 'json', 28, 1)], memory: [mem('json', 28, 1300)] };
+  const baseline = {
+    measurements: [m('get', 'json', 28, 1), m('put', 'json', 28, 1), m('query', 'json', 28, 1), m('gone', 'json', 28, 1)],
+    memory: [mem('json', 28, 1000)],
+  };
+  const current = {
+    measurements: [m('get', 'json', 28, 1.2), m('put', 'json', 28, 1.21), m('query', 'json', 28, 0.5), m('new', 'json', 28, 1)],
+    memory: [mem('json', 28, 1300)],
+  };
   const result = compareWithBaseline(current, baseline, 'base.json');
   const entry = (id: string) => result.entries.find((e) => e.id === id);
 
@@ -119,7 +141,17 @@ describe('compareWithBaseline: the runbook post-migration alert (> 20% worse)', 
 });
 
 describe('runFails (what --gate exits 1 on)', () => {
-  const gate = (status: 'PASS' | 'FAIL' | 'INFO') => ({ name: 'g', suite: 'backends' as const, size: 28, value: 1, limit: 2, comparison: '<=' as const, status, source: 's', detail: 'd' });
+  const gate = (status: 'PASS' | 'FAIL' | 'INFO') => ({
+    name: 'g',
+    suite: 'backends' as const,
+    size: 28,
+    value: 1,
+    limit: 2,
+    comparison: '<=' as const,
+    status,
+    source: 's',
+    detail: 'd',
+  });
   it('fails on a FAIL gate or a baseline regression, not on INFO', () => {
     expect(runFails({ gates: [gate('PASS'), gate('INFO')] })).toBe(false);
     expect(runFails({ gates: [gate('PASS'), gate('FAIL')] })).toBe(true);

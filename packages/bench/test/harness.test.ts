@@ -30,14 +30,20 @@ describe('sampleInterleaved', () => {
   });
 
   it('measure turns samples into measurements with throughput from the median', async () => {
-    const [a] = await measure([{ name: 'A', run: () => undefined }], { suite: 'codec', operation: 'op', size: 10, itemsPerRun: 10, note: 'n' }, { warmup: 0, iterations: 5 });
+    const [a] = await measure(
+      [{ name: 'A', run: () => undefined }],
+      { suite: 'codec', operation: 'op', size: 10, itemsPerRun: 10, note: 'n' },
+      { warmup: 0, iterations: 5 },
+    );
     expect(a).toMatchObject({ suite: 'codec', operation: 'op', subject: 'A', size: 10, itemsPerRun: 10, note: 'n' });
     expect(a?.latencyMs.n).toBe(5);
     expect(a?.latencyMs.p50).toBeLessThanOrEqual(a?.latencyMs.p99 ?? 0);
   });
 
   it('a failing run fails the measurement instead of being timed', async () => {
-    await expect(sampleInterleaved([{ name: 'A', run: () => Promise.reject(new Error('boom')) }], { warmup: 0, iterations: 2 })).rejects.toThrow('boom');
+    await expect(
+      sampleInterleaved([{ name: 'A', run: () => Promise.reject(new Error('boom')) }], { warmup: 0, iterations: 2 }),
+    ).rejects.toThrow('boom');
   });
 });
 

@@ -18,7 +18,9 @@ let first: ChildOutcome;
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} missing: run the package build first (pnpm test does)`);
   out = await makeTempDir('e2e');
-  first = await runChild(process.execPath, [main, '--quick', '--suite', 'codec,backends', '--sizes', '28', '--json', '--out', out], { timeoutMs: 120_000 });
+  first = await runChild(process.execPath, [main, '--quick', '--suite', 'codec,backends', '--sizes', '28', '--json', '--out', out], {
+    timeoutMs: 120_000,
+  });
 }, 130_000);
 
 afterAll(async () => {
@@ -79,11 +81,19 @@ describe('pnpm bench --quick, end to end', () => {
     for (const m of run.memory) expect(m.rssBytes).toBeGreaterThan(m.heapUsedBytes);
     const names = run.gates.filter((g) => g.suite === 'backends' && g.size === 28).map((g) => g.name);
     expect(names).toEqual(expect.arrayContaining(['read (get)', 'write (put)', 'write (put-durable)', 'query (query)', 'memory']));
-    expect(run.gates.filter((g) => g.suite === 'backends' && g.name !== 'memory' && !g.name.startsWith('info')).every((g) => g.status === 'PASS' || g.status === 'FAIL')).toBe(true);
+    expect(
+      run.gates
+        .filter((g) => g.suite === 'backends' && g.name !== 'memory' && !g.name.startsWith('info'))
+        .every((g) => g.status === 'PASS' || g.status === 'FAIL'),
+    ).toBe(true);
   });
 
   it('--baseline compares with a saved run and reports every figure it shares', async () => {
-    const second = await runChild(process.execPath, [main, '--quick', '--suite', 'codec', '--sizes', '28', '--json', '--out', out, '--baseline', join(out, 'latest.json')], { timeoutMs: 60_000 });
+    const second = await runChild(
+      process.execPath,
+      [main, '--quick', '--suite', 'codec', '--sizes', '28', '--json', '--out', out, '--baseline', join(out, 'latest.json')],
+      { timeoutMs: 60_000 },
+    );
     expect(second.code, second.stderr).toBe(0);
     const run = JSON.parse(second.stdout) as BenchRun;
     expect(run.baseline?.file).toBe(join(out, 'latest.json'));

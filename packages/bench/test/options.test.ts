@@ -5,7 +5,15 @@ import { SUITE_NAMES } from '../src/results.js';
 describe('parseOptions', () => {
   it('defaults: every suite, the default sizes, results under <cwd>/bench-results', () => {
     const o = parseOptions([], '/work/here');
-    expect(o).toMatchObject({ quick: false, sizes: DEFAULT_SIZES, suites: [...SUITE_NAMES], out: '/work/here/bench-results', json: false, gate: false, baseline: undefined });
+    expect(o).toMatchObject({
+      quick: false,
+      sizes: DEFAULT_SIZES,
+      suites: [...SUITE_NAMES],
+      out: '/work/here/bench-results',
+      json: false,
+      gate: false,
+      baseline: undefined,
+    });
   });
 
   it('--quick takes small sizes and few iterations', () => {
@@ -15,7 +23,10 @@ describe('parseOptions', () => {
   });
 
   it('parses lists, paths relative to cwd, and --flag=value', () => {
-    const o = parseOptions(['--sizes', '10000,28,1k,28', '--suite=codec,backends', '--baseline', 'old/run.json', '--out', '/abs', '--json', '--gate'], '/w');
+    const o = parseOptions(
+      ['--sizes', '10000,28,1k,28', '--suite=codec,backends', '--baseline', 'old/run.json', '--out', '/abs', '--json', '--gate'],
+      '/w',
+    );
     expect(o.sizes).toEqual([28, 1000, 10000]);
     expect(o.suites).toEqual(['codec', 'backends']);
     expect(o.baseline).toBe('/w/old/run.json');

@@ -4,10 +4,25 @@ import { consoleReport, markdownReport, markdownTable } from '../src/report.js';
 import type { BenchRun, Measurement } from '../src/results.js';
 
 function m(operation: string, subject: string, size: number, p50: number): Measurement {
-  return { suite: 'backends', operation, subject, size, latencyMs: { n: 3, min: p50, max: p50, mean: p50, p50, p99: p50 * 2 }, itemsPerRun: 1, throughputPerSec: 1000 / p50 };
+  return {
+    suite: 'backends',
+    operation,
+    subject,
+    size,
+    latencyMs: { n: 3, min: p50, max: p50, mean: p50, p50, p99: p50 * 2 },
+    itemsPerRun: 1,
+    throughputPerSec: 1000 / p50,
+  };
 }
 
-const measurements = [m('get', 'leveldb', 28, 0.05), m('get', 'json', 28, 0.02), m('put', 'leveldb', 28, 0.2), m('put', 'json', 28, 4), m('get', 'leveldb', 1000, 0.06), m('get', 'json', 1000, 0.03)];
+const measurements = [
+  m('get', 'leveldb', 28, 0.05),
+  m('get', 'json', 28, 0.02),
+  m('put', 'leveldb', 28, 0.2),
+  m('put', 'json', 28, 4),
+  m('get', 'leveldb', 1000, 0.06),
+  m('get', 'json', 1000, 0.03),
+];
 
 function run(): BenchRun {
   return {
@@ -17,14 +32,59 @@ function run(): BenchRun {
     options: { quick: true, sizes: [28, 1000], suites: ['backends'], iterations: 8, warmup: 1 },
     environment: { node: 'v20.0.0', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test' },
     measurements,
-    memory: [{ suite: 'backends', subject: 'json', size: 28, rssBytes: 50 * 1024 * 1024, heapUsedBytes: 5 * 1024 * 1024, rssDeltaBytes: 1024 * 1024 }],
+    memory: [
+      {
+        suite: 'backends',
+        subject: 'json',
+        size: 28,
+        rssBytes: 50 * 1024 * 1024,
+        heapUsedBytes: 5 * 1024 * 1024,
+        rssDeltaBytes: 1024 * 1024,
+      },
+    ],
     gates: [
-      { name: 'write (put)', suite: 'backends', size: 28, value: 20, limit: 3, comparison: '<=', status: 'FAIL', source: 'runbook 3.4: write <= 3x LevelDB', detail: 'p50' },
-      { name: 'read (get)', suite: 'backends', size: 28, value: 0.4, limit: 2, comparison: '<=', status: 'PASS', source: 'runbook 3.4: read <= 2x LevelDB', detail: 'p50' },
-      { name: 'info (iterate)', suite: 'backends', size: 1000, value: 1.2, limit: null, comparison: '<=', status: 'INFO', source: 'none', detail: 'p50' },
+      {
+        name: 'write (put)',
+        suite: 'backends',
+        size: 28,
+        value: 20,
+        limit: 3,
+        comparison: '<=',
+        status: 'FAIL',
+        source: 'runbook 3.4: write <= 3x LevelDB',
+        detail: 'p50',
+      },
+      {
+        name: 'read (get)',
+        suite: 'backends',
+        size: 28,
+        value: 0.4,
+        limit: 2,
+        comparison: '<=',
+        status: 'PASS',
+        source: 'runbook 3.4: read <= 2x LevelDB',
+        detail: 'p50',
+      },
+      {
+        name: 'info (iterate)',
+        suite: 'backends',
+        size: 1000,
+        value: 1.2,
+        limit: null,
+        comparison: '<=',
+        status: 'INFO',
+        source: 'none',
+        detail: 'p50',
+      },
     ],
     skipped: [{ suite: 'startup', reason: 'skipped: @deploystate/cli not available' }],
-    baseline: { file: 'old.json', threshold: 0.2, entries: [{ id: 'backends/put/json/28', metric: 'p50', baseline: 1, current: 4, change: 3, regressed: true }], regressions: 1, missing: [] },
+    baseline: {
+      file: 'old.json',
+      threshold: 0.2,
+      entries: [{ id: 'backends/put/json/28', metric: 'p50', baseline: 1, current: 4, change: 3, regressed: true }],
+      regressions: 1,
+      missing: [],
+    },
   };
 }
 
@@ -101,7 +161,10 @@ describe('markdownReport', () => {
     const tables = md.split('\n\n').filter((block) => block.startsWith('|'));
     expect(tables.length).toBeGreaterThanOrEqual(4);
     for (const table of tables) {
-      const rows = table.split('\n').filter((r) => r !== '').map((r) => r.replace(/\\\|/g, '').split('|').length);
+      const rows = table
+        .split('\n')
+        .filter((r) => r !== '')
+        .map((r) => r.replace(/\\\|/g, '').split('|').length);
       expect(new Set(rows).size, table).toBe(1);
     }
   });

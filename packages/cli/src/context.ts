@@ -56,7 +56,10 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
   const file = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE);
   if (!existsSync(file)) {
     if (explicit !== undefined) {
-      throw new StateError(ErrorCodes.INVALID_CONFIG, `config file ${file} does not exist`, { file, hint: 'create it with `deploystate init`, or leave out --config' });
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `config file ${file} does not exist`, {
+        file,
+        hint: 'create it with `deploystate init`, or leave out --config',
+      });
     }
     return { exclude: [], networks: [] };
   }
@@ -73,8 +76,14 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
     return isAbsolute(value) ? value : resolve(base, value);
   };
   const networks = raw.networks ?? [];
-  if (!Array.isArray(networks)) throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
-  const config: CliConfig = { exclude: strings(raw.exclude, 'exclude', file), networks: networks as NetworkDefinition[], rpc: raw.rpc, file };
+  if (!Array.isArray(networks))
+    throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+  const config: CliConfig = {
+    exclude: strings(raw.exclude, 'exclude', file),
+    networks: networks as NetworkDefinition[],
+    rpc: raw.rpc,
+    file,
+  };
   const leveldb = path('leveldb');
   const deployments = path('deployments');
   const stateDir = path('stateDir');
@@ -102,7 +111,10 @@ export class Context {
   /** Set by a command whose check failed without an error (compare found differences, say). */
   exitCode = 0;
 
-  constructor(readonly options: GlobalOptions, bareLevelDbFlag = false) {
+  constructor(
+    readonly options: GlobalOptions,
+    bareLevelDbFlag = false,
+  ) {
     if (options.leveldb === true && !bareLevelDbFlag) {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, '--leveldb needs a path', { hint: '--leveldb ./leveldb' });
     }
@@ -114,7 +126,11 @@ export class Context {
     const pick = (flag: string | undefined, fromConfig: string | undefined, fallback: string | undefined): string | undefined =>
       flag !== undefined ? resolve(this.cwd, String(flag)) : (fromConfig ?? fallback);
     this.paths = {
-      leveldb: pick(typeof options.leveldb === 'string' ? options.leveldb : undefined, this.config.leveldb, resolve(this.cwd, 'leveldb')) as string,
+      leveldb: pick(
+        typeof options.leveldb === 'string' ? options.leveldb : undefined,
+        this.config.leveldb,
+        resolve(this.cwd, 'leveldb'),
+      ) as string,
       deployments: pick(options.deployments, this.config.deployments, resolve(this.cwd, 'deployments')) as string,
       stateDir: pick(options.stateDir, this.config.stateDir, undefined),
     };

@@ -32,11 +32,7 @@ const DEFAULT_HINTS: Readonly<Record<string, string>> = {
 };
 
 function isKnown(error: unknown): error is KnownError {
-  return (
-    error instanceof Error &&
-    error.name === 'StateError' &&
-    typeof (error as { code?: unknown }).code === 'string'
-  );
+  return error instanceof Error && error.name === 'StateError' && typeof (error as { code?: unknown }).code === 'string';
 }
 
 function isUsage(error: unknown): error is Error {
@@ -63,7 +59,18 @@ export function errorDocument(error: unknown): Record<string, unknown> {
   const exitCode = exitCodeFor(error);
   if (isKnown(error)) {
     const { code, message, file, key, hint, position } = error;
-    return { ok: false, exitCode, error: { code, message, ...(file && { file }), ...(key && { key }), ...(position && { position }), hint: hint ?? DEFAULT_HINTS[code] } };
+    return {
+      ok: false,
+      exitCode,
+      error: {
+        code,
+        message,
+        ...(file && { file }),
+        ...(key && { key }),
+        ...(position && { position }),
+        hint: hint ?? DEFAULT_HINTS[code],
+      },
+    };
   }
   if (isUsage(error)) return { ok: false, exitCode, error: { code: 'USAGE', message: error.message, hint: 'see `deploystate --help`' } };
   return {

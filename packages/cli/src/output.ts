@@ -15,7 +15,10 @@ export interface Palette {
 }
 
 const plain: Paint = (text) => text;
-const ansi = (open: number, close: number): Paint => (text) => `\u001b[${open}m${text}\u001b[${close}m`;
+const ansi =
+  (open: number, close: number): Paint =>
+  (text) =>
+    `\u001b[${open}m${text}\u001b[${close}m`;
 
 export function palette(enabled: boolean): Palette {
   if (!enabled) return { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain };
@@ -35,13 +38,21 @@ const visibleLength = (text: string): number => text.replace(ANSI_PATTERN, '').l
 export function table(header: string[], rows: Array<Array<string | number>>, paint: Palette = palette(false)): string {
   const cells = rows.map((row) => row.map((cell) => String(cell)));
   const widths = header.map((title, i) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[i] ?? ''))));
-  const numeric = header.map((_, i) => cells.length > 0 && cells.every((row) => /^-?[\d.,]+%?$/.test((row[i] ?? '').replace(ANSI_PATTERN, ''))));
+  const numeric = header.map(
+    (_, i) => cells.length > 0 && cells.every((row) => /^-?[\d.,]+%?$/.test((row[i] ?? '').replace(ANSI_PATTERN, ''))),
+  );
   const pad = (text: string, i: number): string => {
     const gap = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(text)));
     return numeric[i] ? gap + text : text + gap;
   };
   const lines = [paint.bold(header.map(pad).join('  ').trimEnd()), paint.dim(widths.map((w) => '-'.repeat(w)).join('  '))];
-  for (const row of cells) lines.push(header.map((_, i) => pad(row[i] ?? '', i)).join('  ').trimEnd());
+  for (const row of cells)
+    lines.push(
+      header
+        .map((_, i) => pad(row[i] ?? '', i))
+        .join('  ')
+        .trimEnd(),
+    );
   return lines.join('\n');
 }
 
@@ -81,7 +92,8 @@ export class ProgressBar {
   update(progress: ProgressUpdate): void {
     const total = Math.max(progress.total, 0);
     const ratio = total === 0 ? 1 : Math.min(1, progress.done / total);
-    const rate = progress.rate !== undefined && Number.isFinite(progress.rate) ? `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} rec/s` : '';
+    const rate =
+      progress.rate !== undefined && Number.isFinite(progress.rate) ? `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} rec/s` : '';
     const eta = progress.etaMs !== undefined && progress.done < total ? `ETA ${formatDuration(progress.etaMs)}` : '';
     const label = progress.label ?? '';
     const counts = `${progress.done}/${total}`;

@@ -19,8 +19,15 @@ const CHAIN_FLAGS: NonNullable<CommandSpec['options']> = [
   ['--concurrency <n>', 'RPC requests in flight per endpoint (default 4)'],
 ];
 // Which store a command reads (export) or writes (import).
-const sideFlag = (flag: '--from' | '--to'): NonNullable<CommandSpec['options']>[number] => [`${flag} <side>`, 'leveldb | json', { default: 'leveldb' }];
-const CHAIN_OPTION: NonNullable<CommandSpec['options']>[number] = ['--chain', 'Also check the records against the chains (see verify-chain)'];
+const sideFlag = (flag: '--from' | '--to'): NonNullable<CommandSpec['options']>[number] => [
+  `${flag} <side>`,
+  'leveldb | json',
+  { default: 'leveldb' },
+];
+const CHAIN_OPTION: NonNullable<CommandSpec['options']>[number] = [
+  '--chain',
+  'Also check the records against the chains (see verify-chain)',
+];
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -116,9 +123,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'verify-chain',
     module: 'verify-chain',
-    description: 'Check the records against the chains: chain id, code at proxy and implementation, EIP-1967 slot, runtime hash (read-only; exit 1 on errors)',
+    description:
+      'Check the records against the chains: chain id, code at proxy and implementation, EIP-1967 slot, runtime hash (read-only; exit 1 on errors)',
     options: [['--from <side>', 'leveldb | json (default: the side deploy scripts read in the current phase)'], ...CHAIN_FLAGS],
-    examples: ['deploystate verify-chain --rpc 97=https://data-seed-prebsc-1-s1.bnbchain.org:8545', 'RPC_URL_56=https://bsc.example deploystate verify-chain --json'],
+    examples: [
+      'deploystate verify-chain --rpc 97=https://data-seed-prebsc-1-s1.bnbchain.org:8545',
+      'RPC_URL_56=https://bsc.example deploystate verify-chain --json',
+    ],
   },
   {
     usage: 'cutover',
@@ -132,7 +143,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--chain', 'Also require the JSON records to check out against the chains (see verify-chain)'],
       ...CHAIN_FLAGS,
     ],
-    examples: ['deploystate cutover --dry-run', 'deploystate cutover --soak 3 --soak-interval 5000', 'deploystate cutover --acknowledge DEV_CHAIN --yes'],
+    examples: [
+      'deploystate cutover --dry-run',
+      'deploystate cutover --soak 3 --soak-interval 5000',
+      'deploystate cutover --acknowledge DEV_CHAIN --yes',
+    ],
   },
   {
     usage: 'rollback',
@@ -168,20 +183,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'export <file>',
     module: 'export',
     description: 'Write every chain of one side to one file (JSON or NDJSON), losslessly',
-    options: [
-      sideFlag('--from'),
-      ['--format <format>', 'json | ndjson (default: from the file name)'],
-    ],
+    options: [sideFlag('--from'), ['--format <format>', 'json | ndjson (default: from the file name)']],
     examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json'],
   },
   {
     usage: 'import <file>',
     module: 'import',
     description: 'Load an export into one side (only in leveldb-only, where no journal is bypassed)',
-    options: [
-      sideFlag('--to'),
-      ['--force', 'Overwrite records that differ'],
-    ],
+    options: [sideFlag('--to'), ['--force', 'Overwrite records that differ']],
     examples: ['deploystate import state.json', 'deploystate import state.ndjson --to json --force --yes'],
   },
   {
@@ -205,17 +214,23 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'drill <scenario>',
     module: 'drill',
-    description: 'Runbook checks run on a temp COPY of your data: json-backend | cross-network | edge-cases | error-recovery (exit 1 on any failure)',
+    description:
+      'Runbook checks run on a temp COPY of your data: json-backend | cross-network | edge-cases | error-recovery (exit 1 on any failure)',
     options: [
       ['--expected <file>', 'cross-network: expected inventory, { "<network or chainId>": count | [names] }'],
       ['--keep', 'Keep the copy afterwards (its path is printed) instead of removing it'],
     ],
-    examples: ['deploystate drill json-backend', 'deploystate drill cross-network --expected expected-inventory.json', 'deploystate drill edge-cases --json', 'deploystate drill error-recovery'],
+    examples: [
+      'deploystate drill json-backend',
+      'deploystate drill cross-network --expected expected-inventory.json',
+      'deploystate drill edge-cases --json',
+      'deploystate drill error-recovery',
+    ],
   },
   {
     usage: 'project-check <name>',
     module: 'project-check',
-    description: "Say plainly which runbook checks belong to your own project (deploystate cannot run them)",
+    description: 'Say plainly which runbook checks belong to your own project (deploystate cannot run them)',
     examples: ['deploystate project-check compile'],
   },
 ];

@@ -9,9 +9,18 @@ export function verdict(ok: boolean, paint: Palette, good: string, bad: string):
 }
 
 /** A readiness result (dual-write verify, rollback --ready): one row per check, then the verdict. */
-export function renderReadiness(result: { ready: boolean; checks: ReadonlyArray<{ name: string; ok: boolean; detail: string }> }, paint: Palette, good: string, bad: string): string[] {
+export function renderReadiness(
+  result: { ready: boolean; checks: ReadonlyArray<{ name: string; ok: boolean; detail: string }> },
+  paint: Palette,
+  good: string,
+  bad: string,
+): string[] {
   return [
-    table(['check', 'ok', 'detail'], result.checks.map((c) => [c.name, c.ok ? paint.green('yes') : paint.red('no'), c.detail]), paint),
+    table(
+      ['check', 'ok', 'detail'],
+      result.checks.map((c) => [c.name, c.ok ? paint.green('yes') : paint.red('no'), c.detail]),
+      paint,
+    ),
     verdict(result.ready, paint, good, bad),
   ];
 }
@@ -31,17 +40,26 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
     entry.count++;
     byCode.set(f.code, entry);
   }
-  const lines = [table(['finding', 'severity', 'count'], [...byCode].map(([code, { severity, count }]) => [code, severityPaint(severity, paint)(severity), count]), paint)];
+  const lines = [
+    table(
+      ['finding', 'severity', 'count'],
+      [...byCode].map(([code, { severity, count }]) => [code, severityPaint(severity, paint)(severity), count]),
+      paint,
+    ),
+  ];
   const rank: Record<string, number> = { error: 0, warning: 1, info: 2 };
   // Errors and warnings first; info findings are counted above and listed only when nothing worse is.
   const worst = [...findings].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
   const listed = worst.some((f) => f.severity !== 'info') ? worst.filter((f) => f.severity !== 'info') : worst;
   for (const f of listed.slice(0, limit)) {
-    const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`].filter(Boolean).join(' ');
+    const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`]
+      .filter(Boolean)
+      .join(' ');
     lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(22))} ${where ? `${where}: ` : ''}${f.message}`);
   }
   if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
-  if (listed.length < findings.length) lines.push(paint.dim(`  (${findings.length - listed.length} info findings counted above; --json lists all)`));
+  if (listed.length < findings.length)
+    lines.push(paint.dim(`  (${findings.length - listed.length} info findings counted above; --json lists all)`));
   return lines;
 }
 
@@ -51,7 +69,8 @@ const short = (value: unknown): string => {
 };
 
 /** Entries either side could not read that the state does not account for: they fail compare and verify. */
-export const unknownUnreadable = (comparison: { unreadable?: readonly UnreadableEntry[] }): UnreadableEntry[] => (comparison.unreadable ?? []).filter((u) => !u.known);
+export const unknownUnreadable = (comparison: { unreadable?: readonly UnreadableEntry[] }): UnreadableEntry[] =>
+  (comparison.unreadable ?? []).filter((u) => !u.known);
 
 /** Where each side's data lives, named on an unreadable entry that carries no file of its own (a LevelDB value). */
 export interface SideLocations {
@@ -60,7 +79,12 @@ export interface SideLocations {
 }
 
 /** One line per entry a side could not read: side, key, file and finding code, and whether the state accounts for it. */
-export function renderUnreadable(unreadable: readonly UnreadableEntry[], paint: Palette, limit: number, locations?: SideLocations): string[] {
+export function renderUnreadable(
+  unreadable: readonly UnreadableEntry[],
+  paint: Palette,
+  limit: number,
+  locations?: SideLocations,
+): string[] {
   const lines = unreadable.slice(0, limit).map((u) => {
     const label = u.known ? paint.dim(`unreadable ${u.side}`.padEnd(19)) : paint.red(`unreadable ${u.side}`.padEnd(19));
     const file = u.file ?? locations?.[u.side];

@@ -46,7 +46,10 @@ const record = (contractName: string, fields: Partial<DeploymentRecord>): Deploy
 /** A folder with ./leveldb holding `records`, as the deploy scripts wrote them. */
 async function project(name: string, records: DeploymentRecord[]): Promise<string> {
   const dir = join(fixture.root, name);
-  await writeLegacyStore(join(dir, 'leveldb'), records.map((r) => ({ key: `${r.chainId}-${r.contractName}`, value: r })));
+  await writeLegacyStore(
+    join(dir, 'leveldb'),
+    records.map((r) => ({ key: `${r.chainId}-${r.contractName}`, value: r })),
+  );
   return dir;
 }
 
@@ -107,9 +110,14 @@ describe('verify-chain against a hardhat node', () => {
     const live = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${node.port}`)], { cwd: matching });
     expect(live.code, live.stderr).toBe(0);
     expect(live.stdout).toContain('***@127.0.0.1');
-    const liveJson = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${node.port}`), '--json'], { cwd: drifted });
+    const liveJson = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${node.port}`), '--json'], {
+      cwd: drifted,
+    });
     expect(liveJson.code).toBe(1);
-    const dead = await deploystate(['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${await hardhat.freePort()}`), '--retries', '0', '--debug'], { cwd: matching });
+    const dead = await deploystate(
+      ['verify-chain', ...rpcFlag(`http://user:secret@127.0.0.1:${await hardhat.freePort()}`), '--retries', '0', '--debug'],
+      { cwd: matching },
+    );
     expect(dead.code).toBe(1);
     expect(dead.stderr).toContain('ENDPOINT_UNAVAILABLE');
     for (const run of [live, liveJson, dead]) expect(run.stdout + run.stderr).not.toContain('secret');

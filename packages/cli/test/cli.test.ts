@@ -43,7 +43,8 @@ describe('migrate --demo', () => {
     const dir = join(fixture.root, 'demo-run');
     const run = await deploystate(['migrate', '--demo', dir], { cwd: fixture.root });
     expect(run.code, run.stderr).toBe(0);
-    for (const phase of ['analyze', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report']) expect(run.stderr).toContain(phase);
+    for (const phase of ['analyze', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report'])
+      expect(run.stderr).toContain(phase);
     expect(run.stdout).toContain('Migration status: SUCCESS');
     const files = [...run.stdout.matchAll(/^\s+(\S+\.(?:md|json))$/gm)].map((m) => m[1] as string);
     expect(files).toHaveLength(2);

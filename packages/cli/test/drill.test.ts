@@ -27,7 +27,10 @@ async function tree(dir: string): Promise<Record<string, string>> {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else out[relative(dir, path)] = createHash('sha256').update(await readFile(path)).digest('hex');
+      else
+        out[relative(dir, path)] = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
     }
   };
   await walk(dir);
@@ -108,7 +111,16 @@ describe('drill', () => {
     expect((await drill(fresh, ['cross-network'])).code).toBe(1);
     const good = join(root, 'expected-good.json');
     const bad = join(root, 'expected-bad.json');
-    await writeFile(good, JSON.stringify({ bscmainnet: 8, bsctestnet: 9, basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'], 11155420: 3, sapphiretestnet: 3 }));
+    await writeFile(
+      good,
+      JSON.stringify({
+        bscmainnet: 8,
+        bsctestnet: 9,
+        basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'],
+        11155420: 3,
+        sapphiretestnet: 3,
+      }),
+    );
     await writeFile(bad, JSON.stringify({ bscmainnet: 9, basesepolia: ['LookCoin', 'HyperlaneModule'] }));
     const pass = await drill(migrated, ['cross-network', '--expected', good]);
     expect(pass.code).toBe(0);

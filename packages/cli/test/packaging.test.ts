@@ -26,16 +26,33 @@ interface WorkspacePackage {
 
 // Names each main entry must export; a package not listed only has to export something.
 const EXPECTED_EXPORTS: Record<string, string[]> = {
-  '@deploystate/core': ['parseLossless', 'stringifyLossless', 'canonicalDigest', 'compareStores', 'recordKey', 'compareKeys', 'MemoryStore', 'StateError', 'ErrorCodes', 'NetworkRegistry', 'FindingCodes'],
+  '@deploystate/core': [
+    'parseLossless',
+    'stringifyLossless',
+    'canonicalDigest',
+    'compareStores',
+    'recordKey',
+    'compareKeys',
+    'MemoryStore',
+    'StateError',
+    'ErrorCodes',
+    'NetworkRegistry',
+    'FindingCodes',
+  ],
 };
 
 async function workspacePackages(): Promise<WorkspacePackage[]> {
-  const only = (process.env.DEPLOYSTATE_PACK_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (process.env.DEPLOYSTATE_PACK_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: WorkspacePackage[] = [];
   for (const group of ['packages', 'apps']) {
     const root = join(workspace, group);
     if (!existsSync(root)) continue;
-    for (const entry of (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of (await readdir(root, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const dir = join(root, entry.name);
       const manifestPath = join(dir, 'package.json');
       if (!existsSync(manifestPath)) continue;
@@ -83,7 +100,9 @@ console.log('imported ' + Object.keys(expected).length + ' packages');
 }
 
 function consumerTypes(packages: WorkspacePackage[]): string {
-  const lines = packages.map((p, i) => `import * as package${i} from '${p.name}';\nexport const exports${i}: readonly string[] = Object.keys(package${i});`);
+  const lines = packages.map(
+    (p, i) => `import * as package${i} from '${p.name}';\nexport const exports${i}: readonly string[] = Object.keys(package${i});`,
+  );
   if (packages.some((p) => p.name === '@deploystate/core')) {
     lines.push(`import { MemoryStore, parseLossless, type DeploymentRecord, type StateStore, type ErrorCode } from '@deploystate/core';
 import type { ConformanceOptions } from '@deploystate/core/testing';
@@ -121,7 +140,10 @@ describe('packaging', () => {
       expect(files).toHaveLength(packages.length);
 
       await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-      await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, '@types/node@20'], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
+      await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, '@types/node@20'], {
+        cwd: project,
+        maxBuffer: 16 * 1024 * 1024,
+      });
 
       await writeFile(join(project, 'consume.mjs'), consumerScript(packages));
       const { stdout } = await run(process.execPath, ['consume.mjs'], { cwd: project });
@@ -130,7 +152,22 @@ describe('packaging', () => {
       await writeFile(join(project, 'consume.ts'), consumerTypes(packages));
       await writeFile(
         join(project, 'tsconfig.json'),
-        JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023'], strict: true, noEmit: true, types: ['node'] }, files: ['consume.ts'] }, null, 2),
+        JSON.stringify(
+          {
+            compilerOptions: {
+              module: 'NodeNext',
+              moduleResolution: 'NodeNext',
+              target: 'ES2022',
+              lib: ['ES2023'],
+              strict: true,
+              noEmit: true,
+              types: ['node'],
+            },
+            files: ['consume.ts'],
+          },
+          null,
+          2,
+        ),
       );
       const tsc = join(workspace, 'node_modules', 'typescript', 'bin', 'tsc');
       await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project }).catch((error: { stdout?: string }) => {

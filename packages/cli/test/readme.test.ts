@@ -10,12 +10,18 @@ const CI = new URL('../../../.ci/run', import.meta.url);
 function firstBlockCommands(markdown: string): string[] {
   const match = /```[\w-]*\n([\s\S]*?)```/.exec(markdown);
   expect(match, 'README has a fenced code block').not.toBeNull();
-  return (match?.[1] ?? '').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  return (match?.[1] ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /** Command lines of a shell script, comments and blank lines left out. */
 function scriptCommands(script: string): string[] {
-  return script.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  return script
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 describe('README first commands', () => {
@@ -30,7 +36,9 @@ describe('README first commands', () => {
     const build = ci.indexOf('pnpm build');
     expect(build, '.ci/run runs `pnpm build`').toBeGreaterThanOrEqual(0);
     // The command may have its output piped on (to print a closing summary), never altered.
-    const runsTest = ci.findIndex((line) => line === testCommand || line.startsWith(`${testCommand} 2>&1 |`) || line.startsWith(`${testCommand} |`));
+    const runsTest = ci.findIndex(
+      (line) => line === testCommand || line.startsWith(`${testCommand} 2>&1 |`) || line.startsWith(`${testCommand} |`),
+    );
     expect(runsTest, `.ci/run runs \`${testCommand}\` after \`pnpm build\``).toBeGreaterThan(build);
   });
 });

@@ -53,7 +53,10 @@ describe('restore', () => {
     const exported = join(fixture.root, 'state.ndjson');
     expect((await inSample(['export', exported])).code).toBe(0);
     const text = await readFile(exported, 'utf8');
-    await writeFile(exported, text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"wrong"'));
+    await writeFile(
+      exported,
+      text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"wrong"'),
+    );
     expect((await inSample(['import', exported, '--force', '--yes'])).code).toBe(0);
     const damaged = join(fixture.root, 'damaged.ndjson');
     await inSample(['export', damaged]);

@@ -19,7 +19,18 @@ async function scriptMap(): Promise<Record<string, string>> {
   return JSON.parse(await readFile(new URL('../runbook-scripts.json', import.meta.url), 'utf8')) as Record<string, string>;
 }
 
-const GLOBAL_FLAGS = ['--leveldb', '--deployments', '--state-dir', '--config', '--json', '--yes', '--debug', '--no-color', '--help', '--version'];
+const GLOBAL_FLAGS = [
+  '--leveldb',
+  '--deployments',
+  '--state-dir',
+  '--config',
+  '--json',
+  '--yes',
+  '--debug',
+  '--no-color',
+  '--help',
+  '--version',
+];
 
 const fixture = useSample('deploystate-cli-runbook-');
 
@@ -38,7 +49,15 @@ describe('runbook scripts', () => {
     expect(commands.length).toBeGreaterThan(30);
     const map = await scriptMap();
     expect(Object.keys(map).sort()).toEqual([...commands].sort());
-    for (const name of ['analyze:current-state', 'test:migration:data-integrity', 'migrate:bulk-data-migration', 'compare:leveldb-vs-json', 'validate:pre-cutover', 'emergency:rollback-to-leveldb', 'generate:migration-report']) {
+    for (const name of [
+      'analyze:current-state',
+      'test:migration:data-integrity',
+      'migrate:bulk-data-migration',
+      'compare:leveldb-vs-json',
+      'validate:pre-cutover',
+      'emergency:rollback-to-leveldb',
+      'generate:migration-report',
+    ]) {
       expect(map[name], name).toBeDefined();
     }
   });
@@ -52,7 +71,8 @@ describe('runbook scripts', () => {
       const declared = (spec!.options ?? []).map(([flags]) => flags.split(/[ ,]/)[0]);
       // Words after `--` go to the bench program untouched; the rest must be ours.
       const ours = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
-      for (const flag of ours.filter((word) => word.startsWith('--'))) expect([...declared, ...GLOBAL_FLAGS], `${name}: ${flag}`).toContain(flag);
+      for (const flag of ours.filter((word) => word.startsWith('--')))
+        expect([...declared, ...GLOBAL_FLAGS], `${name}: ${flag}`).toContain(flag);
     }
   });
 
@@ -90,7 +110,10 @@ describe('runbook scripts', () => {
   it('the emergency rollback script reads EMERGENCY_ROLLBACK and still asks for confirmation without a terminal', async () => {
     const command = (await scriptMap())['emergency:rollback-to-leveldb'];
     const [, ...args] = command!.split(' ');
-    const run = await deploystate(args.filter((a) => a !== '--emergency'), { cwd: fixture.sample, env: { EMERGENCY_ROLLBACK: 'true' } });
+    const run = await deploystate(
+      args.filter((a) => a !== '--emergency'),
+      { cwd: fixture.sample, env: { EMERGENCY_ROLLBACK: 'true' } },
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('EMERGENCY rollback');
   });

@@ -22,7 +22,10 @@ async function holdLevelDb(path: string): Promise<ChildProcess> {
     await db.open();
     process.stdout.write('ready\\n');
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: childEnv({ BACKEND_PKG: backend, DB_PATH: path }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    env: childEnv({ BACKEND_PKG: backend, DB_PATH: path }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
     child.on('exit', (exitCode) => reject(new Error(`lock holder exited with ${exitCode}`)));
@@ -88,9 +91,14 @@ describe('on a sample store', () => {
     try {
       const run = await inSample(['compare', '--json']);
       expect(run.code).toBe(1);
-      const differing = onlyDocument(run).differing as Array<{ key: string; fields: Array<{ field: string; left: unknown; right: unknown }> }>;
+      const differing = onlyDocument(run).differing as Array<{
+        key: string;
+        fields: Array<{ field: string; left: unknown; right: unknown }>;
+      }>;
       expect(differing.map((d) => d.key)).toEqual(['56-LookCoin']);
-      expect(differing[0]?.fields).toEqual([{ field: 'address', left: original!.address, right: '0x000000000000000000000000000000000000dEaD' }]);
+      expect(differing[0]?.fields).toEqual([
+        { field: 'address', left: original!.address, right: '0x000000000000000000000000000000000000dEaD' },
+      ]);
     } finally {
       await store.put(original!);
       await store.close();
@@ -120,7 +128,10 @@ describe('on a sample store', () => {
     const same = await deploystate(['import', file, '--json'], { cwd: other });
     expect(same.code, same.stderr).toBe(0);
     expect(onlyDocument(same).added).toBe(0);
-    await writeFile(file, text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"changed"'));
+    await writeFile(
+      file,
+      text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"changed"'),
+    );
     const refused = await deploystate(['import', file, '--yes'], { cwd: other });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('STORES_DIFFER');

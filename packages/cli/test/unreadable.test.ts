@@ -36,7 +36,12 @@ describe('unreadable entries', () => {
     const json = await run(['compare', '--json']);
     expect(json.code, json.stderr).toBe(1);
     expect(unreadableOf(onlyDocument(json))).toEqual([
-      expect.objectContaining({ side: 'leveldb', key: '97-Broken', finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }), known: false }),
+      expect.objectContaining({
+        side: 'leveldb',
+        key: '97-Broken',
+        finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }),
+        known: false,
+      }),
     ]);
     const text = await run(['compare']);
     expect(text.code, text.stderr).toBe(1);
@@ -60,7 +65,9 @@ describe('unreadable entries', () => {
     expect(compare.code, compare.stderr).toBe(1);
     const doc = onlyDocument(compare);
     expect([doc.missingInJson, doc.missingInLeveldb, doc.differing]).toEqual([[], [], []]);
-    expect(unreadableOf(doc).filter((u) => !u.known)).toEqual([expect.objectContaining({ side: 'leveldb', key: '97-Garbled', finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }) })]);
+    expect(unreadableOf(doc).filter((u) => !u.known)).toEqual([
+      expect.objectContaining({ side: 'leveldb', key: '97-Garbled', finding: expect.objectContaining({ code: 'UNDECODABLE_VALUE' }) }),
+    ]);
     const verify = await run(['verify', '--json']);
     expect(verify.code, verify.stderr).toBe(1);
     const report = onlyDocument(verify) as { clean: boolean; comparison: Record<string, unknown> };

@@ -61,7 +61,11 @@ export class StoreDigest {
 
   addDigest(key: string, recordDigest: string): this {
     if (this.lastKey !== undefined && compareKeys(this.lastKey, key) >= 0) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `store digest needs keys in order: ${JSON.stringify(key)} after ${JSON.stringify(this.lastKey)}`, { key });
+      throw new StateError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `store digest needs keys in order: ${JSON.stringify(key)} after ${JSON.stringify(this.lastKey)}`,
+        { key },
+      );
     }
     this.lastKey = key;
     this.count++;

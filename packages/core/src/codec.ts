@@ -175,7 +175,7 @@ function markOverflowLiterals(text: string): string {
 function overflowLiteral(marked: string): number | bigint {
   const literal = marked.slice(OVERFLOW_MARK.length);
   const exponent = /[eE]([+-]?[0-9]+)$/.exec(literal);
-  const [mantissa = '', ] = literal.split(/[eE]/);
+  const [mantissa = ''] = literal.split(/[eE]/);
   const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');
   const shift = Number(exponent?.[1] ?? 0);
   const digits = (whole + fraction).replace(/^0+/, '');
@@ -184,7 +184,8 @@ function overflowLiteral(marked: string): number | bigint {
   const trailing = places < 0 ? digits.slice(places) : '';
   if (places < 0 && /[1-9]/.test(trailing)) throw new RangeError(`number literal ${literal} overflows a double`);
   const integerDigits = places < 0 ? digits.slice(0, places) : digits + '0'.repeat(Math.min(places, MAX_INTEGER_DIGITS));
-  if (integerDigits.length > MAX_INTEGER_DIGITS) throw new RangeError(`number literal ${literal.slice(0, 40)}... is beyond the ${MAX_INTEGER_DIGITS}-digit limit`);
+  if (integerDigits.length > MAX_INTEGER_DIGITS)
+    throw new RangeError(`number literal ${literal.slice(0, 40)}... is beyond the ${MAX_INTEGER_DIGITS}-digit limit`);
   const value = BigInt(integerDigits);
   return literal.startsWith('-') ? -value : value;
 }
@@ -236,7 +237,7 @@ function needsLosslessPrinter(value: unknown): boolean {
     case 'number':
       if (!Number.isFinite(value)) throw new StateError(ErrorCodes.INVALID_RECORD, `${value} cannot be stored as JSON`);
       // -0 and integer doubles beyond 2^53 (which native prints as 1e+21) need exact printing.
-      return Object.is(value, -0) || !Number.isSafeInteger(value) && Number.isInteger(value);
+      return Object.is(value, -0) || (!Number.isSafeInteger(value) && Number.isInteger(value));
     case 'object':
       if (value === null) return false;
       if (Array.isArray(value)) {

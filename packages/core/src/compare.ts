@@ -67,7 +67,9 @@ async function* ordered(source: EntrySource, side: string): AsyncGenerator<Store
   let last: string | undefined;
   for await (const entry of source) {
     if (last !== undefined && compareKeys(last, entry.key) >= 0) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${side} stream is not in key order at ${JSON.stringify(entry.key)}`, { key: entry.key });
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${side} stream is not in key order at ${JSON.stringify(entry.key)}`, {
+        key: entry.key,
+      });
     }
     last = entry.key;
     yield entry;
@@ -75,13 +77,25 @@ async function* ordered(source: EntrySource, side: string): AsyncGenerator<Store
 }
 
 /** Compares two key-ordered streams of records in one pass. */
-export async function compareStores(leftSource: EntrySource, rightSource: EntrySource, options: CompareOptions = {}): Promise<StoreComparison> {
+export async function compareStores(
+  leftSource: EntrySource,
+  rightSource: EntrySource,
+  options: CompareOptions = {},
+): Promise<StoreComparison> {
   const exclude = new Set(options.exclude ?? []);
   const maxDetails = options.maxDetails ?? Number.POSITIVE_INFINITY;
   const excluded = new Set<string>();
   const leftDigest = new StoreDigest();
   const rightDigest = new StoreDigest();
-  const result: StoreComparison = { equal: true, left: { count: 0, digest: '' }, right: { count: 0, digest: '' }, onlyLeft: [], onlyRight: [], differing: [], excluded: [] };
+  const result: StoreComparison = {
+    equal: true,
+    left: { count: 0, digest: '' },
+    right: { count: 0, digest: '' },
+    onlyLeft: [],
+    onlyRight: [],
+    differing: [],
+    excluded: [],
+  };
   let details = 0;
   const note = (push: () => void): void => {
     result.equal = false;

@@ -27,7 +27,7 @@ export const FindingCodes = {
   BIG_NUMBER_STRING: { severity: 'info', summary: 'a big integer stored as a decimal string (kept as a string)' },
   SCHEMA_VIOLATION: { severity: 'error', summary: 'the file does not match the published schema' },
   CHAIN_MISMATCH: { severity: 'error', summary: 'chainId disagrees with the file name or the registry' },
-  PLACE_MISMATCH: { severity: 'error', summary: 'a record\'s chainId or contractName disagrees with where it is stored' },
+  PLACE_MISMATCH: { severity: 'error', summary: "a record's chainId or contractName disagrees with where it is stored" },
   DUPLICATE_CHAIN_FILE: { severity: 'error', summary: 'two state files hold the same chain' },
   NOT_JSON: { severity: 'error', summary: 'the file is not valid JSON' },
   EMPTY_FILE: { severity: 'error', summary: 'the file is empty' },
@@ -39,7 +39,10 @@ export const FindingCodes = {
   RECORD_DIFFERS: { severity: 'error', summary: 'a record differs between the two sides' },
   UNSUPPORTED_SCHEMA_VERSION: { severity: 'error', summary: 'the file declares a schemaVersion newer than supported' },
   INVENTORY_MISMATCH: { severity: 'warning', summary: 'the contracts found differ from the expected inventory' },
-  TORN_LOG_TAIL: { severity: 'warning', summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped' },
+  TORN_LOG_TAIL: {
+    severity: 'warning',
+    summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped',
+  },
 } as const satisfies Record<string, { severity: Severity; summary: string }>;
 
 export type FindingCode = keyof typeof FindingCodes;
@@ -59,7 +62,12 @@ export interface Finding {
   column?: number;
 }
 
-export function finding(code: FindingCode, message: string, where: Omit<Finding, 'code' | 'severity' | 'message'> = {}, severity?: Severity): Finding {
+export function finding(
+  code: FindingCode,
+  message: string,
+  where: Omit<Finding, 'code' | 'severity' | 'message'> = {},
+  severity?: Severity,
+): Finding {
   return { code, severity: severity ?? FindingCodes[code].severity, message, ...where };
 }
 
@@ -102,7 +110,12 @@ export function recordFindings(record: DeploymentRecord, options: RecordFindingO
 
   if (options.key !== undefined && options.key !== expectedKey) {
     const parsed = tryParseKey(options.key);
-    out.push(finding('KEY_MISMATCH', `stored under ${JSON.stringify(options.key)} but the record says ${JSON.stringify(expectedKey)}`, { ...where, field: parsed && parsed.chainId !== record.chainId ? 'chainId' : 'contractName' }));
+    out.push(
+      finding('KEY_MISMATCH', `stored under ${JSON.stringify(options.key)} but the record says ${JSON.stringify(expectedKey)}`, {
+        ...where,
+        field: parsed && parsed.chainId !== record.chainId ? 'chainId' : 'contractName',
+      }),
+    );
   }
   for (const field of ['address', 'proxyAddress'] as const) {
     const value = record[field];
@@ -114,23 +127,49 @@ export function recordFindings(record: DeploymentRecord, options: RecordFindingO
     const value = record[field];
     if (field === 'implementationHash' && (value === undefined || value === null)) continue;
     if (value === '') out.push(finding('EMPTY_HASH', `${field} is empty`, { ...where, field }));
-    else if (!HASH.test(String(value))) out.push(finding('INVALID_HASH', `${field} ${JSON.stringify(value)}: ${FindingCodes.INVALID_HASH.summary}`, { ...where, field }));
+    else if (!HASH.test(String(value)))
+      out.push(finding('INVALID_HASH', `${field} ${JSON.stringify(value)}: ${FindingCodes.INVALID_HASH.summary}`, { ...where, field }));
   }
-  if (record.proxyAddress && (record.implementationHash === undefined || record.implementationHash === null || record.implementationHash === '')) {
-    out.push(finding('MISSING_IMPLEMENTATION_HASH', 'proxyAddress is set but implementationHash is not', { ...where, field: 'implementationHash' }));
+  if (
+    record.proxyAddress &&
+    (record.implementationHash === undefined || record.implementationHash === null || record.implementationHash === '')
+  ) {
+    out.push(
+      finding('MISSING_IMPLEMENTATION_HASH', 'proxyAddress is set but implementationHash is not', {
+        ...where,
+        field: 'implementationHash',
+      }),
+    );
   }
 
   const network = registry.get(record.chainId);
-  if (network.tier === 'dev') out.push(finding('DEV_CHAIN', `chain ${record.chainId} (${network.name}) is a development chain`, { ...where, field: 'chainId' }));
+  if (network.tier === 'dev')
+    out.push(finding('DEV_CHAIN', `chain ${record.chainId} (${network.name}) is a development chain`, { ...where, field: 'chainId' }));
   if (!network.known) {
-    out.push(finding('UNKNOWN_CHAIN', `chain ${record.chainId} is not registered; its file is ${network.name}.json`, { ...where, field: 'chainId' }));
+    out.push(
+      finding('UNKNOWN_CHAIN', `chain ${record.chainId} is not registered; its file is ${network.name}.json`, {
+        ...where,
+        field: 'chainId',
+      }),
+    );
   } else if (record.networkName !== network.name) {
     const owner = registry.chainIdOf(record.networkName);
     if (owner === record.chainId) {
-      out.push(finding('NETWORK_ALIAS', `networkName ${JSON.stringify(record.networkName)} is an alias of ${network.name}`, { ...where, field: 'networkName' }));
+      out.push(
+        finding('NETWORK_ALIAS', `networkName ${JSON.stringify(record.networkName)} is an alias of ${network.name}`, {
+          ...where,
+          field: 'networkName',
+        }),
+      );
     } else {
       const whose = owner === undefined ? 'no known chain' : `chain ${owner}`;
-      out.push(finding('NETWORK_MISMATCH', `networkName ${JSON.stringify(record.networkName)} belongs to ${whose}, not ${record.chainId} (${network.name})`, { ...where, field: 'networkName' }));
+      out.push(
+        finding(
+          'NETWORK_MISMATCH',
+          `networkName ${JSON.stringify(record.networkName)} belongs to ${whose}, not ${record.chainId} (${network.name})`,
+          { ...where, field: 'networkName' },
+        ),
+      );
     }
   }
   out.push(...numericFindings(record, where));

@@ -44,7 +44,9 @@ export class MemoryStore extends AbstractStateStore {
 
   protected async *_iterate(options: IterateOptions): AsyncGenerator<StoreEntry> {
     const range = options.chainId === undefined ? undefined : chainKeyRange(options.chainId);
-    const keys = [...this.data.keys()].filter((k) => !range || (compareKeys(k, range.gte) >= 0 && compareKeys(k, range.lt) < 0)).sort(compareKeys);
+    const keys = [...this.data.keys()]
+      .filter((k) => !range || (compareKeys(k, range.gte) >= 0 && compareKeys(k, range.lt) < 0))
+      .sort(compareKeys);
     for (const key of keys) {
       const record = this.data.get(key);
       if (record !== undefined) yield { key, record: cloneRecord(record) };

@@ -57,7 +57,8 @@ function describe(value: unknown): string {
  * named in the error. Returns the value, typed.
  */
 export function assertDeploymentRecord(value: unknown, key?: string): DeploymentRecord {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse('record', `must be an object, got ${describe(value)}`, key);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    refuse('record', `must be an object, got ${describe(value)}`, key);
   const record = value as Record<string, unknown>;
   const name = record.contractName;
   if (typeof name !== 'string' || name.length === 0) refuse('contractName', `must be a non-empty string, got ${describe(name)}`, key);
@@ -73,7 +74,8 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
     if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describe(v)}`, key);
   }
   const args = record.deploymentArgs;
-  if (args !== undefined && args !== null && !Array.isArray(args)) refuse('deploymentArgs', `must be an array when present, got ${describe(args)}`, key);
+  if (args !== undefined && args !== null && !Array.isArray(args))
+    refuse('deploymentArgs', `must be an array when present, got ${describe(args)}`, key);
   const ts = record.timestamp;
   if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)))) {
     refuse('timestamp', `must be an integer, got ${typeof ts === 'number' ? ts : describe(ts)}`, key);
@@ -104,9 +106,12 @@ export function cloneRecord<T>(record: T): T {
 export function orderRecordFields(record: DeploymentRecord): DeploymentRecord {
   const out: Record<string, unknown> = {};
   for (const field of RECORD_FIELDS) if (Object.hasOwn(record, field)) out[field] = record[field];
-  const extras = Object.keys(record).filter((k) => !(RECORD_FIELDS as readonly string[]).includes(k)).sort();
+  const extras = Object.keys(record)
+    .filter((k) => !(RECORD_FIELDS as readonly string[]).includes(k))
+    .sort();
   for (const field of extras) {
-    if (field === '__proto__') Object.defineProperty(out, field, { value: record[field], enumerable: true, writable: true, configurable: true });
+    if (field === '__proto__')
+      Object.defineProperty(out, field, { value: record[field], enumerable: true, writable: true, configurable: true });
     else out[field] = record[field];
   }
   return out as DeploymentRecord;

@@ -48,11 +48,16 @@ export class NetworkRegistry {
   /** Adds or replaces a chain. Names must be safe file names; an alias may name one chain only. */
   register(definition: NetworkDefinition): this {
     const { chainId, name, tier } = definition;
-    if (!Number.isSafeInteger(chainId) || chainId < 0) throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: chainId must be a non-negative integer`);
+    if (!Number.isSafeInteger(chainId) || chainId < 0)
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: chainId must be a non-negative integer`);
     if (!NAME_PATTERN.test(name) || name.startsWith(UNKNOWN_PREFIX)) {
-      throw new StateError(ErrorCodes.INVALID_CONFIG, `network name ${JSON.stringify(name)} must be lower case letters, digits, '-' or '_' and not start with "${UNKNOWN_PREFIX}"`);
+      throw new StateError(
+        ErrorCodes.INVALID_CONFIG,
+        `network name ${JSON.stringify(name)} must be lower case letters, digits, '-' or '_' and not start with "${UNKNOWN_PREFIX}"`,
+      );
     }
-    if (!['mainnet', 'testnet', 'dev'].includes(tier)) throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: tier must be mainnet, testnet or dev`);
+    if (!['mainnet', 'testnet', 'dev'].includes(tier))
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: tier must be mainnet, testnet or dev`);
     const aliases = [...new Set((definition.aliases ?? []).filter((a) => a !== name))];
     for (const label of [name, ...aliases]) {
       const owner = this.byName.get(label.toLowerCase());
@@ -70,7 +75,13 @@ export class NetworkRegistry {
   get(chainId: number): NetworkInfo {
     const info = this.byChain.get(chainId);
     if (info) return { ...info, aliases: [...info.aliases] };
-    return { chainId, name: `${UNKNOWN_PREFIX}${chainId}`, aliases: [], tier: chainId === 31337 || chainId === 1337 ? 'dev' : 'testnet', known: false };
+    return {
+      chainId,
+      name: `${UNKNOWN_PREFIX}${chainId}`,
+      aliases: [],
+      tier: chainId === 31337 || chainId === 1337 ? 'dev' : 'testnet',
+      known: false,
+    };
   }
 
   isKnown(chainId: number): boolean {

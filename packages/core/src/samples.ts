@@ -37,12 +37,31 @@ const PRODUCTION_LAYOUT: Array<{ chainId: number; names: string[]; networkNames:
   {
     chainId: 56,
     networkNames: ['bscmainnet', 'bsc'],
-    names: ['LookCoin', 'CelerIMModule', 'LayerZeroModule', 'SupplyOracle', 'CrossChainRouter', 'FeeManager', 'SecurityManager', 'ProtocolRegistry'],
+    names: [
+      'LookCoin',
+      'CelerIMModule',
+      'LayerZeroModule',
+      'SupplyOracle',
+      'CrossChainRouter',
+      'FeeManager',
+      'SecurityManager',
+      'ProtocolRegistry',
+    ],
   },
   {
     chainId: 97,
     networkNames: ['bsctestnet', 'bscTestnet'],
-    names: ['LookCoin', 'CelerIMModule', 'LayerZeroModule', 'HyperlaneModule', 'SupplyOracle', 'contracts/xchain/CrossChainRouter.sol:CrossChainRouter', 'FeeManager', 'SecurityManager', 'ProtocolRegistry'],
+    names: [
+      'LookCoin',
+      'CelerIMModule',
+      'LayerZeroModule',
+      'HyperlaneModule',
+      'SupplyOracle',
+      'contracts/xchain/CrossChainRouter.sol:CrossChainRouter',
+      'FeeManager',
+      'SecurityManager',
+      'ProtocolRegistry',
+    ],
   },
   { chainId: 84532, networkNames: ['basesepolia', 'baseSepolia'], names: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'] },
   { chainId: 11155420, networkNames: ['optimismsepolia', 'opSepolia'], names: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'] },
@@ -64,7 +83,13 @@ export function productionSample(): { records: DeploymentRecord[]; devJunk: Depl
       const networkName = chain.networkNames[i % 3 === 2 ? 1 : 0] as string;
       const record = sampleRecord(chain.chainId, name, networkName, index++);
       if (name === 'LookCoin') {
-        record.deploymentArgs = ['LookCoin', 'LOOK', 18446744073709551617n, '115792089237316195423570985008687907853269984665640564039457584007913129639935', -9007199254740993n];
+        record.deploymentArgs = [
+          'LookCoin',
+          'LOOK',
+          18446744073709551617n,
+          '115792089237316195423570985008687907853269984665640564039457584007913129639935',
+          -9007199254740993n,
+        ];
       }
       if (name === 'SupplyOracle') {
         record.deploymentArgs = [{ reconciliationInterval: 900, tolerance: '1000000000000000000000', signers: 3 }];
@@ -76,8 +101,24 @@ export function productionSample(): { records: DeploymentRecord[]; devJunk: Depl
     });
   }
   const devJunk: DeploymentRecord[] = [
-    { contractName: 'LookCoin', chainId: 31337, networkName: 'hardhat', address: '0xdeadbeef', factoryByteCodeHash: '', timestamp: 1_700_000_000_000 },
-    { contractName: 'TestToken', chainId: 31337, networkName: 'localhost', address: '', factoryByteCodeHash: '', implementationHash: '', timestamp: 1_700_000_000_001, deploymentArgs: [] },
+    {
+      contractName: 'LookCoin',
+      chainId: 31337,
+      networkName: 'hardhat',
+      address: '0xdeadbeef',
+      factoryByteCodeHash: '',
+      timestamp: 1_700_000_000_000,
+    },
+    {
+      contractName: 'TestToken',
+      chainId: 31337,
+      networkName: 'localhost',
+      address: '',
+      factoryByteCodeHash: '',
+      implementationHash: '',
+      timestamp: 1_700_000_000_001,
+      deploymentArgs: [],
+    },
   ];
   return { records, devJunk };
 }

@@ -195,10 +195,14 @@ export abstract class AbstractStateStore implements StateStore {
 
   protected assertOpen(): void {
     if (this.currentStatus !== 'open') {
-      throw new StateError(ErrorCodes.STORE_CLOSED, `${this.backend} store${this.location ? ` at ${this.location}` : ''} is ${this.currentStatus === 'new' ? 'not open yet' : 'closed'}`, {
-        ...(this.location !== undefined && { file: this.location }),
-        hint: 'call open() first',
-      });
+      throw new StateError(
+        ErrorCodes.STORE_CLOSED,
+        `${this.backend} store${this.location ? ` at ${this.location}` : ''} is ${this.currentStatus === 'new' ? 'not open yet' : 'closed'}`,
+        {
+          ...(this.location !== undefined && { file: this.location }),
+          hint: 'call open() first',
+        },
+      );
     }
   }
 
@@ -300,7 +304,12 @@ export abstract class AbstractStateStore implements StateStore {
   }
 
   async health(): Promise<HealthReport> {
-    const base: HealthReport = { ok: this.currentStatus === 'open', backend: this.backend, status: this.currentStatus, ...(this.location !== undefined && { location: this.location }) };
+    const base: HealthReport = {
+      ok: this.currentStatus === 'open',
+      backend: this.backend,
+      status: this.currentStatus,
+      ...(this.location !== undefined && { location: this.location }),
+    };
     if (!base.ok) return base;
     try {
       return { ...base, ...(await this._health()) };
@@ -339,7 +348,10 @@ function compareBy(field: SortField): (a: DeploymentRecord, b: DeploymentRecord)
 export function applyQuery(records: DeploymentRecord[], query: RecordQuery): DeploymentRecord[] {
   const sortBy = query.sortBy ?? 'key';
   if (!['key', 'timestamp', 'contractName', 'chainId'].includes(sortBy)) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `sortBy must be key, timestamp, contractName or chainId, got ${JSON.stringify(sortBy)}`);
+    throw new StateError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `sortBy must be key, timestamp, contractName or chainId, got ${JSON.stringify(sortBy)}`,
+    );
   }
   if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `order must be asc or desc, got ${JSON.stringify(query.order)}`);

@@ -50,10 +50,31 @@ export const jsonValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
 export const numberLiteral: fc.Arbitrary<string> = fc.oneof(
   fc.bigInt({ min: -(10n ** 45n), max: 10n ** 45n }).map(String),
   fc.maxSafeInteger().map(String),
-  fc.constantFrom('-0', '0', '-0.0', '1e21', '1E-7', '1e400', '-1e400', '1e-400', '-1e-400', '9007199254740993', '1234567890123456', '0.30000000000000004'),
+  fc.constantFrom(
+    '-0',
+    '0',
+    '-0.0',
+    '1e21',
+    '1E-7',
+    '1e400',
+    '-1e400',
+    '1e-400',
+    '-1e-400',
+    '9007199254740993',
+    '1234567890123456',
+    '0.30000000000000004',
+  ),
   fc
-    .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,24})$/), fc.option(fc.stringMatching(/^[0-9]{1,24}$/)), fc.option(fc.tuple(fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.integer({ min: 0, max: 330 }))))
-    .map(([negative, whole, fraction, exponent]) => `${negative ? '-' : ''}${whole}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : `${exponent[0]}${exponent[1]}`}`),
+    .tuple(
+      fc.boolean(),
+      fc.stringMatching(/^(0|[1-9][0-9]{0,24})$/),
+      fc.option(fc.stringMatching(/^[0-9]{1,24}$/)),
+      fc.option(fc.tuple(fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.integer({ min: 0, max: 330 }))),
+    )
+    .map(
+      ([negative, whole, fraction, exponent]) =>
+        `${negative ? '-' : ''}${whole}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : `${exponent[0]}${exponent[1]}`}`,
+    ),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? '-0' : String(d))),
 );
 
@@ -68,7 +89,9 @@ export const jsonText: fc.Arbitrary<string> = fc.letrec<{ text: string }>((tie) 
     fc.oneof(fc.string({ unit: 'grapheme', maxLength: 10 }), fc.stringMatching(/^[0-9]{14,30}$/)).map((s) => JSON.stringify(s)),
     fc.constantFrom('true', 'false', 'null'),
     fc.tuple(space, fc.array(tie('text'), { maxLength: 5 })).map(([ws, items]) => `[${ws}${items.join(`,${ws}`)}]`),
-    fc.tuple(space, fc.array(fc.tuple(trickyKey, tie('text')), { maxLength: 5 })).map(([ws, entries]) => `{${ws}${entries.map(([k, v]) => `${JSON.stringify(k)}:${ws}${v}`).join(',')}}`),
+    fc
+      .tuple(space, fc.array(fc.tuple(trickyKey, tie('text')), { maxLength: 5 }))
+      .map(([ws, entries]) => `{${ws}${entries.map(([k, v]) => `${JSON.stringify(k)}:${ws}${v}`).join(',')}}`),
   ),
 })).text;
 
@@ -88,7 +111,9 @@ export function shape(value: unknown): string {
       if (value === null) return 'null';
       if (Array.isArray(value)) return `[${value.map(shape).join(',')}]`;
       if (Object.getPrototypeOf(value) !== Object.prototype) return `!proto{${String(Object.getPrototypeOf(value))}}`;
-      return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${shape((value as Record<string, unknown>)[k])}`).join(',')}}`;
+      return `{${Object.keys(value)
+        .map((k) => `${JSON.stringify(k)}:${shape((value as Record<string, unknown>)[k])}`)
+        .join(',')}}`;
     default:
       return `${typeof value}:${String(value)}`;
   }
@@ -99,6 +124,7 @@ export function inNumberModel(value: unknown): unknown {
   if (typeof value === 'bigint') return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
   if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
   if (Array.isArray(value)) return value.map(inNumberModel);
-  if (typeof value === 'object' && value !== null) return objectOf(Object.keys(value).map((k) => [k, inNumberModel((value as Record<string, unknown>)[k])] as const));
+  if (typeof value === 'object' && value !== null)
+    return objectOf(Object.keys(value).map((k) => [k, inNumberModel((value as Record<string, unknown>)[k])] as const));
   return value;
 }

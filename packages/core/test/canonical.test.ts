@@ -21,7 +21,14 @@ describe('canonical form', () => {
   it('ignores key order and sorts keys in UTF-8 byte order', () => {
     expect(canonicalEncode({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
     expect(canonicalEncode({ '\u{1f600}': 1, '\uff5e': 2 })).toBe('{"\uff5e":2,"\u{1f600}":1}');
-    expect(canonicalEncode(objectOf([['__proto__', 1], ['a', 2]]))).toBe('{"__proto__":1,"a":2}');
+    expect(
+      canonicalEncode(
+        objectOf([
+          ['__proto__', 1],
+          ['a', 2],
+        ]),
+      ),
+    ).toBe('{"__proto__":1,"a":2}');
   });
 
   it('drops undefined members like JSON does and refuses what has no JSON form', () => {
@@ -81,7 +88,9 @@ describe('StoreDigest', () => {
     expect(() => new StoreDigest().add(...b).add(...a)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     expect(() => new StoreDigest().add(...a).add(...a)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     // JavaScript's sort puts U+1F600 before U+FF5E; key order (UTF-8) does not.
-    expect(() => new StoreDigest().add('1-\u{1f600}', 1).add('1-\uff5e', 1)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => new StoreDigest().add('1-\u{1f600}', 1).add('1-\uff5e', 1)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
     expect(() => new StoreDigest().add('1-\uff5e', 1).add('1-\u{1f600}', 1)).not.toThrow();
   });
 });

@@ -96,15 +96,19 @@ describe('codec: the hard cases', () => {
   });
 
   it('indents like JSON.stringify on both printers', () => {
-    const plain = { a: [1, { b: 'x' }], c: {} , d: [] };
+    const plain = { a: [1, { b: 'x' }], c: {}, d: [] };
     expect(stringifyLossless(plain, 2)).toBe(JSON.stringify(plain, null, 2));
     const big = { a: [1, { b: 2n ** 70n }], c: {}, d: [] };
-    expect(stringifyLossless(big, 2)).toBe(JSON.stringify({ a: [1, { b: 0 }], c: {}, d: [] }, null, 2).replace('"b": 0', `"b": ${2n ** 70n}`));
+    expect(stringifyLossless(big, 2)).toBe(
+      JSON.stringify({ a: [1, { b: 0 }], c: {}, d: [] }, null, 2).replace('"b": 0', `"b": ${2n ** 70n}`),
+    );
   });
 
   it('refuses NaN and Infinity when printing', () => {
     expect(() => stringifyLossless({ a: Number.NaN })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
-    expect(() => stringifyLossless([2n ** 64n, Number.POSITIVE_INFINITY])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }));
+    expect(() => stringifyLossless([2n ** 64n, Number.POSITIVE_INFINITY])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_RECORD }),
+    );
   });
 
   for (const bigSuffix of ['', ',"big":18446744073709551617']) {
@@ -139,7 +143,9 @@ describe('codec: the hard cases', () => {
   });
 
   it('names a key rather than a file when the text came from a record key', () => {
-    expect(() => parseLossless('{', { source: '56-Token', sourceIsKey: true })).toThrow(expect.objectContaining({ code: ErrorCodes.CORRUPTED, key: '56-Token' }));
+    expect(() => parseLossless('{', { source: '56-Token', sourceIsKey: true })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.CORRUPTED, key: '56-Token' }),
+    );
   });
 
   it('avoids each json-bigint pitfall that its options leave in place', () => {
@@ -245,8 +251,12 @@ describe('codec: properties', () => {
     );
   });
 
-  it('keeps an object\'s own keys, __proto__ included, through a round trip', () => {
-    const value = objectOf([['__proto__', { a: 2n ** 64n }], ['constructor', 1], ['z', -0]]);
+  it("keeps an object's own keys, __proto__ included, through a round trip", () => {
+    const value = objectOf([
+      ['__proto__', { a: 2n ** 64n }],
+      ['constructor', 1],
+      ['z', -0],
+    ]);
     const back = parseLossless(stringifyLossless(value)) as Record<string, unknown>;
     expect(Object.keys(back)).toEqual(['__proto__', 'constructor', 'z']);
     expect(shape(back)).toBe(shape(value));

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { applyQuery, compareKeys, compareStores, diffRecords, digestStore, ErrorCodes, keyOf, productionSample, sampleRecord, type DeploymentRecord, type StoreEntry } from '../src/index.js';
+import {
+  applyQuery,
+  compareKeys,
+  compareStores,
+  diffRecords,
+  digestStore,
+  ErrorCodes,
+  keyOf,
+  productionSample,
+  sampleRecord,
+  type DeploymentRecord,
+  type StoreEntry,
+} from '../src/index.js';
 
-const entries = (records: DeploymentRecord[]): StoreEntry[] => records.map((record) => ({ key: keyOf(record), record })).sort((a, b) => compareKeys(a.key, b.key));
+const entries = (records: DeploymentRecord[]): StoreEntry[] =>
+  records.map((record) => ({ key: keyOf(record), record })).sort((a, b) => compareKeys(a.key, b.key));
 async function* streamed(list: StoreEntry[]): AsyncGenerator<StoreEntry> {
   for (const entry of list) yield entry;
 }
@@ -29,7 +42,12 @@ describe('compareStores', () => {
 
   it('shows each differing field with both values, extra fields and big numbers included', async () => {
     const left = sampleRecord(56, 'Token', 'bscmainnet');
-    const right = { ...structuredClone(left), address: '0x' + '11'.repeat(20), timestamp: 2n ** 64n, note: 'only right' } as DeploymentRecord;
+    const right = {
+      ...structuredClone(left),
+      address: '0x' + '11'.repeat(20),
+      timestamp: 2n ** 64n,
+      note: 'only right',
+    } as DeploymentRecord;
     delete right.implementationHash;
     const result = await compareStores(entries([left]), entries([right]));
     expect(result.differing).toHaveLength(1);
@@ -52,7 +70,11 @@ describe('compareStores', () => {
   it('leaves excluded keys out of both sides and of the digests', async () => {
     const all = entries(records);
     const dropped = all[3]!.key;
-    const result = await compareStores(all, all.filter((e) => e.key !== dropped), { exclude: [dropped, 'absent-key'] });
+    const result = await compareStores(
+      all,
+      all.filter((e) => e.key !== dropped),
+      { exclude: [dropped, 'absent-key'] },
+    );
     expect(result.equal).toBe(true);
     expect(result.excluded).toEqual([dropped]);
     expect(result.left.count).toBe(25);
@@ -84,9 +106,14 @@ describe('compareStores', () => {
 });
 
 describe('applyQuery', () => {
-  const rec = (chainId: number, name: string, timestamp: number | bigint, networkName = 'n'): DeploymentRecord => ({ ...sampleRecord(chainId, name, networkName), timestamp });
+  const rec = (chainId: number, name: string, timestamp: number | bigint, networkName = 'n'): DeploymentRecord => ({
+    ...sampleRecord(chainId, name, networkName),
+    timestamp,
+  });
   const keyed = (rs: DeploymentRecord[]): string[] => rs.map(keyOf);
-  const records = [rec(56, 'B', 2n ** 60n), rec(56, 'a', 5), rec(97, 'A', 5, 'bsc'), rec(97, 'C', 1)].sort((x, y) => compareKeys(keyOf(x), keyOf(y)));
+  const records = [rec(56, 'B', 2n ** 60n), rec(56, 'a', 5), rec(97, 'A', 5, 'bsc'), rec(97, 'C', 1)].sort((x, y) =>
+    compareKeys(keyOf(x), keyOf(y)),
+  );
 
   it('keeps key order by default and reverses it on desc', () => {
     expect(keyed(applyQuery([...records], {}))).toEqual(['56-B', '56-a', '97-A', '97-C']);
@@ -100,7 +127,11 @@ describe('applyQuery', () => {
 
   it('sorts names bytewise (upper case first) and chains numerically', () => {
     expect(keyed(applyQuery([...records], { sortBy: 'contractName' }))).toEqual(['97-A', '56-B', '97-C', '56-a']);
-    expect(keyed(applyQuery([rec(560, 'X', 1), rec(97, 'X', 1), rec(56, 'X', 1)], { sortBy: 'chainId' }))).toEqual(['56-X', '97-X', '560-X']);
+    expect(keyed(applyQuery([rec(560, 'X', 1), rec(97, 'X', 1), rec(56, 'X', 1)], { sortBy: 'chainId' }))).toEqual([
+      '56-X',
+      '97-X',
+      '560-X',
+    ]);
   });
 
   it('filters by every criterion together and limits', () => {
@@ -113,7 +144,7 @@ describe('applyQuery', () => {
     expect(applyQuery([], { sortBy: 'timestamp' })).toEqual([]);
   });
 
-  it('does not reorder the caller\'s array', () => {
+  it("does not reorder the caller's array", () => {
     const input = [...records];
     applyQuery(input, { sortBy: 'timestamp', order: 'desc' });
     expect(input).toEqual(records);

@@ -1,15 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { addressProblem, countBySeverity, finding, FindingCodes, NetworkRegistry, numericFindings, recordFindings, sampleRecord, toChecksumAddress, type DeploymentRecord, type FindingCode } from '../src/index.js';
+import {
+  addressProblem,
+  countBySeverity,
+  finding,
+  FindingCodes,
+  NetworkRegistry,
+  numericFindings,
+  recordFindings,
+  sampleRecord,
+  toChecksumAddress,
+  type DeploymentRecord,
+  type FindingCode,
+} from '../src/index.js';
 
 // The EIP-55 reference vector.
 const CHECKSUMMED = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const HASH = `0x${'ab'.repeat(32)}`;
 
 function clean(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
-  return { contractName: 'Token', chainId: 56, networkName: 'bscmainnet', address: CHECKSUMMED, proxyAddress: CHECKSUMMED.toLowerCase(), implementationHash: HASH, factoryByteCodeHash: HASH, deploymentArgs: [18, '1000'], timestamp: 1_723_000_000_000, ...overrides };
+  return {
+    contractName: 'Token',
+    chainId: 56,
+    networkName: 'bscmainnet',
+    address: CHECKSUMMED,
+    proxyAddress: CHECKSUMMED.toLowerCase(),
+    implementationHash: HASH,
+    factoryByteCodeHash: HASH,
+    deploymentArgs: [18, '1000'],
+    timestamp: 1_723_000_000_000,
+    ...overrides,
+  };
 }
 
-const codes = (record: DeploymentRecord, key?: string): FindingCode[] => recordFindings(record, key === undefined ? {} : { key }).map((f) => f.code).sort();
+const codes = (record: DeploymentRecord, key?: string): FindingCode[] =>
+  recordFindings(record, key === undefined ? {} : { key })
+    .map((f) => f.code)
+    .sort();
 
 describe('findings', () => {
   it('finds nothing on a clean record', () => {
@@ -42,12 +68,26 @@ describe('findings', () => {
       [{ networkName: 'mars' }, 'NETWORK_MISMATCH', 'networkName'],
       [{ deploymentArgs: [18446744073709551617n] }, 'BIG_NUMBER_LITERAL', 'deploymentArgs[0]'],
       [{ timestamp: 10n ** 20n }, 'BIG_NUMBER_LITERAL', 'timestamp'],
-      [{ deploymentArgs: [{ supply: '115792089237316195423570985008687907853269984665640564039457584007913129639935' }] }, 'BIG_NUMBER_STRING', 'deploymentArgs[0].supply'],
+      [
+        { deploymentArgs: [{ supply: '115792089237316195423570985008687907853269984665640564039457584007913129639935' }] },
+        'BIG_NUMBER_STRING',
+        'deploymentArgs[0].supply',
+      ],
     ];
     for (const [overrides, code, field] of cases) {
       const found = recordFindings(clean(overrides));
-      expect(found.map((f) => f.code), code).toEqual([code]);
-      expect(found[0]).toMatchObject({ code, field, severity: FindingCodes[code].severity, key: '56-Token', chainId: 56, contractName: 'Token' });
+      expect(
+        found.map((f) => f.code),
+        code,
+      ).toEqual([code]);
+      expect(found[0]).toMatchObject({
+        code,
+        field,
+        severity: FindingCodes[code].severity,
+        key: '56-Token',
+        chainId: 56,
+        contractName: 'Token',
+      });
     }
   });
 
@@ -67,7 +107,9 @@ describe('findings', () => {
   });
 
   it('keeps a big decimal string that is still safe out of the numeric audit', () => {
-    expect(numericFindings(clean({ deploymentArgs: ['9007199254740991', '0000000000000000001', '18446744073709551617'] })).map((f) => f.field)).toEqual(['deploymentArgs[2]']);
+    expect(
+      numericFindings(clean({ deploymentArgs: ['9007199254740991', '0000000000000000001', '18446744073709551617'] })).map((f) => f.field),
+    ).toEqual(['deploymentArgs[2]']);
   });
 
   it('gives every code a severity and a summary, and counts by severity', () => {
@@ -75,7 +117,12 @@ describe('findings', () => {
       expect(['error', 'warning', 'info'], code).toContain(meta.severity);
       expect(meta.summary.length).toBeGreaterThan(0);
     }
-    const list = [finding('DEV_CHAIN', 'x'), finding('INVALID_ADDRESS', 'y'), finding('NETWORK_ALIAS', 'z'), finding('NETWORK_ALIAS', 'z', {}, 'error')];
+    const list = [
+      finding('DEV_CHAIN', 'x'),
+      finding('INVALID_ADDRESS', 'y'),
+      finding('NETWORK_ALIAS', 'z'),
+      finding('NETWORK_ALIAS', 'z', {}, 'error'),
+    ];
     expect(countBySeverity(list)).toEqual({ error: 2, warning: 1, info: 1 });
   });
 

@@ -33,7 +33,13 @@ describe('keys', () => {
       expect(() => parseKey(bad), bad).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_KEY }));
       expect(tryParseKey(bad)).toBeNull();
     }
-    for (const [id, name] of [[-1, 'X'], [1.5, 'X'], [Number.NaN, 'X'], [2 ** 53, 'X'], [56, '']] as const) {
+    for (const [id, name] of [
+      [-1, 'X'],
+      [1.5, 'X'],
+      [Number.NaN, 'X'],
+      [2 ** 53, 'X'],
+      [56, ''],
+    ] as const) {
       expect(() => recordKey(id, name)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_KEY }));
     }
   });
@@ -48,7 +54,13 @@ describe('keys', () => {
   });
 
   it('orders astral characters after the end of the BMP, unlike JavaScript', () => {
-    const pairs: Array<[string, string]> = [['\uff5e', '\u{1f600}'], ['\ue000', '\u{10000}'], ['\uffff', '\u{10ffff}'], ['a', 'ab'], ['56-', '56.']];
+    const pairs: Array<[string, string]> = [
+      ['\uff5e', '\u{1f600}'],
+      ['\ue000', '\u{10000}'],
+      ['\uffff', '\u{10ffff}'],
+      ['a', 'ab'],
+      ['56-', '56.'],
+    ];
     for (const [low, high] of pairs) {
       expect(compareKeys(low, high)).toBeLessThan(0);
       expect(compareKeys(high, low)).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ describe('README', () => {
   });
 
   it('documents every finding code with its severity', () => {
-    for (const [code, meta] of Object.entries(FindingCodes)) expect(readme, code).toMatch(new RegExp(`^\\| \`${code}\` \\| ${meta.severity} \\|`, 'm'));
+    for (const [code, meta] of Object.entries(FindingCodes))
+      expect(readme, code).toMatch(new RegExp(`^\\| \`${code}\` \\| ${meta.severity} \\|`, 'm'));
   });
 });

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { assertDeploymentRecord, cloneRecord, compareIntegers, ErrorCodes, isDeploymentRecord, keyOf, orderRecordFields, RECORD_FIELDS, sampleRecord, type DeploymentRecord } from '../src/index.js';
+import {
+  assertDeploymentRecord,
+  cloneRecord,
+  compareIntegers,
+  ErrorCodes,
+  isDeploymentRecord,
+  keyOf,
+  orderRecordFields,
+  RECORD_FIELDS,
+  sampleRecord,
+  type DeploymentRecord,
+} from '../src/index.js';
 
 const valid = (): DeploymentRecord => sampleRecord(56, 'Token', 'bscmainnet');
 
@@ -8,7 +19,9 @@ describe('record validation (structural)', () => {
     expect(assertDeploymentRecord(valid())).toBeTruthy();
     const minimal = { contractName: 'T', chainId: 0, networkName: '', address: '', factoryByteCodeHash: '', timestamp: 0 };
     expect(isDeploymentRecord(minimal)).toBe(true);
-    expect(isDeploymentRecord({ ...minimal, proxyAddress: null, implementationHash: null, deploymentArgs: null, extra: { any: [1n] } })).toBe(true);
+    expect(
+      isDeploymentRecord({ ...minimal, proxyAddress: null, implementationHash: null, deploymentArgs: null, extra: { any: [1n] } }),
+    ).toBe(true);
     expect(isDeploymentRecord({ ...minimal, timestamp: 10n ** 30n })).toBe(true);
   });
 
@@ -16,23 +29,47 @@ describe('record validation (structural)', () => {
     ['not an object', () => 'record'],
     ['null', () => null],
     ['an array', () => [valid()]],
-    ['missing contractName', (r) => { delete r.contractName; return r; }],
+    [
+      'missing contractName',
+      (r) => {
+        delete r.contractName;
+        return r;
+      },
+    ],
     ['empty contractName', (r) => ({ ...r, contractName: '' })],
     ['numeric contractName', (r) => ({ ...r, contractName: 5 })],
-    ['missing chainId', (r) => { delete r.chainId; return r; }],
+    [
+      'missing chainId',
+      (r) => {
+        delete r.chainId;
+        return r;
+      },
+    ],
     ['string chainId', (r) => ({ ...r, chainId: '56' })],
     ['fractional chainId', (r) => ({ ...r, chainId: 56.5 })],
     ['negative chainId', (r) => ({ ...r, chainId: -1 })],
     ['bigint chainId', (r) => ({ ...r, chainId: 56n })],
     ['unsafe chainId', (r) => ({ ...r, chainId: 2 ** 53 })],
-    ['missing networkName', (r) => { delete r.networkName; return r; }],
+    [
+      'missing networkName',
+      (r) => {
+        delete r.networkName;
+        return r;
+      },
+    ],
     ['numeric address', (r) => ({ ...r, address: 42 })],
     ['null factoryByteCodeHash', (r) => ({ ...r, factoryByteCodeHash: null })],
     ['numeric proxyAddress', (r) => ({ ...r, proxyAddress: 1 })],
     ['object implementationHash', (r) => ({ ...r, implementationHash: {} })],
     ['string deploymentArgs', (r) => ({ ...r, deploymentArgs: 'a,b' })],
     ['object deploymentArgs', (r) => ({ ...r, deploymentArgs: { 0: 'a' } })],
-    ['missing timestamp', (r) => { delete r.timestamp; return r; }],
+    [
+      'missing timestamp',
+      (r) => {
+        delete r.timestamp;
+        return r;
+      },
+    ],
     ['fractional timestamp', (r) => ({ ...r, timestamp: 1.5 })],
     ['string timestamp', (r) => ({ ...r, timestamp: '1723000000000' })],
     ['NaN timestamp', (r) => ({ ...r, timestamp: Number.NaN })],
@@ -40,7 +77,9 @@ describe('record validation (structural)', () => {
   for (const [what, make] of broken) {
     it(`refuses ${what} with INVALID_RECORD, naming the key`, () => {
       const value = make(valid() as Record<string, unknown>);
-      expect(() => assertDeploymentRecord(value, '56-Token')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_RECORD, key: '56-Token' }));
+      expect(() => assertDeploymentRecord(value, '56-Token')).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_RECORD, key: '56-Token' }),
+      );
       expect(isDeploymentRecord(value)).toBe(false);
     });
   }

@@ -6,9 +6,16 @@ describe('network registry', () => {
 
   it('names every chain of the runbook canonically, with tier', () => {
     const expected: Array<[number, string, string]> = [
-      [56, 'bscmainnet', 'mainnet'], [97, 'bsctestnet', 'testnet'], [84532, 'basesepolia', 'testnet'], [11155420, 'optimismsepolia', 'testnet'],
-      [23295, 'sapphiretestnet', 'testnet'], [23294, 'sapphiremainnet', 'mainnet'], [8453, 'basemainnet', 'mainnet'], [10, 'optimismmainnet', 'mainnet'],
-      [1, 'ethereum', 'mainnet'], [31337, 'hardhat', 'dev'],
+      [56, 'bscmainnet', 'mainnet'],
+      [97, 'bsctestnet', 'testnet'],
+      [84532, 'basesepolia', 'testnet'],
+      [11155420, 'optimismsepolia', 'testnet'],
+      [23295, 'sapphiretestnet', 'testnet'],
+      [23294, 'sapphiremainnet', 'mainnet'],
+      [8453, 'basemainnet', 'mainnet'],
+      [10, 'optimismmainnet', 'mainnet'],
+      [1, 'ethereum', 'mainnet'],
+      [31337, 'hardhat', 'dev'],
     ];
     for (const [chainId, name, tier] of expected) {
       expect(registry.get(chainId)).toMatchObject({ chainId, name, tier, known: true });
@@ -18,7 +25,15 @@ describe('network registry', () => {
   });
 
   it('resolves aliases case-insensitively', () => {
-    for (const [alias, chainId] of [['bsc', 56], ['bscTestnet', 97], ['baseSepolia', 84532], ['opSepolia', 11155420], ['sapphireTestnet', 23295], ['BSCMAINNET', 56], ['localhost', 31337]] as const) {
+    for (const [alias, chainId] of [
+      ['bsc', 56],
+      ['bscTestnet', 97],
+      ['baseSepolia', 84532],
+      ['opSepolia', 11155420],
+      ['sapphireTestnet', 23295],
+      ['BSCMAINNET', 56],
+      ['localhost', 31337],
+    ] as const) {
       expect(registry.chainIdOf(alias), alias).toBe(chainId);
     }
     expect(registry.chainIdOf('mars')).toBeUndefined();
@@ -72,7 +87,9 @@ describe('network registry', () => {
       { chainId: 999, name: 'fresh', tier: 'staging' },
     ] as const;
     for (const definition of bad) {
-      expect(() => new NetworkRegistry().register(definition as never), JSON.stringify(definition)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }));
+      expect(() => new NetworkRegistry().register(definition as never), JSON.stringify(definition)).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }),
+      );
     }
   });
 });

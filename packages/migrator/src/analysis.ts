@@ -35,7 +35,11 @@ export interface ScanResult {
 }
 
 /** One pass over a LevelDB store. `keepRecords` keeps them per chain for the cross-check. */
-export async function scanStore(store: StateStore, registry: NetworkRegistry, options: { exclude?: Iterable<string>; keepRecords?: boolean } = {}): Promise<ScanResult> {
+export async function scanStore(
+  store: StateStore,
+  registry: NetworkRegistry,
+  options: { exclude?: Iterable<string>; keepRecords?: boolean } = {},
+): Promise<ScanResult> {
   const exclude = new Set(options.exclude ?? []);
   const findings: Finding[] = [];
   const unmigratable = new Set<string>();
@@ -60,7 +64,15 @@ export async function scanStore(store: StateStore, registry: NetworkRegistry, op
     const info = registry.get(record.chainId);
     let chain = chains.get(record.chainId);
     if (!chain) {
-      chain = { chainId: record.chainId, network: info.name, tier: info.tier, known: info.known, count: 0, contracts: [], networkNames: {} };
+      chain = {
+        chainId: record.chainId,
+        network: info.name,
+        tier: info.tier,
+        known: info.known,
+        count: 0,
+        contracts: [],
+        networkNames: {},
+      };
       chains.set(record.chainId, chain);
     }
     chain.count++;
@@ -75,7 +87,8 @@ export async function scanStore(store: StateStore, registry: NetworkRegistry, op
     roundTrip.checked++;
     try {
       const again = parseLossless(stringifyLossless(record));
-      if (canonicalDigest(again) !== canonicalDigest(record)) roundTrip.failures.push({ key, problem: 'digest changed after encode and decode' });
+      if (canonicalDigest(again) !== canonicalDigest(record))
+        roundTrip.failures.push({ key, problem: 'digest changed after encode and decode' });
     } catch (error) {
       roundTrip.failures.push({ key, problem: error instanceof Error ? error.message : String(error) });
     }
@@ -105,7 +118,11 @@ function findContract(records: readonly DeploymentRecord[], name: string): Deplo
 }
 
 /** Legacy `<network>.json` files: their `contracts` and `implementationHashes` against LevelDB. */
-export async function crossCheckLegacy(deployments: string, registry: NetworkRegistry, records: Map<number, DeploymentRecord[]>): Promise<Finding[]> {
+export async function crossCheckLegacy(
+  deployments: string,
+  registry: NetworkRegistry,
+  records: Map<number, DeploymentRecord[]>,
+): Promise<Finding[]> {
   const out: Finding[] = [];
   let names: string[];
   try {
@@ -138,22 +155,44 @@ export async function crossCheckLegacy(deployments: string, registry: NetworkReg
       const key = `${chainId}-${record.contractName}`;
       const legacy = (typeof entry === 'object' && entry !== null ? entry : {}) as { proxy?: unknown; implementation?: unknown };
       if (legacy.implementation !== undefined && !sameHex(legacy.implementation, record.address)) {
-        out.push(finding('LEGACY_MISMATCH', `${name}: ${contract}.implementation ${String(legacy.implementation)} differs from LevelDB's address ${record.address}`, { ...where, key, field: 'address' }));
+        out.push(
+          finding(
+            'LEGACY_MISMATCH',
+            `${name}: ${contract}.implementation ${String(legacy.implementation)} differs from LevelDB's address ${record.address}`,
+            { ...where, key, field: 'address' },
+          ),
+        );
       }
       if (legacy.proxy !== undefined && !sameHex(legacy.proxy, record.proxyAddress)) {
-        out.push(finding('LEGACY_MISMATCH', `${name}: ${contract}.proxy ${String(legacy.proxy)} differs from LevelDB's proxyAddress ${String(record.proxyAddress)}`, { ...where, key, field: 'proxyAddress' }));
+        out.push(
+          finding(
+            'LEGACY_MISMATCH',
+            `${name}: ${contract}.proxy ${String(legacy.proxy)} differs from LevelDB's proxyAddress ${String(record.proxyAddress)}`,
+            { ...where, key, field: 'proxyAddress' },
+          ),
+        );
       }
     }
-    const hashes = typeof doc.implementationHashes === 'object' && doc.implementationHashes !== null ? (doc.implementationHashes as Record<string, unknown>) : {};
+    const hashes =
+      typeof doc.implementationHashes === 'object' && doc.implementationHashes !== null
+        ? (doc.implementationHashes as Record<string, unknown>)
+        : {};
     for (const [contract, hash] of Object.entries(hashes)) {
       const record = findContract(chainRecords, contract);
       const where = { file, chainId, contractName: contract, pointer: `/implementationHashes/${contract}` };
       if (!record) {
-        if (!(contract in contracts)) out.push(finding('INVENTORY_MISMATCH', `${name} has an implementation hash for ${contract}, which LevelDB does not hold`, where));
+        if (!(contract in contracts))
+          out.push(finding('INVENTORY_MISMATCH', `${name} has an implementation hash for ${contract}, which LevelDB does not hold`, where));
         continue;
       }
       if (!sameHex(hash, record.implementationHash)) {
-        out.push(finding('LEGACY_MISMATCH', `${name}: implementationHashes.${contract} ${String(hash)} differs from LevelDB's ${String(record.implementationHash ?? 'none')}`, { ...where, key: `${chainId}-${record.contractName}`, field: 'implementationHash' }));
+        out.push(
+          finding(
+            'LEGACY_MISMATCH',
+            `${name}: implementationHashes.${contract} ${String(hash)} differs from LevelDB's ${String(record.implementationHash ?? 'none')}`,
+            { ...where, key: `${chainId}-${record.contractName}`, field: 'implementationHash' },
+          ),
+        );
       }
     }
   }
@@ -166,31 +205,63 @@ export async function crossCheckInventory(file: string, registry: NetworkRegistr
   try {
     parsed = parseLossless(await readFile(file, 'utf8'), { source: file });
   } catch (error) {
-    if (error instanceof StateError) throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file} is not valid JSON`, { file, cause: error });
+    if (error instanceof StateError)
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file} is not valid JSON`, { file, cause: error });
     throw new StateError(ErrorCodes.STORE_NOT_FOUND, `expected inventory ${file} cannot be read`, { file, cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file} must be an object of network -> count or contract names`, { file });
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file} must be an object of network -> count or contract names`, {
+      file,
+    });
   }
   const out: Finding[] = [];
   for (const [network, expected] of Object.entries(parsed as Record<string, unknown>)) {
     const chainId = /^[0-9]+$/.test(network) ? Number(network) : registry.chainIdOf(network);
     if (chainId === undefined) {
-      out.push(finding('INVENTORY_MISMATCH', `expected inventory names ${network}, which is not a known network`, { file, pointer: `/${network}` }));
+      out.push(
+        finding('INVENTORY_MISMATCH', `expected inventory names ${network}, which is not a known network`, {
+          file,
+          pointer: `/${network}`,
+        }),
+      );
       continue;
     }
     const chain = chains.find((c) => c.chainId === chainId);
     const found = chain?.contracts ?? [];
     if (typeof expected === 'number') {
-      if (found.length !== expected) out.push(finding('INVENTORY_MISMATCH', `${network}: expected ${expected} contracts, LevelDB holds ${found.length}`, { file, chainId, pointer: `/${network}` }));
+      if (found.length !== expected)
+        out.push(
+          finding('INVENTORY_MISMATCH', `${network}: expected ${expected} contracts, LevelDB holds ${found.length}`, {
+            file,
+            chainId,
+            pointer: `/${network}`,
+          }),
+        );
     } else if (Array.isArray(expected)) {
       const names = expected.map(String);
       const missing = names.filter((n) => !found.some((f) => f === n || shortName(f) === n));
       const extra = found.filter((f) => !names.includes(f) && !names.includes(shortName(f)));
-      if (missing.length > 0) out.push(finding('INVENTORY_MISMATCH', `${network}: expected but missing: ${missing.join(', ')}`, { file, chainId, pointer: `/${network}` }));
-      if (extra.length > 0) out.push(finding('INVENTORY_MISMATCH', `${network}: present but not expected: ${extra.join(', ')}`, { file, chainId, pointer: `/${network}` }, 'info'));
+      if (missing.length > 0)
+        out.push(
+          finding('INVENTORY_MISMATCH', `${network}: expected but missing: ${missing.join(', ')}`, {
+            file,
+            chainId,
+            pointer: `/${network}`,
+          }),
+        );
+      if (extra.length > 0)
+        out.push(
+          finding(
+            'INVENTORY_MISMATCH',
+            `${network}: present but not expected: ${extra.join(', ')}`,
+            { file, chainId, pointer: `/${network}` },
+            'info',
+          ),
+        );
     } else {
-      throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file}: ${network} must be a number or an array of names`, { file });
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `expected inventory ${file}: ${network} must be a number or an array of names`, {
+        file,
+      });
     }
   }
   return out;

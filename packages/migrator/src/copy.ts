@@ -4,7 +4,17 @@
 import { cp, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, compareKeys, ErrorCodes, parseKey, StateError, StoreDigest, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
+import {
+  canonicalDigest,
+  compareKeys,
+  ErrorCodes,
+  parseKey,
+  StateError,
+  StoreDigest,
+  type DeploymentRecord,
+  type InvalidEntry,
+  type StateStore,
+} from '@deploystate/core';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
@@ -37,7 +47,12 @@ const chainOfKey = (key: string): number | undefined => {
   }
 };
 
-async function readChain(store: StateStore, chainId: number, skip: Set<string>, onInvalid: (entry: InvalidEntry) => void = () => undefined): Promise<Map<string, DeploymentRecord>> {
+async function readChain(
+  store: StateStore,
+  chainId: number,
+  skip: Set<string>,
+  onInvalid: (entry: InvalidEntry) => void = () => undefined,
+): Promise<Map<string, DeploymentRecord>> {
   const out = new Map<string, DeploymentRecord>();
   for await (const { key, record } of store.iterate({ chainId, onInvalid })) if (!skip.has(key)) out.set(key, record);
   return out;
@@ -144,9 +159,17 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     total = Math.max(total, done);
     const elapsed = Math.max(1, ctx.now() - started);
     const rate = (done / elapsed) * 1000;
-    const p: CopyProgress = { done, total, rate, etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0, chainId, file: json.fileFor(chainId) };
+    const p: CopyProgress = {
+      done,
+      total,
+      rate,
+      etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0,
+      chainId,
+      file: json.fileFor(chainId),
+    };
     options.onProgress?.(p);
-    if (persist && !dryRun) await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
+    if (persist && !dryRun)
+      await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
   };
 
   const unmigratable = new Set<string>();
@@ -269,7 +292,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   }
   await flush();
   passRunning = false;
-  if (backupDuringPass) await recordBackupDigest(leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(ctx));
+  if (backupDuringPass)
+    await recordBackupDigest(leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(ctx));
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
     if (blocking.length === 0) await copyChain(emptyBatch(chainId));
@@ -286,7 +310,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     });
   }
   // With LevelDB released, writers that waited for it finish; their keys get LevelDB's value.
-  for (const { chainId, seqAtRead } of written) await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
+  for (const { chainId, seqAtRead } of written)
+    await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
   report.leveldbDigest = digest.digest();
 
   report.nothingToDo = changedChains === 0 && !report.resumed;
@@ -305,14 +330,28 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
         leveldbDigest: report.leveldbDigest,
         copied: (previous?.copied ?? 0) + report.copied,
       };
-      pushTiming(s, timing('migrate', started, 'done', report.nothingToDo ? 'nothing to do' : `${report.copied} copied, ${report.overwritten.length} overwritten, ${report.removed.length} removed`));
+      pushTiming(
+        s,
+        timing(
+          'migrate',
+          started,
+          'done',
+          report.nothingToDo
+            ? 'nothing to do'
+            : `${report.copied} copied, ${report.overwritten.length} overwritten, ${report.removed.length} removed`,
+        ),
+      );
     });
   }
   return report;
 }
 
 /** The chain's records for its file: LevelDB's as read (already in key order) with the overrides in place. */
-function chainRecords(keys: readonly string[], records: readonly DeploymentRecord[], overrides: ReadonlyMap<string, DeploymentRecord | null>): readonly DeploymentRecord[] {
+function chainRecords(
+  keys: readonly string[],
+  records: readonly DeploymentRecord[],
+  overrides: ReadonlyMap<string, DeploymentRecord | null>,
+): readonly DeploymentRecord[] {
   if (overrides.size === 0) return records;
   const out: Array<[string, DeploymentRecord]> = [];
   keys.forEach((key, i) => {
@@ -326,7 +365,15 @@ function chainRecords(keys: readonly string[], records: readonly DeploymentRecor
  * After a chain's file is written, a deploy script may have written one of its keys during the
  * write window: re-apply each such key from the primary (LevelDB) once its write has finished.
  */
-async function reapplyJournalled(ctx: MigrationContext, leveldb: StateStore, json: StateStore, sinceSeq: number, inChain: (key: string) => boolean, skip: Set<string>, waitMs = 5_000): Promise<void> {
+async function reapplyJournalled(
+  ctx: MigrationContext,
+  leveldb: StateStore,
+  json: StateStore,
+  sinceSeq: number,
+  inChain: (key: string) => boolean,
+  skip: Set<string>,
+  waitMs = 5_000,
+): Promise<void> {
   let from = sinceSeq;
   for (let round = 0; round < 20; round++) {
     const written = await waitForOutcomes(ctx.journal, from, inChain, waitMs);

@@ -4,7 +4,16 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeLegacyStore, type LegacyEntry } from '@deploystate/backend-leveldb';
-import { ErrorCodes, keyOf, NetworkRegistry, productionSample, sampleRecord, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import {
+  ErrorCodes,
+  keyOf,
+  NetworkRegistry,
+  productionSample,
+  sampleRecord,
+  StateError,
+  stringifyLossless,
+  type DeploymentRecord,
+} from '@deploystate/core';
 import { createStateStore } from './factory.js';
 import { Migration } from './migration.js';
 import { resolvePaths } from './paths.js';
@@ -32,7 +41,10 @@ function legacyFile(chainId: number, network: string, records: DeploymentRecord[
     timestamp: '2024-08-07T10:00:00.000Z',
     contracts,
     implementationHashes,
-    config: { governanceVault: '0x0000000000000000000000000000000000000001', layerZeroEndpoint: '0x1a44076050125825900e736c501f859c50fE728c' },
+    config: {
+      governanceVault: '0x0000000000000000000000000000000000000001',
+      layerZeroEndpoint: '0x1a44076050125825900e736c501f859c50fE728c',
+    },
   };
 }
 
@@ -42,7 +54,9 @@ export async function createDemo(dir: string): Promise<MigrationPaths> {
   await mkdir(dir, { recursive: true });
   const present = await readdir(dir);
   if (present.includes('leveldb') || present.includes('deployments') || present.includes('.deploystate')) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dir} already holds deployment state; the demo needs a fresh folder`, { file: dir });
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dir} already holds deployment state; the demo needs a fresh folder`, {
+      file: dir,
+    });
   }
   const { records, devJunk } = productionSample();
   const entries: LegacyEntry[] = [...records, ...devJunk].map((record) => {
@@ -53,16 +67,28 @@ export async function createDemo(dir: string): Promise<MigrationPaths> {
   await writeLegacyStore(paths.leveldb, entries);
 
   await mkdir(join(paths.deployments, '.history'), { recursive: true });
-  const write = (name: string, value: unknown): Promise<void> => writeFile(join(paths.deployments, name), `${JSON.stringify(value, null, 2)}\n`);
+  const write = (name: string, value: unknown): Promise<void> =>
+    writeFile(join(paths.deployments, name), `${JSON.stringify(value, null, 2)}\n`);
   await write('bscmainnet.json', legacyFile(56, 'bscmainnet', records));
   await write('bsctestnet.json', legacyFile(97, 'bsctestnet', records));
-  await write('bscmainnet-config.json', { chainId: 56, network: 'bscmainnet', rateLimits: { perHour: '1000000000000000000000' }, bridges: ['layerZero', 'celer'] });
-  await writeFile(join(paths.deployments, '.history', 'bscmainnet-2024-07-01.json'), `${JSON.stringify({ network: 'bscmainnet', chainId: 56, contracts: {} }, null, 2)}\n`);
+  await write('bscmainnet-config.json', {
+    chainId: 56,
+    network: 'bscmainnet',
+    rateLimits: { perHour: '1000000000000000000000' },
+    bridges: ['layerZero', 'celer'],
+  });
+  await writeFile(
+    join(paths.deployments, '.history', 'bscmainnet-2024-07-01.json'),
+    `${JSON.stringify({ network: 'bscmainnet', chainId: 56, contracts: {} }, null, 2)}\n`,
+  );
   return paths;
 }
 
 /** Runs every phase on a fresh demo in `dir`; ends in json-only with a SUCCESS report. */
-export async function runDemo(dir: string, options: { onStep?: (step: DemoStep) => void } = {}): Promise<{ paths: MigrationPaths; report: MigrationReport; steps: DemoStep[] }> {
+export async function runDemo(
+  dir: string,
+  options: { onStep?: (step: DemoStep) => void } = {},
+): Promise<{ paths: MigrationPaths; report: MigrationReport; steps: DemoStep[] }> {
   const steps: DemoStep[] = [];
   const step = (phase: string, status: string, detail?: string): void => {
     const s: DemoStep = { phase, status, ...(detail !== undefined && { detail }) };
@@ -75,9 +101,17 @@ export async function runDemo(dir: string, options: { onStep?: (step: DemoStep) 
   const migration = await Migration.open({ cwd: dir });
 
   const analysis = await migration.analyze();
-  step('analyze', analysis.ok ? 'ok' : 'attention', `${analysis.total} records on ${analysis.chains.length} chains, ${analysis.findings.length} findings, ${analysis.numericAudit.bigLiterals} big literals, ${analysis.crossCheck.length} cross-check findings`);
+  step(
+    'analyze',
+    analysis.ok ? 'ok' : 'attention',
+    `${analysis.total} records on ${analysis.chains.length} chains, ${analysis.findings.length} findings, ${analysis.numericAudit.bigLiterals} big literals, ${analysis.crossCheck.length} cross-check findings`,
+  );
   const check = await migration.check();
-  step('check', check.ok ? 'ok' : 'attention', `round trip ${check.roundTrip.checked} checked, ${check.roundTrip.failures.length} failures`);
+  step(
+    'check',
+    check.ok ? 'ok' : 'attention',
+    `round trip ${check.roundTrip.checked} checked, ${check.roundTrip.failures.length} failures`,
+  );
 
   await migration.enableDualWrite();
   step('dual-write enable', 'done');
@@ -94,12 +128,20 @@ export async function runDemo(dir: string, options: { onStep?: (step: DemoStep) 
     const copy = await migration.migrate();
     step('migrate', 'done', `${copy.copied} copied, ${copy.unchanged} unchanged, ${copy.files.length} files`);
     const verify = await migration.verify();
-    step('verify', verify.clean ? 'clean' : 'differences', `LevelDB ${verify.evidence.leveldb.digest.slice(0, 12)} = JSON ${verify.evidence.json.digest.slice(0, 12)}`);
+    step(
+      'verify',
+      verify.clean ? 'clean' : 'differences',
+      `LevelDB ${verify.evidence.leveldb.digest.slice(0, 12)} = JSON ${verify.evidence.json.digest.slice(0, 12)}`,
+    );
     await migration.promote();
     step('promote', 'done', 'reads from JSON');
     // The runbook keeps a rollback ready at every step: prove it before the cut-over.
     const readiness = await migration.rollbackReadiness();
-    step('rollback ready', readiness.ready ? 'ok' : 'failed', readiness.checks.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; '));
+    step(
+      'rollback ready',
+      readiness.ready ? 'ok' : 'failed',
+      readiness.checks.map((c) => `${c.name}: ${c.ok ? 'ok' : c.detail}`).join('; '),
+    );
 
     // Dev-chain junk is acknowledged by key; the other pre-existing warnings analysis reported
     // (a proxy without implementation hash) by code, as an operator who read the analysis would.
@@ -107,7 +149,11 @@ export async function runDemo(dir: string, options: { onStep?: (step: DemoStep) 
     const devKeys = [...new Set(analysis.findings.filter((f) => isDev(f.chainId) && f.key).map((f) => f.key as string))];
     const otherCodes = [...new Set(analysis.findings.filter((f) => !isDev(f.chainId) && f.severity !== 'info').map((f) => f.code))];
     const cut = await migration.cutover({ acknowledge: [...devKeys, ...otherCodes] });
-    step('cutover', 'done', `json-only; acknowledged ${cut.acknowledged.length} pre-existing findings (dev-chain keys ${devKeys.join(', ')}; codes ${otherCodes.join(', ') || 'none'})`);
+    step(
+      'cutover',
+      'done',
+      `json-only; acknowledged ${cut.acknowledged.length} pre-existing findings (dev-chain keys ${devKeys.join(', ')}; codes ${otherCodes.join(', ') || 'none'})`,
+    );
 
     await store.putContract(97, sampleRecord(97, 'GovernanceTimelock', 'bsctestnet', 101));
     step('deploy write (json-only)', 'done', '97-GovernanceTimelock');

@@ -76,7 +76,13 @@ export class PhaseWatcher {
   async refresh(): Promise<MigrationStateFile> {
     const signature = this.stat();
     const seen = this.signature;
-    if (seen === undefined || signature.kind !== seen.kind || signature.ino !== seen.ino || signature.size !== seen.size || signature.mtimeMs !== seen.mtimeMs) {
+    if (
+      seen === undefined ||
+      signature.kind !== seen.kind ||
+      signature.ino !== seen.ino ||
+      signature.size !== seen.size ||
+      signature.mtimeMs !== seen.mtimeMs
+    ) {
       // Stat before read: what is read is at least as new as the signature kept for it.
       this.current = signature.kind === 'absent' ? initialState() : await readState(this.files);
       this.signature = signature;
@@ -232,7 +238,11 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     if (a === b) return;
     const digests = route.reads === 'leveldb' ? { leveldbDigest: a, jsonDigest: b } : { leveldbDigest: b, jsonDigest: a };
     // Like github/scientist: the mismatch is recorded, the caller still gets the primary's answer.
-    await this.journal.record([{ type: 'shadow-mismatch', key, ...digests, time: new Date().toISOString(), pid: process.pid, phase: this.phase }], { durable: false }).catch(() => undefined);
+    await this.journal
+      .record([{ type: 'shadow-mismatch', key, ...digests, time: new Date().toISOString(), pid: process.pid, phase: this.phase }], {
+        durable: false,
+      })
+      .catch(() => undefined);
   }
 
   protected async *_iterate(options: IterateOptions): AsyncIterable<StoreEntry> {
@@ -262,7 +272,11 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     const route = await this.currentRoute();
     const state = this.watcher.state;
     if (route.refuseWrites) {
-      throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, { key, file: this.files.state, hint: 'retry after the rollback has finished' });
+      throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, {
+        key,
+        file: this.files.state,
+        hint: 'retry after the rollback has finished',
+      });
     }
     const { chainId, contractName } = parseKey(key);
     const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
@@ -307,7 +321,8 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
       phase: state.phase,
     });
     // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
-    const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> => this.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+    const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
+      this.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
 
     let previous: DeploymentRecord | null = null;
     let result: boolean;
@@ -334,12 +349,16 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
           s.diverged = true;
           s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
         });
-        throw new StateError(ErrorCodes.DIVERGED, `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`, {
-          key,
-          file: this.files.state,
-          hint: 'run verify; promote and cutover stay blocked until it is clean',
-          cause: secondaryError,
-        });
+        throw new StateError(
+          ErrorCodes.DIVERGED,
+          `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`,
+          {
+            key,
+            file: this.files.state,
+            hint: 'run verify; promote and cutover stay blocked until it is clean',
+            cause: secondaryError,
+          },
+        );
       }
       await close('compensated', secondaryError);
       throw secondaryError;
@@ -407,7 +426,9 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
 
   putContract(chainId: number, record: DeploymentRecord): Promise<void> {
     if (record && typeof record === 'object' && record.chainId !== chainId) {
-      throw new StateError(ErrorCodes.INVALID_RECORD, `putContract(${chainId}, ...) got a record for chain ${String(record.chainId)}`, { key: `${chainId}-${String(record.contractName)}` });
+      throw new StateError(ErrorCodes.INVALID_RECORD, `putContract(${chainId}, ...) got a record for chain ${String(record.chainId)}`, {
+        key: `${chainId}-${String(record.contractName)}`,
+      });
     }
     return this.put(record);
   }

@@ -4,12 +4,33 @@ export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
 export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
 export { routeFor, type Route, type Side } from './routing.js';
-export { Journal, journalledKeys, openIntents, summarizeJournal, type JournalSummary, type AppendOptions, type JournalEntry, type IntentEntry, type OutcomeEntry, type ShadowMismatchEntry, type EventEntry, type JournalRead, type WriteOutcome } from './journal.js';
+export {
+  Journal,
+  journalledKeys,
+  openIntents,
+  summarizeJournal,
+  type JournalSummary,
+  type AppendOptions,
+  type JournalEntry,
+  type IntentEntry,
+  type OutcomeEntry,
+  type ShadowMismatchEntry,
+  type EventEntry,
+  type JournalRead,
+  type WriteOutcome,
+} from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
 export { type CopyOptions } from './copy.js';
-export { backupTime, listLevelDbBackups, readBackupDigest, type BackupDigestRecord, type LevelDbContent, type LevelDbRestoreResult } from './leveldb-backups.js';
+export {
+  backupTime,
+  listLevelDbBackups,
+  readBackupDigest,
+  type BackupDigestRecord,
+  type LevelDbContent,
+  type LevelDbRestoreResult,
+} from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
 export * from './chain/index.js';

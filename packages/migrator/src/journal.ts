@@ -82,7 +82,9 @@ const CHECKPOINT_EVERY = 512;
 const NEWLINE = 0x0a;
 
 function asEntry(value: unknown): JournalEntry | null {
-  return typeof value === 'object' && value !== null && TYPES.has((value as { type?: unknown }).type as string) ? (value as JournalEntry) : null;
+  return typeof value === 'object' && value !== null && TYPES.has((value as { type?: unknown }).type as string)
+    ? (value as JournalEntry)
+    : null;
 }
 
 /**
@@ -151,7 +153,10 @@ export class Journal {
         this.handle = await open(this.file, 'a');
         return this.handle;
       } catch (error) {
-        throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+        throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, {
+          file: this.file,
+          cause: error,
+        });
       } finally {
         this.opening = undefined;
       }
@@ -201,7 +206,10 @@ export class Journal {
       while (written < buffer.length) written += (await handle.write(buffer, written, buffer.length - written, null)).bytesWritten;
       if (options.durable ?? true) await handle.datasync();
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
+        file: this.file,
+        cause: error,
+      });
     }
     return ids;
   }
@@ -225,7 +233,10 @@ export class Journal {
       await this.countNew();
       return withIds.map((e) => {
         const entry = found.get(e.id);
-        if (!entry) throw new StateError(ErrorCodes.WRITE_FAILED, `${this.file}: an appended entry was not found again (was the journal replaced?)`, { file: this.file });
+        if (!entry)
+          throw new StateError(ErrorCodes.WRITE_FAILED, `${this.file}: an appended entry was not found again (was the journal replaced?)`, {
+            file: this.file,
+          });
         return entry;
       });
     } finally {
@@ -317,7 +328,9 @@ export class Journal {
    * Every readable entry after `sinceSeq`, in file order, streamed (memory stays at one chunk).
    * Torn lines are skipped; `onEnd` gets their count and the last seq.
    */
-  async *entries(options: { sinceSeq?: number; onEnd?: (end: { torn: number; lastSeq: number }) => void } = {}): AsyncGenerator<JournalEntry> {
+  async *entries(
+    options: { sinceSeq?: number; onEnd?: (end: { torn: number; lastSeq: number }) => void } = {},
+  ): AsyncGenerator<JournalEntry> {
     const sinceSeq = options.sinceSeq ?? 0;
     await this.countNew();
     // Start at the last checkpoint at or before sinceSeq: an outcome of an intent before it gets ref 0.
@@ -358,7 +371,10 @@ export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
 }
 
 /** `journalledKeys` over a stream (`Journal.entries()`), keeping only keys that pass `filter`. */
-export async function streamJournalledKeys(entries: AsyncIterable<JournalEntry>, filter: (key: string) => boolean = () => true): Promise<string[]> {
+export async function streamJournalledKeys(
+  entries: AsyncIterable<JournalEntry>,
+  filter: (key: string) => boolean = () => true,
+): Promise<string[]> {
   const keys = new Set<string>();
   for await (const e of entries) if (e.type === 'intent' && !e.probe && filter(e.key)) keys.add(e.key);
   return [...keys];
@@ -383,7 +399,11 @@ export interface JournalSummary {
 }
 
 /** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
-export async function summarizeJournal(journal: Journal, sinceSeq: number, filter: (key: string) => boolean = () => true): Promise<JournalSummary> {
+export async function summarizeJournal(
+  journal: Journal,
+  sinceSeq: number,
+  filter: (key: string) => boolean = () => true,
+): Promise<JournalSummary> {
   const keys = new Set<string>();
   const open = new Map<number, IntentEntry>();
   let end = { torn: 0, lastSeq: 0 };
@@ -405,7 +425,12 @@ export async function summarizeJournal(journal: Journal, sinceSeq: number, filte
  * so a reader sees both sides written. An intent from a dead process never closes: after the
  * timeout it is returned as still open.
  */
-export async function waitForOutcomes(journal: Journal, sinceSeq: number, filter: (key: string) => boolean, timeoutMs = 5_000): Promise<JournalSummary> {
+export async function waitForOutcomes(
+  journal: Journal,
+  sinceSeq: number,
+  filter: (key: string) => boolean,
+  timeoutMs = 5_000,
+): Promise<JournalSummary> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const summary = await summarizeJournal(journal, sinceSeq, filter);

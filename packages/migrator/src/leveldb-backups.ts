@@ -60,7 +60,12 @@ export async function readBackupDigest(backup: string): Promise<BackupDigestReco
   try {
     const parsed = JSON.parse(await readFile(backupDigestFile(backup), 'utf8')) as Partial<BackupDigestRecord>;
     if (typeof parsed.digest !== 'string' || typeof parsed.count !== 'number' || !Array.isArray(parsed.undecodable)) return undefined;
-    return { takenAt: String(parsed.takenAt ?? ''), digest: parsed.digest, count: parsed.count, undecodable: parsed.undecodable.map(String) };
+    return {
+      takenAt: String(parsed.takenAt ?? ''),
+      digest: parsed.digest,
+      count: parsed.count,
+      undecodable: parsed.undecodable.map(String),
+    };
   } catch {
     return undefined;
   }
@@ -111,7 +116,13 @@ export async function listLevelDbBackups(ctx: Pick<MigrationContext, 'files'>): 
  * folder under it would lose its writes); any other failure means the folder is damaged.
  */
 async function probeLiveFolder(ctx: MigrationContext): Promise<{ previous: LevelDbRestoreResult['previous']; detail?: string }> {
-  if (!(await stat(ctx.files.leveldb).then(() => true, () => false))) return { previous: 'missing' };
+  if (
+    !(await stat(ctx.files.leveldb).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return { previous: 'missing' };
   const store = levelDbStore(ctx.files, { registry: ctx.registry, readOnly: true });
   try {
     await store.open();
@@ -130,14 +141,21 @@ async function readStaged(staged: string, backup: string, registry: NetworkRegis
     await store.open();
     return await digestContent(store);
   } catch (error) {
-    throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${backup} does not open after copying: ${(error as Error).message}`, { file: backup, cause: error, hint: 'choose another backup (listBackups)' });
+    throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${backup} does not open after copying: ${(error as Error).message}`, {
+      file: backup,
+      cause: error,
+      hint: 'choose another backup (listBackups)',
+    });
   } finally {
     await store.close().catch(() => undefined);
   }
 }
 
 const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
-  a.digest === b.digest && a.count === b.count && a.undecodable.length === b.undecodable.length && a.undecodable.every((k, i) => b.undecodable[i] === k);
+  a.digest === b.digest &&
+  a.count === b.count &&
+  a.undecodable.length === b.undecodable.length &&
+  a.undecodable.every((k, i) => b.undecodable[i] === k);
 
 /**
  * Puts a backup in place of the LevelDB folder, which may be damaged or missing. The backup is
@@ -148,11 +166,20 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
 export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<LevelDbRestoreResult> {
   const state = await readState(ctx.files);
   if (state.phase !== 'leveldb-only') {
-    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`, { file: ctx.files.state });
+    throw new StateError(
+      ErrorCodes.TRANSITION_REFUSED,
+      `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`,
+      { file: ctx.files.state },
+    );
   }
   const backups = await listLevelDbBackups(ctx);
   const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
-  if (!chosen) throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no LevelDB backup${backup ? ` matching ${backup}` : ''} under ${ctx.files.backups}`, { file: ctx.files.backups });
+  if (!chosen)
+    throw new StateError(
+      ErrorCodes.BACKUP_NOT_FOUND,
+      `no LevelDB backup${backup ? ` matching ${backup}` : ''} under ${ctx.files.backups}`,
+      { file: ctx.files.backups },
+    );
 
   const live = await probeLiveFolder(ctx);
   const stamp = isoNow(ctx).replace(/[:.]/g, '-');
@@ -164,10 +191,14 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
   try {
     restoredContent = await readStaged(staged, chosen, ctx.registry);
     if (recorded && !sameContent(recorded, restoredContent)) {
-      throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${chosen} does not hold what was recorded when it was taken (${recorded.count} records, digest ${recorded.digest.slice(0, 12)}; it holds ${restoredContent.count}, ${restoredContent.digest.slice(0, 12)})`, {
-        file: chosen,
-        hint: 'choose another backup (listBackups)',
-      });
+      throw new StateError(
+        ErrorCodes.CORRUPTED,
+        `the LevelDB backup ${chosen} does not hold what was recorded when it was taken (${recorded.count} records, digest ${recorded.digest.slice(0, 12)}; it holds ${restoredContent.count}, ${restoredContent.digest.slice(0, 12)})`,
+        {
+          file: chosen,
+          hint: 'choose another backup (listBackups)',
+        },
+      );
     }
   } catch (error) {
     // Only the staged copy made here is removed; the live folder was not touched.
@@ -183,13 +214,26 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
   await rename(staged, ctx.files.leveldb);
   const detail = `from ${chosen} (${restoredContent.count} records${recorded ? ', digest as recorded' : ', no digest recorded with it'}); previous folder ${live.previous}${movedAside ? `, kept at ${movedAside}` : ''}`;
   await updateState(ctx.files, (s) => pushTiming(s, timing('restore-leveldb', ctx.now(), 'done', detail)));
-  return { restored: chosen, movedAside, previous: live.previous, ...(live.detail !== undefined && { previousDetail: live.detail }), restoredContent, digestRecorded: recorded !== undefined };
+  return {
+    restored: chosen,
+    movedAside,
+    previous: live.previous,
+    ...(live.detail !== undefined && { previousDetail: live.detail }),
+    restoredContent,
+    digestRecorded: recorded !== undefined,
+  };
 }
 
 /** `path`, or `path-2`, `path-3`... whichever does not exist yet. */
 async function freePath(path: string): Promise<string> {
   for (let i = 1; ; i++) {
     const candidate = i === 1 ? path : `${path}-${i}`;
-    if (!(await stat(candidate).then(() => true, () => false))) return candidate;
+    if (
+      !(await stat(candidate).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return candidate;
   }
 }

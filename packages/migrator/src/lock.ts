@@ -25,7 +25,12 @@ export async function readLockHolder(file: string): Promise<LockHolder | null> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<LockHolder>;
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return null;
-    return { pid: parsed.pid, host: parsed.host, since: String(parsed.since ?? ''), ...(parsed.command !== undefined && { command: parsed.command }) };
+    return {
+      pid: parsed.pid,
+      host: parsed.host,
+      since: String(parsed.since ?? ''),
+      ...(parsed.command !== undefined && { command: parsed.command }),
+    };
   } catch {
     return null;
   }
@@ -40,7 +45,12 @@ async function tryCreate(file: string, command: string | undefined): Promise<boo
   await mkdir(dirname(file), { recursive: true });
   try {
     const handle = await open(file, 'wx');
-    const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(command !== undefined && { command }) };
+    const holder: LockHolder = {
+      pid: process.pid,
+      host: hostname(),
+      since: new Date().toISOString(),
+      ...(command !== undefined && { command }),
+    };
     await handle.writeFile(JSON.stringify(holder));
     await handle.close();
     return true;
@@ -87,8 +97,13 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}${holder.command ? ` (${holder.command})` : ''}` : 'an unknown holder';
-      throw new StateError(ErrorCodes.LOCKED, `${file} is held by ${who}`, { file, hint: 'wait for that command to finish; remove the lock file only if that process is gone' });
+      const who = holder
+        ? `pid ${holder.pid} on ${holder.host} since ${holder.since}${holder.command ? ` (${holder.command})` : ''}`
+        : 'an unknown holder';
+      throw new StateError(ErrorCodes.LOCKED, `${file} is held by ${who}`, {
+        file,
+        hint: 'wait for that command to finish; remove the lock file only if that process is gone',
+      });
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 50);

@@ -39,7 +39,10 @@ import { verifyChainOnSide, verifyChainRecords } from './chain/evidence.js';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { Side } from './routing.js';
 
-export type CheckReport = Pick<AnalysisReport, 'source' | 'total' | 'findings' | 'numericAudit' | 'roundTrip' | 'unmigratable' | 'digest' | 'ok'>;
+export type CheckReport = Pick<
+  AnalysisReport,
+  'source' | 'total' | 'findings' | 'numericAudit' | 'roundTrip' | 'unmigratable' | 'digest' | 'ok'
+>;
 
 export interface AnalyzeOptions {
   /** Read a consistent copy of the folder instead of taking a turn on the live LevelDB. */
@@ -62,11 +65,17 @@ export interface CutoverReport {
 }
 
 function refuse(command: string, phase: MigrationPhase, allowed: string, file: string): StateError {
-  return new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${phase} (only in ${allowed})`, { file, hint: 'run status to see which commands are allowed now' });
+  return new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${phase} (only in ${allowed})`, {
+    file,
+    hint: 'run status to see which commands are allowed now',
+  });
 }
 
 function gate(name: string, detail: string, file: string): StateError {
-  return new StateError(ErrorCodes.GATE_FAILED, `gate "${name}" not satisfied: ${detail}`, { file, hint: `satisfy "${name}" first (see status)` });
+  return new StateError(ErrorCodes.GATE_FAILED, `gate "${name}" not satisfied: ${detail}`, {
+    file,
+    hint: `satisfy "${name}" first (see status)`,
+  });
 }
 
 export class Migration {
@@ -152,9 +161,21 @@ export class Migration {
   }
 
   private nextCommands(state: MigrationStateFile): MigrationStatus['next'] {
-    const verifiedAfterCopy = state.lastVerify?.clean === true && state.copy?.completedAt !== undefined && state.lastVerify.at >= state.copy.completedAt;
-    const promoteBlock = state.copy?.completedAt === undefined ? 'a completed copy (migrate)' : state.diverged ? 'diverged: a clean verify' : !verifiedAfterCopy ? 'a clean verify after the copy' : undefined;
-    const item = (command: string, blockedBy?: string): MigrationStatus['next'][number] => ({ command, ready: blockedBy === undefined, ...(blockedBy !== undefined && { blockedBy }) });
+    const verifiedAfterCopy =
+      state.lastVerify?.clean === true && state.copy?.completedAt !== undefined && state.lastVerify.at >= state.copy.completedAt;
+    const promoteBlock =
+      state.copy?.completedAt === undefined
+        ? 'a completed copy (migrate)'
+        : state.diverged
+          ? 'diverged: a clean verify'
+          : !verifiedAfterCopy
+            ? 'a clean verify after the copy'
+            : undefined;
+    const item = (command: string, blockedBy?: string): MigrationStatus['next'][number] => ({
+      command,
+      ready: blockedBy === undefined,
+      ...(blockedBy !== undefined && { blockedBy }),
+    });
     switch (state.phase) {
       case 'leveldb-only':
         return [item('analyze'), item('dual-write enable'), item('restore-leveldb')];
@@ -175,11 +196,14 @@ export class Migration {
       const state = await this.state();
       let snapshot: Awaited<ReturnType<typeof openSnapshot>> | undefined;
       try {
-        const store = options.snapshot ? (snapshot = await openSnapshot(this.paths.leveldb, { registry: this.registry })).store : await this.readOnlyLevelDb();
+        const store = options.snapshot
+          ? (snapshot = await openSnapshot(this.paths.leveldb, { registry: this.registry })).store
+          : await this.readOnlyLevelDb();
         const scan = await scanStore(store, this.registry, { exclude: state.exclusions, keepRecords: true });
         if (!options.snapshot) await store.close();
         const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
-        if (options.expectedInventory) crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
+        if (options.expectedInventory)
+          crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
         const report: AnalysisReport = {
           source: { path: this.paths.leveldb, snapshot: options.snapshot ?? false },
           total: scan.total,
@@ -275,7 +299,17 @@ export class Migration {
         s.diverged = false;
         s.divergedBy = null;
       }
-      pushTiming(s, timing('verify', started, report.clean ? 'done' : 'failed', report.clean ? `equal: ${report.evidence.json.count} records` : `${report.evidence.differences} difference(s), ${report.evidence.schemaErrors} schema error(s)`));
+      pushTiming(
+        s,
+        timing(
+          'verify',
+          started,
+          report.clean ? 'done' : 'failed',
+          report.clean
+            ? `equal: ${report.evidence.json.count} records`
+            : `${report.evidence.differences} difference(s), ${report.evidence.schemaErrors} schema error(s)`,
+        ),
+      );
     });
     // Recorded first, so the failed verify closes the gates; then it fails as CORRUPTED, never as a difference.
     const corrupted = unreadableJsonError(report.comparison.unreadable);
@@ -293,7 +327,14 @@ export class Migration {
 
   // ---- state changes ----------------------------------------------------------------------
 
-  private async transition(command: string, from: readonly MigrationPhase[], to: MigrationPhase, started: number, change?: (s: MigrationStateFile) => void, detail?: string): Promise<MigrationStateFile> {
+  private async transition(
+    command: string,
+    from: readonly MigrationPhase[],
+    to: MigrationPhase,
+    started: number,
+    change?: (s: MigrationStateFile) => void,
+    detail?: string,
+  ): Promise<MigrationStateFile> {
     return updateState(this.files, (s) => {
       if (!from.includes(s.phase)) throw refuse(command, s.phase, from.join(', '), this.files.state);
       s.phase = to;
@@ -310,7 +351,13 @@ export class Migration {
       // Both sides must be reachable before any deploy script starts writing to both.
       await this.ctx.leveldb();
       await this.ctx.json();
-      const event = await this.journal.appendOne({ type: 'event', event: 'dual-write-enabled', time: isoNow(this.ctx), pid: process.pid, phase: 'dual-write' });
+      const event = await this.journal.appendOne({
+        type: 'event',
+        event: 'dual-write-enabled',
+        time: isoNow(this.ctx),
+        pid: process.pid,
+        phase: 'dual-write',
+      });
       await this.transition('dual-write enable', ['leveldb-only'], 'dual-write', started, (s) => {
         s.dualWriteSinceSeq = event.seq;
         s.rollback = null;
@@ -322,7 +369,13 @@ export class Migration {
   async disableDualWrite(): Promise<MigrationStatus> {
     await this.locked('dual-write disable', async () => {
       const started = this.clock();
-      await this.journal.appendOne({ type: 'event', event: 'dual-write-disabled', time: isoNow(this.ctx), pid: process.pid, phase: 'leveldb-only' });
+      await this.journal.appendOne({
+        type: 'event',
+        event: 'dual-write-disabled',
+        time: isoNow(this.ctx),
+        pid: process.pid,
+        phase: 'leveldb-only',
+      });
       await this.transition('dual-write disable', ['dual-write'], 'leveldb-only', started, (s) => {
         s.dualWriteSinceSeq = null;
         s.copy = null;
@@ -358,10 +411,21 @@ export class Migration {
       const state = await this.state();
       if (state.phase !== 'dual-write') throw refuse('promote', state.phase, 'dual-write', this.files.state);
       if (state.copy?.completedAt === undefined) throw gate('copy completed', 'no completed bulk copy; run migrate', this.files.state);
-      if (state.diverged) throw gate('not diverged', `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`, this.files.state);
+      if (state.diverged)
+        throw gate(
+          'not diverged',
+          `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`,
+          this.files.state,
+        );
       const v = state.lastVerify;
-      if (!v || v.at < state.copy.completedAt) throw gate('verify after copy', 'no verify since the copy completed; run verify', this.files.state);
-      if (!v.clean) throw gate('clean verify', `the last verify found ${v.differences} difference(s) and ${v.schemaErrors} schema error(s)`, this.files.state);
+      if (!v || v.at < state.copy.completedAt)
+        throw gate('verify after copy', 'no verify since the copy completed; run verify', this.files.state);
+      if (!v.clean)
+        throw gate(
+          'clean verify',
+          `the last verify found ${v.differences} difference(s) and ${v.schemaErrors} schema error(s)`,
+          this.files.state,
+        );
       await this.transition('promote', ['dual-write'], 'json-primary', started);
     });
     return this.status();
@@ -374,7 +438,12 @@ export class Migration {
       if (state.phase !== 'json-primary') throw refuse('cutover', state.phase, 'json-primary', this.files.state);
       if (state.diverged) throw gate('not diverged', 'a dual write diverged; run verify until clean', this.files.state);
       let verify = await this.verifyAndRecord();
-      if (!verify.clean) throw gate('fresh clean verify', `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`, this.files.state);
+      if (!verify.clean)
+        throw gate(
+          'fresh clean verify',
+          `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`,
+          this.files.state,
+        );
       const acknowledged = await this.cutoverFindings(options.acknowledge ?? []);
       let soakVerifies = 0;
       if (options.soak) {
@@ -382,26 +451,45 @@ export class Migration {
         for (let i = 0; i < count; i++) {
           await sleep(Math.max(0, options.soak.intervalMs));
           verify = await this.verifyAndRecord();
-          if (!verify.clean) throw gate('soak', `verify ${i + 1} of ${count} found ${verify.evidence.differences} difference(s)`, this.files.state);
+          if (!verify.clean)
+            throw gate('soak', `verify ${i + 1} of ${count} found ${verify.evidence.differences} difference(s)`, this.files.state);
           soakVerifies++;
         }
       }
       // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
       const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
       if (chain && !chain.ok) {
-        throw new StateError(ErrorCodes.GATE_FAILED, `gate "chain verification" not satisfied: ${chain.counts.error} JSON record(s) with errors against the chains`, {
-          file: this.files.state,
-          hint: 'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
-        });
+        throw new StateError(
+          ErrorCodes.GATE_FAILED,
+          `gate "chain verification" not satisfied: ${chain.counts.error} JSON record(s) with errors against the chains`,
+          {
+            file: this.files.state,
+            hint: 'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
+          },
+        );
       }
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
-        await this.transition('cutover', ['json-primary'], 'json-only', started, (s) => {
-          s.acknowledged = ackList;
-          s.cutoverEvidence = verify.evidence;
-        }, `-> json-only after ${1 + soakVerifies} clean verify(s)`);
+        await this.transition(
+          'cutover',
+          ['json-primary'],
+          'json-only',
+          started,
+          (s) => {
+            s.acknowledged = ackList;
+            s.cutoverEvidence = verify.evidence;
+          },
+          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+        );
       }
-      return { dryRun: options.dryRun ?? false, verify, soakVerifies, acknowledged, phase: options.dryRun ? 'json-primary' : 'json-only', ...(chain && { chain }) };
+      return {
+        dryRun: options.dryRun ?? false,
+        verify,
+        soakVerifies,
+        acknowledged,
+        phase: options.dryRun ? 'json-primary' : 'json-only',
+        ...(chain && { chain }),
+      };
     });
   }
 
@@ -423,22 +511,39 @@ export class Migration {
     // A record's problem can show as another code in the file (a schema violation for an invalid
     // address): it is the same problem when LevelDB has a finding on that key.
     const preExisting = (f: Finding): boolean =>
-      known.has(findingId(f)) || (f.key !== undefined && keysWithFindings.has(f.key)) || (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
+      known.has(findingId(f)) ||
+      (f.key !== undefined && keysWithFindings.has(f.key)) ||
+      (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
     const fresh = after.filter((f) => !preExisting(f));
     if (fresh.length > 0) {
-      throw gate('no new findings', `${fresh.length} finding(s) in the JSON files that LevelDB does not have: ${fresh.slice(0, 10).map((f) => `${f.code} ${f.key ?? f.file ?? ''}`).join(', ')}`, this.files.state);
+      throw gate(
+        'no new findings',
+        `${fresh.length} finding(s) in the JSON files that LevelDB does not have: ${fresh
+          .slice(0, 10)
+          .map((f) => `${f.code} ${f.key ?? f.file ?? ''}`)
+          .join(', ')}`,
+        this.files.state,
+      );
     }
     const acks = new Set(acknowledge);
-    const unacknowledged = after.filter((f) => !acks.has(f.code) && !(f.key !== undefined && acks.has(f.key)) && !(f.file !== undefined && acks.has(f.file)));
+    const unacknowledged = after.filter(
+      (f) => !acks.has(f.code) && !(f.key !== undefined && acks.has(f.key)) && !(f.file !== undefined && acks.has(f.file)),
+    );
     if (unacknowledged.length > 0) {
       const list = [...new Set(unacknowledged.map((f) => `${f.code}${f.key ? ` ${f.key}` : ''}`))];
-      throw gate('acknowledged findings', `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`, this.files.state);
+      throw gate(
+        'acknowledged findings',
+        `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`,
+        this.files.state,
+      );
     }
     return after;
   }
 
   rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
-    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', () => runRollback(this.ctx, options, () => rollbackReadiness(this.ctx)));
+    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', () =>
+      runRollback(this.ctx, options, () => rollbackReadiness(this.ctx)),
+    );
   }
 
   /** Works on a damaged or missing folder; LOCKED when another process holds it (see leveldb-backups.ts). */

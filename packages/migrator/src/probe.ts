@@ -68,7 +68,15 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
     });
   } finally {
     await rm(temp, { recursive: true, force: true });
-    await ctx.journal.appendOne({ type: 'event', event: 'probe-end', probe: true, detail: checks.every((c) => c.ok) ? 'ok' : 'failed', time: isoNow(ctx), pid: process.pid, phase });
+    await ctx.journal.appendOne({
+      type: 'event',
+      event: 'probe-end',
+      probe: true,
+      detail: checks.every((c) => c.ok) ? 'ok' : 'failed',
+      time: isoNow(ctx),
+      pid: process.pid,
+      phase,
+    });
   }
   return report();
 }

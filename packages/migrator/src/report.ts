@@ -31,7 +31,11 @@ function phaseLines(state: MigrationStateFile, analysis: { durationMs: number } 
     const timings = state.timings.filter((t: PhaseTiming) => commands.includes(t.phase));
     const done = timings.some((t) => t.status === 'done');
     const failedOnly = timings.length > 0 && !done;
-    return { phase: name, status: done ? 'done' : failedOnly ? 'failed' : 'pending', durationMs: timings.reduce((sum, t) => sum + t.durationMs, 0) };
+    return {
+      phase: name,
+      status: done ? 'done' : failedOnly ? 'failed' : 'pending',
+      durationMs: timings.reduce((sum, t) => sum + t.durationMs, 0),
+    };
   });
 }
 
@@ -41,7 +45,8 @@ const median = (values: number[]): number | null => {
   return sorted[Math.floor(sorted.length / 2)] as number;
 };
 
-const fmtMs = (ms: number): string => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+const fmtMs = (ms: number): string =>
+  ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 
 async function sideFigures(store: StateStore, exclude: string[]): Promise<{ side: StoreSide; perNetwork: Record<string, number> } | null> {
   try {
@@ -64,7 +69,10 @@ async function sideFigures(store: StateStore, exclude: string[]): Promise<{ side
 export async function buildReport(ctx: MigrationContext): Promise<MigrationReport> {
   const state = await readState(ctx.files);
   const chain = await readLastChainVerification(ctx.files.stateDir);
-  const analysis = await readFile(ctx.files.analysis, 'utf8').then((t) => JSON.parse(t) as { durationMs: number; total: number }, () => null);
+  const analysis = await readFile(ctx.files.analysis, 'utf8').then(
+    (t) => JSON.parse(t) as { durationMs: number; total: number },
+    () => null,
+  );
   // One streamed pass: counts, per-phase durations for the medians, and the few failures.
   let total = 0;
   let ok = 0;
@@ -80,7 +88,8 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
       ok++;
       durations[e.phase]?.push(e.durationMs);
     }
-    if (e.outcome === 'diverged' || e.outcome === 'compensated') divergences.push({ seq: e.seq, key: e.key, outcome: e.outcome, error: e.error?.message });
+    if (e.outcome === 'diverged' || e.outcome === 'compensated')
+      divergences.push({ seq: e.seq, key: e.key, outcome: e.outcome, error: e.error?.message });
   }
   const errorRate = total === 0 ? 0 : (total - ok) / total;
   const availability = total === 0 ? 1 : ok / total;
@@ -91,8 +100,14 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   const impact = base && last ? ((last - base) / base) * 100 : null;
 
   const exclude = [...state.exclusions, ...state.unmigratable];
-  const leveldb = await ctx.leveldb().then((s) => sideFigures(s, exclude), () => null);
-  const json = await ctx.json().then((s) => sideFigures(s, exclude), () => null);
+  const leveldb = await ctx.leveldb().then(
+    (s) => sideFigures(s, exclude),
+    () => null,
+  );
+  const json = await ctx.json().then(
+    (s) => sideFigures(s, exclude),
+    () => null,
+  );
   const reads = routeFor(state).reads;
   const primary = reads === 'json' ? json : leveldb;
   const primaryStore = reads === 'json' ? await ctx.json().catch(() => null) : await ctx.leveldb().catch(() => null);
@@ -111,8 +126,14 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   const ends = state.timings.map((t) => Date.parse(t.endedAt));
   const totalMs = starts.length ? Math.max(...ends) - Math.min(...starts) : 0;
   const migrated = cut ? `${cut.json.count}/${cut.leveldb.count}` : `${json?.side.count ?? 0}/${leveldb?.side.count ?? 0}`;
-  const networks = Object.entries(primary?.perNetwork ?? {}).map(([chainId, count]) => ({ chainId: Number(chainId), network: ctx.registry.get(Number(chainId)).name, count }));
-  const digestsEqual = cut ? cut.leveldb.digest === cut.json.digest : leveldb !== null && json !== null && leveldb.side.digest === json.side.digest;
+  const networks = Object.entries(primary?.perNetwork ?? {}).map(([chainId, count]) => ({
+    chainId: Number(chainId),
+    network: ctx.registry.get(Number(chainId)).name,
+    count,
+  }));
+  const digestsEqual = cut
+    ? cut.leveldb.digest === cut.json.digest
+    : leveldb !== null && json !== null && leveldb.side.digest === json.side.digest;
   const severity = integrity ? countBySeverity(integrity.findings) : null;
 
   const json_: Record<string, unknown> = {
@@ -120,11 +141,17 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     status,
     phase: state.phase,
     totalDurationMs: totalMs,
-    dataIntegrity: { digestsEqual, atCutover: cut ? { leveldb: cut.leveldb, json: cut.json } : null, now: { leveldb: leveldb?.side ?? null, json: json?.side ?? null } },
+    dataIntegrity: {
+      digestsEqual,
+      atCutover: cut ? { leveldb: cut.leveldb, json: cut.json } : null,
+      now: { leveldb: leveldb?.side ?? null, json: json?.side ?? null },
+    },
     phases,
     contractsMigrated: migrated,
     networks,
-    findings: integrity ? { total: integrity.findings.length, bySeverity: severity, codes: [...new Set(integrity.findings.map((f) => f.code))].sort() } : null,
+    findings: integrity
+      ? { total: integrity.findings.length, bySeverity: severity, codes: [...new Set(integrity.findings.map((f) => f.code))].sort() }
+      : null,
     exclusions: state.exclusions,
     unmigratable: state.unmigratable,
     acknowledged: state.acknowledged,
@@ -135,7 +162,9 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     performanceImpactPercent: impact,
     timings: state.timings,
     // The last check of the records against the chains (endpoints redacted), when one ran.
-    chainVerification: chain ? { at: chain.at, source: chain.source ?? null, ok: chain.ok, counts: chain.counts, chains: chain.chains } : null,
+    chainVerification: chain
+      ? { at: chain.at, source: chain.source ?? null, ok: chain.ok, counts: chain.counts, chains: chain.chains }
+      : null,
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(3).replace(/\.?0+$/, '')}%`;
@@ -158,7 +187,11 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Contracts Migrated: ${migrated}`,
     `- Networks Validated: ${networks.length}/${networks.length}`,
     ...networks.map((n) => `  - ${n.network} (${n.chainId}): ${n.count} record(s)`),
-    `- Performance Impact: ${impact === null ? 'n/a (not enough journalled writes)' : `${impact >= 0 ? '+' : ''}${impact.toFixed(1)}% median write latency`} (medians: ${Object.entries(latency).map(([k, v]) => `${k} ${v === null ? 'n/a' : `${v} ms`}`).join(', ')})`,
+    `- Performance Impact: ${impact === null ? 'n/a (not enough journalled writes)' : `${impact >= 0 ? '+' : ''}${impact.toFixed(1)}% median write latency`} (medians: ${Object.entries(
+      latency,
+    )
+      .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${v} ms`}`)
+      .join(', ')})`,
     `- Error Rate: ${pct(errorRate)} (${total - ok} of ${total})`,
     `- Digests now: LevelDB ${leveldb ? `${leveldb.side.digest} (${leveldb.side.count})` : 'unavailable'}; JSON ${json ? `${json.side.digest} (${json.side.count})` : 'unavailable'}`,
     '',
@@ -174,7 +207,10 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     '',
     '## Recommendations',
     ...(status === 'SUCCESS'
-      ? ['- Keep the LevelDB folder and the backups until the post-migration monitoring period ends.', '- Run `verify:rollback-ready` before removing them.']
+      ? [
+          '- Keep the LevelDB folder and the backups until the post-migration monitoring period ends.',
+          '- Run `verify:rollback-ready` before removing them.',
+        ]
       : status === 'ROLLED BACK'
         ? ['- LevelDB holds every write; investigate the cause before enabling dual-write again.']
         : ['- Continue with the next command shown by `status`.']),
@@ -183,7 +219,10 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   const markdown = md.join('\n');
   const stamp = isoNow(ctx).replace(/[:.]/g, '-');
   await mkdir(ctx.files.reports, { recursive: true });
-  const files = { markdown: join(ctx.files.reports, `migration-report-${stamp}.md`), json: join(ctx.files.reports, `migration-report-${stamp}.json`) };
+  const files = {
+    markdown: join(ctx.files.reports, `migration-report-${stamp}.md`),
+    json: join(ctx.files.reports, `migration-report-${stamp}.json`),
+  };
   await writeFileDurable(files.markdown, markdown);
   await writeFileDurable(files.json, `${JSON.stringify(json_, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
   return { status, markdown, json: json_, files };

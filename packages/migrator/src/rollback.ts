@@ -19,7 +19,8 @@ const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-onl
  */
 async function lastGoodIntents(journal: Journal, sinceSeq: number): Promise<Map<string, IntentEntry>> {
   const failed = new Set<number>();
-  for await (const e of journal.entries({ sinceSeq })) if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
+  for await (const e of journal.entries({ sinceSeq }))
+    if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
   const out = new Map<string, IntentEntry>();
   for await (const e of journal.entries({ sinceSeq })) if (e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
   return out;
@@ -64,7 +65,11 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
   return plan;
 }
 
-export async function runRollback(ctx: MigrationContext, options: RollbackOptions, readiness: () => Promise<ReadinessReport>): Promise<RollbackReport> {
+export async function runRollback(
+  ctx: MigrationContext,
+  options: RollbackOptions,
+  readiness: () => Promise<ReadinessReport>,
+): Promise<RollbackReport> {
   const started = ctx.now();
   const emergency = options.emergency ?? false;
   const state = await readState(ctx.files);
@@ -73,16 +78,28 @@ export async function runRollback(ctx: MigrationContext, options: RollbackOption
     const ready = await readiness();
     const failed = ready.checks.filter((c) => !c.ok);
     if (failed.length > 0) {
-      throw new StateError(ErrorCodes.GATE_FAILED, `rollback readiness failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`, {
-        hint: 'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
-      });
+      throw new StateError(
+        ErrorCodes.GATE_FAILED,
+        `rollback readiness failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
+        {
+          hint: 'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
+        },
+      );
     }
   }
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
   if (options.dryRun) {
     const plan = await planCarryBack(ctx, from, sinceSeq);
     const leveldb = await ctx.leveldb();
-    return { from, emergency, replayed: plan.keys.length, puts: plan.puts.length, deletes: plan.deletes.length, leveldbDigest: (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest, durationMs: ctx.now() - started };
+    return {
+      from,
+      emergency,
+      replayed: plan.keys.length,
+      puts: plan.puts.length,
+      deletes: plan.deletes.length,
+      leveldbDigest: (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest,
+      durationMs: ctx.now() - started,
+    };
   }
   if (state.phase !== 'rolling-back') {
     await updateState(ctx.files, (s) => {
@@ -100,7 +117,13 @@ export async function runRollback(ctx: MigrationContext, options: RollbackOption
   }
   const leveldbDigest = (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
   await updateState(ctx.files, (s) => {
-    s.rollback = { from, startedAt: s.rollback?.startedAt ?? new Date(started).toISOString(), emergency, carriedBack: true, completedAt: isoNow(ctx) };
+    s.rollback = {
+      from,
+      startedAt: s.rollback?.startedAt ?? new Date(started).toISOString(),
+      emergency,
+      carriedBack: true,
+      completedAt: isoNow(ctx),
+    };
     s.phase = 'leveldb-only';
     s.dualWriteSinceSeq = null;
     s.copy = null;
@@ -108,9 +131,25 @@ export async function runRollback(ctx: MigrationContext, options: RollbackOption
     s.cutoverEvidence = null;
     s.diverged = false;
     s.divergedBy = null;
-    pushTiming(s, timing(emergency ? 'rollback (emergency)' : 'rollback', started, 'done', `from ${from}: ${plan.puts.length} put, ${plan.deletes.length} deleted in LevelDB`));
+    pushTiming(
+      s,
+      timing(
+        emergency ? 'rollback (emergency)' : 'rollback',
+        started,
+        'done',
+        `from ${from}: ${plan.puts.length} put, ${plan.deletes.length} deleted in LevelDB`,
+      ),
+    );
   });
-  return { from, emergency, replayed: plan.keys.length, puts: plan.puts.length, deletes: plan.deletes.length, leveldbDigest, durationMs: ctx.now() - started };
+  return {
+    from,
+    emergency,
+    replayed: plan.keys.length,
+    puts: plan.puts.length,
+    deletes: plan.deletes.length,
+    leveldbDigest,
+    durationMs: ctx.now() - started,
+  };
 }
 
 export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {

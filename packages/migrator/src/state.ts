@@ -45,8 +45,10 @@ export function assertStateFile(value: unknown, file: string): MigrationStateFil
   for (const field of ['exclusions', 'unmigratable', 'acknowledged'] as const) {
     if (!isStringArray(s[field])) throw invalid(file, `${field} must be an array of strings`);
   }
-  if (s.dualWriteSinceSeq !== null && !Number.isSafeInteger(s.dualWriteSinceSeq)) throw invalid(file, 'dualWriteSinceSeq must be an integer or null');
-  if (s.copy !== null && (typeof s.copy !== 'object' || !Array.isArray((s.copy as { chainsDone?: unknown }).chainsDone))) throw invalid(file, 'copy must be null or hold chainsDone');
+  if (s.dualWriteSinceSeq !== null && !Number.isSafeInteger(s.dualWriteSinceSeq))
+    throw invalid(file, 'dualWriteSinceSeq must be an integer or null');
+  if (s.copy !== null && (typeof s.copy !== 'object' || !Array.isArray((s.copy as { chainsDone?: unknown }).chainsDone)))
+    throw invalid(file, 'copy must be null or hold chainsDone');
   if (!Array.isArray(s.timings)) throw invalid(file, 'timings must be an array');
   if (s.lastVerify !== null && typeof s.lastVerify !== 'object') throw invalid(file, 'lastVerify must be an object or null');
   return value as MigrationStateFile;
@@ -82,7 +84,10 @@ export async function writeState(files: StateFiles, state: MigrationStateFile): 
 }
 
 /** Read-modify-write under the short state lock; returns the state as written. */
-export async function updateState(files: StateFiles, change: (state: MigrationStateFile) => void | Promise<void>): Promise<MigrationStateFile> {
+export async function updateState(
+  files: StateFiles,
+  change: (state: MigrationStateFile) => void | Promise<void>,
+): Promise<MigrationStateFile> {
   return withLock(files.stateLock, { waitMs: 10_000, command: 'state update' }, async () => {
     const state = await readState(files);
     await change(state);

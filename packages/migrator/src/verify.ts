@@ -3,7 +3,17 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseStateFile, validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
-import { compareKeys, compareStores, ErrorCodes, finding, parseLossless, StateError, type Finding, type InvalidEntry, type StoreEntry } from '@deploystate/core';
+import {
+  compareKeys,
+  compareStores,
+  ErrorCodes,
+  finding,
+  parseLossless,
+  StateError,
+  type Finding,
+  type InvalidEntry,
+  type StoreEntry,
+} from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { readState } from './state.js';
 import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
@@ -17,7 +27,11 @@ export interface CompareOptions {
 const isWholeFile = (entry: InvalidEntry): boolean => entry.finding.file !== undefined && basename(entry.finding.file) === entry.key;
 
 /** Collects the entries a store could not read, marking those the state already accounts for. */
-export function unreadableCollector(side: UnreadableEntry['side'], known: ReadonlySet<string>, location: string): { onInvalid: (entry: InvalidEntry) => void; entries: UnreadableEntry[] } {
+export function unreadableCollector(
+  side: UnreadableEntry['side'],
+  known: ReadonlySet<string>,
+  location: string,
+): { onInvalid: (entry: InvalidEntry) => void; entries: UnreadableEntry[] } {
   const entries: UnreadableEntry[] = [];
   return {
     entries,
@@ -38,13 +52,19 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
   const bad = unreadable.filter((u) => u.side === 'json' && !u.known);
   const first = bad[0];
   if (!first) return undefined;
-  const list = bad.slice(0, 10).map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
+  const list = bad
+    .slice(0, 10)
+    .map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
   const whole = first.file !== undefined && basename(first.file) === first.key;
-  return new StateError(ErrorCodes.CORRUPTED, `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`, {
-    ...(first.file !== undefined && { file: first.file }),
-    ...(!whole && { key: first.key }),
-    hint: 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
-  });
+  return new StateError(
+    ErrorCodes.CORRUPTED,
+    `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`,
+    {
+      ...(first.file !== undefined && { file: first.file }),
+      ...(!whole && { key: first.key }),
+      hint: 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
+    },
+  );
 }
 
 type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
@@ -95,7 +115,8 @@ async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; s
     if (!entry.isFile()) out.skipped.push({ file, reason: entry.name.startsWith('.') ? 'hidden folder' : 'not a file' });
     else if (entry.name.startsWith('.')) out.skipped.push({ file, reason: 'hidden file (temporary or tool data)' });
     else if (!entry.name.endsWith('.json')) out.skipped.push({ file, reason: 'not a .json file' });
-    else if (ctx.registry.chainIdOfFile(entry.name) === undefined) out.skipped.push({ file, reason: 'not a state file name (no registered network is called this)' });
+    else if (ctx.registry.chainIdOfFile(entry.name) === undefined)
+      out.skipped.push({ file, reason: 'not a state file name (no registered network is called this)' });
     else out.files.push(file);
   }
   return out;
@@ -127,7 +148,8 @@ async function validateFile(file: string, out: SchemaReport): Promise<void> {
 
 /** Files validated out of name order end up listed in it, as a separate validation lists them. */
 function inFileOrder(out: SchemaReport): SchemaReport {
-  const byFile = (a: { file?: string }, b: { file?: string }): number => ((a.file ?? '') < (b.file ?? '') ? -1 : (a.file ?? '') > (b.file ?? '') ? 1 : 0);
+  const byFile = (a: { file?: string }, b: { file?: string }): number =>
+    (a.file ?? '') < (b.file ?? '') ? -1 : (a.file ?? '') > (b.file ?? '') ? 1 : 0;
   return { files: out.files, errors: [...out.errors].sort(byFile), skipped: [...out.skipped].sort(byFile) };
 }
 
@@ -147,7 +169,13 @@ export async function validateFiles(ctx: MigrationContext): Promise<SchemaReport
  * file that does not parse as a state file is compared through the store itself, so its
  * unreadable entries are exactly the store's.
  */
-async function* readAndValidate(ctx: MigrationContext, json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void, files: readonly string[], out: SchemaReport): AsyncGenerator<StoreEntry> {
+async function* readAndValidate(
+  ctx: MigrationContext,
+  json: JsonFileStore,
+  onInvalid: (entry: InvalidEntry) => void,
+  files: readonly string[],
+  out: SchemaReport,
+): AsyncGenerator<StoreEntry> {
   const byChain = new Map<number, string[]>();
   for (const file of files) {
     const chainId = ctx.registry.chainIdOfFile(basename(file)) as number;

@@ -13,7 +13,9 @@ describe('analysis and the demo', () => {
     const phases: string[] = [];
     const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
     expect(report.status).toBe('SUCCESS');
-    expect(phases).toEqual(expect.arrayContaining(['analyze', 'check', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report']));
+    expect(phases).toEqual(
+      expect.arrayContaining(['analyze', 'check', 'dual-write enable', 'migrate', 'verify', 'promote', 'cutover', 'report']),
+    );
     const integrity = report.json.dataIntegrity as { digestsEqual: boolean };
     expect(integrity.digestsEqual).toBe(true);
     expect(await readFile(report.files.markdown, 'utf8')).toContain('Migration Status: SUCCESS');
@@ -26,12 +28,27 @@ describe('analysis and the demo', () => {
     doc.contracts.LookCoin!.implementation = '0x3333333333333333333333333333333333333333';
     await writeFile(legacy, JSON.stringify(doc));
     const inventory = join(tempDir(), 'expected.json');
-    await writeFile(inventory, JSON.stringify({ bscmainnet: 8, bsctestnet: 9, basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'], optimismsepolia: 4 }));
+    await writeFile(
+      inventory,
+      JSON.stringify({ bscmainnet: 8, bsctestnet: 9, basesepolia: ['LookCoin', 'LayerZeroModule', 'SupplyOracle'], optimismsepolia: 4 }),
+    );
     const migration = await Migration.open({ cwd: tempDir() });
     const report = await migration.analyze({ expectedInventory: inventory });
     expect(report.total).toBe(28);
-    expect(report.chains.map((c) => [c.chainId, c.count])).toEqual(expect.arrayContaining([[56, 8], [97, 9], [84532, 3], [11155420, 3], [23295, 3], [31337, 2]]));
-    expect(report.chains.find((c) => c.chainId === 56)?.networkNames).toMatchObject({ bscmainnet: expect.any(Number), bsc: expect.any(Number) });
+    expect(report.chains.map((c) => [c.chainId, c.count])).toEqual(
+      expect.arrayContaining([
+        [56, 8],
+        [97, 9],
+        [84532, 3],
+        [11155420, 3],
+        [23295, 3],
+        [31337, 2],
+      ]),
+    );
+    expect(report.chains.find((c) => c.chainId === 56)?.networkNames).toMatchObject({
+      bscmainnet: expect.any(Number),
+      bsc: expect.any(Number),
+    });
     expect(report.numericAudit.bigLiterals).toBeGreaterThan(0);
     expect(report.roundTrip.failures).toEqual([]);
     expect(report.crossCheck.filter((f) => f.code === 'LEGACY_MISMATCH').map((f) => f.key)).toEqual(['56-LookCoin']);
@@ -58,7 +75,7 @@ describe('analysis and the demo', () => {
 
   it('a second copy after a rollback lists the stale JSON records it overwrites and removes, with their backup', async () => {
     const migration = await demoMigration(tempDir(), 'copied');
-        await migration.rollback();
+    await migration.rollback();
     // In leveldb-only a deploy script changes LevelDB only: JSON is now stale.
     const { LevelDbStore } = await import('@deploystate/backend-leveldb');
     const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
@@ -81,7 +98,7 @@ describe('analysis and the demo', () => {
 
   it('batchSize is the progress granularity: an event every batchSize records, and one at each chain end', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
-        const done: number[] = [];
+    const done: number[] = [];
     await migration.migrate({ batchSize: 5, onProgress: (p) => done.push(p.done) });
     expect(done).toEqual(expect.arrayContaining([5, 10, 15, 20, 25]));
     const chains = new Set((await migration.status()).state.copy?.chainsDone);

@@ -27,7 +27,8 @@ const record = (chainId: number, networkName: string, contractName: string, fiel
 
 let node: HardhatNode;
 let dir: string;
-const setSlot = (implementation: Hex): Promise<unknown> => node.rpc('hardhat_setStorageAt', [PROXY, EIP1967_IMPLEMENTATION_SLOT, pad(implementation, { size: 32 })]);
+const setSlot = (implementation: Hex): Promise<unknown> =>
+  node.rpc('hardhat_setStorageAt', [PROXY, EIP1967_IMPLEMENTATION_SLOT, pad(implementation, { size: 32 })]);
 
 beforeAll(async () => {
   node = await startHardhatNode(97);
@@ -38,7 +39,11 @@ beforeAll(async () => {
   dir = await makeTempDir('migrator-chain-');
   const leveldb = new LevelDbStore({ path: `${dir}/leveldb`, create: true, idleCloseMs: 0 });
   await leveldb.open();
-  await leveldb.putMany([record(97, 'bsctestnet', 'Token', { proxyAddress: PROXY }), record(97, 'bsctestnet', 'Vault'), record(56, 'bscmainnet', 'Token')]);
+  await leveldb.putMany([
+    record(97, 'bsctestnet', 'Token', { proxyAddress: PROXY }),
+    record(97, 'bsctestnet', 'Vault'),
+    record(56, 'bscmainnet', 'Token'),
+  ]);
   await leveldb.close();
 }, 60_000);
 

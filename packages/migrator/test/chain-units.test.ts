@@ -32,7 +32,11 @@ describe('runtimeCodeHash', () => {
   it('strips the CBOR metadata its last two bytes announce', () => {
     const body: Hex = '0x6080604052';
     expect(metadataLength(Buffer.from(concat([body, tail]).slice(2), 'hex'))).toBe((tail.length - 2) / 2);
-    expect(runtimeCodeHash(concat([body, tail]), address)).toMatchObject({ hash: keccak256(body), metadataBytes: (tail.length - 2) / 2, selfReferences: 0 });
+    expect(runtimeCodeHash(concat([body, tail]), address)).toMatchObject({
+      hash: keccak256(body),
+      metadataBytes: (tail.length - 2) / 2,
+      selfReferences: 0,
+    });
   });
 
   it('hashes the whole code when it does not end in CBOR metadata', () => {
@@ -64,7 +68,9 @@ describe('resolveEndpoints', () => {
     expect(() => resolveEndpoints({ flags: ['97'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => resolveEndpoints({ flags: ['bsc=https://x.example'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(() => resolveEndpoints({ flags: ['97=ftp://x.example'] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(() => resolveEndpoints({ config: ['https://x.example'], configFile: '/p/deploystate.config.json' })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', file: '/p/deploystate.config.json' }));
+    expect(() => resolveEndpoints({ config: ['https://x.example'], configFile: '/p/deploystate.config.json' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', file: '/p/deploystate.config.json' }),
+    );
     expect(() => resolveEndpoints({ config: { '97': 'secret-not-a-url' } })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
     try {
       resolveEndpoints({ env: { RPC_URL_97: 'hunter2-not-a-url' } });

@@ -3,7 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, type DeploymentRecord } from '@deploystate/core';
 import { concat, keccak256, pad, type Hex } from 'viem';
-import { assertSomeEndpointReachable, chainReportJson, EIP1967_IMPLEMENTATION_SLOT, formatChainReport, verifyChain, type ChainVerificationReport, type RecordChainResult } from '../src/chain/index.js';
+import {
+  assertSomeEndpointReachable,
+  chainReportJson,
+  EIP1967_IMPLEMENTATION_SLOT,
+  formatChainReport,
+  verifyChain,
+  type ChainVerificationReport,
+  type RecordChainResult,
+} from '../src/chain/index.js';
 import { freePort, startHardhatNode, type HardhatNode } from './fixtures/chain/hardhat-node.js';
 import { startRelay } from './fixtures/chain/relay.js';
 
@@ -23,7 +31,15 @@ const PROXY_HASH = addr('a5');
 const CBOR_TAIL: Hex = '0xa163666f6f430102030009';
 const BODY: Hex = '0x608060405260006000f3fe';
 // The artifact has zeros where the compiler put `address(this)` as an immutable (PUSH20 twice).
-const SELF_BODY_ARTIFACT: Hex = concat(['0x6080604052', '0x73', pad('0x', { size: 20 }), '0x50', '0x73', pad('0x', { size: 20 }), '0x5000']);
+const SELF_BODY_ARTIFACT: Hex = concat([
+  '0x6080604052',
+  '0x73',
+  pad('0x', { size: 20 }),
+  '0x50',
+  '0x73',
+  pad('0x', { size: 20 }),
+  '0x5000',
+]);
 const SELF_BODY_DEPLOYED: Hex = concat(['0x6080604052', '0x73', IMPL_SELF, '0x50', '0x73', IMPL_SELF, '0x5000']);
 const PROXY_CODE: Hex = '0x363d3d373d3d3d363d73bebebebebebebebebebebebebebebebebebebebe5af43d82803e903d91602b57fd5bf3';
 
@@ -42,7 +58,8 @@ let node: HardhatNode;
 beforeAll(async () => {
   node = await startHardhatNode(CHAIN);
   const setCode = (address: Hex, code: Hex): Promise<unknown> => node.rpc('hardhat_setCode', [address, code]);
-  const setSlot = (proxy: Hex, implementation: Hex): Promise<unknown> => node.rpc('hardhat_setStorageAt', [proxy, EIP1967_IMPLEMENTATION_SLOT, pad(implementation, { size: 32 })]);
+  const setSlot = (proxy: Hex, implementation: Hex): Promise<unknown> =>
+    node.rpc('hardhat_setStorageAt', [proxy, EIP1967_IMPLEMENTATION_SLOT, pad(implementation, { size: 32 })]);
   await setCode(IMPL, concat([BODY, CBOR_TAIL]));
   await setCode(IMPL_SELF, concat([SELF_BODY_DEPLOYED, CBOR_TAIL]));
   await setCode(IMPL_OTHER, concat(['0x60016001', CBOR_TAIL]));
@@ -123,7 +140,11 @@ describe('verifyChain against a hardhat node', () => {
     const report = await verifyChain([HASH], { rpc: { [CHAIN]: node.url } });
     const result = byKey(report, '97-HashDiffers');
     expect(result.status).toBe('warn');
-    expect(checkOf(result, 'implementation-hash')).toMatchObject({ status: 'warn', expected: keccak256('0xdeadbeef'), actual: keccak256(BODY) });
+    expect(checkOf(result, 'implementation-hash')).toMatchObject({
+      status: 'warn',
+      expected: keccak256('0xdeadbeef'),
+      actual: keccak256(BODY),
+    });
     expect(checkOf(result, 'implementation-hash')?.detail).toMatch(/immutable/);
     expect(checkOf(result, 'implementation-hash')?.detail).toMatch(/librar/);
     expect(report.ok).toBe(true);
@@ -189,7 +210,9 @@ describe('verifyChain against a hardhat node', () => {
   it('keeps at most `concurrency` requests in flight per endpoint', async () => {
     const relay = await startRelay(node.url, { delayMs: 20 });
     try {
-      const many = Array.from({ length: 8 }, (_, i) => record(CHAIN, `Token${i}`, { proxyAddress: PROXY, implementationHash: keccak256(BODY) }));
+      const many = Array.from({ length: 8 }, (_, i) =>
+        record(CHAIN, `Token${i}`, { proxyAddress: PROXY, implementationHash: keccak256(BODY) }),
+      );
       const report = await verifyChain(many, { rpc: { [CHAIN]: relay.url }, concurrency: 2 });
       expect(report.counts.ok).toBe(8);
       expect(relay.maxInFlight).toBe(2);
@@ -218,7 +241,16 @@ describe('verifyChain against a hardhat node', () => {
     const report = await verifyChain(records, { rpc: { [CHAIN]: secretLive, 56: secretLive, 84532: secretDead }, retries: 0 });
     expect(report.chains.map((c) => c.status)).toEqual(['error', 'ok', 'error']);
     const printed = [chainReportJson(report), formatChainReport(report).join('\n')].join('\n');
-    for (const secret of ['s3cretPass', 'alice', '9aa3d95b3bc440fa88ea12eaa4456161', 'TOPSECRETKEY', 'hunter2word', 'bob', 'AbCdEfGh1234567890xyz', 'ANOTHERSECRET']) {
+    for (const secret of [
+      's3cretPass',
+      'alice',
+      '9aa3d95b3bc440fa88ea12eaa4456161',
+      'TOPSECRETKEY',
+      'hunter2word',
+      'bob',
+      'AbCdEfGh1234567890xyz',
+      'ANOTHERSECRET',
+    ]) {
       expect(printed).not.toContain(secret);
     }
     expect(report.chains[1]?.endpoint).toBe(`http://***@127.0.0.1:${node.port}/v3/***?apikey=***`);
@@ -227,7 +259,9 @@ describe('verifyChain against a hardhat node', () => {
       assertSomeEndpointReachable(await verifyChain([record(84532, 'Bridge', {})], { rpc: { 84532: secretDead }, retries: 0 }));
       expect.unreachable();
     } catch (error) {
-      expect(JSON.stringify({ message: (error as Error).message, hint: (error as { hint?: string }).hint })).not.toMatch(/hunter2word|ANOTHERSECRET|AbCdEfGh1234567890xyz/);
+      expect(JSON.stringify({ message: (error as Error).message, hint: (error as { hint?: string }).hint })).not.toMatch(
+        /hunter2word|ANOTHERSECRET|AbCdEfGh1234567890xyz/,
+      );
     }
   });
 

@@ -12,7 +12,7 @@ const tempDir = useTempDir('migrator-gates-');
 describe('gates and codes', () => {
   it('a held migration lock gives LOCKED naming the holder', async () => {
     const migration = await demoMigration(tempDir());
-        const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
+    const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
     try {
       const error = await migration.enableDualWrite().catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'LOCKED', file: lock.file });
@@ -37,7 +37,7 @@ describe('gates and codes', () => {
 
   it('promote refuses before a copy and before a verify after it; migrate refuses outside dual-write', async () => {
     const migration = await demoMigration(tempDir());
-        await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
+    await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await expect(migration.promote()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });
     await migration.enableDualWrite();
     await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
@@ -72,7 +72,10 @@ describe('gates and codes', () => {
     const error = await migration.cutover().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GATE_FAILED' });
     expect(String((error as Error).message)).toContain('31337-TestToken');
-    const cut = await migration.cutover({ acknowledge: ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'], soak: { count: 2, intervalMs: 5 } });
+    const cut = await migration.cutover({
+      acknowledge: ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'],
+      soak: { count: 2, intervalMs: 5 },
+    });
     expect(cut.soakVerifies).toBe(2);
     expect(cut.phase).toBe('json-only');
   });
@@ -94,7 +97,7 @@ class FailingStore extends MemoryStore {
 describe('the factory store', () => {
   it('compensates a failed secondary write, and marks the state diverged when the undo fails too; promote then refuses', async () => {
     const migration = await demoMigration(tempDir(), 'copied');
-        await migration.verify();
+    await migration.verify();
     const primary = new FailingStore();
     const secondary = new FailingStore();
     const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: primary, json: secondary } });
@@ -165,7 +168,7 @@ describe('the factory store', () => {
     const leveldb = new MemoryStore();
     const json = new MemoryStore();
     const migration = await demoMigration(tempDir(), 'dual-write');
-        await leveldb.open();
+    await leveldb.open();
     await leveldb.put(sampleRecord(56, 'OnlyLeft', 'bscmainnet'));
     const store = createStateStore({ cwd: tempDir(), env: {}, shadowReads: true, stores: { leveldb, json } });
     expect(await store.getContract(56, 'OnlyLeft')).not.toBeNull();

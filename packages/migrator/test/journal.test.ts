@@ -28,7 +28,11 @@ describe('journal', () => {
 
   it('assigns unique consecutive sequence numbers to concurrent appenders', async () => {
     const journals = [0, 1, 2].map(() => new Journal(join(tempDir(), 'journal.ndjson'), join(tempDir(), 'journal.lock')));
-    await Promise.all(journals.flatMap((j, i) => Array.from({ length: 10 }, (_, n) => j.appendOne({ type: 'event', event: `${i}-${n}`, time: 't', pid: i, phase: 'dual-write' }))));
+    await Promise.all(
+      journals.flatMap((j, i) =>
+        Array.from({ length: 10 }, (_, n) => j.appendOne({ type: 'event', event: `${i}-${n}`, time: 't', pid: i, phase: 'dual-write' })),
+      ),
+    );
     const read = await journals[0]!.read();
     expect(read.entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     await Promise.all(journals.map((j) => j.close()));
@@ -60,7 +64,9 @@ describe('journal', () => {
     for (const g of given) expect(byId.get(g.id)).toMatchObject({ seq: g.seq, event: g.event });
     // Each writer's own entries keep their order.
     for (const tag of ['a', 'b', 'c']) {
-      const mine = read.entries.filter((e): e is Extract<JournalEntry, { type: 'event' }> => e.type === 'event' && e.event.startsWith(`${tag}-`));
+      const mine = read.entries.filter(
+        (e): e is Extract<JournalEntry, { type: 'event' }> => e.type === 'event' && e.event.startsWith(`${tag}-`),
+      );
       expect(mine.map((e) => e.event)).toEqual(Array.from({ length: 25 }, (_, i) => `${tag}-${i}`));
     }
   });
@@ -91,9 +97,26 @@ describe('journal', () => {
       ].join('\n'),
     );
     const journal = new Journal(file);
-    const [intentId] = await journal.record([{ type: 'intent', key: '56-B', op: 'delete', digest: null, time: 't', pid: 2, phase: 'json-primary' }]);
+    const [intentId] = await journal.record([
+      { type: 'intent', key: '56-B', op: 'delete', digest: null, time: 't', pid: 2, phase: 'json-primary' },
+    ]);
     await journal.record([{ type: 'event', event: 'noise', time: 't', pid: 3, phase: 'json-primary' }], { durable: false });
-    await journal.record([{ type: 'outcome', refId: intentId as string, key: '56-B', op: 'delete', outcome: 'ok', durationMs: 1, time: 't', pid: 2, phase: 'json-primary' }], { durable: false });
+    await journal.record(
+      [
+        {
+          type: 'outcome',
+          refId: intentId as string,
+          key: '56-B',
+          op: 'delete',
+          outcome: 'ok',
+          durationMs: 1,
+          time: 't',
+          pid: 2,
+          phase: 'json-primary',
+        },
+      ],
+      { durable: false },
+    );
     const read = await journal.read();
     expect(read.entries.map((e) => [e.seq, e.type, e.type === 'outcome' ? e.ref : null])).toEqual([
       [1, 'event', null],
@@ -113,9 +136,15 @@ describe('journal', () => {
     const journal = new Journal(file);
     const base = { time: 't', pid: 1, phase: 'json-primary' as const };
     for (let i = 0; i < 700; i++) {
-      const [id] = await journal.record([{ type: 'intent', key: `56-C${i % 50}`, op: 'delete', digest: null, ...base }], { durable: false });
+      const [id] = await journal.record([{ type: 'intent', key: `56-C${i % 50}`, op: 'delete', digest: null, ...base }], {
+        durable: false,
+      });
       // Every write but the last closes.
-      if (i < 699) await journal.record([{ type: 'outcome', refId: id as string, key: `56-C${i % 50}`, op: 'delete', outcome: 'ok', durationMs: 1, ...base }], { durable: false });
+      if (i < 699)
+        await journal.record(
+          [{ type: 'outcome', refId: id as string, key: `56-C${i % 50}`, op: 'delete', outcome: 'ok', durationMs: 1, ...base }],
+          { durable: false },
+        );
     }
     expect(await journal.lastSeq()).toBe(1399);
     const seen: number[] = [];

@@ -9,7 +9,7 @@ const tempDir = useTempDir('migrator-e2e-');
 describe('rehearsal', () => {
   it('walks every state while another process writes, and ends with equal digests holding every concurrent write', async () => {
     const migration = await demoMigration(tempDir());
-        const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
+    const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
 
     expect((await migration.analyze()).ok).toBe(true);
     await migration.enableDualWrite();
@@ -74,7 +74,7 @@ describe('rehearsal', () => {
 
   it('a copy SIGKILLed mid-way resumes from its checkpoint to the same digest', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
-        const child = runNode('migrate.mjs', [tempDir()], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
+    const child = runNode('migrate.mjs', [tempDir()], { DEPLOYSTATE_COPY_DELAY_MS: '250' });
     const stateFile = `${migration.paths.stateDir}/state.json`;
     let chainsDone = 0;
     for (let i = 0; i < 400 && chainsDone < 2; i++) {

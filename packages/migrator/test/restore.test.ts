@@ -15,7 +15,7 @@ const tempDir = useTempDir('migrator-restore-');
 /** A copy (which takes the LevelDB backup), then back to leveldb-only where a restore is allowed. */
 async function withBackup(): Promise<{ migration: Migration; backup: string }> {
   const migration = await demoMigration(tempDir(), 'dual-write');
-    const copy = await migration.migrate();
+  const copy = await migration.migrate();
   await migration.disableDualWrite();
   return { migration, backup: copy.backups.leveldb as string };
 }
@@ -63,7 +63,9 @@ describe('LevelDB backups and restore', () => {
       expect(result.digestRecorded).toBe(true);
       expect(result.restoredContent.digest).toBe(expected?.digest);
       // The damaged folder is kept as it was, never deleted.
-      expect((await readdir(result.movedAside as string)).filter((n) => n !== 'LOCK' && !n.startsWith('LOG')).sort()).toEqual(before.filter((n) => n !== 'LOCK' && !n.startsWith('LOG')));
+      expect((await readdir(result.movedAside as string)).filter((n) => n !== 'LOCK' && !n.startsWith('LOG')).sort()).toEqual(
+        before.filter((n) => n !== 'LOCK' && !n.startsWith('LOG')),
+      );
       // The live folder opens again and holds the backup's records.
       expect((await liveContent(leveldb)).digest).toBe(expected?.digest);
     });

@@ -21,7 +21,7 @@ const damages: Array<[string, (text: string) => string]> = [
 
 async function copied(): Promise<{ migration: Migration; file: string }> {
   const migration = await demoMigration(tempDir(), 'copied');
-    expect((await migration.verify()).clean).toBe(true);
+  expect((await migration.verify()).clean).toBe(true);
   return { migration, file: join(migration.paths.deployments, 'bsctestnet.json') };
 }
 
@@ -79,9 +79,7 @@ describe('LevelDB values that do not decode', () => {
     ]);
     const migration = await Migration.open({ cwd: tempDir() });
     const before = await migration.compare();
-    expect(before.unreadable.map((u) => [u.side, u.key, u.known])).toEqual([
-      ['leveldb', '56-Broken', false],
-    ]);
+    expect(before.unreadable.map((u) => [u.side, u.key, u.known])).toEqual([['leveldb', '56-Broken', false]]);
     expect(before.equal).toBe(false);
     await migration.enableDualWrite();
     await migration.migrate({ exclude: ['56-Broken'] });

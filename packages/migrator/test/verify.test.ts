@@ -25,7 +25,9 @@ describe('verify', () => {
     expect(verify.schema.errors.map((f) => [f.code, f.file, f.pointer])).toContainEqual(['SCHEMA_VIOLATION', file, '/network']);
     expect(verify.schema).toEqual(await migration.validate());
     // The foreign config file and the hidden history folder are skipped with a reason, never read as state.
-    expect(verify.schema.skipped.map((s) => s.file)).toEqual(expect.arrayContaining([join(migration.paths.deployments, 'bscmainnet-config.json'), join(migration.paths.deployments, '.history')]));
+    expect(verify.schema.skipped.map((s) => s.file)).toEqual(
+      expect.arrayContaining([join(migration.paths.deployments, 'bscmainnet-config.json'), join(migration.paths.deployments, '.history')]),
+    );
   });
 
   it('a chain-<id>.json beside the registered file is validated but not compared, as the store reads only the registered one', async () => {

@@ -31,7 +31,11 @@ interface OpenStores {
   durable: StateStore;
 }
 
-async function withStores<T>(factories: readonly BackendFactory[], records: readonly DeploymentRecord[], run: (stores: OpenStores[]) => Promise<T>): Promise<T> {
+async function withStores<T>(
+  factories: readonly BackendFactory[],
+  records: readonly DeploymentRecord[],
+  run: (stores: OpenStores[]) => Promise<T>,
+): Promise<T> {
   const dirs: string[] = [];
   const opened: StateStore[] = [];
   const openStore = async (factory: BackendFactory, durable: boolean): Promise<StateStore> => {
@@ -78,25 +82,66 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
     const chainId = busiestChain(records);
     context.log(`backends ${size} records: ${factories.map((f) => f.name).join(' vs ')}`);
     await withStores(factories, records, async (stores) => {
-      const subjects = (op: (s: OpenStores) => (round: number) => Promise<unknown>): Subject[] => stores.map((s) => ({ name: s.backend, run: op(s) }));
+      const subjects = (op: (s: OpenStores) => (round: number) => Promise<unknown>): Subject[] =>
+        stores.map((s) => ({ name: s.backend, run: op(s) }));
       const base = { suite: 'backends' as const, size };
       const rewrite = (round: number): DeploymentRecord => ({ ...pick(records, round), timestamp: 1_800_000_000_000 + round });
       measurements.push(
-        ...(await measure(subjects((s) => (r) => s.plain.get(pick(records, r).chainId, pick(records, r).contractName)), { ...base, operation: 'get', itemsPerRun: 1 }, scaled(context, 1, 5))),
-        ...(await measure(subjects((s) => (r) => s.plain.put(rewrite(r))), { ...base, operation: 'put', itemsPerRun: 1, note: 'overwrite of an existing record; LevelDB sync false, JSON durable false' }, scaled(context, 2, 5))),
-        ...(await measure(subjects((s) => (r) => s.durable.put(rewrite(r))), { ...base, operation: 'put-durable', itemsPerRun: 1, note: 'LevelDB sync: true vs JSON durable: true (fsync)' }, scaled(context, 4, 5))),
-        ...(await measure(subjects((s) => () => s.plain.list(chainId)), { ...base, operation: 'list', itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: `list(${chainId})` }, scaled(context, Math.max(1, size / 500), 5))),
-        ...(await measure(subjects((s) => () => s.plain.query({ sortBy: 'timestamp', order: 'desc' })), { ...base, operation: 'query', itemsPerRun: size, note: 'all records sorted by timestamp desc' }, scaled(context, Math.max(1, size / 200), 5))),
-        ...(await measure(subjects((s) => () => drain(s.plain)), { ...base, operation: 'iterate', itemsPerRun: size, note: 'full iteration in key order' }, scaled(context, Math.max(1, size / 200), 5))),
+        ...(await measure(
+          subjects((s) => (r) => s.plain.get(pick(records, r).chainId, pick(records, r).contractName)),
+          { ...base, operation: 'get', itemsPerRun: 1 },
+          scaled(context, 1, 5),
+        )),
+        ...(await measure(
+          subjects((s) => (r) => s.plain.put(rewrite(r))),
+          { ...base, operation: 'put', itemsPerRun: 1, note: 'overwrite of an existing record; LevelDB sync false, JSON durable false' },
+          scaled(context, 2, 5),
+        )),
+        ...(await measure(
+          subjects((s) => (r) => s.durable.put(rewrite(r))),
+          { ...base, operation: 'put-durable', itemsPerRun: 1, note: 'LevelDB sync: true vs JSON durable: true (fsync)' },
+          scaled(context, 4, 5),
+        )),
+        ...(await measure(
+          subjects((s) => () => s.plain.list(chainId)),
+          { ...base, operation: 'list', itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: `list(${chainId})` },
+          scaled(context, Math.max(1, size / 500), 5),
+        )),
+        ...(await measure(
+          subjects((s) => () => s.plain.query({ sortBy: 'timestamp', order: 'desc' })),
+          { ...base, operation: 'query', itemsPerRun: size, note: 'all records sorted by timestamp desc' },
+          scaled(context, Math.max(1, size / 200), 5),
+        )),
+        ...(await measure(
+          subjects((s) => () => drain(s.plain)),
+          { ...base, operation: 'iterate', itemsPerRun: size, note: 'full iteration in key order' },
+          scaled(context, Math.max(1, size / 200), 5),
+        )),
       );
       // Last: the batch grows the store, so it must not change what the reads above saw.
       const batch = generateRecords(batchSize(context.quick)).map((r) => ({ ...r, contractName: `Batch${r.contractName}` }));
-      measurements.push(...(await measure(subjects((s) => () => s.plain.putMany(batch)), { ...base, operation: 'batch', itemsPerRun: batch.length, note: `putMany of ${batch.length} records (first round new keys, then overwrites)` }, scaled(context, 25, 3))));
+      measurements.push(
+        ...(await measure(
+          subjects((s) => () => s.plain.putMany(batch)),
+          {
+            ...base,
+            operation: 'batch',
+            itemsPerRun: batch.length,
+            note: `putMany of ${batch.length} records (first round new keys, then overwrites)`,
+          },
+          scaled(context, 25, 3),
+        )),
+      );
     });
     for (const factory of factories) {
       context.log(`memory ${factory.name} ${size} records (child process)`);
       memory.push(await measureMemoryInChild(context.workerPath, { suite: 'backends', backend: factory.name, size }));
     }
   }
-  return { measurements, memory, gates: backendGates(measurements, memory), ...(missing.length > 0 && { skipped: `partly skipped: ${missing.join('; ')}` }) };
+  return {
+    measurements,
+    memory,
+    gates: backendGates(measurements, memory),
+    ...(missing.length > 0 && { skipped: `partly skipped: ${missing.join('; ')}` }),
+  };
 }

@@ -67,7 +67,16 @@ export async function codecSuite(context: SuiteContext): Promise<SuiteOutcome> {
         const native = measurements.find((m) => m.operation === operation && m.subject === 'native' && m.size === size);
         // Speed relative to native = native time / lossless time; the target applies without unsafe numbers.
         const value = lossless && native ? ratio(native.latencyMs.p50, lossless.latencyMs.p50) : null;
-        gates.push(makeGate({ ...LIMITS.codec, name: `${LIMITS.codec.name} (${operation})` }, 'codec', size, value, `p50 native / p50 lossless, ${operation}`, !unsafe));
+        gates.push(
+          makeGate(
+            { ...LIMITS.codec, name: `${LIMITS.codec.name} (${operation})` },
+            'codec',
+            size,
+            value,
+            `p50 native / p50 lossless, ${operation}`,
+            !unsafe,
+          ),
+        );
       }
     }
   }

@@ -59,25 +59,63 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       await aloneSync.putMany(records);
 
       context.log(`dual-write ${size} records vs leveldb alone`);
-      const subjects = (op: (s: StateStore, round: number) => Promise<unknown>): Array<{ name: string; run: (round: number) => Promise<unknown> }> => [
+      const subjects = (
+        op: (s: StateStore, round: number) => Promise<unknown>,
+      ): Array<{ name: string; run: (round: number) => Promise<unknown> }> => [
         { name: 'dual-write', run: (r) => op(dual, r) },
         { name: 'leveldb', run: (r) => op(alone, r) },
       ];
       const pick = (round: number) => records[(round * 7919) % records.length] as (typeof records)[number];
       measurements.push(
         ...(await measure(
-          [...subjects((s, r) => s.put({ ...pick(r), timestamp: 1_800_000_000_000 + r })), { name: 'leveldb sync', run: (r: number) => aloneSync.put({ ...pick(r), timestamp: 1_800_000_000_000 + r }) }],
-          { suite: 'dual-write', operation: 'put', size, itemsPerRun: 1, note: 'factory store in dual-write (journal + both backends) vs LevelDbStore (sync false, and sync true)' },
+          [
+            ...subjects((s, r) => s.put({ ...pick(r), timestamp: 1_800_000_000_000 + r })),
+            { name: 'leveldb sync', run: (r: number) => aloneSync.put({ ...pick(r), timestamp: 1_800_000_000_000 + r }) },
+          ],
+          {
+            suite: 'dual-write',
+            operation: 'put',
+            size,
+            itemsPerRun: 1,
+            note: 'factory store in dual-write (journal + both backends) vs LevelDbStore (sync false, and sync true)',
+          },
           scaled(context, 4, 5),
         )),
-        ...(await measure(subjects((s, r) => s.get(pick(r).chainId, pick(r).contractName)), { suite: 'dual-write', operation: 'get', size, itemsPerRun: 1, note: 'reads come from LevelDB in dual-write' }, scaled(context, 1, 5))),
+        ...(await measure(
+          subjects((s, r) => s.get(pick(r).chainId, pick(r).contractName)),
+          { suite: 'dual-write', operation: 'get', size, itemsPerRun: 1, note: 'reads come from LevelDB in dual-write' },
+          scaled(context, 1, 5),
+        )),
       );
       for (const operation of ['put', 'get']) {
         const value = p50Ratio(measurements, 'dual-write', operation, 'dual-write', 'leveldb', size);
-        gates.push(makeGate({ ...LIMITS.dualWrite, name: `${LIMITS.dualWrite.name} (${operation})` }, 'dual-write', size, value, `p50 dual-write / p50 leveldb alone, ${operation}`, isGatedSize(size)));
+        gates.push(
+          makeGate(
+            { ...LIMITS.dualWrite, name: `${LIMITS.dualWrite.name} (${operation})` },
+            'dual-write',
+            size,
+            value,
+            `p50 dual-write / p50 leveldb alone, ${operation}`,
+            isGatedSize(size),
+          ),
+        );
       }
       const durable = p50Ratio(measurements, 'dual-write', 'put', 'dual-write', 'leveldb sync', size);
-      gates.push(makeGate({ name: 'dual-write (put) vs leveldb sync', limit: null, comparison: '<=', source: 'information: how much of the cost is durability' }, 'dual-write', size, durable, 'p50 dual-write / p50 leveldb sync: true, put', false));
+      gates.push(
+        makeGate(
+          {
+            name: 'dual-write (put) vs leveldb sync',
+            limit: null,
+            comparison: '<=',
+            source: 'information: how much of the cost is durability',
+          },
+          'dual-write',
+          size,
+          durable,
+          'p50 dual-write / p50 leveldb sync: true, put',
+          false,
+        ),
+      );
     } finally {
       for (const store of stores) await store.close().catch(() => undefined);
       for (const dir of dirs) await removeTempDir(dir);

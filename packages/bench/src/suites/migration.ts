@@ -42,7 +42,8 @@ async function rawLimit(Level: LevelCtor, leveldbPath: string, outDir: string): 
   await db.open();
   const records: DeploymentRecord[] = [];
   try {
-    for await (const [, value] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8' })) records.push(parseLossless(value) as DeploymentRecord);
+    for await (const [, value] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8' }))
+      records.push(parseLossless(value) as DeploymentRecord);
   } finally {
     await db.close();
   }
@@ -96,7 +97,14 @@ async function networkFileSizes(deployments: string): Promise<{ largest: number;
 }
 
 /** Chains the memory shapes spread records over: the five sample networks, then unregistered ids. */
-const memoryChains = (count: number): number[] => [56, 97, 84532, 11155420, 23295, ...Array.from({ length: Math.max(0, count - 5) }, (_, i) => 990_001 + i)];
+const memoryChains = (count: number): number[] => [
+  56,
+  97,
+  84532,
+  11155420,
+  23295,
+  ...Array.from({ length: Math.max(0, count - 5) }, (_, i) => 990_001 + i),
+];
 
 /** How many times more records (and files) the second memory shape holds, with the same largest file. */
 export const MEMORY_SPREAD = 5;
@@ -111,13 +119,21 @@ interface CopyMemory {
 }
 
 /** migrate() alone in a child process (`--expose-gc`) on a freshly seeded folder, in one worker mode. */
-async function runCopyWorker(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], mode: 'sampled' | 'live'): Promise<{ result: MigrationMemoryResult; files: CopyMemory['files'] }> {
+async function runCopyWorker(
+  context: SuiteContext,
+  factory: BackendFactory,
+  records: readonly DeploymentRecord[],
+  mode: 'sampled' | 'live',
+): Promise<{ result: MigrationMemoryResult; files: CopyMemory['files'] }> {
   const cwd = await seeded(factory, records);
   try {
     const worker = join(dirname(context.workerPath), 'migration-memory-worker.js');
     const outcome = await runChild(process.execPath, ['--expose-gc', worker, JSON.stringify({ cwd, mode })], { timeoutMs: 300_000 });
     const line = outcome.stdout.trim().split('\n').pop() ?? '';
-    if (outcome.code !== 0 || !line.startsWith('{')) throw new Error(`migration memory worker (${mode}) at ${records.length} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
+    if (outcome.code !== 0 || !line.startsWith('{'))
+      throw new Error(
+        `migration memory worker (${mode}) at ${records.length} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`,
+      );
     return { result: JSON.parse(line) as MigrationMemoryResult, files: await networkFileSizes(join(cwd, 'deployments')) };
   } finally {
     await removeTempDir(cwd);
@@ -128,11 +144,24 @@ async function runCopyWorker(context: SuiteContext, factory: BackendFactory, rec
  * The copy's peak heap growth against the largest network file it wrote (the copy's bound) and
  * the whole store: once sampled with garbage, once live (see migration-memory-worker.ts).
  */
-async function measureCopyMemory(context: SuiteContext, factory: BackendFactory, records: readonly DeploymentRecord[], size: number, subject: string): Promise<CopyMemory> {
+async function measureCopyMemory(
+  context: SuiteContext,
+  factory: BackendFactory,
+  records: readonly DeploymentRecord[],
+  size: number,
+  subject: string,
+): Promise<CopyMemory> {
   const sampled = await runCopyWorker(context, factory, records, 'sampled');
   const live = await runCopyWorker(context, factory, records, 'live');
   const growth = (r: MigrationMemoryResult): number => Math.max(0, r.peakHeapUsedBytes - r.heapBeforeBytes);
-  const memory: MemoryMeasurement = { suite: 'migration', subject, size, rssBytes: sampled.result.peakRssBytes, heapUsedBytes: sampled.result.peakHeapUsedBytes, rssDeltaBytes: Math.max(0, sampled.result.peakRssBytes - sampled.result.rssBeforeBytes) };
+  const memory: MemoryMeasurement = {
+    suite: 'migration',
+    subject,
+    size,
+    rssBytes: sampled.result.peakRssBytes,
+    heapUsedBytes: sampled.result.peakHeapUsedBytes,
+    rssDeltaBytes: Math.max(0, sampled.result.peakRssBytes - sampled.result.rssBeforeBytes),
+  };
   return { memory, heapGrowth: growth(sampled.result), liveGrowth: growth(live.result), files: sampled.files };
 }
 
@@ -143,14 +172,35 @@ const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
  * files, and MEMORY_SPREAD times as many over MEMORY_SPREAD times as many files. Bounded by the
  * largest file, the peak stays put; bounded by the store, it grows MEMORY_SPREAD-fold.
  */
-async function measureCopyMemoryShapes(context: SuiteContext, factory: BackendFactory, size: number): Promise<{ memory: MemoryMeasurement[]; gates: GateResult[] }> {
-  const narrow = await measureCopyMemory(context, factory, generateRecords(size, memoryChains(5)), size, `migrate (copy) ${size} in 5 files`);
+async function measureCopyMemoryShapes(
+  context: SuiteContext,
+  factory: BackendFactory,
+  size: number,
+): Promise<{ memory: MemoryMeasurement[]; gates: GateResult[] }> {
+  const narrow = await measureCopyMemory(
+    context,
+    factory,
+    generateRecords(size, memoryChains(5)),
+    size,
+    `migrate (copy) ${size} in 5 files`,
+  );
   const wideCount = size * MEMORY_SPREAD;
-  const wide = await measureCopyMemory(context, factory, generateRecords(wideCount, memoryChains(5 * MEMORY_SPREAD)), size, `migrate (copy) ${wideCount} in ${5 * MEMORY_SPREAD} files`);
+  const wide = await measureCopyMemory(
+    context,
+    factory,
+    generateRecords(wideCount, memoryChains(5 * MEMORY_SPREAD)),
+    size,
+    `migrate (copy) ${wideCount} in ${5 * MEMORY_SPREAD} files`,
+  );
   const source = 'issue 5 aim: memory bounded by the largest network file, not the whole store';
   const perFile = (m: CopyMemory, records: number): GateResult =>
     makeGate(
-      { name: `copy live peak heap growth / largest network file (${records} records, ${m.files.count} files)`, limit: null, comparison: '<=', source },
+      {
+        name: `copy live peak heap growth / largest network file (${records} records, ${m.files.count} files)`,
+        limit: null,
+        comparison: '<=',
+        source,
+      },
       'migration',
       size,
       m.files.largest > 0 ? m.liveGrowth / m.files.largest : null,
@@ -158,7 +208,12 @@ async function measureCopyMemoryShapes(context: SuiteContext, factory: BackendFa
       false,
     );
   const spread = makeGate(
-    { name: `copy live peak heap growth at ${MEMORY_SPREAD}x the records, same largest file`, limit: null, comparison: '<=', source: `${source}: ~1x when bounded by the file, ~${MEMORY_SPREAD}x when by the store` },
+    {
+      name: `copy live peak heap growth at ${MEMORY_SPREAD}x the records, same largest file`,
+      limit: null,
+      comparison: '<=',
+      source: `${source}: ~1x when bounded by the file, ~${MEMORY_SPREAD}x when by the store`,
+    },
     'migration',
     size,
     narrow.liveGrowth > 0 ? wide.liveGrowth / narrow.liveGrowth : null,
@@ -204,7 +259,11 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
       }
     }
     const base = { suite: 'migration' as const, size, itemsPerRun: size };
-    const raw = toMeasurement('raw limit', samples.raw, { ...base, operation: 'migrate', note: 'bare LevelDB scan + parse + one JSON write (fsync, rename)' });
+    const raw = toMeasurement('raw limit', samples.raw, {
+      ...base,
+      operation: 'migrate',
+      note: 'bare LevelDB scan + parse + one JSON write (fsync, rename)',
+    });
     const total = toMeasurement('copy+verify', samples.total, { ...base, operation: 'migrate', note: 'Migration.migrate() then verify()' });
     measurements.push(
       raw,

@@ -47,11 +47,30 @@ export async function validatorSuite(context: SuiteContext): Promise<SuiteOutcom
     try {
       const clean = isClean(await validate.value(folder.dir));
       context.log(`validator ${c.label}, ${c.records.length} records`);
-      const [m] = await measure([{ name: 'validator', run: () => validate.value(folder.dir) }], { suite: 'validator', operation: c.label, size: c.records.length, itemsPerRun: c.files, note: `${c.files} files written by JsonFileStore; result ok=${clean ?? 'unknown'}` }, scaled(context, Math.max(1, c.records.length / 100), 3));
+      const [m] = await measure(
+        [{ name: 'validator', run: () => validate.value(folder.dir) }],
+        {
+          suite: 'validator',
+          operation: c.label,
+          size: c.records.length,
+          itemsPerRun: c.files,
+          note: `${c.files} files written by JsonFileStore; result ok=${clean ?? 'unknown'}`,
+        },
+        scaled(context, Math.max(1, c.records.length / 100), 3),
+      );
       if (!m) continue;
       measurements.push(m);
       if (c.files === 100) {
-        gates.push(makeGate(LIMITS.validator, 'validator', c.records.length, m.latencyMs.p50, `p50 of validateDeployments over ${c.files} files`, c.records.length >= 10_000));
+        gates.push(
+          makeGate(
+            LIMITS.validator,
+            'validator',
+            c.records.length,
+            m.latencyMs.p50,
+            `p50 of validateDeployments over ${c.files} files`,
+            c.records.length >= 10_000,
+          ),
+        );
       }
     } finally {
       await removeTempDir(folder.root);

@@ -10,17 +10,32 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const expected = typeof options.expected === 'string' ? resolve(ctx.cwd, options.expected) : undefined;
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
   const report = await withMigration(ctx, (migration) =>
-    migration.analyze({ snapshot: options.snapshot === true, ...(expected !== undefined && { expectedInventory: expected }), ...(chain !== undefined && { chain }) }),
+    migration.analyze({
+      snapshot: options.snapshot === true,
+      ...(expected !== undefined && { expectedInventory: expected }),
+      ...(chain !== undefined && { chain }),
+    }),
   );
   if (report.chain) await requireReachable(report.chain);
   if (!report.ok || report.chain?.ok === false) ctx.exitCode = 1;
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result(report, () => [
-    p.bold(`LevelDB ${report.source.path}${report.source.snapshot ? ' (snapshot)' : ''}: ${report.total} records on ${report.chains.length} chains`),
+    p.bold(
+      `LevelDB ${report.source.path}${report.source.snapshot ? ' (snapshot)' : ''}: ${report.total} records on ${report.chains.length} chains`,
+    ),
     table(
       ['chainId', 'network', 'tier', 'known', 'records', 'networkName values'],
-      report.chains.map((c) => [c.chainId, c.network, c.tier, c.known ? 'yes' : 'no', c.count, Object.entries(c.networkNames).map(([n, k]) => `${n}×${k}`).join(' ')]),
+      report.chains.map((c) => [
+        c.chainId,
+        c.network,
+        c.tier,
+        c.known ? 'yes' : 'no',
+        c.count,
+        Object.entries(c.networkNames)
+          .map(([n, k]) => `${n}×${k}`)
+          .join(' '),
+      ]),
       p,
     ),
     '',
@@ -29,7 +44,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     '',
     `big numbers: ${report.numericAudit.bigLiterals} bare literals, ${report.numericAudit.bigStrings} decimal strings; lossless round trip: ${report.roundTrip.checked} checked, ${report.roundTrip.failures.length} failed`,
     ...report.roundTrip.failures.slice(0, 10).map((f) => `  ${p.red('round trip')} ${f.key}: ${f.problem}`),
-    ...(report.crossCheck.length > 0 ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)] : []),
+    ...(report.crossCheck.length > 0
+      ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)]
+      : []),
     ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
     ...chainText,
     `digest ${report.digest.digest} (${report.digest.count} records)`,

@@ -25,10 +25,17 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   if (ctx.json) passThrough.push('--json');
   if (!main) {
     ctx.exitCode = 1;
-    ctx.out.result({ ran: false, reason: 'the bench package is not built or not installed', howTo: 'in the deploystate repository: pnpm build && pnpm bench' }, () => [
-      ctx.out.paint.yellow('The benchmarks are not available here (the @deploystate/bench package is not built or not installed).'),
-      'In the deploystate repository run: pnpm build && pnpm bench',
-    ]);
+    ctx.out.result(
+      {
+        ran: false,
+        reason: 'the bench package is not built or not installed',
+        howTo: 'in the deploystate repository: pnpm build && pnpm bench',
+      },
+      () => [
+        ctx.out.paint.yellow('The benchmarks are not available here (the @deploystate/bench package is not built or not installed).'),
+        'In the deploystate repository run: pnpm build && pnpm bench',
+      ],
+    );
     return;
   }
   ctx.out.info(`running ${main} ${passThrough.join(' ')}`.trimEnd());

@@ -11,15 +11,32 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const ok = precisionOnly ? precisionOk : report.ok && precisionOk;
   if (!ok) ctx.exitCode = 1;
   const p = ctx.out.paint;
-  const document = precisionOnly ? { ok, source: report.source, total: report.total, numericAudit: report.numericAudit, roundTrip: report.roundTrip } : { ...report, ok };
+  const document = precisionOnly
+    ? { ok, source: report.source, total: report.total, numericAudit: report.numericAudit, roundTrip: report.roundTrip }
+    : { ...report, ok };
   ctx.out.result(document, () => [
     p.bold(`${report.source.path}: ${report.total} records`),
-    ...(precisionOnly ? [] : [p.bold('Integrity'), ...renderFindings(report.findings.filter((f) => f.severity !== 'info'), p)]),
+    ...(precisionOnly
+      ? []
+      : [
+          p.bold('Integrity'),
+          ...renderFindings(
+            report.findings.filter((f) => f.severity !== 'info'),
+            p,
+          ),
+        ]),
     p.bold('Big numbers'),
     `  ${report.numericAudit.bigLiterals} bare literals beyond 2^53, ${report.numericAudit.bigStrings} big decimal strings`,
     `  lossless round trip: ${report.roundTrip.checked} records checked, ${report.roundTrip.failures.length} failed`,
     ...report.roundTrip.failures.slice(0, 10).map((f) => `  ${p.red('✘')} ${f.key}: ${f.problem}`),
-    ...(!precisionOnly && report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
-    verdict(ok, p, precisionOnly ? 'every big number survives the round trip' : 'data integrity check passed', precisionOnly ? 'precision check failed' : 'data integrity check failed'),
+    ...(!precisionOnly && report.unmigratable.length > 0
+      ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)]
+      : []),
+    verdict(
+      ok,
+      p,
+      precisionOnly ? 'every big number survives the round trip' : 'data integrity check passed',
+      precisionOnly ? 'precision check failed' : 'data integrity check failed',
+    ),
   ]);
 }

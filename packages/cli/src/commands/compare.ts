@@ -30,5 +30,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   // the exit code never depends on that detail staying as it is.
   if (!comparison.equal || unknownUnreadable(comparison).length > 0) ctx.exitCode = 1;
   const limit = Number(options.limit ?? 20);
-  ctx.out.result(comparisonDocument(comparison), () => renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }));
+  ctx.out.result(comparisonDocument(comparison), () =>
+    renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }),
+  );
 }

@@ -13,8 +13,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (options.soak !== undefined) {
     const count = Number(options.soak);
     const intervalMs = Number(options.soakInterval ?? 1000);
-    if (!Number.isSafeInteger(count) || count < 1) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak must be a positive integer, got ${String(options.soak)}`);
-    if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak-interval must be milliseconds, got ${String(options.soakInterval)}`);
+    if (!Number.isSafeInteger(count) || count < 1)
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak must be a positive integer, got ${String(options.soak)}`);
+    if (!Number.isFinite(intervalMs) || intervalMs < 0)
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak-interval must be milliseconds, got ${String(options.soakInterval)}`);
     soak = { count, intervalMs };
   }
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
@@ -28,23 +30,32 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `leave LevelDB untouched at ${before.paths.leveldb}, so \`deploystate rollback\` can come back`,
       ]);
     }
-    const result = await migration.cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }), ...(chain !== undefined && { chain }) }).catch((error: unknown) => {
-      if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
-        throw new StateError(error.code, error.message, {
-          ...(error.file !== undefined && { file: error.file }),
-          hint: 'review them (`deploystate validate`), then accept each with --acknowledge <code|key>, e.g. --acknowledge DEV_CHAIN --acknowledge 31337-LookCoin',
-          cause: error,
-        });
-      }
-      throw error;
-    });
+    const result = await migration
+      .cutover({ acknowledge, dryRun, ...(soak !== undefined && { soak }), ...(chain !== undefined && { chain }) })
+      .catch((error: unknown) => {
+        if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
+          throw new StateError(error.code, error.message, {
+            ...(error.file !== undefined && { file: error.file }),
+            hint: 'review them (`deploystate validate`), then accept each with --acknowledge <code|key>, e.g. --acknowledge DEV_CHAIN --acknowledge 31337-LookCoin',
+            cause: error,
+          });
+        }
+        throw error;
+      });
     const after = await migration.status();
     const chainText = result.chain ? [p.bold('Chain verification (--chain)'), ...(await chainLines(result.chain))] : [];
     ctx.out.result({ ok: true, ...result, phase: after.phase }, () => [
       ...chainText,
       `verify clean (${result.verify.evidence.leveldb.count} records, digest ${result.verify.evidence.json.digest.slice(0, 16)}…)${result.soakVerifies > 0 ? `; soak: ${result.soakVerifies} clean verifies` : ''}${result.acknowledged.length > 0 ? `; ${result.acknowledged.length} findings acknowledged` : ''}`,
-      verdict(true, p, dryRun ? `pre-cut-over validation passed: every gate is met (phase still ${after.phase})` : `cut over: phase ${after.phase}`, ''),
-      ...(dryRun ? ['next: `deploystate rollback --ready`, then `deploystate cutover`'] : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
+      verdict(
+        true,
+        p,
+        dryRun ? `pre-cut-over validation passed: every gate is met (phase still ${after.phase})` : `cut over: phase ${after.phase}`,
+        '',
+      ),
+      ...(dryRun
+        ? ['next: `deploystate rollback --ready`, then `deploystate cutover`']
+        : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
     ]);
   });
 }

@@ -18,22 +18,26 @@ interface ScenarioSpec {
 
 export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   'json-backend': {
-    summary: "deploy, upgrade, list/query and remove a test record per network through the factory store in json-only; every user record reads back unchanged; legacy sections follow",
+    summary:
+      'deploy, upgrade, list/query and remove a test record per network through the factory store in json-only; every user record reads back unchanged; legacy sections follow',
     needsLevelDb: true,
     load: async () => (await import('../drill/json-backend.js')).jsonBackendDrill,
   },
   'cross-network': {
-    summary: 'the validator over the copy, queries across chains, contract names spelled the same on every chain, per-chain counts against --expected',
+    summary:
+      'the validator over the copy, queries across chains, contract names spelled the same on every chain, per-chain counts against --expected',
     needsLevelDb: false,
     load: async () => (await import('../drill/cross-network.js')).crossNetworkDrill,
   },
   'edge-cases': {
-    summary: 'truncated, garbage and future-version files are refused with their codes and left byte for byte; read-only files; restore from backup',
+    summary:
+      'truncated, garbage and future-version files are refused with their codes and left byte for byte; read-only files; restore from backup',
     needsLevelDb: false,
     load: async () => (await import('../drill/edge-cases.js')).edgeCasesDrill,
   },
   'error-recovery': {
-    summary: 'writers SIGKILLed mid-write: the file always parses and holds every acknowledged write; temp files cleaned; a dead holder\'s lock recovered',
+    summary:
+      "writers SIGKILLed mid-write: the file always parses and holds every acknowledged write; temp files cleaned; a dead holder's lock recovered",
     needsLevelDb: false,
     load: async () => (await import('../drill/error-recovery.js')).errorRecoveryDrill,
   },
@@ -45,7 +49,9 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const scenario = String(args[0]);
   const spec = SCENARIOS[scenario];
   if (!spec) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `unknown drill scenario "${scenario}"`, { hint: `one of: ${Object.keys(SCENARIOS).join(', ')}` });
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `unknown drill scenario "${scenario}"`, {
+      hint: `one of: ${Object.keys(SCENARIOS).join(', ')}`,
+    });
   }
   const expected = options.expected === undefined ? undefined : resolve(ctx.cwd, String(options.expected));
   const sources = { deployments: ctx.paths.deployments, leveldb: ctx.paths.leveldb };
@@ -55,7 +61,16 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   ctx.out.info(`drill ${scenario}: working on a copy in ${workspace.root}${workspace.leveldb ? ' (with a LevelDB snapshot)' : ''}`);
   try {
     const body = await spec.load();
-    await body({ workspace, registry: ctx.registry(), networks: ctx.config.networks, ...(expected !== undefined && { expected }), note: (line) => ctx.out.info(line) }, checks);
+    await body(
+      {
+        workspace,
+        registry: ctx.registry(),
+        networks: ctx.config.networks,
+        ...(expected !== undefined && { expected }),
+        note: (line) => ctx.out.info(line),
+      },
+      checks,
+    );
   } finally {
     if (!keep) await removeWorkspace(workspace);
   }
@@ -69,7 +84,14 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     return p.yellow(label);
   };
   ctx.out.result(
-    { scenario, ok: checks.ok, sources, copy: { path: workspace.root, kept: keep }, checks: checks.list, summary: { pass: counts('pass'), fail: counts('fail'), skip: counts('skip'), warn: counts('warn') } },
+    {
+      scenario,
+      ok: checks.ok,
+      sources,
+      copy: { path: workspace.root, kept: keep },
+      checks: checks.list,
+      summary: { pass: counts('pass'), fail: counts('fail'), skip: counts('skip'), warn: counts('warn') },
+    },
     () => [
       p.bold(`drill ${scenario}`) + p.dim(` on a copy of ${sources.deployments}${spec.needsLevelDb ? ` and ${sources.leveldb}` : ''}`),
       ...checks.list.map((check) => `${paint(check)}  ${check.name}\n      ${p.dim(check.detail)}`),

@@ -17,7 +17,9 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     if (action === 'verify') {
       const result = await migration.verifyDualWrite();
       if (!result.ready) ctx.exitCode = 1;
-      ctx.out.result(result, () => renderReadiness(result, p, 'dual-write verified: both stores reachable and writable', 'dual-write check failed'));
+      ctx.out.result(result, () =>
+        renderReadiness(result, p, 'dual-write verified: both stores reachable and writable', 'dual-write check failed'),
+      );
       return;
     }
     if (action === 'enable') await migration.enableDualWrite();

@@ -2,7 +2,15 @@
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ErrorCodes, StateError, StoreDigest, stringifyLossless, type DeploymentRecord, type InvalidEntry, type StateStore } from '@deploystate/core';
+import {
+  ErrorCodes,
+  StateError,
+  StoreDigest,
+  stringifyLossless,
+  type DeploymentRecord,
+  type InvalidEntry,
+  type StateStore,
+} from '@deploystate/core';
 import type { Context } from '../context.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
@@ -17,7 +25,8 @@ export function sideOption(value: unknown, flag: string): Side {
 
 export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
   const format = option === undefined ? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : 'json') : String(option);
-  if (format !== 'json' && format !== 'ndjson') throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected json or ndjson`);
+  if (format !== 'json' && format !== 'ndjson')
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected json or ndjson`);
   return format;
 }
 
@@ -25,11 +34,17 @@ export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
  * DEPLOYSTATE_LOCK_WAIT_MS: about how long export/import wait for another process's LevelDB lock
  * before LOCKED (unset: the backend's default, about 10 s). Retries every 25-50 ms meanwhile.
  */
-export function lockWaitFromEnv(env: NodeJS.ProcessEnv = process.env): { attempts: number; minDelayMs: number; maxDelayMs: number } | undefined {
+export function lockWaitFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): { attempts: number; minDelayMs: number; maxDelayMs: number } | undefined {
   const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
   if (raw === undefined || raw === '') return undefined;
   const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `DEPLOYSTATE_LOCK_WAIT_MS must be a whole number of milliseconds >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new StateError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `DEPLOYSTATE_LOCK_WAIT_MS must be a whole number of milliseconds >= 0, got ${JSON.stringify(raw)}`,
+    );
   const maxDelayMs = 50;
   return { attempts: 1 + Math.ceil(ms / (maxDelayMs * 0.75)), minDelayMs: Math.min(maxDelayMs, ms), maxDelayMs };
 }
@@ -40,7 +55,14 @@ export async function openSide(ctx: Context, side: Side, write: boolean): Promis
   if (side === 'leveldb') {
     const { LevelDbStore } = await import('@deploystate/backend-leveldb');
     const lockWait = lockWaitFromEnv();
-    return new LevelDbStore({ path: ctx.paths.leveldb, readOnly: !write, create: write, registry, idleCloseMs: 0, ...(lockWait !== undefined && { lockWait }) });
+    return new LevelDbStore({
+      path: ctx.paths.leveldb,
+      readOnly: !write,
+      create: write,
+      registry,
+      idleCloseMs: 0,
+      ...(lockWait !== undefined && { lockWait }),
+    });
   }
   const { JsonFileStore } = await import('@deploystate/backend-json');
   return new JsonFileStore({ dir: ctx.paths.deployments, create: write, registry });
@@ -65,13 +87,24 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   }
   if (invalid.length > 0) {
     // An export that silently dropped a value would not be lossless.
-    throw new StateError(ErrorCodes.CORRUPTED, `${invalid.length} stored values are not records (first: ${invalid[0]?.key}); nothing was exported`, {
-      ...(invalid[0] !== undefined && { key: invalid[0].key }),
-      file: invalid[0]?.finding.file ?? store.location ?? '',
-      hint: 'run `deploystate check` to see them',
-    });
+    throw new StateError(
+      ErrorCodes.CORRUPTED,
+      `${invalid.length} stored values are not records (first: ${invalid[0]?.key}); nothing was exported`,
+      {
+        ...(invalid[0] !== undefined && { key: invalid[0].key }),
+        file: invalid[0]?.finding.file ?? store.location ?? '',
+        hint: 'run `deploystate check` to see them',
+      },
+    );
   }
-  const header = { format: EXPORT_FORMAT, version: EXPORT_VERSION, source: { side, path: store.location ?? '' }, exportedAt: new Date().toISOString(), count: digest.size, digest: digest.digest() };
+  const header = {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    source: { side, path: store.location ?? '' },
+    exportedAt: new Date().toISOString(),
+    count: digest.size,
+    digest: digest.digest(),
+  };
   const text =
     format === 'json'
       ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
@@ -79,5 +112,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, text);
   await rename(temp, file);
-  ctx.out.result({ ...header, file, fileFormat: format }, () => [ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`), `digest ${header.digest}`]);
+  ctx.out.result({ ...header, file, fileFormat: format }, () => [
+    ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`),
+    `digest ${header.digest}`,
+  ]);
 }

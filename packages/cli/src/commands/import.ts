@@ -4,7 +4,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { assertDeploymentRecord, canonicalDigest, ErrorCodes, keyOf, parseLossless, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import {
+  assertDeploymentRecord,
+  canonicalDigest,
+  ErrorCodes,
+  keyOf,
+  parseLossless,
+  StateError,
+  stringifyLossless,
+  type DeploymentRecord,
+} from '@deploystate/core';
 import type { Context } from '../context.js';
 import { stateDirOf } from '../migration.js';
 import { EXPORT_FORMAT, openSide, sideOption } from './export.js';
@@ -14,14 +23,20 @@ export function parseExport(text: string, file: string): DeploymentRecord[] {
   if (trimmed === '') throw new StateError(ErrorCodes.CORRUPTED, `${file} is empty`, { file });
   const lines = trimmed.split('\n');
   const first = parseLossless(lines[0] as string, { source: file });
-  const isHeader = (value: unknown): boolean => typeof value === 'object' && value !== null && (value as { format?: unknown }).format === EXPORT_FORMAT;
+  const isHeader = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && (value as { format?: unknown }).format === EXPORT_FORMAT;
   let raw: unknown[];
   if (lines.length > 1 && isHeader(first) && !Array.isArray((first as { records?: unknown }).records)) {
-    raw = lines.slice(1).filter((line) => line.trim() !== '').map((line, i) => parseLossless(line, { source: `${file} line ${i + 2}` }));
+    raw = lines
+      .slice(1)
+      .filter((line) => line.trim() !== '')
+      .map((line, i) => parseLossless(line, { source: `${file} line ${i + 2}` }));
   } else {
     const doc = parseLossless(text, { source: file });
     if (!isHeader(doc) || !Array.isArray((doc as { records?: unknown }).records)) {
-      throw new StateError(ErrorCodes.CORRUPTED, `${file} is not a deploystate export (no "format": "${EXPORT_FORMAT}" with records)`, { file });
+      throw new StateError(ErrorCodes.CORRUPTED, `${file} is not a deploystate export (no "format": "${EXPORT_FORMAT}" with records)`, {
+        file,
+      });
     }
     raw = (doc as { records: unknown[] }).records;
   }
@@ -29,7 +44,10 @@ export function parseExport(text: string, file: string): DeploymentRecord[] {
     try {
       return assertDeploymentRecord(value);
     } catch (error) {
-      throw new StateError(ErrorCodes.INVALID_RECORD, `${file}: record ${i + 1} is not a deployment record: ${(error as Error).message}`, { file, cause: error });
+      throw new StateError(ErrorCodes.INVALID_RECORD, `${file}: record ${i + 1} is not a deployment record: ${(error as Error).message}`, {
+        file,
+        cause: error,
+      });
     }
   });
 }
@@ -48,9 +66,13 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const records = parseExport(await readFile(file, 'utf8'), file);
   const phase = await currentPhase(ctx);
   if (phase !== 'leveldb-only') {
-    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `import writes straight into the ${side} store, which would bypass the journal in phase ${phase}`, {
-      hint: 'import before `dual-write enable`, or after `rollback`; during the migration, deploy scripts write through the factory store',
-    });
+    throw new StateError(
+      ErrorCodes.TRANSITION_REFUSED,
+      `import writes straight into the ${side} store, which would bypass the journal in phase ${phase}`,
+      {
+        hint: 'import before `dual-write enable`, or after `rollback`; during the migration, deploy scripts write through the factory store',
+      },
+    );
   }
   const store = await openSide(ctx, side, true);
   await store.open();
@@ -65,19 +87,33 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       else differing.push({ key: keyOf(record), old, next: record });
     }
     if (differing.length > 0 && options.force !== true) {
-      throw new StateError(ErrorCodes.STORES_DIFFER, `${differing.length} records in ${file} differ from the ${side} store (first: ${differing[0]?.key}); nothing was imported`, {
-        ...(differing[0] !== undefined && { key: differing[0].key }),
-        file,
-        hint: 'compare them first; --force overwrites them (their old values are kept in a backup file)',
-      });
+      throw new StateError(
+        ErrorCodes.STORES_DIFFER,
+        `${differing.length} records in ${file} differ from the ${side} store (first: ${differing[0]?.key}); nothing was imported`,
+        {
+          ...(differing[0] !== undefined && { key: differing[0].key }),
+          file,
+          hint: 'compare them first; --force overwrites them (their old values are kept in a backup file)',
+        },
+      );
     }
     if (fresh.length === 0 && differing.length === 0) {
-      ctx.out.result({ file, side, added: 0, overwritten: 0, identical, backup: null }, () => `nothing to import: all ${identical} records are already in the ${side} store`);
+      ctx.out.result(
+        { file, side, added: 0, overwritten: 0, identical, backup: null },
+        () => `nothing to import: all ${identical} records are already in the ${side} store`,
+      );
       return;
     }
     await ctx.confirm('import', [
       `add ${fresh.length} records to the ${side} store (${store.location ?? ''})`,
-      ...(differing.length > 0 ? [`overwrite ${differing.length} differing records (--force): ${differing.slice(0, 5).map((d) => d.key).join(', ')}${differing.length > 5 ? ', ...' : ''}`] : []),
+      ...(differing.length > 0
+        ? [
+            `overwrite ${differing.length} differing records (--force): ${differing
+              .slice(0, 5)
+              .map((d) => d.key)
+              .join(', ')}${differing.length > 5 ? ', ...' : ''}`,
+          ]
+        : []),
       `leave ${identical} identical records as they are`,
     ]);
     let backup: string | null = null;

@@ -38,7 +38,11 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 
 async function addScripts(ctx: Context): Promise<Record<string, unknown>> {
   const file = resolve(ctx.cwd, 'package.json');
-  if (!existsSync(file)) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no package.json in ${ctx.cwd}`, { file, hint: 'run `npm init -y` first, or run init --scripts in your project root' });
+  if (!existsSync(file))
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no package.json in ${ctx.cwd}`, {
+      file,
+      hint: 'run `npm init -y` first, or run init --scripts in your project root',
+    });
   const text = readFileSync(file, 'utf8');
   let pkg: Record<string, unknown>;
   try {
@@ -51,14 +55,19 @@ async function addScripts(ctx: Context): Promise<Record<string, unknown>> {
   const p = ctx.out.errPaint;
   const diff = [
     ...plan.add.map(([name, command]) => p.green(`+   ${JSON.stringify(name)}: ${JSON.stringify(command)}`)),
-    ...plan.kept.map((k) => p.yellow(`    ${JSON.stringify(k.name)}: ${JSON.stringify(k.theirs)}   (kept yours; ours would be ${JSON.stringify(k.ours)})`)),
+    ...plan.kept.map((k) =>
+      p.yellow(`    ${JSON.stringify(k.name)}: ${JSON.stringify(k.theirs)}   (kept yours; ours would be ${JSON.stringify(k.ours)})`),
+    ),
   ];
   if (plan.add.length === 0) {
     ctx.out.info(diff.join('\n'));
     return { file, added: [], unchanged: plan.same, kept: plan.kept };
   }
   ctx.out.info(`${file}\n${diff.join('\n')}`);
-  await ctx.confirm('init --scripts', [`add ${plan.add.length} runbook scripts to ${file}`, ...(plan.kept.length > 0 ? [`keep ${plan.kept.length} scripts you already have`] : [])]);
+  await ctx.confirm('init --scripts', [
+    `add ${plan.add.length} runbook scripts to ${file}`,
+    ...(plan.kept.length > 0 ? [`keep ${plan.kept.length} scripts you already have`] : []),
+  ]);
   pkg.scripts = { ...scripts, ...Object.fromEntries(plan.add) };
   const indent = /^\{\n([ \t]+)"/.exec(text)?.[1] ?? '  ';
   await writeAtomically(file, `${JSON.stringify(pkg, null, indent)}${text.endsWith('\n') ? '\n' : ''}`);
@@ -84,6 +93,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
   }
   const scripts = options.scripts === true ? await addScripts(ctx) : null;
-  if (scripts) lines.push(p.green(`✔ package.json: ${(scripts.added as string[]).length} scripts added, ${(scripts.unchanged as string[]).length} already there, ${(scripts.kept as unknown[]).length} of yours kept`));
+  if (scripts)
+    lines.push(
+      p.green(
+        `✔ package.json: ${(scripts.added as string[]).length} scripts added, ${(scripts.unchanged as string[]).length} already there, ${(scripts.kept as unknown[]).length} of yours kept`,
+      ),
+    );
   ctx.out.result({ config: { file: configFile, written: configWritten }, phase, scripts }, () => lines);
 }

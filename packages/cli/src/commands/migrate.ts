@@ -14,7 +14,8 @@ import { runDemoCommand } from './demo.js';
 function positiveInteger(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a positive integer, got ${String(value)}`);
   return n;
 }
 
@@ -34,21 +35,49 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const dryRun = options.dryRun === true;
   const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');
   const onProgress = (progress: CopyProgress): void => {
-    bar.update({ done: progress.done, total: progress.total, rate: progress.rate, etaMs: progress.etaMs, ...(progress.file !== undefined && { label: progress.file }) });
+    bar.update({
+      done: progress.done,
+      total: progress.total,
+      rate: progress.rate,
+      etaMs: progress.etaMs,
+      ...(progress.file !== undefined && { label: progress.file }),
+    });
   };
   const report = await withMigration(ctx, async (migration) => {
     try {
-      return await migration.migrate({ dryRun, resume: options.resume === true, exclude, onProgress, ...(batchSize !== undefined && { batchSize }) });
+      return await migration.migrate({
+        dryRun,
+        resume: options.resume === true,
+        exclude,
+        onProgress,
+        ...(batchSize !== undefined && { batchSize }),
+      });
     } finally {
       bar.finish();
     }
   });
   const p = ctx.out.paint;
   ctx.out.result(report, () => [
-    p.bold(report.dryRun ? 'Dry run: nothing was written' : report.nothingToDo ? 'Nothing to do: JSON already equals LevelDB' : 'Bulk copy finished'),
+    p.bold(
+      report.dryRun
+        ? 'Dry run: nothing was written'
+        : report.nothingToDo
+          ? 'Nothing to do: JSON already equals LevelDB'
+          : 'Bulk copy finished',
+    ),
     table(
       ['copied', 'unchanged', 'overwritten', 'removed', 'skipped (newer write)', 'excluded', 'time'],
-      [[report.copied, report.unchanged, report.overwritten.length, report.removed.length, report.skippedNewer.length, report.excluded.length, `${report.durationMs}ms`]],
+      [
+        [
+          report.copied,
+          report.unchanged,
+          report.overwritten.length,
+          report.removed.length,
+          report.skippedNewer.length,
+          report.excluded.length,
+          `${report.durationMs}ms`,
+        ],
+      ],
       p,
     ),
     ...report.overwritten.map((o) => p.yellow(`  overwritten ${o.key} (old value in ${o.backup})`)),

@@ -48,7 +48,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (once) {
     const p = ctx.out.paint;
     ctx.out.result(current, () => {
-      if (!current.progress) return [`no copy has reported progress yet (looked for ${current.progressFile}); phase ${current.phase ?? 'not started'}`];
+      if (!current.progress)
+        return [`no copy has reported progress yet (looked for ${current.progressFile}); phase ${current.phase ?? 'not started'}`];
       const pr = current.progress;
       return [
         `phase ${current.phase ?? '?'}; copy ${current.running ? p.cyan('running') : current.copy?.completedAt ? p.green(`completed ${current.copy.completedAt}`) : 'not running'}`,
@@ -61,7 +62,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const bar = ctx.out.progress('copy');
   let waited = false;
   for (;;) {
-    if (current.progress) bar.update({ done: current.progress.done, total: current.progress.total, rate: current.progress.rate, etaMs: current.progress.etaMs, ...(current.progress.file !== undefined && { label: current.progress.file }) });
+    if (current.progress)
+      bar.update({
+        done: current.progress.done,
+        total: current.progress.total,
+        rate: current.progress.rate,
+        etaMs: current.progress.etaMs,
+        ...(current.progress.file !== undefined && { label: current.progress.file }),
+      });
     else if (!waited) {
       ctx.out.info('waiting for a copy to start (`deploystate migrate` in another terminal)');
       waited = true;

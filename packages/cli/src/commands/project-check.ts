@@ -5,8 +5,10 @@ import type { Context } from '../context.js';
 const PROJECT_CHECKS: Readonly<Record<string, string>> = {
   compile: 'compile your contracts with your own toolchain (e.g. `npx hardhat compile`)',
   'integration-existing-tools': 'run your own helper scripts and CI jobs against the deployments/ folder',
-  'hardhat-integration': 'run `npx hardhat test` (or your deploy tasks) with the factory store (`createStateStore()` from @deploystate/migrator)',
-  'post-migration-comprehensive': 'run your full deployment test suite; deploystate validates the data with `deploystate validate` and drills the JSON backend with `deploystate drill json-backend`',
+  'hardhat-integration':
+    'run `npx hardhat test` (or your deploy tasks) with the factory store (`createStateStore()` from @deploystate/migrator)',
+  'post-migration-comprehensive':
+    'run your full deployment test suite; deploystate validates the data with `deploystate validate` and drills the JSON backend with `deploystate drill json-backend`',
 };
 
 /** Names older scripts used for checks that deploystate now runs itself, on a copy of the data. */
@@ -23,7 +25,9 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
   const drill = NOW_DRILLS[name];
   if (drill !== undefined) {
     ctx.out.result({ check: name, ranByDeploystate: false, runWith: `deploystate drill ${drill}` }, () => [
-      ctx.out.paint.yellow(`"${name}" is now run by deploystate on a copy of your data: \`deploystate drill ${drill}\` (this command ran nothing).`),
+      ctx.out.paint.yellow(
+        `"${name}" is now run by deploystate on a copy of your data: \`deploystate drill ${drill}\` (this command ran nothing).`,
+      ),
     ]);
     return;
   }

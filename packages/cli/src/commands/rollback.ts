@@ -32,9 +32,18 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     }
     const report = await migration.rollback({ emergency, dryRun });
     ctx.out.result(report, () => [
-      table(['from', 'emergency', 'replayed', 'puts', 'deletes', 'time'], [[report.from, report.emergency ? 'yes' : 'no', report.replayed, report.puts, report.deletes, `${report.durationMs}ms`]], p),
+      table(
+        ['from', 'emergency', 'replayed', 'puts', 'deletes', 'time'],
+        [[report.from, report.emergency ? 'yes' : 'no', report.replayed, report.puts, report.deletes, `${report.durationMs}ms`]],
+        p,
+      ),
       `LevelDB digest ${report.leveldbDigest}`,
-      verdict(true, p, dryRun ? 'dry run: nothing changed' : 'rolled back: phase leveldb-only; next: `deploystate status --expect leveldb-only`', ''),
+      verdict(
+        true,
+        p,
+        dryRun ? 'dry run: nothing changed' : 'rolled back: phase leveldb-only; next: `deploystate status --expect leveldb-only`',
+        '',
+      ),
     ]);
   });
 }

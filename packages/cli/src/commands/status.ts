@@ -24,7 +24,13 @@ async function probeFactory(ctx: Context): Promise<Probe> {
     const health = await store.health();
     let records = 0;
     for await (const _entry of store.iterate()) records++;
-    return { ok: health.ok, phase: store.phase, backend: store.backend, records, ...(health.detail !== undefined && { detail: health.detail }) };
+    return {
+      ok: health.ok,
+      phase: store.phase,
+      backend: store.backend,
+      records,
+      ...(health.detail !== undefined && { detail: health.detail }),
+    };
   } finally {
     await store.close();
   }
@@ -49,14 +55,28 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
-    ...(status.state.copy ? [`${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`] : []),
+    ...(status.state.copy
+      ? [
+          `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
+        ]
+      : []),
     '',
     table(
       ['next command', 'ready', 'blocked by'],
       status.next.map((n) => [n.command, n.ready ? p.green('yes') : p.yellow('no'), n.blockedBy ?? '']),
       p,
     ),
-    ...(probe ? ['', verdict(probe.ok, p, `factory store (${probe.backend}, phase ${probe.phase}) reads ${probe.records} records`, `factory store unhealthy: ${probe.detail ?? 'see --json'}`)] : []),
+    ...(probe
+      ? [
+          '',
+          verdict(
+            probe.ok,
+            p,
+            `factory store (${probe.backend}, phase ${probe.phase}) reads ${probe.records} records`,
+            `factory store unhealthy: ${probe.detail ?? 'see --json'}`,
+          ),
+        ]
+      : []),
     ...(expect !== undefined ? [verdict(phaseOk, p, `phase is ${expect}`, `phase is ${status.phase}, expected ${expect}`)] : []),
   ]);
 }

@@ -4,7 +4,8 @@ import type { Context } from '../context.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const format = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
-  if (!['text', 'json', 'github'].includes(format)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
+  if (!['text', 'json', 'github'].includes(format))
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
   const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
   const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
   ctx.exitCode = exitCodeFor(result);

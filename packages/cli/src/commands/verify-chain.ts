@@ -12,14 +12,20 @@ import { listOption } from './migrate.js';
 function positive(value: unknown, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be an integer >= ${min}, got ${String(value)}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be an integer >= ${min}, got ${String(value)}`);
   return n;
 }
 
 /** Endpoints from --rpc, the environment and the config file, plus the request limits. */
 export async function chainOptions(ctx: Context, options: Record<string, unknown>): Promise<ChainCheckOptions> {
   const { resolveEndpoints } = await import('@deploystate/migrator');
-  const rpc = resolveEndpoints({ flags: listOption(options.rpc), config: ctx.config.rpc, ...(ctx.config.file !== undefined && { configFile: ctx.config.file }), env: process.env });
+  const rpc = resolveEndpoints({
+    flags: listOption(options.rpc),
+    config: ctx.config.rpc,
+    ...(ctx.config.file !== undefined && { configFile: ctx.config.file }),
+    env: process.env,
+  });
   if (Object.keys(rpc).length === 0) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'no RPC endpoint configured: nothing can be checked against a chain', {
       hint: 'pass --rpc <chainId>=<url> (repeatable), set "rpc": { "<chainId>": "<url>" } in deploystate.config.json, or RPC_URL_<chainId>',
@@ -28,7 +34,12 @@ export async function chainOptions(ctx: Context, options: Record<string, unknown
   const timeoutMs = positive(options.timeout, '--timeout', 1);
   const retries = positive(options.retries, '--retries', 0);
   const concurrency = positive(options.concurrency, '--concurrency', 1);
-  return { rpc, ...(timeoutMs !== undefined && { timeoutMs }), ...(retries !== undefined && { retries }), ...(concurrency !== undefined && { concurrency }) };
+  return {
+    rpc,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(retries !== undefined && { retries }),
+    ...(concurrency !== undefined && { concurrency }),
+  };
 }
 
 /** Text lines for a chain verification inside another command's output (or its own). */
@@ -45,7 +56,8 @@ export async function requireReachable(report: ChainVerificationReport): Promise
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const from = options.from === undefined ? undefined : String(options.from);
-  if (from !== undefined && from !== 'leveldb' && from !== 'json') throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--from ${from}: expected leveldb or json`);
+  if (from !== undefined && from !== 'leveldb' && from !== 'json')
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--from ${from}: expected leveldb or json`);
   const chain = await chainOptions(ctx, options);
   const report = await withMigration(ctx, (migration) => migration.verifyChain({ ...chain, ...(from !== undefined && { from }) }));
   await requireReachable(report);

@@ -13,15 +13,29 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   if (!report.clean || unreadable > 0 || report.chain?.ok === false) ctx.exitCode = 1;
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
-  ctx.out.result({ clean: report.clean, comparison: comparisonDocument(report.comparison), schema: report.schema, evidence: report.evidence, ...(report.chain && { chain: report.chain }) }, () => [
-    p.bold('Comparison'),
-    ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx) }),
-    '',
-    p.bold(`Schema (${report.schema.files} files)`),
-    ...renderFindings(report.schema.errors, p),
-    ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
-    ...chainText,
-    '',
-    verdict(report.clean && unreadable === 0, p, `verify clean, recorded at ${report.evidence.at}`, `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors`),
-  ]);
+  ctx.out.result(
+    {
+      clean: report.clean,
+      comparison: comparisonDocument(report.comparison),
+      schema: report.schema,
+      evidence: report.evidence,
+      ...(report.chain && { chain: report.chain }),
+    },
+    () => [
+      p.bold('Comparison'),
+      ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx) }),
+      '',
+      p.bold(`Schema (${report.schema.files} files)`),
+      ...renderFindings(report.schema.errors, p),
+      ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
+      ...chainText,
+      '',
+      verdict(
+        report.clean && unreadable === 0,
+        p,
+        `verify clean, recorded at ${report.evidence.at}`,
+        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors`,
+      ),
+    ],
+  );
 }

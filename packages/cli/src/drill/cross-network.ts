@@ -15,16 +15,30 @@ async function validatorCheck(env: DrillEnv, checks: DrillChecks): Promise<void>
   const result = await validateDeployments(env.workspace.deployments, { registry: env.registry });
   const errors = result.findings.filter((f) => f.severity === 'error');
   const where = errors.map((f) => `${f.code} ${f.key ?? f.file?.split('/').pop() ?? ''}`.trim());
-  checks.expect('validator over every state file', errors.length === 0, `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors`, `${plural(errors.length, 'error')}: ${listed(where)} (see \`deploystate validate\`)`);
+  checks.expect(
+    'validator over every state file',
+    errors.length === 0,
+    `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors`,
+    `${plural(errors.length, 'error')}: ${listed(where)} (see \`deploystate validate\`)`,
+  );
 }
 
 function queryCheck(checks: DrillChecks, byChain: Map<number, DeploymentRecord[]>, queried: Map<string, number[]>): void {
   const wrong: string[] = [];
   for (const [name, chains] of queried) {
-    const holders = [...byChain].filter(([, records]) => records.some((r) => r.contractName === name)).map(([chainId]) => chainId).sort((a, b) => a - b);
-    if (chains.join() !== holders.join()) wrong.push(`${name}: query gave chains ${chains.join(', ') || 'none'}, files hold it on ${holders.join(', ')}`);
+    const holders = [...byChain]
+      .filter(([, records]) => records.some((r) => r.contractName === name))
+      .map(([chainId]) => chainId)
+      .sort((a, b) => a - b);
+    if (chains.join() !== holders.join())
+      wrong.push(`${name}: query gave chains ${chains.join(', ') || 'none'}, files hold it on ${holders.join(', ')}`);
   }
-  checks.expect('queries across chains', wrong.length === 0, `each of ${plural(queried.size, 'contract name')} found by query on exactly the chains whose files hold it`, listed(wrong, 3));
+  checks.expect(
+    'queries across chains',
+    wrong.length === 0,
+    `each of ${plural(queried.size, 'contract name')} found by query on exactly the chains whose files hold it`,
+    listed(wrong, 3),
+  );
 }
 
 function spellingCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<number, DeploymentRecord[]>): void {
@@ -37,9 +51,14 @@ function spellingCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<number, 
       spellings.set(shortName(contractName), forms);
     }
   }
-  const mixed = [...spellings].filter(([, forms]) => forms.size > 1).map(([name, forms]) => `${name} is ${[...forms].map(([form, chains]) => `"${form}" on ${chains.join(', ')}`).join(' but ')}`);
+  const mixed = [...spellings]
+    .filter(([, forms]) => forms.size > 1)
+    .map(([name, forms]) => `${name} is ${[...forms].map(([form, chains]) => `"${form}" on ${chains.join(', ')}`).join(' but ')}`);
   if (mixed.length === 0) {
-    checks.pass('one spelling per contract across chains', `${plural(spellings.size, 'contract')} named the same way on every non-dev chain that holds them`);
+    checks.pass(
+      'one spelling per contract across chains',
+      `${plural(spellings.size, 'contract')} named the same way on every non-dev chain that holds them`,
+    );
     return;
   }
   // Pre-existing in the user's data (LevelDB had it too), but a script that looks a contract up by
@@ -72,7 +91,12 @@ async function inventoryCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<n
       problems.push(`${network}: expected a count or a list of names`);
     }
   }
-  checks.expect('per-chain counts against the expected inventory', problems.length === 0, `${plural(networks, 'network')} of ${env.expected} match`, listed(problems, 4));
+  checks.expect(
+    'per-chain counts against the expected inventory',
+    problems.length === 0,
+    `${plural(networks, 'network')} of ${env.expected} match`,
+    listed(problems, 4),
+  );
 }
 
 export async function crossNetworkDrill(env: DrillEnv, checks: DrillChecks): Promise<void> {
@@ -85,16 +109,28 @@ export async function crossNetworkDrill(env: DrillEnv, checks: DrillChecks): Pro
       byChain.set(record.chainId, [...(byChain.get(record.chainId) ?? []), record]);
     }
     const total = [...byChain.values()].reduce((n, records) => n + records.length, 0);
-    if (!checks.expect('records on several networks', total > 0, `${plural(total, 'record')} on ${plural(byChain.size, 'chain')}: ${[...byChain].map(([chainId, r]) => `${env.registry.get(chainId).name} ${r.length}`).join(', ')}`, 'the JSON files hold no records yet: run the copy (`deploystate migrate`) first')) {
+    if (
+      !checks.expect(
+        'records on several networks',
+        total > 0,
+        `${plural(total, 'record')} on ${plural(byChain.size, 'chain')}: ${[...byChain].map(([chainId, r]) => `${env.registry.get(chainId).name} ${r.length}`).join(', ')}`,
+        'the JSON files hold no records yet: run the copy (`deploystate migrate`) first',
+      )
+    ) {
       await checks.attempt('validator over every state file', () => validatorCheck(env, checks));
       return;
     }
-    if (unreadable.length > 0) checks.fail('every entry is a record', `${plural(unreadable.length, 'entry')} are not records: ${listed(unreadable)}`);
+    if (unreadable.length > 0)
+      checks.fail('every entry is a record', `${plural(unreadable.length, 'entry')} are not records: ${listed(unreadable)}`);
     await checks.attempt('validator over every state file', () => validatorCheck(env, checks));
     const names = [...new Set([...byChain.values()].flat().map((r) => r.contractName))].sort(compareKeys);
     const queried = new Map<string, number[]>();
     await checks.attempt('queries across chains', async () => {
-      for (const name of names) queried.set(name, (await json.query({ contractName: name, sortBy: 'chainId' })).map((r) => r.chainId));
+      for (const name of names)
+        queried.set(
+          name,
+          (await json.query({ contractName: name, sortBy: 'chainId' })).map((r) => r.chainId),
+        );
       queryCheck(checks, byChain, queried);
     });
     spellingCheck(env, checks, byChain);

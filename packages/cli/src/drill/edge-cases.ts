@@ -39,7 +39,14 @@ async function pickTarget(env: DrillEnv, store: JsonFileStore): Promise<Target> 
 }
 
 /** Writes `damaged`, then reads and writes through a fresh store: both must fail with `code` and the bytes stay. */
-async function refusal(env: DrillEnv, checks: DrillChecks, target: Target, label: string, damaged: string | Buffer, code: string): Promise<void> {
+async function refusal(
+  env: DrillEnv,
+  checks: DrillChecks,
+  target: Target,
+  label: string,
+  damaged: string | Buffer,
+  code: string,
+): Promise<void> {
   await writeFile(target.file, damaged);
   const before = sha256(await readFile(target.file));
   const store = fresh(env);
@@ -107,21 +114,37 @@ async function readOnly(env: DrillEnv, checks: DrillChecks, target: Target, orig
   try {
     if (!(await chmodStopsWrites(target.file))) {
       const root = process.getuid?.() === 0;
-      checks.skip(name, `skipped: ${root ? 'running as root' : 'this process may write any file (CAP_DAC_OVERRIDE)'}, where chmod does not stop writes; run the drill as the deploy user to check it`);
+      checks.skip(
+        name,
+        `skipped: ${root ? 'running as root' : 'this process may write any file (CAP_DAC_OVERRIDE)'}, where chmod does not stop writes; run the drill as the deploy user to check it`,
+      );
       return;
     }
     const store = fresh(env);
     await store.open();
     try {
-      const readsOk = target.name === undefined ? Array.isArray(await store.list(target.chainId)) : (await store.get(target.chainId, target.name)) !== null;
+      const readsOk =
+        target.name === undefined
+          ? Array.isArray(await store.list(target.chainId))
+          : (await store.get(target.chainId, target.name)) !== null;
       const writeCode = await failureCode(() => store.put(drillRecord(env.registry, target.chainId, `${DRILL_PREFIX}ReadOnly`)));
       const text = await readFile(target.file, 'utf8');
       const modeAfter = (await stat(target.file)).mode & 0o777;
       if (writeCode === undefined) {
         // The store replaces files by rename, which the folder allows: then the user's 0444 must survive.
-        checks.expect(name, readsOk && modeAfter === 0o444, 'reads work; the write replaced the file by rename (the folder allows it) and kept its 0444 mode', `reads ${readsOk ? 'work' : 'fail'}; mode after the write is ${modeAfter.toString(8)}, not 444`);
+        checks.expect(
+          name,
+          readsOk && modeAfter === 0o444,
+          'reads work; the write replaced the file by rename (the folder allows it) and kept its 0444 mode',
+          `reads ${readsOk ? 'work' : 'fail'}; mode after the write is ${modeAfter.toString(8)}, not 444`,
+        );
       } else {
-        checks.expect(name, readsOk && writeCode === ErrorCodes.PERMISSION_DENIED && text === original, 'reads work; the write is refused with PERMISSION_DENIED; bytes unchanged', `reads ${readsOk ? 'work' : 'fail'}; write gave ${writeCode}; bytes ${text === original ? 'unchanged' : 'CHANGED'}`);
+        checks.expect(
+          name,
+          readsOk && writeCode === ErrorCodes.PERMISSION_DENIED && text === original,
+          'reads work; the write is refused with PERMISSION_DENIED; bytes unchanged',
+          `reads ${readsOk ? 'work' : 'fail'}; write gave ${writeCode}; bytes ${text === original ? 'unchanged' : 'CHANGED'}`,
+        );
       }
     } finally {
       await store.close();
@@ -179,7 +202,11 @@ export async function edgeCasesDrill(env: DrillEnv, checks: DrillChecks): Promis
     ['truncated file', original.slice(0, Math.max(1, Math.floor(original.length / 2))), ErrorCodes.CORRUPTED],
     ['empty file', '', ErrorCodes.CORRUPTED],
     ['garbage bytes', Buffer.from([0x00, 0x9f, 0x92, 0x96, 0x7b, 0x7b, 0x6e, 0x6f, 0x74]), ErrorCodes.CORRUPTED],
-    [`future schemaVersion (${SCHEMA_VERSION + 1})`, `${stringifyLossless({ ...doc, schemaVersion: SCHEMA_VERSION + 1 }, 2)}\n`, ErrorCodes.UNSUPPORTED_SCHEMA_VERSION],
+    [
+      `future schemaVersion (${SCHEMA_VERSION + 1})`,
+      `${stringifyLossless({ ...doc, schemaVersion: SCHEMA_VERSION + 1 }, 2)}\n`,
+      ErrorCodes.UNSUPPORTED_SCHEMA_VERSION,
+    ],
   ];
   for (const [label, damaged, code] of cases) {
     await checks.attempt(`${label}: refused with ${code}, bytes unchanged`, () => refusal(env, checks, target, label, damaged, code));

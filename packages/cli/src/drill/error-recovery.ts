@@ -121,9 +121,21 @@ export async function errorRecoveryDrill(env: DrillEnv, checks: DrillChecks): Pr
       await store.open();
       try {
         const stored = new Map((await store.list(chainId)).map((r) => [r.contractName, digestOf(r)]));
-        const lost = acknowledged.filter((n) => stored.get(crashRecord(env.registry, chainId, n).contractName) !== digestOf(crashRecord(env.registry, chainId, n)));
+        const lost = acknowledged.filter(
+          (n) => stored.get(crashRecord(env.registry, chainId, n).contractName) !== digestOf(crashRecord(env.registry, chainId, n)),
+        );
         const changedUsers = users.filter((r) => stored.get(r.contractName) !== digestOf(r)).map((r) => r.contractName);
-        checks.expect(label, lost.length === 0 && changedUsers.length === 0, `the file parses and holds all ${plural(acknowledged.length, 'acknowledged write')} so far and the user's records (${users.length}) unchanged`, [lost.length > 0 && `lost acknowledged writes: ${listed(lost.map(String))}`, changedUsers.length > 0 && `user records changed: ${listed(changedUsers)}`].filter(Boolean).join('; '));
+        checks.expect(
+          label,
+          lost.length === 0 && changedUsers.length === 0,
+          `the file parses and holds all ${plural(acknowledged.length, 'acknowledged write')} so far and the user's records (${users.length}) unchanged`,
+          [
+            lost.length > 0 && `lost acknowledged writes: ${listed(lost.map(String))}`,
+            changedUsers.length > 0 && `user records changed: ${listed(changedUsers)}`,
+          ]
+            .filter(Boolean)
+            .join('; '),
+        );
       } finally {
         await store.close();
       }
@@ -145,7 +157,12 @@ export async function errorRecoveryDrill(env: DrillEnv, checks: DrillChecks): Pr
     await store.open();
     await store.close();
     const remaining = await deadWriterTemps(env, deadPids);
-    checks.expect('temp files of killed writers are cleaned on the next open', left.length > 0 && remaining.length === 0, `${plural(left.length, 'temp file')} ${planted ? '(none left by the kills this time; one planted as a dead writer leaves it) ' : 'left by the killed writers '}removed when the store opened`, `${plural(remaining.length, 'temp file')} of dead writers still there: ${listed(remaining)}`);
+    checks.expect(
+      'temp files of killed writers are cleaned on the next open',
+      left.length > 0 && remaining.length === 0,
+      `${plural(left.length, 'temp file')} ${planted ? '(none left by the kills this time; one planted as a dead writer leaves it) ' : 'left by the killed writers '}removed when the store opened`,
+      `${plural(remaining.length, 'temp file')} of dead writers still there: ${listed(remaining)}`,
+    );
   });
 
   await checks.attempt("a dead holder's lock is recovered", async () => {

@@ -1,7 +1,15 @@
 // What every drill scenario gets: the copy to work on, the user's network registry, and the
 // helpers that make drill records and read state files from the copy.
 import { readFile } from 'node:fs/promises';
-import { canonicalDigest, parseLossless, sampleRecord, seededHex, type DeploymentRecord, type NetworkDefinition, type NetworkRegistry } from '@deploystate/core';
+import {
+  canonicalDigest,
+  parseLossless,
+  sampleRecord,
+  seededHex,
+  type DeploymentRecord,
+  type NetworkDefinition,
+  type NetworkRegistry,
+} from '@deploystate/core';
 import type { DrillChecks } from './checks.js';
 import type { Workspace } from './workspace.js';
 
@@ -32,7 +40,12 @@ export function drillRecord(registry: NetworkRegistry, chainId: number, contract
 /** The same record after an upgrade: a new implementation address and hash. */
 export function upgraded(record: DeploymentRecord, round = 1): DeploymentRecord {
   const seed = `${record.chainId}-${record.contractName}/upgrade-${round}`;
-  return { ...record, address: `0x${seededHex(`${seed}/impl`, 40)}`, implementationHash: `0x${seededHex(`${seed}/hash`, 64)}`, timestamp: typeof record.timestamp === 'bigint' ? record.timestamp + 1000n : record.timestamp + 1000 };
+  return {
+    ...record,
+    address: `0x${seededHex(`${seed}/impl`, 40)}`,
+    implementationHash: `0x${seededHex(`${seed}/hash`, 64)}`,
+    timestamp: typeof record.timestamp === 'bigint' ? record.timestamp + 1000n : record.timestamp + 1000,
+  };
 }
 
 export const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));

@@ -46,10 +46,14 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
   const deploymentsExisted = existsSync(sources.deployments);
   const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT'));
   if (!deploymentsExisted && !(options.leveldb && leveldbExists)) {
-    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no deployments folder at ${sources.deployments}${options.leveldb ? ` and no LevelDB store at ${sources.leveldb}` : ''}`, {
-      file: sources.deployments,
-      hint: 'run it where ./deployments is, pass --deployments <path>, or try it on a sample: `deploystate demo` then `cd deploystate-demo`',
-    });
+    throw new StateError(
+      ErrorCodes.STORE_NOT_FOUND,
+      `no deployments folder at ${sources.deployments}${options.leveldb ? ` and no LevelDB store at ${sources.leveldb}` : ''}`,
+      {
+        file: sources.deployments,
+        hint: 'run it where ./deployments is, pass --deployments <path>, or try it on a sample: `deploystate demo` then `cd deploystate-demo`',
+      },
+    );
   }
   const root = await mkdtemp(join(tmpdir(), 'deploystate-drill-'));
   try {

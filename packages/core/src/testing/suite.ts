@@ -211,7 +211,12 @@ export function stateStoreConformance(options: ConformanceOptions): void {
       await expectCode(store.list(56), ErrorCodes.STORE_CLOSED);
       await expectCode(store.query({}), ErrorCodes.STORE_CLOSED);
       await expectCode(store.putMany([rec(56, 'A')]), ErrorCodes.STORE_CLOSED);
-      await expectCode((async () => { for await (const _ of store.iterate()) void _; })(), ErrorCodes.STORE_CLOSED);
+      await expectCode(
+        (async () => {
+          for await (const _ of store.iterate()) void _;
+        })(),
+        ErrorCodes.STORE_CLOSED,
+      );
       expect((await store.health()).ok).toBe(false);
     });
 
@@ -225,7 +230,11 @@ export function stateStoreConformance(options: ConformanceOptions): void {
 
     it('keeps data across close and reopen', async () => {
       if (!store.capabilities.persistent) return;
-      const records = [rec(56, 'A', { timestamp: 2n ** 70n }), rec(97, 'B'), rec(31337, 'Junk', { address: '0xdead', factoryByteCodeHash: '' })];
+      const records = [
+        rec(56, 'A', { timestamp: 2n ** 70n }),
+        rec(97, 'B'),
+        rec(31337, 'Junk', { address: '0xdead', factoryByteCodeHash: '' }),
+      ];
       await store.putMany(records);
       await store.delete(97, 'B');
       const before = await digestStore(store.iterate());
@@ -239,11 +248,18 @@ export function stateStoreConformance(options: ConformanceOptions): void {
     });
 
     it('reports integrity: counts per chain and findings with their keys', async () => {
-      await store.putMany([rec(56, 'A'), rec(56, 'B'), rec(31337, 'Junk', { networkName: 'hardhat', address: '0xdead', factoryByteCodeHash: '' })]);
+      await store.putMany([
+        rec(56, 'A'),
+        rec(56, 'B'),
+        rec(31337, 'Junk', { networkName: 'hardhat', address: '0xdead', factoryByteCodeHash: '' }),
+      ]);
       const report = await store.checkIntegrity();
       expect(report.total).toBe(3);
       expect(report.perChain).toEqual({ '56': 2, '31337': 1 });
-      const codes = report.findings.filter((f) => f.key === '31337-Junk').map((f) => f.code).sort();
+      const codes = report.findings
+        .filter((f) => f.key === '31337-Junk')
+        .map((f) => f.code)
+        .sort();
       expect(codes).toEqual(expect.arrayContaining(['DEV_CHAIN', 'EMPTY_HASH', 'INVALID_ADDRESS']));
       expect(report.ok).toBe(false);
     });

@@ -17,7 +17,11 @@ export interface EndpointSources {
 function chainIdOf(text: string, where: string, file?: string): number {
   const chainId = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(chainId)) {
-    throw new StateError(file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT, `${where}: chain id ${JSON.stringify(text)} is not a non-negative integer`, file ? { file } : {});
+    throw new StateError(
+      file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT,
+      `${where}: chain id ${JSON.stringify(text)} is not a non-negative integer`,
+      file ? { file } : {},
+    );
   }
   return chainId;
 }
@@ -28,10 +32,18 @@ function urlOf(text: string, where: string, file?: string): string {
     url = new URL(text.trim());
   } catch {
     // The value may be a secret: name where it came from, never echo it.
-    throw new StateError(file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT, `${where}: not a URL`, file ? { file, hint: 'expected http(s)://host[:port][/path]' } : { hint: 'expected http(s)://host[:port][/path]' });
+    throw new StateError(
+      file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT,
+      `${where}: not a URL`,
+      file ? { file, hint: 'expected http(s)://host[:port][/path]' } : { hint: 'expected http(s)://host[:port][/path]' },
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StateError(file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT, `${where}: ${redactUrl(text)} is not an http(s) URL`, file ? { file } : {});
+    throw new StateError(
+      file ? ErrorCodes.INVALID_CONFIG : ErrorCodes.INVALID_ARGUMENT,
+      `${where}: ${redactUrl(text)} is not an http(s) URL`,
+      file ? { file } : {},
+    );
   }
   return text.trim();
 }
@@ -42,11 +54,20 @@ export function resolveEndpoints(sources: EndpointSources): Record<number, strin
   const config = sources.config;
   if (config !== undefined && config !== null) {
     if (typeof config !== 'object' || Array.isArray(config)) {
-      throw new StateError(ErrorCodes.INVALID_CONFIG, 'rpc must be an object { "<chainId>": "<url>" }', sources.configFile ? { file: sources.configFile } : {});
+      throw new StateError(
+        ErrorCodes.INVALID_CONFIG,
+        'rpc must be an object { "<chainId>": "<url>" }',
+        sources.configFile ? { file: sources.configFile } : {},
+      );
     }
     for (const [id, value] of Object.entries(config as Record<string, unknown>)) {
       const chainId = chainIdOf(id, `rpc["${id}"]`, sources.configFile ?? 'config');
-      if (typeof value !== 'string') throw new StateError(ErrorCodes.INVALID_CONFIG, `rpc["${id}"] must be a URL string`, sources.configFile ? { file: sources.configFile } : {});
+      if (typeof value !== 'string')
+        throw new StateError(
+          ErrorCodes.INVALID_CONFIG,
+          `rpc["${id}"] must be a URL string`,
+          sources.configFile ? { file: sources.configFile } : {},
+        );
       rpc[chainId] = urlOf(value, `rpc["${id}"]`, sources.configFile ?? 'config');
     }
   }
@@ -57,7 +78,10 @@ export function resolveEndpoints(sources: EndpointSources): Record<number, strin
   }
   for (const flag of sources.flags ?? []) {
     const at = flag.indexOf('=');
-    if (at <= 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, '--rpc expects <chainId>=<url>', { hint: '--rpc 97=https://data-seed-prebsc-1-s1.bnbchain.org:8545' });
+    if (at <= 0)
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, '--rpc expects <chainId>=<url>', {
+        hint: '--rpc 97=https://data-seed-prebsc-1-s1.bnbchain.org:8545',
+      });
     rpc[chainIdOf(flag.slice(0, at), '--rpc')] = urlOf(flag.slice(at + 1), `--rpc ${flag.slice(0, at)}=`);
   }
   return rpc;

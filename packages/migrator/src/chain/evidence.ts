@@ -36,7 +36,12 @@ export async function readSide(ctx: MigrationContext): Promise<Side> {
 }
 
 /** Verifies the given records (analysis already holds them) and records the result beside the state. */
-export async function verifyChainRecords(ctx: MigrationContext, input: Parameters<typeof verifyChain>[0], source: ChainVerificationReport['source'], options: ChainCheckOptions): Promise<ChainVerificationReport> {
+export async function verifyChainRecords(
+  ctx: MigrationContext,
+  input: Parameters<typeof verifyChain>[0],
+  source: ChainVerificationReport['source'],
+  options: ChainCheckOptions,
+): Promise<ChainVerificationReport> {
   const report = await verifyChain(input, { ...options, registry: ctx.registry, now: ctx.now });
   if (source !== undefined) report.source = source;
   await recordChainVerification(ctx.files.stateDir, report);
@@ -44,9 +49,14 @@ export async function verifyChainRecords(ctx: MigrationContext, input: Parameter
 }
 
 /** Verifies one side's records (read-only on it; default the side deploy scripts read now). */
-export async function verifyChainOnSide(ctx: MigrationContext, paths: MigrationPaths, options: ChainCheckOptions & { from?: Side }): Promise<ChainVerificationReport> {
+export async function verifyChainOnSide(
+  ctx: MigrationContext,
+  paths: MigrationPaths,
+  options: ChainCheckOptions & { from?: Side },
+): Promise<ChainVerificationReport> {
   const side = options.from ?? (await readSide(ctx));
-  const store = side === 'leveldb' ? levelDbStore(paths, { registry: ctx.registry, readOnly: true }) : jsonStore(paths, { registry: ctx.registry });
+  const store =
+    side === 'leveldb' ? levelDbStore(paths, { registry: ctx.registry, readOnly: true }) : jsonStore(paths, { registry: ctx.registry });
   const { from: _from, ...check } = options;
   return verifyChainRecords(ctx, store, side, check);
 }

@@ -9,13 +9,7 @@ export type HexString = `0x${string}`;
 export type CheckStatus = 'ok' | 'warn' | 'error' | 'skipped';
 
 export type ChainCheckName =
-  | 'endpoint'
-  | 'chain-id'
-  | 'record-addresses'
-  | 'implementation-code'
-  | 'proxy-code'
-  | 'eip1967-slot'
-  | 'implementation-hash';
+  'endpoint' | 'chain-id' | 'record-addresses' | 'implementation-code' | 'proxy-code' | 'eip1967-slot' | 'implementation-hash';
 
 export interface ChainCheck {
   name: ChainCheckName;

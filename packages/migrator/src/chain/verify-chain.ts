@@ -1,11 +1,28 @@
 // Checks an inventory against the chains themselves: for every record on a chain with an RPC
 // endpoint, is the endpoint on that chain, is there code at the proxy and the implementation,
 // does the proxy's EIP-1967 slot point where the record says, and does the runtime hash match.
-import { compareKeys, ErrorCodes, NetworkRegistry, recordKey, toChecksumAddress, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import {
+  compareKeys,
+  ErrorCodes,
+  NetworkRegistry,
+  recordKey,
+  toChecksumAddress,
+  type DeploymentRecord,
+  type StateStore,
+} from '@deploystate/core';
 import type { PublicClient } from 'viem';
 import { runtimeCodeHash } from './bytecode.js';
 import { redactText, redactUrl } from './redact.js';
-import type { HexString as Hex, ChainCheck, ChainEndpointResult, ChainVerificationReport, CheckStatus, RecordChainResult, RecordChainStatus, VerifyChainOptions } from './types.js';
+import type {
+  HexString as Hex,
+  ChainCheck,
+  ChainEndpointResult,
+  ChainVerificationReport,
+  CheckStatus,
+  RecordChainResult,
+  RecordChainStatus,
+  VerifyChainOptions,
+} from './types.js';
 
 /** keccak256("eip1967.proxy.implementation") - 1: where an EIP-1967 proxy keeps its implementation. */
 export const EIP1967_IMPLEMENTATION_SLOT: Hex = '0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc';
@@ -61,7 +78,12 @@ const worst = (checks: readonly ChainCheck[]): RecordChainStatus => {
   return 'ok';
 };
 
-const check = (name: ChainCheck['name'], status: CheckStatus, detail: string, extra: Partial<ChainCheck> = {}): ChainCheck => ({ name, status, detail, ...extra });
+const check = (name: ChainCheck['name'], status: CheckStatus, detail: string, extra: Partial<ChainCheck> = {}): ChainCheck => ({
+  name,
+  status,
+  detail,
+  ...extra,
+});
 
 const display = (address: string): string => (ADDRESS.test(address) ? toChecksumAddress(address) : address);
 
@@ -81,7 +103,10 @@ async function readRecords(input: readonly DeploymentRecord[] | StateStore): Pro
 }
 
 /** Verifies every record against its chain. Never throws for an endpoint problem: it is in the report. */
-export async function verifyChain(input: readonly DeploymentRecord[] | StateStore, options: VerifyChainOptions): Promise<ChainVerificationReport> {
+export async function verifyChain(
+  input: readonly DeploymentRecord[] | StateStore,
+  options: VerifyChainOptions,
+): Promise<ChainVerificationReport> {
   const now = options.now ?? Date.now;
   const started = now();
   const registry = options.registry ?? new NetworkRegistry();
@@ -91,7 +116,9 @@ export async function verifyChain(input: readonly DeploymentRecord[] | StateStor
   const retryDelay = Math.max(0, options.retryDelayMs ?? CHAIN_DEFAULTS.retryDelayMs);
   const allUrls = Object.values(options.rpc);
 
-  const records = (await readRecords(input)).sort((a, b) => compareKeys(recordKey(a.chainId, a.contractName), recordKey(b.chainId, b.contractName)));
+  const records = (await readRecords(input)).sort((a, b) =>
+    compareKeys(recordKey(a.chainId, a.contractName), recordKey(b.chainId, b.contractName)),
+  );
   const byChain = new Map<number, DeploymentRecord[]>();
   for (const record of records) byChain.set(record.chainId, [...(byChain.get(record.chainId) ?? []), record]);
 
@@ -127,7 +154,8 @@ export async function verifyChain(input: readonly DeploymentRecord[] | StateStor
       if (url === undefined) {
         chainResults.push({ chainId, network, endpoint: null, status: 'not-configured', records: chainRecords.length });
         const detail = `no RPC endpoint for chain ${chainId} (--rpc ${chainId}=<url>, "rpc" in the config file, or RPC_URL_${chainId})`;
-        for (const record of chainRecords) results.set(record, { ...base(record), status: 'not-checked', checks: [check('endpoint', 'skipped', detail)] });
+        for (const record of chainRecords)
+          results.set(record, { ...base(record), status: 'not-checked', checks: [check('endpoint', 'skipped', detail)] });
         return;
       }
       const endpoint = endpointFor(url);
@@ -139,18 +167,42 @@ export async function verifyChain(input: readonly DeploymentRecord[] | StateStor
         reported = await endpoint.limiter.run(() => endpoint.client.getChainId());
       } catch (error) {
         const message = `endpoint ${endpoint.redacted} for chain ${chainId} cannot be reached: ${reasonOf(error, allUrls)}`;
-        chainResults.push({ chainId, network, endpoint: endpoint.redacted, status: 'error', error: { code: ErrorCodes.ENDPOINT_UNAVAILABLE, message }, records: chainRecords.length });
+        chainResults.push({
+          chainId,
+          network,
+          endpoint: endpoint.redacted,
+          status: 'error',
+          error: { code: ErrorCodes.ENDPOINT_UNAVAILABLE, message },
+          records: chainRecords.length,
+        });
         whole(check('endpoint', 'error', message, { code: ErrorCodes.ENDPOINT_UNAVAILABLE }));
         return;
       }
       if (reported !== chainId) {
         // A wrong endpoint could make every other check pass against the wrong chain.
         const message = `endpoint ${endpoint.redacted} answers eth_chainId ${reported}, but the records are on chain ${chainId} (${network})`;
-        chainResults.push({ chainId, network, endpoint: endpoint.redacted, status: 'error', reportedChainId: reported, error: { code: ErrorCodes.CHAIN_MISMATCH, message }, records: chainRecords.length });
-        whole(check('chain-id', 'error', message, { code: ErrorCodes.CHAIN_MISMATCH, expected: String(chainId), actual: String(reported) }));
+        chainResults.push({
+          chainId,
+          network,
+          endpoint: endpoint.redacted,
+          status: 'error',
+          reportedChainId: reported,
+          error: { code: ErrorCodes.CHAIN_MISMATCH, message },
+          records: chainRecords.length,
+        });
+        whole(
+          check('chain-id', 'error', message, { code: ErrorCodes.CHAIN_MISMATCH, expected: String(chainId), actual: String(reported) }),
+        );
         return;
       }
-      chainResults.push({ chainId, network, endpoint: endpoint.redacted, status: 'ok', reportedChainId: reported, records: chainRecords.length });
+      chainResults.push({
+        chainId,
+        network,
+        endpoint: endpoint.redacted,
+        status: 'ok',
+        reportedChainId: reported,
+        records: chainRecords.length,
+      });
       await Promise.all(
         chainRecords.map(async (record) => {
           const checks = await checkRecord(record, endpoint, allUrls);
@@ -165,7 +217,13 @@ export async function verifyChain(input: readonly DeploymentRecord[] | StateStor
   return {
     at: new Date(started).toISOString(),
     ok: count('error') === 0,
-    counts: { records: recordResults.length, ok: count('ok'), warn: count('warn'), error: count('error'), notChecked: count('not-checked') },
+    counts: {
+      records: recordResults.length,
+      ok: count('ok'),
+      warn: count('warn'),
+      error: count('error'),
+      notChecked: count('not-checked'),
+    },
     chains: chainResults.sort((a, b) => a.chainId - b.chainId),
     records: recordResults,
     durationMs: Math.max(0, now() - started),
@@ -178,7 +236,15 @@ async function checkRecord(record: DeploymentRecord, endpoint: Endpoint, allUrls
   const badAddress = !ADDRESS.test(record.address);
   const badProxy = proxy !== null && !ADDRESS.test(proxy);
   if (badAddress || badProxy) {
-    checks.push(check('record-addresses', 'error', [badAddress && `address ${JSON.stringify(record.address)}`, badProxy && `proxyAddress ${JSON.stringify(proxy)}`].filter(Boolean).join(' and ') + ' is not 0x + 40 hex digits'));
+    checks.push(
+      check(
+        'record-addresses',
+        'error',
+        [badAddress && `address ${JSON.stringify(record.address)}`, badProxy && `proxyAddress ${JSON.stringify(proxy)}`]
+          .filter(Boolean)
+          .join(' and ') + ' is not 0x + 40 hex digits',
+      ),
+    );
     return checks;
   }
   const implementation = record.address as Hex;
@@ -186,18 +252,23 @@ async function checkRecord(record: DeploymentRecord, endpoint: Endpoint, allUrls
     try {
       return { value: await endpoint.limiter.run(call) };
     } catch (error) {
-      return { failed: check(name, 'error', `${endpoint.redacted}: ${reasonOf(error, allUrls)}`, { code: ErrorCodes.ENDPOINT_UNAVAILABLE }) };
+      return {
+        failed: check(name, 'error', `${endpoint.redacted}: ${reasonOf(error, allUrls)}`, { code: ErrorCodes.ENDPOINT_UNAVAILABLE }),
+      };
     }
   };
   const [implCode, proxyCode, slot] = await Promise.all([
     rpc('implementation-code', () => endpoint.client.getCode({ address: implementation })),
     proxy ? rpc('proxy-code', () => endpoint.client.getCode({ address: proxy as Hex })) : undefined,
-    proxy ? rpc('eip1967-slot', () => endpoint.client.getStorageAt({ address: proxy as Hex, slot: EIP1967_IMPLEMENTATION_SLOT })) : undefined,
+    proxy
+      ? rpc('eip1967-slot', () => endpoint.client.getStorageAt({ address: proxy as Hex, slot: EIP1967_IMPLEMENTATION_SLOT }))
+      : undefined,
   ]);
 
   let runtime: Hex | undefined;
   if ('failed' in implCode) checks.push(implCode.failed);
-  else if (!implCode.value || implCode.value === '0x') checks.push(check('implementation-code', 'error', `no code at implementation ${display(implementation)}`));
+  else if (!implCode.value || implCode.value === '0x')
+    checks.push(check('implementation-code', 'error', `no code at implementation ${display(implementation)}`));
   else {
     runtime = implCode.value;
     checks.push(check('implementation-code', 'ok', `${(runtime.length - 2) / 2} bytes at ${display(implementation)}`));
@@ -221,16 +292,26 @@ function slotCheck(proxy: string, implementation: Hex, slot: { value: Hex | unde
   const word = (slot.value ?? '0x').slice(2).padStart(64, '0');
   const actual = `0x${word.slice(24)}`;
   if (/^0+$/.test(word)) {
-    return check('eip1967-slot', 'error', `the EIP-1967 implementation slot of proxy ${display(proxy)} is empty (not an EIP-1967 proxy, or not initialised); the record says ${display(implementation)}`, {
-      expected: display(implementation),
-      actual: '0x0000000000000000000000000000000000000000',
-    });
+    return check(
+      'eip1967-slot',
+      'error',
+      `the EIP-1967 implementation slot of proxy ${display(proxy)} is empty (not an EIP-1967 proxy, or not initialised); the record says ${display(implementation)}`,
+      {
+        expected: display(implementation),
+        actual: '0x0000000000000000000000000000000000000000',
+      },
+    );
   }
   if (actual.toLowerCase() !== implementation.toLowerCase()) {
-    return check('eip1967-slot', 'error', `drift: proxy ${display(proxy)} points at implementation ${display(actual)} (EIP-1967 slot), the record says ${display(implementation)}; upgraded outside the tool?`, {
-      expected: display(implementation),
-      actual: display(actual),
-    });
+    return check(
+      'eip1967-slot',
+      'error',
+      `drift: proxy ${display(proxy)} points at implementation ${display(actual)} (EIP-1967 slot), the record says ${display(implementation)}; upgraded outside the tool?`,
+      {
+        expected: display(implementation),
+        actual: display(actual),
+      },
+    );
   }
   return check('eip1967-slot', 'ok', `proxy ${display(proxy)} points at ${display(implementation)}`);
 }
@@ -238,11 +319,17 @@ function slotCheck(proxy: string, implementation: Hex, slot: { value: Hex | unde
 function hashCheck(record: DeploymentRecord, implementation: Hex, runtime: Hex | undefined): ChainCheck {
   const recorded = typeof record.implementationHash === 'string' ? record.implementationHash : '';
   if (recorded === '') return check('implementation-hash', 'skipped', 'no implementationHash recorded');
-  if (!HASH.test(recorded)) return check('implementation-hash', 'warn', `implementationHash ${JSON.stringify(recorded)} is not 0x + 64 hex digits; nothing to compare`);
+  if (!HASH.test(recorded))
+    return check(
+      'implementation-hash',
+      'warn',
+      `implementationHash ${JSON.stringify(recorded)} is not 0x + 64 hex digits; nothing to compare`,
+    );
   if (runtime === undefined) return check('implementation-hash', 'skipped', 'no runtime code to hash');
   const computed = runtimeCodeHash(runtime, implementation);
   const how = `${computed.metadataBytes > 0 ? `${computed.metadataBytes} bytes of CBOR metadata stripped` : 'no CBOR metadata found'}, ${computed.selfReferences} self-reference(s) zeroed`;
-  if (computed.hash.toLowerCase() === recorded.toLowerCase()) return check('implementation-hash', 'ok', `runtime hash matches (${how})`, { expected: recorded, actual: computed.hash });
+  if (computed.hash.toLowerCase() === recorded.toLowerCase())
+    return check('implementation-hash', 'ok', `runtime hash matches (${how})`, { expected: recorded, actual: computed.hash });
   // A deployed runtime can legitimately differ from its artifact, so this is a warning, not an error.
   return check(
     'implementation-hash',
