@@ -1,3 +1,4 @@
+import { expect, it } from 'vitest';
 import { makeTempDir, removeTempDir, stateStoreConformance } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
 
@@ -14,3 +15,9 @@ for (const cache of [true, false]) {
     },
   });
 }
+
+// The suite skips its close-and-reopen test for a store that does not declare itself persistent;
+// a JSON file store must, or that test would pass without running.
+it('declares itself persistent, so the conformance reopen test runs', () => {
+  expect(new JsonFileStore({ dir: 'unused' }).capabilities.persistent).toBe(true);
+});

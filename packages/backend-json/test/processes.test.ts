@@ -49,14 +49,20 @@ describe('real processes', () => {
   it('a writer killed at random moments leaves the old or the new file, holding every acknowledged write', async () => {
     dir = await makeTempDir('deploystate-crash-');
     const file = join(dir, 'bscmainnet.json');
+    const tmp = join(dir, '.deploystate', 'tmp');
     let acknowledged = 0; // records R0..R(acknowledged-1) were acknowledged
+    let midWrite = 0; // kills that left a temp file: the writer died between creating it and the rename
     for (let round = 0; round < 20; round++) {
       const writer = startWriter(dir, 'R', acknowledged, 10_000);
       // Wait for the writer to be in its loop, then kill it at a random instant.
       await until(() => writer.acks.length > 0 || writer.child.exitCode !== null);
       await new Promise((r) => setTimeout(r, Math.random() * 25));
+      // The writer has 10 000 puts to do: one that already exited was not killed at all.
+      expect(writer.child.exitCode).toBeNull();
       writer.child.kill('SIGKILL');
       await writer.exited;
+      expect(writer.child.signalCode).toBe('SIGKILL');
+      if ((await readdir(tmp).catch(() => [])).some((name) => name.endsWith('.tmp'))) midWrite++;
       const acked = writer.acks.length === 0 ? acknowledged : Math.max(...writer.acks) + 1;
       const doc = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, { deploymentArgs: unknown[] }> };
       const names = Object.keys(doc.records);
@@ -68,6 +74,10 @@ describe('real processes', () => {
       acknowledged = names.length;
     }
     expect(acknowledged).toBeGreaterThan(20);
+    // Most kills land in a put's fsync (the temp file exists then); none in 20 would mean the test
+    // only ever killed between writes and proved nothing about a torn write.
+    console.log(`kills that left a temp file: ${midWrite} of 20`);
+    expect(midWrite).toBeGreaterThan(0);
     // Leftover temp files of the killed writers are cleaned on the next open, and a lock they held does not block.
     const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000, staleMs: 60_000 } });
     await store.open();

@@ -80,8 +80,14 @@ describe('locking', () => {
     await store.put(rec(56, 'A'));
     const before = await readFile(join(dir, 'bscmainnet.json'), 'utf8');
     let release!: () => void;
-    const held = withFileLock(store.fileFor(56), () => new Promise<void>((r) => (release = r)));
-    await new Promise((r) => setTimeout(r, 20));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const held = withFileLock(store.fileFor(56), () => {
+      locked();
+      return new Promise<void>((r) => (release = r));
+    });
+    // Wait until the holder really has the lock (a fixed sleep races it on a loaded machine).
+    await lockTaken;
     await expect(store.put(rec(56, 'B'))).rejects.toMatchObject({ code: 'LOCKED' });
     release();
     await held;

@@ -59,14 +59,20 @@ describe('close() with a suspended iterator', () => {
     await store.open();
     await store.putMany(generateRecords(300));
     const seen: string[] = [];
+    let midway!: () => void;
+    const reachedMidway = new Promise<void>((resolve) => (midway = resolve));
     const consuming = (async () => {
       for await (const { key } of store.iterate()) {
         seen.push(key);
+        if (seen.length === 50) midway();
         if (seen.length % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    await store.close();
+    // close() is called while the iterator is provably mid-way (not after a guessed sleep).
+    await reachedMidway;
+    const closing = store.close();
+    expect(seen.length).toBeLessThan(300);
+    await closing;
     await consuming;
     expect(seen).toHaveLength(300);
   });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { expect, it } from 'vitest';
 import { makeTempDir, removeTempDir, stateStoreConformance } from '@deploystate/core/testing';
 import { LevelDbStore } from '../src/index.js';
 
@@ -17,3 +18,9 @@ for (const [name, idleCloseMs] of [
     },
   });
 }
+
+// The suite skips its close-and-reopen test for a store that does not declare itself persistent;
+// a LevelDB store must, or that test would pass without running.
+it('declares itself persistent, so the conformance reopen test runs', () => {
+  expect(new LevelDbStore({ path: join('unused', 'leveldb') }).capabilities.persistent).toBe(true);
+});
