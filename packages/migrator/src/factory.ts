@@ -268,7 +268,7 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     for (const entry of entries) await this.write(entry.key, 'put', entry.record);
   }
 
-  private async write(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
+  private async write(key: string, op: 'put' | 'delete', record?: DeploymentRecord, attempt = 0): Promise<boolean> {
     const route = await this.currentRoute();
     const state = this.watcher.state;
     if (route.refuseWrites) {
@@ -323,6 +323,28 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
     // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
     const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
       this.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+
+    // The fence against a phase change between reading the route and the intent line: a rollback
+    // flips the state, then reads the journal. Stat after the line is written: if the state still
+    // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
+    // if it changed, this write takes the new route instead of landing on a side no longer read.
+    if (!this.watcher.unchanged()) {
+      const now = await this.currentRoute();
+      if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
+        await close(
+          'primary-failed',
+          new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${this.watcher.state.phase} before the write began`),
+        );
+        if (attempt >= 3) {
+          throw new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
+            key,
+            file: this.files.state,
+            hint: 'retry the write',
+          });
+        }
+        return this.write(key, op, record, attempt + 1);
+      }
+    }
 
     let previous: DeploymentRecord | null = null;
     let result: boolean;

@@ -420,6 +420,17 @@ export async function summarizeJournal(
   return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries };
 }
 
+/** Whether the process that appended an entry may still be writing (the journal is local to this host). */
+export function writerAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Waits (bounded) until every intent after `sinceSeq` whose key passes `filter` has an outcome,
  * so a reader sees both sides written. An intent from a dead process never closes: after the
@@ -434,7 +445,8 @@ export async function waitForOutcomes(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const summary = await summarizeJournal(journal, sinceSeq, filter);
-    if (summary.open.length === 0 || Date.now() >= deadline) return summary;
+    // A writer that is gone will never close its intent: waiting for it only delays the caller.
+    if (summary.open.every((e) => !writerAlive(e.pid)) || Date.now() >= deadline) return summary;
     await new Promise((r) => setTimeout(r, 10));
   }
 }

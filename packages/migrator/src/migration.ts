@@ -10,7 +10,7 @@ import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
-import { Journal, summarizeJournal } from './journal.js';
+import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
@@ -424,6 +424,15 @@ export class Migration {
         throw gate(
           'clean verify',
           `the last verify found ${v.differences} difference(s) and ${v.schemaErrors} schema error(s)`,
+          this.files.state,
+        );
+      // A write after the verify that never closed (its process died between LevelDB and JSON, or
+      // is still running) may be on LevelDB alone: the verify says nothing about it.
+      const unsettled = (await waitForOutcomes(this.journal, v.journalSeq, () => true)).open;
+      if (unsettled.length > 0)
+        throw gate(
+          'writes settled since verify',
+          `${unsettled.length} write(s) since the last verify have no outcome (first: ${(unsettled[0] as IntentEntry).key} at seq ${(unsettled[0] as IntentEntry).seq}); run verify (and migrate if it finds differences)`,
           this.files.state,
         );
       await this.transition('promote', ['dual-write'], 'json-primary', started);
