@@ -45,10 +45,14 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     const { exitCodeFor, errorDocument, renderFailure } = await import('./failure.js');
     const debug = argv.includes('--debug');
-    process.stderr.write(`${renderFailure(error, { debug, colour: !argv.includes('--no-color') })}\n`);
+    // cac names a command with its arguments ("dual-write <action>"); hints want the bare name.
+    const command = cli.matchedCommand?.name.split(' ')[0] || undefined;
+    process.stderr.write(
+      `${renderFailure(error, { debug, colour: !argv.includes('--no-color'), ...(command !== undefined && { command }) })}\n`,
+    );
     if (json && process.stdout.writableLength === 0 && !stdoutState.documentWritten) {
       const { stringifyLossless } = await import('@deploystate/core');
-      process.stdout.write(`${stringifyLossless(errorDocument(error), 2)}\n`);
+      process.stdout.write(`${stringifyLossless(errorDocument(error, command), 2)}\n`);
     }
     flush(exitCodeFor(error));
   }

@@ -31,6 +31,17 @@ const DEFAULT_HINTS: Readonly<Record<string, string>> = {
   INVALID_CONFIG: 'fix the file named above; `deploystate init` writes a valid one',
 };
 
+/** The hint for a code, naming the command that failed where the hint says `<command>`. */
+function defaultHint(code: string, command: string | undefined): string | undefined {
+  const hint = DEFAULT_HINTS[code];
+  return command === undefined ? hint : hint?.replace('<command>', command);
+}
+
+/** What to read after a usage error: the command's own help when the command is known. */
+function usageHint(command: string | undefined): string {
+  return command === undefined ? 'see `deploystate --help`' : `see \`deploystate ${command} --help\``;
+}
+
 function isKnown(error: unknown): error is KnownError {
   return error instanceof Error && error.name === 'StateError' && typeof (error as { code?: unknown }).code === 'string';
 }
@@ -55,7 +66,7 @@ export function cliVersion(): string {
 }
 
 /** The document `--json` prints when a command fails. */
-export function errorDocument(error: unknown): Record<string, unknown> {
+export function errorDocument(error: unknown, command?: string): Record<string, unknown> {
   const exitCode = exitCodeFor(error);
   if (isKnown(error)) {
     const { code, message, file, key, hint, position } = error;
@@ -68,11 +79,11 @@ export function errorDocument(error: unknown): Record<string, unknown> {
         ...(file && { file }),
         ...(key && { key }),
         ...(position && { position }),
-        hint: hint ?? DEFAULT_HINTS[code],
+        hint: hint ?? defaultHint(code, command),
       },
     };
   }
-  if (isUsage(error)) return { ok: false, exitCode, error: { code: 'USAGE', message: error.message, hint: 'see `deploystate --help`' } };
+  if (isUsage(error)) return { ok: false, exitCode, error: { code: 'USAGE', message: error.message, hint: usageHint(command) } };
   return {
     ok: false,
     exitCode,
@@ -82,18 +93,18 @@ export function errorDocument(error: unknown): Record<string, unknown> {
 }
 
 /** The text a person reads on stderr when a command fails. */
-export function renderFailure(error: unknown, options: { debug: boolean; colour: boolean }): string {
+export function renderFailure(error: unknown, options: { debug: boolean; colour: boolean; command?: string }): string {
   const paint = palette(colourWanted(process.stderr, options.colour));
   const lines: string[] = [];
   if (isKnown(error)) {
     lines.push(`${paint.red(paint.bold(`error ${error.code}`))}: ${error.message}`);
     if (error.file) lines.push(`  file: ${error.file}${error.position ? `:${error.position.line}:${error.position.column}` : ''}`);
     if (error.key) lines.push(`  key:  ${error.key}`);
-    const hint = error.hint ?? DEFAULT_HINTS[error.code];
+    const hint = error.hint ?? defaultHint(error.code, options.command);
     if (hint) lines.push(`  ${paint.cyan('next:')} ${hint}`);
   } else if (isUsage(error)) {
     lines.push(`${paint.red(paint.bold('usage error'))}: ${error.message}`);
-    lines.push(`  ${paint.cyan('next:')} see \`deploystate --help\` or \`deploystate <command> --help\``);
+    lines.push(`  ${paint.cyan('next:')} ${usageHint(options.command)}`);
   } else {
     const message = error instanceof Error ? error.message : String(error);
     lines.push(`${paint.red(paint.bold('unexpected failure'))}: ${message}`);

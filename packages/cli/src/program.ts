@@ -170,8 +170,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'validate',
     module: 'validate',
     description: 'Check deployments/*.json against the published schema and across files (exit 1 on errors)',
-    options: [['--format <format>', 'text | json | github']],
-    examples: ['deploystate validate', 'deploystate validate --deployments ./deployments --json'],
+    options: [
+      ['--format <format>', 'text | json | github'],
+      ['--verbose', 'Also list info findings (text and github formats)'],
+    ],
+    examples: ['deploystate validate', 'deploystate validate --verbose', 'deploystate validate --deployments ./deployments --json'],
   },
   {
     usage: 'bench [...args]',

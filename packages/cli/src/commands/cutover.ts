@@ -36,7 +36,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
           throw new StateError(error.code, error.message, {
             ...(error.file !== undefined && { file: error.file }),
-            hint: 'review them (`deploystate validate`), then accept each with --acknowledge <code|key>, e.g. --acknowledge DEV_CHAIN --acknowledge 31337-LookCoin',
+            hint: acknowledgeHint(error.message, acknowledge),
             cause: error,
           });
         }
@@ -54,8 +54,27 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         '',
       ),
       ...(dryRun
-        ? ['next: `deploystate rollback --ready`, then `deploystate cutover`']
+        ? [`next: \`deploystate rollback --ready\`, then \`${cutoverCommand(acknowledge, chain !== undefined)}\``]
         : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
     ]);
   });
+}
+
+/** The cut-over to run after a dry run: the same acknowledgements (and --chain), or its gate fails again. */
+function cutoverCommand(acknowledge: string[], chain: boolean): string {
+  return ['deploystate cutover', ...acknowledge.map((a) => `--acknowledge ${a}`), ...(chain ? ['--chain'] : [])].join(' ');
+}
+
+/**
+ * What to pass after the acknowledgement gate failed: every finding code the gate listed
+ * ("CODE key, CODE key, ..."), on top of what was already acknowledged, so the printed flags are
+ * enough. Falls back to the general form when the list cannot be read.
+ */
+export function acknowledgeHint(message: string, acknowledged: string[]): string {
+  const list = message.slice(message.lastIndexOf('):') + 2);
+  const codes = [...new Set([...list.matchAll(/(?:^|,)\s*([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1] as string))];
+  const review = 'review them (`deploystate validate`), then accept them with --acknowledge <code|key> (repeatable)';
+  if (codes.length === 0) return review;
+  const flags = [...new Set([...acknowledged, ...codes])].map((c) => `--acknowledge ${c}`).join(' ');
+  return `${review}; to accept every finding listed: \`deploystate cutover --dry-run ${flags}\``;
 }

@@ -96,7 +96,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       p.bold(`drill ${scenario}`) + p.dim(` on a copy of ${sources.deployments}${spec.needsLevelDb ? ` and ${sources.leveldb}` : ''}`),
       ...checks.list.map((check) => `${paint(check)}  ${check.name}\n      ${p.dim(check.detail)}`),
       '',
-      `${counts('pass')} passed, ${counts('fail')} failed, ${counts('skip')} skipped, ${counts('warn')} warnings; ${keep ? `the copy is kept at ${workspace.root}` : 'the copy was removed'}; the originals were only read`,
+      `${counts('pass')} passed, ${counts('fail')} failed, ${counts('skip')} skipped, ${counts('warn')} ${counts('warn') === 1 ? 'warning' : 'warnings'}; ${keep ? `the copy is kept at ${workspace.root}` : 'the copy was removed'}; the originals were only read`,
       checks.ok ? p.green(p.bold(`✔ drill ${scenario} passed`)) : p.red(p.bold(`✘ drill ${scenario} failed`)),
     ],
   );

@@ -9,13 +9,15 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
   const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
   ctx.exitCode = exitCodeFor(result);
+  // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
+  const verbose = options.verbose === true;
   if (format === 'github') {
-    ctx.out.say(formatGithub(result, { root: ctx.cwd }).trimEnd());
+    ctx.out.say(formatGithub(result, { root: ctx.cwd, verbose }).trimEnd());
     return;
   }
   if (format === 'json' && !ctx.json) {
     ctx.out.say(formatJson(result).trimEnd());
     return;
   }
-  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour }).trimEnd());
+  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour, verbose }).trimEnd());
 }

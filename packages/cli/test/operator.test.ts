@@ -1,0 +1,62 @@
+// What a first-time operator meets walking the runbook: every hint the CLI prints names a command
+// that exists, with flags that work when typed as printed.
+import { describe, expect, it } from 'vitest';
+import { onlyDocument, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-operator-');
+
+/** The last `deploystate ...` command quoted in backticks in a line, as arguments. */
+function quotedCommand(text: string): string[] {
+  const commands = [...text.matchAll(/`deploystate ([^`]+)`/g)].map((m) => m[1] as string);
+  expect(commands.length, text).toBeGreaterThan(0);
+  return (commands.at(-1) as string).split(' ');
+}
+
+describe('hints an operator can follow as printed', () => {
+  it('leveldb-only: status names `restore --leveldb`, a command that exists, not the migrator step name', async () => {
+    const status = await fixture.inSample(['status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('restore --leveldb');
+    expect(status.stdout).not.toContain('restore-leveldb');
+  });
+
+  it('a usage error points at the failing command’s own --help', async () => {
+    const restore = await fixture.inSample(['restore', '--list', '--json']);
+    expect(restore.code).toBe(2);
+    expect((onlyDocument(restore).error as { hint: string }).hint).toBe('see `deploystate restore --help`');
+    const unknown = await fixture.inSample(['status', '--no-such-option']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('see `deploystate status --help`');
+  });
+
+  it('validate --verbose exists, as its output says, and lists the info findings it otherwise hides', async () => {
+    const plain = await fixture.inSample(['validate']);
+    expect(plain.stdout).toContain('--verbose lists them');
+    const verbose = await fixture.inSample(['validate', '--verbose']);
+    expect(verbose.code).toBe(plain.code);
+    expect(verbose.stdout).not.toContain('--verbose lists them');
+    expect(verbose.stdout).toMatch(/ info /);
+  });
+
+  it('cutover: the acknowledgement hint, then the dry run’s next command, pass when run as printed', async () => {
+    for (const step of [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]) {
+      const run = await fixture.inSample([...step, '--yes']);
+      expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    const refused = await fixture.inSample(['cutover', '--dry-run', '--json']);
+    expect(refused.code).toBe(1);
+    const error = onlyDocument(refused).error as { code: string; hint: string };
+    expect(error.code).toBe('GATE_FAILED');
+    const suggested = quotedCommand(error.hint);
+    expect(suggested.slice(0, 2)).toEqual(['cutover', '--dry-run']);
+
+    const dryRun = await fixture.inSample(suggested);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    const next = quotedCommand(dryRun.stdout.split('\n').find((line) => line.startsWith('next:')) ?? '');
+    expect(next[0]).toBe('cutover');
+    expect(next).not.toContain('--dry-run');
+    const cutover = await fixture.inSample([...next, '--yes']);
+    expect(cutover.code, cutover.stderr).toBe(0);
+    expect(cutover.stdout).toContain('phase json-only');
+  });
+});
