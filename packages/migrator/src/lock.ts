@@ -64,6 +64,8 @@ export interface LockOptions {
   /** How long to wait for the holder; 0 fails at once. */
   waitMs?: number;
   command?: string;
+  /** Test seam: called after a stale holder was judged dead, before it is broken. */
+  onBeforeBreak?: (holder: LockHolder) => Promise<void>;
 }
 
 export interface HeldLock {
@@ -87,7 +89,8 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
       };
     }
     const holder = await readLockHolder(file);
-    if (isStale(holder)) {
+    if (holder !== null && isStale(holder)) {
+      await options.onBeforeBreak?.(holder);
       await rm(file, { force: true });
       continue;
     }
