@@ -211,7 +211,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'demo [dir]',
     module: 'demo',
-    description: 'Create the production-shaped sample store (5 chains, 28 records) in a folder',
+    description: 'Create the production-shaped sample store (28 records on 5 chains plus the hardhat dev chain) in a folder',
     examples: ['deploystate demo', 'deploystate demo ./sample && cd sample && deploystate analyze'],
   },
   {

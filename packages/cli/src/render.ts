@@ -138,3 +138,18 @@ export function renderComparison(
   );
   return lines;
 }
+
+/**
+ * Why a passing analyze/check can list error findings: the gate is that every record copies
+ * losslessly; what the records say (a bad address on a dev chain) is carried as stored and is
+ * acknowledged at cut-over. Empty when there is nothing to explain.
+ */
+export function carriedFindingsNote(ok: boolean, findings: ReadonlyArray<{ severity: string }>, paint: Palette): string[] {
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  if (!ok || errors === 0) return [];
+  return [
+    paint.dim(
+      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored, and cutover asks you to --acknowledge ${errors === 1 ? 'it' : 'them'}`,
+    ),
+  ];
+}

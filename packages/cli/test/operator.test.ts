@@ -20,6 +20,13 @@ describe('hints an operator can follow as printed', () => {
     expect(status.stdout).not.toContain('restore-leveldb');
   });
 
+  it('a check that passes while listing error findings says why, and what cutover will ask', async () => {
+    const check = await fixture.inSample(['check']);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain('INVALID_ADDRESS');
+    expect(check.stdout).toMatch(/2 error findings above are carried as stored.*--acknowledge/);
+  });
+
   it('a usage error points at the failing command’s own --help', async () => {
     const restore = await fixture.inSample(['restore', '--list', '--json']);
     expect(restore.code).toBe(2);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { renderFindings, verdict } from '../render.js';
+import { carriedFindingsNote, renderFindings, verdict } from '../render.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
@@ -51,5 +51,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...chainText,
     `digest ${report.digest.digest} (${report.digest.count} records)`,
     verdict(report.ok, p, 'analysis passed', 'analysis found problems (see above)'),
+    ...carriedFindingsNote(report.ok, report.findings, p),
   ]);
 }

@@ -2,7 +2,7 @@
 // Read-only; exit 1 when a record is damaged or a number would not survive the round trip.
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderFindings, verdict } from '../render.js';
+import { carriedFindingsNote, renderFindings, verdict } from '../render.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const report = await withMigration(ctx, (migration) => migration.check());
@@ -38,5 +38,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       precisionOnly ? 'every big number survives the round trip' : 'data integrity check passed',
       precisionOnly ? 'precision check failed' : 'data integrity check failed',
     ),
+    ...(precisionOnly ? [] : carriedFindingsNote(ok, report.findings, p)),
   ]);
 }
