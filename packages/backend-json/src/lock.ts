@@ -17,6 +17,8 @@ export interface LockOptions {
   staleMs?: number;
   /** Folder for lock files. Default `<dir of target>/.deploystate/locks`. */
   lockDir?: string;
+  /** Test seam: called after the lock was judged stale and before breaking it starts. */
+  onBeforeBreak?: (owner: { pid?: number; host?: string }) => Promise<void>;
 }
 
 interface LockOwner {
@@ -146,6 +148,7 @@ async function acquire(target: string, options: LockOptions): Promise<HeldLock> 
       if (await tryCreate(path, owner)) break;
       const found = await readOwner(path);
       if (found && isStale(found, staleMs)) {
+        await options.onBeforeBreak?.(found.owner);
         await breakStale(path, found.owner, staleMs);
         continue;
       }
