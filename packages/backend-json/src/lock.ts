@@ -46,7 +46,14 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   }
 }
 
-async function readOwner(path: string): Promise<{ owner: Partial<LockOwner>; mtimeMs: number } | null> {
+/** A lock or breaker file as found: its exact bytes (its identity), the owner they name, and its heartbeat. */
+interface FoundLock {
+  text: string;
+  owner: Partial<LockOwner>;
+  mtimeMs: number;
+}
+
+async function readOwner(path: string): Promise<FoundLock | null> {
   try {
     const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     let owner: Partial<LockOwner> = {};
@@ -55,33 +62,49 @@ async function readOwner(path: string): Promise<{ owner: Partial<LockOwner>; mti
     } catch {
       // A lock file cut short by a crash between create and write: judged by its age alone.
     }
-    return { owner, mtimeMs: info.mtimeMs };
+    return { text, owner, mtimeMs: info.mtimeMs };
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null;
     throw error;
   }
 }
 
-function isStale(found: { owner: Partial<LockOwner>; mtimeMs: number }, staleMs: number): boolean {
+function isStale(found: FoundLock, staleMs: number): boolean {
   const { owner } = found;
   if (owner.host === HOST && typeof owner.pid === 'number' && !isProcessAlive(owner.pid)) return true;
   return Date.now() - found.mtimeMs > staleMs;
 }
 
-/** Removes a stale lock unless it changed hands meanwhile; only one breaker at a time. */
-async function breakStale(path: string, judged: Partial<LockOwner>, staleMs: number): Promise<void> {
+/** Unlinks `path` only if it still holds `text`, not a file someone created since it was read. */
+async function unlinkIfUnchanged(path: string, text: string): Promise<void> {
+  const now = await readOwner(path).catch(() => null);
+  if (now?.text === text) await unlink(path).catch(() => undefined);
+}
+
+/**
+ * Removes the lock judged stale (`judged`, as read) under the exclusive breaker `<lock>.break`, and
+ * only if it still holds the same bytes: two waiters that judged the same owner stale must not both
+ * remove (the slower would delete the lock the faster took). Returns false while another live
+ * process is breaking, so the caller waits as for a holder instead of spinning.
+ */
+async function breakStale(path: string, judged: FoundLock, staleMs: number): Promise<boolean> {
   const breaker = `${path}.break`;
   const me: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), acquiredAt: new Date().toISOString() };
   if (!(await tryCreate(breaker, me))) {
     const other = await readOwner(breaker);
-    if (other && isStale(other, staleMs)) await unlink(breaker).catch(() => undefined);
-    return;
+    if (other === null) return true; // it just finished: look again
+    if (isStale(other, staleMs)) {
+      await unlinkIfUnchanged(breaker, other.text);
+      return true;
+    }
+    return false;
   }
   try {
     const again = await readOwner(path);
-    if (again && again.owner.nonce === judged.nonce && isStale(again, staleMs)) await unlink(path).catch(() => undefined);
+    if (again && again.text === judged.text && isStale(again, staleMs)) await unlink(path).catch(() => undefined);
+    return true;
   } finally {
-    await unlink(breaker).catch(() => undefined);
+    await unlinkIfUnchanged(breaker, JSON.stringify(me));
   }
 }
 
@@ -149,8 +172,7 @@ async function acquire(target: string, options: LockOptions): Promise<HeldLock> 
       const found = await readOwner(path);
       if (found && isStale(found, staleMs)) {
         await options.onBeforeBreak?.(found.owner);
-        await breakStale(path, found.owner, staleMs);
-        continue;
+        if (await breakStale(path, found, staleMs)) continue;
       }
       if (Date.now() >= deadline) {
         // Withdraw the request, so the holder does not hand over to nobody (another waiter asks again on its next try).
