@@ -25,7 +25,9 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       p.bold('Comparison'),
       ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx) }),
       '',
-      p.bold(`Schema (${report.schema.files} files)`),
+      p.bold(
+        `Schema (${report.schema.files} files against the published schema; \`deploystate validate\` also checks what the records say)`,
+      ),
       ...renderFindings(report.schema.errors, p),
       ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
       ...chainText,
