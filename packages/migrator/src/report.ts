@@ -209,7 +209,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     ...(status === 'SUCCESS'
       ? [
           '- Keep the LevelDB folder and the backups until the post-migration monitoring period ends.',
-          '- Run `verify:rollback-ready` before removing them.',
+          '- Run `deploystate rollback --ready` (npm script `verify:rollback-ready`) before removing them.',
         ]
       : status === 'ROLLED BACK'
         ? ['- LevelDB holds every write; investigate the cause before enabling dual-write again.']

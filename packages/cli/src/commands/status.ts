@@ -5,9 +5,6 @@ import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 
-// The migrator names a step by its operation; the text shows the command a person types for it.
-const COMMAND_FOR_STEP: Readonly<Record<string, string>> = { 'restore-leveldb': 'restore --leveldb' };
-
 const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
 
 interface Probe {
@@ -66,7 +63,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     '',
     table(
       ['next command', 'ready', 'blocked by'],
-      status.next.map((n) => [COMMAND_FOR_STEP[n.command] ?? n.command, n.ready ? p.green('yes') : p.yellow('no'), n.blockedBy ?? '']),
+      status.next.map((n) => [n.command, n.ready ? p.green('yes') : p.yellow('no'), n.blockedBy ?? '']),
       p,
     ),
     ...(probe
