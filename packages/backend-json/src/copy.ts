@@ -2,6 +2,8 @@
 // arrays, strings, numbers, bigints, booleans, null), which a direct walk copies several times
 // faster than structuredClone, with less garbage; anything else falls back to structuredClone.
 
+import { setOwnProperty } from '@deploystate/core';
+
 function isPlainObject(value: object): value is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -18,9 +20,7 @@ export function copyData<T>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const item = copyData(value[key]);
-    // An own "__proto__" key (possible in parsed JSON) must stay data, not become the prototype.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
-    else out[key] = item;
+    setOwnProperty(out, key, item);
   }
   return out as T;
 }

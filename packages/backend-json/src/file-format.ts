@@ -10,6 +10,7 @@ import {
   invalidValueFinding,
   orderRecordFields,
   parseLossless,
+  setOwnProperty,
   stringifyLossless,
   type DeploymentRecord,
   type Finding,
@@ -34,11 +35,6 @@ export interface StateFileModel {
   records: Map<string, DeploymentRecord>;
   /** Entries of `records` that are not records of this chain under their own name. */
   invalid: Map<string, InvalidRecordEntry>;
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -171,7 +167,7 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   for (const name of [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys)) {
     const record = model.records.get(name);
     const value = record ?? model.invalid.get(name)?.value;
-    setOwn(records, name, value);
+    setOwnProperty(records, name, value);
     entries.push(printEntry(name, value, options.recordTexts, record !== undefined));
   }
   const recordsBlock = entries.length === 0 ? '{}' : `{\n${ENTRY_INDENT}${entries.join(`,\n${ENTRY_INDENT}`)}\n  }`;
@@ -194,7 +190,7 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
         out.records = RECORDS_PLACEHOLDER;
         break;
       default:
-        setOwn(out, key, Object.hasOwn(mirrored, key) ? mirrored[key] : source[key]);
+        setOwnProperty(out, key, Object.hasOwn(mirrored, key) ? mirrored[key] : source[key]);
     }
   }
   if (!Object.hasOwn(out, 'network')) out.network = options.network;
@@ -225,11 +221,11 @@ function mirrorLegacySections(
       if (typeof record.proxyAddress === 'string' && record.proxyAddress !== '') next.proxy = record.proxyAddress;
       next.implementation = record.address;
       newContracts ??= copyObject(contracts as Record<string, unknown>);
-      setOwn(newContracts, name, next);
+      setOwnProperty(newContracts, name, next);
     }
     if (hashes && Object.hasOwn(hashes, name) && typeof record.implementationHash === 'string' && record.implementationHash !== '') {
       newHashes ??= copyObject(hashes);
-      setOwn(newHashes, name, record.implementationHash);
+      setOwnProperty(newHashes, name, record.implementationHash);
     }
   }
   return { ...(newContracts && { contracts: newContracts }), ...(newHashes && { implementationHashes: newHashes }) };
@@ -237,6 +233,6 @@ function mirrorLegacySections(
 
 function copyObject(source: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) setOwn(out, key, source[key]);
+  for (const key of Object.keys(source)) setOwnProperty(out, key, source[key]);
   return out;
 }

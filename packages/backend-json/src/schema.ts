@@ -2,7 +2,7 @@
 // the schema version, and validation with ajv over a form where big integers are plain numbers.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { finding, type Finding } from '@deploystate/core';
+import { finding, setOwnProperty, type Finding } from '@deploystate/core';
 
 /** The version this package reads and writes. Files without `schemaVersion` are version 0 (legacy). */
 export const SCHEMA_VERSION = 1;
@@ -43,8 +43,7 @@ export function toSchemaForm(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       const item = toSchemaForm((value as Record<string, unknown>)[key]);
-      if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
-      else out[key] = item;
+      setOwnProperty(out, key, item);
     }
     return out;
   }

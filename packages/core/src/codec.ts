@@ -8,6 +8,7 @@
 // safe range prints as the digits of its exact value, so it reads back as a `bigint` of that value.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
+import { setOwnProperty } from './record.js';
 import { jsonNumberText } from './json-number.js';
 
 // protoAction/constructorAction 'preserve': json-bigint's defaults throw on any key that merely
@@ -66,8 +67,7 @@ function toPlain(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       const item = toPlain((value as Record<string, unknown>)[key]);
-      if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
-      else out[key] = item;
+      setOwnProperty(out, key, item);
     }
     return out;
   }

@@ -97,6 +97,15 @@ export function keyOf(record: DeploymentRecord): string {
   return recordKey(record.chainId, record.contractName);
 }
 
+/**
+ * Sets an own, enumerable property, treating `__proto__` as the ordinary key JSON makes it
+ * (a plain assignment would set the object's prototype instead and lose the data).
+ */
+export function setOwnProperty(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 /** A deep copy, so a caller's later changes never reach a store and a store's never reach a caller. */
 export function cloneRecord<T>(record: T): T {
   return structuredClone(record);
@@ -110,9 +119,7 @@ export function orderRecordFields(record: DeploymentRecord): DeploymentRecord {
     .filter((k) => !(RECORD_FIELDS as readonly string[]).includes(k))
     .sort();
   for (const field of extras) {
-    if (field === '__proto__')
-      Object.defineProperty(out, field, { value: record[field], enumerable: true, writable: true, configurable: true });
-    else out[field] = record[field];
+    setOwnProperty(out, field, record[field]);
   }
   return out as DeploymentRecord;
 }

@@ -6,7 +6,15 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { ErrorCodes, fsErrorCode, parseLossless, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import {
+  ErrorCodes,
+  fsErrorCode,
+  isProcessAlive,
+  parseLossless,
+  StateError,
+  stringifyLossless,
+  type DeploymentRecord,
+} from '@deploystate/core';
 import type { MigrationPhase } from './types.js';
 
 export type WriteOutcome = 'ok' | 'primary-failed' | 'secondary-failed' | 'compensated' | 'diverged';
@@ -422,13 +430,7 @@ export async function summarizeJournal(
 
 /** Whether the process that appended an entry may still be writing (the journal is local to this host). */
 export function writerAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid === process.pid || isProcessAlive(pid);
 }
 
 /**

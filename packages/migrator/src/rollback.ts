@@ -3,7 +3,7 @@
 // crash leaves rolling-back and the next run finishes the carry-back.
 import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
@@ -65,6 +65,11 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
   return plan;
 }
 
+/** The LevelDB digest a rollback reports; values that do not decode are listed by analysis, not here. */
+async function leveldbDigestOf(leveldb: StateStore): Promise<string> {
+  return (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
+}
+
 export async function runRollback(
   ctx: MigrationContext,
   options: RollbackOptions,
@@ -97,7 +102,7 @@ export async function runRollback(
       replayed: plan.keys.length,
       puts: plan.puts.length,
       deletes: plan.deletes.length,
-      leveldbDigest: (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest,
+      leveldbDigest: await leveldbDigestOf(leveldb),
       durationMs: ctx.now() - started,
     };
   }
@@ -115,7 +120,7 @@ export async function runRollback(
     const { chainId, contractName } = parseKey(key);
     await leveldb.delete(chainId, contractName);
   }
-  const leveldbDigest = (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
+  const leveldbDigest = await leveldbDigestOf(leveldb);
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
