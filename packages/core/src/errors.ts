@@ -47,6 +47,10 @@ export const ErrorCodes = {
   STORES_DIFFER: 'STORES_DIFFER',
   /** A remote endpoint (RPC) could not be reached or answered wrongly. */
   ENDPOINT_UNAVAILABLE: 'ENDPOINT_UNAVAILABLE',
+  /** A JSON object in a stored file names one key twice; rewriting it would drop a value. */
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  /** Something other than a regular file (a folder, a socket, a link out of the folder) is where a state file belongs. */
+  NOT_A_FILE: 'NOT_A_FILE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -19,6 +19,7 @@ export {
   type JournalRead,
   type WriteOutcome,
 } from './journal.js';
+export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';

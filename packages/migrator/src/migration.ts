@@ -3,8 +3,8 @@
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
-import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
+import { compareKeys, DIGEST_FORMAT, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
+import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
@@ -51,6 +51,8 @@ export interface AnalyzeOptions {
   expectedInventory?: string;
   /** Also check the records against the chains (the result is `report.chain`). */
   chain?: ChainCheckOptions;
+  /** Test seam: the codec the round-trip proof uses (core's lossless codec by default). */
+  roundTripCodec?: RoundTripCodec;
 }
 
 export interface CutoverReport {
@@ -162,7 +164,10 @@ export class Migration {
 
   private nextCommands(state: MigrationStateFile): MigrationStatus['next'] {
     const verifiedAfterCopy =
-      state.lastVerify?.clean === true && state.copy?.completedAt !== undefined && state.lastVerify.at >= state.copy.completedAt;
+      state.lastVerify?.clean === true &&
+      state.lastVerify.digestFormat === DIGEST_FORMAT &&
+      state.copy?.completedAt !== undefined &&
+      state.lastVerify.at >= state.copy.completedAt;
     const promoteBlock =
       state.copy?.completedAt === undefined
         ? 'a completed copy (migrate)'
@@ -199,7 +204,11 @@ export class Migration {
         const store = options.snapshot
           ? (snapshot = await openSnapshot(this.paths.leveldb, { registry: this.registry })).store
           : await this.readOnlyLevelDb();
-        const scan = await scanStore(store, this.registry, { exclude: state.exclusions, keepRecords: true });
+        const scan = await scanStore(store, this.registry, {
+          exclude: state.exclusions,
+          keepRecords: true,
+          ...(options.roundTripCodec && { roundTripCodec: options.roundTripCodec }),
+        });
         if (!options.snapshot) await store.close();
         const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
         if (options.expectedInventory)
@@ -420,6 +429,12 @@ export class Migration {
       const v = state.lastVerify;
       if (!v || v.at < state.copy.completedAt)
         throw gate('verify after copy', 'no verify since the copy completed; run verify', this.files.state);
+      if (v.digestFormat !== DIGEST_FORMAT)
+        throw gate(
+          'verify in the current digest format',
+          `the last verify's digests are in format ${v.digestFormat ?? 1}, this version makes format ${DIGEST_FORMAT}; run verify`,
+          this.files.state,
+        );
       if (!v.clean)
         throw gate(
           'clean verify',
