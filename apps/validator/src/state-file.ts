@@ -7,7 +7,7 @@ import {
   isDeploymentRecord,
   assertDeploymentRecord,
   isStateError,
-  parseLossless,
+  parseLosslessDocument,
   recordFindings,
   recordKey,
   stringifyLossless,
@@ -86,7 +86,21 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
   }
   let parsed: unknown;
   try {
-    parsed = parseLossless(text);
+    // A byte-order mark is read past (and kept by the JSON backend); it is named, not an error.
+    const bom = text.startsWith('\uFEFF');
+    if (bom) add('BYTE_ORDER_MARK', 'the file starts with a UTF-8 byte-order mark; it is read past and kept on rewrite', '');
+    const document = parseLosslessDocument(bom ? text.slice(1) : text);
+    parsed = document.value;
+    const duplicate = document.duplicate;
+    if (duplicate) {
+      findings.push(
+        finding(
+          'DUPLICATE_KEY',
+          `key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'}; readers keep only the last value, and the JSON backend refuses to rewrite the file`,
+          { file, pointer: duplicate.pointer, line: duplicate.position.line, column: duplicate.position.column },
+        ),
+      );
+    }
   } catch (error) {
     if (!isStateError(error)) throw error;
     const position = error.position ?? { line: 1, column: 1 };

@@ -49,7 +49,7 @@ export const ErrorCodes = {
   ENDPOINT_UNAVAILABLE: 'ENDPOINT_UNAVAILABLE',
   /** A JSON object in a stored file names one key twice; rewriting it would drop a value. */
   DUPLICATE_KEY: 'DUPLICATE_KEY',
-  /** Something other than a regular file (a folder, a socket, a link out of the folder) is where a state file belongs. */
+  /** Something other than a regular file (a folder, a symbolic link, a socket) is where a state file belongs. */
   NOT_A_FILE: 'NOT_A_FILE',
 } as const;
 
