@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isJsonNumber, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
-import { Migration, type RoundTripCodec } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { DIGEST_FORMAT } from '@deploystate/core';
+import { Migration, stateFiles, type RoundTripCodec } from '../src/index.js';
+import { updateState } from '../src/state.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-exact-');
 
@@ -106,5 +108,20 @@ describe('exact number literals through the migration', () => {
     ]);
     // The same store with the toolkit's codec passes.
     expect((await migration.analyze()).roundTrip.failures).toEqual([]);
+  });
+
+  it('treats verify evidence in another digest format as stale: promote asks for a fresh verify', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const verify = await migration.verify();
+    expect(verify.evidence.digestFormat).toBe(DIGEST_FORMAT);
+    // Evidence as an earlier version recorded it: no digest format.
+    await updateState(stateFiles(migration.paths), (s) => {
+      if (s.lastVerify) delete s.lastVerify.digestFormat;
+    });
+    await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    expect((await migration.status()).phase).toBe('dual-write');
+    await migration.verify();
+    await migration.promote();
+    expect((await migration.status()).phase).toBe('json-primary');
   });
 });
