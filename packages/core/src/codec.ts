@@ -81,7 +81,7 @@ function scan(text: string): Scan {
         else break;
       }
       // Plain digits up to 15 (16 with a sign) are safe integers that print back as written.
-      if (!plain || j - k > (c === 45 ? 16 : 15)) check(text, k, j, result);
+      if (!plain || j - k > (c === 45 ? 16 : 15)) check(text, k, j, result, plain);
       k = j - 1;
     }
     if (quote === -1) break;
@@ -99,11 +99,15 @@ function isEscaped(text: string, quote: number): boolean {
   return backslashes % 2 === 1;
 }
 
-function check(text: string, start: number, end: number, result: Scan): void {
+function check(text: string, start: number, end: number, result: Scan, plain: boolean): void {
   const literal = text.slice(start, end);
   // Only a whole literal in a value position is replaced, so the replacement never turns invalid
   // text into valid text; anything else is left for JSON.parse to judge.
-  if (!isJsonNumberLiteral(literal)) return;
+  if (plain) {
+    // Digits only, more than 15 of them: valid unless a zero leads.
+    const first = literal.charCodeAt(0) === 45 ? 1 : 0;
+    if (literal.charCodeAt(first) === 48 || literal.length === first) return;
+  } else if (!isJsonNumberLiteral(literal)) return;
   let before = start - 1;
   while (before >= 0 && isSpace(text.charCodeAt(before))) before--;
   let after = end;

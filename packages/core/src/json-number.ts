@@ -6,6 +6,7 @@ import { ErrorCodes, StateError } from './errors.js';
 
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const PLAIN_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER);
 // Several copies of core (an ESM and a CJS build, two versions) may meet in one process.
 const BRAND = Symbol.for('@deploystate/core.JsonNumber');
 
@@ -58,6 +59,14 @@ export class JsonNumber {
     return this.text;
   }
 
+  /**
+   * What native JSON.stringify prints: a string holding the text, since it cannot print a bare
+   * literal it did not make. The codec's printer (stringifyLossless) prints the literal itself.
+   */
+  toJSON(): string {
+    return this.text;
+  }
+
   /** Whether a value is a JsonNumber, from this copy of the package or another. */
   static isJsonNumber(value: unknown): value is JsonNumber {
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
@@ -105,11 +114,10 @@ export function jsonNumberText(value: number): string {
 export function numberLiteralValue(text: string): number | bigint | JsonNumber {
   if (PLAIN_INTEGER.test(text)) {
     const digits = text.charCodeAt(0) === 45 ? text.length - 1 : text.length;
-    if (digits <= 15) return Number(text);
+    // 2^53 - 1 has 16 digits: fewer are safe, more are not, and 16 compare as text.
+    if (digits < 16 || (digits === 16 && text.slice(text.length - 16) <= MAX_SAFE_DIGITS)) return Number(text);
     if (digits > MAX_INTEGER_DIGITS) throw new RangeError(`number literal ${text.slice(0, 40)}... is beyond the ${MAX_INTEGER_DIGITS}-digit limit`);
-    const value = BigInt(text);
-    if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(text);
-    return value;
+    return BigInt(text);
   }
   const nearest = Number(text);
   if (Number.isFinite(nearest) && jsonNumberText(nearest) === text) return nearest;

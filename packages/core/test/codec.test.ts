@@ -92,6 +92,9 @@ describe('codec: the hard cases', () => {
     expect(parseLossless('{"a":"1e400 in a string","b":-1e400}')).toEqual({ a: '1e400 in a string', b: new JsonNumber('-1e400') });
     expect(() => new JsonNumber('0.1e').toBigInt()).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     expect(() => new JsonNumber('1.5').toBigInt()).toThrow(RangeError);
+    // Native JSON.stringify cannot print the bare literal: it prints the text as a string, never a rounded double.
+    expect(JSON.stringify({ a: new JsonNumber('1e400') })).toBe('{"a":"1e400"}');
+    expect(stringifyLossless({ a: new JsonNumber('1e400') })).toBe('{"a":1e400}');
   });
 
   it('finds a duplicated key with its line and column, on texts with and without exact literals', () => {
