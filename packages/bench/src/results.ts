@@ -4,8 +4,8 @@ import type { LatencySummary } from './stats.js';
 
 export const RESULT_VERSION = 1;
 
-export type SuiteName = 'codec' | 'backends' | 'dual-write' | 'migration' | 'validator' | 'startup';
-export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'dual-write', 'migration', 'validator', 'startup'];
+export type SuiteName = 'codec' | 'backends' | 'factory' | 'dual-write' | 'migration' | 'validator' | 'startup';
+export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'factory', 'dual-write', 'migration', 'validator', 'startup'];
 
 /** One operation on one subject (a backend, a codec, a program) at one size. */
 export interface Measurement {
@@ -57,6 +57,8 @@ export interface GateResult {
   source: string;
   /** What was divided by what. */
   detail: string;
+  /** The two medians the ratio divides, in ms, so a reader sees absolute times beside the ratio. */
+  times?: { candidate: number; reference: number };
 }
 
 export interface SkippedSuite {

@@ -11,6 +11,7 @@ import { backendsSuite } from './suites/backends.js';
 import { codecSuite } from './suites/codec.js';
 import type { SuiteContext, SuiteOutcome } from './suites/context.js';
 import { dualWriteSuite } from './suites/dual-write.js';
+import { factorySuite } from './suites/factory.js';
 import { migrationSuite } from './suites/migration.js';
 import { startupSuite } from './suites/startup.js';
 import { validatorSuite } from './suites/validator.js';
@@ -18,6 +19,7 @@ import { validatorSuite } from './suites/validator.js';
 const SUITES: Record<SuiteName, (context: SuiteContext) => Promise<SuiteOutcome>> = {
   codec: codecSuite,
   backends: backendsSuite,
+  factory: factorySuite,
   'dual-write': dualWriteSuite,
   migration: migrationSuite,
   validator: validatorSuite,
