@@ -44,6 +44,11 @@ export type GateStatus = 'PASS' | 'FAIL' | 'INFO' | 'N/A';
 export interface GateResult {
   /** e.g. `read (get)`. */
   name: string;
+  /** The criterion in plain words (the summary groups gates by it); absent on detail-only gates. */
+  title?: string;
+  /** The two subjects divided, when the gate is a ratio of two measurements. */
+  candidate?: string;
+  reference?: string;
   suite: SuiteName;
   size: number;
   /** The measured ratio, or null when one side is missing. */
