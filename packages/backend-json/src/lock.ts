@@ -49,7 +49,7 @@ export interface HeldLock {
 const DEFAULT_TIMEOUT_MS = 10_000;
 // A waiter retries at least this often, so a lock freed by a holder's death or release is taken
 // within about this long, and a lease holder's hand-over window (HANDOVER_GRACE_MS) is met.
-const MAX_POLL_MS = 25;
+const MAX_POLL_MS = 10;
 const HANDOVER_GRACE_MS = 150;
 const HOST = hostname();
 

@@ -90,9 +90,10 @@ export async function updateState(
 ): Promise<MigrationStateFile> {
   return withLock(
     files.stateLock,
-    async () => {
+    async (lock) => {
       const state = await readState(files);
       await change(state);
+      lock.assertHeld();
       await writeState(files, state);
       return state;
     },
