@@ -47,8 +47,8 @@ export interface HeldLock {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-// A waiter retries at least this often, so a lock freed by a holder's death or release is taken
-// within about this long, and a lease holder's hand-over window (HANDOVER_GRACE_MS) is met.
+// A waiter's tries are at most about this far apart (plus jitter), so a lock freed by a holder's
+// death or release is taken within about this long, well inside a lease holder's hand-over window.
 const MAX_POLL_MS = 10;
 const HANDOVER_GRACE_MS = 150;
 const HOST = hostname();
