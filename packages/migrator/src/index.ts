@@ -21,7 +21,7 @@ export {
 } from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
-export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
+export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from '@deploystate/backend-json/lock';
 export { type CopyOptions } from './copy.js';
 export {
   backupTime,

@@ -11,7 +11,7 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
-import { withLock } from './lock.js';
+import { withLock } from '@deploystate/backend-json/lock';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
@@ -135,7 +135,7 @@ export class Migration {
   }
 
   private locked<T>(command: string, work: () => Promise<T>): Promise<T> {
-    return this.run(() => withLock(this.files.migrationLock, { waitMs: 0, command }, work));
+    return this.run(() => withLock(this.files.migrationLock, work, { timeoutMs: 0, purpose: command }));
   }
 
   private state(): Promise<MigrationStateFile> {
