@@ -20,7 +20,26 @@ export {
   type WriteOutcome,
 } from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
-export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
+export { readState, writeState, initialState, assertStateFile } from './state.js';
+export {
+  PHASES,
+  PHASE_COMMANDS,
+  TRANSITIONS,
+  GATES,
+  RUN_GATES,
+  mayRun,
+  nextCommands,
+  allowedIn,
+  GateFailedError,
+  type GateFacts,
+  type GateResult,
+  type GateName,
+  type RunGateName,
+  type TransitionName,
+  type CommandName,
+  type NextCommand,
+  type Verdict,
+} from './machine.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
 export { type CopyOptions } from './copy.js';
 export {
