@@ -2,7 +2,8 @@
 // state machine, and the factory deploy scripts use to get the store for the current phase.
 export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
-export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
+export { createStateStore, MigrationStateStore, type StateStoreOptions } from './factory.js';
+export { PhaseWatcher } from './phase-watcher.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
   Journal,

@@ -2,7 +2,6 @@
 // status's verdict (not listed / blocked by a gate / ready) is what the command then does.
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStateError } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
