@@ -38,6 +38,7 @@ export {
   type RunGateName,
   type TransitionName,
   type CommandName,
+  type ReadOnlyCommand,
   type NextCommand,
   type Verdict,
 } from './machine.js';

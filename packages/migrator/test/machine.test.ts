@@ -17,6 +17,7 @@ import {
   TRANSITIONS,
   type GateName,
   type MigrationStateFile,
+  type ReadOnlyCommand,
   type TransitionName,
   type VerifyEvidence,
 } from '../src/index.js';
@@ -30,6 +31,12 @@ const RUN: Record<TransitionName, (m: Migration) => Promise<unknown>> = {
   cutover: (m) => m.cutover(),
   rollback: (m) => m.rollback(),
   'restore --leveldb': (m) => m.restoreLevelDb(),
+};
+
+const READ_ONLY: Record<ReadOnlyCommand, (m: Migration) => Promise<unknown>> = {
+  analyze: (m) => m.analyze(),
+  verify: (m) => m.verify(),
+  report: (m) => m.report(),
 };
 
 const COPIED = '2026-01-01T10:00:00.000Z';
@@ -141,6 +148,7 @@ describe('status and the commands decide from one table', () => {
           () => undefined,
           (error: unknown) => error,
         );
+        if (scenario.promoteBlockedBy === null && command === 'promote') expect(outcome).toBeUndefined();
         if (line === undefined) {
           // Not listed for this phase: refused by phase, before any gate.
           expect(PHASE_COMMANDS[scenario.state.phase ?? 'leveldb-only']).not.toContain(command);
@@ -157,6 +165,25 @@ describe('status and the commands decide from one table', () => {
           if (outcome instanceof GateFailedError) expect(line.checkedWhenRun).toContain(outcome.gate);
           else expect(outcome).not.toMatchObject({ code: 'GATE_FAILED' });
         }
+      });
+    }
+  }
+
+  // Read-only commands run in every phase: where status lists them they are ready, and nowhere
+  // does the phase or a gate refuse them.
+  for (const phase of PHASES) {
+    const scenario = SCENARIOS.find((s) => s.state.phase === phase) as Scenario;
+    for (const command of Object.keys(READ_ONLY) as ReadOnlyCommand[]) {
+      it(`${scenario.name}: ${command} (read-only)`, async () => {
+        const migration = await prepare(scenario);
+        const line = (await migration.status()).next.find((n) => n.command === command);
+        if (line !== undefined) expect(line).toEqual({ command, ready: true });
+        const outcome = await READ_ONLY[command](migration).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(outcome).not.toMatchObject({ code: 'TRANSITION_REFUSED' });
+        expect(outcome).not.toMatchObject({ code: 'GATE_FAILED' });
       });
     }
   }
