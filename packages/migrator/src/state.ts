@@ -4,10 +4,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { writeFileDurable } from './durable.js';
 import { withLock } from '@deploystate/backend-json/lock';
+import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
-
-export const PHASES: readonly MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
   return {
