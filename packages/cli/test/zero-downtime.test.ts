@@ -46,8 +46,14 @@ async function records(store: LevelDbStore | JsonFileStore): Promise<Map<string,
   }
 }
 
-for (const paceMs of [10, 100]) {
-  describe(`the runbook walked while a deploy script writes every ${paceMs} ms`, () => {
+const WALKS = [
+  { paceMs: 10, rollback: ['rollback', '--yes'] },
+  { paceMs: 100, rollback: ['rollback', '--yes'] },
+  { paceMs: 10, rollback: ['rollback', '--emergency', '--yes'] },
+];
+
+for (const { paceMs, rollback } of WALKS) {
+  describe(`the runbook walked while a deploy script writes every ${paceMs} ms, ending in ${rollback.slice(0, -1).join(' ')}`, () => {
     const fixture = useSample(`deploystate-zero-downtime-${paceMs}-`);
 
     it('completes every step, the writer sees no error, and every acknowledged write is exact on both sides', async () => {
@@ -64,7 +70,7 @@ for (const paceMs of [10, 100]) {
           ['promote', '--yes'],
           ['verify'],
           ['cutover', '--yes', ...ACKNOWLEDGE],
-          ['rollback', '--yes'],
+          rollback,
         ]) {
           if (args[0] === 'rollback') ackedBeforeRollback = writer.acked();
           steps.push({ args, run: await deploystate(args, { cwd }) });
@@ -88,7 +94,7 @@ for (const paceMs of [10, 100]) {
       expect(missing(leveldb, acked)).toEqual([]);
       expect(missing(json, ackedBeforeRollback)).toEqual([]);
       const slowest = Math.max(...[...output.matchAll(/^ack \d+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
-      process.stderr.write(`zero downtime @${paceMs} ms: ${acked.length} writes, slowest put+get ${slowest.toFixed(0)} ms\n`);
+      process.stderr.write(`zero downtime @${paceMs} ms, ${rollback.slice(0, -1).join(' ')}: ${acked.length} writes, slowest put+get ${slowest.toFixed(0)} ms\n`);
     }, 240_000);
   });
 }
