@@ -47,6 +47,8 @@ export const ErrorCodes = {
   STORES_DIFFER: 'STORES_DIFFER',
   /** A remote endpoint (RPC) could not be reached or answered wrongly. */
   ENDPOINT_UNAVAILABLE: 'ENDPOINT_UNAVAILABLE',
+  /** A read could not tell whether the record exists (the store stayed busy past the wait): never "absent". */
+  PRESENCE_UNKNOWN: 'PRESENCE_UNKNOWN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -3,6 +3,18 @@
 export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
 export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
+export {
+  createStateModule,
+  configureStateModule,
+  getContract,
+  putContract,
+  getAllContracts,
+  closeStateModule,
+  STATE_MODULE_WAIT_MS,
+  type StateModule,
+  type StateModuleOptions,
+  type StateModuleWait,
+} from './state-module.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
   Journal,
