@@ -176,7 +176,8 @@ async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Man
     if (!allowed) problems.push(`ships ${file}, which a user does not need`);
   }
   for (const file of ['package.json', 'README.md', 'LICENSE']) if (!present.has(file)) problems.push(`lacks ${file}`);
-  if (present.has('LICENSE') && !(await tarballText(tarball, 'LICENSE')).startsWith('MIT License')) problems.push('LICENSE is not the MIT licence');
+  if (present.has('LICENSE') && !(await tarballText(tarball, 'LICENSE')).startsWith('MIT License'))
+    problems.push('LICENSE is not the MIT licence');
 
   // Source maps resolve inside the tarball, and every emitted file has one (a stale dist file has no source).
   for (const file of files.filter((f) => f.startsWith('dist/') && (f.endsWith('.js') || f.endsWith('.d.ts')))) {
@@ -185,15 +186,21 @@ async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Man
   for (const map of files.filter((f) => f.endsWith('.map'))) {
     const parsed = JSON.parse(await tarballText(tarball, map)) as { sources: string[]; sourceRoot?: string };
     for (const source of parsed.sources) {
-      const target = join(dirname(map), parsed.sourceRoot ?? '', source).split('\\').join('/');
+      const target = join(dirname(map), parsed.sourceRoot ?? '', source)
+        .split('\\')
+        .join('/');
       if (!present.has(target)) problems.push(`${map} points to ${source}, which is not in the tarball`);
     }
   }
 
   const manifest = JSON.parse(await tarballText(tarball, 'package.json')) as Manifest;
-  const directory = pkg.dir.slice(workspace.length + 1).split('\\').join('/');
+  const directory = pkg.dir
+    .slice(workspace.length + 1)
+    .split('\\')
+    .join('/');
   if (manifest.license !== 'MIT') problems.push(`license is ${manifest.license}`);
-  if (manifest.repository?.type !== 'git' || manifest.repository.url !== root.repository?.url) problems.push('repository is not the root repository');
+  if (manifest.repository?.type !== 'git' || manifest.repository.url !== root.repository?.url)
+    problems.push('repository is not the root repository');
   if (manifest.repository?.directory !== directory) problems.push(`repository.directory is not ${directory}`);
   if (!manifest.homepage?.startsWith(String(root.homepage).replace(/#readme$/, ''))) problems.push('homepage is missing or elsewhere');
   if (manifest.bugs?.url !== root.bugs?.url) problems.push('bugs is not the root issue tracker');
@@ -205,12 +212,15 @@ async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Man
   for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
     if (typeof target === 'string') continue;
     // types first (TypeScript takes the first match), then import, then default for require() of ESM.
-    if (Object.keys(target).join() !== 'types,import,default') problems.push(`exports["${entry}"] conditions are ${Object.keys(target).join()}, not types,import,default`);
+    if (Object.keys(target).join() !== 'types,import,default')
+      problems.push(`exports["${entry}"] conditions are ${Object.keys(target).join()}, not types,import,default`);
     if (target.default !== target.import) problems.push(`exports["${entry}"] default is not the one ESM build`);
-    for (const file of Object.values(target)) if (!present.has(file.replace(/^\.\//, ''))) problems.push(`exports["${entry}"] names ${file}, not shipped`);
+    for (const file of Object.values(target))
+      if (!present.has(file.replace(/^\.\//, ''))) problems.push(`exports["${entry}"] names ${file}, not shipped`);
   }
   for (const section of ['dependencies', 'peerDependencies'] as const) {
-    for (const [dep, range] of Object.entries(manifest[section] ?? {})) if (range.startsWith('workspace:')) problems.push(`${dep} still ${range}`);
+    for (const [dep, range] of Object.entries(manifest[section] ?? {}))
+      if (range.startsWith('workspace:')) problems.push(`${dep} still ${range}`);
   }
   return problems;
 }
@@ -419,7 +429,14 @@ import('@deploystate/core').then((esm) => {
     files: ['scripts/deploy.ts'],
   };
   const ESM_NODENEXT = {
-    compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: true, outDir: 'build' },
+    compilerOptions: {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      skipLibCheck: true,
+      outDir: 'build',
+    },
     files: ['scripts/deploy.ts'],
   };
 

@@ -50,7 +50,11 @@ export function createStateModule(options: StateModuleOptions = {}): StateModule
   let store: MigrationStateStore | undefined;
   const current = (): MigrationStateStore => (store ??= createStateStore(storeOptions));
 
-  async function patiently<T>(operation: string, call: (store: MigrationStateStore) => Promise<T>, onGiveUp: (last: StateError) => Error): Promise<T> {
+  async function patiently<T>(
+    operation: string,
+    call: (store: MigrationStateStore) => Promise<T>,
+    onGiveUp: (last: StateError) => Error,
+  ): Promise<T> {
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {

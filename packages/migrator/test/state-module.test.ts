@@ -42,7 +42,9 @@ async function seed(dir: string): Promise<void> {
 
 /** Starts a process holding the LevelDB at `dir` and resolves once it holds the lock. */
 async function holdLevelDb(dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [fixture('hold-leveldb.mjs'), resolvePaths({ cwd: dir }).leveldb], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [fixture('hold-leveldb.mjs'), resolvePaths({ cwd: dir }).leveldb], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   await new Promise<void>((resolve, reject) => {
