@@ -15,6 +15,7 @@ export {
   type StateModuleOptions,
   type StateModuleWait,
 } from './state-module.js';
+export { readProjectConfig, projectRegistry, PROJECT_CONFIG_FILE, type ProjectConfig } from './project-config.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
   Journal,

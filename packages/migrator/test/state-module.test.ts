@@ -3,6 +3,8 @@
 // bound it fails PRESENCE_UNKNOWN, never null.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleRecord, type StateError } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
@@ -132,5 +134,30 @@ describe('state module (drop-in free functions)', () => {
     await closeStateModule();
     configureStateModule({ cwd: dir, env: {} });
     expect((await getContract(56, 'Proxy'))?.contractName).toBe('Proxy');
+  });
+
+  it("uses the paths and networks of the project's deploystate.config.json, as the CLI does", async () => {
+    const dir = tempDir();
+    const leveldb = join(dir, 'db', 'state');
+    const seedStore = new LevelDbStore({ path: leveldb, create: true, idleCloseMs: 0 });
+    await seedStore.open();
+    await seedStore.put(sampleRecord(137, 'Token', 'polygon'));
+    await seedStore.close();
+    writeFileSync(
+      join(dir, 'deploystate.config.json'),
+      JSON.stringify({
+        leveldb: 'db/state',
+        deployments: 'state/deployments',
+        networks: [{ chainId: 137, name: 'polygon', tier: 'mainnet' }],
+      }),
+    );
+    configureStateModule({ cwd: dir, env: {} });
+    expect((await getContract(137, 'Token'))?.networkName).toBe('polygon');
+    expect(existsSync(join(dir, 'leveldb'))).toBe(false);
+    await closeStateModule();
+
+    writeFileSync(join(dir, 'deploystate.config.json'), JSON.stringify({ networks: { polygon: 137 } }));
+    configureStateModule({ cwd: dir, env: {} });
+    await expect(getContract(137, 'Token')).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });
