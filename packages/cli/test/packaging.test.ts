@@ -69,6 +69,16 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'NetworkRegistry',
     'FindingCodes',
   ],
+  '@deploystate/migrator': [
+    'createStateStore',
+    'getContract',
+    'putContract',
+    'getAllContracts',
+    'configureStateModule',
+    'closeStateModule',
+    'createStateModule',
+    'verifyChain',
+  ],
 };
 
 async function workspacePackages(): Promise<WorkspacePackage[]> {
