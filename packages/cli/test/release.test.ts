@@ -94,6 +94,15 @@ describe('changesets', () => {
     }
   });
 
+  it('are formatted without network, links built from the root repository, and the private bench is never versioned', () => {
+    const config = readJson<{ changelog: string; privatePackages?: { version?: boolean; tag?: boolean } }>('.changeset/config.json');
+    expect(config.changelog).toBe('./changelog.cjs');
+    expect(config.privatePackages).toEqual({ version: false, tag: false });
+    const formatter = readFileSync(join(dir, 'changelog.cjs'), 'utf8');
+    expect(formatter).not.toMatch(/\bfetch\(|require\(['"](?:node:)?https?['"]\)|@changesets\/get-github-info/);
+    expect(formatter).toContain('manifest.repository');
+  });
+
   it(`pnpm version-packages in a scratch copy makes every published package ${FIRST_RELEASE} with a readable changelog`, async () => {
     const { versionPreview } = (await import(pathToFileURL(join(workspace, 'scripts/version-preview.mjs')).href)) as {
       versionPreview: () => Record<string, { from: string; version: string; changelog: string }>;
