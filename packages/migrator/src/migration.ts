@@ -26,6 +26,7 @@ import {
 } from './machine.js';
 import { withLock } from '@deploystate/backend-json/lock';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+import { underGateFence } from './fence.js';
 import { buildReport } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { rollbackReadiness, runRollback } from './rollback.js';
@@ -265,7 +266,8 @@ export class Migration {
   }
 
   compare(options: CompareOptions = {}): Promise<SideComparison> {
-    return this.run(() => compareSides(this.ctx, options));
+    // Under the fence: a write half done (one side written) is not a difference.
+    return this.run(() => underGateFence(this.files, 'compare', () => compareSides(this.ctx, options)));
   }
 
   validate(): Promise<VerifyReport['schema']> {
@@ -286,9 +288,10 @@ export class Migration {
     return this.run(() => verifyChainOnSide(this.ctx, this.paths, options));
   }
 
-  private async verifyAndRecord(): Promise<VerifyReport> {
+  /** `fenced`: the caller holds the gate fence already (a gate that verifies, then switches). */
+  private async verifyAndRecord(options: { fenced?: boolean } = {}): Promise<VerifyReport> {
     const started = this.clock();
-    const report = await verifySides(this.ctx);
+    const report = options.fenced ? await verifySides(this.ctx) : await underGateFence(this.files, 'verify', () => verifySides(this.ctx));
     await updateState(this.files, (s) => {
       s.lastVerify = report.evidence;
       if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {
@@ -401,11 +404,14 @@ export class Migration {
   }
 
   async promote(): Promise<MigrationStatus> {
-    await this.locked('promote', async () => {
-      const started = this.clock();
-      await this.admit('promote');
-      await this.transition('promote', started);
-    });
+    await this.locked('promote', () =>
+      // The gates (a clean verify, every write since settled) and the switch see no write in flight.
+      underGateFence(this.files, 'promote', async () => {
+        const started = this.clock();
+        await this.admit('promote');
+        await this.transition('promote', started);
+      }),
+    );
     return this.status();
   }
 
@@ -437,15 +443,20 @@ export class Migration {
         );
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
-        await this.transition(
-          'cutover',
-          started,
-          (s) => {
-            s.acknowledged = ackList;
-            s.cutoverEvidence = verify.evidence;
-          },
-          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
-        );
+        // The last verify and the switch under one fence: no write lands between them.
+        await underGateFence(this.files, 'cutover', async () => {
+          verify = await this.verifyAndRecord({ fenced: true });
+          assertRunGate('fresh clean verify', verify.evidence, this.files.state);
+          await this.transition(
+            'cutover',
+            started,
+            (s) => {
+              s.acknowledged = ackList;
+              s.cutoverEvidence = verify.evidence;
+            },
+            `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+          );
+        });
       }
       return {
         dryRun: options.dryRun ?? false,

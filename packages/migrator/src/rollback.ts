@@ -3,7 +3,7 @@
 // crash leaves rolling-back and the next run finishes the carry-back.
 import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalDigest, digestStore, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, digestStore, errnoCode, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
@@ -176,7 +176,12 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   });
   await check('leveldb writable', async () => {
     await access(ctx.files.leveldb, constants.W_OK);
-    for (const name of await readdir(ctx.files.leveldb)) await access(join(ctx.files.leveldb, name), constants.W_OK);
+    for (const name of await readdir(ctx.files.leveldb)) {
+      // A file a live writer's compaction removed since the listing is no obstacle.
+      await access(join(ctx.files.leveldb, name), constants.W_OK).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      });
+    }
     return 'folder and files writable';
   });
   await check('backup present', async () => {

@@ -7,6 +7,7 @@ import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import { updateState } from './state.js';
+import { underWriteFence } from './fence.js';
 
 /** What a write needs from the store it goes through. */
 export interface WriteTarget {
@@ -28,21 +29,44 @@ function errorSummary(error: unknown): { code?: string; message: string } {
   return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
 }
 
+/** How long a write waits for a rollback in progress before WRITES_REFUSED. */
+export const ROLLING_BACK_WAIT_MS = 2_000;
+
 /** Writes (or deletes) one key through the route of the current phase; true when a record was there (delete). */
 export async function writeThrough(
   t: WriteTarget,
-key: string,
-op: 'put' | 'delete',
-record?: DeploymentRecord,
-attempt = 0,
+  key: string,
+  op: 'put' | 'delete',
+  record?: DeploymentRecord,
+  attempt = 0,
 ): Promise<boolean> {
+  let route = await currentRoute(t);
+  // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
+  const until = Date.now() + ROLLING_BACK_WAIT_MS;
+  while (route.refuseWrites && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    route = await currentRoute(t);
+  }
+  if (!route.journal || route.refuseWrites) return writeRouted(t, key, op, record, attempt);
+  // A migration is under way: hold the fence, so a gate waits for this write, or it for the gate.
+  return underWriteFence(t.files, () => writeRouted(t, key, op, record, attempt));
+}
+
+async function writeRouted(
+  t: WriteTarget,
+  key: string,
+  op: 'put' | 'delete',
+  record: DeploymentRecord | undefined,
+  attempt: number,
+): Promise<boolean> {
+  // Read again under the fence: a gate that held it may have switched the phase meanwhile.
   const route = await currentRoute(t);
   const state = t.watcher.state;
   if (route.refuseWrites) {
     throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, {
       key,
       file: t.files.state,
-      hint: 'retry after the rollback has finished',
+      hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
     });
   }
   const { chainId, contractName } = parseKey(key);
@@ -109,7 +133,7 @@ attempt = 0,
           hint: 'retry the write',
         });
       }
-      return writeThrough(t, key, op, record, attempt + 1);
+      return writeRouted(t, key, op, record, attempt + 1);
     }
   }
 
