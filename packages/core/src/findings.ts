@@ -1,7 +1,7 @@
 // Findings: problems with the quality of stored data, never a reason for a store to drop or
 // refuse what exists. Analysis, verification and the validator all speak in these codes.
-import { keccak_256 } from '@noble/hashes/sha3';
-import { bytesToHex } from '@noble/hashes/utils';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { DeploymentRecord } from './record.js';
 import { recordKey, tryParseKey } from './keys.js';
 import { NetworkRegistry } from './registry.js';
