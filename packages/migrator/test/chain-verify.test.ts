@@ -208,7 +208,7 @@ describe('verifyChain against a hardhat node', () => {
   });
 
   it('keeps at most `concurrency` requests in flight per endpoint', async () => {
-    const relay = await startRelay(node.url, { delayMs: 20 });
+    const relay = await startRelay(node.url, { delayMs: 2_000, releaseAt: 2 });
     try {
       const many = Array.from({ length: 8 }, (_, i) =>
         record(CHAIN, `Token${i}`, { proxyAddress: PROXY, implementationHash: keccak256(BODY) }),
