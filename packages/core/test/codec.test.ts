@@ -3,9 +3,9 @@ import JSONbigFactory from 'json-bigint';
 import { describe, expect, it } from 'vitest';
 import { canonicalEncode, ErrorCodes, parseLossless, parseLosslessSlow, stringifyLossless, type StateError } from '../src/index.js';
 import { inNumberModel, jsonText, jsonValue, MAX_SAFE, numberLiteral, objectOf, shape } from './arbitraries.js';
+import { exactInteger, parsesToExactValue } from './number-literal-property.js';
 
-// DEPLOYSTATE_PROPERTY_RUNS raises the runs per property for a one-off long check, never in the suite.
-const RUNS = Number(process.env.DEPLOYSTATE_PROPERTY_RUNS ?? 3000);
+const RUNS = 3000;
 
 function corrupted(text: string): StateError {
   try {
@@ -15,22 +15,6 @@ function corrupted(text: string): StateError {
     return error as StateError;
   }
   throw new Error(`expected CORRUPTED for ${JSON.stringify(text)}`);
-}
-
-/**
- * The exact value of a literal as a bigint when it is an integer, else null: the literal is read as
- * digits x 10^exponent (decimal arithmetic on the text, independent of the codec) and is an integer
- * exactly when 10^-exponent divides the digits.
- */
-function exactInteger(literal: string): bigint | null {
-  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal);
-  if (!match) throw new Error(`not a JSON number literal: ${literal}`);
-  const [, sign, whole = '', fraction = '', exponentText = '0'] = match;
-  const digits = BigInt(whole + fraction) * (sign === '-' ? -1n : 1n);
-  const exponent = BigInt(exponentText) - BigInt(fraction.length);
-  if (exponent >= 0n) return digits * 10n ** exponent;
-  const divisor = 10n ** -exponent;
-  return digits % divisor === 0n ? digits / divisor : null;
 }
 
 describe('codec: the hard cases', () => {
@@ -186,19 +170,7 @@ describe('codec: properties', () => {
   });
 
   it('parses every number literal to its exact value: integers exact, others the nearest double', () => {
-    fc.assert(
-      fc.property(numberLiteral, (literal) => {
-        const value = parseLossless(literal);
-        const integer = exactInteger(literal);
-        if (integer !== null && (integer > MAX_SAFE || integer < -MAX_SAFE)) {
-          expect(value).toBe(integer);
-        } else {
-          expect(typeof value).toBe('number');
-          expect(Object.is(value, Number(literal))).toBe(true);
-        }
-      }),
-      { numRuns: RUNS },
-    );
+    fc.assert(parsesToExactValue, { numRuns: RUNS });
   });
 
   it('reads back any double exactly from 17 significant digits', () => {
