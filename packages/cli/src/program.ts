@@ -189,10 +189,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--pick <nameEqSide>', 'Take one version of a conflicting record or key: <name>=ours|theirs|base (repeatable)'],
       ['--all <side>', 'Take this side (ours | theirs | base) for every conflict not picked'],
+      ['--chain', 'Check both versions of each conflicting record against its chain (see verify-chain)'],
+      ...CHAIN_FLAGS,
     ],
     examples: [
       'deploystate merge-resolve',
       'deploystate merge-resolve deployments/bscmainnet.json --pick Vault=theirs',
+      'deploystate merge-resolve --chain --rpc 56=https://bsc-dataseed.bnbchain.org',
       'deploystate merge-resolve deployments/bscmainnet.json --all ours --json',
     ],
   },

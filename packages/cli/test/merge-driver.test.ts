@@ -112,8 +112,18 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
   it('two branches upgrading one contract differently stop with a conflict naming it; merge-resolve finishes it', async () => {
     configureDriver();
     const token = record('Token');
-    const onA = { ...token, address: '0x' + 'aa'.repeat(20), implementationHash: '0x' + 'a1'.repeat(32), timestamp: token.timestamp + 1 };
-    const onB = { ...token, address: '0x' + 'bb'.repeat(20), implementationHash: '0x' + 'b2'.repeat(32), timestamp: token.timestamp + 2 };
+    const onA = {
+      ...token,
+      address: '0x' + 'aa'.repeat(20),
+      implementationHash: '0x' + 'a1'.repeat(32),
+      timestamp: Number(token.timestamp) + 1,
+    };
+    const onB = {
+      ...token,
+      address: '0x' + 'bb'.repeat(20),
+      implementationHash: '0x' + 'b2'.repeat(32),
+      timestamp: Number(token.timestamp) + 2,
+    };
     gitOk('checkout', '-q', '-b', 'a');
     await deploy('upgrade on a', [onA]);
     gitOk('checkout', '-q', '-b', 'b', 'main');

@@ -55,6 +55,35 @@ function describe(conflict: { section: string; name: string; base?: unknown; our
   return [`  ${title}:`, `    ours:   ${show(ours)}`, `    theirs: ${show(theirs)}`, `    base:   ${show(conflict.base)}`];
 }
 
+type Conflict = { section: string; name: string; base?: unknown; ours?: unknown; theirs?: unknown };
+
+/** With --chain: how each version of each conflicting record fares against its chain (ok, warn, error). */
+async function chainVerdicts(
+  ctx: Context,
+  options: Record<string, unknown>,
+  conflicts: readonly Conflict[],
+): Promise<Map<Conflict, Partial<Record<Side, string>>>> {
+  const out = new Map<Conflict, Partial<Record<Side, string>>>();
+  const records = conflicts.filter((c) => c.section === 'records');
+  if (records.length === 0) return out;
+  const { chainOptions } = await import('./verify-chain.js');
+  const { verifyChain } = await import('@deploystate/migrator');
+  const check = await chainOptions(ctx, options);
+  for (const conflict of records) {
+    const verdicts: Partial<Record<Side, string>> = {};
+    for (const side of ['ours', 'theirs'] as const) {
+      const version = conflict[side];
+      if (version === undefined) continue;
+      const report = await verifyChain([version as DeploymentRecord], check);
+      const result = report.records[0];
+      const failed = result?.checks.filter((c) => c.status === 'error').map((c) => c.name) ?? [];
+      verdicts[side] = `${result?.status ?? 'not-checked'}${failed.length > 0 ? ` (${failed.join(', ')})` : ''}`;
+    }
+    out.set(conflict, verdicts);
+  }
+  return out;
+}
+
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const picks = parsePicks(options.pick);
   const all = options.all === undefined ? undefined : sideOf(String(options.all), '--all');
@@ -88,16 +117,28 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     if (result && result.resolved.length > 0) await writeFile(file, result.text);
     const left = result ? result.open : conflicts;
     open += left.length;
+    const onChain = options.chain === true ? await chainVerdicts(ctx, options, left) : new Map<Conflict, Partial<Record<Side, string>>>();
     report.push({
       file: shown,
       resolved: (result?.resolved ?? []).map((c) => ({ section: c.section, name: c.name, took: c.took })),
-      open: left.map((c) => ({ section: c.section, name: c.name, ...('base' in c && { base: c.base }), ours: c.ours, theirs: c.theirs })),
+      open: left.map((c) => ({
+        section: c.section,
+        name: c.name,
+        ...('base' in c && { base: c.base }),
+        ours: c.ours,
+        theirs: c.theirs,
+        ...(onChain.has(c) && { chain: onChain.get(c) }),
+      })),
     });
     for (const c of result?.resolved ?? [])
       lines.push(`${shown}: ${c.section === 'keys' ? c.name : `${c.section}/${c.name}`}: took ${c.took}`);
     if (left.length > 0) {
       lines.push(`${shown}: ${left.length} conflict(s) to resolve`);
-      for (const c of left) lines.push(...describe(c));
+      for (const c of left) {
+        lines.push(...describe(c));
+        const verdicts = onChain.get(c);
+        if (verdicts) lines.push(`    on chain: ours ${verdicts.ours ?? '(absent)'} | theirs ${verdicts.theirs ?? '(absent)'}`);
+      }
       lines.push(`  pick one whole version per conflict: deploystate merge-resolve ${shown} --pick <name>=ours|theirs`);
     } else if (result) lines.push(`${shown}: resolved; next: git add ${shown}`);
   }
