@@ -18,6 +18,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const listFile = join(root, 'scripts', 'mutations.json');
 const pendingDir = join(root, 'node_modules', '.cache', 'deploystate-mutation');
 const pendingFile = join(pendingDir, 'pending.json');
+const runFile = join(pendingDir, 'run.pid');
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 function fail(message) {
@@ -95,7 +96,20 @@ const originals = new Map();
 function restoreAll() {
   for (const [file, text] of originals) writeFileSync(file, text);
   originals.clear();
-  rmSync(pendingDir, { recursive: true, force: true });
+  rmSync(pendingFile, { force: true });
+}
+
+/** One run at a time: a second one would restore or rebuild over the first one's mutation. */
+function claimRun() {
+  mkdirSync(pendingDir, { recursive: true });
+  try {
+    const holder = Number(readFileSync(runFile, 'utf8'));
+    if (holder !== process.pid && isAlive(holder)) fail(`another mutation check is running (pid ${holder}); wait for it or stop it`);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  writeFileSync(runFile, String(process.pid));
+  process.on('exit', () => rmSync(runFile, { force: true }));
 }
 
 function apply(mutation) {
@@ -107,20 +121,31 @@ function apply(mutation) {
     changed = changed.replace(edit.find, () => edit.replace);
   }
   mkdirSync(pendingDir, { recursive: true });
-  writeFileSync(pendingFile, JSON.stringify({ [file]: text }));
+  writeFileSync(pendingFile, JSON.stringify({ pid: process.pid, files: { [file]: text } }));
   originals.set(file, text);
   writeFileSync(file, changed);
 }
 
-/** A previous run killed outright leaves its originals behind: put them back first. */
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** A previous run killed outright leaves its originals behind: put them back first. A live run is left alone. */
 function recoverPending() {
   if (!existsSync(pendingFile)) return;
   const pending = JSON.parse(readFileSync(pendingFile, 'utf8'));
-  for (const [file, text] of Object.entries(pending)) {
+  if (typeof pending.pid === 'number' && pending.pid !== process.pid && isAlive(pending.pid))
+    fail(`another mutation check (pid ${pending.pid}) has ${Object.keys(pending.files).join(', ')} mutated right now; wait for it or stop it`);
+  for (const [file, text] of Object.entries(pending.files ?? {})) {
     writeFileSync(file, text);
     process.stderr.write(`mutation-check: restored ${relative(root, file)}, left mutated by an interrupted run\n`);
   }
-  rmSync(pendingDir, { recursive: true, force: true });
+  rmSync(pendingFile, { force: true });
 }
 
 // ---- running --------------------------------------------------------------------------------
@@ -202,7 +227,10 @@ function failedTests(json, cwd) {
 // ---- main -----------------------------------------------------------------------------------
 
 const options = parseArgs(process.argv.slice(2));
-recoverPending();
+if (!options.list) {
+  claimRun();
+  recoverPending();
+}
 const all = loadMutations();
 if (options.only) for (const id of options.only) if (!all.some((m) => m.id === id)) fail(`no mutation with id ${id}`);
 const chosen = all.filter((m) => !options.only || options.only.has(m.id));
