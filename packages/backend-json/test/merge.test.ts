@@ -63,8 +63,8 @@ describe('mergeStateFiles', () => {
 
   it('two branches upgrading one contract differently stop with a conflict that keeps both whole versions', async () => {
     const base = rec(56, 'Vault');
-    const ours = { ...base, address: '0x' + 'aa'.repeat(20), timestamp: base.timestamp + 1 };
-    const theirs = { ...base, address: '0x' + 'bb'.repeat(20), timestamp: base.timestamp + 2 };
+    const ours = { ...base, address: '0x' + 'aa'.repeat(20), timestamp: Number(base.timestamp) + 1 };
+    const theirs = { ...base, address: '0x' + 'bb'.repeat(20), timestamp: Number(base.timestamp) + 2 };
     const result = mergeStateFiles(
       { base: await storeText([base]), ours: await storeText([ours]), theirs: await storeText([theirs]) },
       { file: FILE },
