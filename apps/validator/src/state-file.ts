@@ -17,8 +17,9 @@ import {
   type NetworkRegistry,
   type StoreEntry,
 } from '@deploystate/core';
-import { SCHEMA_VERSION, validateStateFile } from '@deploystate/backend-json';
+import { CONFLICTS_KEY, SCHEMA_VERSION, validateStateFile } from '@deploystate/backend-json';
 import { locate, pointerOf, type Locator } from './locate.js';
+import { conflictSectionFindings, markerFindings } from './merge-conflicts.js';
 
 export interface StateFileInput {
   /** Path shown in findings. */
@@ -82,6 +83,11 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
 
   if (text.trim().length === 0) {
     add('EMPTY_FILE', text.length === 0 ? 'the file is empty' : 'the file holds only whitespace', '');
+    return verdict('state', input.nameChainId, 0);
+  }
+  const markers = markerFindings(text, file);
+  if (markers.length > 0) {
+    findings.push(...markers);
     return verdict('state', input.nameChainId, 0);
   }
   let parsed: unknown;
@@ -155,6 +161,9 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
       { chainId },
     );
   }
+
+  if (document !== undefined && Object.hasOwn(document, CONFLICTS_KEY))
+    conflictSectionFindings(text, file, chainId, (message, pointer, where) => add('MERGE_CONFLICT', message, pointer, where));
 
   if (legacy) {
     add(

@@ -68,6 +68,26 @@ export function emptyStateFile(chainId: number, network: string): StateFileModel
   return { chainId, version: SCHEMA_VERSION, document, records: new Map(), invalid: new Map() };
 }
 
+/** The top-level key where a merge keeps the versions of a conflict; a file with it is not read until resolved. */
+export const CONFLICTS_KEY = '$conflicts';
+
+/** git's line-conflict markers at the start of a line. */
+export const GIT_CONFLICT_MARKER = /^(<{7}|>{7})( |$)/m;
+
+/** parseLossless, naming an unfinished git merge when the text holds its markers. */
+function parseUnmerged(text: string, file: string): ReturnType<typeof parseLosslessDocument> {
+  try {
+    return parseLosslessDocument(text, { source: file });
+  } catch (error) {
+    if (!GIT_CONFLICT_MARKER.test(text)) throw error;
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} holds git conflict markers: a merge was left unfinished`, {
+      file,
+      cause: error,
+      hint: `redo its merge by record: git checkout --merge -- ${file} (with the deploystate merge driver configured)`,
+    });
+  }
+}
+
 function corrupted(file: string, message: string): StateError {
   return new StateError(ErrorCodes.CORRUPTED, `${file}: ${message}`, {
     file,
@@ -82,9 +102,15 @@ function corrupted(file: string, message: string): StateError {
  */
 export function parseStateFile(text: string, file: string, chainId: number): StateFileModel {
   const bom = text.startsWith(BOM);
-  const { value: parsed, duplicate } = parseLosslessDocument(bom ? text.slice(1) : text, { source: file });
+  const { value: parsed, duplicate } = parseUnmerged(bom ? text.slice(1) : text, file);
   if (!isPlainObject(parsed))
     throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  if (Object.hasOwn(parsed, CONFLICTS_KEY)) {
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} holds unresolved merge conflicts ("${CONFLICTS_KEY}")`, {
+      file,
+      hint: `finish the merge: deploystate merge-resolve ${file}`,
+    });
+  }
   let version = 0;
   if (Object.hasOwn(parsed, 'schemaVersion')) {
     const declared = parsed.schemaVersion;

@@ -44,6 +44,10 @@ export const FindingCodes = {
   RECORD_DIFFERS: { severity: 'error', summary: 'a record differs between the two sides' },
   UNSUPPORTED_SCHEMA_VERSION: { severity: 'error', summary: 'the file declares a schemaVersion newer than supported' },
   INVENTORY_MISMATCH: { severity: 'warning', summary: 'the contracts found differ from the expected inventory' },
+  MERGE_CONFLICT: {
+    severity: 'error',
+    summary: 'the file holds an unfinished merge: git conflict markers, or a $conflicts section left by the merge driver',
+  },
   TORN_LOG_TAIL: {
     severity: 'warning',
     summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped',

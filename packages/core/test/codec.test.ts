@@ -13,6 +13,7 @@ import {
   type StateError,
 } from '../src/index.js';
 import { exactLiteral, inNumberModel, jsonText, jsonValue, MAX_SAFE, numberLiteral, objectOf, shape } from './arbitraries.js';
+import { exactInteger } from './number-literal-property.js';
 
 const RUNS = 3000;
 
@@ -24,19 +25,6 @@ function corrupted(text: string): StateError {
     return error as StateError;
   }
   throw new Error(`expected CORRUPTED for ${JSON.stringify(text)}`);
-}
-
-/** The exact value of a literal as a bigint, when it is an integer. */
-function exactInteger(literal: string): bigint | null {
-  const [mantissa = '', exponentText = '0'] = literal.toLowerCase().split('e');
-  const negative = mantissa.startsWith('-');
-  const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');
-  const places = Number(exponentText) - fraction.length;
-  const digits = (whole + fraction).padStart(-places + 1, '0');
-  if (places >= 0) return (negative ? -1n : 1n) * BigInt(digits + '0'.repeat(places));
-  const kept = digits.slice(0, digits.length + places) || '0';
-  if (/[1-9]/.test(digits.slice(digits.length + places))) return null;
-  return (negative ? -1n : 1n) * BigInt(kept);
 }
 
 describe('codec: the hard cases', () => {
@@ -107,6 +95,16 @@ describe('codec: the hard cases', () => {
     }
     // A colon inside a string is no key.
     expect(parseLosslessDocument('{"a":"x:y","b":["c:", "d"]}').duplicate).toBeUndefined();
+  });
+
+  it('reads a literal whose fraction digits outnumber a negative exponent as the fraction it is', () => {
+    // 100000.000000000000E-7 is 0.01: its 18 digits are scaled by 10^-19, not cut to the first 17.
+    expect(parseLossless('100000.000000000000E-7')).toBe(0.01);
+    expect(parseLossless('[100000.000000000000E-7, 18446744073709551617]')).toEqual([0.01, 18446744073709551617n]);
+    expect(exactInteger('100000.000000000000E-7')).toBeNull();
+    expect(exactInteger('1234.5600e2')).toBe(123456n);
+    expect(exactInteger('-120e-1')).toBe(-12n);
+    expect(exactInteger('1.5e400')).toBe(15n * 10n ** 399n);
   });
 
   it('keeps integers of hundreds of digits', () => {
