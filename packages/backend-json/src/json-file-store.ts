@@ -51,6 +51,11 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * `<lock>.want`) or when the lease idles out. Default 100; 0 releases after every write.
    */
   lockLeaseMs?: number;
+  /**
+   * Reads only: creates and prepares nothing on disk (no folder, no `.deploystate/`), and refuses
+   * writes with WRITES_REFUSED, so a committed deployments folder stays byte-identical. Default false.
+   */
+  readOnly?: boolean;
 }
 
 export interface ReplaceChainResult {
@@ -142,6 +147,7 @@ export class JsonFileStore extends AbstractStateStore {
   readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
   readonly location: string;
   private readonly create: boolean;
+  private readonly readOnly: boolean;
   private readonly cacheEnabled: boolean;
   private readonly cacheFiles: number;
   private readonly backupsKept: number;
@@ -161,6 +167,7 @@ export class JsonFileStore extends AbstractStateStore {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'JsonFileStore needs a dir');
     this.location = resolve(options.dir);
     this.create = options.create ?? false;
+    this.readOnly = options.readOnly ?? false;
     this.cacheEnabled = options.cache ?? true;
     this.cacheFiles = Math.max(1, options.cacheFiles ?? 16);
     this.backupsKept = Math.max(0, options.backups ?? 10);
@@ -191,7 +198,7 @@ export class JsonFileStore extends AbstractStateStore {
           file: this.location,
           cause: error,
         });
-      if (!this.create) {
+      if (!this.create || this.readOnly) {
         throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, {
           file: this.location,
           hint: 'create it, or pass create: true',
@@ -201,7 +208,7 @@ export class JsonFileStore extends AbstractStateStore {
         throw new StateError(fsErrorCode(cause), `cannot create ${this.location}`, { file: this.location, cause });
       });
     }
-    await this.prepareStateDir();
+    if (!this.readOnly) await this.prepareStateDir();
   }
 
   /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
@@ -483,6 +490,15 @@ export class JsonFileStore extends AbstractStateStore {
 
   private enqueue(chainId: number, apply: (work: Working) => unknown): Promise<{ value: unknown; outcome: WriteOutcome }> {
     return new Promise((resolvePromise, reject) => {
+      if (this.readOnly) {
+        reject(
+          new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
+            file: this.location,
+            hint: 'open it without readOnly to write',
+          }),
+        );
+        return;
+      }
       let queue = this.queues.get(chainId);
       if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
       queue.ops.push({ apply, resolve: resolvePromise, reject });

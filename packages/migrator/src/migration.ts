@@ -2,7 +2,7 @@
 // hold the migration lock; read-only ones never change state or data (verify records evidence).
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
+import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
@@ -10,6 +10,7 @@ import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
+import { ReadOnlySides } from './read-only.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
@@ -45,7 +46,7 @@ export type CheckReport = Pick<
 >;
 
 export interface AnalyzeOptions {
-  /** Read a consistent copy of the folder instead of taking a turn on the live LevelDB. */
+  /** Kept for compatibility: analysis always reads a consistent snapshot copy of the folder. */
   snapshot?: boolean;
   /** JSON file `{ "<network or chainId>": number | string[] }`. */
   expectedInventory?: string;
@@ -86,6 +87,7 @@ export class Migration {
   private readonly clock: () => number;
   private leveldbStore: LevelDbStore | undefined;
   private jsonStoreInstance: JsonFileStore | undefined;
+  private readOnlySides: ReadOnlySides | undefined;
 
   private constructor(options: MigrationOptions) {
     this.paths = resolvePaths(options);
@@ -121,9 +123,17 @@ export class Migration {
     };
   }
 
+  /** The context of read-only commands: a LevelDB snapshot and a JSON store that never writes. */
+  private get readCtx(): MigrationContext {
+    const sides = (this.readOnlySides ??= new ReadOnlySides(this.paths, this.registry));
+    return { ...this.ctx, leveldb: () => sides.leveldb(), json: () => sides.json() };
+  }
+
   /** Releases LevelDB and the JSON store; every command calls it when done. */
   async close(): Promise<void> {
-    await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close(), this.journal.close()]);
+    const sides = this.readOnlySides;
+    this.readOnlySides = undefined;
+    await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close(), this.journal.close(), sides?.close()]);
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {
@@ -194,41 +204,28 @@ export class Migration {
     return this.run(async () => {
       const started = this.clock();
       const state = await this.state();
-      let snapshot: Awaited<ReturnType<typeof openSnapshot>> | undefined;
-      try {
-        const store = options.snapshot
-          ? (snapshot = await openSnapshot(this.paths.leveldb, { registry: this.registry })).store
-          : await this.readOnlyLevelDb();
-        const scan = await scanStore(store, this.registry, { exclude: state.exclusions, keepRecords: true });
-        if (!options.snapshot) await store.close();
-        const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
-        if (options.expectedInventory)
-          crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
-        const report: AnalysisReport = {
-          source: { path: this.paths.leveldb, snapshot: options.snapshot ?? false },
-          total: scan.total,
-          chains: scan.chains,
-          findings: scan.findings,
-          numericAudit: scan.numericAudit,
-          roundTrip: scan.roundTrip,
-          unmigratable: scan.unmigratable,
-          crossCheck,
-          digest: scan.digest,
-          ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
-        };
-        if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
-        await this.recordAnalysis(report, started);
-        return report;
-      } finally {
-        await snapshot?.dispose();
-      }
+      // Always a snapshot copy: opening the live folder would rewrite files a team commits.
+      const store = await this.readCtx.leveldb();
+      const scan = await scanStore(store, this.registry, { exclude: state.exclusions, keepRecords: true });
+      const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
+      if (options.expectedInventory)
+        crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
+      const report: AnalysisReport = {
+        source: { path: this.paths.leveldb, snapshot: true },
+        total: scan.total,
+        chains: scan.chains,
+        findings: scan.findings,
+        numericAudit: scan.numericAudit,
+        roundTrip: scan.roundTrip,
+        unmigratable: scan.unmigratable,
+        crossCheck,
+        digest: scan.digest,
+        ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
+      };
+      if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
+      await this.recordAnalysis(report, started);
+      return report;
     });
-  }
-
-  private async readOnlyLevelDb(): Promise<LevelDbStore> {
-    const store = levelDbStore(this.paths, { registry: this.registry, readOnly: true });
-    await store.open();
-    return store;
   }
 
   // The report's Phase 1 line; an artifact beside the state, never the state itself.
@@ -249,50 +246,46 @@ export class Migration {
   async check(): Promise<CheckReport> {
     return this.run(async () => {
       const state = await this.state();
-      const store = await this.readOnlyLevelDb();
-      try {
-        const scan = await scanStore(store, this.registry, { exclude: state.exclusions });
-        return {
-          source: { path: this.paths.leveldb, snapshot: false },
-          total: scan.total,
-          findings: scan.findings,
-          numericAudit: scan.numericAudit,
-          roundTrip: scan.roundTrip,
-          unmigratable: scan.unmigratable,
-          digest: scan.digest,
-          ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
-        };
-      } finally {
-        await store.close();
-      }
+      const store = await this.readCtx.leveldb();
+      const scan = await scanStore(store, this.registry, { exclude: state.exclusions });
+      return {
+        source: { path: this.paths.leveldb, snapshot: true },
+        total: scan.total,
+        findings: scan.findings,
+        numericAudit: scan.numericAudit,
+        roundTrip: scan.roundTrip,
+        unmigratable: scan.unmigratable,
+        digest: scan.digest,
+        ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
+      };
     });
   }
 
   compare(options: CompareOptions = {}): Promise<SideComparison> {
-    return this.run(() => compareSides(this.ctx, options));
+    return this.run(() => compareSides(this.readCtx, options));
   }
 
   validate(): Promise<VerifyReport['schema']> {
-    return this.run(() => validateFiles(this.ctx));
+    return this.run(() => validateFiles(this.readCtx));
   }
 
   /** compare + validate; records the result as evidence for the gates (and clears a divergence when clean). */
   verify(options: { chain?: ChainCheckOptions } = {}): Promise<VerifyReport> {
     return this.run(async () => {
-      const report = await this.verifyAndRecord();
-      if (options.chain) report.chain = await verifyChainOnSide(this.ctx, this.paths, options.chain);
+      const report = await this.verifyAndRecord(this.readCtx);
+      if (options.chain) report.chain = await verifyChainOnSide(this.readCtx, this.paths, options.chain);
       return report;
     });
   }
 
   /** The records of one side (default: the side deploy scripts read now) checked against the chains; read-only. */
   verifyChain(options: ChainCheckOptions & { from?: Side }): Promise<ChainVerificationReport> {
-    return this.run(() => verifyChainOnSide(this.ctx, this.paths, options));
+    return this.run(() => verifyChainOnSide(this.readCtx, this.paths, options));
   }
 
-  private async verifyAndRecord(): Promise<VerifyReport> {
+  private async verifyAndRecord(ctx: MigrationContext = this.ctx): Promise<VerifyReport> {
     const started = this.clock();
-    const report = await verifySides(this.ctx);
+    const report = await verifySides(ctx);
     await updateState(this.files, (s) => {
       s.lastVerify = report.evidence;
       if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {
@@ -318,11 +311,11 @@ export class Migration {
   }
 
   rollbackReadiness(): Promise<ReadinessReport> {
-    return this.run(() => rollbackReadiness(this.ctx));
+    return this.run(() => rollbackReadiness(this.readCtx));
   }
 
   async report(): Promise<MigrationReport> {
-    return this.run(() => buildReport(this.ctx));
+    return this.run(() => buildReport(this.readCtx));
   }
 
   // ---- state changes ----------------------------------------------------------------------

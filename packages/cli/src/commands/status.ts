@@ -3,6 +3,7 @@ import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
+import { copyProject } from '../read-only.js';
 import { verdict } from '../render.js';
 
 const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
@@ -15,12 +16,16 @@ interface Probe {
   detail?: string;
 }
 
-/** Opens the store deploy scripts get from the factory and reads every record through it. */
-async function probeFactory(ctx: Context): Promise<Probe> {
+/**
+ * Opens the store deploy scripts get from the factory and reads every record through it, on a copy
+ * of the project in the same phase: opening the live LevelDB would rewrite files a team commits.
+ */
+async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
   const { createStateStore } = await import('@deploystate/migrator');
-  const store = createStateStore(ctx.migrationOptions());
-  await store.open();
+  const copy = await copyProject(ctx, stateDir);
+  const store = createStateStore(copy.options);
   try {
+    await store.open();
     const health = await store.health();
     let records = 0;
     for await (const _entry of store.iterate()) records++;
@@ -32,7 +37,7 @@ async function probeFactory(ctx: Context): Promise<Probe> {
       ...(health.detail !== undefined && { detail: health.detail }),
     };
   } finally {
-    await store.close();
+    await store.close().finally(() => copy.dispose());
   }
 }
 
@@ -42,7 +47,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
   const status = await withMigration(ctx, (migration) => migration.status());
-  const probe = options.probe === true ? await probeFactory(ctx) : undefined;
+  const probe = options.probe === true ? await probeFactory(ctx, status.paths.stateDir) : undefined;
   const phaseOk = expect === undefined || status.phase === expect;
   if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
   const p = ctx.out.paint;
