@@ -21,6 +21,7 @@ export {
 } from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
+export { ensureStateGitignore, readSharedState, sharedStateFile, SHARED_STATE_FILE, STATE_GITIGNORE, type SharedState } from './shared-state.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
 export { type CopyOptions } from './copy.js';
 export {

@@ -1,5 +1,6 @@
 // The migration as the CLI drives it: one method per runbook command. State-changing commands
 // hold the migration lock; read-only ones never change state or data (verify records evidence).
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
@@ -11,6 +12,7 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
+import { ensureStateGitignore } from './shared-state.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
@@ -134,6 +136,8 @@ export class Migration {
     const sides = this.readOnlySides;
     this.readOnlySides = undefined;
     await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close(), this.journal.close(), sides?.close()]);
+    // Whatever a command left in the state folder stays out of git, but for the shared phase file.
+    if (existsSync(this.paths.stateDir)) await ensureStateGitignore(this.paths.stateDir);
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

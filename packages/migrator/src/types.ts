@@ -83,6 +83,17 @@ export interface MigrationStateFile {
   divergedBy?: { seq: number; key: string; at: string } | null;
   /** The verify evidence at cut-over (the report's digests). */
   cutoverEvidence?: VerifyEvidence | null;
+  /** LevelDB as it was at cut-over (shared through git), so a later change to it is seen, with its keys. */
+  cutoverLeveldb?: LevelDbAtCutover | null;
+}
+
+/** LevelDB at cut-over: its digest, and each record's digest (what names the keys of a later change). */
+export interface LevelDbAtCutover {
+  at: string;
+  count: number;
+  digest: string;
+  /** Record key -> canonical record digest, keys in store order. */
+  records: Record<string, string>;
 }
 
 export interface MigrationStatus {

@@ -2,8 +2,8 @@
 // state; `--scripts` adds the runbook's npm scripts to the user's package.json, showing the change
 // and asking first, never replacing a script the project already has.
 import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 import { withMigration } from '../migration.js';
@@ -85,6 +85,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     configWritten = true;
     lines.push(p.green(`✔ wrote ${configFile}`));
   } else lines.push(`config ${configFile} exists; left as it is`);
+  // The state folder's .gitignore: the phase file is committed, evidence, journal, backups and locks are not.
+  const { ensureStateGitignore, resolvePaths } = await import('@deploystate/migrator');
+  const stateDir = resolvePaths(ctx.migrationOptions()).stateDir;
+  await mkdir(stateDir, { recursive: true });
+  if (await ensureStateGitignore(stateDir)) lines.push(p.green(`✔ wrote ${join(stateDir, '.gitignore')} (commit phase.json; the rest stays local)`));
   let phase: string | null = null;
   if (existsSync(ctx.paths.leveldb)) {
     phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
