@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
-import type { LevelDbStore } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
+import { openSnapshot, type LevelDbStore } from '@deploystate/backend-leveldb';
+import { compareKeys, describeAcknowledgement, ErrorCodes, findAcknowledgement, NetworkRegistry, parseKey, recordKey, StateError, type Acknowledgement, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
@@ -13,6 +13,9 @@ import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
 import { ensureStateGitignore } from './shared-state.js';
+import { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbSinceCutover } from './cutover-leveldb.js';
+import { createStateStore } from './factory.js';
+import { proposeDecisions } from './decisions.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
@@ -87,6 +90,7 @@ export class Migration {
   private readonly registry: NetworkRegistry;
   private readonly journal: Journal;
   private readonly clock: () => number;
+  private readonly acknowledgements: Acknowledgement[];
   private leveldbStore: LevelDbStore | undefined;
   private jsonStoreInstance: JsonFileStore | undefined;
   private readOnlySides: ReadOnlySides | undefined;
@@ -97,6 +101,7 @@ export class Migration {
     this.registry = options.registry ?? new NetworkRegistry();
     this.journal = new Journal(this.files.journal, this.files.journalLock);
     this.clock = options.now ?? Date.now;
+    this.acknowledgements = options.acknowledgements ?? [];
   }
 
   /** Validates the persisted state (MIGRATION_STATE_INVALID naming the file when it is not). */
@@ -162,7 +167,9 @@ export class Migration {
     const state = await this.state();
     const read = await summarizeJournal(this.journal, 0);
     const route = routeFor(state, process.env);
+    const since = await this.leveldbSinceCutover(state);
     return {
+      ...(since && { leveldbSinceCutover: since }),
       paths: this.paths,
       phase: state.phase,
       diverged: state.diverged,
@@ -172,6 +179,17 @@ export class Migration {
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
     };
+  }
+
+  /** In json-only: what changed in LevelDB since the cut-over recorded it (read from a snapshot); null when nothing was recorded. */
+  private async leveldbSinceCutover(state: MigrationStateFile): Promise<LevelDbSinceCutover | null> {
+    if (state.phase !== 'json-only' || !state.cutoverLeveldb) return null;
+    const sides = new ReadOnlySides(this.paths, this.registry);
+    try {
+      return await levelDbSinceCutover(state, await sides.leveldb());
+    } finally {
+      await sides.close();
+    }
   }
 
   private nextCommands(state: MigrationStateFile): MigrationStatus['next'] {
@@ -226,6 +244,13 @@ export class Migration {
         digest: scan.digest,
         ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
       };
+      const byKey = new Map([...scan.records.values()].flat().map((r) => [recordKey(r.chainId, r.contractName), r]));
+      report.proposals = proposeDecisions(scan.findings, {
+        registry: this.registry,
+        excluded: state.exclusions,
+        acknowledged: this.acknowledgements,
+        recordOf: (key) => byKey.get(key),
+      });
       if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
       await this.recordAnalysis(report, started);
       return report;
@@ -278,6 +303,8 @@ export class Migration {
     return this.run(async () => {
       const report = await this.verifyAndRecord(this.readCtx);
       if (options.chain) report.chain = await verifyChainOnSide(this.readCtx, this.paths, options.chain);
+      const since = await this.leveldbSinceCutover(await this.state());
+      if (since) report.leveldbSinceCutover = since;
       return report;
     });
   }
@@ -475,7 +502,12 @@ export class Migration {
         );
       }
       if (!options.dryRun) {
-        const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
+        const ackList = [
+          ...[...new Set(options.acknowledge ?? [])].sort(compareKeys),
+          ...this.acknowledgements.map(describeAcknowledgement),
+        ];
+        // LevelDB as deploy scripts leave it: a later change to it (a clone that wrote before it pulled) is then seen.
+        const leveldbAtCutover = await recordLevelDb(this.ctx, await this.ctx.leveldb());
         await this.transition(
           'cutover',
           ['json-primary'],
@@ -484,6 +516,7 @@ export class Migration {
           (s) => {
             s.acknowledged = ackList;
             s.cutoverEvidence = verify.evidence;
+            s.cutoverLeveldb = leveldbAtCutover;
           },
           `-> json-only after ${1 + soakVerifies} clean verify(s)`,
         );
@@ -532,18 +565,61 @@ export class Migration {
       );
     }
     const acks = new Set(acknowledge);
-    const unacknowledged = after.filter(
-      (f) => !acks.has(f.code) && !(f.key !== undefined && acks.has(f.key)) && !(f.file !== undefined && acks.has(f.file)),
-    );
+    // A recorded acknowledgement names the file, key, code and the record's digest as it is in JSON.
+    const recorded = async (f: Finding): Promise<boolean> => {
+      if (f.key === undefined || this.acknowledgements.length === 0) return false;
+      const { chainId, contractName } = parseKey(f.key);
+      const record = await json.get(chainId, contractName).catch(() => null);
+      const ack = findAcknowledgement(this.acknowledgements, f, record, f.file ?? json.fileFor(chainId));
+      if (ack) f.acknowledged = true;
+      return ack !== undefined;
+    };
+    const unacknowledged: Finding[] = [];
+    for (const f of after) {
+      if (acks.has(f.code) || (f.key !== undefined && acks.has(f.key)) || (f.file !== undefined && acks.has(f.file))) continue;
+      if (!(await recorded(f))) unacknowledged.push(f);
+    }
     if (unacknowledged.length > 0) {
       const list = [...new Set(unacknowledged.map((f) => `${f.code}${f.key ? ` ${f.key}` : ''}`))];
       throw gate(
         'acknowledged findings',
-        `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`,
+        `pre-existing findings must be acknowledged (record by record: \`deploystate acknowledge <key> <code>\`; or by code or key): ${list.join(', ')}`,
         this.files.state,
       );
     }
     return after;
+  }
+
+  /**
+   * Writes LevelDB's changes since cut-over into the JSON side (json-only), from this LevelDB or
+   * another copy of the store (`from`, a LevelDB folder): only keys JSON still holds as at cut-over;
+   * keys changed on both sides are listed as conflicts and left alone. Each write is journalled.
+   */
+  foldIn(options: { from?: string; dryRun?: boolean } = {}): Promise<FoldInReport> {
+    return this.locked('fold-in', async () => {
+      const state = await this.state();
+      if (state.phase !== 'json-only') throw refuse('fold-in', state.phase, 'json-only', this.files.state);
+      if (!state.cutoverLeveldb)
+        throw gate('LevelDB recorded at cut-over', 'this cut-over did not record LevelDB (it predates the record)', this.files.state);
+      const from = options.from ?? this.paths.leveldb;
+      const source = await openSnapshot(from, { registry: this.registry });
+      const writer = createStateStore({ ...this.paths, registry: this.registry });
+      try {
+        await writer.open();
+        const report = await foldIn(state, source.store, await this.ctx.json(), writer, { from, ...(options.dryRun !== undefined && { dryRun: options.dryRun }) });
+        // This LevelDB's changes are in JSON now (or named as conflicts): record it as the new baseline.
+        if (!report.dryRun && report.conflicts.length === 0 && from === this.paths.leveldb) {
+          const now = await recordLevelDb(this.ctx, source.store);
+          await updateState(this.files, (s) => {
+            s.cutoverLeveldb = { ...now, at: s.cutoverLeveldb?.at ?? now.at };
+          });
+        }
+        return report;
+      } finally {
+        await writer.close();
+        await source.dispose();
+      }
+    });
   }
 
   rollback(options: RollbackOptions = {}): Promise<RollbackReport> {

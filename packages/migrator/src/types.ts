@@ -1,7 +1,9 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
-import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
+import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { LevelDbSinceCutover } from './cutover-leveldb.js';
+import type { DecisionProposals } from './decisions.js';
 
 /** The persisted phases (ARCHITECTURE.md, "The migration, as states"). */
 export type MigrationPhase = 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only' | 'rolling-back';
@@ -19,6 +21,8 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
   /** Base for relative paths. Default process.cwd(). */
   cwd?: string;
   registry?: NetworkRegistry;
+  /** Findings the team accepted record by record (the config's `acknowledge`): honoured by cut-over, proposed no more by analysis. */
+  acknowledgements?: Acknowledgement[];
   /** Injected clock, for tests. */
   now?: () => number;
 }
@@ -107,6 +111,8 @@ export interface MigrationStatus {
   next: Array<{ command: string; ready: boolean; blockedBy?: string }>;
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
 }
 
 export interface ChainInventory {
@@ -135,6 +141,8 @@ export interface AnalysisReport {
   ok: boolean;
   /** The records checked against the chains, when asked (`analyze --chain`); does not change `ok`. */
   chain?: ChainVerificationReport;
+  /** Exclusions and acknowledgements the operator may record (never made automatically), each with its command. */
+  proposals?: DecisionProposals;
 }
 
 export interface CopyProgress {
@@ -192,6 +200,8 @@ export interface VerifyReport {
   evidence: VerifyEvidence;
   /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
   chain?: ChainVerificationReport;
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
 }
 
 export interface CutoverOptions {

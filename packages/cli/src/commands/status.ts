@@ -1,10 +1,10 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { copyProject } from '../read-only.js';
-import { verdict } from '../render.js';
+import { leveldbSinceCutoverLines, verdict } from '../render.js';
 
 const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
 
@@ -51,7 +51,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const phaseOk = expect === undefined || status.phase === expect;
   if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
   const p = ctx.out.paint;
-  ctx.out.result({ ...status, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+  // Every recorded decision: the config's (committed) and those the migration state carries.
+  const decisions = {
+    excluded: [...new Set([...ctx.config.exclude, ...status.state.exclusions])].sort(compareKeys),
+    acknowledged: ctx.config.acknowledge,
+    acknowledgedAtCutover: status.state.acknowledged,
+  };
+  ctx.out.result({ ...status, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     `${p.bold('writes      ')} ${status.writes.join(' then ')}`,
@@ -65,6 +71,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
         ]
       : []),
+    `${p.bold('excluded    ')} ${decisions.excluded.length > 0 ? decisions.excluded.join(', ') : 'none'}`,
+    `${p.bold('acknowledged')} ${decisions.acknowledged.length > 0 ? `${decisions.acknowledged.length} finding(s), record by record` : 'none'}`,
+    ...decisions.acknowledged.map((a) => `              ${describeAcknowledgement(a)}`),
+    ...leveldbSinceCutoverLines(status.leveldbSinceCutover, p),
     '',
     table(
       ['next command', 'ready', 'blocked by'],
