@@ -12,7 +12,7 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
-import { ensureStateGitignore } from './shared-state.js';
+import { ensureSharedState, ensureStateGitignore } from './shared-state.js';
 import { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbSinceCutover } from './cutover-leveldb.js';
 import { createStateStore } from './factory.js';
 import { proposeDecisions } from './decisions.js';
@@ -179,6 +179,11 @@ export class Migration {
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
     };
+  }
+
+  /** Writes the committed phase file and the state folder's .gitignore when missing (init); true when written. */
+  async initShared(): Promise<boolean> {
+    return ensureSharedState(this.files, await this.state());
   }
 
   /** In json-only: what changed in LevelDB since the cut-over recorded it (read from a snapshot); null when nothing was recorded. */
@@ -470,27 +475,29 @@ export class Migration {
       const state = await this.state();
       if (state.phase !== 'json-primary') throw refuse('cutover', state.phase, 'json-primary', this.files.state);
       if (state.diverged) throw gate('not diverged', 'a dual write diverged; run verify until clean', this.files.state);
-      let verify = await this.verifyAndRecord();
+      // Every read of the gates goes to a snapshot copy of LevelDB: cut-over changes the phase, not a byte of LevelDB.
+      const reads = this.readCtx;
+      let verify = await this.verifyAndRecord(reads);
       if (!verify.clean)
         throw gate(
           'fresh clean verify',
           `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`,
           this.files.state,
         );
-      const acknowledged = await this.cutoverFindings(options.acknowledge ?? []);
+      const acknowledged = await this.cutoverFindings(reads, options.acknowledge ?? []);
       let soakVerifies = 0;
       if (options.soak) {
         const count = Math.max(0, Math.floor(options.soak.count));
         for (let i = 0; i < count; i++) {
           await sleep(Math.max(0, options.soak.intervalMs));
-          verify = await this.verifyAndRecord();
+          verify = await this.verifyAndRecord(reads);
           if (!verify.clean)
             throw gate('soak', `verify ${i + 1} of ${count} found ${verify.evidence.differences} difference(s)`, this.files.state);
           soakVerifies++;
         }
       }
       // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
-      const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
+      const chain = options.chain ? await verifyChainOnSide(reads, this.paths, { ...options.chain, from: 'json' }) : undefined;
       if (chain && !chain.ok) {
         throw new StateError(
           ErrorCodes.GATE_FAILED,
@@ -507,7 +514,7 @@ export class Migration {
           ...this.acknowledgements.map(describeAcknowledgement),
         ];
         // LevelDB as deploy scripts leave it: a later change to it (a clone that wrote before it pulled) is then seen.
-        const leveldbAtCutover = await recordLevelDb(this.ctx, await this.ctx.leveldb());
+        const leveldbAtCutover = await recordLevelDb(reads, await reads.leveldb());
         await this.transition(
           'cutover',
           ['json-primary'],
@@ -536,14 +543,14 @@ export class Migration {
    * Findings in the JSON files must be ones analysis also finds in LevelDB, and each of those
    * (errors and warnings) must be acknowledged by code or key.
    */
-  private async cutoverFindings(acknowledge: readonly string[]): Promise<Finding[]> {
+  private async cutoverFindings(ctx: MigrationContext, acknowledge: readonly string[]): Promise<Finding[]> {
     const state = await this.state();
     const skip = new Set([...state.exclusions, ...state.unmigratable]);
     const relevant = (f: Finding): boolean => f.severity !== 'info' && !(f.key !== undefined && skip.has(f.key));
-    const leveldb = await this.ctx.leveldb();
-    const json = await this.ctx.json();
+    const leveldb = await ctx.leveldb();
+    const json = await ctx.json();
     const before = (await leveldb.checkIntegrity()).findings.filter(relevant);
-    const after = [...(await json.checkIntegrity()).findings, ...(await validateFiles(this.ctx)).errors].filter(relevant);
+    const after = [...(await json.checkIntegrity()).findings, ...(await validateFiles(ctx)).errors].filter(relevant);
     const known = new Set(before.map(findingId));
     const keysWithFindings = new Set(before.map((f) => f.key).filter((k): k is string => k !== undefined));
     const devChains = new Set(before.filter((f) => f.code === 'DEV_CHAIN').map((f) => f.chainId));

@@ -77,3 +77,10 @@ export async function ensureStateGitignore(stateDir: string): Promise<boolean> {
     throw error;
   }
 }
+
+/** Writes the shared phase file from the current state when there is none yet (init: so it is committed from the start). */
+export async function ensureSharedState(files: StateFiles, state: MigrationStateFile): Promise<boolean> {
+  if ((await readFile(sharedStateFile(files.stateDir), 'utf8').catch(() => null)) !== null) return false;
+  await writeSharedState(files, state);
+  return true;
+}

@@ -92,7 +92,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (await ensureStateGitignore(stateDir)) lines.push(p.green(`✔ wrote ${join(stateDir, '.gitignore')} (commit phase.json; the rest stays local)`));
   let phase: string | null = null;
   if (existsSync(ctx.paths.leveldb)) {
-    phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
+    phase = await withMigration(ctx, async (migration) => {
+      if (await migration.initShared()) lines.push(p.green(`✔ wrote ${join(stateDir, 'phase.json')} (the phase every clone follows: commit it)`));
+      return (await migration.status()).phase;
+    });
     lines.push(p.green(`✔ migration state ready: phase ${phase}`));
   } else {
     lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
