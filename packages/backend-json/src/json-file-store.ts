@@ -2,7 +2,7 @@
 // revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
 // backup link and an atomic replace.
 import { statSync } from 'node:fs';
-import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   AbstractStateStore,
@@ -26,7 +26,7 @@ import {
   errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
+import { STATE_DIR, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
 import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
 import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
@@ -536,10 +536,10 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
-    const target = this.fileFor(chainId);
-    const fallback = this.unregisteredFileFor(chainId);
-    if (fallback) await this.moveUnregistered(fallback, target);
+    // A chain's file keeps the name it was created under (a chain-<id>.json named before the
+    // registry knew the chain included): a new list never renames a file; renaming is explicit.
     const loaded = await this.load(chainId);
+    const target = loaded.file;
     const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
     const work: Working = {
       file: target,
@@ -626,29 +626,7 @@ export class JsonFileStore extends AbstractStateStore {
     }
   }
 
-  /** A chain registered after it was stored as chain-<id>.json moves to its name (link, then unlink: a crash between leaves one inode under two names, which this finishes). */
-  private async moveUnregistered(fallback: string, target: string): Promise<void> {
-    const from = signatureOf(fallback);
-    if (!from) return;
-    const to = signatureOf(target);
-    try {
-      if (to && to.ino !== from.ino) {
-        throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, {
-          file: fallback,
-        });
-      }
-      if (!to) await link(fallback, target);
-      await unlink(fallback);
-      if (this.durable) await fsyncDir(this.location);
-    } catch (error) {
-      if (isStateError(error)) throw error;
-      throw new StateError(fsErrorCode(error), `could not move ${fallback} to ${target}: ${(error as Error).message}`, {
-        file: fallback,
-        cause: error,
-      });
-    }
-    this.cache.delete(this.registry.chainIdOfFile(basename(target)) ?? -1);
-  }
+
 
   // ---- backups ----
 

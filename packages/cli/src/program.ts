@@ -174,6 +174,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate acknowledge 56-FeeManager MISSING_IMPLEMENTATION_HASH --note "proxy predates hashes"'],
   },
   {
+    usage: 'rename-network <chainId> <name>',
+    module: 'rename-network',
+    description: "Rename a chain's state file (a backup first) and record the name in the config; nothing else ever renames one",
+    examples: ['deploystate rename-network 137 polygonmainnet --yes'],
+  },
+  {
     usage: 'fold-in',
     module: 'fold-in',
     description: "json-only: bring LevelDB's changes since cut-over (a clone that wrote before it pulled) into the JSON files",

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
+import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 import { withMigration } from '../migration.js';
 
@@ -100,6 +101,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   } else {
     lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
   }
+  // State files already there keep their names: recorded once, in the config.
+  const recorded = await recordChainFiles(ctx);
+  if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
   const scripts = options.scripts === true ? await addScripts(ctx) : null;
   if (scripts)
     lines.push(
