@@ -229,6 +229,7 @@ function exitCodeForError(error: unknown): number {
   if (!isStateError(error)) return EXIT.ENVIRONMENT;
   switch (error.code) {
     case ErrorCodes.INVALID_ARGUMENT:
+    case ErrorCodes.INVALID_CONFIG:
       return EXIT.USAGE;
     case ErrorCodes.STORE_NOT_FOUND:
     case ErrorCodes.CORRUPTED:
