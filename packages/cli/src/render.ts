@@ -149,7 +149,7 @@ export function carriedFindingsNote(ok: boolean, findings: ReadonlyArray<{ sever
   if (!ok || errors === 0) return [];
   return [
     paint.dim(
-      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored, and cutover asks you to --acknowledge ${errors === 1 ? 'it' : 'them'}`,
+      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored unless excluded; cutover asks you to decide on each (see the proposals above)`,
     ),
   ];
 }
