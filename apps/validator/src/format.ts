@@ -117,7 +117,7 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
       '',
     );
   }
-  const { errors, warnings, info, files, acknowledged } = result.summary;
+  const { errors, warnings, info, files, acknowledged = 0 } = result.summary;
   const counts = `${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info${acknowledged > 0 ? `, ${acknowledged} acknowledged` : ''} in ${plural(files, 'file')}`;
   lines.push(errors > 0 ? paint('red', `✖ ${counts}`) : warnings > 0 ? paint('yellow', `⚠ ${counts}`) : paint('green', `✔ ${counts}`));
   if (hiddenInfo > 0) lines.push(paint('dim', `(${plural(hiddenInfo, 'info finding')} not listed; --verbose lists them)`));
@@ -154,7 +154,7 @@ export function formatGithub(result: ValidationResult, options: GithubFormatOpti
     const command = f.acknowledged === true ? 'notice' : COMMAND[f.severity];
     lines.push(`::${command} ${props.join(',')}::${escapeData(`${f.code}${f.acknowledged === true ? ' (acknowledged)' : ''}: ${f.message}`)}`);
   }
-  const { errors, warnings, info, files, acknowledged } = result.summary;
+  const { errors, warnings, info, files, acknowledged = 0 } = result.summary;
   lines.push(
     `deploystate-validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info${acknowledged > 0 ? `, ${acknowledged} acknowledged` : ''} in ${plural(files, 'file')}; ${result.skipped.length} skipped`,
   );

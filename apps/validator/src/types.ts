@@ -44,8 +44,8 @@ export interface ValidationSummary {
   info: number;
   /** Files judged (state, legacy and leftover temp files). */
   files: number;
-  /** Findings a recorded acknowledgement accepts (not counted above). */
-  acknowledged: number;
+  /** Findings a recorded acknowledgement accepts (not counted above); always set by validateDeployments. */
+  acknowledged?: number;
 }
 
 export interface ValidationResult {

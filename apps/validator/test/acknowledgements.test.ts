@@ -46,7 +46,7 @@ describe('acknowledged findings', () => {
     expect(result.findings.find((f) => f.code === 'INVALID_ADDRESS')?.acknowledged).toBe(true);
 
     // The same finding on a changed record is not the one that was accepted.
-    await put(join(dir, 'deployments'), 'bscmainnet.json', render(stateDocument(56, [{ ...record, timestamp: record.timestamp + 1 }])));
+    await put(join(dir, 'deployments'), 'bscmainnet.json', render(stateDocument(56, [{ ...record, timestamp: Number(record.timestamp) + 1 }])));
     expect((await runBin([], dir)).code).toBe(1);
   });
 

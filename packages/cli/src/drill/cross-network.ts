@@ -21,7 +21,7 @@ async function validatorCheck(env: DrillEnv, checks: DrillChecks): Promise<void>
   checks.expect(
     'validator over every state file',
     errors.length === 0,
-    `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors${result.summary.acknowledged > 0 ? ` (${result.summary.acknowledged} acknowledged findings)` : ''}`,
+    `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors${(result.summary.acknowledged ?? 0) > 0 ? ` (${result.summary.acknowledged} acknowledged findings)` : ''}`,
     `${plural(errors.length, 'error')}: ${listed(where)} (see \`deploystate validate\`)`,
   );
 }
