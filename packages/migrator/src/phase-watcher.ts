@@ -1,0 +1,89 @@
+// The persisted phase as a long-running process sees it: state.json (and the shared phase.json, which
+// a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
+// change costs a stat or two per operation.
+import { statSync } from 'node:fs';
+import type { StateFiles } from './paths.js';
+import { sharedStateFile } from './shared-state.js';
+import { initialState, readState } from './state.js';
+import type { MigrationStateFile } from './types.js';
+
+/** What one stat of state.json showed; compared field by field, so the unchanged case builds nothing. */
+interface StateSignature {
+  kind: 'present' | 'absent' | 'unreadable';
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  /** The shared phase file's; -1 when absent. */
+  sharedIno: number;
+  sharedMtimeMs: number;
+}
+
+const sameSignature = (a: StateSignature, b: StateSignature): boolean =>
+  a.kind === b.kind &&
+  a.ino === b.ino &&
+  a.size === b.size &&
+  a.mtimeMs === b.mtimeMs &&
+  a.sharedIno === b.sharedIno &&
+  a.sharedMtimeMs === b.sharedMtimeMs;
+
+/** Keeps the persisted state current at the cost of one stat when nothing changed. */
+export class PhaseWatcher {
+  private signature: StateSignature | undefined;
+  private current: MigrationStateFile = initialState();
+
+  private readonly sharedFile: string;
+
+  constructor(private readonly files: StateFiles) {
+    this.sharedFile = sharedStateFile(files.stateDir);
+  }
+
+  get state(): MigrationStateFile {
+    return this.current;
+  }
+
+  /** The state as last read, without a stat; undefined before the first read. */
+  get known(): MigrationStateFile | undefined {
+    return this.signature === undefined ? undefined : this.current;
+  }
+
+  /** One stat: whether state.json is still the file last read (false before the first read). */
+  unchanged(): boolean {
+    const seen = this.signature;
+    if (seen === undefined) return false;
+    return sameSignature(this.stat(), seen);
+  }
+
+  /**
+   * The state, when one stat shows state.json unchanged since it was last read; undefined when it
+   * must be read again (call refresh()). Synchronous, so the common case costs no promise.
+   */
+  peek(): MigrationStateFile | undefined {
+    return this.unchanged() ? this.current : undefined;
+  }
+
+  async refresh(): Promise<MigrationStateFile> {
+    const signature = this.stat();
+    const seen = this.signature;
+    if (seen === undefined || !sameSignature(signature, seen)) {
+      // Stat before read: what is read is at least as new as the signature kept for it.
+      this.current = signature.kind === 'absent' ? initialState() : await readState(this.files);
+      this.signature = signature;
+    }
+    return this.current;
+  }
+
+  private stat(): StateSignature {
+    // A synchronous stat costs microseconds, an async one a trip through the thread pool; state.json
+    // is replaced by rename on every change, so the inode alone tells a change.
+    try {
+      const s = statSync(this.files.state, { throwIfNoEntry: false });
+      const shared = statSync(this.sharedFile, { throwIfNoEntry: false });
+      const sharedIno = shared?.ino ?? -1;
+      const sharedMtimeMs = shared?.mtimeMs ?? -1;
+      if (!s && !shared) return { kind: 'absent', ino: 0, size: 0, mtimeMs: 0, sharedIno, sharedMtimeMs };
+      return { kind: 'present', ino: s?.ino ?? -1, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? -1, sharedIno, sharedMtimeMs };
+    } catch {
+      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0, sharedIno: 0, sharedMtimeMs: 0 };
+    }
+  }
+}
