@@ -511,7 +511,7 @@ export class JsonFileStore extends AbstractStateStore {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await this.leaseFor(this.fileFor(chainId)).run(() => this.writeBatch(chainId, batch));
+          await this.leaseFor(this.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -520,6 +520,14 @@ export class JsonFileStore extends AbstractStateStore {
       queue.running = undefined;
       if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
     }
+  }
+
+  /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
+  private writeTargetFor(chainId: number): string {
+    const canonical = this.fileFor(chainId);
+    if (signatureOf(canonical)) return canonical;
+    const fallback = this.unregisteredFileFor(chainId);
+    return fallback !== undefined && signatureOf(fallback) ? fallback : canonical;
   }
 
   private leaseFor(file: string): LockLease {
