@@ -7,7 +7,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (!['text', 'json', 'github'].includes(format))
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
   const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
-  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
+  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry(), acknowledgements: ctx.config.acknowledge });
   ctx.exitCode = exitCodeFor(result);
   // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
   const verbose = options.verbose === true;
