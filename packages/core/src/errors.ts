@@ -47,6 +47,8 @@ export const ErrorCodes = {
   STORES_DIFFER: 'STORES_DIFFER',
   /** A remote endpoint (RPC) could not be reached or answered wrongly. */
   ENDPOINT_UNAVAILABLE: 'ENDPOINT_UNAVAILABLE',
+  /** A network file no longer holds a record the store wrote there: other code rewrote the file. */
+  FOREIGN_OVERWRITE: 'FOREIGN_OVERWRITE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

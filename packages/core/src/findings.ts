@@ -39,6 +39,11 @@ export const FindingCodes = {
   RECORD_DIFFERS: { severity: 'error', summary: 'a record differs between the two sides' },
   UNSUPPORTED_SCHEMA_VERSION: { severity: 'error', summary: 'the file declares a schemaVersion newer than supported' },
   INVENTORY_MISMATCH: { severity: 'warning', summary: 'the contracts found differ from the expected inventory' },
+  FOREIGN_OVERWRITE: {
+    severity: 'error',
+    summary: 'a record the store wrote is missing or changed in its file: other code rewrote the file',
+  },
+  LEGACY_WITHOUT_RECORD: { severity: 'warning', summary: 'a legacy contracts/implementationHashes entry names a contract that records lacks' },
   TORN_LOG_TAIL: {
     severity: 'warning',
     summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped',

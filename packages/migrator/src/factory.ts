@@ -19,6 +19,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { jsonStore, levelDbStore, readsWithoutOpening } from './backends.js';
+import { OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal, type NewJournalEntry, type OutcomeEntry, type WriteOutcome } from './journal.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { routeFor, type Route, type Side } from './routing.js';
@@ -31,6 +32,11 @@ export interface StateStoreOptions extends MigrationOptions {
   shadowReads?: boolean;
   /** For tests: stores to use instead of the real backends. */
   stores?: { leveldb: StateStore; json: StateStore };
+  /**
+   * Called when a write finds that its network file lost records the store wrote there (other code
+   * rewrote the file). Default: a warning on stderr naming the keys. The write itself succeeded.
+   */
+  onForeignOverwrite?: (check: FilesCheck) => void;
 }
 
 /** What one stat of state.json showed; compared field by field, so the unchanged case builds nothing. */
@@ -125,6 +131,7 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
   private readonly env: NodeJS.ProcessEnv;
   private readonly shadowReads: boolean;
   private readonly sides: Record<Side, StateStore>;
+  private readonly overwrites: OverwriteWatch | undefined;
 
   constructor(options: StateStoreOptions = {}) {
     const registry = options.registry ?? new NetworkRegistry();
@@ -139,6 +146,13 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
       leveldb: levelDbStore(this.files, { registry }),
       json: jsonStore(this.files, { registry, create: true }),
     };
+    // [coowned] Only the real JSON backend has files that other code can rewrite.
+    this.overwrites = options.stores
+      ? undefined
+      : new OverwriteWatch(
+          { stateDir: this.files.stateDir, deployments: this.files.deployments, registry, journal: this.journal },
+          options.onForeignOverwrite,
+        );
   }
 
   get phase(): MigrationPhase {
@@ -256,16 +270,28 @@ export class MigrationStateStore extends AbstractStateStore implements FactorySt
   }
 
   protected async _put(key: string, record: DeploymentRecord): Promise<void> {
-    await this.write(key, 'put', record);
+    await this.watchedWrite(key, 'put', record);
   }
 
   protected async _delete(key: string): Promise<boolean> {
-    return this.write(key, 'delete');
+    return this.watchedWrite(key, 'delete');
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {
     // Each record is journalled and dual-written on its own so rollback and the copy see them all.
-    for (const entry of entries) await this.write(entry.key, 'put', entry.record);
+    for (const entry of entries) await this.watchedWrite(entry.key, 'put', entry.record);
+  }
+
+  // [coowned] A write to a file that other code rewrote still lands, then says what the rewrite lost.
+  private async watchedWrite(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
+    const watch = this.overwrites;
+    if (!watch) return this.write(key, op, record);
+    const { chainId } = parseKey(key);
+    const before = watch.before(chainId);
+    const result = await this.write(key, op, record);
+    const route = this.route;
+    if (route.journal && route.writes.includes('json')) await watch.after(chainId, before);
+    return result;
   }
 
   private async write(key: string, op: 'put' | 'delete', record?: DeploymentRecord, attempt = 0): Promise<boolean> {

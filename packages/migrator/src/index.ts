@@ -33,4 +33,18 @@ export {
 } from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
+export {
+  checkFiles,
+  coownedContext,
+  type ChangedElsewhere,
+  type CoownedContext,
+  type FilesCheck,
+  type ForeignOverwrite,
+  type ForeignOverwriteKind,
+  type RepairAction,
+  type RepairPlan,
+  type RepairReport,
+} from './coowned.js';
+// Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
+export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';

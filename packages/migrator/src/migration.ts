@@ -12,6 +12,7 @@ import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
+import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
@@ -148,15 +149,24 @@ export class Migration {
     const state = await this.state();
     const read = await summarizeJournal(this.journal, 0);
     const route = routeFor(state, process.env);
+    // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
+    const foreignOverwrites = (await checkFiles(coownedContext(this.ctx)).catch(() => undefined))?.findings ?? [];
+    const next = this.nextCommands(state);
+    if (foreignOverwrites.length > 0) {
+      for (const n of next)
+        if (['promote', 'cutover', 'rollback'].includes(n.command)) Object.assign(n, { ready: false, blockedBy: 'records lost from a network file: repair-files' });
+      next.unshift({ command: 'repair-files', ready: true });
+    }
     return {
       paths: this.paths,
       phase: state.phase,
       diverged: state.diverged,
       reads: route.reads,
       writes: route.writes,
-      next: this.nextCommands(state),
+      next,
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
+      foreignOverwrites,
     };
   }
 
@@ -400,7 +410,9 @@ export class Migration {
     const work = async (): Promise<CopyReport> => {
       const state = await this.state();
       if (state.phase !== 'dual-write') throw refuse('migrate', state.phase, 'dual-write', this.files.state);
-      return bulkCopy(this.ctx, options);
+      const report = await bulkCopy(this.ctx, options);
+      if (!options.dryRun) await moveBaseline(coownedContext(this.ctx)); // [coowned] the copy's writes are the product's own
+      return report;
     };
     return options.dryRun ? this.run(work) : this.locked('migrate', work);
   }
@@ -411,6 +423,7 @@ export class Migration {
       const state = await this.state();
       if (state.phase !== 'dual-write') throw refuse('promote', state.phase, 'dual-write', this.files.state);
       if (state.copy?.completedAt === undefined) throw gate('copy completed', 'no completed bulk copy; run migrate', this.files.state);
+      await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
       if (state.diverged)
         throw gate(
           'not diverged',
@@ -446,6 +459,7 @@ export class Migration {
       const state = await this.state();
       if (state.phase !== 'json-primary') throw refuse('cutover', state.phase, 'json-primary', this.files.state);
       if (state.diverged) throw gate('not diverged', 'a dual write diverged; run verify until clean', this.files.state);
+      await assertFilesIntact(coownedContext(this.ctx), 'cutover'); // [coowned]
       let verify = await this.verifyAndRecord();
       if (!verify.clean)
         throw gate(
@@ -562,5 +576,24 @@ export class Migration {
 
   listBackups(): Promise<string[]> {
     return listLevelDbBackups(this.ctx);
+  }
+
+  /** What `repairFiles` would put back (read-only). */
+  planFileRepair(): Promise<RepairPlan> {
+    return this.run(() => planRepair(coownedContext(this.ctx)));
+  }
+
+  /**
+   * Puts back, from the journal, the records other code's rewrites dropped or changed in the
+   * network files (never over a later record); `plan` is the one shown to the operator.
+   */
+  repairFiles(plan?: RepairPlan): Promise<RepairReport> {
+    return this.locked('repair-files', async () => {
+      const ctx = coownedContext(this.ctx);
+      const state = await this.state();
+      const used = plan ?? (await planRepair(ctx));
+      const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
+      return { ...result, changedElsewhere: used.changedElsewhere };
+    });
   }
 }

@@ -5,6 +5,7 @@ import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline } from './coowned.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { checklist } from './readiness.js';
@@ -32,7 +33,12 @@ export interface CarryBackPlan {
   deletes: string[];
 }
 
-async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
+async function planCarryBack(
+  ctx: MigrationContext,
+  from: MigrationPhase,
+  sinceSeq: number,
+  journalWins: ReadonlySet<string> = new Set(),
+): Promise<CarryBackPlan> {
   const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
   if (!JSON_AUTHORITATIVE.includes(from)) return plan;
   await waitForOutcomes(ctx.journal, sinceSeq, () => true);
@@ -50,6 +56,8 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
     let wanted: DeploymentRecord | null;
     try {
       if (!json) throw new Error('JSON side unavailable');
+      // A write another program's rewrite dropped from JSON is carried back as journalled, never deleted.
+      if (journalWins.has(key)) throw new Error('JSON lost the journalled write');
       wanted = await json.get(chainId, contractName);
     } catch {
       const intent = intents.get(key) as IntentEntry;
@@ -93,8 +101,13 @@ export async function runRollback(
     }
   }
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
+  // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted from LevelDB: stop.
+  const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
+  if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
+  const journalWins = new Set(lost.map((f) => f.key));
+  const keptFromJournal = lost.length > 0 ? { keptFromJournal: [...journalWins] } : {};
   if (options.dryRun) {
-    const plan = await planCarryBack(ctx, from, sinceSeq);
+    const plan = await planCarryBack(ctx, from, sinceSeq, journalWins);
     const leveldb = await ctx.leveldb();
     return {
       from,
@@ -104,6 +117,7 @@ export async function runRollback(
       deletes: plan.deletes.length,
       leveldbDigest: await leveldbDigestOf(leveldb),
       durationMs: ctx.now() - started,
+      ...keptFromJournal,
     };
   }
   if (state.phase !== 'rolling-back') {
@@ -113,7 +127,7 @@ export async function runRollback(
     });
   }
   // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = await planCarryBack(ctx, from, sinceSeq);
+  const plan = await planCarryBack(ctx, from, sinceSeq, journalWins);
   const leveldb = await ctx.leveldb();
   for (const { record } of plan.puts) await leveldb.put(record);
   for (const key of plan.deletes) {
@@ -121,6 +135,7 @@ export async function runRollback(
     await leveldb.delete(chainId, contractName);
   }
   const leveldbDigest = await leveldbDigestOf(leveldb);
+  await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
@@ -154,6 +169,7 @@ export async function runRollback(
     deletes: plan.deletes.length,
     leveldbDigest,
     durationMs: ctx.now() - started,
+    ...keptFromJournal,
   };
 }
 

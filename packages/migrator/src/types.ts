@@ -1,5 +1,6 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
+import type { FilesCheck, ForeignOverwrite } from './coowned.js';
 import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 
@@ -33,6 +34,8 @@ export interface VerifyEvidence {
   schemaErrors: number;
   /** The journal sequence number at the time of the verify. */
   journalSeq: number;
+  /** Records the store wrote that their network file lost to another program's rewrite. */
+  foreignOverwrites?: number;
 }
 
 export interface PhaseTiming {
@@ -96,6 +99,8 @@ export interface MigrationStatus {
   next: Array<{ command: string; ready: boolean; blockedBy?: string }>;
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
+  /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
+  foreignOverwrites?: ForeignOverwrite[];
 }
 
 export interface ChainInventory {
@@ -152,6 +157,8 @@ export interface CopyReport {
   backups: { leveldb?: string; files: string[] };
   leveldbDigest: string;
   durationMs: number;
+  /** Emergency only: keys whose network file lost the journalled write; the journalled record was carried back. */
+  keptFromJournal?: string[];
 }
 
 /**
@@ -179,6 +186,8 @@ export interface VerifyReport {
   comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;
+  /** Whether each network file still holds what the store wrote there; findings make the verify unclean. */
+  files?: FilesCheck;
   /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
   chain?: ChainVerificationReport;
 }
@@ -208,6 +217,8 @@ export interface RollbackReport {
   deletes: number;
   leveldbDigest: string;
   durationMs: number;
+  /** Emergency only: keys whose network file lost the journalled write; the journalled record was carried back. */
+  keptFromJournal?: string[];
 }
 
 export interface ReadinessReport {

@@ -1,0 +1,451 @@
+// Files other code writes too. `deployments/<network>.json` is shared with the project's own
+// scripts; a script that loaded the file early and writes its object back drops what the store
+// wrote meanwhile. This module keeps, per key, the last write the store made to JSON (folded from
+// the journal into `<stateDir>/written.json`), finds the records a foreign rewrite dropped or
+// changed, and puts them back from the journal on request.
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseStateFile, withFileLock, writeFileAtomic } from '@deploystate/backend-json';
+import {
+  canonicalDigest,
+  ErrorCodes,
+  parseKey,
+  parseLossless,
+  StateError,
+  stringifyLossless,
+  type DeploymentRecord,
+  type NetworkRegistry,
+} from '@deploystate/core';
+import { writerAlive, type IntentEntry, type Journal } from './journal.js';
+import type { MigrationContext } from './context.js';
+import type { MigrationPhase } from './types.js';
+
+/** The last write the store made to a key in JSON. */
+export interface WrittenEntry {
+  /** The journal seq of the write's intent (its record is read back from there for a repair). */
+  seq: number;
+  op: 'put' | 'delete';
+  /** canonicalDigest of the record written; null for a delete. */
+  digest: string | null;
+  /** The record's timestamp, in decimal (any size); for a delete, the write's time in ms. */
+  timestamp: string;
+}
+
+interface Baseline {
+  version: 1;
+  /** Every write up to this seq is folded into `written`. */
+  scannedSeq: number;
+  written: Record<string, WrittenEntry>;
+}
+
+export type ForeignOverwriteKind = 'missing' | 'changed' | 'reappeared';
+
+/** A record the store wrote that its file no longer holds, or holds changed. */
+export interface ForeignOverwrite {
+  file: string;
+  key: string;
+  /** missing: the record is gone; changed: it differs and is not newer; reappeared: a deleted record is back. */
+  kind: ForeignOverwriteKind;
+  /** The journal seq of the store's write. */
+  seq: number;
+  /** The written record's timestamp (for a delete, the write's time in ms), in decimal. */
+  timestamp: string;
+}
+
+/** A key the file holds with a later timestamp than the store's write: someone else's newer write, never reverted. */
+export interface ChangedElsewhere {
+  file: string;
+  key: string;
+  seq: number;
+}
+
+export interface FilesCheck {
+  findings: ForeignOverwrite[];
+  changedElsewhere: ChangedElsewhere[];
+  /** Keys the check compared. */
+  checked: number;
+}
+
+export interface CoownedContext {
+  stateDir: string;
+  deployments: string;
+  registry: NetworkRegistry;
+  journal: Journal;
+}
+
+/** The files a migration command works with, as this module needs them. */
+export function coownedContext(ctx: Pick<MigrationContext, 'files' | 'registry' | 'journal'>): CoownedContext {
+  return { stateDir: ctx.files.stateDir, deployments: ctx.files.deployments, registry: ctx.registry, journal: ctx.journal };
+}
+
+const BASELINE_FILE = 'written.json';
+const emptyBaseline = (): Baseline => ({ version: 1, scannedSeq: 0, written: {} });
+
+function baselinePath(ctx: Pick<CoownedContext, 'stateDir'>): string {
+  return join(ctx.stateDir, BASELINE_FILE);
+}
+
+async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await readFile(baselinePath(ctx), 'utf8');
+  } catch {
+    return emptyBaseline();
+  }
+  try {
+    const parsed = parseLossless(text) as Baseline;
+    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object') return parsed;
+  } catch {
+    // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
+  }
+  return emptyBaseline();
+}
+
+/** Read, change and write the baseline under its own lock (one short lock; the journal is read inside). */
+async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: Baseline) => Promise<T>): Promise<T> {
+  const file = baselinePath(ctx);
+  return withFileLock(
+    file,
+    async () => {
+      const baseline = await readBaseline(ctx);
+      const result = await change(baseline);
+      await writeFileAtomic(file, `${stringifyLossless(baseline, 2)}\n`, { durable: false, tmpDir: join(ctx.stateDir, 'tmp') });
+      return result;
+    },
+    { lockDir: ctx.stateDir },
+  );
+}
+
+function timestampOf(record: DeploymentRecord): string {
+  return String(record.timestamp);
+}
+
+const later = (a: string, b: string): boolean => BigInt(a) > BigInt(b);
+
+function entryOf(intent: IntentEntry): WrittenEntry {
+  return {
+    seq: intent.seq,
+    op: intent.op,
+    digest: intent.digest,
+    timestamp: intent.op === 'put' && intent.record ? timestampOf(intent.record) : String(Date.parse(intent.time) || 0),
+  };
+}
+
+/**
+ * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
+ * becomes its key's entry. Folding stops before the first write still in flight (its writer alive),
+ * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
+ * returned as `later`, to be checked now but folded next time.
+ */
+async function fold(journal: Journal, baseline: Baseline): Promise<Map<string, WrittenEntry>> {
+  const intents = new Map<number, IntentEntry>();
+  const ok = new Set<number>();
+  const closed = new Set<number>();
+  let lastSeq = baseline.scannedSeq;
+  for await (const e of journal.entries({ sinceSeq: baseline.scannedSeq, onEnd: (end) => (lastSeq = end.lastSeq) })) {
+    if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
+    else if (e.type === 'outcome' && intents.has(e.ref)) {
+      closed.add(e.ref);
+      if (e.outcome === 'ok') ok.add(e.ref);
+    }
+  }
+  const unfolded = new Map<string, WrittenEntry>();
+  let settled = true;
+  for (const [seq, intent] of intents) {
+    if (!closed.has(seq) && writerAlive(intent.pid)) {
+      if (settled) baseline.scannedSeq = seq - 1;
+      settled = false;
+      continue;
+    }
+    if (!ok.has(seq)) continue;
+    if (settled) baseline.written[intent.key] = entryOf(intent);
+    else unfolded.set(intent.key, entryOf(intent));
+  }
+  if (settled) baseline.scannedSeq = Math.max(baseline.scannedSeq, lastSeq);
+  return unfolded;
+}
+
+function fileOf(ctx: CoownedContext, chainId: number): string {
+  return join(ctx.deployments, ctx.registry.fileName(chainId));
+}
+
+/** Compares one chain's expected writes with its file as it is now. */
+async function checkChain(ctx: CoownedContext, chainId: number, expected: Array<[string, WrittenEntry]>, out: FilesCheck): Promise<void> {
+  const file = fileOf(ctx, chainId);
+  let records: Map<string, DeploymentRecord>;
+  let invalid: Set<string>;
+  try {
+    const model = parseStateFile(await readFile(file, 'utf8'), file, chainId);
+    records = model.records;
+    invalid = new Set(model.invalid.keys());
+  } catch (error) {
+    // A file that cannot be read is reported by verify and validate as such; a deleted one lost everything.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    records = new Map();
+    invalid = new Set();
+  }
+  for (const [key, entry] of expected) {
+    out.checked++;
+    const { contractName } = parseKey(key);
+    const found = records.get(contractName);
+    if (entry.op === 'delete') {
+      if (!found && !invalid.has(contractName)) continue;
+      if (found && later(timestampOf(found), entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+      else out.findings.push({ file, key, kind: 'reappeared', seq: entry.seq, timestamp: entry.timestamp });
+      continue;
+    }
+    if (!found) {
+      out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
+      continue;
+    }
+    if (canonicalDigest(found) === entry.digest) continue;
+    if (later(timestampOf(found), entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+    else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
+  }
+}
+
+async function checkEntries(ctx: CoownedContext, entries: Map<string, WrittenEntry>, chains?: ReadonlySet<number>): Promise<FilesCheck> {
+  const byChain = new Map<number, Array<[string, WrittenEntry]>>();
+  for (const [key, entry] of entries) {
+    const { chainId } = parseKey(key);
+    if (chains && !chains.has(chainId)) continue;
+    let list = byChain.get(chainId);
+    if (!list) byChain.set(chainId, (list = []));
+    list.push([key, entry]);
+  }
+  const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
+  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out);
+  out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+function merged(baseline: Baseline, unfolded: Map<string, WrittenEntry>): Map<string, WrittenEntry> {
+  const all = new Map(Object.entries(baseline.written));
+  for (const [key, entry] of unfolded) all.set(key, entry);
+  return all;
+}
+
+/**
+ * Checks every file the store wrote, without recording anything: for `status`, and for a put
+ * (which never counts as a clean check, so what it finds stays until repaired).
+ */
+export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
+  const baseline = await readBaseline(ctx);
+  const unfolded = await fold(ctx.journal, baseline);
+  return checkEntries(ctx, merged(baseline, unfolded), chains);
+}
+
+/**
+ * Checks every file the store wrote and records how far the journal is folded (verify, the gates).
+ * A key the file holds with a later timestamp is someone else's write: it leaves the baseline, so
+ * it is reported once as changed elsewhere and never reverted.
+ */
+export async function checkFilesAndRecord(ctx: CoownedContext): Promise<FilesCheck> {
+  return updateBaseline(ctx, async (baseline) => {
+    const unfolded = await fold(ctx.journal, baseline);
+    const result = await checkEntries(ctx, merged(baseline, unfolded));
+    for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
+    return result;
+  });
+}
+
+/**
+ * After a write the product made itself (copy, restore, import, repair): what the files hold now is
+ * the new baseline. Keys whose file no longer holds the store's write leave it (all chains, or the
+ * named ones).
+ */
+export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<void> {
+  await updateBaseline(ctx, async (baseline) => {
+    await fold(ctx.journal, baseline);
+    const result = await checkEntries(ctx, new Map(Object.entries(baseline.written)), chains);
+    for (const f of [...result.findings, ...result.changedElsewhere]) delete baseline.written[f.key];
+  });
+}
+
+/** After a rollback's carry-back the JSON side is no longer written: the baseline starts afresh. */
+export async function forgetBaseline(ctx: CoownedContext): Promise<void> {
+  await updateBaseline(ctx, async (baseline) => {
+    await fold(ctx.journal, baseline);
+    baseline.written = {};
+  });
+}
+
+/** One line per file: what is lost there. */
+export function describeOverwrites(findings: readonly ForeignOverwrite[]): string[] {
+  const byFile = new Map<string, string[]>();
+  for (const f of findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), `${f.key} (${f.kind})`]);
+  return [...byFile].map(([file, keys]) => `${file}: ${keys.join(', ')}`);
+}
+
+/** FOREIGN_OVERWRITE naming the first file and key; thrown by the gates and the rollback carry-back. */
+export function foreignOverwriteError(findings: readonly ForeignOverwrite[], what: string): StateError {
+  const first = findings[0] as ForeignOverwrite;
+  return new StateError(
+    ErrorCodes.FOREIGN_OVERWRITE,
+    `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (other code rewrote it): ${describeOverwrites(findings).join('; ')}`,
+    {
+      file: first.file,
+      key: first.key,
+      hint: 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()',
+    },
+  );
+}
+
+/** Throws FOREIGN_OVERWRITE when a file lost a record the store wrote (promote, cut-over, rollback). */
+export async function assertFilesIntact(ctx: CoownedContext, what: string): Promise<FilesCheck> {
+  const result = await checkFilesAndRecord(ctx);
+  if (result.findings.length > 0) throw foreignOverwriteError(result.findings, what);
+  return result;
+}
+
+// ---- repair ----
+
+export interface RepairAction {
+  file: string;
+  key: string;
+  kind: ForeignOverwriteKind;
+  /** What the repair does: put the journalled record back, or delete the record that reappeared. */
+  action: 'put' | 'delete';
+  seq: number;
+  timestamp: string;
+}
+
+export interface RepairPlan {
+  actions: RepairAction[];
+  /** Keys left alone because the file holds a later write. */
+  changedElsewhere: ChangedElsewhere[];
+  /** Records to write back, by key. */
+  records: Map<string, DeploymentRecord>;
+}
+
+/** What a repair would do: every finding, with the record read back from the journal. */
+export async function planRepair(ctx: CoownedContext): Promise<RepairPlan> {
+  const check = await checkFiles(ctx);
+  const wanted = new Map<number, ForeignOverwrite>();
+  for (const f of check.findings) if (f.kind !== 'reappeared') wanted.set(f.seq, f);
+  const records = new Map<string, DeploymentRecord>();
+  if (wanted.size > 0) {
+    const from = Math.min(...wanted.keys()) - 1;
+    for await (const e of ctx.journal.entries({ sinceSeq: from })) {
+      const f = wanted.get(e.seq);
+      if (f && e.type === 'intent' && e.record) records.set(f.key, e.record);
+    }
+  }
+  const actions: RepairAction[] = [];
+  for (const f of check.findings) {
+    if (f.kind !== 'reappeared' && !records.has(f.key)) {
+      throw new StateError(ErrorCodes.CORRUPTED, `${f.key}: the journal entry of its write (seq ${f.seq}) holds no record to restore`, {
+        file: ctx.journal.file,
+        key: f.key,
+        hint: 'restore the file from its backups (deploystate restore --file <network> --list)',
+      });
+    }
+    actions.push({ file: f.file, key: f.key, kind: f.kind, action: f.kind === 'reappeared' ? 'delete' : 'put', seq: f.seq, timestamp: f.timestamp });
+  }
+  return { actions, changedElsewhere: check.changedElsewhere, records };
+}
+
+export interface RepairReport {
+  applied: RepairAction[];
+  /** Actions not taken because the file meanwhile holds a later record. */
+  skipped: RepairAction[];
+  changedElsewhere: ChangedElsewhere[];
+}
+
+/** The store the repair writes through (the JSON backend: its lock, its atomic write, every other key kept). */
+export interface RepairTarget {
+  get(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
+  put(record: DeploymentRecord): Promise<void>;
+  delete(chainId: number, contractName: string): Promise<boolean>;
+}
+
+/**
+ * Applies a plan. Each key is looked at again just before it is written: a record that became
+ * newer meanwhile is left alone (never an older record over a newer one) and reported as skipped.
+ */
+export async function applyRepair(
+  ctx: CoownedContext,
+  plan: RepairPlan,
+  json: RepairTarget,
+  phase: MigrationPhase,
+): Promise<{ applied: RepairAction[]; skipped: RepairAction[] }> {
+  const applied: RepairAction[] = [];
+  const skipped: RepairAction[] = [];
+  const chains = new Set<number>();
+  for (const action of plan.actions) {
+    const { chainId, contractName } = parseKey(action.key);
+    const now = await json.get(chainId, contractName).catch(() => null);
+    if (now && later(timestampOf(now), action.timestamp)) {
+      skipped.push(action);
+      continue;
+    }
+    const record = plan.records.get(action.key);
+    if (action.action === 'put' && record) await json.put(record);
+    else if (action.action === 'delete' && now) await json.delete(chainId, contractName);
+    chains.add(chainId);
+    applied.push(action);
+  }
+  if (applied.length > 0) {
+    await ctx.journal.appendOne({
+      type: 'event',
+      event: 'files-repaired',
+      detail: applied.map((a) => `${a.action} ${a.key}`).join(', '),
+      time: new Date().toISOString(),
+      pid: process.pid,
+      phase,
+    });
+  }
+  await moveBaseline(ctx, chains);
+  return { applied, skipped };
+}
+
+// ---- the factory's watch ----
+
+function signatureOf(file: string): string | undefined {
+  try {
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default report of a put that found its file rewritten: one warning on stderr naming the lost keys. */
+export function warnOnStderr(check: FilesCheck): void {
+  process.stderr.write(
+    `deploystate: warning FOREIGN_OVERWRITE: the write was stored, but its file no longer holds ${check.findings.length} record(s) the store wrote there (other code rewrote it): ${describeOverwrites(check.findings).join('; ')}. Run \`deploystate repair-files\` to put them back.\n`,
+  );
+}
+
+/**
+ * Checks a network file after the store wrote it, when something else changed the file since this
+ * process last wrote it (one stat before and after each write; the full check only then). What it
+ * finds goes to `report`; the write itself has already succeeded and is never refused for it.
+ */
+export class OverwriteWatch {
+  private readonly seen = new Map<number, string | undefined>();
+
+  constructor(
+    private readonly ctx: CoownedContext,
+    private readonly report: (check: FilesCheck) => void = warnOnStderr,
+  ) {}
+
+  /** The file's signature before a write. */
+  before(chainId: number): string | undefined {
+    return signatureOf(fileOf(this.ctx, chainId));
+  }
+
+  async after(chainId: number, before: string | undefined): Promise<void> {
+    const file = fileOf(this.ctx, chainId);
+    const unchanged = this.seen.has(chainId) && this.seen.get(chainId) === before;
+    this.seen.set(chainId, signatureOf(file));
+    if (unchanged) return;
+    try {
+      const check = await checkFiles(this.ctx, new Set([chainId]));
+      if (check.findings.length > 0) this.report(check);
+    } catch {
+      // The check never fails a write that succeeded; verify reports what it could not.
+    }
+  }
+}
