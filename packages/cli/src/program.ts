@@ -209,6 +209,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate restore --file bscmainnet --list', 'deploystate restore --file 56', 'deploystate restore --leveldb --yes'],
   },
   {
+    usage: 'repair-files',
+    module: 'repair-files',
+    description: "Put back records another program's rewrite of a network file dropped or changed, from the journal (asks first)",
+    options: [['--dry-run', 'Show what it would put back, change nothing']],
+    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes'],
+  },
+  {
     usage: 'demo [dir]',
     module: 'demo',
     description: 'Create the production-shaped sample store (28 records on 5 chains plus the hardhat dev chain) in a folder',

@@ -3,8 +3,8 @@
 // wrote meanwhile. This module keeps, per key, the last write the store made to JSON (folded from
 // the journal into `<stateDir>/written.json`), finds the records a foreign rewrite dropped or
 // changed, and puts them back from the journal on request.
-import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseStateFile, withFileLock, writeFileAtomic } from '@deploystate/backend-json';
 import {
@@ -14,16 +14,21 @@ import {
   parseLossless,
   StateError,
   stringifyLossless,
+  NetworkRegistry,
   type DeploymentRecord,
-  type NetworkRegistry,
 } from '@deploystate/core';
-import { writerAlive, type IntentEntry, type Journal } from './journal.js';
+import { Journal, writerAlive, type IntentEntry } from './journal.js';
+import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
-import type { MigrationPhase } from './types.js';
+import type { MigrationOptions, MigrationPhase } from './types.js';
 
 /** The last write the store made to a key in JSON. */
 export interface WrittenEntry {
-  /** The journal seq of the write's intent (its record is read back from there for a repair). */
+  /**
+   * The journal seq of the write's intent (its record is read back from there for a repair); 0 for
+   * a record the product wrote without the journal (the copy, a restore, an import), which a
+   * repair takes from LevelDB when LevelDB holds exactly it.
+   */
   seq: number;
   op: 'put' | 'delete';
   /** canonicalDigest of the record written; null for a delete. */
@@ -250,17 +255,60 @@ export async function checkFilesAndRecord(ctx: CoownedContext): Promise<FilesChe
   });
 }
 
+/** The chains whose state file is in the deployments folder. */
+async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> {
+  const chains = new Set<number>();
+  const names = await readdir(ctx.deployments).catch(() => [] as string[]);
+  for (const name of names) {
+    const chainId = ctx.registry.chainIdOfFile(name);
+    if (chainId !== undefined && fileOf(ctx, chainId) === join(ctx.deployments, name)) chains.add(chainId);
+  }
+  return chains;
+}
+
 /**
- * After a write the product made itself (copy, restore, import, repair): what the files hold now is
- * the new baseline. Keys whose file no longer holds the store's write leave it (all chains, or the
- * named ones).
+ * After a write the product made itself (copy, restore, import): every record the named chains'
+ * files hold now (all chains by default) is the new baseline, and keys they no longer hold leave it.
+ * A file that cannot be read keeps its old baseline.
  */
 export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<void> {
+  const targets = chains ?? (await chainsInFolder(ctx));
   await updateBaseline(ctx, async (baseline) => {
     await fold(ctx.journal, baseline);
-    const result = await checkEntries(ctx, new Map(Object.entries(baseline.written)), chains);
-    for (const f of [...result.findings, ...result.changedElsewhere]) delete baseline.written[f.key];
+    for (const chainId of targets) {
+      const file = fileOf(ctx, chainId);
+      let records: Map<string, DeploymentRecord>;
+      try {
+        records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+        records = new Map();
+      }
+      const prefix = `${chainId}-`;
+      for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];
+      for (const [name, record] of records) {
+        baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: timestampOf(record) };
+      }
+    }
   });
+}
+
+/**
+ * `moveBaseline` for a command that wrote network files without a Migration open (restore of a
+ * JSON file, import into JSON): those are the product's own writes. Nothing to do without a journal.
+ */
+export async function acceptNetworkFiles(options: MigrationOptions, chains?: readonly number[]): Promise<void> {
+  const files = stateFiles(resolvePaths(options));
+  if (!existsSync(files.journal)) return;
+  const journal = new Journal(files.journal);
+  try {
+    await moveBaseline(
+      { stateDir: files.stateDir, deployments: files.deployments, registry: options.registry ?? new NetworkRegistry(), journal },
+      chains === undefined ? undefined : new Set(chains),
+    );
+  } finally {
+    await journal.close();
+  }
 }
 
 /** After a rollback's carry-back the JSON side is no longer written: the baseline starts afresh. */
@@ -317,13 +365,22 @@ export interface RepairPlan {
   changedElsewhere: ChangedElsewhere[];
   /** Records to write back, by key. */
   records: Map<string, DeploymentRecord>;
+  /** Findings whose exact record is neither in the journal nor in LevelDB: restore the file's backup. */
+  unrepairable: ForeignOverwrite[];
 }
 
-/** What a repair would do: every finding, with the record read back from the journal. */
-export async function planRepair(ctx: CoownedContext): Promise<RepairPlan> {
+/** Where a repair finds a record the product wrote without the journal: LevelDB, when it holds exactly it. */
+export type RecordSource = (chainId: number, contractName: string) => Promise<DeploymentRecord | null>;
+
+/**
+ * What a repair would do: every finding, with the record read back from the journal (or, for a
+ * record the copy, a restore or an import wrote, from LevelDB when it holds exactly that record).
+ * Findings with no exact record anywhere are listed as `unrepairable`.
+ */
+export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource): Promise<RepairPlan> {
   const check = await checkFiles(ctx);
   const wanted = new Map<number, ForeignOverwrite>();
-  for (const f of check.findings) if (f.kind !== 'reappeared') wanted.set(f.seq, f);
+  for (const f of check.findings) if (f.kind !== 'reappeared' && f.seq > 0) wanted.set(f.seq, f);
   const records = new Map<string, DeploymentRecord>();
   if (wanted.size > 0) {
     const from = Math.min(...wanted.keys()) - 1;
@@ -332,18 +389,24 @@ export async function planRepair(ctx: CoownedContext): Promise<RepairPlan> {
       if (f && e.type === 'intent' && e.record) records.set(f.key, e.record);
     }
   }
+  const expected = new Map(Object.entries((await readBaseline(ctx)).written));
+  for (const f of check.findings) {
+    if (f.kind === 'reappeared' || records.has(f.key) || !otherSide) continue;
+    const { chainId, contractName } = parseKey(f.key);
+    const record = await otherSide(chainId, contractName).catch(() => null);
+    const digest = f.seq > 0 ? undefined : expected.get(f.key)?.digest;
+    if (record && (f.seq > 0 || canonicalDigest(record) === digest)) records.set(f.key, record);
+  }
   const actions: RepairAction[] = [];
+  const unrepairable: ForeignOverwrite[] = [];
   for (const f of check.findings) {
     if (f.kind !== 'reappeared' && !records.has(f.key)) {
-      throw new StateError(ErrorCodes.CORRUPTED, `${f.key}: the journal entry of its write (seq ${f.seq}) holds no record to restore`, {
-        file: ctx.journal.file,
-        key: f.key,
-        hint: 'restore the file from its backups (deploystate restore --file <network> --list)',
-      });
+      unrepairable.push(f);
+      continue;
     }
     actions.push({ file: f.file, key: f.key, kind: f.kind, action: f.kind === 'reappeared' ? 'delete' : 'put', seq: f.seq, timestamp: f.timestamp });
   }
-  return { actions, changedElsewhere: check.changedElsewhere, records };
+  return { actions, changedElsewhere: check.changedElsewhere, records, unrepairable };
 }
 
 export interface RepairReport {
@@ -351,6 +414,8 @@ export interface RepairReport {
   /** Actions not taken because the file meanwhile holds a later record. */
   skipped: RepairAction[];
   changedElsewhere: ChangedElsewhere[];
+  /** Findings no exact record was found for (restore the file from its backups). */
+  unrepairable: ForeignOverwrite[];
 }
 
 /** The store the repair writes through (the JSON backend: its lock, its atomic write, every other key kept). */
@@ -372,7 +437,6 @@ export async function applyRepair(
 ): Promise<{ applied: RepairAction[]; skipped: RepairAction[] }> {
   const applied: RepairAction[] = [];
   const skipped: RepairAction[] = [];
-  const chains = new Set<number>();
   for (const action of plan.actions) {
     const { chainId, contractName } = parseKey(action.key);
     const now = await json.get(chainId, contractName).catch(() => null);
@@ -383,7 +447,6 @@ export async function applyRepair(
     const record = plan.records.get(action.key);
     if (action.action === 'put' && record) await json.put(record);
     else if (action.action === 'delete' && now) await json.delete(chainId, contractName);
-    chains.add(chainId);
     applied.push(action);
   }
   if (applied.length > 0) {
@@ -396,7 +459,7 @@ export async function applyRepair(
       phase,
     });
   }
-  await moveBaseline(ctx, chains);
+  // The repaired records are what the baseline expects already: it stays as it is.
   return { applied, skipped };
 }
 

@@ -34,6 +34,7 @@ export {
 export { type CompareOptions } from './verify.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
 export {
+  acceptNetworkFiles,
   checkFiles,
   coownedContext,
   type ChangedElsewhere,

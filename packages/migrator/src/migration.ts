@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
+import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type DeploymentRecord, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
@@ -578,9 +578,14 @@ export class Migration {
     return listLevelDbBackups(this.ctx);
   }
 
+  /** LevelDB, read for a repair of a record the copy wrote (used only when it holds exactly that record). */
+  private otherSide(): (chainId: number, contractName: string) => Promise<DeploymentRecord | null> {
+    return async (chainId, contractName) => (await this.ctx.leveldb()).get(chainId, contractName);
+  }
+
   /** What `repairFiles` would put back (read-only). */
   planFileRepair(): Promise<RepairPlan> {
-    return this.run(() => planRepair(coownedContext(this.ctx)));
+    return this.run(() => planRepair(coownedContext(this.ctx), this.otherSide()));
   }
 
   /**
@@ -591,9 +596,9 @@ export class Migration {
     return this.locked('repair-files', async () => {
       const ctx = coownedContext(this.ctx);
       const state = await this.state();
-      const used = plan ?? (await planRepair(ctx));
+      const used = plan ?? (await planRepair(ctx, this.otherSide()));
       const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
-      return { ...result, changedElsewhere: used.changedElsewhere };
+      return { ...result, changedElsewhere: used.changedElsewhere, unrepairable: used.unrepairable };
     });
   }
 }

@@ -51,14 +51,18 @@ describe.each<Phase>(['dual-write', 'json-primary', 'json-only'])('a loaded-earl
 
     const verify = await migration.verify();
     expect(verify.clean).toBe(false);
+    // The record the script never saw is gone; a copied record it loaded comes back with its big number rounded.
+    const file = join(dir, 'deployments', 'bscmainnet.json');
     expect(verify.files?.findings).toEqual([
-      expect.objectContaining({ key: '56-NewVault', kind: 'missing', file: join(dir, 'deployments', 'bscmainnet.json') }),
+      expect.objectContaining({ key: '56-LookCoin', kind: 'changed', file }),
+      expect.objectContaining({ key: '56-NewVault', kind: 'missing', file }),
     ]);
+    const lookCoinArgs = stringifyLossless((await jsonRecord(dir, 'LookCoin'))?.deploymentArgs);
 
     // The gate of this phase (and the rollback carry-back from JSON) stops on it, naming the key.
     const gate =
       phase === 'dual-write' ? migration.promote() : phase === 'json-primary' ? migration.cutover({ acknowledge: ACKS }) : migration.rollback();
-    await expect(gate).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-NewVault' });
+    await expect(gate).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-LookCoin', file });
     expect((await migration.status()).phase).toBe(phase);
 
     // The next put through the store lands, keeps what the rewrite put in the file, and says what is lost.
@@ -70,14 +74,21 @@ describe.each<Phase>(['dual-write', 'json-primary', 'json-only'])('a loaded-earl
     expect(Object.keys(after.records as object)).toContain('AfterRewrite');
     expect((after.contracts as Record<string, unknown>).NewVault).toBeDefined();
     expect(after.deployer).toBe('0x000000000000000000000000000000000000dEaD');
-    expect((await migration.status()).foreignOverwrites?.map((f) => f.key)).toEqual(['56-NewVault']);
+    expect((await migration.status()).foreignOverwrites?.map((f) => f.key)).toEqual(['56-LookCoin', '56-NewVault']);
 
-    // A put is not a clean check: the finding stays until repaired.
-    expect((await migration.verify()).files?.findings.map((f) => f.key)).toEqual(['56-NewVault']);
+    // A put is not a clean check: the findings stay until repaired.
+    expect((await migration.verify()).files?.findings.map((f) => f.key)).toEqual(['56-LookCoin', '56-NewVault']);
     const plan = await migration.planFileRepair();
-    expect(plan.actions.map((a) => [a.key, a.action])).toEqual([['56-NewVault', 'put']]);
+    expect(plan.actions.map((a) => [a.key, a.action])).toEqual([
+      ['56-LookCoin', 'put'],
+      ['56-NewVault', 'put'],
+    ]);
+    expect(plan.unrepairable).toEqual([]);
     const repaired = await migration.repairFiles(plan);
-    expect(repaired.applied.map((a) => a.key)).toEqual(['56-NewVault']);
+    expect(repaired.applied.map((a) => a.key)).toEqual(['56-LookCoin', '56-NewVault']);
+    // LookCoin was copied from LevelDB (no journal entry): it comes back from there, every digit.
+    expect(lookCoinArgs).toContain('18446744073709552000');
+    expect(stringifyLossless((await jsonRecord(dir, 'LookCoin'))?.deploymentArgs)).toContain(BIG.toString());
     const record = await jsonRecord(dir, 'NewVault');
     expect(record?.deploymentArgs?.[0]).toBe(BIG);
     expect(record?.address).toBe(`0x${'ab'.repeat(20)}`);
@@ -94,7 +105,10 @@ describe('co-owned files', () => {
     expect(stringifyLossless(((await fileDoc(dir)).records as Record<string, DeploymentRecord>).Rounded?.deploymentArgs)).not.toContain(
       BIG.toString(),
     );
-    expect((await migration.verify()).files?.findings).toEqual([expect.objectContaining({ key: '56-Rounded', kind: 'changed' })]);
+    expect((await migration.verify()).files?.findings).toEqual([
+      expect.objectContaining({ key: '56-LookCoin', kind: 'changed' }),
+      expect.objectContaining({ key: '56-Rounded', kind: 'changed' }),
+    ]);
     await migration.repairFiles();
     expect((await jsonRecord(dir, 'Rounded'))?.deploymentArgs?.[0]).toBe(BIG);
     expect((await migration.verify()).files?.findings).toEqual([]);
@@ -140,14 +154,14 @@ describe('co-owned files', () => {
     const migration = await migrationIn(dir, 'json-only');
     await deploy(dir, 'Raced', 'late-writeback');
     const plan = await migration.planFileRepair();
-    expect(plan.actions.map((a) => a.key)).toEqual(['56-Raced']);
+    expect(plan.actions.map((a) => a.key)).toEqual(['56-LookCoin', '56-Raced']);
     const file = join(dir, 'deployments', 'bscmainnet.json');
     const doc = await fileDoc(dir);
     const records = doc.records as Record<string, DeploymentRecord>;
     records.Raced = { ...(records.Raced as DeploymentRecord), timestamp: 1_900_000_000_000, deploymentArgs: ['newer'] };
     await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
     const result = await migration.repairFiles(plan);
-    expect(result.applied).toEqual([]);
+    expect(result.applied.map((a) => a.key)).toEqual(['56-LookCoin']);
     expect(result.skipped.map((a) => a.key)).toEqual(['56-Raced']);
     expect((await jsonRecord(dir, 'Raced'))?.deploymentArgs).toEqual(['newer']);
   });
