@@ -37,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--snapshot', 'Read a consistent copy of a LevelDB that another process holds open'],
       ['--expected <file>', 'Cross-check against an expected-inventory JSON file'],
+      ['--scripts <dir>', 'Scan this folder for direct writes to deployments/*.json (repeatable; default: scripts, deploy, tasks)'],
       CHAIN_OPTION,
       ...CHAIN_FLAGS,
     ],

@@ -46,6 +46,7 @@ export {
   type RepairPlan,
   type RepairReport,
 } from './coowned.js';
+export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type DirectWrite } from './direct-writes.js';
 // Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';

@@ -12,6 +12,7 @@ import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
+import { scanDirectWrites } from './direct-writes.js';
 import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { buildReport } from './report.js';
@@ -52,6 +53,8 @@ export interface AnalyzeOptions {
   expectedInventory?: string;
   /** Also check the records against the chains (the result is `report.chain`). */
   chain?: ChainCheckOptions;
+  /** Folders to scan for direct writes to deployments/*.json (default: scripts, deploy, tasks beside it). */
+  scripts?: readonly string[];
 }
 
 export interface CutoverReport {
@@ -226,6 +229,7 @@ export class Migration {
           digest: scan.digest,
           ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
         };
+        report.directWrites = await scanDirectWrites(this.paths.deployments, options.scripts); // [coowned]
         if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
         await this.recordAnalysis(report, started);
         return report;

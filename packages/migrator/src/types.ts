@@ -1,6 +1,7 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
 import type { FilesCheck, ForeignOverwrite } from './coowned.js';
+import type { DirectWrite } from './direct-writes.js';
 import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 
@@ -129,6 +130,8 @@ export interface AnalysisReport {
   ok: boolean;
   /** The records checked against the chains, when asked (`analyze --chain`); does not change `ok`. */
   chain?: ChainVerificationReport;
+  /** Scripts that write deployments/*.json themselves, each with the change to make; does not change `ok`. */
+  directWrites?: DirectWrite[];
 }
 
 export interface CopyProgress {

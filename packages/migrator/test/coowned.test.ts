@@ -1,13 +1,14 @@
 // Files other code writes too: a deploy flow that loads deployments/<network>.json early, puts a
 // record through createStateStore() and writes the loaded object back, run as real processes in
 // every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import type { Migration } from '../src/index.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { findDirectWrites } from '../src/index.js';
 
 const tempDir = useTempDir('deploystate-coowned-');
 const ACKS = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'];
@@ -164,5 +165,42 @@ describe('co-owned files', () => {
     expect(result.applied.map((a) => a.key)).toEqual(['56-LookCoin']);
     expect(result.skipped.map((a) => a.key)).toEqual(['56-Raced']);
     expect((await jsonRecord(dir, 'Raced'))?.deploymentArgs).toEqual(['newer']);
+  });
+});
+
+describe('analyze: direct writes to deployments/*.json', () => {
+  it('names each write in the scripts folder with the change to make, and nothing that only reads or writes elsewhere', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'created');
+    await mkdir(join(dir, 'scripts', 'utils'), { recursive: true });
+    await writeFile(
+      join(dir, 'scripts', 'utils', 'deployment.js'),
+      [
+        "const fs = require('fs');",
+        "const path = require('path');",
+        'function saveDeployment(network, deployment) {',
+        "  const file = path.join(__dirname, '../../deployments', `${network}.json`);",
+        '  fs.writeFileSync(`${file}.tmp`, JSON.stringify(deployment, null, 2));',
+        '  fs.renameSync(`${file}.tmp`, file);',
+        '}',
+        'function loadDeployment(network) {',
+        "  return JSON.parse(fs.readFileSync(path.join(__dirname, '../../deployments', `${network}.json`), 'utf8'));",
+        '}',
+        "function log(text) { fs.writeFileSync('logs/deploy.log', text); }",
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'scripts', 'deploy.ts'),
+      "import { writeFile } from 'node:fs/promises';\nawait writeFile(`deployments/${network.name}.json`, JSON.stringify(out));\n",
+    );
+    const report = await migration.analyze();
+    expect(report.directWrites?.map((w) => [w.file, w.line, w.call])).toEqual([
+      [join('scripts', 'deploy.ts'), 2, 'writeFile'],
+      [join('scripts', 'utils', 'deployment.js'), 5, 'writeFileSync'],
+      [join('scripts', 'utils', 'deployment.js'), 6, 'renameSync'],
+    ]);
+    expect(report.directWrites?.[0]?.fix).toContain('updateDeploymentFile');
+    expect(findDirectWrites("store.rename('deployments/x.json')", 'a.js')).toEqual([]);
   });
 });
