@@ -13,6 +13,12 @@ export interface ValidateOptions {
    * files. Checks across files still see the other state files' names.
    */
   files?: string[];
+  /**
+   * The migrator's write journal: a legacy `contracts`/`implementationHashes` entry with no record
+   * is an error when the journal shows the store wrote that key (a warning otherwise). Default:
+   * `<dir>/../.deploystate/journal.ndjson` when it exists; false reads none.
+   */
+  journal?: string | false;
 }
 
 export interface FileReport {
