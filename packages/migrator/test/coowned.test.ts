@@ -95,6 +95,9 @@ describe.each<Phase>(['dual-write', 'json-primary', 'json-only'])('a loaded-earl
     expect(record?.address).toBe(`0x${'ab'.repeat(20)}`);
     expect((await migration.verify()).files?.findings).toEqual([]);
     expect((await fileDoc(dir)).deployer).toBe('0x000000000000000000000000000000000000dEaD');
+    const report = await migration.report();
+    expect(report.markdown).toContain('put 56-NewVault');
+    expect(report.json.fileRepairs).toHaveLength(1);
   });
 });
 
