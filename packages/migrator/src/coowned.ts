@@ -236,9 +236,26 @@ function merged(baseline: Baseline, unfolded: Map<string, WrittenEntry>): Map<st
  * (which never counts as a clean check, so what it finds stays until repaired).
  */
 export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
-  const baseline = await readBaseline(ctx);
-  const unfolded = await fold(ctx.journal, baseline);
+  const { baseline, unfolded } = await foldedBaseline(ctx);
   return checkEntries(ctx, merged(baseline, unfolded), chains);
+}
+
+/** Baselines this process folded, by file, with the signature of the file they were read from. */
+const foldedCache = new Map<string, { signature: string; baseline: Baseline }>();
+
+/**
+ * The baseline with the journal folded in, without writing it. While written.json is unchanged the
+ * fold of the last call is continued (from its first write in flight), so a deploy script's checks
+ * read only what was journalled since, never the whole journal again.
+ */
+async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry> }> {
+  const path = baselinePath(ctx);
+  const signature = signatureOf(path) ?? 'absent';
+  const hit = foldedCache.get(path);
+  const baseline = hit && hit.signature === signature ? hit.baseline : await readBaseline(ctx);
+  const unfolded = await fold(ctx.journal, baseline);
+  foldedCache.set(path, { signature, baseline });
+  return { baseline, unfolded };
 }
 
 /**
@@ -389,7 +406,7 @@ export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource):
       if (f && e.type === 'intent' && e.record) records.set(f.key, e.record);
     }
   }
-  const expected = new Map(Object.entries((await readBaseline(ctx)).written));
+  const expected = new Map(Object.entries((await foldedBaseline(ctx)).baseline.written));
   for (const f of check.findings) {
     if (f.kind === 'reappeared' || records.has(f.key) || !otherSide) continue;
     const { chainId, contractName } = parseKey(f.key);
