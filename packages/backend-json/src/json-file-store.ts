@@ -82,12 +82,6 @@ interface LoadedFile {
   text?: string;
   signature?: FileSignature;
   readAt?: number;
-  /**
-   * Written by this store under the file's lock, signature taken right after the rename: trusted
-   * without the racy re-read, since any later write by a cooperating process replaces the file by a
-   * new inode (created while this one is still linked), which the signature tells apart.
-   */
-  own?: boolean;
   sortedNames?: string[];
 }
 
@@ -257,21 +251,19 @@ export class JsonFileStore extends AbstractStateStore {
       return { file: canonical, model: null };
     }
     const hit = this.cache.get(chainId);
-    if (
-      hit &&
-      hit.file === file &&
-      hit.signature &&
-      sameSignature(hit.signature, signature) &&
-      (hit.own === true || (hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS))
-    ) {
+    const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
+    if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
       this.cache.delete(chainId);
       this.cache.set(chainId, hit);
       return hit;
     }
-    return this.readFresh(chainId, file);
+    // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
+    // so another writer's same-size change in place could hide behind the same stat): the bytes
+    // decide, and only a change costs a parse. This holds for the store's own writes too.
+    return this.readFresh(chainId, file, same ? hit : undefined);
   }
 
-  private async readFresh(chainId: number, file: string): Promise<LoadedFile> {
+  private async readFresh(chainId: number, file: string, racy?: LoadedFile): Promise<LoadedFile> {
     let handle;
     try {
       handle = await open(file, 'r');
@@ -289,6 +281,12 @@ export class JsonFileStore extends AbstractStateStore {
       text = await handle.readFile('utf8');
     } finally {
       await handle.close();
+    }
+    if (racy?.text !== undefined && racy.text === text) {
+      racy.signature = signature;
+      racy.readAt = readAt;
+      this.remember(chainId, racy);
+      return racy;
     }
     const model = parseStateFile(text, file, chainId);
     const loaded: LoadedFile = { file, model, text, signature, readAt };
@@ -599,7 +597,6 @@ export class JsonFileStore extends AbstractStateStore {
         model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
         text: rendered.text,
         readAt: Date.now(),
-        own: true,
         ...(signature && { signature }),
       };
       this.remember(chainId, written);
