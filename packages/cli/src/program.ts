@@ -213,8 +213,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'repair-files',
     module: 'repair-files',
     description: "Put back records another program's rewrite of a network file dropped or changed, from the journal (asks first)",
-    options: [['--dry-run', 'Show what it would put back, change nothing']],
-    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes'],
+    options: [
+      ['--dry-run', 'Show what it would put back, change nothing'],
+      ['--accept', 'Instead take the files as they are (records removed or changed on purpose) as the new baseline'],
+    ],
+    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes', 'deploystate repair-files --accept --yes'],
   },
   {
     usage: 'demo [dir]',

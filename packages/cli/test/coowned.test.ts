@@ -62,5 +62,16 @@ describe('a network file rewritten by the project’s own script (dual-write)', 
     expect((onlyDocument(repaired).applied as Array<{ key: string }>).map((a) => a.key)).toEqual(['56-LookCoin', '56-NewVault']);
     const clean = await fixture.inSample(['verify']);
     expect(clean.code, clean.stdout).toBe(0);
+
+    // A record removed on purpose is accepted, not put back.
+    const removed = await legacyDeploy(fixture.sample, 'Temporary');
+    expect(removed.code, removed.stderr).toBe(0);
+    expect((await fixture.inSample(['verify'])).code).toBe(1);
+    const accepted = await fixture.inSample(['repair-files', '--accept', '--yes', '--json']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    // (The same write-back rounded the big numbers of the records it loaded again: accepted too, as asked.)
+    expect(onlyDocument(accepted).accepted).toEqual(expect.arrayContaining([expect.stringContaining('56-Temporary')]));
+    const after = onlyDocument(await fixture.inSample(['verify', '--json'])).files as { findings: unknown[] };
+    expect(after.findings).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const p = ctx.out.paint;
   await withMigration(ctx, async (migration) => {
     const plan = await migration.planFileRepair();
+    if (options.accept === true) return accept(ctx, plan.actions.map((a) => `${a.key} in ${a.file} (${a.kind})`));
     const rows = plan.actions.map((a) => [a.file, a.key, a.kind, a.action === 'put' ? `put back (journal seq ${a.seq})` : 'delete again']);
     const elsewhere = [
       ...plan.changedElsewhere.map((c) => p.dim(`  left alone: ${c.key} in ${c.file} holds a later record (changed elsewhere)`)),
@@ -50,4 +51,15 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       verdict(true, p, `repaired ${report.applied.length} record(s); next: \`deploystate verify\``, ''),
     ]);
   });
+}
+
+/** The files as they are become the baseline: for records removed or changed on purpose (a teammate's delete through git). */
+async function accept(ctx: Context, listed: string[]): Promise<void> {
+  await ctx.confirm('repair-files --accept', [
+    'take the network files as they are now as what the store expects',
+    ...(listed.length > 0 ? [`stop reporting: ${listed.join(', ')}`] : ['nothing is reported now']),
+  ]);
+  const { acceptNetworkFiles } = await import('@deploystate/migrator');
+  await acceptNetworkFiles(ctx.migrationOptions());
+  ctx.out.result({ accepted: listed }, () => ctx.out.paint.green(`✔ the network files as they are now are the baseline (${listed.length} finding(s) accepted)`));
 }
