@@ -141,12 +141,14 @@ function entryOf(intent: IntentEntry): WrittenEntry {
  * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
  * becomes its key's entry. Folding stops before the first write still in flight (its writer alive),
  * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
- * returned as `later`, to be checked now but folded next time.
+ * returned (`unfolded`), to be checked now but folded next time.
  */
 async function fold(journal: Journal, baseline: Baseline): Promise<Map<string, WrittenEntry>> {
   const intents = new Map<number, IntentEntry>();
   const ok = new Set<number>();
   const closed = new Set<number>();
+  // A journal shorter than the baseline was replaced: fold the new one from its start.
+  if ((await journal.lastSeq()) < baseline.scannedSeq) baseline.scannedSeq = 0;
   let lastSeq = baseline.scannedSeq;
   for await (const e of journal.entries({ sinceSeq: baseline.scannedSeq, onEnd: (end) => (lastSeq = end.lastSeq) })) {
     if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
