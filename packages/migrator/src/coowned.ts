@@ -91,12 +91,18 @@ function baselinePath(ctx: Pick<CoownedContext, 'stateDir'>): string {
   return join(ctx.stateDir, BASELINE_FILE);
 }
 
+/**
+ * The baseline as recorded. Where none was ever recorded (a store migrated before this existed),
+ * the records the files hold now are the start, and the whole journal is folded over them.
+ */
 async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
   let text: string;
   try {
     text = await readFile(baselinePath(ctx), 'utf8');
   } catch {
-    return emptyBaseline();
+    const start = emptyBaseline();
+    await adoptFiles(ctx, start, await chainsInFolder(ctx));
+    return start;
   }
   try {
     const parsed = parseLossless(text) as Baseline;
@@ -238,9 +244,12 @@ function merged(baseline: Baseline, unfolded: Map<string, WrittenEntry>): Map<st
  * (which never counts as a clean check, so what it finds stays until repaired).
  */
 export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
+  if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
   const { baseline, unfolded } = await foldedBaseline(ctx);
   return checkEntries(ctx, merged(baseline, unfolded), chains);
 }
+
+const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
 
 /** Baselines this process folded, by file, with the signature of the file they were read from. */
 const foldedCache = new Map<string, { signature: string; baseline: Baseline }>();
@@ -252,6 +261,8 @@ const foldedCache = new Map<string, { signature: string; baseline: Baseline }>()
  */
 async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry> }> {
   const path = baselinePath(ctx);
+  // The first check anywhere records the start, so the files as they are now (not as a later rewrite leaves them) are it.
+  if (signatureOf(path) === undefined) await updateBaseline(ctx, (baseline) => fold(ctx.journal, baseline));
   const signature = signatureOf(path) ?? 'absent';
   const hit = foldedCache.get(path);
   const baseline = hit && hit.signature === signature ? hit.baseline : await readBaseline(ctx);
@@ -266,6 +277,7 @@ async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline
  * it is reported once as changed elsewhere and never reverted.
  */
 export async function checkFilesAndRecord(ctx: CoownedContext): Promise<FilesCheck> {
+  if (!existsSync(ctx.journal.file)) return noCheck();
   return updateBaseline(ctx, async (baseline) => {
     const unfolded = await fold(ctx.journal, baseline);
     const result = await checkEntries(ctx, merged(baseline, unfolded));
@@ -294,22 +306,27 @@ export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<num
   const targets = chains ?? (await chainsInFolder(ctx));
   await updateBaseline(ctx, async (baseline) => {
     await fold(ctx.journal, baseline);
-    for (const chainId of targets) {
-      const file = fileOf(ctx, chainId);
-      let records: Map<string, DeploymentRecord>;
-      try {
-        records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue;
-        records = new Map();
-      }
-      const prefix = `${chainId}-`;
-      for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];
-      for (const [name, record] of records) {
-        baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: timestampOf(record) };
-      }
-    }
+    await adoptFiles(ctx, baseline, targets);
   });
+}
+
+/** The records the chains' files hold now replace the chains' entries (a file that cannot be read keeps its own). */
+async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>): Promise<void> {
+  for (const chainId of chains) {
+    const file = fileOf(ctx, chainId);
+    let records: Map<string, DeploymentRecord>;
+    try {
+      records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      records = new Map();
+    }
+    const prefix = `${chainId}-`;
+    for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];
+    for (const [name, record] of records) {
+      baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: timestampOf(record) };
+    }
+  }
 }
 
 /**

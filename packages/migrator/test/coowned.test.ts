@@ -1,7 +1,7 @@
 // Files other code writes too: a deploy flow that loads deployments/<network>.json early, puts a
 // record through createStateStore() and writes the loaded object back, run as real processes in
 // every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -116,6 +116,17 @@ describe('co-owned files', () => {
     await migration.repairFiles();
     expect((await jsonRecord(dir, 'Rounded'))?.deploymentArgs?.[0]).toBe(BIG);
     expect((await migration.verify()).files?.findings).toEqual([]);
+  });
+
+  it('a store migrated before the baseline existed starts from its files and the whole journal', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await rm(join(dir, '.deploystate', 'written.json'));
+    await deploy(dir, 'Upgraded', 'writeback');
+    expect((await migration.verify()).files?.findings.map((f) => [f.key, f.kind])).toEqual([
+      ['56-LookCoin', 'changed'],
+      ['56-Upgraded', 'missing'],
+    ]);
   });
 
   it('the same flow through updateDeploymentFile loses nothing and rounds nothing', async () => {
