@@ -160,7 +160,10 @@ export interface CopyReport {
   backups: { leveldb?: string; files: string[] };
   leveldbDigest: string;
   durationMs: number;
-  /** Emergency only: keys whose network file lost the journalled write; the journalled record was carried back. */
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
   keptFromJournal?: string[];
 }
 
@@ -220,7 +223,10 @@ export interface RollbackReport {
   deletes: number;
   leveldbDigest: string;
   durationMs: number;
-  /** Emergency only: keys whose network file lost the journalled write; the journalled record was carried back. */
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
   keptFromJournal?: string[];
 }
 
