@@ -42,13 +42,14 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
   cacheFiles?: number;
   /** Backups kept per file. Default 10; 0 keeps none. */
   backups?: number;
-  lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  /** How long a write waits for another process's lock on its file before LOCKED. */
+  lockWait?: Pick<LockOptions, 'timeoutMs'>;
   /** fsync each written file and its folder. Default true. */
   durable?: boolean;
   /**
    * How long (ms) a file's cross-process lock is kept after a write, so back-to-back writes skip
-   * taking it again. Another process that waits gets it after the current write (it asks through
-   * `<lock>.want`) or when the lease idles out. Default 100; 0 releases after every write.
+   * taking it again. Another process that waits gets it after the current write (it shows itself
+   * through `<lock>.wait`) or when the lease idles out. Default 100; 0 releases after every write.
    */
   lockLeaseMs?: number;
 }
@@ -140,7 +141,7 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly cacheFiles: number;
   private readonly backupsKept: number;
   private readonly durable: boolean;
-  private readonly lockWait: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  private readonly lockWait: Pick<LockOptions, 'timeoutMs'>;
   private readonly cache = new Map<number, LoadedFile>();
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
@@ -572,6 +573,8 @@ export class JsonFileStore extends AbstractStateStore {
           ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
           ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
           beforeRename: async () => {
+            // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
+            this.leaseFor(target).assertHeld();
             if (!planned) return;
             await linkOrCopy(target, planned.path).catch((error: unknown) => {
               throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {

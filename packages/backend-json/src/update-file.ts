@@ -28,7 +28,7 @@ export interface UpdateDeploymentFileOptions {
   dir?: string;
   /** Maps a chainId to its file name when `network` is a number. */
   registry?: NetworkRegistry;
-  lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  lockWait?: Pick<LockOptions, 'timeoutMs'>;
   /** fsync the file and its folder. Default true. */
   durable?: boolean;
 }

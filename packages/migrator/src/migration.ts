@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type DeploymentRecord, type Finding } from '@deploystate/core';
+import { compareKeys, NetworkRegistry, type DeploymentRecord, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
@@ -11,10 +11,24 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
-import { withLock } from './lock.js';
-import { scanDirectWrites } from './direct-writes.js';
+import {
+  allowedIn,
+  assertMayRun,
+  assertRunGate,
+  mayRun,
+  nextCommands,
+  transitionRefused,
+  TRANSITIONS,
+  type GateFacts,
+  type GateName,
+  type OpenWrite,
+  type TransitionName,
+} from './machine.js';
+import { withLock } from '@deploystate/backend-json/lock';
 import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
+import { scanDirectWrites } from './direct-writes.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+import { underGateFence } from './fence.js';
 import { buildReport } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { rollbackReadiness, runRollback } from './rollback.js';
@@ -68,19 +82,7 @@ export interface CutoverReport {
   chain?: ChainVerificationReport;
 }
 
-function refuse(command: string, phase: MigrationPhase, allowed: string, file: string): StateError {
-  return new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${phase} (only in ${allowed})`, {
-    file,
-    hint: 'run status to see which commands are allowed now',
-  });
-}
-
-function gate(name: string, detail: string, file: string): StateError {
-  return new StateError(ErrorCodes.GATE_FAILED, `gate "${name}" not satisfied: ${detail}`, {
-    file,
-    hint: `satisfy "${name}" first (see status)`,
-  });
-}
+const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
 
 export class Migration {
   readonly paths: MigrationPaths;
@@ -139,7 +141,7 @@ export class Migration {
   }
 
   private locked<T>(command: string, work: () => Promise<T>): Promise<T> {
-    return this.run(() => withLock(this.files.migrationLock, { waitMs: 0, command }, work));
+    return this.run(() => withLock(this.files.migrationLock, work, { timeoutMs: 0, purpose: command }));
   }
 
   private state(): Promise<MigrationStateFile> {
@@ -152,13 +154,16 @@ export class Migration {
     const state = await this.state();
     const read = await summarizeJournal(this.journal, 0);
     const route = routeFor(state, process.env);
+    const since = state.lastVerify?.journalSeq ?? 0;
+    // The same facts the commands decide on, read without waiting for writers in flight.
+    const facts: GateFacts = { state, openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite) };
     // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
     const foreignOverwrites = (await checkFiles(coownedContext(this.ctx)).catch(() => undefined))?.findings ?? [];
-    const next = this.nextCommands(state);
+    const next = nextCommands(facts);
     if (foreignOverwrites.length > 0) {
       for (const n of next)
-        if (['promote', 'cutover', 'rollback'].includes(n.command)) Object.assign(n, { ready: false, blockedBy: 'records lost from a network file: repair-files' });
-      next.unshift({ command: 'repair-files', ready: true });
+        if (['promote', 'cutover', 'rollback'].includes(n.command))
+          Object.assign(n, { ready: false, blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`' });
     }
     return {
       paths: this.paths,
@@ -173,34 +178,26 @@ export class Migration {
     };
   }
 
-  private nextCommands(state: MigrationStateFile): MigrationStatus['next'] {
-    const verifiedAfterCopy =
-      state.lastVerify?.clean === true && state.copy?.completedAt !== undefined && state.lastVerify.at >= state.copy.completedAt;
-    const promoteBlock =
-      state.copy?.completedAt === undefined
-        ? 'a completed copy (migrate)'
-        : state.diverged
-          ? 'diverged: a clean verify'
-          : !verifiedAfterCopy
-            ? 'a clean verify after the copy'
-            : undefined;
-    const item = (command: string, blockedBy?: string): MigrationStatus['next'][number] => ({
-      command,
-      ready: blockedBy === undefined,
-      ...(blockedBy !== undefined && { blockedBy }),
-    });
-    switch (state.phase) {
-      case 'leveldb-only':
-        return [item('analyze'), item('dual-write enable'), item('restore --leveldb')];
-      case 'dual-write':
-        return [item('migrate'), item('verify'), item('promote', promoteBlock), item('dual-write disable'), item('rollback')];
-      case 'json-primary':
-        return [item('verify'), item('cutover', state.diverged ? 'diverged: a clean verify' : undefined), item('rollback')];
-      case 'json-only':
-        return [item('report'), item('rollback')];
-      case 'rolling-back':
-        return [item('rollback', 'finish the interrupted rollback')];
-    }
+  /**
+   * The facts `command`'s gates decide on. When every gate that needs no journal passes, writers
+   * still in flight after the last verify get a bounded wait to close their writes first.
+   */
+  private async gateFacts(command: TransitionName): Promise<GateFacts> {
+    const state = await this.state();
+    const since = state.lastVerify?.journalSeq ?? 0;
+    const needsJournal = (TRANSITIONS[command].gates as readonly GateName[]).includes('writes settled since verify');
+    if (!needsJournal) return { state, openSinceVerify: [] };
+    const wait = mayRun(command, { state, openSinceVerify: [] });
+    const summary =
+      wait.allowed && wait.ready ? await waitForOutcomes(this.journal, since, () => true) : await summarizeJournal(this.journal, since);
+    return { state, openSinceVerify: summary.open.map(openWrite) };
+  }
+
+  /** Reads the facts and throws TRANSITION_REFUSED or GATE_FAILED exactly where status says not ready. */
+  private async admit(command: TransitionName): Promise<MigrationStateFile> {
+    const facts = await this.gateFacts(command);
+    assertMayRun(command, facts, this.files.state);
+    return facts.state;
   }
 
   async analyze(options: AnalyzeOptions = {}): Promise<AnalysisReport> {
@@ -283,7 +280,8 @@ export class Migration {
   }
 
   compare(options: CompareOptions = {}): Promise<SideComparison> {
-    return this.run(() => compareSides(this.ctx, options));
+    // Under the fence: a write half done (one side written) is not a difference.
+    return this.run(() => underGateFence(this.files, 'compare', () => compareSides(this.ctx, options)));
   }
 
   validate(): Promise<VerifyReport['schema']> {
@@ -304,9 +302,10 @@ export class Migration {
     return this.run(() => verifyChainOnSide(this.ctx, this.paths, options));
   }
 
-  private async verifyAndRecord(): Promise<VerifyReport> {
+  /** `fenced`: the caller holds the gate fence already (a gate that verifies, then switches). */
+  private async verifyAndRecord(options: { fenced?: boolean } = {}): Promise<VerifyReport> {
     const started = this.clock();
-    const report = await verifySides(this.ctx);
+    const report = options.fenced ? await verifySides(this.ctx) : await underGateFence(this.files, 'verify', () => verifySides(this.ctx));
     await updateState(this.files, (s) => {
       s.lastVerify = report.evidence;
       if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {
@@ -341,16 +340,16 @@ export class Migration {
 
   // ---- state changes ----------------------------------------------------------------------
 
+  // The phase is checked again under the state lock: the gates were decided under the migration lock.
   private async transition(
-    command: string,
-    from: readonly MigrationPhase[],
-    to: MigrationPhase,
+    command: 'dual-write enable' | 'dual-write disable' | 'promote' | 'cutover',
     started: number,
     change?: (s: MigrationStateFile) => void,
     detail?: string,
   ): Promise<MigrationStateFile> {
+    const to = TRANSITIONS[command].to;
     return updateState(this.files, (s) => {
-      if (!from.includes(s.phase)) throw refuse(command, s.phase, from.join(', '), this.files.state);
+      if (!allowedIn(command).includes(s.phase)) throw transitionRefused(command, s.phase, this.files.state);
       s.phase = to;
       change?.(s);
       pushTiming(s, timing(command, started, 'done', detail ?? `-> ${to}`));
@@ -360,8 +359,7 @@ export class Migration {
   async enableDualWrite(): Promise<MigrationStatus> {
     await this.locked('dual-write enable', async () => {
       const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'leveldb-only') throw refuse('dual-write enable', state.phase, 'leveldb-only', this.files.state);
+      await this.admit('dual-write enable');
       // Both sides must be reachable before any deploy script starts writing to both.
       await this.ctx.leveldb();
       await this.ctx.json();
@@ -372,7 +370,7 @@ export class Migration {
         pid: process.pid,
         phase: 'dual-write',
       });
-      await this.transition('dual-write enable', ['leveldb-only'], 'dual-write', started, (s) => {
+      await this.transition('dual-write enable', started, (s) => {
         s.dualWriteSinceSeq = event.seq;
         s.rollback = null;
       });
@@ -383,6 +381,7 @@ export class Migration {
   async disableDualWrite(): Promise<MigrationStatus> {
     await this.locked('dual-write disable', async () => {
       const started = this.clock();
+      await this.admit('dual-write disable');
       await this.journal.appendOne({
         type: 'event',
         event: 'dual-write-disabled',
@@ -390,7 +389,7 @@ export class Migration {
         pid: process.pid,
         phase: 'leveldb-only',
       });
-      await this.transition('dual-write disable', ['dual-write'], 'leveldb-only', started, (s) => {
+      await this.transition('dual-write disable', started, (s) => {
         s.dualWriteSinceSeq = null;
         s.copy = null;
         s.lastVerify = null;
@@ -412,8 +411,7 @@ export class Migration {
 
   migrate(options: CopyOptions = {}): Promise<CopyReport> {
     const work = async (): Promise<CopyReport> => {
-      const state = await this.state();
-      if (state.phase !== 'dual-write') throw refuse('migrate', state.phase, 'dual-write', this.files.state);
+      await this.admit('migrate');
       const report = await bulkCopy(this.ctx, options);
       if (!options.dryRun) await moveBaseline(coownedContext(this.ctx)); // [coowned] the copy's writes are the product's own
       return report;
@@ -422,55 +420,25 @@ export class Migration {
   }
 
   async promote(): Promise<MigrationStatus> {
-    await this.locked('promote', async () => {
-      const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'dual-write') throw refuse('promote', state.phase, 'dual-write', this.files.state);
-      if (state.copy?.completedAt === undefined) throw gate('copy completed', 'no completed bulk copy; run migrate', this.files.state);
-      await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
-      if (state.diverged)
-        throw gate(
-          'not diverged',
-          `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`,
-          this.files.state,
-        );
-      const v = state.lastVerify;
-      if (!v || v.at < state.copy.completedAt)
-        throw gate('verify after copy', 'no verify since the copy completed; run verify', this.files.state);
-      if (!v.clean)
-        throw gate(
-          'clean verify',
-          `the last verify found ${v.differences} difference(s) and ${v.schemaErrors} schema error(s)`,
-          this.files.state,
-        );
-      // A write after the verify that never closed (its process died between LevelDB and JSON, or
-      // is still running) may be on LevelDB alone: the verify says nothing about it.
-      const unsettled = (await waitForOutcomes(this.journal, v.journalSeq, () => true)).open;
-      if (unsettled.length > 0)
-        throw gate(
-          'writes settled since verify',
-          `${unsettled.length} write(s) since the last verify have no outcome (first: ${(unsettled[0] as IntentEntry).key} at seq ${(unsettled[0] as IntentEntry).seq}); run verify (and migrate if it finds differences)`,
-          this.files.state,
-        );
-      await this.transition('promote', ['dual-write'], 'json-primary', started);
-    });
+    await this.locked('promote', () =>
+      // The gates (a clean verify, every write since settled) and the switch see no write in flight.
+      underGateFence(this.files, 'promote', async () => {
+        const started = this.clock();
+        await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
+        await this.admit('promote');
+        await this.transition('promote', started);
+      }),
+    );
     return this.status();
   }
 
   async cutover(options: CutoverOptions = {}): Promise<CutoverReport> {
     return this.locked('cutover', async () => {
       const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'json-primary') throw refuse('cutover', state.phase, 'json-primary', this.files.state);
-      if (state.diverged) throw gate('not diverged', 'a dual write diverged; run verify until clean', this.files.state);
       await assertFilesIntact(coownedContext(this.ctx), 'cutover'); // [coowned]
+      await this.admit('cutover');
       let verify = await this.verifyAndRecord();
-      if (!verify.clean)
-        throw gate(
-          'fresh clean verify',
-          `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`,
-          this.files.state,
-        );
+      assertRunGate('fresh clean verify', verify.evidence, this.files.state);
       const acknowledged = await this.cutoverFindings(options.acknowledge ?? []);
       let soakVerifies = 0;
       if (options.soak) {
@@ -478,36 +446,35 @@ export class Migration {
         for (let i = 0; i < count; i++) {
           await sleep(Math.max(0, options.soak.intervalMs));
           verify = await this.verifyAndRecord();
-          if (!verify.clean)
-            throw gate('soak', `verify ${i + 1} of ${count} found ${verify.evidence.differences} difference(s)`, this.files.state);
+          assertRunGate('soak', { round: i + 1, of: count, evidence: verify.evidence }, this.files.state);
           soakVerifies++;
         }
       }
       // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
       const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
-      if (chain && !chain.ok) {
-        throw new StateError(
-          ErrorCodes.GATE_FAILED,
-          `gate "chain verification" not satisfied: ${chain.counts.error} JSON record(s) with errors against the chains`,
-          {
-            file: this.files.state,
-            hint: 'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
-          },
+      if (chain)
+        assertRunGate(
+          'chain verification',
+          chain,
+          this.files.state,
+          'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
         );
-      }
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
-        await this.transition(
-          'cutover',
-          ['json-primary'],
-          'json-only',
-          started,
-          (s) => {
-            s.acknowledged = ackList;
-            s.cutoverEvidence = verify.evidence;
-          },
-          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
-        );
+        // The last verify and the switch under one fence: no write lands between them.
+        await underGateFence(this.files, 'cutover', async () => {
+          verify = await this.verifyAndRecord({ fenced: true });
+          assertRunGate('fresh clean verify', verify.evidence, this.files.state);
+          await this.transition(
+            'cutover',
+            started,
+            (s) => {
+              s.acknowledged = ackList;
+              s.cutoverEvidence = verify.evidence;
+            },
+            `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+          );
+        });
       }
       return {
         dryRun: options.dryRun ?? false,
@@ -542,35 +509,20 @@ export class Migration {
       (f.key !== undefined && keysWithFindings.has(f.key)) ||
       (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
     const fresh = after.filter((f) => !preExisting(f));
-    if (fresh.length > 0) {
-      throw gate(
-        'no new findings',
-        `${fresh.length} finding(s) in the JSON files that LevelDB does not have: ${fresh
-          .slice(0, 10)
-          .map((f) => `${f.code} ${f.key ?? f.file ?? ''}`)
-          .join(', ')}`,
-        this.files.state,
-      );
-    }
+    assertRunGate('no new findings', { fresh, unacknowledged: [] }, this.files.state);
     const acks = new Set(acknowledge);
     const unacknowledged = after.filter(
       (f) => !acks.has(f.code) && !(f.key !== undefined && acks.has(f.key)) && !(f.file !== undefined && acks.has(f.file)),
     );
-    if (unacknowledged.length > 0) {
-      const list = [...new Set(unacknowledged.map((f) => `${f.code}${f.key ? ` ${f.key}` : ''}`))];
-      throw gate(
-        'acknowledged findings',
-        `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`,
-        this.files.state,
-      );
-    }
+    assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, this.files.state);
     return after;
   }
 
   rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
-    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', () =>
-      runRollback(this.ctx, options, () => rollbackReadiness(this.ctx)),
-    );
+    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', async () => {
+      await this.admit('rollback');
+      return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx));
+    });
   }
 
   /** Works on a damaged or missing folder; LOCKED when another process holds it (see leveldb-backups.ts). */
@@ -581,6 +533,8 @@ export class Migration {
   listBackups(): Promise<string[]> {
     return listLevelDbBackups(this.ctx);
   }
+
+  // ---- [coowned] network files other code rewrote -------------------------------------------
 
   /** LevelDB, read for a repair of a record the copy wrote (used only when it holds exactly that record). */
   private otherSide(): (chainId: number, contractName: string) => Promise<DeploymentRecord | null> {
@@ -593,8 +547,8 @@ export class Migration {
   }
 
   /**
-   * Puts back, from the journal, the records other code's rewrites dropped or changed in the
-   * network files (never over a later record); `plan` is the one shown to the operator.
+   * Puts back, from the journal (or LevelDB), the records other code's rewrites dropped or changed
+   * in the network files (never over a later record); `plan` is the one shown to the operator.
    */
   repairFiles(plan?: RepairPlan): Promise<RepairReport> {
     return this.locked('repair-files', async () => {

@@ -4,8 +4,9 @@ import type { FilesCheck, ForeignOverwrite } from './coowned.js';
 import type { DirectWrite } from './direct-writes.js';
 import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { NextCommand } from './machine.js';
 
-/** The persisted phases (ARCHITECTURE.md, "The migration, as states"). */
+/** The persisted phases; what each allows and how it is left is the table in machine.ts. */
 export type MigrationPhase = 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only' | 'rolling-back';
 
 export interface MigrationPaths {
@@ -96,8 +97,8 @@ export interface MigrationStatus {
   /** Which store the factory reads from and which ones it writes to, in order. */
   reads: 'leveldb' | 'json';
   writes: Array<'leveldb' | 'json'>;
-  /** Commands allowed now, with the gate each one still needs. */
-  next: Array<{ command: string; ready: boolean; blockedBy?: string }>;
+  /** The phase's commands, with the first gate that blocks each and the gates it checks only when run (machine.ts). */
+  next: NextCommand[];
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
   /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
