@@ -18,3 +18,14 @@ export {
   type InvalidRecordEntry,
   type RenderOptions,
 } from './file-format.js';
+export {
+  CONFLICTS_KEY,
+  isStateFileMerge,
+  mergeStateFiles,
+  readConflicts,
+  resolveConflicts,
+  type ConflictSection,
+  type MergeConflict,
+  type MergeOptions,
+  type MergeResult,
+} from './merge.js';

@@ -92,6 +92,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   } else {
     lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
   }
+  const { ensureMergeAttributes, MERGE_DRIVER_CONFIG } = await import('../gitattributes.js');
+  const attributes = await ensureMergeAttributes(ctx.cwd, ctx.paths.deployments);
+  if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
+  else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
+  lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
   const scripts = options.scripts === true ? await addScripts(ctx) : null;
   if (scripts)
     lines.push(
@@ -99,5 +104,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `✔ package.json: ${(scripts.added as string[]).length} scripts added, ${(scripts.unchanged as string[]).length} already there, ${(scripts.kept as unknown[]).length} of yours kept`,
       ),
     );
-  ctx.out.result({ config: { file: configFile, written: configWritten }, phase, scripts }, () => lines);
+  ctx.out.result(
+    {
+      config: { file: configFile, written: configWritten },
+      phase,
+      scripts,
+      gitattributes: { ...attributes, gitConfig: MERGE_DRIVER_CONFIG },
+    },
+    () => lines,
+  );
 }
