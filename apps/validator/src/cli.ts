@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { ErrorCodes, StateError, isStateError, type StateStore } from '@deploystate/core';
+import { readAcknowledgements } from './config.js';
 import { exitCodeFor, formatGithub, formatHuman, formatJson } from './format.js';
 import { assertFolder, validateDeployments } from './validate.js';
 
@@ -31,6 +32,8 @@ export interface CliOptions {
   format: OutputFormat;
   warningsAsErrors: boolean;
   leveldb?: string;
+  /** The project config whose "acknowledge" list is honoured (default ./deploystate.config.json when present). */
+  config?: string;
   staged: boolean;
   verbose: boolean;
   help: boolean;
@@ -47,6 +50,7 @@ Options:
   --warnings-as-errors          exit 1 on warnings too
   --leveldb <path>              also compare the records with this LevelDB store (read-only)
   --staged                      only files staged in git (pre-commit hook)
+  --config <file>               honour this config's acknowledgements (default ./deploystate.config.json)
   --verbose                     also list info findings
   -h, --help                    this text
   -v, --version                 the version
@@ -109,6 +113,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--staged':
         noValue();
         options.staged = true;
+        break;
+      case '--config':
+        options.config = value();
         break;
       case '--verbose':
         noValue();
@@ -222,6 +229,7 @@ function exitCodeForError(error: unknown): number {
   if (!isStateError(error)) return EXIT.ENVIRONMENT;
   switch (error.code) {
     case ErrorCodes.INVALID_ARGUMENT:
+    case ErrorCodes.INVALID_CONFIG:
       return EXIT.USAGE;
     case ErrorCodes.STORE_NOT_FOUND:
     case ErrorCodes.CORRUPTED:
@@ -247,6 +255,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     await assertFolder(options.dir);
     const files = options.staged ? await stagedFiles(options.dir) : undefined;
+    const acknowledgements = await readAcknowledgements(options.config);
     let store: StateStore | undefined;
     if (options.leveldb !== undefined) {
       const LevelDbStore = await loadLevelDbStore();
@@ -257,6 +266,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         warningsAsErrors: options.warningsAsErrors,
         ...(files && { files }),
         ...(store && { compareWith: store }),
+        acknowledgements,
       });
       const text =
         options.format === 'json'

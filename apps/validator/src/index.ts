@@ -14,3 +14,4 @@ export {
 } from './format.js';
 export { main, parseArgs, stagedFiles, loadLevelDbStore, EXIT, USAGE, type CliOptions, type CliIO, type OutputFormat } from './cli.js';
 export type { ValidateOptions, ValidationResult, FileReport, SkippedFile, ValidationSummary } from './types.js';
+export { readAcknowledgements } from './config.js';

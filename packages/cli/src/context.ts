@@ -3,7 +3,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import {
+  ErrorCodes,
+  NetworkRegistry,
+  parseAcknowledgements,
+  parseLossless,
+  StateError,
+  type Acknowledgement,
+  type NetworkDefinition,
+} from '@deploystate/core';
 import { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -24,6 +32,8 @@ export interface CliConfig {
   deployments?: string;
   stateDir?: string;
   exclude: string[];
+  /** Findings accepted record by record (file, key, code, record digest). */
+  acknowledge: Acknowledgement[];
   rpc?: unknown;
   networks: NetworkDefinition[];
   /** The file it came from, when there was one. */
@@ -61,7 +71,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
         hint: 'create it with `deploystate init`, or leave out --config',
       });
     }
-    return { exclude: [], networks: [] };
+    return { exclude: [], acknowledge: [], networks: [] };
   }
   const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -80,6 +90,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
     throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
   const config: CliConfig = {
     exclude: strings(raw.exclude, 'exclude', file),
+    acknowledge: parseAcknowledgements(raw.acknowledge, file),
     networks: networks as NetworkDefinition[],
     rpc: raw.rpc,
     file,
@@ -143,9 +154,17 @@ export class Context {
   }
 
   /** Options for the migrator's Migration.open / createStateStore. */
-  migrationOptions(): { cwd: string; leveldb: string; deployments: string; stateDir?: string; registry: NetworkRegistry } {
+  migrationOptions(): {
+    cwd: string;
+    leveldb: string;
+    deployments: string;
+    stateDir?: string;
+    registry: NetworkRegistry;
+    acknowledgements: Acknowledgement[];
+  } {
     return {
       cwd: this.cwd,
+      acknowledgements: this.config.acknowledge,
       leveldb: this.paths.leveldb,
       deployments: this.paths.deployments,
       ...(this.paths.stateDir !== undefined && { stateDir: this.paths.stateDir }),

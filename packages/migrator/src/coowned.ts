@@ -376,6 +376,26 @@ export function foreignOverwriteError(findings: readonly ForeignOverwrite[], wha
   );
 }
 
+/**
+ * For an emergency rollback: each lost key's journalled record (null for a delete, or for a record
+ * the copy wrote, whose LevelDB copy stays as it is), so the carry-back never takes the damaged one.
+ */
+export async function journalledRecords(ctx: CoownedContext, findings: readonly ForeignOverwrite[]): Promise<Map<string, DeploymentRecord | null>> {
+  const out = new Map<string, DeploymentRecord | null>();
+  const bySeq = new Map<number, ForeignOverwrite>();
+  for (const f of findings) {
+    out.set(f.key, null);
+    if (f.seq > 0 && f.kind !== 'reappeared') bySeq.set(f.seq, f);
+  }
+  if (bySeq.size > 0) {
+    for await (const e of ctx.journal.entries({ sinceSeq: Math.min(...bySeq.keys()) - 1 })) {
+      const f = bySeq.get(e.seq);
+      if (f && e.type === 'intent' && e.record) out.set(f.key, e.record);
+    }
+  }
+  return out;
+}
+
 /** Throws FOREIGN_OVERWRITE when a file lost a record the store wrote (promote, cut-over, rollback). */
 export async function assertFilesIntact(ctx: CoownedContext, what: string): Promise<FilesCheck> {
   const result = await checkFilesAndRecord(ctx);

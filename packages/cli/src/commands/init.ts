@@ -2,9 +2,10 @@
 // state; `--scripts` adds the runbook's npm scripts to the user's package.json, showing the change
 // and asking first, never replacing a script the project already has.
 import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
+import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 import { withMigration } from '../migration.js';
 
@@ -85,9 +86,17 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     configWritten = true;
     lines.push(p.green(`✔ wrote ${configFile}`));
   } else lines.push(`config ${configFile} exists; left as it is`);
+  // The state folder's .gitignore: the phase file is committed, evidence, journal, backups and locks are not.
+  const { ensureStateGitignore, resolvePaths } = await import('@deploystate/migrator');
+  const stateDir = resolvePaths(ctx.migrationOptions()).stateDir;
+  await mkdir(stateDir, { recursive: true });
+  if (await ensureStateGitignore(stateDir)) lines.push(p.green(`✔ wrote ${join(stateDir, '.gitignore')} (commit phase.json; the rest stays local)`));
   let phase: string | null = null;
   if (existsSync(ctx.paths.leveldb)) {
-    phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
+    phase = await withMigration(ctx, async (migration) => {
+      if (await migration.initShared()) lines.push(p.green(`✔ wrote ${join(stateDir, 'phase.json')} (the phase every clone follows: commit it)`));
+      return (await migration.status()).phase;
+    });
     lines.push(p.green(`✔ migration state ready: phase ${phase}`));
   } else {
     lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
@@ -97,6 +106,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
   else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
   lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
+  // State files already there keep their names: recorded once, in the config.
+  const recorded = await recordChainFiles(ctx);
+  if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
   const scripts = options.scripts === true ? await addScripts(ctx) : null;
   if (scripts)
     lines.push(

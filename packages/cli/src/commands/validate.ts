@@ -11,7 +11,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
   // [coowned] The journal tells a record the store wrote and lost (error) from a legacy listing (warning).
   const journal = join(stateDirOf(ctx), 'journal.ndjson');
-  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry(), journal });
+  const result = await validateDeployments(ctx.paths.deployments, {
+    registry: ctx.registry(),
+    acknowledgements: ctx.config.acknowledge,
+    journal,
+  });
   ctx.exitCode = exitCodeFor(result);
   // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
   const verbose = options.verbose === true;

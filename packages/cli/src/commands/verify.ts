@@ -1,7 +1,7 @@
 // `deploystate verify`: compare + schema validation, recorded as evidence for the gates.
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
+import { leveldbSinceCutoverLines, renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
 import { comparisonDocument, sideLocations } from './compare.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
@@ -10,7 +10,8 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   const report = await withMigration(ctx, (migration) => migration.verify(chain !== undefined ? { chain } : {}));
   if (report.chain) await requireReachable(report.chain);
   const unreadable = unknownUnreadable(report.comparison).length;
-  if (!report.clean || unreadable > 0 || report.chain?.ok === false) ctx.exitCode = 1;
+  const leveldbChanged = report.leveldbSinceCutover?.changed === true;
+  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged) ctx.exitCode = 1;
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result(
@@ -21,6 +22,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       evidence: report.evidence,
       ...(report.files && { files: report.files }),
       ...(report.chain && { chain: report.chain }),
+      ...(report.leveldbSinceCutover && { leveldbSinceCutover: report.leveldbSinceCutover }),
     },
     () => [
       p.bold('Comparison'),
@@ -32,6 +34,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       ...renderFindings(report.schema.errors, p),
       ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
       ...chainText,
+      ...leveldbSinceCutoverLines(report.leveldbSinceCutover, p),
       // [coowned] Records another program's rewrite dropped from a network file, by file and key.
       ...(report.files && report.files.findings.length > 0
         ? [
