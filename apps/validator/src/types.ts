@@ -14,6 +14,12 @@ export interface ValidateOptions {
    */
   files?: string[];
   /**
+   * The migrator's write journal: a legacy `contracts`/`implementationHashes` entry with no record
+   * is an error when the journal shows the store wrote that key (a warning otherwise). Default:
+   * `<dir>/../.deploystate/journal.ndjson` when it exists; false reads none.
+   */
+  journal?: string | false;
+  /**
    * Findings accepted record by record (core's Acknowledgement: file, key, code, record digest;
    * the project config's "acknowledge"). A matching finding is kept, marked `acknowledged`, and
    * counts as neither error nor warning; a new or changed record raises it again.

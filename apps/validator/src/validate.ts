@@ -15,6 +15,7 @@ import {
   type Finding,
 } from '@deploystate/core';
 import { STATE_DIR } from '@deploystate/backend-json';
+import { defaultJournalFor, journalledPutKeys } from './journal-keys.js';
 import { judgeStateFile, type LocatedEntry } from './state-file.js';
 import { compareWithStore } from './store-comparison.js';
 import type { FileReport, SkippedFile, ValidateOptions, ValidationResult } from './types.js';
@@ -217,6 +218,8 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
   const outside: SkippedFile[] = [];
   const only = options.files ? normalizeOnly(dir, options.files, outside) : undefined;
   const walked = await walk(dir, registry, only, show);
+  const journal = options.journal === undefined ? defaultJournalFor(dir) : options.journal;
+  const journalled = journal === false ? new Set<string>() : await journalledPutKeys(journal);
   const skipped = [...outside, ...walked.skipped];
 
   const judged = await mapLimit(walked.candidates, READ_CONCURRENCY, async (candidate) => {
@@ -240,6 +243,7 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
         name: candidate.name,
         text,
         registry,
+        journalled,
         ...(candidate.nameChainId !== undefined && { nameChainId: candidate.nameChainId }),
       }),
       name: candidate.name,

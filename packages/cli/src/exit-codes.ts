@@ -27,6 +27,8 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<string, ExitCode>> = {
   // No configured RPC endpoint answered: the chain check could not pass. Not UNEXPECTED (nothing
   // is broken here, and a bug report would not help), not LOCKED (no store of ours is in use).
   ENDPOINT_UNAVAILABLE: ExitCodes.CHECK_FAILED,
+  // Another program rewrote a network file and dropped a record the store wrote: repair-files restores it.
+  FOREIGN_OVERWRITE: ExitCodes.CHECK_FAILED,
   INVALID_ARGUMENT: ExitCodes.USAGE,
   INVALID_CONFIG: ExitCodes.USAGE,
   LOCKED: ExitCodes.LOCKED,

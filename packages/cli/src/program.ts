@@ -37,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--snapshot', 'Read a consistent copy of a LevelDB that another process holds open'],
       ['--expected <file>', 'Cross-check against an expected-inventory JSON file'],
+      ['--scripts <dir>', 'Scan this folder for direct writes to deployments/*.json (repeatable; default: scripts, deploy, tasks)'],
       CHAIN_OPTION,
       ...CHAIN_FLAGS,
     ],
@@ -259,6 +260,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--list', 'List the backups, change nothing'],
     ],
     examples: ['deploystate restore --file bscmainnet --list', 'deploystate restore --file 56', 'deploystate restore --leveldb --yes'],
+  },
+  {
+    usage: 'repair-files',
+    module: 'repair-files',
+    description: "Put back records another program's rewrite of a network file dropped or changed, from the journal (asks first)",
+    options: [
+      ['--dry-run', 'Show what it would put back, change nothing'],
+      ['--accept', 'Instead take the files as they are (records removed or changed on purpose) as the new baseline'],
+    ],
+    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes', 'deploystate repair-files --accept --yes'],
   },
   {
     usage: 'demo [dir]',

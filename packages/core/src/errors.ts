@@ -59,6 +59,8 @@ export const ErrorCodes = {
   NOT_A_FILE: 'NOT_A_FILE',
   /** A read could not tell whether the record exists (the store stayed busy past the wait): never "absent". */
   PRESENCE_UNKNOWN: 'PRESENCE_UNKNOWN',
+  /** A network file no longer holds a record the store wrote there: other code rewrote the file. */
+  FOREIGN_OVERWRITE: 'FOREIGN_OVERWRITE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -71,4 +71,20 @@ export { type CompareOptions } from './verify.js';
 export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
 export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
+export {
+  acceptNetworkFiles,
+  checkFiles,
+  coownedContext,
+  type ChangedElsewhere,
+  type CoownedContext,
+  type FilesCheck,
+  type ForeignOverwrite,
+  type ForeignOverwriteKind,
+  type RepairAction,
+  type RepairPlan,
+  type RepairReport,
+} from './coowned.js';
+export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type DirectWrite } from './direct-writes.js';
+// Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
+export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';

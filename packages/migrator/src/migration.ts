@@ -14,6 +14,7 @@ import {
   recordKey,
   StateError,
   type Acknowledgement,
+  type DeploymentRecord,
   type Finding,
 } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
@@ -42,6 +43,8 @@ import {
   type TransitionName,
 } from './machine.js';
 import { withLock } from '@deploystate/backend-json/lock';
+import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
+import { scanDirectWrites } from './direct-writes.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
 import { buildReport } from './report.js';
@@ -84,6 +87,8 @@ export interface AnalyzeOptions {
   chain?: ChainCheckOptions;
   /** Test seam: the codec the round-trip proof uses (core's lossless codec by default). */
   roundTripCodec?: RoundTripCodec;
+  /** Folders to scan for direct writes to deployments/*.json (default: scripts, deploy, tasks beside it). */
+  scripts?: readonly string[];
 }
 
 export interface CutoverReport {
@@ -196,6 +201,14 @@ export class Migration {
     // The same facts the commands decide on, read without waiting for writers in flight.
     const facts: GateFacts = { state, openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite) };
     const leveldbSinceCutover = await this.leveldbSinceCutover(state);
+    // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
+    const foreignOverwrites = (await checkFiles(coownedContext(this.ctx)).catch(() => undefined))?.findings ?? [];
+    const next = nextCommands(facts);
+    if (foreignOverwrites.length > 0) {
+      for (const n of next)
+        if (['promote', 'cutover', 'rollback'].includes(n.command))
+          Object.assign(n, { ready: false, blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`' });
+    }
     return {
       ...(leveldbSinceCutover && { leveldbSinceCutover }),
       paths: this.paths,
@@ -203,9 +216,10 @@ export class Migration {
       diverged: state.diverged,
       reads: route.reads,
       writes: route.writes,
-      next: nextCommands(facts),
+      next,
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
+      foreignOverwrites,
     };
   }
 
@@ -280,6 +294,7 @@ export class Migration {
         acknowledged: this.acknowledgements,
         recordOf: (key) => byKey.get(key),
       });
+      report.directWrites = await scanDirectWrites(this.paths.deployments, options.scripts); // [coowned]
       if (options.chain) report.chain = await verifyChainRecords(this.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
       await this.recordAnalysis(report, started);
       return report;
@@ -458,7 +473,9 @@ export class Migration {
   migrate(options: CopyOptions = {}): Promise<CopyReport> {
     const work = async (): Promise<CopyReport> => {
       await this.admit('migrate');
-      return bulkCopy(this.ctx, options);
+      const report = await bulkCopy(this.ctx, options);
+      if (!options.dryRun) await moveBaseline(coownedContext(this.ctx)); // [coowned] the copy's writes are the product's own
+      return report;
     };
     return options.dryRun ? this.run(work) : this.locked('migrate', work);
   }
@@ -468,6 +485,7 @@ export class Migration {
       // The gates (a clean verify, every write since settled) and the switch see no write in flight.
       underGateFence(this.files, 'promote', async () => {
         const started = this.clock();
+        await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
         await this.admit('promote');
         await this.transition('promote', started);
       }),
@@ -478,6 +496,7 @@ export class Migration {
   async cutover(options: CutoverOptions = {}): Promise<CutoverReport> {
     return this.locked('cutover', async () => {
       const started = this.clock();
+      await assertFilesIntact(coownedContext(this.ctx), 'cutover'); // [coowned]
       await this.admit('cutover');
       // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not a byte of LevelDB.
       let verify = await this.withReadCtx((ctx) => this.verifyAndRecord({ ctx }));
@@ -636,5 +655,31 @@ export class Migration {
 
   listBackups(): Promise<string[]> {
     return listLevelDbBackups(this.ctx);
+  }
+
+  // ---- [coowned] network files other code rewrote -------------------------------------------
+
+  /** LevelDB, read for a repair of a record the copy wrote (used only when it holds exactly that record). */
+  private otherSide(): (chainId: number, contractName: string) => Promise<DeploymentRecord | null> {
+    return async (chainId, contractName) => (await this.ctx.leveldb()).get(chainId, contractName);
+  }
+
+  /** What `repairFiles` would put back (read-only). */
+  planFileRepair(): Promise<RepairPlan> {
+    return this.run(() => planRepair(coownedContext(this.ctx), this.otherSide()));
+  }
+
+  /**
+   * Puts back, from the journal (or LevelDB), the records other code's rewrites dropped or changed
+   * in the network files (never over a later record); `plan` is the one shown to the operator.
+   */
+  repairFiles(plan?: RepairPlan): Promise<RepairReport> {
+    return this.locked('repair-files', async () => {
+      const ctx = coownedContext(this.ctx);
+      const state = await this.state();
+      const used = plan ?? (await planRepair(ctx, this.otherSide()));
+      const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
+      return { ...result, changedElsewhere: used.changedElsewhere, unrepairable: used.unrepairable };
+    });
   }
 }

@@ -80,8 +80,11 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   let torn = 0;
   const durations: Record<string, number[]> = { 'leveldb-only': [], 'dual-write': [], 'json-primary': [], 'json-only': [] };
   const divergences: Array<{ seq: number; key: string; outcome: string; error: string | undefined }> = [];
+  const fileRepairs: Array<{ seq: number; at: string; detail: string }> = [];
   for await (const e of ctx.journal.entries({ onEnd: (end) => (torn = end.torn) })) {
     if (e.type === 'shadow-mismatch') shadowMismatches++;
+    // [coowned] Records put back into network files that other code had rewritten.
+    if (e.type === 'event' && e.event === 'files-repaired') fileRepairs.push({ seq: e.seq, at: e.time, detail: e.detail ?? '' });
     if (e.type !== 'outcome' || e.probe) continue;
     total++;
     if (e.outcome === 'ok') {
@@ -156,6 +159,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     unmigratable: state.unmigratable,
     acknowledged: state.acknowledged,
     divergences,
+    fileRepairs,
     shadowMismatches,
     operations: { total: total, ok, errorRate, availability, tornJournalLines: torn },
     latencyMedianMs: latency,
@@ -202,6 +206,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Unmigratable keys: ${state.unmigratable.length ? state.unmigratable.join(', ') : 'none'}`,
     `- Divergences: ${divergences.length ? divergences.map((d) => `${d.key} (${d.outcome}, seq ${d.seq})`).join(', ') : 'none'}`,
     `- Shadow-read mismatches: ${shadowMismatches}`,
+    `- Network files repaired (records another program's rewrite dropped): ${fileRepairs.length ? fileRepairs.map((r) => `${r.at}: ${r.detail}`).join('; ') : 'none'}`,
     ...(torn ? [`- Torn journal lines skipped: ${torn}`] : []),
     `- Chain verification: ${chain ? `${chain.ok ? 'no errors' : 'ERRORS'} at ${chain.at} (${chain.source ?? 'records'}): ${chain.counts.ok} ok, ${chain.counts.warn} warning, ${chain.counts.error} error, ${chain.counts.notChecked} not checked` : 'not run'}`,
     '',

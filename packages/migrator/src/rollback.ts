@@ -5,6 +5,7 @@ import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalDigest, digestStore, errnoCode, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { assertRunGate } from './machine.js';
@@ -90,6 +91,14 @@ async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: St
   return plan;
 }
 
+/** [coowned] The plan with each lost key's journalled record instead of what JSON holds now (none: LevelDB keeps its own). */
+function keepJournalled(plan: CarryBackPlan, journalled: ReadonlyMap<string, DeploymentRecord | null>): CarryBackPlan {
+  if (journalled.size === 0) return plan;
+  const puts = plan.puts.filter((p) => !journalled.has(p.key));
+  for (const [key, record] of journalled) if (record) puts.push({ key, record });
+  return { keys: plan.keys, puts, deletes: plan.deletes.filter((k) => !journalled.has(k)) };
+}
+
 /** The LevelDB digest a rollback reports; values that do not decode are listed by analysis, not here. */
 async function leveldbDigestOf(leveldb: StateStore): Promise<string> {
   return (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
@@ -113,8 +122,14 @@ export async function runRollback(
     );
   }
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
+  // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted or
+  // reverted in LevelDB: stop (an emergency carries the journalled record back instead).
+  const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
+  if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
+  const journalWins = lost.length > 0 ? await journalledRecords(coownedContext(ctx), lost) : new Map<string, DeploymentRecord | null>();
+  const keptFromJournal = lost.length > 0 ? { keptFromJournal: [...journalWins.keys()] } : {};
   if (options.dryRun) {
-    const plan = await planCarryBack(ctx, from, sinceSeq);
+    const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
     const leveldb = await ctx.leveldb();
     return {
       from,
@@ -124,6 +139,7 @@ export async function runRollback(
       deletes: plan.deletes.length,
       leveldbDigest: await leveldbDigestOf(leveldb),
       durationMs: ctx.now() - started,
+      ...keptFromJournal,
     };
   }
   if (state.phase !== 'rolling-back') {
@@ -133,7 +149,7 @@ export async function runRollback(
     });
   }
   // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = await planCarryBack(ctx, from, sinceSeq);
+  const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
   const leveldb = await ctx.leveldb();
   for (const { record } of plan.puts) await leveldb.put(record);
   for (const key of plan.deletes) {
@@ -141,6 +157,7 @@ export async function runRollback(
     await leveldb.delete(chainId, contractName);
   }
   const leveldbDigest = await leveldbDigestOf(leveldb);
+  await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
@@ -175,6 +192,7 @@ export async function runRollback(
     deletes: plan.deletes.length,
     leveldbDigest,
     durationMs: ctx.now() - started,
+    ...keptFromJournal,
   };
 }
 

@@ -1,5 +1,7 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
+import type { FilesCheck, ForeignOverwrite } from './coowned.js';
+import type { DirectWrite } from './direct-writes.js';
 import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { LevelDbSinceCutover } from './cutover-leveldb.js';
@@ -40,6 +42,8 @@ export interface VerifyEvidence {
   journalSeq: number;
   /** core's DIGEST_FORMAT the digests were made in; evidence without it, or in another, is stale. */
   digestFormat?: number;
+  /** Records the store wrote that their network file lost to another program's rewrite. */
+  foreignOverwrites?: number;
 }
 
 export interface PhaseTiming {
@@ -116,6 +120,8 @@ export interface MigrationStatus {
   journal: { entries: number; lastSeq: number };
   /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
   leveldbSinceCutover?: LevelDbSinceCutover;
+  /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
+  foreignOverwrites?: ForeignOverwrite[];
 }
 
 export interface ChainInventory {
@@ -147,6 +153,8 @@ export interface AnalysisReport {
   chain?: ChainVerificationReport;
   /** Exclusions and acknowledgements the operator may record (never made automatically), each with its command. */
   proposals?: DecisionProposals;
+  /** Scripts that write deployments/*.json themselves, each with the change to make; does not change `ok`. */
+  directWrites?: DirectWrite[];
 }
 
 export interface CopyProgress {
@@ -175,6 +183,11 @@ export interface CopyReport {
   backups: { leveldb?: string; files: string[] };
   leveldbDigest: string;
   durationMs: number;
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
+  keptFromJournal?: string[];
 }
 
 /**
@@ -202,6 +215,8 @@ export interface VerifyReport {
   comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;
+  /** Whether each network file still holds what the store wrote there; findings make the verify unclean. */
+  files?: FilesCheck;
   /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
   chain?: ChainVerificationReport;
   /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
@@ -233,6 +248,11 @@ export interface RollbackReport {
   deletes: number;
   leveldbDigest: string;
   durationMs: number;
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
+  keptFromJournal?: string[];
 }
 
 export interface ReadinessReport {

@@ -9,11 +9,13 @@ import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expected = typeof options.expected === 'string' ? resolve(ctx.cwd, options.expected) : undefined;
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
+  const scripts = [options.scripts ?? []].flat().map((s) => resolve(ctx.cwd, String(s)));
   const report = await withMigration(ctx, (migration) =>
     migration.analyze({
       snapshot: options.snapshot === true,
       ...(expected !== undefined && { expectedInventory: expected }),
       ...(chain !== undefined && { chain }),
+      ...(scripts.length > 0 && { scripts }),
     }),
   );
   if (report.chain) await requireReachable(report.chain);
@@ -46,6 +48,15 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...report.roundTrip.failures.slice(0, 10).map((f) => `  ${p.red('round trip')} ${f.key}: ${f.problem}`),
     ...(report.crossCheck.length > 0
       ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)]
+      : []),
+    // [coowned] Scripts that write the network files themselves, each with the change to make.
+    ...(report.directWrites && report.directWrites.length > 0
+      ? [
+          '',
+          p.bold(`Direct writes to deployments/*.json (${report.directWrites.length}): each can drop what the store wrote to records`),
+          ...report.directWrites.map((w) => `  ${p.yellow(`${w.file}:${w.line}`)} ${w.call}: ${w.text}
+    ${p.dim(`fix: ${w.fix}`)}`),
+        ]
       : []),
     ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
     ...chainText,

@@ -129,6 +129,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       await writeFile(backup, `${differing.map((d) => stringifyLossless(d.old)).join('\n')}\n`);
     }
     await store.putMany([...fresh, ...differing.map((d) => d.next)]);
+    // [coowned] An import into JSON is the product's own write: the files as imported are the new baseline.
+    if (side === 'json') await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions());
     ctx.out.result({ file, side, added: fresh.length, overwritten: differing.length, identical, backup }, () => [
       ctx.out.paint.green(`✔ imported into ${side}: ${fresh.length} added, ${differing.length} overwritten, ${identical} identical`),
       ...(backup ? [`overwritten values kept in ${backup}`] : []),

@@ -35,6 +35,8 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
     'back up the current file first',
   ]);
   const result = await store.restore(chainId, backup);
+  // [coowned] A restore is the product's own write: the file as restored is the new baseline.
+  await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
   ctx.out.result({ chainId, file, restored: result.restored }, () => ctx.out.paint.green(`✔ ${file} restored from ${result.restored}`));
 }
 

@@ -1,13 +1,21 @@
 // `deploystate validate`: the validator's schema and cross-file checks on deployments/*.json.
 import { ErrorCodes, StateError } from '@deploystate/core';
+import { join } from 'node:path';
 import type { Context } from '../context.js';
+import { stateDirOf } from '../migration.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const format = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
   if (!['text', 'json', 'github'].includes(format))
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
   const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
-  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry(), acknowledgements: ctx.config.acknowledge });
+  // [coowned] The journal tells a record the store wrote and lost (error) from a legacy listing (warning).
+  const journal = join(stateDirOf(ctx), 'journal.ndjson');
+  const result = await validateDeployments(ctx.paths.deployments, {
+    registry: ctx.registry(),
+    acknowledgements: ctx.config.acknowledge,
+    journal,
+  });
   ctx.exitCode = exitCodeFor(result);
   // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
   const verbose = options.verbose === true;

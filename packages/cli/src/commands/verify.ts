@@ -20,6 +20,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       comparison: comparisonDocument(report.comparison),
       schema: report.schema,
       evidence: report.evidence,
+      ...(report.files && { files: report.files }),
       ...(report.chain && { chain: report.chain }),
       ...(report.leveldbSinceCutover && { leveldbSinceCutover: report.leveldbSinceCutover }),
     },
@@ -34,12 +35,22 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
       ...chainText,
       ...leveldbSinceCutoverLines(report.leveldbSinceCutover, p),
+      // [coowned] Records another program's rewrite dropped from a network file, by file and key.
+      ...(report.files && report.files.findings.length > 0
+        ? [
+            '',
+            p.bold('Network files (records the store wrote that the file no longer holds)'),
+            ...report.files.findings.map((f) => p.red(`  FOREIGN_OVERWRITE ${f.file}: ${f.key} ${f.kind} (journal seq ${f.seq})`)),
+            '  next: `deploystate repair-files` puts them back; then change the script that rewrote the file to use updateDeploymentFile()',
+          ]
+        : []),
+      ...(report.files?.changedElsewhere ?? []).map((c) => p.dim(`  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`)),
       '',
       verdict(
         report.clean && unreadable === 0,
         p,
         `verify clean, recorded at ${report.evidence.at}`,
-        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors`,
+        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors${report.evidence.foreignOverwrites ? `, ${report.evidence.foreignOverwrites} record(s) lost from network files` : ''}`,
       ),
     ],
   );
