@@ -32,5 +32,6 @@ export {
   type LevelDbRestoreResult,
 } from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
+export { type ReportOptions } from './report.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
 export * from './chain/index.js';

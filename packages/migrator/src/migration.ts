@@ -13,7 +13,7 @@ import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
 import { withLock } from './lock.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
-import { buildReport } from './report.js';
+import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { rollbackReadiness, runRollback } from './rollback.js';
 import { routeFor } from './routing.js';
@@ -71,12 +71,29 @@ function refuse(command: string, phase: MigrationPhase, allowed: string, file: s
   });
 }
 
-function gate(name: string, detail: string, file: string): StateError {
+function gate(name: string, detail: string, file: string, data?: Record<string, unknown>): StateError {
   return new StateError(ErrorCodes.GATE_FAILED, `gate "${name}" not satisfied: ${detail}`, {
     file,
     hint: `satisfy "${name}" first (see status)`,
+    data: { gate: name, ...data },
   });
 }
+
+/** The keys a verify found different, as a gate lists them for machines. */
+const differingKeys = (verify: VerifyReport): string[] => [
+  ...verify.comparison.onlyLeft.map((e) => e.key),
+  ...verify.comparison.onlyRight.map((e) => e.key),
+  ...verify.comparison.differing.map((d) => d.key),
+];
+
+/** A finding as a gate lists it for machines (error.data.findings in --json). */
+const gateFinding = (f: Finding): Record<string, unknown> => ({
+  code: f.code,
+  severity: f.severity,
+  ...(f.key !== undefined && { key: f.key }),
+  ...(f.file !== undefined && { file: f.file }),
+  message: f.message,
+});
 
 export class Migration {
   readonly paths: MigrationPaths;
@@ -321,8 +338,12 @@ export class Migration {
     return this.run(() => rollbackReadiness(this.ctx));
   }
 
-  async report(): Promise<MigrationReport> {
-    return this.run(() => buildReport(this.ctx));
+  /**
+   * Writes the migration report. `fileFindings`: the validator's counts for the deployments folder
+   * (the CLI passes `deploystate validate`'s), so the report's findings match what validate says.
+   */
+  async report(options: ReportOptions = {}): Promise<MigrationReport> {
+    return this.run(() => buildReport(this.ctx, options));
   }
 
   // ---- state changes ----------------------------------------------------------------------
@@ -452,6 +473,7 @@ export class Migration {
           'fresh clean verify',
           `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`,
           this.files.state,
+          { differingKeys: differingKeys(verify), schemaErrors: verify.schema.errors.map(gateFinding) },
         );
       const acknowledged = await this.cutoverFindings(options.acknowledge ?? []);
       let soakVerifies = 0;
@@ -532,6 +554,7 @@ export class Migration {
           .map((f) => `${f.code} ${f.key ?? f.file ?? ''}`)
           .join(', ')}`,
         this.files.state,
+        { findings: fresh.map(gateFinding) },
       );
     }
     const acks = new Set(acknowledge);
@@ -544,6 +567,7 @@ export class Migration {
         'acknowledged findings',
         `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`,
         this.files.state,
+        { findings: unacknowledged.map(gateFinding), acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort() },
       );
     }
     return after;

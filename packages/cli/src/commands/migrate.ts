@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { CopyProgress } from '@deploystate/migrator';
 import type { Context } from '../context.js';
-import { withMigration } from '../migration.js';
+import { requireStore, withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 import { runDemoCommand } from './demo.js';
@@ -33,11 +33,27 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const batchSize = positiveInteger(options.batchSize, '--batch-size');
   const exclude = [...new Set([...ctx.config.exclude, ...listOption(options.exclude)])];
   const dryRun = options.dryRun === true;
+  if (!dryRun) {
+    requireStore(ctx);
+    await ctx.confirm('migrate', [
+      `make the JSON files in ${ctx.paths.deployments} equal LevelDB (${ctx.paths.leveldb})${exclude.length > 0 ? `, minus ${exclude.length} excluded key(s)` : ''}`,
+      'overwrite or remove JSON records that differ, each listed, after backing up LevelDB and every file it rewrites',
+      'leave LevelDB and the phase as they are (see the change first with `deploystate migrate --dry-run`)',
+    ]);
+  }
   const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');
+  let last: CopyProgress | undefined;
+  ctx.onInterrupt(() =>
+    dryRun
+      ? 'the dry run stopped; it wrote nothing'
+      : `the copy stopped after ${last?.done ?? 0} record(s)${last?.file !== undefined ? ` (at ${last.file})` : ''}; every network file it finished is complete and written whole, LevelDB is untouched; continue with \`deploystate migrate --resume\``,
+  );
   const onProgress = (progress: CopyProgress): void => {
+    last = progress;
     bar.update({
       done: progress.done,
       total: progress.total,
+      totalKnown: progress.totalKnown,
       rate: progress.rate,
       etaMs: progress.etaMs,
       ...(progress.file !== undefined && { label: progress.file }),
