@@ -38,7 +38,8 @@ async function writeEnvelope(envelope: Envelope): Promise<void> {
 async function writeFailure(error: unknown, json: boolean, debug: boolean, colour: boolean): Promise<number> {
   const { exitCodeFor, envelopeError, renderFailure } = await import('./failure.js');
   const command = commandName ?? undefined;
-  process.stderr.write(`${renderFailure(error, { debug, colour, ...(command !== undefined && { command }) })}\n`);
+  const { fitToTerminal } = await import('./output.js');
+  process.stderr.write(`${fitToTerminal(renderFailure(error, { debug, colour, ...(command !== undefined && { command }) }), process.stderr)}\n`);
   if (json) {
     const { failureEnvelope } = await import('./envelope.js');
     await writeEnvelope(failureEnvelope(commandName, version, envelopeError(error, command), stdoutState.hasPayload ? stdoutState.payload : undefined));

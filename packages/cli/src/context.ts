@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
-import { Output } from './output.js';
+import { fitToTerminal, Output } from './output.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
 
@@ -185,7 +185,7 @@ export class Context {
    */
   async confirm(action: string, plan: string[]): Promise<void> {
     const paint = this.out.errPaint;
-    process.stderr.write(`${paint.bold(action)} will:\n${plan.map((line) => `  - ${line}`).join('\n')}\n`);
+    process.stderr.write(`${fitToTerminal(`${paint.bold(action)} will:\n${plan.map((line) => `  - ${line}`).join('\n')}`, process.stderr)}\n`);
     if (this.yes) return;
     if (!process.stdin.isTTY) {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${action} needs confirmation and there is no terminal to ask on`, {

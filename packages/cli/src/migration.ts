@@ -42,3 +42,19 @@ export async function withMigration<T>(ctx: Context, fn: (migration: Migration) 
     await closeMigration(migration);
   }
 }
+
+/**
+ * Asks before a step only when the phase allows it and its gates are open (`status.next`), so an
+ * operator is never asked about a step that is then refused: the refusal comes first, unasked.
+ */
+export async function confirmIfAllowed(
+  ctx: Context,
+  migration: Migration,
+  command: string,
+  action: string,
+  plan: (status: Awaited<ReturnType<Migration['status']>>) => string[],
+): Promise<void> {
+  const status = await migration.status();
+  if (!status.next.some((n) => n.command === command && n.ready)) return;
+  await ctx.confirm(action, plan(status));
+}

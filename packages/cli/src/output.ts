@@ -99,6 +99,49 @@ export function fitToWidth(line: string, width: number): string {
   return `${out}…${line.includes('\u001b[') ? '\u001b[0m' : ''}`;
 }
 
+/**
+ * Wraps a line for a terminal `width` columns wide: at a space where there is one, else mid-word
+ * (a long path or digest), continuation rows indented. Colour codes are kept whole and never counted.
+ */
+export function wrapToWidth(line: string, width: number, indent = '    '): string[] {
+  if (width < 20 || visibleLength(line) <= width) return [line];
+  const rows: string[] = [];
+  let rest = line;
+  let prefix = '';
+  while (visibleLength(prefix + rest) > width) {
+    const room = width - prefix.length;
+    let visible = 0;
+    let i = 0;
+    let lastSpace = -1;
+    while (i < rest.length && visible < room) {
+      const code = /^\u001b\[[0-9;]*m/.exec(rest.slice(i));
+      if (code) {
+        i += code[0].length;
+        continue;
+      }
+      if (rest[i] === ' ' && visible > room / 3) lastSpace = i;
+      visible++;
+      i++;
+    }
+    const cut = lastSpace > 0 ? lastSpace : i;
+    rows.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^ +/, '');
+    prefix = indent;
+  }
+  rows.push(prefix + rest);
+  return rows;
+}
+
+/** Text for a stream: on a terminal every line wrapped to its width, elsewhere as it is. */
+export function fitToTerminal(text: string, stream: { isTTY?: boolean; columns?: number }): string {
+  if (stream.isTTY !== true || !stream.columns) return text;
+  const columns = stream.columns;
+  return text
+    .split('\n')
+    .flatMap((line) => wrapToWidth(line, columns))
+    .join('\n');
+}
+
 const formatRate = (rate: number | undefined): string =>
   rate !== undefined && Number.isFinite(rate) ? `${rate.toFixed(rate < 10 ? 1 : 0)} rec/s` : '';
 
@@ -199,7 +242,7 @@ export class Output {
     }
     const text = human();
     const lines = Array.isArray(text) ? text : [text];
-    if (lines.length > 0) this.writeStdout(`${lines.join('\n')}\n`);
+    if (lines.length > 0) this.writeStdout(`${fitToTerminal(lines.join('\n'), process.stdout)}\n`);
   }
 
   /**
@@ -219,12 +262,12 @@ export class Output {
 
   /** Progress and notes for a person: stderr, always, so stdout stays clean for --json. */
   info(line: string): void {
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${fitToTerminal(line, process.stderr)}\n`);
   }
 
   /** Text that is the command's human result (stdout), suppressed with --json. */
   say(line: string): void {
-    if (!this.json) this.writeStdout(`${line}\n`);
+    if (!this.json) this.writeStdout(`${fitToTerminal(line, process.stdout)}\n`);
   }
 
   progress(title: string): ProgressBar {

@@ -195,7 +195,7 @@ export class Migration {
     });
     switch (state.phase) {
       case 'leveldb-only':
-        return [item('analyze'), item('dual-write enable'), item('restore --leveldb')];
+        return [item('analyze'), item('dual-write enable'), item('restore leveldb')];
       case 'dual-write':
         return [item('migrate'), item('verify'), item('promote', promoteBlock), item('dual-write disable'), item('rollback')];
       case 'json-primary':

@@ -3,7 +3,7 @@
 // target is a success that changes nothing ("already in dual-write", exit 0).
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
-import { withMigration } from '../migration.js';
+import { confirmIfAllowed, withMigration } from '../migration.js';
 import { renderReadiness } from '../render.js';
 
 const ACTIONS = ['enable', 'disable', 'verify'] as const;
@@ -33,7 +33,7 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
       ]);
       return;
     }
-    await ctx.confirm(`dual-write ${action}`, [
+    await confirmIfAllowed(ctx, migration, `dual-write ${action}`, `dual-write ${action}`, () => [
       action === 'enable'
         ? `switch phase ${before.phase} -> dual-write: deploy scripts write LevelDB, then the JSON files in ${before.paths.deployments}`
         : `switch phase ${before.phase} -> leveldb-only: deploy scripts stop writing the JSON files`,

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { CopyProgress } from '@deploystate/migrator';
 import type { Context } from '../context.js';
-import { requireStore, withMigration } from '../migration.js';
+import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 import { runDemoCommand } from './demo.js';
@@ -33,14 +33,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const batchSize = positiveInteger(options.batchSize, '--batch-size');
   const exclude = [...new Set([...ctx.config.exclude, ...listOption(options.exclude)])];
   const dryRun = options.dryRun === true;
-  if (!dryRun) {
-    requireStore(ctx);
-    await ctx.confirm('migrate', [
-      `make the JSON files in ${ctx.paths.deployments} equal LevelDB (${ctx.paths.leveldb})${exclude.length > 0 ? `, minus ${exclude.length} excluded key(s)` : ''}`,
-      'overwrite or remove JSON records that differ, each listed, after backing up LevelDB and every file it rewrites',
-      'leave LevelDB and the phase as they are (see the change first with `deploystate migrate --dry-run`)',
-    ]);
-  }
   const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');
   let last: CopyProgress | undefined;
   ctx.onInterrupt(() =>
@@ -60,6 +52,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     });
   };
   const report = await withMigration(ctx, async (migration) => {
+    if (!dryRun)
+      await confirmIfAllowed(ctx, migration, 'migrate', 'migrate', () => [
+        `make the JSON files in ${ctx.paths.deployments} equal LevelDB (${ctx.paths.leveldb})${exclude.length > 0 ? `, minus ${exclude.length} excluded key(s)` : ''}`,
+        'overwrite or remove JSON records that differ, each listed, after backing up LevelDB and every file it rewrites',
+        'leave LevelDB and the phase as they are (see the change first with `deploystate migrate --dry-run`)',
+      ]);
     try {
       return await migration.migrate({
         dryRun,
@@ -81,25 +79,24 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ? 'Nothing to do: JSON already equals LevelDB'
           : 'Bulk copy finished',
     ),
+    // One row per count (not one wide row), so the table reads at 70 columns too.
     table(
-      ['copied', 'unchanged', 'overwritten', 'removed', 'skipped (newer write)', 'excluded', 'time'],
+      ['records', 'count'],
       [
-        [
-          report.copied,
-          report.unchanged,
-          report.overwritten.length,
-          report.removed.length,
-          report.skippedNewer.length,
-          report.excluded.length,
-          `${report.durationMs}ms`,
-        ],
+        ['copied', report.copied],
+        ['unchanged', report.unchanged],
+        ['overwritten', report.overwritten.length],
+        ['removed', report.removed.length],
+        ['skipped (newer write)', report.skippedNewer.length],
+        ['excluded', report.excluded.length],
       ],
       p,
     ),
+    `time ${report.durationMs}ms`,
     ...report.overwritten.map((o) => p.yellow(`  overwritten ${o.key} (old value in ${o.backup})`)),
     ...report.removed.map((o) => p.yellow(`  removed ${o.key} (old value in ${o.backup})`)),
     ...report.skippedNewer.map((key) => p.dim(`  kept newer journalled write of ${key}`)),
-    ...(report.files.length > 0 ? [`files: ${report.files.join(', ')}`] : []),
+    ...(report.files.length > 0 ? ['files:', ...report.files.map((file) => `  ${file}`)] : []),
     ...(report.backups.leveldb ? [`LevelDB backup: ${report.backups.leveldb}`] : []),
     `LevelDB digest ${report.leveldbDigest}`,
     verdict(true, p, report.dryRun ? 'dry run complete' : 'copy complete; next: `deploystate verify`', ''),

@@ -1,17 +1,17 @@
 // `deploystate promote`: dual-write -> json-primary once a clean verify follows the copy. It
 // switches the side deploy scripts read, so it asks first; already json-primary is a no-op success.
 import type { Context } from '../context.js';
-import { withMigration } from '../migration.js';
+import { confirmIfAllowed, withMigration } from '../migration.js';
 
 export async function run(ctx: Context): Promise<void> {
   const p = ctx.out.paint;
   const result = await withMigration(ctx, async (migration) => {
     const before = await migration.status();
     if (before.phase === 'json-primary') return { status: before, changed: false };
-    await ctx.confirm('promote', [
+    await confirmIfAllowed(ctx, migration, 'promote', 'promote', () => [
       `switch phase ${before.phase} -> json-primary: deploy scripts read the JSON files in ${before.paths.deployments}`,
       `keep writing LevelDB second (${before.paths.leveldb}), so \`deploystate rollback\` can come back`,
-      'first check the gate: a clean verify after the copy',
+      'first check the gate again: a clean verify after the copy',
     ]);
     await migration.promote();
     return { status: await migration.status(), changed: true };
