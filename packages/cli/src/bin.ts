@@ -71,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
   const colour = !argv.includes('--no-color');
   onInterrupt(json, debug, colour);
   try {
+    // With --json the version is an envelope, not cac's text line.
+    if (json) cli.showVersionOnExit = false;
     cli.parse(argv, { run: false });
     commandName = cli.matchedCommand?.name.split(' ')[0] || null;
     if (cli.options.help) return flush(0);

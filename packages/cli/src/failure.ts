@@ -2,7 +2,7 @@
 // what to do next (no stack unless --debug); a declined or cancelled prompt is its own outcome;
 // anything else is an unexpected failure with versions. Exit codes and hints come from core's table.
 import { readFileSync } from 'node:fs';
-import { exitCodeOf, ExitCodes, hintOf, type ExitCode } from '@deploystate/core';
+import { errnoCode, exitCodeOf, ExitCodes, fsErrorCode, hintOf, StateError, type ExitCode } from '@deploystate/core';
 import type { EnvelopeError } from './envelope.js';
 import { isOutcome } from './outcome.js';
 import { palette, colourWanted } from './output.js';
@@ -23,8 +23,23 @@ function usageHint(command: string | undefined): string {
   return command === undefined ? 'see `deploystate --help`' : `see \`deploystate ${command} --help\``;
 }
 
-function isKnown(error: unknown): error is KnownError {
+function isStateErrorLike(error: unknown): error is KnownError {
   return error instanceof Error && error.name === 'StateError' && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/**
+ * An operating-system error that reached the top (ENOSPC, EACCES, ENOTDIR from a write no layer
+ * wrapped) is the machine refusing, not a bug: it gets the code core gives it (DISK_FULL,
+ * PERMISSION_DENIED, WRITE_FAILED, STORE_NOT_FOUND) and that code's exit code and hint.
+ */
+function asKnown(error: unknown): KnownError | undefined {
+  if (isStateErrorLike(error)) return error;
+  const errno = errnoCode(error);
+  if (error instanceof Error && errno !== undefined && /^E[A-Z0-9]+$/.test(errno)) {
+    const path = (error as { path?: unknown }).path;
+    return new StateError(fsErrorCode(error), error.message, { ...(typeof path === 'string' && { file: path }), cause: error });
+  }
+  return undefined;
 }
 
 function isUsage(error: unknown): error is Error {
@@ -33,8 +48,9 @@ function isUsage(error: unknown): error is Error {
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (isUsage(error)) return ExitCodes.USAGE;
-  if (isKnown(error) || isOutcome(error)) return exitCodeOf(error.code);
-  return ExitCodes.UNEXPECTED;
+  if (isOutcome(error)) return exitCodeOf(error.code);
+  const known = asKnown(error);
+  return known === undefined ? ExitCodes.UNEXPECTED : exitCodeOf(known.code);
 }
 
 export function cliVersion(): string {
@@ -48,8 +64,9 @@ export function cliVersion(): string {
 
 /** The `error` member of the `--json` envelope for a failure. */
 export function envelopeError(error: unknown, command?: string): EnvelopeError {
-  if (isKnown(error)) {
-    const { code, message, file, key, hint, position, data } = error;
+  const known = asKnown(error);
+  if (known !== undefined) {
+    const { code, message, file, key, hint, position, data } = known;
     const resolvedHint = hint ?? hintOf(code, command);
     return {
       code,
@@ -80,11 +97,12 @@ export function errorDocument(error: unknown, command?: string): Record<string, 
 export function renderFailure(error: unknown, options: { debug: boolean; colour: boolean; command?: string }): string {
   const paint = palette(colourWanted(process.stderr, options.colour));
   const lines: string[] = [];
-  if (isKnown(error)) {
-    lines.push(`${paint.red(paint.bold(`error ${error.code}`))}: ${error.message}`);
-    if (error.file) lines.push(`  file: ${error.file}${error.position ? `:${error.position.line}:${error.position.column}` : ''}`);
-    if (error.key) lines.push(`  key:  ${error.key}`);
-    const hint = error.hint ?? hintOf(error.code, options.command);
+  const known = asKnown(error);
+  if (known !== undefined) {
+    lines.push(`${paint.red(paint.bold(`error ${known.code}`))}: ${known.message}`);
+    if (known.file) lines.push(`  file: ${known.file}${known.position ? `:${known.position.line}:${known.position.column}` : ''}`);
+    if (known.key) lines.push(`  key:  ${known.key}`);
+    const hint = known.hint ?? hintOf(known.code, options.command);
     if (hint) lines.push(`  ${paint.cyan('next:')} ${hint}`);
   } else if (isOutcome(error)) {
     lines.push(`${paint.yellow(paint.bold(error.code === 'CANCELLED' ? 'cancelled' : 'declined'))}: ${error.message}`);

@@ -27,7 +27,8 @@ export class TmuxPane {
     const exitFile = join(options.dir, `exit-${sessions}`);
     const rawFile = join(options.dir, `raw-${sessions}`);
     const env = Object.entries({ ...options.env }).map(([k, v]) => `${k}=${quote(v)}`);
-    const command = `cd ${quote(options.cwd)} && env -u INIT_CWD -u NO_COLOR -u FORCE_COLOR ${env.join(' ')} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}; echo $? > ${quote(exitFile)}; sleep 600`;
+    // `trap : INT`: Ctrl-C reaches the program; the shell around it survives to record the exit code.
+    const command = `trap : INT; cd ${quote(options.cwd)} && env -u INIT_CWD -u NO_COLOR -u FORCE_COLOR ${env.join(' ')} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}; echo $? > ${quote(exitFile)}; sleep 600`;
     await run('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'test', '-x', String(options.columns), '-y', String(options.rows ?? 40), 'sh', '-c', command]);
     const pane = new TmuxPane(socket, options.dir, exitFile, rawFile);
     await run('tmux', ['-L', socket, 'pipe-pane', '-o', '-t', 'test', `cat >> ${quote(rawFile)}`]);
@@ -55,7 +56,7 @@ export class TmuxPane {
 
   /** Polls the pane until `pattern` shows (bounded: fails after ~60 s). */
   async waitFor(pattern: RegExp): Promise<string> {
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 300; i++) {
       const text = await this.text();
       if (pattern.test(text)) return text;
       await new Promise((resolve) => setTimeout(resolve, 100));
