@@ -44,8 +44,10 @@ export async function withMigration<T>(ctx: Context, fn: (migration: Migration) 
 }
 
 /**
- * Asks before a step only when the phase allows it and its gates are open (`status.next`), so an
- * operator is never asked about a step that is then refused: the refusal comes first, unasked.
+ * Asks before a step, but only once the phase allows it and its gates are open (`status.next`):
+ * an operator is never asked about a step that is then refused. A step that is not allowed or not
+ * ready is refused here, unasked (TRANSITION_REFUSED or GATE_FAILED, as the migrator would), so it
+ * never runs without the question either.
  */
 export async function confirmIfAllowed(
   ctx: Context,
@@ -55,6 +57,15 @@ export async function confirmIfAllowed(
   plan: (status: Awaited<ReturnType<Migration['status']>>) => string[],
 ): Promise<void> {
   const status = await migration.status();
-  if (!status.next.some((n) => n.command === command && n.ready)) return;
+  const next = status.next.find((n) => n.command === command);
+  if (next === undefined)
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, {
+      hint: `\`deploystate status\` lists what can run now: ${status.next.map((n) => n.command).join(', ')}`,
+    });
+  if (!next.ready)
+    throw new StateError(ErrorCodes.GATE_FAILED, `${command} is blocked: ${next.blockedBy ?? 'a gate is not met'}`, {
+      hint: 'run `deploystate status` to see what it waits for',
+      data: { gate: next.blockedBy ?? null },
+    });
   await ctx.confirm(action, plan(status));
 }

@@ -180,7 +180,9 @@ export class ProgressBar {
 
   update(progress: ProgressUpdate): void {
     if (this.stream.isTTY) {
-      const columns = this.stream.columns && this.stream.columns > 0 ? this.stream.columns : 80;
+      // Three columns spare: the last cell (a terminal wraps on it) and the "^C" the terminal echoes
+      // on Ctrl-C, so an interrupted row still fits.
+      const columns = (this.stream.columns && this.stream.columns > 0 ? this.stream.columns : 80) - 2;
       // Carriage return, clear the row, draw: the row is updated in place and never wraps.
       this.stream.write(`\r\u001b[2K${this.render(progress, columns)}`);
       this.drawn = true;

@@ -24,10 +24,10 @@ async function freshSample(): Promise<string> {
   return dir;
 }
 
-async function open(args: string[], cwd: string): Promise<TmuxPane> {
+async function open(args: string[], cwd: string, env?: Record<string, string>): Promise<TmuxPane> {
   const files = join(fixture.root, 'panes');
   await mkdir(files, { recursive: true });
-  const pane = await TmuxPane.start(args, { cwd, dir: files, columns: COLUMNS });
+  const pane = await TmuxPane.start(args, { cwd, dir: files, columns: COLUMNS, ...(env !== undefined && { env }) });
   panes.push(pane);
   return pane;
 }
@@ -107,6 +107,50 @@ describe('a 70-column terminal', () => {
     const text = await pane.text();
     expect(flat(text)).toMatch(/cancelled: monitor interrupted \(Ctrl-C\): monitor stopped watching; it changes nothing/);
     expect(widest(text)).toBeLessThanOrEqual(COLUMNS);
+  });
+});
+
+describe('after the copy', () => {
+  it('Ctrl-C in the middle of the copy says how far it got and how to resume; --resume finishes it', async () => {
+    const sample = await freshSample();
+    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
+    // Each network file takes a while (a test-only delay), so the copy is still running when interrupted.
+    const pane = await open(['migrate', '--yes'], sample, { DEPLOYSTATE_COPY_DELAY_MS: '1500' });
+    await pane.waitFor(/^copying [1-9]\d* records/m);
+    await pane.keys('C-c');
+    expect(await pane.exitCode()).toBe(130);
+    const text = flat(await pane.text());
+    expect(text).toMatch(/the copy stopped after \d+ record\(s\)/);
+    expect(text).toContain('deploystate migrate --resume');
+    expect(widest(await pane.text())).toBeLessThanOrEqual(COLUMNS);
+    const resumed = await deploystate(['migrate', '--resume', '--yes', '--json'], { cwd: sample });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await deploystate(['compare'], { cwd: sample })).code).toBe(0);
+  });
+
+  it('status, monitor and report stay true after a re-run that had nothing to do', async () => {
+    const sample = await freshSample();
+    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
+    expect((await deploystate(['migrate', '--yes'], { cwd: sample })).code).toBe(0);
+    const again = await deploystate(['migrate', '--yes', '--json'], { cwd: sample });
+    expect(onlyDocument(again)).toMatchObject({ nothingToDo: true, copied: 0 });
+    const status = await deploystate(['status'], { cwd: sample });
+    expect(status.stdout).toMatch(/copy +completed .*: 0 copied, 28 already equal/);
+    // No copy runs: monitor says so and ends, rather than wait for one.
+    const monitor = await deploystate(['monitor'], { cwd: sample });
+    expect(monitor.code, monitor.stderr).toBe(0);
+    expect(monitor.stdout).toContain('no copy is running; the last one completed at');
+    // Nothing journalled: nothing measured, not "100% of 0".
+    const report = await deploystate(['report', '--json'], { cwd: sample });
+    const data = onlyDocument(report) as { report: { operations: { errorRate: unknown; availability: unknown }; validation: unknown } };
+    expect(data.report.operations).toMatchObject({ errorRate: null, availability: null });
+    const markdown = (await deploystate(['report'], { cwd: sample })).stdout;
+    expect(markdown).toContain('System Availability: n/a (nothing measured)');
+    expect(markdown).toContain('Error Rate: n/a (nothing measured)');
+    // The files' findings are counted as validate counts them.
+    const validate = onlyDocument(await deploystate(['validate', '--json'], { cwd: sample })) as { summary: Record<string, number> };
+    const { errors, warnings, info, files } = validate.summary;
+    expect(data.report.validation).toEqual({ errors, warnings, info, files });
   });
 });
 
