@@ -193,3 +193,25 @@ describe('init --scripts', () => {
     expect(updated).toMatchObject({ leveldb: './data/db', deployments: './elsewhere' });
   });
 });
+
+describe('validate --staged', () => {
+  it("judges git's index, not the working tree", async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const git = (cwd: string, ...args: string[]) =>
+      promisify(execFile)('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd });
+    const project = join(fixture.root, 'staged');
+    await cp(fixture.sample, project, { recursive: true });
+    await git(project, 'init', '-q');
+    await git(project, 'add', 'deployments');
+    const file = join(project, 'deployments', 'bscmainnet.json');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, '{');
+    await git(project, 'add', 'deployments/bscmainnet.json');
+    await writeFile(file, good);
+    const staged = await deploystate(['validate', '--staged', '--json'], { cwd: project });
+    expect(staged.code).toBe(1);
+    const envelope = onlyDocument(staged) as { findings: Array<{ code: string; file?: string }> };
+    expect(envelope.findings.some((f) => f.code === 'NOT_JSON' && f.file === file)).toBe(true);
+  });
+});
