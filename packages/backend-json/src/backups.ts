@@ -126,7 +126,7 @@ export interface RestoreOptions {
   /** A specific backup file; default the newest that parses. */
   backup?: string;
   durable?: boolean;
-  lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  lockWait?: Pick<LockOptions, 'timeoutMs'>;
 }
 
 /**
@@ -141,7 +141,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
   const names = [fileName, ...(registry.isKnown(chainId) ? [`chain-${chainId}.json`] : [])];
   return withFileLock(
     target,
-    async () => {
+    async (lock) => {
       const candidates = options.backup !== undefined ? [options.backup] : await listBackupFiles(dir, names);
       for (const candidate of candidates) {
         let text: string;
@@ -156,6 +156,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
         await writeFileAtomic(target, text, {
           durable: options.durable ?? true,
           beforeRename: async () => {
+            lock.assertHeld();
             // Keep what is being replaced, parseable or not, so the restore can itself be undone.
             const current = await readFile(target).catch(() => undefined);
             if (current !== undefined)

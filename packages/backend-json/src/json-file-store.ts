@@ -42,13 +42,14 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
   cacheFiles?: number;
   /** Backups kept per file. Default 10; 0 keeps none. */
   backups?: number;
-  lockWait?: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  /** How long a write waits for another process's lock on its file before LOCKED. */
+  lockWait?: Pick<LockOptions, 'timeoutMs'>;
   /** fsync each written file and its folder. Default true. */
   durable?: boolean;
   /**
    * How long (ms) a file's cross-process lock is kept after a write, so back-to-back writes skip
-   * taking it again. Another process that waits gets it after the current write (it asks through
-   * `<lock>.want`) or when the lease idles out. Default 100; 0 releases after every write.
+   * taking it again. Another process that waits gets it after the current write (it shows itself
+   * through `<lock>.wait`) or when the lease idles out. Default 100; 0 releases after every write.
    */
   lockLeaseMs?: number;
 }
@@ -82,12 +83,6 @@ interface LoadedFile {
   text?: string;
   signature?: FileSignature;
   readAt?: number;
-  /**
-   * Written by this store under the file's lock, signature taken right after the rename: trusted
-   * without the racy re-read, since any later write by a cooperating process replaces the file by a
-   * new inode (created while this one is still linked), which the signature tells apart.
-   */
-  own?: boolean;
   sortedNames?: string[];
 }
 
@@ -146,7 +141,7 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly cacheFiles: number;
   private readonly backupsKept: number;
   private readonly durable: boolean;
-  private readonly lockWait: Pick<LockOptions, 'timeoutMs' | 'staleMs'>;
+  private readonly lockWait: Pick<LockOptions, 'timeoutMs'>;
   private readonly cache = new Map<number, LoadedFile>();
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
@@ -257,21 +252,19 @@ export class JsonFileStore extends AbstractStateStore {
       return { file: canonical, model: null };
     }
     const hit = this.cache.get(chainId);
-    if (
-      hit &&
-      hit.file === file &&
-      hit.signature &&
-      sameSignature(hit.signature, signature) &&
-      (hit.own === true || (hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS))
-    ) {
+    const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
+    if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
       this.cache.delete(chainId);
       this.cache.set(chainId, hit);
       return hit;
     }
-    return this.readFresh(chainId, file);
+    // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
+    // so another writer's same-size change in place could hide behind the same stat): the bytes
+    // decide, and only a change costs a parse. This holds for the store's own writes too.
+    return this.readFresh(chainId, file, same ? hit : undefined);
   }
 
-  private async readFresh(chainId: number, file: string): Promise<LoadedFile> {
+  private async readFresh(chainId: number, file: string, racy?: LoadedFile): Promise<LoadedFile> {
     let handle;
     try {
       handle = await open(file, 'r');
@@ -289,6 +282,12 @@ export class JsonFileStore extends AbstractStateStore {
       text = await handle.readFile('utf8');
     } finally {
       await handle.close();
+    }
+    if (racy?.text !== undefined && racy.text === text) {
+      racy.signature = signature;
+      racy.readAt = readAt;
+      this.remember(chainId, racy);
+      return racy;
     }
     const model = parseStateFile(text, file, chainId);
     const loaded: LoadedFile = { file, model, text, signature, readAt };
@@ -574,6 +573,8 @@ export class JsonFileStore extends AbstractStateStore {
           ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
           ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
           beforeRename: async () => {
+            // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
+            this.leaseFor(target).assertHeld();
             if (!planned) return;
             await linkOrCopy(target, planned.path).catch((error: unknown) => {
               throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
@@ -599,7 +600,6 @@ export class JsonFileStore extends AbstractStateStore {
         model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
         text: rendered.text,
         readAt: Date.now(),
-        own: true,
         ...(signature && { signature }),
       };
       this.remember(chainId, written);

@@ -1,286 +1,381 @@
-// Cross-process exclusive lock on one file: an exclusive-create lock file holding pid, host and a
-// nonce, kept fresh by a heartbeat (its mtime). A lock whose owner died on this host, or whose
-// heartbeat stopped for staleMs, is broken, under a second short lock so two waiters never both do.
-// A waiter announces itself in `<lock>.want`, so a holder keeping a lease (LockLease) hands over.
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+// Cross-process locks the operating system keeps: an advisory lock (open-file-description locks on
+// Linux, flock on macOS, LockFileEx on Windows, through fs-native-extensions) on a dedicated lock
+// file that is never renamed or deleted. The kernel drops it when its holder dies and never hands it
+// to anyone while the holder lives, so neither a paused process nor a clock can break it. Waits poll
+// a non-blocking try with backoff and end in LOCKED; nothing blocks a thread-pool thread.
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCodes, StateError, fsErrorCode, isProcessAlive, errnoCode } from '@deploystate/core';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 
+/** `exclusive`: one holder. `shared`: any number of shared holders, and no exclusive one. */
+export type LockMode = 'exclusive' | 'shared';
+
 export interface LockOptions {
-  /** How long to wait for the lock before LOCKED. Default 10 000 ms. */
+  /** How long to wait for the lock before LOCKED. 0 tries once. Default 10 000 ms. */
   timeoutMs?: number;
-  /** A lock whose heartbeat is older than this is stale. Default 10 000 ms. */
-  staleMs?: number;
-  /** Folder for lock files. Default `<dir of target>/.deploystate/locks`. */
+  /** Default `exclusive`. */
+  mode?: LockMode;
+  /** What the holder is doing, written for waiters' messages (exclusive holders only). */
+  purpose?: string;
+  /** Folder for lock files of targets (`withFileLock`, `LockLease`). Default `<dir of target>/.deploystate/locks`. */
   lockDir?: string;
-  /** Test seam: called after the lock was judged stale and before breaking it starts. */
-  onBeforeBreak?: (owner: { pid?: number; host?: string }) => Promise<void>;
 }
 
-interface LockOwner {
+/** Who last took a lock exclusively, as written in its lock file: a diagnostic, never a judge of ownership. */
+export interface LockHolder {
   pid: number;
   host: string;
-  nonce: string;
-  acquiredAt: string;
+  since: string;
+  purpose?: string;
 }
 
+/** A lock this process holds. */
+export interface HeldLock {
+  /** The lock file. */
+  readonly file: string;
+  readonly mode: LockMode;
+  /** False once released, or when the lock file was removed or replaced since it was taken. */
+  isHeld(): boolean;
+  /** Throws LOCK_UNAVAILABLE unless `isHeld()`: call it right before an irreversible step (a rename). */
+  assertHeld(): void;
+  /** Idempotent. */
+  release(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+// A waiter's tries are at most about this far apart (plus jitter), so a lock freed by a holder's
+// death or release is taken within about this long, well inside a lease holder's hand-over window.
+const MAX_POLL_MS = 10;
+const HANDOVER_GRACE_MS = 150;
 const HOST = hostname();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
+interface NativeLocks {
+  tryLock(fd: number, options?: { shared?: boolean }): boolean;
+  unlock(fd: number): void;
+}
+
+let native: NativeLocks | undefined;
+
+/** Loaded on first use, so reading state files works where the native module cannot load. */
+function nativeLocks(file: string): NativeLocks {
+  if (native) return native;
   try {
-    const handle = await open(path, 'wx');
+    native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
+    return native;
+  } catch (cause) {
+    throw new StateError(
+      ErrorCodes.LOCK_UNAVAILABLE,
+      `the operating system's file lock is not available here: fs-native-extensions did not load for ${process.platform}-${process.arch} (${messageOf(cause)})`,
+      {
+        file,
+        cause,
+        hint: 'prebuilt binaries exist for Linux, macOS and Windows on x64 and arm64; reinstall dependencies (pnpm install) on this machine. Nothing is written without the lock.',
+      },
+    );
+  }
+}
+
+const NOT_HONOURED_HINT =
+  'keep the deployments and state folders on a local disk (not a network or synced folder, nor a mount that ignores locks); nothing is written without the lock';
+
+// What a refused non-blocking try reports: EAGAIN/EWOULDBLOCK (Linux, macOS), EACCES (POSIX
+// allows it), EBUSY (libuv's name for Windows' ERROR_LOCK_VIOLATION).
+const HELD_ELSEWHERE = new Set(['EAGAIN', 'EWOULDBLOCK', 'EACCES', 'EBUSY']);
+
+/** One non-blocking try on an open descriptor: true when granted, false when another descriptor holds it. */
+function tryTake(locks: NativeLocks, fd: number, mode: LockMode, file: string): boolean {
+  try {
+    return locks.tryLock(fd, { shared: mode === 'shared' });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== undefined && HELD_ELSEWHERE.has(code)) return false;
+    throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `the file system refuses advisory locks on ${file} (${code ?? messageOf(error)})`, {
+      file,
+      cause: error,
+      hint: NOT_HONOURED_HINT,
+    });
+  }
+}
+
+function openLockFile(file: string, create: boolean): number {
+  try {
+    if (create) mkdirSync(dirname(file), { recursive: true });
+    return openSync(file, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o666);
+  } catch (error) {
+    throw new StateError(fsErrorCode(error), `cannot open lock file ${file}: ${messageOf(error)}`, { file, cause: error });
+  }
+}
+
+/** Whether `file` still names the inode `fd` has open (someone may have removed or replaced it). */
+function namesSameFile(fd: number, file: string): boolean {
+  try {
+    const open = fstatSync(fd, { bigint: true });
+    const named = statSync(file, { bigint: true });
+    return open.dev === named.dev && open.ino === named.ino;
+  } catch {
+    return false;
+  }
+}
+
+// Lock files on which a second descriptor was seen to be refused: checked once per file per process.
+const honoured = new Set<string>();
+
+/** A file system that grants a second descriptor the same lock does not lock at all: refuse it. */
+function checkHonoured(locks: NativeLocks, file: string): void {
+  if (honoured.has(file)) return;
+  const probe = openLockFile(file, false);
+  try {
+    if (tryTake(locks, probe, 'exclusive', file)) {
+      locks.unlock(probe);
+      throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `the file system does not honour advisory locks on ${file}: a second descriptor got the lock`, {
+        file,
+        hint: NOT_HONOURED_HINT,
+      });
+    }
+  } finally {
+    closeSync(probe);
+  }
+  honoured.add(file);
+}
+
+/** One try: the descriptor holding the lock, or undefined when another holder has it. */
+function tryAcquire(file: string, mode: LockMode): number | undefined {
+  const locks = nativeLocks(file);
+  for (;;) {
+    const fd = openLockFile(file, true);
+    let kept = false;
     try {
-      await handle.writeFile(JSON.stringify(owner));
+      if (!tryTake(locks, fd, mode, file)) return undefined;
+      // Replaced between our open and our lock: the lock others take is on the new file.
+      if (!namesSameFile(fd, file)) continue;
+      checkHonoured(locks, file);
+      kept = true;
+      return fd;
     } finally {
-      await handle.close();
+      if (!kept) closeSync(fd);
     }
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return false;
-    throw error;
   }
 }
 
-/** A lock or breaker file as found: its exact bytes (its identity), the owner they name, and its heartbeat. */
-interface FoundLock {
-  text: string;
-  owner: Partial<LockOwner>;
-  mtimeMs: number;
-}
-
-async function readOwner(path: string): Promise<FoundLock | null> {
+function writeHolder(fd: number, purpose: string | undefined): void {
+  const holder: LockHolder = { pid: process.pid, host: HOST, since: new Date().toISOString(), ...(purpose !== undefined && { purpose }) };
   try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    let owner: Partial<LockOwner> = {};
-    try {
-      owner = JSON.parse(text) as Partial<LockOwner>;
-    } catch {
-      // A lock file cut short by a crash between create and write: judged by its age alone.
-    }
-    return { text, owner, mtimeMs: info.mtimeMs };
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null;
-    throw error;
+    ftruncateSync(fd, 0);
+    writeSync(fd, JSON.stringify(holder), 0);
+  } catch {
+    // Only a diagnostic for waiters' messages: the lock itself is the kernel's.
   }
-}
-
-function isStale(found: FoundLock, staleMs: number): boolean {
-  const { owner } = found;
-  if (owner.host === HOST && typeof owner.pid === 'number' && !isProcessAlive(owner.pid)) return true;
-  return Date.now() - found.mtimeMs > staleMs;
-}
-
-/** Unlinks `path` only if it still holds `text`, not a file someone created since it was read. */
-async function unlinkIfUnchanged(path: string, text: string): Promise<void> {
-  const now = await readOwner(path).catch(() => null);
-  if (now?.text === text) await unlink(path).catch(() => undefined);
 }
 
 /**
- * Removes the lock judged stale (`judged`, as read) under the exclusive breaker `<lock>.break`, and
- * only if it still holds the same bytes: two waiters that judged the same owner stale must not both
- * remove (the slower would delete the lock the faster took). Returns false while another live
- * process is breaking, so the caller waits as for a holder instead of spinning.
+ * Who last took `file` exclusively, or null (never, unreadable, or being written). It may name a
+ * holder that has since released it: only the kernel knows who holds the lock now.
  */
-async function breakStale(path: string, judged: FoundLock, staleMs: number): Promise<boolean> {
-  const breaker = `${path}.break`;
-  const me: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), acquiredAt: new Date().toISOString() };
-  if (!(await tryCreate(breaker, me))) {
-    const other = await readOwner(breaker);
-    if (other === null) return true; // it just finished: look again
-    if (isStale(other, staleMs)) {
-      await unlinkIfUnchanged(breaker, other.text);
-      return true;
-    }
-    return false;
-  }
+export function readLockHolder(file: string): LockHolder | null {
   try {
-    const again = await readOwner(path);
-    if (again && again.text === judged.text && isStale(again, staleMs)) await unlink(path).catch(() => undefined);
-    return true;
-  } finally {
-    await unlinkIfUnchanged(breaker, JSON.stringify(me));
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return null;
+    return {
+      pid: parsed.pid,
+      host: parsed.host,
+      since: String(parsed.since ?? ''),
+      ...(typeof parsed.purpose === 'string' && { purpose: parsed.purpose }),
+    };
+  } catch {
+    // Absent, being written, or (on Windows) unreadable while locked.
+    return null;
   }
 }
 
-/** The lock file guarding `target`. */
+/** Whether another descriptor (any process, this one included) holds `file` now, in either mode. */
+export function isLockHeld(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDWR);
+  } catch {
+    return false;
+  }
+  try {
+    const locks = nativeLocks(file);
+    if (!tryTake(locks, fd, 'exclusive', file)) return true;
+    locks.unlock(fd);
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file a waiter holds shared while it waits, so a lease holder (LockLease) sees it and hands over. */
+function waitFileFor(file: string): string {
+  return `${file}.wait`;
+}
+
+/** Holds the wait file shared; undefined when that is not possible right now (a courtesy only). */
+function announceWaiting(file: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(waitFileFor(file), constants.O_RDWR | constants.O_CREAT, 0o666);
+    if (nativeLocks(file).tryLock(fd, { shared: true })) return fd;
+  } catch {
+    // A lease holder still hands over when its lease idles out.
+  }
+  if (fd !== undefined) closeSync(fd);
+  return undefined;
+}
+
+/**
+ * Whether some process waits for `file` (it holds `<file>.wait` shared while it waits): a holder that
+ * could keep the lock, or take it again at once, lets that waiter go first.
+ */
+export function hasWaiters(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(waitFileFor(file), constants.O_RDWR);
+  } catch {
+    return false;
+  }
+  try {
+    const locks = nativeLocks(file);
+    if (!locks.tryLock(fd)) return true;
+    locks.unlock(fd);
+    return false;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function lockedError(file: string, mode: LockMode, timeoutMs: number): StateError {
+  const last = readLockHolder(file);
+  // The file names the last exclusive holder; a dead one here means the current holders are others.
+  const current = last !== null && !(last.host === HOST && !isProcessAlive(last.pid));
+  const who = current
+    ? `pid ${last.pid} on ${last.host}${last.purpose ? ` (${last.purpose})` : ''} since ${last.since}`
+    : 'another process';
+  return new StateError(ErrorCodes.LOCKED, `${file} is held by ${who}; waited ${timeoutMs} ms for ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock`, {
+    file,
+    hint: 'retry when that process has finished; the lock ends with its holder (the lock file itself stays and never needs removing)',
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Takes the lock on `file` (the lock file itself), waiting up to `timeoutMs`, then LOCKED.
+ * LOCK_UNAVAILABLE where the operating system's lock cannot be used.
+ */
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock> {
+  const mode = options.mode ?? 'exclusive';
+  const timeoutMs = Math.max(0, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const started = performance.now();
+  let delay = 1;
+  let waiting: number | undefined;
+  try {
+    for (;;) {
+      const fd = tryAcquire(file, mode);
+      if (fd !== undefined) {
+        if (mode === 'exclusive') writeHolder(fd, options.purpose);
+        return heldLock(file, mode, fd);
+      }
+      const left = timeoutMs - (performance.now() - started);
+      if (left <= 0) throw lockedError(file, mode, timeoutMs);
+      waiting ??= announceWaiting(file);
+      await sleep(Math.min(left, delay * (0.5 + Math.random())));
+      delay = Math.min(delay * 2, MAX_POLL_MS);
+    }
+  } finally {
+    if (waiting !== undefined) closeSync(waiting);
+  }
+}
+
+function heldLock(file: string, mode: LockMode, fd: number): HeldLock {
+  let open = true;
+  const isHeld = (): boolean => open && namesSameFile(fd, file);
+  return {
+    file,
+    mode,
+    isHeld,
+    assertHeld() {
+      if (isHeld()) return;
+      throw new StateError(
+        ErrorCodes.LOCK_UNAVAILABLE,
+        open ? `the lock file ${file} was removed or replaced while this process held it` : `the lock on ${file} was already released`,
+        { file, hint: 'nothing was written; retry, and do not remove lock files while deploystate runs' },
+      );
+    },
+    async release() {
+      if (!open) return;
+      open = false;
+      try {
+        // Closing alone ends it too, but Windows may release a closed handle's locks late.
+        native?.unlock(fd);
+      } catch {
+        // Closing below ends it.
+      }
+      closeSync(fd);
+    },
+  };
+}
+
+/** Runs `fn` holding the lock on `file` (the lock file itself); released however `fn` ends. */
+export async function withLock<T>(file: string, fn: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(file, options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The lock file guarding `target` (a state file is replaced by rename, so it is never locked itself). */
 export function lockFileFor(target: string, lockDir?: string): string {
   return join(lockDir ?? join(dirname(target), STATE_DIR, 'locks'), `${basename(target)}.lock`);
 }
 
-/** The file a waiter writes to ask a lease holder for its turn. */
-export function wantFileFor(lockPath: string): string {
-  return `${lockPath}.want`;
-}
-
-function announceWaiter(lockPath: string): void {
-  try {
-    const fd = openSync(wantFileFor(lockPath), 'w');
-    try {
-      writeSync(fd, String(process.pid));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Only a courtesy to a lease holder: its idle release still hands the lock over.
-  }
-}
-
-/** A lock this process holds: its file, the bytes it wrote there, and its heartbeat. */
-interface HeldLock {
-  path: string;
-  content: string;
-  beat: ReturnType<typeof setInterval>;
-}
-
-const held = new Set<HeldLock>();
-let exitHookInstalled = false;
-
-/** Locks still held when the process exits normally are removed (a crash is handled by the dead-pid rule). */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const lock of held) {
-      try {
-        if (readFileSync(lock.path, 'utf8') === lock.content) unlinkSync(lock.path);
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-/** Waits for the lock on `target` (LOCKED after timeoutMs), then starts its heartbeat. */
-async function acquire(target: string, options: LockOptions): Promise<HeldLock> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const staleMs = options.staleMs ?? 10_000;
-  const path = lockFileFor(target, options.lockDir);
-  const owner: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), acquiredAt: new Date().toISOString() };
-  const deadline = Date.now() + timeoutMs;
-  let delay = 2;
-  let waited = false;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    for (;;) {
-      if (await tryCreate(path, owner)) break;
-      const found = await readOwner(path);
-      if (found && isStale(found, staleMs)) {
-        await options.onBeforeBreak?.(found.owner);
-        if (await breakStale(path, found, staleMs)) continue;
-      }
-      if (Date.now() >= deadline) {
-        // Withdraw the request, so the holder does not hand over to nobody (another waiter asks again on its next try).
-        if (waited) await unlink(wantFileFor(path)).catch(() => undefined);
-        const who =
-          found?.owner.pid === undefined ? 'another process' : `pid ${found.owner.pid} on ${found.owner.host ?? 'an unknown host'}`;
-        throw new StateError(ErrorCodes.LOCKED, `${target} is locked by ${who} (waited ${timeoutMs} ms)`, {
-          file: target,
-          hint: `if no deploystate process is running, remove ${path}`,
-        });
-      }
-      announceWaiter(path);
-      waited = true;
-      await sleep(delay + Math.random() * delay);
-      // Capped low so a waiter retries within the window a lease holder leaves it (WANT_GRACE_MS).
-      delay = Math.min(delay * 2, 25);
-    }
-  } catch (error) {
-    if (error instanceof StateError) throw error;
-    throw new StateError(fsErrorCode(error), `could not lock ${target}: ${error instanceof Error ? error.message : String(error)}`, {
-      file: target,
-      cause: error,
-    });
-  }
-  if (waited) await unlink(wantFileFor(path)).catch(() => undefined);
-  // The heartbeat keeps a long holder from being judged stale.
-  const beat = setInterval(
-    () => {
-      const now = new Date();
-      utimes(path, now, now).catch(() => undefined);
-    },
-    Math.max(50, Math.floor(staleMs / 3)),
-  );
-  beat.unref();
-  const lock: HeldLock = { path, content: JSON.stringify(owner), beat };
-  held.add(lock);
-  installExitHook();
-  return lock;
-}
-
-/** Still ours? (A holder whose heartbeat stalled past staleMs may have been broken by a waiter.) */
-function stillHeld(lock: HeldLock): boolean {
-  try {
-    return readFileSync(lock.path, 'utf8') === lock.content;
-  } catch {
-    return false;
-  }
-}
-
-async function release(lock: HeldLock): Promise<void> {
-  clearInterval(lock.beat);
-  held.delete(lock);
-  const current = await readFile(lock.path, 'utf8').catch(() => null);
-  if (current === lock.content) await unlink(lock.path).catch(() => undefined);
+/** Runs `fn` holding the lock that guards `target` (see lockFileFor). Throws LOCKED after `timeoutMs`. */
+export async function withFileLock<T>(target: string, fn: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
+  return withLock(lockFileFor(target, options.lockDir), fn, options);
 }
 
 /**
- * Runs `fn` while holding the cross-process lock on `target`. Throws StateError LOCKED when another
- * live holder keeps it past timeoutMs. The lock is released however `fn` ends.
- */
-export async function withFileLock<T>(target: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const lock = await acquire(target, options);
-  try {
-    return await fn();
-  } finally {
-    await release(lock);
-  }
-}
-
-// How long a lease holder that saw a waiter leaves the lock free before it competes again.
-const WANT_GRACE_MS = 150;
-
-/**
- * The lock on one file, kept for `idleMs` after each use so back-to-back writes of one process do
- * not pay a lock create and unlink each. Other processes still get turns: the lease ends when idle,
- * on `release()`, at process exit, and before the next use once a waiter has written `.want`.
- * Each use checks the lock file still holds this lease's owner (a stalled holder may have been
- * judged stale and broken); if not, the lock is taken again from scratch.
+ * The lock guarding one file, kept for `idleMs` after each use so back-to-back writes of one process
+ * do not take it each time. Other processes still get turns: the lease ends when idle, on
+ * `release()`, and before the next use once a waiter shows itself (it holds `<lock>.wait` shared).
  */
 export class LockLease {
   private lock: HeldLock | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly path: string;
+  private readonly file: string;
 
   constructor(
-    private readonly target: string,
+    target: string,
     private readonly options: LockOptions & { idleMs: number },
   ) {
-    this.path = lockFileFor(target, options.lockDir);
+    this.file = lockFileFor(target, options.lockDir);
   }
 
-  /** Whether this process holds the lock right now (for tests and health). */
+  /** Whether this lease holds the lock right now. */
   get held(): boolean {
-    return this.lock !== undefined;
+    return this.lock?.isHeld() ?? false;
   }
 
   /** Runs `fn` under the lock; calls must not overlap (the store's per-file queue serialises them). */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  async run<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     this.cancelIdle();
-    if (this.lock && (existsSync(wantFileFor(this.path)) || !stillHeld(this.lock))) {
-      const handOver = existsSync(wantFileFor(this.path));
+    if (this.lock && !this.lock.isHeld()) await this.release();
+    if (this.lock && hasWaiters(this.file)) {
       await this.release();
-      if (handOver) await this.leaveRoomForWaiter();
+      await this.leaveRoomForWaiter();
     }
-    const lock = this.lock ?? (await acquire(this.target, this.options));
+    const lock = this.lock ?? (await acquireLock(this.file, this.options));
     this.lock = lock;
     try {
-      return await fn();
+      return await fn(lock);
     } finally {
       if (this.options.idleMs <= 0) await this.release();
       else {
@@ -290,25 +385,32 @@ export class LockLease {
     }
   }
 
+  /** Throws LOCK_UNAVAILABLE unless this lease holds its lock (see HeldLock.assertHeld). */
+  assertHeld(): void {
+    if (this.lock) this.lock.assertHeld();
+    else throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `no lock is held on ${this.file}`, { file: this.file });
+  }
+
   /** Ends the lease now (the store calls it on close). */
   async release(): Promise<void> {
     this.cancelIdle();
     const lock = this.lock;
     this.lock = undefined;
-    if (lock) await release(lock);
+    await lock?.release();
   }
 
-  /** After handing over, wait until a waiter took the lock (it removes `.want`), within a bound. */
+  /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */
   private async leaveRoomForWaiter(): Promise<void> {
-    const want = wantFileFor(this.path);
-    const until = Date.now() + WANT_GRACE_MS;
-    while (existsSync(want) && Date.now() < until) await sleep(2);
-    // Nobody came (a waiter that gave up or died): clear it so the next write does not wait again.
-    if (existsSync(want) && !existsSync(this.path)) await unlink(want).catch(() => undefined);
+    const until = performance.now() + HANDOVER_GRACE_MS;
+    while (performance.now() < until && hasWaiters(this.file) && !isLockHeld(this.file)) await sleep(2);
   }
 
   private cancelIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -79,7 +79,7 @@ describe('real processes', () => {
     console.log(`kills that left a temp file: ${midWrite} of 20`);
     expect(midWrite).toBeGreaterThan(0);
     // Leftover temp files of the killed writers are cleaned on the next open, and a lock they held does not block.
-    const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000, staleMs: 60_000 } });
+    const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000 } });
     await store.open();
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
     await store.put({

@@ -1,9 +1,10 @@
-import { readFile, readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore, lockFileFor, restoreStateFile, withFileLock, writeFileAtomic } from '../src/index.js';
+import { isLockHeld } from '../src/lock.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -76,7 +77,7 @@ describe('cache', () => {
 
 describe('locking', () => {
   it('fails with LOCKED after the bounded wait while a live process holds the lock, and leaves the file alone', async () => {
-    const { dir, store } = await setup({ lockWait: { timeoutMs: 150, staleMs: 60_000 } });
+    const { dir, store } = await setup({ lockWait: { timeoutMs: 150 } });
     await store.put(rec(56, 'A'));
     const before = await readFile(join(dir, 'bscmainnet.json'), 'utf8');
     let release!: () => void;
@@ -96,23 +97,34 @@ describe('locking', () => {
   });
 
   it.each([0, 100])(
-    'breaks a stale lock: left by a dead process, or with a heartbeat older than staleMs (lease %i ms)',
+    "a lock file's content and times decide nothing: empty, naming a dead process, or dated an hour back, it does not hold up a write (lease %i ms)",
     async (lockLeaseMs) => {
-      const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000, staleMs: 500 }, lockLeaseMs });
+      const { dir, store } = await setup({ lockWait: { timeoutMs: 2_000 }, lockLeaseMs });
       const lock = lockFileFor(store.fileFor(56));
       await mkdir(join(dir, '.deploystate', 'locks'), { recursive: true });
-      await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), nonce: 'dead' }));
-      await store.put(rec(56, 'AfterDeadOwner'));
-      await writeFile(lock, JSON.stringify({ pid: process.pid, host: 'elsewhere', nonce: 'old' }));
-      const past = new Date(Date.now() - 60_000);
+      await writeFile(lock, '');
+      await store.put(rec(56, 'AfterEmpty'));
+      await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2020-01-01T00:00:00.000Z' }));
+      const past = new Date(Date.now() - 3_600_000);
       await utimes(lock, past, past);
-      await store.put(rec(56, 'AfterStaleHeartbeat'));
+      await store.put(rec(56, 'AfterDeadHolder'));
       expect((await store.list(56)).length).toBe(2);
-      // A put resolves once its file is written, and the lock (or its lease) ends after: closing waits for that.
       await store.close();
-      expect(await readdir(join(dir, '.deploystate', 'locks'))).toEqual([]);
+      // The lock file is never removed (a lock on a removed file would guard nothing), and no longer held.
+      expect(await readdir(join(dir, '.deploystate', 'locks'))).toContain('bscmainnet.json.lock');
+      expect(isLockHeld(lock)).toBe(false);
     },
   );
+
+  it('a store whose lock file was removed while it kept its lease takes the lock again on the new file before writing', async () => {
+    const { dir, store } = await setup({ lockLeaseMs: 60_000 });
+    await store.put(rec(56, 'A'));
+    const lock = lockFileFor(store.fileFor(56));
+    await rm(join(dir, '.deploystate', 'locks'), { recursive: true });
+    await store.put(rec(56, 'B'));
+    expect(isLockHeld(lock)).toBe(true);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'B']);
+  });
 });
 
 describe('writeFileAtomic', () => {

@@ -2,13 +2,13 @@
 // lease still gives other processes their turn, the own-write cache shortcut still sees foreign
 // writes, and recycled backups keep the bound without touching a file someone else links.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { link, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseLossless } from '@deploystate/core';
 import { lockFileFor, writeFileAtomic } from '../src/index.js';
+import { isLockHeld } from '../src/lock.js';
 import { rec, storePerTest } from './helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
@@ -32,17 +32,17 @@ describe('lock lease', () => {
     const { store } = await setup({ lockLeaseMs: 60_000 });
     await store.put(rec(56, 'A'));
     const lock = lockFileFor(store.fileFor(56));
-    expect(existsSync(lock)).toBe(true);
+    expect(isLockHeld(lock)).toBe(true);
     await store.put(rec(56, 'B'));
-    expect(existsSync(lock)).toBe(true);
+    expect(isLockHeld(lock)).toBe(true);
     await store.close();
-    expect(existsSync(lock)).toBe(false);
+    expect(isLockHeld(lock)).toBe(false);
   });
 
   it('an idle holder lets another process take the lock once the lease idles out', async () => {
     const { dir, store } = await setup({ lockLeaseMs: 300 });
     await store.put(rec(56, 'Holder'));
-    expect(existsSync(lockFileFor(store.fileFor(56)))).toBe(true);
+    expect(isLockHeld(lockFileFor(store.fileFor(56)))).toBe(true);
     // The child waits at most 5 s: far longer than the lease, far shorter than "never released".
     const { code, stderr } = await runWriter(dir, 'Child', 3, 5_000);
     expect(stderr).toBe('');
@@ -53,7 +53,7 @@ describe('lock lease', () => {
     expect((await store.list(56)).length).toBe(5);
   });
 
-  it("a busy holder hands the lock to a waiting process (.want) and loses none of either side's writes", async () => {
+  it("a busy holder hands the lock to a waiting process (.wait) and loses none of either side's writes", async () => {
     const { dir, store } = await setup({ lockLeaseMs: 60_000 });
     await store.put(rec(56, 'H0'));
     let done = false;

@@ -24,6 +24,7 @@ import {
 import { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
+import { Handover } from './handover.js';
 import { SharedHandle } from './shared-handle.js';
 
 type Db = Level<string, string>;
@@ -39,6 +40,10 @@ export interface LockWait {
 export const DEFAULT_LOCK_WAIT: LockWait = { attempts: 30, minDelayMs: 20, maxDelayMs: 500 };
 export const DEFAULT_IDLE_CLOSE_MS = 250;
 export const DEFAULT_CLOSE_WAIT_MS = 2_000;
+/** While a request for the database is posted, the lock is tried at least this often. */
+const HANDOVER_POLL_MS = 20;
+/** A store about to reopen lets a waiting store go first for at most this long. */
+const HANDOVER_COURTESY_MS = 150;
 
 /**
  * Something the pre-open check accepted but reports: a log whose final record was cut short by
@@ -96,6 +101,7 @@ export class LevelDbStore extends AbstractStateStore {
   private readonly closeWaitMs: number;
   private readonly reuseVerifiedFiles: boolean;
   private handle: SharedHandle<Db> | undefined;
+  private handover: Handover | undefined;
   private readonly notes: RecoveryNote[] = [];
   /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
   private readonly deleting = new Map<string, Promise<boolean>>();
@@ -142,7 +148,11 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   protected async _open(): Promise<void> {
-    this.handle = new SharedHandle<Db>(() => this.openLevel(), this.idleCloseMs);
+    // Only a sharing store (one that idle-closes) hands over and asks for turns; one kept open for
+    // the whole run (idleCloseMs 0) behaves as LevelDB always did.
+    const handover = this.idleCloseMs > 0 ? new Handover(this.location) : undefined;
+    this.handover = handover;
+    this.handle = new SharedHandle<Db>(() => this.openLevel(), this.idleCloseMs, handover && (() => handover.pending()));
     // Opening once now makes open() report a missing, locked or damaged store at once.
     await this.handle.use(async () => undefined);
   }
@@ -302,8 +312,31 @@ export class LevelDbStore extends AbstractStateStore {
 
   /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
   private async openLevel(): Promise<Db> {
+    const handover = this.handover;
+    if (handover) {
+      // Another store asked for the database and this one just handed it over: let it in first.
+      const until = Date.now() + HANDOVER_COURTESY_MS;
+      while (handover.pending() && Date.now() < until) await delay(5);
+    }
+    try {
+      return await this.openLevelWaiting();
+    } finally {
+      handover?.withdraw();
+    }
+  }
+
+  /** The whole lock wait: as long as the backoff schedule of `lockWait.attempts` adds up to. */
+  private lockWaitBudgetMs(): number {
+    const { attempts, minDelayMs, maxDelayMs } = this.lockWait;
+    let total = 0;
+    for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+    return total;
+  }
+
+  private async openLevelWaiting(): Promise<Db> {
     const path = this.location;
     const { attempts } = this.lockWait;
+    const deadline = Date.now() + this.lockWaitBudgetMs();
     let lastSuspicion: string | undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await inspectFolder(path);
@@ -353,8 +386,17 @@ export class LevelDbStore extends AbstractStateStore {
         return db;
       } catch (error) {
         if (!isLockedError(error)) throw mapLevelError(error, path);
-        if (attempt >= attempts) throw lockedError(path, attempts, error);
-        await delay(this.backoff(attempt));
+        const handover = this.handover;
+        if (!handover) {
+          if (attempt >= attempts) throw lockedError(path, attempts, error);
+          await delay(this.backoff(attempt));
+          continue;
+        }
+        // A sharing holder releases as soon as its operations in flight end: ask, and look often
+        // (within the same total wait as the backoff schedule), so the turn is not missed.
+        if (Date.now() >= deadline) throw lockedError(path, attempt, error);
+        handover.request();
+        await delay(Math.min(HANDOVER_POLL_MS, this.backoff(attempt), Math.max(1, deadline - Date.now())));
       }
     }
   }

@@ -29,11 +29,20 @@ export class SharedHandle<Db extends ClosableDb> {
   private readonly leases = new Set<{ revoked: boolean; released: boolean }>();
   /** Bumped when shutdown revokes the leases: a lease of an earlier generation no longer counts. */
   private generation = 0;
+  /** Another process asked for the database: new leases wait until the ones in flight end and it is closed. */
+  private draining = false;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly openDb: () => Promise<Db>,
     /** 0 keeps the handle open until shutdown. */
     private readonly idleCloseMs: number,
+    /**
+     * Whether another process is waiting for the database. A sharing handle (idleCloseMs > 0)
+     * asks when its last operation in flight ends and, if so, closes at once instead of after the
+     * idle delay: a busy holder must not starve a waiter.
+     */
+    private readonly handOver?: () => boolean,
   ) {}
 
   /** Whether LevelDB is open right now (false between idle close and the next call). */
@@ -47,6 +56,12 @@ export class SharedHandle<Db extends ClosableDb> {
 
   /** Takes the handle (opening it if needed); `release` must be called exactly once. */
   async lease(): Promise<Lease<Db>> {
+    if (this.db && !this.closing && !this.draining && this.handOverNow()) {
+      // Hand over before taking more work: at once when idle, else once the work in flight ends.
+      if (this.active === 0) this.closeIdle();
+      else this.draining = true;
+    }
+    if (this.draining) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     const generation = this.generation;
     // The idle timer is not cancelled here: re-arming a timer on every operation costs more than
     // the operation on a warm handle; the timer checks on firing whether the handle was used since.
@@ -91,6 +106,8 @@ export class SharedHandle<Db extends ClosableDb> {
   async shutdown(maxWaitMs = Infinity): Promise<void> {
     this.shuttingDown = true;
     this.cancelIdle();
+    this.draining = false;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
     const deadline = Date.now() + maxWaitMs;
     while (this.active > 0) {
       const left = deadline - Date.now();
@@ -147,7 +164,19 @@ export class SharedHandle<Db extends ClosableDb> {
     if (this.active > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.lastUsed = performance.now();
+    if (this.draining || this.handOverNow()) {
+      this.draining = false;
+      this.closeIdle();
+      // They reopen after the close (acquire waits for it), behind the process that asked.
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
+      return;
+    }
     if (this.timer === undefined) this.scheduleIdle(this.idleCloseMs);
+  }
+
+  /** Only a sharing handle (idleCloseMs > 0) hands over, and never while shutting down. */
+  private handOverNow(): boolean {
+    return this.idleCloseMs > 0 && !this.shuttingDown && this.handOver !== undefined && this.handOver();
   }
 
   private cancelIdle(): void {

@@ -156,3 +156,45 @@ describe('snapshots', () => {
     await expect(snapshotLevelDb(folder.path, dest)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
+
+describe('handing the database over', () => {
+  it('a writer with a put always in flight hands LevelDB to another process that asks, and gets it back, with no error on either side', async () => {
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'busy-writer.ts'), folder.path, '50000', '0', '2']);
+    folder.children.push(writer);
+    await writer.waitFor('ack 5 ');
+    // Another process's step (a migration command), sharing as the migrator's stores do. Before
+    // hand-over, the writer was never idle for 50 ms and this store ran out its wait with LOCKED.
+    const step = new LevelDbStore({ path: folder.path, idleCloseMs: 50, lockWait: { attempts: 30, minDelayMs: 5, maxDelayMs: 100 } });
+    const waits: number[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        if (i === 0) await step.open();
+        await step.put(rec(97, `Step-${i}`));
+        waits.push(performance.now() - started);
+        // A step that then works elsewhere: long enough for its own idle close and the writer's turn.
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+    } finally {
+      await step.close();
+      writer.process.stdin?.write('stop\n');
+    }
+    await writer.waitFor('done');
+    const out = writer.output();
+    expect(out).not.toContain('error ');
+    const acks = [...out.matchAll(/^ack (\d+) ([\d.]+)$/gm)];
+    const written = Number(/^done (\d+)$/m.exec(out)?.[1]);
+    expect(acks).toHaveLength(written);
+    const check = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await check.open();
+    try {
+      expect(await check.list(97)).toHaveLength(10);
+      expect((await check.list(56)).filter((r) => r.contractName.startsWith('Busy-'))).toHaveLength(written);
+    } finally {
+      await check.close();
+    }
+    // Reported, not asserted (no wall-clock limits in tests): the slowest wait on each side.
+    const writerMax = Math.max(...acks.map((a) => Number(a[2])));
+    process.stderr.write(`hand-over: slowest step wait ${Math.max(...waits).toFixed(1)} ms, slowest writer put ${writerMax.toFixed(1)} ms\n`);
+  }, 60_000);
+});

@@ -24,6 +24,10 @@ export interface Subject {
   name: string;
   /** One run of the operation; `round` lets a run pick a different key each time. */
   run(round: number): Promise<unknown> | unknown;
+  /** Untimed work before each run: a deploy script's pause between puts, say. */
+  before?(round: number): Promise<unknown> | unknown;
+  /** Untimed work after each run, given how long the run took: a lag probe, say. */
+  after?(round: number, ms: number): Promise<unknown> | unknown;
 }
 
 /** Times one call in milliseconds. */
@@ -42,15 +46,20 @@ export function roundOrder<T>(subjects: readonly T[], round: number): T[] {
 export async function sampleInterleaved(subjects: readonly Subject[], options: SampleOptions): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
   for (let w = 0; w < options.warmup; w++) {
-    for (const subject of roundOrder(subjects, w)) await subject.run(w);
+    for (const subject of roundOrder(subjects, w)) {
+      await subject.before?.(w);
+      await subject.run(w);
+    }
   }
   const started = performance.now();
   const minRounds = Math.min(options.minIterations ?? 3, options.iterations);
   for (let round = 0; round < options.iterations; round++) {
     if (round >= minRounds && options.maxTimeMs !== undefined && performance.now() - started > options.maxTimeMs) break;
     for (const subject of roundOrder(subjects, round)) {
+      await subject.before?.(options.warmup + round);
       const ms = await timeOnce(() => subject.run(options.warmup + round));
       samples.get(subject.name)?.push(ms);
+      await subject.after?.(options.warmup + round, ms);
     }
   }
   return samples;

@@ -10,6 +10,7 @@ export {
   evaluateGate,
   makeGate,
   p50Ratio,
+  ratioGate,
   backendGates,
   compareWithBaseline,
   runFails,
@@ -32,7 +33,8 @@ export {
   type MemoryTask,
   type ChildOutcome,
 } from './harness.js';
-export { latencyChart, chartGroups, formatMs, escapeXml, type ChartGroup } from './chart.js';
+export { latencyChart, ratioChart, colourOf, chartGroups, formatMs, escapeXml, type ChartGroup, type RatioRow } from './chart.js';
+export { criteria, sortCriteria, summaryLines, worstCase, type Criterion } from './summary.js';
 export { consoleReport, markdownReport, countGates, padTable, markdownTable, formatBytes } from './report.js';
 export { parseOptions, USAGE, UsageError, DEFAULT_SIZES, QUICK_SIZES, type BenchOptions } from './options.js';
 export { runBench, saveRun, type RunEnvironment, type SavedFiles } from './run.js';

@@ -91,9 +91,12 @@ export interface MigratorApi {
 }
 
 export interface MigrationHandle {
+  analyze(): Promise<{ findings: Array<{ key?: string; chainId?: number; code: string; severity: string }> }>;
   enableDualWrite(): Promise<unknown>;
   migrate(): Promise<unknown>;
   verify(): Promise<unknown>;
+  promote(): Promise<unknown>;
+  cutover(options: { acknowledge: string[] }): Promise<unknown>;
   close?(): Promise<unknown>;
 }
 
@@ -102,9 +105,12 @@ function isHandle(value: unknown): value is MigrationHandle {
   return (
     typeof h === 'object' &&
     h !== null &&
+    typeof h.analyze === 'function' &&
     typeof h.enableDualWrite === 'function' &&
     typeof h.migrate === 'function' &&
-    typeof h.verify === 'function'
+    typeof h.verify === 'function' &&
+    typeof h.promote === 'function' &&
+    typeof h.cutover === 'function'
   );
 }
 

@@ -3,6 +3,7 @@
 import { formatMs } from './chart.js';
 import type { BenchRun, GateResult, Measurement, MemoryMeasurement, SuiteName } from './results.js';
 import { SUITE_NAMES } from './results.js';
+import { criteria, sortCriteria, summaryLines, worstCase } from './summary.js';
 
 function formatRate(perSec: number | null): string {
   if (perSec === null) return '-';
@@ -61,6 +62,15 @@ function gateRows(gates: readonly GateResult[]): string[][] {
 }
 const GATE_HEAD = ['status', 'suite', 'size', 'gate', 'value', 'limit', 'source'];
 
+/** The console's gate rows: no source column, so a row fits in 100 columns (the summary names sources). */
+function consoleGateRows(gates: readonly GateResult[]): string[][] {
+  return gates.map((g) => [g.status, g.suite, String(g.size), g.name.length > 44 ? `${g.name.slice(0, 43)}…` : g.name, formatValue(g), formatLimit(g)]);
+}
+const CONSOLE_GATE_HEAD = ['status', 'suite', 'size', 'gate', 'value', 'limit'];
+
+/** Terminal width for the console report. */
+export const CONSOLE_WIDTH = 100;
+
 export function padTable(head: readonly string[], rows: readonly string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
@@ -81,18 +91,20 @@ function suitesIn(run: BenchRun): SuiteName[] {
 }
 
 /** Quick runs warm up once and take a handful of samples: cold caches dominate some figures. */
-export const QUICK_WARNING =
-  'quick run: few samples and one warm-up; these figures check the harness, they are not for go/no-go (run without --quick)';
+export const QUICK_WARNING = 'quick run: few samples, one warm-up; it checks the harness, not for go/no-go (drop --quick)';
 
 /** The console summary printed after a run. */
 export function consoleReport(run: BenchRun): string {
   const out: string[] = [];
+  const summary = summaryLines(run.gates, CONSOLE_WIDTH);
+  if (summary.length > 0) out.push(...summary);
+  if (run.options.quick) out.push(QUICK_WARNING);
   for (const suite of suitesIn(run)) {
     out.push(`\n== ${suite}`, padTable(MEASUREMENT_HEAD, measurementRows(run.measurements.filter((m) => m.suite === suite))));
   }
   if (run.memory.length > 0) out.push('\n== memory (each subject alone in a child process)', padTable(MEMORY_HEAD, memoryRows(run.memory)));
   if (run.gates.length > 0)
-    out.push('\n== gates (ratios of medians from this run; INFO = above the gated sizes)', padTable(GATE_HEAD, gateRows(run.gates)));
+    out.push('\n== gates (ratios of medians from this run; INFO = above the gated sizes)', padTable(CONSOLE_GATE_HEAD, consoleGateRows(run.gates)));
   for (const s of run.skipped) out.push(`\n${s.suite}: ${s.reason}`);
   if (run.baseline) {
     const b = run.baseline;
@@ -131,7 +143,11 @@ export function countGates(gates: readonly GateResult[]): Record<GateResult['sta
 }
 
 /** The Markdown report; `charts` maps a suite to the SVG file name saved beside the report. */
-export function markdownReport(run: BenchRun, charts: Partial<Record<SuiteName, string>>): string {
+export function markdownReport(
+  run: BenchRun,
+  charts: Partial<Record<SuiteName, string>>,
+  ratioCharts: ReadonlyArray<{ title: string; file: string }> = [],
+): string {
   const counts = countGates(run.gates);
   const out: string[] = [
     '# deploystate bench',
@@ -143,6 +159,19 @@ export function markdownReport(run: BenchRun, charts: Partial<Record<SuiteName, 
     '',
   ];
   if (run.options.quick) out.push(`> ${QUICK_WARNING}`, '');
+  const list = sortCriteria(criteria(run.gates));
+  if (list.length > 0) {
+    out.push(
+      '## Summary',
+      '',
+      markdownTable(
+        ['criterion', 'from', 'result', 'worst case'],
+        list.map((c) => [c.title, c.source, c.status, worstCase(c.worst)]),
+      ),
+      '',
+    );
+    for (const chart of ratioCharts) out.push(`![${chart.title}](${chart.file})`, '');
+  }
   if (run.gates.length > 0) out.push('## Gates', '', markdownTable(GATE_HEAD, gateRows(run.gates)), '');
   for (const suite of suitesIn(run)) {
     out.push(`## ${suite}`, '');

@@ -4,8 +4,8 @@ import type { LatencySummary } from './stats.js';
 
 export const RESULT_VERSION = 1;
 
-export type SuiteName = 'codec' | 'backends' | 'dual-write' | 'migration' | 'validator' | 'startup';
-export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'dual-write', 'migration', 'validator', 'startup'];
+export type SuiteName = 'codec' | 'backends' | 'factory' | 'dual-write' | 'migration' | 'validator' | 'startup';
+export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'factory', 'dual-write', 'migration', 'validator', 'startup'];
 
 /** One operation on one subject (a backend, a codec, a program) at one size. */
 export interface Measurement {
@@ -44,6 +44,11 @@ export type GateStatus = 'PASS' | 'FAIL' | 'INFO' | 'N/A';
 export interface GateResult {
   /** e.g. `read (get)`. */
   name: string;
+  /** The criterion in plain words (the summary groups gates by it); absent on detail-only gates. */
+  title?: string;
+  /** The two subjects divided, when the gate is a ratio of two measurements. */
+  candidate?: string;
+  reference?: string;
   suite: SuiteName;
   size: number;
   /** The measured ratio, or null when one side is missing. */
@@ -57,6 +62,8 @@ export interface GateResult {
   source: string;
   /** What was divided by what. */
   detail: string;
+  /** The two medians the ratio divides, in ms, so a reader sees absolute times beside the ratio. */
+  times?: { candidate: number; reference: number };
 }
 
 export interface SkippedSuite {

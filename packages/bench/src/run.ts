@@ -2,15 +2,17 @@
 import { cpus } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { latencyChart } from './chart.js';
+import { latencyChart, ratioChart } from './chart.js';
 import { compareWithBaseline } from './gates.js';
 import type { BenchOptions } from './options.js';
 import { markdownReport } from './report.js';
+import { criteria, sortCriteria } from './summary.js';
 import { RESULT_VERSION, type BenchRun, type SuiteName } from './results.js';
 import { backendsSuite } from './suites/backends.js';
 import { codecSuite } from './suites/codec.js';
 import type { SuiteContext, SuiteOutcome } from './suites/context.js';
 import { dualWriteSuite } from './suites/dual-write.js';
+import { factorySuite } from './suites/factory.js';
 import { migrationSuite } from './suites/migration.js';
 import { startupSuite } from './suites/startup.js';
 import { validatorSuite } from './suites/validator.js';
@@ -18,6 +20,7 @@ import { validatorSuite } from './suites/validator.js';
 const SUITES: Record<SuiteName, (context: SuiteContext) => Promise<SuiteOutcome>> = {
   codec: codecSuite,
   backends: backendsSuite,
+  factory: factorySuite,
   'dual-write': dualWriteSuite,
   migration: migrationSuite,
   validator: validatorSuite,
@@ -113,8 +116,26 @@ export async function saveRun(run: BenchRun, outDir: string, saveBaseline: boole
     charts[suite] = name;
     chartPaths.push(join(outDir, name));
   }
+  // One chart per criterion: each gated ratio against the criterion's limit, on a linear scale.
+  const ratioCharts: Array<{ title: string; file: string }> = [];
+  for (const [i, c] of sortCriteria(criteria(run.gates)).entries()) {
+    const rows = c.gates
+      .filter((g) => g.limit !== null && g.limit < 100 && (g.status === 'PASS' || g.status === 'FAIL'))
+      .map((g) => ({
+        label: `${g.name} @ ${g.size}`,
+        value: g.value,
+        limit: g.limit as number,
+        comparison: g.comparison,
+        subject: g.candidate ?? g.suite,
+      }));
+    if (rows.length === 0) continue;
+    const name = `ratio-${i + 1}.svg`;
+    await writeFile(join(outDir, name), ratioChart(rows, `${c.title} (${c.source})`));
+    ratioCharts.push({ title: c.title, file: name });
+    chartPaths.push(join(outDir, name));
+  }
   const markdown = join(outDir, 'report.md');
-  await writeFile(markdown, markdownReport(run, charts));
+  await writeFile(markdown, markdownReport(run, charts, ratioCharts));
   const saved: SavedFiles = { json, latest, markdown, charts: chartPaths };
   if (saveBaseline) {
     saved.baseline = join(outDir, 'baseline.json');

@@ -66,3 +66,32 @@ describe('withTempDir and runChild', () => {
     expect(outcome).toMatchObject({ code: 3, stdout: 'hi', stderr: 'err' });
   });
 });
+
+describe('untimed hooks', () => {
+  it('runs before and after around each timed run, outside the timing, and hands after the time taken', async () => {
+    const calls: string[] = [];
+    const afterMs: number[] = [];
+    const samples = await sampleInterleaved(
+      [
+        {
+          name: 'paced',
+          before: async (round: number) => {
+            calls.push(`before ${round}`);
+            await new Promise((resolve) => setTimeout(resolve, 40));
+          },
+          run: (round: number) => void calls.push(`run ${round}`),
+          after: (round: number, ms: number) => {
+            calls.push(`after ${round}`);
+            afterMs.push(ms);
+          },
+        },
+      ],
+      { warmup: 0, iterations: 2 },
+    );
+    expect(calls).toEqual(['before 0', 'run 0', 'after 0', 'before 1', 'run 1', 'after 1']);
+    // The 40 ms pause is not in the sample: a synchronous push takes far less than the pause.
+    const timed = samples.get('paced') ?? [];
+    expect(timed).toEqual(afterMs);
+    expect(Math.max(...timed)).toBeLessThan(40);
+  });
+});

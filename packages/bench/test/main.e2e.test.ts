@@ -109,3 +109,45 @@ describe('pnpm bench --quick, end to end', () => {
     expect(outcome.stderr).toContain('Usage: pnpm bench');
   });
 });
+
+describe('what deploy scripts get, end to end (quick)', () => {
+  const migratorBuilt = existsSync(join(packageDir, '..', 'migrator', 'dist', 'index.js'));
+  let run: BenchRun | undefined;
+  let outcome: ChildOutcome;
+  let dir = '';
+  beforeAll(async () => {
+    if (!migratorBuilt) return;
+    dir = await makeTempDir('e2e-factory');
+    outcome = await runChild(process.execPath, [main, '--quick', '--suite', 'factory,dual-write', '--sizes', '28', '--json', '--out', dir], {
+      timeoutMs: 170_000,
+    });
+    run = JSON.parse(outcome.stdout) as BenchRun;
+  }, 180_000);
+  afterAll(async () => {
+    if (dir) await removeTempDir(dir);
+  });
+
+  it.runIf(migratorBuilt)('reads and durable puts through createStateStore() in every phase of a real walk', () => {
+    expect(outcome.code, outcome.stderr).toBe(0);
+    const rows = (run?.measurements ?? []).filter((m) => m.suite === 'factory').map((m) => `${m.operation}/${m.subject}`);
+    for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'])
+      for (const op of ['get', 'list', 'query']) expect(rows).toEqual(expect.arrayContaining([`${op} ${phase}/factory`, `${op} ${phase}/leveldb`]));
+    expect(rows).toEqual(expect.arrayContaining(['put json-only/factory', 'put json-only/leveldb sync', 'put json-only/rewrite floor']));
+  });
+
+  it.runIf(migratorBuilt)('dual-write back to back, at a deploy script pace, as N puts + close, with the JSON lag', () => {
+    const rows = (run?.measurements ?? []).filter((m) => m.suite === 'dual-write');
+    const ids = rows.map((m) => `${m.operation}/${m.subject}`);
+    expect(ids).toEqual(
+      expect.arrayContaining(['put/dual-write', 'put/leveldb', 'put @100ms/dual-write', 'put @100ms/leveldb', '20 puts + close/dual-write', 'json lag @100ms/dual-write']),
+    );
+    // One lag sample per paced put of the dual-write store.
+    const paced = rows.find((m) => m.operation === 'put @100ms' && m.subject === 'dual-write');
+    expect(rows.find((m) => m.operation === 'json lag @100ms')?.latencyMs.n).toBe(paced?.latencyMs.n);
+    const titled = (run?.gates ?? []).filter((g) => g.suite === 'dual-write' && g.title !== undefined);
+    expect(titled.map((g) => g.name)).toEqual(
+      expect.arrayContaining(['dual-write (put)', 'dual-write (put @100ms)', 'dual-write (20 puts + close)', 'dual-write (get)']),
+    );
+    expect(titled.every((g) => g.times !== undefined)).toBe(true);
+  });
+});

@@ -124,6 +124,7 @@ describe('exit codes', () => {
     CORRUPTED: 4,
     LOCKED: 3,
     BACKEND_UNAVAILABLE: 6,
+    LOCK_UNAVAILABLE: 6,
     WRITE_FAILED: 6,
     DISK_FULL: 6,
     PERMISSION_DENIED: 6,

@@ -17,6 +17,12 @@ export const ErrorCodes = {
   CORRUPTED: 'CORRUPTED',
   /** Another process holds the store, file or migration lock after the bounded wait. */
   LOCKED: 'LOCKED',
+  /**
+   * The operating system's file lock cannot be used: its native module did not load for this
+   * platform, the file system does not honour advisory locks, or the lock file was removed or
+   * replaced while held. Nothing was written.
+   */
+  LOCK_UNAVAILABLE: 'LOCK_UNAVAILABLE',
   /** The backend could not be opened or reached for a reason other than a lock or damage. */
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   /** A write did not complete; what was stored before is intact. */

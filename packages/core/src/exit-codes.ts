@@ -52,6 +52,10 @@ export const ERROR_OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
     exitCode: ExitCodes.ENVIRONMENT,
     hint: 'the backend could not be loaded or opened; reinstall the packages (`npm install`) and check the path is a folder you can read',
   },
+  LOCK_UNAVAILABLE: {
+    exitCode: ExitCodes.ENVIRONMENT,
+    hint: "the operating system's file lock cannot be used here (see the message); keep the state and deployments folders on a local disk",
+  },
   WRITE_FAILED: { exitCode: ExitCodes.ENVIRONMENT, hint: 'the write did not complete and what was stored is intact; fix the cause above and run again' },
   DISK_FULL: { exitCode: ExitCodes.ENVIRONMENT, hint: 'free disk space, then run the command again (nothing stored was lost)' },
   PERMISSION_DENIED: {

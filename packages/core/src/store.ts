@@ -109,6 +109,11 @@ export interface StateStore {
 
 export interface BaseStoreOptions {
   registry?: NetworkRegistry;
+  /**
+   * A store that was never opened opens on its first call instead of failing with STORE_CLOSED
+   * (after close() calls still fail). For stores handed to scripts that never call open().
+   */
+  openOnFirstUse?: boolean;
 }
 
 export abstract class AbstractStateStore implements StateStore {
@@ -116,12 +121,14 @@ export abstract class AbstractStateStore implements StateStore {
   abstract readonly capabilities: StoreCapabilities;
   abstract readonly location: string | undefined;
   protected readonly registry: NetworkRegistry;
+  private readonly openOnFirstUse: boolean;
   private currentStatus: StoreStatus = 'new';
   private pending: Promise<void> | undefined;
   private readonly ops: Record<string, OperationMetrics> = {};
 
   constructor(options: BaseStoreOptions = {}) {
     this.registry = options.registry ?? new NetworkRegistry();
+    this.openOnFirstUse = options.openOnFirstUse ?? false;
   }
 
   get status(): StoreStatus {
@@ -206,7 +213,13 @@ export abstract class AbstractStateStore implements StateStore {
     }
   }
 
+  /** Whether the next call must open the store first (openOnFirstUse, and not opened yet). */
+  protected get opensFirst(): boolean {
+    return this.openOnFirstUse && (this.currentStatus === 'new' || this.currentStatus === 'opening');
+  }
+
   protected async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.opensFirst) await this.open();
     this.assertOpen();
     const stats = (this.ops[operation] ??= { count: 0, errors: 0, totalMs: 0, maxMs: 0 });
     const started = performance.now();
@@ -271,6 +284,7 @@ export abstract class AbstractStateStore implements StateStore {
   }
 
   async *iterate(options: IterateOptions = {}): AsyncGenerator<StoreEntry> {
+    if (this.opensFirst) await this.open();
     this.assertOpen();
     if (options.chainId !== undefined) assertChainId(options.chainId);
     for await (const entry of this._iterate(options)) {

@@ -31,8 +31,10 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
   return new JsonFileStore({
     dir: paths.deployments,
     create: options.create ?? false,
-    // Other processes write these files too: every read goes to disk.
-    cache: false,
+    // Other processes write these files too: the cache re-checks each file's stat before every
+    // read and the bytes when the stat is racy, so their completed writes are always seen (proven
+    // across processes in backend-json's cache test); a read costs a stat, not a parse.
+    cache: true,
     registry: options.registry,
   });
 }

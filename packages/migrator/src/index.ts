@@ -2,7 +2,8 @@
 // state machine, and the factory deploy scripts use to get the store for the current phase.
 export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
-export { createStateStore, MigrationStateStore, PhaseWatcher, type StateStoreOptions } from './factory.js';
+export { createStateStore, MigrationStateStore, type StateStoreOptions } from './factory.js';
+export { PhaseWatcher } from './phase-watcher.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
   Journal,
@@ -20,8 +21,28 @@ export {
   type WriteOutcome,
 } from './journal.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
-export { readState, writeState, initialState, assertStateFile, PHASES } from './state.js';
-export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from './lock.js';
+export { readState, writeState, initialState, assertStateFile } from './state.js';
+export {
+  PHASES,
+  PHASE_COMMANDS,
+  TRANSITIONS,
+  GATES,
+  RUN_GATES,
+  mayRun,
+  nextCommands,
+  allowedIn,
+  GateFailedError,
+  type GateFacts,
+  type GateResult,
+  type GateName,
+  type RunGateName,
+  type TransitionName,
+  type CommandName,
+  type ReadOnlyCommand,
+  type NextCommand,
+  type Verdict,
+} from './machine.js';
+export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from '@deploystate/backend-json/lock';
 export { type CopyOptions } from './copy.js';
 export {
   backupTime,

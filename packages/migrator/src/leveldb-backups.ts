@@ -8,6 +8,7 @@ import { ErrorCodes, isStateError, StateError, StoreDigest, type NetworkRegistry
 import { levelDbStore } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
+import { assertMayRun } from './machine.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 
 /** What a LevelDB folder holds, as the store digest sees it. */
@@ -165,13 +166,7 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
  */
 export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<LevelDbRestoreResult> {
   const state = await readState(ctx.files);
-  if (state.phase !== 'leveldb-only') {
-    throw new StateError(
-      ErrorCodes.TRANSITION_REFUSED,
-      `restoring LevelDB is only allowed in leveldb-only (now ${state.phase}); roll back first`,
-      { file: ctx.files.state },
-    );
-  }
+  assertMayRun('restore leveldb', { state, openSinceVerify: [] }, ctx.files.state);
   const backups = await listLevelDbBackups(ctx);
   const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
   if (!chosen)

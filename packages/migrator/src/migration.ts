@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { compareKeys, ErrorCodes, NetworkRegistry, StateError, type Finding } from '@deploystate/core';
+import { compareKeys, NetworkRegistry, type Finding } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
@@ -11,8 +11,22 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from './durable.js';
 import { probeBackends } from './probe.js';
 import { Journal, summarizeJournal, waitForOutcomes, type IntentEntry } from './journal.js';
-import { withLock } from './lock.js';
+import {
+  allowedIn,
+  assertMayRun,
+  assertRunGate,
+  mayRun,
+  nextCommands,
+  transitionRefused,
+  TRANSITIONS,
+  type GateFacts,
+  type GateName,
+  type OpenWrite,
+  type TransitionName,
+} from './machine.js';
+import { withLock } from '@deploystate/backend-json/lock';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+import { underGateFence } from './fence.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { rollbackReadiness, runRollback } from './rollback.js';
@@ -64,20 +78,23 @@ export interface CutoverReport {
   chain?: ChainVerificationReport;
 }
 
-function refuse(command: string, phase: MigrationPhase, allowed: string, file: string): StateError {
-  return new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${phase} (only in ${allowed})`, {
-    file,
-    hint: 'run status to see which commands are allowed now',
-  });
-}
+const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
 
-function gate(name: string, detail: string, file: string, data?: Record<string, unknown>): StateError {
-  return new StateError(ErrorCodes.GATE_FAILED, `gate "${name}" not satisfied: ${detail}`, {
-    file,
-    hint: `satisfy "${name}" first (see status)`,
-    data: { gate: name, ...data },
-  });
-}
+/** The keys a verify found different, as a gate lists them for machines. */
+const differingKeys = (verify: VerifyReport): string[] => [
+  ...verify.comparison.onlyLeft.map((e) => e.key),
+  ...verify.comparison.onlyRight.map((e) => e.key),
+  ...verify.comparison.differing.map((d) => d.key),
+];
+
+/** A finding as a gate lists it for machines (error.data.findings in --json). */
+const gateFinding = (f: Finding): Record<string, unknown> => ({
+  code: f.code,
+  severity: f.severity,
+  ...(f.key !== undefined && { key: f.key }),
+  ...(f.file !== undefined && { file: f.file }),
+  message: f.message,
+});
 
 /** The keys a verify found different, as a gate lists them for machines. */
 const differingKeys = (verify: VerifyReport): string[] => [
@@ -152,7 +169,7 @@ export class Migration {
   }
 
   private locked<T>(command: string, work: () => Promise<T>): Promise<T> {
-    return this.run(() => withLock(this.files.migrationLock, { waitMs: 0, command }, work));
+    return this.run(() => withLock(this.files.migrationLock, work, { timeoutMs: 0, purpose: command }));
   }
 
   private state(): Promise<MigrationStateFile> {
@@ -165,46 +182,41 @@ export class Migration {
     const state = await this.state();
     const read = await summarizeJournal(this.journal, 0);
     const route = routeFor(state, process.env);
+    const since = state.lastVerify?.journalSeq ?? 0;
+    // The same facts the commands decide on, read without waiting for writers in flight.
+    const facts: GateFacts = { state, openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite) };
     return {
       paths: this.paths,
       phase: state.phase,
       diverged: state.diverged,
       reads: route.reads,
       writes: route.writes,
-      next: this.nextCommands(state),
+      next: nextCommands(facts),
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
     };
   }
 
-  private nextCommands(state: MigrationStateFile): MigrationStatus['next'] {
-    const verifiedAfterCopy =
-      state.lastVerify?.clean === true && state.copy?.completedAt !== undefined && state.lastVerify.at >= state.copy.completedAt;
-    const promoteBlock =
-      state.copy?.completedAt === undefined
-        ? 'a completed copy (migrate)'
-        : state.diverged
-          ? 'diverged: a clean verify'
-          : !verifiedAfterCopy
-            ? 'a clean verify after the copy'
-            : undefined;
-    const item = (command: string, blockedBy?: string): MigrationStatus['next'][number] => ({
-      command,
-      ready: blockedBy === undefined,
-      ...(blockedBy !== undefined && { blockedBy }),
-    });
-    switch (state.phase) {
-      case 'leveldb-only':
-        return [item('analyze'), item('dual-write enable'), item('restore leveldb')];
-      case 'dual-write':
-        return [item('migrate'), item('verify'), item('promote', promoteBlock), item('dual-write disable'), item('rollback')];
-      case 'json-primary':
-        return [item('verify'), item('cutover', state.diverged ? 'diverged: a clean verify' : undefined), item('rollback')];
-      case 'json-only':
-        return [item('report'), item('rollback')];
-      case 'rolling-back':
-        return [item('rollback', 'finish the interrupted rollback')];
-    }
+  /**
+   * The facts `command`'s gates decide on. When every gate that needs no journal passes, writers
+   * still in flight after the last verify get a bounded wait to close their writes first.
+   */
+  private async gateFacts(command: TransitionName): Promise<GateFacts> {
+    const state = await this.state();
+    const since = state.lastVerify?.journalSeq ?? 0;
+    const needsJournal = (TRANSITIONS[command].gates as readonly GateName[]).includes('writes settled since verify');
+    if (!needsJournal) return { state, openSinceVerify: [] };
+    const wait = mayRun(command, { state, openSinceVerify: [] });
+    const summary =
+      wait.allowed && wait.ready ? await waitForOutcomes(this.journal, since, () => true) : await summarizeJournal(this.journal, since);
+    return { state, openSinceVerify: summary.open.map(openWrite) };
+  }
+
+  /** Reads the facts and throws TRANSITION_REFUSED or GATE_FAILED exactly where status says not ready. */
+  private async admit(command: TransitionName): Promise<MigrationStateFile> {
+    const facts = await this.gateFacts(command);
+    assertMayRun(command, facts, this.files.state);
+    return facts.state;
   }
 
   async analyze(options: AnalyzeOptions = {}): Promise<AnalysisReport> {
@@ -286,7 +298,8 @@ export class Migration {
   }
 
   compare(options: CompareOptions = {}): Promise<SideComparison> {
-    return this.run(() => compareSides(this.ctx, options));
+    // Under the fence: a write half done (one side written) is not a difference.
+    return this.run(() => underGateFence(this.files, 'compare', () => compareSides(this.ctx, options)));
   }
 
   validate(): Promise<VerifyReport['schema']> {
@@ -307,9 +320,10 @@ export class Migration {
     return this.run(() => verifyChainOnSide(this.ctx, this.paths, options));
   }
 
-  private async verifyAndRecord(): Promise<VerifyReport> {
+  /** `fenced`: the caller holds the gate fence already (a gate that verifies, then switches). */
+  private async verifyAndRecord(options: { fenced?: boolean } = {}): Promise<VerifyReport> {
     const started = this.clock();
-    const report = await verifySides(this.ctx);
+    const report = options.fenced ? await verifySides(this.ctx) : await underGateFence(this.files, 'verify', () => verifySides(this.ctx));
     await updateState(this.files, (s) => {
       s.lastVerify = report.evidence;
       if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {
@@ -348,16 +362,16 @@ export class Migration {
 
   // ---- state changes ----------------------------------------------------------------------
 
+  // The phase is checked again under the state lock: the gates were decided under the migration lock.
   private async transition(
-    command: string,
-    from: readonly MigrationPhase[],
-    to: MigrationPhase,
+    command: 'dual-write enable' | 'dual-write disable' | 'promote' | 'cutover',
     started: number,
     change?: (s: MigrationStateFile) => void,
     detail?: string,
   ): Promise<MigrationStateFile> {
+    const to = TRANSITIONS[command].to;
     return updateState(this.files, (s) => {
-      if (!from.includes(s.phase)) throw refuse(command, s.phase, from.join(', '), this.files.state);
+      if (!allowedIn(command).includes(s.phase)) throw transitionRefused(command, s.phase, this.files.state);
       s.phase = to;
       change?.(s);
       pushTiming(s, timing(command, started, 'done', detail ?? `-> ${to}`));
@@ -367,8 +381,7 @@ export class Migration {
   async enableDualWrite(): Promise<MigrationStatus> {
     await this.locked('dual-write enable', async () => {
       const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'leveldb-only') throw refuse('dual-write enable', state.phase, 'leveldb-only', this.files.state);
+      await this.admit('dual-write enable');
       // Both sides must be reachable before any deploy script starts writing to both.
       await this.ctx.leveldb();
       await this.ctx.json();
@@ -379,7 +392,7 @@ export class Migration {
         pid: process.pid,
         phase: 'dual-write',
       });
-      await this.transition('dual-write enable', ['leveldb-only'], 'dual-write', started, (s) => {
+      await this.transition('dual-write enable', started, (s) => {
         s.dualWriteSinceSeq = event.seq;
         s.rollback = null;
       });
@@ -390,6 +403,7 @@ export class Migration {
   async disableDualWrite(): Promise<MigrationStatus> {
     await this.locked('dual-write disable', async () => {
       const started = this.clock();
+      await this.admit('dual-write disable');
       await this.journal.appendOne({
         type: 'event',
         event: 'dual-write-disabled',
@@ -397,7 +411,7 @@ export class Migration {
         pid: process.pid,
         phase: 'leveldb-only',
       });
-      await this.transition('dual-write disable', ['dual-write'], 'leveldb-only', started, (s) => {
+      await this.transition('dual-write disable', started, (s) => {
         s.dualWriteSinceSeq = null;
         s.copy = null;
         s.lastVerify = null;
@@ -419,62 +433,33 @@ export class Migration {
 
   migrate(options: CopyOptions = {}): Promise<CopyReport> {
     const work = async (): Promise<CopyReport> => {
-      const state = await this.state();
-      if (state.phase !== 'dual-write') throw refuse('migrate', state.phase, 'dual-write', this.files.state);
+      await this.admit('migrate');
       return bulkCopy(this.ctx, options);
     };
     return options.dryRun ? this.run(work) : this.locked('migrate', work);
   }
 
   async promote(): Promise<MigrationStatus> {
-    await this.locked('promote', async () => {
-      const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'dual-write') throw refuse('promote', state.phase, 'dual-write', this.files.state);
-      if (state.copy?.completedAt === undefined) throw gate('copy completed', 'no completed bulk copy; run migrate', this.files.state);
-      if (state.diverged)
-        throw gate(
-          'not diverged',
-          `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`,
-          this.files.state,
-        );
-      const v = state.lastVerify;
-      if (!v || v.at < state.copy.completedAt)
-        throw gate('verify after copy', 'no verify since the copy completed; run verify', this.files.state);
-      if (!v.clean)
-        throw gate(
-          'clean verify',
-          `the last verify found ${v.differences} difference(s) and ${v.schemaErrors} schema error(s)`,
-          this.files.state,
-        );
-      // A write after the verify that never closed (its process died between LevelDB and JSON, or
-      // is still running) may be on LevelDB alone: the verify says nothing about it.
-      const unsettled = (await waitForOutcomes(this.journal, v.journalSeq, () => true)).open;
-      if (unsettled.length > 0)
-        throw gate(
-          'writes settled since verify',
-          `${unsettled.length} write(s) since the last verify have no outcome (first: ${(unsettled[0] as IntentEntry).key} at seq ${(unsettled[0] as IntentEntry).seq}); run verify (and migrate if it finds differences)`,
-          this.files.state,
-        );
-      await this.transition('promote', ['dual-write'], 'json-primary', started);
-    });
+    await this.locked('promote', () =>
+      // The gates (a clean verify, every write since settled) and the switch see no write in flight.
+      underGateFence(this.files, 'promote', async () => {
+        const started = this.clock();
+        await this.admit('promote');
+        await this.transition('promote', started);
+      }),
+    );
     return this.status();
   }
 
   async cutover(options: CutoverOptions = {}): Promise<CutoverReport> {
     return this.locked('cutover', async () => {
       const started = this.clock();
-      const state = await this.state();
-      if (state.phase !== 'json-primary') throw refuse('cutover', state.phase, 'json-primary', this.files.state);
-      if (state.diverged) throw gate('not diverged', 'a dual write diverged; run verify until clean', this.files.state);
+      await this.admit('cutover');
       let verify = await this.verifyAndRecord();
-      if (!verify.clean)
-        throw gate(
-          'fresh clean verify',
-          `${verify.evidence.differences} difference(s), ${verify.evidence.schemaErrors} schema error(s)`,
-          this.files.state,
-          { differingKeys: differingKeys(verify), schemaErrors: verify.schema.errors.map(gateFinding) },
-        );
+      assertRunGate('fresh clean verify', verify.evidence, this.files.state, undefined, {
+        differingKeys: differingKeys(verify),
+        schemaErrors: verify.schema.errors.map(gateFinding),
+      });
       const acknowledged = await this.cutoverFindings(options.acknowledge ?? []);
       let soakVerifies = 0;
       if (options.soak) {
@@ -482,36 +467,38 @@ export class Migration {
         for (let i = 0; i < count; i++) {
           await sleep(Math.max(0, options.soak.intervalMs));
           verify = await this.verifyAndRecord();
-          if (!verify.clean)
-            throw gate('soak', `verify ${i + 1} of ${count} found ${verify.evidence.differences} difference(s)`, this.files.state);
+          assertRunGate('soak', { round: i + 1, of: count, evidence: verify.evidence }, this.files.state);
           soakVerifies++;
         }
       }
       // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
       const chain = options.chain ? await verifyChainOnSide(this.ctx, this.paths, { ...options.chain, from: 'json' }) : undefined;
-      if (chain && !chain.ok) {
-        throw new StateError(
-          ErrorCodes.GATE_FAILED,
-          `gate "chain verification" not satisfied: ${chain.counts.error} JSON record(s) with errors against the chains`,
-          {
-            file: this.files.state,
-            hint: 'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
-          },
+      if (chain)
+        assertRunGate(
+          'chain verification',
+          chain,
+          this.files.state,
+          'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
         );
-      }
       if (!options.dryRun) {
         const ackList = [...new Set(options.acknowledge ?? [])].sort(compareKeys);
-        await this.transition(
-          'cutover',
-          ['json-primary'],
-          'json-only',
-          started,
-          (s) => {
-            s.acknowledged = ackList;
-            s.cutoverEvidence = verify.evidence;
-          },
-          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
-        );
+        // The last verify and the switch under one fence: no write lands between them.
+        await underGateFence(this.files, 'cutover', async () => {
+          verify = await this.verifyAndRecord({ fenced: true });
+          assertRunGate('fresh clean verify', verify.evidence, this.files.state, undefined, {
+        differingKeys: differingKeys(verify),
+        schemaErrors: verify.schema.errors.map(gateFinding),
+      });
+          await this.transition(
+            'cutover',
+            started,
+            (s) => {
+              s.acknowledged = ackList;
+              s.cutoverEvidence = verify.evidence;
+            },
+            `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+          );
+        });
       }
       return {
         dryRun: options.dryRun ?? false,
@@ -546,37 +533,23 @@ export class Migration {
       (f.key !== undefined && keysWithFindings.has(f.key)) ||
       (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
     const fresh = after.filter((f) => !preExisting(f));
-    if (fresh.length > 0) {
-      throw gate(
-        'no new findings',
-        `${fresh.length} finding(s) in the JSON files that LevelDB does not have: ${fresh
-          .slice(0, 10)
-          .map((f) => `${f.code} ${f.key ?? f.file ?? ''}`)
-          .join(', ')}`,
-        this.files.state,
-        { findings: fresh.map(gateFinding) },
-      );
-    }
+    assertRunGate('no new findings', { fresh, unacknowledged: [] }, this.files.state, undefined, { findings: fresh.map(gateFinding) });
     const acks = new Set(acknowledge);
     const unacknowledged = after.filter(
       (f) => !acks.has(f.code) && !(f.key !== undefined && acks.has(f.key)) && !(f.file !== undefined && acks.has(f.file)),
     );
-    if (unacknowledged.length > 0) {
-      const list = [...new Set(unacknowledged.map((f) => `${f.code}${f.key ? ` ${f.key}` : ''}`))];
-      throw gate(
-        'acknowledged findings',
-        `pre-existing findings must be acknowledged (by code or key): ${list.join(', ')}`,
-        this.files.state,
-        { findings: unacknowledged.map(gateFinding), acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort() },
-      );
-    }
+    assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, this.files.state, undefined, {
+      findings: unacknowledged.map(gateFinding),
+      acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort(),
+    });
     return after;
   }
 
   rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
-    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', () =>
-      runRollback(this.ctx, options, () => rollbackReadiness(this.ctx)),
-    );
+    return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', async () => {
+      await this.admit('rollback');
+      return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx));
+    });
   }
 
   /** Works on a damaged or missing folder; LOCKED when another process holds it (see leveldb-backups.ts). */

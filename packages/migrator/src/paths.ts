@@ -9,6 +9,8 @@ export interface StateFiles extends MigrationPaths {
   journalLock: string;
   stateLock: string;
   migrationLock: string;
+  /** Held shared by every journalled write and exclusively by a gate (see fence.ts). */
+  fence: string;
   backups: string;
   progress: string;
   reports: string;
@@ -33,6 +35,7 @@ export function stateFiles(paths: MigrationPaths): StateFiles {
     journalLock: join(dir, 'journal.lock'),
     stateLock: join(dir, 'state.lock'),
     migrationLock: join(dir, 'migration.lock'),
+    fence: join(dir, 'fence.lock'),
     backups: join(dir, 'backups'),
     progress: join(dir, 'progress.json'),
     reports: join(dir, 'reports'),

@@ -3,10 +3,11 @@
 // crash leaves rolling-back and the next run finishes the carry-back.
 import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalDigest, digestStore, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, digestStore, errnoCode, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
+import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
@@ -80,17 +81,12 @@ export async function runRollback(
   const state = await readState(ctx.files);
   const from: MigrationPhase = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
   if (!emergency) {
-    const ready = await readiness();
-    const failed = ready.checks.filter((c) => !c.ok);
-    if (failed.length > 0) {
-      throw new StateError(
-        ErrorCodes.GATE_FAILED,
-        `rollback readiness failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
-        {
-          hint: 'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
-        },
-      );
-    }
+    assertRunGate(
+      'rollback readiness',
+      await readiness(),
+      undefined,
+      'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
+    );
   }
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
   if (options.dryRun) {
@@ -180,7 +176,12 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   });
   await check('leveldb writable', async () => {
     await access(ctx.files.leveldb, constants.W_OK);
-    for (const name of await readdir(ctx.files.leveldb)) await access(join(ctx.files.leveldb, name), constants.W_OK);
+    for (const name of await readdir(ctx.files.leveldb)) {
+      // A file a live writer's compaction removed since the listing is no obstacle.
+      await access(join(ctx.files.leveldb, name), constants.W_OK).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      });
+    }
     return 'folder and files writable';
   });
   await check('backup present', async () => {

@@ -1,5 +1,5 @@
-// Which store serves reads and which receive writes, in order, for a persisted state: the table
-// of ARCHITECTURE.md "The migration, as states", in one function the factory and status share.
+// Which store serves reads and which receive writes, in order, for a persisted state: the
+// "reads/writes" column of the root README's state table, in one function the factory and status share.
 import type { MigrationStateFile } from './types.js';
 
 export type Side = 'leveldb' | 'json';

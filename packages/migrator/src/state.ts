@@ -3,11 +3,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { writeFileDurable } from './durable.js';
-import { withLock } from './lock.js';
+import { withLock } from '@deploystate/backend-json/lock';
+import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
-
-export const PHASES: readonly MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
   return {
@@ -88,12 +87,17 @@ export async function updateState(
   files: StateFiles,
   change: (state: MigrationStateFile) => void | Promise<void>,
 ): Promise<MigrationStateFile> {
-  return withLock(files.stateLock, { waitMs: 10_000, command: 'state update' }, async () => {
-    const state = await readState(files);
-    await change(state);
-    await writeState(files, state);
-    return state;
-  });
+  return withLock(
+    files.stateLock,
+    async (lock) => {
+      const state = await readState(files);
+      await change(state);
+      lock.assertHeld();
+      await writeState(files, state);
+      return state;
+    },
+    { timeoutMs: 10_000, purpose: 'state update' },
+  );
 }
 
 const MAX_TIMINGS = 500;

@@ -2,8 +2,9 @@
 // Implementations live beside this file; extend these types, never break them.
 import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { NextCommand } from './machine.js';
 
-/** The persisted phases (ARCHITECTURE.md, "The migration, as states"). */
+/** The persisted phases; what each allows and how it is left is the table in machine.ts. */
 export type MigrationPhase = 'leveldb-only' | 'dual-write' | 'json-primary' | 'json-only' | 'rolling-back';
 
 export interface MigrationPaths {
@@ -94,8 +95,8 @@ export interface MigrationStatus {
   /** Which store the factory reads from and which ones it writes to, in order. */
   reads: 'leveldb' | 'json';
   writes: Array<'leveldb' | 'json'>;
-  /** Commands allowed now, with the gate each one still needs. */
-  next: Array<{ command: string; ready: boolean; blockedBy?: string }>;
+  /** The phase's commands, with the first gate that blocks each and the gates it checks only when run (machine.ts). */
+  next: NextCommand[];
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
 }

@@ -12,7 +12,7 @@ const tempDir = useTempDir('migrator-gates-');
 describe('gates and codes', () => {
   it('a held migration lock gives LOCKED naming the holder', async () => {
     const migration = await demoMigration(tempDir());
-    const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { command: 'test holder' });
+    const lock = await acquireLock(stateFiles(migration.paths).migrationLock, { purpose: 'test holder' });
     try {
       const error = await migration.enableDualWrite().catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'LOCKED', file: lock.file });

@@ -39,7 +39,7 @@ describe('journal', () => {
   });
 
   it('appends take no lock: a held journal.lock does not hold them up', async () => {
-    const lock = await acquireLock(join(tempDir(), 'journal.lock'), { command: 'an old appender' });
+    const lock = await acquireLock(join(tempDir(), 'journal.lock'), { purpose: 'an old appender' });
     try {
       const journal = new Journal(join(tempDir(), 'journal.ndjson'), join(tempDir(), 'journal.lock'));
       const written = await journal.appendOne({ type: 'event', event: 'x', time: 't', pid: 1, phase: 'dual-write' });

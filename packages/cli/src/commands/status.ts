@@ -5,8 +5,6 @@ import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 
-const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
-
 interface Probe {
   ok: boolean;
   phase: string;
@@ -44,7 +42,9 @@ function copyCounts(copy: { copied?: number; unchanged?: number }): string {
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
-  if (expect !== undefined && !PHASES.includes(expect)) {
+  // The phases and what each allows come from the migrator's state table; nothing is restated here.
+  const { PHASES } = await import('@deploystate/migrator');
+  if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
   const status = await withMigration(ctx, (migration) => migration.status());
@@ -68,8 +68,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       : []),
     '',
     table(
-      ['next command', 'ready', 'blocked by'],
-      status.next.map((n) => [n.command, n.ready ? p.green('yes') : p.yellow('no'), n.blockedBy ?? '']),
+      ['next command', 'ready', 'blocked by', 'checked when run'],
+      status.next.map((n) => [
+        n.command,
+        n.ready ? p.green('yes') : p.yellow('no'),
+        n.gate !== undefined ? `${n.gate}: ${n.blockedBy ?? ''}` : '',
+        (n.checkedWhenRun ?? []).join(', '),
+      ]),
       p,
     ),
     ...(probe

@@ -1,0 +1,193 @@
+// What deploy scripts get: reads and writes through `createStateStore()` in each phase of a real
+// migration walk (LevelDB seeded, dual-write, a real copy, promote, cut-over), against LevelDB
+// alone on the same records, kept open as the legacy state module keeps it. Runbook 3.4's limits
+// apply to these as much as to the bare stores of the backends suite.
+import { open, readdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeploymentRecord, StateStore } from '@deploystate/core';
+import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
+import { makeTempDir, measure, removeTempDir } from '../harness.js';
+import { dataset, loadBackend, loadMigrator } from '../loaders.js';
+import type { GateResult, Measurement } from '../results.js';
+import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { PHASES, startWalk } from './walk.js';
+
+/** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
+export const FACTORY_MAX_SIZE = 1000;
+
+/** A key per round, spread over the data so reads do not hit one entry. */
+export function pickRecord(records: readonly DeploymentRecord[], round: number): DeploymentRecord {
+  return records[(round * 7919) % records.length] as DeploymentRecord;
+}
+
+/** The chain with the most records, for a per-chain list. */
+function busiestChain(records: readonly DeploymentRecord[]): number {
+  const counts = new Map<number, number>();
+  for (const r of records) counts.set(r.chainId, (counts.get(r.chainId) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 56;
+}
+
+/**
+ * The floor of any durable whole-file rewrite: the chain's current file bytes to a temp file,
+ * fdatasync, rename, fsync of the folder. Written to a sibling folder on the same file system so it
+ * never touches the files the store reads.
+ */
+export async function rewriteFloor(deployments: string, scratch: string): Promise<(chainId: number) => Promise<void>> {
+  const bytes = new Map<number, Buffer>();
+  for (const name of await readdir(deployments)) {
+    if (!name.endsWith('.json')) continue;
+    const text = await readFile(join(deployments, name));
+    const chainId = /"chainId"\s*:\s*(\d+)/.exec(text.toString('utf8'))?.[1];
+    if (chainId !== undefined) bytes.set(Number(chainId), text);
+  }
+  return async (chainId) => {
+    const data = bytes.get(chainId) ?? Buffer.from('{}\n');
+    const target = join(scratch, `${chainId}.json`);
+    const handle = await open(`${target}.tmp`, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${target}.tmp`, target);
+    const dir = await open(scratch, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  };
+}
+
+export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome> {
+  const leveldb = await loadBackend('leveldb');
+  if (!leveldb.ok) return emptyOutcome(`skipped: ${leveldb.reason}`);
+  const migrator = await loadMigrator();
+  if (!migrator.ok) return emptyOutcome(`skipped: ${migrator.reason}`);
+
+  const measurements: Measurement[] = [];
+  const gates: GateResult[] = [];
+  for (const size of context.sizes.filter((s) => s <= FACTORY_MAX_SIZE)) {
+    const records = dataset(size);
+    const chainId = busiestChain(records);
+    const gated = isGatedSize(size);
+    const walk = await startWalk(leveldb.value, migrator.value, records);
+    const dirs: string[] = [];
+    const stores: StateStore[] = [];
+    try {
+      // LevelDB alone, as the legacy state module keeps it: open for the whole run, read from tables.
+      const refDir = await makeTempDir('factory-leveldb');
+      dirs.push(refDir);
+      const seed = leveldb.value.create(refDir, false);
+      await seed.open();
+      await seed.putMany(records);
+      await seed.close();
+      const alone = leveldb.value.create(refDir, false);
+      stores.push(alone);
+      await alone.open();
+      const syncDir = await makeTempDir('factory-leveldb-sync');
+      dirs.push(syncDir);
+      const aloneSync = leveldb.value.create(syncDir, true);
+      stores.push(aloneSync);
+      await aloneSync.open();
+      await aloneSync.putMany(records);
+      const scratch = await makeTempDir('factory-floor');
+      dirs.push(scratch);
+
+      for (const phase of PHASES) {
+        await walk.advance(phase);
+        const store = await walk.factoryStore();
+        context.log(`factory ${size} records, ${phase}: createStateStore() vs leveldb alone`);
+        const pair = (op: (s: StateStore, round: number) => Promise<unknown>) => [
+          { name: 'factory', run: (r: number) => op(store, r) },
+          { name: 'leveldb', run: (r: number) => op(alone, r) },
+        ];
+        const base = { suite: 'factory' as const, size };
+        const ops = {
+          get: `get ${phase}`,
+          list: `list ${phase}`,
+          query: `query ${phase}`,
+        };
+        measurements.push(
+          ...(await measure(
+            pair((s, r) => s.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName)),
+            { ...base, operation: ops.get, itemsPerRun: 1, note: `createStateStore() in ${phase} vs LevelDbStore kept open` },
+            // Tens of microseconds: enough samples that the median does not flip between runs.
+            { ...scaled(context, 1, 50), minIterations: context.quick ? 5 : 100 },
+          )),
+          ...(await measure(
+            pair((s) => s.list(chainId)),
+            { ...base, operation: ops.list, itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: `list(${chainId})` },
+            scaled(context, Math.max(1, size / 500), 20),
+          )),
+          ...(await measure(
+            pair((s) => s.query({ sortBy: 'timestamp', order: 'desc' })),
+            { ...base, operation: ops.query, itemsPerRun: size, note: 'all records by timestamp desc' },
+            scaled(context, Math.max(1, size / 200), 10),
+          )),
+        );
+        const where = (operation: string, candidate = 'factory', reference = 'leveldb') => ({
+          suite: 'factory' as const,
+          operation,
+          candidate,
+          reference,
+          size,
+        });
+        gates.push(
+          ratioGate({ ...LIMITS.read, name: `read (get, ${phase})` }, measurements, where(ops.get), gated),
+          ratioGate({ ...LIMITS.read, name: `read (list, ${phase})` }, measurements, where(ops.list), gated),
+          ratioGate({ ...LIMITS.query, name: `query (${phase})` }, measurements, where(ops.query), gated),
+        );
+        if (phase === 'json-primary' || phase === 'json-only') {
+          gates.push(ratioGate({ ...LIMITS.factoryGet, name: `${LIMITS.factoryGet.name} (${phase})` }, measurements, where(ops.get), gated));
+        }
+        if (phase === 'json-only') {
+          // JSON writes are durable through the factory: compared with LevelDB sync: true, and with
+          // the floor of any durable rewrite of the same file, measured in the same rounds.
+          const floor = await rewriteFloor(join(walk.cwd, 'deployments'), scratch);
+          const rewrite = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: 1_900_000_000_000 + r });
+          const put = `put ${phase}`;
+          measurements.push(
+            ...(await measure(
+              [
+                { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
+                { name: 'leveldb sync', run: (r: number) => aloneSync.put(rewrite(r)) },
+                { name: 'rewrite floor', run: (r: number) => floor(pickRecord(records, r).chainId) },
+              ],
+              {
+                ...base,
+                operation: put,
+                itemsPerRun: 1,
+                note: 'durable: factory JSON (fdatasync + folder fsync) vs LevelDB sync: true vs bare durable rewrite of the file',
+              },
+              scaled(context, 4, 20),
+            )),
+          );
+          gates.push(
+            ratioGate({ ...LIMITS.write, name: `write (put, ${phase}, durable)` }, measurements, where(put, 'factory', 'leveldb sync'), gated),
+            ratioGate(
+              { name: 'info: rewrite floor vs leveldb sync', limit: null, comparison: '<=', source: 'the least any durable file rewrite costs' },
+              measurements,
+              where(put, 'rewrite floor', 'leveldb sync'),
+              false,
+            ),
+            ratioGate(
+              { ...LIMITS.rewriteFloor, name: `${LIMITS.rewriteFloor.name} (${phase})` },
+              measurements,
+              where(put, 'factory', 'rewrite floor'),
+              gated,
+            ),
+          );
+        }
+        // A script that ends closes its store; the next phase's commands then have LevelDB to themselves.
+        await store.close();
+      }
+    } finally {
+      for (const store of stores) await store.close().catch(() => undefined);
+      await walk.dispose();
+      for (const dir of dirs) await removeTempDir(dir);
+    }
+  }
+  return { measurements, memory: [], gates };
+}

@@ -1,0 +1,88 @@
+// A migration folder walked through the runbook's phases the way a user walks it: LevelDB seeded,
+// dual-write enabled, a real copy, verify, promote, cut-over. The suites that measure what deploy
+// scripts get read and write through `createStateStore()` in each phase of this walk, so the JSON
+// files they touch are the ones the copy wrote, at production file sizes.
+import type { DeploymentRecord, StateStore } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '../harness.js';
+import type { BackendFactory, MigrationHandle, MigratorApi } from '../loaders.js';
+
+export const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Chains the registry marks as development chains; their junk is acknowledged at cut-over, as the demo does. */
+const DEV_CHAINS = new Set([31337, 1337]);
+
+export interface MigrationWalk {
+  cwd: string;
+  phase: Phase;
+  /** Moves the migration forward to `phase` (never back). */
+  advance(phase: Phase): Promise<void>;
+  /** A factory store for the current phase, opened; closed by `dispose`. */
+  factoryStore(): Promise<StateStore>;
+  dispose(): Promise<void>;
+}
+
+export async function startWalk(
+  leveldb: BackendFactory,
+  migrator: MigratorApi,
+  records: readonly DeploymentRecord[],
+): Promise<MigrationWalk> {
+  const cwd = await makeTempDir('walk');
+  const stores: StateStore[] = [];
+  let migration: MigrationHandle | undefined;
+  try {
+    const seed = leveldb.create(cwd, false);
+    await seed.open();
+    await seed.putMany(records);
+    await seed.close();
+    migration = await migrator.open({ cwd });
+  } catch (error) {
+    await removeTempDir(cwd);
+    throw error;
+  }
+  const handle = migration;
+  let acknowledge: string[] = [];
+  const walk: MigrationWalk = {
+    cwd,
+    phase: 'leveldb-only',
+    async advance(phase) {
+      const from = PHASES.indexOf(walk.phase);
+      const to = PHASES.indexOf(phase);
+      for (let step = from + 1; step <= to; step++) {
+        const next = PHASES[step] as Phase;
+        if (next === 'dual-write') {
+          // What an operator acknowledges at cut-over: dev-chain junk by key, other warnings by code.
+          const analysis = await handle.analyze();
+          const isDev = (f: { chainId?: number }): boolean => f.chainId !== undefined && DEV_CHAINS.has(f.chainId);
+          acknowledge = [
+            ...new Set([
+              ...analysis.findings.filter((f) => isDev(f) && f.key).map((f) => f.key as string),
+              ...analysis.findings.filter((f) => !isDev(f) && f.severity !== 'info').map((f) => f.code),
+            ]),
+          ];
+          await handle.enableDualWrite();
+          await handle.migrate();
+        } else if (next === 'json-primary') {
+          await handle.verify();
+          await handle.promote();
+        } else if (next === 'json-only') {
+          await handle.verify();
+          await handle.cutover({ acknowledge });
+        }
+        walk.phase = next;
+      }
+    },
+    async factoryStore() {
+      const store = await migrator.createStateStore({ cwd, env: {} });
+      stores.push(store);
+      await store.open();
+      return store;
+    },
+    async dispose() {
+      for (const store of stores) await store.close().catch(() => undefined);
+      await handle.close?.().catch(() => undefined);
+      await removeTempDir(cwd);
+    },
+  };
+  return walk;
+}

@@ -1,0 +1,181 @@
+// The write protocol of the factory's store, in one place: route by the current phase, journal the
+// intent, fence against a phase change, write the primary, then the secondary; undo the primary
+// when the secondary fails, or mark the migration diverged when the undo fails too.
+import { canonicalDigest, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
+import type { StateFiles } from './paths.js';
+import type { PhaseWatcher } from './phase-watcher.js';
+import { routeFor, type Route, type Side } from './routing.js';
+import { updateState } from './state.js';
+import { underWriteFence } from './fence.js';
+
+/** What a write needs from the store it goes through. */
+export interface WriteTarget {
+  readonly files: StateFiles;
+  readonly journal: Journal;
+  readonly watcher: PhaseWatcher;
+  readonly env: NodeJS.ProcessEnv;
+  /** The side's store, opened if need be. */
+  side(name: Side): Promise<StateStore>;
+}
+
+/** The route of the persisted state as it is now (a stat when unchanged). */
+export async function currentRoute(t: Pick<WriteTarget, 'watcher' | 'env'>): Promise<Route> {
+  return routeFor(await t.watcher.refresh(), t.env);
+}
+
+function errorSummary(error: unknown): { code?: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
+}
+
+/** How long a write waits for a rollback in progress before WRITES_REFUSED. */
+export const ROLLING_BACK_WAIT_MS = 2_000;
+
+/** Writes (or deletes) one key through the route of the current phase; true when a record was there (delete). */
+export async function writeThrough(
+  t: WriteTarget,
+  key: string,
+  op: 'put' | 'delete',
+  record?: DeploymentRecord,
+  attempt = 0,
+): Promise<boolean> {
+  let route = await currentRoute(t);
+  // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
+  const until = Date.now() + ROLLING_BACK_WAIT_MS;
+  while (route.refuseWrites && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    route = await currentRoute(t);
+  }
+  if (!route.journal || route.refuseWrites) return writeRouted(t, key, op, record, attempt);
+  // A migration is under way: hold the fence, so a gate waits for this write, or it for the gate.
+  return underWriteFence(t.files, () => writeRouted(t, key, op, record, attempt));
+}
+
+async function writeRouted(
+  t: WriteTarget,
+  key: string,
+  op: 'put' | 'delete',
+  record: DeploymentRecord | undefined,
+  attempt: number,
+): Promise<boolean> {
+  // Read again under the fence: a gate that held it may have switched the phase meanwhile.
+  const route = await currentRoute(t);
+  const state = t.watcher.state;
+  if (route.refuseWrites) {
+    throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, {
+      key,
+      file: t.files.state,
+      hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
+    });
+  }
+  const { chainId, contractName } = parseKey(key);
+  const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
+  const primary = await t.side(primaryName);
+  const apply = async (store: StateStore): Promise<boolean> => {
+    if (op === 'put') {
+      await store.put(record as DeploymentRecord);
+      return true;
+    }
+    return store.delete(chainId, contractName);
+  };
+  if (!route.journal) return apply(primary);
+
+  const started = performance.now();
+  // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is
+  // on disk before the write. Elsewhere LevelDB is complete and the line needs no fsync.
+  const [intentId] = await t.journal.record(
+    [
+      {
+        type: 'intent',
+        key,
+        op,
+        digest: record === undefined ? null : canonicalDigest(record),
+        ...(record !== undefined && { record }),
+        time: new Date().toISOString(),
+        pid: process.pid,
+        phase: state.phase,
+      },
+    ],
+    { durable: primaryName === 'json' },
+  );
+  const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
+    type: 'outcome',
+    refId: intentId as string,
+    key,
+    op,
+    outcome,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    ...(error !== undefined && { error: errorSummary(error) }),
+    time: new Date().toISOString(),
+    pid: process.pid,
+    phase: state.phase,
+  });
+  // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
+  const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
+    t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+
+  // The fence against a phase change between reading the route and the intent line: a rollback
+  // flips the state, then reads the journal. Stat after the line is written: if the state still
+  // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
+  // if it changed, this write takes the new route instead of landing on a side no longer read.
+  if (!t.watcher.unchanged()) {
+    const now = await currentRoute(t);
+    if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
+      await close(
+        'primary-failed',
+        new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
+      );
+      if (attempt >= 3) {
+        throw new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
+          key,
+          file: t.files.state,
+          hint: 'retry the write',
+        });
+      }
+      return writeRouted(t, key, op, record, attempt + 1);
+    }
+  }
+
+  let previous: DeploymentRecord | null = null;
+  let result: boolean;
+  try {
+    if (secondaryName) previous = await primary.get(chainId, contractName);
+    result = await apply(primary);
+  } catch (error) {
+    await close('primary-failed', error);
+    throw error;
+  }
+  if (!secondaryName) {
+    await close('ok');
+    return result;
+  }
+  try {
+    await apply(await t.side(secondaryName));
+  } catch (secondaryError) {
+    try {
+      if (previous === null) await primary.delete(chainId, contractName);
+      else await primary.put(previous);
+    } catch (undoError) {
+      const closed = (await t.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
+      await updateState(t.files, (s) => {
+        s.diverged = true;
+        s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
+      });
+      throw new StateError(
+        ErrorCodes.DIVERGED,
+        `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`,
+        {
+          key,
+          file: t.files.state,
+          hint: 'run verify; promote and cutover stay blocked until it is clean',
+          cause: secondaryError,
+        },
+      );
+    }
+    await close('compensated', secondaryError);
+    throw secondaryError;
+  }
+  await close('ok');
+  return result;
+}
