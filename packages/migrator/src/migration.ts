@@ -96,22 +96,6 @@ const gateFinding = (f: Finding): Record<string, unknown> => ({
   message: f.message,
 });
 
-/** The keys a verify found different, as a gate lists them for machines. */
-const differingKeys = (verify: VerifyReport): string[] => [
-  ...verify.comparison.onlyLeft.map((e) => e.key),
-  ...verify.comparison.onlyRight.map((e) => e.key),
-  ...verify.comparison.differing.map((d) => d.key),
-];
-
-/** A finding as a gate lists it for machines (error.data.findings in --json). */
-const gateFinding = (f: Finding): Record<string, unknown> => ({
-  code: f.code,
-  severity: f.severity,
-  ...(f.key !== undefined && { key: f.key }),
-  ...(f.file !== undefined && { file: f.file }),
-  message: f.message,
-});
-
 export class Migration {
   readonly paths: MigrationPaths;
   private readonly files: StateFiles;
