@@ -7,7 +7,7 @@ import {
   isDeploymentRecord,
   assertDeploymentRecord,
   isStateError,
-  parseLossless,
+  parseLosslessDocument,
   recordFindings,
   recordKey,
   stringifyLossless,
@@ -17,8 +17,9 @@ import {
   type NetworkRegistry,
   type StoreEntry,
 } from '@deploystate/core';
-import { SCHEMA_VERSION, validateStateFile } from '@deploystate/backend-json';
+import { CONFLICTS_KEY, SCHEMA_VERSION, validateStateFile } from '@deploystate/backend-json';
 import { locate, pointerOf, type Locator } from './locate.js';
+import { conflictSectionFindings, markerFindings } from './merge-conflicts.js';
 
 export interface StateFileInput {
   /** Path shown in findings. */
@@ -84,9 +85,28 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     add('EMPTY_FILE', text.length === 0 ? 'the file is empty' : 'the file holds only whitespace', '');
     return verdict('state', input.nameChainId, 0);
   }
+  const markers = markerFindings(text, file);
+  if (markers.length > 0) {
+    findings.push(...markers);
+    return verdict('state', input.nameChainId, 0);
+  }
   let parsed: unknown;
   try {
-    parsed = parseLossless(text);
+    // A byte-order mark is read past (and kept by the JSON backend); it is named, not an error.
+    const bom = text.startsWith('\uFEFF');
+    if (bom) add('BYTE_ORDER_MARK', 'the file starts with a UTF-8 byte-order mark; it is read past and kept on rewrite', '');
+    const document = parseLosslessDocument(bom ? text.slice(1) : text);
+    parsed = document.value;
+    const duplicate = document.duplicate;
+    if (duplicate) {
+      findings.push(
+        finding(
+          'DUPLICATE_KEY',
+          `key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'}; readers keep only the last value, and the JSON backend refuses to rewrite the file`,
+          { file, pointer: duplicate.pointer, line: duplicate.position.line, column: duplicate.position.column },
+        ),
+      );
+    }
   } catch (error) {
     if (!isStateError(error)) throw error;
     const position = error.position ?? { line: 1, column: 1 };
@@ -141,6 +161,9 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
       { chainId },
     );
   }
+
+  if (document !== undefined && Object.hasOwn(document, CONFLICTS_KEY))
+    conflictSectionFindings(text, file, chainId, (message, pointer, where) => add('MERGE_CONFLICT', message, pointer, where));
 
   if (legacy) {
     add(

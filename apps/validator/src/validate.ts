@@ -38,6 +38,8 @@ interface Candidate {
 interface Walk {
   candidates: Candidate[];
   temps: Array<{ name: string; pid?: number }>;
+  /** Registry-named state file paths holding a link, a folder or another non-file. */
+  notFiles: Array<{ name: string; what: string }>;
   skipped: SkippedFile[];
   /** Chains of registry-named state files on disk (cross-file checks in `files` mode). */
   namedOnDisk: Map<number, string>;
@@ -75,7 +77,7 @@ export async function assertFolder(dir: string): Promise<void> {
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 async function walk(dir: string, registry: NetworkRegistry, only: Set<string> | undefined, show: (name: string) => string): Promise<Walk> {
-  const result: Walk = { candidates: [], temps: [], skipped: [], namedOnDisk: new Map() };
+  const result: Walk = { candidates: [], temps: [], skipped: [], namedOnDisk: new Map(), notFiles: [] };
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => byName(a.name, b.name));
   for (const entry of entries) {
     const chain = entry.isFile() || entry.isSymbolicLink() ? registry.chainIdOfFile(entry.name) : undefined;
@@ -109,6 +111,11 @@ async function walk(dir: string, registry: NetworkRegistry, only: Set<string> | 
       continue;
     }
     const entry = kinds.get(name);
+    // The JSON backend never reads nor replaces a link or folder under a state file's name: say so.
+    if (entry && !entry.isFile() && registry.chainIdOfFile(name) !== undefined) {
+      result.notFiles.push({ name, what: entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a regular file' });
+      continue;
+    }
     let isDir = entry?.isDirectory() ?? false;
     let isFile = entry?.isFile() ?? false;
     if (!entry || entry.isSymbolicLink()) {
@@ -287,6 +294,12 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
         { file: report.file, chainId: report.chainId, pointer, line, column },
       ),
     );
+  }
+
+  for (const { name, what } of walked.notFiles) {
+    const file = show(name);
+    const message = `${file} is ${what} where a state file belongs; the JSON backend neither reads nor replaces it (NOT_A_FILE)`;
+    reports.push({ file, records: 0, kind: 'state', findings: [finding('NOT_A_FILE', message, { file, pointer: '', line: 1, column: 1 })] });
   }
 
   for (const temp of walked.temps) {

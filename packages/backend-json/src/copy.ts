@@ -1,8 +1,8 @@
 // Copies of records handed in and out of the store. Records are JSON-shaped data (plain objects,
-// arrays, strings, numbers, bigints, booleans, null), which a direct walk copies several times
+// arrays, strings, numbers, bigints, JsonNumbers, booleans, null), which a direct walk copies several times
 // faster than structuredClone, with less garbage; anything else falls back to structuredClone.
 
-import { setOwnProperty } from '@deploystate/core';
+import { isJsonNumber, setOwnProperty } from '@deploystate/core';
 
 function isPlainObject(value: object): value is Record<string, unknown> {
   const proto: unknown = Object.getPrototypeOf(value);
@@ -10,7 +10,8 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 }
 
 export function copyData<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
+  // A JsonNumber is immutable: shared, never copied (structuredClone would lose its class).
+  if (typeof value !== 'object' || value === null || isJsonNumber(value)) return value;
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) out[i] = copyData(value[i] as unknown);

@@ -9,10 +9,11 @@ import {
   finding,
   invalidValueFinding,
   orderRecordFields,
-  parseLossless,
+  parseLosslessDocument,
   setOwnProperty,
   stringifyLossless,
   type DeploymentRecord,
+  type DuplicateKey,
   type Finding,
 } from '@deploystate/core';
 import { SCHEMA_URL, SCHEMA_VERSION } from './schema.js';
@@ -35,6 +36,26 @@ export interface StateFileModel {
   records: Map<string, DeploymentRecord>;
   /** Entries of `records` that are not records of this chain under their own name. */
   invalid: Map<string, InvalidRecordEntry>;
+  /** The file started with a UTF-8 byte-order mark: read past, and written again on rewrite. */
+  bom?: boolean;
+  /** The first key written twice in one object: the file is read (the last value wins) but never rewritten. */
+  duplicate?: DuplicateKey;
+}
+
+const BOM = '\uFEFF';
+
+/**
+ * Throws DUPLICATE_KEY (with the file, line and column) when the file names a key twice in one
+ * object: a rewrite would keep only the last value and drop the other for good.
+ */
+export function assertRewritable(model: StateFileModel, file: string): void {
+  const duplicate = model.duplicate;
+  if (!duplicate) return;
+  throw new StateError(
+    ErrorCodes.DUPLICATE_KEY,
+    `${file}: key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'} (line ${duplicate.position.line}, column ${duplicate.position.column}); the file is not rewritten, as that would drop one value`,
+    { file, position: duplicate.position, hint: 'remove one of the two entries by hand, then write again' },
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -45,6 +66,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function emptyStateFile(chainId: number, network: string): StateFileModel {
   const document: Record<string, unknown> = { $schema: SCHEMA_URL, schemaVersion: SCHEMA_VERSION, network, chainId, records: {} };
   return { chainId, version: SCHEMA_VERSION, document, records: new Map(), invalid: new Map() };
+}
+
+/** The top-level key where a merge keeps the versions of a conflict; a file with it is not read until resolved. */
+export const CONFLICTS_KEY = '$conflicts';
+
+/** git's line-conflict markers at the start of a line. */
+export const GIT_CONFLICT_MARKER = /^(<{7}|>{7})( |$)/m;
+
+/** parseLossless, naming an unfinished git merge when the text holds its markers. */
+function parseUnmerged(text: string, file: string): ReturnType<typeof parseLosslessDocument> {
+  try {
+    return parseLosslessDocument(text, { source: file });
+  } catch (error) {
+    if (!GIT_CONFLICT_MARKER.test(text)) throw error;
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} holds git conflict markers: a merge was left unfinished`, {
+      file,
+      cause: error,
+      hint: `redo its merge by record: git checkout --merge -- ${file} (with the deploystate merge driver configured)`,
+    });
+  }
 }
 
 function corrupted(file: string, message: string): StateError {
@@ -60,9 +101,16 @@ function corrupted(file: string, message: string): StateError {
  * the chain the file name belongs to. Entries of `records` that are not records are kept aside.
  */
 export function parseStateFile(text: string, file: string, chainId: number): StateFileModel {
-  const parsed = parseLossless(text, { source: file });
+  const bom = text.startsWith(BOM);
+  const { value: parsed, duplicate } = parseUnmerged(bom ? text.slice(1) : text, file);
   if (!isPlainObject(parsed))
     throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  if (Object.hasOwn(parsed, CONFLICTS_KEY)) {
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} holds unresolved merge conflicts ("${CONFLICTS_KEY}")`, {
+      file,
+      hint: `finish the merge: deploystate merge-resolve ${file}`,
+    });
+  }
   let version = 0;
   if (Object.hasOwn(parsed, 'schemaVersion')) {
     const declared = parsed.schemaVersion;
@@ -122,7 +170,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
       }
     }
   }
-  return { chainId, version, document: parsed, records, invalid };
+  return { chainId, version, document: parsed, records, invalid, ...(bom && { bom }), ...(duplicate && { duplicate }) };
 }
 
 export interface RenderOptions {
@@ -196,7 +244,7 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   if (!Object.hasOwn(out, 'network')) out.network = options.network;
   if (!Object.hasOwn(out, 'chainId')) out.chainId = model.chainId;
   if (!Object.hasOwn(out, 'records')) out.records = RECORDS_PLACEHOLDER;
-  const text = `${stringifyLossless(out, 2).replace(JSON.stringify(RECORDS_PLACEHOLDER), () => recordsBlock)}\n`;
+  const text = `${model.bom ? BOM : ''}${stringifyLossless(out, 2).replace(JSON.stringify(RECORDS_PLACEHOLDER), () => recordsBlock)}\n`;
   out.records = records;
   return { text, document: out };
 }

@@ -11,3 +11,14 @@ export {
   type InvalidRecordEntry,
   type RenderOptions,
 } from './file-format.js';
+export {
+  CONFLICTS_KEY,
+  isStateFileMerge,
+  mergeStateFiles,
+  readConflicts,
+  resolveConflicts,
+  type ConflictSection,
+  type MergeConflict,
+  type MergeOptions,
+  type MergeResult,
+} from './merge.js';

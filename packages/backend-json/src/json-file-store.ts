@@ -1,7 +1,7 @@
 // JsonFileStore: the StateStore over one JSON file per network. Reads go through a bounded cache
 // revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
 // backup link and an atomic replace.
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -28,7 +28,8 @@ import {
 import { copyData } from './copy.js';
 import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
 import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
-import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
+import { assertRewritable, emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
+import { openStateFile } from './state-path.js';
 import { LockLease, type LockOptions } from './lock.js';
 
 export interface JsonFileStoreOptions extends BaseStoreOptions {
@@ -123,7 +124,8 @@ function sameSignature(a: FileSignature, b: FileSignature): boolean {
 function signatureOf(path: string): FileSignature | null {
   try {
     // No exception for a missing file: a chain not yet written is a normal case, and a thrown error costs more than the stat.
-    const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+    // lstat: a link or folder put where the file was never passes for the file (state-path.ts).
+    const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
     if (!s) return null;
     return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
   } catch (error) {
@@ -265,13 +267,8 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   private async readFresh(chainId: number, file: string, racy?: LoadedFile): Promise<LoadedFile> {
-    let handle;
-    try {
-      handle = await open(file, 'r');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return this.load(chainId);
-      throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
-    }
+    const handle = await openStateFile(file);
+    if (!handle) return this.load(chainId);
     let text: string;
     let signature: FileSignature;
     const readAt = Date.now();
@@ -355,7 +352,8 @@ export class JsonFileStore extends AbstractStateStore {
     }
     const out: Array<{ chainId: number; file: string }> = [];
     for (const entry of entries) {
-      if (!entry.isFile()) continue;
+      // A link or folder under a state file's name is listed, so reading it names it (NOT_A_FILE).
+      if (!entry.isFile() && !entry.isSymbolicLink() && !entry.isDirectory()) continue;
       const chainId = this.registry.chainIdOfFile(entry.name);
       if (chainId !== undefined) out.push({ chainId, file: join(this.location, entry.name) });
     }
@@ -366,6 +364,7 @@ export class JsonFileStore extends AbstractStateStore {
     const where = { file, chainId };
     if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);
     if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
+    if (error.code === ErrorCodes.NOT_A_FILE) return finding('NOT_A_FILE', error.message, where);
     if (error.position?.offset === 0) return finding('EMPTY_FILE', error.message, where);
     if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
     return finding('SCHEMA_VIOLATION', error.message, where);
@@ -523,6 +522,7 @@ export class JsonFileStore extends AbstractStateStore {
     const fallback = this.unregisteredFileFor(chainId);
     if (fallback) await this.moveUnregistered(fallback, target);
     const loaded = await this.load(chainId);
+    if (loaded.model) assertRewritable(loaded.model, target);
     const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
     const work: Working = {
       file: target,

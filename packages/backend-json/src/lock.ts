@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive, isStateError } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 
 /** `exclusive`: one holder. `shared`: any number of shared holders, and no exclusive one. */
@@ -337,9 +337,28 @@ export function lockFileFor(target: string, lockDir?: string): string {
   return join(lockDir ?? join(dirname(target), STATE_DIR, 'locks'), `${basename(target)}.lock`);
 }
 
-/** Runs `fn` holding the lock that guards `target` (see lockFileFor). Throws LOCKED after `timeoutMs`. */
+/** Runs `fn` holding the lock that guards `target` (see lockFileFor). Throws LOCKED (naming `target`) after `timeoutMs`. */
 export async function withFileLock<T>(target: string, fn: (lock: HeldLock) => Promise<T>, options: LockOptions = {}): Promise<T> {
-  return withLock(lockFileFor(target, options.lockDir), fn, options);
+  const lock = await acquireFor(target, lockFileFor(target, options.lockDir), options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The lock guarding `target`: a LOCKED error names `target` itself, the file its user knows. */
+async function acquireFor(target: string, file: string, options: LockOptions): Promise<HeldLock> {
+  try {
+    return await acquireLock(file, options);
+  } catch (error) {
+    if (!isStateError(error, ErrorCodes.LOCKED)) throw error;
+    throw new StateError(ErrorCodes.LOCKED, `${target} is being written by another process: ${error.message}`, {
+      file: target,
+      cause: error,
+      ...(error.hint !== undefined && { hint: error.hint }),
+    });
+  }
 }
 
 /**
@@ -353,7 +372,7 @@ export class LockLease {
   private readonly file: string;
 
   constructor(
-    target: string,
+    private readonly target: string,
     private readonly options: LockOptions & { idleMs: number },
   ) {
     this.file = lockFileFor(target, options.lockDir);
@@ -372,7 +391,7 @@ export class LockLease {
       await this.release();
       await this.leaveRoomForWaiter();
     }
-    const lock = this.lock ?? (await acquireLock(this.file, this.options));
+    const lock = this.lock ?? (await acquireFor(this.target, this.file, this.options));
     this.lock = lock;
     try {
       return await fn(lock);

@@ -2,7 +2,7 @@
 // the schema version, and validation with ajv over a form where big integers are plain numbers.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { finding, setOwnProperty, type Finding } from '@deploystate/core';
+import { finding, isJsonNumber, setOwnProperty, type Finding } from '@deploystate/core';
 
 /** The version this package reads and writes. Files without `schemaVersion` are version 0 (legacy). */
 export const SCHEMA_VERSION = 1;
@@ -29,12 +29,13 @@ function validator(): ValidateFunction {
 
 /**
  * A deep copy ajv can type. ajv knows no bigint, so each bigint (an integer beyond 2^53 from the
- * lossless parser) becomes the nearest double, clamped to +-Number.MAX_VALUE: still an integer of
+ * lossless parser) and each JsonNumber becomes the nearest double, clamped to +-Number.MAX_VALUE: still an integer of
  * the same sign and about the same size, so `integer`, `minimum` and `maximum` judge it as they
  * would the exact value. Never store this form: it is for validation only.
  */
 export function toSchemaForm(value: unknown): unknown {
-  if (typeof value === 'bigint') {
+  if (typeof value === 'bigint' || isJsonNumber(value)) {
+    // A JsonNumber of a fraction beyond the double range (1.5e-400) stays a number: 0.
     const approx = Number(value);
     return Number.isFinite(approx) ? approx : approx > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
   }

@@ -33,6 +33,8 @@ interface Child {
   /** Resolves with the first line that satisfies `match`, seen already or to come; rejects if the child exits first. */
   line(match: (line: string) => boolean): Promise<string>;
   exited: Promise<void>;
+  /** performance.now() when the parent learnt of the child's exit ('exit' event). */
+  exitedAt(): number | undefined;
   send(line: string): void;
 }
 
@@ -58,6 +60,8 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // 'close', not 'exit': every line the child wrote has been read by then.
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  let exitedAt: number | undefined;
+  child.on('exit', () => (exitedAt = performance.now()));
   void exited.then(() => {
     for (const waiter of waiters.splice(0)) waiter.reject(new Error(`child exited (${child.exitCode ?? child.signalCode}) first: ${stderr}`));
   });
@@ -65,6 +69,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Child {
     process: child,
     lines,
     exited,
+    exitedAt: () => exitedAt,
     send: (line) => child.stdin?.write(`${line}\n`),
     line: (match) => {
       const seen = lines.find(match);
@@ -150,6 +155,7 @@ describe('a killed holder frees the lock at once', () => {
     const dir = await tempDir();
     const pairs = Array.from({ length: PAIRS }, (_, k) => ({ lock: join(dir, `w${k}.lock`), counter: join(dir, `w${k}.json`), acknowledged: 0 }));
     const latencies: number[] = [];
+    const exits: number[] = []; // kill to the parent's 'exit' event: how long the OS took to end the child
     let midWrite = 0; // killed between creating its temp file and the rename
     let unacknowledged = 0; // killed after its rename, before it acknowledged
     for (let round = 0; round < ROUNDS; round++) {
@@ -168,6 +174,7 @@ describe('a killed holder frees the lock at once', () => {
         ),
       );
       await writer.exited;
+      exits.push((writer.exitedAt() ?? NaN) - killed);
       const leftovers = (await readdir(dir)).filter((name) => name.endsWith('.tmp'));
       midWrite += leftovers.length;
       for (const name of leftovers) await unlink(join(dir, name));
@@ -193,10 +200,14 @@ describe('a killed holder frees the lock at once', () => {
       expect(final.log.map((entry) => Number(entry.split(':')[1]))).toEqual(Array.from({ length: final.n }, (_, i) => i + 1));
     }
     expect(latencies.length).toBe(ROUNDS * PAIRS);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (q: number): string => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN).toFixed(1);
+    const quantile = (values: number[], q: number): string => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN).toFixed(1);
+    };
+    const at = (q: number): string => quantile(latencies, q);
     console.log(
-      `${latencies.length} holders SIGKILLed: kill to next holder median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms; ` +
+      `${latencies.length} holders SIGKILLed: kill to next holder median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms ` +
+        `(kill to the parent seeing the exit, ${exits.length} processes: median ${quantile(exits, 0.5)} ms, max ${quantile(exits, 1)} ms); ` +
         `${midWrite} killed mid-write (temp file left), ${unacknowledged} after their rename and before acknowledging`,
     );
     // Kills that never landed inside a write would prove nothing about a holder dying mid-write.

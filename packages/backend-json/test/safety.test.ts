@@ -89,7 +89,8 @@ describe('locking', () => {
     });
     // Wait until the holder really has the lock (a fixed sleep races it on a loaded machine).
     await lockTaken;
-    await expect(store.put(rec(56, 'B'))).rejects.toMatchObject({ code: 'LOCKED' });
+    // LOCKED names the state file, the one its user knows, not the lock file beside it.
+    await expect(store.put(rec(56, 'B'))).rejects.toMatchObject({ code: 'LOCKED', file: store.fileFor(56) });
     release();
     await held;
     expect(await readFile(join(dir, 'bscmainnet.json'), 'utf8')).toBe(before);

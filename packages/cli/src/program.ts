@@ -183,6 +183,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    usage: 'merge-file <base> <ours> <theirs> [path]',
+    module: 'merge-file',
+    description: "git's merge driver for deployments/*.json: merges by record, exit 1 on a conflict (see init)",
+    examples: ['git config merge.deploystate.driver "npx deploystate merge-file %O %A %B %P"'],
+  },
+  {
+    usage: 'merge-resolve [file]',
+    module: 'merge-resolve',
+    description: 'Finish a merge the driver left with conflicts: list both versions, pick one per record',
+    options: [
+      ['--pick <nameEqSide>', 'Take one version of a conflicting record or key: <name>=ours|theirs|base (repeatable)'],
+      ['--all <side>', 'Take this side (ours | theirs | base) for every conflict not picked'],
+      ['--chain', 'Check both versions of each conflicting record against its chain (see verify-chain)'],
+      ...CHAIN_FLAGS,
+    ],
+    examples: [
+      'deploystate merge-resolve',
+      'deploystate merge-resolve deployments/bscmainnet.json --pick Vault=theirs',
+      'deploystate merge-resolve --chain --rpc 56=https://bsc-dataseed.bnbchain.org',
+      'deploystate merge-resolve deployments/bscmainnet.json --all ours --json',
+    ],
+  },
+  {
     usage: 'bench [...args]',
     module: 'bench',
     description: 'Run the benchmark package (side-by-side backend measurements); arguments pass through',

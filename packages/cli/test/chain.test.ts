@@ -137,3 +137,26 @@ describe('--chain', () => {
     expect(doc.chain.counts.error).toBe(1);
   });
 });
+
+describe('merge-resolve --chain', () => {
+  it('shows which version of a conflicting record the chain agrees with', async () => {
+    const { mergeStateFiles } = await import('@deploystate/backend-json');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { stringifyLossless } = await import('@deploystate/core');
+    const file = (token: DeploymentRecord): string =>
+      `${stringifyLossless({ schemaVersion: 1, network: 'bsctestnet', chainId: CHAIN, records: { Token: token } }, 2)}\n`;
+    const base = record('Token', { proxyAddress: PROXY, timestamp: 1 });
+    const onChain = record('Token', { proxyAddress: PROXY, timestamp: 2 });
+    const elsewhere = record('Token', { proxyAddress: PROXY, address: IMPL_OTHER, timestamp: 3 });
+    const merged = mergeStateFiles({ base: file(base), ours: file(onChain), theirs: file(elsewhere) }, { file: 'bsctestnet.json' });
+    const dir = join(fixture.root, 'conflicted');
+    await mkdir(join(dir, 'deployments'), { recursive: true });
+    await writeFile(join(dir, 'deployments', 'bsctestnet.json'), merged.text);
+    const run = await deploystate(['merge-resolve', '--chain', ...rpcFlag(node.url), '--json'], { cwd: dir });
+    expect(run.code, run.stderr).toBe(1);
+    expect(onlyDocument(run)).toMatchObject({
+      open: 1,
+      files: [{ open: [{ section: 'records', name: 'Token', chain: { ours: 'ok', theirs: expect.stringMatching(/^error/) } }] }],
+    });
+  });
+});

@@ -1,18 +1,21 @@
 // Proves that every publishable workspace package packs into a tarball that installs into an
 // empty project outside the workspace and works there, types included: `workspace:^` rewritten to
-// real versions, `exports` and `files` complete, declarations resolvable under NodeNext.
+// real versions, `exports` and `files` complete, declarations resolvable under NodeNext. Each
+// tarball holds what a user needs and nothing else, with the metadata npm shows. The library alone
+// installs into a CommonJS project shaped like Hardhat 2's TypeScript setup and into an ESM one,
+// type-checks and runs a deploy script there, without viem.
 //
 // Runs after `pnpm build` (cli depends on every package). Third-party dependencies come from the
 // package registry. DEPLOYSTATE_PACK_ONLY=core,backend-json limits it to some package folders
 // (or package names), e.g. while other packages are still being written.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const workspace = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -23,6 +26,33 @@ interface WorkspacePackage {
   name: string;
   version: string;
 }
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  license?: string;
+  repository?: { type?: string; url?: string; directory?: string };
+  homepage?: string;
+  bugs?: { url?: string };
+  keywords?: string[];
+  engines?: { node?: string };
+  exports?: Record<string, string | Record<string, string>>;
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+/** What may be in a tarball besides dist/ and src/: the files npm always adds, and data a package ships. */
+const ALWAYS = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+const EXTRA_FILES: Record<string, RegExp> = {
+  '@deploystate/backend-json': /^schema\/[\w.-]+\.json$/,
+  '@deploystate/cli': /^runbook-scripts\.json$/,
+};
+
+/** The packages a deploy script installs: the migrator and what it depends on. */
+const LIBRARY = ['@deploystate/core', '@deploystate/backend-json', '@deploystate/backend-leveldb', '@deploystate/migrator'];
 
 // Names each main entry must export; a package not listed only has to export something.
 const EXPECTED_EXPORTS: Record<string, string[]> = {
@@ -38,6 +68,16 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'ErrorCodes',
     'NetworkRegistry',
     'FindingCodes',
+  ],
+  '@deploystate/migrator': [
+    'createStateStore',
+    'getContract',
+    'putContract',
+    'getAllContracts',
+    'configureStateModule',
+    'closeStateModule',
+    'createStateModule',
+    'verifyChain',
   ],
 };
 
@@ -56,7 +96,7 @@ async function workspacePackages(): Promise<WorkspacePackage[]> {
       const dir = join(root, entry.name);
       const manifestPath = join(dir, 'package.json');
       if (!existsSync(manifestPath)) continue;
-      const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { name: string; version: string; private?: boolean };
+      const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
       // A private package (the bench) is never published, so it need not install elsewhere.
       if (manifest.private) continue;
       if (only.length > 0 && !only.includes(entry.name) && !only.includes(manifest.name)) continue;
@@ -88,12 +128,11 @@ if (expected['@deploystate/core']) {
   await store.put(core.sampleRecord(56, 'Token', 'bscmainnet'));
   assert.equal((await store.get(56, 'Token')).contractName, 'Token');
   await store.close();
-  let testing = 'skipped: vitest is not installed (an optional peer)';
-  try {
-    import.meta.resolve('vitest');
-    testing = typeof (await import('@deploystate/core/testing')).stateStoreConformance;
-  } catch {}
-  console.log('core/testing: ' + testing);
+  // The conformance suite's entry (vitest, its optional peer, is linked in by the test).
+  const testing = await import('@deploystate/core/testing');
+  assert.equal(typeof testing.stateStoreConformance, 'function');
+  assert.equal(typeof testing.makeTempDir, 'function');
+  console.log('core/testing: ok');
 }
 console.log('imported ' + Object.keys(expected).length + ' packages');
 `;
@@ -116,42 +155,249 @@ export const wrong: DeploymentRecord = { contractName: 5 };`);
   return `${lines.join('\n')}\n`;
 }
 
+/** The files of a tarball, without the leading `package/`. */
+async function tarballFiles(tarball: string): Promise<string[]> {
+  const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''))
+    .sort();
+}
+
+async function tarballText(tarball: string, file: string): Promise<string> {
+  const { stdout } = await run('tar', ['-xzOf', tarball, `package/${file}`], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Every rule a published tarball must meet; returns the broken ones (empty when it passes). */
+async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Manifest): Promise<string[]> {
+  const problems: string[] = [];
+  const files = await tarballFiles(tarball);
+  const present = new Set(files);
+  const extra = EXTRA_FILES[pkg.name];
+  for (const file of files) {
+    const allowed =
+      ALWAYS.includes(file) ||
+      (file.startsWith('dist/') && /\.(js|d\.ts|js\.map|d\.ts\.map|json)$/.test(file)) ||
+      (file.startsWith('src/') && file.endsWith('.ts') && !/\.test\.ts$/.test(file)) ||
+      (extra?.test(file) ?? false);
+    if (!allowed) problems.push(`ships ${file}, which a user does not need`);
+  }
+  for (const file of ['package.json', 'README.md', 'LICENSE']) if (!present.has(file)) problems.push(`lacks ${file}`);
+  if (present.has('LICENSE') && !(await tarballText(tarball, 'LICENSE')).startsWith('MIT License'))
+    problems.push('LICENSE is not the MIT licence');
+
+  // Source maps resolve inside the tarball, and every emitted file has one (a stale dist file has no source).
+  for (const file of files.filter((f) => f.startsWith('dist/') && (f.endsWith('.js') || f.endsWith('.d.ts')))) {
+    if (!present.has(`${file}.map`)) problems.push(`${file} has no source map`);
+  }
+  for (const map of files.filter((f) => f.endsWith('.map'))) {
+    const parsed = JSON.parse(await tarballText(tarball, map)) as { sources: string[]; sourceRoot?: string };
+    for (const source of parsed.sources) {
+      const target = join(dirname(map), parsed.sourceRoot ?? '', source)
+        .split('\\')
+        .join('/');
+      if (!present.has(target)) problems.push(`${map} points to ${source}, which is not in the tarball`);
+    }
+  }
+
+  const manifest = JSON.parse(await tarballText(tarball, 'package.json')) as Manifest;
+  const directory = pkg.dir
+    .slice(workspace.length + 1)
+    .split('\\')
+    .join('/');
+  if (manifest.license !== 'MIT') problems.push(`license is ${manifest.license}`);
+  if (manifest.repository?.type !== 'git' || manifest.repository.url !== root.repository?.url)
+    problems.push('repository is not the root repository');
+  if (manifest.repository?.directory !== directory) problems.push(`repository.directory is not ${directory}`);
+  if (!manifest.homepage?.startsWith(String(root.homepage).replace(/#readme$/, ''))) problems.push('homepage is missing or elsewhere');
+  if (manifest.bugs?.url !== root.bugs?.url) problems.push('bugs is not the root issue tracker');
+  if (!(manifest.keywords && manifest.keywords.length >= 3)) problems.push('fewer than 3 keywords');
+  if (manifest.engines?.node !== root.engines?.node) problems.push(`engines.node ${manifest.engines?.node} is not ${root.engines?.node}`);
+  // pnpm drops lifecycle scripts from the packed manifest: the workspace one must build before packing.
+  const source = JSON.parse(await readFile(join(pkg.dir, 'package.json'), 'utf8')) as Manifest;
+  if (!/\bturbo run build\b|\bpnpm (run )?build\b/.test(source.scripts?.prepack ?? '')) problems.push('no prepack that builds');
+  for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
+    if (typeof target === 'string') continue;
+    // types first (TypeScript takes the first match), then import, then default for require() of ESM.
+    if (Object.keys(target).join() !== 'types,import,default')
+      problems.push(`exports["${entry}"] conditions are ${Object.keys(target).join()}, not types,import,default`);
+    if (target.default !== target.import) problems.push(`exports["${entry}"] default is not the one ESM build`);
+    for (const file of Object.values(target))
+      if (!present.has(file.replace(/^\.\//, ''))) problems.push(`exports["${entry}"] names ${file}, not shipped`);
+  }
+  for (const section of ['dependencies', 'peerDependencies'] as const) {
+    for (const [dep, range] of Object.entries(manifest[section] ?? {}))
+      if (range.startsWith('workspace:')) problems.push(`${dep} still ${range}`);
+  }
+  return problems;
+}
+
+async function npmInstall(project: string, specs: string[]): Promise<void> {
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
+}
+
+async function tsc(project: string): Promise<void> {
+  const bin = join(workspace, 'node_modules', 'typescript', 'bin', 'tsc');
+  await run(process.execPath, [bin, '-p', 'tsconfig.json'], { cwd: project }).catch((error: { stdout?: string }) => {
+    throw new Error(`tsc failed in ${project}:\n${error.stdout ?? String(error)}`);
+  });
+}
+
+/**
+ * A deploy script as a Hardhat project writes it, valid in both module systems (no top-level
+ * await, no import.meta): a put and a get through createStateStore(), then through the drop-in
+ * functions, and a chain check that must say viem is missing.
+ */
+const DEPLOY_SCRIPT = `import assert from 'node:assert/strict';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { isStateError, type DeploymentRecord } from '@deploystate/core';
+import { closeStateModule, createStateStore, getAllContracts, getContract, putContract, verifyChain } from '@deploystate/migrator';
+
+const record = (contractName: string): DeploymentRecord => ({
+  contractName,
+  chainId: 56,
+  networkName: 'bscmainnet',
+  address: '0x1111111111111111111111111111111111111111',
+  factoryByteCodeHash: '0x00',
+  timestamp: 18446744073709551617n,
+});
+
+async function main(): Promise<void> {
+  // The project's existing LevelDB (a new one here).
+  const seed = new LevelDbStore({ path: 'leveldb', create: true });
+  await seed.open();
+  await seed.close();
+
+  const store = createStateStore();
+  await store.put(record('Token'));
+  const token = await store.get(56, 'Token');
+  assert.equal(token?.contractName, 'Token');
+  assert.equal(token?.timestamp, 18446744073709551617n);
+  await store.close();
+
+  await putContract(56, record('Proxy'));
+  assert.equal((await getContract(56, 'Proxy'))?.address, '0x1111111111111111111111111111111111111111');
+  assert.equal(await getContract(56, 'Absent'), null);
+  assert.deepEqual((await getAllContracts(56)).map((r) => r.contractName).sort(), ['Proxy', 'Token']);
+  await closeStateModule();
+
+  const chain = await verifyChain([], { rpc: {} }).then(
+    () => 'viem loaded',
+    (error: unknown) => (isStateError(error, 'BACKEND_UNAVAILABLE') ? 'viem not installed' : String(error)),
+  );
+  console.log('deploy script ok; chain check: ' + chain);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
 describe('packaging', () => {
   const temps: string[] = [];
+  let packages: WorkspacePackage[] = [];
+  let root: Manifest;
+  const tarballOf = new Map<string, string>();
+
+  beforeAll(async () => {
+    packages = await workspacePackages();
+    root = JSON.parse(await readFile(join(workspace, 'package.json'), 'utf8')) as Manifest;
+    const tarballs = await mkdtemp(join(tmpdir(), 'deploystate-pack-'));
+    temps.push(tarballs);
+    for (const p of packages) {
+      expect(existsSync(join(p.dir, 'dist')), `${p.name} is not built: run pnpm build first`).toBe(true);
+      const before = new Set(await readdir(tarballs));
+      await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: p.dir, maxBuffer: 16 * 1024 * 1024 });
+      const made = (await readdir(tarballs)).filter((f) => f.endsWith('.tgz') && !before.has(f));
+      expect(made, `pnpm pack of ${p.name}`).toHaveLength(1);
+      tarballOf.set(p.name, join(tarballs, made[0]!));
+    }
+  }, TIMEOUT_MS);
+
   afterAll(async () => {
     for (const dir of temps) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
+  async function project(prefix: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    temps.push(dir);
+    expect(dir.startsWith(workspace)).toBe(false);
+    return dir;
+  }
+
+  it('every tarball holds what a user needs and nothing else, with complete metadata', async () => {
+    expect(packages.length, 'no package matched DEPLOYSTATE_PACK_ONLY').toBeGreaterThan(0);
+    const problems: Record<string, string[]> = {};
+    for (const p of packages) {
+      const found = await tarballProblems(tarballOf.get(p.name)!, p, root);
+      if (found.length > 0) problems[p.name] = found;
+    }
+    expect(problems).toEqual({});
+    if (tarballOf.has('@deploystate/migrator')) {
+      const migrator = JSON.parse(await tarballText(tarballOf.get('@deploystate/migrator')!, 'package.json')) as Manifest;
+      expect(migrator.dependencies).not.toHaveProperty('viem');
+      expect(migrator.peerDependenciesMeta?.viem?.optional).toBe(true);
+    }
+    if (tarballOf.has('@deploystate/cli')) {
+      const cli = JSON.parse(await tarballText(tarballOf.get('@deploystate/cli')!, 'package.json')) as Manifest;
+      expect(cli.dependencies).toHaveProperty('viem');
+    }
+  });
+
   it(
-    'packs every package, installs the tarballs together outside the workspace, and imports them with types',
+    'installs the tarballs together outside the workspace, imports and require()s every entry, with types',
     async () => {
-      const packages = await workspacePackages();
-      expect(packages.length, 'no package matched DEPLOYSTATE_PACK_ONLY').toBeGreaterThan(0);
-      const tarballs = await mkdtemp(join(tmpdir(), 'deploystate-pack-'));
-      const project = await mkdtemp(join(tmpdir(), 'deploystate-consumer-'));
-      temps.push(tarballs, project);
-      expect(project.startsWith(workspace)).toBe(false);
+      const consumer = await project('deploystate-consumer-');
+      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+      await npmInstall(consumer, [...tarballOf.values(), '@types/node@20']);
 
-      for (const p of packages) {
-        expect(existsSync(join(p.dir, 'dist')), `${p.name} is not built: run pnpm build first`).toBe(true);
-        await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: p.dir });
-      }
-      const files = (await readdir(tarballs)).filter((f) => f.endsWith('.tgz')).map((f) => join(tarballs, f));
-      expect(files).toHaveLength(packages.length);
-
-      await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-      await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, '@types/node@20'], {
-        cwd: project,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-
-      await writeFile(join(project, 'consume.mjs'), consumerScript(packages));
-      const { stdout } = await run(process.execPath, ['consume.mjs'], { cwd: project });
+      // vitest is an optional peer of core's testing entry: link the workspace's copy rather than download it.
+      await symlink(await realpath(join(workspace, 'node_modules', 'vitest')), join(consumer, 'node_modules', 'vitest'), 'dir');
+      await writeFile(join(consumer, 'consume.mjs'), consumerScript(packages));
+      const { stdout } = await run(process.execPath, ['consume.mjs'], { cwd: consumer });
       expect(stdout).toContain(`imported ${packages.length} packages`);
+      if (packages.some((p) => p.name === '@deploystate/core')) expect(stdout).toContain('core/testing: ok');
 
-      await writeFile(join(project, 'consume.ts'), consumerTypes(packages));
+      // One ESM build serves require() too: every entry loads synchronously (top-level await would
+      // throw ERR_REQUIRE_ASYNC_MODULE), and require and import share one copy of each module.
+      const entries: string[] = [];
+      for (const p of packages) {
+        const manifest = JSON.parse(await readFile(join(p.dir, 'package.json'), 'utf8')) as Manifest;
+        for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
+          if (typeof target === 'string') continue;
+          // core/testing needs vitest, an optional peer not installed here; the workspace test below requires it.
+          if (p.name === '@deploystate/core' && entry === './testing') continue;
+          entries.push(entry === '.' ? p.name : `${p.name}/${entry.slice(2)}`);
+        }
+      }
       await writeFile(
-        join(project, 'tsconfig.json'),
+        join(consumer, 'require-all.cjs'),
+        `const entries = ${JSON.stringify(entries)};
+for (const entry of entries) require(entry);
+import('@deploystate/core').then((esm) => {
+  if (esm.StateError !== require('@deploystate/core').StateError) throw new Error('require and import loaded two copies');
+  console.log('required ' + entries.length + ' entries');
+});
+`,
+      );
+      const required = await run(process.execPath, ['require-all.cjs'], { cwd: consumer });
+      expect(required.stdout).toContain(`required ${entries.length} entries`);
+
+      if (tarballOf.has('@deploystate/cli')) {
+        // The CLI depends on viem, so verify-chain works out of the box: the migrator finds it.
+        await writeFile(
+          join(consumer, 'chain.mjs'),
+          `import { verifyChain } from '@deploystate/migrator';\nconst report = await verifyChain([], { rpc: {} });\nconsole.log('viem loaded: ' + typeof report);\n`,
+        );
+        expect((await run(process.execPath, ['chain.mjs'], { cwd: consumer })).stdout).toContain('viem loaded: object');
+      }
+
+      await writeFile(join(consumer, 'consume.ts'), consumerTypes(packages));
+      await writeFile(
+        join(consumer, 'tsconfig.json'),
         JSON.stringify(
           {
             compilerOptions: {
@@ -169,10 +415,70 @@ describe('packaging', () => {
           2,
         ),
       );
-      const tsc = join(workspace, 'node_modules', 'typescript', 'bin', 'tsc');
-      await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project }).catch((error: { stdout?: string }) => {
-        throw new Error(`tsc failed in the consumer project:\n${error.stdout ?? String(error)}`);
-      });
+      await tsc(consumer);
+    },
+    TIMEOUT_MS,
+  );
+
+  it('core/testing (skipped above: it needs vitest) loads through require() too', async () => {
+    const script = "require('@deploystate/core/testing'); console.log('required')";
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: join(workspace, 'packages', 'core') });
+    expect(stdout).toContain('required');
+  });
+
+  // Hardhat 2's TypeScript template: no "type" (CommonJS), module commonjs, esModuleInterop.
+  const HARDHAT_CJS = {
+    compilerOptions: {
+      target: 'es2020',
+      module: 'commonjs',
+      esModuleInterop: true,
+      forceConsistentCasingInFileNames: true,
+      strict: true,
+      skipLibCheck: true,
+      resolveJsonModule: true,
+      outDir: 'build',
+    },
+    files: ['scripts/deploy.ts'],
+  };
+  const ESM_NODENEXT = {
+    compilerOptions: {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      skipLibCheck: true,
+      outDir: 'build',
+    },
+    files: ['scripts/deploy.ts'],
+  };
+
+  it(
+    'the library alone installs without viem into a CommonJS project shaped like Hardhat 2 and an ESM one; each type-checks and a deploy script puts and gets through the store and the drop-in',
+    async () => {
+      if (!LIBRARY.every((name) => tarballOf.has(name))) return;
+      // One install, two projects: the Hardhat project (CommonJS, no "type") and, in a folder of
+      // it, an ESM project ("type": "module", nodenext) that resolves the same node_modules.
+      const consumer = await project('deploystate-hardhat-');
+      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'hardhat-project', private: true }, null, 2));
+      await npmInstall(consumer, [...LIBRARY.map((name) => tarballOf.get(name)!), '@types/node@20']);
+      expect(existsSync(join(consumer, 'node_modules', 'viem')), 'a library-only install must not hold viem').toBe(false);
+
+      const esm = join(consumer, 'esm-project');
+      await mkdir(esm);
+      await writeFile(join(esm, 'package.json'), JSON.stringify({ name: 'esm-project', private: true, type: 'module' }, null, 2));
+      for (const [dir, tsconfig, commonjs] of [
+        [consumer, HARDHAT_CJS, true],
+        [esm, ESM_NODENEXT, false],
+      ] as const) {
+        await mkdir(join(dir, 'scripts'));
+        await writeFile(join(dir, 'scripts', 'deploy.ts'), DEPLOY_SCRIPT);
+        await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+        await tsc(dir);
+        const compiled = await readFile(join(dir, 'build', 'deploy.js'), 'utf8');
+        expect(compiled.includes('require("@deploystate/migrator")'), `${dir}: compiled to require()`).toBe(commonjs);
+        const { stdout } = await run(process.execPath, [join('build', 'deploy.js')], { cwd: dir });
+        expect(stdout).toContain('deploy script ok; chain check: viem not installed');
+      }
     },
     TIMEOUT_MS,
   );

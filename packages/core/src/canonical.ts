@@ -1,8 +1,8 @@
-// One canonical encoding (sorted keys, no whitespace, integers as plain digits) and the digests
+// One canonical encoding (sorted keys, no whitespace, each number as the codec prints it) and the digests
 // built on it. Two values are the same deployment state exactly when their encodings are equal.
 import { createHash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
-import { jsonNumberText } from './json-number.js';
+import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
@@ -19,6 +19,8 @@ export function canonicalEncode(value: unknown): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
+      // A literal no double or bigint holds as written is its text: 1.0 and 1 are different state.
+      if (isJsonNumber(value)) return value.text;
       if (Array.isArray(value)) {
         return `[${value.map((item) => (item === undefined ? 'null' : canonicalEncode(item))).join(',')}]`;
       }
@@ -34,6 +36,13 @@ export function canonicalEncode(value: unknown): string {
       throw new StateError(ErrorCodes.INVALID_RECORD, `a ${typeof value} has no JSON form`);
   }
 }
+
+/**
+ * The version of the canonical encoding that record and store digests hash. 2: each number
+ * literal as written (JsonNumber). Digests of different formats are not comparable: evidence
+ * recorded in another format is stale.
+ */
+export const DIGEST_FORMAT = 2;
 
 /** Whether two values are the same state (5 equals 5n; key order does not matter). */
 export function canonicalEqual(a: unknown, b: unknown): boolean {

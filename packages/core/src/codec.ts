@@ -1,91 +1,27 @@
 // The lossless JSON codec. Deployment state holds integers beyond 2^53 (as bare literals and as
-// strings); every path through the toolkit parses and prints them with every digit intact.
+// strings) and the odd literal a double cannot hold; every path through the toolkit parses and
+// prints each number literal exactly as written. The number model is in json-number.ts.
 //
-// Number model: a number literal whose exact value is an integer outside the safe range parses as
-// a `bigint` holding that exact value (`18446744073709551617`, `1e21`, `1e400` alike); every other
-// literal parses as the nearest `number`, with `-0` kept. A `bigint` prints as a bare integer
-// literal; a `number` prints in its shortest exact form, and an integer-valued `number` beyond the
-// safe range prints as the digits of its exact value, so it reads back as a `bigint` of that value.
+// Parsing: one scan of the text finds the literals a double would change (most texts have none),
+// each is replaced by a marked string, native JSON.parse reads the result, and a walk puts the
+// exact values back. json-bigint serves one purpose: the position of a syntax error V8 does not
+// name. It does not serve as the parser: its numbers lose their written form (1.0 becomes 1),
+// it refuses 1e400, and it is several times slower than native parsing.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { jsonNumberText } from './json-number.js';
+import { isJsonNumber, isJsonNumberLiteral, JsonNumber, jsonNumberText, numberLiteralValue } from './json-number.js';
+import { parseReference } from './json-reference.js';
+
+export { MAX_INTEGER_DIGITS } from './json-number.js';
 
 // protoAction/constructorAction 'preserve': json-bigint's defaults throw on any key that merely
-// contains `constructor` (e.g. `constructorArgs`). Its objects have a null prototype, so a
-// `__proto__` key stays an ordinary key; `toPlain` below keeps it one on plain objects.
-// useNativeBigInt stays off: with it a float longer than 15 characters throws in BigInt().
-// alwaysParseAsBig: otherwise literals of 15 characters or fewer come back as plain doubles, so
-// `1e21` would be a number while `1000000000000000000000` is big; with it every literal is a
-// BigNumber and `toPlain` applies one rule to all of them.
+// contains `constructor` (e.g. `constructorArgs`).
 const jsonBig = JSONbigFactory({ protoAction: 'preserve', constructorAction: 'preserve', alwaysParseAsBig: true });
-
-interface BigNumberLike {
-  _isBigNumber: true;
-  isInteger(): boolean;
-  isFinite(): boolean;
-  isZero(): boolean;
-  isNegative(): boolean;
-  /** Base-10 exponent: the value is about 10^e. */
-  e: number | null;
-  toFixed(): string;
-  toString(): string;
-}
-
-/** Integers longer than this many digits are refused: a bigger one is an attack, not state. */
-export const MAX_INTEGER_DIGITS = 100_000;
-
-function isBigNumber(value: unknown): value is BigNumberLike {
-  return typeof value === 'object' && value !== null && (value as { _isBigNumber?: unknown })._isBigNumber === true;
-}
 
 /** A value of the number model as bigint when it is an integer outside the safe range. */
 export function normalizeInteger(value: bigint): number | bigint {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
-}
-
-function numberOf(value: BigNumberLike): number | bigint {
-  if (value.isZero()) return value.isNegative() ? -0 : 0;
-  if (!value.isFinite() || (value.e ?? 0) >= MAX_INTEGER_DIGITS) {
-    throw new RangeError(`number literal ${value.toString()} is beyond the ${MAX_INTEGER_DIGITS}-digit limit`);
-  }
-  if (value.isInteger()) return normalizeInteger(BigInt(value.toFixed()));
-  const nearest = Number(value.toString());
-  // A non-integer too large for a double has no value in the number model.
-  if (!Number.isFinite(nearest)) throw new RangeError(`number literal ${value.toString()} overflows a double`);
-  return nearest;
-}
-
-function toPlain(value: unknown): unknown {
-  if (isBigNumber(value)) return numberOf(value);
-  if (typeof value === 'string' && value.startsWith(OVERFLOW_MARK)) return overflowLiteral(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = toPlain(value[i]);
-    return value;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      const item = toPlain((value as Record<string, unknown>)[key]);
-      setOwnProperty(out, key, item);
-    }
-    return out;
-  }
-  return value;
-}
-
-// Whether native JSON.parse may have lost a value: every literal it rounds to a double within
-// the safe range has that double as its value in the number model too (non-integers are doubles;
-// a safe integer is exact), so only results beyond +-(2^53 - 1), or infinite, need the slow path.
-function nativeIsExact(value: unknown): boolean {
-  if (typeof value === 'number') return value <= Number.MAX_SAFE_INTEGER && value >= Number.MIN_SAFE_INTEGER;
-  if (typeof value !== 'object' || value === null) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!nativeIsExact(value[i])) return false;
-    return true;
-  }
-  for (const key in value) if (!nativeIsExact((value as Record<string, unknown>)[key])) return false;
-  return true;
 }
 
 export interface ParseOptions {
@@ -95,21 +31,214 @@ export interface ParseOptions {
   sourceIsKey?: boolean;
 }
 
-/** Parses JSON text losslessly. Throws StateError CORRUPTED with the position on invalid text. */
-export function parseLossless(text: string, options: ParseOptions = {}): unknown {
-  let native: unknown;
-  try {
-    native = JSON.parse(text);
-  } catch (error) {
-    throw syntaxError(text, error, options);
+/** A duplicated object key: its name and where its second occurrence starts. */
+export interface DuplicateKey {
+  key: string;
+  /** JSON pointer of the object holding it. */
+  pointer: string;
+  position: { line: number; column: number; offset: number };
+}
+
+export interface ParsedDocument {
+  value: unknown;
+  /** The first key that occurs twice in one object (JSON.parse keeps the last), when any. */
+  duplicate?: DuplicateKey;
+}
+
+// U+0000 cannot appear raw inside a JSON string, so a decoded string starting with it was written
+// as an escape; the random part rules out that any text holds the mark by chance or design.
+const MARK = `\\u0000exact-${Math.random().toString(36).slice(2)}#`;
+const DECODED_MARK = JSON.parse(`"${MARK}"`) as string;
+
+interface Scan {
+  /** Start and end offsets of each literal to replace, and its exact value. */
+  starts: number[];
+  ends: number[];
+  values: Array<bigint | JsonNumber>;
+}
+
+const isDelimiterBefore = (c: number): boolean => c === 91 || c === 58 || c === 44; // [ : ,
+const isDelimiterAfter = (c: number): boolean => c === 44 || c === 93 || c === 125; // , ] }
+const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+
+// Strings are skipped with indexOf (native, fast); only the text between them is read character
+// by character, and only a literal that may not print back as written is looked at closely.
+function scan(text: string): Scan {
+  const result: Scan = { starts: [], ends: [], values: [] };
+  const n = text.length;
+  for (let i = 0; ; ) {
+    const quote = text.indexOf('"', i);
+    const end = quote === -1 ? n : quote;
+    for (let k = i; k < end; k++) {
+      const c = text.charCodeAt(k);
+      if (c !== 45 /* - */ && (c < 48 || c > 57)) continue;
+      let j = k + 1;
+      let plain = true;
+      for (; j < end; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= 48 && d <= 57) continue;
+        if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) plain = false; // . e E + -
+        else break;
+      }
+      // Plain digits up to 15 (16 with a sign) are safe integers that print back as written.
+      if (!plain || j - k > (c === 45 ? 16 : 15)) check(text, k, j, result, plain);
+      k = j - 1;
+    }
+    if (quote === -1) break;
+    let close = text.indexOf('"', quote + 1);
+    while (close !== -1 && text.charCodeAt(close - 1) === 92 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
+    if (close === -1) break; // unterminated: JSON.parse names the error
+    i = close + 1;
   }
-  if (nativeIsExact(native)) return native;
-  return parseExact(text, options);
+  return result;
+}
+
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  for (let k = quote - 1; text.charCodeAt(k) === 92; k--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+function check(text: string, start: number, end: number, result: Scan, plain: boolean): void {
+  const literal = text.slice(start, end);
+  // Only a whole literal in a value position is replaced, so the replacement never turns invalid
+  // text into valid text; anything else is left for JSON.parse to judge.
+  if (plain) {
+    // Digits only, more than 15 of them: valid unless a zero leads.
+    const first = literal.charCodeAt(0) === 45 ? 1 : 0;
+    if (literal.charCodeAt(first) === 48 || literal.length === first) return;
+  } else if (!isJsonNumberLiteral(literal)) return;
+  let before = start - 1;
+  while (before >= 0 && isSpace(text.charCodeAt(before))) before--;
+  let after = end;
+  while (after < text.length && isSpace(text.charCodeAt(after))) after++;
+  if (before >= 0 && !isDelimiterBefore(text.charCodeAt(before))) return;
+  if (after < text.length && !isDelimiterAfter(text.charCodeAt(after))) return;
+  const value = numberLiteralValue(literal);
+  if (typeof value === 'number') return;
+  result.starts.push(start);
+  result.ends.push(end);
+  result.values.push(value);
+}
+
+function fail(error: unknown, options: ParseOptions): StateError {
+  const where = options.source ? `${options.source}: ` : '';
+  const message = error instanceof Error ? error.message : String(error);
+  return new StateError(ErrorCodes.CORRUPTED, `${where}${message}`, {
+    ...(options.source !== undefined && (options.sourceIsKey ? { key: options.source } : { file: options.source })),
+    cause: error,
+  });
+}
+
+// Every key is a string followed by a colon; a count above the parsed object's keys means a key
+// was written twice. (An escaped quote before a colon inside a string counts too: the reference
+// parser then finds no duplicate, and nothing is lost but time.)
+const KEY_END = /"[ \t\n\r]*:/g;
+
+function countWrittenKeys(text: string): number {
+  let count = 0;
+  KEY_END.lastIndex = 0;
+  while (KEY_END.test(text)) count++;
+  return count;
+}
+
+function patch(text: string, found: Scan): string {
+  const parts: string[] = [];
+  let copied = 0;
+  for (let k = 0; k < found.starts.length; k++) {
+    parts.push(text.slice(copied, found.starts[k]), `"${MARK}${k}"`);
+    copied = found.ends[k] as number;
+  }
+  parts.push(text.slice(copied));
+  return parts.join('');
+}
+
+function parseScanned(text: string, options: ParseOptions): unknown {
+  let found: Scan;
+  try {
+    found = scan(text);
+  } catch (error) {
+    throw fail(error, options);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(found.values.length === 0 ? text : patch(text, found)) as unknown;
+  } catch {
+    // The replacement keeps validity both ways, so the original text has the error: name it there.
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw syntaxError(text, error, options);
+    }
+    throw fail(new Error('invalid JSON'), options);
+  }
+  return found.values.length === 0 ? parsed : restore(parsed, found.values);
+}
+
+function restoredValue(value: string, values: ReadonlyArray<bigint | JsonNumber>): unknown {
+  if (value.length > DECODED_MARK.length && value.startsWith(DECODED_MARK)) {
+    const exact = values[Number(value.slice(DECODED_MARK.length))];
+    if (exact !== undefined) return exact;
+  }
+  return value;
+}
+
+function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === 0 ? restoredValue(value, values) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' ? item !== null : typeof item === 'string' && item.charCodeAt(0) === 0) value[i] = restore(item, values);
+    }
+    return value;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const item = object[key];
+    if (typeof item === 'object' ? item !== null : typeof item === 'string' && item.charCodeAt(0) === 0) {
+      const next = restore(item, values);
+      if (next !== item) setOwnProperty(object, key, next);
+    }
+  }
+  return value;
 }
 
 /**
- * The slow path alone: json-bigint with every number exact. `parseLossless` gives the same result
- * faster; this exists so tests can prove that. Throws CORRUPTED on invalid text.
+ * Parses JSON text losslessly: every number literal as the number model says (json-number.ts).
+ * Throws StateError CORRUPTED with the position on invalid text.
+ */
+export function parseLossless(text: string, options: ParseOptions = {}): unknown {
+  return parseScanned(text, options);
+}
+
+/**
+ * parseLossless, and the first duplicated key when an object holds one (native parsing keeps the
+ * last silently). The check costs a count of keys; only a text whose count differs is read again
+ * to place the duplicate.
+ */
+export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
+  const value = parseScanned(text, options);
+  if (countKeys(value) === countWrittenKeys(text)) return { value };
+  const duplicate = parseReference(text).duplicate;
+  return duplicate ? { value, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value };
+}
+
+function countKeys(value: unknown): number {
+  if (typeof value !== 'object' || value === null || isJsonNumber(value)) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) count += countKeys(value[i]);
+    return count;
+  }
+  for (const key in value) count += 1 + countKeys((value as Record<string, unknown>)[key]);
+  return count;
+}
+
+/**
+ * A second, independent parser (a plain recursive descent over the text) with the same number
+ * model: slower, and here so tests can prove the fast path against it. Throws CORRUPTED on invalid
+ * text.
  */
 export function parseLosslessSlow(text: string, options: ParseOptions = {}): unknown {
   try {
@@ -117,77 +246,11 @@ export function parseLosslessSlow(text: string, options: ParseOptions = {}): unk
   } catch (error) {
     throw syntaxError(text, error, options);
   }
-  return parseExact(text, options);
-}
-
-// The grammar is proven by JSON.parse before this runs; json-bigint only supplies exact numbers.
-function parseExact(text: string, options: ParseOptions): unknown {
   try {
-    let parsed: unknown;
-    try {
-      parsed = jsonBig.parse(text);
-    } catch (error) {
-      // json-bigint refuses literals beyond the double range (`1e400`); hand it those as marked
-      // strings instead, which toPlain turns back into exact integers.
-      if (!isBadNumber(error)) throw error;
-      parsed = jsonBig.parse(markOverflowLiterals(text));
-    }
-    return toPlain(parsed);
+    return parseReference(text).value;
   } catch (error) {
-    const where = options.source ? `${options.source}: ` : '';
-    const message = error instanceof Error ? error.message : String((error as { message?: unknown } | null)?.message ?? error);
-    throw new StateError(ErrorCodes.CORRUPTED, `${where}${message}`, {
-      ...(options.source !== undefined && (options.sourceIsKey ? { key: options.source } : { file: options.source })),
-      cause: error,
-    });
+    throw fail(error, options);
   }
-}
-
-function isBadNumber(error: unknown): boolean {
-  return (error as { message?: unknown } | null)?.message === 'Bad number';
-}
-
-// U+0000 cannot appear raw inside a JSON string, so no decoded string that came from a valid text
-// can start with this mark unless it was written as an escape; the random part rules that out.
-const OVERFLOW_MARK = `\u0000overflow-${Math.random().toString(36).slice(2)}:`;
-const NUMBER_LITERAL = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-
-function markOverflowLiterals(text: string): string {
-  let out = '';
-  let copied = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92 /* \\ */) i++;
-    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
-      NUMBER_LITERAL.lastIndex = i;
-      const literal = NUMBER_LITERAL.exec(text)?.[0] ?? text[i] ?? '';
-      if (!Number.isFinite(Number(literal))) {
-        out += `${text.slice(copied, i)}"${OVERFLOW_MARK}${literal}"`;
-        copied = i + literal.length;
-      }
-      i += literal.length - 1;
-    }
-  }
-  return out + text.slice(copied);
-}
-
-function overflowLiteral(marked: string): number | bigint {
-  const literal = marked.slice(OVERFLOW_MARK.length);
-  const exponent = /[eE]([+-]?[0-9]+)$/.exec(literal);
-  const [mantissa = ''] = literal.split(/[eE]/);
-  const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');
-  const shift = Number(exponent?.[1] ?? 0);
-  const digits = (whole + fraction).replace(/^0+/, '');
-  const places = shift - fraction.length;
-  // Its magnitude is beyond 1.8e308, so the value is an integer unless digits sit after the point.
-  const trailing = places < 0 ? digits.slice(places) : '';
-  if (places < 0 && /[1-9]/.test(trailing)) throw new RangeError(`number literal ${literal} overflows a double`);
-  const integerDigits = places < 0 ? digits.slice(0, places) : digits + '0'.repeat(Math.min(places, MAX_INTEGER_DIGITS));
-  if (integerDigits.length > MAX_INTEGER_DIGITS)
-    throw new RangeError(`number literal ${literal.slice(0, 40)}... is beyond the ${MAX_INTEGER_DIGITS}-digit limit`);
-  const value = BigInt(integerDigits);
-  return literal.startsWith('-') ? -value : value;
 }
 
 function syntaxError(text: string, error: unknown, options: ParseOptions): StateError {
@@ -240,6 +303,7 @@ function needsLosslessPrinter(value: unknown): boolean {
       return Object.is(value, -0) || (!Number.isSafeInteger(value) && Number.isInteger(value));
     case 'object':
       if (value === null) return false;
+      if (isJsonNumber(value)) return true;
       if (Array.isArray(value)) {
         for (const item of value) if (needsLosslessPrinter(item)) return true;
         return false;
@@ -261,6 +325,7 @@ export function stringifyLossless(value: unknown, indent?: number): string {
 }
 
 function printValue(value: unknown, gap: string, indent: string): string | undefined {
+  if (isJsonNumber(value)) return value.text;
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     value = (value as { toJSON(): unknown }).toJSON();
   }

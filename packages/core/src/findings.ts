@@ -1,10 +1,11 @@
 // Findings: problems with the quality of stored data, never a reason for a store to drop or
 // refuse what exists. Analysis, verification and the validator all speak in these codes.
-import { keccak_256 } from '@noble/hashes/sha3';
-import { bytesToHex } from '@noble/hashes/utils';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { DeploymentRecord } from './record.js';
 import { recordKey, tryParseKey } from './keys.js';
 import { NetworkRegistry } from './registry.js';
+import { isJsonNumber } from './json-number.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -31,6 +32,10 @@ export const FindingCodes = {
   DUPLICATE_CHAIN_FILE: { severity: 'error', summary: 'two state files hold the same chain' },
   NOT_JSON: { severity: 'error', summary: 'the file is not valid JSON' },
   EMPTY_FILE: { severity: 'error', summary: 'the file is empty' },
+  DUPLICATE_KEY: { severity: 'error', summary: 'an object in the file names one key twice (a reader keeps only the last value)' },
+  BYTE_ORDER_MARK: { severity: 'info', summary: 'the file starts with a UTF-8 byte-order mark (read, and kept on rewrite)' },
+  NOT_A_FILE: { severity: 'error', summary: 'a folder or other non-file stands where a state file belongs' },
+  EXACT_NUMBER_LITERAL: { severity: 'info', summary: 'a number literal no double holds as written (kept as its text, a JsonNumber)' },
   LEFTOVER_TEMP_FILE: { severity: 'warning', summary: 'a temporary file left by an interrupted write' },
   LEGACY_MISMATCH: { severity: 'error', summary: 'a legacy contracts/implementationHashes entry disagrees with the record' },
   DEV_CHAIN_FILE: { severity: 'warning', summary: 'the state file belongs to a development chain' },
@@ -39,6 +44,10 @@ export const FindingCodes = {
   RECORD_DIFFERS: { severity: 'error', summary: 'a record differs between the two sides' },
   UNSUPPORTED_SCHEMA_VERSION: { severity: 'error', summary: 'the file declares a schemaVersion newer than supported' },
   INVENTORY_MISMATCH: { severity: 'warning', summary: 'the contracts found differ from the expected inventory' },
+  MERGE_CONFLICT: {
+    severity: 'error',
+    summary: 'the file holds an unfinished merge: git conflict markers, or a $conflicts section left by the merge driver',
+  },
   TORN_LOG_TAIL: {
     severity: 'warning',
     summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped',
@@ -184,6 +193,8 @@ export function numericFindings(record: DeploymentRecord, where: Omit<Finding, '
   const visit = (value: unknown, path: string): void => {
     if (typeof value === 'bigint') {
       out.push(finding('BIG_NUMBER_LITERAL', `${path} = ${value} is a bare literal beyond 2^53, kept exactly`, { ...where, field: path }));
+    } else if (isJsonNumber(value)) {
+      out.push(finding('EXACT_NUMBER_LITERAL', `${path} = ${value.text} is kept as written (a double would change it)`, { ...where, field: path }));
     } else if (typeof value === 'string') {
       if (BIG_DECIMAL_STRING.test(value) && !Number.isSafeInteger(Number(value))) {
         out.push(finding('BIG_NUMBER_STRING', `${path} = "${value}" is a big integer stored as a string`, { ...where, field: path }));

@@ -2,6 +2,7 @@
 // not a DeploymentRecord at all. Quality problems (bad addresses, dev chains) are findings instead.
 import { ErrorCodes, StateError } from './errors.js';
 import { recordKey } from './keys.js';
+import { isJsonNumber, type JsonNumber } from './json-number.js';
 
 /** An integer of the number model: `number` when safe, `bigint` beyond. */
 export type Integer = number | bigint;
@@ -20,8 +21,8 @@ export interface DeploymentRecord {
   proxyAddress?: string | null;
   /** Constructor or initializer arguments; may hold big integers as strings or bare numbers. */
   deploymentArgs?: unknown[] | null;
-  /** Milliseconds since the epoch today; any size survives. */
-  timestamp: Integer;
+  /** Milliseconds since the epoch today; any size survives, and any written form of an integer (`1.7e12`). */
+  timestamp: Integer | JsonNumber;
   /** Unknown extra fields are data too. */
   [extra: string]: unknown;
 }
@@ -77,7 +78,7 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   if (args !== undefined && args !== null && !Array.isArray(args))
     refuse('deploymentArgs', `must be an array when present, got ${describe(args)}`, key);
   const ts = record.timestamp;
-  if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)))) {
+  if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)) || (isJsonNumber(ts) && ts.isInteger()))) {
     refuse('timestamp', `must be an integer, got ${typeof ts === 'number' ? ts : describe(ts)}`, key);
   }
   return record as DeploymentRecord;
@@ -106,9 +107,22 @@ export function setOwnProperty(target: Record<string, unknown>, key: string, val
   else target[key] = value;
 }
 
-/** A deep copy, so a caller's later changes never reach a store and a store's never reach a caller. */
+/**
+ * A deep copy, so a caller's later changes never reach a store and a store's never reach a caller.
+ * A JsonNumber is immutable and shared; anything that is not JSON-shaped data is structuredClone'd.
+ */
 export function cloneRecord<T>(record: T): T {
-  return structuredClone(record);
+  if (typeof record !== 'object' || record === null || isJsonNumber(record)) return record;
+  if (Array.isArray(record)) {
+    const out = new Array<unknown>(record.length);
+    for (let i = 0; i < record.length; i++) out[i] = cloneRecord(record[i] as unknown);
+    return out as T;
+  }
+  const proto: unknown = Object.getPrototypeOf(record);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(record);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) setOwnProperty(out, key, cloneRecord((record as Record<string, unknown>)[key]));
+  return out as T;
 }
 
 /** The same record with known fields first in RECORD_FIELDS order and extra fields after, sorted. */
@@ -124,10 +138,10 @@ export function orderRecordFields(record: DeploymentRecord): DeploymentRecord {
   return out as DeploymentRecord;
 }
 
-/** Compares two integers of the number model. */
-export function compareIntegers(a: Integer, b: Integer): number {
+/** Compares two integers of the number model (an integral JsonNumber by its exact value). */
+export function compareIntegers(a: Integer | JsonNumber, b: Integer | JsonNumber): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const x = BigInt(a);
-  const y = BigInt(b);
+  const x = isJsonNumber(a) ? a.toBigInt() : BigInt(a);
+  const y = isJsonNumber(b) ? b.toBigInt() : BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }

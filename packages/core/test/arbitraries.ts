@@ -1,6 +1,7 @@
 // Shared fast-check arbitraries: JSON values of the number model, and JSON texts written the many
 // ways a number literal can be written.
 import fc from 'fast-check';
+import { JsonNumber, isJsonNumber } from '../src/index.js';
 
 export const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -28,6 +29,7 @@ export const jsonLeaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(-0, 0.30000000000000004, 3.141592653589793, 1e21, 1e-7, 2 ** 53, -(2 ** 53), 1e300),
   fc.boolean(),
   fc.constant(null),
+  fc.constant(null).chain(() => exactLiteral).map((text) => new JsonNumber(text)),
 );
 
 /** Builds an object with own data properties, so a `__proto__` key is an ordinary key. */
@@ -63,6 +65,13 @@ export const numberLiteral: fc.Arbitrary<string> = fc.oneof(
     '9007199254740993',
     '1234567890123456',
     '0.30000000000000004',
+    '0.1000000000000000055511151231257827',
+    '1.5e-400',
+    '1.0',
+    '2.50',
+    '1E5',
+    '-0.0000000000000000',
+    '100000000000000000000000000000000.5',
   ),
   fc
     .tuple(
@@ -78,6 +87,21 @@ export const numberLiteral: fc.Arbitrary<string> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? '-0' : String(d))),
 );
 
+/** A literal no double or bigint prints back as written: each one parses to a JsonNumber. */
+export const exactLiteral: fc.Arbitrary<string> = fc.oneof(
+  // More than 17 significant digits in a fraction.
+  fc
+    .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,5})$/), fc.stringMatching(/^[0-9]{18,40}[1-9]$/))
+    .map(([negative, whole, fraction]) => `${negative ? '-' : ''}${whole}.${fraction}`),
+  // Exponents beyond the double range, either way.
+  fc
+    .tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.constantFrom('e', 'E'), fc.constantFrom('-', ''), fc.integer({ min: 400, max: 5000 }))
+    .map(([negative, digit, e, sign, exponent]) => `${negative ? '-' : ''}${digit}.5${e}${sign}${exponent}`),
+  // Forms other than the shortest: trailing zeros, exponents of integers.
+  fc.tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1, max: 4 })).map(([n, zeros]) => `${n}.${'0'.repeat(zeros)}`),
+  fc.integer({ min: 21, max: 300 }).map((e) => `1e${e}`),
+);
+
 const space = fc.constantFrom('', ' ', '\n  ', '\t');
 
 /** JSON texts whose literals are written in every way numberLiteral writes them. */
@@ -86,6 +110,7 @@ export const jsonText: fc.Arbitrary<string> = fc.letrec<{ text: string }>((tie) 
     { depthSize: 'small' },
     numberLiteral,
     numberLiteral,
+    exactLiteral,
     fc.oneof(fc.string({ unit: 'grapheme', maxLength: 10 }), fc.stringMatching(/^[0-9]{14,30}$/)).map((s) => JSON.stringify(s)),
     fc.constantFrom('true', 'false', 'null'),
     fc.tuple(space, fc.array(tie('text'), { maxLength: 5 })).map(([ws, items]) => `[${ws}${items.join(`,${ws}`)}]`),
@@ -109,6 +134,7 @@ export function shape(value: unknown): string {
       return `s:${JSON.stringify(value)}`;
     case 'object':
       if (value === null) return 'null';
+      if (isJsonNumber(value)) return `x:${value.text}`;
       if (Array.isArray(value)) return `[${value.map(shape).join(',')}]`;
       if (Object.getPrototypeOf(value) !== Object.prototype) return `!proto{${String(Object.getPrototypeOf(value))}}`;
       return `{${Object.keys(value)
@@ -121,6 +147,7 @@ export function shape(value: unknown): string {
 
 /** What a value becomes in the number model: safe integers as number, unsafe as bigint. */
 export function inNumberModel(value: unknown): unknown {
+  if (isJsonNumber(value)) return value;
   if (typeof value === 'bigint') return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
   if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
   if (Array.isArray(value)) return value.map(inNumberModel);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalDigest, canonicalEncode, canonicalEqual, ErrorCodes, StoreDigest } from '../src/index.js';
+import { canonicalDigest, canonicalEncode, canonicalEqual, cloneRecord, ErrorCodes, StoreDigest } from '../src/index.js';
 import { jsonValue, objectOf } from './arbitraries.js';
 
 const digestOf = (entries: Array<[string, unknown]>): string => {
@@ -51,7 +51,7 @@ describe('canonical form', () => {
     fc.assert(
       fc.property(jsonValue, jsonValue, (a, b) => {
         expect(canonicalDigest(a) === canonicalDigest(b)).toBe(canonicalEncode(a) === canonicalEncode(b));
-        expect(canonicalDigest(a)).toBe(canonicalDigest(structuredClone(a)));
+        expect(canonicalDigest(a)).toBe(canonicalDigest(cloneRecord(a)));
       }),
       { numRuns: 3000 },
     );

@@ -15,7 +15,7 @@ import {
   type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
-import { isoNow, sleep, type MigrationContext } from './context.js';
+import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
@@ -35,9 +35,6 @@ export interface CopyOptions {
   exclude?: string[];
   onProgress?: (progress: CopyProgress) => void;
 }
-
-/** Test-only: slows each chain down so a test can kill the process mid-copy. */
-const chainDelayMs = (): number => Number(process.env.DEPLOYSTATE_COPY_DELAY_MS ?? 0) || 0;
 
 const chainOfKey = (key: string): number | undefined => {
   try {
@@ -189,8 +186,6 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   const copyChain = async ({ chainId, keys: sourceKeys, records: sourceRecords }: ChainBatch): Promise<void> => {
     if (chainsDone.has(chainId)) return;
     const file = json.fileFor(chainId);
-    const delay = chainDelayMs();
-    if (delay > 0) await sleep(delay);
     const inChain = (key: string): boolean => chainOfKey(key) === chainId;
     const seqAtRead = await ctx.journal.lastSeq();
     const unreadable = unreadableCollector('json', new Set(), ctx.files.deployments);

@@ -4,6 +4,19 @@ export * from './types.js';
 export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
 export { createStateStore, MigrationStateStore, type StateStoreOptions } from './factory.js';
 export { PhaseWatcher } from './phase-watcher.js';
+export {
+  createStateModule,
+  configureStateModule,
+  getContract,
+  putContract,
+  getAllContracts,
+  closeStateModule,
+  STATE_MODULE_WAIT_MS,
+  type StateModule,
+  type StateModuleOptions,
+  type StateModuleWait,
+} from './state-module.js';
+export { readProjectConfig, projectRegistry, PROJECT_CONFIG_FILE, type ProjectConfig } from './project-config.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
   Journal,
@@ -20,6 +33,7 @@ export {
   type JournalRead,
   type WriteOutcome,
 } from './journal.js';
+export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile } from './state.js';
 export {

@@ -1,7 +1,7 @@
 // The migration's state machine as data: the phases, the commands each allows, and the gates of
 // each transition. The commands and `status` both decide through `mayRun`, so a gate is defined
 // once and `status` can never call a command ready that the command itself will refuse.
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { DIGEST_FORMAT, ErrorCodes, StateError } from '@deploystate/core';
 import type { ReadinessReport, MigrationPhase, MigrationStateFile, VerifyEvidence } from './types.js';
 
 /** The persisted phases, in the order the migration walks them. */
@@ -47,7 +47,11 @@ export const GATES = {
   'verify after copy': ({ state }: GateFacts): GateResult => {
     const v = state.lastVerify;
     const copied = state.copy?.completedAt;
-    return v && copied !== undefined && v.at >= copied ? pass : fail('no verify since the copy completed; run verify');
+    if (!v || copied === undefined || v.at < copied) return fail('no verify since the copy completed; run verify');
+    // Digests in another canonical format (evidence from an earlier version) compare nothing: stale.
+    if (v.digestFormat !== DIGEST_FORMAT)
+      return fail(`the last verify's digests are in format ${v.digestFormat ?? 1}, this version makes format ${DIGEST_FORMAT}; run verify`);
+    return pass;
   },
 
   'clean verify': ({ state }: GateFacts): GateResult => {

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
 import { compareKeys, NetworkRegistry, type Finding } from '@deploystate/core';
-import { crossCheckInventory, crossCheckLegacy, scanStore } from './analysis.js';
+import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
@@ -65,6 +65,8 @@ export interface AnalyzeOptions {
   expectedInventory?: string;
   /** Also check the records against the chains (the result is `report.chain`). */
   chain?: ChainCheckOptions;
+  /** Test seam: the codec the round-trip proof uses (core's lossless codec by default). */
+  roundTripCodec?: RoundTripCodec;
 }
 
 export interface CutoverReport {
@@ -212,7 +214,11 @@ export class Migration {
         const store = options.snapshot
           ? (snapshot = await openSnapshot(this.paths.leveldb, { registry: this.registry })).store
           : await this.readOnlyLevelDb();
-        const scan = await scanStore(store, this.registry, { exclude: state.exclusions, keepRecords: true });
+        const scan = await scanStore(store, this.registry, {
+          exclude: state.exclusions,
+          keepRecords: true,
+          ...(options.roundTripCodec && { roundTripCodec: options.roundTripCodec }),
+        });
         if (!options.snapshot) await store.close();
         const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
         if (options.expectedInventory)

@@ -34,6 +34,8 @@ export interface VerifyEvidence {
   schemaErrors: number;
   /** The journal sequence number at the time of the verify. */
   journalSeq: number;
+  /** core's DIGEST_FORMAT the digests were made in; evidence without it, or in another, is stale. */
+  digestFormat?: number;
 }
 
 export interface PhaseTiming {
@@ -118,7 +120,8 @@ export interface AnalysisReport {
   chains: ChainInventory[];
   findings: Finding[];
   numericAudit: { bigLiterals: number; bigStrings: number; findings: Finding[] };
-  roundTrip: { checked: number; failures: Array<{ key: string; problem: string }> };
+  /** Each failure names the key and, where a value would change, the field. */
+  roundTrip: { checked: number; failures: Array<{ key: string; field?: string; problem: string }> };
   /** Keys that cannot be migrated unless excluded. */
   unmigratable: string[];
   /** Cross-check against legacy <network>.json files and the expected-inventory file. */

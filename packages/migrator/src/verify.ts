@@ -8,6 +8,7 @@ import {
   compareStores,
   ErrorCodes,
   finding,
+  DIGEST_FORMAT,
   parseLossless,
   StateError,
   type Finding,
@@ -235,6 +236,7 @@ export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> 
     differences: comparison.equal ? 0 : Math.max(differences, 1),
     schemaErrors,
     journalSeq,
+    digestFormat: DIGEST_FORMAT,
   };
   return { clean: evidence.clean, comparison, schema, evidence };
 }

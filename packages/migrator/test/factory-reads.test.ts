@@ -75,8 +75,8 @@ describe('factory reads follow the persisted phase', () => {
     try {
       expect(await store.get(97, 'JsonSide')).toBeNull();
       expect(leveldb.metrics().operations.get?.count).toBe(1);
-      for (let i = 0; i < 200 && leveldb.holdsLock; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(leveldb.holdsLock).toBe(false);
+      // The idle close happens when it happens on a loaded machine: wait for it (the test's timeout bounds the wait).
+      while (leveldb.holdsLock) await new Promise((resolve) => setTimeout(resolve, 10));
       await setPhaseElsewhere(tempDir(), 'json-primary');
       expect(await store.get(97, 'JsonSide')).toEqual(sampleRecord(97, 'JsonSide', 'bsctestnet'));
     } finally {

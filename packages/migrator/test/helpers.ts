@@ -43,6 +43,19 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv =
   return { process: child, done };
 }
 
+/** The child's first line on stdout; rejects if it exits first (with what it printed). */
+export function firstLine(child: Child): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.process.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+      const end = text.indexOf('\n');
+      if (end >= 0) resolve(text.slice(0, end));
+    });
+    void child.done.then((exit) => reject(new Error(`exited (${exit.code ?? exit.signal}) before a line: ${exit.stdout}${exit.stderr}`)));
+  });
+}
+
 /** Both sides compared directly (no exclusions), opened and closed here. */
 export async function compareDirect(dir: string): Promise<StoreComparison> {
   const paths = resolvePaths({ cwd: dir });

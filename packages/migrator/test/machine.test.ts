@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isStateError } from '@deploystate/core';
+import { DIGEST_FORMAT, isStateError } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import {
   createDemo,
@@ -48,6 +48,7 @@ const evidence = (at: string, clean: boolean, journalSeq = 0): VerifyEvidence =>
   differences: clean ? 0 : 1,
   schemaErrors: 0,
   journalSeq,
+  digestFormat: DIGEST_FORMAT,
 });
 const copy = { startedAt: COPIED, completedAt: COPIED, chainsDone: [], copied: 1 };
 

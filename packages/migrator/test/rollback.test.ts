@@ -1,8 +1,10 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration } from '../src/index.js';
 import { compareDirect, demoMigration, useTempDir } from './helpers.js';
 
@@ -53,6 +55,37 @@ describe('rollback', () => {
     expect((await migration.status()).phase).toBe('leveldb-only');
     expect(await readdir(migration.paths.deployments)).toEqual(before);
     expect((await compareDirect(tempDir())).equal).toBe(true);
+  });
+
+  it('with the JSON files unreadable, an emergency rollback carries back from the journal: the last value of each key, deletes as deletes', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(97, sampleRecord(97, 'AfterCutover', 'bsctestnet', 1));
+    const latest = { ...sampleRecord(97, 'AfterCutover', 'bsctestnet', 2), deploymentArgs: [2n ** 80n + 1n, 'second'] };
+    await store.putContract(97, latest);
+    const coin = await store.getContract(56, 'LookCoin');
+    const changedCoin = { ...coin!, address: '0x2222222222222222222222222222222222222222', timestamp: 10n ** 20n };
+    await store.putContract(56, changedCoin);
+    expect(await store.delete(84532, 'SupplyOracle')).toBe(true);
+    await store.close();
+
+    const files = new JsonFileStore({ dir: migration.paths.deployments });
+    for (const chainId of [56, 97, 84532]) await writeFile(files.fileFor(chainId), '{ "records": { truncated');
+    await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+
+    const report = await migration.rollback({ emergency: true });
+    expect(report).toMatchObject({ from: 'json-only', puts: 2, deletes: 1 });
+    const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
+    await leveldb.open();
+    try {
+      expect(await leveldb.get(97, 'AfterCutover')).toEqual(latest);
+      expect(await leveldb.get(56, 'LookCoin')).toEqual(changedCoin);
+      expect(await leveldb.get(84532, 'SupplyOracle')).toBeNull();
+    } finally {
+      await leveldb.close();
+    }
   });
 
   it('the factory refuses writes while rolling back and reads the side that is complete', async () => {

@@ -145,6 +145,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ]
         : []),
       `create the state folder ${stateDir}`,
+      'add the merge-driver line for the deployments folder to .gitattributes, when missing',
     ]);
   }
   if (config !== undefined) {
@@ -162,6 +163,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; pass --leveldb <path> to record where it is, or try \`deploystate demo\``),
     );
   }
+  const { ensureMergeAttributes, MERGE_DRIVER_CONFIG } = await import('../gitattributes.js');
+  const attributes = await ensureMergeAttributes(ctx.cwd, ctx.paths.deployments);
+  if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
+  else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
+  lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
   let scriptsResult: Record<string, unknown> | null = null;
   if (scripts !== undefined) {
     if (scripts.plan.add.length > 0) await writeScripts(scripts);
@@ -184,6 +190,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       phase,
       paths: { leveldb: ctx.paths.leveldb, deployments: ctx.paths.deployments },
       scripts: scriptsResult,
+      gitattributes: { ...attributes, gitConfig: MERGE_DRIVER_CONFIG },
     },
     () => lines,
   );

@@ -44,7 +44,10 @@ export function upgraded(record: DeploymentRecord, round = 1): DeploymentRecord 
     ...record,
     address: `0x${seededHex(`${seed}/impl`, 40)}`,
     implementationHash: `0x${seededHex(`${seed}/hash`, 64)}`,
-    timestamp: typeof record.timestamp === 'bigint' ? record.timestamp + 1000n : record.timestamp + 1000,
+    timestamp:
+      typeof record.timestamp === 'number'
+        ? record.timestamp + 1000
+        : (typeof record.timestamp === 'bigint' ? record.timestamp : record.timestamp.toBigInt()) + 1000n,
   };
 }
 

@@ -5,6 +5,7 @@ import { canonicalEncode } from '../canonical.js';
 import { digestStore } from '../compare.js';
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 import { compareKeys, recordKey } from '../keys.js';
+import { JsonNumber } from '../json-number.js';
 import type { DeploymentRecord } from '../record.js';
 import { sampleRecord } from '../samples.js';
 import type { StateStore } from '../store.js';
@@ -167,6 +168,24 @@ export function stateStoreConformance(options: ConformanceOptions): void {
       expect(Object.is(args[3], -0)).toBe(true);
       expect(got?.timestamp).toBe(10n ** 30n);
       expect(args[6]).toBe(9007199254740991);
+    });
+
+    it('keeps every literal a double would change exactly as written (JsonNumber), in any field and as a timestamp', async () => {
+      const texts = ['0.1000000000000000055511151231257827', '1.5e-400', '1e400', '1e21', '1.0', '-0.0'];
+      const record = rec(56, 'Exact', {
+        timestamp: new JsonNumber('1.723e12'),
+        deploymentArgs: texts.map((t) => new JsonNumber(t)),
+        extra: { nested: [new JsonNumber('2.50')] },
+      });
+      await store.put(record);
+      const got = await store.get(56, 'Exact');
+      same(got, record);
+      expect((got?.deploymentArgs as JsonNumber[]).map((n) => n.text)).toEqual(texts);
+      expect((got?.timestamp as JsonNumber).text).toBe('1.723e12');
+      expect(canonicalEncode(got?.extra)).toBe('{"nested":[2.50]}');
+      // Not the double it would round to.
+      expect(canonicalEncode((got?.deploymentArgs as unknown[])[0])).not.toBe(canonicalEncode(0.1));
+      same((await store.list(56)).find((r) => r.contractName === 'Exact'), record);
     });
 
     it('treats __proto__, constructor, toString and qualified names as ordinary names', async () => {

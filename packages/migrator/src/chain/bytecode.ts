@@ -2,8 +2,8 @@
 // without its trailing CBOR metadata. A deployed runtime differs from the artifact where the
 // compiler left immutables: the contract's own address (`address(this)` stored as an immutable)
 // is the one we can restore, by zeroing it as the artifact has zeros there.
-import { keccak_256 } from '@noble/hashes/sha3';
-import { bytesToHex as hexOf } from '@noble/hashes/utils';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex as hexOf } from '@noble/hashes/utils.js';
 import type { HexString as Hex } from './types.js';
 
 // Hashing and hex use @noble/hashes, not viem, so that loading the migrator (every CLI command)

@@ -5,15 +5,33 @@
 // - userinfo (`user:password@`) becomes `***@`;
 // - every query-string value becomes `***` (names stay, so `?apikey=***` still says what it was);
 // - a fragment becomes `#***`;
-// - a path segment that looks like a key becomes `***`: 16 or more characters of letters, digits,
-//   `_` or `-` that include a digit or an upper-case letter (so `/v3/9aa3d95b3bc440fa88ea12eaa4456161`
-//   and `/v2/AbCdEf...` are hidden, while `/bsc-testnet-archive` or `/rpc` stay readable).
+// - every path segment becomes `***` unless it is a known public route: a word from ROUTE_WORDS
+//   (`rpc`, `v3`, `ext`, `bc`, `C`, network names...), or such words joined by `-` or `_`
+//   (`bsc-testnet-archive`). A key of any length is hidden: `/v3/9aa3d95b3bc44`, `/abcdefghijklm`.
 
-const KEY_LIKE = /^[A-Za-z0-9_-]{16,}$/;
-const HAS_DIGIT_OR_UPPER = /[0-9A-Z]/;
+const ROUTE_WORDS = new Set(
+  [
+    'api', 'archive', 'bc', 'c', 'chain', 'dataseed', 'dev', 'devnet', 'eth', 'evm', 'ext', 'full', 'http', 'https',
+    'json', 'jsonrpc', 'main', 'mainnet', 'network', 'node', 'nodes', 'public', 'rpc', 'test', 'testnet', 'v1', 'v2',
+    'v3', 'v4', 'ws', 'wss', 'amoy', 'arb', 'arbitrum', 'avalanche', 'avax', 'base', 'binance', 'blast', 'bnb', 'bsc',
+    'bscmainnet', 'bsctestnet', 'celo', 'emerald', 'ethereum', 'fantom', 'ftm', 'gnosis', 'goerli', 'hardhat',
+    'holesky', 'linea', 'mantle', 'matic', 'moonbeam', 'mumbai', 'nova', 'oasis', 'op', 'optimism', 'polygon', 'sapphire',
+    'scroll', 'sepolia', 'zksync', 'localhost', 'one', 'opbnb', 'xdai', 'era',
+  ],
+);
 
+/** Whether a path segment is a known public route (kept as written); any other segment is hidden. */
+export function isPublicRoute(segment: string): boolean {
+  if (segment === '') return true;
+  return segment
+    .toLowerCase()
+    .split(/[-_]/)
+    .every((word) => ROUTE_WORDS.has(word));
+}
+
+/** Whether a path segment may carry a credential: anything that is not a known public route. */
 export function looksLikeKey(segment: string): boolean {
-  return KEY_LIKE.test(segment) && HAS_DIGIT_OR_UPPER.test(segment);
+  return !isPublicRoute(segment);
 }
 
 /** The endpoint as it may be printed. A string that is not a URL is hidden entirely. */

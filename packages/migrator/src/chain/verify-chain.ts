@@ -6,6 +6,7 @@ import {
   ErrorCodes,
   NetworkRegistry,
   recordKey,
+  StateError,
   toChecksumAddress,
   type DeploymentRecord,
   type StateStore,
@@ -102,6 +103,23 @@ async function readRecords(input: readonly DeploymentRecord[] | StateStore): Pro
   }
 }
 
+/**
+ * viem, loaded here and not at module load: every CLI command imports the migrator, few query a
+ * chain. It is an optional peer of the migrator (the CLI depends on it), so a deploy script that
+ * installs only the library does not install it.
+ */
+async function loadViem(): Promise<typeof import('viem')> {
+  try {
+    return await import('viem');
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, 'verifyChain needs viem, which is not installed', {
+      hint: 'install it beside the migrator (npm install viem), or run verify-chain from @deploystate/cli, which depends on it',
+      cause: error,
+    });
+  }
+}
+
 /** Verifies every record against its chain. Never throws for an endpoint problem: it is in the report. */
 export async function verifyChain(
   input: readonly DeploymentRecord[] | StateStore,
@@ -122,8 +140,7 @@ export async function verifyChain(
   const byChain = new Map<number, DeploymentRecord[]>();
   for (const record of records) byChain.set(record.chainId, [...(byChain.get(record.chainId) ?? []), record]);
 
-  // Loaded here, not at module load: every CLI command imports the migrator, few query a chain.
-  const { createPublicClient, http } = await import('viem');
+  const { createPublicClient, http } = await loadViem();
   const endpoints = new Map<string, Endpoint>();
   const endpointFor = (url: string): Endpoint => {
     let endpoint = endpoints.get(url);

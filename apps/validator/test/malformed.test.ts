@@ -1,0 +1,49 @@
+// Malformed state files named for what they are: a duplicated key (line and column), a
+// byte-order mark, and a link or folder under a state file's name.
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { validateDeployments } from '../src/index.js';
+import { positionOfText, writeValidFolder } from './helpers.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTempDir('validator-malformed-');
+  await writeValidFolder(dir);
+});
+afterEach(async () => removeTempDir(dir));
+
+describe('malformed state files', () => {
+  it('reports a duplicated key as DUPLICATE_KEY at its second occurrence', async () => {
+    const file = join(dir, 'bscmainnet.json');
+    const text = (await readFile(file, 'utf8')).replace('"chainId": 56,', '"chainId": 56,\n  "network": "again",');
+    await writeFile(file, text);
+    const result = await validateDeployments(dir);
+    const found = result.findings.filter((f) => f.code === 'DUPLICATE_KEY');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ file, pointer: '', ...positionOfText(text, '"network": "again"') });
+    expect(result.ok).toBe(false);
+  });
+
+  it('names a byte-order mark and reads the file past it', async () => {
+    const file = join(dir, 'bscmainnet.json');
+    await writeFile(file, `\uFEFF${await readFile(file, 'utf8')}`);
+    const result = await validateDeployments(dir);
+    expect(result.findings.map((f) => f.code)).toEqual(['BYTE_ORDER_MARK']);
+    expect(result.files.find((f) => f.file === file)?.records).toBe(2);
+  });
+
+  it('reports a folder or a link under a state file name as NOT_A_FILE, naming the path', async () => {
+    const folder = join(dir, 'ethereum.json');
+    await mkdir(folder);
+    const link = join(dir, 'basesepolia.json');
+    const target = join(dir, 'elsewhere.txt');
+    await writeFile(target, await readFile(link, 'utf8'));
+    await rm(link);
+    await symlink(target, link);
+    const result = await validateDeployments(dir);
+    const found = result.findings.filter((f) => f.code === 'NOT_A_FILE').map((f) => f.file);
+    expect(found.sort()).toEqual([link, folder].sort());
+  });
+});

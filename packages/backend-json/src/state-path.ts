@@ -1,0 +1,45 @@
+// What may stand at a state file's path. The one rule, on every path (get, iterate, verify, write,
+// restore): a state file is a regular file in the deployments folder itself. A symbolic link there
+// is never followed and never replaced: it is refused with NOT_A_FILE, as is a folder or any other
+// non-file, naming the path. So no write goes through a link to a place outside the folder, and
+// no link is silently turned into a regular file.
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+
+export function notAFile(file: string, what: string): StateError {
+  return new StateError(ErrorCodes.NOT_A_FILE, `${file} is ${what}, not a regular state file; it is neither read nor replaced`, {
+    file,
+    hint: 'move it away (or, for a link, put the file it points to in its place), then run the command again',
+  });
+}
+
+/** Describes a non-regular file for an error message. */
+export function kindOf(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFile(): boolean }): string | undefined {
+  if (stats.isFile()) return undefined;
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file (a socket, FIFO or device)';
+}
+
+/**
+ * Opens a state file for reading without following a link. Null when nothing is there; NOT_A_FILE
+ * for a link, a folder or any other non-file; the file-system code otherwise.
+ */
+export async function openStateFile(file: string): Promise<FileHandle | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
+    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+  }
+  const kind = kindOf(await handle.stat());
+  if (kind !== undefined) {
+    await handle.close();
+    throw notAFile(file, kind);
+  }
+  return handle;
+}

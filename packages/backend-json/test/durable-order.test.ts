@@ -1,0 +1,49 @@
+// A kill cannot show a missing fsync (the page cache survives the process), so the durable write is
+// checked by its calls: the temp file is synced before it is renamed over the state file, the
+// folder is synced after the rename, and a durable put returns only after both.
+import { dirname, join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { writeFileAtomic } from '../src/index.js';
+import { durableReplacement, recorder } from './fs-recorder.js';
+import { rec, storePerTest } from './helpers.js';
+
+vi.mock('node:fs', async (importOriginal) => (await import('./fs-recorder.js')).recordingFs(await importOriginal()));
+vi.mock('node:fs/promises', async (importOriginal) => (await import('./fs-recorder.js')).recordingFsPromises(await importOriginal()));
+
+const setup = storePerTest();
+
+const inOrder = { renamed: true, fileSyncedBeforeRename: true, folderSyncedAfterRename: true, returnedAfterBoth: true };
+
+describe('durable write order', () => {
+  it('a durable put syncs the temp file, renames it over the state file, syncs the folder, and only then returns', async () => {
+    const { store, dir } = await setup();
+    const target = store.fileFor(56);
+    for (const [step, write] of [
+      ['first put', () => store.put(rec(56, 'Token'))],
+      ['put over an existing file', () => store.put(rec(56, 'Vault'))],
+      ['delete', () => store.delete(56, 'Token')],
+    ] as const) {
+      recorder.events.length = 0;
+      await write();
+      recorder.mark('returned');
+      expect(durableReplacement(recorder.events, target, dir, 'returned'), step).toEqual(inOrder);
+    }
+  });
+
+  it('writeFileAtomic syncs before the rename and the folder after it, and returns after both', async () => {
+    const { dir } = await setup();
+    const target = join(dir, 'plain.json');
+    recorder.events.length = 0;
+    await writeFileAtomic(target, '{}\n');
+    recorder.mark('returned');
+    expect(durableReplacement(recorder.events, target, dirname(target), 'returned')).toEqual(inOrder);
+  });
+
+  it('a store opened with durable: false makes no sync calls (the recorder sees them when they happen)', async () => {
+    const { store } = await setup({ durable: false });
+    recorder.events.length = 0;
+    await store.put(rec(56, 'Token'));
+    expect(recorder.events.filter((e) => e.kind === 'sync')).toEqual([]);
+    expect(recorder.events.some((e) => e.kind === 'rename' && e.to === store.fileFor(56))).toBe(true);
+  });
+});

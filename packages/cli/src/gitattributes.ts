@@ -1,0 +1,35 @@
+// Registers the record-wise merge driver for the deployment files: the .gitattributes line that
+// names it, and the `git config` lines each clone runs once (git never lets a repository enable a
+// driver by itself: the command would run code from the repository).
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+
+export const MERGE_DRIVER = 'deploystate';
+
+/** The one-time setup of each clone. */
+export const MERGE_DRIVER_CONFIG: readonly string[] = [
+  `git config merge.${MERGE_DRIVER}.name "deploystate: merge deployment state by record"`,
+  `git config merge.${MERGE_DRIVER}.driver "npx deploystate merge-file %O %A %B %P"`,
+];
+
+export interface AttributesResult {
+  file: string;
+  line: string;
+  /** added: written now; present: already there; outside: the deployments folder is not under the project. */
+  status: 'added' | 'present' | 'outside';
+}
+
+/** Adds `<deployments>/*.json merge=deploystate` to the project's .gitattributes unless it is there. */
+export async function ensureMergeAttributes(cwd: string, deployments: string): Promise<AttributesResult> {
+  const file = join(cwd, '.gitattributes');
+  const folder = relative(cwd, deployments).split(sep).join('/');
+  const line = `${folder === '' ? '' : `${folder}/`}*.json merge=${MERGE_DRIVER}`;
+  if (folder.startsWith('..')) return { file, line, status: 'outside' };
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  if (text.split(/\r?\n/).some((l) => l.trim() === line)) return { file, line, status: 'present' };
+  await writeFile(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`);
+  return { file, line, status: 'added' };
+}

@@ -1,0 +1,187 @@
+// Two teammates deploy on two branches: with the driver that `init` registers, git merges the
+// deployment file by record. Real git repositories, the built binary as the driver.
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalEncode, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { BIN, childEnv, deploystate, onlyDocument } from './helpers.js';
+
+let repo: string;
+const FILE = join('deployments', 'bscmainnet.json');
+
+/** git in the test repository, isolated from the machine's own git configuration. */
+function git(...args: string[]): { code: number | null; out: string } {
+  const run = spawnSync('git', args, {
+    cwd: repo,
+    encoding: 'utf8',
+    env: childEnv({
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    }),
+  });
+  return { code: run.status, out: `${run.stdout}${run.stderr}` };
+}
+
+function gitOk(...args: string[]): string {
+  const run = git(...args);
+  expect(run.code, `git ${args.join(' ')}: ${run.out}`).toBe(0);
+  return run.out;
+}
+
+/** The driver as a clone configures it, with this build's binary instead of npx. */
+function configureDriver(): void {
+  gitOk('config', 'merge.deploystate.name', 'deploystate: merge deployment state by record');
+  gitOk('config', 'merge.deploystate.driver', `"${process.execPath}" "${BIN}" merge-file %O %A %B %P`);
+}
+
+/** Writes records through the JSON store, as a deploy script does after cut-over, and commits. */
+async function deploy(message: string, records: DeploymentRecord[], deletes: string[] = []): Promise<void> {
+  const store = new JsonFileStore({ dir: join(repo, 'deployments'), create: true });
+  await store.open();
+  for (const record of records) await store.put(record);
+  for (const name of deletes) await store.delete(56, name);
+  await store.close();
+  gitOk('add', '-A');
+  gitOk('commit', '-q', '-m', message);
+}
+
+async function fileRecords(): Promise<Record<string, unknown>> {
+  return (parseLossless(await readFile(join(repo, FILE), 'utf8')) as { records: Record<string, unknown> }).records;
+}
+
+const record = (name: string, overrides: Partial<DeploymentRecord> = {}): DeploymentRecord => ({
+  ...sampleRecord(56, name, 'bscmainnet'),
+  ...overrides,
+});
+
+beforeEach(async () => {
+  repo = await makeTempDir('deploystate-git-');
+  gitOk('init', '-q', '-b', 'main');
+  await writeFile(join(repo, '.gitignore'), '.deploystate/\ndeployments/.deploystate/\n');
+  const init = await deploystate(['init', '--json'], { cwd: repo });
+  expect(init.code, init.stderr).toBe(0);
+  expect(onlyDocument(init).gitattributes).toMatchObject({ status: 'added', line: 'deployments/*.json merge=deploystate' });
+  expect(await readFile(join(repo, '.gitattributes'), 'utf8')).toBe('deployments/*.json merge=deploystate\n');
+  await deploy('base', [record('Token')]);
+});
+afterEach(async () => removeTempDir(repo));
+
+describe('git merge of deployments/<network>.json with the deploystate driver', () => {
+  it('two branches adding different contracts to one chain merge cleanly, both records exact', async () => {
+    configureDriver();
+    const vaultA = record('NewVaultA', { address: '0x' + 'aa'.repeat(20), deploymentArgs: [2n ** 80n + 7n] });
+    const vaultB = record('NewVaultB', { address: '0x' + 'bb'.repeat(20), timestamp: 10n ** 20n });
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('deploy A', [vaultA]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('deploy B', [vaultB]);
+    gitOk('merge', '--no-edit', 'a');
+
+    const records = await fileRecords();
+    expect(Object.keys(records)).toEqual(['NewVaultA', 'NewVaultB', 'Token']);
+    expect(records.NewVaultA).toEqual(vaultA);
+    expect(records.NewVaultB).toEqual(vaultB);
+    // The merged file is in the store's own format: a store that rewrites it changes no byte.
+    const before = await readFile(join(repo, FILE), 'utf8');
+    const store = new JsonFileStore({ dir: join(repo, 'deployments') });
+    await store.open();
+    await store.put(record('Token', { deploymentArgs: ['rewrite'] }));
+    await store.put(record('Token'));
+    await store.close();
+    expect(await readFile(join(repo, FILE), 'utf8')).toBe(before);
+  });
+
+  it('two branches changing different fields of one record merge', async () => {
+    configureDriver();
+    const token = record('Token');
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('args', [{ ...token, deploymentArgs: ['changed on a'] }]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('proxy', [{ ...token, proxyAddress: '0x' + 'cd'.repeat(20) }]);
+    gitOk('merge', '--no-edit', 'a');
+    expect((await fileRecords()).Token).toEqual({ ...token, deploymentArgs: ['changed on a'], proxyAddress: '0x' + 'cd'.repeat(20) });
+  });
+
+  it('two branches upgrading one contract differently stop with a conflict naming it; merge-resolve finishes it', async () => {
+    configureDriver();
+    const token = record('Token');
+    const onA = {
+      ...token,
+      address: '0x' + 'aa'.repeat(20),
+      implementationHash: '0x' + 'a1'.repeat(32),
+      timestamp: Number(token.timestamp) + 1,
+    };
+    const onB = {
+      ...token,
+      address: '0x' + 'bb'.repeat(20),
+      implementationHash: '0x' + 'b2'.repeat(32),
+      timestamp: Number(token.timestamp) + 2,
+    };
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('upgrade on a', [onA]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('upgrade on b', [onB]);
+    const merge = git('merge', '--no-edit', 'a');
+    expect(merge.code).not.toBe(0);
+    expect(merge.out).toContain('records/Token');
+
+    // Still JSON; both whole versions kept; ours in place; no record that neither side wrote.
+    const text = await readFile(join(repo, FILE), 'utf8');
+    const doc = parseLossless(text) as { $conflicts: { records: Record<string, unknown> }; records: Record<string, unknown> };
+    expect(doc.$conflicts.records.Token).toEqual({ base: token, ours: onB, theirs: onA });
+    expect(doc.records.Token).toEqual(onB);
+    expect(text).not.toMatch(/^<{7}/m);
+
+    const validate = await deploystate(['validate', '--json'], { cwd: repo });
+    expect(validate.code).toBe(1);
+    const findings = (onlyDocument(validate) as { findings: Array<{ code: string; key?: string }> }).findings;
+    expect(findings.filter((f) => f.code === 'MERGE_CONFLICT').map((f) => f.key)).toEqual(['56-Token']);
+
+    const listed = await deploystate(['merge-resolve', '--json'], { cwd: repo });
+    expect(listed.code).toBe(1);
+    expect(onlyDocument(listed)).toMatchObject({
+      open: 1,
+      files: [{ file: FILE, open: [{ section: 'records', name: 'Token', ours: onB, theirs: onA }] }],
+    });
+
+    const resolved = await deploystate(['merge-resolve', FILE, '--pick', 'Token=theirs'], { cwd: repo });
+    expect(resolved.code, resolved.stderr).toBe(0);
+    expect((await fileRecords()).Token).toEqual(onA);
+    expect((await deploystate(['validate', '--json'], { cwd: repo })).code).toBe(0);
+    gitOk('add', FILE);
+    gitOk('commit', '-q', '--no-edit');
+  });
+
+  it('without the driver git interleaves two new records between markers; the validator names both, and checkout --merge redoes it by record', async () => {
+    const vaultA = record('NewVaultA', { address: '0x' + 'aa'.repeat(20) });
+    const vaultB = record('NewVaultB', { address: '0x' + 'bb'.repeat(20) });
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('deploy A', [vaultA]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('deploy B', [vaultB]);
+    expect(git('merge', '--no-edit', 'a').code).not.toBe(0);
+    expect(await readFile(join(repo, FILE), 'utf8')).toMatch(/^<{7}/m);
+
+    const validate = await deploystate(['validate', '--json'], { cwd: repo });
+    expect(validate.code).toBe(1);
+    const conflict = (onlyDocument(validate) as { findings: Array<{ code: string; message: string }> }).findings.find(
+      (f) => f.code === 'MERGE_CONFLICT',
+    );
+    expect(conflict?.message).toMatch(/NewVaultA/);
+    expect(conflict?.message).toMatch(/NewVaultB/);
+
+    configureDriver();
+    gitOk('checkout', '--merge', '--', FILE);
+    const records = await fileRecords();
+    expect(Object.keys(records)).toEqual(['NewVaultA', 'NewVaultB', 'Token']);
+    expect(canonicalEncode(records.NewVaultA)).toBe(canonicalEncode(vaultA));
+    expect(canonicalEncode(records.NewVaultB)).toBe(canonicalEncode(vaultB));
+  });
+});

@@ -1,0 +1,54 @@
+// The part of the project's deploystate.config.json that decides where deploy scripts read and
+// write: the three paths and the project's networks (which name the JSON files). The drop-in state
+// module reads it, so deploy scripts use the same store the CLI migrates.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+
+export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
+
+export interface ProjectConfig {
+  /** Absolute paths, resolved against the file's folder; undefined when the file does not name one. */
+  leveldb?: string;
+  deployments?: string;
+  stateDir?: string;
+  networks: NetworkDefinition[];
+  /** The file read; undefined when there is none. */
+  file?: string;
+}
+
+/** `<cwd>/deploystate.config.json`, or nothing configured when it does not exist; INVALID_CONFIG naming the file when malformed. */
+export function readProjectConfig(cwd: string): ProjectConfig {
+  const file = resolve(cwd, PROJECT_CONFIG_FILE);
+  if (!existsSync(file)) return { networks: [] };
+  const raw = parseLossless(readFileSync(file, 'utf8'), { source: file });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
+  }
+  const fields = raw as Record<string, unknown>;
+  const config: ProjectConfig = { networks: [], file };
+  for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') throw new StateError(ErrorCodes.INVALID_CONFIG, `${name} must be a path`, { file });
+    config[name] = isAbsolute(value) ? value : resolve(dirname(file), value);
+  }
+  const networks = fields.networks ?? [];
+  if (!Array.isArray(networks)) {
+    throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+  }
+  config.networks = networks as NetworkDefinition[];
+  return config;
+}
+
+/** The default registry with the project's networks registered; a malformed entry is INVALID_CONFIG naming the file. */
+export function projectRegistry(config: ProjectConfig): NetworkRegistry {
+  const registry = new NetworkRegistry();
+  try {
+    for (const network of config.networks) registry.register(network);
+  } catch (error) {
+    if (error instanceof StateError) throw new StateError(ErrorCodes.INVALID_CONFIG, error.message, { file: config.file, cause: error });
+    throw error;
+  }
+  return registry;
+}
