@@ -139,6 +139,9 @@ describe('exit codes', () => {
     BACKUP_NOT_FOUND: 4,
     STORES_DIFFER: 1,
     ENDPOINT_UNAVAILABLE: 1,
+    DUPLICATE_KEY: 4,
+    NOT_A_FILE: 4,
+    PRESENCE_UNKNOWN: 3,
   };
 
   it('every error code has its decided exit code and a hint, never "unexpected"', () => {

@@ -75,6 +75,15 @@ export const ERROR_OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
   },
   BACKUP_NOT_FOUND: { exitCode: ExitCodes.DATA, hint: 'list what exists with `deploystate restore --list`' },
   STORES_DIFFER: { exitCode: ExitCodes.CHECK_FAILED, hint: 'see `deploystate compare` for the records that differ' },
+  DUPLICATE_KEY: {
+    exitCode: ExitCodes.DATA,
+    hint: 'the file named above names one key twice; keep one of the values by hand, then run again (nothing was rewritten)',
+  },
+  NOT_A_FILE: { exitCode: ExitCodes.DATA, hint: 'move what is at the path named above out of the way; a state file must be a regular file' },
+  PRESENCE_UNKNOWN: {
+    exitCode: ExitCodes.LOCKED,
+    hint: 'the store stayed busy past the wait, so whether the record exists is unknown; run again when the other process is done',
+  },
   // No configured RPC endpoint answered: the chain check could not pass (nothing of ours is broken).
   ENDPOINT_UNAVAILABLE: {
     exitCode: ExitCodes.CHECK_FAILED,
