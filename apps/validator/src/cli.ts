@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs as parseNodeArgs, promisify } from 'node:util';
 import { ErrorCodes, ExitCodes, StateError, exitCodeOf, isStateError, type StateStore } from '@deploystate/core';
+import { readAcknowledgements } from './config.js';
 import { exitCodeFor, formatGithub, formatHuman, formatJson } from './format.js';
 import { validateStaged } from './staged.js';
 import { assertFolder, validateDeployments } from './validate.js';
@@ -41,6 +42,8 @@ export interface CliOptions {
   format: OutputFormat;
   warningsAsErrors: boolean;
   leveldb?: string;
+  /** The project config whose "acknowledge" list is honoured (default ./deploystate.config.json when present). */
+  config?: string;
   staged: boolean;
   verbose: boolean;
   help: boolean;
@@ -58,6 +61,7 @@ Options:
   --leveldb <path>              also compare the records with this LevelDB store (read-only)
   --staged                      judge what git's index holds (pre-commit hook): every file of
                                 the folder as staged, so checks across files see one snapshot
+  --config <file>               honour this config's acknowledgements (default ./deploystate.config.json)
   --verbose                     also list info findings
   -h, --help                    this text
   -v, --version                 the version
@@ -88,6 +92,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         json: { type: 'boolean' },
         'warnings-as-errors': { type: 'boolean' },
         leveldb: { type: 'string' },
+        config: { type: 'string' },
         staged: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -110,6 +115,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     format: (formats[0] as OutputFormat | undefined) ?? 'human',
     warningsAsErrors: values['warnings-as-errors'] === true,
     ...(values.leveldb !== undefined && { leveldb: values.leveldb }),
+    ...(values.config !== undefined && { config: values.config }),
     staged: values.staged === true,
     verbose: values.verbose === true,
     help: values.help === true,
@@ -220,13 +226,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT.OK;
     }
     await assertFolder(options.dir);
+    const acknowledgements = await readAcknowledgements(options.config);
     let store: StateStore | undefined;
     if (options.leveldb !== undefined) {
       const LevelDbStore = await loadLevelDbStore();
       store = new LevelDbStore({ path: options.leveldb, readOnly: true });
     }
     try {
-      const validateOptions = { warningsAsErrors: options.warningsAsErrors, ...(store && { compareWith: store }) };
+      const validateOptions = { warningsAsErrors: options.warningsAsErrors, ...(store && { compareWith: store }), acknowledgements };
       const result = options.staged
         ? await validateStaged(options.dir, validateOptions)
         : await validateDeployments(options.dir, validateOptions);

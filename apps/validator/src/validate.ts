@@ -1,15 +1,17 @@
 // validateDeployments: walks a deployments folder, decides which files are state files, judges
 // them, checks across files, optionally compares with a store, and sums it up.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   ErrorCodes,
   NetworkRegistry,
   StateError,
   countBySeverity,
+  findAcknowledgement,
   finding,
   fsErrorCode,
   isProcessAlive,
+  type Acknowledgement,
   type Finding,
 } from '@deploystate/core';
 import { STATE_DIR } from '@deploystate/backend-json';
@@ -327,8 +329,25 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
     }
   }
 
-  const counts = countBySeverity(findings);
-  const summary = { errors: counts.error, warnings: counts.warning, info: counts.info, files: reports.length };
+  const acknowledged = markAcknowledged(findings, entries, options.acknowledgements ?? []);
+  // An acknowledged finding is shown, as acknowledged, and counts against nothing.
+  const counts = countBySeverity(findings.filter((f) => f.acknowledged !== true));
+  const summary = { errors: counts.error, warnings: counts.warning, info: counts.info, files: reports.length, acknowledged };
   const ok = summary.errors === 0 && !(options.warningsAsErrors && summary.warnings > 0);
   return { ok, dir, files: reports, skipped, findings, summary, ...(comparison && { comparison }) };
+}
+
+/** Marks the findings a recorded acknowledgement accepts (same file, key, code and record digest); returns how many. */
+function markAcknowledged(findings: Finding[], entries: readonly LocatedEntry[], acknowledgements: readonly Acknowledgement[]): number {
+  if (acknowledgements.length === 0) return 0;
+  const recordAt = new Map(entries.map((e) => [`${basename(e.file)}\u0000${e.key}`, e.record]));
+  let count = 0;
+  for (const f of findings) {
+    if (f.key === undefined || f.file === undefined) continue;
+    if (findAcknowledgement(acknowledgements, f, recordAt.get(`${basename(f.file)}\u0000${f.key}`))) {
+      f.acknowledged = true;
+      count++;
+    }
+  }
+  return count;
 }

@@ -2,7 +2,15 @@
 // to where the user ran the command), the output, and the confirmation step for destructive work.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import {
+  ErrorCodes,
+  NetworkRegistry,
+  parseAcknowledgements,
+  parseLossless,
+  StateError,
+  type Acknowledgement,
+  type NetworkDefinition,
+} from '@deploystate/core';
 import { fitToTerminal, Output } from './output.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
@@ -24,6 +32,8 @@ export interface CliConfig {
   deployments?: string;
   stateDir?: string;
   exclude: string[];
+  /** Findings accepted record by record (file, key, code, record digest). */
+  acknowledge: Acknowledgement[];
   rpc?: unknown;
   networks: NetworkDefinition[];
   /** The project's own commands for runbook checks (`project-check <name>`), by check name. */
@@ -63,7 +73,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
         hint: 'create it with `deploystate init`, or leave out --config',
       });
     }
-    return { exclude: [], networks: [], projectChecks: {} };
+    return { exclude: [], acknowledge: [], networks: [], projectChecks: {} };
   }
   const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -93,6 +103,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
     });
   const config: CliConfig = {
     exclude: strings(raw.exclude, 'exclude', file),
+    acknowledge: parseAcknowledgements(raw.acknowledge, file),
     networks: networks as NetworkDefinition[],
     projectChecks: projectChecks as Record<string, string>,
     rpc: raw.rpc,
@@ -151,9 +162,17 @@ export class Context {
   }
 
   /** Options for the migrator's Migration.open / createStateStore. */
-  migrationOptions(): { cwd: string; leveldb: string; deployments: string; stateDir?: string; registry: NetworkRegistry } {
+  migrationOptions(): {
+    cwd: string;
+    leveldb: string;
+    deployments: string;
+    stateDir?: string;
+    registry: NetworkRegistry;
+    acknowledgements: Acknowledgement[];
+  } {
     return {
       cwd: this.cwd,
+      acknowledgements: this.config.acknowledge,
       leveldb: this.paths.leveldb,
       deployments: this.paths.deployments,
       ...(this.paths.stateDir !== undefined && { stateDir: this.paths.stateDir }),

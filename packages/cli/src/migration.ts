@@ -14,7 +14,7 @@ export function stateDirOf(ctx: Context): string {
 /** Throws STORE_NOT_FOUND (exit 4) when there is neither a LevelDB folder nor a migration state. */
 export function requireStore(ctx: Context): void {
   const stateFile = join(stateDirOf(ctx), 'state.json');
-  if (existsSync(ctx.paths.leveldb) || existsSync(stateFile)) return;
+  if (existsSync(ctx.paths.leveldb) || existsSync(stateFile) || existsSync(join(stateDirOf(ctx), 'phase.json'))) return;
   throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${ctx.paths.leveldb} and no migration state at ${stateFile}`, {
     file: ctx.paths.leveldb,
     hint: 'run it where ./leveldb is, pass --leveldb <path> (or "leveldb" in deploystate.config.json), or create a sample: `deploystate demo` then `cd deploystate-demo`',

@@ -161,6 +161,35 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate rollback --ready', 'deploystate rollback', 'EMERGENCY_ROLLBACK=true deploystate rollback --yes'],
   },
   {
+    usage: 'exclude <...keys>',
+    module: 'exclude',
+    description: 'Record keys the migration leaves behind (dev-chain junk analyze proposes) in the config',
+    examples: ['deploystate exclude 31337-TestToken 31337-LookCoin'],
+  },
+  {
+    usage: 'acknowledge <key> <code>',
+    module: 'acknowledge',
+    description: "Accept one finding on one record as it is now (recorded in the config with the record's digest)",
+    options: [['--note <text>', 'Why, in your words (kept with the acknowledgement)']],
+    examples: ['deploystate acknowledge 56-FeeManager MISSING_IMPLEMENTATION_HASH --note "proxy predates hashes"'],
+  },
+  {
+    usage: 'rename-network <chainId> <name>',
+    module: 'rename-network',
+    description: "Rename a chain's state file (a backup first) and record the name in the config; nothing else ever renames one",
+    examples: ['deploystate rename-network 137 polygonmainnet --yes'],
+  },
+  {
+    usage: 'fold-in',
+    module: 'fold-in',
+    description: "json-only: bring LevelDB's changes since cut-over (a clone that wrote before it pulled) into the JSON files",
+    options: [
+      ['--from <leveldb>', 'Read the changes from another copy of the LevelDB folder (default: this one)'],
+      ['--dry-run', 'List what would be folded in, change nothing'],
+    ],
+    examples: ['deploystate fold-in --dry-run', 'deploystate fold-in --from ../teammate/leveldb --yes'],
+  },
+  {
     usage: 'report',
     module: 'report',
     description: 'Write the migration report (Markdown and JSON) and print its summary',

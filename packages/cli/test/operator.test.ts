@@ -24,7 +24,7 @@ describe('hints an operator can follow as printed', () => {
     const check = await fixture.inSample(['check']);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('INVALID_ADDRESS');
-    expect(check.stdout).toMatch(/2 error findings above are carried as stored.*--acknowledge/);
+    expect(check.stdout).toMatch(/2 error findings above are carried as stored unless excluded; cutover asks you to decide on each/);
   });
 
   it('a usage error points at the failing command’s own --help', async () => {

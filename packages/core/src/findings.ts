@@ -69,6 +69,8 @@ export interface Finding {
   pointer?: string;
   line?: number;
   column?: number;
+  /** Set when a recorded acknowledgement accepts this finding on this record as it is (see acknowledgements.ts). */
+  acknowledged?: boolean;
 }
 
 export function finding(

@@ -7,6 +7,7 @@ export * from './canonical.js';
 export * from './record.js';
 export * from './registry.js';
 export * from './findings.js';
+export * from './acknowledgements.js';
 export * from './compare.js';
 export * from './store.js';
 export * from './memory-store.js';

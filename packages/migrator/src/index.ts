@@ -57,6 +57,7 @@ export {
   type Verdict,
 } from './machine.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from '@deploystate/backend-json/lock';
+export { ensureStateGitignore, readSharedState, sharedStateFile, SHARED_STATE_FILE, STATE_GITIGNORE, type SharedState } from './shared-state.js';
 export { type CopyOptions } from './copy.js';
 export {
   backupTime,
@@ -68,5 +69,7 @@ export {
 } from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
 export { type ReportOptions } from './report.js';
+export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
+export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
 export * from './chain/index.js';

@@ -46,16 +46,14 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
   } catch {
     json = null; // An unreadable JSON side falls back to replaying the journal.
   }
+  if (json) {
+    const whole = await planFromJson(ctx, leveldb, json).catch(() => null);
+    if (whole) return { ...whole, keys: plan.keys };
+  }
   for (const key of plan.keys) {
     const { chainId, contractName } = parseKey(key);
-    let wanted: DeploymentRecord | null;
-    try {
-      if (!json) throw new Error('JSON side unavailable');
-      wanted = await json.get(chainId, contractName);
-    } catch {
-      const intent = intents.get(key) as IntentEntry;
-      wanted = intent.op === 'put' ? (intent.record ?? null) : null;
-    }
+    const intent = intents.get(key) as IntentEntry;
+    const wanted = intent.op === 'put' ? (intent.record ?? null) : null;
     const have = await leveldb.get(chainId, contractName);
     if (wanted === null) {
       if (have !== null) plan.deletes.push(key);
@@ -63,6 +61,32 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
       plan.puts.push({ key, record: wanted });
     }
   }
+  return plan;
+}
+
+/**
+ * LevelDB made equal to JSON for every key, minus the recorded exclusions and unmigratable keys:
+ * writes a teammate made on the JSON side and pulled through git are not in this clone's journal,
+ * and must come back all the same. Values neither side can read are left where they are.
+ * (A key whose journalled write JSON no longer holds is for the foreign-overwrite check to stop on
+ * before this plan is applied.)
+ */
+async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: StateStore): Promise<CarryBackPlan> {
+  const state = await readState(ctx.files);
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const have = new Map<string, string>();
+  const unreadable = new Set<string>();
+  for await (const { key, record } of leveldb.iterate({ onInvalid: (e) => unreadable.add(e.key) })) have.set(key, canonicalDigest(record));
+  const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
+  let jsonUnreadable = false;
+  for await (const { key, record } of json.iterate({ onInvalid: () => (jsonUnreadable = true) })) {
+    if (skip.has(key)) continue;
+    if (have.get(key) !== canonicalDigest(record)) plan.puts.push({ key, record });
+    have.delete(key);
+  }
+  // A JSON side with entries that cannot be read cannot say what is absent: nothing is deleted from it.
+  if (jsonUnreadable) throw new Error('JSON side has unreadable entries');
+  for (const key of have.keys()) if (!skip.has(key) && !unreadable.has(key)) plan.deletes.push(key);
   return plan;
 }
 
@@ -130,6 +154,7 @@ export async function runRollback(
     s.copy = null;
     s.lastVerify = null;
     s.cutoverEvidence = null;
+    s.cutoverLeveldb = null;
     s.diverged = false;
     s.divergedBy = null;
     pushTiming(

@@ -1,7 +1,9 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
-import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
+import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { LevelDbSinceCutover } from './cutover-leveldb.js';
+import type { DecisionProposals } from './decisions.js';
 import type { NextCommand } from './machine.js';
 
 /** The persisted phases; what each allows and how it is left is the table in machine.ts. */
@@ -20,6 +22,8 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
   /** Base for relative paths. Default process.cwd(). */
   cwd?: string;
   registry?: NetworkRegistry;
+  /** Findings the team accepted record by record (the config's `acknowledge`): honoured by cut-over, proposed no more by analysis. */
+  acknowledgements?: Acknowledgement[];
   /** Injected clock, for tests. */
   now?: () => number;
 }
@@ -88,6 +92,17 @@ export interface MigrationStateFile {
   divergedBy?: { seq: number; key: string; at: string } | null;
   /** The verify evidence at cut-over (the report's digests). */
   cutoverEvidence?: VerifyEvidence | null;
+  /** LevelDB as it was at cut-over (shared through git), so a later change to it is seen, with its keys. */
+  cutoverLeveldb?: LevelDbAtCutover | null;
+}
+
+/** LevelDB at cut-over: its digest, and each record's digest (what names the keys of a later change). */
+export interface LevelDbAtCutover {
+  at: string;
+  count: number;
+  digest: string;
+  /** Record key -> canonical record digest, keys in store order. */
+  records: Record<string, string>;
 }
 
 export interface MigrationStatus {
@@ -101,6 +116,8 @@ export interface MigrationStatus {
   next: NextCommand[];
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
 }
 
 export interface ChainInventory {
@@ -130,6 +147,8 @@ export interface AnalysisReport {
   ok: boolean;
   /** The records checked against the chains, when asked (`analyze --chain`); does not change `ok`. */
   chain?: ChainVerificationReport;
+  /** Exclusions and acknowledgements the operator may record (never made automatically), each with its command. */
+  proposals?: DecisionProposals;
 }
 
 export interface CopyProgress {
@@ -190,6 +209,8 @@ export interface VerifyReport {
   evidence: VerifyEvidence;
   /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
   chain?: ChainVerificationReport;
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
 }
 
 export interface CutoverOptions {

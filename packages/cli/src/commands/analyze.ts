@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { carriedFindingsNote, renderFindings, verdict } from '../render.js';
+import { carriedFindingsNote, decisionLines, renderFindings, verdict } from '../render.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
@@ -49,6 +49,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       : []),
     ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
     ...chainText,
+    ...decisionLines(report.proposals, p),
     `digest ${report.digest.digest} (${report.digest.count} records)`,
     verdict(report.ok, p, 'analysis passed', 'analysis found problems (see above)'),
     ...carriedFindingsNote(report.ok, report.findings, p),

@@ -4,8 +4,9 @@
 // changes a tracked file is shown and asked for once, before anything is written.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCodes, parseLossless, StateError, stringifyLossless } from '@deploystate/core';
+import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 import { stateDirOf, withMigration } from '../migration.js';
 
@@ -144,19 +145,26 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
             ...(scripts.plan.kept.length > 0 ? [`keep ${scripts.plan.kept.length} scripts you already have`] : []),
           ]
         : []),
-      `create the state folder ${stateDir}`,
+      `create the state folder ${stateDir} and its .gitignore`,
       'add the merge-driver line for the deployments folder to .gitattributes, when missing',
+      'record the file name of each chain that has a state file in the config',
     ]);
   }
   if (config !== undefined) {
     await writeAtomically(configFile, config.text);
     lines.push(p.green(`✔ ${existed ? `recorded ${config.changed.join(', ')} in` : 'wrote'} ${configFile}`));
   } else lines.push(`config ${configFile} exists; left as it is`);
+  // The state folder's .gitignore: the phase file is committed, evidence, journal, backups and locks are not.
+  const { ensureStateGitignore } = await import('@deploystate/migrator');
   await mkdir(stateDir, { recursive: true });
   lines.push(p.green(`✔ state folder ${stateDir}`));
+  if (await ensureStateGitignore(stateDir)) lines.push(p.green(`✔ wrote ${join(stateDir, '.gitignore')} (commit phase.json; the rest stays local)`));
   let phase: string | null = null;
   if (existsSync(ctx.paths.leveldb)) {
-    phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
+    phase = await withMigration(ctx, async (migration) => {
+      if (await migration.initShared()) lines.push(p.green(`✔ wrote ${join(stateDir, 'phase.json')} (the phase every clone follows: commit it)`));
+      return (await migration.status()).phase;
+    });
     lines.push(p.green(`✔ migration state ready: phase ${phase}`));
   } else {
     lines.push(
@@ -168,6 +176,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
   else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
   lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
+  // State files already there keep their names: recorded once, in the config.
+  const recorded = await recordChainFiles(ctx);
+  if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
   let scriptsResult: Record<string, unknown> | null = null;
   if (scripts !== undefined) {
     if (scripts.plan.add.length > 0) await writeScripts(scripts);

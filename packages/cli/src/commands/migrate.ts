@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { CopyProgress } from '@deploystate/migrator';
+import { recordChainFiles } from '../chain-files.js';
 import type { Context } from '../context.js';
 import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -70,8 +71,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       bar.finish();
     }
   });
+  // The files the copy created keep the names they were created under: recorded in the config.
+  const recorded = report.dryRun ? [] : await recordChainFiles(ctx);
   const p = ctx.out.paint;
-  ctx.out.result(report, () => [
+  ctx.out.result({ ...report, ...(recorded.length > 0 && { recordedNetworks: recorded }) }, () => [
+    ...(recorded.length > 0
+      ? [`recorded in the config: ${recorded.map((n) => `${n.chainId} -> ${n.name}.json`).join(', ')} (commit it; these names never change by themselves)`]
+      : []),
     p.bold(
       report.dryRun
         ? 'Dry run: nothing was written'

@@ -8,11 +8,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (!['text', 'json', 'github'].includes(format))
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
   const { validateDeployments, validateStaged, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
+  const validateOptions = { registry: ctx.registry(), acknowledgements: ctx.config.acknowledge };
   // --staged: every state file as git's index holds it (a pre-commit hook judges what is committed).
   const result =
     options.staged === true
-      ? await validateStaged(ctx.paths.deployments, { registry: ctx.registry() })
-      : await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
+      ? await validateStaged(ctx.paths.deployments, validateOptions)
+      : await validateDeployments(ctx.paths.deployments, validateOptions);
   if (exitCodeFor(result) !== 0)
     ctx.fail('CHECK_FAILED', `${result.summary.errors} error finding(s) in ${ctx.paths.deployments}`, {
       findings: result.findings.filter((f) => f.severity === 'error').map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),

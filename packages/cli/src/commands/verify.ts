@@ -1,7 +1,7 @@
 // `deploystate verify`: compare + schema validation, recorded as evidence for the gates.
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
+import { leveldbSinceCutoverLines, renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
 import { comparisonDocument, differingKeys, sideLocations } from './compare.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
@@ -10,11 +10,13 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   const report = await withMigration(ctx, (migration) => migration.verify(chain !== undefined ? { chain } : {}));
   if (report.chain) await requireReachable(report.chain);
   const unreadable = unknownUnreadable(report.comparison).length;
-  if (!report.clean || unreadable > 0 || report.chain?.ok === false)
+  const leveldbChanged = report.leveldbSinceCutover?.changed === true;
+  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged)
     ctx.fail('CHECK_FAILED', 'verify is not clean', {
       ...differingKeys(report.comparison),
       schemaErrors: report.schema.errors.map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
       ...(report.chain?.ok === false && { chain: 'records with errors against the chains (see data.chain)' }),
+      ...(leveldbChanged && { leveldbChangedSinceCutover: true }),
     });
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
@@ -25,6 +27,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       schema: report.schema,
       evidence: report.evidence,
       ...(report.chain && { chain: report.chain }),
+      ...(report.leveldbSinceCutover && { leveldbSinceCutover: report.leveldbSinceCutover }),
     },
     () => [
       p.bold('Comparison'),
@@ -36,6 +39,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       ...renderFindings(report.schema.errors, p),
       ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
       ...chainText,
+      ...leveldbSinceCutoverLines(report.leveldbSinceCutover, p),
       '',
       verdict(
         report.clean && unreadable === 0,
