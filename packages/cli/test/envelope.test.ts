@@ -60,7 +60,7 @@ describe('the --json envelope', () => {
     await check(['init'], true, sample);
     await check(['dual-write', 'enable', '--yes'], true, sample);
     await check(['dual-write', 'verify'], undefined, sample);
-    const differ = await check(['compare'], false, sample);
+    const differ = await check(['compare'], undefined, sample);
     // The keys that differ, as arrays a script can read, beside the error.
     if (!differ.ok) expect((differ.error.details as { missingInJson: string[] }).missingInJson).toHaveLength(28);
     await check(['migrate', '--yes'], true, sample);
@@ -68,6 +68,13 @@ describe('the --json envelope', () => {
     await check(['report'], true, sample);
     await check(['dual-write', 'disable', '--yes'], true, sample);
     await check(['migrate', '--demo', join(fixture.root, 'demo-run')], true, fixture.root);
+    // Commands other helpers own: their envelope only (their own tests judge what they do).
+    await check(['exclude', '31337-TestToken'], undefined, sample);
+    await check(['acknowledge', '31337-LookCoin', 'DEV_CHAIN'], undefined, sample);
+    await check(['rename-network', '31337', 'localdev'], undefined, sample);
+    await check(['fold-in', '--dry-run'], undefined, sample);
+    await check(['merge-resolve'], undefined, sample);
+    await check(['merge-file', 'no-base', 'no-ours', 'no-theirs'], undefined, sample);
     // Every command in the table was run at least once.
     expect([...seen].sort()).toEqual([...new Set(COMMANDS.map((c) => c.usage.split(' ')[0] as string))].sort());
   });
