@@ -51,11 +51,13 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
   // Errors and warnings first; info findings are counted above and listed only when nothing worse is.
   const worst = [...findings].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
   const listed = worst.some((f) => f.severity !== 'info') ? worst.filter((f) => f.severity !== 'info') : worst;
+  // Codes padded to the longest one listed, so every message starts in one column.
+  const codeWidth = Math.max(0, ...listed.slice(0, limit).map((f) => f.code.length));
   for (const f of listed.slice(0, limit)) {
     const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`]
       .filter(Boolean)
       .join(' ');
-    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(22))} ${where ? `${where}: ` : ''}${f.message}`);
+    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} ${where ? `${where}: ` : ''}${f.message}`);
   }
   if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
   if (listed.length < findings.length)

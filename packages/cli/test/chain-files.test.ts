@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deploystate, useSample } from './helpers.js';
+import { deploystate, useSample, onlyDocument } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-chain-files-');
 
@@ -27,7 +27,7 @@ describe('chain file names', () => {
 
     const renamed = await fixture.inSample(['rename-network', '97', 'chapel', '--yes', '--json']);
     expect(renamed.code, renamed.stderr).toBe(0);
-    const result = JSON.parse(renamed.stdout) as { backup: string; to: string };
+    const result = onlyDocument(renamed) as { backup: string; to: string };
     expect(await readFile(result.to, 'utf8')).toBe(before);
     expect(await readFile(result.backup, 'utf8')).toBe(before);
     expect(existsSync(join(fixture.sample, 'deployments', 'bsctestnet.json'))).toBe(false);
@@ -36,7 +36,7 @@ describe('chain file names', () => {
     expect(chapel?.aliases).toContain('bsctestnet');
     // The validator now judges the file under its recorded name.
     const validate = await fixture.inSample(['validate', '--json']);
-    const judged = (JSON.parse(validate.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file);
+    const judged = (onlyDocument(validate) as { files: Array<{ file: string }> }).files.map((f) => f.file);
     expect(judged.some((f) => f.endsWith('chapel.json'))).toBe(true);
     expect((await readdir(join(fixture.sample, 'deployments'))).filter((n) => n.endsWith('.json')).sort()).toEqual([
       'bscmainnet-config.json',

@@ -65,8 +65,8 @@ describe('on a sample store', () => {
   });
 
   it('dual-write enable, migrate, then status/analyze/compare/verify each print exactly one JSON document', async () => {
-    expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
-    const migrate = await inSample(['migrate', '--json']);
+    expect((await inSample(['dual-write', 'enable', '--yes'])).code).toBe(0);
+    const migrate = await inSample(['migrate', '--json', '--yes']);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(onlyDocument(migrate).copied).toBe(28);
     const status = await inSample(['status', '--json']);

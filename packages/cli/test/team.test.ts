@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { deploystate, useSample, type Run } from './helpers.js';
+import { deploystate, useSample, type Run, onlyDocument } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-team-');
 
@@ -66,7 +66,7 @@ describe('a store committed to git', () => {
     commitAll(repo, 'the project as it is');
 
     const analyze = await readOnly(repo, ['analyze', '--json']);
-    const analysis = JSON.parse(analyze.stdout) as {
+    const analysis = onlyDocument(analyze) as {
       proposals: { exclude: { keys: string[]; command: string } | null; acknowledge: Array<{ command: string; key: string }> };
     };
     // Only dev-chain records that cannot be valid are proposed for exclusion.
@@ -114,7 +114,7 @@ describe('a store committed to git', () => {
     const changed = git(repo, 'status', '--porcelain', '--untracked-files=all');
     expect(changed).toContain('.deploystate/phase.json');
     expect(changed).not.toMatch(/\.deploystate\/(?!phase\.json)/);
-    const status = JSON.parse((await deploystate(['status', '--json'], { cwd: repo })).stdout) as {
+    const status = onlyDocument(await deploystate(['status', '--json'], { cwd: repo })) as {
       decisions: { excluded: string[]; acknowledged: unknown[] };
     };
     expect(status.decisions.excluded).toEqual(['31337-LookCoin', '31337-TestToken']);
@@ -137,7 +137,7 @@ describe('a store committed to git', () => {
 
     const verify = await deploystate(['verify', '--json'], { cwd: repo });
     expect(verify.code).toBe(1);
-    const since = (JSON.parse(verify.stdout) as { leveldbSinceCutover: { changed: boolean; changes: unknown[] } }).leveldbSinceCutover;
+    const since = (onlyDocument(verify) as { leveldbSinceCutover: { changed: boolean; changes: unknown[] } }).leveldbSinceCutover;
     expect(since.changed).toBe(true);
     expect(since.changes).toEqual([{ key: '56-LateDeploy', change: 'added' }]);
     const status = await deploystate(['status'], { cwd: repo });
@@ -151,7 +151,7 @@ describe('a store committed to git', () => {
     } finally {
       await reader.close();
     }
-    const after = JSON.parse((await deploystate(['status', '--json'], { cwd: repo })).stdout) as {
+    const after = onlyDocument(await deploystate(['status', '--json'], { cwd: repo })) as {
       leveldbSinceCutover: { changed: boolean };
     };
     expect(after.leveldbSinceCutover.changed).toBe(false);

@@ -74,6 +74,8 @@ export interface StateErrorDetails {
   position?: { line: number; column: number; offset?: number };
   /** What the operator can do next. */
   hint?: string;
+  /** Structured detail for machines (the findings a gate wants acknowledged, the keys that differ). */
+  data?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -84,6 +86,7 @@ export class StateError extends Error {
   readonly key: string | undefined;
   readonly position: StateErrorDetails['position'];
   readonly hint: string | undefined;
+  readonly data: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details: StateErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -92,6 +95,7 @@ export class StateError extends Error {
     this.key = details.key;
     this.position = details.position;
     this.hint = details.hint;
+    this.data = details.data;
   }
 
   toJSON(): Record<string, unknown> {
@@ -102,6 +106,7 @@ export class StateError extends Error {
       ...(this.key !== undefined && { key: this.key }),
       ...(this.position !== undefined && { position: this.position }),
       ...(this.hint !== undefined && { hint: this.hint }),
+      ...(this.data !== undefined && { data: this.data }),
       ...(this.cause instanceof Error && { cause: { message: this.cause.message, code: (this.cause as { code?: unknown }).code } }),
     };
   }

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './exit-codes.js';
 export * from './keys.js';
 export * from './codec.js';
 export { JsonNumber, isJsonNumber, numberLiteralValue } from './json-number.js';

@@ -47,7 +47,7 @@ import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaselin
 import { scanDirectWrites } from './direct-writes.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
-import { buildReport } from './report.js';
+import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { rollbackReadiness, runRollback } from './rollback.js';
 import { routeFor } from './routing.js';
@@ -103,6 +103,22 @@ export interface CutoverReport {
 }
 
 const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
+
+/** The keys a verify found different, as a gate lists them for machines. */
+const differingKeys = (verify: VerifyReport): string[] => [
+  ...verify.comparison.onlyLeft.map((e) => e.key),
+  ...verify.comparison.onlyRight.map((e) => e.key),
+  ...verify.comparison.differing.map((d) => d.key),
+];
+
+/** A finding as a gate lists it for machines (error.data.findings in --json). */
+const gateFinding = (f: Finding): Record<string, unknown> => ({
+  code: f.code,
+  severity: f.severity,
+  ...(f.key !== undefined && { key: f.key }),
+  ...(f.file !== undefined && { file: f.file }),
+  message: f.message,
+});
 
 export class Migration {
   readonly paths: MigrationPaths;
@@ -395,8 +411,12 @@ export class Migration {
     return this.run(() => rollbackReadiness(this.readCtx));
   }
 
-  async report(): Promise<MigrationReport> {
-    return this.run(() => buildReport(this.readCtx));
+  /**
+   * Writes the migration report. `fileFindings`: the validator's counts for the deployments folder
+   * (the CLI passes `deploystate validate`'s), so the report's findings match what validate says.
+   */
+  async report(options: ReportOptions = {}): Promise<MigrationReport> {
+    return this.run(() => buildReport(this.readCtx, options));
   }
 
   // ---- state changes ----------------------------------------------------------------------
@@ -500,7 +520,10 @@ export class Migration {
       await this.admit('cutover');
       // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not a byte of LevelDB.
       let verify = await this.withReadCtx((ctx) => this.verifyAndRecord({ ctx }));
-      assertRunGate('fresh clean verify', verify.evidence, this.files.state);
+      assertRunGate('fresh clean verify', verify.evidence, this.files.state, undefined, {
+        differingKeys: differingKeys(verify),
+        schemaErrors: verify.schema.errors.map(gateFinding),
+      });
       const acknowledged = await this.withReadCtx((ctx) => this.cutoverFindings(ctx, options.acknowledge ?? []));
       let soakVerifies = 0;
       if (options.soak) {
@@ -534,7 +557,10 @@ export class Migration {
         await underGateFence(this.files, 'cutover', () =>
           this.withReadCtx(async (ctx) => {
             verify = await this.verifyAndRecord({ fenced: true, ctx });
-            assertRunGate('fresh clean verify', verify.evidence, this.files.state);
+            assertRunGate('fresh clean verify', verify.evidence, this.files.state, undefined, {
+        differingKeys: differingKeys(verify),
+        schemaErrors: verify.schema.errors.map(gateFinding),
+      });
             const leveldbAtCutover = await recordLevelDb(ctx, await ctx.leveldb());
             await this.transition(
               'cutover',
@@ -582,7 +608,7 @@ export class Migration {
       (f.key !== undefined && keysWithFindings.has(f.key)) ||
       (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
     const fresh = after.filter((f) => !preExisting(f));
-    assertRunGate('no new findings', { fresh, unacknowledged: [] }, this.files.state);
+    assertRunGate('no new findings', { fresh, unacknowledged: [] }, this.files.state, undefined, { findings: fresh.map(gateFinding) });
     const acks = new Set(acknowledge);
     // A recorded acknowledgement names the file, key, code and the record's digest as it is in JSON.
     const recorded = async (f: Finding): Promise<boolean> => {
@@ -598,7 +624,10 @@ export class Migration {
       if (acks.has(f.code) || (f.key !== undefined && acks.has(f.key)) || (f.file !== undefined && acks.has(f.file))) continue;
       if (!(await recorded(f))) unacknowledged.push(f);
     }
-    assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, this.files.state);
+    assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, this.files.state, undefined, {
+      findings: unacknowledged.map(gateFinding),
+      acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort(),
+    });
     return after;
   }
 

@@ -75,6 +75,8 @@ export interface MigrationStateFile {
     chainsDone: number[];
     leveldbDigest?: string;
     copied?: number;
+    /** Records the copy found already equal in JSON (left as they were). */
+    unchanged?: number;
   } | null;
   lastVerify: VerifyEvidence | null;
   /** Finding codes/keys the operator acknowledged for cut-over. */
@@ -159,7 +161,10 @@ export interface AnalysisReport {
 
 export interface CopyProgress {
   done: number;
+  /** What the last analysis or verify counted; equals `done` while `totalKnown` is false. */
   total: number;
+  /** False when nothing counted the records before the copy (no analyze or verify): show a count and a rate. */
+  totalKnown: boolean;
   /** Records per second. */
   rate: number;
   etaMs: number;

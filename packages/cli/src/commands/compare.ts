@@ -21,6 +21,16 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
   };
 }
 
+/** The keys that differ, for the --json envelope's error.details (and the text verdict's counts). */
+export function differingKeys(comparison: SideComparison): Record<string, string[]> {
+  return {
+    missingInJson: comparison.onlyLeft.map((e) => e.key),
+    missingInLeveldb: comparison.onlyRight.map((e) => e.key),
+    differing: comparison.differing.map((d) => d.key),
+    unreadable: unknownUnreadable(comparison).map((u) => u.key),
+  };
+}
+
 /** The folders named on unreadable entries that carry no file of their own. */
 export const sideLocations = (ctx: Context): SideLocations => ({ leveldb: ctx.paths.leveldb, json: ctx.paths.deployments });
 
@@ -33,7 +43,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const consistent = copyPending ? comparison.differing.length === 0 && comparison.onlyRight.length === 0 : comparison.equal;
   // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
   // the exit code never depends on that detail staying as it is.
-  if (!consistent || unknownUnreadable(comparison).length > 0) ctx.exitCode = 1;
+  if (!consistent || unknownUnreadable(comparison).length > 0)
+    ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison));
   const limit = Number(options.limit ?? 20);
   ctx.out.result({ ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length }) }, () => [
     ...renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }),

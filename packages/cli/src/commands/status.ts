@@ -39,6 +39,12 @@ async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
   }
 }
 
+/** What the last copy did, true after a no-op re-run too ("0 copied, 28 already equal"). */
+function copyCounts(copy: { copied?: number; unchanged?: number }): string {
+  if (copy.unchanged === undefined) return `${copy.copied ?? '?'} records copied`;
+  return `${copy.copied ?? 0} copied, ${copy.unchanged} already equal`;
+}
+
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
@@ -74,7 +80,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       : []),
     ...(status.state.copy
       ? [
-          `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
+          `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}: ${copyCounts(status.state.copy)}` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
         ]
       : []),
     `${p.bold('excluded    ')} ${decisions.excluded.length > 0 ? decisions.excluded.join(', ') : 'none'}`,

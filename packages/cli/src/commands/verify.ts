@@ -2,7 +2,7 @@
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { leveldbSinceCutoverLines, renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
-import { comparisonDocument, sideLocations } from './compare.js';
+import { comparisonDocument, differingKeys, sideLocations } from './compare.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[] = [], options: Record<string, unknown> = {}): Promise<void> {
@@ -11,7 +11,13 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   if (report.chain) await requireReachable(report.chain);
   const unreadable = unknownUnreadable(report.comparison).length;
   const leveldbChanged = report.leveldbSinceCutover?.changed === true;
-  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged) ctx.exitCode = 1;
+  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged)
+    ctx.fail('CHECK_FAILED', 'verify is not clean', {
+      ...differingKeys(report.comparison),
+      schemaErrors: report.schema.errors.map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
+      ...(report.chain?.ok === false && { chain: 'records with errors against the chains (see data.chain)' }),
+      ...(leveldbChanged && { leveldbChangedSinceCutover: true }),
+    });
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result(
