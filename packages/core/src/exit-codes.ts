@@ -85,6 +85,10 @@ export const ERROR_OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
     hint: 'the store stayed busy past the wait, so whether the record exists is unknown; run again when the other process is done',
   },
   // No configured RPC endpoint answered: the chain check could not pass (nothing of ours is broken).
+  FOREIGN_OVERWRITE: {
+    exitCode: ExitCodes.CHECK_FAILED,
+    hint: 'another program rewrote a network file and dropped or changed records the store wrote there: `deploystate repair-files` puts them back',
+  },
   ENDPOINT_UNAVAILABLE: {
     exitCode: ExitCodes.CHECK_FAILED,
     hint: 'check the RPC endpoint (--rpc <chainId>=<url>, "rpc" in the config, or RPC_URL_<chainId>) and run again',
