@@ -4,24 +4,35 @@ import { execFile } from 'node:child_process';
 import { access, readFile, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { ErrorCodes, StateError, isStateError, type StateStore } from '@deploystate/core';
+import { parseArgs as parseNodeArgs, promisify } from 'node:util';
+import { ErrorCodes, ExitCodes, StateError, exitCodeOf, isStateError, type StateStore } from '@deploystate/core';
+import { readAcknowledgements } from './config.js';
 import { exitCodeFor, formatGithub, formatHuman, formatJson } from './format.js';
+import { validateStaged } from './staged.js';
 import { assertFolder, validateDeployments } from './validate.js';
 
 const run = promisify(execFile);
 
+/**
+ * The validator's exit codes: core's one table, shared with the `deploystate` CLI (see README.md).
+ * A StateError exits by `exitCodeOf(code)`: LOCKED 3, DATA 4 (folder missing, file unreadable),
+ * ENVIRONMENT 6 (permission denied, backend unavailable); anything else is a bug, 5.
+ */
 export const EXIT = {
   /** Clean (no errors; no warnings either with --warnings-as-errors). */
-  OK: 0,
+  OK: ExitCodes.SUCCESS,
   /** Findings at error level (or warnings with --warnings-as-errors). */
-  FINDINGS: 1,
-  /** The command line is wrong. */
-  USAGE: 2,
-  /** Something around the input failed: the LevelDB backend missing or locked, git unavailable, a bug. */
-  ENVIRONMENT: 3,
-  /** The input cannot be read at all: folder missing, a file unreadable. */
-  UNREADABLE: 4,
+  FINDINGS: ExitCodes.CHECK_FAILED,
+  /** The command line is wrong, or --staged outside a git repository. */
+  USAGE: ExitCodes.USAGE,
+  /** A store is locked by another process. */
+  LOCKED: ExitCodes.LOCKED,
+  /** The input cannot be read at all: folder missing, a file unreadable or corrupted. */
+  UNREADABLE: ExitCodes.DATA,
+  /** A bug. */
+  UNEXPECTED: ExitCodes.UNEXPECTED,
+  /** The machine refused: permission denied, the LevelDB backend not installed, disk full. */
+  ENVIRONMENT: ExitCodes.ENVIRONMENT,
 } as const;
 
 export type OutputFormat = 'human' | 'json' | 'github';
@@ -31,6 +42,8 @@ export interface CliOptions {
   format: OutputFormat;
   warningsAsErrors: boolean;
   leveldb?: string;
+  /** The project config whose "acknowledge" list is honoured (default ./deploystate.config.json when present). */
+  config?: string;
   staged: boolean;
   verbose: boolean;
   help: boolean;
@@ -46,91 +59,68 @@ Options:
   --json                        same as --format json
   --warnings-as-errors          exit 1 on warnings too
   --leveldb <path>              also compare the records with this LevelDB store (read-only)
-  --staged                      only files staged in git (pre-commit hook)
+  --staged                      judge what git's index holds (pre-commit hook): every file of
+                                the folder as staged, so checks across files see one snapshot
+  --config <file>               honour this config's acknowledgements (default ./deploystate.config.json)
   --verbose                     also list info findings
   -h, --help                    this text
   -v, --version                 the version
 
-Exit codes: 0 clean, 1 findings, 2 usage error, 3 environment (LevelDB backend, git),
-4 input unreadable (folder missing, file unreadable).
+Exit codes (shared with the deploystate CLI):
+  0  clean                      1  findings (errors, or warnings with --warnings-as-errors)
+  2  usage error                3  a store is locked by another process
+  4  input missing or unreadable                5  unexpected failure (a bug)
+  6  the machine refused (permission denied, LevelDB backend not installed)
 `;
 
-function usageError(message: string): StateError {
-  return new StateError(ErrorCodes.INVALID_ARGUMENT, message, { hint: 'deploystate-validate --help' });
+function usageError(message: string, cause?: unknown): StateError {
+  return new StateError(ErrorCodes.INVALID_ARGUMENT, message, { hint: 'deploystate-validate --help', ...(cause !== undefined && { cause }) });
 }
 
-/** Parses the command line. Throws StateError INVALID_ARGUMENT on anything it does not know. */
+const FORMATS: readonly OutputFormat[] = ['human', 'json', 'github'];
+
+/** Parses the command line (node:util parseArgs, strict). Throws StateError INVALID_ARGUMENT on anything it does not know. */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = {
-    dir: './deployments',
-    format: 'human',
-    warningsAsErrors: false,
-    staged: false,
-    verbose: false,
-    help: false,
-    version: false,
-  };
-  let dirGiven = false;
-  let formatGiven: OutputFormat | undefined;
-  const setFormat = (format: string, flag: string): void => {
-    if (format !== 'human' && format !== 'json' && format !== 'github')
-      throw usageError(`${flag}: unknown format ${JSON.stringify(format)} (human, json or github)`);
-    if (formatGiven !== undefined && formatGiven !== format) throw usageError(`conflicting formats: ${formatGiven} and ${format}`);
-    formatGiven = format;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw usageError(`${flag} needs a value`);
-      return next;
-    };
-    const noValue = (): void => {
-      if (inline !== undefined) throw usageError(`${flag} takes no value`);
-    };
-    switch (flag) {
-      case '--json':
-        noValue();
-        setFormat('json', flag);
-        break;
-      case '--format':
-        setFormat(value(), flag);
-        break;
-      case '--warnings-as-errors':
-        noValue();
-        options.warningsAsErrors = true;
-        break;
-      case '--leveldb':
-        options.leveldb = value();
-        break;
-      case '--staged':
-        noValue();
-        options.staged = true;
-        break;
-      case '--verbose':
-        noValue();
-        options.verbose = true;
-        break;
-      case '-h':
-      case '--help':
-        options.help = true;
-        break;
-      case '-v':
-      case '--version':
-        options.version = true;
-        break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw usageError(`unknown option ${flag}`);
-        if (dirGiven) throw usageError(`only one folder may be given (got ${JSON.stringify(options.dir)} and ${JSON.stringify(arg)})`);
-        options.dir = arg;
-        dirGiven = true;
-    }
+  let parsed;
+  try {
+    parsed = parseNodeArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        'warnings-as-errors': { type: 'boolean' },
+        leveldb: { type: 'string' },
+        config: { type: 'string' },
+        staged: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    throw usageError(error instanceof Error ? error.message : String(error), error);
   }
-  if (formatGiven) options.format = formatGiven;
-  return options;
+  const { values, positionals } = parsed;
+  if (positionals.length > 1)
+    throw usageError(`only one folder may be given (got ${positionals.map((p) => JSON.stringify(p)).join(' and ')})`);
+  const formats = [...(values.format ?? []), ...(values.json ? ['json'] : [])];
+  for (const format of formats)
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw usageError(`--format: unknown format ${JSON.stringify(format)} (human, json or github)`);
+  if (new Set(formats).size > 1) throw usageError(`conflicting formats: ${[...new Set(formats)].join(' and ')}`);
+  return {
+    dir: positionals[0] ?? './deployments',
+    format: (formats[0] as OutputFormat | undefined) ?? 'human',
+    warningsAsErrors: values['warnings-as-errors'] === true,
+    ...(values.leveldb !== undefined && { leveldb: values.leveldb }),
+    ...(values.config !== undefined && { config: values.config }),
+    staged: values.staged === true,
+    verbose: values.verbose === true,
+    help: values.help === true,
+    version: values.version === true,
+  };
 }
 
 /** Files staged in git under `dir`, relative to it. Throws INVALID_ARGUMENT outside a repository. */
@@ -219,17 +209,7 @@ export interface CliIO {
 }
 
 function exitCodeForError(error: unknown): number {
-  if (!isStateError(error)) return EXIT.ENVIRONMENT;
-  switch (error.code) {
-    case ErrorCodes.INVALID_ARGUMENT:
-      return EXIT.USAGE;
-    case ErrorCodes.STORE_NOT_FOUND:
-    case ErrorCodes.CORRUPTED:
-    case ErrorCodes.PERMISSION_DENIED:
-      return EXIT.UNREADABLE;
-    default:
-      return EXIT.ENVIRONMENT;
-  }
+  return isStateError(error) ? exitCodeOf(error.code) : EXIT.UNEXPECTED;
 }
 
 /** Runs the command; returns the exit code. Never throws. */
@@ -246,18 +226,17 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT.OK;
     }
     await assertFolder(options.dir);
-    const files = options.staged ? await stagedFiles(options.dir) : undefined;
+    const acknowledgements = await readAcknowledgements(options.config);
     let store: StateStore | undefined;
     if (options.leveldb !== undefined) {
       const LevelDbStore = await loadLevelDbStore();
       store = new LevelDbStore({ path: options.leveldb, readOnly: true });
     }
     try {
-      const result = await validateDeployments(options.dir, {
-        warningsAsErrors: options.warningsAsErrors,
-        ...(files && { files }),
-        ...(store && { compareWith: store }),
-      });
+      const validateOptions = { warningsAsErrors: options.warningsAsErrors, ...(store && { compareWith: store }), acknowledgements };
+      const result = options.staged
+        ? await validateStaged(options.dir, validateOptions)
+        : await validateDeployments(options.dir, validateOptions);
       const text =
         options.format === 'json'
           ? formatJson(result)

@@ -63,6 +63,7 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
     let errors = 0;
     let warnings = 0;
     for (const f of report.findings) {
+      if (f.acknowledged === true) continue;
       if (f.severity === 'error') errors++;
       else if (f.severity === 'warning') warnings++;
     }
@@ -95,7 +96,11 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
   for (const [file, findings] of groups) {
     lines.push(paint('bold', file));
     for (const f of findings)
-      lines.push(`  ${location(f)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`);
+      lines.push(
+        f.acknowledged === true
+          ? `  ${location(f)} ${paint('dim', `${f.code} ${f.severity}, acknowledged`)} ${f.message}`
+          : `  ${location(f)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`,
+      );
     lines.push('');
   }
   if (result.skipped.length > 0) {
@@ -112,8 +117,8 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
       '',
     );
   }
-  const { errors, warnings, info, files } = result.summary;
-  const counts = `${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info in ${plural(files, 'file')}`;
+  const { errors, warnings, info, files, acknowledged = 0 } = result.summary;
+  const counts = `${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info${acknowledged > 0 ? `, ${acknowledged} acknowledged` : ''} in ${plural(files, 'file')}`;
   lines.push(errors > 0 ? paint('red', `✖ ${counts}`) : warnings > 0 ? paint('yellow', `⚠ ${counts}`) : paint('green', `✔ ${counts}`));
   if (hiddenInfo > 0) lines.push(paint('dim', `(${plural(hiddenInfo, 'info finding')} not listed; --verbose lists them)`));
   return `${lines.join('\n')}\n`;
@@ -145,11 +150,13 @@ export function formatGithub(result: ValidationResult, options: GithubFormatOpti
       `col=${f.column ?? 1}`,
       `title=${escapeProperty(f.code)}`,
     ];
-    lines.push(`::${COMMAND[f.severity]} ${props.join(',')}::${escapeData(`${f.code}: ${f.message}`)}`);
+    // An acknowledged finding is a notice: shown, never failing the check.
+    const command = f.acknowledged === true ? 'notice' : COMMAND[f.severity];
+    lines.push(`::${command} ${props.join(',')}::${escapeData(`${f.code}${f.acknowledged === true ? ' (acknowledged)' : ''}: ${f.message}`)}`);
   }
-  const { errors, warnings, info, files } = result.summary;
+  const { errors, warnings, info, files, acknowledged = 0 } = result.summary;
   lines.push(
-    `deploystate-validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info in ${plural(files, 'file')}; ${result.skipped.length} skipped`,
+    `deploystate-validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${info} info${acknowledged > 0 ? `, ${acknowledged} acknowledged` : ''} in ${plural(files, 'file')}; ${result.skipped.length} skipped`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -12,5 +12,7 @@ export {
   type GithubFormatOptions,
   type ExitCodeOptions,
 } from './format.js';
+export { validateStaged } from './staged.js';
 export { main, parseArgs, stagedFiles, loadLevelDbStore, EXIT, USAGE, type CliOptions, type CliIO, type OutputFormat } from './cli.js';
 export type { ValidateOptions, ValidationResult, FileReport, SkippedFile, ValidationSummary } from './types.js';
+export { readAcknowledgements } from './config.js';

@@ -29,6 +29,8 @@ export interface StateFileInput {
   text: string;
   /** The chain the registry gives this file name, if it is a registry name. */
   nameChainId?: number;
+  /** Keys the store wrote (from its journal): their absence from `records` is an error. */
+  journalled?: ReadonlySet<string>;
   registry: NetworkRegistry;
 }
 
@@ -259,8 +261,44 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     byName.set(name, record);
     entries.push({ key: where.key as string, record, file, pointer: base });
   }
-  if (document) checkLegacySections(document, byName, add, chainId);
+  if (document) {
+    checkLegacySections(document, byName, add, chainId);
+    if (chainId !== undefined) checkLegacyWithoutRecord(document, byName, add, chainId, input.journalled ?? new Set());
+  }
   return verdict('state', chainId, Object.keys(section).length);
+}
+
+/**
+ * Names in the legacy `contracts` / `implementationHashes` that no record stands for, in a file the
+ * JSON backend has adopted: an error when the journal shows the store wrote that contract (its
+ * record was lost, most likely to a script that rewrote the file), a warning otherwise.
+ */
+function checkLegacyWithoutRecord(
+  document: Record<string, unknown>,
+  records: Map<string, DeploymentRecord>,
+  add: Add,
+  chainId: number,
+  journalled: ReadonlySet<string>,
+): void {
+  const prefix = `${chainId}-`;
+  const written = [...journalled].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  for (const section of ['contracts', 'implementationHashes'] as const) {
+    const entries = document[section];
+    if (!isPlainObject(entries)) continue;
+    for (const name of Object.keys(entries)) {
+      if (recordForLegacyName(name, records)) continue;
+      const wrote = written.find((w) => w === name || w.endsWith(`:${name}`));
+      add(
+        'LEGACY_WITHOUT_RECORD',
+        wrote !== undefined
+          ? `${section}[${JSON.stringify(name)}] names ${prefix}${wrote}, which the store wrote (see its journal), but records lacks it: run \`deploystate repair-files\``
+          : `${section}[${JSON.stringify(name)}] names a contract that records lacks`,
+        pointerOf(section, name),
+        { chainId, contractName: name, ...(wrote !== undefined && { key: `${prefix}${wrote}` }) },
+        wrote !== undefined ? 'error' : 'warning',
+      );
+    }
+  }
 }
 
 type Add = (code: FindingCode, message: string, pointer: string, where?: Where, severity?: Finding['severity']) => void;

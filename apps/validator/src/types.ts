@@ -1,5 +1,5 @@
 // The validator's result model: what it judged, what it skipped and why, and every finding.
-import type { Finding, NetworkRegistry, StateStore, StoreComparison } from '@deploystate/core';
+import type { Acknowledgement, Finding, NetworkRegistry, StateStore, StoreComparison } from '@deploystate/core';
 
 export interface ValidateOptions {
   /** The network registry that names state files; core's default registry when absent. */
@@ -13,6 +13,18 @@ export interface ValidateOptions {
    * files. Checks across files still see the other state files' names.
    */
   files?: string[];
+  /**
+   * The migrator's write journal: a legacy `contracts`/`implementationHashes` entry with no record
+   * is an error when the journal shows the store wrote that key (a warning otherwise). Default:
+   * `<dir>/../.deploystate/journal.ndjson` when it exists; false reads none.
+   */
+  journal?: string | false;
+  /**
+   * Findings accepted record by record (core's Acknowledgement: file, key, code, record digest;
+   * the project config's "acknowledge"). A matching finding is kept, marked `acknowledged`, and
+   * counts as neither error nor warning; a new or changed record raises it again.
+   */
+  acknowledgements?: Acknowledgement[];
 }
 
 export interface FileReport {
@@ -38,6 +50,8 @@ export interface ValidationSummary {
   info: number;
   /** Files judged (state, legacy and leftover temp files). */
   files: number;
+  /** Findings a recorded acknowledgement accepts (not counted above); always set by validateDeployments. */
+  acknowledged?: number;
 }
 
 export interface ValidationResult {

@@ -1,18 +1,21 @@
 // validateDeployments: walks a deployments folder, decides which files are state files, judges
 // them, checks across files, optionally compares with a store, and sums it up.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   ErrorCodes,
   NetworkRegistry,
   StateError,
   countBySeverity,
+  findAcknowledgement,
   finding,
   fsErrorCode,
   isProcessAlive,
+  type Acknowledgement,
   type Finding,
 } from '@deploystate/core';
 import { STATE_DIR } from '@deploystate/backend-json';
+import { defaultJournalFor, journalledPutKeys } from './journal-keys.js';
 import { judgeStateFile, type LocatedEntry } from './state-file.js';
 import { compareWithStore } from './store-comparison.js';
 import type { FileReport, SkippedFile, ValidateOptions, ValidationResult } from './types.js';
@@ -215,6 +218,8 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
   const outside: SkippedFile[] = [];
   const only = options.files ? normalizeOnly(dir, options.files, outside) : undefined;
   const walked = await walk(dir, registry, only, show);
+  const journal = options.journal === undefined ? defaultJournalFor(dir) : options.journal;
+  const journalled = journal === false ? new Set<string>() : await journalledPutKeys(journal);
   const skipped = [...outside, ...walked.skipped];
 
   const judged = await mapLimit(walked.candidates, READ_CONCURRENCY, async (candidate) => {
@@ -238,6 +243,7 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
         name: candidate.name,
         text,
         registry,
+        journalled,
         ...(candidate.nameChainId !== undefined && { nameChainId: candidate.nameChainId }),
       }),
       name: candidate.name,
@@ -327,8 +333,25 @@ export async function validateDeployments(dir: string, options: ValidateOptions 
     }
   }
 
-  const counts = countBySeverity(findings);
-  const summary = { errors: counts.error, warnings: counts.warning, info: counts.info, files: reports.length };
+  const acknowledged = markAcknowledged(findings, entries, options.acknowledgements ?? []);
+  // An acknowledged finding is shown, as acknowledged, and counts against nothing.
+  const counts = countBySeverity(findings.filter((f) => f.acknowledged !== true));
+  const summary = { errors: counts.error, warnings: counts.warning, info: counts.info, files: reports.length, acknowledged };
   const ok = summary.errors === 0 && !(options.warningsAsErrors && summary.warnings > 0);
   return { ok, dir, files: reports, skipped, findings, summary, ...(comparison && { comparison }) };
+}
+
+/** Marks the findings a recorded acknowledgement accepts (same file, key, code and record digest); returns how many. */
+function markAcknowledged(findings: Finding[], entries: readonly LocatedEntry[], acknowledgements: readonly Acknowledgement[]): number {
+  if (acknowledgements.length === 0) return 0;
+  const recordAt = new Map(entries.map((e) => [`${basename(e.file)}\u0000${e.key}`, e.record]));
+  let count = 0;
+  for (const f of findings) {
+    if (f.key === undefined || f.file === undefined) continue;
+    if (findAcknowledgement(acknowledgements, f, recordAt.get(`${basename(f.file)}\u0000${f.key}`))) {
+      f.acknowledged = true;
+      count++;
+    }
+  }
+  return count;
 }

@@ -101,9 +101,9 @@ describe('deploystate-validate', () => {
     expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: 'STORE_NOT_FOUND', file: 'nowhere' } });
   });
 
-  it('--leveldb without the LevelDB backend installed exits 3 with BACKEND_UNAVAILABLE', async () => {
+  it('--leveldb without the LevelDB backend installed exits 6 (environment, as in the CLI) with BACKEND_UNAVAILABLE', async () => {
     const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir);
-    expect(run.code).toBe(3);
+    expect(run.code).toBe(6);
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'BACKEND_UNAVAILABLE' } });
   });
 
@@ -139,20 +139,44 @@ describe('deploystate-validate', () => {
     ).toEqual(['56-contracts/xchain/Router.sol:Router', '84532-LookCoin']);
   });
 
-  it('--staged judges only the files staged in git', async () => {
+  it('--staged judges what the index holds: a bad staged file fails though its working copy is good', async () => {
     const git = (...args: string[]) => exec('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd: dir });
     await git('init', '-q');
-    await git('add', 'deployments/basesepolia.json');
-    // Broken but not staged: the hook must not judge it.
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const good = await readFile(file, 'utf8');
+    await git('add', 'deployments');
+    expect((await runBin(['deployments', '--staged'], dir)).code).toBe(0);
+    // Stage a broken copy, then put the good text back in the working tree only.
     await put(join(dir, 'deployments'), 'bscmainnet.json', '{');
-    const clean = await runBin(['deployments', '--staged', '--json'], dir);
-    expect(clean.code).toBe(0);
-    expect((JSON.parse(clean.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file)).toEqual([
-      'deployments/basesepolia.json',
-    ]);
     await git('add', 'deployments/bscmainnet.json');
-    const broken = await runBin(['deployments', '--staged'], dir);
-    expect(broken.code).toBe(1);
-    expect(broken.stdout).toContain('NOT_JSON');
+    await put(join(dir, 'deployments'), 'bscmainnet.json', good);
+    expect((await runBin(['deployments'], dir)).code).toBe(0);
+    const staged = await runBin(['deployments', '--staged', '--json'], dir);
+    expect(staged.code).toBe(1);
+    const result = JSON.parse(staged.stdout) as { findings: Array<{ code: string; file?: string }> };
+    // Reported under the real folder, never the temp snapshot.
+    expect(result.findings.find((f) => f.code === 'NOT_JSON')?.file).toBe('deployments/bscmainnet.json');
+  });
+
+  it('--staged passes a good staged file whose working copy is bad, and reads unstaged files from the index too', async () => {
+    const git = (...args: string[]) => exec('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd: dir });
+    await git('init', '-q');
+    await git('add', 'deployments');
+    // Working tree broken in two files, one of which was never re-staged: the index is still good.
+    await put(join(dir, 'deployments'), 'bscmainnet.json', '{');
+    await put(join(dir, 'deployments'), 'basesepolia.json', '{');
+    expect((await runBin(['deployments'], dir)).code).toBe(1);
+    const staged = await runBin(['deployments', '--staged', '--json'], dir);
+    expect(staged.stderr).toBe('');
+    expect(staged.code).toBe(0);
+    const files = (JSON.parse(staged.stdout) as { files: Array<{ file: string }> }).files.map((f) => f.file);
+    expect(files).toContain('deployments/bscmainnet.json');
+    expect(files).toContain('deployments/basesepolia.json');
+  });
+
+  it('--staged outside a git repository is a usage error (exit 2)', async () => {
+    const run = await runBin(['deployments', '--staged', '--json'], dir);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
   });
 });

@@ -46,7 +46,7 @@ describe('validateDeployments on a valid folder', () => {
       ]),
     );
     expect(result.skipped).toHaveLength(3);
-    expect(result.summary).toEqual({ errors: 0, warnings: 0, info: 0, files: 2 });
+    expect(result.summary).toEqual({ errors: 0, warnings: 0, info: 0, files: 2, acknowledged: 0 });
   });
 
   it('throws STORE_NOT_FOUND naming a missing folder', async () => {

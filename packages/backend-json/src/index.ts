@@ -4,6 +4,13 @@ export { writeFileAtomic, STATE_DIR, type AtomicWriteOptions } from './atomic.js
 export { withFileLock, lockFileFor, type HeldLock, type LockMode, type LockOptions } from './lock.js';
 export { restoreStateFile, type RestoreOptions } from './backups.js';
 export {
+  updateDeploymentFile,
+  type DeploymentDocument,
+  type DeploymentFileUpdate,
+  type UpdateDeploymentFileOptions,
+  type UpdateDeploymentFileResult,
+} from './update-file.js';
+export {
   parseStateFile,
   renderStateFile,
   emptyStateFile,

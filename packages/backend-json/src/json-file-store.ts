@@ -26,7 +26,7 @@ import {
   errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { STATE_DIR, fsyncDir, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
+import { STATE_DIR, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
 import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
 import { assertRewritable, emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
 import { openStateFile } from './state-path.js';
@@ -53,6 +53,11 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * through `<lock>.wait`) or when the lease idles out. Default 100; 0 releases after every write.
    */
   lockLeaseMs?: number;
+  /**
+   * Reads only: creates and prepares nothing on disk (no folder, no `.deploystate/`), and refuses
+   * writes with WRITES_REFUSED, so a committed deployments folder stays byte-identical. Default false.
+   */
+  readOnly?: boolean;
 }
 
 export interface ReplaceChainResult {
@@ -139,6 +144,7 @@ export class JsonFileStore extends AbstractStateStore {
   readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
   readonly location: string;
   private readonly create: boolean;
+  private readonly readOnly: boolean;
   private readonly cacheEnabled: boolean;
   private readonly cacheFiles: number;
   private readonly backupsKept: number;
@@ -158,6 +164,7 @@ export class JsonFileStore extends AbstractStateStore {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'JsonFileStore needs a dir');
     this.location = resolve(options.dir);
     this.create = options.create ?? false;
+    this.readOnly = options.readOnly ?? false;
     this.cacheEnabled = options.cache ?? true;
     this.cacheFiles = Math.max(1, options.cacheFiles ?? 16);
     this.backupsKept = Math.max(0, options.backups ?? 10);
@@ -188,7 +195,7 @@ export class JsonFileStore extends AbstractStateStore {
           file: this.location,
           cause: error,
         });
-      if (!this.create) {
+      if (!this.create || this.readOnly) {
         throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, {
           file: this.location,
           hint: 'create it, or pass create: true',
@@ -198,7 +205,7 @@ export class JsonFileStore extends AbstractStateStore {
         throw new StateError(fsErrorCode(cause), `cannot create ${this.location}`, { file: this.location, cause });
       });
     }
-    await this.prepareStateDir();
+    if (!this.readOnly) await this.prepareStateDir();
   }
 
   /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
@@ -481,6 +488,15 @@ export class JsonFileStore extends AbstractStateStore {
 
   private enqueue(chainId: number, apply: (work: Working) => unknown): Promise<{ value: unknown; outcome: WriteOutcome }> {
     return new Promise((resolvePromise, reject) => {
+      if (this.readOnly) {
+        reject(
+          new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
+            file: this.location,
+            hint: 'open it without readOnly to write',
+          }),
+        );
+        return;
+      }
       let queue = this.queues.get(chainId);
       if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
       queue.ops.push({ apply, resolve: resolvePromise, reject });
@@ -494,7 +510,7 @@ export class JsonFileStore extends AbstractStateStore {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await this.leaseFor(this.fileFor(chainId)).run(() => this.writeBatch(chainId, batch));
+          await this.leaseFor(this.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -503,6 +519,14 @@ export class JsonFileStore extends AbstractStateStore {
       queue.running = undefined;
       if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
     }
+  }
+
+  /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
+  private writeTargetFor(chainId: number): string {
+    const canonical = this.fileFor(chainId);
+    if (signatureOf(canonical)) return canonical;
+    const fallback = this.unregisteredFileFor(chainId);
+    return fallback !== undefined && signatureOf(fallback) ? fallback : canonical;
   }
 
   private leaseFor(file: string): LockLease {
@@ -518,10 +542,10 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
-    const target = this.fileFor(chainId);
-    const fallback = this.unregisteredFileFor(chainId);
-    if (fallback) await this.moveUnregistered(fallback, target);
+    // A chain's file keeps the name it was created under (a chain-<id>.json named before the
+    // registry knew the chain included): a new list never renames a file; renaming is explicit.
     const loaded = await this.load(chainId);
+    const target = loaded.file;
     if (loaded.model) assertRewritable(loaded.model, target);
     const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
     const work: Working = {
@@ -610,29 +634,7 @@ export class JsonFileStore extends AbstractStateStore {
     }
   }
 
-  /** A chain registered after it was stored as chain-<id>.json moves to its name (link, then unlink: a crash between leaves one inode under two names, which this finishes). */
-  private async moveUnregistered(fallback: string, target: string): Promise<void> {
-    const from = signatureOf(fallback);
-    if (!from) return;
-    const to = signatureOf(target);
-    try {
-      if (to && to.ino !== from.ino) {
-        throw new StateError(ErrorCodes.CHAIN_MISMATCH, `both ${target} and ${fallback} hold chain state; merge them by hand (keep one)`, {
-          file: fallback,
-        });
-      }
-      if (!to) await link(fallback, target);
-      await unlink(fallback);
-      if (this.durable) await fsyncDir(this.location);
-    } catch (error) {
-      if (isStateError(error)) throw error;
-      throw new StateError(fsErrorCode(error), `could not move ${fallback} to ${target}: ${(error as Error).message}`, {
-        file: fallback,
-        cause: error,
-      });
-    }
-    this.cache.delete(this.registry.chainIdOfFile(basename(target)) ?? -1);
-  }
+
 
   // ---- backups ----
 

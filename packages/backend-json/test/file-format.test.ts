@@ -220,20 +220,17 @@ describe('file format', () => {
     expect((await store.listStateFiles()).map((f) => f.chainId)).toEqual([56, 97]);
   });
 
-  it('finds a chain stored as chain-<id>.json after it is registered, and moves it on the next write', async () => {
+  it('keeps a chain stored as chain-<id>.json under that name after it is registered: a new list never renames a file', async () => {
     const { dir, store, open } = await setup();
     await store.put(rec(777, 'Early', { networkName: 'chain-777' }));
     expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual(['chain-777.json']);
     await store.close();
     const registry = new NetworkRegistry().register({ chainId: 777, name: 'newnet', tier: 'testnet' });
     const later = await open({ registry });
-    expect(later.fileFor(777)).toBe(join(dir, 'newnet.json'));
     expect((await later.get(777, 'Early'))?.contractName).toBe('Early');
     expect((await later.listStateFiles()).map((f) => f.file)).toEqual([join(dir, 'chain-777.json')]);
     await later.put(rec(777, 'Late', { networkName: 'newnet' }));
-    expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual(['newnet.json']);
-    const doc = parseLossless(await readFile(join(dir, 'newnet.json'), 'utf8')) as Record<string, unknown>;
-    expect(doc.network).toBe('newnet');
+    expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual(['chain-777.json']);
     expect((await later.list(777)).map((r: DeploymentRecord) => r.contractName)).toEqual(['Early', 'Late']);
   });
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The `deploystate` binary. Kept tiny: cac and the command table load at start-up; a command's
-// module, the migrator and the stores load only when that command runs.
+// module, the migrator and the stores load only when that command runs. Every run ends here: with
+// --json, this file writes the one envelope (envelope.ts) for the command's result or its failure.
 import { readFileSync } from 'node:fs';
 import { buildProgram, type CommandSpec } from './program.js';
 import { stdoutState } from './stdout-state.js';
+import type { Envelope } from './envelope.js';
 
 interface CommandModule {
   run(ctx: import('./context.js').Context, args: unknown[], options: Record<string, unknown>): Promise<void>;
@@ -11,10 +13,12 @@ interface CommandModule {
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 let exitCode = 0;
+/** The command being run, as the envelope names it (null before one is matched). */
+let commandName: string | null = null;
 
 async function runCommand(spec: CommandSpec, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const { Context } = await import('./context.js');
-  const ctx = new Context(options, spec.module === 'restore');
+  const ctx = new Context(options);
   const command = (await import(`./commands/${spec.module}.js`)) as CommandModule;
   await command.run(ctx, args, options);
   exitCode = ctx.exitCode;
@@ -26,12 +30,59 @@ function flush(code: number): void {
   process.stdout.once('drain', () => process.exit(code));
 }
 
+async function writeEnvelope(envelope: Envelope): Promise<void> {
+  const { stringifyLossless } = await import('@deploystate/core');
+  process.stdout.write(`${stringifyLossless(envelope, 2)}\n`);
+}
+
+async function writeFailure(error: unknown, json: boolean, debug: boolean, colour: boolean): Promise<number> {
+  const { exitCodeFor, envelopeError, renderFailure } = await import('./failure.js');
+  const command = commandName ?? undefined;
+  const { fitToTerminal } = await import('./output.js');
+  process.stderr.write(`${fitToTerminal(renderFailure(error, { debug, colour, ...(command !== undefined && { command }) }), process.stderr)}\n`);
+  if (json) {
+    const { failureEnvelope } = await import('./envelope.js');
+    await writeEnvelope(failureEnvelope(commandName, version, envelopeError(error, command), stdoutState.hasPayload ? stdoutState.payload : undefined));
+  }
+  return exitCodeFor(error);
+}
+
+/** Ctrl-C during long work: say what state it left and how to resume, then exit 130. */
+function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    const note =
+      stdoutState.interruptNote?.() ??
+      'stopped before it finished; every file is replaced whole (temp file, then rename), so none is half-written: run the command again';
+    void import('./outcome.js').then(async ({ OutcomeError }) => {
+      const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (Ctrl-C): ${note}`);
+      flush(await writeFailure(error, json, debug, colour));
+    });
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const cli = buildProgram(version, runCommand);
   const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const colour = !argv.includes('--no-color');
+  onInterrupt(json, debug, colour);
   try {
+    // With --json the version is an envelope, not cac's text line.
+    if (json) cli.showVersionOnExit = false;
     cli.parse(argv, { run: false });
-    if (cli.options.help || cli.options.version) return flush(0);
+    commandName = cli.matchedCommand?.name.split(' ')[0] || null;
+    if (cli.options.help) return flush(0);
+    if (cli.options.version) {
+      if (json) {
+        const { successEnvelope } = await import('./envelope.js');
+        await writeEnvelope(successEnvelope(null, version, { version }));
+      }
+      return flush(0);
+    }
     if (!cli.matchedCommand) {
       if (cli.args.length === 0) {
         cli.outputHelp();
@@ -41,20 +92,27 @@ async function main(argv: string[]): Promise<void> {
       throw new CACError(`unknown command \`${String(cli.args[0])}\``);
     }
     await cli.runMatchedCommand();
+    if (json) {
+      const { successEnvelope, failureEnvelope } = await import('./envelope.js');
+      const data = stdoutState.hasPayload ? stdoutState.payload : null;
+      if (exitCode === 0) await writeEnvelope(successEnvelope(commandName, version, data));
+      else {
+        const { hintOf } = await import('@deploystate/core');
+        const failure = stdoutState.failure ?? { code: 'CHECK_FAILED', message: `${commandName ?? 'the command'}: the check did not pass` };
+        const hint = failure.hint ?? hintOf(failure.code, commandName ?? undefined);
+        await writeEnvelope(
+          failureEnvelope(commandName, version, {
+            code: failure.code,
+            message: failure.message,
+            ...(hint !== undefined && { hint }),
+            ...(failure.data !== undefined && { details: failure.data }),
+          }, data),
+        );
+      }
+    }
     flush(exitCode);
   } catch (error) {
-    const { exitCodeFor, errorDocument, renderFailure } = await import('./failure.js');
-    const debug = argv.includes('--debug');
-    // cac names a command with its arguments ("dual-write <action>"); hints want the bare name.
-    const command = cli.matchedCommand?.name.split(' ')[0] || undefined;
-    process.stderr.write(
-      `${renderFailure(error, { debug, colour: !argv.includes('--no-color'), ...(command !== undefined && { command }) })}\n`,
-    );
-    if (json && process.stdout.writableLength === 0 && !stdoutState.documentWritten) {
-      const { stringifyLossless } = await import('@deploystate/core');
-      process.stdout.write(`${stringifyLossless(errorDocument(error, command), 2)}\n`);
-    }
-    flush(exitCodeFor(error));
+    flush(await writeFailure(error, json, debug, colour));
   }
 }
 

@@ -2,13 +2,21 @@
 // to where the user ran the command), the output, and the confirmation step for destructive work.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
-import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
-import { Output } from './output.js';
+import {
+  ErrorCodes,
+  NetworkRegistry,
+  parseAcknowledgements,
+  parseLossless,
+  StateError,
+  type Acknowledgement,
+  type NetworkDefinition,
+} from '@deploystate/core';
+import { fitToTerminal, Output } from './output.js';
+import { askYesNo } from './prompt.js';
+import { stdoutState } from './stdout-state.js';
 
 export interface GlobalOptions {
-  /** `true` when given without a path (only `restore --leveldb` accepts that). */
-  leveldb?: string | boolean;
+  leveldb?: string;
   deployments?: string;
   stateDir?: string;
   config?: string;
@@ -24,8 +32,12 @@ export interface CliConfig {
   deployments?: string;
   stateDir?: string;
   exclude: string[];
+  /** Findings accepted record by record (file, key, code, record digest). */
+  acknowledge: Acknowledgement[];
   rpc?: unknown;
   networks: NetworkDefinition[];
+  /** The project's own commands for runbook checks (`project-check <name>`), by check name. */
+  projectChecks: Record<string, string>;
   /** The file it came from, when there was one. */
   file?: string;
 }
@@ -61,7 +73,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
         hint: 'create it with `deploystate init`, or leave out --config',
       });
     }
-    return { exclude: [], networks: [] };
+    return { exclude: [], acknowledge: [], networks: [], projectChecks: {} };
   }
   const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -78,9 +90,22 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
   const networks = raw.networks ?? [];
   if (!Array.isArray(networks))
     throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+  const projectChecks = raw.projectChecks ?? {};
+  if (
+    typeof projectChecks !== 'object' ||
+    projectChecks === null ||
+    Array.isArray(projectChecks) ||
+    Object.values(projectChecks).some((command) => typeof command !== 'string' || command.trim() === '')
+  )
+    throw new StateError(ErrorCodes.INVALID_CONFIG, 'projectChecks must map a check name to a shell command', {
+      file,
+      hint: '"projectChecks": { "hardhat-integration": "npx hardhat test" }',
+    });
   const config: CliConfig = {
     exclude: strings(raw.exclude, 'exclude', file),
+    acknowledge: parseAcknowledgements(raw.acknowledge, file),
     networks: networks as NetworkDefinition[],
+    projectChecks: projectChecks as Record<string, string>,
     rpc: raw.rpc,
     file,
   };
@@ -111,13 +136,7 @@ export class Context {
   /** Set by a command whose check failed without an error (compare found differences, say). */
   exitCode = 0;
 
-  constructor(
-    readonly options: GlobalOptions,
-    bareLevelDbFlag = false,
-  ) {
-    if (options.leveldb === true && !bareLevelDbFlag) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, '--leveldb needs a path', { hint: '--leveldb ./leveldb' });
-    }
+  constructor(readonly options: GlobalOptions) {
     this.cwd = invocationDir();
     this.json = options.json === true;
     this.yes = options.yes === true;
@@ -143,9 +162,17 @@ export class Context {
   }
 
   /** Options for the migrator's Migration.open / createStateStore. */
-  migrationOptions(): { cwd: string; leveldb: string; deployments: string; stateDir?: string; registry: NetworkRegistry } {
+  migrationOptions(): {
+    cwd: string;
+    leveldb: string;
+    deployments: string;
+    stateDir?: string;
+    registry: NetworkRegistry;
+    acknowledgements: Acknowledgement[];
+  } {
     return {
       cwd: this.cwd,
+      acknowledgements: this.config.acknowledge,
       leveldb: this.paths.leveldb,
       deployments: this.paths.deployments,
       ...(this.paths.stateDir !== undefined && { stateDir: this.paths.stateDir }),
@@ -154,26 +181,36 @@ export class Context {
   }
 
   /**
+   * What to tell the operator if Ctrl-C stops long work now: the state it leaves and how to resume.
+   * Replaces the default note ("stopped before finishing; run it again") for the rest of the run.
+   */
+  onInterrupt(note: () => string): void {
+    stdoutState.interruptNote = note;
+  }
+
+  /**
+   * Marks the run as a check that did not pass (exit 1) without an error: the `--json` envelope gets
+   * `ok: false` with this error beside the payload in `data`.
+   */
+  fail(code: string, message: string, details?: Record<string, unknown>): void {
+    this.exitCode = 1;
+    stdoutState.failure = { code, message, ...(details !== undefined && { data: details }) };
+  }
+
+  /**
    * Shows what a destructive step will do and asks. `--yes` skips the question; without a
-   * terminal to ask on, the step is refused (INVALID_ARGUMENT, exit 2) rather than assumed.
+   * terminal to ask on, the step is refused (INVALID_ARGUMENT, exit 2) rather than assumed; "no" is
+   * DECLINED (exit 1) and Ctrl-C CANCELLED (exit 130). Call it before the step's first write.
    */
   async confirm(action: string, plan: string[]): Promise<void> {
     const paint = this.out.errPaint;
-    process.stderr.write(`${paint.bold(action)} will:\n${plan.map((line) => `  - ${line}`).join('\n')}\n`);
+    process.stderr.write(`${fitToTerminal(`${paint.bold(action)} will:\n${plan.map((line) => `  - ${line}`).join('\n')}`, process.stderr)}\n`);
     if (this.yes) return;
     if (!process.stdin.isTTY) {
       throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${action} needs confirmation and there is no terminal to ask on`, {
         hint: 'pass --yes to confirm from a script',
       });
     }
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      const answer = (await rl.question(`Proceed with ${action}? [y/N] `)).trim().toLowerCase();
-      if (answer !== 'y' && answer !== 'yes') {
-        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${action} cancelled at the prompt; nothing was changed`);
-      }
-    } finally {
-      rl.close();
-    }
+    await askYesNo(action, process.stdin, process.stderr);
   }
 }

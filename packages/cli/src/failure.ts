@@ -1,7 +1,10 @@
 // The one top-level catch: a known StateError becomes its code, what happened, the file or key and
-// what to do next (no stack unless --debug); anything else is an unexpected failure with versions.
+// what to do next (no stack unless --debug); a declined or cancelled prompt is its own outcome;
+// anything else is an unexpected failure with versions. Exit codes and hints come from core's table.
 import { readFileSync } from 'node:fs';
-import { EXIT_CODE_BY_ERROR, ExitCodes, type ExitCode } from './exit-codes.js';
+import { errnoCode, exitCodeOf, ExitCodes, fsErrorCode, hintOf, StateError, type ExitCode } from '@deploystate/core';
+import type { EnvelopeError } from './envelope.js';
+import { isOutcome } from './outcome.js';
 import { palette, colourWanted } from './output.js';
 
 interface KnownError {
@@ -10,31 +13,9 @@ interface KnownError {
   file?: string;
   key?: string;
   hint?: string;
+  data?: Record<string, unknown>;
   position?: { line: number; column: number };
   stack?: string;
-}
-
-/** What to do next for codes whose error carries no hint of its own. */
-const DEFAULT_HINTS: Readonly<Record<string, string>> = {
-  STORE_NOT_FOUND: 'check --leveldb/--deployments (or deploystate.config.json), or create a sample with `deploystate demo`',
-  LOCKED: 'another process (a deploy script, a second deploystate) holds it; let it finish and run the command again',
-  WRITES_REFUSED: 'a rollback is running; wait for it to end (`deploystate status`)',
-  CORRUPTED: 'run `deploystate check` to list damaged records; `deploystate restore` brings back a backup',
-  MIGRATION_STATE_INVALID: 'the state file under the state dir is damaged; see `deploystate status --debug`',
-  STORES_DIFFER: 'see `deploystate compare` for the records that differ',
-  GATE_FAILED: 'run `deploystate verify` and `deploystate status` to see which gate is open',
-  TRANSITION_REFUSED: '`deploystate status` lists the commands allowed in the current phase',
-  DIVERGED: 'a secondary write failed; run `deploystate verify` until it is clean',
-  UNMIGRATABLE_RECORDS: 'exclude them with --exclude <key> (or "exclude" in the config file) after reviewing `deploystate analyze`',
-  BACKUP_NOT_FOUND: 'list what exists with `deploystate restore --list`',
-  INVALID_ARGUMENT: 'see `deploystate <command> --help`',
-  INVALID_CONFIG: 'fix the file named above; `deploystate init` writes a valid one',
-};
-
-/** The hint for a code, naming the command that failed where the hint says `<command>`. */
-function defaultHint(code: string, command: string | undefined): string | undefined {
-  const hint = DEFAULT_HINTS[code];
-  return command === undefined ? hint : hint?.replace('<command>', command);
 }
 
 /** What to read after a usage error: the command's own help when the command is known. */
@@ -42,8 +23,23 @@ function usageHint(command: string | undefined): string {
   return command === undefined ? 'see `deploystate --help`' : `see \`deploystate ${command} --help\``;
 }
 
-function isKnown(error: unknown): error is KnownError {
+function isStateErrorLike(error: unknown): error is KnownError {
   return error instanceof Error && error.name === 'StateError' && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/**
+ * An operating-system error that reached the top (ENOSPC, EACCES, ENOTDIR from a write no layer
+ * wrapped) is the machine refusing, not a bug: it gets the code core gives it (DISK_FULL,
+ * PERMISSION_DENIED, WRITE_FAILED, STORE_NOT_FOUND) and that code's exit code and hint.
+ */
+function asKnown(error: unknown): KnownError | undefined {
+  if (isStateErrorLike(error)) return error;
+  const errno = errnoCode(error);
+  if (error instanceof Error && errno !== undefined && /^E[A-Z0-9]+$/.test(errno)) {
+    const path = (error as { path?: unknown }).path;
+    return new StateError(fsErrorCode(error), error.message, { ...(typeof path === 'string' && { file: path }), cause: error });
+  }
+  return undefined;
 }
 
 function isUsage(error: unknown): error is Error {
@@ -52,8 +48,9 @@ function isUsage(error: unknown): error is Error {
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (isUsage(error)) return ExitCodes.USAGE;
-  if (isKnown(error)) return EXIT_CODE_BY_ERROR[error.code] ?? ExitCodes.UNEXPECTED;
-  return ExitCodes.UNEXPECTED;
+  if (isOutcome(error)) return exitCodeOf(error.code);
+  const known = asKnown(error);
+  return known === undefined ? ExitCodes.UNEXPECTED : exitCodeOf(known.code);
 }
 
 export function cliVersion(): string {
@@ -65,43 +62,51 @@ export function cliVersion(): string {
   }
 }
 
-/** The document `--json` prints when a command fails. */
-export function errorDocument(error: unknown, command?: string): Record<string, unknown> {
-  const exitCode = exitCodeFor(error);
-  if (isKnown(error)) {
-    const { code, message, file, key, hint, position } = error;
+/** The `error` member of the `--json` envelope for a failure. */
+export function envelopeError(error: unknown, command?: string): EnvelopeError {
+  const known = asKnown(error);
+  if (known !== undefined) {
+    const { code, message, file, key, hint, position, data } = known;
+    const resolvedHint = hint ?? hintOf(code, command);
     return {
-      ok: false,
-      exitCode,
-      error: {
-        code,
-        message,
-        ...(file && { file }),
-        ...(key && { key }),
-        ...(position && { position }),
-        hint: hint ?? defaultHint(code, command),
-      },
+      code,
+      message,
+      ...(resolvedHint !== undefined && { hint: resolvedHint }),
+      ...(file && { file }),
+      ...(key && { key }),
+      ...(position && { position }),
+      ...(data && { details: data }),
     };
   }
-  if (isUsage(error)) return { ok: false, exitCode, error: { code: 'USAGE', message: error.message, hint: usageHint(command) } };
+  if (isOutcome(error)) return { code: error.code, message: error.message, hint: error.hint ?? (hintOf(error.code) as string) };
+  if (isUsage(error)) return { code: 'USAGE', message: error.message, hint: usageHint(command) };
   return {
-    ok: false,
-    exitCode,
-    error: { code: 'UNEXPECTED', message: error instanceof Error ? error.message : String(error) },
+    code: 'UNEXPECTED',
+    message: error instanceof Error ? error.message : String(error),
+    hint: hintOf('UNEXPECTED') as string,
     versions: { deploystate: cliVersion(), node: process.version, platform: `${process.platform}-${process.arch}` },
   };
+}
+
+/** The document `--json` printed for a failure before the envelope (kept for API users). */
+export function errorDocument(error: unknown, command?: string): Record<string, unknown> {
+  return { ok: false, exitCode: exitCodeFor(error), error: envelopeError(error, command) };
 }
 
 /** The text a person reads on stderr when a command fails. */
 export function renderFailure(error: unknown, options: { debug: boolean; colour: boolean; command?: string }): string {
   const paint = palette(colourWanted(process.stderr, options.colour));
   const lines: string[] = [];
-  if (isKnown(error)) {
-    lines.push(`${paint.red(paint.bold(`error ${error.code}`))}: ${error.message}`);
-    if (error.file) lines.push(`  file: ${error.file}${error.position ? `:${error.position.line}:${error.position.column}` : ''}`);
-    if (error.key) lines.push(`  key:  ${error.key}`);
-    const hint = error.hint ?? defaultHint(error.code, options.command);
+  const known = asKnown(error);
+  if (known !== undefined) {
+    lines.push(`${paint.red(paint.bold(`error ${known.code}`))}: ${known.message}`);
+    if (known.file) lines.push(`  file: ${known.file}${known.position ? `:${known.position.line}:${known.position.column}` : ''}`);
+    if (known.key) lines.push(`  key:  ${known.key}`);
+    const hint = known.hint ?? hintOf(known.code, options.command);
     if (hint) lines.push(`  ${paint.cyan('next:')} ${hint}`);
+  } else if (isOutcome(error)) {
+    lines.push(`${paint.yellow(paint.bold(error.code === 'CANCELLED' ? 'cancelled' : 'declined'))}: ${error.message}`);
+    if (error.hint) lines.push(`  ${paint.cyan('next:')} ${error.hint}`);
   } else if (isUsage(error)) {
     lines.push(`${paint.red(paint.bold('usage error'))}: ${error.message}`);
     lines.push(`  ${paint.cyan('next:')} ${usageHint(options.command)}`);

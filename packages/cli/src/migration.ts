@@ -14,7 +14,7 @@ export function stateDirOf(ctx: Context): string {
 /** Throws STORE_NOT_FOUND (exit 4) when there is neither a LevelDB folder nor a migration state. */
 export function requireStore(ctx: Context): void {
   const stateFile = join(stateDirOf(ctx), 'state.json');
-  if (existsSync(ctx.paths.leveldb) || existsSync(stateFile)) return;
+  if (existsSync(ctx.paths.leveldb) || existsSync(stateFile) || existsSync(join(stateDirOf(ctx), 'phase.json'))) return;
   throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${ctx.paths.leveldb} and no migration state at ${stateFile}`, {
     file: ctx.paths.leveldb,
     hint: 'run it where ./leveldb is, pass --leveldb <path> (or "leveldb" in deploystate.config.json), or create a sample: `deploystate demo` then `cd deploystate-demo`',
@@ -41,4 +41,33 @@ export async function withMigration<T>(ctx: Context, fn: (migration: Migration) 
   } finally {
     await closeMigration(migration);
   }
+}
+
+/**
+ * Asks before a step, but only once the phase allows it and its gates are open (`status.next`):
+ * an operator is not asked about a step that is then refused. A step that is not allowed or not
+ * ready is refused here, unasked (TRANSITION_REFUSED or GATE_FAILED, as the migrator would), so it
+ * never runs without the question either. The migrator still checks every gate when the step runs.
+ */
+export async function confirmIfAllowed(
+  ctx: Context,
+  migration: Migration,
+  command: string,
+  action: string,
+  plan: (status: Awaited<ReturnType<Migration['status']>>) => string[],
+): Promise<void> {
+  const status = await migration.status();
+  const next = status.next.find((n) => n.command === command);
+  if (next === undefined)
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, {
+      hint: `\`deploystate status\` lists what can run now: ${status.next.map((n) => n.command).join(', ')}`,
+    });
+  // Writes still in flight close within the migrator's bounded wait: that gate is judged when the
+  // step runs, so ask and let the step wait for them. Every other closed gate is refused unasked.
+  if (!next.ready && next.gate !== 'writes settled since verify')
+    throw new StateError(ErrorCodes.GATE_FAILED, `${command} is blocked: ${next.blockedBy ?? 'a gate is not met'}`, {
+      hint: 'run `deploystate status` to see what it waits for',
+      data: { gate: next.blockedBy ?? null },
+    });
+  await ctx.confirm(action, plan(status));
 }

@@ -1,6 +1,5 @@
 // Everything the CLI prints goes through here: people get colour (on a TTY only), tables and a
 // progress bar on stderr; with --json, stdout carries exactly one JSON document and nothing else.
-import { stringifyLossless } from '@deploystate/core';
 import { stdoutState } from './stdout-state.js';
 
 type Paint = (text: string) => string;
@@ -25,9 +24,17 @@ export function palette(enabled: boolean): Palette {
   return { bold: ansi(1, 22), dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39), yellow: ansi(33, 39), cyan: ansi(36, 39) };
 }
 
-/** Colour only when the stream is a terminal and nobody asked for none. */
-export function colourWanted(stream: NodeJS.WriteStream, option: boolean): boolean {
-  return option && stream.isTTY === true && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+/**
+ * Whether to colour a stream: never with --no-color; FORCE_COLOR (non-empty, not "0") forces it
+ * even off a terminal, and FORCE_COLOR=0 turns it off; NO_COLOR (non-empty, as no-color.org says)
+ * turns it off; otherwise only on a terminal that is not "dumb".
+ */
+export function colourWanted(stream: { isTTY?: boolean }, option: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!option) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
 // eslint-disable-next-line no-control-regex
@@ -69,14 +76,79 @@ export function formatDuration(ms: number): string {
 export interface ProgressUpdate {
   done: number;
   total: number;
+  /** False when nothing counted the work beforehand: the bar shows a count and a rate, no percentage. */
+  totalKnown?: boolean;
   rate?: number;
   etaMs?: number;
   label?: string;
 }
 
+/** Cuts a line to `width` visible characters (colour codes kept whole), marking the cut with "…". */
+export function fitToWidth(line: string, width: number): string {
+  if (visibleLength(line) <= width) return line;
+  const parts = line.split(/(\u001b\[[0-9;]*m)/);
+  let out = '';
+  let room = Math.max(0, width - 1);
+  for (const part of parts) {
+    if (part.startsWith('\u001b[')) out += part;
+    else {
+      out += [...part].slice(0, room).join('');
+      room = Math.max(0, room - [...part].length);
+    }
+  }
+  return `${out}…${line.includes('\u001b[') ? '\u001b[0m' : ''}`;
+}
+
 /**
- * A progress bar with rate and ETA, redrawn in place on a terminal; elsewhere (CI logs, pipes) one
- * plain line per tenth of the work or per new label, so logs stay short and readable.
+ * Wraps a line for a terminal `width` columns wide: at a space where there is one, else mid-word
+ * (a long path or digest), continuation rows indented. Colour codes are kept whole and never counted.
+ */
+export function wrapToWidth(line: string, width: number, indent = '    '): string[] {
+  if (width < 20 || visibleLength(line) <= width) return [line];
+  const rows: string[] = [];
+  let rest = line;
+  let prefix = '';
+  while (visibleLength(prefix + rest) > width) {
+    const room = width - prefix.length;
+    let visible = 0;
+    let i = 0;
+    let lastSpace = -1;
+    while (i < rest.length && visible < room) {
+      const code = /^\u001b\[[0-9;]*m/.exec(rest.slice(i));
+      if (code) {
+        i += code[0].length;
+        continue;
+      }
+      if (rest[i] === ' ' && visible > room / 3) lastSpace = i;
+      visible++;
+      i++;
+    }
+    const cut = lastSpace > 0 ? lastSpace : i;
+    rows.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^ +/, '');
+    prefix = indent;
+  }
+  rows.push(prefix + rest);
+  return rows;
+}
+
+/** Text for a stream: on a terminal every line wrapped to its width, elsewhere as it is. */
+export function fitToTerminal(text: string, stream: { isTTY?: boolean; columns?: number }): string {
+  if (stream.isTTY !== true || !stream.columns) return text;
+  const columns = stream.columns;
+  return text
+    .split('\n')
+    .flatMap((line) => wrapToWidth(line, columns))
+    .join('\n');
+}
+
+const formatRate = (rate: number | undefined): string =>
+  rate !== undefined && Number.isFinite(rate) ? `${rate.toFixed(rate < 10 ? 1 : 0)} rec/s` : '';
+
+/**
+ * A progress row with rate and ETA, redrawn in place on a terminal and cut to its width (so it
+ * stays one row at any width); elsewhere (CI logs, pipes) one plain line per tenth of the work or
+ * per new label. An unknown total shows as a count and a rate, never a percentage.
  */
 export class ProgressBar {
   private lastDecile = -1;
@@ -89,32 +161,44 @@ export class ProgressBar {
     private readonly title: string,
   ) {}
 
-  update(progress: ProgressUpdate): void {
-    const total = Math.max(progress.total, 0);
-    const ratio = total === 0 ? 1 : Math.min(1, progress.done / total);
-    const rate =
-      progress.rate !== undefined && Number.isFinite(progress.rate) ? `${progress.rate.toFixed(progress.rate < 10 ? 1 : 0)} rec/s` : '';
+  /** The row as text for a terminal `columns` wide (exported through `render` for tests). */
+  render(progress: ProgressUpdate, columns: number): string {
+    const known = progress.totalKnown !== false && progress.total > 0;
+    const rate = formatRate(progress.rate);
+    const label = this.paint.dim(progress.label ?? '');
+    if (!known) return fitToWidth(`${this.title} ${progress.done} records ${rate} ${label}`.replace(/\s+$/, ''), columns - 1);
+    const total = progress.total;
+    const ratio = Math.min(1, progress.done / total);
     const eta = progress.etaMs !== undefined && progress.done < total ? `ETA ${formatDuration(progress.etaMs)}` : '';
-    const label = progress.label ?? '';
-    const counts = `${progress.done}/${total}`;
-    const percent = `${Math.floor(ratio * 100)}%`;
+    const text = `${Math.floor(ratio * 100)}% ${progress.done}/${total} ${rate} ${eta}`.replace(/\s+/g, ' ').trim();
+    // The bar takes what is left of the row after the words, between 10 and 30 cells.
+    const room = columns - 1 - visibleLength(`${this.title} [] ${text}`);
+    const width = Math.max(0, Math.min(30, room - 1));
+    const bar = width >= 10 ? `[${this.paint.green('#'.repeat(Math.round(ratio * width)))}${this.paint.dim('.'.repeat(width - Math.round(ratio * width)))}] ` : '';
+    return fitToWidth(`${this.title} ${bar}${text} ${label}`.replace(/\s+$/, ''), columns - 1);
+  }
+
+  update(progress: ProgressUpdate): void {
     if (this.stream.isTTY) {
-      const width = 24;
-      const filled = Math.round(ratio * width);
-      const bar = this.paint.green('#'.repeat(filled)) + this.paint.dim('.'.repeat(width - filled));
-      const line = `${this.title} [${bar}] ${percent} ${counts} ${rate} ${eta} ${this.paint.dim(label)}`.replace(/\s+$/, '');
-      this.stream.write(`\r\u001b[2K${line}`);
+      // Three columns spare: the last cell (a terminal wraps on it) and the "^C" the terminal echoes
+      // on Ctrl-C, so an interrupted row still fits.
+      const columns = (this.stream.columns && this.stream.columns > 0 ? this.stream.columns : 80) - 2;
+      // Carriage return, clear the row, draw: the row is updated in place and never wraps.
+      this.stream.write(`\r\u001b[2K${this.render(progress, columns)}`);
       this.drawn = true;
       return;
     }
-    const decile = Math.floor(ratio * 10);
+    const known = progress.totalKnown !== false && progress.total > 0;
+    const label = progress.label ?? '';
+    const decile = known ? Math.floor(Math.min(1, progress.done / progress.total) * 10) : -1;
     if (decile === this.lastDecile && label === this.lastLabel) return;
     this.lastDecile = decile;
     this.lastLabel = label;
-    this.stream.write(`${[this.title, percent, counts, rate, eta, label].filter(Boolean).join(' ')}\n`);
+    const counts = known ? `${Math.floor(Math.min(1, progress.done / progress.total) * 100)}% ${progress.done}/${progress.total}` : `${progress.done} records`;
+    this.stream.write(`${[this.title, counts, formatRate(progress.rate), label].filter(Boolean).join(' ')}\n`);
   }
 
-  /** Ends the in-place line so whatever comes next starts on its own line. */
+  /** Ends the in-place row so whatever comes next starts on its own line. */
   finish(): void {
     if (this.drawn) this.stream.write('\n');
     this.drawn = false;
@@ -160,15 +244,18 @@ export class Output {
     }
     const text = human();
     const lines = Array.isArray(text) ? text : [text];
-    if (lines.length > 0) this.writeStdout(`${lines.join('\n')}\n`);
+    if (lines.length > 0) this.writeStdout(`${fitToTerminal(lines.join('\n'), process.stdout)}\n`);
   }
 
-  /** Writes the single JSON document (later calls are refused: one document per run). */
+  /**
+   * Hands the command's result to the run's one JSON document: bin.ts wraps it in the envelope
+   * (`data`) and writes it when the command ends (later calls are refused: one result per run).
+   */
   document(document: unknown): void {
     if (this.jsonWritten) throw new Error('a second JSON document was about to be written to stdout');
     this.jsonWritten = true;
-    stdoutState.documentWritten = true;
-    this.writeStdout(`${stringifyLossless(document, 2)}\n`);
+    stdoutState.hasPayload = true;
+    stdoutState.payload = document;
   }
 
   get wroteDocument(): boolean {
@@ -177,12 +264,12 @@ export class Output {
 
   /** Progress and notes for a person: stderr, always, so stdout stays clean for --json. */
   info(line: string): void {
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${fitToTerminal(line, process.stderr)}\n`);
   }
 
   /** Text that is the command's human result (stdout), suppressed with --json. */
   say(line: string): void {
-    if (!this.json) this.writeStdout(`${line}\n`);
+    if (!this.json) this.writeStdout(`${fitToTerminal(line, process.stdout)}\n`);
   }
 
   progress(title: string): ProgressBar {

@@ -37,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--snapshot', 'Read a consistent copy of a LevelDB that another process holds open'],
       ['--expected <file>', 'Cross-check against an expected-inventory JSON file'],
+      ['--scripts <dir>', 'Scan this folder for direct writes to deployments/*.json (repeatable; default: scripts, deploy, tasks)'],
       CHAIN_OPTION,
       ...CHAIN_FLAGS,
     ],
@@ -161,6 +162,35 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate rollback --ready', 'deploystate rollback', 'EMERGENCY_ROLLBACK=true deploystate rollback --yes'],
   },
   {
+    usage: 'exclude <...keys>',
+    module: 'exclude',
+    description: 'Record keys the migration leaves behind (dev-chain junk analyze proposes) in the config',
+    examples: ['deploystate exclude 31337-TestToken 31337-LookCoin'],
+  },
+  {
+    usage: 'acknowledge <key> <code>',
+    module: 'acknowledge',
+    description: "Accept one finding on one record as it is now (recorded in the config with the record's digest)",
+    options: [['--note <text>', 'Why, in your words (kept with the acknowledgement)']],
+    examples: ['deploystate acknowledge 56-FeeManager MISSING_IMPLEMENTATION_HASH --note "proxy predates hashes"'],
+  },
+  {
+    usage: 'rename-network <chainId> <name>',
+    module: 'rename-network',
+    description: "Rename a chain's state file (a backup first) and record the name in the config; nothing else ever renames one",
+    examples: ['deploystate rename-network 137 polygonmainnet --yes'],
+  },
+  {
+    usage: 'fold-in',
+    module: 'fold-in',
+    description: "json-only: bring LevelDB's changes since cut-over (a clone that wrote before it pulled) into the JSON files",
+    options: [
+      ['--from <leveldb>', 'Read the changes from another copy of the LevelDB folder (default: this one)'],
+      ['--dry-run', 'List what would be folded in, change nothing'],
+    ],
+    examples: ['deploystate fold-in --dry-run', 'deploystate fold-in --from ../teammate/leveldb --yes'],
+  },
+  {
     usage: 'report',
     module: 'report',
     description: 'Write the migration report (Markdown and JSON) and print its summary',
@@ -173,8 +203,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--format <format>', 'text | json | github'],
       ['--verbose', 'Also list info findings (text and github formats)'],
+      ['--staged', "Judge what git's index holds (a pre-commit hook): every state file as staged, so cross-file checks see one snapshot"],
     ],
-    examples: ['deploystate validate', 'deploystate validate --verbose', 'deploystate validate --deployments ./deployments --json'],
+    examples: [
+      'deploystate validate',
+      'deploystate validate --verbose',
+      'deploystate validate --staged',
+      'deploystate validate --deployments ./deployments --json',
+    ],
   },
   {
     usage: 'merge-file <base> <ours> <theirs> [path]',
@@ -220,16 +256,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['deploystate import state.json', 'deploystate import state.ndjson --to json --force --yes'],
   },
   {
-    usage: 'restore',
+    usage: 'restore [target]',
     module: 'restore',
-    description: "Restore a network's JSON file, or the LevelDB folder, from its backups",
+    description: "Restore a network's JSON file (target: its name or chainId) or the LevelDB folder (target: leveldb) from backups",
     options: [
-      ['--file <network>', "Restore this network's JSON file (name or chainId) from the JSON backend's backups"],
-      ['--leveldb [path]', "Restore the LevelDB folder (this one, or the configured one) from the migrator's backup"],
-      ['--backup <name>', 'A specific backup (default: the latest)'],
-      ['--list', 'List the backups, change nothing'],
+      ['--backup <name>', 'A specific backup (default: the newest one that parses)'],
+      ['--list', 'List the backups, change nothing (without a target: every network file and the LevelDB folder)'],
     ],
-    examples: ['deploystate restore --file bscmainnet --list', 'deploystate restore --file 56', 'deploystate restore --leveldb --yes'],
+    examples: [
+      'deploystate restore --list',
+      'deploystate restore bscmainnet --list',
+      'deploystate restore 56',
+      'deploystate restore leveldb --yes',
+      'deploystate restore leveldb --leveldb ./leveldb',
+    ],
+  },
+  {
+    usage: 'repair-files',
+    module: 'repair-files',
+    description: "Put back records another program's rewrite of a network file dropped or changed, from the journal (asks first)",
+    options: [
+      ['--dry-run', 'Show what it would put back, change nothing'],
+      ['--accept', 'Instead take the files as they are (records removed or changed on purpose) as the new baseline'],
+    ],
+    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes', 'deploystate repair-files --accept --yes'],
   },
   {
     usage: 'demo [dir]',
@@ -256,25 +306,36 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'project-check <name>',
     module: 'project-check',
-    description: 'Say plainly which runbook checks belong to your own project (deploystate cannot run them)',
-    examples: ['deploystate project-check compile'],
+    description: 'Run the command your project configures for a runbook check ("projectChecks" in deploystate.config.json)',
+    examples: ['deploystate project-check hardhat-integration', 'deploystate project-check compile --json'],
   },
 ];
 
 export type CommandAction = (spec: CommandSpec, args: unknown[], options: Record<string, unknown>) => Promise<void>;
 
+const EXIT_CODE_HELP = [
+  '  0    success (also a transition that was already done)',
+  '  1    a check failed or could not pass, the stores differ, or you answered "no"',
+  '  2    usage error (also a confirmation with no terminal and no --yes)',
+  '  3    a store is locked or in use by another process',
+  '  4    corrupted data, or a store, file or backup that does not exist',
+  '  5    unexpected failure (a bug: please report it)',
+  '  6    the machine refused: disk full, permission denied, a write that failed',
+  '  130  interrupted (Ctrl-C); the message says what state it left',
+].join('\n');
+
 /** Builds the cac program; `action` runs a matched command (loading its module lazily). */
 export function buildProgram(version: string, action: CommandAction): CAC {
   const cli = cac('deploystate');
   cli
-    .option('--leveldb [path]', 'LevelDB folder (default: ./leveldb)')
+    .option('--leveldb <path>', 'LevelDB folder (default: ./leveldb)')
     .option('--deployments <path>', 'Deployments folder (default: ./deployments)')
     .option('--state-dir <path>', 'Migration state, journal, backups and reports (default: ./.deploystate)')
     .option('--config <file>', 'Config file (default: ./deploystate.config.json when present)')
-    .option('--json', 'Print exactly one JSON document on stdout (logs go to stderr)')
-    .option('--yes', 'Confirm destructive steps without asking')
+    .option('--json', 'Print exactly one JSON document on stdout, { ok, command, version, data | error } (logs go to stderr)')
+    .option('--yes', 'Confirm steps that change tracked files or the read side without asking')
     .option('--debug', 'Show stack traces')
-    .option('--no-color', 'No colour, even on a terminal');
+    .option('--no-color', 'No colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it)');
   for (const spec of COMMANDS) {
     const command = cli.command(spec.usage, spec.description);
     for (const [flags, description, config] of spec.options ?? []) command.option(flags, description, config);
@@ -288,11 +349,9 @@ export function buildProgram(version: string, action: CommandAction): CAC {
   cli.example('  $ deploystate analyze --leveldb ./leveldb');
   cli.example('  $ deploystate status --json');
   cli.help((sections) => [
-    ...sections,
-    {
-      title: 'Exit codes',
-      body: '  0 success · 1 check failed (or could not pass) or stores differ · 2 usage error · 3 store locked or in use · 4 corrupted data or missing store · 5 unexpected failure',
-    },
+    // cac prints "(default: true)" for a negated flag, which reads as if colour were off by default.
+    ...sections.map((section) => ({ ...section, body: section.body.replace(/(--no-color .*?)\s*\(default: true\)/, '$1') })),
+    { title: 'Exit codes', body: EXIT_CODE_HELP },
   ]);
   cli.version(version);
   return cli;

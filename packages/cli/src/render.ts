@@ -1,7 +1,7 @@
 // Text renderings shared by several commands: findings, comparisons, verdict lines.
 import type { Finding, StoreComparison } from '@deploystate/core';
 import { stringifyLossless } from '@deploystate/core';
-import type { UnreadableEntry } from '@deploystate/migrator';
+import type { DecisionProposals, UnreadableEntry } from '@deploystate/migrator';
 import { table, type Palette } from './output.js';
 
 export function verdict(ok: boolean, paint: Palette, good: string, bad: string): string {
@@ -51,11 +51,13 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
   // Errors and warnings first; info findings are counted above and listed only when nothing worse is.
   const worst = [...findings].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
   const listed = worst.some((f) => f.severity !== 'info') ? worst.filter((f) => f.severity !== 'info') : worst;
+  // Codes padded to the longest one listed, so every message starts in one column.
+  const codeWidth = Math.max(0, ...listed.slice(0, limit).map((f) => f.code.length));
   for (const f of listed.slice(0, limit)) {
     const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`]
       .filter(Boolean)
       .join(' ');
-    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(22))} ${where ? `${where}: ` : ''}${f.message}`);
+    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} ${where ? `${where}: ` : ''}${f.message}`);
   }
   if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
   if (listed.length < findings.length)
@@ -149,7 +151,45 @@ export function carriedFindingsNote(ok: boolean, findings: ReadonlyArray<{ sever
   if (!ok || errors === 0) return [];
   return [
     paint.dim(
-      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored, and cutover asks you to --acknowledge ${errors === 1 ? 'it' : 'them'}`,
+      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored unless excluded; cutover asks you to decide on each (see the proposals above)`,
     ),
   ];
+}
+
+/** json-only: LevelDB's changes since the cut-over recorded it, by key, with the command that folds them in. */
+export function leveldbSinceCutoverLines(
+  since: { cutoverAt: string; changed: boolean; changes: Array<{ key: string; change: string }> } | undefined,
+  p: Palette,
+): string[] {
+  if (!since) return [];
+  if (!since.changed) return [`${p.bold('leveldb     ')} unchanged since cut-over (${since.cutoverAt})`];
+  return [
+    p.yellow(`${p.bold('leveldb     ')} changed since cut-over (${since.cutoverAt}): ${since.changes.length} key(s), not in the JSON files deploy scripts read`),
+    ...since.changes.slice(0, 20).map((c) => p.yellow(`              ${c.change.padEnd(7)} ${c.key}`)),
+    ...(since.changes.length > 20 ? [p.yellow(`              ... and ${since.changes.length - 20} more (--json lists all)`)] : []),
+    `              next: deploystate fold-in --dry-run, then deploystate fold-in`,
+  ];
+}
+
+/** analyze's proposed decisions, each with the exact command that records it (nothing is decided for you). */
+export function decisionLines(proposals: DecisionProposals | undefined, p: Palette): string[] {
+  if (!proposals) return [];
+  const lines: string[] = [];
+  if (proposals.exclude) {
+    lines.push(p.bold(`Proposed: exclude ${proposals.exclude.keys.length} development-chain record(s) that cannot be valid`));
+    lines.push(`  ${p.cyan(proposals.exclude.command)}`);
+  }
+  if (proposals.acknowledge.length > 0) {
+    lines.push(p.bold(`Proposed: acknowledge ${proposals.acknowledge.length} finding(s) record by record, if you accept them as they are`));
+    for (const a of proposals.acknowledge) lines.push(`  ${p.cyan(a.command)}`);
+  }
+  if (proposals.toFix.length > 0)
+    lines.push(
+      p.yellow(
+        `Not proposed: ${proposals.toFix.length} error(s) on real chains are data to fix: ${[...new Set(proposals.toFix.map((f) => `${f.code} ${f.key}`))].join(', ')}`,
+      ),
+    );
+  const recorded = proposals.recorded.excluded.length + proposals.recorded.acknowledged.length;
+  if (recorded > 0) lines.push(p.green(`Recorded decisions: ${proposals.recorded.excluded.length} excluded, ${proposals.recorded.acknowledged.length} acknowledged`));
+  return lines.length > 0 ? ['', ...lines, ...(proposals.exclude || proposals.acknowledge.length > 0 ? ['  (each writes deploystate.config.json: commit it)'] : [])] : [];
 }

@@ -1,2 +1,12 @@
-// Whether this run already wrote its one JSON document to stdout (then a late error adds none).
-export const stdoutState = { documentWritten: false };
+// What this run gives the JSON envelope: the command's payload (`data`) and, when a check did not
+// pass without an error, what failed. bin.ts wraps it and writes the one document on stdout.
+export interface RunRecord {
+  hasPayload: boolean;
+  payload: unknown;
+  /** Set by a command whose check failed without throwing (compare found differences, say). */
+  failure?: { code: string; message: string; hint?: string; data?: Record<string, unknown> };
+  /** What an interrupt leaves, said on Ctrl-C during long work; the default covers the rest. */
+  interruptNote?: () => string;
+}
+
+export const stdoutState: RunRecord = { hasPayload: false, payload: undefined };

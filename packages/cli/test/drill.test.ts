@@ -59,9 +59,9 @@ beforeAll(async () => {
   migrated = join(root, 'migrated');
   // The same sample as `fresh` (demo writes the same data every time), then migrated.
   await cp(fresh, migrated, { recursive: true });
-  expect((await deploystate(['dual-write', 'enable'], { cwd: migrated })).code).toBe(0);
+  expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: migrated })).code).toBe(0);
   // The sample's dev-chain junk has invalid addresses: an operator excludes it, as the README shows.
-  const copy = await deploystate(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], { cwd: migrated });
+  const copy = await deploystate(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'], { cwd: migrated });
   expect(copy.code, copy.stderr).toBe(0);
 });
 

@@ -1,9 +1,11 @@
 // Runs the BUILT binary as a child process, the way an operator or a script does; and the temp
 // folders and sample stores the test files share.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -43,9 +45,31 @@ export function deploystate(
   });
 }
 
-/** Parses stdout as exactly one JSON document (JSON.parse refuses anything before or after it). */
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateEnvelope = ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object);
+
+export type Envelope =
+  | { ok: true; command: string | null; version: string; data: unknown }
+  | { ok: false; command: string | null; version: string; data?: unknown; error: Record<string, unknown> & { code: string; hint: string } };
+
+/**
+ * Parses stdout as exactly one JSON document (JSON.parse refuses anything before or after it) and
+ * checks it against the envelope schema the package ships: every test that reads --json checks it.
+ */
+export function envelopeOf(run: Run): Envelope {
+  const document = JSON.parse(run.stdout) as unknown;
+  if (!validateEnvelope(document)) throw new Error(`not a valid envelope: ${ajv.errorsText(validateEnvelope.errors)}\n${run.stdout}`);
+  const envelope = document as Envelope;
+  // ok means exit 0, and nothing else does.
+  expect(envelope.ok, run.stderr).toBe(run.code === 0);
+  return envelope;
+}
+
+/** The command's result (`data`); on failure, what it found beside the `error`. */
 export function onlyDocument(run: Run): Record<string, unknown> {
-  return JSON.parse(run.stdout) as Record<string, unknown>;
+  const envelope = envelopeOf(run);
+  if (envelope.ok) return envelope.data as Record<string, unknown>;
+  return { ok: false, ...((envelope.data ?? {}) as Record<string, unknown>), error: envelope.error };
 }
 
 export interface SampleFixture {

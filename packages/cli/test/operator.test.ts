@@ -13,10 +13,10 @@ function quotedCommand(text: string): string[] {
 }
 
 describe('hints an operator can follow as printed', () => {
-  it('leveldb-only: status names `restore --leveldb`, a command that exists, not the migrator step name', async () => {
+  it('leveldb-only: status names `restore leveldb`, a command that exists, not the migrator step name', async () => {
     const status = await fixture.inSample(['status']);
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('restore --leveldb');
+    expect(status.stdout).toContain('restore leveldb');
     expect(status.stdout).not.toContain('restore-leveldb');
   });
 
@@ -24,13 +24,13 @@ describe('hints an operator can follow as printed', () => {
     const check = await fixture.inSample(['check']);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('INVALID_ADDRESS');
-    expect(check.stdout).toMatch(/2 error findings above are carried as stored.*--acknowledge/);
+    expect(check.stdout).toMatch(/2 error findings above are carried as stored unless excluded; cutover asks you to decide on each/);
   });
 
   it('a usage error points at the failing command’s own --help', async () => {
-    const restore = await fixture.inSample(['restore', '--list', '--json']);
-    expect(restore.code).toBe(2);
-    expect((onlyDocument(restore).error as { hint: string }).hint).toBe('see `deploystate restore --help`');
+    const migrate = await fixture.inSample(['migrate', '--batch-size', 'x', '--json']);
+    expect(migrate.code).toBe(2);
+    expect((onlyDocument(migrate).error as { hint: string }).hint).toBe('see `deploystate migrate --help`');
     const unknown = await fixture.inSample(['status', '--no-such-option']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('see `deploystate status --help`');

@@ -48,7 +48,7 @@ interface Manifest {
 const ALWAYS = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
 const EXTRA_FILES: Record<string, RegExp> = {
   '@deploystate/backend-json': /^schema\/[\w.-]+\.json$/,
-  '@deploystate/cli': /^runbook-scripts\.json$/,
+  '@deploystate/cli': /^(runbook-scripts|envelope\.schema)\.json$/,
 };
 
 /** The packages a deploy script installs: the migrator and what it depends on. */

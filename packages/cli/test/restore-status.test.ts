@@ -22,33 +22,33 @@ describe('status --probe', () => {
 
 describe('restore', () => {
   it('a JSON file from its backup: refused without --yes, then brings back the newest backup byte for byte', async () => {
-    expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
-    expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'])).code).toBe(0);
+    expect((await inSample(['dual-write', 'enable', '--yes'])).code).toBe(0);
+    expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'])).code).toBe(0);
     const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
-    const list = onlyDocument(await inSample(['restore', '--file', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
+    const list = onlyDocument(await inSample(['restore', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
     expect(list.backups.length).toBeGreaterThan(0);
     const newest = await readFile(list.backups[0] as string, 'utf8');
     await writeFile(file, '{"records": {"cut sh');
-    const refused = await inSample(['restore', '--file', '56']);
+    const refused = await inSample(['restore', '56']);
     expect(refused.code).toBe(2);
     expect(await readFile(file, 'utf8')).toBe('{"records": {"cut sh');
-    const run = await inSample(['restore', '--file', '56', '--yes', '--json']);
+    const run = await inSample(['restore', '56', '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(onlyDocument(run).restored).toBe(list.backups[0]);
     expect(await readFile(file, 'utf8')).toBe(newest);
     // The damaged file it replaced is itself kept as a backup, so the restore can be undone.
-    const after = onlyDocument(await inSample(['restore', '--file', '56', '--list', '--json'])) as { backups: string[] };
+    const after = onlyDocument(await inSample(['restore', '56', '--list', '--json'])) as { backups: string[] };
     expect(after.backups.length).toBe(list.backups.length + 1);
   });
 
   it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {
-    const backups = onlyDocument(await inSample(['restore', '--leveldb', '--list', '--json'])) as { backups: string[] };
+    const backups = onlyDocument(await inSample(['restore', 'leveldb', '--list', '--json'])) as { backups: string[] };
     expect(backups.backups.length).toBeGreaterThan(0);
     // Replacing LevelDB under a running dual-write would lose journalled writes: refused until leveldb-only.
-    const refused = await inSample(['restore', '--leveldb', '--yes']);
+    const refused = await inSample(['restore', 'leveldb', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('TRANSITION_REFUSED');
-    expect((await inSample(['dual-write', 'disable'])).code).toBe(0);
+    expect((await inSample(['dual-write', 'disable', '--yes'])).code).toBe(0);
     // The damage: a forced import that overwrote a record with the wrong data.
     const exported = join(fixture.root, 'state.ndjson');
     expect((await inSample(['export', exported])).code).toBe(0);
@@ -61,7 +61,7 @@ describe('restore', () => {
     const damaged = join(fixture.root, 'damaged.ndjson');
     await inSample(['export', damaged]);
     expect(await readFile(damaged, 'utf8')).toContain('"note":"wrong"');
-    const run = await inSample(['restore', '--leveldb', '--yes', '--json']);
+    const run = await inSample(['restore', 'leveldb', '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const doc = onlyDocument(run) as { restored: string; movedAside: string };
     expect(backups.backups).toContain(doc.restored);

@@ -5,7 +5,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
-import { deploystate, useSample } from './helpers.js';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
 
 const SHARED_RUNBOOK = '/work/shared/seed-runbook.md';
 const runbookFile = existsSync(SHARED_RUNBOOK) ? SHARED_RUNBOOK : new URL('./fixtures/seed-runbook.md', import.meta.url);
@@ -18,6 +18,9 @@ async function runbookCommands(): Promise<string[]> {
 async function scriptMap(): Promise<Record<string, string>> {
   return JSON.parse(await readFile(new URL('../runbook-scripts.json', import.meta.url), 'utf8')) as Record<string, string>;
 }
+
+/** Runbook steps the runbook does with an environment variable, which the CLI does with a command. */
+const STEPS_WITHOUT_A_RUNBOOK_SCRIPT = ['enable:dual-write-mode', 'disable:dual-write-mode', 'promote:json-primary'];
 
 const GLOBAL_FLAGS = [
   '--leveldb',
@@ -48,7 +51,7 @@ describe('runbook scripts', () => {
     const commands = await runbookCommands();
     expect(commands.length).toBeGreaterThan(30);
     const map = await scriptMap();
-    expect(Object.keys(map).sort()).toEqual([...commands].sort());
+    expect(Object.keys(map).sort()).toEqual([...commands, ...STEPS_WITHOUT_A_RUNBOOK_SCRIPT].sort());
     for (const name of [
       'analyze:current-state',
       'test:migration:data-integrity',
@@ -85,15 +88,16 @@ describe('runbook scripts', () => {
     expect(precision.stdout).toContain('0 failed');
     const ready = await runScript('verify:rollback-ready', ['--json']);
     expect([0, 1]).toContain(ready.code);
-    expect(typeof (JSON.parse(ready.stdout) as { ready: unknown }).ready).toBe('boolean');
-    const projectOnly = await runScript('test:hardhat-integration');
-    expect(projectOnly.code).toBe(0);
-    expect(projectOnly.stdout).toContain('NOT RUN by deploystate');
+    expect(typeof (onlyDocument(ready) as { ready: unknown }).ready).toBe('boolean');
+    // Nothing configured for a project check: not a green that ran nothing.
+    const projectOnly = await runScript('test:hardhat-integration', ['--json']);
+    expect(projectOnly.code).toBe(1);
+    expect(onlyDocument(projectOnly)).toMatchObject({ configured: false, ran: false, error: { code: 'CHECK_FAILED' } });
     // The drills run on a copy: before the copy, the JSON cycle passes (seeded from a LevelDB
     // snapshot) while the cross-network check fails, since the JSON files hold no records yet.
     const drill = await runScript('test:deployment-with-json', ['--json']);
     expect(drill.code, drill.stderr).toBe(0);
-    expect((JSON.parse(drill.stdout) as { scenario: string }).scenario).toBe('json-backend');
+    expect((onlyDocument(drill) as { scenario: string }).scenario).toBe('json-backend');
     const crossNetwork = await runScript('test:cross-network:json-backend');
     expect(crossNetwork.code).toBe(1);
     expect(crossNetwork.stdout).toContain('FAIL  records on several networks');
@@ -107,15 +111,41 @@ describe('runbook scripts', () => {
     expect(preCutover.stderr).toContain('TRANSITION_REFUSED');
   });
 
-  it('the emergency rollback script reads EMERGENCY_ROLLBACK and still asks for confirmation without a terminal', async () => {
-    const command = (await scriptMap())['emergency:rollback-to-leveldb'];
-    const [, ...args] = command!.split(' ');
+  it('only the emergency rollback passes --yes (the runbook runs it unattended); it runs with no terminal', async () => {
+    const map = await scriptMap();
+    expect(Object.keys(map).filter((name) => map[name]!.split(' ').includes('--yes'))).toEqual(['emergency:rollback-to-leveldb']);
+    const [, ...args] = map['emergency:rollback-to-leveldb']!.split(' ');
+    const emergency = join(fixture.root, 'emergency');
+    await cp(fixture.sample, emergency, { recursive: true });
     const run = await deploystate(
       args.filter((a) => a !== '--emergency'),
-      { cwd: fixture.sample, env: { EMERGENCY_ROLLBACK: 'true' } },
+      { cwd: emergency, env: { EMERGENCY_ROLLBACK: 'true' } },
     );
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain('EMERGENCY rollback');
+    // Every step that changes the phase or tracked files asks when run by hand: no terminal, no --yes, exit 2.
+    for (const name of ['enable:dual-write-mode', 'migrate:bulk-data-migration', 'promote:json-primary', 'configure:json-only-mode']) {
+      expect(map[name]!.split(' '), name).not.toContain('--yes');
+    }
+    const enable = await deploystate(map['enable:dual-write-mode']!.split(' ').slice(1), { cwd: emergency });
+    expect(enable.code).toBe(2);
+  });
+
+  it('project-check runs the command the config names for it, and fails with it', async () => {
+    const project = join(fixture.root, 'checks');
+    await cp(fixture.sample, project, { recursive: true });
+    const config = (checks: Record<string, string>) =>
+      writeFile(join(project, 'deploystate.config.json'), `${JSON.stringify({ projectChecks: checks })}\n`);
+    const node = JSON.stringify(process.execPath);
+    await config({ 'hardhat-integration': `${node} -e "require('fs').writeFileSync('ran.txt', 'yes')"` });
+    const passed = await deploystate(['project-check', 'hardhat-integration', '--json'], { cwd: project });
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(onlyDocument(passed)).toMatchObject({ configured: true, ran: true, exitCode: 0 });
+    expect(await readFile(join(project, 'ran.txt'), 'utf8')).toBe('yes');
+    await config({ 'hardhat-integration': `${node} -e "process.exit(3)"` });
+    const failed = await deploystate(['project-check', 'hardhat-integration', '--json'], { cwd: project });
+    expect(failed.code).toBe(1);
+    expect(onlyDocument(failed)).toMatchObject({ exitCode: 3, error: { code: 'CHECK_FAILED' } });
   });
 });
 
@@ -130,6 +160,9 @@ describe('init --scripts', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('"analyze:current-state": "deploystate analyze"');
     expect(JSON.parse(await readFile(pkgFile, 'utf8')).scripts).toEqual({ compile: 'hardhat compile' });
+    // Refused before its first write: no config, no state folder either.
+    expect(existsSync(join(project, 'deploystate.config.json'))).toBe(false);
+    expect(existsSync(join(project, '.deploystate'))).toBe(false);
     const done = await deploystate(['init', '--scripts', '--yes'], { cwd: project });
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('migration state ready: phase leveldb-only');
@@ -138,5 +171,47 @@ describe('init --scripts', () => {
     expect(scripts.compile).toBe('hardhat compile');
     for (const [name, command] of Object.entries(map)) if (name !== 'compile') expect(scripts[name]).toBe(command);
     expect(existsSync(join(project, 'deploystate.config.json'))).toBe(true);
+  });
+
+  it('init records the paths it is given, relative to the config, and creates the state folder', async () => {
+    const project = join(fixture.root, 'paths');
+    await cp(join(fixture.sample, 'leveldb'), join(project, 'data', 'db'), { recursive: true });
+    const run = await deploystate(['init', '--leveldb', 'data/db', '--deployments', 'deploy', '--json'], { cwd: project });
+    expect(run.code, run.stderr).toBe(0);
+    const config = JSON.parse(await readFile(join(project, 'deploystate.config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ leveldb: './data/db', deployments: './deploy', stateDir: './.deploystate', projectChecks: {} });
+    expect(existsSync(join(project, '.deploystate'))).toBe(true);
+    expect(onlyDocument(run)).toMatchObject({ phase: 'leveldb-only' });
+    // Run again with another path: the existing config is a tracked file, so it asks (no terminal: exit 2, unchanged).
+    const before = await readFile(join(project, 'deploystate.config.json'), 'utf8');
+    const again = await deploystate(['init', '--deployments', 'elsewhere'], { cwd: project });
+    expect(again.code).toBe(2);
+    expect(await readFile(join(project, 'deploystate.config.json'), 'utf8')).toBe(before);
+    const confirmed = await deploystate(['init', '--deployments', 'elsewhere', '--yes'], { cwd: project });
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    const updated = JSON.parse(await readFile(join(project, 'deploystate.config.json'), 'utf8')) as Record<string, unknown>;
+    expect(updated).toMatchObject({ leveldb: './data/db', deployments: './elsewhere' });
+  });
+});
+
+describe('validate --staged', () => {
+  it("judges git's index, not the working tree", async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const git = (cwd: string, ...args: string[]) =>
+      promisify(execFile)('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd });
+    const project = join(fixture.root, 'staged');
+    await cp(fixture.sample, project, { recursive: true });
+    await git(project, 'init', '-q');
+    await git(project, 'add', 'deployments');
+    const file = join(project, 'deployments', 'bscmainnet.json');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, '{');
+    await git(project, 'add', 'deployments/bscmainnet.json');
+    await writeFile(file, good);
+    const staged = await deploystate(['validate', '--staged', '--json'], { cwd: project });
+    expect(staged.code).toBe(1);
+    const envelope = onlyDocument(staged) as { findings: Array<{ code: string; file?: string }> };
+    expect(envelope.findings.some((f) => f.code === 'NOT_JSON' && f.file === file)).toBe(true);
   });
 });

@@ -45,14 +45,18 @@ describe('on a sample store', () => {
     expect((doc.missingInJson as Array<{ key: string }>).map((e) => e.key)).toContain('56-LookCoin');
   });
 
-  it('while another process holds the LevelDB, a command exits 3 (LOCKED)', async () => {
+  it('while another process holds the LevelDB, export reads a snapshot and a write exits 3 (LOCKED)', async () => {
     const holder = await holdLevelDb(join(fixture.sample, 'leveldb'));
+    const file = join(fixture.root, 'held.json');
     try {
-      // A short lock wait: the wait is bounded either way; this only keeps the test from sitting out the default.
-      const run = await inSample(['export', join(fixture.root, 'locked.json'), '--json'], { env: { DEPLOYSTATE_LOCK_WAIT_MS: '300' } });
+      // Read-only commands read a consistent copy: a held LevelDB does not stop them.
+      const exported = await inSample(['export', file, '--json']);
+      expect(exported.code, exported.stderr).toBe(0);
+      // A write needs the live store. A short lock wait: bounded either way; this only keeps the test from sitting out the default.
+      const run = await inSample(['import', file, '--to', 'leveldb', '--yes', '--json'], { env: { DEPLOYSTATE_LOCK_WAIT_MS: '300' } });
       expect(run.code, run.stderr).toBe(3);
       expect((onlyDocument(run).error as { code: string }).code).toBe('LOCKED');
-      const badWait = await inSample(['export', join(fixture.root, 'locked.json')], { env: { DEPLOYSTATE_LOCK_WAIT_MS: 'soon' } });
+      const badWait = await inSample(['import', file, '--to', 'leveldb', '--yes'], { env: { DEPLOYSTATE_LOCK_WAIT_MS: 'soon' } });
       expect(badWait.code).toBe(2);
       expect(badWait.stderr).toContain('DEPLOYSTATE_LOCK_WAIT_MS');
     } finally {
@@ -61,8 +65,8 @@ describe('on a sample store', () => {
   });
 
   it('dual-write enable, migrate, then status/analyze/compare/verify each print exactly one JSON document', async () => {
-    expect((await inSample(['dual-write', 'enable'])).code).toBe(0);
-    const migrate = await inSample(['migrate', '--json']);
+    expect((await inSample(['dual-write', 'enable', '--yes'])).code).toBe(0);
+    const migrate = await inSample(['migrate', '--json', '--yes']);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(onlyDocument(migrate).copied).toBe(28);
     const status = await inSample(['status', '--json']);

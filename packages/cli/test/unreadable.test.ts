@@ -53,8 +53,8 @@ describe('unreadable entries', () => {
   });
 
   it('once the key is excluded it is listed as known and the equal stores pass; a new undecodable value fails them again', async () => {
-    expect((await run(['dual-write', 'enable'])).code).toBe(0);
-    const copy = await run(['migrate', '--exclude', '97-Broken']);
+    expect((await run(['dual-write', 'enable', '--yes'])).code).toBe(0);
+    const copy = await run(['migrate', '--exclude', '97-Broken', '--yes']);
     expect(copy.code, copy.stderr).toBe(0);
     const known = await run(['compare', '--json']);
     expect(known.code, known.stderr).toBe(0);

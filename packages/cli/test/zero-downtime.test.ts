@@ -64,7 +64,7 @@ for (const { paceMs, rollback } of WALKS) {
       try {
         await writer.started();
         for (const args of [
-          ['dual-write', 'enable'],
+          ['dual-write', 'enable', '--yes'],
           ['migrate', '--yes'],
           ['verify'],
           ['promote', '--yes'],

@@ -59,6 +59,8 @@ export const ErrorCodes = {
   NOT_A_FILE: 'NOT_A_FILE',
   /** A read could not tell whether the record exists (the store stayed busy past the wait): never "absent". */
   PRESENCE_UNKNOWN: 'PRESENCE_UNKNOWN',
+  /** A network file no longer holds a record the store wrote there: other code rewrote the file. */
+  FOREIGN_OVERWRITE: 'FOREIGN_OVERWRITE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -72,6 +74,8 @@ export interface StateErrorDetails {
   position?: { line: number; column: number; offset?: number };
   /** What the operator can do next. */
   hint?: string;
+  /** Structured detail for machines (the findings a gate wants acknowledged, the keys that differ). */
+  data?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -82,6 +86,7 @@ export class StateError extends Error {
   readonly key: string | undefined;
   readonly position: StateErrorDetails['position'];
   readonly hint: string | undefined;
+  readonly data: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details: StateErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -90,6 +95,7 @@ export class StateError extends Error {
     this.key = details.key;
     this.position = details.position;
     this.hint = details.hint;
+    this.data = details.data;
   }
 
   toJSON(): Record<string, unknown> {
@@ -100,6 +106,7 @@ export class StateError extends Error {
       ...(this.key !== undefined && { key: this.key }),
       ...(this.position !== undefined && { position: this.position }),
       ...(this.hint !== undefined && { hint: this.hint }),
+      ...(this.data !== undefined && { data: this.data }),
       ...(this.cause instanceof Error && { cause: { message: this.cause.message, code: (this.cause as { code?: unknown }).code } }),
     };
   }

@@ -48,6 +48,11 @@ export const FindingCodes = {
     severity: 'error',
     summary: 'the file holds an unfinished merge: git conflict markers, or a $conflicts section left by the merge driver',
   },
+  FOREIGN_OVERWRITE: {
+    severity: 'error',
+    summary: 'a record the store wrote is missing or changed in its file: other code rewrote the file',
+  },
+  LEGACY_WITHOUT_RECORD: { severity: 'warning', summary: 'a legacy contracts/implementationHashes entry names a contract that records lacks' },
   TORN_LOG_TAIL: {
     severity: 'warning',
     summary: 'the log ended inside a record, as a crash mid-write leaves it; the unacknowledged write was dropped',
@@ -69,6 +74,8 @@ export interface Finding {
   pointer?: string;
   line?: number;
   column?: number;
+  /** Set when a recorded acknowledgement accepts this finding on this record as it is (see acknowledgements.ts). */
+  acknowledged?: boolean;
 }
 
 export function finding(

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './exit-codes.js';
 export * from './keys.js';
 export * from './codec.js';
 export { JsonNumber, isJsonNumber, numberLiteralValue } from './json-number.js';
@@ -6,6 +7,7 @@ export * from './canonical.js';
 export * from './record.js';
 export * from './registry.js';
 export * from './findings.js';
+export * from './acknowledgements.js';
 export * from './compare.js';
 export * from './store.js';
 export * from './memory-store.js';

@@ -1,5 +1,8 @@
 // The network registry: chainId -> canonical network name, its file, known aliases and tier.
-// A chain nobody registered still works under `chain-<id>`.
+// Registered chains (the defaults, then the project's config) come first; a chain nobody
+// registered takes its name and tier from the maintained chain catalog (generated from viem's
+// chain definitions); only a chain nobody knows works under `chain-<id>`.
+import { CHAIN_CATALOG } from './chain-catalog.js';
 import { ErrorCodes, StateError } from './errors.js';
 
 export type NetworkTier = 'mainnet' | 'testnet' | 'dev';
@@ -37,11 +40,23 @@ export const DEFAULT_NETWORKS: readonly NetworkDefinition[] = [
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const UNKNOWN_PREFIX = 'chain-';
 
+const isDevChainId = (chainId: number): boolean => chainId === 31337 || chainId === 1337;
+
+/** The catalog by chainId and by name, built once. */
+const catalog = {
+  byChain: new Map(CHAIN_CATALOG.map(([chainId, name, testnet]) => [chainId, { name, testnet: testnet === 1 }])),
+  byName: new Map(CHAIN_CATALOG.map(([chainId, name]) => [name, chainId])),
+};
+
 export class NetworkRegistry {
   private readonly byChain = new Map<number, NetworkInfo>();
   private readonly byName = new Map<string, number>();
 
-  constructor(definitions: readonly NetworkDefinition[] = DEFAULT_NETWORKS) {
+  private readonly useCatalog: boolean;
+
+  /** `catalog: false` leaves out the maintained chain catalog: only registered chains are known. */
+  constructor(definitions: readonly NetworkDefinition[] = DEFAULT_NETWORKS, options: { catalog?: boolean } = {}) {
+    this.useCatalog = options.catalog ?? true;
     for (const definition of definitions) this.register(definition);
   }
 
@@ -75,17 +90,31 @@ export class NetworkRegistry {
   get(chainId: number): NetworkInfo {
     const info = this.byChain.get(chainId);
     if (info) return { ...info, aliases: [...info.aliases] };
+    const listed = this.catalogName(chainId);
+    if (listed !== undefined) {
+      const testnet = catalog.byChain.get(chainId)?.testnet === true;
+      return { chainId, name: listed, aliases: [], tier: isDevChainId(chainId) ? 'dev' : testnet ? 'testnet' : 'mainnet', known: true };
+    }
     return {
       chainId,
       name: `${UNKNOWN_PREFIX}${chainId}`,
       aliases: [],
-      tier: chainId === 31337 || chainId === 1337 ? 'dev' : 'testnet',
+      tier: isDevChainId(chainId) ? 'dev' : 'testnet',
       known: false,
     };
   }
 
   isKnown(chainId: number): boolean {
-    return this.byChain.has(chainId);
+    return this.byChain.has(chainId) || this.catalogName(chainId) !== undefined;
+  }
+
+  /** The catalog's name for a chain nobody registered, unless a registered chain already uses that name. */
+  private catalogName(chainId: number): string | undefined {
+    if (!this.useCatalog || this.byChain.has(chainId)) return undefined;
+    const name = catalog.byChain.get(chainId)?.name;
+    if (name === undefined) return undefined;
+    const owner = this.byName.get(name);
+    return owner === undefined || owner === chainId ? name : undefined;
   }
 
   /** The state file for a chain, relative to the deployments folder. */
@@ -97,6 +126,8 @@ export class NetworkRegistry {
   chainIdOf(networkName: string): number | undefined {
     const known = this.byName.get(networkName.toLowerCase());
     if (known !== undefined) return known;
+    const listed = catalog.byName.get(networkName.toLowerCase());
+    if (listed !== undefined && this.catalogName(listed) === networkName.toLowerCase()) return listed;
     const match = /^chain-(0|[1-9][0-9]{0,15})$/.exec(networkName);
     return match ? Number(match[1]) : undefined;
   }
@@ -117,3 +148,5 @@ export class NetworkRegistry {
 }
 
 export const defaultRegistry = (): NetworkRegistry => new NetworkRegistry();
+
+export { CHAIN_CATALOG, CHAIN_CATALOG_SOURCE } from './chain-catalog.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, FindingCodes } from '../src/index.js';
+import { ERROR_OUTCOMES, ErrorCodes, ExitCodes, FindingCodes } from '../src/index.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -12,5 +12,15 @@ describe('README', () => {
   it('documents every finding code with its severity', () => {
     for (const [code, meta] of Object.entries(FindingCodes))
       expect(readme, code).toMatch(new RegExp(`^\\| \`${code}\` \\| ${meta.severity} \\|`, 'm'));
+  });
+
+  it('puts every error code in the exit-code table on the row of the exit code the table decides', () => {
+    const rows = new Map<number, string>();
+    for (const match of readme.matchAll(/^\| (\d+) \| `([A-Z_]+)` \| (.*) \|$/gm)) rows.set(Number(match[1]), match[3] as string);
+    expect([...rows.keys()].sort((a, b) => a - b)).toEqual(Object.values(ExitCodes).sort((a, b) => a - b));
+    for (const [code, outcome] of Object.entries(ERROR_OUTCOMES)) {
+      expect(rows.get(outcome.exitCode), code).toContain(`\`${code}\``);
+      expect(outcome.hint, code).toMatch(/\S/);
+    }
   });
 });

@@ -64,7 +64,24 @@ describe('network registry', () => {
     mine.register({ chainId: 424242, name: 'renamed', tier: 'mainnet' });
     expect(mine.get(424242).name).toBe('renamed');
     expect(mine.chainIdOf('mc')).toBeUndefined();
-    expect(new NetworkRegistry([]).isKnown(56)).toBe(false);
+    expect(new NetworkRegistry([], { catalog: false }).isKnown(56)).toBe(false);
+  });
+
+  it('names every chain the maintained catalog knows, mainnet and testnet right; chain-<id> only for chains nobody knows', () => {
+    expect(registry.get(137)).toMatchObject({ name: 'polygon', tier: 'mainnet', known: true });
+    expect(registry.get(42161)).toMatchObject({ name: 'arbitrum', tier: 'mainnet', known: true });
+    expect(registry.get(11155111)).toMatchObject({ name: 'sepolia', tier: 'testnet', known: true });
+    expect(registry.fileName(137)).toBe('polygon.json');
+    expect(registry.chainIdOfFile('polygon.json')).toBe(137);
+    expect(registry.chainIdOf('Sepolia')).toBe(11155111);
+    // Registered chains keep their names; a catalog name another chain already uses is not taken.
+    expect(registry.get(56).name).toBe('bscmainnet');
+    expect(registry.get(1337)).toMatchObject({ name: 'chain-1337', tier: 'dev', known: false });
+    expect(registry.get(424242).name).toBe('chain-424242');
+    // The project's config comes before the catalog.
+    const mine = new NetworkRegistry().register({ chainId: 137, name: 'matic', tier: 'mainnet' });
+    expect(mine.fileName(137)).toBe('matic.json');
+    expect(mine.chainIdOf('polygon')).toBeUndefined();
   });
 
   it('hands out copies, so a caller cannot change the registry', () => {

@@ -151,16 +151,21 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
   };
 
   let total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
+  // With no analysis or verify before the copy, the total is not known until the pass ends: say so
+  // (a count and a rate), never a percentage of what was read so far.
+  let totalKnown = total > 0;
   let done = 0;
   const progress = async (chainId: number, persist: boolean): Promise<void> => {
+    if (done > total) totalKnown = false;
     total = Math.max(total, done);
     const elapsed = Math.max(1, ctx.now() - started);
     const rate = (done / elapsed) * 1000;
     const p: CopyProgress = {
       done,
       total,
+      totalKnown,
       rate,
-      etaMs: rate > 0 ? Math.round(((total - done) / rate) * 1000) : 0,
+      etaMs: rate > 0 && totalKnown ? Math.round(((total - done) / rate) * 1000) : 0,
       chainId,
       file: json.fileFor(chainId),
     };
@@ -324,6 +329,9 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
         completedAt: keepTime ? (previous?.completedAt as string) : isoNow(ctx),
         leveldbDigest: report.leveldbDigest,
         copied: (previous?.copied ?? 0) + report.copied,
+        // Records the run found already equal: with `copied`, what the JSON side holds after it (so a
+        // no-op re-run reads "0 copied, 28 already equal", not "0 records").
+        unchanged: (previous?.unchanged ?? 0) + report.unchanged,
       };
       pushTiming(
         s,

@@ -13,6 +13,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { jsonStore, levelDbStore, readsWithoutOpening } from './backends.js';
+import { OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
@@ -27,6 +28,11 @@ export interface StateStoreOptions extends MigrationOptions {
   shadowReads?: boolean;
   /** For tests: stores to use instead of the real backends. */
   stores?: { leveldb: StateStore; json: StateStore };
+  /**
+   * Called when a write finds that its network file lost records the store wrote there (other code
+   * rewrote the file). Default: a warning on stderr naming the keys. The write itself succeeded.
+   */
+  onForeignOverwrite?: (check: FilesCheck) => void;
 }
 
 /**
@@ -48,6 +54,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   private readonly sides: Record<Side, StateStore>;
   /** What the write protocol uses of this store. */
   private readonly writer: WriteTarget;
+  private readonly overwrites: OverwriteWatch | undefined;
 
   constructor(options: StateStoreOptions = {}) {
     const registry = options.registry ?? new NetworkRegistry();
@@ -64,6 +71,13 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       json: jsonStore(files, { registry, create: true }),
     };
     this.writer = { files, journal: this.journal, watcher: this.watcher, env: this.env, side: (name) => this.side(name) };
+    // [coowned] Only the real JSON backend has files that other code can rewrite.
+    this.overwrites = options.stores
+      ? undefined
+      : new OverwriteWatch(
+          { stateDir: files.stateDir, deployments: files.deployments, registry, journal: this.journal },
+          options.onForeignOverwrite,
+        );
   }
 
   get phase(): MigrationPhase {
@@ -181,16 +195,28 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected async _put(key: string, record: DeploymentRecord): Promise<void> {
-    await writeThrough(this.writer, key, 'put', record);
+    await this.watchedWrite(key, 'put', record);
   }
 
   protected async _delete(key: string): Promise<boolean> {
-    return writeThrough(this.writer, key, 'delete');
+    return this.watchedWrite(key, 'delete');
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {
     // Each record is journalled and dual-written on its own so rollback and the copy see them all.
-    for (const entry of entries) await writeThrough(this.writer, entry.key, 'put', entry.record);
+    for (const entry of entries) await this.watchedWrite(entry.key, 'put', entry.record);
+  }
+
+  // [coowned] A write to a file that other code rewrote still lands, then says what the rewrite lost.
+  private async watchedWrite(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
+    const watch = this.overwrites;
+    if (!watch) return writeThrough(this.writer, key, op, record);
+    const { chainId } = parseKey(key);
+    const before = watch.before(chainId);
+    const result = await writeThrough(this.writer, key, op, record);
+    const route = this.route;
+    if (route.journal && route.writes.includes('json')) await watch.after(chainId, before);
+    return result;
   }
 
   // get and has take the caller's chainId and name straight to the side: the key is built only to

@@ -57,6 +57,7 @@ export {
   type Verdict,
 } from './machine.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from '@deploystate/backend-json/lock';
+export { ensureStateGitignore, readSharedState, sharedStateFile, SHARED_STATE_FILE, STATE_GITIGNORE, type SharedState } from './shared-state.js';
 export { type CopyOptions } from './copy.js';
 export {
   backupTime,
@@ -67,5 +68,24 @@ export {
   type LevelDbRestoreResult,
 } from './leveldb-backups.js';
 export { type CompareOptions } from './verify.js';
+export { type ReportOptions } from './report.js';
+export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
+export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';
 export { createDemo, runDemo, type DemoStep } from './demo.js';
+export {
+  acceptNetworkFiles,
+  checkFiles,
+  coownedContext,
+  type ChangedElsewhere,
+  type CoownedContext,
+  type FilesCheck,
+  type ForeignOverwrite,
+  type ForeignOverwriteKind,
+  type RepairAction,
+  type RepairPlan,
+  type RepairReport,
+} from './coowned.js';
+export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type DirectWrite } from './direct-writes.js';
+// Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
+export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';

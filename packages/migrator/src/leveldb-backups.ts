@@ -166,7 +166,7 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
  */
 export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<LevelDbRestoreResult> {
   const state = await readState(ctx.files);
-  assertMayRun('restore --leveldb', { state, openSinceVerify: [] }, ctx.files.state);
+  assertMayRun('restore leveldb', { state, openSinceVerify: [] }, ctx.files.state);
   const backups = await listLevelDbBackups(ctx);
   const chosen = backup === undefined ? backups[backups.length - 1] : backups.find((b) => b === backup || b.includes(backup));
   if (!chosen)

@@ -151,7 +151,7 @@ export const TRANSITIONS = {
     atRun: ['fresh clean verify', 'no new findings', 'acknowledged findings', 'soak', 'chain verification'],
   },
   rollback: { to: 'leveldb-only', gates: [], atRun: ['rollback readiness'] },
-  'restore --leveldb': { to: null, gates: [], atRun: [], hint: 'roll back first' },
+  'restore leveldb': { to: null, gates: [], atRun: [], hint: 'roll back first' },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -166,7 +166,7 @@ export type CommandName = TransitionName | ReadOnlyCommand;
  * that list it; a read-only command runs anywhere and is listed where it is the useful next step.
  */
 export const PHASE_COMMANDS: Record<MigrationPhase, readonly CommandName[]> = {
-  'leveldb-only': ['analyze', 'dual-write enable', 'restore --leveldb', 'rollback'],
+  'leveldb-only': ['analyze', 'dual-write enable', 'restore leveldb', 'rollback'],
   'dual-write': ['migrate', 'verify', 'promote', 'dual-write disable', 'rollback'],
   'json-primary': ['verify', 'cutover', 'rollback'],
   'json-only': ['report', 'rollback'],
@@ -225,10 +225,18 @@ export class GateFailedError extends StateError {
   readonly gate: GateName | RunGateName;
   readonly reasons: string[];
 
-  constructor(gate: GateName | RunGateName, reasons: string[], file: string | undefined, hint?: string) {
+  constructor(
+    gate: GateName | RunGateName,
+    reasons: string[],
+    file: string | undefined,
+    hint?: string,
+    data?: Record<string, unknown>,
+  ) {
     super(ErrorCodes.GATE_FAILED, `gate "${gate}" not satisfied: ${reasons.join('; ')}`, {
       ...(file !== undefined && { file }),
       hint: hint ?? `satisfy "${gate}" first (see status)`,
+      // For machines (--json error.details): the gate, and the lists a caller acts on.
+      data: { gate, reasons, ...data },
     });
     this.gate = gate;
     this.reasons = reasons;
@@ -257,7 +265,8 @@ export function assertRunGate<G extends RunGateName>(
   input: Parameters<(typeof RUN_GATES)[G]>[0],
   file: string | undefined,
   hint?: string,
+  data?: Record<string, unknown>,
 ): void {
   const result = (RUN_GATES[gate] as (input: unknown) => GateResult)(input);
-  if (!result.pass) throw new GateFailedError(gate, result.reasons, file, hint);
+  if (!result.pass) throw new GateFailedError(gate, result.reasons, file, hint, data);
 }

@@ -1,7 +1,9 @@
-// The persisted phase as a long-running process sees it: state.json re-read only when one stat
-// shows it replaced, so following a phase change costs a stat per operation.
+// The persisted phase as a long-running process sees it: state.json (and the shared phase.json, which
+// a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
+// change costs a stat or two per operation.
 import { statSync } from 'node:fs';
 import type { StateFiles } from './paths.js';
+import { sharedStateFile } from './shared-state.js';
 import { initialState, readState } from './state.js';
 import type { MigrationStateFile } from './types.js';
 
@@ -11,14 +13,29 @@ interface StateSignature {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** The shared phase file's; -1 when absent. */
+  sharedIno: number;
+  sharedMtimeMs: number;
 }
+
+const sameSignature = (a: StateSignature, b: StateSignature): boolean =>
+  a.kind === b.kind &&
+  a.ino === b.ino &&
+  a.size === b.size &&
+  a.mtimeMs === b.mtimeMs &&
+  a.sharedIno === b.sharedIno &&
+  a.sharedMtimeMs === b.sharedMtimeMs;
 
 /** Keeps the persisted state current at the cost of one stat when nothing changed. */
 export class PhaseWatcher {
   private signature: StateSignature | undefined;
   private current: MigrationStateFile = initialState();
 
-  constructor(private readonly files: StateFiles) {}
+  private readonly sharedFile: string;
+
+  constructor(private readonly files: StateFiles) {
+    this.sharedFile = sharedStateFile(files.stateDir);
+  }
 
   get state(): MigrationStateFile {
     return this.current;
@@ -33,8 +50,7 @@ export class PhaseWatcher {
   unchanged(): boolean {
     const seen = this.signature;
     if (seen === undefined) return false;
-    const now = this.stat();
-    return now.kind === seen.kind && now.ino === seen.ino && now.size === seen.size && now.mtimeMs === seen.mtimeMs;
+    return sameSignature(this.stat(), seen);
   }
 
   /**
@@ -48,13 +64,7 @@ export class PhaseWatcher {
   async refresh(): Promise<MigrationStateFile> {
     const signature = this.stat();
     const seen = this.signature;
-    if (
-      seen === undefined ||
-      signature.kind !== seen.kind ||
-      signature.ino !== seen.ino ||
-      signature.size !== seen.size ||
-      signature.mtimeMs !== seen.mtimeMs
-    ) {
+    if (seen === undefined || !sameSignature(signature, seen)) {
       // Stat before read: what is read is at least as new as the signature kept for it.
       this.current = signature.kind === 'absent' ? initialState() : await readState(this.files);
       this.signature = signature;
@@ -67,9 +77,13 @@ export class PhaseWatcher {
     // is replaced by rename on every change, so the inode alone tells a change.
     try {
       const s = statSync(this.files.state, { throwIfNoEntry: false });
-      return s ? { kind: 'present', ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : { kind: 'absent', ino: 0, size: 0, mtimeMs: 0 };
+      const shared = statSync(this.sharedFile, { throwIfNoEntry: false });
+      const sharedIno = shared?.ino ?? -1;
+      const sharedMtimeMs = shared?.mtimeMs ?? -1;
+      if (!s && !shared) return { kind: 'absent', ino: 0, size: 0, mtimeMs: 0, sharedIno, sharedMtimeMs };
+      return { kind: 'present', ino: s?.ino ?? -1, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? -1, sharedIno, sharedMtimeMs };
     } catch {
-      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0 };
+      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0, sharedIno: 0, sharedMtimeMs: 0 };
     }
   }
 }

@@ -66,7 +66,12 @@ async function sideFigures(store: StateStore, exclude: string[]): Promise<{ side
   }
 }
 
-export async function buildReport(ctx: MigrationContext): Promise<MigrationReport> {
+export interface ReportOptions {
+  /** Findings in the deployments folder as the validator counts them (`deploystate validate`). */
+  fileFindings?: { errors: number; warnings: number; info: number; files: number };
+}
+
+export async function buildReport(ctx: MigrationContext, options: ReportOptions = {}): Promise<MigrationReport> {
   const state = await readState(ctx.files);
   const chain = await readLastChainVerification(ctx.files.stateDir);
   const analysis = await readFile(ctx.files.analysis, 'utf8').then(
@@ -80,8 +85,11 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   let torn = 0;
   const durations: Record<string, number[]> = { 'leveldb-only': [], 'dual-write': [], 'json-primary': [], 'json-only': [] };
   const divergences: Array<{ seq: number; key: string; outcome: string; error: string | undefined }> = [];
+  const fileRepairs: Array<{ seq: number; at: string; detail: string }> = [];
   for await (const e of ctx.journal.entries({ onEnd: (end) => (torn = end.torn) })) {
     if (e.type === 'shadow-mismatch') shadowMismatches++;
+    // [coowned] Records put back into network files that other code had rewritten.
+    if (e.type === 'event' && e.event === 'files-repaired') fileRepairs.push({ seq: e.seq, at: e.time, detail: e.detail ?? '' });
     if (e.type !== 'outcome' || e.probe) continue;
     total++;
     if (e.outcome === 'ok') {
@@ -91,8 +99,9 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     if (e.outcome === 'diverged' || e.outcome === 'compensated')
       divergences.push({ seq: e.seq, key: e.key, outcome: e.outcome, error: e.error?.message });
   }
-  const errorRate = total === 0 ? 0 : (total - ok) / total;
-  const availability = total === 0 ? 1 : ok / total;
+  // Nothing journalled is nothing measured: no percentage of zero events.
+  const errorRate = total === 0 ? null : (total - ok) / total;
+  const availability = total === 0 ? null : ok / total;
   const latency: Record<string, number | null> = {};
   for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'] as const) latency[phase] = median(durations[phase] ?? []);
   const base = latency['dual-write'] ?? latency['leveldb-only'];
@@ -152,10 +161,12 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     findings: integrity
       ? { total: integrity.findings.length, bySeverity: severity, codes: [...new Set(integrity.findings.map((f) => f.code))].sort() }
       : null,
+    validation: options.fileFindings ?? null,
     exclusions: state.exclusions,
     unmigratable: state.unmigratable,
     acknowledged: state.acknowledged,
     divergences,
+    fileRepairs,
     shadowMismatches,
     operations: { total: total, ok, errorRate, availability, tornJournalLines: torn },
     latencyMedianMs: latency,
@@ -168,6 +179,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(3).replace(/\.?0+$/, '')}%`;
+  const NOTHING_MEASURED = 'n/a (nothing measured)';
   const md: string[] = [
     '# Migration Completion Report',
     '',
@@ -178,7 +190,7 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     `- Current phase: ${state.phase}`,
     `- Total Duration: ${fmtMs(totalMs)}`,
     `- Data Integrity: ${digestsEqual ? '100% preserved (digests equal)' : 'digests differ'}${cut ? ` at cut-over: LevelDB ${cut.leveldb.digest.slice(0, 16)}… (${cut.leveldb.count}) / JSON ${cut.json.digest.slice(0, 16)}… (${cut.json.count})` : ''}`,
-    `- System Availability: ${pct(availability)} of ${total} journalled write(s)`,
+    `- System Availability: ${availability === null ? `${NOTHING_MEASURED}: no journalled writes` : `${pct(availability)} of ${total} journalled write(s)`}`,
     '',
     '## Phase Completion Summary',
     ...phases.map((p) => `- ${p.phase}: ${p.status} - ${fmtMs(p.durationMs)}`),
@@ -192,16 +204,22 @@ export async function buildReport(ctx: MigrationContext): Promise<MigrationRepor
     )
       .map(([k, v]) => `${k} ${v === null ? 'n/a' : `${v} ms`}`)
       .join(', ')})`,
-    `- Error Rate: ${pct(errorRate)} (${total - ok} of ${total})`,
+    `- Error Rate: ${errorRate === null ? `${NOTHING_MEASURED}: no journalled writes` : `${pct(errorRate)} (${total - ok} of ${total})`}`,
     `- Digests now: LevelDB ${leveldb ? `${leveldb.side.digest} (${leveldb.side.count})` : 'unavailable'}; JSON ${json ? `${json.side.digest} (${json.side.count})` : 'unavailable'}`,
     '',
     '## Issues Encountered',
-    `- Findings (${reads}): ${integrity ? `${integrity.findings.length} (${severity?.error ?? 0} error, ${severity?.warning ?? 0} warning, ${severity?.info ?? 0} info)` : 'unavailable'}`,
+    ...(options.fileFindings
+      ? [
+          `- Findings in the deployments files (as \`deploystate validate\` counts them): ${options.fileFindings.errors} error, ${options.fileFindings.warnings} warning, ${options.fileFindings.info} info in ${options.fileFindings.files} file(s)`,
+        ]
+      : []),
+    `- Findings in the records (${reads}, as \`deploystate check\` counts them): ${integrity ? `${integrity.findings.length} (${severity?.error ?? 0} error, ${severity?.warning ?? 0} warning, ${severity?.info ?? 0} info)` : 'unavailable'}`,
     `- Acknowledged at cut-over: ${state.acknowledged.length ? state.acknowledged.join(', ') : 'none'}`,
     `- Exclusions: ${state.exclusions.length ? state.exclusions.join(', ') : 'none'}`,
     `- Unmigratable keys: ${state.unmigratable.length ? state.unmigratable.join(', ') : 'none'}`,
     `- Divergences: ${divergences.length ? divergences.map((d) => `${d.key} (${d.outcome}, seq ${d.seq})`).join(', ') : 'none'}`,
     `- Shadow-read mismatches: ${shadowMismatches}`,
+    `- Network files repaired (records another program's rewrite dropped): ${fileRepairs.length ? fileRepairs.map((r) => `${r.at}: ${r.detail}`).join('; ') : 'none'}`,
     ...(torn ? [`- Torn journal lines skipped: ${torn}`] : []),
     `- Chain verification: ${chain ? `${chain.ok ? 'no errors' : 'ERRORS'} at ${chain.at} (${chain.source ?? 'records'}): ${chain.counts.ok} ok, ${chain.counts.warn} warning, ${chain.counts.error} error, ${chain.counts.notChecked} not checked` : 'not run'}`,
     '',

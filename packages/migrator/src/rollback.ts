@@ -5,6 +5,7 @@ import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalDigest, digestStore, errnoCode, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import { summarizeJournal, waitForOutcomes, type IntentEntry, type Journal } from './journal.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { assertRunGate } from './machine.js';
@@ -46,16 +47,14 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
   } catch {
     json = null; // An unreadable JSON side falls back to replaying the journal.
   }
+  if (json) {
+    const whole = await planFromJson(ctx, leveldb, json).catch(() => null);
+    if (whole) return { ...whole, keys: plan.keys };
+  }
   for (const key of plan.keys) {
     const { chainId, contractName } = parseKey(key);
-    let wanted: DeploymentRecord | null;
-    try {
-      if (!json) throw new Error('JSON side unavailable');
-      wanted = await json.get(chainId, contractName);
-    } catch {
-      const intent = intents.get(key) as IntentEntry;
-      wanted = intent.op === 'put' ? (intent.record ?? null) : null;
-    }
+    const intent = intents.get(key) as IntentEntry;
+    const wanted = intent.op === 'put' ? (intent.record ?? null) : null;
     const have = await leveldb.get(chainId, contractName);
     if (wanted === null) {
       if (have !== null) plan.deletes.push(key);
@@ -64,6 +63,40 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
     }
   }
   return plan;
+}
+
+/**
+ * LevelDB made equal to JSON for every key, minus the recorded exclusions and unmigratable keys:
+ * writes a teammate made on the JSON side and pulled through git are not in this clone's journal,
+ * and must come back all the same. Values neither side can read are left where they are.
+ * (A key whose journalled write JSON no longer holds is for the foreign-overwrite check to stop on
+ * before this plan is applied.)
+ */
+async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: StateStore): Promise<CarryBackPlan> {
+  const state = await readState(ctx.files);
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const have = new Map<string, string>();
+  const unreadable = new Set<string>();
+  for await (const { key, record } of leveldb.iterate({ onInvalid: (e) => unreadable.add(e.key) })) have.set(key, canonicalDigest(record));
+  const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
+  let jsonUnreadable = false;
+  for await (const { key, record } of json.iterate({ onInvalid: () => (jsonUnreadable = true) })) {
+    if (skip.has(key)) continue;
+    if (have.get(key) !== canonicalDigest(record)) plan.puts.push({ key, record });
+    have.delete(key);
+  }
+  // A JSON side with entries that cannot be read cannot say what is absent: nothing is deleted from it.
+  if (jsonUnreadable) throw new Error('JSON side has unreadable entries');
+  for (const key of have.keys()) if (!skip.has(key) && !unreadable.has(key)) plan.deletes.push(key);
+  return plan;
+}
+
+/** [coowned] The plan with each lost key's journalled record instead of what JSON holds now (none: LevelDB keeps its own). */
+function keepJournalled(plan: CarryBackPlan, journalled: ReadonlyMap<string, DeploymentRecord | null>): CarryBackPlan {
+  if (journalled.size === 0) return plan;
+  const puts = plan.puts.filter((p) => !journalled.has(p.key));
+  for (const [key, record] of journalled) if (record) puts.push({ key, record });
+  return { keys: plan.keys, puts, deletes: plan.deletes.filter((k) => !journalled.has(k)) };
 }
 
 /** The LevelDB digest a rollback reports; values that do not decode are listed by analysis, not here. */
@@ -89,8 +122,14 @@ export async function runRollback(
     );
   }
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
+  // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted or
+  // reverted in LevelDB: stop (an emergency carries the journalled record back instead).
+  const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
+  if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
+  const journalWins = lost.length > 0 ? await journalledRecords(coownedContext(ctx), lost) : new Map<string, DeploymentRecord | null>();
+  const keptFromJournal = lost.length > 0 ? { keptFromJournal: [...journalWins.keys()] } : {};
   if (options.dryRun) {
-    const plan = await planCarryBack(ctx, from, sinceSeq);
+    const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
     const leveldb = await ctx.leveldb();
     return {
       from,
@@ -100,6 +139,7 @@ export async function runRollback(
       deletes: plan.deletes.length,
       leveldbDigest: await leveldbDigestOf(leveldb),
       durationMs: ctx.now() - started,
+      ...keptFromJournal,
     };
   }
   if (state.phase !== 'rolling-back') {
@@ -109,7 +149,7 @@ export async function runRollback(
     });
   }
   // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = await planCarryBack(ctx, from, sinceSeq);
+  const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
   const leveldb = await ctx.leveldb();
   for (const { record } of plan.puts) await leveldb.put(record);
   for (const key of plan.deletes) {
@@ -117,6 +157,7 @@ export async function runRollback(
     await leveldb.delete(chainId, contractName);
   }
   const leveldbDigest = await leveldbDigestOf(leveldb);
+  await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
@@ -130,6 +171,7 @@ export async function runRollback(
     s.copy = null;
     s.lastVerify = null;
     s.cutoverEvidence = null;
+    s.cutoverLeveldb = null;
     s.diverged = false;
     s.divergedBy = null;
     pushTiming(
@@ -150,6 +192,7 @@ export async function runRollback(
     deletes: plan.deletes.length,
     leveldbDigest,
     durationMs: ctx.now() - started,
+    ...keptFromJournal,
   };
 }
 

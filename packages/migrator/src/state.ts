@@ -6,6 +6,7 @@ import { writeFileDurable } from './durable.js';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
+import { readSharedState, sharedStateFile, writeSharedState } from './shared-state.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
@@ -53,7 +54,17 @@ export function assertStateFile(value: unknown, file: string): MigrationStateFil
   return value as MigrationStateFile;
 }
 
+/**
+ * This machine's state (state.json) with the team's shared part (phase.json, committed) laid over
+ * it: a phase pulled through git wins over the phase this clone last wrote.
+ */
 export async function readState(files: StateFiles): Promise<MigrationStateFile> {
+  const [local, shared] = await Promise.all([readLocalState(files), readSharedState(files)]);
+  if (!shared) return local;
+  return assertStateFile({ ...local, ...shared }, files.state);
+}
+
+async function readLocalState(files: StateFiles): Promise<MigrationStateFile> {
   let text: string;
   try {
     text = await readFile(files.state, 'utf8');
@@ -71,14 +82,18 @@ export async function readState(files: StateFiles): Promise<MigrationStateFile> 
 }
 
 export async function stateExists(files: StateFiles): Promise<boolean> {
-  return stat(files.state).then(
-    () => true,
-    () => false,
-  );
+  const exists = (file: string): Promise<boolean> =>
+    stat(file).then(
+      () => true,
+      () => false,
+    );
+  return (await exists(files.state)) || (await exists(sharedStateFile(files.stateDir)));
 }
 
 export async function writeState(files: StateFiles, state: MigrationStateFile): Promise<void> {
   state.updatedAt = new Date().toISOString();
+  // The shared file first: a crash between the two leaves the team's phase ahead, which wins on read.
+  await writeSharedState(files, state);
   await writeFileDurable(files.state, `${JSON.stringify(state, null, 2)}\n`);
 }
 

@@ -1,7 +1,11 @@
 // The migrator's public contract: what the CLI, the bench and deploy scripts rely on.
 // Implementations live beside this file; extend these types, never break them.
-import type { DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
+import type { FilesCheck, ForeignOverwrite } from './coowned.js';
+import type { DirectWrite } from './direct-writes.js';
+import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { LevelDbSinceCutover } from './cutover-leveldb.js';
+import type { DecisionProposals } from './decisions.js';
 import type { NextCommand } from './machine.js';
 
 /** The persisted phases; what each allows and how it is left is the table in machine.ts. */
@@ -20,6 +24,8 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
   /** Base for relative paths. Default process.cwd(). */
   cwd?: string;
   registry?: NetworkRegistry;
+  /** Findings the team accepted record by record (the config's `acknowledge`): honoured by cut-over, proposed no more by analysis. */
+  acknowledgements?: Acknowledgement[];
   /** Injected clock, for tests. */
   now?: () => number;
 }
@@ -36,6 +42,8 @@ export interface VerifyEvidence {
   journalSeq: number;
   /** core's DIGEST_FORMAT the digests were made in; evidence without it, or in another, is stale. */
   digestFormat?: number;
+  /** Records the store wrote that their network file lost to another program's rewrite. */
+  foreignOverwrites?: number;
 }
 
 export interface PhaseTiming {
@@ -67,6 +75,8 @@ export interface MigrationStateFile {
     chainsDone: number[];
     leveldbDigest?: string;
     copied?: number;
+    /** Records the copy found already equal in JSON (left as they were). */
+    unchanged?: number;
   } | null;
   lastVerify: VerifyEvidence | null;
   /** Finding codes/keys the operator acknowledged for cut-over. */
@@ -86,6 +96,17 @@ export interface MigrationStateFile {
   divergedBy?: { seq: number; key: string; at: string } | null;
   /** The verify evidence at cut-over (the report's digests). */
   cutoverEvidence?: VerifyEvidence | null;
+  /** LevelDB as it was at cut-over (shared through git), so a later change to it is seen, with its keys. */
+  cutoverLeveldb?: LevelDbAtCutover | null;
+}
+
+/** LevelDB at cut-over: its digest, and each record's digest (what names the keys of a later change). */
+export interface LevelDbAtCutover {
+  at: string;
+  count: number;
+  digest: string;
+  /** Record key -> canonical record digest, keys in store order. */
+  records: Record<string, string>;
 }
 
 export interface MigrationStatus {
@@ -99,6 +120,10 @@ export interface MigrationStatus {
   next: NextCommand[];
   state: MigrationStateFile;
   journal: { entries: number; lastSeq: number };
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
+  /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
+  foreignOverwrites?: ForeignOverwrite[];
 }
 
 export interface ChainInventory {
@@ -128,11 +153,18 @@ export interface AnalysisReport {
   ok: boolean;
   /** The records checked against the chains, when asked (`analyze --chain`); does not change `ok`. */
   chain?: ChainVerificationReport;
+  /** Exclusions and acknowledgements the operator may record (never made automatically), each with its command. */
+  proposals?: DecisionProposals;
+  /** Scripts that write deployments/*.json themselves, each with the change to make; does not change `ok`. */
+  directWrites?: DirectWrite[];
 }
 
 export interface CopyProgress {
   done: number;
+  /** What the last analysis or verify counted; equals `done` while `totalKnown` is false. */
   total: number;
+  /** False when nothing counted the records before the copy (no analyze or verify): show a count and a rate. */
+  totalKnown: boolean;
   /** Records per second. */
   rate: number;
   etaMs: number;
@@ -156,6 +188,11 @@ export interface CopyReport {
   backups: { leveldb?: string; files: string[] };
   leveldbDigest: string;
   durationMs: number;
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
+  keptFromJournal?: string[];
 }
 
 /**
@@ -183,8 +220,12 @@ export interface VerifyReport {
   comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;
+  /** Whether each network file still holds what the store wrote there; findings make the verify unclean. */
+  files?: FilesCheck;
   /** The read side checked against the chains, when asked (`verify --chain`); does not change `clean`. */
   chain?: ChainVerificationReport;
+  /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
+  leveldbSinceCutover?: LevelDbSinceCutover;
 }
 
 export interface CutoverOptions {
@@ -212,6 +253,11 @@ export interface RollbackReport {
   deletes: number;
   leveldbDigest: string;
   durationMs: number;
+  /**
+   * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
+   * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
+   */
+  keptFromJournal?: string[];
 }
 
 export interface ReadinessReport {

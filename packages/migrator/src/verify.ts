@@ -16,6 +16,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { checkFilesAndRecord, coownedContext } from './coowned.js';
 import { readState } from './state.js';
 import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
 
@@ -227,18 +228,21 @@ export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> 
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
+  // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
+  const filesCheck = await checkFilesAndRecord(coownedContext(ctx));
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),
-    clean: comparison.equal && schemaErrors === 0,
+    clean: comparison.equal && schemaErrors === 0 && filesCheck.findings.length === 0,
     leveldb: comparison.left,
     json: comparison.right,
     differences: comparison.equal ? 0 : Math.max(differences, 1),
     schemaErrors,
     journalSeq,
     digestFormat: DIGEST_FORMAT,
+    foreignOverwrites: filesCheck.findings.length,
   };
-  return { clean: evidence.clean, comparison, schema, evidence };
+  return { clean: evidence.clean, comparison, schema, evidence, files: filesCheck };
 }
 
 /** A finding's identity for "was this already in LevelDB": code and key (or file for file-level ones). */

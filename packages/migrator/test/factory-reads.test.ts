@@ -1,11 +1,11 @@
 // The factory's read path: one stat of state.json before every read, a re-read only when it
 // changed, so a phase change by another process steers the very next get/has.
-import { rm } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { createStateStore, PhaseWatcher, readState, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
+import { createStateStore, PhaseWatcher, readState, sharedStateFile, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-factory-reads-');
@@ -112,7 +112,16 @@ describe('factory reads follow the persisted phase', () => {
     expect(watcher.peek()).toBeUndefined();
     expect((await watcher.refresh()).phase).toBe('json-primary');
 
+    // A `git pull` replaces the shared phase file alone: seen at the next stat.
+    const shared = sharedStateFile(files.stateDir);
+    const pulled = JSON.parse(await readFile(shared, 'utf8')) as Record<string, unknown>;
+    await writeFile(`${shared}.pulled`, `${JSON.stringify({ ...pulled, phase: 'json-only' }, null, 2)}\n`);
+    await rename(`${shared}.pulled`, shared);
+    expect(watcher.peek()).toBeUndefined();
+    expect((await watcher.refresh()).phase).toBe('json-only');
+
     await rm(files.state);
+    await rm(shared);
     expect(watcher.peek()).toBeUndefined();
     expect((await watcher.refresh()).phase).toBe('leveldb-only');
     expect(watcher.peek()?.phase).toBe('leveldb-only');

@@ -30,7 +30,7 @@ const RUN: Record<TransitionName, (m: Migration) => Promise<unknown>> = {
   promote: (m) => m.promote(),
   cutover: (m) => m.cutover(),
   rollback: (m) => m.rollback(),
-  'restore --leveldb': (m) => m.restoreLevelDb(),
+  'restore leveldb': (m) => m.restoreLevelDb(),
 };
 
 const READ_ONLY: Record<ReadOnlyCommand, (m: Migration) => Promise<unknown>> = {

@@ -40,6 +40,42 @@ describe('rollback', () => {
     expect((await migration.rollback()).replayed).toBe(0);
   });
 
+  it('from json-only carries back every key JSON holds, also writes no local journal saw (a teammate\'s, pulled through git)', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    // Written straight into the JSON files, as a pull of another clone's json-only writes lands them.
+    const json = new JsonFileStore({ dir: migration.paths.deployments });
+    await json.open();
+    const pulled = sampleRecord(97, 'PulledFromTeammate', 'bsctestnet', 3);
+    await json.put(pulled);
+    expect(await json.delete(84532, 'SupplyOracle')).toBe(true);
+    await json.close();
+    const report = await migration.rollback();
+    expect(report.replayed).toBe(0);
+    expect(report.puts).toBe(1);
+    expect(report.deletes).toBe(1);
+    expect((await compareDirect(tempDir())).equal).toBe(true);
+  });
+
+  it('from dual-write never changes or deletes a LevelDB record, whatever JSON holds', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const json = new JsonFileStore({ dir: migration.paths.deployments });
+    await json.open();
+    await json.put(sampleRecord(97, 'OnlyInJson', 'bsctestnet', 4));
+    expect(await json.delete(84532, 'SupplyOracle')).toBe(true);
+    await json.close();
+    const report = await migration.rollback();
+    expect([report.puts, report.deletes]).toEqual([0, 0]);
+    const leveldb = new LevelDbStore({ path: migration.paths.leveldb, readOnly: true, idleCloseMs: 0 });
+    await leveldb.open();
+    try {
+      expect(await leveldb.get(97, 'OnlyInJson')).toBeNull();
+      expect(await leveldb.get(84532, 'SupplyOracle')).not.toBeNull();
+    } finally {
+      await leveldb.close();
+    }
+  });
+
   it('emergency rollback carries back JSON-primary writes, skips the gates and keeps the JSON files', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const store = createStateStore({ cwd: tempDir(), env: {} });

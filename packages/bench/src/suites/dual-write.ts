@@ -10,7 +10,7 @@ import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
-import { startWalk } from './walk.js';
+import { seededLevelDb, startWalk } from './walk.js';
 
 /** Dual-write is measured up to 10k records; beyond that it answers no runbook question. */
 export const DUAL_WRITE_MAX_SIZE = 10_000;
@@ -47,22 +47,12 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       stores.push(observer);
       await observer.open();
 
-      const refDir = await makeTempDir('leveldb-alone');
-      dirs.push(refDir);
-      const refSeed = leveldb.value.create(refDir, false);
-      await refSeed.open();
-      await refSeed.putMany(records);
-      await refSeed.close();
+      const refDir = await seededLevelDb(leveldb.value, records, 'leveldb-alone', dirs);
       const alone = leveldb.value.create(refDir, false);
       stores.push(alone);
       await alone.open();
       // Its own folder for the session row: one process cannot open a LevelDB twice.
-      const sessionDir = await makeTempDir('leveldb-session');
-      dirs.push(sessionDir);
-      const sessionSeed = leveldb.value.create(sessionDir, false);
-      await sessionSeed.open();
-      await sessionSeed.putMany(records);
-      await sessionSeed.close();
+      const sessionDir = await seededLevelDb(leveldb.value, records, 'leveldb-session', dirs);
       const syncDir = await makeTempDir('leveldb-sync');
       dirs.push(syncDir);
       const aloneSync = leveldb.value.create(syncDir, true);

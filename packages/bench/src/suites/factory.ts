@@ -10,7 +10,7 @@ import { makeTempDir, measure, removeTempDir } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
-import { PHASES, startWalk } from './walk.js';
+import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
 export const FACTORY_MAX_SIZE = 1000;
@@ -77,12 +77,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
     const stores: StateStore[] = [];
     try {
       // LevelDB alone, as the legacy state module keeps it: open for the whole run, read from tables.
-      const refDir = await makeTempDir('factory-leveldb');
-      dirs.push(refDir);
-      const seed = leveldb.value.create(refDir, false);
-      await seed.open();
-      await seed.putMany(records);
-      await seed.close();
+      const refDir = await seededLevelDb(leveldb.value, records, 'factory-leveldb', dirs);
       const alone = leveldb.value.create(refDir, false);
       stores.push(alone);
       await alone.open();

@@ -12,6 +12,25 @@ export type Phase = (typeof PHASES)[number];
 /** Chains the registry marks as development chains; their junk is acknowledged at cut-over, as the demo does. */
 const DEV_CHAINS = new Set([31337, 1337]);
 
+/**
+ * A fresh folder holding a LevelDB seeded with the records and closed, so a store opened on it
+ * reads from table files as a long-lived store does. The folder goes into `dirs` for removal.
+ */
+export async function seededLevelDb(
+  leveldb: BackendFactory,
+  records: readonly DeploymentRecord[],
+  prefix: string,
+  dirs: string[],
+): Promise<string> {
+  const dir = await makeTempDir(prefix);
+  dirs.push(dir);
+  const seed = leveldb.create(dir, false);
+  await seed.open();
+  await seed.putMany(records);
+  await seed.close();
+  return dir;
+}
+
 export interface MigrationWalk {
   cwd: string;
   phase: Phase;

@@ -3,17 +3,19 @@ import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { carriedFindingsNote, renderFindings, verdict } from '../render.js';
+import { carriedFindingsNote, decisionLines, renderFindings, verdict } from '../render.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expected = typeof options.expected === 'string' ? resolve(ctx.cwd, options.expected) : undefined;
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;
+  const scripts = [options.scripts ?? []].flat().map((s) => resolve(ctx.cwd, String(s)));
   const report = await withMigration(ctx, (migration) =>
     migration.analyze({
       snapshot: options.snapshot === true,
       ...(expected !== undefined && { expectedInventory: expected }),
       ...(chain !== undefined && { chain }),
+      ...(scripts.length > 0 && { scripts }),
     }),
   );
   if (report.chain) await requireReachable(report.chain);
@@ -47,8 +49,18 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...(report.crossCheck.length > 0
       ? ['', p.bold('Cross-check (legacy files, expected inventory)'), ...renderFindings(report.crossCheck, p)]
       : []),
+    // [coowned] Scripts that write the network files themselves, each with the change to make.
+    ...(report.directWrites && report.directWrites.length > 0
+      ? [
+          '',
+          p.bold(`Direct writes to deployments/*.json (${report.directWrites.length}): each can drop what the store wrote to records`),
+          ...report.directWrites.map((w) => `  ${p.yellow(`${w.file}:${w.line}`)} ${w.call}: ${w.text}
+    ${p.dim(`fix: ${w.fix}`)}`),
+        ]
+      : []),
     ...(report.unmigratable.length > 0 ? [p.yellow(`unmigratable unless excluded: ${report.unmigratable.join(', ')}`)] : []),
     ...chainText,
+    ...decisionLines(report.proposals, p),
     `digest ${report.digest.digest} (${report.digest.count} records)`,
     verdict(report.ok, p, 'analysis passed', 'analysis found problems (see above)'),
     ...carriedFindingsNote(report.ok, report.findings, p),

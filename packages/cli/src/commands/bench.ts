@@ -1,5 +1,6 @@
 // `deploystate bench`: runs the bench package's built entry point when it is there (in this
-// repository), passing arguments through; elsewhere it says how to run it.
+// repository), passing arguments through; elsewhere it says plainly that nothing was measured, how
+// to run it, and exits 1.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,31 +20,48 @@ function benchMain(): string | undefined {
   return existsSync(sibling) ? sibling : undefined;
 }
 
+/** Runs the bench; with --json its one document on stdout is captured to become the envelope's `data`. */
+function runBench(main: string, args: string[], cwd: string, json: boolean): Promise<{ code: number; stdout: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd, stdio: ['inherit', json ? 'pipe' : 'inherit', 'inherit'], env: process.env });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('error', fail);
+    child.on('exit', (exit, signal) => done({ code: exit ?? (signal ? 130 : 0), stdout }));
+  });
+}
+
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const main = benchMain();
   const passThrough = [...(Array.isArray(args[0]) ? (args[0] as unknown[]) : []), ...((options['--'] as unknown[]) ?? [])].map(String);
   if (ctx.json) passThrough.push('--json');
   if (!main) {
-    ctx.exitCode = 1;
+    // Not a pass: a benchmark script that measured nothing must not read as green in CI.
+    ctx.fail('CHECK_FAILED', 'the benchmarks are not installed here; nothing was measured', { ran: false });
     ctx.out.result(
       {
         ran: false,
-        reason: 'the bench package is not built or not installed',
-        howTo: 'in the deploystate repository: pnpm build && pnpm bench',
+        reason: 'the benchmarks (@deploystate/bench) are not part of the published CLI',
+        howTo: 'in a clone of the deploystate repository: pnpm install && pnpm build && pnpm bench -- <options>',
       },
       () => [
-        ctx.out.paint.yellow('The benchmarks are not available here (the @deploystate/bench package is not built or not installed).'),
-        'In the deploystate repository run: pnpm build && pnpm bench',
+        ctx.out.paint.red(ctx.out.paint.bold('NOT RUN: the benchmarks are not installed here; nothing was measured (exit 1).')),
+        'They are not part of the published CLI. In a clone of the deploystate repository run:',
+        `  pnpm install && pnpm build && pnpm bench -- ${passThrough.filter((a) => a !== '--json').join(' ')}`.trimEnd(),
       ],
     );
     return;
   }
   ctx.out.info(`running ${main} ${passThrough.join(' ')}`.trimEnd());
-  const code = await new Promise<number>((done, fail) => {
-    const child = spawn(process.execPath, [main, ...passThrough], { cwd: ctx.cwd, stdio: 'inherit', env: process.env });
-    child.on('error', fail);
-    child.on('exit', (exit, signal) => done(exit ?? (signal ? 5 : 0)));
-  });
-  // The bench printed its own document with --json; ours would be a second one.
-  ctx.exitCode = code;
+  const result = await runBench(main, passThrough, ctx.cwd, ctx.json);
+  if (result.code !== 0) ctx.fail('CHECK_FAILED', `the bench exited ${result.code}`, { exitCode: result.code });
+  if (ctx.json) {
+    let data: unknown = null;
+    try {
+      data = JSON.parse(result.stdout);
+    } catch {
+      data = { output: result.stdout };
+    }
+    ctx.out.result(data, () => []);
+  }
 }

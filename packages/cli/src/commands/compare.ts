@@ -21,16 +21,39 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
   };
 }
 
+/** The keys that differ, for the --json envelope's error.details (and the text verdict's counts). */
+export function differingKeys(comparison: SideComparison): Record<string, string[]> {
+  return {
+    missingInJson: comparison.onlyLeft.map((e) => e.key),
+    missingInLeveldb: comparison.onlyRight.map((e) => e.key),
+    differing: comparison.differing.map((d) => d.key),
+    unreadable: unknownUnreadable(comparison).map((u) => u.key),
+  };
+}
+
 /** The folders named on unreadable entries that carry no file of their own. */
 export const sideLocations = (ctx: Context): SideLocations => ({ leveldb: ctx.paths.leveldb, json: ctx.paths.deployments });
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
-  const comparison = await withMigration(ctx, (migration) => migration.compare());
+  const [comparison, status] = await withMigration(ctx, async (migration) => [await migration.compare(), await migration.status()] as const);
+  // In dual-write before the bulk copy has completed, records only in LevelDB are the copy's work
+  // still to do (the runbook checks write consistency here): only a record that differs, or one
+  // only JSON has, is inconsistent.
+  const copyPending = status.phase === 'dual-write' && status.state.copy?.completedAt === undefined;
+  const consistent = copyPending ? comparison.differing.length === 0 && comparison.onlyRight.length === 0 : comparison.equal;
   // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
   // the exit code never depends on that detail staying as it is.
-  if (!comparison.equal || unknownUnreadable(comparison).length > 0) ctx.exitCode = 1;
+  if (!consistent || unknownUnreadable(comparison).length > 0)
+    ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison));
   const limit = Number(options.limit ?? 20);
-  ctx.out.result(comparisonDocument(comparison), () =>
-    renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }),
-  );
+  ctx.out.result({ ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length }) }, () => [
+    ...renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }),
+    ...(copyPending && comparison.onlyLeft.length > 0
+      ? [
+          ctx.out.paint.yellow(
+            `  ${comparison.onlyLeft.length} record(s) only in LevelDB await the bulk copy (\`deploystate migrate\`); ${consistent ? 'every record both sides hold is equal' : 'records both sides hold differ'}`,
+          ),
+        ]
+      : []),
+  ]);
 }

@@ -23,6 +23,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const p = ctx.out.paint;
   await withMigration(ctx, async (migration) => {
     const before = await migration.status();
+    if (!dryRun && before.phase === 'json-only') {
+      ctx.out.result({ phase: before.phase, changed: false }, () => p.green('✔ already in json-only; nothing changed'));
+      return;
+    }
     if (!dryRun) {
       await ctx.confirm('cutover', [
         `switch phase ${before.phase} -> json-only: deploy scripts read and write JSON only (${before.paths.deployments})`,
@@ -37,6 +41,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           throw new StateError(error.code, error.message, {
             ...(error.file !== undefined && { file: error.file }),
             hint: acknowledgeHint(error.message, acknowledge),
+            ...(error.data !== undefined && { data: error.data }),
             cause: error,
           });
         }
@@ -44,7 +49,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       });
     const after = await migration.status();
     const chainText = result.chain ? [p.bold('Chain verification (--chain)'), ...(await chainLines(result.chain))] : [];
-    ctx.out.result({ ok: true, ...result, phase: after.phase }, () => [
+    ctx.out.result({ ...result, phase: after.phase, changed: !dryRun }, () => [
       ...chainText,
       `verify clean (${result.verify.evidence.leveldb.count} records, digest ${result.verify.evidence.json.digest.slice(0, 16)}…)${result.soakVerifies > 0 ? `; soak: ${result.soakVerifies} clean verifies` : ''}${result.acknowledged.length > 0 ? `; ${result.acknowledged.length} findings acknowledged` : ''}`,
       verdict(

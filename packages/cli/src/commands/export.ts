@@ -12,6 +12,7 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import type { Context } from '../context.js';
+import { openSideForReading } from '../read-only.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
 export const EXPORT_VERSION = 1;
@@ -72,18 +73,18 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const file = resolve(ctx.cwd, String(args[0]));
   const side = sideOption(options.from, '--from');
   const format = formatOf(file, options.format);
-  const store = await openSide(ctx, side, false);
+  // A snapshot copy of LevelDB and a JSON store that never writes: a committed store stays byte-identical.
+  const { store, location, dispose } = await openSideForReading(ctx, side);
   const records: Array<{ key: string; record: DeploymentRecord }> = [];
   const invalid: InvalidEntry[] = [];
   const digest = new StoreDigest();
-  await store.open();
   try {
     for await (const entry of store.iterate({ onInvalid: (e) => invalid.push(e) })) {
       records.push(entry);
       digest.add(entry.key, entry.record);
     }
   } finally {
-    await store.close();
+    await dispose();
   }
   if (invalid.length > 0) {
     // An export that silently dropped a value would not be lossless.
@@ -92,7 +93,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       `${invalid.length} stored values are not records (first: ${invalid[0]?.key}); nothing was exported`,
       {
         ...(invalid[0] !== undefined && { key: invalid[0].key }),
-        file: invalid[0]?.finding.file ?? store.location ?? '',
+        file: invalid[0]?.finding.file ?? location,
         hint: 'run `deploystate check` to see them',
       },
     );
@@ -100,7 +101,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const header = {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
-    source: { side, path: store.location ?? '' },
+    source: { side, path: location },
     exportedAt: new Date().toISOString(),
     count: digest.size,
     digest: digest.digest(),

@@ -22,7 +22,13 @@ export function parseExport(text: string, file: string): DeploymentRecord[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new StateError(ErrorCodes.CORRUPTED, `${file} is empty`, { file });
   const lines = trimmed.split('\n');
-  const first = parseLossless(lines[0] as string, { source: file });
+  // NDJSON starts with a one-line header; a pretty-printed JSON export's first line is only `{`.
+  let first: unknown;
+  try {
+    first = parseLossless(lines[0] as string, { source: file });
+  } catch {
+    first = undefined;
+  }
   const isHeader = (value: unknown): boolean =>
     typeof value === 'object' && value !== null && (value as { format?: unknown }).format === EXPORT_FORMAT;
   let raw: unknown[];
@@ -52,11 +58,10 @@ export function parseExport(text: string, file: string): DeploymentRecord[] {
   });
 }
 
+/** The phase as every command reads it: the shared phase file (committed) over this clone's state. */
 async function currentPhase(ctx: Context): Promise<string> {
-  const stateFile = join(stateDirOf(ctx), 'state.json');
-  if (!existsSync(stateFile)) return 'leveldb-only';
-  const state = parseLossless(await readFile(stateFile, 'utf8'), { source: stateFile }) as { phase?: unknown };
-  return String(state.phase);
+  const { readState, stateFiles, resolvePaths } = await import('@deploystate/migrator');
+  return (await readState(stateFiles(resolvePaths(ctx.migrationOptions())))).phase;
 }
 
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
@@ -124,6 +129,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       await writeFile(backup, `${differing.map((d) => stringifyLossless(d.old)).join('\n')}\n`);
     }
     await store.putMany([...fresh, ...differing.map((d) => d.next)]);
+    // [coowned] An import into JSON is the product's own write: the files as imported are the new baseline.
+    if (side === 'json') await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions());
     ctx.out.result({ file, side, added: fresh.length, overwritten: differing.length, identical, backup }, () => [
       ctx.out.paint.green(`✔ imported into ${side}: ${fresh.length} added, ${differing.length} overwritten, ${identical} identical`),
       ...(backup ? [`overwritten values kept in ${backup}`] : []),

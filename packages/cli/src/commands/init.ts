@@ -1,12 +1,14 @@
-// `deploystate init`: writes deploystate.config.json (when absent) and initialises the migration
-// state; `--scripts` adds the runbook's npm scripts to the user's package.json, showing the change
-// and asking first, never replacing a script the project already has.
+// `deploystate init`: writes deploystate.config.json (when absent) with the paths it is given,
+// creates the state folder and initialises the migration state; `--scripts` adds the runbook's npm
+// scripts to the user's package.json, never replacing a script the project already has. Whatever
+// changes a tracked file is shown and asked for once, before anything is written.
 import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ErrorCodes, parseLossless, StateError, stringifyLossless } from '@deploystate/core';
+import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
-import { withMigration } from '../migration.js';
+import { stateDirOf, withMigration } from '../migration.js';
 
 export function runbookScripts(): Record<string, string> {
   return JSON.parse(readFileSync(new URL('../../runbook-scripts.json', import.meta.url), 'utf8')) as Record<string, string>;
@@ -36,7 +38,16 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   await rename(temp, file);
 }
 
-async function addScripts(ctx: Context): Promise<Record<string, unknown>> {
+interface ScriptsChange {
+  file: string;
+  text: string;
+  pkg: Record<string, unknown>;
+  scripts: Record<string, unknown>;
+  plan: ScriptPlan;
+}
+
+/** Reads package.json and plans the scripts to add; writes nothing. */
+function planPackageScripts(ctx: Context): ScriptsChange {
   const file = resolve(ctx.cwd, 'package.json');
   if (!existsSync(file))
     throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no package.json in ${ctx.cwd}`, {
@@ -51,64 +62,145 @@ async function addScripts(ctx: Context): Promise<Record<string, unknown>> {
     throw new StateError(ErrorCodes.CORRUPTED, `${file} is not valid JSON`, { file, cause: error });
   }
   const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
-  const plan = planScripts(scripts, runbookScripts());
+  return { file, text, pkg, scripts, plan: planScripts(scripts, runbookScripts()) };
+}
+
+function showScripts(ctx: Context, change: ScriptsChange): void {
   const p = ctx.out.errPaint;
   const diff = [
-    ...plan.add.map(([name, command]) => p.green(`+   ${JSON.stringify(name)}: ${JSON.stringify(command)}`)),
-    ...plan.kept.map((k) =>
+    ...change.plan.add.map(([name, command]) => p.green(`+   ${JSON.stringify(name)}: ${JSON.stringify(command)}`)),
+    ...change.plan.kept.map((k) =>
       p.yellow(`    ${JSON.stringify(k.name)}: ${JSON.stringify(k.theirs)}   (kept yours; ours would be ${JSON.stringify(k.ours)})`),
     ),
   ];
-  if (plan.add.length === 0) {
-    ctx.out.info(diff.join('\n'));
-    return { file, added: [], unchanged: plan.same, kept: plan.kept };
+  if (diff.length > 0) ctx.out.info(`${change.file}\n${diff.join('\n')}`);
+}
+
+async function writeScripts(change: ScriptsChange): Promise<void> {
+  const pkg = { ...change.pkg, scripts: { ...change.scripts, ...Object.fromEntries(change.plan.add) } };
+  const indent = /^\{\n([ \t]+)"/.exec(change.text)?.[1] ?? '  ';
+  await writeAtomically(change.file, `${JSON.stringify(pkg, null, indent)}${change.text.endsWith('\n') ? '\n' : ''}`);
+}
+
+/** A path as the config records it: relative to the config file's folder, `./` first. */
+function configPath(configDir: string, path: string): string {
+  const rel = relative(configDir, path).split(sep).join('/');
+  if (rel === '') return '.';
+  return rel.startsWith('..') || isAbsolute(rel) ? rel : `./${rel}`;
+}
+
+/** The config to write: the existing one (kept as it is) with the paths given on the command line. */
+function plannedConfig(ctx: Context, configFile: string): { text: string; changed: string[] } | undefined {
+  const dir = dirname(configFile);
+  const given: Array<[key: string, value: string | undefined]> = [
+    ['leveldb', ctx.options.leveldb],
+    ['deployments', ctx.options.deployments],
+    ['stateDir', ctx.options.stateDir],
+  ];
+  if (!existsSync(configFile)) {
+    const config: Record<string, unknown> = {
+      leveldb: './leveldb',
+      deployments: './deployments',
+      stateDir: './.deploystate',
+      exclude: [],
+      networks: [],
+      projectChecks: {},
+    };
+    for (const [key, value] of given) if (value !== undefined) config[key] = configPath(dir, resolve(ctx.cwd, value));
+    return { text: `${JSON.stringify(config, null, 2)}\n`, changed: Object.keys(config) };
   }
-  ctx.out.info(`${file}\n${diff.join('\n')}`);
-  await ctx.confirm('init --scripts', [
-    `add ${plan.add.length} runbook scripts to ${file}`,
-    ...(plan.kept.length > 0 ? [`keep ${plan.kept.length} scripts you already have`] : []),
-  ]);
-  pkg.scripts = { ...scripts, ...Object.fromEntries(plan.add) };
-  const indent = /^\{\n([ \t]+)"/.exec(text)?.[1] ?? '  ';
-  await writeAtomically(file, `${JSON.stringify(pkg, null, indent)}${text.endsWith('\n') ? '\n' : ''}`);
-  return { file, added: plan.add.map(([name]) => name), unchanged: plan.same, kept: plan.kept };
+  const text = readFileSync(configFile, 'utf8');
+  const config = parseLossless(text, { source: configFile }) as Record<string, unknown>;
+  const changed: string[] = [];
+  for (const [key, value] of given) {
+    if (value === undefined) continue;
+    const recorded = configPath(dir, resolve(ctx.cwd, value));
+    const current = typeof config[key] === 'string' ? configPath(dir, resolve(dir, config[key] as string)) : undefined;
+    if (current !== recorded) {
+      config[key] = recorded;
+      changed.push(key);
+    }
+  }
+  if (changed.length === 0) return undefined;
+  return { text: `${stringifyLossless(config, 2)}\n`, changed };
 }
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const p = ctx.out.paint;
   const lines: string[] = [];
   const configFile = ctx.config.file ?? resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
-  let configWritten = false;
-  if (!existsSync(configFile)) {
-    const config = { leveldb: './leveldb', deployments: './deployments', stateDir: './.deploystate', exclude: [], networks: [] };
-    await writeAtomically(configFile, `${JSON.stringify(config, null, 2)}\n`);
-    configWritten = true;
-    lines.push(p.green(`✔ wrote ${configFile}`));
+  const existed = existsSync(configFile);
+  const config = plannedConfig(ctx, configFile);
+  const scripts = options.scripts === true ? planPackageScripts(ctx) : undefined;
+  const stateDir = stateDirOf(ctx);
+  // Everything init will change is known now: ask once, before the first write.
+  if (scripts !== undefined) showScripts(ctx, scripts);
+  const changesTracked = (existed && config !== undefined) || (scripts !== undefined && scripts.plan.add.length > 0);
+  if (changesTracked) {
+    await ctx.confirm('init', [
+      ...(config === undefined ? [] : [`${existed ? 'record' : 'write'} ${config.changed.join(', ')} in ${configFile}`]),
+      ...(scripts !== undefined && scripts.plan.add.length > 0
+        ? [
+            `add ${scripts.plan.add.length} runbook scripts to ${scripts.file}`,
+            ...(scripts.plan.kept.length > 0 ? [`keep ${scripts.plan.kept.length} scripts you already have`] : []),
+          ]
+        : []),
+      `create the state folder ${stateDir} and its .gitignore`,
+      'add the merge-driver line for the deployments folder to .gitattributes, when missing',
+      'record the file name of each chain that has a state file in the config',
+    ]);
+  }
+  if (config !== undefined) {
+    await writeAtomically(configFile, config.text);
+    lines.push(p.green(`✔ ${existed ? `recorded ${config.changed.join(', ')} in` : 'wrote'} ${configFile}`));
   } else lines.push(`config ${configFile} exists; left as it is`);
+  // The state folder's .gitignore: the phase file is committed, evidence, journal, backups and locks are not.
+  const { ensureStateGitignore } = await import('@deploystate/migrator');
+  await mkdir(stateDir, { recursive: true });
+  lines.push(p.green(`✔ state folder ${stateDir}`));
+  if (await ensureStateGitignore(stateDir)) lines.push(p.green(`✔ wrote ${join(stateDir, '.gitignore')} (commit phase.json; the rest stays local)`));
   let phase: string | null = null;
   if (existsSync(ctx.paths.leveldb)) {
-    phase = await withMigration(ctx, async (migration) => (await migration.status()).phase);
+    phase = await withMigration(ctx, async (migration) => {
+      if (await migration.initShared()) lines.push(p.green(`✔ wrote ${join(stateDir, 'phase.json')} (the phase every clone follows: commit it)`));
+      return (await migration.status()).phase;
+    });
     lines.push(p.green(`✔ migration state ready: phase ${phase}`));
   } else {
-    lines.push(p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; set "leveldb" in ${configFile}, or try \`deploystate demo\``));
+    lines.push(
+      p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; pass --leveldb <path> to record where it is, or try \`deploystate demo\``),
+    );
   }
   const { ensureMergeAttributes, MERGE_DRIVER_CONFIG } = await import('../gitattributes.js');
   const attributes = await ensureMergeAttributes(ctx.cwd, ctx.paths.deployments);
   if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
   else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
   lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
-  const scripts = options.scripts === true ? await addScripts(ctx) : null;
-  if (scripts)
+  // State files already there keep their names: recorded once, in the config.
+  const recorded = await recordChainFiles(ctx);
+  if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
+  let scriptsResult: Record<string, unknown> | null = null;
+  if (scripts !== undefined) {
+    if (scripts.plan.add.length > 0) await writeScripts(scripts);
+    scriptsResult = {
+      file: scripts.file,
+      added: scripts.plan.add.map(([name]) => name),
+      unchanged: scripts.plan.same,
+      kept: scripts.plan.kept,
+    };
     lines.push(
       p.green(
-        `✔ package.json: ${(scripts.added as string[]).length} scripts added, ${(scripts.unchanged as string[]).length} already there, ${(scripts.kept as unknown[]).length} of yours kept`,
+        `✔ package.json: ${scripts.plan.add.length} scripts added, ${scripts.plan.same.length} already there, ${scripts.plan.kept.length} of yours kept`,
       ),
     );
+  }
   ctx.out.result(
     {
-      config: { file: configFile, written: configWritten },
+      config: { file: configFile, written: config !== undefined, recorded: config?.changed ?? [] },
+      stateDir,
       phase,
-      scripts,
+      paths: { leveldb: ctx.paths.leveldb, deployments: ctx.paths.deployments },
+      scripts: scriptsResult,
       gitattributes: { ...attributes, gitConfig: MERGE_DRIVER_CONFIG },
     },
     () => lines,

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { CopyProgress } from '@deploystate/migrator';
+import { recordChainFiles } from '../chain-files.js';
 import type { Context } from '../context.js';
-import { withMigration } from '../migration.js';
+import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 import { runDemoCommand } from './demo.js';
@@ -34,16 +35,30 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const exclude = [...new Set([...ctx.config.exclude, ...listOption(options.exclude)])];
   const dryRun = options.dryRun === true;
   const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');
+  let last: CopyProgress | undefined;
+  ctx.onInterrupt(() =>
+    dryRun
+      ? 'the dry run stopped; it wrote nothing'
+      : `the copy stopped after ${last?.done ?? 0} record(s)${last?.file !== undefined ? ` (at ${last.file})` : ''}; every network file it finished is complete and written whole, LevelDB is untouched; continue with \`deploystate migrate --resume\``,
+  );
   const onProgress = (progress: CopyProgress): void => {
+    last = progress;
     bar.update({
       done: progress.done,
       total: progress.total,
+      totalKnown: progress.totalKnown,
       rate: progress.rate,
       etaMs: progress.etaMs,
       ...(progress.file !== undefined && { label: progress.file }),
     });
   };
   const report = await withMigration(ctx, async (migration) => {
+    if (!dryRun)
+      await confirmIfAllowed(ctx, migration, 'migrate', 'migrate', () => [
+        `make the JSON files in ${ctx.paths.deployments} equal LevelDB (${ctx.paths.leveldb})${exclude.length > 0 ? `, minus ${exclude.length} excluded key(s)` : ''}`,
+        'overwrite or remove JSON records that differ, each listed, after backing up LevelDB and every file it rewrites',
+        'leave LevelDB and the phase as they are (see the change first with `deploystate migrate --dry-run`)',
+      ]);
     try {
       return await migration.migrate({
         dryRun,
@@ -56,8 +71,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       bar.finish();
     }
   });
+  // The files the copy created keep the names they were created under: recorded in the config.
+  const recorded = report.dryRun ? [] : await recordChainFiles(ctx);
   const p = ctx.out.paint;
-  ctx.out.result(report, () => [
+  ctx.out.result({ ...report, ...(recorded.length > 0 && { recordedNetworks: recorded }) }, () => [
+    ...(recorded.length > 0
+      ? [`recorded in the config: ${recorded.map((n) => `${n.chainId} -> ${n.name}.json`).join(', ')} (commit it; these names never change by themselves)`]
+      : []),
     p.bold(
       report.dryRun
         ? 'Dry run: nothing was written'
@@ -65,25 +85,24 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ? 'Nothing to do: JSON already equals LevelDB'
           : 'Bulk copy finished',
     ),
+    // One row per count (not one wide row), so the table reads at 70 columns too.
     table(
-      ['copied', 'unchanged', 'overwritten', 'removed', 'skipped (newer write)', 'excluded', 'time'],
+      ['records', 'count'],
       [
-        [
-          report.copied,
-          report.unchanged,
-          report.overwritten.length,
-          report.removed.length,
-          report.skippedNewer.length,
-          report.excluded.length,
-          `${report.durationMs}ms`,
-        ],
+        ['copied', report.copied],
+        ['unchanged', report.unchanged],
+        ['overwritten', report.overwritten.length],
+        ['removed', report.removed.length],
+        ['skipped (newer write)', report.skippedNewer.length],
+        ['excluded', report.excluded.length],
       ],
       p,
     ),
+    `time ${report.durationMs}ms`,
     ...report.overwritten.map((o) => p.yellow(`  overwritten ${o.key} (old value in ${o.backup})`)),
     ...report.removed.map((o) => p.yellow(`  removed ${o.key} (old value in ${o.backup})`)),
     ...report.skippedNewer.map((key) => p.dim(`  kept newer journalled write of ${key}`)),
-    ...(report.files.length > 0 ? [`files: ${report.files.join(', ')}`] : []),
+    ...(report.files.length > 0 ? ['files:', ...report.files.map((file) => `  ${file}`)] : []),
     ...(report.backups.leveldb ? [`LevelDB backup: ${report.backups.leveldb}`] : []),
     `LevelDB digest ${report.leveldbDigest}`,
     verdict(true, p, report.dryRun ? 'dry run complete' : 'copy complete; next: `deploystate verify`', ''),

@@ -1,14 +1,26 @@
 // `deploystate project-check <name>`: the runbook names checks that only the user's own project can
-// run (compiling contracts, Hardhat, their deploy cycles). This says so plainly instead of pretending.
-import type { Context } from '../context.js';
+// run (compiling contracts, Hardhat tests, their own tooling). This runs the command the project
+// configured for the check ("projectChecks" in deploystate.config.json) and exits with its code;
+// with none configured it says how to configure one and exits 1, never a green that ran nothing.
+import { spawn } from 'node:child_process';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 
-const PROJECT_CHECKS: Readonly<Record<string, string>> = {
-  compile: 'compile your contracts with your own toolchain (e.g. `npx hardhat compile`)',
-  'integration-existing-tools': 'run your own helper scripts and CI jobs against the deployments/ folder',
-  'hardhat-integration':
-    'run `npx hardhat test` (or your deploy tasks) with the factory store (`createStateStore()` from @deploystate/migrator)',
-  'post-migration-comprehensive':
-    'run your full deployment test suite; deploystate validates the data with `deploystate validate` and drills the JSON backend with `deploystate drill json-backend`',
+/** What each runbook check is for, and a command that usually does it (shown when none is configured). */
+const PROJECT_CHECKS: Readonly<Record<string, { what: string; example: string }>> = {
+  compile: { what: 'compile your contracts with your own toolchain', example: 'npx hardhat compile' },
+  'integration-existing-tools': {
+    what: 'run your own helper scripts and CI jobs against the deployments/ folder',
+    example: 'npm run lint:deployments',
+  },
+  'hardhat-integration': {
+    what: 'run your Hardhat tests or deploy tasks with the factory store (`createStateStore()` from @deploystate/migrator)',
+    example: 'npx hardhat test',
+  },
+  'post-migration-comprehensive': {
+    what: 'run your full deployment test suite (deploystate itself checks the data with `validate` and `drill json-backend`)',
+    example: 'npx hardhat test',
+  },
 };
 
 /** Names older scripts used for checks that deploystate now runs itself, on a copy of the data. */
@@ -20,20 +32,42 @@ const NOW_DRILLS: Readonly<Record<string, string>> = {
   'error-recovery': 'error-recovery',
 };
 
+/** Runs `command` through the shell in `cwd`; its output goes to stderr with --json, so stdout keeps one document. */
+function runShell(command: string, cwd: string, json: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, { cwd, shell: true, stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1)));
+  });
+}
+
 export async function run(ctx: Context, args: unknown[]): Promise<void> {
   const name = String(args[0]);
   const drill = NOW_DRILLS[name];
   if (drill !== undefined) {
-    ctx.out.result({ check: name, ranByDeploystate: false, runWith: `deploystate drill ${drill}` }, () => [
-      ctx.out.paint.yellow(
-        `"${name}" is now run by deploystate on a copy of your data: \`deploystate drill ${drill}\` (this command ran nothing).`,
-      ),
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `"${name}" is run by deploystate itself, on a copy of your data`, {
+      hint: `deploystate drill ${drill}`,
+    });
+  }
+  const command = ctx.config.projectChecks[name];
+  const known = PROJECT_CHECKS[name];
+  const configFile = ctx.config.file ?? DEFAULT_CONFIG_FILE;
+  if (command === undefined) {
+    const example = known?.example ?? '<your command>';
+    ctx.fail('CHECK_FAILED', `no command is configured for the project check "${name}"; nothing was run`, { check: name, configured: false });
+    ctx.out.result({ check: name, configured: false, ran: false, configFile, example: { projectChecks: { [name]: example } } }, () => [
+      ctx.out.paint.red(ctx.out.paint.bold(`NOT RUN: no command is configured for "${name}" (exit 1, so CI does not read it as a pass).`)),
+      ...(known ? [`what it is for: ${known.what}`] : []),
+      `configure it in ${configFile}:  "projectChecks": { ${JSON.stringify(name)}: ${JSON.stringify(example)} }`,
     ]);
     return;
   }
-  const what = PROJECT_CHECKS[name] ?? 'run the equivalent check in your own project';
-  ctx.out.result({ check: name, ranByDeploystate: false, belongsTo: 'your project', whatToDo: what }, () => [
-    ctx.out.paint.yellow(ctx.out.paint.bold(`NOT RUN by deploystate: "${name}" belongs to your own project.`)),
-    `what to do: ${what}`,
-  ]);
+  ctx.out.info(`project-check ${name}: running \`${command}\``);
+  const code = await runShell(command, ctx.cwd, ctx.json);
+  if (code !== 0) ctx.fail('CHECK_FAILED', `project check "${name}" failed: \`${command}\` exited ${code}`, { check: name, command, exitCode: code });
+  ctx.out.result({ check: name, configured: true, ran: true, command, exitCode: code }, () =>
+    code === 0
+      ? ctx.out.paint.green(`✔ project check "${name}" passed (\`${command}\`)`)
+      : ctx.out.paint.red(`✘ project check "${name}" failed: \`${command}\` exited ${code}`),
+  );
 }

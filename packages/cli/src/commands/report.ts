@@ -1,10 +1,19 @@
-// `deploystate report`: writes the migration report (Markdown + JSON) and prints its summary.
+// `deploystate report`: writes the migration report (Markdown + JSON) and prints its summary. The
+// findings in the deployments files are counted by the validator, as `deploystate validate` counts them.
+import { existsSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 
+async function fileFindings(ctx: Context) {
+  if (!existsSync(ctx.paths.deployments)) return undefined;
+  const { validateDeployments } = await import('@deploystate/validator');
+  return (await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() })).summary;
+}
+
 export async function run(ctx: Context): Promise<void> {
-  const report = await withMigration(ctx, (migration) => migration.report());
-  if (report.status === 'FAILED') ctx.exitCode = 1;
+  const summary = await fileFindings(ctx);
+  const report = await withMigration(ctx, (migration) => migration.report(summary !== undefined ? { fileFindings: summary } : {}));
+  if (report.status === 'FAILED') ctx.fail('CHECK_FAILED', 'the migration report says FAILED (a dual write diverged)');
   const p = ctx.out.paint;
   ctx.out.result({ status: report.status, files: report.files, report: report.json }, () => [
     report.markdown.trimEnd(),

@@ -1,23 +1,56 @@
-// `deploystate restore`: a network's JSON file from the JSON backend's backups, or the LevelDB
-// folder from the migrator's backup. Shows what it will replace and asks first.
+// `deploystate restore [target]`: a network's JSON file (target: its name or chainId) from the JSON
+// backend's backups, or the LevelDB folder (target: `leveldb`) from the migrator's backup. The
+// global --leveldb stays the store's path. `--list` without a target lists every backup there is.
+// Shows what it will replace and asks first.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
+
+const LEVELDB_TARGET = 'leveldb';
 
 function chainOf(ctx: Context, network: string): number {
   const registry = ctx.registry();
   const chainId = /^\d+$/.test(network) ? Number(network) : registry.chainIdOf(network);
   if (chainId === undefined)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--file ${network}: not a known network name or chainId`, {
-      hint: 'use the chainId, or add the network to "networks" in deploystate.config.json',
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `restore ${network}: not a known network name or chainId, nor "leveldb"`, {
+      hint: 'use the chainId, `leveldb` for the LevelDB folder, or add the network to "networks" in deploystate.config.json',
     });
   return chainId;
 }
 
+async function jsonStore(ctx: Context) {
+  const { JsonFileStore } = await import('@deploystate/backend-json');
+  return new JsonFileStore({ dir: ctx.paths.deployments, registry: ctx.registry() });
+}
+
+/** Every network file that has backups: the folders under the JSON backend's backups. */
+async function listEverything(ctx: Context): Promise<void> {
+  const { STATE_DIR } = await import('@deploystate/backend-json');
+  const store = await jsonStore(ctx);
+  const registry = ctx.registry();
+  const folders = await readdir(join(ctx.paths.deployments, STATE_DIR, 'backups')).catch(() => [] as string[]);
+  const chains = [...new Set(folders.map((name) => registry.chainIdOfFile(name)).filter((id): id is number => id !== undefined))].sort(
+    (a, b) => a - b,
+  );
+  const files: Array<{ chainId: number; file: string; backups: string[] }> = [];
+  for (const chainId of chains) files.push({ chainId, file: store.fileFor(chainId), backups: await store.listBackups(chainId) });
+  const { existsSync } = await import('node:fs');
+  const { stateDirOf } = await import('../migration.js');
+  const hasMigration = existsSync(ctx.paths.leveldb) || existsSync(join(stateDirOf(ctx), 'state.json'));
+  const leveldb = hasMigration ? await withMigration(ctx, (migration) => migration.listBackups()) : [];
+  ctx.out.result({ files, leveldb: { folder: ctx.paths.leveldb, backups: leveldb } }, () => [
+    ...(files.length === 0 ? ['no backups of network files'] : []),
+    ...files.flatMap((f) => [`backups of ${f.file}, newest first:`, ...f.backups.map((b) => `  ${b}`)]),
+    ...(leveldb.length === 0 ? ['no LevelDB backups'] : ['LevelDB backups, newest first:', ...leveldb.map((b) => `  ${b}`)]),
+    'restore one with `deploystate restore <network|chainId|leveldb> [--backup <name>]`',
+  ]);
+}
+
 async function restoreFile(ctx: Context, network: string, options: Record<string, unknown>): Promise<void> {
   const chainId = chainOf(ctx, network);
-  const { JsonFileStore } = await import('@deploystate/backend-json');
-  const store = new JsonFileStore({ dir: ctx.paths.deployments, registry: ctx.registry() });
+  const store = await jsonStore(ctx);
   const file = store.fileFor(chainId);
   const backups = await store.listBackups(chainId);
   if (options.list === true) {
@@ -35,16 +68,12 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
     'back up the current file first',
   ]);
   const result = await store.restore(chainId, backup);
+  // [coowned] A restore is the product's own write: the file as restored is the new baseline.
+  await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
   ctx.out.result({ chainId, file, restored: result.restored }, () => ctx.out.paint.green(`✔ ${file} restored from ${result.restored}`));
 }
 
-export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
-  const file = options.file;
-  const leveldb = options.leveldb !== undefined && options.leveldb !== false;
-  if ((file === undefined) === !leveldb) {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'restore needs exactly one of --file <network> or --leveldb [path]');
-  }
-  if (file !== undefined) return restoreFile(ctx, String(file), options);
+async function restoreLevelDb(ctx: Context, options: Record<string, unknown>): Promise<void> {
   await withMigration(ctx, async (migration) => {
     const backup = options.backup === undefined ? undefined : String(options.backup);
     if (options.list === true) {
@@ -64,4 +93,20 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       result.movedAside === null ? 'there was no LevelDB folder to replace' : `the folder it replaced is kept at ${result.movedAside}`,
     ]);
   });
+}
+
+export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const target = args[0] === undefined ? undefined : String(args[0]);
+  if (options.file !== undefined)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'restore takes its target as an argument: `deploystate restore <network|chainId|leveldb>`', {
+      hint: `deploystate restore ${String(options.file)}`,
+    });
+  if (target === undefined) {
+    if (options.list === true) return listEverything(ctx);
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'restore needs a target: a network name or chainId, or `leveldb`', {
+      hint: '`deploystate restore --list` shows every backup there is',
+    });
+  }
+  if (target === LEVELDB_TARGET) return restoreLevelDb(ctx, options);
+  return restoreFile(ctx, target, options);
 }

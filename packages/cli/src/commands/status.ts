@@ -1,9 +1,10 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { verdict } from '../render.js';
+import { copyProject } from '../read-only.js';
+import { leveldbSinceCutoverLines, verdict } from '../render.js';
 
 interface Probe {
   ok: boolean;
@@ -13,12 +14,16 @@ interface Probe {
   detail?: string;
 }
 
-/** Opens the store deploy scripts get from the factory and reads every record through it. */
-async function probeFactory(ctx: Context): Promise<Probe> {
+/**
+ * Opens the store deploy scripts get from the factory and reads every record through it, on a copy
+ * of the project in the same phase: opening the live LevelDB would rewrite files a team commits.
+ */
+async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
   const { createStateStore } = await import('@deploystate/migrator');
-  const store = createStateStore(ctx.migrationOptions());
-  await store.open();
+  const copy = await copyProject(ctx, stateDir);
+  const store = createStateStore(copy.options);
   try {
+    await store.open();
     const health = await store.health();
     let records = 0;
     for await (const _entry of store.iterate()) records++;
@@ -30,8 +35,14 @@ async function probeFactory(ctx: Context): Promise<Probe> {
       ...(health.detail !== undefined && { detail: health.detail }),
     };
   } finally {
-    await store.close();
+    await store.close().finally(() => copy.dispose());
   }
+}
+
+/** What the last copy did, true after a no-op re-run too ("0 copied, 28 already equal"). */
+function copyCounts(copy: { copied?: number; unchanged?: number }): string {
+  if (copy.unchanged === undefined) return `${copy.copied ?? '?'} records copied`;
+  return `${copy.copied ?? 0} copied, ${copy.unchanged} already equal`;
 }
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
@@ -42,11 +53,17 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
   const status = await withMigration(ctx, (migration) => migration.status());
-  const probe = options.probe === true ? await probeFactory(ctx) : undefined;
+  const probe = options.probe === true ? await probeFactory(ctx, status.paths.stateDir) : undefined;
   const phaseOk = expect === undefined || status.phase === expect;
   if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
   const p = ctx.out.paint;
-  ctx.out.result({ ...status, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+  // Every recorded decision: the config's (committed) and those the migration state carries.
+  const decisions = {
+    excluded: [...new Set([...ctx.config.exclude, ...status.state.exclusions])].sort(compareKeys),
+    acknowledged: ctx.config.acknowledge,
+    acknowledgedAtCutover: status.state.acknowledged,
+  };
+  ctx.out.result({ ...status, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     `${p.bold('writes      ')} ${status.writes.join(' then ')}`,
@@ -55,11 +72,21 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
-    ...(status.state.copy
+    // [coowned] A network file that lost records the store wrote is not a green status.
+    ...(status.foreignOverwrites && status.foreignOverwrites.length > 0
       ? [
-          `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}, ${status.state.copy.copied ?? '?'} records` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
+          `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${status.foreignOverwrites.map((f) => `${f.key} in ${f.file}`).join(', ')}`)}`,
         ]
       : []),
+    ...(status.state.copy
+      ? [
+          `${p.bold('copy        ')} ${status.state.copy.completedAt ? `completed ${status.state.copy.completedAt}: ${copyCounts(status.state.copy)}` : `started ${status.state.copy.startedAt ?? '?'}, not finished (resume with \`deploystate migrate --resume\`)`}`,
+        ]
+      : []),
+    `${p.bold('excluded    ')} ${decisions.excluded.length > 0 ? decisions.excluded.join(', ') : 'none'}`,
+    `${p.bold('acknowledged')} ${decisions.acknowledged.length > 0 ? `${decisions.acknowledged.length} finding(s), record by record` : 'none'}`,
+    ...decisions.acknowledged.map((a) => `              ${describeAcknowledgement(a)}`),
+    ...leveldbSinceCutoverLines(status.leveldbSinceCutover, p),
     '',
     table(
       ['next command', 'ready', 'blocked by', 'checked when run'],

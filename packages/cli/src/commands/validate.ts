@@ -1,14 +1,27 @@
-// `deploystate validate`: the validator's schema and cross-file checks on deployments/*.json.
+// `deploystate validate`: the validator's schema and cross-file checks on deployments/*.json
+// (`--staged`: as git's index holds them, for a pre-commit hook).
 import { ErrorCodes, StateError } from '@deploystate/core';
+import { join } from 'node:path';
 import type { Context } from '../context.js';
+import { stateDirOf } from '../migration.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const format = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
   if (!['text', 'json', 'github'].includes(format))
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
-  const { validateDeployments, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
-  const result = await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() });
-  ctx.exitCode = exitCodeFor(result);
+  const { validateDeployments, validateStaged, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
+  // [coowned] The journal tells a record the store wrote and lost (error) from a legacy listing (warning).
+  const journal = join(stateDirOf(ctx), 'journal.ndjson');
+  const validateOptions = { registry: ctx.registry(), acknowledgements: ctx.config.acknowledge, journal };
+  // --staged: every state file as git's index holds it (a pre-commit hook judges what is committed).
+  const result =
+    options.staged === true
+      ? await validateStaged(ctx.paths.deployments, validateOptions)
+      : await validateDeployments(ctx.paths.deployments, validateOptions);
+  if (exitCodeFor(result) !== 0)
+    ctx.fail('CHECK_FAILED', `${result.summary.errors} error finding(s) in ${ctx.paths.deployments}`, {
+      findings: result.findings.filter((f) => f.severity === 'error').map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
+    });
   // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
   const verbose = options.verbose === true;
   if (format === 'github') {

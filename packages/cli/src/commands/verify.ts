@@ -1,8 +1,8 @@
 // `deploystate verify`: compare + schema validation, recorded as evidence for the gates.
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
-import { renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
-import { comparisonDocument, sideLocations } from './compare.js';
+import { leveldbSinceCutoverLines, renderComparison, renderFindings, unknownUnreadable, verdict } from '../render.js';
+import { comparisonDocument, differingKeys, sideLocations } from './compare.js';
 import { chainLines, chainOptions, requireReachable } from './verify-chain.js';
 
 export async function run(ctx: Context, _args: unknown[] = [], options: Record<string, unknown> = {}): Promise<void> {
@@ -10,7 +10,14 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   const report = await withMigration(ctx, (migration) => migration.verify(chain !== undefined ? { chain } : {}));
   if (report.chain) await requireReachable(report.chain);
   const unreadable = unknownUnreadable(report.comparison).length;
-  if (!report.clean || unreadable > 0 || report.chain?.ok === false) ctx.exitCode = 1;
+  const leveldbChanged = report.leveldbSinceCutover?.changed === true;
+  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged)
+    ctx.fail('CHECK_FAILED', 'verify is not clean', {
+      ...differingKeys(report.comparison),
+      schemaErrors: report.schema.errors.map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
+      ...(report.chain?.ok === false && { chain: 'records with errors against the chains (see data.chain)' }),
+      ...(leveldbChanged && { leveldbChangedSinceCutover: true }),
+    });
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
   ctx.out.result(
@@ -19,7 +26,9 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       comparison: comparisonDocument(report.comparison),
       schema: report.schema,
       evidence: report.evidence,
+      ...(report.files && { files: report.files }),
       ...(report.chain && { chain: report.chain }),
+      ...(report.leveldbSinceCutover && { leveldbSinceCutover: report.leveldbSinceCutover }),
     },
     () => [
       p.bold('Comparison'),
@@ -31,12 +40,23 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       ...renderFindings(report.schema.errors, p),
       ...report.schema.skipped.map((s) => p.dim(`  skipped ${s.file}: ${s.reason}`)),
       ...chainText,
+      ...leveldbSinceCutoverLines(report.leveldbSinceCutover, p),
+      // [coowned] Records another program's rewrite dropped from a network file, by file and key.
+      ...(report.files && report.files.findings.length > 0
+        ? [
+            '',
+            p.bold('Network files (records the store wrote that the file no longer holds)'),
+            ...report.files.findings.map((f) => p.red(`  FOREIGN_OVERWRITE ${f.file}: ${f.key} ${f.kind} (journal seq ${f.seq})`)),
+            '  next: `deploystate repair-files` puts them back; then change the script that rewrote the file to use updateDeploymentFile()',
+          ]
+        : []),
+      ...(report.files?.changedElsewhere ?? []).map((c) => p.dim(`  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`)),
       '',
       verdict(
         report.clean && unreadable === 0,
         p,
         `verify clean, recorded at ${report.evidence.at}`,
-        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors`,
+        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors${report.evidence.foreignOverwrites ? `, ${report.evidence.foreignOverwrites} record(s) lost from network files` : ''}`,
       ),
     ],
   );

@@ -12,13 +12,16 @@ const shortName = (name: string): string => name.slice(name.lastIndexOf(':') + 1
 
 async function validatorCheck(env: DrillEnv, checks: DrillChecks): Promise<void> {
   const { validateDeployments } = await import('@deploystate/validator');
-  const result = await validateDeployments(env.workspace.deployments, { registry: env.registry });
-  const errors = result.findings.filter((f) => f.severity === 'error');
+  const result = await validateDeployments(env.workspace.deployments, {
+    registry: env.registry,
+    ...(env.acknowledgements && { acknowledgements: env.acknowledgements }),
+  });
+  const errors = result.findings.filter((f) => f.severity === 'error' && f.acknowledged !== true);
   const where = errors.map((f) => `${f.code} ${f.key ?? f.file?.split('/').pop() ?? ''}`.trim());
   checks.expect(
     'validator over every state file',
     errors.length === 0,
-    `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors`,
+    `${plural(result.summary.files, 'file')} judged, ${plural(result.skipped.length, 'file')} skipped, ${result.summary.warnings} warnings, no errors${(result.summary.acknowledged ?? 0) > 0 ? ` (${result.summary.acknowledged} acknowledged findings)` : ''}`,
     `${plural(errors.length, 'error')}: ${listed(where)} (see \`deploystate validate\`)`,
   );
 }

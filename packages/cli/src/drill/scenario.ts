@@ -6,6 +6,7 @@ import {
   parseLossless,
   sampleRecord,
   seededHex,
+  type Acknowledgement,
   type DeploymentRecord,
   type NetworkDefinition,
   type NetworkRegistry,
@@ -18,6 +19,8 @@ export interface DrillEnv {
   registry: NetworkRegistry;
   /** The config file's network entries, for child processes that build their own registry. */
   networks: NetworkDefinition[];
+  /** The config's recorded acknowledgements: the validator honours them and shows them as acknowledged. */
+  acknowledgements?: Acknowledgement[];
   /** An expected-inventory file (`{ "<network or chainId>": count | names[] }`), when given. */
   expected?: string;
   /** Progress notes for a person (stderr). */

@@ -4,7 +4,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../durable.js';
-import { jsonStore, levelDbStore } from '../backends.js';
 import type { MigrationContext } from '../context.js';
 import { routeFor, type Side } from '../routing.js';
 import { readState } from '../state.js';
@@ -55,8 +54,8 @@ export async function verifyChainOnSide(
   options: ChainCheckOptions & { from?: Side },
 ): Promise<ChainVerificationReport> {
   const side = options.from ?? (await readSide(ctx));
-  const store =
-    side === 'leveldb' ? levelDbStore(paths, { registry: ctx.registry, readOnly: true }) : jsonStore(paths, { registry: ctx.registry });
+  // The context's stores: for read-only commands a snapshot copy and a JSON store that never writes.
+  const store = side === 'leveldb' ? await ctx.leveldb() : await ctx.json();
   const { from: _from, ...check } = options;
   return verifyChainRecords(ctx, store, side, check);
 }

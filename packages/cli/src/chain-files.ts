@@ -1,0 +1,83 @@
+// Each chain's file name is decided once, when its file is first created, and recorded in the
+// config's "networks" (committed): the chain keeps that name whatever a later chain list says.
+// Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, StateError, type NetworkDefinition } from '@deploystate/core';
+import type { Context } from './context.js';
+import { updateConfig } from './decisions.js';
+import { stateDirOf } from './migration.js';
+
+/** The state files in the deployments folder whose chain the config does not name yet, as config entries. */
+export async function unrecordedChainFiles(ctx: Context): Promise<NetworkDefinition[]> {
+  if (!existsSync(ctx.paths.deployments)) return [];
+  const registry = ctx.registry();
+  const recorded = new Set(ctx.config.networks.map((n) => n.chainId));
+  const out: NetworkDefinition[] = [];
+  for (const entry of await readdir(ctx.paths.deployments, { withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
+    const chainId = registry.chainIdOfFile(entry.name);
+    if (chainId === undefined || recorded.has(chainId)) continue;
+    const info = registry.get(chainId);
+    // chain-<id>.json needs no record: that name follows from the chainId alone.
+    if (!info.known || entry.name !== `${info.name}.json`) continue;
+    out.push({ chainId, name: info.name, ...(info.aliases.length > 0 && { aliases: info.aliases }), tier: info.tier });
+    recorded.add(chainId);
+  }
+  return out;
+}
+
+/** Records every chain file's name in the config (after a command created files); returns what it added. */
+export async function recordChainFiles(ctx: Context): Promise<NetworkDefinition[]> {
+  const added = await unrecordedChainFiles(ctx);
+  if (added.length === 0) return [];
+  await updateConfig(ctx, (config) => {
+    const networks = Array.isArray(config.networks) ? (config.networks as unknown[]) : [];
+    config.networks = [...networks, ...added].sort((a, b) => (a as NetworkDefinition).chainId - (b as NetworkDefinition).chainId);
+  });
+  ctx.config.networks.push(...added);
+  return added;
+}
+
+export interface RenameResult {
+  chainId: number;
+  from: string;
+  to: string;
+  backup: string;
+}
+
+/** Renames a chain's state file: a backup copy first, then the rename, then the config's record. */
+export async function renameChainFile(ctx: Context, chainId: number, name: string): Promise<RenameResult> {
+  const registry = ctx.registry();
+  const current = registry.get(chainId);
+  const candidates = [`${current.name}.json`, `chain-${chainId}.json`];
+  const fromName = candidates.find((n) => existsSync(join(ctx.paths.deployments, n)));
+  if (!fromName)
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `chain ${chainId} has no state file in ${ctx.paths.deployments}`, {
+      file: ctx.paths.deployments,
+      hint: 'set its name in "networks" in deploystate.config.json before its file is created',
+    });
+  const toName = `${name}.json`;
+  const from = join(ctx.paths.deployments, fromName);
+  const to = join(ctx.paths.deployments, toName);
+  if (existsSync(to)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
+  // Registering the new name first turns a bad or taken name into INVALID_CONFIG before any file moves.
+  const definition: NetworkDefinition = {
+    chainId,
+    name,
+    aliases: [...new Set([...current.aliases, ...(current.known && current.name !== name ? [current.name] : [])])],
+    tier: current.tier,
+  };
+  registry.register(definition);
+  const backupDir = join(stateDirOf(ctx), 'backups', `rename-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await mkdir(backupDir, { recursive: true });
+  const backup = join(backupDir, fromName);
+  await copyFile(from, backup);
+  await rename(from, to);
+  await updateConfig(ctx, (config) => {
+    const networks = (Array.isArray(config.networks) ? (config.networks as NetworkDefinition[]) : []).filter((n) => n.chainId !== chainId);
+    config.networks = [...networks, definition].sort((a, b) => a.chainId - b.chainId);
+  });
+  return { chainId, from, to, backup };
+}

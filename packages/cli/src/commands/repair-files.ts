@@ -1,0 +1,65 @@
+// `deploystate repair-files`: puts back, from the journal, the records another program's rewrite of
+// a network file dropped or changed. Shows what it will do, asks, then lists what it did.
+import type { Context } from '../context.js';
+import { withMigration } from '../migration.js';
+import { table } from '../output.js';
+import { verdict } from '../render.js';
+
+export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  const p = ctx.out.paint;
+  await withMigration(ctx, async (migration) => {
+    const plan = await migration.planFileRepair();
+    if (options.accept === true) return accept(ctx, plan.actions.map((a) => `${a.key} in ${a.file} (${a.kind})`));
+    const rows = plan.actions.map((a) => [a.file, a.key, a.kind, a.action === 'put' ? `put back (journal seq ${a.seq})` : 'delete again']);
+    const elsewhere = [
+      ...plan.changedElsewhere.map((c) => p.dim(`  left alone: ${c.key} in ${c.file} holds a later record (changed elsewhere)`)),
+      ...plan.unrepairable.map((f) =>
+        p.red(`  cannot repair ${f.key} in ${f.file} (${f.kind}): no exact copy in the journal or LevelDB; see \`deploystate restore --file ${f.key.split('-')[0]} --list\``),
+      ),
+    ];
+    if (plan.unrepairable.length > 0) ctx.exitCode = 1;
+    if (plan.actions.length === 0 || options.dryRun === true) {
+      ctx.out.result(
+        { dryRun: options.dryRun === true, actions: plan.actions, changedElsewhere: plan.changedElsewhere, unrepairable: plan.unrepairable },
+        () => [
+        ...(rows.length > 0 ? [table(['file', 'key', 'found', 'repair'], rows, p)] : []),
+        ...elsewhere,
+        plan.actions.length > 0
+          ? 'dry run: nothing changed'
+          : plan.unrepairable.length > 0
+            ? p.red('✘ nothing here can be repaired from the journal or LevelDB')
+            : p.green('✔ every network file holds what the store wrote there'),
+        ],
+      );
+      return;
+    }
+    await ctx.confirm(
+      'repair-files',
+      plan.actions.map((a) => `${a.action === 'put' ? 'put back' : 'delete again'} ${a.key} in ${a.file} (${a.kind}; journal seq ${a.seq})`),
+    );
+    const report = await migration.repairFiles(plan);
+    ctx.out.result(report, () => [
+      table(
+        ['file', 'key', 'found', 'done'],
+        [
+          ...report.applied.map((a) => [a.file, a.key, a.kind, a.action === 'put' ? 'put back' : 'deleted again']),
+          ...report.skipped.map((a) => [a.file, a.key, a.kind, 'skipped: the file now holds a later record']),
+        ],
+        p,
+      ),
+      ...elsewhere,
+      verdict(true, p, `repaired ${report.applied.length} record(s); next: \`deploystate verify\``, ''),
+    ]);
+  });
+}
+
+/** The files as they are become the baseline: for records removed or changed on purpose (a teammate's delete through git). */
+async function accept(ctx: Context, listed: string[]): Promise<void> {
+  await ctx.confirm('repair-files --accept', [
+    'take the network files as they are now as what the store expects',
+    ...(listed.length > 0 ? [`stop reporting: ${listed.join(', ')}`] : ['nothing is reported now']),
+  ]);
+  const { acceptNetworkFiles } = await import('@deploystate/migrator');
+  await acceptNetworkFiles(ctx.migrationOptions());
+  ctx.out.result({ accepted: listed }, () => ctx.out.paint.green(`✔ the network files as they are now are the baseline (${listed.length} finding(s) accepted)`));
+}

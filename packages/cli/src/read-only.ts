@@ -1,0 +1,68 @@
+// Reads for commands that must leave a committed store byte-identical: LevelDB through a snapshot
+// copy in a temp folder (opening the live folder rewrites its log and MANIFEST), the deployments
+// folder through a JSON store that creates and writes nothing.
+import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StateStore } from '@deploystate/core';
+import type { Context } from './context.js';
+
+export interface ReadOnlySide {
+  /** Open, read-only. */
+  store: StateStore;
+  /** The user's folder it reads (the store itself may read a copy). */
+  location: string;
+  /** Closes the store and removes any copy. */
+  dispose(): Promise<void>;
+}
+
+export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json'): Promise<ReadOnlySide> {
+  const registry = ctx.registry();
+  if (side === 'leveldb') {
+    const { openSnapshot } = await import('@deploystate/backend-leveldb');
+    const snapshot = await openSnapshot(ctx.paths.leveldb, { registry });
+    return { store: snapshot.store, location: ctx.paths.leveldb, dispose: () => snapshot.dispose() };
+  }
+  const { JsonFileStore } = await import('@deploystate/backend-json');
+  const store = new JsonFileStore({ dir: ctx.paths.deployments, readOnly: true, registry });
+  await store.open();
+  return { store, location: ctx.paths.deployments, dispose: () => store.close() };
+}
+
+export interface ProjectCopy {
+  /** Options for createStateStore over the copy, in the same phase as the project. */
+  options: { leveldb: string; deployments: string; stateDir: string; registry: ReturnType<Context['registry']> };
+  dispose(): Promise<void>;
+}
+
+/**
+ * The project's stores copied into a temp folder (LevelDB by snapshot, the deployments folder and
+ * the migration state as files), so a probe can open the factory's store as deploy scripts would
+ * without a byte of the project changing.
+ */
+export async function copyProject(ctx: Context, stateDir: string): Promise<ProjectCopy> {
+  const root = await mkdtemp(join(tmpdir(), 'deploystate-probe-copy-'));
+  const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+  try {
+    const leveldb = join(root, 'leveldb');
+    const deployments = join(root, 'deployments');
+    const state = join(root, 'state');
+    if (await exists(join(ctx.paths.leveldb, 'CURRENT'))) {
+      const { snapshotLevelDb } = await import('@deploystate/backend-leveldb');
+      await snapshotLevelDb(ctx.paths.leveldb, leveldb);
+    }
+    if (await exists(ctx.paths.deployments))
+      await cp(ctx.paths.deployments, deployments, { recursive: true, filter: (src) => src !== join(ctx.paths.deployments, '.deploystate') });
+    else await mkdir(deployments);
+    if (await exists(stateDir))
+      await cp(stateDir, state, { recursive: true, filter: (src) => !/[\\/](backups|reports|tmp)$/.test(src) && !src.endsWith('.lock') });
+    else await mkdir(state);
+    return {
+      options: { leveldb, deployments, stateDir: state, registry: ctx.registry() },
+      dispose: () => rm(root, { recursive: true, force: true }),
+    };
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}

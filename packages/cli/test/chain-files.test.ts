@@ -1,0 +1,47 @@
+// A chain's file name is decided once and recorded in the config; renaming is explicit, with a backup.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deploystate, useSample, onlyDocument } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-chain-files-');
+
+const config = async (): Promise<{ networks: Array<{ chainId: number; name: string; aliases?: string[] }> }> =>
+  JSON.parse(await readFile(join(fixture.sample, 'deploystate.config.json'), 'utf8'));
+
+describe('chain file names', () => {
+  it('are recorded by init, and change only through rename-network, which keeps a backup', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect((await config()).networks.map((n) => [n.chainId, n.name])).toEqual([
+      [56, 'bscmainnet'],
+      [97, 'bsctestnet'],
+    ]);
+    const before = await readFile(join(fixture.sample, 'deployments', 'bsctestnet.json'), 'utf8');
+
+    const taken = await fixture.inSample(['rename-network', '97', 'bscmainnet', '--yes']);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('INVALID_ARGUMENT');
+    expect(existsSync(join(fixture.sample, 'deployments', 'bsctestnet.json'))).toBe(true);
+
+    const renamed = await fixture.inSample(['rename-network', '97', 'chapel', '--yes', '--json']);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    const result = onlyDocument(renamed) as { backup: string; to: string };
+    expect(await readFile(result.to, 'utf8')).toBe(before);
+    expect(await readFile(result.backup, 'utf8')).toBe(before);
+    expect(existsSync(join(fixture.sample, 'deployments', 'bsctestnet.json'))).toBe(false);
+    const chapel = (await config()).networks.find((n) => n.chainId === 97);
+    expect(chapel).toMatchObject({ name: 'chapel' });
+    expect(chapel?.aliases).toContain('bsctestnet');
+    // The validator now judges the file under its recorded name.
+    const validate = await fixture.inSample(['validate', '--json']);
+    const judged = (onlyDocument(validate) as { files: Array<{ file: string }> }).files.map((f) => f.file);
+    expect(judged.some((f) => f.endsWith('chapel.json'))).toBe(true);
+    expect((await readdir(join(fixture.sample, 'deployments'))).filter((n) => n.endsWith('.json')).sort()).toEqual([
+      'bscmainnet-config.json',
+      'bscmainnet.json',
+      'chapel.json',
+    ]);
+  }, 60_000);
+});

@@ -1,0 +1,46 @@
+// Terminal conventions in the output module: colour by NO_COLOR / FORCE_COLOR, lines wrapped to the
+// terminal, and help text that reads right.
+import { describe, expect, it } from 'vitest';
+import { colourWanted, fitToTerminal, wrapToWidth } from '../src/output.js';
+import { deploystate } from './helpers.js';
+
+const tty = { isTTY: true };
+const pipe = { isTTY: false };
+
+describe('colour', () => {
+  it('on a terminal by default; NO_COLOR counts only when non-empty; FORCE_COLOR forces it; --no-color always wins', () => {
+    expect(colourWanted(tty, true, {})).toBe(true);
+    expect(colourWanted(pipe, true, {})).toBe(false);
+    expect(colourWanted(tty, true, { NO_COLOR: '1' })).toBe(false);
+    expect(colourWanted(tty, true, { NO_COLOR: '' })).toBe(true);
+    expect(colourWanted(pipe, true, { FORCE_COLOR: '1' })).toBe(true);
+    expect(colourWanted(tty, true, { FORCE_COLOR: '0' })).toBe(false);
+    expect(colourWanted(pipe, true, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(true);
+    expect(colourWanted(tty, false, { FORCE_COLOR: '1' })).toBe(false);
+    expect(colourWanted(tty, true, { TERM: 'dumb' })).toBe(false);
+  });
+});
+
+describe('wrapping', () => {
+  it('wraps at spaces, breaks a long path mid-word, keeps colour codes whole and uncounted', () => {
+    const long = `file: /a/${'x'.repeat(100)}/bscmainnet.json and more words after it`;
+    for (const row of wrapToWidth(long, 40)) expect([...row].length, row).toBeLessThanOrEqual(40);
+    const coloured = `\u001b[31m${'word '.repeat(30)}\u001b[39m`;
+    const rows = wrapToWidth(coloured, 30);
+    for (const row of rows) expect(row.replace(/\u001b\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(30);
+    expect(rows.join('')).toContain('\u001b[31m');
+    expect(fitToTerminal(long, { isTTY: false, columns: 40 })).toBe(long);
+    expect(wrapToWidth('short', 40)).toEqual(['short']);
+  });
+});
+
+describe('help', () => {
+  it('does not call colour off by default, and lists the exit codes with 6 and 130', async () => {
+    const help = await deploystate(['--help']);
+    expect(help.code).toBe(0);
+    const line = help.stdout.split('\n').find((l) => l.includes('--no-color')) ?? '';
+    expect(line).not.toContain('default: true');
+    expect(help.stdout).toMatch(/^ {2}6 {4}the machine refused/m);
+    expect(help.stdout).toMatch(/^ {2}130 {2}interrupted/m);
+  });
+});

@@ -1,0 +1,86 @@
+// The part of the migration state a team shares through git: the phase (with a rollback's
+// progress), the exclusions and acknowledgements, and LevelDB's digest at cut-over. It lives in
+// `<stateDir>/phase.json`, the one committed file of the state folder; everything else there
+// (verify evidence, journal, progress, backups, locks, reports, temp files) is one machine's own,
+// and the folder's `.gitignore` keeps it out of git.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode, ErrorCodes, StateError } from '@deploystate/core';
+import { writeFileDurable } from './durable.js';
+import type { StateFiles } from './paths.js';
+import type { MigrationStateFile } from './types.js';
+
+export const SHARED_STATE_FILE = 'phase.json';
+
+/** The state folder's `.gitignore`: everything is local but itself and the shared phase file. */
+export const STATE_GITIGNORE = `# deploystate: commit phase.json (the phase every clone and CI follow); the rest is this machine's own.\n*\n!.gitignore\n!${SHARED_STATE_FILE}\n`;
+
+export type SharedState = Pick<MigrationStateFile, 'phase' | 'exclusions' | 'acknowledged' | 'rollback' | 'cutoverLeveldb'>;
+
+export const sharedStateFile = (stateDir: string): string => join(stateDir, SHARED_STATE_FILE);
+
+/** The shared fields of a state, in a stable order (so an unchanged phase writes the same bytes). */
+export function sharedPart(state: MigrationStateFile): SharedState & { version: 1 } {
+  return {
+    version: 1,
+    phase: state.phase,
+    exclusions: state.exclusions,
+    acknowledged: state.acknowledged,
+    // Always present, so a teammate's finished rollback or a new cut-over replaces this clone's.
+    rollback: state.rollback ?? null,
+    cutoverLeveldb: state.cutoverLeveldb ?? null,
+  };
+}
+
+/** The committed phase file, or null when there is none yet (a state from before it, or a fresh project). */
+export async function readSharedState(files: StateFiles): Promise<Record<string, unknown> | null> {
+  const file = sharedStateFile(files.stateDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null;
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: cannot be read`, { file, cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: is not valid JSON (a git merge conflict?)`, {
+      file,
+      cause: error,
+      hint: 'resolve it to the phase the team is in (see `git log -p` on it), then run status',
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || (parsed as { version?: unknown }).version !== 1)
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: not a version 1 phase file`, { file });
+  const { version: _version, ...shared } = parsed as Record<string, unknown>;
+  return shared;
+}
+
+/** Writes the committed phase file only when its content changes: a verify leaves it byte-identical. */
+export async function writeSharedState(files: StateFiles, state: MigrationStateFile): Promise<void> {
+  const file = sharedStateFile(files.stateDir);
+  const text = `${JSON.stringify(sharedPart(state), null, 2)}\n`;
+  const current = await readFile(file, 'utf8').catch(() => null);
+  if (current !== text) await writeFileDurable(file, text);
+  await ensureStateGitignore(files.stateDir);
+}
+
+/** Writes `<stateDir>/.gitignore` when it is missing (an existing one is the user's to change). */
+export async function ensureStateGitignore(stateDir: string): Promise<boolean> {
+  try {
+    await writeFile(join(stateDir, '.gitignore'), STATE_GITIGNORE, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Writes the shared phase file from the current state when there is none yet (init: so it is committed from the start). */
+export async function ensureSharedState(files: StateFiles, state: MigrationStateFile): Promise<boolean> {
+  if ((await readFile(sharedStateFile(files.stateDir), 'utf8').catch(() => null)) !== null) return false;
+  await writeSharedState(files, state);
+  return true;
+}

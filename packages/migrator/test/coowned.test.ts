@@ -1,0 +1,220 @@
+// Files other code writes too: a deploy flow that loads deployments/<network>.json early, puts a
+// record through createStateStore() and writes the loaded object back, run as real processes in
+// every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import type { Migration } from '../src/index.js';
+import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { findDirectWrites } from '../src/index.js';
+
+const tempDir = useTempDir('deploystate-coowned-');
+const ACKS = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'];
+const BIG = 18446744073709551617n;
+
+type Phase = 'dual-write' | 'json-primary' | 'json-only';
+
+async function migrationIn(dir: string, phase: Phase): Promise<Migration> {
+  const migration = await demoMigration(dir, phase === 'dual-write' ? 'copied' : 'json-primary');
+  if (phase === 'json-only') await migration.cutover({ acknowledge: ACKS });
+  return migration;
+}
+
+async function deploy(dir: string, name: string, mode: 'writeback' | 'late-writeback' | 'update'): Promise<string> {
+  const run = await runNode('legacy-deploy.mjs', [dir, 'bscmainnet', '56', name, mode]).done;
+  expect(run.code, run.stderr).toBe(0);
+  return run.stderr;
+}
+
+async function fileDoc(dir: string): Promise<Record<string, unknown>> {
+  return parseLossless(await readFile(join(dir, 'deployments', 'bscmainnet.json'), 'utf8')) as Record<string, unknown>;
+}
+
+async function jsonRecord(dir: string, name: string): Promise<DeploymentRecord | null> {
+  const store = new JsonFileStore({ dir: join(dir, 'deployments'), cache: false });
+  await store.open();
+  try {
+    return await store.get(56, name);
+  } finally {
+    await store.close();
+  }
+}
+
+describe.each<Phase>(['dual-write', 'json-primary', 'json-only'])('a loaded-early object written back in %s', (phase) => {
+  it('is found by verify, reported by the next put (which still lands), stops the gates, and repair restores it exactly', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, phase);
+    await deploy(dir, 'NewVault', 'writeback');
+    const lost = await fileDoc(dir);
+    expect(Object.keys(lost.records as object)).not.toContain('NewVault');
+
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(false);
+    // The record the script never saw is gone; a copied record it loaded comes back with its big number rounded.
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    expect(verify.files?.findings).toEqual([
+      expect.objectContaining({ key: '56-LookCoin', kind: 'changed', file }),
+      expect.objectContaining({ key: '56-NewVault', kind: 'missing', file }),
+    ]);
+    const lookCoinArgs = stringifyLossless((await jsonRecord(dir, 'LookCoin'))?.deploymentArgs);
+
+    // The gate of this phase (and the rollback carry-back from JSON) stops on it, naming the key.
+    const gate =
+      phase === 'dual-write' ? migration.promote() : phase === 'json-primary' ? migration.cutover({ acknowledge: ACKS }) : migration.rollback();
+    await expect(gate).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-LookCoin', file });
+    expect((await migration.status()).phase).toBe(phase);
+
+    // The next put through the store lands, keeps what the rewrite put in the file, and says what is lost.
+    const next = await runNode('put-one.mjs', [dir, '56', 'AfterRewrite', 'bscmainnet']).done;
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain('FOREIGN_OVERWRITE');
+    expect(next.stderr).toContain('56-NewVault');
+    const after = await fileDoc(dir);
+    expect(Object.keys(after.records as object)).toContain('AfterRewrite');
+    expect((after.contracts as Record<string, unknown>).NewVault).toBeDefined();
+    expect(after.deployer).toBe('0x000000000000000000000000000000000000dEaD');
+    expect((await migration.status()).foreignOverwrites?.map((f) => f.key)).toEqual(['56-LookCoin', '56-NewVault']);
+
+    // A put is not a clean check: the findings stay until repaired.
+    expect((await migration.verify()).files?.findings.map((f) => f.key)).toEqual(['56-LookCoin', '56-NewVault']);
+    const plan = await migration.planFileRepair();
+    expect(plan.actions.map((a) => [a.key, a.action])).toEqual([
+      ['56-LookCoin', 'put'],
+      ['56-NewVault', 'put'],
+    ]);
+    expect(plan.unrepairable).toEqual([]);
+    const repaired = await migration.repairFiles(plan);
+    expect(repaired.applied.map((a) => a.key)).toEqual(['56-LookCoin', '56-NewVault']);
+    // LookCoin was copied from LevelDB (no journal entry): it comes back from there, every digit.
+    expect(lookCoinArgs).toContain('18446744073709552000');
+    expect(stringifyLossless((await jsonRecord(dir, 'LookCoin'))?.deploymentArgs)).toContain(BIG.toString());
+    const record = await jsonRecord(dir, 'NewVault');
+    expect(record?.deploymentArgs?.[0]).toBe(BIG);
+    expect(record?.address).toBe(`0x${'ab'.repeat(20)}`);
+    expect((await migration.verify()).files?.findings).toEqual([]);
+    expect((await fileDoc(dir)).deployer).toBe('0x000000000000000000000000000000000000dEaD');
+    const report = await migration.report();
+    expect(report.markdown).toContain('put 56-NewVault');
+    expect(report.json.fileRepairs).toHaveLength(1);
+  });
+});
+
+describe('co-owned files', () => {
+  it('an object loaded after the put and written back rounds the big number: found as changed, repaired to the exact digits', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await deploy(dir, 'Rounded', 'late-writeback');
+    expect(stringifyLossless(((await fileDoc(dir)).records as Record<string, DeploymentRecord>).Rounded?.deploymentArgs)).not.toContain(
+      BIG.toString(),
+    );
+    expect((await migration.verify()).files?.findings).toEqual([
+      expect.objectContaining({ key: '56-LookCoin', kind: 'changed' }),
+      expect.objectContaining({ key: '56-Rounded', kind: 'changed' }),
+    ]);
+    await migration.repairFiles();
+    expect((await jsonRecord(dir, 'Rounded'))?.deploymentArgs?.[0]).toBe(BIG);
+    expect((await migration.verify()).files?.findings).toEqual([]);
+  });
+
+  it('a store migrated before the baseline existed starts from its files and the whole journal', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await rm(join(dir, '.deploystate', 'written.json'));
+    await deploy(dir, 'Upgraded', 'writeback');
+    expect((await migration.verify()).files?.findings.map((f) => [f.key, f.kind])).toEqual([
+      ['56-LookCoin', 'changed'],
+      ['56-Upgraded', 'missing'],
+    ]);
+  });
+
+  it('the same flow through updateDeploymentFile loses nothing and rounds nothing', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    const before = await fileDoc(dir);
+    const stderr = await deploy(dir, 'SafeVault', 'update');
+    expect(stderr).not.toContain('FOREIGN_OVERWRITE');
+    const after = await fileDoc(dir);
+    const records = after.records as Record<string, DeploymentRecord>;
+    expect(records.SafeVault?.deploymentArgs?.[0]).toBe(BIG);
+    // Every record that was there is there, byte for byte; the script's own keys are as it set them.
+    const { SafeVault: _added, ...rest } = records;
+    expect(stringifyLossless(rest)).toBe(stringifyLossless(before.records));
+    expect((after.contracts as Record<string, unknown>).SafeVault).toEqual({ proxy: `0x${'cd'.repeat(20)}`, implementation: `0x${'ab'.repeat(20)}` });
+    expect(after.deployer).toBe('0x000000000000000000000000000000000000dEaD');
+    expect((await migration.verify()).files?.findings).toEqual([]);
+  });
+
+  it('a later record from elsewhere (a teammate, through git) is reported as changed elsewhere and never reverted', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await deploy(dir, 'Shared', 'update');
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const doc = await fileDoc(dir);
+    const records = doc.records as Record<string, DeploymentRecord>;
+    const theirs = { ...(records.Shared as DeploymentRecord), address: `0x${'ef'.repeat(20)}`, timestamp: 1_900_000_000_000 };
+    records.Shared = theirs;
+    await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
+
+    const verify = await migration.verify();
+    expect(verify.files?.findings).toEqual([]);
+    expect(verify.files?.changedElsewhere.map((c) => c.key)).toEqual(['56-Shared']);
+    expect((await migration.planFileRepair()).actions).toEqual([]);
+    expect((await jsonRecord(dir, 'Shared'))?.address).toBe(theirs.address);
+  });
+
+  it('repair never writes an older record over a newer one that arrived after the plan', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await deploy(dir, 'Raced', 'late-writeback');
+    const plan = await migration.planFileRepair();
+    expect(plan.actions.map((a) => a.key)).toEqual(['56-LookCoin', '56-Raced']);
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const doc = await fileDoc(dir);
+    const records = doc.records as Record<string, DeploymentRecord>;
+    records.Raced = { ...(records.Raced as DeploymentRecord), timestamp: 1_900_000_000_000, deploymentArgs: ['newer'] };
+    await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
+    const result = await migration.repairFiles(plan);
+    expect(result.applied.map((a) => a.key)).toEqual(['56-LookCoin']);
+    expect(result.skipped.map((a) => a.key)).toEqual(['56-Raced']);
+    expect((await jsonRecord(dir, 'Raced'))?.deploymentArgs).toEqual(['newer']);
+  });
+});
+
+describe('analyze: direct writes to deployments/*.json', () => {
+  it('names each write in the scripts folder with the change to make, and nothing that only reads or writes elsewhere', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'created');
+    await mkdir(join(dir, 'scripts', 'utils'), { recursive: true });
+    await writeFile(
+      join(dir, 'scripts', 'utils', 'deployment.js'),
+      [
+        "const fs = require('fs');",
+        "const path = require('path');",
+        'function saveDeployment(network, deployment) {',
+        "  const file = path.join(__dirname, '../../deployments', `${network}.json`);",
+        '  fs.writeFileSync(`${file}.tmp`, JSON.stringify(deployment, null, 2));',
+        '  fs.renameSync(`${file}.tmp`, file);',
+        '}',
+        'function loadDeployment(network) {',
+        "  return JSON.parse(fs.readFileSync(path.join(__dirname, '../../deployments', `${network}.json`), 'utf8'));",
+        '}',
+        "function log(text) { fs.writeFileSync('logs/deploy.log', text); }",
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'scripts', 'deploy.ts'),
+      "import { writeFile } from 'node:fs/promises';\nawait writeFile(`deployments/${network.name}.json`, JSON.stringify(out));\n",
+    );
+    const report = await migration.analyze();
+    expect(report.directWrites?.map((w) => [w.file, w.line, w.call])).toEqual([
+      [join('scripts', 'deploy.ts'), 2, 'writeFile'],
+      [join('scripts', 'utils', 'deployment.js'), 5, 'writeFileSync'],
+      [join('scripts', 'utils', 'deployment.js'), 6, 'renameSync'],
+    ]);
+    expect(report.directWrites?.[0]?.fix).toContain('updateDeploymentFile');
+    expect(findDirectWrites("store.rename('deployments/x.json')", 'a.js')).toEqual([]);
+  });
+});
