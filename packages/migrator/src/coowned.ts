@@ -58,7 +58,10 @@ export interface ForeignOverwrite {
   timestamp: string;
 }
 
-/** A key the file holds with a later timestamp than the store's write: someone else's newer write, never reverted. */
+/**
+ * Someone else's write, never reverted: the file holds a later timestamp than the store's write, or
+ * a record the product wrote (the copy, a restore, an import) was removed from it.
+ */
 export interface ChangedElsewhere {
   file: string;
   key: string;
@@ -209,7 +212,10 @@ async function checkChain(ctx: CoownedContext, chainId: number, expected: Array<
       continue;
     }
     if (!found) {
-      out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
+      // A record the product wrote (no journal entry) that is gone was removed elsewhere (a teammate's
+      // delete, pulled through git); a rewrite that drops records drops the ones written after it loaded.
+      if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0 });
+      else out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
     if (canonicalDigest(found) === entry.digest) continue;
