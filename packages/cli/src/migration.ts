@@ -44,10 +44,10 @@ export async function withMigration<T>(ctx: Context, fn: (migration: Migration) 
 }
 
 /**
- * Asks before a step, but only once the phase allows it and its gates are open (`status.next`):
- * an operator is not asked about a step that is then refused. A step that is not allowed or not
- * ready is refused here, unasked (TRANSITION_REFUSED or GATE_FAILED, as the migrator would), so it
- * never runs without the question either. The migrator still checks every gate when the step runs.
+ * Asks before a step, but only once the phase allows it and its gates are open (`status.next`): an
+ * operator is not asked about a step that is then refused. The phase's refusal is thrown here
+ * (TRANSITION_REFUSED, as the migrator would); a closed gate is left to the migrator, which refuses
+ * on the same facts before it changes anything.
  */
 export async function confirmIfAllowed(
   ctx: Context,
@@ -62,12 +62,9 @@ export async function confirmIfAllowed(
     throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, {
       hint: `\`deploystate status\` lists what can run now: ${status.next.map((n) => n.command).join(', ')}`,
     });
-  // Writes still in flight close within the migrator's bounded wait: that gate is judged when the
-  // step runs, so ask and let the step wait for them. Every other closed gate is refused unasked.
-  if (!next.ready && next.gate !== 'writes settled since verify')
-    throw new StateError(ErrorCodes.GATE_FAILED, `${command} is blocked: ${next.blockedBy ?? 'a gate is not met'}`, {
-      hint: 'run `deploystate status` to see what it waits for',
-      data: { gate: next.blockedBy ?? null },
-    });
+  // A closed gate: the migrator decides on the same facts status shows, so the step is refused there,
+  // unasked and with its own code (GATE_FAILED, FOREIGN_OVERWRITE). Writes still in flight are the
+  // exception: the migrator waits for them (bounded) where status does not, so that step is asked.
+  if (!next.ready && next.gate !== 'writes settled since verify') return;
   await ctx.confirm(action, plan(status));
 }

@@ -73,6 +73,7 @@ describe('the --json envelope', () => {
     await check(['acknowledge', '31337-LookCoin', 'DEV_CHAIN'], undefined, sample);
     await check(['rename-network', '31337', 'localdev'], undefined, sample);
     await check(['fold-in', '--dry-run'], undefined, sample);
+    await check(['repair-files'], undefined, sample);
     await check(['merge-resolve'], undefined, sample);
     await check(['merge-file', 'no-base', 'no-ours', 'no-theirs'], undefined, sample);
     // Every command in the table was run at least once.
@@ -146,6 +147,7 @@ describe('exit codes', () => {
     BACKUP_NOT_FOUND: 4,
     STORES_DIFFER: 1,
     ENDPOINT_UNAVAILABLE: 1,
+    FOREIGN_OVERWRITE: 1,
     DUPLICATE_KEY: 4,
     NOT_A_FILE: 4,
     PRESENCE_UNKNOWN: 3,
