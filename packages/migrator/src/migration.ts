@@ -43,7 +43,16 @@ import {
   type TransitionName,
 } from './machine.js';
 import { withLock } from '@deploystate/backend-json/lock';
-import { applyRepair, assertFilesIntact, checkFiles, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
+import {
+  applyRepair,
+  assertFilesIntact,
+  checkFiles,
+  coownedContext,
+  moveBaseline,
+  planRepair,
+  type RepairPlan,
+  type RepairReport,
+} from './coowned.js';
 import { scanDirectWrites } from './direct-writes.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
@@ -223,7 +232,10 @@ export class Migration {
     if (foreignOverwrites.length > 0) {
       for (const n of next)
         if (['promote', 'cutover', 'rollback'].includes(n.command))
-          Object.assign(n, { ready: false, blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`' });
+          Object.assign(n, {
+            ready: false,
+            blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`',
+          });
     }
     return {
       ...(leveldbSinceCutover && { leveldbSinceCutover }),
@@ -289,8 +301,7 @@ export class Migration {
         ...(options.roundTripCodec && { roundTripCodec: options.roundTripCodec }),
       });
       const crossCheck = await crossCheckLegacy(this.paths.deployments, this.registry, scan.records);
-      if (options.expectedInventory)
-        crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
+      if (options.expectedInventory) crossCheck.push(...(await crossCheckInventory(options.expectedInventory, this.registry, scan.chains)));
       const report: AnalysisReport = {
         source: { path: this.paths.leveldb, snapshot: true },
         total: scan.total,
@@ -438,44 +449,49 @@ export class Migration {
   }
 
   async enableDualWrite(): Promise<MigrationStatus> {
-    await this.locked('dual-write enable', async () => {
-      const started = this.clock();
-      await this.admit('dual-write enable');
-      // Both sides must be reachable before any deploy script starts writing to both.
-      await this.ctx.leveldb();
-      await this.ctx.json();
-      const event = await this.journal.appendOne({
-        type: 'event',
-        event: 'dual-write-enabled',
-        time: isoNow(this.ctx),
-        pid: process.pid,
-        phase: 'dual-write',
-      });
-      await this.transition('dual-write enable', started, (s) => {
-        s.dualWriteSinceSeq = event.seq;
-        s.rollback = null;
-      });
-    });
+    // Under the fence: a LevelDB-only write still in flight lands before the switch, never after the copy read its chain.
+    await this.locked('dual-write enable', () =>
+      underGateFence(this.files, 'dual-write enable', async () => {
+        const started = this.clock();
+        await this.admit('dual-write enable');
+        // Both sides must be reachable before any deploy script starts writing to both.
+        await this.ctx.leveldb();
+        await this.ctx.json();
+        const event = await this.journal.appendOne({
+          type: 'event',
+          event: 'dual-write-enabled',
+          time: isoNow(this.ctx),
+          pid: process.pid,
+          phase: 'dual-write',
+        });
+        await this.transition('dual-write enable', started, (s) => {
+          s.dualWriteSinceSeq = event.seq;
+          s.rollback = null;
+        });
+      }),
+    );
     return this.status();
   }
 
   async disableDualWrite(): Promise<MigrationStatus> {
-    await this.locked('dual-write disable', async () => {
-      const started = this.clock();
-      await this.admit('dual-write disable');
-      await this.journal.appendOne({
-        type: 'event',
-        event: 'dual-write-disabled',
-        time: isoNow(this.ctx),
-        pid: process.pid,
-        phase: 'leveldb-only',
-      });
-      await this.transition('dual-write disable', started, (s) => {
-        s.dualWriteSinceSeq = null;
-        s.copy = null;
-        s.lastVerify = null;
-      });
-    });
+    await this.locked('dual-write disable', () =>
+      underGateFence(this.files, 'dual-write disable', async () => {
+        const started = this.clock();
+        await this.admit('dual-write disable');
+        await this.journal.appendOne({
+          type: 'event',
+          event: 'dual-write-disabled',
+          time: isoNow(this.ctx),
+          pid: process.pid,
+          phase: 'leveldb-only',
+        });
+        await this.transition('dual-write disable', started, (s) => {
+          s.dualWriteSinceSeq = null;
+          s.copy = null;
+          s.lastVerify = null;
+        });
+      }),
+    );
     return this.status();
   }
 
@@ -558,9 +574,9 @@ export class Migration {
           this.withReadCtx(async (ctx) => {
             verify = await this.verifyAndRecord({ fenced: true, ctx });
             assertRunGate('fresh clean verify', verify.evidence, this.files.state, undefined, {
-        differingKeys: differingKeys(verify),
-        schemaErrors: verify.schema.errors.map(gateFinding),
-      });
+              differingKeys: differingKeys(verify),
+              schemaErrors: verify.schema.errors.map(gateFinding),
+            });
             const leveldbAtCutover = await recordLevelDb(ctx, await ctx.leveldb());
             await this.transition(
               'cutover',
@@ -645,16 +661,23 @@ export class Migration {
           hint: 'run status to see which commands are allowed now',
         });
       if (!state.cutoverLeveldb)
-        throw new StateError(ErrorCodes.GATE_FAILED, 'gate "LevelDB recorded at cut-over" not satisfied: this cut-over predates the record', {
-          file: this.files.state,
-          hint: 'nothing to compare LevelDB with; compare a teammate\'s export by hand',
-        });
+        throw new StateError(
+          ErrorCodes.GATE_FAILED,
+          'gate "LevelDB recorded at cut-over" not satisfied: this cut-over predates the record',
+          {
+            file: this.files.state,
+            hint: "nothing to compare LevelDB with; compare a teammate's export by hand",
+          },
+        );
       const from = options.from ?? this.paths.leveldb;
       const source = await openSnapshot(from, { registry: this.registry });
       const writer = createStateStore({ ...this.paths, registry: this.registry });
       try {
         await writer.open();
-        const report = await foldIn(state, source.store, await this.ctx.json(), writer, { from, ...(options.dryRun !== undefined && { dryRun: options.dryRun }) });
+        const report = await foldIn(state, source.store, await this.ctx.json(), writer, {
+          from,
+          ...(options.dryRun !== undefined && { dryRun: options.dryRun }),
+        });
         // This LevelDB's changes are in JSON now (or named as conflicts): record it as the new baseline.
         if (!report.dryRun && report.conflicts.length === 0 && from === this.paths.leveldb) {
           const now = await recordLevelDb(this.ctx, source.store);

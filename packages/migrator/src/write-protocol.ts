@@ -6,6 +6,7 @@ import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './jou
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
+import { existsSync } from 'node:fs';
 import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
 
@@ -47,8 +48,12 @@ export async function writeThrough(
     await new Promise((resolve) => setTimeout(resolve, 20));
     route = await currentRoute(t);
   }
-  if (!route.journal || route.refuseWrites) return writeRouted(t, key, op, record, attempt);
-  // A migration is under way: hold the fence, so a gate waits for this write, or it for the gate.
+  if (route.refuseWrites) return writeRouted(t, key, op, record, attempt);
+  // A migration is set up (its state folder exists): hold the fence, so a gate (dual-write
+  // enable included: a LevelDB-only write still in flight must not land after the copy read
+  // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
+  // none is created.
+  if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, key, op, record, attempt);
   return underWriteFence(t.files, () => writeRouted(t, key, op, record, attempt));
 }
 
