@@ -65,6 +65,7 @@ describe('the --json envelope', () => {
     if (!differ.ok) expect((differ.error.details as { missingInJson: string[] }).missingInJson).toHaveLength(28);
     await check(['migrate', '--yes'], true, sample);
     await check(['verify'], undefined, sample);
+    await check(['repair-files', '--dry-run'], true, sample);
     await check(['report'], true, sample);
     await check(['dual-write', 'disable', '--yes'], true, sample);
     await check(['migrate', '--demo', join(fixture.root, 'demo-run')], true, fixture.root);
