@@ -2,7 +2,7 @@
 // revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
 // backup link and an atomic replace.
 import { lstatSync } from 'node:fs';
-import { link, mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   AbstractStateStore,

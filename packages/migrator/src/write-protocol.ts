@@ -1,12 +1,12 @@
 // The write protocol of the factory's store, in one place: route by the current phase, journal the
 // intent, fence against a phase change, write the primary, then the secondary; undo the primary
 // when the secondary fails, or mark the migration diverged when the undo fails too.
+import { existsSync } from 'node:fs';
 import { canonicalDigest, ErrorCodes, parseKey, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
-import { existsSync } from 'node:fs';
 import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
 
