@@ -1,14 +1,17 @@
 // The operator's terminal: long commands and prompts run in a real 70-column pseudo-terminal (tmux),
 // as a person runs them. No line wider than the terminal, one progress row updated in place, an
 // unknown total as a count and a rate, and the outcomes of a prompt (yes, no, Ctrl-C).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProgressBar, palette } from '../src/output.js';
 import { deploystate, onlyDocument, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
 
 const COLUMNS = 70;
+const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-file-lock.mjs', import.meta.url));
 const fixture = useSample('deploystate-cli-terminal-');
 const panes: TmuxPane[] = [];
 let copies = 0;
@@ -30,6 +33,18 @@ async function open(args: string[], cwd: string, env?: Record<string, string>): 
   const pane = await TmuxPane.start(args, { cwd, dir: files, columns: COLUMNS, ...(env !== undefined && { env }) });
   panes.push(pane);
   return pane;
+}
+
+/** Resolves when the child prints `line` (bounded by the child: rejects if it exits first). */
+function firstLine(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.split('\n').includes(line)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before "${line}": ${text}`)));
+  });
 }
 
 /** The text with the program's own wrapping undone (continuation rows are indented). */
@@ -113,15 +128,22 @@ describe('after the copy', () => {
   it('Ctrl-C in the middle of the copy says how far it got and how to resume; --resume finishes it', async () => {
     const sample = await freshSample();
     expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
-    // Each network file takes a while (a test-only delay), so the copy is still running when interrupted.
-    const pane = await open(['migrate', '--yes'], sample, { DEPLOYSTATE_COPY_DELAY_MS: '5000' });
-    await pane.waitFor(/^copying [1-9]\d* records/m);
-    await pane.keys('C-c');
-    expect(await pane.exitCode()).toBe(130);
-    const text = flat(await pane.text());
-    expect(text).toMatch(/the copy stopped after \d+ record\(s\)/);
-    expect(text).toContain('deploystate migrate --resume');
-    expect(widest(await pane.text())).toBeLessThanOrEqual(COLUMNS);
+    // Another process holds the lock of the second network file (as a deploy script writing it
+    // would): the copy finishes the first file, then waits there, so Ctrl-C lands mid-copy.
+    const holder = spawn(process.execPath, [HOLD_LOCK, join(sample, 'deployments', 'bsctestnet.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await firstLine(holder, 'held');
+      const pane = await open(['migrate', '--yes'], sample);
+      await pane.waitFor(/^copying [1-9]\d* records/m);
+      await pane.keys('C-c');
+      expect(await pane.exitCode()).toBe(130);
+      const text = flat(await pane.text());
+      expect(text).toMatch(/the copy stopped after [1-9]\d* record\(s\)/);
+      expect(text).toContain('deploystate migrate --resume');
+      expect(widest(await pane.text())).toBeLessThanOrEqual(COLUMNS);
+    } finally {
+      holder.kill('SIGKILL');
+    }
     const resumed = await deploystate(['migrate', '--resume', '--yes', '--json'], { cwd: sample });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await deploystate(['compare'], { cwd: sample })).code).toBe(0);
