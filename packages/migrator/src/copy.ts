@@ -20,7 +20,7 @@ import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
-import { unreadableCollector, unreadableJsonError } from './verify.js';
+import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import type { CopyProgress, CopyReport } from './types.js';
 
 export interface CopyOptions {

@@ -6,11 +6,9 @@ import { parseStateFile, validateStateFile, type JsonFileStore } from '@deployst
 import {
   compareKeys,
   compareStores,
-  ErrorCodes,
   finding,
   DIGEST_FORMAT,
   parseLossless,
-  StateError,
   type Finding,
   type InvalidEntry,
   type StoreEntry,
@@ -18,55 +16,14 @@ import {
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
 import { readState } from './state.js';
-import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
+import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
+import { unreadableCollector, unreadableJsonError } from './unreadable.js';
+
+export { unreadableCollector, unreadableJsonError } from './unreadable.js';
 
 export interface CompareOptions {
   /** Stop listing differences past this many (counts and digests stay exact). Default 1000. */
   maxDetails?: number;
-}
-
-/** A JSON problem that covers a whole file is reported under the file's name, not a record key. */
-const isWholeFile = (entry: InvalidEntry): boolean => entry.finding.file !== undefined && basename(entry.finding.file) === entry.key;
-
-/** Collects the entries a store could not read, marking those the state already accounts for. */
-export function unreadableCollector(
-  side: UnreadableEntry['side'],
-  known: ReadonlySet<string>,
-  location: string,
-): { onInvalid: (entry: InvalidEntry) => void; entries: UnreadableEntry[] } {
-  const entries: UnreadableEntry[] = [];
-  return {
-    entries,
-    onInvalid: (entry) => {
-      const file = entry.finding.file ?? (side === 'json' && isWholeFile(entry) ? join(location, entry.key) : undefined);
-      // A whole JSON file is never accounted for: its records are unknown.
-      const accounted = !(side === 'json' && isWholeFile(entry)) && known.has(entry.key);
-      entries.push({ side, key: entry.key, ...(file !== undefined && { file }), finding: entry.finding, known: accounted });
-    },
-  };
-}
-
-/**
- * CORRUPTED naming the first JSON file (and record key) that could not be read: such a file must
- * never pass for records that are merely missing.
- */
-export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): StateError | undefined {
-  const bad = unreadable.filter((u) => u.side === 'json' && !u.known);
-  const first = bad[0];
-  if (!first) return undefined;
-  const list = bad
-    .slice(0, 10)
-    .map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
-  const whole = first.file !== undefined && basename(first.file) === first.key;
-  return new StateError(
-    ErrorCodes.CORRUPTED,
-    `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`,
-    {
-      ...(first.file !== undefined && { file: first.file }),
-      ...(!whole && { key: first.key }),
-      hint: 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
-    },
-  );
 }
 
 type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
