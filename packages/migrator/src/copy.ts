@@ -1,9 +1,9 @@
 // Phase 3, the bulk copy: JSON = LevelDB minus exclusions, one replaceChain per chain in key
 // order, a checkpoint after each file, backups before the first write, and never overwriting a
 // key that a deploy script wrote (journalled) after the copy's snapshot began.
-import { cp, mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { snapshotLevelDb } from '@deploystate/backend-leveldb';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { JsonFileStore } from '@deploystate/backend-json';
 import {
   canonicalDigest,
   compareKeys,
@@ -16,12 +16,12 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { CopyBackups } from './copy-backups.js';
 import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
-import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
-import type { CopyProgress, CopyReport } from './types.js';
+import type { CopyProgress, CopyReport, MigrationStateFile } from './types.js';
 
 export interface CopyOptions {
   dryRun?: boolean;
@@ -55,24 +55,19 @@ async function readChain(
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * The records of one chain as LevelDB holds them, gathered from the single pass in key order:
- * two parallel arrays (no map, no per-entry object), handed to replaceChain as they are.
+ * parallel arrays (no map, no per-entry object), handed to replaceChain as they are, with each
+ * record's digest from the pass so nothing hashes a record twice.
  */
 interface ChainBatch {
   chainId: number;
   keys: string[];
   records: DeploymentRecord[];
+  digests: string[];
 }
 
-const emptyBatch = (chainId: number): ChainBatch => ({ chainId, keys: [], records: [] });
+const emptyBatch = (chainId: number): ChainBatch => ({ chainId, keys: [], records: [], digests: [] });
 
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
@@ -83,14 +78,64 @@ async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | un
   return typeof analysis === 'number' ? analysis : (lastVerifyCount ?? 0);
 }
 
+/** One run of the copy: what the plan decided, and what the pass has found and done so far. */
+interface CopyRun {
+  ctx: MigrationContext;
+  options: CopyOptions;
+  started: number;
+  dryRun: boolean;
+  batchSize: number;
+  /** The state as the plan left it. */
+  state: MigrationStateFile;
+  exclusions: Set<string>;
+  snapshotSeq: number;
+  chainsDone: Set<number>;
+  leveldb: StateStore;
+  json: JsonFileStore;
+  report: CopyReport;
+  backups: CopyBackups;
+  total: number;
+  totalKnown: boolean;
+  done: number;
+  unmigratable: Set<string>;
+  blocking: string[];
+  digest: StoreDigest;
+  /** Everything the pass reads, exclusions included: the backup's content when taken during it. */
+  passDigest: StoreDigest;
+  undecodable: string[];
+  written: Array<{ chainId: number; seqAtRead: number }>;
+  changedChains: number;
+}
+
 export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}): Promise<CopyReport> {
+  const run = await planCopy(ctx, options);
+  try {
+    await copyPass(run);
+    return await finishCopy(run);
+  } finally {
+    await run.json.close();
+  }
+}
+
+/** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */
+async function copyStore(ctx: MigrationContext, shared: JsonFileStore): Promise<JsonFileStore> {
+  // The folder exists: the migration's store opened it (creating it where it may).
+  const store = new JsonFileStore({ dir: shared.location, create: false, cache: false, registry: ctx.registry });
+  await store.open();
+  return store;
+}
+
+/** The copy's plan: resume or start over, from which journal seq, with which exclusions; the state records it. */
+async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<CopyRun> {
   const started = ctx.now();
   const dryRun = options.dryRun ?? false;
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000));
   let state = await readState(ctx.files);
   const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
   const leveldb = await ctx.leveldb();
-  const json = await ctx.json();
+  // Its own JSON store without a cache: the migration's store keeps every file it parsed, which
+  // would hold the whole store by the last chain; the copy reads each file once anyway.
+  const json = await copyStore(ctx, await ctx.json());
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
   const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
@@ -117,187 +162,188 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     leveldbDigest: '',
     durationMs: 0,
   };
-
-  // Backups are taken once per copy, before its first write, and survive a resume: the LevelDB
-  // folder (a consistent snapshot, taken while this process reads it) and each file before its write.
-  const backupRoot = join(ctx.files.backups, `copy-${(state.copy?.startedAt ?? isoNow(ctx)).replace(/[:.]/g, '-')}`);
-  const leveldbBackup = join(backupRoot, 'leveldb');
-  let leveldbBackedUp = await exists(leveldbBackup);
-  if (leveldbBackedUp) report.backups.leveldb = leveldbBackup;
-  // A restore checks the backup against the digest recorded here. A run that stopped before
-  // recording it gets it from the backup folder itself (LevelDB may have changed since).
-  if (leveldbBackedUp && !dryRun && (await readBackupDigest(leveldbBackup)) === undefined) {
-    await recordBackupDigest(leveldbBackup, await digestBackupFolder(leveldbBackup, ctx.registry), isoNow(ctx));
-  }
-  // While the single pass runs this process holds LevelDB's lock and writes nothing to it, so a
-  // snapshot taken then holds exactly what the pass reads: its digest comes from the pass.
-  let passRunning = false;
-  let backupDuringPass = false;
-  const backUp = async (file: string): Promise<string> => {
-    if (!leveldbBackedUp) {
-      await mkdir(join(backupRoot, 'deployments'), { recursive: true });
-      await snapshotLevelDb(ctx.files.leveldb, leveldbBackup);
-      if (passRunning) backupDuringPass = true;
-      else await recordBackupDigest(leveldbBackup, await digestBackupFolder(leveldbBackup, ctx.registry), isoNow(ctx));
-      report.backups.leveldb = leveldbBackup;
-      leveldbBackedUp = true;
-    }
-    const dest = join(backupRoot, 'deployments', basename(file));
-    if ((await exists(file)) && !(await exists(dest))) {
-      await cp(file, dest);
-      report.backups.files.push(dest);
-    }
-    return dest;
+  const backups = await CopyBackups.open(ctx, state.copy?.startedAt ?? isoNow(ctx), report, dryRun);
+  const total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
+  return {
+    ctx,
+    options,
+    started,
+    dryRun,
+    batchSize,
+    state,
+    exclusions,
+    snapshotSeq,
+    chainsDone,
+    leveldb,
+    json,
+    report,
+    backups,
+    total,
+    // With no analysis or verify before the copy, the total is not known until the pass ends: say so
+    // (a count and a rate), never a percentage of what was read so far.
+    totalKnown: total > 0,
+    done: 0,
+    unmigratable: new Set(),
+    blocking: [],
+    digest: new StoreDigest(),
+    passDigest: new StoreDigest(),
+    undecodable: [],
+    written: [],
+    changedChains: 0,
   };
+}
 
-  let total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
-  // With no analysis or verify before the copy, the total is not known until the pass ends: say so
-  // (a count and a rate), never a percentage of what was read so far.
-  let totalKnown = total > 0;
-  let done = 0;
-  const progress = async (chainId: number, persist: boolean): Promise<void> => {
-    if (done > total) totalKnown = false;
-    total = Math.max(total, done);
-    const elapsed = Math.max(1, ctx.now() - started);
-    const rate = (done / elapsed) * 1000;
-    const p: CopyProgress = {
-      done,
-      total,
-      totalKnown,
-      rate,
-      etaMs: rate > 0 && totalKnown ? Math.round(((total - done) / rate) * 1000) : 0,
-      chainId,
-      file: json.fileFor(chainId),
-    };
-    options.onProgress?.(p);
-    if (persist && !dryRun)
-      await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
+async function progress(run: CopyRun, chainId: number, persist: boolean): Promise<void> {
+  const { ctx } = run;
+  if (run.done > run.total) run.totalKnown = false;
+  run.total = Math.max(run.total, run.done);
+  const elapsed = Math.max(1, ctx.now() - run.started);
+  const rate = (run.done / elapsed) * 1000;
+  const p: CopyProgress = {
+    done: run.done,
+    total: run.total,
+    totalKnown: run.totalKnown,
+    rate,
+    etaMs: rate > 0 && run.totalKnown ? Math.round(((run.total - run.done) / rate) * 1000) : 0,
+    chainId,
+    file: run.json.fileFor(chainId),
   };
+  run.options.onProgress?.(p);
+  if (persist && !run.dryRun)
+    await writeFileDurable(ctx.files.progress, `${JSON.stringify({ ...p, at: isoNow(ctx), pid: process.pid }, null, 2)}\n`);
+}
 
-  const unmigratable = new Set<string>();
-  const blocking: string[] = [];
-  const digest = new StoreDigest();
-  // Everything the pass reads, exclusions included: the backup's content when taken during it.
-  const passDigest = new StoreDigest();
-  const undecodable: string[] = [];
-  const written: Array<{ chainId: number; seqAtRead: number }> = [];
-  let changedChains = 0;
-
-  const copyChain = async ({ chainId, keys: sourceKeys, records: sourceRecords }: ChainBatch): Promise<void> => {
-    if (chainsDone.has(chainId)) return;
-    const file = json.fileFor(chainId);
-    const inChain = (key: string): boolean => chainOfKey(key) === chainId;
-    const seqAtRead = await ctx.journal.lastSeq();
-    const unreadable = unreadableCollector('json', new Set(), ctx.files.deployments);
-    const current = await readChain(json, chainId, new Set(), unreadable.onInvalid);
-    // A file that cannot be read is refused before anything is written for its chain; an entry
-    // that is not a record is replaced like a stale one (the file is backed up and the key listed),
-    // unless the user excluded that key, whose JSON value the copy must keep.
-    const whole = unreadable.entries.filter((u) => u.file !== undefined && basename(u.file) === u.key);
-    const keptBroken = unreadable.entries.filter((u) => exclusions.has(u.key));
-    const refused = unreadableJsonError(whole.length > 0 ? whole : keptBroken);
-    if (refused) throw refused;
-    const broken = new Set(unreadable.entries.map((u) => u.key));
-
-    // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
-    // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
-    const overrides = new Map<string, DeploymentRecord | null>();
-    const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
-    for (const key of newer) {
-      overrides.set(key, current.get(key) ?? null);
-      report.skippedNewer.push(key);
-    }
-    for (const key of exclusions) {
-      const kept = current.get(key);
-      if (inChain(key) && kept) overrides.set(key, kept);
-    }
-    // Which keys the file will hold, needed only to tell what JSON has that it will lose.
-    const target = current.size > 0 || broken.size > 0 ? new Set(sourceKeys) : new Set<string>();
-    for (const [key, record] of overrides) {
-      if (record) target.add(key);
-      else target.delete(key);
-    }
-
-    const overwritten: string[] = [];
-    const removed: string[] = [];
-    let added = 0;
-    const tally = (key: string, record: DeploymentRecord): void => {
-      if (broken.has(key)) return;
-      const before = current.get(key);
-      if (!before) added++;
-      else if (canonicalDigest(before) !== canonicalDigest(record)) overwritten.push(key);
-      else report.unchanged++;
-    };
-    sourceKeys.forEach((key, i) => {
-      if (!overrides.has(key)) tally(key, sourceRecords[i] as DeploymentRecord);
-    });
-    for (const [key, record] of overrides) if (record) tally(key, record);
-    for (const key of current.keys()) if (!target.has(key)) removed.push(key);
-    for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
-    report.copied += added + overwritten.length;
-
-    if (added + overwritten.length + removed.length > 0) {
-      changedChains++;
-      let backup = '';
-      if (!dryRun) {
-        backup = await backUp(file);
-        const result = await json.replaceChain(chainId, chainRecords(sourceKeys, sourceRecords, overrides));
-        if (result.backup) backup = result.backup;
-        report.files.push(result.file);
-        // Keys written during this file's write window get LevelDB's value back; writers still
-        // waiting for LevelDB (held by this pass) are caught by the second round after the pass.
-        await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...unmigratable]), 0);
-        written.push({ chainId, seqAtRead });
-      }
-      for (const key of overwritten) report.overwritten.push({ key, backup });
-      for (const key of removed) report.removed.push({ key, backup });
-    }
-    if (!dryRun) {
-      await updateState(ctx.files, (s) => {
-        if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
-      });
-    }
-    await progress(chainId, true);
-  };
-
-  // One pass over LevelDB in key order: key order groups each chain, so only one chain's records
-  // are held at a time (memory bounded by the largest network file, not the store).
+/**
+ * One pass over LevelDB in key order: key order groups each chain, so only one chain's records
+ * are held at a time (memory bounded by the largest network file, not the store). Then the
+ * chains only JSON holds.
+ */
+async function copyPass(run: CopyRun): Promise<void> {
+  const { leveldb, json, exclusions } = run;
   let batch: ChainBatch | undefined;
   const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
   const flush = async (): Promise<void> => {
     if (!batch) return;
     jsonChains.delete(batch.chainId);
-    // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
-    if (blocking.length === 0) await copyChain(batch);
+    const ready = batch;
+    // Released before the chain is written, so the pass holds one chain, not two.
     batch = undefined;
+    // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
+    if (run.blocking.length === 0) await copyChain(run, ready);
   };
-  passRunning = true;
+  run.backups.passStarted();
   for await (const { key, record } of leveldb.iterate({
     onInvalid: (entry) => {
-      unmigratable.add(entry.key);
-      undecodable.push(entry.key);
-      if (!exclusions.has(entry.key)) blocking.push(entry.key);
+      run.unmigratable.add(entry.key);
+      run.undecodable.push(entry.key);
+      if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
     },
   })) {
     if (batch && batch.chainId !== record.chainId) await flush();
     batch ??= emptyBatch(record.chainId);
-    done++;
+    run.done++;
     const recordDigest = canonicalDigest(record);
-    passDigest.addDigest(key, recordDigest);
+    run.passDigest.addDigest(key, recordDigest);
     if (exclusions.has(key)) continue;
-    digest.addDigest(key, recordDigest);
+    run.digest.addDigest(key, recordDigest);
     batch.keys.push(key);
     batch.records.push(record);
-    if (done % batchSize === 0) await progress(record.chainId, false);
+    batch.digests.push(recordDigest);
+    if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
   }
   await flush();
-  passRunning = false;
-  if (backupDuringPass)
-    await recordBackupDigest(leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(ctx));
+  await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
-    if (blocking.length === 0) await copyChain(emptyBatch(chainId));
+    if (run.blocking.length === 0) await copyChain(run, emptyBatch(chainId));
   }
+}
+
+/** One chain's file made equal to LevelDB's records (minus exclusions and journalled keys), backed up first. */
+async function copyChain(
+  run: CopyRun,
+  { chainId, keys: sourceKeys, records: sourceRecords, digests: sourceDigests }: ChainBatch,
+): Promise<void> {
+  const { ctx, leveldb, json, exclusions, report, snapshotSeq, dryRun } = run;
+  if (run.chainsDone.has(chainId)) return;
+  const file = json.fileFor(chainId);
+  const inChain = (key: string): boolean => chainOfKey(key) === chainId;
+  const seqAtRead = await ctx.journal.lastSeq();
+  const unreadable = unreadableCollector('json', new Set(), ctx.files.deployments);
+  const current = await readChain(json, chainId, new Set(), unreadable.onInvalid);
+  // A file that cannot be read is refused before anything is written for its chain; an entry
+  // that is not a record is replaced like a stale one (the file is backed up and the key listed),
+  // unless the user excluded that key, whose JSON value the copy must keep.
+  const whole = unreadable.entries.filter((u) => u.file !== undefined && basename(u.file) === u.key);
+  const keptBroken = unreadable.entries.filter((u) => exclusions.has(u.key));
+  const refused = unreadableJsonError(whole.length > 0 ? whole : keptBroken);
+  if (refused) throw refused;
+  const broken = new Set(unreadable.entries.map((u) => u.key));
+
+  // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
+  // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
+  const overrides = new Map<string, DeploymentRecord | null>();
+  const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
+  for (const key of newer) {
+    overrides.set(key, current.get(key) ?? null);
+    report.skippedNewer.push(key);
+  }
+  for (const key of exclusions) {
+    const kept = current.get(key);
+    if (inChain(key) && kept) overrides.set(key, kept);
+  }
+  // Which keys the file will hold, needed only to tell what JSON has that it will lose.
+  const target = current.size > 0 || broken.size > 0 ? new Set(sourceKeys) : new Set<string>();
+  for (const [key, record] of overrides) {
+    if (record) target.add(key);
+    else target.delete(key);
+  }
+
+  const overwritten: string[] = [];
+  const removed: string[] = [];
+  let added = 0;
+  const tally = (key: string, record: DeploymentRecord, digest?: string): void => {
+    if (broken.has(key)) return;
+    const before = current.get(key);
+    if (!before) added++;
+    else if (canonicalDigest(before) !== (digest ?? canonicalDigest(record))) overwritten.push(key);
+    else report.unchanged++;
+  };
+  sourceKeys.forEach((key, i) => {
+    if (!overrides.has(key)) tally(key, sourceRecords[i] as DeploymentRecord, sourceDigests[i]);
+  });
+  for (const [key, record] of overrides) if (record) tally(key, record);
+  for (const key of current.keys()) if (!target.has(key)) removed.push(key);
+  for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
+  report.copied += added + overwritten.length;
+
+  if (added + overwritten.length + removed.length > 0) {
+    run.changedChains++;
+    let backup = '';
+    if (!dryRun) {
+      backup = await run.backups.backUp(file);
+      const result = await json.replaceChain(chainId, chainRecords(sourceKeys, sourceRecords, overrides));
+      if (result.backup) backup = result.backup;
+      report.files.push(result.file);
+      // Keys written during this file's write window get LevelDB's value back; writers still
+      // waiting for LevelDB (held by this pass) are caught by the second round after the pass.
+      await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
+      run.written.push({ chainId, seqAtRead });
+    }
+    for (const key of overwritten) report.overwritten.push({ key, backup });
+    for (const key of removed) report.removed.push({ key, backup });
+  }
+  if (!dryRun) {
+    await updateState(ctx.files, (s) => {
+      if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
+    });
+  }
+  await progress(run, chainId, true);
+}
+
+/** After the pass: the unmigratable keys recorded (or the run refused), the second re-apply round, the copy's record in the state. */
+async function finishCopy(run: CopyRun): Promise<CopyReport> {
+  const { ctx, leveldb, json, exclusions, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
   if (!dryRun) {
     await updateState(ctx.files, (s) => {
       s.unmigratable = [...unmigratable].sort(compareKeys);
@@ -310,11 +356,11 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {})
     });
   }
   // With LevelDB released, writers that waited for it finish; their keys get LevelDB's value.
-  for (const { chainId, seqAtRead } of written)
+  for (const { chainId, seqAtRead } of run.written)
     await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
-  report.leveldbDigest = digest.digest();
+  report.leveldbDigest = run.digest.digest();
 
-  report.nothingToDo = changedChains === 0 && !report.resumed;
+  report.nothingToDo = run.changedChains === 0 && !report.resumed;
   report.durationMs = ctx.now() - started;
   if (!dryRun) {
     await updateState(ctx.files, (s) => {

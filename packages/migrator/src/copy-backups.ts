@@ -1,0 +1,75 @@
+// The bulk copy's backups: taken once per copy, before its first write, and kept across a resume:
+// the LevelDB folder (a consistent snapshot, with its digest) and each network file before its write.
+import { cp, mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { snapshotLevelDb } from '@deploystate/backend-leveldb';
+import type { StoreDigest } from '@deploystate/core';
+import { isoNow, type MigrationContext } from './context.js';
+import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
+import type { CopyReport } from './types.js';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export class CopyBackups {
+  private readonly leveldbBackup: string;
+  private leveldbBackedUp = false;
+  // While the single pass runs this process holds LevelDB's lock and writes nothing to it, so a
+  // snapshot taken then holds exactly what the pass reads: its digest comes from the pass.
+  private passRunning = false;
+  private backupDuringPass = false;
+
+  private constructor(
+    private readonly ctx: MigrationContext,
+    private readonly backupRoot: string,
+    private readonly report: CopyReport,
+  ) {
+    this.leveldbBackup = join(backupRoot, 'leveldb');
+  }
+
+  /** The copy's backup folder (`copy-<start time>`), with a LevelDB backup an earlier run of this copy took. */
+  static async open(ctx: MigrationContext, startedAt: string, report: CopyReport, dryRun: boolean): Promise<CopyBackups> {
+    const backups = new CopyBackups(ctx, join(ctx.files.backups, `copy-${startedAt.replace(/[:.]/g, '-')}`), report);
+    backups.leveldbBackedUp = await exists(backups.leveldbBackup);
+    if (backups.leveldbBackedUp) report.backups.leveldb = backups.leveldbBackup;
+    // A restore checks the backup against the digest recorded here. A run that stopped before
+    // recording it gets it from the backup folder itself (LevelDB may have changed since).
+    if (backups.leveldbBackedUp && !dryRun && (await readBackupDigest(backups.leveldbBackup)) === undefined) {
+      await recordBackupDigest(backups.leveldbBackup, await digestBackupFolder(backups.leveldbBackup, ctx.registry), isoNow(ctx));
+    }
+    return backups;
+  }
+
+  /** Backs up LevelDB (first time only) and `file` as it is before the copy writes it; returns the file's backup path. */
+  async backUp(file: string): Promise<string> {
+    if (!this.leveldbBackedUp) {
+      await mkdir(join(this.backupRoot, 'deployments'), { recursive: true });
+      await snapshotLevelDb(this.ctx.files.leveldb, this.leveldbBackup);
+      if (this.passRunning) this.backupDuringPass = true;
+      else await recordBackupDigest(this.leveldbBackup, await digestBackupFolder(this.leveldbBackup, this.ctx.registry), isoNow(this.ctx));
+      this.report.backups.leveldb = this.leveldbBackup;
+      this.leveldbBackedUp = true;
+    }
+    const dest = join(this.backupRoot, 'deployments', basename(file));
+    if ((await exists(file)) && !(await exists(dest))) {
+      await cp(file, dest);
+      this.report.backups.files.push(dest);
+    }
+    return dest;
+  }
+
+  passStarted(): void {
+    this.passRunning = true;
+  }
+
+  /** A LevelDB backup taken during the pass holds what the pass read: `passDigest` (exclusions included). */
+  async passEnded(passDigest: StoreDigest, undecodable: string[]): Promise<void> {
+    this.passRunning = false;
+    if (this.backupDuringPass)
+      await recordBackupDigest(this.leveldbBackup, { digest: passDigest.digest(), count: passDigest.size, undecodable }, isoNow(this.ctx));
+  }
+}
