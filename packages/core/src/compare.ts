@@ -1,6 +1,6 @@
 // The comparison of two stores: one pass over two key-ordered streams, finding records missing on
 // either side and every differing field with both values, and both store digests on the way.
-import { canonicalDigest, canonicalEncode, StoreDigest } from './canonical.js';
+import { canonicalDigest, canonicalEncode, StoreDigest, textDigest } from './canonical.js';
 import { ErrorCodes, StateError } from './errors.js';
 import { compareKeys } from './keys.js';
 import type { DeploymentRecord } from './record.js';
@@ -8,6 +8,8 @@ import type { DeploymentRecord } from './record.js';
 export interface StoreEntry {
   key: string;
   record: DeploymentRecord;
+  /** The record's canonicalDigest, when the source already computed it (then nothing hashes it again). */
+  digest?: string;
 }
 
 export interface FieldDifference {
@@ -76,6 +78,17 @@ async function* ordered(source: EntrySource, side: string): AsyncGenerator<Store
   }
 }
 
+/** Both records' digests: given ones as they are; equal canonical texts hash once, not twice. */
+function digestsOf(a: StoreEntry, b: StoreEntry): [string, string] {
+  if (a.digest !== undefined && b.digest !== undefined) return [a.digest, b.digest];
+  if (a.digest !== undefined) return [a.digest, canonicalDigest(b.record)];
+  if (b.digest !== undefined) return [canonicalDigest(a.record), b.digest];
+  const ta = canonicalEncode(a.record);
+  const tb = canonicalEncode(b.record);
+  const da = textDigest(ta);
+  return [da, ta === tb ? da : textDigest(tb)];
+}
+
 /** Compares two key-ordered streams of records in one pass. */
 export async function compareStores(
   leftSource: EntrySource,
@@ -118,18 +131,17 @@ export async function compareStores(
   while (a !== undefined || b !== undefined) {
     const order = a === undefined ? 1 : b === undefined ? -1 : compareKeys(a.key, b.key);
     if (order < 0 && a) {
-      leftDigest.add(a.key, a.record);
+      leftDigest.addDigest(a.key, a.digest ?? canonicalDigest(a.record));
       const entry = a;
       note(() => result.onlyLeft.push(entry));
       a = await nextOf(left);
     } else if (order > 0 && b) {
-      rightDigest.add(b.key, b.record);
+      rightDigest.addDigest(b.key, b.digest ?? canonicalDigest(b.record));
       const entry = b;
       note(() => result.onlyRight.push(entry));
       b = await nextOf(right);
     } else if (a && b) {
-      const da = canonicalDigest(a.record);
-      const db = canonicalDigest(b.record);
+      const [da, db] = digestsOf(a, b);
       leftDigest.addDigest(a.key, da);
       rightDigest.addDigest(b.key, db);
       if (da !== db) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyQuery,
+  canonicalDigest,
   compareKeys,
   compareStores,
   diffRecords,
@@ -28,6 +29,18 @@ describe('compareStores', () => {
     expect(result.left).toEqual(result.right);
     expect(result.left.count).toBe(26);
     expect(await digestStore(entries(records))).toEqual(result.left);
+  });
+
+  it('uses a digest the source already computed instead of hashing the record again', async () => {
+    const [first, ...rest] = entries(records);
+    const plain = await compareStores([first!, ...rest], [first!, ...rest]);
+    // Proven by a digest that is not the record's: the comparison takes it as given.
+    const given = await compareStores([first!, ...rest], [{ ...first!, digest: 'f'.repeat(64) }, ...rest]);
+    expect(plain.equal).toBe(true);
+    expect(given.equal).toBe(false);
+    expect(given.differing.map((d) => [d.key, d.rightDigest])).toEqual([[first!.key, 'f'.repeat(64)]]);
+    const right = await compareStores([first!, ...rest], [{ ...first!, digest: canonicalDigest(first!.record) }, ...rest]);
+    expect(right).toEqual(plain);
   });
 
   it('lists what is missing on each side with its record', async () => {

@@ -17,6 +17,7 @@ import {
   NetworkRegistry,
   type DeploymentRecord,
 } from '@deploystate/core';
+import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
@@ -187,14 +188,24 @@ function fileOf(ctx: CoownedContext, chainId: number): string {
 }
 
 /** Compares one chain's expected writes with its file as it is now. */
-async function checkChain(ctx: CoownedContext, chainId: number, expected: Array<[string, WrittenEntry]>, out: FilesCheck): Promise<void> {
+async function checkChain(
+  ctx: CoownedContext,
+  chainId: number,
+  expected: Array<[string, WrittenEntry]>,
+  out: FilesCheck,
+  known?: KnownFileDigests,
+): Promise<void> {
   const file = fileOf(ctx, chainId);
-  let records: Map<string, DeploymentRecord>;
+  let records: { get(name: string): { digest: string; timestamp: string } | undefined };
   let invalid: Set<string>;
+  const seen = known?.get(file); // verify read this very file already: its digests, nothing parsed again
   try {
-    const model = parseStateFile(await readFile(file, 'utf8'), file, chainId);
-    records = model.records;
-    invalid = new Set(model.invalid.keys());
+    if (seen) ({ records, invalid } = seen);
+    else {
+      const model = parseStateFile(await readFile(file, 'utf8'), file, chainId);
+      records = lazyDigests(model.records);
+      invalid = new Set(model.invalid.keys());
+    }
   } catch (error) {
     // A file that cannot be read is reported by verify and validate as such; a deleted one lost everything.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
@@ -207,7 +218,7 @@ async function checkChain(ctx: CoownedContext, chainId: number, expected: Array<
     const found = records.get(contractName);
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
-      if (found && later(timestampOf(found), entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+      if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
       else out.findings.push({ file, key, kind: 'reappeared', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
@@ -218,13 +229,18 @@ async function checkChain(ctx: CoownedContext, chainId: number, expected: Array<
       else out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
-    if (canonicalDigest(found) === entry.digest) continue;
-    if (later(timestampOf(found), entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+    if (found.digest === entry.digest) continue;
+    if (later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
     else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
   }
 }
 
-async function checkEntries(ctx: CoownedContext, entries: Map<string, WrittenEntry>, chains?: ReadonlySet<number>): Promise<FilesCheck> {
+async function checkEntries(
+  ctx: CoownedContext,
+  entries: Map<string, WrittenEntry>,
+  chains?: ReadonlySet<number>,
+  known?: KnownFileDigests,
+): Promise<FilesCheck> {
   const byChain = new Map<number, Array<[string, WrittenEntry]>>();
   for (const [key, entry] of entries) {
     const { chainId } = parseKey(key);
@@ -234,7 +250,7 @@ async function checkEntries(ctx: CoownedContext, entries: Map<string, WrittenEnt
     list.push([key, entry]);
   }
   const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
-  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out);
+  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known);
   out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return out;
 }
@@ -282,11 +298,11 @@ async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline
  * A key the file holds with a later timestamp is someone else's write: it leaves the baseline, so
  * it is reported once as changed elsewhere and never reverted.
  */
-export async function checkFilesAndRecord(ctx: CoownedContext): Promise<FilesCheck> {
+export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck();
   return updateBaseline(ctx, async (baseline) => {
     const unfolded = await fold(ctx.journal, baseline);
-    const result = await checkEntries(ctx, merged(baseline, unfolded));
+    const result = await checkEntries(ctx, merged(baseline, unfolded), undefined, known);
     for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
     return result;
   });

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseStateFile, validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
 import {
+  canonicalDigest,
   compareKeys,
   compareStores,
   finding,
@@ -15,6 +16,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
+import { fileSignature, KnownFileDigests, recordEntry } from './file-digests.js';
 import { readState } from './state.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
@@ -134,6 +136,7 @@ async function* readAndValidate(
   onInvalid: (entry: InvalidEntry) => void,
   files: readonly string[],
   out: SchemaReport,
+  known: KnownFileDigests,
 ): AsyncGenerator<StoreEntry> {
   const byChain = new Map<number, string[]>();
   for (const file of files) {
@@ -147,6 +150,7 @@ async function* readAndValidate(
     const read = chainFiles.includes(canonical) ? canonical : (chainFiles[0] as string);
     for (const other of chainFiles) if (other !== read) await validateFile(other, out);
     let text: string;
+    const before = fileSignature(read);
     try {
       text = await readFile(read, 'utf8');
     } catch {
@@ -164,11 +168,19 @@ async function* readAndValidate(
       continue;
     }
     validateParsed(model.document, read, out);
+    // Each record hashed once here, for the comparison and for the co-owned files check after it.
+    const seen = known.begin(read, before);
     const names = [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys);
     for (const name of names) {
       const record = model.records.get(name);
-      if (record) yield { key: `${chainId}-${name}`, record };
-      else onInvalid({ key: `${chainId}-${name}`, finding: (model.invalid.get(name) as { finding: Finding }).finding });
+      if (record) {
+        const digest = canonicalDigest(record);
+        seen?.records.set(name, recordEntry(record, digest));
+        yield { key: `${chainId}-${name}`, record, digest };
+      } else {
+        seen?.invalid.add(name);
+        onInvalid({ key: `${chainId}-${name}`, finding: (model.invalid.get(name) as { finding: Finding }).finding });
+      }
     }
   }
 }
@@ -181,12 +193,13 @@ export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> 
   const journalSeq = await ctx.journal.lastSeq();
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
-  const comparison = await compareWith(ctx, {}, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated));
+  const known = new KnownFileDigests();
+  const comparison = await compareWith(ctx, {}, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known));
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
-  const filesCheck = await checkFilesAndRecord(coownedContext(ctx));
+  const filesCheck = await checkFilesAndRecord(coownedContext(ctx), known);
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),
