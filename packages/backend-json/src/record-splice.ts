@@ -1,31 +1,42 @@
-// A write that costs the change, not the file: the store keeps each record's printed text beside
-// the file's text it wrote, and a later write prints only the records it changes and splices them
-// in. The bytes equal a full render of the same content (tested), so the file stays deterministic.
+// A write that costs the change, not the file: the store keeps each record's printed bytes beside
+// the file it wrote, and a later write prints only the records it changes and splices them in.
+// The bytes equal a full render of the same content (tested), so the file stays deterministic.
 import { compareKeys } from '@deploystate/core';
-import {
-  printModelEntry,
-  recordsBlock,
-  renderSkeleton,
-  renderStateFile,
-  type RenderOptions,
-  type StateFileModel,
-  type StateFileSkeleton,
-} from './file-format.js';
+import { printModelEntry, renderSkeleton, renderStateFile, type RenderOptions, type StateFileModel } from './file-format.js';
 
-/** How a text this store printed is made: `skeleton.head + recordsBlock(entries in names order) + skeleton.tail`. */
+/**
+ * How bytes this store printed are made: `head`, then the `records` object with each entry's
+ * printed bytes in `names` order (as file-format's recordsBlock prints it), then `tail`.
+ * `document` is the top-level object head and tail were printed from.
+ */
 export interface StateFileLayout {
-  skeleton: StateFileSkeleton;
+  head: Buffer;
+  tail: Buffer;
+  document: Record<string, unknown>;
   names: readonly string[];
-  entries: ReadonlyMap<string, string>;
+  entries: ReadonlyMap<string, Buffer>;
 }
 
 /** `changed: false` when no entry and no other key would change: the file is left as it is. */
-export type SplicedFile = { changed: false } | { changed: true; text: string; layout: StateFileLayout };
+export type SplicedFile = { changed: false } | { changed: true; bytes: Buffer; layout: StateFileLayout };
+
+// recordsBlock's punctuation (2-space indent, `records` at depth 1).
+const OPEN = Buffer.from('{\n    ');
+const BETWEEN = Buffer.from(',\n    ');
+const CLOSE = Buffer.from('\n  }');
+const EMPTY = Buffer.from('{}');
 
 /** A full render, kept as a layout for the writes that follow. */
-export function renderWithLayout(model: StateFileModel, options: RenderOptions): { text: string; layout: StateFileLayout } {
+export function renderWithLayout(model: StateFileModel, options: RenderOptions): { bytes: Buffer; layout: StateFileLayout } {
   const { text, skeleton, names, entries } = renderStateFile(model, options);
-  return { text, layout: { skeleton, names, entries } };
+  const layout: StateFileLayout = {
+    head: Buffer.from(skeleton.head),
+    tail: Buffer.from(skeleton.tail),
+    document: skeleton.document,
+    names,
+    entries: new Map([...entries].map(([name, entry]) => [name, Buffer.from(entry)])),
+  };
+  return { bytes: Buffer.from(text), layout };
 }
 
 function insertionPoint(names: readonly string[], name: string): number {
@@ -52,21 +63,28 @@ export function spliceStateFile(
   touched: Iterable<string>,
   options: RenderOptions,
 ): SplicedFile {
-  if (model.document !== layout.skeleton.document) {
+  if (model.document !== layout.document) {
     // Not the document this layout was printed from: only a full render can be trusted.
     const full = renderWithLayout(model, options);
     return { changed: true, ...full };
   }
-  const changes = new Map<string, string | undefined>();
-  for (const name of touched) changes.set(name, printModelEntry(model, name, options.recordTexts));
+  const changes = new Map<string, Buffer | undefined>();
+  for (const name of touched) {
+    const text = printModelEntry(model, name, options.recordTexts);
+    changes.set(name, text === undefined ? undefined : Buffer.from(text));
+  }
   if (layout.names.length > model.records.size + model.invalid.size - countNew(layout, changes)) {
     // Some listed entry is in neither map any more (a replaceChain that dropped names it did not touch).
     for (const name of layout.names) if (!model.records.has(name) && !model.invalid.has(name)) changes.set(name, undefined);
   }
-  const differing = [...changes].filter(([name, text]) => layout.entries.get(name) !== text);
-  const skeleton = mirrorsTouched(model, changes.keys()) ? renderSkeleton(model, { ...options, mirror: changes.keys() }) : layout.skeleton;
-  const sameSkeleton = skeleton === layout.skeleton || (skeleton.head === layout.skeleton.head && skeleton.tail === layout.skeleton.tail);
-  if (differing.length === 0 && sameSkeleton) return { changed: false };
+  const differing = [...changes].filter(([name, bytes]) => !sameBytes(layout.entries.get(name), bytes));
+  let { head, tail, document } = layout;
+  if (mirrorsTouched(model, changes.keys())) {
+    const skeleton = renderSkeleton(model, { ...options, mirror: changes.keys() });
+    const [newHead, newTail] = [Buffer.from(skeleton.head), Buffer.from(skeleton.tail)];
+    if (!newHead.equals(head) || !newTail.equals(tail)) [head, tail, document] = [newHead, newTail, skeleton.document];
+  }
+  if (differing.length === 0 && document === layout.document) return { changed: false };
   const names = [...layout.names];
   const entries = new Map(layout.entries);
   for (const [name, text] of differing) {
@@ -79,17 +97,28 @@ export function spliceStateFile(
       if (!had) names.splice(insertionPoint(names, name), 0, name);
     }
   }
-  const next: StateFileLayout = { skeleton: sameSkeleton ? layout.skeleton : skeleton, names, entries };
-  return { changed: true, text: textOf(next), layout: next };
+  const next: StateFileLayout = { head, tail, document, names, entries };
+  return { changed: true, bytes: bytesOf(next), layout: next };
 }
 
-/** The whole text a layout describes. */
-export function textOf(layout: StateFileLayout): string {
-  return layout.skeleton.head + recordsBlock(layout.names.map((name) => layout.entries.get(name) as string)) + layout.skeleton.tail;
+/** The whole file a layout describes. */
+export function bytesOf(layout: StateFileLayout): Buffer {
+  const pieces: Buffer[] = [layout.head];
+  if (layout.names.length === 0) pieces.push(EMPTY);
+  else {
+    layout.names.forEach((name, i) => pieces.push(i === 0 ? OPEN : BETWEEN, layout.entries.get(name) as Buffer));
+    pieces.push(CLOSE);
+  }
+  pieces.push(layout.tail);
+  return Buffer.concat(pieces);
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
 
 /** Touched names the layout does not list yet (entries the write adds). */
-function countNew(layout: StateFileLayout, changes: Map<string, string | undefined>): number {
+function countNew(layout: StateFileLayout, changes: Map<string, Buffer | undefined>): number {
   let added = 0;
   for (const [name, text] of changes) if (text !== undefined && !layout.entries.has(name)) added++;
   return added;

@@ -145,14 +145,14 @@ export class WriteQueue {
     const printed = this.print(loaded, next, work.touched);
     const outcome: WriteOutcome = { file: target, changed: false };
     if (printed) {
-      const bytes = Buffer.from(printed.text);
+      const { bytes } = printed;
       outcome.backup = await this.replaceFile(target, bytes, loaded);
       if (outcome.backup === undefined) delete outcome.backup;
       outcome.changed = true;
       const signature = signatureOf(target);
       const written: LoadedFile = {
         file: target,
-        model: { chainId, version: 1, document: printed.layout.skeleton.document, records: work.records, invalid: remainingInvalid },
+        model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
         bytes,
         readAt: Date.now(),
         layout: printed.layout,
@@ -171,14 +171,14 @@ export class WriteQueue {
    * layout held beside its bytes) is spliced: only the touched records are printed and compared.
    * Any other file (first write after another writer's change, a legacy file) is rendered whole.
    */
-  private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { text: string; layout: StateFileLayout } | undefined {
+  private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { bytes: Buffer; layout: StateFileLayout } | undefined {
     const options = { network: this.options.registry.get(next.chainId).name, mirror: touched, recordTexts: this.recordTexts };
     if (loaded.layout) {
       const spliced = spliceStateFile(loaded.layout, next, touched, options);
       return spliced.changed ? spliced : undefined;
     }
     const full = renderWithLayout(next, options);
-    return loaded.bytes !== undefined && loaded.bytes.equals(Buffer.from(full.text)) ? undefined : full;
+    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : full;
   }
 
   /** Replaces the file atomically, its previous version hard-linked as a backup; returns the backup's path. */
