@@ -55,8 +55,6 @@ export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
-  // Printed text of each record object held in the cache, so a put prints only the record it changes.
-  private readonly recordTexts = new WeakMap<object, string>();
 
   constructor(private readonly options: WriteQueueOptions) {}
 
@@ -172,7 +170,8 @@ export class WriteQueue {
    * Any other file (first write after another writer's change, a legacy file) is rendered whole.
    */
   private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { bytes: Buffer; layout: StateFileLayout } | undefined {
-    const options = { network: this.options.registry.get(next.chainId).name, mirror: touched, recordTexts: this.recordTexts };
+    // No per-object text cache: the layout already holds every unchanged record's printed bytes.
+    const options = { network: this.options.registry.get(next.chainId).name, mirror: touched };
     if (loaded.layout) {
       const spliced = spliceStateFile(loaded.layout, next, touched, options);
       return spliced.changed ? spliced : undefined;
