@@ -1,7 +1,7 @@
 // JsonFileStore: the StateStore over one JSON file per network. Reads go through a bounded cache
 // revalidated by stat (file-cache.ts); writes go per file through a queue (write-queue.ts) that
 // coalesces them, takes the cross-process lock, splices only the changed records into the file's
-// text (record-splice.ts), links a backup and replaces the file atomically.
+// bytes (record-splice.ts), links a backup and replaces the file atomically.
 import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
