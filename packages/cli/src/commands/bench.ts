@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../context.js';
+import { stdoutState } from '../stdout-state.js';
 
 export const BENCH_PACKAGE = '@deploystate/bench';
 
@@ -64,6 +65,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       ran: false,
       package: BENCH_PACKAGE,
     });
+    // Not a core code, so no table hint: say what to do here.
+    if (stdoutState.failure) stdoutState.failure.hint = `npm install --save-dev ${BENCH_PACKAGE} (it normally comes with the CLI)`;
     ctx.out.result({ ran: false, package: BENCH_PACKAGE, howTo: `npm install --save-dev ${BENCH_PACKAGE}` }, () => [
       ctx.out.paint.red(ctx.out.paint.bold(`NOT RUN: ${BENCH_PACKAGE} is not installed here; nothing was measured (exit 1).`)),
       `Install it beside the CLI: npm install --save-dev ${BENCH_PACKAGE}`,
