@@ -161,9 +161,10 @@ export const USAGE = `Usage: pnpm bench [options]
   --gate                exit 1 when a gate FAILs or the baseline comparison finds a regression
   --iterations N        timed runs per point read (costlier operations scale down from it)
   --warmup N            untimed runs before timing
-  --from-leveldb DIR    measure your own records: copies DIR (and --from-deployments DIR) into a
-  --from-deployments DIR  temp folder, reads the records from the copy, measures them at their
-                        count; your folders are only read. Short by default (${PROJECT_ITERATIONS} iterations)
+  --from-leveldb DIR    measure your own store: DIR (and the next folder) are copied to a temp
+  --from-deployments DIR
+                        folder and only the copy is opened; every suite measures its records at
+                        their count. Short by default (${PROJECT_ITERATIONS} iterations, 0.5 s per operation)
   --long                with --from-*: the full sampling (${DEFAULT_ITERATIONS} iterations, longer time caps)
   -h, --help            this text
 `;

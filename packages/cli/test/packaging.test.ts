@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -512,10 +512,11 @@ import('@deploystate/core').then((esm) => {
     async () => {
       if (!tarballOf.has('@deploystate/cli') || !tarballOf.has('@deploystate/bench')) return;
       const dir = await fullInstall();
-      // As in a user's shell: no INIT_CWD inherited from the runner that started this test, or the
-      // CLI would take the runner's folder for the project.
+      // As in a user's shell: no INIT_CWD inherited from the runner that started this test (the CLI
+      // would take the runner's folder for the project), no NODE_PATH into the workspace's modules.
       const env = { ...process.env };
       delete env.INIT_CWD;
+      delete env.NODE_PATH;
       const bin = join(dir, 'node_modules', '.bin', 'deploystate');
       await run(bin, ['demo', '.'], { cwd: dir, env });
       await run(bin, ['init', '--scripts', '--yes'], { cwd: dir, env });
@@ -563,6 +564,25 @@ import('@deploystate/core').then((esm) => {
       }
       expect(await fingerprint(dir, ['leveldb', 'deployments'])).toEqual(before);
       expect((await git('status', '--porcelain')).stdout).toBe('');
+
+      // An install without the bench (pruned by hand): measured nothing, so exit 1 with the code
+      // that names the package, never a green.
+      const benchDir = join(dir, 'node_modules', '@deploystate', 'bench');
+      await rename(benchDir, `${benchDir}-aside`);
+      try {
+        const missing = await run(bin, ['bench', '--json'], { cwd: dir, env }).then(
+          () => ({ code: 0, stdout: '' }),
+          (error: { code?: number; stdout?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '' }),
+        );
+        expect(missing.code).toBe(1);
+        expect(JSON.parse(missing.stdout)).toMatchObject({
+          ok: false,
+          error: { code: 'BENCH_NOT_INSTALLED', hint: expect.stringContaining('@deploystate/bench') },
+          data: { package: '@deploystate/bench' },
+        });
+      } finally {
+        await rename(`${benchDir}-aside`, benchDir);
+      }
     },
     TIMEOUT_MS,
   );
