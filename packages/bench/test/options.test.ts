@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ITERATIONS, DEFAULT_SIZES, parseOptions, PROJECT_ITERATIONS, PROJECT_WARMUP, QUICK_SIZES, UsageError } from '../src/options.js';
+import {
+  DEFAULT_ITERATIONS,
+  DEFAULT_SIZES,
+  parseOptions,
+  PROJECT_ITERATIONS,
+  PROJECT_WARMUP,
+  QUICK_SIZES,
+  UsageError,
+} from '../src/options.js';
 import { SUITE_NAMES } from '../src/results.js';
 
 describe('parseOptions', () => {
@@ -47,7 +55,12 @@ describe('parseOptions', () => {
 describe('parseOptions: a project store', () => {
   it('--from-leveldb and --from-deployments measure a copy, short by default; --long samples fully', () => {
     const short = parseOptions(['--from-leveldb', 'db', '--from-deployments=dep'], '/p');
-    expect(short).toMatchObject({ from: { leveldb: '/p/db', deployments: '/p/dep' }, long: false, iterations: PROJECT_ITERATIONS, warmup: PROJECT_WARMUP });
+    expect(short).toMatchObject({
+      from: { leveldb: '/p/db', deployments: '/p/dep' },
+      long: false,
+      iterations: PROJECT_ITERATIONS,
+      warmup: PROJECT_WARMUP,
+    });
     const long = parseOptions(['--from-leveldb', 'db', '--long'], '/p');
     expect(long).toMatchObject({ from: { leveldb: '/p/db' }, long: true, iterations: DEFAULT_ITERATIONS });
     expect(parseOptions([], '/p').from).toBeUndefined();

@@ -14,7 +14,9 @@ async function fingerprint(dir: string): Promise<Record<string, string>> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    out[path.slice(dir.length)] = createHash('sha256').update(await readFile(path)).digest('hex');
+    out[path.slice(dir.length)] = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
   }
   return out;
 }
@@ -23,7 +25,10 @@ describe('deploystate bench in a project', () => {
   it('measures a copy of the configured store at its size; results in the state folder; the store untouched', async () => {
     const init = await fixture.inSample(['init', '--yes']);
     expect(init.code, init.stderr).toBe(0);
-    const before = { leveldb: await fingerprint(join(fixture.sample, 'leveldb')), deployments: await fingerprint(join(fixture.sample, 'deployments')) };
+    const before = {
+      leveldb: await fingerprint(join(fixture.sample, 'leveldb')),
+      deployments: await fingerprint(join(fixture.sample, 'deployments')),
+    };
     const run = await fixture.inSample(['bench', '--json', '--', '--suite', 'backends', '--iterations', '3', '--warmup', '1', '--gate']);
     const envelope = envelopeOf(run);
     const data = envelope.data as { options: { project?: unknown; sizes: number[] }; gates: Array<{ status: string }> };
@@ -34,7 +39,10 @@ describe('deploystate bench in a project', () => {
     if (!envelope.ok) expect(envelope.error.code).toBe('CHECK_FAILED');
     expect(existsSync(join(fixture.sample, '.deploystate', 'bench-results', 'latest.json'))).toBe(true);
     expect(existsSync(join(fixture.sample, 'bench-results'))).toBe(false);
-    expect({ leveldb: await fingerprint(join(fixture.sample, 'leveldb')), deployments: await fingerprint(join(fixture.sample, 'deployments')) }).toEqual(before);
+    expect({
+      leveldb: await fingerprint(join(fixture.sample, 'leveldb')),
+      deployments: await fingerprint(join(fixture.sample, 'deployments')),
+    }).toEqual(before);
   }, 120_000);
 
   it('a comparison with no saved baseline is refused before measuring: exit 2, USAGE', async () => {

@@ -242,7 +242,9 @@ async function fingerprint(dir: string, folders: string[]): Promise<Record<strin
     for (const entry of await readdir(join(dir, folder), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile()) continue;
       const path = join(entry.parentPath, entry.name);
-      out[path.slice(dir.length)] = createHash('sha256').update(await readFile(path)).digest('hex');
+      out[path.slice(dir.length)] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
     }
   }
   return out;
@@ -556,7 +558,10 @@ import('@deploystate/core').then((esm) => {
         // Measured the project's 28 records (from a copy), every suite ran.
         expect(result.options.project, name).toMatchObject({ records: 28, source: 'leveldb' });
         expect(result.skipped, name).toEqual([]);
-        expect(result.gates.some((g) => g.source.startsWith('runbook') && (g.status === 'PASS' || g.status === 'FAIL')), name).toBe(true);
+        expect(
+          result.gates.some((g) => g.source.startsWith('runbook') && (g.status === 'PASS' || g.status === 'FAIL')),
+          name,
+        ).toBe(true);
         // Exit 1 only for a --gate script whose run failed a gate or regressed; 0 otherwise.
         const gated = scripts[name]!.split(' ').includes('--gate');
         const fails = result.gates.some((g) => g.status === 'FAIL') || (result.baseline?.regressions ?? 0) > 0;
@@ -587,4 +592,3 @@ import('@deploystate/core').then((esm) => {
     TIMEOUT_MS,
   );
 });
-

@@ -48,7 +48,11 @@ async function projectArgs(ctx: Context, passThrough: readonly string[]): Promis
 /** Runs the bench; with --json its one document on stdout is captured to become the envelope's `data`. */
 function runBench(main: string, args: string[], cwd: string, json: boolean): Promise<{ code: number; stdout: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd, stdio: ['inherit', json ? 'pipe' : 'inherit', 'inherit'], env: process.env });
+    const child = spawn(process.execPath, [main, ...args], {
+      cwd,
+      stdio: ['inherit', json ? 'pipe' : 'inherit', 'inherit'],
+      env: process.env,
+    });
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.on('error', fail);
