@@ -76,7 +76,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
 
   const measurements: Measurement[] = [];
   const gates: GateResult[] = [];
-  for (const size of context.sizes.filter((s) => s <= FACTORY_MAX_SIZE)) {
+  for (const size of context.sizes.filter((s) => s <= FACTORY_MAX_SIZE || s === context.project?.size)) {
     const records = dataset(size);
     const chainId = busiestChain(records);
     const gated = isGatedSize(size);
@@ -117,7 +117,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
             pair((s, r) => s.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName)),
             { ...base, operation: ops.get, itemsPerRun: 1, note: `createStateStore() in ${phase} vs LevelDbStore kept open` },
             // Tens of microseconds: enough samples that the median does not flip between runs.
-            { ...scaled(context, 1, 50), minIterations: context.quick ? 5 : 100 },
+            { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100 },
           )),
           ...(await measure(
             pair((s) => s.list(chainId)),
