@@ -1,6 +1,7 @@
 // Migration: copy then verify (the migrator's own code) against the raw limit measured in the same
 // run on the same records (one LevelDB scan, lossless parse and print, one fsynced file per chain),
 // and the peak RSS of a real `deploystate migrate` process against the largest network file.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,7 @@ import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecor
 import { LIMITS, makeGate } from '../gates.js';
 import { median } from '../stats.js';
 import { makeTempDir, removeTempDir, roundOrder, runChild, timeOnce, toMeasurement } from '../harness.js';
-import { loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
+import { dataset, loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
 import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
 import { networkDocuments } from './codec.js';
@@ -240,7 +241,7 @@ async function measureCopyMemoryShapes(
 }
 
 export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcome> {
-  const sizes = migrationSizes(context.sizes, context.quick);
+  const sizes = context.project ? [context.project.size] : migrationSizes(context.sizes, context.quick);
   if (sizes.length === 0) return emptyOutcome('skipped: no size >= 10000 asked (see --sizes)');
   const leveldb = await loadBackend('leveldb');
   if (!leveldb.ok) return emptyOutcome(`skipped: ${leveldb.reason}`);
@@ -251,9 +252,9 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
   const measurements: Measurement[] = [];
   const memory: MemoryMeasurement[] = [];
   const gates: GateResult[] = [];
-  const rounds = context.quick ? 1 : 3;
+  const rounds = context.light ? 1 : 3;
   for (const size of sizes) {
-    const records = generateRecords(size);
+    const records = context.project ? dataset(size) : generateRecords(size);
     const samples = { raw: [] as number[], copy: [] as number[], verify: [] as number[], total: [] as number[] };
     context.log(`migration ${size} records, ${rounds} round(s)`);
     // Seeded once; each side of each round gets its own copy of the folder.
@@ -301,6 +302,12 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
         `p50 copy+verify ${seconds(total.latencyMs.p50)} (copy ${seconds(median(samples.copy))}, verify ${seconds(median(samples.verify))}) / p50 raw limit ${seconds(raw.latencyMs.p50)}`,
       ),
     );
+    // Synthetic shapes, run through the CLI: a project's short run leaves them out.
+    if (context.project && !context.project.long) continue;
+    if (!existsSync(cliEntry(context.packageDir))) {
+      context.log('migration memory skipped: @deploystate/cli not available beside the bench');
+      continue;
+    }
     context.log(`migration memory: deploystate migrate at ${size} records (CLI child processes)`);
     const copyMemory = await measureCopyMemoryShapes(context, leveldb.value, size);
     memory.push(...copyMemory.memory);
