@@ -90,7 +90,22 @@ export async function drainOutbox(t: DrainTarget, options: { fenced?: boolean; r
 
 async function drainRound(t: DrainTarget): Promise<DrainResult> {
   const leveldb = await t.leveldb();
-  const entries = await leveldb.readOutbox(ROUND_SIZE);
+  // One turn on LevelDB for the entries and their keys' values: among several processes taking
+  // turns, every separate read could wait for a hand-over of its own.
+  const values = new Map<string, DeploymentRecord | null | { error: unknown }>();
+  const entries = await leveldb.holdWhile(async () => {
+    const read = await leveldb.readOutbox(ROUND_SIZE);
+    for (const { key } of read) {
+      if (values.has(key)) continue;
+      try {
+        const { chainId, contractName } = parseKey(key);
+        values.set(key, await leveldb.get(chainId, contractName));
+      } catch (error) {
+        values.set(key, { error });
+      }
+    }
+    return read;
+  });
   if (entries.length === 0) {
     await rm(outboxFailureFile(t.files), { force: true });
     return { applied: 0, failed: 0, left: false };
@@ -117,22 +132,23 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
     const lines: NewJournalEntry[] = [];
     const started = performance.now();
     let error: unknown;
-    const values = new Map<string, DeploymentRecord | null>();
+    const chainValues = new Map<string, DeploymentRecord | null>();
     try {
       if (chainId < 0) throw new Error('not a record key');
       for (const key of keys.keys()) {
-        const { contractName } = parseKey(key);
-        values.set(key, await leveldb.get(chainId, contractName));
+        const value = values.get(key);
+        if (value !== null && value !== undefined && 'error' in value) throw value.error;
+        chainValues.set(key, value ?? null);
       }
-      const puts = [...values.values()].filter((r): r is DeploymentRecord => r !== null);
+      const puts = [...chainValues.values()].filter((r): r is DeploymentRecord => r !== null);
       if (puts.length > 0) await json.putMany(puts);
-      for (const [key, value] of values) if (value === null) await json.delete(chainId, parseKey(key).contractName);
+      for (const [key, value] of chainValues) if (value === null) await json.delete(chainId, parseKey(key).contractName);
     } catch (caught) {
       error = caught;
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     for (const [key, written] of keys) {
-      const value = values.get(key);
+      const value = chainValues.get(key);
       for (const entry of written) {
         const id = `outbox.${entry.pid.toString(36)}.${entry.id.slice(-30).replace(/\D+/g, '.')}`;
         const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
