@@ -89,3 +89,5 @@ export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type Direct
 // Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';
+export { type OutboxStatus } from './outbox-status.js';
+export { OutboxDrainer, drainOutbox, DRAIN_QUIET_MS, DRAIN_MAX_DELAY_MS, type OutboxFailure, type DrainResult } from './outbox-drainer.js';
