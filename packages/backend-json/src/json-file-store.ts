@@ -26,8 +26,8 @@ import {
   errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { STATE_DIR, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
-import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
+import { STATE_DIR, tempFilePid, writeFileAtomic } from './atomic.js';
+import { BackupShelf, backupDirFor, linkVersions, listBackupFiles, restoreStateFile, type RestoreResult } from './backups.js';
 import { assertRewritable, emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
 import { openStateFile } from './state-path.js';
 import { LockLease, type LockOptions } from './lock.js';
@@ -577,10 +577,11 @@ export class JsonFileStore extends AbstractStateStore {
     });
     const outcome: WriteOutcome = { file: target, changed: false };
     if (rendered.text !== loaded.text) {
-      // The backup is a hard link to the file being replaced (files are always replaced, never
-      // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
-      const shelf = loaded.model && this.backupsKept > 0 ? this.shelfFor(target) : undefined;
-      let planned: { path: string; recyclable?: string } | undefined;
+      // Backups are hard links (files are always replaced, never edited, so a link is a faithful
+      // copy): to the version written here, and to the file replaced unless that is the version
+      // last written; the backup pushed past the bound becomes the temp file (backups.ts).
+      const shelf = this.backupsKept > 0 ? this.shelfFor(target) : undefined;
+      let planned: { recyclable?: string; lastWritten?: { path: string; ino: bigint } } | undefined;
       try {
         planned = shelf?.next();
       } catch (error) {
@@ -589,33 +590,36 @@ export class JsonFileStore extends AbstractStateStore {
           cause: error,
         });
       }
-      let backup: string | undefined;
+      let kept: ReturnType<typeof linkVersions> | undefined;
       try {
         await writeFileAtomic(target, rendered.text, {
           durable: this.durable,
           tmpDir: join(this.location, STATE_DIR, 'tmp'),
           ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
           ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
-          beforeRename: async () => {
+          beforeRename: async (tmp) => {
             // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
             this.leaseFor(target).assertHeld();
-            if (!planned) return;
-            await linkOrCopy(target, planned.path).catch((error: unknown) => {
+            if (!shelf || !planned) return;
+            try {
+              kept = linkVersions(shelf.folder, target, tmp, planned.lastWritten);
+            } catch (error) {
               throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
                 file: target,
                 cause: error,
               });
-            });
-            backup = planned.path;
+            }
           },
         });
       } catch (error) {
         shelf?.reset();
         throw error;
       }
-      if (backup) {
-        outcome.backup = backup;
-        shelf?.added(backup);
+      if (kept) {
+        // The replaced version's backup: the link just made, or the version last written, when it was that.
+        const backup = loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
+        if (backup !== undefined) outcome.backup = backup;
+        shelf?.added(...(kept.replaced !== undefined ? [kept.replaced] : []), kept.written);
       }
       outcome.changed = true;
       const signature = signatureOf(target);
@@ -646,7 +650,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
-  async restore(chainId: number, backup?: string): Promise<{ restored: string }> {
+  async restore(chainId: number, backup?: string): Promise<RestoreResult> {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.queues.get(chainId)?.running?.catch(() => undefined);
