@@ -43,13 +43,20 @@ describe('restore', () => {
     expect(Buffer.compare(await readFile(file), written)).toBe(0);
     // The damaged file it replaced is itself kept as a backup, so the restore can be undone.
     expect(await readFile(doc.replacedBackup, 'utf8')).toBe('{"records": {"cut sh');
-    // In text, the restore says which version it put back.
+    // The copy refuses to write over a damaged file; once restored (in text, naming the version), it runs again.
     await writeFile(`${file}.edit`, 'garbage');
     await rename(`${file}.edit`, file);
+    const migrate = ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'];
+    const refusedCopy = await inSample(migrate);
+    expect(refusedCopy.code).toBe(4);
+    expect(refusedCopy.stderr).toContain('CORRUPTED');
+    expect(await readFile(file, 'utf8')).toBe('garbage');
     const text = await inSample(['restore', '56', '--yes']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('the last version the store wrote');
     expect(Buffer.compare(await readFile(file), written)).toBe(0);
+    const again = await inSample(migrate);
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {
