@@ -4,8 +4,9 @@
 //
 // Parsing: one scan of the text finds the literals a double would change (most texts have none),
 // each is replaced by a marked string, native JSON.parse reads the result, and a walk puts the
-// exact values back. json-bigint serves one purpose: the position of a syntax error V8 does not
-// name. It does not serve as the parser: its numbers lose their written form (1.0 becomes 1),
+// exact values back. Printing: native JSON.stringify, with bigints and JsonNumbers as marked
+// strings then unwrapped to bare literals. json-bigint serves one purpose: the position of a syntax
+// error V8 does not name. It does not serve as the parser or printer: its numbers lose their written form (1.0 becomes 1),
 // it refuses 1e400, and it is several times slower than native parsing.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
