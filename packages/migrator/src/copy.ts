@@ -16,7 +16,7 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import { pushTiming, readState, timing, updateState } from './state.js';

@@ -21,7 +21,7 @@ import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec }
 import { jsonStore, levelDbStore } from './backends.js';
 import { isoNow, sleep, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
 import { ensureSharedState, ensureStateGitignore } from './shared-state.js';

@@ -3,7 +3,7 @@
 // migration state or any record.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { MigrationContext } from '../context.js';
 import { routeFor, type Side } from '../routing.js';
 import { readState } from '../state.js';
