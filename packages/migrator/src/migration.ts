@@ -12,6 +12,7 @@ import {
   NetworkRegistry,
   parseKey,
   recordKey,
+  sleep,
   StateError,
   type Acknowledgement,
   type DeploymentRecord,
@@ -19,7 +20,7 @@ import {
 } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
-import { isoNow, sleep, type MigrationContext } from './context.js';
+import { isoNow, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { probeBackends } from './probe.js';
