@@ -89,3 +89,4 @@ export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type Direct
 // Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';
+export { readLastChainVerification, CHAIN_VERIFICATION_FILE } from './chain-evidence.js';

@@ -79,7 +79,7 @@ import type {
   VerifyReport,
 } from './types.js';
 import { compareSides, findingId, unreadableJsonError, validateFiles, verifySides, type CompareOptions } from './verify.js';
-import { verifyChainOnSide, verifyChainRecords } from './chain/evidence.js';
+import { verifyChainOnSide, verifyChainRecords } from './chain-evidence.js';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { Side } from './routing.js';
 

@@ -8,7 +8,7 @@ import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
-import { readLastChainVerification } from './chain/evidence.js';
+import { readLastChainVerification } from './chain-evidence.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
 
 interface PhaseLine {
