@@ -19,6 +19,16 @@ export {
 export { readProjectConfig, projectRegistry, PROJECT_CONFIG_FILE, type ProjectConfig } from './project-config.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
+  sideStore,
+  networkFilesStore,
+  uncachedJsonStore,
+  readOnlyLevelDbStore,
+  openSideForReading,
+  type ReadOnlySide,
+  type SideStoreOptions,
+  type StoreFolders,
+} from './command-stores.js';
+export {
   Journal,
   journalledKeys,
   openIntents,

@@ -52,21 +52,9 @@ export function lockWaitFromEnv(
 
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
-  const registry = ctx.registry();
-  if (side === 'leveldb') {
-    const { LevelDbStore } = await import('@deploystate/backend-leveldb');
-    const lockWait = lockWaitFromEnv();
-    return new LevelDbStore({
-      path: ctx.paths.leveldb,
-      readOnly: !write,
-      create: write,
-      registry,
-      idleCloseMs: 0,
-      ...(lockWait !== undefined && { lockWait }),
-    });
-  }
-  const { JsonFileStore } = await import('@deploystate/backend-json');
-  return new JsonFileStore({ dir: ctx.paths.deployments, create: write, registry });
+  const { sideStore } = await import('@deploystate/migrator');
+  const lockWait = side === 'leveldb' ? lockWaitFromEnv() : undefined;
+  return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
