@@ -5,11 +5,11 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from '../src/index.js';
 import { writeFileDurable } from '../src/atomic.js';
-import { durableReplacement, recorder } from './fs-recorder.js';
+import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { rec, storePerTest } from './helpers.js';
 
-vi.mock('node:fs', async (importOriginal) => (await import('./fs-recorder.js')).recordingFs(await importOriginal()));
-vi.mock('node:fs/promises', async (importOriginal) => (await import('./fs-recorder.js')).recordingFsPromises(await importOriginal()));
+vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
+vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
 
 const setup = storePerTest();
 

@@ -7,11 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
-import { durableReplacement, recorder } from './fs-recorder.js';
+import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { useTempDir } from './helpers.js';
 
-vi.mock('node:fs', async (importOriginal) => (await import('./fs-recorder.js')).recordingFs(await importOriginal()));
-vi.mock('node:fs/promises', async (importOriginal) => (await import('./fs-recorder.js')).recordingFsPromises(await importOriginal()));
+vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
+vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
 
 const tempDir = useTempDir('migrator-durable-');
 const inOrder = { renamed: true, fileSyncedBeforeRename: true, folderSyncedAfterRename: true, returnedAfterBoth: true };
