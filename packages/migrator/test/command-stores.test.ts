@@ -22,13 +22,18 @@ async function folderDigest(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** One record written to `side` through a writing sideStore (which creates the side). */
+async function seed(side: 'leveldb' | 'json'): Promise<void> {
+  const writer = sideStore(folders(), side, { registry, write: true });
+  await writer.open();
+  await writer.put(sampleRecord(56, 'Token', 'bscmainnet'));
+  await writer.close();
+}
+
 describe.each(['leveldb', 'json'] as const)('sideStore (%s)', (side) => {
   it('creates and writes the side with write: true, and refuses writes without it', async () => {
     const record = sampleRecord(56, 'Token', 'bscmainnet');
-    const writer = sideStore(folders(), side, { registry, write: true });
-    await writer.open();
-    await writer.put(record);
-    await writer.close();
+    await seed(side);
     const reader = sideStore(folders(), side, { registry });
     await reader.open();
     try {
@@ -42,10 +47,7 @@ describe.each(['leveldb', 'json'] as const)('sideStore (%s)', (side) => {
 
 describe('openSideForReading', () => {
   it('reads LevelDB through a snapshot: the folder stays byte-identical and dispose lets it go', async () => {
-    const writer = sideStore(folders(), 'leveldb', { registry, write: true });
-    await writer.open();
-    await writer.put(sampleRecord(56, 'Token', 'bscmainnet'));
-    await writer.close();
+    await seed('leveldb');
     const before = await folderDigest(folders().leveldb);
     const opened = await openSideForReading(folders(), 'leveldb', registry);
     expect(opened.location).toBe(folders().leveldb);
@@ -57,11 +59,8 @@ describe('openSideForReading', () => {
 
 describe('uncachedJsonStore', () => {
   it('waits lockWaitMs for a file lock another holder keeps, then refuses with LOCKED', async () => {
+    await seed('json');
     const store = uncachedJsonStore(folders().deployments, registry, { lockWaitMs: 50 });
-    const writer = sideStore(folders(), 'json', { registry, write: true });
-    await writer.open();
-    await writer.put(sampleRecord(56, 'Token', 'bscmainnet'));
-    await writer.close();
     await store.open();
     try {
       await withFileLock(store.fileFor(56), async () => {
@@ -76,10 +75,7 @@ describe('uncachedJsonStore', () => {
 
 describe('readOnlyLevelDbStore', () => {
   it('reads and refuses writes', async () => {
-    const writer = sideStore(folders(), 'leveldb', { registry, write: true });
-    await writer.open();
-    await writer.put(sampleRecord(56, 'Token', 'bscmainnet'));
-    await writer.close();
+    await seed('leveldb');
     const store = readOnlyLevelDbStore(folders().leveldb, registry);
     await store.open();
     try {
