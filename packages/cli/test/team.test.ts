@@ -89,6 +89,8 @@ describe('a store committed to git', () => {
       [['check'], true],
       [['check', '--precision'], true],
       [['status', '--probe'], true],
+      // Nothing to roll back yet: no question (no --yes, no terminal) and nothing written.
+      [['rollback'], true],
       [['dual-write', 'enable', '--yes'], false],
       [['dual-write', 'verify'], false],
       [['compare'], true],

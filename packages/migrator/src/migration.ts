@@ -59,7 +59,7 @@ import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
-import { rollbackReadiness, runRollback } from './rollback.js';
+import { nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
 import { routeFor } from './routing.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type {
@@ -694,7 +694,9 @@ export class Migration {
     });
   }
 
-  rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
+  async rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
+    // Already leveldb-only: nothing to carry back or switch, and nothing written (not even a lock file).
+    if ((await this.state()).phase === 'leveldb-only') return this.run(async () => nothingToRollBack(options));
     return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', async () => {
       await this.admit('rollback');
       return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx));

@@ -104,6 +104,14 @@ async function leveldbDigestOf(leveldb: StateStore): Promise<string> {
   return (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
 }
 
+/**
+ * From leveldb-only: LevelDB is the primary and holds every write, so there is nothing to carry back
+ * or switch, and nothing is opened (opening LevelDB rewrites files a team commits).
+ */
+export function nothingToRollBack(options: RollbackOptions): RollbackReport {
+  return { from: 'leveldb-only', emergency: options.emergency ?? false, replayed: 0, puts: 0, deletes: 0, leveldbDigest: '', durationMs: 0, nothingToDo: true };
+}
+
 export async function runRollback(
   ctx: MigrationContext,
   options: RollbackOptions,

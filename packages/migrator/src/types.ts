@@ -251,8 +251,11 @@ export interface RollbackReport {
   replayed: number;
   puts: number;
   deletes: number;
+  /** The store digest of LevelDB after the carry-back ('' when nothing was to do). */
   leveldbDigest: string;
   durationMs: number;
+  /** Already leveldb-only: nothing was read, carried back or switched. */
+  nothingToDo?: boolean;
   /**
    * Emergency only: keys whose network file lost what the store wrote there; LevelDB got the
    * journalled record (or kept its own, for a record the copy wrote), never the damaged one.

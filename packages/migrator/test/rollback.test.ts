@@ -1,5 +1,5 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
@@ -13,6 +13,18 @@ const tempDir = useTempDir('migrator-rollback-');
 async function acknowledgeAll(migration: Migration): Promise<string[]> {
   const analysis = await migration.analyze();
   return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
+}
+
+/** Every file under `dir` with its size and modification time. */
+async function listing(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries) {
+    const path = join(e.parentPath, e.name);
+    const s = await stat(path);
+    out.push(`${path} ${e.isFile() ? s.size : 'dir'} ${s.mtimeMs}`);
+  }
+  return out.sort();
 }
 
 describe('rollback', () => {
@@ -55,6 +67,15 @@ describe('rollback', () => {
     expect(report.puts).toBe(1);
     expect(report.deletes).toBe(1);
     expect((await compareDirect(tempDir())).equal).toBe(true);
+  });
+
+  it('from leveldb-only is a no-op: nothing read, switched or written, not even the state folder', async () => {
+    const migration = await demoMigration(tempDir());
+    const before = await listing(tempDir());
+    const report = await migration.rollback({ emergency: true });
+    expect(report).toMatchObject({ from: 'leveldb-only', nothingToDo: true, replayed: 0, puts: 0, deletes: 0 });
+    expect(await listing(tempDir())).toEqual(before);
+    expect((await migration.status()).phase).toBe('leveldb-only');
   });
 
   it('from dual-write never changes or deletes a LevelDB record, whatever JSON holds', async () => {

@@ -21,6 +21,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     const emergency = emergencyRequested(options);
     const dryRun = options.dryRun === true;
     const status = await migration.status();
+    if (status.phase === 'leveldb-only') {
+      // Nothing to carry back or switch: no question, and nothing written.
+      const report = await migration.rollback({ emergency, dryRun });
+      ctx.out.result(report, () => [verdict(true, p, 'already leveldb-only: LevelDB is the primary and holds every write; nothing to roll back', '')]);
+      return;
+    }
     if (!dryRun) {
       const since = status.state.dualWriteSinceSeq;
       await ctx.confirm(emergency ? 'EMERGENCY rollback' : 'rollback', [
