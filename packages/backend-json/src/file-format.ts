@@ -190,7 +190,7 @@ const RECORDS_PLACEHOLDER = `\u0000deploystate-records-${Math.random().toString(
 const ENTRY_INDENT = '    ';
 
 /** `"name": <value>` as printed inside `records`; a record's (always under its own contractName) is cached. */
-function printEntry(name: string, value: unknown, cache: WeakMap<object, string> | undefined, isRecord: boolean): string {
+export function printRecordsEntry(name: string, value: unknown, cache: WeakMap<object, string> | undefined, isRecord: boolean): string {
   const cacheable = isRecord && cache !== undefined && (value as DeploymentRecord).contractName === name;
   const cached = cacheable ? cache.get(value as object) : undefined;
   if (cached !== undefined) return cached;
@@ -200,25 +200,28 @@ function printEntry(name: string, value: unknown, cache: WeakMap<object, string>
   return text;
 }
 
+/** The printed `records` object from its entries' texts, in order. */
+export function recordsBlock(entries: readonly string[]): string {
+  return entries.length === 0 ? '{}' : `{\n${ENTRY_INDENT}${entries.join(`,\n${ENTRY_INDENT}`)}\n  }`;
+}
+
 /**
- * The file's bytes: owned keys set, records sorted by name with fields in record order, 2-space
- * indent and a trailing newline. A legacy file gains `$schema` and `schemaVersion` in front and
- * `records` at the end; every other key keeps its place and value.
+ * The document around `records`: the file's text is `head + recordsBlock(entries) + tail`.
+ * `document` is the top-level object these were printed from (owned keys set, legacy sections
+ * mirrored); its `records` value is not kept here (the model's records map is the truth).
  */
-export function renderStateFile(model: StateFileModel, options: RenderOptions): { text: string; document: Record<string, unknown> } {
+export interface StateFileSkeleton {
+  head: string;
+  tail: string;
+  document: Record<string, unknown>;
+}
+
+/** Prints every top-level key but `records`, whose place is marked; see StateFileSkeleton. */
+export function renderSkeleton(model: StateFileModel, options: RenderOptions): StateFileSkeleton {
   const source = model.document;
   const out: Record<string, unknown> = {};
   if (!Object.hasOwn(source, '$schema')) out.$schema = SCHEMA_URL;
   if (!Object.hasOwn(source, 'schemaVersion')) out.schemaVersion = SCHEMA_VERSION;
-  const records: Record<string, unknown> = {};
-  const entries: string[] = [];
-  for (const name of [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys)) {
-    const record = model.records.get(name);
-    const value = record ?? model.invalid.get(name)?.value;
-    setOwnProperty(records, name, value);
-    entries.push(printEntry(name, value, options.recordTexts, record !== undefined));
-  }
-  const recordsBlock = entries.length === 0 ? '{}' : `{\n${ENTRY_INDENT}${entries.join(`,\n${ENTRY_INDENT}`)}\n  }`;
   const mirrored = mirrorLegacySections(source, model.records, options.mirror ?? []);
   for (const key of Object.keys(source)) {
     switch (key) {
@@ -244,9 +247,58 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   if (!Object.hasOwn(out, 'network')) out.network = options.network;
   if (!Object.hasOwn(out, 'chainId')) out.chainId = model.chainId;
   if (!Object.hasOwn(out, 'records')) out.records = RECORDS_PLACEHOLDER;
-  const text = `${model.bom ? BOM : ''}${stringifyLossless(out, 2).replace(JSON.stringify(RECORDS_PLACEHOLDER), () => recordsBlock)}\n`;
-  out.records = records;
-  return { text, document: out };
+  const printed = `${model.bom ? BOM : ''}${stringifyLossless(out, 2)}\n`;
+  // The placeholder is a string no JSON value of the document can print (it holds a NUL and a random part).
+  const at = printed.indexOf(JSON.stringify(RECORDS_PLACEHOLDER));
+  out.records = null;
+  return { head: printed.slice(0, at), tail: printed.slice(at + JSON.stringify(RECORDS_PLACEHOLDER).length), document: out };
+}
+
+/** Names of records and of entries that are not records, in the order the file lists them. */
+export function sortedEntryNames(model: Pick<StateFileModel, 'records' | 'invalid'>): string[] {
+  return [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys);
+}
+
+/** The printed entry of one name of the model, or undefined when the model has no entry by that name. */
+export function printModelEntry(model: Pick<StateFileModel, 'records' | 'invalid'>, name: string, cache?: WeakMap<object, string>): string | undefined {
+  const record = model.records.get(name);
+  if (record) return printRecordsEntry(name, record, cache, true);
+  const invalid = model.invalid.get(name);
+  return invalid ? printRecordsEntry(name, invalid.value, cache, false) : undefined;
+}
+
+/** A rendered file, with what a later write needs to change it by the record (see record-splice.ts). */
+export interface RenderedStateFile {
+  text: string;
+  document: Record<string, unknown>;
+  skeleton: StateFileSkeleton;
+  /** Entry names in file order. */
+  names: string[];
+  /** Each name's printed entry. */
+  entries: Map<string, string>;
+}
+
+/**
+ * The file's bytes: owned keys set, records sorted by name with fields in record order, 2-space
+ * indent and a trailing newline. A legacy file gains `$schema` and `schemaVersion` in front and
+ * `records` at the end; every other key keeps its place and value.
+ */
+export function renderStateFile(model: StateFileModel, options: RenderOptions): RenderedStateFile {
+  const skeleton = renderSkeleton(model, options);
+  const records: Record<string, unknown> = {};
+  const names = sortedEntryNames(model);
+  const entries = new Map<string, string>();
+  const texts: string[] = [];
+  for (const name of names) {
+    setOwnProperty(records, name, model.records.get(name) ?? model.invalid.get(name)?.value);
+    const text = printModelEntry(model, name, options.recordTexts) as string;
+    entries.set(name, text);
+    texts.push(text);
+  }
+  const text = skeleton.head + recordsBlock(texts) + skeleton.tail;
+  const document: Record<string, unknown> = {};
+  for (const key of Object.keys(skeleton.document)) setOwnProperty(document, key, key === 'records' ? records : skeleton.document[key]);
+  return { text, document, skeleton, names, entries };
 }
 
 /** New `contracts` / `implementationHashes` sections, for the names they already list only. */

@@ -1,8 +1,8 @@
 // JsonFileStore: the StateStore over one JSON file per network. Reads go through a bounded cache
-// revalidated by stat; writes go per file through a queue (coalesced), the cross-process lock, a
-// backup link and an atomic replace.
-import { lstatSync } from 'node:fs';
-import { mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+// revalidated by stat (file-cache.ts); writes go per file through a queue (write-queue.ts) that
+// coalesces them, takes the cross-process lock, splices only the changed records into the file's
+// bytes (record-splice.ts), links a backup and replaces the file atomically.
+import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   AbstractStateStore,
@@ -26,11 +26,11 @@ import {
   errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { STATE_DIR, linkOrCopy, tempFilePid, writeFileAtomic } from './atomic.js';
-import { BackupShelf, backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
-import { assertRewritable, emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from './file-format.js';
-import { openStateFile } from './state-path.js';
-import { LockLease, type LockOptions } from './lock.js';
+import { STATE_DIR, tempFilePid } from './atomic.js';
+import { backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
+import { FileCache, signatureOf, type LoadedFile } from './file-cache.js';
+import type { LockOptions } from './lock.js';
+import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
 
 export interface JsonFileStoreOptions extends BaseStoreOptions {
   /** The deployments folder. */
@@ -71,74 +71,6 @@ export interface ReplaceChainResult {
   changed: boolean;
 }
 
-interface FileSignature {
-  mode: number;
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
-
-interface LoadedFile {
-  /** Where the chain's file is (its registry name, or chain-<id>.json not yet moved). */
-  file: string;
-  /** Null when the chain has no file. */
-  model: StateFileModel | null;
-  /** The text read or written (compared directly, cheaper than hashing it), so a write that changes nothing is skipped. */
-  text?: string;
-  signature?: FileSignature;
-  readAt?: number;
-  sortedNames?: string[];
-}
-
-interface WriteOutcome {
-  file: string;
-  backup?: string;
-  changed: boolean;
-}
-
-interface Working {
-  file: string;
-  chainId: number;
-  records: Map<string, DeploymentRecord>;
-  invalid: Set<string>;
-  touched: Set<string>;
-}
-
-interface WriteOp {
-  apply(work: Working): unknown;
-  resolve(result: { value: unknown; outcome: WriteOutcome }): void;
-  reject(error: unknown): void;
-}
-
-interface ChainQueue {
-  ops: WriteOp[];
-  running: Promise<void> | undefined;
-}
-
-// A file modified this close to when it was read may change again within the same mtime tick;
-// such a cache entry is re-read once more before it is trusted (git's "racy" rule).
-const RACY_MS = 25;
-
-function sameSignature(a: FileSignature, b: FileSignature): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
-}
-
-/** A synchronous stat: a few microseconds, several times cheaper than the async round trip, and done on every read. */
-function signatureOf(path: string): FileSignature | null {
-  try {
-    // No exception for a missing file: a chain not yet written is a normal case, and a thrown error costs more than the stat.
-    // lstat: a link or folder put where the file was never passes for the file (state-path.ts).
-    const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-    if (!s) return null;
-    return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null;
-    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
-  }
-}
-
 export class JsonFileStore extends AbstractStateStore {
   readonly backend = 'json';
   readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
@@ -150,13 +82,9 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly backupsKept: number;
   private readonly durable: boolean;
   private readonly lockWait: Pick<LockOptions, 'timeoutMs'>;
-  private readonly cache = new Map<number, LoadedFile>();
-  private readonly queues = new Map<number, ChainQueue>();
-  private readonly leases = new Map<string, LockLease>();
-  private readonly shelves = new Map<string, BackupShelf>();
   private readonly lockLeaseMs: number;
-  // Printed text of each record object held in the cache, so a put re-prints only the record it changes.
-  private readonly recordTexts = new WeakMap<object, string>();
+  private readonly cache: FileCache;
+  private readonly writes: WriteQueue;
 
   constructor(options: JsonFileStoreOptions) {
     super(options);
@@ -171,6 +99,22 @@ export class JsonFileStore extends AbstractStateStore {
     this.durable = options.durable ?? true;
     this.lockWait = options.lockWait ?? {};
     this.lockLeaseMs = Math.max(0, options.lockLeaseMs ?? 100);
+    this.cache = new FileCache({
+      enabled: this.cacheEnabled,
+      files: this.cacheFiles,
+      canonicalFile: (chainId) => this.fileFor(chainId),
+      fallbackFile: (chainId) => this.unregisteredFileFor(chainId),
+    });
+    this.writes = new WriteQueue({
+      location: this.location,
+      registry: this.registry,
+      cache: this.cache,
+      durable: this.durable,
+      backupsKept: this.backupsKept,
+      lockWait: this.lockWait,
+      lockLeaseMs: this.lockLeaseMs,
+      writeTargetFor: (chainId) => this.writeTargetFor(chainId),
+    });
   }
 
   /** The state file a chain is written to: `<dir>/<registry name>.json`. */
@@ -232,10 +176,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   protected async _close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
-    await Promise.all([...this.leases.values()].map((lease) => lease.release()));
-    this.leases.clear();
-    this.shelves.clear();
+    await this.writes.close();
     this.cache.clear();
   }
 
@@ -245,69 +186,6 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   // ---- reading ----
-
-  /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
-  private async load(chainId: number): Promise<LoadedFile> {
-    const canonical = this.fileFor(chainId);
-    let file = canonical;
-    let signature = signatureOf(canonical);
-    const fallback = signature ? undefined : this.unregisteredFileFor(chainId);
-    if (fallback) {
-      signature = signatureOf(fallback);
-      file = fallback;
-    }
-    if (!signature) {
-      this.cache.delete(chainId);
-      return { file: canonical, model: null };
-    }
-    const hit = this.cache.get(chainId);
-    const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
-    if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
-      this.cache.delete(chainId);
-      this.cache.set(chainId, hit);
-      return hit;
-    }
-    // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
-    // so another writer's same-size change in place could hide behind the same stat): the bytes
-    // decide, and only a change costs a parse. This holds for the store's own writes too.
-    return this.readFresh(chainId, file, same ? hit : undefined);
-  }
-
-  private async readFresh(chainId: number, file: string, racy?: LoadedFile): Promise<LoadedFile> {
-    const handle = await openStateFile(file);
-    if (!handle) return this.load(chainId);
-    let text: string;
-    let signature: FileSignature;
-    const readAt = Date.now();
-    try {
-      // Signature and bytes from one open file, so the cache never pairs one version's stat with another's text.
-      const s = await handle.stat({ bigint: true });
-      signature = { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-    if (racy?.text !== undefined && racy.text === text) {
-      racy.signature = signature;
-      racy.readAt = readAt;
-      this.remember(chainId, racy);
-      return racy;
-    }
-    const model = parseStateFile(text, file, chainId);
-    const loaded: LoadedFile = { file, model, text, signature, readAt };
-    this.remember(chainId, loaded);
-    return loaded;
-  }
-
-  private remember(chainId: number, loaded: LoadedFile): void {
-    if (!this.cacheEnabled) return;
-    this.cache.delete(chainId);
-    this.cache.set(chainId, loaded);
-    while (this.cache.size > this.cacheFiles) {
-      const oldest = this.cache.keys().next().value as number;
-      this.cache.delete(oldest);
-    }
-  }
 
   private static sortedNames(loaded: LoadedFile): string[] {
     if (!loaded.sortedNames) {
@@ -333,7 +211,7 @@ export class JsonFileStore extends AbstractStateStore {
 
   protected async _get(key: string): Promise<DeploymentRecord | null> {
     const { chainId, contractName } = parseKey(key);
-    const loaded = await this.load(chainId);
+    const loaded = await this.cache.load(chainId);
     const record = loaded.model?.records.get(contractName);
     if (record) return copyData(record);
     if (loaded.model?.invalid.has(contractName)) throw this.invalidError(loaded, contractName);
@@ -384,7 +262,7 @@ export class JsonFileStore extends AbstractStateStore {
     for (const chainId of chains) {
       let loaded: LoadedFile;
       try {
-        loaded = await this.load(chainId);
+        loaded = await this.cache.load(chainId);
       } catch (error) {
         if (!options.onInvalid || !isStateError(error) || error.file === undefined) throw error;
         // A whole file that cannot be read: reported under its file name, since it has no keys.
@@ -441,7 +319,7 @@ export class JsonFileStore extends AbstractStateStore {
     }
     // Files are written one by one; reading them all first refuses a batch that touches an
     // unreadable file before any other file is written.
-    for (const chainId of byChain.keys()) await this.load(chainId);
+    for (const chainId of byChain.keys()) await this.cache.load(chainId);
     await Promise.all(
       [...byChain].map(([chainId, records]) =>
         this.enqueue(chainId, (work) => {
@@ -486,39 +364,16 @@ export class JsonFileStore extends AbstractStateStore {
     });
   }
 
-  private enqueue(chainId: number, apply: (work: Working) => unknown): Promise<{ value: unknown; outcome: WriteOutcome }> {
-    return new Promise((resolvePromise, reject) => {
-      if (this.readOnly) {
-        reject(
-          new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
-            file: this.location,
-            hint: 'open it without readOnly to write',
-          }),
-        );
-        return;
-      }
-      let queue = this.queues.get(chainId);
-      if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
-      queue.ops.push({ apply, resolve: resolvePromise, reject });
-      if (!queue.running) queue.running = this.drain(chainId, queue);
-    });
-  }
-
-  /** Writes queued operations, all that queued meanwhile in one file write. */
-  private async drain(chainId: number, queue: ChainQueue): Promise<void> {
-    try {
-      while (queue.ops.length > 0) {
-        const batch = queue.ops.splice(0);
-        try {
-          await this.leaseFor(this.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
-        } catch (error) {
-          for (const op of batch) op.reject(error);
-        }
-      }
-    } finally {
-      queue.running = undefined;
-      if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
+  private enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
+    if (this.readOnly) {
+      return Promise.reject(
+        new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
+          file: this.location,
+          hint: 'open it without readOnly to write',
+        }),
+      );
     }
+    return this.writes.enqueue(chainId, apply);
   }
 
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
@@ -528,113 +383,6 @@ export class JsonFileStore extends AbstractStateStore {
     const fallback = this.unregisteredFileFor(chainId);
     return fallback !== undefined && signatureOf(fallback) ? fallback : canonical;
   }
-
-  private leaseFor(file: string): LockLease {
-    let lease = this.leases.get(file);
-    if (!lease) this.leases.set(file, (lease = new LockLease(file, { ...this.lockWait, idleMs: this.lockLeaseMs })));
-    return lease;
-  }
-
-  private shelfFor(file: string): BackupShelf {
-    let shelf = this.shelves.get(file);
-    if (!shelf) this.shelves.set(file, (shelf = new BackupShelf(this.location, basename(file), this.backupsKept)));
-    return shelf;
-  }
-
-  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
-    // A chain's file keeps the name it was created under (a chain-<id>.json named before the
-    // registry knew the chain included): a new list never renames a file; renaming is explicit.
-    const loaded = await this.load(chainId);
-    const target = loaded.file;
-    if (loaded.model) assertRewritable(loaded.model, target);
-    const model = loaded.model ?? emptyStateFile(chainId, this.registry.get(chainId).name);
-    const work: Working = {
-      file: target,
-      chainId,
-      records: new Map(model.records),
-      invalid: new Set(model.invalid.keys()),
-      touched: new Set(),
-    };
-    const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
-    for (const op of batch) {
-      try {
-        results.push({ op, value: op.apply(work) });
-      } catch (error) {
-        results.push({ op, error });
-      }
-    }
-    if (results.every((r) => r.error !== undefined)) {
-      // Nothing to write: every operation was refused, and the file stays exactly as it is.
-      for (const { op, error } of results) op.reject(error);
-      return;
-    }
-    const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
-    const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
-    const rendered = renderStateFile(next, {
-      network: this.registry.get(chainId).name,
-      mirror: work.touched,
-      recordTexts: this.recordTexts,
-    });
-    const outcome: WriteOutcome = { file: target, changed: false };
-    if (rendered.text !== loaded.text) {
-      // The backup is a hard link to the file being replaced (files are always replaced, never
-      // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
-      const shelf = loaded.model && this.backupsKept > 0 ? this.shelfFor(target) : undefined;
-      let planned: { path: string; recyclable?: string } | undefined;
-      try {
-        planned = shelf?.next();
-      } catch (error) {
-        throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
-          file: target,
-          cause: error,
-        });
-      }
-      let backup: string | undefined;
-      try {
-        await writeFileAtomic(target, rendered.text, {
-          durable: this.durable,
-          tmpDir: join(this.location, STATE_DIR, 'tmp'),
-          ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
-          ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
-          beforeRename: async () => {
-            // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
-            this.leaseFor(target).assertHeld();
-            if (!planned) return;
-            await linkOrCopy(target, planned.path).catch((error: unknown) => {
-              throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
-                file: target,
-                cause: error,
-              });
-            });
-            backup = planned.path;
-          },
-        });
-      } catch (error) {
-        shelf?.reset();
-        throw error;
-      }
-      if (backup) {
-        outcome.backup = backup;
-        shelf?.added(backup);
-      }
-      outcome.changed = true;
-      const signature = signatureOf(target);
-      const written: LoadedFile = {
-        file: target,
-        model: { chainId, version: 1, document: rendered.document, records: work.records, invalid: remainingInvalid },
-        text: rendered.text,
-        readAt: Date.now(),
-        ...(signature && { signature }),
-      };
-      this.remember(chainId, written);
-    }
-    for (const { op, value, error } of results) {
-      if (error !== undefined) op.reject(error);
-      else op.resolve({ value, outcome });
-    }
-  }
-
-
 
   // ---- backups ----
 
@@ -649,10 +397,9 @@ export class JsonFileStore extends AbstractStateStore {
   async restore(chainId: number, backup?: string): Promise<{ restored: string }> {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
-    await this.queues.get(chainId)?.running?.catch(() => undefined);
+    await this.writes.settled(chainId);
     // restoreStateFile takes the file's lock itself: end this store's lease on it first.
-    await this.leases.get(this.fileFor(chainId))?.release();
-    this.shelves.get(this.fileFor(chainId))?.reset();
+    await this.writes.letGo(this.fileFor(chainId));
     const result = await restoreStateFile(this.location, chainId, {
       registry: this.registry,
       durable: this.durable,
@@ -667,21 +414,4 @@ export class JsonFileStore extends AbstractStateStore {
   backupDirFor(chainId: number): string {
     return backupDirFor(this.location, this.registry.fileName(assertChainId(chainId)));
   }
-}
-
-/** A write to a file that holds entries which are not records is refused unless it replaces them all. */
-function refuseInvalidRemaining(work: Working, names: readonly string[]): void {
-  const covered = new Set(names);
-  const blocking = [...work.invalid].filter((name) => !covered.has(name));
-  if (blocking.length === 0) return;
-  const first = blocking[0] as string;
-  throw new StateError(
-    ErrorCodes.CORRUPTED,
-    `${work.file}: records[${JSON.stringify(first)}]${blocking.length > 1 ? ` and ${blocking.length - 1} more` : ''} are not deployment records; refusing to rewrite the file`,
-    {
-      file: work.file,
-      key: `${work.chainId}-${first}`,
-      hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
-    },
-  );
 }

@@ -63,9 +63,15 @@ export const LIMITS = {
   },
 } as const satisfies Record<string, GateSpec>;
 
+/** A project's own store: its size is its production size, so the runbook's ratios apply to it. */
+let projectSize: number | undefined;
+export function gateProjectSize(size: number | undefined): void {
+  projectSize = size;
+}
+
 /** Whether the runbook's ratios apply at this size (otherwise the ratio is information only). */
 export function isGatedSize(size: number, networks = NETWORKS): boolean {
-  return Math.ceil(size / networks) <= GATED_RECORDS_PER_NETWORK;
+  return size === projectSize || Math.ceil(size / networks) <= GATED_RECORDS_PER_NETWORK;
 }
 
 /** PASS/FAIL against the limit when gated, INFO when not, N/A when there is no value. */
@@ -182,7 +188,12 @@ export function backendGates(measurements: readonly Measurement[], memory: reado
     const levelMem = memory.find((m) => m.suite === 'backends' && m.subject === 'leveldb' && m.size === size);
     if (jsonMem || levelMem) {
       const value = jsonMem && levelMem ? ratio(jsonMem.rssBytes, levelMem.rssBytes) : null;
-      gates.push(makeGate(LIMITS.memory, 'backends', size, value, 'process RSS json / leveldb, each alone in a child process', gated));
+      const gate = makeGate(LIMITS.memory, 'backends', size, value, 'process RSS json / leveldb, each alone in a child process', gated);
+      gates.push(
+        jsonMem && levelMem
+          ? { ...gate, candidate: 'json', reference: 'leveldb', bytes: { candidate: jsonMem.rssBytes, reference: levelMem.rssBytes } }
+          : gate,
+      );
     }
   }
   return gates;

@@ -130,6 +130,8 @@ export interface MemoryTask {
   suite: SuiteName;
   backend: string;
   size: number;
+  /** A copy of a project's store: the worker measures its records. */
+  projectRoot?: string;
 }
 
 export interface ChildOutcome {

@@ -145,11 +145,18 @@ export async function loadValidator(): Promise<Loaded<(dir: string) => Promise<u
   return exported(mod.value, specifier, 'validateDeployments');
 }
 
+/** A project's own records (read from a copy of its store): what `dataset` returns at their count. */
+let projectRecords: DeploymentRecord[] | undefined;
+export function useProjectRecords(records: DeploymentRecord[] | undefined): void {
+  projectRecords = records;
+}
+
 /**
- * The records a size stands for: at 28, the production-shaped sample (26 contracts with aliases, a
+ * The records a size stands for (a project's own records at their count, with `--from-leveldb`): at 28, the production-shaped sample (26 contracts with aliases, a
  * qualified name and big integers, plus 2 dev-chain junk records, as production holds); otherwise core's deterministic generator over five networks.
  */
 export function dataset(size: number): DeploymentRecord[] {
+  if (projectRecords !== undefined && size === projectRecords.length) return projectRecords;
   if (size === 28) {
     const sample = productionSample();
     return [...sample.records, ...sample.devJunk];

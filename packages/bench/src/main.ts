@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `pnpm bench`: parses the options, runs the suites, prints for people (or one JSON document with
 // --json), saves the results, and exits 1 on a FAIL only when --gate asks for it.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runFails } from './gates.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
+import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
 
@@ -23,13 +25,24 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Before any suite runs: a comparison with nothing saved is a mistake to say now, not after minutes.
+  if (options.baseline !== undefined && !existsSync(options.baseline)) {
+    process.stderr.write(
+      `bench: --baseline: ${options.baseline} does not exist; save one first with --save-baseline (npm run generate:performance-baseline)\n`,
+    );
+    return 2;
+  }
   const distDir = dirname(fileURLToPath(import.meta.url));
   const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-  const { run, failedSuites } = await runBench(options, {
-    workerPath: join(distDir, 'memory-worker.js'),
-    packageDir: dirname(distDir),
-    log,
-  });
+  let outcome;
+  try {
+    outcome = await runBench(options, { workerPath: join(distDir, 'memory-worker.js'), packageDir: dirname(distDir), log });
+  } catch (error) {
+    if (!(error instanceof ProjectStoreError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    return 2;
+  }
+  const { run, failedSuites } = outcome;
   const saved = await saveRun(run, options.out, options.saveBaseline);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(run)}\n`);

@@ -2,13 +2,15 @@
 // garbage and caches never count against it. Prints one JSON line (a MemoryMeasurement).
 // Run with --expose-gc; without it the heap figure includes uncollected garbage.
 import { collectGarbage, withTempDir, type MemoryTask } from './harness.js';
-import { dataset, loadBackend, type BackendName } from './loaders.js';
+import { dataset, loadBackend, useProjectRecords, type BackendName } from './loaders.js';
+import { readProjectRecords } from './project.js';
 import type { MemoryMeasurement } from './results.js';
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as MemoryTask;
   const loaded = await loadBackend(task.backend as BackendName);
   if (!loaded.ok) throw new Error(loaded.reason);
+  if (task.projectRoot !== undefined) useProjectRecords((await readProjectRecords(task.projectRoot)).records);
   const records = dataset(task.size);
   const measured = await withTempDir(`mem-${task.backend}`, async (dir) => {
     collectGarbage();

@@ -1,5 +1,5 @@
 // The bench's command line, parsed by hand: a handful of flags, and errors that name the flag.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SUITE_NAMES, type SuiteName } from './results.js';
 
 export interface BenchOptions {
@@ -15,6 +15,10 @@ export interface BenchOptions {
   iterations: number;
   warmup: number;
   help: boolean;
+  /** Measure a copy of these folders' records (a project's own store) instead of generated data. */
+  from: { leveldb?: string; deployments?: string } | undefined;
+  /** With `from`: the full sampling instead of the short default. */
+  long: boolean;
 }
 
 /** Production today (28 records) and 100 records on each of five networks: the gated sizes. */
@@ -22,6 +26,9 @@ export const DEFAULT_SIZES = [28, 500, 1000, 10_000];
 export const QUICK_SIZES = [28, 200];
 export const DEFAULT_ITERATIONS = 200;
 export const QUICK_ITERATIONS = 8;
+/** A project's own store, by default: enough rounds for stable medians, done in well under a minute. */
+export const PROJECT_ITERATIONS = 30;
+export const PROJECT_WARMUP = 3;
 
 export class UsageError extends Error {}
 
@@ -51,6 +58,8 @@ export function parseOptions(argv: readonly string[], cwd: string = process.env.
   let iterations: number | undefined;
   let warmup: number | undefined;
   let help = false;
+  let long = false;
+  const from: { leveldb?: string; deployments?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -76,7 +85,17 @@ export function parseOptions(argv: readonly string[], cwd: string = process.env.
         });
         break;
       case '--baseline':
-        baseline = resolve(cwd, value());
+        // Bare `--baseline`: the one `--save-baseline` wrote into the results folder.
+        baseline = inline === undefined && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? '' : resolve(cwd, value());
+        break;
+      case '--from-leveldb':
+        from.leveldb = resolve(cwd, value());
+        break;
+      case '--from-deployments':
+        from.deployments = resolve(cwd, value());
+        break;
+      case '--long':
+        long = true;
         break;
       case '--out':
         out = resolve(cwd, value());
@@ -105,18 +124,25 @@ export function parseOptions(argv: readonly string[], cwd: string = process.env.
         throw new UsageError(`unknown option ${JSON.stringify(arg)} (see --help)`);
     }
   }
+  const project = from.leveldb !== undefined || from.deployments !== undefined;
+  if (project && sizes !== undefined) throw new UsageError('--sizes: a project store is measured at its own size (drop --sizes)');
+  if (project && quick) throw new UsageError('--quick: a project store runs short by default (drop --quick; --long for more rounds)');
+  if (long && !project) throw new UsageError('--long goes with --from-leveldb or --from-deployments');
+  const resultsDir = out ?? resolve(cwd, 'bench-results');
   return {
     quick,
     sizes: [...new Set(sizes ?? (quick ? QUICK_SIZES : DEFAULT_SIZES))].sort((a, b) => a - b),
     suites: suites ?? [...SUITE_NAMES],
-    baseline,
-    out: out ?? resolve(cwd, 'bench-results'),
+    baseline: baseline === '' ? join(resultsDir, 'baseline.json') : baseline,
+    out: resultsDir,
     json,
     gate,
     saveBaseline,
-    iterations: iterations ?? (quick ? QUICK_ITERATIONS : DEFAULT_ITERATIONS),
-    warmup: warmup ?? (quick ? 1 : 10),
+    iterations: iterations ?? (quick ? QUICK_ITERATIONS : project && !long ? PROJECT_ITERATIONS : DEFAULT_ITERATIONS),
+    warmup: warmup ?? (quick ? 1 : project && !long ? PROJECT_WARMUP : 10),
     help,
+    from: project ? from : undefined,
+    long,
   };
 }
 
@@ -127,12 +153,18 @@ export const USAGE = `Usage: pnpm bench [options]
                         (default ${DEFAULT_SIZES.join(',')}; quick ${QUICK_SIZES.join(',')}); add 100000 when you want it;
                         the migration suite uses the sizes >= 10000 (quick: 1000)
   --suite a,b           any of ${SUITE_NAMES.join(', ')} (default all)
-  --baseline FILE       compare with a saved run (a results JSON); flags anything > 20% worse
+  --baseline [FILE]     compare with a saved run (a results JSON); flags anything > 20% worse;
+                        without FILE, <out>/baseline.json (what --save-baseline wrote)
   --save-baseline       also save this run as <out>/baseline.json
   --out DIR             where results go (default ./bench-results, relative to where pnpm was run)
   --json                print the run as one JSON document on stdout (progress stays on stderr)
   --gate                exit 1 when a gate FAILs or the baseline comparison finds a regression
   --iterations N        timed runs per point read (costlier operations scale down from it)
   --warmup N            untimed runs before timing
+  --from-leveldb DIR    measure your own store: DIR (and the next folder) are copied to a temp
+  --from-deployments DIR
+                        folder and only the copy is opened; every suite measures its records at
+                        their count. Short by default (${PROJECT_ITERATIONS} iterations, 0.5 s per operation)
+  --long                with --from-*: the full sampling (${DEFAULT_ITERATIONS} iterations, longer time caps)
   -h, --help            this text
 `;

@@ -93,10 +93,18 @@ function suitesIn(run: BenchRun): SuiteName[] {
 /** Quick runs warm up once and take a handful of samples: cold caches dominate some figures. */
 export const QUICK_WARNING = 'quick run: few samples, one warm-up; it checks the harness, not for go/no-go (drop --quick)';
 
+/** What a project run measured, in words (the records of a copy; the project's folders only read). */
+export function projectLine(project: NonNullable<BenchRun['options']['project']>): string {
+  const from = project.source === 'leveldb' ? 'LevelDB' : 'deployments folder';
+  const skipped = project.invalid > 0 ? `, ${project.invalid} non-record entries left out` : '';
+  return `your store: ${project.records} records from a copy of your ${from}${skipped}; ${project.long ? 'long run' : 'short run (--long for more rounds)'}`;
+}
+
 /** The console summary printed after a run. */
 export function consoleReport(run: BenchRun): string {
   const out: string[] = [];
   const summary = summaryLines(run.gates, CONSOLE_WIDTH);
+  if (run.options.project) out.push(projectLine(run.options.project));
   if (summary.length > 0) out.push(...summary);
   if (run.options.quick) out.push(QUICK_WARNING);
   for (const suite of suitesIn(run)) {
@@ -154,6 +162,7 @@ export function markdownReport(
     '',
     `Run ${run.startedAt} on Node ${run.environment.node}, ${run.environment.platform}/${run.environment.arch}, ${run.environment.cpus} CPU (${run.environment.cpuModel}).`,
     `Options: ${run.options.quick ? 'quick, ' : ''}sizes ${run.options.sizes.join(', ')}; suites ${run.options.suites.join(', ')}; ${run.options.iterations} iterations, ${run.options.warmup} warm-up.`,
+    ...(run.options.project ? [`Measured: ${projectLine(run.options.project)}.`] : []),
     '',
     `**Gates: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.INFO} INFO, ${counts['N/A']} N/A.** Ratios are medians from this run; the runbook limits apply at production size (28 records) and up to 100 records per network; larger sizes are INFO.`,
     '',

@@ -64,6 +64,8 @@ export interface GateResult {
   detail: string;
   /** The two medians the ratio divides, in ms, so a reader sees absolute times beside the ratio. */
   times?: { candidate: number; reference: number };
+  /** The two process RSS figures a memory ratio divides, in bytes. */
+  bytes?: { candidate: number; reference: number };
 }
 
 export interface SkippedSuite {
@@ -81,6 +83,8 @@ export interface BenchRun {
     suites: SuiteName[];
     iterations: number;
     warmup: number;
+    /** Set when the run measured a copy of a project's own store. */
+    project?: { records: number; source: 'leveldb' | 'json'; invalid: number; long: boolean };
   };
   environment: {
     node: string;

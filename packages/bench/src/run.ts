@@ -3,14 +3,16 @@ import { cpus } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { latencyChart, ratioChart } from './chart.js';
-import { compareWithBaseline } from './gates.js';
+import { compareWithBaseline, gateProjectSize } from './gates.js';
+import { useProjectRecords } from './loaders.js';
+import { copyProjectStore } from './project.js';
 import type { BenchOptions } from './options.js';
 import { markdownReport } from './report.js';
 import { criteria, sortCriteria } from './summary.js';
 import { RESULT_VERSION, type BenchRun, type SuiteName } from './results.js';
 import { backendsSuite } from './suites/backends.js';
 import { codecSuite } from './suites/codec.js';
-import type { SuiteContext, SuiteOutcome } from './suites/context.js';
+import type { ProjectContext, SuiteContext, SuiteOutcome } from './suites/context.js';
 import { dualWriteSuite } from './suites/dual-write.js';
 import { factorySuite } from './suites/factory.js';
 import { migrationSuite } from './suites/migration.js';
@@ -34,11 +36,38 @@ export interface RunEnvironment {
 }
 
 export async function runBench(options: BenchOptions, env: RunEnvironment): Promise<{ run: BenchRun; failedSuites: number }> {
+  if (!options.from) return runSuites(options, env);
+  // A project's own store: every suite measures the records of a copy, at their count.
+  const copy = await copyProjectStore(options.from);
+  const size = copy.records.length;
+  env.log(`measuring a copy of your store: ${size} records from the ${copy.source === 'leveldb' ? 'LevelDB' : 'deployments folder'}`);
+  useProjectRecords(copy.records);
+  gateProjectSize(size);
+  try {
+    return await runSuites({ ...options, sizes: [size] }, env, {
+      project: { root: copy.root, size, long: options.long },
+      info: { records: size, source: copy.source, invalid: copy.invalid, long: options.long },
+    });
+  } finally {
+    useProjectRecords(undefined);
+    gateProjectSize(undefined);
+    await copy.dispose();
+  }
+}
+
+async function runSuites(
+  options: BenchOptions,
+  env: RunEnvironment,
+  project?: { project: ProjectContext; info: NonNullable<BenchRun['options']['project']> },
+): Promise<{ run: BenchRun; failedSuites: number }> {
   const startedAt = new Date().toISOString();
+  const short = project !== undefined && !project.project.long;
   const context: SuiteContext = {
     quick: options.quick,
+    light: options.quick || short,
+    ...(project && { project: project.project }),
     sizes: options.sizes,
-    sampling: { warmup: options.warmup, iterations: options.iterations, maxTimeMs: options.quick ? 400 : 5000 },
+    sampling: { warmup: options.warmup, iterations: options.iterations, maxTimeMs: options.quick ? 400 : short ? 500 : 5000 },
     workerPath: env.workerPath,
     packageDir: env.packageDir,
     log: env.log,
@@ -48,7 +77,14 @@ export async function runBench(options: BenchOptions, env: RunEnvironment): Prom
     version: RESULT_VERSION,
     startedAt,
     finishedAt: startedAt,
-    options: { quick: options.quick, sizes: options.sizes, suites: options.suites, iterations: options.iterations, warmup: options.warmup },
+    options: {
+      quick: options.quick,
+      sizes: options.sizes,
+      suites: options.suites,
+      iterations: options.iterations,
+      warmup: options.warmup,
+      ...(project && { project: project.info }),
+    },
     environment: {
       node: process.version,
       platform: process.platform,

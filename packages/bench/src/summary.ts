@@ -58,7 +58,11 @@ export function worstCase(gate: GateResult): string {
   const times = gate.times
     ? `; ${gate.candidate ?? 'candidate'} ${formatMs(gate.times.candidate)} vs ${gate.reference ?? 'reference'} ${formatMs(gate.times.reference)}`
     : '';
-  return `${gate.name} @ ${gate.size}: ${value}${limit}${times}`;
+  const mb = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  const rss = gate.bytes
+    ? `; ${gate.candidate ?? 'candidate'} ${mb(gate.bytes.candidate)} vs ${gate.reference ?? 'reference'} ${mb(gate.bytes.reference)} RSS`
+    : '';
+  return `${gate.name} @ ${gate.size}: ${value}${limit}${times}${rss}`;
 }
 
 /** Wraps words to `width` columns with a hanging indent, for a terminal. */

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIZES, parseOptions, QUICK_SIZES, UsageError } from '../src/options.js';
+import {
+  DEFAULT_ITERATIONS,
+  DEFAULT_SIZES,
+  parseOptions,
+  PROJECT_ITERATIONS,
+  PROJECT_WARMUP,
+  QUICK_SIZES,
+  UsageError,
+} from '../src/options.js';
 import { SUITE_NAMES } from '../src/results.js';
 
 describe('parseOptions', () => {
@@ -39,7 +47,34 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--suite', 'codecs'])).toThrow(UsageError);
     expect(() => parseOptions(['--sizes', '0'])).toThrow(UsageError);
     expect(() => parseOptions(['--sizes', 'ten'])).toThrow(UsageError);
-    expect(() => parseOptions(['--baseline'])).toThrow(UsageError);
+    expect(() => parseOptions(['--out'])).toThrow(UsageError);
     expect(() => parseOptions(['--out', '--json'])).toThrow(UsageError);
+  });
+});
+
+describe('parseOptions: a project store', () => {
+  it('--from-leveldb and --from-deployments measure a copy, short by default; --long samples fully', () => {
+    const short = parseOptions(['--from-leveldb', 'db', '--from-deployments=dep'], '/p');
+    expect(short).toMatchObject({
+      from: { leveldb: '/p/db', deployments: '/p/dep' },
+      long: false,
+      iterations: PROJECT_ITERATIONS,
+      warmup: PROJECT_WARMUP,
+    });
+    const long = parseOptions(['--from-leveldb', 'db', '--long'], '/p');
+    expect(long).toMatchObject({ from: { leveldb: '/p/db' }, long: true, iterations: DEFAULT_ITERATIONS });
+    expect(parseOptions([], '/p').from).toBeUndefined();
+  });
+
+  it('refuses --long without a store, and --sizes or --quick with one', () => {
+    expect(() => parseOptions(['--long'], '/p')).toThrow(UsageError);
+    expect(() => parseOptions(['--from-leveldb', 'db', '--sizes', '28'], '/p')).toThrow(UsageError);
+    expect(() => parseOptions(['--from-leveldb', 'db', '--quick'], '/p')).toThrow(UsageError);
+  });
+
+  it('a bare --baseline is the one --save-baseline wrote into the results folder', () => {
+    expect(parseOptions(['--baseline'], '/p').baseline).toBe('/p/bench-results/baseline.json');
+    expect(parseOptions(['--baseline', '--gate', '--out', 'r'], '/p')).toMatchObject({ baseline: '/p/r/baseline.json', gate: true });
+    expect(parseOptions(['--baseline', 'saved.json'], '/p').baseline).toBe('/p/saved.json');
   });
 });

@@ -3,7 +3,7 @@
 // envelope.schema.json (shipped in the package) describes it; tests check every command against it.
 
 export interface EnvelopeError {
-  /** A core ErrorCode, or USAGE, DECLINED, CANCELLED, CHECK_FAILED, UNEXPECTED. */
+  /** A core ErrorCode, or USAGE, DECLINED, CANCELLED, CHECK_FAILED, BENCH_NOT_INSTALLED, UNEXPECTED. */
   code: string;
   message: string;
   hint?: string;

@@ -238,8 +238,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'bench [...args]',
     module: 'bench',
-    description: 'Run the benchmark package (side-by-side backend measurements); arguments pass through',
-    examples: ['deploystate bench', 'deploystate bench -- --help'],
+    description: 'Measure LevelDB vs JSON on a copy of your store against the runbook limits (bench options after --)',
+    examples: ['deploystate bench -- --suite backends --gate', 'deploystate bench -- --long', 'deploystate bench -- --help'],
   },
   {
     usage: 'export <file>',

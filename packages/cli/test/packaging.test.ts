@@ -9,8 +9,9 @@
 // package registry. DEPLOYSTATE_PACK_ONLY=core,backend-json limits it to some package folders
 // (or package names), e.g. while other packages are still being written.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -235,6 +236,21 @@ async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Man
   return problems;
 }
 
+/** Every file under the given folders of `dir` with its SHA-256: proof that nothing in them changed. */
+async function fingerprint(dir: string, folders: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const folder of folders) {
+    for (const entry of await readdir(join(dir, folder), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      out[path.slice(dir.length)] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+    }
+  }
+  return out;
+}
+
 async function npmInstall(project: string, specs: string[]): Promise<void> {
   await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
 }
@@ -329,6 +345,18 @@ describe('packaging', () => {
     return dir;
   }
 
+  /** One project with every tarball installed, shared by the tests that need all of them (one install). */
+  let installed: Promise<string> | undefined;
+  function fullInstall(): Promise<string> {
+    installed ??= (async () => {
+      const consumer = await project('deploystate-consumer-');
+      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
+      await npmInstall(consumer, [...tarballOf.values(), '@types/node@20']);
+      return consumer;
+    })();
+    return installed;
+  }
+
   it('every tarball holds what a user needs and nothing else, with complete metadata', async () => {
     expect(packages.length, 'no package matched DEPLOYSTATE_PACK_ONLY').toBeGreaterThan(0);
     const problems: Record<string, string[]> = {};
@@ -351,9 +379,7 @@ describe('packaging', () => {
   it(
     'installs the tarballs together outside the workspace, imports and require()s every entry, with types',
     async () => {
-      const consumer = await project('deploystate-consumer-');
-      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-      await npmInstall(consumer, [...tarballOf.values(), '@types/node@20']);
+      const consumer = await fullInstall();
 
       // vitest is an optional peer of core's testing entry: link the workspace's copy rather than download it.
       await symlink(await realpath(join(workspace, 'node_modules', 'vitest')), join(consumer, 'node_modules', 'vitest'), 'dir');
@@ -479,6 +505,89 @@ import('@deploystate/core').then((esm) => {
         expect(compiled.includes('require("@deploystate/migrator")'), `${dir}: compiled to require()`).toBe(commonjs);
         const { stdout } = await run(process.execPath, [join('build', 'deploy.js')], { cwd: dir });
         expect(stdout).toContain('deploy script ok; chain check: viem not installed');
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'in a fresh project, every bench script init --scripts adds measures a copy of its store and exits as the runbook expects; the store and git stay untouched',
+    async () => {
+      if (!tarballOf.has('@deploystate/cli') || !tarballOf.has('@deploystate/bench')) return;
+      const dir = await fullInstall();
+      // As in a user's shell: no INIT_CWD inherited from the runner that started this test (the CLI
+      // would take the runner's folder for the project), no NODE_PATH into the workspace's modules.
+      const env = { ...process.env };
+      delete env.INIT_CWD;
+      delete env.NODE_PATH;
+      const bin = join(dir, 'node_modules', '.bin', 'deploystate');
+      await run(bin, ['demo', '.'], { cwd: dir, env });
+      await run(bin, ['init', '--scripts', '--yes'], { cwd: dir, env });
+      const scripts = (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+      const benchScripts = Object.keys(scripts).filter((name) => scripts[name]!.startsWith('deploystate bench'));
+      expect(benchScripts.length).toBeGreaterThanOrEqual(7);
+      await writeFile(join(dir, '.gitignore'), 'node_modules/\n');
+      const git = (...args: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, env });
+      await git('init', '-q');
+      await git('add', '-A');
+      await git('commit', '-qm', 'project');
+      const before = await fingerprint(dir, ['leveldb', 'deployments']);
+      // The runbook's order: 1.3 saves the baseline that 2.3 and post-migration compare with.
+      const order = [
+        'benchmark:leveldb-performance',
+        'generate:performance-baseline',
+        'benchmark:dual-write-performance',
+        'compare:performance-baselines',
+        'benchmark:json-performance',
+        'validate:performance-requirements',
+        'monitor:post-migration-performance',
+      ];
+      expect([...benchScripts].sort()).toEqual([...order].sort());
+      const latest = join(dir, '.deploystate', 'bench-results', 'latest.json');
+      for (const name of order) {
+        // As a user passes bench options: after the script's own. Few rounds keep the test short.
+        const outcome = await run('npm', ['run', '--silent', name, '--', '--iterations', '3', '--warmup', '1'], { cwd: dir, env }).then(
+          () => ({ code: 0, stderr: '' }),
+          (error: { code?: number; stderr?: string }) => ({ code: error.code ?? -1, stderr: error.stderr ?? '' }),
+        );
+        const result = JSON.parse(await readFile(latest, 'utf8')) as {
+          options: { project?: { records: number; source: string } };
+          gates: Array<{ status: string; source: string }>;
+          baseline?: { regressions: number };
+          skipped: Array<{ reason: string }>;
+        };
+        // Measured the project's 28 records (from a copy), every suite ran.
+        expect(result.options.project, name).toMatchObject({ records: 28, source: 'leveldb' });
+        expect(result.skipped, name).toEqual([]);
+        expect(
+          result.gates.some((g) => g.source.startsWith('runbook') && (g.status === 'PASS' || g.status === 'FAIL')),
+          name,
+        ).toBe(true);
+        // Exit 1 only for a --gate script whose run failed a gate or regressed; 0 otherwise.
+        const gated = scripts[name]!.split(' ').includes('--gate');
+        const fails = result.gates.some((g) => g.status === 'FAIL') || (result.baseline?.regressions ?? 0) > 0;
+        expect(outcome.code, `${name}: ${outcome.stderr.slice(-500)}`).toBe(gated && fails ? 1 : 0);
+      }
+      expect(await fingerprint(dir, ['leveldb', 'deployments'])).toEqual(before);
+      expect((await git('status', '--porcelain')).stdout).toBe('');
+
+      // An install without the bench (pruned by hand): measured nothing, so exit 1 with the code
+      // that names the package, never a green.
+      const benchDir = join(dir, 'node_modules', '@deploystate', 'bench');
+      await rename(benchDir, `${benchDir}-aside`);
+      try {
+        const missing = await run(bin, ['bench', '--json'], { cwd: dir, env }).then(
+          () => ({ code: 0, stdout: '' }),
+          (error: { code?: number; stdout?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '' }),
+        );
+        expect(missing.code).toBe(1);
+        expect(JSON.parse(missing.stdout)).toMatchObject({
+          ok: false,
+          error: { code: 'BENCH_NOT_INSTALLED', hint: expect.stringContaining('@deploystate/bench') },
+          data: { package: '@deploystate/bench' },
+        });
+      } finally {
+        await rename(`${benchDir}-aside`, benchDir);
       }
     },
     TIMEOUT_MS,

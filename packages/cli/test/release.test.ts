@@ -94,7 +94,7 @@ describe('changesets', () => {
     }
   });
 
-  it('are formatted without network, links built from the root repository, and the private bench is never versioned', () => {
+  it('are formatted without network, links built from the root repository, and private packages are never versioned', () => {
     const config = readJson<{ changelog: string; privatePackages?: { version?: boolean; tag?: boolean } }>('.changeset/config.json');
     expect(config.changelog).toBe('./changelog.cjs');
     expect(config.privatePackages).toEqual({ version: false, tag: false });

@@ -117,6 +117,8 @@ describe('runbook scripts', () => {
     const [, ...args] = map['emergency:rollback-to-leveldb']!.split(' ');
     const emergency = join(fixture.root, 'emergency');
     await cp(fixture.sample, emergency, { recursive: true });
+    // In leveldb-only there is nothing to roll back (and nothing to confirm): start from dual-write.
+    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: emergency })).code).toBe(0);
     const run = await deploystate(
       args.filter((a) => a !== '--emergency'),
       { cwd: emergency, env: { EMERGENCY_ROLLBACK: 'true' } },

@@ -120,7 +120,7 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
       );
       // Last: the batch grows the store, so it must not change what the reads above saw.
       // New values every round: a batch that re-sends identical records lets a store skip the write.
-      const batch = generateRecords(batchSize(context.quick)).map((r) => ({ ...r, contractName: `Batch${r.contractName}` }));
+      const batch = generateRecords(batchSize(context.light)).map((r) => ({ ...r, contractName: `Batch${r.contractName}` }));
       const batchRound = (round: number): DeploymentRecord[] => batch.map((r) => ({ ...r, timestamp: 1_900_000_000_000 + round }));
       measurements.push(
         ...(await measure(
@@ -137,7 +137,12 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
     });
     for (const factory of factories) {
       context.log(`memory ${factory.name} ${size} records (child process)`);
-      memory.push(await measureMemoryInChild(context.workerPath, { suite: 'backends', backend: factory.name, size }));
+      memory.push(await measureMemoryInChild(context.workerPath, {
+          suite: 'backends',
+          backend: factory.name,
+          size,
+          ...(context.project && { projectRoot: context.project.root }),
+        }));
     }
   }
   return {

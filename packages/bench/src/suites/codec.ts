@@ -3,6 +3,7 @@
 import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { LIMITS, makeGate } from '../gates.js';
 import { measure } from '../harness.js';
+import { dataset } from '../loaders.js';
 import { ratio } from '../stats.js';
 import type { Measurement } from '../results.js';
 import { scaled, type SuiteContext, type SuiteOutcome } from './context.js';
@@ -32,7 +33,7 @@ export async function codecSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const measurements: Measurement[] = [];
   const gates = [];
   for (const size of context.sizes) {
-    const plain = generateRecords(size);
+    const plain = context.project ? dataset(size) : generateRecords(size);
     for (const unsafe of [false, true]) {
       const docs = networkDocuments(unsafe ? withUnsafeNumbers(plain) : plain);
       // Both sides print with 2-space indent, as the state files are written.

@@ -4,6 +4,10 @@ import type { SampleOptions } from '../harness.js';
 
 export interface SuiteContext {
   quick: boolean;
+  /** Few rounds and small batches: `--quick`, or a project's own store without `--long`. */
+  light: boolean;
+  /** Set when measuring a copy of a project's store (`--from-leveldb`, `--from-deployments`). */
+  project?: ProjectContext;
   /** Record counts asked for (`--sizes`). */
   sizes: number[];
   /** Base sampling: each suite scales it to the cost of its operation. */
@@ -14,6 +18,14 @@ export interface SuiteContext {
   packageDir: string;
   /** Progress for people, on stderr. */
   log(line: string): void;
+}
+
+export interface ProjectContext {
+  /** The temp folder holding the copy (`leveldb/`, `deployments/`); child processes read it. */
+  root: string;
+  /** How many records the copy holds: the one size measured. */
+  size: number;
+  long: boolean;
 }
 
 export interface SuiteOutcome {

@@ -31,7 +31,7 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
 
   const measurements: Measurement[] = [];
   const gates: GateResult[] = [];
-  for (const size of context.sizes.filter((s) => s <= DUAL_WRITE_MAX_SIZE)) {
+  for (const size of context.sizes.filter((s) => s <= DUAL_WRITE_MAX_SIZE || s === context.project?.size)) {
     const records = dataset(size);
     const gated = isGatedSize(size);
     const walk = await startWalk(leveldb.value, migrator.value, records);
@@ -101,7 +101,7 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
           },
         }),
       });
-      const pacedRounds = context.quick ? 3 : 15;
+      const pacedRounds = context.light ? 3 : 15;
       measurements.push(
         ...(await measure(
           [paced('dual-write', dual, true), paced('leveldb', alone, false)],
@@ -155,7 +155,7 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
             { name: 'leveldb', run: (r: number) => alone.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName) },
           ],
           { ...base, operation: 'get', note: 'reads come from LevelDB in dual-write' },
-          { ...scaled(context, 1, 50), minIterations: context.quick ? 5 : 100 },
+          { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100 },
         )),
       );
 

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { LIMITS, makeGate } from '../gates.js';
 import { makeTempDir, removeTempDir, roundOrder, runChild, timeOnce, toMeasurement } from '../harness.js';
-import { loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
+import { dataset, loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
 import type { MigrationMemoryResult } from '../migration-memory-worker.js';
 import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
@@ -224,7 +224,7 @@ async function measureCopyMemoryShapes(
 }
 
 export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcome> {
-  const sizes = migrationSizes(context.sizes, context.quick);
+  const sizes = context.project ? [context.project.size] : migrationSizes(context.sizes, context.quick);
   if (sizes.length === 0) return emptyOutcome('skipped: no size >= 10000 asked (see --sizes)');
   const leveldb = await loadBackend('leveldb');
   if (!leveldb.ok) return emptyOutcome(`skipped: ${leveldb.reason}`);
@@ -235,9 +235,9 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
   const measurements: Measurement[] = [];
   const memory: MemoryMeasurement[] = [];
   const gates: GateResult[] = [];
-  const rounds = context.quick ? 1 : 3;
+  const rounds = context.light ? 1 : 3;
   for (const size of sizes) {
-    const records = generateRecords(size);
+    const records = context.project ? dataset(size) : generateRecords(size);
     const samples = { raw: [] as number[], copy: [] as number[], verify: [] as number[], total: [] as number[] };
     context.log(`migration ${size} records, ${rounds} round(s)`);
     for (let round = 0; round < rounds; round++) {
@@ -272,6 +272,8 @@ export async function migrationSuite(context: SuiteContext): Promise<SuiteOutcom
       toMeasurement('verify', samples.verify, { ...base, operation: 'migrate', note: 'Migration.verify()' }),
     );
     gates.push(makeGate(LIMITS.migration, 'migration', size, total.latencyMs.p50 / raw.latencyMs.p50, 'p50 copy+verify / p50 raw limit'));
+    // Synthetic shapes at 5x the records, information only: a project's short run leaves them out.
+    if (context.project && !context.project.long) continue;
     context.log(`migration memory ${size} records in 5 files and ${size * MEMORY_SPREAD} in ${5 * MEMORY_SPREAD} (child processes)`);
     const copyMemory = await measureCopyMemoryShapes(context, leveldb.value, size);
     memory.push(...copyMemory.memory);

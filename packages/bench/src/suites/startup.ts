@@ -28,7 +28,7 @@ export async function startupSuite(context: SuiteContext): Promise<SuiteOutcome>
       { name: 'node -e 0', run: () => spawnOk(['-e', '0']) },
     ],
     { suite: 'startup', operation: 'start', size: 0, itemsPerRun: 1, note: 'a fresh process each run' },
-    scaled(context, 10, context.quick ? 2 : 5),
+    scaled(context, 10, context.light ? 2 : 5),
   );
   const cli = measurements.find((m) => m.subject === 'cli --version');
   const node = measurements.find((m) => m.subject === 'node -e 0');

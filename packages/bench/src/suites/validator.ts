@@ -4,7 +4,7 @@ import { generateRecords, productionSample, type DeploymentRecord } from '@deplo
 import { join } from 'node:path';
 import { LIMITS, makeGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir } from '../harness.js';
-import { loadBackend, loadValidator, type BackendFactory } from '../loaders.js';
+import { dataset, loadBackend, loadValidator, type BackendFactory } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 
@@ -36,10 +36,13 @@ export async function validatorSuite(context: SuiteContext): Promise<SuiteOutcom
   if (!json.ok) return emptyOutcome(`skipped: ${json.reason} (needed to write the folders)`);
 
   const manyRecords = context.quick ? 1000 : 10_000;
-  const cases: Array<{ label: string; records: DeploymentRecord[]; files: number }> = [
-    { label: '5 networks', records: productionSample().records, files: 5 },
-    { label: '100 files', records: generateRecords(manyRecords, hundredChains()), files: 100 },
-  ];
+  const project = context.project && dataset(context.project.size);
+  const cases: Array<{ label: string; records: DeploymentRecord[]; files: number }> = project
+    ? [{ label: 'your store', records: project, files: new Set(project.map((r) => r.chainId)).size }]
+    : [
+        { label: '5 networks', records: productionSample().records, files: 5 },
+        { label: '100 files', records: generateRecords(manyRecords, hundredChains()), files: 100 },
+      ];
   const measurements: Measurement[] = [];
   const gates: GateResult[] = [];
   for (const c of cases) {

@@ -1,0 +1,183 @@
+// The JSON store's parsed files: a bounded LRU of one entry per chain, revalidated by a stat before
+// each use, so another process's completed write is seen by the next read. An entry modified
+// within a timestamp tick of when it was read is checked once more by its bytes (git's "racy" rule).
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import { parseStateFile, type StateFileModel } from './file-format.js';
+import type { StateFileLayout } from './record-splice.js';
+import { kindOf, notAFile, openStateFile } from './state-path.js';
+
+export interface FileSignature {
+  mode: number;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export interface LoadedFile {
+  /** Where the chain's file is (its registry name, or chain-<id>.json not yet moved). */
+  file: string;
+  /** Null when the chain has no file. */
+  model: StateFileModel | null;
+  /** The bytes read or written (compared directly, cheaper than hashing them), so a write that changes nothing is skipped. */
+  bytes?: Buffer;
+  signature?: FileSignature;
+  readAt?: number;
+  sortedNames?: string[];
+  /** How this store printed these bytes, when it did: the next write splices into it (record-splice.ts). */
+  layout?: StateFileLayout;
+}
+
+// A file modified this close to when it was read may change again within the same mtime tick;
+// such a cache entry is re-read once more before it is trusted (git's "racy" rule).
+const RACY_MS = 25;
+
+// Files up to this size are re-read synchronously (a few microseconds from the page cache, less
+// than the thread-pool round trips of the async calls); larger ones asynchronously.
+const SYNC_READ_LIMIT = 256 * 1024;
+
+export function sameSignature(a: FileSignature, b: FileSignature): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
+}
+
+function toSignature(s: { mode: bigint; dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): FileSignature {
+  return { mode: Number(s.mode & 0o777n), dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+}
+
+/** A synchronous stat: a few microseconds, several times cheaper than the async round trip, and done on every read. */
+export function signatureOf(path: string): FileSignature | null {
+  try {
+    // No exception for a missing file: a chain not yet written is a normal case, and a thrown error costs more than the stat.
+    // lstat: a link or folder put where the file was never passes for the file (state-path.ts).
+    const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return s ? toSignature(s) : null;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null;
+    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
+}
+
+/** Signature and bytes from one open file, so the cache never pairs one version's stat with another's bytes; null when absent. */
+async function readSigned(file: string, sizeHint: bigint | undefined): Promise<{ signature: FileSignature; bytes: Buffer } | null> {
+  if (sizeHint !== undefined && sizeHint <= BigInt(SYNC_READ_LIMIT)) {
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
+      throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    }
+    try {
+      const s = fstatSync(fd, { bigint: true });
+      const kind = kindOf(s);
+      if (kind !== undefined) throw notAFile(file, kind);
+      // Small enough for one synchronous read; a file that grew since the stat above falls back.
+      if (s.size <= BigInt(SYNC_READ_LIMIT)) {
+        const bytes = Buffer.allocUnsafe(Number(s.size));
+        let offset = 0;
+        while (offset < bytes.length) {
+          const n = readSync(fd, bytes, offset, bytes.length - offset, offset);
+          if (n === 0) break;
+          offset += n;
+        }
+        return { signature: toSignature(s), bytes: offset === bytes.length ? bytes : bytes.subarray(0, offset) };
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const handle = await openStateFile(file);
+  if (!handle) return null;
+  try {
+    const s = await handle.stat({ bigint: true });
+    return { signature: toSignature(s), bytes: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface FileCacheOptions {
+  enabled: boolean;
+  /** How many files are held (least recently used go first). */
+  files: number;
+  /** The chain's file under its registry name. */
+  canonicalFile(chainId: number): string;
+  /** Where a chain stored before it was registered lives until its next write. */
+  fallbackFile(chainId: number): string | undefined;
+}
+
+export class FileCache {
+  private readonly entries = new Map<number, LoadedFile>();
+
+  constructor(private readonly options: FileCacheOptions) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  delete(chainId: number): void {
+    this.entries.delete(chainId);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
+  async load(chainId: number): Promise<LoadedFile> {
+    const canonical = this.options.canonicalFile(chainId);
+    let file = canonical;
+    let signature = signatureOf(canonical);
+    const fallback = signature ? undefined : this.options.fallbackFile(chainId);
+    if (fallback) {
+      signature = signatureOf(fallback);
+      file = fallback;
+    }
+    if (!signature) {
+      this.entries.delete(chainId);
+      return { file: canonical, model: null };
+    }
+    const hit = this.entries.get(chainId);
+    const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
+    if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
+      this.entries.delete(chainId);
+      this.entries.set(chainId, hit);
+      return hit;
+    }
+    // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
+    // so another writer's same-size change in place could hide behind the same stat): the bytes
+    // decide, and only a change costs a parse. This holds for the store's own writes too.
+    return this.readFresh(chainId, file, signature.size, same ? hit : undefined);
+  }
+
+  private async readFresh(chainId: number, file: string, sizeHint: bigint, racy?: LoadedFile): Promise<LoadedFile> {
+    const readAt = Date.now();
+    const read = await readSigned(file, sizeHint);
+    if (!read) return this.load(chainId);
+    const { signature, bytes } = read;
+    if (racy?.bytes !== undefined && racy.bytes.equals(bytes)) {
+      racy.signature = signature;
+      racy.readAt = readAt;
+      this.remember(chainId, racy);
+      return racy;
+    }
+    const model = parseStateFile(bytes.toString('utf8'), file, chainId);
+    const loaded: LoadedFile = { file, model, bytes, signature, readAt };
+    this.remember(chainId, loaded);
+    return loaded;
+  }
+
+  remember(chainId: number, loaded: LoadedFile): void {
+    if (!this.options.enabled) return;
+    this.entries.delete(chainId);
+    this.entries.set(chainId, loaded);
+    while (this.entries.size > this.options.files) {
+      const oldest = this.entries.keys().next().value as number;
+      this.entries.delete(oldest);
+    }
+  }
+}

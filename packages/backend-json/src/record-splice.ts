@@ -1,0 +1,135 @@
+// A write that costs the change, not the file: the store keeps each record's printed bytes beside
+// the file it wrote, and a later write prints only the records it changes and splices them in.
+// The bytes equal a full render of the same content (tested), so the file stays deterministic.
+import { compareKeys } from '@deploystate/core';
+import { printModelEntry, renderSkeleton, renderStateFile, type RenderOptions, type StateFileModel } from './file-format.js';
+
+/**
+ * How bytes this store printed are made: `head`, then the `records` object with each entry's
+ * printed bytes in `names` order (as file-format's recordsBlock prints it), then `tail`.
+ * `document` is the top-level object head and tail were printed from.
+ */
+export interface StateFileLayout {
+  head: Buffer;
+  tail: Buffer;
+  document: Record<string, unknown>;
+  names: readonly string[];
+  entries: ReadonlyMap<string, Buffer>;
+}
+
+/** `changed: false` when no entry and no other key would change: the file is left as it is. */
+export type SplicedFile = { changed: false } | { changed: true; bytes: Buffer; layout: StateFileLayout };
+
+// recordsBlock's punctuation (2-space indent, `records` at depth 1).
+const OPEN = Buffer.from('{\n    ');
+const BETWEEN = Buffer.from(',\n    ');
+const CLOSE = Buffer.from('\n  }');
+const EMPTY = Buffer.from('{}');
+
+/** A full render, kept as a layout for the writes that follow. */
+export function renderWithLayout(model: StateFileModel, options: RenderOptions): { bytes: Buffer; layout: StateFileLayout } {
+  const { text, skeleton, names, entries } = renderStateFile(model, options);
+  const layout: StateFileLayout = {
+    head: Buffer.from(skeleton.head),
+    tail: Buffer.from(skeleton.tail),
+    document: skeleton.document,
+    names,
+    entries: new Map([...entries].map(([name, entry]) => [name, Buffer.from(entry)])),
+  };
+  return { bytes: Buffer.from(text), layout };
+}
+
+function insertionPoint(names: readonly string[], name: string): number {
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareKeys(names[mid] as string, name) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The file after a write, from the layout of the text it replaces. `model` is that file's model
+ * with the write applied (its `document` the layout's: the keys this store does not own are the
+ * file's as it is now); `touched` names every entry the write set. Entries that went away are
+ * found by name. Only the touched entries are printed; the other keys are printed again only when
+ * the legacy `contracts` / `implementationHashes` sections follow a touched record.
+ */
+export function spliceStateFile(
+  layout: StateFileLayout,
+  model: StateFileModel,
+  touched: Iterable<string>,
+  options: RenderOptions,
+): SplicedFile {
+  if (model.document !== layout.document) {
+    // Not the document this layout was printed from: only a full render can be trusted.
+    const full = renderWithLayout(model, options);
+    return { changed: true, ...full };
+  }
+  const changes = new Map<string, Buffer | undefined>();
+  for (const name of touched) {
+    const text = printModelEntry(model, name, options.recordTexts);
+    changes.set(name, text === undefined ? undefined : Buffer.from(text));
+  }
+  if (layout.names.length > model.records.size + model.invalid.size - countNew(layout, changes)) {
+    // Some listed entry is in neither map any more (a replaceChain that dropped names it did not touch).
+    for (const name of layout.names) if (!model.records.has(name) && !model.invalid.has(name)) changes.set(name, undefined);
+  }
+  const differing = [...changes].filter(([name, bytes]) => !sameBytes(layout.entries.get(name), bytes));
+  let { head, tail, document } = layout;
+  if (mirrorsTouched(model, changes.keys())) {
+    const skeleton = renderSkeleton(model, { ...options, mirror: changes.keys() });
+    const [newHead, newTail] = [Buffer.from(skeleton.head), Buffer.from(skeleton.tail)];
+    if (!newHead.equals(head) || !newTail.equals(tail)) [head, tail, document] = [newHead, newTail, skeleton.document];
+  }
+  if (differing.length === 0 && document === layout.document) return { changed: false };
+  const names = [...layout.names];
+  const entries = new Map(layout.entries);
+  for (const [name, text] of differing) {
+    const had = entries.has(name);
+    if (text === undefined) {
+      entries.delete(name);
+      names.splice(insertionPoint(names, name), 1);
+    } else {
+      entries.set(name, text);
+      if (!had) names.splice(insertionPoint(names, name), 0, name);
+    }
+  }
+  const next: StateFileLayout = { head, tail, document, names, entries };
+  return { changed: true, bytes: bytesOf(next), layout: next };
+}
+
+/** The whole file a layout describes. */
+export function bytesOf(layout: StateFileLayout): Buffer {
+  const pieces: Buffer[] = [layout.head];
+  if (layout.names.length === 0) pieces.push(EMPTY);
+  else {
+    layout.names.forEach((name, i) => pieces.push(i === 0 ? OPEN : BETWEEN, layout.entries.get(name) as Buffer));
+    pieces.push(CLOSE);
+  }
+  pieces.push(layout.tail);
+  return Buffer.concat(pieces);
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
+
+/** Touched names the layout does not list yet (entries the write adds). */
+function countNew(layout: StateFileLayout, changes: Map<string, Buffer | undefined>): number {
+  let added = 0;
+  for (const [name, text] of changes) if (text !== undefined && !layout.entries.has(name)) added++;
+  return added;
+}
+
+/** Whether the file's legacy sections list a touched name, so the keys around `records` may change too. */
+function mirrorsTouched(model: StateFileModel, names: Iterable<string>): boolean {
+  const contracts = model.document.contracts;
+  const hashes = model.document.implementationHashes;
+  const lists = (section: unknown, name: string): boolean =>
+    typeof section === 'object' && section !== null && !Array.isArray(section) && Object.hasOwn(section, name);
+  for (const name of names) if (lists(contracts, name) || lists(hashes, name)) return true;
+  return false;
+}

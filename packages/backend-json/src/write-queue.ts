@@ -1,0 +1,241 @@
+// The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
+// each write runs under the file's cross-process lock (a lease), starts from the file as it is now
+// (re-checked under the lock), prints only the records it changes, links a backup and replaces the file.
+import { basename, join } from 'node:path';
+import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
+import { STATE_DIR, linkOrCopy, writeFileAtomic } from './atomic.js';
+import { BackupShelf } from './backups.js';
+import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
+import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
+import { LockLease, type LockOptions } from './lock.js';
+import { renderWithLayout, spliceStateFile, type StateFileLayout } from './record-splice.js';
+
+export interface WriteOutcome {
+  file: string;
+  backup?: string;
+  changed: boolean;
+}
+
+/** The records of one file while a batch of operations is applied to it. */
+export interface Working {
+  file: string;
+  chainId: number;
+  records: Map<string, DeploymentRecord>;
+  invalid: Set<string>;
+  /** Names the batch set (their legacy entries follow them, and only they are printed again). */
+  touched: Set<string>;
+}
+
+export type ApplyWrite = (work: Working) => unknown;
+
+interface WriteOp {
+  apply: ApplyWrite;
+  resolve(result: { value: unknown; outcome: WriteOutcome }): void;
+  reject(error: unknown): void;
+}
+
+interface ChainQueue {
+  ops: WriteOp[];
+  running: Promise<void> | undefined;
+}
+
+export interface WriteQueueOptions {
+  location: string;
+  registry: NetworkRegistry;
+  cache: FileCache;
+  durable: boolean;
+  backupsKept: number;
+  lockWait: Pick<LockOptions, 'timeoutMs'>;
+  lockLeaseMs: number;
+  /** The file a chain's writes go to (see JsonFileStore). */
+  writeTargetFor(chainId: number): string;
+}
+
+export class WriteQueue {
+  private readonly queues = new Map<number, ChainQueue>();
+  private readonly leases = new Map<string, LockLease>();
+  private readonly shelves = new Map<string, BackupShelf>();
+
+  constructor(private readonly options: WriteQueueOptions) {}
+
+  enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
+    return new Promise((resolve, reject) => {
+      let queue = this.queues.get(chainId);
+      if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
+      queue.ops.push({ apply, resolve, reject });
+      if (!queue.running) queue.running = this.drain(chainId, queue);
+    });
+  }
+
+  /** Resolves when the chain's queued writes are done (whatever their outcome). */
+  async settled(chainId: number): Promise<void> {
+    await this.queues.get(chainId)?.running?.catch(() => undefined);
+  }
+
+  /** Waits for every queued write, then ends every lease. */
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
+    await Promise.all([...this.leases.values()].map((lease) => lease.release()));
+    this.leases.clear();
+    this.shelves.clear();
+  }
+
+  /** Ends this store's lease on a file and forgets its backups (before another writer, such as restore, takes the lock). */
+  async letGo(file: string): Promise<void> {
+    await this.leases.get(file)?.release();
+    this.shelves.get(file)?.reset();
+  }
+
+  /** Writes queued operations, all that queued meanwhile in one file write. */
+  private async drain(chainId: number, queue: ChainQueue): Promise<void> {
+    try {
+      while (queue.ops.length > 0) {
+        const batch = queue.ops.splice(0);
+        try {
+          await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
+        } catch (error) {
+          for (const op of batch) op.reject(error);
+        }
+      }
+    } finally {
+      queue.running = undefined;
+      if (queue.ops.length === 0 && this.queues.get(chainId) === queue) this.queues.delete(chainId);
+    }
+  }
+
+  private leaseFor(file: string): LockLease {
+    let lease = this.leases.get(file);
+    if (!lease) this.leases.set(file, (lease = new LockLease(file, { ...this.options.lockWait, idleMs: this.options.lockLeaseMs })));
+    return lease;
+  }
+
+  private shelfFor(file: string): BackupShelf {
+    let shelf = this.shelves.get(file);
+    if (!shelf) this.shelves.set(file, (shelf = new BackupShelf(this.options.location, basename(file), this.options.backupsKept)));
+    return shelf;
+  }
+
+  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
+    // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
+    // other code wrote since this store last looked are the base of this write, never reverted.
+    // A chain's file keeps the name it was created under (a chain-<id>.json named before the
+    // registry knew the chain included): a new list never renames a file; renaming is explicit.
+    const loaded = await this.options.cache.load(chainId);
+    const target = loaded.file;
+    if (loaded.model) assertRewritable(loaded.model, target);
+    const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
+    const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
+    for (const op of batch) {
+      try {
+        results.push({ op, value: op.apply(work) });
+      } catch (error) {
+        results.push({ op, error });
+      }
+    }
+    if (results.every((r) => r.error !== undefined)) {
+      // Nothing to write: every operation was refused, and the file stays exactly as it is.
+      for (const { op, error } of results) op.reject(error);
+      return;
+    }
+    const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
+    const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
+    const printed = this.print(loaded, next, work.touched);
+    const outcome: WriteOutcome = { file: target, changed: false };
+    if (printed) {
+      const { bytes } = printed;
+      outcome.backup = await this.replaceFile(target, bytes, loaded);
+      if (outcome.backup === undefined) delete outcome.backup;
+      outcome.changed = true;
+      const signature = signatureOf(target);
+      const written: LoadedFile = {
+        file: target,
+        model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
+        bytes,
+        readAt: Date.now(),
+        layout: printed.layout,
+        ...(signature && { signature }),
+      };
+      this.options.cache.remember(chainId, written);
+    }
+    for (const { op, value, error } of results) {
+      if (error !== undefined) op.reject(error);
+      else op.resolve({ value, outcome });
+    }
+  }
+
+  /**
+   * The new text, or undefined when the write changes nothing. A file this store printed (its
+   * layout held beside its bytes) is spliced: only the touched records are printed and compared.
+   * Any other file (first write after another writer's change, a legacy file) is rendered whole.
+   */
+  private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { bytes: Buffer; layout: StateFileLayout } | undefined {
+    // No per-object text cache: the layout already holds every unchanged record's printed bytes.
+    const options = { network: this.options.registry.get(next.chainId).name, mirror: touched };
+    if (loaded.layout) {
+      const spliced = spliceStateFile(loaded.layout, next, touched, options);
+      return spliced.changed ? spliced : undefined;
+    }
+    const full = renderWithLayout(next, options);
+    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : full;
+  }
+
+  /** Replaces the file atomically, its previous version hard-linked as a backup; returns the backup's path. */
+  private async replaceFile(target: string, bytes: Buffer, loaded: LoadedFile): Promise<string | undefined> {
+    // The backup is a hard link to the file being replaced (files are always replaced, never
+    // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
+    const shelf = loaded.model && this.options.backupsKept > 0 ? this.shelfFor(target) : undefined;
+    let planned: { path: string; recyclable?: string } | undefined;
+    try {
+      planned = shelf?.next();
+    } catch (error) {
+      throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
+        file: target,
+        cause: error,
+      });
+    }
+    let backup: string | undefined;
+    try {
+      await writeFileAtomic(target, bytes, {
+        durable: this.options.durable,
+        tmpDir: join(this.options.location, STATE_DIR, 'tmp'),
+        ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
+        ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
+        beforeRename: async () => {
+          // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
+          this.leaseFor(target).assertHeld();
+          if (!planned) return;
+          await linkOrCopy(target, planned.path).catch((error: unknown) => {
+            throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
+              file: target,
+              cause: error,
+            });
+          });
+          backup = planned.path;
+        },
+      });
+    } catch (error) {
+      shelf?.reset();
+      throw error;
+    }
+    if (backup) shelf?.added(backup);
+    return backup;
+  }
+}
+
+/** A write to a file that holds entries which are not records is refused unless it replaces them all. */
+export function refuseInvalidRemaining(work: Working, names: readonly string[]): void {
+  const covered = new Set(names);
+  const blocking = [...work.invalid].filter((name) => !covered.has(name));
+  if (blocking.length === 0) return;
+  const first = blocking[0] as string;
+  throw new StateError(
+    ErrorCodes.CORRUPTED,
+    `${work.file}: records[${JSON.stringify(first)}]${blocking.length > 1 ? ` and ${blocking.length - 1} more` : ''} are not deployment records; refusing to rewrite the file`,
+    {
+      file: work.file,
+      key: `${work.chainId}-${first}`,
+      hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
+    },
+  );
+}

@@ -1,0 +1,177 @@
+// The spliced write is only allowed to be cheaper, never different: after any sequence of puts,
+// deletes and whole-chain replacements, the spliced bytes equal a full render of the same content.
+import { describe, expect, it } from 'vitest';
+import { JsonNumber, compareKeys, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from '../src/file-format.js';
+import { renderWithLayout, spliceStateFile, type StateFileLayout } from '../src/record-splice.js';
+import { rec } from './helpers.js';
+
+/** A small seeded generator (mulberry32): a failure names its seed and replays exactly. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Names that sort differently by UTF-16 and by UTF-8 bytes, need escaping, or are special keys.
+const NAMES = ['A', 'b', 'Router', 'contracts/xchain/Router.sol:Router', '__proto__', 'Ünïcode "q"\\n', '\u{1F600}emoji', '\uFFFDrepl', 'z', 'Z0', 'a b'];
+
+function pick<T>(next: () => number, items: readonly T[]): T {
+  return items[Math.floor(next() * items.length)] as T;
+}
+
+function value(next: () => number, depth = 0): unknown {
+  switch (Math.floor(next() * (depth > 2 ? 7 : 9))) {
+    case 0:
+      return 2n ** BigInt(54 + Math.floor(next() * 250)) + BigInt(Math.floor(next() * 1000));
+    case 1:
+      return new JsonNumber(pick(next, ['1.50', '1e400', '0.1000000000000000055511151231257827', '-0', '1.0', '2E-7', '123456789012345678901234567890.5']));
+    case 2:
+      return Math.floor(next() * 1e6) / 100;
+    case 3:
+      return pick(next, ['', 'x', 'quote " and \\ back', 'line\nbreak', '\u{1F600}']);
+    case 4:
+      return next() < 0.5;
+    case 5:
+      return null;
+    case 6:
+      return -Math.floor(next() * 1e9);
+    case 7:
+      return Array.from({ length: Math.floor(next() * 3) }, () => value(next, depth + 1));
+    default: {
+      const out: Record<string, unknown> = {};
+      for (let i = Math.floor(next() * 3); i > 0; i--) Object.defineProperty(out, pick(next, ['k', '__proto__', 'n', 'é']), { value: value(next, depth + 1), enumerable: true, writable: true, configurable: true });
+      return out;
+    }
+  }
+}
+
+function record(next: () => number, name: string): DeploymentRecord {
+  return rec(56, name, {
+    deploymentArgs: Array.from({ length: 1 + Math.floor(next() * 3) }, () => value(next)),
+    timestamp: next() < 0.3 ? 2n ** 70n + BigInt(Math.floor(next() * 100)) : 1_700_000_000_000 + Math.floor(next() * 1000),
+    ...(next() < 0.3 && { implementationHash: `0x${Math.floor(next() * 16).toString(16).repeat(64)}` }),
+    ...(next() < 0.3 && { extra: value(next) }),
+  } as Partial<DeploymentRecord>);
+}
+
+// A legacy file of the old deploy scripts: its own keys, big literals, and sections that mirror some records.
+const LEGACY = `{
+  "network": "bscmainnet",
+  "chainId": 56,
+  "deployer": "0x${'1'.repeat(40)}",
+  "timestamp": 123456789012345678901234567890,
+  "contracts": { "A": { "proxy": "0x${'2'.repeat(40)}", "implementation": "0x${'3'.repeat(40)}", "note": 1.50 }, "Router": { "implementation": "x" } },
+  "implementationHashes": { "A": "0x${'4'.repeat(64)}", "z": "old" },
+  "config": { "fee": 0.30000000000000004, "limit": 1e400 }
+}
+`;
+
+interface State {
+  model: StateFileModel;
+  layout: StateFileLayout;
+  bytes: Buffer;
+}
+
+function start(next: () => number): State {
+  let model = next() < 0.5 ? emptyStateFile(56, 'bscmainnet') : parseStateFile(LEGACY, 'bscmainnet.json', 56);
+  if (next() < 0.5) {
+    // Entries that are not records stay verbatim until a write replaces them.
+    model.invalid.set('Broken', { name: 'Broken', value: { not: 'a record', n: 2n ** 80n }, finding: { code: 'INVALID_RECORD' } as never });
+  }
+  const touched = new Set<string>();
+  for (let i = Math.floor(next() * 4); i > 0; i--) {
+    const name = pick(next, NAMES);
+    model.records.set(name, record(next, name));
+    touched.add(name);
+  }
+  const { bytes, layout } = renderWithLayout(model, { network: 'bscmainnet', mirror: touched });
+  model = { ...model, document: layout.document };
+  return { model, layout, bytes };
+}
+
+describe('spliced writes', () => {
+  it('give the bytes of a full render of the same content, over random puts, deletes and replacements', () => {
+    let steps = 0;
+    let spliced = 0;
+    let unchanged = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const next = random(seed);
+      const state = start(next);
+      const recordTexts = new WeakMap<object, string>();
+      for (let step = 0; step < 40; step++) {
+        const records = new Map(state.model.records);
+        const invalid = new Map(state.model.invalid);
+        const touched = new Set<string>();
+        const roll = next();
+        if (roll < 0.55) {
+          const name = pick(next, NAMES);
+          // Sometimes the same content again, as a new object: a no-op put.
+          const old = records.get(name);
+          records.set(name, old && next() < 0.3 ? (parseLossless(stringifyLossless(old)) as DeploymentRecord) : record(next, name));
+          invalid.delete(name);
+          touched.add(name);
+        } else if (roll < 0.8) {
+          const name = pick(next, [...NAMES, 'Broken']);
+          if (records.delete(name) || invalid.delete(name)) touched.add(name);
+        } else {
+          // replaceChain: a new set; names it drops are not touched, and must be found.
+          records.clear();
+          invalid.clear();
+          for (const name of NAMES) {
+            if (next() < 0.4) {
+              records.set(name, next() < 0.5 && state.model.records.has(name) ? (state.model.records.get(name) as DeploymentRecord) : record(next, name));
+              touched.add(name);
+            }
+          }
+        }
+        const model: StateFileModel = { ...state.model, records, invalid };
+        const options = { network: 'bscmainnet', mirror: touched, recordTexts };
+        const full = Buffer.from(renderStateFile(model, { network: 'bscmainnet', mirror: touched }).text);
+        const result = spliceStateFile(state.layout, model, touched, options);
+        steps++;
+        if (!result.changed) {
+          unchanged++;
+          // Nothing to write only when a full render gives the very bytes already written.
+          expect(full.equals(state.bytes), `seed ${seed} step ${step}: a skipped write would have changed the file`).toBe(true);
+          continue;
+        }
+        spliced++;
+        expect(result.bytes.toString('utf8'), `seed ${seed} step ${step}`).toBe(full.toString('utf8'));
+        // The text is canonical: read back and rendered in full, it prints the same bytes.
+        const reread = parseStateFile(result.bytes.toString('utf8'), 'bscmainnet.json', 56);
+        expect(renderStateFile(reread, { network: 'bscmainnet' }).text, `seed ${seed} step ${step}: not canonical`).toBe(full.toString('utf8'));
+        expect([...reread.records.keys()], `seed ${seed} step ${step}`).toEqual([...records.keys()].sort(compareKeys));
+        Object.assign(state, { model: { ...model, document: result.layout.document }, layout: result.layout, bytes: result.bytes });
+      }
+    }
+    expect(steps).toBe(60 * 40);
+    // Both outcomes were exercised, or the property says little.
+    expect(spliced).toBeGreaterThan(1000);
+    expect(unchanged).toBeGreaterThan(50);
+  });
+
+  it('keeps big integers and exact decimals byte for byte, in records and in keys the store does not own', () => {
+    const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
+    const first = renderWithLayout(model, { network: 'bscmainnet' });
+    const big = rec(56, 'A', { deploymentArgs: [2n ** 200n + 1n, new JsonNumber('1.50'), new JsonNumber('1e400')] } as Partial<DeploymentRecord>);
+    const records = new Map([['A', big]]);
+    const result = spliceStateFile(first.layout, { ...model, document: first.layout.document, records }, ['A'], { network: 'bscmainnet', mirror: ['A'] });
+    expect(result.changed).toBe(true);
+    const text = result.changed ? result.bytes.toString('utf8') : '';
+    expect(text).toContain(`${2n ** 200n + 1n},`);
+    expect(text).toContain('1.50,');
+    expect(text).toContain('"limit": 1e400');
+    expect(text).toContain('"timestamp": 123456789012345678901234567890');
+    expect(text).toContain('"fee": 0.30000000000000004');
+    // The legacy sections follow the record written: implementation <- address, the rest kept.
+    const doc = parseLossless(text) as { contracts: { A: { implementation: string; note: unknown } } };
+    expect(doc.contracts.A.implementation).toBe(big.address);
+    expect(stringifyLossless(doc.contracts.A.note)).toBe('1.50');
+  });
+});
