@@ -36,8 +36,8 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /** Folder for the temp file; must be on the target's filesystem. Default `<dir>/.deploystate/tmp`. */
   tmpDir?: string;
-  /** Called after the temp file is complete and before the rename (e.g. to link a backup). */
-  beforeRename?: () => Promise<void>;
+  /** Called with the complete temp file's path before the rename (e.g. to link a backup). */
+  beforeRename?: (tmp: string) => Promise<void>;
   /**
    * A file (on the same filesystem, e.g. a backup about to be pruned) this write may take as its
    * temp file instead of creating one: it is first renamed into tmpDir under a temp name, then
@@ -153,7 +153,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     } finally {
       closeSync(fd);
     }
-    await options.beforeRename?.();
+    await options.beforeRename?.(tmp);
     renameSync(tmp, target);
     created = false;
     if (durable) await fsyncDir(dirname(target));

@@ -1,6 +1,9 @@
-// Backups of replaced state files, in `<dir>/.deploystate/backups/<file>/`, newest first by name,
-// and the restore that brings back the newest one that still parses.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+// Backups of state files, in `<dir>/.deploystate/backups/<file>/`, newest first by name: after
+// every write, a hard link to the version just written (it costs no copy: the next write replaces
+// the file by rename, so the link keeps that version's bytes), plus a link to any version the store
+// did not write (edited by hand, or written before this scheme) when a write or restore replaces it.
+// The restore brings back the newest version that is intact and parses, and says which it is.
+import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
@@ -14,11 +17,99 @@ export function backupDirFor(dir: string, fileName: string): string {
   return join(dir, STATE_DIR, 'backups', fileName);
 }
 
-/** A name that sorts by time: ISO stamp, then pid and a per-process sequence for ties. */
-export function backupName(): string {
+/**
+ * A name that sorts by time: ISO stamp, then pid and a per-process sequence for ties. A version the
+ * store wrote also carries the size and mtime (ns) it had when written, so a later edit in place
+ * (which the link would share) is told apart from the version as written.
+ */
+export function backupName(written?: { size: bigint; mtimeNs: bigint }): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   sequence = (sequence + 1) % 1_000_000;
-  return `${stamp}-${process.pid}-${String(sequence).padStart(6, '0')}.json`;
+  const mark = written ? `-written-${written.size}-${written.mtimeNs}` : '';
+  return `${stamp}-${process.pid}-${String(sequence).padStart(6, '0')}${mark}.json`;
+}
+
+const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
+
+/** What a backup's name says about the version it holds. */
+export interface BackupVersion {
+  /** The backup file. */
+  backup: string;
+  /** When it was kept (ISO time); for a written version, when the store wrote it. */
+  time: string;
+  /** `written`: a version this store wrote; `replaced`: a version it did not write (edited by hand, restored, or older), kept when replaced. */
+  kind: 'written' | 'replaced';
+  /** The process that kept it, and that process's count of backups, which tells apart writes in the same millisecond. */
+  pid: number;
+  sequence: number;
+}
+
+/** Reads a backup's name (undefined when it is not one this package made). */
+export function backupVersionOf(path: string): BackupVersion | undefined {
+  const m = BACKUP_NAME.exec(basename(path));
+  if (!m) return undefined;
+  return {
+    backup: path,
+    time: `${m[1]}:${m[2]}:${m[3]}.${m[4]}`,
+    kind: m[7] !== undefined ? 'written' : 'replaced',
+    pid: Number(m[5]),
+    sequence: Number(m[6]),
+  };
+}
+
+/**
+ * Whether a written version's backup still holds the bytes the store wrote: its size and mtime
+ * are those its name recorded (an edit in place of the state file, which shares the inode while
+ * it is the current version, changes both or at least the mtime). Replaced versions: always true.
+ */
+export function isIntactBackup(path: string): boolean {
+  const m = BACKUP_NAME.exec(basename(path));
+  if (!m || m[7] === undefined) return true;
+  const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  return s !== undefined && s.isFile() && String(s.size) === m[7] && String(s.mtimeNs) === m[8];
+}
+
+/**
+ * Links the versions a replace must keep, just before its rename: the file being replaced, unless
+ * it is the version the store last wrote (already kept: same inode), and the complete temp file
+ * about to become the state file. Returns the backups made, the replaced one first (it sorts older).
+ */
+export function linkVersions(
+  folder: string,
+  target: string,
+  tmp: string,
+  lastWritten: { ino: bigint } | undefined,
+): { replaced?: string; written: string; writtenIno: bigint } {
+  const current = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+  let replaced: string | undefined;
+  if (current?.isFile() && current.ino !== lastWritten?.ino) {
+    replaced = join(folder, backupName());
+    linkOrCopySync(target, replaced);
+  }
+  const next = statSync(tmp, { bigint: true });
+  const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }));
+  if (linkOrCopySync(tmp, written) === 'copied') {
+    // A copy has its own mtime: name it for the copy, so it reads as intact.
+    const copy = statSync(written, { bigint: true });
+    const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }));
+    renameSync(written, named);
+    return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
+  }
+  return { ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+}
+
+// A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
+// then always kept too (its inode is never the backup's).
+function linkOrCopySync(from: string, to: string): 'linked' | 'copied' {
+  try {
+    linkSync(from, to);
+    return 'linked';
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
+    copyFileSync(from, to);
+    return 'copied';
+  }
 }
 
 async function namesIn(folder: string): Promise<string[]> {
@@ -57,6 +148,7 @@ export async function pruneBackups(dir: string, fileName: string, keep: number):
 export class BackupShelf {
   private names: string[] | undefined;
   private seenMtimeNs: bigint | undefined;
+  private lastWrittenKnown: { name: string; ino: bigint } | undefined;
   readonly folder: string;
 
   constructor(
@@ -85,20 +177,35 @@ export class BackupShelf {
   }
 
   /**
-   * Prepares one more backup: its path, and the oldest backup that adding it pushes past the bound
-   * (the write may take that file as its temp file; it leaves this list either way).
+   * Prepares a write: the version last written (to tell whether the file it replaces is kept
+   * already), and the oldest backup that one more pushes past the bound (the write may take that
+   * file as its temp file; it leaves this list either way).
    */
-  next(): { path: string; recyclable?: string } {
+  next(): { recyclable?: string; lastWritten?: { path: string; ino: bigint } } {
+    const lastWritten = this.lastWritten();
     const names = this.current();
-    const name = backupName();
     const oldest = names.length + 1 > this.keep ? names.shift() : undefined;
-    return { path: join(this.folder, name), ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }) };
+    return { ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }), ...(lastWritten && { lastWritten }) };
   }
 
-  /** Records the backup just linked, and removes any excess beyond the bound off the write path. */
-  added(path: string): void {
+  /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
+  lastWritten(): { path: string; ino: bigint } | undefined {
+    const names = this.current();
+    let newest: string | undefined;
+    for (let i = names.length - 1; i >= 0 && newest === undefined; i--) if ((names[i] as string).includes('-written-')) newest = names[i];
+    if (newest === undefined) return undefined;
+    if (this.lastWrittenKnown?.name !== newest) {
+      const s = lstatSync(join(this.folder, newest), { bigint: true, throwIfNoEntry: false });
+      if (!s) return undefined;
+      this.lastWrittenKnown = { name: newest, ino: s.ino };
+    }
+    return { path: join(this.folder, newest), ino: this.lastWrittenKnown.ino };
+  }
+
+  /** Records the backups just linked, and removes any excess beyond the bound off the write path. */
+  added(...paths: string[]): void {
     const names = this.names ?? this.current();
-    if (!names.includes(basename(path))) names.push(basename(path));
+    for (const path of paths) if (!names.includes(basename(path))) names.push(basename(path));
     names.sort();
     const excess = names.splice(0, Math.max(0, names.length - this.keep));
     try {
@@ -112,6 +219,7 @@ export class BackupShelf {
   /** Forget what is known (after a failed write, or a restore by another path). */
   reset(): void {
     this.names = undefined;
+    this.lastWrittenKnown = undefined;
   }
 }
 
@@ -129,12 +237,29 @@ export interface RestoreOptions {
   lockWait?: Pick<LockOptions, 'timeoutMs'>;
 }
 
+/** The version a restore put back, and the backups it made of what it replaced. */
+export interface RestoreResult {
+  /** The backup restored (the same as `version.backup`). */
+  restored: string;
+  version: BackupVersion & {
+    /** Whether it is the newest version the store wrote (the state file as last written). */
+    lastWritten: boolean;
+    /** How many versions the store wrote after this one (0 for the last written; null for a replaced version). */
+    newerWrites: number | null;
+    /** False when a written version was changed after it was written (an edit in place of the state file). */
+    intact: boolean;
+  };
+  /** The backup of the file the restore replaced, when it was not already kept. */
+  replacedBackup?: string;
+}
+
 /**
- * Replaces a chain's state file with a backup: the given one, or the newest that parses as a state
- * file of this chain. The file it replaces is itself backed up first. Throws BACKUP_NOT_FOUND when
- * there is none.
+ * Replaces a chain's state file with a backup: the given one, or the newest that is intact and
+ * parses as a state file of this chain (the version the store last wrote, unless that is damaged
+ * too). The file it replaces is kept among the backups first, so the restore can be undone.
+ * Throws BACKUP_NOT_FOUND when there is none.
  */
-export async function restoreStateFile(dir: string, chainId: number, options: RestoreOptions = {}): Promise<{ restored: string }> {
+export async function restoreStateFile(dir: string, chainId: number, options: RestoreOptions = {}): Promise<RestoreResult> {
   const registry = options.registry ?? new NetworkRegistry();
   const fileName = registry.fileName(chainId);
   const target = join(dir, fileName);
@@ -142,8 +267,13 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
   return withFileLock(
     target,
     async (lock) => {
-      const candidates = options.backup !== undefined ? [options.backup] : await listBackupFiles(dir, names);
+      const all = await listBackupFiles(dir, names);
+      const written = all.filter((path) => backupVersionOf(path)?.kind === 'written');
+      const candidates = options.backup !== undefined ? [options.backup] : all;
       for (const candidate of candidates) {
+        // A written version changed since (an edit in place) is not the version the store wrote: skipped unless asked for by name.
+        const intact = isIntactBackup(candidate);
+        if (!intact && options.backup === undefined) continue;
         let text: string;
         try {
           text = await readFile(candidate, 'utf8');
@@ -153,16 +283,25 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           throw error;
         }
         const folder = await ensureBackupDir(dir, fileName);
+        const newest = written[0];
+        const newestIno = newest === undefined ? undefined : lstatSync(newest, { bigint: true, throwIfNoEntry: false })?.ino;
+        let kept: ReturnType<typeof linkVersions> | undefined;
         await writeFileAtomic(target, text, {
           durable: options.durable ?? true,
-          beforeRename: async () => {
+          beforeRename: async (tmp) => {
             lock.assertHeld();
-            // Keep what is being replaced, parseable or not, so the restore can itself be undone.
-            const current = await readFile(target).catch(() => undefined);
-            if (current !== undefined)
-              await writeFileAtomic(join(folder, backupName()), current, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
+            // Keep what is being replaced, parseable or not, so the restore can itself be undone;
+            // the restored text is the version the store wrote last from now on.
+            kept = linkVersions(folder, target, tmp, newestIno === undefined ? undefined : { ino: newestIno });
           },
         });
+        const index = written.indexOf(candidate);
+        const named = backupVersionOf(candidate) ?? { backup: candidate, time: '', kind: 'replaced' as const, pid: 0, sequence: 0 };
+        const result: RestoreResult = {
+          restored: candidate,
+          version: { ...named, lastWritten: index === 0, newerWrites: index === -1 ? null : index, intact },
+          ...(kept?.replaced !== undefined && { replacedBackup: kept.replaced }),
+        };
         // A chain restored to its registry name no longer lives in chain-<id>.json: keep that file as a backup, then retire it.
         if (registry.isKnown(chainId)) {
           const stray = join(dir, `chain-${chainId}.json`);
@@ -173,7 +312,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
             await unlink(stray);
           }
         }
-        return { restored: candidate };
+        return result;
       }
       throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backup of ${basename(target)} parses as a state file of chain ${chainId}`, {
         file: target,

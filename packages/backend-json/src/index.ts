@@ -2,7 +2,7 @@ export { SCHEMA_VERSION, SCHEMA_URL, deploymentFileSchema, toSchemaForm, validat
 export { JsonFileStore, type JsonFileStoreOptions, type ReplaceChainResult } from './json-file-store.js';
 export { writeFileAtomic, writeFileDurable, STATE_DIR, type AtomicWriteOptions } from './atomic.js';
 export { withFileLock, lockFileFor, type HeldLock, type LockMode, type LockOptions } from './lock.js';
-export { restoreStateFile, type RestoreOptions } from './backups.js';
+export { restoreStateFile, backupVersionOf, type BackupVersion, type RestoreOptions, type RestoreResult } from './backups.js';
 export {
   updateDeploymentFile,
   type DeploymentDocument,

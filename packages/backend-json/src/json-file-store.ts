@@ -27,7 +27,7 @@ import {
 } from '@deploystate/core';
 import { copyData } from './copy.js';
 import { STATE_DIR, tempFilePid } from './atomic.js';
-import { backupDirFor, listBackupFiles, restoreStateFile } from './backups.js';
+import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } from './backups.js';
 import { FileCache, signatureOf, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
@@ -394,7 +394,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
-  async restore(chainId: number, backup?: string): Promise<{ restored: string }> {
+  async restore(chainId: number, backup?: string): Promise<RestoreResult> {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.writes.settled(chainId);

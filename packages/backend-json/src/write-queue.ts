@@ -1,10 +1,10 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
-// (re-checked under the lock), prints only the records it changes, links a backup and replaces the file.
+// (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
-import { STATE_DIR, linkOrCopy, writeFileAtomic } from './atomic.js';
-import { BackupShelf } from './backups.js';
+import { STATE_DIR, writeFileAtomic } from './atomic.js';
+import { BackupShelf, linkVersions } from './backups.js';
 import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
@@ -180,12 +180,16 @@ export class WriteQueue {
     return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : full;
   }
 
-  /** Replaces the file atomically, its previous version hard-linked as a backup; returns the backup's path. */
+  /**
+   * Replaces the file atomically, the version written hard-linked among the backups (and the file
+   * replaced too, unless it is the version last written); returns the backup holding the replaced version.
+   */
   private async replaceFile(target: string, bytes: Buffer, loaded: LoadedFile): Promise<string | undefined> {
-    // The backup is a hard link to the file being replaced (files are always replaced, never
-    // edited, so a link is a faithful copy); the backup it pushes past the bound becomes the temp file.
-    const shelf = loaded.model && this.options.backupsKept > 0 ? this.shelfFor(target) : undefined;
-    let planned: { path: string; recyclable?: string } | undefined;
+    // Backups are hard links (files are always replaced, never edited, so a link is a faithful
+    // copy): to the version written here, and to the file replaced unless that is the version
+    // last written; the backup pushed past the bound becomes the temp file (backups.ts).
+    const shelf = this.options.backupsKept > 0 ? this.shelfFor(target) : undefined;
+    let planned: { recyclable?: string; lastWritten?: { path: string; ino: bigint } } | undefined;
     try {
       planned = shelf?.next();
     } catch (error) {
@@ -194,32 +198,35 @@ export class WriteQueue {
         cause: error,
       });
     }
-    let backup: string | undefined;
+    let kept: ReturnType<typeof linkVersions> | undefined;
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
         tmpDir: join(this.options.location, STATE_DIR, 'tmp'),
         ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
         ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
-        beforeRename: async () => {
+        beforeRename: async (tmp) => {
           // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
           this.leaseFor(target).assertHeld();
-          if (!planned) return;
-          await linkOrCopy(target, planned.path).catch((error: unknown) => {
+          if (!shelf || !planned) return;
+          try {
+            kept = linkVersions(shelf.folder, target, tmp, planned.lastWritten);
+          } catch (error) {
             throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
               file: target,
               cause: error,
             });
-          });
-          backup = planned.path;
+          }
         },
       });
     } catch (error) {
       shelf?.reset();
       throw error;
     }
-    if (backup) shelf?.added(backup);
-    return backup;
+    if (!kept) return undefined;
+    shelf?.added(...(kept.replaced !== undefined ? [kept.replaced] : []), kept.written);
+    // The replaced version's backup: the link just made, or the version last written, when it was that.
+    return loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
   }
 }
 

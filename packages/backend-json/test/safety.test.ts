@@ -1,4 +1,4 @@
-import { readFile, readdir, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -15,27 +15,36 @@ describe('backups and restore', () => {
     for (let i = 0; i < 6; i++) await store.put(rec(56, `C${i}`));
     const backups = await store.listBackups(56);
     expect(backups.length).toBe(3);
-    // The newest backup is the file before the last put: C0..C4.
-    const newest = JSON.parse(await readFile(backups[0] as string, 'utf8')) as { records: object };
-    expect(Object.keys(newest.records)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4']);
+    // The newest backup is the version the last put wrote (C0..C5), then the one before (C0..C4).
+    const names = async (b: string | undefined) => Object.keys((JSON.parse(await readFile(b as string, 'utf8')) as { records: object }).records);
+    expect(await names(backups[0])).toEqual(['C0', 'C1', 'C2', 'C3', 'C4', 'C5']);
+    expect(await names(backups[1])).toEqual(['C0', 'C1', 'C2', 'C3', 'C4']);
 
     const file = join(dir, 'bscmainnet.json');
-    await writeFile(file, '{"truncated": ');
+    // Replaced (as an editor saving by rename does): the backup linking the version written keeps it.
+    await writeFile(`${file}.edit`, '{"truncated": ');
+    await rename(`${file}.edit`, file);
     await expect(store.get(56, 'C0')).rejects.toMatchObject({ code: 'CORRUPTED' });
-    const { restored } = await store.restore(56);
+    const { restored, version } = await store.restore(56);
     expect(restored).toBe(backups[0]);
-    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4']);
-    // The damaged file was kept as a backup too, so the restore can be undone; it is skipped as unparseable.
-    expect((await store.listBackups(56)).length).toBe(4);
+    expect(version).toMatchObject({ kind: 'written', lastWritten: true, newerWrites: 0, intact: true });
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4', 'C5']);
+    // The damaged file was kept as a backup too (and the restored text as the version last written),
+    // so the restore can be undone; the damaged one is skipped as unparseable.
+    expect((await store.listBackups(56)).length).toBe(5);
+    await writeFile(`${file}.edit`, '{"truncated": ');
+    await rename(`${file}.edit`, file);
     const again = await restoreStateFile(dir, 56);
-    expect(again.restored).toBe(backups[0]);
+    expect(await names(again.restored)).toEqual(['C0', 'C1', 'C2', 'C3', 'C4', 'C5']);
   });
 
   it('fails with BACKUP_NOT_FOUND when no backup parses', async () => {
     const { store } = await setup();
     await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
-    await store.put(rec(56, 'Only'));
-    await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+    const { dir, store: none } = await setup({ backups: 0 });
+    await none.put(rec(56, 'Only'));
+    await writeFile(join(dir, 'bscmainnet.json'), 'garbage');
+    await expect(none.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
   });
 
   it('replaceChain reports the backup and the removed keys', async () => {
@@ -178,8 +187,8 @@ describe('restore of a chain not yet moved to its registry name', () => {
     await rename(join(dir, 'bscmainnet.json'), join(dir, 'chain-56.json'));
     await store.restore(56);
     expect((await readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual(['bscmainnet.json']);
-    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A']);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'B']);
     await store.put(rec(56, 'C'));
-    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'C']);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'B', 'C']);
   });
 });

@@ -97,13 +97,13 @@ describe('own-write cache shortcut', () => {
 });
 
 describe('recycled backups', () => {
-  it('keep the bound, hold the previous versions newest first, and leave no temp file', async () => {
+  it('keep the bound, hold the versions written newest first, and leave no temp file', async () => {
     const { dir, store } = await setup({ backups: 3 });
     for (let i = 0; i < 12; i++) await store.put(rec(56, `C${String(i).padStart(2, '0')}`));
     const backups = await store.listBackups(56);
     expect(backups.length).toBe(3);
     const counts = await Promise.all(backups.map(async (b) => (await names(b)).length));
-    expect(counts).toEqual([11, 10, 9]);
+    expect(counts).toEqual([12, 11, 10]);
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
   });
 

@@ -29,3 +29,10 @@ export {
 } from './level-files.js';
 export { checkLog, crc32c, maskCrc, type LogCheck, type CheckLogOptions } from './level-log.js';
 export { forgetVerifiedFiles } from './verified-files.js';
+export {
+  OUTBOX_PREFIX,
+  OUTBOX_END,
+  isOutboxKey,
+  type OutboxEntry,
+  type NewOutboxEntry,
+} from './outbox.js';

@@ -10,6 +10,7 @@ import {
   finding,
   invalidValueFinding,
   parseLossless,
+  recordKey,
   stringifyLossless,
   tryParseKey,
   type BaseStoreOptions,
@@ -21,11 +22,22 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
+import { createHash } from 'node:crypto';
 import { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { SharedHandle } from './shared-handle.js';
+import {
+  decodeOutboxEntry,
+  encodeOutboxEntry,
+  isOutboxKey,
+  newOutboxId,
+  OUTBOX_END,
+  OUTBOX_PREFIX,
+  type NewOutboxEntry,
+  type OutboxEntry,
+} from './outbox.js';
 
 type Db = Level<string, string>;
 
@@ -233,6 +245,7 @@ export class LevelDbStore extends AbstractStateStore {
           if (rows.length === 0) return;
           for (const [key, raw] of rows) {
             if (lease.revoked) throw this.closedUnderIterator();
+            if (isOutboxKey(key)) continue;
             const decoded = decodeEntry(key, raw);
             if ('record' in decoded) {
               yield { key, record: decoded.record };
@@ -249,6 +262,82 @@ export class LevelDbStore extends AbstractStateStore {
     } finally {
       lease.release();
     }
+  }
+
+  // ---- the outbox (see outbox.ts) ---------------------------------------------------------
+
+  /**
+   * Writes a record (or deletes a key) and an outbox entry in one LevelDB batch. `admit` runs once
+   * this store holds LevelDB, right before the batch: when it returns false nothing is written
+   * (a writer that waited for the database re-reads what it routed on). `existed`: whether the key
+   * held a record before (for a delete).
+   */
+  async writeWithOutbox(
+    write: { op: 'put'; record: DeploymentRecord } | { op: 'delete'; chainId: number; contractName: string },
+    entry: NewOutboxEntry,
+    admit: () => boolean = () => true,
+  ): Promise<{ admitted: boolean; existed: boolean }> {
+    return this.timed(write.op, async () => {
+      this.assertWritable();
+      if (write.op === 'put') assertDeploymentRecord(write.record);
+      const key = write.op === 'put' ? recordKey(write.record.chainId, write.record.contractName) : recordKey(write.chainId, write.contractName);
+      const value = write.op === 'put' ? stringifyLossless(write.record) : undefined;
+      const { id, seq, ms } = newOutboxId();
+      const digest = value === undefined ? null : createHash('sha256').update(value).digest('hex');
+      const stored = encodeOutboxEntry({ ...entry, seq, digest, ms });
+      return this.withDb(
+        async (db) => {
+          const existed = write.op === 'delete' ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
+          if (!admit()) return { admitted: false, existed };
+          await db.batch(
+            [
+              value === undefined ? { type: 'del' as const, key } : { type: 'put' as const, key, value },
+              { type: 'put' as const, key: id, value: stored },
+            ],
+            { sync: this.sync },
+          );
+          return { admitted: true, existed };
+        },
+        key,
+        ErrorCodes.WRITE_FAILED,
+      );
+    });
+  }
+
+  /** The outbox entries, oldest key first (at most `limit`); entries that cannot be read are removed. */
+  async readOutbox(limit = Infinity): Promise<OutboxEntry[]> {
+    this.assertOpen();
+    const rows = await this.withDb((db) =>
+      db.iterator({ gte: OUTBOX_PREFIX, lt: OUTBOX_END, ...(Number.isFinite(limit) && { limit }) }).all(),
+    );
+    const entries: OutboxEntry[] = [];
+    const unreadable: string[] = [];
+    for (const [id, raw] of rows) {
+      const entry = decodeOutboxEntry(id, raw);
+      if (entry) entries.push(entry);
+      else unreadable.push(id);
+    }
+    if (unreadable.length > 0 && !this.readOnly) await this.removeOutbox(unreadable);
+    return entries;
+  }
+
+  /** Removes drained outbox entries by id (their outbox keys); other keys are refused. */
+  async removeOutbox(ids: readonly string[]): Promise<void> {
+    this.assertOpen();
+    this.assertWritable();
+    if (ids.length === 0) return;
+    for (const id of ids) {
+      if (!isOutboxKey(id)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${JSON.stringify(id)} is not an outbox key`, { key: id });
+    }
+    await this.withDb((db) => db.batch(ids.map((key) => ({ type: 'del' as const, key })), { sync: this.sync }), undefined, ErrorCodes.WRITE_FAILED);
+  }
+
+  /**
+   * Holds LevelDB for the whole of `work`: no other process gets it in between (a gate drains the
+   * outbox and switches the phase while no write can land). Calls inside `work` share the hold.
+   */
+  async holdWhile<T>(work: () => Promise<T>): Promise<T> {
+    return this.openHandle().pinned(work);
   }
 
   /**

@@ -1,6 +1,6 @@
 // `restore` (a JSON file from its backup, the LevelDB folder from the migrator's backup) and
 // `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,24 +21,42 @@ describe('status --probe', () => {
 });
 
 describe('restore', () => {
-  it('a JSON file from its backup: refused without --yes, then brings back the newest backup byte for byte', async () => {
+  it('a JSON file the copy wrote, damaged by hand: refused without --yes, then the version last written comes back byte for byte, named', async () => {
     expect((await inSample(['dual-write', 'enable', '--yes'])).code).toBe(0);
     expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'])).code).toBe(0);
     const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
+    const written = await readFile(file);
     const list = onlyDocument(await inSample(['restore', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
-    expect(list.backups.length).toBeGreaterThan(0);
-    const newest = await readFile(list.backups[0] as string, 'utf8');
-    await writeFile(file, '{"records": {"cut sh');
+    // The version the store last wrote is kept as a hard link to the state file itself: no copy.
+    expect((await stat(list.backups[0] as string)).ino).toBe((await stat(file)).ino);
+    // Damaged the way an editor that saves by rename (or git) does: a new file in its place.
+    await writeFile(`${file}.edit`, '{"records": {"cut sh');
+    await rename(`${file}.edit`, file);
     const refused = await inSample(['restore', '56']);
     expect(refused.code).toBe(2);
     expect(await readFile(file, 'utf8')).toBe('{"records": {"cut sh');
     const run = await inSample(['restore', '56', '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    expect(onlyDocument(run).restored).toBe(list.backups[0]);
-    expect(await readFile(file, 'utf8')).toBe(newest);
+    const doc = onlyDocument(run) as { restored: string; version: Record<string, unknown>; replacedBackup: string };
+    expect(doc.restored).toBe(list.backups[0]);
+    expect(doc.version).toMatchObject({ kind: 'written', lastWritten: true, newerWrites: 0, intact: true });
+    expect(Buffer.compare(await readFile(file), written)).toBe(0);
     // The damaged file it replaced is itself kept as a backup, so the restore can be undone.
-    const after = onlyDocument(await inSample(['restore', '56', '--list', '--json'])) as { backups: string[] };
-    expect(after.backups.length).toBe(list.backups.length + 1);
+    expect(await readFile(doc.replacedBackup, 'utf8')).toBe('{"records": {"cut sh');
+    // The copy refuses to write over a damaged file; once restored (in text, naming the version), it runs again.
+    await writeFile(`${file}.edit`, 'garbage');
+    await rename(`${file}.edit`, file);
+    const migrate = ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'];
+    const refusedCopy = await inSample(migrate);
+    expect(refusedCopy.code).toBe(4);
+    expect(refusedCopy.stderr).toContain('CORRUPTED');
+    expect(await readFile(file, 'utf8')).toBe('garbage');
+    const text = await inSample(['restore', '56', '--yes']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('the last version the store wrote');
+    expect(Buffer.compare(await readFile(file), written)).toBe(0);
+    const again = await inSample(migrate);
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {

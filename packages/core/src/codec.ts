@@ -4,13 +4,14 @@
 //
 // Parsing: one scan of the text finds the literals a double would change (most texts have none),
 // each is replaced by a marked string, native JSON.parse reads the result, and a walk puts the
-// exact values back. json-bigint serves one purpose: the position of a syntax error V8 does not
-// name. It does not serve as the parser: its numbers lose their written form (1.0 becomes 1),
+// exact values back. Printing: native JSON.stringify, with bigints and JsonNumbers as marked
+// strings then unwrapped to bare literals. json-bigint serves one purpose: the position of a syntax
+// error V8 does not name. It does not serve as the parser or printer: its numbers lose their written form (1.0 becomes 1),
 // it refuses 1e400, and it is several times slower than native parsing.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { isJsonNumber, isJsonNumberLiteral, JsonNumber, jsonNumberText, numberLiteralValue } from './json-number.js';
+import { isJsonNumber, isJsonNumberLiteral, JsonNumber, jsonNumberText, numberLiteralValue, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
 
 export { MAX_INTEGER_DIGITS } from './json-number.js';
@@ -61,42 +62,34 @@ const isDelimiterBefore = (c: number): boolean => c === 91 || c === 58 || c === 
 const isDelimiterAfter = (c: number): boolean => c === 44 || c === 93 || c === 125; // , ] }
 const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
 
-// Strings are skipped with indexOf (native, fast); only the text between them is read character
-// by character, and only a literal that may not print back as written is looked at closely.
+// One sticky regular expression skips, in a single native pass, everything that needs no exact
+// handling: whitespace and punctuation, whole strings, and plain integers of up to 15 digits (safe,
+// and printed back as written). It stops only at a literal that may not print back as written (or
+// at an unterminated string), which is looked at closely; most texts have none, so the whole scan
+// is one call. A loop in JavaScript over strings costs one call per string (several times more).
+const SKIP = /[^"0-9-]*(?:(?:"[^"\\]*(?:\\[^][^"\\]*)*"|-?[0-9]{1,15}(?![0-9.eE]))[^"0-9-]*)*/y;
+
 function scan(text: string): Scan {
   const result: Scan = { starts: [], ends: [], values: [] };
   const n = text.length;
-  for (let i = 0; ; ) {
-    const quote = text.indexOf('"', i);
-    const end = quote === -1 ? n : quote;
-    for (let k = i; k < end; k++) {
-      const c = text.charCodeAt(k);
-      if (c !== 45 /* - */ && (c < 48 || c > 57)) continue;
-      let j = k + 1;
-      let plain = true;
-      for (; j < end; j++) {
-        const d = text.charCodeAt(j);
-        if (d >= 48 && d <= 57) continue;
-        if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) plain = false; // . e E + -
-        else break;
-      }
-      // Plain digits up to 15 (16 with a sign) are safe integers that print back as written.
-      if (!plain || j - k > (c === 45 ? 16 : 15)) check(text, k, j, result, plain);
-      k = j - 1;
+  for (let k = 0; ; ) {
+    SKIP.lastIndex = k;
+    SKIP.test(text);
+    k = SKIP.lastIndex;
+    if (k >= n || text.charCodeAt(k) === 34) break; // the end, or an unterminated string: JSON.parse names the error
+    let j = k + 1;
+    let plain = true;
+    for (; j < n; j++) {
+      const d = text.charCodeAt(j);
+      if (d >= 48 && d <= 57) continue;
+      if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) plain = false; // . e E + -
+      else break;
     }
-    if (quote === -1) break;
-    let close = text.indexOf('"', quote + 1);
-    while (close !== -1 && text.charCodeAt(close - 1) === 92 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
-    if (close === -1) break; // unterminated: JSON.parse names the error
-    i = close + 1;
+    // Plain digits up to 15 (16 with a sign) are safe integers that print back as written.
+    if (!plain || j - k > (text.charCodeAt(k) === 45 ? 16 : 15)) check(text, k, j, result, plain);
+    k = j;
   }
   return result;
-}
-
-function isEscaped(text: string, quote: number): boolean {
-  let backslashes = 0;
-  for (let k = quote - 1; text.charCodeAt(k) === 92; k--) backslashes++;
-  return backslashes % 2 === 1;
 }
 
 function check(text: string, start: number, end: number, result: Scan, plain: boolean): void {
@@ -292,36 +285,76 @@ export function positionOf(text: string, offset: number): { line: number; column
   return { line, column: end - lineStart + 1, offset: end };
 }
 
-// Whether a value holds anything native JSON.stringify would print wrongly or refuse.
-function needsLosslessPrinter(value: unknown): boolean {
-  switch (typeof value) {
-    case 'bigint':
-      return true;
-    case 'number':
-      if (!Number.isFinite(value)) throw new StateError(ErrorCodes.INVALID_RECORD, `${value} cannot be stored as JSON`);
-      // -0 and integer doubles beyond 2^53 (which native prints as 1e+21) need exact printing.
-      return Object.is(value, -0) || (!Number.isSafeInteger(value) && Number.isInteger(value));
-    case 'object':
-      if (value === null) return false;
-      if (isJsonNumber(value)) return true;
-      if (Array.isArray(value)) {
-        for (const item of value) if (needsLosslessPrinter(item)) return true;
-        return false;
-      }
-      for (const key in value) {
-        if (Object.hasOwn(value, key) && needsLosslessPrinter((value as Record<string, unknown>)[key])) return true;
-      }
+// Printing takes one of three ways: native JSON.stringify as it is (no bigint, no JsonNumber);
+// native with bigints and JsonNumbers printed as marked strings that are then unwrapped; or the
+// printer in JavaScript below, for -0 and integer doubles beyond 2^53 (which native prints as 0
+// and 1e+21) and for a JsonNumber of another copy of this package, whose toJSON knows no mark.
+let sawExactNumber = false;
+
+// True when the value needs the printer below; notes a bigint or JsonNumber in sawExactNumber.
+// One pass, cheap per value: it runs before every print.
+function needsOwnPrinter(value: unknown): boolean {
+  if (typeof value === 'object') {
+    if (value === null) return false;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) if (needsOwnPrinter(value[i])) return true;
       return false;
-    default:
+    }
+    if (value instanceof JsonNumber) {
+      sawExactNumber = true;
       return false;
+    }
+    if (isJsonNumber(value)) return true;
+    // Inherited keys are not printed; walking one can only choose the slower printer, never a wrong one.
+    for (const key in value) if (needsOwnPrinter((value as Record<string, unknown>)[key])) return true;
+    return false;
   }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new StateError(ErrorCodes.INVALID_RECORD, `${value} cannot be stored as JSON`);
+    return Object.is(value, -0) || (!Number.isSafeInteger(value) && Number.isInteger(value));
+  }
+  if (typeof value === 'bigint') sawExactNumber = true;
+  return false;
 }
 
 /** Prints a value as JSON with every number exact. `indent` as for JSON.stringify. */
 export function stringifyLossless(value: unknown, indent?: number): string {
-  if (!needsLosslessPrinter(value)) return JSON.stringify(value, null, indent);
+  sawExactNumber = false;
+  if (!needsOwnPrinter(value)) {
+    if (!sawExactNumber) return JSON.stringify(value, null, indent);
+    const printed = printMarked(value, indent);
+    if (printed !== undefined) return printed;
+  }
   const gap = indent ? ' '.repeat(indent) : '';
   return printValue(value, gap, '') ?? 'null';
+}
+
+// Native JSON.stringify with every bigint and JsonNumber as a marked string, then each marked
+// string replaced by its bare literal: about native speed, where a printer in JavaScript runs
+// at a third of it. BigInt.prototype.toJSON is set for the duration of the (synchronous) call and
+// put back as it was; when it cannot be set (a frozen prototype), undefined: the caller prints.
+const PRINT_MARK = `\\u0000print-${Math.random().toString(36).slice(2)}#`;
+const DECODED_PRINT_MARK = JSON.parse(`"${PRINT_MARK}"`) as string;
+const MARKED_LITERAL = new RegExp(`"${PRINT_MARK.replace(/\\/g, '\\\\')}([-+.eE0-9]+)"`, 'g');
+
+function markedBigInt(this: bigint): string {
+  return DECODED_PRINT_MARK + this.toString();
+}
+
+function printMarked(value: unknown, indent: number | undefined): string | undefined {
+  const previous = Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON');
+  if (previous && !previous.configurable) return undefined;
+  Object.defineProperty(BigInt.prototype, 'toJSON', { value: markedBigInt, configurable: true, writable: true });
+  const previousMark = setPrintMark(DECODED_PRINT_MARK);
+  let text: string;
+  try {
+    text = JSON.stringify(value, null, indent);
+  } finally {
+    setPrintMark(previousMark);
+    if (previous) Object.defineProperty(BigInt.prototype, 'toJSON', previous);
+    else delete (BigInt.prototype as { toJSON?: unknown }).toJSON;
+  }
+  return text.replace(MARKED_LITERAL, '$1');
 }
 
 function printValue(value: unknown, gap: string, indent: string): string | undefined {

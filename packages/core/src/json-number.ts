@@ -10,6 +10,17 @@ const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER);
 // Several copies of core (an ESM and a CJS build, two versions) may meet in one process.
 const BRAND = Symbol.for('@deploystate/core.JsonNumber');
 
+// Set only while the codec prints through native JSON.stringify (synchronously; see codec.ts):
+// toJSON then gives the text behind a mark the printer turns back into the bare literal.
+let printMark: string | undefined;
+
+/** For the codec's printer only (not exported from the package): returns the mark it replaces. */
+export function setPrintMark(mark: string | undefined): string | undefined {
+  const previous = printMark;
+  printMark = mark;
+  return previous;
+}
+
 /** Integers longer than this many digits are refused: a bigger one is an attack, not state. */
 export const MAX_INTEGER_DIGITS = 100_000;
 
@@ -64,7 +75,7 @@ export class JsonNumber {
    * literal it did not make. The codec's printer (stringifyLossless) prints the literal itself.
    */
   toJSON(): string {
-    return this.text;
+    return printMark === undefined ? this.text : printMark + this.text;
   }
 
   /** Whether a value is a JsonNumber, from this copy of the package or another. */

@@ -347,3 +347,45 @@ describe('codec: properties', () => {
     expect(shape(back)).toBe(shape(value));
   });
 });
+
+describe('codec: printing bigints and JsonNumbers through native JSON.stringify', () => {
+  it('prints each literal bare and byte-exact, next to strings, in arrays and objects, at any indent', () => {
+    const leaf = fc.oneof(
+      fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }),
+      exactLiteral.map((text) => new JsonNumber(text)),
+      numberLiteral.filter((t) => !/^-?[0-9]+$/.test(t)).map((text) => new JsonNumber(text)),
+      fc.string({ maxLength: 12 }),
+      fc.maxSafeInteger(),
+    );
+    const text = (v: unknown): string =>
+      typeof v === 'bigint' ? v.toString() : v instanceof JsonNumber ? v.text : JSON.stringify(v);
+    fc.assert(
+      fc.property(fc.array(leaf, { maxLength: 8 }), fc.constantFrom(undefined, 2), (items, indent) => {
+        // The expected text, built by hand: native layout with each literal as written.
+        const inner = indent ? items.map((v) => `\n  ${text(v)}`).join(',') : items.map(text).join(',');
+        const expected = items.length === 0 ? '[]' : indent ? `[${inner}\n]` : `[${inner}]`;
+        expect(stringifyLossless(items, indent)).toBe(expected);
+        expect(stringifyLossless({ k: items }, indent)).toBe(indent ? `{\n  "k": ${expected.replace(/\n/g, '\n  ')}\n}` : `{"k":${expected}}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('leaves BigInt.prototype.toJSON as it found it, and a string that looks like a mark as a string', () => {
+    expect(Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON')).toBeUndefined();
+    expect(stringifyLossless([1n, 2n ** 64n])).toBe('[1,18446744073709551616]');
+    expect(Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON')).toBeUndefined();
+    const own = function (this: bigint): string {
+      return `big:${this.toString()}`;
+    };
+    Object.defineProperty(BigInt.prototype, 'toJSON', { value: own, configurable: true, writable: true });
+    try {
+      expect(stringifyLossless([2n ** 64n])).toBe('[18446744073709551616]');
+      expect(Object.getOwnPropertyDescriptor(BigInt.prototype, 'toJSON')?.value).toBe(own);
+    } finally {
+      delete (BigInt.prototype as { toJSON?: unknown }).toJSON;
+    }
+    const lookalike = '\u0000print-abc#12';
+    expect(parseLossless(stringifyLossless([lookalike, 2n ** 64n]))).toEqual([lookalike, 2n ** 64n]);
+  });
+});

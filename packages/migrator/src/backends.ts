@@ -6,8 +6,13 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import type { NetworkRegistry, StateStore } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
-/** How long an idle LevelDB handle stays open before another process may take the lock. */
-export const LEVELDB_IDLE_CLOSE_MS = 50;
+/**
+ * How long an idle LevelDB handle stays open. Another store that asks for the database gets it
+ * within about 20 ms whatever this is (the holder looks for requests while idle), so it only
+ * spares a deploy script that writes every few hundred ms a reopen per put; code that opens
+ * LevelDB without asking (the legacy `level` state module) waits up to this long.
+ */
+export const LEVELDB_IDLE_CLOSE_MS = 1_000;
 
 export interface BackendOptions {
   registry: NetworkRegistry;

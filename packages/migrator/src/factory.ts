@@ -20,7 +20,9 @@ import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
-import { currentRoute, writeThrough, type WriteTarget } from './write-protocol.js';
+import { currentRoute, usesOutbox, writeThrough, type WriteTarget } from './write-protocol.js';
+import { OutboxDrainer } from './outbox-drainer.js';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
 
 export interface StateStoreOptions extends MigrationOptions {
   env?: NodeJS.ProcessEnv;
@@ -55,6 +57,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   /** What the write protocol uses of this store. */
   private readonly writer: WriteTarget;
   private readonly overwrites: OverwriteWatch | undefined;
+  /** Brings JSON up to date with LevelDB's outbox (real LevelDB only). */
+  private readonly outbox: OutboxDrainer | undefined;
+  private leftoversChecked = false;
 
   constructor(options: StateStoreOptions = {}) {
     const registry = options.registry ?? new NetworkRegistry();
@@ -70,7 +75,6 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       leveldb: levelDbStore(files, { registry }),
       json: jsonStore(files, { registry, create: true }),
     };
-    this.writer = { files, journal: this.journal, watcher: this.watcher, env: this.env, side: (name) => this.side(name) };
     // [coowned] Only the real JSON backend has files that other code can rewrite.
     this.overwrites = options.stores
       ? undefined
@@ -78,6 +82,25 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
           { stateDir: files.stateDir, deployments: files.deployments, registry, journal: this.journal },
           options.onForeignOverwrite,
         );
+    const leveldb = this.sides.leveldb;
+    this.outbox =
+      leveldb instanceof LevelDbStore
+        ? new OutboxDrainer({
+            files,
+            journal: this.journal,
+            leveldb: async () => (await this.side('leveldb')) as LevelDbStore,
+            json: () => this.side('json'),
+            ...(this.overwrites && { watch: this.overwrites }),
+          })
+        : undefined;
+    this.writer = {
+      files,
+      journal: this.journal,
+      watcher: this.watcher,
+      env: this.env,
+      side: (name) => this.side(name),
+      ...(this.outbox && { outbox: this.outbox }),
+    };
   }
 
   get phase(): MigrationPhase {
@@ -91,8 +114,24 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
 
   private async side(name: Side): Promise<StateStore> {
     const store = this.sides[name];
-    if (store.status !== 'open') await store.open();
+    if (store.status !== 'open') {
+      await store.open();
+      if (name === 'leveldb') this.drainLeftovers(store);
+    }
     return store;
+  }
+
+  /** Entries another process left in the outbox (it ended without draining) are applied by this one, whatever its env. */
+  private drainLeftovers(store: StateStore): void {
+    if (this.leftoversChecked || !this.outbox || !(store instanceof LevelDbStore) || store.readOnly) return;
+    this.leftoversChecked = true;
+    const outbox = this.outbox;
+    void store.readOutbox(1).then(
+      (entries) => {
+        if (entries.length > 0) outbox.schedule();
+      },
+      () => undefined,
+    );
   }
 
   /** The side when it is open already: the hot path takes it without a promise. */
@@ -116,6 +155,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected async _close(): Promise<void> {
+    // Whatever this process put through the outbox reaches JSON before LevelDB is released.
+    await this.outbox?.close();
     await Promise.all([this.sides.leveldb.close(), this.sides.json.close(), this.journal.close()]);
   }
 
@@ -210,7 +251,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // [coowned] A write to a file that other code rewrote still lands, then says what the rewrite lost.
   private async watchedWrite(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
     const watch = this.overwrites;
-    if (!watch) return writeThrough(this.writer, key, op, record);
+    // Through the outbox, JSON is written later: the drainer checks the file then.
+    if (!watch || (this.outbox && usesOutbox(this.route))) return writeThrough(this.writer, key, op, record);
     const { chainId } = parseKey(key);
     const before = watch.before(chainId);
     const result = await writeThrough(this.writer, key, op, record);

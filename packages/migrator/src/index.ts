@@ -100,3 +100,5 @@ export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type Direct
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';
 export { readLastChainVerification, CHAIN_VERIFICATION_FILE } from './chain-evidence.js';
+export { type OutboxStatus } from './outbox-status.js';
+export { OutboxDrainer, drainOutbox, DRAIN_QUIET_MS, DRAIN_MAX_DELAY_MS, type OutboxFailure, type DrainResult } from './outbox-drainer.js';

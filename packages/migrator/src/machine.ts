@@ -27,6 +27,8 @@ export interface OpenWrite {
 export interface GateFacts {
   state: MigrationStateFile;
   openSinceVerify: readonly OpenWrite[];
+  /** The last failure to bring JSON up to date from the LevelDB outbox, while it stands. */
+  outboxError?: { key: string; code?: string; message: string } | null;
 }
 
 /**
@@ -42,6 +44,15 @@ export const GATES = {
       ? pass
       : fail(
           `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`,
+        ),
+
+  // A write LevelDB acknowledged that the drainer could not apply to JSON: like a divergence, the
+  // JSON side is missing it until a drain succeeds.
+  'outbox drains': ({ outboxError }: GateFacts): GateResult =>
+    !outboxError
+      ? pass
+      : fail(
+          `dual-write could not bring JSON up to date at ${outboxError.key} (${outboxError.code ?? 'error'}: ${outboxError.message}); fix the cause shown by status, and the next drain (any deploy script or command) clears it`,
         ),
 
   'verify after copy': ({ state }: GateFacts): GateResult => {
@@ -142,7 +153,7 @@ export const TRANSITIONS = {
   migrate: { to: null, gates: [], atRun: [] },
   promote: {
     to: 'json-primary',
-    gates: ['copy completed', 'not diverged', 'verify after copy', 'clean verify', 'writes settled since verify'],
+    gates: ['copy completed', 'not diverged', 'outbox drains', 'verify after copy', 'clean verify', 'writes settled since verify'],
     atRun: [],
   },
   cutover: {

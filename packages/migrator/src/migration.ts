@@ -57,6 +57,8 @@ import {
 import { scanDirectWrites } from './direct-writes.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
+import { drainForGate, outboxStatus } from './outbox-status.js';
+import { readOutboxFailure } from './outbox-drainer.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
@@ -225,7 +227,16 @@ export class Migration {
     const route = routeFor(state, process.env);
     const since = state.lastVerify?.journalSeq ?? 0;
     // The same facts the commands decide on, read without waiting for writers in flight.
-    const facts: GateFacts = { state, openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite) };
+    // The outbox lives where LevelDB is written first; a snapshot shows what is still to drain.
+    const outbox = await outboxStatus(
+      this.ctx,
+      ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await this.readCtx.leveldb().catch(() => undefined) : undefined,
+    );
+    const facts: GateFacts = {
+      state,
+      openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite),
+      outboxError: outbox.lastError,
+    };
     const leveldbSinceCutover = await this.leveldbSinceCutover(state);
     // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
     const foreignOverwrites = (await checkFiles(coownedContext(this.ctx)).catch(() => undefined))?.findings ?? [];
@@ -248,6 +259,7 @@ export class Migration {
       next,
       state,
       journal: { entries: read.entries, lastSeq: read.lastSeq },
+      outbox,
       foreignOverwrites,
     };
   }
@@ -276,11 +288,12 @@ export class Migration {
     const state = await this.state();
     const since = state.lastVerify?.journalSeq ?? 0;
     const needsJournal = (TRANSITIONS[command].gates as readonly GateName[]).includes('writes settled since verify');
-    if (!needsJournal) return { state, openSinceVerify: [] };
+    const outboxError = await readOutboxFailure(this.files);
+    if (!needsJournal) return { state, openSinceVerify: [], outboxError };
     const wait = mayRun(command, { state, openSinceVerify: [] });
     const summary =
       wait.allowed && wait.ready ? await waitForOutcomes(this.journal, since, () => true) : await summarizeJournal(this.journal, since);
-    return { state, openSinceVerify: summary.open.map(openWrite) };
+    return { state, openSinceVerify: summary.open.map(openWrite), outboxError };
   }
 
   /** Reads the facts and throws TRANSITION_REFUSED or GATE_FAILED exactly where status says not ready. */
@@ -479,6 +492,8 @@ export class Migration {
       underGateFence(this.files, 'dual-write disable', async () => {
         const started = this.clock();
         await this.admit('dual-write disable');
+        // JSON gets what LevelDB acknowledged before it stops being written.
+        await drainForGate(this.ctx);
         await this.journal.appendOne({
           type: 'event',
           event: 'dual-write-disabled',
@@ -510,6 +525,8 @@ export class Migration {
   migrate(options: CopyOptions = {}): Promise<CopyReport> {
     const work = async (): Promise<CopyReport> => {
       await this.admit('migrate');
+      // What deploy scripts left in the outbox reaches JSON before the copy reads either side.
+      if (!options.dryRun) await underGateFence(this.files, 'migrate', () => drainForGate(this.ctx));
       const report = await bulkCopy(this.ctx, options);
       if (!options.dryRun) await moveBaseline(coownedContext(this.ctx)); // [coowned] the copy's writes are the product's own
       return report;
@@ -522,9 +539,16 @@ export class Migration {
       // The gates (a clean verify, every write since settled) and the switch see no write in flight.
       underGateFence(this.files, 'promote', async () => {
         const started = this.clock();
-        await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
-        await this.admit('promote');
-        await this.transition('promote', started);
+        // LevelDB held from the drain to the switch: every write LevelDB acknowledged is in JSON
+        // first, and a writer that waited for LevelDB finds the new phase and routes by it.
+        const leveldb = await this.ctx.leveldb();
+        await leveldb.holdWhile(async () => {
+          // A drain that failed leaves its failure for the gate: refused as "outbox drains".
+          if ((await drainForGate(this.ctx)).failed > 0) await this.admit('promote');
+          await assertFilesIntact(coownedContext(this.ctx), 'promote'); // [coowned]
+          await this.admit('promote');
+          await this.transition('promote', started);
+        });
       }),
     );
     return this.status();

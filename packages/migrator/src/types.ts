@@ -2,6 +2,7 @@
 // Implementations live beside this file; extend these types, never break them.
 import type { FilesCheck, ForeignOverwrite } from './coowned.js';
 import type { DirectWrite } from './direct-writes.js';
+import type { OutboxStatus } from './outbox-status.js';
 import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { LevelDbSinceCutover } from './cutover-leveldb.js';
@@ -124,6 +125,8 @@ export interface MigrationStatus {
   leveldbSinceCutover?: LevelDbSinceCutover;
   /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
   foreignOverwrites?: ForeignOverwrite[];
+  /** Writes LevelDB acknowledged that JSON has not received yet (dual-write's outbox), and the last drain failure. */
+  outbox?: OutboxStatus;
 }
 
 export interface ChainInventory {
@@ -213,6 +216,8 @@ export interface UnreadableEntry {
 /** core's comparison plus what neither side could read. */
 export interface SideComparison extends StoreComparison {
   unreadable: UnreadableEntry[];
+  /** Keys with a write LevelDB acknowledged and JSON has not received yet: left out of the comparison, never differences. */
+  pending?: string[];
 }
 
 export interface VerifyReport {

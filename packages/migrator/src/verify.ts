@@ -18,6 +18,7 @@ import {
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
 import { readState } from './state.js';
+import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, UnreadableEntry, VerifyEvidence, VerifyReport } from './types.js';
 
 export interface CompareOptions {
@@ -79,13 +80,15 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonE
   const skip = new Set([...state.exclusions, ...state.unmigratable]);
   const left = unreadableCollector('leveldb', skip, ctx.files.leveldb);
   const right = unreadableCollector('json', skip, ctx.files.deployments);
+  // [outbox] A write LevelDB acknowledged and JSON has not received yet is pending, not a difference.
+  const pending = [...(await pendingKeys(leveldb))].filter((key) => !skip.has(key)).sort(compareKeys);
   const comparison = await compareStores(leveldb.iterate({ onInvalid: left.onInvalid }), jsonEntries(json, right.onInvalid), {
-    exclude: skip,
+    exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? 1000,
   });
   const unreadable = [...left.entries, ...right.entries];
   // A value nobody can read is not equal to anything, until the state says it stays behind.
-  return { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable };
+  return { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
 }
 
 /** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */

@@ -9,6 +9,8 @@ import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import type { OutboxDrainer } from './outbox-drainer.js';
 
 /** What a write needs from the store it goes through. */
 export interface WriteTarget {
@@ -18,6 +20,13 @@ export interface WriteTarget {
   readonly env: NodeJS.ProcessEnv;
   /** The side's store, opened if need be. */
   side(name: Side): Promise<StateStore>;
+  /** Where LevelDB is primary and JSON is written, writes go through the LevelDB outbox drained by this. */
+  readonly outbox?: OutboxDrainer;
+}
+
+/** Whether writes on this route go through the outbox: LevelDB primary, JSON written after it. */
+export function usesOutbox(route: Route): boolean {
+  return route.journal && route.writes[0] === 'leveldb' && route.writes[1] === 'json';
 }
 
 /** The route of the persisted state as it is now (a stat when unchanged). */
@@ -41,6 +50,13 @@ export async function writeThrough(
   record?: DeploymentRecord,
   attempt = 0,
 ): Promise<boolean> {
+  // Through the outbox the phase is checked once this process holds LevelDB (see writeToOutbox):
+  // the route of the state as last read is enough to start with.
+  const known = attempt === 0 && t.outbox ? t.watcher.known : undefined;
+  if (known !== undefined && usesOutbox(routeFor(known, t.env))) {
+    const leveldb = await t.side('leveldb');
+    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, key, op, record, attempt);
+  }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
   const until = Date.now() + ROLLING_BACK_WAIT_MS;
@@ -49,12 +65,55 @@ export async function writeThrough(
     route = await currentRoute(t);
   }
   if (route.refuseWrites) return writeRouted(t, key, op, record, attempt);
+  if (t.outbox && usesOutbox(route)) {
+    const leveldb = await t.side('leveldb');
+    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, key, op, record, attempt);
+  }
   // A migration is set up (its state folder exists): hold the fence, so a gate (dual-write
   // enable included: a LevelDB-only write still in flight must not land after the copy read
   // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
   // none is created.
   if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, key, op, record, attempt);
   return underWriteFence(t.files, () => writeRouted(t, key, op, record, attempt));
+}
+
+/**
+ * The record and its outbox entry in one LevelDB batch; the drainer brings JSON up to date. No
+ * fence: a gate holds LevelDB while it drains and switches the phase, and this write checks the
+ * phase once it holds LevelDB, so it lands either before the gate's drain or on the new route.
+ */
+async function writeToOutbox(
+  t: WriteTarget,
+  outbox: OutboxDrainer,
+  leveldb: LevelDbStore,
+  key: string,
+  op: 'put' | 'delete',
+  record: DeploymentRecord | undefined,
+  attempt: number,
+): Promise<boolean> {
+  const { chainId, contractName } = parseKey(key);
+  const { admitted, existed } = await leveldb.writeWithOutbox(
+    op === 'put' ? { op, record: record as DeploymentRecord } : { op, chainId, contractName },
+    {
+      key,
+      op,
+      pid: process.pid,
+      phase: t.watcher.state.phase,
+    },
+    () => t.watcher.unchanged(),
+  );
+  if (!admitted) {
+    if (attempt >= 3) {
+      throw new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
+        key,
+        file: t.files.state,
+        hint: 'retry the write',
+      });
+    }
+    return writeThrough(t, key, op, record, attempt + 1);
+  }
+  outbox.schedule();
+  return op === 'put' ? true : existed;
 }
 
 async function writeRouted(

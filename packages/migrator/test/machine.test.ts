@@ -22,6 +22,8 @@ import {
   type VerifyEvidence,
 } from '../src/index.js';
 import { initialState } from '../src/state.js';
+import { join } from 'node:path';
+import { putRawOutboxEntry } from './outbox-helpers.js';
 
 const RUN: Record<TransitionName, (m: Migration) => Promise<unknown>> = {
   'dual-write enable': (m) => m.enableDualWrite(),
@@ -57,6 +59,8 @@ interface Scenario {
   state: Partial<MigrationStateFile>;
   /** A write journalled after the last verify, by a process that is gone, with no outcome. */
   openWrite?: boolean;
+  /** An outbox entry no drain can apply (its key names no record), so a drain fails. */
+  undrainable?: boolean;
   /** The gate status must name for promote (dual-write scenarios), or none when ready. */
   promoteBlockedBy?: GateName | null;
 }
@@ -68,6 +72,12 @@ const SCENARIOS: Scenario[] = [
     name: 'dual-write, copied and diverged',
     state: { phase: 'dual-write', copy, diverged: true, divergedBy: { seq: 1, key: '97-X', at: COPIED } },
     promoteBlockedBy: 'not diverged',
+  },
+  {
+    name: 'dual-write, copied, a drain failed',
+    state: { phase: 'dual-write', copy, lastVerify: evidence('2026-01-02T10:00:00.000Z', true) },
+    undrainable: true,
+    promoteBlockedBy: 'outbox drains',
   },
   {
     name: 'dual-write, verified before the copy',
@@ -126,6 +136,14 @@ async function prepare(scenario: Scenario): Promise<Migration> {
     await journal.close();
   }
   await writeFile(files.state, `${JSON.stringify({ ...initialState(), ...scenario.state }, null, 2)}\n`);
+  if (scenario.undrainable) {
+    await putRawOutboxEntry(files.leveldb, { key: 'not-a-record-key', op: 'put', seq: 1, pid: deadPid, ms: 0 });
+    // A drain found it: the failure is on record, as a deploy script's drainer leaves it.
+    await writeFile(
+      join(files.stateDir, 'outbox-error.json'),
+      `${JSON.stringify({ key: 'not-a-record-key', message: 'not a record key', at: COPIED, pid: deadPid })}\n`,
+    );
+  }
   return Migration.open({ cwd: dir });
 }
 

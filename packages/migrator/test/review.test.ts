@@ -61,16 +61,26 @@ describe('review: phase changes racing a write', () => {
 });
 
 describe('review: crashed writers', () => {
-  it('promote refuses while a write after the last verify reached LevelDB but not JSON (writer killed)', async () => {
+  it('a write whose drainer was killed before JSON is pending for verify, and promote applies it before switching', async () => {
     const migration = await demoMigration(tempDir(), 'copied');
     expect((await migration.verify()).clean).toBe(true);
     const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'HalfWritten', 'bsctestnet']);
     const { signal } = await child.done;
     expect(signal).toBe('SIGKILL');
     expect(await leveldbGet(tempDir(), 97, 'HalfWritten')).not.toBeNull();
-    // JSON would become the read side without the record LevelDB has.
-    await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
-    expect((await migration.status()).phase).toBe('dual-write');
+    const status = await migration.status();
+    expect(status.outbox).toMatchObject({ depth: 1, oldest: { key: '97-HalfWritten' }, lastError: null });
+    // Pending, not a difference: verify is clean and names it.
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(true);
+    expect(verify.comparison.pending).toEqual(['97-HalfWritten']);
+    // JSON becomes the read side only once it holds the record LevelDB acknowledged.
+    await migration.promote();
+    expect((await migration.status()).phase).toBe('json-primary');
+    const json = createStateStore({ cwd: tempDir(), env: {} });
+    expect(await json.getContract(97, 'HalfWritten')).not.toBeNull();
+    await json.close();
+    expect((await migration.status()).outbox?.depth ?? 0).toBe(0);
   });
 
   it('rollback from json-only carries back a write whose process died after JSON, before its outcome', async () => {

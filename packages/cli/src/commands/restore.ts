@@ -64,13 +64,34 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
     throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backups of ${file}`, { file });
   }
   await ctx.confirm('restore', [
-    `replace ${file} with ${backup ?? `the newest backup that parses (${backups[0]})`}`,
+    `replace ${file} with ${backup ?? 'the newest intact backup that parses (the version the store last wrote, unless that is damaged too)'}`,
     'back up the current file first',
   ]);
   const result = await store.restore(chainId, backup);
   // [coowned] A restore is the product's own write: the file as restored is the new baseline.
   await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
-  ctx.out.result({ chainId, file, restored: result.restored }, () => ctx.out.paint.green(`✔ ${file} restored from ${result.restored}`));
+  ctx.out.result(
+    { chainId, file, restored: result.restored, version: result.version, replacedBackup: result.replacedBackup ?? null },
+    () => [
+      ctx.out.paint.green(`✔ ${file} restored from ${result.restored}`),
+      `  version: ${describeVersion(result.version)}`,
+      ...(result.replacedBackup ? [`  the file it replaced is kept at ${result.replacedBackup}`] : []),
+    ],
+  );
+}
+
+/** Which version a restore put back, in words. */
+function describeVersion(version: {
+  time: string;
+  kind: 'written' | 'replaced';
+  lastWritten: boolean;
+  newerWrites: number | null;
+  intact: boolean;
+}): string {
+  const when = version.time === '' ? 'at an unknown time' : `at ${version.time}`;
+  if (version.kind === 'replaced') return `a version the store did not write (kept when it was replaced ${when})`;
+  const which = version.lastWritten ? 'the last version the store wrote' : `a version the store wrote, ${version.newerWrites} write(s) before the last`;
+  return `${which}, written ${when}${version.intact ? '' : ' (changed in place since it was written)'}`;
 }
 
 async function restoreLevelDb(ctx: Context, options: Record<string, unknown>): Promise<void> {

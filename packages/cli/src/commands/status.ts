@@ -1,5 +1,6 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
 import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
+import type { MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -39,6 +40,19 @@ async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
   }
 }
 
+/** Dual-write's outbox: writes LevelDB acknowledged that JSON has not received yet, and the last drain failure. */
+function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint']): string[] {
+  if (!outbox || (outbox.depth === 0 && !outbox.lastError)) return [];
+  const pending =
+    outbox.depth === 0
+      ? 'empty'
+      : `${outbox.depth} write(s) not yet in JSON, oldest ${outbox.oldest?.key ?? '?'} at ${outbox.oldest?.time ?? '?'} (pid ${outbox.oldest?.pid ?? '?'})`;
+  const failed = outbox.lastError
+    ? [`${p.bold('            ')} ${p.red(`last drain failed at ${outbox.lastError.key}: ${outbox.lastError.code ?? 'error'} ${outbox.lastError.message} (${outbox.lastError.at}); promote waits for a drain that succeeds`)}`]
+    : [];
+  return [`${p.bold('outbox      ')} ${pending}`, ...failed];
+}
+
 /** What the last copy did, true after a no-op re-run too ("0 copied, 28 already equal"). */
 function copyCounts(copy: { copied?: number; unchanged?: number }): string {
   if (copy.unchanged === undefined) return `${copy.copied ?? '?'} records copied`;
@@ -71,6 +85,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
+    ...outboxLines(status.outbox, p),
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
     // [coowned] A network file that lost records the store wrote is not a green status.
     ...(status.foreignOverwrites && status.foreignOverwrites.length > 0

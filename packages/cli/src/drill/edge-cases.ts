@@ -2,7 +2,7 @@
 // garbage, a newer schemaVersion, one bad record entry) and check the JSON store refuses with the
 // right code and leaves the bytes exactly as they were; a read-only file; and a restore from
 // backup bringing back the last good file.
-import { chmod, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ErrorCodes, parseLossless, stringifyLossless } from '@deploystate/core';
 import { SCHEMA_VERSION, type JsonFileStore } from '@deploystate/backend-json';
@@ -155,35 +155,45 @@ async function readOnly(env: DrillEnv, checks: DrillChecks, target: Target, orig
   }
 }
 
-/** Two writes make two backups; garbage over the file; restore brings back the newest good backup, and the one before when the newest is damaged too. */
+/** Replaces a file the way an editor that saves by rename (or git) does: a new file in its place. */
+async function replaceFile(file: string, data: string | Buffer): Promise<void> {
+  await writeFile(`${file}.drill-edit`, data);
+  await rename(`${file}.drill-edit`, file);
+}
+
+/**
+ * Two writes; garbage in the file's place; restore brings back the version the store last wrote
+ * (kept among the backups as a link), and the one before when every backup of that one is damaged too.
+ */
 async function restoreFromBackup(env: DrillEnv, checks: DrillChecks, target: Target): Promise<void> {
   const name = 'restore from backup brings back the last good file';
   const store = fresh(env);
   await store.open();
   try {
     const record = drillRecord(env.registry, target.chainId, `${DRILL_PREFIX}Restore`);
-    const good1 = await readFile(target.file, 'utf8');
     await store.put(record);
-    const good2 = await readFile(target.file, 'utf8');
+    const good1 = await readFile(target.file, 'utf8');
     await store.put(upgraded(record));
+    const good2 = await readFile(target.file, 'utf8');
     const backups = await store.listBackups(target.chainId);
-    await writeFile(target.file, '{"records": {"cut short');
+    await replaceFile(target.file, '{"records": {"cut short');
     const first = await store.restore(target.chainId);
     const afterFirst = await readFile(target.file, 'utf8');
-    const readsBack = digestOf(await store.get(target.chainId, record.contractName)) === digestOf(record);
-    // Now the newest backup is the garbage the restore set aside, then good2's: damage good2's
-    // backup too, and the restore must skip both and bring back good1.
-    const newestGood = backups[0];
-    if (newestGood !== undefined) await writeFile(newestGood, 'not json');
-    await writeFile(target.file, Buffer.from([0xff, 0xfe, 0x00]));
+    const readsBack = digestOf(await store.get(target.chainId, record.contractName)) === digestOf(upgraded(record));
+    // Damage every backup of the last version written, and the file again: the restore must skip
+    // them all and bring back the version before.
+    for (const backup of await store.listBackups(target.chainId)) {
+      if ((await readFile(backup, 'utf8').catch(() => '')) === good2) await replaceFile(backup, 'not json');
+    }
+    await replaceFile(target.file, Buffer.from([0xff, 0xfe, 0x00]));
     const second = await store.restore(target.chainId);
     const afterSecond = await readFile(target.file, 'utf8');
-    const ok = afterFirst === good2 && readsBack && afterSecond === good1;
+    const ok = afterFirst === good2 && first.version.lastWritten && readsBack && afterSecond === good1;
     checks.expect(
       name,
       ok,
-      `garbage over ${basename(target.file)}: restore brought back ${basename(first.restored)} (the file before the last write), which reads; with that backup damaged too, the one before it (${basename(second.restored)})`,
-      `${plural(backups.length, 'backup')} listed; first restore ${afterFirst === good2 ? 'gave' : 'did not give'} the last good file${readsBack ? '' : ' (record did not read back)'}; second restore ${afterSecond === good1 ? 'gave' : 'did not give'} the one before`,
+      `garbage in place of ${basename(target.file)}: restore brought back ${basename(first.restored)} (the version the store last wrote), which reads; with every backup of it damaged too, the one before it (${basename(second.restored)})`,
+      `${plural(backups.length, 'backup')} listed; first restore ${afterFirst === good2 ? 'gave' : 'did not give'} the last version written${readsBack ? '' : ' (record did not read back)'}; second restore ${afterSecond === good1 ? 'gave' : 'did not give'} the one before`,
     );
   } finally {
     await store.close();

@@ -1,0 +1,110 @@
+// The version the store last wrote is always among the backups, as a hard link (no copy), so a
+// state file damaged by hand, even one the store created in a single write, can be restored
+// byte for byte; the restore names the version it puts back.
+import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backupVersionOf } from '../src/backups.js';
+import { rec, storePerTest } from './helpers.js';
+
+const setup = storePerTest();
+
+/** What an editor that saves by rename (or git, or mv) does: a new file in the old one's place. */
+async function damageByReplacing(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.edit`, text);
+  await rename(`${file}.edit`, file);
+}
+
+describe('the version last written', () => {
+  it('a file created in one write (as the copy does) and damaged by hand is restored byte for byte', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    const result = await store.replaceChain(56, [rec(56, 'A'), rec(56, 'B', { deploymentArgs: [2n ** 70n] })]);
+    expect(result.backup).toBeUndefined(); // nothing was replaced
+    const written = await readFile(file);
+
+    // The backup is the state file's own inode: two links, no copy.
+    const [kept] = await store.listBackups(56);
+    const [fileStat, keptStat] = await Promise.all([stat(file), stat(kept as string)]);
+    expect(keptStat.ino).toBe(fileStat.ino);
+    expect(fileStat.nlink).toBe(2);
+
+    await damageByReplacing(file, '{"schemaVersion": 1, "records": {'); // damaged by hand
+    await expect(store.get(56, 'A')).rejects.toMatchObject({ code: 'CORRUPTED' });
+    const restore = await store.restore(56);
+    expect(restore.restored).toBe(kept);
+    expect(restore.version).toMatchObject({ kind: 'written', lastWritten: true, newerWrites: 0, intact: true, backup: kept });
+    expect(Date.parse(restore.version.time)).not.toBeNaN();
+    expect(Buffer.compare(await readFile(file), written)).toBe(0);
+    // The damaged text is kept too, so the restore can be undone.
+    expect(await readFile(restore.replacedBackup as string, 'utf8')).toBe('{"schemaVersion": 1, "records": {');
+    expect((await store.get(56, 'B'))?.deploymentArgs).toEqual([2n ** 70n]);
+  });
+
+  it('the next write replaces the file by rename: the link keeps the old bytes, the file it replaced is not kept twice', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'A'));
+    const first = await readFile(file, 'utf8');
+    await store.put(rec(56, 'B'));
+    const second = await readFile(file, 'utf8');
+    const backups = await store.listBackups(56);
+    // One backup per write: the two versions written, newest first; the first no longer linked to the file.
+    expect(backups.length).toBe(2);
+    expect(await readFile(backups[1] as string, 'utf8')).toBe(first);
+    expect(await readFile(backups[0] as string, 'utf8')).toBe(second);
+    expect((await stat(backups[1] as string)).nlink).toBe(1);
+    expect((await stat(backups[0] as string)).ino).toBe((await stat(file)).ino);
+    expect(backups.map((b) => backupVersionOf(b)?.kind)).toEqual(['written', 'written']);
+  });
+
+  it('a put that changes nothing writes nothing and rotates no backup out', async () => {
+    const { store } = await setup({ backups: 2 });
+    await store.put(rec(56, 'A'));
+    await store.put(rec(56, 'B'));
+    const before = await store.listBackups(56);
+    const fileBefore = await stat(store.fileFor(56));
+    for (let i = 0; i < 5; i++) await store.put(rec(56, 'B'));
+    expect(await store.listBackups(56)).toEqual(before);
+    expect((await stat(store.fileFor(56))).ino).toBe(fileBefore.ino);
+  });
+
+  it('a file replaced by hand is kept when the store next writes over it', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'A'));
+    const edited = (await readFile(file, 'utf8')).replace('"timestamp": ', '"timestamp":  ');
+    await damageByReplacing(file, edited);
+    await store.put(rec(56, 'B'));
+    const [newest, replaced] = await store.listBackups(56);
+    expect(backupVersionOf(newest as string)?.kind).toBe('written');
+    expect(backupVersionOf(replaced as string)?.kind).toBe('replaced');
+    expect(await readFile(replaced as string, 'utf8')).toBe(edited);
+  });
+
+  it('an edit in place, which the link shares, is told apart: the restore goes back to the version before and says so', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'A'));
+    const first = await readFile(file);
+    await store.put(rec(56, 'B'));
+    // Appending writes into the same inode, so the newest backup changes with the file.
+    await appendFile(file, '\n{"also": "damaged"}');
+    const [newest] = await store.listBackups(56);
+    expect(await readFile(newest as string, 'utf8')).toContain('damaged');
+    const restore = await store.restore(56);
+    expect(restore.version).toMatchObject({ kind: 'written', lastWritten: false, newerWrites: 1, intact: true });
+    expect(Buffer.compare(await readFile(file), first)).toBe(0);
+  });
+});
+
+describe('the limit of a link', () => {
+  it('a file with a single version damaged in place has no intact backup: BACKUP_NOT_FOUND, and the file is left as it is', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.replaceChain(56, [rec(56, 'A')]);
+    await writeFile(file, 'garbage'); // written into the same inode the backup links
+    await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
+    expect(await readFile(file, 'utf8')).toBe('garbage');
+  });
+});

@@ -1,0 +1,75 @@
+// The outbox: writes that LevelDB committed and that still have to reach a second store (the JSON
+// files in dual-write). An entry is stored in the same batch as the record, under a reserved key
+// space that no record key can take (`<chainId>-` starts with a digit) and that every reader skips.
+
+/** Every outbox key starts with this; it sorts before every record key and no record key can start with it. */
+export const OUTBOX_PREFIX = '\u0000outbox\u0000';
+/** The first key after the outbox's key space. */
+export const OUTBOX_END = '\u0000outbox\u0001';
+
+/** One write LevelDB committed that the second store has not received yet. */
+export interface OutboxEntry {
+  /** Where the entry is stored (its outbox key); pass it back to remove the entry. */
+  id: string;
+  /** Order of the entry within the process that wrote it. */
+  seq: number;
+  /** The record key written. */
+  key: string;
+  op: 'put' | 'delete';
+  /**
+   * sha256 (hex) of the value text as stored (the store computes it: cheaper on the put's path than
+   * a canonical digest, and it names the exact bytes written); null for a delete.
+   */
+  digest: string | null;
+  /** When LevelDB committed it (ISO 8601). */
+  time: string;
+  pid: number;
+  /** Anything else the writer wants back when the entry is drained (the migration phase, say). */
+  phase?: string;
+}
+
+/** What a writer passes: the store assigns the id and seq. */
+export type NewOutboxEntry = Omit<OutboxEntry, 'id' | 'seq' | 'digest' | 'time'>;
+
+export function isOutboxKey(key: string): boolean {
+  return key.startsWith(OUTBOX_PREFIX);
+}
+
+let counter = 0;
+
+/**
+ * A fresh outbox key: time, pid and a per-process counter, so keys from processes that take turns
+ * on one LevelDB never collide and sort roughly in commit order (the drainer does not rely on it:
+ * it applies each key's value as LevelDB holds it when it drains).
+ */
+export function newOutboxId(): { id: string; seq: number; ms: number } {
+  const seq = ++counter;
+  const ms = Date.now();
+  const id = `${OUTBOX_PREFIX}${ms.toString().padStart(15, '0')}.${process.pid.toString().padStart(10, '0')}.${seq.toString().padStart(12, '0')}`;
+  return { id, seq, ms };
+}
+
+/** The stored form keeps the time in ms (an ISO string costs more than the rest of the entry to print). */
+export function encodeOutboxEntry(entry: Omit<OutboxEntry, 'id' | 'time'> & { ms: number }): string {
+  return JSON.stringify(entry);
+}
+
+/** An entry read back; undefined for a value that is not one (never thrown: the drainer removes it). */
+export function decodeOutboxEntry(id: string, raw: string): OutboxEntry | undefined {
+  try {
+    const value = JSON.parse(raw) as Partial<OutboxEntry>;
+    if (typeof value.key !== 'string' || (value.op !== 'put' && value.op !== 'delete')) return undefined;
+    return {
+      id,
+      seq: typeof value.seq === 'number' ? value.seq : 0,
+      key: value.key,
+      op: value.op,
+      digest: typeof value.digest === 'string' ? value.digest : null,
+      time: new Date(typeof (value as { ms?: unknown }).ms === 'number' ? (value as { ms: number }).ms : 0).toISOString(),
+      pid: typeof value.pid === 'number' ? value.pid : 0,
+      ...(typeof value.phase === 'string' && { phase: value.phase }),
+    };
+  } catch {
+    return undefined;
+  }
+}

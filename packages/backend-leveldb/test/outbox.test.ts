@@ -1,0 +1,84 @@
+// The outbox's reserved key space: a write and its entry land in one batch, and no reader of the
+// store (iterate, list, query, integrity, health, a snapshot) ever sees an entry as a record.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sampleRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { isOutboxKey, LevelDbStore, OUTBOX_PREFIX, openSnapshot } from '../src/index.js';
+
+let dir: string;
+let store: LevelDbStore;
+
+beforeEach(async () => {
+  dir = await makeTempDir('deploystate-outbox-');
+  store = new LevelDbStore({ path: dir, create: true, idleCloseMs: 0 });
+  await store.open();
+  await store.put(sampleRecord(56, 'Plain', 'bscmainnet'));
+  await store.writeWithOutbox({ op: 'put', record: sampleRecord(56, 'Router', 'bscmainnet', 1) }, { key: '56-Router', op: 'put', pid: process.pid });
+  await store.writeWithOutbox({ op: 'put', record: sampleRecord(97, 'Token', 'bsctestnet', 2) }, { key: '97-Token', op: 'put', pid: process.pid });
+});
+
+afterEach(async () => {
+  await store.close();
+  await removeTempDir(dir);
+});
+
+describe('LevelDB outbox', () => {
+  it('commits the record and an entry together, readable in order and removable by id', async () => {
+    expect(await store.get(56, 'Router')).not.toBeNull();
+    const entries = await store.readOutbox();
+    expect(entries.map((e) => e.key)).toEqual(['56-Router', '97-Token']);
+    for (const e of entries) {
+      expect(isOutboxKey(e.id)).toBe(true);
+      expect(e.digest).toMatch(/^[0-9a-f]{64}$/);
+      expect(e.pid).toBe(process.pid);
+    }
+    await store.removeOutbox(entries.map((e) => e.id));
+    expect(await store.readOutbox()).toEqual([]);
+  });
+
+  it('writes nothing when the admit check says no', async () => {
+    const result = await store.writeWithOutbox(
+      { op: 'put', record: sampleRecord(56, 'Refused', 'bscmainnet') },
+      { key: '56-Refused', op: 'put', pid: process.pid },
+      () => false,
+    );
+    expect(result.admitted).toBe(false);
+    expect(await store.get(56, 'Refused')).toBeNull();
+    expect((await store.readOutbox()).map((e) => e.key)).not.toContain('56-Refused');
+  });
+
+  it('a delete goes with its entry and says whether the record was there', async () => {
+    const gone = await store.writeWithOutbox({ op: 'delete', chainId: 56, contractName: 'Router' }, { key: '56-Router', op: 'delete', pid: 1 });
+    expect(gone).toEqual({ admitted: true, existed: true });
+    expect(await store.get(56, 'Router')).toBeNull();
+    const entries = await store.readOutbox();
+    expect(entries.at(-1)).toMatchObject({ key: '56-Router', op: 'delete', digest: null });
+  });
+
+  it('refuses to remove a key outside the outbox', async () => {
+    await expect(store.removeOutbox(['56-Plain'])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await store.get(56, 'Plain')).not.toBeNull();
+  });
+
+  it('every reader skips the outbox keys', async () => {
+    const keys: string[] = [];
+    for await (const { key } of store.iterate()) keys.push(key);
+    expect(keys).toEqual(['56-Plain', '56-Router', '97-Token']);
+    expect(keys.some((k) => k.startsWith(OUTBOX_PREFIX))).toBe(false);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['Plain', 'Router']);
+    expect(await store.query({})).toHaveLength(3);
+    const integrity = await store.checkIntegrity();
+    expect(integrity.ok).toBe(true);
+    expect(integrity.total).toBe(3);
+    // A snapshot copy holds the entries too (they are data until drained), and skips them the same way.
+    const snapshot = await openSnapshot(dir);
+    try {
+      const seen: string[] = [];
+      for await (const { key } of snapshot.store.iterate()) seen.push(key);
+      expect(seen).toEqual(keys);
+      expect((await snapshot.store.readOutbox()).length).toBe(2);
+    } finally {
+      await snapshot.dispose();
+    }
+  });
+});

@@ -1,0 +1,302 @@
+// The drainer of the LevelDB outbox (dual-write, and leveldb-only with DUAL_WRITE_MODE=true): it
+// applies the writes LevelDB committed to the JSON files off the put's path, journals each one
+// (intent and outcome), then removes the entries. Any process drains what it finds, whatever its env.
+import { rm, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
+import { withLock } from '@deploystate/backend-json/lock';
+import { canonicalDigest, ErrorCodes, isStateError, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { writeFileAtomic } from '@deploystate/backend-json';
+import type { OverwriteWatch } from './coowned.js';
+import { WRITE_FENCE_WAIT_MS } from './fence.js';
+import type { Journal, NewJournalEntry } from './journal.js';
+import type { StateFiles } from './paths.js';
+import type { MigrationPhase } from './types.js';
+import { join } from 'node:path';
+
+/** A drain starts once puts paused this long... */
+export const DRAIN_QUIET_MS = 5;
+/** ...or this long after the first undrained put, whichever comes first. */
+export const DRAIN_MAX_DELAY_MS = 100;
+/** After a failed drain, the next try comes this much later. */
+const RETRY_AFTER_MS = 1_000;
+/** Entries taken per round. */
+const ROUND_SIZE = 500;
+
+/** The last drain failure, kept in the state folder for `status` and the promote gate. */
+export interface OutboxFailure {
+  key: string;
+  code?: string;
+  message: string;
+  at: string;
+  pid: number;
+}
+
+export function outboxFailureFile(files: Pick<StateFiles, 'stateDir'>): string {
+  return join(files.stateDir, 'outbox-error.json');
+}
+
+export async function readOutboxFailure(files: Pick<StateFiles, 'stateDir'>): Promise<OutboxFailure | null> {
+  try {
+    return JSON.parse(await readFile(outboxFailureFile(files), 'utf8')) as OutboxFailure;
+  } catch {
+    return null;
+  }
+}
+
+/** What draining needs. */
+export interface DrainTarget {
+  files: StateFiles;
+  journal: Journal;
+  leveldb(): Promise<LevelDbStore>;
+  json(): Promise<StateStore>;
+  /** [coowned] checks each file after the drain wrote it; undefined where no file is co-owned. */
+  watch?: OverwriteWatch;
+}
+
+export interface DrainResult {
+  applied: number;
+  failed: number;
+  /** Entries left in the outbox (failed ones, and any a concurrent writer added). */
+  left: boolean;
+}
+
+function summary(error: unknown): { code?: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * Applies every outbox entry to JSON: each key gets the value LevelDB holds now (a later write of
+ * the same key is newer than the entry), then the intent and outcome are journalled and the
+ * entries removed. A key whose JSON write fails keeps its entry, and the failure is journalled and
+ * kept for `status`. `fenced`: the caller holds the gate fence; else the fence is held shared, so a
+ * gate never sees a drain half done.
+ */
+export async function drainOutbox(t: DrainTarget, options: { fenced?: boolean; rounds?: number } = {}): Promise<DrainResult> {
+  const total: DrainResult = { applied: 0, failed: 0, left: false };
+  const rounds = options.rounds ?? 20;
+  for (let round = 0; round < rounds; round++) {
+    const run = (): Promise<DrainResult> => drainRound(t);
+    const fenced = options.fenced || !existsSync(t.files.stateDir);
+    const result = fenced ? await run() : await withLock(t.files.fence, run, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS });
+    total.applied += result.applied;
+    total.failed += result.failed;
+    total.left = result.left;
+    if (!result.left || result.failed > 0) break;
+  }
+  return total;
+}
+
+async function drainRound(t: DrainTarget): Promise<DrainResult> {
+  const leveldb = await t.leveldb();
+  // One turn on LevelDB for the entries and their keys' values: among several processes taking
+  // turns, every separate read could wait for a hand-over of its own.
+  const values = new Map<string, DeploymentRecord | null | { error: unknown }>();
+  const entries = await leveldb.holdWhile(async () => {
+    const read = await leveldb.readOutbox(ROUND_SIZE);
+    for (const { key } of read) {
+      if (values.has(key)) continue;
+      try {
+        const { chainId, contractName } = parseKey(key);
+        values.set(key, await leveldb.get(chainId, contractName));
+      } catch (error) {
+        values.set(key, { error });
+      }
+    }
+    return read;
+  });
+  if (entries.length === 0) {
+    await rm(outboxFailureFile(t.files), { force: true });
+    return { applied: 0, failed: 0, left: false };
+  }
+  const json = await t.json();
+  const byChain = new Map<number, Map<string, OutboxEntry[]>>();
+  for (const entry of entries) {
+    let chainId: number;
+    try {
+      chainId = parseKey(entry.key).chainId;
+    } catch {
+      chainId = -1;
+    }
+    const keys = byChain.get(chainId) ?? new Map<string, OutboxEntry[]>();
+    keys.set(entry.key, [...(keys.get(entry.key) ?? []), entry]);
+    byChain.set(chainId, keys);
+  }
+  const done: string[] = [];
+  let failure: OutboxFailure | undefined;
+  let applied = 0;
+  let failed = 0;
+  for (const [chainId, keys] of byChain) {
+    const before = t.watch?.before(chainId);
+    const lines: NewJournalEntry[] = [];
+    const started = performance.now();
+    let error: unknown;
+    const chainValues = new Map<string, DeploymentRecord | null>();
+    try {
+      if (chainId < 0) throw new Error('not a record key');
+      for (const key of keys.keys()) {
+        const value = values.get(key);
+        if (value !== null && value !== undefined && 'error' in value) throw value.error;
+        chainValues.set(key, value ?? null);
+      }
+      const puts = [...chainValues.values()].filter((r): r is DeploymentRecord => r !== null);
+      if (puts.length > 0) await json.putMany(puts);
+      for (const [key, value] of chainValues) if (value === null) await json.delete(chainId, parseKey(key).contractName);
+    } catch (caught) {
+      error = caught;
+    }
+    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    for (const [key, written] of keys) {
+      const value = chainValues.get(key);
+      for (const entry of written) {
+        const id = `outbox.${entry.pid.toString(36)}.${entry.id.slice(-30).replace(/\D+/g, '.')}`;
+        const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
+        const applyOp = value === null ? 'delete' : entry.op;
+        lines.push(
+          {
+            type: 'intent',
+            id,
+            key,
+            op: applyOp,
+            digest: value ? canonicalDigest(value) : null,
+            ...(value && { record: value }),
+            time: entry.time,
+            pid: entry.pid,
+            phase,
+          },
+          {
+            type: 'outcome',
+            refId: id,
+            key,
+            op: applyOp,
+            outcome: error === undefined ? 'ok' : 'secondary-failed',
+            durationMs,
+            ...(error !== undefined && { error: summary(error) }),
+            time: new Date().toISOString(),
+            pid: process.pid,
+            phase,
+          },
+        );
+      }
+    }
+    // Failures are journalled durably: they block promote until a drain succeeds.
+    await t.journal.record(lines, { durable: error !== undefined });
+    if (error === undefined) {
+      for (const written of keys.values()) for (const entry of written) done.push(entry.id);
+      applied += [...keys.values()].reduce((n, list) => n + list.length, 0);
+      if (t.watch && chainId >= 0) await t.watch.after(chainId, before);
+    } else {
+      failed += [...keys.values()].reduce((n, list) => n + list.length, 0);
+      failure = { key: [...keys.keys()][0] as string, ...summary(error), at: new Date().toISOString(), pid: process.pid };
+    }
+  }
+  await leveldb.removeOutbox(done);
+  if (failure) await writeFileAtomic(outboxFailureFile(t.files), `${JSON.stringify(failure, null, 2)}\n`).catch(() => undefined);
+  const left = failed > 0 || entries.length >= ROUND_SIZE;
+  if (!left) await rm(outboxFailureFile(t.files), { force: true });
+  return { applied, failed, left };
+}
+
+/**
+ * One process's drainer: debounced (a drain once puts pause, never one file rewrite per put),
+ * serialised, and run again by close() and before the process exits.
+ */
+export class OutboxDrainer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private firstPending = 0;
+  private lastPut = 0;
+  private running: Promise<unknown> = Promise.resolve();
+  private pending = false;
+  /** One drain per exit: a drain that fails at exit leaves its entries to the next process. */
+  private drainedAtExit = false;
+  private readonly onBeforeExit = (): void => {
+    if (!this.pending || this.drainedAtExit) return;
+    this.drainedAtExit = true;
+    void this.drainNow();
+  };
+  private listening = false;
+
+  constructor(
+    private readonly target: DrainTarget,
+    private readonly onError: (error: unknown) => void = warn,
+  ) {}
+
+  /** A put committed an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now). */
+  schedule(): void {
+    const now = performance.now();
+    this.lastPut = now;
+    this.drainedAtExit = false;
+    if (!this.pending) {
+      this.pending = true;
+      this.firstPending = now;
+      if (!this.listening) {
+        process.on('beforeExit', this.onBeforeExit);
+        this.listening = true;
+      }
+    }
+    if (this.timer === undefined) this.arm(DRAIN_QUIET_MS);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.onTimer(), ms);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    const quietFor = now - this.lastPut;
+    const waitedFor = now - this.firstPending;
+    if (quietFor < DRAIN_QUIET_MS && waitedFor < DRAIN_MAX_DELAY_MS) {
+      this.arm(Math.max(1, Math.min(DRAIN_QUIET_MS - quietFor, DRAIN_MAX_DELAY_MS - waitedFor)));
+      return;
+    }
+    void this.drainNow();
+  }
+
+  /** Drains now (after any drain in progress); resolves when done, never rejects. */
+  drainNow(): Promise<DrainResult | undefined> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const run = this.running.then(async () => {
+      this.pending = false;
+      try {
+        const result = await drainOutbox(this.target);
+        if (result.failed > 0) this.retryLater();
+        return result;
+      } catch (error) {
+        // The fence or LevelDB was busy for too long, or the journal cannot be written: the
+        // entries stay in LevelDB for the next try (or the next process).
+        if (!(isStateError(error) && error.code === ErrorCodes.LOCKED)) this.onError(error);
+        this.retryLater();
+        return undefined;
+      }
+    });
+    this.running = run;
+    return run;
+  }
+
+  private retryLater(): void {
+    this.pending = true;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.drainNow(), RETRY_AFTER_MS);
+      // A failing drain must not keep a finished script alive: what is left waits for the next process.
+      this.timer.unref();
+    }
+  }
+
+  /** Drains what this process left (close() calls it), then stops listening for the exit. */
+  async close(): Promise<void> {
+    if (this.pending || this.timer !== undefined) await this.drainNow();
+    else await this.running;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = false;
+    if (this.listening) process.off('beforeExit', this.onBeforeExit);
+    this.listening = false;
+  }
+}
+
+function warn(error: unknown): void {
+  process.stderr.write(`deploystate: the JSON side of dual-write could not be brought up to date yet (${summary(error).message}); it is retried, and deploystate status shows it\n`);
+}
