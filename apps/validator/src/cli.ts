@@ -1,9 +1,8 @@
 // The deploystate-validate command: parses arguments, runs the validation, prints, and maps the
 // outcome to an exit code. One top-level catch turns known errors into a message and a code.
 import { execFile } from 'node:child_process';
-import { access, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs as parseNodeArgs, promisify } from 'node:util';
 import { ErrorCodes, ExitCodes, StateError, exitCodeOf, isStateError, type StateStore } from '@deploystate/core';
 import { readAcknowledgements } from './config.js';
@@ -151,9 +150,9 @@ export async function stagedFiles(dir: string): Promise<string[]> {
 type StoreConstructor = new (options: { path: string; readOnly: boolean }) => StateStore;
 
 /**
- * Loads @deploystate/backend-leveldb, which the validator does not depend on: first as its own
- * dependency would resolve, then from node_modules above the working directory (a project that
- * installed the CLI or the backend). Throws BACKEND_UNAVAILABLE when neither has it.
+ * Loads @deploystate/backend-leveldb, the validator's optional peer dependency (declared in its
+ * package.json): present where the project installed it or the CLI. Throws BACKEND_UNAVAILABLE
+ * when it is not installed.
  */
 export async function loadLevelDbStore(): Promise<StoreConstructor> {
   const specifier = '@deploystate/backend-leveldb';
@@ -162,8 +161,6 @@ export async function loadLevelDbStore(): Promise<StoreConstructor> {
     module = (await import(specifier)) as { LevelDbStore?: unknown };
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    const entry = await entryFromWorkingDirectory(specifier);
-    if (entry) module = (await import(pathToFileURL(entry).href)) as { LevelDbStore?: unknown };
   }
   if (typeof module?.LevelDbStore !== 'function') {
     throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `--leveldb needs ${specifier}, which is not installed`, {
@@ -171,29 +168,6 @@ export async function loadLevelDbStore(): Promise<StoreConstructor> {
     });
   }
   return module.LevelDbStore as StoreConstructor;
-}
-
-async function entryFromWorkingDirectory(specifier: string): Promise<string | undefined> {
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const pkgDir = join(dir, 'node_modules', ...specifier.split('/'));
-    try {
-      const pkg = JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
-      const root = (pkg.exports as Record<string, unknown> | undefined)?.['.'];
-      const target =
-        typeof root === 'string'
-          ? root
-          : ((root as { import?: string; default?: string } | undefined)?.import ??
-            (root as { default?: string } | undefined)?.default ??
-            pkg.main ??
-            'index.js');
-      const entry = join(pkgDir, target);
-      await access(entry);
-      return entry;
-    } catch {
-      // not here: keep walking up
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
 }
 
 async function version(): Promise<string> {

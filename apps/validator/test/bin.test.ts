@@ -1,7 +1,7 @@
 // The built binary as a child process: exit codes and the machine-readable outputs.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readFile, realpath, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -17,14 +17,33 @@ interface Run {
   stderr: string;
 }
 
-async function runBin(args: string[], cwd?: string): Promise<Run> {
+async function runBin(args: string[], cwd?: string, bin = BIN): Promise<Run> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout: string; stderr: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/**
+ * Installs the built validator into `project`'s node_modules as a package manager would (its own
+ * dependencies beside it, the optional peer @deploystate/backend-leveldb only if the project has
+ * it) and returns its binary: in the workspace the peer is always linked.
+ */
+async function installValidator(project: string): Promise<string> {
+  const here = fileURLToPath(new URL('..', import.meta.url));
+  const modules = join(project, 'node_modules');
+  const target = join(modules, '@deploystate', 'validator');
+  await mkdir(target, { recursive: true });
+  await cp(join(here, 'dist'), join(target, 'dist'), { recursive: true });
+  await cp(join(here, 'package.json'), join(target, 'package.json'));
+  for (const name of ['@deploystate/core', '@deploystate/backend-json', 'ajv']) {
+    await mkdir(dirname(join(modules, name)), { recursive: true });
+    await symlink(await realpath(join(here, 'node_modules', name)), join(modules, name), 'dir');
+  }
+  return join(target, 'dist', 'bin.js');
 }
 
 let dir: string;
@@ -102,13 +121,15 @@ describe('deploystate-validate', () => {
   });
 
   it('--leveldb without the LevelDB backend installed exits 6 (environment, as in the CLI) with BACKEND_UNAVAILABLE', async () => {
-    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir);
+    const bin = await installValidator(dir);
+    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir, bin);
     expect(run.code).toBe(6);
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'BACKEND_UNAVAILABLE' } });
   });
 
-  it('--leveldb loads @deploystate/backend-leveldb from the project and compares with the store it opens', async () => {
+  it('--leveldb loads @deploystate/backend-leveldb (its optional peer) from the project and compares with the store it opens', async () => {
     // A stand-in backend installed in the project's node_modules: it serves one record that differs.
+    const bin = await installValidator(dir);
     const record = { ...cleanRecord(56, 'LookCoin', 0), address: '0x5555555555555555555555555555555555555555' };
     await put(
       dir,
@@ -125,7 +146,7 @@ describe('deploystate-validate', () => {
         async *iterate() { yield { key: '56-LookCoin', record: ${JSON.stringify(record)} }; }
       }\n`,
     );
-    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir);
+    const run = await runBin(['deployments', '--leveldb', 'leveldb', '--json'], dir, bin);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
     const result = JSON.parse(run.stdout) as { findings: Array<{ code: string; key?: string }>; comparison: { equal: boolean } };

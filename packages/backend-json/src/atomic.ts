@@ -1,5 +1,7 @@
-// Crash-safe file replacement: temp file, fsync, rename over the target, fsync the folder. A kill
-// at any instant leaves the old file or the new one, never a mix; a failure leaves the old one.
+// Crash-safe file replacement, the one durable write of the toolkit (the JSON store, backups,
+// restore and the migrator's own files; subpath `@deploystate/backend-json/atomic`): temp file,
+// fsync, rename over the target, fsync the folder. A kill at any instant leaves the old file or the
+// new one, never a mix; a failure leaves the old one.
 // Small metadata calls (open, write of a few KB, link, rename) are synchronous: each takes
 // microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous.
 import { randomBytes } from 'node:crypto';
@@ -164,6 +166,15 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       cause: error,
     });
   }
+}
+
+/**
+ * `writeFileAtomic` with the temp file beside the target (so it never needs a `.deploystate` folder
+ * of its own there): for files that already live in a state folder, such as the migrator's state,
+ * evidence and reports. Creates the target's folder when missing.
+ */
+export function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
+  return writeFileAtomic(target, data, { tmpDir: dirname(target) });
 }
 
 /** Hard-links `from` as `to` (no copy: writes always replace files, never edit them in place). */

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive, isStateError } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive, isStateError, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 
 /** `exclusive`: one holder. `shared`: any number of shared holders, and no exclusive one. */
@@ -268,8 +268,6 @@ function lockedError(file: string, mode: LockMode, timeoutMs: number): StateErro
     hint: 'retry when that process has finished; the lock ends with its holder (the lock file itself stays and never needs removing)',
   });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Takes the lock on `file` (the lock file itself), waiting up to `timeoutMs`, then LOCKED.

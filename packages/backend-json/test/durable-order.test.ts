@@ -4,11 +4,12 @@
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from '../src/index.js';
-import { durableReplacement, recorder } from './fs-recorder.js';
+import { writeFileDurable } from '../src/atomic.js';
+import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { rec, storePerTest } from './helpers.js';
 
-vi.mock('node:fs', async (importOriginal) => (await import('./fs-recorder.js')).recordingFs(await importOriginal()));
-vi.mock('node:fs/promises', async (importOriginal) => (await import('./fs-recorder.js')).recordingFsPromises(await importOriginal()));
+vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
+vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
 
 const setup = storePerTest();
 
@@ -37,6 +38,18 @@ describe('durable write order', () => {
     await writeFileAtomic(target, '{}\n');
     recorder.mark('returned');
     expect(durableReplacement(recorder.events, target, dirname(target), 'returned')).toEqual(inOrder);
+  });
+
+  it('writeFileDurable (temp beside the target, folder created) syncs, renames, syncs the folder, then returns', async () => {
+    const { dir } = await setup();
+    const folder = join(dir, 'state');
+    const target = join(folder, 'progress.json');
+    recorder.events.length = 0;
+    await writeFileDurable(target, '{}\n');
+    recorder.mark('returned');
+    expect(durableReplacement(recorder.events, target, folder, 'returned')).toEqual(inOrder);
+    const rename = recorder.events.find((e) => e.kind === 'rename' && e.to === target) as { from: string };
+    expect(dirname(rename.from)).toBe(folder);
   });
 
   it('a store opened with durable: false makes no sync calls (the recorder sees them when they happen)', async () => {

@@ -6,7 +6,7 @@ import { copyFile, mkdir, readdir, readFile, rm, stat, truncate } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { ErrorCodes, StateError, errnoCode, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -104,7 +104,7 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) {
       await rm(dest, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+      await sleep(10 * attempt);
     }
     const before = await manifestMark(source);
     try {

@@ -1,16 +1,9 @@
 // What every command receives: the resolved global options, the config file, the paths (relative
 // to where the user ran the command), the output, and the confirmation step for destructive work.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import {
-  ErrorCodes,
-  NetworkRegistry,
-  parseAcknowledgements,
-  parseLossless,
-  StateError,
-  type Acknowledgement,
-  type NetworkDefinition,
-} from '@deploystate/core';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ErrorCodes, NetworkRegistry, parseAcknowledgements, StateError, type Acknowledgement, type NetworkDefinition } from '@deploystate/core';
+import { PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig } from '@deploystate/migrator/project-config';
 import { fitToTerminal, Output } from './output.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
@@ -49,7 +42,7 @@ export interface ResolvedPaths {
   stateDir: string | undefined;
 }
 
-export const DEFAULT_CONFIG_FILE = 'deploystate.config.json';
+export const DEFAULT_CONFIG_FILE = PROJECT_CONFIG_FILE;
 
 /** Where the user ran the command: through `pnpm --filter cli start`, that is INIT_CWD. */
 export function invocationDir(): string {
@@ -75,21 +68,9 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
     }
     return { exclude: [], acknowledge: [], networks: [], projectChecks: {} };
   }
-  const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
-  }
-  const raw = parsed as Record<string, unknown>;
-  const base = dirname(file);
-  const path = (name: 'leveldb' | 'deployments' | 'stateDir'): string | undefined => {
-    const value = raw[name];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || value === '') throw new StateError(ErrorCodes.INVALID_CONFIG, `${name} must be a path`, { file });
-    return isAbsolute(value) ? value : resolve(base, value);
-  };
-  const networks = raw.networks ?? [];
-  if (!Array.isArray(networks))
-    throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+  // The paths and networks as deploy scripts read them (the migrator's reading); the rest is the CLI's.
+  const project = readProjectConfig(cwd, { file });
+  const raw = project.fields;
   const projectChecks = raw.projectChecks ?? {};
   if (
     typeof projectChecks !== 'object' ||
@@ -104,25 +85,16 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
   const config: CliConfig = {
     exclude: strings(raw.exclude, 'exclude', file),
     acknowledge: parseAcknowledgements(raw.acknowledge, file),
-    networks: networks as NetworkDefinition[],
+    networks: project.networks,
     projectChecks: projectChecks as Record<string, string>,
     rpc: raw.rpc,
     file,
   };
-  const leveldb = path('leveldb');
-  const deployments = path('deployments');
-  const stateDir = path('stateDir');
-  if (leveldb !== undefined) config.leveldb = leveldb;
-  if (deployments !== undefined) config.deployments = deployments;
-  if (stateDir !== undefined) config.stateDir = stateDir;
+  if (project.leveldb !== undefined) config.leveldb = project.leveldb;
+  if (project.deployments !== undefined) config.deployments = project.deployments;
+  if (project.stateDir !== undefined) config.stateDir = project.stateDir;
   // Registering now turns a malformed entry into INVALID_CONFIG naming the file.
-  try {
-    const registry = new NetworkRegistry();
-    for (const network of config.networks) registry.register(network);
-  } catch (error) {
-    if (error instanceof StateError) throw new StateError(ErrorCodes.INVALID_CONFIG, error.message, { file, cause: error });
-    throw error;
-  }
+  projectRegistry(project);
   return config;
 }
 

@@ -2,8 +2,8 @@
 // honour them): the keys excluded from the migration and the findings acknowledged record by
 // record. Every other key of the file is kept as it is.
 import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { ErrorCodes, parseLossless, StateError, stringifyLossless } from '@deploystate/core';
 import { DEFAULT_CONFIG_FILE, type Context } from './context.js';
 
@@ -18,8 +18,6 @@ export async function updateConfig(ctx: Context, change: (config: Record<string,
     config = parsed as Record<string, unknown>;
   }
   change(config);
-  const temp = `${file}.deploystate-${process.pid}.tmp`;
-  await writeFile(temp, `${stringifyLossless(config, 2)}\n`);
-  await rename(temp, file);
+  await writeFileDurable(file, `${stringifyLossless(config, 2)}\n`);
   return file;
 }

@@ -1,32 +1,15 @@
-// Reads for commands that must leave a committed store byte-identical: LevelDB through a snapshot
-// copy in a temp folder (opening the live folder rewrites its log and MANIFEST), the deployments
-// folder through a JSON store that creates and writes nothing.
+// Reads for commands that must leave a committed store byte-identical: one side through the
+// migrator's read-only opening, or the whole project copied into a temp folder for a probe.
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StateStore } from '@deploystate/core';
+import type { ReadOnlySide } from '@deploystate/migrator';
 import type { Context } from './context.js';
 
-export interface ReadOnlySide {
-  /** Open, read-only. */
-  store: StateStore;
-  /** The user's folder it reads (the store itself may read a copy). */
-  location: string;
-  /** Closes the store and removes any copy. */
-  dispose(): Promise<void>;
-}
-
+/** LevelDB through a snapshot copy, the deployments folder through a JSON store that writes nothing. */
 export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json'): Promise<ReadOnlySide> {
-  const registry = ctx.registry();
-  if (side === 'leveldb') {
-    const { openSnapshot } = await import('@deploystate/backend-leveldb');
-    const snapshot = await openSnapshot(ctx.paths.leveldb, { registry });
-    return { store: snapshot.store, location: ctx.paths.leveldb, dispose: () => snapshot.dispose() };
-  }
-  const { JsonFileStore } = await import('@deploystate/backend-json');
-  const store = new JsonFileStore({ dir: ctx.paths.deployments, readOnly: true, registry });
-  await store.open();
-  return { store, location: ctx.paths.deployments, dispose: () => store.close() };
+  const { openSideForReading: open } = await import('@deploystate/migrator');
+  return open(ctx.paths, side, ctx.registry());
 }
 
 export interface ProjectCopy {

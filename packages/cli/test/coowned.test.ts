@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { childEnv, onlyDocument, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-coowned-');
-const DEPLOY = fileURLToPath(new URL('./fixtures/legacy-deploy.mjs', import.meta.url));
+// The migrator's own fixture (one copy): it imports @deploystate/migrator, which resolves there too.
+const DEPLOY = fileURLToPath(new URL('../../migrator/test/fixtures/legacy-deploy.mjs', import.meta.url));
 
 function legacyDeploy(dir: string, name: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {

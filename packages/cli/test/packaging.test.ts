@@ -48,6 +48,7 @@ interface Manifest {
 /** What may be in a tarball besides dist/ and src/: the files npm always adds, and data a package ships. */
 const ALWAYS = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
 const EXTRA_FILES: Record<string, RegExp> = {
+  '@deploystate/core': /^data\/chain-catalog\.json$/,
   '@deploystate/backend-json': /^schema\/[\w.-]+\.json$/,
   '@deploystate/cli': /^(runbook-scripts|envelope\.schema)\.json$/,
 };

@@ -12,3 +12,4 @@ export * from './compare.js';
 export * from './store.js';
 export * from './memory-store.js';
 export * from './samples.js';
+export * from './sleep.js';

@@ -15,6 +15,4 @@ export interface MigrationContext {
   json(): Promise<JsonFileStore>;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export const isoNow = (ctx: Pick<MigrationContext, 'now'>): string => new Date(ctx.now()).toISOString();

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import {
   canonicalDigest,
   compareKeys,
@@ -17,7 +18,6 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
-import { writeFileDurable } from './durable.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';

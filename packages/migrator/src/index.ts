@@ -19,6 +19,16 @@ export {
 export { readProjectConfig, projectRegistry, PROJECT_CONFIG_FILE, type ProjectConfig } from './project-config.js';
 export { routeFor, type Route, type Side } from './routing.js';
 export {
+  sideStore,
+  networkFilesStore,
+  uncachedJsonStore,
+  readOnlyLevelDbStore,
+  openSideForReading,
+  type ReadOnlySide,
+  type SideStoreOptions,
+  type StoreFolders,
+} from './command-stores.js';
+export {
   Journal,
   journalledKeys,
   openIntents,
@@ -89,5 +99,6 @@ export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type Direct
 // Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';
 export * from './chain/index.js';
+export { readLastChainVerification, CHAIN_VERIFICATION_FILE } from './chain-evidence.js';
 export { type OutboxStatus } from './outbox-status.js';
 export { OutboxDrainer, drainOutbox, DRAIN_QUIET_MS, DRAIN_MAX_DELAY_MS, type OutboxFailure, type DrainResult } from './outbox-drainer.js';

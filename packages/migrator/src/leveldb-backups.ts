@@ -7,7 +7,7 @@ import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
 import { ErrorCodes, isStateError, StateError, StoreDigest, type NetworkRegistry, type StateStore } from '@deploystate/core';
 import { levelDbStore } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { assertMayRun } from './machine.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 

@@ -12,6 +12,7 @@ import {
   NetworkRegistry,
   parseKey,
   recordKey,
+  sleep,
   StateError,
   type Acknowledgement,
   type DeploymentRecord,
@@ -19,9 +20,9 @@ import {
 } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { jsonStore, levelDbStore } from './backends.js';
-import { isoNow, sleep, type MigrationContext } from './context.js';
+import { isoNow, type MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
 import { ensureSharedState, ensureStateGitignore } from './shared-state.js';
@@ -80,7 +81,7 @@ import type {
   VerifyReport,
 } from './types.js';
 import { compareSides, findingId, unreadableJsonError, validateFiles, verifySides, type CompareOptions } from './verify.js';
-import { verifyChainOnSide, verifyChainRecords } from './chain/evidence.js';
+import { verifyChainOnSide, verifyChainRecords } from './chain-evidence.js';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { Side } from './routing.js';
 

@@ -8,7 +8,7 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, snapshotLevelDb } from '@deploystate/backend-leveldb';
 import { canonicalDigest, sampleRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
 import type { MigrationPhase, ReadinessReport } from './types.js';
 

@@ -1,6 +1,8 @@
 // The part of the project's deploystate.config.json that decides where deploy scripts read and
 // write: the three paths and the project's networks (which name the JSON files). The drop-in state
-// module reads it, so deploy scripts use the same store the CLI migrates.
+// module and the CLI both read the file here (the CLI then reads its own fields from `fields`), so
+// deploy scripts use the same store the CLI migrates. Imports only core: the CLI loads it alone
+// (`@deploystate/migrator/project-config`) on every command.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
@@ -15,18 +17,23 @@ export interface ProjectConfig {
   networks: NetworkDefinition[];
   /** The file read; undefined when there is none. */
   file?: string;
+  /** Every field of the file as parsed (empty without a file), for callers that read more of it. */
+  fields: Record<string, unknown>;
 }
 
-/** `<cwd>/deploystate.config.json`, or nothing configured when it does not exist; INVALID_CONFIG naming the file when malformed. */
-export function readProjectConfig(cwd: string): ProjectConfig {
-  const file = resolve(cwd, PROJECT_CONFIG_FILE);
-  if (!existsSync(file)) return { networks: [] };
+/**
+ * `<cwd>/deploystate.config.json` (or `options.file`, resolved against cwd), or nothing configured
+ * when it does not exist; INVALID_CONFIG naming the file when malformed.
+ */
+export function readProjectConfig(cwd: string, options: { file?: string } = {}): ProjectConfig {
+  const file = resolve(cwd, options.file ?? PROJECT_CONFIG_FILE);
+  if (!existsSync(file)) return { networks: [], fields: {} };
   const raw = parseLossless(readFileSync(file, 'utf8'), { source: file });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
   }
   const fields = raw as Record<string, unknown>;
-  const config: ProjectConfig = { networks: [], file };
+  const config: ProjectConfig = { networks: [], file, fields };
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];
     if (value === undefined) continue;

@@ -5,10 +5,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { countBySeverity, digestStore, type StateStore, type StoreSide } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
-import { readLastChainVerification } from './chain/evidence.js';
+import { readLastChainVerification } from './chain-evidence.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
 
 interface PhaseLine {

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, ErrorCodes, StateError } from '@deploystate/core';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { StateFiles } from './paths.js';
 import type { MigrationStateFile } from './types.js';
 

@@ -3,7 +3,7 @@
 // surfaces a transient condition (another process holding LevelDB, a rollback refusing writes):
 // it waits it out within a bound, then fails with PRESENCE_UNKNOWN. It never answers null for a
 // record it could not look up, because deploy flows read null (or any error) as "not deployed".
-import { ErrorCodes, isStateError, StateError, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, isStateError, sleep, StateError, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore, type MigrationStateStore, type StateStoreOptions } from './factory.js';
 import { projectRegistry, readProjectConfig } from './project-config.js';
 
@@ -83,7 +83,7 @@ export function createStateModule(options: StateModuleOptions = {}): StateModule
         if (waitedMs >= waitMs) throw onGiveUp(error);
         onWait?.({ operation, error, waitedMs });
         const pause = Math.min(1_000, 25 * 2 ** attempt, waitMs - waitedMs);
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        await sleep(pause);
       }
     }
   }

@@ -2,7 +2,7 @@
 // updated read-modify-write under a short lock so the factory and the CLI never lose an update.
 import { readFile, stat } from 'node:fs/promises';
 import { ErrorCodes, StateError } from '@deploystate/core';
-import { writeFileDurable } from './durable.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';

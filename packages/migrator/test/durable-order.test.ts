@@ -1,4 +1,5 @@
-// The migrator's own durable writes (state file, evidence, reports) and the journal's appends,
+// The migrator's own durable writes (state file, evidence, reports; they go through the JSON
+// backend's one durable write, whose own tests are in that package) and the journal's appends,
 // checked by their calls, since a kill cannot show a missing fsync: the temp file is synced before
 // the rename, the folder after it, and the write returns only after both; a journal append returns
 // only after its line is synced.
@@ -6,25 +7,16 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
-import { writeFileDurable } from '../src/durable.js';
-import { durableReplacement, recorder } from './fs-recorder.js';
+import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { useTempDir } from './helpers.js';
 
-vi.mock('node:fs', async (importOriginal) => (await import('./fs-recorder.js')).recordingFs(await importOriginal()));
-vi.mock('node:fs/promises', async (importOriginal) => (await import('./fs-recorder.js')).recordingFsPromises(await importOriginal()));
+vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
+vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
 
 const tempDir = useTempDir('migrator-durable-');
 const inOrder = { renamed: true, fileSyncedBeforeRename: true, folderSyncedAfterRename: true, returnedAfterBoth: true };
 
 describe('durable writes of the migrator', () => {
-  it('writeFileDurable syncs the temp file, renames it, syncs the folder, and only then returns', async () => {
-    const target = join(tempDir(), 'state', 'progress.json');
-    recorder.events.length = 0;
-    await writeFileDurable(target, '{}\n');
-    recorder.mark('returned');
-    expect(durableReplacement(recorder.events, target, join(tempDir(), 'state'), 'returned')).toEqual(inOrder);
-  });
-
   it('the state file is written the same way', async () => {
     const files = stateFiles(resolvePaths({ cwd: tempDir() }));
     const folder = dirname(files.state);

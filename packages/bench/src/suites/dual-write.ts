@@ -3,7 +3,7 @@
 // kept open as the legacy state module keeps it: runbook 2.3 allows < 50% slower. Measured one
 // awaited put at a time, back to back and at a deploy script's pace (100 ms between puts), and as
 // N puts plus close(), so work deferred to close() cannot pass for speed.
-import type { DeploymentRecord, StateStore } from '@deploystate/core';
+import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
@@ -20,8 +20,6 @@ export const PACE_MS = 100;
 export const PUTS_PER_SESSION = 20;
 /** How long the lag probe waits for a put to show in the JSON file before it calls it missing. */
 const LAG_LIMIT_MS = 5000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const leveldb = await loadBackend('leveldb');

@@ -1,6 +1,5 @@
 // `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
-import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   ErrorCodes,
@@ -11,6 +10,7 @@ import {
   type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 import { openSideForReading } from '../read-only.js';
 
@@ -52,21 +52,9 @@ export function lockWaitFromEnv(
 
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
-  const registry = ctx.registry();
-  if (side === 'leveldb') {
-    const { LevelDbStore } = await import('@deploystate/backend-leveldb');
-    const lockWait = lockWaitFromEnv();
-    return new LevelDbStore({
-      path: ctx.paths.leveldb,
-      readOnly: !write,
-      create: write,
-      registry,
-      idleCloseMs: 0,
-      ...(lockWait !== undefined && { lockWait }),
-    });
-  }
-  const { JsonFileStore } = await import('@deploystate/backend-json');
-  return new JsonFileStore({ dir: ctx.paths.deployments, create: write, registry });
+  const { sideStore } = await import('@deploystate/migrator');
+  const lockWait = side === 'leveldb' ? lockWaitFromEnv() : undefined;
+  return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
@@ -110,9 +98,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     format === 'json'
       ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
       : `${[stringifyLossless(header), ...records.map((r) => stringifyLossless(r.record))].join('\n')}\n`;
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, file);
+  await writeFileDurable(file, text);
   ctx.out.result({ ...header, file, fileFormat: format }, () => [
     ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`),
     `digest ${header.digest}`,

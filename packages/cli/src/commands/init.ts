@@ -3,8 +3,9 @@
 // scripts to the user's package.json, never replacing a script the project already has. Whatever
 // changes a tracked file is shown and asked for once, before anything is written.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { ErrorCodes, parseLossless, StateError, stringifyLossless } from '@deploystate/core';
 import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
@@ -30,12 +31,6 @@ export function planScripts(existing: Record<string, unknown>, wanted: Record<st
     else plan.kept.push({ name, theirs: String(theirs), ours: command });
   }
   return plan;
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.deploystate-${process.pid}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, file);
 }
 
 interface ScriptsChange {
@@ -79,7 +74,7 @@ function showScripts(ctx: Context, change: ScriptsChange): void {
 async function writeScripts(change: ScriptsChange): Promise<void> {
   const pkg = { ...change.pkg, scripts: { ...change.scripts, ...Object.fromEntries(change.plan.add) } };
   const indent = /^\{\n([ \t]+)"/.exec(change.text)?.[1] ?? '  ';
-  await writeAtomically(change.file, `${JSON.stringify(pkg, null, indent)}${change.text.endsWith('\n') ? '\n' : ''}`);
+  await writeFileDurable(change.file, `${JSON.stringify(pkg, null, indent)}${change.text.endsWith('\n') ? '\n' : ''}`);
 }
 
 /** A path as the config records it: relative to the config file's folder, `./` first. */
@@ -151,7 +146,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ]);
   }
   if (config !== undefined) {
-    await writeAtomically(configFile, config.text);
+    await writeFileDurable(configFile, config.text);
     lines.push(p.green(`✔ ${existed ? `recorded ${config.changed.join(', ')} in` : 'wrote'} ${configFile}`));
   } else lines.push(`config ${configFile} exists; left as it is`);
   // The state folder's .gitignore: the phase file is committed, evidence, journal, backups and locks are not.

@@ -2,7 +2,7 @@
 // the copy writes (<stateDir>/progress.json) and the state file; it never opens a store.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive, parseLossless } from '@deploystate/core';
+import { isProcessAlive, parseLossless, sleep } from '@deploystate/core';
 import type { CopyProgress, MigrationStateFile } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { requireStore, stateDirOf } from '../migration.js';
@@ -52,8 +52,6 @@ function notRunning(current: Snapshot): { state: 'none' | 'completed' | 'stopped
     };
   return { state: 'none', text: 'no copy is running and none has started: start one with `deploystate migrate`' };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   requireStore(ctx);

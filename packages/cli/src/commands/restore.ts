@@ -21,8 +21,8 @@ function chainOf(ctx: Context, network: string): number {
 }
 
 async function jsonStore(ctx: Context) {
-  const { JsonFileStore } = await import('@deploystate/backend-json');
-  return new JsonFileStore({ dir: ctx.paths.deployments, registry: ctx.registry() });
+  const { networkFilesStore } = await import('@deploystate/migrator');
+  return networkFilesStore(ctx.paths, ctx.registry());
 }
 
 /** Every network file that has backups: the folders under the JSON backend's backups. */

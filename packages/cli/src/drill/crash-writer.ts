@@ -4,7 +4,8 @@
 // Arguments: <mode> <deployments dir> <chainId> <first index>; DEPLOYSTATE_DRILL_NETWORKS holds
 // the config file's network entries.
 import { NetworkRegistry, type NetworkDefinition } from '@deploystate/core';
-import { JsonFileStore, withFileLock } from '@deploystate/backend-json';
+import { withFileLock } from '@deploystate/backend-json';
+import { uncachedJsonStore } from '@deploystate/migrator';
 import { crashRecord } from './crash-record.js';
 
 const MAX_WRITES = 10_000;
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const registry = new NetworkRegistry();
   for (const network of JSON.parse(process.env.DEPLOYSTATE_DRILL_NETWORKS ?? '[]') as NetworkDefinition[]) registry.register(network);
   const chainId = Number(chainArg);
-  const store = new JsonFileStore({ dir: String(dir), registry, cache: false });
+  const store = uncachedJsonStore(String(dir), registry);
   await store.open();
   if (mode === 'hold-lock') {
     // A pending promise alone does not keep Node running; this does, until the SIGKILL.

@@ -3,7 +3,7 @@
 // one spelling per contract across chains, and per-chain counts against an expected inventory.
 import { readFile } from 'node:fs/promises';
 import { compareKeys, parseLossless, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { uncachedJsonStore } from '@deploystate/migrator';
 import type { DrillChecks } from './checks.js';
 import { listed, plural, type DrillEnv } from './scenario.js';
 
@@ -103,7 +103,7 @@ async function inventoryCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<n
 }
 
 export async function crossNetworkDrill(env: DrillEnv, checks: DrillChecks): Promise<void> {
-  const json = new JsonFileStore({ dir: env.workspace.deployments, cache: false, registry: env.registry });
+  const json = uncachedJsonStore(env.workspace.deployments, env.registry);
   await json.open();
   try {
     const byChain = new Map<number, DeploymentRecord[]>();

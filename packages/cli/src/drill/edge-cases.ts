@@ -5,7 +5,8 @@
 import { chmod, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ErrorCodes, parseLossless, stringifyLossless } from '@deploystate/core';
-import { JsonFileStore, SCHEMA_VERSION } from '@deploystate/backend-json';
+import { SCHEMA_VERSION, type JsonFileStore } from '@deploystate/backend-json';
+import { uncachedJsonStore } from '@deploystate/migrator';
 import { failureCode, type DrillChecks } from './checks.js';
 import { DRILL_PREFIX, digestOf, drillRecord, plural, upgraded, type DrillEnv } from './scenario.js';
 import { sha256 } from './workspace.js';
@@ -17,8 +18,7 @@ interface Target {
   name: string | undefined;
 }
 
-const fresh = (env: DrillEnv): JsonFileStore =>
-  new JsonFileStore({ dir: env.workspace.deployments, cache: false, registry: env.registry, lockWait: { timeoutMs: 2000 } });
+const fresh = (env: DrillEnv): JsonFileStore => uncachedJsonStore(env.workspace.deployments, env.registry, { lockWaitMs: 2000 });
 
 /** The state file with the most records (a user's legacy file when none has records yet); with no state file at all, one drill record makes one. */
 async function pickTarget(env: DrillEnv, store: JsonFileStore): Promise<Target> {

@@ -7,7 +7,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore, STATE_DIR } from '@deploystate/backend-json';
+import { STATE_DIR, type JsonFileStore } from '@deploystate/backend-json';
+import { uncachedJsonStore } from '@deploystate/migrator';
 import { failureCode, type DrillChecks } from './checks.js';
 import { crashRecord } from './crash-record.js';
 import { DRILL_PREFIX, digestOf, drillRecord, listed, plural, type DrillEnv } from './scenario.js';
@@ -72,8 +73,7 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const fresh = (env: DrillEnv, timeoutMs = 5000): JsonFileStore =>
-  new JsonFileStore({ dir: env.workspace.deployments, cache: false, registry: env.registry, lockWait: { timeoutMs } });
+const fresh = (env: DrillEnv, timeoutMs = 5000): JsonFileStore => uncachedJsonStore(env.workspace.deployments, env.registry, { lockWaitMs: timeoutMs });
 
 /** The chain the writers work on: the one with the most user records (their bytes are rewritten every write). */
 async function pickChain(env: DrillEnv): Promise<{ chainId: number; users: DeploymentRecord[] }> {

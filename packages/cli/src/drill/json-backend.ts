@@ -3,9 +3,16 @@
 // network; then every user record must read back exactly as it was, and the legacy
 // `contracts` / `implementationHashes` sections must have followed the records.
 import { canonicalEqual, compareKeys, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
-import { JsonFileStore } from '@deploystate/backend-json';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore, initialState, stateFiles, writeState, type MigrationStateStore } from '@deploystate/migrator';
+import type { JsonFileStore } from '@deploystate/backend-json';
+import {
+  createStateStore,
+  initialState,
+  readOnlyLevelDbStore,
+  stateFiles,
+  uncachedJsonStore,
+  writeState,
+  type MigrationStateStore,
+} from '@deploystate/migrator';
 import type { DrillChecks } from './checks.js';
 import { DRILL_PREFIX, digestOf, drillRecord, listed, plural, readDocument, upgraded, type DrillEnv } from './scenario.js';
 import { changedFiles, folderDigests } from './workspace.js';
@@ -24,7 +31,7 @@ async function originals(env: DrillEnv, checks: DrillChecks, json: JsonFileStore
     );
   }
   if (records.size > 0 || env.workspace.leveldb === undefined) return records;
-  const leveldb = new LevelDbStore({ path: env.workspace.leveldb, readOnly: true, idleCloseMs: 0, registry: env.registry });
+  const leveldb = readOnlyLevelDbStore(env.workspace.leveldb, env.registry);
   const skipped: string[] = [];
   const seed: StoreEntry[] = [];
   await leveldb.open();
@@ -177,7 +184,7 @@ async function legacySections(
 
 export async function jsonBackendDrill(env: DrillEnv, checks: DrillChecks): Promise<void> {
   const { workspace, registry } = env;
-  const json = new JsonFileStore({ dir: workspace.deployments, cache: false, registry });
+  const json = uncachedJsonStore(workspace.deployments, registry);
   await json.open();
   let factory: MigrationStateStore | undefined;
   try {

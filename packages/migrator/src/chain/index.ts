@@ -5,4 +5,3 @@ export { runtimeCodeHash, metadataLength, zeroAddress, type RuntimeHash } from '
 export { redactUrl, redactText, looksLikeKey, isPublicRoute } from './redact.js';
 export { resolveEndpoints, type EndpointSources } from './endpoints.js';
 export { formatChainReport, chainReportJson, allEndpointsUnavailable, assertSomeEndpointReachable } from './format.js';
-export { readLastChainVerification, CHAIN_VERIFICATION_FILE } from './evidence.js';

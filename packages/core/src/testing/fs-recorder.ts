@@ -1,7 +1,9 @@
 // A recording shim over node:fs for tests that must see the order of durable-write calls: each
 // fsync/fdatasync is recorded with the path of its descriptor when it completes, each rename when
 // it happens. Completions are held back a little, so a caller that does not await a sync returns
-// before the sync is recorded and the order shows it.
+// before the sync is recorded and the order shows it. Its own subpath
+// (`@deploystate/core/testing/fs-recorder`) with no runtime import, so a `vi.mock('node:fs')`
+// factory can load it without loading node:fs.
 import type * as Fs from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
 

@@ -1,15 +1,16 @@
 // The migration's side of chain verification: which records to check (one side of the store),
-// and the last result kept beside the state as an artifact for the report. It never changes the
+// and the last result kept beside the state as an artifact for the report. It sits on the
+// migration's floor, above `chain/` (which knows nothing of the migration), and never changes the
 // migration state or any record.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../durable.js';
-import type { MigrationContext } from '../context.js';
-import { routeFor, type Side } from '../routing.js';
-import { readState } from '../state.js';
-import type { MigrationPaths } from '../types.js';
-import type { ChainCheckOptions, ChainVerificationReport } from './types.js';
-import { verifyChain } from './verify-chain.js';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import { verifyChain } from './chain/verify-chain.js';
+import type { MigrationContext } from './context.js';
+import { routeFor, type Side } from './routing.js';
+import { readState } from './state.js';
+import type { MigrationPaths } from './types.js';
 
 export const CHAIN_VERIFICATION_FILE = 'chain-verification.json';
 

@@ -1,0 +1,76 @@
+// The one durable write of the toolkit (`@deploystate/backend-json/atomic`), which the JSON store and
+// the migrator share: what a replaced file keeps (its permission bits), what happens at a symbolic
+// link, and what a failed write leaves. The order of its syncs and rename is in durable-order.test.ts.
+import { chmod, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { writeFileAtomic, writeFileDurable } from '../src/atomic.js';
+
+async function tempDir(): Promise<string> {
+  const dir = await makeTempDir('deploystate-atomic-');
+  onTestFinished(() => removeTempDir(dir));
+  return dir;
+}
+
+const writers = [
+  ['writeFileAtomic', (target: string, text: string) => writeFileAtomic(target, text)],
+  ['writeFileDurable', (target: string, text: string) => writeFileDurable(target, text)],
+] as const;
+
+describe.each(writers)('%s', (_name, write) => {
+  it('keeps the permission bits the user gave the file', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'state.json');
+    await writeFile(target, 'old\n');
+    await chmod(target, 0o640);
+    await write(target, 'new\n');
+    expect((await stat(target)).mode & 0o777).toBe(0o640);
+    expect(await readFile(target, 'utf8')).toBe('new\n');
+  });
+
+  it('replaces a symbolic link at the target with a file and leaves the file it pointed to alone', async () => {
+    const dir = await tempDir();
+    const outside = join(dir, 'outside.json');
+    const target = join(dir, 'state.json');
+    await writeFile(outside, 'theirs\n');
+    await symlink(outside, target);
+    await write(target, 'new\n');
+    expect((await lstat(target)).isSymbolicLink()).toBe(false);
+    expect(await readFile(target, 'utf8')).toBe('new\n');
+    expect(await readFile(outside, 'utf8')).toBe('theirs\n');
+  });
+
+  it('a failed rename leaves what was at the target and no temp file, with a code naming the target', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'state.json');
+    // A non-empty folder at the target: the rename over it fails after the temp file is complete.
+    await mkdir(join(target, 'inside'), { recursive: true });
+    const before = await readdir(dir);
+    await expect(write(target, 'new\n')).rejects.toMatchObject({ code: 'WRITE_FAILED', file: target });
+    expect((await lstat(target)).isDirectory()).toBe(true);
+    expect(await readdir(join(target))).toEqual(['inside']);
+    const tmpFiles = async (folder: string): Promise<string[]> =>
+      (await readdir(folder).catch(() => [] as string[])).filter((name) => name.endsWith('.tmp'));
+    expect(await tmpFiles(dir)).toEqual([]);
+    expect(await tmpFiles(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+    expect((await readdir(dir)).filter((name) => !before.includes(name) && name !== '.deploystate')).toEqual([]);
+  });
+});
+
+describe('writeFileDurable', () => {
+  it('creates the missing folder and keeps its temp file beside the target (no .deploystate folder there)', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'a', 'b', 'report.json');
+    await writeFileDurable(target, '{}\n');
+    expect(await readFile(target, 'utf8')).toBe('{}\n');
+    expect(await readdir(join(dir, 'a', 'b'))).toEqual(['report.json']);
+  });
+
+  it('a new file gets the default permission bits (0o666 less the umask)', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'fresh.json');
+    await writeFileDurable(target, '{}\n');
+    expect((await stat(target)).mode & 0o777).toBe(0o666 & ~process.umask());
+  });
+});
