@@ -111,10 +111,15 @@ describe('a writer killed while overwriting one record', () => {
         env: { ...process.env, WRITER_OVERWRITE: '1' },
       });
       const acks: number[] = [];
+      let pending = '';
       child.stdout.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line.startsWith('ack ')) acks.push(Number(line.slice(4)));
+        // Whole lines only: a line can arrive split across two chunks.
+        const lines = (pending + chunk.toString()).split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (line.startsWith('ack ')) acks.push(Number(line.slice(4)));
       });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // 'close', not 'exit': every line the writer printed before the kill has been read by then.
+      const exited = new Promise((resolve) => child.once('close', resolve));
       // Let it overwrite a few times (each a splice of its own last write), then kill it anywhere.
       while (acks.length < 3 && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
       await new Promise((r) => setTimeout(r, Math.random() * 15));
