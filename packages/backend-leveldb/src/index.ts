@@ -1,11 +1,6 @@
-export {
-  LevelDbStore,
-  DEFAULT_IDLE_CLOSE_MS,
-  DEFAULT_LOCK_WAIT,
-  decodeEntry,
-  type LevelDbStoreOptions,
-  type LockWait,
-} from './leveldb-store.js';
+export { LevelDbStore } from './leveldb-store.js';
+export { DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
+export { decodeEntry } from './decode-entry.js';
 export {
   snapshotLevelDb,
   openSnapshot,

@@ -8,12 +8,8 @@ import {
   assertDeploymentRecord,
   chainKeyRange,
   finding,
-  invalidValueFinding,
-  parseLossless,
   recordKey,
   stringifyLossless,
-  tryParseKey,
-  type BaseStoreOptions,
   type DeploymentRecord,
   type HealthReport,
   type IntegrityReport,
@@ -23,11 +19,13 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { createHash } from 'node:crypto';
-import { Level } from 'level';
-import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
-import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
+import { mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { SharedHandle } from './shared-handle.js';
+import { decodeEntry } from './decode-entry.js';
+import { openLevel, type Db } from './level-open.js';
+import { DEFAULT_CLOSE_WAIT_MS, DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
+import { noteTornTails, type RecoveryNote } from './recovery-notes.js';
 import {
   decodeOutboxEntry,
   encodeOutboxEntry,
@@ -38,68 +36,6 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from './outbox.js';
-
-type Db = Level<string, string>;
-
-export interface LockWait {
-  /** How many times to try opening while another process holds the LOCK. */
-  attempts: number;
-  /** First delay between attempts; doubles up to maxDelayMs (with jitter). */
-  minDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_LOCK_WAIT: LockWait = { attempts: 30, minDelayMs: 20, maxDelayMs: 500 };
-export const DEFAULT_IDLE_CLOSE_MS = 250;
-export const DEFAULT_CLOSE_WAIT_MS = 2_000;
-/** While a request for the database is posted, the lock is tried at least this often. */
-const HANDOVER_POLL_MS = 20;
-/** A store about to reopen lets a waiting store go first for at most this long. */
-const HANDOVER_COURTESY_MS = 150;
-
-/**
- * Something the pre-open check accepted but reports: a log whose final record was cut short by
- * the crash of a writer (SIGKILL, power loss). That write was never acknowledged; LevelDB drops
- * it when it opens the store, and every acknowledged write before it is kept.
- */
-export interface RecoveryNote {
-  kind: 'torn-log-tail';
-  severity: 'warning';
-  /** The log file. */
-  file: string;
-  detail: string;
-  /** Bytes after the last whole record, which LevelDB drops. */
-  droppedBytes: number;
-  /** When this store saw it (ISO 8601). */
-  seenAt: string;
-}
-
-export interface LevelDbStoreOptions extends BaseStoreOptions {
-  /** The LevelDB folder (the legacy default is `./leveldb`). */
-  path: string;
-  /** Create the store when the folder is missing or empty. Default false: only writing commands pass true. */
-  create?: boolean;
-  /** Refuse every write with WRITES_REFUSED. */
-  readOnly?: boolean;
-  /** Close the LevelDB handle after this much idle time so other processes get their turn. 0 keeps it open. */
-  idleCloseMs?: number;
-  /** Bounded backoff while another process holds the lock; then LOCKED. */
-  lockWait?: Partial<LockWait>;
-  /** fsync every write (LevelDB `sync: true`). Default false: the write is in the OS, not yet on disk. */
-  sync?: boolean;
-  /**
-   * How long close() waits for work in flight, above all an iterator whose consumer stopped
-   * pulling. Then such an iterator is ended (its next step fails with STORE_CLOSED) and the
-   * store closes, releasing the lock. Default 2000 ms.
-   */
-  closeWaitMs?: number;
-  /**
-   * Skip re-reading files that this process verified before and that are unchanged since (a log
-   * that only grew is checked from its last whole record). Default true; false reads every file
-   * on every open.
-   */
-  reuseVerifiedFiles?: boolean;
-}
 
 export class LevelDbStore extends AbstractStateStore {
   readonly backend = 'leveldb';
@@ -383,118 +319,16 @@ export class LevelDbStore extends AbstractStateStore {
     );
   }
 
-  private noteTornTails(tails: readonly TornTail[]): void {
-    for (const tail of tails) {
-      const droppedBytes = tail.size - tail.completeEnd;
-      if (this.notes.some((n) => n.file === tail.file && n.droppedBytes === droppedBytes && n.detail === tail.detail)) continue;
-      this.notes.push({
-        kind: 'torn-log-tail',
-        severity: 'warning',
-        file: tail.file,
-        detail: tail.detail,
-        droppedBytes,
-        seenAt: new Date().toISOString(),
-      });
-      if (this.notes.length > 20) this.notes.shift();
-    }
-  }
-
-  /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
-  private async openLevel(): Promise<Db> {
-    const handover = this.handover;
-    if (handover) {
-      // Another store asked for the database and this one just handed it over: let it in first.
-      const until = Date.now() + HANDOVER_COURTESY_MS;
-      while (handover.pending() && Date.now() < until) await delay(5);
-    }
-    try {
-      return await this.openLevelWaiting();
-    } finally {
-      handover?.withdraw();
-    }
-  }
-
-  /** The whole lock wait: as long as the backoff schedule of `lockWait.attempts` adds up to. */
-  private lockWaitBudgetMs(): number {
-    const { attempts, minDelayMs, maxDelayMs } = this.lockWait;
-    let total = 0;
-    for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
-    return total;
-  }
-
-  private async openLevelWaiting(): Promise<Db> {
-    const path = this.location;
-    const { attempts } = this.lockWait;
-    const deadline = Date.now() + this.lockWaitBudgetMs();
-    let lastSuspicion: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const state = await inspectFolder(path);
-      let tornTails: TornTail[] = [];
-      let createIfMissing = false;
-      if (state.kind === 'missing' || state.kind === 'empty') {
-        if (!this.create) {
-          throw new StateError(
-            ErrorCodes.STORE_NOT_FOUND,
-            state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`,
-            {
-              file: path,
-              hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
-            },
-          );
-        }
-        const foreign = state.kind === 'empty' ? state.entries.filter((name) => !['LOCK', 'LOG', 'LOG.old'].includes(name)) : [];
-        if (foreign.length > 0) {
-          throw new StateError(
-            ErrorCodes.INVALID_ARGUMENT,
-            `${path} is not empty and holds no LevelDB store (found ${foreign.slice(0, 3).join(', ')}); refusing to create a store among other files`,
-            { file: path },
-          );
-        }
-        createIfMissing = true;
-      } else if (state.kind === 'headless') {
-        throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
-      } else {
-        const check = await checkDataFiles(path, state.entries, { reuse: this.reuseVerifiedFiles });
-        // Noted only once LevelDB opens: while another process holds the lock, a torn tail may
-        // be its append in progress rather than a crash.
-        tornTails = check.tornTails;
-        const { suspicious } = check;
-        if (suspicious.length > 0) {
-          // A writer in another process can show the same picture for a moment; damage stays put.
-          const seen = suspicious.join('; ');
-          if (seen === lastSuspicion || attempt >= attempts) throw corrupted(path, seen);
-          lastSuspicion = seen;
-          await delay(this.backoff(attempt));
-          continue;
-        }
-      }
-      const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
-      try {
-        await db.open();
-        this.noteTornTails(tornTails);
-        return db;
-      } catch (error) {
-        if (!isLockedError(error)) throw mapLevelError(error, path);
-        const handover = this.handover;
-        if (!handover) {
-          if (attempt >= attempts) throw lockedError(path, attempts, error);
-          await delay(this.backoff(attempt));
-          continue;
-        }
-        // A sharing holder releases as soon as its operations in flight end: ask, and look often
-        // (within the same total wait as the backoff schedule), so the turn is not missed.
-        if (Date.now() >= deadline) throw lockedError(path, attempt, error);
-        handover.request();
-        await delay(Math.min(HANDOVER_POLL_MS, this.backoff(attempt), Math.max(1, deadline - Date.now())));
-      }
-    }
-  }
-
-  private backoff(attempt: number): number {
-    const { minDelayMs, maxDelayMs } = this.lockWait;
-    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
-    // Jitter keeps two waiting processes from retrying in lockstep.
-    return Math.max(minDelayMs, Math.round(ceiling * (0.5 + Math.random() / 2)));
+  /** Opens LevelDB, never creating over existing files, waiting out another process's lock (see level-open.ts). */
+  private openLevel(): Promise<Db> {
+    return openLevel({
+      path: this.location,
+      create: this.create,
+      lockWait: this.lockWait,
+      reuseVerifiedFiles: this.reuseVerifiedFiles,
+      handover: this.handover,
+      noteTornTails: (tails) => noteTornTails(this.notes, tails),
+    });
   }
 
   private openHandle(): SharedHandle<Db> {
@@ -544,43 +378,4 @@ export class LevelDbStore extends AbstractStateStore {
       hint: 'run the integrity check to list every such entry',
     });
   }
-}
-
-/** Decodes one stored value, or says with a finding why it is not the record its key names. */
-export function decodeEntry(key: string, raw: string): { record: DeploymentRecord } | InvalidEntry {
-  let value: unknown;
-  try {
-    value = parseLossless(raw, { source: key, sourceIsKey: true });
-  } catch (error) {
-    return { key, raw, finding: invalidValueFinding(key, error, 'UNDECODABLE_VALUE') };
-  }
-  let record: DeploymentRecord;
-  try {
-    record = assertDeploymentRecord(value, key);
-  } catch (error) {
-    return { key, raw, finding: invalidValueFinding(key, error, 'INVALID_RECORD') };
-  }
-  const parsed = tryParseKey(key);
-  if (!parsed) {
-    return { key, raw, finding: invalidValueFinding(key, new Error('the key is not of the form <chainId>-<contractName>'), 'INVALID_KEY') };
-  }
-  if (parsed.chainId !== record.chainId || parsed.contractName !== record.contractName) {
-    const field = parsed.chainId !== record.chainId ? 'chainId' : 'contractName';
-    const says = `${record.chainId}-${record.contractName}`;
-    return {
-      key,
-      raw,
-      finding: finding('KEY_MISMATCH', `stored under ${JSON.stringify(key)} but the record says ${JSON.stringify(says)}`, {
-        key,
-        chainId: record.chainId,
-        contractName: record.contractName,
-        field,
-      }),
-    };
-  }
-  return { record };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,124 @@
+// Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
+import { ErrorCodes, StateError, sleep } from '@deploystate/core';
+import { Level } from 'level';
+import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
+import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
+import type { Handover } from './handover.js';
+import type { LockWait } from './leveldb-options.js';
+
+export type Db = Level<string, string>;
+
+/** While a request for the database is posted, the lock is tried at least this often. */
+const HANDOVER_POLL_MS = 20;
+/** A store about to reopen lets a waiting store go first for at most this long. */
+const HANDOVER_COURTESY_MS = 150;
+
+/** What opening needs from the store. */
+export interface LevelOpen {
+  path: string;
+  create: boolean;
+  lockWait: LockWait;
+  reuseVerifiedFiles: boolean;
+  /** Only a sharing store (one that idle-closes) has one: it hands over and asks for turns. */
+  handover: Handover | undefined;
+  /** Told, once LevelDB is open, the torn log tails the pre-open check accepted. */
+  noteTornTails: (tails: readonly TornTail[]) => void;
+}
+
+/** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
+export async function openLevel(open: LevelOpen): Promise<Db> {
+  const handover = open.handover;
+  if (handover) {
+    // Another store asked for the database and this one just handed it over: let it in first.
+    const until = Date.now() + HANDOVER_COURTESY_MS;
+    while (handover.pending() && Date.now() < until) await sleep(5);
+  }
+  try {
+    return await openLevelWaiting(open);
+  } finally {
+    handover?.withdraw();
+  }
+}
+
+/** The whole lock wait: as long as the backoff schedule of `lockWait.attempts` adds up to. */
+function lockWaitBudgetMs(lockWait: LockWait): number {
+  const { attempts, minDelayMs, maxDelayMs } = lockWait;
+  let total = 0;
+  for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+  return total;
+}
+
+async function openLevelWaiting(open: LevelOpen): Promise<Db> {
+  const path = open.path;
+  const { attempts } = open.lockWait;
+  const deadline = Date.now() + lockWaitBudgetMs(open.lockWait);
+  let lastSuspicion: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const state = await inspectFolder(path);
+    let tornTails: TornTail[] = [];
+    let createIfMissing = false;
+    if (state.kind === 'missing' || state.kind === 'empty') {
+      if (!open.create) {
+        throw new StateError(
+          ErrorCodes.STORE_NOT_FOUND,
+          state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`,
+          {
+            file: path,
+            hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
+          },
+        );
+      }
+      const foreign = state.kind === 'empty' ? state.entries.filter((name) => !['LOCK', 'LOG', 'LOG.old'].includes(name)) : [];
+      if (foreign.length > 0) {
+        throw new StateError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `${path} is not empty and holds no LevelDB store (found ${foreign.slice(0, 3).join(', ')}); refusing to create a store among other files`,
+          { file: path },
+        );
+      }
+      createIfMissing = true;
+    } else if (state.kind === 'headless') {
+      throw corrupted(path, 'CURRENT is missing while table, log or MANIFEST files are present (opening would discard them)');
+    } else {
+      const check = await checkDataFiles(path, state.entries, { reuse: open.reuseVerifiedFiles });
+      // Noted only once LevelDB opens: while another process holds the lock, a torn tail may
+      // be its append in progress rather than a crash.
+      tornTails = check.tornTails;
+      const { suspicious } = check;
+      if (suspicious.length > 0) {
+        // A writer in another process can show the same picture for a moment; damage stays put.
+        const seen = suspicious.join('; ');
+        if (seen === lastSuspicion || attempt >= attempts) throw corrupted(path, seen);
+        lastSuspicion = seen;
+        await sleep(backoff(open.lockWait, attempt));
+        continue;
+      }
+    }
+    const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
+    try {
+      await db.open();
+      open.noteTornTails(tornTails);
+      return db;
+    } catch (error) {
+      if (!isLockedError(error)) throw mapLevelError(error, path);
+      const handover = open.handover;
+      if (!handover) {
+        if (attempt >= attempts) throw lockedError(path, attempts, error);
+        await sleep(backoff(open.lockWait, attempt));
+        continue;
+      }
+      // A sharing holder releases as soon as its operations in flight end: ask, and look often
+      // (within the same total wait as the backoff schedule), so the turn is not missed.
+      if (Date.now() >= deadline) throw lockedError(path, attempt, error);
+      handover.request();
+      await sleep(Math.min(HANDOVER_POLL_MS, backoff(open.lockWait, attempt), Math.max(1, deadline - Date.now())));
+    }
+  }
+}
+
+function backoff(lockWait: LockWait, attempt: number): number {
+  const { minDelayMs, maxDelayMs } = lockWait;
+  const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+  // Jitter keeps two waiting processes from retrying in lockstep.
+  return Math.max(minDelayMs, Math.round(ceiling * (0.5 + Math.random() / 2)));
+}

@@ -1,0 +1,41 @@
+// The LevelDB store's options, their defaults, and the lock wait it uses while another process holds LevelDB.
+import type { BaseStoreOptions } from '@deploystate/core';
+
+export interface LockWait {
+  /** How many times to try opening while another process holds the LOCK. */
+  attempts: number;
+  /** First delay between attempts; doubles up to maxDelayMs (with jitter). */
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_LOCK_WAIT: LockWait = { attempts: 30, minDelayMs: 20, maxDelayMs: 500 };
+export const DEFAULT_IDLE_CLOSE_MS = 250;
+export const DEFAULT_CLOSE_WAIT_MS = 2_000;
+
+export interface LevelDbStoreOptions extends BaseStoreOptions {
+  /** The LevelDB folder (the legacy default is `./leveldb`). */
+  path: string;
+  /** Create the store when the folder is missing or empty. Default false: only writing commands pass true. */
+  create?: boolean;
+  /** Refuse every write with WRITES_REFUSED. */
+  readOnly?: boolean;
+  /** Close the LevelDB handle after this much idle time so other processes get their turn. 0 keeps it open. */
+  idleCloseMs?: number;
+  /** Bounded backoff while another process holds the lock; then LOCKED. */
+  lockWait?: Partial<LockWait>;
+  /** fsync every write (LevelDB `sync: true`). Default false: the write is in the OS, not yet on disk. */
+  sync?: boolean;
+  /**
+   * How long close() waits for work in flight, above all an iterator whose consumer stopped
+   * pulling. Then such an iterator is ended (its next step fails with STORE_CLOSED) and the
+   * store closes, releasing the lock. Default 2000 ms.
+   */
+  closeWaitMs?: number;
+  /**
+   * Skip re-reading files that this process verified before and that are unchanged since (a log
+   * that only grew is checked from its last whole record). Default true; false reads every file
+   * on every open.
+   */
+  reuseVerifiedFiles?: boolean;
+}

@@ -1,0 +1,247 @@
+// The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
+import { existsSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseStateFile, withFileLock, writeFileAtomic } from '@deploystate/backend-json';
+import { canonicalDigest, parseLossless, stringifyLossless, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { Journal, writerAlive, type IntentEntry } from './journal.js';
+import { resolvePaths, stateFiles } from './paths.js';
+import type { MigrationContext } from './context.js';
+import type { MigrationOptions } from './types.js';
+
+/** The last write the store made to a key in JSON. */
+export interface WrittenEntry {
+  /**
+   * The journal seq of the write's intent (its record is read back from there for a repair); 0 for
+   * a record the product wrote without the journal (the copy, a restore, an import), which a
+   * repair takes from LevelDB when LevelDB holds exactly it.
+   */
+  seq: number;
+  op: 'put' | 'delete';
+  /** canonicalDigest of the record written; null for a delete. */
+  digest: string | null;
+  /** The record's timestamp, in decimal (any size); for a delete, the write's time in ms. */
+  timestamp: string;
+}
+
+export interface Baseline {
+  version: 1;
+  /** Every write up to this seq is folded into `written`. */
+  scannedSeq: number;
+  written: Record<string, WrittenEntry>;
+}
+
+export interface CoownedContext {
+  stateDir: string;
+  deployments: string;
+  registry: NetworkRegistry;
+  journal: Journal;
+}
+
+/** The files a migration command works with, as this module needs them. */
+export function coownedContext(ctx: Pick<MigrationContext, 'files' | 'registry' | 'journal'>): CoownedContext {
+  return { stateDir: ctx.files.stateDir, deployments: ctx.files.deployments, registry: ctx.registry, journal: ctx.journal };
+}
+
+const BASELINE_FILE = 'written.json';
+const emptyBaseline = (): Baseline => ({ version: 1, scannedSeq: 0, written: {} });
+
+function baselinePath(ctx: Pick<CoownedContext, 'stateDir'>): string {
+  return join(ctx.stateDir, BASELINE_FILE);
+}
+
+/**
+ * The baseline as recorded. Where none was ever recorded (a store migrated before this existed),
+ * the records the files hold now are the start, and the whole journal is folded over them.
+ */
+async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await readFile(baselinePath(ctx), 'utf8');
+  } catch {
+    const start = emptyBaseline();
+    await adoptFiles(ctx, start, await chainsInFolder(ctx));
+    return start;
+  }
+  try {
+    const parsed = parseLossless(text) as Baseline;
+    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object') return parsed;
+  } catch {
+    // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
+  }
+  return emptyBaseline();
+}
+
+/** Read, change and write the baseline under its own lock (one short lock; the journal is read inside). */
+export async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: Baseline) => Promise<T>): Promise<T> {
+  const file = baselinePath(ctx);
+  return withFileLock(
+    file,
+    async () => {
+      const baseline = await readBaseline(ctx);
+      const result = await change(baseline);
+      await writeFileAtomic(file, `${stringifyLossless(baseline, 2)}\n`, { durable: false, tmpDir: join(ctx.stateDir, 'tmp') });
+      return result;
+    },
+    { lockDir: ctx.stateDir },
+  );
+}
+
+export function timestampOf(record: DeploymentRecord): string {
+  return String(record.timestamp);
+}
+
+export const later = (a: string, b: string): boolean => BigInt(a) > BigInt(b);
+
+function entryOf(intent: IntentEntry): WrittenEntry {
+  return {
+    seq: intent.seq,
+    op: intent.op,
+    digest: intent.digest,
+    timestamp: intent.op === 'put' && intent.record ? timestampOf(intent.record) : String(Date.parse(intent.time) || 0),
+  };
+}
+
+/**
+ * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
+ * becomes its key's entry. Folding stops before the first write still in flight (its writer alive),
+ * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
+ * returned (`unfolded`), to be checked now but folded next time.
+ */
+export async function fold(journal: Journal, baseline: Baseline): Promise<Map<string, WrittenEntry>> {
+  const intents = new Map<number, IntentEntry>();
+  const ok = new Set<number>();
+  const closed = new Set<number>();
+  // A journal shorter than the baseline was replaced: fold the new one from its start.
+  if ((await journal.lastSeq()) < baseline.scannedSeq) baseline.scannedSeq = 0;
+  let lastSeq = baseline.scannedSeq;
+  for await (const e of journal.entries({ sinceSeq: baseline.scannedSeq, onEnd: (end) => (lastSeq = end.lastSeq) })) {
+    if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
+    else if (e.type === 'outcome' && intents.has(e.ref)) {
+      closed.add(e.ref);
+      if (e.outcome === 'ok') ok.add(e.ref);
+    }
+  }
+  const unfolded = new Map<string, WrittenEntry>();
+  let settled = true;
+  for (const [seq, intent] of intents) {
+    if (!closed.has(seq) && writerAlive(intent.pid)) {
+      if (settled) baseline.scannedSeq = seq - 1;
+      settled = false;
+      continue;
+    }
+    if (!ok.has(seq)) continue;
+    if (settled) baseline.written[intent.key] = entryOf(intent);
+    else unfolded.set(intent.key, entryOf(intent));
+  }
+  if (settled) baseline.scannedSeq = Math.max(baseline.scannedSeq, lastSeq);
+  return unfolded;
+}
+
+export function fileOf(ctx: CoownedContext, chainId: number): string {
+  return join(ctx.deployments, ctx.registry.fileName(chainId));
+}
+
+export function merged(baseline: Baseline, unfolded: Map<string, WrittenEntry>): Map<string, WrittenEntry> {
+  const all = new Map(Object.entries(baseline.written));
+  for (const [key, entry] of unfolded) all.set(key, entry);
+  return all;
+}
+
+/** Baselines this process folded, by file, with the signature of the file they were read from. */
+const foldedCache = new Map<string, { signature: string; baseline: Baseline }>();
+
+/**
+ * The baseline with the journal folded in, without writing it. While written.json is unchanged the
+ * fold of the last call is continued (from its first write in flight), so a deploy script's checks
+ * read only what was journalled since, never the whole journal again.
+ */
+export async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry> }> {
+  const path = baselinePath(ctx);
+  // The first check anywhere records the start, so the files as they are now (not as a later rewrite leaves them) are it.
+  if (signatureOf(path) === undefined) await updateBaseline(ctx, (baseline) => fold(ctx.journal, baseline));
+  const signature = signatureOf(path) ?? 'absent';
+  const hit = foldedCache.get(path);
+  const baseline = hit && hit.signature === signature ? hit.baseline : await readBaseline(ctx);
+  const unfolded = await fold(ctx.journal, baseline);
+  foldedCache.set(path, { signature, baseline });
+  return { baseline, unfolded };
+}
+
+/** The chains whose state file is in the deployments folder. */
+async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> {
+  const chains = new Set<number>();
+  const names = await readdir(ctx.deployments).catch(() => [] as string[]);
+  for (const name of names) {
+    const chainId = ctx.registry.chainIdOfFile(name);
+    if (chainId !== undefined && fileOf(ctx, chainId) === join(ctx.deployments, name)) chains.add(chainId);
+  }
+  return chains;
+}
+
+/**
+ * After a write the product made itself (copy, restore, import): every record the named chains'
+ * files hold now (all chains by default) is the new baseline, and keys they no longer hold leave it.
+ * A file that cannot be read keeps its old baseline.
+ */
+export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<void> {
+  const targets = chains ?? (await chainsInFolder(ctx));
+  await updateBaseline(ctx, async (baseline) => {
+    await fold(ctx.journal, baseline);
+    await adoptFiles(ctx, baseline, targets);
+  });
+}
+
+/** The records the chains' files hold now replace the chains' entries (a file that cannot be read keeps its own). */
+async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>): Promise<void> {
+  for (const chainId of chains) {
+    const file = fileOf(ctx, chainId);
+    let records: Map<string, DeploymentRecord>;
+    try {
+      records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue;
+      records = new Map();
+    }
+    const prefix = `${chainId}-`;
+    for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];
+    for (const [name, record] of records) {
+      baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: timestampOf(record) };
+    }
+  }
+}
+
+/**
+ * `moveBaseline` for a command that wrote network files without a Migration open (restore of a
+ * JSON file, import into JSON): those are the product's own writes. Nothing to do without a journal.
+ */
+export async function acceptNetworkFiles(options: MigrationOptions, chains?: readonly number[]): Promise<void> {
+  const files = stateFiles(resolvePaths(options));
+  if (!existsSync(files.journal)) return;
+  const journal = new Journal(files.journal);
+  try {
+    await moveBaseline(
+      { stateDir: files.stateDir, deployments: files.deployments, registry: options.registry ?? new NetworkRegistry(), journal },
+      chains === undefined ? undefined : new Set(chains),
+    );
+  } finally {
+    await journal.close();
+  }
+}
+
+/** After a rollback's carry-back the JSON side is no longer written: the baseline starts afresh. */
+export async function forgetBaseline(ctx: CoownedContext): Promise<void> {
+  await updateBaseline(ctx, async (baseline) => {
+    await fold(ctx.journal, baseline);
+    baseline.written = {};
+  });
+}
+
+export function signatureOf(file: string): string | undefined {
+  try {
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : undefined;
+  } catch {
+    return undefined;
+  }
+}

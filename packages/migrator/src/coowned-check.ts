@@ -1,0 +1,133 @@
+// The check of co-owned network files: the records the store wrote that a foreign rewrite dropped or changed.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseStateFile } from '@deploystate/backend-json';
+import { parseKey } from '@deploystate/core';
+import { lazyDigests, type KnownFileDigests } from './file-digests.js';
+import { fileOf, fold, foldedBaseline, later, merged, updateBaseline, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
+
+export type ForeignOverwriteKind = 'missing' | 'changed' | 'reappeared';
+
+/** A record the store wrote that its file no longer holds, or holds changed. */
+export interface ForeignOverwrite {
+  file: string;
+  key: string;
+  /** missing: the record is gone; changed: it differs and is not newer; reappeared: a deleted record is back. */
+  kind: ForeignOverwriteKind;
+  /** The journal seq of the store's write. */
+  seq: number;
+  /** The written record's timestamp (for a delete, the write's time in ms), in decimal. */
+  timestamp: string;
+}
+
+/**
+ * Someone else's write, never reverted: the file holds a later timestamp than the store's write, or
+ * a record the product wrote (the copy, a restore, an import) was removed from it.
+ */
+export interface ChangedElsewhere {
+  file: string;
+  key: string;
+  seq: number;
+}
+
+export interface FilesCheck {
+  findings: ForeignOverwrite[];
+  changedElsewhere: ChangedElsewhere[];
+  /** Keys the check compared. */
+  checked: number;
+}
+
+/** Compares one chain's expected writes with its file as it is now. */
+async function checkChain(
+  ctx: CoownedContext,
+  chainId: number,
+  expected: Array<[string, WrittenEntry]>,
+  out: FilesCheck,
+  known?: KnownFileDigests,
+): Promise<void> {
+  const file = fileOf(ctx, chainId);
+  let records: { get(name: string): { digest: string; timestamp: string } | undefined };
+  let invalid: Set<string>;
+  const seen = known?.get(file); // verify read this very file already: its digests, nothing parsed again
+  try {
+    if (seen) ({ records, invalid } = seen);
+    else {
+      const model = parseStateFile(await readFile(file, 'utf8'), file, chainId);
+      records = lazyDigests(model.records);
+      invalid = new Set(model.invalid.keys());
+    }
+  } catch (error) {
+    // A file that cannot be read is reported by verify and validate as such; a deleted one lost everything.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    records = new Map();
+    invalid = new Set();
+  }
+  for (const [key, entry] of expected) {
+    out.checked++;
+    const { contractName } = parseKey(key);
+    const found = records.get(contractName);
+    if (entry.op === 'delete') {
+      if (!found && !invalid.has(contractName)) continue;
+      if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+      else out.findings.push({ file, key, kind: 'reappeared', seq: entry.seq, timestamp: entry.timestamp });
+      continue;
+    }
+    if (!found) {
+      // A record the product wrote (no journal entry) that is gone was removed elsewhere (a teammate's
+      // delete, pulled through git); a rewrite that drops records drops the ones written after it loaded.
+      if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0 });
+      else out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
+      continue;
+    }
+    if (found.digest === entry.digest) continue;
+    if (later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+    else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
+  }
+}
+
+async function checkEntries(
+  ctx: CoownedContext,
+  entries: Map<string, WrittenEntry>,
+  chains?: ReadonlySet<number>,
+  known?: KnownFileDigests,
+): Promise<FilesCheck> {
+  const byChain = new Map<number, Array<[string, WrittenEntry]>>();
+  for (const [key, entry] of entries) {
+    const { chainId } = parseKey(key);
+    if (chains && !chains.has(chainId)) continue;
+    let list = byChain.get(chainId);
+    if (!list) byChain.set(chainId, (list = []));
+    list.push([key, entry]);
+  }
+  const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
+  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known);
+  out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+/**
+ * Checks every file the store wrote, without recording anything: for `status`, and for a put
+ * (which never counts as a clean check, so what it finds stays until repaired).
+ */
+export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
+  if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
+  const { baseline, unfolded } = await foldedBaseline(ctx);
+  return checkEntries(ctx, merged(baseline, unfolded), chains);
+}
+
+const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
+
+/**
+ * Checks every file the store wrote and records how far the journal is folded (verify, the gates).
+ * A key the file holds with a later timestamp is someone else's write: it leaves the baseline, so
+ * it is reported once as changed elsewhere and never reverted.
+ */
+export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests): Promise<FilesCheck> {
+  if (!existsSync(ctx.journal.file)) return noCheck();
+  return updateBaseline(ctx, async (baseline) => {
+    const unfolded = await fold(ctx.journal, baseline);
+    const result = await checkEntries(ctx, merged(baseline, unfolded), undefined, known);
+    for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
+    return result;
+  });
+}

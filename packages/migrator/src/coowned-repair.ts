@@ -1,0 +1,119 @@
+// Repair of co-owned network files: the lost records put back from the journal (or LevelDB), never over a newer one.
+import { canonicalDigest, parseKey, type DeploymentRecord } from '@deploystate/core';
+import { foldedBaseline, later, timestampOf, type CoownedContext } from './coowned-baseline.js';
+import { checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
+import type { MigrationPhase } from './types.js';
+
+export interface RepairAction {
+  file: string;
+  key: string;
+  kind: ForeignOverwriteKind;
+  /** What the repair does: put the journalled record back, or delete the record that reappeared. */
+  action: 'put' | 'delete';
+  seq: number;
+  timestamp: string;
+}
+
+export interface RepairPlan {
+  actions: RepairAction[];
+  /** Keys left alone because the file holds a later write. */
+  changedElsewhere: ChangedElsewhere[];
+  /** Records to write back, by key. */
+  records: Map<string, DeploymentRecord>;
+  /** Findings whose exact record is neither in the journal nor in LevelDB: restore the file's backup. */
+  unrepairable: ForeignOverwrite[];
+}
+
+/** Where a repair finds a record the product wrote without the journal: LevelDB, when it holds exactly it. */
+export type RecordSource = (chainId: number, contractName: string) => Promise<DeploymentRecord | null>;
+
+/**
+ * What a repair would do: every finding, with the record read back from the journal (or, for a
+ * record the copy, a restore or an import wrote, from LevelDB when it holds exactly that record).
+ * Findings with no exact record anywhere are listed as `unrepairable`.
+ */
+export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource): Promise<RepairPlan> {
+  const check = await checkFiles(ctx);
+  const wanted = new Map<number, ForeignOverwrite>();
+  for (const f of check.findings) if (f.kind !== 'reappeared' && f.seq > 0) wanted.set(f.seq, f);
+  const records = new Map<string, DeploymentRecord>();
+  if (wanted.size > 0) {
+    const from = Math.min(...wanted.keys()) - 1;
+    for await (const e of ctx.journal.entries({ sinceSeq: from })) {
+      const f = wanted.get(e.seq);
+      if (f && e.type === 'intent' && e.record) records.set(f.key, e.record);
+    }
+  }
+  const expected = new Map(Object.entries((await foldedBaseline(ctx)).baseline.written));
+  for (const f of check.findings) {
+    if (f.kind === 'reappeared' || records.has(f.key) || !otherSide) continue;
+    const { chainId, contractName } = parseKey(f.key);
+    const record = await otherSide(chainId, contractName).catch(() => null);
+    const digest = f.seq > 0 ? undefined : expected.get(f.key)?.digest;
+    if (record && (f.seq > 0 || canonicalDigest(record) === digest)) records.set(f.key, record);
+  }
+  const actions: RepairAction[] = [];
+  const unrepairable: ForeignOverwrite[] = [];
+  for (const f of check.findings) {
+    if (f.kind !== 'reappeared' && !records.has(f.key)) {
+      unrepairable.push(f);
+      continue;
+    }
+    actions.push({ file: f.file, key: f.key, kind: f.kind, action: f.kind === 'reappeared' ? 'delete' : 'put', seq: f.seq, timestamp: f.timestamp });
+  }
+  return { actions, changedElsewhere: check.changedElsewhere, records, unrepairable };
+}
+
+export interface RepairReport {
+  applied: RepairAction[];
+  /** Actions not taken because the file meanwhile holds a later record. */
+  skipped: RepairAction[];
+  changedElsewhere: ChangedElsewhere[];
+  /** Findings no exact record was found for (restore the file from its backups). */
+  unrepairable: ForeignOverwrite[];
+}
+
+/** The store the repair writes through (the JSON backend: its lock, its atomic write, every other key kept). */
+export interface RepairTarget {
+  get(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
+  put(record: DeploymentRecord): Promise<void>;
+  delete(chainId: number, contractName: string): Promise<boolean>;
+}
+
+/**
+ * Applies a plan. Each key is looked at again just before it is written: a record that became
+ * newer meanwhile is left alone (never an older record over a newer one) and reported as skipped.
+ */
+export async function applyRepair(
+  ctx: CoownedContext,
+  plan: RepairPlan,
+  json: RepairTarget,
+  phase: MigrationPhase,
+): Promise<{ applied: RepairAction[]; skipped: RepairAction[] }> {
+  const applied: RepairAction[] = [];
+  const skipped: RepairAction[] = [];
+  for (const action of plan.actions) {
+    const { chainId, contractName } = parseKey(action.key);
+    const now = await json.get(chainId, contractName).catch(() => null);
+    if (now && later(timestampOf(now), action.timestamp)) {
+      skipped.push(action);
+      continue;
+    }
+    const record = plan.records.get(action.key);
+    if (action.action === 'put' && record) await json.put(record);
+    else if (action.action === 'delete' && now) await json.delete(chainId, contractName);
+    applied.push(action);
+  }
+  if (applied.length > 0) {
+    await ctx.journal.appendOne({
+      type: 'event',
+      event: 'files-repaired',
+      detail: applied.map((a) => `${a.action} ${a.key}`).join(', '),
+      time: new Date().toISOString(),
+      pid: process.pid,
+      phase,
+    });
+  }
+  // The repaired records are what the baseline expects already: it stays as it is.
+  return { applied, skipped };
+}
