@@ -18,7 +18,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
-import { streamJournalledKeys, waitForOutcomes } from './journal.js';
+import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import type { CopyProgress, CopyReport, MigrationStateFile } from './types.js';

@@ -1,7 +1,9 @@
 // @deploystate/migrator: the LevelDB -> JSON migration as a persisted, resumable, reversible
 // state machine, and the factory deploy scripts use to get the store for the current phase.
 export * from './types.js';
-export { Migration, type AnalyzeOptions, type CheckReport, type CutoverReport } from './migration.js';
+export { Migration } from './migration.js';
+export { type AnalyzeOptions, type CheckReport } from './read-commands.js';
+export { type CutoverReport } from './cutover.js';
 export { createStateStore, MigrationStateStore, type StateStoreOptions } from './factory.js';
 export { PhaseWatcher } from './phase-watcher.js';
 export {
@@ -28,12 +30,9 @@ export {
   type SideStoreOptions,
   type StoreFolders,
 } from './command-stores.js';
+export { journalledKeys, openIntents, summarizeJournal, type JournalSummary } from './journal-queries.js';
 export {
   Journal,
-  journalledKeys,
-  openIntents,
-  summarizeJournal,
-  type JournalSummary,
   type AppendOptions,
   type JournalEntry,
   type IntentEntry,

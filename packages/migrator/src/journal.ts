@@ -6,15 +6,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import {
-  ErrorCodes,
-  fsErrorCode,
-  isProcessAlive,
-  parseLossless,
-  StateError,
-  stringifyLossless,
-  type DeploymentRecord,
-} from '@deploystate/core';
+import { ErrorCodes, fsErrorCode, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { parseLine } from './journal-line.js';
 import type { MigrationPhase } from './types.js';
 
 export type WriteOutcome = 'ok' | 'primary-failed' | 'secondary-failed' | 'compensated' | 'diverged';
@@ -82,39 +75,9 @@ export interface AppendOptions {
   durable?: boolean;
 }
 
-const TYPES = new Set(['intent', 'outcome', 'shadow-mismatch', 'event']);
-/** Every entry is printed with `type` first, so a line glued to a torn fragment can be found again. */
-const ENTRY_START = '{"type":"';
 /** A checkpoint (seq -> byte offset) every this many entries lets a read start near `sinceSeq`. */
 const CHECKPOINT_EVERY = 512;
 const NEWLINE = 0x0a;
-
-function asEntry(value: unknown): JournalEntry | null {
-  return typeof value === 'object' && value !== null && TYPES.has((value as { type?: unknown }).type as string)
-    ? (value as JournalEntry)
-    : null;
-}
-
-/**
- * One line: the entry, or null and torn. A process that crashed mid-append can leave a fragment
- * that the next writer's line is glued to: the entry is then the suffix that parses on its own.
- */
-function parseLine(line: string): { entry: JournalEntry | null; torn: boolean } {
-  if (line.trim() === '') return { entry: null, torn: false };
-  try {
-    return { entry: asEntry(parseLossless(line)), torn: false };
-  } catch {
-    for (let at = line.indexOf(ENTRY_START, 1); at > 0; at = line.indexOf(ENTRY_START, at + 1)) {
-      try {
-        const entry = asEntry(parseLossless(line.slice(at)));
-        if (entry) return { entry, torn: true };
-      } catch {
-        // not this one
-      }
-    }
-    return { entry: null, torn: true };
-  }
-}
 
 interface ScanPoint {
   /** A line boundary in bytes. */
@@ -371,84 +334,7 @@ export class Journal {
   }
 }
 
-/** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
-export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
-  const keys = new Set<string>();
-  for (const e of entries) if (e.type === 'intent' && !e.probe) keys.add(e.key);
-  return [...keys];
-}
-
-/** `journalledKeys` over a stream (`Journal.entries()`), keeping only keys that pass `filter`. */
-export async function streamJournalledKeys(
-  entries: AsyncIterable<JournalEntry>,
-  filter: (key: string) => boolean = () => true,
-): Promise<string[]> {
-  const keys = new Set<string>();
-  for await (const e of entries) if (e.type === 'intent' && !e.probe && filter(e.key)) keys.add(e.key);
-  return [...keys];
-}
-
-/** Intents (not probes) that have no outcome yet: writes in flight or interrupted by a crash. */
-export function openIntents(entries: readonly JournalEntry[]): IntentEntry[] {
-  const closed = new Set<number>();
-  for (const e of entries) if (e.type === 'outcome') closed.add(e.ref);
-  return entries.filter((e): e is IntentEntry => e.type === 'intent' && !closed.has(e.seq));
-}
-
-/** What one streamed pass over the journal after `sinceSeq` found, for keys that pass a filter. */
-export interface JournalSummary {
-  /** Keys written (put or delete, probes excluded), in first-seen order. */
-  keys: string[];
-  /** Intents without an outcome yet (writes in flight, or cut off by a crash). */
-  open: IntentEntry[];
-  lastSeq: number;
-  torn: number;
-  entries: number;
-}
-
-/** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
-export async function summarizeJournal(
-  journal: Journal,
-  sinceSeq: number,
-  filter: (key: string) => boolean = () => true,
-): Promise<JournalSummary> {
-  const keys = new Set<string>();
-  const open = new Map<number, IntentEntry>();
-  let end = { torn: 0, lastSeq: 0 };
-  let entries = 0;
-  for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
-    entries++;
-    if (e.type === 'intent' && !e.probe && filter(e.key)) {
-      keys.add(e.key);
-      open.set(e.seq, e);
-    } else if (e.type === 'outcome') {
-      open.delete(e.ref);
-    }
-  }
-  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries };
-}
-
 /** Whether the process that appended an entry may still be writing (the journal is local to this host). */
 export function writerAlive(pid: number): boolean {
   return pid === process.pid || isProcessAlive(pid);
-}
-
-/**
- * Waits (bounded) until every intent after `sinceSeq` whose key passes `filter` has an outcome,
- * so a reader sees both sides written. An intent from a dead process never closes: after the
- * timeout it is returned as still open.
- */
-export async function waitForOutcomes(
-  journal: Journal,
-  sinceSeq: number,
-  filter: (key: string) => boolean,
-  timeoutMs = 5_000,
-): Promise<JournalSummary> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const summary = await summarizeJournal(journal, sinceSeq, filter);
-    // A writer that is gone will never close its intent: waiting for it only delays the caller.
-    if (summary.open.every((e) => !writerAlive(e.pid)) || Date.now() >= deadline) return summary;
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

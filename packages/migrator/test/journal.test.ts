@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { acquireLock, Journal, type JournalEntry } from '../src/index.js';
-import { summarizeJournal } from '../src/journal.js';
+import { summarizeJournal } from '../src/journal-queries.js';
 import { runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-journal-');

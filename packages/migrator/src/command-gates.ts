@@ -1,0 +1,116 @@
+// The gate plumbing the Migration's commands share: gate facts, admission (refused exactly where
+// status says not ready), the phase switch under the state lock, and verify recorded as evidence.
+import type { Finding } from '@deploystate/core';
+import type { CommandContext } from './command-context.js';
+import type { MigrationContext } from './context.js';
+import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
+import type { IntentEntry } from './journal.js';
+import {
+  allowedIn,
+  assertMayRun,
+  mayRun,
+  transitionRefused,
+  TRANSITIONS,
+  type GateFacts,
+  type GateName,
+  type OpenWrite,
+  type TransitionName,
+} from './machine.js';
+import { underGateFence } from './fence.js';
+import { readOutboxFailure } from './outbox-drainer.js';
+import { pushTiming, readState, timing, updateState } from './state.js';
+import type { MigrationStateFile, VerifyReport } from './types.js';
+import { unreadableJsonError, verifySides } from './verify.js';
+
+export const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
+
+/** The keys a verify found different, as a gate lists them for machines. */
+export const differingKeys = (verify: VerifyReport): string[] => [
+  ...verify.comparison.onlyLeft.map((e) => e.key),
+  ...verify.comparison.onlyRight.map((e) => e.key),
+  ...verify.comparison.differing.map((d) => d.key),
+];
+
+/** A finding as a gate lists it for machines (error.data.findings in --json). */
+export const gateFinding = (f: Finding): Record<string, unknown> => ({
+  code: f.code,
+  severity: f.severity,
+  ...(f.key !== undefined && { key: f.key }),
+  ...(f.file !== undefined && { file: f.file }),
+  message: f.message,
+});
+
+/**
+ * The facts `command`'s gates decide on. When every gate that needs no journal passes, writers
+ * still in flight after the last verify get a bounded wait to close their writes first.
+ */
+export async function gateFacts(c: CommandContext, command: TransitionName): Promise<GateFacts> {
+  const state = await readState(c.files);
+  const since = state.lastVerify?.journalSeq ?? 0;
+  const needsJournal = (TRANSITIONS[command].gates as readonly GateName[]).includes('writes settled since verify');
+  const outboxError = await readOutboxFailure(c.files);
+  if (!needsJournal) return { state, openSinceVerify: [], outboxError };
+  const wait = mayRun(command, { state, openSinceVerify: [] });
+  const summary =
+    wait.allowed && wait.ready ? await waitForOutcomes(c.journal, since, () => true) : await summarizeJournal(c.journal, since);
+  return { state, openSinceVerify: summary.open.map(openWrite), outboxError };
+}
+
+/** Reads the facts and throws TRANSITION_REFUSED or GATE_FAILED exactly where status says not ready. */
+export async function admit(c: CommandContext, command: TransitionName): Promise<MigrationStateFile> {
+  const facts = await gateFacts(c, command);
+  assertMayRun(command, facts, c.files.state);
+  return facts.state;
+}
+
+// The phase is checked again under the state lock: the gates were decided under the migration lock.
+export async function transition(
+  c: CommandContext,
+  command: 'dual-write enable' | 'dual-write disable' | 'promote' | 'cutover',
+  started: number,
+  change?: (s: MigrationStateFile) => void,
+  detail?: string,
+): Promise<MigrationStateFile> {
+  const to = TRANSITIONS[command].to;
+  return updateState(c.files, (s) => {
+    if (!allowedIn(command).includes(s.phase)) throw transitionRefused(command, s.phase, c.files.state);
+    s.phase = to;
+    change?.(s);
+    pushTiming(s, timing(command, started, 'done', detail ?? `-> ${to}`));
+  });
+}
+
+/**
+ * `fenced`: the caller holds the gate fence already (a gate that verifies, then switches).
+ * `ctx`: where the sides are read (read-only commands and gates pass a snapshot context).
+ */
+export async function verifyAndRecord(
+  c: CommandContext,
+  options: { fenced?: boolean; ctx?: MigrationContext } = {},
+): Promise<VerifyReport> {
+  const started = c.clock();
+  const ctx = options.ctx ?? c.ctx;
+  const report = options.fenced ? await verifySides(ctx) : await underGateFence(c.files, 'verify', () => verifySides(ctx));
+  await updateState(c.files, (s) => {
+    s.lastVerify = report.evidence;
+    if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {
+      s.diverged = false;
+      s.divergedBy = null;
+    }
+    pushTiming(
+      s,
+      timing(
+        'verify',
+        started,
+        report.clean ? 'done' : 'failed',
+        report.clean
+          ? `equal: ${report.evidence.json.count} records`
+          : `${report.evidence.differences} difference(s), ${report.evidence.schemaErrors} schema error(s)`,
+      ),
+    );
+  });
+  // Recorded first, so the failed verify closes the gates; then it fails as CORRUPTED, never as a difference.
+  const corrupted = unreadableJsonError(report.comparison.unreadable);
+  if (corrupted) throw corrupted;
+  return report;
+}

@@ -1,0 +1,191 @@
+// The bodies of cut-over (gates read from fresh snapshots, then the switch to json-only under the
+// fence) and of fold-in, which carries LevelDB's later changes into the JSON side.
+import { openSnapshot } from '@deploystate/backend-leveldb';
+import {
+  compareKeys,
+  describeAcknowledgement,
+  ErrorCodes,
+  findAcknowledgement,
+  parseKey,
+  sleep,
+  StateError,
+  type Finding,
+} from '@deploystate/core';
+import { verifyChainOnSide } from './chain-evidence.js';
+import type { ChainVerificationReport } from './chain/types.js';
+import type { CommandContext } from './command-context.js';
+import { admit, differingKeys, gateFinding, transition, verifyAndRecord } from './command-gates.js';
+import type { MigrationContext } from './context.js';
+import { assertFilesIntact, coownedContext } from './coowned.js';
+import { foldIn, recordLevelDb, type FoldInReport } from './cutover-leveldb.js';
+import { createStateStore } from './factory.js';
+import { underGateFence } from './fence.js';
+import { assertRunGate } from './machine.js';
+import { readState, updateState } from './state.js';
+import type { CutoverOptions, MigrationPhase, VerifyReport } from './types.js';
+import { findingId, validateFiles } from './verify.js';
+
+export interface CutoverReport {
+  dryRun: boolean;
+  verify: VerifyReport;
+  soakVerifies: number;
+  /** Findings in the JSON files that LevelDB already had, and were acknowledged. */
+  acknowledged: Finding[];
+  phase: MigrationPhase;
+  /** The chain verification the gate passed, when asked. */
+  chain?: ChainVerificationReport;
+}
+
+export async function runCutover(c: CommandContext, options: CutoverOptions): Promise<CutoverReport> {
+  const started = c.clock();
+  await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
+  await admit(c, 'cutover');
+  // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not a byte of LevelDB.
+  let verify = await c.withReadCtx((ctx) => verifyAndRecord(c, { ctx }));
+  assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
+    differingKeys: differingKeys(verify),
+    schemaErrors: verify.schema.errors.map(gateFinding),
+  });
+  const acknowledged = await c.withReadCtx((ctx) => cutoverFindings(c, ctx, options.acknowledge ?? []));
+  let soakVerifies = 0;
+  if (options.soak) {
+    const count = Math.max(0, Math.floor(options.soak.count));
+    for (let i = 0; i < count; i++) {
+      await sleep(Math.max(0, options.soak.intervalMs));
+      verify = await c.withReadCtx((ctx) => verifyAndRecord(c, { ctx }));
+      assertRunGate('soak', { round: i + 1, of: count, evidence: verify.evidence }, c.files.state);
+      soakVerifies++;
+    }
+  }
+  // The JSON side is what deploy scripts will read alone after cut-over: it must match the chains.
+  const chain = options.chain
+    ? await c.withReadCtx((ctx) => verifyChainOnSide(ctx, c.paths, { ...options.chain!, from: 'json' }))
+    : undefined;
+  if (chain)
+    assertRunGate(
+      'chain verification',
+      chain,
+      c.files.state,
+      'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
+    );
+  if (!options.dryRun) {
+    const ackList = [...[...new Set(options.acknowledge ?? [])].sort(compareKeys), ...c.acknowledgements.map(describeAcknowledgement)];
+    // The last verify and the switch under one fence: no write lands between them. LevelDB as
+    // deploy scripts leave it is recorded from the same snapshot, so a later change to it (a
+    // clone that wrote before it pulled) is seen.
+    await underGateFence(c.files, 'cutover', () =>
+      c.withReadCtx(async (ctx) => {
+        verify = await verifyAndRecord(c, { fenced: true, ctx });
+        assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
+          differingKeys: differingKeys(verify),
+          schemaErrors: verify.schema.errors.map(gateFinding),
+        });
+        const leveldbAtCutover = await recordLevelDb(ctx, await ctx.leveldb());
+        await transition(
+          c,
+          'cutover',
+          started,
+          (s) => {
+            s.acknowledged = ackList;
+            s.cutoverEvidence = verify.evidence;
+            s.cutoverLeveldb = leveldbAtCutover;
+          },
+          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+        );
+      }),
+    );
+  }
+  return {
+    dryRun: options.dryRun ?? false,
+    verify,
+    soakVerifies,
+    acknowledged,
+    phase: options.dryRun ? 'json-primary' : 'json-only',
+    ...(chain && { chain }),
+  };
+}
+
+/**
+ * Findings in the JSON files must be ones analysis also finds in LevelDB, and each of those
+ * (errors and warnings) must be acknowledged by code or key.
+ */
+async function cutoverFindings(c: CommandContext, ctx: MigrationContext, acknowledge: readonly string[]): Promise<Finding[]> {
+  const state = await readState(c.files);
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const relevant = (f: Finding): boolean => f.severity !== 'info' && !(f.key !== undefined && skip.has(f.key));
+  const leveldb = await ctx.leveldb();
+  const json = await ctx.json();
+  const before = (await leveldb.checkIntegrity()).findings.filter(relevant);
+  const after = [...(await json.checkIntegrity()).findings, ...(await validateFiles(ctx)).errors].filter(relevant);
+  const known = new Set(before.map(findingId));
+  const keysWithFindings = new Set(before.map((f) => f.key).filter((k): k is string => k !== undefined));
+  const devChains = new Set(before.filter((f) => f.code === 'DEV_CHAIN').map((f) => f.chainId));
+  // A record's problem can show as another code in the file (a schema violation for an invalid
+  // address): it is the same problem when LevelDB has a finding on that key.
+  const preExisting = (f: Finding): boolean =>
+    known.has(findingId(f)) ||
+    (f.key !== undefined && keysWithFindings.has(f.key)) ||
+    (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
+  const fresh = after.filter((f) => !preExisting(f));
+  assertRunGate('no new findings', { fresh, unacknowledged: [] }, c.files.state, undefined, { findings: fresh.map(gateFinding) });
+  const acks = new Set(acknowledge);
+  // A recorded acknowledgement names the file, key, code and the record's digest as it is in JSON.
+  const recorded = async (f: Finding): Promise<boolean> => {
+    if (f.key === undefined || c.acknowledgements.length === 0) return false;
+    const { chainId, contractName } = parseKey(f.key);
+    const record = await json.get(chainId, contractName).catch(() => null);
+    const ack = findAcknowledgement(c.acknowledgements, f, record, f.file ?? json.fileFor(chainId));
+    if (ack) f.acknowledged = true;
+    return ack !== undefined;
+  };
+  const unacknowledged: Finding[] = [];
+  for (const f of after) {
+    if (acks.has(f.code) || (f.key !== undefined && acks.has(f.key)) || (f.file !== undefined && acks.has(f.file))) continue;
+    if (!(await recorded(f))) unacknowledged.push(f);
+  }
+  assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, c.files.state, undefined, {
+    findings: unacknowledged.map(gateFinding),
+    acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort(),
+  });
+  return after;
+}
+
+/**
+ * Writes LevelDB's changes since cut-over into the JSON side (json-only), from this LevelDB or
+ * another copy of the store (`from`, a LevelDB folder): only keys JSON still holds as at cut-over;
+ * keys changed on both sides are listed as conflicts and left alone. Each write is journalled.
+ */
+export async function runFoldIn(c: CommandContext, options: { from?: string; dryRun?: boolean }): Promise<FoldInReport> {
+  const state = await readState(c.files);
+  if (state.phase !== 'json-only')
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `fold-in is not allowed in ${state.phase} (only in json-only)`, {
+      file: c.files.state,
+      hint: 'run status to see which commands are allowed now',
+    });
+  if (!state.cutoverLeveldb)
+    throw new StateError(ErrorCodes.GATE_FAILED, 'gate "LevelDB recorded at cut-over" not satisfied: this cut-over predates the record', {
+      file: c.files.state,
+      hint: "nothing to compare LevelDB with; compare a teammate's export by hand",
+    });
+  const from = options.from ?? c.paths.leveldb;
+  const source = await openSnapshot(from, { registry: c.registry });
+  const writer = createStateStore({ ...c.paths, registry: c.registry });
+  try {
+    await writer.open();
+    const report = await foldIn(state, source.store, await c.ctx.json(), writer, {
+      from,
+      ...(options.dryRun !== undefined && { dryRun: options.dryRun }),
+    });
+    // This LevelDB's changes are in JSON now (or named as conflicts): record it as the new baseline.
+    if (!report.dryRun && report.conflicts.length === 0 && from === c.paths.leveldb) {
+      const now = await recordLevelDb(c.ctx, source.store);
+      await updateState(c.files, (s) => {
+        s.cutoverLeveldb = { ...now, at: s.cutoverLeveldb?.at ?? now.at };
+      });
+    }
+    return report;
+  } finally {
+    await writer.close();
+    await source.dispose();
+  }
+}

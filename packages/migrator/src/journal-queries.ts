@@ -1,0 +1,80 @@
+// Queries over the journal: the keys written, the writes still open, and a bounded wait for
+// writers in flight, each one streamed pass that never holds the whole file.
+import { writerAlive, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
+
+/** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
+export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
+  const keys = new Set<string>();
+  for (const e of entries) if (e.type === 'intent' && !e.probe) keys.add(e.key);
+  return [...keys];
+}
+
+/** `journalledKeys` over a stream (`Journal.entries()`), keeping only keys that pass `filter`. */
+export async function streamJournalledKeys(
+  entries: AsyncIterable<JournalEntry>,
+  filter: (key: string) => boolean = () => true,
+): Promise<string[]> {
+  const keys = new Set<string>();
+  for await (const e of entries) if (e.type === 'intent' && !e.probe && filter(e.key)) keys.add(e.key);
+  return [...keys];
+}
+
+/** Intents (not probes) that have no outcome yet: writes in flight or interrupted by a crash. */
+export function openIntents(entries: readonly JournalEntry[]): IntentEntry[] {
+  const closed = new Set<number>();
+  for (const e of entries) if (e.type === 'outcome') closed.add(e.ref);
+  return entries.filter((e): e is IntentEntry => e.type === 'intent' && !closed.has(e.seq));
+}
+
+/** What one streamed pass over the journal after `sinceSeq` found, for keys that pass a filter. */
+export interface JournalSummary {
+  /** Keys written (put or delete, probes excluded), in first-seen order. */
+  keys: string[];
+  /** Intents without an outcome yet (writes in flight, or cut off by a crash). */
+  open: IntentEntry[];
+  lastSeq: number;
+  torn: number;
+  entries: number;
+}
+
+/** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
+export async function summarizeJournal(
+  journal: Journal,
+  sinceSeq: number,
+  filter: (key: string) => boolean = () => true,
+): Promise<JournalSummary> {
+  const keys = new Set<string>();
+  const open = new Map<number, IntentEntry>();
+  let end = { torn: 0, lastSeq: 0 };
+  let entries = 0;
+  for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
+    entries++;
+    if (e.type === 'intent' && !e.probe && filter(e.key)) {
+      keys.add(e.key);
+      open.set(e.seq, e);
+    } else if (e.type === 'outcome') {
+      open.delete(e.ref);
+    }
+  }
+  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries };
+}
+
+/**
+ * Waits (bounded) until every intent after `sinceSeq` whose key passes `filter` has an outcome,
+ * so a reader sees both sides written. An intent from a dead process never closes: after the
+ * timeout it is returned as still open.
+ */
+export async function waitForOutcomes(
+  journal: Journal,
+  sinceSeq: number,
+  filter: (key: string) => boolean,
+  timeoutMs = 5_000,
+): Promise<JournalSummary> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const summary = await summarizeJournal(journal, sinceSeq, filter);
+    // A writer that is gone will never close its intent: waiting for it only delays the caller.
+    if (summary.open.every((e) => !writerAlive(e.pid)) || Date.now() >= deadline) return summary;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

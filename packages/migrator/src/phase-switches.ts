@@ -1,0 +1,68 @@
+// The bodies of the commands that only switch the phase (dual-write enable and disable, promote):
+// each admits itself, settles what the switch depends on, then switches under the gate fence.
+import type { CommandContext } from './command-context.js';
+import { admit, transition } from './command-gates.js';
+import { isoNow } from './context.js';
+import { assertFilesIntact, coownedContext } from './coowned.js';
+import { underGateFence } from './fence.js';
+import { drainForGate } from './outbox-status.js';
+
+export function enableDualWrite(c: CommandContext): Promise<void> {
+  // Under the fence: a LevelDB-only write still in flight lands before the switch, never after the copy read its chain.
+  return underGateFence(c.files, 'dual-write enable', async () => {
+    const started = c.clock();
+    await admit(c, 'dual-write enable');
+    // Both sides must be reachable before any deploy script starts writing to both.
+    await c.ctx.leveldb();
+    await c.ctx.json();
+    const event = await c.journal.appendOne({
+      type: 'event',
+      event: 'dual-write-enabled',
+      time: isoNow(c.ctx),
+      pid: process.pid,
+      phase: 'dual-write',
+    });
+    await transition(c, 'dual-write enable', started, (s) => {
+      s.dualWriteSinceSeq = event.seq;
+      s.rollback = null;
+    });
+  });
+}
+
+export function disableDualWrite(c: CommandContext): Promise<void> {
+  return underGateFence(c.files, 'dual-write disable', async () => {
+    const started = c.clock();
+    await admit(c, 'dual-write disable');
+    // JSON gets what LevelDB acknowledged before it stops being written.
+    await drainForGate(c.ctx);
+    await c.journal.appendOne({
+      type: 'event',
+      event: 'dual-write-disabled',
+      time: isoNow(c.ctx),
+      pid: process.pid,
+      phase: 'leveldb-only',
+    });
+    await transition(c, 'dual-write disable', started, (s) => {
+      s.dualWriteSinceSeq = null;
+      s.copy = null;
+      s.lastVerify = null;
+    });
+  });
+}
+
+export function promote(c: CommandContext): Promise<void> {
+  // The gates (a clean verify, every write since settled) and the switch see no write in flight.
+  return underGateFence(c.files, 'promote', async () => {
+    const started = c.clock();
+    // LevelDB held from the drain to the switch: every write LevelDB acknowledged is in JSON
+    // first, and a writer that waited for LevelDB finds the new phase and routes by it.
+    const leveldb = await c.ctx.leveldb();
+    await leveldb.holdWhile(async () => {
+      // A drain that failed leaves its failure for the gate: refused as "outbox drains".
+      if ((await drainForGate(c.ctx)).failed > 0) await admit(c, 'promote');
+      await assertFilesIntact(coownedContext(c.ctx), 'promote'); // [coowned]
+      await admit(c, 'promote');
+      await transition(c, 'promote', started);
+    });
+  });
+}

@@ -1,0 +1,162 @@
+// The bodies of the read-only commands status, analyze and check: they read a snapshot and never
+// change state or data (analyze leaves its summary beside the state, never in it).
+import { mkdir } from 'node:fs/promises';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { recordKey } from '@deploystate/core';
+import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
+import { verifyChainRecords } from './chain-evidence.js';
+import type { ChainCheckOptions } from './chain/types.js';
+import type { CommandContext } from './command-context.js';
+import { openWrite } from './command-gates.js';
+import { isoNow } from './context.js';
+import { checkFiles, coownedContext } from './coowned.js';
+import { levelDbSinceCutover, type LevelDbSinceCutover } from './cutover-leveldb.js';
+import { proposeDecisions } from './decisions.js';
+import { scanDirectWrites } from './direct-writes.js';
+import { summarizeJournal } from './journal-queries.js';
+import { nextCommands, type GateFacts } from './machine.js';
+import { outboxStatus } from './outbox-status.js';
+import { ReadOnlySides } from './read-only.js';
+import { routeFor } from './routing.js';
+import { readState } from './state.js';
+import type { AnalysisReport, MigrationStateFile, MigrationStatus } from './types.js';
+
+export type CheckReport = Pick<
+  AnalysisReport,
+  'source' | 'total' | 'findings' | 'numericAudit' | 'roundTrip' | 'unmigratable' | 'digest' | 'ok'
+>;
+
+export interface AnalyzeOptions {
+  /** Kept for compatibility: analysis always reads a consistent snapshot copy of the folder. */
+  snapshot?: boolean;
+  /** JSON file `{ "<network or chainId>": number | string[] }`. */
+  expectedInventory?: string;
+  /** Also check the records against the chains (the result is `report.chain`). */
+  chain?: ChainCheckOptions;
+  /** Test seam: the codec the round-trip proof uses (core's lossless codec by default). */
+  roundTripCodec?: RoundTripCodec;
+  /** Folders to scan for direct writes to deployments/*.json (default: scripts, deploy, tasks beside it). */
+  scripts?: readonly string[];
+}
+
+export async function status(c: CommandContext): Promise<MigrationStatus> {
+  const state = await readState(c.files);
+  const read = await summarizeJournal(c.journal, 0);
+  const route = routeFor(state, process.env);
+  const since = state.lastVerify?.journalSeq ?? 0;
+  // The same facts the commands decide on, read without waiting for writers in flight.
+  // The outbox lives where LevelDB is written first; a snapshot shows what is still to drain.
+  const outbox = await outboxStatus(
+    c.ctx,
+    ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await c.readCtx.leveldb().catch(() => undefined) : undefined,
+  );
+  const facts: GateFacts = {
+    state,
+    openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite),
+    outboxError: outbox.lastError,
+  };
+  const leveldbSinceCutover = await sinceCutover(c, state);
+  // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
+  const foreignOverwrites = (await checkFiles(coownedContext(c.ctx)).catch(() => undefined))?.findings ?? [];
+  const next = nextCommands(facts);
+  if (foreignOverwrites.length > 0) {
+    for (const n of next)
+      if (['promote', 'cutover', 'rollback'].includes(n.command))
+        Object.assign(n, {
+          ready: false,
+          blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`',
+        });
+  }
+  return {
+    ...(leveldbSinceCutover && { leveldbSinceCutover }),
+    paths: c.paths,
+    phase: state.phase,
+    diverged: state.diverged,
+    reads: route.reads,
+    writes: route.writes,
+    next,
+    state,
+    journal: { entries: read.entries, lastSeq: read.lastSeq },
+    outbox,
+    foreignOverwrites,
+  };
+}
+
+/** In json-only: what changed in LevelDB since the cut-over recorded it (read from a snapshot); null when nothing was recorded. */
+export async function sinceCutover(c: CommandContext, state: MigrationStateFile): Promise<LevelDbSinceCutover | null> {
+  if (state.phase !== 'json-only' || !state.cutoverLeveldb) return null;
+  const sides = new ReadOnlySides(c.paths, c.registry);
+  try {
+    return await levelDbSinceCutover(state, await sides.leveldb());
+  } finally {
+    await sides.close();
+  }
+}
+
+export async function analyze(c: CommandContext, options: AnalyzeOptions): Promise<AnalysisReport> {
+  const started = c.clock();
+  const state = await readState(c.files);
+  // Always a snapshot copy: opening the live folder would rewrite files a team commits.
+  const store = await c.readCtx.leveldb();
+  const scan = await scanStore(store, c.registry, {
+    exclude: state.exclusions,
+    keepRecords: true,
+    ...(options.roundTripCodec && { roundTripCodec: options.roundTripCodec }),
+  });
+  const crossCheck = await crossCheckLegacy(c.paths.deployments, c.registry, scan.records);
+  if (options.expectedInventory) crossCheck.push(...(await crossCheckInventory(options.expectedInventory, c.registry, scan.chains)));
+  const report: AnalysisReport = {
+    source: { path: c.paths.leveldb, snapshot: true },
+    total: scan.total,
+    chains: scan.chains,
+    findings: scan.findings,
+    numericAudit: scan.numericAudit,
+    roundTrip: scan.roundTrip,
+    unmigratable: scan.unmigratable,
+    crossCheck,
+    digest: scan.digest,
+    ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
+  };
+  const byKey = new Map([...scan.records.values()].flat().map((r) => [recordKey(r.chainId, r.contractName), r]));
+  report.proposals = proposeDecisions(scan.findings, {
+    registry: c.registry,
+    excluded: state.exclusions,
+    acknowledged: c.acknowledgements,
+    recordOf: (key) => byKey.get(key),
+  });
+  report.directWrites = await scanDirectWrites(c.paths.deployments, options.scripts); // [coowned]
+  if (options.chain) report.chain = await verifyChainRecords(c.ctx, [...scan.records.values()].flat(), 'leveldb', options.chain);
+  await recordAnalysis(c, report, started);
+  return report;
+}
+
+// The report's Phase 1 line; an artifact beside the state, never the state itself.
+async function recordAnalysis(c: CommandContext, report: AnalysisReport, started: number): Promise<void> {
+  const summary = {
+    at: isoNow(c.ctx),
+    durationMs: c.clock() - started,
+    total: report.total,
+    chains: report.chains.map((ch) => ({ chainId: ch.chainId, network: ch.network, count: ch.count })),
+    findings: report.findings.length,
+    unmigratable: report.unmigratable,
+    ok: report.ok,
+  };
+  await mkdir(c.paths.stateDir, { recursive: true });
+  await writeFileDurable(c.files.analysis, `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+export async function check(c: CommandContext): Promise<CheckReport> {
+  const state = await readState(c.files);
+  const store = await c.readCtx.leveldb();
+  const scan = await scanStore(store, c.registry, { exclude: state.exclusions });
+  return {
+    source: { path: c.paths.leveldb, snapshot: true },
+    total: scan.total,
+    findings: scan.findings,
+    numericAudit: scan.numericAudit,
+    roundTrip: scan.roundTrip,
+    unmigratable: scan.unmigratable,
+    digest: scan.digest,
+    ok: scan.unmigratable.every((k) => state.exclusions.includes(k)) && scan.roundTrip.failures.length === 0,
+  };
+}
