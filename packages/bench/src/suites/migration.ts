@@ -137,13 +137,19 @@ export const MEMORY_SPREAD = 5;
 /** The aim: the `migrate` process's peak RSS above a bare node's within this many times the largest network file. */
 export const COPY_RSS_PER_FILE_LIMIT = 8;
 
+function withoutInitCwd(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { INIT_CWD: _ignored, ...rest } = env;
+  return rest;
+}
+
 /** Peak RSS (bytes) of `node [probe] ...args` run in `cwd` with default Node flags; the probe reports it at exit. */
 async function peakRss(context: SuiteContext, args: readonly string[], cwd: string, what: string): Promise<number> {
   const report = join(cwd, `.rss-${process.pid}-${Date.now()}`);
   const probe = pathToFileURL(join(dirname(context.workerPath), 'rss-probe.js')).href;
   const outcome = await runChild(process.execPath, ['--import', probe, ...args], {
     cwd,
-    env: { ...process.env, DEPLOYSTATE_BENCH_RSS_FILE: report, NO_COLOR: '1' },
+    // Without INIT_CWD: `pnpm bench` sets it, and the CLI would take it for the project folder.
+    env: { ...withoutInitCwd(process.env), DEPLOYSTATE_BENCH_RSS_FILE: report, NO_COLOR: '1' },
     timeoutMs: 900_000,
   });
   if (outcome.code !== 0) throw new Error(`${what} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
