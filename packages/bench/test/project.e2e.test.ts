@@ -1,11 +1,11 @@
 // The bench on a project's own store, as `deploystate bench` runs it in a user's project: it
 // measures the records of a copy, at their count, gated; the project's folders stay byte-identical.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { generateRecords } from '@deploystate/core';
+import { fileDigests } from '@deploystate/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDir, runChild } from '../src/harness.js';
 import type { BenchRun } from '../src/results.js';
@@ -15,19 +15,6 @@ const main = join(dirname(dirname(fileURLToPath(import.meta.url))), 'dist', 'mai
 const RECORDS = 37;
 
 let project = '';
-
-/** Every file under `dir` with its SHA-256, to prove nothing in it changed. */
-async function fingerprint(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out[path.slice(dir.length)] = createHash('sha256')
-      .update(await readFile(path))
-      .digest('hex');
-  }
-  return out;
-}
 
 const bench = (args: string[]) => runChild(process.execPath, [main, ...args], { timeoutMs: 120_000 });
 
@@ -46,7 +33,7 @@ afterAll(async () => {
 
 describe('bench --from-leveldb (a project store)', () => {
   it('measures the copy at its own size, gates it, and leaves the folders byte-identical', async () => {
-    const before = await fingerprint(project);
+    const before = await fileDigests(project);
     expect(Object.keys(before).length).toBeGreaterThan(2);
     const out = join(project, 'results');
     const args = ['--from-leveldb', join(project, 'leveldb'), '--from-deployments', join(project, 'deployments')];
@@ -62,8 +49,8 @@ describe('bench --from-leveldb (a project store)', () => {
     expect(runbook.find((g) => g.name === 'memory')?.bytes?.candidate).toBeGreaterThan(0);
     // --gate: exit 1 exactly when a gate failed.
     expect(run.code, run.stderr).toBe(doc.gates.some((g) => g.status === 'FAIL') ? 1 : 0);
-    const after = await fingerprint(project);
-    expect(Object.fromEntries(Object.entries(after).filter(([path]) => !path.startsWith('/results/')))).toEqual(before);
+    const after = await fileDigests(project);
+    expect(Object.fromEntries(Object.entries(after).filter(([path]) => !path.startsWith('results/')))).toEqual(before);
   }, 130_000);
 
   it('a size above the gated ones is still gated when it is the project store', async () => {

@@ -1,33 +1,20 @@
 // `deploystate bench` in a project: it measures a copy of the configured store, keeps its results
 // in the git-ignored state folder, and never touches the project's LevelDB or deployments.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fileDigests } from '@deploystate/core/testing';
 import { envelopeOf, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-bench-');
-
-async function fingerprint(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out[path.slice(dir.length)] = createHash('sha256')
-      .update(await readFile(path))
-      .digest('hex');
-  }
-  return out;
-}
 
 describe('deploystate bench in a project', () => {
   it('measures a copy of the configured store at its size; results in the state folder; the store untouched', async () => {
     const init = await fixture.inSample(['init', '--yes']);
     expect(init.code, init.stderr).toBe(0);
     const before = {
-      leveldb: await fingerprint(join(fixture.sample, 'leveldb')),
-      deployments: await fingerprint(join(fixture.sample, 'deployments')),
+      leveldb: await fileDigests(join(fixture.sample, 'leveldb')),
+      deployments: await fileDigests(join(fixture.sample, 'deployments')),
     };
     const run = await fixture.inSample(['bench', '--json', '--', '--suite', 'backends', '--iterations', '3', '--warmup', '1', '--gate']);
     const envelope = envelopeOf(run);
@@ -40,8 +27,8 @@ describe('deploystate bench in a project', () => {
     expect(existsSync(join(fixture.sample, '.deploystate', 'bench-results', 'latest.json'))).toBe(true);
     expect(existsSync(join(fixture.sample, 'bench-results'))).toBe(false);
     expect({
-      leveldb: await fingerprint(join(fixture.sample, 'leveldb')),
-      deployments: await fingerprint(join(fixture.sample, 'deployments')),
+      leveldb: await fileDigests(join(fixture.sample, 'leveldb')),
+      deployments: await fileDigests(join(fixture.sample, 'deployments')),
     }).toEqual(before);
   }, 120_000);
 

@@ -9,7 +9,6 @@
 // package registry. DEPLOYSTATE_PACK_ONLY=core,backend-json limits it to some package folders
 // (or package names), e.g. while other packages are still being written.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDigests } from '@deploystate/core/testing';
 
 const run = promisify(execFile);
 const workspace = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -234,21 +234,6 @@ async function tarballProblems(tarball: string, pkg: WorkspacePackage, root: Man
       if (range.startsWith('workspace:')) problems.push(`${dep} still ${range}`);
   }
   return problems;
-}
-
-/** Every file under the given folders of `dir` with its SHA-256: proof that nothing in them changed. */
-async function fingerprint(dir: string, folders: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const folder of folders) {
-    for (const entry of await readdir(join(dir, folder), { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const path = join(entry.parentPath, entry.name);
-      out[path.slice(dir.length)] = createHash('sha256')
-        .update(await readFile(path))
-        .digest('hex');
-    }
-  }
-  return out;
 }
 
 async function npmInstall(project: string, specs: string[]): Promise<void> {
@@ -531,7 +516,7 @@ import('@deploystate/core').then((esm) => {
       await git('init', '-q');
       await git('add', '-A');
       await git('commit', '-qm', 'project');
-      const before = await fingerprint(dir, ['leveldb', 'deployments']);
+      const before = await fileDigests(dir, ['leveldb', 'deployments']);
       // The runbook's order: 1.3 saves the baseline that 2.3 and post-migration compare with.
       const order = [
         'benchmark:leveldb-performance',
@@ -568,7 +553,7 @@ import('@deploystate/core').then((esm) => {
         const fails = result.gates.some((g) => g.status === 'FAIL') || (result.baseline?.regressions ?? 0) > 0;
         expect(outcome.code, `${name}: ${outcome.stderr.slice(-500)}`).toBe(gated && fails ? 1 : 0);
       }
-      expect(await fingerprint(dir, ['leveldb', 'deployments'])).toEqual(before);
+      expect(await fileDigests(dir, ['leveldb', 'deployments'])).toEqual(before);
       expect((await git('status', '--porcelain')).stdout).toBe('');
 
       // An install without the bench (pruned by hand): measured nothing, so exit 1 with the code

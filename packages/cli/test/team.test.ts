@@ -4,12 +4,11 @@
 // recorded; a teammate's json-only write pulled through git is carried back by rollback; and a
 // LevelDB changed after cut-over is reported by the other clone's verify, then folded in.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
+import { fileDigests } from '@deploystate/core/testing';
 import { createStateStore } from '@deploystate/migrator';
 import { deploystate, useSample, type Run, onlyDocument } from './helpers.js';
 
@@ -23,19 +22,6 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 /** sha256 of every file under the LevelDB and deployments folders, by path. */
-async function hashTree(root: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else out[relative(root, path)] = createHash('sha256').update(await readFile(path)).digest('hex');
-    }
-  };
-  await walk(join(root, 'leveldb'));
-  await walk(join(root, 'deployments'));
-  return out;
-}
 
 async function ok(run: Promise<Run>, what: string): Promise<Run> {
   const done = await run;
@@ -45,10 +31,10 @@ async function ok(run: Promise<Run>, what: string): Promise<Run> {
 
 /** Runs a command that must only read: every file under leveldb/ and deployments/ and `git status` stay as they were. */
 async function readOnly(repo: string, args: string[]): Promise<Run> {
-  const before = await hashTree(repo);
+  const before = await fileDigests(repo, ['leveldb', 'deployments']);
   const status = git(repo, 'status', '--porcelain', '--untracked-files=all');
   const run = await deploystate(args, { cwd: repo });
-  expect(await hashTree(repo), args.join(' ')).toEqual(before);
+  expect(await fileDigests(repo, ['leveldb', 'deployments']), args.join(' ')).toEqual(before);
   expect(git(repo, 'status', '--porcelain', '--untracked-files=all'), args.join(' ')).toBe(status);
   return run;
 }
@@ -184,5 +170,4 @@ describe('a store committed to git', () => {
       await leveldb.close();
     }
   }, 60_000);
-
 });
