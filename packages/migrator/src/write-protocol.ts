@@ -34,6 +34,15 @@ export async function currentRoute(t: Pick<WriteTarget, 'watcher' | 'env'>): Pro
   return routeFor(await t.watcher.refresh(), t.env);
 }
 
+/** A write that found the phase changed three times in a row gives up; the caller may retry. */
+function phaseKeptChanging(t: WriteTarget, key: string): StateError {
+  return new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
+    key,
+    file: t.files.state,
+    hint: 'retry the write',
+  });
+}
+
 function errorSummary(error: unknown): { code?: string; message: string } {
   const code = (error as { code?: unknown } | null)?.code;
   return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
@@ -103,13 +112,7 @@ async function writeToOutbox(
     () => t.watcher.unchanged(),
   );
   if (!admitted) {
-    if (attempt >= 3) {
-      throw new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
-        key,
-        file: t.files.state,
-        hint: 'retry the write',
-      });
-    }
+    if (attempt >= 3) throw phaseKeptChanging(t, key);
     return writeThrough(t, key, op, record, attempt + 1);
   }
   outbox.schedule();
@@ -190,13 +193,7 @@ async function writeRouted(
         'primary-failed',
         new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
       );
-      if (attempt >= 3) {
-        throw new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration phase kept changing while writing`, {
-          key,
-          file: t.files.state,
-          hint: 'retry the write',
-        });
-      }
+      if (attempt >= 3) throw phaseKeptChanging(t, key);
       return writeRouted(t, key, op, record, attempt + 1);
     }
   }
