@@ -176,15 +176,3 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 export function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
   return writeFileAtomic(target, data, { tmpDir: dirname(target) });
 }
-
-/** Hard-links `from` as `to` (no copy: writes always replace files, never edit them in place). */
-export async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    linkSync(from, to);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
-    const { copyFile } = await import('node:fs/promises');
-    await copyFile(from, to);
-  }
-}

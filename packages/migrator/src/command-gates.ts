@@ -20,7 +20,8 @@ import { underGateFence } from './fence.js';
 import { readOutboxFailure } from './outbox-drainer.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationStateFile, VerifyReport } from './types.js';
-import { unreadableJsonError, verifySides } from './verify.js';
+import { unreadableJsonError } from './unreadable.js';
+import { verifySides } from './verify.js';
 
 export const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
 

@@ -1,5 +1,6 @@
 // Queries over the journal: the keys written, the writes still open, and a bounded wait for
 // writers in flight, each one streamed pass that never holds the whole file.
+import { sleep } from '@deploystate/core';
 import { writerAlive, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 
 /** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
@@ -75,6 +76,6 @@ export async function waitForOutcomes(
     const summary = await summarizeJournal(journal, sinceSeq, filter);
     // A writer that is gone will never close its intent: waiting for it only delays the caller.
     if (summary.open.every((e) => !writerAlive(e.pid)) || Date.now() >= deadline) return summary;
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }

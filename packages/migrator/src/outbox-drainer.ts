@@ -182,12 +182,13 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
     }
     // Failures are journalled durably: they block promote until a drain succeeds.
     await t.journal.record(lines, { durable: error !== undefined });
+    const count = [...keys.values()].reduce((n, list) => n + list.length, 0);
     if (error === undefined) {
       for (const written of keys.values()) for (const entry of written) done.push(entry.id);
-      applied += [...keys.values()].reduce((n, list) => n + list.length, 0);
+      applied += count;
       if (t.watch && chainId >= 0) await t.watch.after(chainId, before);
     } else {
-      failed += [...keys.values()].reduce((n, list) => n + list.length, 0);
+      failed += count;
       failure = { key: [...keys.keys()][0] as string, ...summary(error), at: new Date().toISOString(), pid: process.pid };
     }
   }

@@ -22,7 +22,6 @@ import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 
-export { unreadableCollector, unreadableJsonError } from './unreadable.js';
 
 export interface CompareOptions {
   /** Stop listing differences past this many (counts and digests stay exact). Default 1000. */
