@@ -107,6 +107,32 @@ export interface StateStore {
   metrics(): StoreMetrics;
 }
 
+/** A key in both forms, built once: LevelDB takes `key`, the JSON files `chainId` and `contractName`. */
+export interface RecordKey {
+  readonly key: string;
+  readonly chainId: number;
+  readonly contractName: string;
+}
+
+declare const checkedOnce: unique symbol;
+
+/**
+ * A record that passed the record check once, with its key: what a put hands to every store it
+ * reaches (a composed store's sides included), so one put validates once and builds its key once.
+ * Only checkRecord makes one.
+ */
+export interface CheckedRecord extends RecordKey {
+  readonly record: DeploymentRecord;
+  readonly [checkedOnce]: true;
+}
+
+/** The record check of a put (INVALID_RECORD, naming `at` when given) and its key, once. */
+export function checkRecord(value: unknown, at?: string): CheckedRecord {
+  const record = assertDeploymentRecord(value, at);
+  const key = keyOf(record);
+  return { record, key, chainId: record.chainId, contractName: record.contractName } as CheckedRecord;
+}
+
 export interface BaseStoreOptions {
   registry?: NetworkRegistry;
   /**
@@ -141,6 +167,16 @@ export abstract class AbstractStateStore implements StateStore {
   protected abstract _put(key: string, record: DeploymentRecord): Promise<void>;
   protected abstract _delete(key: string): Promise<boolean>;
   protected abstract _putMany(entries: StoreEntry[]): Promise<void>;
+
+  /** A put checked already; a backend that wants the key in another form than the string overrides it. */
+  protected _putChecked(checked: CheckedRecord): Promise<void> {
+    return this._put(checked.key, checked.record);
+  }
+
+  /** A batch checked already (every record, before any is written). */
+  protected _putManyChecked(checked: CheckedRecord[]): Promise<void> {
+    return this._putMany(checked);
+  }
   protected abstract _iterate(options: IterateOptions): AsyncIterable<StoreEntry>;
 
   protected async _has(key: string): Promise<boolean> {
@@ -245,10 +281,15 @@ export abstract class AbstractStateStore implements StateStore {
   }
 
   put(record: DeploymentRecord): Promise<void> {
-    return this.timed('put', async () => {
-      assertDeploymentRecord(record);
-      await this._put(keyOf(record), record);
-    });
+    return this.timed('put', () => this._putChecked(checkRecord(record)));
+  }
+
+  /**
+   * The put of a record checked once already (checkRecord): for a store composed of others, which
+   * checks the record once and hands it to each side without a second check or a second key.
+   */
+  putChecked(checked: CheckedRecord): Promise<void> {
+    return this.timed('put', () => this._putChecked(checked));
   }
 
   delete(chainId: number, contractName: string): Promise<boolean> {
@@ -257,11 +298,8 @@ export abstract class AbstractStateStore implements StateStore {
 
   putMany(records: readonly DeploymentRecord[]): Promise<void> {
     return this.timed('putMany', async () => {
-      const entries = records.map((record, i) => {
-        assertDeploymentRecord(record, `batch[${i}]`);
-        return { key: keyOf(record), record };
-      });
-      if (entries.length > 0) await this._putMany(entries);
+      const checked = records.map((record, i) => checkRecord(record, `batch[${i}]`));
+      if (checked.length > 0) await this._putManyChecked(checked);
     });
   }
 
