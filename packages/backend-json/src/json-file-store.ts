@@ -16,6 +16,7 @@ import {
   isStateError,
   parseKey,
   type BaseStoreOptions,
+  type CheckedRecord,
   type DeploymentRecord,
   type Finding,
   type HealthReport,
@@ -289,6 +290,15 @@ export class JsonFileStore extends AbstractStateStore {
 
   protected async _put(key: string, record: DeploymentRecord): Promise<void> {
     const { chainId, contractName } = parseKey(key);
+    await this.putIn(chainId, contractName, record);
+  }
+
+  // A checked put carries the chain and name: the file is found without parsing the key back.
+  protected override async _putChecked({ chainId, contractName, record }: CheckedRecord): Promise<void> {
+    await this.putIn(chainId, contractName, record);
+  }
+
+  private async putIn(chainId: number, contractName: string, record: DeploymentRecord): Promise<void> {
     const copy = copyData(record);
     await this.enqueue(chainId, (work) => {
       refuseInvalidRemaining(work, [contractName]);
