@@ -36,6 +36,9 @@ export function isOutboxKey(key: string): boolean {
 }
 
 let counter = 0;
+/** The pid part of this process's outbox keys, printed once. */
+const PID_PART = `.${process.pid.toString().padStart(10, '0')}.`;
+const ZEROS = '000000000000000';
 
 /**
  * A fresh outbox key: time, pid and a per-process counter, so keys from processes that take turns
@@ -45,13 +48,21 @@ let counter = 0;
 export function newOutboxId(): { id: string; seq: number; ms: number } {
   const seq = ++counter;
   const ms = Date.now();
-  const id = `${OUTBOX_PREFIX}${ms.toString().padStart(15, '0')}.${process.pid.toString().padStart(10, '0')}.${seq.toString().padStart(12, '0')}`;
+  const time = String(ms);
+  const count = String(seq);
+  const id = `${OUTBOX_PREFIX}${ZEROS.slice(time.length)}${time}${PID_PART}${ZEROS.slice(count.length + 3)}${count}`;
   return { id, seq, ms };
 }
 
-/** The stored form keeps the time in ms (an ISO string costs more than the rest of the entry to print). */
+/**
+ * The stored form keeps the time in ms (an ISO string costs more than the rest of the entry to
+ * print). Printed field by field: it is on every dual-write put's path, and only the key and the
+ * phase are text that needs escaping.
+ */
 export function encodeOutboxEntry(entry: Omit<OutboxEntry, 'id' | 'time'> & { ms: number }): string {
-  return JSON.stringify(entry);
+  const digest = entry.digest === null ? 'null' : `"${entry.digest}"`;
+  const phase = entry.phase === undefined ? '' : `,"phase":${JSON.stringify(entry.phase)}`;
+  return `{"seq":${entry.seq},"key":${JSON.stringify(entry.key)},"op":"${entry.op}","digest":${digest},"pid":${entry.pid}${phase},"ms":${entry.ms}}`;
 }
 
 /** An entry read back; undefined for a value that is not one (never thrown: the drainer removes it). */

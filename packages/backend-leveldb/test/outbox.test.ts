@@ -1,9 +1,10 @@
 // The outbox's reserved key space: a write and its entry land in one batch, and no reader of the
 // store (iterate, list, query, integrity, health, a snapshot) ever sees an entry as a record.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sampleRecord } from '@deploystate/core';
+import { checkRecord, sampleRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { isOutboxKey, LevelDbStore, OUTBOX_PREFIX, openSnapshot } from '../src/index.js';
+import { decodeOutboxEntry, encodeOutboxEntry, newOutboxId } from '../src/outbox.js';
 
 let dir: string;
 let store: LevelDbStore;
@@ -34,6 +35,37 @@ describe('LevelDB outbox', () => {
     }
     await store.removeOutbox(entries.map((e) => e.id));
     expect(await store.readOutbox()).toEqual([]);
+  });
+
+  it('an entry printed field by field reads back exactly, whatever characters its key and phase hold', () => {
+    for (const key of ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029']) {
+      const { id, seq, ms } = newOutboxId();
+      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"', seq, digest: 'ab'.repeat(32), ms });
+      expect(JSON.parse(text)).toEqual({ seq, key, op: 'put', digest: 'ab'.repeat(32), pid: 4242, phase: 'dual-"write"', ms });
+      expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', digest: 'ab'.repeat(32), time: new Date(ms).toISOString(), pid: 4242, phase: 'dual-"write"' });
+    }
+    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1, seq: 9, digest: null, ms: 0 });
+    expect(JSON.parse(deleted)).toEqual({ seq: 9, key: '56-Gone', op: 'delete', digest: null, pid: 1, ms: 0 });
+  });
+
+  it('outbox ids keep their fixed-width parts, so they sort by time, then pid, then order of writing', () => {
+    const first = newOutboxId();
+    const second = newOutboxId();
+    const parts = first.id.slice(OUTBOX_PREFIX.length).split('.');
+    expect(parts.map((p) => p.length)).toEqual([15, 10, 12]);
+    expect(Number(parts[0])).toBe(first.ms);
+    expect(Number(parts[1])).toBe(process.pid);
+    expect(Number(parts[2])).toBe(first.seq);
+    expect(second.seq).toBe(first.seq + 1);
+    expect(second.id > first.id).toBe(true);
+  });
+
+  it('takes a record checked already as it is, under the key the check built', async () => {
+    const checked = checkRecord(sampleRecord(97, 'Checked', 'bsctestnet', 3));
+    const result = await store.writeWithOutbox({ op: 'put', checked }, { key: checked.key, op: 'put', pid: process.pid });
+    expect(result).toEqual({ admitted: true, existed: true });
+    expect(await store.get(97, 'Checked')).toEqual(sampleRecord(97, 'Checked', 'bsctestnet', 3));
+    expect((await store.readOutbox()).map((e) => e.key)).toContain('97-Checked');
   });
 
   it('writes nothing when the admit check says no', async () => {
