@@ -3,9 +3,11 @@
 // through the write protocol (write-protocol.ts) and answers to the legacy names (legacy-names.ts).
 import {
   canonicalDigest,
+  checkRecord,
   NetworkRegistry,
   parseKey,
   recordKey,
+  type CheckedRecord,
   type DeploymentRecord,
   type IterateOptions,
   type StateStore,
@@ -20,7 +22,7 @@ import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
-import { currentRoute, usesOutbox, writeThrough, type WriteTarget } from './write-protocol.js';
+import { currentRoute, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 
@@ -99,6 +101,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       watcher: this.watcher,
       env: this.env,
       side: (name) => this.side(name),
+      openSide: (name) => this.openSide(name),
       ...(this.outbox && { outbox: this.outbox }),
     };
   }
@@ -235,27 +238,42 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return (await this.side(route.reads)).list(chainId);
   }
 
-  protected async _put(key: string, record: DeploymentRecord): Promise<void> {
-    await this.watchedWrite(key, 'put', record);
+  // A put is checked once (the base class's put), and each side takes the checked record as it is.
+  protected override async _putChecked(checked: CheckedRecord): Promise<void> {
+    await this.watchedWrite({ op: 'put', checked });
+  }
+
+  protected async _put(_key: string, record: DeploymentRecord): Promise<void> {
+    await this._putChecked(checkRecord(record));
   }
 
   protected async _delete(key: string): Promise<boolean> {
-    return this.watchedWrite(key, 'delete');
+    const { chainId, contractName } = parseKey(key);
+    return this.watchedWrite({ op: 'delete', at: { key, chainId, contractName } });
+  }
+
+  protected override async _putManyChecked(checked: CheckedRecord[]): Promise<void> {
+    // Each record is journalled and dual-written on its own so rollback and the copy see them all.
+    for (const one of checked) await this.watchedWrite({ op: 'put', checked: one });
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {
-    // Each record is journalled and dual-written on its own so rollback and the copy see them all.
-    for (const entry of entries) await this.watchedWrite(entry.key, 'put', entry.record);
+    await this._putManyChecked(entries.map((entry) => checkRecord(entry.record)));
+  }
+
+  // A delete, like a put, builds its key once and never parses it back.
+  override delete(chainId: number, contractName: string): Promise<boolean> {
+    return this.timed('delete', () => this.watchedWrite({ op: 'delete', at: { key: recordKey(chainId, contractName), chainId, contractName } }));
   }
 
   // [coowned] A write to a file that other code rewrote still lands, then says what the rewrite lost.
-  private async watchedWrite(key: string, op: 'put' | 'delete', record?: DeploymentRecord): Promise<boolean> {
+  private async watchedWrite(w: Write): Promise<boolean> {
     const watch = this.overwrites;
     // Through the outbox, JSON is written later: the drainer checks the file then.
-    if (!watch || (this.outbox && usesOutbox(this.route))) return writeThrough(this.writer, key, op, record);
-    const { chainId } = parseKey(key);
+    if (!watch || (this.outbox && usesOutbox(this.route))) return writeThrough(this.writer, w);
+    const { chainId } = writeKey(w);
     const before = watch.before(chainId);
-    const result = await writeThrough(this.writer, key, op, record);
+    const result = await writeThrough(this.writer, w);
     const route = this.route;
     if (route.journal && route.writes.includes('json')) await watch.after(chainId, before);
     return result;

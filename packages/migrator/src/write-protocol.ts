@@ -2,7 +2,17 @@
 // intent, fence against a phase change, write the primary, then the secondary; undo the primary
 // when the secondary fails, or mark the migration diverged when the undo fails too.
 import { existsSync } from 'node:fs';
-import { canonicalDigest, ErrorCodes, parseKey, sleep, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import {
+  AbstractStateStore,
+  canonicalDigest,
+  ErrorCodes,
+  sleep,
+  StateError,
+  type CheckedRecord,
+  type DeploymentRecord,
+  type RecordKey,
+  type StateStore,
+} from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
@@ -20,8 +30,26 @@ export interface WriteTarget {
   readonly env: NodeJS.ProcessEnv;
   /** The side's store, opened if need be. */
   side(name: Side): Promise<StateStore>;
+  /** The side's store when it is open already (the hot path takes it without a promise). */
+  openSide?(name: Side): StateStore | undefined;
   /** Where LevelDB is primary and JSON is written, writes go through the LevelDB outbox drained by this. */
   readonly outbox?: OutboxDrainer;
+}
+
+/**
+ * One write through the factory's store: a put of a record checked once (checkRecord), which every
+ * side then takes as it is, or a delete of a key. Either way the key is built once, in both forms.
+ */
+export type Write = { op: 'put'; checked: CheckedRecord } | { op: 'delete'; at: RecordKey };
+
+/** The key a write goes to. */
+export function writeKey(w: Write): RecordKey {
+  return w.op === 'put' ? w.checked : w.at;
+}
+
+/** Puts a checked record on one side without checking it again (a store outside the base class checks it itself). */
+function putChecked(store: StateStore, checked: CheckedRecord): Promise<void> {
+  return store instanceof AbstractStateStore ? store.putChecked(checked) : store.put(checked.record);
 }
 
 /** Whether writes on this route go through the outbox: LevelDB primary, JSON written after it. */
@@ -52,19 +80,13 @@ function errorSummary(error: unknown): { code?: string; message: string } {
 export const ROLLING_BACK_WAIT_MS = 2_000;
 
 /** Writes (or deletes) one key through the route of the current phase; true when a record was there (delete). */
-export async function writeThrough(
-  t: WriteTarget,
-  key: string,
-  op: 'put' | 'delete',
-  record?: DeploymentRecord,
-  attempt = 0,
-): Promise<boolean> {
+export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promise<boolean> {
   // Through the outbox the phase is checked once this process holds LevelDB (see writeToOutbox):
   // the route of the state as last read is enough to start with.
   const known = attempt === 0 && t.outbox ? t.watcher.known : undefined;
   if (known !== undefined && usesOutbox(routeFor(known, t.env))) {
-    const leveldb = await t.side('leveldb');
-    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, key, op, record, attempt);
+    const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
+    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, w, attempt);
   }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
@@ -73,17 +95,17 @@ export async function writeThrough(
     await sleep(20);
     route = await currentRoute(t);
   }
-  if (route.refuseWrites) return writeRouted(t, key, op, record, attempt);
+  if (route.refuseWrites) return writeRouted(t, w, attempt);
   if (t.outbox && usesOutbox(route)) {
     const leveldb = await t.side('leveldb');
-    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, key, op, record, attempt);
+    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, w, attempt);
   }
   // A migration is set up (its state folder exists): hold the fence, so a gate (dual-write
   // enable included: a LevelDB-only write still in flight must not land after the copy read
   // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
   // none is created.
-  if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, key, op, record, attempt);
-  return underWriteFence(t.files, () => writeRouted(t, key, op, record, attempt));
+  if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, w, attempt);
+  return underWriteFence(t.files, () => writeRouted(t, w, attempt));
 }
 
 /**
@@ -91,41 +113,25 @@ export async function writeThrough(
  * fence: a gate holds LevelDB while it drains and switches the phase, and this write checks the
  * phase once it holds LevelDB, so it lands either before the gate's drain or on the new route.
  */
-async function writeToOutbox(
-  t: WriteTarget,
-  outbox: OutboxDrainer,
-  leveldb: LevelDbStore,
-  key: string,
-  op: 'put' | 'delete',
-  record: DeploymentRecord | undefined,
-  attempt: number,
-): Promise<boolean> {
-  const { chainId, contractName } = parseKey(key);
+async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: LevelDbStore, w: Write, attempt: number): Promise<boolean> {
+  const { key } = writeKey(w);
   const { admitted, existed } = await leveldb.writeWithOutbox(
-    op === 'put' ? { op, record: record as DeploymentRecord } : { op, chainId, contractName },
-    {
-      key,
-      op,
-      pid: process.pid,
-      phase: t.watcher.state.phase,
-    },
+    w.op === 'put' ? w : { op: 'delete', chainId: w.at.chainId, contractName: w.at.contractName },
+    { key, op: w.op, pid: process.pid, phase: t.watcher.state.phase },
     () => t.watcher.unchanged(),
   );
   if (!admitted) {
     if (attempt >= 3) throw phaseKeptChanging(t, key);
-    return writeThrough(t, key, op, record, attempt + 1);
+    return writeThrough(t, w, attempt + 1);
   }
   outbox.schedule();
-  return op === 'put' ? true : existed;
+  return w.op === 'put' ? true : existed;
 }
 
-async function writeRouted(
-  t: WriteTarget,
-  key: string,
-  op: 'put' | 'delete',
-  record: DeploymentRecord | undefined,
-  attempt: number,
-): Promise<boolean> {
+async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<boolean> {
+  const { key, chainId, contractName } = writeKey(w);
+  const op = w.op;
+  const record = w.op === 'put' ? w.checked.record : undefined;
   // Read again under the fence: a gate that held it may have switched the phase meanwhile.
   const route = await currentRoute(t);
   const state = t.watcher.state;
@@ -136,12 +142,11 @@ async function writeRouted(
       hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
     });
   }
-  const { chainId, contractName } = parseKey(key);
   const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
   const primary = await t.side(primaryName);
   const apply = async (store: StateStore): Promise<boolean> => {
-    if (op === 'put') {
-      await store.put(record as DeploymentRecord);
+    if (w.op === 'put') {
+      await putChecked(store, w.checked);
       return true;
     }
     return store.delete(chainId, contractName);
@@ -194,7 +199,7 @@ async function writeRouted(
         new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
       );
       if (attempt >= 3) throw phaseKeptChanging(t, key);
-      return writeRouted(t, key, op, record, attempt + 1);
+      return writeRouted(t, w, attempt + 1);
     }
   }
 
