@@ -208,6 +208,8 @@ export class OutboxDrainer {
   private firstPending = 0;
   private lastPut = 0;
   private running: Promise<unknown> = Promise.resolve();
+  /** A timed drain in progress: puts meanwhile wait for the next one, counted from its end. */
+  private draining = false;
   private pending = false;
   /** One drain per exit: a drain that fails at exit leaves its entries to the next process. */
   private drainedAtExit = false;
@@ -248,11 +250,22 @@ export class OutboxDrainer {
     const now = performance.now();
     const quietFor = now - this.lastPut;
     const waitedFor = now - this.firstPending;
+    // Under a steady stream of puts a drain never queues behind the one running (it would run
+    // drains back to back, on the puts' event loop and thread pool): the next starts from its end.
+    if (this.draining) return;
     if (quietFor < DRAIN_QUIET_MS && waitedFor < DRAIN_MAX_DELAY_MS) {
       this.arm(Math.max(1, Math.min(DRAIN_QUIET_MS - quietFor, DRAIN_MAX_DELAY_MS - waitedFor)));
       return;
     }
-    void this.drainNow();
+    this.draining = true;
+    const run = this.drainNow();
+    void run.finally(() => {
+      this.draining = false;
+      // A drain queued meanwhile (close(), the exit) takes what is pending; else the next is timed from now.
+      if (this.running !== run || !this.pending || this.timer !== undefined) return;
+      this.firstPending = performance.now();
+      this.arm(DRAIN_QUIET_MS);
+    });
   }
 
   /** Drains now (after any drain in progress); resolves when done, never rejects. */
