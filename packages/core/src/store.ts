@@ -167,6 +167,7 @@ export abstract class AbstractStateStore implements StateStore {
   protected abstract _put(key: string, record: DeploymentRecord): Promise<void>;
   protected abstract _delete(key: string): Promise<boolean>;
   protected abstract _putMany(entries: StoreEntry[]): Promise<void>;
+  protected abstract _iterate(options: IterateOptions): AsyncIterable<StoreEntry>;
 
   /** A put checked already; a backend that wants the key in another form than the string overrides it. */
   protected _putChecked(checked: CheckedRecord): Promise<void> {
@@ -177,7 +178,6 @@ export abstract class AbstractStateStore implements StateStore {
   protected _putManyChecked(checked: CheckedRecord[]): Promise<void> {
     return this._putMany(checked);
   }
-  protected abstract _iterate(options: IterateOptions): AsyncIterable<StoreEntry>;
 
   protected async _has(key: string): Promise<boolean> {
     return (await this._get(key)) !== null;
