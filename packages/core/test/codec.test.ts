@@ -292,6 +292,38 @@ describe('codec: properties', () => {
     );
   });
 
+  it('gives the reference result whether or not the text holds a backslash (two scans)', () => {
+    // A text without a backslash takes the scan that reads a string as quote-to-quote; the same
+    // text with one escaped string in it takes the scan that follows escapes. Both must be exact.
+    fc.assert(
+      fc.property(jsonText, fc.constantFrom('"\\\\"', '"\\""', '"\\u0031"'), (text, escaped) => {
+        for (const variant of [`[${text}]`, `[${text},${escaped}]`, `[${escaped},${text}]`]) {
+          expect(shape(parseLossless(variant))).toBe(shape(parseLosslessSlow(variant)));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('keeps literal-looking text inside strings a string, escaped quotes and all', () => {
+    // Strings built to defeat a scan that loses track of where a string ends: escaped quotes and
+    // backslashes next to text a double would change, in value positions of the string's content.
+    const fragment = fc.constantFrom('\\"', '\\\\', '\\\\\\"', ', 1.0', ': 1e400', '[18446744073709551617', ' 0.1000000000000000055511151231257827 ', ',', ']', '}', ' ');
+    const trap = fc.array(fragment, { minLength: 1, maxLength: 8 }).map((parts) => `"${parts.join('')}"`);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(trap, exactLiteral, numberLiteral), { minLength: 1, maxLength: 6 }), fc.constantFrom(',', ', ', ',\n  '), (items, sep) => {
+        const text = `[${items.join(sep)}]`;
+        const parsed = parseLossless(text);
+        expect(shape(parsed)).toBe(shape(parseLosslessSlow(text)));
+        // Every string item comes back as the string JSON.parse reads.
+        items.forEach((item, i) => {
+          if (item.startsWith('"')) expect((parsed as unknown[])[i]).toBe(JSON.parse(item));
+        });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('equals native JSON.parse on texts whose every literal is a safe double in its shortest form', () => {
     const plain = jsonText.filter((t) =>
       (t.replace(/"(?:[^"\\]|\\.)*"/g, '""').match(/-?[0-9][0-9.eE+-]*/g) ?? []).every(
