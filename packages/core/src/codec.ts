@@ -134,6 +134,16 @@ function fail(error: unknown, options: ParseOptions): StateError {
 // parser then finds no duplicate, and nothing is lost but time.)
 const KEY_END = /"[ \t\n\r]*:/g;
 
+// Every colon outside a string ends a written key, so a text's colons are its written keys plus
+// any colons inside strings. When they equal the parsed keys, no key was written twice (written
+// keys can only outnumber parsed ones). A native search per colon: a fifth of the cost of counting
+// with KEY_END, which remains for texts with colons in their strings (URLs, times).
+function countColons(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) count++;
+  return count;
+}
+
 function countWrittenKeys(text: string): number {
   let count = 0;
   KEY_END.lastIndex = 0;
@@ -213,12 +223,13 @@ export function parseLossless(text: string, options: ParseOptions = {}): unknown
 
 /**
  * parseLossless, and the first duplicated key when an object holds one (native parsing keeps the
- * last silently). The check costs a count of keys; only a text whose count differs is read again
- * to place the duplicate.
+ * last silently). The check costs a count of keys and of colons; only a text whose counts differ
+ * is read again to place the duplicate.
  */
 export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
   const value = parseScanned(text, options);
-  if (countKeys(value) === countWrittenKeys(text)) return { value };
+  const keys = countKeys(value);
+  if (countColons(text) === keys || countWrittenKeys(text) === keys) return { value };
   const duplicate = parseReference(text).duplicate;
   return duplicate ? { value, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value };
 }
