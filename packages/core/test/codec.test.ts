@@ -102,7 +102,10 @@ describe('codec: the hard cases', () => {
     // Few keys, so objects often repeat one; strings with colons (and with written keys in them)
     // so the count of colons in the text overshoots the keys and the exact count must decide.
     const key = fc.constantFrom('a', 'b', 'c', 'a:b', ':', 'x":"y');
-    const leaf = fc.oneof(fc.constantFrom('"x:y"', '"a\\":1"', '"https://rpc.example/v3/k"', '1', '1e400', 'true', '"\\"b\\":"'), numberLiteral);
+    const leaf = fc.oneof(
+      fc.constantFrom('"x:y"', '"a\\":1"', '"https://rpc.example/v3/k"', '1', '1e400', 'true', '"\\"b\\":"'),
+      numberLiteral,
+    );
     const text = fc.letrec<{ value: string }>((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },
@@ -338,18 +341,34 @@ describe('codec: properties', () => {
   it('keeps literal-looking text inside strings a string, escaped quotes and all', () => {
     // Strings built to defeat a scan that loses track of where a string ends: escaped quotes and
     // backslashes next to text a double would change, in value positions of the string's content.
-    const fragment = fc.constantFrom('\\"', '\\\\', '\\\\\\"', ', 1.0', ': 1e400', '[18446744073709551617', ' 0.1000000000000000055511151231257827 ', ',', ']', '}', ' ');
+    const fragment = fc.constantFrom(
+      '\\"',
+      '\\\\',
+      '\\\\\\"',
+      ', 1.0',
+      ': 1e400',
+      '[18446744073709551617',
+      ' 0.1000000000000000055511151231257827 ',
+      ',',
+      ']',
+      '}',
+      ' ',
+    );
     const trap = fc.array(fragment, { minLength: 1, maxLength: 8 }).map((parts) => `"${parts.join('')}"`);
     fc.assert(
-      fc.property(fc.array(fc.oneof(trap, exactLiteral, numberLiteral), { minLength: 1, maxLength: 6 }), fc.constantFrom(',', ', ', ',\n  '), (items, sep) => {
-        const text = `[${items.join(sep)}]`;
-        const parsed = parseLossless(text);
-        expect(shape(parsed)).toBe(shape(parseLosslessSlow(text)));
-        // Every string item comes back as the string JSON.parse reads.
-        items.forEach((item, i) => {
-          if (item.startsWith('"')) expect((parsed as unknown[])[i]).toBe(JSON.parse(item));
-        });
-      }),
+      fc.property(
+        fc.array(fc.oneof(trap, exactLiteral, numberLiteral), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(',', ', ', ',\n  '),
+        (items, sep) => {
+          const text = `[${items.join(sep)}]`;
+          const parsed = parseLossless(text);
+          expect(shape(parsed)).toBe(shape(parseLosslessSlow(text)));
+          // Every string item comes back as the string JSON.parse reads.
+          items.forEach((item, i) => {
+            if (item.startsWith('"')) expect((parsed as unknown[])[i]).toBe(JSON.parse(item));
+          });
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -419,15 +438,16 @@ describe('codec: printing bigints and JsonNumbers through native JSON.stringify'
       fc.string({ maxLength: 12 }),
       fc.maxSafeInteger(),
     );
-    const text = (v: unknown): string =>
-      typeof v === 'bigint' ? v.toString() : v instanceof JsonNumber ? v.text : JSON.stringify(v);
+    const text = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : v instanceof JsonNumber ? v.text : JSON.stringify(v));
     fc.assert(
       fc.property(fc.array(leaf, { maxLength: 8 }), fc.constantFrom(undefined, 2), (items, indent) => {
         // The expected text, built by hand: native layout with each literal as written.
         const inner = indent ? items.map((v) => `\n  ${text(v)}`).join(',') : items.map(text).join(',');
         const expected = items.length === 0 ? '[]' : indent ? `[${inner}\n]` : `[${inner}]`;
         expect(stringifyLossless(items, indent)).toBe(expected);
-        expect(stringifyLossless({ k: items }, indent)).toBe(indent ? `{\n  "k": ${expected.replace(/\n/g, '\n  ')}\n}` : `{"k":${expected}}`);
+        expect(stringifyLossless({ k: items }, indent)).toBe(
+          indent ? `{\n  "k": ${expected.replace(/\n/g, '\n  ')}\n}` : `{"k":${expected}}`,
+        );
       }),
       { numRuns: RUNS },
     );
