@@ -438,16 +438,15 @@ describe('codec: printing bigints and JsonNumbers through native JSON.stringify'
       fc.string({ maxLength: 12 }),
       fc.maxSafeInteger(),
     );
-    const text = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : v instanceof JsonNumber ? v.text : JSON.stringify(v));
+    const text = (v: unknown): string =>
+      typeof v === 'bigint' ? v.toString() : v instanceof JsonNumber ? v.text : JSON.stringify(v);
     fc.assert(
       fc.property(fc.array(leaf, { maxLength: 8 }), fc.constantFrom(undefined, 2), (items, indent) => {
         // The expected text, built by hand: native layout with each literal as written.
         const inner = indent ? items.map((v) => `\n  ${text(v)}`).join(',') : items.map(text).join(',');
         const expected = items.length === 0 ? '[]' : indent ? `[${inner}\n]` : `[${inner}]`;
         expect(stringifyLossless(items, indent)).toBe(expected);
-        expect(stringifyLossless({ k: items }, indent)).toBe(
-          indent ? `{\n  "k": ${expected.replace(/\n/g, '\n  ')}\n}` : `{"k":${expected}}`,
-        );
+        expect(stringifyLossless({ k: items }, indent)).toBe(indent ? `{\n  "k": ${expected.replace(/\n/g, '\n  ')}\n}` : `{"k":${expected}}`);
       }),
       { numRuns: RUNS },
     );
