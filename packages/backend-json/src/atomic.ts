@@ -108,6 +108,11 @@ export class FolderSync {
 
   constructor(readonly dir: string) {}
 
+  /** The folder the descriptor holds (device and inode), or undefined before the first sync. */
+  get opened(): { dev: number; ino: number } | undefined {
+    return this.held && { ...this.held };
+  }
+
   async sync(): Promise<void> {
     if (this.refused) return;
     const fd = this.current();
