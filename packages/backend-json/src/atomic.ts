@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fchmodSync,
-  linkSync,
   unlinkSync,
   fdatasync,
   fstatSync,
+  fsync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
 import { StateError, fsErrorCode, errnoCode } from '@deploystate/core';
 
@@ -48,6 +49,11 @@ export interface AtomicWriteOptions {
   recycle?: string;
   /** The target's permission bits when the caller knows them (spares a stat); default: the target's, else 0o666. */
   mode?: number;
+  /**
+   * The target's folder held open by the caller (a store writing the same folder again and again):
+   * synced through it instead of opening the folder for each write.
+   */
+  folder?: FolderSync;
 }
 
 // Above this size the bytes are written asynchronously, so a large file does not hold the event loop.
@@ -74,11 +80,77 @@ export async function fsyncDir(dir: string): Promise<void> {
   try {
     await handle.sync();
   } catch (error) {
-    // Some filesystems refuse fsync on a folder; the rename itself is still atomic there.
-    const code = errnoCode(error);
-    if (code !== 'EINVAL' && code !== 'EISDIR') throw error;
+    if (!refusesFolderSync(error)) throw error;
   } finally {
     await handle.close();
+  }
+}
+
+/** A folder is not synced where the file system refuses it; the rename itself is still atomic there. */
+function refusesFolderSync(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'EINVAL' || code === 'EISDIR';
+}
+
+/**
+ * One folder kept open for syncing after each replacement in it: a store's writes then cost one
+ * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync the
+ * folder's path is checked to still name the folder held (a folder removed and made again is
+ * opened afresh), so the sync always reaches the folder the rename went to.
+ */
+export class FolderSync {
+  private fd: number | undefined;
+  private held: { dev: number; ino: number } | undefined;
+  /** Syncs in flight per descriptor: one is closed only once none runs on it (its number could be reused). */
+  private readonly running = new Map<number, number>();
+  private readonly retired = new Set<number>();
+  private refused = false;
+
+  constructor(readonly dir: string) {}
+
+  /** The folder the descriptor holds (device and inode), or undefined before the first sync. */
+  get opened(): { dev: number; ino: number } | undefined {
+    return this.held && { ...this.held };
+  }
+
+  async sync(): Promise<void> {
+    if (this.refused) return;
+    const fd = this.current();
+    this.running.set(fd, (this.running.get(fd) ?? 0) + 1);
+    try {
+      await fsyncAsync(fd);
+    } catch (error) {
+      if (!refusesFolderSync(error)) throw error;
+      this.refused = true;
+    } finally {
+      const left = (this.running.get(fd) ?? 1) - 1;
+      if (left > 0) this.running.set(fd, left);
+      else {
+        this.running.delete(fd);
+        if (this.retired.delete(fd)) closeSync(fd);
+      }
+    }
+  }
+
+  private current(): number {
+    const named = statSync(this.dir);
+    if (this.fd !== undefined && this.held?.dev === named.dev && this.held.ino === named.ino) return this.fd;
+    this.close();
+    const fd = openSync(this.dir, 'r');
+    const opened = fstatSync(fd);
+    this.fd = fd;
+    this.held = { dev: opened.dev, ino: opened.ino };
+    return fd;
+  }
+
+  /** Idempotent; a later sync opens the folder again. */
+  close(): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    this.held = undefined;
+    if (fd === undefined) return;
+    if (this.running.has(fd)) this.retired.add(fd);
+    else closeSync(fd);
   }
 }
 
@@ -92,8 +164,8 @@ function createTemp(tmp: string, tmpDir: string, mode: number): number {
   }
 }
 
-/** Takes `recycle` as the temp file when it is a file of its own (one link); else undefined. */
-function takeRecyclable(recycle: string | undefined, tmp: string, mode: number): number | undefined {
+/** Takes `recycle` as the temp file when it is a file of its own (one link): its descriptor and size; else undefined. */
+function takeRecyclable(recycle: string | undefined, tmp: string, mode: number): { fd: number; size: number } | undefined {
   if (recycle === undefined) return undefined;
   try {
     renameSync(recycle, tmp);
@@ -110,7 +182,7 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
   }
   // The user may have changed the file's permissions since this copy was made.
   if ((info.mode & 0o777) !== mode) fchmodSync(fd, mode);
-  return fd;
+  return { fd, size: info.size };
 }
 
 /**
@@ -133,9 +205,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       }
     }
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let fd = takeRecyclable(options.recycle, tmp, mode);
-    const recycled = fd !== undefined;
-    if (fd === undefined) fd = createTemp(tmp, tmpDir, mode);
+    const recycled = takeRecyclable(options.recycle, tmp, mode);
+    const fd = recycled?.fd ?? createTemp(tmp, tmpDir, mode);
     created = true;
     try {
       let offset = 0;
@@ -146,8 +217,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
             ? writeSync(fd, bytes, offset, length, offset)
             : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
       }
-      // A reused file may be longer than the new bytes.
-      if (recycled) ftruncateSync(fd, bytes.byteLength);
+      // A reused file may be longer than the new bytes. Only then truncated: a file that keeps its
+      // size and blocks needs no metadata committed by the data sync below, only its bytes.
+      if (recycled && recycled.size > bytes.byteLength) ftruncateSync(fd, bytes.byteLength);
       // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
       if (durable) await fdatasyncAsync(fd);
     } finally {
@@ -156,7 +228,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await options.beforeRename?.(tmp);
     renameSync(tmp, target);
     created = false;
-    if (durable) await fsyncDir(dirname(target));
+    if (durable) await (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target)));
   } catch (error) {
     if (created) await unlink(tmp).catch(() => undefined);
     if (error instanceof StateError) throw error;

@@ -141,13 +141,17 @@ export async function pruneBackups(dir: string, fileName: string, keep: number):
 /**
  * One state file's backups as this process knows them, oldest first, so a write needs no folder
  * listing: the list is read again only when the folder's mtime is not the one this process's own
- * last change left (another process added or removed a backup). The bound is kept by handing the
- * oldest backup beyond it to the next write to reuse as its temp file (see writeFileAtomic's
- * `recycle`), and by removing any further excess in the background.
+ * last change left (another process added or removed a backup), and looked at only once per take
+ * of the file's lock (writes that keep holding it share one look: every other writer of these
+ * backups takes that lock first). The bound is kept by handing the oldest backup beyond it to the
+ * next write to reuse as its temp file (see writeFileAtomic's `recycle`), and by removing any
+ * further excess in the background.
  */
 export class BackupShelf {
   private names: string[] | undefined;
   private seenMtimeNs: bigint | undefined;
+  /** The lock take (LockLease.takes) under which the list was last checked against the folder. */
+  private checkedInTake: number | undefined;
   private lastWrittenKnown: { name: string; ino: bigint } | undefined;
   readonly folder: string;
 
@@ -159,7 +163,9 @@ export class BackupShelf {
     this.folder = backupDirFor(dir, fileName);
   }
 
-  private current(): string[] {
+  private current(take?: number): string[] {
+    if (this.names && take !== undefined && take === this.checkedInTake) return this.names;
+    this.checkedInTake = take;
     let mtimeNs: bigint;
     try {
       mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
@@ -179,18 +185,19 @@ export class BackupShelf {
   /**
    * Prepares a write: the version last written (to tell whether the file it replaces is kept
    * already), and the oldest backup that one more pushes past the bound (the write may take that
-   * file as its temp file; it leaves this list either way).
+   * file as its temp file; it leaves this list either way). `take` is the lock take the write runs
+   * under (LockLease.takes): the folder is looked at once per take.
    */
-  next(): { recyclable?: string; lastWritten?: { path: string; ino: bigint } } {
-    const lastWritten = this.lastWritten();
-    const names = this.current();
+  next(take?: number): { recyclable?: string; lastWritten?: { path: string; ino: bigint } } {
+    const names = this.current(take);
+    const lastWritten = this.lastWritten(take);
     const oldest = names.length + 1 > this.keep ? names.shift() : undefined;
     return { ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }), ...(lastWritten && { lastWritten }) };
   }
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
-  lastWritten(): { path: string; ino: bigint } | undefined {
-    const names = this.current();
+  lastWritten(take?: number): { path: string; ino: bigint } | undefined {
+    const names = this.current(take);
     let newest: string | undefined;
     for (let i = names.length - 1; i >= 0 && newest === undefined; i--) if ((names[i] as string).includes('-written-')) newest = names[i];
     if (newest === undefined) return undefined;
@@ -202,11 +209,12 @@ export class BackupShelf {
     return { path: join(this.folder, newest), ino: this.lastWrittenKnown.ino };
   }
 
-  /** Records the backups just linked, and removes any excess beyond the bound off the write path. */
-  added(...paths: string[]): void {
+  /** Records the backups just linked (`written`: the version written, and its inode), and removes any excess beyond the bound off the write path. */
+  added(written: { path: string; ino: bigint }, replaced?: string): void {
     const names = this.names ?? this.current();
-    for (const path of paths) if (!names.includes(basename(path))) names.push(basename(path));
+    for (const path of [...(replaced !== undefined ? [replaced] : []), written.path]) if (!names.includes(basename(path))) names.push(basename(path));
     names.sort();
+    this.lastWrittenKnown = { name: basename(written.path), ino: written.ino };
     const excess = names.splice(0, Math.max(0, names.length - this.keep));
     try {
       this.seenMtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
@@ -219,6 +227,7 @@ export class BackupShelf {
   /** Forget what is known (after a failed write, or a restore by another path). */
   reset(): void {
     this.names = undefined;
+    this.checkedInTake = undefined;
     this.lastWrittenKnown = undefined;
   }
 }

@@ -59,6 +59,13 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * writes with WRITES_REFUSED, so a committed deployments folder stays byte-identical. Default false.
    */
   readOnly?: boolean;
+  /**
+   * Awaited before each write replaces a state file: under the file's lock, once the new version is
+   * complete on disk (synced when durable), right before the rename that makes it the file. A
+   * throw abandons the write (the file stays as it was; the write fails with that error). The
+   * migrator's journal makes its intent line durable here, so its sync runs beside the file's.
+   */
+  beforeReplace?: (file: string) => Promise<void> | void;
 }
 
 export interface ReplaceChainResult {
@@ -115,6 +122,7 @@ export class JsonFileStore extends AbstractStateStore {
       lockWait: this.lockWait,
       lockLeaseMs: this.lockLeaseMs,
       writeTargetFor: (chainId) => this.writeTargetFor(chainId),
+      beforeReplace: options.beforeReplace,
     });
   }
 

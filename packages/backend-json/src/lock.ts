@@ -102,20 +102,37 @@ function tryTake(locks: NativeLocks, fd: number, mode: LockMode, file: string): 
 }
 
 function openLockFile(file: string, create: boolean): number {
+  const flags = constants.O_RDWR | (create ? constants.O_CREAT : 0);
   try {
-    if (create) mkdirSync(dirname(file), { recursive: true });
-    return openSync(file, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o666);
+    try {
+      return openSync(file, flags, 0o666);
+    } catch (error) {
+      // The lock folder is made on first use only: every later take is one open.
+      if (!create || errnoCode(error) !== 'ENOENT') throw error;
+      mkdirSync(dirname(file), { recursive: true });
+      return openSync(file, flags, 0o666);
+    }
   } catch (error) {
     throw new StateError(fsErrorCode(error), `cannot open lock file ${file}: ${messageOf(error)}`, { file, cause: error });
   }
 }
 
-/** Whether `file` still names the inode `fd` has open (someone may have removed or replaced it). */
-function namesSameFile(fd: number, file: string): boolean {
+/** The file a descriptor has open: fixed while it is open, so it is read once per take. */
+interface OpenedFile {
+  dev: bigint;
+  ino: bigint;
+}
+
+function openedFile(fd: number): OpenedFile {
+  const { dev, ino } = fstatSync(fd, { bigint: true });
+  return { dev, ino };
+}
+
+/** Whether `file` still names the inode held open (someone may have removed or replaced it). */
+function namesSameFile(opened: OpenedFile, file: string): boolean {
   try {
-    const open = fstatSync(fd, { bigint: true });
-    const named = statSync(file, { bigint: true });
-    return open.dev === named.dev && open.ino === named.ino;
+    const named = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return named !== undefined && opened.dev === named.dev && opened.ino === named.ino;
   } catch {
     return false;
   }
@@ -143,7 +160,7 @@ function checkHonoured(locks: NativeLocks, file: string): void {
 }
 
 /** One try: the descriptor holding the lock, or undefined when another holder has it. */
-function tryAcquire(file: string, mode: LockMode): number | undefined {
+function tryAcquire(file: string, mode: LockMode): { fd: number; opened: OpenedFile } | undefined {
   const locks = nativeLocks(file);
   for (;;) {
     const fd = openLockFile(file, true);
@@ -151,10 +168,11 @@ function tryAcquire(file: string, mode: LockMode): number | undefined {
     try {
       if (!tryTake(locks, fd, mode, file)) return undefined;
       // Replaced between our open and our lock: the lock others take is on the new file.
-      if (!namesSameFile(fd, file)) continue;
+      const opened = openedFile(fd);
+      if (!namesSameFile(opened, file)) continue;
       checkHonoured(locks, file);
       kept = true;
-      return fd;
+      return { fd, opened };
     } finally {
       if (!kept) closeSync(fd);
     }
@@ -245,14 +263,21 @@ export function hasWaiters(file: string): boolean {
     return false;
   }
   try {
+    return waitersOn(fd, file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `hasWaiters` on the wait file already open (a lease keeps it open while it holds the lock). */
+function waitersOn(waitFd: number, file: string): boolean {
+  try {
     const locks = nativeLocks(file);
-    if (!locks.tryLock(fd)) return true;
-    locks.unlock(fd);
+    if (!locks.tryLock(waitFd)) return true;
+    locks.unlock(waitFd);
     return false;
   } catch {
     return false;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -281,10 +306,10 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   let waiting: number | undefined;
   try {
     for (;;) {
-      const fd = tryAcquire(file, mode);
-      if (fd !== undefined) {
-        if (mode === 'exclusive') writeHolder(fd, options.purpose);
-        return heldLock(file, mode, fd);
+      const taken = tryAcquire(file, mode);
+      if (taken !== undefined) {
+        if (mode === 'exclusive') writeHolder(taken.fd, options.purpose);
+        return heldLock(file, mode, taken.fd, taken.opened);
       }
       const left = timeoutMs - (performance.now() - started);
       if (left <= 0) throw lockedError(file, mode, timeoutMs);
@@ -297,9 +322,9 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   }
 }
 
-function heldLock(file: string, mode: LockMode, fd: number): HeldLock {
+function heldLock(file: string, mode: LockMode, fd: number, opened: OpenedFile): HeldLock {
   let open = true;
-  const isHeld = (): boolean => open && namesSameFile(fd, file);
+  const isHeld = (): boolean => open && namesSameFile(opened, file);
   return {
     file,
     mode,
@@ -372,8 +397,11 @@ async function acquireFor(target: string, file: string, options: LockOptions): P
  */
 export class LockLease {
   private lock: HeldLock | undefined;
+  /** The wait file, open while the lease holds the lock: the check for waiters before each use is then two calls, not an open. */
+  private waitFd: number | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly file: string;
+  private taken = 0;
 
   constructor(
     private readonly target: string,
@@ -387,16 +415,27 @@ export class LockLease {
     return this.lock?.isHeld() ?? false;
   }
 
+  /**
+   * How many times this lease has taken the lock: unchanged between two uses means the lock was
+   * held all along in between, so nothing that honours it changed what it guards.
+   */
+  get takes(): number {
+    return this.taken;
+  }
+
   /** Runs `fn` under the lock; calls must not overlap (the store's per-file queue serialises them). */
   async run<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     this.cancelIdle();
     if (this.lock && !this.lock.isHeld()) await this.release();
-    if (this.lock && hasWaiters(this.file)) {
+    if (this.lock && this.hasWaiters()) {
       await this.release();
       await this.leaveRoomForWaiter();
     }
-    const lock = this.lock ?? (await acquireFor(this.target, this.file, this.options));
-    this.lock = lock;
+    if (!this.lock) {
+      this.lock = await acquireFor(this.target, this.file, this.options);
+      this.taken++;
+    }
+    const lock = this.lock;
     try {
       return await fn(lock);
     } finally {
@@ -419,7 +458,21 @@ export class LockLease {
     this.cancelIdle();
     const lock = this.lock;
     this.lock = undefined;
+    if (this.waitFd !== undefined) closeSync(this.waitFd);
+    this.waitFd = undefined;
     await lock?.release();
+  }
+
+  private hasWaiters(): boolean {
+    if (this.waitFd === undefined) {
+      try {
+        // Created if absent (as a waiter would): it is a lock file too, never removed.
+        this.waitFd = openSync(waitFileFor(this.file), constants.O_RDWR | constants.O_CREAT, 0o666);
+      } catch {
+        return hasWaiters(this.file);
+      }
+    }
+    return waitersOn(this.waitFd, this.file);
   }
 
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */

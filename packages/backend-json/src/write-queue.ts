@@ -3,7 +3,7 @@
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
-import { STATE_DIR, writeFileAtomic } from './atomic.js';
+import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkVersions } from './backups.js';
 import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
@@ -49,14 +49,20 @@ export interface WriteQueueOptions {
   lockLeaseMs: number;
   /** The file a chain's writes go to (see JsonFileStore). */
   writeTargetFor(chainId: number): string;
+  /** Awaited under the lock once the new version is complete (and synced), right before it replaces the file (see JsonFileStoreOptions). */
+  beforeReplace?: ((file: string) => Promise<void> | void) | undefined;
 }
 
 export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
+  /** The state files' folder, kept open for the sync after each replacement. */
+  private readonly folder: FolderSync;
 
-  constructor(private readonly options: WriteQueueOptions) {}
+  constructor(private readonly options: WriteQueueOptions) {
+    this.folder = new FolderSync(options.location);
+  }
 
   enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
     return new Promise((resolve, reject) => {
@@ -78,6 +84,7 @@ export class WriteQueue {
     await Promise.all([...this.leases.values()].map((lease) => lease.release()));
     this.leases.clear();
     this.shelves.clear();
+    this.folder.close();
   }
 
   /** Ends this store's lease on a file and forgets its backups (before another writer, such as restore, takes the lock). */
@@ -189,9 +196,10 @@ export class WriteQueue {
     // copy): to the version written here, and to the file replaced unless that is the version
     // last written; the backup pushed past the bound becomes the temp file (backups.ts).
     const shelf = this.options.backupsKept > 0 ? this.shelfFor(target) : undefined;
+    const lease = this.leaseFor(target);
     let planned: { recyclable?: string; lastWritten?: { path: string; ino: bigint } } | undefined;
     try {
-      planned = shelf?.next();
+      planned = shelf?.next(lease.takes);
     } catch (error) {
       throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
         file: target,
@@ -203,11 +211,13 @@ export class WriteQueue {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
         tmpDir: join(this.options.location, STATE_DIR, 'tmp'),
+        folder: this.folder,
         ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
         ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
         beforeRename: async (tmp) => {
+          await this.options.beforeReplace?.(target);
           // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
-          this.leaseFor(target).assertHeld();
+          lease.assertHeld();
           if (!shelf || !planned) return;
           try {
             kept = linkVersions(shelf.folder, target, tmp, planned.lastWritten);
@@ -224,7 +234,7 @@ export class WriteQueue {
       throw error;
     }
     if (!kept) return undefined;
-    shelf?.added(...(kept.replaced !== undefined ? [kept.replaced] : []), kept.written);
+    shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
     // The replaced version's backup: the link just made, or the version last written, when it was that.
     return loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
   }

@@ -1,11 +1,11 @@
 // The one durable write of the toolkit (`@deploystate/backend-json/atomic`), which the JSON store and
 // the migrator share: what a replaced file keeps (its permission bits), what happens at a symbolic
 // link, and what a failed write leaves. The order of its syncs and rename is in durable-order.test.ts.
-import { chmod, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { writeFileAtomic, writeFileDurable } from '../src/atomic.js';
+import { FolderSync, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
 
 async function tempDir(): Promise<string> {
   const dir = await makeTempDir('deploystate-atomic-');
@@ -72,5 +72,28 @@ describe('writeFileDurable', () => {
     const target = join(dir, 'fresh.json');
     await writeFileDurable(target, '{}\n');
     expect((await stat(target)).mode & 0o777).toBe(0o666 & ~process.umask());
+  });
+});
+
+describe('FolderSync', () => {
+  it('keeps the folder open across writes, and opens it afresh once its path names another folder', async () => {
+    const dir = await tempDir();
+    const folder = join(dir, 'deployments');
+    await mkdir(folder);
+    const sync = new FolderSync(folder);
+    onTestFinished(() => sync.close());
+    const write = (text: string) => writeFileAtomic(join(folder, 'a.json'), text, { folder: sync, tmpDir: join(dir, 'tmp') });
+    await write('1\n');
+    const first = sync.opened;
+    expect(first?.ino).toBe((await stat(folder)).ino);
+    await write('2\n');
+    expect(sync.opened).toEqual(first);
+    // The folder moved away and another made under its name: the sync must reach the new one.
+    await rename(folder, join(dir, 'moved'));
+    await mkdir(folder);
+    await write('3\n');
+    expect(sync.opened?.ino).toBe((await stat(folder)).ino);
+    expect(sync.opened?.ino).not.toBe(first?.ino);
+    expect(await readFile(join(folder, 'a.json'), 'utf8')).toBe('3\n');
   });
 });

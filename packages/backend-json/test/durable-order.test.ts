@@ -1,8 +1,10 @@
 // A kill cannot show a missing fsync (the page cache survives the process), so the durable write is
 // checked by its calls: the temp file is synced before it is renamed over the state file, the
 // folder is synced after the rename, and a durable put returns only after both.
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { ErrorCodes, StateError } from '@deploystate/core';
 import { writeFileAtomic } from '../src/index.js';
 import { writeFileDurable } from '../src/atomic.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
@@ -50,6 +52,37 @@ describe('durable write order', () => {
     expect(durableReplacement(recorder.events, target, folder, 'returned')).toEqual(inOrder);
     const rename = recorder.events.find((e) => e.kind === 'rename' && e.to === target) as { from: string };
     expect(dirname(rename.from)).toBe(folder);
+  });
+
+  it('beforeReplace runs once the temp file is synced and before the rename; a throw leaves the file as it was', async () => {
+    let refuse = false;
+    const { store, dir } = await setup({
+      beforeReplace: (file) => {
+        recorder.mark(`before ${file}`);
+        if (refuse) throw new StateError(ErrorCodes.WRITE_FAILED, 'refused by the hook');
+      },
+    });
+    const target = store.fileFor(56);
+    await store.put(rec(56, 'Token', { timestamp: 1 }));
+    recorder.events.length = 0;
+    await store.put(rec(56, 'Token', { timestamp: 2 }));
+    recorder.mark('returned');
+    expect(durableReplacement(recorder.events, target, dir, 'returned')).toEqual(inOrder);
+    const rename = recorder.events.findIndex((e) => e.kind === 'rename' && e.to === target);
+    const temp = (recorder.events[rename] as { from: string }).from;
+    const hook = recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `before ${target}`);
+    expect(hook).toBeGreaterThan(recorder.events.findIndex((e) => e.kind === 'sync' && e.path === temp));
+    expect(hook).toBeLessThan(rename);
+
+    refuse = true;
+    const before = await readFile(target);
+    const backups = await store.listBackups(56);
+    await expect(store.put(rec(56, 'Token', { timestamp: 3 }))).rejects.toMatchObject({ code: ErrorCodes.WRITE_FAILED });
+    expect(await readFile(target)).toEqual(before);
+    expect((await store.listBackups(56)).length).toBeLessThanOrEqual(backups.length);
+    refuse = false;
+    await store.put(rec(56, 'Token', { timestamp: 4 }));
+    expect((await store.get(56, 'Token'))?.timestamp).toBe(4);
   });
 
   it('a store opened with durable: false makes no sync calls (the recorder sees them when they happen)', async () => {

@@ -18,6 +18,8 @@ export interface BackendOptions {
   registry: NetworkRegistry;
   readOnly?: boolean;
   create?: boolean;
+  /** JSON only: awaited before each file replacement (see JsonFileStoreOptions.beforeReplace). */
+  beforeReplace?: () => Promise<void>;
 }
 
 export function levelDbStore(paths: MigrationPaths, options: BackendOptions): LevelDbStore {
@@ -41,6 +43,7 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
     // across processes in backend-json's cache test); a read costs a stat, not a parse.
     cache: true,
     registry: options.registry,
+    ...(options.beforeReplace && { beforeReplace: options.beforeReplace }),
   });
 }
 

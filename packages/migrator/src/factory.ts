@@ -75,7 +75,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     this.shadowReads = options.shadowReads ?? false;
     this.sides = options.stores ?? {
       leveldb: levelDbStore(files, { registry }),
-      json: jsonStore(files, { registry, create: true }),
+      // A JSON-primary write's journal intent is on disk before the file it changes is replaced.
+      json: jsonStore(files, { registry, create: true, beforeReplace: () => this.journal.flushed() }),
     };
     // [coowned] Only the real JSON backend has files that other code can rewrite.
     this.overwrites = options.stores
@@ -102,6 +103,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       env: this.env,
       side: (name) => this.side(name),
       openSide: (name) => this.openSide(name),
+      jsonAwaitsJournal: options.stores === undefined,
       ...(this.outbox && { outbox: this.outbox }),
     };
   }

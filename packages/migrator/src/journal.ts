@@ -2,11 +2,14 @@
 // O_APPEND descriptor kept open, so appends from any number of processes never interleave (Linux
 // local file systems) and the file's line order is the total order. Sequence numbers are that
 // order, derived when reading; nothing is locked. Reading streams the file, never loading it whole.
-import { createReadStream } from 'node:fs';
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+// An append is a synchronous write() (microseconds into the page cache); making lines durable is
+// a separate fdatasync that concurrent callers share (see sync and flushed).
+import { closeSync, createReadStream, fdatasync, fstatSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { ErrorCodes, fsErrorCode, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { promisify } from 'node:util';
+import { ErrorCodes, errnoCode, fsErrorCode, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { parseLine } from './journal-line.js';
 import type { MigrationPhase } from './types.js';
 
@@ -71,13 +74,27 @@ export interface JournalRead {
 }
 
 export interface AppendOptions {
-  /** fsync before returning. Default true; the factory passes false where no rollback depends on the line. */
+  /**
+   * fdatasync before returning. Default true; the factory passes false where no rollback depends on
+   * the line, or where it asks for the sync itself (`sync()`) to run it beside the JSON write's.
+   */
   durable?: boolean;
 }
 
 /** A checkpoint (seq -> byte offset) every this many entries lets a read start near `sinceSeq`. */
 const CHECKPOINT_EVERY = 512;
 const NEWLINE = 0x0a;
+/** Appends up to this size are one synchronous write(); larger ones go to the thread pool. */
+const SYNC_WRITE_LIMIT = 256 * 1024;
+
+const fdatasyncAsync = promisify(fdatasync);
+const writeAsync = promisify(write);
+
+/** One fdatasync, and the appends (counted in this process) it covers. */
+interface JournalSync {
+  upTo: number;
+  done: Promise<void>;
+}
 
 interface ScanPoint {
   /** A line boundary in bytes. */
@@ -95,10 +112,16 @@ interface ScannedLine {
 }
 
 export class Journal {
-  private handle: FileHandle | undefined;
-  private opening: Promise<FileHandle> | undefined;
+  private fd: number | undefined;
   /** The first append of this process starts on a new line if the file ends with a torn one. */
   private fenced = false;
+  /** Appends made by this process; those up to `synced` are on disk, those up to `required` were asked to be. */
+  private appended = 0;
+  private synced = 0;
+  private required = 0;
+  /** The latest sync started; it covers every append before it. */
+  private lastSync: JournalSync | undefined;
+  private readonly syncsRunning = new Set<Promise<void>>();
   private readonly writer = `${process.pid.toString(36)}.${randomBytes(4).toString('hex')}`;
   private counter = 0;
   /** How far this process has counted, so lastSeq reads only what was appended since. */
@@ -116,36 +139,32 @@ export class Journal {
     _lockFile?: string,
   ) {}
 
-  private async descriptor(): Promise<FileHandle> {
-    if (this.handle) return this.handle;
-    this.opening ??= (async () => {
+  /** The append descriptor (O_APPEND, readable for the torn-line check), opened once and kept. */
+  private descriptor(): number {
+    if (this.fd !== undefined) return this.fd;
+    try {
       try {
-        await mkdir(dirname(this.file), { recursive: true });
-        this.handle = await open(this.file, 'a');
-        return this.handle;
+        this.fd = openSync(this.file, 'a+');
       } catch (error) {
-        throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, {
-          file: this.file,
-          cause: error,
-        });
-      } finally {
-        this.opening = undefined;
+        if (errnoCode(error) !== 'ENOENT') throw error;
+        mkdirSync(dirname(this.file), { recursive: true });
+        this.fd = openSync(this.file, 'a+');
       }
-    })();
-    return this.opening;
+      return this.fd;
+    } catch (error) {
+      throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, {
+        file: this.file,
+        cause: error,
+      });
+    }
   }
 
   /** Whether the file ends in the middle of a line (a crash mid-append). */
-  private async endsTorn(handle: FileHandle): Promise<boolean> {
-    const { size } = await handle.stat();
+  private endsTorn(fd: number): boolean {
+    const { size } = fstatSync(fd);
     if (size === 0) return false;
     const last = Buffer.alloc(1);
-    const reader = await open(this.file, 'r');
-    try {
-      await reader.read(last, 0, 1, size - 1);
-    } finally {
-      await reader.close();
-    }
+    readSync(fd, last, 0, 1, size - 1);
     return last[0] !== NEWLINE;
   }
 
@@ -164,25 +183,88 @@ export class Journal {
       return stringifyLossless({ type, ...rest, id });
     });
     let text = `${lines.join('\n')}\n`;
-    const handle = await this.descriptor();
+    const fd = this.descriptor();
     try {
       if (!this.fenced) {
         // A torn last line must stay a line of its own, or this entry would be glued to it.
-        if (await this.endsTorn(handle)) text = `\n${text}`;
+        if (this.endsTorn(fd)) text = `\n${text}`;
         this.fenced = true;
       }
       const buffer = Buffer.from(text, 'utf8');
       let written = 0;
       // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
-      while (written < buffer.length) written += (await handle.write(buffer, written, buffer.length - written, null)).bytesWritten;
-      if (options.durable ?? true) await handle.datasync();
+      while (written < buffer.length) {
+        const length = buffer.length - written;
+        written +=
+          buffer.length <= SYNC_WRITE_LIMIT
+            ? writeSync(fd, buffer, written, length, null)
+            : (await writeAsync(fd, buffer, written, length, null)).bytesWritten;
+      }
+      this.appended++;
     } catch (error) {
       throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
         file: this.file,
         cause: error,
       });
     }
+    if (options.durable ?? true) await this.sync();
     return ids;
+  }
+
+  /**
+   * Makes every line this process appended so far durable (one fdatasync, shared by the callers
+   * whose lines it covers). Those lines are then required: `flushed()` waits for them.
+   */
+  sync(): Promise<void> {
+    this.required = Math.max(this.required, this.appended);
+    return this.syncTo(this.required);
+  }
+
+  /**
+   * Resolves once every line a `sync()` was asked for is on disk (waiting for the syncs in flight,
+   * starting one again if an earlier one failed); rejects when that cannot be done. Starts no sync
+   * for lines nobody asked to be durable. The JSON store calls it right before it replaces a file,
+   * so a write's journal intent is on disk before the write can be.
+   */
+  flushed(): Promise<void> {
+    return this.syncTo(this.required);
+  }
+
+  private syncTo(upTo: number): Promise<void> {
+    if (this.synced >= upTo) return Promise.resolve();
+    if (this.lastSync && this.lastSync.upTo >= upTo) return this.lastSync.done;
+    const covers = this.appended;
+    const done = this.datasync().then(() => {
+      this.synced = Math.max(this.synced, covers);
+    });
+    const entry: JournalSync = { upTo: covers, done };
+    this.lastSync = entry;
+    this.syncsRunning.add(done);
+    void done
+      .catch(() => undefined)
+      .finally(() => {
+        this.syncsRunning.delete(done);
+        // A failed sync is not joined again: the next one starts afresh.
+        if (this.lastSync === entry) this.lastSync = undefined;
+      });
+    return done;
+  }
+
+  private async datasync(): Promise<void> {
+    // Closed meanwhile: any descriptor of the file syncs the same data.
+    const own = this.fd === undefined;
+    let fd: number | undefined;
+    try {
+      fd = own ? openSync(this.file, 'r') : (this.fd as number);
+      await fdatasyncAsync(fd);
+    } catch (error) {
+      throw new StateError(fsErrorCode(error), `cannot sync ${this.file}: ${(error as Error).message}`, {
+        file: this.file,
+        cause: error,
+      });
+    } finally {
+      if (own && fd !== undefined) closeSync(fd);
+    }
   }
 
   /**
@@ -325,12 +407,18 @@ export class Journal {
     return { entries, torn: end.torn, lastSeq: end.lastSeq };
   }
 
-  /** Releases the append descriptor (reopened by the next append). */
+  /** Releases the append descriptor (reopened by the next append), once the syncs in flight on it are done. */
   async close(): Promise<void> {
-    const handle = this.handle ?? (await this.opening?.catch(() => undefined));
-    this.handle = undefined;
+    while (this.syncsRunning.size > 0) await Promise.allSettled([...this.syncsRunning]);
+    const fd = this.fd;
+    this.fd = undefined;
     this.fenced = false;
-    await handle?.close().catch(() => undefined);
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already gone: nothing is lost, every append was one whole write().
+    }
   }
 }
 

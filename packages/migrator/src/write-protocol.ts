@@ -34,6 +34,8 @@ export interface WriteTarget {
   openSide?(name: Side): StateStore | undefined;
   /** Where LevelDB is primary and JSON is written, writes go through the LevelDB outbox drained by this. */
   readonly outbox?: OutboxDrainer;
+  /** The JSON side awaits `journal.flushed()` before it replaces a file (the factory's own JSON store). */
+  readonly jsonAwaitsJournal?: boolean;
 }
 
 /**
@@ -154,8 +156,11 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<b
   if (!route.journal) return apply(primary);
 
   const started = performance.now();
-  // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is
-  // on disk before the write. Elsewhere LevelDB is complete and the line needs no fsync.
+  // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is on
+  // disk before the JSON file is replaced, and before the put returns. Its sync starts here and
+  // runs beside the JSON write's own (the JSON store awaits it right before its rename); a side
+  // that does not await it gets the write only once it is done. Elsewhere LevelDB is complete and
+  // the line needs no fsync.
   const [intentId] = await t.journal.record(
     [
       {
@@ -169,8 +174,11 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<b
         phase: state.phase,
       },
     ],
-    { durable: primaryName === 'json' },
+    { durable: false },
   );
+  const intentSynced = primaryName === 'json' ? t.journal.sync() : undefined;
+  intentSynced?.catch(() => undefined);
+  if (!t.jsonAwaitsJournal) await intentSynced;
   const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
     type: 'outcome',
     refId: intentId as string,
@@ -208,6 +216,7 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<b
   try {
     if (secondaryName) previous = await primary.get(chainId, contractName);
     result = await apply(primary);
+    await intentSynced;
   } catch (error) {
     await close('primary-failed', error);
     throw error;

@@ -6,7 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { sampleRecord } from '@deploystate/core';
+import { createStateStore, Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { useTempDir } from './helpers.js';
 
@@ -26,6 +28,66 @@ describe('durable writes of the migrator', () => {
     recorder.mark('returned');
     expect(durableReplacement(recorder.events, files.state, folder, 'returned')).toEqual(inOrder);
     expect((await readState(files)).phase).toBe('leveldb-only');
+  });
+
+  it('a json-only put through the factory: its intent line is synced before the JSON file is replaced, and the put returns after every sync', async () => {
+    const dir = tempDir();
+    const paths = resolvePaths({ cwd: dir });
+    const files = stateFiles(paths);
+    const leveldb = new LevelDbStore({ path: paths.leveldb, create: true });
+    await leveldb.open();
+    await leveldb.close();
+    await mkdir(paths.deployments, { recursive: true });
+    await mkdir(files.stateDir, { recursive: true });
+    await writeState(files, { ...initialState(), phase: 'json-only', dualWriteSinceSeq: 0 });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      for (const [step, write] of [
+        ['first put', () => store.put(sampleRecord(56, 'Token', 'bscmainnet'))],
+        ['put over the file', () => store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 })],
+        ['delete', () => store.delete(56, 'Token')],
+      ] as const) {
+        recorder.events.length = 0;
+        await write();
+        recorder.mark('returned');
+        const target = join(paths.deployments, 'bscmainnet.json');
+        expect(durableReplacement(recorder.events, target, paths.deployments, 'returned'), step).toEqual(inOrder);
+        const rename = recorder.events.findIndex((e) => e.kind === 'rename' && e.to === target);
+        const intentSynced = recorder.events.findIndex((e) => e.kind === 'sync' && e.path === files.journal);
+        expect(intentSynced, step).toBeGreaterThanOrEqual(0);
+        expect(intentSynced, step).toBeLessThan(rename);
+      }
+      const intents = (await new Journal(files.journal).read()).entries.filter((e) => e.type === 'intent');
+      expect(intents.map((e) => e.type === 'intent' && e.op)).toEqual(['put', 'put', 'delete']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('journal syncs: flushed() syncs only lines a sync() asked for, and callers at once share one fdatasync', async () => {
+    const file = join(tempDir(), 'journal.ndjson');
+    const journal = new Journal(file);
+    const event = (name: string) => ({ type: 'event' as const, event: name, time: new Date().toISOString(), pid: process.pid, phase: 'json-only' as const });
+    const syncs = () => recorder.events.filter((e) => e.kind === 'sync' && e.path === file).length;
+    try {
+      recorder.events.length = 0;
+      await journal.record([event('a')], { durable: false });
+      await journal.record([event('b')], { durable: false });
+      await journal.flushed();
+      expect(syncs()).toBe(0);
+      await Promise.all([journal.sync(), journal.sync(), journal.sync()]);
+      expect(syncs()).toBe(1);
+      await journal.flushed();
+      expect(syncs()).toBe(1);
+      await journal.record([event('c')], { durable: false });
+      void journal.sync();
+      await journal.flushed();
+      recorder.mark('flushed');
+      expect(syncs()).toBe(2);
+      expect(recorder.events.findIndex((e) => e.kind === 'mark')).toBeGreaterThan(recorder.events.findLastIndex((e) => e.kind === 'sync'));
+    } finally {
+      await journal.close();
+    }
   });
 
   it('a journal append returns only after its line is synced', async () => {

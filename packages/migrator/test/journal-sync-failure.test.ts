@@ -1,0 +1,75 @@
+// A JSON-primary write whose journal intent cannot be made durable never replaces the JSON file:
+// the store awaits the intent's sync right before its rename, so a failed sync (here an injected
+// EIO, reported late so the JSON side is ready to rename first) abandons the write.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { sampleRecord } from '@deploystate/core';
+import { createStateStore, initialState, Journal, resolvePaths, stateFiles, writeState } from '../src/index.js';
+import { useTempDir } from './helpers.js';
+
+const failing = vi.hoisted(() => ({ suffix: undefined as string | undefined }));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const pathOf = new Map<number, string>();
+  const shim = {
+    ...fs,
+    openSync: (path: import('node:fs').PathLike, ...rest: unknown[]): number => {
+      const fd = (fs.openSync as (...args: unknown[]) => number)(path, ...rest);
+      pathOf.set(fd, String(path));
+      return fd;
+    },
+    fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+      const suffix = failing.suffix;
+      if (suffix !== undefined && pathOf.get(fd)?.endsWith(suffix)) {
+        const error = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
+        setTimeout(() => callback(error), 50);
+        return;
+      }
+      fs.fdatasync(fd, callback);
+    },
+  };
+  return { ...shim, default: shim };
+});
+
+const tempDir = useTempDir('migrator-journal-sync-');
+
+describe('a journal intent that cannot be synced', () => {
+  it('abandons the json-only write: the JSON file stays as it was, the put fails, and the next one lands', async () => {
+    const dir = tempDir();
+    const paths = resolvePaths({ cwd: dir });
+    const files = stateFiles(paths);
+    const leveldb = new LevelDbStore({ path: paths.leveldb, create: true });
+    await leveldb.open();
+    await leveldb.close();
+    await mkdir(paths.deployments, { recursive: true });
+    await mkdir(files.stateDir, { recursive: true });
+    await writeState(files, { ...initialState(), phase: 'json-only', dualWriteSinceSeq: 0 });
+    const store = createStateStore({ cwd: dir, env: {} });
+    const target = join(paths.deployments, 'bscmainnet.json');
+    try {
+      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
+      const before = await readFile(target);
+
+      failing.suffix = 'journal.ndjson';
+      const refused = await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      failing.suffix = undefined;
+      expect(refused).toMatchObject({ file: files.journal });
+      expect(await readFile(target)).toEqual(before);
+
+      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 3 });
+      expect((await store.get(56, 'Token'))?.timestamp).toBe(3);
+      // The failed write's intent is followed by its primary-failed outcome.
+      const entries = (await new Journal(files.journal).read()).entries;
+      const outcomes = entries.filter((e) => e.type === 'outcome').map((e) => e.type === 'outcome' && e.outcome);
+      expect(outcomes).toEqual(['ok', 'primary-failed', 'ok']);
+    } finally {
+      await store.close();
+    }
+  });
+});
