@@ -127,6 +127,23 @@ export class FileCache {
     this.entries.clear();
   }
 
+  /**
+   * The chain's cached file when one stat shows its registry-named file unchanged and not racy;
+   * undefined when load() must look further. Synchronous, so a read served from memory costs no
+   * promise of its own.
+   */
+  cached(chainId: number): LoadedFile | undefined {
+    const hit = this.entries.get(chainId);
+    if (hit?.signature === undefined || hit.readAt === undefined) return undefined;
+    const file = this.options.canonicalFile(chainId);
+    if (hit.file !== file) return undefined;
+    const signature = signatureOf(file);
+    if (!signature || !sameSignature(hit.signature, signature) || hit.readAt - Number(signature.mtimeNs / 1_000_000n) <= RACY_MS)
+      return undefined;
+    this.touch(chainId, hit);
+    return hit;
+  }
+
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
   async load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
@@ -144,8 +161,7 @@ export class FileCache {
     const hit = this.entries.get(chainId);
     const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
     if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
-      this.entries.delete(chainId);
-      this.entries.set(chainId, hit);
+      this.touch(chainId, hit);
       return hit;
     }
     // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
@@ -169,6 +185,12 @@ export class FileCache {
     const loaded: LoadedFile = { file, model, bytes, signature, readAt };
     this.remember(chainId, loaded);
     return loaded;
+  }
+
+  /** Marks an entry most recently used. */
+  private touch(chainId: number, hit: LoadedFile): void {
+    this.entries.delete(chainId);
+    this.entries.set(chainId, hit);
   }
 
   remember(chainId: number, loaded: LoadedFile): void {
