@@ -18,7 +18,7 @@ import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
-import { routeFor, type Route, type Side } from './routing.js';
+import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import { currentRoute, usesOutbox, writeThrough, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
@@ -202,7 +202,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
    */
   private readNow(chainId: number, contractName: string): DeploymentRecord | null | undefined {
     const known = this.watcher.known;
-    if (known === undefined || this.shadowReads || routeFor(known, this.env).reads !== 'json') return undefined;
+    if (known === undefined || this.shadowReads || readSide(known) !== 'json') return undefined;
     const record = readFromMemory(this.sides.json, chainId, contractName);
     return record !== undefined && this.watcher.routeUnchanged() ? record : undefined;
   }
