@@ -1,6 +1,8 @@
 // The read side's shortcuts keep what a read promises: a record handed out is the caller's own,
 // however deep it is changed, and a get by chain and name answers as the key would.
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { sleep } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
 import { copyData } from '../src/copy.js';
@@ -48,6 +50,41 @@ describe('the read path', () => {
       await expect(store.get(-1, 'Vault')).rejects.toMatchObject({ code: 'INVALID_KEY' });
       expect(store.metrics().operations.get).toMatchObject({ count: 5, errors: 2 });
       await store.close();
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  it('getCached answers from memory once a long-unchanged file is read, and only get() after the file changes', async () => {
+    const dir = await makeTempDir('deploystate-read-path-');
+    try {
+      const store = new JsonFileStore({ dir, cache: true });
+      expect(store.getCached(56, 'Vault')).toBeUndefined();
+      await store.open();
+      const record = {
+        contractName: 'Vault',
+        chainId: 56,
+        networkName: 'bscmainnet',
+        address: `0x${'1'.repeat(40)}`,
+        factoryByteCodeHash: `0x${'ab'.repeat(32)}`,
+        timestamp: 1,
+      };
+      await store.put(record);
+      const file = store.fileFor(56);
+      // Past the same-tick window: the next get keeps an entry that one stat can vouch for.
+      while (Date.now() - (await stat(file)).mtimeMs < 60) await sleep(10);
+      expect(store.getCached(56, 'Vault')).toBeUndefined();
+      expect(await store.get(56, 'Vault')).toEqual(record);
+      expect(store.getCached(56, 'Vault')).toEqual(record);
+      expect(store.getCached(56, 'Other')).toBeNull();
+      expect(() => store.getCached(56, '')).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }) as Error);
+      // Rewritten in place, same size: memory no longer answers, get() reads the new bytes.
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace(`0x${'1'.repeat(40)}`, `0x${'2'.repeat(40)}`));
+      expect(store.getCached(56, 'Vault')).toBeUndefined();
+      expect((await store.get(56, 'Vault'))?.address).toBe(`0x${'2'.repeat(40)}`);
+      await store.close();
+      expect(store.getCached(56, 'Vault')).toBeUndefined();
     } finally {
       await removeTempDir(dir);
     }
