@@ -4,24 +4,27 @@
 
 import { isJsonNumber, setOwnProperty } from '@deploystate/core';
 
-function isPlainObject(value: object): value is Record<string, unknown> {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 export function copyData<T>(value: T): T {
   // A JsonNumber is immutable: shared, never copied (structuredClone would lose its class).
   if (typeof value !== 'object' || value === null || isJsonNumber(value)) return value;
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = copyData(value[i] as unknown);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out[i] = typeof item === 'object' && item !== null ? copyData(item) : item;
+    }
     return out as T;
   }
-  if (!isPlainObject(value)) return structuredClone(value);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const item = copyData(value[key]);
-    setOwnProperty(out, key, item);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  // A spread copies own data properties as data (`__proto__` included) in one step, about twice as
+  // fast as setting them one by one; then only the values that are objects are copied in depth.
+  const out = (proto === null ? Object.assign(Object.create(null) as object, value) : { ...value }) as Record<string, unknown>;
+  const keys = Object.keys(out);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = out[key];
+    if (typeof item === 'object' && item !== null) setOwnProperty(out, key, copyData(item));
   }
   return out as T;
 }

@@ -59,6 +59,36 @@ export function signatureOf(path: string): FileSignature | null {
   }
 }
 
+/**
+ * A signature as a plain (not bigint) lstat reports it: numbers, and milliseconds computed as Node
+ * computes them from seconds and nanoseconds, so an unchanged file compares equal. Building
+ * bigints costs a read from memory more than the stat's own system call does.
+ */
+interface PlainSignature {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+const msOf = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
+
+function plainOf(signature: FileSignature): PlainSignature {
+  const { dev, ino, size, mtimeNs, ctimeNs } = signature;
+  return { dev: Number(dev), ino: Number(ino), size: Number(size), mtimeMs: msOf(mtimeNs), ctimeMs: msOf(ctimeNs) };
+}
+
+/** A plain lstat of the file; undefined when it is missing (the caller then takes the full path). */
+function plainStatOf(path: string): PlainSignature | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
+  }
+}
+
 /** Signature and bytes from one open file, so the cache never pairs one version's stat with another's bytes; null when absent. */
 async function readSigned(file: string, sizeHint: bigint | undefined): Promise<{ signature: FileSignature; bytes: Buffer } | null> {
   if (sizeHint !== undefined && sizeHint <= BigInt(SYNC_READ_LIMIT)) {
@@ -112,6 +142,8 @@ export interface FileCacheOptions {
 
 export class FileCache {
   private readonly entries = new Map<number, LoadedFile>();
+  /** Each kept signature as a plain stat reports it, for cached()'s check. */
+  private readonly plain = new WeakMap<FileSignature, PlainSignature>();
 
   constructor(private readonly options: FileCacheOptions) {}
 
@@ -125,6 +157,38 @@ export class FileCache {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /**
+   * The chain's cached file when one stat shows its registry-named file unchanged and not racy;
+   * undefined when load() must look further. Synchronous, so a read served from memory costs no
+   * promise of its own.
+   */
+  cached(chainId: number): LoadedFile | undefined {
+    const hit = this.entries.get(chainId);
+    if (hit?.signature === undefined || hit.readAt === undefined) return undefined;
+    const file = this.options.canonicalFile(chainId);
+    if (hit.file !== file) return undefined;
+    const now = plainStatOf(file);
+    if (now === undefined) return undefined;
+    let seen = this.plain.get(hit.signature);
+    if (seen === undefined) this.plain.set(hit.signature, (seen = plainOf(hit.signature)));
+    // As sameSignature, on numbers: a value a double cannot hold exactly is left to load()'s bigint
+    // stat. A plain stat's milliseconds resolve a quarter of a microsecond, finer than the clock tick
+    // that stamps files, and a write after the entry was read is stamped at least RACY_MS after the
+    // time it holds (below), so no change can compare equal.
+    if (now.ino > Number.MAX_SAFE_INTEGER || now.dev > Number.MAX_SAFE_INTEGER || now.size > Number.MAX_SAFE_INTEGER) return undefined;
+    if (
+      now.ino !== seen.ino ||
+      now.dev !== seen.dev ||
+      now.size !== seen.size ||
+      now.mtimeMs !== seen.mtimeMs ||
+      now.ctimeMs !== seen.ctimeMs
+    )
+      return undefined;
+    if (hit.readAt - now.mtimeMs <= RACY_MS) return undefined;
+    this.touch(chainId, hit);
+    return hit;
   }
 
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
@@ -144,8 +208,7 @@ export class FileCache {
     const hit = this.entries.get(chainId);
     const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
     if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
-      this.entries.delete(chainId);
-      this.entries.set(chainId, hit);
+      this.touch(chainId, hit);
       return hit;
     }
     // Unchanged by stat but racy (modified within a timestamp tick of when it was read or written,
@@ -169,6 +232,12 @@ export class FileCache {
     const loaded: LoadedFile = { file, model, bytes, signature, readAt };
     this.remember(chainId, loaded);
     return loaded;
+  }
+
+  /** Marks an entry most recently used. */
+  private touch(chainId: number, hit: LoadedFile): void {
+    this.entries.delete(chainId);
+    this.entries.set(chainId, hit);
   }
 
   remember(chainId: number, loaded: LoadedFile): void {

@@ -15,6 +15,7 @@ import {
   fsErrorCode,
   isStateError,
   parseKey,
+  recordKey,
   type BaseStoreOptions,
   type CheckedRecord,
   type DeploymentRecord,
@@ -32,6 +33,9 @@ import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } f
 import { FileCache, signatureOf, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
+
+/** Chains whose file path a store keeps joined (more are joined again, never wrong). */
+const MAX_REMEMBERED_PATHS = 1024;
 
 export interface JsonFileStoreOptions extends BaseStoreOptions {
   /** The deployments folder. */
@@ -93,6 +97,7 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly lockLeaseMs: number;
   private readonly cache: FileCache;
   private readonly writes: WriteQueue;
+  private readonly paths = new Map<number, { name: string; path: string }>();
 
   constructor(options: JsonFileStoreOptions) {
     super(options);
@@ -128,7 +133,14 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** The state file a chain is written to: `<dir>/<registry name>.json`. */
   fileFor(chainId: number): string {
-    return join(this.location, this.registry.fileName(assertChainId(chainId)));
+    const name = this.registry.fileName(assertChainId(chainId));
+    // Every read asks: the joined path is kept while the registry's name for the chain stays the same.
+    const known = this.paths.get(chainId);
+    if (known?.name === name) return known.path;
+    const path = join(this.location, name);
+    if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear();
+    this.paths.set(chainId, { name, path });
+    return path;
   }
 
   /** Where a chain stored before it was registered lives until its next write. */
@@ -218,9 +230,33 @@ export class JsonFileStore extends AbstractStateStore {
     );
   }
 
+  // The caller's chainId and name go straight to the file (the key is built only to validate them,
+  // never parsed back), and a file unchanged since it was parsed is taken from the cache at once.
+  override get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    return this.timed('get', async () => {
+      recordKey(chainId, contractName);
+      return this.recordIn(this.cache.cached(chainId) ?? (await this.cache.load(chainId)), contractName);
+    });
+  }
+
+  /**
+   * get() answered synchronously from memory: the record (a copy) or null when the chain's file is
+   * cached and one stat shows it unchanged since it was read; undefined when only get() can answer
+   * (not cached, changed, racy, or the store not open). Not counted in metrics().
+   */
+  getCached(chainId: number, contractName: string): DeploymentRecord | null | undefined {
+    if (this.status !== 'open') return undefined;
+    recordKey(chainId, contractName);
+    const loaded = this.cache.cached(chainId);
+    return loaded === undefined ? undefined : this.recordIn(loaded, contractName);
+  }
+
   protected async _get(key: string): Promise<DeploymentRecord | null> {
     const { chainId, contractName } = parseKey(key);
-    const loaded = await this.cache.load(chainId);
+    return this.recordIn(await this.cache.load(chainId), contractName);
+  }
+
+  private recordIn(loaded: LoadedFile, contractName: string): DeploymentRecord | null {
     const record = loaded.model?.records.get(contractName);
     if (record) return copyData(record);
     if (loaded.model?.invalid.has(contractName)) throw this.invalidError(loaded, contractName);

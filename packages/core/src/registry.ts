@@ -119,7 +119,8 @@ export class NetworkRegistry {
 
   /** The state file for a chain, relative to the deployments folder. */
   fileName(chainId: number): string {
-    return `${this.get(chainId).name}.json`;
+    // Asked on every read of a JSON store: a registered chain's name without copying its info.
+    return `${this.byChain.get(chainId)?.name ?? this.get(chainId).name}.json`;
   }
 
   /** The chainId a name or alias (case-insensitive), or a `chain-<id>` name, belongs to. */

@@ -3,7 +3,7 @@
 // take turns on its single-process lock.
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import type { NetworkRegistry, StateStore } from '@deploystate/core';
+import type { DeploymentRecord, NetworkRegistry, StateStore } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
 /**
@@ -54,4 +54,19 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
  */
 export function readsWithoutOpening(store: StateStore): boolean {
   return store instanceof LevelDbStore ? store.holdsLock : store.status === 'open';
+}
+
+/**
+ * A read this store can answer from memory right now, synchronously: a JSON store's cached file
+ * that one stat shows unchanged (the record, or null when absent). undefined when only its get()
+ * can answer: another kind of store, a file not cached or changed, or an entry that get() reports
+ * as an error (so the error comes from get(), on a route the caller has confirmed).
+ */
+export function readFromMemory(store: StateStore, chainId: number, contractName: string): DeploymentRecord | null | undefined {
+  if (!(store instanceof JsonFileStore)) return undefined;
+  try {
+    return store.getCached(chainId, contractName);
+  } catch {
+    return undefined;
+  }
 }

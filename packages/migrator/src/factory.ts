@@ -14,13 +14,13 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { jsonStore, levelDbStore, readsWithoutOpening } from './backends.js';
+import { jsonStore, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
 import { OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
-import { routeFor, type Route, type Side } from './routing.js';
+import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import { currentRoute, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
@@ -149,10 +149,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return currentRoute(this.writer);
   }
 
-  /** The route when one stat shows the state unchanged; undefined when state.json must be re-read. */
+  /** The route for a read when a stat shows it unchanged; undefined when the state must be re-read. */
   private routeNow(): Route | undefined {
-    const state = this.watcher.peek();
-    return state === undefined ? undefined : routeFor(state, this.env);
+    return this.watcher.routeUnchanged() ? routeFor(this.watcher.state, this.env) : undefined;
   }
 
   protected async _open(): Promise<void> {
@@ -170,18 +169,26 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return this.read(key, chainId, contractName);
   }
 
-  // Every read is checked against a stat of state.json taken after the read started (see readAhead),
-  // so a phase change completed before the call is always followed; a re-read only when it changed.
+  // Every read is checked against a stat of the file that decides its route (phase.json, or state.json
+  // too for a state without it; PhaseWatcher.routeUnchanged) taken after the read started (see
+  // readAhead), so a phase change completed before the call is always followed; a re-read only when it changed.
   private async read(key: string, chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+    const now = this.readNow(chainId, contractName);
+    if (now !== undefined) return now;
     const ahead = this.readAhead(chainId, contractName);
     let route: Route | undefined;
     let record: DeploymentRecord | null | undefined;
     if (ahead !== undefined) {
-      // The side's read is in flight on the thread pool by now: the stat runs beside it instead of before it.
-      for (let tick = 0; tick < READ_AHEAD_TICKS; tick++) await null;
-      if (this.watcher.unchanged()) {
+      // A LevelDB read is in flight on the thread pool by now: the stat runs beside it instead of
+      // before it. A JSON read did its stat and lookup before it returned: nothing to wait for.
+      if (ahead.route.reads === 'leveldb') for (let tick = 0; tick < READ_AHEAD_TICKS; tick++) await null;
+      if (this.watcher.routeUnchanged()) {
         route = ahead.route;
         record = await ahead.pending;
+      } else {
+        // A read on a route the stat found stale is dropped, its failure with it (handled within
+        // the microtask turns that produced it, so never reported as unhandled).
+        ahead.pending.catch(() => undefined);
       }
     }
     if (route === undefined || record === undefined) {
@@ -190,6 +197,19 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     }
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     return record;
+  }
+
+  /**
+   * The read answered from the JSON store's memory when the state as last read routes reads there
+   * and the phase stat after it shows that route still current (as readAhead's answer is used);
+   * undefined when the full read path must answer. No promise of its own: most reads in json-primary
+   * and json-only end here.
+   */
+  private readNow(chainId: number, contractName: string): DeploymentRecord | null | undefined {
+    const known = this.watcher.known;
+    if (known === undefined || this.shadowReads || readSide(known) !== 'json') return undefined;
+    const record = readFromMemory(this.sides.json, chainId, contractName);
+    return record !== undefined && this.watcher.routeUnchanged() ? record : undefined;
   }
 
   /**
@@ -203,10 +223,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const route = routeFor(known, this.env);
     const store = this.sides[route.reads];
     if (!readsWithoutOpening(store)) return undefined;
-    const pending = store.get(chainId, contractName);
-    // A read on a route the stat then finds stale is dropped, its failure with it.
-    pending.catch(() => undefined);
-    return { route, pending };
+    return { route, pending: store.get(chainId, contractName) };
   }
 
   private async shadowCompare(key: string, route: Route, served: DeploymentRecord | null): Promise<void> {

@@ -1,10 +1,10 @@
 // The persisted phase as a long-running process sees it: state.json (and the shared phase.json, which
 // a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
-// change costs a stat or two per operation.
+// change costs a stat or two per operation, and a read one stat once phase.json decides the route.
 import { statSync } from 'node:fs';
 import type { StateFiles } from './paths.js';
 import { sharedStateFile } from './shared-state.js';
-import { initialState, readState } from './state.js';
+import { initialState, readStateAndRouteSource } from './state.js';
 import type { MigrationStateFile } from './types.js';
 
 /** What one stat of state.json showed; compared field by field, so the unchanged case builds nothing. */
@@ -15,6 +15,7 @@ interface StateSignature {
   mtimeMs: number;
   /** The shared phase file's; -1 when absent. */
   sharedIno: number;
+  sharedSize: number;
   sharedMtimeMs: number;
 }
 
@@ -24,12 +25,15 @@ const sameSignature = (a: StateSignature, b: StateSignature): boolean =>
   a.size === b.size &&
   a.mtimeMs === b.mtimeMs &&
   a.sharedIno === b.sharedIno &&
+  a.sharedSize === b.sharedSize &&
   a.sharedMtimeMs === b.sharedMtimeMs;
 
 /** Keeps the persisted state current at the cost of one stat when nothing changed. */
 export class PhaseWatcher {
   private signature: StateSignature | undefined;
   private current: MigrationStateFile = initialState();
+  /** Whether the state as last read took its phase and rollback from phase.json alone. */
+  private routeFromShared = false;
 
   private readonly sharedFile: string;
 
@@ -54,6 +58,29 @@ export class PhaseWatcher {
   }
 
   /**
+   * Whether reads may still take the route of the state as last read. When phase.json decided that
+   * route (readState lays its phase and rollback over state.json's), it alone can change it: one
+   * stat of phase.json, and state.json's changes (copy progress, evidence, timings) are left to the
+   * next write or refresh(), which re-read them. Otherwise both files are checked, as unchanged().
+   * The answer is as strict as unchanged() for routing: a phase change completed before the stat
+   * (the shared file replaced by rename, rewritten in place, removed, or state.json changed while
+   * it decides) is never reported unchanged.
+   */
+  routeUnchanged(): boolean {
+    const seen = this.signature;
+    if (seen === undefined || !this.routeFromShared || seen.kind !== 'present') return this.unchanged();
+    let shared;
+    try {
+      shared = statSync(this.sharedFile, { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+    return (
+      shared !== undefined && shared.ino === seen.sharedIno && shared.size === seen.sharedSize && shared.mtimeMs === seen.sharedMtimeMs
+    );
+  }
+
+  /**
    * The state, when one stat shows state.json unchanged since it was last read; undefined when it
    * must be read again (call refresh()). Synchronous, so the common case costs no promise.
    */
@@ -66,7 +93,10 @@ export class PhaseWatcher {
     const seen = this.signature;
     if (seen === undefined || !sameSignature(signature, seen)) {
       // Stat before read: what is read is at least as new as the signature kept for it.
-      this.current = signature.kind === 'absent' ? initialState() : await readState(this.files);
+      const read =
+        signature.kind === 'absent' ? { state: initialState(), routeFromShared: false } : await readStateAndRouteSource(this.files);
+      this.current = read.state;
+      this.routeFromShared = read.routeFromShared;
       this.signature = signature;
     }
     return this.current;
@@ -79,11 +109,12 @@ export class PhaseWatcher {
       const s = statSync(this.files.state, { throwIfNoEntry: false });
       const shared = statSync(this.sharedFile, { throwIfNoEntry: false });
       const sharedIno = shared?.ino ?? -1;
+      const sharedSize = shared?.size ?? -1;
       const sharedMtimeMs = shared?.mtimeMs ?? -1;
-      if (!s && !shared) return { kind: 'absent', ino: 0, size: 0, mtimeMs: 0, sharedIno, sharedMtimeMs };
-      return { kind: 'present', ino: s?.ino ?? -1, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? -1, sharedIno, sharedMtimeMs };
+      if (!s && !shared) return { kind: 'absent', ino: 0, size: 0, mtimeMs: 0, sharedIno, sharedSize, sharedMtimeMs };
+      return { kind: 'present', ino: s?.ino ?? -1, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? -1, sharedIno, sharedSize, sharedMtimeMs };
     } catch {
-      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0, sharedIno: 0, sharedMtimeMs: 0 };
+      return { kind: 'unreadable', ino: 0, size: 0, mtimeMs: 0, sharedIno: 0, sharedSize: 0, sharedMtimeMs: 0 };
     }
   }
 }

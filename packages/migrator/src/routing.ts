@@ -13,24 +13,38 @@ export interface Route {
   refuseWrites: boolean;
 }
 
+/** The side that serves reads in a state: routeFor(state).reads, without building the route (no env needed). */
+export function readSide(state: Pick<MigrationStateFile, 'phase' | 'rollback'>): Side {
+  switch (state.phase) {
+    case 'leveldb-only':
+    case 'dual-write':
+      return 'leveldb';
+    case 'json-primary':
+    case 'json-only':
+      return 'json';
+    case 'rolling-back':
+      // Until the carry-back is done, only the side that was primary holds every write.
+      return (state.rollback?.from === 'json-primary' || state.rollback?.from === 'json-only') && state.rollback?.carriedBack !== true
+        ? 'json'
+        : 'leveldb';
+  }
+}
+
 export function routeFor(state: Pick<MigrationStateFile, 'phase' | 'rollback'>, env: NodeJS.ProcessEnv = {}): Route {
+  const reads = readSide(state);
   switch (state.phase) {
     case 'leveldb-only': {
       // DUAL_WRITE_MODE may add JSON as a secondary; it can never take LevelDB away.
       const dual = env.DUAL_WRITE_MODE === 'true';
-      return { reads: 'leveldb', writes: dual ? ['leveldb', 'json'] : ['leveldb'], journal: dual, refuseWrites: false };
+      return { reads, writes: dual ? ['leveldb', 'json'] : ['leveldb'], journal: dual, refuseWrites: false };
     }
     case 'dual-write':
-      return { reads: 'leveldb', writes: ['leveldb', 'json'], journal: true, refuseWrites: false };
+      return { reads, writes: ['leveldb', 'json'], journal: true, refuseWrites: false };
     case 'json-primary':
-      return { reads: 'json', writes: ['json', 'leveldb'], journal: true, refuseWrites: false };
+      return { reads, writes: ['json', 'leveldb'], journal: true, refuseWrites: false };
     case 'json-only':
-      return { reads: 'json', writes: ['json'], journal: true, refuseWrites: false };
-    case 'rolling-back': {
-      // Until the carry-back is done, only the side that was primary holds every write.
-      const from = state.rollback?.from;
-      const jsonComplete = (from === 'json-primary' || from === 'json-only') && state.rollback?.carriedBack !== true;
-      return { reads: jsonComplete ? 'json' : 'leveldb', writes: [], journal: true, refuseWrites: true };
-    }
+      return { reads, writes: ['json'], journal: true, refuseWrites: false };
+    case 'rolling-back':
+      return { reads, writes: [], journal: true, refuseWrites: true };
   }
 }

@@ -59,9 +59,20 @@ export function assertStateFile(value: unknown, file: string): MigrationStateFil
  * it: a phase pulled through git wins over the phase this clone last wrote.
  */
 export async function readState(files: StateFiles): Promise<MigrationStateFile> {
+  return (await readStateAndRouteSource(files)).state;
+}
+
+/**
+ * The state as readState() reads it, and whether its route (the phase and the rollback's progress)
+ * came from the shared phase file alone: then no change to state.json can change where reads go.
+ */
+export async function readStateAndRouteSource(files: StateFiles): Promise<{ state: MigrationStateFile; routeFromShared: boolean }> {
   const [local, shared] = await Promise.all([readLocalState(files), readSharedState(files)]);
-  if (!shared) return local;
-  return assertStateFile({ ...local, ...shared }, files.state);
+  if (!shared) return { state: local, routeFromShared: false };
+  return {
+    state: assertStateFile({ ...local, ...shared }, files.state),
+    routeFromShared: Object.hasOwn(shared, 'phase') && Object.hasOwn(shared, 'rollback'),
+  };
 }
 
 async function readLocalState(files: StateFiles): Promise<MigrationStateFile> {
