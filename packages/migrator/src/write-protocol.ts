@@ -2,7 +2,7 @@
 // intent, fence against a phase change, write the primary, then the secondary; undo the primary
 // when the secondary fails, or mark the migration diverged when the undo fails too.
 import { existsSync } from 'node:fs';
-import { canonicalDigest, ErrorCodes, parseKey, sleep, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, noteWait, parseKey, sleep, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
@@ -69,9 +69,11 @@ export async function writeThrough(
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
   const until = Date.now() + ROLLING_BACK_WAIT_MS;
+  const waitedFrom = performance.now();
   while (route.refuseWrites && Date.now() < until) {
     await sleep(20);
     route = await currentRoute(t);
+    if (!route.refuseWrites || Date.now() >= until) noteWait('rolling-back', waitedFrom);
   }
   if (route.refuseWrites) return writeRouted(t, key, op, record, attempt);
   if (t.outbox && usesOutbox(route)) {
