@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import {
   canonicalDigest,
@@ -19,6 +20,7 @@ import {
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
+import { pendingKeys } from './outbox-status.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import type { CopyProgress, CopyReport, MigrationStateFile } from './types.js';
@@ -283,7 +285,9 @@ async function copyChain(
   // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
   // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
   const overrides = new Map<string, DeploymentRecord | null>();
-  const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
+  // [outbox] A write still in the outbox counts as journalled (read first: a drain journals, then removes the entry).
+  const pending = leveldb instanceof LevelDbStore ? [...(await pendingKeys(leveldb))].filter(inChain) : [];
+  const newer = new Set([...pending, ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain))]);
   for (const key of newer) {
     overrides.set(key, current.get(key) ?? null);
     report.skippedNewer.push(key);

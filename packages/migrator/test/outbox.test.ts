@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
 import { Journal } from '../src/journal.js';
@@ -103,5 +104,43 @@ describe('dual-write outbox', () => {
     expect(reports).toEqual([{ keys: ['56-LookCoin'], putInFile: false }]);
     expect(await jsonHas(dir, 56, ['AfterRewrite', 'NewVault'])).toEqual([true, true]);
     expect(await outboxKeys(resolvePaths({ cwd: dir }).leveldb)).toEqual([]);
+  });
+});
+
+describe('the copy and the outbox', () => {
+  it('a key with a write still in the outbox is skipped as newer and listed; the drain then brings it to JSON', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'dual-write');
+    // A deploy script's put committed (record and outbox entry in one batch) just before the copy
+    // reads LevelDB, its drain not run yet.
+    const iterate = LevelDbStore.prototype.iterate;
+    let wrote = false;
+    LevelDbStore.prototype.iterate = function (this: LevelDbStore, ...args: Parameters<LevelDbStore['iterate']>) {
+      if (!wrote && !this.readOnly) {
+        wrote = true;
+        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
+        return (async function* (store: LevelDbStore) {
+          await store.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
+          yield* iterate.apply(store, args);
+        })(this);
+      }
+      return iterate.apply(this, args);
+    };
+    let report;
+    try {
+      report = await migration.migrate();
+    } finally {
+      LevelDbStore.prototype.iterate = iterate;
+    }
+    expect(wrote).toBe(true);
+    expect(report.skippedNewer).toEqual(['97-InOutbox']);
+    expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([false]);
+    expect((await migration.compare()).pending).toEqual(['97-InOutbox']);
+    // The next process drains it: JSON has it, nothing is pending.
+    const next = createStateStore({ cwd: dir, env: {} });
+    expect(await next.getContract(97, 'InOutbox')).not.toBeNull();
+    await next.close();
+    expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([true]);
+    expect((await migration.verify()).clean).toBe(true);
   });
 });
