@@ -91,6 +91,11 @@ interface CopyRun {
   state: MigrationStateFile;
   exclusions: Set<string>;
   snapshotSeq: number;
+  /**
+   * [outbox] Keys with a write still in the outbox before the pass: as journalled (read before the
+   * pass, which holds LevelDB until it ends, so no drain removes or adds one meanwhile).
+   */
+  pending: ReadonlySet<string>;
   chainsDone: Set<number>;
   leveldb: StateStore;
   json: JsonFileStore;
@@ -140,6 +145,7 @@ async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<Co
   const json = await copyStore(ctx, await ctx.json());
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
+  const pending = leveldb instanceof LevelDbStore ? await pendingKeys(leveldb) : new Set<string>();
   const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
   const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
   if (!dryRun) {
@@ -175,6 +181,7 @@ async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<Co
     state,
     exclusions,
     snapshotSeq,
+    pending,
     chainsDone,
     leveldb,
     json,
@@ -285,9 +292,7 @@ async function copyChain(
   // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
   // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
   const overrides = new Map<string, DeploymentRecord | null>();
-  // [outbox] A write still in the outbox counts as journalled (read first: a drain journals, then removes the entry).
-  const pending = leveldb instanceof LevelDbStore ? [...(await pendingKeys(leveldb))].filter(inChain) : [];
-  const newer = new Set([...pending, ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain))]);
+  const newer = new Set([...[...run.pending].filter(inChain), ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain))]);
   for (const key of newer) {
     overrides.set(key, current.get(key) ?? null);
     report.skippedNewer.push(key);

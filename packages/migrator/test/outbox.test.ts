@@ -111,26 +111,23 @@ describe('the copy and the outbox', () => {
   it('a key with a write still in the outbox is skipped as newer and listed; the drain then brings it to JSON', async () => {
     const dir = tempDir();
     const migration = await demoMigration(dir, 'dual-write');
-    // A deploy script's put committed (record and outbox entry in one batch) just before the copy
-    // reads LevelDB, its drain not run yet.
-    const iterate = LevelDbStore.prototype.iterate;
+    // A deploy script's put committed (record and outbox entry in one batch) after the migrate's
+    // drain, right before the copy looks at the outbox; its own drain has not run yet.
+    const readOutbox = LevelDbStore.prototype.readOutbox;
     let wrote = false;
-    LevelDbStore.prototype.iterate = function (this: LevelDbStore, ...args: Parameters<LevelDbStore['iterate']>) {
-      if (!wrote && !this.readOnly) {
+    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+      if (!wrote && args.length === 0 && !this.readOnly) {
         wrote = true;
         const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
-        return (async function* (store: LevelDbStore) {
-          await store.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
-          yield* iterate.apply(store, args);
-        })(this);
+        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
       }
-      return iterate.apply(this, args);
+      return readOutbox.apply(this, args);
     };
     let report;
     try {
       report = await migration.migrate();
     } finally {
-      LevelDbStore.prototype.iterate = iterate;
+      LevelDbStore.prototype.readOutbox = readOutbox;
     }
     expect(wrote).toBe(true);
     expect(report.skippedNewer).toEqual(['97-InOutbox']);
