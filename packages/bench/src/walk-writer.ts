@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     try {
       await store.put(record);
       const back = await store.get(97, record.contractName);
-      process.stdout.write(back?.timestamp === record.timestamp ? `ack ${(performance.now() - started).toFixed(3)}\n` : 'error READ_BACK\n');
+      process.stdout.write(
+        back?.timestamp === record.timestamp ? `ack ${(performance.now() - started).toFixed(3)}\n` : 'error READ_BACK\n',
+      );
     } catch (error) {
       process.stdout.write(`error ${String((error as { code?: unknown }).code ?? 'UNKNOWN')}\n`);
     }

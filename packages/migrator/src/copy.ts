@@ -292,7 +292,10 @@ async function copyChain(
   // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
   // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
   const overrides = new Map<string, DeploymentRecord | null>();
-  const newer = new Set([...[...run.pending].filter(inChain), ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain))]);
+  const newer = new Set([
+    ...[...run.pending].filter(inChain),
+    ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain)),
+  ]);
   for (const key of newer) {
     overrides.set(key, current.get(key) ?? null);
     report.skippedNewer.push(key);

@@ -79,7 +79,9 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
       const keys = await keysWrittenSince(c.journal, verify.evidence.journalSeq);
       for (const key of verify.comparison.pending ?? []) keys.add(key);
       const leveldbAtCutover =
-        keys.size === 0 ? (last.leveldb as LevelDbAtCutover) : await c.withReadCtx((ctx) => recheckWritten(c, ctx, keys, verify, last.leveldb as LevelDbAtCutover));
+        keys.size === 0
+          ? (last.leveldb as LevelDbAtCutover)
+          : await c.withReadCtx((ctx) => recheckWritten(c, ctx, keys, verify, last.leveldb as LevelDbAtCutover));
       await transition(
         c,
         'cutover',

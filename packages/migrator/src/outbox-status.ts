@@ -35,7 +35,10 @@ export async function outboxStatus(ctx: Pick<MigrationContext, 'files'>, store: 
  * switches the phase only once JSON holds every write LevelDB acknowledged. What the drain's check
  * finds before it writes a file comes back in `overwrites`, for the gate to stop on.
  */
-export function drainForGate(ctx: MigrationContext, watch = new OverwriteWatch(coownedContext(ctx), () => undefined)): Promise<DrainResult> {
+export function drainForGate(
+  ctx: MigrationContext,
+  watch = new OverwriteWatch(coownedContext(ctx), () => undefined),
+): Promise<DrainResult> {
   return drainOutbox(
     {
       files: ctx.files,

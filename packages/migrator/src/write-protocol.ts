@@ -2,7 +2,8 @@
 // intent, fence against a phase change, write the primary, then the secondary; undo the primary
 // when the secondary fails, or mark the migration diverged when the undo fails too.
 import { existsSync } from 'node:fs';
-import { canonicalDigest, ErrorCodes, noteWait, parseKey, sleep, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, parseKey, sleep, StateError, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { noteWait } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';

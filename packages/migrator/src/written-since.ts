@@ -52,8 +52,7 @@ export async function settleWrittenSince(
   const onlyLeft = keep(comparison.onlyLeft);
   const onlyRight = keep(comparison.onlyRight);
   const differing = keep(comparison.differing);
-  const equal =
-    !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
+  const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
   const pending = [...new Set([...(comparison.pending ?? []), ...moved])].sort(compareKeys);
   return { ...comparison, equal, onlyLeft, onlyRight, differing, pending };
 }
