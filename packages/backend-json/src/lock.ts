@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive, isStateError, sleep } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, isProcessAlive, isStateError, noteWait, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 
 /** `exclusive`: one holder. `shared`: any number of shared holders, and no exclusive one. */
@@ -309,10 +309,14 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
       const taken = tryAcquire(file, mode);
       if (taken !== undefined) {
         if (mode === 'exclusive') writeHolder(taken.fd, options.purpose);
+        if (waiting !== undefined) noteWait('lock', started, basename(file));
         return heldLock(file, mode, taken.fd, taken.opened);
       }
       const left = timeoutMs - (performance.now() - started);
-      if (left <= 0) throw lockedError(file, mode, timeoutMs);
+      if (left <= 0) {
+        noteWait('lock', started, basename(file));
+        throw lockedError(file, mode, timeoutMs);
+      }
       waiting ??= announceWaiting(file);
       await sleep(Math.min(left, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 2, MAX_POLL_MS);

@@ -1,5 +1,5 @@
 // Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
-import { ErrorCodes, StateError, sleep } from '@deploystate/core';
+import { ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
 import { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
@@ -28,15 +28,21 @@ export interface LevelOpen {
 /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
 export async function openLevel(open: LevelOpen): Promise<Db> {
   const handover = open.handover;
+  const started = performance.now();
+  const waited = { yes: false };
   if (handover) {
     // Another store asked for the database and this one just handed it over: let it in first.
     const until = Date.now() + HANDOVER_COURTESY_MS;
-    while (handover.pending() && Date.now() < until) await sleep(5);
+    while (handover.pending() && Date.now() < until) {
+      waited.yes = true;
+      await sleep(5);
+    }
   }
   try {
-    return await openLevelWaiting(open);
+    return await openLevelWaiting(open, waited);
   } finally {
     handover?.withdraw();
+    if (waited.yes) noteWait('leveldb', started, open.path);
   }
 }
 
@@ -48,7 +54,7 @@ function lockWaitBudgetMs(lockWait: LockWait): number {
   return total;
 }
 
-async function openLevelWaiting(open: LevelOpen): Promise<Db> {
+async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Promise<Db> {
   const path = open.path;
   const { attempts } = open.lockWait;
   const deadline = Date.now() + lockWaitBudgetMs(open.lockWait);
@@ -101,6 +107,7 @@ async function openLevelWaiting(open: LevelOpen): Promise<Db> {
       return db;
     } catch (error) {
       if (!isLockedError(error)) throw mapLevelError(error, path);
+      waited.yes = true;
       const handover = open.handover;
       if (!handover) {
         if (attempt >= attempts) throw lockedError(path, attempts, error);

@@ -1,6 +1,7 @@
 // One LevelDB handle shared by every call of one store: opened on demand, counted while in use,
 // closed after an idle delay so another process can take its turn with the lock. Every open,
 // lease and close goes through here, so concurrent calls never open twice or close under a reader.
+import { noteWait } from '@deploystate/core';
 
 /** While idle, a sharing handle looks this often whether another process asked for the database. */
 const IDLE_HANDOVER_POLL_MS = 20;
@@ -70,7 +71,11 @@ export class SharedHandle<Db extends ClosableDb> {
       if (this.active === 0) this.closeIdle();
       else this.draining = true;
     }
-    if (this.draining) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.draining) {
+      const started = performance.now();
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      noteWait('handover', started);
+    }
     const generation = this.generation;
     // The idle timer is not cancelled here: re-arming a timer on every operation costs more than
     // the operation on a warm handle; the timer checks on firing whether the handle was used since.

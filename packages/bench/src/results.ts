@@ -4,8 +4,8 @@ import type { LatencySummary } from './stats.js';
 
 export const RESULT_VERSION = 1;
 
-export type SuiteName = 'codec' | 'backends' | 'factory' | 'dual-write' | 'migration' | 'validator' | 'startup';
-export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'factory', 'dual-write', 'migration', 'validator', 'startup'];
+export type SuiteName = 'codec' | 'backends' | 'factory' | 'dual-write' | 'migration' | 'validator' | 'startup' | 'walk';
+export const SUITE_NAMES: readonly SuiteName[] = ['codec', 'backends', 'factory', 'dual-write', 'migration', 'validator', 'startup', 'walk'];
 
 /** One operation on one subject (a backend, a codec, a program) at one size. */
 export interface Measurement {

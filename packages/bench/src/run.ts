@@ -18,6 +18,7 @@ import { factorySuite } from './suites/factory.js';
 import { migrationSuite } from './suites/migration.js';
 import { startupSuite } from './suites/startup.js';
 import { validatorSuite } from './suites/validator.js';
+import { walkSuite } from './suites/zero-downtime.js';
 
 const SUITES: Record<SuiteName, (context: SuiteContext) => Promise<SuiteOutcome>> = {
   codec: codecSuite,
@@ -27,6 +28,7 @@ const SUITES: Record<SuiteName, (context: SuiteContext) => Promise<SuiteOutcome>
   migration: migrationSuite,
   validator: validatorSuite,
   startup: startupSuite,
+  walk: walkSuite,
 };
 
 export interface RunEnvironment {

@@ -1,17 +1,38 @@
 // Zero downtime, with real processes: a deploy script writes and reads back through
 // createStateStore() every 10 ms (and every 100 ms) while the operator walks the runbook with the
-// CLI: dual-write enable, migrate, verify, promote, verify, cut-over, rollback. No step may fail,
-// the writer may see no error, and every acknowledged write must be exact where it belongs.
+// CLI: dual-write enable, migrate, verify, promote, verify, cut-over, rollback (and an emergency
+// rollback from json-only). No step may fail, the writer may see no error but the documented
+// refusal of a rollback that outlasts its wait, and every acknowledged write must be exact where it
+// belongs. The walk prints the writer's slowest wait and each step's, with what they waited for.
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { deploystate, useSample, type Run } from './helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/deploy-writer.mjs', import.meta.url));
+const TRACE_WAITS = pathToFileURL(fileURLToPath(new URL('./fixtures/trace-waits.mjs', import.meta.url))).href;
 const ACKNOWLEDGE = ['--acknowledge', '31337-LookCoin', '--acknowledge', '31337-TestToken', '--acknowledge', 'MISSING_IMPLEMENTATION_HASH'];
+
+interface Ack {
+  i: number;
+  ms: number;
+  /** Wall clock (ms) when the put began. */
+  at: number;
+  waits: string;
+}
+
+interface Step {
+  args: string[];
+  run: Run;
+  started: number;
+  ended: number;
+  /** The longest wait the step's process published, and what for. */
+  slowestWait: { ms: number; kind: string; what?: string } | undefined;
+}
 
 function startWriter(cwd: string, paceMs: number) {
   const child = spawn(process.execPath, [WRITER, cwd, String(paceMs)], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -20,12 +41,15 @@ function startWriter(cwd: string, paceMs: number) {
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const acked = (): number[] => [...out.matchAll(/^ack (\d+) /gm)].map((m) => Number(m[1]));
+  const acks = (): Ack[] =>
+    [...out.matchAll(/^ack (\d+) ([\d.]+) (\d+) (\S+)$/gm)].map((m) => ({ i: Number(m[1]), ms: Number(m[2]), at: Number(m[3]), waits: m[4] as string }));
   return {
-    acked,
+    acks,
+    acked: () => acks().map((a) => a.i),
+    errors: () => [...out.matchAll(/^error (\d+) (\S+) (\d+).*$/gm)].map((m) => ({ i: Number(m[1]), code: m[2] as string, at: Number(m[3]), line: m[0] })),
     output: () => `${out}\n${err}`,
     async started(): Promise<void> {
-      while (acked().length < 3) {
+      while (acks().length < 3) {
         if (child.exitCode !== null) throw new Error(`writer exited early: ${out}\n${err}`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -37,6 +61,21 @@ function startWriter(cwd: string, paceMs: number) {
   };
 }
 
+/** Runs one CLI step with the wait trace preloaded, and reads back its longest wait. */
+async function runStep(cwd: string, args: string[], index: number): Promise<Step> {
+  const trace = join(cwd, '..', `waits-${index}.jsonl`);
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${TRACE_WAITS}`.trim(), DEPLOYSTATE_TEST_WAITS: trace };
+  const started = Date.now();
+  const run = await deploystate(args, { cwd, env });
+  const ended = Date.now();
+  const waits = (await readFile(trace, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { ms: number; kind: string; what?: string });
+  const slowestWait = waits.reduce<Step['slowestWait']>((max, w) => (max && max.ms >= w.ms ? max : w), undefined);
+  return { args, run, started, ended, slowestWait };
+}
+
 async function records(store: LevelDbStore | JsonFileStore): Promise<Map<string, number>> {
   await store.open();
   try {
@@ -44,6 +83,18 @@ async function records(store: LevelDbStore | JsonFileStore): Promise<Map<string,
   } finally {
     await store.close();
   }
+}
+
+const name = (step: Step): string => step.args.filter((a) => !a.startsWith('--') && !a.includes('-Look') && !a.includes('-Test') && a !== 'MISSING_IMPLEMENTATION_HASH').join(' ');
+
+/** The step a put overlapped the most (or "between steps"). */
+function stepDuring(steps: readonly Step[], ack: Ack): string {
+  let best: { step: Step; overlap: number } | undefined;
+  for (const step of steps) {
+    const overlap = Math.min(step.ended, ack.at + ack.ms) - Math.max(step.started, ack.at);
+    if (overlap > 0 && (!best || overlap > best.overlap)) best = { step, overlap };
+  }
+  return best ? name(best.step) : 'between steps';
 }
 
 const WALKS = [
@@ -61,7 +112,7 @@ for (const { paceMs, rollback } of WALKS) {
     it('completes every step, the writer sees no error, and every acknowledged write is exact on both sides', async () => {
       const cwd = fixture.sample;
       const writer = startWriter(cwd, paceMs);
-      const steps: Array<{ args: string[]; run: Run }> = [];
+      const steps: Step[] = [];
       let ackedBeforeRollback: number[] = [];
       try {
         await writer.started();
@@ -75,15 +126,19 @@ for (const { paceMs, rollback } of WALKS) {
           rollback,
         ]) {
           if (args[0] === 'rollback') ackedBeforeRollback = writer.acked();
-          steps.push({ args, run: await deploystate(args, { cwd }) });
+          steps.push(await runStep(cwd, args, steps.length));
         }
       } finally {
         await writer.stop();
       }
       const failed = steps.filter((s) => s.run.code !== 0).map((s) => `${s.args.join(' ')} -> ${s.run.code}: ${s.run.stderr.slice(-400)}`);
       expect(failed).toEqual([]);
-      const output = writer.output();
-      expect(output.match(/^error .*$/gm) ?? []).toEqual([]);
+      // The one error a writer may see: a rollback that outlasts the bounded wait refuses writes, with a hint to retry.
+      const rollbackStep = steps[steps.length - 1] as Step;
+      const refusedDuringRollback = (e: { code: string; at: number; line: string }): boolean =>
+        e.code === 'WRITES_REFUSED' && e.line.includes('hint: ') && !e.line.endsWith('(hint: none)') && e.at >= rollbackStep.started && e.at <= rollbackStep.ended;
+      const errors = writer.errors();
+      expect(errors.filter((e) => !refusedDuringRollback(e)).map((e) => e.line)).toEqual([]);
       const acked = writer.acked();
       expect(acked.length).toBeGreaterThan(3);
 
@@ -95,8 +150,17 @@ for (const { paceMs, rollback } of WALKS) {
         ids.filter((i) => side.get(`Writer${i}`) !== 1_800_000_000_000 + i).map((i) => `Writer${i}`);
       expect(missing(leveldb, acked)).toEqual([]);
       expect(missing(json, ackedBeforeRollback)).toEqual([]);
-      const slowest = Math.max(...[...output.matchAll(/^ack \d+ ([\d.]+)$/gm)].map((m) => Number(m[1])));
-      process.stderr.write(`zero downtime @${paceMs} ms, ${rollback.slice(0, -1).join(' ')}: ${acked.length} writes, slowest put+get ${slowest.toFixed(0)} ms\n`);
+
+      // Measured, never asserted (CI is a loaded box): the writer's slowest put and each step's slowest wait.
+      const slowest = writer.acks().reduce((max, a) => (a.ms > max.ms ? a : max));
+      const stepWaits = steps
+        .filter((s) => s.slowestWait)
+        .map((s) => `${name(s)} ${s.slowestWait!.ms.toFixed(0)} ms on ${s.slowestWait!.kind}${s.slowestWait!.kind === 'lock' && s.slowestWait!.what ? ` ${s.slowestWait!.what}` : ''}`);
+      process.stderr.write(
+        `zero downtime @${paceMs} ms, ${rollback.slice(0, -1).join(' ')}: ${acked.length} writes, ${errors.length} refused; ` +
+          `slowest put+get ${slowest.ms.toFixed(0)} ms during ${stepDuring(steps, slowest)} (waited ${slowest.waits}); ` +
+          `slowest step waits: ${stepWaits.join(', ') || 'none'}\n`,
+      );
     }, 240_000);
   });
 }

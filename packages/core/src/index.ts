@@ -13,3 +13,4 @@ export * from './store.js';
 export * from './memory-store.js';
 export * from './samples.js';
 export * from './sleep.js';
+export * from './waits.js';

@@ -16,12 +16,12 @@ import {
   type OpenWrite,
   type TransitionName,
 } from './machine.js';
-import { underGateFence } from './fence.js';
 import { readOutboxFailure } from './outbox-drainer.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationStateFile, VerifyReport } from './types.js';
 import { unreadableJsonError } from './unreadable.js';
 import { verifySides } from './verify.js';
+import { quietPoint } from './written-since.js';
 
 export const openWrite = (e: IntentEntry): OpenWrite => ({ key: e.key, seq: e.seq });
 
@@ -82,16 +82,15 @@ export async function transition(
 }
 
 /**
- * `fenced`: the caller holds the gate fence already (a gate that verifies, then switches).
- * `ctx`: where the sides are read (read-only commands and gates pass a snapshot context).
+ * `ctx`: where the sides are read (read-only commands and gates pass a snapshot context). The fence
+ * is held only at the quiet point the snapshot is taken from, so writers wait a moment, not for the
+ * whole comparison; keys written since are pending (see written-since.ts).
  */
-export async function verifyAndRecord(
-  c: CommandContext,
-  options: { fenced?: boolean; ctx?: MigrationContext } = {},
-): Promise<VerifyReport> {
+export async function verifyAndRecord(c: CommandContext, options: { ctx?: MigrationContext } = {}): Promise<VerifyReport> {
   const started = c.clock();
   const ctx = options.ctx ?? c.ctx;
-  const report = options.fenced ? await verifySides(ctx) : await underGateFence(c.files, 'verify', () => verifySides(ctx));
+  const writtenSince = await quietPoint(ctx, 'verify');
+  const report = await verifySides(ctx, { writtenSince });
   await updateState(c.files, (s) => {
     s.lastVerify = report.evidence;
     if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {

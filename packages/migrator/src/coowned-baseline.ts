@@ -169,7 +169,7 @@ export async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: B
 }
 
 /** The chains whose state file is in the deployments folder. */
-async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> {
+export async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> {
   const chains = new Set<number>();
   const names = await readdir(ctx.deployments).catch(() => [] as string[]);
   for (const name of names) {

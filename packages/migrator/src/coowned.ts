@@ -7,7 +7,7 @@
 // coowned-repair.ts; this module adds the errors, the gates' assertion and the factory's watch, and
 // is the one the rest of the package imports from.
 import { ErrorCodes, StateError, type DeploymentRecord } from '@deploystate/core';
-import { fileOf, signatureOf, type CoownedContext } from './coowned-baseline.js';
+import { chainsInFolder, fileOf, signatureOf, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
 
 export {
@@ -109,6 +109,41 @@ export class OverwriteWatch {
   /** The file's signature before a write. */
   before(chainId: number): string | undefined {
     return signatureOf(fileOf(this.ctx, chainId));
+  }
+
+  /**
+   * The drainer's check, before it writes a chain's file: when something else changed the file since
+   * this process last wrote it, what the journal says the store wrote there is checked now (drained
+   * outcomes are journalled writes), and a key with a write still in the outbox is pending, never
+   * missing: that write is about to land. Reports and returns the findings; the write goes ahead.
+   */
+  async beforeWrite(chainId: number, pending: () => Promise<ReadonlySet<string>>): Promise<ForeignOverwrite[]> {
+    const file = fileOf(this.ctx, chainId);
+    if (this.seen.has(chainId) && this.seen.get(chainId) === signatureOf(file)) return [];
+    try {
+      const check = await checkFiles(this.ctx, new Set([chainId]));
+      if (check.findings.length === 0) return [];
+      const inOutbox = await pending();
+      const findings = check.findings.filter((f) => !inOutbox.has(f.key));
+      if (findings.length > 0) this.report({ ...check, findings });
+      return findings;
+    } catch {
+      // The check never fails a write; verify reports what it could not.
+      return [];
+    }
+  }
+
+  /**
+   * Before a whole check of the files (a gate's): each file as it is now counts as seen, so a drain
+   * after a clean check checks again only a file that changed since.
+   */
+  async seenNow(): Promise<void> {
+    for (const chainId of await chainsInFolder(this.ctx)) this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
+  }
+
+  /** After this process wrote a chain's file: the next write checks it only if someone else changed it since. */
+  wrote(chainId: number): void {
+    this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
   }
 
   async after(chainId: number, before: string | undefined): Promise<void> {

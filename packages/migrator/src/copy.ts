@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import {
   canonicalDigest,
@@ -19,6 +20,7 @@ import {
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
+import { pendingKeys } from './outbox-status.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import type { CopyProgress, CopyReport, MigrationStateFile } from './types.js';
@@ -89,6 +91,11 @@ interface CopyRun {
   state: MigrationStateFile;
   exclusions: Set<string>;
   snapshotSeq: number;
+  /**
+   * [outbox] Keys with a write still in the outbox before the pass: as journalled (read before the
+   * pass, which holds LevelDB until it ends, so no drain removes or adds one meanwhile).
+   */
+  pending: ReadonlySet<string>;
   chainsDone: Set<number>;
   leveldb: StateStore;
   json: JsonFileStore;
@@ -138,6 +145,7 @@ async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<Co
   const json = await copyStore(ctx, await ctx.json());
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
+  const pending = leveldb instanceof LevelDbStore ? await pendingKeys(leveldb) : new Set<string>();
   const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
   const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
   if (!dryRun) {
@@ -173,6 +181,7 @@ async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<Co
     state,
     exclusions,
     snapshotSeq,
+    pending,
     chainsDone,
     leveldb,
     json,
@@ -283,7 +292,10 @@ async function copyChain(
   // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
   // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
   const overrides = new Map<string, DeploymentRecord | null>();
-  const newer = await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain);
+  const newer = new Set([
+    ...[...run.pending].filter(inChain),
+    ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain)),
+  ]);
   for (const key of newer) {
     overrides.set(key, current.get(key) ?? null);
     report.skippedNewer.push(key);

@@ -2,6 +2,7 @@
 // fence) and of fold-in, which carries LevelDB's later changes into the JSON side.
 import { openSnapshot } from '@deploystate/backend-leveldb';
 import {
+  canonicalDigest,
   compareKeys,
   describeAcknowledgement,
   ErrorCodes,
@@ -9,20 +10,22 @@ import {
   parseKey,
   sleep,
   StateError,
+  StoreDigest,
   type Finding,
 } from '@deploystate/core';
 import { verifyChainOnSide } from './chain-evidence.js';
 import type { ChainVerificationReport } from './chain/types.js';
 import type { CommandContext } from './command-context.js';
 import { admit, differingKeys, gateFinding, transition, verifyAndRecord } from './command-gates.js';
-import type { MigrationContext } from './context.js';
+import { isoNow, type MigrationContext } from './context.js';
 import { assertFilesIntact, coownedContext } from './coowned.js';
 import { foldIn, recordLevelDb, type FoldInReport } from './cutover-leveldb.js';
 import { createStateStore } from './factory.js';
 import { underGateFence } from './fence.js';
 import { assertRunGate } from './machine.js';
 import { readState, updateState } from './state.js';
-import type { CutoverOptions, MigrationPhase, VerifyReport } from './types.js';
+import type { CutoverOptions, LevelDbAtCutover, MigrationPhase, VerifyReport } from './types.js';
+import { keysWrittenSince } from './written-since.js';
 import { findingId, validateFiles } from './verify.js';
 
 export interface CutoverReport {
@@ -40,20 +43,17 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
   const started = c.clock();
   await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
   await admit(c, 'cutover');
-  // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not a byte of LevelDB.
-  let verify = await c.withReadCtx((ctx) => verifyAndRecord(c, { ctx }));
-  assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
-    differingKeys: differingKeys(verify),
-    schemaErrors: verify.schema.errors.map(gateFinding),
-  });
+  // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not
+  // a byte of LevelDB. LevelDB as deploy scripts leave it is recorded from the last verify's snapshot,
+  // so a later change to it (a clone that wrote before it pulled) is seen.
+  let last = await c.withReadCtx((ctx) => freshVerify(c, ctx, 'fresh clean verify', undefined, !options.dryRun));
   const acknowledged = await c.withReadCtx((ctx) => cutoverFindings(c, ctx, options.acknowledge ?? []));
   let soakVerifies = 0;
   if (options.soak) {
     const count = Math.max(0, Math.floor(options.soak.count));
     for (let i = 0; i < count; i++) {
       await sleep(Math.max(0, options.soak.intervalMs));
-      verify = await c.withReadCtx((ctx) => verifyAndRecord(c, { ctx }));
-      assertRunGate('soak', { round: i + 1, of: count, evidence: verify.evidence }, c.files.state);
+      last = await c.withReadCtx((ctx) => freshVerify(c, ctx, 'soak', { round: i + 1, of: count }, !options.dryRun));
       soakVerifies++;
     }
   }
@@ -68,32 +68,32 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
       c.files.state,
       'see each problem with `deploystate verify-chain --from json` (the last result is kept in chain-verification.json in the state folder)',
     );
+  const verify = last.verify;
   if (!options.dryRun) {
     const ackList = [...[...new Set(options.acknowledge ?? [])].sort(compareKeys), ...c.acknowledgements.map(describeAcknowledgement)];
-    // The last verify and the switch under one fence: no write lands between them. LevelDB as
-    // deploy scripts leave it is recorded from the same snapshot, so a later change to it (a
-    // clone that wrote before it pulled) is seen.
-    await underGateFence(c.files, 'cutover', () =>
-      c.withReadCtx(async (ctx) => {
-        verify = await verifyAndRecord(c, { fenced: true, ctx });
-        assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
-          differingKeys: differingKeys(verify),
-          schemaErrors: verify.schema.errors.map(gateFinding),
-        });
-        const leveldbAtCutover = await recordLevelDb(ctx, await ctx.leveldb());
-        await transition(
-          c,
-          'cutover',
-          started,
-          (s) => {
-            s.acknowledged = ackList;
-            s.cutoverEvidence = verify.evidence;
-            s.cutoverLeveldb = leveldbAtCutover;
-          },
-          `-> json-only after ${1 + soakVerifies} clean verify(s)`,
-        );
-      }),
-    );
+    // The switch under the fence, after re-checking only the keys written since the last verify's
+    // quiet point (and those it found pending): no write lands between the check and the switch,
+    // and writers wait for that, not for a whole verify.
+    await c.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
+    await underGateFence(c.files, 'cutover', async () => {
+      const keys = await keysWrittenSince(c.journal, verify.evidence.journalSeq);
+      for (const key of verify.comparison.pending ?? []) keys.add(key);
+      const leveldbAtCutover =
+        keys.size === 0
+          ? (last.leveldb as LevelDbAtCutover)
+          : await c.withReadCtx((ctx) => recheckWritten(c, ctx, keys, verify, last.leveldb as LevelDbAtCutover));
+      await transition(
+        c,
+        'cutover',
+        started,
+        (s) => {
+          s.acknowledged = ackList;
+          s.cutoverEvidence = verify.evidence;
+          s.cutoverLeveldb = leveldbAtCutover;
+        },
+        `-> json-only after ${1 + soakVerifies} clean verify(s)`,
+      );
+    });
   }
   return {
     dryRun: options.dryRun ?? false,
@@ -103,6 +103,61 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
     phase: options.dryRun ? 'json-primary' : 'json-only',
     ...(chain && { chain }),
   };
+}
+
+/** A verify on a fresh snapshot that must be clean, and LevelDB as that snapshot holds it (when the switch follows). */
+async function freshVerify(
+  c: CommandContext,
+  ctx: MigrationContext,
+  gate: 'fresh clean verify' | 'soak',
+  round: { round: number; of: number } | undefined,
+  recordLeveldb: boolean,
+): Promise<{ verify: VerifyReport; leveldb: LevelDbAtCutover | undefined }> {
+  const verify = await verifyAndRecord(c, { ctx });
+  if (gate === 'soak') assertRunGate('soak', { ...(round as { round: number; of: number }), evidence: verify.evidence }, c.files.state);
+  else
+    assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
+      differingKeys: differingKeys(verify),
+      schemaErrors: verify.schema.errors.map(gateFinding),
+    });
+  return { verify, leveldb: recordLeveldb ? await recordLevelDb(ctx, await ctx.leveldb()) : undefined };
+}
+
+/**
+ * Under the fence: the keys written since the last verify's quiet point, read from a fresh snapshot
+ * of LevelDB and from JSON, must be equal (minus exclusions); LevelDB as recorded at that verify is
+ * brought up to date for them. A key that differs fails the gate as the verify would have.
+ */
+async function recheckWritten(
+  c: CommandContext,
+  ctx: MigrationContext,
+  keys: ReadonlySet<string>,
+  verify: VerifyReport,
+  recorded: LevelDbAtCutover,
+): Promise<LevelDbAtCutover> {
+  const state = await readState(c.files);
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const leveldb = await ctx.leveldb();
+  const json = await ctx.json();
+  const records = { ...recorded.records };
+  const differing: string[] = [];
+  for (const key of [...keys].sort(compareKeys)) {
+    if (skip.has(key)) continue;
+    const { chainId, contractName } = parseKey(key);
+    const [left, right] = await Promise.all([leveldb.get(chainId, contractName), json.get(chainId, contractName)]);
+    const digest = left === null ? undefined : canonicalDigest(left);
+    if (digest !== (right === null ? undefined : canonicalDigest(right))) differing.push(key);
+    if (digest === undefined) delete records[key];
+    else records[key] = digest;
+  }
+  if (differing.length > 0)
+    assertRunGate('fresh clean verify', { ...verify.evidence, clean: false, differences: differing.length }, c.files.state, undefined, {
+      differingKeys: differing,
+      schemaErrors: [],
+    });
+  const digest = new StoreDigest();
+  for (const key of Object.keys(records).sort(compareKeys)) digest.addDigest(key, records[key] as string);
+  return { at: isoNow(ctx), count: digest.size, digest: digest.digest(), records };
 }
 
 /**

@@ -18,6 +18,11 @@ export function underWriteFence<T>(files: Pick<StateFiles, 'fence'>, write: () =
 }
 
 /** Runs a gate's work holding the fence exclusively: the writes in flight finish first, new ones wait. */
-export function underGateFence<T>(files: Pick<StateFiles, 'fence'>, purpose: string, work: () => Promise<T>): Promise<T> {
-  return withLock(files.fence, work, { mode: 'exclusive', timeoutMs: GATE_FENCE_WAIT_MS, purpose });
+export function underGateFence<T>(
+  files: Pick<StateFiles, 'fence'>,
+  purpose: string,
+  work: () => Promise<T>,
+  timeoutMs = GATE_FENCE_WAIT_MS,
+): Promise<T> {
+  return withLock(files.fence, work, { mode: 'exclusive', timeoutMs, purpose });
 }

@@ -16,6 +16,7 @@ import { withLock } from '@deploystate/backend-json/lock';
 import { applyRepair, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
+import { quietPoint } from './written-since.js';
 import { drainForGate } from './outbox-status.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
@@ -174,8 +175,11 @@ export class Migration {
   }
 
   compare(options: CompareOptions = {}): Promise<SideComparison> {
-    // Under the fence: a write half done (one side written) is not a difference; read from a snapshot.
-    return this.run(() => underGateFence(this.files, 'compare', () => compareSides(this.readCtx, options)));
+    // From a snapshot taken at a quiet point of the fence: a write made since is pending, not a difference.
+    return this.run(async () => {
+      const ctx = this.readCtx;
+      return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare') });
+    });
   }
 
   validate(): Promise<VerifyReport['schema']> {

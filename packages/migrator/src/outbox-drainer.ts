@@ -7,7 +7,7 @@ import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
 import { withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
-import type { OverwriteWatch } from './coowned.js';
+import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
 import { WRITE_FENCE_WAIT_MS } from './fence.js';
 import type { Journal, NewJournalEntry } from './journal.js';
 import type { StateFiles } from './paths.js';
@@ -50,7 +50,7 @@ export interface DrainTarget {
   journal: Journal;
   leveldb(): Promise<LevelDbStore>;
   json(): Promise<StateStore>;
-  /** [coowned] checks each file after the drain wrote it; undefined where no file is co-owned. */
+  /** [coowned] checks each file before the drain writes it; undefined where no file is co-owned. */
   watch?: OverwriteWatch;
 }
 
@@ -59,6 +59,8 @@ export interface DrainResult {
   failed: number;
   /** Entries left in the outbox (failed ones, and any a concurrent writer added). */
   left: boolean;
+  /** [coowned] Records the store wrote that a file had lost when the drain was about to write it. */
+  overwrites: ForeignOverwrite[];
 }
 
 function summary(error: unknown): { code?: string; message: string } {
@@ -74,7 +76,7 @@ function summary(error: unknown): { code?: string; message: string } {
  * gate never sees a drain half done.
  */
 export async function drainOutbox(t: DrainTarget, options: { fenced?: boolean; rounds?: number } = {}): Promise<DrainResult> {
-  const total: DrainResult = { applied: 0, failed: 0, left: false };
+  const total: DrainResult = { applied: 0, failed: 0, left: false, overwrites: [] };
   const rounds = options.rounds ?? 20;
   for (let round = 0; round < rounds; round++) {
     const run = (): Promise<DrainResult> => drainRound(t);
@@ -83,6 +85,7 @@ export async function drainOutbox(t: DrainTarget, options: { fenced?: boolean; r
     total.applied += result.applied;
     total.failed += result.failed;
     total.left = result.left;
+    total.overwrites.push(...result.overwrites);
     if (!result.left || result.failed > 0) break;
   }
   return total;
@@ -108,7 +111,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
   });
   if (entries.length === 0) {
     await rm(outboxFailureFile(t.files), { force: true });
-    return { applied: 0, failed: 0, left: false };
+    return { applied: 0, failed: 0, left: false, overwrites: [] };
   }
   const json = await t.json();
   const byChain = new Map<number, Map<string, OutboxEntry[]>>();
@@ -124,11 +127,20 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
     byChain.set(chainId, keys);
   }
   const done: string[] = [];
+  const overwrites: ForeignOverwrite[] = [];
+  // [coowned] Keys with an entry still in the outbox (this round's, and any beyond it) are pending.
+  const pending = async (): Promise<ReadonlySet<string>> => {
+    const keys = new Set(entries.map((e) => e.key));
+    for (const e of await leveldb.readOutbox()) keys.add(e.key);
+    return keys;
+  };
   let failure: OutboxFailure | undefined;
   let applied = 0;
   let failed = 0;
   for (const [chainId, keys] of byChain) {
-    const before = t.watch?.before(chainId);
+    // [coowned] Before the file is written, as issue 10's check runs for a write: what a foreign
+    // rewrite dropped is reported while the file still shows it, whatever this write then does.
+    if (t.watch && chainId >= 0) overwrites.push(...(await t.watch.beforeWrite(chainId, pending)));
     const lines: NewJournalEntry[] = [];
     const started = performance.now();
     let error: unknown;
@@ -186,7 +198,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
     if (error === undefined) {
       for (const written of keys.values()) for (const entry of written) done.push(entry.id);
       applied += count;
-      if (t.watch && chainId >= 0) await t.watch.after(chainId, before);
+      if (t.watch && chainId >= 0) t.watch.wrote(chainId);
     } else {
       failed += count;
       failure = { key: [...keys.keys()][0] as string, ...summary(error), at: new Date().toISOString(), pid: process.pid };
@@ -196,7 +208,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
   if (failure) await writeFileAtomic(outboxFailureFile(t.files), `${JSON.stringify(failure, null, 2)}\n`).catch(() => undefined);
   const left = failed > 0 || entries.length >= ROUND_SIZE;
   if (!left) await rm(outboxFailureFile(t.files), { force: true });
-  return { applied, failed, left };
+  return { applied, failed, left, overwrites };
 }
 
 /**

@@ -32,16 +32,20 @@ export async function outboxStatus(ctx: Pick<MigrationContext, 'files'>, store: 
 
 /**
  * Drains the outbox from the command's own process (the caller holds the gate fence): a gate
- * switches the phase only once JSON holds every write LevelDB acknowledged.
+ * switches the phase only once JSON holds every write LevelDB acknowledged. What the drain's check
+ * finds before it writes a file comes back in `overwrites`, for the gate to stop on.
  */
-export function drainForGate(ctx: MigrationContext): Promise<DrainResult> {
+export function drainForGate(
+  ctx: MigrationContext,
+  watch = new OverwriteWatch(coownedContext(ctx), () => undefined),
+): Promise<DrainResult> {
   return drainOutbox(
     {
       files: ctx.files,
       journal: ctx.journal,
       leveldb: () => ctx.leveldb(),
       json: () => ctx.json(),
-      watch: new OverwriteWatch(coownedContext(ctx), () => undefined),
+      watch,
     },
     { fenced: true },
   );

@@ -3,7 +3,7 @@
 import type { CommandContext } from './command-context.js';
 import { admit, transition } from './command-gates.js';
 import { isoNow } from './context.js';
-import { assertFilesIntact, coownedContext } from './coowned.js';
+import { assertFilesIntact, coownedContext, foreignOverwriteError, OverwriteWatch } from './coowned.js';
 import { underGateFence } from './fence.js';
 import { drainForGate } from './outbox-status.js';
 
@@ -54,13 +54,19 @@ export function promote(c: CommandContext): Promise<void> {
   // The gates (a clean verify, every write since settled) and the switch see no write in flight.
   return underGateFence(c.files, 'promote', async () => {
     const started = c.clock();
-    // LevelDB held from the drain to the switch: every write LevelDB acknowledged is in JSON
-    // first, and a writer that waited for LevelDB finds the new phase and routes by it.
+    // [coowned] The whole check before LevelDB is held (deploy scripts keep writing meanwhile); the
+    // drain below checks each file again right before it writes it.
+    const watch = new OverwriteWatch(coownedContext(c.ctx), () => undefined);
+    await watch.seenNow();
+    await assertFilesIntact(coownedContext(c.ctx), 'promote');
+    // LevelDB held from the drain to the switch, and for nothing else: every write LevelDB
+    // acknowledged is in JSON first, and a writer that waited for LevelDB finds the new phase.
     const leveldb = await c.ctx.leveldb();
     await leveldb.holdWhile(async () => {
+      const drained = await drainForGate(c.ctx, watch);
       // A drain that failed leaves its failure for the gate: refused as "outbox drains".
-      if ((await drainForGate(c.ctx)).failed > 0) await admit(c, 'promote');
-      await assertFilesIntact(coownedContext(c.ctx), 'promote'); // [coowned]
+      if (drained.failed > 0) await admit(c, 'promote');
+      if (drained.overwrites.length > 0) throw foreignOverwriteError(drained.overwrites, 'promote'); // [coowned]
       await admit(c, 'promote');
       await transition(c, 'promote', started);
     });

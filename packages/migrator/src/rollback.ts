@@ -3,7 +3,19 @@
 // crash leaves rolling-back and the next run finishes the carry-back.
 import { access, constants, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalDigest, digestStore, errnoCode, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { openSnapshot } from '@deploystate/backend-leveldb';
+import {
+  canonicalDigest,
+  compareKeys,
+  digestStore,
+  errnoCode,
+  ErrorCodes,
+  isStateError,
+  parseKey,
+  StoreDigest,
+  type DeploymentRecord,
+  type StateStore,
+} from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import type { IntentEntry, Journal } from './journal.js';
@@ -13,8 +25,11 @@ import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+import { keysWrittenSince, quietPoint } from './written-since.js';
 
 const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
+/** How long the rollback waits for writes in flight before it plans while they still run. */
+const EARLY_PLAN_FENCE_WAIT_MS = 1_000;
 
 /**
  * The last intent per key whose write reached the primary (for a JSON side that cannot be read),
@@ -33,6 +48,8 @@ export interface CarryBackPlan {
   keys: string[];
   puts: Array<{ key: string; record: DeploymentRecord }>;
   deletes: string[];
+  /** Planned from JSON: each LevelDB record's digest once the plan is applied (the digest reported, without reading LevelDB again). */
+  after?: Map<string, string>;
 }
 
 async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
@@ -79,17 +96,77 @@ async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: St
   const have = new Map<string, string>();
   const unreadable = new Set<string>();
   for await (const { key, record } of leveldb.iterate({ onInvalid: (e) => unreadable.add(e.key) })) have.set(key, canonicalDigest(record));
-  const plan: CarryBackPlan = { keys: [], puts: [], deletes: [] };
+  const after = new Map(have);
+  const plan: CarryBackPlan = { keys: [], puts: [], deletes: [], after };
   let jsonUnreadable = false;
   for await (const { key, record } of json.iterate({ onInvalid: () => (jsonUnreadable = true) })) {
     if (skip.has(key)) continue;
-    if (have.get(key) !== canonicalDigest(record)) plan.puts.push({ key, record });
+    const digest = canonicalDigest(record);
+    if (have.get(key) !== digest) {
+      plan.puts.push({ key, record });
+      after.set(key, digest);
+    }
     have.delete(key);
   }
   // A JSON side with entries that cannot be read cannot say what is absent: nothing is deleted from it.
   if (jsonUnreadable) throw new Error('JSON side has unreadable entries');
-  for (const key of have.keys()) if (!skip.has(key) && !unreadable.has(key)) plan.deletes.push(key);
+  for (const key of have.keys()) {
+    if (skip.has(key) || unreadable.has(key)) continue;
+    plan.deletes.push(key);
+    after.delete(key);
+  }
   return plan;
+}
+
+/**
+ * Before writers are stopped: the plan from JSON against a LevelDB snapshot taken at a quiet point
+ * of the fence, and the journal's seq there. Under rolling-back only the keys written since are
+ * read again (replanWritten), so writers wait for that, not for a read of both whole sides.
+ * Undefined where the JSON side cannot be planned from (the carry-back then replays the journal).
+ */
+async function planBeforeStopping(ctx: MigrationContext): Promise<{ plan: CarryBackPlan; seq: number } | undefined> {
+  // Only a head start: a write that keeps the fence longer leaves the whole plan for rolling-back.
+  const seq = await quietPoint(ctx, 'rollback', EARLY_PLAN_FENCE_WAIT_MS).catch((error: unknown) => {
+    if (isStateError(error, ErrorCodes.LOCKED)) return undefined;
+    throw error;
+  });
+  if (seq === undefined) return undefined;
+  const snapshot = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry });
+  try {
+    const json = await ctx.json().catch(() => null);
+    const plan = json && (await planFromJson(ctx, snapshot.store, json).catch(() => null));
+    return plan ? { plan, seq } : undefined;
+  } finally {
+    await snapshot.dispose();
+  }
+}
+
+/** The early plan made current: each key written since its quiet point planned again from JSON and LevelDB as they are now. */
+async function replanWritten(ctx: MigrationContext, early: { plan: CarryBackPlan; seq: number }, sinceSeq: number): Promise<CarryBackPlan> {
+  await waitForOutcomes(ctx.journal, early.seq, () => true);
+  const written = await keysWrittenSince(ctx.journal, early.seq);
+  const state = await readState(ctx.files);
+  const skip = new Set([...state.exclusions, ...state.unmigratable]);
+  const { plan } = early;
+  const after = plan.after as Map<string, string>;
+  const puts = plan.puts.filter((p) => !written.has(p.key));
+  const deletes = plan.deletes.filter((k) => !written.has(k));
+  const leveldb = await ctx.leveldb();
+  const json = await ctx.json();
+  for (const key of written) {
+    if (skip.has(key)) continue;
+    const { chainId, contractName } = parseKey(key);
+    const [wanted, have] = await Promise.all([json.get(chainId, contractName), leveldb.get(chainId, contractName)]);
+    if (wanted === null) {
+      if (have !== null) deletes.push(key);
+      after.delete(key);
+      continue;
+    }
+    const digest = canonicalDigest(wanted);
+    if (have === null || canonicalDigest(have) !== digest) puts.push({ key, record: wanted });
+    after.set(key, digest);
+  }
+  return { keys: [...(await lastGoodIntents(ctx.journal, sinceSeq)).keys()], puts, deletes, after };
 }
 
 /** [coowned] The plan with each lost key's journalled record instead of what JSON holds now (none: LevelDB keeps its own). */
@@ -97,11 +174,17 @@ function keepJournalled(plan: CarryBackPlan, journalled: ReadonlyMap<string, Dep
   if (journalled.size === 0) return plan;
   const puts = plan.puts.filter((p) => !journalled.has(p.key));
   for (const [key, record] of journalled) if (record) puts.push({ key, record });
+  // No `after`: LevelDB keeps its own record for some keys, and is read for the digest instead.
   return { keys: plan.keys, puts, deletes: plan.deletes.filter((k) => !journalled.has(k)) };
 }
 
 /** The LevelDB digest a rollback reports; values that do not decode are listed by analysis, not here. */
-async function leveldbDigestOf(leveldb: StateStore): Promise<string> {
+async function leveldbDigestOf(leveldb: StateStore, plan: CarryBackPlan): Promise<string> {
+  if (plan.after) {
+    const digest = new StoreDigest();
+    for (const key of [...plan.after.keys()].sort(compareKeys)) digest.addDigest(key, plan.after.get(key) as string);
+    return digest.digest();
+  }
   return (await digestStore(leveldb.iterate({ onInvalid: () => undefined }))).digest;
 }
 
@@ -146,11 +229,13 @@ export async function runRollback(
       replayed: plan.keys.length,
       puts: plan.puts.length,
       deletes: plan.deletes.length,
-      leveldbDigest: await leveldbDigestOf(leveldb),
+      leveldbDigest: await leveldbDigestOf(leveldb, { ...plan, after: undefined }),
       durationMs: ctx.now() - started,
       ...keptFromJournal,
     };
   }
+  // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
+  const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx) : undefined;
   if (state.phase !== 'rolling-back') {
     await updateState(ctx.files, (s) => {
       s.rollback = { from, startedAt: isoNow(ctx), emergency, carriedBack: false };
@@ -158,14 +243,14 @@ export async function runRollback(
     });
   }
   // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
+  const plan = keepJournalled(early ? await replanWritten(ctx, early, sinceSeq) : await planCarryBack(ctx, from, sinceSeq), journalWins);
   const leveldb = await ctx.leveldb();
   for (const { record } of plan.puts) await leveldb.put(record);
   for (const key of plan.deletes) {
     const { chainId, contractName } = parseKey(key);
     await leveldb.delete(chainId, contractName);
   }
-  const leveldbDigest = await leveldbDigestOf(leveldb);
+  const leveldbDigest = await leveldbDigestOf(leveldb, plan);
   await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
   await updateState(ctx.files, (s) => {
     s.rollback = {

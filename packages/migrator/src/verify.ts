@@ -21,11 +21,14 @@ import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
+import { settleWrittenSince } from './written-since.js';
 
 
 export interface CompareOptions {
   /** Stop listing differences past this many (counts and digests stay exact). Default 1000. */
   maxDetails?: number;
+  /** [fence] The journal seq of the quiet point the sides are read from: keys written since are pending. */
+  writtenSince?: number;
 }
 
 type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
@@ -46,7 +49,8 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonE
   });
   const unreadable = [...left.entries, ...right.entries];
   // A value nobody can read is not equal to anything, until the state says it stays behind.
-  return { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
+  const result = { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
+  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, options.maxDetails ?? 1000);
 }
 
 /** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */
@@ -191,12 +195,12 @@ async function* readAndValidate(
  * compare + validate. A JSON entry that cannot be read makes the report unclean (so the evidence
  * closes the gates); the caller records it, then throws `unreadableJsonError` (CORRUPTED).
  */
-export async function verifySides(ctx: MigrationContext): Promise<VerifyReport> {
-  const journalSeq = await ctx.journal.lastSeq();
+export async function verifySides(ctx: MigrationContext, options: Pick<CompareOptions, 'writtenSince'> = {}): Promise<VerifyReport> {
+  const journalSeq = options.writtenSince ?? (await ctx.journal.lastSeq());
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
-  const comparison = await compareWith(ctx, {}, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known));
+  const comparison = await compareWith(ctx, options, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known));
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;

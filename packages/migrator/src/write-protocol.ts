@@ -6,6 +6,7 @@ import {
   AbstractStateStore,
   canonicalDigest,
   ErrorCodes,
+  noteWait,
   sleep,
   StateError,
   type CheckedRecord,
@@ -93,9 +94,11 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
   const until = Date.now() + ROLLING_BACK_WAIT_MS;
+  const waitedFrom = performance.now();
   while (route.refuseWrites && Date.now() < until) {
     await sleep(20);
     route = await currentRoute(t);
+    if (!route.refuseWrites || Date.now() >= until) noteWait('rolling-back', waitedFrom);
   }
   if (route.refuseWrites) return writeRouted(t, w, attempt);
   if (t.outbox && usesOutbox(route)) {

@@ -1,8 +1,12 @@
 // The dual-write outbox across processes: a script that ends without close() still brings JSON up
 // to date, a writer killed with entries pending leaves them for the next process (whatever its
 // env), and when nothing runs LevelDB holds no outbox keys.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
@@ -72,6 +76,68 @@ describe('dual-write outbox', () => {
     expect((await jsonHas(tempDir(), 97, names)).every(Boolean)).toBe(true);
     expect(await outboxKeys(resolvePaths({ cwd: tempDir() }).leveldb)).toEqual([]);
     const migration = await Migration.open({ cwd: tempDir() });
+    expect((await migration.verify()).clean).toBe(true);
+  });
+
+  it('the drainer checks a co-owned file before writing it: a record another process dropped is reported while the new put is not yet there, a key still in the outbox is pending, and the put lands', async () => {
+    const dir = tempDir();
+    await demoMigration(dir, 'copied');
+    // Another process puts NewVault (its drainer brings it to JSON), then writes back the object it
+    // loaded before: NewVault is dropped, and LookCoin's big number comes back rounded.
+    const legacy = await runNode('legacy-deploy.mjs', [dir, 'bscmainnet', '56', 'NewVault', 'writeback']).done;
+    expect(legacy.code, legacy.stderr).toBe(0);
+    const file = join(resolvePaths({ cwd: dir }).deployments, 'bscmainnet.json');
+    const recordsInFile = (): string[] => Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { records: object }).records);
+    expect(recordsInFile()).not.toContain('NewVault');
+
+    const reports: Array<{ keys: string[]; putInFile: boolean }> = [];
+    const store = createStateStore({
+      cwd: dir,
+      env: {},
+      onForeignOverwrite: (check) =>
+        reports.push({ keys: check.findings.map((f) => f.key), putInFile: recordsInFile().includes('AfterRewrite') }),
+    });
+    // NewVault written again: its new write is in the outbox, so the dropped one is explained, not missing.
+    await store.putContract(56, { ...sampleRecord(56, 'NewVault', 'bscmainnet', 6), timestamp: 1_900_000_000_000 });
+    await store.putContract(56, sampleRecord(56, 'AfterRewrite', 'bscmainnet', 5));
+    await store.close();
+    expect(reports).toEqual([{ keys: ['56-LookCoin'], putInFile: false }]);
+    expect(await jsonHas(dir, 56, ['AfterRewrite', 'NewVault'])).toEqual([true, true]);
+    expect(await outboxKeys(resolvePaths({ cwd: dir }).leveldb)).toEqual([]);
+  });
+});
+
+describe('the copy and the outbox', () => {
+  it('a key with a write still in the outbox is skipped as newer and listed; the drain then brings it to JSON', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'dual-write');
+    // A deploy script's put committed (record and outbox entry in one batch) after the migrate's
+    // drain, right before the copy looks at the outbox; its own drain has not run yet.
+    const readOutbox = LevelDbStore.prototype.readOutbox;
+    let wrote = false;
+    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+      if (!wrote && args.length === 0 && !this.readOnly) {
+        wrote = true;
+        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
+        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
+      }
+      return readOutbox.apply(this, args);
+    };
+    let report;
+    try {
+      report = await migration.migrate();
+    } finally {
+      LevelDbStore.prototype.readOutbox = readOutbox;
+    }
+    expect(wrote).toBe(true);
+    expect(report.skippedNewer).toEqual(['97-InOutbox']);
+    expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([false]);
+    expect((await migration.compare()).pending).toEqual(['97-InOutbox']);
+    // The next process drains it: JSON has it, nothing is pending.
+    const next = createStateStore({ cwd: dir, env: {} });
+    expect(await next.getContract(97, 'InOutbox')).not.toBeNull();
+    await next.close();
+    expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([true]);
     expect((await migration.verify()).clean).toBe(true);
   });
 });
