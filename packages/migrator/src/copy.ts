@@ -18,6 +18,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
+import { fileSignature, recordEntry, type KnownFileDigests } from './file-digests.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
@@ -105,10 +106,18 @@ interface CopyRun {
   undecodable: string[];
   written: Array<{ chainId: number; seqAtRead: number }>;
   changedChains: number;
+  /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
+  writtenDigests?: KnownFileDigests;
 }
 
-export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}): Promise<CopyReport> {
+/**
+ * `writtenDigests`, when given, receives each file the copy wrote with its records' digests and
+ * timestamps, tied to the file's signature right after the write (the co-owned files baseline takes
+ * a file still exactly as written from there instead of parsing and hashing it again).
+ */
+export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}, writtenDigests?: KnownFileDigests): Promise<CopyReport> {
   const run = await planCopy(ctx, options);
+  if (writtenDigests) run.writtenDigests = writtenDigests;
   try {
     await copyPass(run);
     return await finishCopy(run);
@@ -322,7 +331,10 @@ async function copyChain(
     let backup = '';
     if (!dryRun) {
       backup = await run.backups.backUp(file);
-      const result = await json.replaceChain(chainId, chainRecords(sourceKeys, sourceRecords, overrides));
+      const written = chainRecords(sourceKeys, sourceRecords, overrides);
+      const result = await json.replaceChain(chainId, written);
+      // Stat right after the write, while this store still holds the file's lock lease.
+      if (result.changed) rememberWritten(run, result.file, written, written === sourceRecords ? sourceDigests : undefined);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
       // Keys written during this file's write window get LevelDB's value back; writers still
@@ -393,6 +405,13 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
     });
   }
   return report;
+}
+
+/** What the file just written holds: each record's digest (the pass's, when the records are the pass's) and timestamp. */
+function rememberWritten(run: CopyRun, file: string, records: readonly DeploymentRecord[], digests: readonly string[] | undefined): void {
+  const seen = run.writtenDigests?.begin(file, fileSignature(file));
+  if (!seen) return;
+  records.forEach((record, i) => seen.records.set(record.contractName, recordEntry(record, digests?.[i] ?? canonicalDigest(record))));
 }
 
 /** The chain's records for its file: LevelDB's as read (already in key order) with the overrides in place. */
