@@ -3,7 +3,7 @@
 // key that a deploy script wrote (journalled) after the copy's snapshot began.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore, NewChainFile, type ReplaceChainResult } from '@deploystate/backend-json';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import {
   canonicalDigest,
@@ -332,9 +332,11 @@ async function copyChain(
     if (!dryRun) {
       backup = await run.backups.backUp(file);
       const written = chainRecords(sourceKeys, sourceRecords, overrides);
-      const result = await json.replaceChain(chainId, written);
+      const digests = written === sourceRecords ? sourceDigests : undefined;
+      const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, digests) : undefined;
+      const result = fresh ?? (await json.replaceChain(chainId, written));
       // Stat right after the write, while this store still holds the file's lock lease.
-      if (result.changed) rememberWritten(run, result.file, written, written === sourceRecords ? sourceDigests : undefined);
+      if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
       // Keys written during this file's write window get LevelDB's value back; writers still
@@ -405,6 +407,31 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
     });
   }
   return report;
+}
+
+/**
+ * A chain with no state file yet gets its file printed record by record (the bytes replaceChain
+ * would write, without the whole text, its entries or a copy of the records in memory); undefined
+ * when a file for the chain is there by now, which replaceChain then writes as it is.
+ */
+async function writeNewFile(
+  run: CopyRun,
+  chainId: number,
+  records: readonly DeploymentRecord[],
+  digests: readonly string[] | undefined,
+): Promise<ReplaceChainResult | undefined> {
+  const { json } = run;
+  if ((await json.listStateFiles()).some((f) => f.chainId === chainId)) return undefined;
+  const target = json.fileFor(chainId);
+  const file = await NewChainFile.create(target, chainId, run.ctx.registry.get(chainId).name);
+  try {
+    for (const record of records) await file.add(record);
+  } catch (error) {
+    await file.abort();
+    throw error;
+  }
+  const placed = await file.commit({}, () => rememberWritten(run, target, records, digests));
+  return placed ? { file: target, changed: true, removed: [] } : undefined;
 }
 
 /** What the file just written holds: each record's digest (the pass's, when the records are the pass's) and timestamp. */

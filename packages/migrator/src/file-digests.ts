@@ -2,7 +2,7 @@
 // timestamp, tied to the file's stat signature, so a second look at the same unchanged file in the
 // same command (verify's compare, then its co-owned files check) hashes nothing and parses nothing.
 import { statSync } from 'node:fs';
-import { canonicalDigest, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, canonicalEncode, textDigest, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
 
 export interface FileDigests {
   /** Per contract name: the record's canonicalDigest and timestamp (decimal). */
@@ -65,4 +65,40 @@ export function lazyDigests(records: ReadonlyMap<string, DeploymentRecord>): {
       );
     },
   };
+}
+
+/**
+ * Entries of the two sides of one comparison whose digests are computed when first read, so a
+ * record that both sides print to the same canonical text is hashed once, not once per side. The
+ * comparison reads the left (LevelDB) entry's digest before the right (JSON) one's of the same key;
+ * each side is still encoded from its own record, so equal digests always mean equal texts.
+ */
+export class PairedDigests {
+  private lastKey: string | undefined;
+  private lastText = '';
+  private lastDigest = '';
+
+  left(entry: StoreEntry): StoreEntry {
+    return this.lazy(entry, (text) => {
+      const digest = textDigest(text);
+      [this.lastKey, this.lastText, this.lastDigest] = [entry.key, text, digest];
+      return digest;
+    });
+  }
+
+  right(entry: StoreEntry): StoreEntry {
+    return this.lazy(entry, (text) => (entry.key === this.lastKey && text === this.lastText ? this.lastDigest : textDigest(text)));
+  }
+
+  private lazy({ key, record }: StoreEntry, digestOf: (text: string) => string): StoreEntry {
+    let digest: string | undefined;
+    return {
+      key,
+      record,
+      get digest(): string {
+        digest ??= digestOf(canonicalEncode(record));
+        return digest;
+      },
+    };
+  }
 }

@@ -1,12 +1,15 @@
-// The co-owned files baseline after a copy comes from the digests the copy computed while it read
-// LevelDB, not from parsing every file it wrote again. It must be exactly what a parse of the files
-// gives (big integers and exact literals included), and a file changed since the copy wrote it is
-// read again, never taken from the copy's view.
+// The copy writes a chain that has no state file yet record by record, and takes the co-owned files
+// baseline after it from the digests it computed while it read LevelDB, not from parsing every file
+// it wrote again. The files must be byte for byte what the store's replaceChain writes, the baseline
+// exactly what a parse of the files gives (big integers and exact literals included), and a file
+// changed since the copy wrote it is read again, never taken from the copy's view.
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseStateFile } from '@deploystate/backend-json';
-import { canonicalDigest, NetworkRegistry } from '@deploystate/core';
+import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { canonicalDigest, compareKeys, generateRecords, NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
+import { Migration } from '../src/index.js';
 import { moveBaseline, type CoownedContext, type WrittenEntry } from '../src/coowned-baseline.js';
 import { fileSignature, KnownFileDigests } from '../src/file-digests.js';
 import { Journal } from '../src/journal.js';
@@ -33,6 +36,43 @@ async function parsedFiles(dir: string): Promise<Record<string, WrittenEntry>> {
   }
   return out;
 }
+
+describe('a chain copied into no file', () => {
+  it("is written with the bytes the store's replaceChain writes for the same records", async () => {
+    const dir = tempDir();
+    const exact = parseLossless('[1.50, 1e400, -0, 340282366920938463463374607431768211457]') as unknown[];
+    const records: DeploymentRecord[] = [
+      ...generateRecords(300, [56, 97]),
+      { ...generateRecords(1, [97])[0], contractName: '\u{1F600}Exact', deploymentArgs: exact } as DeploymentRecord,
+    ];
+    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
+    await leveldb.open();
+    await leveldb.putMany(records);
+    await leveldb.close();
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      const report = await migration.migrate();
+      expect(report.copied).toBe(records.length);
+    } finally {
+      await migration.close?.();
+    }
+    const reference = join(dir, 'reference');
+    const store = new JsonFileStore({ dir: reference, create: true, cache: false });
+    await store.open();
+    try {
+      for (const chainId of [56, 97]) {
+        const chain = records.filter((r) => r.chainId === chainId).sort((a, b) => compareKeys(a.contractName, b.contractName));
+        const { file } = await store.replaceChain(chainId, chain);
+        const name = file.slice(reference.length + 1);
+        expect(await readFile(join(dir, 'deployments', name), 'utf8')).toBe(await readFile(file, 'utf8'));
+      }
+    } finally {
+      await store.close();
+    }
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+});
 
 describe('the co-owned files baseline after a copy', () => {
   it('holds, for every record the copy wrote, the digest and timestamp a parse of its file gives', async () => {

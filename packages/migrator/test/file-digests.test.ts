@@ -3,7 +3,8 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileSignature, KnownFileDigests } from '../src/file-digests.js';
+import { canonicalDigest, generateRecords } from '@deploystate/core';
+import { fileSignature, KnownFileDigests, PairedDigests } from '../src/file-digests.js';
 import { useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-file-digests-');
@@ -30,5 +31,24 @@ describe('KnownFileDigests', () => {
     expect(known.begin(file, before)).toBeUndefined();
     expect(known.get(file)).toBeUndefined();
     expect(known.begin(join(tempDir(), 'missing.json'), undefined)).toBeUndefined();
+  });
+});
+
+describe('PairedDigests', () => {
+  it("gives each side its own record's canonical digest, whether the two sides agree or not", () => {
+    const [a, b] = generateRecords(2, [56]);
+    if (!a || !b) throw new Error('no sample records');
+    const paired = new PairedDigests();
+    const key = `56-${a.contractName}`;
+    // Equal records (one holding a bigint where the other holds the same number): one digest.
+    const left = paired.left({ key, record: { ...a, timestamp: BigInt(a.timestamp) } });
+    const right = paired.right({ key, record: { ...a } });
+    expect([left.digest, right.digest]).toEqual([canonicalDigest(a), canonicalDigest(a)]);
+    // A differing record under the same key, and a record under another key, are hashed on their own.
+    const changed = { ...a, address: b.address };
+    const l2 = paired.left({ key, record: a });
+    const r2 = paired.right({ key, record: changed });
+    expect([l2.digest, r2.digest]).toEqual([canonicalDigest(a), canonicalDigest(changed)]);
+    expect(paired.right({ key: `56-${b.contractName}`, record: a }).digest).toBe(canonicalDigest(a));
   });
 });
