@@ -1,8 +1,9 @@
 // The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
 import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseStateFile, withFileLock, writeFileAtomic } from '@deploystate/backend-json';
+import { parseStateFile, withFileLock } from '@deploystate/backend-json';
+import { tempFileName } from '@deploystate/backend-json/atomic';
 import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import type { KnownFileDigests } from './file-digests.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
@@ -83,11 +84,41 @@ export async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: 
     async () => {
       const baseline = await readBaseline(ctx);
       const result = await change(baseline);
-      await writeFileAtomic(file, `${JSON.stringify(baseline, null, 2)}\n`, { durable: false, tmpDir: join(ctx.stateDir, 'tmp') });
+      await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
       return result;
     },
     { lockDir: ctx.stateDir },
   );
+}
+
+/**
+ * Replaces the baseline file (temp file, rename; not fsynced: a baseline lost to a crash is rebuilt
+ * from the files and the journal) printed one entry a line in chunks: at 100k records it is about
+ * 15 MB, which is never held as one string.
+ */
+async function writeBaseline(file: string, baseline: Baseline, tmpDir: string): Promise<void> {
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = join(tmpDir, tempFileName(file));
+  const handle = await open(tmp, 'w');
+  try {
+    let chunk = `{\n  "version": ${JSON.stringify(baseline.version)},\n  "scannedSeq": ${JSON.stringify(baseline.scannedSeq)},\n  "written": {`;
+    let first = true;
+    for (const key of Object.keys(baseline.written)) {
+      chunk += `${first ? '' : ','}\n    ${JSON.stringify(key)}: ${JSON.stringify(baseline.written[key])}`;
+      first = false;
+      if (chunk.length >= 65536) {
+        await handle.write(chunk);
+        chunk = '';
+      }
+    }
+    await handle.write(`${chunk}${first ? '}' : '\n  }'}\n}\n`);
+  } catch (error) {
+    await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await rename(tmp, file);
 }
 
 export function timestampOf(record: DeploymentRecord): string {
@@ -203,7 +234,10 @@ type AdoptedRecords = Iterable<[string, { digest: string; timestamp: string }]>;
 async function recordsInFile(ctx: CoownedContext, chainId: number, known?: KnownFileDigests): Promise<AdoptedRecords | undefined> {
   const file = fileOf(ctx, chainId);
   const seen = known?.get(file);
-  if (seen) return seen.records;
+  if (seen) {
+    known?.forget(file); // each file is adopted once: what was kept for it goes with it
+    return seen.records;
+  }
   let records: Map<string, DeploymentRecord>;
   try {
     records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;

@@ -36,6 +36,11 @@ export class KnownFileDigests {
     return digests;
   }
 
+  /** Drops what was recorded for the file. */
+  forget(file: string): void {
+    this.files.delete(file);
+  }
+
   /** What was recorded for the file, if it still has the signature it had when read. */
   get(file: string): FileDigests | undefined {
     const hit = this.files.get(file);

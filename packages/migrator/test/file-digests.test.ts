@@ -41,7 +41,7 @@ describe('PairedDigests', () => {
     const paired = new PairedDigests();
     const key = `56-${a.contractName}`;
     // Equal records (one holding a bigint where the other holds the same number): one digest.
-    const left = paired.left({ key, record: { ...a, timestamp: BigInt(a.timestamp) } });
+    const left = paired.left({ key, record: { ...a, timestamp: BigInt(a.timestamp as number) } });
     const right = paired.right({ key, record: { ...a } });
     expect([left.digest, right.digest]).toEqual([canonicalDigest(a), canonicalDigest(a)]);
     // A differing record under the same key, and a record under another key, are hashed on their own.
