@@ -2,12 +2,14 @@
 // (renderStateFile of the chain's new file holding those records, tested byte for byte), printed in
 // chunks to a temp file, so the writer never holds the file's text, its entries or a copy of its
 // records. Committed under the file's lock only while no file is there: a temp file, fdatasync,
-// rename, folder fsync, so a kill at any instant leaves no file or the complete one.
+// rename, folder fsync, so a kill at any instant leaves no file or the complete one. Like a write
+// through the store, the version written is linked among the file's backups before the rename.
 import { lstatSync, mkdirSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { compareKeys, ErrorCodes, StateError, fsErrorCode, errnoCode, type DeploymentRecord } from '@deploystate/core';
 import { fsyncDir, STATE_DIR, tempFileName } from './atomic.js';
+import { BackupShelf, linkVersions } from './backups.js';
 import { emptyStateFile, printRecordsEntry, renderSkeleton } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 
@@ -35,10 +37,14 @@ export class NewChainFile {
     private readonly tmp: string,
     private readonly handle: FileHandle,
     private readonly tail: string,
+    private readonly backupsKept: number,
   ) {}
 
-  /** Starts the file `target` (a state file path) for `chainId`, whose registry name is `network`. */
-  static async create(target: string, chainId: number, network: string): Promise<NewChainFile> {
+  /**
+   * Starts the file `target` (a state file path) for `chainId`, whose registry name is `network`.
+   * `backups`: how many backups the file keeps, as the store's option of that name (default 10; 0 keeps none).
+   */
+  static async create(target: string, chainId: number, network: string, options: { backups?: number } = {}): Promise<NewChainFile> {
     const tmpDir = join(dirname(target), STATE_DIR, 'tmp');
     const tmp = join(tmpDir, tempFileName(target));
     let handle: FileHandle;
@@ -49,7 +55,7 @@ export class NewChainFile {
       throw writeError(target, error);
     }
     const skeleton = renderSkeleton(emptyStateFile(chainId, network), { network });
-    const file = new NewChainFile(target, chainId, tmp, handle, skeleton.tail);
+    const file = new NewChainFile(target, chainId, tmp, handle, skeleton.tail, Math.max(0, options.backups ?? 10));
     file.pending = skeleton.head;
     return file;
   }
@@ -93,7 +99,13 @@ export class NewChainFile {
         async () => {
           // Anything at the path (a file, a link, a folder) is left alone: the store decides what it is.
           if (lstatSync(this.target, { throwIfNoEntry: false }) !== undefined) return false;
+          const shelf = this.backupsKept > 0 ? new BackupShelf(dirname(this.target), basename(this.target), this.backupsKept) : undefined;
+          const planned = shelf?.next();
+          // The oldest backup one more pushes past the bound goes (the store would reuse it as its temp file).
+          if (planned?.recyclable !== undefined) await unlink(planned.recyclable).catch(() => undefined);
+          const kept = shelf && linkVersions(shelf.folder, this.target, this.tmp, planned?.lastWritten);
           await rename(this.tmp, this.target);
+          if (kept) shelf?.added(kept.written);
           onPlaced?.();
           return true;
         },

@@ -62,6 +62,23 @@ describe('NewChainFile', () => {
     expect(await streamed(await tempDir(), records)).toBe(wholeRender(records));
   });
 
+  it('links the version written among the backups, as a write through the store does', async () => {
+    const dir = await tempDir();
+    const text = await streamed(dir, [rec(56, 'Token')]);
+    const folder = join(dir, '.deploystate', 'backups', 'bscmainnet.json');
+    const names = await readdir(folder);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toContain('-written-');
+    expect(await readFile(join(folder, names[0] as string), 'utf8')).toBe(text);
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    try {
+      expect(await store.listBackups(56)).toEqual([join(folder, names[0] as string)]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('leaves a file that is there as it is, and its temp file does not stay', async () => {
     const dir = await tempDir();
     const target = join(dir, 'bscmainnet.json');
