@@ -64,7 +64,6 @@ describe('identical', () => {
     expect(identical({ x: 0 }, { x: -0 })).toBe(false);
     expect(identical({ x: undefined }, {})).toBe(false);
     expect(identical([1, 2], [1, 2, 3])).toBe(false);
-    // eslint-disable-next-line no-sparse-arrays
     expect(identical([1, , 3], [1, undefined, 3])).toBe(false);
     const [one, onePointZero, oneAgain] = parseLossless('[1.0, 1.00, 1.0]') as unknown[];
     expect(identical(one, onePointZero)).toBe(false);
