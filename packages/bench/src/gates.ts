@@ -45,9 +45,9 @@ export const LIMITS = {
     source: 'our target: within 2x of one scan + one durable JSON write',
   },
   codec: { name: 'codec speed vs native', title: 'The lossless codec runs at least half as fast as native JSON', limit: 0.5, comparison: '>=', source: 'our target: >= 0.5 of native without unsafe numbers' },
-  codecParse: { name: 'codec parse vs native', title: 'Lossless parse keeps 0.8x native speed without integers beyond 2^53', limit: 0.8, comparison: '>=', source: 'issue 17: no slower than before exact decimals (0.8-0.9x native)' },
-  codecParseUnsafe: { name: 'codec parse vs native, integers beyond 2^53', title: 'Lossless parse runs at 0.3x native or better with a bare integer beyond 2^53 in every record', limit: 0.3, comparison: '>=', source: 'issue 17: >= 0.3x native with big integers' },
-  codecPrintUnsafe: { name: 'codec stringify vs native, integers beyond 2^53', title: 'Lossless print runs at 0.4x native or better with a bare integer beyond 2^53 in every record', limit: 0.4, comparison: '>=', source: 'issue 17: better than the 0.26x measured before' },
+  codecParse: { name: 'codec parse vs native', title: 'Lossless parse keeps 0.8x native speed without integers beyond 2^53', limit: 0.8, comparison: '>=', source: 'our target: as fast as before exact decimals (0.8-0.9x native)' },
+  codecParseUnsafe: { name: 'codec parse vs native, integers beyond 2^53', title: 'Lossless parse runs at 0.3x native or better with a bare integer beyond 2^53 in every record', limit: 0.3, comparison: '>=', source: 'our target: >= 0.3x native with big integers' },
+  codecPrintUnsafe: { name: 'codec stringify vs native, integers beyond 2^53', title: 'Lossless print runs at 0.4x native or better with a bare integer beyond 2^53 in every record', limit: 0.4, comparison: '>=', source: 'our target: better than the 0.26x measured before' },
   validator: { name: 'validate 100 files / 10k records (ms)', title: 'The validator checks 100 files (10k records) within a second', limit: 1000, comparison: '<=', source: 'our target: within a second' },
   startup: { name: 'cli --version vs node -e 0', title: 'The CLI starts within 2x of a bare node', limit: 2, comparison: '<=', source: 'our target: within 2x' },
   factoryGet: {

@@ -18,6 +18,15 @@ function mem(subject: string, size: number, rssBytes: number): MemoryMeasurement
   return { suite: 'backends', subject, size, rssBytes, heapUsedBytes: 1, rssDeltaBytes: 1 };
 }
 
+describe('LIMITS', () => {
+  it('name each criterion by where it comes from, the runbook or our target, never an internal reference', () => {
+    for (const [id, spec] of Object.entries(LIMITS)) {
+      expect(spec.source, id).toMatch(/^(runbook \d|our target)/);
+      expect(`${spec.title} ${spec.source}`, id).not.toMatch(/\b(issue|ticket|aim) #?\d/i);
+    }
+  });
+});
+
 describe('evaluateGate', () => {
   it('PASS at and under a <= limit, FAIL above it', () => {
     expect(evaluateGate(2, LIMITS.read)).toBe('PASS');
