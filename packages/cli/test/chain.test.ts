@@ -1,5 +1,6 @@
 // verify-chain and --chain through the built binary, against a real hardhat node on loopback: a
 // proxy and its implementation placed with hardhat_setCode / hardhat_setStorageAt, nothing compiled.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
@@ -121,6 +122,40 @@ describe('verify-chain against a hardhat node', () => {
     expect(dead.code).toBe(1);
     expect(dead.stderr).toContain('ENDPOINT_UNAVAILABLE');
     for (const run of [live, liveJson, dead]) expect(run.stdout + run.stderr).not.toContain('secret');
+  });
+});
+
+describe('credentials in an RPC URL', () => {
+  // Each credential form the README names: user info, a query value, and a key in the path as
+  // short as 13 characters (a path segment that is no known public route).
+  const SECRETS = ['s3cretUser', 'p4ssWord', 'abcdefghijklm', 'QUERYSECRET1'];
+  const withSecrets = (port: number): string => `http://s3cretUser:p4ssWord@127.0.0.1:${port}/abcdefghijklm?apikey=QUERYSECRET1`;
+
+  it('are hidden in text, --json, --debug logs, the evidence file and the migration report, live or dead', async () => {
+    const dir = await project('secrets', [record('Token', { proxyAddress: PROXY })]);
+    const dead = withSecrets(await hardhat.freePort());
+    const evidenceFile = join(dir, '.deploystate', 'chain-verification.json');
+    const texts: string[] = [];
+    const live = await deploystate(['verify-chain', ...rpcFlag(withSecrets(node.port)), '--debug'], { cwd: dir });
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toContain('http://***@127.0.0.1');
+    const liveJson = await deploystate(['verify-chain', ...rpcFlag(withSecrets(node.port)), '--json'], { cwd: dir });
+    expect(liveJson.code, liveJson.stderr).toBe(0);
+    expect(chainDoc(liveJson).chains[0]?.endpoint).toBe(`http://***@127.0.0.1:${node.port}/***?apikey=***`);
+    texts.push(await readFile(evidenceFile, 'utf8'));
+    const deadText = await deploystate(['verify-chain', ...rpcFlag(dead), '--retries', '0', '--debug'], { cwd: dir });
+    const deadJson = await deploystate(['verify-chain', ...rpcFlag(dead), '--retries', '0', '--json'], { cwd: dir });
+    for (const run of [deadText, deadJson]) expect(run.code).toBe(1);
+    expect(onlyDocument(deadJson)).toMatchObject({ ok: false, error: { code: 'ENDPOINT_UNAVAILABLE' } });
+    const evidence = await readFile(evidenceFile, 'utf8');
+    expect(evidence).toContain('/***?apikey=***');
+    texts.push(evidence);
+    const report = await deploystate(['report', '--json'], { cwd: dir });
+    expect(report.code, report.stderr).toBe(0);
+    const files = (onlyDocument(report) as { files: { markdown: string; json: string } }).files;
+    texts.push(await readFile(files.markdown, 'utf8'), await readFile(files.json, 'utf8'));
+    for (const run of [live, liveJson, deadText, deadJson, report]) texts.push(run.stdout, run.stderr);
+    for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
   });
 });
 

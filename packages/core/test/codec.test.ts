@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { exactLiteral, inNumberModel, jsonText, jsonValue, MAX_SAFE, numberLiteral, objectOf, shape } from './arbitraries.js';
 import { exactInteger } from './number-literal-property.js';
+import { parseReference } from '../src/json-reference.js';
 
 const RUNS = 3000;
 
@@ -95,6 +96,38 @@ describe('codec: the hard cases', () => {
     }
     // A colon inside a string is no key.
     expect(parseLosslessDocument('{"a":"x:y","b":["c:", "d"]}').duplicate).toBeUndefined();
+  });
+
+  it('finds the same first duplicated key as the reference parser, colons in strings or not', () => {
+    // Few keys, so objects often repeat one; strings with colons (and with written keys in them)
+    // so the count of colons in the text overshoots the keys and the exact count must decide.
+    const key = fc.constantFrom('a', 'b', 'c', 'a:b', ':', 'x":"y');
+    const leaf = fc.oneof(
+      fc.constantFrom('"x:y"', '"a\\":1"', '"https://rpc.example/v3/k"', '1', '1e400', 'true', '"\\"b\\":"'),
+      numberLiteral,
+    );
+    const text = fc.letrec<{ value: string }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('value'), { maxLength: 4 }).map((items) => `[${items.join(', ')}]`),
+        fc
+          .tuple(fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }), fc.constantFrom(':', ' : ', ':\n  '))
+          .map(([entries, colon]) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}${colon}${v}`).join(', ')}}`),
+      ),
+    })).value;
+    let duplicates = 0;
+    fc.assert(
+      fc.property(text, (written) => {
+        const reference = parseReference(written).duplicate;
+        const { duplicate } = parseLosslessDocument(written);
+        expect(duplicate && { key: duplicate.key, pointer: duplicate.pointer, offset: duplicate.position.offset }).toEqual(reference);
+        if (reference) duplicates++;
+      }),
+      { numRuns: RUNS },
+    );
+    // The property is about duplicates: a good share of the texts must hold one.
+    expect(duplicates).toBeGreaterThan(RUNS / 10);
   });
 
   it('reads a literal whose fraction digits outnumber a negative exponent as the fraction it is', () => {
@@ -288,6 +321,54 @@ describe('codec: properties', () => {
       fc.property(jsonText, (text) => {
         expect(shape(parseLossless(text))).toBe(shape(parseLosslessSlow(text)));
       }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('gives the reference result whether or not the text holds a backslash (two scans)', () => {
+    // A text without a backslash takes the scan that reads a string as quote-to-quote; the same
+    // text with one escaped string in it takes the scan that follows escapes. Both must be exact.
+    fc.assert(
+      fc.property(jsonText, fc.constantFrom('"\\\\"', '"\\""', '"\\u0031"'), (text, escaped) => {
+        for (const variant of [`[${text}]`, `[${text},${escaped}]`, `[${escaped},${text}]`]) {
+          expect(shape(parseLossless(variant))).toBe(shape(parseLosslessSlow(variant)));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('keeps literal-looking text inside strings a string, escaped quotes and all', () => {
+    // Strings built to defeat a scan that loses track of where a string ends: escaped quotes and
+    // backslashes next to text a double would change, in value positions of the string's content.
+    const fragment = fc.constantFrom(
+      '\\"',
+      '\\\\',
+      '\\\\\\"',
+      ', 1.0',
+      ': 1e400',
+      '[18446744073709551617',
+      ' 0.1000000000000000055511151231257827 ',
+      ',',
+      ']',
+      '}',
+      ' ',
+    );
+    const trap = fc.array(fragment, { minLength: 1, maxLength: 8 }).map((parts) => `"${parts.join('')}"`);
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(trap, exactLiteral, numberLiteral), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(',', ', ', ',\n  '),
+        (items, sep) => {
+          const text = `[${items.join(sep)}]`;
+          const parsed = parseLossless(text);
+          expect(shape(parsed)).toBe(shape(parseLosslessSlow(text)));
+          // Every string item comes back as the string JSON.parse reads.
+          items.forEach((item, i) => {
+            if (item.startsWith('"')) expect((parsed as unknown[])[i]).toBe(JSON.parse(item));
+          });
+        },
+      ),
       { numRuns: RUNS },
     );
   });

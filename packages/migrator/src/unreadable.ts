@@ -1,5 +1,6 @@
 // The entries a store could not read (a whole JSON file, or one record's entry), collected by
-// side and key, and the CORRUPTED error that names them: shared by compare, verify and the copy.
+// side and key, and the CORRUPTED (or NOT_A_FILE) error that names them: shared by compare, verify
+// and the copy.
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, type InvalidEntry } from '@deploystate/core';
 import type { UnreadableEntry } from './types.js';
@@ -26,8 +27,8 @@ export function unreadableCollector(
 }
 
 /**
- * CORRUPTED naming the first JSON file (and record key) that could not be read: such a file must
- * never pass for records that are merely missing.
+ * CORRUPTED naming the first JSON file (and record key) that could not be read, NOT_A_FILE when
+ * that is a folder or link: such a file must never pass for records that are merely missing.
  */
 export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): StateError | undefined {
   const bad = unreadable.filter((u) => u.side === 'json' && !u.known);
@@ -37,13 +38,18 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
     .slice(0, 10)
     .map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
   const whole = first.file !== undefined && basename(first.file) === first.key;
+  // A folder or link where a state file belongs keeps its own code here, as on the store's reads
+  // and writes: one rule for every path.
+  const notAFile = first.finding.code === ErrorCodes.NOT_A_FILE;
   return new StateError(
-    ErrorCodes.CORRUPTED,
+    notAFile ? ErrorCodes.NOT_A_FILE : ErrorCodes.CORRUPTED,
     `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`,
     {
       ...(first.file !== undefined && { file: first.file }),
       ...(!whole && { key: first.key }),
-      hint: 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
+      hint: notAFile
+        ? 'move what stands at the path named above out of the way (a folder, or a link: put the file itself there); a state file must be a regular file'
+        : 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
     },
   );
 }

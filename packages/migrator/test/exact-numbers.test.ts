@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isJsonNumber, sampleRecord, stringifyLossless } from '@deploystate/core';
+import { isJsonNumber, numberLiteralValue, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
 import { DIGEST_FORMAT } from '@deploystate/core';
 import { Migration, stateFiles, type RoundTripCodec } from '../src/index.js';
@@ -16,7 +16,20 @@ const tempDir = useTempDir('migrator-exact-');
 // The issue's literals, plus generated ones of each kind (long fractions, exponents beyond the
 // double range, non-shortest forms), seeded so a failure is reproducible.
 function literals(): string[] {
-  const fixed = ['0.1000000000000000055511151231257827', '1.5e-400', '1e400', '-2.5E+999', '1e21', '1.0', '2.50', '-0.0', '18446744073709551617'];
+  const fixed = [
+    '0.1000000000000000055511151231257827',
+    '1.5e-400',
+    '1e400',
+    '-2.5E+999',
+    '1e21',
+    '1.0',
+    '2.50',
+    '-0.0',
+    '-0',
+    '18446744073709551617',
+    '-18446744073709551617',
+    '115792089237316195423570985008687907853269984665640564039457584007913129639935',
+  ];
   let seed = 17;
   const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   const digits = (n: number): string => Array.from({ length: n }, () => String(next(10))).join('');
@@ -57,8 +70,12 @@ describe('exact number literals through the migration', () => {
     const migration = await Migration.open({ cwd: tempDir() });
     const analysis = await migration.analyze();
     expect(analysis.roundTrip.failures).toEqual([]);
-    // Every literal but the plain big integer (a bigint), plus `when`.
-    expect(analysis.findings.filter((f) => f.code === 'EXACT_NUMBER_LITERAL').length).toBe(values.length);
+    // Every literal the number model keeps as a JsonNumber (not -0, a number; not the plain big
+    // integers, bigints), plus `when`.
+    const exact = values.filter((v) => isJsonNumber(numberLiteralValue(v))).length;
+    expect(exact).toBe(values.length - 4);
+    expect(analysis.findings.filter((f) => f.code === 'EXACT_NUMBER_LITERAL').length).toBe(exact + 1);
+    expect(analysis.findings.filter((f) => f.code === 'BIG_NUMBER_LITERAL').length).toBe(3);
 
     const json = join(tempDir(), 'deployments', 'bscmainnet.json');
     const expectJsonExact = async (): Promise<void> => {
@@ -92,6 +109,9 @@ describe('exact number literals through the migration', () => {
   it("fails the round-trip proof naming key and field when a lossy codec is swapped in", async () => {
     await writeLegacyStore(join(tempDir(), 'leveldb'), [
       { key: '56-Exact', raw: rawRecord('Exact', ['0.1000000000000000055511151231257827']) },
+      // -0 and a big integer alone in their field: each must fail the proof on its own.
+      { key: '56-NegZero', raw: rawRecord('NegZero', ['-0']) },
+      { key: '56-Big', raw: rawRecord('Big', ['18446744073709551617']) },
       { key: '56-Plain', value: sampleRecord(56, 'Plain', 'bscmainnet') },
     ]);
     // What a plain JSON codec does: every number through a double.
@@ -102,9 +122,13 @@ describe('exact number literals through the migration', () => {
     const migration = await Migration.open({ cwd: tempDir() });
     const report = await migration.analyze({ roundTripCodec: lossy });
     expect(report.ok).toBe(false);
-    expect(report.roundTrip.failures.map((f) => [f.key, f.field])).toEqual([
+    expect(report.roundTrip.failures.map((f) => [f.key, f.field]).sort()).toEqual([
+      ['56-Big', 'exact'],
+      ['56-Big', 'when'],
       ['56-Exact', 'exact'],
       ['56-Exact', 'when'],
+      ['56-NegZero', 'exact'],
+      ['56-NegZero', 'when'],
     ]);
     // The same store with the toolkit's codec passes.
     expect((await migration.analyze()).roundTrip.failures).toEqual([]);

@@ -1,0 +1,68 @@
+// Malformed state files through the CLI, as real processes: `migrate` meets a duplicated key, a
+// folder and a link out of the deployments folder where it would write. Each is refused with its
+// own code and exit 4, the path named in --json and in the text, and nothing there is changed.
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeLegacyStore } from '@deploystate/backend-leveldb';
+import { sampleRecord, stringifyLossless } from '@deploystate/core';
+import { describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-malformed-', { demo: false });
+
+/** A project in dual-write with two records on chain 56; returns it and its state file path. */
+async function project(name: string): Promise<{ dir: string; file: string }> {
+  const dir = join(fixture.root, name);
+  // B is not in the state files below, so the copy has to write there.
+  await writeLegacyStore(join(dir, 'leveldb'), [
+    { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
+    { key: '56-B', value: sampleRecord(56, 'B', 'bscmainnet') },
+  ]);
+  const enable = await deploystate(['dual-write', 'enable', '--yes'], { cwd: dir });
+  expect(enable.code, enable.stderr).toBe(0);
+  await mkdir(join(dir, 'deployments'), { recursive: true });
+  return { dir, file: join(dir, 'deployments', 'bscmainnet.json') };
+}
+
+async function refusedMigrate(dir: string, code: string, file: string): Promise<void> {
+  const json = await deploystate(['migrate', '--yes', '--json'], { cwd: dir });
+  expect(json.code, json.stderr).toBe(4);
+  expect(onlyDocument(json)).toMatchObject({ ok: false, error: { code, file } });
+  const text = await deploystate(['migrate', '--yes'], { cwd: dir });
+  expect(text.code).toBe(4);
+  expect(text.stderr).toContain(`error ${code}`);
+  expect(text.stderr).toContain(file);
+}
+
+const stateText = (extra: string): string =>
+  `${stringifyLossless({ schemaVersion: 1, network: 'bscmainnet', chainId: 56, records: { A: sampleRecord(56, 'A', 'bscmainnet') } }, 2).slice(0, -2)}${extra}\n}\n`;
+
+describe('migrate over malformed state files', () => {
+  it('a duplicated key: DUPLICATE_KEY, exit 4, the file named and left byte for byte', async () => {
+    const { dir, file } = await project('duplicate');
+    const text = stateText(',\n  "network": "again"');
+    await writeFile(file, text);
+    await refusedMigrate(dir, 'DUPLICATE_KEY', file);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  it('a folder: NOT_A_FILE, exit 4, the path named and the folder left as it was', async () => {
+    const { dir, file } = await project('folder');
+    await mkdir(file);
+    await writeFile(join(file, 'inside.txt'), 'kept');
+    await refusedMigrate(dir, 'NOT_A_FILE', file);
+    expect((await lstat(file)).isDirectory()).toBe(true);
+    expect(await readFile(join(file, 'inside.txt'), 'utf8')).toBe('kept');
+  });
+
+  it('a link out of the deployments folder: NOT_A_FILE, exit 4, neither link nor target changed', async () => {
+    const { dir, file } = await project('link');
+    const outside = join(dir, 'outside.json');
+    const text = stateText('');
+    await writeFile(outside, text);
+    await symlink(outside, file);
+    await refusedMigrate(dir, 'NOT_A_FILE', file);
+    expect(await readlink(file)).toBe(outside);
+    expect(await readFile(outside, 'utf8')).toBe(text);
+  });
+});
