@@ -29,3 +29,4 @@ export {
   type MergeOptions,
   type MergeResult,
 } from './merge.js';
+export { NewChainFile } from './chain-stream.js';

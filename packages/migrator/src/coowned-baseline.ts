@@ -1,9 +1,11 @@
 // The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
 import { existsSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseStateFile, withFileLock, writeFileAtomic } from '@deploystate/backend-json';
-import { canonicalDigest, parseLossless, stringifyLossless, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { parseStateFile, withFileLock } from '@deploystate/backend-json';
+import { tempFileName } from '@deploystate/backend-json/atomic';
+import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import type { KnownFileDigests } from './file-digests.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
@@ -64,7 +66,9 @@ async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
     return start;
   }
   try {
-    const parsed = parseLossless(text) as Baseline;
+    // Native JSON: the file holds only strings and journal sequence numbers (safe integers), and
+    // at 100k records it is about 19 MB, which the lossless codec reads and prints several times slower.
+    const parsed = JSON.parse(text) as Baseline;
     if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object') return parsed;
   } catch {
     // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
@@ -80,11 +84,41 @@ export async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: 
     async () => {
       const baseline = await readBaseline(ctx);
       const result = await change(baseline);
-      await writeFileAtomic(file, `${stringifyLossless(baseline, 2)}\n`, { durable: false, tmpDir: join(ctx.stateDir, 'tmp') });
+      await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
       return result;
     },
     { lockDir: ctx.stateDir },
   );
+}
+
+/**
+ * Replaces the baseline file (temp file, rename; not fsynced: a baseline lost to a crash is rebuilt
+ * from the files and the journal) printed one entry a line in chunks: at 100k records it is about
+ * 15 MB, which is never held as one string.
+ */
+async function writeBaseline(file: string, baseline: Baseline, tmpDir: string): Promise<void> {
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = join(tmpDir, tempFileName(file));
+  const handle = await open(tmp, 'w');
+  try {
+    let chunk = `{\n  "version": ${JSON.stringify(baseline.version)},\n  "scannedSeq": ${JSON.stringify(baseline.scannedSeq)},\n  "written": {`;
+    let first = true;
+    for (const key of Object.keys(baseline.written)) {
+      chunk += `${first ? '' : ','}\n    ${JSON.stringify(key)}: ${JSON.stringify(baseline.written[key])}`;
+      first = false;
+      if (chunk.length >= 65536) {
+        await handle.write(chunk);
+        chunk = '';
+      }
+    }
+    await handle.write(`${chunk}${first ? '}' : '\n  }'}\n}\n`);
+  } catch (error) {
+    await handle.close();
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await rename(tmp, file);
 }
 
 export function timestampOf(record: DeploymentRecord): string {
@@ -182,32 +216,48 @@ export async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> 
 /**
  * After a write the product made itself (copy, restore, import): every record the named chains'
  * files hold now (all chains by default) is the new baseline, and keys they no longer hold leave it.
- * A file that cannot be read keeps its old baseline.
+ * A file that cannot be read keeps its old baseline. `known`: what the writer itself recorded of
+ * files it wrote (each record's digest and timestamp, tied to the file's signature right after its
+ * write); a file still exactly as written is taken from there, any other is read and parsed.
  */
-export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<void> {
+export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>, known?: KnownFileDigests): Promise<void> {
   const targets = chains ?? (await chainsInFolder(ctx));
   await updateBaseline(ctx, async (baseline) => {
     await fold(ctx.journal, baseline);
-    await adoptFiles(ctx, baseline, targets);
+    await adoptFiles(ctx, baseline, targets, known);
   });
 }
 
+type AdoptedRecords = Iterable<[string, { digest: string; timestamp: string }]>;
+
+/** Each record of a chain's file now with its digest and timestamp; undefined when the file cannot be read. */
+async function recordsInFile(ctx: CoownedContext, chainId: number, known?: KnownFileDigests): Promise<AdoptedRecords | undefined> {
+  const file = fileOf(ctx, chainId);
+  const seen = known?.get(file);
+  if (seen) {
+    known?.forget(file); // each file is adopted once: what was kept for it goes with it
+    return seen.records;
+  }
+  let records: Map<string, DeploymentRecord>;
+  try {
+    records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    records = new Map();
+  }
+  return (function* () {
+    for (const [name, record] of records) yield [name, { digest: canonicalDigest(record), timestamp: timestampOf(record) }];
+  })();
+}
+
 /** The records the chains' files hold now replace the chains' entries (a file that cannot be read keeps its own). */
-async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>): Promise<void> {
+async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>, known?: KnownFileDigests): Promise<void> {
   for (const chainId of chains) {
-    const file = fileOf(ctx, chainId);
-    let records: Map<string, DeploymentRecord>;
-    try {
-      records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue;
-      records = new Map();
-    }
+    const records = await recordsInFile(ctx, chainId, known);
+    if (!records) continue;
     const prefix = `${chainId}-`;
     for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];
-    for (const [name, record] of records) {
-      baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: timestampOf(record) };
-    }
+    for (const [name, { digest, timestamp }] of records) baseline.written[`${prefix}${name}`] = { seq: 0, op: 'put', digest, timestamp };
   }
 }
 

@@ -3,7 +3,7 @@
 // key that a deploy script wrote (journalled) after the copy's snapshot began.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore, NewChainFile, type ReplaceChainResult } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import {
@@ -19,6 +19,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { CopyBackups } from './copy-backups.js';
+import { fileSignature, recordEntry, type KnownFileDigests } from './file-digests.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
 import { pendingKeys } from './outbox-status.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
@@ -112,10 +113,18 @@ interface CopyRun {
   undecodable: string[];
   written: Array<{ chainId: number; seqAtRead: number }>;
   changedChains: number;
+  /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
+  writtenDigests?: KnownFileDigests;
 }
 
-export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}): Promise<CopyReport> {
+/**
+ * `writtenDigests`, when given, receives each file the copy wrote with its records' digests and
+ * timestamps, tied to the file's signature right after the write (the co-owned files baseline takes
+ * a file still exactly as written from there instead of parsing and hashing it again).
+ */
+export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}, writtenDigests?: KnownFileDigests): Promise<CopyReport> {
   const run = await planCopy(ctx, options);
+  if (writtenDigests) run.writtenDigests = writtenDigests;
   try {
     await copyPass(run);
     return await finishCopy(run);
@@ -334,7 +343,12 @@ async function copyChain(
     let backup = '';
     if (!dryRun) {
       backup = await run.backups.backUp(file);
-      const result = await json.replaceChain(chainId, chainRecords(sourceKeys, sourceRecords, overrides));
+      const written = chainRecords(sourceKeys, sourceRecords, overrides);
+      const digests = written === sourceRecords ? sourceDigests : undefined;
+      const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, digests) : undefined;
+      const result = fresh ?? (await json.replaceChain(chainId, written));
+      // Stat right after the write, while this store still holds the file's lock lease.
+      if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
       // Keys written during this file's write window get LevelDB's value back; writers still
@@ -405,6 +419,38 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
     });
   }
   return report;
+}
+
+/**
+ * A chain with no state file yet gets its file printed record by record (the bytes replaceChain
+ * would write, without the whole text, its entries or a copy of the records in memory); undefined
+ * when a file for the chain is there by now, which replaceChain then writes as it is.
+ */
+async function writeNewFile(
+  run: CopyRun,
+  chainId: number,
+  records: readonly DeploymentRecord[],
+  digests: readonly string[] | undefined,
+): Promise<ReplaceChainResult | undefined> {
+  const { json } = run;
+  if ((await json.listStateFiles()).some((f) => f.chainId === chainId)) return undefined;
+  const target = json.fileFor(chainId);
+  const file = await NewChainFile.create(target, chainId, run.ctx.registry.get(chainId).name);
+  try {
+    for (const record of records) await file.add(record);
+  } catch (error) {
+    await file.abort();
+    throw error;
+  }
+  const placed = await file.commit({}, () => rememberWritten(run, target, records, digests));
+  return placed ? { file: target, changed: true, removed: [] } : undefined;
+}
+
+/** What the file just written holds: each record's digest (the pass's, when the records are the pass's) and timestamp. */
+function rememberWritten(run: CopyRun, file: string, records: readonly DeploymentRecord[], digests: readonly string[] | undefined): void {
+  const seen = run.writtenDigests?.begin(file, fileSignature(file));
+  if (!seen) return;
+  records.forEach((record, i) => seen.records.set(record.contractName, recordEntry(record, digests?.[i] ?? canonicalDigest(record))));
 }
 
 /** The chain's records for its file: LevelDB's as read (already in key order) with the overrides in place. */

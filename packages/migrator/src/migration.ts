@@ -7,6 +7,7 @@ import { NetworkRegistry, type Acknowledgement, type DeploymentRecord } from '@d
 import { jsonStore, levelDbStore } from './backends.js';
 import type { MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
+import { KnownFileDigests } from './file-digests.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
 import { ensureSharedState, ensureStateGitignore } from './shared-state.js';
@@ -242,8 +243,9 @@ export class Migration {
       await admit(this.commands, 'migrate');
       // What deploy scripts left in the outbox reaches JSON before the copy reads either side.
       if (!options.dryRun) await underGateFence(this.files, 'migrate', () => drainForGate(this.ctx));
-      const report = await bulkCopy(this.ctx, options);
-      if (!options.dryRun) await moveBaseline(coownedContext(this.ctx)); // [coowned] the copy's writes are the product's own
+      const written = new KnownFileDigests();
+      const report = await bulkCopy(this.ctx, options, written);
+      if (!options.dryRun) await moveBaseline(coownedContext(this.ctx), undefined, written); // [coowned] the copy's writes are the product's own
       return report;
     };
     return options.dryRun ? this.run(work) : this.locked('migrate', work);

@@ -4,7 +4,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseStateFile, validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
 import {
-  canonicalDigest,
   compareKeys,
   compareStores,
   finding,
@@ -16,7 +15,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
-import { fileSignature, KnownFileDigests, recordEntry } from './file-digests.js';
+import { fileSignature, KnownFileDigests, PairedDigests, recordEntry } from './file-digests.js';
 import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
@@ -33,8 +32,15 @@ export interface CompareOptions {
 
 type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
 
-/** The comparison of both sides, with every entry either side could not read listed by key. */
-async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonEntries: JsonEntries): Promise<SideComparison> {
+async function* pairedLeft(source: AsyncIterable<StoreEntry>, paired: PairedDigests | undefined): AsyncGenerator<StoreEntry> {
+  for await (const entry of source) yield paired ? paired.left(entry) : entry;
+}
+
+/**
+ * The comparison of both sides, with every entry either side could not read listed by key.
+ * `paired`: the JSON side's entries come from it too, so a record both sides print alike is hashed once.
+ */
+async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonEntries: JsonEntries, paired?: PairedDigests): Promise<SideComparison> {
   const state = await readState(ctx.files);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
@@ -43,7 +49,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonE
   const right = unreadableCollector('json', skip, ctx.files.deployments);
   // [outbox] A write LevelDB acknowledged and JSON has not received yet is pending, not a difference.
   const pending = [...(await pendingKeys(leveldb))].filter((key) => !skip.has(key)).sort(compareKeys);
-  const comparison = await compareStores(leveldb.iterate({ onInvalid: left.onInvalid }), jsonEntries(json, right.onInvalid), {
+  const comparison = await compareStores(pairedLeft(leveldb.iterate({ onInvalid: left.onInvalid }), paired), jsonEntries(json, right.onInvalid), {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? 1000,
   });
@@ -143,6 +149,7 @@ async function* readAndValidate(
   files: readonly string[],
   out: SchemaReport,
   known: KnownFileDigests,
+  paired: PairedDigests,
 ): AsyncGenerator<StoreEntry> {
   const byChain = new Map<number, string[]>();
   for (const file of files) {
@@ -180,9 +187,10 @@ async function* readAndValidate(
     for (const name of names) {
       const record = model.records.get(name);
       if (record) {
-        const digest = canonicalDigest(record);
-        seen?.records.set(name, recordEntry(record, digest));
-        yield { key: `${chainId}-${name}`, record, digest };
+        const entry = paired.right({ key: `${chainId}-${name}`, record });
+        yield entry;
+        // Read after the comparison took the entry: its digest is computed by then (unless excluded).
+        seen?.records.set(name, recordEntry(record, entry.digest as string));
       } else {
         seen?.invalid.add(name);
         onInvalid({ key: `${chainId}-${name}`, finding: (model.invalid.get(name) as { finding: Finding }).finding });
@@ -200,7 +208,13 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
-  const comparison = await compareWith(ctx, options, (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known));
+  const paired = new PairedDigests();
+  const comparison = await compareWith(
+    ctx,
+    options,
+    (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known, paired),
+    paired,
+  );
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;

@@ -1,0 +1,155 @@
+// A chain's new state file written record by record: the bytes of a whole-file render
+// (renderStateFile of the chain's new file holding those records, tested byte for byte), printed in
+// chunks to a temp file, so the writer never holds the file's text, its entries or a copy of its
+// records. Committed under the file's lock only while no file is there: a temp file, fdatasync,
+// rename, folder fsync, so a kill at any instant leaves no file or the complete one. Like a write
+// through the store, the version written is linked among the file's backups before the rename.
+import { lstatSync, mkdirSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { compareKeys, ErrorCodes, StateError, fsErrorCode, errnoCode, type DeploymentRecord } from '@deploystate/core';
+import { fsyncDir, STATE_DIR, tempFileName } from './atomic.js';
+import { BackupShelf, linkVersions } from './backups.js';
+import { emptyStateFile, printRecordsEntry, renderSkeleton } from './file-format.js';
+import { withFileLock, type LockOptions } from './lock.js';
+
+// recordsBlock's punctuation (file-format.ts): 2-space indent, `records` at depth 1.
+const OPEN = '{\n    ';
+const BETWEEN = ',\n    ';
+const CLOSE = '\n  }';
+const EMPTY = '{}';
+// Printed text is written out once this much has gathered.
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * A new state file for one chain, written record by record in contractName order (compareKeys),
+ * each name once. `commit()` puts it in place; `abort()` (or a failed commit) removes the temp file.
+ */
+export class NewChainFile {
+  private pending = '';
+  private count = 0;
+  private lastName: string | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly target: string,
+    readonly chainId: number,
+    private readonly tmp: string,
+    private readonly handle: FileHandle,
+    private readonly tail: string,
+    private readonly backupsKept: number,
+  ) {}
+
+  /**
+   * Starts the file `target` (a state file path) for `chainId`, whose registry name is `network`.
+   * `backups`: how many backups the file keeps, as the store's option of that name (default 10; 0 keeps none).
+   */
+  static async create(target: string, chainId: number, network: string, options: { backups?: number } = {}): Promise<NewChainFile> {
+    const tmpDir = join(dirname(target), STATE_DIR, 'tmp');
+    const tmp = join(tmpDir, tempFileName(target));
+    let handle: FileHandle;
+    try {
+      mkdirSync(tmpDir, { recursive: true });
+      handle = await open(tmp, 'wx', 0o666);
+    } catch (error) {
+      throw writeError(target, error);
+    }
+    const skeleton = renderSkeleton(emptyStateFile(chainId, network), { network });
+    const file = new NewChainFile(target, chainId, tmp, handle, skeleton.tail, Math.max(0, options.backups ?? 10));
+    file.pending = skeleton.head;
+    return file;
+  }
+
+  /** Appends one record of this chain, printed as the whole-file render prints it. */
+  async add(record: DeploymentRecord): Promise<void> {
+    const name = record.contractName;
+    if (record.chainId !== this.chainId) {
+      throw new StateError(ErrorCodes.CHAIN_MISMATCH, `${record.chainId}-${name} belongs to chain ${record.chainId}, not ${this.chainId}`, {
+        key: `${record.chainId}-${name}`,
+      });
+    }
+    if (this.lastName !== undefined && compareKeys(this.lastName, name) >= 0) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `records must come in name order, each once: ${JSON.stringify(name)} after ${JSON.stringify(this.lastName)}`, {
+        key: `${this.chainId}-${name}`,
+      });
+    }
+    this.lastName = name;
+    this.pending += (this.count++ === 0 ? OPEN : BETWEEN) + printRecordsEntry(name, record, undefined, true);
+    if (this.pending.length >= CHUNK_CHARS) await this.flush();
+  }
+
+  /** Records added so far. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Finishes the file and renames it over `target`, under the target's lock, when no file is
+   * there; false (and the temp file removed) when one is, so the caller writes through the store.
+   * `onPlaced` runs under the lock right after the rename (to note the file's signature as written).
+   */
+  async commit(lockOptions: LockOptions = {}, onPlaced?: () => void): Promise<boolean> {
+    try {
+      this.pending += (this.count === 0 ? EMPTY : CLOSE) + this.tail;
+      await this.flush();
+      await this.handle.datasync();
+      await this.close();
+      const placed = await withFileLock(
+        this.target,
+        async () => {
+          // Anything at the path (a file, a link, a folder) is left alone: the store decides what it is.
+          if (lstatSync(this.target, { throwIfNoEntry: false }) !== undefined) return false;
+          const shelf = this.backupsKept > 0 ? new BackupShelf(dirname(this.target), basename(this.target), this.backupsKept) : undefined;
+          const planned = shelf?.next();
+          // The oldest backup one more pushes past the bound goes (the store would reuse it as its temp file).
+          if (planned?.recyclable !== undefined) await unlink(planned.recyclable).catch(() => undefined);
+          const kept = shelf && linkVersions(shelf.folder, this.target, this.tmp, planned?.lastWritten);
+          await rename(this.tmp, this.target);
+          if (kept) shelf?.added(kept.written);
+          onPlaced?.();
+          return true;
+        },
+        lockOptions,
+      );
+      if (!placed) {
+        await this.abort();
+        return false;
+      }
+      await fsyncDir(dirname(this.target));
+      return true;
+    } catch (error) {
+      await this.abort();
+      throw error instanceof StateError ? error : writeError(this.target, error);
+    }
+  }
+
+  /** Drops the file: nothing is written at `target`. */
+  async abort(): Promise<void> {
+    await this.close().catch(() => undefined);
+    await unlink(this.tmp).catch((error: unknown) => {
+      if (errnoCode(error) !== 'ENOENT') throw writeError(this.target, error);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending;
+    this.pending = '';
+    try {
+      await this.handle.write(chunk);
+    } catch (error) {
+      throw writeError(this.target, error);
+    }
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
+
+function writeError(target: string, error: unknown): StateError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StateError(fsErrorCode(error), `could not write ${target}: ${reason}`, { file: target, cause: error });
+}

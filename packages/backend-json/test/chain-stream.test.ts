@@ -1,0 +1,125 @@
+// A chain's new file written record by record must be, byte for byte, the file a whole-file render
+// of the same records gives (big integers, exact literals, names outside the Basic Multilingual
+// Plane, more than one chunk), and must never replace a file that is there.
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compareKeys, generateRecords, parseLossless, type DeploymentRecord } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { emptyStateFile, JsonFileStore, NewChainFile, renderStateFile } from '../src/index.js';
+import { rec } from './helpers.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await removeTempDir(dir);
+});
+async function tempDir(): Promise<string> {
+  const dir = await makeTempDir('deploystate-chain-stream-');
+  dirs.push(dir);
+  return dir;
+}
+
+/** The bytes renderStateFile gives for a new file of `records`. */
+function wholeRender(records: readonly DeploymentRecord[]): string {
+  const model = emptyStateFile(56, 'bscmainnet');
+  for (const record of records) model.records.set(record.contractName, record);
+  return renderStateFile(model, { network: 'bscmainnet' }).text;
+}
+
+async function streamed(dir: string, records: readonly DeploymentRecord[]): Promise<string> {
+  const target = join(dir, 'bscmainnet.json');
+  const file = await NewChainFile.create(target, 56, 'bscmainnet');
+  for (const record of records) await file.add(record);
+  expect(await file.commit()).toBe(true);
+  return readFile(target, 'utf8');
+}
+
+const byName = (records: DeploymentRecord[]): DeploymentRecord[] => records.sort((a, b) => compareKeys(a.contractName, b.contractName));
+
+function oddRecords(): DeploymentRecord[] {
+  // Exact literals (1.50, 1e400, -0) as parsed from a file, a bigint, and names whose UTF-16 and UTF-8 orders differ.
+  const exact = parseLossless('[1.50, 1e400, -0, 18446744073709551617]') as unknown[];
+  return byName([
+    rec(56, 'Plain'),
+    rec(56, 'Exact', { deploymentArgs: exact }),
+    rec(56, 'Big', { deploymentArgs: [2n ** 70n, -(2n ** 64n)], timestamp: 1700000000000 }),
+    rec(56, '\u{1F600}Emoji'),
+    rec(56, '\uFF5EWide'),
+    rec(56, 'Quote"And\\Slash'),
+  ]);
+}
+
+describe('NewChainFile', () => {
+  it.each([
+    ['no records', () => []],
+    ['one record', () => [rec(56, 'Only')]],
+    ['exact literals, big integers and names outside the BMP', oddRecords],
+    ['records filling several chunks', () => byName(generateRecords(400, [56]))],
+  ])('writes the bytes of a whole-file render: %s', async (_what, make) => {
+    const records = make();
+    expect(await streamed(await tempDir(), records)).toBe(wholeRender(records));
+  });
+
+  it('links the version written among the backups, as a write through the store does', async () => {
+    const dir = await tempDir();
+    const text = await streamed(dir, [rec(56, 'Token')]);
+    const folder = join(dir, '.deploystate', 'backups', 'bscmainnet.json');
+    const names = await readdir(folder);
+    expect(names).toHaveLength(1);
+    expect(names[0]).toContain('-written-');
+    expect(await readFile(join(folder, names[0] as string), 'utf8')).toBe(text);
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    try {
+      expect(await store.listBackups(56)).toEqual([join(folder, names[0] as string)]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves a file that is there as it is, and its temp file does not stay', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'bscmainnet.json');
+    await writeFile(target, '{"mine": true}\n');
+    const file = await NewChainFile.create(target, 56, 'bscmainnet');
+    await file.add(rec(56, 'Token'));
+    expect(await file.commit()).toBe(false);
+    expect(await readFile(target, 'utf8')).toBe('{"mine": true}\n');
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('refuses records out of name order or of another chain', async () => {
+    const file = await NewChainFile.create(join(await tempDir(), 'bscmainnet.json'), 56, 'bscmainnet');
+    await file.add(rec(56, 'B'));
+    await expect(file.add(rec(56, 'A'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(file.add(rec(56, 'B'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(file.add(rec(97, 'C'))).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' });
+    await file.abort();
+  });
+
+  it('a writer killed before its commit leaves no file, and the store reads the folder as empty', async () => {
+    const dir = await tempDir();
+    const script = fileURLToPath(new URL('./fixtures/stream-writer.mjs', import.meta.url));
+    const child = spawn(process.execPath, [script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The child reports once half its records are in the temp file, then waits: it is killed there.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('half')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`writer exited early (${code})`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toEqual([]);
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    try {
+      expect(await store.list(56)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
