@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { SCHEMA_URL, validateStateFile } from '../src/index.js';
 import { rec, storePerTest, withStore } from './helpers.js';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 
 const setup = storePerTest();
 
@@ -235,14 +236,26 @@ describe('file format', () => {
   });
 
   it('cannot be made to write outside its folder by anything in a record', async () => {
-    const { dir, store } = await setup();
-    const parent = join(dir, '..');
-    const before = new Set(await readdir(parent));
-    await store.put(rec(56, '../../escape', { networkName: '../../../tmp/evil', contractName: '../../escape' }));
-    await store.put(rec(56, '/etc/passwd', { networkName: '/etc' }));
-    expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['bscmainnet.json']);
-    expect(new Set(await readdir(parent))).toEqual(before);
-    expect((await store.get(56, '../../escape'))?.contractName).toBe('../../escape');
+    // The store sits four folders deep in a temp root of its own, so every `..` in the record stays
+    // inside the root and the whole root can be listed (a shared temp folder changes under other tests).
+    const root = await makeTempDir('deploystate-escape-');
+    try {
+      const dir = join(root, 'a', 'b', 'c', 'deployments');
+      await mkdir(dir, { recursive: true });
+      const { JsonFileStore } = await import('../src/index.js');
+      const store = new JsonFileStore({ dir });
+      await store.open();
+      const before = await readdir(root, { recursive: true });
+      await store.put(rec(56, '../../escape', { networkName: '../../../tmp/evil', contractName: '../../escape' }));
+      await store.put(rec(56, '/etc/passwd', { networkName: '/etc' }));
+      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['bscmainnet.json']);
+      const added = (await readdir(root, { recursive: true })).filter((n) => !before.includes(n));
+      expect(added.filter((n) => !n.startsWith(join('a', 'b', 'c', 'deployments')))).toEqual([]);
+      expect((await store.get(56, '../../escape'))?.contractName).toBe('../../escape');
+      await store.close();
+    } finally {
+      await removeTempDir(root);
+    }
   });
 
   it('refuses a missing folder unless asked to create it', async () => {
