@@ -105,7 +105,7 @@ export class NewChainFile {
           if (planned?.recyclable !== undefined) await unlink(planned.recyclable).catch(() => undefined);
           const kept = shelf && linkVersions(shelf.folder, this.target, this.tmp, planned?.lastWritten);
           await rename(this.tmp, this.target);
-          if (kept) shelf?.added(kept.written);
+          if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
           onPlaced?.();
           return true;
         },
