@@ -41,6 +41,9 @@ describe('durable writes of the migrator', () => {
     await mkdir(files.stateDir, { recursive: true });
     await writeState(files, { ...initialState(), phase: 'json-only', dualWriteSinceSeq: 0 });
     const store = createStateStore({ cwd: dir, env: {} });
+    // The journal's sync starts before the JSON file's own; held back longer than the file's, it
+    // completes before the rename only if the rename waits for it.
+    recorder.slowSyncs.set(files.journal, 150);
     try {
       for (const [step, write] of [
         ['first put', () => store.put(sampleRecord(56, 'Token', 'bscmainnet'))],
@@ -60,6 +63,7 @@ describe('durable writes of the migrator', () => {
       const intents = (await new Journal(files.journal).read()).entries.filter((e) => e.type === 'intent');
       expect(intents.map((e) => e.type === 'intent' && e.op)).toEqual(['put', 'put', 'delete']);
     } finally {
+      recorder.slowSyncs.clear();
       await store.close();
     }
   });

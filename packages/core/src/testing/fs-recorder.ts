@@ -14,6 +14,11 @@ export interface FsRecorder {
   events: FsEvent[];
   /** Adds a labelled event (e.g. "put returned") to the same timeline. */
   mark(label: string): void;
+  /**
+   * Paths whose syncs complete this many milliseconds later than the others: a caller that starts
+   * such a sync early and does not await it before its next step shows in the order.
+   */
+  slowSyncs: Map<string, number>;
 }
 
 export const recorder: FsRecorder = {
@@ -21,10 +26,12 @@ export const recorder: FsRecorder = {
   mark(label) {
     this.events.push({ kind: 'mark', label });
   },
+  slowSyncs: new Map(),
 };
 
 const HOLD_MS = 15;
-const held = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+const held = (path?: string): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, HOLD_MS + (path === undefined ? 0 : (recorder.slowSyncs.get(path) ?? 0))));
 const pathOf = new Map<number, string>();
 const describeFd = (fd: number): string => pathOf.get(fd) ?? `fd ${fd}`;
 
@@ -35,7 +42,7 @@ export function recordingFs(fs: typeof Fs): typeof Fs {
     (name: 'fsync' | 'fdatasync') =>
     (fd: number, callback: Callback): void =>
       fs[name](fd, (error) => {
-        void held().then(() => {
+        void held(describeFd(fd)).then(() => {
           if (!error) recorder.events.push({ kind: 'sync', path: describeFd(fd), call: name });
           callback(error);
         });
@@ -79,7 +86,7 @@ export function recordingFsPromises(fsp: typeof FsPromises): typeof FsPromises {
         const original = handle[name].bind(handle);
         handle[name] = async () => {
           await original();
-          await held();
+          await held(String(path));
           recorder.events.push({ kind: 'sync', path: String(path), call: `FileHandle.${name}` });
         };
       }
