@@ -6,11 +6,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
-import { useTempDir } from './helpers.js';
+import { emptyProjectIn, useTempDir } from './helpers.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
 vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
@@ -32,14 +31,7 @@ describe('durable writes of the migrator', () => {
 
   it('a json-only put through the factory: its intent line is synced before the JSON file is replaced, and the put returns after every sync', async () => {
     const dir = tempDir();
-    const paths = resolvePaths({ cwd: dir });
-    const files = stateFiles(paths);
-    const leveldb = new LevelDbStore({ path: paths.leveldb, create: true });
-    await leveldb.open();
-    await leveldb.close();
-    await mkdir(paths.deployments, { recursive: true });
-    await mkdir(files.stateDir, { recursive: true });
-    await writeState(files, { ...initialState(), phase: 'json-only', dualWriteSinceSeq: 0 });
+    const { paths, files } = await emptyProjectIn(dir, 'json-only');
     const store = createStateStore({ cwd: dir, env: {} });
     // The journal's sync starts before the JSON file's own; held back longer than the file's, it
     // completes before the rename only if the rename waits for it.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord, sleep } from '@deploystate/core';
 import { createStateStore, PhaseWatcher, sharedStateFile, stateFiles } from '../src/index.js';
-import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { demoMigration, disagreeingSides, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-read-route-');
 
@@ -20,15 +20,7 @@ describe('a read follows the file that decides its route', () => {
   it('phase.json replaced, rewritten in place at the same size, or removed by another process steers the next get', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
     const shared = sharedStateFile(stateFiles(migration.paths).stateDir);
-    // The two sides disagree on purpose, so each answer shows which side served it.
-    const leveldb = new MemoryStore();
-    const json = new MemoryStore();
-    await leveldb.open();
-    await json.open();
-    const fromLevelDb = sampleRecord(56, 'Token', 'bscmainnet', 1);
-    const fromJson = sampleRecord(56, 'Token', 'bscmainnet', 2);
-    await leveldb.put(fromLevelDb);
-    await json.put(fromJson);
+    const { leveldb, json, fromLevelDb, fromJson } = await disagreeingSides();
     const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
     try {
       expect(await store.get(56, 'Token')).toEqual(fromLevelDb);

@@ -6,7 +6,7 @@ import { MemoryStore, sampleRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { createStateStore, PhaseWatcher, readState, sharedStateFile, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
-import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { demoMigration, disagreeingSides, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-factory-reads-');
 
@@ -18,15 +18,7 @@ async function setPhaseElsewhere(dir: string, phase: MigrationPhase): Promise<vo
 describe('factory reads follow the persisted phase', () => {
   it('get and has read from the side the phase names right after another process changes it, back and forth', async () => {
     await demoMigration(tempDir(), 'dual-write');
-    // The two sides disagree on purpose, so each answer shows which side served it.
-    const leveldb = new MemoryStore();
-    const json = new MemoryStore();
-    await leveldb.open();
-    await json.open();
-    const fromLevelDb = sampleRecord(56, 'Token', 'bscmainnet', 1);
-    const fromJson = sampleRecord(56, 'Token', 'bscmainnet', 2);
-    await leveldb.put(fromLevelDb);
-    await json.put(fromJson);
+    const { leveldb, json, fromLevelDb, fromJson } = await disagreeingSides();
     await json.put(sampleRecord(56, 'OnlyInJson', 'bscmainnet'));
     const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
     try {

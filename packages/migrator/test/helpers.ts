@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
-import { compareStores, type StoreComparison } from '@deploystate/core';
+import { mkdir } from 'node:fs/promises';
+import { compareStores, MemoryStore, sampleRecord, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { createDemo, Migration } from '../src/index.js';
+import { createDemo, initialState, Migration, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
 import { resolvePaths } from '../src/paths.js';
 
 /** A fresh temp folder for each test of the calling file, removed after it; call the result for its path. */
@@ -100,4 +101,30 @@ export async function demoMigration(dir: string, stage: DemoStage = 'created'): 
   if (!verify.clean) throw new Error(`demoMigration: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
   await migration.promote();
   return migration;
+}
+
+/** An empty project in `dir` whose migration is at `phase`: an empty LevelDB, a deployments folder, the state file. */
+export async function emptyProjectIn(dir: string, phase: MigrationPhase): Promise<{ paths: ReturnType<typeof resolvePaths>; files: ReturnType<typeof stateFiles> }> {
+  const paths = resolvePaths({ cwd: dir });
+  const files = stateFiles(paths);
+  const leveldb = new LevelDbStore({ path: paths.leveldb, create: true });
+  await leveldb.open();
+  await leveldb.close();
+  await mkdir(paths.deployments, { recursive: true });
+  await mkdir(files.stateDir, { recursive: true });
+  await writeState(files, { ...initialState(), phase, dualWriteSinceSeq: 0 });
+  return { paths, files };
+}
+
+/** Two in-memory sides that disagree on 56/Token on purpose, so each answer shows which side served it. */
+export async function disagreeingSides(): Promise<{ leveldb: MemoryStore; json: MemoryStore; fromLevelDb: DeploymentRecord; fromJson: DeploymentRecord }> {
+  const leveldb = new MemoryStore();
+  const json = new MemoryStore();
+  await leveldb.open();
+  await json.open();
+  const fromLevelDb = sampleRecord(56, 'Token', 'bscmainnet', 1);
+  const fromJson = sampleRecord(56, 'Token', 'bscmainnet', 2);
+  await leveldb.put(fromLevelDb);
+  await json.put(fromJson);
+  return { leveldb, json, fromLevelDb, fromJson };
 }

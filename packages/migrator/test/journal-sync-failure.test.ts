@@ -1,13 +1,12 @@
 // A JSON-primary write whose journal intent cannot be made durable never replaces the JSON file:
 // the store awaits the intent's sync right before its rename, so a failed sync (here an injected
 // EIO, reported late so the JSON side is ready to rename first) abandons the write.
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { createStateStore, initialState, Journal, resolvePaths, stateFiles, writeState } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { createStateStore, Journal } from '../src/index.js';
+import { emptyProjectIn, useTempDir } from './helpers.js';
 
 const failing = vi.hoisted(() => ({ suffix: undefined as string | undefined }));
 
@@ -39,14 +38,7 @@ const tempDir = useTempDir('migrator-journal-sync-');
 describe('a journal intent that cannot be synced', () => {
   it('abandons the json-only write: the JSON file stays as it was, the put fails, and the next one lands', async () => {
     const dir = tempDir();
-    const paths = resolvePaths({ cwd: dir });
-    const files = stateFiles(paths);
-    const leveldb = new LevelDbStore({ path: paths.leveldb, create: true });
-    await leveldb.open();
-    await leveldb.close();
-    await mkdir(paths.deployments, { recursive: true });
-    await mkdir(files.stateDir, { recursive: true });
-    await writeState(files, { ...initialState(), phase: 'json-only', dualWriteSinceSeq: 0 });
+    const { paths, files } = await emptyProjectIn(dir, 'json-only');
     const store = createStateStore({ cwd: dir, env: {} });
     const target = join(paths.deployments, 'bscmainnet.json');
     try {
