@@ -19,7 +19,6 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { hash } from 'node:crypto';
 import { mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { SharedHandle } from './shared-handle.js';
@@ -230,8 +229,7 @@ export class LevelDbStore extends AbstractStateStore {
         key = recordKey(write.chainId, write.contractName);
       }
       const { id, seq, ms } = newOutboxId();
-      const digest = value === undefined ? null : hash('sha256', value, 'hex');
-      const stored = encodeOutboxEntry({ ...entry, seq, digest, ms });
+      const stored = encodeOutboxEntry({ ...entry, seq, ms });
       return this.withDb(
         async (db) => {
           const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;

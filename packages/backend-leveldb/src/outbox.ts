@@ -16,11 +16,9 @@ export interface OutboxEntry {
   /** The record key written. */
   key: string;
   op: 'put' | 'delete';
-  /**
-   * sha256 (hex) of the value text as stored (the store computes it: cheaper on the put's path than
-   * a canonical digest, and it names the exact bytes written); null for a delete.
-   */
-  digest: string | null;
+  // No digest of the value: nothing reads one from the entry. The drainer applies the value
+  // LevelDB holds when it drains (a later write of the key wins) and journals that value's
+  // canonical digest, off the put's path. Entries written with a digest still read back.
   /** When LevelDB committed it (ISO 8601). */
   time: string;
   pid: number;
@@ -29,7 +27,7 @@ export interface OutboxEntry {
 }
 
 /** What a writer passes: the store assigns the id and seq. */
-export type NewOutboxEntry = Omit<OutboxEntry, 'id' | 'seq' | 'digest' | 'time'>;
+export type NewOutboxEntry = Omit<OutboxEntry, 'id' | 'seq' | 'time'>;
 
 export function isOutboxKey(key: string): boolean {
   return key.startsWith(OUTBOX_PREFIX);
@@ -60,9 +58,8 @@ export function newOutboxId(): { id: string; seq: number; ms: number } {
  * phase are text that needs escaping.
  */
 export function encodeOutboxEntry(entry: Omit<OutboxEntry, 'id' | 'time'> & { ms: number }): string {
-  const digest = entry.digest === null ? 'null' : `"${entry.digest}"`;
   const phase = entry.phase === undefined ? '' : `,"phase":${JSON.stringify(entry.phase)}`;
-  return `{"seq":${entry.seq},"key":${JSON.stringify(entry.key)},"op":"${entry.op}","digest":${digest},"pid":${entry.pid}${phase},"ms":${entry.ms}}`;
+  return `{"seq":${entry.seq},"key":${JSON.stringify(entry.key)},"op":"${entry.op}","pid":${entry.pid}${phase},"ms":${entry.ms}}`;
 }
 
 /** An entry read back; undefined for a value that is not one (never thrown: the drainer removes it). */
@@ -75,7 +72,6 @@ export function decodeOutboxEntry(id: string, raw: string): OutboxEntry | undefi
       seq: typeof value.seq === 'number' ? value.seq : 0,
       key: value.key,
       op: value.op,
-      digest: typeof value.digest === 'string' ? value.digest : null,
       time: new Date(typeof (value as { ms?: unknown }).ms === 'number' ? (value as { ms: number }).ms : 0).toISOString(),
       pid: typeof value.pid === 'number' ? value.pid : 0,
       ...(typeof value.phase === 'string' && { phase: value.phase }),

@@ -30,7 +30,8 @@ describe('LevelDB outbox', () => {
     expect(entries.map((e) => e.key)).toEqual(['56-Router', '97-Token']);
     for (const e of entries) {
       expect(isOutboxKey(e.id)).toBe(true);
-      expect(e.digest).toMatch(/^[0-9a-f]{64}$/);
+      // No digest on the put's path: the drainer digests the value it applies.
+      expect(e).not.toHaveProperty('digest');
       expect(e.pid).toBe(process.pid);
     }
     await store.removeOutbox(entries.map((e) => e.id));
@@ -40,12 +41,18 @@ describe('LevelDB outbox', () => {
   it('an entry printed field by field reads back exactly, whatever characters its key and phase hold', () => {
     for (const key of ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029']) {
       const { id, seq, ms } = newOutboxId();
-      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"', seq, digest: 'ab'.repeat(32), ms });
-      expect(JSON.parse(text)).toEqual({ seq, key, op: 'put', digest: 'ab'.repeat(32), pid: 4242, phase: 'dual-"write"', ms });
-      expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', digest: 'ab'.repeat(32), time: new Date(ms).toISOString(), pid: 4242, phase: 'dual-"write"' });
+      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"', seq, ms });
+      expect(JSON.parse(text)).toEqual({ seq, key, op: 'put', pid: 4242, phase: 'dual-"write"', ms });
+      expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', time: new Date(ms).toISOString(), pid: 4242, phase: 'dual-"write"' });
     }
-    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1, seq: 9, digest: null, ms: 0 });
-    expect(JSON.parse(deleted)).toEqual({ seq: 9, key: '56-Gone', op: 'delete', digest: null, pid: 1, ms: 0 });
+    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1, seq: 9, ms: 0 });
+    expect(JSON.parse(deleted)).toEqual({ seq: 9, key: '56-Gone', op: 'delete', pid: 1, ms: 0 });
+  });
+
+  it('an entry an earlier version wrote with a digest still reads back', () => {
+    const { id } = newOutboxId();
+    const text = JSON.stringify({ seq: 3, key: '56-Router', op: 'put', digest: 'ab'.repeat(32), pid: 7, phase: 'dual-write', ms: 5 });
+    expect(decodeOutboxEntry(id, text)).toEqual({ id, seq: 3, key: '56-Router', op: 'put', time: new Date(5).toISOString(), pid: 7, phase: 'dual-write' });
   });
 
   it('outbox ids keep their fixed-width parts, so they sort by time, then pid, then order of writing', () => {
@@ -84,7 +91,7 @@ describe('LevelDB outbox', () => {
     expect(gone).toEqual({ admitted: true, existed: true });
     expect(await store.get(56, 'Router')).toBeNull();
     const entries = await store.readOutbox();
-    expect(entries.at(-1)).toMatchObject({ key: '56-Router', op: 'delete', digest: null });
+    expect(entries.at(-1)).toMatchObject({ key: '56-Router', op: 'delete' });
   });
 
   it('refuses to remove a key outside the outbox', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { sampleRecord } from '@deploystate/core';
+import { canonicalDigest, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
@@ -42,6 +42,13 @@ describe('dual-write outbox', () => {
     const lines = (await journal.read()).entries.filter((e) => 'key' in e && e.key === '97-Ended0');
     expect(lines.map((e) => e.type)).toEqual(['intent', 'outcome']);
     expect(lines[1]).toMatchObject({ outcome: 'ok' });
+    // The put's path digests nothing: the drainer journals the digest of the value it applied.
+    const json = new JsonFileStore({ dir: resolvePaths({ cwd: tempDir() }).deployments, readOnly: true });
+    await json.open();
+    const applied = await json.get(97, 'Ended0');
+    await json.close();
+    expect(applied).not.toBeNull();
+    expect(lines[0]).toMatchObject({ digest: canonicalDigest(applied as DeploymentRecord) });
   });
 
   it('entries a killed writer left are applied by the next process, whatever its env, and readers never count them', async () => {
