@@ -2,7 +2,7 @@
 // revalidated by stat (file-cache.ts); writes go per file through a queue (write-queue.ts) that
 // coalesces them, takes the cross-process lock, splices only the changed records into the file's
 // bytes (record-splice.ts), links a backup and replaces the file atomically.
-import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   AbstractStateStore,
@@ -12,7 +12,6 @@ import {
   assertDeploymentRecord,
   compareKeys,
   finding,
-  fsErrorCode,
   isStateError,
   parseKey,
   recordKey,
@@ -24,12 +23,10 @@ import {
   type IterateOptions,
   type StoreCapabilities,
   type StoreEntry,
-  isProcessAlive,
-  errnoCode,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { STATE_DIR, tempFilePid } from './atomic.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } from './backups.js';
+import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
 import { FileCache, signatureOf, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
@@ -149,53 +146,8 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   protected async _open(): Promise<void> {
-    try {
-      const info = await stat(this.location);
-      if (!info.isDirectory())
-        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${this.location} is not a folder`, { file: this.location });
-    } catch (error) {
-      if (isStateError(error)) throw error;
-      if (errnoCode(error) !== 'ENOENT')
-        throw new StateError(fsErrorCode(error), `cannot open ${this.location}: ${(error as Error).message}`, {
-          file: this.location,
-          cause: error,
-        });
-      if (!this.create || this.readOnly) {
-        throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${this.location} does not exist`, {
-          file: this.location,
-          hint: 'create it, or pass create: true',
-        });
-      }
-      await mkdir(this.location, { recursive: true }).catch((cause: unknown) => {
-        throw new StateError(fsErrorCode(cause), `cannot create ${this.location}`, { file: this.location, cause });
-      });
-    }
-    if (!this.readOnly) await this.prepareStateDir();
+    await openDeploymentsFolder(this.location, this.create, this.readOnly);
   }
-
-  /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
-  private async prepareStateDir(): Promise<void> {
-    const root = join(this.location, STATE_DIR);
-    try {
-      await mkdir(join(root, 'tmp'), { recursive: true });
-      await mkdir(join(root, 'locks'), { recursive: true });
-      await mkdir(join(root, 'backups'), { recursive: true });
-      await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
-        if (errnoCode(error) !== 'EEXIST') throw error;
-      });
-      for (const name of await readdir(join(root, 'tmp'))) {
-        const pid = tempFilePid(name);
-        if (pid === process.pid || (pid !== undefined && isProcessAlive(pid))) continue;
-        await unlink(join(root, 'tmp', name)).catch(() => undefined);
-      }
-    } catch (error) {
-      // A read-only folder still serves reads; writes will report the permission problem.
-      const code = fsErrorCode(error);
-      if (code !== ErrorCodes.PERMISSION_DENIED)
-        throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
-    }
-  }
-
   protected async _close(): Promise<void> {
     await this.writes.close();
     this.cache.clear();
@@ -270,24 +222,8 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
-  async listStateFiles(): Promise<Array<{ chainId: number; file: string }>> {
-    let entries;
-    try {
-      entries = await readdir(this.location, { withFileTypes: true });
-    } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot list ${this.location}: ${(error as Error).message}`, {
-        file: this.location,
-        cause: error,
-      });
-    }
-    const out: Array<{ chainId: number; file: string }> = [];
-    for (const entry of entries) {
-      // A link or folder under a state file's name is listed, so reading it names it (NOT_A_FILE).
-      if (!entry.isFile() && !entry.isSymbolicLink() && !entry.isDirectory()) continue;
-      const chainId = this.registry.chainIdOfFile(entry.name);
-      if (chainId !== undefined) out.push({ chainId, file: join(this.location, entry.name) });
-    }
-    return out.sort((a, b) => a.chainId - b.chainId || compareKeys(a.file, b.file));
+  listStateFiles(): Promise<Array<{ chainId: number; file: string }>> {
+    return stateFilesIn(this.location, this.registry);
   }
 
   private fileProblem(error: StateError, chainId: number, file: string): Finding {

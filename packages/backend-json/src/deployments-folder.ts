@@ -1,0 +1,86 @@
+// The deployments folder on disk: opening (or creating) it, preparing its `.deploystate/`, and listing the state files in it.
+import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ErrorCodes,
+  StateError,
+  compareKeys,
+  errnoCode,
+  fsErrorCode,
+  isProcessAlive,
+  isStateError,
+  type NetworkRegistry,
+} from '@deploystate/core';
+import { STATE_DIR, tempFilePid } from './atomic.js';
+
+/**
+ * Opens the deployments folder: STORE_NOT_FOUND when it is missing (unless `create` and not `readOnly`, then
+ * it is made) or not a folder; then its `.deploystate/` is prepared unless `readOnly`.
+ */
+export async function openDeploymentsFolder(location: string, create: boolean, readOnly: boolean): Promise<void> {
+  try {
+    const info = await stat(location);
+    if (!info.isDirectory()) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${location} is not a folder`, { file: location });
+  } catch (error) {
+    if (isStateError(error)) throw error;
+    if (errnoCode(error) !== 'ENOENT')
+      throw new StateError(fsErrorCode(error), `cannot open ${location}: ${(error as Error).message}`, {
+        file: location,
+        cause: error,
+      });
+    if (!create || readOnly) {
+      throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${location} does not exist`, {
+        file: location,
+        hint: 'create it, or pass create: true',
+      });
+    }
+    await mkdir(location, { recursive: true }).catch((cause: unknown) => {
+      throw new StateError(fsErrorCode(cause), `cannot create ${location}`, { file: location, cause });
+    });
+  }
+  if (!readOnly) await prepareStateDir(location);
+}
+
+/** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
+async function prepareStateDir(location: string): Promise<void> {
+  const root = join(location, STATE_DIR);
+  try {
+    await mkdir(join(root, 'tmp'), { recursive: true });
+    await mkdir(join(root, 'locks'), { recursive: true });
+    await mkdir(join(root, 'backups'), { recursive: true });
+    await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    });
+    for (const name of await readdir(join(root, 'tmp'))) {
+      const pid = tempFilePid(name);
+      if (pid === process.pid || (pid !== undefined && isProcessAlive(pid))) continue;
+      await unlink(join(root, 'tmp', name)).catch(() => undefined);
+    }
+  } catch (error) {
+    // A read-only folder still serves reads; writes will report the permission problem.
+    const code = fsErrorCode(error);
+    if (code !== ErrorCodes.PERMISSION_DENIED)
+      throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
+  }
+}
+
+/** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
+export async function stateFilesIn(location: string, registry: NetworkRegistry): Promise<Array<{ chainId: number; file: string }>> {
+  let entries;
+  try {
+    entries = await readdir(location, { withFileTypes: true });
+  } catch (error) {
+    throw new StateError(fsErrorCode(error), `cannot list ${location}: ${(error as Error).message}`, {
+      file: location,
+      cause: error,
+    });
+  }
+  const out: Array<{ chainId: number; file: string }> = [];
+  for (const entry of entries) {
+    // A link or folder under a state file's name is listed, so reading it names it (NOT_A_FILE).
+    if (!entry.isFile() && !entry.isSymbolicLink() && !entry.isDirectory()) continue;
+    const chainId = registry.chainIdOfFile(entry.name);
+    if (chainId !== undefined) out.push({ chainId, file: join(location, entry.name) });
+  }
+  return out.sort((a, b) => a.chainId - b.chainId || compareKeys(a.file, b.file));
+}

@@ -1,0 +1,135 @@
+// The bulk copy's plan: resume or start over, from which journal seq, with which exclusions, and the run state the pass fills in.
+import { readFile } from 'node:fs/promises';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
+import { isoNow, type MigrationContext } from './context.js';
+import type { CopyOptions } from './copy.js';
+import { CopyBackups } from './copy-backups.js';
+import type { KnownFileDigests } from './file-digests.js';
+import { pendingKeys } from './outbox-status.js';
+import { readState, updateState } from './state.js';
+import type { CopyReport, MigrationStateFile } from './types.js';
+
+/** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
+async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
+  const analysis = await readFile(ctx.files.analysis, 'utf8').then(
+    (t) => (JSON.parse(t) as { total?: unknown }).total,
+    () => undefined,
+  );
+  return typeof analysis === 'number' ? analysis : (lastVerifyCount ?? 0);
+}
+
+/** One run of the copy: what the plan decided, and what the pass has found and done so far. */
+export interface CopyRun {
+  ctx: MigrationContext;
+  options: CopyOptions;
+  started: number;
+  dryRun: boolean;
+  batchSize: number;
+  /** The state as the plan left it. */
+  state: MigrationStateFile;
+  exclusions: Set<string>;
+  snapshotSeq: number;
+  /**
+   * [outbox] Keys with a write still in the outbox before the pass: as journalled (read before the
+   * pass, which holds LevelDB until it ends, so no drain removes or adds one meanwhile).
+   */
+  pending: ReadonlySet<string>;
+  chainsDone: Set<number>;
+  leveldb: StateStore;
+  json: JsonFileStore;
+  report: CopyReport;
+  backups: CopyBackups;
+  total: number;
+  totalKnown: boolean;
+  done: number;
+  unmigratable: Set<string>;
+  blocking: string[];
+  digest: StoreDigest;
+  /** Everything the pass reads, exclusions included: the backup's content when taken during it. */
+  passDigest: StoreDigest;
+  undecodable: string[];
+  written: Array<{ chainId: number; seqAtRead: number }>;
+  changedChains: number;
+  /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
+  writtenDigests?: KnownFileDigests;
+}
+
+/** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */
+async function copyStore(ctx: MigrationContext, shared: JsonFileStore): Promise<JsonFileStore> {
+  // The folder exists: the migration's store opened it (creating it where it may).
+  const store = new JsonFileStore({ dir: shared.location, create: false, cache: false, registry: ctx.registry });
+  await store.open();
+  return store;
+}
+
+/** The copy's plan: resume or start over, from which journal seq, with which exclusions; the state records it. */
+export async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<CopyRun> {
+  const started = ctx.now();
+  const dryRun = options.dryRun ?? false;
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000));
+  let state = await readState(ctx.files);
+  const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
+  const leveldb = await ctx.leveldb();
+  // Its own JSON store without a cache: the migration's store keeps every file it parsed, which
+  // would hold the whole store by the last chain; the copy reads each file once anyway.
+  const json = await copyStore(ctx, await ctx.json());
+
+  const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
+  const pending = leveldb instanceof LevelDbStore ? await pendingKeys(leveldb) : new Set<string>();
+  const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
+  const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
+  if (!dryRun) {
+    state = await updateState(ctx.files, (s) => {
+      s.exclusions = [...exclusions].sort(compareKeys);
+      if (!resumable) s.copy = { startedAt: isoNow(ctx), snapshotSeq, chainsDone: [] };
+    });
+  }
+
+  const report: CopyReport = {
+    dryRun,
+    resumed: resumable && chainsDone.size > 0,
+    nothingToDo: false,
+    copied: 0,
+    unchanged: 0,
+    overwritten: [],
+    removed: [],
+    skippedNewer: [],
+    excluded: [...exclusions].sort(compareKeys),
+    files: [],
+    backups: { files: [] },
+    leveldbDigest: '',
+    durationMs: 0,
+  };
+  const backups = await CopyBackups.open(ctx, state.copy?.startedAt ?? isoNow(ctx), report, dryRun);
+  const total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
+  return {
+    ctx,
+    options,
+    started,
+    dryRun,
+    batchSize,
+    state,
+    exclusions,
+    snapshotSeq,
+    pending,
+    chainsDone,
+    leveldb,
+    json,
+    report,
+    backups,
+    total,
+    // With no analysis or verify before the copy, the total is not known until the pass ends: say so
+    // (a count and a rate), never a percentage of what was read so far.
+    totalKnown: total > 0,
+    done: 0,
+    unmigratable: new Set(),
+    blocking: [],
+    digest: new StoreDigest(),
+    passDigest: new StoreDigest(),
+    undecodable: [],
+    written: [],
+    changedChains: 0,
+  };
+}
