@@ -186,11 +186,78 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
 }
 
 /**
+ * The durable steps every replacement ends with, once the temp file holds the complete new bytes:
+ * fdatasync it, close it, `beforeRename`, rename it over the target, fsync the folder. Closes `fd`
+ * whatever happens; the caller removes the temp file if this throws before the rename.
+ */
+async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<void> {
+  const durable = options.durable ?? true;
+  try {
+    // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
+    if (durable) await fdatasyncAsync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  await options.beforeRename?.(tmp);
+  renameSync(tmp, target);
+  if (durable) await (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target)));
+}
+
+/**
+ * writeFileAtomic for bytes that arrive in pieces (a file too large to hold as one string): the
+ * temp file is created at once, `append` adds to it, and `replace` ends with the same durable steps
+ * as every write here. `discard` removes the temp file instead. Errors are the file system's: the
+ * caller names the file.
+ */
+export class AtomicFileWriter {
+  private offset = 0;
+  private open = true;
+
+  private constructor(
+    readonly target: string,
+    private readonly tmp: string,
+    private readonly fd: number,
+  ) {}
+
+  /** Creates the temp file for `target` (in `tmpDir`, default `<dir>/.deploystate/tmp`). */
+  static create(target: string, options: Pick<AtomicWriteOptions, 'tmpDir' | 'mode'> = {}): AtomicFileWriter {
+    const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
+    const tmp = join(tmpDir, tempFileName(target));
+    return new AtomicFileWriter(target, tmp, createTemp(tmp, tmpDir, options.mode ?? 0o666));
+  }
+
+  async append(text: string): Promise<void> {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.byteLength; ) {
+      const { bytesWritten } = await writeAsync(this.fd, bytes, at, bytes.byteLength - at, this.offset);
+      at += bytesWritten;
+      this.offset += bytesWritten;
+    }
+  }
+
+  /** Puts the file in place: fdatasync, `beforeRename`, rename over the target, fsync the folder. */
+  async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'folder'> = {}): Promise<void> {
+    this.open = false;
+    await placeTemp(this.fd, this.tmp, this.target, options);
+  }
+
+  /** Drops the temp file: nothing is written at the target. */
+  async discard(): Promise<void> {
+    if (this.open) {
+      this.open = false;
+      closeSync(this.fd);
+    }
+    await unlink(this.tmp).catch((error: unknown) => {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+    });
+  }
+}
+
+/**
  * Replaces `target` with `data` atomically. Throws StateError DISK_FULL, PERMISSION_DENIED or
  * WRITE_FAILED naming the file; the previous file is then intact and the temp file removed.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const durable = options.durable ?? true;
   const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
   const tmp = join(tmpDir, tempFileName(target));
   let created = false;
@@ -220,15 +287,12 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       // A reused file may be longer than the new bytes. Only then truncated: a file that keeps its
       // size and blocks needs no metadata committed by the data sync below, only its bytes.
       if (recycled && recycled.size > bytes.byteLength) ftruncateSync(fd, bytes.byteLength);
-      // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
-      if (durable) await fdatasyncAsync(fd);
-    } finally {
+    } catch (error) {
       closeSync(fd);
+      throw error;
     }
-    await options.beforeRename?.(tmp);
-    renameSync(tmp, target);
+    await placeTemp(fd, tmp, target, options);
     created = false;
-    if (durable) await (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target)));
   } catch (error) {
     if (created) await unlink(tmp).catch(() => undefined);
     if (error instanceof StateError) throw error;

@@ -1,14 +1,15 @@
 // A chain's new state file written record by record: the bytes of a whole-file render
 // (renderStateFile of the chain's new file holding those records, tested byte for byte), printed in
 // chunks to a temp file, so the writer never holds the file's text, its entries or a copy of its
-// records. Committed under the file's lock only while no file is there: a temp file, fdatasync,
-// rename, folder fsync, so a kill at any instant leaves no file or the complete one. Like a write
-// through the store, the version written is linked among the file's backups before the rename.
-import { lstatSync, mkdirSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { compareKeys, ErrorCodes, StateError, fsErrorCode, errnoCode, type DeploymentRecord } from '@deploystate/core';
-import { fsyncDir, STATE_DIR, tempFileName } from './atomic.js';
+// records. Committed under the file's lock only while no file is there, through the one durable
+// write (atomic.ts: fdatasync, rename, folder fsync), so a kill at any instant leaves no file or the
+// complete one. Like a write through the store, the version written is linked among the file's
+// backups before the rename.
+import { lstatSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { compareKeys, ErrorCodes, StateError, fsErrorCode, type DeploymentRecord } from '@deploystate/core';
+import { AtomicFileWriter } from './atomic.js';
 import { BackupShelf, linkVersions } from './backups.js';
 import { emptyStateFile, printRecordsEntry, renderSkeleton } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
@@ -29,13 +30,11 @@ export class NewChainFile {
   private pending = '';
   private count = 0;
   private lastName: string | undefined;
-  private closed = false;
 
   private constructor(
     readonly target: string,
     readonly chainId: number,
-    private readonly tmp: string,
-    private readonly handle: FileHandle,
+    private readonly file: AtomicFileWriter,
     private readonly tail: string,
     private readonly backupsKept: number,
   ) {}
@@ -45,17 +44,14 @@ export class NewChainFile {
    * `backups`: how many backups the file keeps, as the store's option of that name (default 10; 0 keeps none).
    */
   static async create(target: string, chainId: number, network: string, options: { backups?: number } = {}): Promise<NewChainFile> {
-    const tmpDir = join(dirname(target), STATE_DIR, 'tmp');
-    const tmp = join(tmpDir, tempFileName(target));
-    let handle: FileHandle;
+    let writer: AtomicFileWriter;
     try {
-      mkdirSync(tmpDir, { recursive: true });
-      handle = await open(tmp, 'wx', 0o666);
+      writer = AtomicFileWriter.create(target);
     } catch (error) {
       throw writeError(target, error);
     }
     const skeleton = renderSkeleton(emptyStateFile(chainId, network), { network });
-    const file = new NewChainFile(target, chainId, tmp, handle, skeleton.tail, Math.max(0, options.backups ?? 10));
+    const file = new NewChainFile(target, chainId, writer, skeleton.tail, Math.max(0, options.backups ?? 10));
     file.pending = skeleton.head;
     return file;
   }
@@ -84,16 +80,14 @@ export class NewChainFile {
   }
 
   /**
-   * Finishes the file and renames it over `target`, under the target's lock, when no file is
+   * Finishes the file and puts it in place at `target`, under the target's lock, when no file is
    * there; false (and the temp file removed) when one is, so the caller writes through the store.
-   * `onPlaced` runs under the lock right after the rename (to note the file's signature as written).
+   * `onPlaced` runs under the lock once the file is in place (to note the file's signature as written).
    */
   async commit(lockOptions: LockOptions = {}, onPlaced?: () => void): Promise<boolean> {
     try {
       this.pending += (this.count === 0 ? EMPTY : CLOSE) + this.tail;
       await this.flush();
-      await this.handle.datasync();
-      await this.close();
       const placed = await withFileLock(
         this.target,
         async () => {
@@ -103,8 +97,12 @@ export class NewChainFile {
           const planned = shelf?.next();
           // The oldest backup one more pushes past the bound goes (the store would reuse it as its temp file).
           if (planned?.recyclable !== undefined) await unlink(planned.recyclable).catch(() => undefined);
-          const kept = shelf && linkVersions(shelf.folder, this.target, this.tmp, planned?.lastWritten);
-          await rename(this.tmp, this.target);
+          let kept: ReturnType<typeof linkVersions> | undefined;
+          await this.file.replace({
+            beforeRename: async (tmp) => {
+              if (shelf) kept = linkVersions(shelf.folder, this.target, tmp, planned?.lastWritten);
+            },
+          });
           if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
           onPlaced?.();
           return true;
@@ -115,7 +113,6 @@ export class NewChainFile {
         await this.abort();
         return false;
       }
-      await fsyncDir(dirname(this.target));
       return true;
     } catch (error) {
       await this.abort();
@@ -125,9 +122,8 @@ export class NewChainFile {
 
   /** Drops the file: nothing is written at `target`. */
   async abort(): Promise<void> {
-    await this.close().catch(() => undefined);
-    await unlink(this.tmp).catch((error: unknown) => {
-      if (errnoCode(error) !== 'ENOENT') throw writeError(this.target, error);
+    await this.file.discard().catch((error: unknown) => {
+      throw writeError(this.target, error);
     });
   }
 
@@ -136,16 +132,10 @@ export class NewChainFile {
     const chunk = this.pending;
     this.pending = '';
     try {
-      await this.handle.write(chunk);
+      await this.file.append(chunk);
     } catch (error) {
       throw writeError(this.target, error);
     }
-  }
-
-  private async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.handle.close();
   }
 }
 

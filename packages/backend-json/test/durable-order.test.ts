@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, StateError } from '@deploystate/core';
-import { writeFileAtomic } from '../src/index.js';
+import { NewChainFile, writeFileAtomic } from '../src/index.js';
 import { writeFileDurable } from '../src/atomic.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { rec, storePerTest } from './helpers.js';
@@ -40,6 +40,18 @@ describe('durable write order', () => {
     await writeFileAtomic(target, '{}\n');
     recorder.mark('returned');
     expect(durableReplacement(recorder.events, target, dirname(target), 'returned')).toEqual(inOrder);
+  });
+
+  it('a chain file written record by record (as the copy writes one) ends with the same durable steps', async () => {
+    const { dir } = await setup();
+    const target = join(dir, 'bsctestnet.json');
+    const file = await NewChainFile.create(target, 97, 'bsctestnet');
+    await file.add(rec(97, 'Token'));
+    recorder.events.length = 0;
+    expect(await file.commit()).toBe(true);
+    recorder.mark('returned');
+    expect(durableReplacement(recorder.events, target, dir, 'returned')).toEqual(inOrder);
+    expect(JSON.parse(await readFile(target, 'utf8')).records).toHaveProperty('Token');
   });
 
   it('writeFileDurable (temp beside the target, folder created) syncs, renames, syncs the folder, then returns', async () => {
