@@ -142,6 +142,21 @@ export function fitToTerminal(text: string, stream: { isTTY?: boolean; columns?:
     .join('\n');
 }
 
+const fitted = new WeakSet<object>();
+
+/**
+ * On a terminal, every whole line that other code writes to the stream (a library's warning, Node's
+ * own) is wrapped to its width too, as this CLI's own output is. Chunks that redraw in place
+ * (carriage returns) or are not whole lines pass as they are. Installed once per stream.
+ */
+export function fitLinesWrittenTo(stream: NodeJS.WriteStream): void {
+  if (stream.isTTY !== true || fitted.has(stream)) return;
+  fitted.add(stream);
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean =>
+    write(typeof chunk === 'string' && chunk.endsWith('\n') && !chunk.includes('\r') ? fitToTerminal(chunk, stream) : chunk, ...rest)) as typeof stream.write;
+}
+
 const formatRate = (rate: number | undefined): string =>
   rate !== undefined && Number.isFinite(rate) ? `${rate.toFixed(rate < 10 ? 1 : 0)} rec/s` : '';
 
@@ -221,6 +236,7 @@ export class Output {
     this.colour = !json && colourWanted(process.stdout, colour);
     this.paint = palette(this.colour);
     this.errPaint = palette(colourWanted(process.stderr, colour));
+    fitLinesWrittenTo(process.stderr);
     const stdout = process.stdout;
     this.writeStdout = (text) => {
       stdout.write(text);

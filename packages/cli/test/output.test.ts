@@ -44,3 +44,28 @@ describe('help', () => {
     expect(help.stdout).toMatch(/^ {2}130 {2}interrupted/m);
   });
 });
+
+describe('lines other code writes to a terminal', () => {
+  it('are wrapped to its width, while redrawn rows, partial lines and non-terminals pass as they are', async () => {
+    const { fitLinesWrittenTo } = await import('../src/output.js');
+    const written: string[] = [];
+    const terminal = { isTTY: true, columns: 40, write: (chunk: string) => written.push(chunk) > 0 } as unknown as NodeJS.WriteStream;
+    fitLinesWrittenTo(terminal);
+    fitLinesWrittenTo(terminal); // once per stream: a second call does not wrap twice
+    const warning = `deploystate: a library warning naming /tmp/some/long/folder/deployments/bsctestnet.json and more\n`;
+    terminal.write(warning);
+    terminal.write('\rcopying 10 records ........................................ 50%');
+    terminal.write('no newline yet, and longer than the forty columns of this terminal');
+    const [wrapped, redrawn, partial] = written;
+    expect(wrapped?.split('\n').every((line) => line.length <= 40)).toBe(true);
+    expect(wrapped?.split('\n').length).toBeGreaterThan(2);
+    expect(wrapped?.replace(/\s+/g, '')).toBe(warning.replace(/\s+/g, ''));
+    expect(redrawn).toBe('\rcopying 10 records ........................................ 50%');
+    expect(partial).toBe('no newline yet, and longer than the forty columns of this terminal');
+    const pipe: string[] = [];
+    const notTerminal = { isTTY: false, columns: 40, write: (chunk: string) => pipe.push(chunk) > 0 } as unknown as NodeJS.WriteStream;
+    fitLinesWrittenTo(notTerminal);
+    notTerminal.write(warning);
+    expect(pipe).toEqual([warning]);
+  });
+});
