@@ -62,6 +62,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   /** Brings JSON up to date with LevelDB's outbox (real LevelDB only). */
   private readonly outbox: OutboxDrainer | undefined;
   private leftoversChecked = false;
+  /** The look for entries another process left, while it runs: close() waits for it, so they are drained. */
+  private leftoverCheck: Promise<void> | undefined;
 
   constructor(options: StateStoreOptions = {}) {
     const registry = options.registry ?? new NetworkRegistry();
@@ -131,7 +133,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     if (this.leftoversChecked || !this.outbox || !(store instanceof LevelDbStore) || store.readOnly) return;
     this.leftoversChecked = true;
     const outbox = this.outbox;
-    void store.readOutbox(1).then(
+    this.leftoverCheck = store.readOutbox(1).then(
       (entries) => {
         if (entries.length > 0) outbox.schedule();
       },
@@ -159,7 +161,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected async _close(): Promise<void> {
-    // Whatever this process put through the outbox reaches JSON before LevelDB is released.
+    // Whatever this process put through the outbox, or found left there, reaches JSON before
+    // LevelDB is released.
+    await this.leftoverCheck;
     await this.outbox?.close();
     await Promise.all([this.sides.leveldb.close(), this.sides.json.close(), this.journal.close()]);
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, sampleRecord, sleep, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
@@ -140,10 +140,19 @@ describe('the copy and the outbox', () => {
     expect(report.skippedNewer).toEqual(['97-InOutbox']);
     expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([false]);
     expect((await migration.compare()).pending).toEqual(['97-InOutbox']);
-    // The next process drains it: JSON has it, nothing is pending.
-    const next = createStateStore({ cwd: dir, env: {} });
-    expect(await next.getContract(97, 'InOutbox')).not.toBeNull();
-    await next.close();
+    // The next process drains it: JSON has it, nothing is pending. Its look for left entries is
+    // slowed, as on a busy machine: close() must still wait for it and drain what it finds.
+    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+      if (args[0] === 1) await sleep(100);
+      return readOutbox.apply(this, args);
+    };
+    try {
+      const next = createStateStore({ cwd: dir, env: {} });
+      expect(await next.getContract(97, 'InOutbox')).not.toBeNull();
+      await next.close();
+    } finally {
+      LevelDbStore.prototype.readOutbox = readOutbox;
+    }
     expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([true]);
     expect((await migration.verify()).clean).toBe(true);
   });
