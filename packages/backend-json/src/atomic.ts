@@ -285,7 +285,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
             : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
       }
       // A reused file may be longer than the new bytes. Only then truncated: a file that keeps its
-      // size and blocks needs no metadata committed by the data sync below, only its bytes.
+      // size and blocks needs no metadata committed by placeTemp's data sync, only its bytes.
       if (recycled && recycled.size > bytes.byteLength) ftruncateSync(fd, bytes.byteLength);
     } catch (error) {
       closeSync(fd);

@@ -7,6 +7,16 @@ import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
 import { copyData } from '../src/copy.js';
 
+/** One record both read-path tests store and read back. */
+const vault = {
+  contractName: 'Vault',
+  chainId: 56,
+  networkName: 'bscmainnet',
+  address: `0x${'1'.repeat(40)}`,
+  factoryByteCodeHash: `0x${'ab'.repeat(32)}`,
+  timestamp: 1,
+};
+
 describe('the read path', () => {
   it('copies every object in a record, an own __proto__ and a null-prototype object included', () => {
     const source = JSON.parse('{"__proto__": {"deep": [1]}, "args": [{"nested": {"n": 1}}], "name": "x"}') as Record<string, unknown>;
@@ -30,15 +40,7 @@ describe('the read path', () => {
     try {
       const store = new JsonFileStore({ dir, cache: true });
       await store.open();
-      const record = {
-        contractName: 'Vault',
-        chainId: 56,
-        networkName: 'bscmainnet',
-        address: `0x${'1'.repeat(40)}`,
-        factoryByteCodeHash: `0x${'ab'.repeat(32)}`,
-        timestamp: 1,
-        deploymentArgs: [{ owner: 'a', limits: [1, 2] }],
-      };
+      const record = { ...vault, deploymentArgs: [{ owner: 'a', limits: [1, 2] }] };
       await store.put(record);
       for (let round = 0; round < 3; round++) {
         const got = await store.get(56, 'Vault');
@@ -61,14 +63,7 @@ describe('the read path', () => {
       const store = new JsonFileStore({ dir, cache: true });
       expect(store.getCached(56, 'Vault')).toBeUndefined();
       await store.open();
-      const record = {
-        contractName: 'Vault',
-        chainId: 56,
-        networkName: 'bscmainnet',
-        address: `0x${'1'.repeat(40)}`,
-        factoryByteCodeHash: `0x${'ab'.repeat(32)}`,
-        timestamp: 1,
-      };
+      const record = { ...vault };
       await store.put(record);
       const file = store.fileFor(56);
       // Past the same-tick window: the next get keeps an entry that one stat can vouch for.
