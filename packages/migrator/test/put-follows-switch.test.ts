@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { createStateStore, Migration, type MigrationPhase } from '../src/index.js';
+import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
@@ -83,3 +83,34 @@ describe('a put after a phase switch made by another process goes where the new 
     expect(await landed(tempDir(), 'After')).toEqual({ leveldb: true, json: true, journalled: true, outbox: 0 });
   });
 });
+
+describe('the drain stays off the put path', () => {
+  it('puts return while a gate holds the fence the drain needs; the drain lands once it is released', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    await migration.close();
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    const names = [0, 1, 2, 3, 4].map((i) => `Held${i}`);
+    // A drain waits up to 15 s for this, then fails and retries: five puts that each awaited one
+    // would outlast the test's 60 s.
+    const fence = await acquireLock(stateFiles(resolvePaths({ cwd: tempDir() })).fence, { purpose: 'a gate in this test' });
+    try {
+      for (const [i, name] of names.entries()) await store.putContract(97, sampleRecord(97, name, 'bsctestnet', i));
+      for (const name of names) expect(await store.getContract(97, name)).not.toBeNull();
+      expect(await inJson(tempDir(), names)).toEqual(names.map(() => false));
+    } finally {
+      await fence.release();
+    }
+    await store.close();
+    expect(await inJson(tempDir(), names)).toEqual(names.map(() => true));
+  });
+});
+
+async function inJson(dir: string, names: string[]): Promise<boolean[]> {
+  const json = new JsonFileStore({ dir: resolvePaths({ cwd: dir }).deployments, readOnly: true });
+  await json.open();
+  try {
+    return await Promise.all(names.map(async (name) => (await json.get(97, name)) !== null));
+  } finally {
+    await json.close();
+  }
+}
