@@ -230,7 +230,7 @@ export class LevelDbStore extends AbstractStateStore {
         key = recordKey(write.chainId, write.contractName);
       }
       const { id, seq, ms } = newOutboxId();
-      const stored = encodeOutboxEntry({ ...entry, seq, ms });
+      const stored = encodeOutboxEntry(entry, seq, ms);
       return this.withDb(
         async (db) => {
           const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
