@@ -211,6 +211,16 @@ export class FileCache {
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
   async load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
+    const hit = this.entries.get(chainId);
+    // An entry racy by its own stat (a put right after another) is compared by its bytes whatever
+    // a stat would show now, and the read's own fstat signs them: no stat before it.
+    if (hit?.file === canonical && hit.bytes !== undefined && hit.signature !== undefined && hit.readAt !== undefined) {
+      if (hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS) return this.readFresh(chainId, canonical, hit.signature.size, hit);
+    }
+    return this.loadByStat(chainId, canonical);
+  }
+
+  private async loadByStat(chainId: number, canonical: string): Promise<LoadedFile> {
     let file = canonical;
     let signature = signatureOf(canonical);
     const fallback = signature ? undefined : this.options.fallbackFile(chainId);
@@ -237,8 +247,9 @@ export class FileCache {
   private async readFresh(chainId: number, file: string, sizeHint: bigint, racy?: LoadedFile): Promise<LoadedFile> {
     const readAt = Date.now();
     const read = await readSigned(file, sizeHint, racy?.bytes, this.scratch);
-    if (!read) return this.load(chainId);
+    if (!read) return this.loadByStat(chainId, this.options.canonicalFile(chainId));
     const { signature, bytes } = read;
+    // The same bytes (under whatever stat they have now): the entry stands, with the read's signature.
     if (racy?.bytes !== undefined && (bytes === racy.bytes || racy.bytes.equals(bytes))) {
       racy.signature = signature;
       racy.readAt = readAt;
