@@ -16,6 +16,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { planCopy, type CopyRun } from './copy-plan.js';
+import { underChainFence } from './copy-source.js';
 import { fileSignature, recordEntry, type KnownFileDigests } from './file-digests.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
 import { pushTiming, timing, updateState } from './state.js';
@@ -81,6 +82,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {},
     return await finishCopy(run);
   } finally {
     await run.json.close();
+    await run.source.dispose();
   }
 }
 
@@ -110,7 +112,7 @@ async function progress(run: CopyRun, chainId: number, persist: boolean): Promis
  * chains only JSON holds.
  */
 async function copyPass(run: CopyRun): Promise<void> {
-  const { leveldb, json, exclusions } = run;
+  const { source, json, exclusions } = run;
   let batch: ChainBatch | undefined;
   const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
   const flush = async (): Promise<void> => {
@@ -120,10 +122,10 @@ async function copyPass(run: CopyRun): Promise<void> {
     // Released before the chain is written, so the pass holds one chain, not two.
     batch = undefined;
     // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
-    if (run.blocking.length === 0) await copyChain(run, ready);
+    if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, ready));
   };
   run.backups.passStarted();
-  for await (const { key, record } of leveldb.iterate({
+  for await (const { key, record } of source.store.iterate({
     onInvalid: (entry) => {
       run.unmigratable.add(entry.key);
       run.undecodable.push(entry.key);
@@ -146,7 +148,7 @@ async function copyPass(run: CopyRun): Promise<void> {
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
-    if (run.blocking.length === 0) await copyChain(run, emptyBatch(chainId));
+    if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, emptyBatch(chainId)));
   }
 }
 
@@ -224,8 +226,8 @@ async function copyChain(
       if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
-      // Keys written during this file's write window get LevelDB's value back; writers still
-      // waiting for LevelDB (held by this pass) are caught by the second round after the pass.
+      // Keys journalled during this file's write window get LevelDB's value back; those journalled
+      // later are caught by the second round after the pass.
       await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
       run.written.push({ chainId, seqAtRead });
     }
@@ -254,9 +256,20 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
       hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
     });
   }
-  // With LevelDB released, writers that waited for it finish; their keys get LevelDB's value.
-  for (const { chainId, seqAtRead } of run.written)
-    await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
+  // Keys journalled since each chain's write get LevelDB's value, under the fence: a drain must
+  // not write a newer value between this read of LevelDB and the write to JSON.
+  if (run.written.length > 0)
+    await underChainFence(run, async () => {
+      for (const { chainId, seqAtRead } of run.written)
+        await reapplyJournalled(
+          ctx,
+          leveldb,
+          json,
+          seqAtRead,
+          (key) => chainOfKey(key) === chainId,
+          new Set([...exclusions, ...unmigratable]),
+        );
+    });
   report.leveldbDigest = run.digest.digest();
 
   report.nothingToDo = run.changedChains === 0 && !report.resumed;
