@@ -78,7 +78,7 @@ async function startWriter(dir: string, count: number, total: number, paceMs: nu
 }
 
 /** Blocks this process (the copy's too) until `ready()`, bounded; another process gets on meanwhile. */
-function blockUntil(ready: () => boolean, what: string, timeoutMs = 60_000): void {
+function blockUntil(ready: () => boolean, what: string, timeoutMs = 30_000): void {
   const deadline = Date.now() + timeoutMs;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   while (!ready()) {
