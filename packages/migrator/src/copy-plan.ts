@@ -53,7 +53,6 @@ export interface CopyRun {
   /** Everything the pass reads, exclusions included: the backup's content when taken during it. */
   passDigest: StoreDigest;
   undecodable: string[];
-  written: Array<{ chainId: number; seqAtRead: number }>;
   changedChains: number;
   /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
   writtenDigests?: KnownFileDigests;
@@ -144,7 +143,6 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
     digest: new StoreDigest(),
     passDigest: new StoreDigest(),
     undecodable: [],
-    written: [],
     changedChains: 0,
   };
 }

@@ -226,10 +226,9 @@ async function copyChain(
       if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
-      // Keys journalled during this file's write window get LevelDB's value back; those journalled
-      // later are caught by the second round after the pass.
+      // A key journalled during this file's write window gets LevelDB's value back. Under the fence
+      // none is (every journalled write to JSON holds it shared): a guard, at the cost of one look.
       await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
-      run.written.push({ chainId, seqAtRead });
     }
     for (const key of overwritten) report.overwritten.push({ key, backup });
     for (const key of removed) report.removed.push({ key, backup });
@@ -242,9 +241,9 @@ async function copyChain(
   await progress(run, chainId, true);
 }
 
-/** After the pass: the unmigratable keys recorded (or the run refused), the second re-apply round, the copy's record in the state. */
+/** After the pass: the unmigratable keys recorded (or the run refused), the copy's record in the state. */
 async function finishCopy(run: CopyRun): Promise<CopyReport> {
-  const { ctx, leveldb, json, exclusions, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
+  const { ctx, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
   if (!dryRun) {
     await updateState(ctx.files, (s) => {
       s.unmigratable = [...unmigratable].sort(compareKeys);
@@ -256,20 +255,10 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
       hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
     });
   }
-  // Keys journalled since each chain's write get LevelDB's value, under the fence: a drain must
-  // not write a newer value between this read of LevelDB and the write to JSON.
-  if (run.written.length > 0)
-    await underChainFence(run, async () => {
-      for (const { chainId, seqAtRead } of run.written)
-        await reapplyJournalled(
-          ctx,
-          leveldb,
-          json,
-          seqAtRead,
-          (key) => chainOfKey(key) === chainId,
-          new Set([...exclusions, ...unmigratable]),
-        );
-    });
+  // No second round after the pass: every journalled write to JSON holds the fence shared (a drain,
+  // a routed write), and each chain was written holding it exclusively, so a write of one of its
+  // keys landed wholly before the copy looked at the journal (and was kept) or wholly after the
+  // file was written (and brought JSON up to date itself).
   report.leveldbDigest = run.digest.digest();
 
   report.nothingToDo = run.changedChains === 0 && !report.resumed;
