@@ -104,7 +104,7 @@ describe('handBack()', () => {
     expect((await iterator.next()).done).toBe(false);
     expect(await store.handBack()).toBe(false);
     expect(store.holdsLock).toBe(true);
-    await iterator.return?.();
+    await iterator.return?.(undefined);
     expect(await store.handBack()).toBe(true);
     await store.close();
   });
