@@ -285,6 +285,14 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   /**
+   * Gives the database back now, when no call is using it: the handle closes (the lock with it)
+   * instead of after the idle delay, and the next call opens it again. True when it is closed.
+   */
+  async handBack(): Promise<boolean> {
+    return this.handle ? this.handle.closeIfIdle() : true;
+  }
+
+  /**
    * The record check of every store, plus one TORN_LOG_TAIL warning per torn log tail this store
    * accepted when it opened (see recoveryNotes): a warning, not an error, since only a write that
    * was never acknowledged was lost, so `ok` is unchanged.
