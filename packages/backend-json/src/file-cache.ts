@@ -89,8 +89,18 @@ function plainStatOf(path: string): PlainSignature | undefined {
   }
 }
 
-/** Signature and bytes from one open file, so the cache never pairs one version's stat with another's bytes; null when absent. */
-async function readSigned(file: string, sizeHint: bigint | undefined): Promise<{ signature: FileSignature; bytes: Buffer } | null> {
+/**
+ * Signature and bytes from one open file, so the cache never pairs one version's stat with another's
+ * bytes; null when absent. With `expected` (the bytes a racy entry holds), a file of that size is
+ * read into `scratch` and compared there: `bytes` is then `expected` itself when they match, so
+ * the check allocates nothing, and a copy of what was read when they do not.
+ */
+async function readSigned(
+  file: string,
+  sizeHint: bigint | undefined,
+  expected?: Buffer,
+  scratch?: { buffer: Buffer },
+): Promise<{ signature: FileSignature; bytes: Buffer } | null> {
   if (sizeHint !== undefined && sizeHint <= BigInt(SYNC_READ_LIMIT)) {
     let fd: number;
     try {
@@ -107,14 +117,19 @@ async function readSigned(file: string, sizeHint: bigint | undefined): Promise<{
       if (kind !== undefined) throw notAFile(file, kind);
       // Small enough for one synchronous read; a file that grew since the stat above falls back.
       if (s.size <= BigInt(SYNC_READ_LIMIT)) {
-        const bytes = Buffer.allocUnsafe(Number(s.size));
+        const size = Number(s.size);
+        const comparing = expected !== undefined && scratch !== undefined && expected.length === size;
+        if (comparing && scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafe(Math.max(size, 2 * scratch.buffer.length));
+        const into = comparing ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
         let offset = 0;
-        while (offset < bytes.length) {
-          const n = readSync(fd, bytes, offset, bytes.length - offset, offset);
+        while (offset < size) {
+          const n = readSync(fd, into, offset, size - offset, offset);
           if (n === 0) break;
           offset += n;
         }
-        return { signature: toSignature(s), bytes: offset === bytes.length ? bytes : bytes.subarray(0, offset) };
+        const read = into.subarray(0, offset);
+        const bytes = comparing ? (expected.equals(read) ? expected : Buffer.from(read)) : read;
+        return { signature: toSignature(s), bytes };
       }
     } finally {
       closeSync(fd);
@@ -144,6 +159,8 @@ export class FileCache {
   private readonly entries = new Map<number, LoadedFile>();
   /** Each kept signature as a plain stat reports it, for cached()'s check. */
   private readonly plain = new WeakMap<FileSignature, PlainSignature>();
+  /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SYNC_READ_LIMIT). */
+  private readonly scratch = { buffer: Buffer.alloc(0) };
 
   constructor(private readonly options: FileCacheOptions) {}
 
@@ -194,6 +211,16 @@ export class FileCache {
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
   async load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
+    const hit = this.entries.get(chainId);
+    // An entry racy by its own stat (a put right after another) is compared by its bytes whatever
+    // a stat would show now, and the read's own fstat signs them: no stat before it.
+    if (hit?.file === canonical && hit.bytes !== undefined && hit.signature !== undefined && hit.readAt !== undefined) {
+      if (hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS) return this.readFresh(chainId, canonical, hit.signature.size, hit);
+    }
+    return this.loadByStat(chainId, canonical);
+  }
+
+  private async loadByStat(chainId: number, canonical: string): Promise<LoadedFile> {
     let file = canonical;
     let signature = signatureOf(canonical);
     const fallback = signature ? undefined : this.options.fallbackFile(chainId);
@@ -219,10 +246,11 @@ export class FileCache {
 
   private async readFresh(chainId: number, file: string, sizeHint: bigint, racy?: LoadedFile): Promise<LoadedFile> {
     const readAt = Date.now();
-    const read = await readSigned(file, sizeHint);
-    if (!read) return this.load(chainId);
+    const read = await readSigned(file, sizeHint, racy?.bytes, this.scratch);
+    if (!read) return this.loadByStat(chainId, this.options.canonicalFile(chainId));
     const { signature, bytes } = read;
-    if (racy?.bytes !== undefined && racy.bytes.equals(bytes)) {
+    // The same bytes (under whatever stat they have now): the entry stands, with the read's signature.
+    if (racy?.bytes !== undefined && (bytes === racy.bytes || racy.bytes.equals(bytes))) {
       racy.signature = signature;
       racy.readAt = readAt;
       this.remember(chainId, racy);

@@ -15,6 +15,8 @@ export interface StateFileLayout {
   document: Record<string, unknown>;
   names: readonly string[];
   entries: ReadonlyMap<string, Buffer>;
+  /** The whole text these pieces make, when kept: a write that only replaces entries copies the runs around them from it. */
+  bytes?: Buffer;
 }
 
 /** `changed: false` when no entry and no other key would change: the file is left as it is. */
@@ -35,8 +37,9 @@ export function renderWithLayout(model: StateFileModel, options: RenderOptions):
     document: skeleton.document,
     names,
     entries: new Map([...entries].map(([name, entry]) => [name, Buffer.from(entry)])),
+    bytes: Buffer.from(text),
   };
-  return { bytes: Buffer.from(text), layout };
+  return { bytes: layout.bytes as Buffer, layout };
 }
 
 function insertionPoint(names: readonly string[], name: string): number {
@@ -85,6 +88,14 @@ export function spliceStateFile(
     if (!newHead.equals(head) || !newTail.equals(tail)) [head, tail, document] = [newHead, newTail, skeleton.document];
   }
   if (differing.length === 0 && document === layout.document) return { changed: false };
+  if (layout.bytes && document === layout.document && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
+    // Only entries replaced in place (the common put): the names stay, and the text around them is copied in runs.
+    const replaced = new Map(differing as Array<[string, Buffer]>);
+    const entries = new Map(layout.entries);
+    for (const [name, text] of replaced) entries.set(name, text);
+    const bytes = replaceEntries(layout as StateFileLayout & { bytes: Buffer }, replaced);
+    return { changed: true, bytes, layout: { head, tail, document, names: layout.names, entries, bytes } };
+  }
   const names = [...layout.names];
   const entries = new Map(layout.entries);
   for (const [name, text] of differing) {
@@ -98,7 +109,40 @@ export function spliceStateFile(
     }
   }
   const next: StateFileLayout = { head, tail, document, names, entries };
-  return { changed: true, bytes: bytesOf(next), layout: next };
+  next.bytes = bytesOf(next);
+  return { changed: true, bytes: next.bytes, layout: next };
+}
+
+/**
+ * The layout's bytes with some entries' texts replaced: the unchanged runs between them are copied
+ * whole, so the cost is the file's size in one copy plus the changed entries, not a piece per entry.
+ */
+function replaceEntries(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>): Buffer {
+  // Where each replaced entry lies in the old bytes: past the head and the block's opening, then entry by entry.
+  const spans: Array<{ start: number; end: number; text: Buffer }> = [];
+  let at = layout.head.length + OPEN.length;
+  let left = replaced.size;
+  for (const name of layout.names) {
+    const old = layout.entries.get(name) as Buffer;
+    const text = replaced.get(name);
+    if (text !== undefined) {
+      spans.push({ start: at, end: at + old.length, text });
+      if (--left === 0) break;
+    }
+    at += old.length + BETWEEN.length;
+  }
+  let size = layout.bytes.length;
+  for (const { start, end, text } of spans) size += text.length - (end - start);
+  const out = Buffer.allocUnsafe(size);
+  let from = 0;
+  let to = 0;
+  for (const { start, end, text } of spans) {
+    to += layout.bytes.copy(out, to, from, start);
+    to += text.copy(out, to);
+    from = end;
+  }
+  layout.bytes.copy(out, to, from);
+  return out;
 }
 
 /** The whole file a layout describes. */

@@ -128,6 +128,17 @@ export class SharedHandle<Db extends ClosableDb> {
   }
 
   /**
+   * Closes LevelDB now when nothing uses or pins it (the next lease opens it again), so another
+   * process gets its turn without waiting for the idle delay. False when it stays open.
+   */
+  async closeIfIdle(): Promise<boolean> {
+    if (this.active > 0 || this.pins > 0 || this.shuttingDown) return false;
+    this.closeIdle();
+    if (this.closing) await this.closing;
+    return this.db === undefined;
+  }
+
+  /**
    * Waits for every lease to be released, then closes LevelDB. Errors from close propagate.
    * After `maxWaitMs` the leases still held (a consumer that stopped pulling from an iterator) are
    * revoked and LevelDB is closed under them; operations in flight inside LevelDB still finish.

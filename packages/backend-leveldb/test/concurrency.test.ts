@@ -90,3 +90,35 @@ describe('close() with a suspended iterator', () => {
     expect(seen).toHaveLength(300);
   });
 });
+
+describe('handBack()', () => {
+  it('closes an idle handle at once, so another store opens the database without waiting for the idle delay, and the store reopens on its next call', async () => {
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 60_000 });
+    await store.open();
+    await store.put(rec(56, 'Kept'));
+    expect(store.holdsLock).toBe(true);
+    expect(await store.handBack()).toBe(true);
+    expect(store.holdsLock).toBe(false);
+    // One try, no retries: the lock must be free now, not after the minute of idle delay.
+    const other = new LevelDbStore({ path: folder.path, idleCloseMs: 0, lockWait: { attempts: 1, minDelayMs: 1, maxDelayMs: 1 } });
+    await other.open();
+    expect(await other.get(56, 'Kept')).not.toBeNull();
+    await other.close();
+    expect(await store.get(56, 'Kept')).not.toBeNull();
+    expect(store.holdsLock).toBe(true);
+    await store.close();
+  });
+
+  it('keeps the handle while a call uses it (an iteration in progress), and says so', async () => {
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 60_000 });
+    await store.open();
+    await store.putMany(generateRecords(300));
+    const iterator = store.iterate()[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    expect(await store.handBack()).toBe(false);
+    expect(store.holdsLock).toBe(true);
+    await iterator.return?.(undefined);
+    expect(await store.handBack()).toBe(true);
+    await store.close();
+  });
+});

@@ -18,8 +18,8 @@ async function exists(path: string): Promise<boolean> {
 export class CopyBackups {
   private readonly leveldbBackup: string;
   private leveldbBackedUp = false;
-  // While the single pass runs this process holds LevelDB's lock and writes nothing to it, so a
-  // snapshot taken then holds exactly what the pass reads: its digest comes from the pass.
+  // The LevelDB backup is copied from the snapshot the pass reads (nothing writes to it), so a
+  // backup taken while the pass runs holds exactly what the pass reads: its digest comes from the pass.
   private passRunning = false;
   private backupDuringPass = false;
 
@@ -27,13 +27,20 @@ export class CopyBackups {
     private readonly ctx: MigrationContext,
     private readonly backupRoot: string,
     private readonly report: CopyReport,
+    private readonly leveldbSource: string,
   ) {
     this.leveldbBackup = join(backupRoot, 'leveldb');
   }
 
   /** The copy's backup folder (`copy-<start time>`), with a LevelDB backup an earlier run of this copy took. */
-  static async open(ctx: MigrationContext, startedAt: string, report: CopyReport, dryRun: boolean): Promise<CopyBackups> {
-    const backups = new CopyBackups(ctx, join(ctx.files.backups, `copy-${startedAt.replace(/[:.]/g, '-')}`), report);
+  static async open(
+    ctx: MigrationContext,
+    startedAt: string,
+    report: CopyReport,
+    dryRun: boolean,
+    leveldbSource = ctx.files.leveldb,
+  ): Promise<CopyBackups> {
+    const backups = new CopyBackups(ctx, join(ctx.files.backups, `copy-${startedAt.replace(/[:.]/g, '-')}`), report, leveldbSource);
     backups.leveldbBackedUp = await exists(backups.leveldbBackup);
     if (backups.leveldbBackedUp) report.backups.leveldb = backups.leveldbBackup;
     // A restore checks the backup against the digest recorded here. A run that stopped before
@@ -48,7 +55,7 @@ export class CopyBackups {
   async backUp(file: string): Promise<string> {
     if (!this.leveldbBackedUp) {
       await mkdir(join(this.backupRoot, 'deployments'), { recursive: true });
-      await snapshotLevelDb(this.ctx.files.leveldb, this.leveldbBackup);
+      await snapshotLevelDb(this.leveldbSource, this.leveldbBackup);
       if (this.passRunning) this.backupDuringPass = true;
       else await recordBackupDigest(this.leveldbBackup, await digestBackupFolder(this.leveldbBackup, this.ctx.registry), isoNow(this.ctx));
       this.report.backups.leveldb = this.leveldbBackup;

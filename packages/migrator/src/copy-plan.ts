@@ -6,8 +6,8 @@ import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
+import { openCopySource, type CopySource } from './copy-source.js';
 import type { KnownFileDigests } from './file-digests.js';
-import { pendingKeys } from './outbox-status.js';
 import { readState, updateState } from './state.js';
 import type { CopyReport, MigrationStateFile } from './types.js';
 
@@ -32,12 +32,15 @@ export interface CopyRun {
   exclusions: Set<string>;
   snapshotSeq: number;
   /**
-   * [outbox] Keys with a write still in the outbox before the pass: as journalled (read before the
-   * pass, which holds LevelDB until it ends, so no drain removes or adds one meanwhile).
+   * [outbox] Keys with a write still in the outbox of the snapshot the pass reads: as journalled
+   * (the drainer brings them to JSON; one it drains before the copy writes the chain is journalled).
    */
   pending: ReadonlySet<string>;
   chainsDone: Set<number>;
+  /** The live LevelDB: the primary the copy re-reads a key from; never held for the pass. */
   leveldb: StateStore;
+  /** What the pass reads: a snapshot of LevelDB taken at a quiet point (copy-source.ts). */
+  source: CopySource;
   json: JsonFileStore;
   report: CopyReport;
   backups: CopyBackups;
@@ -50,7 +53,6 @@ export interface CopyRun {
   /** Everything the pass reads, exclusions included: the backup's content when taken during it. */
   passDigest: StoreDigest;
   undecodable: string[];
-  written: Array<{ chainId: number; seqAtRead: number }>;
   changedChains: number;
   /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
   writtenDigests?: KnownFileDigests;
@@ -77,13 +79,17 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
   const json = await copyStore(ctx, await ctx.json());
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
-  const pending = leveldb instanceof LevelDbStore ? await pendingKeys(leveldb) : new Set<string>();
-  const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : await ctx.journal.lastSeq();
+  const source = await openCopySource(ctx, leveldb instanceof LevelDbStore ? leveldb : undefined, dryRun);
+  const pending = source.pending;
+  const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : source.seq;
   const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
   if (!dryRun) {
     state = await updateState(ctx.files, (s) => {
       s.exclusions = [...exclusions].sort(compareKeys);
       if (!resumable) s.copy = { startedAt: isoNow(ctx), snapshotSeq, chainsDone: [] };
+    }).catch(async (error: unknown) => {
+      await source.dispose();
+      throw error;
     });
   }
 
@@ -102,8 +108,15 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
     leveldbDigest: '',
     durationMs: 0,
   };
-  const backups = await CopyBackups.open(ctx, state.copy?.startedAt ?? isoNow(ctx), report, dryRun);
-  const total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
+  let backups: CopyBackups;
+  let total: number;
+  try {
+    backups = await CopyBackups.open(ctx, state.copy?.startedAt ?? isoNow(ctx), report, dryRun, source.folder);
+    total = await expectedTotal(ctx, state.lastVerify?.leveldb.count);
+  } catch (error) {
+    await source.dispose();
+    throw error;
+  }
   return {
     ctx,
     options,
@@ -116,6 +129,7 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
     pending,
     chainsDone,
     leveldb,
+    source,
     json,
     report,
     backups,
@@ -129,7 +143,6 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
     digest: new StoreDigest(),
     passDigest: new StoreDigest(),
     undecodable: [],
-    written: [],
     changedChains: 0,
   };
 }

@@ -16,6 +16,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { planCopy, type CopyRun } from './copy-plan.js';
+import { underChainFence } from './copy-source.js';
 import { fileSignature, recordEntry, type KnownFileDigests } from './file-digests.js';
 import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
 import { pushTiming, timing, updateState } from './state.js';
@@ -81,6 +82,7 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {},
     return await finishCopy(run);
   } finally {
     await run.json.close();
+    await run.source.dispose();
   }
 }
 
@@ -110,7 +112,7 @@ async function progress(run: CopyRun, chainId: number, persist: boolean): Promis
  * chains only JSON holds.
  */
 async function copyPass(run: CopyRun): Promise<void> {
-  const { leveldb, json, exclusions } = run;
+  const { source, json, exclusions } = run;
   let batch: ChainBatch | undefined;
   const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
   const flush = async (): Promise<void> => {
@@ -120,10 +122,10 @@ async function copyPass(run: CopyRun): Promise<void> {
     // Released before the chain is written, so the pass holds one chain, not two.
     batch = undefined;
     // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
-    if (run.blocking.length === 0) await copyChain(run, ready);
+    if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, ready));
   };
   run.backups.passStarted();
-  for await (const { key, record } of leveldb.iterate({
+  for await (const { key, record } of source.store.iterate({
     onInvalid: (entry) => {
       run.unmigratable.add(entry.key);
       run.undecodable.push(entry.key);
@@ -146,7 +148,7 @@ async function copyPass(run: CopyRun): Promise<void> {
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
-    if (run.blocking.length === 0) await copyChain(run, emptyBatch(chainId));
+    if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, emptyBatch(chainId)));
   }
 }
 
@@ -224,10 +226,9 @@ async function copyChain(
       if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
-      // Keys written during this file's write window get LevelDB's value back; writers still
-      // waiting for LevelDB (held by this pass) are caught by the second round after the pass.
+      // A key journalled during this file's write window gets LevelDB's value back. Under the fence
+      // none is (every journalled write to JSON holds it shared): a guard, at the cost of one look.
       await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
-      run.written.push({ chainId, seqAtRead });
     }
     for (const key of overwritten) report.overwritten.push({ key, backup });
     for (const key of removed) report.removed.push({ key, backup });
@@ -240,9 +241,9 @@ async function copyChain(
   await progress(run, chainId, true);
 }
 
-/** After the pass: the unmigratable keys recorded (or the run refused), the second re-apply round, the copy's record in the state. */
+/** After the pass: the unmigratable keys recorded (or the run refused), the copy's record in the state. */
 async function finishCopy(run: CopyRun): Promise<CopyReport> {
-  const { ctx, leveldb, json, exclusions, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
+  const { ctx, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
   if (!dryRun) {
     await updateState(ctx.files, (s) => {
       s.unmigratable = [...unmigratable].sort(compareKeys);
@@ -254,9 +255,10 @@ async function finishCopy(run: CopyRun): Promise<CopyReport> {
       hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
     });
   }
-  // With LevelDB released, writers that waited for it finish; their keys get LevelDB's value.
-  for (const { chainId, seqAtRead } of run.written)
-    await reapplyJournalled(ctx, leveldb, json, seqAtRead, (key) => chainOfKey(key) === chainId, new Set([...exclusions, ...unmigratable]));
+  // No second round after the pass: every journalled write to JSON holds the fence shared (a drain,
+  // a routed write), and each chain was written holding it exclusively, so a write of one of its
+  // keys landed wholly before the copy looked at the journal (and was kept) or wholly after the
+  // file was written (and brought JSON up to date itself).
   report.leveldbDigest = run.digest.digest();
 
   report.nothingToDo = run.changedChains === 0 && !report.resumed;

@@ -118,17 +118,18 @@ describe('the copy and the outbox', () => {
   it('a key with a write still in the outbox is skipped as newer and listed; the drain then brings it to JSON', async () => {
     const dir = tempDir();
     const migration = await demoMigration(dir, 'dual-write');
-    // A deploy script's put committed (record and outbox entry in one batch) after the migrate's
-    // drain, right before the copy looks at the outbox; its own drain has not run yet.
+    // A deploy script's put committed (record and outbox entry in one batch) right after the
+    // migrate's drain found the outbox empty, before the copy's snapshot; its own drain has not run yet.
     const readOutbox = LevelDbStore.prototype.readOutbox;
     let wrote = false;
     LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
-      if (!wrote && args.length === 0 && !this.readOnly) {
+      const read = await readOutbox.apply(this, args);
+      if (!wrote && !this.readOnly) {
         wrote = true;
         const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
         await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
       }
-      return readOutbox.apply(this, args);
+      return read;
     };
     let report;
     try {
