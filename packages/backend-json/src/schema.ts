@@ -28,10 +28,12 @@ function validator(): ValidateFunction {
 }
 
 /**
- * A deep copy ajv can type. ajv knows no bigint, so each bigint (an integer beyond 2^53 from the
+ * The value as ajv can type it. ajv knows no bigint, so each bigint (an integer beyond 2^53 from the
  * lossless parser) and each JsonNumber becomes the nearest double, clamped to +-Number.MAX_VALUE: still an integer of
  * the same sign and about the same size, so `integer`, `minimum` and `maximum` judge it as they
- * would the exact value. Never store this form: it is for validation only.
+ * would the exact value. Only the objects and arrays on the way to such a number are copied; the
+ * rest is the value itself (ajv only reads it), so a 100k-record file is not copied whole to be
+ * validated. Never store this form: it is for validation only.
  */
 export function toSchemaForm(value: unknown): unknown {
   if (typeof value === 'bigint' || isJsonNumber(value)) {
@@ -39,16 +41,31 @@ export function toSchemaForm(value: unknown): unknown {
     const approx = Number(value);
     return Number.isFinite(approx) ? approx : approx > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
   }
-  if (Array.isArray(value)) return value.map(toSchemaForm);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      const item = toSchemaForm((value as Record<string, unknown>)[key]);
-      setOwnProperty(out, key, item);
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const form = typeof item === 'object' || typeof item === 'bigint' ? toSchemaForm(item) : item;
+      if (out === undefined && form !== item) out = value.slice(0, i);
+      if (out !== undefined) out.push(form);
     }
-    return out;
+    return out ?? value;
   }
-  return value;
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = source[key];
+    const form = typeof item === 'object' || typeof item === 'bigint' ? toSchemaForm(item) : item;
+    if (out === undefined && form !== item) {
+      out = {};
+      for (let j = 0; j < i; j++) setOwnProperty(out, keys[j] as string, source[keys[j] as string]);
+    }
+    if (out !== undefined) setOwnProperty(out, key, form);
+  }
+  return out ?? value;
 }
 
 /** The version a parsed file declares: 0 when it has none (legacy), undefined when it is not a number. */

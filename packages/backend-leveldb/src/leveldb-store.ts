@@ -5,6 +5,7 @@ import {
   AbstractStateStore,
   ErrorCodes,
   StateError,
+  assertChainId,
   chainKeyRange,
   checkRecord,
   finding,
@@ -166,10 +167,39 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   protected async *_iterate(options: IterateOptions): AsyncGenerator<StoreEntry> {
+    for await (const { rows, lease } of this.rawRows(options.chainId)) {
+      for (const [key, raw] of rows) {
+        if (lease.revoked) throw this.closedUnderIterator();
+        const decoded = decodeEntry(key, raw);
+        if ('record' in decoded) {
+          yield { key, record: decoded.record };
+        } else if (options.onInvalid) {
+          options.onInvalid(decoded);
+        } else {
+          throw this.invalidEntryError(decoded);
+        }
+      }
+    }
+  }
+
+  /**
+   * The stored values as their raw text, in key order, in batches (outbox keys skipped, nothing
+   * decoded): for a reader that can tell from the text alone that a value is one it already holds,
+   * and decodes the rest with `decodeEntry`. A store closed under it fails the next batch.
+   */
+  async *iterateRaw(options: { chainId?: number } = {}): AsyncGenerator<Array<[string, string]>> {
+    if (this.opensFirst) await this.open();
+    this.assertOpen();
+    if (options.chainId !== undefined) assertChainId(options.chainId);
+    for await (const { rows } of this.rawRows(options.chainId)) yield rows;
+  }
+
+  /** Batches of rows read under one lease; a reader that yields row by row checks `lease.revoked` before each. */
+  private async *rawRows(chainId: number | undefined): AsyncGenerator<{ rows: Array<[string, string]>; lease: { readonly revoked: boolean } }> {
     const handle = this.openHandle();
     const lease = await handle.lease();
     try {
-      const iterator = lease.db.iterator(options.chainId === undefined ? {} : { ...chainKeyRange(options.chainId) });
+      const iterator = lease.db.iterator(chainId === undefined ? {} : { ...chainKeyRange(chainId) });
       try {
         for (;;) {
           let rows: Array<[string, string]>;
@@ -180,18 +210,7 @@ export class LevelDbStore extends AbstractStateStore {
             throw mapLevelError(error, this.location);
           }
           if (rows.length === 0) return;
-          for (const [key, raw] of rows) {
-            if (lease.revoked) throw this.closedUnderIterator();
-            if (isOutboxKey(key)) continue;
-            const decoded = decodeEntry(key, raw);
-            if ('record' in decoded) {
-              yield { key, record: decoded.record };
-            } else if (options.onInvalid) {
-              options.onInvalid(decoded);
-            } else {
-              throw this.invalidEntryError(decoded);
-            }
-          }
+          yield { rows: rows.some(([key]) => isOutboxKey(key)) ? rows.filter(([key]) => !isOutboxKey(key)) : rows, lease };
         }
       } finally {
         await iterator.close().catch(() => undefined);

@@ -54,6 +54,19 @@ describe('close() with a suspended iterator', () => {
     await other.close();
   }, 10_000);
 
+  it('a raw iterator closed under fails its next batch with STORE_CLOSED, and the lock is free', async () => {
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0, closeWaitMs: 20 });
+    await store.open();
+    await store.putMany(generateRecords(600));
+    const batches = store.iterateRaw()[Symbol.asyncIterator]();
+    const first = await batches.next();
+    expect(first.done).toBe(false);
+    expect((first.value as unknown[]).length).toBeLessThan(600);
+    await store.close();
+    expect(store.holdsLock).toBe(false);
+    await expect(batches.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', file: folder.path });
+  }, 10_000);
+
   it('an iterator that finishes within the wait is not cut short', async () => {
     const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0, closeWaitMs: 5_000 });
     await store.open();

@@ -1,7 +1,7 @@
 // The outbox's reserved key space: a write and its entry land in one batch, and no reader of the
 // store (iterate, list, query, integrity, health, a snapshot) ever sees an entry as a record.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkRecord, sampleRecord } from '@deploystate/core';
+import { checkRecord, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { isOutboxKey, LevelDbStore, OUTBOX_PREFIX, openSnapshot } from '../src/index.js';
 import { decodeOutboxEntry, encodeOutboxEntry, newOutboxId } from '../src/outbox.js';
@@ -104,6 +104,14 @@ describe('LevelDB outbox', () => {
     for await (const { key } of store.iterate()) keys.push(key);
     expect(keys).toEqual(['56-Plain', '56-Router', '97-Token']);
     expect(keys.some((k) => k.startsWith(OUTBOX_PREFIX))).toBe(false);
+    // The raw rows too: each value's text as stored, all chains or one.
+    const raw: Array<[string, string]> = [];
+    for await (const rows of store.iterateRaw()) raw.push(...rows);
+    expect(raw.map(([key]) => key)).toEqual(keys);
+    expect(raw[0]?.[1]).toBe(stringifyLossless(sampleRecord(56, 'Plain', 'bscmainnet')));
+    const chain97: string[] = [];
+    for await (const rows of store.iterateRaw({ chainId: 97 })) chain97.push(...rows.map(([key]) => key));
+    expect(chain97).toEqual(['97-Token']);
     expect((await store.list(56)).map((r) => r.contractName)).toEqual(['Plain', 'Router']);
     expect(await store.query({})).toHaveLength(3);
     const integrity = await store.checkIntegrity();

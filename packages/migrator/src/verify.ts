@@ -2,7 +2,8 @@
 // keys) and the schema validation of every state file; verify records its result as evidence.
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseStateFile, validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
+import { validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
+import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import {
   compareKeys,
   compareStores,
@@ -15,7 +16,8 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
-import { fileSignature, KnownFileDigests, PairedDigests, recordEntry } from './file-digests.js';
+import { KnownFileDigests, PairedDigests, recordEntry } from './file-digests.js';
+import { ChainFiles, leveldbSide, type ReadChainFile } from './verify-sides.js';
 import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
@@ -31,16 +33,17 @@ export interface CompareOptions {
 }
 
 type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
+type LevelDbEntries = (leveldb: LevelDbStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
 
-async function* pairedLeft(source: AsyncIterable<StoreEntry>, paired: PairedDigests | undefined): AsyncGenerator<StoreEntry> {
-  for await (const entry of source) yield paired ? paired.left(entry) : entry;
-}
+const storeEntries: LevelDbEntries = (leveldb, onInvalid) => leveldb.iterate({ onInvalid });
 
-/**
- * The comparison of both sides, with every entry either side could not read listed by key.
- * `paired`: the JSON side's entries come from it too, so a record both sides print alike is hashed once.
- */
-async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonEntries: JsonEntries, paired?: PairedDigests): Promise<SideComparison> {
+/** The comparison of both sides, with every entry either side could not read listed by key. */
+async function compareWith(
+  ctx: MigrationContext,
+  options: CompareOptions,
+  jsonEntries: JsonEntries,
+  leveldbEntries: LevelDbEntries = storeEntries,
+): Promise<SideComparison> {
   const state = await readState(ctx.files);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
@@ -49,7 +52,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, jsonE
   const right = unreadableCollector('json', skip, ctx.files.deployments);
   // [outbox] A write LevelDB acknowledged and JSON has not received yet is pending, not a difference.
   const pending = [...(await pendingKeys(leveldb))].filter((key) => !skip.has(key)).sort(compareKeys);
-  const comparison = await compareStores(pairedLeft(leveldb.iterate({ onInvalid: left.onInvalid }), paired), jsonEntries(json, right.onInvalid), {
+  const comparison = await compareStores(leveldbEntries(leveldb, left.onInvalid), jsonEntries(json, right.onInvalid), {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? 1000,
   });
@@ -134,48 +137,45 @@ export async function validateFiles(ctx: MigrationContext): Promise<SchemaReport
   return inFileOrder(out);
 }
 
-/**
- * The JSON side for verify, each state file read and parsed ONCE: its records go to the
- * comparison (in key order, as the store yields them) and the same parsed document to schema
- * validation. The file the store reads for a chain is the one compared; a file the store would
- * not read for its chain (a `chain-<id>.json` beside the registered name) is only validated. A
- * file that does not parse as a state file is compared through the store itself, so its
- * unreadable entries are exactly the store's.
- */
-async function* readAndValidate(
-  ctx: MigrationContext,
-  json: JsonFileStore,
-  onInvalid: (entry: InvalidEntry) => void,
-  files: readonly string[],
-  out: SchemaReport,
-  known: KnownFileDigests,
-  paired: PairedDigests,
-): AsyncGenerator<StoreEntry> {
+/** The state files by chain, and the one the store reads for each chain (the one compared). */
+function filesByChain(ctx: MigrationContext, json: JsonFileStore, files: readonly string[]): Map<number, { read: string; others: string[] }> {
   const byChain = new Map<number, string[]>();
   for (const file of files) {
     const chainId = ctx.registry.chainIdOfFile(basename(file)) as number;
     byChain.set(chainId, [...(byChain.get(chainId) ?? []), file]);
   }
-  const chains = [...byChain.keys()].sort((a, b) => compareKeys(`${a}-`, `${b}-`));
-  for (const chainId of chains) {
+  const out = new Map<number, { read: string; others: string[] }>();
+  for (const chainId of [...byChain.keys()].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
     const chainFiles = byChain.get(chainId) as string[];
     const canonical = json.fileFor(chainId);
     const read = chainFiles.includes(canonical) ? canonical : (chainFiles[0] as string);
-    for (const other of chainFiles) if (other !== read) await validateFile(other, out);
-    let text: string;
-    const before = fileSignature(read);
-    try {
-      text = await readFile(read, 'utf8');
-    } catch {
-      yield* json.iterate({ chainId, onInvalid });
-      await validateFile(read, out);
-      continue;
-    }
-    let model;
-    try {
-      model = parseStateFile(text, read, chainId);
-    } catch {
-      // Rare: a file that is not a state file of this chain. Both sides as they would be alone.
+    out.set(chainId, { read, others: chainFiles.filter((file) => file !== read) });
+  }
+  return out;
+}
+
+/**
+ * The JSON side for verify, each state file read and parsed ONCE (through `chainFiles`, which the
+ * LevelDB side shares): its records go to the comparison (in key order, as the store yields them)
+ * and the same parsed document to schema validation. The file the store reads for a chain is the
+ * one compared; a file the store would not read for its chain (a `chain-<id>.json` beside the
+ * registered name) is only validated. A file that does not parse as a state file is compared
+ * through the store itself, so its unreadable entries are exactly the store's.
+ */
+async function* readAndValidate(
+  json: JsonFileStore,
+  onInvalid: (entry: InvalidEntry) => void,
+  byChain: ReadonlyMap<number, { read: string; others: string[] }>,
+  chainFiles: ChainFiles,
+  out: SchemaReport,
+  known: KnownFileDigests,
+  paired: PairedDigests,
+): AsyncGenerator<StoreEntry> {
+  for (const [chainId, { others }] of byChain) {
+    for (const other of others) await validateFile(other, out);
+    const { file: read, before, model } = await (chainFiles.read(chainId) as Promise<ReadChainFile>);
+    if (!model) {
+      // Rare: a file that cannot be read or is not a state file of this chain. Both sides as they would be alone.
       yield* json.iterate({ chainId, onInvalid });
       await validateFile(read, out);
       continue;
@@ -209,11 +209,18 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
   const paired = new PairedDigests();
+  // Which file is read for each chain is known once the JSON store is open (after the LevelDB
+  // snapshot); both sides' generators start only when the comparison pulls them, after that.
+  let byChain = new Map<number, { read: string; others: string[] }>();
+  const chainFiles = new ChainFiles((chainId) => byChain.get(chainId)?.read);
   const comparison = await compareWith(
     ctx,
     options,
-    (json, onInvalid) => readAndValidate(ctx, json, onInvalid, files, validated, known, paired),
-    paired,
+    (json, onInvalid) => {
+      byChain = filesByChain(ctx, json, files);
+      return readAndValidate(json, onInvalid, byChain, chainFiles, validated, known, paired);
+    },
+    (leveldb, onInvalid) => leveldbSide(leveldb, chainFiles, paired, onInvalid),
   );
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
