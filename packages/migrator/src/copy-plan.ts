@@ -6,10 +6,10 @@ import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
-import type { KnownFileDigests } from './file-digests.js';
 import { pendingKeys } from './outbox-status.js';
 import { readState, updateState } from './state.js';
 import type { CopyReport, MigrationStateFile } from './types.js';
+import type { WrittenRecords } from './written-records.js';
 
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
@@ -53,7 +53,7 @@ export interface CopyRun {
   written: Array<{ chainId: number; seqAtRead: number }>;
   changedChains: number;
   /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
-  writtenDigests?: KnownFileDigests;
+  writtenRecords?: WrittenRecords;
 }
 
 /** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */
