@@ -2,9 +2,10 @@
 // kept in a spill file on disk instead of in memory, so the co-owned files baseline taken after a
 // copy of any size adopts the written files without parsing them again or holding the store.
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { isProcessAlive } from '@deploystate/core';
 import { fileSignature } from './file-digests.js';
 
 /** One record of a file: its contract name, canonicalDigest and timestamp (decimal). */
@@ -52,7 +53,17 @@ export class RecordSpill {
   }
 }
 
-/** Spill files in a temp folder of their own, removed with it. */
+const SPILL_FOLDER = /^records-(\d+)-/;
+
+/** Spill folders that processes no longer alive left behind (killed mid-copy). */
+async function removeOrphans(parent: string): Promise<void> {
+  for (const name of await readdir(parent)) {
+    const pid = Number(SPILL_FOLDER.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+/** Spill files in a temp folder of their own (named with the process's pid), removed with it. */
 export class SpillFolder {
   private folder: string | undefined;
   private count = 0;
@@ -62,7 +73,8 @@ export class SpillFolder {
   async spill(): Promise<RecordSpill> {
     if (!this.folder) {
       await mkdir(this.parent, { recursive: true });
-      this.folder = await mkdtemp(join(this.parent, 'records-'));
+      await removeOrphans(this.parent);
+      this.folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
     }
     return new RecordSpill(join(this.folder, `${this.count++}.tsv`));
   }

@@ -1,8 +1,9 @@
 // The copy's memory does not grow with the store: a chain with no state file is printed to its new
 // file while LevelDB is read (its records are on disk before the chain ends, not gathered first),
 // and the co-owned files baseline is rewritten entry by entry from a file in any layout it ever had.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
@@ -133,5 +134,24 @@ describe('the co-owned files baseline rewritten after a copy', () => {
     const dir = tempDir();
     await copiedTwice(dir, (text) => text.slice(0, Math.floor(text.length / 2)));
     expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('removes the spill files a copy killed before its end left behind, and keeps none of its own', async () => {
+    const dir = tempDir();
+    const tmp = join(dir, '.deploystate', 'tmp');
+    // A process that has exited: its pid names a spill folder nobody will finish.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const orphan = join(tmp, `records-${dead}-abc123`);
+    await mkdir(orphan, { recursive: true });
+    await writeFile(join(orphan, '0.tsv'), '"X"\tdigest\t1\n');
+    await seed(dir, generateRecords(20, [56]));
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      await migration.migrate();
+    } finally {
+      await migration.close?.();
+    }
+    expect((await readdir(tmp)).filter((name) => name.startsWith('records-'))).toEqual([]);
   });
 });
