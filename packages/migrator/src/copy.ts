@@ -131,31 +131,37 @@ async function copyPass(run: CopyRun): Promise<void> {
     else fresh = await FreshChainCopy.start(run, id);
   };
   run.backups.passStarted();
-  for await (const { key, record } of leveldb.iterate({
-    onInvalid: (entry) => {
-      run.unmigratable.add(entry.key);
-      run.undecodable.push(entry.key);
-      if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
-    },
-  })) {
-    if (chain !== record.chainId) {
-      await flush();
-      await startChain(record.chainId);
+  try {
+    for await (const { key, record } of leveldb.iterate({
+      onInvalid: (entry) => {
+        run.unmigratable.add(entry.key);
+        run.undecodable.push(entry.key);
+        if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
+      },
+    })) {
+      if (chain !== record.chainId) {
+        await flush();
+        await startChain(record.chainId);
+      }
+      run.done++;
+      const recordDigest = canonicalDigest(record);
+      run.passDigest.addDigest(key, recordDigest);
+      if (exclusions.has(key)) continue;
+      run.digest.addDigest(key, recordDigest);
+      if (fresh) await fresh.add(key, record, recordDigest);
+      else if (batch) {
+        batch.keys.push(key);
+        batch.records.push(record);
+        batch.digests.push(recordDigest);
+      }
+      if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
     }
-    run.done++;
-    const recordDigest = canonicalDigest(record);
-    run.passDigest.addDigest(key, recordDigest);
-    if (exclusions.has(key)) continue;
-    run.digest.addDigest(key, recordDigest);
-    if (fresh) await fresh.add(key, record, recordDigest);
-    else if (batch) {
-      batch.keys.push(key);
-      batch.records.push(record);
-      batch.digests.push(recordDigest);
-    }
-    if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
+    await flush();
+  } catch (error) {
+    // A chain being printed as read leaves no temp file behind.
+    await fresh?.abort().catch(() => undefined);
+    throw error;
   }
-  await flush();
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
