@@ -6,6 +6,7 @@ import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
+import type { FreshChainCopy } from './copy-stream.js';
 import { pendingKeys } from './outbox-status.js';
 import { readState, updateState } from './state.js';
 import type { CopyReport, MigrationStateFile } from './types.js';
@@ -54,6 +55,8 @@ export interface CopyRun {
   changedChains: number;
   /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
   writtenRecords?: WrittenRecords;
+  /** The chain with no state file being printed as the pass reads it, if any. */
+  printing?: FreshChainCopy;
 }
 
 /** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */

@@ -73,6 +73,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {},
     await copyPass(run);
     return await finishCopy(run);
   } finally {
+    // A pass that failed mid-chain leaves no temp file of the chain it was printing.
+    await run.printing?.abort().catch(() => undefined);
     await run.json.close();
   }
 }
@@ -106,13 +108,12 @@ async function progress(run: CopyRun, chainId: number, persist: boolean): Promis
 async function copyPass(run: CopyRun): Promise<void> {
   const { leveldb, json, exclusions } = run;
   let batch: ChainBatch | undefined;
-  let fresh: FreshChainCopy | undefined;
   let chain: number | undefined;
   const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
   const flush = async (): Promise<void> => {
-    if (fresh) {
-      const done = fresh;
-      fresh = undefined;
+    if (run.printing) {
+      const done = run.printing;
+      run.printing = undefined;
       await finishFresh(run, done);
     }
     if (!batch) return;
@@ -128,40 +129,34 @@ async function copyPass(run: CopyRun): Promise<void> {
     // A chain a resumed copy finished is read for the digests only.
     if (run.chainsDone.has(id)) return;
     if (jsonChains.has(id)) batch = emptyBatch(id);
-    else fresh = await FreshChainCopy.start(run, id);
+    else run.printing = await FreshChainCopy.start(run, id);
   };
   run.backups.passStarted();
-  try {
-    for await (const { key, record } of leveldb.iterate({
-      onInvalid: (entry) => {
-        run.unmigratable.add(entry.key);
-        run.undecodable.push(entry.key);
-        if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
-      },
-    })) {
-      if (chain !== record.chainId) {
-        await flush();
-        await startChain(record.chainId);
-      }
-      run.done++;
-      const recordDigest = canonicalDigest(record);
-      run.passDigest.addDigest(key, recordDigest);
-      if (exclusions.has(key)) continue;
-      run.digest.addDigest(key, recordDigest);
-      if (fresh) await fresh.add(key, record, recordDigest);
-      else if (batch) {
-        batch.keys.push(key);
-        batch.records.push(record);
-        batch.digests.push(recordDigest);
-      }
-      if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
+  for await (const { key, record } of leveldb.iterate({
+    onInvalid: (entry) => {
+      run.unmigratable.add(entry.key);
+      run.undecodable.push(entry.key);
+      if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
+    },
+  })) {
+    if (chain !== record.chainId) {
+      await flush();
+      await startChain(record.chainId);
     }
-    await flush();
-  } catch (error) {
-    // A chain being printed as read leaves no temp file behind.
-    await fresh?.abort().catch(() => undefined);
-    throw error;
+    run.done++;
+    const recordDigest = canonicalDigest(record);
+    run.passDigest.addDigest(key, recordDigest);
+    if (exclusions.has(key)) continue;
+    run.digest.addDigest(key, recordDigest);
+    if (run.printing) await run.printing.add(key, record, recordDigest);
+    else if (batch) {
+      batch.keys.push(key);
+      batch.records.push(record);
+      batch.digests.push(recordDigest);
+    }
+    if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
   }
+  await flush();
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
