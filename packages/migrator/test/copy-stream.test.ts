@@ -7,8 +7,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, generateRecords, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
+import { canonicalDigest, generateRecords, NetworkRegistry, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
 import { useTempDir } from './helpers.js';
@@ -104,6 +104,25 @@ describe('a chain with no state file', () => {
       await store.close();
     }
     expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('that holds a value that cannot be migrated after records already printed leaves no file and no temp file', async () => {
+    const dir = tempDir();
+    await writeLegacyStore(join(dir, 'leveldb'), [
+      { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
+      { key: '56-B', value: sampleRecord(56, 'B', 'bscmainnet') },
+      { key: '56-C', raw: '{"contractName":"C",' },
+    ]);
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      await expect(migration.migrate()).rejects.toMatchObject({ code: 'UNMIGRATABLE_RECORDS', key: '56-C' });
+    } finally {
+      await migration.close?.();
+    }
+    expect(existsSync(join(dir, 'deployments', 'bscmainnet.json'))).toBe(false);
+    expect(tempBytes(dir)).toBe(0);
+    expect(readdirSync(join(dir, 'deployments', '.deploystate', 'tmp'))).toEqual([]);
   });
 });
 
