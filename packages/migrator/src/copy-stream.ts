@@ -27,31 +27,31 @@ export async function newerKeys(run: CopyRun, chainId: number): Promise<Set<stri
   ]);
 }
 
-/** How a chain copied as read ended: in place, nothing to write, or a file there by now (copied as a chain with a file). */
-export type FreshChainOutcome = 'placed' | 'nothing' | 'unplaced';
+/**
+ * How a chain copied as read ended: in place, or to be copied again as a chain with a file (a file
+ * appeared, a deploy script wrote one of its keys after the snapshot, or it had nothing to print).
+ */
+export type FreshChainOutcome = { placed: true; seqAtRead: number } | { placed: false };
 
+/**
+ * A chain with no state file, printed record by record as LevelDB's pass reads it. Its end looks
+ * at the journal as a chain with a file does before its write; the rare chain a deploy script wrote
+ * to meanwhile is dropped here and copied again with those keys kept (see copy.ts).
+ */
 export class FreshChainCopy {
   private file: NewChainFile | undefined;
   private written: WrittenFile | undefined;
   private added = 0;
 
-  private constructor(
+  constructor(
     private readonly run: CopyRun,
     readonly chainId: number,
-    /** The journal's last seq before the chain's first record was read: writes after it are re-applied. */
-    readonly seqAtRead: number,
-    private readonly newer: ReadonlySet<string>,
   ) {}
 
-  static async start(run: CopyRun, chainId: number): Promise<FreshChainCopy> {
-    const seqAtRead = await run.ctx.journal.lastSeq();
-    return new FreshChainCopy(run, chainId, seqAtRead, await newerKeys(run, chainId));
-  }
-
   /** The next record of the chain as read (key order), with its digest from the pass. */
-  async add(key: string, record: DeploymentRecord, digest: string): Promise<void> {
+  async add(record: DeploymentRecord, digest: string): Promise<void> {
     const { run } = this;
-    if (this.newer.has(key) || run.blocking.length > 0) return;
+    if (run.blocking.length > 0) return;
     this.added++;
     if (run.dryRun) return;
     if (!this.file) {
@@ -69,9 +69,14 @@ export class FreshChainCopy {
     }
   }
 
-  /** Puts the file in place (the report counts it); 'unplaced' when a file for the chain is there by now. */
+  /** Puts the file in place (the report counts it) unless the chain must be copied again. */
   async finish(): Promise<FreshChainOutcome> {
     const { run } = this;
+    const seqAtRead = await run.ctx.journal.lastSeq();
+    if (this.added === 0 || (await newerKeys(run, this.chainId)).size > 0) {
+      await this.abort();
+      return { placed: false };
+    }
     if (this.file) {
       const file = this.file;
       this.file = undefined;
@@ -80,15 +85,13 @@ export class FreshChainCopy {
       await written?.spill.close();
       if (!placed) {
         run.writtenRecords?.drop(file.target);
-        return 'unplaced';
+        return { placed: false };
       }
       run.report.files.push(file.target);
     }
-    for (const key of this.newer) run.report.skippedNewer.push(key);
-    if (this.added === 0) return 'nothing';
     run.report.copied += this.added;
     run.changedChains++;
-    return 'placed';
+    return { placed: true, seqAtRead };
   }
 
   /** Drops what was written: no file is put in place. */

@@ -129,7 +129,7 @@ async function copyPass(run: CopyRun): Promise<void> {
     // A chain a resumed copy finished is read for the digests only.
     if (run.chainsDone.has(id)) return;
     if (jsonChains.has(id)) batch = emptyBatch(id);
-    else run.printing = await FreshChainCopy.start(run, id);
+    else run.printing = new FreshChainCopy(run, id);
   };
   run.backups.passStarted();
   for await (const { key, record } of leveldb.iterate({
@@ -148,7 +148,7 @@ async function copyPass(run: CopyRun): Promise<void> {
     run.passDigest.addDigest(key, recordDigest);
     if (exclusions.has(key)) continue;
     run.digest.addDigest(key, recordDigest);
-    if (run.printing) await run.printing.add(key, record, recordDigest);
+    if (run.printing) await run.printing.add(record, recordDigest);
     else if (batch) {
       batch.keys.push(key);
       batch.records.push(record);
@@ -164,15 +164,19 @@ async function copyPass(run: CopyRun): Promise<void> {
   }
 }
 
-/** The end of a chain written as read: in place, then as copyChain ends a chain; a file there by now has it copied as a chain with a file. */
+/**
+ * The end of a chain printed as read: in place, then recorded as copyChain records a chain; one that
+ * must be copied again (see FreshChainCopy.finish) is read once more and copied as a chain with a file.
+ */
 async function finishFresh(run: CopyRun, fresh: FreshChainCopy): Promise<void> {
   const { ctx, leveldb, json, exclusions, dryRun } = run;
-  const { chainId, seqAtRead } = fresh;
+  const { chainId } = fresh;
   // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
   if (run.blocking.length > 0) return fresh.abort();
   const outcome = await fresh.finish();
-  if (outcome === 'unplaced') return copyChain(run, await readBatch(run, chainId));
-  if (outcome === 'placed' && !dryRun) {
+  if (!outcome.placed) return copyChain(run, await readBatch(run, chainId));
+  if (!dryRun) {
+    const { seqAtRead } = outcome;
     const inChain = (key: string): boolean => chainOfKey(key) === chainId;
     await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
     run.written.push({ chainId, seqAtRead });
