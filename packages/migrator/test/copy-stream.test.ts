@@ -126,6 +126,46 @@ describe('a chain with no state file', () => {
   });
 });
 
+describe('a chain with no state file that a deploy script wrote to after the snapshot', () => {
+  it('keeps the newer key out of the copy and lists it, as a chain with a file does', async () => {
+    const dir = tempDir();
+    const records = generateRecords(40, [56, 97]);
+    await seed(dir, records);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    // A deploy script's put (record and outbox entry in one batch) right before the copy looks at the outbox.
+    const readOutbox = LevelDbStore.prototype.readOutbox;
+    let wrote = false;
+    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+      if (!wrote && args.length === 0 && !this.readOnly) {
+        wrote = true;
+        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
+        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
+      }
+      return readOutbox.apply(this, args);
+    };
+    let report;
+    try {
+      report = await migration.migrate();
+    } finally {
+      LevelDbStore.prototype.readOutbox = readOutbox;
+      await migration.close?.();
+    }
+    expect(wrote).toBe(true);
+    expect(report.skippedNewer).toEqual(['97-InOutbox']);
+    const store = new JsonFileStore({ dir: join(dir, 'deployments'), create: false, cache: false });
+    await store.open();
+    try {
+      expect(await store.get(97, 'InOutbox')).toBeNull();
+      expect((await store.list(97)).length).toBe(20);
+      expect((await store.list(56)).length).toBe(20);
+    } finally {
+      await store.close();
+    }
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+});
+
 describe('the co-owned files baseline rewritten after a copy', () => {
   async function copiedTwice(dir: string, before: (baseline: string) => string): Promise<void> {
     await seed(dir, generateRecords(60, [56, 97]));
