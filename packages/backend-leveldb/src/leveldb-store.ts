@@ -24,6 +24,7 @@ import { Handover } from './handover.js';
 import { SharedHandle } from './shared-handle.js';
 import { decodeEntry } from './decode-entry.js';
 import { openLevel, type Db } from './level-open.js';
+import { writeStrings } from './level-batch.js';
 import { DEFAULT_CLOSE_WAIT_MS, DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
 import { noteTornTails, type RecoveryNote } from './recovery-notes.js';
 import {
@@ -229,23 +230,16 @@ export class LevelDbStore extends AbstractStateStore {
         key = recordKey(write.chainId, write.contractName);
       }
       const { id, seq, ms } = newOutboxId();
-      const stored = encodeOutboxEntry({ ...entry, seq, ms });
+      const stored = encodeOutboxEntry(entry, seq, ms);
       return this.withDb(
         async (db) => {
           const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
           if (!admit()) return { admitted: false, existed };
-          // A chained batch: the array form copies and re-encodes every operation object in
-          // JavaScript, which costs more than LevelDB's own work for two small writes.
-          const batch = db.batch();
-          try {
-            if (value === undefined) batch.del(key);
-            else batch.put(key, value);
-            batch.put(id, stored);
-          } catch (error) {
-            await batch.close();
-            throw error;
-          }
-          await batch.write({ sync: this.sync });
+          await writeStrings(
+            db,
+            [value === undefined ? { type: 'del', key } : { type: 'put', key, value }, { type: 'put', key: id, value: stored }],
+            this.sync,
+          );
           return { admitted: true, existed };
         },
         key,

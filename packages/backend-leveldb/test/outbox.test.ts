@@ -39,13 +39,13 @@ describe('LevelDB outbox', () => {
   });
 
   it('an entry printed field by field reads back exactly, whatever characters its key and phase hold', () => {
-    for (const key of ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029']) {
+    for (const key of ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029', '8-lone \ud800 \udfff', '9-\u007f']) {
       const { id, seq, ms } = newOutboxId();
-      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"', seq, ms });
+      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"' }, seq, ms);
       expect(JSON.parse(text)).toEqual({ seq, key, op: 'put', pid: 4242, phase: 'dual-"write"', ms });
       expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', time: new Date(ms).toISOString(), pid: 4242, phase: 'dual-"write"' });
     }
-    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1, seq: 9, ms: 0 });
+    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1 }, 9, 0);
     expect(JSON.parse(deleted)).toEqual({ seq: 9, key: '56-Gone', op: 'delete', pid: 1, ms: 0 });
   });
 

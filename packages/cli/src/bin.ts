@@ -32,7 +32,8 @@ function flush(code: number): void {
 
 async function writeEnvelope(envelope: Envelope): Promise<void> {
   const { stringifyLossless } = await import('@deploystate/core');
-  process.stdout.write(`${stringifyLossless(envelope, 2)}\n`);
+  const warnings = stdoutState.warnings.length > 0 ? { warnings: stdoutState.warnings } : {};
+  process.stdout.write(`${stringifyLossless({ ...envelope, ...warnings }, 2)}\n`);
 }
 
 async function writeFailure(error: unknown, json: boolean, debug: boolean, colour: boolean): Promise<number> {

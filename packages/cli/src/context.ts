@@ -7,6 +7,7 @@ import { PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig } from '@deploy
 import { fitToTerminal, Output } from './output.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
+import { showWarnings } from './warnings.js';
 
 export interface GlobalOptions {
   leveldb?: string;
@@ -113,6 +114,7 @@ export class Context {
     this.json = options.json === true;
     this.yes = options.yes === true;
     this.out = new Output(this.json, options.color !== false);
+    showWarnings(this.out.errPaint, this.json);
     this.config = loadConfig(this.cwd, options.config);
     const pick = (flag: string | undefined, fromConfig: string | undefined, fallback: string | undefined): string | undefined =>
       flag !== undefined ? resolve(this.cwd, String(flag)) : (fromConfig ?? fallback);

@@ -1,5 +1,6 @@
 // The one `--json` document every run prints, success or failure, parse errors included:
-// `{ ok, command, version, data }` or `{ ok: false, command, version, error: { code, message, hint, ... } }`.
+// `{ ok, command, version, data }` or `{ ok: false, command, version, error: { code, message, hint, ... } }`,
+// with `warnings` beside them when the library warned during the run.
 // envelope.schema.json (shipped in the package) describes it; tests check every command against it.
 
 export interface EnvelopeError {
@@ -16,9 +17,18 @@ export interface EnvelopeError {
   versions?: { deploystate: string; node: string; platform: string };
 }
 
+/** A warning the library gave during the run (printed on stderr as well). */
+export interface EnvelopeWarning {
+  code: string;
+  message: string;
+  hint: string;
+  file?: string;
+  keys?: string[];
+}
+
 export type Envelope =
-  | { ok: true; command: string | null; version: string; data: unknown }
-  | { ok: false; command: string | null; version: string; data?: unknown; error: EnvelopeError };
+  | { ok: true; command: string | null; version: string; data: unknown; warnings?: EnvelopeWarning[] }
+  | { ok: false; command: string | null; version: string; data?: unknown; error: EnvelopeError; warnings?: EnvelopeWarning[] };
 
 export const ENVELOPE_SCHEMA_URL = new URL('../envelope.schema.json', import.meta.url);
 

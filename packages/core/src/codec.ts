@@ -2,16 +2,18 @@
 // strings) and the odd literal a double cannot hold; every path through the toolkit parses and
 // prints each number literal exactly as written. The number model is in json-number.ts.
 //
-// Parsing: one scan of the text finds the literals a double would change (most texts have none),
-// each is replaced by a marked string, native JSON.parse reads the result, and a walk puts the
-// exact values back. Printing: native JSON.stringify, with bigints and JsonNumbers as marked
+// Parsing: a quick look at where literals end proves most texts hold only short integers, and
+// native JSON.parse reads those as they are. Otherwise one scan of the text finds the literals a
+// double would change, each is replaced by a marked string, native JSON.parse reads the result,
+// and a walk puts the exact values back (codec-scan.ts). Printing: native JSON.stringify, with bigints and JsonNumbers as marked
 // strings then unwrapped to bare literals. json-bigint serves one purpose: the position of a syntax
 // error V8 does not name. It does not serve as the parser or printer: its numbers lose their written form (1.0 becomes 1),
 // it refuses 1e400, and it is several times slower than native parsing.
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { isJsonNumber, isJsonNumberLiteral, JsonNumber, jsonNumberText, numberLiteralValue, setPrintMark } from './json-number.js';
+import { DECODED_MARK, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
+import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
 
 export { MAX_INTEGER_DIGITS } from './json-number.js';
@@ -46,80 +48,6 @@ export interface ParsedDocument {
   duplicate?: DuplicateKey;
 }
 
-// U+0000 cannot appear raw inside a JSON string, so a decoded string starting with it was written
-// as an escape; the random part rules out that any text holds the mark by chance or design.
-const MARK = `\\u0000exact-${Math.random().toString(36).slice(2)}#`;
-const DECODED_MARK = JSON.parse(`"${MARK}"`) as string;
-
-interface Scan {
-  /** Start and end offsets of each literal to replace, and its exact value. */
-  starts: number[];
-  ends: number[];
-  values: Array<bigint | JsonNumber>;
-}
-
-const isDelimiterBefore = (c: number): boolean => c === 91 || c === 58 || c === 44; // [ : ,
-const isDelimiterAfter = (c: number): boolean => c === 44 || c === 93 || c === 125; // , ] }
-const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
-
-// One sticky regular expression skips, in a single native pass, everything that needs no exact
-// handling: whitespace and punctuation, whole strings, and plain integers of up to 15 digits (safe,
-// and printed back as written). It stops only at a literal that may not print back as written (or
-// at an unterminated string), which is looked at closely; most texts have none, so the whole scan
-// is one call. A loop in JavaScript over strings costs one call per string (several times more).
-const SKIP = /[^"0-9-]*(?:(?:"[^"\\]*(?:\\[^][^"\\]*)*"|-?[0-9]{1,15}(?![0-9.eE]))[^"0-9-]*)*/y;
-// The same for a text without a backslash (most state files): no string can hold an escaped quote,
-// so a string is a quote, anything but a quote, a quote. One test less per character of every
-// string, where a scan spends most of its time: about a sixth of the scan, measured.
-const SKIP_UNESCAPED = /[^"0-9-]*(?:(?:"[^"]*"|-?[0-9]{1,15}(?![0-9.eE]))[^"0-9-]*)*/y;
-
-function scan(text: string): Scan {
-  const result: Scan = { starts: [], ends: [], values: [] };
-  const n = text.length;
-  // indexOf over a whole text costs next to nothing (a native search for one character).
-  const skip = text.indexOf('\\') === -1 ? SKIP_UNESCAPED : SKIP;
-  for (let k = 0; ; ) {
-    skip.lastIndex = k;
-    skip.test(text);
-    k = skip.lastIndex;
-    if (k >= n || text.charCodeAt(k) === 34) break; // the end, or an unterminated string: JSON.parse names the error
-    let j = k + 1;
-    let plain = true;
-    for (; j < n; j++) {
-      const d = text.charCodeAt(j);
-      if (d >= 48 && d <= 57) continue;
-      if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) plain = false; // . e E + -
-      else break;
-    }
-    // Plain digits up to 15 (16 with a sign) are safe integers that print back as written.
-    if (!plain || j - k > (text.charCodeAt(k) === 45 ? 16 : 15)) check(text, k, j, result, plain);
-    k = j;
-  }
-  return result;
-}
-
-function check(text: string, start: number, end: number, result: Scan, plain: boolean): void {
-  const literal = text.slice(start, end);
-  // Only a whole literal in a value position is replaced, so the replacement never turns invalid
-  // text into valid text; anything else is left for JSON.parse to judge.
-  if (plain) {
-    // Digits only, more than 15 of them: valid unless a zero leads.
-    const first = literal.charCodeAt(0) === 45 ? 1 : 0;
-    if (literal.charCodeAt(first) === 48 || literal.length === first) return;
-  } else if (!isJsonNumberLiteral(literal)) return;
-  let before = start - 1;
-  while (before >= 0 && isSpace(text.charCodeAt(before))) before--;
-  let after = end;
-  while (after < text.length && isSpace(text.charCodeAt(after))) after++;
-  if (before >= 0 && !isDelimiterBefore(text.charCodeAt(before))) return;
-  if (after < text.length && !isDelimiterAfter(text.charCodeAt(after))) return;
-  const value = numberLiteralValue(literal);
-  if (typeof value === 'number') return;
-  result.starts.push(start);
-  result.ends.push(end);
-  result.values.push(value);
-}
-
 function fail(error: unknown, options: ParseOptions): StateError {
   const where = options.source ? `${options.source}: ` : '';
   const message = error instanceof Error ? error.message : String(error);
@@ -151,18 +79,14 @@ function countWrittenKeys(text: string): number {
   return count;
 }
 
-function patch(text: string, found: Scan): string {
-  const parts: string[] = [];
-  let copied = 0;
-  for (let k = 0; k < found.starts.length; k++) {
-    parts.push(text.slice(copied, found.starts[k]), `"${MARK}${k}"`);
-    copied = found.ends[k] as number;
-  }
-  parts.push(text.slice(copied));
-  return parts.join('');
-}
-
 function parseScanned(text: string, options: ParseOptions): unknown {
+  if (onlySafeShortIntegers(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Invalid text: the way below names the error.
+    }
+  }
   let found: Scan;
   try {
     found = scan(text);

@@ -14,3 +14,4 @@ export * from './memory-store.js';
 export * from './samples.js';
 export * from './sleep.js';
 export * from './waits.js';
+export * from './warnings.js';

@@ -6,7 +6,7 @@
 // The baseline, the check and the repair are in coowned-baseline.ts, coowned-check.ts and
 // coowned-repair.ts; this module adds the errors, the gates' assertion and the factory's watch, and
 // is the one the rest of the package imports from.
-import { ErrorCodes, StateError, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, signatureOf, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
 
@@ -86,11 +86,16 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
 
 // ---- the factory's watch ----
 
-/** The default report of a put that found its file rewritten: one warning on stderr naming the lost keys. */
-export function warnOnStderr(check: FilesCheck): void {
-  process.stderr.write(
-    `deploystate: warning FOREIGN_OVERWRITE: the write was stored, but its file no longer holds ${check.findings.length} record(s) the store wrote there (other code rewrote it): ${describeOverwrites(check.findings).join('; ')}. Run \`deploystate repair-files\` to put them back.\n`,
-  );
+/** The default report of a put that found its file rewritten: one warning naming the lost keys. */
+export function warnOverwrite(check: FilesCheck): void {
+  const first = check.findings[0];
+  warn({
+    code: ErrorCodes.FOREIGN_OVERWRITE,
+    message: `the write was stored, but its file no longer holds ${check.findings.length} record(s) the store wrote there (other code rewrote it): ${describeOverwrites(check.findings).join('; ')}`,
+    hint: 'Run `deploystate repair-files` to put them back.',
+    ...(first !== undefined && { file: first.file }),
+    keys: check.findings.map((f) => f.key),
+  });
 }
 
 /**
@@ -103,7 +108,7 @@ export class OverwriteWatch {
 
   constructor(
     private readonly ctx: CoownedContext,
-    private readonly report: (check: FilesCheck) => void = warnOnStderr,
+    private readonly report: (check: FilesCheck) => void = warnOverwrite,
   ) {}
 
   /** The file's signature before a write. */

@@ -5,7 +5,7 @@ import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
 import { withLock } from '@deploystate/backend-json/lock';
-import { canonicalDigest, ErrorCodes, isStateError, parseKey, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
 import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
 import { WRITE_FENCE_WAIT_MS } from './fence.js';
@@ -234,7 +234,7 @@ export class OutboxDrainer {
 
   constructor(
     private readonly target: DrainTarget,
-    private readonly onError: (error: unknown) => void = warn,
+    private readonly onError: (error: unknown) => void = warnDrainFailed,
   ) {}
 
   /** A put committed an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now). */
@@ -323,6 +323,11 @@ export class OutboxDrainer {
   }
 }
 
-function warn(error: unknown): void {
-  process.stderr.write(`deploystate: the JSON side of dual-write could not be brought up to date yet (${summary(error).message}); it is retried, and deploystate status shows it\n`);
+function warnDrainFailed(error: unknown): void {
+  warn({
+    code: isStateError(error) ? error.code : ErrorCodes.WRITE_FAILED,
+    message: `the JSON side of dual-write could not be brought up to date yet (${summary(error).message})`,
+    hint: 'It is retried; `deploystate status` shows it.',
+    ...(isStateError(error) && error.file !== undefined && { file: error.file }),
+  });
 }

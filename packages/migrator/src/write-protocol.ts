@@ -117,13 +117,15 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
  * The record and its outbox entry in one LevelDB batch; the drainer brings JSON up to date. No
  * fence: a gate holds LevelDB while it drains and switches the phase, and this write checks the
  * phase once it holds LevelDB, so it lands either before the gate's drain or on the new route.
+ * That check is one stat of the file that decides the route (PhaseWatcher.routeUnchanged: phase.json,
+ * which every switch rewrites and a git pull replaces), never of state.json's other fields.
  */
 async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: LevelDbStore, w: Write, attempt: number): Promise<boolean> {
   const { key } = writeKey(w);
   const { admitted, existed } = await leveldb.writeWithOutbox(
     w.op === 'put' ? w : { op: 'delete', chainId: w.at.chainId, contractName: w.at.contractName },
     { key, op: w.op, pid: process.pid, phase: t.watcher.state.phase },
-    () => t.watcher.unchanged(),
+    () => t.watcher.routeUnchanged(),
   );
   if (!admitted) {
     if (attempt >= 3) throw phaseKeptChanging(t, key);

@@ -73,7 +73,8 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
             { name: 'leveldb sync', run: (r: number) => aloneSync.put(next(r)) },
           ],
           { ...base, operation: 'put', note: `one awaited put at a time, back to back; ${durability}` },
-          scaled(context, 4, 20),
+          // A gate on p50s of tens of microseconds: 200 rounds (50 flipped between runs at +-25%).
+          scaled(context, 1, 100),
         )),
       );
 
@@ -101,7 +102,8 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
           },
         }),
       });
-      const pacedRounds = context.light ? 3 : 15;
+      // Enough rounds that the p50 of a gated ratio holds between runs; each costs 2 x PACE_MS.
+      const pacedRounds = context.light ? 3 : 30;
       measurements.push(
         ...(await measure(
           [paced('dual-write', dual, true), paced('leveldb', alone, false)],
