@@ -64,7 +64,6 @@ async function wholeBaseline(file: string): Promise<BaselineReader> {
   const written = parsed.written;
   return {
     scannedSeq: parsed.scannedSeq,
-    // eslint-disable-next-line @typescript-eslint/require-await
     entries: async function* () {
       for (const key of Object.keys(written)) yield [key, written[key] as WrittenEntry];
     },
