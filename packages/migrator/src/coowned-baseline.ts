@@ -1,11 +1,11 @@
 // The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseStateFile, withFileLock } from '@deploystate/backend-json';
-import { tempFileName } from '@deploystate/backend-json/atomic';
 import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
-import type { KnownFileDigests } from './file-digests.js';
+import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
+import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
@@ -89,36 +89,6 @@ export async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: 
     },
     { lockDir: ctx.stateDir },
   );
-}
-
-/**
- * Replaces the baseline file (temp file, rename; not fsynced: a baseline lost to a crash is rebuilt
- * from the files and the journal) printed one entry a line in chunks: at 100k records it is about
- * 15 MB, which is never held as one string.
- */
-async function writeBaseline(file: string, baseline: Baseline, tmpDir: string): Promise<void> {
-  await mkdir(tmpDir, { recursive: true });
-  const tmp = join(tmpDir, tempFileName(file));
-  const handle = await open(tmp, 'w');
-  try {
-    let chunk = `{\n  "version": ${JSON.stringify(baseline.version)},\n  "scannedSeq": ${JSON.stringify(baseline.scannedSeq)},\n  "written": {`;
-    let first = true;
-    for (const key of Object.keys(baseline.written)) {
-      chunk += `${first ? '' : ','}\n    ${JSON.stringify(key)}: ${JSON.stringify(baseline.written[key])}`;
-      first = false;
-      if (chunk.length >= 65536) {
-        await handle.write(chunk);
-        chunk = '';
-      }
-    }
-    await handle.write(`${chunk}${first ? '}' : '\n  }'}\n}\n`);
-  } catch (error) {
-    await handle.close();
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  await rename(tmp, file);
 }
 
 export function timestampOf(record: DeploymentRecord): string {
@@ -217,27 +187,101 @@ export async function chainsInFolder(ctx: CoownedContext): Promise<Set<number>> 
  * After a write the product made itself (copy, restore, import): every record the named chains'
  * files hold now (all chains by default) is the new baseline, and keys they no longer hold leave it.
  * A file that cannot be read keeps its old baseline. `known`: what the writer itself recorded of
- * files it wrote (each record's digest and timestamp, tied to the file's signature right after its
- * write); a file still exactly as written is taken from there, any other is read and parsed.
+ * files it wrote; a file still exactly as written is taken from there, any other is read and parsed.
+ * The baseline is rewritten entry by entry and each file's records go through a spill file, so
+ * this holds one network file's records at a time, never the whole store's baseline.
  */
-export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>, known?: KnownFileDigests): Promise<void> {
-  const targets = chains ?? (await chainsInFolder(ctx));
-  await updateBaseline(ctx, async (baseline) => {
-    await fold(ctx.journal, baseline);
-    await adoptFiles(ctx, baseline, targets, known);
-  });
+export async function moveBaseline(ctx: CoownedContext, chains?: ReadonlySet<number>, known?: WrittenRecords): Promise<void> {
+  const file = baselinePath(ctx);
+  const spills = new SpillFolder(join(ctx.stateDir, 'tmp'));
+  try {
+    await withFileLock(
+      file,
+      async () => {
+        let old: BaselineReader | undefined;
+        let unreadable = false;
+        try {
+          old = await openBaseline(file);
+        } catch (error) {
+          if (!(error instanceof BaselineUnreadable)) throw error;
+          unreadable = true;
+        }
+        const adopted = new Map<number, AdoptedChain>();
+        for (const chainId of chains ?? (await chainsInFolder(ctx))) {
+          const spill = await spilledRecords(ctx, chainId, spills, known);
+          if (spill) adopted.set(chainId, { spill, underJournal: false });
+        }
+        // None recorded yet: the files as they are now are the start, with the journal folded over them (as readBaseline does).
+        if (!old && !unreadable) {
+          for (const chainId of await chainsInFolder(ctx)) {
+            if (adopted.has(chainId)) continue;
+            const spill = await spilledRecords(ctx, chainId, spills);
+            if (spill) adopted.set(chainId, { spill, underJournal: true });
+          }
+        }
+        try {
+          await rewriteBaseline(ctx, old, adopted);
+        } catch (error) {
+          // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
+          if (!(error instanceof BaselineUnreadable)) throw error;
+          await rewriteBaseline(ctx, undefined, adopted);
+        }
+      },
+      { lockDir: ctx.stateDir },
+    );
+  } finally {
+    await spills.remove();
+  }
+}
+
+/** A chain whose file's records replace its entries; `underJournal`: writes folded from the journal still win over them. */
+interface AdoptedChain {
+  spill: RecordSpill;
+  underJournal: boolean;
+}
+
+const chainOfEntry = (key: string): number => Number(key.slice(0, key.indexOf('-')));
+
+/** The baseline file rewritten: `old`'s entries with the journal folded over them, the adopted chains' entries replaced. */
+async function rewriteBaseline(ctx: CoownedContext, old: BaselineReader | undefined, adopted: ReadonlyMap<number, AdoptedChain>): Promise<void> {
+  const delta: Baseline = { version: 1, scannedSeq: old?.scannedSeq ?? 0, written: {} };
+  await fold(ctx.journal, delta);
+  const folded = (key: string): boolean => Object.hasOwn(delta.written, key);
+  const replaced = (key: string): boolean => adopted.get(chainOfEntry(key))?.underJournal === false;
+  const writer = await BaselineWriter.create(baselinePath(ctx), join(ctx.stateDir, 'tmp'), delta.scannedSeq);
+  try {
+    if (old) for await (const [key, entry] of old.entries()) if (!folded(key) && !adopted.has(chainOfEntry(key))) await writer.add(key, entry);
+    for (const key of Object.keys(delta.written)) if (!replaced(key)) await writer.add(key, delta.written[key] as WrittenEntry);
+    for (const [chainId, { spill, underJournal }] of adopted) {
+      for await (const [name, { digest, timestamp }] of spill.records()) {
+        const key = `${chainId}-${name}`;
+        if (!(underJournal && folded(key))) await writer.add(key, { seq: 0, op: 'put', digest, timestamp });
+      }
+    }
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  await writer.commit();
+}
+
+/** Each record a chain's file holds now, from the writer's record of it or parsed; undefined when the file cannot be read. */
+async function spilledRecords(ctx: CoownedContext, chainId: number, spills: SpillFolder, known?: WrittenRecords): Promise<RecordSpill | undefined> {
+  const taken = known?.take(fileOf(ctx, chainId));
+  if (taken) return taken;
+  const records = await recordsInFile(ctx, chainId);
+  if (!records) return undefined;
+  const spill = await spills.spill();
+  for (const [name, { digest, timestamp }] of records) await spill.add(name, digest, timestamp);
+  await spill.close();
+  return spill;
 }
 
 type AdoptedRecords = Iterable<[string, { digest: string; timestamp: string }]>;
 
 /** Each record of a chain's file now with its digest and timestamp; undefined when the file cannot be read. */
-async function recordsInFile(ctx: CoownedContext, chainId: number, known?: KnownFileDigests): Promise<AdoptedRecords | undefined> {
+async function recordsInFile(ctx: CoownedContext, chainId: number): Promise<AdoptedRecords | undefined> {
   const file = fileOf(ctx, chainId);
-  const seen = known?.get(file);
-  if (seen) {
-    known?.forget(file); // each file is adopted once: what was kept for it goes with it
-    return seen.records;
-  }
   let records: Map<string, DeploymentRecord>;
   try {
     records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
@@ -251,9 +295,9 @@ async function recordsInFile(ctx: CoownedContext, chainId: number, known?: Known
 }
 
 /** The records the chains' files hold now replace the chains' entries (a file that cannot be read keeps its own). */
-async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>, known?: KnownFileDigests): Promise<void> {
+async function adoptFiles(ctx: CoownedContext, baseline: Baseline, chains: Iterable<number>): Promise<void> {
   for (const chainId of chains) {
-    const records = await recordsInFile(ctx, chainId, known);
+    const records = await recordsInFile(ctx, chainId);
     if (!records) continue;
     const prefix = `${chainId}-`;
     for (const key of Object.keys(baseline.written)) if (key.startsWith(prefix)) delete baseline.written[key];

@@ -7,9 +7,10 @@ import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
 import { openCopySource, type CopySource } from './copy-source.js';
-import type { KnownFileDigests } from './file-digests.js';
+import type { FreshChainCopy } from './copy-stream.js';
 import { readState, updateState } from './state.js';
 import type { CopyReport, MigrationStateFile } from './types.js';
+import type { WrittenRecords } from './written-records.js';
 
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
@@ -55,7 +56,9 @@ export interface CopyRun {
   undecodable: string[];
   changedChains: number;
   /** Each file this run wrote, with its records' digests, for the co-owned files baseline after it. */
-  writtenDigests?: KnownFileDigests;
+  writtenRecords?: WrittenRecords;
+  /** The chain with no state file being printed as the pass reads it, if any. */
+  printing?: FreshChainCopy;
 }
 
 /** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */

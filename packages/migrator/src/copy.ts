@@ -17,11 +17,12 @@ import {
 import { isoNow, type MigrationContext } from './context.js';
 import { planCopy, type CopyRun } from './copy-plan.js';
 import { underChainFence } from './copy-source.js';
-import { fileSignature, recordEntry, type KnownFileDigests } from './file-digests.js';
-import { streamJournalledKeys, waitForOutcomes } from './journal-queries.js';
+import { chainOfKey, FreshChainCopy, newerKeys } from './copy-stream.js';
+import { waitForOutcomes } from './journal-queries.js';
 import { pushTiming, timing, updateState } from './state.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import type { CopyProgress, CopyReport } from './types.js';
+import type { WrittenFile, WrittenRecords } from './written-records.js';
 
 export interface CopyOptions {
   dryRun?: boolean;
@@ -35,14 +36,6 @@ export interface CopyOptions {
   exclude?: string[];
   onProgress?: (progress: CopyProgress) => void;
 }
-
-const chainOfKey = (key: string): number | undefined => {
-  try {
-    return parseKey(key).chainId;
-  } catch {
-    return undefined;
-  }
-};
 
 async function readChain(
   store: StateStore,
@@ -70,17 +63,19 @@ interface ChainBatch {
 const emptyBatch = (chainId: number): ChainBatch => ({ chainId, keys: [], records: [], digests: [] });
 
 /**
- * `writtenDigests`, when given, receives each file the copy wrote with its records' digests and
+ * `writtenRecords`, when given, receives each file the copy wrote with its records' digests and
  * timestamps, tied to the file's signature right after the write (the co-owned files baseline takes
  * a file still exactly as written from there instead of parsing and hashing it again).
  */
-export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}, writtenDigests?: KnownFileDigests): Promise<CopyReport> {
+export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {}, writtenRecords?: WrittenRecords): Promise<CopyReport> {
   const run = await planCopy(ctx, options);
-  if (writtenDigests) run.writtenDigests = writtenDigests;
+  if (writtenRecords) run.writtenRecords = writtenRecords;
   try {
     await copyPass(run);
     return await finishCopy(run);
   } finally {
+    // A pass that failed mid-chain leaves no temp file of the chain it was printing.
+    await run.printing?.abort().catch(() => undefined);
     await run.json.close();
     await run.source.dispose();
   }
@@ -107,15 +102,23 @@ async function progress(run: CopyRun, chainId: number, persist: boolean): Promis
 }
 
 /**
- * One pass over LevelDB in key order: key order groups each chain, so only one chain's records
- * are held at a time (memory bounded by the largest network file, not the store). Then the
- * chains only JSON holds.
+ * One pass over LevelDB in key order: key order groups each chain. A chain with no state file is
+ * written as it is read (nothing of it held); a chain with a file has its records held until its
+ * end, to be compared with the file's (memory bounded by the largest network file, not the store).
+ * Then the chains only JSON holds.
  */
 async function copyPass(run: CopyRun): Promise<void> {
   const { source, json, exclusions } = run;
   let batch: ChainBatch | undefined;
+  let chain: number | undefined;
   const jsonChains = new Set((await json.listStateFiles()).map((f) => f.chainId));
   const flush = async (): Promise<void> => {
+    if (run.printing) {
+      const done = run.printing;
+      run.printing = undefined;
+      // Its look at the journal and its placing under the fence, as copyChain's: a drain lands wholly before or after.
+      await underChainFence(run, () => finishFresh(run, done));
+    }
     if (!batch) return;
     jsonChains.delete(batch.chainId);
     const ready = batch;
@@ -123,6 +126,13 @@ async function copyPass(run: CopyRun): Promise<void> {
     batch = undefined;
     // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
     if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, ready));
+  };
+  const startChain = async (id: number): Promise<void> => {
+    chain = id;
+    // A chain a resumed copy finished is read for the digests only.
+    if (run.chainsDone.has(id)) return;
+    if (jsonChains.has(id)) batch = emptyBatch(id);
+    else run.printing = new FreshChainCopy(run, id);
   };
   run.backups.passStarted();
   for await (const { key, record } of source.store.iterate({
@@ -132,16 +142,21 @@ async function copyPass(run: CopyRun): Promise<void> {
       if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
     },
   })) {
-    if (batch && batch.chainId !== record.chainId) await flush();
-    batch ??= emptyBatch(record.chainId);
+    if (chain !== record.chainId) {
+      await flush();
+      await startChain(record.chainId);
+    }
     run.done++;
     const recordDigest = canonicalDigest(record);
     run.passDigest.addDigest(key, recordDigest);
     if (exclusions.has(key)) continue;
     run.digest.addDigest(key, recordDigest);
-    batch.keys.push(key);
-    batch.records.push(record);
-    batch.digests.push(recordDigest);
+    if (run.printing) await run.printing.add(record, recordDigest);
+    else if (batch) {
+      batch.keys.push(key);
+      batch.records.push(record);
+      batch.digests.push(recordDigest);
+    }
     if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
   }
   await flush();
@@ -150,6 +165,47 @@ async function copyPass(run: CopyRun): Promise<void> {
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
     if (run.blocking.length === 0) await underChainFence(run, () => copyChain(run, emptyBatch(chainId)));
   }
+}
+
+/**
+ * The end of a chain printed as read: in place, then recorded as copyChain records a chain; one that
+ * must be copied again (see FreshChainCopy.finish) is read once more and copied as a chain with a file.
+ */
+async function finishFresh(run: CopyRun, fresh: FreshChainCopy): Promise<void> {
+  const { ctx, leveldb, json, exclusions, dryRun } = run;
+  const { chainId } = fresh;
+  // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
+  if (run.blocking.length > 0) return fresh.abort();
+  const outcome = await fresh.finish();
+  if (!outcome.placed) return copyChain(run, await readBatch(run, chainId));
+  if (!dryRun) {
+    const { seqAtRead } = outcome;
+    const inChain = (key: string): boolean => chainOfKey(key) === chainId;
+    await reapplyJournalled(ctx, leveldb, json, seqAtRead, inChain, new Set([...exclusions, ...run.unmigratable]), 0);
+  }
+  await chainDone(run, chainId);
+}
+
+/** One chain's records as the copy's snapshot holds them, minus exclusions (a second read, for the rare chain whose file appeared during its copy). */
+async function readBatch(run: CopyRun, chainId: number): Promise<ChainBatch> {
+  const batch = emptyBatch(chainId);
+  for await (const { key, record } of run.source.store.iterate({ chainId })) {
+    if (run.exclusions.has(key) || run.unmigratable.has(key)) continue;
+    batch.keys.push(key);
+    batch.records.push(record);
+    batch.digests.push(canonicalDigest(record));
+  }
+  return batch;
+}
+
+/** The chain recorded as done (a resumed copy skips it) and its progress event. */
+async function chainDone(run: CopyRun, chainId: number): Promise<void> {
+  if (!run.dryRun) {
+    await updateState(run.ctx.files, (s) => {
+      if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
+    });
+  }
+  await progress(run, chainId, true);
 }
 
 /** One chain's file made equal to LevelDB's records (minus exclusions and journalled keys), backed up first. */
@@ -176,11 +232,7 @@ async function copyChain(
   // A key a deploy script wrote after the snapshot began keeps the value JSON has now (null:
   // JSON has none); an excluded key keeps its JSON value. Few keys: the rest is LevelDB's, as read.
   const overrides = new Map<string, DeploymentRecord | null>();
-  const newer = new Set([
-    ...[...run.pending].filter(inChain),
-    ...(await streamJournalledKeys(ctx.journal.entries({ sinceSeq: snapshotSeq }), inChain)),
-  ]);
-  for (const key of newer) {
+  for (const key of await newerKeys(run, chainId)) {
     overrides.set(key, current.get(key) ?? null);
     report.skippedNewer.push(key);
   }
@@ -220,10 +272,13 @@ async function copyChain(
       backup = await run.backups.backUp(file);
       const written = chainRecords(sourceKeys, sourceRecords, overrides);
       const digests = written === sourceRecords ? sourceDigests : undefined;
-      const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, digests) : undefined;
+      const seen = await run.writtenRecords?.begin(file);
+      const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, seen) : undefined;
       const result = fresh ?? (await json.replaceChain(chainId, written));
       // Stat right after the write, while this store still holds the file's lock lease.
-      if (!fresh && result.changed) rememberWritten(run, result.file, written, digests);
+      if (!fresh && result.changed) seen?.placed();
+      if (seen && result.changed) await spillRecords(seen, written, digests);
+      else run.writtenRecords?.drop(file);
       if (result.backup) backup = result.backup;
       report.files.push(result.file);
       // A key journalled during this file's write window gets LevelDB's value back. Under the fence
@@ -233,12 +288,7 @@ async function copyChain(
     for (const key of overwritten) report.overwritten.push({ key, backup });
     for (const key of removed) report.removed.push({ key, backup });
   }
-  if (!dryRun) {
-    await updateState(ctx.files, (s) => {
-      if (s.copy && !s.copy.chainsDone.includes(chainId)) s.copy.chainsDone.push(chainId);
-    });
-  }
-  await progress(run, chainId, true);
+  await chainDone(run, chainId);
 }
 
 /** After the pass: the unmigratable keys recorded (or the run refused), the copy's record in the state. */
@@ -305,7 +355,7 @@ async function writeNewFile(
   run: CopyRun,
   chainId: number,
   records: readonly DeploymentRecord[],
-  digests: readonly string[] | undefined,
+  seen: WrittenFile | undefined,
 ): Promise<ReplaceChainResult | undefined> {
   const { json } = run;
   if ((await json.listStateFiles()).some((f) => f.chainId === chainId)) return undefined;
@@ -317,15 +367,17 @@ async function writeNewFile(
     await file.abort();
     throw error;
   }
-  const placed = await file.commit({}, () => rememberWritten(run, target, records, digests));
+  const placed = await file.commit({}, () => seen?.placed());
   return placed ? { file: target, changed: true, removed: [] } : undefined;
 }
 
 /** What the file just written holds: each record's digest (the pass's, when the records are the pass's) and timestamp. */
-function rememberWritten(run: CopyRun, file: string, records: readonly DeploymentRecord[], digests: readonly string[] | undefined): void {
-  const seen = run.writtenDigests?.begin(file, fileSignature(file));
-  if (!seen) return;
-  records.forEach((record, i) => seen.records.set(record.contractName, recordEntry(record, digests?.[i] ?? canonicalDigest(record))));
+async function spillRecords(seen: WrittenFile, records: readonly DeploymentRecord[], digests: readonly string[] | undefined): Promise<void> {
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as DeploymentRecord;
+    await seen.spill.add(record.contractName, digests?.[i] ?? canonicalDigest(record), String(record.timestamp));
+  }
+  await seen.spill.close();
 }
 
 /** The chain's records for its file: LevelDB's as read (already in key order) with the overrides in place. */

@@ -1,13 +1,14 @@
 // The migration as the CLI drives it: one method per runbook command. State-changing commands
 // hold the migration lock; read-only ones never change state or data (verify records evidence).
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, type Acknowledgement, type DeploymentRecord } from '@deploystate/core';
 import { jsonStore, levelDbStore } from './backends.js';
 import type { MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
-import { KnownFileDigests } from './file-digests.js';
+import { WrittenRecords } from './written-records.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
 import { ensureSharedState, ensureStateGitignore } from './shared-state.js';
@@ -243,10 +244,14 @@ export class Migration {
       await admit(this.commands, 'migrate');
       // What deploy scripts left in the outbox reaches JSON before the copy reads either side.
       if (!options.dryRun) await underGateFence(this.files, 'migrate', () => drainForGate(this.ctx));
-      const written = new KnownFileDigests();
-      const report = await bulkCopy(this.ctx, options, written);
-      if (!options.dryRun) await moveBaseline(coownedContext(this.ctx), undefined, written); // [coowned] the copy's writes are the product's own
-      return report;
+      const written = new WrittenRecords(join(this.ctx.files.stateDir, 'tmp'));
+      try {
+        const report = await bulkCopy(this.ctx, options, written);
+        if (!options.dryRun) await moveBaseline(coownedContext(this.ctx), undefined, written); // [coowned] the copy's writes are the product's own
+        return report;
+      } finally {
+        await written.remove();
+      }
     };
     return options.dryRun ? this.run(work) : this.locked('migrate', work);
   }

@@ -11,7 +11,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { canonicalDigest, compareKeys, generateRecords, NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
 import { moveBaseline, type CoownedContext, type WrittenEntry } from '../src/coowned-baseline.js';
-import { fileSignature, KnownFileDigests } from '../src/file-digests.js';
+import { WrittenRecords } from '../src/written-records.js';
 import { Journal } from '../src/journal.js';
 import { demoMigration, useTempDir } from './helpers.js';
 
@@ -92,15 +92,25 @@ describe('the co-owned files baseline after a copy', () => {
     const ctx: CoownedContext = { stateDir: join(dir, '.deploystate'), deployments: join(dir, 'deployments'), registry: new NetworkRegistry(), journal };
     try {
       const file = join(dir, 'deployments', 'bscmainnet.json');
-      const known = new KnownFileDigests();
       // A digest no parse could give: seen in the baseline only if the writer's record is used.
-      known.begin(file, fileSignature(file))?.records.set('LookCoin', { digest: 'from-the-writer', timestamp: '7' });
+      const fromWriter = async (): Promise<WrittenRecords> => {
+        const known = new WrittenRecords(join(dir, '.deploystate', 'tmp'));
+        const seen = await known.begin(file);
+        await seen.spill.add('LookCoin', 'from-the-writer', '7');
+        await seen.spill.close();
+        seen.placed();
+        return known;
+      };
+      const known = await fromWriter();
       await moveBaseline(ctx, new Set([56]), known);
+      await known.remove();
       const taken = Object.entries(await writtenEntries(dir)).filter(([key]) => key.startsWith('56-'));
       expect(taken).toEqual([['56-LookCoin', { seq: 0, op: 'put', digest: 'from-the-writer', timestamp: '7' }]]);
 
+      const stale = await fromWriter();
       await appendFile(file, '\n');
-      await moveBaseline(ctx, new Set([56]), known);
+      await moveBaseline(ctx, new Set([56]), stale);
+      await stale.remove();
       const parsed = Object.entries(await parsedFiles(dir)).filter(([key]) => key.startsWith('56-'));
       expect(Object.entries(await writtenEntries(dir)).filter(([key]) => key.startsWith('56-'))).toEqual(parsed);
       expect(parsed.length).toBeGreaterThan(1);

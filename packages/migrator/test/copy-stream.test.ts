@@ -1,0 +1,218 @@
+// The copy's memory does not grow with the store: a chain with no state file is printed to its new
+// file while LevelDB is read (its records are on disk before the chain ends, not gathered first),
+// and the co-owned files baseline is rewritten entry by entry from a file in any layout it ever had.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
+import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
+import { canonicalDigest, generateRecords, NetworkRegistry, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { Migration } from '../src/index.js';
+import type { WrittenEntry } from '../src/coowned-baseline.js';
+import { useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-copy-stream-');
+
+async function seed(dir: string, records: readonly DeploymentRecord[]): Promise<void> {
+  const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
+  await leveldb.open();
+  await leveldb.putMany(records);
+  await leveldb.close();
+}
+
+const writtenPath = (dir: string): string => join(dir, '.deploystate', 'written.json');
+
+async function writtenEntries(dir: string): Promise<Record<string, WrittenEntry>> {
+  return (JSON.parse(await readFile(writtenPath(dir), 'utf8')) as { written: Record<string, WrittenEntry> }).written;
+}
+
+/** What a parse of every network file gives: per key, the record's digest and timestamp. */
+async function parsedFiles(dir: string): Promise<Record<string, WrittenEntry>> {
+  const registry = new NetworkRegistry();
+  const out: Record<string, WrittenEntry> = {};
+  const deployments = join(dir, 'deployments');
+  for (const name of (await readdir(deployments)).sort()) {
+    const chainId = registry.chainIdOfFile(name);
+    if (chainId === undefined || !name.endsWith('.json')) continue;
+    const file = join(deployments, name);
+    for (const [contract, record] of parseStateFile(await readFile(file, 'utf8'), file, chainId).records) {
+      out[`${chainId}-${contract}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: String(record.timestamp) };
+    }
+  }
+  return out;
+}
+
+/** Bytes of the copy's temp files for new network files (in the deployments folder's temp folder). */
+function tempBytes(dir: string): number {
+  const tmp = join(dir, 'deployments', '.deploystate', 'tmp');
+  if (!existsSync(tmp)) return 0;
+  return readdirSync(tmp).reduce((sum, name) => sum + statSync(join(tmp, name)).size, 0);
+}
+
+describe('a chain with no state file', () => {
+  it('is on disk as it is read: most of a chain is in its temp file before the pass reaches its end', async () => {
+    const dir = tempDir();
+    // One chain, so the pass's progress events mid-chain see the chain half read.
+    const records = generateRecords(3000, [56]);
+    await seed(dir, records);
+    const migration = await Migration.open({ cwd: dir });
+    const seen: Array<{ done: number; bytes: number }> = [];
+    try {
+      await migration.enableDualWrite();
+      await migration.migrate({ batchSize: 500, onProgress: (p) => seen.push({ done: p.done, bytes: tempBytes(dir) }) });
+    } finally {
+      await migration.close?.();
+    }
+    const size = statSync(join(dir, 'deployments', 'bscmainnet.json')).size;
+    // At 2,500 of 3,000 records read, at least half the file's bytes are written (the writer keeps under 64 KiB).
+    const late = seen.find((s) => s.done === 2500);
+    expect(late?.bytes).toBeGreaterThan(size / 2);
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('that gets a file while it is copied is copied as a chain with a file: its records in, the file\'s other keys kept', async () => {
+    const dir = tempDir();
+    const records = generateRecords(400, [56, 97]);
+    await seed(dir, records);
+    const migration = await Migration.open({ cwd: dir });
+    const legacy = join(dir, 'deployments', 'bsctestnet.json');
+    try {
+      await migration.enableDualWrite();
+      await migration.migrate({
+        batchSize: 50,
+        onProgress: (p) => {
+          // The project's own scripts write the chain's file while the copy reads its records.
+          if (p.chainId === 97 && !existsSync(legacy)) writeFileSync(legacy, `${JSON.stringify({ network: 'bsctestnet', chainId: 97, deployer: '0xabc' }, null, 2)}\n`);
+        },
+      });
+    } finally {
+      await migration.close?.();
+    }
+    const file = JSON.parse(await readFile(legacy, 'utf8')) as { deployer?: string };
+    expect(file.deployer).toBe('0xabc');
+    const store = new JsonFileStore({ dir: join(dir, 'deployments'), create: false, cache: false });
+    await store.open();
+    try {
+      for (const chainId of [56, 97]) {
+        const expected = records.filter((r) => r.chainId === chainId).map((r) => [r.contractName, canonicalDigest(r)]);
+        const actual = (await store.list(chainId)).map((r) => [r.contractName, canonicalDigest(r)]);
+        expect(actual.sort()).toEqual(expected.sort());
+      }
+    } finally {
+      await store.close();
+    }
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('that holds a value that cannot be migrated after records already printed leaves no file and no temp file', async () => {
+    const dir = tempDir();
+    await writeLegacyStore(join(dir, 'leveldb'), [
+      { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
+      { key: '56-B', value: sampleRecord(56, 'B', 'bscmainnet') },
+      { key: '56-C', raw: '{"contractName":"C",' },
+    ]);
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      await expect(migration.migrate()).rejects.toMatchObject({ code: 'UNMIGRATABLE_RECORDS', key: '56-C' });
+    } finally {
+      await migration.close?.();
+    }
+    expect(existsSync(join(dir, 'deployments', 'bscmainnet.json'))).toBe(false);
+    expect(tempBytes(dir)).toBe(0);
+    expect(readdirSync(join(dir, 'deployments', '.deploystate', 'tmp'))).toEqual([]);
+  });
+});
+
+describe('a chain with no state file that a deploy script wrote to after the snapshot', () => {
+  it('keeps the newer key out of the copy and lists it, as a chain with a file does', async () => {
+    const dir = tempDir();
+    const records = generateRecords(40, [56, 97]);
+    await seed(dir, records);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.enableDualWrite();
+    // A deploy script's put (record and outbox entry in one batch) committed right after the
+    // migrate's drain found the outbox empty, before the copy's snapshot; its drain has not run yet.
+    const readOutbox = LevelDbStore.prototype.readOutbox;
+    let wrote = false;
+    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+      const read = await readOutbox.apply(this, args);
+      if (!wrote && !this.readOnly) {
+        wrote = true;
+        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
+        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
+      }
+      return read;
+    };
+    let report;
+    try {
+      report = await migration.migrate();
+    } finally {
+      LevelDbStore.prototype.readOutbox = readOutbox;
+      await migration.close?.();
+    }
+    expect(wrote).toBe(true);
+    expect(report.skippedNewer).toEqual(['97-InOutbox']);
+    const store = new JsonFileStore({ dir: join(dir, 'deployments'), create: false, cache: false });
+    await store.open();
+    try {
+      expect(await store.get(97, 'InOutbox')).toBeNull();
+      expect((await store.list(97)).length).toBe(20);
+      expect((await store.list(56)).length).toBe(20);
+    } finally {
+      await store.close();
+    }
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+});
+
+describe('the co-owned files baseline rewritten after a copy', () => {
+  async function copiedTwice(dir: string, before: (baseline: string) => string): Promise<void> {
+    await seed(dir, generateRecords(60, [56, 97]));
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      await migration.migrate();
+      await writeFile(writtenPath(dir), before(await readFile(writtenPath(dir), 'utf8')));
+      // A second copy writes nothing and still rewrites the baseline from the one it finds.
+      await migration.migrate();
+    } finally {
+      await migration.close?.();
+    }
+  }
+
+  it('reads a baseline printed whole by an older version and rewrites it one entry a line', async () => {
+    const dir = tempDir();
+    await copiedTwice(dir, (text) => `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    const text = await readFile(writtenPath(dir), 'utf8');
+    expect(text.split('\n').filter((line) => /^ {4}"\d+-/.test(line))).toHaveLength(60);
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('rebuilds a baseline cut short mid-entry instead of failing or keeping half of it', async () => {
+    const dir = tempDir();
+    await copiedTwice(dir, (text) => text.slice(0, Math.floor(text.length / 2)));
+    expect(await writtenEntries(dir)).toEqual(await parsedFiles(dir));
+  });
+
+  it('removes the spill files a copy killed before its end left behind, and keeps none of its own', async () => {
+    const dir = tempDir();
+    const tmp = join(dir, '.deploystate', 'tmp');
+    // A process that has exited: its pid names a spill folder nobody will finish.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const orphan = join(tmp, `records-${dead}-abc123`);
+    await mkdir(orphan, { recursive: true });
+    await writeFile(join(orphan, '0.tsv'), '"X"\tdigest\t1\n');
+    await seed(dir, generateRecords(20, [56]));
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+      await migration.migrate();
+    } finally {
+      await migration.close?.();
+    }
+    expect((await readdir(tmp)).filter((name) => name.startsWith('records-'))).toEqual([]);
+  });
+});
