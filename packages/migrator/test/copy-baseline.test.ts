@@ -3,39 +3,21 @@
 // it wrote again. The files must be byte for byte what the store's replaceChain writes, the baseline
 // exactly what a parse of the files gives (big integers and exact literals included), and a file
 // changed since the copy wrote it is read again, never taken from the copy's view.
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, compareKeys, generateRecords, NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
+import { compareKeys, generateRecords, NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
-import { moveBaseline, type CoownedContext, type WrittenEntry } from '../src/coowned-baseline.js';
+import { moveBaseline, type CoownedContext } from '../src/coowned-baseline.js';
 import { WrittenRecords } from '../src/written-records.js';
 import { Journal } from '../src/journal.js';
 import { demoMigration, useTempDir } from './helpers.js';
+import { parsedFiles, writtenEntries } from './written-helpers.js';
 
 const tempDir = useTempDir('migrator-copy-baseline-');
 
-async function writtenEntries(dir: string): Promise<Record<string, WrittenEntry>> {
-  return (JSON.parse(await readFile(join(dir, '.deploystate', 'written.json'), 'utf8')) as { written: Record<string, WrittenEntry> }).written;
-}
-
-/** What a parse of every network file gives: per key, the record's digest and timestamp. */
-async function parsedFiles(dir: string): Promise<Record<string, WrittenEntry>> {
-  const registry = new NetworkRegistry();
-  const out: Record<string, WrittenEntry> = {};
-  const deployments = join(dir, 'deployments');
-  for (const name of (await readdir(deployments)).sort()) {
-    const chainId = registry.chainIdOfFile(name);
-    if (chainId === undefined || !name.endsWith('.json')) continue;
-    const file = join(deployments, name);
-    for (const [contract, record] of parseStateFile(await readFile(file, 'utf8'), file, chainId).records) {
-      out[`${chainId}-${contract}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: String(record.timestamp) };
-    }
-  }
-  return out;
-}
 
 describe('a chain copied into no file', () => {
   it("is written with the bytes the store's replaceChain writes for the same records", async () => {

@@ -6,12 +6,13 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JsonFileStore, parseStateFile } from '@deploystate/backend-json';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, generateRecords, NetworkRegistry, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, generateRecords, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
-import type { WrittenEntry } from '../src/coowned-baseline.js';
 import { useTempDir } from './helpers.js';
+import { withPutAfterFirstOutboxLook } from './outbox-helpers.js';
+import { parsedFiles, writtenEntries, writtenPath } from './written-helpers.js';
 
 const tempDir = useTempDir('migrator-copy-stream-');
 
@@ -22,27 +23,6 @@ async function seed(dir: string, records: readonly DeploymentRecord[]): Promise<
   await leveldb.close();
 }
 
-const writtenPath = (dir: string): string => join(dir, '.deploystate', 'written.json');
-
-async function writtenEntries(dir: string): Promise<Record<string, WrittenEntry>> {
-  return (JSON.parse(await readFile(writtenPath(dir), 'utf8')) as { written: Record<string, WrittenEntry> }).written;
-}
-
-/** What a parse of every network file gives: per key, the record's digest and timestamp. */
-async function parsedFiles(dir: string): Promise<Record<string, WrittenEntry>> {
-  const registry = new NetworkRegistry();
-  const out: Record<string, WrittenEntry> = {};
-  const deployments = join(dir, 'deployments');
-  for (const name of (await readdir(deployments)).sort()) {
-    const chainId = registry.chainIdOfFile(name);
-    if (chainId === undefined || !name.endsWith('.json')) continue;
-    const file = join(deployments, name);
-    for (const [contract, record] of parseStateFile(await readFile(file, 'utf8'), file, chainId).records) {
-      out[`${chainId}-${contract}`] = { seq: 0, op: 'put', digest: canonicalDigest(record), timestamp: String(record.timestamp) };
-    }
-  }
-  return out;
-}
 
 /** Bytes of the copy's temp files for new network files (in the deployments folder's temp folder). */
 function tempBytes(dir: string): number {
@@ -133,27 +113,14 @@ describe('a chain with no state file that a deploy script wrote to after the sna
     await seed(dir, records);
     const migration = await Migration.open({ cwd: dir });
     await migration.enableDualWrite();
-    // A deploy script's put (record and outbox entry in one batch) committed right after the
-    // migrate's drain found the outbox empty, before the copy's snapshot; its drain has not run yet.
-    const readOutbox = LevelDbStore.prototype.readOutbox;
-    let wrote = false;
-    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
-      const read = await readOutbox.apply(this, args);
-      if (!wrote && !this.readOnly) {
-        wrote = true;
-        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
-        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
-      }
-      return read;
-    };
     let report;
     try {
-      report = await migration.migrate();
+      const run = await withPutAfterFirstOutboxLook(() => migration.migrate());
+      expect(run.wrote).toBe(true);
+      report = run.result;
     } finally {
-      LevelDbStore.prototype.readOutbox = readOutbox;
       await migration.close?.();
     }
-    expect(wrote).toBe(true);
     expect(report.skippedNewer).toEqual(['97-InOutbox']);
     const store = new JsonFileStore({ dir: join(dir, 'deployments'), create: false, cache: false });
     await store.open();

@@ -2,7 +2,8 @@
 // as another process (or a crash) leaves them.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { OUTBOX_END, OUTBOX_PREFIX } from '@deploystate/backend-leveldb';
+import { LevelDbStore, OUTBOX_END, OUTBOX_PREFIX } from '@deploystate/backend-leveldb';
+import { sampleRecord } from '@deploystate/core';
 
 interface RawLevel {
   open(): Promise<void>;
@@ -36,5 +37,29 @@ export async function outboxKeys(path: string): Promise<string[]> {
     return await db.keys({ gte: OUTBOX_PREFIX, lt: OUTBOX_END }).all();
   } finally {
     await db.close();
+  }
+}
+
+/**
+ * `work` while a deploy script's put of 97-InOutbox (record and outbox entry in one batch) commits
+ * right after the first look at the live outbox (the migrate's drain found it empty), before the
+ * copy's snapshot; its own drain has not run yet. Returns what `work` gave and whether the put ran.
+ */
+export async function withPutAfterFirstOutboxLook<T>(work: () => Promise<T>): Promise<{ result: T; wrote: boolean }> {
+  const readOutbox = LevelDbStore.prototype.readOutbox;
+  let wrote = false;
+  LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
+    const read = await readOutbox.apply(this, args);
+    if (!wrote && !this.readOnly) {
+      wrote = true;
+      const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
+      await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
+    }
+    return read;
+  };
+  try {
+    return { result: await work(), wrote };
+  } finally {
+    LevelDbStore.prototype.readOutbox = readOutbox;
   }
 }

@@ -11,7 +11,7 @@ import { createStateStore, Migration } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
-import { outboxKeys } from './outbox-helpers.js';
+import { outboxKeys, withPutAfterFirstOutboxLook } from './outbox-helpers.js';
 
 const tempDir = useTempDir('migrator-outbox-');
 
@@ -118,31 +118,14 @@ describe('the copy and the outbox', () => {
   it('a key with a write still in the outbox is skipped as newer and listed; the drain then brings it to JSON', async () => {
     const dir = tempDir();
     const migration = await demoMigration(dir, 'dual-write');
-    // A deploy script's put committed (record and outbox entry in one batch) right after the
-    // migrate's drain found the outbox empty, before the copy's snapshot; its own drain has not run yet.
-    const readOutbox = LevelDbStore.prototype.readOutbox;
-    let wrote = false;
-    LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
-      const read = await readOutbox.apply(this, args);
-      if (!wrote && !this.readOnly) {
-        wrote = true;
-        const record = sampleRecord(97, 'InOutbox', 'bsctestnet', 4);
-        await this.writeWithOutbox({ op: 'put', record }, { key: '97-InOutbox', op: 'put', pid: process.pid, phase: 'dual-write' });
-      }
-      return read;
-    };
-    let report;
-    try {
-      report = await migration.migrate();
-    } finally {
-      LevelDbStore.prototype.readOutbox = readOutbox;
-    }
+    const { result: report, wrote } = await withPutAfterFirstOutboxLook(() => migration.migrate());
     expect(wrote).toBe(true);
     expect(report.skippedNewer).toEqual(['97-InOutbox']);
     expect(await jsonHas(dir, 97, ['InOutbox'])).toEqual([false]);
     expect((await migration.compare()).pending).toEqual(['97-InOutbox']);
     // The next process drains it: JSON has it, nothing is pending. Its look for left entries is
     // slowed, as on a busy machine: close() must still wait for it and drain what it finds.
+    const readOutbox = LevelDbStore.prototype.readOutbox;
     LevelDbStore.prototype.readOutbox = async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['readOutbox']>) {
       if (args[0] === 1) await sleep(100);
       return readOutbox.apply(this, args);
