@@ -80,6 +80,7 @@ describe('a store committed to git', () => {
       [['dual-write', 'enable', '--yes'], false],
       [['dual-write', 'verify'], false],
       [['compare'], true],
+      [['migrate', '--dry-run'], true],
       [['migrate', '--yes'], false],
       [['monitor'], true],
       [['verify'], true],

@@ -76,13 +76,16 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000));
   let state = await readState(ctx.files);
   const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
-  const leveldb = await ctx.leveldb();
+  // A dry run reads the snapshot alone: opening the live database rewrites some of its files, which
+  // a store committed to git would show as changed.
+  const live = dryRun ? undefined : await ctx.leveldb();
   // Its own JSON store without a cache: the migration's store keeps every file it parsed, which
   // would hold the whole store by the last chain; the copy reads each file once anyway.
   const json = await copyStore(ctx, await ctx.json());
 
   const resumable = state.copy !== null && state.copy.completedAt === undefined && (options.resume ?? true);
-  const source = await openCopySource(ctx, leveldb instanceof LevelDbStore ? leveldb : undefined, dryRun);
+  const source = await openCopySource(ctx, live instanceof LevelDbStore ? live : undefined, dryRun);
+  const leveldb = live ?? source.store;
   const pending = source.pending;
   const snapshotSeq = resumable && state.copy?.snapshotSeq !== undefined ? state.copy.snapshotSeq : source.seq;
   const chainsDone = new Set(resumable ? (state.copy?.chainsDone ?? []) : []);
