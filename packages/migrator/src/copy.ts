@@ -213,7 +213,7 @@ async function copyChain(
   run: CopyRun,
   { chainId, keys: sourceKeys, records: sourceRecords, digests: sourceDigests }: ChainBatch,
 ): Promise<void> {
-  const { ctx, leveldb, json, exclusions, report, snapshotSeq, dryRun } = run;
+  const { ctx, leveldb, json, exclusions, report, dryRun } = run;
   if (run.chainsDone.has(chainId)) return;
   const file = json.fileFor(chainId);
   const inChain = (key: string): boolean => chainOfKey(key) === chainId;

@@ -33,3 +33,9 @@ export function parseLine(line: string): { entry: JournalEntry | null; torn: boo
     return { entry: null, torn: true };
   }
 }
+
+/** What a journal outcome (and the drain's failure record) keeps of an error: its code, when it has one, and its message. */
+export function errorSummary(error: unknown): { code?: string; message: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
+}

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '@deploystate/backend-json';
 import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
 import { WRITE_FENCE_WAIT_MS } from './fence.js';
 import type { Journal, NewJournalEntry } from './journal.js';
+import { errorSummary } from './journal-line.js';
 import type { StateFiles } from './paths.js';
 import type { MigrationPhase } from './types.js';
 import { join } from 'node:path';
@@ -63,10 +64,6 @@ export interface DrainResult {
   overwrites: ForeignOverwrite[];
 }
 
-function summary(error: unknown): { code?: string; message: string } {
-  const code = (error as { code?: unknown } | null)?.code;
-  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
-}
 
 /**
  * Applies every outbox entry to JSON: each key gets the value LevelDB holds now (a later write of
@@ -184,7 +181,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
             op: applyOp,
             outcome: error === undefined ? 'ok' : 'secondary-failed',
             durationMs,
-            ...(error !== undefined && { error: summary(error) }),
+            ...(error !== undefined && { error: errorSummary(error) }),
             time: new Date().toISOString(),
             pid: process.pid,
             phase,
@@ -201,7 +198,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
       if (t.watch && chainId >= 0) t.watch.wrote(chainId);
     } else {
       failed += count;
-      failure = { key: [...keys.keys()][0] as string, ...summary(error), at: new Date().toISOString(), pid: process.pid };
+      failure = { key: [...keys.keys()][0] as string, ...errorSummary(error), at: new Date().toISOString(), pid: process.pid };
     }
   }
   await leveldb.removeOutbox(done);
@@ -326,7 +323,7 @@ export class OutboxDrainer {
 function warnDrainFailed(error: unknown): void {
   warn({
     code: isStateError(error) ? error.code : ErrorCodes.WRITE_FAILED,
-    message: `the JSON side of dual-write could not be brought up to date yet (${summary(error).message})`,
+    message: `the JSON side of dual-write could not be brought up to date yet (${errorSummary(error).message})`,
     hint: 'It is retried; `deploystate status` shows it.',
     ...(isStateError(error) && error.file !== undefined && { file: error.file }),
   });

@@ -15,6 +15,7 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
+import { errorSummary } from './journal-line.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
@@ -74,10 +75,6 @@ function phaseKeptChanging(t: WriteTarget, key: string): StateError {
   });
 }
 
-function errorSummary(error: unknown): { code?: string; message: string } {
-  const code = (error as { code?: unknown } | null)?.code;
-  return { ...(typeof code === 'string' && { code }), message: error instanceof Error ? error.message : String(error) };
-}
 
 /** How long a write waits for a rollback in progress before WRITES_REFUSED. */
 export const ROLLING_BACK_WAIT_MS = 2_000;

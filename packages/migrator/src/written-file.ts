@@ -2,10 +2,9 @@
 // whole store (about 15 MB at 100k records), which a command that rewrites it never needs whole.
 // Printed one entry a line; a file in any other layout (an older writer's) is read whole, once.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { tempFileName } from '@deploystate/backend-json/atomic';
+import { AtomicFileWriter } from '@deploystate/backend-json/atomic';
 import type { Baseline, WrittenEntry } from './coowned-baseline.js';
 
 const CHUNK_CHARS = 64 * 1024;
@@ -105,26 +104,22 @@ async function* lineEntries(file: string, empty: boolean): AsyncGenerator<[strin
 }
 
 /**
- * A new baseline file, written entry by entry to a temp file and renamed over `file` by `commit()`
- * (not fsynced: a baseline lost to a crash is rebuilt from the files and the journal).
+ * A new baseline file, written entry by entry through the atomic writer's temp file and put in
+ * place by `commit()` (not synced: a baseline lost to a crash is rebuilt from the files and the journal).
  */
 export class BaselineWriter {
   private pending: string;
   private first = true;
 
   private constructor(
-    private readonly file: string,
-    private readonly tmp: string,
-    private readonly handle: FileHandle,
+    private readonly writer: AtomicFileWriter,
     scannedSeq: number,
   ) {
     this.pending = `{\n  "version": 1,\n  "scannedSeq": ${JSON.stringify(scannedSeq)},\n  "written": {`;
   }
 
   static async create(file: string, tmpDir: string, scannedSeq: number): Promise<BaselineWriter> {
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, tempFileName(file));
-    return new BaselineWriter(file, tmp, await open(tmp, 'w'), scannedSeq);
+    return new BaselineWriter(AtomicFileWriter.create(file, { tmpDir }), scannedSeq);
   }
 
   async add(key: string, entry: WrittenEntry): Promise<void> {
@@ -133,24 +128,22 @@ export class BaselineWriter {
     if (this.pending.length >= CHUNK_CHARS) {
       const text = this.pending;
       this.pending = '';
-      await this.handle.write(text);
+      await this.writer.append(text);
     }
   }
 
   async commit(): Promise<void> {
     try {
-      await this.handle.write(`${this.pending}${this.first ? '}' : '\n  }'}\n}\n`);
+      await this.writer.append(`${this.pending}${this.first ? '}' : '\n  }'}\n}\n`);
     } catch (error) {
       await this.abort();
       throw error;
     }
-    await this.handle.close();
-    await rename(this.tmp, this.file);
+    await this.writer.replace({ durable: false });
   }
 
   async abort(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
-    await unlink(this.tmp).catch(() => undefined);
+    await this.writer.discard().catch(() => undefined);
   }
 }
 
