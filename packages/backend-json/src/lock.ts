@@ -259,7 +259,8 @@ async function acquireFor(target: string, file: string, options: LockOptions): P
   try {
     return await acquireLock(file, options);
   } catch (error) {
-    if (!isStateError(error, ErrorCodes.LOCKED)) throw error;
+    // A lock file that is its own target (the migrator's fence) is named as it is.
+    if (!isStateError(error, ErrorCodes.LOCKED) || target === file) throw error;
     throw new StateError(ErrorCodes.LOCKED, `${target} is being written by another process: ${error.message}`, {
       file: target,
       cause: error,
