@@ -65,6 +65,33 @@ describe('a shared lease with overlapping uses', () => {
     expect(isLockHeld(file)).toBe(false);
   });
 
+  it('a use that starts while another runs joins it even when a waiter shows: the lock is never let go under a running use', async () => {
+    const { file, lease } = await sharedLease(60_000);
+    const first = gate();
+    let firstStarted = false;
+    const a = lease.run(async () => {
+      firstStarted = true;
+      await first.opened;
+    });
+    await until(() => firstStarted, 'the first use to start');
+    const order: string[] = [];
+    const waiter = acquireLock(file, { timeoutMs: 5_000 }).then((held) => {
+      order.push('gate');
+      return held;
+    });
+    await until(() => hasWaiters(file), 'the gate to wait');
+    await lease.run(async () => {
+      order.push('joined');
+      expect(isLockHeld(file)).toBe(true);
+    });
+    expect(order).toEqual(['joined']);
+    first.open();
+    await a;
+    await lease.release();
+    await (await waiter).release();
+    expect(order).toEqual(['joined', 'gate']);
+  });
+
   it('an idle lease lets an exclusive waiter in without another use', async () => {
     const { file, lease } = await sharedLease(50);
     await lease.run(async () => undefined);
