@@ -24,6 +24,8 @@ interface Wait {
   kind: string;
   ms: number;
   what?: string;
+  /** Wall clock (ms) when the wait ended. */
+  at: number;
 }
 
 interface Ack {
@@ -33,8 +35,8 @@ interface Ack {
   waits: string;
 }
 
-/** The step a write overlapped the most, or "between steps". */
-function stepDuring(steps: readonly WalkStep[], ack: Ack): string {
+/** The step a write (or a wait) overlapped the most, or "between steps". */
+function stepDuring(steps: readonly WalkStep[], ack: Pick<Ack, 'ms' | 'at'>): string {
   let best: { step: WalkStep; overlap: number } | undefined;
   for (const step of steps) {
     const overlap = Math.min(step.ended, ack.at + ack.ms) - Math.max(step.started, ack.at);
@@ -55,7 +57,7 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
       context.log(`walk: ${size} records, a writer every ${paceMs} ms`);
       const walk = await startWalk(leveldb.value, migrator.value, dataset(size));
       const waits: Wait[] = [];
-      const onWait = (message: unknown): void => void waits.push(message as Wait);
+      const onWait = (message: unknown): void => void waits.push({ ...(message as Omit<Wait, 'at'>), at: Date.now() });
       const writer = spawn(process.execPath, [writerPath, walk.cwd, String(paceMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
@@ -98,7 +100,7 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
         const top = [...waits]
           .sort((a, b) => b.ms - a.ms)
           .slice(0, SLOWEST_LISTED)
-          .map((w) => `${w.ms.toFixed(0)} ms on ${w.kind}${w.what !== undefined ? ` ${basename(w.what)}` : ''}`);
+          .map((w) => `${w.ms.toFixed(0)} ms on ${w.kind}${w.what !== undefined ? ` ${basename(w.what)}` : ''} in ${stepDuring(walk.steps, { ms: w.ms, at: w.at - w.ms })}`);
         context.log(`walk: ${size} records @${paceMs} ms: steps' slowest waits: ${top.join('; ')}`);
         measurements.push(
           toMeasurement(
