@@ -45,6 +45,8 @@ export interface MigrationWalk {
   steps: WalkStep[];
   /** Moves the migration forward to `phase` (never back). */
   advance(phase: Phase): Promise<void>;
+  /** Rolls the migration back to leveldb-only (`emergency`: skipping the gates). */
+  rollBack(emergency: boolean): Promise<void>;
   /** A factory store for the current phase, opened; closed by `dispose`. */
   factoryStore(): Promise<StateStore>;
   dispose(): Promise<void>;
@@ -109,6 +111,13 @@ export async function startWalk(
         }
         walk.phase = next;
       }
+    },
+    async rollBack(emergency) {
+      if (!handle.rollback) throw new Error('this migrator has no rollback');
+      await timed(emergency ? 'rollback --emergency' : 'rollback', () =>
+        (handle.rollback as NonNullable<MigrationHandle['rollback']>)({ emergency }),
+      );
+      walk.phase = 'leveldb-only';
     },
     async factoryStore() {
       const store = await migrator.createStateStore({ cwd, env: {} });

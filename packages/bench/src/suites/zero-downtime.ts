@@ -1,5 +1,6 @@
-// The runbook walked (dual-write enable, migrate, verify, promote, verify, cut-over) while a deploy
-// script in another process writes through createStateStore() every 10 ms, then every 100 ms: the
+// The runbook walked (dual-write enable, migrate, verify, promote, verify, cut-over, rollback) while
+// a deploy script in another process writes through createStateStore() every 10 ms (ending in a
+// rollback, then again in an emergency rollback) and every 100 ms: the
 // writer's put and read-back latency (its max is the slowest wait a deploy script saw; the five
 // slowest are listed with what they waited for and the step they overlapped) and each wait a step
 // had for another process (published on the `deploystate:wait` channel; the max is the slowest
@@ -13,8 +14,12 @@ import type { Measurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
 import { startWalk, type WalkStep } from './walk.js';
 
-/** The deploy script's paces: the issue's busy writer, and one at a script's pace. */
-export const WALK_WRITER_PACES_MS = [10, 100] as const;
+/** The deploy script's pace (the issue's busy writer, and a script's pace) and how each walk ends. */
+export const WALKS = [
+  { paceMs: 10, emergency: false },
+  { paceMs: 100, emergency: false },
+  { paceMs: 10, emergency: true },
+] as const;
 /** The walk copies the whole store: beyond this it takes minutes and answers nothing new. */
 const WALK_MAX_SIZE = 10_000;
 /** How many of the writer's slowest writes the note names. */
@@ -53,8 +58,9 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const writerPath = join(dirname(context.workerPath), 'walk-writer.js');
   const measurements: Measurement[] = [];
   for (const size of context.sizes.filter((s) => s <= WALK_MAX_SIZE || s === context.project?.size)) {
-    for (const paceMs of WALK_WRITER_PACES_MS) {
-      context.log(`walk: ${size} records, a writer every ${paceMs} ms`);
+    for (const { paceMs, emergency } of WALKS) {
+      const ending = emergency ? 'rollback --emergency' : 'rollback';
+      context.log(`walk: ${size} records, a writer every ${paceMs} ms, ending in ${ending}`);
       const walk = await startWalk(leveldb.value, migrator.value, dataset(size));
       const waits: Wait[] = [];
       const onWait = (message: unknown): void => void waits.push({ ...(message as Omit<Wait, 'at'>), at: Date.now() });
@@ -69,6 +75,7 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
         while (!out.includes('ack ') && writer.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
         subscribe('deploystate:wait', onWait);
         await walk.advance('json-only');
+        await walk.rollBack(emergency);
       } finally {
         unsubscribe('deploystate:wait', onWait);
         writer.stdin.write('stop\n');
@@ -86,13 +93,13 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
         .sort((a, b) => b.ms - a.ms)
         .slice(0, SLOWEST_LISTED)
         .map((a) => `${a.ms.toFixed(0)} ms during ${stepDuring(walk.steps, a)} (waited ${a.waits})`);
-      context.log(`walk: ${size} records @${paceMs} ms: writer's slowest: ${slowest.join('; ')}`);
+      context.log(`walk: ${size} records @${paceMs} ms, ${ending}: writer's slowest: ${slowest.join('; ')}`);
       const base = { suite: 'walk' as const, size, itemsPerRun: 1 };
       const puts = acks.map((a) => a.ms);
       measurements.push(
         toMeasurement('deploy script', puts, {
           ...base,
-          operation: `put+get every ${paceMs} ms during the walk`,
+          operation: `put+get every ${paceMs} ms during the walk to ${ending}`,
           note: `slowest ${slowest.join('; ')} (runbook: at most 1 s); ${puts.length} writes, ${errors.length} refused${errors.length ? ` (${[...new Set(errors)].join(', ')})` : ''}`,
         }),
       );
@@ -100,15 +107,18 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
         const top = [...waits]
           .sort((a, b) => b.ms - a.ms)
           .slice(0, SLOWEST_LISTED)
-          .map((w) => `${w.ms.toFixed(0)} ms on ${w.kind}${w.what !== undefined ? ` ${basename(w.what)}` : ''} in ${stepDuring(walk.steps, { ms: w.ms, at: w.at - w.ms })}`);
-        context.log(`walk: ${size} records @${paceMs} ms: steps' slowest waits: ${top.join('; ')}`);
+          .map(
+            (w) =>
+              `${w.ms.toFixed(0)} ms on ${w.kind}${w.what !== undefined ? ` ${basename(w.what)}` : ''} in ${stepDuring(walk.steps, { ms: w.ms, at: w.at - w.ms })}`,
+          );
+        context.log(`walk: ${size} records @${paceMs} ms, ${ending}: steps' slowest waits: ${top.join('; ')}`);
         measurements.push(
           toMeasurement(
             'migration steps',
             waits.map((w) => w.ms),
             {
               ...base,
-              operation: `wait for another process during the walk, writer every ${paceMs} ms`,
+              operation: `wait for another process during the walk to ${ending}, writer every ${paceMs} ms`,
               note: `slowest ${top.join('; ')} (runbook: at most 2 s); each sample is one wait`,
             },
           ),
