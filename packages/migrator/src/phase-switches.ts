@@ -7,7 +7,13 @@ import { assertFilesIntact, coownedContext, foreignOverwriteError, OverwriteWatc
 import { underGateFence } from './fence.js';
 import { drainForGate } from './outbox-status.js';
 
-export function enableDualWrite(c: CommandContext): Promise<void> {
+export async function enableDualWrite(c: CommandContext): Promise<void> {
+  // Both sides opened before the fence: taking LevelDB from a deploy script that holds it is a
+  // hand-over, which writers waiting for the fence would wait for as well. Under it they are
+  // reachable still, and nothing there needs LevelDB's lock again.
+  await admit(c, 'dual-write enable');
+  await c.ctx.leveldb();
+  await c.ctx.json();
   // Under the fence: a LevelDB-only write still in flight lands before the switch, never after the copy read its chain.
   return underGateFence(c.files, 'dual-write enable', async () => {
     const started = c.clock();
