@@ -67,13 +67,15 @@ export function promote(c: CommandContext): Promise<void> {
     await assertFilesIntact(coownedContext(c.ctx), 'promote');
     // LevelDB held from the drain to the switch, and for nothing else: every write LevelDB
     // acknowledged is in JSON first, and a writer that waited for LevelDB finds the new phase.
+    // The gates decided before LevelDB is held: under the fence nothing but this drain journals,
+    // so only a drain that failed can change them.
+    await admit(c, 'promote');
     const leveldb = await c.ctx.leveldb();
     await leveldb.holdWhile(async () => {
       const drained = await drainForGate(c.ctx, watch);
       // A drain that failed leaves its failure for the gate: refused as "outbox drains".
       if (drained.failed > 0) await admit(c, 'promote');
       if (drained.overwrites.length > 0) throw foreignOverwriteError(drained.overwrites, 'promote'); // [coowned]
-      await admit(c, 'promote');
       await transition(c, 'promote', started);
     });
   });
