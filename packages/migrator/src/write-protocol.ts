@@ -79,6 +79,18 @@ function phaseKeptChanging(t: WriteTarget, key: string): StateError {
 /** How long a write waits for a rollback in progress before WRITES_REFUSED. */
 export const ROLLING_BACK_WAIT_MS = 2_000;
 
+/**
+ * The write through the outbox, started at once, when the state as last read routes writes there
+ * and LevelDB is open (a deploy script's put, every one after its first): the phase is still
+ * checked once LevelDB is held, as writeThrough checks it. undefined when writeThrough must decide.
+ */
+export function outboxWriteNow(t: WriteTarget, w: Write): Promise<boolean> | undefined {
+  const known = t.outbox ? t.watcher.known : undefined;
+  if (known === undefined || !usesOutbox(routeFor(known, t.env))) return undefined;
+  const leveldb = t.openSide?.('leveldb');
+  return leveldb instanceof LevelDbStore ? writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, w, 0) : undefined;
+}
+
 /** Writes (or deletes) one key through the route of the current phase; true when a record was there (delete). */
 export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promise<boolean> {
   // Through the outbox the phase is checked once this process holds LevelDB (see writeToOutbox):
