@@ -35,44 +35,57 @@ export function isOutboxKey(key: string): boolean {
 
 let counter = 0;
 /** The pid part of this process's outbox keys, printed once. */
-const PID_PART = `.${process.pid.toString().padStart(10, '0')}.`;
-const ZEROS = '000000000000000';
+const PID_PART = `.${process.pid.toString(36).padStart(7, '0')}.`;
+const ZEROS = '000000000';
 
 /**
- * A fresh outbox key: time, pid and a per-process counter, so keys from processes that take turns
- * on one LevelDB never collide and sort roughly in commit order (the drainer does not rely on it:
- * it applies each key's value as LevelDB holds it when it drains).
+ * A fresh outbox key: time, pid and a per-process counter, each in base 36 and fixed width (time
+ * 9, pid 7, counter 8 digits), so keys from processes that take turns on one LevelDB never collide
+ * and sort roughly in commit order (the drainer does not rely on it: it applies each key's value as
+ * LevelDB holds it when it drains). The key carries the entry's time, pid and counter, so the value
+ * holds only what the key cannot: short keys and values are most of what an entry costs a put.
  */
 export function newOutboxId(): { id: string; seq: number; ms: number } {
   const seq = ++counter;
   const ms = Date.now();
-  const time = String(ms);
-  const count = String(seq);
-  const id = `${OUTBOX_PREFIX}${ZEROS.slice(time.length)}${time}${PID_PART}${ZEROS.slice(count.length + 3)}${count}`;
+  const time = ms.toString(36);
+  const count = seq.toString(36);
+  const id = `${OUTBOX_PREFIX}${ZEROS.slice(time.length)}${time}${PID_PART}${ZEROS.slice(count.length + 1)}${count}`;
   return { id, seq, ms };
 }
 
 /**
- * The stored form keeps the time in ms (an ISO string costs more than the rest of the entry to
- * print). Printed field by field: it is on every dual-write put's path, and only the key and the
- * phase are text that needs escaping. The writer's entry is read field by field, never spread
- * into a new object with `seq` and `ms` (a spread costs ten times the whole print here).
+ * The stored value: `<op>\t<phase>\t<key>` (the key last, so it may hold any character; time, pid
+ * and counter are in the entry's key). `seq` and `ms` are the ones newOutboxId() gave with the key;
+ * an entry whose pid or phase the key cannot stand for (another pid, a phase with a tab) is stored
+ * in the JSON form that earlier versions wrote, which reads back the same.
  */
 export function encodeOutboxEntry(entry: NewOutboxEntry, seq: number, ms: number): string {
-  const phase = entry.phase === undefined ? '' : `,"phase":${jsonString(entry.phase)}`;
-  return `{"seq":${seq},"key":${jsonString(entry.key)},"op":"${entry.op}","pid":${entry.pid}${phase},"ms":${ms}}`;
-}
-
-/** Characters JSON.stringify escapes in a string (quote, backslash, controls, any surrogate to be safe). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON text: quoted as it is when nothing in it needs escaping, as a record key nearly never does. */
-function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  const phase = entry.phase ?? '';
+  if (entry.pid === process.pid && !phase.includes('\t')) return `${entry.op}\t${phase}\t${entry.key}`;
+  const json = entry.phase === undefined ? '' : `,"phase":${JSON.stringify(entry.phase)}`;
+  return `{"seq":${seq},"key":${JSON.stringify(entry.key)},"op":"${entry.op}","pid":${entry.pid}${json},"ms":${ms}}`;
 }
 
 /** An entry read back; undefined for a value that is not one (never thrown: the drainer removes it). */
 export function decodeOutboxEntry(id: string, raw: string): OutboxEntry | undefined {
+  return raw.startsWith('{') ? decodeJsonEntry(id, raw) : decodeCompactEntry(id, raw);
+}
+
+function decodeCompactEntry(id: string, raw: string): OutboxEntry | undefined {
+  const opEnd = raw.indexOf('\t');
+  const phaseEnd = opEnd < 0 ? -1 : raw.indexOf('\t', opEnd + 1);
+  const op = raw.slice(0, opEnd);
+  const parts = id.slice(OUTBOX_PREFIX.length).split('.');
+  if (phaseEnd < 0 || (op !== 'put' && op !== 'delete') || parts.length !== 3) return undefined;
+  const [ms, pid, seq] = parts.map((part) => parseInt(part, 36)) as [number, number, number];
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(pid) || !Number.isSafeInteger(seq)) return undefined;
+  const phase = raw.slice(opEnd + 1, phaseEnd);
+  return { id, seq, key: raw.slice(phaseEnd + 1), op, time: new Date(ms).toISOString(), pid, ...(phase !== '' && { phase }) };
+}
+
+/** The form earlier versions wrote (and this one for an entry its key cannot stand for). */
+function decodeJsonEntry(id: string, raw: string): OutboxEntry | undefined {
   try {
     const value = JSON.parse(raw) as Partial<OutboxEntry>;
     if (typeof value.key !== 'string' || (value.op !== 'put' && value.op !== 'delete')) return undefined;

@@ -3,7 +3,7 @@
 // (intent and outcome), then removes the entries. Any process drains what it finds, whatever its env.
 import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
+import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
 import { withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
@@ -159,7 +159,8 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
     for (const [key, written] of keys) {
       const value = chainValues.get(key);
       for (const entry of written) {
-        const id = `outbox.${entry.pid.toString(36)}.${entry.id.slice(-30).replace(/\D+/g, '.')}`;
+        // The entry's key is unique to it (time, pid, counter), so its journal id is too.
+        const id = `outbox.${entry.id.slice(OUTBOX_PREFIX.length)}`;
         const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
         const applyOp = value === null ? 'delete' : entry.op;
         lines.push(
