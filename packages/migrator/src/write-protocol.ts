@@ -131,16 +131,21 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
  */
 async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: LevelDbStore, w: Write, attempt: number): Promise<boolean> {
   const { key } = writeKey(w);
-  const { admitted, existed } = await leveldb.writeWithOutbox(
+  const written = leveldb.writeWithOutbox(
     w.op === 'put' ? w : { op: 'delete', chainId: w.at.chainId, contractName: w.at.contractName },
     { key, op: w.op, pid: process.pid, phase: t.watcher.state.phase },
     () => t.watcher.routeUnchanged(),
   );
+  // The drain's timer is armed while LevelDB writes the batch on its thread (a put on an open
+  // handle has handed it over by now), not after: in a process that wakes for a put every 100 ms,
+  // arming a timer costs as much as the batch's own work on this thread.
+  outbox.schedule();
+  const { admitted, existed } = await written;
   if (!admitted) {
     if (attempt >= 3) throw phaseKeptChanging(t, key);
     return writeThrough(t, w, attempt + 1);
   }
-  outbox.schedule();
+  outbox.committed();
   return w.op === 'put' ? true : existed;
 }
 
