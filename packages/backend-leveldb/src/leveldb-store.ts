@@ -237,7 +237,9 @@ export class LevelDbStore extends AbstractStateStore {
     entry: NewOutboxEntry,
     admit: () => boolean = () => true,
   ): Promise<{ admitted: boolean; existed: boolean }> {
-    return this.timed(write.op, async () => {
+    // Not an async closure: the work before the batch runs in timed()'s own turn (a throw there is
+    // counted and rejects the same way).
+    return this.timed(write.op, () => {
       this.assertWritable();
       let key: string;
       let value: string | undefined;
