@@ -3,7 +3,7 @@
 // (intent and outcome), then removes the entries. Any process drains what it finds, whatever its env.
 import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
+import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
 import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
@@ -171,10 +171,14 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
       error = caught;
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    const now = new Date().toISOString();
     for (const [key, written] of keys) {
       const value = chainValues.get(key);
+      // Every entry of a key journals the one value applied: digested once, not once per entry.
+      const digest = value ? canonicalDigest(value) : null;
       for (const entry of written) {
-        const id = `outbox.${entry.pid.toString(36)}.${entry.id.slice(-30).replace(/\D+/g, '.')}`;
+        // The entry's key is unique to it (time, pid, counter), so its journal id is too.
+        const id = `outbox.${entry.id.slice(OUTBOX_PREFIX.length)}`;
         const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
         const applyOp = value === null ? 'delete' : entry.op;
         lines.push(
@@ -183,7 +187,7 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
             id,
             key,
             op: applyOp,
-            digest: value ? canonicalDigest(value) : null,
+            digest,
             ...(value && { record: value }),
             time: entry.time,
             pid: entry.pid,
@@ -197,7 +201,7 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
             outcome: error === undefined ? 'ok' : 'secondary-failed',
             durationMs,
             ...(error !== undefined && { error: errorSummary(error) }),
-            time: new Date().toISOString(),
+            time: now,
             pid: process.pid,
             phase,
           },
@@ -249,7 +253,10 @@ export class OutboxDrainer {
     private readonly onError: (error: unknown) => void = warnDrainFailed,
   ) {}
 
-  /** A put committed an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now). */
+  /**
+   * A put is committing an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now).
+   * Called as the put's batch starts; committed() once it has landed.
+   */
   schedule(): void {
     const now = performance.now();
     this.lastPut = now;
@@ -263,6 +270,16 @@ export class OutboxDrainer {
       }
     }
     if (this.timer === undefined) this.arm(DRAIN_QUIET_MS);
+  }
+
+  /**
+   * The entry announced by schedule() is in LevelDB now. A drain that started before it landed
+   * missed it, and runs again (its end re-arms the timer when a put is pending); with no drain
+   * timed or running, one is timed now.
+   */
+  committed(): void {
+    this.pending = true;
+    if (this.timer === undefined && !this.draining) this.arm(DRAIN_QUIET_MS);
   }
 
   private arm(ms: number): void {
