@@ -3,7 +3,7 @@
 // that record as printed (what the copy and a dual-write put store), instead of parsing it again.
 import { decodeEntry, type LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, parseLossless, tryParseKey, type DeploymentRecord, type InvalidEntry, type StoreEntry } from '@deploystate/core';
-import type { ChainFileFacts } from './chain-file-facts.js';
+import { chainFileFacts, type ChainFileFacts } from './chain-file-facts.js';
 import type { ChainFileReader } from './chain-file-reader.js';
 
 const chainOrder = (a: number, b: number): number => compareKeys(`${a}-`, `${b}-`);
@@ -13,11 +13,15 @@ export interface ReadChainFile extends ChainFileFacts {
   index: ReadonlyMap<string, number>;
 }
 
+/** How many chains ahead of the one compared a reader on another thread is asked for. */
+const READ_AHEAD = 2;
+
 /**
  * The network file of each chain, read and parsed once however many sides ask. Both sides walk
  * the chains in key order and stay within one entry of each other, so only the chains at or after
- * the one asked last are kept; a reader on another thread is also asked for the next chain's file,
- * so it is parsed while this one is compared: at most three files' facts at a time.
+ * the one asked last are kept. A reader on another thread is asked for the next READ_AHEAD chains'
+ * files, which it parses while this thread compares; a file not asked for ahead (the first chain's)
+ * is read on this thread, so both threads work from the start.
  */
 export class ChainFiles {
   private readonly reads = new Map<number, Promise<ReadChainFile>>();
@@ -33,20 +37,24 @@ export class ChainFiles {
   ) {}
 
   read(chainId: number): Promise<ReadChainFile> | undefined {
-    const read = this.start(chainId);
-    if (read === undefined) return undefined;
+    if (this.fileOf(chainId) === undefined) return undefined;
     for (const earlier of this.reads.keys()) if (chainOrder(earlier, chainId) < 0) this.reads.delete(earlier);
-    const next = this.reader.parallel ? this.after(chainId) : undefined;
-    if (next !== undefined) this.start(next);
-    return read;
+    let next: number | undefined = chainId;
+    for (let ahead = 0; this.reader.parallel && ahead < READ_AHEAD; ahead++) {
+      next = this.after(next);
+      if (next === undefined) break;
+      this.start(next, (file, id) => this.reader.read(file, id));
+    }
+    return this.start(chainId, chainFileFacts);
   }
 
-  private start(chainId: number): Promise<ReadChainFile> | undefined {
+  /** The chain's read, started by `read` if none has been. */
+  private start(chainId: number, read: (file: string, chainId: number) => Promise<ChainFileFacts>): Promise<ReadChainFile> | undefined {
     const file = this.fileOf(chainId);
     if (file === undefined) return undefined;
-    let read = this.reads.get(chainId);
-    if (!read) this.reads.set(chainId, (read = this.reader.read(file, chainId).then(indexed)));
-    return read;
+    let started = this.reads.get(chainId);
+    if (!started) this.reads.set(chainId, (started = read(file, chainId).then(indexed)));
+    return started;
   }
 }
 

@@ -186,4 +186,31 @@ describe('chain file facts on a worker thread', () => {
       await worker.close();
     }
   });
+
+  it('verify as built, files read ahead on the worker, finds a difference in a chain the worker read and agrees with the plain comparison', async () => {
+    const chains: Array<[number, string]> = [[56, 'bscmainnet'], [97, 'bsctestnet'], [84532, 'basesepolia'], [11155420, 'optimismsepolia']];
+    const { dir, paths } = await copied(chains.flatMap(([chainId, network]) => [
+      { key: `${chainId}-A`, value: sampleRecord(chainId, 'A', network) },
+      { key: `${chainId}-B`, value: sampleRecord(chainId, 'B', network) },
+    ]));
+    // The last chain's file is one the worker reads ahead: its record changed there.
+    const file = join(paths.deployments, 'optimismsepolia.json');
+    const doc = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, Record<string, unknown>> };
+    (doc.records.B as Record<string, unknown>).address = `0x${'ab'.repeat(20)}`;
+    await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
+    const { Migration: Built } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
+    const migration = await Built.open({ cwd: dir });
+    let verify;
+    try {
+      verify = await migration.verify();
+    } finally {
+      await migration.close();
+    }
+    const plain = await compareDirect(dir);
+    expect(verify.evidence.leveldb).toEqual(plain.left);
+    expect(verify.evidence.json).toEqual(plain.right);
+    expect(verify.evidence.json.count).toBe(8);
+    expect(verify.comparison.differing.map((d) => [d.key, d.fields.map((f) => f.field)])).toEqual([['11155420-B', ['address']]]);
+    expect(verify.schema.files).toBe(4);
+  });
 });
