@@ -185,6 +185,8 @@ describe('chain file facts on a worker thread', () => {
     } finally {
       await worker.close();
     }
+    // A reader whose thread is gone reads on this thread, with the same result.
+    expect(await worker.read(file, 56)).toEqual(await chainFileFacts(file, 56));
   });
 
   it('verify as built, files read ahead on the worker, finds a difference in a chain the worker read and agrees with the plain comparison', async () => {
