@@ -57,34 +57,48 @@ function baselinePath(ctx: Pick<CoownedContext, 'stateDir'>): string {
  * the records the files hold now are the start, and the whole journal is folded over them.
  */
 async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
+  return (await readRecorded(ctx)).baseline;
+}
+
+/** readBaseline, and whether it is the file's content as recorded (not a start made up for an absent or unreadable file). */
+async function readRecorded(ctx: CoownedContext): Promise<{ baseline: Baseline; recorded: boolean }> {
   let text: string;
   try {
     text = await readFile(baselinePath(ctx), 'utf8');
   } catch {
     const start = emptyBaseline();
     await adoptFiles(ctx, start, await chainsInFolder(ctx));
-    return start;
+    return { baseline: start, recorded: false };
   }
   try {
     // Native JSON: the file holds only strings and journal sequence numbers (safe integers), and
     // at 100k records it is about 19 MB, which the lossless codec reads and prints several times slower.
     const parsed = JSON.parse(text) as Baseline;
-    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object') return parsed;
+    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object')
+      return { baseline: parsed, recorded: true };
   } catch {
     // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
   }
-  return emptyBaseline();
+  return { baseline: emptyBaseline(), recorded: false };
 }
 
-/** Read, change and write the baseline under its own lock (one short lock; the journal is read inside). */
-export async function updateBaseline<T>(ctx: CoownedContext, change: (baseline: Baseline) => Promise<T>): Promise<T> {
+/**
+ * Read, change and write the baseline under its own lock (one short lock; the journal is read
+ * inside). `unchanged(result)`: the change left a baseline read from its file as it was, so the
+ * file is not written again (at 100k records its rewrite is a large part of a verify).
+ */
+export async function updateBaseline<T>(
+  ctx: CoownedContext,
+  change: (baseline: Baseline) => Promise<T>,
+  unchanged: (result: T) => boolean = () => false,
+): Promise<T> {
   const file = baselinePath(ctx);
   return withFileLock(
     file,
     async () => {
-      const baseline = await readBaseline(ctx);
+      const { baseline, recorded } = await readRecorded(ctx);
       const result = await change(baseline);
-      await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
+      if (!(recorded && unchanged(result))) await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
       return result;
     },
     { lockDir: ctx.stateDir },
@@ -112,7 +126,7 @@ function entryOf(intent: IntentEntry): WrittenEntry {
  * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
  * returned (`unfolded`), to be checked now but folded next time.
  */
-export async function fold(journal: Journal, baseline: Baseline): Promise<Map<string, WrittenEntry>> {
+export async function fold(journal: Journal, baseline: Baseline, folded: { count: number } = { count: 0 }): Promise<Map<string, WrittenEntry>> {
   const intents = new Map<number, IntentEntry>();
   const ok = new Set<number>();
   const closed = new Set<number>();
@@ -135,8 +149,10 @@ export async function fold(journal: Journal, baseline: Baseline): Promise<Map<st
       continue;
     }
     if (!ok.has(seq)) continue;
-    if (settled) baseline.written[intent.key] = entryOf(intent);
-    else unfolded.set(intent.key, entryOf(intent));
+    if (settled) {
+      baseline.written[intent.key] = entryOf(intent);
+      folded.count++;
+    } else unfolded.set(intent.key, entryOf(intent));
   }
   if (settled) baseline.scannedSeq = Math.max(baseline.scannedSeq, lastSeq);
   return unfolded;
@@ -146,10 +162,13 @@ export function fileOf(ctx: CoownedContext, chainId: number): string {
   return join(ctx.deployments, ctx.registry.fileName(chainId));
 }
 
-export function merged(baseline: Baseline, unfolded: Map<string, WrittenEntry>): Map<string, WrittenEntry> {
-  const all = new Map(Object.entries(baseline.written));
-  for (const [key, entry] of unfolded) all.set(key, entry);
-  return all;
+/** The baseline's entries with the unfolded ones over them, in the baseline's order (no copy of the whole baseline). */
+export function* mergedEntries(baseline: Baseline, unfolded: ReadonlyMap<string, WrittenEntry>): Generator<[string, WrittenEntry]> {
+  const written = baseline.written;
+  for (const key in written) {
+    if (Object.hasOwn(written, key)) yield [key, unfolded.get(key) ?? (written[key] as WrittenEntry)];
+  }
+  for (const [key, entry] of unfolded) if (!Object.hasOwn(written, key)) yield [key, entry];
 }
 
 /** Baselines this process folded, by file, with the signature of the file they were read from. */

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
-import { fileOf, fold, foldedBaseline, later, merged, updateBaseline, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
+import { fileOf, fold, foldedBaseline, later, mergedEntries, updateBaseline, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
 
 export type ForeignOverwriteKind = 'missing' | 'changed' | 'reappeared';
 
@@ -41,7 +41,7 @@ export interface FilesCheck {
 async function checkChain(
   ctx: CoownedContext,
   chainId: number,
-  expected: Array<[string, WrittenEntry]>,
+  expected: Array<[string, string, WrittenEntry]>,
   out: FilesCheck,
   known?: KnownFileDigests,
 ): Promise<void> {
@@ -62,9 +62,8 @@ async function checkChain(
     records = new Map();
     invalid = new Set();
   }
-  for (const [key, entry] of expected) {
+  for (const [key, contractName, entry] of expected) {
     out.checked++;
-    const { contractName } = parseKey(key);
     const found = records.get(contractName);
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
@@ -87,17 +86,17 @@ async function checkChain(
 
 async function checkEntries(
   ctx: CoownedContext,
-  entries: Map<string, WrittenEntry>,
+  entries: Iterable<[string, WrittenEntry]>,
   chains?: ReadonlySet<number>,
   known?: KnownFileDigests,
 ): Promise<FilesCheck> {
-  const byChain = new Map<number, Array<[string, WrittenEntry]>>();
+  const byChain = new Map<number, Array<[string, string, WrittenEntry]>>();
   for (const [key, entry] of entries) {
-    const { chainId } = parseKey(key);
+    const { chainId, contractName } = parseKey(key);
     if (chains && !chains.has(chainId)) continue;
     let list = byChain.get(chainId);
     if (!list) byChain.set(chainId, (list = []));
-    list.push([key, entry]);
+    list.push([key, contractName, entry]);
   }
   const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
   for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known);
@@ -112,7 +111,7 @@ async function checkEntries(
 export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
   const { baseline, unfolded } = await foldedBaseline(ctx);
-  return checkEntries(ctx, merged(baseline, unfolded), chains);
+  return checkEntries(ctx, mergedEntries(baseline, unfolded), chains);
 }
 
 const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
@@ -124,10 +123,19 @@ const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked
  */
 export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck();
-  return updateBaseline(ctx, async (baseline) => {
-    const unfolded = await fold(ctx.journal, baseline);
-    const result = await checkEntries(ctx, merged(baseline, unfolded), undefined, known);
-    for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
-    return result;
-  });
+  let changed = false;
+  return updateBaseline(
+    ctx,
+    async (baseline) => {
+      const scannedSeq = baseline.scannedSeq;
+      const folded = { count: 0 };
+      const unfolded = await fold(ctx.journal, baseline, folded);
+      const result = await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known);
+      for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
+      changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0;
+      return result;
+    },
+    // Nothing folded and nothing moved out: the recorded baseline stands as it is.
+    () => !changed,
+  );
 }

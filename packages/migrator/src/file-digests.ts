@@ -2,7 +2,7 @@
 // timestamp, tied to the file's stat signature, so a second look at the same unchanged file in the
 // same command (verify's compare, then its co-owned files check) hashes nothing and parses nothing.
 import { statSync } from 'node:fs';
-import { canonicalDigest, canonicalEncode, isJsonNumber, textDigest, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
+import { canonicalDigest, type DeploymentRecord } from '@deploystate/core';
 
 export interface FileDigests {
   /** Per contract name: the record's canonicalDigest and timestamp (decimal). */
@@ -48,11 +48,6 @@ export class KnownFileDigests {
   }
 }
 
-export const recordEntry = (record: DeploymentRecord, digest: string): { digest: string; timestamp: string } => ({
-  digest,
-  timestamp: String(record.timestamp),
-});
-
 /** Parsed records looked up like recorded ones; each digest computed only when asked for. */
 export function lazyDigests(records: ReadonlyMap<string, DeploymentRecord>): {
   get(name: string): { digest: string; timestamp: string } | undefined;
@@ -70,76 +65,4 @@ export function lazyDigests(records: ReadonlyMap<string, DeploymentRecord>): {
       );
     },
   };
-}
-
-/**
- * Entries of the two sides of one comparison whose digests are computed when first read, so a
- * record that both sides print to the same canonical text is hashed once, not once per side. The
- * comparison reads the left (LevelDB) entry's digest before the right (JSON) one's of the same key.
- * A right record that is identical to the left one (same keys, same values of the same types, each
- * exact literal with the same text: `identical`, stricter than canonical equality) takes the left
- * one's digest without being encoded; any other is encoded from its own record, and one whose text
- * equals the left one's takes its digest without being hashed.
- */
-export class PairedDigests {
-  private lastKey: string | undefined;
-  private lastRecord: unknown;
-  private lastText = '';
-  private lastDigest = '';
-
-  left(entry: StoreEntry): StoreEntry {
-    return this.lazy(entry, () => {
-      const text = canonicalEncode(entry.record);
-      const digest = textDigest(text);
-      [this.lastKey, this.lastRecord, this.lastText, this.lastDigest] = [entry.key, entry.record, text, digest];
-      return digest;
-    });
-  }
-
-  right(entry: StoreEntry): StoreEntry {
-    return this.lazy(entry, () => {
-      const paired = entry.key === this.lastKey;
-      if (paired && identical(this.lastRecord, entry.record)) return this.lastDigest;
-      const text = canonicalEncode(entry.record);
-      return paired && text === this.lastText ? this.lastDigest : textDigest(text);
-    });
-  }
-
-  private lazy({ key, record }: StoreEntry, digestOf: () => string): StoreEntry {
-    let digest: string | undefined;
-    return {
-      key,
-      record,
-      get digest(): string {
-        digest ??= digestOf();
-        return digest;
-      },
-    };
-  }
-}
-
-/**
- * Whether two JSON-shaped values are the same value of the same types: objects with the same own
- * keys (in any order) and identical values, arrays of the same length and holes, numbers by
- * Object.is, bigints and strings by value, exact literals by their text. Identical values have the
- * same canonical encoding; values that are not may still have it (5 and 5n), which the encoding decides.
- */
-export function identical(a: unknown, b: unknown): boolean {
-  if (typeof a === 'object' && a !== null && a === b) return true; // one record both sides took
-  if (typeof a !== typeof b) return false;
-  if (typeof a !== 'object' || a === null || b === null) return Object.is(a, b);
-  if (isJsonNumber(a) || isJsonNumber(b)) return isJsonNumber(a) && isJsonNumber(b) && a.text === b.text;
-  const right = b as object;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(right) || a.length !== right.length) return false;
-    for (let i = 0; i < a.length; i++) if (i in a !== i in right || !identical(a[i], right[i])) return false;
-    return true;
-  }
-  if (Array.isArray(right) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(right)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(right).length) return false;
-  for (const key of keys) {
-    if (!Object.hasOwn(right, key) || !identical((a as Record<string, unknown>)[key], (right as Record<string, unknown>)[key])) return false;
-  }
-  return true;
 }

@@ -1,23 +1,23 @@
 // Phase 4, read-only: the comparison of LevelDB and JSON (minus exclusions and unmigratable
 // keys) and the schema validation of every state file; verify records its result as evidence.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { validateStateFile, type JsonFileStore } from '@deploystate/backend-json';
+import type { JsonFileStore } from '@deploystate/backend-json';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import {
   compareKeys,
   compareStores,
-  finding,
   DIGEST_FORMAT,
-  parseLossless,
   type Finding,
   type InvalidEntry,
   type StoreEntry,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
-import { KnownFileDigests, PairedDigests, recordEntry } from './file-digests.js';
-import { ChainFiles, leveldbSide, type ReadChainFile } from './verify-sides.js';
+import { validateFile, type SchemaReport } from './chain-file-facts.js';
+import { chainFileReader } from './chain-file-reader.js';
+import { KnownFileDigests } from './file-digests.js';
+import { ChainFiles, fileEntry, leveldbSide, type ReadChainFile } from './verify-sides.js';
 import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
@@ -75,8 +75,6 @@ export async function compareSides(ctx: MigrationContext, options: CompareOption
   return comparison;
 }
 
-type SchemaReport = VerifyReport['schema'];
-
 /** The folder's files: the state files to validate, and every other file with why it is skipped. */
 async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; skipped: SchemaReport['skipped'] }> {
   const out: { files: string[]; skipped: SchemaReport['skipped'] } = { files: [], skipped: [] };
@@ -96,30 +94,6 @@ async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; s
     else out.files.push(file);
   }
   return out;
-}
-
-/** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
-function validateParsed(parsed: unknown, file: string, out: SchemaReport): void {
-  const doc = parsed as Record<string, unknown> | null;
-  if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
-    out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
-    return;
-  }
-  out.files++;
-  out.errors.push(...validateStateFile(parsed, file));
-}
-
-/** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */
-async function validateFile(file: string, out: SchemaReport): Promise<void> {
-  let parsed: unknown;
-  try {
-    parsed = parseLossless(await readFile(file, 'utf8'), { source: file });
-  } catch (error) {
-    out.files++;
-    out.errors.push(finding('NOT_JSON', error instanceof Error ? error.message : String(error), { file }));
-    return;
-  }
-  validateParsed(parsed, file, out);
 }
 
 /** Files validated out of name order end up listed in it, as a separate validation lists them. */
@@ -169,31 +143,30 @@ async function* readAndValidate(
   chainFiles: ChainFiles,
   out: SchemaReport,
   known: KnownFileDigests,
-  paired: PairedDigests,
 ): AsyncGenerator<StoreEntry> {
   for (const [chainId, { others }] of byChain) {
     for (const other of others) await validateFile(other, out);
-    const { file: read, before, model } = await (chainFiles.read(chainId) as Promise<ReadChainFile>);
-    if (!model) {
+    const facts = await (chainFiles.read(chainId) as Promise<ReadChainFile>);
+    if (!facts.parsed) {
       // Rare: a file that cannot be read or is not a state file of this chain. Both sides as they would be alone.
       yield* json.iterate({ chainId, onInvalid });
-      await validateFile(read, out);
+      await validateFile(facts.file, out);
       continue;
     }
-    validateParsed(model.document, read, out);
-    // Each record hashed once here, for the comparison and for the co-owned files check after it.
-    const seen = known.begin(read, before);
-    const names = [...model.records.keys(), ...model.invalid.keys()].sort(compareKeys);
-    for (const name of names) {
-      const record = model.records.get(name);
-      if (record) {
-        const entry = paired.right({ key: `${chainId}-${name}`, record });
-        yield entry;
-        // Read after the comparison took the entry: its digest is computed by then (unless excluded).
-        seen?.records.set(name, recordEntry(record, entry.digest as string));
+    out.files += facts.schema.files;
+    out.errors.push(...facts.schema.errors);
+    out.skipped.push(...facts.schema.skipped);
+    // Each record hashed once where the file was parsed, for the comparison and for the co-owned files check after it.
+    const seen = known.begin(facts.file, facts.before);
+    const invalid = new Map(facts.invalid);
+    for (let i = 0; i < facts.names.length; i++) {
+      const name = facts.names[i] as string;
+      if (facts.texts[i] !== null) {
+        yield fileEntry(`${chainId}-${name}`, facts, i);
+        seen?.records.set(name, { digest: facts.digests[i] as string, timestamp: facts.timestamps[i] as string });
       } else {
         seen?.invalid.add(name);
-        onInvalid({ key: `${chainId}-${name}`, finding: (model.invalid.get(name) as { finding: Finding }).finding });
+        onInvalid({ key: `${chainId}-${name}`, finding: invalid.get(name) as Finding });
       }
     }
   }
@@ -208,20 +181,28 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
-  const paired = new PairedDigests();
   // Which file is read for each chain is known once the JSON store is open (after the LevelDB
   // snapshot); both sides' generators start only when the comparison pulls them, after that.
   let byChain = new Map<number, { read: string; others: string[] }>();
-  const chainFiles = new ChainFiles((chainId) => byChain.get(chainId)?.read);
-  const comparison = await compareWith(
-    ctx,
-    options,
-    (json, onInvalid) => {
-      byChain = filesByChain(ctx, json, files);
-      return readAndValidate(json, onInvalid, byChain, chainFiles, validated, known, paired);
-    },
-    (leveldb, onInvalid) => leveldbSide(leveldb, chainFiles, paired, onInvalid),
-  );
+  let chainAfter = new Map<number, number>();
+  const reader = chainFileReader();
+  const chainFiles = new ChainFiles((chainId) => byChain.get(chainId)?.read, reader, (chainId) => chainAfter.get(chainId));
+  let comparison: SideComparison;
+  try {
+    comparison = await compareWith(
+      ctx,
+      options,
+      (json, onInvalid) => {
+        byChain = filesByChain(ctx, json, files);
+        const chains = [...byChain.keys()];
+        chainAfter = new Map(chains.slice(1).map((next, i) => [chains[i] as number, next]));
+        return readAndValidate(json, onInvalid, byChain, chainFiles, validated, known);
+      },
+      (leveldb, onInvalid) => leveldbSide(leveldb, chainFiles, onInvalid),
+    );
+  } finally {
+    await reader.close();
+  }
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
