@@ -272,7 +272,7 @@ async function copyChain(
       backup = await run.backups.backUp(file);
       const written = chainRecords(sourceKeys, sourceRecords, overrides);
       const digests = written === sourceRecords ? sourceDigests : undefined;
-      const seen = await run.writtenRecords?.begin(file);
+      const seen = await run.writtenRecords?.begin(file, chainId);
       const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, seen) : undefined;
       const result = fresh ?? (await json.replaceChain(chainId, written));
       // Stat right after the write, while this store still holds the file's lock lease.
