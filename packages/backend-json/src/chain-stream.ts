@@ -19,8 +19,9 @@ const OPEN = '{\n    ';
 const BETWEEN = ',\n    ';
 const CLOSE = '\n  }';
 const EMPTY = '{}';
-// Printed text is written out once this much has gathered.
-const CHUNK_CHARS = 64 * 1024;
+// Printed text is written out once this much has gathered: each write is a round trip to the thread
+// pool (a wait on a loaded machine), so few large ones; the file is still never held whole.
+const CHUNK_CHARS = 1024 * 1024;
 
 /**
  * A new state file for one chain, written record by record in contractName order (compareKeys),
