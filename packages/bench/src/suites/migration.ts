@@ -26,13 +26,35 @@ export function migrationSizes(sizes: readonly number[], quick: boolean): number
 }
 
 interface RawIterator {
-  [Symbol.asyncIterator](): AsyncIterator<[string, string]>;
-  close?(): Promise<void>;
+  nextv(size: number): Promise<Array<[string, string]>>;
+  close(): Promise<void>;
 }
 interface RawLevel {
   open(): Promise<void>;
   close(): Promise<void>;
-  iterator(options: { keyEncoding: string; valueEncoding: string }): RawIterator;
+  iterator(options: { keyEncoding: string; valueEncoding: string; highWaterMarkBytes: number }): RawIterator;
+}
+
+// The batches the LevelDB store's scan reads (leveldb-store.ts): the raw limit reads as well as the copy does.
+const RAW_BATCH_ROWS = 1000;
+const RAW_BATCH_BYTES = 1024 * 1024;
+
+/** Every value in key order, in batches, the next batch read while this one is worked on (as the store's scan). */
+async function* scanValues(db: RawLevel): AsyncGenerator<string[]> {
+  const iterator = db.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8', highWaterMarkBytes: RAW_BATCH_BYTES });
+  let ahead: Promise<Array<[string, string]>> | undefined = iterator.nextv(RAW_BATCH_ROWS);
+  try {
+    for (;;) {
+      const rows: Array<[string, string]> = await ahead;
+      ahead = undefined;
+      if (rows.length === 0) return;
+      ahead = iterator.nextv(RAW_BATCH_ROWS);
+      yield rows.map(([, value]) => value);
+    }
+  } finally {
+    if (ahead) await ahead.catch(() => undefined);
+    await iterator.close();
+  }
 }
 type LevelCtor = new (path: string, options: { valueEncoding: string; createIfMissing: boolean }) => RawLevel;
 
@@ -78,11 +100,13 @@ async function rawLimit(Level: LevelCtor, leveldbPath: string, outDir: string): 
   };
   try {
     // Key order groups each chain, so one chain is held at a time, as the copy holds it.
-    for await (const [, value] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8' })) {
-      const record = parseLossless(value) as DeploymentRecord;
-      if (chain.length > 0 && chain[0]?.chainId !== record.chainId) await flush();
-      chain.push(record);
-      count++;
+    for await (const values of scanValues(db)) {
+      for (const value of values) {
+        const record = parseLossless(value) as DeploymentRecord;
+        if (chain.length > 0 && chain[0]?.chainId !== record.chainId) await flush();
+        chain.push(record);
+        count++;
+      }
     }
     await flush();
   } finally {
