@@ -29,6 +29,8 @@ const CHUNK_CHARS = 1024 * 1024;
  */
 export class NewChainFile {
   private pending = '';
+  // The last piece's write: one in flight at a time, in order, while the next piece is printed.
+  private writing: Promise<void> = Promise.resolve();
   private count = 0;
   private lastName: string | undefined;
 
@@ -89,6 +91,7 @@ export class NewChainFile {
     try {
       this.pending += (this.count === 0 ? EMPTY : CLOSE) + this.tail;
       await this.flush();
+      await this.writing;
       const placed = await withFileLock(
         this.target,
         async () => {
@@ -123,20 +126,25 @@ export class NewChainFile {
 
   /** Drops the file: nothing is written at `target`. */
   async abort(): Promise<void> {
+    // The write in flight ends before its file is closed and removed (its error is this abort's reason, or moot).
+    await this.writing.catch(() => undefined);
     await this.file.discard().catch((error: unknown) => {
       throw writeError(this.target, error);
     });
   }
 
+  /** Starts writing what has gathered once the write before it is done; a failed write is thrown here or by commit. */
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const chunk = this.pending;
     this.pending = '';
-    try {
-      await this.file.append(chunk);
-    } catch (error) {
+    await this.writing;
+    const writing = this.file.append(chunk).catch((error: unknown) => {
       throw writeError(this.target, error);
-    }
+    });
+    // Awaited by the next flush, commit or abort: never left unhandled.
+    writing.catch(() => undefined);
+    this.writing = writing;
   }
 }
 
