@@ -57,8 +57,8 @@ describe('NewChainFile', () => {
     ['no records', () => []],
     ['one record', () => [rec(56, 'Only')]],
     ['exact literals, big integers and names outside the BMP', oddRecords],
-    // About 4 MB printed: several of the 1 MiB pieces it writes.
-    ['records filling several chunks', () => byName(generateRecords(6000, [56]))],
+    // About 0.7 MB printed: several of the 64 KiB pieces it writes.
+    ['records filling several chunks', () => byName(generateRecords(1000, [56]))],
   ])('writes the bytes of a whole-file render: %s', async (_what, make) => {
     const records = make();
     expect(await streamed(await tempDir(), records)).toBe(wholeRender(records));
@@ -100,7 +100,7 @@ describe('NewChainFile', () => {
     try {
       // The failed piece is written while the next is printed: the failure comes with a later add, or the commit.
       const writing = (async () => {
-        for (const record of byName(generateRecords(6000, [56]))) await file.add(record);
+        for (const record of byName(generateRecords(1000, [56]))) await file.add(record);
         return file.commit();
       })();
       await expect(writing).rejects.toMatchObject({ code: 'DISK_FULL', file: target });

@@ -7,8 +7,7 @@ import { createInterface } from 'node:readline';
 import { AtomicFileWriter } from '@deploystate/backend-json/atomic';
 import type { Baseline, WrittenEntry } from './coowned-baseline.js';
 
-// Written out in pieces this large: few round trips to the thread pool, never the whole file.
-const CHUNK_CHARS = 1024 * 1024;
+const CHUNK_CHARS = 64 * 1024;
 const HEAD = /^\{\n {2}"version": 1,\n {2}"scannedSeq": (\d+),\n {2}"written": \{(\}?)$/;
 const ENTRY = /^ {4}("(?:[^"\\]|\\.)*"): (\{.*\}),?$/;
 

@@ -11,9 +11,8 @@ import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
 import { parseEntryLine, printedEntry } from './written-file.js';
 
-// Text is written out once this much has gathered, and read back in pieces of this size: few round
-// trips to the thread pool, and still never a whole spill in memory.
-const CHUNK_CHARS = 1024 * 1024;
+// Text is written out once this much has gathered, and read back in pieces of this size.
+const CHUNK_CHARS = 64 * 1024;
 
 /** One chain's records appended one by one to a file, read back in the same order. */
 export class RecordSpill {

@@ -37,7 +37,7 @@ interface RawLevel {
 
 // The batches the LevelDB store's scan reads (leveldb-store.ts): the raw limit reads as well as the copy does.
 const RAW_BATCH_ROWS = 1000;
-const RAW_BATCH_BYTES = 1024 * 1024;
+const RAW_BATCH_BYTES = 64 * 1024;
 
 /** Every value in key order, in batches, the next batch read while this one is worked on (as the store's scan). */
 async function* scanValues(db: RawLevel): AsyncGenerator<string[]> {
