@@ -59,7 +59,8 @@ describe('a spill of the records a copy wrote', () => {
     const second = await spilled(folder, 97);
     const older: [string, WrittenEntry] = ['1-Older', { seq: 9, op: 'delete', digest: null, timestamp: '5' }];
     for (const step of [1, 2, 7, 50]) {
-      const pieces = (text: string): string[] => Array.from({ length: Math.ceil(text.length / step) }, (_, i) => text.slice(i * step, (i + 1) * step));
+      const pieces = (text: string): string[] =>
+        Array.from({ length: Math.ceil(text.length / step) }, (_, i) => text.slice(i * step, (i + 1) * step));
       // The spills first (the baseline's first entry comes from one), then after an entry of its own.
       for (const leading of [[], [older]] as Array<Array<[string, WrittenEntry]>>) {
         const file = join(dir, `written-${step}-${leading.length}.json`);
