@@ -259,7 +259,8 @@ async function acquireFor(target: string, file: string, options: LockOptions): P
   try {
     return await acquireLock(file, options);
   } catch (error) {
-    if (!isStateError(error, ErrorCodes.LOCKED)) throw error;
+    // A lock file that is its own target (the migrator's fence) is named as it is.
+    if (!isStateError(error, ErrorCodes.LOCKED) || target === file) throw error;
     throw new StateError(ErrorCodes.LOCKED, `${target} is being written by another process: ${error.message}`, {
       file: target,
       cause: error,
@@ -272,6 +273,8 @@ async function acquireFor(target: string, file: string, options: LockOptions): P
  * The lock guarding one file, kept for `idleMs` after each use so back-to-back writes of one process
  * do not take it each time. Other processes still get turns: the lease ends when idle, on
  * `release()`, and before the next use once a waiter shows itself (it holds `<lock>.wait` shared).
+ * Uses may overlap (a shared lease, such as the migrator's write fence): a use that starts while
+ * others run joins the lock they hold, and the idle time counts from the last one's end.
  */
 export class LockLease {
   private lock: HeldLock | undefined;
@@ -280,12 +283,17 @@ export class LockLease {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly file: string;
   private taken = 0;
+  /** Uses running now; the lease idles out only once none does. */
+  private running = 0;
+  /** The take in progress, so overlapping uses take the lock once. */
+  private taking: Promise<HeldLock> | undefined;
 
+  /** `lockFile`: the lock file itself, when `target` has none of its own (see lockFileFor). */
   constructor(
     private readonly target: string,
-    private readonly options: LockOptions & { idleMs: number },
+    private readonly options: LockOptions & { idleMs: number; lockFile?: string },
   ) {
-    this.file = lockFileFor(target, options.lockDir);
+    this.file = options.lockFile ?? lockFileFor(target, options.lockDir);
   }
 
   /** Whether this lease holds the lock right now. */
@@ -301,9 +309,38 @@ export class LockLease {
     return this.taken;
   }
 
-  /** Runs `fn` under the lock; calls must not overlap (the store's per-file queue serialises them). */
+  /** Runs `fn` under the lock. */
   async run<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     this.cancelIdle();
+    this.running++;
+    try {
+      return await fn(await this.take());
+    } finally {
+      if (--this.running === 0) {
+        if (this.options.idleMs <= 0) await this.release();
+        else {
+          this.idleTimer = setTimeout(() => void this.release(), this.options.idleMs);
+          this.idleTimer.unref();
+        }
+      }
+    }
+  }
+
+  /** The lock for one use: the one held when other uses run (they hold it), else checked or taken afresh. */
+  private async take(): Promise<HeldLock> {
+    // A take that failed is no answer for this use: it tries on its own.
+    while (this.taking) await this.taking.catch(() => undefined);
+    if (this.lock && this.running > 1) return this.lock;
+    const taking = this.takeAfresh();
+    this.taking = taking;
+    try {
+      return await taking;
+    } finally {
+      if (this.taking === taking) this.taking = undefined;
+    }
+  }
+
+  private async takeAfresh(): Promise<HeldLock> {
     if (this.lock && !this.lock.isHeld()) await this.release();
     if (this.lock && this.hasWaiters()) {
       await this.release();
@@ -313,16 +350,7 @@ export class LockLease {
       this.lock = await acquireFor(this.target, this.file, this.options);
       this.taken++;
     }
-    const lock = this.lock;
-    try {
-      return await fn(lock);
-    } finally {
-      if (this.options.idleMs <= 0) await this.release();
-      else {
-        this.idleTimer = setTimeout(() => void this.release(), this.options.idleMs);
-        this.idleTimer.unref();
-      }
-    }
+    return this.lock;
   }
 
   /** Throws LOCK_UNAVAILABLE unless this lease holds its lock (see HeldLock.assertHeld). */

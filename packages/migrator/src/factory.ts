@@ -24,6 +24,7 @@ import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import { currentRoute, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
+import { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 
 export interface StateStoreOptions extends MigrationOptions {
@@ -61,6 +62,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   private readonly overwrites: OverwriteWatch | undefined;
   /** Brings JSON up to date with LevelDB's outbox (real LevelDB only). */
   private readonly outbox: OutboxDrainer | undefined;
+  /** Held shared across back-to-back writes (write-fence.ts). */
+  private readonly fence: WriteFence;
   private leftoversChecked = false;
   /** The look for entries another process left, while it runs: close() waits for it, so they are drained. */
   private leftoverCheck: Promise<void> | undefined;
@@ -75,6 +78,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     this.watcher = new PhaseWatcher(files);
     this.env = options.env ?? process.env;
     this.shadowReads = options.shadowReads ?? false;
+    this.fence = new WriteFence(files);
     this.sides = options.stores ?? {
       leveldb: levelDbStore(files, { registry }),
       // A JSON-primary write's journal intent is on disk before the file it changes is replaced.
@@ -106,6 +110,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       side: (name) => this.side(name),
       openSide: (name) => this.openSide(name),
       jsonAwaitsJournal: options.stores === undefined,
+      fence: this.fence,
       ...(this.outbox && { outbox: this.outbox }),
     };
   }
@@ -165,7 +170,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // LevelDB is released.
     await this.leftoverCheck;
     await this.outbox?.close();
-    await Promise.all([this.sides.leveldb.close(), this.sides.json.close(), this.journal.close()]);
+    await Promise.all([this.sides.leveldb.close(), this.sides.json.close(), this.journal.close(), this.fence.release()]);
   }
 
   protected async _get(key: string): Promise<DeploymentRecord | null> {

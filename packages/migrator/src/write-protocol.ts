@@ -21,6 +21,7 @@ import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
 import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
+import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
@@ -38,6 +39,8 @@ export interface WriteTarget {
   readonly outbox?: OutboxDrainer;
   /** The JSON side awaits `journal.flushed()` before it replaces a file (the factory's own JSON store). */
   readonly jsonAwaitsJournal?: boolean;
+  /** The fence held across this store's back-to-back writes; without it each write takes the fence itself. */
+  readonly fence?: WriteFence;
 }
 
 /**
@@ -107,7 +110,7 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
   // none is created.
   if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, w, attempt);
-  return underWriteFence(t.files, () => writeRouted(t, w, attempt));
+  return t.fence ? t.fence.run(() => writeRouted(t, w, attempt)) : underWriteFence(t.files, () => writeRouted(t, w, attempt));
 }
 
 /**

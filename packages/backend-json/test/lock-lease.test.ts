@@ -1,0 +1,133 @@
+// A lease whose uses overlap (the migrator holds its write fence this way): overlapping uses share
+// one take of the lock, the lock stays held until the last use ends, and a waiter still gets its
+// turn, when the lease idles out or at the next use.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '@deploystate/core';
+import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { acquireLock, hasWaiters, isLockHeld, LockLease, type HeldLock } from '../src/lock.js';
+
+const dirs: string[] = [];
+const leases: LockLease[] = [];
+afterEach(async () => {
+  for (const lease of leases.splice(0)) await lease.release();
+  for (const dir of dirs.splice(0)) await removeTempDir(dir);
+});
+
+async function sharedLease(idleMs: number): Promise<{ file: string; lease: LockLease }> {
+  const dir = await makeTempDir('lock-lease-');
+  dirs.push(dir);
+  const file = join(dir, 'fence.lock');
+  const lease = new LockLease(file, { lockFile: file, mode: 'shared', idleMs, timeoutMs: 5_000 });
+  leases.push(lease);
+  return { file, lease };
+}
+
+/** A promise and the function that settles it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 5_000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('a shared lease with overlapping uses', () => {
+  it('takes the lock once for uses that overlap, and holds it until the last one ends', async () => {
+    const { file, lease } = await sharedLease(60_000);
+    const first = gate();
+    const second = gate();
+    const seen: HeldLock[] = [];
+    const a = lease.run(async (lock) => {
+      seen.push(lock);
+      await first.opened;
+    });
+    const b = lease.run(async (lock) => {
+      seen.push(lock);
+      await second.opened;
+    });
+    await until(() => seen.length === 2, 'both uses to start');
+    expect(lease.takes).toBe(1);
+    expect(seen[0]).toBe(seen[1]);
+    first.open();
+    await a;
+    // The second use still runs: the lock is still this lease's.
+    expect(seen[1]?.isHeld()).toBe(true);
+    await expect(acquireLock(file, { timeoutMs: 0 })).rejects.toMatchObject({ code: ErrorCodes.LOCKED });
+    second.open();
+    await b;
+    // Idle, not released (the idle time is long here): released by release().
+    expect(isLockHeld(file)).toBe(true);
+    await lease.release();
+    expect(isLockHeld(file)).toBe(false);
+  });
+
+  it('a use that starts while another runs joins it even when a waiter shows: the lock is never let go under a running use', async () => {
+    const { file, lease } = await sharedLease(60_000);
+    const first = gate();
+    let firstStarted = false;
+    const a = lease.run(async () => {
+      firstStarted = true;
+      await first.opened;
+    });
+    await until(() => firstStarted, 'the first use to start');
+    const order: string[] = [];
+    const waiter = acquireLock(file, { timeoutMs: 5_000 }).then((held) => {
+      order.push('gate');
+      return held;
+    });
+    await until(() => hasWaiters(file), 'the gate to wait');
+    await lease.run(async () => {
+      order.push('joined');
+      expect(isLockHeld(file)).toBe(true);
+    });
+    expect(order).toEqual(['joined']);
+    first.open();
+    await a;
+    await lease.release();
+    await (await waiter).release();
+    expect(order).toEqual(['joined', 'gate']);
+  });
+
+  it('an idle lease lets an exclusive waiter in without another use', async () => {
+    const { file, lease } = await sharedLease(50);
+    await lease.run(async () => undefined);
+    expect(isLockHeld(file)).toBe(true);
+    const taken = await acquireLock(file, { timeoutMs: 5_000 });
+    await taken.release();
+  });
+
+  it('the next use hands over to a waiting exclusive holder, then waits for it', async () => {
+    const { file, lease } = await sharedLease(60_000);
+    await lease.run(async () => undefined);
+    const order: string[] = [];
+    const waiter = acquireLock(file, { timeoutMs: 5_000 }).then((held) => {
+      order.push('gate');
+      return held;
+    });
+    await until(() => hasWaiters(file), 'the gate to wait');
+    const use = lease.run(async () => {
+      order.push('use');
+    });
+    const held = await waiter;
+    expect(order).toEqual(['gate']);
+    await held.release();
+    await use;
+    expect(order).toEqual(['gate', 'use']);
+    expect(lease.takes).toBe(2);
+  });
+
+  it('uses that overlap while the lock cannot be had each end in LOCKED, and the lease takes it later', async () => {
+    const { file } = await sharedLease(60_000);
+    const lease = new LockLease(file, { lockFile: file, mode: 'shared', idleMs: 60_000, timeoutMs: 30 });
+    leases.push(lease);
+    const gateLock = await acquireLock(file, { timeoutMs: 0 });
+    const runs = [lease.run(async () => 'a'), lease.run(async () => 'b')];
+    for (const run of runs) await expect(run).rejects.toMatchObject({ code: ErrorCodes.LOCKED });
+    await gateLock.release();
+    await expect(lease.run(async () => 'c')).resolves.toBe('c');
+  });
+});
