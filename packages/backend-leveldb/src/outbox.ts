@@ -34,45 +34,67 @@ export function isOutboxKey(key: string): boolean {
 }
 
 let counter = 0;
-/** The pid part of this process's outbox keys, printed once. */
-const PID_PART = `.${process.pid.toString().padStart(10, '0')}.`;
-const ZEROS = '000000000000000';
+/** When this process started writing entries: its keys carry it, and each entry its time since. */
+const STARTED_MS = Date.now();
+const ZEROS = '000000000000';
+/** The part of this process's outbox keys that never changes: its start (base 36) and pid (base 36). */
+const WRITER = `${OUTBOX_PREFIX}${STARTED_MS.toString(36).padStart(9, '0')}.${process.pid.toString(36).padStart(7, '0')}.`;
 
 /**
- * A fresh outbox key: time, pid and a per-process counter, so keys from processes that take turns
- * on one LevelDB never collide and sort roughly in commit order (the drainer does not rely on it:
- * it applies each key's value as LevelDB holds it when it drains).
+ * A fresh outbox key: the writing process's start and pid, then its counter (12 decimal digits),
+ * so keys from processes that take turns on one LevelDB never collide, and one process's keys sort
+ * in the order it wrote them (the drainer does not rely on order: it applies each key's value as
+ * LevelDB holds it when it drains). Only the counter is printed per put: printing a time costs a
+ * cold process as much as the rest of the entry, so the entry's time goes in its value as the
+ * milliseconds since the start, a small integer.
  */
 export function newOutboxId(): { id: string; seq: number; ms: number } {
   const seq = ++counter;
-  const ms = Date.now();
-  const time = String(ms);
   const count = String(seq);
-  const id = `${OUTBOX_PREFIX}${ZEROS.slice(time.length)}${time}${PID_PART}${ZEROS.slice(count.length + 3)}${count}`;
-  return { id, seq, ms };
+  return { id: `${WRITER}${ZEROS.slice(count.length)}${count}`, seq, ms: Date.now() };
 }
 
 /**
- * The stored form keeps the time in ms (an ISO string costs more than the rest of the entry to
- * print). Printed field by field: it is on every dual-write put's path, and only the key and the
- * phase are text that needs escaping. The writer's entry is read field by field, never spread
- * into a new object with `seq` and `ms` (a spread costs ten times the whole print here).
+ * The stored value: `<op>\t<phase>\t<ms since the writer started>\t<key>` (the key last, so it may
+ * hold any character; the start, pid and counter are in the entry's key). `seq` and `ms` are the
+ * ones newOutboxId() gave with the key; an entry whose pid or phase the key cannot stand for
+ * (another pid, a phase with a tab) is stored in the JSON form earlier versions wrote, which reads
+ * back the same.
  */
 export function encodeOutboxEntry(entry: NewOutboxEntry, seq: number, ms: number): string {
-  const phase = entry.phase === undefined ? '' : `,"phase":${jsonString(entry.phase)}`;
-  return `{"seq":${seq},"key":${jsonString(entry.key)},"op":"${entry.op}","pid":${entry.pid}${phase},"ms":${ms}}`;
-}
-
-/** Characters JSON.stringify escapes in a string (quote, backslash, controls, any surrogate to be safe). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON text: quoted as it is when nothing in it needs escaping, as a record key nearly never does. */
-function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  const phase = entry.phase ?? '';
+  if (entry.pid === process.pid && !phase.includes('\t')) return `${entry.op}\t${phase}\t${ms - STARTED_MS}\t${entry.key}`;
+  const json = entry.phase === undefined ? '' : `,"phase":${JSON.stringify(entry.phase)}`;
+  return `{"seq":${seq},"key":${JSON.stringify(entry.key)},"op":"${entry.op}","pid":${entry.pid}${json},"ms":${ms}}`;
 }
 
 /** An entry read back; undefined for a value that is not one (never thrown: the drainer removes it). */
 export function decodeOutboxEntry(id: string, raw: string): OutboxEntry | undefined {
+  return raw.startsWith('{') ? decodeJsonEntry(id, raw) : decodeCompactEntry(id, raw);
+}
+
+function decodeCompactEntry(id: string, raw: string): OutboxEntry | undefined {
+  const fields: string[] = [];
+  let from = 0;
+  for (let i = 0; i < 3; i++) {
+    const tab = raw.indexOf('\t', from);
+    if (tab < 0) return undefined;
+    fields.push(raw.slice(from, tab));
+    from = tab + 1;
+  }
+  const [op, phase, since] = fields as [string, string, string];
+  const parts = id.slice(OUTBOX_PREFIX.length).split('.');
+  if ((op !== 'put' && op !== 'delete') || parts.length !== 3 || !/^-?\d+$/.test(since)) return undefined;
+  const started = parseInt(parts[0] as string, 36);
+  const pid = parseInt(parts[1] as string, 36);
+  const seq = Number(parts[2]);
+  const ms = started + Number(since);
+  if (![started, pid, seq, ms].every(Number.isSafeInteger)) return undefined;
+  return { id, seq, key: raw.slice(from), op, time: new Date(ms).toISOString(), pid, ...(phase !== '' && { phase }) };
+}
+
+/** The form earlier versions wrote (and this one for an entry its key cannot stand for). */
+function decodeJsonEntry(id: string, raw: string): OutboxEntry | undefined {
   try {
     const value = JSON.parse(raw) as Partial<OutboxEntry>;
     if (typeof value.key !== 'string' || (value.op !== 'put' && value.op !== 'delete')) return undefined;

@@ -38,30 +38,56 @@ describe('LevelDB outbox', () => {
     expect(await store.readOutbox()).toEqual([]);
   });
 
-  it('an entry printed field by field reads back exactly, whatever characters its key and phase hold', () => {
-    for (const key of ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029', '8-lone \ud800 \udfff', '9-\u007f']) {
-      const { id, seq, ms } = newOutboxId();
-      const text = encodeOutboxEntry({ key, op: 'put', pid: 4242, phase: 'dual-"write"' }, seq, ms);
-      expect(JSON.parse(text)).toEqual({ seq, key, op: 'put', pid: 4242, phase: 'dual-"write"', ms });
-      expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', time: new Date(ms).toISOString(), pid: 4242, phase: 'dual-"write"' });
+  it('an entry reads back exactly, whatever characters its key and phase hold', () => {
+    const keys = ['56-Router', '1-a"b\\c', '97-contracts/x.sol:X\n\t\u0001', '5-\u00e9\u4e2d\ud83d\ude00', '7-\u2028\u2029', '8-lone \ud800 \udfff', '9-\u007f', '3-{"a":1}'];
+    for (const key of keys) {
+      for (const phase of ['dual-write', 'dual-"write"', 'tab\there', undefined]) {
+        for (const pid of [process.pid, 4242]) {
+          const { id, seq, ms } = newOutboxId();
+          const text = encodeOutboxEntry({ key, op: 'put', pid, ...(phase !== undefined && { phase }) }, seq, ms);
+          expect(decodeOutboxEntry(id, text)).toEqual({ id, seq, key, op: 'put', time: new Date(ms).toISOString(), pid, ...(phase !== undefined && { phase }) });
+        }
+      }
     }
-    const deleted = encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1 }, 9, 0);
-    expect(JSON.parse(deleted)).toEqual({ seq: 9, key: '56-Gone', op: 'delete', pid: 1, ms: 0 });
+    const { id, seq, ms } = newOutboxId();
+    expect(decodeOutboxEntry(id, encodeOutboxEntry({ key: '56-Gone', op: 'delete', pid: 1 }, seq, ms))).toEqual({
+      id,
+      seq,
+      key: '56-Gone',
+      op: 'delete',
+      time: new Date(ms).toISOString(),
+      pid: 1,
+    });
+  });
+
+  it("a writer's own entry stores only what its key cannot hold: the operation, the phase, its time and the record key", () => {
+    const { id, seq, ms } = newOutboxId();
+    const text = encodeOutboxEntry({ key: '56-Router', op: 'put', pid: process.pid, phase: 'dual-write' }, seq, ms);
+    expect(text).toMatch(/^put\tdual-write\t\d+\t56-Router$/);
+    expect(decodeOutboxEntry(id, text)?.time).toBe(new Date(ms).toISOString());
+  });
+
+  it('values that are not entries read back as nothing (the drainer removes them)', () => {
+    const { id } = newOutboxId();
+    for (const raw of ['', 'put', 'put\tdual-write', 'put\t\t56-A', 'put\t\tx\t56-A', 'patch\t\t5\t56-A', '{"key":1}', '{not json']) {
+      expect(decodeOutboxEntry(id, raw)).toBeUndefined();
+    }
+    expect(decodeOutboxEntry(`${OUTBOX_PREFIX}zz`, 'put\t\t5\t56-A')).toBeUndefined();
   });
 
   it('an entry an earlier version wrote with a digest still reads back', () => {
-    const { id } = newOutboxId();
+    const id = `${OUTBOX_PREFIX}000001800000000.0000012345.000000000003`;
     const text = JSON.stringify({ seq: 3, key: '56-Router', op: 'put', digest: 'ab'.repeat(32), pid: 7, phase: 'dual-write', ms: 5 });
     expect(decodeOutboxEntry(id, text)).toEqual({ id, seq: 3, key: '56-Router', op: 'put', time: new Date(5).toISOString(), pid: 7, phase: 'dual-write' });
   });
 
-  it('outbox ids keep their fixed-width parts, so they sort by time, then pid, then order of writing', () => {
+  it("outbox ids keep their fixed-width parts, so one writer's sort in the order it wrote them", () => {
     const first = newOutboxId();
     const second = newOutboxId();
     const parts = first.id.slice(OUTBOX_PREFIX.length).split('.');
-    expect(parts.map((p) => p.length)).toEqual([15, 10, 12]);
-    expect(Number(parts[0])).toBe(first.ms);
-    expect(Number(parts[1])).toBe(process.pid);
+    expect(parts.map((p) => p.length)).toEqual([9, 7, 12]);
+    expect(parseInt(parts[0] as string, 36)).toBeLessThanOrEqual(first.ms);
+    expect(parseInt(parts[1] as string, 36)).toBe(process.pid);
     expect(Number(parts[2])).toBe(first.seq);
     expect(second.seq).toBe(first.seq + 1);
     expect(second.id > first.id).toBe(true);

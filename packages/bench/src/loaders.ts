@@ -97,6 +97,7 @@ export interface MigrationHandle {
   verify(): Promise<unknown>;
   promote(): Promise<unknown>;
   cutover(options: { acknowledge: string[] }): Promise<unknown>;
+  rollback?(options: { emergency?: boolean }): Promise<unknown>;
   close?(): Promise<unknown>;
 }
 

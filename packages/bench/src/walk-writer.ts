@@ -1,6 +1,10 @@
 // Child process entry for the walk suite: a deploy script that puts a record through
 // createStateStore() and reads it back every `paceMs` until "stop" on stdin. Prints one line per
-// write: "ack <ms>" (put and read back, in milliseconds) or "error <code>"; "done" at the end.
+// write: "ack <ms> <started> <waits>" (put and read back, in milliseconds; started: wall clock in ms;
+// waits: what it waited for, "kind:ms" or "kind(what):ms" joined by commas, or "-") or
+// "error <code>"; "done" at the end.
+import { subscribe } from 'node:diagnostics_channel';
+import { basename } from 'node:path';
 import { loadMigrator } from './loaders.js';
 
 async function main(): Promise<void> {
@@ -9,6 +13,14 @@ async function main(): Promise<void> {
   if (!migrator.ok) throw new Error(migrator.reason);
   const store = await migrator.value.createStateStore({ cwd, env: {} });
   let stopped = false;
+  // The waits of the put and read-back in progress (null between them: the drainer's own are not the script's).
+  let waits: string[] | null = null;
+  subscribe('deploystate:wait', (message: unknown) => {
+    const wait = message as { kind: string; ms: number; what?: string };
+    if (!waits) return;
+    const what = wait.what !== undefined ? `(${basename(wait.what)})` : '';
+    waits.push(`${wait.kind}${what}:${wait.ms.toFixed(0)}`);
+  });
   process.stdin.on('data', (chunk: Buffer) => {
     if (chunk.toString().includes('stop')) stopped = true;
   });
@@ -22,15 +34,20 @@ async function main(): Promise<void> {
       timestamp: 1_800_000_000_000 + i,
     };
     const started = performance.now();
+    const startedAt = Date.now();
+    waits = [];
     try {
       await store.put(record);
       const back = await store.get(97, record.contractName);
       process.stdout.write(
-        back?.timestamp === record.timestamp ? `ack ${(performance.now() - started).toFixed(3)}\n` : 'error READ_BACK\n',
+        back?.timestamp === record.timestamp
+          ? `ack ${(performance.now() - started).toFixed(3)} ${startedAt} ${waits.join(',') || '-'}\n`
+          : 'error READ_BACK\n',
       );
     } catch (error) {
       process.stdout.write(`error ${String((error as { code?: unknown }).code ?? 'UNKNOWN')}\n`);
     }
+    waits = null;
     await new Promise((resolve) => setTimeout(resolve, Number(paceText)));
   }
   await store.close();

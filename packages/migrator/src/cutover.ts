@@ -2,7 +2,6 @@
 // fence) and of fold-in, which carries LevelDB's later changes into the JSON side.
 import { openSnapshot } from '@deploystate/backend-leveldb';
 import {
-  canonicalDigest,
   compareKeys,
   describeAcknowledgement,
   ErrorCodes,
@@ -10,22 +9,21 @@ import {
   parseKey,
   sleep,
   StateError,
-  StoreDigest,
   type Finding,
 } from '@deploystate/core';
 import { verifyChainOnSide } from './chain-evidence.js';
 import type { ChainVerificationReport } from './chain/types.js';
 import type { CommandContext } from './command-context.js';
 import { admit, differingKeys, gateFinding, transition, verifyAndRecord } from './command-gates.js';
-import { isoNow, type MigrationContext } from './context.js';
+import type { MigrationContext } from './context.js';
 import { assertFilesIntact, coownedContext } from './coowned.js';
 import { foldIn, recordLevelDb, type FoldInReport } from './cutover-leveldb.js';
+import { recheckBeforeFence, recheckUnderFence } from './cutover-recheck.js';
 import { createStateStore } from './factory.js';
 import { underGateFence } from './fence.js';
 import { assertRunGate } from './machine.js';
 import { readState, updateState } from './state.js';
 import type { CutoverOptions, LevelDbAtCutover, MigrationPhase, VerifyReport } from './types.js';
-import { keysWrittenSince } from './written-since.js';
 import { findingId, validateFiles } from './verify.js';
 
 export interface CutoverReport {
@@ -71,17 +69,14 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
   const verify = last.verify;
   if (!options.dryRun) {
     const ackList = [...[...new Set(options.acknowledge ?? [])].sort(compareKeys), ...c.acknowledgements.map(describeAcknowledgement)];
-    // The switch under the fence, after re-checking only the keys written since the last verify's
-    // quiet point (and those it found pending): no write lands between the check and the switch,
-    // and writers wait for that, not for a whole verify.
+    // The keys written since the last verify's quiet point (and those it found pending) are
+    // re-checked before the fence, then only those written since under it, with the switch: no
+    // write lands between the check and the switch, and writers wait for that, not for a whole verify.
+    const recorded = last.leveldb as LevelDbAtCutover;
+    const first = await recheckBeforeFence(c, verify, recorded);
     await c.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
     await underGateFence(c.files, 'cutover', async () => {
-      const keys = await keysWrittenSince(c.journal, verify.evidence.journalSeq);
-      for (const key of verify.comparison.pending ?? []) keys.add(key);
-      const leveldbAtCutover =
-        keys.size === 0
-          ? (last.leveldb as LevelDbAtCutover)
-          : await c.withReadCtx((ctx) => recheckWritten(c, ctx, keys, verify, last.leveldb as LevelDbAtCutover));
+      const leveldbAtCutover = await recheckUnderFence(c, verify, recorded, first);
       await transition(
         c,
         'cutover',
@@ -121,43 +116,6 @@ async function freshVerify(
       schemaErrors: verify.schema.errors.map(gateFinding),
     });
   return { verify, leveldb: recordLeveldb ? await recordLevelDb(ctx, await ctx.leveldb()) : undefined };
-}
-
-/**
- * Under the fence: the keys written since the last verify's quiet point, read from a fresh snapshot
- * of LevelDB and from JSON, must be equal (minus exclusions); LevelDB as recorded at that verify is
- * brought up to date for them. A key that differs fails the gate as the verify would have.
- */
-async function recheckWritten(
-  c: CommandContext,
-  ctx: MigrationContext,
-  keys: ReadonlySet<string>,
-  verify: VerifyReport,
-  recorded: LevelDbAtCutover,
-): Promise<LevelDbAtCutover> {
-  const state = await readState(c.files);
-  const skip = new Set([...state.exclusions, ...state.unmigratable]);
-  const leveldb = await ctx.leveldb();
-  const json = await ctx.json();
-  const records = { ...recorded.records };
-  const differing: string[] = [];
-  for (const key of [...keys].sort(compareKeys)) {
-    if (skip.has(key)) continue;
-    const { chainId, contractName } = parseKey(key);
-    const [left, right] = await Promise.all([leveldb.get(chainId, contractName), json.get(chainId, contractName)]);
-    const digest = left === null ? undefined : canonicalDigest(left);
-    if (digest !== (right === null ? undefined : canonicalDigest(right))) differing.push(key);
-    if (digest === undefined) delete records[key];
-    else records[key] = digest;
-  }
-  if (differing.length > 0)
-    assertRunGate('fresh clean verify', { ...verify.evidence, clean: false, differences: differing.length }, c.files.state, undefined, {
-      differingKeys: differing,
-      schemaErrors: [],
-    });
-  const digest = new StoreDigest();
-  for (const key of Object.keys(records).sort(compareKeys)) digest.addDigest(key, records[key] as string);
-  return { at: isoNow(ctx), count: digest.size, digest: digest.digest(), records };
 }
 
 /**

@@ -22,7 +22,7 @@ import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
 import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
-import { currentRoute, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
+import { currentRoute, outboxWriteNow, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
 import { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
@@ -268,7 +268,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
 
   // A put is checked once (the base class's put), and each side takes the checked record as it is.
   protected override async _putChecked(checked: CheckedRecord): Promise<void> {
-    await this.watchedWrite({ op: 'put', checked });
+    const w: Write = { op: 'put', checked };
+    await (outboxWriteNow(this.writer, w) ?? this.watchedWrite(w));
   }
 
   protected async _put(_key: string, record: DeploymentRecord): Promise<void> {

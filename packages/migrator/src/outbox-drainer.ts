@@ -3,8 +3,8 @@
 // (intent and outcome), then removes the entries. Any process drains what it finds, whatever its env.
 import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { LevelDbStore, OutboxEntry } from '@deploystate/backend-leveldb';
-import { withLock } from '@deploystate/backend-json/lock';
+import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
+import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
 import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
@@ -62,6 +62,8 @@ export interface DrainResult {
   left: boolean;
   /** [coowned] Records the store wrote that a file had lost when the drain was about to write it. */
   overwrites: ForeignOverwrite[];
+  /** Stopped early for a gate waiting for the fence: what is left drains after it. */
+  yielded?: boolean;
 }
 
 
@@ -72,23 +74,31 @@ export interface DrainResult {
  * kept for `status`. `fenced`: the caller holds the gate fence; else the fence is held shared, so a
  * gate never sees a drain half done.
  */
-export async function drainOutbox(t: DrainTarget, options: { fenced?: boolean; rounds?: number } = {}): Promise<DrainResult> {
+export async function drainOutbox(
+  t: DrainTarget,
+  options: { fenced?: boolean; rounds?: number; yieldToGates?: boolean } = {},
+): Promise<DrainResult> {
   const total: DrainResult = { applied: 0, failed: 0, left: false, overwrites: [] };
   const rounds = options.rounds ?? 20;
   for (let round = 0; round < rounds; round++) {
-    const run = (): Promise<DrainResult> => drainRound(t);
     const fenced = options.fenced || !existsSync(t.files.stateDir);
+    // Holding the fence shared, a drain keeps out a gate that waits for it exclusively (and shared
+    // takes never queue behind it): with a gate waiting, the drain ends at the next file and lets it go first.
+    const gateWaiting = !fenced && options.yieldToGates ? () => hasWaiters(t.files.fence) : undefined;
+    const run = (): Promise<DrainResult> => drainRound(t, gateWaiting);
     const result = fenced ? await run() : await withLock(t.files.fence, run, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS });
     total.applied += result.applied;
     total.failed += result.failed;
     total.left = result.left;
     total.overwrites.push(...result.overwrites);
-    if (!result.left || result.failed > 0) break;
+    if (result.yielded) total.yielded = true;
+    if (!result.left || result.failed > 0 || result.yielded) break;
   }
   return total;
 }
 
-async function drainRound(t: DrainTarget): Promise<DrainResult> {
+async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<DrainResult> {
+  if (gateWaiting?.()) return { applied: 0, failed: 0, left: true, overwrites: [], yielded: true };
   const leveldb = await t.leveldb();
   // One turn on LevelDB for the entries and their keys' values: among several processes taking
   // turns, every separate read could wait for a hand-over of its own.
@@ -134,7 +144,12 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
   let failure: OutboxFailure | undefined;
   let applied = 0;
   let failed = 0;
+  let yielded = false;
   for (const [chainId, keys] of byChain) {
+    if (applied + failed > 0 && gateWaiting?.()) {
+      yielded = true;
+      break;
+    }
     // [coowned] Before the file is written, as issue 10's check runs for a write: what a foreign
     // rewrite dropped is reported while the file still shows it, whatever this write then does.
     if (t.watch && chainId >= 0) overwrites.push(...(await t.watch.beforeWrite(chainId, pending)));
@@ -156,10 +171,14 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
       error = caught;
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    const now = new Date().toISOString();
     for (const [key, written] of keys) {
       const value = chainValues.get(key);
+      // Every entry of a key journals the one value applied: digested once, not once per entry.
+      const digest = value ? canonicalDigest(value) : null;
       for (const entry of written) {
-        const id = `outbox.${entry.pid.toString(36)}.${entry.id.slice(-30).replace(/\D+/g, '.')}`;
+        // The entry's key is unique to it (time, pid, counter), so its journal id is too.
+        const id = `outbox.${entry.id.slice(OUTBOX_PREFIX.length)}`;
         const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
         const applyOp = value === null ? 'delete' : entry.op;
         lines.push(
@@ -168,7 +187,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
             id,
             key,
             op: applyOp,
-            digest: value ? canonicalDigest(value) : null,
+            digest,
             ...(value && { record: value }),
             time: entry.time,
             pid: entry.pid,
@@ -182,7 +201,7 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
             outcome: error === undefined ? 'ok' : 'secondary-failed',
             durationMs,
             ...(error !== undefined && { error: errorSummary(error) }),
-            time: new Date().toISOString(),
+            time: now,
             pid: process.pid,
             phase,
           },
@@ -203,9 +222,9 @@ async function drainRound(t: DrainTarget): Promise<DrainResult> {
   }
   await leveldb.removeOutbox(done);
   if (failure) await writeFileAtomic(outboxFailureFile(t.files), `${JSON.stringify(failure, null, 2)}\n`).catch(() => undefined);
-  const left = failed > 0 || entries.length >= ROUND_SIZE;
+  const left = failed > 0 || yielded || entries.length >= ROUND_SIZE;
   if (!left) await rm(outboxFailureFile(t.files), { force: true });
-  return { applied, failed, left, overwrites };
+  return { applied, failed, left, overwrites, ...(yielded && { yielded }) };
 }
 
 /**
@@ -234,7 +253,10 @@ export class OutboxDrainer {
     private readonly onError: (error: unknown) => void = warnDrainFailed,
   ) {}
 
-  /** A put committed an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now). */
+  /**
+   * A put is committing an entry: drain once puts pause (or at most DRAIN_MAX_DELAY_MS from now).
+   * Called as the put's batch starts; committed() once it has landed.
+   */
   schedule(): void {
     const now = performance.now();
     this.lastPut = now;
@@ -248,6 +270,16 @@ export class OutboxDrainer {
       }
     }
     if (this.timer === undefined) this.arm(DRAIN_QUIET_MS);
+  }
+
+  /**
+   * The entry announced by schedule() is in LevelDB now. A drain that started before it landed
+   * missed it, and runs again (its end re-arms the timer when a put is pending); with no drain
+   * timed or running, one is timed now.
+   */
+  committed(): void {
+    this.pending = true;
+    if (this.timer === undefined && !this.draining) this.arm(DRAIN_QUIET_MS);
   }
 
   private arm(ms: number): void {
@@ -267,7 +299,7 @@ export class OutboxDrainer {
       return;
     }
     this.draining = true;
-    const run = this.drainNow();
+    const run = this.drainNow(true);
     void run.finally(() => {
       this.draining = false;
       // A drain queued meanwhile (close(), the exit) takes what is pending; else the next is timed from now.
@@ -277,15 +309,23 @@ export class OutboxDrainer {
     });
   }
 
-  /** Drains now (after any drain in progress); resolves when done, never rejects. */
-  drainNow(): Promise<DrainResult | undefined> {
+  /**
+   * Drains now (after any drain in progress); resolves when done, never rejects. `yieldToGates`: a
+   * timed drain ends early for a gate waiting for the fence, and the rest is drained after it.
+   */
+  drainNow(yieldToGates = false): Promise<DrainResult | undefined> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const run = this.running.then(async () => {
       this.pending = false;
       try {
-        const result = await drainOutbox(this.target);
+        const result = await drainOutbox(this.target, { yieldToGates });
         if (result.failed > 0) this.retryLater();
+        else if (result.yielded) {
+          // The rest drains after the gate: this drain's next try waits for the fence.
+          this.pending = true;
+          if (this.timer === undefined) this.arm(DRAIN_QUIET_MS);
+        }
         return result;
       } catch (error) {
         // The fence or LevelDB was busy for too long, or the journal cannot be written: the

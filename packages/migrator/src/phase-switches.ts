@@ -7,7 +7,13 @@ import { assertFilesIntact, coownedContext, foreignOverwriteError, OverwriteWatc
 import { underGateFence } from './fence.js';
 import { drainForGate } from './outbox-status.js';
 
-export function enableDualWrite(c: CommandContext): Promise<void> {
+export async function enableDualWrite(c: CommandContext): Promise<void> {
+  // Both sides opened before the fence: taking LevelDB from a deploy script that holds it is a
+  // hand-over, which writers waiting for the fence would wait for as well. Under it they are
+  // reachable still, and nothing there needs LevelDB's lock again.
+  await admit(c, 'dual-write enable');
+  await c.ctx.leveldb();
+  await c.ctx.json();
   // Under the fence: a LevelDB-only write still in flight lands before the switch, never after the copy read its chain.
   return underGateFence(c.files, 'dual-write enable', async () => {
     const started = c.clock();
@@ -61,13 +67,15 @@ export function promote(c: CommandContext): Promise<void> {
     await assertFilesIntact(coownedContext(c.ctx), 'promote');
     // LevelDB held from the drain to the switch, and for nothing else: every write LevelDB
     // acknowledged is in JSON first, and a writer that waited for LevelDB finds the new phase.
+    // The gates decided before LevelDB is held: under the fence nothing but this drain journals,
+    // so only a drain that failed can change them.
+    await admit(c, 'promote');
     const leveldb = await c.ctx.leveldb();
     await leveldb.holdWhile(async () => {
       const drained = await drainForGate(c.ctx, watch);
       // A drain that failed leaves its failure for the gate: refused as "outbox drains".
       if (drained.failed > 0) await admit(c, 'promote');
       if (drained.overwrites.length > 0) throw foreignOverwriteError(drained.overwrites, 'promote'); // [coowned]
-      await admit(c, 'promote');
       await transition(c, 'promote', started);
     });
   });

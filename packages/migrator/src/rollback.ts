@@ -33,14 +33,16 @@ const EARLY_PLAN_FENCE_WAIT_MS = 1_000;
 
 /**
  * The last intent per key whose write reached the primary (for a JSON side that cannot be read),
- * in two streamed passes: the failed writes' seqs, then the last other intent per key.
+ * in two streamed passes: the failed writes' seqs, then the last other intent per key. Entries
+ * after `untilSeq` (when given) are left out.
  */
-async function lastGoodIntents(journal: Journal, sinceSeq: number): Promise<Map<string, IntentEntry>> {
+async function lastGoodIntents(journal: Journal, sinceSeq: number, untilSeq = Infinity): Promise<Map<string, IntentEntry>> {
   const failed = new Set<number>();
   for await (const e of journal.entries({ sinceSeq }))
-    if (e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
+    if (e.seq <= untilSeq && e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
   const out = new Map<string, IntentEntry>();
-  for await (const e of journal.entries({ sinceSeq })) if (e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
+  for await (const e of journal.entries({ sinceSeq }))
+    if (e.seq <= untilSeq && e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
   return out;
 }
 
@@ -124,7 +126,7 @@ async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: St
  * read again (replanWritten), so writers wait for that, not for a read of both whole sides.
  * Undefined where the JSON side cannot be planned from (the carry-back then replays the journal).
  */
-async function planBeforeStopping(ctx: MigrationContext): Promise<{ plan: CarryBackPlan; seq: number } | undefined> {
+async function planBeforeStopping(ctx: MigrationContext, sinceSeq: number): Promise<EarlyPlan | undefined> {
   // Only a head start: a write that keeps the fence longer leaves the whole plan for rolling-back.
   const seq = await quietPoint(ctx, 'rollback', EARLY_PLAN_FENCE_WAIT_MS).catch((error: unknown) => {
     if (isStateError(error, ErrorCodes.LOCKED)) return undefined;
@@ -135,14 +137,23 @@ async function planBeforeStopping(ctx: MigrationContext): Promise<{ plan: CarryB
   try {
     const json = await ctx.json().catch(() => null);
     const plan = json && (await planFromJson(ctx, snapshot.store, json).catch(() => null));
-    return plan ? { plan, seq } : undefined;
+    // The keys written up to the quiet point, while writers still write: no write was in flight
+    // there, so a later outcome never closes an intent before it.
+    return plan ? { plan, seq, keys: [...(await lastGoodIntents(ctx.journal, sinceSeq, seq)).keys()] } : undefined;
   } finally {
     await snapshot.dispose();
   }
 }
 
+/** The plan made before writers were stopped, at a quiet point `seq`, with the keys written up to it. */
+interface EarlyPlan {
+  plan: CarryBackPlan;
+  seq: number;
+  keys: string[];
+}
+
 /** The early plan made current: each key written since its quiet point planned again from JSON and LevelDB as they are now. */
-async function replanWritten(ctx: MigrationContext, early: { plan: CarryBackPlan; seq: number }, sinceSeq: number): Promise<CarryBackPlan> {
+async function replanWritten(ctx: MigrationContext, early: EarlyPlan): Promise<CarryBackPlan> {
   await waitForOutcomes(ctx.journal, early.seq, () => true);
   const written = await keysWrittenSince(ctx.journal, early.seq);
   const state = await readState(ctx.files);
@@ -166,7 +177,8 @@ async function replanWritten(ctx: MigrationContext, early: { plan: CarryBackPlan
     if (have === null || canonicalDigest(have) !== digest) puts.push({ key, record: wanted });
     after.set(key, digest);
   }
-  return { keys: [...(await lastGoodIntents(ctx.journal, sinceSeq)).keys()], puts, deletes, after };
+  const keys = new Set([...early.keys, ...(await lastGoodIntents(ctx.journal, early.seq)).keys()]);
+  return { keys: [...keys], puts, deletes, after };
 }
 
 /** [coowned] The plan with each lost key's journalled record instead of what JSON holds now (none: LevelDB keeps its own). */
@@ -193,7 +205,16 @@ async function leveldbDigestOf(leveldb: StateStore, plan: CarryBackPlan): Promis
  * or switch, and nothing is opened (opening LevelDB rewrites files a team commits).
  */
 export function nothingToRollBack(options: RollbackOptions): RollbackReport {
-  return { from: 'leveldb-only', emergency: options.emergency ?? false, replayed: 0, puts: 0, deletes: 0, leveldbDigest: '', durationMs: 0, nothingToDo: true };
+  return {
+    from: 'leveldb-only',
+    emergency: options.emergency ?? false,
+    replayed: 0,
+    puts: 0,
+    deletes: 0,
+    leveldbDigest: '',
+    durationMs: 0,
+    nothingToDo: true,
+  };
 }
 
 export async function runRollback(
@@ -235,7 +256,7 @@ export async function runRollback(
     };
   }
   // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
-  const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx) : undefined;
+  const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx, sinceSeq) : undefined;
   if (state.phase !== 'rolling-back') {
     await updateState(ctx.files, (s) => {
       s.rollback = { from, startedAt: isoNow(ctx), emergency, carriedBack: false };
@@ -243,14 +264,16 @@ export async function runRollback(
     });
   }
   // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = keepJournalled(early ? await replanWritten(ctx, early, sinceSeq) : await planCarryBack(ctx, from, sinceSeq), journalWins);
+  const plan = keepJournalled(early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq), journalWins);
   const leveldb = await ctx.leveldb();
   for (const { record } of plan.puts) await leveldb.put(record);
   for (const key of plan.deletes) {
     const { chainId, contractName } = parseKey(key);
     await leveldb.delete(chainId, contractName);
   }
-  const leveldbDigest = await leveldbDigestOf(leveldb, plan);
+  // Planned from JSON, the digest needs no read of LevelDB and is made once writers go on; else
+  // LevelDB is read now, before they write to it again.
+  const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
   await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
   await updateState(ctx.files, (s) => {
     s.rollback = {
@@ -278,6 +301,7 @@ export async function runRollback(
       ),
     );
   });
+  const leveldbDigest = scanned ?? (await leveldbDigestOf(leveldb, plan));
   return {
     from,
     emergency,

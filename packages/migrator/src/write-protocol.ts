@@ -82,6 +82,18 @@ function phaseKeptChanging(t: WriteTarget, key: string): StateError {
 /** How long a write waits for a rollback in progress before WRITES_REFUSED. */
 export const ROLLING_BACK_WAIT_MS = 2_000;
 
+/**
+ * The write through the outbox, started at once, when the state as last read routes writes there
+ * and LevelDB is open (a deploy script's put, every one after its first): the phase is still
+ * checked once LevelDB is held, as writeThrough checks it. undefined when writeThrough must decide.
+ */
+export function outboxWriteNow(t: WriteTarget, w: Write): Promise<boolean> | undefined {
+  const known = t.outbox ? t.watcher.known : undefined;
+  if (known === undefined || !usesOutbox(routeFor(known, t.env))) return undefined;
+  const leveldb = t.openSide?.('leveldb');
+  return leveldb instanceof LevelDbStore ? writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, w, 0) : undefined;
+}
+
 /** Writes (or deletes) one key through the route of the current phase; true when a record was there (delete). */
 export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promise<boolean> {
   // Through the outbox the phase is checked once this process holds LevelDB (see writeToOutbox):
@@ -122,16 +134,21 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
  */
 async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: LevelDbStore, w: Write, attempt: number): Promise<boolean> {
   const { key } = writeKey(w);
-  const { admitted, existed } = await leveldb.writeWithOutbox(
+  const written = leveldb.writeWithOutbox(
     w.op === 'put' ? w : { op: 'delete', chainId: w.at.chainId, contractName: w.at.contractName },
     { key, op: w.op, pid: process.pid, phase: t.watcher.state.phase },
     () => t.watcher.routeUnchanged(),
   );
+  // The drain's timer is armed while LevelDB writes the batch on its thread (a put on an open
+  // handle has handed it over by now), not after: in a process that wakes for a put every 100 ms,
+  // arming a timer costs as much as the batch's own work on this thread.
+  outbox.schedule();
+  const { admitted, existed } = await written;
   if (!admitted) {
     if (attempt >= 3) throw phaseKeptChanging(t, key);
     return writeThrough(t, w, attempt + 1);
   }
-  outbox.schedule();
+  outbox.committed();
   return w.op === 'put' ? true : existed;
 }
 

@@ -7,7 +7,7 @@ import { compareKeys } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { streamJournalledKeys } from './journal-queries.js';
-import type { Journal } from './journal.js';
+import type { IntentEntry, Journal } from './journal.js';
 import type { SideComparison } from './types.js';
 
 /**
@@ -55,4 +55,37 @@ export async function settleWrittenSince(
   const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
   const pending = [...new Set([...(comparison.pending ?? []), ...moved])].sort(compareKeys);
   return { ...comparison, equal, onlyLeft, onlyRight, differing, pending };
+}
+
+/** What the journal says a key holds on both sides after `seq`: its digest (null: deleted), or unknown. */
+export type JournalledValue = { digest: string | null } | 'unknown';
+
+/**
+ * For each key journalled after `seq`, the digest of its last write when the journal alone tells
+ * what both sides hold: one writing process (its writes are in order), and the last write closed
+ * `ok` (both sides written). Any other case (writers of the same key racing, an intent still open,
+ * a failed or compensated write) is unknown: the caller reads that key from the sides.
+ */
+export async function lastWrittenValues(journal: Journal, seq: number): Promise<Map<string, JournalledValue>> {
+  const last = new Map<string, { intent: IntentEntry; pids: Set<number>; outcome?: string }>();
+  const byId = new Map<string, string>();
+  const bySeq = new Map<number, string>();
+  for await (const e of journal.entries({ sinceSeq: seq })) {
+    if (e.type === 'intent' && !e.probe) {
+      const seen = last.get(e.key);
+      last.set(e.key, { intent: e, pids: (seen?.pids ?? new Set()).add(e.pid) });
+      if (e.id !== undefined) byId.set(e.id, e.key);
+      bySeq.set(e.seq, e.key);
+    } else if (e.type === 'outcome') {
+      const key = (e.refId !== undefined ? byId.get(e.refId) : undefined) ?? bySeq.get(e.ref);
+      const write = key === undefined ? undefined : last.get(key);
+      const closes =
+        write && (e.refId !== undefined && write.intent.id !== undefined ? e.refId === write.intent.id : e.ref === write.intent.seq);
+      if (write && closes) write.outcome = e.outcome;
+    }
+  }
+  const values = new Map<string, JournalledValue>();
+  for (const [key, { intent, pids, outcome }] of last)
+    values.set(key, pids.size === 1 && outcome === 'ok' ? { digest: intent.op === 'delete' ? null : intent.digest } : 'unknown');
+  return values;
 }

@@ -85,4 +85,34 @@ describe('the drainer under a steady stream of puts', () => {
     await finish();
     await closing;
   });
+
+  // schedule() runs as a put's batch starts; the batch may land after the drain it timed has read
+  // the outbox (a slow write on a loaded machine). committed() must get that entry drained.
+  it('a put whose batch lands after its drain has ended is drained by the next one', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { drainer, starts, finish } = slowDrains();
+    drainer.schedule();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(starts).toHaveLength(1);
+    await finish();
+    drainer.committed();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(starts).toHaveLength(2);
+    await finish();
+    await drainer.close();
+  });
+
+  it('a put whose batch lands while its drain runs is drained by the next one', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { drainer, starts, finish } = slowDrains();
+    drainer.schedule();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(starts).toHaveLength(1);
+    drainer.committed();
+    await finish();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(starts).toHaveLength(2);
+    await finish();
+    await drainer.close();
+  });
 });

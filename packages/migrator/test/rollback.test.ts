@@ -45,8 +45,12 @@ describe('rollback', () => {
     expect(report.from).toBe('json-only');
     expect(report.puts).toBe(2);
     expect(report.deletes).toBe(1);
+    // Each key written since dual-write enable counts as replayed (the early plan's and any after it).
+    expect(report.replayed).toBe(3);
     const comparison = await compareDirect(tempDir());
     expect(comparison.equal).toBe(true);
+    // The digest reported is LevelDB's as the carry-back left it.
+    expect(report.leveldbDigest).toBe(comparison.left.digest);
     expect((await migration.status()).phase).toBe('leveldb-only');
     // A second run has nothing left to carry back.
     expect((await migration.rollback()).replayed).toBe(0);

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, type Migration } from '../src/index.js';
+import { Journal, type NewJournalEntry } from '../src/journal.js';
+import { lastWrittenValues } from '../src/written-since.js';
 import { resolvePaths } from '../src/paths.js';
 import { ReadOnlySides } from '../src/read-only.js';
 import { demoMigration, useTempDir } from './helpers.js';
@@ -32,6 +34,32 @@ async function whileJsonIsRead<T>(during: () => Promise<void>, work: () => Promi
     return await work();
   } finally {
     ReadOnlySides.prototype.json = json;
+  }
+}
+
+/**
+ * Runs `work` with `during` called once, right after the `nth` snapshot context opened its LevelDB
+ * snapshot (cut-over: 1 its verify, 2 its findings, 3 the re-check before the fence).
+ */
+async function afterSnapshot<T>(nth: number, during: () => Promise<void>, work: () => Promise<T>): Promise<{ result: T; fired: boolean }> {
+  const leveldb = ReadOnlySides.prototype.leveldb;
+  const seen = new WeakSet<ReadOnlySides>();
+  let fired = false;
+  ReadOnlySides.prototype.leveldb = async function (this: ReadOnlySides) {
+    const store = await leveldb.call(this);
+    if (!seen.has(this)) {
+      seen.add(this);
+      if (--nth === 0) {
+        fired = true;
+        await during();
+      }
+    }
+    return store;
+  };
+  try {
+    return { result: await work(), fired };
+  } finally {
+    ReadOnlySides.prototype.leveldb = leveldb;
   }
 }
 
@@ -100,5 +128,116 @@ describe('a write while the sides are read', () => {
       await writer.close();
     }
     expect((await migration.status()).phase).toBe('json-primary');
+  });
+});
+
+describe('a write between the re-check before the fence and the fence', () => {
+  it('is re-checked under the fence: an equal one is recorded with LevelDB, one that differs in JSON refuses', async () => {
+    const equal = join(tempDir(), 'equal');
+    let migration: Migration = await demoMigration(equal, 'json-primary');
+    let writer = createStateStore({ cwd: equal, env: {} });
+    const acknowledge = await acknowledgeAll(migration);
+    try {
+      // A key written during the verify, so the re-check before the fence has a snapshot to take.
+      const { result, fired } = await afterSnapshot(
+        3,
+        () => writer.putContract(97, sampleRecord(97, 'AfterSnapshot', 'bsctestnet', 8)),
+        () =>
+          whileJsonIsRead(
+            () => writer.putContract(97, sampleRecord(97, 'DuringVerify', 'bsctestnet', 7)),
+            () => migration.cutover({ acknowledge }),
+          ),
+      );
+      expect(fired).toBe(true);
+      expect(result.verify.comparison.pending).toEqual(['97-DuringVerify']);
+    } finally {
+      await writer.close();
+    }
+    expect((await migration.status()).phase).toBe('json-only');
+    // LevelDB as cut-over recorded it holds both writes: nothing changed since.
+    expect((await migration.verify()).leveldbSinceCutover?.changed).toBe(false);
+
+    const differs = join(tempDir(), 'differs');
+    migration = await demoMigration(differs, 'json-primary');
+    writer = createStateStore({ cwd: differs, env: {} });
+    try {
+      const acks = await acknowledgeAll(migration);
+      const cutover = afterSnapshot(
+        3,
+        async () => {
+          await writer.putContract(97, sampleRecord(97, 'ChangedAfterSnapshot', 'bsctestnet', 8));
+          await jsonOnlyRecord(differs, 'ChangedAfterSnapshot');
+        },
+        () =>
+          whileJsonIsRead(
+            () => writer.putContract(97, sampleRecord(97, 'DuringVerify', 'bsctestnet', 7)),
+            () => migration.cutover({ acknowledge: acks }),
+          ),
+      );
+      await expect(cutover).rejects.toMatchObject({ code: 'GATE_FAILED', data: { differingKeys: ['97-ChangedAfterSnapshot'] } });
+    } finally {
+      await writer.close();
+    }
+    expect((await migration.status()).phase).toBe('json-primary');
+  });
+});
+
+describe('what the journal alone tells of the keys written since a point', () => {
+  it("gives the last write's digest when one process wrote the key and closed it ok; anything else is unknown", async () => {
+    const journal = new Journal(join(tempDir(), 'journal.ndjson'));
+    const base = { time: new Date(0).toISOString(), phase: 'json-primary' as const };
+    const intent = (id: string, key: string, pid: number, digest: string | null): NewJournalEntry => ({
+      type: 'intent',
+      id,
+      key,
+      op: digest === null ? 'delete' : 'put',
+      digest,
+      pid,
+      ...base,
+    });
+    const outcome = (
+      id: string,
+      key: string,
+      pid: number,
+      result: 'ok' | 'primary-failed',
+      op: 'put' | 'delete' = 'put',
+    ): NewJournalEntry => ({
+      type: 'outcome',
+      refId: id,
+      key,
+      op,
+      outcome: result,
+      durationMs: 1,
+      pid,
+      ...base,
+    });
+    const before = await journal.appendOne(intent('old', '97-Before', 1, 'd0'));
+    await journal.appendOne(outcome('old', '97-Before', 1, 'ok'));
+    const since = before.seq + 1;
+    for (const entry of [
+      intent('a1', '97-Twice', 1, 'd1'),
+      outcome('a1', '97-Twice', 1, 'ok'),
+      intent('a2', '97-Twice', 1, 'd2'),
+      outcome('a2', '97-Twice', 1, 'ok'),
+      intent('b1', '97-Deleted', 1, null),
+      outcome('b1', '97-Deleted', 1, 'ok', 'delete'),
+      intent('c1', '97-Failed', 1, 'd3'),
+      outcome('c1', '97-Failed', 1, 'primary-failed'),
+      intent('e1', '97-Open', 1, 'd4'),
+      intent('f1', '97-TwoWriters', 1, 'd5'),
+      intent('g1', '97-TwoWriters', 2, 'd6'),
+      outcome('f1', '97-TwoWriters', 1, 'ok'),
+      outcome('g1', '97-TwoWriters', 2, 'ok'),
+    ])
+      await journal.appendOne(entry);
+    const values = await lastWrittenValues(journal, since);
+    await journal.close();
+    expect(Object.fromEntries(values)).toEqual({
+      '97-Twice': { digest: 'd2' },
+      '97-Deleted': { digest: null },
+      '97-Failed': 'unknown',
+      '97-Open': 'unknown',
+      '97-TwoWriters': 'unknown',
+    });
   });
 });

@@ -31,11 +31,22 @@ export async function seededLevelDb(
   return dir;
 }
 
+/** One migration step of the walk, with its wall-clock span (ms since epoch). */
+export interface WalkStep {
+  name: string;
+  started: number;
+  ended: number;
+}
+
 export interface MigrationWalk {
   cwd: string;
   phase: Phase;
+  /** The steps run so far, in order. */
+  steps: WalkStep[];
   /** Moves the migration forward to `phase` (never back). */
   advance(phase: Phase): Promise<void>;
+  /** Rolls the migration back to leveldb-only (`emergency`: skipping the gates). */
+  rollBack(emergency: boolean): Promise<void>;
   /** A factory store for the current phase, opened; closed by `dispose`. */
   factoryStore(): Promise<StateStore>;
   dispose(): Promise<void>;
@@ -61,9 +72,19 @@ export async function startWalk(
   }
   const handle = migration;
   let acknowledge: string[] = [];
+  const steps: WalkStep[] = [];
+  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await run();
+    } finally {
+      steps.push({ name, started, ended: Date.now() });
+    }
+  };
   const walk: MigrationWalk = {
     cwd,
     phase: 'leveldb-only',
+    steps,
     async advance(phase) {
       const from = PHASES.indexOf(walk.phase);
       const to = PHASES.indexOf(phase);
@@ -79,17 +100,24 @@ export async function startWalk(
               ...analysis.findings.filter((f) => !isDev(f) && f.severity !== 'info').map((f) => f.code),
             ]),
           ];
-          await handle.enableDualWrite();
-          await handle.migrate();
+          await timed('dual-write enable', () => handle.enableDualWrite());
+          await timed('migrate', () => handle.migrate());
         } else if (next === 'json-primary') {
-          await handle.verify();
-          await handle.promote();
+          await timed('verify', () => handle.verify());
+          await timed('promote', () => handle.promote());
         } else if (next === 'json-only') {
-          await handle.verify();
-          await handle.cutover({ acknowledge });
+          await timed('verify', () => handle.verify());
+          await timed('cutover', () => handle.cutover({ acknowledge }));
         }
         walk.phase = next;
       }
+    },
+    async rollBack(emergency) {
+      if (!handle.rollback) throw new Error('this migrator has no rollback');
+      await timed(emergency ? 'rollback --emergency' : 'rollback', () =>
+        (handle.rollback as NonNullable<MigrationHandle['rollback']>)({ emergency }),
+      );
+      walk.phase = 'leveldb-only';
     },
     async factoryStore() {
       const store = await migrator.createStateStore({ cwd, env: {} });
