@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compareKeys, generateRecords, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { AtomicFileWriter } from '../src/atomic.js';
 import { emptyStateFile, JsonFileStore, NewChainFile, renderStateFile } from '../src/index.js';
 import { rec } from './helpers.js';
 
@@ -56,7 +57,8 @@ describe('NewChainFile', () => {
     ['no records', () => []],
     ['one record', () => [rec(56, 'Only')]],
     ['exact literals, big integers and names outside the BMP', oddRecords],
-    ['records filling several chunks', () => byName(generateRecords(400, [56]))],
+    // About 0.7 MB printed: several of the 64 KiB pieces it writes.
+    ['records filling several chunks', () => byName(generateRecords(1000, [56]))],
   ])('writes the bytes of a whole-file render: %s', async (_what, make) => {
     const records = make();
     expect(await streamed(await tempDir(), records)).toBe(wholeRender(records));
@@ -87,6 +89,27 @@ describe('NewChainFile', () => {
     await file.add(rec(56, 'Token'));
     expect(await file.commit()).toBe(false);
     expect(await readFile(target, 'utf8')).toBe('{"mine": true}\n');
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('a piece whose write fails (the disk full) fails the file, leaving no file and no temp file', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'bscmainnet.json');
+    const file = await NewChainFile.create(target, 56, 'bscmainnet');
+    const append = vi.spyOn(AtomicFileWriter.prototype, 'append').mockRejectedValue(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+    try {
+      // The failed piece is written while the next is printed: the failure comes with a later add, or the commit.
+      const writing = (async () => {
+        for (const record of byName(generateRecords(1000, [56]))) await file.add(record);
+        return file.commit();
+      })();
+      await expect(writing).rejects.toMatchObject({ code: 'DISK_FULL', file: target });
+      expect(append).toHaveBeenCalled();
+    } finally {
+      append.mockRestore();
+    }
+    await file.abort();
+    expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toEqual([]);
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
   });
 

@@ -57,14 +57,34 @@ describe('close() with a suspended iterator', () => {
   it('a raw iterator closed under fails its next batch with STORE_CLOSED, and the lock is free', async () => {
     const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0, closeWaitMs: 20 });
     await store.open();
-    await store.putMany(generateRecords(600));
+    await store.putMany(generateRecords(2500));
     const batches = store.iterateRaw()[Symbol.asyncIterator]();
     const first = await batches.next();
     expect(first.done).toBe(false);
-    expect((first.value as unknown[]).length).toBeLessThan(600);
+    expect((first.value as unknown[]).length).toBeLessThan(2500);
     await store.close();
     expect(store.holdsLock).toBe(false);
     await expect(batches.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', file: folder.path });
+  }, 10_000);
+
+  it('a scan stopped early, with its next batch read ahead, leaves the store to close and open again', async () => {
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
+    await store.open();
+    await store.putMany(generateRecords(2500));
+    const sizes: number[] = [];
+    for await (const rows of store.iterateRaw()) sizes.push(rows.length);
+    // Every record, in batches of bounded size.
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2500);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1000);
+    for await (const entry of store.iterate()) {
+      expect(entry.key).toMatch(/^\d+-/);
+      break;
+    }
+    await store.close();
+    expect(store.holdsLock).toBe(false);
+    await store.open();
+    expect(await store.list(56)).toHaveLength(500);
+    await store.close();
   }, 10_000);
 
   it('an iterator that finishes within the wait is not cut short', async () => {

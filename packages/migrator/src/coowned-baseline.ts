@@ -271,10 +271,12 @@ async function rewriteBaseline(ctx: CoownedContext, old: BaselineReader | undefi
   try {
     if (old) for await (const [key, entry] of old.entries()) if (!folded(key) && !adopted.has(chainOfEntry(key))) await writer.add(key, entry);
     for (const key of Object.keys(delta.written)) if (!replaced(key)) await writer.add(key, delta.written[key] as WrittenEntry);
-    for (const [chainId, { spill, underJournal }] of adopted) {
-      for await (const [name, { digest, timestamp }] of spill.records()) {
-        const key = `${chainId}-${name}`;
-        if (!(underJournal && folded(key))) await writer.add(key, { seq: 0, op: 'put', digest, timestamp });
+    for (const { spill, underJournal } of adopted.values()) {
+      if (underJournal) {
+        for await (const [key, entry] of spill.records()) if (!folded(key)) await writer.add(key, entry);
+      } else {
+        // Every entry stays: copied as printed, with no parse or print per record.
+        for await (const text of spill.printed()) await writer.addPrinted(text);
       }
     }
   } catch (error) {
@@ -290,7 +292,7 @@ async function spilledRecords(ctx: CoownedContext, chainId: number, spills: Spil
   if (taken) return taken;
   const records = await recordsInFile(ctx, chainId);
   if (!records) return undefined;
-  const spill = await spills.spill();
+  const spill = await spills.spill(chainId);
   for (const [name, { digest, timestamp }] of records) await spill.add(name, digest, timestamp);
   await spill.close();
   return spill;

@@ -57,7 +57,7 @@ export class FreshChainCopy {
     if (!this.file) {
       const target = run.json.fileFor(this.chainId);
       await run.backups.backUp(target);
-      this.written = await run.writtenRecords?.begin(target);
+      this.written = await run.writtenRecords?.begin(target, this.chainId);
       this.file = await NewChainFile.create(target, this.chainId, run.ctx.registry.get(this.chainId).name);
     }
     try {

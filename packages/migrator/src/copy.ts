@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import { NewChainFile, type ReplaceChainResult } from '@deploystate/backend-json';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { decodeEntry } from '@deploystate/backend-leveldb';
 import {
   canonicalDigest,
   compareKeys,
@@ -135,29 +136,35 @@ async function copyPass(run: CopyRun): Promise<void> {
     else run.printing = new FreshChainCopy(run, id);
   };
   run.backups.passStarted();
-  for await (const { key, record } of source.store.iterate({
-    onInvalid: (entry) => {
-      run.unmigratable.add(entry.key);
-      run.undecodable.push(entry.key);
-      if (!exclusions.has(entry.key)) run.blocking.push(entry.key);
-    },
-  })) {
-    if (chain !== record.chainId) {
-      await flush();
-      await startChain(record.chainId);
+  // The snapshot's rows a batch at a time, each decoded here as the store's iterate decodes it:
+  // no generator step per record (a tenth of a second at 100k records).
+  for await (const rows of source.store.iterateRaw()) {
+    for (const [key, raw] of rows) {
+      const decoded = decodeEntry(key, raw);
+      if (!('record' in decoded)) {
+        run.unmigratable.add(key);
+        run.undecodable.push(key);
+        if (!exclusions.has(key)) run.blocking.push(key);
+        continue;
+      }
+      const { record } = decoded;
+      if (chain !== record.chainId) {
+        await flush();
+        await startChain(record.chainId);
+      }
+      run.done++;
+      const recordDigest = canonicalDigest(record);
+      run.passDigest.addDigest(key, recordDigest);
+      if (exclusions.has(key)) continue;
+      run.digest.addDigest(key, recordDigest);
+      if (run.printing) await run.printing.add(record, recordDigest);
+      else if (batch) {
+        batch.keys.push(key);
+        batch.records.push(record);
+        batch.digests.push(recordDigest);
+      }
+      if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
     }
-    run.done++;
-    const recordDigest = canonicalDigest(record);
-    run.passDigest.addDigest(key, recordDigest);
-    if (exclusions.has(key)) continue;
-    run.digest.addDigest(key, recordDigest);
-    if (run.printing) await run.printing.add(record, recordDigest);
-    else if (batch) {
-      batch.keys.push(key);
-      batch.records.push(record);
-      batch.digests.push(recordDigest);
-    }
-    if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
   }
   await flush();
   await run.backups.passEnded(run.passDigest, run.undecodable);
@@ -272,7 +279,7 @@ async function copyChain(
       backup = await run.backups.backUp(file);
       const written = chainRecords(sourceKeys, sourceRecords, overrides);
       const digests = written === sourceRecords ? sourceDigests : undefined;
-      const seen = await run.writtenRecords?.begin(file);
+      const seen = await run.writtenRecords?.begin(file, chainId);
       const fresh = current.size === 0 && broken.size === 0 ? await writeNewFile(run, chainId, written, seen) : undefined;
       const result = fresh ?? (await json.replaceChain(chainId, written));
       // Stat right after the write, while this store still holds the file's lock lease.

@@ -11,6 +11,22 @@ const CHUNK_CHARS = 64 * 1024;
 const HEAD = /^\{\n {2}"version": 1,\n {2}"scannedSeq": (\d+),\n {2}"written": \{(\}?)$/;
 const ENTRY = /^ {4}("(?:[^"\\]|\\.)*"): (\{.*\}),?$/;
 
+/** One entry as the baseline file prints it, each on its own line, without the comma before it. */
+export function printedEntry(key: string, entry: WrittenEntry): string {
+  return `\n    ${JSON.stringify(key)}: ${JSON.stringify(entry)}`;
+}
+
+/** An entry's line as `printedEntry` prints it (a trailing comma allowed); undefined for any other line. */
+export function parseEntryLine(line: string): [string, WrittenEntry] | undefined {
+  const entry = ENTRY.exec(line);
+  if (!entry) return undefined;
+  try {
+    return [JSON.parse(entry[1] as string) as string, JSON.parse(entry[2] as string) as WrittenEntry];
+  } catch {
+    return undefined;
+  }
+}
+
 /** A baseline file that cannot be read as one: it is rebuilt from the whole journal (slower, never wrong). */
 export class BaselineUnreadable extends Error {}
 
@@ -89,14 +105,8 @@ async function* lineEntries(file: string, empty: boolean): AsyncGenerator<[strin
       closed = true;
       continue;
     }
-    const entry = ENTRY.exec(line);
-    if (!entry) throw new BaselineUnreadable(file);
-    let parsed: [string, WrittenEntry];
-    try {
-      parsed = [JSON.parse(entry[1] as string) as string, JSON.parse(entry[2] as string) as WrittenEntry];
-    } catch {
-      throw new BaselineUnreadable(file);
-    }
+    const parsed = parseEntryLine(line);
+    if (!parsed) throw new BaselineUnreadable(file);
     yield parsed;
   }
   // A file cut short is not a baseline.
@@ -123,13 +133,27 @@ export class BaselineWriter {
   }
 
   async add(key: string, entry: WrittenEntry): Promise<void> {
-    this.pending += `${this.first ? '' : ','}\n    ${JSON.stringify(key)}: ${JSON.stringify(entry)}`;
+    this.pending += `${this.first ? '' : ','}${printedEntry(key, entry)}`;
     this.first = false;
-    if (this.pending.length >= CHUNK_CHARS) {
-      const text = this.pending;
-      this.pending = '';
-      await this.writer.append(text);
-    }
+    if (this.pending.length >= CHUNK_CHARS) await this.flush();
+  }
+
+  /**
+   * Entries printed already, in order, each as `,` + printedEntry (what a RecordSpill holds): copied
+   * as they are, without a parse or a print per entry. `text` may end or start anywhere in an entry.
+   */
+  async addPrinted(text: string): Promise<void> {
+    if (text.length === 0) return;
+    // The comma that would separate this run from an entry before it, when there is none.
+    this.pending += this.first ? text.slice(1) : text;
+    this.first = false;
+    if (this.pending.length >= CHUNK_CHARS) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const text = this.pending;
+    this.pending = '';
+    await this.writer.append(text);
   }
 
   async commit(): Promise<void> {

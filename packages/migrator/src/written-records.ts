@@ -1,29 +1,36 @@
-// What a writer (the copy) put in each network file, each record's name, digest and timestamp,
+// What a writer (the copy) put in each network file, each record's key, digest and timestamp,
 // kept in a spill file on disk instead of in memory, so the co-owned files baseline taken after a
-// copy of any size adopts the written files without parsing them again or holding the store.
+// copy of any size adopts the written files without parsing them again or holding the store. The
+// spill holds the entries as written.json prints them, so the baseline copies them as they are.
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isProcessAlive } from '@deploystate/core';
+import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
+import { parseEntryLine, printedEntry } from './written-file.js';
 
-/** One record of a file: its contract name, canonicalDigest and timestamp (decimal). */
-export type SpilledRecord = [name: string, entry: { digest: string; timestamp: string }];
-
-// Text is written out once this much has gathered.
+// Text is written out once this much has gathered, and read back in pieces of this size.
 const CHUNK_CHARS = 64 * 1024;
 
-/** Records appended one by one to a file, read back in the same order. */
+/** One chain's records appended one by one to a file, read back in the same order. */
 export class RecordSpill {
   private pending = '';
   private handle: FileHandle | undefined;
 
-  constructor(readonly path: string) {}
+  /** `chainId`: the chain whose records (by contract name) this spill holds. */
+  constructor(
+    readonly path: string,
+    private readonly chainId: number,
+  ) {}
 
-  /** One line per record: the name as a JSON string (any character), then the digest and timestamp. */
+  /**
+   * One record the product wrote itself (the baseline's `seq` 0): its entry as written.json prints
+   * it (see printedEntry), after the comma that separates it from the one before.
+   */
   async add(name: string, digest: string, timestamp: string): Promise<void> {
-    this.pending += `${JSON.stringify(name)}\t${digest}\t${timestamp}\n`;
+    this.pending += `,${printedEntry(`${this.chainId}-${name}`, { seq: 0, op: 'put', digest, timestamp })}`;
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
 
@@ -34,14 +41,21 @@ export class RecordSpill {
     this.handle = undefined;
   }
 
-  async *records(): AsyncGenerator<SpilledRecord> {
+  /** Each entry by key. */
+  async *records(): AsyncGenerator<[string, WrittenEntry]> {
     const lines = createInterface({ input: createReadStream(this.path, 'utf8'), crlfDelay: Infinity });
     for await (const line of lines) {
-      if (line.length === 0) continue;
-      const second = line.lastIndexOf('\t');
-      const first = line.lastIndexOf('\t', second - 1);
-      yield [JSON.parse(line.slice(0, first)) as string, { digest: line.slice(first + 1, second), timestamp: line.slice(second + 1) }];
+      // The comma before the first entry stands alone on the first line.
+      if (line === ',' || line.length === 0) continue;
+      const parsed = parseEntryLine(line);
+      if (!parsed) throw new Error(`${this.path}: not a spilled entry: ${line.slice(0, 80)}`);
+      yield parsed;
     }
+  }
+
+  /** The entries as printed, in pieces (BaselineWriter.addPrinted takes them as they come). */
+  async *printed(): AsyncGenerator<string> {
+    for await (const chunk of createReadStream(this.path, { encoding: 'utf8', highWaterMark: CHUNK_CHARS })) yield chunk as string;
   }
 
   private async flush(): Promise<void> {
@@ -70,13 +84,13 @@ export class SpillFolder {
 
   constructor(private readonly parent: string) {}
 
-  async spill(): Promise<RecordSpill> {
+  async spill(chainId: number): Promise<RecordSpill> {
     if (!this.folder) {
       await mkdir(this.parent, { recursive: true });
       await removeOrphans(this.parent);
       this.folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
     }
-    return new RecordSpill(join(this.folder, `${this.count++}.tsv`));
+    return new RecordSpill(join(this.folder, `${this.count++}.spill`), chainId);
   }
 
   async remove(): Promise<void> {
@@ -106,9 +120,9 @@ export class WrittenRecords {
     this.folder = new SpillFolder(tmpDir);
   }
 
-  /** Starts recording `file`, whose records are then added to the spill in the file's order. */
-  async begin(file: string): Promise<WrittenFile> {
-    const entry = { spill: await this.folder.spill(), signature: undefined as string | undefined };
+  /** Starts recording `file`, chain `chainId`'s, whose records are then added to the spill in the file's order. */
+  async begin(file: string, chainId: number): Promise<WrittenFile> {
+    const entry = { spill: await this.folder.spill(chainId), signature: undefined as string | undefined };
     this.files.set(file, entry);
     return {
       spill: entry.spill,

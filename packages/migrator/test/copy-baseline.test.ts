@@ -77,7 +77,7 @@ describe('the co-owned files baseline after a copy', () => {
       // A digest no parse could give: seen in the baseline only if the writer's record is used.
       const fromWriter = async (): Promise<WrittenRecords> => {
         const known = new WrittenRecords(join(dir, '.deploystate', 'tmp'));
-        const seen = await known.begin(file);
+        const seen = await known.begin(file, 56);
         await seen.spill.add('LookCoin', 'from-the-writer', '7');
         await seen.spill.close();
         seen.placed();
