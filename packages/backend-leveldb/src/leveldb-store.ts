@@ -24,6 +24,7 @@ import { mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { SharedHandle, type Lease } from './shared-handle.js';
 import { decodeEntry } from './decode-entry.js';
+import { batchesReadAhead } from './scan-batches.js';
 import { openLevel, type Db } from './level-open.js';
 import { writeStrings, type StringOperation } from './level-batch.js';
 import { DEFAULT_CLOSE_WAIT_MS, DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
@@ -38,15 +39,6 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from './outbox.js';
-
-/**
- * A scan's batches: up to this many rows, cut at about this many bytes of keys and values. level's
- * own cut (16 KiB) makes a full scan of 100k records about 3,000 round trips to its thread pool,
- * each a wait on a loaded machine; at 64 KiB about 800, each read while the last is worked on.
- * Larger batches save little more and raise a long scan's peak RSS well beyond their size.
- */
-const SCAN_BATCH_ROWS = 1000;
-const SCAN_BATCH_BYTES = 64 * 1024;
 
 export class LevelDbStore extends AbstractStateStore {
   readonly backend = 'leveldb';
@@ -204,41 +196,17 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   /**
-   * Batches of rows read under one lease; a reader that yields row by row checks `lease.revoked`
-   * before each. The next batch is read (on level's thread pool) while the reader works on this
-   * one, so a scan takes about the longer of the two, not their sum.
+   * Batches of rows read under one lease (scan-batches.ts); a reader that yields row by row checks
+   * `lease.revoked` before each.
    */
   private async *rawRows(chainId: number | undefined): AsyncGenerator<{ rows: Array<[string, string]>; lease: { readonly revoked: boolean } }> {
     const handle = this.openHandle();
     const lease = await handle.lease();
     try {
-      const iterator = lease.db.iterator({ ...(chainId !== undefined && chainKeyRange(chainId)), highWaterMarkBytes: SCAN_BATCH_BYTES });
-      let ahead: Promise<Array<[string, string]>> | undefined;
-      const readAhead = (): Promise<Array<[string, string]>> => {
-        const read = iterator.nextv(SCAN_BATCH_ROWS);
-        // Awaited below, or settled in the finally when the reader stops early: never unhandled.
-        read.catch(() => undefined);
-        return read;
-      };
-      try {
-        for (;;) {
-          if (lease.revoked) throw this.closedUnderIterator();
-          let rows: Array<[string, string]>;
-          try {
-            rows = await (ahead ?? readAhead());
-          } catch (error) {
-            throw lease.revoked ? this.closedUnderIterator() : mapLevelError(error, this.location);
-          } finally {
-            ahead = undefined;
-          }
-          if (rows.length === 0) return;
-          ahead = readAhead();
-          yield { rows: rows.some(([key]) => isOutboxKey(key)) ? rows.filter(([key]) => !isOutboxKey(key)) : rows, lease };
-        }
-      } finally {
-        // A read still in flight ends before its iterator closes.
-        if (ahead) await ahead.catch(() => undefined);
-        await iterator.close().catch(() => undefined);
+      const range = chainId !== undefined ? chainKeyRange(chainId) : {};
+      const stopped = (): StateError | undefined => (lease.revoked ? this.closedUnderIterator() : undefined);
+      for await (const rows of batchesReadAhead(lease.db, range, stopped, (error) => mapLevelError(error, this.location))) {
+        yield { rows: rows.some(([key]) => isOutboxKey(key)) ? rows.filter(([key]) => !isOutboxKey(key)) : rows, lease };
       }
     } finally {
       lease.release();
