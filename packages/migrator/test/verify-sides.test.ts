@@ -44,8 +44,8 @@ async function copied(entries: LegacyEntry[]): Promise<{ dir: string; paths: Ret
 }
 
 /** verify, then the plain comparison of the live stores (every value parsed) as the reference it must agree with. */
-async function verifyAgainstPlain(dir: string) {
-  const migration = await Migration.open({ cwd: dir });
+async function verifyAgainstPlain(dir: string, migrations: Pick<typeof Migration, 'open'> = Migration) {
+  const migration = await migrations.open({ cwd: dir });
   let verify;
   try {
     verify = await migration.verify();
@@ -201,16 +201,7 @@ describe('chain file facts on a worker thread', () => {
     (doc.records.B as Record<string, unknown>).address = `0x${'ab'.repeat(20)}`;
     await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
     const { Migration: Built } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
-    const migration = await Built.open({ cwd: dir });
-    let verify;
-    try {
-      verify = await migration.verify();
-    } finally {
-      await migration.close();
-    }
-    const plain = await compareDirect(dir);
-    expect(verify.evidence.leveldb).toEqual(plain.left);
-    expect(verify.evidence.json).toEqual(plain.right);
+    const verify = await verifyAgainstPlain(dir, Built);
     expect(verify.evidence.json.count).toBe(8);
     expect(verify.comparison.differing.map((d) => [d.key, d.fields.map((f) => f.field)])).toEqual([['11155420-B', ['address']]]);
     expect(verify.schema.files).toBe(4);
