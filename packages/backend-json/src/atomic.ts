@@ -226,8 +226,8 @@ export class AtomicFileWriter {
     return new AtomicFileWriter(target, tmp, createTemp(tmp, tmpDir, options.mode ?? 0o666));
   }
 
-  async append(text: string): Promise<void> {
-    const bytes = Buffer.from(text);
+  async append(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let at = 0; at < bytes.byteLength; ) {
       const { bytesWritten } = await writeAsync(this.fd, bytes, at, bytes.byteLength - at, this.offset);
       at += bytesWritten;

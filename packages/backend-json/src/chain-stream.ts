@@ -1,7 +1,7 @@
 // A chain's new state file written record by record: the bytes of a whole-file render
-// (renderStateFile of the chain's new file holding those records, tested byte for byte), printed in
-// chunks to a temp file, so the writer never holds the file's text, its entries or a copy of its
-// records. Committed under the file's lock only while no file is there, through the one durable
+// (renderStateFile of the chain's new file holding those records, tested byte for byte), printed a
+// few records at a time in chunks to a temp file, so the writer never holds the file's text, its
+// entries or more than a batch of its records. Committed under the file's lock only while no file is there, through the one durable
 // write (atomic.ts: fdatasync, rename, folder fsync), so a kill at any instant leaves no file or the
 // complete one. Like a write through the store, the version written is linked among the file's
 // backups before the rename.
@@ -11,25 +11,31 @@ import { basename, dirname } from 'node:path';
 import { compareKeys, ErrorCodes, StateError, fsErrorCode, type DeploymentRecord } from '@deploystate/core';
 import { AtomicFileWriter } from './atomic.js';
 import { BackupShelf, linkVersions } from './backups.js';
-import { emptyStateFile, printRecordsEntry, renderSkeleton } from './file-format.js';
+import { emptyStateFile, printRecordEntries, renderSkeleton } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 
 // recordsBlock's punctuation (file-format.ts): 2-space indent, `records` at depth 1.
-const OPEN = '{\n    ';
-const BETWEEN = ',\n    ';
+const OPEN = Buffer.from('{\n    ');
+const BETWEEN = Buffer.from(',\n    ');
 const CLOSE = '\n  }';
 const EMPTY = '{}';
 // Printed text is written out once this much has gathered. Larger pieces save round trips to the
 // thread pool (written while the next is printed, they cost little) but raise the copy's peak RSS
 // well beyond their size (1 MiB pieces: about 1.5x at 100k records), which is bounded by its aim.
-const CHUNK_CHARS = 64 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+// Records are printed this many at a time, in one print (printRecordEntries): a print per record
+// costs about twice as much. Each waits in `held` until its batch is printed.
+const PRINT_BATCH = 128;
 
 /**
  * A new state file for one chain, written record by record in contractName order (compareKeys),
  * each name once. `commit()` puts it in place; `abort()` (or a failed commit) removes the temp file.
  */
 export class NewChainFile {
-  private pending = '';
+  // Printed bytes not yet written, in order.
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private held: DeploymentRecord[] = [];
   // The last piece's write: one in flight at a time, in order, while the next piece is printed.
   private writing: Promise<void> = Promise.resolve();
   private count = 0;
@@ -56,11 +62,14 @@ export class NewChainFile {
     }
     const skeleton = renderSkeleton(emptyStateFile(chainId, network), { network });
     const file = new NewChainFile(target, chainId, writer, skeleton.tail, Math.max(0, options.backups ?? 10));
-    file.pending = skeleton.head;
+    file.push(Buffer.from(skeleton.head));
     return file;
   }
 
-  /** Appends one record of this chain, printed as the whole-file render prints it. */
+  /**
+   * Appends one record of this chain, printed as the whole-file render prints it. It is printed with
+   * the next few, so it must not change until `commit()`.
+   */
   async add(record: DeploymentRecord): Promise<void> {
     const name = record.contractName;
     if (record.chainId !== this.chainId) {
@@ -74,8 +83,27 @@ export class NewChainFile {
       });
     }
     this.lastName = name;
-    this.pending += (this.count++ === 0 ? OPEN : BETWEEN) + printRecordsEntry(name, record, undefined, true);
-    if (this.pending.length >= CHUNK_CHARS) await this.flush();
+    this.count++;
+    this.held.push(record);
+    if (this.held.length < PRINT_BATCH) return;
+    this.printHeld();
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+  }
+
+  /** Prints the records held, after those printed before them. */
+  private printHeld(): void {
+    if (this.held.length === 0) return;
+    const first = this.count === this.held.length;
+    const held = this.held;
+    this.held = [];
+    this.push(first ? OPEN : BETWEEN);
+    // Bytes at once: the printed text (and the print it was taken from) is garbage before the piece is written.
+    this.push(Buffer.from(printRecordEntries(held)));
+  }
+
+  private push(bytes: Uint8Array): void {
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.byteLength;
   }
 
   /** Records added so far. */
@@ -90,7 +118,8 @@ export class NewChainFile {
    */
   async commit(lockOptions: LockOptions = {}, onPlaced?: () => void): Promise<boolean> {
     try {
-      this.pending += (this.count === 0 ? EMPTY : CLOSE) + this.tail;
+      this.printHeld();
+      this.push(Buffer.from((this.count === 0 ? EMPTY : CLOSE) + this.tail));
       await this.flush();
       await this.writing;
       const placed = await withFileLock(
@@ -136,9 +165,10 @@ export class NewChainFile {
 
   /** Starts writing what has gathered once the write before it is done; a failed write is thrown here or by commit. */
   private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending;
-    this.pending = '';
+    if (this.pendingBytes === 0) return;
+    const chunk = this.pending.length === 1 ? (this.pending[0] as Uint8Array) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     await this.writing;
     const writing = this.file.append(chunk).catch((error: unknown) => {
       throw writeError(this.target, error);

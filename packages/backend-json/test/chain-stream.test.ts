@@ -52,8 +52,40 @@ function oddRecords(): DeploymentRecord[] {
   ]);
 }
 
+/**
+ * Records printed in batches of many (one print of an object holding them) where an object would
+ * list names out of order (array indices), a `__proto__` name, fields out of the file's order, extra
+ * fields, missing optional fields, and a record that is a class instance with a toJSON: spread over the batches.
+ */
+function batchEdgeRecords(): DeploymentRecord[] {
+  class Held {
+    constructor(record: DeploymentRecord) {
+      Object.assign(this, record);
+    }
+
+    // Printed as its fields, as the whole-file render prints any record, never through this.
+    toJSON(): string {
+      return 'not the record';
+    }
+  }
+  const shuffled = (r: DeploymentRecord): DeploymentRecord => Object.fromEntries(Object.entries(r).reverse()) as DeploymentRecord;
+  const records = generateRecords(300, [56]).map((r, i) => {
+    if (i % 7 === 0) return shuffled(r);
+    if (i % 11 === 0) return { ...r, zExtra: { nested: [1, 'two'] }, aExtra: 1 };
+    if (i % 13 === 0) {
+      const { proxyAddress: _p, implementationHash: _h, ...rest } = r;
+      return rest as DeploymentRecord;
+    }
+    if (i % 17 === 0) return new Held(r) as unknown as DeploymentRecord;
+    return r;
+  });
+  for (const name of ['0', '7', '123', '4294967296', '__proto__']) records.push(rec(56, name));
+  return byName(records);
+}
+
 describe('NewChainFile', () => {
   it.each([
+    ['array-index names, __proto__, fields in any order, extra fields, over several print batches', batchEdgeRecords],
     ['no records', () => []],
     ['one record', () => [rec(56, 'Only')]],
     ['exact literals, big integers and names outside the BMP', oddRecords],

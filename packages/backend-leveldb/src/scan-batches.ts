@@ -24,7 +24,7 @@ export async function* batchesReadAhead(
   stopped: () => Error | undefined,
   mapError: (error: unknown) => Error,
 ): AsyncGenerator<Row[]> {
-  const iterator = db.iterator({ ...range, highWaterMarkBytes: SCAN_BATCH_BYTES });
+  const iterator = db.iterator({ ...range, highWaterMarkBytes: SCAN_BATCH_BYTES, fillCache: false });
   let ahead: Promise<Row[]> | undefined;
   const readAhead = (): Promise<Row[]> => {
     const read = iterator.nextv(SCAN_BATCH_ROWS);
