@@ -50,6 +50,7 @@ export interface CopyRun {
   done: number;
   unmigratable: Set<string>;
   blocking: string[];
+  /** The store digest of what the pass copies (exclusions left out); `passDigest` itself when nothing is excluded. */
   digest: StoreDigest;
   /** Everything the pass reads, exclusions included: the backup's content when taken during it. */
   passDigest: StoreDigest;
@@ -59,6 +60,11 @@ export interface CopyRun {
   writtenRecords?: WrittenRecords;
   /** The chain with no state file being printed as the pass reads it, if any. */
   printing?: FreshChainCopy;
+}
+
+function sharedDigests(same: boolean): { digest: StoreDigest; passDigest: StoreDigest } {
+  const passDigest = new StoreDigest();
+  return { digest: same ? passDigest : new StoreDigest(), passDigest };
 }
 
 /** The copy's JSON store: the migration's folder and registry, no parsed file kept once its chain is done. */
@@ -146,8 +152,8 @@ export async function planCopy(ctx: MigrationContext, options: CopyOptions): Pro
     done: 0,
     unmigratable: new Set(),
     blocking: [],
-    digest: new StoreDigest(),
-    passDigest: new StoreDigest(),
+    // With nothing excluded both digests take the same records: one serves as both.
+    ...sharedDigests(exclusions.size === 0),
     undecodable: [],
     changedChains: 0,
   };

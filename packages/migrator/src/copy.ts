@@ -156,7 +156,7 @@ async function copyPass(run: CopyRun): Promise<void> {
       const recordDigest = canonicalDigest(record);
       run.passDigest.addDigest(key, recordDigest);
       if (exclusions.has(key)) continue;
-      run.digest.addDigest(key, recordDigest);
+      if (run.digest !== run.passDigest) run.digest.addDigest(key, recordDigest);
       if (run.printing) await run.printing.add(record, recordDigest);
       else if (batch) {
         batch.keys.push(key);

@@ -16,6 +16,14 @@ export function printedEntry(key: string, entry: WrittenEntry): string {
   return `\n    ${JSON.stringify(key)}: ${JSON.stringify(entry)}`;
 }
 
+/**
+ * printedEntry of `{ seq: 0, op: 'put', digest, timestamp }` (a write of the product's own), without
+ * the object: the copy prints one per record it writes.
+ */
+export function printedPut(key: string, digest: string, timestamp: string): string {
+  return `\n    ${JSON.stringify(key)}: {"seq":0,"op":"put","digest":${JSON.stringify(digest)},"timestamp":${JSON.stringify(timestamp)}}`;
+}
+
 /** An entry's line as `printedEntry` prints it (a trailing comma allowed); undefined for any other line. */
 export function parseEntryLine(line: string): [string, WrittenEntry] | undefined {
   const entry = ENTRY.exec(line);

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { isProcessAlive } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
-import { parseEntryLine, printedEntry } from './written-file.js';
+import { parseEntryLine, printedPut } from './written-file.js';
 
 // Text is written out once this much has gathered, and read back in pieces of this size.
 const CHUNK_CHARS = 64 * 1024;
@@ -27,10 +27,10 @@ export class RecordSpill {
 
   /**
    * One record the product wrote itself (the baseline's `seq` 0): its entry as written.json prints
-   * it (see printedEntry), after the comma that separates it from the one before.
+   * it (see printedEntry, printedPut), after the comma that separates it from the one before.
    */
   async add(name: string, digest: string, timestamp: string): Promise<void> {
-    this.pending += `,${printedEntry(`${this.chainId}-${name}`, { seq: 0, op: 'put', digest, timestamp })}`;
+    this.pending += `,${printedPut(`${this.chainId}-${name}`, digest, timestamp)}`;
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
-import { BaselineWriter, openBaseline } from '../src/written-file.js';
+import { BaselineWriter, openBaseline, printedEntry, printedPut } from '../src/written-file.js';
 import { SpillFolder } from '../src/written-records.js';
 import { useTempDir } from './helpers.js';
 
@@ -39,6 +39,17 @@ async function entriesOf(file: string): Promise<Array<[string, WrittenEntry]>> {
 }
 
 describe('a spill of the records a copy wrote', () => {
+  it('prints a put of its own exactly as written.json prints the entry object, odd keys and values included', () => {
+    for (const key of [...NAMES.map((name) => `56-${name}`), '56-\u2028line', '56-\ud800lone']) {
+      for (const [digest, timestamp] of [
+        ['ab'.repeat(32), '1700000000000'],
+        ['q"uote\\', '18446744073709551617'],
+      ] as const) {
+        expect(printedPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
+      }
+    }
+  });
+
   it('reads back each entry by key, and prints the entries as written.json prints them', async () => {
     const dir = tempDir();
     const folder = new SpillFolder(join(dir, 'tmp'));
