@@ -53,9 +53,10 @@ function oddRecords(): DeploymentRecord[] {
 }
 
 /**
- * Records printed in batches of many (one print of an object holding them) where an object would
- * list names out of order (array indices), a `__proto__` name, fields out of the file's order, extra
- * fields, missing optional fields, and a record that is a class instance with a toJSON: spread over the batches.
+ * Records printed many at a time (one print of them all, taken apart by record) with names an object
+ * would list out of order (array indices), a `__proto__` name, fields out of the file's order, extra
+ * fields, missing optional fields, a class instance with a toJSON, and a record with a toJSON of its own:
+ * spread over the batches.
  */
 function batchEdgeRecords(): DeploymentRecord[] {
   class Held {
@@ -80,6 +81,8 @@ function batchEdgeRecords(): DeploymentRecord[] {
     return r;
   });
   for (const name of ['0', '7', '123', '4294967296', '__proto__']) records.push(rec(56, name));
+  // A record of its own toJSON prints as what that returns, which the batch's print cannot take apart: printed alone.
+  records.push({ ...rec(56, 'OwnToJson'), toJSON: () => 'printed by its own toJSON' } as DeploymentRecord);
   return byName(records);
 }
 
