@@ -77,7 +77,8 @@ function batchEdgeRecords(): DeploymentRecord[] {
       const { proxyAddress: _p, implementationHash: _h, ...rest } = r;
       return rest as DeploymentRecord;
     }
-    if (i % 17 === 0) return new Held(r) as unknown as DeploymentRecord;
+    // One, late: a batch that holds it is printed record by record under a mistake in the batch print.
+    if (i === 250) return new Held(r) as unknown as DeploymentRecord;
     return r;
   });
   for (const name of ['0', '7', '123', '4294967296', '__proto__']) records.push(rec(56, name));
