@@ -40,6 +40,17 @@ export interface AtomicWriteOptions {
   /** Called with the complete temp file's path before the rename (e.g. to link a backup). */
   beforeRename?: (tmp: string) => Promise<void>;
   /**
+   * Called with the complete temp file's path while its data sync runs (before `beforeRename`):
+   * synchronous work that needs the bytes written but not yet synced, such as linking a backup,
+   * done in the sync's shadow. A throw abandons the write once the sync is over.
+   */
+  whileSyncing?: (tmp: string) => void;
+  /**
+   * Called right after the rename, while the folder's sync runs: bookkeeping that follows the
+   * replacement (the file is in place from here on). A throw fails the write once the folder is synced.
+   */
+  afterRename?: () => void;
+  /**
    * A file (on the same filesystem, e.g. a backup about to be pruned) this write may take as its
    * temp file instead of creating one: it is first renamed into tmpDir under a temp name, then
    * overwritten in place. Reusing its blocks spares the block allocation and, above all, the freeing
@@ -187,20 +198,33 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
 
 /**
  * The durable steps every replacement ends with, once the temp file holds the complete new bytes:
- * fdatasync it, close it, `beforeRename`, rename it over the target, fsync the folder. Closes `fd`
- * whatever happens; the caller removes the temp file if this throws before the rename.
+ * fdatasync it (`whileSyncing` meanwhile), close it, `beforeRename`, rename it over the target,
+ * fsync the folder (`afterRename` meanwhile). Only synchronous work runs beside a sync, so the
+ * steps it overlaps cost no event-loop turn of their own. Closes `fd` whatever happens; the caller
+ * removes the temp file if this throws before the rename.
  */
 async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<void> {
   const durable = options.durable ?? true;
   try {
     // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
-    if (durable) await fdatasyncAsync(fd);
+    const synced = durable ? fdatasyncAsync(fd) : undefined;
+    try {
+      options.whileSyncing?.(tmp);
+    } finally {
+      // Never closed while its sync runs (the descriptor's number could be reused); a sync's failure comes first.
+      await synced;
+    }
   } finally {
     closeSync(fd);
   }
   await options.beforeRename?.(tmp);
   renameSync(tmp, target);
-  if (durable) await (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target)));
+  const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
+  try {
+    options.afterRename?.();
+  } finally {
+    await folderSynced;
+  }
 }
 
 /**

@@ -80,6 +80,25 @@ export function linkVersions(
   tmp: string,
   lastWritten: { ino: bigint } | undefined,
 ): { replaced?: string; written: string; writtenIno: bigint } {
+  return linkWritten(planVersions(folder, target, tmp, lastWritten));
+}
+
+/** linkVersions in two steps: the file replaced kept, and the written version's backup named. */
+export interface PlannedVersions {
+  folder: string;
+  tmp: string;
+  replaced?: string;
+  written: string;
+  writtenIno: bigint;
+}
+
+/**
+ * The first half of linkVersions, which may run while the temp file's sync does: links the file
+ * being replaced (whole already, so linking it needs no wait) and names the written version's
+ * backup from the temp file's size and mtime (a sync changes neither). The temp file itself is
+ * linked by linkWritten, once synced: a backup named as written always holds whole bytes.
+ */
+export function planVersions(folder: string, target: string, tmp: string, lastWritten: { ino: bigint } | undefined): PlannedVersions {
   const current = lstatSync(target, { bigint: true, throwIfNoEntry: false });
   let replaced: string | undefined;
   if (current?.isFile() && current.ino !== lastWritten?.ino) {
@@ -88,6 +107,12 @@ export function linkVersions(
   }
   const next = statSync(tmp, { bigint: true });
   const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }));
+  return { folder, tmp, ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+}
+
+/** The second half of linkVersions: the synced temp file linked as the version written. */
+export function linkWritten(plan: PlannedVersions): { replaced?: string; written: string; writtenIno: bigint } {
+  const { folder, tmp, replaced, written, writtenIno } = plan;
   if (linkOrCopySync(tmp, written) === 'copied') {
     // A copy has its own mtime: name it for the copy, so it reads as intact.
     const copy = statSync(written, { bigint: true });
@@ -95,7 +120,7 @@ export function linkVersions(
     renameSync(written, named);
     return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
   }
-  return { ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+  return { ...(replaced !== undefined && { replaced }), written, writtenIno };
 }
 
 // A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
