@@ -105,9 +105,9 @@ function refusesFolderSync(error: unknown): boolean {
 
 /**
  * One folder kept open for syncing after each replacement in it: a store's writes then cost one
- * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync the
- * folder's path is checked to still name the folder held (a folder removed and made again is
- * opened afresh), so the sync always reaches the folder the rename went to.
+ * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync (or
+ * before its rename, see prepare) the folder's path is checked to still name the folder held (a
+ * folder removed and made again is opened afresh), so the sync always reaches the folder the rename went to.
  */
 export class FolderSync {
   private fd: number | undefined;
@@ -116,6 +116,8 @@ export class FolderSync {
   private readonly running = new Map<number, number>();
   private readonly retired = new Set<number>();
   private refused = false;
+  /** The descriptor prepare() checked, for the next sync. */
+  private checked: number | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -124,9 +126,20 @@ export class FolderSync {
     return this.held && { ...this.held };
   }
 
+  /**
+   * Checks now that the folder's path names the folder held (opened afresh if not), so the next
+   * sync needs no check of its own: for a caller that checks while other I/O runs, before the
+   * rename the sync follows (a rename whose temp file lives under the folder can only land in the
+   * folder its path names when the rename runs: a folder swapped since has no such temp file).
+   */
+  prepare(): void {
+    if (!this.refused) this.checked = this.current();
+  }
+
   async sync(): Promise<void> {
     if (this.refused) return;
-    const fd = this.current();
+    const fd = this.checked ?? this.current();
+    this.checked = undefined;
     this.running.set(fd, (this.running.get(fd) ?? 0) + 1);
     try {
       await fsyncAsync(fd);
@@ -158,6 +171,7 @@ export class FolderSync {
   close(): void {
     const fd = this.fd;
     this.fd = undefined;
+    this.checked = undefined;
     this.held = undefined;
     if (fd === undefined) return;
     if (this.running.has(fd)) this.retired.add(fd);
@@ -209,6 +223,7 @@ async function placeTemp(fd: number, tmp: string, target: string, options: Atomi
     // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
     const synced = durable ? fdatasyncAsync(fd) : undefined;
     try {
+      if (durable && options.folder?.dir === dirname(target)) options.folder.prepare();
       options.whileSyncing?.(tmp);
     } finally {
       // Never closed while its sync runs (the descriptor's number could be reused); a sync's failure comes first.
