@@ -57,8 +57,8 @@ export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
-  /** The files this store wrote, by the take of their lock they were written under (LockLease.takes). */
-  private readonly writtenIn = new WeakMap<LoadedFile, number>();
+  /** The files this store wrote, by the lease and the take of its lock they were written under (LockLease.takes). */
+  private readonly writtenIn = new WeakMap<LoadedFile, { lease: LockLease; take: number }>();
   /** The state files' folder, kept open for the sync after each replacement. */
   private readonly folder: FolderSync;
 
@@ -166,7 +166,7 @@ export class WriteQueue {
           ...(signature && { signature }),
         };
         this.options.cache.remember(chainId, written);
-        this.writtenIn.set(written, lease.takes);
+        this.writtenIn.set(written, { lease, take: lease.takes });
       };
       outcome.backup = await this.replaceFile(target, bytes, loaded, remember);
       if (outcome.backup === undefined) delete outcome.backup;
@@ -187,7 +187,8 @@ export class WriteQueue {
    */
   private writtenUnderLease(chainId: number, lease: LockLease): LoadedFile | undefined {
     const entry = this.options.cache.unchangedByStat(chainId);
-    return entry !== undefined && this.writtenIn.get(entry) === lease.takes ? entry : undefined;
+    const written = entry && this.writtenIn.get(entry);
+    return written?.lease === lease && written.take === lease.takes ? entry : undefined;
   }
 
   /**
