@@ -3,11 +3,13 @@
 // (a backup named as written always holds whole bytes). A put under a lease that has held the
 // file's lock since the store's last write of it trusts one stat and reads nothing; once the lock
 // was let go, a change no stat can see is still found by the bytes.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { ErrorCodes } from '@deploystate/core';
 import { recorder } from '@deploystate/core/testing/fs-recorder';
 import { signatureOf, type LoadedFile } from '../src/file-cache.js';
-import type { JsonFileStore } from '../src/index.js';
+import { STATE_DIR, type JsonFileStore } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -95,5 +97,34 @@ describe('a durable put beside its syncs', () => {
     const doc = JSON.parse(await readFile(target, 'utf8'));
     expect(doc.records.Token.address).toBe(JSON.parse(edited).records.Token.address);
     expect(doc.records.Token.address).not.toBe(rec(56, 'Token').address);
+  });
+
+  it.each([
+    ['linking the version written, after the sync', false],
+    ['linking the file replaced, beside the sync', true],
+  ])('a backup that cannot be made (%s) fails the put: the file stays as it was, no temp file is left', async (_step, replacedByOther) => {
+    const { store, dir } = await setup();
+    const target = store.fileFor(56);
+    await store.put(rec(56, 'Token', { timestamp: 1 }));
+    await store.put(rec(56, 'Token', { timestamp: 2 }));
+    if (replacedByOther) {
+      // Another writer's version (a new inode): the next put keeps it among the backups first.
+      const text = (await readFile(target, 'utf8')).replace('"timestamp": 2', '"timestamp": 3');
+      await writeFile(`${target}.other`, text);
+      await rename(`${target}.other`, target);
+    }
+    const before = await readFile(target, 'utf8');
+    const folder = store.backupDirFor(56);
+    await rm(folder, { recursive: true });
+    await writeFile(folder, 'not a folder');
+    await expect(store.put(rec(56, 'Token', { timestamp: 4 }))).rejects.toMatchObject({ code: ErrorCodes.WRITE_FAILED, file: target });
+    expect(await readFile(target, 'utf8')).toBe(before);
+    expect(await readdir(join(dir, STATE_DIR, 'tmp'))).toEqual([]);
+    // The folder back: writes go on, and the version written is kept.
+    await rm(folder);
+    await store.put(rec(56, 'Token', { timestamp: 5 }));
+    expect((await store.get(56, 'Token'))?.timestamp).toBe(5);
+    const backups = await store.listBackups(56);
+    expect(JSON.parse(await readFile(backups[0] as string, 'utf8')).records.Token.timestamp).toBe(5);
   });
 });
