@@ -51,7 +51,10 @@ export async function codecSuite(context: SuiteContext): Promise<SuiteOutcome> {
       const nativeValues = texts.map((t) => JSON.parse(t) as unknown);
       const suffix = unsafe ? '-unsafe' : '';
       const note = `${docs.length} network documents, ${bytes} bytes${unsafe ? ', each record holds a bare integer > 2^53 (native rounds it)' : ', no number above 2^53'}`;
-      const sampling = scaled(context, Math.max(1, size / 1000));
+      // Each point reads about as many records in all: a run over small files takes tens of
+      // microseconds, and 200 of them would leave the p50 to the JIT's warm-up and a few preemptions
+      // (it flipped between runs at 28 records). Both sides get the same warm-up and rounds.
+      const sampling = scaled(context, size / 1000);
       context.log(`codec ${size} records${unsafe ? ' (unsafe numbers)' : ''}`);
       measurements.push(
         ...(await measure(
