@@ -177,7 +177,7 @@ export class BackupShelf {
   private seenMtimeNs: bigint | undefined;
   /** The lock take (LockLease.takes) under which the list was last checked against the folder. */
   private checkedInTake: number | undefined;
-  private lastWrittenKnown: { name: string; ino: bigint } | undefined;
+  private lastWrittenKnown: { name: string; path: string; ino: bigint } | undefined;
   readonly folder: string;
 
   constructor(
@@ -229,9 +229,9 @@ export class BackupShelf {
     if (this.lastWrittenKnown?.name !== newest) {
       const s = lstatSync(join(this.folder, newest), { bigint: true, throwIfNoEntry: false });
       if (!s) return undefined;
-      this.lastWrittenKnown = { name: newest, ino: s.ino };
+      this.lastWrittenKnown = { name: newest, path: join(this.folder, newest), ino: s.ino };
     }
-    return { path: join(this.folder, newest), ino: this.lastWrittenKnown.ino };
+    return { path: this.lastWrittenKnown.path, ino: this.lastWrittenKnown.ino };
   }
 
   /** Records the backups just linked (`written`: the version written, and its inode), and removes any excess beyond the bound off the write path. */
@@ -239,7 +239,7 @@ export class BackupShelf {
     const names = this.names ?? this.current();
     for (const path of [...(replaced !== undefined ? [replaced] : []), written.path]) if (!names.includes(basename(path))) names.push(basename(path));
     names.sort();
-    this.lastWrittenKnown = { name: basename(written.path), ino: written.ino };
+    this.lastWrittenKnown = { name: basename(written.path), path: written.path, ino: written.ino };
     const excess = names.splice(0, Math.max(0, names.length - this.keep));
     try {
       this.seenMtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;

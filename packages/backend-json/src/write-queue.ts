@@ -61,9 +61,11 @@ export class WriteQueue {
   private readonly writtenIn = new WeakMap<LoadedFile, { lease: LockLease; take: number }>();
   /** The state files' folder, kept open for the sync after each replacement. */
   private readonly folder: FolderSync;
+  private readonly tmpDir: string;
 
   constructor(private readonly options: WriteQueueOptions) {
     this.folder = new FolderSync(options.location);
+    this.tmpDir = join(options.location, STATE_DIR, 'tmp');
   }
 
   enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
@@ -232,7 +234,7 @@ export class WriteQueue {
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
-        tmpDir: join(this.options.location, STATE_DIR, 'tmp'),
+        tmpDir: this.tmpDir,
         folder: this.folder,
         ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
         ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
