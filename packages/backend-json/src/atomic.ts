@@ -40,6 +40,17 @@ export interface AtomicWriteOptions {
   /** Called with the complete temp file's path before the rename (e.g. to link a backup). */
   beforeRename?: (tmp: string) => Promise<void>;
   /**
+   * Called with the complete temp file's path while its data sync runs (before `beforeRename`):
+   * synchronous work that needs the bytes written but not yet synced, such as linking a backup,
+   * done in the sync's shadow. A throw abandons the write once the sync is over.
+   */
+  whileSyncing?: (tmp: string) => void;
+  /**
+   * Called right after the rename, while the folder's sync runs: bookkeeping that follows the
+   * replacement (the file is in place from here on). A throw fails the write once the folder is synced.
+   */
+  afterRename?: () => void;
+  /**
    * A file (on the same filesystem, e.g. a backup about to be pruned) this write may take as its
    * temp file instead of creating one: it is first renamed into tmpDir under a temp name, then
    * overwritten in place. Reusing its blocks spares the block allocation and, above all, the freeing
@@ -94,9 +105,9 @@ function refusesFolderSync(error: unknown): boolean {
 
 /**
  * One folder kept open for syncing after each replacement in it: a store's writes then cost one
- * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync the
- * folder's path is checked to still name the folder held (a folder removed and made again is
- * opened afresh), so the sync always reaches the folder the rename went to.
+ * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync (or
+ * before its rename, see prepare) the folder's path is checked to still name the folder held (a
+ * folder removed and made again is opened afresh), so the sync always reaches the folder the rename went to.
  */
 export class FolderSync {
   private fd: number | undefined;
@@ -105,6 +116,8 @@ export class FolderSync {
   private readonly running = new Map<number, number>();
   private readonly retired = new Set<number>();
   private refused = false;
+  /** The descriptor prepare() checked, for the next sync. */
+  private checked: number | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -113,9 +126,20 @@ export class FolderSync {
     return this.held && { ...this.held };
   }
 
+  /**
+   * Checks now that the folder's path names the folder held (opened afresh if not), so the next
+   * sync needs no check of its own: for a caller that checks while other I/O runs, before the
+   * rename the sync follows (a rename whose temp file lives under the folder can only land in the
+   * folder its path names when the rename runs: a folder swapped since has no such temp file).
+   */
+  prepare(): void {
+    if (!this.refused) this.checked = this.current();
+  }
+
   async sync(): Promise<void> {
     if (this.refused) return;
-    const fd = this.current();
+    const fd = this.checked ?? this.current();
+    this.checked = undefined;
     this.running.set(fd, (this.running.get(fd) ?? 0) + 1);
     try {
       await fsyncAsync(fd);
@@ -147,6 +171,7 @@ export class FolderSync {
   close(): void {
     const fd = this.fd;
     this.fd = undefined;
+    this.checked = undefined;
     this.held = undefined;
     if (fd === undefined) return;
     if (this.running.has(fd)) this.retired.add(fd);
@@ -187,20 +212,34 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
 
 /**
  * The durable steps every replacement ends with, once the temp file holds the complete new bytes:
- * fdatasync it, close it, `beforeRename`, rename it over the target, fsync the folder. Closes `fd`
- * whatever happens; the caller removes the temp file if this throws before the rename.
+ * fdatasync it (`whileSyncing` meanwhile), close it, `beforeRename`, rename it over the target,
+ * fsync the folder (`afterRename` meanwhile). Only synchronous work runs beside a sync, so the
+ * steps it overlaps cost no event-loop turn of their own. Closes `fd` whatever happens; the caller
+ * removes the temp file if this throws before the rename.
  */
 async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<void> {
   const durable = options.durable ?? true;
   try {
     // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
-    if (durable) await fdatasyncAsync(fd);
+    const synced = durable ? fdatasyncAsync(fd) : undefined;
+    try {
+      if (durable && options.folder?.dir === dirname(target)) options.folder.prepare();
+      options.whileSyncing?.(tmp);
+    } finally {
+      // Never closed while its sync runs (the descriptor's number could be reused); a sync's failure comes first.
+      await synced;
+    }
   } finally {
     closeSync(fd);
   }
   await options.beforeRename?.(tmp);
   renameSync(tmp, target);
-  if (durable) await (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target)));
+  const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
+  try {
+    options.afterRename?.();
+  } finally {
+    await folderSynced;
+  }
 }
 
 /**

@@ -80,6 +80,25 @@ export function linkVersions(
   tmp: string,
   lastWritten: { ino: bigint } | undefined,
 ): { replaced?: string; written: string; writtenIno: bigint } {
+  return linkWritten(planVersions(folder, target, tmp, lastWritten));
+}
+
+/** linkVersions in two steps: the file replaced kept, and the written version's backup named. */
+export interface PlannedVersions {
+  folder: string;
+  tmp: string;
+  replaced?: string;
+  written: string;
+  writtenIno: bigint;
+}
+
+/**
+ * The first half of linkVersions, which may run while the temp file's sync does: links the file
+ * being replaced (whole already, so linking it needs no wait) and names the written version's
+ * backup from the temp file's size and mtime (a sync changes neither). The temp file itself is
+ * linked by linkWritten, once synced: a backup named as written always holds whole bytes.
+ */
+export function planVersions(folder: string, target: string, tmp: string, lastWritten: { ino: bigint } | undefined): PlannedVersions {
   const current = lstatSync(target, { bigint: true, throwIfNoEntry: false });
   let replaced: string | undefined;
   if (current?.isFile() && current.ino !== lastWritten?.ino) {
@@ -88,6 +107,12 @@ export function linkVersions(
   }
   const next = statSync(tmp, { bigint: true });
   const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }));
+  return { folder, tmp, ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+}
+
+/** The second half of linkVersions: the synced temp file linked as the version written. */
+export function linkWritten(plan: PlannedVersions): { replaced?: string; written: string; writtenIno: bigint } {
+  const { folder, tmp, replaced, written, writtenIno } = plan;
   if (linkOrCopySync(tmp, written) === 'copied') {
     // A copy has its own mtime: name it for the copy, so it reads as intact.
     const copy = statSync(written, { bigint: true });
@@ -95,7 +120,7 @@ export function linkVersions(
     renameSync(written, named);
     return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
   }
-  return { ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+  return { ...(replaced !== undefined && { replaced }), written, writtenIno };
 }
 
 // A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
@@ -152,7 +177,7 @@ export class BackupShelf {
   private seenMtimeNs: bigint | undefined;
   /** The lock take (LockLease.takes) under which the list was last checked against the folder. */
   private checkedInTake: number | undefined;
-  private lastWrittenKnown: { name: string; ino: bigint } | undefined;
+  private lastWrittenKnown: { name: string; path: string; ino: bigint } | undefined;
   readonly folder: string;
 
   constructor(
@@ -204,9 +229,9 @@ export class BackupShelf {
     if (this.lastWrittenKnown?.name !== newest) {
       const s = lstatSync(join(this.folder, newest), { bigint: true, throwIfNoEntry: false });
       if (!s) return undefined;
-      this.lastWrittenKnown = { name: newest, ino: s.ino };
+      this.lastWrittenKnown = { name: newest, path: join(this.folder, newest), ino: s.ino };
     }
-    return { path: join(this.folder, newest), ino: this.lastWrittenKnown.ino };
+    return { path: this.lastWrittenKnown.path, ino: this.lastWrittenKnown.ino };
   }
 
   /** Records the backups just linked (`written`: the version written, and its inode), and removes any excess beyond the bound off the write path. */
@@ -214,7 +239,7 @@ export class BackupShelf {
     const names = this.names ?? this.current();
     for (const path of [...(replaced !== undefined ? [replaced] : []), written.path]) if (!names.includes(basename(path))) names.push(basename(path));
     names.sort();
-    this.lastWrittenKnown = { name: basename(written.path), ino: written.ino };
+    this.lastWrittenKnown = { name: basename(written.path), path: written.path, ino: written.ino };
     const excess = names.splice(0, Math.max(0, names.length - this.keep));
     try {
       this.seenMtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;

@@ -4,7 +4,7 @@
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
-import { BackupShelf, linkVersions } from './backups.js';
+import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
@@ -57,11 +57,15 @@ export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
+  /** The files this store wrote, by the lease and the take of its lock they were written under (LockLease.takes). */
+  private readonly writtenIn = new WeakMap<LoadedFile, { lease: LockLease; take: number }>();
   /** The state files' folder, kept open for the sync after each replacement. */
   private readonly folder: FolderSync;
+  private readonly tmpDir: string;
 
   constructor(private readonly options: WriteQueueOptions) {
     this.folder = new FolderSync(options.location);
+    this.tmpDir = join(options.location, STATE_DIR, 'tmp');
   }
 
   enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
@@ -99,7 +103,8 @@ export class WriteQueue {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
+          const lease = this.leaseFor(this.options.writeTargetFor(chainId));
+          await lease.run(() => this.writeBatch(chainId, batch, lease));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -122,12 +127,12 @@ export class WriteQueue {
     return shelf;
   }
 
-  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
+  private async writeBatch(chainId: number, batch: WriteOp[], lease: LockLease): Promise<void> {
     // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
     // other code wrote since this store last looked are the base of this write, never reverted.
     // A chain's file keeps the name it was created under (a chain-<id>.json named before the
     // registry knew the chain included): a new list never renames a file; renaming is explicit.
-    const loaded = await this.options.cache.load(chainId);
+    const loaded = this.writtenUnderLease(chainId, lease) ?? (await this.options.cache.load(chainId));
     const target = loaded.file;
     if (loaded.model) assertRewritable(loaded.model, target);
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
@@ -151,24 +156,41 @@ export class WriteQueue {
     const outcome: WriteOutcome = { file: target, changed: false };
     if (printed) {
       const { bytes } = printed;
-      outcome.backup = await this.replaceFile(target, bytes, loaded);
+      // Right after the rename, while the folder's sync runs: the cache holds the file as written.
+      const remember = (): void => {
+        const signature = signatureOf(target);
+        const written: LoadedFile = {
+          file: target,
+          model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
+          bytes,
+          readAt: Date.now(),
+          layout: printed.layout,
+          ...(signature && { signature }),
+        };
+        this.options.cache.remember(chainId, written);
+        this.writtenIn.set(written, { lease, take: lease.takes });
+      };
+      outcome.backup = await this.replaceFile(target, bytes, loaded, remember);
       if (outcome.backup === undefined) delete outcome.backup;
       outcome.changed = true;
-      const signature = signatureOf(target);
-      const written: LoadedFile = {
-        file: target,
-        model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
-        bytes,
-        readAt: Date.now(),
-        layout: printed.layout,
-        ...(signature && { signature }),
-      };
-      this.options.cache.remember(chainId, written);
     }
     for (const { op, value, error } of results) {
       if (error !== undefined) op.reject(error);
       else op.resolve({ value, outcome });
     }
+  }
+
+  /**
+   * The file as this store last wrote it, when the lease has held the file's lock ever since (the
+   * same take) and one stat shows the file unchanged: every writer that could have changed it
+   * since takes that lock, so the stat is enough, and the racy rule's reading of the bytes (for a
+   * change within a timestamp tick of the last, which a stat cannot see) is spared. Otherwise
+   * undefined: the cache's load decides, bytes compared when racy.
+   */
+  private writtenUnderLease(chainId: number, lease: LockLease): LoadedFile | undefined {
+    const entry = this.options.cache.unchangedByStat(chainId);
+    const written = entry && this.writtenIn.get(entry);
+    return written?.lease === lease && written.take === lease.takes ? entry : undefined;
   }
 
   /**
@@ -189,9 +211,10 @@ export class WriteQueue {
 
   /**
    * Replaces the file atomically, the version written hard-linked among the backups (and the file
-   * replaced too, unless it is the version last written); returns the backup holding the replaced version.
+   * replaced too, unless it is the version last written); returns the backup holding the replaced
+   * version. `replaced` runs right after the rename, while the folder's sync runs.
    */
-  private async replaceFile(target: string, bytes: Buffer, loaded: LoadedFile): Promise<string | undefined> {
+  private async replaceFile(target: string, bytes: Buffer, loaded: LoadedFile, replaced: () => void): Promise<string | undefined> {
     // Backups are hard links (files are always replaced, never edited, so a link is a faithful
     // copy): to the version written here, and to the file replaced unless that is the version
     // last written; the backup pushed past the bound becomes the temp file (backups.ts).
@@ -206,27 +229,31 @@ export class WriteQueue {
         cause: error,
       });
     }
-    let kept: ReturnType<typeof linkVersions> | undefined;
+    let plan: PlannedVersions | undefined;
+    let kept: ReturnType<typeof linkWritten> | undefined;
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
-        tmpDir: join(this.options.location, STATE_DIR, 'tmp'),
+        tmpDir: this.tmpDir,
         folder: this.folder,
         ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
         ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
-        beforeRename: async (tmp) => {
+        // What the backups need costs no time of its own where it runs while the temp file's sync
+        // does: the file replaced linked, the written version's backup named (backups.ts).
+        whileSyncing: (tmp) => {
+          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
+        },
+        beforeRename: async () => {
           await this.options.beforeReplace?.(target);
           // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
           lease.assertHeld();
-          if (!shelf || !planned) return;
-          try {
-            kept = linkVersions(shelf.folder, target, tmp, planned.lastWritten);
-          } catch (error) {
-            throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, {
-              file: target,
-              cause: error,
-            });
-          }
+          // The version written is linked once synced, so a backup named as written is always whole.
+          if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+        },
+        afterRename: () => {
+          // While the folder's sync runs: the backups and the cache take note of the file written.
+          if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
+          replaced();
         },
       });
     } catch (error) {
@@ -234,9 +261,17 @@ export class WriteQueue {
       throw error;
     }
     if (!kept) return undefined;
-    shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
     // The replaced version's backup: the link just made, or the version last written, when it was that.
     return loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
+  }
+}
+
+/** A step of the backups: a file system error names the state file. */
+function backupStep<T>(target: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
   }
 }
 
