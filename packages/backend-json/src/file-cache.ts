@@ -208,20 +208,6 @@ export class FileCache {
     return hit;
   }
 
-  /**
-   * The chain's entry for its registry-named file when one stat shows it exactly as kept, racy or
-   * not: only for a caller that knows no change can hide behind an unchanged stat (a writer that
-   * held the file's lock since it wrote the entry); undefined otherwise.
-   */
-  unchangedByStat(chainId: number): LoadedFile | undefined {
-    const hit = this.entries.get(chainId);
-    if (hit?.signature === undefined || hit.file !== this.options.canonicalFile(chainId)) return undefined;
-    const now = signatureOf(hit.file);
-    if (now === null || !sameSignature(now, hit.signature)) return undefined;
-    this.touch(chainId, hit);
-    return hit;
-  }
-
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
   async load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);

@@ -57,8 +57,6 @@ export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
-  /** The files this store wrote, by the lease and the take of its lock they were written under (LockLease.takes). */
-  private readonly writtenIn = new WeakMap<LoadedFile, { lease: LockLease; take: number }>();
   /** The state files' folder, kept open for the sync after each replacement. */
   private readonly folder: FolderSync;
   private readonly tmpDir: string;
@@ -103,8 +101,7 @@ export class WriteQueue {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          const lease = this.leaseFor(this.options.writeTargetFor(chainId));
-          await lease.run(() => this.writeBatch(chainId, batch, lease));
+          await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -127,12 +124,12 @@ export class WriteQueue {
     return shelf;
   }
 
-  private async writeBatch(chainId: number, batch: WriteOp[], lease: LockLease): Promise<void> {
+  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
     // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
     // other code wrote since this store last looked are the base of this write, never reverted.
     // A chain's file keeps the name it was created under (a chain-<id>.json named before the
     // registry knew the chain included): a new list never renames a file; renaming is explicit.
-    const loaded = this.writtenUnderLease(chainId, lease) ?? (await this.options.cache.load(chainId));
+    const loaded = await this.options.cache.load(chainId);
     const target = loaded.file;
     if (loaded.model) assertRewritable(loaded.model, target);
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
@@ -168,7 +165,6 @@ export class WriteQueue {
           ...(signature && { signature }),
         };
         this.options.cache.remember(chainId, written);
-        this.writtenIn.set(written, { lease, take: lease.takes });
       };
       outcome.backup = await this.replaceFile(target, bytes, loaded, remember);
       if (outcome.backup === undefined) delete outcome.backup;
@@ -178,19 +174,6 @@ export class WriteQueue {
       if (error !== undefined) op.reject(error);
       else op.resolve({ value, outcome });
     }
-  }
-
-  /**
-   * The file as this store last wrote it, when the lease has held the file's lock ever since (the
-   * same take) and one stat shows the file unchanged: every writer that could have changed it
-   * since takes that lock, so the stat is enough, and the racy rule's reading of the bytes (for a
-   * change within a timestamp tick of the last, which a stat cannot see) is spared. Otherwise
-   * undefined: the cache's load decides, bytes compared when racy.
-   */
-  private writtenUnderLease(chainId: number, lease: LockLease): LoadedFile | undefined {
-    const entry = this.options.cache.unchangedByStat(chainId);
-    const written = entry && this.writtenIn.get(entry);
-    return written?.lease === lease && written.take === lease.takes ? entry : undefined;
   }
 
   /**
