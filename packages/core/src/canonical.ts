@@ -35,9 +35,10 @@ export function canonicalEncode(value: unknown): string {
         return `${out}]`;
       }
       const keys = sortedKeys(value);
-      // Most records hold only strings, plain numbers and arrays of them: the engine's printer, given
-      // the keys in order, prints exactly this encoding, several times faster than the loop below.
-      if (printsNatively(value, keys)) return JSON.stringify(value, keys as string[]);
+      // Most records hold only strings, plain numbers and arrays of them: the engine's printer prints
+      // exactly this encoding, several times faster than the loop below, when the object's own key
+      // order is the canonical one (or a copy's is; a key list given to the printer costs more).
+      if (printsNatively(value, keys)) return printInOrder(value, keys);
       let out = '{';
       for (const key of keys) {
         const item = (value as Record<string, unknown>)[key];
@@ -57,7 +58,10 @@ export function canonicalEncode(value: unknown): string {
 let lastUnsorted: readonly string[] = [];
 let lastSorted: readonly string[] = [];
 
-/** An object's keys in UTF-8 byte order (the caller only reads the array). */
+/**
+ * An object's keys in UTF-8 byte order (the caller only reads the array): the object's own array,
+ * in its own order, or else the kept sort (lastSorted).
+ */
 function sortedKeys(value: object): readonly string[] {
   const keys = Object.keys(value);
   if (keys.length === lastUnsorted.length && keys.every((key, i) => key === lastUnsorted[i])) return lastSorted;
@@ -72,7 +76,24 @@ function sortedKeys(value: object): readonly string[] {
 }
 
 /**
- * Whether JSON.stringify, given `keys`, prints the plain object `value` as canonicalEncode does: each
+ * JSON.stringify of a plain object whose values print natively, keys in `keys`' order: the object
+ * itself when that is its own order, else a copy built in that order. The key list given to the
+ * printer serves where a copy cannot keep the order (the engine puts keys that are array indices
+ * first, and assigning `__proto__` would set the copy's prototype).
+ */
+function printInOrder(value: object, keys: readonly string[]): string {
+  if (keys !== lastSorted) return JSON.stringify(value); // its own keys, already in order
+  const copy: Record<string, unknown> = {};
+  for (const key of keys) {
+    const first = key.charCodeAt(0);
+    if ((first >= 48 && first <= 57) || key === '__proto__') return JSON.stringify(value, keys as string[]);
+    copy[key] = (value as Record<string, unknown>)[key];
+  }
+  return JSON.stringify(copy);
+}
+
+/**
+ * Whether JSON.stringify prints the plain object `value` as canonicalEncode does: each
  * value a string, boolean, null or undefined, a number String prints as jsonNumberText does (not -0,
  * not an integer beyond 2^53), or an array of such without holes (no object inside, where the key
  * list would drop keys; no bigint or exact literal, which it cannot print).
