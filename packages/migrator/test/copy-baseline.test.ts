@@ -7,13 +7,12 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, generateRecords, NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
 import { moveBaseline, type CoownedContext } from '../src/coowned-baseline.js';
 import { WrittenRecords } from '../src/written-records.js';
 import { Journal } from '../src/journal.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, seedLevelDb, useTempDir } from './helpers.js';
 import { parsedFiles, writtenEntries } from './written-helpers.js';
 
 const tempDir = useTempDir('migrator-copy-baseline-');
@@ -27,10 +26,7 @@ describe('a chain copied into no file', () => {
       ...generateRecords(300, [56, 97]),
       { ...generateRecords(1, [97])[0], contractName: '\u{1F600}Exact', deploymentArgs: exact } as DeploymentRecord,
     ];
-    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
-    await leveldb.open();
-    await leveldb.putMany(records);
-    await leveldb.close();
+    await seedLevelDb(dir, records);
     const migration = await Migration.open({ cwd: dir });
     try {
       await migration.enableDualWrite();

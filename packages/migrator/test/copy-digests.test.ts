@@ -1,13 +1,11 @@
 // The copy's two store digests: the LevelDB digest it records (what it copied, exclusions left out)
 // and its LevelDB backup's (everything the pass read). With nothing excluded one serves as both;
 // with a key excluded they differ by exactly that key.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, generateRecords, keyOf, StoreDigest, type DeploymentRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
 import { readBackupDigest } from '../src/leveldb-backups.js';
-import { useTempDir } from './helpers.js';
+import { seedLevelDb, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-copy-digests-');
 
@@ -20,10 +18,7 @@ function digestOf(records: readonly DeploymentRecord[]): string {
 async function copied(exclude: string[]): Promise<{ records: DeploymentRecord[]; recorded: string; backup: string | undefined }> {
   const dir = tempDir();
   const records = generateRecords(60, [56, 97]);
-  const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
-  await leveldb.open();
-  await leveldb.putMany(records);
-  await leveldb.close();
+  await seedLevelDb(dir, records);
   const migration = await Migration.open({ cwd: dir });
   try {
     await migration.enableDualWrite();

@@ -7,21 +7,14 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { LevelDbStore, writeLegacyStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, generateRecords, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { writeLegacyStore } from '@deploystate/backend-leveldb';
+import { canonicalDigest, generateRecords, sampleRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { seedLevelDb, useTempDir } from './helpers.js';
 import { withPutAfterFirstOutboxLook } from './outbox-helpers.js';
 import { parsedFiles, writtenEntries, writtenPath } from './written-helpers.js';
 
 const tempDir = useTempDir('migrator-copy-stream-');
-
-async function seed(dir: string, records: readonly DeploymentRecord[]): Promise<void> {
-  const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
-  await leveldb.open();
-  await leveldb.putMany(records);
-  await leveldb.close();
-}
 
 
 /** Bytes of the copy's temp files for new network files (in the deployments folder's temp folder). */
@@ -36,7 +29,7 @@ describe('a chain with no state file', () => {
     const dir = tempDir();
     // One chain, so the pass's progress events mid-chain see the chain half read.
     const records = generateRecords(3000, [56]);
-    await seed(dir, records);
+    await seedLevelDb(dir, records);
     const migration = await Migration.open({ cwd: dir });
     const seen: Array<{ done: number; bytes: number }> = [];
     try {
@@ -55,7 +48,7 @@ describe('a chain with no state file', () => {
   it('that gets a file while it is copied is copied as a chain with a file: its records in, the file\'s other keys kept', async () => {
     const dir = tempDir();
     const records = generateRecords(400, [56, 97]);
-    await seed(dir, records);
+    await seedLevelDb(dir, records);
     const migration = await Migration.open({ cwd: dir });
     const legacy = join(dir, 'deployments', 'bsctestnet.json');
     try {
@@ -110,7 +103,7 @@ describe('a chain with no state file that a deploy script wrote to after the sna
   it('keeps the newer key out of the copy and lists it, as a chain with a file does', async () => {
     const dir = tempDir();
     const records = generateRecords(40, [56, 97]);
-    await seed(dir, records);
+    await seedLevelDb(dir, records);
     const migration = await Migration.open({ cwd: dir });
     await migration.enableDualWrite();
     let report;
@@ -137,7 +130,7 @@ describe('a chain with no state file that a deploy script wrote to after the sna
 
 describe('the co-owned files baseline rewritten after a copy', () => {
   async function copiedTwice(dir: string, before: (baseline: string) => string): Promise<void> {
-    await seed(dir, generateRecords(60, [56, 97]));
+    await seedLevelDb(dir, generateRecords(60, [56, 97]));
     const migration = await Migration.open({ cwd: dir });
     try {
       await migration.enableDualWrite();
@@ -172,7 +165,7 @@ describe('the co-owned files baseline rewritten after a copy', () => {
     const orphan = join(tmp, `records-${dead}-abc123`);
     await mkdir(orphan, { recursive: true });
     await writeFile(join(orphan, '0.tsv'), '"X"\tdigest\t1\n');
-    await seed(dir, generateRecords(20, [56]));
+    await seedLevelDb(dir, generateRecords(20, [56]));
     const migration = await Migration.open({ cwd: dir });
     try {
       await migration.enableDualWrite();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { compareStores, MemoryStore, sampleRecord, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -86,6 +87,14 @@ export async function retry<T>(times: number, fn: () => Promise<T>): Promise<T> 
 }
 
 /** How far `demoMigration` walks the demo: each step includes the ones before it. */
+/** A LevelDB at `dir`/leveldb holding `records`, closed again (as a legacy project leaves it). */
+export async function seedLevelDb(dir: string, records: readonly DeploymentRecord[]): Promise<void> {
+  const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
+  await leveldb.open();
+  await leveldb.putMany(records);
+  await leveldb.close();
+}
+
 export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary';
 
 /** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */
