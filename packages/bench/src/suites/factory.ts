@@ -2,8 +2,8 @@
 // migration walk (LevelDB seeded, dual-write, a real copy, promote, cut-over), against LevelDB
 // alone on the same records, kept open as the legacy state module keeps it. Runbook 3.4's limits
 // apply to these as much as to the bare stores of the backends suite.
-import { closeSync, fdatasync, openSync, renameSync, writeSync } from 'node:fs';
-import { cp, open, readdir, readFile } from 'node:fs/promises';
+import { closeSync, fdatasync, fsync, openSync, renameSync, writeSync } from 'node:fs';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { DeploymentRecord, StateStore } from '@deploystate/core';
@@ -30,15 +30,18 @@ function busiestChain(records: readonly DeploymentRecord[]): number {
 }
 
 const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
 
 /**
  * The floor of any durable whole-file rewrite: the chain's current file bytes to a temp file,
  * fdatasync, rename, fsync of the folder. Written to a sibling folder on the same file system so it
  * never touches the files the store reads. The cheapest way Node offers: the small calls (open,
  * write, close, rename) synchronous, the two syncs asynchronous (a store cannot block its event
- * loop on a disk flush), as the JSON store itself does.
+ * loop on a disk flush), and the folder held open for its syncs, as the JSON store itself does (an
+ * open, sync and close per write would slow the floor and flatter the store). `close()` lets the
+ * folder go.
  */
-export async function rewriteFloor(deployments: string, scratch: string): Promise<(chainId: number) => Promise<void>> {
+export async function rewriteFloor(deployments: string, scratch: string): Promise<{ write(chainId: number): Promise<void>; close(): void }> {
   const bytes = new Map<number, Buffer>();
   for (const name of await readdir(deployments)) {
     if (!name.endsWith('.json')) continue;
@@ -46,23 +49,22 @@ export async function rewriteFloor(deployments: string, scratch: string): Promis
     const chainId = /"chainId"\s*:\s*(\d+)/.exec(text.toString('utf8'))?.[1];
     if (chainId !== undefined) bytes.set(Number(chainId), text);
   }
-  return async (chainId) => {
-    const data = bytes.get(chainId) ?? Buffer.from('{}\n');
-    const target = join(scratch, `${chainId}.json`);
-    const fd = openSync(`${target}.tmp`, 'w');
-    try {
-      writeSync(fd, data);
-      await fdatasyncAsync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${target}.tmp`, target);
-    const dir = await open(scratch, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+  const folder = openSync(scratch, 'r');
+  return {
+    async write(chainId) {
+      const data = bytes.get(chainId) ?? Buffer.from('{}\n');
+      const target = join(scratch, `${chainId}.json`);
+      const fd = openSync(`${target}.tmp`, 'w');
+      try {
+        writeSync(fd, data);
+        await fdatasyncAsync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(`${target}.tmp`, target);
+      await fsyncAsync(folder);
+    },
+    close: () => closeSync(folder),
   };
 }
 
@@ -162,23 +164,27 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           await direct.open();
           const rewrite = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: 1_900_000_000_000 + r });
           const put = `put ${phase}`;
-          measurements.push(
-            ...(await measure(
-              [
-                { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
-                { name: 'json', run: (r: number) => direct.put(rewrite(r)) },
-                { name: 'leveldb sync', run: (r: number) => aloneSync.put(rewrite(r)) },
-                { name: 'rewrite floor', run: (r: number) => floor(pickRecord(records, r).chainId) },
-              ],
-              {
-                ...base,
-                operation: put,
-                itemsPerRun: 1,
-                note: 'durable, one awaited put at a time: factory JSON and JsonFileStore on a copy of the same files (fdatasync + folder fsync) vs LevelDB sync: true vs bare durable rewrite of the file',
-              },
-              scaled(context, 4, 20),
-            )),
-          );
+          try {
+            measurements.push(
+              ...(await measure(
+                [
+                  { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
+                  { name: 'json', run: (r: number) => direct.put(rewrite(r)) },
+                  { name: 'leveldb sync', run: (r: number) => aloneSync.put(rewrite(r)) },
+                  { name: 'rewrite floor', run: (r: number) => floor.write(pickRecord(records, r).chainId) },
+                ],
+                {
+                  ...base,
+                  operation: put,
+                  itemsPerRun: 1,
+                  note: 'durable, one awaited put at a time: factory JSON and JsonFileStore on a copy of the same files (fdatasync + folder fsync) vs LevelDB sync: true vs bare durable rewrite of the file',
+                },
+                scaled(context, 4, 20),
+              )),
+            );
+          } finally {
+            floor.close();
+          }
           const floorRatio = ratioGate(
             { name: 'info: rewrite floor vs leveldb sync', limit: null, comparison: '<=', source: 'the least any durable file rewrite costs' },
             measurements,
