@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalDigest,
+  canonicalDigests,
   canonicalEncode,
+  canonicalEncodeAll,
   canonicalEqual,
   cloneRecord,
   compareKeys,
@@ -113,6 +116,39 @@ describe('canonical form, as fast as it is exact', () => {
       expect(canonicalEncode(record)).toBe(referenceEncode(record));
   });
 
+  it('prints many values at once exactly as it prints each alone, whatever mix of shapes (property)', () => {
+    const leaf = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.maxSafeInteger(), fc.constantFrom(-0, 2 ** 60, 1e21, 5n, null, undefined));
+    const record = fc.array(fc.tuple(trickyKey, fc.oneof(leaf, fc.array(leaf, { maxLength: 3 }))), { maxLength: 6 }).map(objectOf);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(record, jsonValue), { maxLength: 12 }), (values) => {
+        expect(canonicalEncodeAll(values)).toEqual(values.map((v) => referenceEncode(v)));
+      }),
+      { numRuns: 1000 },
+    );
+    // Records of one shape out of byte order (printed from copies), in order, with an index key or
+    // __proto__ (printed alone), a string that looks like a separator, and values that are no record.
+    const mixed: unknown[] = [
+      ...generateRecords(4),
+      { a: 1, b: [2, 'x'] },
+      objectOf([
+        ['b', 1],
+        ['10', 2],
+      ]),
+      objectOf([
+        ['__proto__', 1],
+        ['a', 2],
+      ]),
+      { b: ',"\\u0000canonical-x#",', a: '\u0000' },
+      5n,
+      'text',
+      [{ b: 1, a: 2 }],
+      ...generateRecords(3),
+    ];
+    expect(canonicalEncodeAll(mixed)).toEqual(mixed.map((v) => referenceEncode(v)));
+    expect(canonicalDigests(mixed)).toEqual(mixed.map((v) => canonicalDigest(v)));
+    expect(canonicalEncodeAll([])).toEqual([]);
+  });
+
   it('keeps the digests of the generated records (pinned)', () => {
     expect(generateRecords(3).map((r) => canonicalDigest(r))).toEqual(generateRecords(3).map((r) => textDigest(referenceEncode(r))));
     expect(textDigest('{}')).toBe('44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
@@ -139,6 +175,20 @@ describe('StoreDigest', () => {
     expect(digestOf([['56-A', { v: 0 }], ['56-B', { v: 3 }], c])).not.toBe(base);
     expect(digestOf([a, b])).not.toBe(base);
     expect(digestOf([])).not.toBe(digestOf([a]));
+  });
+
+  it('hashes each key and record digest in order, read before, during and after many records', () => {
+    const records = generateRecords(3000);
+    const keys = records.map((r) => `${r.chainId}-${r.contractName}`).sort(compareKeys);
+    const byKey = new Map(records.map((r) => [`${r.chainId}-${r.contractName}`, r]));
+    const lines = keys.map((key) => `${key}\u0000${canonicalDigest(byKey.get(key))}\n`);
+    const digest = new StoreDigest();
+    keys.forEach((key, i) => {
+      digest.add(key, byKey.get(key));
+      if (i === 0 || i === 1500) expect(digest.digest()).toBe(createHash('sha256').update(lines.slice(0, i + 1).join('')).digest('hex'));
+    });
+    expect(digest.digest()).toBe(createHash('sha256').update(lines.join('')).digest('hex'));
+    expect(digest.size).toBe(3000);
   });
 
   it('matches records by canonical form: 5 and 5n, any key order', () => {

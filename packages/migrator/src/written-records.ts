@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isProcessAlive } from '@deploystate/core';
+import { isProcessAlive, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
 import { parseEntryLine, printedPut } from './written-file.js';
@@ -18,6 +18,8 @@ const CHUNK_CHARS = 64 * 1024;
 export class RecordSpill {
   private pending = '';
   private handle: FileHandle | undefined;
+  // The last piece's write: one in flight, in order, while the next is printed (awaited by the next flush and by close).
+  private writing: Promise<void> = Promise.resolve();
 
   /** `chainId`: the chain whose records (by contract name) this spill holds. */
   constructor(
@@ -34,11 +36,24 @@ export class RecordSpill {
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
 
+  /** `add` of each record, with its digest (digests[i] is records[i]'s), with one wait for the lot. */
+  async addRecords(records: readonly DeploymentRecord[], digests: readonly string[]): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as DeploymentRecord;
+      this.pending += `,${printedPut(`${this.chainId}-${record.contractName}`, digests[i] as string, String(record.timestamp))}`;
+      if (this.pending.length >= CHUNK_CHARS) await this.flush();
+    }
+  }
+
   async close(): Promise<void> {
     await this.flush();
-    this.handle ??= await open(this.path, 'a');
-    await this.handle.close();
-    this.handle = undefined;
+    try {
+      await this.writing;
+    } finally {
+      this.handle ??= await open(this.path, 'a');
+      await this.handle.close();
+      this.handle = undefined;
+    }
   }
 
   /** Each entry by key. */
@@ -62,8 +77,12 @@ export class RecordSpill {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
-    this.handle ??= await open(this.path, 'a');
-    await this.handle.write(text);
+    await this.writing;
+    const handle = (this.handle ??= await open(this.path, 'a'));
+    const writing = handle.write(text).then(() => undefined);
+    // Awaited by the next flush or by close: never left unhandled.
+    writing.catch(() => undefined);
+    this.writing = writing;
   }
 }
 
