@@ -40,7 +40,7 @@ async function entriesOf(file: string): Promise<Array<[string, WrittenEntry]>> {
 
 describe('a spill of the records a copy wrote', () => {
   it('prints a put of its own exactly as written.json prints the entry object, odd keys and values included', () => {
-    for (const key of [...NAMES.map((name) => `56-${name}`), '56-\u2028line', '56-\ud800lone']) {
+    for (const key of [...NAMES.map((name) => `56-${name}`), '56-\u2028line', '56-\ud800lone', '56-\u001fend', '56-\u007fdel', '56-\udfffrev']) {
       for (const [digest, timestamp] of [
         ['ab'.repeat(32), '1700000000000'],
         ['q"uote\\', '18446744073709551617'],
