@@ -77,6 +77,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {},
     await copyPass(run);
     return await finishCopy(run);
   } finally {
+    // A chain's end still going on when the pass failed ends first (its file in place or dropped).
+    await run.finishing?.catch(() => undefined);
     // A pass that failed mid-chain leaves no temp file of the chain it was printing.
     await run.printing?.abort().catch(() => undefined);
     await run.json.close();
@@ -119,10 +121,12 @@ async function copyPass(run: CopyRun): Promise<void> {
     if (run.printing) {
       const done = run.printing;
       run.printing = undefined;
-      // Its look at the journal and its placing under the fence, as copyChain's: a drain lands wholly before or after.
-      await underChainFence(run, () => finishFresh(run, done));
+      // Its end (fsyncs, a rename, the state's checkpoint) goes on while the pass reads and prints the
+      // next chain: one end at a time, in chain order, each after the one before has succeeded.
+      finishing(run, done, run.blocking.length > 0);
     }
     if (!batch) return;
+    await run.finishing;
     jsonChains.delete(batch.chainId);
     const ready = batch;
     // Released before the chain is written, so the pass holds one chain, not two.
@@ -191,6 +195,7 @@ async function copyPass(run: CopyRun): Promise<void> {
     await print();
   }
   await flush();
+  await run.finishing;
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
@@ -199,14 +204,37 @@ async function copyPass(run: CopyRun): Promise<void> {
 }
 
 /**
+ * Starts the end of a chain printed as read (finishFresh) once the end before it is done, as
+ * `run.finishing`; a failed end before it drops this chain's file and fails it too. `blocked`: a
+ * record that cannot be migrated was read before the chain ended.
+ */
+function finishing(run: CopyRun, fresh: FreshChainCopy, blocked: boolean): void {
+  const before = run.finishing;
+  const end = async (): Promise<void> => {
+    try {
+      await before;
+    } catch (error) {
+      await fresh.abort().catch(() => undefined);
+      throw error;
+    }
+    // Its look at the journal and its placing under the fence, as copyChain's: a drain lands wholly before or after.
+    await underChainFence(run, () => finishFresh(run, fresh, blocked));
+  };
+  const ending = end();
+  // Awaited by the next chain's end, the pass's end, or bulkCopy's cleanup: never left unhandled.
+  ending.catch(() => undefined);
+  run.finishing = ending;
+}
+
+/**
  * The end of a chain printed as read: in place, then recorded as copyChain records a chain; one that
  * must be copied again (see FreshChainCopy.finish) is read once more and copied as a chain with a file.
  */
-async function finishFresh(run: CopyRun, fresh: FreshChainCopy): Promise<void> {
+async function finishFresh(run: CopyRun, fresh: FreshChainCopy, blocked: boolean): Promise<void> {
   const { ctx, leveldb, json, exclusions, dryRun } = run;
   const { chainId } = fresh;
   // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
-  if (run.blocking.length > 0) return fresh.abort();
+  if (blocked) return fresh.abort();
   const outcome = await fresh.finish();
   if (!outcome.placed) return copyChain(run, await readBatch(run, chainId));
   if (!dryRun) {
