@@ -98,23 +98,29 @@ async function removeOrphans(parent: string): Promise<void> {
 
 /** Spill files in a temp folder of their own (named with the process's pid), removed with it. */
 export class SpillFolder {
-  private folder: string | undefined;
+  // Made once, whoever asks first (a chain's end and the next chain may ask at once).
+  private folder: Promise<string> | undefined;
   private count = 0;
 
   constructor(private readonly parent: string) {}
 
   async spill(chainId: number): Promise<RecordSpill> {
-    if (!this.folder) {
-      await mkdir(this.parent, { recursive: true });
-      await removeOrphans(this.parent);
-      this.folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
-    }
-    return new RecordSpill(join(this.folder, `${this.count++}.spill`), chainId);
+    this.folder ??= this.create();
+    const folder = await this.folder;
+    return new RecordSpill(join(folder, `${this.count++}.spill`), chainId);
+  }
+
+  private async create(): Promise<string> {
+    await mkdir(this.parent, { recursive: true });
+    await removeOrphans(this.parent);
+    return mkdtemp(join(this.parent, `records-${process.pid}-`));
   }
 
   async remove(): Promise<void> {
-    if (this.folder) await rm(this.folder, { recursive: true, force: true });
+    const folder = this.folder;
     this.folder = undefined;
+    const path = await folder?.catch(() => undefined);
+    if (path) await rm(path, { recursive: true, force: true });
   }
 }
 

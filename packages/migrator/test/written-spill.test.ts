@@ -1,7 +1,7 @@
 // What the copy spills of each file it wrote is written.json's own entries, printed: the baseline
 // takes them as they are, in pieces cut anywhere, and reads back exactly what was spilled.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
 import { BaselineWriter, openBaseline, printedEntry, printedPut } from '../src/written-file.js';
@@ -48,6 +48,18 @@ describe('a spill of the records a copy wrote', () => {
         expect(printedPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
       }
     }
+  });
+
+  it('keeps the spills of files begun at once in one folder, removed whole', async () => {
+    const parent = join(tempDir(), 'tmp');
+    const folder = new SpillFolder(parent);
+    // A chain's end and the next chain's first records may begin their spills together.
+    const spills = await Promise.all([folder.spill(56), folder.spill(97), folder.spill(84532)]);
+    expect(new Set(spills.map((spill) => dirname(spill.path))).size).toBe(1);
+    expect(new Set(spills.map((spill) => spill.path)).size).toBe(3);
+    expect((await readdir(parent)).filter((name) => name.startsWith('records-'))).toHaveLength(1);
+    await folder.remove();
+    expect(await readdir(parent)).toEqual([]);
   });
 
   it('reads back each entry by key, and prints the entries as written.json prints them', async () => {
