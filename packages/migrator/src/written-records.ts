@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { isProcessAlive, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
-import { parseEntryLine, printedPut } from './written-file.js';
+import { parseEntryLine, printedPut, printedRecordPut } from './written-file.js';
 
 // Text is written out once this much has gathered, and read back in pieces of this size.
 const CHUNK_CHARS = 64 * 1024;
@@ -36,11 +36,11 @@ export class RecordSpill {
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
 
-  /** `add` of each record, with its digest (digests[i] is records[i]'s), with one wait for the lot. */
+  /** `add` of each record with its canonicalDigest (digests[i] is records[i]'s), with one wait for the lot. */
   async addRecords(records: readonly DeploymentRecord[], digests: readonly string[]): Promise<void> {
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as DeploymentRecord;
-      this.pending += `,${printedPut(`${this.chainId}-${record.contractName}`, digests[i] as string, String(record.timestamp))}`;
+      this.pending += `,${printedRecordPut(`${this.chainId}-${record.contractName}`, digests[i] as string, String(record.timestamp))}`;
       if (this.pending.length >= CHUNK_CHARS) await this.flush();
     }
   }

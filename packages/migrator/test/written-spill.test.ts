@@ -4,7 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
-import { BaselineWriter, openBaseline, printedEntry, printedPut } from '../src/written-file.js';
+import { canonicalDigest, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { BaselineWriter, openBaseline, printedEntry, printedPut, printedRecordPut } from '../src/written-file.js';
 import { SpillFolder } from '../src/written-records.js';
 import { useTempDir } from './helpers.js';
 
@@ -47,6 +48,22 @@ describe('a spill of the records a copy wrote', () => {
       ] as const) {
         expect(printedPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
       }
+    }
+  });
+
+  it('prints a put of a record of its own, with its digest and timestamp, exactly as written.json prints it', () => {
+    const exact = parseLossless('{"timestamp": 1.7e12, "big": 18446744073709551617}') as { timestamp: DeploymentRecord['timestamp']; big: bigint };
+    const records: DeploymentRecord[] = [
+      ...NAMES.map((name, i) => sampleRecord(56, name, 'bscmainnet', i)),
+      { ...sampleRecord(56, 'Exact', 'bscmainnet', 1), timestamp: exact.timestamp },
+      { ...sampleRecord(56, 'Big', 'bscmainnet', 2), timestamp: exact.big as unknown as number },
+      sampleRecord(56, '\ud800lone', 'bscmainnet', 3),
+    ];
+    for (const record of records) {
+      const key = `56-${record.contractName}`;
+      const digest = canonicalDigest(record);
+      const timestamp = String(record.timestamp);
+      expect(printedRecordPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
     }
   });
 
