@@ -133,6 +133,13 @@ export function canonicalEncodeAll(values: readonly unknown[]): string[] {
   return out;
 }
 
+/** canonicalDigest of each value, in order (the encodings printed together: see canonicalEncodeAll). */
+export function canonicalDigests(values: readonly unknown[]): string[] {
+  const texts = canonicalEncodeAll(values);
+  for (let i = 0; i < texts.length; i++) texts[i] = textDigest(texts[i] as string);
+  return texts;
+}
+
 /** The object JSON.stringify prints as canonicalEncode prints `value`, when there is one. */
 function nativelyPrinted(value: unknown): object | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || isJsonNumber(value)) return undefined;
@@ -188,19 +195,10 @@ export function canonicalDigest(value: unknown): string {
   return textDigest(canonicalEncode(value));
 }
 
-/** canonicalDigest of each value, in order (the encodings printed together: see canonicalEncodeAll). */
-export function canonicalDigests(values: readonly unknown[]): string[] {
-  const texts = canonicalEncodeAll(values);
-  for (let i = 0; i < texts.length; i++) texts[i] = textDigest(texts[i] as string);
-  return texts;
-}
-
 /** sha256 (hex) of a canonical text already encoded (one-shot: no Hash object per record). */
 export function textDigest(canonicalText: string): string {
   return hash('sha256', canonicalText, 'hex');
 }
-
-const PENDING_CHARS = 16 * 1024;
 
 /**
  * The digest of a whole store: sha256 over each key and its record digest, in key order. Unlike a
@@ -208,8 +206,6 @@ const PENDING_CHARS = 16 * 1024;
  */
 export class StoreDigest {
   private readonly hash = createHash('sha256');
-  // Lines not yet hashed: one update per many records, not one per record (the same bytes hashed).
-  private pending = '';
   private lastKey: string | undefined;
   private count = 0;
 
@@ -228,14 +224,8 @@ export class StoreDigest {
     }
     this.lastKey = key;
     this.count++;
-    this.pending += `${key}\u0000${recordDigest}\n`;
-    if (this.pending.length >= PENDING_CHARS) this.flush();
+    this.hash.update(`${key}\u0000${recordDigest}\n`);
     return this;
-  }
-
-  private flush(): void {
-    this.hash.update(this.pending);
-    this.pending = '';
   }
 
   get size(): number {
@@ -243,7 +233,6 @@ export class StoreDigest {
   }
 
   digest(): string {
-    this.flush();
     return this.hash.copy().digest('hex');
   }
 }
