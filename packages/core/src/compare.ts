@@ -174,7 +174,8 @@ export async function compareStoreBatches(leftSource: BatchSource, rightSource: 
     const a = left.current;
     const b = right.current;
     if (a === undefined && b === undefined) break;
-    const order = a === undefined ? 1 : b === undefined ? -1 : compareKeys(a.key, b.key);
+    // One entry on both sides (a source that found both records equal) is at one key.
+    const order = a === undefined ? 1 : b === undefined ? -1 : a === b ? 0 : compareKeys(a.key, b.key);
     if (order < 0 && a) {
       leftDigest.addDigest(a.key, a.digest ?? canonicalDigest(a.record));
       note(() => result.onlyLeft.push(a));
