@@ -95,11 +95,11 @@ const WORKER_FILE = fileURLToPath(new URL('./verify-worker.js', import.meta.url)
  * workers keep 2 cores busy, and a chain's uneven size is evened out by the next chain's job.
  */
 export function verdictPool(options: { threads?: number } = {}): VerdictPool {
-  const threads = options.threads ?? Number(process.env.VT ?? Math.min(2, availableParallelism()));
+  const threads = options.threads ?? Math.min(2, availableParallelism());
   if (threads === 0 || !existsSync(WORKER_FILE)) return inThread;
   const runners: WorkerRunner[] = [];
   try {
-    for (let i = 0; i < threads; i++) runners.push(new WorkerRunner(new Worker(WORKER_FILE, process.env.YG ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.YG) } } : {})));
+    for (let i = 0; i < threads; i++) runners.push(new WorkerRunner(new Worker(WORKER_FILE)));
   } catch {
     for (const runner of runners) void runner.close();
     return inThread;
