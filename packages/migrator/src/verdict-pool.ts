@@ -51,8 +51,12 @@ class WorkerRunner {
     });
   }
 
+  /** Ends the thread; a job it had not answered is dropped (the comparison that asked has ended), not run here. */
   async close(): Promise<void> {
     this.failed = true;
+    const dropped = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of dropped) request.reject(new Error('verify ended before this chain was compared'));
     await this.worker.terminate();
   }
 
