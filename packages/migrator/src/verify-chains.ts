@@ -330,7 +330,8 @@ function noteFile(c: ChainComparison, verdict: ChainVerdict): void {
 
 /** Compares LevelDB and the state files chain by chain (see the top of this file). */
 export async function compareByChain(c: ChainComparison, options: CompareOptions): Promise<StoreComparison> {
-  const feed = new SegmentFeed(Math.max(2, c.pool.threads + 1));
+  // Chains under way: one on each worker and one on this thread, and the one compared.
+  const feed = new SegmentFeed(c.pool.threads + 2);
   const scanned = scan(c, feed).then(
     () => feed.finish(),
     (error: unknown) => feed.finish(error),

@@ -224,11 +224,13 @@ describe('verify as built (chains on worker threads)', () => {
   it('gives the verdicts this thread gives, and this thread gives them once the workers are gone', async () => {
     const { paths } = await copied(records());
     const { verdictPool } = (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
-    const pool = verdictPool({ threads: 2 });
+    // Every chain counted large: the first runs here while the threads start, the others go to them.
+    const pool = verdictPool({ threads: 2, threadWorthy: 0 });
     const jobs = await Promise.all(chains.map(([chainId, network]) => jobOf(paths, chainId, join(paths.deployments, `${network}.json`))));
     try {
       expect(pool.threads).toBe(2);
       const there = await Promise.all(jobs.map((job) => pool.run(job)));
+      expect(pool.ran).toEqual({ here: 1, threads: 3 });
       expect(there).toEqual(await Promise.all(jobs.map((job) => chainVerdict(job))));
     } finally {
       await pool.close();
@@ -267,6 +269,43 @@ describe('verify as built (chains on worker threads)', () => {
     ]);
     expect(verify.schema.files).toBe(3);
   });
+
+  const pools = async (): Promise<typeof import('../src/verdict-pool.js')> =>
+    (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
+
+  it('runs a small chain on this thread: a store of a few hundred records starts no thread', async () => {
+    const pool = (await pools()).verdictPool({ threads: 2 });
+    const { paths } = await copied(records());
+    try {
+      for (const [chainId, network] of chains) await pool.run(await jobOf(paths, chainId, join(paths.deployments, `${network}.json`)));
+      expect(pool.ran).toEqual({ here: chains.length, threads: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('agrees with the plain comparison on chains large enough for the threads', async () => {
+    const { THREAD_WORTHY_RECORDS } = await pools();
+    // Three chains just past the size: one runs here while the threads start, the others on them.
+    const size = THREAD_WORTHY_RECORDS + 10;
+    const large = chains.slice(0, 3).flatMap(([chainId, network]) =>
+      Array.from({ length: size }, (_, i) => ({ key: `${chainId}-C${i}`, value: sampleRecord(chainId, `C${i}`, network) })),
+    );
+    const { dir, paths } = await copied(large);
+    const file = join(paths.deployments, 'basesepolia.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"contractName": "C7"', '"contractName": "C7", "note": 1'));
+    const db = new LevelDbStore({ path: paths.leveldb, idleCloseMs: 0 });
+    await db.open();
+    expect(await db.delete(97, 'C5')).toBe(true);
+    await db.close();
+    const { Migration: Built } = await built();
+    const verify = await verifyAgainstPlain(dir, Built);
+    expect(verify.evidence.leveldb.count).toBe(3 * size - 1);
+    expect(verify.comparison.differing.map((d) => [d.key, d.fields.map((f) => f.field)])).toEqual([['84532-C7', ['note']]]);
+    expect(verify.comparison.onlyRight.map((e) => e.key)).toEqual(['97-C5']);
+    // The co-owned check (from the workers' digests) sees the edit as a change nobody's write explains.
+    expect(verify.files.findings.map((f) => [f.key, f.kind])).toEqual([['84532-C7', 'changed']]);
+  }, 60_000);
 
   it('a damaged file fails verify with CORRUPTED naming it, as on one thread', async () => {
     const { dir, paths } = await copied(records());
