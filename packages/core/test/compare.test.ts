@@ -58,6 +58,12 @@ describe('compareStores', () => {
     const swapped = [list[1]!, list[0]!, ...list.slice(2)];
     await expect(compareStoreBatches([swapped], [list])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     await expect(compareStoreBatches([list], [list.slice(0, 3), list.slice(2)])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    // An excluded key is never hashed, yet its place in the order is checked all the same.
+    const late = [list[0]!, list[2]!, list[1]!, ...list.slice(3)];
+    const exclude = [list[1]!.key];
+    await expect(compareStoreBatches([late], [list], { exclude })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, key: list[1]!.key });
+    await expect(compareStoreBatches([list], [late.slice(0, 2), late.slice(2)], { exclude })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    expect((await compareStoreBatches([list], [list], { exclude })).equal).toBe(true);
   });
 
   it('finds two copies of the sample equal, with equal digests and counts', async () => {
