@@ -31,8 +31,8 @@ export interface ChainVerdict {
   parsed: boolean;
   /** The schema validation of the parsed file (empty when there is no file or it did not parse). */
   schema: SchemaReport;
-  /** Every name either side holds an entry under, in key order. */
-  names: string[];
+  /** Every name either side holds an entry under, in key order; absent when that is the job's names (the file holds no other). */
+  names?: string[];
   /** Per name: the LevelDB record's canonical digest; '' when LevelDB holds none or its value does not decode. */
   left: string[];
   /** Per name: the file record's canonical digest; '' when the file holds no record of that name, null when it is `left`'s (one digest sent, not two). */
@@ -41,8 +41,8 @@ export interface ChainVerdict {
   timestamps: string[];
   /** Per name: the file record printed compactly where the two digests differ (its details may be listed); else null. */
   rightTexts: Array<string | null>;
-  /** Per name: where LevelDB's value is in the job's rows; -1 when LevelDB holds none. */
-  leftAt: number[];
+  /** Per name: where LevelDB's value is in the job's rows, -1 when LevelDB holds none; absent with `names` (then it is the name's own place). */
+  leftAt?: number[];
   /** LevelDB values that do not decode, in key order. */
   leftInvalid: InvalidEntry[];
   /** The file's entries that are not records, in key order: name and why. */
@@ -56,12 +56,10 @@ function emptyVerdict(job: ChainJob): ChainVerdict {
     ...(job.file !== undefined && { file: job.file }),
     parsed: false,
     schema: { files: 0, errors: [], skipped: [] },
-    names: [],
     left: [],
     right: [],
     timestamps: [],
     rightTexts: [],
-    leftAt: [],
     leftInvalid: [],
     rightInvalid: [],
   };
@@ -92,6 +90,8 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     verdict.leftInvalid.push(decoded);
     return '';
   };
+  const names: string[] = [];
+  const leftAt: number[] = [];
   let l = 0;
   let r = 0;
   while (l < job.names.length || r < fileNames.length) {
@@ -113,14 +113,19 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     } else if (raw !== undefined) {
       left = decodeLeft(name, raw);
     }
-    verdict.names.push(name);
+    names.push(name);
     verdict.left.push(left);
     verdict.right.push(right !== '' && right === left ? null : right);
     verdict.timestamps.push(record === undefined ? '' : String(record.timestamp));
     verdict.rightTexts.push(rightText);
-    verdict.leftAt.push(raw === undefined ? -1 : l);
+    leftAt.push(raw === undefined ? -1 : l);
     if (order <= 0) l++;
     if (order >= 0) r++;
+  }
+  // Most often the file holds no name LevelDB lacks: the job's names serve, and are not sent back.
+  if (names.length !== job.names.length) {
+    verdict.names = names;
+    verdict.leftAt = leftAt;
   }
   return verdict;
 }

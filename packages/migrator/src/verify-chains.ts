@@ -251,11 +251,12 @@ async function chainBatches(c: ChainComparison, job: ChainJob, keys: readonly st
     return out;
   }
   for (const [name, finding] of verdict.rightInvalid) out.rightInvalid.push({ key: `${chainId}-${name}`, finding });
-  const { names, left, right, leftAt, rightTexts } = verdict;
+  const { left, right, leftAt, rightTexts } = verdict;
+  const names = verdict.names ?? job.names;
   for (let i = 0; i < names.length; i++) {
     const l = left[i] as string;
     const r = right[i] as string | null;
-    const at = leftAt[i] as number;
+    const at = leftAt ? (leftAt[i] as number) : i;
     if (l === '' && r === '') continue;
     const key = at >= 0 ? (keys[at] as string) : `${chainId}-${names[i] as string}`;
     const stored = l === '' ? undefined : new StoredEntry(key, l, job.raws[at] as string);
@@ -305,7 +306,7 @@ async function* rightSide(c: ChainComparison, feed: SegmentFeed): AsyncGenerator
       const batches = await batchesOf(c, segment);
       const { verdict } = batches;
       if (verdict.file !== undefined && !verdict.parsed) await validateFile(verdict.file, c.schema);
-      if (verdict.parsed && verdict.file !== undefined) noteFile(c, verdict);
+      if (verdict.parsed && verdict.file !== undefined) noteFile(c, verdict, segment.job);
       for (const entry of batches.rightInvalid) c.onRightInvalid(entry);
       yield batches.right;
     }
@@ -314,13 +315,14 @@ async function* rightSide(c: ChainComparison, feed: SegmentFeed): AsyncGenerator
 }
 
 /** The parsed file's schema validation, and each record's digest for the co-owned check (while the file is as it was read). */
-function noteFile(c: ChainComparison, verdict: ChainVerdict): void {
+function noteFile(c: ChainComparison, verdict: ChainVerdict, job: ChainJob): void {
   c.schema.files += verdict.schema.files;
   c.schema.errors.push(...verdict.schema.errors);
   c.schema.skipped.push(...verdict.schema.skipped);
   const seen = c.known.begin(verdict.file as string, verdict.before);
   if (!seen) return;
-  const { names, left, right, timestamps } = verdict;
+  const { left, right, timestamps } = verdict;
+  const names = verdict.names ?? job.names;
   for (let i = 0; i < names.length; i++) {
     const digest = right[i] === null ? left[i] : right[i];
     if (digest) seen.records.set(names[i] as string, { digest, timestamp: timestamps[i] as string });

@@ -105,8 +105,10 @@ describe("a chain's verdict", () => {
 
     const verdict = await chainVerdict(await jobOf(paths, 56, file));
     expect(verdict.parsed).toBe(true);
+    // The file holds names LevelDB lacks: the names both sides hold, and where each LevelDB value is.
     expect(verdict.names).toEqual(['Broken', 'Exact', 'Gone', 'LevelDbOnly', 'NotARecord', 'Plain', 'Reordered']);
-    const at = (name: string): number => verdict.names.indexOf(name);
+    expect(verdict.leftAt).toEqual([0, 1, -1, 2, -1, 3, 4]);
+    const at = (name: string): number => verdict.names?.indexOf(name) ?? -1;
     const fileDigest = (name: string): string => canonicalDigest(model.records.get(name));
     // Printed alike (an exact literal included) or other bytes of the same state: one digest for both sides.
     for (const name of ['Exact', 'Plain', 'Reordered']) {
@@ -115,7 +117,7 @@ describe("a chain's verdict", () => {
       expect(verdict.rightTexts[at(name)]).toBeNull();
     }
     // The file alone: its digest, and its text for the details, which parses back to the record.
-    expect([verdict.left[at('Gone')], verdict.right[at('Gone')], verdict.leftAt[at('Gone')]]).toEqual(['', fileDigest('Gone'), -1]);
+    expect([verdict.left[at('Gone')], verdict.right[at('Gone')]]).toEqual(['', fileDigest('Gone')]);
     expect(parseLossless(verdict.rightTexts[at('Gone')] as string)).toStrictEqual(model.records.get('Gone'));
     // LevelDB alone: the digest decoding gives, and where its value is in the job.
     expect([verdict.left[at('LevelDbOnly')], verdict.right[at('LevelDbOnly')]]).toEqual([canonicalDigest(sampleRecord(56, 'LevelDbOnly', 'bscmainnet')), '']);
@@ -141,6 +143,8 @@ describe("a chain's verdict", () => {
     const spaced = await chainVerdict({ chainId: 56, file, names, raws: printed.map((text) => ` ${text}`) });
     // The last literal's record with one literal changed: another state, found.
     const changed = await chainVerdict({ chainId: 56, file, names, raws: printed.map((text) => text.replace('"odd":', '"odd":[0],"was":')) });
+    // The file holds exactly LevelDB's names: they are not sent back.
+    expect([alike.names, alike.leftAt]).toEqual([undefined, undefined]);
     names.forEach((name, i) => {
       const digest = canonicalDigest(model.records.get(name));
       expect([alike.left[i], alike.right[i], spaced.left[i], spaced.right[i]]).toEqual([digest, null, digest, null]);
@@ -156,7 +160,7 @@ describe("a chain's verdict", () => {
     await writeFile(file, '{ "schemaVersion": 1, "chainId": 97, "records": {} }');
     const verdict = await chainVerdict(await jobOf(paths, 56, file));
     expect(verdict.parsed).toBe(false);
-    expect(verdict.names).toEqual([]);
+    expect(verdict.left).toEqual([]);
   });
 });
 
@@ -304,7 +308,7 @@ describe('verify as built (chains on worker threads)', () => {
     expect(verify.comparison.differing.map((d) => [d.key, d.fields.map((f) => f.field)])).toEqual([['84532-C7', ['note']]]);
     expect(verify.comparison.onlyRight.map((e) => e.key)).toEqual(['97-C5']);
     // The co-owned check (from the workers' digests) sees the edit as a change nobody's write explains.
-    expect(verify.files.findings.map((f) => [f.key, f.kind])).toEqual([['84532-C7', 'changed']]);
+    expect(verify.files?.findings.map((f) => [f.key, f.kind])).toEqual([['84532-C7', 'changed']]);
   }, 60_000);
 
   it('a damaged file fails verify with CORRUPTED naming it, as on one thread', async () => {
