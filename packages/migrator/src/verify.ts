@@ -1,5 +1,6 @@
 // Phase 4, read-only: the comparison of LevelDB and JSON (minus exclusions and unmigratable
 // keys) and the schema validation of every state file; verify records its result as evidence.
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { JsonFileStore } from '@deploystate/backend-json';
@@ -15,6 +16,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
+import { readBaselineAhead, type BaselineAhead } from './coowned-baseline.js';
 import { validateFile, type SchemaReport } from './file-validation.js';
 import { KnownFileDigests } from './file-digests.js';
 import { verdictPool } from './verdict-pool.js';
@@ -140,6 +142,12 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
+  const coowned = coownedContext(ctx);
+  // written.json, read and parsed while the workers finish (the co-owned check takes it if unchanged).
+  let ahead: BaselineAhead | undefined;
+  const readAhead = (): void => {
+    if (existsSync(coowned.journal.file)) ahead = readBaselineAhead(coowned);
+  };
   const pool = verdictPool();
   let comparison: SideComparison;
   try {
@@ -155,6 +163,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
           onRightInvalid: sides.right,
           schema: validated,
           known,
+          onScanned: readAhead,
         },
         compareOptions,
       ),
@@ -166,7 +175,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
-  const filesCheck = await checkFilesAndRecord(coownedContext(ctx), known);
+  const filesCheck = await checkFilesAndRecord(coowned, known, ahead);
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),
