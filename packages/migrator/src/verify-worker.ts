@@ -9,6 +9,3 @@ parentPort?.on('message', (request: { id: number; job: ChainJob }) => {
     (error: unknown) => parentPort?.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
   );
 });
-
-// Its modules are loaded: jobs sent from now on start at once.
-parentPort?.postMessage({ ready: true });
