@@ -59,6 +59,11 @@ export function signatureOf(path: string): FileSignature | null {
   }
 }
 
+/** Whether anything is at `path` (signatureOf's question without its bigints): a write asks it to pick its file. */
+export function entryExists(path: string): boolean {
+  return plainStatOf(path) !== undefined;
+}
+
 /**
  * A signature as a plain (not bigint) lstat reports it: numbers, and milliseconds computed as Node
  * computes them from seconds and nanoseconds, so an unchanged file compares equal. Building

@@ -314,7 +314,7 @@ export class LockLease {
     this.cancelIdle();
     this.running++;
     try {
-      return await fn(await this.take());
+      return await fn(this.heldNow() ?? (await this.take()));
     } finally {
       if (--this.running === 0) {
         if (this.options.idleMs <= 0) await this.release();
@@ -324,6 +324,15 @@ export class LockLease {
         }
       }
     }
+  }
+
+  /**
+   * The lock for a use that runs alone, when the lease holds it still and nobody waits for it:
+   * takeAfresh's checks, without its turns of the event loop (they are on every write's path).
+   */
+  private heldNow(): HeldLock | undefined {
+    if (this.taking || !this.lock || this.running > 1) return undefined;
+    return this.lock.isHeld() && !this.hasWaiters() ? this.lock : undefined;
   }
 
   /** The lock for one use: the one held when other uses run (they hold it), else checked or taken afresh. */
