@@ -105,7 +105,8 @@ export class WriteQueue {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
+          const fast = await this.writeOnLease(chainId, batch);
+          if (fast !== true) await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch, fast === undefined));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -128,20 +129,40 @@ export class WriteQueue {
     return shelf;
   }
 
-  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
+  /**
+   * A put right after this store's own write of the file, while its lease still holds the lock:
+   * printed at once from what the store last wrote (the racy entry), with the lease's checks and
+   * the file's read left to the temp file's sync (see writeBatch). Undefined when it does not
+   * apply; false when it was tried and the batch must take the usual path.
+   */
+  private async writeOnLease(chainId: number, batch: WriteOp[]): Promise<boolean | undefined> {
+    const racy = this.options.cache.racyEntry(chainId);
+    const lease = racy && this.leases.get(racy.file);
+    if (!racy || !lease?.idleHeld) return undefined;
+    // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
+    // the file writeTargetFor() names, so the lease is the one the usual path would take.
+    const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
+    return lease.runUnchecked(() => this.tryWrite(chainId, batch, racy, check));
+  }
+
+  private async writeBatch(chainId: number, batch: WriteOp[], speculate: boolean): Promise<void> {
     // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
     // other code wrote since this store last looked are the base of this write, never reverted.
     // A racy entry (as a rule this store's own write a moment ago) is printed from at once and
     // compared with the file while the temp file syncs: a file that changed abandons that write
     // before its rename, and the batch runs again from the file as it is now. Only a write is
     // trusted to that check: any other outcome (nothing to write, a refusal) waits for the read.
-    const racy = this.options.cache.racyEntry(chainId);
-    if (racy && (await this.tryWrite(chainId, batch, racy, true))) return;
-    await this.tryWrite(chainId, batch, await this.options.cache.load(chainId), false);
+    const racy = speculate ? this.options.cache.racyEntry(chainId) : undefined;
+    if (racy && (await this.tryWrite(chainId, batch, racy, () => this.options.cache.holdsBytes(chainId, racy)))) return;
+    await this.tryWrite(chainId, batch, await this.options.cache.load(chainId));
   }
 
-  /** Applies the batch to `loaded` and writes the result; false, with nothing settled, when a `racy` base is not trusted with the outcome. */
-  private async tryWrite(chainId: number, batch: WriteOp[], loaded: LoadedFile, racy: boolean): Promise<boolean> {
+  /**
+   * Applies the batch to `loaded` and writes the result. With `check` (a racy base, see writeBatch),
+   * false with nothing settled when the base is not trusted with the outcome or `check` fails.
+   */
+  private async tryWrite(chainId: number, batch: WriteOp[], loaded: LoadedFile, check?: () => boolean): Promise<boolean> {
+    const racy = check !== undefined;
     // A chain's file keeps the name it was created under (a chain-<id>.json named before the
     // registry knew the chain included): a new list never renames a file; renaming is explicit.
     const target = loaded.file;
@@ -195,7 +216,6 @@ export class WriteQueue {
       };
       let replaced: { backup: string | undefined } | false;
       try {
-        const check = racy ? () => this.options.cache.holdsBytes(chainId, loaded) : undefined;
         replaced = await this.replaceFile(target, bytes, loaded, remember, check);
       } catch (error) {
         // The layout the splice changed in place no longer describes the file: read it afresh next time.
