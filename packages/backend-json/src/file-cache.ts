@@ -37,6 +37,9 @@ const RACY_MS = 25;
 // Files up to this size are re-read synchronously (a few microseconds from the page cache, less
 // than the thread-pool round trips of the async calls); larger ones asynchronously.
 const SYNC_READ_LIMIT = 256 * 1024;
+// A racy entry a put prints from at once is compared while its temp file syncs, where a
+// synchronous read of up to this much holds up nothing that would not wait for the sync anyway.
+const SHADOW_READ_LIMIT = 1024 * 1024;
 
 export function sameSignature(a: FileSignature, b: FileSignature): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
@@ -120,8 +123,13 @@ async function readSigned(
   }
 }
 
-/** readSigned's synchronous read, for a file expected to be small: 'large' when it has grown past SYNC_READ_LIMIT. */
-function readSmall(file: string, expected?: Buffer, scratch?: { buffer: Buffer }): { signature: FileSignature; bytes: Buffer } | null | 'large' {
+/** readSigned's synchronous read, for a file expected to be small: 'large' when it has grown past `limit`. */
+function readSmall(
+  file: string,
+  expected?: Buffer,
+  scratch?: { buffer: Buffer },
+  limit = SYNC_READ_LIMIT,
+): { signature: FileSignature; bytes: Buffer } | null | 'large' {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -136,7 +144,7 @@ function readSmall(file: string, expected?: Buffer, scratch?: { buffer: Buffer }
     const kind = kindOf(s);
     if (kind !== undefined) throw notAFile(file, kind);
     // Small enough for one synchronous read; a file that grew since the stat above falls back.
-    if (s.size <= BigInt(SYNC_READ_LIMIT)) {
+    if (s.size <= BigInt(limit)) {
       const size = Number(s.size);
       const comparing = expected !== undefined && scratch !== undefined && expected.length === size;
       if (comparing && scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafe(Math.max(size, 2 * scratch.buffer.length));
@@ -171,7 +179,7 @@ export class FileCache {
   private readonly entries = new Map<number, LoadedFile>();
   /** Each kept signature as a plain stat reports it, for cached()'s check. */
   private readonly plain = new WeakMap<FileSignature, PlainSignature>();
-  /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SYNC_READ_LIMIT). */
+  /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SHADOW_READ_LIMIT). */
   private readonly scratch = { buffer: Buffer.alloc(0) };
 
   constructor(private readonly options: FileCacheOptions) {}
@@ -228,7 +236,7 @@ export class FileCache {
   racyEntry(chainId: number): LoadedFile | undefined {
     const hit = this.entries.get(chainId);
     if (hit?.bytes === undefined || hit.signature === undefined || hit.readAt === undefined) return undefined;
-    if (hit.signature.size > BigInt(SYNC_READ_LIMIT) || hit.file !== this.options.canonicalFile(chainId)) return undefined;
+    if (hit.signature.size > BigInt(SHADOW_READ_LIMIT) || hit.file !== this.options.canonicalFile(chainId)) return undefined;
     return hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS ? hit : undefined;
   }
 
@@ -242,7 +250,7 @@ export class FileCache {
     const readAt = Date.now();
     let read: ReturnType<typeof readSmall> = null;
     try {
-      read = entry.bytes === undefined ? null : readSmall(entry.file, entry.bytes, this.scratch);
+      read = entry.bytes === undefined ? null : readSmall(entry.file, entry.bytes, this.scratch, SHADOW_READ_LIMIT);
     } catch {
       // Whatever the file is now, load() says it with the right error.
     }

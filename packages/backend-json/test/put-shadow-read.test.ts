@@ -65,6 +65,25 @@ describe('a put printed before its read', () => {
     expect(await fullRender(dir, 56)).toBe(await readFile(target, 'utf8'));
   });
 
+  it('reads a file larger than a read on the event loop may take (over 256 KB) beside the sync too, and keeps its change', async () => {
+    const { store } = await setup();
+    const target = store.fileFor(56);
+    const pad = 'x'.repeat(400);
+    await store.putMany(Array.from({ length: 800 }, (_, i) => rec(56, `C${String(i).padStart(4, '0')}`, { timestamp: 1, deploymentArgs: [pad] })));
+    await store.put(rec(56, 'C0000', { timestamp: 2, deploymentArgs: [pad] }));
+    const text = await readFile(target, 'utf8');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(256 * 1024);
+    // The last record's padding edited in place, the same size: only the bytes show it.
+    const at = text.lastIndexOf(pad);
+    const edited = `${text.slice(0, at)}y${text.slice(at + 1)}`;
+    await writeFile(target, edited);
+    makeRacy(store, 56);
+    await store.put(rec(56, 'C0001', { timestamp: 2, deploymentArgs: [pad] }));
+    const doc = JSON.parse(await readFile(target, 'utf8'));
+    expect(doc.records.C0799.deploymentArgs[0]).toBe(`y${pad.slice(1)}`);
+    expect(doc.records.C0001.timestamp).toBe(2);
+  });
+
   it('decides a put that changes nothing on the file as it is now, not on what the store last wrote', async () => {
     const { store } = await setup();
     const target = store.fileFor(56);
