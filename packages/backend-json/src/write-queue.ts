@@ -222,8 +222,12 @@ export class WriteQueue {
         if (printed.lent && !remembered) this.options.cache.delete(chainId);
         throw error;
       }
-      // Abandoned: the file changed since the racy entry (which holdsBytes dropped) was read.
-      if (replaced === false) return false;
+      if (replaced === false) {
+        // Abandoned (the lease's lock or the file is not what the print assumed): the layout it
+        // changed in place is dropped with its entry, so the usual path reads the file afresh.
+        if (printed.lent) this.options.cache.delete(chainId);
+        return false;
+      }
       if (replaced.backup !== undefined) outcome.backup = replaced.backup;
       outcome.changed = true;
     }

@@ -2,11 +2,12 @@
 // while its temp file syncs; each version is printed into the buffer of the version before it.
 // Neither may cost a byte: a file changed meanwhile is written again from what it holds now, and
 // a write that fails leaves nothing of itself in what the next write starts from.
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { STATE_DIR, JsonFileStore } from '../src/index.js';
+import { isLockHeld, lockFileFor } from '../src/lock.js';
 import type { LoadedFile } from '../src/file-cache.js';
 import { rec, storePerTest } from './helpers.js';
 
@@ -96,6 +97,25 @@ describe('a put printed before its read', () => {
     // What the store last wrote already says 2: the file does not, so the put is written.
     await store.put(rec(56, 'Token', { timestamp: 2 }));
     expect(JSON.parse(await readFile(target, 'utf8')).records.Token.timestamp).toBe(2);
+  });
+});
+
+describe('a put on a lease that still holds the lock', () => {
+  it('whose lock file was removed meanwhile takes the lock again and writes exactly what a full render prints', async () => {
+    const { store, dir } = await setup({ lockLeaseMs: 60_000 });
+    await store.put(rec(56, 'A', { timestamp: 1 }));
+    await store.put(rec(56, 'B', { timestamp: 1 }));
+    await store.put(rec(56, 'A', { timestamp: 2 }));
+    await rm(join(dir, STATE_DIR, 'locks'), { recursive: true });
+    // A record replaced in place by a text of another length: the write printed at once is
+    // abandoned (the lock is not the one others take now), and the usual path must not start
+    // from what that print changed.
+    await store.put(rec(56, 'A', { timestamp: 1_000_000_000_000, deploymentArgs: ['longer'] }));
+    expect(isLockHeld(lockFileFor(store.fileFor(56)))).toBe(true);
+    expect((await store.get(56, 'A'))?.timestamp).toBe(1_000_000_000_000);
+    await store.put(rec(56, 'B', { timestamp: 2 }));
+    await store.close(); // its lease would keep the full render's store waiting
+    expect(await fullRender(dir, 56)).toBe(await readFile(store.fileFor(56), 'utf8'));
   });
 });
 
