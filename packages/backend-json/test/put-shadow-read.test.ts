@@ -70,7 +70,9 @@ describe('a put printed before its read', () => {
     const { store } = await setup();
     const target = store.fileFor(56);
     const pad = 'x'.repeat(400);
-    await store.putMany(Array.from({ length: 800 }, (_, i) => rec(56, `C${String(i).padStart(4, '0')}`, { timestamp: 1, deploymentArgs: [pad] })));
+    await store.putMany(
+      Array.from({ length: 800 }, (_, i) => rec(56, `C${String(i).padStart(4, '0')}`, { timestamp: 1, deploymentArgs: [pad] })),
+    );
     await store.put(rec(56, 'C0000', { timestamp: 2, deploymentArgs: [pad] }));
     const text = await readFile(target, 'utf8');
     expect(Buffer.byteLength(text)).toBeGreaterThan(256 * 1024);
