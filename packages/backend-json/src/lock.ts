@@ -326,9 +326,10 @@ export class LockLease {
   }
 
   /**
-   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true), leaving to `fn` the checks
-   * run() makes first: `fn` calls confirm() before anything it cannot undo, and undoes what it did
-   * when that fails. For a use that can check while it waits for other I/O.
+   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true, and `awaited` false: a
+   * waiter goes first, as run() lets it), leaving to `fn` run()'s other check: `fn` calls confirm()
+   * before anything it cannot undo, and undoes what it did when that fails. For a use that can
+   * check while it waits for other I/O.
    */
   async runUnchecked<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     const lock = this.lock;
@@ -342,9 +343,14 @@ export class LockLease {
     }
   }
 
-  /** run()'s checks, for a use runUnchecked started: the lock file is still the one held, and nobody waits for it. */
+  /** Whether another process waits for the lock (run() would hand it over first). */
+  get awaited(): boolean {
+    return this.hasWaiters();
+  }
+
+  /** run()'s other check, for a use runUnchecked started: the lock file is still the one held. */
   confirm(): boolean {
-    return this.lock !== undefined && this.lock.isHeld() && !this.hasWaiters();
+    return this.lock !== undefined && this.lock.isHeld();
   }
 
   /** A use ended: the lease idles out once none runs. */
@@ -364,7 +370,7 @@ export class LockLease {
    */
   private heldNow(): HeldLock | undefined {
     if (this.taking || !this.lock || this.running > 1) return undefined;
-    return this.confirm() ? this.lock : undefined;
+    return this.lock.isHeld() && !this.hasWaiters() ? this.lock : undefined;
   }
 
   /** The lock for one use: the one held when other uses run (they hold it), else checked or taken afresh. */

@@ -130,15 +130,16 @@ export class WriteQueue {
   }
 
   /**
-   * A put right after this store's own write of the file, while its lease still holds the lock:
-   * printed at once from what the store last wrote (the racy entry), with the lease's checks and
-   * the file's read left to the temp file's sync (see writeBatch). Undefined when it does not
-   * apply; false when it was tried and the batch must take the usual path.
+   * A put right after this store's own write of the file, while its lease still holds the lock and
+   * nobody waits for it: printed at once from what the store last wrote (the racy entry), with the
+   * check of the lock file and the file's read left to the temp file's sync (see writeBatch).
+   * Undefined when it does not apply; false when it was tried and the batch must take the usual path.
    */
   private async writeOnLease(chainId: number, batch: WriteOp[]): Promise<boolean | undefined> {
     const racy = this.options.cache.racyEntry(chainId);
     const lease = racy && this.leases.get(racy.file);
-    if (!racy || !lease?.idleHeld) return undefined;
+    // A waiter is let go first, by the usual path, before anything is written.
+    if (!racy || !lease?.idleHeld || lease.awaited) return undefined;
     // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
     // the file writeTargetFor() names, so the lease is the one the usual path would take.
     const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { STATE_DIR, JsonFileStore } from '../src/index.js';
-import { isLockHeld, lockFileFor } from '../src/lock.js';
+import { hasWaiters, isLockHeld, lockFileFor } from '../src/lock.js';
 import type { LoadedFile } from '../src/file-cache.js';
 import { rec, storePerTest } from './helpers.js';
 
@@ -118,6 +118,26 @@ describe('a put on a lease that still holds the lock', () => {
     await store.put(rec(56, 'B', { timestamp: 2 }));
     await store.close(); // its lease would keep the full render's store waiting
     expect(await fullRender(dir, 56)).toBe(await readFile(store.fileFor(56), 'utf8'));
+  });
+});
+
+describe('a put on a lease that another writer waits for', () => {
+  it('lets the waiter write first, as a put that reads before it prints does', async () => {
+    const { store, open } = await setup({ lockLeaseMs: 60_000 });
+    const other = await open({ lockLeaseMs: 0, lockWait: { timeoutMs: 5_000 } });
+    await store.put(rec(56, 'A', { timestamp: 1 }));
+    await store.put(rec(56, 'A', { timestamp: 2 }));
+    const order: string[] = [];
+    // The other store waits for the lock this store's lease keeps, and shows itself as a waiter.
+    const waiting = other.put(rec(56, 'B', { timestamp: 1 })).then(() => order.push('waiter'));
+    const lock = lockFileFor(store.fileFor(56));
+    for (let i = 0; i < 1_000 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(hasWaiters(lock)).toBe(true);
+    await store.put(rec(56, 'A', { timestamp: 3 })).then(() => order.push('holder'));
+    await waiting;
+    expect(order).toEqual(['waiter', 'holder']);
+    const doc = JSON.parse(await readFile(store.fileFor(56), 'utf8'));
+    expect([doc.records.A.timestamp, doc.records.B.timestamp]).toEqual([3, 1]);
   });
 });
 
