@@ -291,6 +291,7 @@ export class WriteQueue {
     try {
       planned = shelf?.next(lease.takes);
     } catch (error) {
+      shelf?.reset();
       throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
         file: target,
         cause: error,

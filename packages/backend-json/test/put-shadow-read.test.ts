@@ -141,6 +141,30 @@ describe('a put on a lease that another writer waits for', () => {
   });
 });
 
+describe('the backups a put keeps', () => {
+  it('are looked at again after a look at the folder failed under the same take of the lock', async () => {
+    const { store } = await setup({ lockLeaseMs: 1_000 });
+    const target = store.fileFor(56);
+    await store.put(rec(56, 'Token', { timestamp: 1 }));
+    await store.put(rec(56, 'Token', { timestamp: 2 }));
+    // The lease idles out: the next put takes the lock afresh and looks at the backups folder.
+    const lock = lockFileFor(target);
+    for (let i = 0; i < 1_000 && isLockHeld(lock); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(isLockHeld(lock)).toBe(false);
+    const folder = store.backupDirFor(56);
+    await rm(folder, { recursive: true });
+    await writeFile(folder, 'not a folder');
+    await expect(store.put(rec(56, 'Token', { timestamp: 3 }))).rejects.toMatchObject({ code: ErrorCodes.WRITE_FAILED, file: target });
+    // Under the same take (the lease holds the lock still), the folder back: the put is kept, and so is the version it replaced.
+    await rm(folder);
+    await store.put(rec(56, 'Token', { timestamp: 4 }));
+    const kept = await Promise.all(
+      (await store.listBackups(56)).map(async (b) => JSON.parse(await readFile(b, 'utf8')).records.Token.timestamp),
+    );
+    expect(kept).toEqual([4, 2]);
+  });
+});
+
 describe('each version printed into the buffer of the one before', () => {
   it('never lets a failed write or a reused buffer change what the store reads or writes next', async () => {
     let failNext = false;
