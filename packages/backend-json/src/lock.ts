@@ -326,7 +326,7 @@ export class LockLease {
   }
 
   /**
-   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true, and `awaited` false: a
+   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true, and `waitedFor()` false: a
    * waiter goes first, as run() lets it), leaving to `fn` run()'s other check: `fn` calls confirm()
    * before anything it cannot undo, and undoes what it did when that fails. For a use that can
    * check while it waits for other I/O.
@@ -343,8 +343,8 @@ export class LockLease {
     }
   }
 
-  /** Whether another process waits for the lock (run() would hand it over first). */
-  get awaited(): boolean {
+  /** Whether another process waits for the lock now (run() would hand it over first): two calls on the wait file. */
+  waitedFor(): boolean {
     return this.hasWaiters();
   }
 

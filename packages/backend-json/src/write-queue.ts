@@ -139,7 +139,7 @@ export class WriteQueue {
     const racy = this.options.cache.racyEntry(chainId);
     const lease = racy && this.leases.get(racy.file);
     // A waiter is let go first, by the usual path, before anything is written.
-    if (!racy || !lease?.idleHeld || lease.awaited) return undefined;
+    if (!racy || !lease?.idleHeld || lease.waitedFor()) return undefined;
     // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
     // the file writeTargetFor() names, so the lease is the one the usual path would take.
     const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
