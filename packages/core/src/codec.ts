@@ -60,22 +60,26 @@ function fail(error: unknown, options: ParseOptions): StateError {
 // Every key is a string followed by a colon; a count above the parsed object's keys means a key
 // was written twice. (An escaped quote before a colon inside a string counts too: the reference
 // parser then finds no duplicate, and nothing is lost but time.)
-const KEY_END = /"[ \t\n\r]*:/g;
 
 // Every colon outside a string ends a written key, so a text's colons are its written keys plus
 // any colons inside strings. When they equal the parsed keys, no key was written twice (written
-// keys can only outnumber parsed ones). A native search per colon: a fifth of the cost of counting
-// with KEY_END, which remains for texts with colons in their strings (URLs, times).
+// keys can only outnumber parsed ones). A native search per colon; the written keys are counted
+// (countWrittenKeys) only for texts with colons in their strings (URLs, times).
 function countColons(text: string): number {
   let count = 0;
   for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) count++;
   return count;
 }
 
+/** The colons whose nearest character before them, past JSON whitespace, is a quote: `"[ \t\n\r]*:` counted, a native search per colon (a fifth of the regular expression's cost). */
 function countWrittenKeys(text: string): number {
   let count = 0;
-  KEY_END.lastIndex = 0;
-  while (KEY_END.test(text)) count++;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
+    let before = at - 1;
+    let code = text.charCodeAt(before);
+    while (code === 32 || code === 10 || code === 13 || code === 9) code = text.charCodeAt(--before);
+    if (code === 34) count++;
+  }
   return count;
 }
 

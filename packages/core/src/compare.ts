@@ -65,16 +65,66 @@ export function diffRecords(left: DeploymentRecord, right: DeploymentRecord): Fi
   return out;
 }
 
-async function* ordered(source: EntrySource, side: string): AsyncGenerator<StoreEntry> {
-  let last: string | undefined;
-  for await (const entry of source) {
-    if (last !== undefined && compareKeys(last, entry.key) >= 0) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${side} stream is not in key order at ${JSON.stringify(entry.key)}`, {
-        key: entry.key,
-      });
+/** Entries a batch at a time: each batch in key order, and the batches in order. */
+export type BatchSource = AsyncIterable<readonly StoreEntry[]> | Iterable<readonly StoreEntry[]>;
+
+/** One entry per batch, for a source that yields entries one by one. */
+export async function* oneByOne(source: EntrySource): AsyncGenerator<readonly StoreEntry[]> {
+  for await (const entry of source) yield [entry];
+}
+
+/**
+ * The entry one side is at, past excluded keys, checking that keys only ascend. Within a batch it
+ * moves without waiting (`stepInBatch`), so a source that yields large batches costs no promise
+ * per record.
+ */
+class Cursor {
+  current: StoreEntry | undefined;
+  private batch: readonly StoreEntry[] = [];
+  private at = 0;
+  private last: string | undefined;
+  private readonly batches: AsyncIterator<readonly StoreEntry[]> | Iterator<readonly StoreEntry[]>;
+
+  constructor(
+    source: BatchSource,
+    private readonly side: string,
+    private readonly exclude: ReadonlySet<string>,
+    private readonly excluded: Set<string>,
+  ) {
+    this.batches = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  }
+
+  /** Moves to the next entry of the batch in hand; false when that batch is used up. */
+  stepInBatch(): boolean {
+    while (this.at < this.batch.length) {
+      const entry = this.batch[this.at++] as StoreEntry;
+      if (this.last !== undefined && compareKeys(this.last, entry.key) >= 0) {
+        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${this.side} stream is not in key order at ${JSON.stringify(entry.key)}`, {
+          key: entry.key,
+        });
+      }
+      this.last = entry.key;
+      if (this.exclude.has(entry.key)) {
+        this.excluded.add(entry.key);
+        continue;
+      }
+      this.current = entry;
+      return true;
     }
-    last = entry.key;
-    yield entry;
+    return false;
+  }
+
+  /** Moves to the next entry, reading batches as needed; `current` is undefined at the end. */
+  async step(): Promise<void> {
+    while (!this.stepInBatch()) {
+      const next = await this.batches.next();
+      if (next.done) {
+        this.current = undefined;
+        return;
+      }
+      this.batch = next.value;
+      this.at = 0;
+    }
   }
 }
 
@@ -90,11 +140,12 @@ function digestsOf(a: StoreEntry, b: StoreEntry): [string, string] {
 }
 
 /** Compares two key-ordered streams of records in one pass. */
-export async function compareStores(
-  leftSource: EntrySource,
-  rightSource: EntrySource,
-  options: CompareOptions = {},
-): Promise<StoreComparison> {
+export function compareStores(leftSource: EntrySource, rightSource: EntrySource, options: CompareOptions = {}): Promise<StoreComparison> {
+  return compareStoreBatches(oneByOne(leftSource), oneByOne(rightSource), options);
+}
+
+/** compareStores over sources that yield their entries in batches (no promise per record within a batch). */
+export async function compareStoreBatches(leftSource: BatchSource, rightSource: BatchSource, options: CompareOptions = {}): Promise<StoreComparison> {
   const exclude = new Set(options.exclude ?? []);
   const maxDetails = options.maxDetails ?? Number.POSITIVE_INFINITY;
   const excluded = new Set<string>();
@@ -115,41 +166,33 @@ export async function compareStores(
     if (details++ < maxDetails) push();
   };
 
-  const left = ordered(leftSource, 'left')[Symbol.asyncIterator]();
-  const right = ordered(rightSource, 'right')[Symbol.asyncIterator]();
-  const nextOf = async (it: AsyncIterator<StoreEntry>): Promise<StoreEntry | undefined> => {
-    for (;;) {
-      const step = await it.next();
-      if (step.done) return undefined;
-      if (!exclude.has(step.value.key)) return step.value;
-      excluded.add(step.value.key);
-    }
-  };
-
-  let a = await nextOf(left);
-  let b = await nextOf(right);
-  while (a !== undefined || b !== undefined) {
-    const order = a === undefined ? 1 : b === undefined ? -1 : compareKeys(a.key, b.key);
+  const left = new Cursor(leftSource, 'left', exclude, excluded);
+  const right = new Cursor(rightSource, 'right', exclude, excluded);
+  await left.step();
+  await right.step();
+  for (;;) {
+    const a = left.current;
+    const b = right.current;
+    if (a === undefined && b === undefined) break;
+    // One entry on both sides (a source that found both records equal) is at one key.
+    const order = a === undefined ? 1 : b === undefined ? -1 : a === b ? 0 : compareKeys(a.key, b.key);
     if (order < 0 && a) {
       leftDigest.addDigest(a.key, a.digest ?? canonicalDigest(a.record));
-      const entry = a;
-      note(() => result.onlyLeft.push(entry));
-      a = await nextOf(left);
+      note(() => result.onlyLeft.push(a));
+      if (!left.stepInBatch()) await left.step();
     } else if (order > 0 && b) {
       rightDigest.addDigest(b.key, b.digest ?? canonicalDigest(b.record));
-      const entry = b;
-      note(() => result.onlyRight.push(entry));
-      b = await nextOf(right);
+      note(() => result.onlyRight.push(b));
+      if (!right.stepInBatch()) await right.step();
     } else if (a && b) {
       const [da, db] = digestsOf(a, b);
       leftDigest.addDigest(a.key, da);
       rightDigest.addDigest(b.key, db);
       if (da !== db) {
-        const [x, y] = [a, b];
-        note(() => result.differing.push({ key: x.key, leftDigest: da, rightDigest: db, fields: diffRecords(x.record, y.record) }));
+        note(() => result.differing.push({ key: a.key, leftDigest: da, rightDigest: db, fields: diffRecords(a.record, b.record) }));
       }
-      a = await nextOf(left);
-      b = await nextOf(right);
+      if (!left.stepInBatch()) await left.step();
+      if (!right.stepInBatch()) await right.step();
     }
   }
   result.left = { count: leftDigest.size, digest: leftDigest.digest() };
@@ -162,6 +205,7 @@ export async function compareStores(
 export async function digestStore(source: EntrySource, options: Pick<CompareOptions, 'exclude'> = {}): Promise<StoreSide> {
   const exclude = new Set(options.exclude ?? []);
   const digest = new StoreDigest();
-  for await (const entry of ordered(source, 'store')) if (!exclude.has(entry.key)) digest.add(entry.key, entry.record);
+  const cursor = new Cursor(oneByOne(source), 'store', exclude, new Set());
+  for (await cursor.step(); cursor.current; await cursor.step()) digest.add(cursor.current.key, cursor.current.record);
   return { count: digest.size, digest: digest.digest() };
 }

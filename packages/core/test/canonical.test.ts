@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -143,6 +144,22 @@ describe('StoreDigest', () => {
 
   it('matches records by canonical form: 5 and 5n, any key order', () => {
     expect(digestOf([['1-X', { x: 5, y: 'z' }]])).toBe(digestOf([['1-X', { y: 'z', x: 5n }]]));
+  });
+
+  it('is sha256 over each line as added, whatever it gathers before hashing (past its batch size, non-ASCII keys, read midway)', () => {
+    const reference = createHash('sha256');
+    const digest = new StoreDigest();
+    // Enough lines to pass the gathered size several times; names with accents, emoji and a lone surrogate.
+    const names = Array.from({ length: 3000 }, (_, i) => `${String(i).padStart(5, '0')}-\u00e9\u{1f600}${i % 7 === 0 ? '\ud800' : ''}`);
+    names.forEach((name, i) => {
+      const key = `56-${name}`;
+      const recordDigest = canonicalDigest({ i });
+      digest.addDigest(key, recordDigest);
+      reference.update(`${key}\u0000${recordDigest}\n`);
+      if (i === 1234) expect(digest.digest()).toBe(reference.copy().digest('hex'));
+    });
+    expect(digest.digest()).toBe(reference.copy().digest('hex'));
+    expect(digest.size).toBe(3000);
   });
 
   it('throws INVALID_ARGUMENT on keys out of order or repeated', () => {

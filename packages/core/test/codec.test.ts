@@ -112,7 +112,7 @@ describe('codec: the hard cases', () => {
         leaf,
         fc.array(tie('value'), { maxLength: 4 }).map((items) => `[${items.join(', ')}]`),
         fc
-          .tuple(fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }), fc.constantFrom(':', ' : ', ':\n  '))
+          .tuple(fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }), fc.constantFrom(':', ' : ', ':\n  ', '\t:', '\r\n :'))
           .map(([entries, colon]) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}${colon}${v}`).join(', ')}}`),
       ),
     })).value;

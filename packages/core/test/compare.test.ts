@@ -3,6 +3,7 @@ import {
   applyQuery,
   canonicalDigest,
   compareKeys,
+  compareStoreBatches,
   compareStores,
   diffRecords,
   digestStore,
@@ -20,8 +21,50 @@ async function* streamed(list: StoreEntry[]): AsyncGenerator<StoreEntry> {
   for (const entry of list) yield entry;
 }
 
+/** `list` cut into batches of `size` entries, yielded asynchronously. */
+async function* batched(list: StoreEntry[], size: number): AsyncGenerator<StoreEntry[]> {
+  for (let i = 0; i < list.length; i += size) yield list.slice(i, i + size);
+}
+
 describe('compareStores', () => {
   const { records } = productionSample();
+
+  it('compares batches as it compares entries one by one, whatever the batch sizes (differences, exclusions, digests)', async () => {
+    const left = entries(records);
+    const right = entries(structuredClone(records));
+    // One record changed, one only on each side, exclusions on both sides and at batch edges.
+    (right[3]!.record as Record<string, unknown>).address = `0x${'cd'.repeat(20)}`;
+    // A key taken from one side is on the other side only.
+    const onlyRight = left.splice(7, 1);
+    const onlyLeft = right.splice(12, 1);
+    expect(onlyLeft[0]!.key).not.toBe(onlyRight[0]!.key);
+    const exclude = [left[0]!.key, left[5]!.key, right[right.length - 1]!.key];
+    const one = await compareStores(left, right, { exclude, maxDetails: 2 });
+    expect(one.equal).toBe(false);
+    expect(one.excluded).toHaveLength(3);
+    expect(one.differing.length + one.onlyLeft.length + one.onlyRight.length).toBe(2);
+    for (const [a, b] of [[1, 1], [2, 5], [5, 100], [100, 3]] as const) {
+      expect(await compareStoreBatches(batched(left, a), batched(right, b), { exclude, maxDetails: 2 })).toEqual(one);
+    }
+    expect(await compareStoreBatches([[], left, []], [right], { exclude, maxDetails: 2 })).toEqual(one);
+    const all = await compareStores(left, right, { exclude });
+    expect(all.differing.map((d) => d.key)).toEqual([right[3]!.key]);
+    expect(all.onlyLeft.map((e) => e.key)).toEqual(onlyLeft.map((e) => e.key));
+    expect(all.onlyRight.map((e) => e.key)).toEqual(onlyRight.map((e) => e.key));
+  });
+
+  it('throws INVALID_ARGUMENT for keys out of order inside a batch and across batches', async () => {
+    const list = entries(records);
+    const swapped = [list[1]!, list[0]!, ...list.slice(2)];
+    await expect(compareStoreBatches([swapped], [list])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(compareStoreBatches([list], [list.slice(0, 3), list.slice(2)])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    // An excluded key is never hashed, yet its place in the order is checked all the same.
+    const late = [list[0]!, list[2]!, list[1]!, ...list.slice(3)];
+    const exclude = [list[1]!.key];
+    await expect(compareStoreBatches([late], [list], { exclude })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, key: list[1]!.key });
+    await expect(compareStoreBatches([list], [late.slice(0, 2), late.slice(2)], { exclude })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    expect((await compareStoreBatches([list], [list], { exclude })).equal).toBe(true);
+  });
 
   it('finds two copies of the sample equal, with equal digests and counts', async () => {
     const result = await compareStores(entries(records), streamed(entries(structuredClone(records))));

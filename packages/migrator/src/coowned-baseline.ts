@@ -1,5 +1,5 @@
 // The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseStateFile, withFileLock } from '@deploystate/backend-json';
@@ -60,8 +60,57 @@ async function readBaseline(ctx: CoownedContext): Promise<Baseline> {
   return (await readRecorded(ctx)).baseline;
 }
 
-/** readBaseline, and whether it is the file's content as recorded (not a start made up for an absent or unreadable file). */
-async function readRecorded(ctx: CoownedContext): Promise<{ baseline: Baseline; recorded: boolean }> {
+/** written.json read ahead of its lock, with the stat signature it had before and after the read. */
+export interface BaselineAhead {
+  signature: string;
+  baseline: Promise<Baseline | undefined>;
+}
+
+// A file modified this close to a read may be changed again within one timestamp tick, leaving the
+// same signature (git's "racy" rule): such a read is not taken.
+const RACY_MS = 25;
+
+/**
+ * Reads and parses written.json now, outside its lock (verify does, while its comparison runs on
+ * other threads). The check under the lock takes it only while the file keeps the signature it had
+ * before and after this read (readRecorded); a write to it in between, or one too close to the read
+ * to tell by its stat, leaves it unused.
+ */
+export function readBaselineAhead(ctx: Pick<CoownedContext, 'stateDir'>): BaselineAhead | undefined {
+  const path = baselinePath(ctx);
+  const signature = signatureOf(path);
+  if (signature === undefined) return undefined;
+  const read = async (): Promise<Baseline | undefined> => {
+    const text = await readFile(path, 'utf8');
+    const after = statSync(path, { bigint: true, throwIfNoEntry: false });
+    const settled = after !== undefined && signatureText(after) === signature && Date.now() - Number(after.mtimeNs / 1_000_000n) > RACY_MS;
+    return settled ? parseRecorded(text) : undefined;
+  };
+  return { signature, baseline: read().catch(() => undefined) };
+}
+
+/** The baseline a written.json text holds, or undefined when it is not one (cut short, another shape). */
+function parseRecorded(text: string): Baseline | undefined {
+  try {
+    // Native JSON: the file holds only strings and journal sequence numbers (safe integers), and
+    // at 100k records it is about 19 MB, which the lossless codec reads and prints several times slower.
+    const parsed = JSON.parse(text) as Baseline;
+    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object') return parsed;
+  } catch {
+    // below
+  }
+  return undefined;
+}
+
+/**
+ * readBaseline, and whether it is the file's content as recorded (not a start made up for an absent
+ * or unreadable file). `ahead`: the file read before, taken when the file still has its signature.
+ */
+async function readRecorded(ctx: CoownedContext, ahead?: BaselineAhead): Promise<{ baseline: Baseline; recorded: boolean }> {
+  if (ahead !== undefined && signatureOf(baselinePath(ctx)) === ahead.signature) {
+    const baseline = await ahead.baseline;
+    if (baseline !== undefined) return { baseline, recorded: true };
+  }
   let text: string;
   try {
     text = await readFile(baselinePath(ctx), 'utf8');
@@ -70,16 +119,9 @@ async function readRecorded(ctx: CoownedContext): Promise<{ baseline: Baseline; 
     await adoptFiles(ctx, start, await chainsInFolder(ctx));
     return { baseline: start, recorded: false };
   }
-  try {
-    // Native JSON: the file holds only strings and journal sequence numbers (safe integers), and
-    // at 100k records it is about 19 MB, which the lossless codec reads and prints several times slower.
-    const parsed = JSON.parse(text) as Baseline;
-    if (parsed?.version === 1 && typeof parsed.scannedSeq === 'number' && typeof parsed.written === 'object')
-      return { baseline: parsed, recorded: true };
-  } catch {
-    // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
-  }
-  return { baseline: emptyBaseline(), recorded: false };
+  const parsed = parseRecorded(text);
+  // A baseline cut short is rebuilt from the whole journal: slower, never wrong.
+  return parsed ? { baseline: parsed, recorded: true } : { baseline: emptyBaseline(), recorded: false };
 }
 
 /**
@@ -91,12 +133,13 @@ export async function updateBaseline<T>(
   ctx: CoownedContext,
   change: (baseline: Baseline) => Promise<T>,
   unchanged: (result: T) => boolean = () => false,
+  ahead?: BaselineAhead,
 ): Promise<T> {
   const file = baselinePath(ctx);
   return withFileLock(
     file,
     async () => {
-      const { baseline, recorded } = await readRecorded(ctx);
+      const { baseline, recorded } = await readRecorded(ctx, ahead);
       const result = await change(baseline);
       if (!(recorded && unchanged(result))) await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
       return result;
@@ -355,8 +398,12 @@ export async function forgetBaseline(ctx: CoownedContext): Promise<void> {
 export function signatureOf(file: string): string | undefined {
   try {
     const s = statSync(file, { bigint: true, throwIfNoEntry: false });
-    return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : undefined;
+    return s ? signatureText(s) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function signatureText(s: BigIntStats): string {
+  return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
-import { fileOf, fold, foldedBaseline, later, mergedEntries, updateBaseline, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
+import { fileOf, fold, foldedBaseline, later, mergedEntries, updateBaseline, type BaselineAhead, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
 
 export type ForeignOverwriteKind = 'missing' | 'changed' | 'reappeared';
 
@@ -121,7 +121,7 @@ const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked
  * A key the file holds with a later timestamp is someone else's write: it leaves the baseline, so
  * it is reported once as changed elsewhere and never reverted.
  */
-export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests): Promise<FilesCheck> {
+export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests, ahead?: BaselineAhead): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck();
   let changed = false;
   return updateBaseline(
@@ -137,5 +137,6 @@ export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFile
     },
     // Nothing folded and nothing moved out: the recorded baseline stands as it is.
     () => !changed,
+    ahead,
   );
 }

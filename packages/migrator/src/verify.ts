@@ -1,5 +1,6 @@
 // Phase 4, read-only: the comparison of LevelDB and JSON (minus exclusions and unmigratable
 // keys) and the schema validation of every state file; verify records its result as evidence.
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { JsonFileStore } from '@deploystate/backend-json';
@@ -8,16 +9,18 @@ import {
   compareKeys,
   compareStores,
   DIGEST_FORMAT,
+  type CompareOptions as StoreCompareOptions,
   type Finding,
   type InvalidEntry,
-  type StoreEntry,
+  type StoreComparison,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
-import { validateFile, type SchemaReport } from './chain-file-facts.js';
-import { chainFileReader } from './chain-file-reader.js';
+import { readBaselineAhead, type BaselineAhead } from './coowned-baseline.js';
+import { validateFile, type SchemaReport } from './file-validation.js';
 import { KnownFileDigests } from './file-digests.js';
-import { ChainFiles, fileEntry, leveldbSide, type ReadChainFile } from './verify-sides.js';
+import { verdictPool } from './verdict-pool.js';
+import { compareByChain } from './verify-chains.js';
 import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
@@ -32,18 +35,20 @@ export interface CompareOptions {
   writtenSince?: number;
 }
 
-type JsonEntries = (json: JsonFileStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
-type LevelDbEntries = (leveldb: LevelDbStore, onInvalid: (entry: InvalidEntry) => void) => AsyncIterable<StoreEntry>;
+/** How both stores are compared: each side's unreadable entries go to its callback. */
+type Comparator = (
+  leveldb: LevelDbStore,
+  json: JsonFileStore,
+  sides: { left: (entry: InvalidEntry) => void; right: (entry: InvalidEntry) => void },
+  options: StoreCompareOptions,
+) => Promise<StoreComparison>;
 
-const storeEntries: LevelDbEntries = (leveldb, onInvalid) => leveldb.iterate({ onInvalid });
+/** Both stores read record by record, as they read alone. */
+const storeByStore: Comparator = (leveldb, json, sides, options) =>
+  compareStores(leveldb.iterate({ onInvalid: sides.left }), json.iterate({ onInvalid: sides.right }), options);
 
 /** The comparison of both sides, with every entry either side could not read listed by key. */
-async function compareWith(
-  ctx: MigrationContext,
-  options: CompareOptions,
-  jsonEntries: JsonEntries,
-  leveldbEntries: LevelDbEntries = storeEntries,
-): Promise<SideComparison> {
+async function compareWith(ctx: MigrationContext, options: CompareOptions, compare: Comparator = storeByStore): Promise<SideComparison> {
   const state = await readState(ctx.files);
   const leveldb = await ctx.leveldb();
   const json = await ctx.json();
@@ -52,7 +57,7 @@ async function compareWith(
   const right = unreadableCollector('json', skip, ctx.files.deployments);
   // [outbox] A write LevelDB acknowledged and JSON has not received yet is pending, not a difference.
   const pending = [...(await pendingKeys(leveldb))].filter((key) => !skip.has(key)).sort(compareKeys);
-  const comparison = await compareStores(leveldbEntries(leveldb, left.onInvalid), jsonEntries(json, right.onInvalid), {
+  const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? 1000,
   });
@@ -64,7 +69,7 @@ async function compareWith(
 
 /** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */
 export function compareAll(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
-  return compareWith(ctx, options, (json, onInvalid) => json.iterate({ onInvalid }));
+  return compareWith(ctx, options);
 }
 
 /** compare: LevelDB vs JSON; CORRUPTED when a JSON state file (or record entry) cannot be read. */
@@ -129,50 +134,6 @@ function filesByChain(ctx: MigrationContext, json: JsonFileStore, files: readonl
 }
 
 /**
- * The JSON side for verify, each state file read and parsed ONCE (through `chainFiles`, which the
- * LevelDB side shares): its records go to the comparison (in key order, as the store yields them)
- * and the same parsed document to schema validation. The file the store reads for a chain is the
- * one compared; a file the store would not read for its chain (a `chain-<id>.json` beside the
- * registered name) is only validated. A file that does not parse as a state file is compared
- * through the store itself, so its unreadable entries are exactly the store's.
- */
-async function* readAndValidate(
-  json: JsonFileStore,
-  onInvalid: (entry: InvalidEntry) => void,
-  byChain: ReadonlyMap<number, { read: string; others: string[] }>,
-  chainFiles: ChainFiles,
-  out: SchemaReport,
-  known: KnownFileDigests,
-): AsyncGenerator<StoreEntry> {
-  for (const [chainId, { others }] of byChain) {
-    for (const other of others) await validateFile(other, out);
-    const facts = await (chainFiles.read(chainId) as Promise<ReadChainFile>);
-    if (!facts.parsed) {
-      // Rare: a file that cannot be read or is not a state file of this chain. Both sides as they would be alone.
-      yield* json.iterate({ chainId, onInvalid });
-      await validateFile(facts.file, out);
-      continue;
-    }
-    out.files += facts.schema.files;
-    out.errors.push(...facts.schema.errors);
-    out.skipped.push(...facts.schema.skipped);
-    // Each record hashed once where the file was parsed, for the comparison and for the co-owned files check after it.
-    const seen = known.begin(facts.file, facts.before);
-    const invalid = new Map(facts.invalid);
-    for (let i = 0; i < facts.names.length; i++) {
-      const name = facts.names[i] as string;
-      if (facts.texts[i] !== null) {
-        yield fileEntry(`${chainId}-${name}`, facts, i);
-        seen?.records.set(name, { digest: facts.digests[i] as string, timestamp: facts.timestamps[i] as string });
-      } else {
-        seen?.invalid.add(name);
-        onInvalid({ key: `${chainId}-${name}`, finding: invalid.get(name) as Finding });
-      }
-    }
-  }
-}
-
-/**
  * compare + validate. A JSON entry that cannot be read makes the report unclean (so the evidence
  * closes the gates); the caller records it, then throws `unreadableJsonError` (CORRUPTED).
  */
@@ -181,33 +142,40 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
   const known = new KnownFileDigests();
-  // Which file is read for each chain is known once the JSON store is open (after the LevelDB
-  // snapshot); both sides' generators start only when the comparison pulls them, after that.
-  let byChain = new Map<number, { read: string; others: string[] }>();
-  let chainAfter = new Map<number, number>();
-  const reader = chainFileReader();
-  const chainFiles = new ChainFiles((chainId) => byChain.get(chainId)?.read, reader, (chainId) => chainAfter.get(chainId));
+  const coowned = coownedContext(ctx);
+  // written.json, read and parsed while the workers finish (the co-owned check takes it if unchanged).
+  let ahead: BaselineAhead | undefined;
+  const readAhead = (): void => {
+    if (existsSync(coowned.journal.file)) ahead = readBaselineAhead(coowned);
+  };
+  const pool = verdictPool();
   let comparison: SideComparison;
   try {
-    comparison = await compareWith(
-      ctx,
-      options,
-      (json, onInvalid) => {
-        byChain = filesByChain(ctx, json, files);
-        const chains = [...byChain.keys()];
-        chainAfter = new Map(chains.slice(1).map((next, i) => [chains[i] as number, next]));
-        return readAndValidate(json, onInvalid, byChain, chainFiles, validated, known);
-      },
-      (leveldb, onInvalid) => leveldbSide(leveldb, chainFiles, onInvalid),
+    // Which file is read for each chain is known once the JSON store is open (after the LevelDB snapshot).
+    comparison = await compareWith(ctx, options, (leveldb, json, sides, compareOptions) =>
+      compareByChain(
+        {
+          leveldb,
+          json,
+          files: filesByChain(ctx, json, files),
+          pool,
+          onLeftInvalid: sides.left,
+          onRightInvalid: sides.right,
+          schema: validated,
+          known,
+          onScanned: readAhead,
+        },
+        compareOptions,
+      ),
     );
   } finally {
-    await reader.close();
+    await pool.close();
   }
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
-  const filesCheck = await checkFilesAndRecord(coownedContext(ctx), known);
+  const filesCheck = await checkFilesAndRecord(coowned, known, ahead);
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),

@@ -1,0 +1,186 @@
+// Where verify works out each chain's verdict (chain-verdict.ts): on worker threads when the built
+// worker is beside this module (the package as installed), else on this thread. The work and its
+// result are the same either way; a worker that fails hands its jobs back to this thread.
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { chainVerdict, type ChainJob, type ChainVerdict } from './chain-verdict.js';
+
+export interface VerdictPool {
+  /** How many worker threads it may run jobs on beside this thread (0: every job runs on it). */
+  readonly threads: number;
+  /** Jobs run so far on this thread and sent to worker threads. */
+  readonly ran: { here: number; threads: number };
+  run(job: ChainJob): Promise<ChainVerdict>;
+  close(): Promise<void>;
+}
+
+/** Every job on this thread. */
+function inThread(): VerdictPool {
+  const ran = { here: 0, threads: 0 };
+  return {
+    threads: 0,
+    ran,
+    run: (job) => {
+      ran.here++;
+      return chainVerdict(job);
+    },
+    close: async () => undefined,
+  };
+}
+
+type Pending = { job: ChainJob; resolve: (verdict: ChainVerdict) => void; reject: (error: unknown) => void };
+
+/** Jobs answered in order by one worker thread; on any failure of the thread, by this one. */
+class WorkerRunner {
+  readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failed = false;
+
+  private readyNow: (() => void) | undefined;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: { ready?: true; id: number; verdict?: ChainVerdict; error?: string }) => {
+      if (reply.ready) return this.readyNow?.();
+      const request = this.pending.get(reply.id);
+      if (!request) return;
+      this.pending.delete(reply.id);
+      // A job the worker could not finish runs here, so what goes wrong is reported as on this thread.
+      if (reply.verdict) request.resolve(reply.verdict);
+      else here(request);
+    });
+    worker.on('error', () => this.fail());
+    worker.on('exit', () => this.fail());
+  }
+
+  /** Calls `ready` once the thread has loaded its modules and takes jobs at once. */
+  whenReady(ready: () => void): void {
+    this.readyNow = ready;
+  }
+
+  run(job: ChainJob): Promise<ChainVerdict> {
+    return new Promise((resolve, reject) => {
+      const request = { job, resolve, reject };
+      if (this.failed) return here(request);
+      const id = this.nextId++;
+      this.pending.set(id, request);
+      this.worker.postMessage({ id, job });
+    });
+  }
+
+  /** Ends the thread; a job it had not answered is dropped (the comparison that asked has ended), not run here. */
+  async close(): Promise<void> {
+    this.failed = true;
+    const dropped = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of dropped) request.reject(new Error('verify ended before this chain was compared'));
+    await this.worker.terminate();
+  }
+
+  private fail(): void {
+    this.failed = true;
+    const requests = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of requests) here(request);
+  }
+}
+
+function here(request: Pending): void {
+  chainVerdict(request.job).then(request.resolve, request.reject);
+}
+
+/** Each job to the worker with the fewest jobs waiting. */
+class WorkerPool {
+  constructor(readonly runners: WorkerRunner[]) {}
+
+  run(job: ChainJob): Promise<ChainVerdict> {
+    let least = this.runners[0] as WorkerRunner;
+    for (const runner of this.runners) if (runner.pending.size < least.pending.size) least = runner;
+    return least.run(job);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.close()));
+  }
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./verify-worker.js', import.meta.url));
+
+/** A chain worth a worker thread: about this many records (a thread takes about a tenth of a second to start). */
+export const THREAD_WORTHY_RECORDS = 1000;
+
+// A network file holds a record in about this many bytes or more (a file-only chain's size).
+const BYTES_PER_RECORD = 512;
+
+/** About how many records the job compares: its LevelDB values, or its file's size in records, whichever is more. */
+function recordsOf(job: ChainJob): number {
+  const bytes = job.file === undefined ? 0 : (statSync(job.file, { throwIfNoEntry: false })?.size ?? 0);
+  return Math.max(job.names.length, bytes / BYTES_PER_RECORD);
+}
+
+/**
+ * Small chains run on this thread (a store of a few hundred records never starts a thread). The
+ * first large one starts the workers and runs here while they start; later ones go to the worker
+ * with the fewest jobs waiting, or here when this thread is free and the workers are still
+ * starting. A worker that fails hands its jobs back to this thread.
+ */
+class AdaptivePool implements VerdictPool {
+  readonly ran = { here: 0, threads: 0 };
+  private workers: WorkerPool | undefined;
+  private started = false;
+  private ready = false;
+  private busyHere = false;
+
+  constructor(
+    readonly threads: number,
+    private readonly threadWorthy: number,
+  ) {}
+
+  run(job: ChainJob): Promise<ChainVerdict> {
+    if (recordsOf(job) >= this.threadWorthy) {
+      if (!this.started) {
+        this.started = true;
+        this.workers = this.start();
+      }
+      if (this.workers && (this.ready || this.busyHere)) {
+        this.ran.threads++;
+        return this.workers.run(job);
+      }
+    }
+    this.ran.here++;
+    if (this.busyHere) return chainVerdict(job);
+    this.busyHere = true;
+    return chainVerdict(job).finally(() => (this.busyHere = false));
+  }
+
+  async close(): Promise<void> {
+    await this.workers?.close();
+  }
+
+  /** The workers, started now; undefined when a thread cannot be started (every job then runs here). */
+  private start(): WorkerPool | undefined {
+    const runners: WorkerRunner[] = [];
+    try {
+      for (let i = 0; i < this.threads; i++) runners.push(new WorkerRunner(new Worker(WORKER_FILE)));
+    } catch {
+      for (const runner of runners) void runner.close();
+      return undefined;
+    }
+    let waiting = runners.length;
+    for (const runner of runners) runner.whenReady(() => (this.ready = --waiting === 0 || this.ready));
+    return new WorkerPool(runners);
+  }
+}
+
+/**
+ * Where verify works out each chain's verdict. With the built worker beside this module (the
+ * package as installed) and `threads` above 0 (default: one per core, at most two), large chains
+ * go to worker threads (AdaptivePool; `threadWorthy`: the records that make a chain large); else
+ * every chain runs on this thread, with the same result.
+ */
+export function verdictPool(options: { threads?: number; threadWorthy?: number } = {}): VerdictPool {
+  const threads = options.threads ?? Math.min(2, availableParallelism());
+  if (threads === 0 || !existsSync(WORKER_FILE)) return inThread();
+  return new AdaptivePool(threads, options.threadWorthy ?? THREAD_WORTHY_RECORDS);
+}
