@@ -71,6 +71,20 @@ export class NewChainFile {
    * the next few, so it must not change until `commit()`.
    */
   async add(record: DeploymentRecord): Promise<void> {
+    this.accept(record);
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+  }
+
+  /** `add` of each record in turn, with one wait for the lot (a copy hands over a scan's batch at once). */
+  async addAll(records: readonly DeploymentRecord[]): Promise<void> {
+    for (const record of records) {
+      this.accept(record);
+      if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+    }
+  }
+
+  /** Takes the next record (checked), printing the held ones once a batch has gathered. */
+  private accept(record: DeploymentRecord): void {
     const name = record.contractName;
     if (record.chainId !== this.chainId) {
       throw new StateError(ErrorCodes.CHAIN_MISMATCH, `${record.chainId}-${name} belongs to chain ${record.chainId}, not ${this.chainId}`, {
@@ -85,9 +99,7 @@ export class NewChainFile {
     this.lastName = name;
     this.count++;
     this.held.push(record);
-    if (this.held.length < PRINT_BATCH) return;
-    this.printHeld();
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+    if (this.held.length >= PRINT_BATCH) this.printHeld();
   }
 
   /** Prints the records held, after those printed before them. */

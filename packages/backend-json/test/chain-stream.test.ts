@@ -100,6 +100,18 @@ describe('NewChainFile', () => {
     expect(await streamed(await tempDir(), records)).toBe(wholeRender(records));
   });
 
+  it('writes the same bytes given its records a run at a time (addAll) as one by one', async () => {
+    for (const records of [batchEdgeRecords(), byName(generateRecords(1000, [56]))]) {
+      const target = join(await tempDir(), 'bscmainnet.json');
+      const file = await NewChainFile.create(target, 56, 'bscmainnet');
+      // Runs of uneven lengths, as a scan's batches hand them over.
+      for (let at = 0, run = 1; at < records.length; at += run, run = (run * 7) % 173) await file.addAll(records.slice(at, at + run));
+      expect(file.size).toBe(records.length);
+      expect(await file.commit()).toBe(true);
+      expect(await readFile(target, 'utf8')).toBe(wholeRender(records));
+    }
+  });
+
   it('links the version written among the backups, as a write through the store does', async () => {
     const dir = await tempDir();
     const text = await streamed(dir, [rec(56, 'Token')]);

@@ -82,14 +82,69 @@ function sortedKeys(value: object): readonly string[] {
  * first, and assigning `__proto__` would set the copy's prototype).
  */
 function printInOrder(value: object, keys: readonly string[]): string {
-  if (keys !== lastSorted) return JSON.stringify(value); // its own keys, already in order
+  const ordered = inOrder(value, keys);
+  return ordered ? JSON.stringify(ordered) : JSON.stringify(value, keys as string[]);
+}
+
+/** The object to print for `value` with its keys in `keys`' order (see printInOrder); undefined when only the key list can keep it. */
+function inOrder(value: object, keys: readonly string[]): object | undefined {
+  if (keys !== lastSorted) return value; // its own keys, already in order
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
     const first = key.charCodeAt(0);
-    if ((first >= 48 && first <= 57) || key === '__proto__') return JSON.stringify(value, keys as string[]);
+    if ((first >= 48 && first <= 57) || key === '__proto__') return undefined;
     copy[key] = (value as Record<string, unknown>)[key];
   }
-  return JSON.stringify(copy);
+  return copy;
+}
+
+// Between two values of one batched print (canonicalEncodeAll): a string no value holds by chance
+// or design (a NUL, then a random part), printed between commas as only this string prints.
+const BATCH_SEPARATOR = `\u0000canonical-${Math.random().toString(36).slice(2)}#`;
+const PRINTED_SEPARATOR = `,${JSON.stringify(BATCH_SEPARATOR)},`;
+
+/**
+ * canonicalEncode of each value, in order. Most of a native print's cost for one record is the
+ * call itself: the values that print natively (see canonicalEncode) are printed in one call,
+ * separated by a marker string, and the text is cut at the markers; the rest one by one.
+ */
+export function canonicalEncodeAll(values: readonly unknown[]): string[] {
+  const out = new Array<string>(values.length);
+  const batch: unknown[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const printed = nativelyPrinted(values[i]);
+    if (printed === undefined) {
+      out[i] = canonicalEncode(values[i]);
+      continue;
+    }
+    if (at.length > 0) batch.push(BATCH_SEPARATOR);
+    batch.push(printed);
+    at.push(i);
+  }
+  if (at.length === 0) return out;
+  const parts = JSON.stringify(batch).slice(1, -1).split(PRINTED_SEPARATOR);
+  // A value holding the marker itself cuts the text once more: each is printed alone.
+  const whole = parts.length === at.length;
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k] as number;
+    out[i] = whole ? (parts[k] as string) : canonicalEncode(values[i]);
+  }
+  return out;
+}
+
+/** canonicalDigest of each value, in order (the encodings printed together: see canonicalEncodeAll). */
+export function canonicalDigests(values: readonly unknown[]): string[] {
+  const texts = canonicalEncodeAll(values);
+  for (let i = 0; i < texts.length; i++) texts[i] = textDigest(texts[i] as string);
+  return texts;
+}
+
+/** The object JSON.stringify prints as canonicalEncode prints `value`, when there is one. */
+function nativelyPrinted(value: unknown): object | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isJsonNumber(value)) return undefined;
+  const keys = sortedKeys(value);
+  return printsNatively(value, keys) ? inOrder(value, keys) : undefined;
 }
 
 /**

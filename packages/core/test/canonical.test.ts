@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalDigest,
+  canonicalDigests,
   canonicalEncode,
+  canonicalEncodeAll,
   canonicalEqual,
   cloneRecord,
   compareKeys,
@@ -112,6 +114,39 @@ describe('canonical form, as fast as it is exact', () => {
     // Records from one source share a field order: the second and later are printed from the kept sort.
     for (const record of [{ b: 1, a: -0 }, { b: 2, a: 1 }, { b: [2 ** 60], a: 'x' }, { b: '\ud800', a: [1, , 2] }])
       expect(canonicalEncode(record)).toBe(referenceEncode(record));
+  });
+
+  it('prints many values at once exactly as it prints each alone, whatever mix of shapes (property)', () => {
+    const leaf = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.maxSafeInteger(), fc.constantFrom(-0, 2 ** 60, 1e21, 5n, null, undefined));
+    const record = fc.array(fc.tuple(trickyKey, fc.oneof(leaf, fc.array(leaf, { maxLength: 3 }))), { maxLength: 6 }).map(objectOf);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(record, jsonValue), { maxLength: 12 }), (values) => {
+        expect(canonicalEncodeAll(values)).toEqual(values.map((v) => referenceEncode(v)));
+      }),
+      { numRuns: 1000 },
+    );
+    // Records of one shape out of byte order (printed from copies), in order, with an index key or
+    // __proto__ (printed alone), a string that looks like a separator, and values that are no record.
+    const mixed: unknown[] = [
+      ...generateRecords(4),
+      { a: 1, b: [2, 'x'] },
+      objectOf([
+        ['b', 1],
+        ['10', 2],
+      ]),
+      objectOf([
+        ['__proto__', 1],
+        ['a', 2],
+      ]),
+      { b: ',"\\u0000canonical-x#",', a: '\u0000' },
+      5n,
+      'text',
+      [{ b: 1, a: 2 }],
+      ...generateRecords(3),
+    ];
+    expect(canonicalEncodeAll(mixed)).toEqual(mixed.map((v) => referenceEncode(v)));
+    expect(canonicalDigests(mixed)).toEqual(mixed.map((v) => canonicalDigest(v)));
+    expect(canonicalEncodeAll([])).toEqual([]);
   });
 
   it('keeps the digests of the generated records (pinned)', () => {

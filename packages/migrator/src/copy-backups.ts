@@ -22,6 +22,7 @@ export class CopyBackups {
   // backup taken while the pass runs holds exactly what the pass reads: its digest comes from the pass.
   private passRunning = false;
   private backupDuringPass = false;
+  private leveldbBackingUp: Promise<void> | undefined;
 
   private constructor(
     private readonly ctx: MigrationContext,
@@ -53,20 +54,23 @@ export class CopyBackups {
 
   /** Backs up LevelDB (first time only) and `file` as it is before the copy writes it; returns the file's backup path. */
   async backUp(file: string): Promise<string> {
-    if (!this.leveldbBackedUp) {
-      await mkdir(join(this.backupRoot, 'deployments'), { recursive: true });
-      await snapshotLevelDb(this.leveldbSource, this.leveldbBackup);
-      if (this.passRunning) this.backupDuringPass = true;
-      else await recordBackupDigest(this.leveldbBackup, await digestBackupFolder(this.leveldbBackup, this.ctx.registry), isoNow(this.ctx));
-      this.report.backups.leveldb = this.leveldbBackup;
-      this.leveldbBackedUp = true;
-    }
+    // One LevelDB backup, whoever asks first: a chain's end and the next chain's first record may ask at once.
+    if (!this.leveldbBackedUp) await (this.leveldbBackingUp ??= this.backUpLevelDb());
     const dest = join(this.backupRoot, 'deployments', basename(file));
     if ((await exists(file)) && !(await exists(dest))) {
       await cp(file, dest);
       this.report.backups.files.push(dest);
     }
     return dest;
+  }
+
+  private async backUpLevelDb(): Promise<void> {
+    await mkdir(join(this.backupRoot, 'deployments'), { recursive: true });
+    await snapshotLevelDb(this.leveldbSource, this.leveldbBackup);
+    if (this.passRunning) this.backupDuringPass = true;
+    else await recordBackupDigest(this.leveldbBackup, await digestBackupFolder(this.leveldbBackup, this.ctx.registry), isoNow(this.ctx));
+    this.report.backups.leveldb = this.leveldbBackup;
+    this.leveldbBackedUp = true;
   }
 
   passStarted(): void {

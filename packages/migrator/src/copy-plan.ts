@@ -60,6 +60,8 @@ export interface CopyRun {
   writtenRecords?: WrittenRecords;
   /** The chain with no state file being printed as the pass reads it, if any. */
   printing?: FreshChainCopy;
+  /** The end of the last chain printed as read (copy.ts, finishing): going on while the pass reads the next. */
+  finishing?: Promise<void>;
 }
 
 function sharedDigests(same: boolean): { digest: StoreDigest; passDigest: StoreDigest } {

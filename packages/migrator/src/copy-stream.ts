@@ -48,11 +48,11 @@ export class FreshChainCopy {
     readonly chainId: number,
   ) {}
 
-  /** The next record of the chain as read (key order), with its digest from the pass. */
-  async add(record: DeploymentRecord, digest: string): Promise<void> {
+  /** The next records of the chain as read (key order), each with its digest from the pass (digests[i] is records[i]'s). */
+  async add(records: readonly DeploymentRecord[], digests: readonly string[]): Promise<void> {
     const { run } = this;
-    if (run.blocking.length > 0) return;
-    this.added++;
+    if (run.blocking.length > 0 || records.length === 0) return;
+    this.added += records.length;
     if (run.dryRun) return;
     if (!this.file) {
       const target = run.json.fileFor(this.chainId);
@@ -61,8 +61,8 @@ export class FreshChainCopy {
       this.file = await NewChainFile.create(target, this.chainId, run.ctx.registry.get(this.chainId).name);
     }
     try {
-      await this.file.add(record);
-      await this.written?.spill.add(record.contractName, digest, String(record.timestamp));
+      await this.file.addAll(records);
+      await this.written?.spill.addRecords(records, digests);
     } catch (error) {
       await this.abort();
       throw error;

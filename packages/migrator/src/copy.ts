@@ -7,6 +7,7 @@ import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { decodeEntry } from '@deploystate/backend-leveldb';
 import {
   canonicalDigest,
+  canonicalDigests,
   compareKeys,
   ErrorCodes,
   parseKey,
@@ -16,6 +17,7 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
+import { finishCopy } from './copy-finish.js';
 import { planCopy, type CopyRun } from './copy-plan.js';
 import { underChainFence } from './copy-source.js';
 import { chainOfKey, FreshChainCopy, newerKeys } from './copy-stream.js';
@@ -75,6 +77,8 @@ export async function bulkCopy(ctx: MigrationContext, options: CopyOptions = {},
     await copyPass(run);
     return await finishCopy(run);
   } finally {
+    // A chain's end still going on when the pass failed ends first (its file in place or dropped).
+    await run.finishing?.catch(() => undefined);
     // A pass that failed mid-chain leaves no temp file of the chain it was printing.
     await run.printing?.abort().catch(() => undefined);
     await run.json.close();
@@ -117,10 +121,12 @@ async function copyPass(run: CopyRun): Promise<void> {
     if (run.printing) {
       const done = run.printing;
       run.printing = undefined;
-      // Its look at the journal and its placing under the fence, as copyChain's: a drain lands wholly before or after.
-      await underChainFence(run, () => finishFresh(run, done));
+      // Its end (fsyncs, a rename, the state's checkpoint) goes on while the pass reads and prints the
+      // next chain: one end at a time, in chain order, each after the one before has succeeded.
+      finishing(run, done, run.blocking.length > 0);
     }
     if (!batch) return;
+    await run.finishing;
     jsonChains.delete(batch.chainId);
     const ready = batch;
     // Released before the chain is written, so the pass holds one chain, not two.
@@ -135,38 +141,61 @@ async function copyPass(run: CopyRun): Promise<void> {
     if (jsonChains.has(id)) batch = emptyBatch(id);
     else run.printing = new FreshChainCopy(run, id);
   };
+  // Records of the chain being printed as read, handed to it a run at a time (one wait, not one per record).
+  const toPrint = emptyBatch(0);
+  const print = async (): Promise<void> => {
+    if (toPrint.records.length === 0) return;
+    await run.printing?.add(toPrint.records, toPrint.digests);
+    toPrint.records = [];
+    toPrint.digests = [];
+  };
   run.backups.passStarted();
-  // The snapshot's rows a batch at a time, each decoded here as the store's iterate decodes it:
-  // no generator step per record (a tenth of a second at 100k records).
+  // The snapshot's rows a batch at a time, each decoded here as the store's iterate decodes it (no
+  // generator step per record), and the batch's records digested together (one print for them all).
   for await (const rows of source.store.iterateRaw()) {
-    for (const [key, raw] of rows) {
-      const decoded = decodeEntry(key, raw);
-      if (!('record' in decoded)) {
+    const decoded = rows.map(([key, raw]) => decodeEntry(key, raw));
+    const records: DeploymentRecord[] = [];
+    for (const entry of decoded) if ('record' in entry) records.push(entry.record);
+    const digests = canonicalDigests(records);
+    let next = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const entry = decoded[i] as ReturnType<typeof decodeEntry>;
+      const key = (rows[i] as [string, string])[0];
+      if (!('record' in entry)) {
+        await print();
         run.unmigratable.add(key);
         run.undecodable.push(key);
         if (!exclusions.has(key)) run.blocking.push(key);
         continue;
       }
-      const { record } = decoded;
+      const { record } = entry;
+      const recordDigest = digests[next++] as string;
       if (chain !== record.chainId) {
+        await print();
         await flush();
         await startChain(record.chainId);
       }
       run.done++;
-      const recordDigest = canonicalDigest(record);
       run.passDigest.addDigest(key, recordDigest);
       if (exclusions.has(key)) continue;
       if (run.digest !== run.passDigest) run.digest.addDigest(key, recordDigest);
-      if (run.printing) await run.printing.add(record, recordDigest);
-      else if (batch) {
+      if (run.printing) {
+        toPrint.records.push(record);
+        toPrint.digests.push(recordDigest);
+      } else if (batch) {
         batch.keys.push(key);
         batch.records.push(record);
         batch.digests.push(recordDigest);
       }
-      if (run.done % run.batchSize === 0) await progress(run, record.chainId, false);
+      if (run.done % run.batchSize === 0) {
+        await print();
+        await progress(run, record.chainId, false);
+      }
     }
+    await print();
   }
   await flush();
+  await run.finishing;
   await run.backups.passEnded(run.passDigest, run.undecodable);
   // Chains that only JSON holds: their records are stale (LevelDB is the source) unless excluded.
   for (const chainId of [...jsonChains].sort((a, b) => compareKeys(`${a}-`, `${b}-`))) {
@@ -175,14 +204,37 @@ async function copyPass(run: CopyRun): Promise<void> {
 }
 
 /**
+ * Starts the end of a chain printed as read (finishFresh) once the end before it is done, as
+ * `run.finishing`; a failed end before it drops this chain's file and fails it too. `blocked`: a
+ * record that cannot be migrated was read before the chain ended.
+ */
+function finishing(run: CopyRun, fresh: FreshChainCopy, blocked: boolean): void {
+  const before = run.finishing;
+  const end = async (): Promise<void> => {
+    try {
+      await before;
+    } catch (error) {
+      await fresh.abort().catch(() => undefined);
+      throw error;
+    }
+    // Its look at the journal and its placing under the fence, as copyChain's: a drain lands wholly before or after.
+    await underChainFence(run, () => finishFresh(run, fresh, blocked));
+  };
+  const ending = end();
+  // Awaited by the next chain's end, the pass's end, or bulkCopy's cleanup: never left unhandled.
+  ending.catch(() => undefined);
+  run.finishing = ending;
+}
+
+/**
  * The end of a chain printed as read: in place, then recorded as copyChain records a chain; one that
  * must be copied again (see FreshChainCopy.finish) is read once more and copied as a chain with a file.
  */
-async function finishFresh(run: CopyRun, fresh: FreshChainCopy): Promise<void> {
+async function finishFresh(run: CopyRun, fresh: FreshChainCopy, blocked: boolean): Promise<void> {
   const { ctx, leveldb, json, exclusions, dryRun } = run;
   const { chainId } = fresh;
   // After a record that cannot be migrated, nothing more is written: the run stops listing them all.
-  if (run.blocking.length > 0) return fresh.abort();
+  if (blocked) return fresh.abort();
   const outcome = await fresh.finish();
   if (!outcome.placed) return copyChain(run, await readBatch(run, chainId));
   if (!dryRun) {
@@ -296,61 +348,6 @@ async function copyChain(
     for (const key of removed) report.removed.push({ key, backup });
   }
   await chainDone(run, chainId);
-}
-
-/** After the pass: the unmigratable keys recorded (or the run refused), the copy's record in the state. */
-async function finishCopy(run: CopyRun): Promise<CopyReport> {
-  const { ctx, unmigratable, blocking, report, dryRun, started, snapshotSeq, state } = run;
-  if (!dryRun) {
-    await updateState(ctx.files, (s) => {
-      s.unmigratable = [...unmigratable].sort(compareKeys);
-    });
-  }
-  if (blocking.length > 0) {
-    throw new StateError(ErrorCodes.UNMIGRATABLE_RECORDS, `${blocking.length} record(s) cannot be migrated: ${blocking.join(', ')}`, {
-      key: blocking[0],
-      hint: 'fix them in LevelDB, or exclude them (migrate --exclude <key>)',
-    });
-  }
-  // No second round after the pass: every journalled write to JSON holds the fence shared (a drain,
-  // a routed write), and each chain was written holding it exclusively, so a write of one of its
-  // keys landed wholly before the copy looked at the journal (and was kept) or wholly after the
-  // file was written (and brought JSON up to date itself).
-  report.leveldbDigest = run.digest.digest();
-
-  report.nothingToDo = run.changedChains === 0 && !report.resumed;
-  report.durationMs = ctx.now() - started;
-  if (!dryRun) {
-    await updateState(ctx.files, (s) => {
-      const previous = s.copy;
-      // A re-run with nothing to do keeps the completed copy's time, so its verify still counts.
-      const keepTime = report.nothingToDo && previous?.completedAt !== undefined && state.copy?.completedAt !== undefined;
-      s.copy = {
-        ...(previous ?? { chainsDone: [] }),
-        startedAt: previous?.startedAt ?? new Date(started).toISOString(),
-        snapshotSeq,
-        chainsDone: previous?.chainsDone ?? [],
-        completedAt: keepTime ? (previous?.completedAt as string) : isoNow(ctx),
-        leveldbDigest: report.leveldbDigest,
-        copied: (previous?.copied ?? 0) + report.copied,
-        // Records the run found already equal: with `copied`, what the JSON side holds after it (so a
-        // no-op re-run reads "0 copied, 28 already equal", not "0 records").
-        unchanged: (previous?.unchanged ?? 0) + report.unchanged,
-      };
-      pushTiming(
-        s,
-        timing(
-          'migrate',
-          started,
-          'done',
-          report.nothingToDo
-            ? 'nothing to do'
-            : `${report.copied} copied, ${report.overwritten.length} overwritten, ${report.removed.length} removed`,
-        ),
-      );
-    });
-  }
-  return report;
 }
 
 /**

@@ -21,7 +21,23 @@ export function printedEntry(key: string, entry: WrittenEntry): string {
  * the object: the copy prints one per record it writes.
  */
 export function printedPut(key: string, digest: string, timestamp: string): string {
-  return `\n    ${JSON.stringify(key)}: {"seq":0,"op":"put","digest":${JSON.stringify(digest)},"timestamp":${JSON.stringify(timestamp)}}`;
+  return `\n    ${jsonString(key)}: {"seq":0,"op":"put","digest":${jsonString(digest)},"timestamp":${jsonString(timestamp)}}`;
+}
+
+/**
+ * printedPut of a record's own digest (sha256 hex) and timestamp (an integer's digits, or an exact
+ * literal's): neither holds anything to escape, so only the key is looked at.
+ */
+export function printedRecordPut(key: string, digest: string, timestamp: string): string {
+  return `\n    ${jsonString(key)}: {"seq":0,"op":"put","digest":"${digest}","timestamp":"${timestamp}"}`;
+}
+
+// What JSON.stringify escapes in a string: a quote, a backslash, a control character, a surrogate (paired or not).
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without the call for one that holds nothing to escape (most keys, every digest). */
+function jsonString(text: string): string {
+  return ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 /** An entry's line as `printedEntry` prints it (a trailing comma allowed); undefined for any other line. */

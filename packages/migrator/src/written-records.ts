@@ -6,10 +6,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isProcessAlive } from '@deploystate/core';
+import { isProcessAlive, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
-import { parseEntryLine, printedPut } from './written-file.js';
+import { parseEntryLine, printedPut, printedRecordPut } from './written-file.js';
 
 // Text is written out once this much has gathered, and read back in pieces of this size.
 const CHUNK_CHARS = 64 * 1024;
@@ -18,6 +18,8 @@ const CHUNK_CHARS = 64 * 1024;
 export class RecordSpill {
   private pending = '';
   private handle: FileHandle | undefined;
+  // The last piece's write: one in flight, in order, while the next is printed (awaited by the next flush and by close).
+  private writing: Promise<void> = Promise.resolve();
 
   /** `chainId`: the chain whose records (by contract name) this spill holds. */
   constructor(
@@ -34,11 +36,24 @@ export class RecordSpill {
     if (this.pending.length >= CHUNK_CHARS) await this.flush();
   }
 
+  /** `add` of each record with its canonicalDigest (digests[i] is records[i]'s), with one wait for the lot. */
+  async addRecords(records: readonly DeploymentRecord[], digests: readonly string[]): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as DeploymentRecord;
+      this.pending += `,${printedRecordPut(`${this.chainId}-${record.contractName}`, digests[i] as string, String(record.timestamp))}`;
+      if (this.pending.length >= CHUNK_CHARS) await this.flush();
+    }
+  }
+
   async close(): Promise<void> {
     await this.flush();
-    this.handle ??= await open(this.path, 'a');
-    await this.handle.close();
-    this.handle = undefined;
+    try {
+      await this.writing;
+    } finally {
+      this.handle ??= await open(this.path, 'a');
+      await this.handle.close();
+      this.handle = undefined;
+    }
   }
 
   /** Each entry by key. */
@@ -62,8 +77,12 @@ export class RecordSpill {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
-    this.handle ??= await open(this.path, 'a');
-    await this.handle.write(text);
+    await this.writing;
+    const handle = (this.handle ??= await open(this.path, 'a'));
+    const writing = handle.write(text).then(() => undefined);
+    // Awaited by the next flush or by close: never left unhandled.
+    writing.catch(() => undefined);
+    this.writing = writing;
   }
 }
 
@@ -79,23 +98,29 @@ async function removeOrphans(parent: string): Promise<void> {
 
 /** Spill files in a temp folder of their own (named with the process's pid), removed with it. */
 export class SpillFolder {
-  private folder: string | undefined;
+  // Made once, whoever asks first (a chain's end and the next chain may ask at once).
+  private folder: Promise<string> | undefined;
   private count = 0;
 
   constructor(private readonly parent: string) {}
 
   async spill(chainId: number): Promise<RecordSpill> {
-    if (!this.folder) {
-      await mkdir(this.parent, { recursive: true });
-      await removeOrphans(this.parent);
-      this.folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
-    }
-    return new RecordSpill(join(this.folder, `${this.count++}.spill`), chainId);
+    this.folder ??= this.create();
+    const folder = await this.folder;
+    return new RecordSpill(join(folder, `${this.count++}.spill`), chainId);
+  }
+
+  private async create(): Promise<string> {
+    await mkdir(this.parent, { recursive: true });
+    await removeOrphans(this.parent);
+    return mkdtemp(join(this.parent, `records-${process.pid}-`));
   }
 
   async remove(): Promise<void> {
-    if (this.folder) await rm(this.folder, { recursive: true, force: true });
+    const folder = this.folder;
     this.folder = undefined;
+    const path = await folder?.catch(() => undefined);
+    if (path) await rm(path, { recursive: true, force: true });
   }
 }
 

@@ -2,13 +2,13 @@
 // file while LevelDB is read (its records are on disk before the chain ends, not gathered first),
 // and the co-owned files baseline is rewritten entry by entry from a file in any layout it ever had.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
-import { canonicalDigest, generateRecords, sampleRecord } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, generateRecords, sampleRecord } from '@deploystate/core';
 import { Migration } from '../src/index.js';
 import { seedLevelDb, useTempDir } from './helpers.js';
 import { withPutAfterFirstOutboxLook } from './outbox-helpers.js';
@@ -96,6 +96,37 @@ describe('a chain with no state file', () => {
     expect(existsSync(join(dir, 'deployments', 'bscmainnet.json'))).toBe(false);
     expect(tempBytes(dir)).toBe(0);
     expect(readdirSync(join(dir, 'deployments', '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('whose end fails fails the copy: the chain printed meanwhile is not put in place and leaves no temp file', async () => {
+    const dir = tempDir();
+    await seedLevelDb(dir, generateRecords(600, [56, 97, 84532]));
+    const migration = await Migration.open({ cwd: dir });
+    const blocked = join(dir, 'deployments', 'bscmainnet.json');
+    let failure: unknown;
+    try {
+      await migration.enableDualWrite();
+      await migration
+        .migrate({
+          batchSize: 50,
+          onProgress: (p) => {
+            // Something that is not a state file takes the chain's path while its records are printed.
+            if (p.chainId === 56 && !existsSync(blocked)) mkdirSync(blocked);
+          },
+        })
+        .catch((error: unknown) => {
+          failure = error;
+        });
+    } finally {
+      await migration.close?.();
+    }
+    expect(failure).toMatchObject({ code: ErrorCodes.NOT_A_FILE });
+    // The chains after it were read and printed while its end went on: none is in place, none left a temp file.
+    expect(existsSync(join(dir, 'deployments', 'bsctestnet.json'))).toBe(false);
+    expect(existsSync(join(dir, 'deployments', 'basesepolia.json'))).toBe(false);
+    expect(tempBytes(dir)).toBe(0);
+    const tmp = join(dir, 'deployments', '.deploystate', 'tmp');
+    expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
   });
 });
 

@@ -1,10 +1,11 @@
 // What the copy spills of each file it wrote is written.json's own entries, printed: the baseline
 // takes them as they are, in pieces cut anywhere, and reads back exactly what was spilled.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
-import { BaselineWriter, openBaseline, printedEntry, printedPut } from '../src/written-file.js';
+import { canonicalDigest, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { BaselineWriter, openBaseline, printedEntry, printedPut, printedRecordPut } from '../src/written-file.js';
 import { SpillFolder } from '../src/written-records.js';
 import { useTempDir } from './helpers.js';
 
@@ -40,7 +41,7 @@ async function entriesOf(file: string): Promise<Array<[string, WrittenEntry]>> {
 
 describe('a spill of the records a copy wrote', () => {
   it('prints a put of its own exactly as written.json prints the entry object, odd keys and values included', () => {
-    for (const key of [...NAMES.map((name) => `56-${name}`), '56-\u2028line', '56-\ud800lone']) {
+    for (const key of [...NAMES.map((name) => `56-${name}`), '56-\u2028line', '56-\ud800lone', '56-\u001fend', '56-\u007fdel', '56-\udfffrev']) {
       for (const [digest, timestamp] of [
         ['ab'.repeat(32), '1700000000000'],
         ['q"uote\\', '18446744073709551617'],
@@ -48,6 +49,34 @@ describe('a spill of the records a copy wrote', () => {
         expect(printedPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
       }
     }
+  });
+
+  it('prints a put of a record of its own, with its digest and timestamp, exactly as written.json prints it', () => {
+    const exact = parseLossless('{"timestamp": 1.7e12, "big": 18446744073709551617}') as { timestamp: DeploymentRecord['timestamp']; big: bigint };
+    const records: DeploymentRecord[] = [
+      ...NAMES.map((name, i) => sampleRecord(56, name, 'bscmainnet', i)),
+      { ...sampleRecord(56, 'Exact', 'bscmainnet', 1), timestamp: exact.timestamp },
+      { ...sampleRecord(56, 'Big', 'bscmainnet', 2), timestamp: exact.big as unknown as number },
+      sampleRecord(56, '\ud800lone', 'bscmainnet', 3),
+    ];
+    for (const record of records) {
+      const key = `56-${record.contractName}`;
+      const digest = canonicalDigest(record);
+      const timestamp = String(record.timestamp);
+      expect(printedRecordPut(key, digest, timestamp)).toBe(printedEntry(key, { seq: 0, op: 'put', digest, timestamp }));
+    }
+  });
+
+  it('keeps the spills of files begun at once in one folder, removed whole', async () => {
+    const parent = join(tempDir(), 'tmp');
+    const folder = new SpillFolder(parent);
+    // A chain's end and the next chain's first records may begin their spills together.
+    const spills = await Promise.all([folder.spill(56), folder.spill(97), folder.spill(84532)]);
+    expect(new Set(spills.map((spill) => dirname(spill.path))).size).toBe(1);
+    expect(new Set(spills.map((spill) => spill.path)).size).toBe(3);
+    expect((await readdir(parent)).filter((name) => name.startsWith('records-'))).toHaveLength(1);
+    await folder.remove();
+    expect(await readdir(parent)).toEqual([]);
   });
 
   it('reads back each entry by key, and prints the entries as written.json prints them', async () => {
