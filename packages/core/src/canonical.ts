@@ -4,6 +4,7 @@ import { createHash, hash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
 import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
+import { stringifyTogether } from './print-together.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
 export function canonicalEncode(value: unknown): string {
@@ -98,11 +99,6 @@ function inOrder(value: object, keys: readonly string[]): object | undefined {
   return copy;
 }
 
-// Between two values of one batched print (canonicalEncodeAll): a string no value holds by chance
-// or design (a NUL, then a random part), printed between commas as only this string prints.
-const BATCH_SEPARATOR = `\u0000canonical-${Math.random().toString(36).slice(2)}#`;
-const PRINTED_SEPARATOR = `,${JSON.stringify(BATCH_SEPARATOR)},`;
-
 /**
  * canonicalEncode of each value, in order. Most of a native print's cost for one record is the
  * call itself: the values that print natively (see canonicalEncode) are printed in one call,
@@ -110,7 +106,7 @@ const PRINTED_SEPARATOR = `,${JSON.stringify(BATCH_SEPARATOR)},`;
  */
 export function canonicalEncodeAll(values: readonly unknown[]): string[] {
   const out = new Array<string>(values.length);
-  const batch: unknown[] = [];
+  const batch: object[] = [];
   const at: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const printed = nativelyPrinted(values[i]);
@@ -118,17 +114,14 @@ export function canonicalEncodeAll(values: readonly unknown[]): string[] {
       out[i] = canonicalEncode(values[i]);
       continue;
     }
-    if (at.length > 0) batch.push(BATCH_SEPARATOR);
     batch.push(printed);
     at.push(i);
   }
-  if (at.length === 0) return out;
-  const parts = JSON.stringify(batch).slice(1, -1).split(PRINTED_SEPARATOR);
-  // A value holding the marker itself cuts the text once more: each is printed alone.
-  const whole = parts.length === at.length;
+  // A value holding the marker itself cuts the text once more: the values printed with it are printed alone.
+  const parts = stringifyTogether(batch);
   for (let k = 0; k < at.length; k++) {
     const i = at[k] as number;
-    out[i] = whole ? (parts[k] as string) : canonicalEncode(values[i]);
+    out[i] = parts[k] ?? canonicalEncode(values[i]);
   }
   return out;
 }

@@ -3,6 +3,7 @@ import JSONbigFactory from 'json-bigint';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalEncode,
+  canonicalEncodeAll,
   ErrorCodes,
   isJsonNumber,
   JsonNumber,
@@ -10,11 +11,14 @@ import {
   parseLosslessDocument,
   parseLosslessSlow,
   stringifyLossless,
+  stringifyLosslessAll,
+  generateRecords,
   type StateError,
 } from '../src/index.js';
 import { exactLiteral, inNumberModel, jsonText, jsonValue, MAX_SAFE, numberLiteral, objectOf, shape } from './arbitraries.js';
 import { exactInteger } from './number-literal-property.js';
 import { parseReference } from '../src/json-reference.js';
+import { SEPARATOR } from '../src/print-together.js';
 
 const RUNS = 3000;
 
@@ -426,6 +430,35 @@ describe('codec: properties', () => {
     const back = parseLossless(stringifyLossless(value)) as Record<string, unknown>;
     expect(Object.keys(back)).toEqual(['__proto__', 'constructor', 'z']);
     expect(shape(back)).toBe(shape(value));
+  });
+});
+
+describe('codec: printing many values at once', () => {
+  it('prints each value as stringifyLossless prints it alone, whatever the mix', () => {
+    fc.assert(
+      fc.property(fc.array(jsonValue, { maxLength: 40 }), (values) => {
+        expect(stringifyLosslessAll(values)).toEqual(values.map((v) => stringifyLossless(v)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('prints records in runs past one call, exact numbers and marker look-alikes among them', () => {
+    const records: unknown[] = generateRecords(600);
+    // Within the runs: a record with a bigint, one with -0, one whose string looks like the marker, a string, null.
+    records.splice(10, 0, { ...generateRecords(1)[0], big: 2n ** 70n });
+    records.splice(300, 0, { a: -0 }, { a: ',"\u0000print-together-x#",' }, '\u0000print-together-x#', null);
+    records.splice(520, 0, { a: new JsonNumber('1.50') }, [1, { b: 2 }]);
+    expect(stringifyLosslessAll(records)).toEqual(records.map((v) => stringifyLossless(v)));
+    expect(stringifyLosslessAll([])).toEqual([]);
+  });
+
+  it('prints alone the run in which a value holds the marker itself, and still prints each exactly', () => {
+    // In an array the marker prints between commas, as it does between two values of a run.
+    const records: unknown[] = generateRecords(300);
+    records.splice(100, 0, { a: ['x', SEPARATOR, 'y'] }, ['x', SEPARATOR, 'y']);
+    expect(stringifyLosslessAll(records)).toEqual(records.map((v) => stringifyLossless(v)));
+    expect(canonicalEncodeAll(records)).toEqual(records.map((v) => canonicalEncode(v)));
   });
 });
 

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { decodeEntry } from '@deploystate/backend-leveldb';
-import { canonicalDigest, compareKeys, stringifyLossless, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
+import { canonicalDigest, canonicalDigests, compareKeys, stringifyLosslessAll, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
 import { validateParsed, type SchemaReport } from './file-validation.js';
 import { fileSignature } from './file-digests.js';
 
@@ -84,6 +84,15 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   }
   verdict.parsed = true;
   const fileNames = [...records.keys(), ...invalid.keys()].sort(compareKeys);
+  // Each record's compact text and digest, printed a few hundred at a time (half the cost of one call each).
+  const fileRecords: DeploymentRecord[] = [];
+  for (const name of fileNames) {
+    const record = records.get(name);
+    if (record !== undefined) fileRecords.push(record);
+  }
+  const texts = stringifyLosslessAll(fileRecords);
+  const digests = canonicalDigests(fileRecords);
+  let printed = 0;
   const decodeLeft = (name: string, raw: string): string => {
     const decoded = decodeEntry(`${job.chainId}-${name}`, raw);
     if ('record' in decoded) return canonicalDigest(decoded.record);
@@ -106,8 +115,8 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     let right = '';
     let rightText: string | null = null;
     if (record !== undefined) {
-      const text = stringifyLossless(record);
-      right = canonicalDigest(record);
+      const text = texts[printed] as string;
+      right = digests[printed++] as string;
       left = raw === undefined ? '' : raw === text ? right : decodeLeft(name, raw);
       if (left !== right) rightText = text;
     } else if (raw !== undefined) {
