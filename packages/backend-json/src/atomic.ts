@@ -37,8 +37,12 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /** Folder for the temp file; must be on the target's filesystem. Default `<dir>/.deploystate/tmp`. */
   tmpDir?: string;
-  /** Called with the complete temp file's path before the rename (e.g. to link a backup). */
-  beforeRename?: (tmp: string) => Promise<void>;
+  /**
+   * Called with the complete temp file's path before the rename (e.g. to link a backup). Resolving
+   * `false` abandons the write: the temp file is removed and the target left as it is (the caller
+   * knows it said so; the write resolves as usual).
+   */
+  beforeRename?: (tmp: string) => Promise<void | false>;
   /**
    * Called with the complete temp file's path while its data sync runs (before `beforeRename`):
    * synchronous work that needs the bytes written but not yet synced, such as linking a backup,
@@ -217,7 +221,7 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
  * steps it overlaps cost no event-loop turn of their own. Closes `fd` whatever happens; the caller
  * removes the temp file if this throws before the rename.
  */
-async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<void> {
+async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<boolean> {
   const durable = options.durable ?? true;
   try {
     // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
@@ -232,7 +236,7 @@ async function placeTemp(fd: number, tmp: string, target: string, options: Atomi
   } finally {
     closeSync(fd);
   }
-  await options.beforeRename?.(tmp);
+  if ((await options.beforeRename?.(tmp)) === false) return false;
   renameSync(tmp, target);
   const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
   try {
@@ -240,6 +244,7 @@ async function placeTemp(fd: number, tmp: string, target: string, options: Atomi
   } finally {
     await folderSynced;
   }
+  return true;
 }
 
 /**
@@ -277,7 +282,7 @@ export class AtomicFileWriter {
   /** Puts the file in place: fdatasync, `beforeRename`, rename over the target, fsync the folder. */
   async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'folder'> = {}): Promise<void> {
     this.open = false;
-    await placeTemp(this.fd, this.tmp, this.target, options);
+    if (!(await placeTemp(this.fd, this.tmp, this.target, options))) await this.discard();
   }
 
   /** Drops the temp file: nothing is written at the target. */
@@ -330,7 +335,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       closeSync(fd);
       throw error;
     }
-    await placeTemp(fd, tmp, target, options);
+    const placed = await placeTemp(fd, tmp, target, options);
+    // Abandoned: nothing was replaced, and the temp file goes.
+    if (!placed) await unlink(tmp);
     created = false;
   } catch (error) {
     if (created) await unlink(tmp).catch(() => undefined);

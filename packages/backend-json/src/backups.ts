@@ -190,7 +190,9 @@ export class BackupShelf {
 
   private current(take?: number): string[] {
     if (this.names && take !== undefined && take === this.checkedInTake) return this.names;
-    this.checkedInTake = take;
+    // Set once the look succeeds: a look that failed (the folder replaced by a file, say) leaves
+    // the list to be looked at again, never trusted for the rest of the take.
+    this.checkedInTake = undefined;
     let mtimeNs: bigint;
     try {
       mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
@@ -204,6 +206,7 @@ export class BackupShelf {
         .sort();
       this.seenMtimeNs = mtimeNs;
     }
+    this.checkedInTake = take;
     return this.names;
   }
 

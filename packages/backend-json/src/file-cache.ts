@@ -37,6 +37,9 @@ const RACY_MS = 25;
 // Files up to this size are re-read synchronously (a few microseconds from the page cache, less
 // than the thread-pool round trips of the async calls); larger ones asynchronously.
 const SYNC_READ_LIMIT = 256 * 1024;
+// A racy entry a put prints from at once is compared while its temp file syncs, where a
+// synchronous read of up to this much holds up nothing that would not wait for the sync anyway.
+const SHADOW_READ_LIMIT = 1024 * 1024;
 
 export function sameSignature(a: FileSignature, b: FileSignature): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.dev === b.dev;
@@ -57,6 +60,11 @@ export function signatureOf(path: string): FileSignature | null {
     if (errnoCode(error) === 'ENOENT') return null;
     throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
   }
+}
+
+/** Whether anything is at `path` (signatureOf's question without its bigints): a write asks it to pick its file. */
+export function entryExists(path: string): boolean {
+  return plainStatOf(path) !== undefined;
 }
 
 /**
@@ -102,38 +110,8 @@ async function readSigned(
   scratch?: { buffer: Buffer },
 ): Promise<{ signature: FileSignature; bytes: Buffer } | null> {
   if (sizeHint !== undefined && sizeHint <= BigInt(SYNC_READ_LIMIT)) {
-    let fd: number;
-    try {
-      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT') return null;
-      if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
-      throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
-    }
-    try {
-      const s = fstatSync(fd, { bigint: true });
-      const kind = kindOf(s);
-      if (kind !== undefined) throw notAFile(file, kind);
-      // Small enough for one synchronous read; a file that grew since the stat above falls back.
-      if (s.size <= BigInt(SYNC_READ_LIMIT)) {
-        const size = Number(s.size);
-        const comparing = expected !== undefined && scratch !== undefined && expected.length === size;
-        if (comparing && scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafe(Math.max(size, 2 * scratch.buffer.length));
-        const into = comparing ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
-        let offset = 0;
-        while (offset < size) {
-          const n = readSync(fd, into, offset, size - offset, offset);
-          if (n === 0) break;
-          offset += n;
-        }
-        const read = into.subarray(0, offset);
-        const bytes = comparing ? (expected.equals(read) ? expected : Buffer.from(read)) : read;
-        return { signature: toSignature(s), bytes };
-      }
-    } finally {
-      closeSync(fd);
-    }
+    const read = readSmall(file, expected, scratch);
+    if (read !== 'large') return read;
   }
   const handle = await openStateFile(file);
   if (!handle) return null;
@@ -143,6 +121,48 @@ async function readSigned(
   } finally {
     await handle.close();
   }
+}
+
+/** readSigned's synchronous read, for a file expected to be small: 'large' when it has grown past `limit`. */
+function readSmall(
+  file: string,
+  expected?: Buffer,
+  scratch?: { buffer: Buffer },
+  limit = SYNC_READ_LIMIT,
+): { signature: FileSignature; bytes: Buffer } | null | 'large' {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
+    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+  }
+  try {
+    const s = fstatSync(fd, { bigint: true });
+    const kind = kindOf(s);
+    if (kind !== undefined) throw notAFile(file, kind);
+    // Small enough for one synchronous read; a file that grew since the stat above falls back.
+    if (s.size <= BigInt(limit)) {
+      const size = Number(s.size);
+      const comparing = expected !== undefined && scratch !== undefined && expected.length === size;
+      if (comparing && scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafe(Math.max(size, 2 * scratch.buffer.length));
+      const into = comparing ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
+      let offset = 0;
+      while (offset < size) {
+        const n = readSync(fd, into, offset, size - offset, offset);
+        if (n === 0) break;
+        offset += n;
+      }
+      const read = into.subarray(0, offset);
+      const bytes = comparing ? (expected.equals(read) ? expected : Buffer.from(read)) : read;
+      return { signature: toSignature(s), bytes };
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return 'large';
 }
 
 export interface FileCacheOptions {
@@ -159,7 +179,7 @@ export class FileCache {
   private readonly entries = new Map<number, LoadedFile>();
   /** Each kept signature as a plain stat reports it, for cached()'s check. */
   private readonly plain = new WeakMap<FileSignature, PlainSignature>();
-  /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SYNC_READ_LIMIT). */
+  /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SHADOW_READ_LIMIT). */
   private readonly scratch = { buffer: Buffer.alloc(0) };
 
   constructor(private readonly options: FileCacheOptions) {}
@@ -206,6 +226,41 @@ export class FileCache {
     if (hit.readAt - now.mtimeMs <= RACY_MS) return undefined;
     this.touch(chainId, hit);
     return hit;
+  }
+
+  /**
+   * The entry load() would compare with the file's bytes before trusting it (racy, see RACY_MS),
+   * when it is small enough to be compared synchronously: a writer may print from it at once and
+   * call holdsBytes() while its temp file syncs, instead of waiting for the read (write-queue.ts).
+   */
+  racyEntry(chainId: number): LoadedFile | undefined {
+    const hit = this.entries.get(chainId);
+    if (hit?.bytes === undefined || hit.signature === undefined || hit.readAt === undefined) return undefined;
+    if (hit.signature.size > BigInt(SHADOW_READ_LIMIT) || hit.file !== this.options.canonicalFile(chainId)) return undefined;
+    return hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS ? hit : undefined;
+  }
+
+  /**
+   * Reads the entry's file now and compares it with the entry's bytes, as load() does for a racy
+   * entry: true when they are the same (the entry stands, signed by this read); false when the
+   * file changed, is gone or has grown past a synchronous read (the entry is dropped, so the next
+   * load() reads the file afresh).
+   */
+  holdsBytes(chainId: number, entry: LoadedFile): boolean {
+    const readAt = Date.now();
+    let read: ReturnType<typeof readSmall> = null;
+    try {
+      read = entry.bytes === undefined ? null : readSmall(entry.file, entry.bytes, this.scratch, SHADOW_READ_LIMIT);
+    } catch {
+      // Whatever the file is now, load() says it with the right error.
+    }
+    if (read !== null && read !== 'large' && read.bytes === entry.bytes) {
+      entry.signature = read.signature;
+      entry.readAt = readAt;
+      return true;
+    }
+    if (this.entries.get(chainId) === entry) this.entries.delete(chainId);
+    return false;
   }
 
   /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */

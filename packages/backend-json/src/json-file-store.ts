@@ -27,7 +27,7 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
-import { FileCache, signatureOf, type LoadedFile } from './file-cache.js';
+import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
 
@@ -369,9 +369,9 @@ export class JsonFileStore extends AbstractStateStore {
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
   private writeTargetFor(chainId: number): string {
     const canonical = this.fileFor(chainId);
-    if (signatureOf(canonical)) return canonical;
+    if (entryExists(canonical)) return canonical;
     const fallback = this.unregisteredFileFor(chainId);
-    return fallback !== undefined && signatureOf(fallback) ? fallback : canonical;
+    return fallback !== undefined && entryExists(fallback) ? fallback : canonical;
   }
 
   // ---- backups ----

@@ -314,16 +314,63 @@ export class LockLease {
     this.cancelIdle();
     this.running++;
     try {
-      return await fn(await this.take());
+      return await fn(this.heldNow() ?? (await this.take()));
     } finally {
-      if (--this.running === 0) {
-        if (this.options.idleMs <= 0) await this.release();
-        else {
-          this.idleTimer = setTimeout(() => void this.release(), this.options.idleMs);
-          this.idleTimer.unref();
-        }
+      await this.ended();
+    }
+  }
+
+  /** Whether a use could start on the lock held now (see runUnchecked): a lock held, and no use running or taking one. */
+  get idleHeld(): boolean {
+    return this.lock !== undefined && this.running === 0 && this.taking === undefined;
+  }
+
+  /**
+   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true, and `waitedFor()` false: a
+   * waiter goes first, as run() lets it), leaving to `fn` run()'s other check: `fn` calls confirm()
+   * before anything it cannot undo, and undoes what it did when that fails. For a use that can
+   * check while it waits for other I/O.
+   */
+  async runUnchecked<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+    const lock = this.lock;
+    if (!lock || !this.idleHeld) throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `no idle lock is held on ${this.file}`, { file: this.file });
+    this.cancelIdle();
+    this.running++;
+    try {
+      return await fn(lock);
+    } finally {
+      await this.ended();
+    }
+  }
+
+  /** Whether another process waits for the lock now (run() would hand it over first): two calls on the wait file. */
+  waitedFor(): boolean {
+    return this.hasWaiters();
+  }
+
+  /** run()'s other check, for a use runUnchecked started: the lock file is still the one held. */
+  confirm(): boolean {
+    return this.lock !== undefined && this.lock.isHeld();
+  }
+
+  /** A use ended: the lease idles out once none runs. */
+  private async ended(): Promise<void> {
+    if (--this.running === 0) {
+      if (this.options.idleMs <= 0) await this.release();
+      else {
+        this.idleTimer = setTimeout(() => void this.release(), this.options.idleMs);
+        this.idleTimer.unref();
       }
     }
+  }
+
+  /**
+   * The lock for a use that runs alone, when the lease holds it still and nobody waits for it:
+   * takeAfresh's checks, without its turns of the event loop (they are on every write's path).
+   */
+  private heldNow(): HeldLock | undefined {
+    if (this.taking || !this.lock || this.running > 1) return undefined;
+    return this.lock.isHeld() && !this.hasWaiters() ? this.lock : undefined;
   }
 
   /** The lock for one use: the one held when other uses run (they hold it), else checked or taken afresh. */

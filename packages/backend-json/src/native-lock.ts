@@ -80,9 +80,19 @@ function openedFile(fd: number): OpenedFile {
   return { dev, ino };
 }
 
-/** Whether `file` still names the inode held open (someone may have removed or replaced it). */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Whether `file` still names the inode held open (someone may have removed or replaced it). Asked
+ * before every write: a plain stat where its numbers are exact (a bigint stat builds its dates
+ * eagerly, several times the cost of the system call), a bigint one otherwise.
+ */
 export function namesSameFile(opened: OpenedFile, file: string): boolean {
   try {
+    if (opened.dev <= SAFE && opened.ino <= SAFE) {
+      const named = statSync(file, { throwIfNoEntry: false });
+      return named !== undefined && Number(opened.dev) === named.dev && Number(opened.ino) === named.ino;
+    }
     const named = statSync(file, { bigint: true, throwIfNoEntry: false });
     return named !== undefined && opened.dev === named.dev && opened.ino === named.ino;
   } catch {

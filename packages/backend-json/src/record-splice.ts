@@ -14,9 +14,20 @@ export interface StateFileLayout {
   tail: Buffer;
   document: Record<string, unknown>;
   names: readonly string[];
+  /** Each entry's printed bytes: buffers of their own, never views into `bytes` (which a later write may reuse, see SpliceRoom). */
   entries: ReadonlyMap<string, Buffer>;
   /** The whole text these pieces make, when kept: a write that only replaces entries copies the runs around them from it. */
   bytes?: Buffer;
+}
+
+/**
+ * What a write lends its splice, so a put does not pay for copies the size of the file: the buffer
+ * the new text goes into, and the layout spliced into as its own to change (its entries are
+ * updated in place; the caller drops it unless the write succeeds).
+ */
+export interface SpliceRoom {
+  /** A buffer of exactly `size` bytes that nothing else holds. */
+  allocate(size: number): Buffer;
 }
 
 /** `changed: false` when no entry and no other key would change: the file is left as it is. */
@@ -65,6 +76,7 @@ export function spliceStateFile(
   model: StateFileModel,
   touched: Iterable<string>,
   options: RenderOptions,
+  room?: SpliceRoom,
 ): SplicedFile {
   if (model.document !== layout.document) {
     // Not the document this layout was printed from: only a full render can be trusted.
@@ -91,9 +103,10 @@ export function spliceStateFile(
   if (layout.bytes && document === layout.document && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
     // Only entries replaced in place (the common put): the names stay, and the text around them is copied in runs.
     const replaced = new Map(differing as Array<[string, Buffer]>);
-    const entries = new Map(layout.entries);
+    const bytes = replaceEntries(layout as StateFileLayout & { bytes: Buffer }, replaced, room);
+    // A layout lent with a room is changed in place: a copy of every entry costs more than the put's print.
+    const entries = room ? (layout.entries as Map<string, Buffer>) : new Map(layout.entries);
     for (const [name, text] of replaced) entries.set(name, text);
-    const bytes = replaceEntries(layout as StateFileLayout & { bytes: Buffer }, replaced);
     return { changed: true, bytes, layout: { head, tail, document, names: layout.names, entries, bytes } };
   }
   const names = [...layout.names];
@@ -117,7 +130,7 @@ export function spliceStateFile(
  * The layout's bytes with some entries' texts replaced: the unchanged runs between them are copied
  * whole, so the cost is the file's size in one copy plus the changed entries, not a piece per entry.
  */
-function replaceEntries(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>): Buffer {
+function replaceEntries(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>, room?: SpliceRoom): Buffer {
   // Where each replaced entry lies in the old bytes: past the head and the block's opening, then entry by entry.
   const spans: Array<{ start: number; end: number; text: Buffer }> = [];
   let at = layout.head.length + OPEN.length;
@@ -133,15 +146,19 @@ function replaceEntries(layout: StateFileLayout & { bytes: Buffer }, replaced: R
   }
   let size = layout.bytes.length;
   for (const { start, end, text } of spans) size += text.length - (end - start);
-  const out = Buffer.allocUnsafe(size);
+  const out = room ? room.allocate(size) : Buffer.allocUnsafe(size);
+  // set() rather than copy(): the same bytes moved, without copy()'s per-call cost in Node.
+  const old = layout.bytes;
   let from = 0;
   let to = 0;
   for (const { start, end, text } of spans) {
-    to += layout.bytes.copy(out, to, from, start);
-    to += text.copy(out, to);
+    out.set(old.subarray(from, start), to);
+    to += start - from;
+    out.set(text, to);
+    to += text.length;
     from = end;
   }
-  layout.bytes.copy(out, to, from);
+  out.set(old.subarray(from), to);
   return out;
 }
 

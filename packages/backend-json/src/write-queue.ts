@@ -8,6 +8,7 @@ import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './
 import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
+import { PrintRooms } from './print-room.js';
 import { renderWithLayout, spliceStateFile, type StateFileLayout } from './record-splice.js';
 
 export interface WriteOutcome {
@@ -57,6 +58,7 @@ export class WriteQueue {
   private readonly queues = new Map<number, ChainQueue>();
   private readonly leases = new Map<string, LockLease>();
   private readonly shelves = new Map<string, BackupShelf>();
+  private readonly rooms = new PrintRooms();
   /** The state files' folder, kept open for the sync after each replacement. */
   private readonly folder: FolderSync;
   private readonly tmpDir: string;
@@ -86,6 +88,7 @@ export class WriteQueue {
     await Promise.all([...this.leases.values()].map((lease) => lease.release()));
     this.leases.clear();
     this.shelves.clear();
+    this.rooms.clear();
     this.folder.close();
   }
 
@@ -93,6 +96,7 @@ export class WriteQueue {
   async letGo(file: string): Promise<void> {
     await this.leases.get(file)?.release();
     this.shelves.get(file)?.reset();
+    this.rooms.forget(file);
   }
 
   /** Writes queued operations, all that queued meanwhile in one file write. */
@@ -101,7 +105,8 @@ export class WriteQueue {
       while (queue.ops.length > 0) {
         const batch = queue.ops.splice(0);
         try {
-          await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch));
+          const fast = await this.writeOnLease(chainId, batch);
+          if (fast !== true) await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch, fast === undefined));
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -124,14 +129,52 @@ export class WriteQueue {
     return shelf;
   }
 
-  private async writeBatch(chainId: number, batch: WriteOp[]): Promise<void> {
+  /**
+   * A put right after this store's own write of the file, while its lease still holds the lock and
+   * nobody waits for it: printed at once from what the store last wrote (the racy entry), with the
+   * check of the lock file and the file's read left to the temp file's sync (see writeBatch).
+   * Undefined when it does not apply; false when it was tried and the batch must take the usual path.
+   */
+  private async writeOnLease(chainId: number, batch: WriteOp[]): Promise<boolean | undefined> {
+    const racy = this.options.cache.racyEntry(chainId);
+    const lease = racy && this.leases.get(racy.file);
+    // A waiter is let go first, by the usual path, before anything is written.
+    if (!racy || !lease?.idleHeld || lease.waitedFor()) return undefined;
+    // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
+    // the file writeTargetFor() names, so the lease is the one the usual path would take.
+    const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
+    return lease.runUnchecked(() => this.tryWrite(chainId, batch, racy, check));
+  }
+
+  private async writeBatch(chainId: number, batch: WriteOp[], speculate: boolean): Promise<void> {
     // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
     // other code wrote since this store last looked are the base of this write, never reverted.
+    // A racy entry (as a rule this store's own write a moment ago) is printed from at once and
+    // compared with the file while the temp file syncs: a file that changed abandons that write
+    // before its rename, and the batch runs again from the file as it is now. Only a write is
+    // trusted to that check: any other outcome (nothing to write, a refusal) waits for the read.
+    const racy = speculate ? this.options.cache.racyEntry(chainId) : undefined;
+    if (racy && (await this.tryWrite(chainId, batch, racy, () => this.options.cache.holdsBytes(chainId, racy)))) return;
+    await this.tryWrite(chainId, batch, await this.options.cache.load(chainId));
+  }
+
+  /**
+   * Applies the batch to `loaded` and writes the result. With `check` (a racy base, see writeBatch),
+   * false with nothing settled when the base is not trusted with the outcome or `check` fails.
+   */
+  private async tryWrite(chainId: number, batch: WriteOp[], loaded: LoadedFile, check?: () => boolean): Promise<boolean> {
+    const racy = check !== undefined;
     // A chain's file keeps the name it was created under (a chain-<id>.json named before the
     // registry knew the chain included): a new list never renames a file; renaming is explicit.
-    const loaded = await this.options.cache.load(chainId);
     const target = loaded.file;
-    if (loaded.model) assertRewritable(loaded.model, target);
+    if (loaded.model) {
+      try {
+        assertRewritable(loaded.model, target);
+      } catch (error) {
+        if (racy) return false;
+        throw error;
+      }
+    }
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
     const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
     const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
@@ -143,18 +186,23 @@ export class WriteQueue {
       }
     }
     if (results.every((r) => r.error !== undefined)) {
+      if (racy) return false;
       // Nothing to write: every operation was refused, and the file stays exactly as it is.
       for (const { op, error } of results) op.reject(error);
-      return;
+      return true;
     }
     const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
     const printed = this.print(loaded, next, work.touched);
+    if (!printed && racy) return false;
     const outcome: WriteOutcome = { file: target, changed: false };
     if (printed) {
       const { bytes } = printed;
-      // Right after the rename, while the folder's sync runs: the cache holds the file as written.
+      let remembered = false;
+      // Right after the rename, while the folder's sync runs: the cache holds the file as written,
+      // and the version it replaces lends its buffer to the next write (print-room.ts).
       const remember = (): void => {
+        remembered = true;
         const signature = signatureOf(target);
         const written: LoadedFile = {
           file: target,
@@ -165,15 +213,30 @@ export class WriteQueue {
           ...(signature && { signature }),
         };
         this.options.cache.remember(chainId, written);
+        this.retire(loaded);
       };
-      outcome.backup = await this.replaceFile(target, bytes, loaded, remember);
-      if (outcome.backup === undefined) delete outcome.backup;
+      let replaced: { backup: string | undefined } | false;
+      try {
+        replaced = await this.replaceFile(target, bytes, loaded, remember, check);
+      } catch (error) {
+        // The layout the splice changed in place no longer describes the file: read it afresh next time.
+        if (printed.lent && !remembered) this.options.cache.delete(chainId);
+        throw error;
+      }
+      if (replaced === false) {
+        // Abandoned (the lease's lock or the file is not what the print assumed): the layout it
+        // changed in place is dropped with its entry, so the usual path reads the file afresh.
+        if (printed.lent) this.options.cache.delete(chainId);
+        return false;
+      }
+      if (replaced.backup !== undefined) outcome.backup = replaced.backup;
       outcome.changed = true;
     }
     for (const { op, value, error } of results) {
       if (error !== undefined) op.reject(error);
       else op.resolve({ value, outcome });
     }
+    return true;
   }
 
   /**
@@ -181,23 +244,44 @@ export class WriteQueue {
    * layout held beside its bytes) is spliced: only the touched records are printed and compared.
    * Any other file (first write after another writer's change, a legacy file) is rendered whole.
    */
-  private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { bytes: Buffer; layout: StateFileLayout } | undefined {
+  private print(
+    loaded: LoadedFile,
+    next: StateFileModel,
+    touched: Set<string>,
+  ): { bytes: Buffer; layout: StateFileLayout; lent: boolean } | undefined {
     // No per-object text cache: the layout already holds every unchanged record's printed bytes.
     const options = { network: this.options.registry.get(next.chainId).name, mirror: touched };
     if (loaded.layout) {
-      const spliced = spliceStateFile(loaded.layout, next, touched, options);
-      return spliced.changed ? spliced : undefined;
+      // A splice that changes nothing changes nothing it was lent either.
+      const spliced = spliceStateFile(loaded.layout, next, touched, options, this.rooms.roomFor(loaded.file));
+      return spliced.changed ? { ...spliced, lent: true } : undefined;
     }
     const full = renderWithLayout(next, options);
-    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : full;
+    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : { ...full, lent: false };
+  }
+
+  /** The version just replaced lets go of its bytes (nothing reads them once the cache holds the new one), for the next print. */
+  private retire(previous: LoadedFile): void {
+    const bytes = previous.bytes;
+    // Assigned, not deleted: a delete would turn these objects into slow dictionaries.
+    previous.bytes = undefined;
+    if (previous.layout) previous.layout.bytes = undefined;
+    this.rooms.retire(previous.file, bytes);
   }
 
   /**
    * Replaces the file atomically, the version written hard-linked among the backups (and the file
    * replaced too, unless it is the version last written); returns the backup holding the replaced
-   * version. `replaced` runs right after the rename, while the folder's sync runs.
+   * version. `replaced` runs right after the rename, while the folder's sync runs. `check` runs
+   * while the temp file syncs: false abandons the write before anything is linked or renamed.
    */
-  private async replaceFile(target: string, bytes: Buffer, loaded: LoadedFile, replaced: () => void): Promise<string | undefined> {
+  private async replaceFile(
+    target: string,
+    bytes: Buffer,
+    loaded: LoadedFile,
+    replaced: () => void,
+    check?: () => boolean,
+  ): Promise<{ backup: string | undefined } | false> {
     // Backups are hard links (files are always replaced, never edited, so a link is a faithful
     // copy): to the version written here, and to the file replaced unless that is the version
     // last written; the backup pushed past the bound becomes the temp file (backups.ts).
@@ -207,6 +291,7 @@ export class WriteQueue {
     try {
       planned = shelf?.next(lease.takes);
     } catch (error) {
+      shelf?.reset();
       throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
         file: target,
         cause: error,
@@ -214,6 +299,7 @@ export class WriteQueue {
     }
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
+    let stale = false;
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
@@ -224,9 +310,12 @@ export class WriteQueue {
         // What the backups need costs no time of its own where it runs while the temp file's sync
         // does: the file replaced linked, the written version's backup named (backups.ts).
         whileSyncing: (tmp) => {
+          stale = check !== undefined && !check();
+          if (stale) return;
           if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
         },
         beforeRename: async () => {
+          if (stale) return false;
           await this.options.beforeReplace?.(target);
           // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
           lease.assertHeld();
@@ -243,9 +332,13 @@ export class WriteQueue {
       shelf?.reset();
       throw error;
     }
-    if (!kept) return undefined;
+    if (stale) {
+      shelf?.reset();
+      return false;
+    }
+    if (!kept) return { backup: undefined };
     // The replaced version's backup: the link just made, or the version last written, when it was that.
-    return loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
+    return { backup: loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced };
   }
 }
 
