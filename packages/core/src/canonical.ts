@@ -4,7 +4,7 @@ import { createHash, hash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
 import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
-import { stringifyTogether } from './print-together.js';
+import { printEach } from './print-together.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
 export function canonicalEncode(value: unknown): string {
@@ -105,25 +105,7 @@ function inOrder(value: object, keys: readonly string[]): object | undefined {
  * separated by a marker string, and the text is cut at the markers; the rest one by one.
  */
 export function canonicalEncodeAll(values: readonly unknown[]): string[] {
-  const out = new Array<string>(values.length);
-  const batch: object[] = [];
-  const at: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const printed = nativelyPrinted(values[i]);
-    if (printed === undefined) {
-      out[i] = canonicalEncode(values[i]);
-      continue;
-    }
-    batch.push(printed);
-    at.push(i);
-  }
-  // A value holding the marker itself cuts the text once more: the values printed with it are printed alone.
-  const parts = stringifyTogether(batch);
-  for (let k = 0; k < at.length; k++) {
-    const i = at[k] as number;
-    out[i] = parts[k] ?? canonicalEncode(values[i]);
-  }
-  return out;
+  return printEach(values, nativelyPrinted, canonicalEncode);
 }
 
 /** canonicalDigest of each value, in order (the encodings printed together: see canonicalEncodeAll). */

@@ -13,7 +13,7 @@ import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
 import { DECODED_MARK, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
-import { stringifyTogether } from './print-together.js';
+import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
 
@@ -269,22 +269,14 @@ function needsOwnPrinter(value: unknown): boolean {
  * hundred in one call (print-together.ts), about half the cost of a call each; the rest one by one.
  */
 export function stringifyLosslessAll(values: readonly unknown[]): string[] {
-  const out = new Array<string>(values.length);
-  const batch: object[] = [];
-  const at: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    sawExactNumber = false;
-    if (typeof value !== 'object' || value === null || needsOwnPrinter(value) || sawExactNumber) {
-      out[i] = stringifyLossless(value);
-      continue;
-    }
-    batch.push(value);
-    at.push(i);
-  }
-  const parts = stringifyTogether(batch);
-  for (let k = 0; k < at.length; k++) out[at[k] as number] = parts[k] ?? stringifyLossless(batch[k]);
-  return out;
+  return printEach(values, printedAsItIs, (value) => stringifyLossless(value));
+}
+
+/** The object itself when JSON.stringify prints it exactly as stringifyLossless does. */
+function printedAsItIs(value: unknown): object | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  sawExactNumber = false;
+  return needsOwnPrinter(value) || sawExactNumber ? undefined : value;
 }
 
 /** Prints a value as JSON with every number exact. `indent` as for JSON.stringify. */

@@ -30,3 +30,30 @@ export function stringifyTogether(values: readonly object[]): Array<string | und
   }
   return out;
 }
+
+/**
+ * `print` of each value, in order. `native(value)` is the object JSON.stringify prints exactly as
+ * `print` prints the value, or undefined for a value printed alone: those objects are printed
+ * together (stringifyTogether).
+ */
+export function printEach(values: readonly unknown[], native: (value: unknown) => object | undefined, print: (value: unknown) => string): string[] {
+  const out = new Array<string>(values.length);
+  const batch: object[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const printed = native(values[i]);
+    if (printed === undefined) {
+      out[i] = print(values[i]);
+      continue;
+    }
+    batch.push(printed);
+    at.push(i);
+  }
+  // A value holding the marker itself cuts the text once more: the values printed with it are printed alone.
+  const parts = stringifyTogether(batch);
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k] as number;
+    out[i] = parts[k] ?? print(values[i]);
+  }
+  return out;
+}
