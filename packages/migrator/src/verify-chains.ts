@@ -243,8 +243,7 @@ async function chainBatches(c: ChainComparison, job: ChainJob, keys: readonly st
   const out: ChainBatches = { left: [], leftInvalid: [...verdict.leftInvalid], right: [], rightInvalid: [], verdict };
   const { chainId } = job;
   if (!verdict.parsed) {
-    job.names.forEach((name, i) => {
-      const key = `${chainId}-${name}`;
+    keys.forEach((key, i) => {
       const decoded = decodeEntry(key, job.raws[i] as string);
       if ('record' in decoded) out.left.push({ key, record: decoded.record });
       else out.leftInvalid.push(decoded);

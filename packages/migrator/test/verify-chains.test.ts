@@ -218,7 +218,7 @@ describe('verify, chain by chain, with chains on one side only', () => {
   }, 30_000);
 });
 
-describe('verify as built (chains on worker threads)', () => {
+describe('verify as built (its worker threads where chains are large enough)', () => {
   const built = async (): Promise<typeof import('../src/index.js')> =>
     (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof import('../src/index.js');
   const chains: Array<[number, string]> = [[56, 'bscmainnet'], [97, 'bsctestnet'], [84532, 'basesepolia'], [11155420, 'optimismsepolia']];
@@ -230,12 +230,15 @@ describe('verify as built (chains on worker threads)', () => {
     const { verdictPool } = (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
     // Every chain counted large: all go to the threads, two at a time.
     const pool = verdictPool({ threads: 2, threadWorthy: 0 });
+    // One file damaged: its verdict (not parsed, left to the stores) comes from a worker too.
+    await writeFile(join(paths.deployments, 'basesepolia.json'), '{ "schemaVersion": 1, "records": { "A": ');
     const jobs = await Promise.all(chains.map(([chainId, network]) => jobOf(paths, chainId, join(paths.deployments, `${network}.json`))));
     try {
       expect(pool.threads).toBe(2);
       const there = await Promise.all(jobs.map((job) => pool.run(job)));
       expect(pool.ran).toEqual({ here: 0, threads: 4 });
       expect(there).toEqual(await Promise.all(jobs.map((job) => chainVerdict(job))));
+      expect(there.map((verdict) => verdict.parsed)).toEqual([true, true, false, true]);
     } finally {
       await pool.close();
     }
@@ -311,7 +314,7 @@ describe('verify as built (chains on worker threads)', () => {
     expect(verify.files?.findings.map((f) => [f.key, f.kind])).toEqual([['84532-C7', 'changed']]);
   }, 60_000);
 
-  it('a damaged file fails verify with CORRUPTED naming it, as on one thread', async () => {
+  it('a damaged file fails verify with CORRUPTED naming it', async () => {
     const { dir, paths } = await copied(records());
     const file = join(paths.deployments, 'basesepolia.json');
     await writeFile(file, '{ "schemaVersion": 1, "records": { "A": ');
