@@ -16,7 +16,7 @@ const RUN = 256;
  * it). Undefined for each value of a run in which a value holds the marker itself and cuts the text
  * once more: print those alone.
  */
-export function stringifyTogether(values: readonly object[]): Array<string | undefined> {
+function stringifyTogether(values: readonly object[]): Array<string | undefined> {
   const out = new Array<string | undefined>(values.length);
   for (let start = 0; start < values.length; start += RUN) {
     const end = Math.min(values.length, start + RUN);

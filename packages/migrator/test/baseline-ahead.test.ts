@@ -62,7 +62,7 @@ describe('written.json read ahead of its lock', () => {
     expect(await checked(ctx, ahead)).toEqual({ seq: 7, same: false });
   });
 
-  it('is nothing without a written.json', async () => {
+  it('is nothing when written.json is absent or not a baseline', async () => {
     const { ctx, file } = await folder();
     await writeFile(file, 'not json');
     expect(await readBaselineAhead(ctx)?.baseline).toBeUndefined();
