@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { decodeEntry } from '@deploystate/backend-leveldb';
-import { canonicalDigest, canonicalDigests, compareKeys, stringifyLosslessAll, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
+import { canonicalDigest, compactTextsAndDigests, compareKeys, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
 import { validateParsed, type SchemaReport } from './file-validation.js';
 import { fileSignature } from './file-digests.js';
 
@@ -77,21 +77,20 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
       const model = parseStateFile(await readFile(job.file, 'utf8'), job.file, job.chainId);
       records = model.records;
       invalid = model.invalid;
-      validateParsed(model.document, job.file, verdict.schema);
+      validateParsed(model.document, job.file, verdict.schema, model.plain);
     } catch {
       return verdict;
     }
   }
   verdict.parsed = true;
   const fileNames = [...records.keys(), ...invalid.keys()].sort(compareKeys);
-  // Each record's compact text and digest, printed a few hundred at a time (half the cost of one call each).
+  // Each record's compact text and digest text, both printed in one native call for a few hundred records.
   const fileRecords: DeploymentRecord[] = [];
   for (const name of fileNames) {
     const record = records.get(name);
     if (record !== undefined) fileRecords.push(record);
   }
-  const texts = stringifyLosslessAll(fileRecords);
-  const digests = canonicalDigests(fileRecords);
+  const { texts, digests } = compactTextsAndDigests(fileRecords);
   let printed = 0;
   const decodeLeft = (name: string, raw: string): string => {
     const decoded = decodeEntry(`${job.chainId}-${name}`, raw);

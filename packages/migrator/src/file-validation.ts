@@ -7,15 +7,18 @@ import type { VerifyReport } from './types.js';
 
 export type SchemaReport = VerifyReport['schema'];
 
-/** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
-export function validateParsed(parsed: unknown, file: string, out: SchemaReport): void {
+/**
+ * Validates one parsed state file into `out` (a legacy file without records is skipped, not
+ * validated). `plain`: the parse found no exact number in it (see validateStateFile).
+ */
+export function validateParsed(parsed: unknown, file: string, out: SchemaReport, plain = false): void {
   const doc = parsed as Record<string, unknown> | null;
   if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
     out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
     return;
   }
   out.files++;
-  out.errors.push(...validateStateFile(parsed, file));
+  out.errors.push(...validateStateFile(parsed, file, { plain }));
 }
 
 /** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */
