@@ -77,7 +77,7 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
       const model = parseStateFile(await readFile(job.file, 'utf8'), job.file, job.chainId);
       records = model.records;
       invalid = model.invalid;
-      validateParsed(model.document, job.file, verdict.schema, model.plain);
+      validateParsed(model, job.file, verdict.schema);
     } catch {
       return verdict;
     }
