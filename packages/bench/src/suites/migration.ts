@@ -202,6 +202,8 @@ interface CliCopyMemory {
   records: number;
   /** Peak RSS of the `deploystate migrate` process, bytes. */
   peak: number;
+  /** Peak RSS of the `deploystate verify` process run after it, bytes. */
+  verifyPeak: number;
   /** Peak RSS of `node -e 0` measured beside it, bytes. */
   bare: number;
   files: { largest: number; total: number; count: number };
@@ -214,8 +216,9 @@ async function cliCopyMemory(context: SuiteContext, factory: BackendFactory, rec
   try {
     await peakRss(context, [bin, 'dual-write', 'enable', '--yes'], cwd, 'deploystate dual-write enable');
     const peak = await peakRss(context, [bin, 'migrate', '--yes', '--json'], cwd, 'deploystate migrate');
+    const verifyPeak = await peakRss(context, [bin, 'verify', '--json'], cwd, 'deploystate verify');
     const bare = await peakRss(context, ['-e', '0'], cwd, 'node -e 0');
-    return { records: records.length, peak, bare, files: await networkFileSizes(join(cwd, 'deployments')) };
+    return { records: records.length, peak, verifyPeak, bare, files: await networkFileSizes(join(cwd, 'deployments')) };
   } finally {
     await removeTempDir(cwd);
   }
@@ -263,6 +266,33 @@ async function measureCopyMemoryShapes(
       size >= MIGRATION_AIM_SIZE,
     ),
   );
+  // Verify's peak beside it, not gated (the aim is the copy's): it parses whole files on two worker
+  // threads, and what it holds grows with the store (README, limits).
+  for (const m of shapes) {
+    memory.push({
+      suite: 'migration',
+      subject: `deploystate verify ${m.records} in ${m.files.count} files`,
+      size,
+      rssBytes: m.verifyPeak,
+      heapUsedBytes: 0,
+      rssDeltaBytes: Math.max(0, m.verifyPeak - m.bare),
+    });
+    gates.push(
+      makeGate(
+        {
+          name: `info: verify peak RSS above node -e 0 / largest network file (${m.records} records, ${m.files.count} files)`,
+          limit: null,
+          comparison: '<=',
+          source: 'not an aim: verify parses whole files on two worker threads',
+        },
+        'migration',
+        size,
+        m.files.largest > 0 ? Math.max(0, m.verifyPeak - m.bare) / m.files.largest : null,
+        `peak RSS ${mib(m.verifyPeak)} - node -e 0 ${mib(m.bare)} = ${mib(Math.max(0, m.verifyPeak - m.bare))}; largest file ${mib(m.files.largest)}`,
+        false,
+      ),
+    );
+  }
   const [narrow, wide] = shapes;
   if (narrow && wide) {
     const growth = (m: CliCopyMemory): number => Math.max(0, m.peak - m.bare);
