@@ -65,6 +65,9 @@ function emptyVerdict(job: ChainJob): ChainVerdict {
   };
 }
 
+// Records printed and digested per run (the print itself goes a few hundred to a native call).
+const PRINT_RUN = 512;
+
 /** Reads and parses the chain's file once, then walks both sides' names in key order. */
 export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   const verdict = emptyVerdict(job);
@@ -84,13 +87,15 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   }
   verdict.parsed = true;
   const fileNames = [...records.keys(), ...invalid.keys()].sort(compareKeys);
-  // Each record's compact text and digest text, both printed in one native call for a few hundred records.
   const fileRecords: DeploymentRecord[] = [];
   for (const name of fileNames) {
     const record = records.get(name);
     if (record !== undefined) fileRecords.push(record);
   }
-  const { texts, digests } = compactTextsAndDigests(fileRecords);
+  // Each record's compact text and digest, a run of records at a time as the walk reaches them (both
+  // texts of a few hundred records in one native call): one run's texts are held, not the file's.
+  let run: { texts: string[]; digests: string[] } = { texts: [], digests: [] };
+  let runStart = 0;
   let printed = 0;
   const decodeLeft = (name: string, raw: string): string => {
     const decoded = decodeEntry(`${job.chainId}-${name}`, raw);
@@ -114,8 +119,13 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     let right = '';
     let rightText: string | null = null;
     if (record !== undefined) {
-      const text = texts[printed] as string;
-      right = digests[printed++] as string;
+      if (printed - runStart === run.texts.length) {
+        runStart = printed;
+        run = compactTextsAndDigests(fileRecords.slice(printed, printed + PRINT_RUN));
+      }
+      const text = run.texts[printed - runStart] as string;
+      right = run.digests[printed - runStart] as string;
+      printed++;
       left = raw === undefined ? '' : raw === text ? right : decodeLeft(name, raw);
       if (left !== right) rightText = text;
     } else if (raw !== undefined) {
