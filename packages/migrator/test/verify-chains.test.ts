@@ -178,7 +178,7 @@ describe("a chain's verdict", () => {
       const left = fileOnly.has(i) ? '' : canonicalDigest(stored(i));
       const right = leveldbOnly.has(i) ? '' : canonicalDigest(records[i]);
       expect([verdict.left[i], verdict.right[i]]).toEqual([left, right !== '' && right === left ? null : right]);
-      const text = verdict.rightTexts[i];
+      const text = verdict.rightTexts[i] ?? null;
       expect(text === null ? null : parseLossless(text)).toEqual(right !== '' && right !== left ? records[i] : null);
     });
   });
