@@ -69,6 +69,28 @@ describe('a JSON-primary put through the factory', () => {
     expect((entries[1] as OutcomeEntry).error?.code).toBe('WRITES_REFUSED');
   });
 
+  it('that changes nothing after another process switched the phase is routed again by the new phase', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    const record = sampleRecord(97, 'Fresh', 'bsctestnet', 4);
+    try {
+      await store.putContract(97, record);
+      // JSON already holds the record: the same put replaces no file, so no check ran beside a sync.
+      pullPhase(tempDir(), 'leveldb-only');
+      await store.putContract(97, record);
+    } finally {
+      await store.close();
+    }
+    const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
+    await leveldb.open();
+    try {
+      expect(await leveldb.get(97, 'Fresh')).toEqual(record);
+    } finally {
+      await leveldb.close();
+    }
+  });
+
   it('journals each put with an ok outcome that names its intent and carries its own duration', async () => {
     const dir = tempDir();
     const { files } = await emptyProjectIn(dir, 'json-only');
