@@ -1,12 +1,13 @@
 // The write protocol's steps (write-protocol.ts) that can run where they cost the put no time of
 // their own, when the primary is the factory's own JSON store (backend-json's WriteAttendant): the
 // phase check after the intent line, made while the store syncs the new version's temp file and
-// before its rename (a state changed since the route was read abandons the write), and the ok
-// outcome's line, printed while the folder syncs after the rename and appended once it is done.
+// before its rename (a state changed since the route was read abandons the write), the network
+// file's stats for the co-owned check, and the ok outcome's line, printed while the folder syncs
+// after the rename and appended once it is done.
 import type { JsonFileStore, WriteAttendant } from '@deploystate/backend-json';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { NewJournalEntry } from './journal.js';
-import type { Write, WriteTarget } from './write-protocol.js';
+import type { FileStats, Write, WriteTarget } from './write-protocol.js';
 
 /** Errors that abandoned a write because the persisted state changed after its route was read. */
 const abandoned = new WeakSet<object>();
@@ -42,6 +43,7 @@ export class AttendedWrite implements WriteAttendant {
     private readonly t: Pick<WriteTarget, 'watcher' | 'files' | 'journal'>,
     private readonly key: string,
     private readonly ok?: (durationMs: number) => NewJournalEntry,
+    private readonly files?: FileStats,
   ) {}
 
   /**
@@ -52,9 +54,11 @@ export class AttendedWrite implements WriteAttendant {
   whileSyncing(): void {
     this.checked = true;
     if (!this.t.watcher.unchanged()) throw moved(this.t, this.key);
+    this.files?.before();
   }
 
   replaced(): void {
+    this.files?.after();
     if (this.ok) this.okLine = this.t.journal.print([this.ok(PENDING_DURATION)]).text;
   }
 

@@ -49,7 +49,17 @@ export interface WriteTarget {
  * One write through the factory's store: a put of a record checked once (checkRecord), which every
  * side then takes as it is, or a delete of a key. Either way the key is built once, in both forms.
  */
-export type Write = { op: 'put'; checked: CheckedRecord } | { op: 'delete'; at: RecordKey };
+export type Write = ({ op: 'put'; checked: CheckedRecord } | { op: 'delete'; at: RecordKey }) & { files?: FileStats };
+
+/**
+ * The stats of its network file a write's co-owned check takes (factory.ts): `before` once the JSON
+ * write is about to replace the file, `after` once it has. The JSON store's attendant takes them
+ * while it syncs (attended-write.ts); a write that replaced no file takes none.
+ */
+export interface FileStats {
+  before(): void;
+  after(): void;
+}
 
 /** The key a write goes to. */
 export function writeKey(w: Write): RecordKey {
@@ -258,7 +268,7 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: 
   // (attended-write.ts).
   const attended = t.jsonAwaitsJournal && primary instanceof JsonFileStore ? primary : undefined;
   const ok = secondaryName ? undefined : (durationMs: number): NewJournalEntry => outcomeEntry('ok', undefined, durationMs);
-  const attend = attended && new AttendedWrite(t, key, ok);
+  const attend = attended && new AttendedWrite(t, key, ok, w.files);
   if (!attend && !t.watcher.unchanged() && !(await sameRoute(t, route))) {
     return retry(moved(t, key));
   }

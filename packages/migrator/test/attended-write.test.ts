@@ -91,6 +91,32 @@ describe('a JSON-primary put through the factory', () => {
     }
   });
 
+  it('reports a rewrite by other code at the next put, once, and a put after its own write checks nothing', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const reports: string[][] = [];
+    const store = createStateStore({ cwd: tempDir(), env: {}, onForeignOverwrite: (check) => reports.push(check.findings.map((f) => f.key)) });
+    const file = `${migration.paths.deployments}/bsctestnet.json`;
+    try {
+      await store.putContract(97, sampleRecord(97, 'Kept', 'bsctestnet', 1));
+      await store.putContract(97, sampleRecord(97, 'Second', 'bsctestnet', 2));
+      expect(reports).toEqual([]);
+      // A script that loaded the file before the puts writes its object back: the store's record is gone.
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { records: Record<string, unknown> };
+      delete doc.records.Kept;
+      writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+      await store.putContract(97, sampleRecord(97, 'Third', 'bsctestnet', 3));
+      expect(reports).toHaveLength(1);
+      // (JSON.parse rounded a big number too: that record is reported changed beside it.)
+      expect(reports[0]).toContain('97-Kept');
+      // The file is as this store last wrote it: the next put finds nothing new to check.
+      await store.putContract(97, sampleRecord(97, 'Fourth', 'bsctestnet', 4));
+      expect(reports).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('journals each put with an ok outcome that names its intent and carries its own duration', async () => {
     const dir = tempDir();
     const { files } = await emptyProjectIn(dir, 'json-only');
