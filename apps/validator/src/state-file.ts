@@ -3,6 +3,7 @@
 import {
   FindingCodes,
   addressProblem,
+  duplicateKeyFinding,
   finding,
   isDeploymentRecord,
   assertDeploymentRecord,
@@ -100,15 +101,7 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     const document = parseLosslessDocument(bom ? text.slice(1) : text);
     parsed = document.value;
     const duplicate = document.duplicate;
-    if (duplicate) {
-      findings.push(
-        finding(
-          'DUPLICATE_KEY',
-          `key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'}; readers keep only the last value, and the JSON backend refuses to rewrite the file`,
-          { file, pointer: duplicate.pointer, line: duplicate.position.line, column: duplicate.position.column },
-        ),
-      );
-    }
+    if (duplicate) findings.push(duplicateKeyFinding(duplicate, file));
   } catch (error) {
     if (!isStateError(error)) throw error;
     const position = error.position ?? { line: 1, column: 1 };

@@ -41,6 +41,8 @@ export interface StateFileModel {
   bom?: boolean;
   /** The first key written twice in one object: the file is read (the last value wins) but never rewritten. */
   duplicate?: DuplicateKey;
+  /** True when the file as read held no number exactly (no bigint, no JsonNumber anywhere in `document`). */
+  plain?: boolean;
 }
 
 const BOM = '\uFEFF';
@@ -103,7 +105,7 @@ function corrupted(file: string, message: string): StateError {
  */
 export function parseStateFile(text: string, file: string, chainId: number): StateFileModel {
   const bom = text.startsWith(BOM);
-  const { value: parsed, duplicate } = parseUnmerged(bom ? text.slice(1) : text, file);
+  const { value: parsed, duplicate, plain } = parseUnmerged(bom ? text.slice(1) : text, file);
   if (!isPlainObject(parsed))
     throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   if (Object.hasOwn(parsed, CONFLICTS_KEY)) {
@@ -171,7 +173,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
       }
     }
   }
-  return { chainId, version, document: parsed, records, invalid, ...(bom && { bom }), ...(duplicate && { duplicate }) };
+  return { chainId, version, document: parsed, records, invalid, ...(bom && { bom }), ...(duplicate && { duplicate }), ...(plain && { plain }) };
 }
 
 export interface RenderOptions {

@@ -96,9 +96,12 @@ function describeError(error: ErrorObject): { pointer: string; message: string }
  * Every problem is a SCHEMA_VIOLATION finding with the JSON pointer of the offending value, the
  * file, and for a record its contractName and key. A file declaring a newer schemaVersion gets a
  * single UNSUPPORTED_SCHEMA_VERSION finding instead: its shape is unknown here. A legacy file (no
- * schemaVersion) is validated as it stands and so reports what adoption would add.
+ * schemaVersion) is validated as it stands and so reports what adoption would add. `plain`: the
+ * caller's parse found no exact number in the value (parseLosslessDocument's `plain`), so the
+ * walk that turns them into doubles for the schema is skipped; never pass it for a value built or
+ * changed since.
  */
-export function validateStateFile(parsed: unknown, file?: string): Finding[] {
+export function validateStateFile(parsed: unknown, file?: string, options: { plain?: boolean } = {}): Finding[] {
   const where = file === undefined ? {} : { file };
   const version = stateFileVersion(parsed);
   if (version !== undefined && version > SCHEMA_VERSION) {
@@ -111,7 +114,8 @@ export function validateStateFile(parsed: unknown, file?: string): Finding[] {
     ];
   }
   const validate = validator();
-  if (validate(toSchemaForm(parsed))) return [];
+  // A value with no exact number in it (a parse that said so: `plain`) is its own schema form.
+  if (validate(options.plain === true ? parsed : toSchemaForm(parsed))) return [];
   const chainId = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).chainId : undefined;
   return (validate.errors ?? []).map((error) => {
     const { pointer, message } = describeError(error);

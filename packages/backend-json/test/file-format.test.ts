@@ -2,7 +2,7 @@ import { readFile, readdir, writeFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetworkRegistry, parseLossless, type DeploymentRecord } from '@deploystate/core';
-import { SCHEMA_URL, validateStateFile } from '../src/index.js';
+import { parseStateFile, SCHEMA_URL, validateStateFile } from '../src/index.js';
 import { rec, storePerTest, withStore } from './helpers.js';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 
@@ -70,6 +70,29 @@ describe('file format', () => {
       expect(await readFile(join(other.dir, 'bscmainnet.json'), 'utf8')).toBe(first);
     } finally {
       await other.done();
+    }
+  });
+
+  it('says a file is plain only without exact numbers, and validates it the same either way', async () => {
+    const { dir, store } = await setup();
+    await store.put(rec(56, 'Alpha'));
+    await store.put(rec(56, 'Beta', { aField: [1, 2] }));
+    const file = join(dir, 'bscmainnet.json');
+    const plainText = await readFile(file, 'utf8');
+    // A record the schema refuses (a timestamp that is no number), and the same with an exact number.
+    const broken = plainText.replace(/"timestamp": \d+/, '"timestamp": "soon"');
+    const exact = broken.replace('"aField": [\n        1,', '"aField": [\n        1180591620717411303424,');
+    expect(exact).not.toBe(broken);
+    for (const [text, plain] of [
+      [plainText, true],
+      [broken, true],
+      [exact, false],
+    ] as const) {
+      const model = parseStateFile(text, file, 56);
+      expect(model.plain === true).toBe(plain);
+      const findings = validateStateFile(model.document, file, { plain: model.plain === true });
+      expect(findings).toEqual(validateStateFile(model.document, file));
+      expect(findings.length > 0).toBe(text !== plainText);
     }
   });
 

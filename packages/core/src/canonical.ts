@@ -4,7 +4,8 @@ import { createHash, hash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
 import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
-import { printEach } from './print-together.js';
+import { stringifyLossless } from './codec.js';
+import { printEach, printEachTwice } from './print-together.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
 export function canonicalEncode(value: unknown): string {
@@ -113,6 +114,17 @@ export function canonicalDigests(values: readonly unknown[]): string[] {
   const texts = canonicalEncodeAll(values);
   for (let i = 0; i < texts.length; i++) texts[i] = textDigest(texts[i] as string);
   return texts;
+}
+
+/**
+ * stringifyLosslessAll and canonicalDigests of the same values, each value looked at once: a value
+ * whose digest text prints natively (nativelyPrinted: a plain object of leaves) prints as itself
+ * for stringifyLossless too, so both its texts come from one native call for a run of values.
+ */
+export function compactTextsAndDigests(values: readonly unknown[]): { texts: string[]; digests: string[] } {
+  const [texts, digests] = printEachTwice(values, nativelyPrinted, (value) => stringifyLossless(value), canonicalEncode);
+  for (let i = 0; i < digests.length; i++) digests[i] = textDigest(digests[i] as string);
+  return { texts, digests };
 }
 
 /** The object JSON.stringify prints as canonicalEncode prints `value`, when there is one. */

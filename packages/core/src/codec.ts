@@ -45,6 +45,12 @@ export interface DuplicateKey {
 
 export interface ParsedDocument {
   value: unknown;
+  /**
+   * True only when no number in `value` is held exactly (no bigint, no JsonNumber): it is what
+   * JSON.parse gives, so a walk looking for exact numbers can be skipped (validateStateFile).
+   * False says nothing either way.
+   */
+  plain?: boolean;
   /** The first key that occurs twice in one object (JSON.parse keeps the last), when any. */
   duplicate?: DuplicateKey;
 }
@@ -84,10 +90,16 @@ function countWrittenKeys(text: string): number {
   return count;
 }
 
+// Whether the last parseScanned held no number exactly (set on every call; read right after it).
+let parsedPlain = false;
+
 function parseScanned(text: string, options: ParseOptions): unknown {
+  parsedPlain = false;
   if (onlySafeShortIntegers(text)) {
     try {
-      return JSON.parse(text) as unknown;
+      const value = JSON.parse(text) as unknown;
+      parsedPlain = true;
+      return value;
     } catch {
       // Invalid text: the way below names the error.
     }
@@ -110,7 +122,9 @@ function parseScanned(text: string, options: ParseOptions): unknown {
     }
     throw fail(new Error('invalid JSON'), options);
   }
-  return found.values.length === 0 ? parsed : restore(parsed, found.values);
+  if (found.values.length > 0) return restore(parsed, found.values);
+  parsedPlain = true;
+  return parsed;
 }
 
 function restoredValue(value: string, values: ReadonlyArray<bigint | JsonNumber>): unknown {
@@ -157,10 +171,11 @@ export function parseLossless(text: string, options: ParseOptions = {}): unknown
  */
 export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
   const value = parseScanned(text, options);
+  const plain = parsedPlain;
   const keys = countKeys(value);
-  if (countColons(text) === keys || countWrittenKeys(text) === keys) return { value };
+  if (countColons(text) === keys || countWrittenKeys(text) === keys) return { value, plain };
   const duplicate = parseReference(text).duplicate;
-  return duplicate ? { value, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value };
+  return duplicate ? { value, plain, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value, plain };
 }
 
 function countKeys(value: unknown): number {

@@ -2,6 +2,7 @@
 // refuse what exists. Analysis, verification and the validator all speak in these codes.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import type { DuplicateKey } from './codec.js';
 import type { DeploymentRecord } from './record.js';
 import { recordKey, tryParseKey } from './keys.js';
 import { NetworkRegistry } from './registry.js';
@@ -85,6 +86,15 @@ export function finding(
   severity?: Severity,
 ): Finding {
   return { code, severity: severity ?? FindingCodes[code].severity, message, ...where };
+}
+
+/** The DUPLICATE_KEY finding for a file whose parse found a key twice in one object (parseLosslessDocument's `duplicate`). */
+export function duplicateKeyFinding(duplicate: DuplicateKey, file?: string): Finding {
+  return finding(
+    'DUPLICATE_KEY',
+    `key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'}; readers keep only the last value, and the JSON backend refuses to rewrite the file`,
+    { ...(file !== undefined && { file }), pointer: duplicate.pointer, line: duplicate.position.line, column: duplicate.position.column },
+  );
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;

@@ -57,3 +57,40 @@ export function printEach(values: readonly unknown[], native: (value: unknown) =
   }
   return out;
 }
+
+/**
+ * Two prints of each value, `first` and `second`, as printEach gives each. `native(value)` is the
+ * object JSON.stringify prints exactly as `second` prints the value, given only where
+ * JSON.stringify prints the value itself exactly as `first` does; undefined for a value printed
+ * alone both ways. Both objects of a value are printed in the same call, one call for a run of
+ * values (half the calls of two printEach).
+ */
+export function printEachTwice(
+  values: readonly unknown[],
+  native: (value: unknown) => object | undefined,
+  first: (value: unknown) => string,
+  second: (value: unknown) => string,
+): [string[], string[]] {
+  const firsts = new Array<string>(values.length);
+  const seconds = new Array<string>(values.length);
+  const batch: object[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const printed = native(value);
+    if (printed === undefined) {
+      firsts[i] = first(value);
+      seconds[i] = second(value);
+      continue;
+    }
+    batch.push(value as object, printed);
+    at.push(i);
+  }
+  const parts = stringifyTogether(batch);
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k] as number;
+    firsts[i] = parts[2 * k] ?? first(values[i]);
+    seconds[i] = parts[2 * k + 1] ?? second(values[i]);
+  }
+  return [firsts, seconds];
+}

@@ -8,6 +8,7 @@ import {
   canonicalEncodeAll,
   canonicalEqual,
   cloneRecord,
+  compactTextsAndDigests,
   compareKeys,
   ErrorCodes,
   generateRecords,
@@ -15,7 +16,9 @@ import {
   StoreDigest,
   textDigest,
 } from '../src/index.js';
+import { SEPARATOR } from '../src/print-together.js';
 import { jsonValue, objectOf, trickyKey } from './arbitraries.js';
+import { stringifyLossless } from '../src/index.js';
 
 const digestOf = (entries: Array<[string, unknown]>): string => {
   const digest = new StoreDigest();
@@ -147,6 +150,37 @@ describe('canonical form, as fast as it is exact', () => {
     expect(canonicalEncodeAll(mixed)).toEqual(mixed.map((v) => referenceEncode(v)));
     expect(canonicalDigests(mixed)).toEqual(mixed.map((v) => canonicalDigest(v)));
     expect(canonicalEncodeAll([])).toEqual([]);
+  });
+
+  it('gives each value both texts, compact and digested, exactly as printed one way at a time (property)', () => {
+    const leaf = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.maxSafeInteger(), fc.constantFrom(-0, 2 ** 60, 1e21, 5n, null, undefined));
+    const record = fc.array(fc.tuple(trickyKey, fc.oneof(leaf, fc.array(leaf, { maxLength: 3 }))), { maxLength: 6 }).map(objectOf);
+    const both = (values: unknown[]): { texts: string[]; digests: string[] } => ({
+      texts: values.map((v) => stringifyLossless(v)),
+      digests: values.map((v) => canonicalDigest(v)),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(record, jsonValue), { maxLength: 12 }), (values) => {
+        expect(compactTextsAndDigests(values)).toEqual(both(values));
+      }),
+      { numRuns: 1000 },
+    );
+    // Past one run of records, with values printed alone among them: an index key, a bigint, -0, and
+    // the marker itself (which sends its whole run to be printed alone).
+    const mixed: unknown[] = generateRecords(300);
+    mixed.splice(
+      7,
+      0,
+      objectOf([
+        ['b', 1],
+        ['10', 2],
+      ]),
+      { b: 2n ** 70n, a: 1 },
+      { a: -0 },
+    );
+    mixed.splice(200, 0, { a: ['x', SEPARATOR] });
+    expect(compactTextsAndDigests(mixed)).toEqual(both(mixed));
+    expect(compactTextsAndDigests([])).toEqual({ texts: [], digests: [] });
   });
 
   it('keeps the digests of the generated records (pinned)', () => {

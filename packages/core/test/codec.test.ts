@@ -102,6 +102,31 @@ describe('codec: the hard cases', () => {
     expect(parseLosslessDocument('{"a":"x:y","b":["c:", "d"]}').duplicate).toBeUndefined();
   });
 
+  it('says a parse is plain only when no number in it is held exactly (no bigint, no JsonNumber)', () => {
+    const exactIn = (value: unknown): boolean =>
+      typeof value === 'bigint' ||
+      isJsonNumber(value) ||
+      (typeof value === 'object' && value !== null && Object.values(value).some((item) => exactIn(item)));
+    let plain = 0;
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        const { value, plain: said } = parseLosslessDocument(text);
+        // Plain is never said of a value holding an exact number. (A text whose only exact number is
+        // overwritten by a duplicate key is not said plain either: nothing is lost but a walk.)
+        if (said) expect(exactIn(value)).toBe(false);
+        if (said) plain++;
+        else if (!exactIn(value)) expect(parseLosslessDocument(text).duplicate).toBeDefined();
+      }),
+      { numRuns: RUNS },
+    );
+    // Both answers are tried: texts with and without exact numbers.
+    expect(plain).toBeGreaterThan(RUNS / 20);
+    expect(plain).toBeLessThan(RUNS - RUNS / 20);
+    expect(parseLosslessDocument('{"a":[1,2],"b":"9007199254740993"}').plain).toBe(true);
+    expect(parseLosslessDocument('{"a":[1,9007199254740993]}').plain).toBe(false);
+    expect(parseLosslessDocument('{"a":1.50}').plain).toBe(false);
+  });
+
   it('finds the same first duplicated key as the reference parser, colons in strings or not', () => {
     // Few keys, so objects often repeat one; strings with colons (and with written keys in them)
     // so the count of colons in the text overshoots the keys and the exact count must decide.

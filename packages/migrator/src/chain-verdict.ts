@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { decodeEntry } from '@deploystate/backend-leveldb';
-import { canonicalDigest, canonicalDigests, compareKeys, stringifyLosslessAll, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
+import { canonicalDigest, compactTextsAndDigests, compareKeys, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
 import { validateParsed, type SchemaReport } from './file-validation.js';
 import { fileSignature } from './file-digests.js';
 
@@ -65,6 +65,9 @@ function emptyVerdict(job: ChainJob): ChainVerdict {
   };
 }
 
+// Records printed and digested per run (the print itself goes a few hundred to a native call).
+const PRINT_RUN = 512;
+
 /** Reads and parses the chain's file once, then walks both sides' names in key order. */
 export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   const verdict = emptyVerdict(job);
@@ -77,21 +80,22 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
       const model = parseStateFile(await readFile(job.file, 'utf8'), job.file, job.chainId);
       records = model.records;
       invalid = model.invalid;
-      validateParsed(model.document, job.file, verdict.schema);
+      validateParsed(model, job.file, verdict.schema);
     } catch {
       return verdict;
     }
   }
   verdict.parsed = true;
   const fileNames = [...records.keys(), ...invalid.keys()].sort(compareKeys);
-  // Each record's compact text and digest, printed a few hundred at a time (half the cost of one call each).
   const fileRecords: DeploymentRecord[] = [];
   for (const name of fileNames) {
     const record = records.get(name);
     if (record !== undefined) fileRecords.push(record);
   }
-  const texts = stringifyLosslessAll(fileRecords);
-  const digests = canonicalDigests(fileRecords);
+  // Each record's compact text and digest, a run of records at a time as the walk reaches them (both
+  // texts of a few hundred records in one native call): one run's texts are held, not the file's.
+  let run: { texts: string[]; digests: string[] } = { texts: [], digests: [] };
+  let runStart = 0;
   let printed = 0;
   const decodeLeft = (name: string, raw: string): string => {
     const decoded = decodeEntry(`${job.chainId}-${name}`, raw);
@@ -115,8 +119,13 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     let right = '';
     let rightText: string | null = null;
     if (record !== undefined) {
-      const text = texts[printed] as string;
-      right = digests[printed++] as string;
+      if (printed - runStart === run.texts.length) {
+        runStart = printed;
+        run = compactTextsAndDigests(fileRecords.slice(printed, printed + PRINT_RUN));
+      }
+      const text = run.texts[printed - runStart] as string;
+      right = run.digests[printed - runStart] as string;
+      printed++;
       left = raw === undefined ? '' : raw === text ? right : decodeLeft(name, raw);
       if (left !== right) rightText = text;
     } else if (raw !== undefined) {

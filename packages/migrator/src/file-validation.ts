@@ -2,31 +2,41 @@
 // own, or a document already parsed (verify parses each network file once, chain-verdict.ts).
 import { readFile } from 'node:fs/promises';
 import { validateStateFile } from '@deploystate/backend-json';
-import { finding, parseLossless } from '@deploystate/core';
+import { duplicateKeyFinding, finding, parseLosslessDocument, type DuplicateKey, type ParsedDocument } from '@deploystate/core';
 import type { VerifyReport } from './types.js';
 
 export type SchemaReport = VerifyReport['schema'];
 
+/** A parsed state file as validation takes it (parseLosslessDocument's result, or a StateFileModel's parts). */
+export interface ParsedStateFile {
+  document: unknown;
+  /** The parse found no exact number in it (see validateStateFile). */
+  plain?: boolean;
+  /** A key the text names twice in one object: readers keep the last value, and the JSON store refuses to rewrite the file. */
+  duplicate?: DuplicateKey;
+}
+
 /** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
-export function validateParsed(parsed: unknown, file: string, out: SchemaReport): void {
-  const doc = parsed as Record<string, unknown> | null;
+export function validateParsed(parsed: ParsedStateFile, file: string, out: SchemaReport): void {
+  const doc = parsed.document as Record<string, unknown> | null;
   if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
     out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
     return;
   }
   out.files++;
-  out.errors.push(...validateStateFile(parsed, file));
+  out.errors.push(...validateStateFile(parsed.document, file, { plain: parsed.plain === true }));
+  if (parsed.duplicate) out.errors.push(duplicateKeyFinding(parsed.duplicate, file));
 }
 
 /** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */
 export async function validateFile(file: string, out: SchemaReport): Promise<void> {
-  let parsed: unknown;
+  let parsed: ParsedDocument;
   try {
-    parsed = parseLossless(await readFile(file, 'utf8'), { source: file });
+    parsed = parseLosslessDocument(await readFile(file, 'utf8'), { source: file });
   } catch (error) {
     out.files++;
     out.errors.push(finding('NOT_JSON', error instanceof Error ? error.message : String(error), { file }));
     return;
   }
-  validateParsed(parsed, file, out);
+  validateParsed({ ...parsed, document: parsed.value }, file, out);
 }

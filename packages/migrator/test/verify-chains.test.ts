@@ -154,6 +154,35 @@ describe("a chain's verdict", () => {
     });
   });
 
+  it('gives each record its own texts across a file of many print runs, whichever side lacks or changes it', async () => {
+    const file = join(tempDir(), 'bscmainnet.json');
+    const names = Array.from({ length: 1300 }, (_, i) => `C${String(i).padStart(5, '0')}`);
+    const records = names.map((name, i) => ({ ...sampleRecord(56, name, 'bscmainnet'), timestamp: 1_700_000_000_000 + i }));
+    // Around the ends of the runs (512 records each): names on one side only, and values that differ.
+    const fileOnly = new Set([5, 511, 512, 1024]);
+    const leveldbOnly = new Set([0, 513, 1299]);
+    const changed = new Set([1, 510, 1023, 1025, 1298]);
+    const stored = (i: number) => (changed.has(i) ? { ...records[i], timestamp: 1 } : records[i]);
+    const inFile = records.filter((_, i) => !leveldbOnly.has(i));
+    await writeFile(file, stringifyLossless({ schemaVersion: 1, chainId: 56, records: Object.fromEntries(inFile.map((r) => [r.contractName, r])) }, 2));
+    const job: ChainJob = { chainId: 56, file, names: [], raws: [] };
+    names.forEach((name, i) => {
+      if (fileOnly.has(i)) return;
+      job.names.push(name);
+      job.raws.push(stringifyLossless(stored(i)));
+    });
+
+    const verdict = await chainVerdict(job);
+    expect(verdict.names).toEqual(names);
+    names.forEach((_, i) => {
+      const left = fileOnly.has(i) ? '' : canonicalDigest(stored(i));
+      const right = leveldbOnly.has(i) ? '' : canonicalDigest(records[i]);
+      expect([verdict.left[i], verdict.right[i]]).toEqual([left, right !== '' && right === left ? null : right]);
+      const text = verdict.rightTexts[i];
+      expect(text === null ? null : parseLossless(text)).toEqual(right !== '' && right !== left ? records[i] : null);
+    });
+  });
+
   it('a file that is not a state file of the chain is left to both stores, as they read alone', async () => {
     const { paths } = await copied(entries());
     const file = join(paths.deployments, 'bscmainnet.json');

@@ -30,6 +30,23 @@ describe('verify', () => {
     );
   });
 
+  it('finds a key written twice in a file (DUPLICATE_KEY, with its line), which the JSON store would refuse to rewrite', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    const text = await readFile(file, 'utf8');
+    // Same value twice: the records read the same, so only the check of the text can see it.
+    const edited = text.replace('"network": "bsctestnet",', '"network": "bsctestnet",\n  "network": "bsctestnet",');
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    const line = edited.slice(0, edited.lastIndexOf('"network"')).split('\n').length;
+
+    const verify = await migration.verify();
+    expect(verify.comparison.equal).toBe(true);
+    expect(verify.clean).toBe(false);
+    expect(verify.schema.errors).toContainEqual(expect.objectContaining({ code: 'DUPLICATE_KEY', file, pointer: '', line }));
+    expect(verify.schema).toEqual(await migration.validate());
+  });
+
   it('a chain-<id>.json beside the registered file is validated but not compared, as the store reads only the registered one', async () => {
     const migration = await demoMigration(tempDir(), 'copied');
     const stray = join(migration.paths.deployments, 'chain-97.json');
