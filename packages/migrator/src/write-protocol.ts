@@ -123,8 +123,13 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   }
   // Where the state as last read writes JSON first (json-primary, json-only), its route is taken
   // without a stat: the stat after the intent line (writeRouted) checks it, and routes again.
+  // A write that finds it changed starts again from here, outside the fence: a rollback in progress
+  // is then waited for as below.
   const settled = attempt === 0 ? jsonFirstRoute(t) : undefined;
-  if (settled) return underFence(t, () => writeRouted(t, w, attempt, settled));
+  if (settled) {
+    const written = await underFence(t, () => writeRouted(t, w, attempt, settled));
+    return written === ROUTE_AGAIN ? writeThrough(t, w, attempt + 1) : written;
+  }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
   const until = Date.now() + ROLLING_BACK_WAIT_MS;
@@ -185,8 +190,16 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
   return w.op === 'put' ? true : existed;
 }
 
-/** `settled`: the route of the state as last read (jsonFirstRoute), checked after the intent line like any other. */
-async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: Route): Promise<boolean> {
+/** What writeRouted answers on a settled route that the state moved from: writeThrough routes the write again. */
+const ROUTE_AGAIN = Symbol('route again');
+
+/**
+ * `settled`: the route of the state as last read (jsonFirstRoute), checked after the intent line
+ * like any other; when that finds the state changed, ROUTE_AGAIN (never without `settled`).
+ */
+function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<boolean>;
+function writeRouted(t: WriteTarget, w: Write, attempt: number, settled: Route): Promise<boolean | typeof ROUTE_AGAIN>;
+async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: Route): Promise<boolean | typeof ROUTE_AGAIN> {
   const { key, chainId, contractName } = writeKey(w);
   const op = w.op;
   const record = w.op === 'put' ? w.checked.record : undefined;
@@ -230,10 +243,10 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: 
   // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
   const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
     t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
-  const retry = async (error: unknown): Promise<boolean> => {
+  const retry = async (error: unknown): Promise<boolean | typeof ROUTE_AGAIN> => {
     await close('primary-failed', error);
     if (attempt >= 3) throw phaseKeptChanging(t, key);
-    return writeRouted(t, w, attempt + 1);
+    return settled ? ROUTE_AGAIN : writeRouted(t, w, attempt + 1);
   };
 
   // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is on

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { createStateStore, Migration, sharedStateFile, stateFiles } from '../src/index.js';
+import { createStateStore, Migration, PhaseWatcher, sharedStateFile, stateFiles } from '../src/index.js';
 import { Journal, type IntentEntry, type OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 import { demoMigration, emptyProjectIn, useTempDir } from './helpers.js';
@@ -67,6 +67,37 @@ describe('a JSON-primary put through the factory', () => {
       ['outcome', 'primary-failed'],
     ]);
     expect((entries[1] as OutcomeEntry).error?.code).toBe('WRITES_REFUSED');
+  });
+
+  it('that finds a rollback in progress after its intent line waits for it, as any write does, and lands where it leaves the phase', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet', 1));
+    // Another process starts a rollback after this store last read the state: its next put routes
+    // by the state as last read, and the check after its intent line finds the change.
+    pullPhase(tempDir(), 'rolling-back');
+    // The rollback ends while the put waits: on the put's second look at the state.
+    const refresh = PhaseWatcher.prototype.refresh;
+    let looks = 0;
+    PhaseWatcher.prototype.refresh = function (this: PhaseWatcher) {
+      if (++looks === 2) pullPhase(tempDir(), 'leveldb-only');
+      return refresh.call(this);
+    };
+    try {
+      await store.putContract(97, sampleRecord(97, 'Waited', 'bsctestnet', 2));
+    } finally {
+      PhaseWatcher.prototype.refresh = refresh;
+      await store.close();
+    }
+    expect(looks).toBeGreaterThanOrEqual(2);
+    const leveldb = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
+    await leveldb.open();
+    try {
+      expect(await leveldb.get(97, 'Waited')).not.toBeNull();
+    } finally {
+      await leveldb.close();
+    }
   });
 
   it('that changes nothing after another process switched the phase is routed again by the new phase', async () => {
