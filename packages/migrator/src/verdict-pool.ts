@@ -12,7 +12,14 @@ export interface VerdictPool {
   readonly threads: number;
   /** Jobs run so far on this thread and sent to worker threads. */
   readonly ran: { here: number; threads: number };
+  /** Whether worker threads were started (by a large job, or by `prepare`). */
+  readonly started: boolean;
   run(job: ChainJob): Promise<ChainVerdict>;
+  /**
+   * Starts the worker threads now when one of these state files is large enough that its chain
+   * will go to them, so they load while LevelDB is being snapshotted and scanned.
+   */
+  prepare(files: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -22,10 +29,12 @@ function inThread(): VerdictPool {
   return {
     threads: 0,
     ran,
+    started: false,
     run: (job) => {
       ran.here++;
       return chainVerdict(job);
     },
+    prepare: () => undefined,
     close: async () => undefined,
   };
 }
@@ -139,10 +148,14 @@ export const THREAD_WORTHY_RECORDS = 4000;
 // A network file holds a record in about this many bytes or more (a file-only chain's size).
 const BYTES_PER_RECORD = 512;
 
+/** About how many records a state file holds, from its size (0 when there is none). */
+function recordsIn(file: string | undefined): number {
+  return file === undefined ? 0 : (statSync(file, { throwIfNoEntry: false })?.size ?? 0) / BYTES_PER_RECORD;
+}
+
 /** About how many records the job compares: its LevelDB values, or its file's size in records, whichever is more. */
 function recordsOf(job: ChainJob): number {
-  const bytes = job.file === undefined ? 0 : (statSync(job.file, { throwIfNoEntry: false })?.size ?? 0);
-  return Math.max(job.names.length, bytes / BYTES_PER_RECORD);
+  return Math.max(job.names.length, recordsIn(job.file));
 }
 
 /**
@@ -153,7 +166,7 @@ function recordsOf(job: ChainJob): number {
 class AdaptivePool implements VerdictPool {
   readonly ran = { here: 0, threads: 0 };
   private workers: WorkerPool | undefined;
-  private started = false;
+  started = false;
 
   constructor(
     readonly threads: number,
@@ -162,10 +175,7 @@ class AdaptivePool implements VerdictPool {
 
   run(job: ChainJob): Promise<ChainVerdict> {
     if (recordsOf(job) >= this.threadWorthy) {
-      if (!this.started) {
-        this.started = true;
-        this.workers = this.start();
-      }
+      this.startOnce();
       if (this.workers) {
         this.ran.threads++;
         return this.workers.run(job);
@@ -175,8 +185,18 @@ class AdaptivePool implements VerdictPool {
     return chainVerdict(job);
   }
 
+  prepare(files: readonly string[]): void {
+    if (files.some((file) => recordsIn(file) >= this.threadWorthy)) this.startOnce();
+  }
+
   async close(): Promise<void> {
     await this.workers?.close();
+  }
+
+  private startOnce(): void {
+    if (this.started) return;
+    this.started = true;
+    this.workers = this.start();
   }
 
   /** The workers, started now; undefined when a thread cannot be started (every job then runs here). */

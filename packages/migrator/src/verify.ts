@@ -151,6 +151,8 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const pool = verdictPool();
   let comparison: SideComparison;
   try {
+    // Threads for large files start loading now, while LevelDB is snapshotted.
+    pool.prepare(files);
     // Which file is read for each chain is known once the JSON store is open (after the LevelDB snapshot).
     comparison = await compareWith(ctx, options, (leveldb, json, sides, compareOptions) =>
       compareByChain(

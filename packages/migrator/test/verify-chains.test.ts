@@ -320,6 +320,26 @@ describe('verify as built (its worker threads where chains are large enough)', (
     }
   });
 
+  it('starts the threads before any job only for a state file large enough to be sent to them', async () => {
+    const { verdictPool } = await pools();
+    const { paths } = await copied(records());
+    const files = chains.map(([, network]) => join(paths.deployments, `${network}.json`));
+    const small = verdictPool({ threads: 2 });
+    // A file of a few hundred records is read on this thread: no thread is started for it.
+    small.prepare(files);
+    expect(small.started).toBe(false);
+    await small.close();
+    // The same files counted as large (a threshold of one record): the threads start at once.
+    const large = verdictPool({ threads: 2, threadWorthy: 1 });
+    try {
+      large.prepare(files);
+      expect(large.started).toBe(true);
+      expect(large.ran).toEqual({ here: 0, threads: 0 });
+    } finally {
+      await large.close();
+    }
+  });
+
   it('agrees with the plain comparison on chains large enough for the threads', async () => {
     const { THREAD_WORTHY_RECORDS } = await pools();
     // Three chains just past the size: each on a worker thread.
