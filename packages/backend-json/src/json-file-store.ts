@@ -312,9 +312,9 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /**
-   * putChecked() with work that must precede the file's replacement, done while its temp file
-   * syncs (see WriteAttendant): the migrator's journal intent. Nothing is attended when the put
-   * changes nothing or is refused.
+   * putChecked() with an attendant, run beside the write's syncs (see WriteAttendant): the
+   * migrator's phase check and journal outcome. Neither hook runs when the put changes nothing or
+   * is refused.
    */
   putAttended(checked: CheckedRecord, attend: WriteAttendant): Promise<void> {
     return this.timed('put', () => this.putIn(checked.chainId, checked.contractName, checked.record, attend));
