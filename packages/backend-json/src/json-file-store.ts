@@ -29,7 +29,7 @@ import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } f
 import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
 import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
-import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteAttendant, type WriteOutcome } from './write-queue.js';
+import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
 
 /** Chains whose file path a store keeps joined (more are joined again, never wrong). */
 const MAX_REMEMBERED_PATHS = 1024;
@@ -278,54 +278,25 @@ export class JsonFileStore extends AbstractStateStore {
     await this.putIn(chainId, contractName, record);
   }
 
-  private async putIn(chainId: number, contractName: string, record: DeploymentRecord, attend?: WriteAttendant): Promise<void> {
+  private async putIn(chainId: number, contractName: string, record: DeploymentRecord): Promise<void> {
     const copy = copyData(record);
-    await this.enqueue(
-      chainId,
-      (work) => {
-        refuseInvalidRemaining(work, [contractName]);
-        work.invalid.delete(contractName);
-        work.records.set(contractName, copy);
-        work.touched.add(contractName);
-      },
-      attend,
-    );
+    await this.enqueue(chainId, (work) => {
+      refuseInvalidRemaining(work, [contractName]);
+      work.invalid.delete(contractName);
+      work.records.set(contractName, copy);
+      work.touched.add(contractName);
+    });
   }
 
   protected async _delete(key: string): Promise<boolean> {
     const { chainId, contractName } = parseKey(key);
-    return this.deleteIn(chainId, contractName);
-  }
-
-  private async deleteIn(chainId: number, contractName: string, attend?: WriteAttendant): Promise<boolean> {
-    const { value } = await this.enqueue(
-      chainId,
-      (work) => {
-        refuseInvalidRemaining(work, [contractName]);
-        const had = work.records.delete(contractName) || work.invalid.delete(contractName);
-        if (had) work.touched.add(contractName);
-        return had;
-      },
-      attend,
-    );
-    return value === true;
-  }
-
-  /**
-   * putChecked() with an attendant, run beside the write's syncs (see WriteAttendant): the
-   * migrator's phase check and journal outcome. Neither hook runs when the put changes nothing or
-   * is refused.
-   */
-  putAttended(checked: CheckedRecord, attend: WriteAttendant): Promise<void> {
-    return this.timed('put', () => this.putIn(checked.chainId, checked.contractName, checked.record, attend));
-  }
-
-  /** delete() with an attendant, as putAttended(); nothing is attended when the key was not there. */
-  deleteAttended(chainId: number, contractName: string, attend: WriteAttendant): Promise<boolean> {
-    return this.timed('delete', () => {
-      recordKey(chainId, contractName);
-      return this.deleteIn(chainId, contractName, attend);
+    const { value } = await this.enqueue(chainId, (work) => {
+      refuseInvalidRemaining(work, [contractName]);
+      const had = work.records.delete(contractName) || work.invalid.delete(contractName);
+      if (had) work.touched.add(contractName);
+      return had;
     });
+    return value === true;
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {
@@ -383,7 +354,7 @@ export class JsonFileStore extends AbstractStateStore {
     });
   }
 
-  private enqueue(chainId: number, apply: ApplyWrite, attend?: WriteAttendant): Promise<{ value: unknown; outcome: WriteOutcome }> {
+  private enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
     if (this.readOnly) {
       return Promise.reject(
         new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
@@ -392,7 +363,7 @@ export class JsonFileStore extends AbstractStateStore {
         }),
       );
     }
-    return this.writes.enqueue(chainId, apply, attend);
+    return this.writes.enqueue(chainId, apply);
   }
 
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */

@@ -29,25 +29,8 @@ export interface Working {
 
 export type ApplyWrite = (work: Working) => unknown;
 
-/**
- * Work that goes with an operation's file write, run where it costs the write no time of its own
- * (the migrator's phase check and journal outcome). Synchronous; never called for a write that
- * changes nothing or is refused.
- */
-export interface WriteAttendant {
-  /**
-   * While the new version's temp file syncs, once the write is about to go ahead; again if the
-   * write is retried. A throw abandons the write: the file stays as it was, and every operation of
-   * the batch fails with that error.
-   */
-  whileSyncing?(): void;
-  /** Right after the rename, while the folder's sync runs (the write succeeds once it is done). Must not throw. */
-  replaced?(): void;
-}
-
 interface WriteOp {
   apply: ApplyWrite;
-  attend?: WriteAttendant | undefined;
   resolve(result: { value: unknown; outcome: WriteOutcome }): void;
   reject(error: unknown): void;
 }
@@ -85,11 +68,11 @@ export class WriteQueue {
     this.tmpDir = join(options.location, STATE_DIR, 'tmp');
   }
 
-  enqueue(chainId: number, apply: ApplyWrite, attend?: WriteAttendant): Promise<{ value: unknown; outcome: WriteOutcome }> {
+  enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(chainId);
       if (!queue) this.queues.set(chainId, (queue = { ops: [], running: undefined }));
-      queue.ops.push({ apply, attend, resolve, reject });
+      queue.ops.push({ apply, resolve, reject });
       if (!queue.running) queue.running = this.drain(chainId, queue);
     });
   }
@@ -234,19 +217,7 @@ export class WriteQueue {
       };
       let replaced: { backup: string | undefined } | false;
       try {
-        replaced = await this.replaceFile(
-          target,
-          bytes,
-          loaded,
-          () => {
-            remember();
-            for (const op of batch) op.attend?.replaced?.();
-          },
-          check,
-          () => {
-            for (const op of batch) op.attend?.whileSyncing?.();
-          },
-        );
+        replaced = await this.replaceFile(target, bytes, loaded, remember, check);
       } catch (error) {
         // The layout the splice changed in place no longer describes the file: read it afresh next time.
         if (printed.lent && !remembered) this.options.cache.delete(chainId);
@@ -302,8 +273,7 @@ export class WriteQueue {
    * Replaces the file atomically, the version written hard-linked among the backups (and the file
    * replaced too, unless it is the version last written); returns the backup holding the replaced
    * version. `replaced` runs right after the rename, while the folder's sync runs. `check` runs
-   * while the temp file syncs: false abandons the write before anything is linked or renamed; then
-   * `attend` (the operations' attendants), whose throw abandons it too.
+   * while the temp file syncs: false abandons the write before anything is linked or renamed.
    */
   private async replaceFile(
     target: string,
@@ -311,7 +281,6 @@ export class WriteQueue {
     loaded: LoadedFile,
     replaced: () => void,
     check?: () => boolean,
-    attend?: () => void,
   ): Promise<{ backup: string | undefined } | false> {
     // Backups are hard links (files are always replaced, never edited, so a link is a faithful
     // copy): to the version written here, and to the file replaced unless that is the version
@@ -343,7 +312,6 @@ export class WriteQueue {
         whileSyncing: (tmp) => {
           stale = check !== undefined && !check();
           if (stale) return;
-          attend?.();
           if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
         },
         beforeRename: async () => {

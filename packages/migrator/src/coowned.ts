@@ -151,11 +151,10 @@ export class OverwriteWatch {
     this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
   }
 
-  /** `now`: the file's signature right after the write, when the caller took it (else taken here). */
-  async after(chainId: number, before: string | undefined, now?: string): Promise<void> {
+  async after(chainId: number, before: string | undefined): Promise<void> {
     const file = fileOf(this.ctx, chainId);
     const unchanged = this.seen.has(chainId) && this.seen.get(chainId) === before;
-    this.seen.set(chainId, now ?? signatureOf(file));
+    this.seen.set(chainId, signatureOf(file));
     if (unchanged) return;
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));

@@ -301,19 +301,10 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // Through the outbox, JSON is written later: the drainer checks the file then.
     if (!watch || (this.outbox && usesOutbox(this.route))) return writeThrough(this.writer, w);
     const { chainId } = writeKey(w);
-    // The file's stats before and after the write, taken while the JSON store syncs when it
-    // replaces the file (attended-write.ts); a write that replaced nothing takes them here.
-    let stats: { before?: string; after?: string } | undefined;
-    const files = {
-      before: () => void (stats ??= { before: watch.before(chainId) }),
-      after: () => void ((stats ??= {}).after = watch.before(chainId)),
-    };
-    const result = await writeThrough(this.writer, { ...w, files });
+    const before = watch.before(chainId);
+    const result = await writeThrough(this.writer, w);
     const route = this.route;
-    if (route.journal && route.writes.includes('json')) {
-      const now = stats?.after ?? watch.before(chainId);
-      await watch.after(chainId, stats ? stats.before : now, now);
-    }
+    if (route.journal && route.writes.includes('json')) await watch.after(chainId, before);
     return result;
   }
 

@@ -172,8 +172,8 @@ export class Journal {
     return `${this.writer}.${(++this.counter).toString(36)}`;
   }
 
-  /** The entries' lines, each entry given an id (an intent's is its outcome's refId); appended by appendPrinted(). */
-  print(entries: readonly NewJournalEntry[]): { ids: string[]; text: string } {
+  /** Writes whole lines in one write(); every entry gets an id (an intent's is its outcome's refId). */
+  private async write(entries: readonly NewJournalEntry[], options: AppendOptions): Promise<string[]> {
     const ids: string[] = [];
     const lines = entries.map((entry) => {
       const { type, ...rest } = entry as NewJournalEntry & { seq?: number; id?: string };
@@ -182,52 +182,30 @@ export class Journal {
       ids.push(id);
       return stringifyLossless({ type, ...rest, id });
     });
-    return { ids, text: `${lines.join('\n')}\n` };
-  }
-
-  /**
-   * Appends lines print() made, at once: one synchronous write() whatever their size, and no sync
-   * (call sync()). For lines printed ahead, where they cost no time (the factory's ok outcome).
-   */
-  appendPrinted(text: string): void {
+    let text = `${lines.join('\n')}\n`;
+    const fd = this.descriptor();
     try {
-      const fd = this.descriptor();
-      const buffer = this.fence(fd, text);
+      if (!this.fenced) {
+        // A torn last line must stay a line of its own, or this entry would be glued to it.
+        if (this.endsTorn(fd)) text = `\n${text}`;
+        this.fenced = true;
+      }
+      const buffer = Buffer.from(text, 'utf8');
+      let written = 0;
       // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
-      for (let at = 0; at < buffer.length; ) at += writeSync(fd, buffer, at, buffer.length - at, null);
+      while (written < buffer.length) {
+        const length = buffer.length - written;
+        written +=
+          buffer.length <= SYNC_WRITE_LIMIT
+            ? writeSync(fd, buffer, written, length, null)
+            : (await writeAsync(fd, buffer, written, length, null)).bytesWritten;
+      }
       this.appended++;
     } catch (error) {
-      throw this.appendFailed(error);
-    }
-  }
-
-  /** The bytes to append: a torn last line (a crash mid-append) is kept a line of its own, or this one would be glued to it. */
-  private fence(fd: number, text: string): Buffer {
-    if (!this.fenced) {
-      if (this.endsTorn(fd)) text = `\n${text}`;
-      this.fenced = true;
-    }
-    return Buffer.from(text, 'utf8');
-  }
-
-  private appendFailed(error: unknown): StateError {
-    const message = `cannot append to ${this.file}: ${(error as Error).message}`;
-    return error instanceof StateError ? error : new StateError(fsErrorCode(error), message, { file: this.file, cause: error });
-  }
-
-  /** Writes whole lines in one write(), on the thread pool for a large one (a UTF-16 unit takes at most 3 bytes). */
-  private async write(entries: readonly NewJournalEntry[], options: AppendOptions): Promise<string[]> {
-    const { ids, text } = this.print(entries);
-    if (text.length * 3 <= SYNC_WRITE_LIMIT) this.appendPrinted(text);
-    else {
-      try {
-        const fd = this.descriptor();
-        const buffer = this.fence(fd, text);
-        for (let at = 0; at < buffer.length; ) at += (await writeAsync(fd, buffer, at, buffer.length - at, null)).bytesWritten;
-        this.appended++;
-      } catch (error) {
-        throw this.appendFailed(error);
-      }
+      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
+        file: this.file,
+        cause: error,
+      });
     }
     if (options.durable ?? true) await this.sync();
     return ids;

@@ -23,8 +23,6 @@ import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
 import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { JsonFileStore } from '@deploystate/backend-json';
-import { AttendedWrite, isRouteMoved, moved, writeAttended } from './attended-write.js';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
 /** What a write needs from the store it goes through. */
@@ -49,17 +47,7 @@ export interface WriteTarget {
  * One write through the factory's store: a put of a record checked once (checkRecord), which every
  * side then takes as it is, or a delete of a key. Either way the key is built once, in both forms.
  */
-export type Write = ({ op: 'put'; checked: CheckedRecord } | { op: 'delete'; at: RecordKey }) & { files?: FileStats };
-
-/**
- * The stats of its network file a write's co-owned check takes (factory.ts): `before` once the JSON
- * write is about to replace the file, `after` once it has. The JSON store's attendant takes them
- * while it syncs (attended-write.ts); a write that replaced no file takes none.
- */
-export interface FileStats {
-  before(): void;
-  after(): void;
-}
+export type Write = { op: 'put'; checked: CheckedRecord } | { op: 'delete'; at: RecordKey };
 
 /** The key a write goes to. */
 export function writeKey(w: Write): RecordKey {
@@ -79,12 +67,6 @@ export function usesOutbox(route: Route): boolean {
 /** The route of the persisted state as it is now (a stat when unchanged). */
 export async function currentRoute(t: Pick<WriteTarget, 'watcher' | 'env'>): Promise<Route> {
   return routeFor(await t.watcher.refresh(), t.env);
-}
-
-/** Whether the persisted state, read again, still routes as `route` does. */
-async function sameRoute(t: WriteTarget, route: Route): Promise<boolean> {
-  const now = await currentRoute(t);
-  return !now.refuseWrites && now.reads === route.reads && now.writes.join() === route.writes.join();
 }
 
 /** A write that found the phase changed three times in a row gives up; the caller may retry. */
@@ -121,15 +103,6 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
     const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
     if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, w, attempt);
   }
-  // Where the state as last read writes JSON first (json-primary, json-only), its route is taken
-  // without a stat: the stat after the intent line (writeRouted) checks it, and routes again.
-  // A write that finds it changed starts again from here, outside the fence: a rollback in progress
-  // is then waited for as below.
-  const settled = attempt === 0 ? jsonFirstRoute(t) : undefined;
-  if (settled) {
-    const written = await underFence(t, () => writeRouted(t, w, attempt, settled));
-    return written === ROUTE_AGAIN ? writeThrough(t, w, attempt + 1) : written;
-  }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
   const until = Date.now() + ROLLING_BACK_WAIT_MS;
@@ -149,18 +122,7 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
   // none is created.
   if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, w, attempt);
-  return underFence(t, () => writeRouted(t, w, attempt));
-}
-
-function underFence<T>(t: WriteTarget, write: () => Promise<T>): Promise<T> {
-  return t.fence ? t.fence.run(write) : underWriteFence(t.files, write);
-}
-
-/** The route of the state as last read, when it journals and writes JSON first; undefined otherwise (or before the first read). */
-function jsonFirstRoute(t: WriteTarget): Route | undefined {
-  const known = t.watcher.known;
-  const route = known && routeFor(known, t.env);
-  return route?.journal && !route.refuseWrites && route.writes[0] === 'json' ? route : undefined;
+  return t.fence ? t.fence.run(() => writeRouted(t, w, attempt)) : underWriteFence(t.files, () => writeRouted(t, w, attempt));
 }
 
 /**
@@ -190,22 +152,12 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
   return w.op === 'put' ? true : existed;
 }
 
-/** What writeRouted answers on a settled route that the state moved from: writeThrough routes the write again. */
-const ROUTE_AGAIN = Symbol('route again');
-
-/**
- * `settled`: the route of the state as last read (jsonFirstRoute), checked after the intent line
- * like any other; when that finds the state changed, ROUTE_AGAIN (never without `settled`).
- */
-function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<boolean>;
-function writeRouted(t: WriteTarget, w: Write, attempt: number, settled: Route): Promise<boolean | typeof ROUTE_AGAIN>;
-async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: Route): Promise<boolean | typeof ROUTE_AGAIN> {
+async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<boolean> {
   const { key, chainId, contractName } = writeKey(w);
   const op = w.op;
   const record = w.op === 'put' ? w.checked.record : undefined;
-  // Read again under the fence: a gate that held it may have switched the phase meanwhile (a
-  // settled route is not: the stat after the intent line finds any switch since it was read).
-  const route = settled ?? (await currentRoute(t));
+  // Read again under the fence: a gate that held it may have switched the phase meanwhile.
+  const route = await currentRoute(t);
   const state = t.watcher.state;
   if (route.refuseWrites) {
     throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, {
@@ -226,35 +178,12 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: 
   if (!route.journal) return apply(primary);
 
   const started = performance.now();
-  let intentId: string | undefined;
-  const took = (): number => Math.round((performance.now() - started) * 1000) / 1000;
-  const outcomeEntry = (outcome: WriteOutcome, error?: unknown, durationMs = took()): NewJournalEntry => ({
-    type: 'outcome',
-    refId: intentId as string,
-    key,
-    op,
-    outcome,
-    durationMs,
-    ...(error !== undefined && { error: errorSummary(error) }),
-    time: new Date().toISOString(),
-    pid: process.pid,
-    phase: state.phase,
-  });
-  // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
-  const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
-    t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
-  const retry = async (error: unknown): Promise<boolean | typeof ROUTE_AGAIN> => {
-    await close('primary-failed', error);
-    if (attempt >= 3) throw phaseKeptChanging(t, key);
-    return settled ? ROUTE_AGAIN : writeRouted(t, w, attempt + 1);
-  };
-
   // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is on
   // disk before the JSON file is replaced, and before the put returns. Its sync starts here and
   // runs beside the JSON write's own (the JSON store awaits it right before its rename); a side
   // that does not await it gets the write only once it is done. Elsewhere LevelDB is complete and
   // the line needs no fsync.
-  [intentId] = await t.journal.record(
+  const [intentId] = await t.journal.record(
     [
       {
         type: 'intent',
@@ -272,36 +201,50 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number, settled?: 
   const intentSynced = primaryName === 'json' ? t.journal.sync() : undefined;
   intentSynced?.catch(() => undefined);
   if (!t.jsonAwaitsJournal) await intentSynced;
+  const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
+    type: 'outcome',
+    refId: intentId as string,
+    key,
+    op,
+    outcome,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    ...(error !== undefined && { error: errorSummary(error) }),
+    time: new Date().toISOString(),
+    pid: process.pid,
+    phase: state.phase,
+  });
+  // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
+  const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
+    t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+
   // The fence against a phase change between reading the route and the intent line: a rollback
   // flips the state, then reads the journal. Stat after the line is written: if the state still
   // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
   // if it changed, this write takes the new route instead of landing on a side no longer read.
-  // The factory's own JSON store stats while the file's temp copy syncs, before its rename, and
-  // abandons the write when the state changed; it prints the ok outcome while the folder syncs
-  // (attended-write.ts).
-  const attended = t.jsonAwaitsJournal && primary instanceof JsonFileStore ? primary : undefined;
-  const ok = secondaryName ? undefined : (durationMs: number): NewJournalEntry => outcomeEntry('ok', undefined, durationMs);
-  const attend = attended && new AttendedWrite(t, key, ok, w.files);
-  if (!attend && !t.watcher.unchanged() && !(await sameRoute(t, route))) {
-    return retry(moved(t, key));
+  if (!t.watcher.unchanged()) {
+    const now = await currentRoute(t);
+    if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
+      await close(
+        'primary-failed',
+        new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
+      );
+      if (attempt >= 3) throw phaseKeptChanging(t, key);
+      return writeRouted(t, w, attempt + 1);
+    }
   }
 
   let previous: DeploymentRecord | null = null;
   let result: boolean;
   try {
     if (secondaryName) previous = await primary.get(chainId, contractName);
-    result = attended && attend ? await writeAttended(attended, w, attend) : await apply(primary);
+    result = await apply(primary);
     await intentSynced;
   } catch (error) {
-    // Abandoned before its rename: the state changed after the route was read; route again.
-    if (isRouteMoved(error)) return retry(error);
     await close('primary-failed', error);
     throw error;
   }
-  // A JSON write that changed nothing replaced no file, and checked nothing: the check, now.
-  if (attend && !attend.checked && !t.watcher.unchanged() && !(await sameRoute(t, route))) return retry(moved(t, key));
   if (!secondaryName) {
-    if (!attend?.closeOk(took())) await close('ok');
+    await close('ok');
     return result;
   }
   try {
