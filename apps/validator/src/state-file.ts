@@ -94,12 +94,15 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     return verdict('state', input.nameChainId, 0);
   }
   let parsed: unknown;
+  // No exact number in it (the parse says so): validation skips the walk that makes its schema form.
+  let plain = false;
   try {
     // A byte-order mark is read past (and kept by the JSON backend); it is named, not an error.
     const bom = text.startsWith('\uFEFF');
     if (bom) add('BYTE_ORDER_MARK', 'the file starts with a UTF-8 byte-order mark; it is read past and kept on rewrite', '');
     const document = parseLosslessDocument(bom ? text.slice(1) : text);
     parsed = document.value;
+    plain = document.plain === true;
     const duplicate = document.duplicate;
     if (duplicate) findings.push(duplicateKeyFinding(duplicate, file));
   } catch (error) {
@@ -172,7 +175,7 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
   }
 
   // Schema: one compiled ajv validator in backend-json, all errors, each with its pointer.
-  const schemaFindings = validateStateFile(parsed, file);
+  const schemaFindings = validateStateFile(parsed, file, { plain });
   for (const f of schemaFindings) {
     const pointer = f.pointer ?? '';
     const { line, column } = locator(pointer);

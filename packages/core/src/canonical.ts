@@ -4,7 +4,7 @@ import { createHash, hash } from 'node:crypto';
 import { ErrorCodes, StateError } from './errors.js';
 import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
-import { stringifyLossless } from './codec.js';
+import { stringifyLosslessAll } from './codec.js';
 import { printEach, printEachTwice } from './print-together.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
@@ -117,12 +117,13 @@ export function canonicalDigests(values: readonly unknown[]): string[] {
 }
 
 /**
- * stringifyLosslessAll and canonicalDigests of the same values, each value looked at once: a value
- * whose digest text prints natively (nativelyPrinted: a plain object of leaves) prints as itself
- * for stringifyLossless too, so both its texts come from one native call for a run of values.
+ * stringifyLosslessAll and canonicalDigests of the same values: a value whose digest text prints
+ * natively (nativelyPrinted: a plain object of leaves) prints as itself for stringifyLossless too,
+ * so both its texts come from one native call for a run of values; the others' compact texts are
+ * printed as stringifyLosslessAll prints them (a nested object in a record still goes in a batch).
  */
 export function compactTextsAndDigests(values: readonly unknown[]): { texts: string[]; digests: string[] } {
-  const [texts, digests] = printEachTwice(values, nativelyPrinted, (value) => stringifyLossless(value), canonicalEncode);
+  const [texts, digests] = printEachTwice(values, nativelyPrinted, stringifyLosslessAll, canonicalEncode);
   for (let i = 0; i < digests.length; i++) digests[i] = textDigest(digests[i] as string);
   return { texts, digests };
 }

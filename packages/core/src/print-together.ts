@@ -59,27 +59,29 @@ export function printEach(values: readonly unknown[], native: (value: unknown) =
 }
 
 /**
- * Two prints of each value, `first` and `second`, as printEach gives each. `native(value)` is the
- * object JSON.stringify prints exactly as `second` prints the value, given only where
- * JSON.stringify prints the value itself exactly as `first` does; undefined for a value printed
- * alone both ways. Both objects of a value are printed in the same call, one call for a run of
- * values (half the calls of two printEach).
+ * Two prints of each value, `firstAll` and `second`, as printEach gives each. `native(value)` is
+ * the object JSON.stringify prints exactly as `second` prints the value, given only where
+ * JSON.stringify prints the value itself exactly as `firstAll` does; both objects of such a value
+ * are printed in the same call, one call for a run of values (half the calls of two printEach).
+ * The other values get their first print from `firstAll` (which may batch them its own way) and
+ * their second one by one.
  */
 export function printEachTwice(
   values: readonly unknown[],
   native: (value: unknown) => object | undefined,
-  first: (value: unknown) => string,
+  firstAll: (values: readonly unknown[]) => string[],
   second: (value: unknown) => string,
 ): [string[], string[]] {
   const firsts = new Array<string>(values.length);
   const seconds = new Array<string>(values.length);
   const batch: object[] = [];
   const at: number[] = [];
+  const alone: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     const printed = native(value);
     if (printed === undefined) {
-      firsts[i] = first(value);
+      alone.push(i);
       seconds[i] = second(value);
       continue;
     }
@@ -89,8 +91,12 @@ export function printEachTwice(
   const parts = stringifyTogether(batch);
   for (let k = 0; k < at.length; k++) {
     const i = at[k] as number;
-    firsts[i] = parts[2 * k] ?? first(values[i]);
+    const first = parts[2 * k];
+    if (first === undefined) alone.push(i);
+    else firsts[i] = first;
     seconds[i] = parts[2 * k + 1] ?? second(values[i]);
   }
+  const rest = firstAll(alone.map((i) => values[i]));
+  for (let k = 0; k < alone.length; k++) firsts[alone[k] as number] = rest[k] as string;
   return [firsts, seconds];
 }

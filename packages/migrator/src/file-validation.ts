@@ -18,6 +18,8 @@ export interface ParsedStateFile {
 
 /** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
 export function validateParsed(parsed: ParsedStateFile, file: string, out: SchemaReport): void {
+  // A legacy file too: the JSON store would refuse to adopt (rewrite) it.
+  if (parsed.duplicate) out.errors.push(duplicateKeyFinding(parsed.duplicate, file));
   const doc = parsed.document as Record<string, unknown> | null;
   if (doc && typeof doc === 'object' && !Array.isArray(doc) && !('schemaVersion' in doc) && !('records' in doc)) {
     out.skipped.push({ file, reason: 'legacy file without records (not yet adopted by the JSON backend)' });
@@ -25,7 +27,6 @@ export function validateParsed(parsed: ParsedStateFile, file: string, out: Schem
   }
   out.files++;
   out.errors.push(...validateStateFile(parsed.document, file, { plain: parsed.plain === true }));
-  if (parsed.duplicate) out.errors.push(duplicateKeyFinding(parsed.duplicate, file));
 }
 
 /** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */

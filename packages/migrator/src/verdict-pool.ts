@@ -166,7 +166,7 @@ function recordsOf(job: ChainJob): number {
 class AdaptivePool implements VerdictPool {
   readonly ran = { here: 0, threads: 0 };
   private workers: WorkerPool | undefined;
-  started = false;
+  private threadsStarted = false;
 
   constructor(
     readonly threads: number,
@@ -193,9 +193,13 @@ class AdaptivePool implements VerdictPool {
     await this.workers?.close();
   }
 
+  get started(): boolean {
+    return this.threadsStarted;
+  }
+
   private startOnce(): void {
-    if (this.started) return;
-    this.started = true;
+    if (this.threadsStarted) return;
+    this.threadsStarted = true;
     this.workers = this.start();
   }
 

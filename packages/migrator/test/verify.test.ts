@@ -40,10 +40,17 @@ describe('verify', () => {
     await writeFile(file, edited);
     const line = edited.slice(0, edited.lastIndexOf('"network"')).split('\n').length;
 
+    // A legacy file (not yet adopted, so not validated) that names a key twice: the store would
+    // refuse to adopt it, so it is reported too.
+    const legacy = join(migration.paths.deployments, 'sepolia.json');
+    await writeFile(legacy, '{\n  "network": "sepolia",\n  "chainId": 11155111,\n  "deployer": "0x1",\n  "deployer": "0x2"\n}\n');
+
     const verify = await migration.verify();
     expect(verify.comparison.equal).toBe(true);
     expect(verify.clean).toBe(false);
     expect(verify.schema.errors).toContainEqual(expect.objectContaining({ code: 'DUPLICATE_KEY', file, pointer: '', line }));
+    expect(verify.schema.errors).toContainEqual(expect.objectContaining({ code: 'DUPLICATE_KEY', file: legacy, pointer: '', line: 5 }));
+    expect(verify.schema.skipped.map((s) => s.file)).toContain(legacy);
     expect(verify.schema).toEqual(await migration.validate());
   });
 
