@@ -2,19 +2,13 @@
 // own, or a document already parsed (verify parses each network file once, chain-verdict.ts).
 import { readFile } from 'node:fs/promises';
 import { validateStateFile } from '@deploystate/backend-json';
-import { duplicateKeyFinding, finding, parseLosslessDocument, type DuplicateKey, type ParsedDocument } from '@deploystate/core';
+import { duplicateKeyFinding, finding, parseLosslessDocument, type ParsedDocument } from '@deploystate/core';
 import type { VerifyReport } from './types.js';
 
 export type SchemaReport = VerifyReport['schema'];
 
-/** A parsed state file as validation takes it (parseLosslessDocument's result, or a StateFileModel's parts). */
-export interface ParsedStateFile {
-  document: unknown;
-  /** The parse found no exact number in it (see validateStateFile). */
-  plain?: boolean;
-  /** A key the text names twice in one object: readers keep the last value, and the JSON store refuses to rewrite the file. */
-  duplicate?: DuplicateKey;
-}
+/** A parsed state file as validation takes it: the parse's document, with what the parse said of it (a StateFileModel is one). */
+export type ParsedStateFile = Pick<ParsedDocument, 'plain' | 'duplicate'> & { document: unknown };
 
 /** Validates one parsed state file into `out` (a legacy file without records is skipped, not validated). */
 export function validateParsed(parsed: ParsedStateFile, file: string, out: SchemaReport): void {
