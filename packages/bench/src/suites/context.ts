@@ -40,6 +40,14 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
   return { measurements: [], memory: [], gates: [], ...(skipped !== undefined && { skipped }) };
 }
 
+/** A deploy script's pace: a transaction, a receipt, then the record. */
+export const PACE_MS = 100;
+
+/** Rounds of a row paced at PACE_MS: enough that the p50 of a gated ratio holds between runs. */
+export function pacedRounds(context: Pick<SuiteContext, 'light'>): number {
+  return context.light ? 3 : 30;
+}
+
 /** Scales the base sampling for an operation that costs `factor` times a point read. */
 export function scaled(context: SuiteContext, divisor: number, minimum = 3): SampleOptions {
   const { warmup, iterations, maxTimeMs } = context.sampling;

@@ -8,14 +8,12 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
 /** Dual-write is measured up to 10k records; beyond that it answers no runbook question. */
 export const DUAL_WRITE_MAX_SIZE = 10_000;
-/** A deploy script's pace: a transaction, a receipt, then the record. */
-export const PACE_MS = 100;
 /** Puts per run of the "N puts + close()" row. */
 export const PUTS_PER_SESSION = 20;
 /** How long the lag probe waits for a put to show in the JSON file before it calls it missing. */
@@ -102,13 +100,13 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
           },
         }),
       });
-      // Enough rounds that the p50 of a gated ratio holds between runs; each costs 2 x PACE_MS.
-      const pacedRounds = context.light ? 3 : 30;
+      // Each round costs 2 x PACE_MS.
+      const rounds = pacedRounds(context);
       measurements.push(
         ...(await measure(
           [paced('dual-write', dual, true), paced('leveldb', alone, false)],
           { ...base, operation: `put @${PACE_MS}ms`, note: `one put every ${PACE_MS} ms, as a deploy script writes; ${durability}` },
-          { warmup: 1, iterations: pacedRounds, minIterations: pacedRounds },
+          { warmup: 1, iterations: rounds, minIterations: rounds },
         )),
         toMeasurement('dual-write', lags, {
           ...base,

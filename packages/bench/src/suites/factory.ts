@@ -6,12 +6,12 @@ import { closeSync, fdatasync, fsync, openSync, renameSync, writeSync } from 'no
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import type { DeploymentRecord, StateStore } from '@deploystate/core';
+import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
-import { makeTempDir, measure, removeTempDir } from '../harness.js';
+import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -66,6 +66,33 @@ export async function rewriteFloor(deployments: string, scratch: string): Promis
     },
     close: () => closeSync(folder),
   };
+}
+
+/** The durable put's gates: the runbook's 3x of LevelDB sync (the floor's own ratio beside a FAIL), and the floor's 1.15x. */
+function durablePutGates(
+  measurements: readonly Measurement[],
+  row: { size: number; phase: string; put: string; gated: boolean; at: string },
+): GateResult[] {
+  const { size, phase, put, gated, at } = row;
+  const where = (candidate: string, reference: string) => ({ suite: 'factory' as const, operation: put, candidate, reference, size });
+  const floorRatio = ratioGate(
+    { name: `info: rewrite floor vs leveldb sync${at}`, limit: null, comparison: '<=', source: 'the least any durable file rewrite costs' },
+    measurements,
+    where('rewrite floor', 'leveldb sync'),
+    false,
+  );
+  // Where a durable rewrite cannot reach 3x, the FAIL says so: the floor's own ratio beside it.
+  const beside = (label: string, gate: GateResult): GateResult => ({
+    ...gate,
+    name: gate.status === 'FAIL' && floorRatio.value !== null ? `${label}; floor ${floorRatio.value.toFixed(2)}x)` : `${label})`,
+  });
+  return [
+    beside(`write (put ${phase}${at}, durable`, ratioGate(LIMITS.write, measurements, where('factory', 'leveldb sync'), gated)),
+    beside(`write (json store put${at}, durable`, ratioGate(LIMITS.write, measurements, where('json', 'leveldb sync'), gated)),
+    floorRatio,
+    ratioGate({ ...LIMITS.rewriteFloor, name: `${LIMITS.rewriteFloor.name} (${phase}${at})` }, measurements, where('factory', 'rewrite floor'), gated),
+    ratioGate({ ...LIMITS.rewriteFloor, name: `json store put vs rewrite floor${at}` }, measurements, where('json', 'rewrite floor'), gated),
+  ];
 }
 
 export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome> {
@@ -162,57 +189,42 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           const direct = json.value.create(copied, true);
           stores.push(direct);
           await direct.open();
-          const rewrite = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: 1_900_000_000_000 + r });
-          const put = `put ${phase}`;
+          // A new value every put (a put of unchanged bytes writes nothing), whichever round asks.
+          let stamp = 1_900_000_000_000;
+          const rewrite = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: stamp++ });
+          const subjects: Subject[] = [
+            { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
+            { name: 'json', run: (r: number) => direct.put(rewrite(r)) },
+            { name: 'leveldb sync', run: (r: number) => aloneSync.put(rewrite(r)) },
+            { name: 'rewrite floor', run: (r: number) => floor.write(pickRecord(records, r).chainId) },
+          ];
+          const note =
+            'factory JSON and JsonFileStore on a copy of the same files (fdatasync + folder fsync) vs LevelDB sync: true vs bare durable rewrite of the file';
+          // Back to back, then at a deploy script's pace (gated sizes: each round costs 4 x PACE_MS).
+          const paces = gated ? [undefined, PACE_MS] : [undefined];
           try {
-            measurements.push(
-              ...(await measure(
-                [
-                  { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
-                  { name: 'json', run: (r: number) => direct.put(rewrite(r)) },
-                  { name: 'leveldb sync', run: (r: number) => aloneSync.put(rewrite(r)) },
-                  { name: 'rewrite floor', run: (r: number) => floor.write(pickRecord(records, r).chainId) },
-                ],
-                {
-                  ...base,
-                  operation: put,
-                  itemsPerRun: 1,
-                  note: 'durable, one awaited put at a time: factory JSON and JsonFileStore on a copy of the same files (fdatasync + folder fsync) vs LevelDB sync: true vs bare durable rewrite of the file',
-                },
-                scaled(context, 4, 20),
-              )),
-            );
+            for (const pace of paces) {
+              const put = pace === undefined ? `put ${phase}` : `put ${phase} @${pace}ms`;
+              const rounds = pacedRounds(context);
+              measurements.push(
+                ...(await measure(
+                  pace === undefined ? subjects : subjects.map((subject) => ({ ...subject, before: () => sleep(pace) })),
+                  {
+                    ...base,
+                    operation: put,
+                    itemsPerRun: 1,
+                    note: pace === undefined ? `durable, one awaited put at a time, back to back: ${note}` : `durable, one put every ${pace} ms: ${note}`,
+                  },
+                  // Back to back: 200 rounds after 10 warm-up ones, as the dual-write rows (with 50, the
+                  // store's first rounds weighed on its p50).
+                  pace === undefined ? scaled(context, 1, 100) : { warmup: 1, iterations: rounds, minIterations: rounds },
+                )),
+              );
+              gates.push(...durablePutGates(measurements, { size, phase, put, gated, at: pace === undefined ? '' : ` @${pace}ms` }));
+            }
           } finally {
             floor.close();
           }
-          const floorRatio = ratioGate(
-            { name: 'info: rewrite floor vs leveldb sync', limit: null, comparison: '<=', source: 'the least any durable file rewrite costs' },
-            measurements,
-            where(put, 'rewrite floor', 'leveldb sync'),
-            false,
-          );
-          // Where a durable rewrite cannot reach 3x, the FAIL says so: the floor's own ratio beside it.
-          const beside = (label: string, gate: GateResult): GateResult => ({
-            ...gate,
-            name: gate.status === 'FAIL' && floorRatio.value !== null ? `${label}; floor ${floorRatio.value.toFixed(2)}x)` : `${label})`,
-          });
-          gates.push(
-            beside(`write (put ${phase}, durable`, ratioGate(LIMITS.write, measurements, where(put, 'factory', 'leveldb sync'), gated)),
-            beside('write (json store put, durable', ratioGate(LIMITS.write, measurements, where(put, 'json', 'leveldb sync'), gated)),
-            floorRatio,
-            ratioGate(
-              { ...LIMITS.rewriteFloor, name: `${LIMITS.rewriteFloor.name} (${phase})` },
-              measurements,
-              where(put, 'factory', 'rewrite floor'),
-              gated,
-            ),
-            ratioGate(
-              { ...LIMITS.rewriteFloor, name: 'json store put vs rewrite floor' },
-              measurements,
-              where(put, 'json', 'rewrite floor'),
-              gated,
-            ),
-          );
         }
         // A script that ends closes its store; the next phase's commands then have LevelDB to themselves.
         await store.close();
