@@ -80,7 +80,9 @@ export function tempFileName(target: string): string {
   return `${basename(target)}.${process.pid}.${tempPrefix}${tempSequence.toString(16).padStart(6, '0')}.tmp`;
 }
 
-// Unique per process (pid) and per write (sequence); the random prefix tells apart a pid reused after a crash.
+// Unique per process (pid) and per write (sequence); the random prefix keeps a process from ever
+// naming a temp file as an earlier one with the same pid did (a store's open removes that one's by
+// its time: deployments-folder.ts).
 const tempPrefix = randomBytes(3).toString('hex');
 let tempSequence = 0;
 

@@ -342,8 +342,10 @@ export class WriteQueue {
       return false;
     }
     if (!kept) return { backup: undefined };
-    // The replaced version's backup: the link just made, or the version last written, when it was that.
-    return { backup: loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced };
+    // The replaced version's backup: the link just made, or the version last written, when it was
+    // that; none when the bound pushed it out (`backups: 1` keeps only the version just written).
+    const backup = loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
+    return { backup: backup !== undefined && shelf?.keeps(backup) ? backup : undefined };
   }
 }
 

@@ -57,6 +57,33 @@ describe('backups and restore', () => {
     expect(await store.listBackups(56)).toContain(result.backup);
     await expect(store.replaceChain(56, [rec(97, 'X')])).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' });
   });
+
+  it('a write names as its backup only a file that is kept: none with backups: 1, the previous version with 2', async () => {
+    for (const backups of [1, 2]) {
+      const { store, dir } = await setup({ backups });
+      const file = store.fileFor(56);
+      await store.replaceChain(56, [rec(56, 'A')]);
+      const writes = [
+        // Over the version this store wrote.
+        () => store.replaceChain(56, [rec(56, 'A'), rec(56, 'B')]),
+        // Over a file another program replaced (saved by rename): that version is linked as it is replaced.
+        async () => {
+          await writeFile(`${file}.edit`, await readFile(file));
+          await rename(`${file}.edit`, file);
+          return store.replaceChain(56, [rec(56, 'A'), rec(56, 'B'), rec(56, 'C')]);
+        },
+      ];
+      for (const write of writes) {
+        const result = await write();
+        const kept = await store.listBackups(56);
+        expect(kept.length, `backups: ${backups}`).toBe(backups);
+        if (backups === 1) expect(result.backup, 'backups: 1').toBeUndefined();
+        else expect(kept, 'backups: 2').toContain(result.backup);
+      }
+      await store.close();
+      expect(dir).toBeTruthy();
+    }
+  });
 });
 
 describe('cache', () => {
