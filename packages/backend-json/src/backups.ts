@@ -286,6 +286,12 @@ export interface RestoreOptions {
   registry?: NetworkRegistry;
   /** A specific backup file; default the newest that parses. */
   backup?: string;
+  /**
+   * Without `backup`: whether a version older than the one the store last wrote may be restored,
+   * when that one was changed in place (its backup is a hard link to the file). Default true;
+   * false refuses with BACKUP_NOT_FOUND naming the newest intact backup and how far back it is.
+   */
+  olderVersion?: boolean;
   durable?: boolean;
   lockWait?: Pick<LockOptions, 'timeoutMs'>;
 }
@@ -312,6 +318,19 @@ export interface RestoreResult {
  * too). The file it replaces is kept among the backups first, so the restore can be undone.
  * Throws BACKUP_NOT_FOUND when there is none.
  */
+/** The version the store last wrote is damaged: restoring the newest intact one would lose the writes since. */
+function olderThanLastWritten(target: string, candidate: string, index: number): StateError {
+  const age = index > 0 ? `${index} write(s) before the last` : 'a version replaced before the last write';
+  return new StateError(
+    ErrorCodes.BACKUP_NOT_FOUND,
+    `the version of ${basename(target)} the store last wrote was changed in place (its backup shares the file); the newest intact backup, ${candidate}, is ${age}`,
+    {
+      file: target,
+      hint: `restore it by name (--backup ${candidate}) knowing the writes since are not in it, then put back the records the journal holds with \`deploystate repair-files\``,
+    },
+  );
+}
+
 export async function restoreStateFile(dir: string, chainId: number, options: RestoreOptions = {}): Promise<RestoreResult> {
   const registry = options.registry ?? new NetworkRegistry();
   const fileName = registry.fileName(chainId);
@@ -335,6 +354,8 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           if (isStateError(error) || errnoCode(error) === 'ENOENT') continue;
           throw error;
         }
+        if (options.backup === undefined && options.olderVersion === false && written[0] !== undefined && candidate !== written[0])
+          throw olderThanLastWritten(target, candidate, written.indexOf(candidate));
         const folder = await ensureBackupDir(dir, fileName);
         const newest = written[0];
         const newestIno = newest === undefined ? undefined : lstatSync(newest, { bigint: true, throwIfNoEntry: false })?.ino;

@@ -25,7 +25,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { copyData } from './copy.js';
-import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreResult } from './backups.js';
+import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
 import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
@@ -384,7 +384,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
-  async restore(chainId: number, backup?: string): Promise<RestoreResult> {
+  async restore(chainId: number, backup?: string, options: Pick<RestoreOptions, 'olderVersion'> = {}): Promise<RestoreResult> {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.writes.settled(chainId);
@@ -395,6 +395,7 @@ export class JsonFileStore extends AbstractStateStore {
       durable: this.durable,
       lockWait: this.lockWait,
       ...(backup !== undefined && { backup }),
+      ...(options.olderVersion !== undefined && { olderVersion: options.olderVersion }),
     });
     this.cache.delete(chainId);
     return result;

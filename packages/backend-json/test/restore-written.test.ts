@@ -92,6 +92,12 @@ describe('the version last written', () => {
     await appendFile(file, '\n{"also": "damaged"}');
     const [newest] = await store.listBackups(56);
     expect(await readFile(newest as string, 'utf8')).toContain('damaged');
+    // Asked not to go back past the last write: refused, naming the older version, the file as it is.
+    const damaged = await readFile(file);
+    const refused = await store.restore(56, undefined, { olderVersion: false }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'BACKUP_NOT_FOUND', file });
+    expect(String((refused as Error).message)).toContain('1 write(s) before the last');
+    expect(Buffer.compare(await readFile(file), damaged)).toBe(0);
     const restore = await store.restore(56);
     expect(restore.version).toMatchObject({ kind: 'written', lastWritten: false, newerWrites: 1, intact: true });
     expect(Buffer.compare(await readFile(file), first)).toBe(0);

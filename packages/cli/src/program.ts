@@ -261,6 +261,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: "Restore a network's JSON file (target: its name or chainId) or the LevelDB folder (target: leveldb) from backups",
     options: [
       ['--backup <name>', 'A specific backup (default: the newest one that parses)'],
+      ['--older', 'Take an older version when the last one written was changed in place (default: refuse)'],
       ['--list', 'List the backups, change nothing (without a target: every network file and the LevelDB folder)'],
     ],
     examples: [

@@ -1,7 +1,7 @@
 // `restore` (a JSON file from its backup, the LevelDB folder from the migrator's backup) and
 // `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyDocument, useSample } from './helpers.js';
@@ -57,6 +57,20 @@ describe('restore', () => {
     expect(Buffer.compare(await readFile(file), written)).toBe(0);
     const again = await inSample(migrate);
     expect(again.code, again.stderr).toBe(0);
+
+    // Written into in place (a script's writeFileSync): the version last written, a hard link to the
+    // file, is damaged with it. The older version is never taken without asking: refused, naming it.
+    const before = await readFile(file);
+    await writeFile(file, '{"records": {"half wri');
+    const older = await inSample(['restore', '56', '--yes', '--json']);
+    expect(older.code).toBe(4);
+    expect((onlyDocument(older).error as { code: string }).code).toBe('BACKUP_NOT_FOUND');
+    expect(await readFile(file, 'utf8')).toBe('{"records": {"half wri');
+    const asked = await inSample(['restore', '56', '--older', '--yes', '--json']);
+    expect(asked.code, asked.stderr).toBe(0);
+    expect((onlyDocument(asked) as { version: { lastWritten: boolean } }).version.lastWritten).toBe(false);
+    expect(() => JSON.parse(before.toString('utf8'))).not.toThrow();
+    expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
   });
 
   it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {

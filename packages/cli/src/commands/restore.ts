@@ -64,10 +64,11 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
     throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backups of ${file}`, { file });
   }
   await ctx.confirm('restore', [
-    `replace ${file} with ${backup ?? 'the newest intact backup that parses (the version the store last wrote, unless that is damaged too)'}`,
+    `replace ${file} with ${backup ?? (options.older === true ? 'the newest intact backup that parses (the version the store last wrote, unless that is damaged too)' : 'the version the store last wrote (refused if it was changed in place: --older takes the one before)')}`,
     'back up the current file first',
   ]);
-  const result = await store.restore(chainId, backup);
+  // The last version written, damaged in place, is never swapped for an older one without asking (--older, or --backup).
+  const result = await store.restore(chainId, backup, { olderVersion: options.older === true });
   // [coowned] A restore is the product's own write: the file as restored is the new baseline.
   await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
   ctx.out.result(
