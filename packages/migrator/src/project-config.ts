@@ -56,7 +56,7 @@ function readConfigText(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     const denied = code === 'EACCES' || code === 'EPERM';
     throw new StateError(denied ? ErrorCodes.PERMISSION_DENIED : ErrorCodes.INVALID_CONFIG, `cannot read ${file}: ${(error as Error).message}`, {
       file,
