@@ -20,6 +20,7 @@ import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
+import { withProjectConfig, type ProjectConfigOption } from './project-options.js';
 import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import { currentRoute, outboxWriteNow, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
@@ -27,7 +28,7 @@ import { OutboxDrainer } from './outbox-drainer.js';
 import { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 
-export interface StateStoreOptions extends MigrationOptions {
+export interface StateStoreOptions extends MigrationOptions, ProjectConfigOption {
   env?: NodeJS.ProcessEnv;
   /** Read both sides where both are written, and journal every mismatch. */
   shadowReads?: boolean;
@@ -68,7 +69,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   /** The look for entries another process left, while it runs: close() waits for it, so they are drained. */
   private leftoverCheck: Promise<void> | undefined;
 
-  constructor(options: StateStoreOptions = {}) {
+  constructor(given: StateStoreOptions = {}) {
+    // The files, chain names and paths the CLI uses: deploystate.config.json fills what `given` leaves out.
+    const options = withProjectConfig(given);
     const registry = options.registry ?? new NetworkRegistry();
     // Deploy scripts use the store as they used the old StateManager, without calling open().
     super({ registry, openOnFirstUse: true });
@@ -320,8 +323,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
 }
 
 /**
- * The store for the current phase. It opens on first use (or call open()); close it when the
- * script ends so LevelDB and timers are released.
+ * The store for the current phase, over the project's files as deploystate.config.json names them
+ * (options passed win; `projectConfig: false` ignores the file). It opens on first use (or call
+ * open()); close it when the script ends so LevelDB and timers are released.
  */
 export function createStateStore(options: StateStoreOptions = {}): MigrationStateStore {
   return new MigrationStateStore(options);

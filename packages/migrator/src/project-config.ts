@@ -3,9 +3,9 @@
 // module and the CLI both read the file here (the CLI then reads its own fields from `fields`), so
 // deploy scripts use the same store the CLI migrates. Imports only core: the CLI loads it alone
 // (`@deploystate/migrator/project-config`) on every command.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import { errnoCode, ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
 
 export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
 
@@ -23,12 +23,14 @@ export interface ProjectConfig {
 
 /**
  * `<cwd>/deploystate.config.json` (or `options.file`, resolved against cwd), or nothing configured
- * when it does not exist; INVALID_CONFIG naming the file when malformed.
+ * when it does not exist; INVALID_CONFIG naming the file when malformed or not readable
+ * (PERMISSION_DENIED when the system denies access).
  */
 export function readProjectConfig(cwd: string, options: { file?: string } = {}): ProjectConfig {
   const file = resolve(cwd, options.file ?? PROJECT_CONFIG_FILE);
-  if (!existsSync(file)) return { networks: [], fields: {} };
-  const raw = parseLossless(readFileSync(file, 'utf8'), { source: file });
+  const text = readConfigText(file);
+  if (text === undefined) return { networks: [], fields: {} };
+  const raw = parseLossless(text, { source: file });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
   }
@@ -46,6 +48,22 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   }
   config.networks = networks as NetworkDefinition[];
   return config;
+}
+
+/** The file's text; undefined when there is none. A file there that cannot be read is never taken for no file. */
+function readConfigText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    const denied = code === 'EACCES' || code === 'EPERM';
+    throw new StateError(denied ? ErrorCodes.PERMISSION_DENIED : ErrorCodes.INVALID_CONFIG, `cannot read ${file}: ${(error as Error).message}`, {
+      file,
+      hint: denied ? 'give this user read access to it' : 'it must be a readable JSON file: restore it from git',
+      cause: error,
+    });
+  }
 }
 
 /** The default registry with the project's networks registered; a malformed entry is INVALID_CONFIG naming the file. */

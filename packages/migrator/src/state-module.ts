@@ -5,7 +5,6 @@
 // record it could not look up, because deploy flows read null (or any error) as "not deployed".
 import { ErrorCodes, isStateError, sleep, StateError, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore, type MigrationStateStore, type StateStoreOptions } from './factory.js';
-import { projectRegistry, readProjectConfig } from './project-config.js';
 
 /** Codes that say "busy right now", not "wrong": a call meeting one waits and tries again. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([ErrorCodes.LOCKED, ErrorCodes.WRITES_REFUSED]);
@@ -31,23 +30,6 @@ export interface StateModuleOptions extends StateStoreOptions {
   waitMs?: number;
   /** Called each time a call meets a transient condition and is about to wait (e.g. to log it). */
   onWait?: (wait: StateModuleWait) => void;
-  /**
-   * Read `<cwd>/deploystate.config.json` for the paths and networks the options leave out, as the
-   * CLI does (default true), so scripts and the CLI use the same store.
-   */
-  projectConfig?: boolean;
-}
-
-/** The options with what the project's config file names filled in where they name nothing. */
-function withProjectConfig(options: StateStoreOptions): StateStoreOptions {
-  const config = readProjectConfig(options.cwd ?? process.cwd());
-  return {
-    ...options,
-    leveldb: options.leveldb ?? config.leveldb,
-    deployments: options.deployments ?? config.deployments,
-    stateDir: options.stateDir ?? config.stateDir,
-    registry: options.registry ?? projectRegistry(config),
-  };
 }
 
 export interface StateModule {
@@ -63,10 +45,10 @@ export interface StateModule {
 
 /** A state module over its own store; the free functions below use one made from the project's config. */
 export function createStateModule(options: StateModuleOptions = {}): StateModule {
-  const { waitMs = STATE_MODULE_WAIT_MS, onWait, projectConfig = true, ...storeOptions } = options;
+  const { waitMs = STATE_MODULE_WAIT_MS, onWait, ...storeOptions } = options;
   if (!(waitMs >= 0)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `waitMs must be a number >= 0 (got ${String(waitMs)})`);
   let store: MigrationStateStore | undefined;
-  const current = (): MigrationStateStore => (store ??= createStateStore(projectConfig ? withProjectConfig(storeOptions) : storeOptions));
+  const current = (): MigrationStateStore => (store ??= createStateStore(storeOptions));
 
   async function patiently<T>(
     operation: string,
