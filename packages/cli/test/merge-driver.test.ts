@@ -1,7 +1,7 @@
 // Two teammates deploy on two branches: with the driver that `init` registers, git merges the
 // deployment file by record. Real git repositories, the built binary as the driver.
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEncode, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
@@ -157,6 +157,39 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     expect((await deploystate(['validate', '--json'], { cwd: repo })).code).toBe(0);
     gitOk('add', FILE);
     gitOk('commit', '-q', '--no-edit');
+  });
+
+  it('a side naming a record twice stops the merge, merged by line with every value kept, naming the file', async () => {
+    configureDriver();
+    const token = record('Token');
+    const other = '0x' + 'aa'.repeat(20);
+    // A bad hand merge on one branch left Token twice: a merge by record would keep only the last.
+    gitOk('checkout', '-q', '-b', 'a');
+    const clean = await readFile(join(repo, FILE), 'utf8');
+    const entry = /^ {4}"Token": \{[\s\S]*?\n {4}\}/m.exec(clean)?.[0] as string;
+    await writeFile(join(repo, FILE), clean.replace(entry, `${entry.replace(token.address as string, other)},\n${entry}`));
+    gitOk('commit', '-q', '-am', 'bad hand merge');
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('deploy B', [record('NewVaultB', { address: '0x' + 'bb'.repeat(20) })]);
+
+    const merge = git('merge', '--no-edit', 'a');
+    expect(merge.code, merge.out).not.toBe(0);
+    expect(merge.out).toContain(FILE);
+    expect(gitOk('ls-files', '-u', '--', FILE)).not.toBe('');
+    const text = await readFile(join(repo, FILE), 'utf8');
+    for (const value of [other, token.address as string, '0x' + 'bb'.repeat(20)]) expect(text).toContain(value);
+
+    // The driver's own answer: exit 1 and the DUPLICATE_KEY it met, even when the line merge is clean.
+    const sides = join(repo, 'sides');
+    await mkdir(sides);
+    await writeFile(join(sides, 'base'), clean);
+    const ours = gitOk('show', `a:${FILE}`);
+    await writeFile(join(sides, 'ours'), ours);
+    await writeFile(join(sides, 'theirs'), clean);
+    const run = await deploystate(['merge-file', join(sides, 'base'), join(sides, 'ours'), join(sides, 'theirs'), FILE, '--json'], { cwd: repo });
+    expect(run.code).toBe(1);
+    expect(onlyDocument(run)).toMatchObject({ file: FILE, merge: 'lines', clean: false, duplicate: { code: 'DUPLICATE_KEY', file: FILE } });
+    expect(await readFile(join(sides, 'ours'), 'utf8')).toBe(ours);
   });
 
   it('without the driver git interleaves two new records between markers; the validator names both, and checkout --merge redoes it by record', async () => {
