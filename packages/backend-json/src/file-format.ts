@@ -63,7 +63,11 @@ export function assertRewritable(model: StateFileModel, file: string): void {
 export function duplicateKeyError(
   file: string,
   duplicate: DuplicateKey,
-  { source = file, outcome = 'the file is not rewritten, as that would drop one value', hint = 'remove one of the two entries by hand, then write again' } = {},
+  {
+    source = file,
+    outcome = 'the file is not rewritten, as that would drop one value',
+    hint = 'remove one of the two entries by hand, then write again',
+  } = {},
 ): StateError {
   const { key, pointer, position } = duplicate;
   return new StateError(

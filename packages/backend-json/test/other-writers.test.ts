@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { isStateFileMerge, JsonFileStore, mergeStateFiles, resolveConflicts, restoreStateFile, updateDeploymentFile } from '../src/index.js';
+import {
+  isStateFileMerge,
+  JsonFileStore,
+  mergeStateFiles,
+  resolveConflicts,
+  restoreStateFile,
+  updateDeploymentFile,
+} from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();

@@ -186,7 +186,9 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     const ours = gitOk('show', `a:${FILE}`);
     await writeFile(join(sides, 'ours'), ours);
     await writeFile(join(sides, 'theirs'), clean);
-    const run = await deploystate(['merge-file', join(sides, 'base'), join(sides, 'ours'), join(sides, 'theirs'), FILE, '--json'], { cwd: repo });
+    const run = await deploystate(['merge-file', join(sides, 'base'), join(sides, 'ours'), join(sides, 'theirs'), FILE, '--json'], {
+      cwd: repo,
+    });
     expect(run.code).toBe(1);
     expect(onlyDocument(run)).toMatchObject({ file: FILE, merge: 'lines', clean: false, duplicate: { code: 'DUPLICATE_KEY', file: FILE } });
     expect(await readFile(join(sides, 'ours'), 'utf8')).toBe(ours);
