@@ -80,7 +80,9 @@ export function tempFileName(target: string): string {
   return `${basename(target)}.${process.pid}.${tempPrefix}${tempSequence.toString(16).padStart(6, '0')}.tmp`;
 }
 
-// Unique per process (pid) and per write (sequence); the random prefix tells apart a pid reused after a crash.
+// Unique per process (pid) and per write (sequence); the random prefix keeps a process from ever
+// naming a temp file as an earlier one with the same pid did (a store's open removes that one's by
+// its time: deployments-folder.ts).
 const tempPrefix = randomBytes(3).toString('hex');
 let tempSequence = 0;
 
@@ -201,17 +203,26 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
   } catch {
     return undefined;
   }
-  const fd = openSync(tmp, 'r+');
-  const info = fstatSync(fd);
-  if (info.nlink !== 1) {
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'r+');
+    const info = fstatSync(fd);
     // Someone else links this inode: overwriting it would change their file. Let it go.
-    closeSync(fd);
-    unlinkSync(tmp);
+    if (info.nlink !== 1) throw new Error('linked elsewhere');
+    // The user may have changed the file's permissions since this copy was made.
+    if ((info.mode & 0o777) !== mode) fchmodSync(fd, mode);
+    return { fd, size: info.size };
+  } catch {
+    // Not reusable (linked elsewhere, or not writable: a read-only state file's backups are
+    // read-only too): it goes, and a fresh temp file is made instead.
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already gone: nothing to leave behind.
+    }
     return undefined;
   }
-  // The user may have changed the file's permissions since this copy was made.
-  if ((info.mode & 0o777) !== mode) fchmodSync(fd, mode);
-  return { fd, size: info.size };
 }
 
 /**

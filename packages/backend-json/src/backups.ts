@@ -3,9 +3,9 @@
 // the file by rename, so the link keeps that version's bytes), plus a link to any version the store
 // did not write (edited by hand, or written before this scheme) when a write or restore replaces it.
 // The restore brings back the newest version that is intact and parses, and says which it is.
-import { copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
@@ -220,7 +220,11 @@ export class BackupShelf {
   next(take?: number): { recyclable?: string; lastWritten?: { path: string; ino: bigint } } {
     const names = this.current(take);
     const lastWritten = this.lastWritten(take);
-    const oldest = names.length + 1 > this.keep ? names.shift() : undefined;
+    // Never the version last written (with `backups: 1` it is the oldest too): the write names it
+    // as the backup of the file it replaces; the bound prunes it once the write is done.
+    const first = names[0];
+    const pushedOut = names.length + 1 > this.keep && first !== undefined && join(this.folder, first) !== lastWritten?.path;
+    const oldest = pushedOut ? names.shift() : undefined;
     return { ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }), ...(lastWritten && { lastWritten }) };
   }
 
@@ -251,6 +255,11 @@ export class BackupShelf {
       this.names = undefined;
     }
     for (const name of excess) void unlink(join(this.folder, name)).catch(() => undefined);
+  }
+
+  /** Whether `path` is among the backups kept (a backup the bound pushed out is not). */
+  keeps(path: string): boolean {
+    return dirname(path) === this.folder && (this.names?.includes(basename(path)) ?? existsSync(path));
   }
 
   /** Forget what is known (after a failed write, or a restore by another path). */

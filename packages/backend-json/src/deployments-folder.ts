@@ -41,6 +41,20 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
   if (!readOnly) await prepareStateDir(location);
 }
 
+/**
+ * Whether a temp file carrying this process's pid was last written before this process started: a
+ * writer that died with the same pid left it (in a container every run may be pid 1). Ten seconds
+ * before the start, so a clock stepped back a little never takes a live write's file for one.
+ */
+async function madeBeforeThisProcess(path: string): Promise<boolean> {
+  const started = Date.now() - process.uptime() * 1000;
+  try {
+    return (await stat(path)).mtimeMs < started - 10_000;
+  } catch {
+    return false;
+  }
+}
+
 /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
 async function prepareStateDir(location: string): Promise<void> {
   const root = join(location, STATE_DIR);
@@ -53,8 +67,10 @@ async function prepareStateDir(location: string): Promise<void> {
     });
     for (const name of await readdir(join(root, 'tmp'))) {
       const pid = tempFilePid(name);
-      if (pid === process.pid || (pid !== undefined && isProcessAlive(pid))) continue;
-      await unlink(join(root, 'tmp', name)).catch(() => undefined);
+      if (pid === undefined) continue;
+      const path = join(root, 'tmp', name);
+      if (pid === process.pid ? !(await madeBeforeThisProcess(path)) : isProcessAlive(pid)) continue;
+      await unlink(path).catch(() => undefined);
     }
   } catch (error) {
     // A read-only folder still serves reads; writes will report the permission problem.

@@ -1,6 +1,7 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
+import { chmodSync, lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
@@ -297,6 +298,8 @@ export class WriteQueue {
         cause: error,
       });
     }
+    // The permission bits the file had when it was read (the temp file is made with them).
+    const mode = loaded.file === target ? loaded.signature?.mode : undefined;
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
     let stale = false;
@@ -306,12 +309,14 @@ export class WriteQueue {
         tmpDir: this.tmpDir,
         folder: this.folder,
         ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
-        ...(loaded.file === target && loaded.signature && { mode: loaded.signature.mode }),
+        ...(mode !== undefined && { mode }),
         // What the backups need costs no time of its own where it runs while the temp file's sync
         // does: the file replaced linked, the written version's backup named (backups.ts).
         whileSyncing: (tmp) => {
           stale = check !== undefined && !check();
           if (stale) return;
+          // A base printed from memory took the mode it had then: a chmod since is kept (never undone by the write).
+          if (check !== undefined && mode !== undefined) keepModeNow(target, tmp, mode);
           if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
         },
         beforeRename: async () => {
@@ -337,9 +342,17 @@ export class WriteQueue {
       return false;
     }
     if (!kept) return { backup: undefined };
-    // The replaced version's backup: the link just made, or the version last written, when it was that.
-    return { backup: loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced };
+    // The replaced version's backup: the link just made, or the version last written, when it was
+    // that; none when the bound pushed it out (`backups: 1` keeps only the version just written).
+    const backup = loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
+    return { backup: backup !== undefined && shelf?.keeps(backup) ? backup : undefined };
   }
+}
+
+/** Gives the temp file `target`'s permission bits as they are now, when they are no longer `mode`. */
+function keepModeNow(target: string, tmp: string, mode: number): void {
+  const now = lstatSync(target, { throwIfNoEntry: false });
+  if (now?.isFile() && (now.mode & 0o777) !== mode) chmodSync(tmp, now.mode & 0o777);
 }
 
 /** A step of the backups: a file system error names the state file. */

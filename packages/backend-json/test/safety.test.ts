@@ -57,6 +57,33 @@ describe('backups and restore', () => {
     expect(await store.listBackups(56)).toContain(result.backup);
     await expect(store.replaceChain(56, [rec(97, 'X')])).rejects.toMatchObject({ code: 'CHAIN_MISMATCH' });
   });
+
+  it('a write names as its backup only a file that is kept: none with backups: 1, the previous version with 2', async () => {
+    for (const backups of [1, 2]) {
+      const { store, dir } = await setup({ backups });
+      const file = store.fileFor(56);
+      await store.replaceChain(56, [rec(56, 'A')]);
+      const writes = [
+        // Over the version this store wrote.
+        () => store.replaceChain(56, [rec(56, 'A'), rec(56, 'B')]),
+        // Over a file another program replaced (saved by rename): that version is linked as it is replaced.
+        async () => {
+          await writeFile(`${file}.edit`, await readFile(file));
+          await rename(`${file}.edit`, file);
+          return store.replaceChain(56, [rec(56, 'A'), rec(56, 'B'), rec(56, 'C')]);
+        },
+      ];
+      for (const write of writes) {
+        const result = await write();
+        const kept = await store.listBackups(56);
+        expect(kept.length, `backups: ${backups}`).toBe(backups);
+        if (backups === 1) expect(result.backup, 'backups: 1').toBeUndefined();
+        else expect(kept, 'backups: 2').toContain(result.backup);
+      }
+      await store.close();
+      expect(dir).toBeTruthy();
+    }
+  });
 });
 
 describe('cache', () => {
@@ -166,11 +193,16 @@ describe('writeFileAtomic', () => {
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
   });
 
-  it('a store cleans temp files left by dead writers when it opens, and keeps live ones', async () => {
+  it('a store cleans temp files left by dead writers (a reused pid too) when it opens, and keeps live ones', async () => {
     const { dir } = await setup();
     const tmp = join(dir, '.deploystate', 'tmp');
     await writeFile(join(tmp, `bscmainnet.json.${2 ** 22 + 54321}.abcdefabcdef.tmp`), 'partial');
     await writeFile(join(tmp, `bscmainnet.json.${process.pid}.abcdefabcdef.tmp`), 'mine');
+    // Left by an earlier run that had this same pid (a container's pid 1, say): written before this process started.
+    const earlier = join(tmp, `bscmainnet.json.${process.pid}.0a0b0c000001.tmp`);
+    await writeFile(earlier, 'partial');
+    const beforeStart = (Date.now() - process.uptime() * 1000 - 60_000) / 1000;
+    await utimes(earlier, beforeStart, beforeStart);
     const store = new JsonFileStore({ dir });
     await store.open();
     expect(await readdir(tmp)).toEqual([`bscmainnet.json.${process.pid}.abcdefabcdef.tmp`]);
