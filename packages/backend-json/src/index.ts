@@ -30,3 +30,4 @@ export {
   type MergeResult,
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
+export { readStateFileBytes } from './state-path.js';

@@ -1,11 +1,11 @@
 // Two teammates deploy on two branches: with the driver that `init` registers, git merges the
 // deployment file by record. Real git repositories, the built binary as the driver.
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEncode, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore, mergeStateFiles } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { BIN, childEnv, deploystate, onlyDocument } from './helpers.js';
 
@@ -192,6 +192,39 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     expect(run.code).toBe(1);
     expect(onlyDocument(run)).toMatchObject({ file: FILE, merge: 'lines', clean: false, duplicate: { code: 'DUPLICATE_KEY', file: FILE } });
     expect(await readFile(join(sides, 'ours'), 'utf8')).toBe(ours);
+  });
+
+  it('merge-resolve never reads nor writes through a link at the file’s path (NOT_A_FILE)', async () => {
+    const token = record('Token');
+    const base = await readFile(join(repo, FILE), 'utf8');
+    const side = async (address: string): Promise<string> => {
+      const dir = await makeTempDir('deploystate-side-');
+      try {
+        const store = new JsonFileStore({ dir, create: true });
+        await store.open();
+        await store.put({ ...token, address });
+        await store.close();
+        return await readFile(join(dir, 'bscmainnet.json'), 'utf8');
+      } finally {
+        await removeTempDir(dir);
+      }
+    };
+    const merged = mergeStateFiles(
+      { base, ours: await side('0x' + 'aa'.repeat(20)), theirs: await side('0x' + 'bb'.repeat(20)) },
+      { file: FILE },
+    );
+    expect(merged.conflicts).toHaveLength(1);
+    // The conflicted file kept outside the folder, a link to it in its place.
+    const outside = join(repo, 'outside.json');
+    await writeFile(outside, merged.text);
+    await rm(join(repo, FILE));
+    await symlink(outside, join(repo, FILE));
+
+    const run = await deploystate(['merge-resolve', FILE, '--all', 'theirs', '--json'], { cwd: repo });
+    expect(run.code).not.toBe(0);
+    expect(onlyDocument(run)).toMatchObject({ ok: false, error: { code: 'NOT_A_FILE' } });
+    expect(await readlink(join(repo, FILE))).toBe(outside);
+    expect(await readFile(outside, 'utf8')).toBe(merged.text);
   });
 
   it('without the driver git interleaves two new records between markers; the validator names both, and checkout --merge redoes it by record', async () => {
