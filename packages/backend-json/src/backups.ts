@@ -10,6 +10,7 @@ import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
+import { isRacy } from './stat-tick.js';
 import { assertReplaceable, readStateFileBytes } from './state-path.js';
 
 let sequence = 0;
@@ -166,16 +167,19 @@ export async function pruneBackups(dir: string, fileName: string, keep: number):
 
 /**
  * One state file's backups as this process knows them, oldest first, so a write needs no folder
- * listing: the list is read again only when the folder's mtime is not the one this process's own
- * last change left (another process added or removed a backup), and looked at only once per take
- * of the file's lock (writes that keep holding it share one look: every other writer of these
- * backups takes that lock first). The bound is kept by handing the oldest backup beyond it to the
- * next write to reuse as its temp file (see writeFileAtomic's `recycle`), and by removing any
- * further excess in the background.
+ * listing: the list is read again when the folder's mtime is not the one this process's own last
+ * change left (another process added or removed a backup) or was seen within a timestamp tick of
+ * that change (a change in the same tick leaves the same mtime: stat-tick.ts), and looked at only
+ * once per take of the file's lock (writes that keep holding it share one look: every other writer
+ * of these backups takes that lock first). The bound is kept by handing the oldest backup beyond
+ * it to the next write to reuse as its temp file (see writeFileAtomic's `recycle`), and by removing
+ * any further excess in the background.
  */
 export class BackupShelf {
   private names: string[] | undefined;
   private seenMtimeNs: bigint | undefined;
+  /** When seenMtimeNs was read (ms): a folder seen racy is listed again, whatever its mtime. */
+  private seenAt = 0;
   /** The lock take (LockLease.takes) under which the list was last checked against the folder. */
   private checkedInTake: number | undefined;
   private lastWrittenKnown: { name: string; path: string; ino: bigint } | undefined;
@@ -201,11 +205,13 @@ export class BackupShelf {
       mkdirSync(this.folder, { recursive: true });
       mtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
     }
-    if (!this.names || mtimeNs !== this.seenMtimeNs) {
+    if (!this.names || mtimeNs !== this.seenMtimeNs || isRacy(this.seenAt, mtimeNs)) {
+      const seenAt = Date.now();
       this.names = readdirSync(this.folder)
         .filter((n) => n.endsWith('.json'))
         .sort();
       this.seenMtimeNs = mtimeNs;
+      this.seenAt = seenAt;
     }
     this.checkedInTake = take;
     return this.names;
@@ -250,6 +256,7 @@ export class BackupShelf {
     this.lastWrittenKnown = { name: basename(written.path), path: written.path, ino: written.ino };
     const excess = names.splice(0, Math.max(0, names.length - this.keep));
     try {
+      this.seenAt = Date.now();
       this.seenMtimeNs = statSync(this.folder, { bigint: true }).mtimeNs;
     } catch {
       this.names = undefined;

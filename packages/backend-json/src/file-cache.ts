@@ -1,10 +1,12 @@
 // The JSON store's parsed files: a bounded LRU of one entry per chain, revalidated by a stat before
 // each use, so another process's completed write is seen by the next read. An entry modified
-// within a timestamp tick of when it was read is checked once more by its bytes (git's "racy" rule).
+// within a timestamp tick of when it was read is checked once more by its bytes (git's "racy" rule,
+// stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { StateError, errnoCode, fsErrorCode } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
+import { isRacy, racyUntil } from './stat-tick.js';
 import { kindOf, notAFile, openStateFile } from './state-path.js';
 
 export interface FileSignature {
@@ -29,10 +31,6 @@ export interface LoadedFile {
   /** How this store printed these bytes, when it did: the next write splices into it (record-splice.ts). */
   layout?: StateFileLayout;
 }
-
-// A file modified this close to when it was read may change again within the same mtime tick;
-// such a cache entry is re-read once more before it is trusted (git's "racy" rule).
-const RACY_MS = 25;
 
 // Files up to this size are re-read synchronously (a few microseconds from the page cache, less
 // than the thread-pool round trips of the async calls); larger ones asynchronously.
@@ -82,9 +80,11 @@ interface PlainSignature {
 
 const msOf = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
 
-function plainOf(signature: FileSignature): PlainSignature {
+/** The signature as a plain stat reports it, and until when it cannot vouch for its file (stat-tick.ts). */
+function plainOf(signature: FileSignature): PlainSignature & { racyUntil: number } {
   const { dev, ino, size, mtimeNs, ctimeNs } = signature;
-  return { dev: Number(dev), ino: Number(ino), size: Number(size), mtimeMs: msOf(mtimeNs), ctimeMs: msOf(ctimeNs) };
+  const plain = { dev: Number(dev), ino: Number(ino), size: Number(size), mtimeMs: msOf(mtimeNs), ctimeMs: msOf(ctimeNs) };
+  return { ...plain, racyUntil: racyUntil(mtimeNs) };
 }
 
 /** A plain lstat of the file; undefined when it is missing (the caller then takes the full path). */
@@ -178,7 +178,7 @@ export interface FileCacheOptions {
 export class FileCache {
   private readonly entries = new Map<number, LoadedFile>();
   /** Each kept signature as a plain stat reports it, for cached()'s check. */
-  private readonly plain = new WeakMap<FileSignature, PlainSignature>();
+  private readonly plain = new WeakMap<FileSignature, PlainSignature & { racyUntil: number }>();
   /** Where a racy entry's file is read to be compared with its bytes (grown as needed, never beyond SHADOW_READ_LIMIT). */
   private readonly scratch = { buffer: Buffer.alloc(0) };
 
@@ -212,8 +212,8 @@ export class FileCache {
     if (seen === undefined) this.plain.set(hit.signature, (seen = plainOf(hit.signature)));
     // As sameSignature, on numbers: a value a double cannot hold exactly is left to load()'s bigint
     // stat. A plain stat's milliseconds resolve a quarter of a microsecond, finer than the clock tick
-    // that stamps files, and a write after the entry was read is stamped at least RACY_MS after the
-    // time it holds (below), so no change can compare equal.
+    // that stamps files, and a write after the entry was read is stamped a tick past the time it
+    // holds (below, stat-tick.ts), so no change can compare equal.
     if (now.ino > Number.MAX_SAFE_INTEGER || now.dev > Number.MAX_SAFE_INTEGER || now.size > Number.MAX_SAFE_INTEGER) return undefined;
     if (
       now.ino !== seen.ino ||
@@ -223,13 +223,13 @@ export class FileCache {
       now.ctimeMs !== seen.ctimeMs
     )
       return undefined;
-    if (hit.readAt - now.mtimeMs <= RACY_MS) return undefined;
+    if (hit.readAt <= seen.racyUntil) return undefined;
     this.touch(chainId, hit);
     return hit;
   }
 
   /**
-   * The entry load() would compare with the file's bytes before trusting it (racy, see RACY_MS),
+   * The entry load() would compare with the file's bytes before trusting it (racy, stat-tick.ts),
    * when it is small enough to be compared synchronously: a writer may print from it at once and
    * call holdsBytes() while its temp file syncs, instead of waiting for the read (write-queue.ts).
    */
@@ -237,7 +237,7 @@ export class FileCache {
     const hit = this.entries.get(chainId);
     if (hit?.bytes === undefined || hit.signature === undefined || hit.readAt === undefined) return undefined;
     if (hit.signature.size > BigInt(SHADOW_READ_LIMIT) || hit.file !== this.options.canonicalFile(chainId)) return undefined;
-    return hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS ? hit : undefined;
+    return isRacy(hit.readAt, hit.signature.mtimeNs) ? hit : undefined;
   }
 
   /**
@@ -270,7 +270,7 @@ export class FileCache {
     // An entry racy by its own stat (a put right after another) is compared by its bytes whatever
     // a stat would show now, and the read's own fstat signs them: no stat before it.
     if (hit?.file === canonical && hit.bytes !== undefined && hit.signature !== undefined && hit.readAt !== undefined) {
-      if (hit.readAt - Number(hit.signature.mtimeNs / 1_000_000n) <= RACY_MS) return this.readFresh(chainId, canonical, hit.signature.size, hit);
+      if (isRacy(hit.readAt, hit.signature.mtimeNs)) return this.readFresh(chainId, canonical, hit.signature.size, hit);
     }
     return this.loadByStat(chainId, canonical);
   }
@@ -289,7 +289,7 @@ export class FileCache {
     }
     const hit = this.entries.get(chainId);
     const same = hit !== undefined && hit.file === file && hit.signature !== undefined && sameSignature(hit.signature, signature);
-    if (same && hit.readAt !== undefined && hit.readAt - Number(signature.mtimeNs / 1_000_000n) > RACY_MS) {
+    if (same && hit.readAt !== undefined && !isRacy(hit.readAt, signature.mtimeNs)) {
       this.touch(chainId, hit);
       return hit;
     }

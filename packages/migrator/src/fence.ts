@@ -5,6 +5,8 @@
 // routes by the new one. It is a kernel lock on a dedicated file: a crashed command or script
 // never leaves it set.
 import { withLock } from '@deploystate/backend-json/lock';
+import { ErrorCodes, isStateError } from '@deploystate/core';
+import { namingWritersInFlight } from './gate-writers.js';
 import type { StateFiles } from './paths.js';
 
 /** How long a write waits for a gate in progress before LOCKED (a gate's compare of a large store takes seconds). */
@@ -17,12 +19,19 @@ export function underWriteFence<T>(files: Pick<StateFiles, 'fence'>, write: () =
   return withLock(files.fence, write, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS });
 }
 
-/** Runs a gate's work holding the fence exclusively: the writes in flight finish first, new ones wait. */
-export function underGateFence<T>(
-  files: Pick<StateFiles, 'fence'>,
+/**
+ * Runs a gate's work holding the fence exclusively: the writes in flight finish first, new ones
+ * wait. On timeout LOCKED, naming the writes in flight (gate-writers.ts).
+ */
+export async function underGateFence<T>(
+  files: Pick<StateFiles, 'fence' | 'journal'>,
   purpose: string,
   work: () => Promise<T>,
   timeoutMs = GATE_FENCE_WAIT_MS,
 ): Promise<T> {
-  return withLock(files.fence, work, { mode: 'exclusive', timeoutMs, purpose });
+  try {
+    return await withLock(files.fence, work, { mode: 'exclusive', timeoutMs, purpose });
+  } catch (error) {
+    throw isStateError(error, ErrorCodes.LOCKED) && error.file === files.fence ? await namingWritersInFlight(files, error) : error;
+  }
 }

@@ -12,6 +12,7 @@ import {
   ErrorCodes,
   isStateError,
   parseKey,
+  StateError,
   StoreDigest,
   type DeploymentRecord,
   type StateStore,
@@ -20,11 +21,13 @@ import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import type { IntentEntry, Journal } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
+import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+import { unreadableFiles } from './unreadable.js';
 import { keysWrittenSince, quietPoint } from './written-since.js';
 
 const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
@@ -263,18 +266,55 @@ export async function runRollback(
       s.phase = 'rolling-back';
     });
   }
-  // Writes that began before the phase flipped finish (or time out) before the carry-back reads.
-  const plan = keepJournalled(early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq), journalWins);
-  const leveldb = await ctx.leveldb();
-  for (const { record } of plan.puts) await leveldb.put(record);
-  for (const key of plan.deletes) {
-    const { chainId, contractName } = parseKey(key);
-    await leveldb.delete(chainId, contractName);
-  }
-  // Planned from JSON, the digest needs no read of LevelDB and is made once writers go on; else
-  // LevelDB is read now, before they write to it again.
-  const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
-  await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
+  // The carry-back is a gate: it holds the fence, so the writes that began before the phase flipped
+  // have finished before it reads (on timeout LOCKED, still rolling-back: a re-run finishes it),
+  // and no write lands on JSON after it read JSON and before the switch.
+  const { plan, scanned, kept } = await underGateFence(ctx.files, 'rollback', async () => {
+    const planned = early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq);
+    // [coowned] Checked again once the plan has read JSON: a rewrite since the first check would
+    // otherwise be carried back as the truth.
+    const lostNow = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
+    if (lostNow.length > 0 && !emergency) throw foreignOverwriteError(lostNow, 'rollback');
+    const wins = lostNow.length > 0 ? new Map([...journalWins, ...(await journalledRecords(coownedContext(ctx), lostNow))]) : journalWins;
+    const plan = keepJournalled(planned, wins);
+    const leveldb = await ctx.leveldb();
+    for (const { record } of plan.puts) await leveldb.put(record);
+    for (const key of plan.deletes) {
+      const { chainId, contractName } = parseKey(key);
+      await leveldb.delete(chainId, contractName);
+    }
+    // Planned from JSON, the digest needs no read of LevelDB and is made once writers go on; else
+    // LevelDB is read now, before they write to it again.
+    const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
+    await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
+    await switchBack(ctx, from, started, emergency, plan);
+    return { plan, scanned, kept: wins };
+  }).catch(stillRollingBack);
+  const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
+  return {
+    from,
+    emergency,
+    replayed: plan.keys.length,
+    puts: plan.puts.length,
+    deletes: plan.deletes.length,
+    leveldbDigest,
+    durationMs: ctx.now() - started,
+    ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),
+  };
+}
+
+/** A carry-back the fence kept waiting: the migration stays rolling-back until rollback runs again. */
+function stillRollingBack(error: unknown): never {
+  if (!isStateError(error, ErrorCodes.LOCKED)) throw error;
+  throw new StateError(ErrorCodes.LOCKED, `${error.message}; the migration stays rolling-back (writes are refused) until rollback runs again`, {
+    ...(error.file !== undefined && { file: error.file }),
+    hint: 'run rollback again once the writes in flight have finished',
+    cause: error,
+  });
+}
+
+/** The carry-back done: leveldb-only, the migration's evidence cleared. */
+async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: number, emergency: boolean, plan: CarryBackPlan): Promise<void> {
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
@@ -301,17 +341,6 @@ export async function runRollback(
       ),
     );
   });
-  const leveldbDigest = scanned ?? (await leveldbDigestOf(leveldb, plan));
-  return {
-    from,
-    emergency,
-    replayed: plan.keys.length,
-    puts: plan.puts.length,
-    deletes: plan.deletes.length,
-    leveldbDigest,
-    durationMs: ctx.now() - started,
-    ...keptFromJournal,
-  };
 }
 
 export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
@@ -355,7 +384,7 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
     await check('json readable', async () => {
       const json = await ctx.json();
       const report = await json.checkIntegrity();
-      const unreadable = report.findings.filter((f) => ['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION'].includes(f.code));
+      const unreadable = unreadableFiles(report.findings);
       if (unreadable.length > 0) throw new Error(unreadable.map((f) => f.message).join('; '));
       return `${report.total} records`;
     });

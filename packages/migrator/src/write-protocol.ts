@@ -112,7 +112,7 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
     route = await currentRoute(t);
     if (!route.refuseWrites || Date.now() >= until) noteWait('rolling-back', waitedFrom);
   }
-  if (route.refuseWrites) return writeRouted(t, w, attempt);
+  if (route.refuseWrites) throw writesRefused(t, writeKey(w).key);
   if (t.outbox && usesOutbox(route)) {
     const leveldb = await t.side('leveldb');
     if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, w, attempt);
@@ -121,8 +121,28 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   // enable included: a LevelDB-only write still in flight must not land after the copy read
   // its chain) waits for this write, or it for the gate. No state folder: nothing to fence, and
   // none is created.
-  if (!route.journal && !existsSync(t.files.stateDir)) return writeRouted(t, w, attempt);
-  return t.fence ? t.fence.run(() => writeRouted(t, w, attempt)) : underWriteFence(t.files, () => writeRouted(t, w, attempt));
+  const routed = await (!route.journal && !existsSync(t.files.stateDir)
+    ? writeRouted(t, w)
+    : t.fence
+      ? t.fence.run(() => writeRouted(t, w))
+      : underWriteFence(t.files, () => writeRouted(t, w)));
+  if (routed !== ROUTE_AGAIN) return routed;
+  // The phase moved under the fence: routed again from the top, outside it, so a rollback in
+  // progress is waited for as any write waits for it (and never kept waiting for this one).
+  if (attempt >= 3) throw phaseKeptChanging(t, writeKey(w).key);
+  return writeThrough(t, w, attempt + 1);
+}
+
+/** What writeRouted returns when the phase moved under the fence: the write goes through writeThrough again. */
+const ROUTE_AGAIN = Symbol('route again');
+
+/** WRITES_REFUSED for a write that waited for a rollback in progress as long as writes wait. */
+function writesRefused(t: WriteTarget, key: string): StateError {
+  return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${t.watcher.state.phase}`, {
+    key,
+    file: t.files.state,
+    hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
+  });
 }
 
 /**
@@ -152,20 +172,15 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
   return w.op === 'put' ? true : existed;
 }
 
-async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<boolean> {
+async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof ROUTE_AGAIN> {
   const { key, chainId, contractName } = writeKey(w);
   const op = w.op;
   const record = w.op === 'put' ? w.checked.record : undefined;
   // Read again under the fence: a gate that held it may have switched the phase meanwhile.
   const route = await currentRoute(t);
   const state = t.watcher.state;
-  if (route.refuseWrites) {
-    throw new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${state.phase}`, {
-      key,
-      file: t.files.state,
-      hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
-    });
-  }
+  // The phase switched to rolling-back since the route was read: waited for outside the fence.
+  if (route.refuseWrites) return ROUTE_AGAIN;
   const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
   const primary = await t.side(primaryName);
   const apply = async (store: StateStore): Promise<boolean> => {
@@ -228,8 +243,7 @@ async function writeRouted(t: WriteTarget, w: Write, attempt: number): Promise<b
         'primary-failed',
         new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
       );
-      if (attempt >= 3) throw phaseKeptChanging(t, key);
-      return writeRouted(t, w, attempt + 1);
+      return ROUTE_AGAIN;
     }
   }
 

@@ -32,13 +32,17 @@ describe('review: phase changes racing a write', () => {
     const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.open();
     // The deploy script has read the route (json-only); before its intent line is appended the
-    // whole rollback runs (it finds no open intent) and the state is leveldb-only again.
+    // rollback flips the phase (it needs no fence for that; its carry-back then waits for this
+    // write's fence, and the state is leveldb-only once it has run).
     const record = Journal.prototype.record;
     let raced = false;
+    let rollback: Promise<unknown> | undefined;
     Journal.prototype.record = async function (this: Journal, ...args: Parameters<Journal['record']>) {
       if (!raced && args[0][0]?.type === 'intent') {
         raced = true;
-        await migration.rollback({ emergency: true });
+        rollback = migration.rollback({ emergency: true });
+        const until = Date.now() + 10_000;
+        while ((await migration.status()).phase !== 'rolling-back' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
       }
       return record.apply(this, args);
     };
@@ -53,6 +57,7 @@ describe('review: phase changes racing a write', () => {
       await store.close();
     }
     expect(raced).toBe(true);
+    await rollback;
     expect((await migration.status()).phase).toBe('leveldb-only');
     // Either the write is refused, or it is in LevelDB, the only side read now.
     if (outcome === 'ok') expect(await leveldbGet(tempDir(), 97, 'RacedRollback')).not.toBeNull();

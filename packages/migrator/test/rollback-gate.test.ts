@@ -1,0 +1,134 @@
+// The rollback's carry-back is a gate: it never reads and switches while a write holds the fence
+// (LOCKED naming the write, the migration left rolling-back for a re-run to finish), and a put that
+// finds the phase flipped once it holds the fence waits for the rollback outside it.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalDigest, sampleRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { createStateStore, Journal, stateFiles } from '../src/index.js';
+import { underGateFence } from '../src/fence.js';
+import { updateState } from '../src/state.js';
+import { demoMigration, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-rollback-gate-');
+
+async function inLevelDb(path: string, name: string): Promise<boolean> {
+  const leveldb = new LevelDbStore({ path });
+  await leveldb.open();
+  try {
+    return (await leveldb.get(97, name)) !== null;
+  } finally {
+    await leveldb.close();
+  }
+}
+
+describe('the rollback gate', () => {
+  it('does not carry back while a write holds the fence: LOCKED naming it, still rolling-back; a re-run carries the write back', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    const record = sampleRecord(97, 'InFlight', 'bsctestnet', 3);
+    // A write in flight in a live process: the fence held shared, its intent journalled.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const writer = withLock(
+      files.fence,
+      async () => {
+        holding();
+        await released;
+      },
+      { mode: 'shared', timeoutMs: 5_000 },
+    );
+    await held;
+    const journal = new Journal(files.journal);
+    const at = new Date().toISOString();
+    const [intent] = await journal.record([
+      { type: 'intent', key: '97-InFlight', op: 'put', digest: canonicalDigest(record), record, time: at, pid: process.pid, phase: 'json-primary' },
+    ]);
+
+    const error = await migration.rollback().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LOCKED', file: files.fence });
+    expect(String((error as Error).message)).toContain(`97-InFlight (pid ${process.pid}`);
+    expect((await migration.status()).phase).toBe('rolling-back');
+
+    // The write lands in JSON and closes, then lets the fence go: a re-run finds it and carries it back.
+    const json = new JsonFileStore({ dir: migration.paths.deployments });
+    await json.open();
+    await json.put(record);
+    await json.close();
+    await journal.record([{ type: 'outcome', refId: intent as string, key: '97-InFlight', op: 'put', outcome: 'ok', time: at, pid: process.pid, phase: 'json-primary' }]);
+    release();
+    await writer;
+    const report = await migration.rollback();
+    expect(report.from).toBe('json-primary');
+    expect((await migration.status()).phase).toBe('leveldb-only');
+    expect(await inLevelDb(migration.paths.leveldb, 'InFlight')).toBe(true);
+  });
+
+  it('a put that finds rolling-back once it holds the fence waits for the rollback and lands where the phase it leaves writes', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet'));
+    let put: Promise<unknown> | undefined;
+    // A gate holds the fence; the put routes (json-primary) and waits for it; the phase flips meanwhile.
+    await underGateFence(files, 'test', async () => {
+      put = store.putContract(97, sampleRecord(97, 'Racing', 'bsctestnet', 2)).then(
+        () => 'stored',
+        (e: unknown) => e,
+      );
+      const until = Date.now() + 10_000;
+      while (!hasWaiters(files.fence) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+      await updateState(files, (s) => {
+        s.rollback = { from: 'json-primary', startedAt: new Date().toISOString(), emergency: false, carriedBack: false };
+        s.phase = 'rolling-back';
+      });
+    });
+    // The put now holds the fence and finds rolling-back: it lets the fence go and waits, so the
+    // rollback gets it, and the put lands once the phase is leveldb-only.
+    const report = await migration.rollback();
+    expect(report.from).toBe('json-primary');
+    expect(await put).toBe('stored');
+    await store.close();
+    expect(await inLevelDb(migration.paths.leveldb, 'Racing')).toBe(true);
+  });
+
+  it('a journalled record other code drops from JSON while the rollback waits for the fence stops it (FOREIGN_OVERWRITE), LevelDB untouched', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(97, sampleRecord(97, 'Journalled', 'bsctestnet', 5));
+    await store.close();
+    // A write in flight keeps the rollback waiting for the fence, past its first check of the files.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const writer = withLock(
+      files.fence,
+      async () => {
+        holding();
+        await released;
+      },
+      { mode: 'shared', timeoutMs: 10_000 },
+    );
+    await held;
+    const rollback = migration.rollback().catch((e: unknown) => e);
+    const until = Date.now() + 10_000;
+    while ((await migration.status()).phase !== 'rolling-back' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Meanwhile a legacy script rewrites the file without the record, then the write in flight ends.
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, unknown> };
+    delete doc.records.Journalled;
+    await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+    release();
+    await writer;
+    expect(await rollback).toMatchObject({ code: 'FOREIGN_OVERWRITE' });
+    expect(String((await rollback) as Error)).toContain('97-Journalled');
+    expect(await inLevelDb(migration.paths.leveldb, 'Journalled')).toBe(true);
+  });
+});
