@@ -31,3 +31,4 @@ export {
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
 export { readStateFileBytes } from './state-path.js';
+export { racyUntilMs } from './stat-tick.js';
