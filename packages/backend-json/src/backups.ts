@@ -11,6 +11,7 @@ import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { isRacy } from './stat-tick.js';
+import { assertReplaceable, readStateFileBytes } from './state-path.js';
 
 let sequence = 0;
 
@@ -339,6 +340,10 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
   return withFileLock(
     target,
     async (lock) => {
+      // A link, folder or other non-file at the state file's path, or at the chain-<id>.json a
+      // restore retires, is never replaced nor followed: refused before anything is written.
+      const stray = registry.isKnown(chainId) ? join(dir, `chain-${chainId}.json`) : undefined;
+      for (const path of [target, ...(stray !== undefined ? [stray] : [])]) await assertReplaceable(path);
       const all = await listBackupFiles(dir, names);
       const written = all.filter((path) => backupVersionOf(path)?.kind === 'written');
       const candidates = options.backup !== undefined ? [options.backup] : all;
@@ -377,9 +382,8 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           ...(kept?.replaced !== undefined && { replacedBackup: kept.replaced }),
         };
         // A chain restored to its registry name no longer lives in chain-<id>.json: keep that file as a backup, then retire it.
-        if (registry.isKnown(chainId)) {
-          const stray = join(dir, `chain-${chainId}.json`);
-          const strayText = await readFile(stray).catch(() => undefined);
+        if (stray !== undefined) {
+          const strayText = await readStateFileBytes(stray).catch(() => undefined);
           if (strayText !== undefined) {
             const strayFolder = await ensureBackupDir(dir, basename(stray));
             await writeFileAtomic(join(strayFolder, backupName()), strayText, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });

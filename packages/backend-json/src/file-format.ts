@@ -52,12 +52,28 @@ const BOM = '\uFEFF';
  * object: a rewrite would keep only the last value and drop the other for good.
  */
 export function assertRewritable(model: StateFileModel, file: string): void {
-  const duplicate = model.duplicate;
-  if (!duplicate) return;
-  throw new StateError(
+  if (model.duplicate) throw duplicateKeyError(file, model.duplicate);
+}
+
+/**
+ * The DUPLICATE_KEY error for a key a file names twice (parseLosslessDocument's `duplicate`), with
+ * the line and column of the second occurrence. `source` names the text when it is not the file
+ * itself (one side of a merge), `outcome` what was not done.
+ */
+export function duplicateKeyError(
+  file: string,
+  duplicate: DuplicateKey,
+  {
+    source = file,
+    outcome = 'the file is not rewritten, as that would drop one value',
+    hint = 'remove one of the two entries by hand, then write again',
+  } = {},
+): StateError {
+  const { key, pointer, position } = duplicate;
+  return new StateError(
     ErrorCodes.DUPLICATE_KEY,
-    `${file}: key ${JSON.stringify(duplicate.key)} appears twice in ${duplicate.pointer || 'the top-level object'} (line ${duplicate.position.line}, column ${duplicate.position.column}); the file is not rewritten, as that would drop one value`,
-    { file, position: duplicate.position, hint: 'remove one of the two entries by hand, then write again' },
+    `${source}: key ${JSON.stringify(key)} appears twice in ${pointer || 'the top-level object'} (line ${position.line}, column ${position.column}); ${outcome}`,
+    { file, position, hint },
   );
 }
 

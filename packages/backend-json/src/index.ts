@@ -30,4 +30,5 @@ export {
   type MergeResult,
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
+export { readStateFileBytes } from './state-path.js';
 export { racyUntilMs } from './stat-tick.js';

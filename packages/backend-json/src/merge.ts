@@ -10,10 +10,12 @@ import {
   canonicalEncode,
   compareKeys,
   parseLossless,
+  parseLosslessDocument,
   setOwnProperty,
   stringifyLossless,
+  type DuplicateKey,
 } from '@deploystate/core';
-import { CONFLICTS_KEY, parseStateFile, renderStateFile } from './file-format.js';
+import { CONFLICTS_KEY, duplicateKeyError, parseStateFile, renderStateFile } from './file-format.js';
 
 export { CONFLICTS_KEY };
 
@@ -65,17 +67,33 @@ function pick3(base: unknown, ours: unknown, theirs: unknown): Pick3 {
   return { conflict: true };
 }
 
-function parseSide(text: string, side: Side, file: string): Doc | undefined {
+/** One side as read, and the first key it names twice in an object (mergeStateFiles refuses it). */
+function readSide(text: string, side: Side, file: string): { doc: Doc | undefined; duplicate?: DuplicateKey } {
   // git gives an empty ancestor when both sides added the file.
-  if (text.trim() === '') return undefined;
-  const parsed = parseLossless(text, { source: `${file} (${side})` });
+  if (text.trim() === '') return { doc: undefined };
+  const { value: parsed, duplicate } = parseLosslessDocument(text, { source: `${file} (${side})` });
   if (!isPlainObject(parsed)) throw new StateError(ErrorCodes.CORRUPTED, `${file} (${side}): top level is not a JSON object`, { file });
   if (Object.hasOwn(parsed, CONFLICTS_KEY))
     throw new StateError(ErrorCodes.CORRUPTED, `${file} (${side}) still holds unresolved merge conflicts`, {
       file,
       hint: `finish that merge first: deploystate merge-resolve ${file}`,
     });
-  return parsed;
+  return { doc: parsed, ...(duplicate && { duplicate }) };
+}
+
+/**
+ * A side with a key named twice would lose one of its values in any merge: DUPLICATE_KEY, naming
+ * the file, the side, the key and its line (the CLI's driver then merges by line and stops).
+ */
+function parseSide(text: string, side: Side, file: string): Doc | undefined {
+  const { doc, duplicate } = readSide(text, side, file);
+  if (duplicate)
+    throw duplicateKeyError(file, duplicate, {
+      source: `${file} (${side})`,
+      outcome: 'not merged by record, as that would drop one value',
+      hint: 'remove one of the two entries by hand on that side (or, in a git merge, in the file the driver left merged by line)',
+    });
+  return doc;
 }
 
 /** The chain of a state file: the chainId any side declares, else the one its name gives; undefined when it is not a state file. */
@@ -98,7 +116,8 @@ function chainOf(docs: Array<Doc | undefined>, file: string, registry: NetworkRe
 /** Whether three texts are a state file this merge understands (else the caller falls back to a line merge). */
 export function isStateFileMerge(texts: { base: string; ours: string; theirs: string }, options: MergeOptions): boolean {
   try {
-    const docs = (['base', 'ours', 'theirs'] as const).map((side) => parseSide(texts[side], side, options.file));
+    // A side naming a key twice is still a state file here: mergeStateFiles then says DUPLICATE_KEY.
+    const docs = (['base', 'ours', 'theirs'] as const).map((side) => readSide(texts[side], side, options.file).doc);
     return chainOf(docs, options.file, options.registry ?? new NetworkRegistry()) !== undefined;
   } catch {
     return false;
@@ -142,8 +161,9 @@ function namesOf(...sections: unknown[]): string[] {
 
 /**
  * Merges base, ours and theirs of one state file. Throws CORRUPTED when a side does not parse or
- * holds unresolved conflicts, CHAIN_MISMATCH when the sides disagree on the chain, INVALID_ARGUMENT
- * when it is not a state file (see isStateFileMerge).
+ * holds unresolved conflicts, DUPLICATE_KEY when a side names a key twice (no value is ever dropped),
+ * CHAIN_MISMATCH when the sides disagree on the chain, INVALID_ARGUMENT when it is not a state file
+ * (see isStateFileMerge).
  */
 export function mergeStateFiles(texts: { base: string; ours: string; theirs: string }, options: MergeOptions): MergeResult {
   const registry = options.registry ?? new NetworkRegistry();
@@ -270,7 +290,8 @@ export function resolveConflicts(
 ): { text: string; resolved: Array<MergeConflict & { took: Side }>; open: MergeConflict[] } {
   const registry = options.registry ?? new NetworkRegistry();
   const file = options.file;
-  const parsed = parseLossless(text, { source: file });
+  const { value: parsed, duplicate } = parseLosslessDocument(text, { source: file });
+  if (duplicate) throw duplicateKeyError(file, duplicate);
   if (!isPlainObject(parsed)) throw new StateError(ErrorCodes.CORRUPTED, `${file}: top level is not a JSON object`, { file });
   const conflicts = readConflicts(text, file);
   const { [CONFLICTS_KEY]: _section, ...document } = parsed;

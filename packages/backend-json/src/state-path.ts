@@ -3,8 +3,8 @@
 // is never followed and never replaced: it is refused with NOT_A_FILE, as is a folder or any other
 // non-file, naming the path. So no write goes through a link to a place outside the folder, and
 // no link is silently turned into a regular file.
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
 
 export function notAFile(file: string, what: string): StateError {
@@ -42,4 +42,33 @@ export async function openStateFile(file: string): Promise<FileHandle | null> {
     throw notAFile(file, kind);
   }
   return handle;
+}
+
+/** A state file's bytes, read as openStateFile opens it (no link followed); undefined when nothing is there. */
+export async function readStateFileBytes(file: string): Promise<Buffer | undefined> {
+  const handle = await openStateFile(file);
+  if (!handle) return undefined;
+  try {
+    return await handle.readFile();
+  } catch (error) {
+    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Refuses, before anything is written, what a write must never replace at a state file's path: a
+ * link, a folder or any other non-file (NOT_A_FILE). Nothing there, or a regular file, passes.
+ */
+export async function assertReplaceable(file: string): Promise<void> {
+  let stats: Stats;
+  try {
+    stats = await lstat(file);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+  }
+  const kind = kindOf(stats);
+  if (kind !== undefined) throw notAFile(file, kind);
 }

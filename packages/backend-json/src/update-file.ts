@@ -1,20 +1,22 @@
 // updateDeploymentFile(): how the project's own scripts change the keys they own in a network file
 // (`contracts`, `implementationHashes`, `config`, ...) without dropping what the store wrote to
 // `records` meanwhile. The file is read under the store's lock, losslessly, and replaced atomically.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   canonicalEqual,
   ErrorCodes,
-  errnoCode,
   fsErrorCode,
   NetworkRegistry,
   parseLossless,
+  parseLosslessDocument,
   StateError,
   stringifyLossless,
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
+import { duplicateKeyError } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
+import { readStateFileBytes } from './state-path.js';
 
 /** The document as the callback sees it: every top-level key, numbers beyond 2^53 as bigint. */
 export type DeploymentDocument = Record<string, unknown>;
@@ -79,14 +81,12 @@ export async function updateDeploymentFile(
   return withFileLock(
     file,
     async () => {
-      let text: string | undefined;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        if (errnoCode(error) !== 'ENOENT')
-          throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
-      }
-      const current = text === undefined ? {} : parseLossless(text, { source: file });
+      // As the store reads it: a link, folder or other non-file at the path is refused (NOT_A_FILE),
+      // and a key named twice too (DUPLICATE_KEY), as a rewrite would drop one of its values.
+      const text = (await readStateFileBytes(file))?.toString('utf8');
+      const parsed = text === undefined ? { value: {} } : parseLosslessDocument(text, { source: file });
+      if (parsed.duplicate) throw duplicateKeyError(file, parsed.duplicate);
+      const current = parsed.value;
       if (!isPlainObject(current))
         throw new StateError(ErrorCodes.CORRUPTED, `${file}: top level must be a JSON object; not changing it`, { file });
       const hasRecords = Object.hasOwn(current, 'records');

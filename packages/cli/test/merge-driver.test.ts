@@ -1,11 +1,11 @@
 // Two teammates deploy on two branches: with the driver that `init` registers, git merges the
 // deployment file by record. Real git repositories, the built binary as the driver.
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEncode, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore, mergeStateFiles } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { BIN, childEnv, deploystate, onlyDocument } from './helpers.js';
 
@@ -157,6 +157,74 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     expect((await deploystate(['validate', '--json'], { cwd: repo })).code).toBe(0);
     gitOk('add', FILE);
     gitOk('commit', '-q', '--no-edit');
+  });
+
+  it('a side naming a record twice stops the merge, merged by line with every value kept, naming the file', async () => {
+    configureDriver();
+    const token = record('Token');
+    const other = '0x' + 'aa'.repeat(20);
+    // A bad hand merge on one branch left Token twice: a merge by record would keep only the last.
+    gitOk('checkout', '-q', '-b', 'a');
+    const clean = await readFile(join(repo, FILE), 'utf8');
+    const entry = /^ {4}"Token": \{[\s\S]*?\n {4}\}/m.exec(clean)?.[0] as string;
+    await writeFile(join(repo, FILE), clean.replace(entry, `${entry.replace(token.address as string, other)},\n${entry}`));
+    gitOk('commit', '-q', '-am', 'bad hand merge');
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('deploy B', [record('NewVaultB', { address: '0x' + 'bb'.repeat(20) })]);
+
+    const merge = git('merge', '--no-edit', 'a');
+    expect(merge.code, merge.out).not.toBe(0);
+    expect(merge.out).toContain(FILE);
+    expect(gitOk('ls-files', '-u', '--', FILE)).not.toBe('');
+    const text = await readFile(join(repo, FILE), 'utf8');
+    for (const value of [other, token.address as string, '0x' + 'bb'.repeat(20)]) expect(text).toContain(value);
+
+    // The driver's own answer: exit 1 and the DUPLICATE_KEY it met, even when the line merge is clean.
+    const sides = join(repo, 'sides');
+    await mkdir(sides);
+    await writeFile(join(sides, 'base'), clean);
+    const ours = gitOk('show', `a:${FILE}`);
+    await writeFile(join(sides, 'ours'), ours);
+    await writeFile(join(sides, 'theirs'), clean);
+    const run = await deploystate(['merge-file', join(sides, 'base'), join(sides, 'ours'), join(sides, 'theirs'), FILE, '--json'], {
+      cwd: repo,
+    });
+    expect(run.code).toBe(1);
+    expect(onlyDocument(run)).toMatchObject({ file: FILE, merge: 'lines', clean: false, duplicate: { code: 'DUPLICATE_KEY', file: FILE } });
+    expect(await readFile(join(sides, 'ours'), 'utf8')).toBe(ours);
+  });
+
+  it('merge-resolve never reads nor writes through a link at the file’s path (NOT_A_FILE)', async () => {
+    const token = record('Token');
+    const base = await readFile(join(repo, FILE), 'utf8');
+    const side = async (address: string): Promise<string> => {
+      const dir = await makeTempDir('deploystate-side-');
+      try {
+        const store = new JsonFileStore({ dir, create: true });
+        await store.open();
+        await store.put({ ...token, address });
+        await store.close();
+        return await readFile(join(dir, 'bscmainnet.json'), 'utf8');
+      } finally {
+        await removeTempDir(dir);
+      }
+    };
+    const merged = mergeStateFiles(
+      { base, ours: await side('0x' + 'aa'.repeat(20)), theirs: await side('0x' + 'bb'.repeat(20)) },
+      { file: FILE },
+    );
+    expect(merged.conflicts).toHaveLength(1);
+    // The conflicted file kept outside the folder, a link to it in its place.
+    const outside = join(repo, 'outside.json');
+    await writeFile(outside, merged.text);
+    await rm(join(repo, FILE));
+    await symlink(outside, join(repo, FILE));
+
+    const run = await deploystate(['merge-resolve', FILE, '--all', 'theirs', '--json'], { cwd: repo });
+    expect(run.code).not.toBe(0);
+    expect(onlyDocument(run)).toMatchObject({ ok: false, error: { code: 'NOT_A_FILE' } });
+    expect(await readlink(join(repo, FILE))).toBe(outside);
+    expect(await readFile(outside, 'utf8')).toBe(merged.text);
   });
 
   it('without the driver git interleaves two new records between markers; the validator names both, and checkout --merge redoes it by record', async () => {

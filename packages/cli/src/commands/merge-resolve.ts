@@ -1,9 +1,10 @@
 // `deploystate merge-resolve [file]`: finishes a merge the merge driver left with conflicts. Lists
 // each conflicting record or key with both versions; `--pick <name>=ours|theirs|base` (repeatable)
 // or `--all <side>` takes one whole version per conflict and writes the file in the store's format.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { diffRecords, ErrorCodes, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 
 type Side = 'base' | 'ours' | 'theirs';
@@ -29,10 +30,11 @@ const GIT_MARKER = /^(<{7}|>{7})( |$)/m;
 
 /** Files of the deployments folder that hold a conflict section or git's line markers. */
 async function conflictedFiles(dir: string): Promise<string[]> {
+  const { readStateFileBytes } = await import('@deploystate/backend-json');
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: string[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-    const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+    const text = (await readStateFileBytes(join(dir, name)).catch(() => undefined))?.toString('utf8') ?? '';
     if (text.includes('"$conflicts"') || GIT_MARKER.test(text)) out.push(join(dir, name));
   }
   return out;
@@ -88,16 +90,17 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const picks = parsePicks(options.pick);
   const all = options.all === undefined ? undefined : sideOf(String(options.all), '--all');
   const files = args[0] !== undefined ? [join(ctx.cwd, String(args[0]))] : await conflictedFiles(ctx.paths.deployments);
-  const { readConflicts, resolveConflicts } = await import('@deploystate/backend-json');
+  const { readConflicts, readStateFileBytes, resolveConflicts } = await import('@deploystate/backend-json');
   const registry = ctx.registry();
   const report: Array<Record<string, unknown>> = [];
   const lines: string[] = [];
   let open = 0;
   for (const file of files) {
     const shown = relative(ctx.cwd, file) || file;
-    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new StateError(ErrorCodes.STORE_NOT_FOUND, `cannot read ${file}: ${error.message}`, { file });
-    });
+    // Never through a link (NOT_A_FILE), and written back by rename: a link there is never written through.
+    const bytes = await readStateFileBytes(file);
+    if (bytes === undefined) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `cannot read ${file}: no such file`, { file });
+    const text = bytes.toString('utf8');
     if (GIT_MARKER.test(text)) {
       // A line merge ran instead of the driver: redo this file's merge with it.
       open++;
@@ -114,7 +117,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     }
     const decide = picks.size > 0 || all !== undefined;
     const result = decide ? resolveConflicts(text, { file, registry, picks, ...(all !== undefined && { all }) }) : undefined;
-    if (result && result.resolved.length > 0) await writeFile(file, result.text);
+    if (result && result.resolved.length > 0) await writeFileDurable(file, result.text);
     const left = result ? result.open : conflicts;
     open += left.length;
     const onChain = options.chain === true ? await chainVerdicts(ctx, options, left) : new Map<Conflict, Partial<Record<Side, string>>>();
