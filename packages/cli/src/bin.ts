@@ -73,6 +73,7 @@ function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    stdoutState.interrupted = true;
     if (process.stderr.isTTY) process.stderr.write('\n');
     const note =
       stdoutState.interruptNote?.() ??

@@ -270,6 +270,8 @@ export class ProgressBar {
   }
 
   update(progress: ProgressUpdate): void {
+    // After Ctrl-C a redraw would leave a row with no newline for the interrupt's message to run on from.
+    if (stdoutState.interrupted === true) return;
     if (this.stream.isTTY) {
       // Three columns spare: the last cell (a terminal wraps on it) and the "^C" the terminal echoes
       // on Ctrl-C, so an interrupted row still fits.
