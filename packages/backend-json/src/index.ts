@@ -30,3 +30,4 @@ export {
   type MergeResult,
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
+export { racyUntilMs } from './stat-tick.js';

@@ -28,3 +28,9 @@ export function racyUntil(mtimeNs: bigint): number {
 export function isRacy(seenAt: number, mtimeNs: bigint): boolean {
   return seenAt <= racyUntil(mtimeNs);
 }
+
+/** racyUntil for a plain (not bigint) stat's `mtimeMs`; -Infinity for none (a missing file, -1). */
+export function racyUntilMs(mtimeMs: number): number {
+  if (mtimeMs < 0) return Number.NEGATIVE_INFINITY;
+  return mtimeMs + (mtimeMs % 1000 === 0 ? COARSE_RACY_MS : RACY_MS);
+}

@@ -1,7 +1,8 @@
 // The persisted phase as a long-running process sees it: state.json (and the shared phase.json, which
 // a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
 // change costs a stat or two per operation, and a read one stat once phase.json decides the route.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { racyUntilMs } from '@deploystate/backend-json';
 import type { StateFiles } from './paths.js';
 import { sharedStateFile } from './shared-state.js';
 import { initialState, readStateAndRouteSource } from './state.js';
@@ -34,6 +35,14 @@ export class PhaseWatcher {
   private current: MigrationStateFile = initialState();
   /** Whether the state as last read took its phase and rollback from phase.json alone. */
   private routeFromShared = false;
+  /**
+   * Whether the files were read within their timestamps' tick (git's racy rule): a change in the
+   * same tick (same size, same inode) would leave the stat as it was, so the stat vouches for
+   * nothing until they are read again once the tick is over (2 s where timestamps keep whole seconds).
+   */
+  private racy = false;
+  /** While racy: both files' bytes as read before they were parsed, and when the tick ends. */
+  private racyBytes: { state: Buffer | null; shared: Buffer | null; until: number } | undefined;
 
   private readonly sharedFile: string;
 
@@ -54,7 +63,23 @@ export class PhaseWatcher {
   unchanged(): boolean {
     const seen = this.signature;
     if (seen === undefined) return false;
-    return sameSignature(this.stat(), seen);
+    return sameSignature(this.stat(), seen) && this.sameBytesIfRacy();
+  }
+
+  /**
+   * Not racy: true. Racy: whether both files still hold the bytes read (a change in the same tick
+   * shows only there); a look after the tick ended that finds them so ends the racy state.
+   */
+  private sameBytesIfRacy(): boolean {
+    const racy = this.racyBytes;
+    if (!this.racy || racy === undefined) return !this.racy;
+    const lookedAt = Date.now();
+    const same = sameBytes(readIfThere(this.files.state), racy.state) && sameBytes(readIfThere(this.sharedFile), racy.shared);
+    if (same && lookedAt > racy.until) {
+      this.racy = false;
+      this.racyBytes = undefined;
+    }
+    return same;
   }
 
   /**
@@ -75,9 +100,10 @@ export class PhaseWatcher {
     } catch {
       return false;
     }
-    return (
-      shared !== undefined && shared.ino === seen.sharedIno && shared.size === seen.sharedSize && shared.mtimeMs === seen.sharedMtimeMs
-    );
+    const sameStat =
+      shared !== undefined && shared.ino === seen.sharedIno && shared.size === seen.sharedSize && shared.mtimeMs === seen.sharedMtimeMs;
+    // Within phase.json's tick only its bytes tell (state.json's are left to unchanged(), as above).
+    return sameStat && (!this.racy || this.racyBytes === undefined || sameBytes(readIfThere(this.sharedFile), this.racyBytes.shared));
   }
 
   /**
@@ -89,15 +115,21 @@ export class PhaseWatcher {
   }
 
   async refresh(): Promise<MigrationStateFile> {
+    const seenAt = Date.now();
     const signature = this.stat();
     const seen = this.signature;
-    if (seen === undefined || !sameSignature(signature, seen)) {
+    if (seen === undefined || !sameSignature(signature, seen) || !this.sameBytesIfRacy()) {
+      // Within the tick: the bytes before the parse, so a change meanwhile shows as a difference later.
+      const until = Math.max(racyUntilMs(signature.mtimeMs), racyUntilMs(signature.sharedMtimeMs));
+      const bytes = seenAt <= until ? { state: readIfThere(this.files.state), shared: readIfThere(this.sharedFile), until } : undefined;
       // Stat before read: what is read is at least as new as the signature kept for it.
       const read =
         signature.kind === 'absent' ? { state: initialState(), routeFromShared: false } : await readStateAndRouteSource(this.files);
       this.current = read.state;
       this.routeFromShared = read.routeFromShared;
       this.signature = signature;
+      this.racy = bytes !== undefined;
+      this.racyBytes = bytes;
     }
     return this.current;
   }
@@ -118,3 +150,14 @@ export class PhaseWatcher {
     }
   }
 }
+
+/** A small file's bytes, or null when it is not there (or cannot be read: the stat and parse judge it). */
+function readIfThere(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch {
+    return null;
+  }
+}
+
+const sameBytes = (a: Buffer | null, b: Buffer | null): boolean => (a === null || b === null ? a === b : a.equals(b));

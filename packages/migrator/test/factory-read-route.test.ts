@@ -2,7 +2,7 @@
 // state.json's. Whatever another process does to that file (a git pull replacing it, an editor
 // rewriting it in place, removing it) steers the very next read, and a change to state.json alone
 // never moves reads while phase.json decides.
-import { stat } from 'node:fs/promises';
+import { stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord, sleep } from '@deploystate/core';
@@ -67,6 +67,26 @@ describe('a read follows the file that decides its route', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('PhaseWatcher sees phase.json rewritten in place within its mtime tick where timestamps keep whole seconds', async () => {
+    const migration = await demoMigration(tempDir(), 'dual-write');
+    const shared = sharedStateFile(stateFiles(migration.paths).stateDir);
+    await editElsewhere(tempDir(), 'pull', { phase: 'json-primary' });
+    // As a file system with whole-second timestamps stamps it: this second, no fraction.
+    const tick = Math.floor(Date.now() / 1000);
+    await utimes(shared, tick, tick);
+    const watcher = new PhaseWatcher(stateFiles(migration.paths));
+    expect((await watcher.refresh()).phase).toBe('json-primary');
+    // Rewritten in place at the same size within that second: inode, size and mtime as they were.
+    const before = await stat(shared);
+    await editElsewhere(tempDir(), 'inplace', { phase: 'leveldb-only' });
+    await utimes(shared, tick, tick);
+    const after = await stat(shared);
+    expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+    expect(watcher.routeUnchanged()).toBe(false);
+    expect(watcher.unchanged()).toBe(false);
+    expect((await watcher.refresh()).phase).toBe('leveldb-only');
   });
 
   it('PhaseWatcher.routeUnchanged stays true when state.json alone changes, and false once phase.json does', async () => {

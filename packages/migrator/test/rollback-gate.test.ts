@@ -71,7 +71,7 @@ describe('the rollback gate', () => {
     await json.open();
     await json.put(record);
     await json.close();
-    await journal.record([{ type: 'outcome', refId: intent as string, key: '97-InFlight', op: 'put', outcome: 'ok', time: at, pid: process.pid, phase: 'json-primary' }]);
+    await journal.record([{ type: 'outcome', refId: intent as string, key: '97-InFlight', op: 'put', outcome: 'ok', durationMs: 1, time: at, pid: process.pid, phase: 'json-primary' }]);
     await writer.release();
     const report = await migration.rollback();
     expect(report.from).toBe('json-primary');
