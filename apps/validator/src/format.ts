@@ -25,6 +25,8 @@ export interface HumanFormatOptions {
   color?: boolean;
   /** Also list info findings (otherwise only counted). */
   verbose?: boolean;
+  /** Renders the summary table (header, then rows) in place of the plain one: the CLI fits it to the terminal. */
+  table?: (header: string[], rows: string[][]) => string;
 }
 
 const ANSI = { red: 31, yellow: 33, cyan: 36, green: 32, dim: 2, bold: 1 } as const;
@@ -76,7 +78,10 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
       notes[report.kind] ?? '',
     ]);
   }
-  if (result.files.length > 0) {
+  if (result.files.length > 0 && options.table) {
+    const [header = [], ...body] = rows;
+    lines.push(options.table(header, body), '');
+  } else if (result.files.length > 0) {
     const [header, ...body] = table(rows, new Set([1, 2, 3, 4]));
     lines.push(paint('bold', header as string), ...body, '');
   } else {

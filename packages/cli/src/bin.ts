@@ -48,12 +48,32 @@ async function writeFailure(error: unknown, json: boolean, debug: boolean, colou
   return exitCodeFor(error);
 }
 
+/** cac's help, laid out for the terminal; with --json it goes to stderr and stdout gets the envelope. */
+async function printHelp(cli: ReturnType<typeof buildProgram>, json: boolean): Promise<void> {
+  let text = '';
+  const info = console.info;
+  console.info = (...args: unknown[]) => void (text += `${args.map(String).join(' ')}\n`);
+  try {
+    cli.outputHelp();
+  } finally {
+    console.info = info;
+  }
+  const stream = json ? process.stderr : process.stdout;
+  const { layoutHelp } = await import('./help-layout.js');
+  stream.write(layoutHelp(text, stream.isTTY ? stream.columns : undefined));
+  if (json) {
+    const { successEnvelope } = await import('./envelope.js');
+    await writeEnvelope(successEnvelope(commandName, version, null));
+  }
+}
+
 /** Ctrl-C during long work: say what state it left and how to resume, then exit 130. */
 function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
   let interrupted = false;
   process.on('SIGINT', () => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    stdoutState.interrupted = true;
     if (process.stderr.isTTY) process.stderr.write('\n');
     const note =
       stdoutState.interruptNote?.() ??
@@ -72,11 +92,15 @@ async function main(argv: string[]): Promise<void> {
   const colour = !argv.includes('--no-color');
   onInterrupt(json, debug, colour);
   try {
-    // With --json the version is an envelope, not cac's text line.
+    // With --json the version is an envelope, not cac's text line; help is laid out here (printHelp).
     if (json) cli.showVersionOnExit = false;
+    cli.showHelpOnExit = false;
     cli.parse(argv, { run: false });
     commandName = cli.matchedCommand?.name.split(' ')[0] || null;
-    if (cli.options.help) return flush(0);
+    if (cli.options.help) {
+      await printHelp(cli, json);
+      return flush(0);
+    }
     if (cli.options.version) {
       if (json) {
         const { successEnvelope } = await import('./envelope.js');
@@ -85,11 +109,13 @@ async function main(argv: string[]): Promise<void> {
       return flush(0);
     }
     if (!cli.matchedCommand) {
+      const { CACError } = await import('./usage-error.js');
       if (cli.args.length === 0) {
-        cli.outputHelp();
+        // A script asked for a document: no command is a usage error, not help text on stdout.
+        if (json) throw new CACError('no command given: `deploystate --help` lists them');
+        await printHelp(cli, json);
         return flush(0);
       }
-      const { CACError } = await import('./usage-error.js');
       throw new CACError(`unknown command \`${String(cli.args[0])}\``);
     }
     await cli.runMatchedCommand();

@@ -34,7 +34,9 @@ export async function recordChainFiles(ctx: Context): Promise<NetworkDefinition[
   if (added.length === 0) return [];
   await updateConfig(ctx, (config) => {
     const networks = Array.isArray(config.networks) ? (config.networks as unknown[]) : [];
-    config.networks = [...networks, ...added].sort((a, b) => (a as NetworkDefinition).chainId - (b as NetworkDefinition).chainId);
+    // Another command may have recorded a chain since this one read the config: keep its entry.
+    const recorded = new Set(networks.map((n) => (n as NetworkDefinition).chainId));
+    config.networks = [...networks, ...added.filter((n) => !recorded.has(n.chainId))].sort((a, b) => (a as NetworkDefinition).chainId - (b as NetworkDefinition).chainId);
   });
   ctx.config.networks.push(...added);
   return added;

@@ -2,22 +2,38 @@
 // honour them): the keys excluded from the migration and the findings acknowledged record by
 // record. Every other key of the file is kept as it is.
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import { ErrorCodes, parseLossless, StateError, stringifyLossless } from '@deploystate/core';
+import { withFileLock } from '@deploystate/backend-json/lock';
+import { stringifyLossless } from '@deploystate/core';
+import { parseConfigText } from '@deploystate/migrator/project-config';
 import { DEFAULT_CONFIG_FILE, type Context } from './context.js';
+import { stateDirOf } from './migration.js';
 
-/** Applies `change` to the config file's object and writes it back (created when missing); returns the file. */
+/**
+ * Applies `change` to the config file's object and writes it back (created when missing); returns
+ * the file. The read, the change and the write hold the config's lock (in the state folder), so two
+ * commands recording at once (two `exclude`s, a `migrate` naming its chain files) keep each other's change.
+ */
 export async function updateConfig(ctx: Context, change: (config: Record<string, unknown>) => void): Promise<string> {
   const file = ctx.config.file ?? resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
-  let config: Record<string, unknown> = {};
-  if (existsSync(file)) {
-    const parsed = parseLossless(readFileSync(file, 'utf8'), { source: file });
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
-    config = parsed as Record<string, unknown>;
+  const stateDir = stateDirOf(ctx);
+  if (!existsSync(stateDir)) {
+    // Before `init`: the folder the lock makes gets its .gitignore, so git shows only the config's change.
+    await mkdir(stateDir, { recursive: true });
+    const { ensureStateGitignore } = await import('@deploystate/migrator');
+    await ensureStateGitignore(stateDir);
   }
-  change(config);
-  await writeFileDurable(file, `${stringifyLossless(config, 2)}\n`);
-  return file;
+  return withFileLock(
+    file,
+    async (lock) => {
+      const config = existsSync(file) ? parseConfigText(readFileSync(file, 'utf8'), file) : {};
+      change(config);
+      lock.assertHeld();
+      await writeFileDurable(file, `${stringifyLossless(config, 2)}\n`);
+      return file;
+    },
+    { lockDir: stateDir, purpose: `recording a decision in ${file}` },
+  );
 }

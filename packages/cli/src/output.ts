@@ -41,10 +41,55 @@ export function colourWanted(stream: { isTTY?: boolean }, option: boolean, env: 
 const ANSI_PATTERN = /\u001b\[[0-9;]*m/g;
 const visibleLength = (text: string): number => text.replace(ANSI_PATTERN, '').length;
 
-/** A plain-text table with aligned columns; right-aligns columns whose cells are all numbers. */
-export function table(header: string[], rows: Array<Array<string | number>>, paint: Palette = palette(false)): string {
+/** The width of stdout when it is a terminal (tables fit it); undefined elsewhere (a pipe, a file). */
+export function stdoutColumns(): number | undefined {
+  return process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+}
+
+const GAP = 2;
+/** A fitted table never shrinks a column below this (or its header), so a wrapped cell stays readable. */
+const MIN_SHRUNK_COLUMN = 12;
+
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+/**
+ * Column widths for a table `columns` wide: the widest columns shrink first, to a common cap, none
+ * below its floor; undefined when even the floors do not fit.
+ */
+export function fitColumnWidths(widths: number[], floors: number[], columns: number): number[] | undefined {
+  const room = columns - GAP * Math.max(0, widths.length - 1);
+  if (sum(widths) <= room) return widths;
+  if (sum(floors) > room) return undefined;
+  const capped = (cap: number): number[] => widths.map((w, i) => Math.min(w, Math.max(cap, floors[i] ?? 0)));
+  let cap = Math.max(...widths);
+  while (sum(capped(cap)) > room) cap--;
+  const fitted = capped(cap);
+  // The cap moves in whole columns: hand what is left back to the shrunk ones.
+  let spare = room - sum(fitted);
+  for (let i = 0; i < fitted.length && spare > 0; i++)
+    if ((fitted[i] ?? 0) < (widths[i] ?? 0)) {
+      fitted[i] = (fitted[i] ?? 0) + 1;
+      spare--;
+    }
+  return fitted;
+}
+
+/**
+ * A plain-text table with aligned columns; right-aligns columns whose cells are all numbers. On a
+ * terminal narrower than the table (`columns`), the widest columns shrink and their cells wrap
+ * inside them; when even that does not fit, each row becomes a block of "header  value" lines.
+ */
+export function table(
+  header: string[],
+  rows: Array<Array<string | number>>,
+  paint: Palette = palette(false),
+  columns: number | undefined = stdoutColumns(),
+): string {
   const cells = rows.map((row) => row.map((cell) => String(cell)));
-  const widths = header.map((title, i) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[i] ?? ''))));
+  const natural = header.map((title, i) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[i] ?? ''))));
+  const floors = natural.map((w, i) => Math.min(w, Math.max(visibleLength(header[i] ?? ''), MIN_SHRUNK_COLUMN)));
+  const widths = columns === undefined ? natural : fitColumnWidths(natural, floors, columns);
+  if (widths === undefined) return recordBlocks(header, cells, paint, columns ?? 0);
   const numeric = header.map(
     (_, i) => cells.length > 0 && cells.every((row) => /^-?[\d.,]+%?$/.test((row[i] ?? '').replace(ANSI_PATTERN, ''))),
   );
@@ -52,15 +97,37 @@ export function table(header: string[], rows: Array<Array<string | number>>, pai
     const gap = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(text)));
     return numeric[i] ? gap + text : text + gap;
   };
-  const lines = [paint.bold(header.map(pad).join('  ').trimEnd()), paint.dim(widths.map((w) => '-'.repeat(w)).join('  '))];
-  for (const row of cells)
-    lines.push(
+  /** A row's physical lines: each cell wrapped inside its column, the others blank below it. */
+  const physical = (row: string[]): string[] => {
+    const parts = header.map((_, i) => wrapRows(row[i] ?? '', widths[i] ?? 0, ''));
+    const height = Math.max(1, ...parts.map((p) => p.length));
+    return Array.from({ length: height }, (_, line) =>
       header
-        .map((_, i) => pad(row[i] ?? '', i))
-        .join('  ')
+        .map((_, i) => pad(parts[i]?.[line] ?? '', i))
+        .join(' '.repeat(GAP))
         .trimEnd(),
     );
+  };
+  const lines = [
+    ...physical(header).map((line) => paint.bold(line)),
+    paint.dim(widths.map((w) => '-'.repeat(w)).join(' '.repeat(GAP))),
+  ];
+  for (const row of cells) lines.push(...physical(row));
   return lines.join('\n');
+}
+
+/** A table too wide for `columns` even shrunk: one block per row, a "header  value" line per cell. */
+function recordBlocks(header: string[], cells: string[][], paint: Palette, columns: number): string {
+  const label = Math.max(...header.map(visibleLength)) + GAP;
+  const blocks = cells.map((row) =>
+    header
+      .flatMap((title, i) => {
+        const [first = '', ...rest] = wrapRows(row[i] ?? '', Math.max(MIN_SHRUNK_COLUMN, columns - label), '');
+        return [`${paint.bold(title.padEnd(label))}${first}`, ...rest.map((line) => ' '.repeat(label) + line)];
+      })
+      .join('\n'),
+  );
+  return blocks.join('\n\n');
 }
 
 export function formatDuration(ms: number): string {
@@ -100,11 +167,17 @@ export function fitToWidth(line: string, width: number): string {
 }
 
 /**
- * Wraps a line for a terminal `width` columns wide: at a space where there is one, else mid-word
- * (a long path or digest), continuation rows indented. Colour codes are kept whole and never counted.
+ * Wraps a line for a terminal `width` columns wide: at a space where there is one, else after a
+ * path's slash, else mid-word (a digest), continuation rows indented. Colour codes are kept whole and never counted.
  */
 export function wrapToWidth(line: string, width: number, indent = '    '): string[] {
-  if (width < 20 || visibleLength(line) <= width) return [line];
+  if (width < 20) return [line];
+  return wrapRows(line, width, indent);
+}
+
+/** wrapToWidth at any width (a table cell's). */
+function wrapRows(line: string, width: number, indent: string): string[] {
+  if (visibleLength(line) <= width) return [line];
   const rows: string[] = [];
   let rest = line;
   let prefix = '';
@@ -113,6 +186,7 @@ export function wrapToWidth(line: string, width: number, indent = '    '): strin
     let visible = 0;
     let i = 0;
     let lastSpace = -1;
+    let lastSlash = -1;
     while (i < rest.length && visible < room) {
       const code = /^\u001b\[[0-9;]*m/.exec(rest.slice(i));
       if (code) {
@@ -120,10 +194,12 @@ export function wrapToWidth(line: string, width: number, indent = '    '): strin
         continue;
       }
       if (rest[i] === ' ' && visible > room / 3) lastSpace = i;
+      // A path with no space to break at breaks after a folder's slash, not inside a name.
+      if (rest[i] === '/' && visible > room / 3) lastSlash = i + 1;
       visible++;
       i++;
     }
-    const cut = lastSpace > 0 ? lastSpace : i;
+    const cut = lastSpace > 0 ? lastSpace : lastSlash > 0 ? lastSlash : i;
     rows.push(prefix + rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).replace(/^ +/, '');
     prefix = indent;
@@ -194,6 +270,8 @@ export class ProgressBar {
   }
 
   update(progress: ProgressUpdate): void {
+    // After Ctrl-C a redraw would leave a row with no newline for the interrupt's message to run on from.
+    if (stdoutState.interrupted === true) return;
     if (this.stream.isTTY) {
       // Three columns spare: the last cell (a terminal wraps on it) and the "^C" the terminal echoes
       // on Ctrl-C, so an interrupted row still fits.

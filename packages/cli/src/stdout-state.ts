@@ -9,6 +9,8 @@ export interface RunRecord {
   failure?: { code: string; message: string; hint?: string; data?: Record<string, unknown> };
   /** What an interrupt leaves, said on Ctrl-C during long work; the default covers the rest. */
   interruptNote?: () => string;
+  /** Set on Ctrl-C: the progress row stops redrawing, so the interrupt's message starts on a line of its own. */
+  interrupted?: boolean;
   /** The library's warnings during this run (the envelope's `warnings`, with --json). */
   warnings: EnvelopeWarning[];
 }

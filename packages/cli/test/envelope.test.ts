@@ -96,6 +96,19 @@ describe('the --json envelope', () => {
     expect(envelopeOf(version)).toMatchObject({ ok: true, command: null, data: { version: expect.any(String) } });
   });
 
+  it('--json with no command is a usage error envelope, and --json --help keeps the help off stdout', async () => {
+    const none = await deploystate(['--json'], { cwd: fixture.root });
+    failed(none, ExitCodes.USAGE, 'USAGE');
+    expect(envelopeOf(none).command).toBeNull();
+    // Without --json, no command still shows the help for a person.
+    const plain = await deploystate([], { cwd: fixture.root });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('Commands:');
+    const help = await deploystate(['migrate', '--help', '--json'], { cwd: fixture.root });
+    expect(envelopeOf(help)).toMatchObject({ ok: true, command: 'migrate', data: null });
+    expect(help.stderr).toContain('--dry-run');
+  });
+
   it('a gate lists the findings to acknowledge as an array, not only inside the message', async () => {
     const sample = join(fixture.root, 'gate');
     await cp(fixture.sample, sample, { recursive: true });

@@ -13,6 +13,14 @@ const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 
 let sessions = 0;
 
+interface PaneOptions {
+  cwd: string;
+  dir: string;
+  columns: number;
+  rows?: number;
+  env?: Record<string, string>;
+}
+
 export class TmuxPane {
   private constructor(
     private readonly socket: string,
@@ -22,13 +30,23 @@ export class TmuxPane {
   ) {}
 
   /** Starts `deploystate <args>` in a `columns` x `rows` pane, with `dir` as its working folder (and for its files). */
-  static async start(args: string[], options: { cwd: string; dir: string; columns: number; rows?: number; env?: Record<string, string> }) {
+  static async start(args: string[], options: PaneOptions) {
+    return TmuxPane.launch(`${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`, options);
+  }
+
+  /** Runs `deploystate` once per argument list, one after the other, in one pane (each run's output follows the last). */
+  static async startEach(runs: string[][], options: PaneOptions) {
+    const each = runs.map((args) => `${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`).join('; ');
+    return TmuxPane.launch(`sh -c ${quote(each)}`, options);
+  }
+
+  private static async launch(program: string, options: PaneOptions) {
     const socket = `deploystate-test-${process.pid}-${++sessions}`;
     const exitFile = join(options.dir, `exit-${sessions}`);
     const rawFile = join(options.dir, `raw-${sessions}`);
     const env = Object.entries({ ...options.env }).map(([k, v]) => `${k}=${quote(v)}`);
     // `trap : INT`: Ctrl-C reaches the program; the shell around it survives to record the exit code.
-    const command = `trap : INT; cd ${quote(options.cwd)} && env -u INIT_CWD -u NO_COLOR -u FORCE_COLOR ${env.join(' ')} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}; echo $? > ${quote(exitFile)}; sleep 600`;
+    const command = `trap : INT; cd ${quote(options.cwd)} && env -u INIT_CWD -u NO_COLOR -u FORCE_COLOR ${env.join(' ')} ${program}; echo $? > ${quote(exitFile)}; sleep 600`;
     await run('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'test', '-x', String(options.columns), '-y', String(options.rows ?? 40), 'sh', '-c', command]);
     const pane = new TmuxPane(socket, options.dir, exitFile, rawFile);
     await run('tmux', ['-L', socket, 'pipe-pane', '-o', '-t', 'test', `cat >> ${quote(rawFile)}`]);

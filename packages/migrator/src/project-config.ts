@@ -4,8 +4,8 @@
 // deploy scripts use the same store the CLI migrates. Imports only core: the CLI loads it alone
 // (`@deploystate/migrator/project-config`) on every command.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { errnoCode, ErrorCodes, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { errnoCode, ErrorCodes, isStateError, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
 
 export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
 
@@ -30,11 +30,7 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   const file = resolve(cwd, options.file ?? PROJECT_CONFIG_FILE);
   const text = readConfigText(file);
   if (text === undefined) return { networks: [], fields: {} };
-  const raw = parseLossless(text, { source: file });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
-  }
-  const fields = raw as Record<string, unknown>;
+  const fields = parseConfigText(text, file);
   const config: ProjectConfig = { networks: [], file, fields };
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];
@@ -64,6 +60,26 @@ function readConfigText(file: string): string | undefined {
       cause: error,
     });
   }
+}
+
+/** A config file's text as its object; text that is not a JSON object is INVALID_CONFIG naming the file (and where the JSON breaks). */
+export function parseConfigText(text: string, file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = parseLossless(text, { source: file });
+  } catch (error) {
+    // The parser says CORRUPTED (a damaged record); in the config it is a file to fix by hand.
+    if (!isStateError(error, ErrorCodes.CORRUPTED)) throw error;
+    const at = error.position ? ` at line ${error.position.line}, column ${error.position.column}` : '';
+    throw new StateError(ErrorCodes.INVALID_CONFIG, error.message, {
+      file,
+      ...(error.position !== undefined && { position: error.position }),
+      cause: error,
+      hint: `fix the JSON${at} (a git merge conflict?); \`git diff ${basename(file)}\` shows what changed`,
+    });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StateError(ErrorCodes.INVALID_CONFIG, `${file} must hold a JSON object`, { file });
+  return raw as Record<string, unknown>;
 }
 
 /** The default registry with the project's networks registered; a malformed entry is INVALID_CONFIG naming the file. */

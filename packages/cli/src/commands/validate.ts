@@ -37,5 +37,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ctx.out.say(formatJson(result).trimEnd());
     return;
   }
-  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour, verbose }).trimEnd());
+  const { table } = await import('../output.js');
+  const fitted = (header: string[], rows: string[][]): string => table(header, rows, ctx.out.paint);
+  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour, verbose, table: fitted }).trimEnd());
 }

@@ -1,0 +1,48 @@
+// deploystate.config.json through the CLI, as real processes: a malformed file is a usage error
+// naming the file and where the JSON breaks (never a damaged-record error), and commands that record
+// a decision in it at the same moment each keep the others' change.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-config-');
+const configFile = (): string => join(fixture.sample, 'deploystate.config.json');
+
+describe('a malformed deploystate.config.json', () => {
+  it('is INVALID_CONFIG (exit 2) naming the file and the position, for a reading and a recording command, and is left as it is', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    const good = await readFile(configFile(), 'utf8');
+    const broken = '{\n  "leveldb": "./leveldb",\n';
+    await writeFile(configFile(), broken);
+    try {
+      for (const args of [['status'], ['exclude', '31337-Junk']]) {
+        const json = await fixture.inSample([...args, '--json']);
+        expect(json.code, json.stderr).toBe(2);
+        const { error } = onlyDocument(json) as { error: Record<string, unknown> };
+        expect(error).toMatchObject({ code: 'INVALID_CONFIG', file: configFile(), position: { line: 3 } });
+        const text = await fixture.inSample(args);
+        expect(text.code).toBe(2);
+        expect(text.stderr).toContain('INVALID_CONFIG');
+        expect(text.stderr).toContain(configFile());
+        expect(await readFile(configFile(), 'utf8')).toBe(broken);
+      }
+    } finally {
+      await writeFile(configFile(), good);
+    }
+  });
+});
+
+describe('recording decisions at the same moment', () => {
+  it('keeps every key of parallel `exclude` runs', async () => {
+    const processes = 4;
+    for (let round = 1; round <= 3; round++) {
+      const keys = Array.from({ length: processes }, (_, i) => `31337-Race${round}x${i}`);
+      const runs = await Promise.all(keys.map((key) => fixture.inSample(['exclude', key])));
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      const config = JSON.parse(await readFile(configFile(), 'utf8')) as { exclude?: string[] };
+      expect(config.exclude, `round ${round}`).toEqual(expect.arrayContaining(keys));
+    }
+  });
+});

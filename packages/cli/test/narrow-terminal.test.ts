@@ -1,0 +1,131 @@
+// Help and tables in a real 70-column terminal (tmux): the program wraps every line itself, so the
+// terminal never cuts a word; a table too wide for it wraps inside its columns, keeping its rule
+// and its columns lined up; and a table that cannot fit even so prints one block per row.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { table } from '../src/output.js';
+import { COMMANDS } from '../src/program.js';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { TmuxPane } from './tmux.js';
+
+const COLUMNS = 70;
+const fixture = useSample('deploystate-cli-narrow-', { demo: false });
+const panes: TmuxPane[] = [];
+// A project past cut-over (every phase run), in a folder with a long name, so paths do not fit.
+let project = '';
+
+beforeAll(async () => {
+  project = join(fixture.root, 'a-project-folder-with-a-rather-long-name', 'p');
+  const demo = await deploystate(['migrate', '--demo', project], { cwd: fixture.root });
+  expect(demo.code, demo.stderr).toBe(0);
+});
+
+afterEach(async () => {
+  for (const pane of panes.splice(0)) await pane.close();
+});
+
+/** Runs each argument list in turn in one 70-column pane; returns the lines as the program wrote them (wrapped rows joined). */
+async function inPane(runs: string[][]): Promise<string[]> {
+  const files = join(fixture.root, 'panes');
+  await mkdir(files, { recursive: true });
+  const pane = await TmuxPane.startEach(runs, { cwd: project, dir: files, columns: COLUMNS, rows: 50 });
+  panes.push(pane);
+  await pane.exitCode();
+  return (await pane.text()).split('\n').map((line) => line.trimEnd());
+}
+
+/** Text as words: the program's own line breaks (at a space, or after a path's slash) undone. */
+const words = (text: string): string => text.replace(/\/\n */g, '/').replace(/\s+/g, ' ');
+
+const tooWide = (lines: string[]): string[] => lines.filter((line) => [...line].length > COLUMNS);
+
+describe('--help at 70 columns', () => {
+  it('the main help: every line fits, every command description reads whole', async () => {
+    const lines = await inPane([['--help']]);
+    expect(tooWide(lines)).toEqual([]);
+    const text = words(lines.join('\n'));
+    for (const spec of COMMANDS) expect(text).toContain(spec.description);
+    expect(text).toContain('130 interrupted (Ctrl-C)');
+  });
+
+  it("every command's help: every line fits, every option description reads whole", async () => {
+    // A few panes, each running several commands' help in turn (a pane keeps a bounded history).
+    const batches = [0, 1, 2, 3].map((b) => COMMANDS.filter((_, i) => i % 4 === b));
+    const outputs = await Promise.all(batches.map((batch) => inPane(batch.map((spec) => [spec.usage.split(' ')[0] as string, '--help']))));
+    for (const [b, lines] of outputs.entries()) {
+      expect(tooWide(lines)).toEqual([]);
+      const text = words(lines.join('\n'));
+      for (const spec of batches[b] ?? []) {
+        expect(text).toContain(`$ deploystate ${spec.usage.split(' ')[0] as string}`);
+        for (const [, description] of spec.options ?? []) expect(text).toContain(description);
+      }
+    }
+  });
+});
+
+/** The table whose dash rule is at `rule`: its header and body lines (until a blank line or the first line that breaks its columns). */
+function tableAt(lines: string[], rule: number): { gaps: number[]; header: string; body: string[] } {
+  const gaps = [...(lines[rule] ?? '')].flatMap((ch, i) => (ch === ' ' ? [i] : []));
+  const aligned = (line: string): boolean => line !== '' && gaps.every((i) => (line[i] ?? ' ') === ' ');
+  const body: string[] = [];
+  for (let i = rule + 1; i < lines.length && aligned(lines[i] ?? ''); i++) body.push(lines[i] ?? '');
+  return { gaps, header: lines[rule - 1] ?? '', body };
+}
+
+describe('tables at 70 columns', () => {
+  it('validate, analyze, rollback --ready and dual-write verify: one rule each, columns lined up, every row there', async () => {
+    const commands = [['validate'], ['analyze'], ['rollback', '--ready'], ['dual-write', 'verify']];
+    const data = await Promise.all(commands.map((args) => deploystate([...args, '--json'], { cwd: project }).then(onlyDocument)));
+    // What each table's rows must show, from the same commands' --json.
+    const expected = [
+      (data[0]?.files as Array<{ file: string }>).map((f) => f.file.split('/').pop() as string),
+      (data[1]?.chains as Array<{ network: string }>).map((c) => c.network),
+      (data[2]?.checks as Array<{ name: string }>).map((c) => c.name),
+      (data[3]?.checks as Array<{ name: string }>).map((c) => c.name),
+    ];
+    const lines = await inPane(commands);
+    expect(tooWide(lines)).toEqual([]);
+    const rules = lines.flatMap((line, i) => (/^-+( {2}-+)+$/.test(line) ? [i] : []));
+    const tables = rules.map((rule) => tableAt(lines, rule));
+    for (const [c, rows] of expected.entries()) {
+      // The table that holds this command's first row, with every other row inside it.
+      const found = tables.find((t) => t.body.some((line) => line.includes(rows[0] as string)));
+      expect(found, `${commands[c]?.join(' ')}:\n${lines.join('\n')}`).toBeDefined();
+      const body = words(found?.body.join('\n') ?? '');
+      for (const row of rows) expect(body).toContain(row);
+      // The header's titles start where the rule's dashes do.
+      for (const gap of found?.gaps ?? []) expect(found?.header[gap] ?? ' ').toBe(' ');
+    }
+  });
+});
+
+describe('table()', () => {
+  const rows = [
+    ['state readable', 'yes', 'phase json-only'],
+    ['backup present', 'yes', '/a/long/path/to/the/state/folder/backups/copy-2026-11-30/leveldb'],
+  ];
+
+  it('wraps the widest column inside itself when the table is wider than the terminal', () => {
+    const lines = table(['check', 'ok', 'detail'], rows, undefined, 50).split('\n');
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(50);
+    expect(lines[1]).toMatch(/^-+ {2}-+ {2}-+$/);
+    const detailAt = lines[1]?.lastIndexOf(' ') ?? 0;
+    // Continuation rows leave the other columns blank and go on in the detail column.
+    const continuation = lines.filter((line) => line.startsWith(' '));
+    expect(continuation.length).toBeGreaterThan(0);
+    for (const line of continuation) expect(line.slice(0, detailAt + 1).trim()).toBe('');
+    expect(words(lines.map((line) => line.slice(detailAt + 1)).join('\n'))).toContain(rows[1]?.[2]);
+  });
+
+  it('prints one block per row when even shrunk columns do not fit', () => {
+    const text = table(['check', 'ok', 'detail'], rows, undefined, 24);
+    for (const line of text.split('\n')) expect([...line].length).toBeLessThanOrEqual(24);
+    expect(text.split('\n\n')).toHaveLength(rows.length);
+    expect(text).toContain('check   state readable');
+  });
+
+  it('is left as it is off a terminal', () => {
+    expect(table(['check', 'ok', 'detail'], rows, undefined, undefined).split('\n')[3]).toContain(rows[1]?.[2]);
+  });
+});
