@@ -98,7 +98,7 @@ export function renderUnreadable(
 }
 
 export function renderComparison(
-  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[] },
+  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[]; writtenSinceCutover?: readonly string[] },
   paint: Palette,
   limit: number,
   options: { names?: [string, string]; locations?: SideLocations } = {},
@@ -119,6 +119,13 @@ export function renderComparison(
   ];
   if (comparison.excluded.length > 0) lines.push(paint.dim(`excluded from both sides: ${comparison.excluded.join(', ')}`));
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));
+  const sinceCutover = comparison.writtenSinceCutover ?? [];
+  if (sinceCutover.length > 0)
+    lines.push(
+      paint.dim(
+        `written since the cut-over, in ${right} as journalled (${left} stays as the cut-over left it): ${sinceCutover.slice(0, limit).join(', ')}${sinceCutover.length > limit ? ` and ${sinceCutover.length - limit} more` : ''}`,
+      ),
+    );
   let shown = 0;
   for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${left}`.padEnd(16))} ${entry.key}`);
   for (const entry of comparison.onlyRight) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
@@ -134,7 +141,9 @@ export function renderComparison(
     verdict(
       equal,
       paint,
-      `stores are identical (${comparison.left.count} records)`,
+      sinceCutover.length > 0
+        ? `stores agree but for ${sinceCutover.length} write(s) since the cut-over (${comparison.right.count} records in ${right})`
+        : `stores are identical (${comparison.left.count} records)`,
       `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
   );

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +49,24 @@ describe('migrate --demo', () => {
     const files = [...run.stdout.matchAll(/^\s+(\S+\.(?:md|json))$/gm)].map((m) => m[1] as string);
     expect(files).toHaveLength(2);
     for (const file of files) expect(existsSync(file)).toBe(true);
+
+    // The final validation (runbook 5.4) honours what the cut-over acknowledged by code or key, for
+    // the records as they were then; a record changed since raises its findings again.
+    const after = await deploystate(['validate', '--json'], { cwd: dir });
+    expect(after.code, after.stdout).toBe(0);
+    const accepted = (onlyDocument(after) as { findings: Array<{ key?: string; file?: string; code: string; acknowledged?: boolean }> }).findings.filter(
+      (f) => f.acknowledged === true && f.code === 'MISSING_IMPLEMENTATION_HASH',
+    );
+    expect(accepted.length).toBeGreaterThan(0);
+    const { key, file } = accepted[0] as { key: string; file: string };
+    const name = key.slice(key.indexOf('-') + 1);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { records: Record<string, { timestamp: number }> };
+    (doc.records[name] as { timestamp: number }).timestamp += 1;
+    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+    const changed = onlyDocument(await deploystate(['validate', '--json'], { cwd: dir })) as { findings: Array<{ key?: string; code: string; acknowledged?: boolean }> };
+    const again = changed.findings.find((f) => f.key === key && f.code === 'MISSING_IMPLEMENTATION_HASH');
+    expect(again).toBeDefined();
+    expect(again?.acknowledged).not.toBe(true);
   });
 });
 

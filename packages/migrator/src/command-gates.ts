@@ -90,7 +90,10 @@ export async function verifyAndRecord(c: CommandContext, options: { ctx?: Migrat
   const started = c.clock();
   const ctx = options.ctx ?? c.ctx;
   const writtenSince = await quietPoint(ctx, 'verify');
-  const report = await verifySides(ctx, { writtenSince });
+  // json-only: writes since the cut-over are in JSON alone, by design.
+  const state = await readState(c.files);
+  const sinceCutover = state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined;
+  const report = await verifySides(ctx, { writtenSince, ...(sinceCutover !== undefined && { sinceCutover }) });
   await updateState(c.files, (s) => {
     s.lastVerify = report.evidence;
     if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {

@@ -45,6 +45,7 @@ export {
 export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 export { readState, writeState, initialState, assertStateFile } from './state.js';
+export { cutoverAcknowledgements } from './cutover-acknowledgements.js';
 export {
   PHASES,
   PHASE_COMMANDS,

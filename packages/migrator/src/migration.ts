@@ -49,6 +49,13 @@ import { analyze, check, sinceCutover, status, type AnalyzeOptions, type CheckRe
 import { disableDualWrite, enableDualWrite, promote } from './phase-switches.js';
 import { runCutover, runFoldIn, type CutoverReport } from './cutover.js';
 
+/** Why dual-write is not on, and the command that turns it on (the runbook's DUAL_WRITE_MODE step is a phase switch here). */
+function dualWriteNotOn(phase: string): string {
+  if (phase !== 'leveldb-only') return `phase is ${phase}, not dual-write`;
+  const env = process.env.DUAL_WRITE_MODE === 'true' ? ' (DUAL_WRITE_MODE=true makes only the scripts run with it write JSON too; the copy needs every writer switched)' : '';
+  return `phase is ${phase}, not dual-write${env}: turn it on with \`deploystate dual-write enable\` (npm run enable:dual-write-mode)`;
+}
+
 export class Migration {
   readonly paths: MigrationPaths;
   private readonly files: StateFiles;
@@ -233,7 +240,7 @@ export class Migration {
     return this.run(async () => {
       const state = await this.state();
       const result = await probeBackends(this.ctx, state.phase);
-      if (state.phase !== 'dual-write') result.checks.push({ name: 'phase', ok: false, detail: `phase is ${state.phase}, not dual-write` });
+      if (state.phase !== 'dual-write') result.checks.push({ name: 'phase', ok: false, detail: dualWriteNotOn(state.phase) });
       result.ready = result.checks.every((c) => c.ok);
       return result;
     });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { countBySeverity, digestStore, type StateStore, type StoreSide } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { unreadableFiles } from './unreadable.js';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
 import { readLastChainVerification } from './chain-evidence.js';
@@ -123,7 +124,10 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const integrity = primaryStore ? await primaryStore.checkIntegrity().catch(() => null) : null;
 
   const cut = state.cutoverEvidence ?? null;
-  const status: MigrationReport['status'] = state.diverged
+  // The JSON files deploy scripts read cannot all be read: whatever the evidence says, not a success.
+  const unreadable = reads === 'json' ? (integrity ? unreadableFiles(integrity.findings) : null) : [];
+  const readSideDamaged = reads === 'json' && (json === null || unreadable === null || unreadable.length > 0);
+  const status: MigrationReport['status'] = state.diverged || readSideDamaged
     ? 'FAILED'
     : state.phase === 'json-only' && cut?.clean
       ? 'SUCCESS'
@@ -154,6 +158,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
       digestsEqual,
       atCutover: cut ? { leveldb: cut.leveldb, json: cut.json } : null,
       now: { leveldb: leveldb?.side ?? null, json: json?.side ?? null },
+      ...(readSideDamaged && { unreadable: unreadable?.map((f) => f.file ?? f.message) ?? [] }),
     },
     phases,
     contractsMigrated: migrated,
@@ -213,6 +218,11 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
           `- Findings in the deployments files (as \`deploystate validate\` counts them): ${options.fileFindings.errors} error, ${options.fileFindings.warnings} warning, ${options.fileFindings.info} info in ${options.fileFindings.files} file(s)`,
         ]
       : []),
+    ...(readSideDamaged
+      ? [
+          `- The JSON side deploy scripts read cannot be read whole: ${unreadable?.length ? unreadable.map((f) => f.file ?? f.message).join(', ') : 'it could not be opened'}`,
+        ]
+      : []),
     `- Findings in the records (${reads}, as \`deploystate check\` counts them): ${integrity ? `${integrity.findings.length} (${severity?.error ?? 0} error, ${severity?.warning ?? 0} warning, ${severity?.info ?? 0} info)` : 'unavailable'}`,
     `- Acknowledged at cut-over: ${state.acknowledged.length ? state.acknowledged.join(', ') : 'none'}`,
     `- Exclusions: ${state.exclusions.length ? state.exclusions.join(', ') : 'none'}`,
@@ -231,7 +241,9 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
         ]
       : status === 'ROLLED BACK'
         ? ['- LevelDB holds every write; investigate the cause before enabling dual-write again.']
-        : ['- Continue with the next command shown by `status`.']),
+        : readSideDamaged
+          ? ['- `deploystate validate` names each file that cannot be read; `deploystate restore <network>` brings back the last version written.']
+          : ['- Continue with the next command shown by `status`.']),
     '',
   ];
   const markdown = md.join('\n');

@@ -27,6 +27,7 @@ import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+import { unreadableFiles } from './unreadable.js';
 import { keysWrittenSince, quietPoint } from './written-since.js';
 
 const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
@@ -383,7 +384,7 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
     await check('json readable', async () => {
       const json = await ctx.json();
       const report = await json.checkIntegrity();
-      const unreadable = report.findings.filter((f) => ['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION'].includes(f.code));
+      const unreadable = unreadableFiles(report.findings);
       if (unreadable.length > 0) throw new Error(unreadable.map((f) => f.message).join('; '));
       return `${report.total} records`;
     });

@@ -218,6 +218,8 @@ export interface SideComparison extends StoreComparison {
   unreadable: UnreadableEntry[];
   /** Keys with a write LevelDB acknowledged and JSON has not received yet: left out of the comparison, never differences. */
   pending?: string[];
+  /** json-only: keys written since the cut-over whose journalled write JSON holds as written (LevelDB stays as the cut-over left it): never differences. */
+  writtenSinceCutover?: string[];
 }
 
 export interface VerifyReport {

@@ -53,3 +53,11 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
     },
   );
 }
+
+/** Finding codes that mean a whole state file cannot be read (checkIntegrity's): its records are unknown. */
+const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION']);
+
+/** The findings that say a whole state file cannot be read. */
+export function unreadableFiles<F extends { code: string }>(findings: readonly F[]): F[] {
+  return findings.filter((f) => UNREADABLE_FILE_CODES.has(f.code));
+}

@@ -25,7 +25,7 @@ import { readState } from './state.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
-import { settleWrittenSince } from './written-since.js';
+import { explainWrittenSinceCutover, settleWrittenSince } from './written-since.js';
 
 
 export interface CompareOptions {
@@ -33,6 +33,8 @@ export interface CompareOptions {
   maxDetails?: number;
   /** [fence] The journal seq of the quiet point the sides are read from: keys written since are pending. */
   writtenSince?: number;
+  /** json-only: the journal seq of the cut-over's verify; writes since that JSON holds as written are no differences. */
+  sinceCutover?: number;
 }
 
 /** How both stores are compared: each side's unreadable entries go to its callback. */
@@ -137,7 +139,7 @@ function filesByChain(ctx: MigrationContext, json: JsonFileStore, files: readonl
  * compare + validate. A JSON entry that cannot be read makes the report unclean (so the evidence
  * closes the gates); the caller records it, then throws `unreadableJsonError` (CORRUPTED).
  */
-export async function verifySides(ctx: MigrationContext, options: Pick<CompareOptions, 'writtenSince'> = {}): Promise<VerifyReport> {
+export async function verifySides(ctx: MigrationContext, options: Pick<CompareOptions, 'writtenSince' | 'sinceCutover'> = {}): Promise<VerifyReport> {
   const journalSeq = options.writtenSince ?? (await ctx.journal.lastSeq());
   const { files, skipped } = await stateFilesIn(ctx);
   const validated: SchemaReport = { files: 0, errors: [], skipped };
@@ -173,6 +175,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   } finally {
     await pool.close();
   }
+  if (options.sinceCutover !== undefined) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, options.sinceCutover, 1000);
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;

@@ -3,7 +3,7 @@
 // reads both sides without it, and then counts a key journalled after the quiet
 // point as pending, never as a difference: it was written while the sides were read. A gate
 // re-checks exactly those keys under the fence before it switches.
-import { compareKeys } from '@deploystate/core';
+import { canonicalDigest, compareKeys } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { streamJournalledKeys } from './journal-queries.js';
@@ -88,4 +88,37 @@ export async function lastWrittenValues(journal: Journal, seq: number): Promise<
   for (const [key, { intent, pids, outcome }] of last)
     values.set(key, pids.size === 1 && outcome === 'ok' ? { digest: intent.op === 'delete' ? null : intent.digest } : 'unknown');
   return values;
+}
+
+/**
+ * json-only: LevelDB stays as the cut-over left it while writes go on in JSON. A difference is
+ * explained by a write journalled since the cut-over (`since`, its verify's seq) that closed `ok`
+ * with the value JSON holds now (a delete: absent); it leaves the differences for
+ * `writtenSinceCutover`. A value JSON got any other way is still a difference.
+ */
+export async function explainWrittenSinceCutover(journal: Journal, comparison: SideComparison, since: number, maxDetails: number): Promise<SideComparison> {
+  if (comparison.equal) return comparison;
+  const intents = new Map<number, { key: string; digest: string | null }>();
+  const written = new Map<string, Set<string | null>>();
+  for await (const e of journal.entries({ sinceSeq: since })) {
+    if (e.type === 'intent' && !e.probe) intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
+    else if (e.type === 'outcome' && e.outcome === 'ok') {
+      const intent = intents.get(e.ref);
+      if (intent) (written.get(intent.key) ?? written.set(intent.key, new Set()).get(intent.key))?.add(intent.digest);
+    }
+  }
+  if (written.size === 0) return comparison;
+  const explained: string[] = [];
+  const keep = <T extends { key: string }>(list: T[], digestNow: (entry: T) => string | null): T[] =>
+    list.filter((entry) => {
+      if (!written.get(entry.key)?.has(digestNow(entry))) return true;
+      explained.push(entry.key);
+      return false;
+    });
+  const cutShort = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length >= maxDetails;
+  const onlyLeft = keep(comparison.onlyLeft, () => null);
+  const onlyRight = keep(comparison.onlyRight, (entry) => canonicalDigest(entry.record));
+  const differing = keep(comparison.differing, (diff) => diff.rightDigest);
+  const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
+  return { ...comparison, equal, onlyLeft, onlyRight, differing, writtenSinceCutover: explained.sort(compareKeys) };
 }

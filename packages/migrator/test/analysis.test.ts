@@ -19,6 +19,14 @@ describe('analysis and the demo', () => {
     const integrity = report.json.dataIntegrity as { digestsEqual: boolean };
     expect(integrity.digestsEqual).toBe(true);
     expect(await readFile(report.files.markdown, 'utf8')).toContain('Migration Status: SUCCESS');
+
+    // A network file deploy scripts read is damaged since: the report no longer says SUCCESS.
+    const file = join(tempDir(), 'deployments', 'bscmainnet.json');
+    await writeFile(file, '{"records": {"LookCoin": ');
+    const damaged = await (await Migration.open({ cwd: tempDir() })).report();
+    expect(damaged.status).toBe('FAILED');
+    expect(damaged.markdown).toContain('Migration Status: FAILED');
+    expect(damaged.markdown).toContain(file);
   });
 
   it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {

@@ -35,6 +35,13 @@ describe('gates and codes', () => {
     await expect(Migration.open({ cwd: tempDir() })).rejects.toMatchObject({ code: 'MIGRATION_STATE_INVALID' });
   });
 
+  it('dual-write verify before dual-write is on names the command that turns it on', async () => {
+    const migration = await demoMigration(tempDir());
+    const report = await migration.verifyDualWrite();
+    expect(report.ready).toBe(false);
+    expect(report.checks.find((c) => c.name === 'phase')?.detail).toContain('deploystate dual-write enable');
+  });
+
   it('promote refuses before a copy and before a verify after it; migrate refuses outside dual-write', async () => {
     const migration = await demoMigration(tempDir());
     await expect(migration.migrate()).rejects.toMatchObject({ code: 'TRANSITION_REFUSED' });

@@ -15,6 +15,29 @@ import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-gate-');
 
+/** The fence held shared, as a write in flight holds it, until `release()`. */
+async function holdFenceShared(fence: string): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const writer = withLock(
+    fence,
+    async () => {
+      holding();
+      await released;
+    },
+    { mode: 'shared', timeoutMs: 10_000 },
+  );
+  await held;
+  return {
+    release: async () => {
+      release();
+      await writer;
+    },
+  };
+}
+
 async function inLevelDb(path: string, name: string): Promise<boolean> {
   const leveldb = new LevelDbStore({ path });
   await leveldb.open();
@@ -31,19 +54,7 @@ describe('the rollback gate', () => {
     const files = stateFiles(migration.paths);
     const record = sampleRecord(97, 'InFlight', 'bsctestnet', 3);
     // A write in flight in a live process: the fence held shared, its intent journalled.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const writer = withLock(
-      files.fence,
-      async () => {
-        holding();
-        await released;
-      },
-      { mode: 'shared', timeoutMs: 5_000 },
-    );
-    await held;
+    const writer = await holdFenceShared(files.fence);
     const journal = new Journal(files.journal);
     const at = new Date().toISOString();
     const [intent] = await journal.record([
@@ -61,8 +72,7 @@ describe('the rollback gate', () => {
     await json.put(record);
     await json.close();
     await journal.record([{ type: 'outcome', refId: intent as string, key: '97-InFlight', op: 'put', outcome: 'ok', time: at, pid: process.pid, phase: 'json-primary' }]);
-    release();
-    await writer;
+    await writer.release();
     const report = await migration.rollback();
     expect(report.from).toBe('json-primary');
     expect((await migration.status()).phase).toBe('leveldb-only');
@@ -104,19 +114,7 @@ describe('the rollback gate', () => {
     await store.putContract(97, sampleRecord(97, 'Journalled', 'bsctestnet', 5));
     await store.close();
     // A write in flight keeps the rollback waiting for the fence, past its first check of the files.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const writer = withLock(
-      files.fence,
-      async () => {
-        holding();
-        await released;
-      },
-      { mode: 'shared', timeoutMs: 10_000 },
-    );
-    await held;
+    const writer = await holdFenceShared(files.fence);
     const rollback = migration.rollback().catch((e: unknown) => e);
     const until = Date.now() + 10_000;
     while ((await migration.status()).phase !== 'rolling-back' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -125,8 +123,7 @@ describe('the rollback gate', () => {
     const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, unknown> };
     delete doc.records.Journalled;
     await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
-    release();
-    await writer;
+    await writer.release();
     expect(await rollback).toMatchObject({ code: 'FOREIGN_OVERWRITE' });
     expect(String((await rollback) as Error)).toContain('97-Journalled');
     expect(await inLevelDb(migration.paths.leveldb, 'Journalled')).toBe(true);

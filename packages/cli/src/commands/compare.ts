@@ -18,6 +18,7 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
     differing: comparison.differing,
     excluded: comparison.excluded,
     unreadable: comparison.unreadable,
+    ...(comparison.writtenSinceCutover && { writtenSinceCutover: comparison.writtenSinceCutover }),
   };
 }
 

@@ -12,7 +12,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const { validateDeployments, validateStaged, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
   // [coowned] The journal tells a record the store wrote and lost (error) from a legacy listing (warning).
   const journal = join(stateDirOf(ctx), 'journal.ndjson');
-  const validateOptions = { registry: ctx.registry(), acknowledgements: ctx.config.acknowledge, journal };
+  // The cut-over's acknowledgements by code or key, as the records they accepted were then.
+  const { cutoverAcknowledgements, readState, resolvePaths, stateFiles } = await import('@deploystate/migrator');
+  // A state that cannot be read takes nothing away from the files' own check (status names it).
+  const state = await readState(stateFiles(resolvePaths(ctx.migrationOptions()))).catch(() => null);
+  const acknowledgements = [...ctx.config.acknowledge, ...(state ? cutoverAcknowledgements(state, ctx.registry()) : [])];
+  const validateOptions = { registry: ctx.registry(), acknowledgements, journal };
   // --staged: every state file as git's index holds it (a pre-commit hook judges what is committed).
   const result =
     options.staged === true
