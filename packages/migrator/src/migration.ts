@@ -11,7 +11,7 @@ import { bulkCopy, type CopyOptions } from './copy.js';
 import { WrittenRecords } from './written-records.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
-import { ensureSharedState, ensureStateGitignore } from './shared-state.js';
+import { ensureLocalStateGitignore, ensureSharedState } from './shared-state.js';
 import type { FoldInReport } from './cutover-leveldb.js';
 import { Journal } from './journal.js';
 import { withLock } from '@deploystate/backend-json/lock';
@@ -144,8 +144,8 @@ export class Migration {
     const sides = this.readOnlySides;
     this.readOnlySides = undefined;
     await Promise.all([this.leveldbStore?.close(), this.jsonStoreInstance?.close(), this.journal.close(), sides?.close()]);
-    // Whatever a command left in the state folder stays out of git, but for the shared phase file.
-    if (existsSync(this.paths.stateDir)) await ensureStateGitignore(this.paths.stateDir);
+    // Whatever a command left in the state folder stays out of git (before init, the .gitignore too).
+    if (existsSync(this.paths.stateDir)) await ensureLocalStateGitignore(this.paths.stateDir);
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {
@@ -284,6 +284,14 @@ export class Migration {
   async rollback(options: RollbackOptions = {}): Promise<RollbackReport> {
     // Already leveldb-only: nothing to carry back or switch, and nothing written (not even a lock file).
     if ((await this.state()).phase === 'leveldb-only') return this.run(async () => nothingToRollBack(options));
+    // A dry run reads snapshots: the committed LevelDB folder stays byte-identical.
+    if (options.dryRun)
+      return this.locked('rollback --dry-run', () =>
+        this.withReadCtx(async (ctx) => {
+          await admit(this.commands, 'rollback');
+          return runRollback(ctx, options, () => rollbackReadiness(ctx));
+        }),
+      );
     return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', async () => {
       await admit(this.commands, 'rollback');
       return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx));

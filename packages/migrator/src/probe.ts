@@ -10,6 +10,7 @@ import { canonicalDigest, sampleRecord, type StateStore } from '@deploystate/cor
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
+import { openSideForReading } from './command-stores.js';
 import type { MigrationPhase, ReadinessReport } from './types.js';
 
 const PROBE_RECORD = (): ReturnType<typeof sampleRecord> => sampleRecord(31337, '__deploystate_probe__', 'hardhat');
@@ -29,10 +30,14 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
   const temp = await mkdtemp(join(tmpdir(), 'deploystate-probe-'));
   try {
     await check('leveldb reachable', async () => {
-      const store = await ctx.leveldb();
-      const health = await store.health();
-      if (!health.ok) throw new Error(health.detail ?? `LevelDB is ${health.status}`);
-      await store.close();
+      // Through a snapshot copy: opening the live folder rewrites its log and MANIFEST (committed to git).
+      const side = await openSideForReading(ctx.files, 'leveldb', ctx.registry);
+      try {
+        const health = await side.store.health();
+        if (!health.ok) throw new Error(health.detail ?? `LevelDB is ${health.status}`);
+      } finally {
+        await side.dispose();
+      }
       return ctx.files.leveldb;
     });
     await check('leveldb writable', async () => {
@@ -49,9 +54,14 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
       return 'folder writable; put/get/delete proven on a temporary copy';
     });
     await check('json reachable', async () => {
-      const json = await ctx.json();
-      const files = await json.listStateFiles();
-      return `${ctx.files.deployments} (${files.length} state file(s))`;
+      const json = new JsonFileStore({ dir: ctx.files.deployments, readOnly: true, registry: ctx.registry });
+      await json.open();
+      try {
+        const files = await json.listStateFiles();
+        return `${ctx.files.deployments} (${files.length} state file(s))`;
+      } finally {
+        await json.close();
+      }
     });
     await check('json writable', async () => {
       const probeFile = join(ctx.files.deployments, `.deploystate-probe-${process.pid}.json`);

@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, ErrorCodes, StateError } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { assertPhaseFile } from './phase-file.js';
 import type { StateFiles } from './paths.js';
 import type { MigrationStateFile } from './types.js';
 
@@ -53,24 +54,46 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
     });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || (parsed as { version?: unknown }).version !== 1)
-    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: not a version 1 phase file`, { file });
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: not a version 1 phase file`, {
+      file,
+      hint: 'restore it from git (`git log -p` on it shows what the team committed)',
+      data: { field: 'version' },
+    });
   const { version: _version, ...shared } = parsed as Record<string, unknown>;
-  return shared;
+  return assertPhaseFile(shared, file);
 }
 
-/** Writes the committed phase file only when its content changes: a verify leaves it byte-identical. */
-export async function writeSharedState(files: StateFiles, state: MigrationStateFile): Promise<void> {
+/**
+ * Writes the committed phase file only when its content changes: a verify leaves it byte-identical,
+ * and does not create it while the shared part is the initial one (which a missing file reads as).
+ */
+export async function writeSharedState(files: StateFiles, state: MigrationStateFile, options: { create?: boolean } = {}): Promise<void> {
   const file = sharedStateFile(files.stateDir);
   const text = `${JSON.stringify(sharedPart(state), null, 2)}\n`;
   const current = await readFile(file, 'utf8').catch(() => null);
+  if (current === null && !options.create && isInitialShared(state)) return;
   if (current !== text) await writeFileDurable(file, text);
   await ensureStateGitignore(files.stateDir);
 }
 
-/** Writes `<stateDir>/.gitignore` when it is missing (an existing one is the user's to change). */
-export async function ensureStateGitignore(stateDir: string): Promise<boolean> {
+/** The shared part of a state no command has changed yet: what a missing phase file reads as. */
+const isInitialShared = (state: MigrationStateFile): boolean =>
+  state.phase === 'leveldb-only' &&
+  state.exclusions.length === 0 &&
+  state.acknowledged.length === 0 &&
+  (state.rollback ?? null) === null &&
+  (state.cutoverLeveldb ?? null) === null;
+
+/**
+ * What a read-only command leaves in a state folder that has no `.gitignore` yet (before `init`):
+ * one that ignores everything, itself included, so `git status` stays empty. `init`, and the first
+ * command that writes the phase file, replace it with STATE_GITIGNORE.
+ */
+export const LOCAL_STATE_GITIGNORE = `# deploystate: this machine's own files; \`deploystate init\` replaces this with the committed .gitignore.\n*\n`;
+
+async function writeGitignoreIfMissing(stateDir: string, text: string): Promise<boolean> {
   try {
-    await writeFile(join(stateDir, '.gitignore'), STATE_GITIGNORE, { flag: 'wx' });
+    await writeFile(join(stateDir, '.gitignore'), text, { flag: 'wx' });
     return true;
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return false;
@@ -78,9 +101,27 @@ export async function ensureStateGitignore(stateDir: string): Promise<boolean> {
   }
 }
 
+/**
+ * Writes `<stateDir>/.gitignore` that commits the phase file, when it is missing or is the local
+ * one a read-only command left (any other is the user's to change); true when written.
+ */
+export async function ensureStateGitignore(stateDir: string): Promise<boolean> {
+  const file = join(stateDir, '.gitignore');
+  if ((await readFile(file, 'utf8').catch(() => null)) === LOCAL_STATE_GITIGNORE) {
+    await writeFileDurable(file, STATE_GITIGNORE);
+    return true;
+  }
+  return writeGitignoreIfMissing(stateDir, STATE_GITIGNORE);
+}
+
+/** Keeps what a read-only command wrote in the state folder out of git, and the `.gitignore` too (read-only commands commit nothing). */
+export async function ensureLocalStateGitignore(stateDir: string): Promise<boolean> {
+  return writeGitignoreIfMissing(stateDir, LOCAL_STATE_GITIGNORE);
+}
+
 /** Writes the shared phase file from the current state when there is none yet (init: so it is committed from the start). */
 export async function ensureSharedState(files: StateFiles, state: MigrationStateFile): Promise<boolean> {
   if ((await readFile(sharedStateFile(files.stateDir), 'utf8').catch(() => null)) !== null) return false;
-  await writeSharedState(files, state);
+  await writeSharedState(files, state, { create: true });
   return true;
 }

@@ -69,6 +69,8 @@ export async function readState(files: StateFiles): Promise<MigrationStateFile> 
 export async function readStateAndRouteSource(files: StateFiles): Promise<{ state: MigrationStateFile; routeFromShared: boolean }> {
   const [local, shared] = await Promise.all([readLocalState(files), readSharedState(files)]);
   if (!shared) return { state: local, routeFromShared: false };
+  // Each part is checked under its own file's name (readSharedState checks the phase file); the
+  // merged state can only fail on what state.json holds.
   return {
     state: assertStateFile({ ...local, ...shared }, files.state),
     routeFromShared: Object.hasOwn(shared, 'phase') && Object.hasOwn(shared, 'rollback'),

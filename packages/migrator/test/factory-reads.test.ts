@@ -107,7 +107,8 @@ describe('factory reads follow the persisted phase', () => {
     // A `git pull` replaces the shared phase file alone: seen at the next stat.
     const shared = sharedStateFile(files.stateDir);
     const pulled = JSON.parse(await readFile(shared, 'utf8')) as Record<string, unknown>;
-    await writeFile(`${shared}.pulled`, `${JSON.stringify({ ...pulled, phase: 'json-only' }, null, 2)}\n`);
+    const cutoverLeveldb = { at: new Date().toISOString(), count: 0, digest: '', records: {} };
+    await writeFile(`${shared}.pulled`, `${JSON.stringify({ ...pulled, phase: 'json-only', cutoverLeveldb }, null, 2)}\n`);
     await rename(`${shared}.pulled`, shared);
     expect(watcher.peek()).toBeUndefined();
     expect((await watcher.refresh()).phase).toBe('json-only');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareStores, MemoryStore, sampleRecord, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
+import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
@@ -121,7 +121,9 @@ export async function emptyProjectIn(dir: string, phase: MigrationPhase): Promis
   await leveldb.close();
   await mkdir(paths.deployments, { recursive: true });
   await mkdir(files.stateDir, { recursive: true });
-  await writeState(files, { ...initialState(), phase, dualWriteSinceSeq: 0 });
+  // A json-only state records LevelDB at its cut-over (here: the empty LevelDB above).
+  const cutoverLeveldb = phase === 'json-only' ? { at: new Date().toISOString(), count: 0, digest: new StoreDigest().digest(), records: {} } : null;
+  await writeState(files, { ...initialState(), phase, dualWriteSinceSeq: 0, cutoverLeveldb });
   return { paths, files };
 }
 

@@ -2,7 +2,7 @@
 // the migrator's factory store in json-only, on a copy of the user's files, one test record per
 // network; then every user record must read back exactly as it was, and the legacy
 // `contracts` / `implementationHashes` sections must have followed the records.
-import { canonicalEqual, compareKeys, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
+import { canonicalEqual, compareKeys, StoreDigest, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
 import type { JsonFileStore } from '@deploystate/backend-json';
 import {
   createStateStore,
@@ -207,7 +207,9 @@ export async function jsonBackendDrill(env: DrillEnv, checks: DrillChecks): Prom
       deployments: workspace.deployments,
       stateDir: workspace.stateDir,
     };
-    await writeState(stateFiles(paths), { ...initialState(), phase: 'json-only' });
+    // A json-only state records LevelDB at its cut-over; the drill's copy compares none, so an empty record stands in.
+    const cutoverLeveldb = { at: new Date().toISOString(), count: 0, digest: new StoreDigest().digest(), records: {} };
+    await writeState(stateFiles(paths), { ...initialState(), phase: 'json-only', cutoverLeveldb });
     factory = createStateStore({ ...paths, registry, env: {} });
     await factory.open();
     checks.expect(

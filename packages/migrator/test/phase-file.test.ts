@@ -1,0 +1,92 @@
+// The committed phase file edited by hand (or merged badly) is checked under its own name, field by
+// field, and a phase the state cannot be in is refused, never acted on: deploy scripts must not read
+// a side that lacks records. A read-only verify before init creates no phase file.
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, StateError } from '@deploystate/core';
+import { createDemo, createStateStore, Migration, readState, sharedStateFile, stateFiles, resolvePaths } from '../src/index.js';
+import { useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-phase-file-');
+
+/** A demo project after init: leveldb-only, with its committed phase file. */
+async function initialised(dir: string): Promise<{ phaseFile: string; original: Record<string, unknown> }> {
+  await createDemo(dir);
+  const migration = await Migration.open({ cwd: dir });
+  expect(await migration.initShared()).toBe(true);
+  await migration.close();
+  const phaseFile = sharedStateFile(stateFiles(resolvePaths({ cwd: dir })).stateDir);
+  return { phaseFile, original: JSON.parse(await readFile(phaseFile, 'utf8')) as Record<string, unknown> };
+}
+
+async function refusal(work: () => Promise<unknown>): Promise<StateError> {
+  const error = await work().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StateError);
+  return error as StateError;
+}
+
+describe('a hand-edited phase.json', () => {
+  const edits: Array<[string, Record<string, unknown>, string]> = [
+    ['an unknown phase', { phase: 'json_only' }, 'phase'],
+    ['exclusions that are not strings', { exclusions: [56] }, 'exclusions'],
+    ['acknowledgements that are not a list', { acknowledged: 'all' }, 'acknowledged'],
+    ['a rollback without its source phase', { rollback: { carriedBack: false } }, 'rollback'],
+    ['a cut-over record without records', { cutoverLeveldb: { at: 'now', count: 1, digest: 'x' } }, 'cutoverLeveldb'],
+    ['json-only without the LevelDB record every cut-over makes', { phase: 'json-only', cutoverLeveldb: null }, 'phase'],
+    ['rolling-back without a rollback in progress', { phase: 'rolling-back', rollback: null }, 'phase'],
+  ];
+
+  for (const [what, patch, field] of edits) {
+    it(`with ${what} is MIGRATION_STATE_INVALID naming phase.json and "${field}", for the CLI and for deploy scripts`, async () => {
+      const dir = tempDir();
+      const { phaseFile, original } = await initialised(dir);
+      await writeFile(phaseFile, `${JSON.stringify({ ...original, ...patch }, null, 2)}\n`);
+
+      const opened = await refusal(() => Migration.open({ cwd: dir }));
+      expect(opened.code).toBe(ErrorCodes.MIGRATION_STATE_INVALID);
+      expect(opened.file).toBe(phaseFile);
+      expect(opened.data).toEqual({ field });
+      expect(opened.hint).toBeTruthy();
+
+      // The deploy scripts' store refuses too, rather than reading a side the state says nothing of.
+      const store = createStateStore({ cwd: dir, env: {} });
+      try {
+        const read = await refusal(() => store.getContract(56, 'LookCoin'));
+        expect(read.code).toBe(ErrorCodes.MIGRATION_STATE_INVALID);
+        expect(read.file).toBe(phaseFile);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    });
+  }
+
+  it('json-only with the cut-over record, and a finished rollback, are read as written', async () => {
+    const dir = tempDir();
+    const { phaseFile, original } = await initialised(dir);
+    const cutoverLeveldb = { at: new Date().toISOString(), count: 0, digest: 'd', records: {} };
+    await writeFile(phaseFile, `${JSON.stringify({ ...original, phase: 'json-only', cutoverLeveldb }, null, 2)}\n`);
+    expect((await readState(stateFiles(resolvePaths({ cwd: dir })))).phase).toBe('json-only');
+    const rollback = { from: 'json-only', startedAt: 'then', emergency: false, carriedBack: true, completedAt: 'now' };
+    await writeFile(phaseFile, `${JSON.stringify({ ...original, rollback }, null, 2)}\n`);
+    expect((await readState(stateFiles(resolvePaths({ cwd: dir })))).rollback).toEqual(rollback);
+  });
+});
+
+describe('before init', () => {
+  it('verify records its evidence locally and creates no phase file', async () => {
+    const dir = tempDir();
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    await migration.verify();
+    const files = stateFiles(resolvePaths({ cwd: dir }));
+    expect((await readState(files)).lastVerify).not.toBeNull();
+    const missing = await stat(sharedStateFile(files.stateDir)).then(
+      () => 'exists',
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    expect(missing).toBe('ENOENT');
+  });
+});
