@@ -243,20 +243,10 @@ export async function runRollback(
   const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
   if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
   const journalWins = lost.length > 0 ? await journalledRecords(coownedContext(ctx), lost) : new Map<string, DeploymentRecord | null>();
-  const keptFromJournal = lost.length > 0 ? { keptFromJournal: [...journalWins.keys()] } : {};
   if (options.dryRun) {
     const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
-    const leveldb = await ctx.leveldb();
-    return {
-      from,
-      emergency,
-      replayed: plan.keys.length,
-      puts: plan.puts.length,
-      deletes: plan.deletes.length,
-      leveldbDigest: await leveldbDigestOf(leveldb, { ...plan, after: undefined }),
-      durationMs: ctx.now() - started,
-      ...keptFromJournal,
-    };
+    const digest = await leveldbDigestOf(await ctx.leveldb(), { ...plan, after: undefined });
+    return rollbackReport(ctx, { from, emergency, started }, plan, digest, journalWins);
   }
   // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
   const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx, sinceSeq) : undefined;
@@ -291,14 +281,25 @@ export async function runRollback(
     return { plan, scanned, kept: wins };
   }).catch(stillRollingBack);
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
+  return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept);
+}
+
+/** What a rollback (or its dry run) reports: its plan's counts, LevelDB's digest, the keys kept from the journal. */
+function rollbackReport(
+  ctx: MigrationContext,
+  run: { from: MigrationPhase; emergency: boolean; started: number },
+  plan: CarryBackPlan,
+  leveldbDigest: string,
+  kept: ReadonlyMap<string, unknown>,
+): RollbackReport {
   return {
-    from,
-    emergency,
+    from: run.from,
+    emergency: run.emergency,
     replayed: plan.keys.length,
     puts: plan.puts.length,
     deletes: plan.deletes.length,
     leveldbDigest,
-    durationMs: ctx.now() - started,
+    durationMs: ctx.now() - run.started,
     ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),
   };
 }
