@@ -42,7 +42,7 @@ export class PhaseWatcher {
    */
   private racy = false;
   /** While racy: both files' bytes as read before they were parsed, and when the tick ends. */
-  private racyBytes: { state: Buffer | null; shared: Buffer | null; until: number } | undefined;
+  private racyBytes: { state: Buffer | null; shared: Buffer | null; until: number; sharedSettled: boolean } | undefined;
 
   private readonly sharedFile: string;
 
@@ -103,7 +103,21 @@ export class PhaseWatcher {
     const sameStat =
       shared !== undefined && shared.ino === seen.sharedIno && shared.size === seen.sharedSize && shared.mtimeMs === seen.sharedMtimeMs;
     // Within phase.json's tick only its bytes tell (state.json's are left to unchanged(), as above).
-    return sameStat && (!this.racy || this.racyBytes === undefined || sameBytes(readIfThere(this.sharedFile), this.racyBytes.shared));
+    return sameStat && this.sharedSameIfRacy();
+  }
+
+  /**
+   * routeUnchanged's look at phase.json's bytes while racy: once a look after the tick finds them
+   * as read, phase.json is settled and reads go back to its stat alone (state.json is settled by
+   * unchanged(), which the next write calls).
+   */
+  private sharedSameIfRacy(): boolean {
+    const racy = this.racyBytes;
+    if (!this.racy || racy === undefined || racy.sharedSettled) return true;
+    const lookedAt = Date.now();
+    const same = sameBytes(readIfThere(this.sharedFile), racy.shared);
+    if (same && lookedAt > racy.until) racy.sharedSettled = true;
+    return same;
   }
 
   /**
@@ -121,7 +135,8 @@ export class PhaseWatcher {
     if (seen === undefined || !sameSignature(signature, seen) || !this.sameBytesIfRacy()) {
       // Within the tick: the bytes before the parse, so a change meanwhile shows as a difference later.
       const until = Math.max(racyUntilMs(signature.mtimeMs), racyUntilMs(signature.sharedMtimeMs));
-      const bytes = seenAt <= until ? { state: readIfThere(this.files.state), shared: readIfThere(this.sharedFile), until } : undefined;
+      const bytes =
+        seenAt <= until ? { state: readIfThere(this.files.state), shared: readIfThere(this.sharedFile), until, sharedSettled: false } : undefined;
       // Stat before read: what is read is at least as new as the signature kept for it.
       const read =
         signature.kind === 'absent' ? { state: initialState(), routeFromShared: false } : await readStateAndRouteSource(this.files);
