@@ -2,7 +2,7 @@
 // migration walk (LevelDB seeded, dual-write, a real copy, promote, cut-over), against LevelDB
 // alone on the same records, kept open as the legacy state module keeps it. Runbook 3.4's limits
 // apply to these as much as to the bare stores of the backends suite.
-import { closeSync, fdatasync, fsync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, fsync, ftruncateSync, linkSync, openSync, renameSync, writeSync } from 'node:fs';
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -36,10 +36,13 @@ const fsyncAsync = promisify(fsync);
  * The floor of any durable whole-file rewrite: the chain's current file bytes to a temp file,
  * fdatasync, rename, fsync of the folder. Written to a sibling folder on the same file system so it
  * never touches the files the store reads. The cheapest way Node offers: the small calls (open,
- * write, close, rename) synchronous, the two syncs asynchronous (a store cannot block its event
- * loop on a disk flush), and the folder held open for its syncs, as the JSON store itself does (an
- * open, sync and close per write would slow the floor and flatter the store). `close()` lets the
- * folder go.
+ * write, close, rename, link) synchronous, the two syncs asynchronous (a store cannot block its
+ * event loop on a disk flush), and the folder held open for its syncs, as the JSON store itself
+ * does (an open, sync and close per write would slow the floor and flatter the store). The temp
+ * file is the version the last write replaced, kept by a hard link and overwritten in place, as
+ * the store reuses a backup of the same size: a fresh temp file each time costs a block allocation
+ * and its metadata in the sync, and made the store's put measure below this floor. `close()` lets
+ * the folder go.
  */
 export async function rewriteFloor(deployments: string, scratch: string): Promise<{ write(chainId: number): Promise<void>; close(): void }> {
   const bytes = new Map<number, Buffer>();
@@ -54,13 +57,20 @@ export async function rewriteFloor(deployments: string, scratch: string): Promis
     async write(chainId) {
       const data = bytes.get(chainId) ?? Buffer.from('{}\n');
       const target = join(scratch, `${chainId}.json`);
-      const fd = openSync(`${target}.tmp`, 'w');
+      const spare = `${target}.spare`;
+      // The version replaced last time becomes this write's temp file (as the store takes its oldest backup).
+      const reused = existsSync(spare);
+      if (reused) renameSync(spare, `${target}.tmp`);
+      const fd = openSync(`${target}.tmp`, reused ? 'r+' : 'w');
       try {
-        writeSync(fd, data);
+        writeSync(fd, data, 0, data.length, 0);
+        if (fstatSync(fd).size > data.length) ftruncateSync(fd, data.length);
         await fdatasyncAsync(fd);
       } finally {
         closeSync(fd);
       }
+      // The version this write replaces is kept for the next one (as the store keeps it among its backups).
+      if (existsSync(target)) linkSync(target, spare);
       renameSync(`${target}.tmp`, target);
       await fsyncAsync(folder);
     },
