@@ -51,6 +51,13 @@ const writers: Record<string, (ctx: StoreContext) => Promise<void>> = {
   },
 };
 
+/** The file holds A as the other writer left it (`timestamp`), and the B just put beside it. */
+function expectAKeptBesideB(file: string, timestamp: number): void {
+  const records = JSON.parse(readFileSync(file, 'utf8')).records;
+  expect(records.A.timestamp).toBe(timestamp);
+  expect(Object.keys(records)).toEqual(['A', 'B']);
+}
+
 describe('whole-second timestamps', () => {
   it.each(Object.keys(writers))("a get sees a same-size change by %s within the file's mtime second", async (writer) => {
     const ctx = await setup();
@@ -75,9 +82,7 @@ describe('whole-second timestamps', () => {
       editInPlace(file);
       hideBehindCoarseStat(file, entry, wholeSecondBefore(entry.readAt as number));
       await store.put(rec(56, 'B'));
-      const records = JSON.parse(readFileSync(file, 'utf8')).records;
-      expect(records.A.timestamp).toBe(ts(2));
-      expect(Object.keys(records)).toEqual(['A', 'B']);
+      expectAKeptBesideB(file, ts(2));
     },
   );
 
@@ -92,9 +97,7 @@ describe('whole-second timestamps', () => {
     await other.put(rec(56, 'A', { timestamp: ts(3) }));
     hideBehindCoarseStat(file, entry, wholeSecondBefore(entry.readAt as number));
     await store.put(rec(56, 'B'));
-    const records = JSON.parse(readFileSync(file, 'utf8')).records;
-    expect(records.A.timestamp).toBe(ts(3));
-    expect(Object.keys(records)).toEqual(['A', 'B']);
+    expectAKeptBesideB(file, ts(3));
   });
 
   it('a fine timestamp keeps its short window: the same stat, read well past its tick, is trusted without a read', async () => {
