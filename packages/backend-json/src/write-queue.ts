@@ -1,7 +1,7 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
-import { chmodSync, lstatSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
@@ -131,19 +131,20 @@ export class WriteQueue {
   }
 
   /**
-   * A put right after this store's own write of the file, while its lease still holds the lock and
-   * nobody waits for it: printed at once from what the store last wrote (the racy entry), with the
-   * check of the lock file and the file's read left to the temp file's sync (see writeBatch).
+   * A put right after this store's own write of the file, while its lease still holds the lock:
+   * printed at once from what the store last wrote (the racy entry), with the checks for a waiter,
+   * of the lock file and the file's read left to the temp file's sync (see writeBatch).
    * Undefined when it does not apply; false when it was tried and the batch must take the usual path.
    */
   private async writeOnLease(chainId: number, batch: WriteOp[]): Promise<boolean | undefined> {
     const racy = this.options.cache.racyEntry(chainId);
     const lease = racy && this.leases.get(racy.file);
-    // A waiter is let go first, by the usual path, before anything is written.
-    if (!racy || !lease?.idleHeld || lease.waitedFor()) return undefined;
+    if (!racy || !lease?.idleHeld) return undefined;
     // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
-    // the file writeTargetFor() names, so the lease is the one the usual path would take.
-    const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
+    // the file writeTargetFor() names, so the lease is the one the usual path would take. A waiter
+    // is let go first: seen while the temp file syncs, it abandons the write before its rename, and
+    // the usual path hands the lock over before it writes again.
+    const check = (): boolean => !lease.waitedFor() && lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
     return lease.runUnchecked(() => this.tryWrite(chainId, batch, racy, check));
   }
 
@@ -161,7 +162,8 @@ export class WriteQueue {
 
   /**
    * Applies the batch to `loaded` and writes the result. With `check` (a racy base, see writeBatch),
-   * false with nothing settled when the base is not trusted with the outcome or `check` fails.
+   * false with nothing settled when the base is not trusted with the outcome or `check` fails; a
+   * `check` that passes has read the file (FileCache.holdsBytes), so `loaded.signature` is its stat then.
    */
   private async tryWrite(chainId: number, batch: WriteOp[], loaded: LoadedFile, check?: () => boolean): Promise<boolean> {
     const racy = check !== undefined;
@@ -315,9 +317,11 @@ export class WriteQueue {
         whileSyncing: (tmp) => {
           stale = check !== undefined && !check();
           if (stale) return;
+          // A check that passed read the file in this same turn: its stat is the file as it is now.
+          const now = check !== undefined ? loaded.signature : undefined;
           // A base printed from memory took the mode it had then: a chmod since is kept (never undone by the write).
-          if (check !== undefined && mode !== undefined) keepModeNow(target, tmp, mode);
-          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
+          if (now !== undefined && mode !== undefined) keepModeNow(tmp, mode, now.mode);
+          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now));
         },
         beforeRename: async () => {
           if (stale) return false;
@@ -349,10 +353,9 @@ export class WriteQueue {
   }
 }
 
-/** Gives the temp file `target`'s permission bits as they are now, when they are no longer `mode`. */
-function keepModeNow(target: string, tmp: string, mode: number): void {
-  const now = lstatSync(target, { throwIfNoEntry: false });
-  if (now?.isFile() && (now.mode & 0o777) !== mode) chmodSync(tmp, now.mode & 0o777);
+/** Gives the temp file the target's permission bits as they are now (`now`), when they are no longer `mode`. */
+function keepModeNow(tmp: string, mode: number, now: number): void {
+  if (now !== mode) chmodSync(tmp, now);
 }
 
 /** A step of the backups: a file system error names the state file. */
