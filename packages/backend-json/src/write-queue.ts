@@ -305,6 +305,12 @@ export class WriteQueue {
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
     let stale = false;
+    const lastSteps = (): void => {
+      // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
+      lease.assertHeld();
+      // The version written is linked once synced, so a backup named as written is always whole.
+      if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+    };
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
@@ -323,13 +329,10 @@ export class WriteQueue {
           if (now !== undefined && mode !== undefined) keepModeNow(tmp, mode, now.mode);
           if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now));
         },
-        beforeRename: async () => {
+        beforeRename: () => {
           if (stale) return false;
-          await this.options.beforeReplace?.(target);
-          // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
-          lease.assertHeld();
-          // The version written is linked once synced, so a backup named as written is always whole.
-          if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+          const replacing = this.options.beforeReplace?.(target);
+          return replacing === undefined ? lastSteps() : Promise.resolve(replacing).then(lastSteps);
         },
         afterRename: () => {
           // While the folder's sync runs: the backups and the cache take note of the file written.
