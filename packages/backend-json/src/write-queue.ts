@@ -10,6 +10,7 @@ import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
+import { RecordsDraft } from './records-draft.js';
 import { renderWithLayout, spliceStateFile, type StateFileLayout } from './record-splice.js';
 
 export interface WriteOutcome {
@@ -179,7 +180,7 @@ export class WriteQueue {
       }
     }
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
-    const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const work: Working = { file: target, chainId, records: new RecordsDraft(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
     const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
     for (const op of batch) {
       try {
@@ -202,14 +203,16 @@ export class WriteQueue {
     if (printed) {
       const { bytes } = printed;
       let remembered = false;
-      // Right after the rename, while the folder's sync runs: the cache holds the file as written,
-      // and the version it replaces lends its buffer to the next write (print-room.ts).
+      // Right after the rename, while the folder's sync runs: the cache holds the file as written
+      // (its records copied from the draft here, off the put's path), and the version it replaces
+      // lends its buffer to the next write (print-room.ts).
       const remember = (): void => {
         remembered = true;
         const signature = signatureOf(target);
+        const records = work.records instanceof RecordsDraft ? work.records.settle() : work.records;
         const written: LoadedFile = {
           file: target,
-          model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
+          model: { chainId, version: 1, document: printed.layout.document, records, invalid: remainingInvalid },
           bytes,
           readAt: Date.now(),
           layout: printed.layout,
