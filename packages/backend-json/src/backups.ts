@@ -5,7 +5,7 @@
 // The restore brings back the newest version that is intact and parses, and says which it is.
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
@@ -258,9 +258,10 @@ export class BackupShelf {
     // Never the version last written (with `backups: 1` it is the oldest too): the write names it
     // as the backup of the file it replaces; the bound prunes it once the write is done.
     const first = names[0];
-    const pushedOut = names.length + 1 > this.keep && first !== undefined && join(this.folder, first) !== lastWritten?.path;
+    const pushedOut = names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
     const oldest = pushedOut ? names.shift() : undefined;
-    return { ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }), ...(lastWritten && { lastWritten }) };
+    // The folder is a joined path and a name has no separator: joined again, it would read the same.
+    return { ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }), ...(lastWritten && { lastWritten }) };
   }
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
