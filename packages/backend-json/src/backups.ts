@@ -258,7 +258,8 @@ export class BackupShelf {
     // Never the version last written (with `backups: 1` it is the oldest too): the write names it
     // as the backup of the file it replaces; the bound prunes it once the write is done.
     const first = names[0];
-    const pushedOut = names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
+    const pushedOut =
+      names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
     const oldest = pushedOut ? names.shift() : undefined;
     // The folder is a joined path and a name has no separator: joined again, it would read the same.
     return { ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }), ...(lastWritten && { lastWritten }) };

@@ -180,7 +180,13 @@ export class WriteQueue {
       }
     }
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
-    const work: Working = { file: target, chainId, records: new RecordsDraft(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const work: Working = {
+      file: target,
+      chainId,
+      records: new RecordsDraft(model.records),
+      invalid: new Set(model.invalid.keys()),
+      touched: new Set(),
+    };
     const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
     for (const op of batch) {
       try {
