@@ -38,11 +38,11 @@ export interface AtomicWriteOptions {
   /** Folder for the temp file; must be on the target's filesystem. Default `<dir>/.deploystate/tmp`. */
   tmpDir?: string;
   /**
-   * Called with the complete temp file's path before the rename (e.g. to link a backup). Resolving
-   * `false` abandons the write: the temp file is removed and the target left as it is (the caller
-   * knows it said so; the write resolves as usual).
+   * Called with the complete temp file's path before the rename (e.g. to link a backup). Returning
+   * or resolving `false` abandons the write: the temp file is removed and the target left as it is
+   * (the caller knows it said so; the write resolves as usual). A step that returns no promise costs no turn.
    */
-  beforeRename?: (tmp: string) => Promise<void | false>;
+  beforeRename?: (tmp: string) => Promise<void | false> | void | false;
   /**
    * Called with the complete temp file's path while its data sync runs (before `beforeRename`):
    * synchronous work that needs the bytes written but not yet synced, such as linking a backup,
@@ -247,7 +247,8 @@ async function placeTemp(fd: number, tmp: string, target: string, options: Atomi
   } finally {
     closeSync(fd);
   }
-  if ((await options.beforeRename?.(tmp)) === false) return false;
+  const before = options.beforeRename?.(tmp);
+  if ((before === undefined || before === false ? before : await before) === false) return false;
   renameSync(tmp, target);
   const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
   try {

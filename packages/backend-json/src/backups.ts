@@ -5,7 +5,7 @@
 // The restore brings back the newest version that is intact and parses, and says which it is.
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
@@ -25,10 +25,28 @@ export function backupDirFor(dir: string, fileName: string): string {
  * (which the link would share) is told apart from the version as written.
  */
 export function backupName(written?: { size: bigint; mtimeNs: bigint }): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const stamp = timeStamp(Date.now());
   sequence = (sequence + 1) % 1_000_000;
   const mark = written ? `-written-${written.size}-${written.mtimeNs}` : '';
   return `${stamp}-${process.pid}-${String(sequence).padStart(6, '0')}${mark}.json`;
+}
+
+// The stamp up to its milliseconds, kept for the second it names: a put names two or three backups.
+let stampSecond = Number.NaN;
+let stampPrefix = '';
+
+/** `new Date(ms).toISOString()` with `:` and `.` made `-`, without a Date and a regex per name. */
+function timeStamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== stampSecond) {
+    const iso = new Date(ms).toISOString().replace(/[:.]/g, '-');
+    // A year outside 0000-9999 prints longer: such a stamp is made afresh each time.
+    if (iso.length !== 24) return iso;
+    stampSecond = second;
+    stampPrefix = iso.slice(0, 20);
+  }
+  const millis = ms - second * 1000;
+  return `${stampPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
 const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
@@ -99,17 +117,28 @@ export interface PlannedVersions {
  * being replaced (whole already, so linking it needs no wait) and names the written version's
  * backup from the temp file's size and mtime (a sync changes neither). The temp file itself is
  * linked by linkWritten, once synced: a backup named as written always holds whole bytes.
+ * `current`: the target's inode when the caller stat'ed it as a file in this same turn.
  */
-export function planVersions(folder: string, target: string, tmp: string, lastWritten: { ino: bigint } | undefined): PlannedVersions {
-  const current = lstatSync(target, { bigint: true, throwIfNoEntry: false });
+export function planVersions(
+  folder: string,
+  target: string,
+  tmp: string,
+  lastWritten: { ino: bigint } | undefined,
+  current: { ino: bigint } | undefined = fileAt(target),
+): PlannedVersions {
   let replaced: string | undefined;
-  if (current?.isFile() && current.ino !== lastWritten?.ino) {
+  if (current !== undefined && current.ino !== lastWritten?.ino) {
     replaced = join(folder, backupName());
     linkOrCopySync(target, replaced);
   }
   const next = statSync(tmp, { bigint: true });
   const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }));
   return { folder, tmp, ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+}
+
+function fileAt(path: string): { ino: bigint } | undefined {
+  const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  return s?.isFile() ? s : undefined;
 }
 
 /** The second half of linkVersions: the synced temp file linked as the version written. */
@@ -229,9 +258,11 @@ export class BackupShelf {
     // Never the version last written (with `backups: 1` it is the oldest too): the write names it
     // as the backup of the file it replaces; the bound prunes it once the write is done.
     const first = names[0];
-    const pushedOut = names.length + 1 > this.keep && first !== undefined && join(this.folder, first) !== lastWritten?.path;
+    const pushedOut =
+      names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
     const oldest = pushedOut ? names.shift() : undefined;
-    return { ...(oldest !== undefined && { recyclable: join(this.folder, oldest) }), ...(lastWritten && { lastWritten }) };
+    // The folder is a joined path and a name has no separator: joined again, it would read the same.
+    return { ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }), ...(lastWritten && { lastWritten }) };
   }
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */

@@ -213,11 +213,21 @@ export function printRecordsEntry(name: string, value: unknown, cache: WeakMap<o
   const cacheable = isRecord && cache !== undefined && (value as DeploymentRecord).contractName === name;
   const cached = cacheable ? cache.get(value as object) : undefined;
   if (cached !== undefined) return cached;
-  // JSON strings hold no raw newline, so indenting after each newline indents exactly the lines.
-  const text = `${JSON.stringify(name)}: ${stringifyLossless(isRecord ? orderRecordFields(value as DeploymentRecord) : value, 2).replace(/\n/g, `\n${ENTRY_INDENT}`)}`;
+  const ordered = isRecord && !inRecordOrder(value as DeploymentRecord) ? orderRecordFields(value as DeploymentRecord) : value;
+  // Printed where it sits in a file, two levels deep, so its lines come indented from the print itself.
+  const wrapped = stringifyLossless({ a: { [name]: ordered } }, 2);
+  const text =
+    wrapped.startsWith(ENTRY_HEAD) && wrapped.endsWith(ENTRY_TAIL)
+      ? wrapped.slice(ENTRY_HEAD.length, wrapped.length - ENTRY_TAIL.length)
+      : // JSON strings hold no raw newline, so indenting after each newline indents exactly the lines.
+        `${JSON.stringify(name)}: ${stringifyLossless(ordered, 2).replace(/\n/g, `\n${ENTRY_INDENT}`)}`;
   if (cacheable) cache.set(value as object, text);
   return text;
 }
+
+// How JSON.stringify, 2-space indent, prints `{ a: { [name]: value } }` around the entry.
+const ENTRY_HEAD = `{\n  "a": {\n${ENTRY_INDENT}`;
+const ENTRY_TAIL = '\n  }\n}';
 
 /** The printed `records` object from its entries' texts, in order. */
 export function recordsBlock(entries: readonly string[]): string {

@@ -280,7 +280,9 @@ export class LockLease {
   private lock: HeldLock | undefined;
   /** The wait file, open while the lease holds the lock: the check for waiters before each use is then two calls, not an open. */
   private waitFd: number | undefined;
+  /** Armed once per idle spell, not per use: when it fires it releases, or waits out what is left since the last use's end. */
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastEnd = 0;
   private readonly file: string;
   private taken = 0;
   /** Uses running now; the lease idles out only once none does. */
@@ -311,7 +313,6 @@ export class LockLease {
 
   /** Runs `fn` under the lock. */
   async run<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
-    this.cancelIdle();
     this.running++;
     try {
       return await fn(this.heldNow() ?? (await this.take()));
@@ -326,15 +327,14 @@ export class LockLease {
   }
 
   /**
-   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true, and `waitedFor()` false: a
-   * waiter goes first, as run() lets it), leaving to `fn` run()'s other check: `fn` calls confirm()
-   * before anything it cannot undo, and undoes what it did when that fails. For a use that can
-   * check while it waits for other I/O.
+   * Runs `fn` on the lock the lease holds now (`idleHeld` must be true), leaving to `fn` run()'s
+   * checks: `fn` calls waitedFor() (a waiter goes first, as run() lets it) and confirm() before
+   * anything it cannot undo, and undoes what it did when either fails. For a use that can check
+   * while it waits for other I/O.
    */
   async runUnchecked<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     const lock = this.lock;
     if (!lock || !this.idleHeld) throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `no idle lock is held on ${this.file}`, { file: this.file });
-    this.cancelIdle();
     this.running++;
     try {
       return await fn(lock);
@@ -358,10 +358,22 @@ export class LockLease {
     if (--this.running === 0) {
       if (this.options.idleMs <= 0) await this.release();
       else {
-        this.idleTimer = setTimeout(() => void this.release(), this.options.idleMs);
-        this.idleTimer.unref();
+        this.lastEnd = performance.now();
+        this.idleTimer ??= this.armIdle(this.options.idleMs);
       }
     }
+  }
+
+  private armIdle(ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.running > 0) return; // a use running now arms it again when it ends
+      const left = this.lastEnd + this.options.idleMs - performance.now();
+      if (left > 1) this.idleTimer = this.armIdle(left);
+      else void this.release();
+    }, ms);
+    timer.unref();
+    return timer;
   }
 
   /**
@@ -408,7 +420,8 @@ export class LockLease {
 
   /** Ends the lease now (the store calls it on close). */
   async release(): Promise<void> {
-    this.cancelIdle();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const lock = this.lock;
     this.lock = undefined;
     if (this.waitFd !== undefined) closeSync(this.waitFd);
@@ -432,10 +445,5 @@ export class LockLease {
   private async leaveRoomForWaiter(): Promise<void> {
     const until = performance.now() + HANDOVER_GRACE_MS;
     while (performance.now() < until && hasWaiters(this.file) && !isLockHeld(this.file)) await sleep(2);
-  }
-
-  private cancelIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
   }
 }

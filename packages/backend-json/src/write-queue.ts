@@ -1,7 +1,7 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
-import { chmodSync, lstatSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
@@ -10,6 +10,7 @@ import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
+import { RecordsDraft } from './records-draft.js';
 import { renderWithLayout, spliceStateFile, type StateFileLayout } from './record-splice.js';
 
 export interface WriteOutcome {
@@ -131,19 +132,20 @@ export class WriteQueue {
   }
 
   /**
-   * A put right after this store's own write of the file, while its lease still holds the lock and
-   * nobody waits for it: printed at once from what the store last wrote (the racy entry), with the
-   * check of the lock file and the file's read left to the temp file's sync (see writeBatch).
+   * A put right after this store's own write of the file, while its lease still holds the lock:
+   * printed at once from what the store last wrote (the racy entry), with the checks for a waiter,
+   * of the lock file and the file's read left to the temp file's sync (see writeBatch).
    * Undefined when it does not apply; false when it was tried and the batch must take the usual path.
    */
   private async writeOnLease(chainId: number, batch: WriteOp[]): Promise<boolean | undefined> {
     const racy = this.options.cache.racyEntry(chainId);
     const lease = racy && this.leases.get(racy.file);
-    // A waiter is let go first, by the usual path, before anything is written.
-    if (!racy || !lease?.idleHeld || lease.waitedFor()) return undefined;
+    if (!racy || !lease?.idleHeld) return undefined;
     // The racy entry is the chain's file under its registry name: read whole and unchanged, it is
-    // the file writeTargetFor() names, so the lease is the one the usual path would take.
-    const check = (): boolean => lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
+    // the file writeTargetFor() names, so the lease is the one the usual path would take. A waiter
+    // is let go first: seen while the temp file syncs, it abandons the write before its rename, and
+    // the usual path hands the lock over before it writes again.
+    const check = (): boolean => !lease.waitedFor() && lease.confirm() && this.options.cache.holdsBytes(chainId, racy);
     return lease.runUnchecked(() => this.tryWrite(chainId, batch, racy, check));
   }
 
@@ -161,7 +163,8 @@ export class WriteQueue {
 
   /**
    * Applies the batch to `loaded` and writes the result. With `check` (a racy base, see writeBatch),
-   * false with nothing settled when the base is not trusted with the outcome or `check` fails.
+   * false with nothing settled when the base is not trusted with the outcome or `check` fails; a
+   * `check` that passes has read the file (FileCache.holdsBytes), so `loaded.signature` is its stat then.
    */
   private async tryWrite(chainId: number, batch: WriteOp[], loaded: LoadedFile, check?: () => boolean): Promise<boolean> {
     const racy = check !== undefined;
@@ -177,7 +180,13 @@ export class WriteQueue {
       }
     }
     const model = loaded.model ?? emptyStateFile(chainId, this.options.registry.get(chainId).name);
-    const work: Working = { file: target, chainId, records: new Map(model.records), invalid: new Set(model.invalid.keys()), touched: new Set() };
+    const work: Working = {
+      file: target,
+      chainId,
+      records: new RecordsDraft(model.records),
+      invalid: new Set(model.invalid.keys()),
+      touched: new Set(),
+    };
     const results: Array<{ op: WriteOp; value?: unknown; error?: unknown }> = [];
     for (const op of batch) {
       try {
@@ -200,14 +209,16 @@ export class WriteQueue {
     if (printed) {
       const { bytes } = printed;
       let remembered = false;
-      // Right after the rename, while the folder's sync runs: the cache holds the file as written,
-      // and the version it replaces lends its buffer to the next write (print-room.ts).
+      // Right after the rename, while the folder's sync runs: the cache holds the file as written
+      // (its records copied from the draft here, off the put's path), and the version it replaces
+      // lends its buffer to the next write (print-room.ts).
       const remember = (): void => {
         remembered = true;
         const signature = signatureOf(target);
+        const records = work.records instanceof RecordsDraft ? work.records.settle() : work.records;
         const written: LoadedFile = {
           file: target,
-          model: { chainId, version: 1, document: printed.layout.document, records: work.records, invalid: remainingInvalid },
+          model: { chainId, version: 1, document: printed.layout.document, records, invalid: remainingInvalid },
           bytes,
           readAt: Date.now(),
           layout: printed.layout,
@@ -303,6 +314,12 @@ export class WriteQueue {
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
     let stale = false;
+    const lastSteps = (): void => {
+      // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
+      lease.assertHeld();
+      // The version written is linked once synced, so a backup named as written is always whole.
+      if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+    };
     try {
       await writeFileAtomic(target, bytes, {
         durable: this.options.durable,
@@ -315,17 +332,16 @@ export class WriteQueue {
         whileSyncing: (tmp) => {
           stale = check !== undefined && !check();
           if (stale) return;
+          // A check that passed read the file in this same turn: its stat is the file as it is now.
+          const now = check !== undefined ? loaded.signature : undefined;
           // A base printed from memory took the mode it had then: a chmod since is kept (never undone by the write).
-          if (check !== undefined && mode !== undefined) keepModeNow(target, tmp, mode);
-          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten));
+          if (now !== undefined && mode !== undefined) keepModeNow(tmp, mode, now.mode);
+          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now));
         },
-        beforeRename: async () => {
+        beforeRename: () => {
           if (stale) return false;
-          await this.options.beforeReplace?.(target);
-          // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
-          lease.assertHeld();
-          // The version written is linked once synced, so a backup named as written is always whole.
-          if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+          const replacing = this.options.beforeReplace?.(target);
+          return replacing === undefined ? lastSteps() : Promise.resolve(replacing).then(lastSteps);
         },
         afterRename: () => {
           // While the folder's sync runs: the backups and the cache take note of the file written.
@@ -349,10 +365,9 @@ export class WriteQueue {
   }
 }
 
-/** Gives the temp file `target`'s permission bits as they are now, when they are no longer `mode`. */
-function keepModeNow(target: string, tmp: string, mode: number): void {
-  const now = lstatSync(target, { throwIfNoEntry: false });
-  if (now?.isFile() && (now.mode & 0o777) !== mode) chmodSync(tmp, now.mode & 0o777);
+/** Gives the temp file the target's permission bits as they are now (`now`), when they are no longer `mode`. */
+function keepModeNow(tmp: string, mode: number, now: number): void {
+  if (now !== mode) chmodSync(tmp, now);
 }
 
 /** A step of the backups: a file system error names the state file. */
