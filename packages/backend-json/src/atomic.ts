@@ -252,11 +252,29 @@ async function placeTemp(fd: number, tmp: string, target: string, options: Atomi
   renameSync(tmp, target);
   const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
   try {
-    options.afterRename?.();
-  } finally {
-    await folderSynced;
+    try {
+      options.afterRename?.();
+    } finally {
+      await folderSynced;
+    }
+  } catch (error) {
+    throw error instanceof StateError ? error : replacedNotSynced(target, error);
   }
   return true;
+}
+
+/**
+ * A failure once the rename is done (the folder's sync): the file holds the new version, which a
+ * power cut before the folder reaches the disk could still undo. Never "the previous file is
+ * intact": `data.replaced` says so to code.
+ */
+function replacedNotSynced(target: string, error: unknown): StateError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StateError(
+    fsErrorCode(error),
+    `${target} holds the new version, but its folder could not be synced (${reason}): a power cut now may bring back the previous one`,
+    { file: target, cause: error, data: { replaced: true }, hint: 'check the disk, then write again to make the change durable' },
+  );
 }
 
 /**
@@ -284,7 +302,7 @@ export class AtomicFileWriter {
 
   async append(data: string | Uint8Array): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let at = 0; at < bytes.byteLength; ) {
+    for (let at = 0; at < bytes.byteLength;) {
       const { bytesWritten } = await writeAsync(this.fd, bytes, at, bytes.byteLength - at, this.offset);
       at += bytesWritten;
       this.offset += bytesWritten;
@@ -311,7 +329,9 @@ export class AtomicFileWriter {
 
 /**
  * Replaces `target` with `data` atomically. Throws StateError DISK_FULL, PERMISSION_DENIED or
- * WRITE_FAILED naming the file; the previous file is then intact and the temp file removed.
+ * WRITE_FAILED naming the file: before the rename, the previous file is then intact and the temp
+ * file removed (`data.replaced: false`); a failed sync of the folder after it leaves the new
+ * version in place, not yet durable (`data.replaced: true`).
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
@@ -358,6 +378,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; the previous file is intact`, {
       file: target,
       cause: error,
+      data: { replaced: false },
     });
   }
 }

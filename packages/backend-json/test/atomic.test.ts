@@ -58,6 +58,27 @@ describe.each(writers)('%s', (_name, write) => {
   });
 });
 
+describe('writeFileAtomic, a failure after the rename', () => {
+  it('a folder sync that fails says the new version is in place (data.replaced), never that the previous file is intact', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'state.json');
+    await writeFile(target, 'old\n');
+    // The folder's sync fails as a disk error would (EIO), once the file is renamed into place.
+    const failing = new FolderSync(dir);
+    onTestFinished(() => failing.close());
+    failing.sync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const error = await writeFileAtomic(target, 'new\n', { folder: failing }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'WRITE_FAILED', file: target, data: { replaced: true } });
+    expect(await readFile(target, 'utf8')).toBe('new\n');
+    // Before the rename, the previous file is intact, and the error says so too.
+    await mkdir(join(dir, 'folder-target', 'inside'), { recursive: true });
+    await expect(writeFileAtomic(join(dir, 'folder-target'), 'x\n')).rejects.toMatchObject({ data: { replaced: false } });
+  });
+});
+
 describe('writeFileDurable', () => {
   it('creates the missing folder and keeps its temp file beside the target (no .deploystate folder there)', async () => {
     const dir = await tempDir();
