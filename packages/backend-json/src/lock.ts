@@ -9,7 +9,10 @@ import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, StateError, isProcessAlive, isStateError, noteWait, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
+import { announceWaiting, hasWaiters, waitersOn, waitFileFor } from './lock-waiters.js';
 import { native, namesSameFile, nativeLocks, tryAcquire, tryTake, type OpenedFile } from './native-lock.js';
+
+export { hasWaiters };
 
 /** `exclusive`: one holder. `shared`: any number of shared holders, and no exclusive one. */
 export type LockMode = 'exclusive' | 'shared';
@@ -51,6 +54,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 // death or release is taken within about this long, well inside a lease holder's hand-over window.
 const MAX_POLL_MS = 10;
 const HANDOVER_GRACE_MS = 150;
+/** How long a lease keeps its lock from waiters after one let a whole handover grace go by (paused, or starved). */
+const UNANSWERED_PAUSE_MS = 1_000;
 const HOST = hostname();
 
 /** Bytes of a holder record; JSON.parse reads past the trailing spaces. */
@@ -107,54 +112,6 @@ export function isLockHeld(file: string): boolean {
   }
 }
 
-/** The file a waiter holds shared while it waits, so a lease holder (LockLease) sees it and hands over. */
-function waitFileFor(file: string): string {
-  return `${file}.wait`;
-}
-
-/** Holds the wait file shared; undefined when that is not possible right now (a courtesy only). */
-function announceWaiting(file: string): number | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(waitFileFor(file), constants.O_RDWR | constants.O_CREAT, 0o666);
-    if (nativeLocks(file).tryLock(fd, { shared: true })) return fd;
-  } catch {
-    // A lease holder still hands over when its lease idles out.
-  }
-  if (fd !== undefined) closeSync(fd);
-  return undefined;
-}
-
-/**
- * Whether some process waits for `file` (it holds `<file>.wait` shared while it waits): a holder that
- * could keep the lock, or take it again at once, lets that waiter go first.
- */
-export function hasWaiters(file: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(waitFileFor(file), constants.O_RDWR);
-  } catch {
-    return false;
-  }
-  try {
-    return waitersOn(fd, file);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** `hasWaiters` on the wait file already open (a lease keeps it open while it holds the lock). */
-function waitersOn(waitFd: number, file: string): boolean {
-  try {
-    const locks = nativeLocks(file);
-    if (!locks.tryLock(waitFd)) return true;
-    locks.unlock(waitFd);
-    return false;
-  } catch {
-    return false;
-  }
-}
-
 function lockedError(file: string, mode: LockMode, timeoutMs: number): StateError {
   const last = readLockHolder(file);
   // The file names the last exclusive holder; a dead one here means the current holders are others.
@@ -162,10 +119,14 @@ function lockedError(file: string, mode: LockMode, timeoutMs: number): StateErro
   const who = current
     ? `pid ${last.pid} on ${last.host}${last.purpose ? ` (${last.purpose})` : ''} since ${last.since}`
     : 'another process';
-  return new StateError(ErrorCodes.LOCKED, `${file} is held by ${who}; waited ${timeoutMs} ms for ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock`, {
-    file,
-    hint: 'retry when that process has finished; the lock ends with its holder (the lock file itself stays and never needs removing)',
-  });
+  return new StateError(
+    ErrorCodes.LOCKED,
+    `${file} is held by ${who}; waited ${timeoutMs} ms for ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock`,
+    {
+      file,
+      hint: 'retry when that process has finished; the lock ends with its holder (the lock file itself stays and never needs removing)',
+    },
+  );
 }
 
 /**
@@ -289,6 +250,8 @@ export class LockLease {
   private running = 0;
   /** The take in progress, so overlapping uses take the lock once. */
   private taking: Promise<HeldLock> | undefined;
+  /** Until when waiters are not handed the lock: the last handover's grace ran out with one still waiting. */
+  private unansweredUntil = 0;
 
   /** `lockFile`: the lock file itself, when `target` has none of its own (see lockFileFor). */
   constructor(
@@ -334,7 +297,8 @@ export class LockLease {
    */
   async runUnchecked<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
     const lock = this.lock;
-    if (!lock || !this.idleHeld) throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `no idle lock is held on ${this.file}`, { file: this.file });
+    if (!lock || !this.idleHeld)
+      throw new StateError(ErrorCodes.LOCK_UNAVAILABLE, `no idle lock is held on ${this.file}`, { file: this.file });
     this.running++;
     try {
       return await fn(lock);
@@ -430,6 +394,9 @@ export class LockLease {
   }
 
   private hasWaiters(): boolean {
+    // A waiter that let the last handover go unanswered (a process paused with SIGSTOP, say) costs
+    // no handover per use: the lease hands over again once the pause is over.
+    if (performance.now() < this.unansweredUntil) return false;
     if (this.waitFd === undefined) {
       try {
         // Created if absent (as a waiter would): it is a lock file too, never removed.
@@ -444,6 +411,10 @@ export class LockLease {
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */
   private async leaveRoomForWaiter(): Promise<void> {
     const until = performance.now() + HANDOVER_GRACE_MS;
-    while (performance.now() < until && hasWaiters(this.file) && !isLockHeld(this.file)) await sleep(2);
+    let waiting = true;
+    let taken = false;
+    while (performance.now() < until && (waiting = hasWaiters(this.file)) && !(taken = isLockHeld(this.file))) await sleep(2);
+    // A live waiter polls every few milliseconds: one still waiting after the whole grace cannot run.
+    if (waiting && !taken) this.unansweredUntil = performance.now() + UNANSWERED_PAUSE_MS;
   }
 }

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { acquireLock, isLockHeld, readLockHolder, withLock, type LockMode } from '../src/lock.js';
+import { acquireLock, hasWaiters, isLockHeld, LockLease, readLockHolder, withLock, type LockMode } from '../src/lock.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/lock-child.mjs', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./fixtures/lock-preload.cjs', import.meta.url));
@@ -63,7 +63,8 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   let exitedAt: number | undefined;
   child.on('exit', () => (exitedAt = performance.now()));
   void exited.then(() => {
-    for (const waiter of waiters.splice(0)) waiter.reject(new Error(`child exited (${child.exitCode ?? child.signalCode}) first: ${stderr}`));
+    for (const waiter of waiters.splice(0))
+      waiter.reject(new Error(`child exited (${child.exitCode ?? child.signalCode}) first: ${stderr}`));
   });
   return {
     process: child,
@@ -83,8 +84,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Child {
 const is = (text: string) => (line: string) => line === text;
 const startsWith = (text: string) => (line: string) => line.startsWith(text);
 /** The counts a `count` child acknowledged for its pair k. */
-const acks = (child: Child, k = 0): number[] =>
-  child.lines.filter(startsWith(`ack ${k} `)).map((line) => Number(line.split(' ')[2]));
+const acks = (child: Child, k = 0): number[] => child.lines.filter(startsWith(`ack ${k} `)).map((line) => Number(line.split(' ')[2]));
 
 /** A child that takes the lock in `mode` and keeps it until told (stdin end) or killed. */
 async function holder(lock: string, mode: LockMode): Promise<Child> {
@@ -146,6 +146,32 @@ describe('a paused holder keeps its lock', () => {
   });
 });
 
+describe('a paused waiter', () => {
+  it('costs a lease one handover, not one per use; resumed, it is handed the lock', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'state.lock');
+    const lease = new LockLease(lock, { lockFile: lock, idleMs: 60_000, timeoutMs: 5_000 });
+    try {
+      await lease.run(async () => undefined);
+      expect(lease.takes).toBe(1);
+      const waiter = start(['try', lock, 'exclusive', '30000']);
+      for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(hasWaiters(lock)).toBe(true);
+      waiter.process.kill('SIGSTOP');
+      // The first use hands over and the grace runs out; the next ones keep the lock, as if nobody waited.
+      for (let use = 0; use < 4; use++) await lease.run(async () => undefined);
+      expect(lease.takes).toBe(2);
+      expect(waiter.lines).toEqual([]);
+      waiter.process.kill('SIGCONT');
+      await lease.release();
+      await waiter.exited;
+      expect(waiter.lines).toEqual(['got']);
+    } finally {
+      await lease.release();
+    }
+  });
+});
+
 describe('a killed holder frees the lock at once', () => {
   it('SIGKILL while taking, holding or releasing: the next writer takes it, and every acknowledged write is kept (200 trials)', async () => {
     // One child runs PAIRS independent writer loops, each on its own lock and counter file, so one
@@ -153,7 +179,11 @@ describe('a killed holder frees the lock at once', () => {
     const ROUNDS = 10;
     const PAIRS = 20;
     const dir = await tempDir();
-    const pairs = Array.from({ length: PAIRS }, (_, k) => ({ lock: join(dir, `w${k}.lock`), counter: join(dir, `w${k}.json`), acknowledged: 0 }));
+    const pairs = Array.from({ length: PAIRS }, (_, k) => ({
+      lock: join(dir, `w${k}.lock`),
+      counter: join(dir, `w${k}.json`),
+      acknowledged: 0,
+    }));
     const latencies: number[] = [];
     const exits: number[] = []; // kill to the parent's 'exit' event: how long the OS took to end the child
     let midWrite = 0; // killed between creating its temp file and the rename
@@ -182,7 +212,9 @@ describe('a killed holder frees the lock at once', () => {
         const lock = held[k]!;
         const childAcks = acks(writer, k);
         if (childAcks.length > 0) p.acknowledged = Math.max(...childAcks);
-        const state = existsSync(p.counter) ? (JSON.parse(readFileSync(p.counter, 'utf8')) as { n: number; log: string[] }) : { n: 0, log: [] };
+        const state = existsSync(p.counter)
+          ? (JSON.parse(readFileSync(p.counter, 'utf8')) as { n: number; log: string[] })
+          : { n: 0, log: [] };
         // The write in flight at the kill may have landed unacknowledged; none acknowledged is missing.
         expect([p.acknowledged, p.acknowledged + 1]).toContain(state.n);
         if (state.n === p.acknowledged + 1) unacknowledged++;
