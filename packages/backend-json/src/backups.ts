@@ -156,12 +156,17 @@ export function linkWritten(plan: PlannedVersions): { replaced?: string; written
 
 // A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
 // then always kept too (its inode is never the backup's).
-function linkOrCopySync(from: string, to: string): 'linked' | 'copied' {
+function linkOrCopySync(from: string, to: string, again = true): 'linked' | 'copied' {
   try {
     linkSync(from, to);
     return 'linked';
   } catch (error) {
     const code = errnoCode(error);
+    // The backups folder removed meanwhile (a cleanup of .deploystate/ while the lock is held): made again, once.
+    if (code === 'ENOENT' && again && !existsSync(dirname(to))) {
+      mkdirSync(dirname(to), { recursive: true });
+      return linkOrCopySync(from, to, false);
+    }
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
     copyFileSync(from, to);
     return 'copied';

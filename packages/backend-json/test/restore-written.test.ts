@@ -1,7 +1,7 @@
 // The version the store last wrote is always among the backups, as a hard link (no copy), so a
 // state file damaged by hand, even one the store created in a single write, can be restored
 // byte for byte; the restore names the version it puts back.
-import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
@@ -39,6 +39,17 @@ describe('the version last written', () => {
     // The damaged text is kept too, so the restore can be undone.
     expect(await readFile(restore.replacedBackup as string, 'utf8')).toBe('{"schemaVersion": 1, "records": {');
     expect((await store.get(56, 'B'))?.deploymentArgs).toEqual([2n ** 70n]);
+  });
+
+  it('backups removed while the store holds the lock (a cleanup of .deploystate/) fail no write: the next one keeps its version again', async () => {
+    const { dir, store } = await setup({ lockLeaseMs: 60_000 });
+    await store.put(rec(56, 'A'));
+    await store.put(rec(56, 'B'));
+    await rm(join(dir, '.deploystate', 'backups'), { recursive: true });
+    await store.put(rec(56, 'C'));
+    expect((await store.get(56, 'C'))?.contractName).toBe('C');
+    const [kept] = await store.listBackups(56);
+    expect((await stat(kept as string)).ino).toBe((await stat(join(dir, 'bscmainnet.json'))).ino);
   });
 
   it('the next write replaces the file by rename: the link keeps the old bytes, the file it replaced is not kept twice', async () => {
