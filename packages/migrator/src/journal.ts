@@ -182,7 +182,27 @@ export class Journal {
       ids.push(id);
       return stringifyLossless({ type, ...rest, id });
     });
-    let text = `${lines.join('\n')}\n`;
+    await this.appendText(`${lines.join('\n')}\n`);
+    if (options.durable ?? true) await this.sync();
+    return ids;
+  }
+
+  /** A new entry id, for a line the caller prints itself (appendPrinted). */
+  nextId(): string {
+    return this.newId();
+  }
+
+  /**
+   * Appends one entry the caller printed (as write() prints it: `type` first, its id from nextId(),
+   * no newline), not durable until a sync(): the factory's hot path. Done before it returns
+   * (undefined) unless the line is large enough to go to the thread pool.
+   */
+  appendPrinted(line: string): Promise<void> | undefined {
+    return this.appendText(`${line}\n`);
+  }
+
+  /** Whole lines in one write(): synchronous (undefined) up to SYNC_WRITE_LIMIT, else a promise. */
+  private appendText(text: string): Promise<void> | undefined {
     const fd = this.descriptor();
     try {
       if (!this.fenced) {
@@ -191,24 +211,32 @@ export class Journal {
         this.fenced = true;
       }
       const buffer = Buffer.from(text, 'utf8');
+      if (buffer.length > SYNC_WRITE_LIMIT) return this.appendLarge(fd, buffer);
       let written = 0;
       // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
-      while (written < buffer.length) {
-        const length = buffer.length - written;
-        written +=
-          buffer.length <= SYNC_WRITE_LIMIT
-            ? writeSync(fd, buffer, written, length, null)
-            : (await writeAsync(fd, buffer, written, length, null)).bytesWritten;
-      }
+      while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written, null);
+      this.appended++;
+      return undefined;
+    } catch (error) {
+      throw this.appendFailed(error);
+    }
+  }
+
+  private async appendLarge(fd: number, buffer: Buffer): Promise<void> {
+    try {
+      let written = 0;
+      while (written < buffer.length) written += (await writeAsync(fd, buffer, written, buffer.length - written, null)).bytesWritten;
       this.appended++;
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
-        file: this.file,
-        cause: error,
-      });
+      throw this.appendFailed(error);
     }
-    if (options.durable ?? true) await this.sync();
-    return ids;
+  }
+
+  private appendFailed(error: unknown): StateError {
+    return new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
+      file: this.file,
+      cause: error,
+    });
   }
 
   /**
