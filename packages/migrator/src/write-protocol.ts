@@ -268,8 +268,9 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // The fence against a phase change between reading the route and the intent line: a rollback
   // flips the state, then reads the journal. Stat after the line is written: if the state still
   // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
-  // if it changed, this write takes the new route instead of landing on a side no longer read.
-  if (!t.watcher.unchanged()) {
+  // if it changed, this write takes the new route instead of landing on a side no longer read. The
+  // stat is of the file that decides the route (routeUnchanged: phase.json, where it decides).
+  if (!t.watcher.routeUnchanged()) {
     const now = await currentRoute(t);
     if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
       await close(
