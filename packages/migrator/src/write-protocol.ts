@@ -106,10 +106,11 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
     if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, w, attempt);
   }
   // The state as last read routes the write through the fence with its journal lines (JSON first,
-  // or LevelDB first without an outbox): the route is read again under the fence, where it alone
-  // decides (writeRouted), so it is not read before as well. Any other route found there (a
-  // rollback in progress, the outbox) sends the write back to the top, where it is read first.
-  if (knownRoute !== undefined && t.fence && fencedJournalRoute(t, knownRoute)) {
+  // or LevelDB first without an outbox), and one stat of the file that decides the route shows it
+  // unchanged (so its folder is there, and no rollback began: a rollback in progress is waited for
+  // outside the fence, below). The state is read under the fence (writeRouted), not here as well;
+  // any other route found there sends the write back to the top.
+  if (knownRoute !== undefined && t.fence && fencedJournalRoute(t, knownRoute) && t.watcher.routeUnchanged()) {
     const routed = await t.fence.run(() => writeRouted(t, w));
     return routed !== ROUTE_AGAIN ? routed : writeThrough(t, w, attempt + 1);
   }
