@@ -49,27 +49,37 @@ export interface CliOptions {
   version: boolean;
 }
 
+// Every line within 70 columns: the text is printed as it is, in any terminal.
 export const USAGE = `Usage: deploystate-validate [dir=./deployments] [options]
 
-Checks deployments/*.json against the published schema and across files.
+Checks deployments/*.json against the published schema and across
+files.
 
 Options:
   --format <human|json|github>  output format (default human)
   --json                        same as --format json
   --warnings-as-errors          exit 1 on warnings too
-  --leveldb <path>              also compare the records with this LevelDB store (read-only)
-  --staged                      judge what git's index holds (pre-commit hook): every file of
-                                the folder as staged, so checks across files see one snapshot
-  --config <file>               honour this config's acknowledgements (default ./deploystate.config.json)
+  --leveldb <path>              also compare the records with this
+                                LevelDB store (read-only)
+  --staged                      judge what git's index holds
+                                (pre-commit hook): every file of the
+                                folder as staged, so checks across
+                                files see one snapshot
+  --config <file>               honour this config's acknowledgements
+                                (default ./deploystate.config.json)
   --verbose                     also list info findings
   -h, --help                    this text
   -v, --version                 the version
 
 Exit codes (shared with the deploystate CLI):
-  0  clean                      1  findings (errors, or warnings with --warnings-as-errors)
-  2  usage error                3  a store is locked by another process
-  4  input missing or unreadable                5  unexpected failure (a bug)
-  6  the machine refused (permission denied, LevelDB backend not installed)
+  0  clean
+  1  findings (errors, or warnings with --warnings-as-errors)
+  2  usage error
+  3  a store is locked by another process
+  4  input missing or unreadable
+  5  unexpected failure (a bug)
+  6  the machine refused (permission denied, LevelDB backend not
+     installed)
 `;
 
 function usageError(message: string, cause?: unknown): StateError {

@@ -27,6 +27,15 @@ export interface HumanFormatOptions {
   verbose?: boolean;
   /** Renders the summary table (header, then rows) in place of the plain one: the CLI fits it to the terminal. */
   table?: (header: string[], rows: string[][]) => string;
+  /** Absolute paths are shown relative to this folder (the CLI's working folder); others as they are. */
+  root?: string;
+}
+
+/** `file` relative to `root` when both are given and the file is absolute (a path outside `root` stays absolute). */
+function shownPath(file: string, root: string | undefined): string {
+  if (root === undefined || !isAbsolute(file)) return file;
+  const rel = relative(root, file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
 }
 
 const ANSI = { red: 31, yellow: 33, cyan: 36, green: 32, dim: 2, bold: 1 } as const;
@@ -51,8 +60,8 @@ function table(rows: string[][], rightAligned: Set<number>): string[] {
   );
 }
 
-function location(f: Finding): string {
-  return `${f.file ?? '?'}:${f.line ?? 1}:${f.column ?? 1}`;
+function location(f: Finding, root?: string): string {
+  return `${f.file === undefined ? '?' : shownPath(f.file, root)}:${f.line ?? 1}:${f.column ?? 1}`;
 }
 
 /** A summary table (file, records, errors, warnings), then the findings grouped by file. */
@@ -70,7 +79,7 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
       else if (f.severity === 'warning') warnings++;
     }
     rows.push([
-      report.file,
+      shownPath(report.file, options.root),
       report.chainId === undefined ? '-' : String(report.chainId),
       String(report.records),
       String(errors),
@@ -85,7 +94,7 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
     const [header, ...body] = table(rows, new Set([1, 2, 3, 4]));
     lines.push(paint('bold', header as string), ...body, '');
   } else {
-    lines.push(`no state files in ${result.dir}`, '');
+    lines.push(`no state files in ${shownPath(result.dir, options.root)}`, '');
   }
 
   let hiddenInfo = 0;
@@ -99,18 +108,18 @@ export function formatHuman(result: ValidationResult, options: HumanFormatOption
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
   for (const [file, findings] of groups) {
-    lines.push(paint('bold', file));
+    lines.push(paint('bold', shownPath(file, options.root)));
     for (const f of findings)
       lines.push(
         f.acknowledged === true
-          ? `  ${location(f)} ${paint('dim', `${f.code} ${f.severity}, acknowledged`)} ${f.message}`
-          : `  ${location(f)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`,
+          ? `  ${location(f, options.root)} ${paint('dim', `${f.code} ${f.severity}, acknowledged`)} ${f.message}`
+          : `  ${location(f, options.root)} ${paint(SEVERITY_STYLE[f.severity], f.code)} ${paint('dim', f.severity)} ${f.message}`,
       );
     lines.push('');
   }
   if (result.skipped.length > 0) {
     lines.push(paint('bold', `skipped ${plural(result.skipped.length, 'file')}`));
-    for (const s of result.skipped) lines.push(`  ${s.file}: ${s.reason}`);
+    for (const s of result.skipped) lines.push(`  ${shownPath(s.file, options.root)}: ${s.reason}`);
     lines.push('');
   }
   if (result.comparison) {

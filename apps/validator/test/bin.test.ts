@@ -58,6 +58,14 @@ beforeEach(async () => {
 afterEach(async () => removeTempDir(dir));
 
 describe('deploystate-validate', () => {
+  it('--help fits a 70-column terminal: every line, as printed', async () => {
+    const run = await runBin(['--help'], dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Exit codes');
+    const long = run.stdout.split('\n').filter((line) => line.length > 70);
+    expect(long).toEqual([]);
+  });
+
   it('exits 0 on a valid folder (./deployments by default) and prints the table and the skipped files', async () => {
     const run = await runBin([], dir);
     expect(run.code).toBe(0);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
 import { deploystate, onlyDocument, useSample } from './helpers.js';
@@ -59,6 +59,10 @@ describe('migrate --demo', () => {
     );
     expect(accepted.length).toBeGreaterThan(0);
     const { key, file } = accepted[0] as { key: string; file: string };
+    // For a person, paths relative to where the command runs, as deploystate-validate prints them.
+    const human = await deploystate(['validate', '--verbose'], { cwd: dir });
+    expect(human.stdout).toContain(`${relative(dir, file)}:`);
+    expect(human.stdout).not.toContain(dir);
     const name = key.slice(key.indexOf('-') + 1);
     const doc = JSON.parse(readFileSync(file, 'utf8')) as { records: Record<string, { timestamp: number }> };
     (doc.records[name] as { timestamp: number }).timestamp += 1;

@@ -5,7 +5,7 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { removeTempDir } from '@deploystate/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, envelopeOf, onlyDocument, useSample } from './helpers.js';
 
 interface DrillDocument {
   scenario: string;
@@ -105,6 +105,24 @@ describe('drill', () => {
     expect(statusOf(result, 'user records readable')).toBe('fail');
     expect(statusOf(result, 'deploy on every network')).toBe('fail');
     expect(await readFile(file, 'utf8')).toBe(bytes);
+  });
+
+  it('a finding about a file of the user names that file, never the copy (removed when the drill ends) it was found in', async () => {
+    const dir = join(root, 'truncated');
+    await cp(migrated, dir, { recursive: true });
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    await writeFile(file, '{"chainId": 56, "records": {');
+    const aborted = envelopeOf(await deploystate(['drill', 'json-backend', '--json'], { cwd: dir }));
+    expect(aborted.ok).toBe(false);
+    const error = (aborted as { error: { code: string; message: string; file?: string } }).error;
+    expect(error.code).toBe('CORRUPTED');
+    expect(error.file).toBe(file);
+    expect(error.message).toContain(file);
+    const cross = await drill(dir, ['cross-network']);
+    expect(cross.code).toBe(1);
+    const details = cross.doc.checks.map((c) => c.detail).join('\n');
+    expect(details).toContain(`CORRUPTED: ${file}`);
+    expect(details).not.toContain(cross.doc.copy.path);
   });
 
   it('cross-network: fails before the copy, and on an expected inventory the data does not match', async () => {

@@ -5,7 +5,9 @@ import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalEncode, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore, mergeStateFiles } from '@deploystate/backend-json';
+import { JsonFileStore, lockFileFor, mergeStateFiles, resolveConflicts, withFileLock } from '@deploystate/backend-json';
+import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { hasWaiters } from '@deploystate/backend-json/lock';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { BIN, childEnv, deploystate, onlyDocument } from './helpers.js';
 
@@ -192,6 +194,41 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     expect(run.code).toBe(1);
     expect(onlyDocument(run)).toMatchObject({ file: FILE, merge: 'lines', clean: false, duplicate: { code: 'DUPLICATE_KEY', file: FILE } });
     expect(await readFile(join(sides, 'ours'), 'utf8')).toBe(ours);
+  });
+
+  it('merge-resolve resolves under the store lock: one running meanwhile waits, then starts from the file the other left', async () => {
+    configureDriver();
+    const upgrade = (name: string, byte: string): DeploymentRecord => ({
+      ...record(name),
+      address: '0x' + byte.repeat(20),
+      timestamp: Number(record(name).timestamp) + byte.charCodeAt(0),
+    });
+    await deploy('vault', [record('Vault')]);
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('upgrade on a', [upgrade('Token', 'aa'), upgrade('Vault', 'a1')]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('upgrade on b', [upgrade('Token', 'bb'), upgrade('Vault', 'b1')]);
+    expect(git('merge', '--no-edit', 'a').code).not.toBe(0);
+
+    const file = join(repo, FILE);
+    let child: Promise<Awaited<ReturnType<typeof deploystate>>> | undefined;
+    await withFileLock(file, async () => {
+      // Another resolve holds the file: this one must wait for it, not write past it.
+      let exited = false;
+      child = deploystate(['merge-resolve', FILE, '--pick', 'Token=theirs', '--json'], { cwd: repo });
+      void child.then(() => (exited = true));
+      for (let i = 0; i < 500 && !exited && !hasWaiters(lockFileFor(file)); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(exited, 'merge-resolve wrote without waiting for the lock').toBe(false);
+      expect(hasWaiters(lockFileFor(file))).toBe(true);
+      const text = await readFile(file, 'utf8');
+      await writeFileDurable(file, resolveConflicts(text, { file, picks: new Map([['Vault', 'ours']]) }).text);
+    });
+    const resolved = await (child as NonNullable<typeof child>);
+    expect(resolved.code, resolved.stderr).toBe(0);
+    const records = await fileRecords();
+    expect(records.Token).toEqual(upgrade('Token', 'aa'));
+    expect(records.Vault).toEqual(upgrade('Vault', 'b1'));
+    expect(await readFile(file, 'utf8')).not.toContain('$conflicts');
   });
 
   it('merge-resolve never reads nor writes through a link at the file’s path (NOT_A_FILE)', async () => {

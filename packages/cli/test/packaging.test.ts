@@ -256,6 +256,9 @@ const DEPLOY_SCRIPT = `import assert from 'node:assert/strict';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { isStateError, type DeploymentRecord } from '@deploystate/core';
 import { closeStateModule, createStateStore, getAllContracts, getContract, putContract, verifyChain } from '@deploystate/migrator';
+// Subpaths: a CommonJS project (module commonjs, no exports support) finds their types through typesVersions.
+import { isLockHeld } from '@deploystate/backend-json/lock';
+import { PROJECT_CONFIG_FILE } from '@deploystate/migrator/project-config';
 
 const record = (contractName: string): DeploymentRecord => ({
   contractName,
@@ -284,6 +287,8 @@ async function main(): Promise<void> {
   assert.equal(await getContract(56, 'Absent'), null);
   assert.deepEqual((await getAllContracts(56)).map((r) => r.contractName).sort(), ['Proxy', 'Token']);
   await closeStateModule();
+  assert.equal(PROJECT_CONFIG_FILE, 'deploystate.config.json');
+  assert.equal(isLockHeld('leveldb/LOCK.deploystate'), false);
 
   const chain = await verifyChain([], { rpc: {} }).then(
     () => 'viem loaded',
@@ -431,6 +436,23 @@ import('@deploystate/core').then((esm) => {
     },
     TIMEOUT_MS,
   );
+
+  it('every subpath with types is found by a TypeScript project that ignores exports (module commonjs, as Hardhat 2 sets it)', async () => {
+    const roots = [
+      ...(await readdir(join(workspace, 'packages'))).map((p) => join('packages', p)),
+      ...(await readdir(join(workspace, 'apps'))).map((p) => join('apps', p)),
+    ];
+    for (const root of roots) {
+      const manifest = JSON.parse(await readFile(join(workspace, root, 'package.json'), 'utf8')) as {
+        exports?: Record<string, string | { types?: string }>;
+        typesVersions?: Record<string, Record<string, string[]>>;
+      };
+      for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+        if (subpath === '.' || typeof target === 'string' || target.types === undefined) continue;
+        expect(manifest.typesVersions?.['*']?.[subpath.slice(2)], `${root}: typesVersions for ${subpath}`).toEqual([target.types]);
+      }
+    }
+  });
 
   it('core/testing (skipped above: it needs vitest) loads through require() too', async () => {
     const script = "require('@deploystate/core/testing'); console.log('required')";

@@ -2,7 +2,9 @@
 // dual-write enabled, a real copy, verify, promote, cut-over. The suites that measure what deploy
 // scripts get read and write through `createStateStore()` in each phase of this walk, so the JSON
 // files they touch are the ones the copy wrote, at production file sizes.
-import type { DeploymentRecord, StateStore } from '@deploystate/core';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '../harness.js';
 import type { BackendFactory, MigrationHandle, MigratorApi } from '../loaders.js';
 
@@ -49,6 +51,13 @@ export interface MigrationWalk {
   rollBack(emergency: boolean): Promise<void>;
   /** A factory store for the current phase, opened; closed by `dispose`. */
   factoryStore(): Promise<StateStore>;
+  /**
+   * Waits until the migration's state files are past their timestamp tick. Within it (25 ms after
+   * a phase change; 2 s where timestamps keep whole seconds) a store cannot trust their stat and
+   * re-reads their bytes on every operation (the racy rule, backend-json's stat-tick), a cost a
+   * deploy script pays for those few milliseconds after each phase change, not in its steady state.
+   */
+  settle(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -124,6 +133,14 @@ export async function startWalk(
       stores.push(store);
       await store.open();
       return store;
+    },
+    async settle() {
+      const { racyUntilMs } = (await import('@deploystate/backend-json')) as { racyUntilMs(mtimeMs: number): number };
+      for (const name of ['state.json', 'phase.json']) {
+        const changed = (await stat(join(cwd, '.deploystate', name)).catch(() => undefined))?.mtimeMs;
+        const wait = changed === undefined ? 0 : racyUntilMs(changed) + 1 - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
     },
     async dispose() {
       for (const store of stores) await store.close().catch(() => undefined);

@@ -3,16 +3,21 @@
 // where it needs one), reports PASS/FAIL per check, removes the copy and never touches the
 // originals. Exit 1 when any check fails.
 import { resolve } from 'node:path';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
-import { createWorkspace, removeWorkspace } from '../drill/workspace.js';
+import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
 
 interface ScenarioSpec {
   /** What the scenario proves, for the report and --help. */
   summary: string;
   needsLevelDb: boolean;
+  /**
+   * Whether the scenario damages its copy on purpose (a finding may then be about the damage): its
+   * findings name the copy's files. The others name the originals they come from.
+   */
+  damagesCopy: boolean;
   load(): Promise<Scenario>;
 }
 
@@ -21,27 +26,54 @@ export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
     summary:
       'deploy, upgrade, list/query and remove a test record per network through the factory store in json-only; every user record reads back unchanged; legacy sections follow',
     needsLevelDb: true,
+    damagesCopy: false,
     load: async () => (await import('../drill/json-backend.js')).jsonBackendDrill,
   },
   'cross-network': {
     summary:
       'the validator over the copy, queries across chains, contract names spelled the same on every chain, per-chain counts against --expected',
     needsLevelDb: false,
+    damagesCopy: false,
     load: async () => (await import('../drill/cross-network.js')).crossNetworkDrill,
   },
   'edge-cases': {
     summary:
       'truncated, garbage and future-version files are refused with their codes and left byte for byte; read-only files; restore from backup',
     needsLevelDb: false,
+    damagesCopy: true,
     load: async () => (await import('../drill/edge-cases.js')).edgeCasesDrill,
   },
   'error-recovery': {
     summary:
       "writers SIGKILLed mid-write: the file always parses and holds every acknowledged write; temp files cleaned; a dead holder's lock recovered",
     needsLevelDb: false,
+    damagesCopy: true,
     load: async () => (await import('../drill/error-recovery.js')).errorRecoveryDrill,
   },
 };
+
+/**
+ * Names the user's files, not the copy's: a path into the copy (removed when the drill ends unless
+ * --keep) reads as the original it was copied from, so a finding points at the file to fix.
+ */
+function namingOriginals(workspace: Workspace, sources: { deployments: string; leveldb: string }): (text: string) => string {
+  const pairs: Array<[string, string]> = [[workspace.deployments, sources.deployments]];
+  if (workspace.leveldb !== undefined) pairs.push([workspace.leveldb, sources.leveldb]);
+  return (text) => pairs.reduce((named, [copy, original]) => named.split(copy).join(original), text);
+}
+
+/** The same error, naming the originals (namingOriginals). */
+function withOriginals(error: unknown, names: (text: string) => string): unknown {
+  if (!isStateError(error)) return error;
+  return new StateError(error.code, names(error.message), {
+    ...(error.file !== undefined && { file: names(error.file) }),
+    ...(error.key !== undefined && { key: error.key }),
+    ...(error.position !== undefined && { position: error.position }),
+    ...(error.hint !== undefined && { hint: names(error.hint) }),
+    ...(error.data !== undefined && { data: error.data }),
+    cause: error,
+  });
+}
 
 const LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', warn: 'WARN' };
 
@@ -58,6 +90,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const workspace = await createWorkspace(sources, { leveldb: spec.needsLevelDb });
   const checks = new DrillChecks();
   const keep = options.keep === true;
+  const names = spec.damagesCopy ? (text: string) => text : namingOriginals(workspace, sources);
   ctx.out.info(`drill ${scenario}: working on a copy in ${workspace.root}${workspace.leveldb ? ' (with a LevelDB snapshot)' : ''}`);
   try {
     const body = await spec.load();
@@ -72,10 +105,13 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       },
       checks,
     );
+  } catch (error) {
+    throw withOriginals(error, names);
   } finally {
     if (!keep) await removeWorkspace(workspace);
   }
   if (!checks.ok) ctx.exitCode = 1;
+  const list = checks.list.map((check) => ({ ...check, detail: names(check.detail) }));
   const counts = (status: CheckStatus): number => checks.list.filter((c) => c.status === status).length;
   const p = ctx.out.paint;
   const paint = (check: DrillCheck): string => {
@@ -90,12 +126,12 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       ok: checks.ok,
       sources,
       copy: { path: workspace.root, kept: keep },
-      checks: checks.list,
+      checks: list,
       summary: { pass: counts('pass'), fail: counts('fail'), skip: counts('skip'), warn: counts('warn') },
     },
     () => [
       p.bold(`drill ${scenario}`) + p.dim(` on a copy of ${sources.deployments}${spec.needsLevelDb ? ` and ${sources.leveldb}` : ''}`),
-      ...checks.list.map((check) => `${paint(check)}  ${check.name}\n      ${p.dim(check.detail)}`),
+      ...list.map((check) => `${paint(check)}  ${check.name}\n      ${p.dim(check.detail)}`),
       '',
       `${counts('pass')} passed, ${counts('fail')} failed, ${counts('skip')} skipped, ${counts('warn')} ${counts('warn') === 1 ? 'warning' : 'warnings'}; ${keep ? `the copy is kept at ${workspace.root}` : 'the copy was removed'}; the originals were only read`,
       checks.ok ? p.green(p.bold(`✔ drill ${scenario} passed`)) : p.red(p.bold(`✘ drill ${scenario} failed`)),

@@ -86,22 +86,47 @@ async function chainVerdicts(
   return out;
 }
 
+type BackendJson = typeof import('@deploystate/backend-json');
+type FileRead =
+  { markers: true } | { markers: false; conflicts: Conflict[]; result: ReturnType<BackendJson['resolveConflicts']> | undefined };
+
+/**
+ * Reads the file and, with `decide`, writes its resolution: read, resolved and written under the
+ * lock the JSON store writes the file under, so a resolve or a write running at the same time is
+ * never lost (the second one starts from the file the first left). Listing only reads.
+ */
+async function resolveFile(
+  file: string,
+  decide: Omit<Parameters<BackendJson['resolveConflicts']>[1], 'file'> | undefined,
+): Promise<FileRead> {
+  const { readConflicts, readStateFileBytes, resolveConflicts, withFileLock } = await import('@deploystate/backend-json');
+  const step = async (): Promise<FileRead> => {
+    // Never through a link (NOT_A_FILE), and written back by rename: a link there is never written through.
+    const bytes = await readStateFileBytes(file);
+    if (bytes === undefined) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `cannot read ${file}: no such file`, { file });
+    const text = bytes.toString('utf8');
+    if (GIT_MARKER.test(text)) return { markers: true };
+    const conflicts = readConflicts(text, file);
+    const result = decide && conflicts.length > 0 ? resolveConflicts(text, { file, ...decide }) : undefined;
+    if (result && result.resolved.length > 0) await writeFileDurable(file, result.text);
+    return { markers: false, conflicts, result };
+  };
+  return decide ? withFileLock(file, step) : step();
+}
+
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const picks = parsePicks(options.pick);
   const all = options.all === undefined ? undefined : sideOf(String(options.all), '--all');
   const files = args[0] !== undefined ? [join(ctx.cwd, String(args[0]))] : await conflictedFiles(ctx.paths.deployments);
-  const { readConflicts, readStateFileBytes, resolveConflicts } = await import('@deploystate/backend-json');
   const registry = ctx.registry();
   const report: Array<Record<string, unknown>> = [];
   const lines: string[] = [];
   let open = 0;
   for (const file of files) {
     const shown = relative(ctx.cwd, file) || file;
-    // Never through a link (NOT_A_FILE), and written back by rename: a link there is never written through.
-    const bytes = await readStateFileBytes(file);
-    if (bytes === undefined) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `cannot read ${file}: no such file`, { file });
-    const text = bytes.toString('utf8');
-    if (GIT_MARKER.test(text)) {
+    const decide = picks.size > 0 || all !== undefined;
+    const read = await resolveFile(file, decide ? { registry, picks, ...(all !== undefined && { all }) } : undefined);
+    if (read.markers) {
       // A line merge ran instead of the driver: redo this file's merge with it.
       open++;
       report.push({ file: shown, markers: true, resolved: [], open: [] });
@@ -109,15 +134,12 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
       lines.push(`  redo it by record: git checkout --merge -- ${shown} (with the driver configured; see deploystate init)`);
       continue;
     }
-    const conflicts = readConflicts(text, file);
+    const { conflicts, result } = read;
     if (conflicts.length === 0) {
       report.push({ file: shown, resolved: [], open: [] });
       lines.push(`${shown}: no conflicts`);
       continue;
     }
-    const decide = picks.size > 0 || all !== undefined;
-    const result = decide ? resolveConflicts(text, { file, registry, picks, ...(all !== undefined && { all }) }) : undefined;
-    if (result && result.resolved.length > 0) await writeFileDurable(file, result.text);
     const left = result ? result.open : conflicts;
     open += left.length;
     const onChain = options.chain === true ? await chainVerdicts(ctx, options, left) : new Map<Conflict, Partial<Record<Side, string>>>();

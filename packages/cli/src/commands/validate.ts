@@ -39,5 +39,5 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   }
   const { table } = await import('../output.js');
   const fitted = (header: string[], rows: string[][]): string => table(header, rows, ctx.out.paint);
-  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour, verbose, table: fitted }).trimEnd());
+  ctx.out.result(result, () => formatHuman(result, { color: ctx.out.colour, verbose, table: fitted, root: ctx.cwd }).trimEnd());
 }
