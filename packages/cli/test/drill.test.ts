@@ -114,7 +114,7 @@ describe('drill', () => {
     await writeFile(file, '{"chainId": 56, "records": {');
     const aborted = envelopeOf(await deploystate(['drill', 'json-backend', '--json'], { cwd: dir }));
     expect(aborted.ok).toBe(false);
-    const error = (aborted as { error: { code: string; message: string; file?: string } }).error;
+    const error = (aborted as unknown as { error: { code: string; message: string; file?: string } }).error;
     expect(error.code).toBe('CORRUPTED');
     expect(error.file).toBe(file);
     expect(error.message).toContain(file);
