@@ -168,7 +168,8 @@ export class Journal {
     return last[0] !== NEWLINE;
   }
 
-  private newId(): string {
+  /** A new entry id (writer + counter); a caller that prints a line itself (appendPrinted) takes one here. */
+  nextId(): string {
     return `${this.writer}.${(++this.counter).toString(36)}`;
   }
 
@@ -178,18 +179,13 @@ export class Journal {
     const lines = entries.map((entry) => {
       const { type, ...rest } = entry as NewJournalEntry & { seq?: number; id?: string };
       delete rest.seq;
-      const id = rest.id ?? this.newId();
+      const id = rest.id ?? this.nextId();
       ids.push(id);
       return stringifyLossless({ type, ...rest, id });
     });
     await this.appendText(`${lines.join('\n')}\n`);
     if (options.durable ?? true) await this.sync();
     return ids;
-  }
-
-  /** A new entry id, for a line the caller prints itself (appendPrinted). */
-  nextId(): string {
-    return this.newId();
   }
 
   /**
@@ -223,13 +219,10 @@ export class Journal {
   }
 
   private async appendLarge(fd: number, buffer: Buffer): Promise<void> {
-    try {
-      let written = 0;
-      while (written < buffer.length) written += (await writeAsync(fd, buffer, written, buffer.length - written, null)).bytesWritten;
-      this.appended++;
-    } catch (error) {
-      throw this.appendFailed(error);
-    }
+    let written = 0;
+    while (written < buffer.length)
+      written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
+    this.appended++;
   }
 
   private appendFailed(error: unknown): StateError {
@@ -305,7 +298,7 @@ export class Journal {
 
   /** Appends entries and returns them with their seq (their place in the file, found by id). */
   async append(entries: readonly NewJournalEntry[], options: AppendOptions = {}): Promise<JournalEntry[]> {
-    const withIds = entries.map((e) => ({ ...e, id: (e as { id?: string }).id ?? this.newId() }));
+    const withIds = entries.map((e) => ({ ...e, id: (e as { id?: string }).id ?? this.nextId() }));
     const found = new Map<string, JournalEntry>();
     for (const e of withIds) this.waiting.set(e.id, (entry) => found.set(e.id, entry));
     try {

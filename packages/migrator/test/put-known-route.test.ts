@@ -19,7 +19,14 @@ describe('a put on the route its store last read', () => {
       await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet', 1));
       expect(store.phase).toBe('json-primary');
       // Another process began a rollback: phase.json says so, and its carry-back holds the fence.
-      const edit = await runNode('edit-phase.mjs', [tempDir(), 'pull', JSON.stringify({ phase: 'rolling-back', rollback: { from: 'json-primary', startedAt: new Date().toISOString(), emergency: false, carriedBack: false } })]).done;
+      const edit = await runNode('edit-phase.mjs', [
+        tempDir(),
+        'pull',
+        JSON.stringify({
+          phase: 'rolling-back',
+          rollback: { from: 'json-primary', startedAt: new Date().toISOString(), emergency: false, carriedBack: false },
+        }),
+      ]).done;
       expect(edit.code).toBe(0);
       const fence = await acquireLock(stateFiles(resolvePaths({ cwd: tempDir() })).fence, { purpose: 'a carry-back in this test' });
       try {
