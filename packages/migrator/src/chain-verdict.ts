@@ -6,8 +6,9 @@
 // sides. Any other value is decoded as the LevelDB store decodes it. The result is plain data, so
 // it crosses threads as it is; the calling thread hands it to the comparison (verify-chains.ts).
 import { readFile } from 'node:fs/promises';
-import { parseStateFile } from '@deploystate/backend-json';
-import { decodeEntry } from '@deploystate/backend-leveldb';
+// The narrow entry points: a worker thread loads neither store (nor `level`, the lock or backups).
+import { parseStateFile } from '@deploystate/backend-json/state-file';
+import { decodeEntry } from '@deploystate/backend-leveldb/decode';
 import { canonicalDigest, compactTextsAndDigests, compareKeys, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
 import { validateParsed, type SchemaReport } from './file-validation.js';
 import { fileSignature } from './file-digests.js';

@@ -1,7 +1,7 @@
 // The schema validation of state files as verify and validate report it: a file validated on its
 // own, or a document already parsed (verify parses each network file once, chain-verdict.ts).
 import { readFile } from 'node:fs/promises';
-import { validateStateFile } from '@deploystate/backend-json';
+import { validateStateFile } from '@deploystate/backend-json/state-file';
 import { duplicateKeyFinding, finding, parseLosslessDocument, type ParsedDocument } from '@deploystate/core';
 import type { VerifyReport } from './types.js';
 

@@ -20,6 +20,13 @@ export interface VerdictPool {
    * will go to them, so they load while LevelDB is being snapshotted and scanned.
    */
   prepare(files: readonly string[]): void;
+  /**
+   * No more jobs will come. From now on the one job left waiting while every worker is busy runs
+   * on this thread instead: else it waits a whole chain for a worker while this thread, its part
+   * done, waits for the verdicts (at 100k records in five chains on two workers, the fifth chain
+   * ran alone after the other four, with a core free).
+   */
+  finish(): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +42,7 @@ function inThread(): VerdictPool {
       return chainVerdict(job);
     },
     prepare: () => undefined,
+    finish: () => undefined,
     close: async () => undefined,
   };
 }
@@ -98,6 +106,8 @@ function here(request: Pending): void {
 class WorkerPool {
   private readonly queue: Pending[] = [];
   private readonly idle: WorkerRunner[];
+  // Set by finish(): the last job waiting runs here (see VerdictPool.finish); called for each such job.
+  private onTaken: (() => void) | undefined;
 
   constructor(private readonly runners: WorkerRunner[]) {
     this.idle = [...runners];
@@ -110,6 +120,12 @@ class WorkerPool {
     });
   }
 
+  /** No more jobs: the one left waiting while every worker is busy runs on this thread, `taken` called for it. */
+  finish(taken: () => void): void {
+    this.onTaken = taken;
+    this.next();
+  }
+
   private next(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const runner = this.idle.shift() as WorkerRunner;
@@ -118,6 +134,12 @@ class WorkerPool {
         this.idle.push(runner);
         this.next();
       });
+    }
+    // With more than one waiting, the workers take the next as soon as one is free: this thread,
+    // busy with a chain, could not hand it over until done.
+    if (this.onTaken && this.queue.length === 1 && this.idle.length === 0) {
+      this.onTaken();
+      here(this.queue.shift() as Pending);
     }
   }
 
@@ -187,6 +209,13 @@ class AdaptivePool implements VerdictPool {
 
   prepare(files: readonly string[]): void {
     if (files.some((file) => recordsIn(file) >= this.threadWorthy)) this.startOnce();
+  }
+
+  finish(): void {
+    this.workers?.finish(() => {
+      this.ran.threads--;
+      this.ran.here++;
+    });
   }
 
   async close(): Promise<void> {

@@ -235,7 +235,9 @@ async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
       prefix = `${place.chainId}-`;
     }
   }
-  if (await settle(undefined)) c.onScanned?.();
+  if (!(await settle(undefined))) return;
+  c.pool.finish();
+  c.onScanned?.();
 }
 
 /** A chain's entries for both sides, from its verdict; a file that is not a state file of the chain is read through the store, as alone. */

@@ -274,6 +274,35 @@ describe('verify as built (its worker threads where chains are large enough)', (
     expect(await pool.run(jobs[0] as ChainJob)).toEqual(await chainVerdict(jobs[0] as ChainJob));
   });
 
+  it('once no more jobs will come, runs the one job left waiting for a busy worker on this thread, with the same verdict', async () => {
+    const { paths } = await copied(records());
+    const { verdictPool } = (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
+    const jobs = await Promise.all(chains.map(([chainId, network]) => jobOf(paths, chainId, join(paths.deployments, `${network}.json`))));
+    const expected = await Promise.all(jobs.map((job) => chainVerdict(job)));
+    // Three jobs on two workers: the third waits; finish() hands it to this thread at once.
+    const three = verdictPool({ threads: 2, threadWorthy: 0 });
+    try {
+      const verdicts = jobs.slice(0, 3).map((job) => three.run(job));
+      expect(three.ran).toEqual({ here: 0, threads: 3 });
+      three.finish();
+      expect(three.ran).toEqual({ here: 1, threads: 2 });
+      expect(await Promise.all(verdicts)).toEqual(expected.slice(0, 3));
+    } finally {
+      await three.close();
+    }
+    // Four: two wait, and the workers take them as they come free, until one is left waiting.
+    const four = verdictPool({ threads: 2, threadWorthy: 0 });
+    try {
+      const verdicts = jobs.map((job) => four.run(job));
+      four.finish();
+      expect(four.ran).toEqual({ here: 0, threads: 4 });
+      expect(await Promise.all(verdicts)).toEqual(expected);
+      expect(four.ran).toEqual({ here: 1, threads: 3 });
+    } finally {
+      await four.close();
+    }
+  });
+
   it('agrees with the plain comparison: a changed record, a chain on each side alone, keys that are not record keys', async () => {
     const { dir, paths } = await copied(records());
     // A record changed in the last chain's file.

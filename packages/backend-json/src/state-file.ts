@@ -1,0 +1,4 @@
+// Reading and checking one state file without the store: the parse and the schema validation, for
+// code that only checks files (verify's worker threads load this, not the store, its lock and backups).
+export { parseStateFile, type StateFileModel } from './file-format.js';
+export { validateStateFile } from './schema.js';
