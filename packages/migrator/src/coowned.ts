@@ -151,11 +151,18 @@ export class OverwriteWatch {
     this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
   }
 
-  async after(chainId: number, before: string | undefined): Promise<void> {
+  /**
+   * After the store wrote a chain's file: checks it when something else changed it since this process
+   * last wrote it. Nothing to check (the common case): undefined, no promise.
+   */
+  after(chainId: number, before: string | undefined): Promise<void> | undefined {
     const file = fileOf(this.ctx, chainId);
     const unchanged = this.seen.has(chainId) && this.seen.get(chainId) === before;
     this.seen.set(chainId, signatureOf(file));
-    if (unchanged) return;
+    return unchanged ? undefined : this.check(chainId);
+  }
+
+  private async check(chainId: number): Promise<void> {
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
       if (check.findings.length > 0) this.report(check);

@@ -307,7 +307,10 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const before = watch.before(chainId);
     const result = await writeThrough(this.writer, w);
     const route = this.route;
-    if (route.journal && route.writes.includes('json')) await watch.after(chainId, before);
+    if (route.journal && route.writes.includes('json')) {
+      const checking = watch.after(chainId, before);
+      if (checking !== undefined) await checking;
+    }
     return result;
   }
 

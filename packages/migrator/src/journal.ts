@@ -168,7 +168,8 @@ export class Journal {
     return last[0] !== NEWLINE;
   }
 
-  private newId(): string {
+  /** A new entry id (writer + counter); a caller that prints a line itself (appendPrinted) takes one here. */
+  nextId(): string {
     return `${this.writer}.${(++this.counter).toString(36)}`;
   }
 
@@ -178,11 +179,26 @@ export class Journal {
     const lines = entries.map((entry) => {
       const { type, ...rest } = entry as NewJournalEntry & { seq?: number; id?: string };
       delete rest.seq;
-      const id = rest.id ?? this.newId();
+      const id = rest.id ?? this.nextId();
       ids.push(id);
       return stringifyLossless({ type, ...rest, id });
     });
-    let text = `${lines.join('\n')}\n`;
+    await this.appendText(`${lines.join('\n')}\n`);
+    if (options.durable ?? true) await this.sync();
+    return ids;
+  }
+
+  /**
+   * Appends one entry the caller printed (as write() prints it: `type` first, its id from nextId(),
+   * no newline), not durable until a sync(): the factory's hot path. Done before it returns
+   * (undefined) unless the line is large enough to go to the thread pool.
+   */
+  appendPrinted(line: string): Promise<void> | undefined {
+    return this.appendText(`${line}\n`);
+  }
+
+  /** Whole lines in one write(): synchronous (undefined) up to SYNC_WRITE_LIMIT, else a promise. */
+  private appendText(text: string): Promise<void> | undefined {
     const fd = this.descriptor();
     try {
       if (!this.fenced) {
@@ -191,24 +207,29 @@ export class Journal {
         this.fenced = true;
       }
       const buffer = Buffer.from(text, 'utf8');
+      if (buffer.length > SYNC_WRITE_LIMIT) return this.appendLarge(fd, buffer);
       let written = 0;
       // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
-      while (written < buffer.length) {
-        const length = buffer.length - written;
-        written +=
-          buffer.length <= SYNC_WRITE_LIMIT
-            ? writeSync(fd, buffer, written, length, null)
-            : (await writeAsync(fd, buffer, written, length, null)).bytesWritten;
-      }
+      while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written, null);
       this.appended++;
+      return undefined;
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
-        file: this.file,
-        cause: error,
-      });
+      throw this.appendFailed(error);
     }
-    if (options.durable ?? true) await this.sync();
-    return ids;
+  }
+
+  private async appendLarge(fd: number, buffer: Buffer): Promise<void> {
+    let written = 0;
+    while (written < buffer.length)
+      written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
+    this.appended++;
+  }
+
+  private appendFailed(error: unknown): StateError {
+    return new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
+      file: this.file,
+      cause: error,
+    });
   }
 
   /**
@@ -277,7 +298,7 @@ export class Journal {
 
   /** Appends entries and returns them with their seq (their place in the file, found by id). */
   async append(entries: readonly NewJournalEntry[], options: AppendOptions = {}): Promise<JournalEntry[]> {
-    const withIds = entries.map((e) => ({ ...e, id: (e as { id?: string }).id ?? this.newId() }));
+    const withIds = entries.map((e) => ({ ...e, id: (e as { id?: string }).id ?? this.nextId() }));
     const found = new Map<string, JournalEntry>();
     for (const e of withIds) this.waiting.set(e.id, (entry) => found.set(e.id, entry));
     try {

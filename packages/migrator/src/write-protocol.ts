@@ -16,6 +16,7 @@ import {
 } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import { errorSummary } from './journal-line.js';
+import { printIntent, printOk } from './journal-print.js';
 import type { StateFiles } from './paths.js';
 import type { PhaseWatcher } from './phase-watcher.js';
 import { routeFor, type Route, type Side } from './routing.js';
@@ -98,10 +99,20 @@ export function outboxWriteNow(t: WriteTarget, w: Write): Promise<boolean> | und
 export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promise<boolean> {
   // Through the outbox the phase is checked once this process holds LevelDB (see writeToOutbox):
   // the route of the state as last read is enough to start with.
-  const known = attempt === 0 && t.outbox ? t.watcher.known : undefined;
-  if (known !== undefined && usesOutbox(routeFor(known, t.env))) {
+  const known = attempt === 0 ? t.watcher.known : undefined;
+  const knownRoute = known === undefined ? undefined : routeFor(known, t.env);
+  if (knownRoute !== undefined && t.outbox && usesOutbox(knownRoute)) {
     const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
-    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox as OutboxDrainer, leveldb, w, attempt);
+    if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, w, attempt);
+  }
+  // The state as last read routes the write through the fence with its journal lines (JSON first,
+  // or LevelDB first without an outbox), and one stat of the file that decides the route shows it
+  // unchanged (so its folder is there, and no rollback began: a rollback in progress is waited for
+  // outside the fence, below). The state is read under the fence (writeRouted), not here as well;
+  // any other route found there sends the write back to the top.
+  if (knownRoute !== undefined && t.fence && fencedJournalRoute(t, knownRoute) && t.watcher.routeUnchanged()) {
+    const routed = await t.fence.run(() => writeRouted(t, w));
+    return routed !== ROUTE_AGAIN ? routed : writeThrough(t, w, attempt + 1);
   }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
@@ -131,6 +142,11 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   // progress is waited for as any write waits for it (and never kept waiting for this one).
   if (attempt >= 3) throw phaseKeptChanging(t, writeKey(w).key);
   return writeThrough(t, w, attempt + 1);
+}
+
+/** Whether writes on this route hold the fence and journal their intent and outcome (writeRouted, not the outbox). */
+function fencedJournalRoute(t: Pick<WriteTarget, 'outbox'>, route: Route): boolean {
+  return route.journal && !route.refuseWrites && !(t.outbox && usesOutbox(route));
 }
 
 /** What writeRouted returns when the phase moved under the fence: the write goes through writeThrough again. */
@@ -176,13 +192,16 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   const { key, chainId, contractName } = writeKey(w);
   const op = w.op;
   const record = w.op === 'put' ? w.checked.record : undefined;
-  // Read again under the fence: a gate that held it may have switched the phase meanwhile.
-  const route = await currentRoute(t);
+  // Read again under the fence: a gate that held it may have switched the phase meanwhile (a
+  // stat when unchanged, with no promise).
+  const route = routeFor(t.watcher.peek() ?? (await t.watcher.refresh()), t.env);
   const state = t.watcher.state;
   // The phase switched to rolling-back since the route was read: waited for outside the fence.
   if (route.refuseWrites) return ROUTE_AGAIN;
+  // The outbox's route (the phase moved to it since the route was read): its writes take the outbox.
+  if (t.outbox && usesOutbox(route)) return ROUTE_AGAIN;
   const [primaryName, secondaryName] = route.writes as [Side, Side | undefined];
-  const primary = await t.side(primaryName);
+  const primary = t.openSide?.(primaryName) ?? (await t.side(primaryName));
   const apply = async (store: StateStore): Promise<boolean> => {
     if (w.op === 'put') {
       await putChecked(store, w.checked);
@@ -198,27 +217,28 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // runs beside the JSON write's own (the JSON store awaits it right before its rename); a side
   // that does not await it gets the write only once it is done. Elsewhere LevelDB is complete and
   // the line needs no fsync.
-  const [intentId] = await t.journal.record(
-    [
-      {
-        type: 'intent',
-        key,
-        op,
-        digest: record === undefined ? null : canonicalDigest(record),
-        ...(record !== undefined && { record }),
-        time: new Date().toISOString(),
-        pid: process.pid,
-        phase: state.phase,
-      },
-    ],
-    { durable: false },
+  // The intent line is printed here, not built as an entry for the journal to print (journal-print.ts).
+  const intentId = t.journal.nextId();
+  const intentLine = printIntent(
+    {
+      key,
+      op,
+      digest: record === undefined ? null : canonicalDigest(record),
+      time: new Date().toISOString(),
+      pid: process.pid,
+      phase: state.phase,
+      id: intentId,
+    },
+    record,
   );
+  const intentAppended = t.journal.appendPrinted(intentLine);
+  if (intentAppended !== undefined) await intentAppended;
   const intentSynced = primaryName === 'json' ? t.journal.sync() : undefined;
   intentSynced?.catch(() => undefined);
   if (!t.jsonAwaitsJournal) await intentSynced;
   const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
     type: 'outcome',
-    refId: intentId as string,
+    refId: intentId,
     key,
     op,
     outcome,
@@ -231,12 +251,27 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
   const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
     t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+  // The ok outcome, printed here (journal-print.ts): no fsync, and no promise unless the line is large.
+  const closeOk = (): Promise<void> | undefined =>
+    t.journal.appendPrinted(
+      printOk({
+        refId: intentId,
+        key,
+        op,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        time: new Date().toISOString(),
+        pid: process.pid,
+        phase: state.phase,
+        id: t.journal.nextId(),
+      }),
+    );
 
   // The fence against a phase change between reading the route and the intent line: a rollback
   // flips the state, then reads the journal. Stat after the line is written: if the state still
   // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
-  // if it changed, this write takes the new route instead of landing on a side no longer read.
-  if (!t.watcher.unchanged()) {
+  // if it changed, this write takes the new route instead of landing on a side no longer read. The
+  // stat is of the file that decides the route (routeUnchanged: phase.json, where it decides).
+  if (!t.watcher.routeUnchanged()) {
     const now = await currentRoute(t);
     if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
       await close(
@@ -258,7 +293,8 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     throw error;
   }
   if (!secondaryName) {
-    await close('ok');
+    const closing = closeOk();
+    if (closing !== undefined) await closing;
     return result;
   }
   try {
@@ -287,6 +323,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     await close('compensated', secondaryError);
     throw secondaryError;
   }
-  await close('ok');
+  const closing = closeOk();
+  if (closing !== undefined) await closing;
   return result;
 }

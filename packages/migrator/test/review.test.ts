@@ -34,17 +34,18 @@ describe('review: phase changes racing a write', () => {
     // The deploy script has read the route (json-only); before its intent line is appended the
     // rollback flips the phase (it needs no fence for that; its carry-back then waits for this
     // write's fence, and the state is leveldb-only once it has run).
-    const record = Journal.prototype.record;
+    const appendPrinted = Journal.prototype.appendPrinted;
     let raced = false;
     let rollback: Promise<unknown> | undefined;
-    Journal.prototype.record = async function (this: Journal, ...args: Parameters<Journal['record']>) {
-      if (!raced && args[0][0]?.type === 'intent') {
-        raced = true;
+    Journal.prototype.appendPrinted = function (this: Journal, line: string) {
+      if (raced || !line.startsWith('{"type":"intent"')) return appendPrinted.call(this, line);
+      raced = true;
+      return (async () => {
         rollback = migration.rollback({ emergency: true });
         const until = Date.now() + 10_000;
         while ((await migration.status()).phase !== 'rolling-back' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-      }
-      return record.apply(this, args);
+        await appendPrinted.call(this, line);
+      })();
     };
     let outcome: unknown;
     try {
@@ -53,7 +54,7 @@ describe('review: phase changes racing a write', () => {
         (e: { code?: string }) => e.code,
       );
     } finally {
-      Journal.prototype.record = record;
+      Journal.prototype.appendPrinted = appendPrinted;
       await store.close();
     }
     expect(raced).toBe(true);
