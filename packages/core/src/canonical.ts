@@ -11,7 +11,7 @@ import { printEach, printEachTwice } from './print-together.js';
 export function canonicalEncode(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quoted(value);
     case 'number':
       // Integer-valued numbers print as digits, so 5 and 5n, or 1e21 and 10n ** 21n, are one value.
       return jsonNumberText(value);
@@ -36,23 +36,31 @@ export function canonicalEncode(value: unknown): string {
         }
         return `${out}]`;
       }
+      // One loop for every object: with strings quoted without a call to the engine's printer
+      // (quoted), it costs less than a copy in key order printed natively, and needs no copy.
       const keys = sortedKeys(value);
-      // Most records hold only strings, plain numbers and arrays of them: the engine's printer prints
-      // exactly this encoding, several times faster than the loop below, when the object's own key
-      // order is the canonical one (or a copy's is; a key list given to the printer costs more).
-      if (printsNatively(value, keys)) return printInOrder(value, keys);
       let out = '{';
-      for (const key of keys) {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
         if (out.length > 1) out += ',';
-        out += `${JSON.stringify(key)}:${canonicalEncode(item)}`;
+        out += `${quoted(key)}:${canonicalEncode(item)}`;
       }
       return `${out}}`;
     }
     default:
       throw new StateError(ErrorCodes.INVALID_RECORD, `a ${typeof value} has no JSON form`);
   }
+}
+
+// The characters JSON.stringify prints as they are: no quote, backslash, control character or
+// surrogate (a lone one is escaped; a string holding a pair is left to the engine's printer).
+const PRINTS_BARE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** JSON.stringify of a string, without the call when it needs no escape (most keys and values). */
+function quoted(text: string): string {
+  return PRINTS_BARE.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 // Records from one source list their fields in one order (a deploy script's, the files'): the last
@@ -78,17 +86,11 @@ function sortedKeys(value: object): readonly string[] {
 }
 
 /**
- * JSON.stringify of a plain object whose values print natively, keys in `keys`' order: the object
- * itself when that is its own order, else a copy built in that order. The key list given to the
- * printer serves where a copy cannot keep the order (the engine puts keys that are array indices
- * first, and assigning `__proto__` would set the copy's prototype).
+ * The object JSON.stringify prints with its keys in `keys`' order: `value` itself when that is its
+ * own order, else a copy built in that order; undefined when a copy cannot keep the order (the
+ * engine puts keys that are array indices first, and assigning `__proto__` would set the copy's
+ * prototype).
  */
-function printInOrder(value: object, keys: readonly string[]): string {
-  const ordered = inOrder(value, keys);
-  return ordered ? JSON.stringify(ordered) : JSON.stringify(value, keys as string[]);
-}
-
-/** The object to print for `value` with its keys in `keys`' order (see printInOrder); undefined when only the key list can keep it. */
 function inOrder(value: object, keys: readonly string[]): object | undefined {
   if (keys !== lastSorted) return value; // its own keys, already in order
   const copy: Record<string, unknown> = {};
