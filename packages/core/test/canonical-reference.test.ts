@@ -54,8 +54,23 @@ function reference(value: unknown): string {
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 const STRINGS = [
-  '', 'plain', 'quote " in', 'back\\slash', 'tab\tnew\nline\r', '\u0000', '\u001f', '\u007f', '\u2028\u2029',
-  'é ü 中文', '😀 pair', '\ud800 lone high', 'lone low \udfff', '\udfff\ud800', '0x' + 'ab'.repeat(32), '/', '<script>',
+  '',
+  'plain',
+  'quote " in',
+  'back\\slash',
+  'tab\tnew\nline\r',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\u2028\u2029',
+  'é ü 中文',
+  '😀 pair',
+  '\ud800 lone high',
+  'lone low \udfff',
+  '\udfff\ud800',
+  '0x' + 'ab'.repeat(32),
+  '/',
+  '<script>',
 ];
 const KEYS = ['__proto__', 'constructor', '0', '10', '2', '-1', '1e3', '', 'a', 'B', 'é', '😀', '"', '\\', '\n', 'toString'];
 const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 1e300, 3.141592653589793, 5e-324];
@@ -67,7 +82,17 @@ function corpus(): unknown[] {
   const leaves: unknown[] = [...STRINGS, ...NUMBERS, ...EXACT.map((t) => new JsonNumber(t)), ...BIGINTS, true, false, null];
   const out: unknown[] = [...leaves, {}, [], [[]], [{}], { a: {} }, [undefined, null], [1, , 3]];
   for (const key of KEYS) {
-    out.push(objectOf([[key, 'x']]), objectOf([[key, 1n], ['b', key]]), objectOf([['z', [key]], [key, { [key]: key }]]));
+    out.push(
+      objectOf([[key, 'x']]),
+      objectOf([
+        [key, 1n],
+        ['b', key],
+      ]),
+      objectOf([
+        ['z', [key]],
+        [key, { [key]: key }],
+      ]),
+    );
   }
   out.push(objectOf(KEYS.map((key, i) => [key, leaves[i % leaves.length]])));
   out.push(objectOf([...KEYS].reverse().map((key, i) => [key, [leaves[i % leaves.length], { n: leaves[(i + 3) % leaves.length] }]])));
@@ -100,10 +125,11 @@ describe('canonical encoding, byte for byte the reference', () => {
   it('prints records whose fields come in another order, and every string, as the reference does', () => {
     const shuffled = records().map((r) => Object.fromEntries(Object.entries(r as object).reverse()));
     for (const value of shuffled) expect(canonicalEncode(value)).toBe(reference(value));
-    for (const text of STRINGS) for (const key of KEYS) {
-      const value = objectOf([[key + text, text + key]]);
-      expect(canonicalEncode(value)).toBe(reference(value));
-    }
+    for (const text of STRINGS)
+      for (const key of KEYS) {
+        const value = objectOf([[key + text, text + key]]);
+        expect(canonicalEncode(value)).toBe(reference(value));
+      }
   });
 
   it('prints any value of the number model as the reference does', () => {
