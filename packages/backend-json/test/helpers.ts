@@ -52,3 +52,15 @@ export function storePerTest(): (options?: Partial<JsonFileStoreOptions>) => Pro
     return ctx;
   };
 }
+
+/** A small seeded generator (mulberry32): a failure names its seed and replays exactly. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

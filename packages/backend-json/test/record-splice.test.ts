@@ -4,19 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonNumber, compareKeys, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from '../src/file-format.js';
 import { renderWithLayout, spliceStateFile, type StateFileLayout } from '../src/record-splice.js';
-import { rec } from './helpers.js';
-
-/** A small seeded generator (mulberry32): a failure names its seed and replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, rec } from './helpers.js';
 
 // Names that sort differently by UTF-16 and by UTF-8 bytes, need escaping, or are special keys.
 const NAMES = ['A', 'b', 'Router', 'contracts/xchain/Router.sol:Router', '__proto__', 'Ünïcode "q"\\n', '\u{1F600}emoji', '\uFFFDrepl', 'z', 'Z0', 'a b'];

@@ -3,19 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentRecord } from '@deploystate/core';
 import { RecordsDraft } from '../src/records-draft.js';
-import { rec } from './helpers.js';
-
-/** A small seeded generator (mulberry32): a failure names its seed and replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, rec } from './helpers.js';
 
 const entries = (map: ReadonlyMap<string, DeploymentRecord>): Array<[string, number | undefined]> =>
   [...map].map(([name, record]) => [name, record.timestamp as number | undefined]);
