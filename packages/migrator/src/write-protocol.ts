@@ -212,6 +212,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   if (!route.journal) return apply(primary);
 
   const started = performance.now();
+  const elapsedMs = (): number => Math.round((performance.now() - started) * 1000) / 1000;
   // Rollback carries writes back from JSON by the intents: where JSON is primary the intent is on
   // disk before the JSON file is replaced, and before the put returns. Its sync starts here and
   // runs beside the JSON write's own (the JSON store awaits it right before its rename); a side
@@ -242,7 +243,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     key,
     op,
     outcome,
-    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    durationMs: elapsedMs(),
     ...(error !== undefined && { error: errorSummary(error) }),
     time: new Date().toISOString(),
     pid: process.pid,
@@ -258,7 +259,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
         refId: intentId,
         key,
         op,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        durationMs: elapsedMs(),
         time: new Date().toISOString(),
         pid: process.pid,
         phase: state.phase,
