@@ -1,7 +1,14 @@
 // The records a write changes, over the records of the file it starts from: a put changes one
-// record of many, and copying all of them before it prints is time on its path; the copy is made
-// once the file is replaced (settle), while the folder's sync runs.
+// record of many, and copying all of them before it prints is time on its path. Once the file is
+// replaced the draft is settled for the cache: kept as a layer over the records it started from
+// (the next write's draft goes over it), and copied into a Map of its own only every few writes,
+// so a put into a file of thousands of records does not copy them all each time.
 import type { DeploymentRecord } from '@deploystate/core';
+
+// Settled drafts stacked over one Map: at most this many (a read walks them all), and only so many
+// that a copy every that many writes costs about as much as copying COPY_BUDGET records each time.
+const MAX_LAYERS = 16;
+const COPY_BUDGET = 256;
 
 /**
  * A Map of a file's records as a write changes them, that leaves `base` untouched. get, has, set,
@@ -13,44 +20,77 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
   /** The changes in the order they were made, replayed on the copy. */
   private log: Array<[string, DeploymentRecord | undefined]> = [];
   private count: number;
+  /** Drafts settled as layers under this one, down to the first Map that is not one. */
+  private readonly layers: number;
+  /** Set once settled as a layer: the next write drafts over it, and it takes no change of its own. */
+  private sealed = false;
 
-  constructor(private readonly base: ReadonlyMap<string, DeploymentRecord>) {
+  /** `base`: the records the write starts from, a Map or a draft settled before (see settle). */
+  constructor(private base: ReadonlyMap<string, DeploymentRecord> | undefined) {
     super();
-    this.count = base.size;
+    this.count = base?.size ?? 0;
+    this.layers = base instanceof RecordsDraft && base.changes !== undefined ? base.layers + 1 : 0;
   }
 
-  /** A Map of its own with the changes made: the base copied, then each change replayed in order. */
+  /**
+   * The records as written, for the cache: this draft itself, sealed, while the layers under it are
+   * few for the records' number (reads look through them); else a Map of its own with the changes
+   * made (the layers' and this one's, replayed in order, so it is the Map a copy changed directly
+   * would be, its order too). A draft kept as a layer throws on any change: the write is done.
+   */
   settle(): Map<string, DeploymentRecord> {
-    const changes = this.changes;
-    if (changes === undefined) return new Map(this);
-    // Replayed as they were made, so the copy is the Map a copy changed directly would be (its order too).
-    const out = new Map(this.base);
-    for (const [name, record] of this.log) {
-      if (record === undefined) out.delete(name);
-      else out.set(name, record);
+    if (this.changes !== undefined && this.layers + 1 < MAX_LAYERS && (this.layers + 1) * COPY_BUDGET < this.count) {
+      this.sealed = true;
+      return this;
+    }
+    return this.copy();
+  }
+
+  /** A Map of its own: the first Map under the layers copied, then each layer's changes replayed, oldest first. */
+  private copy(): Map<string, DeploymentRecord> {
+    if (this.changes === undefined) return new Map(this);
+    const drafts: RecordsDraft[] = [];
+    let under: ReadonlyMap<string, DeploymentRecord> | undefined = this;
+    while (under instanceof RecordsDraft && under.changes !== undefined) {
+      drafts.push(under);
+      under = under.base;
+    }
+    const out = new Map<string, DeploymentRecord>();
+    // forEach, not the Map constructor: no [name, record] pair made per record.
+    under?.forEach((record, name) => out.set(name, record));
+    for (let i = drafts.length - 1; i >= 0; i--) {
+      for (const [name, record] of (drafts[i] as RecordsDraft).log) {
+        if (record === undefined) out.delete(name);
+        else out.set(name, record);
+      }
     }
     return out;
   }
 
+  /** Holds every record itself (an iteration asked for them all): the layers under it are let go. */
   private own(): void {
-    const changes = this.changes;
-    if (changes === undefined) return;
-    const settled = this.settle();
+    if (this.changes === undefined) return;
+    const copied = this.copy();
     this.changes = undefined;
     this.log = [];
-    for (const [name, record] of settled) super.set(name, record);
+    this.base = undefined;
+    copied.forEach((record, name) => super.set(name, record));
+  }
+
+  private assertOpen(): void {
+    if (this.sealed) throw new Error('a settled draft takes no more changes');
   }
 
   override get(name: string): DeploymentRecord | undefined {
     const changes = this.changes;
     if (changes === undefined) return super.get(name);
-    return changes.has(name) ? changes.get(name) : this.base.get(name);
+    return changes.has(name) ? changes.get(name) : this.base?.get(name);
   }
 
   override has(name: string): boolean {
     const changes = this.changes;
     if (changes === undefined) return super.has(name);
-    return changes.has(name) ? changes.get(name) !== undefined : this.base.has(name);
+    return changes.has(name) ? changes.get(name) !== undefined : (this.base?.has(name) ?? false);
   }
 
   override get size(): number {
@@ -58,6 +98,7 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
   }
 
   override set(name: string, record: DeploymentRecord): this {
+    this.assertOpen();
     const changes = this.changes;
     if (changes === undefined) return super.set(name, record);
     if (!this.has(name)) this.count++;
@@ -67,6 +108,7 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
   }
 
   override delete(name: string): boolean {
+    this.assertOpen();
     const changes = this.changes;
     if (changes === undefined) return super.delete(name);
     if (!this.has(name)) return false;
@@ -77,6 +119,7 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
   }
 
   override clear(): void {
+    this.assertOpen();
     this.changes = undefined;
     this.log = [];
     super.clear();
