@@ -20,16 +20,15 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
   /** The changes in the order they were made, replayed on the copy. */
   private log: Array<[string, DeploymentRecord | undefined]> = [];
   private count: number;
-  /** Drafts settled as layers under this one, down to the first Map that is not one. */
-  private readonly layers: number;
   /** Set once settled as a layer: the next write drafts over it, and it takes no change of its own. */
   private sealed = false;
+  /** The records the write starts from, a Map or a draft settled before (see settle); let go once this holds them all (own). */
+  private base: ReadonlyMap<string, DeploymentRecord> | undefined;
 
-  /** `base`: the records the write starts from, a Map or a draft settled before (see settle). */
-  constructor(private base: ReadonlyMap<string, DeploymentRecord> | undefined) {
+  constructor(base: ReadonlyMap<string, DeploymentRecord>) {
     super();
-    this.count = base?.size ?? 0;
-    this.layers = base instanceof RecordsDraft && base.changes !== undefined ? base.layers + 1 : 0;
+    this.base = base;
+    this.count = base.size;
   }
 
   /**
@@ -39,22 +38,26 @@ export class RecordsDraft extends Map<string, DeploymentRecord> {
    * would be, its order too). A draft kept as a layer throws on any change: the write is done.
    */
   settle(): Map<string, DeploymentRecord> {
-    if (this.changes !== undefined && this.layers + 1 < MAX_LAYERS && (this.layers + 1) * COPY_BUDGET < this.count) {
+    const layers = this.layers().length;
+    if (this.changes !== undefined && layers < MAX_LAYERS && layers * COPY_BUDGET < this.count) {
       this.sealed = true;
       return this;
     }
     return this.copy();
   }
 
+  /** This draft and the settled drafts under it that still hold only their changes, newest first. */
+  private layers(): RecordsDraft[] {
+    const drafts: RecordsDraft[] = [];
+    for (let under: unknown = this; under instanceof RecordsDraft && under.changes !== undefined; under = under.base) drafts.push(under);
+    return drafts;
+  }
+
   /** A Map of its own: the first Map under the layers copied, then each layer's changes replayed, oldest first. */
   private copy(): Map<string, DeploymentRecord> {
-    if (this.changes === undefined) return new Map(this);
-    const drafts: RecordsDraft[] = [];
-    let under: ReadonlyMap<string, DeploymentRecord> | undefined = this;
-    while (under instanceof RecordsDraft && under.changes !== undefined) {
-      drafts.push(under);
-      under = under.base;
-    }
+    const drafts = this.layers();
+    // The first Map under them: this draft itself once it holds every record (own).
+    const under = drafts.length === 0 ? this : drafts[drafts.length - 1]?.base;
     const out = new Map<string, DeploymentRecord>();
     // forEach, not the Map constructor: no [name, record] pair made per record.
     under?.forEach((record, name) => out.set(name, record));

@@ -124,7 +124,7 @@ describe('spliced writes', () => {
         const model: StateFileModel = { ...state.model, records, invalid };
         const options = { network: 'bscmainnet', mirror: touched, recordTexts };
         const full = Buffer.from(renderStateFile(model, { network: 'bscmainnet', mirror: touched }).text);
-        // Odd seeds lend a room, as the store does: the layout and its entry index change in place.
+        // Odd seeds lend a room, as the store does: the layout's entries change in place.
         const result = spliceStateFile(state.layout, model, touched, options, seed % 2 === 1 ? room : undefined);
         steps++;
         if (seed % 2 === 0 && result.changed) {
