@@ -18,6 +18,13 @@ export interface SampleOptions {
   maxTimeMs?: number;
   /** Never fewer rounds than this, even past maxTimeMs. */
   minIterations?: number;
+  /**
+   * Calls of a subject timed together as one sample, which records their mean. For operations of
+   * tens of microseconds that go through the thread pool: one call alone lands in one of two modes
+   * (its worker thread awake, or asleep and woken, 15 vs 80 us on a VM), so the median of single
+   * calls flips between the modes from run to run; the mean of a few consecutive calls does not.
+   */
+  repeat?: number;
 }
 
 export interface Subject {
@@ -42,13 +49,19 @@ export function roundOrder<T>(subjects: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...subjects] : [...subjects].reverse();
 }
 
-/** Runs every subject warmup + iterations times, interleaved; returns each subject's samples (ms). */
+/** Runs `repeat` calls of a subject in a row, each with its own round number (so each picks its own key). */
+async function runRepeated(subject: Subject, round: number, repeat: number): Promise<void> {
+  for (let k = 0; k < repeat; k++) await subject.run(round * repeat + k);
+}
+
+/** Runs every subject warmup + iterations times, interleaved; returns each subject's samples (ms per call). */
 export async function sampleInterleaved(subjects: readonly Subject[], options: SampleOptions): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+  const repeat = Math.max(1, options.repeat ?? 1);
   for (let w = 0; w < options.warmup; w++) {
     for (const subject of roundOrder(subjects, w)) {
       await subject.before?.(w);
-      await subject.run(w);
+      await runRepeated(subject, w, repeat);
     }
   }
   const started = performance.now();
@@ -57,7 +70,7 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
     if (round >= minRounds && options.maxTimeMs !== undefined && performance.now() - started > options.maxTimeMs) break;
     for (const subject of roundOrder(subjects, round)) {
       await subject.before?.(options.warmup + round);
-      const ms = await timeOnce(() => subject.run(options.warmup + round));
+      const ms = (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat;
       samples.get(subject.name)?.push(ms);
       await subject.after?.(options.warmup + round, ms);
     }

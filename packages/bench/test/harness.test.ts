@@ -22,6 +22,25 @@ describe('sampleInterleaved', () => {
     expect(samples.get('B')).toHaveLength(3);
   });
 
+  it('repeat runs a subject that many times in a row per sample, each call its own round, and records the mean per call', async () => {
+    const calls: string[] = [];
+    const subjects = ['A', 'B'].map((name) => ({
+      name,
+      run: (round: number) => {
+        calls.push(`${name}${round}`);
+        return new Promise((r) => setTimeout(r, name === 'A' ? 4 : 1));
+      },
+    }));
+    const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 2, repeat: 3 });
+    expect(calls).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'B2', 'A3', 'A4', 'A5', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'A6', 'A7', 'A8']);
+    expect(samples.get('A')).toHaveLength(2);
+    // Each sample is one call's share of three: A's 4 ms timers, not their 12 ms sum.
+    for (const ms of samples.get('A') ?? []) {
+      expect(ms).toBeGreaterThanOrEqual(3.5);
+      expect(ms).toBeLessThan(12);
+    }
+  });
+
   it('roundOrder reverses on odd rounds without touching the input', () => {
     const input = ['x', 'y', 'z'];
     expect(roundOrder(input, 0)).toEqual(['x', 'y', 'z']);

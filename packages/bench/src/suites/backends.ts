@@ -6,7 +6,7 @@ import { backendGates } from '../gates.js';
 import { makeTempDir, measure, measureMemoryInChild, removeTempDir, type Subject } from '../harness.js';
 import { BACKENDS, dataset, loadBackend, type BackendFactory } from '../loaders.js';
 import type { Measurement, MemoryMeasurement } from '../results.js';
-import { emptyOutcome, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, listNote, listRepeat, pointReadSampling, POINT_READ_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 
 /** The records of one batch: 10k, or fewer in quick mode. */
 export function batchSize(quick: boolean): number {
@@ -89,8 +89,8 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
       measurements.push(
         ...(await measure(
           subjects((s) => (r) => s.plain.get(pick(records, r).chainId, pick(records, r).contractName)),
-          { ...base, operation: 'get', itemsPerRun: 1 },
-          scaled(context, 1, 5),
+          { ...base, operation: 'get', itemsPerRun: 1, note: `each sample the mean of ${POINT_READ_REPEAT} gets in a row` },
+          pointReadSampling(context),
         )),
         ...(await measure(
           subjects((s) => (r) => s.plain.put(rewrite(r))),
@@ -104,8 +104,8 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
         )),
         ...(await measure(
           subjects((s) => () => s.plain.list(chainId)),
-          { ...base, operation: 'list', itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: `list(${chainId})` },
-          scaled(context, Math.max(1, size / 500), 5),
+          { ...base, operation: 'list', itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: listNote(chainId, size) },
+          { ...scaled(context, Math.max(1, size / 500), 5), repeat: listRepeat(size) },
         )),
         ...(await measure(
           subjects((s) => () => s.plain.query({ sortBy: 'timestamp', order: 'desc' })),

@@ -48,6 +48,28 @@ export function pacedRounds(context: Pick<SuiteContext, 'light'>): number {
   return context.light ? 3 : 30;
 }
 
+/** Consecutive calls per sample for a point read (see SampleOptions.repeat). */
+export const POINT_READ_REPEAT = 8;
+
+/**
+ * Sampling for a point read of tens of microseconds: a hundred samples at least, each the mean of
+ * POINT_READ_REPEAT consecutive gets on different keys, so its median holds between runs.
+ */
+export function pointReadSampling(context: SuiteContext): SampleOptions {
+  return { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100, repeat: POINT_READ_REPEAT };
+}
+
+/** Consecutive lists per sample: a list of a small chain is tens of microseconds too (about 200 records' work a sample). */
+export function listRepeat(size: number): number {
+  return Math.max(1, Math.round(200 / size));
+}
+
+/** A list row's note: the chain listed, and how many lists a sample averages. */
+export function listNote(chainId: number, size: number): string {
+  const repeat = listRepeat(size);
+  return repeat === 1 ? `list(${chainId})` : `list(${chainId}); each sample the mean of ${repeat} lists in a row`;
+}
+
 /** Scales the base sampling for an operation that costs `factor` times a point read. */
 export function scaled(context: SuiteContext, divisor: number, minimum = 3): SampleOptions {
   const { warmup, iterations, maxTimeMs } = context.sampling;

@@ -8,7 +8,7 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
@@ -154,8 +154,8 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
             { name: 'dual-write', run: (r: number) => dual.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName) },
             { name: 'leveldb', run: (r: number) => alone.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName) },
           ],
-          { ...base, operation: 'get', note: 'reads come from LevelDB in dual-write' },
-          { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100 },
+          { ...base, operation: 'get', note: `reads come from LevelDB in dual-write; each sample the mean of ${POINT_READ_REPEAT} gets in a row` },
+          pointReadSampling(context),
         )),
       );
 

@@ -11,7 +11,7 @@ import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, listNote, listRepeat, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -156,14 +156,18 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
         measurements.push(
           ...(await measure(
             pair((s, r) => s.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName)),
-            { ...base, operation: ops.get, itemsPerRun: 1, note: `createStateStore() in ${phase} vs LevelDbStore kept open` },
-            // Tens of microseconds: enough samples that the median does not flip between runs.
-            { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100 },
+            {
+              ...base,
+              operation: ops.get,
+              itemsPerRun: 1,
+              note: `createStateStore() in ${phase} vs LevelDbStore kept open; each sample the mean of ${POINT_READ_REPEAT} gets in a row`,
+            },
+            pointReadSampling(context),
           )),
           ...(await measure(
             pair((s) => s.list(chainId)),
-            { ...base, operation: ops.list, itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: `list(${chainId})` },
-            scaled(context, Math.max(1, size / 500), 20),
+            { ...base, operation: ops.list, itemsPerRun: records.filter((r) => r.chainId === chainId).length, note: listNote(chainId, size) },
+            { ...scaled(context, Math.max(1, size / 500), 20), repeat: listRepeat(size) },
           )),
           ...(await measure(
             pair((s) => s.query({ sortBy: 'timestamp', order: 'desc' })),
