@@ -49,7 +49,8 @@ function timeStamp(ms: number): string {
   return `${stampPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
-const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
+/** A backup's name: stamp, pid, sequence, and for a written version its size and mtime (ns). */
+export const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
 
 /** What a backup's name says about the version it holds. */
 export interface BackupVersion {

@@ -30,5 +30,6 @@ export {
   type MergeResult,
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
+export { lastWrittenVersion } from './written-version.js';
 export { readStateFileBytes } from './state-path.js';
 export { racyUntilMs } from './stat-tick.js';

@@ -5,6 +5,7 @@ import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
+import { lastWrittenVersion } from '../src/written-version.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -123,5 +124,33 @@ describe('the limit of a link', () => {
     await writeFile(file, 'garbage'); // written into the same inode the backup links
     await expect(store.restore(56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
     expect(await readFile(file, 'utf8')).toBe('garbage');
+  });
+});
+
+describe('lastWrittenVersion: whether a state file is still the version the store last wrote', () => {
+  it('is the file after each store write, and not after an edit in place, a replace by rename, or with no backups kept', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    expect(lastWrittenVersion(file)).toBeUndefined(); // no file, no backups
+    await store.put(rec(56, 'A'));
+    await store.put(rec(56, 'B'));
+    expect(lastWrittenVersion(file)?.ino).toBe((await stat(file, { bigint: true })).ino);
+
+    // The same bytes written back in place, past the clock tick: same inode and size, new mtime.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(file, await readFile(file));
+    expect(lastWrittenVersion(file)).toBeUndefined();
+    await store.put(rec(56, 'C'));
+    expect(lastWrittenVersion(file)).toBeDefined();
+
+    // The same bytes in a new file renamed into place (an editor, git): another inode.
+    await damageByReplacing(file, await readFile(file, 'utf8'));
+    expect(lastWrittenVersion(file)).toBeUndefined();
+  });
+
+  it('is never told without a written backup (backups: 0)', async () => {
+    const { dir, store } = await setup({ backups: 0 });
+    await store.put(rec(56, 'A'));
+    expect(lastWrittenVersion(join(dir, 'bscmainnet.json'))).toBeUndefined();
   });
 });

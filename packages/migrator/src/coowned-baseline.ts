@@ -52,6 +52,11 @@ function baselinePath(ctx: Pick<CoownedContext, 'stateDir'>): string {
   return join(ctx.stateDir, BASELINE_FILE);
 }
 
+/** Whether written.json exists (where it does not, the first check makes it from the files as they are then). */
+export function hasBaseline(ctx: Pick<CoownedContext, 'stateDir'>): boolean {
+  return existsSync(baselinePath(ctx));
+}
+
 /**
  * The baseline as recorded. Where none was ever recorded (a store migrated before this existed),
  * the records the files hold now are the start, and the whole journal is folded over them.
@@ -404,6 +409,7 @@ export function signatureOf(file: string): string | undefined {
   }
 }
 
-function signatureText(s: BigIntStats): string {
+/** The signature (signatureOf) of a file as one stat of it found it. */
+export function signatureText(s: BigIntStats): string {
   return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }

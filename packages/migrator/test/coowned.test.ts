@@ -5,10 +5,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { NetworkRegistry, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import type { Migration } from '../src/index.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
-import { findDirectWrites } from '../src/index.js';
+import { createStateStore, findDirectWrites, Journal, resolvePaths, stateFiles } from '../src/index.js';
+import { OverwriteWatch } from '../src/coowned.js';
 
 const tempDir = useTempDir('deploystate-coowned-');
 const ACKS = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'];
@@ -179,6 +180,43 @@ describe('co-owned files', () => {
     expect(result.applied.map((a) => a.key)).toEqual(['56-LookCoin']);
     expect(result.skipped.map((a) => a.key)).toEqual(['56-Raced']);
     expect((await jsonRecord(dir, 'Raced'))?.deploymentArgs).toEqual(['newer']);
+  });
+});
+
+describe('a deploy script\'s first write to a file', () => {
+  it('does not check again a file that is the version the store last wrote; one edited since, even in place, is checked', async () => {
+    const dir = tempDir();
+    await migrationIn(dir, 'json-only');
+    const deployments = join(dir, 'deployments');
+    const file = join(deployments, 'bscmainnet.json');
+    // A journalled put, then the JSON store itself drops that record outside the journal: a check
+    // against the baseline calls it missing (as it would a record a foreign rewrite dropped).
+    const factory = createStateStore({ cwd: dir, env: {} });
+    await factory.put({ ...((await jsonRecord(dir, 'LookCoin')) as DeploymentRecord), contractName: 'Journalled', timestamp: 1_800_000_000_000 });
+    await factory.close();
+    const store = new JsonFileStore({ dir: deployments });
+    await store.open();
+    expect(await store.delete(56, 'Journalled')).toBe(true);
+    await store.close();
+    const files = stateFiles(resolvePaths({ cwd: dir }));
+    const journal = new Journal(files.journal);
+    const ctx = { stateDir: files.stateDir, deployments, registry: new NetworkRegistry(), journal };
+    const firstWrite = async (): Promise<{ findings: string[]; reported: string[] }> => {
+      const reported: string[] = [];
+      const watch = new OverwriteWatch(ctx, (check) => reported.push(...check.findings.map((f) => f.key)));
+      const findings = await watch.beforeWrite(56, async () => new Set<string>());
+      return { findings: findings.map((f) => f.key), reported };
+    };
+    try {
+      // A new process's watch (nothing seen yet): the file is the store's own last write, so nothing is read.
+      expect(await firstWrite()).toEqual({ findings: [], reported: [] });
+      // The same bytes written back in place, past the clock tick: the same inode, a new mtime.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await writeFile(file, await readFile(file));
+      expect(await firstWrite()).toEqual({ findings: ['56-Journalled'], reported: ['56-Journalled'] });
+    } finally {
+      await journal.close();
+    }
   });
 });
 
