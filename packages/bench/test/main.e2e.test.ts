@@ -133,6 +133,8 @@ describe('what deploy scripts get, end to end (quick)', () => {
     for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'])
       for (const op of ['get', 'list', 'query']) expect(rows).toEqual(expect.arrayContaining([`${op} ${phase}/factory`, `${op} ${phase}/leveldb`]));
     expect(rows).toEqual(expect.arrayContaining(['put json-only/factory', 'put json-only/json', 'put json-only/leveldb sync', 'put json-only/rewrite floor']));
+    // A script's whole run (a fresh store, its puts, close), beside LevelDB sync doing the same.
+    expect(rows).toEqual(expect.arrayContaining(['20 puts + close json-only/factory', '20 puts + close json-only/leveldb sync']));
   });
 
   it.runIf(migratorBuilt)('dual-write back to back, at a deploy script pace, as N puts + close, with the JSON lag', () => {

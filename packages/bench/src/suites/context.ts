@@ -40,6 +40,9 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
   return { measurements: [], memory: [], gates: [], ...(skipped !== undefined && { skipped }) };
 }
 
+/** Puts in a script's run (open, puts, close) in the session rows. */
+export const PUTS_PER_SESSION = 20;
+
 /** A deploy script's pace: a transaction, a receipt, then the record. */
 export const PACE_MS = 100;
 

@@ -8,14 +8,12 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, PUTS_PER_SESSION, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
 /** Dual-write is measured up to 10k records; beyond that it answers no runbook question. */
 export const DUAL_WRITE_MAX_SIZE = 10_000;
-/** Puts per run of the "N puts + close()" row. */
-export const PUTS_PER_SESSION = 20;
 /** How long the lag probe waits for a put to show in the JSON file before it calls it missing. */
 const LAG_LIMIT_MS = 5000;
 

@@ -11,7 +11,19 @@ import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, listNote, listRepeat, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import {
+  emptyOutcome,
+  listNote,
+  listRepeat,
+  PACE_MS,
+  pacedRounds,
+  pointReadSampling,
+  POINT_READ_REPEAT,
+  PUTS_PER_SESSION,
+  scaled,
+  type SuiteContext,
+  type SuiteOutcome,
+} from './context.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -241,6 +253,55 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           } finally {
             floor.close();
           }
+          // A deploy script's whole run: a fresh store, its puts, close() (each file's first write
+          // in a process paid), against LevelDB sync: true doing the same. For information: the
+          // runbook's limit is per write, gated above.
+          const sessionDir = await seededLevelDb(leveldb.value, records, 'factory-session', dirs);
+          const session = async (open: () => Promise<StateStore>, r: number): Promise<void> => {
+            const s = await open();
+            for (let i = 0; i < PUTS_PER_SESSION; i++) await s.put(rewrite(r * PUTS_PER_SESSION + i));
+            await s.close();
+          };
+          const sessionOp = `${PUTS_PER_SESSION} puts + close ${phase}`;
+          measurements.push(
+            ...(await measure(
+              [
+                {
+                  name: 'factory',
+                  run: (r: number) =>
+                    session(async () => {
+                      const s = (await migrator.value.createStateStore({ cwd: walk.cwd, env: {} })) as StateStore;
+                      await s.open();
+                      return s;
+                    }, r),
+                },
+                {
+                  name: 'leveldb sync',
+                  run: (r: number) =>
+                    session(async () => {
+                      const s = leveldb.value.create(sessionDir, true);
+                      await s.open();
+                      return s;
+                    }, r),
+                },
+              ],
+              {
+                ...base,
+                operation: sessionOp,
+                itemsPerRun: PUTS_PER_SESSION,
+                note: `a script's run: open, ${PUTS_PER_SESSION} durable puts, close; createStateStore() (JSON durable + journal) vs LevelDB sync: true`,
+              },
+              { ...scaled(context, 20, 3), minIterations: context.light ? 3 : 10 },
+            )),
+          );
+          gates.push(
+            ratioGate(
+              { name: `info: a script's run in ${phase} (open, ${PUTS_PER_SESSION} puts, close)`, limit: null, comparison: '<=', source: 'what a deploy script run pays' },
+              measurements,
+              where(sessionOp, 'factory', 'leveldb sync'),
+              false,
+            ),
+          );
         }
         // A script that ends closes its store; the next phase's commands then have LevelDB to themselves.
         await store.close();
