@@ -43,6 +43,14 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
 /** Puts in a script's run (open, puts, close) in the session rows. */
 export const PUTS_PER_SESSION = 20;
 
+/**
+ * Sampling for a script's whole run (tens of milliseconds): 20 rounds, never fewer than 15 (5
+ * rounds let the p50 swing 2.6-5.4x between runs of the same code); a few with `--quick`.
+ */
+export function sessionSampling(context: SuiteContext): SampleOptions {
+  return { ...scaled(context, 10, 3), minIterations: context.light ? 3 : 15 };
+}
+
 /** A deploy script's pace: a transaction, a receipt, then the record. */
 export const PACE_MS = 100;
 

@@ -8,7 +8,7 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, PUTS_PER_SESSION, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointReadSampling, POINT_READ_REPEAT, PUTS_PER_SESSION, scaled, sessionSampling, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
@@ -142,7 +142,7 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
             itemsPerRun: PUTS_PER_SESSION,
             note: `a script's session: open, ${PUTS_PER_SESSION} puts, close; ${durability}`,
           },
-          { ...scaled(context, 40, 3), minIterations: 3 },
+          sessionSampling(context),
         )),
       );
 

@@ -21,6 +21,7 @@ import {
   POINT_READ_REPEAT,
   PUTS_PER_SESSION,
   scaled,
+  sessionSampling,
   type SuiteContext,
   type SuiteOutcome,
 } from './context.js';
@@ -291,7 +292,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
                 itemsPerRun: PUTS_PER_SESSION,
                 note: `a script's run: open, ${PUTS_PER_SESSION} durable puts, close; createStateStore() (JSON durable + journal) vs LevelDB sync: true`,
               },
-              { ...scaled(context, 20, 3), minIterations: context.light ? 3 : 10 },
+              sessionSampling(context),
             )),
           );
           gates.push(
