@@ -300,6 +300,24 @@ export class LevelDbStore extends AbstractStateStore {
     return entries;
   }
 
+  /**
+   * The records under these keys in one read (an outbox drain's values): each the record, null
+   * where the key holds none, or the error a get would throw for it (a value that does not decode).
+   */
+  async getRecords(keys: readonly string[]): Promise<Array<DeploymentRecord | null | { error: unknown }>> {
+    this.assertOpen();
+    if (keys.length === 0) return [];
+    const raws = await this.withDb((db) => db.getMany([...keys]) as Promise<Array<string | undefined>>);
+    return raws.map((raw, i) => {
+      if (raw === undefined) return null;
+      try {
+        return this.decodeOrThrow(keys[i] as string, raw);
+      } catch (error) {
+        return { error };
+      }
+    });
+  }
+
   /** Removes drained outbox entries by id (their outbox keys); other keys are refused. */
   async removeOutbox(ids: readonly string[]): Promise<void> {
     this.assertOpen();

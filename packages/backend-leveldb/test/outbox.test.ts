@@ -1,6 +1,7 @@
 // The outbox's reserved key space: a write and its entry land in one batch, and no reader of the
 // store (iterate, list, query, integrity, health, a snapshot) ever sees an entry as a record.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Level } from 'level';
 import { checkRecord, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { isOutboxKey, LevelDbStore, OUTBOX_PREFIX, openSnapshot } from '../src/index.js';
@@ -155,3 +156,21 @@ describe('LevelDB outbox', () => {
     }
   });
 });
+
+describe('getRecords: the values of many keys in one read', () => {
+  it('gives each key its record, null where there is none, and the error a get would throw where the value does not decode', async () => {
+    await store.close();
+    const raw = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+    await raw.put('97-Broken', '{"contractName": "Broken", ');
+    await raw.close();
+    await store.open();
+    const [plain, missing, broken, router] = await store.getRecords(['56-Plain', '56-Nobody', '97-Broken', '56-Router']);
+    expect(plain).toEqual(await store.get(56, 'Plain'));
+    expect(missing).toBeNull();
+    expect(broken).toMatchObject({ error: { code: 'CORRUPTED', key: '97-Broken' } });
+    await expect(store.get(97, 'Broken')).rejects.toMatchObject({ code: 'CORRUPTED', key: '97-Broken' });
+    expect(router).toEqual(await store.get(56, 'Router'));
+    expect(await store.getRecords([])).toEqual([]);
+  });
+});
+
