@@ -146,9 +146,9 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
   };
   const outcomes: ChainOutcome[] = [];
   let yielded = false;
-  // Files a few at a time: their syncs run side by side on the thread pool (a script that wrote to
-  // five networks waited for five durable writes one after the other at close). A gate waiting
-  // for the fence is let in between groups.
+  // Up to FILES_AT_ONCE files at a time: their syncs run side by side on the thread pool (a script
+  // that wrote to five networks waited for five durable writes one after the other at close). A
+  // gate waiting for the fence is let in between groups.
   const chains = [...byChain];
   for (let at = 0; at < chains.length; at += FILES_AT_ONCE) {
     if (at > 0 && gateWaiting?.()) {

@@ -59,15 +59,16 @@ export function pacedRounds(context: Pick<SuiteContext, 'light'>): number {
   return context.light ? 3 : 30;
 }
 
-/** Consecutive calls per sample for a point read (see SampleOptions.repeat). */
-export const POINT_READ_REPEAT = 8;
+/** Consecutive calls per sample for an operation of tens of microseconds (see SampleOptions.repeat). */
+export const POINT_REPEAT = 8;
 
 /**
- * Sampling for a point read of tens of microseconds: a hundred samples at least, each the mean of
- * POINT_READ_REPEAT consecutive gets on different keys, so its median holds between runs.
+ * Sampling for a get or an unsynced put (tens of microseconds, through LevelDB's thread): a hundred
+ * samples at least, each the mean of POINT_REPEAT consecutive calls on different keys, so its
+ * median holds between runs.
  */
-export function pointReadSampling(context: SuiteContext): SampleOptions {
-  return { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100, repeat: POINT_READ_REPEAT };
+export function pointSampling(context: SuiteContext): SampleOptions {
+  return { ...scaled(context, 1, 50), minIterations: context.light ? 5 : 100, repeat: POINT_REPEAT };
 }
 
 /** Consecutive lists per sample: a list of a small chain is tens of microseconds too (about 200 records' work a sample). */
