@@ -50,7 +50,7 @@ function timeStamp(ms: number): string {
 }
 
 /** A backup's name: stamp, pid, sequence, and for a written version its size and mtime (ns). */
-export const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
+const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
 
 /** What a backup's name says about the version it holds. */
 export interface BackupVersion {
@@ -84,10 +84,23 @@ export function backupVersionOf(path: string): BackupVersion | undefined {
  * it is the current version, changes both or at least the mtime). Replaced versions: always true.
  */
 export function isIntactBackup(path: string): boolean {
-  const m = BACKUP_NAME.exec(basename(path));
-  if (!m || m[7] === undefined) return true;
+  const name = basename(path);
+  if (BACKUP_NAME.exec(name)?.[7] === undefined) return true;
   const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-  return s !== undefined && s.isFile() && String(s.size) === m[7] && String(s.mtimeNs) === m[8];
+  return s !== undefined && s.isFile() && matchesWrittenName(name, s);
+}
+
+/** Whether a stat has the size and mtime a written version's backup name recorded (false for any other name). */
+export function matchesWrittenName(name: string, s: { size: bigint; mtimeNs: bigint }): boolean {
+  const m = BACKUP_NAME.exec(name);
+  return m?.[7] !== undefined && String(s.size) === m[7] && String(s.mtimeNs) === m[8];
+}
+
+/** The newest version the store wrote among a folder's backup names (names sort by time). */
+export function newestWritten(names: Iterable<string>): string | undefined {
+  let newest: string | undefined;
+  for (const name of names) if (name.includes('-written-') && (newest === undefined || name > newest)) newest = name;
+  return newest;
 }
 
 /**
@@ -273,9 +286,7 @@ export class BackupShelf {
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
   lastWritten(take?: number): { path: string; ino: bigint } | undefined {
-    const names = this.current(take);
-    let newest: string | undefined;
-    for (let i = names.length - 1; i >= 0 && newest === undefined; i--) if ((names[i] as string).includes('-written-')) newest = names[i];
+    const newest = newestWritten(this.current(take));
     if (newest === undefined) return undefined;
     if (this.lastWrittenKnown?.name !== newest) {
       const s = lstatSync(join(this.folder, newest), { bigint: true, throwIfNoEntry: false });

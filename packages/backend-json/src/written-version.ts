@@ -2,7 +2,7 @@
 // link and name alone, so a process can skip re-checking a file nobody else has touched since.
 import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BACKUP_NAME, backupDirFor } from './backups.js';
+import { backupDirFor, matchesWrittenName, newestWritten } from './backups.js';
 
 /**
  * The state file's stat when it is, byte for byte, the version this store last wrote to it (in any
@@ -20,15 +20,13 @@ export function lastWrittenVersion(file: string): BigIntStats | undefined {
   const folder = backupDirFor(dirname(file), basename(file));
   let newest: string | undefined;
   try {
-    for (const name of readdirSync(folder)) if (name.includes('-written-') && (newest === undefined || name > newest)) newest = name;
+    newest = newestWritten(readdirSync(folder));
   } catch {
     return undefined;
   }
-  const m = newest === undefined ? null : BACKUP_NAME.exec(newest);
-  if (!m || m[7] === undefined || m[8] === undefined) return undefined;
+  if (newest === undefined) return undefined;
   const current = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-  if (!current?.isFile() || String(current.size) !== m[7] || String(current.mtimeNs) !== m[8]) return undefined;
-  if (current.mtimeNs % 1_000_000_000n === 0n) return undefined;
-  const kept = lstatSync(join(folder, newest as string), { bigint: true, throwIfNoEntry: false });
+  if (!current?.isFile() || !matchesWrittenName(newest, current) || current.mtimeNs % 1_000_000_000n === 0n) return undefined;
+  const kept = lstatSync(join(folder, newest), { bigint: true, throwIfNoEntry: false });
   return kept !== undefined && kept.ino === current.ino && kept.dev === current.dev ? current : undefined;
 }

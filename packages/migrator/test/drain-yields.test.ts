@@ -103,7 +103,7 @@ describe('a drain with a gate waiting for the fence', () => {
 });
 
 describe('a drain over several network files', () => {
-  it('writes them side by side: a file that cannot be written keeps its entry and its failure, the others land', async () => {
+  it('a file that cannot be written keeps its entry and its failure; the other files of the drain land', async () => {
     const chains: Array<[number, string]> = [
       [56, 'bscmainnet'],
       [97, 'bsctestnet'],
