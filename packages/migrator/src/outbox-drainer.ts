@@ -107,12 +107,10 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
     const read = await leveldb.readOutbox(ROUND_SIZE);
     // Every key's value in one read (one turn on LevelDB's thread, not one per key).
     const keys: string[] = [];
-    for (const { key } of read) {
-      if (values.has(key)) continue;
+    for (const key of new Set(read.map((entry) => entry.key))) {
       try {
         parseKey(key);
         keys.push(key);
-        values.set(key, null);
       } catch (error) {
         values.set(key, { error });
       }

@@ -1,5 +1,6 @@
 // What every suite receives and returns.
 import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
+import type { DeploymentRecord, StateStore } from '@deploystate/core';
 import type { SampleOptions } from '../harness.js';
 
 export interface SuiteContext {
@@ -43,6 +44,14 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
 /** Puts in a script's run (open, puts, close) in the session rows. */
 export const PUTS_PER_SESSION = 20;
 
+/** A deploy script's whole run: the store made, opened, PUTS_PER_SESSION awaited puts (`record(i)`), closed. */
+export async function scriptRun(make: () => StateStore | Promise<StateStore>, record: (i: number) => DeploymentRecord): Promise<void> {
+  const store = await make();
+  await store.open();
+  for (let i = 0; i < PUTS_PER_SESSION; i++) await store.put(record(i));
+  await store.close();
+}
+
 /**
  * Sampling for a script's whole run (tens of milliseconds): 20 rounds, never fewer than 15 (5
  * rounds let the p50 swing 2.6-5.4x between runs of the same code); a few with `--quick`.
@@ -63,7 +72,7 @@ export function pacedRounds(context: Pick<SuiteContext, 'light'>): number {
 export const POINT_REPEAT = 8;
 
 /**
- * Sampling for a get or an unsynced put (tens of microseconds, through LevelDB's thread): a hundred
+ * Sampling for a get or a dual-write put (tens of microseconds, through LevelDB's thread): a hundred
  * samples at least, each the mean of POINT_REPEAT consecutive calls on different keys, so its
  * median holds between runs.
  */

@@ -8,7 +8,7 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, sessionSampling, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, scriptRun, sessionSampling, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
@@ -118,24 +118,8 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       measurements.push(
         ...(await measure(
           [
-            {
-              name: 'dual-write',
-              run: async (r: number) => {
-                const store = await migrator.value.createStateStore({ cwd: walk.cwd, env: {} });
-                await store.open();
-                for (let i = 0; i < PUTS_PER_SESSION; i++) await store.put(next(r * PUTS_PER_SESSION + i));
-                await store.close();
-              },
-            },
-            {
-              name: 'leveldb',
-              run: async (r: number) => {
-                const store = leveldb.value.create(sessionDir, false);
-                await store.open();
-                for (let i = 0; i < PUTS_PER_SESSION; i++) await store.put(next(r * PUTS_PER_SESSION + i));
-                await store.close();
-              },
-            },
+            { name: 'dual-write', run: (r: number) => scriptRun(() => walk.scriptStore(), (i) => next(r * PUTS_PER_SESSION + i)) },
+            { name: 'leveldb', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, false), (i) => next(r * PUTS_PER_SESSION + i)) },
           ],
           {
             ...base,

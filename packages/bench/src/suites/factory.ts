@@ -21,6 +21,7 @@ import {
   POINT_REPEAT,
   PUTS_PER_SESSION,
   scaled,
+  scriptRun,
   sessionSampling,
   type SuiteContext,
   type SuiteOutcome,
@@ -258,33 +259,12 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           // in a process paid), against LevelDB sync: true doing the same. For information: the
           // runbook's limit is per write, gated above.
           const sessionDir = await seededLevelDb(leveldb.value, records, 'factory-session', dirs);
-          const session = async (open: () => Promise<StateStore>, r: number): Promise<void> => {
-            const s = await open();
-            for (let i = 0; i < PUTS_PER_SESSION; i++) await s.put(rewrite(r * PUTS_PER_SESSION + i));
-            await s.close();
-          };
           const sessionOp = `${PUTS_PER_SESSION} puts + close ${phase}`;
           measurements.push(
             ...(await measure(
               [
-                {
-                  name: 'factory',
-                  run: (r: number) =>
-                    session(async () => {
-                      const s = (await migrator.value.createStateStore({ cwd: walk.cwd, env: {} })) as StateStore;
-                      await s.open();
-                      return s;
-                    }, r),
-                },
-                {
-                  name: 'leveldb sync',
-                  run: (r: number) =>
-                    session(async () => {
-                      const s = leveldb.value.create(sessionDir, true);
-                      await s.open();
-                      return s;
-                    }, r),
-                },
+                { name: 'factory', run: (r: number) => scriptRun(() => walk.scriptStore(), (i) => rewrite(r * PUTS_PER_SESSION + i)) },
+                { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, true), (i) => rewrite(r * PUTS_PER_SESSION + i)) },
               ],
               {
                 ...base,

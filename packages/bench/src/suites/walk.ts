@@ -51,6 +51,8 @@ export interface MigrationWalk {
   rollBack(emergency: boolean): Promise<void>;
   /** A factory store for the current phase, opened; closed by `dispose`. */
   factoryStore(): Promise<StateStore>;
+  /** A new factory store, not opened and not kept: a deploy script's own, which it opens and closes. */
+  scriptStore(): Promise<StateStore>;
   /**
    * Waits until the migration's state files are past their timestamp tick. Within it (25 ms after
    * a phase change; 2 s where timestamps keep whole seconds) a store cannot trust their stat and
@@ -129,11 +131,12 @@ export async function startWalk(
       walk.phase = 'leveldb-only';
     },
     async factoryStore() {
-      const store = await migrator.createStateStore({ cwd, env: {} });
+      const store = await walk.scriptStore();
       stores.push(store);
       await store.open();
       return store;
     },
+    scriptStore: () => migrator.createStateStore({ cwd, env: {} }),
     async settle() {
       const { racyUntilMs } = (await import('@deploystate/backend-json')) as { racyUntilMs(mtimeMs: number): number };
       for (const name of ['state.json', 'phase.json']) {
