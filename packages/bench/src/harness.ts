@@ -25,6 +25,14 @@ export interface SampleOptions {
    * calls flips between the modes from run to run; the mean of a few consecutive calls does not.
    */
   repeat?: number;
+  /**
+   * Calls of each subject per sample, taken one at a time with the subjects alternating call by call
+   * (A B, B A, ...); each subject's sample records the mean of its calls. For an operation that must
+   * be timed alone (a put right after another put of the same store runs warm, which no deploy
+   * script's put does) whose single calls still split into modes: the mean of a few lone calls holds
+   * between runs where the median of single calls flips. Not with `repeat`.
+   */
+  alternate?: number;
 }
 
 export interface Subject {
@@ -54,11 +62,36 @@ async function runRepeated(subject: Subject, round: number, repeat: number): Pro
   for (let k = 0; k < repeat; k++) await subject.run(round * repeat + k);
 }
 
+/**
+ * One round with `alternate` calls of each subject, the subjects taking turns call by call (each
+ * call its own round number, so each picks its own key); each subject's mean per call.
+ */
+async function alternateRound(subjects: readonly Subject[], round: number, alternate: number): Promise<Map<string, number>> {
+  const sums = new Map<string, number>(subjects.map((s) => [s.name, 0]));
+  for (let k = 0; k < alternate; k++) {
+    const call = round * alternate + k;
+    for (const subject of roundOrder(subjects, call)) {
+      await subject.before?.(call);
+      const ms = await timeOnce(() => subject.run(call));
+      sums.set(subject.name, (sums.get(subject.name) ?? 0) + ms);
+      await subject.after?.(call, ms);
+    }
+  }
+  for (const [name, sum] of sums) sums.set(name, sum / alternate);
+  return sums;
+}
+
 /** Runs every subject warmup + iterations times, interleaved; returns each subject's samples (ms per call). */
 export async function sampleInterleaved(subjects: readonly Subject[], options: SampleOptions): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
   const repeat = Math.max(1, options.repeat ?? 1);
+  const alternate = Math.max(1, options.alternate ?? 1);
+  if (repeat > 1 && alternate > 1) throw new Error('sampleInterleaved: repeat and alternate exclude each other');
   for (let w = 0; w < options.warmup; w++) {
+    if (alternate > 1) {
+      await alternateRound(subjects, w, alternate);
+      continue;
+    }
     for (const subject of roundOrder(subjects, w)) {
       await subject.before?.(w);
       await runRepeated(subject, w, repeat);
@@ -68,6 +101,10 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
   const minRounds = Math.min(options.minIterations ?? 3, options.iterations);
   for (let round = 0; round < options.iterations; round++) {
     if (round >= minRounds && options.maxTimeMs !== undefined && performance.now() - started > options.maxTimeMs) break;
+    if (alternate > 1) {
+      for (const [name, ms] of await alternateRound(subjects, options.warmup + round, alternate)) samples.get(name)?.push(ms);
+      continue;
+    }
     for (const subject of roundOrder(subjects, round)) {
       await subject.before?.(options.warmup + round);
       const ms = (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat;

@@ -47,6 +47,33 @@ describe('sampleInterleaved', () => {
     });
   });
 
+  it('alternate takes the calls of each subject one at a time, the subjects taking turns, and records each mean per call', async () => {
+    const calls: string[] = [];
+    const spans = new Map<number, number>();
+    const subjects = ['A', 'B'].map((name) => ({
+      name,
+      run: async (round: number) => {
+        calls.push(`${name}${round}`);
+        const started = performance.now();
+        await new Promise((r) => setTimeout(r, name === 'A' ? 2 + (round % 2) * 6 : 1));
+        if (name === 'A') spans.set(round, performance.now() - started);
+      },
+    }));
+    const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 2, alternate: 2 });
+    // Never two calls of one subject in a row within a call's turn; the lead changes every call.
+    expect(calls).toEqual(['A0', 'B0', 'B1', 'A1', 'A2', 'B2', 'B3', 'A3', 'A4', 'B4', 'B5', 'A5']);
+    const timed = samples.get('A') ?? [];
+    expect(timed).toHaveLength(2);
+    // Each sample is the mean of that round's two calls of A (one short, one long): not either call alone.
+    timed.forEach((ms, i) => {
+      const [short, long] = [spans.get(2 + 2 * i) ?? 0, spans.get(3 + 2 * i) ?? 0];
+      expect(Math.abs(ms - (short + long) / 2)).toBeLessThan(1);
+      expect(ms).toBeGreaterThan(short + 1);
+      expect(ms).toBeLessThan(long - 1);
+    });
+    await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, alternate: 2, repeat: 2 })).rejects.toThrow(/exclude/);
+  });
+
   it('roundOrder reverses on odd rounds without touching the input', () => {
     const input = ['x', 'y', 'z'];
     expect(roundOrder(input, 0)).toEqual(['x', 'y', 'z']);

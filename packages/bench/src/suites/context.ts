@@ -72,6 +72,27 @@ export function pacedRounds(context: Pick<SuiteContext, 'light'>): number {
 export const POINT_REPEAT = 8;
 
 /**
+ * Lone calls per sample, the subjects taking turns call by call (see SampleOptions.alternate): for
+ * a put timed alone whose single calls split into modes. Each sample the mean of these calls.
+ */
+export const LONE_CALLS = 4;
+
+/** Puts of each subject before a lone put is timed: by then the JSON store's code runs optimized. */
+const WARM_PUTS = 100;
+
+/**
+ * Sampling for a put timed alone (`divisor` as in scaled): each sample the mean of LONE_CALLS lone
+ * puts, after WARM_PUTS untimed ones. With the few warm-up rounds of other rows, the first samples
+ * ran before the JIT had optimized the JSON store's code (an unsynced put 290-420 us, against
+ * 190-250 us after), and when that happened moved the median from run to run.
+ */
+export function lonePutSampling(context: SuiteContext, divisor: number): SampleOptions {
+  const options = scaled(context, divisor, 5);
+  const warmup = context.light ? options.warmup : Math.max(options.warmup, Math.ceil(WARM_PUTS / LONE_CALLS));
+  return { ...options, warmup, alternate: LONE_CALLS };
+}
+
+/**
  * Sampling for a get or a dual-write put (tens of microseconds, through LevelDB's thread): a hundred
  * samples at least, each the mean of POINT_REPEAT consecutive calls on different keys, so its
  * median holds between runs.
