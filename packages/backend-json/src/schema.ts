@@ -1,7 +1,8 @@
 // The published format of a deployment file: its JSON Schema (shipped as a file in the package),
 // the schema version, and validation with ajv over a form where big integers are plain numbers.
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { finding, isJsonNumber, setOwnProperty, type Finding } from '@deploystate/core';
 
 /** The version this package reads and writes. Files without `schemaVersion` are version 0 (legacy). */
@@ -22,10 +23,17 @@ export const deploymentFileSchema: Record<string, unknown> = JSON.parse(readFile
 
 let compiled: ValidateFunction | undefined;
 
+type AjvClass = new (options: Options) => { compile(schema: Record<string, unknown>): ValidateFunction };
+
 function validator(): ValidateFunction {
-  // validateSchema off: checking our own shipped schema against draft-07's meta-schema took most of
-  // the compile (about 80 of 140 ms, once per thread that validates); a test checks it instead.
-  compiled ??= new Ajv({ allErrors: true, strict: false, validateSchema: false }).compile(deploymentFileSchema);
+  // ajv is loaded on the first validation, not with the package: loading it took about 24 ms of
+  // every process that imports the store (a deploy script's, the CLI's), and only validation needs it.
+  if (compiled === undefined) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: AjvClass };
+    // validateSchema off: checking our own shipped schema against draft-07's meta-schema took most of
+    // the compile (about 80 of 140 ms, once per thread that validates); a test checks it instead.
+    compiled = new Ajv({ allErrors: true, strict: false, validateSchema: false }).compile(deploymentFileSchema);
+  }
   return compiled;
 }
 

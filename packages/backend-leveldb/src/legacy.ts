@@ -1,8 +1,8 @@
 // Writes a store exactly as the legacy deploy scripts did (`new Level(path, { valueEncoding:
 // 'json' })`), plus raw text values as other writers left them: for fixtures, tests and the demo.
 import { ErrorCodes, StateError, stringifyLossless } from '@deploystate/core';
-import { Level } from 'level';
 import { mapLevelError } from './level-errors.js';
+import { levelModule } from './level-open.js';
 
 export type LegacyEntry = { key: string; value: unknown } | { key: string; raw: string };
 
@@ -19,7 +19,7 @@ function holdsBigint(value: unknown): boolean {
  * other writers left such values.
  */
 export async function writeLegacyStore(path: string, entries: ReadonlyArray<LegacyEntry>): Promise<void> {
-  const db = new Level<string, unknown>(path, { valueEncoding: 'json' });
+  const db = new (await levelModule()).Level<string, unknown>(path, { valueEncoding: 'json' });
   let key: string | undefined;
   try {
     await db.open();

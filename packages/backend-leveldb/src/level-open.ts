@@ -1,6 +1,6 @@
 // Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
 import { ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import type { Handover } from './handover.js';
@@ -23,6 +23,15 @@ export interface LevelOpen {
   handover: Handover | undefined;
   /** Told, once LevelDB is open, the torn log tails the pre-open check accepted. */
   noteTornTails: (tails: readonly TornTail[]) => void;
+}
+
+/**
+ * `level`, loaded on the first open rather than with the package: loading it (and its native
+ * binding) took about 15 ms of every process that imports the store, and a deploy script in
+ * json-only never opens LevelDB.
+ */
+export function levelModule(): Promise<typeof import('level')> {
+  return import('level');
 }
 
 /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */
@@ -100,7 +109,7 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
         continue;
       }
     }
-    const db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
+    const db = new (await levelModule()).Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
     try {
       await db.open();
       open.noteTornTails(tornTails);

@@ -2,7 +2,6 @@
 // the original files are the only evidence. It runs on a copy, which can then be inspected.
 import { cp, readdir } from 'node:fs/promises';
 import { ErrorCodes, StateError } from '@deploystate/core';
-import { ClassicLevel } from 'classic-level';
 import { mapLevelError } from './level-errors.js';
 
 export interface RepairResult {
@@ -22,6 +21,8 @@ export async function repairCopy(source: string, dest: string): Promise<RepairRe
   if (existing.length > 0)
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a repaired copy never overwrites anything`, { file: dest });
   await cp(source, dest, { recursive: true, filter: (path) => !path.endsWith('/LOCK') });
+  // Loaded here, as `level` is (level-open.ts): only a repair needs it.
+  const { ClassicLevel } = await import('classic-level');
   try {
     await ClassicLevel.repair(dest);
   } catch (error) {
