@@ -43,6 +43,11 @@ export interface Subject {
   before?(round: number): Promise<unknown> | unknown;
   /** Untimed work after each run, given how long the run took: a lag probe, say. */
   after?(round: number, ms: number): Promise<unknown> | unknown;
+  /**
+   * `run` resolves to the milliseconds it measured itself (a child process's own figure, without
+   * its start), recorded instead of the call's wall time. Not with `repeat`.
+   */
+  selfTimed?: boolean;
 }
 
 /** Times one call in milliseconds. */
@@ -50,6 +55,14 @@ export async function timeOnce(run: () => Promise<unknown> | unknown): Promise<n
   const started = performance.now();
   await run();
   return performance.now() - started;
+}
+
+/** One call of a subject in milliseconds: its wall time, or the figure a self-timed subject reports. */
+async function timeCall(subject: Subject, round: number): Promise<number> {
+  if (!subject.selfTimed) return timeOnce(() => subject.run(round));
+  const ms = await subject.run(round);
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new Error(`${subject.name}: a self-timed run must resolve to its milliseconds`);
+  return ms;
 }
 
 /** The order subjects take in a round: the lead alternates so neither side always goes first. */
@@ -72,7 +85,7 @@ async function alternateRound(subjects: readonly Subject[], round: number, alter
     const call = round * alternate + k;
     for (const subject of roundOrder(subjects, call)) {
       await subject.before?.(call);
-      const ms = await timeOnce(() => subject.run(call));
+      const ms = await timeCall(subject, call);
       sums.set(subject.name, (sums.get(subject.name) ?? 0) + ms);
       await subject.after?.(call, ms);
     }
@@ -87,6 +100,7 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
   const repeat = Math.max(1, options.repeat ?? 1);
   const alternate = Math.max(1, options.alternate ?? 1);
   if (repeat > 1 && alternate > 1) throw new Error('sampleInterleaved: repeat and alternate exclude each other');
+  if (repeat > 1 && subjects.some((s) => s.selfTimed)) throw new Error('sampleInterleaved: a self-timed subject cannot repeat');
   for (let w = 0; w < options.warmup; w++) {
     if (alternate > 1) {
       await alternateRound(subjects, w, alternate);
@@ -107,7 +121,7 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
     }
     for (const subject of roundOrder(subjects, round)) {
       await subject.before?.(options.warmup + round);
-      const ms = (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat;
+      const ms = repeat > 1 ? (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat : await timeCall(subject, options.warmup + round);
       samples.get(subject.name)?.push(ms);
       await subject.after?.(options.warmup + round, ms);
     }

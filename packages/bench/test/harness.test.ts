@@ -74,6 +74,25 @@ describe('sampleInterleaved', () => {
     await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, alternate: 2, repeat: 2 })).rejects.toThrow(/exclude/);
   });
 
+  it('a self-timed subject records the figure its run reports, not the time the call took', async () => {
+    const subjects = [
+      {
+        name: 'child',
+        selfTimed: true,
+        run: async (round: number) => {
+          await new Promise((r) => setTimeout(r, 20));
+          return 100 + round;
+        },
+      },
+      { name: 'wall', run: () => undefined },
+    ];
+    const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 2 });
+    // Rounds 1 and 2 (round 0 was the warm-up): what each run reported, though each took 20 ms.
+    expect(samples.get('child')).toEqual([101, 102]);
+    await expect(sampleInterleaved([{ name: 'bad', selfTimed: true, run: () => undefined }], { warmup: 0, iterations: 1 })).rejects.toThrow(/milliseconds/);
+    await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, repeat: 2 })).rejects.toThrow(/self-timed/);
+  });
+
   it('roundOrder reverses on odd rounds without touching the input', () => {
     const input = ['x', 'y', 'z'];
     expect(roundOrder(input, 0)).toEqual(['x', 'y', 'z']);

@@ -44,11 +44,15 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
 /** Puts in a script's run (open, puts, close) in the session rows. */
 export const PUTS_PER_SESSION = 20;
 
-/** A deploy script's whole run: the store made, opened, PUTS_PER_SESSION awaited puts (`record(i)`), closed. */
-export async function scriptRun(make: () => StateStore | Promise<StateStore>, record: (i: number) => DeploymentRecord): Promise<void> {
+/** A deploy script's whole run: the store made, opened, `puts` awaited puts (`record(i)`), closed. */
+export async function scriptRun(
+  make: () => StateStore | Promise<StateStore>,
+  record: (i: number) => DeploymentRecord,
+  puts = PUTS_PER_SESSION,
+): Promise<void> {
   const store = await make();
   await store.open();
-  for (let i = 0; i < PUTS_PER_SESSION; i++) await store.put(record(i));
+  for (let i = 0; i < puts; i++) await store.put(record(i));
   await store.close();
 }
 

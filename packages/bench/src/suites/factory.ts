@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
-import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
+import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import {
@@ -26,6 +26,7 @@ import {
   type SuiteContext,
   type SuiteOutcome,
 } from './context.js';
+import { freshScriptSubjects } from './fresh-script.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -90,6 +91,60 @@ export async function rewriteFloor(deployments: string, scratch: string): Promis
     },
     close: () => closeSync(folder),
   };
+}
+
+/**
+ * A script's run (open, PUTS_PER_SESSION durable puts, close) in a fresh process, createStateStore()
+ * on a copy of the walk's project against LevelDB sync: true, each figure the child's own (without
+ * node's start and the packages' loading). For information, as the in-process run.
+ */
+async function freshScriptRow(
+  context: SuiteContext,
+  { project, leveldbDir, size, phase }: { project: string; leveldbDir: string; size: number; phase: string },
+  rewrite: (i: number) => DeploymentRecord,
+  measurements: Measurement[],
+  dirs: string[],
+): Promise<GateResult[]> {
+  const copy = await makeTempDir('factory-fresh');
+  dirs.push(copy);
+  await cp(project, copy, { recursive: true });
+  const fresh = freshScriptSubjects(context.packageDir, copy, leveldbDir, (round) =>
+    Array.from({ length: PUTS_PER_SESSION }, (_, i) => rewrite(round * PUTS_PER_SESSION + i)),
+  );
+  if (!fresh) return [];
+  const operation = `${PUTS_PER_SESSION} puts + close ${phase}, fresh process`;
+  const warmup = 1;
+  measurements.push(
+    ...(await measure(
+      fresh.subjects,
+      {
+        suite: 'factory',
+        size,
+        operation,
+        itemsPerRun: PUTS_PER_SESSION,
+        note: `a script's run in a new process each time (its own figure: open, ${PUTS_PER_SESSION} durable puts, close); createStateStore() vs LevelDB sync: true`,
+      },
+      { ...sessionSampling(context), warmup },
+    )),
+    // The same children's import of the package before their run (the warm-up's not kept).
+    ...[...fresh.imports].map(([name, times]) =>
+      toMeasurement(name, times.slice(warmup), {
+        suite: 'factory',
+        size,
+        operation: `import, fresh process`,
+        itemsPerRun: 1,
+        note: 'the package a script imports (@deploystate/migrator vs @deploystate/backend-leveldb), in the same children',
+      }),
+    ),
+  );
+  return [
+    ratioGate(
+      { name: `info: a script's run in ${phase}, fresh process`, limit: null, comparison: '<=', source: 'what a deploy script run pays, first puts and all' },
+      measurements,
+      { suite: 'factory', operation, candidate: 'factory', reference: 'leveldb sync', size },
+      false,
+    ),
+  ];
 }
 
 /** The durable put's gates: the runbook's 3x of LevelDB sync (the floor's own ratio beside a FAIL), and the floor's 1.15x. */
@@ -283,6 +338,8 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
               false,
             ),
           );
+          // The same run in a fresh process each time, as a deploy script runs (gated sizes).
+          if (gated) gates.push(...(await freshScriptRow(context, { project: walk.cwd, leveldbDir: sessionDir, size, phase }, rewrite, measurements, dirs)));
         }
         // A script that ends closes its store; the next phase's commands then have LevelDB to themselves.
         await store.close();
