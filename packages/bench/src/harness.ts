@@ -77,9 +77,10 @@ async function runRepeated(subject: Subject, round: number, repeat: number): Pro
 
 /**
  * One round with `alternate` calls of each subject, the subjects taking turns call by call (each
- * call its own round number, so each picks its own key); each subject's mean per call.
+ * call its own round number, so each picks its own key); each subject's mean per call. A warm-up
+ * round (`timed` false) runs no `after`: that work follows timed runs only.
  */
-async function alternateRound(subjects: readonly Subject[], round: number, alternate: number): Promise<Map<string, number>> {
+async function alternateRound(subjects: readonly Subject[], round: number, alternate: number, timed = true): Promise<Map<string, number>> {
   const sums = new Map<string, number>(subjects.map((s) => [s.name, 0]));
   for (let k = 0; k < alternate; k++) {
     const call = round * alternate + k;
@@ -87,7 +88,7 @@ async function alternateRound(subjects: readonly Subject[], round: number, alter
       await subject.before?.(call);
       const ms = await timeCall(subject, call);
       sums.set(subject.name, (sums.get(subject.name) ?? 0) + ms);
-      await subject.after?.(call, ms);
+      if (timed) await subject.after?.(call, ms);
     }
   }
   for (const [name, sum] of sums) sums.set(name, sum / alternate);
@@ -102,8 +103,8 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
   if (repeat > 1 && alternate > 1) throw new Error('sampleInterleaved: repeat and alternate exclude each other');
   if (repeat > 1 && subjects.some((s) => s.selfTimed)) throw new Error('sampleInterleaved: a self-timed subject cannot repeat');
   for (let w = 0; w < options.warmup; w++) {
-    if (alternate > 1) {
-      await alternateRound(subjects, w, alternate);
+    if (repeat === 1) {
+      await alternateRound(subjects, w, alternate, false);
       continue;
     }
     for (const subject of roundOrder(subjects, w)) {
@@ -115,13 +116,14 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
   const minRounds = Math.min(options.minIterations ?? 3, options.iterations);
   for (let round = 0; round < options.iterations; round++) {
     if (round >= minRounds && options.maxTimeMs !== undefined && performance.now() - started > options.maxTimeMs) break;
-    if (alternate > 1) {
+    // One call a sample is a round of one alternating call.
+    if (repeat === 1) {
       for (const [name, ms] of await alternateRound(subjects, options.warmup + round, alternate)) samples.get(name)?.push(ms);
       continue;
     }
     for (const subject of roundOrder(subjects, round)) {
       await subject.before?.(options.warmup + round);
-      const ms = repeat > 1 ? (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat : await timeCall(subject, options.warmup + round);
+      const ms = (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat;
       samples.get(subject.name)?.push(ms);
       await subject.after?.(options.warmup + round, ms);
     }

@@ -93,6 +93,15 @@ describe('sampleInterleaved', () => {
     await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, repeat: 2 })).rejects.toThrow(/self-timed/);
   });
 
+  it('after follows timed runs only, never a warm-up run, with or without alternate', async () => {
+    for (const alternate of [1, 2]) {
+      const afters: number[] = [];
+      const subjects = [{ name: 'A', run: () => undefined, after: (round: number) => void afters.push(round) }];
+      await sampleInterleaved(subjects, { warmup: 2, iterations: 3, alternate });
+      expect(afters).toEqual(alternate === 1 ? [2, 3, 4] : [4, 5, 6, 7, 8, 9]);
+    }
+  });
+
   it('roundOrder reverses on odd rounds without touching the input', () => {
     const input = ['x', 'y', 'z'];
     expect(roundOrder(input, 0)).toEqual(['x', 'y', 'z']);
