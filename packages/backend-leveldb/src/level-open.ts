@@ -26,12 +26,25 @@ export interface LevelOpen {
 }
 
 /**
- * `level`, loaded on the first open rather than with the package: loading it (and its native
- * binding) took about 15 ms of every process that imports the store, and a deploy script in
- * json-only never opens LevelDB.
+ * A LevelDB package loaded when first needed rather than with this one: loading `level` (and its
+ * native binding) took about 15 ms of every process that imports the store, and a deploy script in
+ * json-only never opens LevelDB. A package that cannot load is BACKEND_UNAVAILABLE, as the open's
+ * other failures to reach LevelDB are.
  */
+export async function loadLevelPackage<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot load LevelDB (the ${name} package): ${(error as Error).message}`, {
+      cause: error,
+      hint: 'reinstall the dependencies on this machine (classic-level ships prebuilt binaries for common platforms)',
+    });
+  }
+}
+
+/** `level`, on the first open (or legacy write). */
 export function levelModule(): Promise<typeof import('level')> {
-  return import('level');
+  return loadLevelPackage('level', () => import('level'));
 }
 
 /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */

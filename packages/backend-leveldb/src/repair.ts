@@ -3,6 +3,7 @@
 import { cp, readdir } from 'node:fs/promises';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { mapLevelError } from './level-errors.js';
+import { loadLevelPackage } from './level-open.js';
 
 export interface RepairResult {
   dest: string;
@@ -22,7 +23,7 @@ export async function repairCopy(source: string, dest: string): Promise<RepairRe
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a repaired copy never overwrites anything`, { file: dest });
   await cp(source, dest, { recursive: true, filter: (path) => !path.endsWith('/LOCK') });
   // Loaded here, as `level` is (level-open.ts): only a repair needs it.
-  const { ClassicLevel } = await import('classic-level');
+  const { ClassicLevel } = await loadLevelPackage('classic-level', () => import('classic-level'));
   try {
     await ClassicLevel.repair(dest);
   } catch (error) {
