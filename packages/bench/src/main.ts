@@ -9,6 +9,7 @@ import { parseOptions, USAGE, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
+import { progressLines } from './summary.js';
 
 async function main(): Promise<number> {
   let options;
@@ -33,7 +34,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const distDir = dirname(fileURLToPath(import.meta.url));
-  const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+  // Progress lines fit the terminal: 100 columns, or fewer when it is narrower.
+  const width = Math.min(100, process.stderr.isTTY && process.stderr.columns > 0 ? process.stderr.columns : 100);
+  const log = (line: string): void => void process.stderr.write(`${progressLines(line, width).join('\n')}\n`);
   let outcome;
   try {
     outcome = await runBench(options, { workerPath: join(distDir, 'memory-worker.js'), packageDir: dirname(distDir), log });

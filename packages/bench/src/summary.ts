@@ -80,6 +80,24 @@ export function wrap(text: string, width: number, indent: string): string[] {
   return lines;
 }
 
+/**
+ * A progress line as the terminal gets it: `bench: ` and the text, wrapped to `width` columns, the
+ * lines after the first indented (each line of a text that has several, a stack say, wrapped alike).
+ * Only a single word wider than `width` (a long path) stays wider.
+ */
+export function progressLines(text: string, width = 100): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((part, i) => {
+    if (i > 0) {
+      out.push(...wrap(part.trim(), width, '    '));
+      return;
+    }
+    const [first, ...rest] = wrap(`bench: ${part}`, width, '');
+    if (first !== undefined) out.push(first, ...(rest.length === 0 ? [] : wrap(rest.join(' '), width, '    ')));
+  });
+  return out;
+}
+
 /** The summary as terminal lines, none wider than `width`. */
 export function summaryLines(gates: readonly GateResult[], width = 100): string[] {
   const list = sortCriteria(criteria(gates));

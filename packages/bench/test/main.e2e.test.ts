@@ -133,6 +133,17 @@ describe('what deploy scripts get, end to end (quick)', () => {
     for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'])
       for (const op of ['get', 'list', 'query']) expect(rows).toEqual(expect.arrayContaining([`${op} ${phase}/factory`, `${op} ${phase}/leveldb`]));
     expect(rows).toEqual(expect.arrayContaining(['put json-only/factory', 'put json-only/json', 'put json-only/leveldb sync', 'put json-only/rewrite floor']));
+    // A deploy script's run in a process of its own, and the import before it.
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        '20 puts + close json-only, fresh process/factory',
+        '20 puts + close json-only, fresh process/leveldb sync',
+        'import, fresh process/factory',
+        'import, fresh process/leveldb sync',
+      ]),
+    );
+    // What the terminal gets fits in 100 columns (progress lines are wrapped).
+    for (const line of outcome.stderr.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
     // A script's whole run (a fresh store, its puts, close), beside LevelDB sync doing the same.
     expect(rows).toEqual(expect.arrayContaining(['20 puts + close json-only/factory', '20 puts + close json-only/leveldb sync']));
   });

@@ -5,7 +5,7 @@ import { colourOf, ratioChart } from '../src/chart.js';
 import { LIMITS, ratioGate } from '../src/gates.js';
 import { consoleReport, CONSOLE_WIDTH } from '../src/report.js';
 import type { BenchRun, GateResult, Measurement } from '../src/results.js';
-import { criteria, summaryLines, wrap } from '../src/summary.js';
+import { criteria, progressLines, summaryLines, wrap } from '../src/summary.js';
 
 function m(operation: string, subject: string, size: number, p50: number): Measurement {
   return {
@@ -82,6 +82,18 @@ describe('the summary', () => {
     expect(text.startsWith('What the runbook asks')).toBe(true);
     const wide = text.split('\n').filter((line) => line.length > CONSOLE_WIDTH);
     expect(wide).toEqual([]);
+  });
+
+  it('wraps a progress line to the width, the lines after the first indented, a stack line by line', () => {
+    const walk = `walk: 28 records @10 ms, rollback: writer's slowest: ${Array.from({ length: 5 }, (_, i) => `${80 - i} ms during promote (waited lock(fence.lock):${i})`).join('; ')}`;
+    const lines = progressLines(walk, 70);
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines[0]?.startsWith('bench: walk: 28 records')).toBe(true);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(70);
+    for (const line of lines.slice(1)) expect(line.startsWith('    ')).toBe(true);
+    expect(lines.map((l) => l.trim()).join(' ')).toBe(`bench: ${walk}`);
+    expect(progressLines('factory failed: Error: x\n    at f (a.js:1:2)', 100)).toEqual(['bench: factory failed: Error: x', '    at f (a.js:1:2)']);
+    expect(progressLines('short')).toEqual(['bench: short']);
   });
 
   it('wraps words with a hanging indent', () => {
