@@ -12,6 +12,7 @@ export {
 export { repairCopy, type RepairResult } from './repair.js';
 export { writeLegacyStore, type LegacyEntry } from './legacy.js';
 export { mapLevelError, isLockedError } from './level-errors.js';
+export { loadLevelDb } from './level-open.js';
 export {
   inspectFolder,
   liveTables,

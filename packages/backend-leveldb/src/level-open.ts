@@ -37,6 +37,7 @@ export async function loadLevelPackage<T>(name: string, load: () => Promise<T>):
   } catch (error) {
     throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot load LevelDB (the ${name} package): ${(error as Error).message}`, {
       cause: error,
+      data: { package: name },
       hint: 'reinstall the dependencies on this machine (classic-level ships prebuilt binaries for common platforms)',
     });
   }
@@ -45,6 +46,14 @@ export async function loadLevelPackage<T>(name: string, load: () => Promise<T>):
 /** `level`, on the first open (or legacy write). */
 export function levelModule(): Promise<typeof import('level')> {
   return loadLevelPackage('level', () => import('level'));
+}
+
+/**
+ * Loads LevelDB's package now, for a process that will need it but opens stores on first use: a
+ * binding that cannot load then fails its start (BACKEND_UNAVAILABLE), not its first write.
+ */
+export async function loadLevelDb(): Promise<void> {
+  await levelModule();
 }
 
 /** Opens LevelDB, never creating over existing files, waiting out another process's lock. */

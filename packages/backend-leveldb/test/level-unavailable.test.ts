@@ -1,6 +1,5 @@
 // A LevelDB binding that cannot load (no prebuilt binary for the platform, a broken install) fails
-// the first open with BACKEND_UNAVAILABLE naming the package, not with the loader's raw error; the
-// package itself still imports (it loads level only when a store opens).
+// the first open with BACKEND_UNAVAILABLE naming the package, not with the loader's raw error.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
@@ -22,12 +21,11 @@ describe('a LevelDB binding that cannot load', () => {
     const store = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
     const failure = await store.open().then(
       () => undefined,
-      (error: unknown) => error as { code?: string; message?: string; hint?: string; cause?: unknown },
+      (error: unknown) => error as { code?: string; data?: { package?: string }; hint?: string; cause?: unknown },
     );
     expect(failure?.code).toBe('BACKEND_UNAVAILABLE');
-    // The loader's own message follows (vitest wraps the mocked module's throw in one of its own).
-    expect(failure?.message).toMatch(/^cannot load LevelDB \(the level package\): \S/);
+    expect(failure?.data?.package).toBe('level');
     expect(failure?.cause).toBeInstanceOf(Error);
-    expect(failure?.hint).toMatch(/reinstall/);
+    expect(failure?.hint).toBeTruthy();
   });
 });

@@ -26,7 +26,7 @@ import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js'
 import { currentRoute, outboxWriteNow, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
 import { WriteFence } from './write-fence.js';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { LevelDbStore, loadLevelDb } from '@deploystate/backend-leveldb';
 
 export interface StateStoreOptions extends MigrationOptions, ProjectConfigOption {
   env?: NodeJS.ProcessEnv;
@@ -166,6 +166,11 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
 
   protected async _open(): Promise<void> {
     await this.watcher.refresh();
+    // LevelDB opens on first use, and its package loads with it. Where the phase reads or writes
+    // LevelDB it loads here: a machine whose binding cannot load fails the store's open, before a
+    // deploy script acts on chain, not its first write (json-primary writes LevelDB after JSON).
+    const route = this.route;
+    if (route.reads === 'leveldb' || route.writes.includes('leveldb')) await loadLevelDb();
   }
 
   protected async _close(): Promise<void> {
