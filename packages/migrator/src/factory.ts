@@ -167,8 +167,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   protected async _open(): Promise<void> {
     await this.watcher.refresh();
     // LevelDB opens on first use, and its package loads with it. Where the phase reads or writes
-    // LevelDB it loads here: a machine whose binding cannot load fails the store's open, before a
-    // deploy script acts on chain, not its first write (json-primary writes LevelDB after JSON).
+    // LevelDB it loads here: a machine whose binding cannot load fails the store's open, before
+    // anything is written, not a write half done (json-primary writes LevelDB after JSON).
     const route = this.route;
     if (route.reads === 'leveldb' || route.writes.includes('leveldb')) await loadLevelDb();
   }
