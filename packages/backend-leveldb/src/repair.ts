@@ -21,9 +21,10 @@ export async function repairCopy(source: string, dest: string): Promise<RepairRe
   const existing = await readdir(dest).catch(() => [] as string[]);
   if (existing.length > 0)
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a repaired copy never overwrites anything`, { file: dest });
-  await cp(source, dest, { recursive: true, filter: (path) => !path.endsWith('/LOCK') });
-  // Loaded here, as `level` is (level-open.ts): only a repair needs it.
+  // Loaded here, as `level` is (level-open.ts): only a repair needs it. Before the copy, so a
+  // package that cannot load leaves no copy behind to make the retry refuse a non-empty folder.
   const { ClassicLevel } = await loadLevelPackage('classic-level', () => import('classic-level'));
+  await cp(source, dest, { recursive: true, filter: (path) => !path.endsWith('/LOCK') });
   try {
     await ClassicLevel.repair(dest);
   } catch (error) {

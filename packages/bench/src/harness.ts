@@ -77,14 +77,16 @@ async function runRepeated(subject: Subject, round: number, repeat: number): Pro
 
 /**
  * One round with `alternate` calls of each subject, the subjects taking turns call by call (each
- * call its own round number, so each picks its own key); each subject's mean per call. A warm-up
- * round (`timed` false) runs no `after`: that work follows timed runs only.
+ * call its own round number, so each picks its own key); each subject's mean per call. With one
+ * call, the lead alternates round by round (A B, B A); with several, the order never changes
+ * (A B A B ...), so no subject's call ever follows its own. A warm-up round (`timed` false) runs no
+ * `after`: that work follows timed runs only.
  */
 async function alternateRound(subjects: readonly Subject[], round: number, alternate: number, timed = true): Promise<Map<string, number>> {
   const sums = new Map<string, number>(subjects.map((s) => [s.name, 0]));
   for (let k = 0; k < alternate; k++) {
     const call = round * alternate + k;
-    for (const subject of roundOrder(subjects, call)) {
+    for (const subject of alternate === 1 ? roundOrder(subjects, round) : subjects) {
       await subject.before?.(call);
       const ms = await timeCall(subject, call);
       sums.set(subject.name, (sums.get(subject.name) ?? 0) + ms);
@@ -98,11 +100,16 @@ async function alternateRound(subjects: readonly Subject[], round: number, alter
 /** Runs every subject warmup + iterations times, interleaved; returns each subject's samples (ms per call). */
 export async function sampleInterleaved(subjects: readonly Subject[], options: SampleOptions): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
-  const repeat = Math.max(1, options.repeat ?? 1);
-  const alternate = Math.max(1, options.alternate ?? 1);
+  const repeat = options.repeat ?? 1;
+  const alternate = options.alternate ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1 || !Number.isInteger(alternate) || alternate < 1)
+    throw new Error('sampleInterleaved: repeat and alternate must be whole numbers of calls, at least 1');
   if (repeat > 1 && alternate > 1) throw new Error('sampleInterleaved: repeat and alternate exclude each other');
   if (repeat > 1 && subjects.some((s) => s.selfTimed)) throw new Error('sampleInterleaved: a self-timed subject cannot repeat');
+  // The warm-up stops at maxTimeMs too (after one round): 100 warm-up puts of a 19 MB file would not.
+  const warming = performance.now();
   for (let w = 0; w < options.warmup; w++) {
+    if (w >= 1 && options.maxTimeMs !== undefined && performance.now() - warming > options.maxTimeMs) break;
     if (repeat === 1) {
       await alternateRound(subjects, w, alternate, false);
       continue;
@@ -121,7 +128,7 @@ export async function sampleInterleaved(subjects: readonly Subject[], options: S
       for (const [name, ms] of await alternateRound(subjects, options.warmup + round, alternate)) samples.get(name)?.push(ms);
       continue;
     }
-    for (const subject of roundOrder(subjects, round)) {
+    for (const subject of roundOrder(subjects, options.warmup + round)) {
       await subject.before?.(options.warmup + round);
       const ms = (await timeOnce(() => runRepeated(subject, options.warmup + round, repeat))) / repeat;
       samples.get(subject.name)?.push(ms);
@@ -233,15 +240,20 @@ export function runChild(
 }
 
 /**
+ * Runs a node child to completion and returns the JSON document on the last line of its stdout;
+ * `what` names the child in the error when it fails or prints none.
+ */
+export async function runJsonChild<T>(args: readonly string[], what: string, timeoutMs: number): Promise<T> {
+  const outcome = await runChild(process.execPath, args, { timeoutMs });
+  const line = outcome.stdout.trim().split('\n').pop() ?? '';
+  if (outcome.code !== 0 || !line.startsWith('{')) throw new Error(`${what} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
+  return JSON.parse(line) as T;
+}
+
+/**
  * Measures one backend's process memory alone in a child process, so that one backend's garbage
  * and caches never count against the other. The worker prints one JSON line.
  */
-export async function measureMemoryInChild(workerPath: string, task: MemoryTask): Promise<MemoryMeasurement> {
-  const outcome = await runChild(process.execPath, ['--expose-gc', workerPath, JSON.stringify(task)], { timeoutMs: 300_000 });
-  const line = outcome.stdout.trim().split('\n').pop() ?? '';
-  if (outcome.code !== 0 || !line.startsWith('{')) {
-    throw new Error(`memory worker for ${task.backend} at ${task.size} exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
-  }
-  const parsed = JSON.parse(line) as MemoryMeasurement;
-  return parsed;
+export function measureMemoryInChild(workerPath: string, task: MemoryTask): Promise<MemoryMeasurement> {
+  return runJsonChild<MemoryMeasurement>(['--expose-gc', workerPath, JSON.stringify(task)], `memory worker for ${task.backend} at ${task.size}`, 300_000);
 }

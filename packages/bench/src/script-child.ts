@@ -1,13 +1,9 @@
-// Child process entry: one deploy script's run in a fresh process, for the factory suite's
-// fresh-process rows. The package is imported, the store made and opened, the given records put one
-// at a time, the store closed; prints one JSON line: the milliseconds of the run (`ms`: everything a
-// script's first puts pay in a new process, code not yet optimized, native bindings loaded, every
-// file's first read and lock) and of the import before it (`importMs`). Node's own start is in neither.
-import { parseLossless, type DeploymentRecord } from '@deploystate/core';
-import { loadBackend, loadMigrator } from './loaders.js';
-import { scriptRun } from './suites/context.js';
+// Child process entry for the factory suite's fresh-process rows: one deploy script's run (import,
+// open, puts, close) in a process of its own; prints `{ importMs, ms }` as one JSON line.
+import { readFileSync } from 'node:fs';
+import type { DeploymentRecord } from '@deploystate/core';
 
-/** What the child is asked to run (see runScriptChild in suites/factory.ts). */
+/** What the child is asked to run, as a JSON file (see fresh-script.ts). */
 export interface ScriptTask {
   /** `factory`: createStateStore() in `cwd`; `leveldb`: a LevelDB store with sync: true in `cwd`. */
   store: 'factory' | 'leveldb';
@@ -17,17 +13,24 @@ export interface ScriptTask {
 }
 
 async function main(): Promise<void> {
-  const task = JSON.parse(process.argv[2] ?? '{}') as ScriptTask;
-  const records = parseLossless(task.records) as DeploymentRecord[];
+  const task = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as ScriptTask;
+  // The import a script does: the package, with core and everything else it loads (nothing of
+  // ours is loaded before this point).
   const importing = performance.now();
+  const { loadBackend, loadMigrator } = await import('./loaders.js');
   const loaded = task.store === 'factory' ? await loadMigrator() : await loadBackend('leveldb');
   if (!loaded.ok) throw new Error(loaded.reason);
   const importMs = performance.now() - importing;
+  const { parseLossless } = await import('@deploystate/core');
+  const { scriptRun } = await import('./suites/context.js');
+  const records = parseLossless(task.records) as DeploymentRecord[];
   const api = loaded.value;
   const make = () => ('createStateStore' in api ? api.createStateStore({ cwd: task.cwd, env: {} }) : api.create(task.cwd, true));
+  // The run: everything a script's first puts pay in a new process (code not yet optimized, native
+  // bindings loaded, every file's first read and lock).
   const started = performance.now();
   await scriptRun(make, (i) => records[i] as DeploymentRecord, records.length);
-  process.stdout.write(`${JSON.stringify({ ms: performance.now() - started, importMs })}\n`);
+  process.stdout.write(`${JSON.stringify({ importMs, ms: performance.now() - started })}\n`);
 }
 
 main().catch((error: unknown) => {

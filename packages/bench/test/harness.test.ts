@@ -35,7 +35,8 @@ describe('sampleInterleaved', () => {
       },
     }));
     const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 2, repeat: 3 });
-    expect(calls).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'B2', 'A3', 'A4', 'A5', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'A6', 'A7', 'A8']);
+    // The lead alternates from the warm-up on (A B, then B A, A B), as with one call a sample.
+    expect(calls).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'B2', 'B3', 'B4', 'B5', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'B6', 'B7', 'B8']);
     // Each of A's samples is the mean of its three timed calls (how long the machine took for them,
     // not a fixed figure): within a millisecond of it, and well under their sum.
     const timed = samples.get('A') ?? [];
@@ -47,31 +48,35 @@ describe('sampleInterleaved', () => {
     });
   });
 
-  it('alternate takes the calls of each subject one at a time, the subjects taking turns, and records each mean per call', async () => {
+  it('alternate takes the calls of each subject one at a time, never one after its own, and records each mean per call', async () => {
     const calls: string[] = [];
-    const spans = new Map<number, number>();
-    const subjects = ['A', 'B'].map((name) => ({
+    // Self-timed, so each call's figure is exact: A's calls alternate 2 and 8, B's are 1.
+    const subjects = ['A', 'B', 'C'].map((name) => ({
       name,
-      run: async (round: number) => {
+      selfTimed: true,
+      run: (round: number) => {
         calls.push(`${name}${round}`);
-        const started = performance.now();
-        await new Promise((r) => setTimeout(r, name === 'A' ? 2 + (round % 2) * 6 : 1));
-        if (name === 'A') spans.set(round, performance.now() - started);
+        return name === 'A' ? 2 + (round % 2) * 6 : 1;
       },
     }));
-    const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 2, alternate: 2 });
-    // Never two calls of one subject in a row within a call's turn; the lead changes every call.
-    expect(calls).toEqual(['A0', 'B0', 'B1', 'A1', 'A2', 'B2', 'B3', 'A3', 'A4', 'B4', 'B5', 'A5']);
-    const timed = samples.get('A') ?? [];
-    expect(timed).toHaveLength(2);
-    // Each sample is the mean of that round's two calls of A (one short, one long): not either call alone.
-    timed.forEach((ms, i) => {
-      const [short, long] = [spans.get(2 + 2 * i) ?? 0, spans.get(3 + 2 * i) ?? 0];
-      expect(Math.abs(ms - (short + long) / 2)).toBeLessThan(1);
-      expect(ms).toBeGreaterThan(short + 1);
-      expect(ms).toBeLessThan(long - 1);
-    });
+    const samples = await sampleInterleaved(subjects, { warmup: 1, iterations: 3, alternate: 2 });
+    expect(calls.slice(0, 9)).toEqual(['A0', 'B0', 'C0', 'A1', 'B1', 'C1', 'A2', 'B2', 'C2']);
+    // Across warm-up and rounds alike, no subject's call follows its own.
+    calls.forEach((call, i) => expect(call[0], `${calls[i - 1]} then ${call}`).not.toBe(calls[i - 1]?.[0]));
+    expect(calls).toHaveLength(3 * 2 * 4);
+    // Each sample is the mean of that round's two calls: (2 + 8) / 2 for A, never either call alone.
+    expect(samples.get('A')).toEqual([5, 5, 5]);
+    expect(samples.get('B')).toEqual([1, 1, 1]);
     await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, alternate: 2, repeat: 2 })).rejects.toThrow(/exclude/);
+    await expect(sampleInterleaved(subjects, { warmup: 0, iterations: 1, alternate: 2.5 })).rejects.toThrow(/whole numbers/);
+  });
+
+  it('the warm-up stops at maxTimeMs after its first round', async () => {
+    let runs = 0;
+    const subjects = [{ name: 'A', run: () => new Promise((r) => setTimeout(r, 5, runs++)) }];
+    await sampleInterleaved(subjects, { warmup: 1000, iterations: 1, maxTimeMs: 0, minIterations: 1 });
+    // One warm-up run, then the one timed run.
+    expect(runs).toBe(2);
   });
 
   it('a self-timed subject records the figure its run reports, not the time the call took', async () => {

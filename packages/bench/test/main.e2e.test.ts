@@ -136,10 +136,12 @@ describe('what deploy scripts get, end to end (quick)', () => {
     // A deploy script's run in a process of its own, and the import before it.
     expect(rows).toEqual(
       expect.arrayContaining([
-        '20 puts + close json-only, fresh process/factory',
-        '20 puts + close json-only, fresh process/leveldb sync',
-        'import, fresh process/factory',
-        'import, fresh process/leveldb sync',
+        'fresh script json-only/factory',
+        'fresh script json-only/leveldb sync',
+        'fresh script import/factory',
+        'fresh script import/leveldb sync',
+        'fresh script json-only + import/factory',
+        'fresh script json-only + import/leveldb sync',
       ]),
     );
     // What the terminal gets fits in 100 columns (progress lines are wrapped).

@@ -1,10 +1,9 @@
 // A deploy script's run in a process of its own (script-child.ts), as deploy scripts run: the
-// in-process script rows run in the bench's process, whose code is long optimized by then; a
-// script's first puts run before the JIT has optimized anything and pay every file's first read.
-import { existsSync } from 'node:fs';
+// in-process rows run on code the bench has long optimized, a script's first puts do not.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringifyLossless, type DeploymentRecord } from '@deploystate/core';
-import { runChild, type Subject } from '../harness.js';
+import { runJsonChild, type Subject } from '../harness.js';
 import type { ScriptTask } from '../script-child.js';
 
 /** The built child entry (dist/script-child.js) beside the bench's other entries. */
@@ -12,45 +11,41 @@ export function scriptChildPath(packageDir: string): string {
   return join(packageDir, 'dist', 'script-child.js');
 }
 
-/** What a child reports: the run's milliseconds and the package import's before it. */
+/** What a child reports: the package import's milliseconds and the run's after it. */
 export interface ScriptTimes {
-  ms: number;
   importMs: number;
-}
-
-/** Runs one script in a fresh process; resolves to the times the child measured. */
-export async function runScriptChild(childPath: string, task: ScriptTask): Promise<ScriptTimes> {
-  const outcome = await runChild(process.execPath, [childPath, JSON.stringify(task)], { timeoutMs: 60_000 });
-  const line = outcome.stdout.trim().split('\n').pop() ?? '';
-  if (outcome.code !== 0 || !line.startsWith('{')) {
-    throw new Error(`script child (${task.store}) exited ${outcome.code}: ${outcome.stderr.trim().slice(0, 500)}`);
-  }
-  return JSON.parse(line) as ScriptTimes;
+  ms: number;
 }
 
 /**
  * The two self-timed subjects of a fresh-process row: createStateStore() in `project` (a copy of
- * the walk's project, so no store of the bench's process holds its files) and LevelDB sync: true
- * in `leveldbDir` (closed in this process). Each run puts `records(round)`; each subject's import
- * times are kept in `imports` by its name. Undefined when the child entry is not built.
+ * the walk's project, so no store of the bench's process holds its files) and LevelDB sync: true in
+ * `leveldbDir` (closed in this process). Each run puts `records(round)`, handed over in a file in
+ * `scratch` (records of any size; an argument is capped); each run's times are kept in `times` by
+ * subject and round. The child entry must be built (scriptChildPath).
  */
 export function freshScriptSubjects(
   packageDir: string,
-  project: string,
-  leveldbDir: string,
+  where: { project: string; leveldbDir: string; scratch: string },
   records: (round: number) => DeploymentRecord[],
-): { subjects: Subject[]; imports: Map<string, number[]> } | undefined {
+): { subjects: Subject[]; times: Map<string, Map<number, ScriptTimes>> } {
   const child = scriptChildPath(packageDir);
-  if (!existsSync(child)) return undefined;
-  const imports = new Map<string, number[]>();
+  const times = new Map<string, Map<number, ScriptTimes>>();
   const subject = (name: string, store: ScriptTask['store'], cwd: string): Subject => ({
     name,
     selfTimed: true,
     run: async (round: number) => {
-      const times = await runScriptChild(child, { store, cwd, records: stringifyLossless(records(round)) });
-      imports.set(name, [...(imports.get(name) ?? []), times.importMs]);
-      return times.ms;
+      const taskFile = join(where.scratch, `task-${store}-${round}.json`);
+      const task: ScriptTask = { store, cwd, records: stringifyLossless(records(round)) };
+      await writeFile(taskFile, JSON.stringify(task));
+      const reported = await runJsonChild<ScriptTimes>([child, taskFile], `script child (${store})`, 60_000);
+      const byRound = times.get(name) ?? new Map<number, ScriptTimes>();
+      times.set(name, byRound.set(round, reported));
+      return reported.ms;
     },
   });
-  return { subjects: [subject('factory', 'factory', project), subject('leveldb sync', 'leveldb', leveldbDir)], imports };
+  return {
+    subjects: [subject('factory', 'factory', where.project), subject('leveldb sync', 'leveldb', where.leveldbDir)],
+    times,
+  };
 }
