@@ -98,7 +98,7 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
             ...base,
             operation: 'put',
             itemsPerRun: 1,
-            note: `overwrite of an existing record, each sample the mean of ${LONE_CALLS} lone puts; LevelDB sync false, JSON durable false (neither fsyncs)`,
+            note: `overwrite of an existing record, steady state, each sample the mean of ${LONE_CALLS} lone puts; LevelDB sync false, JSON durable false (neither fsyncs)`,
           },
           // Puts taken alone, the stores taking turns put by put: in runs of puts the JSON store's
           // JavaScript runs warm (about 90 us a put), which no deploy script's put does. The median
@@ -111,7 +111,7 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
             ...base,
             operation: 'put-durable',
             itemsPerRun: 1,
-            note: `each sample the mean of ${LONE_CALLS} lone puts; LevelDB sync: true vs JSON durable: true (fdatasync + folder fsync)`,
+            note: `steady state, each sample the mean of ${LONE_CALLS} lone puts; LevelDB sync: true vs JSON durable: true (fdatasync + folder fsync)`,
           },
           // 50 single puts a side, 3 warm-up rounds, let the ratio at 500 records flip between runs (2.4-3.7x).
           lonePutSampling(context, 4),

@@ -85,10 +85,11 @@ export const LONE_CALLS = 4;
 const WARM_PUTS = 100;
 
 /**
- * Sampling for a put timed alone (`divisor` as in scaled): each sample the mean of LONE_CALLS lone
- * puts, after WARM_PUTS untimed ones. With the few warm-up rounds of other rows, the first samples
- * ran before the JIT had optimized the JSON store's code (an unsynced put 290-420 us, against
- * 190-250 us after), and when that happened moved the median from run to run.
+ * Sampling for a put timed alone, in steady state (`divisor` as in scaled): each sample the mean of
+ * LONE_CALLS lone puts, the stores strictly taking turns, after WARM_PUTS untimed ones (within the
+ * time cap). With the few warm-up rounds of other rows, the first samples ran before the JIT had
+ * optimized the JSON store's code (an unsynced put 290-420 us, against 190-250 us after), and when
+ * that happened moved the median from run to run. A light run keeps its few warm-up rounds.
  */
 export function lonePutSampling(context: SuiteContext, divisor: number): SampleOptions {
   const options = scaled(context, divisor, 5);
