@@ -3,19 +3,14 @@
 // Runs the built package (turbo builds it before the tests).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { describe, expect, it } from 'vitest';
+import { storeFolderPerTest } from './helpers.js';
 
 const INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-let dir: string | undefined;
-afterEach(async () => {
-  if (dir) await removeTempDir(dir);
-  dir = undefined;
-});
+const folder = storeFolderPerTest('lazy-level');
 
 describe('loading the package', () => {
-  it('does not load level; the first open does', async () => {
-    dir = await makeTempDir('deploystate-lazy-level-');
+  it('does not load level; the first open does', () => {
     const script = `
       import { createRequire } from 'node:module';
       const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => /[\\\\/]classic-level[\\\\/]/.test(path));
@@ -26,7 +21,7 @@ describe('loading the package', () => {
       await store.close();
       console.log(JSON.stringify({ afterImport, afterOpen: loaded() }));
     `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, `${dir}/leveldb`], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, folder.path], { encoding: 'utf8' });
     expect(JSON.parse(out.trim())).toEqual({ afterImport: false, afterOpen: true });
   });
 });
