@@ -2,15 +2,7 @@
 // open, puts, close) in a process of its own; prints `{ importMs, ms }` as one JSON line.
 import { readFileSync } from 'node:fs';
 import type { DeploymentRecord } from '@deploystate/core';
-
-/** What the child is asked to run, as a JSON file (see fresh-script.ts). */
-export interface ScriptTask {
-  /** `factory`: createStateStore() in `cwd`; `leveldb`: a LevelDB store with sync: true in `cwd`. */
-  store: 'factory' | 'leveldb';
-  cwd: string;
-  /** The records to put, printed losslessly (stringifyLossless). */
-  records: string;
-}
+import type { ScriptTask } from './suites/fresh-script.js';
 
 async function main(): Promise<void> {
   const task = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as ScriptTask;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
-import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
+import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import {
@@ -26,7 +26,7 @@ import {
   type SuiteContext,
   type SuiteOutcome,
 } from './context.js';
-import { freshScriptSubjects, scriptChildPath } from './fresh-script.js';
+import { freshScriptRow } from './fresh-script.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -91,73 +91,6 @@ export async function rewriteFloor(deployments: string, scratch: string): Promis
     },
     close: () => closeSync(folder),
   };
-}
-
-/**
- * A script's run (open, PUTS_PER_SESSION durable puts, close) in a fresh process, createStateStore()
- * on a copy of the walk's project against LevelDB sync: true: the run as each child timed it, the
- * package import before it, and the two together (what a script pays in all: the INFO ratio).
- */
-async function freshScriptRow(
-  context: SuiteContext,
-  { project, leveldbDir, size, phase }: { project: string; leveldbDir: string; size: number; phase: string },
-  rewrite: (i: number) => DeploymentRecord,
-  measurements: Measurement[],
-  dirs: string[],
-): Promise<GateResult[]> {
-  if (!existsSync(scriptChildPath(context.packageDir))) {
-    context.log(`factory ${size} records: fresh-process rows skipped (${scriptChildPath(context.packageDir)} not built)`);
-    return [];
-  }
-  const copy = await makeTempDir('factory-fresh');
-  dirs.push(copy);
-  await cp(project, join(copy, 'project'), { recursive: true });
-  const fresh = freshScriptSubjects(context.packageDir, { project: join(copy, 'project'), leveldbDir, scratch: copy }, (round) =>
-    Array.from({ length: PUTS_PER_SESSION }, (_, i) => rewrite(round * PUTS_PER_SESSION + i)),
-  );
-  // Short names: the console's tables stay within 100 columns.
-  const run = `fresh script ${phase}`;
-  const total = `fresh script ${phase} + import`;
-  const sampling = { ...sessionSampling(context), warmup: 1 };
-  const base = { suite: 'factory' as const, size };
-  measurements.push(
-    ...(await measure(
-      fresh.subjects,
-      {
-        ...base,
-        operation: run,
-        itemsPerRun: PUTS_PER_SESSION,
-        note: `a script's run in a new process each time (its own figure: open, ${PUTS_PER_SESSION} durable puts, close); createStateStore() vs LevelDB sync: true`,
-      },
-      sampling,
-    )),
-  );
-  // The same children's import before their run, and both together; the warm-up rounds are not kept.
-  const timed = (name: string) => [...(fresh.times.get(name) ?? [])].filter(([round]) => round >= sampling.warmup).map(([, t]) => t);
-  for (const name of fresh.times.keys()) {
-    measurements.push(
-      toMeasurement(name, timed(name).map((t) => t.importMs), {
-        ...base,
-        operation: 'fresh script import',
-        itemsPerRun: 1,
-        note: 'the package a script imports (@deploystate/migrator vs @deploystate/backend-leveldb, core included), in the same children',
-      }),
-      toMeasurement(name, timed(name).map((t) => t.importMs + t.ms), {
-        ...base,
-        operation: total,
-        itemsPerRun: PUTS_PER_SESSION,
-        note: 'the import and the run, as one script pays them (node\'s own start aside)',
-      }),
-    );
-  }
-  return [
-    ratioGate(
-      { name: `info: a script in ${phase}, fresh process (import and run)`, limit: null, comparison: '<=', source: 'what a deploy script pays, import and first puts and all' },
-      measurements,
-      { suite: 'factory', operation: total, candidate: 'factory', reference: 'leveldb sync', size },
-      false,
-    ),
-  ];
 }
 
 /** The durable put's gates: the runbook's 3x of LevelDB sync (the floor's own ratio beside a FAIL), and the floor's 1.15x. */
