@@ -4,6 +4,7 @@ export { decodeEntry } from './decode-entry.js';
 export {
   snapshotLevelDb,
   openSnapshot,
+  sweepSnapshots,
   type SnapshotOptions,
   type SnapshotResult,
   type OpenSnapshotOptions,

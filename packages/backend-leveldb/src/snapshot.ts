@@ -2,10 +2,9 @@
 // counts only when CURRENT and the MANIFEST it names are unchanged across it: then the set of
 // table files did not change, and the log copy is a prefix of the log, whose last (partial)
 // record LevelDB itself would drop after a crash, so the copy is trimmed to whole records.
-import { copyFile, mkdir, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
 import { ErrorCodes, StateError, errnoCode, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
@@ -144,10 +143,69 @@ export interface OpenedSnapshot {
   dispose(): Promise<void>;
 }
 
+const SNAPSHOT_PREFIX = 'deploystate-snapshot-';
+/** Who made a snapshot folder: a process killed while it held one leaves it behind. */
+const OWNER_FILE = 'owner.json';
+/** A folder with no owner file (made before owners were written) counts as left behind after this long. */
+const UNOWNED_AGE_MS = 24 * 60 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+/** Whether a snapshot folder was left behind: its process (on this host) is gone, or it has no owner and is old. */
+async function leftBehind(dir: string, host: string, now: number): Promise<boolean> {
+  try {
+    const owner = JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
+    return owner.host === host && typeof owner.pid === 'number' && owner.pid !== process.pid && !processAlive(owner.pid);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') return false;
+    // No owner file: too old to be one being made now.
+    return now - (await stat(dir)).mtimeMs > UNOWNED_AGE_MS;
+  }
+}
+
+/**
+ * Removes the snapshot folders under `root` that processes killed while they held one left behind
+ * (each is a copy of a whole LevelDB folder). Best effort: a folder it cannot judge stays. Returns
+ * the folders removed.
+ */
+export async function sweepSnapshots(root: string = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = (await readdir(root)).filter((name) => name.startsWith(SNAPSHOT_PREFIX));
+  } catch {
+    return removed;
+  }
+  const host = hostname();
+  const now = Date.now();
+  for (const name of names) {
+    const dir = join(root, name);
+    try {
+      if (!(await leftBehind(dir, host, now))) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
 /** A read-only, open LevelDbStore over a fresh consistent copy of `source`. */
 export async function openSnapshot(source: string, options: OpenSnapshotOptions = {}): Promise<OpenedSnapshot> {
-  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'deploystate-snapshot-'));
+  const root = options.tmpRoot ?? tmpdir();
+  await sweepSnapshots(root);
+  const dir = await mkdtemp(join(root, SNAPSHOT_PREFIX));
   try {
+    await writeFile(join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
     const path = join(dir, 'leveldb');
     await snapshotLevelDb(source, path, options.attempts === undefined ? {} : { attempts: options.attempts });
     const store = new LevelDbStore({

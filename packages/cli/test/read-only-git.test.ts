@@ -1,8 +1,10 @@
 // Commands that change nothing leave a committed store untouched, in every git repository shape a
 // team has: before `init` (the runbook runs analyze first), after it, and in json-only. Proven on
 // real git repositories: `git status --porcelain` stays empty after each one, and `init` run after
-// them still writes the .gitignore and phase file the team commits.
+// them still writes the .gitignore and phase file the team commits. Nor do they leave anything in
+// the temp folder (a LevelDB snapshot there is a copy of the whole store).
 import { execFileSync } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploystate, useSample } from './helpers.js';
@@ -24,12 +26,18 @@ function commitAll(repo: string, message: string): void {
   git(repo, 'commit', '-q', '--allow-empty', '-m', message);
 }
 
-/** Runs each command (whatever its exit code: a refused gate must leave no trace either) and expects git to see nothing. */
+/**
+ * Runs each command (whatever its exit code: a refused gate must leave no trace either) and expects
+ * git to see nothing, and the temp folder the command was given to be empty again.
+ */
 async function leavesGitClean(repo: string, commands: string[][]): Promise<void> {
+  const tmp = join(fixture.root, 'tmp');
+  await mkdir(tmp, { recursive: true });
   for (const args of commands) {
-    const run = await deploystate(args, { cwd: repo });
+    const run = await deploystate(args, { cwd: repo, env: { TMPDIR: tmp } });
     expect(run.code, `${args.join(' ')} crashed\n${run.stderr}`).not.toBe(null);
     expect(porcelain(repo), `git status after ${args.join(' ')}`).toBe('');
+    expect(await readdir(tmp), `temp folder after ${args.join(' ')}`).toEqual([]);
   }
 }
 
@@ -61,6 +69,20 @@ describe('read-only commands and dry runs on a store committed to git', () => {
     const repo = fixture.sample;
     commitAll(repo, 'init');
     await leavesGitClean(repo, [['dual-write', 'verify'], ['rollback', '--dry-run'], ['verify']]);
+  }, 60_000);
+
+  it('in dual-write: enabling it leaves no temp folder; status, compare, verify, report and rollback --dry-run leave git and the temp folder clean', async () => {
+    const repo = fixture.sample;
+    const tmp = join(fixture.root, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    for (const args of [['init', '--yes'], ['dual-write', 'enable', '--yes']]) {
+      const run = await deploystate(args, { cwd: repo, env: { TMPDIR: tmp } });
+      expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(0);
+      // The commands that change the phase read it back: no snapshot of that is left either.
+      expect(await readdir(tmp), `temp folder after ${args.join(' ')}`).toEqual([]);
+    }
+    commitAll(repo, 'dual-write on');
+    await leavesGitClean(repo, [['status'], ['compare'], ['verify'], ['report'], ['rollback', '--dry-run'], ['status', '--json']]);
   }, 60_000);
 
   it('in json-only: rollback --dry-run, fold-in --dry-run and verify leave LevelDB and git as committed', async () => {

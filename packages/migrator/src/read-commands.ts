@@ -46,9 +46,10 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   const since = state.lastVerify?.journalSeq ?? 0;
   // The same facts the commands decide on, read without waiting for writers in flight.
   // The outbox lives where LevelDB is written first; a snapshot shows what is still to drain.
-  const outbox = await outboxStatus(
-    c.ctx,
-    ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await c.readCtx.leveldb().catch(() => undefined) : undefined,
+  // The snapshot is status's own, removed when read: status may run beside a command on the same
+  // Migration, and it is a copy of the whole LevelDB folder.
+  const outbox = await c.withReadCtx(async (read) =>
+    outboxStatus(c.ctx, ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await read.leveldb().catch(() => undefined) : undefined),
   );
   const facts: GateFacts = {
     state,
