@@ -245,8 +245,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'export <file>',
     module: 'export',
     description: 'Write every chain of one side to one file (JSON or NDJSON), losslessly',
-    options: [sideFlag('--from'), ['--format <format>', 'json | ndjson (default: from the file name)']],
-    examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json'],
+    options: [sideFlag('--from'), ['--format <format>', 'json | ndjson (default: from the file name)'], ['--force', 'Replace the file if it exists']],
+    examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json --force'],
   },
   {
     usage: 'import <file>',

@@ -146,6 +146,32 @@ describe('on a sample store', () => {
     expect(existsSync(String(doc.backup))).toBe(true);
   });
 
+  it('export never writes into the store or its state, and replaces an existing file only with --force', async () => {
+    const stateFile = join(fixture.sample, 'deployments', 'bscmainnet.json');
+    const before = await readFile(stateFile, 'utf8');
+    for (const target of [stateFile, join(fixture.sample, 'deployments', 'new.json'), join(fixture.sample, 'leveldb', 'x.json'), join(fixture.sample, '.deploystate', 'state.json')]) {
+      const refused = await inSample(['export', target, '--force', '--json']);
+      expect(refused.code, target).toBe(2);
+      expect(onlyDocument(refused).error).toMatchObject({ code: 'INVALID_ARGUMENT', file: target });
+    }
+    expect(await readFile(stateFile, 'utf8')).toBe(before);
+    expect(existsSync(join(fixture.sample, 'deployments', 'new.json'))).toBe(false);
+    expect(onlyDocument(await inSample(['status', '--json'])).phase).toBeDefined();
+
+    const file = join(fixture.root, 'kept.json');
+    await writeFile(file, 'the operator\'s own file\n');
+    const kept = await inSample(['export', file, '--json']);
+    expect(kept.code).toBe(2);
+    expect(onlyDocument(kept).error).toMatchObject({ code: 'INVALID_ARGUMENT', file });
+    expect(await readFile(file, 'utf8')).toBe("the operator's own file\n");
+    const replaced = await inSample(['export', file, '--force']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(await readFile(file, 'utf8')).toContain('"format": "deploystate-export"');
+    const folder = await inSample(['export', fixture.root, '--force', '--json']);
+    expect(folder.code).toBe(4);
+    expect(onlyDocument(folder).error).toMatchObject({ code: 'NOT_A_FILE', file: fixture.root });
+  });
+
   it('a truncated state file exits 4 (CORRUPTED) and names the file', async () => {
     const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
     const before = await readFile(file, 'utf8');

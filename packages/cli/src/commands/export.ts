@@ -1,6 +1,7 @@
 // `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
-import { resolve } from 'node:path';
+import { lstat, realpath } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   ErrorCodes,
   StateError,
@@ -57,10 +58,52 @@ export async function openSide(ctx: Context, side: Side, write: boolean): Promis
   return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
+/** The path with its folder's links resolved (the folder may not exist yet: then as given). */
+async function realFolderOf(path: string): Promise<string> {
+  return join(await realpath(dirname(path)).catch(() => dirname(path)), basename(path));
+}
+
+const within = (path: string, folder: string): boolean => {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith('/'));
+};
+
+/**
+ * Where an export may go: never into the LevelDB folder, the deployments folder or the migration's
+ * state folder (each is the store or its state, which a file written past their locks and journal
+ * would corrupt), and over an existing file only with --force.
+ */
+async function checkTarget(ctx: Context, file: string, force: boolean): Promise<void> {
+  const { resolvePaths } = await import('@deploystate/migrator');
+  const paths = resolvePaths(ctx.migrationOptions());
+  const target = await realFolderOf(file);
+  for (const [what, folder] of [
+    ['the LevelDB folder', paths.leveldb],
+    ['the deployments folder', paths.deployments],
+    ["the migration's state folder", paths.stateDir],
+  ] as const) {
+    const real = await realpath(folder).catch(() => folder);
+    if (within(target, real) || within(file, folder))
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: it is inside ${what} (${folder}); an export never writes into the store`, {
+        file,
+        hint: 'export to a file outside the project\'s LevelDB, deployments and state folders',
+      });
+  }
+  const existing = await lstat(file).catch(() => undefined);
+  if (existing?.isDirectory())
+    throw new StateError(ErrorCodes.NOT_A_FILE, `export ${file}: it is a folder`, { file, hint: 'name a file to export to' });
+  if (existing !== undefined && !force)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: the file exists; nothing was written`, {
+      file,
+      hint: 'pass --force to replace it, or name another file',
+    });
+}
+
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const file = resolve(ctx.cwd, String(args[0]));
   const side = sideOption(options.from, '--from');
   const format = formatOf(file, options.format);
+  await checkTarget(ctx, file, options.force === true);
   // A snapshot copy of LevelDB and a JSON store that never writes: a committed store stays byte-identical.
   const { store, location, dispose } = await openSideForReading(ctx, side);
   const records: Array<{ key: string; record: DeploymentRecord }> = [];
