@@ -10,10 +10,22 @@ export function assertChainId(chainId: number): number {
   return chainId;
 }
 
+// A UTF-16 surrogate without its pair: no UTF-8 text holds it, so a LevelDB key (UTF-8) would
+// store U+FFFD in its place and no longer match its record.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function recordKey(chainId: number, contractName: string): string {
   assertChainId(chainId);
   if (typeof contractName !== 'string' || contractName.length === 0) {
     throw new StateError(ErrorCodes.INVALID_KEY, 'contractName must be a non-empty string');
+  }
+  const lone = LONE_SURROGATE.exec(contractName);
+  if (lone !== null) {
+    throw new StateError(
+      ErrorCodes.INVALID_KEY,
+      `contractName ${JSON.stringify(contractName)} holds a lone UTF-16 surrogate at index ${lone.index}: a key must be well-formed Unicode (LevelDB stores keys as UTF-8)`,
+      { key: `${chainId}-${contractName}` },
+    );
   }
   return `${chainId}-${contractName}`;
 }

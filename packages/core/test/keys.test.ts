@@ -39,6 +39,9 @@ describe('keys', () => {
       [Number.NaN, 'X'],
       [2 ** 53, 'X'],
       [56, ''],
+      [56, 'Lone\ud800'],
+      [56, '\udc00Tail'],
+      [56, 'Swapped\ude00\ud83d'],
     ] as const) {
       expect(() => recordKey(id, name)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_KEY }));
     }

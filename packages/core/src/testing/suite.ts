@@ -219,6 +219,16 @@ export function stateStoreConformance(options: ConformanceOptions): void {
       await expectCode(store.get(-1, 'X'), ErrorCodes.INVALID_KEY);
       await expectCode(store.get(56, ''), ErrorCodes.INVALID_KEY);
       await expectCode(store.list(1.5), ErrorCodes.INVALID_KEY);
+      // A lone surrogate: a UTF-8 key (LevelDB's) cannot hold it, so no store takes it.
+      for (const name of ['Lone\ud800X', 'X\udc00', 'Tail\ud83d']) {
+        await expectCode(store.put(rec(56, name)), ErrorCodes.INVALID_KEY);
+        await expectCode(store.get(56, name), ErrorCodes.INVALID_KEY);
+      }
+      await expectCode(store.putMany([rec(56, 'Fine'), rec(56, 'Lone\ud800')]), ErrorCodes.INVALID_KEY);
+      expect(await store.list(56)).toEqual([]);
+      // A surrogate pair is a character like any other.
+      await store.put(rec(56, 'Pair\ud83d\ude00'));
+      expect((await store.get(56, 'Pair\ud83d\ude00'))?.contractName).toBe('Pair\u{1f600}');
     });
 
     it('fails every operation on a closed store with STORE_CLOSED', async () => {
