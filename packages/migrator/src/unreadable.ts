@@ -54,10 +54,17 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
   );
 }
 
-/** Finding codes that mean a whole state file cannot be read (checkIntegrity's): its records are unknown. */
-const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION']);
+/**
+ * Finding codes that mean a whole state file cannot be read (checkIntegrity's, JsonFileStore's
+ * fileProblem): its records are unknown, and a deploy script's read of its chain fails.
+ */
+const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION', 'NOT_A_FILE', 'CHAIN_MISMATCH']);
 
-/** The findings that say a whole state file cannot be read. */
-export function unreadableFiles<F extends { code: string }>(findings: readonly F[]): F[] {
-  return findings.filter((f) => UNREADABLE_FILE_CODES.has(f.code));
+/**
+ * The findings that say a whole state file cannot be read. A schema violation counts when it names
+ * the file and no record key (the document's shape is wrong, `records` not an object, say); one
+ * record's entry that is not a record names its key and leaves the rest of the file readable.
+ */
+export function unreadableFiles<F extends { code: string; file?: string; key?: string }>(findings: readonly F[]): F[] {
+  return findings.filter((f) => UNREADABLE_FILE_CODES.has(f.code) || (f.code === 'SCHEMA_VIOLATION' && f.file !== undefined && f.key === undefined));
 }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
@@ -22,11 +22,39 @@ describe('analysis and the demo', () => {
 
     // A network file deploy scripts read is damaged since: the report no longer says SUCCESS.
     const file = join(tempDir(), 'deployments', 'bscmainnet.json');
+    const mainnet = await readFile(file, 'utf8');
     await writeFile(file, '{"records": {"LookCoin": ');
     const damaged = await (await Migration.open({ cwd: tempDir() })).report();
     expect(damaged.status).toBe('FAILED');
     expect(damaged.markdown).toContain('Migration Status: FAILED');
     expect(damaged.markdown).toContain(file);
+
+    // Every other way a whole file cannot be read, as a deploy script's read of its chain fails.
+    const intact = await readFile(join(tempDir(), 'deployments', 'bsctestnet.json'), 'utf8');
+    const testnet = join(tempDir(), 'deployments', 'bsctestnet.json');
+    const damages: Array<[string, () => Promise<void>]> = [
+      ['a folder in its place', async () => {
+        await rm(testnet);
+        await mkdir(testnet);
+      }],
+      ['a link in its place', async () => {
+        await rm(testnet, { recursive: true });
+        await writeFile(join(tempDir(), 'outside.json'), intact);
+        await symlink(join(tempDir(), 'outside.json'), testnet);
+      }],
+      ["another chain's id", () => writeFile(testnet, intact.replace('"chainId": 97,', '"chainId": 98,'))],
+      ['records not an object', () => writeFile(testnet, intact.replace('"records": {', '"records": "none", "was": {'))],
+    ];
+    await writeFile(file, mainnet);
+    expect((await (await Migration.open({ cwd: tempDir() })).report()).status).toBe('SUCCESS');
+    for (const [what, damage] of damages) {
+      await rm(testnet, { recursive: true, force: true });
+      await writeFile(testnet, intact);
+      await damage();
+      const again = await (await Migration.open({ cwd: tempDir() })).report();
+      expect(again.status, what).toBe('FAILED');
+      expect(again.markdown, what).toContain(testnet);
+    }
   });
 
   it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {
