@@ -5,6 +5,7 @@
 // the same value back, so decoding it would give an identical record, and one digest serves both
 // sides. Any other value is decoded as the LevelDB store decodes it. The result is plain data, so
 // it crosses threads as it is; the calling thread hands it to the comparison (verify-chains.ts).
+import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 // The narrow entry points: a worker thread loads neither store (nor `level`, the lock or backups).
 import { parseStateFile } from '@deploystate/backend-json/state-file';
@@ -75,6 +76,8 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   let records: ReadonlyMap<string, DeploymentRecord> = new Map();
   let invalid: ReadonlyMap<string, { finding: Finding }> = new Map();
   if (job.file !== undefined) {
+    // A folder or link in the file's place is read as the store reads it (which refuses it: NOT_A_FILE).
+    if (!lstatSync(job.file, { throwIfNoEntry: false })?.isFile()) return verdict;
     const before = fileSignature(job.file);
     if (before !== undefined) verdict.before = before;
     try {

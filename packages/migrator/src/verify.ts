@@ -93,7 +93,11 @@ async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; s
   }
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const file = join(ctx.files.deployments, entry.name);
-    if (!entry.isFile()) out.skipped.push({ file, reason: entry.name.startsWith('.') ? 'hidden folder' : 'not a file' });
+    const stateFileName = !entry.name.startsWith('.') && entry.name.endsWith('.json') && ctx.registry.chainIdOfFile(entry.name) !== undefined;
+    // A folder or link where a state file belongs is compared (the store refuses it: NOT_A_FILE), never skipped:
+    // its chain's records would pass for missing.
+    if (!entry.isFile() && stateFileName) out.files.push(file);
+    else if (!entry.isFile()) out.skipped.push({ file, reason: entry.name.startsWith('.') ? 'hidden folder' : 'not a file' });
     else if (entry.name.startsWith('.')) out.skipped.push({ file, reason: 'hidden file (temporary or tool data)' });
     else if (!entry.name.endsWith('.json')) out.skipped.push({ file, reason: 'not a .json file' });
     else if (ctx.registry.chainIdOfFile(entry.name) === undefined)

@@ -84,3 +84,21 @@ describe('the copy over a malformed state file', () => {
     expect((await migration.verify()).clean).toBe(true);
   });
 });
+
+describe('verify and compare over a folder or link where a state file belongs', () => {
+  it('both refuse it (NOT_A_FILE, naming it), and verify records unclean evidence: its records never pass for missing', async () => {
+    const { migration, file } = await project();
+    await migration.migrate();
+    expect((await migration.verify()).clean).toBe(true);
+    const copied = await readFile(file, 'utf8');
+    const outside = join(tempDir(), 'outside.json');
+    await writeFile(outside, copied);
+    for (const place of [() => rm(file).then(() => mkdir(file)), () => rm(file, { recursive: true }).then(() => symlink(outside, file))]) {
+      await place();
+      expect(await refusal(migration.verify())).toMatchObject({ code: ErrorCodes.NOT_A_FILE, file });
+      expect((await migration.status()).state.lastVerify?.clean).toBe(false);
+      expect(await refusal(migration.compare())).toMatchObject({ code: ErrorCodes.NOT_A_FILE, file });
+    }
+    await rm(file, { force: true });
+  });
+});
