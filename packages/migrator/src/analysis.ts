@@ -20,6 +20,29 @@ import {
 } from '@deploystate/core';
 import type { AnalysisReport, ChainInventory } from './types.js';
 
+/**
+ * What the report and the copy's progress read of the last analysis (analysis.json): its count and
+ * how long it took; null when there is none; `{ unreadable }` naming the file when it is damaged
+ * (it is a record only: `analyze` writes it again).
+ */
+export async function readAnalysisFigures(file: string): Promise<{ total: number; durationMs: number } | { unreadable: string } | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return (error as { code?: string }).code === 'ENOENT' ? null : { unreadable: file };
+  }
+  try {
+    const parsed = JSON.parse(text) as { total?: unknown; durationMs?: unknown } | null;
+    const { total, durationMs } = parsed ?? {};
+    if (typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 && typeof durationMs === 'number' && durationMs >= 0)
+      return { total, durationMs };
+  } catch {
+    // Not JSON: below.
+  }
+  return { unreadable: file };
+}
+
 /** Finding codes that make a stored entry impossible to migrate as it stands. */
 export const UNMIGRATABLE_CODES = new Set(['UNDECODABLE_VALUE', 'INVALID_RECORD', 'INVALID_KEY', 'KEY_MISMATCH']);
 

@@ -21,12 +21,40 @@ export async function recordChainVerification(stateDir: string, report: ChainVer
   await writeFileDurable(chainVerificationFile(stateDir), `${JSON.stringify(report, null, 2)}\n`);
 }
 
-/** The last chain verification, or null when none ran or the file cannot be read. */
-export async function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | null> {
+const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/** Whether a parsed chain-verification.json has the fields the report reads. */
+function isChainVerification(value: unknown): value is ChainVerificationReport {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<Record<keyof ChainVerificationReport, unknown>>;
+  const counts = v.counts as Record<string, unknown> | null | undefined;
+  return (
+    typeof v.at === 'string' &&
+    typeof v.ok === 'boolean' &&
+    Array.isArray(v.chains) &&
+    typeof counts === 'object' &&
+    counts !== null &&
+    ['ok', 'warn', 'error', 'notChecked'].every((k) => isCount(counts[k]))
+  );
+}
+
+/**
+ * The last chain verification: null when none ran; `{ unreadable }` naming the file when it is
+ * there but damaged (it is evidence only: `verify-chain` writes it again).
+ */
+export async function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | { unreadable: string } | null> {
+  const file = chainVerificationFile(stateDir);
+  let text: string;
   try {
-    return JSON.parse(await readFile(chainVerificationFile(stateDir), 'utf8')) as ChainVerificationReport;
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return (error as { code?: string }).code === 'ENOENT' ? null : { unreadable: file };
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return isChainVerification(parsed) ? parsed : { unreadable: file };
   } catch {
-    return null;
+    return { unreadable: file };
   }
 }
 

@@ -1,8 +1,8 @@
 // The bulk copy's plan: resume or start over, from which journal seq, with which exclusions, and the run state the pass fills in.
-import { readFile } from 'node:fs/promises';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
+import { readAnalysisFigures } from './analysis.js';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
@@ -14,11 +14,9 @@ import type { WrittenRecords } from './written-records.js';
 
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
-  const analysis = await readFile(ctx.files.analysis, 'utf8').then(
-    (t) => (JSON.parse(t) as { total?: unknown }).total,
-    () => undefined,
-  );
-  return typeof analysis === 'number' ? analysis : (lastVerifyCount ?? 0);
+  // A damaged analysis.json only costs the progress its total.
+  const analysis = await readAnalysisFigures(ctx.files.analysis);
+  return analysis !== null && 'total' in analysis ? analysis.total : (lastVerifyCount ?? 0);
 }
 
 /** One run of the copy: what the plan decided, and what the pass has found and done so far. */

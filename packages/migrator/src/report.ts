@@ -1,7 +1,7 @@
 // The runbook's "Migration Completion Report", filled with real figures: phases and durations
 // from the state, records and digests from both stores, error rate, availability and latency
 // from the journal (so every deploy script's operations count), as Markdown and as JSON.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { countBySeverity, digestStore, type StateStore, type StoreSide } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
@@ -10,6 +10,7 @@ import { unreadableFiles } from './unreadable.js';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
 import { readLastChainVerification } from './chain-evidence.js';
+import { readAnalysisFigures } from './analysis.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
 
 interface PhaseLine {
@@ -74,11 +75,12 @@ export interface ReportOptions {
 
 export async function buildReport(ctx: MigrationContext, options: ReportOptions = {}): Promise<MigrationReport> {
   const state = await readState(ctx.files);
-  const chain = await readLastChainVerification(ctx.files.stateDir);
-  const analysis = await readFile(ctx.files.analysis, 'utf8').then(
-    (t) => JSON.parse(t) as { durationMs: number; total: number },
-    () => null,
-  );
+  // Records of earlier commands, not the state: a damaged one is named in the report, never fatal.
+  const chainRead = await readLastChainVerification(ctx.files.stateDir);
+  const chain = chainRead !== null && 'unreadable' in chainRead ? null : chainRead;
+  const analysisRead = await readAnalysisFigures(ctx.files.analysis);
+  const analysis = analysisRead !== null && 'unreadable' in analysisRead ? null : analysisRead;
+  const unreadableRecords = [chainRead, analysisRead].flatMap((r) => (r !== null && 'unreadable' in r ? [r.unreadable] : []));
   // One streamed pass: counts, per-phase durations for the medians, and the few failures.
   let total = 0;
   let ok = 0;
@@ -181,6 +183,8 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     chainVerification: chain
       ? { at: chain.at, source: chain.source ?? null, ok: chain.ok, counts: chain.counts, chains: chain.chains }
       : null,
+    // Records of earlier commands that are there but cannot be read (run the command again).
+    unreadableRecords,
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(3).replace(/\.?0+$/, '')}%`;
@@ -231,6 +235,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     `- Shadow-read mismatches: ${shadowMismatches}`,
     `- Network files repaired (records another program's rewrite dropped): ${fileRepairs.length ? fileRepairs.map((r) => `${r.at}: ${r.detail}`).join('; ') : 'none'}`,
     ...(torn ? [`- Torn journal lines skipped: ${torn}`] : []),
+    ...unreadableRecords.map((file) => `- Unreadable record of an earlier command (read as not run; run it again): ${file}`),
     `- Chain verification: ${chain ? `${chain.ok ? 'no errors' : 'ERRORS'} at ${chain.at} (${chain.source ?? 'records'}): ${chain.counts.ok} ok, ${chain.counts.warn} warning, ${chain.counts.error} error, ${chain.counts.notChecked} not checked` : 'not run'}`,
     '',
     '## Recommendations',

@@ -142,3 +142,28 @@ describe('analysis and the demo', () => {
     expect(done.at(-1)).toBe(28);
   });
 });
+
+describe('records of earlier commands, damaged', () => {
+  it('a damaged analysis.json or chain-verification.json is named in the report and costs the copy only its progress total', async () => {
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
+    await migration.analyze();
+    const analysisFile = join(migration.paths.stateDir, 'analysis.json');
+    const chainFile = join(migration.paths.stateDir, 'chain-verification.json');
+    for (const [analysisText, chainText] of [
+      ['{garb', '{}'],
+      ['null', '5'],
+      ['{"total": "many", "durationMs": 3}', '{"at": "x", "ok": true, "chains": [], "counts": {"ok": -1}}'],
+    ]) {
+      await writeFile(analysisFile, analysisText as string);
+      await writeFile(chainFile, chainText as string);
+      const report = await migration.report();
+      expect(report.json.unreadableRecords).toEqual([chainFile, analysisFile]);
+      expect(report.json.chainVerification).toBeNull();
+      expect(report.markdown).toContain(`run it again): ${analysisFile}`);
+    }
+    await migration.enableDualWrite();
+    // The copy reads its progress total from analysis.json: damaged, it copies without one.
+    expect((await migration.migrate()).copied).toBe(28);
+  });
+});
