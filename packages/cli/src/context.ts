@@ -99,6 +99,11 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
   return config;
 }
 
+/** Whether a boolean flag is `value`, once or more (cac gives a repeated flag as an array). */
+function flagSet(given: unknown, value: boolean): boolean {
+  return given === value || (Array.isArray(given) && given.includes(value));
+}
+
 export class Context {
   readonly cwd: string;
   readonly config: CliConfig;
@@ -111,9 +116,10 @@ export class Context {
 
   constructor(readonly options: GlobalOptions) {
     this.cwd = invocationDir();
-    this.json = options.json === true;
-    this.yes = options.yes === true;
-    this.out = new Output(this.json, options.color !== false);
+    // A flag given twice (an npm script's own --json plus one passed after --) comes as an array.
+    this.json = flagSet(options.json, true);
+    this.yes = flagSet(options.yes, true);
+    this.out = new Output(this.json, !flagSet(options.color, false));
     showWarnings(this.out.errPaint, this.json);
     this.config = loadConfig(this.cwd, options.config);
     const pick = (flag: string | undefined, fromConfig: string | undefined, fallback: string | undefined): string | undefined =>

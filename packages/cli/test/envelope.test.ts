@@ -43,6 +43,8 @@ describe('the --json envelope', () => {
     await check(['analyze'], true, sample);
     await check(['check'], true, sample);
     await check(['status'], true, sample);
+    // Given twice (an npm script's own --json and one passed after --): still one envelope, with its data.
+    expect((await check(['status', '--json'], true, sample)) as { data: { phase?: string } }).toMatchObject({ data: { phase: 'leveldb-only' } });
     await check(['validate'], undefined, sample);
     await check(['monitor', '--once'], true, sample);
     await check(['rollback', '--ready'], undefined, sample);
