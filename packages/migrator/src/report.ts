@@ -154,6 +154,13 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const json_: Record<string, unknown> = {
     generatedAt: isoNow(ctx),
     status,
+    // Why the status is FAILED, in words (empty otherwise).
+    failedBecause: [
+      ...(state.diverged ? ['a dual write diverged (run verify; promote and cutover stay blocked until it is clean)'] : []),
+      ...(readSideDamaged
+        ? [`a network file deploy scripts read cannot be read: ${(unreadable ?? []).map((f) => f.file ?? f.message).join(', ') || 'the JSON store does not open'}`]
+        : []),
+    ],
     phase: state.phase,
     totalDurationMs: totalMs,
     dataIntegrity: {

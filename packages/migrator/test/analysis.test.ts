@@ -28,6 +28,8 @@ describe('analysis and the demo', () => {
     expect(damaged.status).toBe('FAILED');
     expect(damaged.markdown).toContain('Migration Status: FAILED');
     expect(damaged.markdown).toContain(file);
+    // Why, in words: the file, not a divergence there was none of.
+    expect(damaged.json.failedBecause).toEqual([`a network file deploy scripts read cannot be read: ${file}`]);
 
     // Every other way a whole file cannot be read, as a deploy script's read of its chain fails.
     const intact = await readFile(join(tempDir(), 'deployments', 'bsctestnet.json'), 'utf8');

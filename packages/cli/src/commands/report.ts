@@ -13,7 +13,10 @@ async function fileFindings(ctx: Context) {
 export async function run(ctx: Context): Promise<void> {
   const summary = await fileFindings(ctx);
   const report = await withMigration(ctx, (migration) => migration.report(summary !== undefined ? { fileFindings: summary } : {}));
-  if (report.status === 'FAILED') ctx.fail('CHECK_FAILED', 'the migration report says FAILED (a dual write diverged)');
+  if (report.status === 'FAILED') {
+    const reasons = (report.json.failedBecause as string[] | undefined) ?? [];
+    ctx.fail('CHECK_FAILED', `the migration report says FAILED: ${reasons.join('; ') || 'see the report'}`, { failedBecause: reasons, report: report.files.markdown });
+  }
   const p = ctx.out.paint;
   ctx.out.result({ status: report.status, files: report.files, report: report.json }, () => [
     report.markdown.trimEnd(),
