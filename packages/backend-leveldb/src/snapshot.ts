@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, isProcessAlive, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -149,21 +149,11 @@ const OWNER_FILE = 'owner.json';
 /** A folder with no owner file (made before owners were written) counts as left behind after this long. */
 const UNOWNED_AGE_MS = 24 * 60 * 60 * 1000;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return errnoCode(error) === 'EPERM';
-  }
-}
-
 /** Whether a snapshot folder was left behind: its process (on this host) is gone, or it has no owner and is old. */
 async function leftBehind(dir: string, host: string, now: number): Promise<boolean> {
   try {
     const owner = JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
-    return owner.host === host && typeof owner.pid === 'number' && owner.pid !== process.pid && !processAlive(owner.pid);
+    return owner.host === host && typeof owner.pid === 'number' && owner.pid !== process.pid && !isProcessAlive(owner.pid);
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') return false;
     // No owner file: too old to be one being made now.

@@ -27,7 +27,8 @@ export async function ensureMergeAttributes(cwd: string, deployments: string): P
   if (folder.startsWith('..')) return { file, line, status: 'outside' };
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
-    throw error;
+    // Node names no path for some of these (EISDIR): the operator is told which file.
+    throw Object.assign(error, { path: error.path ?? file });
   });
   if (text.split(/\r?\n/).some((l) => l.trim() === line)) return { file, line, status: 'present' };
   await writeFile(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`);

@@ -31,6 +31,12 @@ describe('hints an operator can follow as printed', () => {
     const migrate = await fixture.inSample(['migrate', '--batch-size', 'x', '--json']);
     expect(migrate.code).toBe(2);
     expect((onlyDocument(migrate).error as { hint: string }).hint).toBe('see `deploystate migrate --help`');
+    // Every whole-number option is checked alike: none takes `abc` (or too small a number) silently.
+    for (const args of [['compare', '--limit', 'abc'], ['monitor', '--once', '--interval', 'abc'], ['monitor', '--once', '--interval', '50'], ['cutover', '--dry-run', '--soak', '0']]) {
+      const run = await fixture.inSample([...args, '--json']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(onlyDocument(run).error, args.join(' ')).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(args[args.length - 2] as string) });
+    }
     const unknown = await fixture.inSample(['status', '--no-such-option']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('see `deploystate status --help`');

@@ -141,5 +141,7 @@ export function fsErrorCode(error: unknown): ErrorCode {
   if (code === 'ENOSPC' || code === 'EDQUOT') return ErrorCodes.DISK_FULL;
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return ErrorCodes.PERMISSION_DENIED;
   if (code === 'ENOENT') return ErrorCodes.STORE_NOT_FOUND;
+  // A folder where a file is read or written.
+  if (code === 'EISDIR') return ErrorCodes.NOT_A_FILE;
   return ErrorCodes.WRITE_FAILED;
 }

@@ -8,6 +8,8 @@ describe('errnoCode', () => {
     const error = await readFile('/nonexistent/deploystate/file').catch((e: unknown) => e);
     expect(errnoCode(error)).toBe('ENOENT');
     expect(fsErrorCode(error)).toBe(ErrorCodes.STORE_NOT_FOUND);
+    // A folder where a file is read: what stands there is named as not a file, not as a failed write.
+    expect(fsErrorCode(await readFile('/').catch((e: unknown) => e))).toBe(ErrorCodes.NOT_A_FILE);
   });
 
   it('gives undefined for anything that carries no string code', () => {

@@ -1,7 +1,7 @@
 // The bulk copy's plan: resume or start over, from which journal seq, with which exclusions, and the run state the pass fills in.
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { compareKeys, StoreDigest, type StateStore } from '@deploystate/core';
+import { compareKeys, ErrorCodes, StateError, StoreDigest, type StateStore } from '@deploystate/core';
 import { readAnalysisFigures } from './analysis.js';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
@@ -79,7 +79,12 @@ async function copyStore(ctx: MigrationContext, shared: JsonFileStore): Promise<
 export async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<CopyRun> {
   const started = ctx.now();
   const dryRun = options.dryRun ?? false;
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000));
+  const batchSize = options.batchSize ?? 1000;
+  // A JavaScript caller's slip (a string for the list, NaN for the size) is refused, never spread or rounded.
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `batchSize must be a whole number above 0, got ${String(options.batchSize)}`);
+  if (options.exclude !== undefined && (!Array.isArray(options.exclude) || !options.exclude.every((key) => typeof key === 'string')))
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `exclude must be an array of keys, got ${JSON.stringify(options.exclude)}`);
   let state = await readState(ctx.files);
   const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
   // A dry run reads the snapshot alone: opening the live database rewrites some of its files, which

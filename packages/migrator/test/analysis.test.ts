@@ -169,3 +169,16 @@ describe('records of earlier commands, damaged', () => {
     expect((await migration.migrate()).copied).toBe(28);
   });
 });
+
+describe("a JavaScript caller's slips", () => {
+  it('migrate refuses exclude given as a string and a batchSize that is not a whole number above 0, before copying anything', async () => {
+    await createDemo(tempDir());
+    const migration = await Migration.open({ cwd: tempDir() });
+    await migration.enableDualWrite();
+    for (const options of [{ exclude: '97-LookCoin' }, { exclude: [97] }, { batchSize: Number.NaN }, { batchSize: 0 }, { batchSize: -1 }, { batchSize: 'abc' }, { batchSize: 2.5 }]) {
+      await expect(migration.migrate(options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect((await migration.status()).state.copy ?? null).toBeNull();
+    expect((await migration.migrate({ exclude: ['97-LookCoin'], batchSize: 3 })).excluded).toEqual(['97-LookCoin']);
+  });
+});

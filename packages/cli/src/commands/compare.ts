@@ -1,6 +1,7 @@
 // `deploystate compare`: LevelDB against JSON, record by record. Read-only; exit 1 when different.
 import type { SideComparison } from '@deploystate/migrator';
 import type { Context } from '../context.js';
+import { wholeNumberOption } from '../number-option.js';
 import { withMigration } from '../migration.js';
 import { renderComparison, unknownUnreadable, type SideLocations } from '../render.js';
 
@@ -46,9 +47,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   // the exit code never depends on that detail staying as it is.
   if (!consistent || unknownUnreadable(comparison).length > 0)
     ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison));
-  const limit = Number(options.limit ?? 20);
+  const limit = wholeNumberOption(options.limit, '--limit') ?? 20;
   ctx.out.result({ ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length }) }, () => [
-    ...renderComparison(comparison, ctx.out.paint, Number.isFinite(limit) ? limit : 20, { locations: sideLocations(ctx) }),
+    ...renderComparison(comparison, ctx.out.paint, limit, { locations: sideLocations(ctx) }),
     ...(copyPending && comparison.onlyLeft.length > 0
       ? [
           ctx.out.paint.yellow(

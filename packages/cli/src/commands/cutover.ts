@@ -1,6 +1,7 @@
 // `deploystate cutover`: json-primary -> json-only, behind the verify (and optional soak) gates.
 import { ErrorCodes, isStateError, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
+import { wholeNumberOption } from '../number-option.js';
 import { withMigration } from '../migration.js';
 import { verdict } from '../render.js';
 import { listOption } from './migrate.js';
@@ -11,12 +12,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const dryRun = options.dryRun === true;
   let soak: { count: number; intervalMs: number } | undefined;
   if (options.soak !== undefined) {
-    const count = Number(options.soak);
-    const intervalMs = Number(options.soakInterval ?? 1000);
-    if (!Number.isSafeInteger(count) || count < 1)
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak must be a positive integer, got ${String(options.soak)}`);
-    if (!Number.isFinite(intervalMs) || intervalMs < 0)
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--soak-interval must be milliseconds, got ${String(options.soakInterval)}`);
+    const count = wholeNumberOption(options.soak, '--soak') as number;
+    const intervalMs = wholeNumberOption(options.soakInterval, '--soak-interval', 0) ?? 1000;
     soak = { count, intervalMs };
   }
   const chain = options.chain === true ? await chainOptions(ctx, options) : undefined;

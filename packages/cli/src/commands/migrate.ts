@@ -11,14 +11,7 @@ import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
 import { runDemoCommand } from './demo.js';
-
-function positiveInteger(value: unknown, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a positive integer, got ${String(value)}`);
-  return n;
-}
+import { wholeNumberOption } from '../number-option.js';
 
 export function listOption(value: unknown): string[] {
   if (value === undefined || value === false) return [];
@@ -31,7 +24,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     await runDemoCommand(ctx, dir, true);
     return;
   }
-  const batchSize = positiveInteger(options.batchSize, '--batch-size');
+  const batchSize = wholeNumberOption(options.batchSize, '--batch-size');
   const exclude = [...new Set([...ctx.config.exclude, ...listOption(options.exclude)])];
   const dryRun = options.dryRun === true;
   const bar = ctx.out.progress(dryRun ? 'dry run' : 'copying');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isProcessAlive, parseLossless, sleep } from '@deploystate/core';
 import type { CopyProgress, MigrationStateFile } from '@deploystate/migrator';
 import type { Context } from '../context.js';
+import { wholeNumberOption } from '../number-option.js';
 import { requireStore, stateDirOf } from '../migration.js';
 
 interface Snapshot {
@@ -22,7 +23,8 @@ async function readJson(file: string): Promise<unknown> {
     // A missing file is an answer (nothing running); a half-written one is read again next poll.
     if ((error as { code?: unknown }).code === 'ENOENT') return null;
     if ((error as { code?: unknown }).code === 'CORRUPTED') return undefined;
-    throw error;
+    // Node names no path for some of these (EISDIR): the operator is told which file.
+    throw Object.assign(error as object, { path: (error as { path?: unknown }).path ?? file });
   }
 }
 
@@ -56,7 +58,7 @@ function notRunning(current: Snapshot): { state: 'none' | 'completed' | 'stopped
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   requireStore(ctx);
   const stateDir = stateDirOf(ctx);
-  const interval = Math.max(100, Number(options.interval ?? 1000) || 1000);
+  const interval = wholeNumberOption(options.interval, '--interval', 100) ?? 1000;
   const once = options.once === true || ctx.json;
   let current = await snapshot(stateDir, undefined);
   const p = ctx.out.paint;

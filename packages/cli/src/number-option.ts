@@ -1,0 +1,12 @@
+// Whole-number options (--batch-size, --limit, --interval, --soak): one check, one message, so no
+// command takes `abc` silently while another refuses it.
+import { ErrorCodes, StateError } from '@deploystate/core';
+
+/** The option as a whole number >= `min` (default 1); undefined when not given; INVALID_ARGUMENT naming the flag otherwise. */
+export function wholeNumberOption(value: unknown, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a whole number${min === 1 ? ' above 0' : ` of at least ${min}`}, got ${String(value)}`);
+  return n;
+}
