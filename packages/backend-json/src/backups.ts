@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode } from '@deploystate/core';
+import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode, fsErrorCode } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
@@ -380,6 +380,15 @@ function olderThanLastWritten(target: string, candidate: string, index: number):
   );
 }
 
+/** Why the backup named by the caller cannot be restored: missing, a folder, or not a state file of the chain (its own error, naming it). */
+function givenBackupError(backup: string, error: unknown): StateError {
+  if (isStateError(error)) return error;
+  const code = errnoCode(error);
+  if (code === 'ENOENT') return new StateError(ErrorCodes.BACKUP_NOT_FOUND, `backup ${backup} does not exist`, { file: backup, cause: error });
+  if (code === 'EISDIR') return new StateError(ErrorCodes.NOT_A_FILE, `backup ${backup} is a folder, not a backup file`, { file: backup, cause: error });
+  return new StateError(fsErrorCode(error), `backup ${backup} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file: backup, cause: error });
+}
+
 export async function restoreStateFile(dir: string, chainId: number, options: RestoreOptions = {}): Promise<RestoreResult> {
   const registry = options.registry ?? new NetworkRegistry();
   const fileName = registry.fileName(chainId);
@@ -404,6 +413,8 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           text = await readFile(candidate, 'utf8');
           parseStateFile(text, candidate, chainId);
         } catch (error) {
+          // The backup asked for by name: why it cannot be restored, naming it.
+          if (options.backup !== undefined) throw givenBackupError(candidate, error);
           if (isStateError(error) || errnoCode(error) === 'ENOENT') continue;
           throw error;
         }

@@ -1,7 +1,7 @@
 // The version the store last wrote is always among the backups, as a hard link (no copy), so a
 // state file damaged by hand, even one the store created in a single write, can be restored
 // byte for byte; the restore names the version it puts back.
-import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
@@ -152,5 +152,29 @@ describe('lastWrittenVersion: whether a state file is still the version the stor
     const { dir, store } = await setup({ backups: 0 });
     await store.put(rec(56, 'A'));
     expect(lastWrittenVersion(join(dir, 'bscmainnet.json'))).toBeUndefined();
+  });
+});
+
+describe('a backup named by the caller', () => {
+  it('that is missing, a folder or not a state file of the chain is refused naming it, and the file is left as it is', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'A'));
+    const before = await readFile(file);
+    const folder = join(dir, 'a-folder');
+    await mkdir(folder);
+    const garbage = join(dir, 'garbage.json');
+    await writeFile(garbage, '{"schemaVersion": 1, "rec');
+    const otherChain = join(dir, 'other-chain.json');
+    await writeFile(otherChain, (await readFile(file, 'utf8')).replace('"chainId": 56', '"chainId": 97'));
+    for (const [backup, code] of [
+      [join(dir, 'missing.json'), 'BACKUP_NOT_FOUND'],
+      [folder, 'NOT_A_FILE'],
+      [garbage, 'CORRUPTED'],
+      [otherChain, 'CHAIN_MISMATCH'],
+    ] as const) {
+      await expect(store.restore(56, backup), backup).rejects.toMatchObject({ code, file: backup });
+    }
+    expect(Buffer.compare(await readFile(file), before)).toBe(0);
   });
 });
