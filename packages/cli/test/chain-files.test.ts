@@ -24,6 +24,11 @@ describe('chain file names', () => {
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain('INVALID_ARGUMENT');
     expect(existsSync(join(fixture.sample, 'deployments', 'bsctestnet.json'))).toBe(true);
+    // A name no state file may have: refused as the argument it is, before any plan is shown (no --yes asked).
+    const bad = await fixture.inSample(['rename-network', '97', 'Bad.Name', '--json']);
+    expect(bad.code).toBe(2);
+    expect(onlyDocument(bad).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Bad.Name') });
+    expect(bad.stderr).not.toContain('rename-network will');
 
     const renamed = await fixture.inSample(['rename-network', '97', 'chapel', '--yes', '--json']);
     expect(renamed.code, renamed.stderr).toBe(0);

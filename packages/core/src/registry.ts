@@ -48,6 +48,13 @@ const catalog = {
   byName: new Map(CHAIN_CATALOG.map(([chainId, name]) => [name, chainId])),
 };
 
+/** Why `name` cannot name a network (its state file is `<name>.json`), or undefined when it can. */
+export function networkNameProblem(name: string): string | undefined {
+  return NAME_PATTERN.test(name) && !name.startsWith(UNKNOWN_PREFIX)
+    ? undefined
+    : `network name ${JSON.stringify(name)} must be lower case letters, digits, '-' or '_' and not start with "${UNKNOWN_PREFIX}"`;
+}
+
 export class NetworkRegistry {
   private readonly byChain = new Map<number, NetworkInfo>();
   private readonly byName = new Map<string, number>();
@@ -65,12 +72,8 @@ export class NetworkRegistry {
     const { chainId, name, tier } = definition;
     if (!Number.isSafeInteger(chainId) || chainId < 0)
       throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: chainId must be a non-negative integer`);
-    if (!NAME_PATTERN.test(name) || name.startsWith(UNKNOWN_PREFIX)) {
-      throw new StateError(
-        ErrorCodes.INVALID_CONFIG,
-        `network name ${JSON.stringify(name)} must be lower case letters, digits, '-' or '_' and not start with "${UNKNOWN_PREFIX}"`,
-      );
-    }
+    const problem = networkNameProblem(name);
+    if (problem !== undefined) throw new StateError(ErrorCodes.INVALID_CONFIG, problem);
     if (!['mainnet', 'testnet', 'dev'].includes(tier))
       throw new StateError(ErrorCodes.INVALID_CONFIG, `network ${name}: tier must be mainnet, testnet or dev`);
     const aliases = [...new Set((definition.aliases ?? []).filter((a) => a !== name))];
