@@ -71,6 +71,15 @@ describe('migrate --demo', () => {
     const again = changed.findings.find((f) => f.key === key && f.code === 'MISSING_IMPLEMENTATION_HASH');
     expect(again).toBeDefined();
     expect(again?.acknowledged).not.toBe(true);
+
+    // One new error beside the acknowledged ones: the failure's details list what fails it, as counted.
+    const testnet = join(dir, 'deployments', 'bsctestnet.json');
+    writeFileSync(testnet, readFileSync(testnet, 'utf8').slice(0, 300));
+    const broken = await deploystate(['validate', '--json'], { cwd: dir });
+    expect(broken.code).not.toBe(0);
+    const error = (onlyDocument(broken) as unknown as { error: { message: string; details: { findings: Array<{ code: string; file?: string }> } } }).error;
+    expect(error.message).toMatch(/^1 error finding/);
+    expect(error.details.findings).toEqual([{ code: 'NOT_JSON', file: testnet }]);
   });
 });
 

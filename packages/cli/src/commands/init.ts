@@ -54,7 +54,11 @@ function planPackageScripts(ctx: Context): ScriptsChange {
   try {
     pkg = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new StateError(ErrorCodes.CORRUPTED, `${file} is not valid JSON`, { file, cause: error });
+    throw new StateError(ErrorCodes.CORRUPTED, `${file} is not valid JSON (${error instanceof Error ? error.message : String(error)}); nothing was written`, {
+      file,
+      cause: error,
+      hint: 'fix package.json (npm reads it too), then run init --scripts again',
+    });
   }
   const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
   return { file, text, pkg, scripts, plan: planScripts(scripts, runbookScripts()) };

@@ -25,7 +25,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       : await validateDeployments(ctx.paths.deployments, validateOptions);
   if (exitCodeFor(result) !== 0)
     ctx.fail('CHECK_FAILED', `${result.summary.errors} error finding(s) in ${ctx.paths.deployments}`, {
-      findings: result.findings.filter((f) => f.severity === 'error').map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
+      // The ones that fail the check, as counted in the message (acknowledged ones are notices).
+      findings: result.findings
+        .filter((f) => f.severity === 'error' && f.acknowledged !== true)
+        .map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
     });
   // The text format ends with "--verbose lists them" when it hides info findings: honour it here.
   const verbose = options.verbose === true;
