@@ -66,3 +66,25 @@ describe('migrate over malformed state files', () => {
     expect(await readFile(outside, 'utf8')).toBe(text);
   });
 });
+
+describe('a LevelDB key that is no record key', () => {
+  it('exclude takes it once analyze lists it as unmigratable (and refuses one nobody listed), and migrate then leaves it behind', async () => {
+    const dir = join(fixture.root, 'odd-key');
+    await writeLegacyStore(join(dir, 'leveldb'), [
+      { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
+      { key: 'bad key', raw: '{"note":"left by an old script"}' },
+    ]);
+    const before = await deploystate(['exclude', 'bad key', '--json'], { cwd: dir });
+    expect(before.code).toBe(4);
+    expect(onlyDocument(before).error).toMatchObject({ code: 'INVALID_KEY', hint: expect.stringContaining('analyze') });
+    const analyze = await deploystate(['analyze', '--json'], { cwd: dir });
+    expect(onlyDocument(analyze).unmigratable).toEqual(['bad key']);
+    const excluded = await deploystate(['exclude', 'bad key', '--json'], { cwd: dir });
+    expect(excluded.code, excluded.stderr).toBe(0);
+    expect((await deploystate(['exclude', 'other junk'], { cwd: dir })).code).toBe(4);
+    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: dir })).code).toBe(0);
+    const migrate = await deploystate(['migrate', '--yes', '--json'], { cwd: dir });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(onlyDocument(migrate)).toMatchObject({ copied: 1, excluded: ['bad key'] });
+  });
+});

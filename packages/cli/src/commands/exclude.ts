@@ -1,13 +1,24 @@
 // `deploystate exclude <keys...>`: records keys the migration leaves behind (dev-chain junk that
 // `analyze` proposes) in the config's "exclude"; `migrate` honours them, on every clone.
-import { compareKeys, ErrorCodes, parseKey, StateError } from '@deploystate/core';
+import { readFile } from 'node:fs/promises';
+import { compareKeys, ErrorCodes, StateError, tryParseKey } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { updateConfig } from '../decisions.js';
 
 export async function run(ctx: Context, args: unknown[]): Promise<void> {
   const keys = (args.flat() as unknown[]).map(String).filter((k) => k !== '');
   if (keys.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'name at least one record key', { hint: 'deploystate exclude 31337-TestToken' });
-  for (const key of keys) parseKey(key);
+  // A record key; or a key LevelDB holds that is no record key, once analyze has listed it as unmigratable.
+  const odd = keys.filter((key) => tryParseKey(key) === null);
+  if (odd.length > 0) {
+    const listed = await unmigratableListed(ctx);
+    const unknown = odd.find((key) => !listed.includes(key));
+    if (unknown !== undefined)
+      throw new StateError(ErrorCodes.INVALID_KEY, `not a record key (expected "<chainId>-<contractName>"), and no analysis lists it: ${JSON.stringify(unknown)}`, {
+        key: unknown,
+        hint: 'a LevelDB key of another form can be excluded once `deploystate analyze` lists it as unmigratable',
+      });
+  }
   let added: string[] = [];
   const file = await updateConfig(ctx, (config) => {
     const before = Array.isArray(config.exclude) ? (config.exclude as unknown[]).map(String) : [];
@@ -19,4 +30,15 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     p.green(`✔ recorded in ${file}: ${added.length > 0 ? `excluded ${added.join(', ')}` : 'already excluded'}`),
     'commit it, so every clone and CI make the same decision; `deploystate migrate` leaves these keys in LevelDB only',
   ]);
+}
+
+/** The keys the last analysis listed as unmigratable (none when it has not run or cannot be read). */
+async function unmigratableListed(ctx: Context): Promise<string[]> {
+  const { resolvePaths, stateFiles } = await import('@deploystate/migrator');
+  try {
+    const analysis = JSON.parse(await readFile(stateFiles(resolvePaths(ctx.migrationOptions())).analysis, 'utf8')) as { unmigratable?: unknown };
+    return Array.isArray(analysis.unmigratable) ? analysis.unmigratable.map(String) : [];
+  } catch {
+    return [];
+  }
 }
