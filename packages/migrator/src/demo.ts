@@ -5,7 +5,9 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeLegacyStore, type LegacyEntry } from '@deploystate/backend-leveldb';
 import {
+  errnoCode,
   ErrorCodes,
+  fsErrorCode,
   keyOf,
   NetworkRegistry,
   productionSample,
@@ -51,7 +53,16 @@ function legacyFile(chainId: number, network: string, records: DeploymentRecord[
 /** Builds the demo in `dir` (which must not hold a leveldb or deployments folder yet). */
 export async function createDemo(dir: string): Promise<MigrationPaths> {
   const paths = resolvePaths({ cwd: dir });
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    // A file (or a file on the way) where the demo's folder goes.
+    throw new StateError(errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOTDIR' ? ErrorCodes.INVALID_ARGUMENT : fsErrorCode(error), `${dir}: cannot make the demo's folder there (${errnoCode(error) ?? 'error'})`, {
+      file: dir,
+      hint: 'name a new or empty folder for the demo',
+      cause: error,
+    });
+  }
   const present = await readdir(dir);
   if (present.includes('leveldb') || present.includes('deployments') || present.includes('.deploystate')) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dir} already holds deployment state; the demo needs a fresh folder`, {

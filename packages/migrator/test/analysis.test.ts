@@ -59,6 +59,14 @@ describe('analysis and the demo', () => {
     }
   });
 
+  it('createDemo refuses a file where its folder goes (INVALID_ARGUMENT, naming it) and leaves the file', async () => {
+    const file = join(tempDir(), 'a-file');
+    await writeFile(file, 'kept');
+    for (const dir of [file, join(file, 'below')])
+      await expect(createDemo(dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: dir });
+    expect(await readFile(file, 'utf8')).toBe('kept');
+  });
+
   it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {
     const paths = await createDemo(tempDir());
     const legacy = join(paths.deployments, 'bscmainnet.json');
