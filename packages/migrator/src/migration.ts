@@ -148,11 +148,16 @@ export class Migration {
     if (existsSync(this.paths.stateDir)) await ensureLocalStateGitignore(this.paths.stateDir);
   }
 
+  // Calls under way on this Migration: the stores and snapshot they share are closed when the last ends.
+  private running = 0;
+
   private async run<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
     try {
       return await work();
     } finally {
-      await this.close();
+      // Calls made at once (Promise.all) share the stores: one ending must not close them under another.
+      if (--this.running === 0) await this.close();
     }
   }
 

@@ -49,3 +49,22 @@ describe('temp folders', () => {
     expect((await migration.status()).phase).toBe('json-only');
   });
 });
+
+describe('calls at once on one Migration', () => {
+  it('share its stores and snapshot: none closes them under another, and the last to end cleans up', async () => {
+    await createDemo(join(tempDir(), 'project'));
+    const tmp = join(tempDir(), 'tmp');
+    await mkdir(tmp);
+    process.env.TMPDIR = tmp;
+    const migration = await Migration.open({ cwd: join(tempDir(), 'project') });
+    await migration.enableDualWrite();
+    // validate ends first and used to close the live LevelDB under the copy (STORE_CLOSED).
+    const [copy] = await Promise.all([migration.migrate(), migration.validate()]);
+    expect(copy.copied).toBe(28);
+    const [compared, verified, report] = await Promise.all([migration.compare(), migration.verify(), migration.report()]);
+    expect(compared.equal).toBe(true);
+    expect(verified.clean).toBe(true);
+    expect(report.status).toBe('IN PROGRESS');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});
