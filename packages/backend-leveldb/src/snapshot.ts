@@ -114,7 +114,16 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot copy ${source} to ${dest}`, { file: source, cause: error });
     }
     const after = await manifestMark(source);
-    if (!sameMark(before, after)) continue;
+    // No MANIFEST that CURRENT names, before and after: a damaged folder, not a busy one (a writer
+    // switching MANIFESTs shows one on one side at least), unless a later attempt finds one.
+    if (before === null && after === null) {
+      lastProblem = 'CURRENT is missing, unreadable, or names a MANIFEST that does not exist';
+      continue;
+    }
+    if (!sameMark(before, after)) {
+      lastProblem = 'the store kept changing during the copy';
+      continue;
+    }
     if ((await settleCopy(dest)) === 'damaged') {
       lastProblem = 'a log record in the copy fails its checksum';
       continue;
@@ -122,7 +131,7 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
     return { dest, attempts: attempt };
   }
   await rm(dest, { recursive: true, force: true });
-  if (lastProblem.startsWith('a log record')) throw corrupted(source, lastProblem);
+  if (lastProblem.startsWith('a log record') || lastProblem.startsWith('CURRENT')) throw corrupted(source, lastProblem);
   throw new StateError(ErrorCodes.LOCKED, `could not take a consistent snapshot of ${source} in ${attempts} attempts: ${lastProblem}`, {
     file: source,
     hint: 'another process is writing heavily; try again when it is quieter, or stop it',

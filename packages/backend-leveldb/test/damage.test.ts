@@ -4,7 +4,7 @@ import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateRecords } from '@deploystate/core';
-import { LevelDbStore, liveTables, repairCopy } from '../src/index.js';
+import { LevelDbStore, liveTables, repairCopy, snapshotLevelDb } from '../src/index.js';
 import { stat } from 'node:fs/promises';
 import { inventory, storeFolderPerTest } from './helpers.js';
 
@@ -228,5 +228,18 @@ describe('repairCopy', () => {
     await storeWithTables();
     await expect(repairCopy(folder.path, folder.path)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(repairCopy(join(folder.dir, 'nope'), join(folder.dir, 'out'))).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+  });
+});
+
+describe('a snapshot of a damaged folder', () => {
+  it('a MANIFEST missing (CURRENT names none that exists) is CORRUPTED naming the folder, not LOCKED as if busy; nothing is left behind', async () => {
+    const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
+    await store.open();
+    await store.putMany(generateRecords(20));
+    await store.close();
+    for (const name of await readdir(folder.path)) if (name.startsWith('MANIFEST-')) await rm(join(folder.path, name));
+    const dest = join(folder.dir, 'copy');
+    await expect(snapshotLevelDb(folder.path, dest, { attempts: 3 })).rejects.toMatchObject({ code: 'CORRUPTED', file: folder.path });
+    await expect(readdir(dest)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
