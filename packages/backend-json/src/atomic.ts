@@ -15,7 +15,9 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
+  rmSync,
   statSync,
   write,
   writeSync,
@@ -27,7 +29,7 @@ const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
-import { StateError, fsErrorCode, errnoCode } from '@deploystate/core';
+import { StateError, fsErrorCode, errnoCode, isProcessAlive, removeOnInterrupt } from '@deploystate/core';
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -287,11 +289,16 @@ export class AtomicFileWriter {
   private offset = 0;
   private open = true;
 
+  // Removes the temp file if a signal stops the process first (the CLI runs these cleanups).
+  private readonly dropCleanup: () => void;
+
   private constructor(
     readonly target: string,
     private readonly tmp: string,
     private readonly fd: number,
-  ) {}
+  ) {
+    this.dropCleanup = removeOnInterrupt(tmp);
+  }
 
   /** Creates the temp file for `target` (in `tmpDir`, default `<dir>/.deploystate/tmp`). */
   static create(target: string, options: Pick<AtomicWriteOptions, 'tmpDir' | 'mode'> = {}): AtomicFileWriter {
@@ -313,6 +320,7 @@ export class AtomicFileWriter {
   async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'folder'> = {}): Promise<void> {
     this.open = false;
     if (!(await placeTemp(this.fd, this.tmp, this.target, options))) await this.discard();
+    else this.dropCleanup();
   }
 
   /** Drops the temp file: nothing is written at the target. */
@@ -324,6 +332,7 @@ export class AtomicFileWriter {
     await unlink(this.tmp).catch((error: unknown) => {
       if (errnoCode(error) !== 'ENOENT') throw error;
     });
+    this.dropCleanup();
   }
 }
 
@@ -337,6 +346,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
   const tmp = join(tmpDir, tempFileName(target));
   let created = false;
+  let dropCleanup: (() => void) | undefined;
   try {
     // Keep the permissions the user gave the file.
     let mode = options.mode;
@@ -351,6 +361,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     const recycled = takeRecyclable(options.recycle, tmp, mode);
     const fd = recycled?.fd ?? createTemp(tmp, tmpDir, mode);
     created = true;
+    dropCleanup = removeOnInterrupt(tmp);
     try {
       let offset = 0;
       while (offset < bytes.byteLength) {
@@ -371,8 +382,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     // Abandoned: nothing was replaced, and the temp file goes.
     if (!placed) await unlink(tmp);
     created = false;
+    dropCleanup?.();
   } catch (error) {
     if (created) await unlink(tmp).catch(() => undefined);
+    dropCleanup?.();
     if (error instanceof StateError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; the previous file is intact`, {
@@ -389,5 +402,32 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
  * evidence and reports. Creates the target's folder when missing.
  */
 export function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
+  sweepDeadTemps(dirname(target), basename(target));
   return writeFileAtomic(target, data, { tmpDir: dirname(target) });
+}
+
+/**
+ * Removes the temp files a writer killed mid-write left in `folder` (for `target` only, when
+ * named): ours by name, carrying a pid no process has any more. Best effort: returns how many went.
+ */
+export function sweepDeadTemps(folder: string, target?: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (target !== undefined && !name.startsWith(`${target}.`)) continue;
+    const pid = tempFilePid(name);
+    if (pid === undefined || pid === process.pid || isProcessAlive(pid)) continue;
+    try {
+      rmSync(join(folder, name), { force: true });
+      removed++;
+    } catch {
+      // Not ours to remove after all.
+    }
+  }
+  return removed;
 }

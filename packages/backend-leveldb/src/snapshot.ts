@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, isProcessAlive, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, isProcessAlive, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -203,6 +203,8 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
   const root = options.tmpRoot ?? tmpdir();
   await sweepSnapshots(root);
   const dir = await mkdtemp(join(root, SNAPSHOT_PREFIX));
+  // A copy of the whole folder: removed if a signal stops the process first (the CLI runs these cleanups).
+  const dropCleanup = removeOnInterrupt(dir);
   try {
     await writeFile(join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
     const path = join(dir, 'leveldb');
@@ -223,11 +225,13 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
           await store.close();
         } finally {
           await rm(dir, { recursive: true, force: true });
+          dropCleanup();
         }
       },
     };
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
+    dropCleanup();
     throw error;
   }
 }

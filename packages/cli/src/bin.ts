@@ -3,6 +3,7 @@
 // module, the migrator and the stores load only when that command runs. Every run ends here: with
 // --json, this file writes the one envelope (envelope.ts) for the command's result or its failure.
 import { readFileSync } from 'node:fs';
+import { runInterruptCleanups } from '@deploystate/core/interrupt-cleanup';
 import { buildProgram, type CommandSpec } from './program.js';
 import { stdoutState } from './stdout-state.js';
 import type { Envelope } from './envelope.js';
@@ -25,9 +26,15 @@ async function runCommand(spec: CommandSpec, args: unknown[], options: Record<st
 }
 
 function flush(code: number): void {
+  // What work still holds (a signal stopped it: temp files, a snapshot, a drill's copy, child
+  // processes) goes right before the exit, so nothing the work does meanwhile is left behind.
+  const exit = (): never => {
+    if (stdoutState.interrupted) runInterruptCleanups();
+    process.exit(code);
+  };
   // stdout to a pipe may still be draining; exit once it has taken everything.
-  if (process.stdout.writableLength === 0) process.exit(code);
-  process.stdout.once('drain', () => process.exit(code));
+  if (process.stdout.writableLength === 0) exit();
+  process.stdout.once('drain', exit);
 }
 
 async function writeEnvelope(envelope: Envelope): Promise<void> {
@@ -67,22 +74,36 @@ async function printHelp(cli: ReturnType<typeof buildProgram>, json: boolean): P
   }
 }
 
-/** Ctrl-C during long work: say what state it left and how to resume, then exit 130. */
+/** The signals that stop a command, with the exit code each ends it with (128 + its number). */
+const STOPPING_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) during long work: remove what the work was holding (temp files, a
+ * snapshot, a drill's copy) and stop the processes it started, say what state it left and how to
+ * resume, then exit 130 (143, 129).
+ */
 function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
   let interrupted = false;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    stdoutState.interrupted = true;
-    if (process.stderr.isTTY) process.stderr.write('\n');
-    const note =
-      stdoutState.interruptNote?.() ??
-      'stopped before it finished; every file is replaced whole (temp file, then rename), so none is half-written: run the command again';
-    void import('./outcome.js').then(async ({ OutcomeError }) => {
-      const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (Ctrl-C): ${note}`);
-      flush(await writeFailure(error, json, debug, colour));
+  for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
+    process.on(signal, () => {
+      if (interrupted) {
+        runInterruptCleanups();
+        process.exit(code);
+      }
+      interrupted = true;
+      stdoutState.interrupted = true;
+      void (async () => {
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        const note =
+          stdoutState.interruptNote?.() ??
+          'stopped before it finished; every file is replaced whole (temp file, then rename), so none is half-written: run the command again';
+        const { OutcomeError } = await import('./outcome.js');
+        const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): ${note}`);
+        await writeFailure(error, json, debug, colour);
+        flush(code);
+      })();
     });
-  });
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -119,6 +140,8 @@ async function main(argv: string[]): Promise<void> {
       throw new CACError(`unknown command \`${String(cli.args[0])}\``);
     }
     await cli.runMatchedCommand();
+    // Stopped by a signal meanwhile: its handler writes the one outcome and exits.
+    if (stdoutState.interrupted) return;
     if (json) {
       const { successEnvelope, failureEnvelope } = await import('./envelope.js');
       const data = stdoutState.hasPayload ? stdoutState.payload : null;
@@ -139,6 +162,8 @@ async function main(argv: string[]): Promise<void> {
     }
     flush(exitCode);
   } catch (error) {
+    // A failure the signal's cleanup caused (a snapshot removed under a read) is not the outcome.
+    if (stdoutState.interrupted) return;
     flush(await writeFailure(error, json, debug, colour));
   }
 }

@@ -1,6 +1,7 @@
 // Reads for commands that must leave a committed store byte-identical: one side through the
 // migrator's read-only opening, or the whole project copied into a temp folder for a probe.
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { removeOnInterrupt } from '@deploystate/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadOnlySide } from '@deploystate/migrator';
@@ -25,6 +26,12 @@ export interface ProjectCopy {
  */
 export async function copyProject(ctx: Context, stateDir: string): Promise<ProjectCopy> {
   const root = await mkdtemp(join(tmpdir(), 'deploystate-probe-copy-'));
+  // A copy of the whole project: removed if a signal stops the process first.
+  const dropCleanup = removeOnInterrupt(root);
+  const remove = async (): Promise<void> => {
+    await rm(root, { recursive: true, force: true });
+    dropCleanup();
+  };
   const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
   try {
     const leveldb = join(root, 'leveldb');
@@ -42,10 +49,10 @@ export async function copyProject(ctx: Context, stateDir: string): Promise<Proje
     else await mkdir(state);
     return {
       options: { leveldb, deployments, stateDir: state, registry: ctx.registry() },
-      dispose: () => rm(root, { recursive: true, force: true }),
+      dispose: remove,
     };
   } catch (error) {
-    await rm(root, { recursive: true, force: true });
+    await remove();
     throw error;
   }
 }

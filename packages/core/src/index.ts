@@ -14,4 +14,5 @@ export * from './memory-store.js';
 export * from './samples.js';
 export * from './sleep.js';
 export * from './waits.js';
+export * from './interrupt-cleanup.js';
 export * from './warnings.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, sampleRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, removeOnInterrupt, sampleRecord, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
@@ -28,6 +28,8 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
   const { checks, check, report } = checklist();
   await ctx.journal.appendOne({ type: 'event', event: 'probe-start', probe: true, time: isoNow(ctx), pid: process.pid, phase });
   const temp = await mkdtemp(join(tmpdir(), 'deploystate-probe-'));
+  // Copies of both stores: removed if a signal stops the process first (the CLI runs these cleanups).
+  const dropCleanup = removeOnInterrupt(temp);
   try {
     await check('leveldb reachable', async () => {
       // Through a snapshot copy: opening the live folder rewrites its log and MANIFEST (committed to git).
@@ -78,6 +80,7 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
     });
   } finally {
     await rm(temp, { recursive: true, force: true });
+    dropCleanup();
     await ctx.journal.appendOne({
       type: 'event',
       event: 'probe-end',

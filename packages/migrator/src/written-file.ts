@@ -4,7 +4,8 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { AtomicFileWriter } from '@deploystate/backend-json/atomic';
+import { basename } from 'node:path';
+import { AtomicFileWriter, sweepDeadTemps } from '@deploystate/backend-json/atomic';
 import type { Baseline, WrittenEntry } from './coowned-baseline.js';
 
 const CHUNK_CHARS = 64 * 1024;
@@ -153,6 +154,8 @@ export class BaselineWriter {
   }
 
   static async create(file: string, tmpDir: string, scannedSeq: number): Promise<BaselineWriter> {
+    // A writer killed mid-write left its temp (several MB at 100k records): gone once its process is.
+    sweepDeadTemps(tmpDir, basename(file));
     return new BaselineWriter(AtomicFileWriter.create(file, { tmpDir }), scannedSeq);
   }
 

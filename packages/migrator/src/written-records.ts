@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isProcessAlive, type DeploymentRecord } from '@deploystate/core';
+import { isProcessAlive, removeOnInterrupt, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
 import { parseEntryLine, printedPut, printedRecordPut } from './written-file.js';
@@ -113,14 +113,21 @@ export class SpillFolder {
   private async create(): Promise<string> {
     await mkdir(this.parent, { recursive: true });
     await removeOrphans(this.parent);
-    return mkdtemp(join(this.parent, `records-${process.pid}-`));
+    const folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
+    this.dropCleanup = removeOnInterrupt(folder);
+    return folder;
   }
+
+  // Removes the folder if a signal stops the process first (the CLI runs these cleanups).
+  private dropCleanup: (() => void) | undefined;
 
   async remove(): Promise<void> {
     const folder = this.folder;
     this.folder = undefined;
     const path = await folder?.catch(() => undefined);
     if (path) await rm(path, { recursive: true, force: true });
+    this.dropCleanup?.();
+    this.dropCleanup = undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
-import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
+import { createWorkspace, releaseWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
 
 interface ScenarioSpec {
   /** What the scenario proves, for the report and --help. */
@@ -109,6 +109,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     throw withOriginals(error, names);
   } finally {
     if (!keep) await removeWorkspace(workspace);
+    else releaseWorkspace(workspace);
   }
   if (!checks.ok) ctx.exitCode = 1;
   const list = checks.list.map((check) => ({ ...check, detail: names(check.detail) }));

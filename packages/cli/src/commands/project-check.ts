@@ -3,7 +3,8 @@
 // configured for the check ("projectChecks" in deploystate.config.json) and exits with its code;
 // with none configured it says how to configure one and exits 1, never a green that ran nothing.
 import { spawn } from 'node:child_process';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { readdirSync, readFileSync } from 'node:fs';
+import { ErrorCodes, registerInterruptCleanup, StateError } from '@deploystate/core';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 
 /** What each runbook check is for, and a command that usually does it (shown when none is configured). */
@@ -33,9 +34,50 @@ const NOW_DRILLS: Readonly<Record<string, string>> = {
 };
 
 /** Runs `command` through the shell in `cwd`; its output goes to stderr with --json, so stdout keeps one document. */
+/**
+ * SIGTERM to a process and every process below it (their parents read from /proc on Linux; where
+ * there is no /proc, the process alone). Children first go into the list, so each is found before
+ * its parent dies and it is handed to init.
+ */
+function killTree(root: number | undefined): void {
+  if (root === undefined) return;
+  const children = new Map<number, number[]>();
+  try {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // The parent pid is the 4th field, after the command in parentheses (which may hold spaces).
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // No /proc: the process alone.
+  }
+  const tree: number[] = [];
+  for (let queue = [root]; queue.length > 0; ) {
+    const pid = queue.shift() as number;
+    tree.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
 function runShell(command: string, cwd: string, json: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, { cwd, shell: true, stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit'] });
+    // Stopped with this process if a signal stops it (a terminal's Ctrl-C reaches it anyway; a kill
+    // of this pid alone does not): the shell and what it started.
+    child.once('exit', registerInterruptCleanup(() => killTree(child.pid)));
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1)));
   });

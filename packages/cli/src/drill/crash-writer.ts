@@ -17,15 +17,20 @@ async function main(): Promise<void> {
   const chainId = Number(chainArg);
   const store = uncachedJsonStore(String(dir), registry);
   await store.open();
+  // A writer whose drill is gone (killed before it could kill this) stops too.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent) process.exit(1);
+  }, 200);
   if (mode === 'hold-lock') {
-    // A pending promise alone does not keep Node running; this does, until the SIGKILL.
-    setInterval(() => undefined, 1000);
+    // A pending promise alone does not keep Node running; the watch does, until the SIGKILL.
     await withFileLock(store.fileFor(chainId), () => {
       process.stdout.write('locked\n');
       return new Promise<never>(() => undefined);
     });
     return;
   }
+  watch.unref();
   const first = Number(firstArg);
   // Bounded: the parent kills long before; a lost parent must not leave a writer running forever.
   for (let n = first; n < first + MAX_WRITES; n++) {

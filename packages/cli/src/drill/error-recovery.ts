@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, registerInterruptCleanup, type DeploymentRecord } from '@deploystate/core';
 import { STATE_DIR, type JsonFileStore } from '@deploystate/backend-json';
 import { uncachedJsonStore } from '@deploystate/migrator';
 import { failureCode, type DrillChecks } from './checks.js';
@@ -31,6 +31,8 @@ function startChild(env: DrillEnv, mode: 'write' | 'hold-lock', chainId: number,
     env: { ...process.env, DEPLOYSTATE_DRILL_NETWORKS: JSON.stringify(env.networks) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Killed with the drill if a signal stops it (a hold-lock child would otherwise wait forever).
+  child.once('exit', registerInterruptCleanup(() => child.kill('SIGKILL')));
   const acks: number[] = [];
   let locked = false;
   let stderr = '';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { ErrorCodes, removeOnInterrupt, StateError } from '@deploystate/core';
 
 /** The JSON backend's working folder inside deployments/ (locks, temp files, backups). */
 const BACKEND_DIR = '.deploystate';
@@ -56,6 +56,8 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
     );
   }
   const root = await mkdtemp(join(tmpdir(), 'deploystate-drill-'));
+  // A copy of the user's data: removed if a signal stops the drill first.
+  cleanups.set(root, removeOnInterrupt(root));
   try {
     const workspace: Workspace = { root, deployments: join(root, 'deployments'), stateDir: join(root, 'state'), deploymentsExisted };
     if (deploymentsExisted) await copyTree(sources.deployments, workspace.deployments, true);
@@ -69,12 +71,22 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
     return workspace;
   } catch (error) {
     await rm(root, { recursive: true, force: true });
+    releaseWorkspace({ root });
     throw error;
   }
 }
 
+const cleanups = new Map<string, () => void>();
+
+/** The workspace stays where it is (drill --keep), even if a signal stops the process now. */
+export function releaseWorkspace(workspace: Pick<Workspace, 'root'>): void {
+  cleanups.get(workspace.root)?.();
+  cleanups.delete(workspace.root);
+}
+
 export async function removeWorkspace(workspace: Workspace): Promise<void> {
   await rm(workspace.root, { recursive: true, force: true });
+  releaseWorkspace(workspace);
 }
 
 export const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');

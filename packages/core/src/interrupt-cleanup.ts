@@ -1,0 +1,48 @@
+// What a process must undo if a signal stops it mid-work: temp files and folders it made (a
+// snapshot is a copy of a whole LevelDB folder) and child processes it started. Each piece of
+// work registers its cleanup while it holds the thing and drops it when done. The library never
+// installs a signal handler itself (that would change its host's behaviour); a program that
+// handles SIGINT or SIGTERM, as the CLI does, calls runInterruptCleanups() before it exits
+// (`@deploystate/core/interrupt-cleanup` loads this alone).
+
+import { rmSync } from 'node:fs';
+
+// One registry per process, even when the package is loaded twice (by require() and by import):
+// whichever copy registers, the program's handler runs them all.
+const REGISTRY = Symbol.for('@deploystate/core/interrupt-cleanups');
+const cleanups: Set<() => void> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Set<() => void> | undefined) ?? new Set();
+(globalThis as Record<symbol, unknown>)[REGISTRY] = cleanups;
+
+/**
+ * Registers a synchronous cleanup (rmSync, unlinkSync, child.kill) to run if the process is
+ * stopped by a signal; returns the function that drops it once the work has cleaned up itself.
+ */
+export function registerInterruptCleanup(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  return () => {
+    cleanups.delete(cleanup);
+  };
+}
+
+/** Runs every registered cleanup once (newest first), each on its own: one that throws stops none of the others. */
+export function runInterruptCleanups(): number {
+  const pending = [...cleanups].reverse();
+  cleanups.clear();
+  for (const cleanup of pending) {
+    try {
+      cleanup();
+    } catch {
+      // Best effort: the process is stopping.
+    }
+  }
+  return pending.length;
+}
+
+/**
+ * Removes `path` (a temp file or folder) if a signal stops the process first; returns the function
+ * that drops this once the work has removed it or kept it. A process still writing into the folder
+ * for a moment (a child being killed) is waited out by a few retries.
+ */
+export function removeOnInterrupt(path: string): () => void {
+  return registerInterruptCleanup(() => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
+}
