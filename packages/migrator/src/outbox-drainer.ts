@@ -300,7 +300,7 @@ export class OutboxDrainer {
       this.pending = true;
       this.firstPending = now;
       if (!this.listening) {
-        process.on('beforeExit', this.onBeforeExit);
+        atExit.add(this.onBeforeExit);
         this.listening = true;
       }
     }
@@ -390,10 +390,30 @@ export class OutboxDrainer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = false;
-    if (this.listening) process.off('beforeExit', this.onBeforeExit);
+    if (this.listening) atExit.delete(this.onBeforeExit);
     this.listening = false;
   }
 }
+
+/**
+ * The drains a process still owes when its event loop empties: one `beforeExit` listener for all
+ * the stores a process opened (a script that opens a store per call, and never closes one, would
+ * otherwise add a listener each, and Node warns past ten).
+ */
+const atExit = new (class extends Set<() => void> {
+  private listening = false;
+
+  override add(drain: () => void): this {
+    super.add(drain);
+    if (!this.listening) {
+      this.listening = true;
+      process.on('beforeExit', () => {
+        for (const owed of [...this]) owed();
+      });
+    }
+    return this;
+  }
+})();
 
 function warnDrainFailed(error: unknown): void {
   warn({

@@ -1,11 +1,11 @@
 // Every command through the API cleans up its temp folders when it returns, with no close() asked
 // of the caller: a LevelDB snapshot left in the temp folder is a copy of the whole store, one more
 // for each call (a script polling status() in dual-write filled the disk with them).
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDemo, Migration } from '../src/index.js';
-import { useTempDir } from './helpers.js';
+import { demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-temp-folders-');
 
@@ -66,5 +66,18 @@ describe('calls at once on one Migration', () => {
     expect(verified.clean).toBe(true);
     expect(report.status).toBe('IN PROGRESS');
     expect(await readdir(tmp)).toEqual([]);
+  });
+});
+
+describe('a store per call, none closed', () => {
+  it('in dual-write, 12 stores opened and left: every write reaches JSON at exit, and Node warns of nothing', async () => {
+    const migration = await demoMigration(tempDir(), 'dual-write');
+    const { code, stderr } = await runNode('store-per-call.mjs', [tempDir(), '12']).done;
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toContain('MaxListenersExceededWarning');
+    const json = JSON.parse(await readFile(join(migration.paths.deployments, 'bsctestnet.json'), 'utf8')) as { records: Record<string, unknown> };
+    expect(Object.keys(json.records).filter((name) => name.startsWith('PerCall')).sort()).toEqual(
+      Array.from({ length: 12 }, (_, i) => `PerCall${i}`).sort(),
+    );
   });
 });
