@@ -18,6 +18,7 @@ import {
   type NetworkRegistry,
   type StateStore,
 } from '@deploystate/core';
+import { readCommandRecord, type UnreadableRecord } from './command-records.js';
 import type { AnalysisReport, ChainInventory } from './types.js';
 
 /**
@@ -25,22 +26,11 @@ import type { AnalysisReport, ChainInventory } from './types.js';
  * how long it took; null when there is none; `{ unreadable }` naming the file when it is damaged
  * (it is a record only: `analyze` writes it again).
  */
-export async function readAnalysisFigures(file: string): Promise<{ total: number; durationMs: number } | { unreadable: string } | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    return (error as { code?: string }).code === 'ENOENT' ? null : { unreadable: file };
-  }
-  try {
-    const parsed = JSON.parse(text) as { total?: unknown; durationMs?: unknown } | null;
-    const { total, durationMs } = parsed ?? {};
-    if (typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 && typeof durationMs === 'number' && durationMs >= 0)
-      return { total, durationMs };
-  } catch {
-    // Not JSON: below.
-  }
-  return { unreadable: file };
+export function readAnalysisFigures(file: string): Promise<{ total: number; durationMs: number } | UnreadableRecord | null> {
+  return readCommandRecord(file, (value): value is { total: number; durationMs: number } => {
+    const { total, durationMs } = (value ?? {}) as { total?: unknown; durationMs?: unknown };
+    return typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 && typeof durationMs === 'number' && durationMs >= 0;
+  });
 }
 
 /** Finding codes that make a stored entry impossible to migrate as it stands. */

@@ -2,11 +2,11 @@
 // and the last result kept beside the state as an artifact for the report. It sits on the
 // migration's floor, above `chain/` (which knows nothing of the migration), and never changes the
 // migration state or any record.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import { verifyChain } from './chain/verify-chain.js';
+import { readCommandRecord, type UnreadableRecord } from './command-records.js';
 import type { MigrationContext } from './context.js';
 import { routeFor, type Side } from './routing.js';
 import { readState } from './state.js';
@@ -42,20 +42,8 @@ function isChainVerification(value: unknown): value is ChainVerificationReport {
  * The last chain verification: null when none ran; `{ unreadable }` naming the file when it is
  * there but damaged (it is evidence only: `verify-chain` writes it again).
  */
-export async function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | { unreadable: string } | null> {
-  const file = chainVerificationFile(stateDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    return (error as { code?: string }).code === 'ENOENT' ? null : { unreadable: file };
-  }
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return isChainVerification(parsed) ? parsed : { unreadable: file };
-  } catch {
-    return { unreadable: file };
-  }
+export function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | UnreadableRecord | null> {
+  return readCommandRecord(chainVerificationFile(stateDir), isChainVerification);
 }
 
 /** The side deploy scripts read from now, which is what `verify-chain` checks by default. */

@@ -3,6 +3,7 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { compareKeys, ErrorCodes, StateError, StoreDigest, type StateStore } from '@deploystate/core';
 import { readAnalysisFigures } from './analysis.js';
+import { usable } from './command-records.js';
 import { isoNow, type MigrationContext } from './context.js';
 import type { CopyOptions } from './copy.js';
 import { CopyBackups } from './copy-backups.js';
@@ -15,8 +16,7 @@ import type { WrittenRecords } from './written-records.js';
 /** Progress total: what the last analysis or verify counted (the copy reads LevelDB once and cannot know it sooner). */
 async function expectedTotal(ctx: MigrationContext, lastVerifyCount: number | undefined): Promise<number> {
   // A damaged analysis.json only costs the progress its total.
-  const analysis = await readAnalysisFigures(ctx.files.analysis);
-  return analysis !== null && 'total' in analysis ? analysis.total : (lastVerifyCount ?? 0);
+  return usable(await readAnalysisFigures(ctx.files.analysis))?.total ?? lastVerifyCount ?? 0;
 }
 
 /** One run of the copy: what the plan decided, and what the pass has found and done so far. */

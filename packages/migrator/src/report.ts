@@ -11,6 +11,7 @@ import { routeFor } from './routing.js';
 import { readState } from './state.js';
 import { readLastChainVerification } from './chain-evidence.js';
 import { readAnalysisFigures } from './analysis.js';
+import { usable } from './command-records.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
 
 interface PhaseLine {
@@ -77,9 +78,9 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const state = await readState(ctx.files);
   // Records of earlier commands, not the state: a damaged one is named in the report, never fatal.
   const chainRead = await readLastChainVerification(ctx.files.stateDir);
-  const chain = chainRead !== null && 'unreadable' in chainRead ? null : chainRead;
+  const chain = usable(chainRead) ?? null;
   const analysisRead = await readAnalysisFigures(ctx.files.analysis);
-  const analysis = analysisRead !== null && 'unreadable' in analysisRead ? null : analysisRead;
+  const analysis = usable(analysisRead) ?? null;
   const unreadableRecords = [chainRead, analysisRead].flatMap((r) => (r !== null && 'unreadable' in r ? [r.unreadable] : []));
   // One streamed pass: counts, per-phase durations for the medians, and the few failures.
   let total = 0;

@@ -18,13 +18,18 @@ afterEach(() => {
   else process.env.TMPDIR = savedTmp;
 });
 
+/** The demo project, opened, with a temp folder of its own (TMPDIR, restored after the test). */
+async function demoWithOwnTmp(): Promise<{ migration: Migration; tmp: string }> {
+  await createDemo(join(tempDir(), 'project'));
+  const tmp = join(tempDir(), 'tmp');
+  await mkdir(tmp);
+  process.env.TMPDIR = tmp;
+  return { migration: await Migration.open({ cwd: join(tempDir(), 'project') }), tmp };
+}
+
 describe('temp folders', () => {
   it('each step of a migration, from dual-write to json-only, leaves the temp folder as it found it', async () => {
-    await createDemo(join(tempDir(), 'project'));
-    const tmp = join(tempDir(), 'tmp');
-    await mkdir(tmp);
-    process.env.TMPDIR = tmp;
-    const migration = await Migration.open({ cwd: join(tempDir(), 'project') });
+    const { migration, tmp } = await demoWithOwnTmp();
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['status (leveldb-only)', () => migration.status()],
       ['enableDualWrite', () => migration.enableDualWrite()],
@@ -52,11 +57,7 @@ describe('temp folders', () => {
 
 describe('calls at once on one Migration', () => {
   it('share its stores and snapshot: none closes them under another, and the last to end cleans up', async () => {
-    await createDemo(join(tempDir(), 'project'));
-    const tmp = join(tempDir(), 'tmp');
-    await mkdir(tmp);
-    process.env.TMPDIR = tmp;
-    const migration = await Migration.open({ cwd: join(tempDir(), 'project') });
+    const { migration, tmp } = await demoWithOwnTmp();
     await migration.enableDualWrite();
     // validate ends first and used to close the live LevelDB under the copy (STORE_CLOSED).
     const [copy] = await Promise.all([migration.migrate(), migration.validate()]);
