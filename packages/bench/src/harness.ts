@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { registerInterruptCleanup, removeOnInterrupt } from '@deploystate/core/interrupt-cleanup';
 import type { Measurement, MemoryMeasurement, SuiteName } from './results.js';
 import { summarize, throughput } from './stats.js';
 
@@ -166,13 +167,20 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
   };
 }
 
+// The temp folders made and not yet removed: a signal that stops the bench removes them (main.ts).
+const tempCleanups = new Map<string, () => void>();
+
 /** A fresh temp folder for one store; pair with removeTempDir in a finally. */
-export function makeTempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `deploystate-bench-${prefix}-`));
+export async function makeTempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `deploystate-bench-${prefix}-`));
+  tempCleanups.set(dir, removeOnInterrupt(dir));
+  return dir;
 }
 
 export async function removeTempDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  tempCleanups.get(dir)?.();
+  tempCleanups.delete(dir);
 }
 
 /** A fresh temp folder for one store, removed afterwards whatever happens. */
@@ -223,6 +231,8 @@ export function runChild(
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Stopped with the bench if a signal stops it.
+    child.once('exit', registerInterruptCleanup(() => child.kill('SIGKILL')));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,5 +1,6 @@
 // One quick run of the built bench as a child process, as `pnpm bench --quick` runs it: the codec
 // suite always, the backends when they are built. Checks shapes, never times.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -165,4 +166,33 @@ describe('what deploy scripts get, end to end (quick)', () => {
     );
     expect(titled.every((g) => g.times !== undefined)).toBe(true);
   });
+});
+
+describe('a bench stopped by a signal (SIGTERM to its pid alone)', () => {
+  it('removes the stores it made in the temp folder, saves nothing and exits 143', async () => {
+    const tmp = await makeTempDir('e2e-signal');
+    const out = join(tmp, 'out');
+    const child = spawn(process.execPath, [main, '--quick', '--suite', 'backends', '--sizes', '28', '--out', out], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Bounded: once a store of the suite's exists in the temp folder, stop it.
+      const until = Date.now() + 60_000;
+      while (Date.now() < until && child.exitCode === null && !(await readdir(tmp)).some((name) => name.startsWith('deploystate-bench-'))) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect((await readdir(tmp)).some((name) => name.startsWith('deploystate-bench-')), stderr).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited, stderr).toBe(143);
+      expect(stderr).toContain('bench: stopped (SIGTERM)');
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      await removeTempDir(tmp);
+    }
+  }, 90_000);
 });
