@@ -10,7 +10,6 @@ import {
   isStateError,
   parseLosslessDocument,
   recordFindings,
-  recordKey,
   stringifyLossless,
   type DeploymentRecord,
   type Finding,
@@ -21,6 +20,9 @@ import {
 import { CONFLICTS_KEY, SCHEMA_VERSION, validateStateFile } from '@deploystate/backend-json';
 import { locate, pointerOf, type Locator } from './locate.js';
 import { conflictSectionFindings, markerFindings } from './merge-conflicts.js';
+
+/** The key a finding names: as written, even for a name no store can key (its own finding says so). */
+const keyForFinding = (record: { chainId: number; contractName: string }): string => `${record.chainId}-${record.contractName}`;
 
 export interface StateFileInput {
   /** Path shown in findings. */
@@ -213,7 +215,7 @@ export function judgeStateFile(input: StateFileInput): StateFileVerdict {
     }
     const record = value;
     const where: Where = {
-      key: recordKey(record.chainId, record.contractName),
+      key: keyForFinding(record),
       chainId: record.chainId,
       contractName: record.contractName,
     };
@@ -367,7 +369,7 @@ function checkLegacySections(
             'LEGACY_MISMATCH',
             `contracts[${JSON.stringify(name)}].${legacyField} is ${stringifyLossless(legacyValue ?? null)} but the record's ${recordField} is ${stringifyLossless(recordValue ?? null)}`,
             `${base}/${legacyField}`,
-            { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: recordField },
+            { ...chain, key: keyForFinding(record), contractName: record.contractName, field: recordField },
           );
         }
       }
@@ -392,7 +394,7 @@ function checkLegacySections(
           'LEGACY_MISMATCH',
           `implementationHashes[${JSON.stringify(name)}] is ${stringifyLossless(value ?? null)} but the record's implementationHash is ${stringifyLossless(record.implementationHash ?? null)}`,
           pointer,
-          { ...chain, key: recordKey(record.chainId, record.contractName), contractName: record.contractName, field: 'implementationHash' },
+          { ...chain, key: keyForFinding(record), contractName: record.contractName, field: 'implementationHash' },
         );
       }
     }

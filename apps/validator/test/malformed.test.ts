@@ -26,6 +26,19 @@ describe('malformed state files', () => {
     expect(result.ok).toBe(false);
   });
 
+  it('reports a record name no store can key (a lone surrogate) as INVALID_KEY and checks the rest', async () => {
+    const file = join(dir, 'bscmainnet.json');
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, { contractName: string }> };
+    const [name] = Object.keys(doc.records) as [string];
+    const bad = `${name}\ud800`;
+    doc.records[bad] = { ...(doc.records[name] as { contractName: string }), contractName: bad };
+    delete doc.records[name];
+    await writeFile(file, JSON.stringify(doc, null, 2));
+    const result = await validateDeployments(dir);
+    expect(result.findings.filter((f) => f.severity === 'error').map((f) => [f.code, f.file])).toEqual([['INVALID_KEY', file]]);
+    expect(result.ok).toBe(false);
+  });
+
   it('names a byte-order mark and reads the file past it', async () => {
     const file = join(dir, 'bscmainnet.json');
     await writeFile(file, `\uFEFF${await readFile(file, 'utf8')}`);

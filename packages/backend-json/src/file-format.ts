@@ -7,6 +7,7 @@ import {
   assertDeploymentRecord,
   compareKeys,
   finding,
+  loneSurrogateAt,
   invalidValueFinding,
   orderRecordFields,
   RECORD_FIELDS,
@@ -163,6 +164,23 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
     for (const name of Object.keys(section)) {
       const key = `${chainId}-${name}`;
       const value = section[name];
+      const pointer = `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      // A name no store can key (a lone surrogate): an entry that is not a record, reported as such.
+      const lone = loneSurrogateAt(name);
+      if (lone !== -1) {
+        invalid.set(name, {
+          name,
+          value,
+          finding: finding('INVALID_KEY', `${file}: records[${JSON.stringify(name)}]: the name holds a lone UTF-16 surrogate at index ${lone}`, {
+            key,
+            file,
+            chainId,
+            contractName: name,
+            pointer,
+          }),
+        });
+        continue;
+      }
       try {
         const record = assertDeploymentRecord(value, key);
         if (record.chainId !== chainId || record.contractName !== name) {
@@ -174,7 +192,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
               file,
               chainId,
               contractName: name,
-              pointer: `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+              pointer,
             }),
           });
         } else {

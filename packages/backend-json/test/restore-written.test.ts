@@ -3,9 +3,10 @@
 // byte for byte; the restore names the version it puts back.
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
 import { lastWrittenVersion } from '../src/written-version.js';
+import { JsonFileStore } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -176,5 +177,26 @@ describe('a backup named by the caller', () => {
       await expect(store.restore(56, backup), backup).rejects.toMatchObject({ code, file: backup });
     }
     expect(Buffer.compare(await readFile(file), before)).toBe(0);
+  });
+});
+
+describe('a name no store can key, written into a file by hand', () => {
+  it('is an entry that is not a record (INVALID_KEY, naming file and pointer): the rest of the file reads, and the check of it lists it', async () => {
+    const { dir, store } = await setup();
+    await store.put(rec(56, 'A'));
+    await store.put(rec(56, 'B'));
+    const file = join(dir, 'bscmainnet.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"B": {', '"B\\ud800": {').replace('"contractName": "B"', '"contractName": "B\\ud800"'));
+    const fresh = new JsonFileStore({ dir, cache: false });
+    await fresh.open();
+    onTestFinished(() => fresh.close());
+    expect((await fresh.list(56).catch((e: unknown) => e)) as { code?: string }).toMatchObject({ code: 'CORRUPTED' });
+    const invalid: Array<{ key: string; finding: { code: string; file?: string; pointer?: string } }> = [];
+    const keys: string[] = [];
+    for await (const entry of fresh.iterate({ onInvalid: (e) => invalid.push(e) })) keys.push(entry.key);
+    expect(keys).toEqual(['56-A']);
+    expect(invalid).toEqual([{ key: '56-B\ud800', finding: expect.objectContaining({ code: 'INVALID_KEY', file, pointer: '/records/B\ud800' }) }]);
+    const report = await fresh.checkIntegrity();
+    expect(report.findings.filter((f) => f.severity === 'error').map((f) => f.code)).toEqual(['INVALID_KEY']);
   });
 });

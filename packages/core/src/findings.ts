@@ -4,7 +4,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { DuplicateKey } from './codec.js';
 import type { DeploymentRecord } from './record.js';
-import { recordKey, tryParseKey } from './keys.js';
+import { loneSurrogateAt, recordKey, tryParseKey } from './keys.js';
 import { NetworkRegistry } from './registry.js';
 import { isJsonNumber } from './json-number.js';
 
@@ -129,10 +129,15 @@ export interface RecordFindingOptions {
 /** The quality findings for one structurally valid record. */
 export function recordFindings(record: DeploymentRecord, options: RecordFindingOptions = {}): Finding[] {
   const registry = options.registry ?? new NetworkRegistry();
-  const expectedKey = recordKey(record.chainId, record.contractName);
+  // A name no store can key (a lone surrogate) is a finding here, never a throw: one bad record
+  // must not stop the check of the rest.
+  const lone = loneSurrogateAt(record.contractName);
+  const expectedKey = lone === -1 ? recordKey(record.chainId, record.contractName) : `${record.chainId}-${record.contractName}`;
   const key = options.key ?? expectedKey;
   const where = { key, chainId: record.chainId, contractName: record.contractName };
   const out: Finding[] = [];
+  if (lone !== -1)
+    out.push(finding('INVALID_KEY', `contractName holds a lone UTF-16 surrogate at index ${lone}: no store can key it (LevelDB keys are UTF-8)`, { ...where, field: 'contractName' }));
 
   if (options.key !== undefined && options.key !== expectedKey) {
     const parsed = tryParseKey(options.key);

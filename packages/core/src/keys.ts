@@ -10,20 +10,35 @@ export function assertChainId(chainId: number): number {
   return chainId;
 }
 
-// A UTF-16 surrogate without its pair: no UTF-8 text holds it, so a LevelDB key (UTF-8) would
-// store U+FFFD in its place and no longer match its record.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * Where `name` holds a UTF-16 surrogate without its pair (-1 when it holds none): no UTF-8 text
+ * holds one, so a LevelDB key (UTF-8) would store U+FFFD in its place and no longer match its record.
+ */
+export function loneSurrogateAt(name: string): number {
+  // Node 20 has it; TypeScript's ES2023 library does not name it.
+  if ((name as string & { isWellFormed(): boolean }).isWellFormed()) return -1;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) return i;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = name.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return i;
+      i++;
+    }
+  }
+  return -1;
+}
 
 export function recordKey(chainId: number, contractName: string): string {
   assertChainId(chainId);
   if (typeof contractName !== 'string' || contractName.length === 0) {
     throw new StateError(ErrorCodes.INVALID_KEY, 'contractName must be a non-empty string');
   }
-  const lone = LONE_SURROGATE.exec(contractName);
-  if (lone !== null) {
+  const lone = loneSurrogateAt(contractName);
+  if (lone !== -1) {
     throw new StateError(
       ErrorCodes.INVALID_KEY,
-      `contractName ${JSON.stringify(contractName)} holds a lone UTF-16 surrogate at index ${lone.index}: a key must be well-formed Unicode (LevelDB stores keys as UTF-8)`,
+      `contractName ${JSON.stringify(contractName)} holds a lone UTF-16 surrogate at index ${lone}: a key must be well-formed Unicode (LevelDB stores keys as UTF-8)`,
       { key: `${chainId}-${contractName}` },
     );
   }
