@@ -29,7 +29,7 @@ const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
-import { StateError, fsErrorCode, errnoCode, isProcessAlive, removeOnInterrupt } from '@deploystate/core';
+import { StateError, fsErrorCode, errnoCode, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -90,8 +90,13 @@ let tempSequence = 0;
 
 /** The pid a temp file name carries, if it is one of ours. */
 export function tempFilePid(name: string): number | undefined {
-  const match = /\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
-  return match ? Number(match[1]) : undefined;
+  return tempFileOwner(name)?.pid;
+}
+
+/** The target's file name and the writer's pid a temp file name carries, if it is one of ours. */
+function tempFileOwner(name: string): { target: string; pid: number } | undefined {
+  const match = /^(.*)\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
+  return match ? { target: match[1] as string, pid: Number(match[2]) } : undefined;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -407,8 +412,9 @@ export function writeFileDurable(target: string, data: string | Uint8Array): Pro
 }
 
 /**
- * Removes the temp files a writer killed mid-write left in `folder` (for `target` only, when
- * named): ours by name, carrying a pid no process has any more. Best effort: returns how many went.
+ * Removes the temp files a writer killed mid-write left in `folder` (only `target`'s, when named):
+ * ours by name, carrying a pid no process has any more, and older than LEFTOVER_MIN_AGE_MS. Best
+ * effort: returns how many went.
  */
 export function sweepDeadTemps(folder: string, target?: string): number {
   let removed = 0;
@@ -418,15 +424,17 @@ export function sweepDeadTemps(folder: string, target?: string): number {
   } catch {
     return 0;
   }
+  const now = Date.now();
   for (const name of names) {
-    if (target !== undefined && !name.startsWith(`${target}.`)) continue;
-    const pid = tempFilePid(name);
-    if (pid === undefined || pid === process.pid || isProcessAlive(pid)) continue;
+    const owner = tempFileOwner(name);
+    if (owner === undefined || (target !== undefined && owner.target !== target)) continue;
+    const path = join(folder, name);
     try {
-      rmSync(join(folder, name), { force: true });
+      if (!leftByDeadProcess(owner.pid, statSync(path).mtimeMs, now)) continue;
+      rmSync(path, { force: true });
       removed++;
     } catch {
-      // Not ours to remove after all.
+      // Gone meanwhile, or not ours to remove after all.
     }
   }
   return removed;

@@ -1,11 +1,12 @@
 // The one durable write of the toolkit (`@deploystate/backend-json/atomic`), which the JSON store and
 // the migrator share: what a replaced file keeps (its permission bits), what happens at a symbolic
 // link, and what a failed write leaves. The order of its syncs and rename is in durable-order.test.ts.
-import { chmod, lstat, mkdir, readFile, readdir, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { FolderSync, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
+import { LEFTOVER_MIN_AGE_MS } from '@deploystate/core';
+import { FolderSync, sweepDeadTemps, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
 
 async function tempDir(): Promise<string> {
   const dir = await makeTempDir('deploystate-atomic-');
@@ -117,5 +118,30 @@ describe('FolderSync', () => {
     expect(sync.opened?.ino).toBe((await stat(folder)).ino);
     expect(sync.opened?.ino).not.toBe(first?.ino);
     expect(await readFile(join(folder, 'a.json'), 'utf8')).toBe('3\n');
+  });
+});
+
+describe('temp files a killed writer left beside a target', () => {
+  it("the next writeFileDurable to that target removes its dead writers' old ones, and nothing else", async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'state.json');
+    const deadPid = 2 ** 22 + 1;
+    const old = new Date(Date.now() - LEFTOVER_MIN_AGE_MS - 60_000);
+    const names = {
+      deadOld: `state.json.${deadPid}.abcdef000001.tmp`,
+      deadYoung: `state.json.${deadPid}.abcdef000002.tmp`,
+      live: `state.json.${process.ppid}.abcdef000003.tmp`,
+      otherTarget: `state.json.bak.${deadPid}.abcdef000004.tmp`,
+      notOurs: `state.json.${deadPid}.tmp`,
+    };
+    for (const [key, name] of Object.entries(names)) {
+      await writeFile(join(dir, name), 'half');
+      if (key !== 'deadYoung') await utimes(join(dir, name), old, old);
+    }
+    await writeFileDurable(target, '{}\n');
+    expect((await readdir(dir)).sort()).toEqual([names.deadYoung, names.live, names.notOurs, names.otherTarget, 'state.json'].sort());
+    // Asked for the whole folder, the other target's dead old one goes too.
+    expect(sweepDeadTemps(dir)).toBe(1);
+    expect(await readdir(dir)).not.toContain(names.otherTarget);
   });
 });

@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, isProcessAlive, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -158,16 +158,21 @@ const OWNER_FILE = 'owner.json';
 /** A folder with no owner file (made before owners were written) counts as left behind after this long. */
 const UNOWNED_AGE_MS = 24 * 60 * 60 * 1000;
 
-/** Whether a snapshot folder was left behind: its process (on this host) is gone, or it has no owner and is old. */
+/**
+ * Whether a snapshot folder was left behind: its process (on this host) is gone and it is older
+ * than LEFTOVER_MIN_AGE_MS, or it names no owner (none written, or cut short by a kill) and is a day old.
+ */
 async function leftBehind(dir: string, host: string, now: number): Promise<boolean> {
+  const { mtimeMs } = await stat(dir);
+  let owner: { pid?: unknown; host?: unknown } | undefined;
   try {
-    const owner = JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
-    return owner.host === host && typeof owner.pid === 'number' && owner.pid !== process.pid && !isProcessAlive(owner.pid);
+    owner = JSON.parse(await readFile(join(dir, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown } | undefined;
   } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') return false;
-    // No owner file: too old to be one being made now.
-    return now - (await stat(dir)).mtimeMs > UNOWNED_AGE_MS;
+    // Unreadable for another reason than its absence or a cut-short text: not ours to judge.
+    if (errnoCode(error) !== 'ENOENT' && !(error instanceof SyntaxError)) return false;
   }
+  if (typeof owner?.pid !== 'number') return now - mtimeMs > UNOWNED_AGE_MS;
+  return owner.host === host && leftByDeadProcess(owner.pid, mtimeMs, now);
 }
 
 /**

@@ -4,6 +4,7 @@ import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LEFTOVER_MIN_AGE_MS } from '@deploystate/core';
 import { openSnapshot, sweepSnapshots } from '../src/index.js';
 import { runNode, storeFolderPerTest, type Child } from './helpers.js';
 
@@ -42,6 +43,11 @@ describe('snapshot folders left behind', () => {
     paused.process.kill('SIGSTOP');
     try {
       expect((await snapshotsIn(root)).sort()).toEqual([killedDir, pausedDir].sort());
+      // Fresh, a dead process's folder stays (its pid may live in another pid namespace sharing the folder).
+      expect(await sweepSnapshots(root)).toEqual([]);
+      // Made before the sweep's minimum age: both folders look that old now.
+      const earlier = new Date(Date.now() - LEFTOVER_MIN_AGE_MS - 60_000);
+      for (const dir of [killedDir, pausedDir]) await utimes(dir, earlier, earlier);
       const mine = await openSnapshot(folder.path, { tmpRoot: root });
       try {
         expect((await snapshotsIn(root)).sort()).toEqual([pausedDir, mine.dir].sort());
@@ -58,7 +64,7 @@ describe('snapshot folders left behind', () => {
     expect(await snapshotsIn(root)).toEqual([]);
   });
 
-  it('keeps a folder another host owns, one being made (no owner yet), and anything not a snapshot; removes an old one with no owner', async () => {
+  it('keeps a folder another host owns, a young one, one being made (no owner yet), and anything not a snapshot; removes old ones a dead process or no owner left', async () => {
     const root = join(folder.dir, 'tmp');
     const make = async (name: string, owner?: object): Promise<string> => {
       const dir = join(root, name);
@@ -74,11 +80,17 @@ describe('snapshot folders left behind', () => {
     const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
     await utimes(old, twoDaysAgo, twoDaysAgo);
     const dead = await make('deploystate-snapshot-dead01', { pid: deadPid, host: hostname() });
+    await utimes(dead, twoDaysAgo, twoDaysAgo);
+    await make('deploystate-snapshot-young1', { pid: deadPid, host: hostname() });
+    // An owner file a kill cut short: judged as none, by age.
+    const cutShort = await make('deploystate-snapshot-cut001');
+    await writeFile(join(cutShort, 'owner.json'), '{"pid": 12');
+    await utimes(cutShort, twoDaysAgo, twoDaysAgo);
     const unrelated = await make('someone-else-dead01', { pid: deadPid, host: hostname() });
     await utimes(unrelated, twoDaysAgo, twoDaysAgo);
 
-    expect((await sweepSnapshots(root)).sort()).toEqual([dead, old].sort());
-    expect((await readdir(root)).sort()).toEqual(['deploystate-snapshot-fresh1', 'deploystate-snapshot-other1', 'someone-else-dead01']);
+    expect((await sweepSnapshots(root)).sort()).toEqual([cutShort, dead, old].sort());
+    expect((await readdir(root)).sort()).toEqual(['deploystate-snapshot-fresh1', 'deploystate-snapshot-other1', 'deploystate-snapshot-young1', 'someone-else-dead01']);
     // A root that does not exist: nothing to do.
     expect(await sweepSnapshots(join(root, 'missing'))).toEqual([]);
   });

@@ -135,6 +135,18 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/**
+ * How old a temp file or folder a dead process made must be before a sweep removes it: a pid can
+ * look dead from here and be alive in another pid namespace sharing the folder (a container with
+ * a bind mount), and no write or snapshot of ours stays unfinished this long.
+ */
+export const LEFTOVER_MIN_AGE_MS = 10 * 60 * 1000;
+
+/** Whether a temp file or folder named for process `pid`, last changed at `mtimeMs`, was left by a process now gone. */
+export function leftByDeadProcess(pid: number, mtimeMs: number, now: number = Date.now()): boolean {
+  return pid !== process.pid && now - mtimeMs > LEFTOVER_MIN_AGE_MS && !isProcessAlive(pid);
+}
+
 /** Maps an operating-system error from a write to the code that tells the operator what to do. */
 export function fsErrorCode(error: unknown): ErrorCode {
   const code = errnoCode(error);
