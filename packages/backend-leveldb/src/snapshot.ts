@@ -99,7 +99,9 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
   if (!Number.isInteger(attempts) || attempts < 1) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'attempts must be a positive integer');
   await assertSource(source);
   await assertFreshDest(dest);
-  let lastProblem = 'the store kept changing during the copy';
+  // Why the last attempt failed: a busy store is LOCKED (try again later), a damaged one CORRUPTED.
+  const BUSY = { damaged: false, text: 'the store kept changing during the copy' };
+  let last = BUSY;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) {
       await rm(dest, { recursive: true, force: true });
@@ -110,29 +112,32 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       await copyFolder(source, dest);
     } catch (error) {
       // A file compacted away mid-copy: the MANIFEST changed too; copy again.
-      if (errnoCode(error) === 'ENOENT') continue;
+      if (errnoCode(error) === 'ENOENT') {
+        last = BUSY;
+        continue;
+      }
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot copy ${source} to ${dest}`, { file: source, cause: error });
     }
     const after = await manifestMark(source);
     // No MANIFEST that CURRENT names, before and after: a damaged folder, not a busy one (a writer
     // switching MANIFESTs shows one on one side at least), unless a later attempt finds one.
     if (before === null && after === null) {
-      lastProblem = 'CURRENT is missing, unreadable, or names a MANIFEST that does not exist';
+      last = { damaged: true, text: 'CURRENT is missing, unreadable, or names a MANIFEST that does not exist' };
       continue;
     }
     if (!sameMark(before, after)) {
-      lastProblem = 'the store kept changing during the copy';
+      last = BUSY;
       continue;
     }
     if ((await settleCopy(dest)) === 'damaged') {
-      lastProblem = 'a log record in the copy fails its checksum';
+      last = { damaged: true, text: 'a log record in the copy fails its checksum' };
       continue;
     }
     return { dest, attempts: attempt };
   }
   await rm(dest, { recursive: true, force: true });
-  if (lastProblem.startsWith('a log record') || lastProblem.startsWith('CURRENT')) throw corrupted(source, lastProblem);
-  throw new StateError(ErrorCodes.LOCKED, `could not take a consistent snapshot of ${source} in ${attempts} attempts: ${lastProblem}`, {
+  if (last.damaged) throw corrupted(source, last.text);
+  throw new StateError(ErrorCodes.LOCKED, `could not take a consistent snapshot of ${source} in ${attempts} attempts: ${last.text}`, {
     file: source,
     hint: 'another process is writing heavily; try again when it is quieter, or stop it',
   });

@@ -26,15 +26,12 @@ async function runCommand(spec: CommandSpec, args: unknown[], options: Record<st
 }
 
 function flush(code: number): void {
-  // What work still holds (a signal stopped it: temp files, a snapshot, a drill's copy, child
-  // processes) goes right before the exit, so nothing the work does meanwhile is left behind.
-  const exit = (): never => {
-    if (stdoutState.interrupted) runInterruptCleanups();
-    process.exit(code);
-  };
+  const exit = (): never => process.exit(code);
   // stdout to a pipe may still be draining; exit once it has taken everything.
   if (process.stdout.writableLength === 0) exit();
   process.stdout.once('drain', exit);
+  // Stopped by a signal: a reader that stopped reading never drains stdout; exit anyway, soon.
+  if (stdoutState.interrupted) setTimeout(exit, 2_000);
 }
 
 async function writeEnvelope(envelope: Envelope): Promise<void> {
@@ -84,12 +81,14 @@ const STOPPING_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
  */
 function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
   let interrupted = false;
+  // What work still holds once a signal came (temp files, a snapshot, a drill's copy, child
+  // processes) goes as the process exits, however it exits: nothing the work does meanwhile is left.
+  process.once('exit', () => {
+    if (stdoutState.interrupted) runInterruptCleanups();
+  });
   for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
     process.on(signal, () => {
-      if (interrupted) {
-        runInterruptCleanups();
-        process.exit(code);
-      }
+      if (interrupted) process.exit(code);
       interrupted = true;
       stdoutState.interrupted = true;
       void (async () => {
@@ -97,11 +96,15 @@ function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
         const note =
           stdoutState.interruptNote?.() ??
           'stopped before it finished; every file is replaced whole (temp file, then rename), so none is half-written: run the command again';
-        const { OutcomeError } = await import('./outcome.js');
-        const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): ${note}`);
-        await writeFailure(error, json, debug, colour);
-        flush(code);
-      })();
+        try {
+          const { OutcomeError } = await import('./outcome.js');
+          const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): ${note}`);
+          await writeFailure(error, json, debug, colour);
+        } finally {
+          // Whatever the message met (a closed stderr), the clean-up and the exit happen.
+          flush(code);
+        }
+      })().catch(() => undefined);
     });
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import { verifyChain } from './chain/verify-chain.js';
-import { readCommandRecord, type UnreadableRecord } from './command-records.js';
+import { readCommandRecord, usable, type UnreadableRecord } from './command-records.js';
 import type { MigrationContext } from './context.js';
 import { routeFor, type Side } from './routing.js';
 import { readState } from './state.js';
@@ -39,11 +39,16 @@ function isChainVerification(value: unknown): value is ChainVerificationReport {
 }
 
 /**
- * The last chain verification: null when none ran; `{ unreadable }` naming the file when it is
- * there but damaged (it is evidence only: `verify-chain` writes it again).
+ * The last chain verification as the report reads it: null when none ran; `{ unreadable }` naming
+ * the file when it is there but damaged (it is evidence only: `verify-chain` writes it again).
  */
-export function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | UnreadableRecord | null> {
+export function readChainVerificationRecord(stateDir: string): Promise<ChainVerificationReport | UnreadableRecord | null> {
   return readCommandRecord(chainVerificationFile(stateDir), isChainVerification);
+}
+
+/** The last chain verification, or null when none ran or its file cannot be read. */
+export async function readLastChainVerification(stateDir: string): Promise<ChainVerificationReport | null> {
+  return usable(await readChainVerificationRecord(stateDir)) ?? null;
 }
 
 /** The side deploy scripts read from now, which is what `verify-chain` checks by default. */

@@ -75,16 +75,23 @@ async function copyStore(ctx: MigrationContext, shared: JsonFileStore): Promise<
   return store;
 }
 
+/**
+ * Refuses a JavaScript caller's slip in the copy's options (a string for the list, NaN for the
+ * size), never spread or rounded: checked before the copy takes its lock or reads anything.
+ */
+export function checkCopyOptions(options: CopyOptions): void {
+  const { batchSize, exclude } = options;
+  if (batchSize !== undefined && (!Number.isSafeInteger(batchSize) || batchSize < 1))
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `batchSize must be a whole number above 0, got ${String(batchSize)}`);
+  if (exclude !== undefined && (!Array.isArray(exclude) || !exclude.every((key) => typeof key === 'string')))
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `exclude must be an array of keys, got ${JSON.stringify(exclude)}`);
+}
+
 /** The copy's plan: resume or start over, from which journal seq, with which exclusions; the state records it. */
 export async function planCopy(ctx: MigrationContext, options: CopyOptions): Promise<CopyRun> {
   const started = ctx.now();
   const dryRun = options.dryRun ?? false;
   const batchSize = options.batchSize ?? 1000;
-  // A JavaScript caller's slip (a string for the list, NaN for the size) is refused, never spread or rounded.
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `batchSize must be a whole number above 0, got ${String(options.batchSize)}`);
-  if (options.exclude !== undefined && (!Array.isArray(options.exclude) || !options.exclude.every((key) => typeof key === 'string')))
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `exclude must be an array of keys, got ${JSON.stringify(options.exclude)}`);
   let state = await readState(ctx.files);
   const exclusions = new Set([...state.exclusions, ...(options.exclude ?? [])]);
   // A dry run reads the snapshot alone: opening the live database rewrites some of its files, which

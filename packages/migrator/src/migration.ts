@@ -8,6 +8,7 @@ import { NetworkRegistry, type Acknowledgement, type DeploymentRecord } from '@d
 import { jsonStore, levelDbStore } from './backends.js';
 import type { MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
+import { checkCopyOptions } from './copy-plan.js';
 import { WrittenRecords } from './written-records.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
@@ -252,6 +253,11 @@ export class Migration {
   }
 
   migrate(options: CopyOptions = {}): Promise<CopyReport> {
+    try {
+      checkCopyOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const work = async (): Promise<CopyReport> => {
       await admit(this.commands, 'migrate');
       // What deploy scripts left in the outbox reaches JSON before the copy reads either side.

@@ -9,7 +9,7 @@ import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { unreadableFiles } from './unreadable.js';
 import { routeFor } from './routing.js';
 import { readState } from './state.js';
-import { readLastChainVerification } from './chain-evidence.js';
+import { readChainVerificationRecord } from './chain-evidence.js';
 import { readAnalysisFigures } from './analysis.js';
 import { usable } from './command-records.js';
 import type { MigrationReport, MigrationStateFile, PhaseTiming } from './types.js';
@@ -77,7 +77,7 @@ export interface ReportOptions {
 export async function buildReport(ctx: MigrationContext, options: ReportOptions = {}): Promise<MigrationReport> {
   const state = await readState(ctx.files);
   // Records of earlier commands, not the state: a damaged one is named in the report, never fatal.
-  const chainRead = await readLastChainVerification(ctx.files.stateDir);
+  const chainRead = await readChainVerificationRecord(ctx.files.stateDir);
   const chain = usable(chainRead) ?? null;
   const analysisRead = await readAnalysisFigures(ctx.files.analysis);
   const analysis = usable(analysisRead) ?? null;

@@ -182,6 +182,8 @@ describe("a JavaScript caller's slips", () => {
   it('migrate refuses exclude given as a string and a batchSize that is not a whole number above 0, before copying anything', async () => {
     await createDemo(tempDir());
     const migration = await Migration.open({ cwd: tempDir() });
+    // Checked first, before the lock and the phase's gate: in leveldb-only it is still the argument that is wrong.
+    await expect(migration.migrate({ batchSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await migration.enableDualWrite();
     for (const options of [{ exclude: '97-LookCoin' }, { exclude: [97] }, { batchSize: Number.NaN }, { batchSize: 0 }, { batchSize: -1 }, { batchSize: 'abc' }, { batchSize: 2.5 }]) {
       await expect(migration.migrate(options as never), JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

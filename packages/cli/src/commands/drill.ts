@@ -7,7 +7,7 @@ import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
-import { createWorkspace, releaseWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
+import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
 
 interface ScenarioSpec {
   /** What the scenario proves, for the report and --help. */
@@ -87,9 +87,9 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   }
   const expected = options.expected === undefined ? undefined : resolve(ctx.cwd, String(options.expected));
   const sources = { deployments: ctx.paths.deployments, leveldb: ctx.paths.leveldb };
-  const workspace = await createWorkspace(sources, { leveldb: spec.needsLevelDb });
-  const checks = new DrillChecks();
   const keep = options.keep === true;
+  const workspace = await createWorkspace(sources, { leveldb: spec.needsLevelDb, keep });
+  const checks = new DrillChecks();
   const names = spec.damagesCopy ? (text: string) => text : namingOriginals(workspace, sources);
   ctx.out.info(`drill ${scenario}: working on a copy in ${workspace.root}${workspace.leveldb ? ' (with a LevelDB snapshot)' : ''}`);
   try {
@@ -109,7 +109,6 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     throw withOriginals(error, names);
   } finally {
     if (!keep) await removeWorkspace(workspace);
-    else releaseWorkspace(workspace);
   }
   if (!checks.ok) ctx.exitCode = 1;
   const list = checks.list.map((check) => ({ ...check, detail: names(check.detail) }));

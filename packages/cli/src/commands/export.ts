@@ -1,7 +1,7 @@
 // `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
 import { lstat, realpath } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   ErrorCodes,
   StateError,
@@ -65,7 +65,7 @@ async function realFolderOf(path: string): Promise<string> {
 
 const within = (path: string, folder: string): boolean => {
   const rel = relative(folder, path);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith('/'));
+  return rel === '' || !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel));
 };
 
 /**

@@ -33,11 +33,10 @@ const NOW_DRILLS: Readonly<Record<string, string>> = {
   'error-recovery': 'error-recovery',
 };
 
-/** Runs `command` through the shell in `cwd`; its output goes to stderr with --json, so stdout keeps one document. */
 /**
- * SIGTERM to a process and every process below it (their parents read from /proc on Linux; where
- * there is no /proc, the process alone). Children first go into the list, so each is found before
- * its parent dies and it is handed to init.
+ * SIGTERM to a process and every process below it (their parents read from /proc, so on Linux;
+ * elsewhere, the process alone). The whole tree is listed before any is signalled, so each is
+ * found before its parent dies and it is handed to init.
  */
 function killTree(root: number | undefined): void {
   if (root === undefined) return;
@@ -72,6 +71,7 @@ function killTree(root: number | undefined): void {
   }
 }
 
+/** Runs `command` through the shell in `cwd`; its output goes to stderr with --json, so stdout keeps one document. */
 function runShell(command: string, cwd: string, json: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, { cwd, shell: true, stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit'] });

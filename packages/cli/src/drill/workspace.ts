@@ -42,7 +42,10 @@ async function copyTree(from: string, to: string, top: boolean): Promise<void> {
  * Copies the user's data into a fresh temp folder. STORE_NOT_FOUND when there is neither a
  * deployments folder nor (when `leveldb` is wanted) a LevelDB folder to drill on.
  */
-export async function createWorkspace(sources: DrillSources, options: { leveldb: boolean }): Promise<Workspace> {
+// Each workspace's removal should a signal stop the drill (none for one to keep).
+const cleanups = new Map<string, () => void>();
+
+export async function createWorkspace(sources: DrillSources, options: { leveldb: boolean; keep?: boolean }): Promise<Workspace> {
   const deploymentsExisted = existsSync(sources.deployments);
   const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT'));
   if (!deploymentsExisted && !(options.leveldb && leveldbExists)) {
@@ -56,8 +59,9 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
     );
   }
   const root = await mkdtemp(join(tmpdir(), 'deploystate-drill-'));
-  // A copy of the user's data: removed if a signal stops the drill first.
-  cleanups.set(root, removeOnInterrupt(root));
+  // A copy of the user's data: removed if a signal stops the drill first, unless it is to be kept
+  // (a drill stopped mid-way is what one keeps a workspace to look at).
+  if (!options.keep) cleanups.set(root, removeOnInterrupt(root));
   try {
     const workspace: Workspace = { root, deployments: join(root, 'deployments'), stateDir: join(root, 'state'), deploymentsExisted };
     if (deploymentsExisted) await copyTree(sources.deployments, workspace.deployments, true);
@@ -76,10 +80,8 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
   }
 }
 
-const cleanups = new Map<string, () => void>();
-
-/** The workspace stays where it is (drill --keep), even if a signal stops the process now. */
-export function releaseWorkspace(workspace: Pick<Workspace, 'root'>): void {
+/** Drops the workspace's removal on a signal (it is removed already, or was never made whole). */
+function releaseWorkspace(workspace: Pick<Workspace, 'root'>): void {
   cleanups.get(workspace.root)?.();
   cleanups.delete(workspace.root);
 }
