@@ -193,7 +193,10 @@ export class Migration {
     // From a snapshot taken at a quiet point of the fence: a write made since is pending, not a difference.
     return this.run(async () => {
       const ctx = this.readCtx;
-      return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare') });
+      // In json-only, LevelDB stays as the cut-over left it: what deploy scripts wrote since is no difference (as verify counts it).
+      const state = await this.state();
+      const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined);
+      return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare'), ...(sinceCutover !== undefined && { sinceCutover }) });
     });
   }
 

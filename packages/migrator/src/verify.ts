@@ -74,11 +74,17 @@ export function compareAll(ctx: MigrationContext, options: CompareOptions = {}):
   return compareWith(ctx, options);
 }
 
-/** compare: LevelDB vs JSON; CORRUPTED when a JSON state file (or record entry) cannot be read. */
+/**
+ * compare: LevelDB vs JSON; CORRUPTED when a JSON state file (or record entry) cannot be read. With
+ * `sinceCutover` (json-only), what JSON holds as the journal says it was written since the cut-over
+ * is no difference, as verify counts it (listed in `writtenSinceCutover`).
+ */
 export async function compareSides(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
-  const comparison = await compareAll(ctx, options);
+  let comparison = await compareAll(ctx, options);
   const corrupted = unreadableJsonError(comparison.unreadable);
   if (corrupted) throw corrupted;
+  if (options.sinceCutover !== undefined)
+    comparison = await explainWrittenSinceCutover(ctx.journal, comparison, options.sinceCutover, options.maxDetails ?? 1000);
   return comparison;
 }
 

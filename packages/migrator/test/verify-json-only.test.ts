@@ -15,7 +15,7 @@ async function acknowledgeAll(migration: Migration): Promise<string[]> {
   return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
 }
 
-describe('verify in json-only', () => {
+describe('verify and compare in json-only', () => {
   it('is clean after puts and deletes made since the cut-over, and names them; a value written by other means still differs', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
@@ -29,6 +29,10 @@ describe('verify in json-only', () => {
     const clean = await migration.verify();
     expect(clean.clean).toBe(true);
     expect(clean.comparison.writtenSinceCutover).toEqual(expect.arrayContaining(['97-AfterCutover', `97-${existing?.contractName}`]));
+    // compare counts them as verify does: equal, and names them.
+    const compared = await migration.compare();
+    expect(compared.equal).toBe(true);
+    expect(compared.writtenSinceCutover).toEqual(clean.comparison.writtenSinceCutover);
 
     // A script changes the record in place since (not through the store): a difference again.
     const file = join(migration.paths.deployments, 'bsctestnet.json');
@@ -38,5 +42,6 @@ describe('verify in json-only', () => {
     const changed = await migration.verify();
     expect(changed.clean).toBe(false);
     expect(changed.comparison.onlyRight.map((e) => e.key)).toContain('97-AfterCutover');
+    expect((await migration.compare()).onlyRight.map((e) => e.key)).toContain('97-AfterCutover');
   });
 });
