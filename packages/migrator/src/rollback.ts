@@ -1,7 +1,7 @@
 // Rollback from any state: rolling-back (the factory refuses writes) -> carry every write and
 // delete journalled since dual-write enable back into LevelDB -> leveldb-only. Re-runnable: a
 // crash leaves rolling-back and the next run finishes the carry-back.
-import { access, constants, readdir } from 'node:fs/promises';
+import { access, constants, readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSnapshot } from '@deploystate/backend-leveldb';
 import {
@@ -344,6 +344,21 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
   });
 }
 
+/** What a rollback writes besides the records it carries back (state, journal lines, LevelDB's own files). */
+const ROLLBACK_MARGIN_BYTES = 1024 * 1024;
+
+/** The bytes of the state files in the deployments folder: at most what a carry-back writes into LevelDB. */
+async function stateFileBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    total += await stat(join(folder, name)).then((s) => (s.isFile() ? s.size : 0), () => 0);
+  }
+  return total;
+}
+
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
 export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
   const { check, report } = checklist();
   let phase: MigrationPhase = 'leveldb-only';
@@ -374,6 +389,15 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
       });
     }
     return 'folder and files writable';
+  });
+  await check('disk space', async () => {
+    // Where JSON is authoritative, the rollback carries its records back into LevelDB.
+    const carried = JSON_AUTHORITATIVE.includes(phase) ? await stateFileBytes(ctx.files.deployments) : 0;
+    const need = carried + ROLLBACK_MARGIN_BYTES;
+    const fs = await statfs(ctx.files.leveldb);
+    const free = fs.bavail * fs.bsize;
+    if (free < need) throw new Error(`${mib(free)} free where LevelDB lives (${ctx.files.leveldb}); a rollback may write up to ${mib(need)} there`);
+    return `${mib(free)} free; a rollback writes at most about ${mib(need)}`;
   });
   await check('backup present', async () => {
     const backups = await listLevelDbBackups(ctx);

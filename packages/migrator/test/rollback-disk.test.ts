@@ -1,0 +1,51 @@
+// A rollback needs room where LevelDB lives for the records it carries back: readiness says so when
+// the disk is that full (the free space the file system reports is shrunk here, as on a full disk),
+// and the rollback it gates is refused before anything is written.
+import { describe, expect, it, vi } from 'vitest';
+import type { Migration } from '../src/index.js';
+import { demoMigration, useTempDir } from './helpers.js';
+
+const disk = vi.hoisted(() => ({ freeBytes: Number.POSITIVE_INFINITY }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...actual,
+    statfs: async (path: string) => {
+      const real = await actual.statfs(path);
+      return Number.isFinite(disk.freeBytes) ? { ...real, bavail: Math.floor(disk.freeBytes / real.bsize) } : real;
+    },
+  };
+});
+
+const tempDir = useTempDir('migrator-rollback-disk-');
+
+async function acknowledgeAll(migration: Migration): Promise<string[]> {
+  const analysis = await migration.analyze();
+  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
+}
+
+describe('rollback on a full disk', () => {
+  it('readiness fails its disk space check naming the folder, and the rollback is refused before it begins', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const ready = await migration.rollbackReadiness();
+    expect(ready.ready).toBe(true);
+    expect(ready.checks.find((c) => c.name === 'disk space')?.ok).toBe(true);
+
+    disk.freeBytes = 64 * 1024;
+    try {
+      const full = await migration.rollbackReadiness();
+      expect(full.ready).toBe(false);
+      expect(full.checks.find((c) => c.name === 'disk space')).toMatchObject({ ok: false, detail: expect.stringContaining(migration.paths.leveldb) });
+      await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+      // Refused before it began: no rollback recorded, the phase as it was.
+      const { state } = await migration.status();
+      expect(state.phase).toBe('json-only');
+      expect(state.rollback ?? null).toBeNull();
+    } finally {
+      disk.freeBytes = Number.POSITIVE_INFINITY;
+    }
+    expect((await migration.rollback()).from).toBe('json-only');
+  });
+});
