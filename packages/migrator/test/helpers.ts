@@ -139,3 +139,9 @@ export async function disagreeingSides(): Promise<{ leveldb: MemoryStore; json: 
   await json.put(fromJson);
   return { leveldb, json, fromLevelDb, fromJson };
 }
+
+/** Every finding the demo's analysis raises above info, by key or code: what a cut-over of it must acknowledge. */
+export async function acknowledgeAll(migration: Migration): Promise<string[]> {
+  const analysis = await migration.analyze();
+  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
+}

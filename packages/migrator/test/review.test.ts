@@ -3,17 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { createStateStore, Migration } from '../src/index.js';
+import { createStateStore } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-review-');
-
-async function acknowledgeAll(migration: Migration): Promise<string[]> {
-  const analysis = await migration.analyze();
-  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
-}
 
 async function leveldbGet(dir: string, chainId: number, name: string): Promise<unknown> {
   const store = new LevelDbStore({ path: resolvePaths({ cwd: dir }).leveldb, idleCloseMs: 0 });

@@ -2,8 +2,7 @@
 // the disk is that full (the free space the file system reports is shrunk here, as on a full disk),
 // and the rollback it gates is refused before anything is written.
 import { describe, expect, it, vi } from 'vitest';
-import type { Migration } from '../src/index.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
 
 const disk = vi.hoisted(() => ({ freeBytes: Number.POSITIVE_INFINITY }));
 
@@ -19,11 +18,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const tempDir = useTempDir('migrator-rollback-disk-');
-
-async function acknowledgeAll(migration: Migration): Promise<string[]> {
-  const analysis = await migration.analyze();
-  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
-}
 
 describe('rollback on a full disk', () => {
   it('readiness fails its disk space check naming the folder, and the rollback is refused before it begins', async () => {

@@ -5,15 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore, Migration } from '../src/index.js';
-import { compareDirect, demoMigration, useTempDir } from './helpers.js';
+import { createStateStore } from '../src/index.js';
+import { acknowledgeAll, compareDirect, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-');
-
-async function acknowledgeAll(migration: Migration): Promise<string[]> {
-  const analysis = await migration.analyze();
-  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
-}
 
 /** Every file under `dir` with its size and modification time. */
 async function listing(dir: string): Promise<string[]> {

@@ -5,15 +5,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { createStateStore, type Migration } from '../src/index.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { createStateStore } from '../src/index.js';
+import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-json-only-');
-
-async function acknowledgeAll(migration: Migration): Promise<string[]> {
-  const analysis = await migration.analyze();
-  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
-}
 
 describe('verify and compare in json-only', () => {
   it('is clean after puts and deletes made since the cut-over, and names them; a value written by other means still differs', async () => {

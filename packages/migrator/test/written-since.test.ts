@@ -10,14 +10,9 @@ import { Journal, type NewJournalEntry } from '../src/journal.js';
 import { lastWrittenValues } from '../src/written-since.js';
 import { resolvePaths } from '../src/paths.js';
 import { ReadOnlySides } from '../src/read-only.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-written-since-');
-
-async function acknowledgeAll(migration: Migration): Promise<string[]> {
-  const analysis = await migration.analyze();
-  return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
-}
 
 /** Runs `work` with `during` called once, right before the first read of the JSON side (after the LevelDB snapshot). */
 async function whileJsonIsRead<T>(during: () => Promise<void>, work: () => Promise<T>): Promise<T> {
