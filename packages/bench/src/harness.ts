@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerInterruptCleanup, removeOnInterrupt } from '@deploystate/core/interrupt-cleanup';
+import { dropRemovalOnInterrupt, registerInterruptCleanup, removeOnInterrupt } from '@deploystate/core/interrupt-cleanup';
 import type { Measurement, MemoryMeasurement, SuiteName } from './results.js';
 import { summarize, throughput } from './stats.js';
 
@@ -167,20 +167,16 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
   };
 }
 
-// The temp folders made and not yet removed: a signal that stops the bench removes them (main.ts).
-const tempCleanups = new Map<string, () => void>();
-
-/** A fresh temp folder for one store; pair with removeTempDir in a finally. */
+/** A fresh temp folder for one store (removed too if a signal stops the bench); pair with removeTempDir in a finally. */
 export async function makeTempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `deploystate-bench-${prefix}-`));
-  tempCleanups.set(dir, removeOnInterrupt(dir));
+  removeOnInterrupt(dir);
   return dir;
 }
 
 export async function removeTempDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-  tempCleanups.get(dir)?.();
-  tempCleanups.delete(dir);
+  dropRemovalOnInterrupt(dir);
 }
 
 /** A fresh temp folder for one store, removed afterwards whatever happens. */

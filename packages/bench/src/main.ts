@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInterruptCleanups } from '@deploystate/core/interrupt-cleanup';
+import { runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { runFails } from './gates.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
 
 // Ctrl-C, SIGTERM or SIGHUP: the copies of the store and the stores the suites made in the temp
 // folder go, and the child processes stop, before the bench exits (130, 143, 129).
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
   process.on(signal, () => {
     const removed = runInterruptCleanups();
     process.stderr.write(`\nbench: stopped (${signal}); its temp folders and child processes cleaned up (${removed}), nothing saved\n`);

@@ -3,7 +3,7 @@
 // module, the migrator and the stores load only when that command runs. Every run ends here: with
 // --json, this file writes the one envelope (envelope.ts) for the command's result or its failure.
 import { readFileSync } from 'node:fs';
-import { runInterruptCleanups } from '@deploystate/core/interrupt-cleanup';
+import { runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { buildProgram, type CommandSpec } from './program.js';
 import { stdoutState } from './stdout-state.js';
 import type { Envelope } from './envelope.js';
@@ -70,9 +70,6 @@ async function printHelp(cli: ReturnType<typeof buildProgram>, json: boolean): P
     await writeEnvelope(successEnvelope(commandName, version, null));
   }
 }
-
-/** The signals that stop a command, with the exit code each ends it with (128 + its number). */
-const STOPPING_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 /**
  * Ctrl-C (or SIGTERM, SIGHUP) during long work: remove what the work was holding (temp files, a

@@ -9,9 +9,18 @@ import { rmSync } from 'node:fs';
 
 // One registry per process, even when the package is loaded twice (by require() and by import):
 // whichever copy registers, the program's handler runs them all.
-const REGISTRY = Symbol.for('@deploystate/core/interrupt-cleanups');
-const cleanups: Set<() => void> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Set<() => void> | undefined) ?? new Set();
-(globalThis as Record<symbol, unknown>)[REGISTRY] = cleanups;
+function perProcess<T>(name: string, make: () => T): T {
+  const key = Symbol.for(`@deploystate/core/${name}`);
+  const slot = globalThis as Record<symbol, unknown>;
+  slot[key] ??= make();
+  return slot[key] as T;
+}
+const cleanups = perProcess('interrupt-cleanups', () => new Set<() => void>());
+// The paths removeOnInterrupt holds, each with the function that drops its removal.
+const removals = perProcess('interrupt-removals', () => new Map<string, () => void>());
+
+/** The signals that stop a program's work, with the exit code each ends it with (128 + its number). */
+export const STOPPING_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 /**
  * Registers a synchronous cleanup (rmSync, unlinkSync, child.kill) to run if the process is
@@ -40,9 +49,18 @@ export function runInterruptCleanups(): number {
 
 /**
  * Removes `path` (a temp file or folder) if a signal stops the process first; returns the function
- * that drops this once the work has removed it or kept it. A process still writing into the folder
- * for a moment (a child being killed) is waited out by a few retries.
+ * that drops this once the work has removed it or kept it (as `dropRemovalOnInterrupt(path)` does,
+ * for code that removes the path elsewhere than it made it). A process still writing into the
+ * folder for a moment (a child being killed) is waited out by a few retries.
  */
 export function removeOnInterrupt(path: string): () => void {
-  return registerInterruptCleanup(() => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
+  const drop = registerInterruptCleanup(() => rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
+  removals.set(path, drop);
+  return () => dropRemovalOnInterrupt(path);
+}
+
+/** Drops the removal `removeOnInterrupt(path)` registered: the path is removed already, or kept. */
+export function dropRemovalOnInterrupt(path: string): void {
+  removals.get(path)?.();
+  removals.delete(path);
 }

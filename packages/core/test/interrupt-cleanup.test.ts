@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { registerInterruptCleanup, runInterruptCleanups } from '../src/index.js';
+import { dropRemovalOnInterrupt, registerInterruptCleanup, removeOnInterrupt, runInterruptCleanups } from '../src/index.js';
 
 describe('interrupt cleanups', () => {
   it('run once, newest first, each on its own; a dropped one does not run', () => {
@@ -15,5 +18,24 @@ describe('interrupt cleanups', () => {
     expect(runInterruptCleanups()).toBe(3);
     expect(ran).toEqual(['last', 'throws', 'first']);
     expect(runInterruptCleanups()).toBe(0);
+  });
+});
+
+describe('removeOnInterrupt', () => {
+  it('removes a folder the work still holds; one dropped by path (removed or kept elsewhere) stays', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'deploystate-core-removal-'));
+    try {
+      const held = join(root, 'held');
+      const kept = join(root, 'kept');
+      await mkdir(join(held, 'inside'), { recursive: true });
+      await mkdir(kept);
+      removeOnInterrupt(held);
+      removeOnInterrupt(kept);
+      dropRemovalOnInterrupt(kept);
+      expect(runInterruptCleanups()).toBe(1);
+      expect((await readdir(root)).sort()).toEqual(['kept']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ErrorCodes, removeOnInterrupt, StateError } from '@deploystate/core';
+import { dropRemovalOnInterrupt, ErrorCodes, removeOnInterrupt, StateError } from '@deploystate/core';
 
 /** The JSON backend's working folder inside deployments/ (locks, temp files, backups). */
 const BACKEND_DIR = '.deploystate';
@@ -42,9 +42,6 @@ async function copyTree(from: string, to: string, top: boolean): Promise<void> {
  * Copies the user's data into a fresh temp folder. STORE_NOT_FOUND when there is neither a
  * deployments folder nor (when `leveldb` is wanted) a LevelDB folder to drill on.
  */
-// Each workspace's removal should a signal stop the drill (none for one to keep).
-const cleanups = new Map<string, () => void>();
-
 export async function createWorkspace(sources: DrillSources, options: { leveldb: boolean; keep?: boolean }): Promise<Workspace> {
   const deploymentsExisted = existsSync(sources.deployments);
   const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT'));
@@ -61,7 +58,7 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
   const root = await mkdtemp(join(tmpdir(), 'deploystate-drill-'));
   // A copy of the user's data: removed if a signal stops the drill first, unless it is to be kept
   // (a drill stopped mid-way is what one keeps a workspace to look at).
-  if (!options.keep) cleanups.set(root, removeOnInterrupt(root));
+  if (!options.keep) removeOnInterrupt(root);
   try {
     const workspace: Workspace = { root, deployments: join(root, 'deployments'), stateDir: join(root, 'state'), deploymentsExisted };
     if (deploymentsExisted) await copyTree(sources.deployments, workspace.deployments, true);
@@ -75,20 +72,14 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
     return workspace;
   } catch (error) {
     await rm(root, { recursive: true, force: true });
-    releaseWorkspace({ root });
+    dropRemovalOnInterrupt(root);
     throw error;
   }
 }
 
-/** Drops the workspace's removal on a signal (it is removed already, or was never made whole). */
-function releaseWorkspace(workspace: Pick<Workspace, 'root'>): void {
-  cleanups.get(workspace.root)?.();
-  cleanups.delete(workspace.root);
-}
-
 export async function removeWorkspace(workspace: Workspace): Promise<void> {
   await rm(workspace.root, { recursive: true, force: true });
-  releaseWorkspace(workspace);
+  dropRemovalOnInterrupt(workspace.root);
 }
 
 export const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
