@@ -29,7 +29,7 @@ const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
-import { StateError, fsErrorCode, errnoCode, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
+import { StateError, fsErrorCode, errnoCode, IdleRelease, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -131,6 +131,8 @@ export class FolderSync {
   private refused = false;
   /** The descriptor prepare() checked, for the next sync. */
   private checked: number | undefined;
+  /** A store created per call and never closed keeps no folder open once it goes unused. */
+  private readonly idle = new IdleRelease(() => this.releaseIdle());
 
   constructor(readonly dir: string) {}
 
@@ -147,6 +149,11 @@ export class FolderSync {
    */
   prepare(): void {
     if (!this.refused) this.checked = this.current();
+  }
+
+  /** Forgets what prepare() checked, for a write given up before its sync. */
+  unprepare(): void {
+    this.checked = undefined;
   }
 
   async sync(): Promise<void> {
@@ -171,8 +178,9 @@ export class FolderSync {
 
   private current(): number {
     const named = statSync(this.dir);
+    this.idle.touch();
     if (this.fd !== undefined && this.held?.dev === named.dev && this.held.ino === named.ino) return this.fd;
-    this.close();
+    this.retire();
     const fd = openSync(this.dir, 'r');
     const opened = fstatSync(fd);
     this.fd = fd;
@@ -180,8 +188,21 @@ export class FolderSync {
     return fd;
   }
 
+  /** Lets the folder go when nothing is about to use or still uses it (else false: asked again later). */
+  private releaseIdle(): boolean {
+    if (this.checked !== undefined || this.running.size > 0) return false;
+    this.close();
+    return true;
+  }
+
   /** Idempotent; a later sync opens the folder again. */
   close(): void {
+    this.idle.cancel();
+    this.retire();
+  }
+
+  /** Lets the descriptor go (once no sync runs on it). */
+  private retire(): void {
     const fd = this.fd;
     this.fd = undefined;
     this.checked = undefined;
@@ -241,23 +262,30 @@ function takeRecyclable(recycle: string | undefined, tmp: string, mode: number):
  */
 async function placeTemp(fd: number, tmp: string, target: string, options: AtomicWriteOptions): Promise<boolean> {
   const durable = options.durable ?? true;
+  const folder = durable && options.folder?.dir === dirname(target) ? options.folder : undefined;
+  let folderSynced: Promise<void> | undefined;
   try {
-    // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
-    const synced = durable ? fdatasyncAsync(fd) : undefined;
     try {
-      if (durable && options.folder?.dir === dirname(target)) options.folder.prepare();
-      options.whileSyncing?.(tmp);
+      // fdatasync: the bytes and the size that reads need, without the times a full fsync would also commit.
+      const synced = durable ? fdatasyncAsync(fd) : undefined;
+      try {
+        folder?.prepare();
+        options.whileSyncing?.(tmp);
+      } finally {
+        // Never closed while its sync runs (the descriptor's number could be reused); a sync's failure comes first.
+        await synced;
+      }
     } finally {
-      // Never closed while its sync runs (the descriptor's number could be reused); a sync's failure comes first.
-      await synced;
+      closeSync(fd);
     }
+    const before = options.beforeRename?.(tmp);
+    if ((before === undefined || before === false ? before : await before) === false) return false;
+    renameSync(tmp, target);
+    folderSynced = durable ? (folder ? folder.sync() : fsyncDir(dirname(target))) : undefined;
   } finally {
-    closeSync(fd);
+    // A write given up before its rename leaves no checked descriptor waiting for a sync that never comes.
+    if (folderSynced === undefined) folder?.unprepare();
   }
-  const before = options.beforeRename?.(tmp);
-  if ((before === undefined || before === false ? before : await before) === false) return false;
-  renameSync(tmp, target);
-  const folderSynced = durable ? (options.folder?.dir === dirname(target) ? options.folder.sync() : fsyncDir(dirname(target))) : undefined;
   try {
     try {
       options.afterRename?.();

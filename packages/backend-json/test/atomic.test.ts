@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir, readFile, readdir, rename, stat, symlink, utimes, 
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { LEFTOVER_MIN_AGE_MS } from '@deploystate/core';
+import { DESCRIPTOR_IDLE_MS, LEFTOVER_MIN_AGE_MS } from '@deploystate/core';
 import { FolderSync, sweepDeadTemps, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
 
 async function tempDir(): Promise<string> {
@@ -117,6 +117,26 @@ describe('FolderSync', () => {
     await write('3\n');
     expect(sync.opened?.ino).toBe((await stat(folder)).ino);
     expect(sync.opened?.ino).not.toBe(first?.ino);
+    expect(await readFile(join(folder, 'a.json'), 'utf8')).toBe('3\n');
+  });
+
+  // A store created per call and never closed kept its folder open for the rest of the process.
+  it('lets the folder go once unused, a write given up before its rename included, and opens it again for the next write', async () => {
+    const dir = await tempDir();
+    const folder = join(dir, 'deployments');
+    await mkdir(folder);
+    const sync = new FolderSync(folder);
+    onTestFinished(() => sync.close());
+    const write = (text: string, beforeRename?: () => false) =>
+      writeFileAtomic(join(folder, 'a.json'), text, { folder: sync, tmpDir: join(dir, 'tmp'), ...(beforeRename && { beforeRename }) });
+    await write('1\n');
+    expect(sync.opened).toBeDefined();
+    // Given up after the folder was checked for its sync, before the rename: no sync follows.
+    await write('2\n', () => false);
+    await new Promise((resolve) => setTimeout(resolve, DESCRIPTOR_IDLE_MS + 200));
+    expect(sync.opened).toBeUndefined();
+    await write('3\n');
+    expect(sync.opened?.ino).toBe((await stat(folder)).ino);
     expect(await readFile(join(folder, 'a.json'), 'utf8')).toBe('3\n');
   });
 });

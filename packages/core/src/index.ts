@@ -15,4 +15,5 @@ export * from './samples.js';
 export * from './sleep.js';
 export * from './waits.js';
 export * from './interrupt-cleanup.js';
+export * from './idle-release.js';
 export * from './warnings.js';

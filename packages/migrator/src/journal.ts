@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { ErrorCodes, errnoCode, fsErrorCode, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fsErrorCode, IdleRelease, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { parseLine } from './journal-line.js';
 import type { MigrationPhase } from './types.js';
 
@@ -132,6 +132,10 @@ export class Journal {
   private readonly openIds = new Map<string, number>();
   /** Entries this process appended whose seq a caller is waiting for, by id. */
   private readonly waiting = new Map<string, (entry: JournalEntry) => void>();
+  /** Large appends in flight on the descriptor (appendLarge). */
+  private largeAppends = 0;
+  /** A store created per call and never closed keeps no journal open once it goes unused. */
+  private readonly idle = new IdleRelease(() => this.releaseIdle());
 
   /** `lockFile` is no longer used (appends need no lock); kept so existing callers still compile. */
   constructor(
@@ -141,6 +145,7 @@ export class Journal {
 
   /** The append descriptor (O_APPEND, readable for the torn-line check), opened once and kept. */
   private descriptor(): number {
+    this.idle.touch();
     if (this.fd !== undefined) return this.fd;
     try {
       try {
@@ -219,10 +224,15 @@ export class Journal {
   }
 
   private async appendLarge(fd: number, buffer: Buffer): Promise<void> {
-    let written = 0;
-    while (written < buffer.length)
-      written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
-    this.appended++;
+    this.largeAppends++;
+    try {
+      let written = 0;
+      while (written < buffer.length)
+        written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
+      this.appended++;
+    } finally {
+      this.largeAppends--;
+    }
   }
 
   private appendFailed(error: unknown): StateError {
@@ -431,8 +441,21 @@ export class Journal {
   /** Releases the append descriptor (reopened by the next append), once the syncs in flight on it are done. */
   async close(): Promise<void> {
     while (this.syncsRunning.size > 0) await Promise.allSettled([...this.syncsRunning]);
+    this.idle.cancel();
+    this.closeDescriptor();
+  }
+
+  /** The descriptor let go after a while unused, unless a sync or an append still runs on it. */
+  private releaseIdle(): boolean {
+    if (this.syncsRunning.size > 0 || this.largeAppends > 0) return false;
+    this.closeDescriptor();
+    return true;
+  }
+
+  private closeDescriptor(): void {
     const fd = this.fd;
     this.fd = undefined;
+    // The next append looks again for a torn last line (another process may have left one since).
     this.fenced = false;
     if (fd === undefined) return;
     try {

@@ -1,7 +1,8 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { sampleRecord } from '@deploystate/core';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { DESCRIPTOR_IDLE_MS, sampleRecord } from '@deploystate/core';
 import { acquireLock, Journal, type JournalEntry } from '../src/index.js';
 import { summarizeJournal } from '../src/journal-queries.js';
 import { runNode, useTempDir } from './helpers.js';
@@ -161,4 +162,34 @@ describe('journal', () => {
     for await (const entry of journal.entries()) if (entry.seq === 3) break;
     await journal.close();
   });
+
+  it('lets its descriptor go once unused, and the next append opens it again past a line another writer tore meanwhile', async () => {
+    const file = join(tempDir(), 'journal.ndjson');
+    const journal = new Journal(file);
+    const held = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false;
+        }
+      }).length;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      await journal.appendOne({ type: 'event', event: 'first', time: 't', pid: 1, phase: 'json-only' });
+      if (process.platform === 'linux') expect(held()).toBe(1);
+      vi.advanceTimersByTime(DESCRIPTOR_IDLE_MS);
+      if (process.platform === 'linux') expect(held()).toBe(0);
+      // Another process died mid-append while this one held nothing open.
+      await appendFile(file, '{"type":"event","eve');
+      await journal.appendOne({ type: 'event', event: 'second', time: 't', pid: 1, phase: 'json-only' });
+    } finally {
+      vi.useRealTimers();
+      await journal.close();
+    }
+    const read = await new Journal(file).read();
+    expect(read.entries.map((e) => (e.type === 'event' ? e.event : e.type))).toEqual(['first', 'second']);
+    expect(read.torn).toBe(1);
+  });
 });
+

@@ -1,11 +1,12 @@
 // Every command through the API cleans up its temp folders when it returns, with no close() asked
 // of the caller: a LevelDB snapshot left in the temp folder is a copy of the whole store, one more
 // for each call (a script polling status() in dual-write filled the disk with them).
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDemo, Migration } from '../src/index.js';
-import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-temp-folders-');
 
@@ -81,4 +82,23 @@ describe('a store per call, none closed', () => {
       Array.from({ length: 12 }, (_, i) => `PerCall${i}`).sort(),
     );
   });
+
+  // Each store kept the journal and the deployments folder open for the rest of the process: two
+  // descriptors per store, so a script that made a store per contract ran out of them (EMFILE).
+  for (const phase of ['dual-write', 'json-primary', 'json-only'] as const) {
+    it.skipIf(!existsSync('/proc/self/fd'))(`in ${phase}, 25 stores opened and left hold no descriptor once unused`, async () => {
+      const migration = await demoMigration(tempDir(), phase === 'json-only' ? 'json-primary' : phase);
+      if (phase === 'json-only') {
+        await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+      }
+      expect((await migration.status()).phase).toBe(phase);
+      await migration.close();
+      const { code, stdout, stderr } = await runNode('store-per-call-fds.mjs', [tempDir(), '25']).done;
+      expect(code, stderr).toBe(0);
+      const fds = JSON.parse(stdout) as { before: number; written: number; idle: number };
+      // While in use, each store still has its own (what the fix changes is after).
+      expect(fds.written, stdout).toBeGreaterThan(fds.before);
+      expect(fds.idle, stdout).toBeLessThanOrEqual(fds.before + 2);
+    });
+  }
 });
