@@ -3,6 +3,7 @@
 import { ErrorCodes, StateError, stringifyLossless } from '@deploystate/core';
 import { mapLevelError } from './level-errors.js';
 import { levelModule } from './level-open.js';
+import { heldHereError, openHeld } from './process-holds.js';
 
 export type LegacyEntry = { key: string; value: unknown } | { key: string; raw: string };
 
@@ -19,10 +20,13 @@ function holdsBigint(value: unknown): boolean {
  * other writers left such values.
  */
 export async function writeLegacyStore(path: string, entries: ReadonlyArray<LegacyEntry>): Promise<void> {
-  const db = new (await levelModule()).Level<string, unknown>(path, { valueEncoding: 'json' });
+  const { Level } = await levelModule();
+  let db: InstanceType<typeof Level<string, unknown>> | undefined;
   let key: string | undefined;
   try {
-    await db.open();
+    // Never a second handle on a folder a store of this process has open (it would drop that store's lock).
+    db = await openHeld(path, () => new Level<string, unknown>(path, { valueEncoding: 'json' }));
+    if (db === undefined) throw heldHereError(path);
     for (const entry of entries) {
       key = entry.key;
       if (typeof entry.key !== 'string' || entry.key.length === 0)
@@ -34,6 +38,6 @@ export async function writeLegacyStore(path: string, entries: ReadonlyArray<Lega
   } catch (error) {
     throw mapLevelError(error, path, key);
   } finally {
-    await db.close();
+    await db?.close();
   }
 }

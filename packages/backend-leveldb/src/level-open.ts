@@ -3,6 +3,7 @@ import { ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
 import type { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
+import { heldHereError, openHeld } from './process-holds.js';
 import type { Handover } from './handover.js';
 import type { LockWait } from './leveldb-options.js';
 
@@ -131,28 +132,34 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
         continue;
       }
     }
-    const db = new (await levelModule()).Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false });
+    const { Level } = await levelModule();
     try {
-      await db.open();
+      // Another store of this process has it open: waited for like another process (an open
+      // attempt here would drop that store's lock, process-holds.ts).
+      const db = await openHeld(path, () => new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false }));
+      if (db === undefined) throw HELD_HERE;
       open.noteTornTails(tornTails);
       return db;
     } catch (error) {
-      if (!isLockedError(error)) throw mapLevelError(error, path);
+      if (error !== HELD_HERE && !isLockedError(error)) throw mapLevelError(error, path);
       waited.yes = true;
       const handover = open.handover;
       if (!handover) {
-        if (attempt >= attempts) throw lockedError(path, attempts, error);
+        if (attempt >= attempts) throw error === HELD_HERE ? heldHereError(path) : lockedError(path, attempts, error);
         await sleep(backoff(open.lockWait, attempt));
         continue;
       }
       // A sharing holder releases as soon as its operations in flight end: ask, and look often
       // (within the same total wait as the backoff schedule), so the turn is not missed.
-      if (Date.now() >= deadline) throw lockedError(path, attempt, error);
+      if (Date.now() >= deadline) throw error === HELD_HERE ? heldHereError(path) : lockedError(path, attempt, error);
       handover.request();
       await sleep(Math.min(HANDOVER_POLL_MS, backoff(open.lockWait, attempt), Math.max(1, deadline - Date.now())));
     }
   }
 }
+
+/** The failed open's stand-in when this process holds the folder already (nothing was opened). */
+const HELD_HERE = new Error('held by another store of this process');
 
 function backoff(lockWait: LockWait, attempt: number): number {
   const { minDelayMs, maxDelayMs } = lockWait;

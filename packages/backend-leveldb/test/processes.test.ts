@@ -4,12 +4,25 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { LevelDbStore, openSnapshot, snapshotLevelDb } from '../src/index.js';
+import { LevelDbStore, openSnapshot, snapshotLevelDb, writeLegacyStore } from '../src/index.js';
 import { holdLock, rec, runNode, storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('proc', { seed: true });
 
 const fastGiveUp = { attempts: 3, minDelayMs: 1, maxDelayMs: 5 };
+
+/** Whether another process can open the folder now ('opened') or finds it locked ('refused'). */
+async function outsiderOpens(path: string): Promise<string> {
+  const script = `
+    import { Level } from 'level';
+    const db = new Level(process.argv[1], { createIfMissing: false });
+    db.open().then(() => { console.log('opened'); return db.close(); }, () => console.log('refused'));
+  `;
+  const child = runNode(['--input-type=module', '-e', script, path]);
+  folder.children.push(child);
+  await child.exited;
+  return child.output().trim();
+}
 
 describe('the lock', () => {
   it('reports LOCKED naming the path after the bounded wait while another process holds the store, then proceeds once released', async () => {
@@ -28,6 +41,40 @@ describe('the lock', () => {
     await opening;
     expect(await patient.get(56, 'Seed')).not.toBeNull();
     await patient.close();
+  });
+
+  // LevelDB's lock belongs to the process: an open attempt of a folder the process has open failed
+  // ("already held by process") and dropped the lock of the store that held it, so another process
+  // opened the folder beside it and the two corrupted it (a deploy script with a store per call).
+  it('a second store of this process waiting for the folder never drops the first one\'s lock: another process stays out', async () => {
+    const first = new LevelDbStore({ path: folder.path, idleCloseMs: 1000 });
+    await first.open();
+    await first.put(rec(56, 'First'));
+    const second = new LevelDbStore({ path: folder.path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    let opening: Promise<void> | undefined;
+    const outsider = await first.holdWhile(async () => {
+      opening = second.open();
+      // Several turns of the second store's wait.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return outsiderOpens(folder.path);
+    });
+    expect(outsider).toBe('refused');
+    // The first store hands the folder over once its hold ends (the second asked for it).
+    await opening;
+    await second.put(rec(56, 'Second'));
+    expect(await second.get(56, 'First')).not.toBeNull();
+    await second.close();
+    await first.close();
+  });
+
+  it('writeLegacyStore refuses a folder a store of this process has open (LOCKED), and leaves that store its lock', async () => {
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await store.open();
+    await store.put(rec(56, 'Held'));
+    await expect(writeLegacyStore(folder.path, [{ key: '56-Legacy', raw: '{}' }])).rejects.toMatchObject({ code: 'LOCKED', file: folder.path });
+    expect(await outsiderOpens(folder.path)).toBe('refused');
+    await store.close();
+    await writeLegacyStore(folder.path, [{ key: '56-Legacy', raw: '{}' }]);
   });
 
   it('releases the lock after the idle delay so a second store (same process) gets its turn', async () => {
