@@ -369,6 +369,10 @@ export class LockLease {
       await this.release();
       await this.leaveRoomForWaiter();
     }
+    // A lease new to the lock lets a waiter go first too: one process creating a lease per use (a
+    // deploy script with a store per call) would otherwise take a shared lock before the last
+    // lease's share idled out, again and again, and a gate waiting to take it exclusively never would.
+    if (!this.lock && this.hasWaiters()) await this.letWaitersFirst();
     if (!this.lock) {
       this.lock = await acquireFor(this.target, this.file, this.options);
       this.taken++;
@@ -406,6 +410,16 @@ export class LockLease {
       }
     }
     return waitersOn(this.waitFd, this.file);
+  }
+
+  /**
+   * Before a lease takes a lock it does not hold: until nobody waits for it any more (the waiter has
+   * it, or gave up) or the grace ends. The holders it waits for are other leases (of this process or
+   * others) whose idle time runs out within the grace.
+   */
+  private async letWaitersFirst(): Promise<void> {
+    const until = performance.now() + HANDOVER_GRACE_MS;
+    while (performance.now() < until && hasWaiters(this.file)) await sleep(2);
   }
 
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */

@@ -131,3 +131,28 @@ describe('a shared lease with overlapping uses', () => {
     await expect(lease.run(async () => 'c')).resolves.toBe('c');
   });
 });
+
+describe('a lease per use (a script that creates a store per call)', () => {
+  // Each new lease took its share at once, before the last one's idled out: the shares overlapped
+  // without end, and a gate waiting to take the lock exclusively failed with LOCKED.
+  it('a new lease lets a waiting exclusive taker go first', async () => {
+    const { file, lease: first } = await sharedLease(50);
+    await first.run(async () => undefined);
+    const order: string[] = [];
+    const waiter = acquireLock(file, { timeoutMs: 5_000 }).then((held) => {
+      order.push('gate');
+      return held;
+    });
+    await until(() => hasWaiters(file), 'the gate to show it waits');
+    // The next call's own lease, while the first one still holds its share (idle, 50 ms).
+    const next = new LockLease(file, { lockFile: file, mode: 'shared', idleMs: 50, timeoutMs: 5_000 });
+    leases.push(next);
+    const write = next.run(async () => {
+      order.push('write');
+    });
+    const held = await waiter;
+    await held.release();
+    await write;
+    expect(order).toEqual(['gate', 'write']);
+  });
+});
