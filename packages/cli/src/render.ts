@@ -98,7 +98,7 @@ export function renderUnreadable(
 }
 
 export function renderComparison(
-  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[]; writtenSinceCutover?: readonly string[] },
+  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[]; writtenSinceCutover?: readonly string[]; pending?: readonly string[] },
   paint: Palette,
   limit: number,
   options: { names?: [string, string]; locations?: SideLocations } = {},
@@ -118,6 +118,13 @@ export function renderComparison(
     ),
   ];
   if (comparison.excluded.length > 0) lines.push(paint.dim(`excluded from both sides: ${comparison.excluded.join(', ')}`));
+  const pending = comparison.pending ?? [];
+  if (pending.length > 0)
+    lines.push(
+      paint.dim(
+        `pending (written while it read, on its way to ${right}; not a difference): ${pending.slice(0, limit).join(', ')}${pending.length > limit ? ` and ${pending.length - limit} more` : ''}`,
+      ),
+    );
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));
   const sinceCutover = comparison.writtenSinceCutover ?? [];
   if (sinceCutover.length > 0)

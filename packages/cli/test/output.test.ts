@@ -1,7 +1,7 @@
 // Terminal conventions in the output module: colour by NO_COLOR / FORCE_COLOR, lines wrapped to the
 // terminal, and help text that reads right.
 import { describe, expect, it } from 'vitest';
-import { colourWanted, fitToTerminal, wrapToWidth } from '../src/output.js';
+import { colourWanted, fitToTerminal, palette, wrapToWidth } from '../src/output.js';
 import { deploystate } from './helpers.js';
 
 const tty = { isTTY: true };
@@ -67,5 +67,20 @@ describe('lines other code writes to a terminal', () => {
     fitLinesWrittenTo(notTerminal);
     notTerminal.write(warning);
     expect(pipe).toEqual([warning]);
+  });
+});
+
+describe('a comparison with pending keys', () => {
+  // Keys written while the comparison read (an outbox entry not yet drained) were shown as
+  // "excluded from both sides", as if an operator had excluded them, and --json left them out.
+  it('lists them as pending, apart from exclusions, on screen and in --json', async () => {
+    const { renderComparison } = await import('../src/render.js');
+    const { comparisonDocument } = await import('../src/commands/compare.js');
+    const side = { count: 2, digest: 'd' };
+    const comparison = { equal: true, left: side, right: side, onlyLeft: [], onlyRight: [], differing: [], excluded: ['56-Old'], unreadable: [], pending: ['97-Busy'] };
+    const lines = renderComparison(comparison, palette(false), 20);
+    expect(lines.some((line) => line.includes('excluded from both sides: 56-Old') && !line.includes('97-Busy'))).toBe(true);
+    expect(lines.some((line) => line.startsWith('pending') && line.includes('97-Busy'))).toBe(true);
+    expect(comparisonDocument(comparison)).toMatchObject({ excluded: ['56-Old'], pending: ['97-Busy'] });
   });
 });

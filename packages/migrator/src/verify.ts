@@ -64,8 +64,12 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
     maxDetails: options.maxDetails ?? 1000,
   });
   const unreadable = [...left.entries, ...right.entries];
+  // Pending keys were left out of the comparison as exclusions are, but are listed as pending:
+  // `excluded` holds only the decisions recorded in the state.
+  const pendingSet = new Set(pending);
+  const excluded = pending.length === 0 ? comparison.excluded : comparison.excluded.filter((key) => !pendingSet.has(key));
   // A value nobody can read is not equal to anything, until the state says it stays behind.
-  const result = { ...comparison, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
+  const result = { ...comparison, excluded, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
   return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, options.maxDetails ?? 1000);
 }
 

@@ -18,6 +18,7 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
     missingInLeveldb: comparison.onlyRight,
     differing: comparison.differing,
     excluded: comparison.excluded,
+    pending: comparison.pending ?? [],
     unreadable: comparison.unreadable,
     ...(comparison.writtenSinceCutover && { writtenSinceCutover: comparison.writtenSinceCutover }),
   };
