@@ -433,6 +433,36 @@ import('@deploystate/core').then((esm) => {
         ),
       );
       await tsc(consumer);
+
+      // A CommonJS project on the resolution that ignores exports (node10, as Hardhat 2's template
+      // gets by default), checking libraries too: every package's types resolve. The CLI's command
+      // table imported cac's types, which cac publishes through exports only.
+      const node10 = join(consumer, 'node10');
+      await mkdir(node10, { recursive: true });
+      await writeFile(join(node10, 'consume.ts'), consumerTypes(packages));
+      await writeFile(
+        join(node10, 'tsconfig.json'),
+        JSON.stringify(
+          {
+            compilerOptions: {
+              module: 'commonjs',
+              moduleResolution: 'node10',
+              target: 'ES2022',
+              lib: ['ES2023'],
+              strict: true,
+              noEmit: true,
+              skipLibCheck: false,
+              ignoreDeprecations: '5.0',
+              types: ['node'],
+              typeRoots: [join(consumer, 'node_modules', '@types')],
+            },
+            files: ['consume.ts'],
+          },
+          null,
+          2,
+        ),
+      );
+      await tsc(node10);
     },
     TIMEOUT_MS,
   );
