@@ -3,7 +3,7 @@ import { ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
 import type { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
-import { heldHereError, openHeld } from './process-holds.js';
+import { heldHereError, openHeld, wantFolder } from './process-holds.js';
 import type { Handover } from './handover.js';
 import type { LockWait } from './leveldb-options.js';
 
@@ -24,6 +24,8 @@ export interface LevelOpen {
   handover: Handover | undefined;
   /** Told, once LevelDB is open, the torn log tails the pre-open check accepted. */
   noteTornTails: (tails: readonly TornTail[]) => void;
+  /** How this store hands LevelDB over once open, when another store of this process asks for it. */
+  onWanted?: () => void;
 }
 
 /**
@@ -136,22 +138,32 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
     try {
       // Another store of this process has it open: waited for like another process (an open
       // attempt here would drop that store's lock, process-holds.ts).
-      const db = await openHeld(path, () => new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false }));
+      const db = await openHeld(
+        path,
+        () => new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8', createIfMissing, errorIfExists: false }),
+        open.onWanted,
+      );
       if (db === undefined) throw HELD_HERE;
       open.noteTornTails(tornTails);
       return db;
     } catch (error) {
       if (error !== HELD_HERE && !isLockedError(error)) throw mapLevelError(error, path);
       waited.yes = true;
+      if (error === HELD_HERE) {
+        // Another store of this process: asked directly, and woken when it lets go.
+        if (Date.now() >= deadline) throw heldHereError(path);
+        await wantFolder(path, Math.min(HANDOVER_POLL_MS, Math.max(1, deadline - Date.now())));
+        continue;
+      }
       const handover = open.handover;
       if (!handover) {
-        if (attempt >= attempts) throw error === HELD_HERE ? heldHereError(path) : lockedError(path, attempts, error);
+        if (attempt >= attempts) throw lockedError(path, attempts, error);
         await sleep(backoff(open.lockWait, attempt));
         continue;
       }
       // A sharing holder releases as soon as its operations in flight end: ask, and look often
       // (within the same total wait as the backoff schedule), so the turn is not missed.
-      if (Date.now() >= deadline) throw error === HELD_HERE ? heldHereError(path) : lockedError(path, attempt, error);
+      if (Date.now() >= deadline) throw lockedError(path, attempt, error);
       handover.request();
       await sleep(Math.min(HANDOVER_POLL_MS, backoff(open.lockWait, attempt), Math.max(1, deadline - Date.now())));
     }

@@ -22,6 +22,7 @@ import {
 } from '@deploystate/core';
 import { mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
+import { wantedInProcess } from './process-holds.js';
 import { SharedHandle, type Lease } from './shared-handle.js';
 import { decodeEntry } from './decode-entry.js';
 import { batchesReadAhead } from './scan-batches.js';
@@ -103,7 +104,9 @@ export class LevelDbStore extends AbstractStateStore {
     // the whole run (idleCloseMs 0) behaves as LevelDB always did.
     const handover = this.idleCloseMs > 0 ? new Handover(this.location) : undefined;
     this.handover = handover;
-    this.handle = new SharedHandle<Db>(() => this.openLevel(), this.idleCloseMs, handover && (() => handover.pending()));
+    const location = this.location;
+    // Asked for by another process (a request file) or by another store of this one (process-holds.ts).
+    this.handle = new SharedHandle<Db>(() => this.openLevel(), this.idleCloseMs, handover && (() => handover.pending() || wantedInProcess(location)));
     // Opening once now makes open() report a missing, locked or damaged store at once.
     await this.handle.use(async () => undefined);
   }
@@ -397,6 +400,7 @@ export class LevelDbStore extends AbstractStateStore {
       reuseVerifiedFiles: this.reuseVerifiedFiles,
       handover: this.handover,
       noteTornTails: (tails) => noteTornTails(this.notes, tails),
+      onWanted: () => this.handle?.handOverAsked(),
     });
   }
 

@@ -154,6 +154,17 @@ export class SharedHandle<Db extends ClosableDb> {
   }
 
   /**
+   * Another store of this process asked for the database: handed over as a request found by
+   * `handOver` is (once the operations in flight end; not while pinned), without waiting for the
+   * next look for requests.
+   */
+  handOverAsked(): void {
+    if (!(this.idleCloseMs > 0) || this.shuttingDown || this.pins !== 0 || !this.db || this.closing || this.draining) return;
+    if (this.active === 0) this.closeIdle();
+    else this.draining = true;
+  }
+
+  /**
    * Closes LevelDB now when nothing uses or pins it (the next lease opens it again), so another
    * process gets its turn without waiting for the idle delay. False when it stays open.
    */

@@ -67,6 +67,27 @@ describe('the lock', () => {
     await first.close();
   });
 
+  it('a store of this process asks the one holding the folder directly: no request file, and no wait for its idle close', async () => {
+    const savedTmp = process.env.TMPDIR;
+    // Nowhere to post a request file: only the in-process request can reach the holder.
+    process.env.TMPDIR = join(folder.dir, 'no-such-folder');
+    try {
+      const first = new LevelDbStore({ path: folder.path, idleCloseMs: 60_000 });
+      await first.open();
+      await first.put(rec(56, 'First'));
+      const second = new LevelDbStore({ path: folder.path, idleCloseMs: 60_000, lockWait: { attempts: 20, minDelayMs: 5, maxDelayMs: 50 } });
+      await second.open();
+      await second.put(rec(56, 'Second'));
+      // And back: the first asks in turn.
+      expect(await first.get(56, 'Second')).not.toBeNull();
+      await second.close();
+      await first.close();
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
+  });
+
   it('writeLegacyStore refuses a folder a store of this process has open (LOCKED), and leaves that store its lock', async () => {
     const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await store.open();
