@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
@@ -116,7 +116,9 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
         last = BUSY;
         continue;
       }
-      throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot copy ${source} to ${dest}`, { file: source, cause: error });
+      // The machine's refusal as such (a full temp folder is DISK_FULL, naming where it ran out), never a broken install.
+      const path = (error as NodeJS.ErrnoException).path ?? dest;
+      throw new StateError(fsErrorCode(error), `cannot copy ${source} to ${dest}: ${(error as Error).message}`, { file: path, cause: error });
     }
     const after = await manifestMark(source);
     // No MANIFEST that CURRENT names, before and after: a damaged folder, not a busy one (a writer
@@ -212,7 +214,17 @@ export async function sweepSnapshots(root: string = tmpdir()): Promise<string[]>
 export async function openSnapshot(source: string, options: OpenSnapshotOptions = {}): Promise<OpenedSnapshot> {
   const root = options.tmpRoot ?? tmpdir();
   await sweepSnapshots(root);
-  const dir = await mkdtemp(join(root, SNAPSHOT_PREFIX));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(root, SNAPSHOT_PREFIX));
+  } catch (error) {
+    // The temp folder (TMPDIR) is missing, full or not writable: said as such, naming it.
+    throw new StateError(
+      errnoCode(error) === 'ENOENT' ? ErrorCodes.WRITE_FAILED : fsErrorCode(error),
+      `cannot make a snapshot folder in the temp folder ${root}: ${(error as Error).message}`,
+      { file: root, cause: error, hint: 'check the temp folder (TMPDIR): it must exist, be writable and have room for a copy of the LevelDB folder' },
+    );
+  }
   // A copy of the whole folder: removed if a signal stops the process first (the CLI runs these cleanups).
   const dropCleanup = removeOnInterrupt(dir);
   try {

@@ -1,0 +1,37 @@
+// A snapshot that the machine refuses says so: a full temp folder is DISK_FULL naming where it ran
+// out, a missing one names the temp folder, never "reinstall the packages" (BACKEND_UNAVAILABLE).
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { openSnapshot, snapshotLevelDb } from '../src/index.js';
+import { storeFolderPerTest } from './helpers.js';
+
+const full = vi.hoisted(() => ({ on: false }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    copyFile: async (from: string, to: string, mode?: number) => {
+      if (full.on) throw Object.assign(new Error(`ENOSPC: no space left on device, copyfile '${from}' -> '${to}'`), { code: 'ENOSPC', path: from, dest: to });
+      return real.copyFile(from, to, mode);
+    },
+  };
+});
+
+const folder = storeFolderPerTest('snapshot-errors', { seed: true });
+
+describe('a snapshot the machine refuses', () => {
+  it('a full disk is DISK_FULL, not a broken install', async () => {
+    full.on = true;
+    try {
+      const dest = join(folder.dir, 'copy');
+      await expect(snapshotLevelDb(folder.path, dest)).rejects.toMatchObject({ code: 'DISK_FULL', message: expect.stringContaining(dest) });
+    } finally {
+      full.on = false;
+    }
+  });
+
+  it('a missing temp folder names it', async () => {
+    const root = join(folder.dir, 'no-such-tmp');
+    await expect(openSnapshot(folder.path, { tmpRoot: root })).rejects.toMatchObject({ code: 'WRITE_FAILED', file: root });
+  });
+});
