@@ -1,12 +1,15 @@
 // The bulk copy's backups: taken once per copy, before its first write, and kept across a resume:
 // the LevelDB folder (a consistent snapshot, with its digest) and each network file before its write.
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { snapshotLevelDb } from '@deploystate/backend-leveldb';
-import type { StoreDigest } from '@deploystate/core';
+import { removeOnInterrupt, type StoreDigest } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import type { CopyReport } from './types.js';
+
+/** Where the LevelDB backup is made before it is renamed into place (hidden: restore lists no such folder). */
+const PARTIAL_LEVELDB = '.leveldb-partial';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -42,6 +45,10 @@ export class CopyBackups {
     leveldbSource = ctx.files.leveldb,
   ): Promise<CopyBackups> {
     const backups = new CopyBackups(ctx, join(ctx.files.backups, `copy-${startedAt.replace(/[:.]/g, '-')}`), report, leveldbSource);
+    // A backup is put in place whole (backUpLevelDb); one without CURRENT and without a recorded
+    // digest was left half-made by an earlier version, and is taken again.
+    if ((await exists(backups.leveldbBackup)) && !(await exists(join(backups.leveldbBackup, 'CURRENT'))) && (await readBackupDigest(backups.leveldbBackup)) === undefined)
+      await rm(backups.leveldbBackup, { recursive: true, force: true });
     backups.leveldbBackedUp = await exists(backups.leveldbBackup);
     if (backups.leveldbBackedUp) report.backups.leveldb = backups.leveldbBackup;
     // A restore checks the backup against the digest recorded here. A run that stopped before
@@ -66,7 +73,20 @@ export class CopyBackups {
 
   private async backUpLevelDb(): Promise<void> {
     await mkdir(join(this.backupRoot, 'deployments'), { recursive: true });
-    await snapshotLevelDb(this.leveldbSource, this.leveldbBackup);
+    // Made beside its place and renamed into it once whole: a copy stopped part-way (Ctrl-C, a
+    // kill, a full disk) leaves no backup that a resume would take for one and then fail on.
+    const partial = join(this.backupRoot, PARTIAL_LEVELDB);
+    await rm(partial, { recursive: true, force: true });
+    const dropCleanup = removeOnInterrupt(partial);
+    try {
+      await snapshotLevelDb(this.leveldbSource, partial);
+      await rename(partial, this.leveldbBackup);
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
+    } finally {
+      dropCleanup();
+    }
     if (this.passRunning) this.backupDuringPass = true;
     else await recordBackupDigest(this.leveldbBackup, await digestBackupFolder(this.leveldbBackup, this.ctx.registry), isoNow(this.ctx));
     this.report.backups.leveldb = this.leveldbBackup;
