@@ -1,9 +1,10 @@
 // The runbook's "Migration Completion Report", filled with real figures: phases and durations
 // from the state, records and digests from both stores, error rate, availability and latency
 // from the journal (so every deploy script's operations count), as Markdown and as JSON.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { countBySeverity, digestStore, type StateStore, type StoreSide } from '@deploystate/core';
+import { countBySeverity, digestStore, tryParseKey, type StateStore, type StoreSide } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { unreadableFiles } from './unreadable.js';
@@ -51,22 +52,49 @@ const median = (values: number[]): number | null => {
 const fmtMs = (ms: number): string =>
   ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 
-async function sideFigures(store: StateStore, exclude: string[]): Promise<{ side: StoreSide; perNetwork: Record<string, number> } | null> {
+async function sideFigures(
+  store: StateStore,
+  exclude: string[],
+): Promise<{ side: StoreSide; perNetwork: Record<string, number>; chains: Set<number> } | null> {
   try {
     const perNetwork: Record<string, number> = {};
+    // The chains with a record that is not excluded.
+    const chains = new Set<number>();
+    const skip = new Set(exclude);
     const side = await digestStore(
       (async function* () {
         for await (const entry of store.iterate({ onInvalid: () => undefined })) {
           perNetwork[String(entry.record.chainId)] = (perNetwork[String(entry.record.chainId)] ?? 0) + 1;
+          if (!skip.has(entry.key)) chains.add(entry.record.chainId);
           yield entry;
         }
       })(),
       { exclude },
     );
-    return { side, perNetwork };
+    return { side, perNetwork, chains };
   } catch {
     return null;
   }
+}
+
+/**
+ * The network files missing for chains that have records where JSON is read: every chain LevelDB
+ * holds records of (json-primary: it is still written) or held at the cut-over (json-only),
+ * exclusions and unmigratable keys aside.
+ */
+function missingNetworkFiles(ctx: MigrationContext, state: MigrationStateFile, leveldbChains: ReadonlySet<number>, exclude: readonly string[]): string[] {
+  const skip = new Set(exclude);
+  const chains = new Set<number>(state.phase === 'json-only' ? [] : leveldbChains);
+  if (state.phase === 'json-only') {
+    for (const key of Object.keys(state.cutoverLeveldb?.records ?? {})) {
+      const place = tryParseKey(key);
+      if (place && !skip.has(key)) chains.add(place.chainId);
+    }
+  }
+  return [...chains]
+    .sort((a, b) => a - b)
+    .map((chainId) => join(ctx.files.deployments, ctx.registry.fileName(chainId)))
+    .filter((file) => !existsSync(file));
 }
 
 export interface ReportOptions {
@@ -129,7 +157,10 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const cut = state.cutoverEvidence ?? null;
   // The JSON files deploy scripts read cannot all be read: whatever the evidence says, not a success.
   const unreadable = reads === 'json' ? (integrity ? unreadableFiles(integrity.findings) : null) : [];
-  const readSideDamaged = reads === 'json' && (json === null || unreadable === null || unreadable.length > 0);
+  // A chain with records LevelDB holds (json-primary) or held at the cut-over (json-only) whose
+  // network file is gone: deploy scripts read none of its records, and would deploy them again.
+  const missingFiles = reads === 'json' ? missingNetworkFiles(ctx, state, leveldb?.chains ?? new Set(), exclude) : [];
+  const readSideDamaged = reads === 'json' && (json === null || unreadable === null || unreadable.length > 0 || missingFiles.length > 0);
   const status: MigrationReport['status'] = state.diverged || readSideDamaged
     ? 'FAILED'
     : state.phase === 'json-only' && cut?.clean
@@ -158,7 +189,10 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     // Why the status is FAILED, in words (empty otherwise).
     failedBecause: [
       ...(state.diverged ? ['a dual write diverged (run verify; promote and cutover stay blocked until it is clean)'] : []),
-      ...(readSideDamaged
+      ...(missingFiles.length > 0
+        ? [`a network file deploy scripts read is missing, so they would find none of its chain's records: ${missingFiles.join(', ')}`]
+        : []),
+      ...(readSideDamaged && missingFiles.length === 0
         ? [`a network file deploy scripts read cannot be read: ${(unreadable ?? []).map((f) => f.file ?? f.message).join(', ') || 'the JSON store does not open'}`]
         : []),
     ],
@@ -168,7 +202,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
       digestsEqual,
       atCutover: cut ? { leveldb: cut.leveldb, json: cut.json } : null,
       now: { leveldb: leveldb?.side ?? null, json: json?.side ?? null },
-      ...(readSideDamaged && { unreadable: unreadable?.map((f) => f.file ?? f.message) ?? [] }),
+      ...(readSideDamaged && { unreadable: [...(unreadable?.map((f) => f.file ?? f.message) ?? []), ...missingFiles] }),
     },
     phases,
     contractsMigrated: migrated,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
@@ -57,6 +57,17 @@ describe('analysis and the demo', () => {
       expect(again.status, what).toBe('FAILED');
       expect(again.markdown, what).toContain(testnet);
     }
+
+    // Gone altogether, the file or the whole folder: deploy scripts would read none of those records
+    // and deploy them again. The report said SUCCESS with 18 of 27 records, or with none.
+    await rm(testnet, { recursive: true, force: true });
+    const noFile = await (await Migration.open({ cwd: tempDir() })).report();
+    expect(noFile.status).toBe('FAILED');
+    expect(noFile.json.failedBecause).toEqual([`a network file deploy scripts read is missing, so they would find none of its chain's records: ${testnet}`]);
+    await rename(join(tempDir(), 'deployments'), join(tempDir(), 'moved-away'));
+    const noFolder = await (await Migration.open({ cwd: tempDir() })).report();
+    expect(noFolder.status).toBe('FAILED');
+    expect(String(noFolder.json.failedBecause)).toContain(file);
   });
 
   it('createDemo refuses a file where its folder goes (INVALID_ARGUMENT, naming it) and leaves the file', async () => {
