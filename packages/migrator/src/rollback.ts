@@ -365,9 +365,10 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   let copyStarted = false;
   await check('state readable', async () => {
     const s = await readState(ctx.files);
-    phase = s.phase;
+    // A rollback stopped part-way still has to carry back what the phase it left held: its checks.
+    phase = s.phase === 'rolling-back' ? (s.rollback?.from ?? s.phase) : s.phase;
     copyStarted = s.copy !== null;
-    return `phase ${s.phase}`;
+    return s.phase === 'rolling-back' ? `phase rolling-back (from ${phase})` : `phase ${s.phase}`;
   });
   await check('journal readable', async () => {
     const read = await summarizeJournal(ctx.journal, 0);

@@ -2,6 +2,8 @@
 // the disk is that full (the free space the file system reports is shrunk here, as on a full disk),
 // and the rollback it gates is refused before anything is written.
 import { describe, expect, it, vi } from 'vitest';
+import { stateFiles } from '../src/index.js';
+import { updateState } from '../src/state.js';
 import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
 
 const disk = vi.hoisted(() => ({ freeBytes: Number.POSITIVE_INFINITY }));
@@ -42,4 +44,30 @@ describe('rollback on a full disk', () => {
     }
     expect((await migration.rollback()).from).toBe('json-only');
   });
+
+  // A rollback that stopped part-way (the disk filled during it) leaves the phase rolling-back: the
+  // readiness then skipped the disk check (and the JSON one) and said ready, and the rollback it
+  // gated failed on the full disk again.
+  it('in rolling-back, readiness still checks the room the carry-back from json-only needs', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    await updateState(stateFiles(migration.paths), (s) => {
+      s.rollback = { from: 'json-only', startedAt: new Date().toISOString(), emergency: true, carriedBack: false };
+      s.phase = 'rolling-back';
+    });
+    // Room for the margin alone (1 MiB), not for the network files carried back beside it.
+    disk.freeBytes = 1024 * 1024 + 4096;
+    try {
+      const full = await migration.rollbackReadiness();
+      expect(full.ready).toBe(false);
+      expect(full.checks.find((c) => c.name === 'disk space')).toMatchObject({ ok: false });
+      expect(full.checks.map((c) => c.name)).toContain('json readable');
+    } finally {
+      disk.freeBytes = Number.POSITIVE_INFINITY;
+    }
+    const room = await migration.rollbackReadiness();
+    expect(room.checks.find((c) => c.name === 'state readable')?.detail).toBe('phase rolling-back (from json-only)');
+    expect((await migration.rollback()).from).toBe('json-only');
+  });
 });
+
