@@ -1,11 +1,12 @@
 // Chain verification wired into the migration: analyze, verify and cut-over take a `chain` option,
 // cut-over refuses on chain errors, and the report carries the last chain verification.
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import type { DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { concat, keccak256, pad, type Hex } from 'viem';
-import { EIP1967_IMPLEMENTATION_SLOT, Migration } from '../src/index.js';
+import { EIP1967_IMPLEMENTATION_SLOT, formatChainReport, Migration } from '../src/index.js';
 import { startHardhatNode, type HardhatNode } from './fixtures/chain/hardhat-node.js';
 
 const IMPL: Hex = `0x${'21'.repeat(20)}`;
@@ -85,5 +86,14 @@ describe('chain verification in the migration', () => {
     const report = await migration.report();
     expect(report.json.chainVerification).toMatchObject({ ok: true, source: 'json' });
     expect(report.markdown).toMatch(/Chain verification: no errors .*2 ok, 0 warning, 0 error, 1 not checked/);
+
+    // A network file the JSON side cannot read hid its chain's records: the check passed them by.
+    const file = `${dir}/deployments/bsctestnet.json`;
+    await writeFile(file, (await readFile(file, 'utf8')).slice(0, 40));
+    const hidden = await migration.verifyChain({ ...chain });
+    expect(hidden.source).toBe('json');
+    expect(hidden.ok).toBe(false);
+    expect(hidden.unreadable).toEqual([expect.objectContaining({ file, code: 'NOT_JSON' })]);
+    expect(formatChainReport(hidden).join('\n')).toContain(`ERROR ${file} [NOT_JSON]`);
   });
 });

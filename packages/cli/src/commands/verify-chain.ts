@@ -67,6 +67,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   ctx.out.result(report, () => [
     p.bold(`Chain verification of the ${report.source ?? 'given'} records`),
     ...lines,
-    verdict(report.ok, p, 'chain verification passed (no errors)', `chain verification found ${report.counts.error} record(s) with errors`),
+    verdict(
+      report.ok,
+      p,
+      'chain verification passed (no errors)',
+      report.counts.error > 0
+        ? `chain verification found ${report.counts.error} record(s) with errors`
+        : `chain verification could not read ${report.unreadable?.length ?? 0} file(s): their records were not checked`,
+    ),
   ]);
 }

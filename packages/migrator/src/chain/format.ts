@@ -64,6 +64,9 @@ export function formatChainReport(report: ChainVerificationReport): string[] {
         .map((c) => `  ${c.status === 'error' ? 'ERROR' : 'WARN '} ${r.key} ${c.name}${c.code ? ` [${c.code}]` : ''}: ${c.detail}`),
     );
   if (problems.length > 0) lines.push('', 'Problems', ...problems);
+  const unreadable = report.unreadable ?? [];
+  if (unreadable.length > 0)
+    lines.push('', 'Not checked: files that cannot be read', ...unreadable.map((u) => `  ERROR ${u.file} [${u.code}]: ${u.message}`));
   const { counts } = report;
   lines.push(
     '',

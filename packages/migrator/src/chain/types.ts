@@ -59,6 +59,11 @@ export interface ChainVerificationReport {
   durationMs: number;
   /** Which side the records came from, when the migrator ran it. */
   source?: 'leveldb' | 'json' | 'records';
+  /**
+   * Files of the store read whose records could not be read at all (a truncated network file, a
+   * folder in its place): their chains' records were not checked, so the report is not ok.
+   */
+  unreadable?: Array<{ file: string; code: string; message: string }>;
 }
 
 /** The options a command passes through (analyze, verify, cutover, verify-chain). */

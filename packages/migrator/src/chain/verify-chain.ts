@@ -8,7 +8,9 @@ import {
   recordKey,
   StateError,
   toChecksumAddress,
+  tryParseKey,
   type DeploymentRecord,
+  type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
 import type { PublicClient } from 'viem';
@@ -88,16 +90,24 @@ const check = (name: ChainCheck['name'], status: CheckStatus, detail: string, ex
 
 const display = (address: string): string => (ADDRESS.test(address) ? toChecksumAddress(address) : address);
 
-async function readRecords(input: readonly DeploymentRecord[] | StateStore): Promise<DeploymentRecord[]> {
-  if (Array.isArray(input)) return [...(input as readonly DeploymentRecord[])];
+async function readRecords(
+  input: readonly DeploymentRecord[] | StateStore,
+): Promise<{ records: DeploymentRecord[]; unreadable: NonNullable<ChainVerificationReport['unreadable']> }> {
+  if (Array.isArray(input)) return { records: [...(input as readonly DeploymentRecord[])], unreadable: [] };
   const store = input as StateStore;
   const opened = store.status !== 'open';
   if (opened) await store.open();
   try {
     const records: DeploymentRecord[] = [];
-    // Values that are not records are analysis's business (findings); here there is nothing to check.
-    for await (const entry of store.iterate({ onInvalid: () => undefined })) records.push(entry.record);
-    return records;
+    const unreadable: NonNullable<ChainVerificationReport['unreadable']> = [];
+    // A value that is not a record is analysis's business (findings): nothing to check here. A
+    // whole file that cannot be read (its entry is named by the file, not by a record key) hides a
+    // chain's records: that is said, never passed over.
+    const onInvalid = (entry: InvalidEntry): void => {
+      if (tryParseKey(entry.key) === null) unreadable.push({ file: entry.finding.file ?? entry.key, code: entry.finding.code, message: entry.finding.message });
+    };
+    for await (const entry of store.iterate({ onInvalid })) records.push(entry.record);
+    return { records, unreadable };
   } finally {
     if (opened) await store.close();
   }
@@ -134,7 +144,8 @@ export async function verifyChain(
   const retryDelay = Math.max(0, options.retryDelayMs ?? CHAIN_DEFAULTS.retryDelayMs);
   const allUrls = Object.values(options.rpc);
 
-  const records = (await readRecords(input)).sort((a, b) =>
+  const read = await readRecords(input);
+  const records = read.records.sort((a, b) =>
     compareKeys(recordKey(a.chainId, a.contractName), recordKey(b.chainId, b.contractName)),
   );
   const byChain = new Map<number, DeploymentRecord[]>();
@@ -233,7 +244,7 @@ export async function verifyChain(
   const count = (status: RecordChainStatus): number => recordResults.filter((r) => r.status === status).length;
   return {
     at: new Date(started).toISOString(),
-    ok: count('error') === 0,
+    ok: count('error') === 0 && read.unreadable.length === 0,
     counts: {
       records: recordResults.length,
       ok: count('ok'),
@@ -244,6 +255,7 @@ export async function verifyChain(
     chains: chainResults.sort((a, b) => a.chainId - b.chainId),
     records: recordResults,
     durationMs: Math.max(0, now() - started),
+    ...(read.unreadable.length > 0 && { unreadable: read.unreadable }),
   };
 }
 
