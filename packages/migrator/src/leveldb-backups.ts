@@ -4,7 +4,7 @@
 import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { ErrorCodes, isStateError, StateError, StoreDigest, type NetworkRegistry, type StateStore } from '@deploystate/core';
+import { ErrorCodes, isStateError, removeOnInterrupt, StateError, StoreDigest, type NetworkRegistry, type StateStore } from '@deploystate/core';
 import { levelDbStore } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
@@ -179,11 +179,13 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
   const live = await probeLiveFolder(ctx);
   const stamp = isoNow(ctx).replace(/[:.]/g, '-');
   const staged = await freePath(`${ctx.files.leveldb}.restoring-${stamp}`);
-  // LOCK is per process; the copy gets its own when it opens.
-  await cp(chosen, staged, { recursive: true, filter: (source) => source !== join(chosen, 'LOCK') });
+  // Beside the committed folder: removed if a signal stops the process while it is only a copy.
+  const dropStagedCleanup = removeOnInterrupt(staged);
   let restoredContent: LevelDbContent;
   const recorded = await readBackupDigest(chosen);
   try {
+    // LOCK is per process; the copy gets its own when it opens.
+    await cp(chosen, staged, { recursive: true, filter: (source) => source !== join(chosen, 'LOCK') });
     restoredContent = await readStaged(staged, chosen, ctx.registry);
     if (recorded && !sameContent(recorded, restoredContent)) {
       throw new StateError(
@@ -198,9 +200,13 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
   } catch (error) {
     // Only the staged copy made here is removed; the live folder was not touched.
     await rm(staged, { recursive: true, force: true });
+    dropStagedCleanup();
     throw error;
   }
 
+  // From here the copy is the restore itself: a signal between the two renames leaves it (and the
+  // live folder moved aside), never removes it.
+  dropStagedCleanup();
   let movedAside: string | null = null;
   if (live.previous !== 'missing') {
     movedAside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);

@@ -67,8 +67,14 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
     });
     await check('json writable', async () => {
       const probeFile = join(ctx.files.deployments, `.deploystate-probe-${process.pid}.json`);
-      await writeFileDurable(probeFile, '{}\n');
-      await rm(probeFile, { force: true });
+      // In the folder teams commit: removed if a signal stops the process before this does.
+      const dropProbeCleanup = removeOnInterrupt(probeFile);
+      try {
+        await writeFileDurable(probeFile, '{}\n');
+      } finally {
+        await rm(probeFile, { force: true });
+        dropProbeCleanup();
+      }
       const store = new JsonFileStore({ dir: join(temp, 'deployments'), create: true, registry: ctx.registry, backups: 0 });
       await store.open();
       try {
