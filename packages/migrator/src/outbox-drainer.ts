@@ -4,7 +4,7 @@
 import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
-import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
+import { hasWaiters, withFileLock, withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
 import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
@@ -23,6 +23,8 @@ export const DRAIN_MAX_DELAY_MS = 100;
 const RETRY_AFTER_MS = 1_000;
 /** Entries taken per round. */
 const ROUND_SIZE = 500;
+/** What the drains' lock guards (lockFileFor: `<deployments>/.deploystate/locks/outbox-drain.lock`). */
+const DRAIN_LOCK_TARGET = 'outbox-drain';
 
 /** The last drain failure, kept in the state folder for `status` and the promote gate. */
 export interface OutboxFailure {
@@ -85,7 +87,19 @@ export async function drainOutbox(
     // Holding the fence shared, a drain keeps out a gate that waits for it exclusively (and shared
     // takes never queue behind it): with a gate waiting, the drain ends at the next file and lets it go first.
     const gateWaiting = !fenced && options.yieldToGates ? () => hasWaiters(t.files.fence) : undefined;
-    const run = (): Promise<DrainResult> => drainRound(t, gateWaiting);
+    // A timed drain does not even take the fence while a gate waits for it: it comes back after.
+    if (gateWaiting?.()) return { ...total, left: true, yielded: true };
+    // One drain at a time, of any store in any process, from its read of the outbox to the removal
+    // of what it applied: two that overlapped each wrote the values they had read, so the one that
+    // read first could write last and leave a key older in JSON than LevelDB acknowledged. A timed
+    // drain that finds another running comes back later (that one may have read before its entries);
+    // close() and a gate wait their turn. Taken inside the fence, as a gate's drain takes it.
+    // The lock lives beside the network files' own (the folder every drain writes to, which exists
+    // with or without a migration's state folder).
+    const run = (): Promise<DrainResult> =>
+      withFileLock(join(t.files.deployments, DRAIN_LOCK_TARGET), () => drainRound(t, gateWaiting), {
+        timeoutMs: options.yieldToGates ? 0 : WRITE_FENCE_WAIT_MS,
+      });
     const result = fenced ? await run() : await withLock(t.files.fence, run, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS });
     total.applied += result.applied;
     total.failed += result.failed;

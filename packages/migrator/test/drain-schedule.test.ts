@@ -1,7 +1,10 @@
 // The drainer's timing under a steady stream of puts, on a fake clock and a fake outbox: a drain
 // slower than the max delay must not have the next one queued behind it (drains would then run
 // back to back, on the puts' event loop); the next starts the max delay after it ends.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DRAIN_MAX_DELAY_MS, OutboxDrainer, type DrainTarget } from '../src/outbox-drainer.js';
 
 // The drain removes its failure file when it is done: nothing on disk here.
@@ -10,6 +13,9 @@ vi.mock('node:fs/promises', async (importOriginal) => ({ ...(await importOrigina
 afterEach(() => {
   vi.useRealTimers();
 });
+
+const drainDir = mkdtempSync(join(tmpdir(), 'deploystate-drain-schedule-'));
+afterAll(() => rmSync(drainDir, { recursive: true, force: true }));
 
 /** A drainer whose drains each wait for the test to let them go. */
 function slowDrains(): { drainer: OutboxDrainer; starts: number[]; finish: () => Promise<void> } {
@@ -24,7 +30,8 @@ function slowDrains(): { drainer: OutboxDrainer; starts: number[]; finish: () =>
     readOutbox: async () => [],
   };
   const target = {
-    files: { stateDir: '/nonexistent/deploystate-drain-schedule', fence: '/nonexistent/fence' },
+    // No state folder (so no fence); the drains' lock beside the network files is a real one.
+    files: { stateDir: '/nonexistent/deploystate-drain-schedule', fence: '/nonexistent/fence', deployments: drainDir },
     journal: {},
     leveldb: async () => leveldb,
     json: async () => ({}),
