@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { buildProgram, type CommandSpec } from './program.js';
+import { dropTerminalStreams, guardStdStreams, readerGone, releaseHungUpTerminal } from './std-streams.js';
 import { stdoutState } from './stdout-state.js';
 import type { Envelope } from './envelope.js';
 
@@ -16,6 +17,8 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 let exitCode = 0;
 /** The command being run, as the envelope names it (null before one is matched). */
 let commandName: string | null = null;
+/** Set once the run's own outcome is being written: a signal after that writes no second one (onInterrupt). */
+let outcomeStarted = false;
 
 async function runCommand(spec: CommandSpec, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const { Context } = await import('./context.js');
@@ -27,11 +30,10 @@ async function runCommand(spec: CommandSpec, args: unknown[], options: Record<st
 
 function flush(code: number): void {
   const exit = (): never => process.exit(code);
-  // stdout to a pipe may still be draining; exit once it has taken everything.
-  if (process.stdout.writableLength === 0) exit();
+  // stdout to a pipe may still be draining; exit once it has taken everything, or its reader is gone.
+  if (process.stdout.writableLength === 0 || readerGone(process.stdout)) exit();
   process.stdout.once('drain', exit);
-  // Stopped by a signal: a reader that stopped reading never drains stdout; exit anyway, soon.
-  if (stdoutState.interrupted) setTimeout(exit, 2_000);
+  process.stdout.once('error', exit);
 }
 
 async function writeEnvelope(envelope: Envelope): Promise<void> {
@@ -74,20 +76,29 @@ async function printHelp(cli: ReturnType<typeof buildProgram>, json: boolean): P
 /**
  * Ctrl-C (or SIGTERM, SIGHUP) during long work: remove what the work was holding (temp files, a
  * snapshot, a drill's copy) and stop the processes it started, say what state it left and how to
- * resume, then exit 130 (143, 129).
+ * resume, then exit 130 (143, 129). A signal once the outcome is being written (a slow reader still
+ * taking the --json document) adds nothing: the run exits with its own code once stdout has taken
+ * the outcome, or with the signal's if that has not happened 2 s later (the document is cut short).
  */
 function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
   let interrupted = false;
-  // What work still holds once a signal came (temp files, a snapshot, a drill's copy, child
-  // processes) goes as the process exits, however it exits: nothing the work does meanwhile is left.
+  // What the work holds once a signal came (temp files, a snapshot, a drill's copy, child processes)
+  // goes as the process exits, however it exits: not at the signal, as the work runs on until the
+  // exit and would make again what was removed under it (a folder an open store recreates).
   process.once('exit', () => {
     if (stdoutState.interrupted) runInterruptCleanups();
+    releaseHungUpTerminal();
   });
   for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
     process.on(signal, () => {
       if (interrupted) process.exit(code);
       interrupted = true;
       stdoutState.interrupted = true;
+      // Nothing more to a terminal that hung up: each write would fail, and the exit must not wait on it.
+      if (signal === 'SIGHUP') dropTerminalStreams();
+      // A reader that stopped reading never drains stdout: exit anyway, soon.
+      setTimeout(() => process.exit(code), 2_000);
+      if (outcomeStarted) return;
       void (async () => {
         if (process.stderr.isTTY) process.stderr.write('\n');
         const note =
@@ -98,7 +109,7 @@ function onInterrupt(json: boolean, debug: boolean, colour: boolean): void {
           const error = new OutcomeError('CANCELLED', `${commandName ?? 'deploystate'} interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): ${note}`);
           await writeFailure(error, json, debug, colour);
         } finally {
-          // Whatever the message met (a closed stderr), the clean-up and the exit happen.
+          // Whatever the message met (a closed stderr), the exit happens.
           flush(code);
         }
       })().catch(() => undefined);
@@ -111,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const colour = !argv.includes('--no-color');
+  guardStdStreams();
   onInterrupt(json, debug, colour);
   try {
     // With --json the version is an envelope, not cac's text line; help is laid out here (printHelp).
@@ -142,6 +154,7 @@ async function main(argv: string[]): Promise<void> {
     await cli.runMatchedCommand();
     // Stopped by a signal meanwhile: its handler writes the one outcome and exits.
     if (stdoutState.interrupted) return;
+    outcomeStarted = true;
     if (json) {
       const { successEnvelope, failureEnvelope } = await import('./envelope.js');
       const data = stdoutState.hasPayload ? stdoutState.payload : null;
@@ -164,6 +177,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     // A failure the signal's cleanup caused (a snapshot removed under a read) is not the outcome.
     if (stdoutState.interrupted) return;
+    outcomeStarted = true;
     flush(await writeFailure(error, json, debug, colour));
   }
 }

@@ -2,6 +2,7 @@
 // folders and sample stores the test files share.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
@@ -106,4 +107,37 @@ export function useSample(prefix: string, options: { demo?: boolean } = {}): Sam
     if (root !== '') await removeTempDir(root);
   });
   return fixture;
+}
+
+/**
+ * The demo sample plus `count` generated records on chains 56, 97 and 84532, in dual-write and not
+ * yet copied, at `dir`: a copy long enough to stop midway, an analyze larger than a pipe holds.
+ */
+export async function largeSample(dir: string, count: number): Promise<void> {
+  const created = await deploystate(['demo', dir], { cwd: process.cwd() });
+  expect(created.code, created.stderr).toBe(0);
+  const hex = (i: number, length: number): string => i.toString(16).padStart(length, '0');
+  const chains = [[56, 'bscmainnet'], [97, 'bsctestnet'], [84532, 'basesepolia']] as const;
+  const lines = [JSON.stringify({ format: 'deploystate-export', version: 1 })];
+  for (let i = 0; i < count; i++) {
+    const [chainId, networkName] = chains[i % chains.length] as (typeof chains)[number];
+    lines.push(
+      JSON.stringify({
+        contractName: `Generated${i}`,
+        chainId,
+        networkName,
+        address: `0x${hex(i + 1, 40)}`,
+        factoryByteCodeHash: `0x${hex(i + 7, 64)}`,
+        implementationHash: `0x${hex(i + 9, 64)}`,
+        deploymentArgs: [String(i)],
+        timestamp: 1723001200000 + i,
+      }),
+    );
+  }
+  const file = `${dir}.ndjson`;
+  await writeFile(file, `${lines.join('\n')}\n`);
+  for (const args of [['init', '--yes'], ['import', file, '--to', 'leveldb', '--yes'], ['dual-write', 'enable', '--yes']]) {
+    const step = await deploystate(args, { cwd: dir });
+    expect(step.code, `${args.join(' ')}: ${step.stderr}`).toBe(0);
+  }
 }

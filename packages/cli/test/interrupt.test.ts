@@ -88,4 +88,17 @@ describe('a command stopped by a signal to its pid alone', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stillRunning(run.started)).toEqual([]);
   }, 60_000);
+
+  it('project-check (SIGINT): a command that ignores SIGTERM is killed after a short grace, with what it started', async () => {
+    const project = join(fixture.root, 'stubborn');
+    await mkdir(project);
+    const command = 'trap "" TERM; sleep 29; echo never';
+    await writeFile(join(project, 'deploystate.config.json'), `${JSON.stringify({ projectChecks: { compile: command } })}\n`);
+    const tmp = join(fixture.root, 'tmp-stubborn');
+    await mkdir(tmp);
+    const run = await stopWhen(['project-check', 'compile'], project, tmp, /^sleep 29/, 'SIGINT');
+    expect(run.code, run.stderr).toBe(130);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stillRunning(run.started)).toEqual([]);
+  }, 60_000);
 });

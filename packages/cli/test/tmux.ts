@@ -40,6 +40,11 @@ export class TmuxPane {
     return TmuxPane.launch(`sh -c ${quote(each)}`, options);
   }
 
+  /** Runs `command` (a program and its arguments, not the binary) in the pane. */
+  static async startProgram(command: string[], options: PaneOptions) {
+    return TmuxPane.launch(command.map(quote).join(' '), options);
+  }
+
   private static async launch(program: string, options: PaneOptions) {
     const socket = `deploystate-test-${process.pid}-${++sessions}`;
     const exitFile = join(options.dir, `exit-${sessions}`);

@@ -33,13 +33,8 @@ const NOW_DRILLS: Readonly<Record<string, string>> = {
   'error-recovery': 'error-recovery',
 };
 
-/**
- * SIGTERM to a process and every process below it (their parents read from /proc, so on Linux;
- * elsewhere, the process alone). The whole tree is listed before any is signalled, so each is
- * found before its parent dies and it is handed to init.
- */
-function killTree(root: number | undefined): void {
-  if (root === undefined) return;
+/** A process and every process below it (parents read from /proc, so on Linux; elsewhere, the process alone). */
+function treeOf(root: number): number[] {
   const children = new Map<number, number[]>();
   try {
     for (const name of readdirSync('/proc')) {
@@ -62,13 +57,51 @@ function killTree(root: number | undefined): void {
     tree.push(pid);
     queue.push(...(children.get(pid) ?? []));
   }
-  for (const pid of tree) {
+  return tree;
+}
+
+/** Whether `pid` still runs: a zombie (dead, its parent not yet told) does not. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+function signalEach(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(pid, signal);
     } catch {
       // Gone already.
     }
   }
+}
+
+/** How long a stopped command has to end on SIGTERM before SIGKILL. */
+const TERM_GRACE_MS = 500;
+
+/**
+ * SIGTERM to a process and every process below it, then SIGKILL to whatever still runs after a
+ * short grace (a command that ignores SIGTERM). The whole tree is listed before any is signalled,
+ * so each is found before its parent dies and it is handed to init. Synchronous: it runs as the
+ * process stops, when no timer would fire.
+ */
+function stopTree(root: number | undefined): void {
+  if (root === undefined) return;
+  const tree = treeOf(root);
+  signalEach(tree, 'SIGTERM');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + TERM_GRACE_MS; tree.some(running) && Date.now() < end; ) Atomics.wait(pause, 0, 0, 20);
+  // What the surviving processes started meanwhile is below them now.
+  signalEach([...new Set([...tree, ...tree.filter(running).flatMap(treeOf)])].filter(running), 'SIGKILL');
 }
 
 /** Runs `command` through the shell in `cwd`; its output goes to stderr with --json, so stdout keeps one document. */
@@ -77,7 +110,7 @@ function runShell(command: string, cwd: string, json: boolean): Promise<number> 
     const child = spawn(command, { cwd, shell: true, stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit'] });
     // Stopped with this process if a signal stops it (a terminal's Ctrl-C reaches it anyway; a kill
     // of this pid alone does not): the shell and what it started.
-    child.once('exit', registerInterruptCleanup(() => killTree(child.pid)));
+    child.once('exit', registerInterruptCleanup(() => stopTree(child.pid)));
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1)));
   });
