@@ -1,13 +1,15 @@
-// Whole-number options (--batch-size, --limit, --interval, --soak): one check, one message, so no
-// command takes `abc` silently while another refuses it.
+// Whole-number options (--batch-size, --limit, --interval, --soak, the RPC limits) and variables
+// (DEPLOYSTATE_LOCK_WAIT_MS): one check, one message, so no command takes `abc` silently while
+// another refuses it. The check judges the text as typed: program.ts hands commands that text.
 import { ErrorCodes, StateError } from '@deploystate/core';
 
-/** The option as a whole number >= `min` (default 1); undefined when not given; INVALID_ARGUMENT naming the flag otherwise. */
-export function wholeNumberOption(value: unknown, flag: string, min = 1): number | undefined {
+/** The value as a whole number >= `min` (default 1); undefined when not given; INVALID_ARGUMENT naming `name` (the flag or variable) otherwise. */
+export function wholeNumberOption(value: unknown, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
-  // Digits only: Number() would also take 0x10, 1e3 and 0b11.
-  const n = typeof value === 'number' || /^\d+$/.test(String(value)) ? Number(value) : Number.NaN;
+  // Digits only: Number() would also take 0x10, 1e3, 0b11 and 1.0.
+  const text = String(value);
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be a whole number${min === 1 ? ' above 0' : ` of at least ${min}`}, got ${String(value)}`);
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a whole number${min === 1 ? ' above 0' : ` of at least ${min}`}, got ${text}`);
   return n;
 }

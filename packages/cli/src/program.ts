@@ -17,6 +17,29 @@ const EXIT_CODE_HELP = [
   '  130  interrupted (Ctrl-C); the message says what state it left',
 ].join('\n');
 
+/**
+ * The value options of `spec` as typed (`--limit 0x10` stays "0x10"): cac's parser turns whatever
+ * reads as a number into one (0x10, 1e3, 1.0 become 16, 1000, 1), which hides what was typed from
+ * the checks that judge it. Read as cac reads them: `--flag value` or `--flag=value`, none after `--`.
+ */
+function typedValues(spec: CommandSpec, argv: readonly string[]): Record<string, string | string[]> {
+  const end = argv.indexOf('--');
+  const args = end === -1 ? argv : argv.slice(0, end);
+  const typed: Record<string, string | string[]> = {};
+  for (const [flags] of spec.options ?? []) {
+    const flag = /^(--[\w-]+) </.exec(flags)?.[1];
+    if (flag === undefined) continue;
+    const texts = args.flatMap((arg, i) => {
+      if (arg.startsWith(`${flag}=`)) return [arg.slice(flag.length + 1)];
+      const next = args[i + 1];
+      return arg === flag && next !== undefined && !next.startsWith('-') ? [next] : [];
+    });
+    const key = flag.slice(2).replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase());
+    if (texts.length > 0) typed[key] = texts.length === 1 ? (texts[0] as string) : texts;
+  }
+  return typed;
+}
+
 /** Builds the cac program; `action` runs a matched command (loading its module lazily). */
 export function buildProgram(version: string, action: CommandAction): CAC {
   const cli = cac('deploystate');
@@ -35,7 +58,7 @@ export function buildProgram(version: string, action: CommandAction): CAC {
     for (const example of spec.examples) command.example(`  $ ${example}`);
     command.action((...params: unknown[]) => {
       const options = params.pop() as Record<string, unknown>;
-      return action(spec, params, options);
+      return action(spec, params, { ...options, ...typedValues(spec, cli.rawArgs) });
     });
   }
   cli.example('  $ deploystate migrate --demo');

@@ -102,4 +102,26 @@ describe('exit codes and --json', () => {
     expect((await deploystate(['dual-write'], { cwd: fixture.root })).code).toBe(2);
     expect((await deploystate(['analyze', '--no-such-option'], { cwd: fixture.root })).code).toBe(2);
   });
+
+  it('a whole-number option is judged as typed: 0x10, 1e3, 0b1111111 and 1.0 are refused (exit 2) wherever one is taken', async () => {
+    const project = join(fixture.root, 'numbers');
+    expect((await deploystate(['demo', project], { cwd: fixture.root })).code).toBe(0);
+    const rpc = ['--rpc', '1=http://127.0.0.1:9'];
+    const uses = [
+      (v: string) => ['compare', '--limit', v],
+      (v: string) => ['migrate', '--dry-run', `--batch-size=${v}`],
+      (v: string) => ['monitor', '--once', '--interval', v],
+      (v: string) => ['cutover', '--soak', v],
+      (v: string) => ['verify-chain', ...rpc, '--timeout', v],
+      (v: string) => ['verify-chain', ...rpc, '--retries', v],
+    ];
+    for (const use of uses) {
+      for (const value of ['0x10', '1e3', '0b1111111', '1.0']) {
+        const run = await deploystate([...use(value), '--json'], { cwd: project });
+        expect(run.code, use(value).join(' ')).toBe(2);
+        expect(onlyDocument(run).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(value) });
+      }
+    }
+    expect((await deploystate(['compare', '--limit', '1000'], { cwd: project })).code).not.toBe(2);
+  });
 });

@@ -1,8 +1,10 @@
 // `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
+import { linkSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
+  errnoCode,
   ErrorCodes,
   StateError,
   StoreDigest,
@@ -11,8 +13,9 @@ import {
   type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
-import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { fsyncDir, sweepDeadTemps, writeFileAtomic } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
+import { wholeNumberOption } from '../number-option.js';
 import { openSideForReading } from '../read-only.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
@@ -41,12 +44,7 @@ export function lockWaitFromEnv(
 ): { attempts: number; minDelayMs: number; maxDelayMs: number } | undefined {
   const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
   if (raw === undefined || raw === '') return undefined;
-  const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < 0)
-    throw new StateError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `DEPLOYSTATE_LOCK_WAIT_MS must be a whole number of milliseconds >= 0, got ${JSON.stringify(raw)}`,
-    );
+  const ms = wholeNumberOption(raw, 'DEPLOYSTATE_LOCK_WAIT_MS (milliseconds)', 0) as number;
   const maxDelayMs = 50;
   return { attempts: 1 + Math.ceil(ms / (maxDelayMs * 0.75)), minDelayMs: Math.min(maxDelayMs, ms), maxDelayMs };
 }
@@ -58,9 +56,37 @@ export async function openSide(ctx: Context, side: Side, write: boolean): Promis
   return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
-/** The path with its folder's links resolved (the folder may not exist yet: then as given). */
+/**
+ * The path with its folders' links resolved: folders that do not exist yet (the export makes them)
+ * are taken as given below the nearest one that does, resolved, so a link above them still counts.
+ */
 async function realFolderOf(path: string): Promise<string> {
-  return join(await realpath(dirname(path)).catch(() => dirname(path)), basename(path));
+  const missing = [basename(path)];
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    const real = await realpath(folder).catch(() => undefined);
+    if (real !== undefined) return join(real, ...missing);
+    if (dirname(folder) === folder) return path;
+    missing.unshift(basename(folder));
+  }
+}
+
+/**
+ * Places the finished temp file at `file` without replacing one that appeared there while the
+ * store was read (checkTarget saw none): a hard link fails if a file exists, where a rename would
+ * replace it. Returns false: the write keeps the link and removes the temp file.
+ */
+async function linkWithoutReplacing(tmp: string, file: string): Promise<false> {
+  try {
+    linkSync(tmp, file);
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error;
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: a file appeared there while the export read the store; nothing was written`, {
+      file,
+      hint: 'pass --force to replace it, or name another file',
+    });
+  }
+  await fsyncDir(dirname(file));
+  return false;
 }
 
 const within = (path: string, folder: string): boolean => {
@@ -103,7 +129,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const file = resolve(ctx.cwd, String(args[0]));
   const side = sideOption(options.from, '--from');
   const format = formatOf(file, options.format);
-  await checkTarget(ctx, file, options.force === true);
+  const force = options.force === true;
+  await checkTarget(ctx, file, force);
   // A snapshot copy of LevelDB and a JSON store that never writes: a committed store stays byte-identical.
   const { store, location, dispose } = await openSideForReading(ctx, side);
   const records: Array<{ key: string; record: DeploymentRecord }> = [];
@@ -141,7 +168,8 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     format === 'json'
       ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
       : `${[stringifyLossless(header), ...records.map((r) => stringifyLossless(r.record))].join('\n')}\n`;
-  await writeFileDurable(file, text);
+  sweepDeadTemps(dirname(file), basename(file));
+  await writeFileAtomic(file, text, { tmpDir: dirname(file), ...(!force && { beforeRename: (tmp: string) => linkWithoutReplacing(tmp, file) }) });
   ctx.out.result({ ...header, file, fileFormat: format }, () => [
     ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`),
     `digest ${header.digest}`,

@@ -6,16 +6,9 @@ import { ErrorCodes, StateError } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
+import { wholeNumberOption } from '../number-option.js';
 import { verdict } from '../render.js';
 import { listOption } from './migrate.js';
-
-function positive(value: unknown, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${flag} must be an integer >= ${min}, got ${String(value)}`);
-  return n;
-}
 
 /** Endpoints from --rpc, the environment and the config file, plus the request limits. */
 export async function chainOptions(ctx: Context, options: Record<string, unknown>): Promise<ChainCheckOptions> {
@@ -31,9 +24,9 @@ export async function chainOptions(ctx: Context, options: Record<string, unknown
       hint: 'pass --rpc <chainId>=<url> (repeatable), set "rpc": { "<chainId>": "<url>" } in deploystate.config.json, or RPC_URL_<chainId>',
     });
   }
-  const timeoutMs = positive(options.timeout, '--timeout', 1);
-  const retries = positive(options.retries, '--retries', 0);
-  const concurrency = positive(options.concurrency, '--concurrency', 1);
+  const timeoutMs = wholeNumberOption(options.timeout, '--timeout');
+  const retries = wholeNumberOption(options.retries, '--retries', 0);
+  const concurrency = wholeNumberOption(options.concurrency, '--concurrency');
   return {
     rpc,
     ...(timeoutMs !== undefined && { timeoutMs }),

@@ -1,0 +1,49 @@
+// Where `export` may write, as real files and processes: never into the store's folders (a link to
+// one counts, even with folders below it that do not exist yet), and never over a file without
+// --force, even one that appears while the export reads.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, childEnv, deploystate, largeSample, onlyDocument, useSample, type Run } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-export-', { demo: false });
+/** 30 000 records beside the sample's: an export that reads for a while. */
+let project = '';
+
+beforeAll(async () => {
+  project = join(fixture.root, 'large');
+  await largeSample(project, 30_000);
+}, 120_000);
+
+describe('export target', () => {
+  it('a link to the deployments folder with a subfolder that does not exist yet is refused; nothing is made there', async () => {
+    const link = join(fixture.root, 'dlink');
+    await symlink(join(project, 'deployments'), link);
+    const run = await deploystate(['export', join(link, 'sub', 'x.json'), '--json'], { cwd: project });
+    expect(run.code).toBe(2);
+    expect(onlyDocument(run).error).toMatchObject({ code: 'INVALID_ARGUMENT', file: join(link, 'sub', 'x.json') });
+    expect(existsSync(join(project, 'deployments', 'sub'))).toBe(false);
+  });
+
+  it('without --force, a file that appears at the target while the export reads is kept, and the export fails naming it', async () => {
+    const tmp = join(fixture.root, 'tmp-race');
+    await mkdir(tmp);
+    const target = join(fixture.root, 'out.json');
+    const child = spawn(process.execPath, [BIN, 'export', target, '--json'], { cwd: project, env: childEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The target was checked (absent) once export reads its snapshot of LevelDB; then the file appears.
+    for (const end = Date.now() + 30_000; Date.now() < end && !(await readdir(tmp)).some((n) => n.startsWith('deploystate-snapshot-')); )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await writeFile(target, '{"precious":"user data"}\n');
+    const run: Run = { code: await exited, stdout, stderr: '' };
+    expect(run.code).toBe(2);
+    expect(onlyDocument(run).error).toMatchObject({ code: 'INVALID_ARGUMENT', file: target });
+    expect(await readFile(target, 'utf8')).toBe('{"precious":"user data"}\n');
+    // No temp file of the abandoned export beside it.
+    expect((await readdir(fixture.root)).filter((n) => n.startsWith('out.json.'))).toEqual([]);
+  }, 60_000);
+});
