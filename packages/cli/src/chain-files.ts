@@ -1,7 +1,7 @@
 // Each chain's file name is decided once, when its file is first created, and recorded in the
 // config's "networks" (committed): the chain keeps that name whatever a later chain list says.
 // Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, type NetworkDefinition } from '@deploystate/core';
@@ -46,40 +46,74 @@ export interface RenameResult {
   chainId: number;
   from: string;
   to: string;
-  backup: string;
+  /** The copy of the file as it was before the rename (absent when a finished rename's backup is gone). */
+  backup?: string;
+  /** True when this run finished an earlier rename that was stopped after the file moved. */
+  resumed?: true;
 }
 
-/** Renames a chain's state file: a backup copy first, then the rename, then the config's record. */
+/** Whether `file` is a state file of `chainId` (its top-level "chainId" says so). */
+function holdsChain(file: string, chainId: number): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { chainId?: unknown }).chainId === chainId;
+  } catch {
+    return false;
+  }
+}
+
+/** The newest rename backup of one of `names` in the state folder. */
+async function latestRenameBackup(ctx: Context, names: string[]): Promise<string | undefined> {
+  const backups = join(stateDirOf(ctx), 'backups');
+  const folders = (await readdir(backups).catch(() => [])).filter((n) => n.startsWith('rename-')).sort().reverse();
+  for (const folder of folders) for (const name of names) if (existsSync(join(backups, folder, name))) return join(backups, folder, name);
+  return undefined;
+}
+
+/**
+ * Renames a chain's state file: a backup copy first, then the rename, then the config's record. A
+ * rename stopped between the last two (Ctrl-C, a kill) leaves the file under its new name that the
+ * config does not know yet; running the same rename again finds it so and records the name.
+ */
 export async function renameChainFile(ctx: Context, chainId: number, name: string): Promise<RenameResult> {
   const registry = ctx.registry();
   const current = registry.get(chainId);
   const candidates = [`${current.name}.json`, `chain-${chainId}.json`];
   const fromName = candidates.find((n) => existsSync(join(ctx.paths.deployments, n)));
-  if (!fromName)
-    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `chain ${chainId} has no state file in ${ctx.paths.deployments}`, {
-      file: ctx.paths.deployments,
-      hint: 'set its name in "networks" in deploystate.config.json before its file is created',
-    });
-  const toName = `${name}.json`;
-  const from = join(ctx.paths.deployments, fromName);
-  const to = join(ctx.paths.deployments, toName);
-  if (existsSync(to)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
-  // Registering the new name first turns a bad or taken name into INVALID_CONFIG before any file moves.
+  const to = join(ctx.paths.deployments, `${name}.json`);
   const definition: NetworkDefinition = {
     chainId,
     name,
     aliases: [...new Set([...current.aliases, ...(current.known && current.name !== name ? [current.name] : [])])],
     tier: current.tier,
   };
+  if (fromName === undefined && current.name !== name && holdsChain(to, chainId)) {
+    registry.register(definition);
+    await recordNetwork(ctx, definition);
+    const backup = await latestRenameBackup(ctx, candidates);
+    return { chainId, from: join(ctx.paths.deployments, candidates[0] as string), to, ...(backup !== undefined && { backup }), resumed: true };
+  }
+  if (!fromName)
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `chain ${chainId} has no state file in ${ctx.paths.deployments}`, {
+      file: ctx.paths.deployments,
+      hint: 'set its name in "networks" in deploystate.config.json before its file is created',
+    });
+  const from = join(ctx.paths.deployments, fromName);
+  if (existsSync(to)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
+  // Registering the new name first turns a bad or taken name into INVALID_CONFIG before any file moves.
   registry.register(definition);
   const backupDir = join(stateDirOf(ctx), 'backups', `rename-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await mkdir(backupDir, { recursive: true });
   const backup = join(backupDir, fromName);
   await copyFile(from, backup);
   await rename(from, to);
-  await updateConfig(ctx, (config) => {
-    const networks = (Array.isArray(config.networks) ? (config.networks as NetworkDefinition[]) : []).filter((n) => n.chainId !== chainId);
+  await recordNetwork(ctx, definition);
+  return { chainId, from, to, backup };
+}
+
+/** Records a chain's file name in the config's "networks", in place of its entry there. */
+function recordNetwork(ctx: Context, definition: NetworkDefinition): Promise<string> {
+  return updateConfig(ctx, (config) => {
+    const networks = (Array.isArray(config.networks) ? (config.networks as NetworkDefinition[]) : []).filter((n) => n.chainId !== definition.chainId);
     config.networks = [...networks, definition].sort((a, b) => a.chainId - b.chainId);
   });
-  return { chainId, from, to, backup };
 }

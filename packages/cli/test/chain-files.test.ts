@@ -1,6 +1,6 @@
 // A chain's file name is decided once and recorded in the config; renaming is explicit, with a backup.
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploystate, useSample, onlyDocument } from './helpers.js';
@@ -48,5 +48,24 @@ describe('chain file names', () => {
       'bscmainnet.json',
       'chapel.json',
     ]);
+  }, 60_000);
+
+  it('a rename stopped after the file moved, before the config recorded the name, is finished by running it again', async () => {
+    // The files as a Ctrl-C or a kill between the two steps leaves them: the new name on disk, the old one in the config.
+    const deployments = join(fixture.sample, 'deployments');
+    const before = await readFile(join(deployments, 'bscmainnet.json'), 'utf8');
+    await rename(join(deployments, 'bscmainnet.json'), join(deployments, 'bsc.json'));
+    expect((await config()).networks.find((n) => n.chainId === 56)).toMatchObject({ name: 'bscmainnet' });
+    const again = await fixture.inSample(['rename-network', '56', 'bsc', '--yes', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(onlyDocument(again)).toMatchObject({ chainId: 56, to: join(deployments, 'bsc.json'), resumed: true });
+    const bsc = (await config()).networks.find((n) => n.chainId === 56);
+    expect(bsc).toMatchObject({ name: 'bsc' });
+    expect(bsc?.aliases).toContain('bscmainnet');
+    expect(await readFile(join(deployments, 'bsc.json'), 'utf8')).toBe(before);
+    // The records are read under the recorded name again.
+    const validate = await fixture.inSample(['validate', '--json']);
+    const judged = (onlyDocument(validate) as { files: Array<{ file: string }> }).files.map((f) => f.file);
+    expect(judged).toContain(join(deployments, 'bsc.json'));
   }, 60_000);
 });

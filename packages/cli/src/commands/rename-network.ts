@@ -17,5 +17,8 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     'stop deploy scripts first: one that runs during the rename may write the old name',
   ]);
   const result = await renameChainFile(ctx, chainId, name);
-  ctx.out.result(result, () => [ctx.out.paint.green(`✔ renamed ${result.from} -> ${result.to}`), `backup: ${result.backup}`]);
+  ctx.out.result(result, () => [
+    ctx.out.paint.green(`✔ ${result.resumed ? 'finished the rename stopped earlier:' : 'renamed'} ${result.from} -> ${result.to}`),
+    ...(result.backup !== undefined ? [`backup: ${result.backup}`] : []),
+  ]);
 }
