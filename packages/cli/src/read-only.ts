@@ -1,7 +1,7 @@
 // Reads for commands that must leave a committed store byte-identical: one side through the
 // migrator's read-only opening, or the whole project copied into a temp folder for a probe.
 import { cp, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { removeOnInterrupt } from '@deploystate/core';
+import { isStateError, removeOnInterrupt, StateError } from '@deploystate/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadOnlySide } from '@deploystate/migrator';
@@ -13,9 +13,32 @@ export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json')
   return open(ctx.paths, side, ctx.registry());
 }
 
+/**
+ * Names the user's files, not a copy's: a path into the copy (removed when the work ends) reads as
+ * the original it was copied from, so a finding or an error points at the file to fix.
+ */
+export function namedAsOriginals(pairs: Array<[copy: string, original: string]>): (text: string) => string {
+  return (text) => pairs.reduce((named, [copy, original]) => named.split(copy).join(original), text);
+}
+
+/** The same error, naming the originals (namedAsOriginals). */
+export function withOriginals(error: unknown, names: (text: string) => string): unknown {
+  if (!isStateError(error)) return error;
+  return new StateError(error.code, names(error.message), {
+    ...(error.file !== undefined && { file: names(error.file) }),
+    ...(error.key !== undefined && { key: error.key }),
+    ...(error.position !== undefined && { position: error.position }),
+    ...(error.hint !== undefined && { hint: names(error.hint) }),
+    ...(error.data !== undefined && { data: error.data }),
+    cause: error,
+  });
+}
+
 export interface ProjectCopy {
   /** Options for createStateStore over the copy, in the same phase as the project. */
   options: { leveldb: string; deployments: string; stateDir: string; registry: ReturnType<Context['registry']> };
+  /** A text (a detail, an error's message) naming the project's files instead of the copy's. */
+  names(text: string): string;
   dispose(): Promise<void>;
 }
 
@@ -49,6 +72,11 @@ export async function copyProject(ctx: Context, stateDir: string): Promise<Proje
     else await mkdir(state);
     return {
       options: { leveldb, deployments, stateDir: state, registry: ctx.registry() },
+      names: namedAsOriginals([
+        [deployments, ctx.paths.deployments],
+        [leveldb, ctx.paths.leveldb],
+        [state, stateDir],
+      ]),
       dispose: remove,
     };
   } catch (error) {

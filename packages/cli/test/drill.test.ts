@@ -1,7 +1,7 @@
 // `deploystate drill <scenario>` on real sample stores: every scenario passes on healthy data,
 // fails (exit 1) on damaged data, and never changes a byte of the originals.
 import { createHash } from 'node:crypto';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { removeTempDir } from '@deploystate/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,19 @@ describe('drill', () => {
     const details = cross.doc.checks.map((c) => c.detail).join('\n');
     expect(details).toContain(`CORRUPTED: ${file}`);
     expect(details).not.toContain(cross.doc.copy.path);
+  });
+
+  it('a folder where a network file belongs: NOT_A_FILE naming that path of the user', async () => {
+    const dir = join(root, 'folder-at-file');
+    await cp(migrated, dir, { recursive: true });
+    const file = join(dir, 'deployments', 'bsctestnet.json');
+    await rm(file);
+    await mkdir(file);
+    const aborted = envelopeOf(await deploystate(['drill', 'json-backend', '--json'], { cwd: dir }));
+    const error = (aborted as unknown as { error: { code: string; message: string; file?: string } }).error;
+    expect(error.code).toBe('NOT_A_FILE');
+    expect(error.file).toBe(file);
+    expect(error.message).toContain(file);
   });
 
   it('cross-network: fails before the copy, and on an expected inventory the data does not match', async () => {

@@ -1,10 +1,10 @@
 // `restore` (a JSON file from its backup, the LevelDB folder from the migrator's backup) and
 // `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-restore-');
 const { inSample } = fixture;
@@ -17,6 +17,18 @@ describe('status --probe', () => {
     expect(doc.phase).toBe('leveldb-only');
     expect(doc.probe).toMatchObject({ ok: true, phase: 'leveldb-only', records: 28 });
     expect((await inSample(['status', '--expect', 'json-only', '--probe'])).code).toBe(1);
+  });
+
+  it("in json-primary, a damaged network file is named as the project's file, never as the probe's copy of it", async () => {
+    const dir = join(fixture.root, 'probe-json-primary');
+    await cp(fixture.sample, dir, { recursive: true });
+    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
+      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const file = join(dir, 'deployments', 'bsctestnet.json');
+    await writeFile(file, '{"chainId": 97, "records": {\n');
+    const run = await deploystate(['status', '--probe', '--json'], { cwd: dir });
+    expect(onlyDocument(run).error).toMatchObject({ code: 'CORRUPTED', file: expect.stringContaining(file) });
+    expect(run.stdout + run.stderr).not.toContain('deploystate-probe-copy-');
   });
 });
 

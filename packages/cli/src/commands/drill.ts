@@ -3,11 +3,12 @@
 // where it needs one), reports PASS/FAIL per check, removes the copy and never touches the
 // originals. Exit 1 when any check fails.
 import { resolve } from 'node:path';
-import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
+import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
 import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
+import { namedAsOriginals, withOriginals } from '../read-only.js';
 
 interface ScenarioSpec {
   /** What the scenario proves, for the report and --help. */
@@ -52,27 +53,11 @@ export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   },
 };
 
-/**
- * Names the user's files, not the copy's: a path into the copy (removed when the drill ends unless
- * --keep) reads as the original it was copied from, so a finding points at the file to fix.
- */
+/** The drill's texts naming the user's files, not the copy's (namedAsOriginals). */
 function namingOriginals(workspace: Workspace, sources: { deployments: string; leveldb: string }): (text: string) => string {
   const pairs: Array<[string, string]> = [[workspace.deployments, sources.deployments]];
   if (workspace.leveldb !== undefined) pairs.push([workspace.leveldb, sources.leveldb]);
-  return (text) => pairs.reduce((named, [copy, original]) => named.split(copy).join(original), text);
-}
-
-/** The same error, naming the originals (namingOriginals). */
-function withOriginals(error: unknown, names: (text: string) => string): unknown {
-  if (!isStateError(error)) return error;
-  return new StateError(error.code, names(error.message), {
-    ...(error.file !== undefined && { file: names(error.file) }),
-    ...(error.key !== undefined && { key: error.key }),
-    ...(error.position !== undefined && { position: error.position }),
-    ...(error.hint !== undefined && { hint: names(error.hint) }),
-    ...(error.data !== undefined && { data: error.data }),
-    cause: error,
-  });
+  return namedAsOriginals(pairs);
 }
 
 const LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', warn: 'WARN' };

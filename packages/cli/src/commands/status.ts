@@ -4,7 +4,7 @@ import type { MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { copyProject } from '../read-only.js';
+import { copyProject, withOriginals } from '../read-only.js';
 import { leveldbSinceCutoverLines, verdict } from '../render.js';
 
 interface Probe {
@@ -33,8 +33,10 @@ async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
       phase: store.phase,
       backend: store.backend,
       records,
-      ...(health.detail !== undefined && { detail: health.detail }),
+      ...(health.detail !== undefined && { detail: copy.names(health.detail) }),
     };
+  } catch (error) {
+    throw withOriginals(error, copy.names);
   } finally {
     await store.close().finally(() => copy.dispose());
   }

@@ -3,7 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import {
   canonicalDigest,
+  fsErrorCode,
   parseLossless,
+  StateError,
   sampleRecord,
   seededHex,
   type Acknowledgement,
@@ -56,9 +58,12 @@ export function upgraded(record: DeploymentRecord, round = 1): DeploymentRecord 
 
 export const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
 
-/** A state file's top-level document as it is on disk in the copy. */
+/** A state file's top-level document as it is on disk in the copy; a file that cannot be read is named (a folder there: NOT_A_FILE). */
 export async function readDocument(file: string): Promise<Record<string, unknown>> {
-  return parseLossless(await readFile(file, 'utf8'), { source: file }) as Record<string, unknown>;
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new StateError(fsErrorCode(error), `could not read ${file}: ${error instanceof Error ? error.message : String(error)}`, { file, cause: error });
+  });
+  return parseLossless(text, { source: file }) as Record<string, unknown>;
 }
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
