@@ -391,7 +391,10 @@ export class OutboxDrainer {
   private retryLater(): void {
     this.pending = true;
     if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.drainNow(), RETRY_AFTER_MS);
+      // A timed drain, as the first try was: one that waited for the drain in progress would hold
+      // the fence shared meanwhile, and a store per put makes many such retries at once: a gate
+      // waiting for the fence would never find a moment without one.
+      this.timer = setTimeout(() => void this.drainNow(true), RETRY_AFTER_MS);
       // A failing drain must not keep a finished script alive: what is left waits for the next process.
       this.timer.unref();
     }

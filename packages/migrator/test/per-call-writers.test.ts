@@ -44,6 +44,26 @@ describe('gates while a script writes with a store per put', () => {
     await migration.close();
   }, 30_000);
 
+  // In dual-write each store's drainer retried a drain that had found another one running by
+  // waiting for it, holding the fence shared meanwhile: with a store per put, such holds overlapped
+  // without end and verify (and rollback) failed with LOCKED.
+  it('verify and rollback take the fence (dual-write)', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    let clean: boolean | undefined;
+    let from: string | undefined;
+    const writer = await whileWriting(async () => {
+      // Long enough for the store-per-put drainers to find each other's drain running and retry.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      clean = (await migration.verify()).clean;
+      from = (await migration.rollback()).from;
+    });
+    expect(clean).toBe(true);
+    expect(from).toBe('dual-write');
+    expect((await migration.status()).phase).toBe('leveldb-only');
+    expect(writer.errors).toEqual({});
+    await migration.close();
+  }, 30_000);
+
   it('cut-over takes the fence (json-primary)', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const acknowledge = await acknowledgeAll(migration);
