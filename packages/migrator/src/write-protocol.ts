@@ -55,6 +55,14 @@ export function writeKey(w: Write): RecordKey {
   return w.op === 'put' ? w.checked : w.at;
 }
 
+/** Whether `store` holds what `w` wrote there (the record put, or no record for a delete). */
+async function stillHolds(store: StateStore, w: Write): Promise<boolean> {
+  const { chainId, contractName } = writeKey(w);
+  const now = await store.get(chainId, contractName);
+  if (w.op === 'delete') return now === null;
+  return now !== null && canonicalDigest(now) === canonicalDigest(w.checked.record);
+}
+
 /** Puts a checked record on one side without checking it again (a store outside the base class checks it itself). */
 function putChecked(store: StateStore, checked: CheckedRecord): Promise<void> {
   return store instanceof AbstractStateStore ? store.putChecked(checked) : store.put(checked.record);
@@ -302,8 +310,13 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     await apply(await t.side(secondaryName));
   } catch (secondaryError) {
     try {
-      if (previous === null) await primary.delete(chainId, contractName);
-      else await primary.put(previous);
+      // Undone only while the primary still holds this write: another write of the key that landed
+      // since (a script whose own write went through while this one waited for the secondary) was
+      // acknowledged, and putting back what came before this write would wipe it.
+      if (await stillHolds(primary, w)) {
+        if (previous === null) await primary.delete(chainId, contractName);
+        else await primary.put(previous);
+      }
     } catch (undoError) {
       const closed = (await t.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
       await updateState(t.files, (s) => {

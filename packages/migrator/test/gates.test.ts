@@ -95,7 +95,10 @@ describe('gates and codes', () => {
 class FailingStore extends MemoryStore {
   failPuts = false;
   failDeletes = false;
+  /** Runs before each put (another process's write landing meanwhile, say). */
+  beforePut: (() => Promise<unknown>) | undefined;
   protected override async _put(key: string, record: DeploymentRecord): Promise<void> {
+    await this.beforePut?.();
     if (this.failPuts) throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
     return super._put(key, record);
   }
@@ -126,6 +129,24 @@ describe('the factory store', () => {
     // The real stores never saw either write, so a clean verify clears the divergence.
     expect((await migration.verify()).clean).toBe(true);
     expect((await migration.promote()).phase).toBe('json-primary');
+  });
+
+  // A write whose secondary failed only after a while (LevelDB held elsewhere for its whole wait)
+  // put back what the primary held before it, wiping another script's write of the key that had
+  // landed (and been acknowledged) meanwhile.
+  it('the undo of a failed secondary write leaves a later write of the same key in place', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const primary = new FailingStore();
+    const secondary = new FailingStore();
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: primary, json: secondary } });
+    const later = sampleRecord(97, 'Contended', 'bsctestnet', 2);
+    // The secondary fails, but only once another write of the key has reached the primary.
+    secondary.failPuts = true;
+    secondary.beforePut = () => primary.put(later);
+    await expect(store.putContract(97, sampleRecord(97, 'Contended', 'bsctestnet', 1))).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await primary.get(97, 'Contended')).toEqual(later);
+    await store.close();
+    await migration.close();
   });
 
   it('follows a phase change made by another Migration instance, and journals intent before outcome', async () => {
