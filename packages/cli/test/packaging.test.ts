@@ -247,6 +247,14 @@ async function tsc(project: string): Promise<void> {
   });
 }
 
+/** Type-checks every package's entry from `folder` (strict, no emit) with these compiler options on top. */
+async function typeCheck(folder: string, packages: WorkspacePackage[], options: Record<string, unknown>): Promise<void> {
+  await writeFile(join(folder, 'consume.ts'), consumerTypes(packages));
+  const compilerOptions = { target: 'ES2022', lib: ['ES2023'], strict: true, noEmit: true, types: ['node'], ...options };
+  await writeFile(join(folder, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consume.ts'] }, null, 2));
+  await tsc(folder);
+}
+
 /**
  * A deploy script as a Hardhat project writes it, valid in both module systems (no top-level
  * await, no import.meta): a put and a get through createStateStore(), then through the drop-in
@@ -412,57 +420,19 @@ import('@deploystate/core').then((esm) => {
         expect((await run(process.execPath, ['chain.mjs'], { cwd: consumer })).stdout).toContain('viem loaded: object');
       }
 
-      await writeFile(join(consumer, 'consume.ts'), consumerTypes(packages));
-      await writeFile(
-        join(consumer, 'tsconfig.json'),
-        JSON.stringify(
-          {
-            compilerOptions: {
-              module: 'NodeNext',
-              moduleResolution: 'NodeNext',
-              target: 'ES2022',
-              lib: ['ES2023'],
-              strict: true,
-              noEmit: true,
-              types: ['node'],
-            },
-            files: ['consume.ts'],
-          },
-          null,
-          2,
-        ),
-      );
-      await tsc(consumer);
-
+      await typeCheck(consumer, packages, { module: 'NodeNext', moduleResolution: 'NodeNext' });
       // A CommonJS project on the resolution that ignores exports (node10, as Hardhat 2's template
       // gets by default), checking libraries too: every package's types resolve. The CLI's command
       // table imported cac's types, which cac publishes through exports only.
       const node10 = join(consumer, 'node10');
       await mkdir(node10, { recursive: true });
-      await writeFile(join(node10, 'consume.ts'), consumerTypes(packages));
-      await writeFile(
-        join(node10, 'tsconfig.json'),
-        JSON.stringify(
-          {
-            compilerOptions: {
-              module: 'commonjs',
-              moduleResolution: 'node10',
-              target: 'ES2022',
-              lib: ['ES2023'],
-              strict: true,
-              noEmit: true,
-              skipLibCheck: false,
-              ignoreDeprecations: '5.0',
-              types: ['node'],
-              typeRoots: [join(consumer, 'node_modules', '@types')],
-            },
-            files: ['consume.ts'],
-          },
-          null,
-          2,
-        ),
-      );
-      await tsc(node10);
+      await typeCheck(node10, packages, {
+        module: 'commonjs',
+        moduleResolution: 'node10',
+        skipLibCheck: false,
+        ignoreDeprecations: '5.0',
+        typeRoots: [join(consumer, 'node_modules', '@types')],
+      });
     },
     TIMEOUT_MS,
   );
