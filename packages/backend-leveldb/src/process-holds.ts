@@ -6,7 +6,7 @@
 // process are common (a deploy script that creates a store per call), so nothing here opens a
 // folder this process holds: it waits for (or asks) the store that holds it, as for another process.
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 
 /** A folder this process has open: whether another store of it asked for it, and who waits for its release. */
@@ -21,12 +21,22 @@ interface Hold {
 const HELD = Symbol.for('@deploystate/backend-leveldb/held-folders');
 const held: Map<string, Hold> = ((globalThis as Record<symbol, unknown>)[HELD] ??= new Map<string, Hold>()) as Map<string, Hold>;
 
-/** The folder's identity for the set: its real path (its resolved path while it does not exist). */
+/**
+ * The folder's identity for the map: its parent's real path and its own name, the same before the
+ * folder exists (a store that creates it) and after (a link in the parent path, such as macOS's
+ * /var, resolved either way). The folder itself a link: its target's real path.
+ */
 export function folderKey(path: string): string {
+  const absolute = resolve(path);
   try {
-    return realpathSync(path);
+    return realpathSync(absolute);
   } catch {
-    return resolve(path);
+    // Not there yet: the parent's real path, as the folder's own will start with once it is made.
+  }
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute;
   }
 }
 

@@ -1,6 +1,6 @@
 // Sharing one LevelDB between real processes: the lock, taking turns, and snapshots of a store
 // that another process is writing to.
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
@@ -62,6 +62,34 @@ describe('the lock', () => {
     // The first store hands the folder over once its hold ends (the second asked for it).
     await opening;
     await second.put(rec(56, 'Second'));
+    expect(await second.get(56, 'First')).not.toBeNull();
+    await second.close();
+    await first.close();
+  });
+
+  // The holder's key was taken before the folder existed (a store creating it), so under a linked
+  // parent (macOS's /var) it named the link's path and a second store's the real one: the second
+  // opened the folder and dropped the first one's lock.
+  it('a store creating the folder under a linked parent is found by a second store of this process', async () => {
+    const real = join(folder.dir, 'real');
+    await mkdir(real);
+    const linked = join(folder.dir, 'linked');
+    await symlink(real, linked);
+    const path = join(linked, 'leveldb');
+    const first = new LevelDbStore({ path, create: true, idleCloseMs: 1000 });
+    await first.open();
+    await first.put(rec(56, 'First'));
+    const second = new LevelDbStore({ path: join(real, 'leveldb'), lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
+    let opening: Promise<void> | undefined;
+    const seen = await first.holdWhile(async () => {
+      opening = second.open();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Two handles on one folder in one process (LevelDB's own table is keyed by the path as
+      // given) would each write it; and closing either would drop the process's lock.
+      return { secondOpen: second.status === 'open', outsider: await outsiderOpens(join(real, 'leveldb')) };
+    });
+    expect(seen).toEqual({ secondOpen: false, outsider: 'refused' });
+    await opening;
     expect(await second.get(56, 'First')).not.toBeNull();
     await second.close();
     await first.close();
