@@ -6,7 +6,8 @@ import { ErrorCodes, StateError, type InvalidEntry } from '@deploystate/core';
 import type { UnreadableEntry } from './types.js';
 
 /** A JSON problem that covers a whole file is reported under the file's name, not a record key. */
-const isWholeFile = (entry: InvalidEntry): boolean => entry.finding.file !== undefined && basename(entry.finding.file) === entry.key;
+/** Whether the entry stands for a whole file the store could not read (it is named by the file), not for one value. */
+export const isWholeFile = (entry: InvalidEntry): boolean => entry.finding.file !== undefined && basename(entry.finding.file) === entry.key;
 
 /** Collects the entries a store could not read, marking those the state already accounts for. */
 export function unreadableCollector(

@@ -8,7 +8,6 @@ import {
   recordKey,
   StateError,
   toChecksumAddress,
-  tryParseKey,
   type DeploymentRecord,
   type InvalidEntry,
   type StateStore,
@@ -16,6 +15,7 @@ import {
 import type { PublicClient } from 'viem';
 import { runtimeCodeHash } from './bytecode.js';
 import { redactText, redactUrl } from './redact.js';
+import { isWholeFile } from '../unreadable.js';
 import type {
   HexString as Hex,
   ChainCheck,
@@ -104,7 +104,7 @@ async function readRecords(
     // whole file that cannot be read (its entry is named by the file, not by a record key) hides a
     // chain's records: that is said, never passed over.
     const onInvalid = (entry: InvalidEntry): void => {
-      if (tryParseKey(entry.key) === null) unreadable.push({ file: entry.finding.file ?? entry.key, code: entry.finding.code, message: entry.finding.message });
+      if (isWholeFile(entry)) unreadable.push({ file: entry.finding.file ?? entry.key, code: entry.finding.code, message: entry.finding.message });
     };
     for await (const entry of store.iterate({ onInvalid })) records.push(entry.record);
     return { records, unreadable };
