@@ -132,8 +132,8 @@ export class Journal {
   private readonly openIds = new Map<string, number>();
   /** Entries this process appended whose seq a caller is waiting for, by id. */
   private readonly waiting = new Map<string, (entry: JournalEntry) => void>();
-  /** Large appends in flight on the descriptor (appendLarge). */
-  private largeAppends = 0;
+  /** Large appends in flight on the descriptor (appendLarge): never closed under one. */
+  private readonly largeAppends = new Set<Promise<void>>();
   /** A store created per call and never closed keeps no journal open once it goes unused. */
   private readonly idle = new IdleRelease(() => this.releaseIdle());
 
@@ -223,16 +223,16 @@ export class Journal {
     }
   }
 
-  private async appendLarge(fd: number, buffer: Buffer): Promise<void> {
-    this.largeAppends++;
-    try {
+  private appendLarge(fd: number, buffer: Buffer): Promise<void> {
+    const appending = (async () => {
       let written = 0;
       while (written < buffer.length)
         written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
       this.appended++;
-    } finally {
-      this.largeAppends--;
-    }
+    })();
+    this.largeAppends.add(appending);
+    void appending.catch(() => undefined).finally(() => this.largeAppends.delete(appending));
+    return appending;
   }
 
   private appendFailed(error: unknown): StateError {
@@ -440,14 +440,14 @@ export class Journal {
 
   /** Releases the append descriptor (reopened by the next append), once the syncs in flight on it are done. */
   async close(): Promise<void> {
-    while (this.syncsRunning.size > 0) await Promise.allSettled([...this.syncsRunning]);
+    while (this.syncsRunning.size > 0 || this.largeAppends.size > 0) await Promise.allSettled([...this.syncsRunning, ...this.largeAppends]);
     this.idle.cancel();
     this.closeDescriptor();
   }
 
   /** The descriptor let go after a while unused, unless a sync or an append still runs on it. */
   private releaseIdle(): boolean {
-    if (this.syncsRunning.size > 0 || this.largeAppends > 0) return false;
+    if (this.syncsRunning.size > 0 || this.largeAppends.size > 0) return false;
     this.closeDescriptor();
     return true;
   }
