@@ -5,7 +5,7 @@ import { rm, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
 import { hasWaiters, withFileLock, withLock } from '@deploystate/backend-json/lock';
-import { canonicalDigest, ErrorCodes, isStateError, parseKey, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, isStateError, parseKey, sleep, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { writeFileAtomic } from '@deploystate/backend-json';
 import type { ForeignOverwrite, OverwriteWatch } from './coowned.js';
 import { WRITE_FENCE_WAIT_MS } from './fence.js';
@@ -91,16 +91,19 @@ export async function drainOutbox(
     if (gateWaiting?.()) return { ...total, left: true, yielded: true };
     // One drain at a time, of any store in any process, from its read of the outbox to the removal
     // of what it applied: two that overlapped each wrote the values they had read, so the one that
-    // read first could write last and leave a key older in JSON than LevelDB acknowledged. A timed
-    // drain that finds another running comes back later (that one may have read before its entries);
-    // close() and a gate wait their turn. Taken inside the fence, as a gate's drain takes it.
-    // The lock lives beside the network files' own (the folder every drain writes to, which exists
-    // with or without a migration's state folder).
-    const run = (): Promise<DrainResult> =>
-      withFileLock(join(t.files.deployments, DRAIN_LOCK_TARGET), () => drainRound(t, gateWaiting), {
-        timeoutMs: options.yieldToGates ? 0 : WRITE_FENCE_WAIT_MS,
-      });
-    const result = fenced ? await run() : await withLock(t.files.fence, run, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS });
+    // read first could write last and leave a key older in JSON than LevelDB acknowledged. Taken
+    // inside the fence, as a gate's drain takes it, and only tried there: a drain that waited for
+    // it would hold the fence shared meanwhile, and such holds kept gates out. A timed drain that
+    // finds another running comes back later (that one may have read before its entries); close()
+    // tries again shortly, holding nothing in between. The lock lives beside the network files'
+    // own (the folder every drain writes to, with or without a migration's state folder).
+    const drainLock = join(t.files.deployments, DRAIN_LOCK_TARGET);
+    const run = (): Promise<DrainResult> => withFileLock(drainLock, () => drainRound(t, gateWaiting), { timeoutMs: 0 });
+    const result = await untilDrainFree(
+      () => (fenced ? run() : withLock(t.files.fence, run, { mode: 'shared', timeoutMs: WRITE_FENCE_WAIT_MS })),
+      drainLock,
+      !options.yieldToGates,
+    );
     total.applied += result.applied;
     total.failed += result.failed;
     total.left = result.left;
@@ -109,6 +112,22 @@ export async function drainOutbox(
     if (!result.left || result.failed > 0 || result.yielded) break;
   }
   return total;
+}
+
+/**
+ * Runs `attempt` once, or (`wait`) again while it finds another drain holding `drainLock`, with a
+ * short pause in between, for as long as the fence's own wait; LOCKED naming the lock after that.
+ */
+async function untilDrainFree(attempt: () => Promise<DrainResult>, drainLock: string, wait: boolean): Promise<DrainResult> {
+  const until = performance.now() + WRITE_FENCE_WAIT_MS;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!wait || !isStateError(error, ErrorCodes.LOCKED) || error.file !== drainLock || performance.now() >= until) throw error;
+      await sleep(pause);
+    }
+  }
 }
 
 async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<DrainResult> {
