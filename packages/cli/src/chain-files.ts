@@ -3,7 +3,7 @@
 // Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, type NetworkDefinition } from '@deploystate/core';
 import type { Context } from './context.js';
 import { updateConfig } from './decisions.js';
@@ -86,11 +86,13 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
     aliases: [...new Set([...current.aliases, ...(current.known && current.name !== name ? [current.name] : [])])],
     tier: current.tier,
   };
-  if (fromName === undefined && current.name !== name && holdsChain(to, chainId)) {
+  // Only a file that is exactly the backup this rename took of the old one: another file with the
+  // chain's id (a legacy file, another tool's) is never adopted as the chain's state file.
+  const taken = fromName === undefined && current.name !== name && holdsChain(to, chainId) ? await latestRenameBackup(ctx, candidates) : undefined;
+  if (taken !== undefined && readFileSync(taken).equals(readFileSync(to))) {
     registry.register(definition);
     await recordNetwork(ctx, definition);
-    const backup = await latestRenameBackup(ctx, candidates);
-    return { chainId, from: join(ctx.paths.deployments, candidates[0] as string), to, ...(backup !== undefined && { backup }), resumed: true };
+    return { chainId, from: join(ctx.paths.deployments, basename(taken)), to, backup: taken, resumed: true };
   }
   if (!fromName)
     throw new StateError(ErrorCodes.STORE_NOT_FOUND, `chain ${chainId} has no state file in ${ctx.paths.deployments}`, {

@@ -1,6 +1,6 @@
 // A chain's file name is decided once and recorded in the config; renaming is explicit, with a backup.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploystate, useSample, onlyDocument } from './helpers.js';
@@ -54,7 +54,17 @@ describe('chain file names', () => {
     // The files as a Ctrl-C or a kill between the two steps leaves them: the new name on disk, the old one in the config.
     const deployments = join(fixture.sample, 'deployments');
     const before = await readFile(join(deployments, 'bscmainnet.json'), 'utf8');
-    await rename(join(deployments, 'bscmainnet.json'), join(deployments, 'bsc.json'));
+    // A file with the chain's id that is not the one this rename moved (another tool's) is never adopted.
+    await rename(join(deployments, 'bscmainnet.json'), join(fixture.sample, 'aside.json'));
+    await writeFile(join(deployments, 'bsc.json'), before.replace('"records"', '"other": 1, "records"'));
+    const stranger = await fixture.inSample(['rename-network', '56', 'bsc', '--yes', '--json']);
+    expect(stranger.code).not.toBe(0);
+    expect((await config()).networks.find((n) => n.chainId === 56)).toMatchObject({ name: 'bscmainnet' });
+    // As the command leaves it: its backup of the old file taken, the file moved, the config not written yet.
+    const backups = join(fixture.sample, '.deploystate', 'backups', 'rename-2026-12-01T10-00-00-000Z');
+    await mkdir(backups, { recursive: true });
+    await writeFile(join(backups, 'bscmainnet.json'), before);
+    await rename(join(fixture.sample, 'aside.json'), join(deployments, 'bsc.json'));
     expect((await config()).networks.find((n) => n.chainId === 56)).toMatchObject({ name: 'bscmainnet' });
     const again = await fixture.inSample(['rename-network', '56', 'bsc', '--yes', '--json']);
     expect(again.code, again.stderr).toBe(0);
