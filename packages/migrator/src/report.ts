@@ -80,10 +80,11 @@ async function sideFigures(
 /**
  * The network files missing for chains that have records where JSON is read: every chain LevelDB
  * holds records of (json-primary: it is still written) or held at the cut-over (json-only),
- * exclusions and unmigratable keys aside.
+ * `skipped` keys aside (exclusions, unmigratable keys, and those deleted through the store since:
+ * a chain retired that way needs no file).
  */
-function missingNetworkFiles(ctx: MigrationContext, state: MigrationStateFile, leveldbChains: ReadonlySet<number>, exclude: readonly string[]): string[] {
-  const skip = new Set(exclude);
+function missingNetworkFiles(ctx: MigrationContext, state: MigrationStateFile, leveldbChains: ReadonlySet<number>, skipped: readonly string[]): string[] {
+  const skip = new Set(skipped);
   const chains = new Set<number>(state.phase === 'json-only' ? [] : leveldbChains);
   if (state.phase === 'json-only') {
     for (const key of Object.keys(state.cutoverLeveldb?.records ?? {})) {
@@ -118,7 +119,10 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const durations: Record<string, number[]> = { 'leveldb-only': [], 'dual-write': [], 'json-primary': [], 'json-only': [] };
   const divergences: Array<{ seq: number; key: string; outcome: string; error: string | undefined }> = [];
   const fileRepairs: Array<{ seq: number; at: string; detail: string }> = [];
+  // Each key's last acknowledged write: a key deleted through the store since no longer needs its file.
+  const lastOk = new Map<string, 'put' | 'delete'>();
   for await (const e of ctx.journal.entries({ onEnd: (end) => (torn = end.torn) })) {
+    if (e.type === 'outcome' && e.outcome === 'ok' && !e.probe) lastOk.set(e.key, e.op);
     if (e.type === 'shadow-mismatch') shadowMismatches++;
     // [coowned] Records put back into network files that other code had rewritten.
     if (e.type === 'event' && e.event === 'files-repaired') fileRepairs.push({ seq: e.seq, at: e.time, detail: e.detail ?? '' });
@@ -159,7 +163,8 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
   const unreadable = reads === 'json' ? (integrity ? unreadableFiles(integrity.findings) : null) : [];
   // A chain with records LevelDB holds (json-primary) or held at the cut-over (json-only) whose
   // network file is gone: deploy scripts read none of its records, and would deploy them again.
-  const missingFiles = reads === 'json' ? missingNetworkFiles(ctx, state, leveldb?.chains ?? new Set(), exclude) : [];
+  const deleted = new Set([...lastOk].filter(([, op]) => op === 'delete').map(([key]) => key));
+  const missingFiles = reads === 'json' ? missingNetworkFiles(ctx, state, leveldb?.chains ?? new Set(), [...exclude, ...deleted]) : [];
   const readSideDamaged = reads === 'json' && (json === null || unreadable === null || unreadable.length > 0 || missingFiles.length > 0);
   const status: MigrationReport['status'] = state.diverged || readSideDamaged
     ? 'FAILED'

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
-import { createDemo, Migration, runDemo } from '../src/index.js';
+import { createDemo, createStateStore, Migration, runDemo } from '../src/index.js';
 import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-analysis-');
@@ -68,6 +68,17 @@ describe('analysis and the demo', () => {
     const noFolder = await (await Migration.open({ cwd: tempDir() })).report();
     expect(noFolder.status).toBe('FAILED');
     expect(String(noFolder.json.failedBecause)).toContain(file);
+  });
+
+  it('a chain retired through the store since the cut-over (every record deleted) needs no network file', async () => {
+    await runDemo(tempDir());
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    for (const record of await store.list(97)) await store.delete(97, record.contractName);
+    await store.close();
+    await rm(join(tempDir(), 'deployments', 'bsctestnet.json'));
+    const report = await (await Migration.open({ cwd: tempDir() })).report();
+    expect(report.json.failedBecause).toEqual([]);
+    expect(report.status).toBe('SUCCESS');
   });
 
   it('createDemo refuses a file where its folder goes (INVALID_ARGUMENT, naming it) and leaves the file', async () => {
