@@ -18,16 +18,17 @@ const EXIT_CODE_HELP = [
 ].join('\n');
 
 /**
- * The value options of `spec` as typed (`--limit 0x10` stays "0x10"): cac's parser turns whatever
+ * The value options as typed (`--limit 0x10` stays "0x10"): cac's parser turns whatever
  * reads as a number into one (0x10, 1e3, 1.0 become 16, 1000, 1), which hides what was typed from
  * the checks that judge it. Read as cac reads them: `--flag value` or `--flag=value`, none after `--`.
  */
-function typedValues(spec: CommandSpec, argv: readonly string[]): Record<string, string | string[]> {
+function typedValues(options: ReadonlyArray<readonly [string, ...unknown[]]>, argv: readonly string[]): Record<string, string | string[]> {
   const end = argv.indexOf('--');
   const args = end === -1 ? argv : argv.slice(0, end);
   const typed: Record<string, string | string[]> = {};
-  for (const [flags] of spec.options ?? []) {
-    const flag = /^(--[\w-]+) </.exec(flags)?.[1];
+  for (const [flags] of options) {
+    // `--flag <value>` and `--flag [value]` (a path, say `--leveldb 2024`, must stay text too).
+    const flag = /^(--[\w-]+) [<[]/.exec(flags)?.[1];
     if (flag === undefined) continue;
     const texts = args.flatMap((arg, i) => {
       if (arg.startsWith(`${flag}=`)) return [arg.slice(flag.length + 1)];
@@ -40,25 +41,30 @@ function typedValues(spec: CommandSpec, argv: readonly string[]): Record<string,
   return typed;
 }
 
+/** Every command's options. */
+const GLOBAL_OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['--leveldb <path>', 'LevelDB folder (default: ./leveldb)'],
+  ['--deployments <path>', 'Deployments folder (default: ./deployments)'],
+  ['--state-dir <path>', 'Migration state, journal, backups and reports (default: ./.deploystate)'],
+  ['--config <file>', 'Config file (default: ./deploystate.config.json when present)'],
+  ['--json', 'Print exactly one JSON document on stdout, { ok, command, version, data | error } (logs go to stderr)'],
+  ['--yes', 'Confirm steps that change tracked files or the read side without asking'],
+  ['--debug', 'Show stack traces'],
+  ['--no-color', 'No colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it)'],
+];
+
 /** Builds the cac program; `action` runs a matched command (loading its module lazily). */
 export function buildProgram(version: string, action: CommandAction): CAC {
   const cli = cac('deploystate');
-  cli
-    .option('--leveldb <path>', 'LevelDB folder (default: ./leveldb)')
-    .option('--deployments <path>', 'Deployments folder (default: ./deployments)')
-    .option('--state-dir <path>', 'Migration state, journal, backups and reports (default: ./.deploystate)')
-    .option('--config <file>', 'Config file (default: ./deploystate.config.json when present)')
-    .option('--json', 'Print exactly one JSON document on stdout, { ok, command, version, data | error } (logs go to stderr)')
-    .option('--yes', 'Confirm steps that change tracked files or the read side without asking')
-    .option('--debug', 'Show stack traces')
-    .option('--no-color', 'No colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it)');
+  for (const [flags, description] of GLOBAL_OPTIONS) cli.option(flags, description);
   for (const spec of COMMANDS) {
     const command = cli.command(spec.usage, spec.description);
     for (const [flags, description, config] of spec.options ?? []) command.option(flags, description, config);
     for (const example of spec.examples) command.example(`  $ ${example}`);
+    const valued = [...GLOBAL_OPTIONS, ...(spec.options ?? [])];
     command.action((...params: unknown[]) => {
       const options = params.pop() as Record<string, unknown>;
-      return action(spec, params, { ...options, ...typedValues(spec, cli.rawArgs) });
+      return action(spec, params, { ...options, ...typedValues(valued, cli.rawArgs) });
     });
   }
   cli.example('  $ deploystate migrate --demo');

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
@@ -123,5 +123,10 @@ describe('exit codes and --json', () => {
       }
     }
     expect((await deploystate(['compare', '--limit', '1000'], { cwd: project })).code).not.toBe(2);
+    // A path option that reads as a number stays the path typed: cac made `--leveldb 010` the folder `10`.
+    await rename(join(project, 'leveldb'), join(project, '010'));
+    const status = await deploystate(['status', '--leveldb', '010', '--json'], { cwd: project });
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.stringify(onlyDocument(status))).toContain(join(project, '010'));
   });
 });
