@@ -307,6 +307,8 @@ export class OutboxDrainer {
   /** A timed drain in progress: puts meanwhile wait for the next one, counted from its end. */
   private draining = false;
   private pending = false;
+  /** Timed drains in a row that found a gate waiting: the next look comes later each time. */
+  private yieldedInARow = 0;
   /** One drain per exit: a drain that fails at exit leaves its entries to the next process. */
   private drainedAtExit = false;
   private readonly onBeforeExit = (): void => {
@@ -390,10 +392,12 @@ export class OutboxDrainer {
         const result = await drainOutbox(this.target, { yieldToGates });
         if (result.failed > 0) this.retryLater();
         else if (result.yielded) {
-          // The rest drains after the gate: this drain's next try waits for the fence.
+          // The rest drains after the gate: the next try comes sooner at first, then every 100 ms at
+          // most while the gate runs (a drainer per store, each looking every 5 ms, adds up).
           this.pending = true;
-          if (this.timer === undefined) this.arm(DRAIN_QUIET_MS);
-        }
+          this.yieldedInARow++;
+          if (this.timer === undefined) this.arm(Math.min(DRAIN_MAX_DELAY_MS, DRAIN_QUIET_MS * 2 ** Math.min(this.yieldedInARow - 1, 5)));
+        } else this.yieldedInARow = 0;
         return result;
       } catch (error) {
         // The fence or LevelDB was busy for too long, or the journal cannot be written: the
