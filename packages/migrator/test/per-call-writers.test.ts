@@ -22,7 +22,10 @@ async function whileWriting(gate: () => Promise<unknown>): Promise<{ acks: numbe
     await new Promise((resolve) => setTimeout(resolve, 200));
     await gate();
   } finally {
+    // Stopped and waited for however the gate ended: a writer still running would write into the
+    // project while the test's folder is removed.
     await writeFile(join(control, 'stop'), '');
+    await writer.done;
   }
   const { code, stdout, stderr } = await writer.done;
   expect(code, stderr).toBe(0);
