@@ -1,5 +1,7 @@
 // The end-to-end rehearsal: every state, while a second process writes and deletes through
 // createStateStore(); and a copy SIGKILLed mid-way that resumes to the same digest.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareDirect, demoMigration, firstLine, runNode, useTempDir } from './helpers.js';
 
@@ -80,7 +82,10 @@ describe('rehearsal', () => {
 
   it('a copy SIGKILLed after two checkpointed chains resumes with the rest, never copying a finished chain again, to the same digest', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
-    const child = runNode('migrate-paused.mjs', [tempDir(), '2']);
+    // The copy reads a snapshot in the temp folder, which a SIGKILL leaves: in the test's own folder.
+    const tmp = join(tempDir(), 'tmp');
+    await mkdir(tmp);
+    const child = runNode('migrate-paused.mjs', [tempDir(), '2'], { TMPDIR: tmp });
     const paused = JSON.parse(await firstLine(child)) as { chainsDone: number[] };
     child.process.kill('SIGKILL');
     const exit = await child.done;
