@@ -434,9 +434,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
  * of its own there): for files that already live in a state folder, such as the migrator's state,
  * evidence and reports. Creates the target's folder when missing.
  */
-export function writeFileDurable(target: string, data: string | Uint8Array): Promise<void> {
+export function writeFileDurable(target: string, data: string | Uint8Array, options: Pick<AtomicWriteOptions, 'beforeRename'> = {}): Promise<void> {
   sweepDeadTemps(dirname(target), basename(target));
-  return writeFileAtomic(target, data, { tmpDir: dirname(target) });
+  return writeFileAtomic(target, data, { ...options, tmpDir: dirname(target) });
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
-import { fsyncDir, sweepDeadTemps, writeFileAtomic } from '@deploystate/backend-json/atomic';
+import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 import { wholeNumberOption } from '../number-option.js';
 import { openSideForReading } from '../read-only.js';
@@ -168,8 +168,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     format === 'json'
       ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
       : `${[stringifyLossless(header), ...records.map((r) => stringifyLossless(r.record))].join('\n')}\n`;
-  sweepDeadTemps(dirname(file), basename(file));
-  await writeFileAtomic(file, text, { tmpDir: dirname(file), ...(!force && { beforeRename: (tmp: string) => linkWithoutReplacing(tmp, file) }) });
+  await writeFileDurable(file, text, force ? {} : { beforeRename: (tmp: string) => linkWithoutReplacing(tmp, file) });
   ctx.out.result({ ...header, file, fileFormat: format }, () => [
     ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`),
     `digest ${header.digest}`,
