@@ -52,15 +52,6 @@ export interface RenameResult {
   resumed?: true;
 }
 
-/** Whether `file` is a state file of `chainId` (its top-level "chainId" says so). */
-function holdsChain(file: string, chainId: number): boolean {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { chainId?: unknown }).chainId === chainId;
-  } catch {
-    return false;
-  }
-}
-
 /** The newest rename backup of one of `names` in the state folder. */
 async function latestRenameBackup(ctx: Context, names: string[]): Promise<string | undefined> {
   const backups = join(stateDirOf(ctx), 'backups');
@@ -88,7 +79,7 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
   };
   // Only a file that is exactly the backup this rename took of the old one: another file with the
   // chain's id (a legacy file, another tool's) is never adopted as the chain's state file.
-  const taken = fromName === undefined && current.name !== name && holdsChain(to, chainId) ? await latestRenameBackup(ctx, candidates) : undefined;
+  const taken = fromName === undefined && current.name !== name && existsSync(to) ? await latestRenameBackup(ctx, candidates) : undefined;
   if (taken !== undefined && readFileSync(taken).equals(readFileSync(to))) {
     registry.register(definition);
     await recordNetwork(ctx, definition);
