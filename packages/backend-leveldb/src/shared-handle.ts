@@ -72,9 +72,7 @@ export class SharedHandle<Db extends ClosableDb> {
   /** Takes the handle (opening it if needed); `release` must be called exactly once. */
   async lease(): Promise<Lease<Db>> {
     if (this.db && !this.closing && !this.draining && this.handOverNow()) {
-      // Hand over before taking more work: at once when idle, else once the work in flight ends.
-      if (this.active === 0) this.closeIdle();
-      else this.draining = true;
+      this.startHandOver();
     }
     if (this.draining) {
       const started = performance.now();
@@ -104,8 +102,7 @@ export class SharedHandle<Db extends ClosableDb> {
     const db = this.db;
     if (db === undefined || this.closing || this.opening || this.draining) return undefined;
     if (this.handOverNow()) {
-      if (this.active === 0) this.closeIdle();
-      else this.draining = true;
+      this.startHandOver();
       return undefined;
     }
     this.active++;
@@ -160,6 +157,11 @@ export class SharedHandle<Db extends ClosableDb> {
    */
   handOverAsked(): void {
     if (!(this.idleCloseMs > 0) || this.shuttingDown || this.pins !== 0 || !this.db || this.closing || this.draining) return;
+    this.startHandOver();
+  }
+
+  /** Hands over before taking more work: at once when idle, else once the work in flight ends. */
+  private startHandOver(): void {
     if (this.active === 0) this.closeIdle();
     else this.draining = true;
   }
