@@ -76,27 +76,25 @@ describe('a command stopped by a signal to its pid alone', () => {
     expect(await stillRunning(run.started)).toEqual([]);
   }, 60_000);
 
-  it('project-check (SIGINT): the configured command and what its shell started are stopped, exit 130', async () => {
-    const project = join(fixture.root, 'checks');
+  /** `project-check` running `command` (its own project), stopped by SIGINT once a process matches `started`. */
+  async function projectCheckStopped(name: string, command: string, started: RegExp) {
+    const project = join(fixture.root, name);
     await mkdir(project);
-    const command = `${JSON.stringify(process.execPath)} -e "setTimeout(() => {}, 30000)" ; echo never`;
     await writeFile(join(project, 'deploystate.config.json'), `${JSON.stringify({ projectChecks: { compile: command } })}\n`);
-    const tmp = join(fixture.root, 'tmp-checks');
+    const tmp = join(fixture.root, `tmp-${name}`);
     await mkdir(tmp);
-    const run = await stopWhen(['project-check', 'compile'], project, tmp, /setTimeout/, 'SIGINT');
+    return stopWhen(['project-check', 'compile'], project, tmp, started, 'SIGINT');
+  }
+
+  it('project-check (SIGINT): the configured command and what its shell started are stopped, exit 130', async () => {
+    const run = await projectCheckStopped('checks', `${JSON.stringify(process.execPath)} -e "setTimeout(() => {}, 30000)" ; echo never`, /setTimeout/);
     expect(run.code, run.stderr).toBe(130);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stillRunning(run.started)).toEqual([]);
   }, 60_000);
 
   it('project-check (SIGINT): a command that ignores SIGTERM is killed after a short grace, with what it started', async () => {
-    const project = join(fixture.root, 'stubborn');
-    await mkdir(project);
-    const command = 'trap "" TERM; sleep 29; echo never';
-    await writeFile(join(project, 'deploystate.config.json'), `${JSON.stringify({ projectChecks: { compile: command } })}\n`);
-    const tmp = join(fixture.root, 'tmp-stubborn');
-    await mkdir(tmp);
-    const run = await stopWhen(['project-check', 'compile'], project, tmp, /^sleep 29/, 'SIGINT');
+    const run = await projectCheckStopped('stubborn', 'trap "" TERM; sleep 29; echo never', /^sleep 29/);
     expect(run.code, run.stderr).toBe(130);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stillRunning(run.started)).toEqual([]);
