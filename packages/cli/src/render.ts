@@ -122,7 +122,7 @@ export function renderComparison(
   if (pending.length > 0)
     lines.push(
       paint.dim(
-        `pending (written while it read, on its way to ${right}; not a difference): ${pending.slice(0, limit).join(', ')}${pending.length > limit ? ` and ${pending.length - limit} more` : ''}`,
+        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${pending.slice(0, limit).join(', ')}${pending.length > limit ? ` and ${pending.length - limit} more` : ''}`,
       ),
     );
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));

@@ -20,6 +20,7 @@ import { assertFilesIntact, coownedContext } from './coowned.js';
 import { foldIn, recordLevelDb, type FoldInReport } from './cutover-leveldb.js';
 import { recheckBeforeFence, recheckUnderFence } from './cutover-recheck.js';
 import { createStateStore } from './factory.js';
+import { completeInterruptedWrites } from './interrupted-writes.js';
 import { underGateFence } from './fence.js';
 import { assertRunGate } from './machine.js';
 import { readState, updateState } from './state.js';
@@ -41,9 +42,12 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
   const started = c.clock();
   await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
   await admit(c, 'cutover');
-  // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, not
-  // a byte of LevelDB. LevelDB as deploy scripts leave it is recorded from the last verify's snapshot,
-  // so a later change to it (a clone that wrote before it pulled) is seen.
+  // [json-primary] Writes cut off between JSON and LevelDB are completed first, as a gate drains.
+  if (!options.dryRun) await completeInterruptedWrites(c, 'cutover');
+  // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, and
+  // in LevelDB only what the writes it completed would have. LevelDB as deploy scripts leave it is
+  // recorded from the last verify's snapshot, so a later change to it (a clone that wrote before it
+  // pulled) is seen.
   let last = await c.withReadCtx((ctx) => freshVerify(c, ctx, 'fresh clean verify', undefined, !options.dryRun));
   const acknowledged = await c.withReadCtx((ctx) => cutoverFindings(c, ctx, options.acknowledge ?? []));
   let soakVerifies = 0;

@@ -1,7 +1,7 @@
 // Queries over the journal: the keys written, the writes still open, and a bounded wait for
 // writers in flight, each one streamed pass that never holds the whole file.
 import { sleep } from '@deploystate/core';
-import { writerAlive, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
+import { writerAlive, type IntentEntry, type Journal, type JournalEntry, type WriteOutcome } from './journal.js';
 
 /** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
 export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
@@ -25,6 +25,39 @@ export function openIntents(entries: readonly JournalEntry[]): IntentEntry[] {
   const closed = new Set<number>();
   for (const e of entries) if (e.type === 'outcome') closed.add(e.ref);
   return entries.filter((e): e is IntentEntry => e.type === 'intent' && !closed.has(e.seq));
+}
+
+/** A key's last journalled write: its intent, every process that wrote the key, and the intent's outcome (undefined: open). */
+export interface LastWrite {
+  intent: IntentEntry;
+  pids: Set<number>;
+  outcome?: WriteOutcome;
+}
+
+/**
+ * Each key's last write after `seq` (probes excluded), in one streamed pass. An outcome closes the
+ * intent it names (by id; journals from before ids by seq); one closing an earlier intent of the
+ * key changes nothing.
+ */
+export async function lastWrites(journal: Journal, seq: number): Promise<Map<string, LastWrite>> {
+  const last = new Map<string, LastWrite>();
+  const byId = new Map<string, string>();
+  const bySeq = new Map<number, string>();
+  for await (const e of journal.entries({ sinceSeq: seq })) {
+    if (e.type === 'intent' && !e.probe) {
+      const seen = last.get(e.key);
+      last.set(e.key, { intent: e, pids: (seen?.pids ?? new Set()).add(e.pid) });
+      if (e.id !== undefined) byId.set(e.id, e.key);
+      bySeq.set(e.seq, e.key);
+    } else if (e.type === 'outcome') {
+      const key = (e.refId !== undefined ? byId.get(e.refId) : undefined) ?? bySeq.get(e.ref);
+      const write = key === undefined ? undefined : last.get(key);
+      const closes =
+        write && (e.refId !== undefined && write.intent.id !== undefined ? e.refId === write.intent.id : e.ref === write.intent.seq);
+      if (write && closes) write.outcome = e.outcome;
+    }
+  }
+  return last;
 }
 
 /** What one streamed pass over the journal after `sinceSeq` found, for keys that pass a filter. */

@@ -22,6 +22,7 @@ import { KnownFileDigests } from './file-digests.js';
 import { verdictPool } from './verdict-pool.js';
 import { compareByChain } from './verify-chains.js';
 import { readState } from './state.js';
+import { openJsonFirstWrites } from './interrupted-writes.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
@@ -58,7 +59,12 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   const left = unreadableCollector('leveldb', skip, ctx.files.leveldb);
   const right = unreadableCollector('json', skip, ctx.files.deployments);
   // [outbox] A write LevelDB acknowledged and JSON has not received yet is pending, not a difference.
-  const pending = [...(await pendingKeys(leveldb))].filter((key) => !skip.has(key)).sort(compareKeys);
+  const outbox = await pendingKeys(leveldb);
+  // [json-primary] A write in flight, or cut off between its JSON and LevelDB writes, is pending
+  // too: cut-over completes it (interrupted-writes.ts).
+  if (state.phase === 'json-primary')
+    for (const intent of await openJsonFirstWrites(ctx.journal, state.dualWriteSinceSeq ?? 0)) outbox.add(intent.key);
+  const pending = [...outbox].filter((key) => !skip.has(key)).sort(compareKeys);
   const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? 1000,

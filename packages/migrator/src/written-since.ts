@@ -6,8 +6,8 @@
 import { canonicalDigest, compareKeys } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
-import { streamJournalledKeys } from './journal-queries.js';
-import type { IntentEntry, Journal } from './journal.js';
+import { lastWrites, streamJournalledKeys } from './journal-queries.js';
+import type { Journal } from './journal.js';
 import type { SideComparison } from './types.js';
 
 /**
@@ -67,46 +67,33 @@ export type JournalledValue = { digest: string | null } | 'unknown';
  * a failed or compensated write) is unknown: the caller reads that key from the sides.
  */
 export async function lastWrittenValues(journal: Journal, seq: number): Promise<Map<string, JournalledValue>> {
-  const last = new Map<string, { intent: IntentEntry; pids: Set<number>; outcome?: string }>();
-  const byId = new Map<string, string>();
-  const bySeq = new Map<number, string>();
-  for await (const e of journal.entries({ sinceSeq: seq })) {
-    if (e.type === 'intent' && !e.probe) {
-      const seen = last.get(e.key);
-      last.set(e.key, { intent: e, pids: (seen?.pids ?? new Set()).add(e.pid) });
-      if (e.id !== undefined) byId.set(e.id, e.key);
-      bySeq.set(e.seq, e.key);
-    } else if (e.type === 'outcome') {
-      const key = (e.refId !== undefined ? byId.get(e.refId) : undefined) ?? bySeq.get(e.ref);
-      const write = key === undefined ? undefined : last.get(key);
-      const closes =
-        write && (e.refId !== undefined && write.intent.id !== undefined ? e.refId === write.intent.id : e.ref === write.intent.seq);
-      if (write && closes) write.outcome = e.outcome;
-    }
-  }
   const values = new Map<string, JournalledValue>();
-  for (const [key, { intent, pids, outcome }] of last)
+  for (const [key, { intent, pids, outcome }] of await lastWrites(journal, seq))
     values.set(key, pids.size === 1 && outcome === 'ok' ? { digest: intent.op === 'delete' ? null : intent.digest } : 'unknown');
   return values;
 }
 
 /**
  * json-only: LevelDB stays as the cut-over left it while writes go on in JSON. A difference is
- * explained by a write journalled since the cut-over (`since`, its verify's seq) that closed `ok`
- * with the value JSON holds now (a delete: absent); it leaves the differences for
+ * explained by a write journalled since the cut-over (`since`, its verify's seq) that closed `ok`,
+ * or has no outcome, with the value JSON holds now (a delete: absent); it leaves the differences for
  * `writtenSinceCutover`. A value JSON got any other way is still a difference.
  */
 export async function explainWrittenSinceCutover(journal: Journal, comparison: SideComparison, since: number, maxDetails: number): Promise<SideComparison> {
   if (comparison.equal) return comparison;
-  const intents = new Map<number, { key: string; digest: string | null }>();
-  const written = new Map<string, Set<string | null>>();
+  const intents = new Map<number, { key: string; digest: string | null; outcome?: string }>();
   for await (const e of journal.entries({ sinceSeq: since })) {
     if (e.type === 'intent' && !e.probe) intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
-    else if (e.type === 'outcome' && e.outcome === 'ok') {
+    else if (e.type === 'outcome') {
       const intent = intents.get(e.ref);
-      if (intent) (written.get(intent.key) ?? written.set(intent.key, new Set()).get(intent.key))?.add(intent.digest);
+      if (intent) intent.outcome = e.outcome;
     }
   }
+  // A write with no outcome is one in flight, or one whose process died after (or before) its
+  // JSON write: JSON is the only side written, so where it holds that write's value, it was written.
+  const written = new Map<string, Set<string | null>>();
+  for (const { key, digest, outcome } of intents.values())
+    if (outcome === undefined || outcome === 'ok') (written.get(key) ?? written.set(key, new Set()).get(key))?.add(digest);
   if (written.size === 0) return comparison;
   const explained: string[] = [];
   const keep = <T extends { key: string }>(list: T[], digestNow: (entry: T) => string | null): T[] =>

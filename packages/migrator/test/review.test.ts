@@ -5,7 +5,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore } from '../src/index.js';
 import { Journal } from '../src/journal.js';
-import { resolvePaths } from '../src/paths.js';
+import { resolvePaths, stateFiles } from '../src/paths.js';
 import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-review-');
@@ -91,6 +91,54 @@ describe('review: crashed writers', () => {
     expect((await child.done).signal).toBe('SIGKILL');
     await migration.rollback();
     expect(await leveldbGet(tempDir(), 97, 'DiedAfterJson')).not.toBeNull();
+  });
+
+  it('json-primary: a write killed between its JSON and LevelDB writes is pending, and cut-over completes it into LevelDB', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'DiedBeforeLevelDb', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    expect(await leveldbGet(tempDir(), 97, 'DiedBeforeLevelDb')).toBeNull();
+    // Pending, not a difference (it was "only in json", and cut-over refused for good).
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(true);
+    expect(verify.comparison.pending).toEqual(['97-DiedBeforeLevelDb']);
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    expect((await migration.status()).phase).toBe('json-only');
+    // LevelDB got what JSON held, and the write is closed ok in the journal, as the writer would have.
+    expect(await leveldbGet(tempDir(), 97, 'DiedBeforeLevelDb')).toMatchObject({ contractName: 'DiedBeforeLevelDb' });
+    const journal = new Journal(stateFiles(resolvePaths({ cwd: tempDir() })).journal);
+    const entries = (await journal.read()).entries;
+    const intent = entries.find((e) => e.type === 'intent' && e.key === '97-DiedBeforeLevelDb');
+    expect(entries.filter((e) => e.type === 'outcome' && e.key === '97-DiedBeforeLevelDb')).toMatchObject([{ outcome: 'ok', refId: intent?.id }]);
+    const after = await migration.verify();
+    expect(after.clean).toBe(true);
+    expect(after.comparison.pending).toEqual([]);
+  });
+
+  it('json-primary: a write killed before its JSON write is closed by cut-over, and nothing is written', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'NeverWritten', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    expect((await migration.verify()).comparison.pending).toEqual(['97-NeverWritten']);
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    expect(await leveldbGet(tempDir(), 97, 'NeverWritten')).toBeNull();
+    const json = createStateStore({ cwd: tempDir(), env: {} });
+    expect(await json.getContract(97, 'NeverWritten')).toBeNull();
+    await json.close();
+    const journal = new Journal(stateFiles(resolvePaths({ cwd: tempDir() })).journal);
+    const outcomes = (await journal.read()).entries.filter((e) => e.type === 'outcome' && e.key === '97-NeverWritten');
+    expect(outcomes).toMatchObject([{ outcome: 'primary-failed', error: { code: 'WRITE_FAILED' } }]);
+    expect((await migration.verify()).comparison.pending).toEqual([]);
+  });
+
+  it('json-only: verify counts a write killed after JSON, before its outcome, as written since the cut-over', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'NoOutcome', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(true);
+    expect(verify.comparison.writtenSinceCutover).toEqual(['97-NoOutcome']);
   });
 
   it('rollback carries back a key written then deleted in json-only, and dual-write keys from before promote', async () => {
