@@ -1,10 +1,11 @@
 // What the migration's commands know of the LevelDB outbox: its depth and oldest entry (read from
 // whatever LevelDB store the command uses: a snapshot for read-only commands), the last drain
 // failure, and the drain a gate runs while it holds LevelDB.
+import { rm } from 'node:fs/promises';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
-import type { MigrationContext } from './context.js';
+import { isoNow, type MigrationContext } from './context.js';
 import { coownedContext, OverwriteWatch } from './coowned.js';
-import { drainOutbox, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
+import { drainOutbox, outboxFailureFile, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
 
 export interface OutboxStatus {
   /** Writes LevelDB committed that JSON has not received yet. */
@@ -49,4 +50,28 @@ export function drainForGate(
     },
     { fenced: true },
   );
+}
+
+/**
+ * Where dual-write ends without a drain (a rollback): the writes JSON had not received (a writer
+ * that stopped before its drain) leave LevelDB's outbox, which holds nothing once nothing runs (it
+ * is committed to git), and the last drain failure goes with them. LevelDB keeps every record; the
+ * dropped keys are journalled and returned.
+ */
+export async function dropOutbox(ctx: Pick<MigrationContext, 'files' | 'journal' | 'now'>, leveldb: LevelDbStore): Promise<string[]> {
+  const entries = await leveldb.readOutbox();
+  if (entries.length > 0) {
+    await leveldb.removeOutbox(entries.map((e) => e.id));
+    const keys = [...new Set(entries.map((e) => e.key))];
+    await ctx.journal.appendOne({
+      type: 'event',
+      event: 'outbox-dropped',
+      detail: `JSON is no longer written; it never received ${entries.length} write(s) LevelDB holds: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ` and ${keys.length - 20} more` : ''}`,
+      time: isoNow(ctx),
+      pid: process.pid,
+      phase: 'rolling-back',
+    });
+  }
+  await rm(outboxFailureFile(ctx.files), { force: true });
+  return [...new Set(entries.map((e) => e.key))];
 }

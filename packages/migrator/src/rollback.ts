@@ -23,6 +23,7 @@ import type { IntentEntry, Journal } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
+import { dropOutbox } from './outbox-status.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
@@ -245,8 +246,10 @@ export async function runRollback(
   const journalWins = lost.length > 0 ? await journalledRecords(coownedContext(ctx), lost) : new Map<string, DeploymentRecord | null>();
   if (options.dryRun) {
     const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
-    const digest = await leveldbDigestOf(await ctx.leveldb(), { ...plan, after: undefined });
-    return rollbackReport(ctx, { from, emergency, started }, plan, digest, journalWins);
+    const leveldb = await ctx.leveldb();
+    const digest = await leveldbDigestOf(leveldb, { ...plan, after: undefined });
+    const outbox = [...new Set((await leveldb.readOutbox()).map((e) => e.key))];
+    return rollbackReport(ctx, { from, emergency, started }, plan, digest, journalWins, outbox);
   }
   // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
   const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx, sinceSeq) : undefined;
@@ -259,7 +262,7 @@ export async function runRollback(
   // The carry-back is a gate: it holds the fence, so the writes that began before the phase flipped
   // have finished before it reads (on timeout LOCKED, still rolling-back: a re-run finishes it),
   // and no write lands on JSON after it read JSON and before the switch.
-  const { plan, scanned, kept } = await underGateFence(ctx.files, 'rollback', async () => {
+  const { plan, scanned, kept, outboxDropped } = await underGateFence(ctx.files, 'rollback', async () => {
     const planned = early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq);
     // [coowned] Checked again once the plan has read JSON: a rewrite since the first check would
     // otherwise be carried back as the truth.
@@ -273,15 +276,17 @@ export async function runRollback(
       const { chainId, contractName } = parseKey(key);
       await leveldb.delete(chainId, contractName);
     }
+    // [outbox] JSON is not written after this: what it had not received yet leaves LevelDB's outbox.
+    const outboxDropped = await dropOutbox(ctx, leveldb);
     // Planned from JSON, the digest needs no read of LevelDB and is made once writers go on; else
     // LevelDB is read now, before they write to it again.
     const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
     await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
     await switchBack(ctx, from, started, emergency, plan);
-    return { plan, scanned, kept: wins };
+    return { plan, scanned, kept: wins, outboxDropped };
   }).catch(stillRollingBack);
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
-  return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept);
+  return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept, outboxDropped);
 }
 
 /** What a rollback (or its dry run) reports: its plan's counts, LevelDB's digest, the keys kept from the journal. */
@@ -291,6 +296,7 @@ function rollbackReport(
   plan: CarryBackPlan,
   leveldbDigest: string,
   kept: ReadonlyMap<string, unknown>,
+  outboxDropped: readonly string[],
 ): RollbackReport {
   return {
     from: run.from,
@@ -301,6 +307,7 @@ function rollbackReport(
     leveldbDigest,
     durationMs: ctx.now() - run.started,
     ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),
+    ...(outboxDropped.length > 0 && { outboxDropped: [...outboxDropped] }),
   };
 }
 

@@ -268,6 +268,11 @@ export interface RollbackReport {
    * journalled record (or kept its own, for a record the copy wrote), never the damaged one.
    */
   keptFromJournal?: string[];
+  /**
+   * Keys of writes JSON had not received when dual-write ended (a writer stopped before its drain):
+   * LevelDB holds them; their outbox entries are removed, as JSON is no longer written.
+   */
+  outboxDropped?: string[];
 }
 
 export interface ReadinessReport {

@@ -93,6 +93,30 @@ describe('review: crashed writers', () => {
     expect(await leveldbGet(tempDir(), 97, 'DiedAfterJson')).not.toBeNull();
   });
 
+  it('rollback from dual-write leaves no outbox behind a writer killed before its drain, and names the keys', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'NeverDrained', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    expect((await migration.status()).outbox?.depth).toBe(1);
+    expect((await migration.rollback({ dryRun: true })).outboxDropped).toEqual(['97-NeverDrained']);
+    const report = await migration.rollback();
+    expect(report.outboxDropped).toEqual(['97-NeverDrained']);
+    const status = await migration.status();
+    expect(status.phase).toBe('leveldb-only');
+    expect(status.outbox).toMatchObject({ depth: 0, lastError: null });
+    // LevelDB (committed to git) holds the record and no outbox key.
+    expect(await leveldbGet(tempDir(), 97, 'NeverDrained')).not.toBeNull();
+    const store = new LevelDbStore({ path: resolvePaths({ cwd: tempDir() }).leveldb, idleCloseMs: 0 });
+    await store.open();
+    try {
+      expect(await store.readOutbox()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    const journal = new Journal(stateFiles(resolvePaths({ cwd: tempDir() })).journal);
+    expect((await journal.read()).entries.filter((e) => e.type === 'event' && e.event === 'outbox-dropped')).toHaveLength(1);
+  });
+
   it('json-primary: a write killed between its JSON and LevelDB writes is pending, and cut-over completes it into LevelDB', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'DiedBeforeLevelDb', 'bsctestnet']);

@@ -44,6 +44,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         p,
       ),
       `LevelDB digest ${report.leveldbDigest}`,
+      ...(report.outboxDropped?.length
+        ? [
+            p.dim(
+              `${dryRun ? 'would leave' : 'left'} the outbox: ${report.outboxDropped.length} write(s) JSON never received (LevelDB holds them; JSON is no longer written): ${report.outboxDropped.slice(0, 10).join(', ')}${report.outboxDropped.length > 10 ? ` and ${report.outboxDropped.length - 10} more` : ''}`,
+            ),
+          ]
+        : []),
       verdict(
         true,
         p,
