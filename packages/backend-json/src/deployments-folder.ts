@@ -7,8 +7,9 @@ import {
   compareKeys,
   errnoCode,
   fsErrorCode,
-  isProcessAlive,
   isStateError,
+  leftByDeadProcess,
+  LEFTOVER_MIN_AGE_MS,
   type NetworkRegistry,
 } from '@deploystate/core';
 import { STATE_DIR, tempFilePid } from './atomic.js';
@@ -46,13 +47,8 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
  * writer that died with the same pid left it (in a container every run may be pid 1). Ten seconds
  * before the start, so a clock stepped back a little never takes a live write's file for one.
  */
-async function madeBeforeThisProcess(path: string): Promise<boolean> {
-  const started = Date.now() - process.uptime() * 1000;
-  try {
-    return (await stat(path)).mtimeMs < started - 10_000;
-  } catch {
-    return false;
-  }
+function madeBeforeThisProcess(mtimeMs: number): boolean {
+  return mtimeMs < Date.now() - process.uptime() * 1000 - 10_000;
 }
 
 /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
@@ -65,12 +61,17 @@ async function prepareStateDir(location: string): Promise<void> {
     await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
       if (errnoCode(error) !== 'EEXIST') throw error;
     });
+    const now = Date.now();
     for (const name of await readdir(join(root, 'tmp'))) {
       const pid = tempFilePid(name);
       if (pid === undefined) continue;
       const path = join(root, 'tmp', name);
-      if (pid === process.pid ? !(await madeBeforeThisProcess(path)) : isProcessAlive(pid)) continue;
-      await unlink(path).catch(() => undefined);
+      const mtimeMs = (await stat(path).catch(() => undefined))?.mtimeMs;
+      if (mtimeMs === undefined) continue;
+      // A pid that looks dead (or like this one) from here can be a live writer in another pid
+      // namespace sharing the folder (a container with a bind mount): only old leftovers go.
+      const left = pid === process.pid ? now - mtimeMs > LEFTOVER_MIN_AGE_MS && madeBeforeThisProcess(mtimeMs) : leftByDeadProcess(pid, mtimeMs, now);
+      if (left) await unlink(path).catch(() => undefined);
     }
   } catch (error) {
     // A read-only folder still serves reads; writes will report the permission problem.

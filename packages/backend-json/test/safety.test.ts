@@ -193,19 +193,25 @@ describe('writeFileAtomic', () => {
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
   });
 
-  it('a store cleans temp files left by dead writers (a reused pid too) when it opens, and keeps live ones', async () => {
+  it('a store cleans temp files left by dead writers (a reused pid too) when it opens, and keeps live and recent ones', async () => {
     const { dir } = await setup();
     const tmp = join(dir, '.deploystate', 'tmp');
-    await writeFile(join(tmp, `bscmainnet.json.${2 ** 22 + 54321}.abcdefabcdef.tmp`), 'partial');
+    const longAgo = (Date.now() - 11 * 60_000) / 1000;
+    const dead = join(tmp, `bscmainnet.json.${2 ** 22 + 54321}.abcdefabcdef.tmp`);
+    await writeFile(dead, 'partial');
+    await utimes(dead, longAgo, longAgo);
+    // A pid no process has here, written just now: a live writer in another pid namespace sharing
+    // the folder (a container with a bind mount) looks like this. It is kept.
+    const recent = `bscmainnet.json.${2 ** 22 + 54322}.abcdefabcdef.tmp`;
+    await writeFile(join(tmp, recent), 'in flight elsewhere');
     await writeFile(join(tmp, `bscmainnet.json.${process.pid}.abcdefabcdef.tmp`), 'mine');
     // Left by an earlier run that had this same pid (a container's pid 1, say): written before this process started.
     const earlier = join(tmp, `bscmainnet.json.${process.pid}.0a0b0c000001.tmp`);
     await writeFile(earlier, 'partial');
-    const beforeStart = (Date.now() - process.uptime() * 1000 - 60_000) / 1000;
-    await utimes(earlier, beforeStart, beforeStart);
+    await utimes(earlier, longAgo, longAgo);
     const store = new JsonFileStore({ dir });
     await store.open();
-    expect(await readdir(tmp)).toEqual([`bscmainnet.json.${process.pid}.abcdefabcdef.tmp`]);
+    expect((await readdir(tmp)).sort()).toEqual([recent, `bscmainnet.json.${process.pid}.abcdefabcdef.tmp`].sort());
     await store.close();
   });
 });
