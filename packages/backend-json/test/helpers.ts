@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore, type JsonFileStoreOptions } from '../src/index.js';
@@ -63,4 +63,20 @@ export function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Runs `work` with the clock 11 minutes ahead: the open's sweep removes a dead writer's temp file
+ * only once it is that old (a pid that looks dead from here may be a live writer in another pid
+ * namespace sharing the folder). The files' own times are left alone: a temp file a killed writer
+ * had already linked among the backups shares its inode, and its mtime tells the backup intact.
+ */
+export async function withClockAhead<T>(work: () => Promise<T>): Promise<T> {
+  const ahead = Date.now() + 11 * 60_000;
+  const clock = vi.spyOn(Date, 'now').mockImplementation(() => ahead);
+  try {
+    return await work();
+  } finally {
+    clock.mockRestore();
+  }
 }

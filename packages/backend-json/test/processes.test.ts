@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseLossless } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
+import { withClockAhead } from './helpers.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
 let dir: string | undefined;
@@ -78,9 +79,9 @@ describe('real processes', () => {
     // only ever killed between writes and proved nothing about a torn write.
     console.log(`kills that left a temp file: ${midWrite} of 20`);
     expect(midWrite).toBeGreaterThan(0);
-    // Leftover temp files of the killed writers are cleaned on the next open, and a lock they held does not block.
+    // Leftover temp files of the killed writers are cleaned on the next open once old enough, and a lock they held does not block.
     const store = new JsonFileStore({ dir, lockWait: { timeoutMs: 5_000 } });
-    await store.open();
+    await withClockAhead(() => store.open());
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
     await store.put({
       contractName: 'After',
