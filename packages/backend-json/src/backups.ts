@@ -22,10 +22,15 @@ export function backupDirFor(dir: string, fileName: string): string {
 /**
  * A name that sorts by time: ISO stamp, then pid and a per-process sequence for ties. A version the
  * store wrote also carries the size and mtime (ns) it had when written, so a later edit in place
- * (which the link would share) is told apart from the version as written.
+ * (which the link would share) is told apart from the version as written. `after`: the newest
+ * backup name in the folder; the stamp is kept past it (a millisecond later at least), so a clock
+ * that was ahead when a backup was named, or one stepped back since, never makes a new version
+ * sort older than a kept one (restore takes the newest by name, and the bound prunes the oldest).
  */
-export function backupName(written?: { size: bigint; mtimeNs: bigint }): string {
-  const stamp = timeStamp(Date.now());
+export function backupName(written?: { size: bigint; mtimeNs: bigint }, after?: string): string {
+  const floor = after === undefined ? undefined : stampOf(after);
+  const now = Date.now();
+  const stamp = timeStamp(floor !== undefined && now <= floor ? floor + 1 : now);
   sequence = (sequence + 1) % 1_000_000;
   const mark = written ? `-written-${written.size}-${written.mtimeNs}` : '';
   return `${stamp}-${process.pid}-${String(sequence).padStart(6, '0')}${mark}.json`;
@@ -51,6 +56,24 @@ function timeStamp(ms: number): string {
 
 /** A backup's name: stamp, pid, sequence, and for a written version its size and mtime (ns). */
 const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
+
+/** The time (ms) a backup's name carries; undefined for a name this package did not make. */
+function stampOf(name: string): number | undefined {
+  const m = BACKUP_NAME.exec(basename(name));
+  const ms = m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}`) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The newest backup name in `folder` (names sort by time), read from the folder. */
+export function newestBackupName(folder: string): string | undefined {
+  let newest: string | undefined;
+  try {
+    for (const name of readdirSync(folder)) if (BACKUP_NAME.test(name) && (newest === undefined || name > newest)) newest = name;
+  } catch {
+    // No folder yet: no backup to follow.
+  }
+  return newest;
+}
 
 /** What a backup's name says about the version it holds. */
 export interface BackupVersion {
@@ -113,8 +136,9 @@ export function linkVersions(
   target: string,
   tmp: string,
   lastWritten: { ino: bigint } | undefined,
+  after: string | undefined = newestBackupName(folder),
 ): { replaced?: string; written: string; writtenIno: bigint } {
-  return linkWritten(planVersions(folder, target, tmp, lastWritten));
+  return linkWritten(planVersions(folder, target, tmp, lastWritten, undefined, after));
 }
 
 /** linkVersions in two steps: the file replaced kept, and the written version's backup named. */
@@ -139,14 +163,15 @@ export function planVersions(
   tmp: string,
   lastWritten: { ino: bigint } | undefined,
   current: { ino: bigint } | undefined = fileAt(target),
+  after?: string,
 ): PlannedVersions {
   let replaced: string | undefined;
   if (current !== undefined && current.ino !== lastWritten?.ino) {
-    replaced = join(folder, backupName());
+    replaced = join(folder, backupName(undefined, after));
     linkOrCopySync(target, replaced);
   }
   const next = statSync(tmp, { bigint: true });
-  const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }));
+  const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }, replaced ?? after));
   return { folder, tmp, ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
 }
 
@@ -161,7 +186,7 @@ export function linkWritten(plan: PlannedVersions): { replaced?: string; written
   if (linkOrCopySync(tmp, written) === 'copied') {
     // A copy has its own mtime: name it for the copy, so it reads as intact.
     const copy = statSync(written, { bigint: true });
-    const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }));
+    const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }, replaced));
     renameSync(written, named);
     return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
   }
@@ -271,9 +296,10 @@ export class BackupShelf {
    * file as its temp file; it leaves this list either way). `take` is the lock take the write runs
    * under (LockLease.takes): the folder is looked at once per take.
    */
-  next(take?: number): { recyclable?: string; lastWritten?: { path: string; ino: bigint } } {
+  next(take?: number): { recyclable?: string; lastWritten?: { path: string; ino: bigint }; newest?: string } {
     const names = this.current(take);
     const lastWritten = this.lastWritten(take);
+    const newest = names[names.length - 1];
     // Never the version last written (with `backups: 1` it is the oldest too): the write names it
     // as the backup of the file it replaces; the bound prunes it once the write is done.
     const first = names[0];
@@ -281,7 +307,11 @@ export class BackupShelf {
       names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
     const oldest = pushedOut ? names.shift() : undefined;
     // The folder is a joined path and a name has no separator: joined again, it would read the same.
-    return { ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }), ...(lastWritten && { lastWritten }) };
+    return {
+      ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }),
+      ...(lastWritten && { lastWritten }),
+      ...(newest !== undefined && { newest }),
+    };
   }
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
@@ -445,7 +475,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           const strayText = await readStateFileBytes(stray).catch(() => undefined);
           if (strayText !== undefined) {
             const strayFolder = await ensureBackupDir(dir, basename(stray));
-            await writeFileAtomic(join(strayFolder, backupName()), strayText, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
+            await writeFileAtomic(join(strayFolder, backupName(undefined, newestBackupName(strayFolder))), strayText, { durable: false, tmpDir: join(dir, STATE_DIR, 'tmp') });
             await unlink(stray);
           }
         }

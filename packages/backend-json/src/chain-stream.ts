@@ -146,7 +146,7 @@ export class NewChainFile {
           let kept: ReturnType<typeof linkVersions> | undefined;
           await this.file.replace({
             beforeRename: async (tmp) => {
-              if (shelf) kept = linkVersions(shelf.folder, this.target, tmp, planned?.lastWritten);
+              if (shelf) kept = linkVersions(shelf.folder, this.target, tmp, planned?.lastWritten, planned?.newest);
             },
           });
           if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);

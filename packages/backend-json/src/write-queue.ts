@@ -299,7 +299,7 @@ export class WriteQueue {
     // last written; the backup pushed past the bound becomes the temp file (backups.ts).
     const shelf = this.options.backupsKept > 0 ? this.shelfFor(target) : undefined;
     const lease = this.leaseFor(target);
-    let planned: { recyclable?: string; lastWritten?: { path: string; ino: bigint } } | undefined;
+    let planned: ReturnType<BackupShelf['next']> | undefined;
     try {
       planned = shelf?.next(lease.takes);
     } catch (error) {
@@ -336,7 +336,7 @@ export class WriteQueue {
           const now = check !== undefined ? loaded.signature : undefined;
           // A base printed from memory took the mode it had then: a chmod since is kept (never undone by the write).
           if (now !== undefined && mode !== undefined) keepModeNow(tmp, mode, now.mode);
-          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now));
+          if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now, planned?.newest));
         },
         beforeRename: () => {
           if (stale) return false;

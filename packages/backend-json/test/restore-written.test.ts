@@ -3,7 +3,7 @@
 // byte for byte; the restore names the version it puts back.
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
 import { lastWrittenVersion } from '../src/written-version.js';
 import { JsonFileStore } from '../src/index.js';
@@ -200,3 +200,29 @@ describe('a name no store can key, written into a file by hand', () => {
     expect(report.findings.filter((f) => f.severity === 'error').map((f) => f.code)).toEqual(['INVALID_KEY']);
   });
 });
+
+describe('a clock that was ahead', () => {
+  it('a backup named while the clock was a year ahead never makes later versions sort older: restore and the bound follow the writes', async () => {
+    const { dir, store } = await setup({ backups: 3 });
+    const file = join(dir, 'bscmainnet.json');
+    const yearAhead = Date.now() + 365 * 24 * 3600 * 1000;
+    const now = vi.spyOn(Date, 'now').mockReturnValue(yearAhead);
+    try {
+      await store.put(rec(56, 'Skewed'));
+    } finally {
+      now.mockRestore();
+    }
+    for (const name of ['Later1', 'Later2', 'Later3', 'Later4']) await store.put(rec(56, name));
+    // Newest first: the last write's version leads, and the bound (3) kept the last three writes.
+    const kept = await store.listBackups(56);
+    expect(kept).toHaveLength(3);
+    const names = async (backup: string) => Object.keys(JSON.parse(await readFile(backup, 'utf8')).records ?? {}).length;
+    expect(await Promise.all(kept.map(names))).toEqual([5, 4, 3]);
+    // A restore without a backup named takes the version last written, not the one named in the future.
+    await damageByReplacing(file, '{"schemaVersion": 1, "records": {');
+    const restore = await store.restore(56);
+    expect(restore.version).toMatchObject({ lastWritten: true, newerWrites: 0 });
+    expect((await store.list(56)).map((r) => r.contractName).sort()).toEqual(['Later1', 'Later2', 'Later3', 'Later4', 'Skewed']);
+  });
+});
+
