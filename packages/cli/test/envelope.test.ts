@@ -133,6 +133,11 @@ describe('the --json envelope', () => {
     const again = await deploystate(['promote', '--json'], { cwd: sample });
     expect(again.code, again.stderr).toBe(0);
     expect(envelopeOf(again)).toMatchObject({ ok: true, data: { phase: 'json-primary', changed: false } });
+    // What the cut-over was told to accept, status shows in text as in --json.
+    const cut = await deploystate(['cutover', ...ack, '--yes'], { cwd: sample });
+    expect(cut.code, cut.stderr).toBe(0);
+    const status = await deploystate(['status'], { cwd: sample });
+    expect(status.stdout).toContain(`at cut-over  acknowledged ${details.acknowledge.join(', ')}`);
   });
 });
 

@@ -103,6 +103,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('excluded    ')} ${decisions.excluded.length > 0 ? decisions.excluded.join(', ') : 'none'}`,
     `${p.bold('acknowledged')} ${decisions.acknowledged.length > 0 ? `${decisions.acknowledged.length} finding(s), record by record` : 'none'}`,
     ...decisions.acknowledged.map((a) => `              ${describeAcknowledgement(a)}`),
+    // The codes and keys the cut-over was told to accept (`cutover --acknowledge`).
+    ...(decisions.acknowledgedAtCutover.length > 0
+      ? [`${p.bold('at cut-over ')} acknowledged ${decisions.acknowledgedAtCutover.join(', ')}`]
+      : []),
     ...leveldbSinceCutoverLines(status.leveldbSinceCutover, p),
     '',
     table(
