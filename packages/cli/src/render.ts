@@ -97,8 +97,18 @@ export function renderUnreadable(
   return lines;
 }
 
+/** The first `limit` keys, and how many more there are. */
+function firstKeys(keys: readonly string[], limit: number): string {
+  return `${keys.slice(0, limit).join(', ')}${keys.length > limit ? ` and ${keys.length - limit} more` : ''}`;
+}
+
 export function renderComparison(
-  comparison: StoreComparison & { unreadable?: readonly UnreadableEntry[]; writtenSinceCutover?: readonly string[]; pending?: readonly string[] },
+  comparison: StoreComparison & {
+    unreadable?: readonly UnreadableEntry[];
+    writtenSinceCutover?: readonly string[];
+    writtenElsewhere?: readonly string[];
+    pending?: readonly string[];
+  },
   paint: Palette,
   limit: number,
   options: { names?: [string, string]; locations?: SideLocations } = {},
@@ -122,7 +132,7 @@ export function renderComparison(
   if (pending.length > 0)
     lines.push(
       paint.dim(
-        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${pending.slice(0, limit).join(', ')}${pending.length > limit ? ` and ${pending.length - limit} more` : ''}`,
+        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${firstKeys(pending, limit)}`,
       ),
     );
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));
@@ -130,7 +140,14 @@ export function renderComparison(
   if (sinceCutover.length > 0)
     lines.push(
       paint.dim(
-        `written since the cut-over, in ${right} as journalled (${left} stays as the cut-over left it): ${sinceCutover.slice(0, limit).join(', ')}${sinceCutover.length > limit ? ` and ${sinceCutover.length - limit} more` : ''}`,
+        `written since the cut-over, in ${right} as journalled (${left} stays as the cut-over left it): ${firstKeys(sinceCutover, limit)}`,
+      ),
+    );
+  const elsewhere = comparison.writtenElsewhere ?? [];
+  if (elsewhere.length > 0)
+    lines.push(
+      paint.dim(
+        `new or newer in ${right} since the cut-over, not written here (a teammate's write through git, or another program; ${left} is as the cut-over left it): ${firstKeys(elsewhere, limit)}`,
       ),
     );
   let shown = 0;

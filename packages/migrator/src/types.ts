@@ -220,6 +220,12 @@ export interface SideComparison extends StoreComparison {
   pending?: string[];
   /** json-only: keys written since the cut-over whose journalled write JSON holds as written (LevelDB stays as the cut-over left it): never differences. */
   writtenSinceCutover?: string[];
+  /**
+   * json-only: keys JSON got since the cut-over other than through this clone's store (a teammate's
+   * write pulled through git, or another program: new, or newer by timestamp), while LevelDB holds
+   * what it held at the cut-over: never differences.
+   */
+  writtenElsewhere?: string[];
 }
 
 export interface VerifyReport {

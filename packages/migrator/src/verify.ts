@@ -26,7 +26,7 @@ import { openJsonFirstWrites } from './interrupted-writes.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
-import { explainWrittenSinceCutover, settleWrittenSince } from './written-since.js';
+import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline } from './written-since.js';
 
 
 export interface CompareOptions {
@@ -79,6 +79,17 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, options.maxDetails ?? 1000);
 }
 
+/**
+ * json-only: what tells a write since the cut-over from a difference. The journal seq of this clone's
+ * cut-over (`sinceCutover`) and LevelDB as the cut-over recorded it (phase.json, in every clone).
+ */
+async function cutoverBaseline(ctx: MigrationContext, sinceCutover: number | undefined): Promise<CutoverBaseline | undefined> {
+  const state = await readState(ctx.files);
+  const atCutover = state.phase === 'json-only' ? state.cutoverLeveldb?.records : undefined;
+  if (sinceCutover === undefined && atCutover === undefined) return undefined;
+  return { ...(sinceCutover !== undefined && { since: sinceCutover }), ...(atCutover !== undefined && { atCutover }) };
+}
+
 /** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */
 export function compareAll(ctx: MigrationContext, options: CompareOptions = {}): Promise<SideComparison> {
   return compareWith(ctx, options);
@@ -93,8 +104,8 @@ export async function compareSides(ctx: MigrationContext, options: CompareOption
   let comparison = await compareAll(ctx, options);
   const corrupted = unreadableJsonError(comparison.unreadable);
   if (corrupted) throw corrupted;
-  if (options.sinceCutover !== undefined)
-    comparison = await explainWrittenSinceCutover(ctx.journal, comparison, options.sinceCutover, options.maxDetails ?? 1000);
+  const cutover = await cutoverBaseline(ctx, options.sinceCutover);
+  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover, options.maxDetails ?? 1000);
   return comparison;
 }
 
@@ -195,7 +206,8 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   } finally {
     await pool.close();
   }
-  if (options.sinceCutover !== undefined) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, options.sinceCutover, 1000);
+  const cutover = await cutoverBaseline(ctx, options.sinceCutover);
+  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover, 1000);
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;

@@ -3,7 +3,7 @@
 // reads both sides without it, and then counts a key journalled after the quiet
 // point as pending, never as a difference: it was written while the sides were read. A gate
 // re-checks exactly those keys under the fence before it switches.
-import { canonicalDigest, compareKeys } from '@deploystate/core';
+import { canonicalDigest, compareKeys, type RecordDifference } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { lastWrites, streamJournalledKeys } from './journal-queries.js';
@@ -73,14 +73,16 @@ export async function lastWrittenValues(journal: Journal, seq: number): Promise<
   return values;
 }
 
-/**
- * json-only: LevelDB stays as the cut-over left it while writes go on in JSON. A difference is
- * explained by a write journalled since the cut-over (`since`, its verify's seq) that closed `ok`,
- * or has no outcome, with the value JSON holds now (a delete: absent); it leaves the differences for
- * `writtenSinceCutover`. A value JSON got any other way is still a difference.
- */
-export async function explainWrittenSinceCutover(journal: Journal, comparison: SideComparison, since: number, maxDetails: number): Promise<SideComparison> {
-  if (comparison.equal) return comparison;
+/** What json-only's comparison knows of the cut-over. */
+export interface CutoverBaseline {
+  /** The journal seq of the cut-over's verify: this clone's own (undefined in a clone that did not cut over). */
+  since?: number;
+  /** LevelDB's record digests as the cut-over recorded them (phase.json, committed: every clone has them). */
+  atCutover?: Readonly<Record<string, string>>;
+}
+
+/** Per key, the digests of the writes journalled after `since` that closed `ok` or have no outcome (null: a delete). */
+async function journalledSince(journal: Journal, since: number): Promise<Map<string, Set<string | null>>> {
   const intents = new Map<number, { key: string; digest: string | null; outcome?: string }>();
   for await (const e of journal.entries({ sinceSeq: since })) {
     if (e.type === 'intent' && !e.probe) intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
@@ -94,18 +96,72 @@ export async function explainWrittenSinceCutover(journal: Journal, comparison: S
   const written = new Map<string, Set<string | null>>();
   for (const { key, digest, outcome } of intents.values())
     if (outcome === undefined || outcome === 'ok') (written.get(key) ?? written.set(key, new Set()).get(key))?.add(digest);
-  if (written.size === 0) return comparison;
+  return written;
+}
+
+/**
+ * Whether JSON's record is newer than LevelDB's by its timestamp, as a later write's is (the rule the
+ * co-owned check applies to a record changed elsewhere): a record changed with its timestamp kept (a
+ * rewrite that lost a digit) or gone back in time is not.
+ */
+function newerByTimestamp(diff: RecordDifference): boolean {
+  const timestamp = diff.fields.find((f) => f.field === 'timestamp');
+  if (timestamp === undefined) return false;
+  return Number(String(timestamp.right)) > Number(String(timestamp.left));
+}
+
+/**
+ * json-only: LevelDB stays as the cut-over left it while writes go on in JSON. A difference is
+ * explained by a write journalled since the cut-over (`since`, its verify's seq) that closed `ok`,
+ * or has no outcome, with the value JSON holds now (a delete: absent): `writtenSinceCutover`. A
+ * record JSON got since the cut-over some other way (a teammate's write through git, which no local
+ * journal holds, or another program), while LevelDB still holds what it held at the cut-over
+ * (`atCutover`), is no difference either: `writtenElsewhere`. It must be new there, or newer than
+ * LevelDB's by its timestamp. A record gone from JSON, or changed without a newer timestamp, that
+ * this clone's journal does not explain is still a difference.
+ */
+export async function explainWrittenSinceCutover(
+  journal: Journal,
+  comparison: SideComparison,
+  cutover: CutoverBaseline,
+  maxDetails: number,
+): Promise<SideComparison> {
+  if (comparison.equal) return comparison;
+  const written = cutover.since === undefined ? new Map<string, Set<string | null>>() : await journalledSince(journal, cutover.since);
+  const { atCutover } = cutover;
+  if (written.size === 0 && atCutover === undefined) return comparison;
   const explained: string[] = [];
-  const keep = <T extends { key: string }>(list: T[], digestNow: (entry: T) => string | null): T[] =>
+  const elsewhere: string[] = [];
+  // LevelDB's side (its digest; undefined: no record) as the cut-over left it: the change is JSON's.
+  const leveldbAsAtCutover = (key: string, leveldb: string | undefined): boolean =>
+    atCutover !== undefined && (Object.hasOwn(atCutover, key) ? atCutover[key] : undefined) === leveldb;
+  const keep = <T extends { key: string }>(
+    list: T[],
+    digestNow: (entry: T) => string | null,
+    fromElsewhere: (entry: T) => boolean,
+  ): T[] =>
     list.filter((entry) => {
-      if (!written.get(entry.key)?.has(digestNow(entry))) return true;
-      explained.push(entry.key);
+      if (written.get(entry.key)?.has(digestNow(entry))) explained.push(entry.key);
+      else if (fromElsewhere(entry)) elsewhere.push(entry.key);
+      else return true;
       return false;
     });
   const cutShort = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length >= maxDetails;
-  const onlyLeft = keep(comparison.onlyLeft, () => null);
-  const onlyRight = keep(comparison.onlyRight, (entry) => canonicalDigest(entry.record));
-  const differing = keep(comparison.differing, (diff) => diff.rightDigest);
+  const onlyLeft = keep(comparison.onlyLeft, () => null, () => false);
+  const onlyRight = keep(comparison.onlyRight, (entry) => canonicalDigest(entry.record), (entry) => leveldbAsAtCutover(entry.key, undefined));
+  const differing = keep(
+    comparison.differing,
+    (diff) => diff.rightDigest,
+    (diff) => newerByTimestamp(diff) && leveldbAsAtCutover(diff.key, diff.leftDigest),
+  );
   const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
-  return { ...comparison, equal, onlyLeft, onlyRight, differing, writtenSinceCutover: explained.sort(compareKeys) };
+  return {
+    ...comparison,
+    equal,
+    onlyLeft,
+    onlyRight,
+    differing,
+    writtenSinceCutover: explained.sort(compareKeys),
+    ...(elsewhere.length > 0 && { writtenElsewhere: elsewhere.sort(compareKeys) }),
+  };
 }

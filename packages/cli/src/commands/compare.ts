@@ -21,6 +21,7 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
     pending: comparison.pending ?? [],
     unreadable: comparison.unreadable,
     ...(comparison.writtenSinceCutover && { writtenSinceCutover: comparison.writtenSinceCutover }),
+    ...(comparison.writtenElsewhere && { writtenElsewhere: comparison.writtenElsewhere }),
   };
 }
 
