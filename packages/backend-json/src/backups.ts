@@ -6,7 +6,19 @@
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { ErrorCodes, NetworkRegistry, StateError, isStateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import {
+  ErrorCodes,
+  NetworkRegistry,
+  StateError,
+  isStateError,
+  errnoCode,
+  fsErrorCode,
+  restoreLoss,
+  restoreLossCount,
+  restoreLossError,
+  type DeploymentRecord,
+  type RestoreLoss,
+} from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { parseStateFile } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
@@ -371,6 +383,12 @@ export interface RestoreOptions {
    * false refuses with BACKUP_NOT_FOUND naming the newest intact backup and how far back it is.
    */
   olderVersion?: boolean;
+  /**
+   * Restore even when the current file holds records the backup lacks, or holds newer by their
+   * timestamp (written since the backup was kept, or brought in through git). Default false:
+   * refused with STORES_DIFFER naming them (`data.lacks`, `data.older`); the result lists them.
+   */
+  discardNewer?: boolean;
   durable?: boolean;
   lockWait?: Pick<LockOptions, 'timeoutMs'>;
 }
@@ -389,6 +407,8 @@ export interface RestoreResult {
   };
   /** The backup of the file the restore replaced, when it was not already kept. */
   replacedBackup?: string;
+  /** Keys whose record the replaced file held and the restored version lacks or holds older (`discardNewer`); absent when none. */
+  discarded?: string[];
 }
 
 /**
@@ -408,6 +428,20 @@ function olderThanLastWritten(target: string, candidate: string, index: number):
       hint: `restore it by name (--backup ${candidate}) knowing the writes since are not in it, then put back the records the journal holds with \`deploystate repair-files\``,
     },
   );
+}
+
+/** What restoring `records` over the chain's file takes away, by key; undefined when the file is missing or does not parse. */
+async function lossOver(target: string, chainId: number, records: ReadonlyMap<string, DeploymentRecord>): Promise<RestoreLoss | undefined> {
+  let current: ReadonlyMap<string, DeploymentRecord>;
+  try {
+    const bytes = await readStateFileBytes(target);
+    if (bytes === undefined) return undefined;
+    current = parseStateFile(bytes.toString('utf8'), target, chainId).records;
+  } catch {
+    return undefined;
+  }
+  const byKey = (m: ReadonlyMap<string, DeploymentRecord>) => new Map([...m].map(([name, record]) => [`${chainId}-${name}`, record]));
+  return restoreLoss(byKey(current), byKey(records));
 }
 
 /** Why the backup named by the caller cannot be restored: missing, a folder, or not a state file of the chain (its own error, naming it). */
@@ -439,9 +473,10 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
         const intact = isIntactBackup(candidate);
         if (!intact && options.backup === undefined) continue;
         let text: string;
+        let records: ReadonlyMap<string, DeploymentRecord>;
         try {
           text = await readFile(candidate, 'utf8');
-          parseStateFile(text, candidate, chainId);
+          records = parseStateFile(text, candidate, chainId).records;
         } catch (error) {
           // The backup asked for by name: why it cannot be restored, naming it.
           if (options.backup !== undefined) throw givenBackupError(candidate, error);
@@ -450,6 +485,10 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
         }
         if (options.backup === undefined && options.olderVersion === false && written[0] !== undefined && candidate !== written[0])
           throw olderThanLastWritten(target, candidate, written.indexOf(candidate));
+        // Records the file holds that this version lacks, or holds older: never taken away unasked.
+        const loss = await lossOver(target, chainId, records);
+        if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
+          throw restoreLossError(target, candidate, loss, 'pass discardNewer: true (`deploystate restore <network> --discard-newer`)');
         const folder = await ensureBackupDir(dir, fileName);
         const newest = written[0];
         const newestIno = newest === undefined ? undefined : lstatSync(newest, { bigint: true, throwIfNoEntry: false })?.ino;
@@ -469,6 +508,7 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
           restored: candidate,
           version: { ...named, lastWritten: index === 0, newerWrites: index === -1 ? null : index, intact },
           ...(kept?.replaced !== undefined && { replacedBackup: kept.replaced }),
+          ...(loss !== undefined && restoreLossCount(loss) > 0 && { discarded: [...loss.lacks, ...loss.older] }),
         };
         // A chain restored to its registry name no longer lives in chain-<id>.json: keep that file as a backup, then retire it.
         if (stray !== undefined) {

@@ -384,7 +384,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
-  async restore(chainId: number, backup?: string, options: Pick<RestoreOptions, 'olderVersion'> = {}): Promise<RestoreResult> {
+  async restore(chainId: number, backup?: string, options: Pick<RestoreOptions, 'olderVersion' | 'discardNewer'> = {}): Promise<RestoreResult> {
     assertChainId(chainId);
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.writes.settled(chainId);
@@ -396,6 +396,7 @@ export class JsonFileStore extends AbstractStateStore {
       lockWait: this.lockWait,
       ...(backup !== undefined && { backup }),
       ...(options.olderVersion !== undefined && { olderVersion: options.olderVersion }),
+      ...(options.discardNewer !== undefined && { discardNewer: options.discardNewer }),
     });
     this.cache.delete(chainId);
     return result;

@@ -8,6 +8,7 @@ import { backupVersionOf } from '../src/backups.js';
 import { lastWrittenVersion } from '../src/written-version.js';
 import { JsonFileStore } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
+import { parseLossless, stringifyLossless } from '@deploystate/core';
 
 const setup = storePerTest();
 
@@ -223,6 +224,32 @@ describe('a clock that was ahead', () => {
     const restore = await store.restore(56);
     expect(restore.version).toMatchObject({ lastWritten: true, newerWrites: 0 });
     expect((await store.list(56)).map((r) => r.contractName).sort()).toEqual(['Later1', 'Later2', 'Later3', 'Later4', 'Skewed']);
+  });
+});
+
+describe('a restore never takes records away unasked', () => {
+  it('refuses (STORES_DIFFER, naming them) when the file holds records the backup lacks or holds older; --discard-newer restores and lists them', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'A', { timestamp: 1_700_000_000_000 }));
+    await store.put(rec(56, 'B', { timestamp: 1_700_000_000_000 }));
+    // A teammate's version arrives through git (replaced by rename): a new record C, and A redeployed since.
+    const doc = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, unknown> };
+    doc.records.C = { ...rec(56, 'C') };
+    doc.records.A = { ...(doc.records.A as object), timestamp: 1_800_000_000_000 };
+    await damageByReplacing(file, `${stringifyLossless(doc, 2)}\n`);
+    const pulled = await readFile(file);
+    await expect(store.restore(56)).rejects.toMatchObject({
+      code: 'STORES_DIFFER',
+      file,
+      data: { lacks: ['56-C'], older: ['56-A'] },
+    });
+    expect(Buffer.compare(await readFile(file), pulled)).toBe(0);
+    const restored = await store.restore(56, undefined, { discardNewer: true });
+    expect(restored.discarded).toEqual(['56-C', '56-A']);
+    expect((await store.list(56)).map((r) => r.contractName).sort()).toEqual(['A', 'B']);
+    // What it replaced is kept, so even that restore can be undone.
+    expect(Buffer.compare(await readFile(restored.replacedBackup as string), pulled)).toBe(0);
   });
 });
 

@@ -263,6 +263,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--backup <name>', 'A specific backup (default: the newest one that parses)'],
       ['--older', 'Take an older version when the last one written was changed in place (default: refuse)'],
+      ['--discard-newer', 'Restore even when what it replaces holds records the backup lacks or holds older (default: refuse, naming them)'],
       ['--list', 'List the backups, change nothing (without a target: every network file and the LevelDB folder)'],
     ],
     examples: [

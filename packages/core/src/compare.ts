@@ -209,3 +209,54 @@ export async function digestStore(source: EntrySource, options: Pick<CompareOpti
   for (await cursor.step(); cursor.current; await cursor.step()) digest.add(cursor.current.key, cursor.current.record);
   return { count: digest.size, digest: digest.digest() };
 }
+
+/** What putting a restored version in place of the current one takes away, by key. */
+export interface RestoreLoss {
+  /** Keys the current version holds and the restored one does not. */
+  lacks: string[];
+  /** Keys whose record in the current version is newer (by `timestamp`) than the restored one's. */
+  older: string[];
+}
+
+/**
+ * What a restore of `restored` over `current` (records by key) takes away: records only `current`
+ * holds (written since the restored version was kept, or brought in through git), and records it
+ * holds newer by timestamp. A record changed with its timestamp kept (damage a restore is for) is
+ * not counted.
+ */
+export function restoreLoss(
+  current: ReadonlyMap<string, Pick<DeploymentRecord, 'timestamp'>>,
+  restored: ReadonlyMap<string, Pick<DeploymentRecord, 'timestamp'>>,
+): RestoreLoss {
+  const lacks: string[] = [];
+  const older: string[] = [];
+  for (const [key, record] of current) {
+    const back = restored.get(key);
+    if (back === undefined) lacks.push(key);
+    else if (Number(String(record.timestamp)) > Number(String(back.timestamp))) older.push(key);
+  }
+  return { lacks: lacks.sort(compareKeys), older: older.sort(compareKeys) };
+}
+
+/** How many records a restore takes away. */
+export function restoreLossCount(loss: RestoreLoss): number {
+  return loss.lacks.length + loss.older.length;
+}
+
+/**
+ * STORES_DIFFER for a restore that would take records away (`restoreLoss`), naming them; the keys
+ * are in `data` (`lacks`, `older`). `consent` names what restores it anyway.
+ */
+export function restoreLossError(target: string, backup: string, loss: RestoreLoss, consent: string): StateError {
+  const keys = [...loss.lacks, ...loss.older];
+  const listed = `${keys.slice(0, 10).join(', ')}${keys.length > 10 ? ` and ${keys.length - 10} more` : ''}`;
+  return new StateError(
+    ErrorCodes.STORES_DIFFER,
+    `restoring ${backup} over ${target} would take away ${keys.length} record(s) it holds (${loss.lacks.length} missing from the backup, ${loss.older.length} older there): ${listed}`,
+    {
+      file: target,
+      hint: `written since the backup was kept, or brought in through git; to restore it anyway (what it replaces is kept aside), ${consent}`,
+      data: { lacks: loss.lacks, older: loss.older },
+    },
+  );
+}

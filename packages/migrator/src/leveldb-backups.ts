@@ -4,7 +4,20 @@
 import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
-import { ErrorCodes, isStateError, removeOnInterrupt, StateError, StoreDigest, type NetworkRegistry, type StateStore } from '@deploystate/core';
+import {
+  ErrorCodes,
+  isStateError,
+  removeOnInterrupt,
+  restoreLoss,
+  restoreLossCount,
+  restoreLossError,
+  StateError,
+  StoreDigest,
+  type DeploymentRecord,
+  type NetworkRegistry,
+  type RestoreLoss,
+  type StateStore,
+} from '@deploystate/core';
 import { levelDbStore } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
@@ -37,6 +50,15 @@ export interface LevelDbRestoreResult {
   restoredContent: LevelDbContent;
   /** True when the restored digest was checked against the one recorded when the backup was taken. */
   digestRecorded: boolean;
+  /** Keys whose record the replaced folder held and the backup lacks or holds older (`discardNewer`); absent when none. */
+  discarded?: string[];
+}
+
+/** Each record's timestamp by key: what a restore compares (the records themselves are not held). */
+async function timestampsOf(store: LevelDbStore): Promise<Map<string, Pick<DeploymentRecord, 'timestamp'>>> {
+  const out = new Map<string, Pick<DeploymentRecord, 'timestamp'>>();
+  for await (const { key, record } of store.iterate({ onInvalid: () => undefined })) out.set(key, { timestamp: record.timestamp });
+  return out;
 }
 
 const BACKUP_NAME = /^copy-(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/;
@@ -116,7 +138,9 @@ export async function listLevelDbBackups(ctx: Pick<MigrationContext, 'files'>): 
  * Whether the live folder opens. LOCKED is thrown (another process works on it: replacing the
  * folder under it would lose its writes); any other failure means the folder is damaged.
  */
-async function probeLiveFolder(ctx: MigrationContext): Promise<{ previous: LevelDbRestoreResult['previous']; detail?: string }> {
+async function probeLiveFolder(
+  ctx: MigrationContext,
+): Promise<{ previous: LevelDbRestoreResult['previous']; detail?: string; records?: Map<string, Pick<DeploymentRecord, 'timestamp'>> }> {
   if (
     !(await stat(ctx.files.leveldb).then(
       () => true,
@@ -131,16 +155,23 @@ async function probeLiveFolder(ctx: MigrationContext): Promise<{ previous: Level
     if (isStateError(error) && error.code === ErrorCodes.LOCKED) throw error;
     return { previous: 'damaged', detail: isStateError(error) ? `${error.code}: ${error.message}` : String(error) };
   }
-  await store.close();
-  return { previous: 'healthy' };
+  try {
+    return { previous: 'healthy', records: await timestampsOf(store) };
+  } finally {
+    await store.close();
+  }
 }
 
 /** Opens the staged copy and reads its content; CORRUPTED naming the backup when it does not open. */
-async function readStaged(staged: string, backup: string, registry: NetworkRegistry): Promise<LevelDbContent> {
+async function readStaged(
+  staged: string,
+  backup: string,
+  registry: NetworkRegistry,
+): Promise<{ content: LevelDbContent; records: Map<string, Pick<DeploymentRecord, 'timestamp'>> }> {
   const store = new LevelDbStore({ path: staged, readOnly: true, idleCloseMs: 0, registry });
   try {
     await store.open();
-    return await digestContent(store);
+    return { content: await digestContent(store), records: await timestampsOf(store) };
   } catch (error) {
     throw new StateError(ErrorCodes.CORRUPTED, `the LevelDB backup ${backup} does not open after copying: ${(error as Error).message}`, {
       file: backup,
@@ -164,7 +195,11 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
  * it was taken), so a bad backup changes nothing; then the current folder is renamed aside (never
  * deleted) and the checked copy renamed into place.
  */
-export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: string): Promise<LevelDbRestoreResult> {
+export async function restoreLevelDbFolder(
+  ctx: MigrationContext,
+  backup?: string,
+  options: { discardNewer?: boolean } = {},
+): Promise<LevelDbRestoreResult> {
   const state = await readState(ctx.files);
   assertMayRun('restore leveldb', { state, openSinceVerify: [] }, ctx.files.state);
   const backups = await listLevelDbBackups(ctx);
@@ -182,11 +217,17 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
   // Beside the committed folder: removed if a signal stops the process while it is only a copy.
   const dropStagedCleanup = removeOnInterrupt(staged);
   let restoredContent: LevelDbContent;
+  let loss: RestoreLoss | undefined;
   const recorded = await readBackupDigest(chosen);
   try {
     // LOCK is per process; the copy gets its own when it opens.
     await cp(chosen, staged, { recursive: true, filter: (source) => source !== join(chosen, 'LOCK') });
-    restoredContent = await readStaged(staged, chosen, ctx.registry);
+    const read = await readStaged(staged, chosen, ctx.registry);
+    restoredContent = read.content;
+    // Records the live folder holds that the backup lacks, or holds older: never taken away unasked.
+    loss = live.records === undefined ? undefined : restoreLoss(live.records, read.records);
+    if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
+      throw restoreLossError(ctx.files.leveldb, chosen, loss, 'pass discardNewer: true (`deploystate restore leveldb --discard-newer`)');
     if (recorded && !sameContent(recorded, restoredContent)) {
       throw new StateError(
         ErrorCodes.CORRUPTED,
@@ -222,6 +263,7 @@ export async function restoreLevelDbFolder(ctx: MigrationContext, backup?: strin
     ...(live.detail !== undefined && { previousDetail: live.detail }),
     restoredContent,
     digestRecorded: recorded !== undefined,
+    ...(loss !== undefined && restoreLossCount(loss) > 0 && { discarded: [...loss.lacks, ...loss.older] }),
   };
 }
 

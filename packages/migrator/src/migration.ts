@@ -195,7 +195,7 @@ export class Migration {
       const ctx = this.readCtx;
       // In json-only, LevelDB stays as the cut-over left it: what deploy scripts wrote since is no difference (as verify counts it).
       const state = await this.state();
-      const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined);
+      const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? (state.cutoverEvidence?.journalSeq ?? 0) : undefined);
       return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare'), ...(sinceCutover !== undefined && { sinceCutover }) });
     });
   }
@@ -313,8 +313,8 @@ export class Migration {
   }
 
   /** Works on a damaged or missing folder; LOCKED when another process holds it (see leveldb-backups.ts). */
-  restoreLevelDb(backup?: string): Promise<LevelDbRestoreResult> {
-    return this.locked('restore-leveldb', () => restoreLevelDbFolder(this.ctx, backup));
+  restoreLevelDb(backup?: string, options: { discardNewer?: boolean } = {}): Promise<LevelDbRestoreResult> {
+    return this.locked('restore-leveldb', () => restoreLevelDbFolder(this.ctx, backup, options));
   }
 
   listBackups(): Promise<string[]> {

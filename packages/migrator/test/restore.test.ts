@@ -5,10 +5,10 @@ import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { NetworkRegistry } from '@deploystate/core';
-import { listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
+import { NetworkRegistry, sampleRecord } from '@deploystate/core';
+import { createStateStore, listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
 import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-restore-');
 
@@ -70,6 +70,24 @@ describe('LevelDB backups and restore', () => {
       expect((await liveContent(leveldb)).digest).toBe(expected?.digest);
     });
   }
+
+  it('over a healthy folder holding records the backup lacks (carried back by a rollback), refuses naming them; --discard-newer restores and lists them', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(97, sampleRecord(97, 'SinceCutover', 'bsctestnet', 21));
+    await store.close();
+    await migration.rollback();
+    const leveldb = migration.paths.leveldb;
+    const before = await liveContent(leveldb);
+    await expect(migration.restoreLevelDb()).rejects.toMatchObject({ code: 'STORES_DIFFER', file: leveldb, data: { lacks: ['97-SinceCutover'], older: [] } });
+    // Nothing changed: the live folder is as it was, and no staged copy is left beside it.
+    expect(await liveContent(leveldb)).toEqual(before);
+    expect((await readdir(tempDir())).filter((name) => name.startsWith('leveldb.'))).toEqual([]);
+    const result = await migration.restoreLevelDb(undefined, { discardNewer: true });
+    expect(result).toMatchObject({ previous: 'healthy', discarded: ['97-SinceCutover'] });
+    expect(await liveContent(result.movedAside as string)).toEqual(before);
+  });
 
   it('restores when the LevelDB folder is gone altogether', async () => {
     const { migration, backup } = await withBackup();

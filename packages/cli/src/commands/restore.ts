@@ -68,17 +68,25 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
     'back up the current file first',
   ]);
   // The last version written, damaged in place, is never swapped for an older one without asking (--older, or --backup).
-  const result = await store.restore(chainId, backup, { olderVersion: options.older === true });
+  const result = await store.restore(chainId, backup, { olderVersion: options.older === true, discardNewer: options.discardNewer === true });
   // [coowned] A restore is the product's own write: the file as restored is the new baseline.
   await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
   ctx.out.result(
-    { chainId, file, restored: result.restored, version: result.version, replacedBackup: result.replacedBackup ?? null },
+    { chainId, file, restored: result.restored, version: result.version, replacedBackup: result.replacedBackup ?? null, discarded: result.discarded ?? [] },
     () => [
       ctx.out.paint.green(`✔ ${file} restored from ${result.restored}`),
       `  version: ${describeVersion(result.version)}`,
       ...(result.replacedBackup ? [`  the file it replaced is kept at ${result.replacedBackup}`] : []),
+      ...discardedLines(ctx, result.discarded),
     ],
   );
+}
+
+/** The records a restore took away (--discard-newer): they stay in what it replaced, kept aside. */
+function discardedLines(ctx: Context, discarded: readonly string[] | undefined): string[] {
+  if (!discarded || discarded.length === 0) return [];
+  const listed = `${discarded.slice(0, 10).join(', ')}${discarded.length > 10 ? ` and ${discarded.length - 10} more` : ''}`;
+  return [ctx.out.paint.yellow(`  ${discarded.length} record(s) it held are not in the restored version (--discard-newer): ${listed}`)];
 }
 
 /** Which version a restore put back, in words. */
@@ -109,10 +117,11 @@ async function restoreLevelDb(ctx: Context, options: Record<string, unknown>): P
       `replace the LevelDB folder ${ctx.paths.leveldb} with ${backup ?? 'its newest backup'}`,
       'keep the current folder aside, renamed, so nothing is lost',
     ]);
-    const result = await migration.restoreLevelDb(backup);
-    ctx.out.result({ leveldb: ctx.paths.leveldb, ...result }, () => [
-      ctx.out.paint.green(`✔ LevelDB restored at ${ctx.paths.leveldb} from ${result.restored}`),
+    const result = await migration.restoreLevelDb(backup, { discardNewer: options.discardNewer === true });
+    ctx.out.result({ leveldb: ctx.paths.leveldb, ...result, discarded: result.discarded ?? [] }, () => [
+      ctx.out.paint.green(`✔ LevelDB restored at ${ctx.paths.leveldb} from ${result.restored} (${result.restoredContent.count} records)`),
       result.movedAside === null ? 'there was no LevelDB folder to replace' : `the folder it replaced is kept at ${result.movedAside}`,
+      ...discardedLines(ctx, result.discarded),
     ]);
   });
 }
