@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fchmodSync,
   unlinkSync,
   fdatasync,
@@ -421,7 +422,8 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     dropCleanup?.();
     if (error instanceof StateError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; the previous file is intact`, {
+    const before = existsSync(target) ? 'the previous file is intact' : 'no file was created';
+    throw new StateError(fsErrorCode(error), `could not write ${target}: ${reason}; ${before}`, {
       file: target,
       cause: error,
       data: { replaced: false },

@@ -78,6 +78,14 @@ describe('writeFileAtomic, a failure after the rename', () => {
     // Before the rename, the previous file is intact, and the error says so too.
     await mkdir(join(dir, 'folder-target', 'inside'), { recursive: true });
     await expect(writeFileAtomic(join(dir, 'folder-target'), 'x\n')).rejects.toMatchObject({ data: { replaced: false } });
+    // A file that did not exist: the error says none was made, not that a previous one is intact.
+    const full = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    const fresh = await writeFileAtomic(join(dir, 'fresh.json'), 'x\n', { beforeRename: full }).then(
+      () => undefined,
+      (e: { code?: string; message?: string }) => e,
+    );
+    expect(fresh).toMatchObject({ code: 'DISK_FULL', data: { replaced: false } });
+    expect(fresh?.message).toMatch(/no file was created$/);
   });
 });
 
