@@ -6,7 +6,7 @@ import { parseStateFile, withFileLock } from '@deploystate/backend-json';
 import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
 import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
-import { Journal, writerAlive, type IntentEntry } from './journal.js';
+import { Journal, type IntentEntry } from './journal.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
 import type { MigrationOptions } from './types.js';
@@ -170,11 +170,18 @@ function entryOf(intent: IntentEntry): WrittenEntry {
 
 /**
  * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
- * becomes its key's entry. Folding stops before the first write still in flight (its writer alive),
- * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
- * returned (`unfolded`), to be checked now but folded next time.
+ * becomes its key's entry. Folding stops before the first write with no outcome yet, its writer
+ * alive (in flight) or not (cut off: a gate may still complete it, and its outcome then comes late),
+ * so `scannedSeq` never passes a write whose outcome may yet be journalled; writes after it that
+ * completed are returned (`unfolded`), to be checked now but folded next time. `open`, when given,
+ * gets each key's writes with no outcome: what the file may hold instead of the key's entry.
  */
-export async function fold(journal: Journal, baseline: Baseline, folded: { count: number } = { count: 0 }): Promise<Map<string, WrittenEntry>> {
+export async function fold(
+  journal: Journal,
+  baseline: Baseline,
+  folded: { count: number } = { count: 0 },
+  open?: Map<string, WrittenEntry[]>,
+): Promise<Map<string, WrittenEntry>> {
   const intents = new Map<number, IntentEntry>();
   const ok = new Set<number>();
   const closed = new Set<number>();
@@ -191,9 +198,10 @@ export async function fold(journal: Journal, baseline: Baseline, folded: { count
   const unfolded = new Map<string, WrittenEntry>();
   let settled = true;
   for (const [seq, intent] of intents) {
-    if (!closed.has(seq) && writerAlive(intent.pid)) {
+    if (!closed.has(seq)) {
       if (settled) baseline.scannedSeq = seq - 1;
       settled = false;
+      open?.set(intent.key, [...(open.get(intent.key) ?? []), entryOf(intent)]);
       continue;
     }
     if (!ok.has(seq)) continue;
@@ -227,16 +235,19 @@ const foldedCache = new Map<string, { signature: string; baseline: Baseline }>()
  * fold of the last call is continued (from its first write in flight), so a deploy script's checks
  * read only what was journalled since, never the whole journal again.
  */
-export async function foldedBaseline(ctx: CoownedContext): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry> }> {
+export async function foldedBaseline(
+  ctx: CoownedContext,
+): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry>; open: Map<string, WrittenEntry[]> }> {
   const path = baselinePath(ctx);
   // The first check anywhere records the start, so the files as they are now (not as a later rewrite leaves them) are it.
   if (signatureOf(path) === undefined) await updateBaseline(ctx, (baseline) => fold(ctx.journal, baseline));
   const signature = signatureOf(path) ?? 'absent';
   const hit = foldedCache.get(path);
   const baseline = hit && hit.signature === signature ? hit.baseline : await readBaseline(ctx);
-  const unfolded = await fold(ctx.journal, baseline);
+  const open = new Map<string, WrittenEntry[]>();
+  const unfolded = await fold(ctx.journal, baseline, undefined, open);
   foldedCache.set(path, { signature, baseline });
-  return { baseline, unfolded };
+  return { baseline, unfolded, open };
 }
 
 /** The chains whose state file is in the deployments folder. */

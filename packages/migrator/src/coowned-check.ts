@@ -44,6 +44,7 @@ async function checkChain(
   expected: Array<[string, string, WrittenEntry]>,
   out: FilesCheck,
   known?: KnownFileDigests,
+  open?: ReadonlyMap<string, WrittenEntry[]>,
 ): Promise<void> {
   const file = fileOf(ctx, chainId);
   let records: { get(name: string): { digest: string; timestamp: string } | undefined };
@@ -65,6 +66,9 @@ async function checkChain(
   for (const [key, contractName, entry] of expected) {
     out.checked++;
     const found = records.get(contractName);
+    // A write with no outcome yet (in flight, or cut off before its outcome) may be what the file holds.
+    const pending = open?.get(key);
+    if (pending?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
       if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
@@ -89,6 +93,7 @@ async function checkEntries(
   entries: Iterable<[string, WrittenEntry]>,
   chains?: ReadonlySet<number>,
   known?: KnownFileDigests,
+  open?: ReadonlyMap<string, WrittenEntry[]>,
 ): Promise<FilesCheck> {
   const byChain = new Map<number, Array<[string, string, WrittenEntry]>>();
   for (const [key, entry] of entries) {
@@ -99,7 +104,7 @@ async function checkEntries(
     list.push([key, contractName, entry]);
   }
   const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
-  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known);
+  for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known, open);
   out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return out;
 }
@@ -110,8 +115,8 @@ async function checkEntries(
  */
 export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
-  const { baseline, unfolded } = await foldedBaseline(ctx);
-  return checkEntries(ctx, mergedEntries(baseline, unfolded), chains);
+  const { baseline, unfolded, open } = await foldedBaseline(ctx);
+  return checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open);
 }
 
 const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
@@ -129,8 +134,9 @@ export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFile
     async (baseline) => {
       const scannedSeq = baseline.scannedSeq;
       const folded = { count: 0 };
-      const unfolded = await fold(ctx.journal, baseline, folded);
-      const result = await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known);
+      const open = new Map<string, WrittenEntry[]>();
+      const unfolded = await fold(ctx.journal, baseline, folded, open);
+      const result = await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open);
       for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
       changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0;
       return result;

@@ -36,14 +36,17 @@ export interface CutoverReport {
   phase: MigrationPhase;
   /** The chain verification the gate passed, when asked. */
   chain?: ChainVerificationReport;
+  /** Keys whose write was cut off between JSON and LevelDB and that the cut-over wrote to LevelDB first. */
+  completed: string[];
 }
 
 export async function runCutover(c: CommandContext, options: CutoverOptions): Promise<CutoverReport> {
   const started = c.clock();
-  await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
   await admit(c, 'cutover');
-  // [json-primary] Writes cut off between JSON and LevelDB are completed first, as a gate drains.
-  if (!options.dryRun) await completeInterruptedWrites(c, 'cutover');
+  // [json-primary] Writes cut off between JSON and LevelDB are completed first, as a gate drains
+  // (before the files check, which would otherwise count the JSON they wrote as another program's).
+  const completed = options.dryRun ? [] : await completeInterruptedWrites(c, 'cutover');
+  await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
   // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, and
   // in LevelDB only what the writes it completed would have. LevelDB as deploy scripts leave it is
   // recorded from the last verify's snapshot, so a later change to it (a clone that wrote before it
@@ -101,6 +104,7 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
     acknowledged,
     phase: options.dryRun ? 'json-primary' : 'json-only',
     ...(chain && { chain }),
+    completed,
   };
 }
 

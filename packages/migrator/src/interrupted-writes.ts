@@ -1,21 +1,43 @@
 // json-primary writes JSON first, then LevelDB. A process that ends between the two (SIGKILL, a
 // crash, a machine that loses power) leaves its intent without an outcome, JSON holding the record
-// and LevelDB the one before: read-only commands count such a key as pending, never a difference,
-// and cut-over completes the write into LevelDB under the fence before it verifies (the drain of
-// this phase), journalling the outcome the writer would have.
-import { canonicalDigest, compareKeys, ErrorCodes, parseKey } from '@deploystate/core';
+// and LevelDB the one before. Read-only commands count such a key as pending, never a difference,
+// and cut-over completes it under the fence before it verifies (the drain of this phase): LevelDB
+// gets what JSON holds, journalled as a write of its own, and every cut-off write gets an outcome.
+import { canonicalDigest, compareKeys, ErrorCodes, parseKey, type DeploymentRecord } from '@deploystate/core';
 import type { CommandContext } from './command-context.js';
 import { underGateFence } from './fence.js';
-import { lastWrites } from './journal-queries.js';
-import type { IntentEntry, Journal } from './journal.js';
+import type { IntentEntry, Journal, WriteOutcome } from './journal.js';
 import { readState } from './state.js';
 
-/** Each key whose last write since `seq` went JSON first (json-primary) and has no outcome: in flight, or cut off. */
-export async function openJsonFirstWrites(journal: Journal, seq: number): Promise<IntentEntry[]> {
-  const open: IntentEntry[] = [];
-  for (const { intent, outcome } of (await lastWrites(journal, seq)).values())
-    if (outcome === undefined && intent.phase === 'json-primary') open.push(intent);
-  return open.sort((a, b) => compareKeys(a.key, b.key));
+/** A key's json-primary writes with no outcome, and the values its writes (open or closed `ok`) put in JSON. */
+export interface OpenWrites {
+  open: IntentEntry[];
+  /** Digests of the key's journalled writes that closed `ok` or have no outcome (null: a delete). */
+  written: Set<string | null>;
+}
+
+/**
+ * Every key with a write since `seq` that went JSON first (json-primary) and has no outcome (in
+ * flight, or cut off), in key order; any of a key's writes counts, not only its last.
+ */
+export async function openJsonFirstWrites(journal: Journal, seq: number): Promise<Map<string, OpenWrites>> {
+  const intents = new Map<number, IntentEntry>();
+  const outcomes = new Map<number, WriteOutcome>();
+  for await (const e of journal.entries({ sinceSeq: seq })) {
+    if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
+    else if (e.type === 'outcome') outcomes.set(e.ref, e.outcome);
+  }
+  const byKey = new Map<string, OpenWrites>();
+  for (const [intentSeq, intent] of intents) {
+    const outcome = outcomes.get(intentSeq);
+    if (outcome !== undefined && outcome !== 'ok') continue;
+    const writes = byKey.get(intent.key) ?? { open: [], written: new Set<string | null>() };
+    writes.written.add(intent.op === 'delete' ? null : intent.digest);
+    if (outcome === undefined && intent.phase === 'json-primary') writes.open.push(intent);
+    byKey.set(intent.key, writes);
+  }
+  const open = [...byKey].filter(([, writes]) => writes.open.length > 0).sort(([a], [b]) => compareKeys(a, b));
+  return new Map(open);
 }
 
 /** Where the journal's writes of the migration begin (dual-write enable). */
@@ -23,47 +45,86 @@ export async function migrationJournalStart(c: Pick<CommandContext, 'files'>): P
   return (await readState(c.files)).dualWriteSinceSeq ?? 0;
 }
 
+const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
+
 /**
  * Completes every json-primary write cut off between its JSON write and its LevelDB write: under
- * the fence no write is in flight, so every such write still open was cut off. Where JSON holds what
- * the write wrote (a delete: no record), LevelDB gets it and the write closes `ok`; otherwise the
- * process ended before its JSON write, nothing was written, and it closes `primary-failed`. Returns
- * the keys completed.
+ * the fence no write is in flight, so every write still open was cut off. Where JSON holds what a
+ * journalled write of the key put there and LevelDB does not, LevelDB gets it, journalled as a
+ * write of its own (intent and `ok`); what JSON holds from no journalled write (another program's)
+ * is left to verify. Each cut-off write is closed: `ok` where both sides hold it, `secondary-failed`
+ * where JSON got it and LevelDB did not, else `primary-failed`. Returns the keys LevelDB got.
  */
 export async function completeInterruptedWrites(c: CommandContext, purpose: string): Promise<string[]> {
   const since = await migrationJournalStart(c);
-  if ((await openJsonFirstWrites(c.journal, since)).length === 0) return [];
+  if ((await openJsonFirstWrites(c.journal, since)).size === 0) return [];
   await c.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
   return underGateFence(c.files, purpose, async () => {
     const open = await openJsonFirstWrites(c.journal, since);
     const completed: string[] = [];
-    if (open.length === 0) return completed;
+    if (open.size === 0) return completed;
     const json = await c.ctx.json();
     const leveldb = await c.ctx.leveldb();
-    for (const intent of open) {
-      const { chainId, contractName } = parseKey(intent.key);
-      const now = await json.get(chainId, contractName);
-      const landed = intent.op === 'delete' ? now === null : now !== null && canonicalDigest(now) === intent.digest;
-      if (landed) {
-        if (now === null) await leveldb.delete(chainId, contractName);
-        else await leveldb.put(now);
-        completed.push(intent.key);
+    const time = (): string => new Date(c.clock()).toISOString();
+    for (const [key, writes] of open) {
+      const { chainId, contractName } = parseKey(key);
+      const inJson = await json.get(chainId, contractName);
+      const jsonDigest = digestOf(inJson);
+      let leveldbDigest = digestOf(await leveldb.get(chainId, contractName));
+      if (writes.written.has(jsonDigest) && leveldbDigest !== jsonDigest) {
+        const op = inJson === null ? 'delete' : 'put';
+        const intent = await c.journal.appendOne({
+          type: 'intent',
+          key,
+          op,
+          digest: jsonDigest,
+          ...(inJson !== null && { record: inJson }),
+          time: time(),
+          pid: process.pid,
+          phase: 'json-primary',
+        });
+        if (inJson === null) await leveldb.delete(chainId, contractName);
+        else await leveldb.put(inJson);
+        await c.journal.appendOne({
+          type: 'outcome',
+          ref: intent.seq,
+          ...(intent.id !== undefined && { refId: intent.id }),
+          key,
+          op,
+          outcome: 'ok',
+          durationMs: 0,
+          time: time(),
+          pid: process.pid,
+          phase: 'json-primary',
+        });
+        leveldbDigest = jsonDigest;
+        completed.push(key);
       }
-      await c.journal.appendOne({
-        type: 'outcome',
-        ref: intent.seq,
-        ...(intent.id !== undefined && { refId: intent.id }),
-        key: intent.key,
-        op: intent.op,
-        outcome: landed ? 'ok' : 'primary-failed',
-        durationMs: 0,
-        ...(!landed && {
-          error: { code: ErrorCodes.WRITE_FAILED, message: `${intent.key}: the writing process (pid ${intent.pid}) ended before its JSON write` },
-        }),
-        time: new Date(c.clock()).toISOString(),
-        pid: process.pid,
-        phase: 'json-primary',
-      });
+      for (const cut of writes.open) {
+        const mine = cut.op === 'delete' ? null : cut.digest;
+        const outcome: WriteOutcome = mine !== jsonDigest ? 'primary-failed' : mine === leveldbDigest && !completed.includes(key) ? 'ok' : 'secondary-failed';
+        const what =
+          outcome === 'primary-failed'
+            ? 'JSON does not hold its write'
+            : outcome === 'secondary-failed'
+              ? `its JSON write landed and ${purpose} wrote it to LevelDB`
+              : 'both sides hold its write';
+        await c.journal.appendOne({
+          type: 'outcome',
+          ref: cut.seq,
+          ...(cut.id !== undefined && { refId: cut.id }),
+          key,
+          op: cut.op,
+          outcome,
+          durationMs: 0,
+          ...(outcome !== 'ok' && {
+            error: { code: ErrorCodes.WRITE_FAILED, message: `${key}: the writing process (pid ${cut.pid}) ended before its outcome; ${what}` },
+          }),
+          time: time(),
+          pid: process.pid,
+          phase: 'json-primary',
+        });
+      }
     }
     return completed;
   });

@@ -63,7 +63,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   // [json-primary] A write in flight, or cut off between its JSON and LevelDB writes, is pending
   // too: cut-over completes it (interrupted-writes.ts).
   if (state.phase === 'json-primary')
-    for (const intent of await openJsonFirstWrites(ctx.journal, state.dualWriteSinceSeq ?? 0)) outbox.add(intent.key);
+    for (const key of (await openJsonFirstWrites(ctx.journal, state.dualWriteSinceSeq ?? 0)).keys()) outbox.add(key);
   const pending = [...outbox].filter((key) => !skip.has(key)).sort(compareKeys);
   const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),

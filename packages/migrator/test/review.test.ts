@@ -2,7 +2,8 @@
 // reading, whichever order a deploy script, a crash and a migration command happen in.
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { sampleRecord } from '@deploystate/core';
+import { canonicalDigest, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { createStateStore } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
@@ -128,15 +129,68 @@ describe('review: crashed writers', () => {
     expect(verify.comparison.pending).toEqual(['97-DiedBeforeLevelDb']);
     await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
     expect((await migration.status()).phase).toBe('json-only');
-    // LevelDB got what JSON held, and the write is closed ok in the journal, as the writer would have.
+    // LevelDB got what JSON held, journalled as the cut-over's own write (intent and ok); the
+    // script's write is closed secondary-failed (its JSON write landed, its LevelDB write did not).
     expect(await leveldbGet(tempDir(), 97, 'DiedBeforeLevelDb')).toMatchObject({ contractName: 'DiedBeforeLevelDb' });
     const journal = new Journal(stateFiles(resolvePaths({ cwd: tempDir() })).journal);
     const entries = (await journal.read()).entries;
-    const intent = entries.find((e) => e.type === 'intent' && e.key === '97-DiedBeforeLevelDb');
-    expect(entries.filter((e) => e.type === 'outcome' && e.key === '97-DiedBeforeLevelDb')).toMatchObject([{ outcome: 'ok', refId: intent?.id }]);
+    const [script, completion] = entries.filter((e) => e.type === 'intent' && e.key === '97-DiedBeforeLevelDb');
+    expect(completion).toMatchObject({ pid: process.pid, digest: (script as { digest: string }).digest });
+    expect(entries.filter((e) => e.type === 'outcome' && e.key === '97-DiedBeforeLevelDb')).toMatchObject([
+      { outcome: 'ok', refId: completion?.id },
+      { outcome: 'secondary-failed', refId: script?.id, error: { code: 'WRITE_FAILED' } },
+    ]);
+    // The files check folds the completion: nothing the store wrote reads as another program's.
+    expect((await migration.verify()).files?.findings).toEqual([]);
     const after = await migration.verify();
     expect(after.clean).toBe(true);
     expect(after.comparison.pending).toEqual([]);
+  });
+
+  it('json-primary: a delete of a key the store wrote, killed after its JSON delete, is no foreign overwrite; cut-over completes it', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(56, sampleRecord(56, 'Temp', 'bscmainnet', 1));
+    await store.close();
+    const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '56', 'Temp', 'bscmainnet', 'delete']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const verify = await migration.verify();
+    expect(verify.files?.findings).toEqual([]);
+    expect(verify.clean).toBe(true);
+    expect(verify.comparison.pending).toEqual(['56-Temp']);
+    expect((await migration.status()).foreignOverwrites ?? []).toEqual([]);
+    const cutover = await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    expect(cutover.completed).toEqual(['56-Temp']);
+    expect(await leveldbGet(tempDir(), 56, 'Temp')).toBeNull();
+    expect((await migration.verify()).clean).toBe(true);
+  });
+
+  it('json-primary: a cut-off write that is not its key\'s last (its JSON write landed after a later one) is pending, and cut-over makes LevelDB follow JSON', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    const journal = new Journal(files.journal);
+    // Writer A journals first and dies (no outcome); writer B then writes both sides and closes ok;
+    // A's JSON write lands last: JSON holds A, LevelDB B.
+    const a = sampleRecord(56, 'Race', 'bscmainnet', 1);
+    const deadPid = 2 ** 22 + 4321;
+    await journal.record([
+      { type: 'intent', key: '56-Race', op: 'put', digest: canonicalDigest(a), record: a, time: new Date().toISOString(), pid: deadPid, phase: 'json-primary' },
+    ]);
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(56, sampleRecord(56, 'Race', 'bscmainnet', 2));
+    await store.close();
+    const json = new JsonFileStore({ dir: migration.paths.deployments });
+    await json.open();
+    await json.put(a);
+    await json.close();
+    const verify = await migration.verify();
+    expect(verify.clean).toBe(true);
+    expect(verify.comparison.pending).toEqual(['56-Race']);
+    const cutover = await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    expect(cutover.completed).toEqual(['56-Race']);
+    expect(canonicalDigest((await leveldbGet(tempDir(), 56, 'Race')) as DeploymentRecord)).toBe(canonicalDigest(a));
+    const after = await migration.verify();
+    expect(after.clean).toBe(true);
   });
 
   it('json-primary: a write killed before its JSON write is closed by cut-over, and nothing is written', async () => {

@@ -28,7 +28,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       await ctx.confirm('cutover', [
         `switch phase ${before.phase} -> json-only: deploy scripts read and write JSON only (${before.paths.deployments})`,
         `first check the gates: a fresh clean verify${soak ? `, ${soak.count} clean verifies ${soak.intervalMs}ms apart` : ''}${acknowledge.length > 0 ? `, acknowledged: ${acknowledge.join(', ')}` : ''}`,
-        `leave LevelDB untouched at ${before.paths.leveldb}, so \`deploystate rollback\` can come back`,
+        `leave LevelDB at ${before.paths.leveldb} as it is (but for writes a killed script left half done, which it completes there first), so \`deploystate rollback\` can come back`,
       ]);
     }
     const result = await migration
@@ -48,6 +48,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     const chainText = result.chain ? [p.bold('Chain verification (--chain)'), ...(await chainLines(result.chain))] : [];
     ctx.out.result({ ...result, phase: after.phase, changed: !dryRun }, () => [
       ...chainText,
+      ...(result.completed.length > 0
+        ? [`completed in LevelDB first (a script was killed between its JSON and LevelDB writes): ${result.completed.join(', ')}`]
+        : []),
       `verify clean (${result.verify.evidence.leveldb.count} records, digest ${result.verify.evidence.json.digest.slice(0, 16)}…)${result.soakVerifies > 0 ? `; soak: ${result.soakVerifies} clean verifies` : ''}${result.acknowledged.length > 0 ? `; ${result.acknowledged.length} findings acknowledged` : ''}`,
       verdict(
         true,
