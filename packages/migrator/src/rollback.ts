@@ -284,7 +284,13 @@ export async function runRollback(
     await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
     await switchBack(ctx, from, started, emergency, plan);
     return { plan, scanned, kept: wins, outboxDropped };
-  }).catch(stillRollingBack);
+  }).catch(async (error: unknown) => {
+    // Stopped by a file another program rewrote, before anything was carried back: the phase this
+    // run left goes back, so writes go on (a rollback that found the phase already rolling-back
+    // leaves it so, and says what ends it).
+    if (isStateError(error, ErrorCodes.FOREIGN_OVERWRITE)) throw await stoppedBeforeCarryBack(ctx, error, state.phase === 'rolling-back' ? undefined : from);
+    return stillRollingBack(error);
+  });
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
   return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept, outboxDropped);
 }
@@ -317,6 +323,25 @@ function stillRollingBack(error: unknown): never {
   throw new StateError(ErrorCodes.LOCKED, `${error.message}; the migration stays rolling-back (writes are refused) until rollback runs again`, {
     ...(error.file !== undefined && { file: error.file }),
     hint: 'run rollback again once the writes in flight have finished',
+    cause: error,
+  });
+}
+
+/** A carry-back that stopped before it wrote anything: the phase back to `from` (when this run left it), and an error that says where things stand. */
+async function stoppedBeforeCarryBack(ctx: MigrationContext, error: StateError, from: MigrationPhase | undefined): Promise<StateError> {
+  if (from !== undefined)
+    await updateState(ctx.files, (s) => {
+      s.phase = from;
+      s.rollback = null;
+    });
+  const where =
+    from !== undefined
+      ? `nothing was carried back and the phase is ${from} again (writes go on)`
+      : 'nothing was carried back; the migration stays rolling-back (writes are refused) until rollback runs again';
+  return new StateError(error.code, `${error.message}; ${where}`, {
+    ...(error.file !== undefined && { file: error.file }),
+    ...(error.key !== undefined && { key: error.key }),
+    hint: `${error.hint ?? ''}; or roll back keeping the journalled records: rollback --emergency`.replace(/^; /, ''),
     cause: error,
   });
 }

@@ -107,7 +107,7 @@ describe('the rollback gate', () => {
     expect(await inLevelDb(migration.paths.leveldb, 'Racing')).toBe(true);
   });
 
-  it('a journalled record other code drops from JSON while the rollback waits for the fence stops it (FOREIGN_OVERWRITE), LevelDB untouched', async () => {
+  it('a journalled record other code drops from JSON while the rollback waits for the fence stops it (FOREIGN_OVERWRITE), LevelDB untouched, the phase back', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const files = stateFiles(migration.paths);
     const store = createStateStore({ cwd: tempDir(), env: {} });
@@ -127,5 +127,11 @@ describe('the rollback gate', () => {
     expect(await rollback).toMatchObject({ code: 'FOREIGN_OVERWRITE' });
     expect(String((await rollback) as Error)).toContain('97-Journalled');
     expect(await inLevelDb(migration.paths.leveldb, 'Journalled')).toBe(true);
+    // Nothing was carried back: the phase the rollback left comes back, and it says so; writes go on.
+    expect(String((await rollback) as Error)).toContain('the phase is json-primary again');
+    expect((await migration.status()).phase).toBe('json-primary');
+    const after = createStateStore({ cwd: tempDir(), env: {} });
+    await after.putContract(97, sampleRecord(97, 'AfterStop', 'bsctestnet', 6));
+    await after.close();
   });
 });
