@@ -341,9 +341,19 @@ export class Migration {
     return this.locked('repair-files', async () => {
       const ctx = coownedContext(this.ctx);
       const state = await this.state();
-      const used = plan ?? (await planRepair(ctx, this.otherSide()));
-      const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
-      return { ...result, changedElsewhere: used.changedElsewhere, unrepairable: used.unrepairable };
+      await this.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
+      // Planned again and applied under the fence: no write is in flight then, so a record a
+      // script is deleting or rewriting right now is never taken for lost and put back over it.
+      return underGateFence(this.files, 'repair-files', async () => {
+        const now = await planRepair(ctx, this.otherSide());
+        // The plan shown to the operator, as far as it still holds (nothing beyond what they saw);
+        // what no longer needs putting back (written since, a delete included) is skipped.
+        const stillLost = (a: RepairPlan['actions'][number]): boolean => now.actions.some((n) => n.key === a.key && n.action === a.action);
+        const used = plan === undefined ? now : { ...now, actions: plan.actions.filter(stillLost) };
+        const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
+        const stale = plan === undefined ? [] : plan.actions.filter((a) => !stillLost(a));
+        return { ...result, skipped: [...result.skipped, ...stale], changedElsewhere: used.changedElsewhere, unrepairable: used.unrepairable };
+      });
     });
   }
 }

@@ -1,7 +1,7 @@
 // Files other code writes too: a deploy flow that loads deployments/<network>.json early, puts a
 // record through createStateStore() and writes the loaded object back, run as real processes in
 // every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -180,6 +180,31 @@ describe('co-owned files', () => {
     expect(result.applied.map((a) => a.key)).toEqual(['56-LookCoin']);
     expect(result.skipped.map((a) => a.key)).toEqual(['56-Raced']);
     expect((await jsonRecord(dir, 'Raced'))?.deploymentArgs).toEqual(['newer']);
+  });
+});
+
+describe('repair-files and writes in flight', () => {
+  it('never puts back a record a deploy script deleted after the plan was shown (an acknowledged delete)', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-primary');
+    const store = createStateStore({ cwd: dir, env: {} });
+    await store.putContract(56, { ...(await jsonRecord(dir, 'LookCoin'))!, contractName: 'Temp' });
+    // Another program drops it from the file: the plan puts it back.
+    const doc = await fileDoc(dir);
+    delete (doc.records as Record<string, unknown>).Temp;
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    await writeFile(`${file}.edit`, `${stringifyLossless(doc, 2)}\n`);
+    await rename(`${file}.edit`, file);
+    const plan = await migration.planFileRepair();
+    expect(plan.actions.map((a) => `${a.action} ${a.key}`)).toEqual(['put 56-Temp']);
+    // Then the script deletes it, acknowledged on both sides, before the operator confirms.
+    expect(await store.delete(56, 'Temp')).toBe(false);
+    await store.close();
+    const result = await migration.repairFiles(plan);
+    expect(result.applied).toEqual([]);
+    expect(result.skipped.map((a) => a.key)).toEqual(['56-Temp']);
+    expect(await jsonRecord(dir, 'Temp')).toBeNull();
+    expect((await migration.verify()).clean).toBe(true);
   });
 });
 
