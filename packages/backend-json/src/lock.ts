@@ -3,7 +3,7 @@
 // file that is never renamed or deleted. The kernel drops it when its holder dies and never hands it
 // to anyone while the holder lives, so neither a paused process nor a clock can break it. Waits poll
 // a non-blocking try with backoff and end in LOCKED; nothing blocks a thread-pool thread.
-import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -112,19 +112,69 @@ export function isLockHeld(file: string): boolean {
   }
 }
 
+/**
+ * Linux: the processes of this host that hold a lock on `file` (one of their descriptors on it
+ * carries a lock in its fdinfo), with their command names; empty elsewhere or when none can be
+ * seen (another user's processes, another pid namespace, another host). Only read for an error.
+ */
+export function lockHolders(file: string): Array<{ pid: number; command: string }> {
+  if (process.platform !== 'linux') return [];
+  const holders: Array<{ pid: number; command: string }> = [];
+  let target: string;
+  let pids: string[];
+  try {
+    target = realpathSync(file);
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === target && /^lock:/m.test(read(`/proc/${pid}/fdinfo/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+    if (holds) holders.push({ pid: Number(pid), command: read(`/proc/${pid}/comm`).trim() || '?' });
+  }
+  return holders;
+}
+
 function lockedError(file: string, mode: LockMode, timeoutMs: number): StateError {
   const last = readLockHolder(file);
   // The file names the last exclusive holder; a dead one here means the current holders are others.
   const current = last !== null && !(last.host === HOST && !isProcessAlive(last.pid));
+  // Shared holders leave no name in the file: the kernel knows them (Linux).
+  const holders = current ? [] : lockHolders(file);
+  const named = holders
+    .slice(0, 5)
+    .map((h) => `pid ${h.pid} (${h.pid === process.pid ? 'this process' : h.command})`)
+    .join(', ');
   const who = current
     ? `pid ${last.pid} on ${last.host}${last.purpose ? ` (${last.purpose})` : ''} since ${last.since}`
-    : 'another process';
+    : holders.length > 0
+      ? `${named}${holders.length > 5 ? ` and ${holders.length - 5} more` : ''}`
+      : 'another process';
   return new StateError(
     ErrorCodes.LOCKED,
     `${file} is held by ${who}; waited ${timeoutMs} ms for ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock`,
     {
       file,
-      hint: 'retry when that process has finished; the lock ends with its holder (the lock file itself stays and never needs removing)',
+      hint: 'retry when that process has finished (one paused or busy keeps its lock until it goes on); the lock ends with its holder (the lock file itself stays and never needs removing)',
     },
   );
 }

@@ -283,6 +283,23 @@ describe('shared and exclusive across processes', () => {
     expect(readLockHolder(lock)).toMatchObject({ pid: child.process.pid, purpose: 'test holder' });
   });
 
+  it.runIf(process.platform === 'linux')('LOCKED names the shared holders too (they leave no name in the lock file: the kernel knows them)', async () => {
+    const lock = join(await tempDir(), 'fence.lock');
+    const first = await holder(lock, 'shared');
+    const second = await holder(lock, 'shared');
+    try {
+      const error = await acquireLock(lock, { mode: 'exclusive', timeoutMs: 0 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'LOCKED', file: lock });
+      const message = String((error as Error).message);
+      expect(message).toContain(`pid ${first.process.pid} (node)`);
+      expect(message).toContain(`pid ${second.process.pid} (node)`);
+    } finally {
+      first.process.kill('SIGKILL');
+      second.process.kill('SIGKILL');
+      await Promise.all([first.exited, second.exited]);
+    }
+  });
+
   it('two descriptors of one process exclude each other too', async () => {
     const lock = join(await tempDir(), 'one.lock');
     await withLock(lock, async () => {

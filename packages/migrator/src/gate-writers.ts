@@ -20,7 +20,13 @@ export async function namingWritersInFlight(files: Pick<StateFiles, 'fence' | 'j
   } catch {
     return error;
   }
-  if (open.length === 0) return error;
+  // No write in flight: the holders (named by the lock, where the system tells) are between writes.
+  if (open.length === 0)
+    return new StateError(ErrorCodes.LOCKED, error.message, {
+      file: files.fence,
+      hint: 'a deploy script keeps the fence for a moment after each write, and for as long as it is paused (SIGSTOP) or busy without yielding; run the command again once it goes on or ends',
+      cause: error,
+    });
   const named = open
     .slice(0, NAMED)
     .map((e) => `${e.key} (pid ${e.pid}, since ${e.time})`)
