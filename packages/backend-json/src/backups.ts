@@ -69,11 +69,17 @@ function timeStamp(ms: number): string {
 /** A backup's name: stamp, pid, sequence, and for a written version its size and mtime (ns). */
 const BACKUP_NAME = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3}Z)-(\d+)-(\d+)(?:-written-(\d+)-(\d+))?\.json$/;
 
+// The last name read by stampOf: a put names its backups after the one it named last.
+let stampRead: { name: string; ms: number | undefined } | undefined;
+
 /** The time (ms) a backup's name carries; undefined for a name this package did not make. */
 function stampOf(name: string): number | undefined {
+  if (stampRead?.name === name) return stampRead.ms;
   const m = BACKUP_NAME.exec(basename(name));
-  const ms = m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}`) : Number.NaN;
-  return Number.isFinite(ms) ? ms : undefined;
+  const parsed = m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}`) : Number.NaN;
+  const ms = Number.isFinite(parsed) ? parsed : undefined;
+  stampRead = { name, ms };
+  return ms;
 }
 
 /** The newest backup name in `folder` (names sort by time), read from the folder. */
@@ -425,7 +431,7 @@ function olderThanLastWritten(target: string, candidate: string, index: number):
     `the version of ${basename(target)} the store last wrote was changed in place (its backup shares the file); the newest intact backup, ${candidate}, is ${age}`,
     {
       file: target,
-      hint: `restore it by name (--backup ${candidate}) knowing the writes since are not in it, then put back the records the journal holds with \`deploystate repair-files\``,
+      hint: `restore it by name (--backup ${candidate}; with --discard-newer when the file holds records it lacks or holds older) knowing the writes since are not in it, then put back the records the journal holds with \`deploystate repair-files\``,
     },
   );
 }

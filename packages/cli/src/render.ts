@@ -165,9 +165,11 @@ export function renderComparison(
     verdict(
       equal,
       paint,
-      sinceCutover.length > 0
-        ? `stores agree but for ${sinceCutover.length} write(s) since the cut-over (${comparison.right.count} records in ${right})`
-        : `stores are identical (${comparison.left.count} records)`,
+      sinceCutover.length + elsewhere.length > 0
+        ? `stores agree but for ${sinceCutover.length + elsewhere.length} write(s) since the cut-over (${comparison.right.count} records in ${right})`
+        : pending.length > 0
+          ? `stores are identical but for ${pending.length} pending key(s), left out of the counts (${comparison.left.count} records each)`
+          : `stores are identical (${comparison.left.count} records)`,
       `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
   );
