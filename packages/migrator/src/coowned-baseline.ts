@@ -6,10 +6,10 @@ import { parseStateFile, withFileLock } from '@deploystate/backend-json';
 import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
 import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
-import { Journal, type IntentEntry } from './journal.js';
+import { Journal, writerAlive, type IntentEntry } from './journal.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import type { MigrationContext } from './context.js';
-import type { MigrationOptions } from './types.js';
+import type { MigrationOptions, MigrationPhase } from './types.js';
 
 /** The last write the store made to a key in JSON. */
 export interface WrittenEntry {
@@ -25,6 +25,9 @@ export interface WrittenEntry {
   /** The record's timestamp, in decimal (any size); for a delete, the write's time in ms. */
   timestamp: string;
 }
+
+/** A write with no outcome, as the files check sees it: its entry and the phase it was routed in. */
+export type OpenWrite = WrittenEntry & { phase: MigrationPhase };
 
 export interface Baseline {
   version: 1;
@@ -170,17 +173,18 @@ function entryOf(intent: IntentEntry): WrittenEntry {
 
 /**
  * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
- * becomes its key's entry. Folding stops before the first write with no outcome yet, its writer
- * alive (in flight) or not (cut off: a gate may still complete it, and its outcome then comes late),
- * so `scannedSeq` never passes a write whose outcome may yet be journalled; writes after it that
- * completed are returned (`unfolded`), to be checked now but folded next time. `open`, when given,
- * gets each key's writes with no outcome: what the file may hold instead of the key's entry.
+ * becomes its key's entry. Folding stops before the first write with no outcome yet whose outcome
+ * may still come: its writer alive (in flight), or a json-primary write (cut off between JSON and
+ * LevelDB: cut-over or rollback closes it), so `scannedSeq` never passes it; writes after it that
+ * completed are returned (`unfolded`), to be checked now but folded next time. Any other write with
+ * no outcome (a json-only write whose process died) is passed. `open`, when given, gets each key's
+ * writes with no outcome seen by this fold: what the file may hold instead of the key's entry.
  */
 export async function fold(
   journal: Journal,
   baseline: Baseline,
   folded: { count: number } = { count: 0 },
-  open?: Map<string, WrittenEntry[]>,
+  open?: Map<string, OpenWrite[]>,
 ): Promise<Map<string, WrittenEntry>> {
   const intents = new Map<number, IntentEntry>();
   const ok = new Set<number>();
@@ -199,9 +203,10 @@ export async function fold(
   let settled = true;
   for (const [seq, intent] of intents) {
     if (!closed.has(seq)) {
+      open?.set(intent.key, [...(open.get(intent.key) ?? []), { ...entryOf(intent), phase: intent.phase }]);
+      if (intent.phase !== 'json-primary' && !writerAlive(intent.pid)) continue;
       if (settled) baseline.scannedSeq = seq - 1;
       settled = false;
-      open?.set(intent.key, [...(open.get(intent.key) ?? []), entryOf(intent)]);
       continue;
     }
     if (!ok.has(seq)) continue;
@@ -237,14 +242,14 @@ const foldedCache = new Map<string, { signature: string; baseline: Baseline }>()
  */
 export async function foldedBaseline(
   ctx: CoownedContext,
-): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry>; open: Map<string, WrittenEntry[]> }> {
+): Promise<{ baseline: Baseline; unfolded: Map<string, WrittenEntry>; open: Map<string, OpenWrite[]> }> {
   const path = baselinePath(ctx);
   // The first check anywhere records the start, so the files as they are now (not as a later rewrite leaves them) are it.
   if (signatureOf(path) === undefined) await updateBaseline(ctx, (baseline) => fold(ctx.journal, baseline));
   const signature = signatureOf(path) ?? 'absent';
   const hit = foldedCache.get(path);
   const baseline = hit && hit.signature === signature ? hit.baseline : await readBaseline(ctx);
-  const open = new Map<string, WrittenEntry[]>();
+  const open = new Map<string, OpenWrite[]>();
   const unfolded = await fold(ctx.journal, baseline, undefined, open);
   foldedCache.set(path, { signature, baseline });
   return { baseline, unfolded, open };

@@ -4,7 +4,18 @@ import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
-import { fileOf, fold, foldedBaseline, later, mergedEntries, updateBaseline, type BaselineAhead, type CoownedContext, type WrittenEntry } from './coowned-baseline.js';
+import {
+  fileOf,
+  fold,
+  foldedBaseline,
+  later,
+  mergedEntries,
+  updateBaseline,
+  type BaselineAhead,
+  type CoownedContext,
+  type OpenWrite,
+  type WrittenEntry,
+} from './coowned-baseline.js';
 
 export type ForeignOverwriteKind = 'missing' | 'changed' | 'reappeared';
 
@@ -44,7 +55,7 @@ async function checkChain(
   expected: Array<[string, string, WrittenEntry]>,
   out: FilesCheck,
   known?: KnownFileDigests,
-  open?: ReadonlyMap<string, WrittenEntry[]>,
+  open?: ReadonlyMap<string, OpenWrite[]>,
 ): Promise<void> {
   const file = fileOf(ctx, chainId);
   let records: { get(name: string): { digest: string; timestamp: string } | undefined };
@@ -66,8 +77,10 @@ async function checkChain(
   for (const [key, contractName, entry] of expected) {
     out.checked++;
     const found = records.get(contractName);
-    // A write with no outcome yet (in flight, or cut off before its outcome) may be what the file holds.
-    const pending = open?.get(key);
+    // A write with no outcome yet (in flight, or cut off before its outcome) may be what the file
+    // holds: one routed JSON first (json-primary, which cut-over or rollback closes), or one after
+    // the key's entry (a later write that closed ok outranks a write cut off before it).
+    const pending = open?.get(key)?.filter((w) => w.phase === 'json-primary' || w.seq > entry.seq);
     if (pending?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
@@ -93,7 +106,7 @@ async function checkEntries(
   entries: Iterable<[string, WrittenEntry]>,
   chains?: ReadonlySet<number>,
   known?: KnownFileDigests,
-  open?: ReadonlyMap<string, WrittenEntry[]>,
+  open?: ReadonlyMap<string, OpenWrite[]>,
 ): Promise<FilesCheck> {
   const byChain = new Map<number, Array<[string, string, WrittenEntry]>>();
   for (const [key, entry] of entries) {
@@ -134,7 +147,7 @@ export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFile
     async (baseline) => {
       const scannedSeq = baseline.scannedSeq;
       const folded = { count: 0 };
-      const open = new Map<string, WrittenEntry[]>();
+      const open = new Map<string, OpenWrite[]>();
       const unfolded = await fold(ctx.journal, baseline, folded, open);
       const result = await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open);
       for (const moved of result.changedElsewhere) delete baseline.written[moved.key];

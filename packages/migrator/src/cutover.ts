@@ -43,10 +43,11 @@ export interface CutoverReport {
 export async function runCutover(c: CommandContext, options: CutoverOptions): Promise<CutoverReport> {
   const started = c.clock();
   await admit(c, 'cutover');
-  // [json-primary] Writes cut off between JSON and LevelDB are completed first, as a gate drains
-  // (before the files check, which would otherwise count the JSON they wrote as another program's).
+  // [coowned] First: a file another program rewrote must stop the gate before anything is written
+  // (the check takes what a cut-off write put in JSON as the store's own).
+  await assertFilesIntact(coownedContext(c.ctx), 'cutover');
+  // [json-primary] Writes cut off between JSON and LevelDB are completed, as a gate drains.
   const completed = options.dryRun ? [] : await completeInterruptedWrites(c, 'cutover');
-  await assertFilesIntact(coownedContext(c.ctx), 'cutover'); // [coowned]
   // Every read of the gates goes to a fresh snapshot copy of LevelDB: cut-over changes the phase, and
   // in LevelDB only what the writes it completed would have. LevelDB as deploy scripts leave it is
   // recorded from the last verify's snapshot, so a later change to it (a clone that wrote before it

@@ -9,10 +9,10 @@ import { underGateFence } from './fence.js';
 import type { IntentEntry, Journal, WriteOutcome } from './journal.js';
 import { readState } from './state.js';
 
-/** A key's json-primary writes with no outcome, and the values its writes (open or closed `ok`) put in JSON. */
+/** A key's json-primary writes with no outcome, and the values the journal vouches JSON may hold for it. */
 export interface OpenWrites {
   open: IntentEntry[];
-  /** Digests of the key's journalled writes that closed `ok` or have no outcome (null: a delete). */
+  /** Digests of the key's writes with no outcome and of its last write closed `ok` (null: a delete). */
   written: Set<string | null>;
 }
 
@@ -27,17 +27,25 @@ export async function openJsonFirstWrites(journal: Journal, seq: number): Promis
     if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
     else if (e.type === 'outcome') outcomes.set(e.ref, e.outcome);
   }
-  const byKey = new Map<string, OpenWrites>();
+  // Per key: its open json-primary writes, and the value of its last write closed ok. An older ok
+  // value is not vouched for: JSON holding it again is a revert (another program's), not this write.
+  const byKey = new Map<string, { open: IntentEntry[]; lastOk?: string | null }>();
   for (const [intentSeq, intent] of intents) {
     const outcome = outcomes.get(intentSeq);
     if (outcome !== undefined && outcome !== 'ok') continue;
-    const writes = byKey.get(intent.key) ?? { open: [], written: new Set<string | null>() };
-    writes.written.add(intent.op === 'delete' ? null : intent.digest);
-    if (outcome === undefined && intent.phase === 'json-primary') writes.open.push(intent);
+    const writes = byKey.get(intent.key) ?? { open: [] };
+    if (outcome === 'ok') writes.lastOk = intent.op === 'delete' ? null : intent.digest;
+    else if (intent.phase === 'json-primary') writes.open.push(intent);
     byKey.set(intent.key, writes);
   }
-  const open = [...byKey].filter(([, writes]) => writes.open.length > 0).sort(([a], [b]) => compareKeys(a, b));
-  return new Map(open);
+  const open = new Map<string, OpenWrites>();
+  for (const [key, writes] of [...byKey].sort(([a], [b]) => compareKeys(a, b))) {
+    if (writes.open.length === 0) continue;
+    const written = new Set<string | null>(writes.open.map((w) => (w.op === 'delete' ? null : w.digest)));
+    if (writes.lastOk !== undefined) written.add(writes.lastOk);
+    open.set(key, { open: writes.open, written });
+  }
+  return open;
 }
 
 /** Where the journal's writes of the migration begin (dual-write enable). */
@@ -58,7 +66,6 @@ const digestOf = (record: DeploymentRecord | null): string | null => (record ===
 export async function completeInterruptedWrites(c: CommandContext, purpose: string): Promise<string[]> {
   const since = await migrationJournalStart(c);
   if ((await openJsonFirstWrites(c.journal, since)).size === 0) return [];
-  await c.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
   return underGateFence(c.files, purpose, async () => {
     const open = await openJsonFirstWrites(c.journal, since);
     const completed: string[] = [];
@@ -100,32 +107,48 @@ export async function completeInterruptedWrites(c: CommandContext, purpose: stri
         leveldbDigest = jsonDigest;
         completed.push(key);
       }
-      for (const cut of writes.open) {
-        const mine = cut.op === 'delete' ? null : cut.digest;
-        const outcome: WriteOutcome = mine !== jsonDigest ? 'primary-failed' : mine === leveldbDigest && !completed.includes(key) ? 'ok' : 'secondary-failed';
-        const what =
-          outcome === 'primary-failed'
-            ? 'JSON does not hold its write'
-            : outcome === 'secondary-failed'
-              ? `its JSON write landed and ${purpose} wrote it to LevelDB`
-              : 'both sides hold its write';
-        await c.journal.appendOne({
-          type: 'outcome',
-          ref: cut.seq,
-          ...(cut.id !== undefined && { refId: cut.id }),
-          key,
-          op: cut.op,
-          outcome,
-          durationMs: 0,
-          ...(outcome !== 'ok' && {
-            error: { code: ErrorCodes.WRITE_FAILED, message: `${key}: the writing process (pid ${cut.pid}) ended before its outcome; ${what}` },
-          }),
-          time: time(),
-          pid: process.pid,
-          phase: 'json-primary',
-        });
-      }
+      await closeCutOffWrites(c.journal, key, writes.open, { json: jsonDigest, leveldb: leveldbDigest, wrote: completed.includes(key) }, purpose, time);
     }
     return completed;
   });
+}
+
+/**
+ * Gives each write cut off before its outcome one, as the gate that found it sees both sides now:
+ * `ok` where both hold its value, `secondary-failed` where its JSON write landed and the gate wrote
+ * LevelDB (`sides.wrote`), else `primary-failed`.
+ */
+export async function closeCutOffWrites(
+  journal: Journal,
+  key: string,
+  open: readonly IntentEntry[],
+  sides: { json: string | null; leveldb: string | null; wrote: boolean },
+  purpose: string,
+  time: () => string,
+): Promise<void> {
+  for (const cut of open) {
+    const mine = cut.op === 'delete' ? null : cut.digest;
+    const outcome: WriteOutcome = mine !== sides.json ? 'primary-failed' : mine === sides.leveldb && !sides.wrote ? 'ok' : 'secondary-failed';
+    const what =
+      outcome === 'primary-failed'
+        ? 'JSON holds another value (its write never landed, or a later one replaced it)'
+        : outcome === 'secondary-failed'
+          ? `its JSON write landed and ${purpose} wrote it to LevelDB`
+          : 'both sides hold its write';
+    await journal.appendOne({
+      type: 'outcome',
+      ref: cut.seq,
+      ...(cut.id !== undefined && { refId: cut.id }),
+      key,
+      op: cut.op,
+      outcome,
+      durationMs: 0,
+      ...(outcome !== 'ok' && {
+        error: { code: ErrorCodes.WRITE_FAILED, message: `${key}: the writing process (pid ${cut.pid}) ended before its outcome; ${what}` },
+      }),
+      time: time(),
+      pid: process.pid,
+      phase: cut.phase,
+    });
+  }
 }

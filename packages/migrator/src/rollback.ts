@@ -24,6 +24,7 @@ import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { dropOutbox } from './outbox-status.js';
+import { closeCutOffWrites, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
@@ -278,6 +279,8 @@ export async function runRollback(
     }
     // [outbox] JSON is not written after this: what it had not received yet leaves LevelDB's outbox.
     const outboxDropped = await dropOutbox(ctx, leveldb);
+    // Writes cut off between JSON and LevelDB get their outcome: LevelDB now holds what JSON does.
+    await closeCutOff(ctx, sinceSeq);
     // Planned from JSON, the digest needs no read of LevelDB and is made once writers go on; else
     // LevelDB is read now, before they write to it again.
     const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
@@ -325,6 +328,24 @@ function stillRollingBack(error: unknown): never {
     hint: 'run rollback again once the writes in flight have finished',
     cause: error,
   });
+}
+
+/** Closes the json-primary writes cut off before their outcome, once LevelDB holds what JSON does (or kept its own). */
+async function closeCutOff(ctx: MigrationContext, sinceSeq: number): Promise<void> {
+  const open = await openJsonFirstWrites(ctx.journal, sinceSeq);
+  if (open.size === 0) return;
+  const json = await ctx.json();
+  const leveldb = await ctx.leveldb();
+  const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
+  for (const [key, writes] of open) {
+    const { chainId, contractName } = parseKey(key);
+    const sides = {
+      json: digestOf(await json.get(chainId, contractName).catch(() => null)),
+      leveldb: digestOf(await leveldb.get(chainId, contractName).catch(() => null)),
+      wrote: false,
+    };
+    await closeCutOffWrites(ctx.journal, key, writes.open, sides, 'rollback', () => isoNow(ctx));
+  }
 }
 
 /** A carry-back that stopped before it wrote anything: the phase back to `from` (when this run left it), and an error that says where things stand. */
