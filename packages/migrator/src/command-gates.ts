@@ -92,8 +92,7 @@ export async function verifyAndRecord(c: CommandContext, options: { ctx?: Migrat
   const writtenSince = await quietPoint(ctx, 'verify');
   // json-only: writes since the cut-over are in JSON alone, by design.
   const state = await readState(c.files);
-  // A clone that did not run the cut-over has no evidence of it: its whole journal is its own writes.
-  const sinceCutover = state.phase === 'json-only' ? (state.cutoverEvidence?.journalSeq ?? 0) : undefined;
+  const sinceCutover = state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined;
   const report = await verifySides(ctx, { writtenSince, ...(sinceCutover !== undefined && { sinceCutover }) });
   await updateState(c.files, (s) => {
     s.lastVerify = report.evidence;

@@ -195,7 +195,7 @@ export class Migration {
       const ctx = this.readCtx;
       // In json-only, LevelDB stays as the cut-over left it: what deploy scripts wrote since is no difference (as verify counts it).
       const state = await this.state();
-      const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? (state.cutoverEvidence?.journalSeq ?? 0) : undefined);
+      const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined);
       return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare'), ...(sinceCutover !== undefined && { sinceCutover }) });
     });
   }
@@ -341,15 +341,16 @@ export class Migration {
     return this.locked('repair-files', async () => {
       const ctx = coownedContext(this.ctx);
       const state = await this.state();
-      await this.journal.lastSeq(); // counted before the fence, so under it only the lines since are read
       // Planned again and applied under the fence: no write is in flight then, so a record a
       // script is deleting or rewriting right now is never taken for lost and put back over it.
       return underGateFence(this.files, 'repair-files', async () => {
         const now = await planRepair(ctx, this.otherSide());
         // The plan shown to the operator, as far as it still holds (nothing beyond what they saw);
         // what no longer needs putting back (written since, a delete included) is skipped.
-        const stillLost = (a: RepairPlan['actions'][number]): boolean => now.actions.some((n) => n.key === a.key && n.action === a.action);
-        const used = plan === undefined ? now : { ...now, actions: plan.actions.filter(stillLost) };
+        const same = (a: RepairPlan['actions'][number], b: RepairPlan['actions'][number]): boolean => a.key === b.key && a.action === b.action;
+        const stillLost = (a: RepairPlan['actions'][number]): boolean => now.actions.some((n) => same(n, a));
+        // The fresh actions (their records and timestamps as the journal holds them now), only those shown.
+        const used = plan === undefined ? now : { ...now, actions: now.actions.filter((n) => plan.actions.some((a) => same(n, a))) };
         const result = await applyRepair(ctx, used, await this.ctx.json(), state.phase);
         const stale = plan === undefined ? [] : plan.actions.filter((a) => !stillLost(a));
         return { ...result, skipped: [...result.skipped, ...stale], changedElsewhere: used.changedElsewhere, unrepairable: used.unrepairable };

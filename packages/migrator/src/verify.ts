@@ -85,9 +85,12 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
  */
 async function cutoverBaseline(ctx: MigrationContext, sinceCutover: number | undefined): Promise<CutoverBaseline | undefined> {
   const state = await readState(ctx.files);
-  const atCutover = state.phase === 'json-only' ? state.cutoverLeveldb?.records : undefined;
-  if (sinceCutover === undefined && atCutover === undefined) return undefined;
-  return { ...(sinceCutover !== undefined && { since: sinceCutover }), ...(atCutover !== undefined && { atCutover }) };
+  if (state.phase !== 'json-only') return sinceCutover === undefined ? undefined : { since: sinceCutover };
+  const atCutover = state.cutoverLeveldb?.records;
+  // A clone that did not run the cut-over has no evidence of where it was in the journal: its
+  // writes made in json-only are the ones since (an earlier write of the key is no explanation).
+  const since = sinceCutover === undefined ? { since: 0, onlyPhase: 'json-only' as const } : { since: sinceCutover };
+  return { ...since, ...(atCutover !== undefined && { atCutover }) };
 }
 
 /** The comparison of both sides through the JSON store, with every entry either side could not read listed by key. */

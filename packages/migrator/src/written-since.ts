@@ -8,7 +8,7 @@ import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { lastWrites, streamJournalledKeys } from './journal-queries.js';
 import type { Journal } from './journal.js';
-import type { SideComparison } from './types.js';
+import type { MigrationPhase, SideComparison } from './types.js';
 
 /**
  * The journal's last seq, read under the fence held exclusively for this moment only: every write
@@ -77,15 +77,18 @@ export async function lastWrittenValues(journal: Journal, seq: number): Promise<
 export interface CutoverBaseline {
   /** The journal seq of the cut-over's verify: this clone's own (undefined in a clone that did not cut over). */
   since?: number;
+  /** Only writes routed in this phase count (a clone with no cut-over evidence: its json-only writes). */
+  onlyPhase?: MigrationPhase;
   /** LevelDB's record digests as the cut-over recorded them (phase.json, committed: every clone has them). */
   atCutover?: Readonly<Record<string, string>>;
 }
 
 /** Per key, the digests of the writes journalled after `since` that closed `ok` or have no outcome (null: a delete). */
-async function journalledSince(journal: Journal, since: number): Promise<Map<string, Set<string | null>>> {
+async function journalledSince(journal: Journal, since: number, onlyPhase?: MigrationPhase): Promise<Map<string, Set<string | null>>> {
   const intents = new Map<number, { key: string; digest: string | null; outcome?: string }>();
   for await (const e of journal.entries({ sinceSeq: since })) {
-    if (e.type === 'intent' && !e.probe) intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
+    if (e.type === 'intent' && !e.probe && (onlyPhase === undefined || e.phase === onlyPhase))
+      intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
     else if (e.type === 'outcome') {
       const intent = intents.get(e.ref);
       if (intent) intent.outcome = e.outcome;
@@ -127,7 +130,7 @@ export async function explainWrittenSinceCutover(
   maxDetails: number,
 ): Promise<SideComparison> {
   if (comparison.equal) return comparison;
-  const written = cutover.since === undefined ? new Map<string, Set<string | null>>() : await journalledSince(journal, cutover.since);
+  const written = cutover.since === undefined ? new Map<string, Set<string | null>>() : await journalledSince(journal, cutover.since, cutover.onlyPhase);
   const { atCutover } = cutover;
   if (written.size === 0 && atCutover === undefined) return comparison;
   const explained: string[] = [];

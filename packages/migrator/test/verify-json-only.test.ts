@@ -44,6 +44,17 @@ describe('verify and compare in json-only', () => {
     const damaged = changed.comparison.differing.map((d) => d.key);
     expect(damaged.length).toBeGreaterThan(0);
     expect(changed.files?.findings.map((f) => f.key)).toEqual(damaged);
+
+    // A record changed in place with its timestamp kept (not a later write): a difference, and one
+    // the store wrote changed (FOREIGN_OVERWRITE), written without losing a digit this time.
+    const lossless = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, { address: string }> };
+    const victim = Object.keys(lossless.records).find((name) => name !== 'AfterCutover' && !damaged.includes(`97-${name}`)) as string;
+    (lossless.records[victim] as { address: string }).address = `0x${'22'.repeat(20)}`;
+    await writeFile(file, `${stringifyLossless(lossless, 2)}\n`);
+    const inPlace = await migration.verify();
+    expect(inPlace.clean).toBe(false);
+    expect(inPlace.comparison.differing.map((d) => d.key)).toContain(`97-${victim}`);
+    expect(inPlace.files?.findings.map((f) => f.key)).toContain(`97-${victim}`);
   });
 
   it('in a clone that did not cut over, and for a teammate\'s writes pulled through git: clean, naming them', async () => {
