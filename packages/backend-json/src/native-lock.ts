@@ -2,7 +2,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import { beforeLazyLoad, ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
 import type { LockMode } from './lock.js';
 
 export interface NativeLocks {
@@ -16,6 +16,7 @@ export let native: NativeLocks | undefined;
 export function nativeLocks(file: string): NativeLocks {
   if (native) return native;
   try {
+    beforeLazyLoad();
     native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
     return native;
   } catch (cause) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject, Options, ValidateFunction } from 'ajv';
-import { finding, isJsonNumber, setOwnProperty, type Finding } from '@deploystate/core';
+import { beforeLazyLoad, finding, isJsonNumber, setOwnProperty, type Finding } from '@deploystate/core';
 
 /** The version this package reads and writes. Files without `schemaVersion` are version 0 (legacy). */
 export const SCHEMA_VERSION = 1;
@@ -29,6 +29,7 @@ function validator(): ValidateFunction {
   // ajv is loaded on the first validation, not with the package: loading it took about 24 ms of
   // every process that imports the store (a deploy script's, the CLI's), and only validation needs it.
   if (compiled === undefined) {
+    beforeLazyLoad();
     const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: AjvClass };
     // validateSchema off: checking our own shipped schema against draft-07's meta-schema took most of
     // the compile (about 80 of 140 ms, once per thread that validates); a test checks it instead.

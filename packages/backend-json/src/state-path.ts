@@ -29,7 +29,8 @@ export function kindOf(stats: { isDirectory(): boolean; isSymbolicLink(): boolea
 export async function openStateFile(file: string): Promise<FileHandle | null> {
   let handle: FileHandle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO at the path opens at once (and is refused below) instead of waiting for a writer.
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') return null;

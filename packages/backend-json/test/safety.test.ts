@@ -1,3 +1,5 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFile, readdir, rename, rm, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -228,5 +230,19 @@ describe('restore of a chain not yet moved to its registry name', () => {
     expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'B']);
     await store.put(rec(56, 'C'));
     expect((await store.list(56)).map((r) => r.contractName)).toEqual(['A', 'B', 'C']);
+  });
+});
+
+describe('a FIFO where a network file belongs', () => {
+  it.runIf(process.platform !== 'win32')('is refused NOT_A_FILE by a fresh process, read and write alike: no hang, and the lock still loads', async () => {
+    const dir = await makeTempDir('deploystate-fifo-');
+    onTestFinished(() => removeTempDir(dir));
+    execFileSync('mkfifo', [join(dir, 'bscmainnet.json')]);
+    const child = spawnSync(process.execPath, [fileURLToPath(new URL('./fixtures/fifo-child.mjs', import.meta.url)), dir], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.signal, child.stderr).toBeNull();
+    expect(child.stdout.trim().split('\n')).toEqual(['get NOT_A_FILE', 'put NOT_A_FILE']);
   });
 });

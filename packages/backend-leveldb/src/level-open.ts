@@ -1,5 +1,5 @@
 // Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
-import { ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
+import { beforeLazyLoad, ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
 import type { Level } from 'level';
 import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
@@ -36,6 +36,7 @@ export interface LevelOpen {
  */
 export async function loadLevelPackage<T>(name: string, load: () => Promise<T>): Promise<T> {
   try {
+    beforeLazyLoad();
     return await load();
   } catch (error) {
     throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot load LevelDB (the ${name} package): ${(error as Error).message}`, {

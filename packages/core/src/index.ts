@@ -15,5 +15,6 @@ export * from './samples.js';
 export * from './sleep.js';
 export * from './waits.js';
 export * from './interrupt-cleanup.js';
+export * from './lazy-load.js';
 export * from './idle-release.js';
 export * from './warnings.js';
