@@ -204,7 +204,7 @@ export function linkWritten(plan: PlannedVersions): { replaced?: string; written
   if (linkOrCopySync(tmp, written) === 'copied') {
     // A copy has its own mtime: name it for the copy, so it reads as intact.
     const copy = statSync(written, { bigint: true });
-    const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }, replaced));
+    const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }, written));
     renameSync(written, named);
     return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
   }

@@ -224,10 +224,6 @@ export async function restoreLevelDbFolder(
     await cp(chosen, staged, { recursive: true, filter: (source) => source !== join(chosen, 'LOCK') });
     const read = await readStaged(staged, chosen, ctx.registry);
     restoredContent = read.content;
-    // Records the live folder holds that the backup lacks, or holds older: never taken away unasked.
-    loss = live.records === undefined ? undefined : restoreLoss(live.records, read.records);
-    if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
-      throw restoreLossError(ctx.files.leveldb, chosen, loss, 'pass discardNewer: true (`deploystate restore leveldb --discard-newer`)');
     if (recorded && !sameContent(recorded, restoredContent)) {
       throw new StateError(
         ErrorCodes.CORRUPTED,
@@ -238,6 +234,10 @@ export async function restoreLevelDbFolder(
         },
       );
     }
+    // Records the live folder holds that the backup lacks, or holds older: never taken away unasked.
+    loss = live.records === undefined ? undefined : restoreLoss(live.records, read.records);
+    if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
+      throw restoreLossError(ctx.files.leveldb, chosen, loss, 'pass discardNewer: true (`deploystate restore leveldb --discard-newer`)');
   } catch (error) {
     // Only the staged copy made here is removed; the live folder was not touched.
     await rm(staged, { recursive: true, force: true });

@@ -66,7 +66,7 @@ export async function dropOutbox(ctx: Pick<MigrationContext, 'files' | 'journal'
     await ctx.journal.appendOne({
       type: 'event',
       event: 'outbox-dropped',
-      detail: `JSON is no longer written; it never received ${entries.length} write(s) LevelDB holds: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ` and ${keys.length - 20} more` : ''}`,
+      detail: `dual-write ended: JSON never received ${entries.length} write(s) LevelDB holds: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ` and ${keys.length - 20} more` : ''}`,
       time: isoNow(ctx),
       pid: process.pid,
       phase: 'rolling-back',
