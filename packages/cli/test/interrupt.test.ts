@@ -2,10 +2,11 @@
 // timeout), as real processes: it removes what it held in the temp folder and stops the processes
 // it started, then exits 128 + the signal's number with the CANCELLED outcome.
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, childEnv, useSample } from './helpers.js';
+import { withLock } from '@deploystate/backend-json/lock';
+import { BIN, childEnv, deploystate, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-interrupt-');
 
@@ -99,4 +100,46 @@ describe('a command stopped by a signal to its pid alone', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stillRunning(run.started)).toEqual([]);
   }, 60_000);
+});
+
+describe('a rollback stopped in rolling-back', () => {
+  it('says deploy scripts\' writes are refused until rollback runs again, and a rerun finishes it', async () => {
+    const dir = join(fixture.root, 'rolling-back');
+    await cp(fixture.sample, dir, { recursive: true });
+    for (const step of [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]) {
+      const run = await deploystate([...step, '--yes'], { cwd: dir });
+      expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    // A write in flight (the fence held shared) keeps the rollback waiting once it has switched to rolling-back.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const writer = withLock(
+      join(dir, '.deploystate', 'fence.lock'),
+      async () => {
+        holding();
+        await released;
+      },
+      { mode: 'shared', timeoutMs: 10_000 },
+    );
+    await held;
+    const child = spawn(process.execPath, [BIN, 'rollback', '--yes'], { cwd: dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const phase = async (): Promise<string> => (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
+    const until = Date.now() + 20_000;
+    while ((await phase()) !== 'rolling-back' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await phase()).toBe('rolling-back');
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    release();
+    await writer;
+    expect(stderr).toContain('stopped in rolling-back');
+    expect(stderr).toContain('WRITES_REFUSED');
+    const rerun = await deploystate(['rollback', '--yes'], { cwd: dir });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await phase()).toBe('leveldb-only');
+  });
 });

@@ -128,8 +128,23 @@ async function checkEntries(
  */
 export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<number>): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
+  const seen = await ctx.journal.lastSeq();
   const { baseline, unfolded, open } = await foldedBaseline(ctx);
-  return checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open);
+  return withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open), seen);
+}
+
+/**
+ * The findings, less those on keys the journal shows written since `seen` (read before the journal
+ * was folded and the files read): a write of the store that landed between the two reads (a
+ * delete, say) is not another program's; the next check sees the key settled. A check under the
+ * gate fence has no such write.
+ */
+async function withoutWrittenSince(ctx: CoownedContext, check: FilesCheck, seen: number): Promise<FilesCheck> {
+  if (check.findings.length === 0) return check;
+  const keys = new Set(check.findings.map((f) => f.key));
+  const written = new Set<string>();
+  for await (const e of ctx.journal.entries({ sinceSeq: seen })) if (e.type === 'intent' && keys.has(e.key)) written.add(e.key);
+  return written.size === 0 ? check : { ...check, findings: check.findings.filter((f) => !written.has(f.key)) };
 }
 
 const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
@@ -139,7 +154,13 @@ const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked
  * A key the file holds with a later timestamp is someone else's write: it leaves the baseline, so
  * it is reported once as changed elsewhere and never reverted.
  */
-export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFileDigests, ahead?: BaselineAhead): Promise<FilesCheck> {
+export async function checkFilesAndRecord(
+  ctx: CoownedContext,
+  known?: KnownFileDigests,
+  ahead?: BaselineAhead,
+  /** The journal's position before the files (or `known`) were read; default: now. */
+  seenBefore?: number,
+): Promise<FilesCheck> {
   if (!existsSync(ctx.journal.file)) return noCheck();
   let changed = false;
   return updateBaseline(
@@ -148,8 +169,9 @@ export async function checkFilesAndRecord(ctx: CoownedContext, known?: KnownFile
       const scannedSeq = baseline.scannedSeq;
       const folded = { count: 0 };
       const open = new Map<string, OpenWrite[]>();
+      const seen = seenBefore ?? (await ctx.journal.lastSeq());
       const unfolded = await fold(ctx.journal, baseline, folded, open);
-      const result = await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open);
+      const result = await withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open), seen);
       for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
       changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0;
       return result;

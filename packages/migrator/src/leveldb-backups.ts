@@ -2,7 +2,7 @@
 // recorded with each, and the restore: it must work above all when the live folder is damaged or
 // gone, so it never needs to open that folder, only to learn whether another process holds it.
 import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
@@ -134,32 +134,48 @@ export async function listLevelDbBackups(ctx: Pick<MigrationContext, 'files'>): 
   return found.map((b) => b.path);
 }
 
+/** The live folder as a restore finds it: whether it opens (detail says why not), and its records' times. */
+interface LiveFolder {
+  previous: LevelDbRestoreResult['previous'];
+  detail?: string;
+  records?: Map<string, Pick<DeploymentRecord, 'timestamp'>>;
+}
+
 /**
- * Whether the live folder opens. LOCKED is thrown (another process works on it: replacing the
- * folder under it would lose its writes); any other failure means the folder is damaged.
+ * Runs `work` with the live folder taken and held: LevelDB's lock kept from the read of its records
+ * to the end of `work` (the renames), so no deploy script writes into the folder being replaced
+ * after it was read; scripts are asked to hand it over, as for any command, and wait meanwhile.
+ * LOCKED is thrown when another process keeps it (replacing the folder under it would lose its
+ * writes); any other failure to open means the folder is damaged.
  */
-async function probeLiveFolder(
-  ctx: MigrationContext,
-): Promise<{ previous: LevelDbRestoreResult['previous']; detail?: string; records?: Map<string, Pick<DeploymentRecord, 'timestamp'>> }> {
+async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder) => Promise<T>): Promise<T> {
   if (
     !(await stat(ctx.files.leveldb).then(
       () => true,
       () => false,
     ))
   )
-    return { previous: 'missing' };
+    return work({ previous: 'missing' });
   const store = levelDbStore(ctx.files, { registry: ctx.registry, readOnly: true });
   try {
     await store.open();
   } catch (error) {
     if (isStateError(error) && error.code === ErrorCodes.LOCKED) throw error;
-    return { previous: 'damaged', detail: isStateError(error) ? `${error.code}: ${error.message}` : String(error) };
+    return work({ previous: 'damaged', detail: isStateError(error) ? `${error.code}: ${error.message}` : String(error) });
   }
   try {
-    return { previous: 'healthy', records: await timestampsOf(store) };
+    return await store.holdWhile(async () => work({ previous: 'healthy', records: await timestampsOf(store) }));
   } finally {
-    await store.close();
+    await store.close().catch(() => undefined);
   }
+}
+
+/** Staged copies a restore killed outright left beside the folder (the restore runs under the migration lock: none is another's). */
+async function sweepStaged(ctx: MigrationContext): Promise<void> {
+  const folder = dirname(ctx.files.leveldb);
+  const prefix = `${basename(ctx.files.leveldb)}.restoring-`;
+  for (const name of await readdir(folder).catch(() => [] as string[]))
+    if (name.startsWith(prefix)) await rm(join(folder, name), { recursive: true, force: true });
 }
 
 /** Opens the staged copy and reads its content; CORRUPTED naming the backup when it does not open. */
@@ -211,12 +227,13 @@ export async function restoreLevelDbFolder(
       { file: ctx.files.backups },
     );
 
-  const live = await probeLiveFolder(ctx);
+  await sweepStaged(ctx);
   const stamp = isoNow(ctx).replace(/[:.]/g, '-');
   const staged = await freePath(`${ctx.files.leveldb}.restoring-${stamp}`);
   // Beside the committed folder: removed if a signal stops the process while it is only a copy.
   const dropStagedCleanup = removeOnInterrupt(staged);
   let restoredContent: LevelDbContent;
+  let stagedRecords: Map<string, Pick<DeploymentRecord, 'timestamp'>>;
   let loss: RestoreLoss | undefined;
   const recorded = await readBackupDigest(chosen);
   try {
@@ -234,10 +251,7 @@ export async function restoreLevelDbFolder(
         },
       );
     }
-    // Records the live folder holds that the backup lacks, or holds older: never taken away unasked.
-    loss = live.records === undefined ? undefined : restoreLoss(live.records, read.records);
-    if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
-      throw restoreLossError(ctx.files.leveldb, chosen, loss, 'pass discardNewer: true (`deploystate restore leveldb --discard-newer`)');
+    stagedRecords = read.records;
   } catch (error) {
     // Only the staged copy made here is removed; the live folder was not touched.
     await rm(staged, { recursive: true, force: true });
@@ -245,22 +259,40 @@ export async function restoreLevelDbFolder(
     throw error;
   }
 
-  // From here the copy is the restore itself: a signal between the two renames leaves it (and the
-  // live folder moved aside), never removes it.
-  dropStagedCleanup();
+  // The live folder, taken and held from its read to its rename aside.
+  let previous: LiveFolder['previous'] = 'missing';
+  let previousDetail: string | undefined;
   let movedAside: string | null = null;
-  if (live.previous !== 'missing') {
-    movedAside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
-    await rename(ctx.files.leveldb, movedAside);
+  try {
+    await withLiveFolder(ctx, async (live) => {
+      previous = live.previous;
+      previousDetail = live.detail;
+      // Records the live folder holds that the backup lacks, or holds older: never taken away unasked.
+      loss = live.records === undefined ? undefined : restoreLoss(live.records, stagedRecords);
+      if (loss !== undefined && restoreLossCount(loss) > 0 && options.discardNewer !== true)
+        throw restoreLossError(ctx.files.leveldb, chosen, loss, 'pass discardNewer: true (`deploystate restore leveldb --discard-newer`)');
+      // From here the copy is the restore itself: a signal between the two renames leaves it (and
+      // the live folder moved aside), never removes it.
+      dropStagedCleanup();
+      if (live.previous !== 'missing') {
+        movedAside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
+        await rename(ctx.files.leveldb, movedAside);
+      }
+      await rename(staged, ctx.files.leveldb);
+    });
+  } catch (error) {
+    // Refused, or the folder could not be taken: the staged copy goes unless it is in place already.
+    if (movedAside === null) await rm(staged, { recursive: true, force: true });
+    dropStagedCleanup();
+    throw error;
   }
-  await rename(staged, ctx.files.leveldb);
-  const detail = `from ${chosen} (${restoredContent.count} records${recorded ? ', digest as recorded' : ', no digest recorded with it'}); previous folder ${live.previous}${movedAside ? `, kept at ${movedAside}` : ''}`;
+  const detail = `from ${chosen} (${restoredContent.count} records${recorded ? ', digest as recorded' : ', no digest recorded with it'}); previous folder ${previous}${movedAside ? `, kept at ${movedAside}` : ''}`;
   await updateState(ctx.files, (s) => pushTiming(s, timing('restore-leveldb', ctx.now(), 'done', detail)));
   return {
     restored: chosen,
     movedAside,
-    previous: live.previous,
-    ...(live.detail !== undefined && { previousDetail: live.detail }),
+    previous,
+    ...(previousDetail !== undefined && { previousDetail }),
     restoredContent,
     digestRecorded: recorded !== undefined,
     ...(loss !== undefined && restoreLossCount(loss) > 0 && { discarded: [...loss.lacks, ...loss.older] }),

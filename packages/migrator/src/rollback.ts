@@ -269,7 +269,9 @@ export async function runRollback(
     // otherwise be carried back as the truth.
     const lostNow = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
     if (lostNow.length > 0 && !emergency) throw foreignOverwriteError(lostNow, 'rollback');
-    const wins = lostNow.length > 0 ? new Map([...journalWins, ...(await journalledRecords(coownedContext(ctx), lostNow))]) : journalWins;
+    // What the fenced check finds, not the first one: a write that landed between that one's reads
+    // (a script's delete) looked lost there, and its earlier record must not come back.
+    const wins = lostNow.length > 0 ? await journalledRecords(coownedContext(ctx), lostNow) : new Map<string, DeploymentRecord | null>();
     const plan = keepJournalled(planned, wins);
     const leveldb = await ctx.leveldb();
     for (const { record } of plan.puts) await leveldb.put(record);

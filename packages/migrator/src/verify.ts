@@ -215,7 +215,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
-  const filesCheck = await checkFilesAndRecord(coowned, known, ahead);
+  const filesCheck = await checkFilesAndRecord(coowned, known, ahead, journalSeq);
   const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),

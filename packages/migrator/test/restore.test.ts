@@ -8,7 +8,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, sampleRecord } from '@deploystate/core';
 import { createStateStore, listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
 import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
-import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, firstLine, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-restore-');
 
@@ -87,6 +87,49 @@ describe('LevelDB backups and restore', () => {
     const result = await migration.restoreLevelDb(undefined, { discardNewer: true });
     expect(result).toMatchObject({ previous: 'healthy', discarded: ['97-SinceCutover'] });
     expect(await liveContent(result.movedAside as string)).toEqual(before);
+  });
+
+  it('a deploy script writing through the restore: every write it makes after the restore is in the restored folder', async () => {
+    const { migration } = await withBackup();
+    const control = join(tempDir(), 'writer-control');
+    await mkdir(control, { recursive: true });
+    const child = runNode('paced-writer.mjs', [tempDir(), '97', 'bsctestnet', 'Live', '5', '3000', '10', control]);
+    let out = '';
+    child.process.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await firstLine(child)).toBe('ready');
+    await writeFile(join(control, 'go'), '');
+    const acked = (): Array<{ name: string; timestamp: number; at: number }> =>
+      [...out.matchAll(/^ack (\S+) (\d+) [\d.]+ (\d+)$/gm)].map((m) => ({ name: m[1] as string, timestamp: Number(m[2]), at: Number(m[3]) }));
+    while (acked().length < 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The script's records are newer than the backup: taken away on purpose, and listed.
+    const result = await migration.restoreLevelDb(undefined, { discardNewer: true });
+    const restoredAt = Date.now();
+    expect(result.previous).toBe('healthy');
+    const before = acked().length;
+    for (let i = 0; i < 300 && acked().length < before + 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await writeFile(join(control, 'stop'), '');
+    expect((await child.done).code).toBe(0);
+    expect(out).not.toMatch(/^error /m);
+    // Writes begun after the restore ended are in ./leveldb, not in the folder moved aside.
+    const after = acked().filter((a) => a.at > restoredAt);
+    expect(after.length).toBeGreaterThan(0);
+    const store = new LevelDbStore({ path: migration.paths.leveldb, readOnly: true, idleCloseMs: 0 });
+    await store.open();
+    try {
+      for (const a of after) expect(Number((await store.get(97, a.name))?.timestamp)).toBeGreaterThanOrEqual(a.timestamp);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a staged copy a restore killed outright left beside the folder is removed by the next restore', async () => {
+    const { migration } = await withBackup();
+    const leftover = `${migration.paths.leveldb}.restoring-2026-01-01T00-00-00-000Z`;
+    await mkdir(leftover, { recursive: true });
+    await writeFile(join(leftover, 'CURRENT'), 'MANIFEST-000001\n');
+    await rm(migration.paths.leveldb, { recursive: true });
+    await migration.restoreLevelDb();
+    expect((await readdir(tempDir())).filter((name) => name.startsWith('leveldb.restoring-'))).toEqual([]);
   });
 
   it('restores when the LevelDB folder is gone altogether', async () => {

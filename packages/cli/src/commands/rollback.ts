@@ -1,5 +1,7 @@
 // `deploystate rollback`: back to leveldb-only with every journalled write carried back.
 // `--emergency` (or EMERGENCY_ROLLBACK=true) skips the gates, never the carry-back.
+import { readFileSync } from 'node:fs';
+import { sharedStateFile } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -36,6 +38,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `keep the JSON files in ${status.paths.deployments}`,
       ]);
     }
+    if (!dryRun) ctx.onInterrupt(() => interruptedRollback(status.paths.stateDir));
     const report = await migration.rollback({ emergency, dryRun });
     ctx.out.result(report, () => [
       table(
@@ -59,4 +62,17 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       ),
     ]);
   });
+}
+
+/** What a rollback stopped by a signal leaves: the phase as the committed phase file says now. */
+function interruptedRollback(stateDir: string): string {
+  let phase: string | undefined;
+  try {
+    phase = (JSON.parse(readFileSync(sharedStateFile(stateDir), 'utf8')) as { phase?: string }).phase;
+  } catch {
+    phase = undefined;
+  }
+  return phase === 'rolling-back'
+    ? 'the rollback stopped in rolling-back: deploy scripts\' writes are refused (WRITES_REFUSED after about 2 s) until `deploystate rollback` runs again and finishes the carry-back; nothing journalled is lost'
+    : `the rollback stopped before it switched anything${phase ? ` (the phase is still ${phase})` : ''}: run the command again`;
 }
