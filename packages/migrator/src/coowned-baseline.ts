@@ -2,7 +2,7 @@
 import { existsSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseStateFile, withFileLock } from '@deploystate/backend-json';
+import { parseStateFile, readStateFileBytes, withFileLock } from '@deploystate/backend-json';
 import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
 import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
@@ -26,8 +26,8 @@ export interface WrittenEntry {
   timestamp: string;
 }
 
-/** A write with no outcome, as the files check sees it: its entry and the phase it was routed in. */
-export type OpenWrite = WrittenEntry & { phase: MigrationPhase };
+/** A write with no outcome, as the files check sees it: its entry, the phase it was routed in, and whether its process is gone. */
+export type OpenWrite = WrittenEntry & { phase: MigrationPhase; cutOff: boolean };
 
 export interface Baseline {
   version: 1;
@@ -173,12 +173,11 @@ function entryOf(intent: IntentEntry): WrittenEntry {
 
 /**
  * Folds the journal after `baseline.scannedSeq` into it: each write that reached JSON (outcome ok)
- * becomes its key's entry. Folding stops before the first write with no outcome yet whose outcome
- * may still come: its writer alive (in flight), or a json-primary write (cut off between JSON and
- * LevelDB: cut-over or rollback closes it), so `scannedSeq` never passes it; writes after it that
- * completed are returned (`unfolded`), to be checked now but folded next time. Any other write with
- * no outcome (a json-only write whose process died) is passed. `open`, when given, gets each key's
- * writes with no outcome seen by this fold: what the file may hold instead of the key's entry.
+ * becomes its key's entry. Folding stops before the first write still in flight (its writer alive),
+ * so `scannedSeq` never passes a write that may yet complete; writes after it that completed are
+ * returned (`unfolded`), to be checked now but folded next time. A write whose process died before
+ * its outcome is passed: `open`, when given, gets it (with those in flight), as what the file may
+ * hold instead of the key's entry, and the check adopts it where the file holds it (adoptCutOff).
  */
 export async function fold(
   journal: Journal,
@@ -203,8 +202,9 @@ export async function fold(
   let settled = true;
   for (const [seq, intent] of intents) {
     if (!closed.has(seq)) {
-      open?.set(intent.key, [...(open.get(intent.key) ?? []), { ...entryOf(intent), phase: intent.phase }]);
-      if (intent.phase !== 'json-primary' && !writerAlive(intent.pid)) continue;
+      const alive = writerAlive(intent.pid);
+      open?.set(intent.key, [...(open.get(intent.key) ?? []), { ...entryOf(intent), phase: intent.phase, cutOff: !alive }]);
+      if (!alive) continue;
       if (settled) baseline.scannedSeq = seq - 1;
       settled = false;
       continue;
@@ -217,6 +217,15 @@ export async function fold(
   }
   if (settled) baseline.scannedSeq = Math.max(baseline.scannedSeq, lastSeq);
   return unfolded;
+}
+
+/**
+ * A network file's text, read as the store reads it (a FIFO or link in its place is refused at once,
+ * never waited on); null when nothing is there.
+ */
+export async function networkFileText(file: string): Promise<string | null> {
+  const bytes = await readStateFileBytes(file);
+  return bytes === undefined ? null : bytes.toString('utf8');
 }
 
 export function fileOf(ctx: CoownedContext, chainId: number): string {
@@ -369,10 +378,10 @@ async function recordsInFile(ctx: CoownedContext, chainId: number): Promise<Adop
   const file = fileOf(ctx, chainId);
   let records: Map<string, DeploymentRecord>;
   try {
-    records = parseStateFile(await readFile(file, 'utf8'), file, chainId).records;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
-    records = new Map();
+    const text = await networkFileText(file);
+    records = text === null ? new Map() : parseStateFile(text, file, chainId).records;
+  } catch {
+    return undefined;
   }
   return (function* () {
     for (const [name, record] of records) yield [name, { digest: canonicalDigest(record), timestamp: timestampOf(record) }];

@@ -1,12 +1,12 @@
 // The check of co-owned network files: the records the store wrote that a foreign rewrite dropped or changed.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { parseStateFile } from '@deploystate/backend-json';
 import { parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import {
   fileOf,
   fold,
+  networkFileText,
   foldedBaseline,
   later,
   mergedEntries,
@@ -46,6 +46,8 @@ export interface FilesCheck {
   changedElsewhere: ChangedElsewhere[];
   /** Keys the check compared. */
   checked: number;
+  /** Writes cut off before their outcome whose value the file holds: the key's entry from now on. */
+  adopted: Array<[string, WrittenEntry]>;
 }
 
 /** Compares one chain's expected writes with its file as it is now. */
@@ -64,24 +66,29 @@ async function checkChain(
   try {
     if (seen) ({ records, invalid } = seen);
     else {
-      const model = parseStateFile(await readFile(file, 'utf8'), file, chainId);
-      records = lazyDigests(model.records);
-      invalid = new Set(model.invalid.keys());
+      const text = await networkFileText(file);
+      const model = text === null ? undefined : parseStateFile(text, file, chainId);
+      records = model === undefined ? new Map() : lazyDigests(model.records);
+      invalid = new Set(model?.invalid.keys());
     }
-  } catch (error) {
-    // A file that cannot be read is reported by verify and validate as such; a deleted one lost everything.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
-    records = new Map();
-    invalid = new Set();
+  } catch {
+    // A file that cannot be read (a FIFO or folder in its place included) is reported by verify and
+    // validate as such; a deleted one lost everything (read above as holding nothing).
+    return;
   }
   for (const [key, contractName, entry] of expected) {
     out.checked++;
     const found = records.get(contractName);
     // A write with no outcome yet (in flight, or cut off before its outcome) may be what the file
-    // holds: one routed JSON first (json-primary, which cut-over or rollback closes), or one after
-    // the key's entry (a later write that closed ok outranks a write cut off before it).
+    // holds: one routed JSON first (json-primary, which cut-over completes), or one after the key's
+    // entry (a later write that closed ok outranks a write cut off before it). A cut-off one the
+    // file holds is adopted as the key's entry (the fold has passed it: the next check would not see it).
     const pending = open?.get(key)?.filter((w) => w.phase === 'json-primary' || w.seq > entry.seq);
-    if (pending?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
+    const holds = pending?.find((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest));
+    if (holds) {
+      if (holds.cutOff) out.adopted.push([key, { seq: holds.seq, op: holds.op, digest: holds.digest, timestamp: holds.timestamp }]);
+      continue;
+    }
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
       if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
@@ -116,7 +123,7 @@ async function checkEntries(
     if (!list) byChain.set(chainId, (list = []));
     list.push([key, contractName, entry]);
   }
-  const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0 };
+  const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0, adopted: [] };
   for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known, open);
   out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return out;
@@ -130,7 +137,10 @@ export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<numbe
   if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
   const seen = await ctx.journal.lastSeq();
   const { baseline, unfolded, open } = await foldedBaseline(ctx);
-  return withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open), seen);
+  const result = await withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open), seen);
+  // Kept in this process's folded baseline (not recorded: a read-only check writes nothing).
+  adoptCutOff(baseline, result);
+  return result;
 }
 
 /**
@@ -140,14 +150,28 @@ export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<numbe
  * gate fence has no such write.
  */
 async function withoutWrittenSince(ctx: CoownedContext, check: FilesCheck, seen: number): Promise<FilesCheck> {
-  if (check.findings.length === 0) return check;
-  const keys = new Set(check.findings.map((f) => f.key));
+  if (check.findings.length + check.changedElsewhere.length === 0) return check;
+  const keys = new Set([...check.findings, ...check.changedElsewhere].map((f) => f.key));
   const written = new Set<string>();
   for await (const e of ctx.journal.entries({ sinceSeq: seen })) if (e.type === 'intent' && keys.has(e.key)) written.add(e.key);
-  return written.size === 0 ? check : { ...check, findings: check.findings.filter((f) => !written.has(f.key)) };
+  if (written.size === 0) return check;
+  return {
+    ...check,
+    findings: check.findings.filter((f) => !written.has(f.key)),
+    changedElsewhere: check.changedElsewhere.filter((c) => !written.has(c.key)),
+  };
 }
 
-const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0 });
+/**
+ * Writes cut off before their outcome that the file holds become their keys' entries: the file
+ * holds the store's own write (one routed JSON first may have landed after a later one: the check
+ * only adopts it when it is that key's pending value, see checkChain).
+ */
+function adoptCutOff(baseline: { written: Record<string, WrittenEntry> }, check: FilesCheck): void {
+  for (const [key, entry] of check.adopted) baseline.written[key] = entry;
+}
+
+const noCheck = (): FilesCheck => ({ findings: [], changedElsewhere: [], checked: 0, adopted: [] });
 
 /**
  * Checks every file the store wrote and records how far the journal is folded (verify, the gates).
@@ -173,7 +197,8 @@ export async function checkFilesAndRecord(
       const unfolded = await fold(ctx.journal, baseline, folded, open);
       const result = await withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open), seen);
       for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
-      changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0;
+      adoptCutOff(baseline, result);
+      changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0 || result.adopted.length > 0;
       return result;
     },
     // Nothing folded and nothing moved out: the recorded baseline stands as it is.

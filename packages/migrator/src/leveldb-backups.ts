@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
+  fsErrorCode,
   isStateError,
   removeOnInterrupt,
   restoreLoss,
@@ -164,6 +165,12 @@ async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder)
     return work({ previous: 'damaged', detail: isStateError(error) ? `${error.code}: ${error.message}` : String(error) });
   }
   try {
+    // Windows does not rename a folder holding files open: there the folder is let go just before.
+    if (process.platform === 'win32') {
+      const records = await timestampsOf(store);
+      await store.close();
+      return await work({ previous: 'healthy', records });
+    }
     return await store.holdWhile(async () => work({ previous: 'healthy', records: await timestampsOf(store) }));
   } finally {
     await store.close().catch(() => undefined);
@@ -275,10 +282,17 @@ export async function restoreLevelDbFolder(
       // the live folder moved aside), never removes it.
       dropStagedCleanup();
       if (live.previous !== 'missing') {
-        movedAside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
-        await rename(ctx.files.leveldb, movedAside);
+        const aside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
+        await rename(ctx.files.leveldb, aside);
+        movedAside = aside;
       }
-      await rename(staged, ctx.files.leveldb);
+      await rename(staged, ctx.files.leveldb).catch((error: unknown) => {
+        throw new StateError(fsErrorCode(error), `the checked copy ${staged} could not be renamed to ${ctx.files.leveldb}: ${(error as Error).message}`, {
+          file: ctx.files.leveldb,
+          hint: `the folder it replaces is at ${movedAside ?? '(there was none)'}; rename ${staged} to ${ctx.files.leveldb} by hand, or that folder back`,
+          cause: error,
+        });
+      });
     });
   } catch (error) {
     // Refused, or the folder could not be taken: the staged copy goes unless it is in place already.

@@ -341,12 +341,12 @@ async function closeCutOff(ctx: MigrationContext, sinceSeq: number): Promise<voi
   const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
   for (const [key, writes] of open) {
     const { chainId, contractName } = parseKey(key);
-    const sides = {
-      json: digestOf(await json.get(chainId, contractName).catch(() => null)),
-      leveldb: digestOf(await leveldb.get(chainId, contractName).catch(() => null)),
-      wrote: false,
-    };
-    await closeCutOffWrites(ctx.journal, key, writes.open, sides, 'rollback', () => isoNow(ctx));
+    // A side that cannot be read leaves the key's cut-off writes open: no outcome is guessed.
+    const read = async (store: StateStore): Promise<string | null | undefined> =>
+      store.get(chainId, contractName).then(digestOf, () => undefined);
+    const [inJson, inLevelDb] = [await read(json), await read(leveldb)];
+    if (inJson === undefined || inLevelDb === undefined) continue;
+    await closeCutOffWrites(ctx.journal, key, writes.open, { json: inJson, leveldb: inLevelDb, wrote: false }, 'rollback', () => isoNow(ctx));
   }
 }
 

@@ -89,7 +89,7 @@ async function cutoverBaseline(ctx: MigrationContext, sinceCutover: number | und
   const atCutover = state.cutoverLeveldb?.records;
   // A clone that did not run the cut-over has no evidence of where it was in the journal: its
   // writes made in json-only are the ones since (an earlier write of the key is no explanation).
-  const since = sinceCutover === undefined ? { since: 0, onlyPhase: 'json-only' as const } : { since: sinceCutover };
+  const since = sinceCutover === undefined ? { since: state.dualWriteSinceSeq ?? 0, onlyPhase: 'json-only' as const } : { since: sinceCutover };
   return { ...since, ...(atCutover !== undefined && { atCutover }) };
 }
 

@@ -1,6 +1,7 @@
 // Files other code writes too: a deploy flow that loads deployments/<network>.json early, puts a
 // record through createStateStore() and writes the loaded object back, run as real processes in
 // every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -279,5 +280,27 @@ describe('analyze: direct writes to deployments/*.json', () => {
     ]);
     expect(report.directWrites?.[0]?.fix).toContain('updateDeploymentFile');
     expect(findDirectWrites("store.rename('deployments/x.json')", 'a.js')).toEqual([]);
+  });
+});
+
+describe('a FIFO where a network file the store wrote belongs', () => {
+  it.runIf(process.platform !== 'win32')('the files check (status) takes it for unreadable, never waits on it', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    const store = createStateStore({ cwd: dir, env: {} });
+    await store.putContract(56, { ...(await jsonRecord(dir, 'LookCoin'))!, contractName: 'Temp' });
+    await store.close();
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    await rm(file);
+    execFileSync('mkfifo', [file]);
+    try {
+      const outcome = await Promise.race([
+        migration.status().then(() => 'returned'),
+        new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 8_000)),
+      ]);
+      expect(outcome).toBe('returned');
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 });

@@ -209,6 +209,24 @@ describe('review: crashed writers', () => {
     expect((await migration.verify()).comparison.pending).toEqual([]);
   });
 
+  it('json-only: a delete killed after its JSON delete stays the store\'s own in every later check; repair and rollback never bring the record back', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    await store.putContract(56, sampleRecord(56, 'Temp', 'bscmainnet', 1));
+    await store.close();
+    const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '56', 'Temp', 'bscmainnet', 'delete']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    // The first check passes the cut-off write (its process is gone); the later ones must not read its
+    // delete as another program's.
+    for (let i = 0; i < 3; i++) expect((await migration.verify()).files?.findings).toEqual([]);
+    expect((await migration.status()).foreignOverwrites ?? []).toEqual([]);
+    expect((await migration.planFileRepair()).actions).toEqual([]);
+    const report = await migration.rollback({ emergency: true });
+    expect(report.keptFromJournal).toBeUndefined();
+    expect(await leveldbGet(tempDir(), 56, 'Temp')).toBeNull();
+  });
+
   it('json-only: verify counts a write killed after JSON, before its outcome, as written since the cut-over', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
