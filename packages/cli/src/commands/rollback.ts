@@ -72,7 +72,8 @@ function interruptedRollback(stateDir: string): string {
   } catch {
     phase = undefined;
   }
-  return phase === 'rolling-back'
-    ? 'the rollback stopped in rolling-back: deploy scripts\' writes are refused (WRITES_REFUSED after about 2 s) until `deploystate rollback` runs again and finishes the carry-back; nothing journalled is lost'
-    : `the rollback stopped before it switched anything${phase ? ` (the phase is still ${phase})` : ''}: run the command again`;
+  if (phase === 'rolling-back')
+    return 'the rollback stopped in rolling-back: deploy scripts\' writes are refused (WRITES_REFUSED after about 2 s) until `deploystate rollback` runs again and finishes the carry-back; nothing journalled is lost';
+  if (phase === 'leveldb-only') return 'the rollback had finished: the phase is leveldb-only';
+  return `the rollback stopped before it switched anything${phase ? ` (the phase is still ${phase})` : ''}: run the command again`;
 }
