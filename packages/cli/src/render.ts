@@ -97,9 +97,10 @@ export function renderUnreadable(
   return lines;
 }
 
-/** The first `limit` keys, and how many more there are. */
-function firstKeys(keys: readonly string[], limit: number): string {
-  return `${keys.slice(0, limit).join(', ')}${keys.length > limit ? ` and ${keys.length - limit} more` : ''}`;
+/** The first `limit` items, and how many more there are. */
+export function listed(items: readonly string[], limit = 5): string {
+  if (items.length <= limit) return items.join(', ');
+  return `${items.slice(0, limit).join(', ')} and ${items.length - limit} more`;
 }
 
 export function renderComparison(
@@ -132,7 +133,7 @@ export function renderComparison(
   if (pending.length > 0)
     lines.push(
       paint.dim(
-        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${firstKeys(pending, limit)}`,
+        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${listed(pending, limit)}`,
       ),
     );
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));
@@ -140,14 +141,14 @@ export function renderComparison(
   if (sinceCutover.length > 0)
     lines.push(
       paint.dim(
-        `written since the cut-over, in ${right} as journalled (${left} stays as the cut-over left it): ${firstKeys(sinceCutover, limit)}`,
+        `written since the cut-over, in ${right} as journalled (${left} stays as the cut-over left it): ${listed(sinceCutover, limit)}`,
       ),
     );
   const elsewhere = comparison.writtenElsewhere ?? [];
   if (elsewhere.length > 0)
     lines.push(
       paint.dim(
-        `new or newer in ${right} since the cut-over, not written here (a teammate's write through git, or another program; ${left} is as the cut-over left it): ${firstKeys(elsewhere, limit)}`,
+        `new or newer in ${right} since the cut-over, not written here (a teammate's write through git, or another program; ${left} is as the cut-over left it): ${listed(elsewhere, limit)}`,
       ),
     );
   let shown = 0;

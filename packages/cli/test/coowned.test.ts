@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { childEnv, onlyDocument, useSample } from './helpers.js';
+import { childEnv, onlyDocument, runSteps, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-coowned-');
 // The migrator's own fixture (one copy): it imports @deploystate/migrator, which resolves there too.
@@ -23,10 +23,7 @@ function legacyDeploy(dir: string, name: string): Promise<{ code: number | null;
 
 describe('a network file rewritten by the project’s own script (dual-write)', () => {
   it('verify exits 1 naming the file and key; repair-files asks, puts it back, and verify is clean again', async () => {
-    for (const step of [['init'], ['dual-write', 'enable'], ['migrate']]) {
-      const run = await fixture.inSample([...step, '--yes']);
-      expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
-    }
+    await runSteps(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate']]);
     const deployed = await legacyDeploy(fixture.sample, 'NewVault');
     expect(deployed.code, deployed.stderr).toBe(0);
     const file = join(fixture.sample, 'deployments', 'bscmainnet.json');

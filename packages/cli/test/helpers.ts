@@ -46,6 +46,14 @@ export function deploystate(
   });
 }
 
+/** Runs each step in `cwd` with `--yes`, each expected to exit 0 (a runbook walk a test starts from). */
+export async function runSteps(cwd: string, steps: readonly string[][]): Promise<void> {
+  for (const step of steps) {
+    const run = await deploystate([...step, '--yes'], { cwd });
+    expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
+  }
+}
+
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateEnvelope = ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object);
 

@@ -6,7 +6,7 @@ import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withLock } from '@deploystate/backend-json/lock';
-import { BIN, childEnv, deploystate, useSample } from './helpers.js';
+import { BIN, childEnv, deploystate, runSteps, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-interrupt-');
 
@@ -106,10 +106,7 @@ describe('a rollback stopped in rolling-back', () => {
   it('says deploy scripts\' writes are refused until rollback runs again, and a rerun finishes it', async () => {
     const dir = join(fixture.root, 'rolling-back');
     await cp(fixture.sample, dir, { recursive: true });
-    for (const step of [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]) {
-      const run = await deploystate([...step, '--yes'], { cwd: dir });
-      expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
-    }
+    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // A write in flight (the fence held shared) keeps the rollback waiting once it has switched to rolling-back.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));

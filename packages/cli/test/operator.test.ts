@@ -1,7 +1,7 @@
 // What a first-time operator meets walking the runbook: every hint the CLI prints names a command
 // that exists, with flags that work when typed as printed.
 import { describe, expect, it } from 'vitest';
-import { onlyDocument, useSample } from './helpers.js';
+import { onlyDocument, runSteps, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-operator-');
 
@@ -52,10 +52,7 @@ describe('hints an operator can follow as printed', () => {
   });
 
   it('cutover: the acknowledgement hint, then the dry run’s next command, pass when run as printed', async () => {
-    for (const step of [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]) {
-      const run = await fixture.inSample([...step, '--yes']);
-      expect(run.code, `${step.join(' ')}: ${run.stderr}`).toBe(0);
-    }
+    await runSteps(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const refused = await fixture.inSample(['cutover', '--dry-run', '--json']);
     expect(refused.code).toBe(1);
     const error = onlyDocument(refused).error as { code: string; hint: string };

@@ -6,6 +6,7 @@
 import { canonicalDigest, compareKeys, ErrorCodes, parseKey, type DeploymentRecord } from '@deploystate/core';
 import type { CommandContext } from './command-context.js';
 import { underGateFence } from './fence.js';
+import { writesWithOutcomes } from './journal-queries.js';
 import type { IntentEntry, Journal, WriteOutcome } from './journal.js';
 import { readState } from './state.js';
 
@@ -21,17 +22,10 @@ export interface OpenWrites {
  * flight, or cut off), in key order; any of a key's writes counts, not only its last.
  */
 export async function openJsonFirstWrites(journal: Journal, seq: number): Promise<Map<string, OpenWrites>> {
-  const intents = new Map<number, IntentEntry>();
-  const outcomes = new Map<number, WriteOutcome>();
-  for await (const e of journal.entries({ sinceSeq: seq })) {
-    if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
-    else if (e.type === 'outcome') outcomes.set(e.ref, e.outcome);
-  }
   // Per key: its open json-primary writes, and the value of its last write closed ok. An older ok
   // value is not vouched for: JSON holding it again is a revert (another program's), not this write.
   const byKey = new Map<string, { open: IntentEntry[]; lastOk?: string | null }>();
-  for (const [intentSeq, intent] of intents) {
-    const outcome = outcomes.get(intentSeq);
+  for (const { intent, outcome } of await writesWithOutcomes(journal, seq)) {
     if (outcome !== undefined && outcome !== 'ok') continue;
     const writes = byKey.get(intent.key) ?? { open: [] };
     if (outcome === 'ok') writes.lastOk = intent.op === 'delete' ? null : intent.digest;
@@ -53,7 +47,8 @@ export async function migrationJournalStart(c: Pick<CommandContext, 'files'>): P
   return (await readState(c.files)).dualWriteSinceSeq ?? 0;
 }
 
-const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
+/** A record's digest as the journal writes it; null for no record (a delete). */
+export const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
 
 /**
  * Completes every json-primary write cut off between its JSON write and its LevelDB write: under

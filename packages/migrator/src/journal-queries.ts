@@ -60,6 +60,19 @@ export async function lastWrites(journal: Journal, seq: number): Promise<Map<str
   return last;
 }
 
+/** Each write after `sinceSeq` (its intent; probes excluded) in journal order, with its outcome (undefined: none yet). */
+export async function writesWithOutcomes(journal: Journal, sinceSeq: number): Promise<Array<{ intent: IntentEntry; outcome?: WriteOutcome }>> {
+  const writes = new Map<number, { intent: IntentEntry; outcome?: WriteOutcome }>();
+  for await (const e of journal.entries({ sinceSeq })) {
+    if (e.type === 'intent' && !e.probe) writes.set(e.seq, { intent: e });
+    else if (e.type === 'outcome') {
+      const write = writes.get(e.ref);
+      if (write) write.outcome = e.outcome;
+    }
+  }
+  return [...writes.values()];
+}
+
 /** What one streamed pass over the journal after `sinceSeq` found, for keys that pass a filter. */
 export interface JournalSummary {
   /** Keys written (put or delete, probes excluded), in first-seen order. */

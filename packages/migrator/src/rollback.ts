@@ -24,7 +24,7 @@ import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { dropOutbox } from './outbox-status.js';
-import { closeCutOffWrites, openJsonFirstWrites } from './interrupted-writes.js';
+import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
@@ -338,7 +338,6 @@ async function closeCutOff(ctx: MigrationContext, sinceSeq: number): Promise<voi
   if (open.size === 0) return;
   const json = await ctx.json();
   const leveldb = await ctx.leveldb();
-  const digestOf = (record: DeploymentRecord | null): string | null => (record === null ? null : canonicalDigest(record));
   for (const [key, writes] of open) {
     const { chainId, contractName } = parseKey(key);
     // A side that cannot be read leaves the key's cut-off writes open: no outcome is guessed.

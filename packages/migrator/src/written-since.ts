@@ -6,7 +6,7 @@
 import { canonicalDigest, compareKeys, type RecordDifference } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
-import { lastWrites, streamJournalledKeys } from './journal-queries.js';
+import { lastWrites, streamJournalledKeys, writesWithOutcomes } from './journal-queries.js';
 import type { Journal } from './journal.js';
 import type { MigrationPhase, SideComparison } from './types.js';
 
@@ -85,20 +85,14 @@ export interface CutoverBaseline {
 
 /** Per key, the digests of the writes journalled after `since` that closed `ok` or have no outcome (null: a delete). */
 async function journalledSince(journal: Journal, since: number, onlyPhase?: MigrationPhase): Promise<Map<string, Set<string | null>>> {
-  const intents = new Map<number, { key: string; digest: string | null; outcome?: string }>();
-  for await (const e of journal.entries({ sinceSeq: since })) {
-    if (e.type === 'intent' && !e.probe && (onlyPhase === undefined || e.phase === onlyPhase))
-      intents.set(e.seq, { key: e.key, digest: e.op === 'delete' ? null : e.digest });
-    else if (e.type === 'outcome') {
-      const intent = intents.get(e.ref);
-      if (intent) intent.outcome = e.outcome;
-    }
-  }
   // A write with no outcome is one in flight, or one whose process died after (or before) its
   // JSON write: JSON is the only side written, so where it holds that write's value, it was written.
   const written = new Map<string, Set<string | null>>();
-  for (const { key, digest, outcome } of intents.values())
-    if (outcome === undefined || outcome === 'ok') (written.get(key) ?? written.set(key, new Set()).get(key))?.add(digest);
+  for (const { intent, outcome } of await writesWithOutcomes(journal, since)) {
+    if (onlyPhase !== undefined && intent.phase !== onlyPhase) continue;
+    if (outcome !== undefined && outcome !== 'ok') continue;
+    (written.get(intent.key) ?? written.set(intent.key, new Set()).get(intent.key))?.add(intent.op === 'delete' ? null : intent.digest);
+  }
   return written;
 }
 

@@ -10,7 +10,7 @@ import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/c
 import { makeTempDir, removeTempDir, stateStoreConformance } from '@deploystate/core/testing';
 import { createStateStore, resolvePaths, stateFiles, type MigrationPhase, type MigrationStateFile } from '../src/index.js';
 import { initialState } from '../src/state.js';
-import { useTempDir } from './helpers.js';
+import { putThroughStore, useTempDir } from './helpers.js';
 
 const WRITING_PHASES: MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only'];
 
@@ -65,9 +65,7 @@ describe('createStateStore() writes where the phase routes them', () => {
   ] as const) {
     it(`${phase}: a put lands on ${[leveldb && 'LevelDB', json && 'JSON'].filter(Boolean).join(' and ')}`, async () => {
       await migrationFolder(tempDir(), { phase });
-      const store = createStateStore({ cwd: tempDir(), env: {} });
-      await store.putContract(97, sampleRecord(97, 'Router', 'bsctestnet'));
-      await store.close();
+      await putThroughStore(tempDir(), sampleRecord(97, 'Router', 'bsctestnet'));
       const paths = resolvePaths({ cwd: tempDir() });
       const level = new LevelDbStore({ path: paths.leveldb });
       const files = new JsonFileStore({ dir: paths.deployments });

@@ -7,7 +7,7 @@ import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentR
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { createDemo, initialState, Migration, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
+import { createDemo, createStateStore, initialState, Migration, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
 import { resolvePaths } from '../src/paths.js';
 
 /** A fresh temp folder for each test of the calling file, removed after it; call the result for its path. */
@@ -95,7 +95,7 @@ export async function seedLevelDb(dir: string, records: readonly DeploymentRecor
   await leveldb.close();
 }
 
-export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary';
+export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | 'json-only';
 
 /** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */
 export async function demoMigration(dir: string, stage: DemoStage = 'created'): Promise<Migration> {
@@ -109,7 +109,19 @@ export async function demoMigration(dir: string, stage: DemoStage = 'created'): 
   const verify = await migration.verify();
   if (!verify.clean) throw new Error(`demoMigration: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
   await migration.promote();
+  if (stage === 'json-primary') return migration;
+  await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
   return migration;
+}
+
+/** One put through createStateStore() in `dir`, as a deploy script makes it (its store closed after). */
+export async function putThroughStore(dir: string, record: DeploymentRecord): Promise<void> {
+  const store = createStateStore({ cwd: dir, env: {} });
+  try {
+    await store.putContract(record.chainId, record);
+  } finally {
+    await store.close();
+  }
 }
 
 /** An empty project in `dir` whose migration is at `phase`: an empty LevelDB, a deployments folder, the state file. */

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, sampleRecord } from '@deploystate/core';
-import { createStateStore, listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
+import { listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
 import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
-import { acknowledgeAll, demoMigration, firstLine, runNode, useTempDir } from './helpers.js';
+import { demoMigration, firstLine, putThroughStore, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-restore-');
 
@@ -72,11 +72,8 @@ describe('LevelDB backups and restore', () => {
   }
 
   it('over a healthy folder holding records the backup lacks (carried back by a rollback), refuses naming them; --discard-newer restores and lists them', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(97, sampleRecord(97, 'SinceCutover', 'bsctestnet', 21));
-    await store.close();
+    const migration = await demoMigration(tempDir(), 'json-only');
+    await putThroughStore(tempDir(), sampleRecord(97, 'SinceCutover', 'bsctestnet', 21));
     await migration.rollback();
     const leveldb = migration.paths.leveldb;
     const before = await liveContent(leveldb);

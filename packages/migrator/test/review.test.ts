@@ -7,7 +7,7 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import { createStateStore } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
-import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-review-');
 
@@ -23,8 +23,7 @@ async function leveldbGet(dir: string, chainId: number, name: string): Promise<u
 
 describe('review: phase changes racing a write', () => {
   it('a write whose route was read before a rollback ran is not left on JSON alone', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.open();
     // The deploy script has read the route (json-only); before its intent line is appended the
@@ -86,8 +85,7 @@ describe('review: crashed writers', () => {
   });
 
   it('rollback from json-only carries back a write whose process died after JSON, before its outcome', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'DiedAfterJson', 'bsctestnet']);
     expect((await child.done).signal).toBe('SIGKILL');
     await migration.rollback();
@@ -149,9 +147,7 @@ describe('review: crashed writers', () => {
 
   it('json-primary: a delete of a key the store wrote, killed after its JSON delete, is no foreign overwrite; cut-over completes it', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(56, sampleRecord(56, 'Temp', 'bscmainnet', 1));
-    await store.close();
+    await putThroughStore(tempDir(), sampleRecord(56, 'Temp', 'bscmainnet', 1));
     const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '56', 'Temp', 'bscmainnet', 'delete']);
     expect((await child.done).signal).toBe('SIGKILL');
     const verify = await migration.verify();
@@ -176,9 +172,7 @@ describe('review: crashed writers', () => {
     await journal.record([
       { type: 'intent', key: '56-Race', op: 'put', digest: canonicalDigest(a), record: a, time: new Date().toISOString(), pid: deadPid, phase: 'json-primary' },
     ]);
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(56, sampleRecord(56, 'Race', 'bscmainnet', 2));
-    await store.close();
+    await putThroughStore(tempDir(), sampleRecord(56, 'Race', 'bscmainnet', 2));
     const json = new JsonFileStore({ dir: migration.paths.deployments });
     await json.open();
     await json.put(a);
@@ -210,11 +204,8 @@ describe('review: crashed writers', () => {
   });
 
   it('json-only: a delete killed after its JSON delete stays the store\'s own in every later check; repair and rollback never bring the record back', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(56, sampleRecord(56, 'Temp', 'bscmainnet', 1));
-    await store.close();
+    const migration = await demoMigration(tempDir(), 'json-only');
+    await putThroughStore(tempDir(), sampleRecord(56, 'Temp', 'bscmainnet', 1));
     const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '56', 'Temp', 'bscmainnet', 'delete']);
     expect((await child.done).signal).toBe('SIGKILL');
     // The first check passes the cut-off write (its process is gone); the later ones must not read its
@@ -228,8 +219,7 @@ describe('review: crashed writers', () => {
   });
 
   it('json-only: verify counts a write killed after JSON, before its outcome, as written since the cut-over', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     const child = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'NoOutcome', 'bsctestnet']);
     expect((await child.done).signal).toBe('SIGKILL');
     const verify = await migration.verify();
@@ -239,9 +229,7 @@ describe('review: crashed writers', () => {
 
   it('rollback carries back a key written then deleted in json-only, and dual-write keys from before promote', async () => {
     const migration = await demoMigration(tempDir(), 'dual-write');
-    const early = createStateStore({ cwd: tempDir(), env: {} });
-    await early.putContract(56, sampleRecord(56, 'BeforeCopy', 'bscmainnet', 4));
-    await early.close();
+    await putThroughStore(tempDir(), sampleRecord(56, 'BeforeCopy', 'bscmainnet', 4));
     await migration.migrate();
     expect((await migration.verify()).clean).toBe(true);
     await migration.promote();

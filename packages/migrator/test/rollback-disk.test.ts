@@ -4,7 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { stateFiles } from '../src/index.js';
 import { updateState } from '../src/state.js';
-import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, useTempDir } from './helpers.js';
 
 const disk = vi.hoisted(() => ({ freeBytes: Number.POSITIVE_INFINITY }));
 
@@ -23,8 +23,7 @@ const tempDir = useTempDir('migrator-rollback-disk-');
 
 describe('rollback on a full disk', () => {
   it('readiness fails its disk space check naming the folder, and the rollback is refused before it begins', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     const ready = await migration.rollbackReadiness();
     expect(ready.ready).toBe(true);
     expect(ready.checks.find((c) => c.name === 'disk space')?.ok).toBe(true);
@@ -49,8 +48,7 @@ describe('rollback on a full disk', () => {
   // readiness then skipped the disk check (and the JSON one) and said ready, and the rollback it
   // gated failed on the full disk again.
   it('in rolling-back, readiness still checks the room the carry-back from json-only needs', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     await updateState(stateFiles(migration.paths), (s) => {
       s.rollback = { from: 'json-only', startedAt: new Date().toISOString(), emergency: true, carriedBack: false };
       s.phase = 'rolling-back';

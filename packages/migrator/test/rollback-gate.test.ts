@@ -11,7 +11,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Journal, stateFiles } from '../src/index.js';
 import { underGateFence } from '../src/fence.js';
 import { updateState } from '../src/state.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, putThroughStore, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-gate-');
 
@@ -110,9 +110,7 @@ describe('the rollback gate', () => {
   it('a journalled record other code drops from JSON while the rollback waits for the fence stops it (FOREIGN_OVERWRITE), LevelDB untouched, the phase back', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const files = stateFiles(migration.paths);
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(97, sampleRecord(97, 'Journalled', 'bsctestnet', 5));
-    await store.close();
+    await putThroughStore(tempDir(), sampleRecord(97, 'Journalled', 'bsctestnet', 5));
     // A write in flight keeps the rollback waiting for the fence, past its first check of the files.
     const writer = await holdFenceShared(files.fence);
     const rollback = migration.rollback().catch((e: unknown) => e);
@@ -130,8 +128,6 @@ describe('the rollback gate', () => {
     // Nothing was carried back: the phase the rollback left comes back, and it says so; writes go on.
     expect(String((await rollback) as Error)).toContain('the phase is json-primary again');
     expect((await migration.status()).phase).toBe('json-primary');
-    const after = createStateStore({ cwd: tempDir(), env: {} });
-    await after.putContract(97, sampleRecord(97, 'AfterStop', 'bsctestnet', 6));
-    await after.close();
+    await putThroughStore(tempDir(), sampleRecord(97, 'AfterStop', 'bsctestnet', 6));
   });
 });

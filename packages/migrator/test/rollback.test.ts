@@ -6,7 +6,7 @@ import { sampleRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore } from '../src/index.js';
-import { acknowledgeAll, compareDirect, demoMigration, useTempDir } from './helpers.js';
+import { compareDirect, demoMigration, putThroughStore, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-');
 
@@ -24,8 +24,7 @@ async function listing(dir: string): Promise<string[]> {
 
 describe('rollback', () => {
   it('after cut-over and further JSON writes and deletes, LevelDB holds exactly the JSON state', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
 
     const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'AfterCutover', 'bsctestnet', 1));
@@ -52,8 +51,7 @@ describe('rollback', () => {
   });
 
   it('from json-only carries back every key JSON holds, also writes no local journal saw (a teammate\'s, pulled through git)', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     // Written straight into the JSON files, as a pull of another clone's json-only writes lands them.
     const json = new JsonFileStore({ dir: migration.paths.deployments });
     await json.open();
@@ -98,9 +96,7 @@ describe('rollback', () => {
 
   it('emergency rollback carries back JSON-primary writes, skips the gates and keeps the JSON files', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
-    const store = createStateStore({ cwd: tempDir(), env: {} });
-    await store.putContract(97, sampleRecord(97, 'DuringPrimary', 'bsctestnet', 2));
-    await store.close();
+    await putThroughStore(tempDir(), sampleRecord(97, 'DuringPrimary', 'bsctestnet', 2));
     const before = await readdir(migration.paths.deployments);
     // Without a backup the readiness gate refuses an ordinary rollback; an emergency one goes on.
     await rm(join(migration.paths.stateDir, 'backups'), { recursive: true });
@@ -114,8 +110,7 @@ describe('rollback', () => {
   });
 
   it('with the JSON files unreadable, an emergency rollback carries back from the journal: the last value of each key, deletes as deletes', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
 
     const store = createStateStore({ cwd: tempDir(), env: {} });
     await store.putContract(97, sampleRecord(97, 'AfterCutover', 'bsctestnet', 1));

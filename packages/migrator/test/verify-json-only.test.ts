@@ -7,14 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, putThroughStore, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-json-only-');
 
 describe('verify and compare in json-only', () => {
   it('is clean after puts and deletes made since the cut-over, and names them; a value written by other means still differs', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     const store = createStateStore({ cwd: tempDir(), env: {} });
     const existing = (await store.list(97))[0];
     await store.putContract(97, sampleRecord(97, 'AfterCutover', 'bsctestnet', 9));
@@ -58,8 +57,7 @@ describe('verify and compare in json-only', () => {
   });
 
   it('in a clone that did not cut over, and for a teammate\'s writes pulled through git: clean, naming them', async () => {
-    const migration = await demoMigration(tempDir(), 'json-primary');
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const migration = await demoMigration(tempDir(), 'json-only');
     await migration.close?.();
     // A clone: LevelDB, the network files and the committed phase file, none of the state folder's local files.
     const clone = join(tempDir(), 'clone');
@@ -69,9 +67,7 @@ describe('verify and compare in json-only', () => {
     await mkdir(join(clone, '.deploystate'));
     for (const name of ['phase.json', '.gitignore']) await cp(join(tempDir(), '.deploystate', name), join(clone, '.deploystate', name));
     // The clone's deploy script writes one record; the original's teammate (here) another, pulled into the clone.
-    const inClone = createStateStore({ cwd: clone, env: {} });
-    await inClone.putContract(97, sampleRecord(97, 'FromClone', 'bsctestnet', 11));
-    await inClone.close();
+    await putThroughStore(clone, sampleRecord(97, 'FromClone', 'bsctestnet', 11));
     const teammate = createStateStore({ cwd: tempDir(), env: {} });
     await teammate.putContract(56, sampleRecord(56, 'FromTeammate', 'bscmainnet', 12));
     const older = (await teammate.list(56))[0];

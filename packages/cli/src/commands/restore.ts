@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
+import { listed } from '../render.js';
 
 const LEVELDB_TARGET = 'leveldb';
 
@@ -85,8 +86,7 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
 /** The records a restore took away (--discard-newer): they stay in what it replaced, kept aside. */
 function discardedLines(ctx: Context, discarded: readonly string[] | undefined): string[] {
   if (!discarded || discarded.length === 0) return [];
-  const listed = `${discarded.slice(0, 10).join(', ')}${discarded.length > 10 ? ` and ${discarded.length - 10} more` : ''}`;
-  return [ctx.out.paint.yellow(`  ${discarded.length} record(s) it held are not in the restored version (--discard-newer): ${listed}`)];
+  return [ctx.out.paint.yellow(`  ${discarded.length} record(s) it held are not in the restored version (--discard-newer): ${listed(discarded, 10)}`)];
 }
 
 /** Which version a restore put back, in words. */

@@ -5,7 +5,7 @@ import { sharedStateFile } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
-import { renderReadiness, verdict } from '../render.js';
+import { listed, renderReadiness, verdict } from '../render.js';
 
 export function emergencyRequested(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): boolean {
   return options.emergency === true || env.EMERGENCY_ROLLBACK?.toLowerCase() === 'true';
@@ -50,7 +50,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       ...(report.outboxDropped?.length
         ? [
             p.dim(
-              `${dryRun ? 'would leave' : 'left'} the outbox: ${report.outboxDropped.length} write(s) JSON never received (LevelDB holds them; JSON is no longer written): ${report.outboxDropped.slice(0, 10).join(', ')}${report.outboxDropped.length > 10 ? ` and ${report.outboxDropped.length - 10} more` : ''}`,
+              `${dryRun ? 'would leave' : 'left'} the outbox: ${report.outboxDropped.length} write(s) JSON never received (LevelDB holds them; JSON is no longer written): ${listed(report.outboxDropped, 10)}`,
             ),
           ]
         : []),

@@ -14,6 +14,8 @@ import {
   type NetworkRegistry,
 } from '@deploystate/core';
 import type { DrillChecks } from './checks.js';
+
+export { listed } from '../render.js';
 import type { Workspace } from './workspace.js';
 
 export interface DrillEnv {
@@ -69,7 +71,3 @@ export async function readDocument(file: string): Promise<Record<string, unknown
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** At most `limit` items, then "and N more". */
-export function listed(items: readonly string[], limit = 5): string {
-  if (items.length <= limit) return items.join(', ');
-  return `${items.slice(0, limit).join(', ')} and ${items.length - limit} more`;
-}
