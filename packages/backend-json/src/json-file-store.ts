@@ -10,6 +10,8 @@ import {
   StateError,
   assertChainId,
   assertDeploymentRecord,
+  canonicalDigest,
+  checkRecord,
   compareKeys,
   finding,
   isStateError,
@@ -78,6 +80,13 @@ export interface ReplaceChainResult {
   removed: string[];
   /** False when the file already held exactly these bytes and nothing was written. */
   changed: boolean;
+}
+
+export interface SwapResult {
+  /** Whether the record was set (or removed): always, unless `expected` was given and the file held something else. */
+  swapped: boolean;
+  /** What the file held under the name before (a copy), null when it held no record there. */
+  previous: DeploymentRecord | null;
 }
 
 export class JsonFileStore extends AbstractStateStore {
@@ -169,17 +178,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   private invalidError(loaded: LoadedFile, name: string): StateError {
-    const entry = loaded.model?.invalid.get(name);
-    const key = `${loaded.model?.chainId ?? ''}-${name}`;
-    return new StateError(
-      ErrorCodes.CORRUPTED,
-      `${loaded.file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${entry?.finding.message ?? ''}`,
-      {
-        file: loaded.file,
-        key,
-        hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
-      },
-    );
+    return invalidEntryError(loaded.file, loaded.model?.chainId, name, loaded.model?.invalid.get(name)?.finding.message ?? '');
   }
 
   // The caller's chainId and name go straight to the file (the key is built only to validate them,
@@ -325,6 +324,43 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /**
+   * Sets the record under `contractName` to `next` (removes it when null) and says what the file
+   * held there before, both under the file's lock, in one write: no other process's write can land
+   * between the two. With `expected` (a record, or null for none) it is a compare-and-swap: the file
+   * is left as it is unless it holds exactly that (by canonical digest). A name whose entry is not a
+   * record is refused (CORRUPTED), as get() refuses it: what it held could not be put back.
+   */
+  swap(chainId: number, contractName: string, next: DeploymentRecord | null, options: { expected?: DeploymentRecord | null } = {}): Promise<SwapResult> {
+    return this.timed('swap', async () => {
+      recordKey(chainId, contractName);
+      const record = next === null ? null : copyData(checkRecord(next).record);
+      if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
+        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
+          key: `${chainId}-${contractName}`,
+        });
+      }
+      const { expected } = options;
+      const wanted = expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected);
+      const { value } = await this.enqueue(chainId, (work) => {
+        if (work.invalid.has(contractName)) throw invalidEntryError(work.file, chainId, contractName, 'swap puts back what a name held, and this is not a record');
+        const held = work.records.get(contractName) ?? null;
+        const previous = held === null ? null : copyData(held);
+        if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return { swapped: false, previous };
+        if (record !== null) {
+          refuseInvalidRemaining(work, [contractName]);
+          work.records.set(contractName, record);
+          work.touched.add(contractName);
+        } else if (work.records.delete(contractName)) {
+          refuseInvalidRemaining(work, [contractName]);
+          work.touched.add(contractName);
+        }
+        return { swapped: true, previous };
+      });
+      return value as SwapResult;
+    });
+  }
+
+  /**
    * Makes one chain's records exactly `records` in one atomic file write (entries that are not
    * records are replaced too); skips the write when the bytes would not change.
    */
@@ -406,4 +442,13 @@ export class JsonFileStore extends AbstractStateStore {
   backupDirFor(chainId: number): string {
     return backupDirFor(this.location, this.registry.fileName(assertChainId(chainId)));
   }
+}
+
+/** CORRUPTED for a name whose entry in the file is not a deployment record of the chain. */
+function invalidEntryError(file: string, chainId: number | undefined, name: string, detail: string): StateError {
+  return new StateError(ErrorCodes.CORRUPTED, `${file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${detail}`, {
+    file,
+    key: `${chainId ?? ''}-${name}`,
+    hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
+  });
 }

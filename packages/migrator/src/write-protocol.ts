@@ -24,6 +24,7 @@ import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
 import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { JsonFileStore } from '@deploystate/backend-json';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
 /** What a write needs from the store it goes through. */
@@ -294,8 +295,15 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   let previous: DeploymentRecord | null = null;
   let result: boolean;
   try {
-    if (secondaryName) previous = await primary.get(chainId, contractName);
-    result = await apply(primary);
+    if (secondaryName && primary instanceof JsonFileStore) {
+      // What the write replaces, read under the file's lock in the same write: a write another
+      // process made just before this one is what an undo puts back, never an older value.
+      ({ previous } = await primary.swap(chainId, contractName, record ?? null));
+      result = op === 'put' || previous !== null;
+    } else {
+      if (secondaryName) previous = await primary.get(chainId, contractName);
+      result = await apply(primary);
+    }
     await intentSynced;
   } catch (error) {
     await close('primary-failed', error);
@@ -313,7 +321,10 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
       // Undone only while the primary still holds this write: another write of the key that landed
       // since (a script whose own write went through while this one waited for the secondary) was
       // acknowledged, and putting back what came before this write would wipe it.
-      if (await stillHolds(primary, w)) {
+      if (primary instanceof JsonFileStore) {
+        // A compare-and-swap under the file's lock: nothing lands between the check and the undo.
+        await primary.swap(chainId, contractName, previous, { expected: record ?? null });
+      } else if (await stillHolds(primary, w)) {
         if (previous === null) await primary.delete(chainId, contractName);
         else await primary.put(previous);
       }

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { acquireLock, createDemo, createStateStore, Journal, Migration, routeFor, stateFiles } from '../src/index.js';
 import { initialState } from '../src/state.js';
 import { demoMigration, useTempDir } from './helpers.js';
@@ -147,6 +148,85 @@ describe('the factory store', () => {
     expect(await primary.get(97, 'Contended')).toEqual(later);
     await store.close();
     await migration.close();
+  });
+
+  // In json-primary the undo read the key before its JSON write and checked it again before putting
+  // that back, each outside the file's lock: another script's write landing in either gap was
+  // acknowledged, then wiped from JSON by the undo (an older value put back over it).
+  describe('the undo of a json-primary write whose LevelDB write failed', () => {
+    /** LevelDB that refuses the writes of one timestamp (this script's), and takes everyone else's. */
+    class RefusingStore extends MemoryStore {
+      refused = -1;
+      protected override async _put(key: string, record: DeploymentRecord): Promise<void> {
+        if (record.timestamp === this.refused) throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
+        return super._put(key, record);
+      }
+    }
+    /** The JSON store a script writes through, with a hook where it first reads or writes the key, and one where its undo does. */
+    class HookedJson extends JsonFileStore {
+      onWrite: (() => Promise<void>) | undefined;
+      onUndo: (() => Promise<void>) | undefined;
+      /** The key's reads and writes so far (the hooks count from the script's put under test). */
+      calls = 0;
+      private async hook(): Promise<void> {
+        const hook = ++this.calls === 1 ? this.onWrite : this.calls === 2 ? this.onUndo : undefined;
+        await hook?.();
+      }
+      override async get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
+        const record = await super.get(chainId, contractName);
+        await this.hook();
+        return record;
+      }
+      override async swap(...args: Parameters<JsonFileStore['swap']>): ReturnType<JsonFileStore['swap']> {
+        await this.hook();
+        return super.swap(...args);
+      }
+    }
+    const setup = async () => {
+      const migration = await demoMigration(tempDir(), 'json-primary');
+      const dir = join(tempDir(), 'deployments');
+      const leveldb = new RefusingStore();
+      const json = new HookedJson({ dir });
+      await json.open();
+      // Another process's store on the same files (its own lock lease and cache).
+      const other = new JsonFileStore({ dir });
+      await other.open();
+      const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
+      const at = (timestamp: number) => ({ ...sampleRecord(97, 'Contended', 'bsctestnet'), timestamp });
+      await store.putContract(97, at(1));
+      json.calls = 0;
+      // Another script's write, acknowledged on both sides.
+      const otherWrites = (timestamp: number) => async () => {
+        await other.put(at(timestamp));
+        await leveldb.put(at(timestamp));
+      };
+      const ours = at(2);
+      leveldb.refused = ours.timestamp;
+      const close = async () => {
+        await store.close();
+        await other.close();
+        await json.close();
+        await migration.close();
+      };
+      return { json, other, leveldb, store, at, ours, otherWrites, close };
+    };
+
+    it('puts back the write that landed just before it, not the value read before that write', async () => {
+      const t = await setup();
+      t.json.onWrite = t.otherWrites(3);
+      await expect(t.store.putContract(97, t.ours)).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+      expect((await t.other.get(97, 'Contended'))?.timestamp).toBe(3);
+      expect((await t.leveldb.get(97, 'Contended'))?.timestamp).toBe(3);
+      await t.close();
+    });
+
+    it('leaves in place a write that lands while it runs', async () => {
+      const t = await setup();
+      t.json.onUndo = t.otherWrites(4);
+      await expect(t.store.putContract(97, t.ours)).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+      expect((await t.other.get(97, 'Contended'))?.timestamp).toBe(4);
+      await t.close();
+    });
   });
 
   it('follows a phase change made by another Migration instance, and journals intent before outcome', async () => {
