@@ -331,33 +331,40 @@ export class JsonFileStore extends AbstractStateStore {
    * record is refused (CORRUPTED), as get() refuses it: what it held could not be put back.
    */
   swap(chainId: number, contractName: string, next: DeploymentRecord | null, options: { expected?: DeploymentRecord | null } = {}): Promise<SwapResult> {
-    return this.timed('swap', async () => {
-      recordKey(chainId, contractName);
-      const record = next === null ? null : copyData(checkRecord(next).record);
-      if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
-        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
-          key: `${chainId}-${contractName}`,
-        });
-      }
-      const { expected } = options;
-      const wanted = expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected);
-      const { value } = await this.enqueue(chainId, (work) => {
-        if (work.invalid.has(contractName)) throw invalidEntryError(work.file, chainId, contractName, 'swap puts back what a name held, and this is not a record');
-        const held = work.records.get(contractName) ?? null;
-        const previous = held === null ? null : copyData(held);
-        if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return { swapped: false, previous };
-        if (record !== null) {
-          refuseInvalidRemaining(work, [contractName]);
-          work.records.set(contractName, record);
-          work.touched.add(contractName);
-        } else if (work.records.delete(contractName)) {
-          refuseInvalidRemaining(work, [contractName]);
-          work.touched.add(contractName);
-        }
-        return { swapped: true, previous };
+    return this.timed('swap', async () => this.swapIn(chainId, contractName, next === null ? null : checkRecord(next), options));
+  }
+
+  /** swap() of a record checked once already (checkRecord), as putChecked() is put(): for a store composed of others. */
+  swapChecked(chainId: number, contractName: string, next: CheckedRecord | null, options: { expected?: DeploymentRecord | null } = {}): Promise<SwapResult> {
+    return this.timed('swap', async () => this.swapIn(chainId, contractName, next, options));
+  }
+
+  private async swapIn(chainId: number, contractName: string, checked: CheckedRecord | null, options: { expected?: DeploymentRecord | null }): Promise<SwapResult> {
+    recordKey(chainId, contractName);
+    const record = checked === null ? null : copyData(checked.record);
+    if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
+        key: `${chainId}-${contractName}`,
       });
-      return value as SwapResult;
+    }
+    const { expected } = options;
+    const wanted = expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected);
+    const { value } = await this.enqueue(chainId, (work) => {
+      if (work.invalid.has(contractName)) throw invalidEntryError(work.file, chainId, contractName, 'swap puts back what a name held, and this is not a record');
+      const held = work.records.get(contractName) ?? null;
+      const previous = held === null ? null : copyData(held);
+      if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return { swapped: false, previous };
+      if (record !== null) {
+        refuseInvalidRemaining(work, [contractName]);
+        work.records.set(contractName, record);
+        work.touched.add(contractName);
+      } else if (work.records.delete(contractName)) {
+        refuseInvalidRemaining(work, [contractName]);
+        work.touched.add(contractName);
+      }
+      return { swapped: true, previous };
     });
+    return value as SwapResult;
   }
 
   /**

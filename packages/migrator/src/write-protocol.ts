@@ -298,7 +298,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     if (secondaryName && primary instanceof JsonFileStore) {
       // What the write replaces, read under the file's lock in the same write: a write another
       // process made just before this one is what an undo puts back, never an older value.
-      ({ previous } = await primary.swap(chainId, contractName, record ?? null));
+      ({ previous } = await primary.swapChecked(chainId, contractName, w.op === 'put' ? w.checked : null));
       result = op === 'put' || previous !== null;
     } else {
       if (secondaryName) previous = await primary.get(chainId, contractName);

@@ -181,6 +181,10 @@ describe('the factory store', () => {
         await this.hook();
         return super.swap(...args);
       }
+      override async swapChecked(...args: Parameters<JsonFileStore['swapChecked']>): ReturnType<JsonFileStore['swapChecked']> {
+        await this.hook();
+        return super.swapChecked(...args);
+      }
     }
     const setup = async () => {
       const migration = await demoMigration(tempDir(), 'json-primary');
