@@ -18,6 +18,8 @@ export {
   inspectFolder,
   liveTables,
   checkDataFiles,
+  RESTORING_SUFFIX,
+  stagedCopiesOf,
   type FolderState,
   type FolderCheck,
   type TornTail,

@@ -1,8 +1,9 @@
 // What is in a LevelDB folder, checked with plain file reads BEFORE LevelDB opens it: opening
 // recovers (rewrites) the log and, with createIfMissing, would wipe a store whose CURRENT is gone,
 // so damage has to be found while the files are still untouched.
+import { readdirSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode } from '@deploystate/core';
 import { checkLog } from './level-log.js';
 import { folderMemo, nowNs, stampOf, unchanged, type Verified } from './verified-files.js';
@@ -37,6 +38,29 @@ export async function inspectFolder(path: string): Promise<FolderState> {
   if (entries.includes('CURRENT')) return { kind: 'store', entries };
   if (entries.some((name) => DATA_FILE.test(name))) return { kind: 'headless', entries };
   return { kind: 'empty', entries };
+}
+
+/**
+ * What a staged copy of a LevelDB folder is called beside it (`<folder>.restoring-<stamp>`): the
+ * migrator's restore checks a backup there, then swaps it in by two renames (the live folder aside,
+ * the copy in). A folder missing while such a copy stands beside it is back in a moment, unless the
+ * restore was killed between its renames.
+ */
+export const RESTORING_SUFFIX = '.restoring-';
+
+/** The staged copies (full paths) beside `path`, oldest name first. */
+export function stagedCopiesOf(path: string): string[] {
+  const prefix = `${basename(path)}${RESTORING_SUFFIX}`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => name.startsWith(prefix))
+    .sort()
+    .map((name) => join(dirname(path), name));
 }
 
 export function corrupted(path: string, detail: string, cause?: unknown): StateError {

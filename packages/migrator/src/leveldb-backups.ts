@@ -2,8 +2,8 @@
 // recorded with each, and the restore: it must work above all when the live folder is damaged or
 // gone, so it never needs to open that folder, only to learn whether another process holds it.
 import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
+import { join } from 'node:path';
+import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
   fsErrorCode,
@@ -179,10 +179,7 @@ async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder)
 
 /** Staged copies a restore killed outright left beside the folder (the restore runs under the migration lock: none is another's). */
 async function sweepStaged(ctx: MigrationContext): Promise<void> {
-  const folder = dirname(ctx.files.leveldb);
-  const prefix = `${basename(ctx.files.leveldb)}.restoring-`;
-  for (const name of await readdir(folder).catch(() => [] as string[]))
-    if (name.startsWith(prefix)) await rm(join(folder, name), { recursive: true, force: true });
+  for (const staged of stagedCopiesOf(ctx.files.leveldb)) await rm(staged, { recursive: true, force: true });
 }
 
 /** Opens the staged copy and reads its content; CORRUPTED naming the backup when it does not open. */
@@ -236,7 +233,7 @@ export async function restoreLevelDbFolder(
 
   await sweepStaged(ctx);
   const stamp = isoNow(ctx).replace(/[:.]/g, '-');
-  const staged = await freePath(`${ctx.files.leveldb}.restoring-${stamp}`);
+  const staged = await freePath(`${ctx.files.leveldb}${RESTORING_SUFFIX}${stamp}`);
   // Beside the committed folder: removed if a signal stops the process while it is only a copy.
   const dropStagedCleanup = removeOnInterrupt(staged);
   let restoredContent: LevelDbContent;

@@ -1,0 +1,44 @@
+// A restore swaps a checked copy in by two renames: the live folder aside, then the staged copy
+// (`<folder>.restoring-<stamp>`) into its place. A store opened in between finds no folder for a
+// moment: it waits for the copy as it waits for a lock, never reports the store missing meanwhile,
+// and never creates an empty store in its place.
+import { existsSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '@deploystate/core';
+import { LevelDbStore, RESTORING_SUFFIX } from '../src/index.js';
+import { storeFolderPerTest } from './helpers.js';
+
+const folder = storeFolderPerTest('swap', { seed: true });
+
+describe('a store opened while a restore swaps its folder', () => {
+  it('waits for the staged copy to be renamed into place, then opens it', async () => {
+    const staged = `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
+    // The live folder moved aside; the checked copy (here, the same store) not in place yet.
+    await rename(folder.path, staged);
+    const store = new LevelDbStore({ path: folder.path, lockWait: { attempts: 40, minDelayMs: 5, maxDelayMs: 20 } });
+    const opening = store.open();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await rename(staged, folder.path);
+    await opening;
+    expect((await store.get(56, 'Seed'))?.contractName).toBe('Seed');
+    await store.close();
+  });
+
+  it('a copy a killed restore left: STORE_NOT_FOUND after the wait, naming the copy; nothing is created, even by a store that may create', async () => {
+    const staged = `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
+    await rename(folder.path, staged);
+    const quick = { attempts: 4, minDelayMs: 1, maxDelayMs: 5 };
+    for (const create of [false, true]) {
+      const store = new LevelDbStore({ path: folder.path, create, lockWait: quick });
+      const failure = await store.open().then(
+        () => undefined,
+        (error: unknown) => error as { code?: string; file?: string; hint?: string },
+      );
+      expect(failure).toMatchObject({ code: ErrorCodes.STORE_NOT_FOUND, file: folder.path });
+      expect(failure?.hint).toContain(staged);
+      await store.close();
+    }
+    expect(existsSync(folder.path)).toBe(false);
+  });
+});
