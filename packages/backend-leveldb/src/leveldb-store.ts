@@ -20,7 +20,7 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { mapLevelError } from './level-errors.js';
+import { levelCodes, mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { wantedInProcess } from './process-holds.js';
 import { SharedHandle, type Lease } from './shared-handle.js';
@@ -277,7 +277,7 @@ export class LevelDbStore extends AbstractStateStore {
   ): Promise<{ admitted: boolean; existed: boolean }> {
     try {
       if (!admit()) return { admitted: false, existed: true };
-      await writeStrings(lease.db, [record, outbox], this.sync);
+      await this.writing(this.openHandle(), lease.db, (db) => writeStrings(db, [record, outbox], this.sync));
       return { admitted: true, existed: true };
     } catch (error) {
       throw this.levelError(error, record.key, ErrorCodes.WRITE_FAILED);
@@ -410,20 +410,45 @@ export class LevelDbStore extends AbstractStateStore {
     return this.handle;
   }
 
+  /** A read, or (with `fallback`) a write: see writing(). */
   private async withDb<T>(run: (db: Db) => Promise<T>, key?: string, fallback?: typeof ErrorCodes.WRITE_FAILED): Promise<T> {
     const handle = this.openHandle();
     try {
-      return await handle.use(run);
+      return await handle.use(fallback === undefined ? run : (db) => this.writing(handle, db, run));
     } catch (error) {
       throw this.levelError(error, key, fallback);
+    }
+  }
+
+  /**
+   * A write on `db`. One that fails discards the handle (SharedHandle.discard: LevelDB would put
+   * the next records out of place in its log, and lose them at its next open); a write that comes
+   * after it on the same handle (inside a hold, before it closes) is refused, never written there.
+   */
+  private async writing<T>(handle: SharedHandle<Db>, db: Db, run: (db: Db) => Promise<T>): Promise<T> {
+    if (handle.failedOn(db)) {
+      throw new StateError(ErrorCodes.WRITE_FAILED, `a write to LevelDB store ${this.location} failed just before; LevelDB is reopened before it takes another`, {
+        file: this.location,
+        hint: 'retry the write',
+      });
+    }
+    try {
+      return await run(db);
+    } catch (error) {
+      handle.discard(db);
+      throw error;
     }
   }
 
   /** A failure of LevelDB as the store reports it; a write's unclassified failure as `fallback`. */
   private levelError(error: unknown, key?: string, fallback?: typeof ErrorCodes.WRITE_FAILED): StateError {
     const mapped = mapLevelError(error, this.location, key);
-    if (fallback && mapped.code === ErrorCodes.BACKEND_UNAVAILABLE && !(error instanceof StateError)) {
-      return new StateError(fallback, `write to LevelDB store ${this.location} failed; what was stored before is intact`, {
+    // A write's I/O error (a file size limit, a failing disk) says nothing of what is stored: the
+    // write failed, and the store reopens before the next one (writing()).
+    const ioError = mapped.code === ErrorCodes.CORRUPTED && !levelCodes(error).includes('LEVEL_CORRUPTION');
+    if (fallback && (mapped.code === ErrorCodes.BACKEND_UNAVAILABLE || ioError) && !(error instanceof StateError)) {
+      const reason = ioError ? ` (${mapped.cause instanceof Error ? mapped.cause.message : String(mapped.cause)})` : '';
+      return new StateError(fallback, `write to LevelDB store ${this.location} failed${reason}; what was stored before is intact`, {
         file: this.location,
         ...(key !== undefined && { key }),
         cause: error,

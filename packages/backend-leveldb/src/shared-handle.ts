@@ -47,6 +47,8 @@ export class SharedHandle<Db extends ClosableDb> {
   private lastHandOverCheck = -Infinity;
   /** Holds taken by pinned(): while any is held, the handle is not handed over. */
   private pins = 0;
+  /** The LevelDB a write failed on (discard): it takes no more writes and closes as soon as it can. */
+  private failed: Db | undefined;
 
   constructor(
     private readonly openDb: () => Promise<Db>,
@@ -146,8 +148,30 @@ export class SharedHandle<Db extends ClosableDb> {
       return await work();
     } finally {
       this.pins--;
+      // A write failed inside: the handle closes once this hold's own lease ends.
+      if (this.pins === 0 && this.failed !== undefined && this.failed === this.db) this.draining = true;
       lease.release();
     }
+  }
+
+  /**
+   * LevelDB failed a write on `db` (a full disk, a file size limit): it takes no more work, and
+   * closes once the operations in flight end (a hold's, once the hold ends); the next lease opens
+   * LevelDB afresh. LevelDB's log writer counts a record it could not finish as written, so the
+   * records appended after it land out of place, and its next open drops them: acknowledged writes
+   * lost. Reopened, it drops only the unfinished record, at the log's end, as after a crash.
+   */
+  discard(db: Db): void {
+    if (this.db !== db || this.closing) return;
+    this.failed = db;
+    if (this.pins > 0) return;
+    if (this.active === 0) this.closeIdle();
+    else this.draining = true;
+  }
+
+  /** Whether a write failed on `db` (discard): no write may follow it there. */
+  failedOn(db: Db): boolean {
+    return this.failed === db;
   }
 
   /**
@@ -299,6 +323,7 @@ export class SharedHandle<Db extends ClosableDb> {
     const db = this.db;
     if (this.active > 0 || this.opening || this.closing || !db) return;
     this.db = undefined;
+    if (this.failed === db) this.failed = undefined;
     // A failed idle close leaves nothing to recover: the next call opens a fresh handle.
     this.closing = db.close().then(
       () => {

@@ -28,9 +28,19 @@ export interface Child {
   output(): string;
 }
 
-/** Runs an ES module script with `node`, resolving packages from this package's node_modules. */
-export function runNode(args: string[]): Child {
-  const child = spawn(process.execPath, args, { cwd: packageDir, stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Runs an ES module script with `node`, resolving packages from this package's node_modules. With
+ * `fileSizeKb`, under that soft limit on the size of any file it writes (RLIMIT_FSIZE: a write
+ * past it fails with EFBIG, as on a full disk; `prlimit` lifts it while the child runs).
+ */
+export function runNode(args: string[], options: { fileSizeKb?: number } = {}): Child {
+  const child =
+    options.fileSizeKb === undefined
+      ? spawn(process.execPath, args, { cwd: packageDir, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -S -f ${options.fileSizeKb} && exec "$0" "$@"`, process.execPath, ...args], {
+          cwd: packageDir,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
   let out = '';
   let err = '';
   const waiters: Array<{ text: string; resolve: () => void }> = [];
