@@ -2,6 +2,7 @@
 // intent, fence against a phase change, write the primary, then the secondary; undo the primary
 // when the secondary fails, or mark the migration diverged when the undo fails too.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   AbstractStateStore,
   canonicalDigest,
@@ -25,6 +26,7 @@ import { underWriteFence } from './fence.js';
 import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
+import { acquireLock, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
 /** What a write needs from the store it goes through. */
@@ -161,6 +163,11 @@ function fencedJournalRoute(t: Pick<WriteTarget, 'outbox'>, route: Route): boole
 /** What writeRouted returns when the phase moved under the fence: the write goes through writeThrough again. */
 const ROUTE_AGAIN = Symbol('route again');
 
+/** The name of a network's json-primary write turn (its lock file sits with the network files' own locks). */
+const JSON_PRIMARY_TURN = 'json-primary-write-';
+/** How long a json-primary write waits for its turn: the holder's JSON lock wait and LevelDB hand-over wait, and some. */
+const JSON_PRIMARY_TURN_WAIT_MS = 30_000;
+
 /** WRITES_REFUSED for a write that waited for a rollback in progress as long as writes wait. */
 function writesRefused(t: WriteTarget, key: string): StateError {
   return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${t.watcher.state.phase}`, {
@@ -292,63 +299,87 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     }
   }
 
-  let previous: DeploymentRecord | null = null;
-  let result: boolean;
-  try {
-    if (secondaryName && primary instanceof JsonFileStore) {
-      // What the write replaces, read under the file's lock in the same write: a write another
-      // process made just before this one is what an undo puts back, never an older value.
-      ({ previous } = await primary.swapChecked(chainId, contractName, w.op === 'put' ? w.checked : null));
-      result = op === 'put' || previous !== null;
-    } else {
-      if (secondaryName) previous = await primary.get(chainId, contractName);
-      result = await apply(primary);
+  // json-primary: one write of a network file at a time in every process, from its JSON write
+  // through its LevelDB write (and the undo when that fails). Two scripts writing one key otherwise
+  // interleave: JSON and LevelDB could end on different acknowledged values, and an undo could put
+  // back another script's write that was itself being undone.
+  let turn: HeldLock | undefined;
+  if (secondaryName !== undefined && primaryName === 'json') {
+    try {
+      turn = await acquireLock(lockFileFor(join(t.files.deployments, `${JSON_PRIMARY_TURN}${chainId}`)), {
+        timeoutMs: JSON_PRIMARY_TURN_WAIT_MS,
+        purpose: `json-primary write of ${key}`,
+      });
+    } catch (error) {
+      await close('primary-failed', error);
+      throw error;
     }
-    await intentSynced;
-  } catch (error) {
-    await close('primary-failed', error);
-    throw error;
   }
-  if (!secondaryName) {
+  try {
+    return await writeBothSides();
+  } finally {
+    await turn?.release();
+  }
+
+  async function writeBothSides(): Promise<boolean> {
+    let previous: DeploymentRecord | null = null;
+    let result: boolean;
+    try {
+      if (secondaryName && primary instanceof JsonFileStore) {
+        // What the write replaces, read under the file's lock in the same write: a write another
+        // process made just before this one is what an undo puts back, never an older value.
+        ({ previous } = await primary.swapChecked(chainId, contractName, w.op === 'put' ? w.checked : null));
+        result = op === 'put' || previous !== null;
+      } else {
+        if (secondaryName) previous = await primary.get(chainId, contractName);
+        result = await apply(primary);
+      }
+      await intentSynced;
+    } catch (error) {
+      await close('primary-failed', error);
+      throw error;
+    }
+    if (!secondaryName) {
+      const closing = closeOk();
+      if (closing !== undefined) await closing;
+      return result;
+    }
+    try {
+      await apply(await t.side(secondaryName));
+    } catch (secondaryError) {
+      try {
+        // Undone only while the primary still holds this write: another write of the key that landed
+        // since (a script whose own write went through while this one waited for the secondary) was
+        // acknowledged, and putting back what came before this write would wipe it.
+        if (primary instanceof JsonFileStore) {
+          // A compare-and-swap under the file's lock: nothing lands between the check and the undo.
+          await primary.swap(chainId, contractName, previous, { expected: record ?? null });
+        } else if (await stillHolds(primary, w)) {
+          if (previous === null) await primary.delete(chainId, contractName);
+          else await primary.put(previous);
+        }
+      } catch (undoError) {
+        const closed = (await t.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
+        await updateState(t.files, (s) => {
+          s.diverged = true;
+          s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
+        });
+        throw new StateError(
+          ErrorCodes.DIVERGED,
+          `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`,
+          {
+            key,
+            file: t.files.state,
+            hint: 'run verify; promote and cutover stay blocked until it is clean',
+            cause: secondaryError,
+          },
+        );
+      }
+      await close('compensated', secondaryError);
+      throw secondaryError;
+    }
     const closing = closeOk();
     if (closing !== undefined) await closing;
     return result;
   }
-  try {
-    await apply(await t.side(secondaryName));
-  } catch (secondaryError) {
-    try {
-      // Undone only while the primary still holds this write: another write of the key that landed
-      // since (a script whose own write went through while this one waited for the secondary) was
-      // acknowledged, and putting back what came before this write would wipe it.
-      if (primary instanceof JsonFileStore) {
-        // A compare-and-swap under the file's lock: nothing lands between the check and the undo.
-        await primary.swap(chainId, contractName, previous, { expected: record ?? null });
-      } else if (await stillHolds(primary, w)) {
-        if (previous === null) await primary.delete(chainId, contractName);
-        else await primary.put(previous);
-      }
-    } catch (undoError) {
-      const closed = (await t.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
-      await updateState(t.files, (s) => {
-        s.diverged = true;
-        s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
-      });
-      throw new StateError(
-        ErrorCodes.DIVERGED,
-        `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`,
-        {
-          key,
-          file: t.files.state,
-          hint: 'run verify; promote and cutover stay blocked until it is clean',
-          cause: secondaryError,
-        },
-      );
-    }
-    await close('compensated', secondaryError);
-    throw secondaryError;
-  }
-  const closing = closeOk();
-  if (closing !== undefined) await closing;
-  return result;
 }

@@ -157,8 +157,14 @@ describe('the factory store', () => {
     /** LevelDB that refuses the writes of one timestamp (this script's), and takes everyone else's. */
     class RefusingStore extends MemoryStore {
       refused = -1;
+      refusedToo = -1;
+      /** Awaited before a refused write fails. */
+      beforeRefusing: ((record: DeploymentRecord) => Promise<unknown>) | undefined;
       protected override async _put(key: string, record: DeploymentRecord): Promise<void> {
-        if (record.timestamp === this.refused) throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
+        if (record.timestamp === this.refused || record.timestamp === this.refusedToo) {
+          await this.beforeRefusing?.(record);
+          throw Object.assign(new Error('disk on fire'), { code: 'WRITE_FAILED' });
+        }
         return super._put(key, record);
       }
     }
@@ -181,7 +187,10 @@ describe('the factory store', () => {
         await this.hook();
         return super.swap(...args);
       }
+      /** Told of each write's record as it begins (null: a delete). */
+      whenWriting: ((record: DeploymentRecord | null) => void) | undefined;
       override async swapChecked(...args: Parameters<JsonFileStore['swapChecked']>): ReturnType<JsonFileStore['swapChecked']> {
+        this.whenWriting?.(args[2]?.record ?? null);
         await this.hook();
         return super.swapChecked(...args);
       }
@@ -221,6 +230,39 @@ describe('the factory store', () => {
       await expect(t.store.putContract(97, t.ours)).rejects.toMatchObject({ code: 'WRITE_FAILED' });
       expect((await t.other.get(97, 'Contended'))?.timestamp).toBe(3);
       expect((await t.leveldb.get(97, 'Contended'))?.timestamp).toBe(3);
+      await t.close();
+    });
+
+    // Two scripts whose LevelDB writes both fail: the first's undo found the second's write over
+    // its own and left it; the second's undo then put back the first's, itself rejected: JSON (the
+    // side deploy scripts read) served a write no script had been told succeeded (found by a hunt
+    // with two real processes, 4 of 4). A network's json-primary writes now take turns.
+    it('two writes of one key whose LevelDB writes both fail leave what was there before', async () => {
+      const t = await setup();
+      const second = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: t.leveldb, json: t.json } });
+      const theirs = t.at(5);
+      t.leveldb.refusedToo = theirs.timestamp;
+      // The first write's LevelDB write fails only once the second write has begun its JSON write,
+      // or after 300 ms when it cannot begin (it waits for its turn).
+      let secondBegan: () => void = () => undefined;
+      const began = new Promise<void>((resolve) => (secondBegan = resolve));
+      t.json.onWrite = undefined;
+      t.json.whenWriting = (record) => {
+        if (record?.timestamp === theirs.timestamp) secondBegan();
+      };
+      t.leveldb.beforeRefusing = (record) =>
+        record.timestamp === t.ours.timestamp ? Promise.race([began, new Promise((resolve) => setTimeout(resolve, 300))]) : Promise.resolve();
+      t.leveldb.refused = t.ours.timestamp;
+      const first = t.store.putContract(97, t.ours);
+      const other = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return second.putContract(97, theirs);
+      })();
+      const results = await Promise.allSettled([first, other]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect((await t.other.get(97, 'Contended'))?.timestamp).toBe(1);
+      expect((await t.leveldb.get(97, 'Contended'))?.timestamp).toBe(1);
+      await second.close();
       await t.close();
     });
 
