@@ -1,7 +1,7 @@
 // The persisted migration state (state.json): read with validation, written crash-safely, and
 // updated read-modify-write under a short lock so the factory and the CLI never lose an update.
 import { readFile, stat } from 'node:fs/promises';
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
@@ -106,8 +106,23 @@ export async function stateExists(files: StateFiles): Promise<boolean> {
 export async function writeState(files: StateFiles, state: MigrationStateFile): Promise<void> {
   state.updatedAt = new Date().toISOString();
   // The shared file first: a crash between the two leaves the team's phase ahead, which wins on read.
+  const shared = sharedStateFile(files.stateDir);
+  const before = await readFile(shared, 'utf8').catch(() => null);
   await writeSharedState(files, state);
-  await writeFileDurable(files.state, `${JSON.stringify(state, null, 2)}\n`);
+  try {
+    await writeFileDurable(files.state, `${JSON.stringify(state, null, 2)}\n`);
+  } catch (error) {
+    const after = await readFile(shared, 'utf8').catch(() => null);
+    if (after === before || !isStateError(error)) throw error;
+    // The phase file changed and wins on read: whatever the step changed there is in effect. Said
+    // so, never "run it again" (the step would find itself done, with its failure unexplained).
+    throw new StateError(error.code, `${error.message}; the migration's phase is ${state.phase} all the same: ${shared} was written, and it decides the phase`, {
+      file: files.state,
+      cause: error,
+      hint: `the step took effect (deploy scripts follow ${state.phase}); fix the cause above, then run \`deploystate status\`, which shows it`,
+      data: { phaseWritten: true },
+    });
+  }
 }
 
 /** Read-modify-write under the short state lock; returns the state as written. */

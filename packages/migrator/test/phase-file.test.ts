@@ -1,10 +1,11 @@
 // The committed phase file edited by hand (or merged badly) is checked under its own name, field by
 // field, and a phase the state cannot be in is refused, never acted on: deploy scripts must not read
 // a side that lacks records. A read-only verify before init creates no phase file.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import { createDemo, createStateStore, Migration, readState, sharedStateFile, stateFiles, resolvePaths } from '../src/index.js';
+import { writeState } from '../src/state.js';
 import { useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-phase-file-');
@@ -88,5 +89,27 @@ describe('before init', () => {
       (e: NodeJS.ErrnoException) => e.code,
     );
     expect(missing).toBe('ENOENT');
+  });
+});
+
+// A step whose state.json write failed (a full disk) after the phase file was written reported
+// "nothing stored was lost; run the command again", though the phase had changed (the phase file
+// decides it) and the rerun said the step was done. It now says the step took effect.
+describe('a state write that fails after the phase file was written', () => {
+  it('says the phase change is in effect (data.phaseWritten), and otherwise passes the failure on as it is', async () => {
+    const { phaseFile } = await initialised(tempDir());
+    const files = stateFiles(resolvePaths({ cwd: tempDir() }));
+    const state = await readState(files);
+    // state.json cannot be replaced (a folder stands in its place): the phase file can.
+    await rm(files.state, { force: true });
+    await mkdir(files.state);
+    const unchanged = await refusal(() => writeState(files, { ...state }));
+    expect(unchanged.code).toBe(ErrorCodes.NOT_A_FILE);
+    expect(unchanged.data?.phaseWritten).toBeUndefined();
+    const switched = await refusal(() => writeState(files, { ...state, phase: 'dual-write' }));
+    expect(switched.code).toBe(ErrorCodes.NOT_A_FILE);
+    expect(switched).toMatchObject({ file: files.state, data: { phaseWritten: true } });
+    expect(switched.message).toContain('dual-write');
+    expect(JSON.parse(await readFile(phaseFile, 'utf8'))).toMatchObject({ phase: 'dual-write' });
   });
 });
