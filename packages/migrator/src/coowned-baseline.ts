@@ -24,6 +24,12 @@ export interface WrittenEntry {
   digest: string | null;
   /** The record's timestamp, in decimal (any size); for a delete, the write's time in ms. */
   timestamp: string;
+  /**
+   * Writes of the key by other scripts at the same time (each finished after this one began), any
+   * of which may have replaced the file after it: what the file holds may be theirs, until the
+   * key's next write.
+   */
+  also?: WrittenEntry[];
 }
 
 /** A write with no outcome, as the files check sees it: its entry, the phase it was routed in, and whether its process is gone. */
@@ -186,7 +192,8 @@ export async function fold(
   open?: Map<string, OpenWrite[]>,
 ): Promise<Map<string, WrittenEntry>> {
   const intents = new Map<number, IntentEntry>();
-  const ok = new Set<number>();
+  // Each write that reached JSON, and the seq of its outcome.
+  const ok = new Map<number, number>();
   const closed = new Set<number>();
   // A journal shorter than the baseline was replaced: fold the new one from its start.
   if ((await journal.lastSeq()) < baseline.scannedSeq) baseline.scannedSeq = 0;
@@ -195,10 +202,15 @@ export async function fold(
     if (e.type === 'intent' && !e.probe) intents.set(e.seq, e);
     else if (e.type === 'outcome' && intents.has(e.ref)) {
       closed.add(e.ref);
-      if (e.outcome === 'ok') ok.add(e.ref);
+      if (e.outcome === 'ok') ok.set(e.ref, e.seq);
     }
   }
   const unfolded = new Map<string, WrittenEntry>();
+  // Per key, this pass's writes that reached JSON, with the seq of their outcome. The journal orders
+  // writes by their intents, written before each JSON write: two scripts writing one key at once may
+  // replace the file in the other order. (A write folded in an earlier pass finished before any
+  // write of this one began: folding never passes a write in flight.)
+  const recent = new Map<string, Array<{ entry: WrittenEntry; doneAt: number }>>();
   let settled = true;
   for (const [seq, intent] of intents) {
     if (!closed.has(seq)) {
@@ -209,11 +221,16 @@ export async function fold(
       settled = false;
       continue;
     }
-    if (!ok.has(seq)) continue;
+    const doneAt = ok.get(seq);
+    if (doneAt === undefined) continue;
+    const entry = entryOf(intent);
+    const overlapping = (recent.get(intent.key) ?? []).filter((write) => write.doneAt > seq);
+    if (overlapping.length > 0) entry.also = overlapping.map((write) => write.entry);
+    recent.set(intent.key, [...overlapping, { entry: { ...entry, also: undefined }, doneAt }]);
     if (settled) {
-      baseline.written[intent.key] = entryOf(intent);
+      baseline.written[intent.key] = entry;
       folded.count++;
-    } else unfolded.set(intent.key, entryOf(intent));
+    } else unfolded.set(intent.key, entry);
   }
   if (settled) baseline.scannedSeq = Math.max(baseline.scannedSeq, lastSeq);
   return unfolded;

@@ -89,6 +89,8 @@ async function checkChain(
       if (holds.cutOff) out.adopted.push([key, { seq: holds.seq, op: holds.op, digest: holds.digest, timestamp: holds.timestamp }]);
       continue;
     }
+    // Another script's write of the key at the same time, which replaced the file last.
+    if (entry.also?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
       if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });

@@ -304,3 +304,46 @@ describe('a FIFO where a network file the store wrote belongs', () => {
     }
   });
 });
+
+// The journal orders writes by their intents, each written before its JSON write: two scripts
+// writing one key at once can replace the file in the other order. The file then held the write
+// with the earlier intent, and where that record's timestamp was the older one, every put and
+// verify reported FOREIGN_OVERWRITE ("run repair-files") for a write only the store had made
+// (found by a hunt with four real processes: warnings in every run).
+describe('two scripts writing one key at once', () => {
+  // (In json-primary a network's writes take turns, but the turns may be taken in another order
+  // than the intents were written: the same check serves.)
+  it('the file holding the write whose intent came first is no foreign overwrite', async () => {
+    const migration = await migrationIn(tempDir(), 'json-only');
+    const reported: string[] = [];
+    const onForeignOverwrite = (check: { findings: Array<{ key: string }> }) => reported.push(...check.findings.map((f) => f.key));
+    const first = createStateStore({ cwd: tempDir(), env: {}, onForeignOverwrite });
+    const second = createStateStore({ cwd: tempDir(), env: {}, onForeignOverwrite });
+    const stored = await first.get(56, 'LookCoin');
+    expect(stored).not.toBeNull();
+    const record = (timestamp: number): DeploymentRecord => ({ ...(stored as DeploymentRecord), timestamp });
+    // The first script's JSON write waits (after its intent) until the second's has landed.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await first.open();
+    const json = (first as unknown as { sides: { json: Record<string, (...args: unknown[]) => Promise<unknown>> } }).sides.json;
+    for (const name of ['putChecked', 'swapChecked']) {
+      const write = json[name]?.bind(json);
+      if (write) json[name] = async (...args: unknown[]) => {
+        await held;
+        return write(...args);
+      };
+    }
+    const older = first.putContract(56, record(1_700_000_000_001));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await second.putContract(56, record(1_700_000_000_002));
+    release();
+    await older;
+    expect((await jsonRecord(tempDir(), 'LookCoin'))?.timestamp).toBe(1_700_000_000_001);
+    await first.close();
+    await second.close();
+    expect(reported).toEqual([]);
+    expect((await migration.verify()).files?.findings).toEqual([]);
+    await migration.close();
+  });
+});
