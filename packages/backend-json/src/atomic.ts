@@ -30,7 +30,7 @@ const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
-import { StateError, fsErrorCode, errnoCode, IdleRelease, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
+import { StateError, fileSystemError, fsErrorCode, errnoCode, IdleRelease, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -341,19 +341,30 @@ export class AtomicFileWriter {
     return new AtomicFileWriter(target, tmp, createTemp(tmp, tmpDir, options.mode ?? 0o666));
   }
 
+  /** Adds to the temp file; a failure (a full disk) is a StateError naming the target, which is intact. */
   async append(data: string | Uint8Array): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let at = 0; at < bytes.byteLength;) {
-      const { bytesWritten } = await writeAsync(this.fd, bytes, at, bytes.byteLength - at, this.offset);
-      at += bytesWritten;
-      this.offset += bytesWritten;
+    try {
+      for (let at = 0; at < bytes.byteLength;) {
+        const { bytesWritten } = await writeAsync(this.fd, bytes, at, bytes.byteLength - at, this.offset);
+        at += bytesWritten;
+        this.offset += bytesWritten;
+      }
+    } catch (error) {
+      throw fileSystemError(error, this.target, 'could not write the new version of');
     }
   }
 
   /** Puts the file in place: fdatasync, `beforeRename`, rename over the target, fsync the folder. */
   async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'folder'> = {}): Promise<void> {
     this.open = false;
-    if (!(await placeTemp(this.fd, this.tmp, this.target, options))) await this.discard();
+    let placed: boolean;
+    try {
+      placed = await placeTemp(this.fd, this.tmp, this.target, options);
+    } catch (error) {
+      throw fileSystemError(error, this.target, 'could not replace');
+    }
+    if (!placed) await this.discard();
     else this.dropCleanup();
   }
 

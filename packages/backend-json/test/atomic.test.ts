@@ -173,3 +173,30 @@ describe('temp files a killed writer left beside a target', () => {
     expect(await readdir(dir)).not.toContain(names.otherTarget);
   });
 });
+
+// A full disk while a large file was written in pieces (the migrator's written.json) reached the
+// operator as `DISK_FULL: ENOSPC: no space left on device, write`, naming no file: a write() to a
+// descriptor carries no path. Here a file size limit fails the write the same way (EFBIG).
+describe('AtomicFileWriter, a write the file system refuses', () => {
+  it.skipIf(process.platform === 'win32')('fails with a StateError naming the target, which stays as it was', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'written.json');
+    await writeFile(target, 'before\n');
+    const script = `
+      import { AtomicFileWriter } from ${JSON.stringify(new URL('../dist/atomic.js', import.meta.url).href)};
+      const writer = AtomicFileWriter.create(process.argv[1]);
+      try {
+        await writer.append(Buffer.alloc(64 * 1024, 120));
+        console.log(JSON.stringify({ ok: true }));
+      } catch (error) {
+        await writer.discard();
+        console.log(JSON.stringify({ name: error.name, code: error.code, file: error.file }));
+      }`;
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('bash', ['-c', 'ulimit -S -f 8 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', script, target], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ name: 'StateError', code: 'WRITE_FAILED', file: target });
+    expect(await readFile(target, 'utf8')).toBe('before\n');
+  });
+});

@@ -147,6 +147,17 @@ export function leftByDeadProcess(pid: number, mtimeMs: number, now: number = Da
   return pid !== process.pid && now - mtimeMs > LEFTOVER_MIN_AGE_MS && !isProcessAlive(pid);
 }
 
+/**
+ * An operating-system error as a StateError naming the file (`<doing> <file>: <reason>`, the code
+ * from fsErrorCode): errors of a write() to a descriptor name no path of their own. A StateError
+ * passes as it is.
+ */
+export function fileSystemError(error: unknown, file: string, doing: string): StateError {
+  if (error instanceof StateError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StateError(fsErrorCode(error), `${doing} ${file}: ${reason}`, { file, cause: error });
+}
+
 /** Maps an operating-system error from a write to the code that tells the operator what to do. */
 export function fsErrorCode(error: unknown): ErrorCode {
   const code = errnoCode(error);

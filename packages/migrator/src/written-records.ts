@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { isProcessAlive, removeOnInterrupt, type DeploymentRecord } from '@deploystate/core';
+import { fileSystemError, isProcessAlive, removeOnInterrupt, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
 import { parseEntryLine, printedPut, printedRecordPut } from './written-file.js';
@@ -46,13 +46,17 @@ export class RecordSpill {
   }
 
   async close(): Promise<void> {
-    await this.flush();
     try {
-      await this.writing;
-    } finally {
-      this.handle ??= await open(this.path, 'a');
-      await this.handle.close();
-      this.handle = undefined;
+      await this.flush();
+      try {
+        await this.writing;
+      } finally {
+        this.handle ??= await open(this.path, 'a');
+        await this.handle.close();
+        this.handle = undefined;
+      }
+    } catch (error) {
+      throw fileSystemError(error, this.path, 'could not write the spill file');
     }
   }
 
@@ -77,9 +81,13 @@ export class RecordSpill {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
-    await this.writing;
-    const handle = (this.handle ??= await open(this.path, 'a'));
-    const writing = handle.write(text).then(() => undefined);
+    try {
+      await this.writing;
+      this.handle ??= await open(this.path, 'a');
+    } catch (error) {
+      throw fileSystemError(error, this.path, 'could not write the spill file');
+    }
+    const writing = this.handle.write(text).then(() => undefined);
     // Awaited by the next flush or by close: never left unhandled.
     writing.catch(() => undefined);
     this.writing = writing;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { WrittenEntry } from '../src/coowned-baseline.js';
 import { canonicalDigest, parseLossless, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { BaselineWriter, openBaseline, printedEntry, printedPut, printedRecordPut } from '../src/written-file.js';
-import { SpillFolder } from '../src/written-records.js';
+import { RecordSpill, SpillFolder } from '../src/written-records.js';
 import { useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-written-spill-');
@@ -116,5 +116,16 @@ describe('a spill of the records a copy wrote', () => {
       }
     }
     await folder.remove();
+  });
+});
+
+// A full disk while the copy spilled what it wrote reached the operator as a bare
+// `DISK_FULL: ENOSPC ..., write`, naming no file (a write() to a descriptor carries no path).
+describe('a spill the disk refuses', () => {
+  it.skipIf(process.platform !== 'linux')('fails with DISK_FULL naming the spill file', async () => {
+    // /dev/full takes the open and refuses every write with ENOSPC, as a full disk does.
+    const spill = new RecordSpill('/dev/full', 56);
+    await spill.add('LookCoin', 'a'.repeat(64), '1');
+    await expect(spill.close()).rejects.toMatchObject({ name: 'StateError', code: 'DISK_FULL', file: '/dev/full' });
   });
 });
