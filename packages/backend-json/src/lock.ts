@@ -3,11 +3,11 @@
 // file that is never renamed or deleted. The kernel drops it when its holder dies and never hands it
 // to anyone while the holder lives, so neither a paused process nor a clock can break it. Waits poll
 // a non-blocking try with backoff and end in LOCKED; nothing blocks a thread-pool thread.
-import { closeSync, constants, ftruncateSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, isProcessAlive, isStateError, noteWait, sleep } from '@deploystate/core';
+import { ErrorCodes, StateError, isProcessAlive, isStateError, lockHolders, noteWait, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 import { announceWaiting, hasWaiters, waitersOn, waitFileFor } from './lock-waiters.js';
 import { native, namesSameFile, nativeLocks, tryAcquire, tryTake, type OpenedFile } from './native-lock.js';
@@ -110,48 +110,6 @@ export function isLockHeld(file: string): boolean {
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * Linux: the processes of this host that hold a lock on `file` (one of their descriptors on it
- * carries a lock in its fdinfo), with their command names; empty elsewhere or when none can be
- * seen (another user's processes, another pid namespace, another host). Only read for an error.
- */
-export function lockHolders(file: string): Array<{ pid: number; command: string }> {
-  if (process.platform !== 'linux') return [];
-  const holders: Array<{ pid: number; command: string }> = [];
-  let target: string;
-  let pids: string[];
-  try {
-    target = realpathSync(file);
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return [];
-  }
-  const read = (path: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    const holds = fds.some((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`) === target && /^lock:/m.test(read(`/proc/${pid}/fdinfo/${fd}`));
-      } catch {
-        return false;
-      }
-    });
-    if (holds) holders.push({ pid: Number(pid), command: read(`/proc/${pid}/comm`).trim() || '?' });
-  }
-  return holders;
 }
 
 function lockedError(file: string, mode: LockMode, timeoutMs: number): StateError {

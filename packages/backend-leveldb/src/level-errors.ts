@@ -1,6 +1,7 @@
 // Translates `level` errors (LEVEL_* codes, often wrapped in LEVEL_DATABASE_NOT_OPEN with the real
 // code in `cause`) into the toolkit's closed set, naming the store's folder.
-import { ErrorCodes, StateError } from '@deploystate/core';
+import { join } from 'node:path';
+import { ErrorCodes, StateError, lockHolders } from '@deploystate/core';
 import { corrupted } from './level-files.js';
 
 interface CodedError {
@@ -37,11 +38,19 @@ export function isLockedError(error: unknown): boolean {
 }
 
 export function lockedError(path: string, attempts: number, cause: unknown): StateError {
-  return new StateError(ErrorCodes.LOCKED, `LevelDB store ${path} is held by another process (still locked after ${attempts} attempts)`, {
-    file: path,
-    hint: 'LevelDB admits one process at a time: wait for the other deploy script or command to finish (or stop it) and run this again, or read a snapshot with openSnapshot()',
-    cause,
-  });
+  // LevelDB's LOCK names no holder; the kernel knows it (Linux), and a paused process is named too.
+  const holders = lockHolders(join(path, 'LOCK')).filter((h) => h.pid !== process.pid);
+  const named = holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ');
+  return new StateError(
+    ErrorCodes.LOCKED,
+    `LevelDB store ${path} is held by ${named === '' ? 'another process' : named} (still locked after ${attempts} attempts)`,
+    {
+      file: path,
+      hint: 'LevelDB admits one process at a time: wait for the other deploy script or command to finish (or stop it) and run this again, or read a snapshot with openSnapshot()',
+      cause,
+      ...(holders.length > 0 && { data: { holders } }),
+    },
+  );
 }
 
 /** The StateError for a failed LevelDB operation on the store at `path`. */

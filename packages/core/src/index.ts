@@ -18,3 +18,4 @@ export * from './interrupt-cleanup.js';
 export * from './lazy-load.js';
 export * from './idle-release.js';
 export * from './warnings.js';
+export { lockHolders } from './lock-holders.js';

@@ -1,0 +1,46 @@
+// Who holds a lock on a file, as the kernel knows it: for an error that names the holders of a
+// lock (the JSON files' OS advisory locks, LevelDB's LOCK), where no lock file records them.
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+
+/**
+ * Linux: the processes of this host that hold a lock on `file` (one of their descriptors on it
+ * carries a lock in its fdinfo), with their command names; empty elsewhere or when none can be
+ * seen (another user's processes, another pid namespace, another host). Only read for an error.
+ */
+export function lockHolders(file: string): Array<{ pid: number; command: string }> {
+  if (process.platform !== 'linux') return [];
+  const holders: Array<{ pid: number; command: string }> = [];
+  let target: string;
+  let pids: string[];
+  try {
+    target = realpathSync(file);
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === target && /^lock:/m.test(read(`/proc/${pid}/fdinfo/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+    if (holds) holders.push({ pid: Number(pid), command: read(`/proc/${pid}/comm`).trim() || '?' });
+  }
+  return holders;
+}
+
