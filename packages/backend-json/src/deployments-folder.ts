@@ -7,6 +7,7 @@ import {
   compareKeys,
   errnoCode,
   fsErrorCode,
+  inProgressHere,
   isStateError,
   leftByDeadProcess,
   LEFTOVER_MIN_AGE_MS,
@@ -70,7 +71,12 @@ async function prepareStateDir(location: string): Promise<void> {
       if (mtimeMs === undefined) continue;
       // A pid that looks dead (or like this one) from here can be a live writer in another pid
       // namespace sharing the folder (a container with a bind mount): only old leftovers go.
-      const left = pid === process.pid ? now - mtimeMs > LEFTOVER_MIN_AGE_MS && madeBeforeThisProcess(mtimeMs) : leftByDeadProcess(pid, mtimeMs, now);
+      // One of this process's own writes in progress (another store of it, mid-write) is never a
+      // leftover, whatever its timestamps say (moved back by hand, or by a clock).
+      const left =
+        pid === process.pid
+          ? !inProgressHere(path) && now - mtimeMs > LEFTOVER_MIN_AGE_MS && madeBeforeThisProcess(mtimeMs)
+          : leftByDeadProcess(pid, mtimeMs, now);
       if (left) await unlink(path).catch(() => undefined);
     }
   } catch (error) {

@@ -218,6 +218,33 @@ describe('writeFileAtomic', () => {
   });
 });
 
+// A deploy script that makes a store per call: one store mid-write, its temp file's time moved back
+// an hour (by hand, or a clock), and another store of the same process opening the folder swept the
+// live temp file, failing the first store's put (clock-skew hunt, deterministic).
+describe("a write's temp file, while the write runs", () => {
+  it('is never removed by another store of the same process opening the folder, whatever its time says', async () => {
+    const { dir } = await setup();
+    const tmp = join(dir, '.deploystate', 'tmp');
+    let during: string[] = [];
+    const writer = new JsonFileStore({
+      dir,
+      beforeReplace: async () => {
+        during = await readdir(tmp);
+        const hourAgo = (Date.now() - 3_600_000) / 1000;
+        for (const name of during) await utimes(join(tmp, name), hourAgo, hourAgo);
+        const other = new JsonFileStore({ dir });
+        await other.open();
+        await other.close();
+      },
+    });
+    await writer.open();
+    await writer.put(rec(56, 'A'));
+    expect(during).toHaveLength(1);
+    expect(await writer.get(56, 'A')).toEqual(rec(56, 'A'));
+    await writer.close();
+  });
+});
+
 describe('restore of a chain not yet moved to its registry name', () => {
   it('restores to the registry name and retires chain-<id>.json', async () => {
     const { dir, store } = await setup();

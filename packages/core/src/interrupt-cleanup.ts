@@ -59,6 +59,14 @@ export function removeOnInterrupt(path: string): () => void {
   return () => dropRemovalOnInterrupt(path);
 }
 
+/**
+ * Whether this process holds `path` as work in progress (registered with removeOnInterrupt and not
+ * dropped): a sweep of leftovers never takes it, whatever its timestamps say.
+ */
+export function inProgressHere(path: string): boolean {
+  return removals.has(path);
+}
+
 /** Drops the removal `removeOnInterrupt(path)` registered: the path is removed already, or kept. */
 export function dropRemovalOnInterrupt(path: string): void {
   removals.get(path)?.();
