@@ -20,6 +20,8 @@ export {
   checkDataFiles,
   RESTORING_SUFFIX,
   stagedCopiesOf,
+  swapMarkerOf,
+  copyBeingSwappedIn,
   type FolderState,
   type FolderCheck,
   type TornTail,

@@ -1,7 +1,7 @@
 // Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
 import { beforeLazyLoad, ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
 import type { Level } from 'level';
-import { checkDataFiles, corrupted, inspectFolder, stagedCopiesOf, type TornTail } from './level-files.js';
+import { checkDataFiles, copyBeingSwappedIn, corrupted, inspectFolder, swapMarkerOf, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import { heldHereError, openHeld, wantFolder } from './process-holds.js';
 import type { Handover } from './handover.js';
@@ -99,25 +99,25 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
     let tornTails: TornTail[] = [];
     let createIfMissing = false;
     if (state.kind === 'missing' || state.kind === 'empty') {
-      // Between a restore's two renames (level-files.ts RESTORING_SUFFIX) the folder is missing for
-      // a moment: waited for as a lock is, never created afresh nor reported missing meanwhile.
-      const staged = state.kind === 'missing' ? stagedCopiesOf(path) : [];
-      if (staged.length > 0) {
+      // Between a restore's two renames (its marker beside the folder, level-files.ts) the folder
+      // is missing for a moment: waited for as a lock is, never created afresh nor reported missing meanwhile.
+      const swapping = state.kind === 'missing' ? copyBeingSwappedIn(path) : undefined;
+      if (swapping !== undefined) {
         waited.yes = true;
         if (Date.now() < deadline) {
           await sleep(backoff(open.lockWait, attempt));
           continue;
         }
       }
-      if (!open.create || staged.length > 0) {
+      if (!open.create || swapping !== undefined) {
         throw new StateError(
           ErrorCodes.STORE_NOT_FOUND,
           state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`,
           {
             file: path,
             hint:
-              staged.length > 0
-                ? `a restore's checked copy stands beside it (${staged.join(', ')}): a restore stopped between its two renames; run the restore again, or rename that copy to ${path}`
+              swapping !== undefined
+                ? `a restore stopped between its two renames: its checked copy is at ${swapping}; run the restore again (or rename that copy to ${path} and remove ${swapMarkerOf(path)})`
                 : 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
           },
         );

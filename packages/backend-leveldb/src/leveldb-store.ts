@@ -427,10 +427,11 @@ export class LevelDbStore extends AbstractStateStore {
    */
   private async writing<T>(handle: SharedHandle<Db>, db: Db, run: (db: Db) => Promise<T>): Promise<T> {
     if (handle.failedOn(db)) {
-      throw new StateError(ErrorCodes.WRITE_FAILED, `a write to LevelDB store ${this.location} failed just before; LevelDB is reopened before it takes another`, {
-        file: this.location,
-        hint: 'retry the write',
-      });
+      throw new StateError(
+        ErrorCodes.WRITE_FAILED,
+        `a write to LevelDB store ${this.location} failed just before; it takes no more writes until it is reopened, once the operations in flight (an open iteration, a hold) end`,
+        { file: this.location, hint: 'retry the write once the iteration or hold in progress has ended' },
+      );
     }
     try {
       return await run(db);

@@ -148,25 +148,23 @@ export class SharedHandle<Db extends ClosableDb> {
       return await work();
     } finally {
       this.pins--;
-      // A write failed inside: the handle closes once this hold's own lease ends.
-      if (this.pins === 0 && this.failed !== undefined && this.failed === this.db) this.draining = true;
       lease.release();
     }
   }
 
   /**
-   * LevelDB failed a write on `db` (a full disk, a file size limit): it takes no more work, and
-   * closes once the operations in flight end (a hold's, once the hold ends); the next lease opens
-   * LevelDB afresh. LevelDB's log writer counts a record it could not finish as written, so the
-   * records appended after it land out of place, and its next open drops them: acknowledged writes
-   * lost. Reopened, it drops only the unfinished record, at the log's end, as after a crash.
+   * LevelDB failed a write on `db` (a full disk, a file size limit): it takes no more writes
+   * (failedOn), and closes as soon as no operation uses it (a hold's, an open iteration's, once
+   * they end); the next lease opens LevelDB afresh. LevelDB's log writer counts a record it could
+   * not finish as written, so the records appended after it land out of place, and its next open
+   * drops them: acknowledged writes lost. Reopened, it drops only the unfinished record, at the
+   * log's end, as after a crash. New leases are not held back meanwhile: one that waited for an
+   * iteration its own caller keeps open would never get its turn.
    */
   discard(db: Db): void {
     if (this.db !== db || this.closing) return;
     this.failed = db;
-    if (this.pins > 0) return;
     if (this.active === 0) this.closeIdle();
-    else this.draining = true;
   }
 
   /** Whether a write failed on `db` (discard): no write may follow it there. */
@@ -267,6 +265,11 @@ export class SharedHandle<Db extends ClosableDb> {
     if (this.active > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.lastUsed = performance.now();
+    // A write failed on it (discard): closed now that nothing uses it, reopened by the next lease.
+    if (this.failed !== undefined && this.failed === this.db) {
+      this.closeIdle();
+      return;
+    }
     if (this.draining || this.handOverNow()) {
       this.draining = false;
       this.closeIdle();

@@ -1,12 +1,14 @@
 // A restore swaps a checked copy in by two renames: the live folder aside, then the staged copy
-// (`<folder>.restoring-<stamp>`) into its place. A store opened in between finds no folder for a
-// moment: it waits for the copy as it waits for a lock, never reports the store missing meanwhile,
-// and never creates an empty store in its place.
+// (`<folder>.restoring-<stamp>`) into its place, with a marker beside the folder meanwhile
+// (`<folder>.swapping`). A store opened in between finds no folder for a moment: it waits for the
+// copy as it waits for a lock, never reports the store missing meanwhile, and never creates an empty
+// store in its place. A staged copy alone (a restore killed while copying) is no swap: not waited for.
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
-import { LevelDbStore, RESTORING_SUFFIX } from '../src/index.js';
+import { writeFile } from 'node:fs/promises';
+import { LevelDbStore, RESTORING_SUFFIX, swapMarkerOf } from '../src/index.js';
 import { storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('swap', { seed: true });
@@ -16,6 +18,7 @@ describe('a store opened while a restore swaps its folder', () => {
     const staged = `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
     // The live folder moved aside; the checked copy (here, the same store) not in place yet.
     await rename(folder.path, staged);
+    await writeFile(swapMarkerOf(folder.path), `${staged}\n`);
     const store = new LevelDbStore({ path: folder.path, lockWait: { attempts: 40, minDelayMs: 5, maxDelayMs: 20 } });
     const opening = store.open();
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -28,6 +31,7 @@ describe('a store opened while a restore swaps its folder', () => {
   it('a copy a killed restore left: STORE_NOT_FOUND after the wait, naming the copy; nothing is created, even by a store that may create', async () => {
     const staged = `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
     await rename(folder.path, staged);
+    await writeFile(swapMarkerOf(folder.path), `${staged}\n`);
     const quick = { attempts: 4, minDelayMs: 1, maxDelayMs: 5 };
     for (const create of [false, true]) {
       const store = new LevelDbStore({ path: folder.path, create, lockWait: quick });
@@ -40,5 +44,16 @@ describe('a store opened while a restore swaps its folder', () => {
       await store.close();
     }
     expect(existsSync(folder.path)).toBe(false);
+  });
+
+  it('a staged copy with no swap under way (a restore killed while copying) is not waited for: missing at once, and a store that may create creates', async () => {
+    await rename(folder.path, `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`);
+    // A wait would outlast the test's timeout (minutes of backoff): the open must not wait at all.
+    const patient = { attempts: 1_000, minDelayMs: 200, maxDelayMs: 200 };
+    await expect(new LevelDbStore({ path: folder.path, lockWait: patient }).open()).rejects.toMatchObject({ code: ErrorCodes.STORE_NOT_FOUND });
+    const created = new LevelDbStore({ path: folder.path, create: true, lockWait: patient });
+    await created.open();
+    expect(await created.get(56, 'Seed')).toBeNull();
+    await created.close();
   });
 });

@@ -22,13 +22,17 @@ function hasPrlimit(): boolean {
 
 describe('a write LevelDB fails', () => {
   // prlimit (util-linux) lifts the child's limit while it runs; Linux only.
+  // A failed write inside an iteration: the handle closed only once every lease ended, and new
+  // leases waited for that: the put waited for the iteration, the iteration for the put (review).
   it.skipIf(process.platform !== 'linux' || !hasPrlimit()).each([
-    ['kept open', '0'],
-    ['idle-closing', '1000'],
-  ])('loses none of the puts acknowledged after it (%s)', async (_, idle) => {
-    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'limited-writer.ts'), folder.path, idle], { fileSizeKb: 48 });
+    ['kept open', '0', ''],
+    ['idle-closing', '1000', ''],
+    ['inside an iteration', '0', 'iterating'],
+  ])('loses none of the puts acknowledged after it (%s)', async (_, idle, mode) => {
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'limited-writer.ts'), folder.path, idle, mode], { fileSizeKb: 48 });
     folder.children.push(writer);
     await writer.waitFor('failed ');
+    if (mode === 'iterating') await writer.waitFor('loop ended');
     expect(writer.output()).toMatch(/failed WRITE_FAILED/);
     execFileSync('prlimit', ['--pid', String(writer.process.pid), '--fsize=unlimited:']);
     writer.process.stdin?.write('go\n');

@@ -1,9 +1,9 @@
 // The LevelDB folder backups the bulk copy takes (`backups/copy-<time>/leveldb`), the digest
 // recorded with each, and the restore: it must work above all when the live folder is damaged or
 // gone, so it never needs to open that folder, only to learn whether another process holds it.
-import { cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf } from '@deploystate/backend-leveldb';
+import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf, swapMarkerOf } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
   fsErrorCode,
@@ -180,6 +180,7 @@ async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder)
 /** Staged copies a restore killed outright left beside the folder (the restore runs under the migration lock: none is another's). */
 async function sweepStaged(ctx: MigrationContext): Promise<void> {
   for (const staged of stagedCopiesOf(ctx.files.leveldb)) await rm(staged, { recursive: true, force: true });
+  await rm(swapMarkerOf(ctx.files.leveldb), { force: true });
 }
 
 /** Opens the staged copy and reads its content; CORRUPTED naming the backup when it does not open. */
@@ -278,18 +279,26 @@ export async function restoreLevelDbFolder(
       // From here the copy is the restore itself: a signal between the two renames leaves it (and
       // the live folder moved aside), never removes it.
       dropStagedCleanup();
-      if (live.previous !== 'missing') {
-        const aside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
-        await rename(ctx.files.leveldb, aside);
-        movedAside = aside;
-      }
-      await rename(staged, ctx.files.leveldb).catch((error: unknown) => {
-        throw new StateError(fsErrorCode(error), `the checked copy ${staged} could not be renamed to ${ctx.files.leveldb}: ${(error as Error).message}`, {
-          file: ctx.files.leveldb,
-          hint: `the folder it replaces is at ${movedAside ?? '(there was none)'}; rename ${staged} to ${ctx.files.leveldb} by hand, or that folder back`,
-          cause: error,
+      // Beside the folder while it is swapped: a deploy script opening LevelDB between the renames
+      // waits for the copy instead of finding no store (backend-leveldb's copyBeingSwappedIn).
+      const marker = swapMarkerOf(ctx.files.leveldb);
+      await writeFile(marker, `${staged}\n`);
+      try {
+        if (live.previous !== 'missing') {
+          const aside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);
+          await rename(ctx.files.leveldb, aside);
+          movedAside = aside;
+        }
+        await rename(staged, ctx.files.leveldb).catch((error: unknown) => {
+          throw new StateError(fsErrorCode(error), `the checked copy ${staged} could not be renamed to ${ctx.files.leveldb}: ${(error as Error).message}`, {
+            file: ctx.files.leveldb,
+            hint: `the folder it replaces is at ${movedAside ?? '(there was none)'}; rename ${staged} to ${ctx.files.leveldb} by hand, or that folder back`,
+            cause: error,
+          });
         });
-      });
+      } finally {
+        await rm(marker, { force: true });
+      }
     });
   } catch (error) {
     // Refused, or the folder could not be taken: the staged copy goes unless it is in place already.
