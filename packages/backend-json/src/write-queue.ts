@@ -1,12 +1,12 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
-import { chmodSync } from 'node:fs';
+import { chmodSync, lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
-import { signatureOf, type FileCache, type LoadedFile } from './file-cache.js';
+import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
@@ -158,7 +158,12 @@ export class WriteQueue {
     // trusted to that check: any other outcome (nothing to write, a refusal) waits for the read.
     const racy = speculate ? this.options.cache.racyEntry(chainId) : undefined;
     if (racy && (await this.tryWrite(chainId, batch, racy, () => this.options.cache.holdsBytes(chainId, racy)))) return;
-    await this.tryWrite(chainId, batch, await this.options.cache.load(chainId));
+    // Again from the file as it is now while another program keeps changing it under the write
+    // (replaceFile), a few times; then refused, nothing written.
+    for (let attempt = 1; ; attempt++) {
+      if (await this.tryWrite(chainId, batch, await this.options.cache.load(chainId))) return;
+      if (attempt >= CHANGED_UNDER_WRITE_ATTEMPTS) throw changedUnderWrite(this.options.writeTargetFor(chainId), attempt);
+    }
   }
 
   /**
@@ -212,9 +217,16 @@ export class WriteQueue {
       // Right after the rename, while the folder's sync runs: the cache holds the file as written
       // (its records copied from the draft here, off the put's path), and the version it replaces
       // lends its buffer to the next write (print-room.ts).
-      const remember = (): void => {
+      const remember = (writtenIno: bigint | undefined): void => {
         remembered = true;
         const signature = signatureOf(target);
+        // Another program replaced the file in the instant after the rename: its version is not
+        // this one, whatever the cache would say; the next write reads it.
+        if (signature !== null && writtenIno !== undefined && signature.ino !== writtenIno) {
+          this.options.cache.delete(chainId);
+          this.retire(loaded);
+          return;
+        }
         const records = work.records instanceof RecordsDraft ? work.records.settle() : work.records;
         const written: LoadedFile = {
           file: target,
@@ -291,7 +303,7 @@ export class WriteQueue {
     target: string,
     bytes: Buffer,
     loaded: LoadedFile,
-    replaced: () => void,
+    replaced: (writtenIno: bigint | undefined) => void,
     check?: () => boolean,
   ): Promise<{ backup: string | undefined } | false> {
     // Backups are hard links (files are always replaced, never edited, so a link is a faithful
@@ -314,11 +326,23 @@ export class WriteQueue {
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
     let stale = false;
-    const lastSteps = (): void => {
+    // The inode renamed in: the file as written, as long as no other program replaced it since.
+    let writtenIno: bigint | undefined;
+    const lastSteps = (tmp: string): false | undefined => {
       // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
       lease.assertHeld();
+      // Other programs write the file without the lock (git checking out or merging it, a script
+      // saving it itself): one that changed it since it was read, while this write printed and
+      // synced, would lose its change to the rename. Abandoned; the batch runs again from the file
+      // as it is now (writeBatch). Right before the rename, so the gap left is a few microseconds.
+      if (changedSince(target, loaded.signature)) {
+        stale = true;
+        return false;
+      }
       // The version written is linked once synced, so a backup named as written is always whole.
       if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
+      writtenIno = kept?.writtenIno ?? lstatSync(tmp, { bigint: true, throwIfNoEntry: false })?.ino;
+      return undefined;
     };
     try {
       await writeFileAtomic(target, bytes, {
@@ -338,15 +362,15 @@ export class WriteQueue {
           if (now !== undefined && mode !== undefined) keepModeNow(tmp, mode, now.mode);
           if (shelf && planned) plan = backupStep(target, () => planVersions(shelf.folder, target, tmp, planned?.lastWritten, now, planned?.newest));
         },
-        beforeRename: () => {
+        beforeRename: (tmp) => {
           if (stale) return false;
           const replacing = this.options.beforeReplace?.(target);
-          return replacing === undefined ? lastSteps() : Promise.resolve(replacing).then(lastSteps);
+          return replacing === undefined ? lastSteps(tmp) : Promise.resolve(replacing).then(() => lastSteps(tmp));
         },
         afterRename: () => {
           // While the folder's sync runs: the backups and the cache take note of the file written.
           if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
-          replaced();
+          replaced(writtenIno);
         },
       });
     } catch (error) {
@@ -363,6 +387,27 @@ export class WriteQueue {
     const backup = loaded.model ? (kept.replaced ?? planned?.lastWritten?.path) : kept.replaced;
     return { backup: backup !== undefined && shelf?.keeps(backup) ? backup : undefined };
   }
+}
+
+/** How many times a write starts again from the file while another program keeps changing it under the write. */
+const CHANGED_UNDER_WRITE_ATTEMPTS = 5;
+
+/**
+ * Whether the file at `target` is no longer the version with signature `base` (undefined: none was
+ * there): another inode, size or modification time. Its change time alone is not a change: this
+ * store's own links of the version (its backups) move it.
+ */
+function changedSince(target: string, base: FileSignature | undefined): boolean {
+  const now = signatureOf(target);
+  if (now === null || base === undefined) return (now === null) !== (base === undefined);
+  return now.ino !== base.ino || now.dev !== base.dev || now.size !== base.size || now.mtimeNs !== base.mtimeNs;
+}
+
+function changedUnderWrite(target: string, attempts: number): StateError {
+  return new StateError(ErrorCodes.WRITE_FAILED, `${target} kept changing while this write was made (${attempts} times): another program writes it; nothing was written`, {
+    file: target,
+    hint: 'let the other program (a git operation, a script saving the file) finish, then retry the write',
+  });
 }
 
 /** Gives the temp file the target's permission bits as they are now (`now`), when they are no longer `mode`. */

@@ -2,7 +2,7 @@
 // updateDeploymentFile, restore and the merge refuse a key named twice (DUPLICATE_KEY, with its
 // line) and a link or folder at the path (NOT_A_FILE), write nothing and leave file and link as
 // they were.
-import { lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
@@ -149,3 +149,48 @@ describe('the merge', () => {
     });
   });
 });
+
+// Another program that saves a network file without the store's lock (git checking it out or
+// merging it, a script writing it itself) while a put prints and syncs its new version: the put
+// renamed its version over the other program's, dropping what it added (git hunt: records a pull
+// merged in vanished under a running deploy script; 1-6 of 20 replacements lost).
+describe('a file another program replaces while a put is writing it', () => {
+  /** The other program: the file as it is now, with one more record (a copy of A's), saved by rename as git saves it. */
+  async function addByRename(file: string, name: string): Promise<void> {
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, Record<string, unknown>> };
+    doc.records[name] = { ...doc.records.A, contractName: name };
+    await writeFile(`${file}.other`, `${JSON.stringify(doc, null, 2)}\n`);
+    await rename(`${file}.other`, file);
+  }
+
+  it('starts again from the file as it is now: both changes are kept', async () => {
+    const { dir, open } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await (await open()).put(rec(56, 'A'));
+    let replaced = false;
+    const store = await open({
+      beforeReplace: async () => {
+        if (replaced) return;
+        replaced = true;
+        await addByRename(file, 'Theirs');
+      },
+    });
+    await store.put(rec(56, 'Mine'));
+    const other = await open();
+    expect((await other.list(56)).map((r) => r.contractName).sort()).toEqual(['A', 'Mine', 'Theirs']);
+  });
+
+  it('a file that keeps changing under every attempt refuses the put (WRITE_FAILED naming it), nothing written over the other program', async () => {
+    const { dir, open } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    const first = await open();
+    await first.put(rec(56, 'A'));
+    let n = 0;
+    const store = await open({ beforeReplace: () => addByRename(file, `Theirs${n++}`) });
+    await expect(store.put(rec(56, 'Mine'))).rejects.toMatchObject({ code: 'WRITE_FAILED', file });
+    const names = Object.keys((JSON.parse(await readFile(file, 'utf8')) as { records: object }).records);
+    expect(names).toContain(`Theirs${n - 1}`);
+    expect(names).not.toContain('Mine');
+  });
+});
+
