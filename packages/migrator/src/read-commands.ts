@@ -9,6 +9,7 @@ import type { ChainCheckOptions } from './chain/types.js';
 import type { CommandContext } from './command-context.js';
 import { openWrite } from './command-gates.js';
 import { isoNow } from './context.js';
+import { carryBackLeftBehind } from './rollback.js';
 import { checkFiles, coownedContext } from './coowned.js';
 import { levelDbSinceCutover, type LevelDbSinceCutover } from './cutover-leveldb.js';
 import { proposeDecisions } from './decisions.js';
@@ -59,6 +60,11 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   const leveldbSinceCutover = await sinceCutover(c, state);
   // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
   const foreignOverwrites = (await checkFiles(coownedContext(c.ctx)).catch(() => undefined))?.findings ?? [];
+  // [teams] A teammate's rollback, pulled, left this clone's JSON-side writes out of LevelDB (read from a snapshot).
+  const leftBehind =
+    state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null
+      ? (await c.withReadCtx((read) => carryBackLeftBehind(read, { dryRun: true }))).leftBehind
+      : undefined;
   const next = nextCommands(facts);
   if (foreignOverwrites.length > 0) {
     for (const n of next)
@@ -80,6 +86,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     journal: { entries: read.entries, lastSeq: read.lastSeq },
     outbox,
     foreignOverwrites,
+    ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
   };
 }
 

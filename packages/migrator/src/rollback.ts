@@ -222,6 +222,82 @@ export function nothingToRollBack(options: RollbackOptions): RollbackReport {
   };
 }
 
+/**
+ * This clone's writes made on the JSON side (json-primary, json-only) since its dual-write enable, as
+ * last journalled per key, where a rollback never carried them back: the phase file says
+ * leveldb-only (a teammate's rollback, pulled) while this clone's state still holds its migration
+ * (a rollback of its own clears it). Read-only; empty when there is nothing left behind.
+ */
+export async function writesLeftBehind(ctx: MigrationContext): Promise<Map<string, IntentEntry>> {
+  const state = await readState(ctx.files);
+  const left = new Map<string, IntentEntry>();
+  if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return left;
+  for (const [key, intent] of await lastGoodIntents(ctx.journal, state.dualWriteSinceSeq))
+    if (JSON_AUTHORITATIVE.includes(intent.phase as MigrationPhase)) left.set(key, intent);
+  return left;
+}
+
+/**
+ * rollback in leveldb-only where a teammate's rollback left this clone's JSON-side writes behind
+ * (writesLeftBehind): each put LevelDB lacks, or holds older by timestamp, is carried into it,
+ * holding LevelDB from the read to the write (a deploy script's write meanwhile waits, and is
+ * never overwritten). Deletes are listed, not carried back. Then this clone's migration evidence
+ * is cleared, as its own rollback clears it. Nothing left behind: nothing opened or written.
+ */
+export async function carryBackLeftBehind(ctx: MigrationContext, options: RollbackOptions): Promise<RollbackReport> {
+  const started = ctx.now();
+  const left = await writesLeftBehind(ctx);
+  const state = await readState(ctx.files);
+  if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return nothingToRollBack(options);
+  const leftBehind: NonNullable<RollbackReport['leftBehind']> = { carriedBack: [], newerInLevelDb: [], deletes: [] };
+  const keys = [...left.keys()].sort(compareKeys);
+  const leveldb = left.size === 0 ? undefined : await ctx.leveldb();
+  const carry = async (apply: boolean): Promise<void> => {
+    for (const key of keys) {
+      const intent = left.get(key) as IntentEntry;
+      if (intent.op !== 'put' || intent.record === undefined) {
+        leftBehind.deletes.push(key);
+        continue;
+      }
+      const { chainId, contractName } = parseKey(key);
+      const have = await (leveldb as NonNullable<typeof leveldb>).get(chainId, contractName);
+      if (have !== null && canonicalDigest(have) === canonicalDigest(intent.record)) continue;
+      if (have !== null && BigInt(String(have.timestamp)) > BigInt(String(intent.record.timestamp))) {
+        leftBehind.newerInLevelDb.push(key);
+        continue;
+      }
+      if (apply) await (leveldb as NonNullable<typeof leveldb>).put(intent.record);
+      leftBehind.carriedBack.push(key);
+    }
+  };
+  if (leveldb !== undefined) {
+    if (options.dryRun) await carry(false);
+    else await leveldb.holdWhile(() => carry(true));
+  }
+  if (!options.dryRun) {
+    await updateState(ctx.files, (s) => {
+      s.dualWriteSinceSeq = null;
+      s.copy = null;
+      s.lastVerify = null;
+      s.cutoverEvidence = null;
+      s.diverged = false;
+      s.divergedBy = null;
+      pushTiming(
+        s,
+        timing('rollback (left behind)', started, 'done', `${leftBehind.carriedBack.length} put in LevelDB, ${leftBehind.newerInLevelDb.length} newer there kept, ${leftBehind.deletes.length} delete(s) listed`),
+      );
+    });
+  }
+  return {
+    ...nothingToRollBack(options),
+    nothingToDo: leftBehind.carriedBack.length === 0 && leftBehind.newerInLevelDb.length === 0 && leftBehind.deletes.length === 0,
+    puts: leftBehind.carriedBack.length,
+    replayed: leftBehind.carriedBack.length,
+    durationMs: ctx.now() - started,
+    leftBehind,
+  };
+}
+
 export async function runRollback(
   ctx: MigrationContext,
   options: RollbackOptions,

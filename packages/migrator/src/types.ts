@@ -127,6 +127,12 @@ export interface MigrationStatus {
   foreignOverwrites?: ForeignOverwrite[];
   /** Writes LevelDB acknowledged that JSON has not received yet (dual-write's outbox), and the last drain failure. */
   outbox?: OutboxStatus;
+  /**
+   * leveldb-only through a teammate's rollback (pulled): this clone's writes made on the JSON side
+   * that LevelDB lacks or holds older (`carriedBack`: what `rollback` would put there), and its
+   * deletes there; absent when there are none. `rollback` carries them back.
+   */
+  leftBehind?: NonNullable<RollbackReport['leftBehind']>;
 }
 
 export interface ChainInventory {
@@ -279,6 +285,13 @@ export interface RollbackReport {
    * LevelDB holds them; their outbox entries are removed, as JSON is no longer written.
    */
   outboxDropped?: string[];
+  /**
+   * Already leveldb-only through a teammate's rollback (pulled): this clone's own writes made on
+   * the JSON side that it did not carry back. `carriedBack`: put into LevelDB (it lacked them, or
+   * held them older); `newerInLevelDb`: LevelDB holds a newer record, kept; `deletes`: deletes this
+   * clone made there, listed and not carried back (LevelDB may hold a newer write of the key).
+   */
+  leftBehind?: { carriedBack: string[]; newerInLevelDb: string[]; deletes: string[] };
 }
 
 export interface ReadinessReport {

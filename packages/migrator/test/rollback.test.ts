@@ -1,11 +1,11 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore } from '../src/index.js';
+import { createStateStore, Migration } from '../src/index.js';
 import { compareDirect, demoMigration, putThroughStore, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-');
@@ -155,5 +155,48 @@ describe('rollback', () => {
     const report = await migration.rollback();
     expect(report.from).toBe('json-primary');
     expect((await migration.status()).phase).toBe('leveldb-only');
+  });
+});
+
+// Two clones of a team's project, shared through git: A deploys in json-only (its writes reach the
+// network files and its own journal), while B, which had not pulled them, rolls back and pushes.
+// A pulls: the phase file says leveldb-only and LevelDB is B's, without A's records, while A's
+// network files still hold them. Reads went to LevelDB and missed them (a deploy script would
+// redeploy), status said nothing, and rollback said there was nothing to roll back (git hunt, 2/2).
+describe("a teammate's rollback pulled before this clone's JSON-side writes", () => {
+  it('status names them, and rollback carries them back into LevelDB (not a newer record there), then clears the evidence', async () => {
+    const a = join(tempDir(), 'a');
+    const b = join(tempDir(), 'b');
+    await mkdir(a);
+    const migration = await demoMigration(a, 'json-only');
+    await migration.close();
+    await cp(a, b, { recursive: true });
+    // A deploys two contracts and redeploys one that B will also write in LevelDB, newer, after its rollback.
+    await putThroughStore(a, sampleRecord(97, 'FromA', 'bsctestnet', 1));
+    await putThroughStore(a, sampleRecord(97, 'AlsoFromA', 'bsctestnet', 2));
+    await putThroughStore(a, { ...sampleRecord(97, 'Both', 'bsctestnet', 3), timestamp: 1_700_000_000_001 });
+    const other = await Migration.open({ cwd: b });
+    await other.rollback({ emergency: true });
+    await other.close();
+    await putThroughStore(b, { ...sampleRecord(97, 'Both', 'bsctestnet', 4), timestamp: 1_700_000_000_002 });
+    // The pull: B's phase file and LevelDB, A's network files (merged by record) and local state.
+    await rm(join(a, 'leveldb'), { recursive: true });
+    await cp(join(b, 'leveldb'), join(a, 'leveldb'), { recursive: true });
+    await cp(join(b, '.deploystate', 'phase.json'), join(a, '.deploystate', 'phase.json'));
+    const pulled = await Migration.open({ cwd: a });
+    const status = await pulled.status();
+    expect(status.phase).toBe('leveldb-only');
+    expect(status.leftBehind?.carriedBack).toEqual(['97-AlsoFromA', '97-FromA']);
+    const dry = await pulled.rollback({ dryRun: true });
+    expect(dry.leftBehind?.newerInLevelDb).toEqual(['97-Both']);
+    const report = await pulled.rollback();
+    expect(report.leftBehind?.carriedBack).toEqual(['97-AlsoFromA', '97-FromA']);
+    expect((await pulled.status()).leftBehind).toBeUndefined();
+    expect((await pulled.rollback()).nothingToDo).toBe(true);
+    await pulled.close();
+    const store = createStateStore({ cwd: a, env: {} });
+    expect((await store.get(97, 'FromA'))?.contractName).toBe('FromA');
+    expect((await store.get(97, 'Both'))?.timestamp).toBe(1_700_000_000_002);
+    await store.close();
   });
 });

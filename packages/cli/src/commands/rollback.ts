@@ -24,9 +24,22 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     const dryRun = options.dryRun === true;
     const status = await migration.status();
     if (status.phase === 'leveldb-only') {
-      // Nothing to carry back or switch: no question, and nothing written.
+      // Nothing to switch. A teammate's rollback (pulled) may have left this clone's JSON-side writes
+      // out of LevelDB: those are carried back (no question: only what LevelDB lacks, or holds older).
       const report = await migration.rollback({ emergency, dryRun });
-      ctx.out.result(report, () => [verdict(true, p, 'already leveldb-only: LevelDB is the primary and holds every write; nothing to roll back', '')]);
+      const left = report.leftBehind;
+      if (left === undefined || report.nothingToDo) {
+        ctx.out.result(report, () => [verdict(true, p, 'already leveldb-only: LevelDB is the primary and holds every write; nothing to roll back', '')]);
+        return;
+      }
+      ctx.out.result(report, () => [
+        `${dryRun ? 'would carry' : 'carried'} back ${left.carriedBack.length} write(s) this clone made on the JSON side, which a teammate's rollback (pulled) had left out of LevelDB${left.carriedBack.length > 0 ? `: ${listed(left.carriedBack, 10)}` : ''}`,
+        ...(left.newerInLevelDb.length > 0 ? [p.dim(`kept ${left.newerInLevelDb.length} that LevelDB holds newer: ${listed(left.newerInLevelDb, 10)}`)] : []),
+        ...(left.deletes.length > 0
+          ? [p.yellow(`not carried back: ${left.deletes.length} delete(s) made on the JSON side (LevelDB may hold a newer write of the key; delete by hand if it should go): ${listed(left.deletes, 10)}`)]
+          : []),
+        verdict(true, p, dryRun ? 'dry run: nothing changed' : 'LevelDB holds this clone\'s writes again; next: `deploystate status`', ''),
+      ]);
       return;
     }
     if (!dryRun) {

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { copyProject, withOriginals } from '../read-only.js';
-import { leveldbSinceCutoverLines, verdict } from '../render.js';
+import { leveldbSinceCutoverLines, listed, verdict } from '../render.js';
 
 interface Probe {
   ok: boolean;
@@ -93,6 +93,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...(status.foreignOverwrites && status.foreignOverwrites.length > 0
       ? [
           `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${status.foreignOverwrites.map((f) => `${f.key} in ${f.file}`).join(', ')}`)}`,
+        ]
+      : []),
+    // [teams] A teammate's rollback, pulled, left this clone's JSON-side writes out of LevelDB: reads miss them.
+    ...(status.leftBehind
+      ? [
+          `${p.bold('left behind ')} ${p.red(
+            `${status.leftBehind.carriedBack.length} write(s) this clone made on the JSON side are not in LevelDB (a teammate's rollback, pulled, came first): ${listed(status.leftBehind.carriedBack, 5)}${status.leftBehind.deletes.length > 0 ? `; ${status.leftBehind.deletes.length} delete(s): ${listed(status.leftBehind.deletes, 5)}` : ''}; run \`deploystate rollback\` to carry them back`,
+          )}`,
         ]
       : []),
     ...(status.state.copy
