@@ -281,8 +281,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       ['--dry-run', 'Show what it would put back, change nothing'],
       ['--accept', 'Instead take the files as they are (records removed or changed on purpose) as the new baseline'],
+      ['--removed', 'Also put back records the copy or a restore wrote that left their file without the store (a rewrite, not a delete), from LevelDB'],
     ],
-    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes', 'deploystate repair-files --accept --yes'],
+    examples: ['deploystate repair-files --dry-run', 'deploystate repair-files --yes', 'deploystate repair-files --removed --yes', 'deploystate repair-files --accept --yes'],
   },
   {
     usage: 'demo [dir]',

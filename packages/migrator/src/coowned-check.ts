@@ -39,11 +39,15 @@ export interface ChangedElsewhere {
   file: string;
   key: string;
   seq: number;
+  /** newer: the file holds a later record of the key; removed: a record the product wrote is gone from it. */
+  kind: 'newer' | 'removed';
 }
 
 export interface FilesCheck {
   findings: ForeignOverwrite[];
   changedElsewhere: ChangedElsewhere[];
+  /** Network files holding records the store wrote that could not be read or parsed (nothing about them could be checked). */
+  unreadable?: Array<{ file: string; reason: string }>;
   /** Keys the check compared. */
   checked: number;
   /** Writes cut off before their outcome whose value the file holds: the key's entry from now on. */
@@ -71,9 +75,11 @@ async function checkChain(
       records = model === undefined ? new Map() : lazyDigests(model.records);
       invalid = new Set(model?.invalid.keys());
     }
-  } catch {
+  } catch (error) {
     // A file that cannot be read (a FIFO or folder in its place included) is reported by verify and
-    // validate as such; a deleted one lost everything (read above as holding nothing).
+    // validate as such, and named here (a repair cannot check it); a deleted one lost everything
+    // (read above as holding nothing).
+    (out.unreadable ??= []).push({ file, reason: error instanceof Error ? error.message : String(error) });
     return;
   }
   for (const [key, contractName, entry] of expected) {
@@ -93,19 +99,19 @@ async function checkChain(
     if (entry.also?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
-      if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+      if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
       else out.findings.push({ file, key, kind: 'reappeared', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
     if (!found) {
       // A record the product wrote (no journal entry) that is gone was removed elsewhere (a teammate's
       // delete, pulled through git); a rewrite that drops records drops the ones written after it loaded.
-      if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0 });
+      if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0, kind: 'removed' });
       else out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
     if (found.digest === entry.digest) continue;
-    if (later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq });
+    if (later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
     else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
   }
 }

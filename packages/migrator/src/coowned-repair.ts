@@ -14,6 +14,11 @@ export interface RepairAction {
   timestamp: string;
 }
 
+export interface RepairOptions {
+  /** Also put back the records the product wrote (the copy, a restore) that left their file without the store, from LevelDB where it holds exactly them. */
+  removed?: boolean;
+}
+
 export interface RepairPlan {
   actions: RepairAction[];
   /** Keys left alone because the file holds a later write. */
@@ -22,6 +27,8 @@ export interface RepairPlan {
   records: Map<string, DeploymentRecord>;
   /** Findings whose exact record is neither in the journal nor in LevelDB: restore the file's backup. */
   unrepairable: ForeignOverwrite[];
+  /** Network files that could not be read or parsed: nothing in them was checked (restore the file's backup). */
+  unreadable: Array<{ file: string; reason: string }>;
 }
 
 /** Where a repair finds a record the product wrote without the journal: LevelDB, when it holds exactly it. */
@@ -32,8 +39,20 @@ export type RecordSource = (chainId: number, contractName: string) => Promise<De
  * record the copy, a restore or an import wrote, from LevelDB when it holds exactly that record).
  * Findings with no exact record anywhere are listed as `unrepairable`.
  */
-export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource): Promise<RepairPlan> {
+export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource, options: RepairOptions = {}): Promise<RepairPlan> {
   const check = await checkFiles(ctx);
+  // With `removed`: records the product wrote that left their file without the store are put back
+  // too, where LevelDB holds exactly them (a rewrite that dropped them, not a teammate's delete).
+  const removed = options.removed ? check.changedElsewhere.filter((c) => c.kind === 'removed') : [];
+  if (removed.length > 0) {
+    const expectedNow = new Map(Object.entries((await foldedBaseline(ctx)).baseline.written));
+    for (const c of removed) {
+      const entry = expectedNow.get(c.key);
+      if (entry === undefined) continue;
+      check.findings.push({ file: c.file, key: c.key, kind: 'missing', seq: 0, timestamp: entry.timestamp });
+    }
+    check.changedElsewhere = check.changedElsewhere.filter((c) => !removed.includes(c));
+  }
   const wanted = new Map<number, ForeignOverwrite>();
   for (const f of check.findings) if (f.kind !== 'reappeared' && f.seq > 0) wanted.set(f.seq, f);
   const records = new Map<string, DeploymentRecord>();
@@ -61,7 +80,7 @@ export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource):
     }
     actions.push({ file: f.file, key: f.key, kind: f.kind, action: f.kind === 'reappeared' ? 'delete' : 'put', seq: f.seq, timestamp: f.timestamp });
   }
-  return { actions, changedElsewhere: check.changedElsewhere, records, unrepairable };
+  return { actions, changedElsewhere: check.changedElsewhere, records, unrepairable, unreadable: check.unreadable ?? [] };
 }
 
 export interface RepairReport {

@@ -32,6 +32,7 @@ export {
   planRepair,
   type RecordSource,
   type RepairAction,
+  type RepairOptions,
   type RepairPlan,
   type RepairReport,
   type RepairTarget,

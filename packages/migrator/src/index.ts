@@ -92,6 +92,7 @@ export {
   type ForeignOverwrite,
   type ForeignOverwriteKind,
   type RepairAction,
+  type RepairOptions,
   type RepairPlan,
   type RepairReport,
 } from './coowned.js';

@@ -16,7 +16,7 @@ import { ensureLocalStateGitignore, ensureSharedState } from './shared-state.js'
 import type { FoldInReport } from './cutover-leveldb.js';
 import { Journal } from './journal.js';
 import { withLock } from '@deploystate/backend-json/lock';
-import { applyRepair, coownedContext, moveBaseline, planRepair, type RepairPlan, type RepairReport } from './coowned.js';
+import { applyRepair, coownedContext, moveBaseline, planRepair, type RepairOptions, type RepairPlan, type RepairReport } from './coowned.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
 import { quietPoint } from './written-since.js';
@@ -336,22 +336,22 @@ export class Migration {
   }
 
   /** What `repairFiles` would put back (read-only). */
-  planFileRepair(): Promise<RepairPlan> {
-    return this.run(() => planRepair(coownedContext(this.ctx), this.otherSide()));
+  planFileRepair(options: RepairOptions = {}): Promise<RepairPlan> {
+    return this.run(() => planRepair(coownedContext(this.ctx), this.otherSide(), options));
   }
 
   /**
    * Puts back, from the journal (or LevelDB), the records other code's rewrites dropped or changed
    * in the network files (never over a later record); `plan` is the one shown to the operator.
    */
-  repairFiles(plan?: RepairPlan): Promise<RepairReport> {
+  repairFiles(plan?: RepairPlan, options: RepairOptions = {}): Promise<RepairReport> {
     return this.locked('repair-files', async () => {
       const ctx = coownedContext(this.ctx);
       const state = await this.state();
       // Planned again and applied under the fence: no write is in flight then, so a record a
       // script is deleting or rewriting right now is never taken for lost and put back over it.
       return underGateFence(this.files, 'repair-files', async () => {
-        const now = await planRepair(ctx, this.otherSide());
+        const now = await planRepair(ctx, this.otherSide(), options);
         // The plan shown to the operator, as far as it still holds (nothing beyond what they saw);
         // what no longer needs putting back (written since, a delete included) is skipped.
         const same = (a: RepairPlan['actions'][number], b: RepairPlan['actions'][number]): boolean => a.key === b.key && a.action === b.action;

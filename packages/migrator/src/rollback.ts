@@ -391,6 +391,7 @@ function rollbackReport(
     replayed: plan.keys.length,
     puts: plan.puts.length,
     deletes: plan.deletes.length,
+    ...(plan.deletes.length > 0 && { deletedKeys: [...plan.deletes].sort(compareKeys) }),
     leveldbDigest,
     durationMs: ctx.now() - run.started,
     ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),

@@ -270,6 +270,8 @@ export interface RollbackReport {
   replayed: number;
   puts: number;
   deletes: number;
+  /** The keys deleted from LevelDB (JSON no longer holds them), or that a dry run would delete. */
+  deletedKeys?: string[];
   /** The store digest of LevelDB after the carry-back ('' when nothing was to do). */
   leveldbDigest: string;
   durationMs: number;

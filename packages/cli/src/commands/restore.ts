@@ -70,8 +70,11 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
   ]);
   // The last version written, damaged in place, is never swapped for an older one without asking (--older, or --backup).
   const result = await store.restore(chainId, backup, { olderVersion: options.older === true, discardNewer: options.discardNewer === true });
-  // [coowned] A restore is the product's own write: the file as restored is the new baseline.
-  await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
+  // [coowned] The version the store last wrote, restored, is the product's own write: the file as
+  // restored is the new baseline. An older one is not: what the store wrote since stays expected,
+  // so `repair-files` finds it missing and puts it back (from the journal, or LevelDB).
+  const older = !result.version.lastWritten;
+  if (!older) await (await import('@deploystate/migrator')).acceptNetworkFiles(ctx.migrationOptions(), [chainId]);
   ctx.out.result(
     { chainId, file, restored: result.restored, version: result.version, replacedBackup: result.replacedBackup ?? null, discarded: result.discarded ?? [] },
     () => [
@@ -79,6 +82,7 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
       `  version: ${describeVersion(result.version)}`,
       ...(result.replacedBackup ? [`  the file it replaced is kept at ${result.replacedBackup}`] : []),
       ...discardedLines(ctx, result.discarded),
+      ...(older ? [ctx.out.paint.yellow('  an older version than the store last wrote: `deploystate repair-files` puts back what it wrote since')] : []),
     ],
   );
 }

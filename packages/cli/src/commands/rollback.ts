@@ -49,6 +49,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `replay into LevelDB every write journalled since dual-write enable${since !== null ? ` (journal seq > ${since}, ${status.journal.entries} entries)` : ''}`,
         emergency ? 'skip the gates (emergency), never the carry-back' : 'check the rollback gates first',
         `keep the JSON files in ${status.paths.deployments}`,
+        'records JSON no longer holds are deleted from LevelDB (`deploystate rollback --dry-run` names them first)',
       ]);
     }
     if (!dryRun) ctx.onInterrupt(() => interruptedRollback(status.paths.stateDir));
@@ -60,6 +61,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         p,
       ),
       `LevelDB digest ${report.leveldbDigest}`,
+      // Records JSON no longer holds leave LevelDB: named, so a record dropped by mistake is seen before (--dry-run) or after.
+      ...(report.deletedKeys?.length
+        ? [p.yellow(`${dryRun ? 'would delete' : 'deleted'} from LevelDB (JSON no longer holds them): ${listed(report.deletedKeys, 10)}`)]
+        : []),
       ...(report.outboxDropped?.length
         ? [
             p.dim(
