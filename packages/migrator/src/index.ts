@@ -5,6 +5,9 @@ export { Migration } from './migration.js';
 export { type AnalyzeOptions, type CheckReport } from './read-commands.js';
 export { type CutoverReport } from './cutover.js';
 export { createStateStore, MigrationStateStore, type StateStoreOptions } from './factory.js';
+// What a deploy script needs beside the store, so it depends on this package alone (a strict
+// install, pnpm's, does not let it import core without declaring it).
+export { StateError, ErrorCodes, isStateError, type ErrorCode, type DeploymentRecord, type StateStore } from '@deploystate/core';
 export { PhaseWatcher } from './phase-watcher.js';
 export {
   createStateModule,
