@@ -175,7 +175,13 @@ export function wrapToWidth(line: string, width: number, indent = '    '): strin
   return wrapRows(line, width, indent);
 }
 
-/** wrapToWidth at any width (a table cell's). */
+/**
+ * wrapToWidth at any width (a table cell's). Every row fits the width, and a value stays whole
+ * wherever it can: a row ends at its last space outside a `quoted` command, else its last space,
+ * else after a path's last slash, and only a word longer than a whole row (a digest at 40 columns)
+ * is broken inside. So a digest, a backup's name or a command to paste goes to a row of its own
+ * rather than being split.
+ */
 function wrapRows(line: string, width: number, indent: string): string[] {
   if (visibleLength(line) <= width) return [line];
   const rows: string[] = [];
@@ -185,7 +191,9 @@ function wrapRows(line: string, width: number, indent: string): string[] {
     const room = width - prefix.length;
     let visible = 0;
     let i = 0;
+    let quoted = false;
     let lastSpace = -1;
+    let lastQuotedSpace = -1;
     let lastSlash = -1;
     while (i < rest.length && visible < room) {
       const code = /^\u001b\[[0-9;]*m/.exec(rest.slice(i));
@@ -193,13 +201,20 @@ function wrapRows(line: string, width: number, indent: string): string[] {
         i += code[0].length;
         continue;
       }
-      if (rest[i] === ' ' && visible > room / 3) lastSpace = i;
+      const c = rest[i];
+      if (c === '`') quoted = !quoted;
+      if (c === ' ' && visible > 0) {
+        if (quoted) lastQuotedSpace = i;
+        else lastSpace = i;
+      }
       // A path with no space to break at breaks after a folder's slash, not inside a name.
-      if (rest[i] === '/' && visible > room / 3) lastSlash = i + 1;
+      if (c === '/' && visible > 0) lastSlash = i + 1;
       visible++;
       i++;
     }
-    const cut = lastSpace > 0 ? lastSpace : lastSlash > 0 ? lastSlash : i;
+    // The space right after the row (the next word starts a row of its own) breaks there too.
+    if (rest[i] === ' ' && !quoted) lastSpace = i;
+    const cut = lastSpace > 0 ? lastSpace : lastQuotedSpace > 0 ? lastQuotedSpace : lastSlash > 0 ? lastSlash : i;
     rows.push(prefix + rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).replace(/^ +/, '');
     prefix = indent;

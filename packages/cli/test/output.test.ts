@@ -84,3 +84,17 @@ describe('a comparison with pending keys', () => {
     expect(comparisonDocument(comparison)).toMatchObject({ excluded: ['56-Old'], pending: ['97-Busy'] });
   });
 });
+
+// A value an operator copies (a digest, a command in backticks) was broken inside at 70 columns
+// because a break was taken only past the first third of a row (terminal hunt).
+describe('wrapToWidth keeps a value whole where a row can hold it', () => {
+  it('moves a digest to a row of its own, and breaks outside a quoted command before inside it', () => {
+    const digest = 'ab'.repeat(32);
+    const rows = wrapToWidth(`LevelDB digest ${digest}`, 70);
+    expect(rows).toEqual(['LevelDB digest', `    ${digest}`]);
+    const hint = 'next: run `deploystate cutover --acknowledge DEV_CHAIN` then `deploystate status` to see it';
+    const wrapped = wrapToWidth(hint, 50);
+    expect(wrapped.every((row) => row.length <= 50)).toBe(true);
+    expect(wrapped.some((row) => row.includes('`deploystate cutover --acknowledge DEV_CHAIN`'))).toBe(true);
+  });
+});
