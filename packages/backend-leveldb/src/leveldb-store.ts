@@ -1,6 +1,8 @@
 // The StateStore over LevelDB (`level` 10). Values are read as raw UTF-8 text and decoded with the
 // core codec, so bare big literals keep every digit; records are written as compact JSON text,
 // which the legacy `valueEncoding: 'json'` readers parse back to the same object.
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   AbstractStateStore,
   ErrorCodes,
@@ -53,6 +55,8 @@ export class LevelDbStore extends AbstractStateStore {
   private readonly closeWaitMs: number;
   private readonly reuseVerifiedFiles: boolean;
   private handle: SharedHandle<Db> | undefined;
+  /** Each open handle's MANIFEST as opened (replacedUnder). */
+  private readonly opened = new WeakMap<Db, { path: string; ino: bigint; dev: bigint }>();
   private handover: Handover | undefined;
   private readonly notes: RecoveryNote[] = [];
   /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
@@ -280,6 +284,19 @@ export class LevelDbStore extends AbstractStateStore {
       await this.writing(this.openHandle(), lease.db, (db) => writeStrings(db, [record, outbox], this.sync));
       return { admitted: true, existed: true };
     } catch (error) {
+      if (error === FOLDER_REPLACED) {
+        lease.release();
+        // Again through a new handle, once this one has closed (admit() asked again there).
+        return this.withDb(
+          async (db) => {
+            if (!admit()) return { admitted: false, existed: true };
+            await writeStrings(db, [record, outbox], this.sync);
+            return { admitted: true, existed: true };
+          },
+          record.key,
+          ErrorCodes.WRITE_FAILED,
+        );
+      }
       throw this.levelError(error, record.key, ErrorCodes.WRITE_FAILED);
     } finally {
       lease.release();
@@ -392,8 +409,8 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   /** Opens LevelDB, never creating over existing files, waiting out another process's lock (see level-open.ts). */
-  private openLevel(): Promise<Db> {
-    return openLevel({
+  private async openLevel(): Promise<Db> {
+    const db = await openLevel({
       path: this.location,
       create: this.create,
       lockWait: this.lockWait,
@@ -402,6 +419,22 @@ export class LevelDbStore extends AbstractStateStore {
       noteTornTails: (tails) => noteTornTails(this.notes, tails),
       onWanted: () => this.handle?.handOverAsked(),
     });
+    const manifest = manifestOf(this.location);
+    if (manifest !== undefined) this.opened.set(db, manifest);
+    return db;
+  }
+
+  /**
+   * Whether the folder under an open handle is no longer the one it opened: its MANIFEST (new at
+   * every open) is gone or another file. Something replaced the files under the running store (git
+   * stashing, checking out or resetting a committed LevelDB): writes on this handle would go to
+   * files no longer in the folder, acknowledged and lost.
+   */
+  private replacedUnder(db: Db): boolean {
+    const manifest = this.opened.get(db);
+    if (manifest === undefined) return false;
+    const now = lstatSync(manifest.path, { bigint: true, throwIfNoEntry: false });
+    return now === undefined || now.ino !== manifest.ino || now.dev !== manifest.dev;
   }
 
   private openHandle(): SharedHandle<Db> {
@@ -414,9 +447,15 @@ export class LevelDbStore extends AbstractStateStore {
   private async withDb<T>(run: (db: Db) => Promise<T>, key?: string, fallback?: typeof ErrorCodes.WRITE_FAILED): Promise<T> {
     const handle = this.openHandle();
     try {
-      return await handle.use(fallback === undefined ? run : (db) => this.writing(handle, db, run));
+      try {
+        return await handle.use(fallback === undefined ? run : (db) => this.writing(handle, db, run));
+      } catch (error) {
+        if (error !== FOLDER_REPLACED) throw error;
+        // The handle was let go (writing()); the write goes to the folder as it is now.
+        return await handle.use((db) => this.writing(handle, db, run));
+      }
     } catch (error) {
-      throw this.levelError(error, key, fallback);
+      throw this.levelError(error === FOLDER_REPLACED ? folderReplacedError(this.location) : error, key, fallback);
     }
   }
 
@@ -426,6 +465,11 @@ export class LevelDbStore extends AbstractStateStore {
    * after it on the same handle (inside a hold, before it closes) is refused, never written there.
    */
   private async writing<T>(handle: SharedHandle<Db>, db: Db, run: (db: Db) => Promise<T>): Promise<T> {
+    // The folder replaced under the handle: closed once free, and the caller writes again on a new one.
+    if (this.replacedUnder(db)) {
+      handle.discard(db);
+      throw FOLDER_REPLACED;
+    }
     if (handle.failedOn(db)) {
       throw new StateError(
         ErrorCodes.WRITE_FAILED,
@@ -479,5 +523,28 @@ export class LevelDbStore extends AbstractStateStore {
       key: entry.key,
       hint: 'run the integrity check to list every such entry',
     });
+  }
+}
+
+/** writing()'s signal that the folder was replaced under its handle: withDb writes again on a new one. */
+const FOLDER_REPLACED = new Error('the LevelDB folder was replaced under the open handle');
+
+function folderReplacedError(path: string): StateError {
+  return new StateError(ErrorCodes.WRITE_FAILED, `the LevelDB folder ${path} was replaced while this store had it open (git stash, checkout or reset?), twice in a row; nothing was written`, {
+    file: path,
+    hint: 'let the git operation finish, then retry the write',
+  });
+}
+
+/** The MANIFEST that CURRENT names in a LevelDB folder, with its identity; undefined when it cannot be read. */
+function manifestOf(folder: string): { path: string; ino: bigint; dev: bigint } | undefined {
+  try {
+    const name = readFileSync(join(folder, 'CURRENT'), 'utf8').trim();
+    if (!/^MANIFEST-\d+$/.test(name)) return undefined;
+    const path = join(folder, name);
+    const info = lstatSync(path, { bigint: true });
+    return { path, ino: info.ino, dev: info.dev };
+  } catch {
+    return undefined;
   }
 }
