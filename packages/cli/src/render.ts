@@ -182,12 +182,12 @@ export function renderComparison(
  * losslessly; what the records say (a bad address on a dev chain) is carried as stored and is
  * acknowledged at cut-over. Empty when there is nothing to explain.
  */
-export function carriedFindingsNote(ok: boolean, findings: ReadonlyArray<{ severity: string }>, paint: Palette): string[] {
+export function carriedFindingsNote(ok: boolean, findings: ReadonlyArray<{ severity: string }>, paint: Palette, proposalsShown = true): string[] {
   const errors = findings.filter((f) => f.severity === 'error').length;
   if (!ok || errors === 0) return [];
   return [
     paint.dim(
-      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored unless excluded; cutover asks you to decide on each (see the proposals above)`,
+      `  every record copies losslessly; the ${errors} error finding${errors === 1 ? '' : 's'} above ${errors === 1 ? 'is' : 'are'} carried as stored unless excluded; cutover asks you to decide on each (${proposalsShown ? 'see the proposals above' : '`deploystate analyze` proposes a decision for each'})`,
     ),
   ];
 }

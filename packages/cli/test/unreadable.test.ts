@@ -80,4 +80,14 @@ describe('unreadable entries', () => {
     expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toMatch(/unreadable leveldb\s+97-Garbled .*UNDECODABLE_VALUE/);
   });
+
+  // A mistyped --deployments read as an empty folder: "stores differ: N only in leveldb", exit 1,
+  // which sends the operator the wrong way (terminal hunt). validate said STORE_NOT_FOUND.
+  it('compare with --deployments naming no folder is STORE_NOT_FOUND naming it, not a difference', async () => {
+    const typo = join(dir, 'deploymets');
+    const json = await run(['compare', '--deployments', typo, '--json']);
+    expect(json.code, json.stderr).toBe(4);
+    expect(onlyDocument(json)).toMatchObject({ ok: false, error: { code: 'STORE_NOT_FOUND', file: typo } });
+  });
 });
+

@@ -43,7 +43,7 @@ export const ERROR_OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
     exitCode: ExitCodes.DATA,
     hint: 'check --leveldb/--deployments (or deploystate.config.json), or create a sample with `deploystate demo`',
   },
-  CORRUPTED: { exitCode: ExitCodes.DATA, hint: 'run `deploystate check` to list damaged records; `deploystate restore --list` shows the backups' },
+  CORRUPTED: { exitCode: ExitCodes.DATA, hint: '`deploystate validate` names damaged network files, `deploystate check` damaged LevelDB records; `deploystate restore --list` shows the backups' },
   LOCKED: {
     exitCode: ExitCodes.LOCKED,
     hint: 'another process (a deploy script, a second deploystate) holds it; let it finish and run the command again',

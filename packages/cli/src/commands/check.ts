@@ -38,6 +38,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       precisionOnly ? 'every big number survives the round trip' : 'data integrity check passed',
       precisionOnly ? 'precision check failed' : 'data integrity check failed',
     ),
-    ...(precisionOnly ? [] : carriedFindingsNote(ok, report.findings, p)),
+    ...(precisionOnly ? [] : carriedFindingsNote(ok, report.findings, p, false)),
   ]);
 }

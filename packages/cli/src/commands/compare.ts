@@ -1,4 +1,6 @@
 // `deploystate compare`: LevelDB against JSON, record by record. Read-only; exit 1 when different.
+import { existsSync } from 'node:fs';
+import { ErrorCodes, StateError } from '@deploystate/core';
 import type { SideComparison } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { wholeNumberOption } from '../number-option.js';
@@ -39,6 +41,15 @@ export function differingKeys(comparison: SideComparison): Record<string, string
 export const sideLocations = (ctx: Context): SideLocations => ({ leveldb: ctx.paths.leveldb, json: ctx.paths.deployments });
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
+  // A deployments folder named on the command line that is not there (a typo) is no store at all,
+  // not an empty one: "stores differ, N only in leveldb" would send the operator the wrong way.
+  // (Before the copy, with the default folder, comparing against nothing is what it is.)
+  if (options.deployments !== undefined && !existsSync(ctx.paths.deployments)) {
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no deployments folder at ${ctx.paths.deployments}`, {
+      file: ctx.paths.deployments,
+      hint: 'check --deployments (or the config); `deploystate migrate` creates the folder with its copy',
+    });
+  }
   const [comparison, status] = await withMigration(ctx, async (migration) => [await migration.compare(), await migration.status()] as const);
   // In dual-write before the bulk copy has completed, records only in LevelDB are the copy's work
   // still to do (the runbook checks write consistency here): only a record that differs, or one
