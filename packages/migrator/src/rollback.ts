@@ -28,7 +28,7 @@ import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { pushTiming, readState, timing, updateState } from './state.js';
-import type { MigrationPhase, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 import { unreadableFiles } from './unreadable.js';
 import { keysWrittenSince, quietPoint } from './written-since.js';
 
@@ -276,12 +276,7 @@ export async function carryBackLeftBehind(ctx: MigrationContext, options: Rollba
   }
   if (!options.dryRun) {
     await updateState(ctx.files, (s) => {
-      s.dualWriteSinceSeq = null;
-      s.copy = null;
-      s.lastVerify = null;
-      s.cutoverEvidence = null;
-      s.diverged = false;
-      s.divergedBy = null;
+      clearMigrationEvidence(s);
       pushTiming(
         s,
         timing('rollback (left behind)', started, 'done', `${leftBehind.carriedBack.length} put in LevelDB, ${leftBehind.newerInLevelDb.length} newer there kept, ${leftBehind.deletes.length} delete(s) listed`),
@@ -445,6 +440,16 @@ async function stoppedBeforeCarryBack(ctx: MigrationContext, error: StateError, 
   });
 }
 
+/** This clone's evidence of a migration (its dual-write start, copy, verify, cut-over, divergence), as a rollback leaves it. */
+function clearMigrationEvidence(s: MigrationStateFile): void {
+  s.dualWriteSinceSeq = null;
+  s.copy = null;
+  s.lastVerify = null;
+  s.cutoverEvidence = null;
+  s.diverged = false;
+  s.divergedBy = null;
+}
+
 /** The carry-back done: leveldb-only, the migration's evidence cleared. */
 async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: number, emergency: boolean, plan: CarryBackPlan): Promise<void> {
   await updateState(ctx.files, (s) => {
@@ -456,13 +461,8 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
       completedAt: isoNow(ctx),
     };
     s.phase = 'leveldb-only';
-    s.dualWriteSinceSeq = null;
-    s.copy = null;
-    s.lastVerify = null;
-    s.cutoverEvidence = null;
+    clearMigrationEvidence(s);
     s.cutoverLeveldb = null;
-    s.diverged = false;
-    s.divergedBy = null;
     pushTiming(
       s,
       timing(
