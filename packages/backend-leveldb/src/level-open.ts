@@ -1,5 +1,6 @@
 // Opening LevelDB for a store: the pre-open checks of its folder, then waiting out (or asking for) another process's lock.
-import { beforeLazyLoad, ErrorCodes, StateError, noteWait, sleep } from '@deploystate/core';
+import { join } from 'node:path';
+import { beforeLazyLoad, ErrorCodes, StateError, lockHolders, noteWait, noteWaiting, sleep, WAITING_NOTICE_MS } from '@deploystate/core';
 import type { Level } from 'level';
 import { checkDataFiles, copyBeingSwappedIn, corrupted, inspectFolder, swapMarkerOf, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
@@ -92,7 +93,9 @@ function lockWaitBudgetMs(lockWait: LockWait): number {
 async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Promise<Db> {
   const path = open.path;
   const { attempts } = open.lockWait;
-  const deadline = Date.now() + lockWaitBudgetMs(open.lockWait);
+  const begun = Date.now();
+  const deadline = begun + lockWaitBudgetMs(open.lockWait);
+  let announced = false;
   let lastSuspicion: string | undefined;
   for (let attempt = 1; ; attempt++) {
     const state = await inspectFolder(path);
@@ -163,6 +166,11 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
     } catch (error) {
       if (error !== HELD_HERE && !isLockedError(error)) throw mapLevelError(error, path);
       waited.yes = true;
+      // A person watching the command is told why it is quiet, and for whom it waits.
+      if (!announced && error !== HELD_HERE && Date.now() - begun >= WAITING_NOTICE_MS) {
+        announced = true;
+        noteWaiting('leveldb', path, () => lockHolders(join(path, 'LOCK')).filter((h) => h.pid !== process.pid), Math.max(0, deadline - begun));
+      }
       if (error === HELD_HERE) {
         // Another store of this process: asked directly, and woken when it lets go.
         if (Date.now() >= deadline) throw heldHereError(path);

@@ -2,7 +2,7 @@
 // way this CLI shows everything: on stderr, fitted to the terminal, coloured on one; with --json
 // also in the envelope's `warnings`, so a machine reading stdout sees them too.
 import { subscribe } from 'node:diagnostics_channel';
-import { WARNING_CHANNEL, type Warning } from '@deploystate/core';
+import { WAITING_CHANNEL, WARNING_CHANNEL, type Waiting, type Warning } from '@deploystate/core';
 import { fitToTerminal, type Palette } from './output.js';
 import { stdoutState } from './stdout-state.js';
 
@@ -25,4 +25,15 @@ export function showWarnings(paint: Palette, json: boolean): void {
     }
     process.stderr.write(`${fitToTerminal(renderWarning(warning, paint), process.stderr)}\n`);
   });
+  // A long wait for another process (LevelDB held by a deploy script): said while it lasts, on stderr only.
+  subscribe(WAITING_CHANNEL, (message) => {
+    process.stderr.write(`${fitToTerminal(paint.dim(renderWaiting(message as Waiting)), process.stderr)}\n`);
+  });
+}
+
+/** The line a person sees while a command waits for another process. */
+export function renderWaiting(w: Waiting): string {
+  const who = w.holders.length > 0 ? w.holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ') : 'another process';
+  const limit = w.giveUpAfterMs !== undefined ? `; it waits up to about ${Math.round(w.giveUpAfterMs / 1000)} s, then stops with LOCKED` : '';
+  return `waiting: ${w.kind === 'leveldb' ? 'LevelDB' : 'the lock on'} ${w.what} is held by ${who}${limit}`;
 }

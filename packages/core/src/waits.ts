@@ -31,3 +31,31 @@ export function noteWait(kind: WaitKind, startedAt: number, what?: string): void
   if (!waits.hasSubscribers) return;
   waits.publish({ kind, ms: performance.now() - startedAt, ...(what !== undefined && { what }) } satisfies Wait);
 }
+
+/**
+ * The channel a long wait is announced on while it lasts (`deploystate:waiting`): once, after
+ * WAITING_NOTICE_MS, with what it waits for and who holds it, so a person watching a command is
+ * told why it is quiet (the CLI prints it on stderr).
+ */
+export const WAITING_CHANNEL = 'deploystate:waiting';
+
+/** How long a wait lasts before it is announced. */
+export const WAITING_NOTICE_MS = 1_000;
+
+export interface Waiting {
+  kind: WaitKind;
+  /** What it waits for: a folder, a lock file's name. */
+  what: string;
+  /** The processes holding it, where the system says (Linux): pid and command. */
+  holders: Array<{ pid: number; command: string }>;
+  /** How long it will wait at most before giving up, in milliseconds. */
+  giveUpAfterMs?: number;
+}
+
+const waiting = channel(WAITING_CHANNEL);
+
+/** Announces a wait still going on (see WAITING_CHANNEL); `holders` is only asked for when someone listens. */
+export function noteWaiting(kind: WaitKind, what: string, holders: () => Waiting['holders'], giveUpAfterMs?: number): void {
+  if (!waiting.hasSubscribers) return;
+  waiting.publish({ kind, what, holders: holders(), ...(giveUpAfterMs !== undefined && { giveUpAfterMs }) } satisfies Waiting);
+}
