@@ -49,9 +49,13 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // The outbox lives where LevelDB is written first; a snapshot shows what is still to drain.
   // The snapshot is status's own, removed when read: status may run beside a command on the same
   // Migration, and it is a copy of the whole LevelDB folder.
-  const outbox = await c.withReadCtx(async (read) =>
-    outboxStatus(c.ctx, ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await read.leveldb().catch(() => undefined) : undefined),
-  );
+  // [teams] In the same snapshot: a teammate's rollback, pulled, may have left this clone's
+  // JSON-side writes out of LevelDB (only while this clone's state still holds its migration).
+  const { outbox, leftBehind } = await c.withReadCtx(async (read) => ({
+    outbox: await outboxStatus(c.ctx, ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await read.leveldb().catch(() => undefined) : undefined),
+    leftBehind:
+      state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null ? (await carryBackLeftBehind(read, { dryRun: true })).leftBehind : undefined,
+  }));
   const facts: GateFacts = {
     state,
     openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite),
@@ -60,11 +64,6 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   const leveldbSinceCutover = await sinceCutover(c, state);
   // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
   const foreignOverwrites = (await checkFiles(coownedContext(c.ctx)).catch(() => undefined))?.findings ?? [];
-  // [teams] A teammate's rollback, pulled, left this clone's JSON-side writes out of LevelDB (read from a snapshot).
-  const leftBehind =
-    state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null
-      ? (await c.withReadCtx((read) => carryBackLeftBehind(read, { dryRun: true }))).leftBehind
-      : undefined;
   const next = nextCommands(facts);
   if (foreignOverwrites.length > 0) {
     for (const n of next)

@@ -228,8 +228,8 @@ export function nothingToRollBack(options: RollbackOptions): RollbackReport {
  * leveldb-only (a teammate's rollback, pulled) while this clone's state still holds its migration
  * (a rollback of its own clears it). Read-only; empty when there is nothing left behind.
  */
-export async function writesLeftBehind(ctx: MigrationContext): Promise<Map<string, IntentEntry>> {
-  const state = await readState(ctx.files);
+export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationStateFile): Promise<Map<string, IntentEntry>> {
+  const state = known ?? (await readState(ctx.files));
   const left = new Map<string, IntentEntry>();
   if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return left;
   for (const [key, intent] of await lastGoodIntents(ctx.journal, state.dualWriteSinceSeq))
@@ -246,9 +246,9 @@ export async function writesLeftBehind(ctx: MigrationContext): Promise<Map<strin
  */
 export async function carryBackLeftBehind(ctx: MigrationContext, options: RollbackOptions): Promise<RollbackReport> {
   const started = ctx.now();
-  const left = await writesLeftBehind(ctx);
   const state = await readState(ctx.files);
   if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return nothingToRollBack(options);
+  const left = await writesLeftBehind(ctx, state);
   const leftBehind: NonNullable<RollbackReport['leftBehind']> = { carriedBack: [], newerInLevelDb: [], deletes: [] };
   const keys = [...left.keys()].sort(compareKeys);
   const leveldb = left.size === 0 ? undefined : await ctx.leveldb();
