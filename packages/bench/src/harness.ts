@@ -3,7 +3,8 @@
 // round by round (A B, B A, A B ...) so that drift on a shared, noisy machine (page cache, CPU
 // frequency, another job) lands on both sides instead of on whichever ran last.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropRemovalOnInterrupt, registerInterruptCleanup, removeOnInterrupt } from '@deploystate/core/interrupt-cleanup';
@@ -167,9 +168,13 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
   };
 }
 
-/** A fresh temp folder for one store (removed too if a signal stops the bench); pair with removeTempDir in a finally. */
+/**
+ * A fresh temp folder for one store (removed too if a signal stops the bench); pair with
+ * removeTempDir in a finally. Made and registered in one synchronous step: a signal handled between
+ * an asynchronous mkdtemp's completion and the registration left the folder behind (CI, 1 in many).
+ */
 export async function makeTempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `deploystate-bench-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `deploystate-bench-${prefix}-`));
   removeOnInterrupt(dir);
   return dir;
 }

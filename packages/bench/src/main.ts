@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // `pnpm bench`: parses the options, runs the suites, prints for people (or one JSON document with
 // --json), saves the results, and exits 1 on a FAIL only when --gate asks for it.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
+import { pathsRemovedOnInterrupt, runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { runFails } from './gates.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
 import { progressLines } from './summary.js';
+
+/** A stopping signal came: the run saves nothing, whatever finishes before the process exits. */
+let stopping = false;
 
 async function main(): Promise<number> {
   let options;
@@ -47,6 +50,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const { run, failedSuites } = outcome;
+  // Stopped by a signal while the last suite finished: nothing is saved (the handler exits shortly).
+  if (stopping) return new Promise<number>(() => undefined);
   const saved = await saveRun(run, options.out, options.saveBaseline);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(run)}\n`);
@@ -63,9 +68,15 @@ async function main(): Promise<number> {
 // folder go, and the child processes stop, before the bench exits (130, 143, 129).
 for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
   process.on(signal, () => {
+    stopping = true;
     const removed = runInterruptCleanups();
     process.stderr.write(`\nbench: stopped (${signal}); its temp folders and child processes cleaned up (${removed}), nothing saved\n`);
-    process.exit(code);
+    // A store opening on the thread pool as the signal came may make its folder again after the
+    // removal (LevelDB creates a missing folder): every registered folder looked at once more, a moment later.
+    setTimeout(() => {
+      for (const path of pathsRemovedOnInterrupt()) rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+      process.exit(code);
+    }, 50);
   });
 }
 

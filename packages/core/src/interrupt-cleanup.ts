@@ -59,6 +59,11 @@ export function removeOnInterrupt(path: string): () => void {
   return () => dropRemovalOnInterrupt(path);
 }
 
+/** The paths removeOnInterrupt holds right now (a program that removes them once more before it exits asks here first). */
+export function pathsRemovedOnInterrupt(): string[] {
+  return [...removals.keys()];
+}
+
 /**
  * Whether this process holds `path` as work in progress (registered with removeOnInterrupt and not
  * dropped): a sweep of leftovers never takes it, whatever its timestamps say.

@@ -1,7 +1,8 @@
 // verify dual-write: both backends reachable and writable, proven without a trace in the user's
 // data: writes go to a temporary copy of LevelDB, a temporary JSON store and a hidden probe file
 // that is removed again; the journal records the probe as a probe.
-import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { access, constants, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -27,7 +28,8 @@ async function proveRoundTrip(store: StateStore, options: { remove: boolean }): 
 export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase): Promise<ReadinessReport> {
   const { checks, check, report } = checklist();
   await ctx.journal.appendOne({ type: 'event', event: 'probe-start', probe: true, time: isoNow(ctx), pid: process.pid, phase });
-  const temp = await mkdtemp(join(tmpdir(), 'deploystate-probe-'));
+  // Made and registered in one synchronous step, so no signal is handled in between.
+  const temp = mkdtempSync(join(tmpdir(), 'deploystate-probe-'));
   // Copies of both stores: removed if a signal stops the process first (the CLI runs these cleanups).
   const dropCleanup = removeOnInterrupt(temp);
   try {

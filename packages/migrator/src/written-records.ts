@@ -2,8 +2,8 @@
 // kept in a spill file on disk instead of in memory, so the co-owned files baseline taken after a
 // copy of any size adopts the written files without parsing them again or holding the store. The
 // spill holds the entries as written.json prints them, so the baseline copies them as they are.
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { createReadStream, mkdtempSync } from 'node:fs';
+import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileSystemError, isProcessAlive, removeOnInterrupt, type DeploymentRecord } from '@deploystate/core';
@@ -121,7 +121,8 @@ export class SpillFolder {
   private async create(): Promise<string> {
     await mkdir(this.parent, { recursive: true });
     await removeOrphans(this.parent);
-    const folder = await mkdtemp(join(this.parent, `records-${process.pid}-`));
+    // Made and registered in one synchronous step, so no signal is handled in between.
+    const folder = mkdtempSync(join(this.parent, `records-${process.pid}-`));
     this.dropCleanup = removeOnInterrupt(folder);
     return folder;
   }
