@@ -31,7 +31,7 @@ import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, t
 import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
 import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
-import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome } from './write-queue.js';
+import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
 
 /** Chains whose file path a store keeps joined (more are joined again, never wrong). */
 const MAX_REMEMBERED_PATHS = 1024;
@@ -279,22 +279,12 @@ export class JsonFileStore extends AbstractStateStore {
 
   private async putIn(chainId: number, contractName: string, record: DeploymentRecord): Promise<void> {
     const copy = copyData(record);
-    await this.enqueue(chainId, (work) => {
-      refuseInvalidRemaining(work, [contractName]);
-      work.invalid.delete(contractName);
-      work.records.set(contractName, copy);
-      work.touched.add(contractName);
-    });
+    await this.enqueue(chainId, (work) => setEntry(work, contractName, copy));
   }
 
   protected async _delete(key: string): Promise<boolean> {
     const { chainId, contractName } = parseKey(key);
-    const { value } = await this.enqueue(chainId, (work) => {
-      refuseInvalidRemaining(work, [contractName]);
-      const had = work.records.delete(contractName) || work.invalid.delete(contractName);
-      if (had) work.touched.add(contractName);
-      return had;
-    });
+    const { value } = await this.enqueue(chainId, (work) => setEntry(work, contractName, null));
     return value === true;
   }
 
@@ -354,14 +344,7 @@ export class JsonFileStore extends AbstractStateStore {
       const held = work.records.get(contractName) ?? null;
       const previous = held === null ? null : copyData(held);
       if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return { swapped: false, previous };
-      if (record !== null) {
-        refuseInvalidRemaining(work, [contractName]);
-        work.records.set(contractName, record);
-        work.touched.add(contractName);
-      } else if (work.records.delete(contractName)) {
-        refuseInvalidRemaining(work, [contractName]);
-        work.touched.add(contractName);
-      }
+      setEntry(work, contractName, record);
       return { swapped: true, previous };
     });
     return value as SwapResult;
@@ -458,4 +441,22 @@ function invalidEntryError(file: string, chainId: number | undefined, name: stri
     key: `${chainId ?? ''}-${name}`,
     hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
   });
+}
+
+/**
+ * Sets one name's entry in a batch's file (removes it, with null): the one step a put, a delete and
+ * a swap apply. A file holding other entries that are not records is refused (refuseInvalidRemaining);
+ * an entry that is not a record under this name is replaced. Returns whether the file held an entry there.
+ */
+function setEntry(work: Working, name: string, record: DeploymentRecord | null): boolean {
+  refuseInvalidRemaining(work, [name]);
+  if (record !== null) {
+    work.invalid.delete(name);
+    work.records.set(name, record);
+    work.touched.add(name);
+    return true;
+  }
+  const had = work.records.delete(name) || work.invalid.delete(name);
+  if (had) work.touched.add(name);
+  return had;
 }

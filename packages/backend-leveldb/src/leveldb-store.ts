@@ -253,22 +253,24 @@ export class LevelDbStore extends AbstractStateStore {
       const { id, seq, ms } = newOutboxId();
       const stored = encodeOutboxEntry(entry, seq, ms);
       const record = value === undefined ? ({ type: 'del', key } as const) : ({ type: 'put', key, value } as const);
+      const viaHandle = (): Promise<{ admitted: boolean; existed: boolean }> =>
+        this.withDb(
+          async (db) => {
+            const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
+            if (!admit()) return { admitted: false, existed };
+            await writeStrings(db, [record, { type: 'put', key: id, value: stored }], this.sync);
+            return { admitted: true, existed };
+          },
+          key,
+          ErrorCodes.WRITE_FAILED,
+        );
       // A put on a handle already open takes it without a promise and goes straight to the batch
       // (admit's check and the batch in one synchronous run): the common case of a writer.
       if (value !== undefined) {
         const lease = this.handle?.leaseNow();
-        if (lease !== undefined) return this.putWithOutboxNow(lease, record, { type: 'put', key: id, value: stored }, admit);
+        if (lease !== undefined) return this.putWithOutboxNow(lease, record, { type: 'put', key: id, value: stored }, admit, viaHandle);
       }
-      return this.withDb(
-        async (db) => {
-          const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
-          if (!admit()) return { admitted: false, existed };
-          await writeStrings(db, [record, { type: 'put', key: id, value: stored }], this.sync);
-          return { admitted: true, existed };
-        },
-        key,
-        ErrorCodes.WRITE_FAILED,
-      );
+      return viaHandle();
     });
   }
 
@@ -278,6 +280,7 @@ export class LevelDbStore extends AbstractStateStore {
     record: StringOperation,
     outbox: StringOperation,
     admit: () => boolean,
+    viaHandle: () => Promise<{ admitted: boolean; existed: boolean }>,
   ): Promise<{ admitted: boolean; existed: boolean }> {
     try {
       if (!admit()) return { admitted: false, existed: true };
@@ -286,16 +289,8 @@ export class LevelDbStore extends AbstractStateStore {
     } catch (error) {
       if (error === FOLDER_REPLACED) {
         lease.release();
-        // Again through a new handle, once this one has closed (admit() asked again there).
-        return this.withDb(
-          async (db) => {
-            if (!admit()) return { admitted: false, existed: true };
-            await writeStrings(db, [record, outbox], this.sync);
-            return { admitted: true, existed: true };
-          },
-          record.key,
-          ErrorCodes.WRITE_FAILED,
-        );
+        // Again the usual way, through a new handle once this one has closed (admit() asked again there).
+        return viaHandle();
       }
       throw this.levelError(error, record.key, ErrorCodes.WRITE_FAILED);
     } finally {

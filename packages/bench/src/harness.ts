@@ -3,11 +3,10 @@
 // round by round (A B, B A, A B ...) so that drift on a shared, noisy machine (page cache, CPU
 // frequency, another job) lands on both sides instead of on whichever ran last.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropRemovalOnInterrupt, registerInterruptCleanup, removeOnInterrupt } from '@deploystate/core/interrupt-cleanup';
+import { dropRemovalOnInterrupt, registerInterruptCleanup, tempFolderRemovedOnInterrupt } from '@deploystate/core/interrupt-cleanup';
 import type { Measurement, MemoryMeasurement, SuiteName } from './results.js';
 import { summarize, throughput } from './stats.js';
 
@@ -174,9 +173,7 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
  * an asynchronous mkdtemp's completion and the registration left the folder behind (CI, 1 in many).
  */
 export async function makeTempDir(prefix: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `deploystate-bench-${prefix}-`));
-  removeOnInterrupt(dir);
-  return dir;
+  return tempFolderRemovedOnInterrupt(join(tmpdir(), `deploystate-bench-${prefix}-`)).path;
 }
 
 export async function removeTempDir(dir: string): Promise<void> {

@@ -1,8 +1,7 @@
 // Reads for commands that must leave a committed store byte-identical: one side through the
 // migrator's read-only opening, or the whole project copied into a temp folder for a probe.
-import { mkdtempSync } from 'node:fs';
 import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { isStateError, removeOnInterrupt, StateError } from '@deploystate/core';
+import { isStateError, StateError, tempFolderRemovedOnInterrupt } from '@deploystate/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadOnlySide } from '@deploystate/migrator';
@@ -49,10 +48,8 @@ export interface ProjectCopy {
  * without a byte of the project changing.
  */
 export async function copyProject(ctx: Context, stateDir: string): Promise<ProjectCopy> {
-  // Made and registered in one synchronous step, so no signal is handled in between.
-  const root = mkdtempSync(join(tmpdir(), 'deploystate-probe-copy-'));
   // A copy of the whole project: removed if a signal stops the process first.
-  const dropCleanup = removeOnInterrupt(root);
+  const { path: root, drop: dropCleanup } = tempFolderRemovedOnInterrupt(join(tmpdir(), 'deploystate-probe-copy-'));
   const remove = async (): Promise<void> => {
     await rm(root, { recursive: true, force: true });
     dropCleanup();

@@ -5,7 +5,7 @@
 // handles SIGINT or SIGTERM, as the CLI does, calls runInterruptCleanups() before it exits
 // (`@deploystate/core/interrupt-cleanup` loads this alone).
 
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 
 // One registry per process, even when the package is loaded twice (by require() and by import):
 // whichever copy registers, the program's handler runs them all.
@@ -70,6 +70,17 @@ export function pathsRemovedOnInterrupt(): string[] {
  */
 export function inProgressHere(path: string): boolean {
   return removals.has(path);
+}
+
+/**
+ * A new temp folder (`mkdtemp(prefix)`: `join(tmpdir(), 'deploystate-x-')`), removed if a signal
+ * stops the process first. Made and registered in one synchronous step: a signal handled between
+ * an asynchronous mkdtemp's completion and the registration would leave it. Returns its path and
+ * the function that drops the registration once the work has removed it or kept it.
+ */
+export function tempFolderRemovedOnInterrupt(prefix: string): { path: string; drop: () => void } {
+  const path = mkdtempSync(prefix);
+  return { path, drop: removeOnInterrupt(path) };
 }
 
 /** Drops the removal `removeOnInterrupt(path)` registered: the path is removed already, or kept. */

@@ -1,13 +1,12 @@
 // verify dual-write: both backends reachable and writable, proven without a trace in the user's
 // data: writes go to a temporary copy of LevelDB, a temporary JSON store and a hidden probe file
 // that is removed again; the journal records the probe as a probe.
-import { mkdtempSync } from 'node:fs';
 import { access, constants, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, snapshotLevelDb } from '@deploystate/backend-leveldb';
-import { canonicalDigest, removeOnInterrupt, sampleRecord, type StateStore } from '@deploystate/core';
+import { canonicalDigest, removeOnInterrupt, sampleRecord, tempFolderRemovedOnInterrupt, type StateStore } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
@@ -28,10 +27,8 @@ async function proveRoundTrip(store: StateStore, options: { remove: boolean }): 
 export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase): Promise<ReadinessReport> {
   const { checks, check, report } = checklist();
   await ctx.journal.appendOne({ type: 'event', event: 'probe-start', probe: true, time: isoNow(ctx), pid: process.pid, phase });
-  // Made and registered in one synchronous step, so no signal is handled in between.
-  const temp = mkdtempSync(join(tmpdir(), 'deploystate-probe-'));
   // Copies of both stores: removed if a signal stops the process first (the CLI runs these cleanups).
-  const dropCleanup = removeOnInterrupt(temp);
+  const { path: temp, drop: dropCleanup } = tempFolderRemovedOnInterrupt(join(tmpdir(), 'deploystate-probe-'));
   try {
     await check('leveldb reachable', async () => {
       // Through a snapshot copy: opening the live folder rewrites its log and MANIFEST (committed to git).

@@ -2,11 +2,11 @@
 // kept in a spill file on disk instead of in memory, so the co-owned files baseline taken after a
 // copy of any size adopts the written files without parsing them again or holding the store. The
 // spill holds the entries as written.json prints them, so the baseline copies them as they are.
-import { createReadStream, mkdtempSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileSystemError, isProcessAlive, removeOnInterrupt, type DeploymentRecord } from '@deploystate/core';
+import { fileSystemError, isProcessAlive, tempFolderRemovedOnInterrupt, type DeploymentRecord } from '@deploystate/core';
 import type { WrittenEntry } from './coowned-baseline.js';
 import { fileSignature } from './file-digests.js';
 import { parseEntryLine, printedPut, printedRecordPut } from './written-file.js';
@@ -121,10 +121,9 @@ export class SpillFolder {
   private async create(): Promise<string> {
     await mkdir(this.parent, { recursive: true });
     await removeOrphans(this.parent);
-    // Made and registered in one synchronous step, so no signal is handled in between.
-    const folder = mkdtempSync(join(this.parent, `records-${process.pid}-`));
-    this.dropCleanup = removeOnInterrupt(folder);
-    return folder;
+    const { path, drop } = tempFolderRemovedOnInterrupt(join(this.parent, `records-${process.pid}-`));
+    this.dropCleanup = drop;
+    return path;
   }
 
   // Removes the folder if a signal stops the process first (the CLI runs these cleanups).
