@@ -289,6 +289,59 @@ export function printRecordEntries(records: readonly DeploymentRecord[]): string
   return at === text.length - ITEMS_TAIL.length ? out : byRecord();
 }
 
+// How JSON.stringify, 2-space indent, prints `{ a: {...entries} }`: the entries object at depth 1,
+// as `records` sits in a state file, so what lies between is recordsBlock of their texts.
+const BLOCK_HEAD = Buffer.from('{\n  "a": {\n    ');
+const BLOCK_TAIL = Buffer.from('\n  }\n}');
+// Where the next entry begins: the only comma that ends a line at an entry's indent (deeper lines
+// are indented further, and strings hold no newline), before the next name.
+const NEXT_ENTRY = Buffer.from(`,\n${ENTRY_INDENT}"`);
+const QUOTE = 0x22;
+
+/**
+ * The model's entries under `names` (in that order) as recordsBlock prints their printModelEntry
+ * texts, from one print of them all: `bytes` (the block, a buffer nothing else holds) and where
+ * each entry's text lies in it (`starts[i]` to `ends[i]`). On a file's first write, which prints
+ * every entry, a print per entry costs about twice as much. Undefined when the print cannot be
+ * taken apart as expected (a name that could be an array index, which an object lists first, or
+ * an entry a print leaves out): the caller prints entry by entry.
+ */
+export function printEntriesBlock(
+  model: Pick<StateFileModel, 'records' | 'invalid'>,
+  names: readonly string[],
+): { bytes: Buffer; starts: number[]; ends: number[] } | undefined {
+  if (names.length === 0) return undefined;
+  const entries: Record<string, unknown> = {};
+  for (const name of names) {
+    const code = name.charCodeAt(0);
+    if (code >= 0x30 && code <= 0x39) return undefined;
+    const record = model.records.get(name);
+    setOwnProperty(entries, name, record ? (inRecordOrder(record) ? record : orderRecordFields(record)) : model.invalid.get(name)?.value);
+  }
+  const printed = Buffer.from(stringifyLossless({ a: entries }, 2));
+  const first = BLOCK_HEAD.length;
+  const last = printed.length - BLOCK_TAIL.length;
+  if (last < first || !printed.subarray(0, first).equals(BLOCK_HEAD) || !printed.subarray(last).equals(BLOCK_TAIL)) return undefined;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = first;
+  for (let i = 0; i < names.length; i++) {
+    const next = printed.indexOf(NEXT_ENTRY, at);
+    const end = next === -1 || next > last ? last : next;
+    if (printed[at] !== QUOTE || (end === last) !== (i === names.length - 1)) return undefined;
+    starts.push(at - first + BLOCK_OPEN_LENGTH);
+    ends.push(end - first + BLOCK_OPEN_LENGTH);
+    at = end + NEXT_ENTRY.length - 1;
+  }
+  // The block as recordsBlock prints it: from the brace that opens the entries to the one that closes them.
+  const open = first - BLOCK_OPEN_LENGTH;
+  return { bytes: printed.subarray(open, last + BLOCK_CLOSE_LENGTH), starts, ends };
+}
+
+// recordsBlock's `{\n    ` before the first entry and `\n  }` after the last.
+const BLOCK_OPEN_LENGTH = 1 + 1 + ENTRY_INDENT.length;
+const BLOCK_CLOSE_LENGTH = 4;
+
 /** Whether a plain record's keys are known fields in RECORD_FIELDS order and nothing else: orderRecordFields would give the same print. */
 function inRecordOrder(record: DeploymentRecord): boolean {
   if (Object.getPrototypeOf(record) !== Object.prototype) return false;

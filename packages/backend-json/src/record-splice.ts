@@ -2,7 +2,15 @@
 // the file it wrote, and a later write prints only the records it changes and splices them in.
 // The bytes equal a full render of the same content (tested), so the file stays deterministic.
 import { compareKeys } from '@deploystate/core';
-import { printModelEntry, renderSkeleton, renderStateFile, type RenderOptions, type StateFileModel } from './file-format.js';
+import {
+  printEntriesBlock,
+  printModelEntry,
+  renderSkeleton,
+  renderStateFile,
+  sortedEntryNames,
+  type RenderOptions,
+  type StateFileModel,
+} from './file-format.js';
 
 /**
  * How bytes this store printed are made: `head`, then the `records` object with each entry's
@@ -14,7 +22,7 @@ export interface StateFileLayout {
   tail: Buffer;
   document: Record<string, unknown>;
   names: readonly string[];
-  /** Each entry's printed bytes: buffers of their own, never views into `bytes` (which a later write may reuse, see SpliceRoom). */
+  /** Each entry's printed bytes: buffers of their own (or views into one of their own), never views into `bytes` (which a later write may reuse, see SpliceRoom). */
   entries: ReadonlyMap<string, Buffer>;
   /** The whole text these pieces make, when kept: a write that only replaces entries copies the runs around them from it. */
   bytes?: Buffer;
@@ -41,6 +49,29 @@ const EMPTY = Buffer.from('{}');
 
 /** A full render, kept as a layout for the writes that follow. */
 export function renderWithLayout(model: StateFileModel, options: RenderOptions): { bytes: Buffer; layout: StateFileLayout } {
+  return (options.recordTexts === undefined ? renderInOnePrint(model, options) : undefined) ?? renderByEntry(model, options);
+}
+
+/**
+ * renderWithLayout from one print of every entry (printEntriesBlock): what a file's first write in
+ * a process costs, as it renders the file whole. The entries are views into the block's own buffer,
+ * which nothing else holds or reuses. Undefined where that print does not apply.
+ */
+function renderInOnePrint(model: StateFileModel, options: RenderOptions): { bytes: Buffer; layout: StateFileLayout } | undefined {
+  const names = sortedEntryNames(model);
+  const block = printEntriesBlock(model, names);
+  if (block === undefined) return undefined;
+  const skeleton = renderSkeleton(model, options);
+  const entries = new Map<string, Buffer>();
+  names.forEach((name, i) => entries.set(name, block.bytes.subarray(block.starts[i], block.ends[i])));
+  const head = Buffer.from(skeleton.head);
+  const tail = Buffer.from(skeleton.tail);
+  const bytes = Buffer.concat([head, block.bytes, tail]);
+  return { bytes, layout: { head, tail, document: skeleton.document, names, entries, bytes } };
+}
+
+/** renderWithLayout from a print per entry. */
+function renderByEntry(model: StateFileModel, options: RenderOptions): { bytes: Buffer; layout: StateFileLayout } {
   const { text, skeleton, names, entries } = renderStateFile(model, options);
   const layout: StateFileLayout = {
     head: Buffer.from(skeleton.head),

@@ -2,7 +2,7 @@
 // deletes and whole-chain replacements, the spliced bytes equal a full render of the same content.
 import { describe, expect, it } from 'vitest';
 import { JsonNumber, compareKeys, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
-import { emptyStateFile, parseStateFile, renderStateFile, type StateFileModel } from '../src/file-format.js';
+import { emptyStateFile, parseStateFile, printEntriesBlock, renderStateFile, type StateFileModel } from '../src/file-format.js';
 import { renderWithLayout, spliceStateFile, type StateFileLayout } from '../src/record-splice.js';
 import { random, rec } from './helpers.js';
 
@@ -151,6 +151,29 @@ describe('spliced writes', () => {
     // Both outcomes were exercised, or the property says little.
     expect(spliced).toBeGreaterThan(1000);
     expect(unchanged).toBeGreaterThan(50);
+  });
+
+  it("prints a file's first render in one print with the bytes and entries of a print per entry", () => {
+    // Names an object lists out of insertion order (array indices) or that need escaping, beside plain ones.
+    const names = [...NAMES, '7', '10', '0x1', '01', '4294967295', 'Z', 'émigré'];
+    let oneFile = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const next = random(seed);
+      const model = next() < 0.5 ? emptyStateFile(56, 'bscmainnet') : parseStateFile(LEGACY, 'bscmainnet.json', 56);
+      // Array-index names are rarer, so most files take the one print and some fall back.
+      for (const name of names) if (next() < (/^[0-9]/.test(name) ? 0.05 : 0.5)) model.records.set(name, record(next, name));
+      if (next() < 0.3) model.invalid.set('Broken', { name: 'Broken', value: { not: 'a record', n: 2n ** 80n }, finding: { code: 'INVALID_RECORD' } as never });
+      if (next() < 0.1) model.invalid.set('1Broken', { name: '1Broken', value: [1, 'x'], finding: { code: 'INVALID_RECORD' } as never });
+      const touched = names.filter(() => next() < 0.3);
+      const expected = renderStateFile(model, { network: 'bscmainnet', mirror: touched });
+      const { bytes, layout } = renderWithLayout(model, { network: 'bscmainnet', mirror: touched });
+      expect(bytes.toString('utf8'), `seed ${seed}`).toBe(expected.text);
+      expect(layout.names, `seed ${seed}`).toEqual(expected.names);
+      expect([...layout.entries].map(([name, text]) => [name, text.toString('utf8')]), `seed ${seed}`).toEqual([...expected.entries]);
+      if (printEntriesBlock(model, expected.names) !== undefined) oneFile++;
+    }
+    // The one print was taken often enough to be what was compared.
+    expect(oneFile).toBeGreaterThan(10);
   });
 
   it('keeps big integers and exact decimals byte for byte, in records and in keys the store does not own', () => {
