@@ -1,5 +1,6 @@
 // The deployments folder on disk: opening (or creating) it, preparing its `.deploystate/`, and listing the state files in it.
-import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ErrorCodes,
@@ -20,8 +21,10 @@ import { STATE_DIR, tempFilePid } from './atomic.js';
  * it is made) or not a folder; then its `.deploystate/` is prepared unless `readOnly`.
  */
 export async function openDeploymentsFolder(location: string, create: boolean, readOnly: boolean): Promise<void> {
+  // Synchronous calls, as for every small metadata call here (atomic.ts): each takes microseconds,
+  // where its async form waits a thread-pool round trip, and a process pays them all at its first use.
   try {
-    const info = await stat(location);
+    const info = statSync(location);
     if (!info.isDirectory()) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `${location} is not a folder`, { file: location });
   } catch (error) {
     if (isStateError(error)) throw error;
@@ -40,7 +43,7 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
       throw new StateError(fsErrorCode(cause), `cannot create ${location}`, { file: location, cause });
     });
   }
-  if (!readOnly) await prepareStateDir(location);
+  if (!readOnly) prepareStateDir(location);
 }
 
 /**
@@ -53,22 +56,28 @@ function madeBeforeThisProcess(mtimeMs: number): boolean {
 }
 
 /** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
-async function prepareStateDir(location: string): Promise<void> {
+function prepareStateDir(location: string): void {
   const root = join(location, STATE_DIR);
   try {
-    await mkdir(join(root, 'tmp'), { recursive: true });
-    await mkdir(join(root, 'locks'), { recursive: true });
-    await mkdir(join(root, 'backups'), { recursive: true });
-    await writeFile(join(root, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: unknown) => {
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    mkdirSync(join(root, 'locks'), { recursive: true });
+    mkdirSync(join(root, 'backups'), { recursive: true });
+    try {
+      writeFileSync(join(root, '.gitignore'), '*\n', { flag: 'wx' });
+    } catch (error) {
       if (errnoCode(error) !== 'EEXIST') throw error;
-    });
+    }
     const now = Date.now();
-    for (const name of await readdir(join(root, 'tmp'))) {
+    for (const name of readdirSync(join(root, 'tmp'))) {
       const pid = tempFilePid(name);
       if (pid === undefined) continue;
       const path = join(root, 'tmp', name);
-      const mtimeMs = (await stat(path).catch(() => undefined))?.mtimeMs;
-      if (mtimeMs === undefined) continue;
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(path).mtimeMs;
+      } catch {
+        continue;
+      }
       // A pid that looks dead (or like this one) from here can be a live writer in another pid
       // namespace sharing the folder (a container with a bind mount): only old leftovers go.
       // One of this process's own writes in progress (another store of it, mid-write) is never a
@@ -77,7 +86,13 @@ async function prepareStateDir(location: string): Promise<void> {
         pid === process.pid
           ? !inProgressHere(path) && now - mtimeMs > LEFTOVER_MIN_AGE_MS && madeBeforeThisProcess(mtimeMs)
           : leftByDeadProcess(pid, mtimeMs, now);
-      if (left) await unlink(path).catch(() => undefined);
+      if (left) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // Gone meanwhile: nothing left behind.
+        }
+      }
     }
   } catch (error) {
     // A read-only folder still serves reads; writes will report the permission problem.
