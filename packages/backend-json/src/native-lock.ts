@@ -1,7 +1,7 @@
 // The OS advisory lock on one open descriptor (fs-native-extensions): loading it, one try, and refusing a lock that is not honoured.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeLazyLoad, ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
 import type { LockMode } from './lock.js';
 
@@ -17,7 +17,8 @@ export function nativeLocks(file: string): NativeLocks {
   if (native) return native;
   try {
     beforeLazyLoad();
-    native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
+    const require = createRequire(import.meta.url);
+    native = prebuiltLocks(require) ?? (require('fs-native-extensions') as NativeLocks);
     return native;
   } catch (cause) {
     throw new StateError(
@@ -30,6 +31,47 @@ export function nativeLocks(file: string): NativeLocks {
       },
     );
   }
+}
+
+/** The version of fs-native-extensions whose binding prebuiltLocks calls, as that version's own index.js calls it. */
+export const PREBUILT_LOCKS_VERSION = '1.5.1';
+
+interface LockBinding {
+  tryLock(fd: number, offset: number, length: number, exclusive: boolean): void;
+  unlock(fd: number, offset: number, length: number): void;
+}
+
+/**
+ * fs-native-extensions' prebuilt binary for this platform, loaded directly, with the two calls of
+ * its index.js this package makes: its loader (require-addon and the resolver it brings) takes
+ * 10-15 ms to load, most of a deploy script's first write, where the binary itself takes under
+ * one. Undefined for any other version of the package (its binding may differ) or where no
+ * prebuilt binary loads: the package is then loaded as usual.
+ */
+function prebuiltLocks(require: NodeRequire): NativeLocks | undefined {
+  let binding: LockBinding;
+  try {
+    const root = dirname(require.resolve('fs-native-extensions'));
+    if ((require(join(root, 'package.json')) as { version?: unknown }).version !== PREBUILT_LOCKS_VERSION) return undefined;
+    binding = require(join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'fs-native-extensions.node')) as LockBinding;
+    if (typeof binding.tryLock !== 'function' || typeof binding.unlock !== 'function') return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    tryLock(fd, options) {
+      try {
+        binding.tryLock(fd, 0, 0, options?.shared !== true);
+      } catch (error) {
+        if (errnoCode(error) === 'EAGAIN') return false;
+        throw error;
+      }
+      return true;
+    },
+    unlock(fd) {
+      binding.unlock(fd, 0, 0);
+    },
+  };
 }
 
 const NOT_HONOURED_HINT =
