@@ -106,7 +106,9 @@ describe('LevelDB backups and restore', () => {
     for (let i = 0; i < 300 && acked().length < before + 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     await writeFile(join(control, 'stop'), '');
     expect((await child.done).code).toBe(0);
-    expect(out).not.toMatch(/^error /m);
+    // A put acknowledged while the restore ran may be read back as the backup has it: discarding
+    // it is what `discardNewer` asked. Nothing else fails, and nothing begun after the restore.
+    expect(out.replace(/^error \S+ READ_BACK (\d+)$/gm, (line, at: string) => (Number(at) < restoredAt ? '' : line))).not.toMatch(/^error /m);
     // Writes begun after the restore ended are in ./leveldb, not in the folder moved aside.
     const after = acked().filter((a) => a.at > restoredAt);
     expect(after.length).toBeGreaterThan(0);
