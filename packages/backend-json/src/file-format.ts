@@ -115,6 +115,9 @@ function corrupted(file: string, message: string): StateError {
   });
 }
 
+/** The JSON pointer of a record's entry: named only in findings, so made only for one. */
+const recordPointer = (name: string): string => `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
 /**
  * Reads a state file's text. Throws CORRUPTED (with line and column) for text that is not a JSON
  * object, UNSUPPORTED_SCHEMA_VERSION for a newer version, CHAIN_MISMATCH when its chainId is not
@@ -164,7 +167,6 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
     for (const name of Object.keys(section)) {
       const key = `${chainId}-${name}`;
       const value = section[name];
-      const pointer = `/records/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       // A name no store can key (a lone surrogate): an entry that is not a record, reported as such.
       const lone = loneSurrogateAt(name);
       if (lone !== -1) {
@@ -176,7 +178,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
             file,
             chainId,
             contractName: name,
-            pointer,
+            pointer: recordPointer(name),
           }),
         });
         continue;
@@ -192,7 +194,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
               file,
               chainId,
               contractName: name,
-              pointer,
+              pointer: recordPointer(name),
             }),
           });
         } else {
