@@ -5,7 +5,7 @@ import { ErrorCodes, StateError } from './errors.js';
 import { isJsonNumber, jsonNumberText } from './json-number.js';
 import { compareKeys } from './keys.js';
 import { stringifyLosslessAll } from './codec.js';
-import { printEach, printEachTwice } from './print-together.js';
+import { printEachByKeys } from './print-together.js';
 
 /** The canonical JSON text of a value: keys in UTF-8 byte order, exact numbers, no whitespace. */
 export function canonicalEncode(value: unknown): string {
@@ -86,29 +86,13 @@ function sortedKeys(value: object): readonly string[] {
 }
 
 /**
- * The object JSON.stringify prints with its keys in `keys`' order: `value` itself when that is its
- * own order, else a copy built in that order; undefined when a copy cannot keep the order (the
- * engine puts keys that are array indices first, and assigning `__proto__` would set the copy's
- * prototype).
- */
-function inOrder(value: object, keys: readonly string[]): object | undefined {
-  if (keys !== lastSorted) return value; // its own keys, already in order
-  const copy: Record<string, unknown> = {};
-  for (const key of keys) {
-    const first = key.charCodeAt(0);
-    if ((first >= 48 && first <= 57) || key === '__proto__') return undefined;
-    copy[key] = (value as Record<string, unknown>)[key];
-  }
-  return copy;
-}
-
-/**
  * canonicalEncode of each value, in order. Most of a native print's cost for one record is the
- * call itself: the values that print natively (see canonicalEncode) are printed in one call,
- * separated by a marker string, and the text is cut at the markers; the rest one by one.
+ * call itself: the values that print natively (see canonicalEncode) are printed a run at a time,
+ * separated by a marker string, the engine given their keys in canonical order, and the text is
+ * cut at the markers; the rest one by one.
  */
 export function canonicalEncodeAll(values: readonly unknown[]): string[] {
-  return printEach(values, nativelyPrinted, canonicalEncode);
+  return printEachByKeys(values, canonicalKeys, compareKeys, canonicalEncode);
 }
 
 /** canonicalDigest of each value, in order (the encodings printed together: see canonicalEncodeAll). */
@@ -119,22 +103,19 @@ export function canonicalDigests(values: readonly unknown[]): string[] {
 }
 
 /**
- * stringifyLosslessAll and canonicalDigests of the same values: a value whose digest text prints
- * natively (nativelyPrinted: a plain object of leaves) prints as itself for stringifyLossless too,
- * so both its texts come from one native call for a run of values; the others' compact texts are
- * printed as stringifyLosslessAll prints them (a nested object in a record still goes in a batch).
+ * stringifyLosslessAll and canonicalDigests of the same values. Two prints of each run (the compact
+ * one as it is, the canonical one given the keys in order) cost less than one print of each value
+ * beside a copy of it in canonical order.
  */
 export function compactTextsAndDigests(values: readonly unknown[]): { texts: string[]; digests: string[] } {
-  const [texts, digests] = printEachTwice(values, nativelyPrinted, stringifyLosslessAll, canonicalEncode);
-  for (let i = 0; i < digests.length; i++) digests[i] = textDigest(digests[i] as string);
-  return { texts, digests };
+  return { texts: stringifyLosslessAll(values), digests: canonicalDigests(values) };
 }
 
-/** The object JSON.stringify prints as canonicalEncode prints `value`, when there is one. */
-function nativelyPrinted(value: unknown): object | undefined {
+/** The key list JSON.stringify, given it, prints `value` with as canonicalEncode does, when there is one. */
+function canonicalKeys(value: unknown): readonly string[] | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || isJsonNumber(value)) return undefined;
   const keys = sortedKeys(value);
-  return printsNatively(value, keys) ? inOrder(value, keys) : undefined;
+  return printsNatively(value, keys) ? keys : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Printing many small values: most of a native print's cost for one record is the call itself.
 // Values JSON.stringify prints as wanted are printed a few hundred in one call, a marker string
 // between each two, and the text is cut at the markers (canonicalEncodeAll, stringifyLosslessAll).
+// The canonical print gives the engine the keys in canonical order, so no value is copied to order them.
 // One call for thousands is slower again: the text it builds grows past what stays cheap to copy.
 
 // A string no value holds by chance or design (a NUL, then a random part), printed between commas
@@ -13,11 +14,12 @@ const RUN = 256;
 
 /**
  * JSON.stringify of each object, in order, each printed as in an array (so as its own call prints
- * it). Undefined for each value of a run in which a value holds the marker itself and cuts the text
- * once more: print those alone.
+ * it; with `keys`, as JSON.stringify prints it given that key list). Undefined for each value of a
+ * run in which a value holds the marker itself and cuts the text once more: print those alone.
  */
-function stringifyTogether(values: readonly object[]): Array<string | undefined> {
+function stringifyTogether(values: readonly object[], keys?: readonly string[]): Array<string | undefined> {
   const out = new Array<string | undefined>(values.length);
+  const list = keys as string[] | undefined;
   for (let start = 0; start < values.length; start += RUN) {
     const end = Math.min(values.length, start + RUN);
     const batch: unknown[] = new Array((end - start) * 2 - 1);
@@ -25,7 +27,7 @@ function stringifyTogether(values: readonly object[]): Array<string | undefined>
       if (i > start) batch[2 * (i - start) - 1] = SEPARATOR;
       batch[2 * (i - start)] = values[i];
     }
-    const parts = JSON.stringify(batch).slice(1, -1).split(PRINTED_SEPARATOR);
+    const parts = JSON.stringify(batch, list).slice(1, -1).split(PRINTED_SEPARATOR);
     if (parts.length === end - start) for (let i = start; i < end; i++) out[i] = parts[i - start];
   }
   return out;
@@ -59,44 +61,76 @@ export function printEach(values: readonly unknown[], native: (value: unknown) =
 }
 
 /**
- * Two prints of each value, `firstAll` and `second`, as printEach gives each. `native(value)` is
- * the object JSON.stringify prints exactly as `second` prints the value, given only where
- * JSON.stringify prints the value itself exactly as `firstAll` does; both objects of such a value
- * are printed in the same call, one call for a run of values (half the calls of two printEach).
- * The other values get their first print from `firstAll` (which may batch them its own way) and
- * their second one by one.
+ * `print` of each value, in order. `keysOf(value)` is the key list in whose order JSON.stringify,
+ * given it, prints the value exactly as `print` does (its keys in the wanted order, values printed
+ * natively, no object inside whose keys the list would filter), or undefined for a value printed
+ * alone. Those values are printed a run at a time, given the union of their lists: the engine
+ * prints each in that order, skipping the keys a value lacks, and no copy of a value is made.
  */
-export function printEachTwice(
+export function printEachByKeys(
   values: readonly unknown[],
-  native: (value: unknown) => object | undefined,
-  firstAll: (values: readonly unknown[]) => string[],
-  second: (value: unknown) => string,
-): [string[], string[]] {
-  const firsts = new Array<string>(values.length);
-  const seconds = new Array<string>(values.length);
+  keysOf: (value: unknown) => readonly string[] | undefined,
+  compare: (a: string, b: string) => number,
+  print: (value: unknown) => string,
+): string[] {
+  const out = new Array<string>(values.length);
   const batch: object[] = [];
+  const lists: Array<readonly string[]> = [];
   const at: number[] = [];
-  const alone: number[] = [];
+  let union: readonly string[] = [];
+  const flush = (): void => {
+    const parts = stringifyTogether(batch, union);
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k] as number;
+      // A key the value lacks but inherits (__proto__, or a polluted prototype's) would be printed: alone.
+      out[i] = (lists[k] as readonly string[]).length === union.length || !inherits(batch[k] as object, union) ? (parts[k] ?? print(values[i])) : print(values[i]);
+    }
+    batch.length = 0;
+    lists.length = 0;
+    at.length = 0;
+    union = [];
+  };
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    const printed = native(value);
-    if (printed === undefined) {
-      alone.push(i);
-      seconds[i] = second(value);
+    const keys = keysOf(value);
+    if (keys === undefined) {
+      out[i] = print(value);
       continue;
     }
-    batch.push(value as object, printed);
+    // Values from one source share one list (most often the very same array): the union is theirs.
+    if (batch.length === 0) union = keys;
+    else if (keys !== union && !sameKeys(keys, union)) union = unionOf(union, keys, compare);
+    batch.push(value as object);
+    lists.push(keys);
     at.push(i);
+    if (batch.length === RUN) flush();
   }
-  const parts = stringifyTogether(batch);
-  for (let k = 0; k < at.length; k++) {
-    const i = at[k] as number;
-    const first = parts[2 * k];
-    if (first === undefined) alone.push(i);
-    else firsts[i] = first;
-    seconds[i] = parts[2 * k + 1] ?? second(values[i]);
+  if (batch.length > 0) flush();
+  return out;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The keys of two lists sorted by `compare`, each once, in that order. */
+function unionOf(a: readonly string[], b: readonly string[], compare: (a: string, b: string) => number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const order = i === a.length ? 1 : j === b.length ? -1 : compare(a[i] as string, b[j] as string);
+    out.push((order <= 0 ? a[i] : b[j]) as string);
+    if (order <= 0) i++;
+    if (order >= 0) j++;
   }
-  const rest = firstAll(alone.map((i) => values[i]));
-  for (let k = 0; k < alone.length; k++) firsts[alone[k] as number] = rest[k] as string;
-  return [firsts, seconds];
+  return out;
+}
+
+/** Whether the object reaches one of `keys` that is not its own (through its prototype). */
+function inherits(value: object, keys: readonly string[]): boolean {
+  for (const key of keys) if (!Object.hasOwn(value, key) && key in value) return true;
+  return false;
 }
