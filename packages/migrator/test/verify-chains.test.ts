@@ -274,7 +274,7 @@ describe('verify as built (its worker threads where chains are large enough)', (
     expect(await pool.run(jobs[0] as ChainJob)).toEqual(await chainVerdict(jobs[0] as ChainJob));
   });
 
-  it('once no more jobs will come, runs the one job left waiting for a busy worker on this thread, with the same verdict', async () => {
+  it('once no more jobs will come, runs the last job waiting for a busy worker on this thread, one at a time, with the same verdict', async () => {
     const { paths } = await copied(records());
     const { verdictPool } = (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
     const jobs = await Promise.all(chains.map(([chainId, network]) => jobOf(paths, chainId, join(paths.deployments, `${network}.json`))));
@@ -290,14 +290,16 @@ describe('verify as built (its worker threads where chains are large enough)', (
     } finally {
       await three.close();
     }
-    // Four: two wait, and the workers take them as they come free, until one is left waiting.
-    const four = verdictPool({ threads: 2, threadWorthy: 0 });
+    // Four on one worker: three wait; finish() hands this thread the last of them at once, one at
+    // a time (a chain holds this thread until done); the others go to whichever is free first.
+    const four = verdictPool({ threads: 1, threadWorthy: 0 });
     try {
       const verdicts = jobs.map((job) => four.run(job));
-      four.finish();
       expect(four.ran).toEqual({ here: 0, threads: 4 });
-      expect(await Promise.all(verdicts)).toEqual(expected);
+      four.finish();
       expect(four.ran).toEqual({ here: 1, threads: 3 });
+      expect(await Promise.all(verdicts)).toEqual(expected);
+      expect(four.ran.here + four.ran.threads).toBe(4);
     } finally {
       await four.close();
     }
