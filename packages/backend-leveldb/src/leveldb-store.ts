@@ -8,6 +8,7 @@ import {
   ErrorCodes,
   StateError,
   assertChainId,
+  sleep,
   chainKeyRange,
   checkRecord,
   finding,
@@ -207,8 +208,8 @@ export class LevelDbStore extends AbstractStateStore {
    * `lease.revoked` before each.
    */
   private async *rawRows(chainId: number | undefined): AsyncGenerator<{ rows: Array<[string, string]>; lease: { readonly revoked: boolean } }> {
-    const handle = this.openHandle();
-    const lease = await handle.lease();
+    // An iteration reads the folder as it is when it starts; one swapped in later is seen by the next.
+    const lease = await this.currentLease(this.openHandle());
     try {
       const range = chainId !== undefined ? chainKeyRange(chainId) : {};
       const stopped = (): StateError | undefined => (lease.revoked ? this.closedUnderIterator() : undefined);
@@ -438,12 +439,13 @@ export class LevelDbStore extends AbstractStateStore {
     return this.handle;
   }
 
-  /** A read, or (with `fallback`) a write: see writing(). */
+  /** A read (see reading()), or (with `fallback`) a write (see writing()). */
   private async withDb<T>(run: (db: Db) => Promise<T>, key?: string, fallback?: typeof ErrorCodes.WRITE_FAILED): Promise<T> {
     const handle = this.openHandle();
     try {
+      if (fallback === undefined) return await this.reading(handle, run);
       try {
-        return await handle.use(fallback === undefined ? run : (db) => this.writing(handle, db, run));
+        return await handle.use((db) => this.writing(handle, db, run));
       } catch (error) {
         if (error !== FOLDER_REPLACED) throw error;
         // The handle was let go (writing()); the write goes to the folder as it is now.
@@ -451,6 +453,61 @@ export class LevelDbStore extends AbstractStateStore {
       }
     } catch (error) {
       throw this.levelError(error === FOLDER_REPLACED ? folderReplacedError(this.location) : error, key, fallback);
+    }
+  }
+
+  /**
+   * A read on the folder as it is now. On a handle already open (most reads), the read goes to
+   * LevelDB's thread pool first and the stat of its MANIFEST (replacedUnder) runs beside it, so
+   * the check adds next to nothing to a get: a MANIFEST still the folder's after the read began
+   * means the handle's view was the folder's within the call. Otherwise the answer is dropped and
+   * the read runs again on a current lease.
+   */
+  private async reading<T>(handle: SharedHandle<Db>, run: (db: Db) => Promise<T>): Promise<T> {
+    const now = handle.leaseNow();
+    if (now !== undefined) {
+      let pending: Promise<T>;
+      try {
+        pending = run(now.db);
+      } catch (error) {
+        now.release();
+        throw error;
+      }
+      try {
+        if (!this.replacedUnder(now.db)) return await pending;
+        await pending.catch(() => undefined);
+        handle.discard(now.db);
+      } finally {
+        now.release();
+      }
+    }
+    const lease = await this.currentLease(handle);
+    try {
+      return await run(lease.db);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * A lease for a read, on a handle whose MANIFEST is still the folder's (one stat, about 1.5 us
+   * beside a get's 35-70). A handle open on files that git replaced serves the old records for as
+   * long as a reader keeps it busy (a script reading every few ms never lets it idle-close): a
+   * deploy script would miss a contract the pulled state has, and deploy it again. Such a handle is
+   * let go and the read waits for it to close (other operations of this process may still hold
+   * it), bounded by closeWaitMs, since an iteration its own caller keeps open would never end; then
+   * it fails rather than answer from files no longer in the folder.
+   */
+  private async currentLease(handle: SharedHandle<Db>): Promise<Lease<Db>> {
+    const deadline = performance.now() + this.closeWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      const lease = await handle.lease();
+      if (!this.replacedUnder(lease.db)) return lease;
+      handle.discard(lease.db);
+      lease.release();
+      if (performance.now() >= deadline) throw folderReplacedUnderReadError(this.location);
+      // The first retry opens the folder afresh at once when nothing else held the old handle.
+      if (attempt > 0) await sleep(REOPEN_POLL_MS);
     }
   }
 
@@ -523,6 +580,16 @@ export class LevelDbStore extends AbstractStateStore {
 
 /** writing()'s signal that the folder was replaced under its handle: withDb writes again on a new one. */
 const FOLDER_REPLACED = new Error('the LevelDB folder was replaced under the open handle');
+/** How often a read waiting for a replaced handle to close looks again. */
+const REOPEN_POLL_MS = 5;
+
+function folderReplacedUnderReadError(path: string): StateError {
+  return new StateError(
+    ErrorCodes.BACKEND_UNAVAILABLE,
+    `the LevelDB folder ${path} was replaced while this store had it open (git stash, checkout or reset?), and an operation of this process (an open iteration?) still holds the old files; nothing was read from them`,
+    { file: path, hint: 'finish or break out of the iteration in progress, then read again' },
+  );
+}
 
 function folderReplacedError(path: string): StateError {
   return new StateError(ErrorCodes.WRITE_FAILED, `the LevelDB folder ${path} was replaced while this store had it open (git stash, checkout or reset?), twice in a row; nothing was written`, {

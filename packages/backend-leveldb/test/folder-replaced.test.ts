@@ -2,10 +2,14 @@
 // the open handle writes to are gone from the folder, so every later put was acknowledged into an
 // unlinked file and lost, silently (git hunt: all 54-57 writes after a stash, 3 of 3). The store now
 // notices its MANIFEST is no longer the folder's and reopens before writing: later puts land in the
-// folder as it is now.
+// folder as it is now. Reads look the same way: a script reading every few ms never let its handle
+// idle-close, and kept reading the old files for as long as it ran (reads hunt: 12 of 12 runs of a
+// reader after git reset --hard, checkout -f or stash -u still saw the old record 1.5 s later).
+import { execFileSync } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '@deploystate/core';
 import { LevelDbStore } from '../src/index.js';
 import { rec, storeFolderPerTest } from './helpers.js';
 
@@ -31,5 +35,63 @@ describe('a LevelDB folder replaced under an open store', () => {
     const names = (await reopened.list(56)).map((r) => r.contractName);
     await reopened.close();
     expect(names).toEqual(expect.arrayContaining(['Seed', 'After0', 'After1', 'After2', 'After3', 'After4']));
+  });
+});
+
+describe('reads on a LevelDB folder replaced under an open store', () => {
+  /**
+   * The folder's next version beside it (Seed's address changed, Added added), and a store kept
+   * busy on the current one: idle-closing, but read often enough that it never closes by itself.
+   */
+  async function busyStoreAndNextVersion(closeWaitMs?: number): Promise<{ store: LevelDbStore; next: string }> {
+    const next = join(folder.dir, 'next');
+    await cp(folder.path, next, { recursive: true });
+    const other = new LevelDbStore({ path: next, idleCloseMs: 0 });
+    await other.open();
+    await other.put(rec(56, 'Seed', { address: `0x${'b'.repeat(40)}` }));
+    await other.put(rec(56, 'Added'));
+    await other.close();
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1_000, ...(closeWaitMs !== undefined && { closeWaitMs }) });
+    await store.open();
+    expect((await store.get(56, 'Seed'))?.address).toBe(rec(56, 'Seed').address);
+    return { store, next };
+  }
+
+  /** What git reset --hard does to a committed folder, by another process: the files replaced by the other version's. */
+  function replaceFolder(next: string): void {
+    execFileSync('sh', ['-c', 'rm -rf "$0" && cp -R "$1" "$0"', folder.path, next]);
+  }
+
+  it('get, has, list and iterate after the replacement read the folder as it is now', async () => {
+    const { store, next } = await busyStoreAndNextVersion();
+    replaceFolder(next);
+    expect((await store.get(56, 'Seed'))?.address).toBe(`0x${'b'.repeat(40)}`);
+    expect(await store.has(56, 'Added')).toBe(true);
+    expect((await store.list(56)).map((r) => r.contractName).sort()).toEqual(['Added', 'Seed']);
+    replaceFolder(join(folder.dir, 'next'));
+    const names: string[] = [];
+    for await (const { record } of store.iterate()) names.push(record.contractName);
+    expect(names.sort()).toEqual(['Added', 'Seed']);
+    await store.close();
+  });
+
+  it('concurrent gets after the replacement all read the folder as it is now', async () => {
+    const { store, next } = await busyStoreAndNextVersion();
+    replaceFolder(next);
+    const seen = await Promise.all(Array.from({ length: 8 }, () => store.get(56, 'Seed')));
+    expect(seen.map((r) => r?.address)).toEqual(Array(8).fill(`0x${'b'.repeat(40)}`));
+    await store.close();
+  });
+
+  it('a get while an iteration of this store holds the replaced files fails, never answering from them', async () => {
+    const { store, next } = await busyStoreAndNextVersion(100);
+    await store.put(rec(56, 'Second'));
+    const iteration = store.iterate()[Symbol.asyncIterator]();
+    await iteration.next();
+    replaceFolder(next);
+    await expect(store.get(56, 'Seed')).rejects.toMatchObject({ code: ErrorCodes.BACKEND_UNAVAILABLE, file: folder.path });
+    await iteration.return?.(undefined);
+    expect((await store.get(56, 'Seed'))?.address).toBe(`0x${'b'.repeat(40)}`);
+    await store.close();
   });
 });
