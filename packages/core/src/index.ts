@@ -19,3 +19,4 @@ export * from './lazy-load.js';
 export * from './idle-release.js';
 export * from './warnings.js';
 export { lockHolders } from './lock-holders.js';
+export * from './stat-tick.js';
