@@ -1,8 +1,6 @@
 // The StateStore over LevelDB (`level` 10). Values are read as raw UTF-8 text and decoded with the
 // core codec, so bare big literals keep every digit; records are written as compact JSON text,
 // which the legacy `valueEncoding: 'json'` readers parse back to the same object.
-import { lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AbstractStateStore,
   ErrorCodes,
@@ -27,6 +25,7 @@ import { levelCodes, mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { wantedInProcess } from './process-holds.js';
 import { SharedHandle, type Lease } from './shared-handle.js';
+import { OpenedFolder } from './replaced-folder.js';
 import { decodeEntry } from './decode-entry.js';
 import { batchesReadAhead } from './scan-batches.js';
 import { openLevel, type Db } from './level-open.js';
@@ -56,8 +55,8 @@ export class LevelDbStore extends AbstractStateStore {
   private readonly closeWaitMs: number;
   private readonly reuseVerifiedFiles: boolean;
   private handle: SharedHandle<Db> | undefined;
-  /** Each open handle's MANIFEST as opened (replacedUnder). */
-  private readonly opened = new WeakMap<Db, { path: string; ino: bigint; dev: bigint }>();
+  /** Each open handle's folder as opened (replacedUnder). */
+  private readonly opened = new WeakMap<Db, OpenedFolder>();
   private handover: Handover | undefined;
   private readonly notes: RecoveryNote[] = [];
   /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
@@ -415,22 +414,18 @@ export class LevelDbStore extends AbstractStateStore {
       noteTornTails: (tails) => noteTornTails(this.notes, tails),
       onWanted: () => this.handle?.handOverAsked(),
     });
-    const manifest = manifestOf(this.location);
-    if (manifest !== undefined) this.opened.set(db, manifest);
+    const opened = OpenedFolder.of(this.location);
+    if (opened !== undefined) this.opened.set(db, opened);
     return db;
   }
 
   /**
-   * Whether the folder under an open handle is no longer the one it opened: its MANIFEST (new at
-   * every open) is gone or another file. Something replaced the files under the running store (git
-   * stashing, checking out or resetting a committed LevelDB): writes on this handle would go to
-   * files no longer in the folder, acknowledged and lost.
+   * Whether the folder under an open handle is no longer the one it opened (replaced-folder.ts):
+   * writes on this handle would go to files no longer in the folder, acknowledged and lost, and
+   * reads would answer from them.
    */
   private replacedUnder(db: Db): boolean {
-    const manifest = this.opened.get(db);
-    if (manifest === undefined) return false;
-    const now = lstatSync(manifest.path, { bigint: true, throwIfNoEntry: false });
-    return now === undefined || now.ino !== manifest.ino || now.dev !== manifest.dev;
+    return this.opened.get(db)?.replaced() ?? false;
   }
 
   private openHandle(): SharedHandle<Db> {
@@ -458,10 +453,9 @@ export class LevelDbStore extends AbstractStateStore {
 
   /**
    * A read on the folder as it is now. On a handle already open (most reads), the read goes to
-   * LevelDB's thread pool first and the stat of its MANIFEST (replacedUnder) runs beside it, so
-   * the check adds next to nothing to a get: a MANIFEST still the folder's after the read began
-   * means the handle's view was the folder's within the call. Otherwise the answer is dropped and
-   * the read runs again on a current lease.
+   * LevelDB's thread pool first and the stats of replacedUnder run beside it: files still the
+   * folder's after the read began mean the handle's view was the folder's within the call.
+   * Otherwise the answer is dropped and the read runs again on a current lease.
    */
   private async reading<T>(handle: SharedHandle<Db>, run: (db: Db) => Promise<T>): Promise<T> {
     const now = handle.leaseNow();
@@ -490,10 +484,10 @@ export class LevelDbStore extends AbstractStateStore {
   }
 
   /**
-   * A lease for a read, on a handle whose MANIFEST is still the folder's (one stat, about 1.5 us
-   * beside a get's 35-70). A handle open on files that git replaced serves the old records for as
-   * long as a reader keeps it busy (a script reading every few ms never lets it idle-close): a
-   * deploy script would miss a contract the pulled state has, and deploy it again. Such a handle is
+   * A lease for a read, on a handle whose files are still the folder's (replacedUnder: one stat
+   * while the folder is settled). A handle open on files that git replaced serves the old records
+   * for as long as a reader keeps it busy (a script reading every few ms never lets it idle-close):
+   * a deploy script would miss a contract the pulled state has, and deploy it again. Such a handle is
    * let go and the read waits for it to close (other operations of this process may still hold
    * it), bounded by closeWaitMs, since an iteration its own caller keeps open would never end; then
    * it fails rather than answer from files no longer in the folder.
@@ -596,17 +590,4 @@ function folderReplacedError(path: string): StateError {
     file: path,
     hint: 'let the git operation finish, then retry the write',
   });
-}
-
-/** The MANIFEST that CURRENT names in a LevelDB folder, with its identity; undefined when it cannot be read. */
-function manifestOf(folder: string): { path: string; ino: bigint; dev: bigint } | undefined {
-  try {
-    const name = readFileSync(join(folder, 'CURRENT'), 'utf8').trim();
-    if (!/^MANIFEST-\d+$/.test(name)) return undefined;
-    const path = join(folder, name);
-    const info = lstatSync(path, { bigint: true });
-    return { path, ino: info.ino, dev: info.dev };
-  } catch {
-    return undefined;
-  }
 }

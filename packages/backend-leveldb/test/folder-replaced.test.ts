@@ -83,6 +83,63 @@ describe('reads on a LevelDB folder replaced under an open store', () => {
     await store.close();
   });
 
+  /** A git repository around the store's folder, on `main` (Seed), with a branch `next` whose MANIFEST number differs from the one an open of `main` makes. */
+  async function repositoryWithNext(): Promise<(...args: string[]) => void> {
+    const git = (...args: string[]): void => {
+      execFileSync('git', args, { cwd: folder.dir, stdio: 'pipe' });
+    };
+    git('init', '-q', '-b', 'main');
+    git('config', 'user.email', 'reads@example.com');
+    git('config', 'user.name', 'reads');
+    git('add', '-A');
+    git('commit', '-qm', 'seed');
+    git('checkout', '-qb', 'next');
+    // Opened twice: its MANIFEST is two numbers past main's, the store's own open below one.
+    for (const put of [false, true]) {
+      const other = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+      await other.open();
+      if (put) await other.put(rec(56, 'Added'));
+      await other.close();
+    }
+    git('add', '-A');
+    git('commit', '-qm', 'next');
+    git('checkout', '-qf', 'main');
+    git('clean', '-qfdx');
+    return git;
+  }
+
+  it('git reset --hard to a commit whose MANIFEST has another number: reads and writes go to the folder as it is now', async () => {
+    const git = await repositoryWithNext();
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1_000 });
+    await store.open();
+    expect(await store.has(56, 'Added')).toBe(false);
+    // CURRENT is rewritten; the MANIFEST the store's open made is untracked, so git leaves it in place.
+    git('reset', '-q', '--hard', 'next');
+    expect(await store.has(56, 'Added')).toBe(true);
+    await store.put(rec(56, 'After'));
+    await store.close();
+    const reopened = new LevelDbStore({ path: folder.path });
+    await reopened.open();
+    const names = (await reopened.list(56)).map((r) => r.contractName).sort();
+    await reopened.close();
+    expect(names).toEqual(['Added', 'After', 'Seed']);
+  });
+
+  it('a copy of another version written over the folder in place (cp) is seen by the next read', async () => {
+    const git = await repositoryWithNext();
+    const next = join(folder.dir, 'next-copy');
+    git('checkout', '-qf', 'next');
+    await cp(folder.path, next, { recursive: true });
+    git('checkout', '-qf', 'main');
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1_000 });
+    await store.open();
+    expect(await store.has(56, 'Added')).toBe(false);
+    // cp writes into the files that exist (CURRENT keeps its inode) and leaves the others.
+    execFileSync('cp', ['-R', `${next}/.`, folder.path]);
+    expect(await store.has(56, 'Added')).toBe(true);
+    await store.close();
+  });
+
   it('a get while an iteration of this store holds the replaced files fails, never answering from them', async () => {
     const { store, next } = await busyStoreAndNextVersion(100);
     await store.put(rec(56, 'Second'));
