@@ -25,7 +25,7 @@ import { levelCodes, mapLevelError } from './level-errors.js';
 import { Handover } from './handover.js';
 import { wantedInProcess } from './process-holds.js';
 import { SharedHandle, type Lease } from './shared-handle.js';
-import { OpenedFolder } from './replaced-folder.js';
+import { OpenedFolder, untilSettled } from './replaced-folder.js';
 import { decodeEntry } from './decode-entry.js';
 import { batchesReadAhead } from './scan-batches.js';
 import { openLevel, type Db } from './level-open.js';
@@ -57,6 +57,8 @@ export class LevelDbStore extends AbstractStateStore {
   private handle: SharedHandle<Db> | undefined;
   /** Each open handle's folder as opened (replacedUnder). */
   private readonly opened = new WeakMap<Db, OpenedFolder>();
+  /** A handle was found on a replaced folder: the next open waits until the folder has settled (untilSettled). */
+  private replacedSeen = false;
   private handover: Handover | undefined;
   private readonly notes: RecoveryNote[] = [];
   /** Deletes in flight per key: a delete's read and removal must not interleave with another's. */
@@ -405,6 +407,11 @@ export class LevelDbStore extends AbstractStateStore {
 
   /** Opens LevelDB, never creating over existing files, waiting out another process's lock (see level-open.ts). */
   private async openLevel(): Promise<Db> {
+    // Found replaced under the last handle: opened again once whatever replaces it (git) is done.
+    if (this.replacedSeen) {
+      this.replacedSeen = false;
+      await untilSettled(this.location);
+    }
     const db = await openLevel({
       path: this.location,
       create: this.create,
@@ -425,7 +432,9 @@ export class LevelDbStore extends AbstractStateStore {
    * reads would answer from them.
    */
   private replacedUnder(db: Db): boolean {
-    return this.opened.get(db)?.replaced() ?? false;
+    const replaced = this.opened.get(db)?.replaced() ?? false;
+    if (replaced) this.replacedSeen = true;
+    return replaced;
   }
 
   private openHandle(): SharedHandle<Db> {

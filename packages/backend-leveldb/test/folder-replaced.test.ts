@@ -6,10 +6,10 @@
 // idle-close, and kept reading the old files for as long as it ran (reads hunt: 12 of 12 runs of a
 // reader after git reset --hard, checkout -f or stash -u still saw the old record 1.5 s later).
 import { execFileSync } from 'node:child_process';
-import { cp, rm } from 'node:fs/promises';
+import { cp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes } from '@deploystate/core';
+import { ErrorCodes, sleep } from '@deploystate/core';
 import { LevelDbStore } from '../src/index.js';
 import { rec, storeFolderPerTest } from './helpers.js';
 
@@ -137,6 +137,29 @@ describe('reads on a LevelDB folder replaced under an open store', () => {
     // cp writes into the files that exist (CURRENT keeps its inode) and leaves the others.
     execFileSync('cp', ['-R', `${next}/.`, folder.path]);
     expect(await store.has(56, 'Added')).toBe(true);
+    await store.close();
+  });
+
+  it('a folder replaced while git still holds its index is opened again only once git is done', async () => {
+    const git = await repositoryWithNext();
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1_000 });
+    await store.open();
+    expect(await store.has(56, 'Added')).toBe(false);
+    git('checkout', '-qf', 'next');
+    // A git command still at work on the work tree: it holds the index's lock until it is done.
+    const indexLock = join(folder.dir, '.git', 'index.lock');
+    await writeFile(indexLock, '');
+    const files = await readdir(folder.path);
+    let answered = false;
+    const read = store.has(56, 'Added').finally(() => {
+      answered = true;
+    });
+    await sleep(300);
+    // Not opened under git (an open renames LOG and writes a new MANIFEST and CURRENT).
+    expect(answered).toBe(false);
+    expect(await readdir(folder.path)).toEqual(files);
+    await rm(indexLock);
+    expect(await read).toBe(true);
     await store.close();
   });
 
