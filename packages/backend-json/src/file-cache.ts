@@ -3,7 +3,8 @@
 // within a timestamp tick of when it was read is checked once more by its bytes (git's "racy" rule,
 // stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import { dirname } from 'node:path';
+import { ErrorCodes, StateError, errnoCode, fsErrorCode, gitAtWork, isStateError, untilGitDone } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
 import { isRacy, racyUntil } from './stat-tick.js';
@@ -264,8 +265,31 @@ export class FileCache {
     return false;
   }
 
-  /** The chain's file, parsed; from the cache when its stat is unchanged and not racy. */
+  /**
+   * The chain's file, parsed; from the cache when its stat is unchanged and not racy. A file
+   * missing, or that does not parse, while a git command rewrites the work tree (checkout, reset,
+   * stash, merge) is one git is between unlinking and writing: read again once git is done.
+   * Before, a deploy script reading during a teammate's pull got null for a deployed contract
+   * (and deployed it again) or a CORRUPTED "empty text".
+   */
   async load(chainId: number): Promise<LoadedFile> {
+    let missing: LoadedFile | undefined;
+    try {
+      missing = await this.loadOnce(chainId);
+      if (missing.model !== null) return missing;
+    } catch (error) {
+      if (!isStateError(error) || error.code !== ErrorCodes.CORRUPTED) throw error;
+    }
+    const canonical = this.options.canonicalFile(chainId);
+    const folder = dirname(canonical);
+    if (gitAtWork(folder)) await untilGitDone(folder);
+    // Missing, and still missing with git not at work: the chain has no file (the common case, one stat more).
+    else if (missing !== undefined && !entryExists(canonical)) return missing;
+    // Git may have finished between the first read and the look at its lock: read once more.
+    return this.loadOnce(chainId);
+  }
+
+  private async loadOnce(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
     const hit = this.entries.get(chainId);
     // An entry racy by its own stat (a put right after another) is compared by its bytes whatever

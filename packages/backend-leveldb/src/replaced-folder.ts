@@ -2,16 +2,14 @@
 // its files under the running store (git stashing, checking out or resetting a committed LevelDB, a
 // copy written over it): one stat of the folder while it is settled, CURRENT and MANIFEST otherwise.
 // And, before the store opens such a folder again, the wait for whatever replaces it to finish.
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { racyUntilMs, sleep } from '@deploystate/core';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GIT_WAIT_MAX_MS, gitAtWork, racyUntilMs, sleep } from '@deploystate/core';
 
 /** A folder replaced under the store is opened again only once unchanged for this long (git's steps follow each other within ms). */
 const QUIET_MS = 100;
 /** How often the wait looks again. */
 const QUIET_POLL_MS = 10;
-/** After this long the folder is opened whatever it shows (a git that crashed leaves its index.lock behind). */
-const QUIET_MAX_WAIT_MS = 5_000;
 
 /** A LevelDB folder's CURRENT and the MANIFEST it names, as a handle opened them. */
 interface OpenedFiles {
@@ -105,11 +103,10 @@ function openedFiles(folder: string): OpenedFiles | undefined {
  * work tree) and the folder has not changed for QUIET_MS (the steps of `git stash -u`, a copy).
  * A store that opened the folder in the middle (a busy reader that saw the first file change) read
  * a half-written folder (CORRUPTED), or renamed LOG to LOG.old under git, whose reset then failed
- * and left the folder half of each version. Bounded: after QUIET_MAX_WAIT_MS it returns anyway.
+ * and left the folder half of each version. Bounded: after GIT_WAIT_MAX_MS it returns anyway.
  */
 export async function untilSettled(folder: string): Promise<void> {
-  const indexLock = gitIndexLock(folder);
-  const deadline = Date.now() + QUIET_MAX_WAIT_MS;
+  const deadline = Date.now() + GIT_WAIT_MAX_MS;
   for (;;) {
     const now = Date.now();
     let changedAt: number | undefined;
@@ -118,34 +115,8 @@ export async function untilSettled(folder: string): Promise<void> {
     } catch {
       changedAt = undefined;
     }
-    const gitAtWork = indexLock !== undefined && existsSync(indexLock);
-    if ((!gitAtWork && (changedAt === undefined || now - changedAt >= QUIET_MS)) || now >= deadline) return;
+    const gitWorks = gitAtWork(folder);
+    if ((!gitWorks && (changedAt === undefined || now - changedAt >= QUIET_MS)) || now >= deadline) return;
     await sleep(QUIET_POLL_MS);
-  }
-}
-
-/** The `index.lock` of the git repository that holds `folder` (a `.git` folder, or a worktree's `.git` file); undefined outside one. */
-function gitIndexLock(folder: string): string | undefined {
-  let dir: string;
-  try {
-    dir = realpathSync(folder);
-  } catch {
-    dir = resolve(folder);
-  }
-  for (;;) {
-    const dotGit = join(dir, '.git');
-    try {
-      const info = statSync(dotGit, { throwIfNoEntry: false });
-      if (info?.isDirectory()) return join(dotGit, 'index.lock');
-      if (info?.isFile()) {
-        const named = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
-        if (named !== undefined) return join(resolve(dir, named), 'index.lock');
-      }
-    } catch {
-      return undefined;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
   }
 }

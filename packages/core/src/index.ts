@@ -20,3 +20,4 @@ export * from './idle-release.js';
 export * from './warnings.js';
 export { lockHolders } from './lock-holders.js';
 export * from './stat-tick.js';
+export * from './git-work.js';

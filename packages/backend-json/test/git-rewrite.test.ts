@@ -1,0 +1,71 @@
+// A teammate's pull, checkout or reset rewrites deployments/*.json while a deploy script reads: git
+// unlinks each file it updates and then writes the new one, holding the repository's index.lock
+// all along. A read in between found the chain's file missing (null: the script deploys the
+// contract again) or empty (CORRUPTED) (reads hunt: 717 null reads and 136 CORRUPTED "empty text"
+// in 40 resets under a reader reading back to back; none in 80 since). Such a read now waits for git.
+import { execFileSync } from 'node:child_process';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '@deploystate/core';
+import { rec, storePerTest } from './helpers.js';
+
+const setup = storePerTest();
+const A = `0x${'a'.repeat(40)}`;
+const B = `0x${'b'.repeat(40)}`;
+
+/** A store that has read Token at A from a folder inside a git repository, and the file's next version (Token at B) set aside. */
+async function readerInRepository() {
+  const ctx = await setup();
+  execFileSync('git', ['init', '-q'], { cwd: ctx.dir });
+  const file = join(ctx.dir, 'bscmainnet.json');
+  const next = join(ctx.dir, 'next.bytes');
+  const previous = join(ctx.dir, 'previous.bytes');
+  await ctx.store.put(rec(56, 'Token', { address: A }));
+  await copyFile(file, previous);
+  await ctx.store.put(rec(56, 'Token', { address: B }));
+  await copyFile(file, next);
+  execFileSync('sh', ['-c', 'cp "$0" "$1.tmp" && mv "$1.tmp" "$1"', previous, file]);
+  const reader = await ctx.open();
+  expect((await reader.get(56, 'Token'))?.address).toBe(A);
+  return { reader, file, next, indexLock: join(ctx.dir, '.git', 'index.lock') };
+}
+
+/** Starts a get and reports whether it has answered. */
+function pending<T>(read: Promise<T>): { read: Promise<T>; answered: () => boolean } {
+  let answered = false;
+  const tracked = read.finally(() => {
+    answered = true;
+  });
+  return { read: tracked, answered: () => answered };
+}
+
+describe('reads while git rewrites a chain file', () => {
+  it('a file git has unlinked and not yet written is waited for, never read as absent', async () => {
+    const { reader, file, next, indexLock } = await readerInRepository();
+    await writeFile(indexLock, '');
+    execFileSync('rm', [file]);
+    const get = pending(reader.get(56, 'Token'));
+    await sleep(200);
+    expect(get.answered()).toBe(false);
+    execFileSync('sh', ['-c', 'cp "$0" "$1" && rm "$2"', next, file, indexLock]);
+    expect((await get.read)?.address).toBe(B);
+  });
+
+  it('a file git has created and not yet filled is waited for, never reported CORRUPTED', async () => {
+    const { reader, file, next, indexLock } = await readerInRepository();
+    await writeFile(indexLock, '');
+    execFileSync('sh', ['-c', 'rm "$0" && : > "$0"', file]);
+    const get = pending(reader.get(56, 'Token'));
+    await sleep(200);
+    expect(get.answered()).toBe(false);
+    execFileSync('sh', ['-c', 'cat "$0" > "$1" && rm "$2"', next, file, indexLock]);
+    expect((await get.read)?.address).toBe(B);
+  });
+
+  it('with no git at work, a chain whose file is gone reads as absent at once', async () => {
+    const { reader, file } = await readerInRepository();
+    execFileSync('rm', [file]);
+    expect(await reader.get(56, 'Token')).toBeNull();
+  });
+});

@@ -1,0 +1,63 @@
+// Whether a git command is rewriting the work tree that holds a folder. Checkout, reset, stash and
+// merge hold the repository's `index.lock` while they replace files, one unlink and create at a
+// time: a store that reads in between sees a file missing or empty that git is about to write.
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { sleep } from './sleep.js';
+
+/** After this long a wait for git ends anyway (a git that crashed leaves its index.lock behind). */
+export const GIT_WAIT_MAX_MS = 5_000;
+const GIT_POLL_MS = 10;
+
+/** A folder found outside any repository is looked up again after this long (a `git init` since). */
+const NO_REPOSITORY_TTL_MS = 1_000;
+
+/** Each folder's index.lock path, or when it was found outside a repository: the walk up the tree costs a stat per level. */
+const indexLocks = new Map<string, string | { none: number }>();
+
+/** The `index.lock` of the git repository that holds `folder` (a `.git` folder, or a worktree's `.git` file); undefined outside one. */
+export function gitIndexLock(folder: string): string | undefined {
+  const known = indexLocks.get(folder);
+  if (typeof known === 'string') return known;
+  if (known !== undefined && Date.now() - known.none < NO_REPOSITORY_TTL_MS) return undefined;
+  const found = findIndexLock(folder);
+  indexLocks.set(folder, found ?? { none: Date.now() });
+  return found;
+}
+
+/** Whether a git command holds the index of the repository around `folder` now (one stat). */
+export function gitAtWork(folder: string): boolean {
+  const lock = gitIndexLock(folder);
+  return lock !== undefined && existsSync(lock);
+}
+
+/** Waits while a git command holds the index of the repository around `folder`, at most `maxWaitMs`. */
+export async function untilGitDone(folder: string, maxWaitMs = GIT_WAIT_MAX_MS): Promise<void> {
+  const deadline = Date.now() + maxWaitMs;
+  while (gitAtWork(folder) && Date.now() < deadline) await sleep(GIT_POLL_MS);
+}
+
+function findIndexLock(folder: string): string | undefined {
+  let dir: string;
+  try {
+    dir = realpathSync(folder);
+  } catch {
+    dir = resolve(folder);
+  }
+  for (;;) {
+    const dotGit = join(dir, '.git');
+    try {
+      const info = statSync(dotGit, { throwIfNoEntry: false });
+      if (info?.isDirectory()) return join(dotGit, 'index.lock');
+      if (info?.isFile()) {
+        const named = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
+        if (named !== undefined) return join(resolve(dir, named), 'index.lock');
+      }
+    } catch {
+      return undefined;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
