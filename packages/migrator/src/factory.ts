@@ -48,6 +48,14 @@ export interface StateStoreOptions extends MigrationOptions, ProjectConfigOption
  * skip it.
  */
 const READ_AHEAD_TICKS = 3;
+/** How many times a read whose route changed under it reads again before it answers anyway. */
+const ROUTE_RECHECKS = 2;
+/**
+ * A read on the route ahead that took longer than this waited for something (a LevelDB reopen
+ * after git replaced the folder, another process's lock) and has its route checked again; a get
+ * takes tens of microseconds, so the usual read pays no second stat.
+ */
+const SLOW_READ_MS = 2;
 
 export class MigrationStateStore extends LegacyNamedStore implements FactoryStore {
   readonly backend = 'migration';
@@ -200,17 +208,24 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       // before it. A JSON read did its stat and lookup before it returned: nothing to wait for.
       if (ahead.route.reads === 'leveldb') for (let tick = 0; tick < READ_AHEAD_TICKS; tick++) await null;
       if (this.watcher.routeUnchanged()) {
+        const started = performance.now();
         route = ahead.route;
         record = await ahead.pending;
+        // A read that waited (below) is checked again; a quick one answered from the route it checked.
+        if (performance.now() - started > SLOW_READ_MS && !this.watcher.routeUnchanged()) record = undefined;
       } else {
         // A read on a route the stat found stale is dropped, its failure with it (handled within
         // the microtask turns that produced it, so never reported as unhandled).
         ahead.pending.catch(() => undefined);
       }
     }
-    if (route === undefined || record === undefined) {
+    // A read that waited (LevelDB reopening once git is done with it, or opening at all) may answer
+    // from files that a phase change since then routes away from (a teammate's cut-over pulled
+    // meanwhile: the old side as the new commit left it): read again on the route now.
+    for (let attempt = 0; route === undefined || record === undefined; attempt++) {
       route = this.routeNow() ?? (await this.currentRoute());
       record = await (this.openSide(route.reads) ?? (await this.side(route.reads))).get(chainId, contractName);
+      if (attempt < ROUTE_RECHECKS && !this.watcher.routeUnchanged()) record = undefined;
     }
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     return record;
@@ -270,8 +285,12 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
-    const route = await this.currentRoute();
-    return (await this.side(route.reads)).list(chainId);
+    for (let attempt = 0; ; attempt++) {
+      const route = await this.currentRoute();
+      const records = await (await this.side(route.reads)).list(chainId);
+      // As read(): a route changed during the list (git at work on the phase) is listed again.
+      if (attempt >= ROUTE_RECHECKS || this.watcher.routeUnchanged()) return records;
+    }
   }
 
   // A put is checked once (the base class's put), and each side takes the checked record as it is.

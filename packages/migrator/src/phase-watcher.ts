@@ -3,6 +3,7 @@
 // change costs a stat or two per operation, and a read one stat once phase.json decides the route.
 import { readFileSync, statSync } from 'node:fs';
 import { racyUntilMs } from '@deploystate/backend-json';
+import { gitAtWork, untilGitDone } from '@deploystate/core';
 import type { StateFiles } from './paths.js';
 import { sharedStateFile } from './shared-state.js';
 import { initialState, readStateAndRouteSource } from './state.js';
@@ -129,10 +130,19 @@ export class PhaseWatcher {
   }
 
   async refresh(): Promise<MigrationStateFile> {
-    const seenAt = Date.now();
-    const signature = this.stat();
+    let seenAt = Date.now();
+    let signature = this.stat();
     const seen = this.signature;
     if (seen === undefined || !sameSignature(signature, seen) || !this.sameBytesIfRacy()) {
+      // A phase that changes while git rewrites the work tree (a teammate's cut-over or rollback
+      // arriving by pull or checkout) is read once git is done: git writes phase.json before the
+      // data folders, so routing by it at once read the new phase's side as the old commit left it
+      // (a record neither commit holds).
+      if (gitAtWork(this.files.stateDir)) {
+        await untilGitDone(this.files.stateDir);
+        seenAt = Date.now();
+        signature = this.stat();
+      }
       // Within the tick: the bytes before the parse, so a change meanwhile shows as a difference later.
       const until = Math.max(racyUntilMs(signature.mtimeMs), racyUntilMs(signature.sharedMtimeMs));
       const bytes =
