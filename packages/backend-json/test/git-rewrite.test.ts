@@ -4,7 +4,7 @@
 // contract again) or empty (CORRUPTED) (reads hunt: 717 null reads and 136 CORRUPTED "empty text"
 // in 40 resets under a reader reading back to back; none in 80 since). Such a read now waits for git.
 import { execFileSync } from 'node:child_process';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '@deploystate/core';
@@ -67,5 +67,17 @@ describe('reads while git rewrites a chain file', () => {
     const { reader, file } = await readerInRepository();
     execFileSync('rm', [file]);
     expect(await reader.get(56, 'Token')).toBeNull();
+  });
+
+  it('an index.lock a crashed git left behind long ago is not waited for', async () => {
+    const { reader, file, indexLock } = await readerInRepository();
+    await writeFile(indexLock, '');
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(indexLock, longAgo, longAgo);
+    execFileSync('rm', [file]);
+    const get = pending(reader.get(56, 'Token'));
+    await sleep(200);
+    expect(get.answered()).toBe(true);
+    expect(await get.read).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // Whether a git command is rewriting the work tree that holds a folder. Checkout, reset, stash and
 // merge hold the repository's `index.lock` while they replace files, one unlink and create at a
 // time: a store that reads in between sees a file missing or empty that git is about to write.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { sleep } from './sleep.js';
 
@@ -25,10 +25,16 @@ export function gitIndexLock(folder: string): string | undefined {
   return found;
 }
 
-/** Whether a git command holds the index of the repository around `folder` now (one stat). */
+/**
+ * Whether a git command holds the index of the repository around `folder` now (one stat). A lock
+ * older than GIT_WAIT_MAX_MS is one a git that crashed left behind (git itself refuses to run
+ * until it is removed): not waited for, or every read of a chain with no file would wait on it.
+ */
 export function gitAtWork(folder: string): boolean {
   const lock = gitIndexLock(folder);
-  return lock !== undefined && existsSync(lock);
+  if (lock === undefined) return false;
+  const info = statSync(lock, { throwIfNoEntry: false });
+  return info !== undefined && Date.now() - info.mtimeMs < GIT_WAIT_MAX_MS;
 }
 
 /** Waits while a git command holds the index of the repository around `folder`, at most `maxWaitMs`. */
