@@ -31,6 +31,10 @@ export async function enableDualWrite(c: CommandContext): Promise<void> {
     await transition(c, 'dual-write enable', started, (s) => {
       s.dualWriteSinceSeq = event.seq;
       s.rollback = null;
+      // A copy or verify from before this enable missed every leveldb-only write since: never
+      // evidence for promote. A disable cut off after phase.json (killed, disk full) leaves them.
+      s.copy = null;
+      s.lastVerify = null;
     });
   });
 }

@@ -1,0 +1,36 @@
+// A phase switch killed between its phase.json and state.json writes (a crash or a full disk there)
+// leaves this clone's migration evidence beside a phase that has moved on. With real processes: the
+// switch is SIGKILLed right after phase.json lands, then a deploy script writes in leveldb-only.
+import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '@deploystate/core';
+import { createStateStore, Migration } from '../src/index.js';
+import { demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-switch-cut-off-');
+
+async function killedAfterPhase(dir: string, command: 'disable' | 'rollback'): Promise<void> {
+  const exit = await runNode('killed-after-phase.mjs', [dir, command, 'leveldb-only']).done;
+  expect(exit.signal, exit.stdout + exit.stderr).toBe('SIGKILL');
+}
+
+describe('a phase switch killed between phase.json and state.json', () => {
+  // Before: enable kept the old copy and verify, promote passed on them and json-primary reads
+  // missed the leveldb-only writes (a deploy script redeploys): 3 of 3 runs with a live writer.
+  it('dual-write disable: enabling again needs a fresh copy before promote, and the leveldb-only write is read back after it', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    expect((await migration.verify()).clean).toBe(true);
+    await migration.close();
+    await killedAfterPhase(tempDir(), 'disable');
+    await putThroughStore(tempDir(), sampleRecord(97, 'WhileLevelDbOnly', 'bsctestnet', 1));
+    const again = await Migration.open({ cwd: tempDir() });
+    await again.enableDualWrite();
+    await expect(again.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    await again.migrate();
+    expect((await again.verify()).clean).toBe(true);
+    await again.promote();
+    await again.close();
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    expect((await store.get(97, 'WhileLevelDbOnly'))?.contractName).toBe('WhileLevelDbOnly');
+    await store.close();
+  });
+});
