@@ -27,7 +27,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
-import { pushTiming, readState, timing, updateState } from './state.js';
+import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 import { unreadableFiles } from './unreadable.js';
 import { keysWrittenSince, quietPoint } from './written-since.js';
@@ -232,9 +232,21 @@ export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationS
   const state = known ?? (await readState(ctx.files));
   const left = new Map<string, IntentEntry>();
   if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return left;
+  if (await ownRollbackFinished(ctx, state)) return left;
   for (const [key, intent] of await lastGoodIntents(ctx.journal, state.dualWriteSinceSeq))
     if (JSON_AUTHORITATIVE.includes(intent.phase as MigrationPhase)) left.set(key, intent);
   return left;
+}
+
+/**
+ * Whether the finished rollback the phase file holds is this clone's own, cut off before its
+ * state.json write (killed, disk full): state.json still holds that rollback's start. Its carry-back
+ * is done, and a deploy script's delete since (not journalled in leveldb-only) must not be undone.
+ */
+async function ownRollbackFinished(ctx: MigrationContext, state: MigrationStateFile): Promise<boolean> {
+  if (state.rollback?.carriedBack !== true) return false;
+  const local = await readLocalState(ctx.files);
+  return local.phase === 'rolling-back' && local.rollback?.startedAt === state.rollback.startedAt;
 }
 
 /**

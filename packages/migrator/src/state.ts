@@ -77,7 +77,8 @@ export async function readStateAndRouteSource(files: StateFiles): Promise<{ stat
   };
 }
 
-async function readLocalState(files: StateFiles): Promise<MigrationStateFile> {
+/** This clone's own state.json alone, without the shared phase file laid over it. */
+export async function readLocalState(files: StateFiles): Promise<MigrationStateFile> {
   let text: string;
   try {
     text = await readFile(files.state, 'utf8');
