@@ -1,7 +1,7 @@
 // The persisted migration state (state.json): read with validation, written crash-safely, and
 // updated read-modify-write under a short lock so the factory and the CLI never lose an update.
-import { readFile, stat } from 'node:fs/promises';
-import { ErrorCodes, StateError, isStateError } from '@deploystate/core';
+import { readFile, rename, stat } from 'node:fs/promises';
+import { ErrorCodes, StateError, isStateError, warn } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
@@ -67,14 +67,48 @@ export async function readState(files: StateFiles): Promise<MigrationStateFile> 
  * came from the shared phase file alone: then no change to state.json can change where reads go.
  */
 export async function readStateAndRouteSource(files: StateFiles): Promise<{ state: MigrationStateFile; routeFromShared: boolean }> {
-  const [local, shared] = await Promise.all([readLocalState(files), readSharedState(files)]);
+  const [read, shared] = await Promise.all([readLocalState(files).catch((error: unknown) => error as Error), readSharedState(files)]);
+  const routed = shared !== null && Object.hasOwn(shared, 'phase') && Object.hasOwn(shared, 'rollback');
+  if (read instanceof Error) {
+    // A state.json no command can read must not stop every run: phase.json holds the phase, and
+    // what is lost is this machine's evidence (a rollback replays the whole journal, gates need a
+    // fresh copy and verify). The next state write keeps the file aside.
+    if (!routed || !isStateError(read, ErrorCodes.MIGRATION_STATE_INVALID)) throw read;
+    warnUnreadableOnce(files.state, read);
+    return { state: assertStateFile({ ...initialState(), ...shared }, files.state), routeFromShared: true };
+  }
+  const local = read;
   if (!shared) return { state: local, routeFromShared: false };
   // Each part is checked under its own file's name (readSharedState checks the phase file); the
   // merged state can only fail on what state.json holds.
-  return {
-    state: assertStateFile({ ...local, ...shared }, files.state),
-    routeFromShared: Object.hasOwn(shared, 'phase') && Object.hasOwn(shared, 'rollback'),
-  };
+  return { state: assertStateFile({ ...local, ...shared }, files.state), routeFromShared: routed };
+}
+
+const warnedUnreadable = new Set<string>();
+
+function warnUnreadableOnce(file: string, error: StateError): void {
+  if (warnedUnreadable.has(file)) return;
+  warnedUnreadable.add(file);
+  warn({
+    code: ErrorCodes.MIGRATION_STATE_INVALID,
+    message: `${error.message}; the phase is taken from phase.json, this machine's copy and verify evidence is lost`,
+    hint: 'nothing to do for deploy scripts; the next step that records state keeps the file aside as state.json.unreadable-<time>, and promote or cutover need a fresh verify (and copy)',
+    file,
+  });
+}
+
+/**
+ * A state.json that reads but does not parse as a state, renamed aside before a new one replaces
+ * it (never overwritten). One that cannot be read at all is left for the write to report.
+ */
+async function keepUnreadableAside(files: StateFiles): Promise<void> {
+  const text = await readFile(files.state, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  try {
+    assertStateFile(JSON.parse(text), files.state);
+  } catch {
+    await rename(files.state, `${files.state}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  }
 }
 
 /** This clone's own state.json alone, without the shared phase file laid over it. */
@@ -111,6 +145,7 @@ export async function writeState(files: StateFiles, state: MigrationStateFile): 
   const before = await readFile(shared, 'utf8').catch(() => null);
   await writeSharedState(files, state);
   try {
+    await keepUnreadableAside(files);
     await writeFileDurable(files.state, `${JSON.stringify(state, null, 2)}\n`);
   } catch (error) {
     const after = await readFile(shared, 'utf8').catch(() => null);
