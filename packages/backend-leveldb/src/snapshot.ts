@@ -6,7 +6,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
-import { corrupted, inspectFolder, liveTables } from './level-files.js';
+import { copyBeingSwappedIn, corrupted, inspectFolder, liveTables, swapMarkerOf } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
 
@@ -45,9 +45,14 @@ const sameMark = (a: ManifestMark | null, b: ManifestMark | null): boolean =>
 async function assertSource(source: string): Promise<void> {
   const state = await inspectFolder(source);
   if (state.kind === 'missing' || state.kind === 'empty') {
+    // A restore cut off between its two renames leaves the folder missing and its copy beside it.
+    const swapping = state.kind === 'missing' ? copyBeingSwappedIn(source) : undefined;
     throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${source}`, {
       file: source,
-      hint: 'check the path (the default is ./leveldb)',
+      hint:
+        swapping !== undefined
+          ? `a restore stopped between its two renames: its checked copy is at ${swapping}; run the restore again (or rename that copy to ${source} and remove ${swapMarkerOf(source)})`
+          : 'check the path (the default is ./leveldb)',
     });
   }
   if (state.kind === 'headless') throw corrupted(source, 'CURRENT is missing while table, log or MANIFEST files are present');

@@ -3,6 +3,7 @@
 import { cp, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deploystate, onlyDocument, useSample } from './helpers.js';
 
@@ -29,6 +30,28 @@ describe('status --probe', () => {
     const run = await deploystate(['status', '--probe', '--json'], { cwd: dir });
     expect(onlyDocument(run).error).toMatchObject({ code: 'CORRUPTED', file: expect.stringContaining(file) });
     expect(run.stdout + run.stderr).not.toContain('deploystate-probe-copy-');
+  });
+});
+
+// A restore of the LevelDB folder killed between its two renames (the live folder aside, the copy
+// not yet in): every deploy script's open fails, and status used to show nothing wrong.
+describe('status after a LevelDB restore cut off between its renames', () => {
+  it('says LevelDB cannot be opened and that the restore is to be run again; the rerun finishes it', async () => {
+    const dir = join(fixture.root, 'restore-cut-off');
+    await cp(fixture.sample, dir, { recursive: true });
+    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['rollback']])
+      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const preload = pathToFileURL(fileURLToPath(new URL('./fixtures/kill-after-rename.mjs', import.meta.url))).href;
+    const killed = await deploystate(['restore', 'leveldb', '--yes'], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--import=${preload}`, DEPLOYSTATE_TEST_KILL_AFTER_RENAME: '^leveldb\\.replaced-' },
+    });
+    expect(killed.code, killed.stderr).toBeNull(); // killed
+    const cutOff = onlyDocument(await deploystate(['status', '--json'], { cwd: dir })) as { leveldbUnreadable?: { code: string; hint?: string } };
+    expect(cutOff.leveldbUnreadable).toMatchObject({ code: 'STORE_NOT_FOUND', hint: expect.stringContaining('restore') });
+    expect((await deploystate(['restore', 'leveldb', '--yes'], { cwd: dir })).code).toBe(0);
+    const after = onlyDocument(await deploystate(['status', '--json'], { cwd: dir })) as { leveldbUnreadable?: unknown };
+    expect(after.leveldbUnreadable).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@
 // change state or data (analyze leaves its summary beside the state, never in it).
 import { mkdir } from 'node:fs/promises';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import { recordKey } from '@deploystate/core';
+import { isStateError, recordKey } from '@deploystate/core';
 import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { verifyChainRecords } from './chain-evidence.js';
 import type { ChainCheckOptions } from './chain/types.js';
@@ -51,8 +51,18 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // Migration, and it is a copy of the whole LevelDB folder.
   // [teams] In the same snapshot: a teammate's rollback, pulled, may have left this clone's
   // JSON-side writes out of LevelDB (only while this clone's state still holds its migration).
+  // A LevelDB that cannot be opened where writes go first is what every deploy script hits: said.
+  let leveldbUnreadable: MigrationStatus['leveldbUnreadable'];
   const { outbox, leftBehind } = await c.withReadCtx(async (read) => ({
-    outbox: await outboxStatus(c.ctx, ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase) ? await read.leveldb().catch(() => undefined) : undefined),
+    outbox: await outboxStatus(
+      c.ctx,
+      ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase)
+        ? await read.leveldb().catch((error: unknown) => {
+            leveldbUnreadable = problemOf(error);
+            return undefined;
+          })
+        : undefined,
+    ),
     leftBehind:
       state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null ? (await carryBackLeftBehind(read, { dryRun: true })).leftBehind : undefined,
   }));
@@ -84,8 +94,17 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     state,
     journal: { entries: read.entries, lastSeq: read.lastSeq },
     outbox,
+    ...(leveldbUnreadable && { leveldbUnreadable }),
     foreignOverwrites,
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
+  };
+}
+
+function problemOf(error: unknown): NonNullable<MigrationStatus['leveldbUnreadable']> {
+  return {
+    code: isStateError(error) ? error.code : 'UNKNOWN',
+    message: error instanceof Error ? error.message : String(error),
+    ...(isStateError(error) && error.hint !== undefined && { hint: error.hint }),
   };
 }
 

@@ -133,6 +133,8 @@ export interface MigrationStatus {
    * deletes there; absent when there are none. `rollback` carries them back.
    */
   leftBehind?: NonNullable<RollbackReport['leftBehind']>;
+  /** Where LevelDB is read or written first: why it cannot be opened (a restore cut off between its renames, a damaged folder). */
+  leveldbUnreadable?: { code: string; message: string; hint?: string };
 }
 
 export interface ChainInventory {

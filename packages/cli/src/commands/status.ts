@@ -84,6 +84,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('reads       ')} ${status.reads}`,
     `${p.bold('writes      ')} ${status.writes.join(' then ')}`,
     `${p.bold('leveldb     ')} ${status.paths.leveldb}`,
+    // What every deploy script hits when LevelDB, written first here, cannot be opened.
+    ...(status.leveldbUnreadable
+      ? [
+          `${p.bold('            ')} ${p.red(`cannot be opened: ${status.leveldbUnreadable.code} ${status.leveldbUnreadable.message}`)}`,
+          ...(status.leveldbUnreadable.hint ? [`${p.bold('            ')} next: ${status.leveldbUnreadable.hint}`] : []),
+        ]
+      : []),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
