@@ -230,7 +230,7 @@ export class JsonFileStore extends AbstractStateStore {
     if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);
     if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
     if (error.code === ErrorCodes.NOT_A_FILE) return finding('NOT_A_FILE', error.message, where);
-    if (error.position?.offset === 0) return finding('EMPTY_FILE', error.message, where);
+    if (error.data?.['empty'] === true) return finding('EMPTY_FILE', error.message, where);
     if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
     return finding('SCHEMA_VIOLATION', error.message, where);
   }

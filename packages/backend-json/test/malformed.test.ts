@@ -73,6 +73,22 @@ describe('malformed state files', () => {
     expect(Object.keys((parseLossless(after.slice(1)) as { records: object }).records)).toEqual(['A', 'B']);
   });
 
+  it.each([
+    ['what a script printed for nothing', 'undefined', 'NOT_JSON'],
+    ['bytes that are not UTF-8', '\uFFFD\uFFFDbad', 'NOT_JSON'],
+    ['nothing', '', 'EMPTY_FILE'],
+    ['only whitespace', ' \n\n', 'EMPTY_FILE'],
+  ])('names a file holding %s by what it holds (never EMPTY_FILE unless it is blank)', async (_label, text, code) => {
+    const { store } = await setup();
+    const file = store.fileFor(56);
+    await writeFile(file, text);
+    const findings: Array<{ code: string; file?: string; line?: number }> = [];
+    for await (const entry of store.iterate({ onInvalid: (e) => findings.push(e.finding) })) void entry;
+    expect(findings).toEqual([expect.objectContaining({ code, file })]);
+    if (code === 'NOT_JSON') expect(findings[0]).toMatchObject({ line: 1, column: 1 });
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
   it('names a folder where the state file belongs (NOT_A_FILE), on read, iterate and write', async () => {
     const { store } = await setup();
     const file = store.fileFor(56);

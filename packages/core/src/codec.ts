@@ -213,10 +213,13 @@ function syntaxError(text: string, error: unknown, options: ParseOptions): State
   const offset = match ? Number(match[1]) : locateSyntaxError(text);
   const position = positionOf(text, offset);
   const where = options.source ? `${options.source}: ` : '';
-  const detail = text.trim().length === 0 ? 'empty text' : `invalid JSON at line ${position.line}, column ${position.column}`;
+  const blank = text.trim().length === 0;
+  const detail = blank ? 'empty text' : `invalid JSON at line ${position.line}, column ${position.column}`;
   return new StateError(ErrorCodes.CORRUPTED, `${where}${detail}`, {
     ...(options.source !== undefined && (options.sourceIsKey ? { key: options.source } : { file: options.source })),
     position,
+    // Readers tell an empty file from one that fails at its first byte (a merge conflict's `<<<<<<<`) by this, not by the offset.
+    ...(blank && { data: { empty: true } }),
     cause: error,
   });
 }
