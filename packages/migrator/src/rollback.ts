@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { openSnapshot } from '@deploystate/backend-leveldb';
 import {
   canonicalDigest,
+  compareIntegers,
   compareKeys,
   digestStore,
   errnoCode,
@@ -274,7 +275,7 @@ export async function carryBackLeftBehind(ctx: MigrationContext, options: Rollba
       const { chainId, contractName } = parseKey(key);
       const have = await (leveldb as NonNullable<typeof leveldb>).get(chainId, contractName);
       if (have !== null && canonicalDigest(have) === canonicalDigest(intent.record)) continue;
-      if (have !== null && BigInt(String(have.timestamp)) > BigInt(String(intent.record.timestamp))) {
+      if (have !== null && compareIntegers(have.timestamp, intent.record.timestamp) > 0) {
         leftBehind.newerInLevelDb.push(key);
         continue;
       }

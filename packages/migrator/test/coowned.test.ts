@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { NetworkRegistry, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { JsonNumber, NetworkRegistry, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import type { Migration } from '../src/index.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
 import { createStateStore, findDirectWrites, Journal, resolvePaths, stateFiles } from '../src/index.js';
@@ -164,6 +164,22 @@ describe('co-owned files', () => {
     expect(verify.files?.changedElsewhere.map((c) => c.key)).toEqual(['56-Shared']);
     expect((await migration.planFileRepair()).actions).toEqual([]);
     expect((await jsonRecord(dir, 'Shared'))?.address).toBe(theirs.address);
+  });
+
+  it.each(['1.9e12', '1900000000000.0'])('a later record whose timestamp is written %s is changed elsewhere too (verify reads it by value)', async (written) => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    await deploy(dir, 'Shared', 'update');
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const doc = await fileDoc(dir);
+    const records = doc.records as Record<string, DeploymentRecord>;
+    records.Shared = { ...(records.Shared as DeploymentRecord), address: `0x${'ef'.repeat(20)}`, timestamp: new JsonNumber(written) };
+    await writeFile(file, `${stringifyLossless(doc, 2)}\n`);
+
+    const verify = await migration.verify();
+    expect(verify.files?.findings).toEqual([]);
+    expect(verify.files?.changedElsewhere.map((c) => c.key)).toEqual(['56-Shared']);
+    expect((await migration.planFileRepair()).actions).toEqual([]);
   });
 
   it('repair never writes an older record over a newer one that arrived after the plan', async () => {

@@ -2,7 +2,7 @@
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord } from '@deploystate/core';
+import { JsonNumber, sampleRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration } from '../src/index.js';
@@ -178,7 +178,8 @@ describe("a teammate's rollback pulled before this clone's JSON-side writes", ()
     const other = await Migration.open({ cwd: b });
     await other.rollback({ emergency: true });
     await other.close();
-    await putThroughStore(b, { ...sampleRecord(97, 'Both', 'bsctestnet', 4), timestamp: 1_700_000_000_002 });
+    // Written in exponent form (any written form of an integer is a timestamp): compared by value.
+    await putThroughStore(b, { ...sampleRecord(97, 'Both', 'bsctestnet', 4), timestamp: new JsonNumber('1.700000000002e12') });
     // The pull: B's phase file and LevelDB, A's network files (merged by record) and local state.
     await rm(join(a, 'leveldb'), { recursive: true });
     await cp(join(b, 'leveldb'), join(a, 'leveldb'), { recursive: true });
@@ -196,7 +197,7 @@ describe("a teammate's rollback pulled before this clone's JSON-side writes", ()
     await pulled.close();
     const store = createStateStore({ cwd: a, env: {} });
     expect((await store.get(97, 'FromA'))?.contractName).toBe('FromA');
-    expect((await store.get(97, 'Both'))?.timestamp).toBe(1_700_000_000_002);
+    expect((await store.get(97, 'Both'))?.timestamp).toEqual(new JsonNumber('1.700000000002e12'));
     await store.close();
   });
 });
