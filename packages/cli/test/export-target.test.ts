@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, childEnv, deploystate, largeSample, onlyDocument, useSample, type Run } from './helpers.js';
 
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+
 const fixture = useSample('deploystate-cli-export-', { demo: false });
 /** 30 000 records beside the sample's: an export that reads for a while. */
 let project = '';
@@ -45,5 +47,24 @@ describe('export target', () => {
     expect(await readFile(target, 'utf8')).toBe('{"precious":"user data"}\n');
     // No temp file of the abandoned export beside it.
     expect((await readdir(fixture.root)).filter((n) => n.startsWith('out.json.'))).toEqual([]);
+  }, 60_000);
+
+  it('on a file system without hard links, writes the export all the same, still never over a file that is there', async () => {
+    const noLinks = { NODE_OPTIONS: `--import=${join(FIXTURES, 'no-hard-links.mjs')}` };
+    const target = join(fixture.root, 'no-links.json');
+    const run = await deploystate(['export', target, '--json'], { cwd: project, env: noLinks });
+    expect(run.code, run.stdout).toBe(0);
+    const { count } = onlyDocument(run) as { count: number };
+    expect(count).toBeGreaterThan(30_000);
+    const exported = JSON.parse(await readFile(target, 'utf8')) as { count: number; records: unknown[] };
+    expect(exported).toMatchObject({ count });
+    expect(exported.records).toHaveLength(count);
+    // A file that appears at the target while the export reads is kept, as where links work.
+    const raced = join(fixture.root, 'no-links-raced.json');
+    const again = await deploystate(['export', raced, '--json'], { cwd: project, env: { ...noLinks, APPEARS_AT_LINK: '{"precious":1}\n' } });
+    expect(again.code).toBe(2);
+    expect(onlyDocument(again).error).toMatchObject({ code: 'INVALID_ARGUMENT', file: raced });
+    expect(await readFile(raced, 'utf8')).toBe('{"precious":1}\n');
+    expect((await readdir(fixture.root)).filter((n) => n.startsWith('no-links'))).toEqual(['no-links-raced.json', 'no-links.json']);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 // `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
 // core's lossless codec so big numbers keep every digit. Read-only on the store.
-import { linkSync } from 'node:fs';
+import { closeSync, linkSync, openSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
@@ -70,20 +70,36 @@ async function realFolderOf(path: string): Promise<string> {
   }
 }
 
+// What link() says on a file system without hard links (FAT and exFAT drives, SMB shares, some FUSE mounts).
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP', 'EXDEV', 'EMLINK']);
+
+function appeared(file: string): StateError {
+  return new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: a file appeared there while the export read the store; nothing was written`, {
+    file,
+    hint: 'pass --force to replace it, or name another file',
+  });
+}
+
 /**
  * Places the finished temp file at `file` without replacing one that appeared there while the
  * store was read (checkTarget saw none): a hard link fails if a file exists, where a rename would
- * replace it. Returns false: the write keeps the link and removes the temp file.
+ * replace it. Returns false: the write keeps the link and removes the temp file. Where the file
+ * system has no hard links, the name is taken with an exclusive create instead and the rename
+ * replaces only that empty file (a crash in between leaves it empty, never a part of an export).
  */
-async function linkWithoutReplacing(tmp: string, file: string): Promise<false> {
+async function linkWithoutReplacing(tmp: string, file: string): Promise<false | undefined> {
   try {
     linkSync(tmp, file);
   } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error;
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: a file appeared there while the export read the store; nothing was written`, {
-      file,
-      hint: 'pass --force to replace it, or name another file',
-    });
+    if (errnoCode(error) === 'EEXIST') throw appeared(file);
+    if (!NO_HARD_LINKS.has(errnoCode(error) ?? '')) throw error;
+    try {
+      closeSync(openSync(file, 'wx'));
+    } catch (reserve) {
+      if (errnoCode(reserve) === 'EEXIST') throw appeared(file);
+      throw reserve;
+    }
+    return undefined;
   }
   await fsyncDir(dirname(file));
   return false;
