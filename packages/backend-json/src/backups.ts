@@ -12,7 +12,7 @@ import {
   StateError,
   isStateError,
   errnoCode,
-  fsErrorCode,
+  fileSystemError,
   restoreLoss,
   restoreLossCount,
   restoreLossError,
@@ -456,7 +456,7 @@ function givenBackupError(backup: string, error: unknown): StateError {
   const code = errnoCode(error);
   if (code === 'ENOENT') return new StateError(ErrorCodes.BACKUP_NOT_FOUND, `backup ${backup} does not exist`, { file: backup, cause: error });
   if (code === 'EISDIR') return new StateError(ErrorCodes.NOT_A_FILE, `backup ${backup} is a folder, not a backup file`, { file: backup, cause: error });
-  return new StateError(fsErrorCode(error), `backup ${backup} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { file: backup, cause: error });
+  return fileSystemError(error, backup, 'cannot read backup');
 }
 
 export async function restoreStateFile(dir: string, chainId: number, options: RestoreOptions = {}): Promise<RestoreResult> {

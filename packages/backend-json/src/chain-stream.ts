@@ -8,7 +8,7 @@
 import { lstatSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { compareKeys, ErrorCodes, StateError, fsErrorCode, type DeploymentRecord } from '@deploystate/core';
+import { compareKeys, ErrorCodes, StateError, fileSystemError, type DeploymentRecord } from '@deploystate/core';
 import { AtomicFileWriter } from './atomic.js';
 import { BackupShelf, linkVersions } from './backups.js';
 import { emptyStateFile, printRecordEntries, renderSkeleton } from './file-format.js';
@@ -192,6 +192,5 @@ export class NewChainFile {
 }
 
 function writeError(target: string, error: unknown): StateError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StateError(fsErrorCode(error), `could not write ${target}: ${reason}`, { file: target, cause: error });
+  return fileSystemError(error, target, 'could not write');
 }

@@ -7,7 +7,7 @@ import {
   StateError,
   compareKeys,
   errnoCode,
-  fsErrorCode,
+  fileSystemError,
   inProgressHere,
   isStateError,
   leftByDeadProcess,
@@ -29,10 +29,7 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
   } catch (error) {
     if (isStateError(error)) throw error;
     if (errnoCode(error) !== 'ENOENT')
-      throw new StateError(fsErrorCode(error), `cannot open ${location}: ${(error as Error).message}`, {
-        file: location,
-        cause: error,
-      });
+      throw fileSystemError(error, location, 'cannot open');
     if (!create || readOnly) {
       throw new StateError(ErrorCodes.STORE_NOT_FOUND, `deployments folder ${location} does not exist`, {
         file: location,
@@ -40,7 +37,7 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
       });
     }
     await mkdir(location, { recursive: true }).catch((cause: unknown) => {
-      throw new StateError(fsErrorCode(cause), `cannot create ${location}`, { file: location, cause });
+      throw fileSystemError(cause, location, 'cannot create');
     });
   }
   if (!readOnly) prepareStateDir(location);
@@ -96,9 +93,8 @@ function prepareStateDir(location: string): void {
     }
   } catch (error) {
     // A read-only folder still serves reads; writes will report the permission problem.
-    const code = fsErrorCode(error);
-    if (code !== ErrorCodes.PERMISSION_DENIED)
-      throw new StateError(code, `cannot prepare ${root}: ${(error as Error).message}`, { file: root, cause: error });
+    const failed = fileSystemError(error, root, 'cannot prepare');
+    if (failed.code !== ErrorCodes.PERMISSION_DENIED) throw failed;
   }
 }
 
@@ -108,10 +104,7 @@ export async function stateFilesIn(location: string, registry: NetworkRegistry):
   try {
     entries = await readdir(location, { withFileTypes: true });
   } catch (error) {
-    throw new StateError(fsErrorCode(error), `cannot list ${location}: ${(error as Error).message}`, {
-      file: location,
-      cause: error,
-    });
+    throw fileSystemError(error, location, 'cannot list');
   }
   const out: Array<{ chainId: number; file: string }> = [];
   for (const entry of entries) {

@@ -4,7 +4,7 @@
 // stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode, gitAtWork, isStateError, untilGitDone } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fileSystemError, gitAtWork, isStateError, untilGitDone } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
 import { isRacy, racyUntil } from './stat-tick.js';
@@ -57,7 +57,7 @@ export function signatureOf(path: string): FileSignature | null {
     return s ? toSignature(s) : null;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null;
-    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
+    throw fileSystemError(error, path, 'cannot read');
   }
 }
 
@@ -94,7 +94,7 @@ function plainStatOf(path: string): PlainSignature | undefined {
     return lstatSync(path, { throwIfNoEntry: false });
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
-    throw new StateError(fsErrorCode(error), `cannot read ${path}: ${(error as Error).message}`, { file: path, cause: error });
+    throw fileSystemError(error, path, 'cannot read');
   }
 }
 
@@ -139,7 +139,7 @@ function readSmall(
     const code = errnoCode(error);
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
-    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    throw fileSystemError(error, file, 'cannot read');
   }
   try {
     const s = fstatSync(fd, { bigint: true });

@@ -2,7 +2,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { beforeLazyLoad, ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import { beforeLazyLoad, ErrorCodes, StateError, errnoCode, fileSystemError } from '@deploystate/core';
 import type { LockMode } from './lock.js';
 
 export interface NativeLocks {
@@ -108,7 +108,7 @@ function openLockFile(file: string, create: boolean): number {
       return openSync(file, flags, 0o666);
     }
   } catch (error) {
-    throw new StateError(fsErrorCode(error), `cannot open lock file ${file}: ${messageOf(error)}`, { file, cause: error });
+    throw fileSystemError(error, file, 'cannot open lock file');
   }
 }
 

@@ -5,7 +5,7 @@
 // no link is silently turned into a regular file.
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fileSystemError } from '@deploystate/core';
 
 export function notAFile(file: string, what: string): StateError {
   return new StateError(ErrorCodes.NOT_A_FILE, `${file} is ${what}, not a regular state file; it is neither read nor replaced`, {
@@ -35,7 +35,7 @@ export async function openStateFile(file: string): Promise<FileHandle | null> {
     const code = errnoCode(error);
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP') throw notAFile(file, 'a symbolic link');
-    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    throw fileSystemError(error, file, 'cannot read');
   }
   const kind = kindOf(await handle.stat());
   if (kind !== undefined) {
@@ -52,7 +52,7 @@ export async function readStateFileBytes(file: string): Promise<Buffer | undefin
   try {
     return await handle.readFile();
   } catch (error) {
-    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    throw fileSystemError(error, file, 'cannot read');
   } finally {
     await handle.close();
   }
@@ -68,7 +68,7 @@ export async function assertReplaceable(file: string): Promise<void> {
     stats = await lstat(file);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return;
-    throw new StateError(fsErrorCode(error), `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    throw fileSystemError(error, file, 'cannot read');
   }
   const kind = kindOf(stats);
   if (kind !== undefined) throw notAFile(file, kind);

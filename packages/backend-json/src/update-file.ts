@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path';
 import {
   canonicalEqual,
   ErrorCodes,
-  fsErrorCode,
   NetworkRegistry,
   parseLossless,
   parseLosslessDocument,

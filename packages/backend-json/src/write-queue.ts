@@ -3,7 +3,7 @@
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { chmodSync, lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ErrorCodes, StateError, fsErrorCode, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, fileSystemError, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
@@ -316,10 +316,7 @@ export class WriteQueue {
       planned = shelf?.next(lease.takes);
     } catch (error) {
       shelf?.reset();
-      throw new StateError(fsErrorCode(error), `could not prepare the backup of ${target}: ${(error as Error).message}`, {
-        file: target,
-        cause: error,
-      });
+      throw fileSystemError(error, target, 'could not prepare the backup of');
     }
     // The permission bits the file had when it was read (the temp file is made with them).
     const mode = loaded.file === target ? loaded.signature?.mode : undefined;
@@ -420,7 +417,7 @@ function backupStep<T>(target: string, step: () => T): T {
   try {
     return step();
   } catch (error) {
-    throw new StateError(fsErrorCode(error), `could not back up ${target}: ${(error as Error).message}`, { file: target, cause: error });
+    throw fileSystemError(error, target, 'could not back up');
   }
 }
 

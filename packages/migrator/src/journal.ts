@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { ErrorCodes, errnoCode, fsErrorCode, IdleRelease, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fileSystemError, IdleRelease, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { parseLine } from './journal-line.js';
 import type { MigrationPhase } from './types.js';
 
@@ -157,10 +157,7 @@ export class Journal {
       }
       return this.fd;
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot open ${this.file}: ${(error as Error).message}`, {
-        file: this.file,
-        cause: error,
-      });
+      throw fileSystemError(error, this.file, 'cannot open');
     }
   }
 
@@ -236,10 +233,7 @@ export class Journal {
   }
 
   private appendFailed(error: unknown): StateError {
-    return new StateError(fsErrorCode(error), `cannot append to ${this.file}: ${(error as Error).message}`, {
-      file: this.file,
-      cause: error,
-    });
+    return fileSystemError(error, this.file, 'cannot append to');
   }
 
   /**
@@ -289,10 +283,7 @@ export class Journal {
       fd = own ? openSync(this.file, 'r') : (this.fd as number);
       await fdatasyncAsync(fd);
     } catch (error) {
-      throw new StateError(fsErrorCode(error), `cannot sync ${this.file}: ${(error as Error).message}`, {
-        file: this.file,
-        cause: error,
-      });
+      throw fileSystemError(error, this.file, 'cannot sync');
     } finally {
       if (own && fd !== undefined) closeSync(fd);
     }
@@ -402,7 +393,7 @@ export class Journal {
       if (carry && carry.toString('utf8').trim() !== '') yield { entry: null, torn: true, start: offset, end: { offset, seq } };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new StateError(fsErrorCode(error), `cannot read ${this.file}: ${(error as Error).message}`, { file: this.file, cause: error });
+      throw fileSystemError(error, this.file, 'cannot read');
     } finally {
       stream.destroy();
     }

@@ -3,9 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import {
   canonicalDigest,
-  fsErrorCode,
+  fileSystemError,
   parseLossless,
-  StateError,
   sampleRecord,
   seededHex,
   type Acknowledgement,
@@ -63,7 +62,7 @@ export const digestOf = (record: DeploymentRecord | null): string | null => (rec
 /** A state file's top-level document as it is on disk in the copy; a file that cannot be read is named (a folder there: NOT_A_FILE). */
 export async function readDocument(file: string): Promise<Record<string, unknown>> {
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
-    throw new StateError(fsErrorCode(error), `could not read ${file}: ${error instanceof Error ? error.message : String(error)}`, { file, cause: error });
+    throw fileSystemError(error, file, 'could not read');
   });
   return parseLossless(text, { source: file }) as Record<string, unknown>;
 }
