@@ -9,6 +9,13 @@ describe('README', () => {
     for (const code of Object.keys(ErrorCodes)) expect(readme, code).toMatch(new RegExp(`^\\| \`${code}\` \\| `, 'm'));
   });
 
+  it('says for every error code what to do: the hint the command lines print for it', () => {
+    for (const [code, outcome] of Object.entries(ERROR_OUTCOMES)) {
+      const row = new RegExp(`^\\| \`${code}\` \\| .* \\| (.*) \\|$`, 'm').exec(readme.slice(readme.indexOf('\n## Errors\n')));
+      expect(row?.[1]?.replace(/&lt;/g, '<').replace(/&gt;/g, '>'), code).toBe(outcome.hint);
+    }
+  });
+
   it('documents every finding code with its severity', () => {
     for (const [code, meta] of Object.entries(FindingCodes))
       expect(readme, code).toMatch(new RegExp(`^\\| \`${code}\` \\| ${meta.severity} \\|`, 'm'));
