@@ -34,6 +34,31 @@ describe('a malformed deploystate.config.json', () => {
   });
 });
 
+describe('a deploystate.config.json that names one key twice (a merge resolved by keeping both lines)', () => {
+  it('is DUPLICATE_KEY naming the file and the second one, for reading and recording commands and createStateStore; no value is dropped', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    const good = await readFile(configFile(), 'utf8');
+    const twice = good.replace('"exclude": [', '"exclude": ["31337-TestToken"],\n  "exclude": [');
+    expect(twice).not.toBe(good);
+    const line = twice.split('\n').findIndex((l, i, all) => l.includes('"exclude"') && all.slice(0, i).some((x) => x.includes('"exclude"'))) + 1;
+    await writeFile(configFile(), twice);
+    try {
+      for (const args of [['status'], ['exclude', '31337-LookCoin', '--yes']]) {
+        const json = await fixture.inSample([...args, '--json']);
+        expect(json.code, json.stderr).toBe(4);
+        const { error } = onlyDocument(json) as { error: Record<string, unknown> };
+        expect(error).toMatchObject({ code: 'DUPLICATE_KEY', file: configFile(), position: { line, column: 3 } });
+        expect(await readFile(configFile(), 'utf8')).toBe(twice);
+      }
+      const { createStateStore } = await import('@deploystate/migrator');
+      expect(() => createStateStore({ cwd: fixture.sample, env: {} })).toThrow(expect.objectContaining({ code: 'DUPLICATE_KEY', file: configFile() }));
+    } finally {
+      await writeFile(configFile(), good);
+    }
+  });
+});
+
 describe('recording decisions at the same moment', () => {
   it('keeps every key of parallel `exclude` runs', async () => {
     const processes = 4;

@@ -5,7 +5,7 @@
 // (`@deploystate/migrator/project-config`) on every command.
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { errnoCode, ErrorCodes, isStateError, NetworkRegistry, parseLossless, StateError, type NetworkDefinition } from '@deploystate/core';
+import { errnoCode, ErrorCodes, isStateError, NetworkRegistry, parseLosslessDocument, StateError, type NetworkDefinition } from '@deploystate/core';
 
 export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
 
@@ -66,7 +66,18 @@ function readConfigText(file: string): string | undefined {
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = parseLossless(text, { source: file });
+    const parsed = parseLosslessDocument(text, { source: file });
+    // JSON.parse keeps the last of two equal keys (a merge resolved by keeping both lines): the other
+    // value, an exclusion list or a chain's file name, would be ignored, and dropped by the next rewrite.
+    if (parsed.duplicate) {
+      const { key, pointer, position } = parsed.duplicate;
+      throw new StateError(
+        ErrorCodes.DUPLICATE_KEY,
+        `${file}: key ${JSON.stringify(key)} appears twice in ${pointer || 'the top-level object'} (line ${position.line}, column ${position.column}); neither value is used and the file is not rewritten`,
+        { file, position, hint: `keep one of the two by hand (\`git log -p ${basename(file)}\` shows where each came from), then run again` },
+      );
+    }
+    raw = parsed.value;
   } catch (error) {
     // The parser says CORRUPTED (a damaged record); in the config it is a file to fix by hand.
     if (!isStateError(error, ErrorCodes.CORRUPTED)) throw error;
