@@ -5,7 +5,7 @@
 // and the folder's `.gitignore` keeps it out of git.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, ErrorCodes, StateError } from '@deploystate/core';
+import { errnoCode, ErrorCodes, isStateError, parseLosslessDocument, StateError } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { assertPhaseFile } from './phase-file.js';
 import type { StateFiles } from './paths.js';
@@ -33,6 +33,25 @@ export function sharedPart(state: MigrationStateFile): SharedState & { version: 
   };
 }
 
+/**
+ * A state file's text as JSON.parse reads it, except that an object naming one key twice (a merge
+ * resolved by keeping both lines: `"phase": "json-only"` and `"phase": "leveldb-only"`) is refused,
+ * never read as its last value. Throws MIGRATION_STATE_INVALID for that, the parser's error otherwise.
+ */
+export function parseStateText(text: string, file: string, hint: string): unknown {
+  const { value, plain, duplicate } = parseLosslessDocument(text, { source: file });
+  if (duplicate) {
+    const { key, pointer, position } = duplicate;
+    throw new StateError(
+      ErrorCodes.MIGRATION_STATE_INVALID,
+      `${file}: key ${JSON.stringify(key)} appears twice in ${pointer || 'the top-level object'} (line ${position.line}, column ${position.column}); neither value is taken`,
+      { file, position, hint, data: { field: key } },
+    );
+  }
+  // A number no double holds as written (hand-edited) reads as JSON.parse reads it, as before.
+  return plain ? value : JSON.parse(text);
+}
+
 /** The committed phase file, or null when there is none yet (a state from before it, or a fresh project). */
 export async function readSharedState(files: StateFiles): Promise<Record<string, unknown> | null> {
   const file = sharedStateFile(files.stateDir);
@@ -43,15 +62,13 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
     if (errnoCode(error) === 'ENOENT') return null;
     throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: cannot be read`, { file, cause: error });
   }
+  const hint = 'resolve it to the phase the team is in (see `git log -p` on it), then run status';
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseStateText(text, file, hint);
   } catch (error) {
-    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: is not valid JSON (a git merge conflict?)`, {
-      file,
-      cause: error,
-      hint: 'resolve it to the phase the team is in (see `git log -p` on it), then run status',
-    });
+    if (isStateError(error, ErrorCodes.MIGRATION_STATE_INVALID)) throw error;
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: is not valid JSON (a git merge conflict?)`, { file, cause: error, hint });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || (parsed as { version?: unknown }).version !== 1)
     throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: not a version 1 phase file`, {

@@ -6,7 +6,7 @@ import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
-import { readSharedState, sharedStateFile, writeSharedState } from './shared-state.js';
+import { parseStateText, readSharedState, sharedStateFile, writeSharedState } from './shared-state.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
@@ -25,10 +25,12 @@ export function initialState(now: Date = new Date()): MigrationStateFile {
   };
 }
 
+const STATE_HINT = 'restore it from version control or a backup, or remove it only if no migration has started';
+
 function invalid(file: string, problem: string, cause?: unknown): StateError {
   return new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: ${problem}`, {
     file,
-    hint: 'restore it from version control or a backup, or remove it only if no migration has started',
+    hint: STATE_HINT,
     ...(cause !== undefined && { cause }),
   });
 }
@@ -122,8 +124,9 @@ export async function readLocalState(files: StateFiles): Promise<MigrationStateF
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseStateText(text, files.state, STATE_HINT);
   } catch (error) {
+    if (isStateError(error, ErrorCodes.MIGRATION_STATE_INVALID)) throw error;
     throw invalid(files.state, 'is not valid JSON', error);
   }
   return assertStateFile(parsed, files.state);

@@ -64,6 +64,26 @@ describe('a hand-edited phase.json', () => {
     });
   }
 
+  it('naming "phase" twice (a merge resolved by keeping both lines) is MIGRATION_STATE_INVALID at the second, never read as its last value', async () => {
+    const dir = tempDir();
+    const { phaseFile, original } = await initialised(dir);
+    const text = JSON.stringify(original, null, 2).replace('"phase": "leveldb-only",', '"phase": "leveldb-only",\n  "phase": "dual-write",');
+    await writeFile(phaseFile, `${text}\n`);
+    const line = text.split('\n').findIndex((l) => l.includes('"dual-write"')) + 1;
+
+    const opened = await refusal(() => Migration.open({ cwd: dir }));
+    expect(opened).toMatchObject({ code: ErrorCodes.MIGRATION_STATE_INVALID, file: phaseFile, position: { line, column: 3 }, data: { field: 'phase' } });
+    expect(opened.hint).toBeTruthy();
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      const read = await refusal(() => store.getContract(56, 'LookCoin'));
+      expect(read).toMatchObject({ code: ErrorCodes.MIGRATION_STATE_INVALID, file: phaseFile });
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+    expect(await readFile(phaseFile, 'utf8')).toBe(`${text}\n`);
+  });
+
   it('json-only with the cut-over record, and a finished rollback, are read as written', async () => {
     const dir = tempDir();
     const { phaseFile, original } = await initialised(dir);
