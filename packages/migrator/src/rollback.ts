@@ -3,6 +3,7 @@
 // crash leaves rolling-back and the next run finishes the carry-back.
 import { access, constants, readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { openSnapshot } from '@deploystate/backend-leveldb';
 import {
   canonicalDigest,
@@ -58,6 +59,48 @@ export interface CarryBackPlan {
   deletes: string[];
   /** Planned from JSON: each LevelDB record's digest once the plan is applied (the digest reported, without reading LevelDB again). */
   after?: Map<string, string>;
+}
+
+/**
+ * From json-primary or json-only the JSON files are the complete copy and the carry-back makes
+ * LevelDB equal to them: a deployments folder that is missing, not a folder, or holds no state file
+ * while LevelDB holds records (a wrong path, a checkout without the files) reads as holding nothing,
+ * and would empty LevelDB. Refused before anything changes, emergency or not (an emergency skips the
+ * gates, never the carry-back it would corrupt).
+ */
+async function assertJsonFolder(ctx: MigrationContext, from: MigrationPhase): Promise<void> {
+  if (!JSON_AUTHORITATIVE.includes(from)) return;
+  const dir = ctx.files.deployments;
+  let problem: string;
+  try {
+    // Looked at read-only: a store opened for writing would make the folder, or its own in a wrong one.
+    const files = new JsonFileStore({ dir, readOnly: true, cache: false, registry: ctx.registry });
+    await files.open();
+    try {
+      if ((await files.listStateFiles()).length > 0) return;
+    } finally {
+      await files.close();
+    }
+    let leveldbHolds = false;
+    for await (const entry of (await ctx.leveldb()).iterate()) {
+      leveldbHolds = entry !== undefined;
+      break;
+    }
+    if (!leveldbHolds) return;
+    problem = `${dir} holds no state file`;
+  } catch (error) {
+    // The folder is missing or is not one.
+    if (!isStateError(error, ErrorCodes.STORE_NOT_FOUND)) throw error;
+    problem = error.message;
+  }
+  throw new StateError(
+    ErrorCodes.STORE_NOT_FOUND,
+    `${problem}: in ${from} the JSON files are the complete copy, and rollback makes LevelDB equal to them, so it would delete every record there; nothing was changed`,
+    {
+      file: dir,
+      hint: 'bring the folder back (`git status` shows whether it was deleted), or point --deployments (or "deployments" in deploystate.config.json) at it, then run rollback again',
+    },
+  );
 }
 
 async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
@@ -315,6 +358,7 @@ export async function runRollback(
   const emergency = options.emergency ?? false;
   const state = await readState(ctx.files);
   const from: MigrationPhase = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
+  await assertJsonFolder(ctx, from);
   if (!emergency) {
     assertRunGate(
       'rollback readiness',
@@ -552,6 +596,7 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   });
   if (JSON_AUTHORITATIVE.includes(phase)) {
     await check('json readable', async () => {
+      await assertJsonFolder(ctx, phase);
       const json = await ctx.json();
       const report = await json.checkIntegrity();
       const unreadable = unreadableFiles(report.findings);

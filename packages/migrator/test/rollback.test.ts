@@ -158,6 +158,53 @@ describe('rollback', () => {
   });
 });
 
+// In json-only the JSON files are the complete copy and rollback makes LevelDB equal to them. A
+// deployments folder that was gone (deleted, a checkout without it, a typo in --deployments) read as
+// an empty one: the rollback, its readiness saying "json readable, 0 records", deleted every LevelDB
+// record and reported success (3 of 3 runs, also with --emergency).
+describe('rollback from json-only without the JSON files', () => {
+  async function leveldbCount(dir: string): Promise<number> {
+    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), readOnly: true, idleCloseMs: 0 });
+    await leveldb.open();
+    let count = 0;
+    try {
+      for await (const entry of leveldb.iterate()) count += entry ? 1 : 0;
+    } finally {
+      await leveldb.close();
+    }
+    return count;
+  }
+
+  it.each([
+    ['is missing', (dir: string) => rm(join(dir, 'deployments'), { recursive: true }), {}],
+    ['is a file', async (dir: string) => { await rm(join(dir, 'deployments'), { recursive: true }); await writeFile(join(dir, 'deployments'), 'x'); }, {}],
+    ['is an empty folder given by mistake', (dir: string) => mkdir(join(dir, 'elsewhere')), { deployments: 'elsewhere' }],
+  ])('where the folder %s is refused (STORE_NOT_FOUND naming it), also as an emergency, and LevelDB keeps every record', async (_what, damage, options) => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-only');
+    await migration.close();
+    const before = await leveldbCount(dir);
+    expect(before).toBeGreaterThan(0);
+    await damage(dir);
+    const folder = join(dir, (options as { deployments?: string }).deployments ?? 'deployments');
+    const pulled = await Migration.open({ cwd: dir, ...options });
+    try {
+      const ready = await pulled.rollbackReadiness();
+      expect(ready.ready).toBe(false);
+      expect(ready.checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: false });
+      for (const attempt of [{ dryRun: true }, {}, { emergency: true }]) {
+        await expect(pulled.rollback(attempt), JSON.stringify(attempt)).rejects.toMatchObject({ code: 'STORE_NOT_FOUND', file: folder });
+      }
+      expect((await pulled.status()).phase).toBe('json-only');
+    } finally {
+      await pulled.close();
+    }
+    expect(await leveldbCount(dir)).toBe(before);
+    // Nothing was made in the folder it was pointed at.
+    if ((options as { deployments?: string }).deployments) expect(await readdir(folder)).toEqual([]);
+  });
+});
+
 // Two clones of a team's project, shared through git: A deploys in json-only (its writes reach the
 // network files and its own journal), while B, which had not pulled them, rolls back and pushes.
 // A pulls: the phase file says leveldb-only and LevelDB is B's, without A's records, while A's
