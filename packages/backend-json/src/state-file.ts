@@ -2,3 +2,4 @@
 // code that only checks files (verify's worker threads load this, not the store, its lock and backups).
 export { parseStateFile, type StateFileModel } from './file-format.js';
 export { validateStateFile } from './schema.js';
+export { readStateFileBytes } from './state-path.js';

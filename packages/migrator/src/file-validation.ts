@@ -1,8 +1,7 @@
 // The schema validation of state files as verify and validate report it: a file validated on its
 // own, or a document already parsed (verify parses each network file once, chain-verdict.ts).
-import { readFile } from 'node:fs/promises';
-import { validateStateFile } from '@deploystate/backend-json/state-file';
-import { duplicateKeyFinding, finding, parseLosslessDocument, type ParsedDocument } from '@deploystate/core';
+import { readStateFileBytes, validateStateFile } from '@deploystate/backend-json/state-file';
+import { duplicateKeyFinding, ErrorCodes, finding, isStateError, parseLosslessDocument, type ParsedDocument } from '@deploystate/core';
 import type { VerifyReport } from './types.js';
 
 export type SchemaReport = VerifyReport['schema'];
@@ -23,14 +22,20 @@ export function validateParsed(parsed: ParsedStateFile, file: string, out: Schem
   out.errors.push(...validateStateFile(parsed.document, file, { plain: parsed.plain === true }));
 }
 
-/** Reads, parses and validates one file on its own (NOT_JSON when it does not parse). */
+/** Reads, parses and validates one file on its own (NOT_JSON when it does not parse, NOT_A_FILE for a link, folder or FIFO). */
 export async function validateFile(file: string, out: SchemaReport): Promise<void> {
   let parsed: ParsedDocument;
   try {
-    parsed = parseLosslessDocument(await readFile(file, 'utf8'), { source: file });
+    // Opened as the store opens it: a FIFO in the file's place would block a plain read for good
+    // (verify hung, and did not end on SIGTERM while its thread waited in open()).
+    const bytes = await readStateFileBytes(file);
+    // Removed since the folder was listed: nothing to validate.
+    if (bytes === undefined) return;
+    parsed = parseLosslessDocument(bytes.toString('utf8'), { source: file });
   } catch (error) {
     out.files++;
-    out.errors.push(finding('NOT_JSON', error instanceof Error ? error.message : String(error), { file }));
+    const message = error instanceof Error ? error.message : String(error);
+    out.errors.push(finding(isStateError(error, ErrorCodes.NOT_A_FILE) ? 'NOT_A_FILE' : 'NOT_JSON', message, { file }));
     return;
   }
   validateParsed({ ...parsed, document: parsed.value }, file, out);

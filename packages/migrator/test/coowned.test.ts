@@ -2,6 +2,7 @@
 // record through createStateStore() and writes the loaded object back, run as real processes in
 // every phase where JSON is written. Nothing it drops stays lost, and nothing is reverted.
 import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -319,6 +320,39 @@ describe('a FIFO where a network file the store wrote belongs', () => {
       await rm(file, { force: true });
     }
   });
+});
+
+// verify and validate read each network file once more for the schema; that read waited for a
+// writer on a FIFO for good (a CLI verify hung, 3 of 3 runs, and did not end on SIGTERM).
+describe('a FIFO where a network file belongs, to verify and validate', () => {
+  it.runIf(process.platform !== 'win32')('is named NOT_A_FILE, never waited on', async () => {
+    const dir = tempDir();
+    const migration = await migrationIn(dir, 'json-only');
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    await rm(file);
+    execFileSync('mkfifo', [file]);
+    try {
+      const outcome = await Promise.race([
+        Promise.all([
+          migration.verify().then(
+            () => 'verified',
+            (error: { code?: string; file?: string }) => `${error.code} ${error.file}`,
+          ),
+          migration.validate().then((report) => report.errors.filter((f) => f.file === file).map((f) => f.code).join()),
+        ]),
+        new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 15_000)),
+      ]);
+      expect(outcome).toEqual([`NOT_A_FILE ${file}`, 'NOT_A_FILE']);
+    } finally {
+      // A read still waiting on the FIFO (the defect) is let go, so the test process can end.
+      try {
+        closeSync(openSync(file, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader waits on it.
+      }
+      await rm(file, { force: true });
+    }
+  }, 30_000);
 });
 
 // The journal orders writes by their intents, each written before its JSON write: two scripts
