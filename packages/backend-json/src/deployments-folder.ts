@@ -108,8 +108,9 @@ export async function stateFilesIn(location: string, registry: NetworkRegistry):
   }
   const out: Array<{ chainId: number; file: string }> = [];
   for (const entry of entries) {
-    // A link or folder under a state file's name is listed, so reading it names it (NOT_A_FILE).
-    if (!entry.isFile() && !entry.isSymbolicLink() && !entry.isDirectory()) continue;
+    // Anything under a state file's name is listed (a link, a folder, a FIFO, a socket), so reading
+    // it names it (NOT_A_FILE): a chain left out would read as holding nothing, and a rollback from
+    // json-only would delete its records from LevelDB.
     const chainId = registry.chainIdOfFile(entry.name);
     if (chainId !== undefined) out.push({ chainId, file: join(location, entry.name) });
   }

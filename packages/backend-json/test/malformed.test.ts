@@ -1,5 +1,6 @@
 // Malformed state files, each named for what it is: a duplicated key, a byte-order mark, a folder
 // or a link where the file belongs; and number literals no double holds, kept byte for byte.
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readlink, lstat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +100,21 @@ describe('malformed state files', () => {
     for await (const entry of store.iterate({ onInvalid: (e) => findings.push(e.finding.code) })) void entry;
     expect(findings).toEqual(['NOT_A_FILE']);
     expect((await lstat(file)).isDirectory()).toBe(true);
+  });
+
+  it.runIf(process.platform !== 'win32')('names a FIFO where the state file belongs (NOT_A_FILE) on iterate and in the folder listing, never waiting on it', async () => {
+    const { store } = await setup();
+    const file = store.fileFor(56);
+    execFileSync('mkfifo', [file]);
+    try {
+      expect(await store.listStateFiles()).toEqual([{ chainId: 56, file }]);
+      const findings: string[] = [];
+      for await (const entry of store.iterate({ onInvalid: (e) => findings.push(e.finding.code) })) void entry;
+      expect(findings).toEqual(['NOT_A_FILE']);
+      await refused(store.put(rec(56, 'A')), ErrorCodes.NOT_A_FILE, file);
+    } finally {
+      await import('node:fs/promises').then((fs) => fs.rm(file, { force: true }));
+    }
   });
 
   it('never follows nor replaces a symbolic link at a state file path (NOT_A_FILE)', async () => {

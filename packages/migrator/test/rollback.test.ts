@@ -1,4 +1,5 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
+import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -210,6 +211,34 @@ describe('rollback from json-only without the JSON files', () => {
 // A pulls: the phase file says leveldb-only and LevelDB is B's, without A's records, while A's
 // network files still hold them. Reads went to LevelDB and missed them (a deploy script would
 // redeploy), status said nothing, and rollback said there was nothing to roll back (git hunt, 2/2).
+// A FIFO in a network file's place was left out of the folder's listing: readiness said "json
+// readable" and the carry-back deleted that chain's records from LevelDB (3 of 3 runs).
+describe('rollback from json-only with a FIFO in a network file\'s place', () => {
+  it.runIf(process.platform !== 'win32')('is not ready, and is refused before anything changes (the readiness gate names it)', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-only');
+    const file = join(dir, 'deployments', 'basesepolia.json');
+    await rm(file);
+    execFileSync('mkfifo', [file]);
+    try {
+      expect((await migration.rollbackReadiness()).checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: false });
+      await expect(migration.rollback({ dryRun: true })).rejects.toMatchObject({ code: 'GATE_FAILED' });
+      await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+      expect((await migration.status()).phase).toBe('json-only');
+    } finally {
+      await migration.close();
+      await rm(file, { force: true });
+    }
+    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), readOnly: true, idleCloseMs: 0 });
+    await leveldb.open();
+    try {
+      expect(await leveldb.get(84532, 'LookCoin')).not.toBeNull();
+    } finally {
+      await leveldb.close();
+    }
+  });
+});
+
 describe("a teammate's rollback pulled before this clone's JSON-side writes", () => {
   it('status names them, and rollback carries them back into LevelDB (not a newer record there), then clears the evidence', async () => {
     const a = join(tempDir(), 'a');
