@@ -80,4 +80,16 @@ describe('reads while git rewrites a chain file', () => {
     expect(get.answered()).toBe(true);
     expect(await get.read).toBeNull();
   });
+
+  it('an index.lock stamped far in the future (the clock set back since a crash) is not waited for', async () => {
+    const { reader, file, indexLock } = await readerInRepository();
+    await writeFile(indexLock, '');
+    const ahead = new Date(Date.now() + 60_000);
+    await utimes(indexLock, ahead, ahead);
+    execFileSync('rm', [file]);
+    const get = pending(reader.get(56, 'Token'));
+    await sleep(200);
+    expect(get.answered()).toBe(true);
+    expect(await get.read).toBeNull();
+  });
 });

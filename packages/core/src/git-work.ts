@@ -29,12 +29,14 @@ export function gitIndexLock(folder: string): string | undefined {
  * Whether a git command holds the index of the repository around `folder` now (one stat). A lock
  * older than GIT_WAIT_MAX_MS is one a git that crashed left behind (git itself refuses to run
  * until it is removed): not waited for, or every read of a chain with no file would wait on it.
+ * So is one stamped further ahead than that (the clock set back since a crash, a mount's clock
+ * ahead): its age cannot be told, and it would hold every such read for GIT_WAIT_MAX_MS.
  */
 export function gitAtWork(folder: string): boolean {
   const lock = gitIndexLock(folder);
   if (lock === undefined) return false;
   const info = statSync(lock, { throwIfNoEntry: false });
-  return info !== undefined && Date.now() - info.mtimeMs < GIT_WAIT_MAX_MS;
+  return info !== undefined && Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
 }
 
 /** Waits while a git command holds the index of the repository around `folder`, at most `maxWaitMs`. */
