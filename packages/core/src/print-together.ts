@@ -82,8 +82,8 @@ export function printEachByKeys(
     const parts = stringifyTogether(batch, union);
     for (let k = 0; k < at.length; k++) {
       const i = at[k] as number;
-      // A key the value lacks but inherits (__proto__, or a polluted prototype's) would be printed: alone.
-      out[i] = (lists[k] as readonly string[]).length === union.length || !inherits(batch[k] as object, union) ? (parts[k] ?? print(values[i])) : print(values[i]);
+      // A key not in the value's own list that it still reaches would be printed: alone.
+      out[i] = (lists[k] as readonly string[]).length === union.length || !reachesUnlisted(batch[k] as object, union) ? (parts[k] ?? print(values[i])) : print(values[i]);
     }
     batch.length = 0;
     lists.length = 0;
@@ -129,8 +129,14 @@ function unionOf(a: readonly string[], b: readonly string[], compare: (a: string
   return out;
 }
 
-/** Whether the object reaches one of `keys` that is not its own (through its prototype). */
-function inherits(value: object, keys: readonly string[]): boolean {
-  for (const key of keys) if (!Object.hasOwn(value, key) && key in value) return true;
+/**
+ * Whether the object reaches one of `keys` that Object.keys does not list: one it inherits
+ * (`__proto__`, a polluted prototype's) or an own one that is not enumerable. JSON.stringify given
+ * a key list prints every key of it the object reaches; canonicalEncode prints its listed keys only.
+ */
+function reachesUnlisted(value: object, keys: readonly string[]): boolean {
+  for (const key of keys) if (!propertyIsEnumerable.call(value, key) && key in value) return true;
   return false;
 }
+
+const { propertyIsEnumerable } = Object.prototype;

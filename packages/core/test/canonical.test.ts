@@ -183,6 +183,15 @@ describe('canonical form, as fast as it is exact', () => {
     expect(compactTextsAndDigests([])).toEqual({ texts: [], digests: [] });
   });
 
+  it('prints an own key that is not enumerable as canonicalEncode does (not at all), beside a record that lists it', () => {
+    const listed = { a: 1, zz: 'x' };
+    const hidden = { a: 2 };
+    Object.defineProperty(hidden, 'zz', { value: 'hidden', enumerable: false });
+    const values = [listed, hidden];
+    expect(canonicalEncodeAll(values)).toEqual(['{"a":1,"zz":"x"}', '{"a":2}']);
+    expect(canonicalDigests(values)).toEqual(values.map((v) => canonicalDigest(v)));
+  });
+
   it('keeps the digests of the generated records (pinned)', () => {
     expect(generateRecords(3).map((r) => canonicalDigest(r))).toEqual(generateRecords(3).map((r) => textDigest(referenceEncode(r))));
     expect(textDigest('{}')).toBe('44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
