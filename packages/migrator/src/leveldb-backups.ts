@@ -1,11 +1,12 @@
 // The LevelDB folder backups the bulk copy takes (`backups/copy-<time>/leveldb`), the digest
 // recorded with each, and the restore: it must work above all when the live folder is damaged or
 // gone, so it never needs to open that folder, only to learn whether another process holds it.
-import { cp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf, swapMarkerOf } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
+  errnoCode,
   fsErrorCode,
   isStateError,
   removeOnInterrupt,
@@ -289,7 +290,7 @@ export async function restoreLevelDbFolder(
           await rename(ctx.files.leveldb, aside);
           movedAside = aside;
         }
-        await rename(staged, ctx.files.leveldb).catch((error: unknown) => {
+        await renameIntoPlace(staged, ctx.files.leveldb).catch((error: unknown) => {
           throw new StateError(fsErrorCode(error), `the checked copy ${staged} could not be renamed to ${ctx.files.leveldb}: ${(error as Error).message}`, {
             file: ctx.files.leveldb,
             hint: `the folder it replaces is at ${movedAside ?? '(there was none)'}; rename ${staged} to ${ctx.files.leveldb} by hand, or that folder back`,
@@ -317,6 +318,40 @@ export async function restoreLevelDbFolder(
     digestRecorded: recorded !== undefined,
     ...(loss !== undefined && restoreLossCount(loss) > 0 && { discarded: [...loss.lacks, ...loss.older] }),
   };
+}
+
+// What LevelDB leaves in a folder it failed to open for want of CURRENT: it makes the folder, its
+// LOCK and its LOG before it looks for CURRENT.
+const FAILED_OPEN_LEFTOVERS = ['LOCK', 'LOG', 'LOG.old'];
+const RENAME_ATTEMPTS = 5;
+
+/**
+ * Renames the restore's checked copy to the folder it replaces. A deploy script whose open raced
+ * the first rename (its check saw the folder, LevelDB then found it gone) made the folder again
+ * with only LevelDB's LOCK and LOG in it: the rename failed ENOTEMPTY, the restore stopped with
+ * the live folder moved aside, and every deploy script failed (no CURRENT) until a hand rename.
+ * Such leftovers are removed and the rename tried again; anything else is not.
+ */
+export async function renameIntoPlace(staged: string, target: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rename(staged, target);
+      return;
+    } catch (error) {
+      const code = errnoCode(error);
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= RENAME_ATTEMPTS || !(await clearFailedOpen(target))) throw error;
+    }
+  }
+}
+
+/** Removes a folder that holds only what a failed LevelDB open leaves; false when it holds anything else. */
+async function clearFailedOpen(folder: string): Promise<boolean> {
+  const entries = await readdir(folder).catch(() => undefined);
+  if (entries === undefined || !entries.every((name) => FAILED_OPEN_LEFTOVERS.includes(name))) return false;
+  for (const name of entries) await rm(join(folder, name), { force: true });
+  // Not empty again (another open meanwhile): the next attempt looks again.
+  await rmdir(folder).catch(() => undefined);
+  return true;
 }
 
 /** `path`, or `path-2`, `path-3`... whichever does not exist yet. */

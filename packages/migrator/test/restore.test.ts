@@ -1,13 +1,14 @@
 // Restoring the LevelDB folder from a copy backup: it works on the damaged or missing folder it
 // exists for, keeps the replaced folder, checks the restored copy against the digest recorded when
 // the backup was taken, and the newest backup is chosen by the time in its name.
+import { createRequire } from 'node:module';
 import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, sampleRecord } from '@deploystate/core';
 import { listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
-import { digestBackupFolder, digestContent } from '../src/leveldb-backups.js';
+import { digestBackupFolder, digestContent, renameIntoPlace } from '../src/leveldb-backups.js';
 import { demoMigration, firstLine, putThroughStore, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-restore-');
@@ -119,6 +120,28 @@ describe('LevelDB backups and restore', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("puts the checked copy in place over what a deploy script's open between the two renames left", async () => {
+    const { migration } = await withBackup();
+    const leveldb = migration.paths.leveldb;
+    const staged = `${leveldb}.restoring-2026-01-01T00-00-00-000Z`;
+    await cp(leveldb, staged, { recursive: true });
+    const before = await liveContent(staged);
+    await rm(leveldb, { recursive: true });
+    // A deploy script's check saw the folder; the first rename took it; LevelDB's open then found it
+    // gone, and made the folder, its LOCK and its LOG before it failed.
+    const level = createRequire(createRequire(import.meta.url).resolve('@deploystate/backend-leveldb'))('level') as {
+      Level: new (path: string, options: object) => { open(): Promise<void> };
+    };
+    await expect(new level.Level(leveldb, { createIfMissing: false }).open()).rejects.toThrow();
+    expect((await readdir(leveldb)).sort()).toEqual(['LOCK', 'LOG']);
+    await renameIntoPlace(staged, leveldb);
+    expect(await liveContent(leveldb)).toEqual(before);
+    // Anything else in the way is never removed.
+    await cp(leveldb, staged, { recursive: true });
+    await expect(renameIntoPlace(staged, leveldb)).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    expect(await liveContent(leveldb)).toEqual(before);
   });
 
   it('a staged copy a restore killed outright left beside the folder is removed by the next restore', async () => {
