@@ -107,7 +107,7 @@ async function keepUnreadableAside(files: StateFiles): Promise<void> {
   const text = await readFile(files.state, 'utf8').catch(() => undefined);
   if (text === undefined) return;
   try {
-    assertStateFile(JSON.parse(text), files.state);
+    parseLocalState(text, files.state);
   } catch {
     await rename(files.state, `${files.state}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   }
@@ -122,14 +122,19 @@ export async function readLocalState(files: StateFiles): Promise<MigrationStateF
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return initialState();
     throw invalid(files.state, `cannot be read: ${(error as Error).message}`, error);
   }
+  return parseLocalState(text, files.state);
+}
+
+/** state.json's text as a state, as every reader takes it (and as a write decides to keep it aside). */
+function parseLocalState(text: string, file: string): MigrationStateFile {
   let parsed: unknown;
   try {
-    parsed = parseStateText(text, files.state, STATE_HINT);
+    parsed = parseStateText(text, file, STATE_HINT);
   } catch (error) {
     if (isStateError(error, ErrorCodes.MIGRATION_STATE_INVALID)) throw error;
-    throw invalid(files.state, 'is not valid JSON', error);
+    throw invalid(file, 'is not valid JSON', error);
   }
-  return assertStateFile(parsed, files.state);
+  return assertStateFile(parsed, file);
 }
 
 export async function stateExists(files: StateFiles): Promise<boolean> {

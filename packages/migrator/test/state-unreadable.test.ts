@@ -33,4 +33,23 @@ describe('a state.json cut short while phase.json holds the phase', () => {
     expect(aside).toHaveLength(1);
     expect(await readFile(`${files.stateDir}/${aside[0]}`, 'utf8')).toBe(cut);
   });
+
+  it('a state.json naming a key twice is kept aside by the next write as readers refuse it, never overwritten', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    await migration.close();
+    const text = await readFile(files.state, 'utf8');
+    // A merge resolved by keeping both lines: JSON.parse alone would take the last and pass.
+    const twice = text.replace('{\n', '{\n  "phase": "leveldb-only",\n');
+    expect(twice).not.toBe(text);
+    await writeFile(files.state, twice);
+
+    const again = await Migration.open({ cwd: tempDir() });
+    const report = await again.rollback({ emergency: true });
+    expect(report.from).toBe('json-primary');
+    await again.close();
+    const aside = (await readdir(files.stateDir)).filter((name) => name.startsWith('state.json.unreadable-'));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(`${files.stateDir}/${aside[0]}`, 'utf8')).toBe(twice);
+  });
 });
