@@ -219,16 +219,23 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
         ahead.pending.catch(() => undefined);
       }
     }
-    // A read that waited (LevelDB reopening once git is done with it, or opening at all) may answer
-    // from files that a phase change since then routes away from (a teammate's cut-over pulled
-    // meanwhile: the old side as the new commit left it): read again on the route now.
-    for (let attempt = 0; route === undefined || record === undefined; attempt++) {
-      route = this.routeNow() ?? (await this.currentRoute());
-      record = await (this.openSide(route.reads) ?? (await this.side(route.reads))).get(chainId, contractName);
-      if (attempt < ROUTE_RECHECKS && !this.watcher.routeUnchanged()) record = undefined;
-    }
+    if (route === undefined || record === undefined) ({ route, value: record } = await this.readOnSteadyRoute((side) => side.get(chainId, contractName)));
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     return record;
+  }
+
+  /**
+   * A read on the side the route now reads. A read that waited (LevelDB reopening once git is done
+   * with it, or opening at all) may answer from files that a phase change since then routes away
+   * from (a teammate's cut-over pulled meanwhile: the old side as the new commit left it): it is
+   * read again on the route then (at most ROUTE_RECHECKS times).
+   */
+  private async readOnSteadyRoute<T>(read: (side: StateStore) => Promise<T>): Promise<{ route: Route; value: T }> {
+    for (let attempt = 0; ; attempt++) {
+      const route = this.routeNow() ?? (await this.currentRoute());
+      const value = await read(this.openSide(route.reads) ?? (await this.side(route.reads)));
+      if (attempt >= ROUTE_RECHECKS || this.watcher.routeUnchanged()) return { route, value };
+    }
   }
 
   /**
@@ -285,12 +292,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
-    for (let attempt = 0; ; attempt++) {
-      const route = await this.currentRoute();
-      const records = await (await this.side(route.reads)).list(chainId);
-      // As read(): a route changed during the list (git at work on the phase) is listed again.
-      if (attempt >= ROUTE_RECHECKS || this.watcher.routeUnchanged()) return records;
-    }
+    return (await this.readOnSteadyRoute((side) => side.list(chainId))).value;
   }
 
   // A put is checked once (the base class's put), and each side takes the checked record as it is.

@@ -104,6 +104,29 @@ describe('a read follows the file that decides its route', () => {
     }
   });
 
+  it('a list that waited while the phase changed lists the route now, not the one it started on', async () => {
+    await demoMigration(tempDir(), 'dual-write');
+    const { leveldb, json, fromLevelDb, fromJson } = await disagreeingSides();
+    const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb, json } });
+    try {
+      expect(await store.list(56)).toEqual([fromLevelDb]);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const list = leveldb.list.bind(leveldb);
+      leveldb.list = async (chainId) => {
+        await gate;
+        return list(chainId);
+      };
+      const listed = store.list(56);
+      await sleep(20);
+      await editElsewhere(tempDir(), 'pull', { phase: 'json-primary' });
+      release();
+      expect(await listed).toEqual([fromJson]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a rollback from json-only serves JSON until its carry-back is recorded, then LevelDB from the next get', async () => {
     await demoMigration(tempDir(), 'dual-write');
     const leveldb = new MemoryStore();
