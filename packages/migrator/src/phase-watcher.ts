@@ -2,8 +2,7 @@
 // a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
 // change costs a stat or two per operation, and a read one stat once phase.json decides the route.
 import { readFileSync, statSync } from 'node:fs';
-import { racyUntilMs } from '@deploystate/backend-json';
-import { gitAtWork, untilGitDone } from '@deploystate/core';
+import { gitAtWork, racyUntilMs, untilGitDone } from '@deploystate/core';
 import type { StateFiles } from './paths.js';
 import { sharedStateFile } from './shared-state.js';
 import { initialState, readStateAndRouteSource } from './state.js';
