@@ -163,9 +163,14 @@ function parseManifest(bytes: Uint8Array): Map<number, number> | null {
   }
 }
 
+/** The MANIFEST a CURRENT file's text names, or null when it names none. */
+export function manifestNamed(currentText: string): string | null {
+  const name = currentText.trim();
+  return /^MANIFEST-\d+$/.test(name) ? name : null;
+}
+
 async function currentManifest(path: string): Promise<string | null> {
-  const current = (await readFile(join(path, 'CURRENT'), 'utf8')).trim();
-  return /^MANIFEST-\d+$/.test(current) ? current : null;
+  return manifestNamed(await readFile(join(path, 'CURRENT'), 'utf8'));
 }
 
 /** Live table file number -> size, or null when the MANIFEST cannot be read. */

@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIT_WAIT_MAX_MS, gitAtWork, racyUntilMs, sleep } from '@deploystate/core';
+import { manifestNamed } from './level-files.js';
 
 /** A folder replaced under the store is opened again only once unchanged for this long (git's steps follow each other within ms). */
 const QUIET_MS = 100;
@@ -84,8 +85,8 @@ function openedFiles(folder: string): OpenedFiles | undefined {
   try {
     fd = openSync(current, 'r');
     const info = fstatSync(fd, { bigint: true });
-    const name = readFileSync(fd, 'utf8').trim();
-    if (!/^MANIFEST-\d+$/.test(name)) return undefined;
+    const name = manifestNamed(readFileSync(fd, 'utf8'));
+    if (name === null) return undefined;
     const manifest = join(folder, name);
     const manifestInfo = lstatSync(manifest, { bigint: true });
     if (manifestInfo.dev !== info.dev) return undefined;

@@ -6,7 +6,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
-import { copyBeingSwappedIn, corrupted, inspectFolder, liveTables, swapMarkerOf } from './level-files.js';
+import { copyBeingSwappedIn, corrupted, inspectFolder, liveTables, manifestNamed, swapMarkerOf } from './level-files.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
 
@@ -29,8 +29,8 @@ interface ManifestMark {
 
 async function manifestMark(source: string): Promise<ManifestMark | null> {
   try {
-    const current = (await readFile(join(source, 'CURRENT'), 'utf8')).trim();
-    if (!/^MANIFEST-\d+$/.test(current)) return null;
+    const current = manifestNamed(await readFile(join(source, 'CURRENT'), 'utf8'));
+    if (current === null) return null;
     const info = await stat(join(source, current));
     return { current, size: info.size, mtimeMs: info.mtimeMs };
   } catch (error) {
