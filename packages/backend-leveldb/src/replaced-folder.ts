@@ -4,13 +4,11 @@
 // And, before the store opens such a folder again, the wait for whatever replaces it to finish.
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { GIT_WAIT_MAX_MS, gitAtWork, racyUntilMs, sleep } from '@deploystate/core';
+import { racyUntilMs, untilGitDone } from '@deploystate/core';
 import { manifestNamed } from './level-files.js';
 
 /** A folder replaced under the store is opened again only once unchanged for this long (git's steps follow each other within ms). */
 const QUIET_MS = 100;
-/** How often the wait looks again. */
-const QUIET_POLL_MS = 10;
 
 /** A LevelDB folder's CURRENT and the MANIFEST it names, as a handle opened them. */
 interface OpenedFiles {
@@ -106,18 +104,6 @@ function openedFiles(folder: string): OpenedFiles | undefined {
  * a half-written folder (CORRUPTED), or renamed LOG to LOG.old under git, whose reset then failed
  * and left the folder half of each version. Bounded: after GIT_WAIT_MAX_MS it returns anyway.
  */
-export async function untilSettled(folder: string): Promise<void> {
-  const deadline = Date.now() + GIT_WAIT_MAX_MS;
-  for (;;) {
-    const now = Date.now();
-    let changedAt: number | undefined;
-    try {
-      changedAt = statSync(folder, { throwIfNoEntry: false })?.mtimeMs;
-    } catch {
-      changedAt = undefined;
-    }
-    const gitWorks = gitAtWork(folder);
-    if ((!gitWorks && (changedAt === undefined || now - changedAt >= QUIET_MS)) || now >= deadline) return;
-    await sleep(QUIET_POLL_MS);
-  }
+export function untilSettled(folder: string): Promise<void> {
+  return untilGitDone(folder, { quietMs: QUIET_MS });
 }

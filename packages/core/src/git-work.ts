@@ -39,10 +39,31 @@ export function gitAtWork(folder: string): boolean {
   return info !== undefined && Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
 }
 
-/** Waits while a git command holds the index of the repository around `folder`, at most `maxWaitMs`. */
-export async function untilGitDone(folder: string, maxWaitMs = GIT_WAIT_MAX_MS): Promise<void> {
-  const deadline = Date.now() + maxWaitMs;
-  while (gitAtWork(folder) && Date.now() < deadline) await sleep(GIT_POLL_MS);
+export interface GitWaitOptions {
+  /** Return anyway after this long (default GIT_WAIT_MAX_MS). */
+  maxWaitMs?: number;
+  /** Wait also until `folder` itself has not changed for this long (steps git takes without its index lock, such as `stash -u`'s). */
+  quietMs?: number;
+}
+
+/** Waits while a git command holds the index of the repository around `folder` (and, with `quietMs`, while the folder changes), bounded. */
+export async function untilGitDone(folder: string, options: GitWaitOptions = {}): Promise<void> {
+  const deadline = Date.now() + (options.maxWaitMs ?? GIT_WAIT_MAX_MS);
+  while (Date.now() < deadline && (gitAtWork(folder) || (options.quietMs !== undefined && !quietFor(folder, options.quietMs)))) await sleep(GIT_POLL_MS);
+}
+
+/**
+ * Whether `folder` has not changed for `ms` (or is gone). A time stamp as far ahead of the clock
+ * counts as quiet, as for index.lock: after the clock was set back it would hold every wait to its end.
+ */
+function quietFor(folder: string, ms: number): boolean {
+  let changedAt: number | undefined;
+  try {
+    changedAt = statSync(folder, { throwIfNoEntry: false })?.mtimeMs;
+  } catch {
+    return true;
+  }
+  return changedAt === undefined || Math.abs(Date.now() - changedAt) >= ms;
 }
 
 function findIndexLock(folder: string): string | undefined {
