@@ -50,14 +50,6 @@ export function invocationDir(): string {
   return process.env.INIT_CWD ?? process.cwd();
 }
 
-function strings(value: unknown, what: string, file: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `${what} must be an array of strings`, { file });
-  }
-  return value as string[];
-}
-
 export function loadConfig(cwd: string, explicit: string | undefined): CliConfig {
   const file = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, DEFAULT_CONFIG_FILE);
   if (!existsSync(file)) {
@@ -69,33 +61,19 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
     }
     return { exclude: [], acknowledge: [], networks: [], projectChecks: {} };
   }
-  // The paths and networks as deploy scripts read them (the migrator's reading); the rest is the CLI's.
+  // Read and checked as deploy scripts read it (the migrator's reading), so both refuse the same file.
   const project = readProjectConfig(cwd, { file });
-  const raw = project.fields;
-  const projectChecks = raw.projectChecks ?? {};
-  if (
-    typeof projectChecks !== 'object' ||
-    projectChecks === null ||
-    Array.isArray(projectChecks) ||
-    Object.values(projectChecks).some((command) => typeof command !== 'string' || command.trim() === '')
-  )
-    throw new StateError(ErrorCodes.INVALID_CONFIG, 'projectChecks must map a check name to a shell command', {
-      file,
-      hint: '"projectChecks": { "hardhat-integration": "npx hardhat test" }',
-    });
   const config: CliConfig = {
-    exclude: strings(raw.exclude, 'exclude', file),
-    acknowledge: parseAcknowledgements(raw.acknowledge, file),
+    exclude: project.exclude,
+    acknowledge: project.acknowledge,
     networks: project.networks,
-    projectChecks: projectChecks as Record<string, string>,
-    rpc: raw.rpc,
+    projectChecks: project.projectChecks,
+    rpc: project.rpc,
     file,
   };
   if (project.leveldb !== undefined) config.leveldb = project.leveldb;
   if (project.deployments !== undefined) config.deployments = project.deployments;
   if (project.stateDir !== undefined) config.stateDir = project.stateDir;
-  // Registering now turns a malformed entry into INVALID_CONFIG naming the file.
-  projectRegistry(project);
   return config;
 }
 

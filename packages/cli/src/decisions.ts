@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withFileLock } from '@deploystate/backend-json/lock';
 import { stringifyLossless } from '@deploystate/core';
-import { parseConfigText } from '@deploystate/migrator/project-config';
+import { CONFIG_BOM, parseConfigText } from '@deploystate/migrator/project-config';
 import { DEFAULT_CONFIG_FILE, type Context } from './context.js';
 import { stateDirOf } from './migration.js';
 
@@ -28,10 +28,12 @@ export async function updateConfig(ctx: Context, change: (config: Record<string,
   return withFileLock(
     file,
     async (lock) => {
-      const config = existsSync(file) ? parseConfigText(readFileSync(file, 'utf8'), file) : {};
+      const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      const config = text === undefined ? {} : parseConfigText(text, file);
       change(config);
       lock.assertHeld();
-      await writeFileDurable(file, `${stringifyLossless(config, 2)}\n`);
+      // A byte-order mark the file had stays, so git shows only the decision recorded.
+      await writeFileDurable(file, `${text?.startsWith(CONFIG_BOM) ? CONFIG_BOM : ''}${stringifyLossless(config, 2)}\n`);
       return file;
     },
     { lockDir: stateDir, purpose: `recording a decision in ${file}` },

@@ -59,6 +59,62 @@ describe('a deploystate.config.json that names one key twice (a merge resolved b
   });
 });
 
+describe('a deploystate.config.json with a key the tool does not know (a typo for a path)', () => {
+  it('is INVALID_CONFIG naming the key, where it is and the key meant, for every command and createStateStore alike', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    const good = await readFile(configFile(), 'utf8');
+    // Read as given, the default ./leveldb would be opened and the store at ./db never seen.
+    const typo = good.replace('"leveldb": ', '"levelDb": "./db",\n  "leveldb": ');
+    expect(typo).not.toBe(good);
+    await writeFile(configFile(), typo);
+    try {
+      for (const args of [['status'], ['verify'], ['exclude', '31337-Junk', '--yes']]) {
+        const json = await fixture.inSample([...args, '--json']);
+        expect(json.code, json.stderr).toBe(2);
+        const { error } = onlyDocument(json) as { error: Record<string, unknown> };
+        expect(error).toMatchObject({ code: 'INVALID_CONFIG', file: configFile(), position: { line: 2, column: 3 } });
+        expect(error.message).toContain('"levelDb"');
+        expect(error.message).toContain('did you mean "leveldb"');
+        expect(await readFile(configFile(), 'utf8')).toBe(typo);
+      }
+      const { createStateStore } = await import('@deploystate/migrator');
+      expect(() => createStateStore({ cwd: fixture.sample, env: {} })).toThrow(
+        expect.objectContaining({ code: 'INVALID_CONFIG', file: configFile(), message: expect.stringContaining('did you mean "leveldb"') }),
+      );
+      // A wrong shape is refused by both too, not by the CLI alone.
+      await writeFile(configFile(), good.replace('"exclude": []', '"exclude": [1]'));
+      const status = await fixture.inSample(['status', '--json']);
+      expect(status.code, status.stderr).toBe(2);
+      expect(() => createStateStore({ cwd: fixture.sample, env: {} })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', file: configFile() }));
+    } finally {
+      await writeFile(configFile(), good);
+    }
+  });
+});
+
+describe('a deploystate.config.json saved with a UTF-8 byte-order mark', () => {
+  it('is read as without it, and a recorded decision keeps the mark (the file stays byte-stable)', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    const good = await readFile(configFile(), 'utf8');
+    await writeFile(configFile(), `\uFEFF${good}`);
+    try {
+      const status = await fixture.inSample(['status', '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      const { createStateStore } = await import('@deploystate/migrator');
+      await createStateStore({ cwd: fixture.sample, env: {} }).close();
+      const excluded = await fixture.inSample(['exclude', '31337-Junk', '--yes']);
+      expect(excluded.code, excluded.stderr).toBe(0);
+      const after = await readFile(configFile(), 'utf8');
+      expect(after.startsWith('\uFEFF{')).toBe(true);
+      expect(after).toContain('31337-Junk');
+    } finally {
+      await writeFile(configFile(), good);
+    }
+  });
+});
+
 describe('recording decisions at the same moment', () => {
   it('keeps every key of parallel `exclude` runs', async () => {
     const processes = 4;

@@ -5,9 +5,30 @@
 // (`@deploystate/migrator/project-config`) on every command.
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { errnoCode, ErrorCodes, isStateError, NetworkRegistry, parseLosslessDocument, StateError, type NetworkDefinition } from '@deploystate/core';
+import {
+  errnoCode,
+  ErrorCodes,
+  isStateError,
+  NetworkRegistry,
+  parseAcknowledgements,
+  parseLosslessDocument,
+  positionOf,
+  StateError,
+  type Acknowledgement,
+  type NetworkDefinition,
+} from '@deploystate/core';
 
 export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
+
+/**
+ * Every key the file may hold. Any other is refused: a misspelt path (`levelDb`, `deployment`)
+ * would otherwise leave the default path in force, and a deploy script reading an empty store
+ * there redeploys contracts that exist.
+ */
+export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc'] as const;
+
+/** A UTF-8 byte-order mark, as some Windows editors save one: read past, and written back by the CLI so the file stays byte-stable. */
+export const CONFIG_BOM = '\uFEFF';
 
 export interface ProjectConfig {
   /** Absolute paths, resolved against the file's folder; undefined when the file does not name one. */
@@ -15,6 +36,13 @@ export interface ProjectConfig {
   deployments?: string;
   stateDir?: string;
   networks: NetworkDefinition[];
+  /** Record keys left out of migration; validated here, as every field is, so the CLI and deploy scripts refuse the same file. */
+  exclude: string[];
+  acknowledge: Acknowledgement[];
+  /** The project's own commands for runbook checks, by check name. */
+  projectChecks: Record<string, string>;
+  /** Endpoints by chain id, for `verify-chain` (which checks each entry). */
+  rpc?: Record<string, unknown>;
   /** The file read; undefined when there is none. */
   file?: string;
   /** Every field of the file as parsed (empty without a file), for callers that read more of it. */
@@ -28,10 +56,26 @@ export interface ProjectConfig {
  */
 export function readProjectConfig(cwd: string, options: { file?: string } = {}): ProjectConfig {
   const file = resolve(cwd, options.file ?? PROJECT_CONFIG_FILE);
-  const text = readConfigText(file);
-  if (text === undefined) return { networks: [], fields: {} };
+  const read = readConfigText(file);
+  if (read === undefined) return { networks: [], exclude: [], acknowledge: [], projectChecks: {}, fields: {} };
+  const text = read.startsWith(CONFIG_BOM) ? read.slice(1) : read;
   const fields = parseConfigText(text, file);
-  const config: ProjectConfig = { networks: [], file, fields };
+  refuseUnknownKeys(fields, text, file);
+  const config: ProjectConfig = {
+    networks: [],
+    exclude: strings(fields.exclude, 'exclude', file),
+    acknowledge: parseAcknowledgements(fields.acknowledge, file),
+    projectChecks: commands(fields.projectChecks, file),
+    file,
+    fields,
+  };
+  const rpc = fields.rpc;
+  if (rpc !== undefined && rpc !== null) {
+    if (typeof rpc !== 'object' || Array.isArray(rpc)) {
+      throw new StateError(ErrorCodes.INVALID_CONFIG, 'rpc must map a chain id to an endpoint URL', { file, hint: '"rpc": { "56": "https://bsc-dataseed.bnbchain.org" }' });
+    }
+    config.rpc = rpc as Record<string, unknown>;
+  }
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];
     if (value === undefined) continue;
@@ -43,7 +87,107 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
     throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
   }
   config.networks = networks as NetworkDefinition[];
+  // Registering now turns a malformed entry into INVALID_CONFIG naming the file, for every reader.
+  projectRegistry(config);
   return config;
+}
+
+function strings(value: unknown, what: string, file: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `${what} must be an array of strings`, { file, hint: `"${what}": ["56-OldToken"]` });
+  }
+  return value as string[];
+}
+
+function commands(value: unknown, file: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    Object.values(value).some((command) => typeof command !== 'string' || command.trim() === '')
+  )
+    throw new StateError(ErrorCodes.INVALID_CONFIG, 'projectChecks must map a check name to a shell command', {
+      file,
+      hint: '"projectChecks": { "hardhat-integration": "npx hardhat test" }',
+    });
+  return value as Record<string, string>;
+}
+
+/** INVALID_CONFIG naming the first key the tool does not know, where it is, and the known key it most likely meant. */
+function refuseUnknownKeys(fields: Record<string, unknown>, text: string, file: string): void {
+  const known: readonly string[] = PROJECT_CONFIG_KEYS;
+  const unknown = Object.keys(fields).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const offsets = topLevelKeyOffsets(text);
+  unknown.sort((a, b) => (offsets.get(a) ?? 0) - (offsets.get(b) ?? 0));
+  const key = unknown[0] as string;
+  const offset = offsets.get(key);
+  const position = offset === undefined ? undefined : positionOf(text, offset);
+  const meant = nearestKey(key);
+  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown key(s): ${unknown.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
+  throw new StateError(
+    ErrorCodes.INVALID_CONFIG,
+    `${file}: unknown key ${JSON.stringify(key)}${position ? ` at line ${position.line}, column ${position.column}` : ''}${meant ? `; did you mean ${JSON.stringify(meant)}?` : ''}${others}`,
+    {
+      file,
+      ...(position !== undefined && { position }),
+      hint: meant ? `rename it to "${meant}"` : `the keys are ${known.join(', ')}; remove or rename it`,
+    },
+  );
+}
+
+/** Where each key of the top-level object starts (its opening quote), by a scan that skips strings and nested values. */
+function topLevelKeyOffsets(text: string): Map<string, number> {
+  const offsets = new Map<string, number>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        try {
+          const key = JSON.parse(text.slice(i, end + 1)) as string;
+          if (!offsets.has(key)) offsets.set(key, i);
+        } catch {
+          // Not reachable for text that parsed; the key is then reported without a position.
+        }
+      }
+      expectKey = false;
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return offsets;
+}
+
+/** The known key a typo most likely meant: same letters ignoring case, `_` and `-`, or at most a third of them different. */
+function nearestKey(key: string): string | undefined {
+  const plain = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of PROJECT_CONFIG_KEYS) {
+    const distance = editDistance(plain(key), plain(candidate));
+    if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /** The file's text; undefined when there is none. A file there that cannot be read is never taken for no file. */
@@ -65,6 +209,8 @@ function readConfigText(file: string): string | undefined {
 /** A config file's text as its object; text that is not a JSON object is INVALID_CONFIG naming the file (and where the JSON breaks). */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
+  // Positions count from after the mark, as an editor shows them.
+  if (text.startsWith(CONFIG_BOM)) text = text.slice(1);
   try {
     const parsed = parseLosslessDocument(text, { source: file });
     // JSON.parse keeps the last of two equal keys (a merge resolved by keeping both lines): the other

@@ -40,4 +40,36 @@ describe('readProjectConfig', () => {
     expect(thrown(() => parseConfigText('[1]', 'x.json')).code).toBe(ErrorCodes.INVALID_CONFIG);
     expect(parseConfigText('{ "exclude": [] }', 'x.json')).toEqual({ exclude: [] });
   });
+
+  it('a key it does not know is INVALID_CONFIG naming it, where it is and the key meant', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    await writeFile(file, '{\n  "networks": [{ "deployment": 1 }],\n  "deployment": "./deploy",\n  "stateDir": "./s"\n}\n');
+    const error = thrown(() => readProjectConfig(dir));
+    expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
+    expect(error.file).toBe(file);
+    expect(error.position).toMatchObject({ line: 3, column: 3 });
+    expect(error.message).toContain('unknown key "deployment"');
+    expect(error.message).toContain('did you mean "deployments"?');
+    await writeFile(file, '{ "levelDb": "./db" }');
+    expect(thrown(() => readProjectConfig(dir)).message).toContain('did you mean "leveldb"?');
+    await writeFile(file, '{ "color": "blue" }');
+    expect(thrown(() => readProjectConfig(dir)).hint).toContain('leveldb, deployments, stateDir');
+  });
+
+  it('a field of the wrong shape is INVALID_CONFIG for deploy scripts as for the CLI', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    for (const fields of [{ exclude: [1] }, { exclude: '56-A' }, { projectChecks: { a: '' } }, { acknowledge: {} }, { rpc: 'http://x' }, { networks: [{ chainId: 'x' }] }]) {
+      await writeFile(file, JSON.stringify(fields));
+      expect(thrown(() => readProjectConfig(dir)), JSON.stringify(fields)).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
+    }
+  });
+
+  it('a leading UTF-8 byte-order mark is read past', async () => {
+    expect(parseConfigText('\uFEFF{ "exclude": [] }', 'x.json')).toEqual({ exclude: [] });
+    await writeFile(join(dir, 'deploystate.config.json'), '\uFEFF{ "leveldb": "./db", "exclude": ["56-A"] }');
+    expect(readProjectConfig(dir)).toMatchObject({ leveldb: join(dir, 'db'), exclude: ['56-A'] });
+    // Positions count from after the mark, as an editor shows them.
+    await writeFile(join(dir, 'deploystate.config.json'), '\uFEFF{ "levelDb": "./db" }');
+    expect(thrown(() => readProjectConfig(dir)).position).toMatchObject({ line: 1, column: 3 });
+  });
 });
