@@ -18,6 +18,8 @@ export const STATE_GITIGNORE = `# deploystate: commit phase.json (the phase ever
 
 export type SharedState = Pick<MigrationStateFile, 'phase' | 'exclusions' | 'acknowledged' | 'rollback' | 'cutoverLeveldb'>;
 
+const BOM = '\uFEFF';
+
 export const sharedStateFile = (stateDir: string): string => join(stateDir, SHARED_STATE_FILE);
 
 /** The shared fields of a state, in a stable order (so an unchanged phase writes the same bytes). */
@@ -39,6 +41,8 @@ export function sharedPart(state: MigrationStateFile): SharedState & { version: 
  * never read as its last value. Throws MIGRATION_STATE_INVALID for that, the parser's error otherwise.
  */
 export function parseStateText(text: string, file: string, hint: string): unknown {
+  // A byte-order mark an editor saved (as network files may start with one) is read past.
+  if (text.startsWith(BOM)) text = text.slice(1);
   const { value, plain, duplicate } = parseLosslessDocument(text, { source: file });
   if (duplicate) {
     const { key, pointer, position } = duplicate;
@@ -59,8 +63,18 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null;
-    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: cannot be read`, { file, cause: error });
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return null;
+    // A folder in its place (a checkout gone wrong) is named, with what to do; other causes by the system's message.
+    const why = code === 'EISDIR' ? 'it is a folder, not a file' : (error as Error).message;
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: cannot be read: ${why}`, {
+      file,
+      cause: error,
+      hint:
+        code === 'EISDIR'
+          ? `move the folder away, then restore the file from git (\`git checkout -- ${SHARED_STATE_FILE}\` in the state folder)`
+          : 'restore it from git (`git log -p` on it shows what the team committed)',
+    });
   }
   const hint = 'resolve it to the phase the team is in (see `git log -p` on it), then run status';
   let parsed: unknown;
@@ -87,9 +101,11 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
 export async function writeSharedState(files: StateFiles, state: MigrationStateFile, options: { create?: boolean } = {}): Promise<void> {
   const file = sharedStateFile(files.stateDir);
   const text = `${JSON.stringify(sharedPart(state), null, 2)}\n`;
-  const current = await readFile(file, 'utf8').catch(() => null);
-  if (current === null && !options.create && isInitialShared(state)) return;
-  if (current !== text) await writeFileDurable(file, text);
+  const read = await readFile(file, 'utf8').catch(() => null);
+  if (read === null && !options.create && isInitialShared(state)) return;
+  // A byte-order mark the committed file has stays, so git shows only the phase change.
+  const current = read?.startsWith(BOM) ? read.slice(1) : read;
+  if (current !== text) await writeFileDurable(file, `${read?.startsWith(BOM) ? BOM : ''}${text}`);
   await ensureStateGitignore(files.stateDir);
 }
 

@@ -132,4 +132,32 @@ describe('a state write that fails after the phase file was written', () => {
     expect(switched.message).toContain('dual-write');
     expect(JSON.parse(await readFile(phaseFile, 'utf8'))).toMatchObject({ phase: 'dual-write' });
   });
+
+  it('saved with a UTF-8 byte-order mark is read as without it, and a phase change keeps the mark (git shows only the phase)', async () => {
+    const dir = tempDir();
+    const { phaseFile } = await initialised(dir);
+    const text = await readFile(phaseFile, 'utf8');
+    await writeFile(phaseFile, `\uFEFF${text}`);
+    await createStateStore({ cwd: dir, env: {} }).close();
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+    } finally {
+      await migration.close();
+    }
+    const after = await readFile(phaseFile, 'utf8');
+    expect(after.startsWith('\uFEFF{')).toBe(true);
+    expect(after.slice(1)).toBe(text.replace('"leveldb-only"', '"dual-write"'));
+  });
+
+  it('a folder in its place is MIGRATION_STATE_INVALID saying so, with what to do', async () => {
+    const dir = tempDir();
+    const { phaseFile } = await initialised(dir);
+    await rm(phaseFile);
+    await mkdir(phaseFile);
+    const error = await refusal(() => readState(stateFiles(resolvePaths({ cwd: dir }))));
+    expect(error).toMatchObject({ code: ErrorCodes.MIGRATION_STATE_INVALID, file: phaseFile });
+    expect(error.message).toContain('it is a folder, not a file');
+    expect(error.hint).toContain('git checkout -- phase.json');
+  });
 });
