@@ -18,9 +18,11 @@ import { STATE_DIR, tempFilePid } from './atomic.js';
 
 /**
  * Opens the deployments folder: STORE_NOT_FOUND when it is missing (unless `create` and not `readOnly`, then
- * it is made) or not a folder; then its `.deploystate/` is prepared unless `readOnly`.
+ * it is made) or not a folder; then its `.deploystate/` is prepared unless `readOnly`. Returns the
+ * error writes must report when that folder cannot be made (something else in its place): reads
+ * need none of it.
  */
-export async function openDeploymentsFolder(location: string, create: boolean, readOnly: boolean): Promise<void> {
+export async function openDeploymentsFolder(location: string, create: boolean, readOnly: boolean): Promise<StateError | undefined> {
   // Synchronous calls, as for every small metadata call here (atomic.ts): each takes microseconds,
   // where its async form waits a thread-pool round trip, and a process pays them all at its first use.
   try {
@@ -40,7 +42,7 @@ export async function openDeploymentsFolder(location: string, create: boolean, r
       throw fileSystemError(cause, location, 'cannot create');
     });
   }
-  if (!readOnly) prepareStateDir(location);
+  return readOnly ? undefined : prepareStateDir(location);
 }
 
 /**
@@ -52,8 +54,12 @@ function madeBeforeThisProcess(mtimeMs: number): boolean {
   return mtimeMs < Date.now() - process.uptime() * 1000 - 10_000;
 }
 
-/** `.deploystate/` with its .gitignore, and no temp files left by writers that died. */
-function prepareStateDir(location: string): void {
+/**
+ * `.deploystate/` with its .gitignore, and no temp files left by writers that died. Returns, rather
+ * than throws, the error for a file standing where one of its folders goes: reads go on, writes
+ * (which need its temp files, locks and backups) report it.
+ */
+export function prepareStateDir(location: string): StateError | undefined {
   const root = join(location, STATE_DIR);
   try {
     mkdirSync(join(root, 'tmp'), { recursive: true });
@@ -94,7 +100,23 @@ function prepareStateDir(location: string): void {
   } catch (error) {
     // A read-only folder still serves reads; writes will report the permission problem.
     const failed = fileSystemError(error, root, 'cannot prepare');
-    if (failed.code !== ErrorCodes.PERMISSION_DENIED) throw failed;
+    if (failed.code === ErrorCodes.PERMISSION_DENIED) return undefined;
+    const blocked = [root, join(root, 'tmp'), join(root, 'locks'), join(root, 'backups')].find(notAFolder);
+    if (blocked === undefined) throw failed;
+    return new StateError(ErrorCodes.WRITE_FAILED, `${blocked} is not a folder: the JSON store keeps its temp files, locks and backups there, so it cannot write`, {
+      file: blocked,
+      hint: 'move that file away (it is no state file; the store makes the folder), then run the write again; reads are not affected',
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
+function notAFolder(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -28,7 +28,7 @@ import {
 } from '@deploystate/core';
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
-import { openDeploymentsFolder, stateFilesIn } from './deployments-folder.js';
+import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
 import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
@@ -95,6 +95,8 @@ export class JsonFileStore extends AbstractStateStore {
   readonly location: string;
   private readonly create: boolean;
   private readonly readOnly: boolean;
+  /** Why writes cannot run: `.deploystate/` could not be made (a file in its place); reads are served. */
+  private unprepared: StateError | undefined;
   private readonly cacheEnabled: boolean;
   private readonly cacheFiles: number;
   private readonly backupsKept: number;
@@ -155,7 +157,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   protected async _open(): Promise<void> {
-    await openDeploymentsFolder(this.location, this.create, this.readOnly);
+    this.unprepared = await openDeploymentsFolder(this.location, this.create, this.readOnly);
   }
   protected async _close(): Promise<void> {
     await this.writes.close();
@@ -388,6 +390,11 @@ export class JsonFileStore extends AbstractStateStore {
           hint: 'open it without readOnly to write',
         }),
       );
+    }
+    if (this.unprepared !== undefined) {
+      // The folder its writes need could not be made at open: try again (it may be fixed), else say why.
+      this.unprepared = prepareStateDir(this.location);
+      if (this.unprepared !== undefined) return Promise.reject(this.unprepared);
     }
     return this.writes.enqueue(chainId, apply);
   }

@@ -108,8 +108,29 @@ function openLockFile(file: string, create: boolean): number {
       return openSync(file, flags, 0o666);
     }
   } catch (error) {
+    // A file where one of its folders goes (`deployments/.deploystate` a file): name that file, not the lock.
+    const blocked = errnoCode(error) === 'ENOTDIR' || errnoCode(error) === 'EEXIST' ? fileOnPath(dirname(file)) : undefined;
+    if (blocked !== undefined) {
+      throw new StateError(ErrorCodes.WRITE_FAILED, `cannot take the lock ${file}: ${blocked} is a file where a folder goes`, {
+        file: blocked,
+        cause: error,
+        hint: 'move that file away (it is no state file; the folder is made on the next write), then run the write again',
+      });
+    }
     throw fileSystemError(error, file, 'cannot open lock file');
   }
+}
+
+/** The nearest of a folder and its parents that exists and is not a folder. */
+function fileOnPath(folder: string): string | undefined {
+  for (let path = folder; dirname(path) !== path; path = dirname(path)) {
+    try {
+      if (!statSync(path).isDirectory()) return path;
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT' && errnoCode(error) !== 'ENOTDIR') return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** The file a descriptor has open: fixed while it is open, so it is read once per take. */

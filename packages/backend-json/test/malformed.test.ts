@@ -1,10 +1,11 @@
 // Malformed state files, each named for what it is: a duplicated key, a byte-order mark, a folder
 // or a link where the file belongs; and number literals no double holds, kept byte for byte.
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, readlink, lstat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, lstat, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, JsonNumber, parseLossless, stringifyLossless } from '@deploystate/core';
+import { acquireLock } from '../src/lock.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -137,3 +138,25 @@ describe('malformed state files', () => {
     }
   });
 });
+
+describe('a file where the store\'s own .deploystate folder goes', () => {
+  it('serves reads; a write fails WRITE_FAILED naming that file and what to do, and works once it is moved away', async () => {
+    const { dir, store, open } = await setup();
+    await store.put(rec(56, 'A'));
+    await store.close();
+    const own = join(dir, '.deploystate');
+    await rm(own, { recursive: true });
+    await writeFile(own, 'not a folder\n');
+    const reopened = await open();
+    expect((await reopened.get(56, 'A'))?.contractName).toBe('A');
+    const error = await refused(reopened.put(rec(56, 'B')), ErrorCodes.WRITE_FAILED, own);
+    expect((error as { message?: string }).message).toContain('is not a folder');
+    expect((error as { hint?: string }).hint).toContain('move that file away');
+    // Another writer's lock under it names the file too (the migrator's write turn takes one there).
+    await refused(acquireLock(join(own, 'locks', 'turn.lock')), ErrorCodes.WRITE_FAILED, own);
+    await rm(own);
+    await reopened.put(rec(56, 'B'));
+    expect((await reopened.get(56, 'B'))?.contractName).toBe('B');
+  });
+});
+
