@@ -53,6 +53,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // JSON-side writes out of LevelDB (only while this clone's state still holds its migration).
   // A LevelDB that cannot be opened where writes go first is what every deploy script hits: said.
   let leveldbUnreadable: MigrationStatus['leveldbUnreadable'];
+  let leftBehindUnknown: MigrationStatus['leftBehindUnknown'];
   const { outbox, leftBehind } = await c.withReadCtx(async (read) => ({
     outbox: await outboxStatus(
       c.ctx,
@@ -64,7 +65,16 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
         : undefined,
     ),
     leftBehind:
-      state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null ? (await carryBackLeftBehind(read, { dryRun: true })).leftBehind : undefined,
+      state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null
+        ? // Needs LevelDB: when it cannot be opened, status says that and that this is unknown, never fails.
+          await carryBackLeftBehind(read, { dryRun: true }).then(
+            (report) => report.leftBehind,
+            (error: unknown) => {
+              leftBehindUnknown = problemOf(error);
+              return undefined;
+            },
+          )
+        : undefined,
   }));
   const facts: GateFacts = {
     state,
@@ -91,10 +101,13 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     reads: route.reads,
     writes: route.writes,
     next,
-    state,
-    journal: { entries: read.entries, lastSeq: read.lastSeq },
+    // leveldb-only: a copy or verify is no evidence of anything (the next enable clears them); a
+    // disable or rollback cut off after phase.json changed leaves them in state.json, not shown.
+    state: state.phase === 'leveldb-only' ? { ...state, copy: null, lastVerify: null } : state,
+    journal: { entries: read.entries, lastSeq: read.lastSeq, torn: read.torn },
     outbox,
     ...(leveldbUnreadable && { leveldbUnreadable }),
+    ...(leftBehindUnknown && { leftBehindUnknown }),
     foreignOverwrites,
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
   };

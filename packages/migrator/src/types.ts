@@ -120,7 +120,8 @@ export interface MigrationStatus {
   /** The phase's commands, with the first gate that blocks each and the gates it checks only when run (machine.ts). */
   next: NextCommand[];
   state: MigrationStateFile;
-  journal: { entries: number; lastSeq: number };
+  /** `torn`: lines that are no entry (a crash mid-append, or damage), skipped by every reader. */
+  journal: { entries: number; lastSeq: number; torn: number };
   /** json-only: LevelDB's changes since the cut-over recorded it (`fold-in` brings them to JSON). */
   leveldbSinceCutover?: LevelDbSinceCutover;
   /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
@@ -135,6 +136,8 @@ export interface MigrationStatus {
   leftBehind?: NonNullable<RollbackReport['leftBehind']>;
   /** Where LevelDB is read or written first: why it cannot be opened (a restore cut off between its renames, a damaged folder). */
   leveldbUnreadable?: { code: string; message: string; hint?: string };
+  /** leveldb-only with this clone's migration still recorded: why `leftBehind` could not be worked out (LevelDB cannot be opened). */
+  leftBehindUnknown?: { code: string; message: string; hint?: string };
 }
 
 export interface ChainInventory {

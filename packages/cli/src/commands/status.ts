@@ -94,6 +94,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
+    // Readiness and the report count these; a line in the middle is damage, not only a crash's tail.
+    ...(status.journal.torn > 0
+      ? [`${p.bold('            ')} ${p.yellow(`${status.journal.torn} line(s) hold no entry (torn or damaged); every reader skips them`)}`]
+      : []),
     ...outboxLines(status.outbox, p),
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
     // [coowned] A network file that lost records the store wrote is not a green status.
@@ -107,6 +111,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       ? [
           `${p.bold('left behind ')} ${p.red(
             `${status.leftBehind.carriedBack.length} write(s) this clone made on the JSON side are not in LevelDB (a teammate's rollback, pulled, came first): ${listed(status.leftBehind.carriedBack, 5)}${status.leftBehind.deletes.length > 0 ? `; ${status.leftBehind.deletes.length} delete(s): ${listed(status.leftBehind.deletes, 5)}` : ''}; run \`deploystate rollback\` to carry them back`,
+          )}`,
+        ]
+      : []),
+    // [teams] Unknown, not none, while LevelDB cannot be opened: a teammate's rollback may have left writes out.
+    ...(status.leftBehindUnknown
+      ? [
+          `${p.bold('left behind ')} ${p.red(
+            `unknown: LevelDB cannot be opened (${status.leftBehindUnknown.code}), so this clone's JSON-side writes cannot be checked against it; once it opens, run \`deploystate status\` again (\`deploystate rollback\` carries back what is missing)`,
           )}`,
         ]
       : []),
