@@ -30,7 +30,7 @@ describe('status in leveldb-only after a dual-write disable cut off after phase.
     await writeFile(phaseFile, (await readFile(phaseFile, 'utf8')).replace('"dual-write"', '"leveldb-only"'));
     const env = { COLUMNS: '70' };
 
-    const json = onlyDocument(await deploystate(['status', '--json'], { cwd: dir, env })) as StatusDoc;
+    const json = onlyDocument(await deploystate(['status', '--json'], { cwd: dir, env })) as unknown as StatusDoc;
     expect(json.phase).toBe('leveldb-only');
     expect(json.state).toMatchObject({ copy: null, lastVerify: null });
     const text = await deploystate(['status'], { cwd: dir, env });
@@ -43,7 +43,7 @@ describe('status in leveldb-only after a dual-write disable cut off after phase.
     const lines = (await readFile(journal, 'utf8')).split('\n');
     lines.splice(1, 0, '{"type":"intent","seq": garbage');
     await writeFile(journal, lines.join('\n'));
-    expect((onlyDocument(await deploystate(['status', '--json'], { cwd: dir, env })) as StatusDoc).journal.torn).toBe(1);
+    expect((onlyDocument(await deploystate(['status', '--json'], { cwd: dir, env })) as unknown as StatusDoc).journal.torn).toBe(1);
     const damaged = await deploystate(['status'], { cwd: dir, env });
     expect(damaged.stdout).toContain('1 line(s) hold no entry');
   });
@@ -67,7 +67,7 @@ describe("status after a teammate's rollback, pulled, with this clone's LevelDB 
     const env = { COLUMNS: '70' };
     const json = await deploystate(['status', '--json'], { cwd: a, env });
     expect(json.code, json.stderr).toBe(0);
-    const doc = onlyDocument(json) as StatusDoc;
+    const doc = onlyDocument(json) as unknown as StatusDoc;
     expect(doc.phase).toBe('leveldb-only');
     expect(doc.leveldbUnreadable).toBeDefined();
     expect(doc.leftBehindUnknown).toMatchObject({ code: doc.leveldbUnreadable?.code });

@@ -58,9 +58,19 @@ describe('readProjectConfig', () => {
 
   it('a field of the wrong shape is INVALID_CONFIG for deploy scripts as for the CLI', async () => {
     const file = join(dir, 'deploystate.config.json');
-    for (const fields of [{ exclude: [1] }, { exclude: '56-A' }, { projectChecks: { a: '' } }, { acknowledge: {} }, { rpc: 'http://x' }, { networks: [{ chainId: 'x' }] }]) {
+    for (const fields of [
+      { exclude: [1] },
+      { exclude: '56-A' },
+      { projectChecks: { a: '' } },
+      { acknowledge: {} },
+      { rpc: 'http://x' },
+      { networks: [{ chainId: 'x' }] },
+    ]) {
       await writeFile(file, JSON.stringify(fields));
-      expect(thrown(() => readProjectConfig(dir)), JSON.stringify(fields)).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
+      expect(
+        thrown(() => readProjectConfig(dir)),
+        JSON.stringify(fields),
+      ).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
     }
   });
 
