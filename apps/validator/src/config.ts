@@ -16,7 +16,8 @@ export async function readAcknowledgements(file: string | undefined, cwd: string
     if (file === undefined && errnoCode(error) === 'ENOENT') return [];
     throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}`, { file: path, cause: error });
   }
-  const config = parseLossless(text, { source: path });
+  // A byte-order mark an editor saved is read past, as the CLI and deploy scripts read the file.
+  const config = parseLossless(text.startsWith('\uFEFF') ? text.slice(1) : text, { source: path });
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw new StateError(ErrorCodes.INVALID_CONFIG, `${path} must hold a JSON object`, { file: path });
   return parseAcknowledgements((config as Record<string, unknown>).acknowledge, path);

@@ -57,4 +57,11 @@ describe('acknowledged findings', () => {
     expect(run.code).toBe(2);
     expect((JSON.parse(run.stdout) as { error: { code: string; file: string } }).error).toMatchObject({ code: 'INVALID_CONFIG', file: join(dir, 'other.json') });
   });
+
+  it('a config saved with a UTF-8 byte-order mark is read as without it', async () => {
+    await put(join(dir, 'deployments'), 'bscmainnet.json', render(stateDocument(56, [cleanRecord(56, 'LookCoin')])));
+    await put(dir, 'deploystate.config.json', `\uFEFF${render({ acknowledge: [] })}`);
+    const run = await runBin(['--json'], dir);
+    expect(run.code, run.stdout).toBe(0);
+  });
 });
