@@ -3,7 +3,10 @@
 // fsync, rename over the target, fsync the folder. A kill at any instant leaves the old file or the
 // new one, never a mix; a failure leaves the old one.
 // Small metadata calls (open, write of a few KB, link, rename) are synchronous: each takes
-// microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous.
+// microseconds, less than the thread-pool round trip of its async form; fsyncs stay asynchronous:
+// a store's put does its checks and backup links beside them, and made synchronous (either or
+// both) it measured no faster, interleaved at 28 and 500 records, while holding the event loop
+// two to three times as long.
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
