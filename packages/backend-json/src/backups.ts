@@ -274,6 +274,8 @@ export class BackupShelf {
   /** The lock take (LockLease.takes) under which the list was last checked against the folder. */
   private checkedInTake: number | undefined;
   private lastWrittenKnown: { name: string; path: string; ino: bigint } | undefined;
+  /** The removals of backups pushed out of the bound, done off the write's path. */
+  private pruning: Promise<unknown> = Promise.resolve();
   readonly folder: string;
 
   constructor(
@@ -357,7 +359,12 @@ export class BackupShelf {
     } catch {
       this.names = undefined;
     }
-    for (const name of excess) void unlink(join(this.folder, name)).catch(() => undefined);
+    if (excess.length > 0) this.pruning = Promise.all([this.pruning, ...excess.map((name) => unlink(join(this.folder, name)).catch(() => undefined))]);
+  }
+
+  /** Resolves once the backups pushed out of the bound so far are removed (a list made then does not name them). */
+  async pruned(): Promise<void> {
+    await this.pruning;
   }
 
   /** Whether `path` is among the backups kept (a backup the bound pushed out is not). */

@@ -412,6 +412,8 @@ export class JsonFileStore extends AbstractStateStore {
   /** Backups of a chain's file, newest first. */
   async listBackups(chainId: number): Promise<string[]> {
     const fileName = this.registry.fileName(assertChainId(chainId));
+    // This process's writes are done, and the backups they pushed out removed: none listed is about to go.
+    await this.writes.settled(chainId);
     const names = [fileName, ...(this.registry.isKnown(chainId) ? [`chain-${chainId}.json`] : [])];
     return listBackupFiles(this.location, names);
   }

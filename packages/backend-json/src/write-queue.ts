@@ -82,12 +82,15 @@ export class WriteQueue {
   /** Resolves when the chain's queued writes are done (whatever their outcome). */
   async settled(chainId: number): Promise<void> {
     await this.queues.get(chainId)?.running?.catch(() => undefined);
+    // A write removes the backups it pushed out of the bound off its path: gone once settled.
+    await Promise.all([...this.shelves.values()].map((shelf) => shelf.pruned()));
   }
 
   /** Waits for every queued write, then ends every lease. */
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.running?.catch(() => undefined)));
     await Promise.all([...this.leases.values()].map((lease) => lease.release()));
+    await Promise.all([...this.shelves.values()].map((shelf) => shelf.pruned()));
     this.leases.clear();
     this.shelves.clear();
     this.rooms.clear();

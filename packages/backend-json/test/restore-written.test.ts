@@ -1,7 +1,9 @@
 // The version the store last wrote is always among the backups, as a hard link (no copy), so a
 // state file damaged by hand, even one the store created in a single write, can be restored
 // byte for byte; the restore names the version it puts back.
+import fs from 'node:fs';
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
@@ -253,3 +255,29 @@ describe('a restore never takes records away unasked', () => {
   });
 });
 
+
+describe('the backups a store lists', () => {
+  it('never name one a write just pushed out of the bound (its removal runs off the write path)', async () => {
+    const { store: wide, open } = await setup({ backups: 6 });
+    for (let i = 1; i <= 6; i++) await wide.put(rec(56, 'Token', { timestamp: 1_700_000_000_000 + i }));
+    // A store keeping fewer: its next write recycles the oldest backup and removes the rest beyond its bound.
+    const store = await open({ backups: 2 });
+    // Removals that take a moment, as they do on a loaded machine: the list must wait for them, not race them.
+    const promises = fs.promises as { unlink: typeof fs.promises.unlink };
+    const unlink = promises.unlink;
+    promises.unlink = async (path) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return unlink(path);
+    };
+    syncBuiltinESMExports();
+    onTestFinished(() => {
+      promises.unlink = unlink;
+      syncBuiltinESMExports();
+    });
+    await store.put(rec(56, 'Token', { timestamp: 1_700_000_000_010 }));
+    const listed = await store.listBackups(56);
+    expect(listed.length).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const backup of listed) expect(fs.existsSync(backup), backup).toBe(true);
+  });
+});
