@@ -13,6 +13,7 @@ import {
   leftByDeadProcess,
   LEFTOVER_MIN_AGE_MS,
   type NetworkRegistry,
+  untilGitDone,
 } from '@deploystate/core';
 import { STATE_DIR, tempFilePid } from './atomic.js';
 
@@ -122,6 +123,10 @@ function notAFolder(path: string): boolean {
 
 /** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
 export async function stateFilesIn(location: string, registry: NetworkRegistry): Promise<Array<{ chainId: number; file: string }>> {
+  // A listing while git rewrites the folder (a pull, checkout or reset) misses each file git has
+  // unlinked and not yet written: that chain would read as holding nothing (and a rollback from
+  // json-only would delete its records from LevelDB). Listed once git is done, as reads wait.
+  await untilGitDone(location);
   let entries;
   try {
     entries = await readdir(location, { withFileTypes: true });

@@ -63,6 +63,17 @@ describe('reads while git rewrites a chain file', () => {
     expect((await get.read)?.address).toBe(B);
   });
 
+  it('a listing of every chain waits for a file git has unlinked, never leaves its chain out', async () => {
+    const { reader, file, next, indexLock } = await readerInRepository();
+    await writeFile(indexLock, '');
+    execFileSync('rm', [file]);
+    const all = pending(reader.query({}));
+    await sleep(200);
+    expect(all.answered()).toBe(false);
+    execFileSync('sh', ['-c', 'cp "$0" "$1" && rm "$2"', next, file, indexLock]);
+    expect((await all.read).map((r) => `${r.chainId}-${r.contractName} ${r.address}`)).toEqual([`56-Token ${B}`]);
+  });
+
   it('with no git at work, a chain whose file is gone reads as absent at once', async () => {
     const { reader, file } = await readerInRepository();
     execFileSync('rm', [file]);
