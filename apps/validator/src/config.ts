@@ -2,7 +2,7 @@
 // and CI honour the same decisions as `deploystate validate`.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { errnoCode, ErrorCodes, parseAcknowledgements, parseLossless, StateError, type Acknowledgement } from '@deploystate/core';
+import { errnoCode, ErrorCodes, parseAcknowledgements, parseLossless, StateError, withoutByteOrderMark, type Acknowledgement } from '@deploystate/core';
 
 export const DEFAULT_CONFIG_FILE = 'deploystate.config.json';
 
@@ -17,7 +17,7 @@ export async function readAcknowledgements(file: string | undefined, cwd: string
     throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}`, { file: path, cause: error });
   }
   // A byte-order mark an editor saved is read past, as the CLI and deploy scripts read the file.
-  const config = parseLossless(text.startsWith('\uFEFF') ? text.slice(1) : text, { source: path });
+  const config = parseLossless(withoutByteOrderMark(text), { source: path });
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw new StateError(ErrorCodes.INVALID_CONFIG, `${path} must hold a JSON object`, { file: path });
   return parseAcknowledgements((config as Record<string, unknown>).acknowledge, path);

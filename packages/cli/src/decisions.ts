@@ -6,8 +6,8 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withFileLock } from '@deploystate/backend-json/lock';
-import { stringifyLossless } from '@deploystate/core';
-import { CONFIG_BOM, parseConfigText } from '@deploystate/migrator/project-config';
+import { keepingByteOrderMark, stringifyLossless } from '@deploystate/core';
+import { parseConfigText } from '@deploystate/migrator/project-config';
 import { DEFAULT_CONFIG_FILE, type Context } from './context.js';
 import { stateDirOf } from './migration.js';
 
@@ -33,7 +33,7 @@ export async function updateConfig(ctx: Context, change: (config: Record<string,
       change(config);
       lock.assertHeld();
       // A byte-order mark the file had stays, so git shows only the decision recorded.
-      await writeFileDurable(file, `${text?.startsWith(CONFIG_BOM) ? CONFIG_BOM : ''}${stringifyLossless(config, 2)}\n`);
+      await writeFileDurable(file, keepingByteOrderMark(text, `${stringifyLossless(config, 2)}\n`));
       return file;
     },
     { lockDir: stateDir, purpose: `recording a decision in ${file}` },

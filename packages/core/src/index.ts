@@ -21,3 +21,4 @@ export * from './warnings.js';
 export { lockHolders } from './lock-holders.js';
 export * from './stat-tick.js';
 export * from './git-work.js';
+export * from './byte-order-mark.js';

@@ -14,6 +14,7 @@ import {
   parseLosslessDocument,
   positionOf,
   StateError,
+  withoutByteOrderMark,
   type Acknowledgement,
   type NetworkDefinition,
 } from '@deploystate/core';
@@ -26,9 +27,6 @@ export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
  * there redeploys contracts that exist.
  */
 export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc'] as const;
-
-/** A UTF-8 byte-order mark, as some Windows editors save one: read past, and written back by the CLI so the file stays byte-stable. */
-export const CONFIG_BOM = '\uFEFF';
 
 export interface ProjectConfig {
   /** Absolute paths, resolved against the file's folder; undefined when the file does not name one. */
@@ -58,7 +56,7 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   const file = resolve(cwd, options.file ?? PROJECT_CONFIG_FILE);
   const read = readConfigText(file);
   if (read === undefined) return { networks: [], exclude: [], acknowledge: [], projectChecks: {}, fields: {} };
-  const text = read.startsWith(CONFIG_BOM) ? read.slice(1) : read;
+  const text = withoutByteOrderMark(read);
   const fields = parseConfigText(text, file);
   refuseUnknownKeys(fields, text, file);
   const config: ProjectConfig = {
@@ -209,8 +207,8 @@ function readConfigText(file: string): string | undefined {
 /** A config file's text as its object; text that is not a JSON object is INVALID_CONFIG naming the file (and where the JSON breaks). */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
-  // Positions count from after the mark, as an editor shows them.
-  if (text.startsWith(CONFIG_BOM)) text = text.slice(1);
+  // Positions count from after a byte-order mark, as an editor shows them.
+  text = withoutByteOrderMark(text);
   try {
     const parsed = parseLosslessDocument(text, { source: file });
     // JSON.parse keeps the last of two equal keys (a merge resolved by keeping both lines): the other

@@ -5,7 +5,7 @@
 // and the folder's `.gitignore` keeps it out of git.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, ErrorCodes, isStateError, parseLosslessDocument, StateError } from '@deploystate/core';
+import { errnoCode, ErrorCodes, isStateError, keepingByteOrderMark, parseLosslessDocument, StateError, withoutByteOrderMark } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { assertPhaseFile } from './phase-file.js';
 import type { StateFiles } from './paths.js';
@@ -17,8 +17,6 @@ export const SHARED_STATE_FILE = 'phase.json';
 export const STATE_GITIGNORE = `# deploystate: commit phase.json (the phase every clone and CI follow); the rest is this machine's own.\n*\n!.gitignore\n!${SHARED_STATE_FILE}\n`;
 
 export type SharedState = Pick<MigrationStateFile, 'phase' | 'exclusions' | 'acknowledged' | 'rollback' | 'cutoverLeveldb'>;
-
-const BOM = '\uFEFF';
 
 export const sharedStateFile = (stateDir: string): string => join(stateDir, SHARED_STATE_FILE);
 
@@ -42,7 +40,7 @@ export function sharedPart(state: MigrationStateFile): SharedState & { version: 
  */
 export function parseStateText(text: string, file: string, hint: string): unknown {
   // A byte-order mark an editor saved (as network files may start with one) is read past.
-  if (text.startsWith(BOM)) text = text.slice(1);
+  text = withoutByteOrderMark(text);
   const { value, plain, duplicate } = parseLosslessDocument(text, { source: file });
   if (duplicate) {
     const { key, pointer, position } = duplicate;
@@ -104,8 +102,8 @@ export async function writeSharedState(files: StateFiles, state: MigrationStateF
   const read = await readFile(file, 'utf8').catch(() => null);
   if (read === null && !options.create && isInitialShared(state)) return;
   // A byte-order mark the committed file has stays, so git shows only the phase change.
-  const current = read?.startsWith(BOM) ? read.slice(1) : read;
-  if (current !== text) await writeFileDurable(file, `${read?.startsWith(BOM) ? BOM : ''}${text}`);
+  const next = keepingByteOrderMark(read, text);
+  if (read !== next) await writeFileDurable(file, next);
   await ensureStateGitignore(files.stateDir);
 }
 

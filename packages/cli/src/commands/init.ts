@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import { ErrorCodes, StateError, stringifyLossless } from '@deploystate/core';
-import { CONFIG_BOM, parseConfigText } from '@deploystate/migrator/project-config';
+import { ErrorCodes, keepingByteOrderMark, StateError, stringifyLossless } from '@deploystate/core';
+import { parseConfigText } from '@deploystate/migrator/project-config';
 import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
 import { stateDirOf, withMigration } from '../migration.js';
@@ -123,7 +123,7 @@ function plannedConfig(ctx: Context, configFile: string): { text: string; change
   }
   if (changed.length === 0) return undefined;
   // A byte-order mark the file had stays, so git shows only the paths recorded.
-  return { text: `${text.startsWith(CONFIG_BOM) ? CONFIG_BOM : ''}${stringifyLossless(config, 2)}\n`, changed };
+  return { text: keepingByteOrderMark(text, `${stringifyLossless(config, 2)}\n`), changed };
 }
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
