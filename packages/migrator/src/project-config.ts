@@ -28,6 +28,16 @@ export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
  */
 export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc'] as const;
 
+/**
+ * The keys an entry of each list may hold (core's `NetworkDefinition` and `Acknowledgement`). Refused
+ * like a top-level typo: `"alias"` for `aliases` would leave a chain's alias unregistered, `"notes"`
+ * an acknowledgement's reason unrecorded, without a word.
+ */
+export const PROJECT_CONFIG_ENTRY_KEYS = {
+  networks: ['chainId', 'name', 'aliases', 'tier'],
+  acknowledge: ['file', 'key', 'code', 'digest', 'note'],
+} as const satisfies Partial<Record<(typeof PROJECT_CONFIG_KEYS)[number], readonly string[]>>;
+
 export interface ProjectConfig {
   /** Absolute paths, resolved against the file's folder; undefined when the file does not name one. */
   leveldb?: string;
@@ -113,43 +123,65 @@ function commands(value: unknown, file: string): Record<string, string> {
   return value as Record<string, string>;
 }
 
-/** INVALID_CONFIG naming the first key the tool does not know, where it is, and the known key it most likely meant. */
+/**
+ * INVALID_CONFIG naming the first key the tool does not know (top level first, then inside each
+ * list's entries), its path, where it is, and the known key it most likely meant.
+ */
 function refuseUnknownKeys(fields: Record<string, unknown>, text: string, file: string): void {
-  const known: readonly string[] = PROJECT_CONFIG_KEYS;
-  const unknown = Object.keys(fields).filter((key) => !known.includes(key));
+  const unknown: { path: string; pointer: string; key: string; known: readonly string[] }[] = [];
+  for (const key of Object.keys(fields)) {
+    if (!(PROJECT_CONFIG_KEYS as readonly string[]).includes(key)) unknown.push({ path: key, pointer: `/${escapePointer(key)}`, key, known: PROJECT_CONFIG_KEYS });
+  }
+  if (unknown.length === 0) {
+    for (const [list, known] of Object.entries(PROJECT_CONFIG_ENTRY_KEYS)) {
+      const entries = fields[list];
+      if (!Array.isArray(entries)) continue;
+      entries.forEach((entry: unknown, i) => {
+        // An entry that is no object is refused by the field's own check, with its shape.
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return;
+        for (const key of Object.keys(entry)) {
+          if (!(known as readonly string[]).includes(key)) unknown.push({ path: `${list}[${i}].${key}`, pointer: `/${list}/${i}/${escapePointer(key)}`, key, known });
+        }
+      });
+    }
+  }
   if (unknown.length === 0) return;
-  const offsets = topLevelKeyOffsets(text);
-  unknown.sort((a, b) => (offsets.get(a) ?? 0) - (offsets.get(b) ?? 0));
-  const key = unknown[0] as string;
-  const offset = offsets.get(key);
+  const offsets = keyOffsets(text);
+  unknown.sort((a, b) => (offsets.get(a.pointer) ?? 0) - (offsets.get(b.pointer) ?? 0));
+  const first = unknown[0] as (typeof unknown)[number];
+  const offset = offsets.get(first.pointer);
   const position = offset === undefined ? undefined : positionOf(text, offset);
-  const meant = nearestKey(key);
-  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown key(s): ${unknown.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
+  const meant = nearestKey(first.key, first.known);
+  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown key(s): ${unknown.slice(1).map((k) => JSON.stringify(k.path)).join(', ')})` : '';
   throw new StateError(
     ErrorCodes.INVALID_CONFIG,
-    `${file}: unknown key ${JSON.stringify(key)}${position ? ` at line ${position.line}, column ${position.column}` : ''}${meant ? `; did you mean ${JSON.stringify(meant)}?` : ''}${others}`,
+    `${file}: unknown key ${JSON.stringify(first.path)}${position ? ` at line ${position.line}, column ${position.column}` : ''}${meant ? `; did you mean ${JSON.stringify(meant)}?` : ''}${others}`,
     {
       file,
       ...(position !== undefined && { position }),
-      hint: meant ? `rename it to "${meant}"` : `the keys are ${known.join(', ')}; remove or rename it`,
+      hint: meant ? `rename it to "${meant}"` : `the keys ${first.path === first.key ? 'are' : `of a ${first.path.slice(0, first.path.indexOf('['))} entry are`} ${first.known.join(', ')}; remove or rename it`,
     },
   );
 }
 
-/** Where each key of the top-level object starts (its opening quote), by a scan that skips strings and nested values. */
-function topLevelKeyOffsets(text: string): Map<string, number> {
+const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Where each key starts (its opening quote), by its JSON pointer (`/networks/0/aliases`): a scan that skips strings. */
+function keyOffsets(text: string): Map<string, number> {
   const offsets = new Map<string, number>();
-  let depth = 0;
+  // One frame per open object or array: its pointer, the key being read (objects), the item's index (arrays).
+  const frames: { pointer: string; object: boolean; key: string; index: number }[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    const frame = frames[frames.length - 1];
     if (c === '"') {
       let end = i + 1;
       while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      if (depth === 1 && expectKey) {
+      if (frame?.object && expectKey) {
         try {
-          const key = JSON.parse(text.slice(i, end + 1)) as string;
-          if (!offsets.has(key)) offsets.set(key, i);
+          frame.key = `${frame.pointer}/${escapePointer(JSON.parse(text.slice(i, end + 1)) as string)}`;
+          if (!offsets.has(frame.key)) offsets.set(frame.key, i);
         } catch {
           // Not reachable for text that parsed; the key is then reported without a position.
         }
@@ -157,19 +189,23 @@ function topLevelKeyOffsets(text: string): Map<string, number> {
       expectKey = false;
       i = end;
     } else if (c === '{' || c === '[') {
-      depth++;
-      expectKey = c === '{' && depth === 1;
-    } else if (c === '}' || c === ']') depth--;
-    else if (c === ',' && depth === 1) expectKey = true;
+      const pointer = frame === undefined ? '' : frame.object ? frame.key : `${frame.pointer}/${frame.index}`;
+      frames.push({ pointer, object: c === '{', key: '', index: 0 });
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') frames.pop();
+    else if (c === ',' && frame !== undefined) {
+      if (frame.object) expectKey = true;
+      else frame.index++;
+    }
   }
   return offsets;
 }
 
 /** The known key a typo most likely meant: same letters ignoring case, `_` and `-`, or at most a third of them different. */
-function nearestKey(key: string): string | undefined {
+function nearestKey(key: string, known: readonly string[]): string | undefined {
   const plain = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
   let best: { key: string; distance: number } | undefined;
-  for (const candidate of PROJECT_CONFIG_KEYS) {
+  for (const candidate of known) {
     const distance = editDistance(plain(key), plain(candidate));
     if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance)) best = { key: candidate, distance };
   }

@@ -94,6 +94,9 @@ describe('createStateStore() and the project config', () => {
     mkdirSync(other);
     writeFileSync(join(other, PROJECT_CONFIG_FILE), JSON.stringify({ networks: { bsc: 56 } }));
     expect(() => createStateStore({ cwd: other })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', file: join(other, PROJECT_CONFIG_FILE) }));
+    // A misspelt key inside a network entry too: the alias would be left unregistered without a word.
+    writeFileSync(join(other, PROJECT_CONFIG_FILE), JSON.stringify({ networks: [{ chainId: 56, name: 'bsc', alias: ['binance'], tier: 'mainnet' }] }));
+    expect(() => createStateStore({ cwd: other })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('networks[0].alias') }));
     // With every path and the registry given, the file could change nothing: it is not read.
     const given = { leveldb: 'l', deployments: 'd', stateDir: 's', registry: new NetworkRegistry() };
     expect(createStateStore({ cwd: other, ...given }).location).toBe(join(other, 's'));

@@ -56,6 +56,24 @@ describe('readProjectConfig', () => {
     expect(thrown(() => readProjectConfig(dir)).hint).toContain('leveldb, deployments, stateDir');
   });
 
+  it('a key a networks or acknowledge entry does not know is INVALID_CONFIG naming its path, where it is and the key meant', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    await writeFile(file, '{\n  "networks": [\n    { "chainId": 56, "name": "bsc", "tier": "mainnet" },\n    { "chainId": 97, "name": "chapel", "alias": ["bsct"], "tier": "testnet" }\n  ]\n}\n');
+    const error = thrown(() => readProjectConfig(dir));
+    expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
+    expect(error.file).toBe(file);
+    expect(error.position).toMatchObject({ line: 4, column: 40 });
+    expect(error.message).toContain('unknown key "networks[1].alias"');
+    expect(error.message).toContain('did you mean "aliases"?');
+    const digest = '0'.repeat(64);
+    await writeFile(file, JSON.stringify({ acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, notes: 'ok' }] }));
+    expect(thrown(() => readProjectConfig(dir))).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file, message: expect.stringContaining('"acknowledge[0].notes"') });
+    expect(thrown(() => readProjectConfig(dir)).message).toContain('did you mean "note"?');
+    // The same entries with the keys spelt right are read.
+    await writeFile(file, JSON.stringify({ networks: [{ chainId: 97, name: 'chapel', aliases: ['bsct'], tier: 'testnet' }], acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, note: 'ok' }] }));
+    expect(readProjectConfig(dir)).toMatchObject({ networks: [{ aliases: ['bsct'] }], acknowledge: [{ note: 'ok' }] });
+  });
+
   it('a field of the wrong shape is INVALID_CONFIG for deploy scripts as for the CLI', async () => {
     const file = join(dir, 'deploystate.config.json');
     for (const fields of [
