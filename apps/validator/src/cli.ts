@@ -5,7 +5,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs as parseNodeArgs, promisify } from 'node:util';
 import { ErrorCodes, ExitCodes, StateError, exitCodeOf, isStateError, type StateStore } from '@deploystate/core';
-import { readAcknowledgements } from './config.js';
+import { readValidatorConfig } from './config.js';
 import { exitCodeFor, formatGithub, formatHuman, formatJson } from './format.js';
 import { validateStaged } from './staged.js';
 import { assertFolder, validateDeployments } from './validate.js';
@@ -41,7 +41,7 @@ export interface CliOptions {
   format: OutputFormat;
   warningsAsErrors: boolean;
   leveldb?: string;
-  /** The project config whose "acknowledge" list is honoured (default ./deploystate.config.json when present). */
+  /** The project config whose acknowledgements and networks are honoured (default ./deploystate.config.json when present). */
   config?: string;
   staged: boolean;
   verbose: boolean;
@@ -65,7 +65,8 @@ Options:
                                 (pre-commit hook): every file of the
                                 folder as staged, so checks across
                                 files see one snapshot
-  --config <file>               honour this config's acknowledgements
+  --config <file>               honour this config's networks and
+                                acknowledgements
                                 (default ./deploystate.config.json)
   --verbose                     also list info findings
   -h, --help                    this text
@@ -210,14 +211,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT.OK;
     }
     await assertFolder(options.dir);
-    const acknowledgements = await readAcknowledgements(options.config);
+    const { acknowledgements, registry } = readValidatorConfig(options.config);
     let store: StateStore | undefined;
     if (options.leveldb !== undefined) {
       const LevelDbStore = await loadLevelDbStore();
       store = new LevelDbStore({ path: options.leveldb, readOnly: true });
     }
     try {
-      const validateOptions = { warningsAsErrors: options.warningsAsErrors, ...(store && { compareWith: store }), acknowledgements };
+      const validateOptions = { warningsAsErrors: options.warningsAsErrors, ...(store && { compareWith: store }), acknowledgements, registry };
       const result = options.staged
         ? await validateStaged(options.dir, validateOptions)
         : await validateDeployments(options.dir, validateOptions);

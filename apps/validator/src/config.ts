@@ -1,24 +1,31 @@
-// The project config's recorded acknowledgements, read without the migrator: the pre-commit check
-// and CI honour the same decisions as `deploystate validate`.
-import { readFile } from 'node:fs/promises';
+// The project config as every deploystate tool reads it (core's `readProjectConfig`): the pre-commit
+// check and CI refuse the file the CLI and deploy scripts refuse (an unknown or duplicated key, a
+// field of the wrong shape), honour the same acknowledgements and name state files by the same networks.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { errnoCode, ErrorCodes, parseAcknowledgements, parseLossless, StateError, withoutByteOrderMark, type Acknowledgement } from '@deploystate/core';
+import { ErrorCodes, PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig, StateError, type Acknowledgement, type NetworkRegistry } from '@deploystate/core';
 
-export const DEFAULT_CONFIG_FILE = 'deploystate.config.json';
+export const DEFAULT_CONFIG_FILE = PROJECT_CONFIG_FILE;
+
+/** What validation takes from the config: its acknowledgements and the registry its networks make. */
+export interface ValidatorConfig {
+  acknowledgements: Acknowledgement[];
+  registry: NetworkRegistry;
+}
+
+/**
+ * `file` (default: ./deploystate.config.json, nothing configured when that is missing), read and
+ * checked as the CLI reads it: INVALID_CONFIG or DUPLICATE_KEY naming the file, as there.
+ */
+export function readValidatorConfig(file: string | undefined, cwd: string = process.cwd()): ValidatorConfig {
+  const path = resolve(cwd, file ?? DEFAULT_CONFIG_FILE);
+  // A config named on the command line must be there; the default one may be absent.
+  if (file !== undefined && !existsSync(path)) throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}: it does not exist`, { file: path });
+  const config = readProjectConfig(cwd, { file: path });
+  return { acknowledgements: config.acknowledge, registry: projectRegistry(config) };
+}
 
 /** The "acknowledge" list of `file` (default: ./deploystate.config.json, none when that is missing). */
 export async function readAcknowledgements(file: string | undefined, cwd: string = process.cwd()): Promise<Acknowledgement[]> {
-  const path = resolve(cwd, file ?? DEFAULT_CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (file === undefined && errnoCode(error) === 'ENOENT') return [];
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}`, { file: path, cause: error });
-  }
-  // A byte-order mark an editor saved is read past, as the CLI and deploy scripts read the file.
-  const config = parseLossless(withoutByteOrderMark(text), { source: path });
-  if (typeof config !== 'object' || config === null || Array.isArray(config))
-    throw new StateError(ErrorCodes.INVALID_CONFIG, `${path} must hold a JSON object`, { file: path });
-  return parseAcknowledgements((config as Record<string, unknown>).acknowledge, path);
+  return readValidatorConfig(file, cwd).acknowledgements;
 }

@@ -15,4 +15,4 @@ export {
 export { validateStaged } from './staged.js';
 export { main, parseArgs, stagedFiles, loadLevelDbStore, EXIT, USAGE, type CliOptions, type CliIO, type OutputFormat } from './cli.js';
 export type { ValidateOptions, ValidationResult, FileReport, SkippedFile, ValidationSummary } from './types.js';
-export { readAcknowledgements } from './config.js';
+export { readAcknowledgements, readValidatorConfig, type ValidatorConfig } from './config.js';

@@ -8,6 +8,7 @@ export * from './record.js';
 export * from './registry.js';
 export * from './findings.js';
 export * from './acknowledgements.js';
+export * from './project-config.js';
 export * from './compare.js';
 export * from './store.js';
 export * from './memory-store.js';

@@ -3,8 +3,8 @@
 // damaged record (CORRUPTED, whose hint points at backups).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, StateError } from '@deploystate/core';
-import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import { ErrorCodes, StateError } from '../src/errors.js';
+import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, readProjectConfig } from '../src/project-config.js';
 
