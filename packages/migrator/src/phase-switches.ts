@@ -31,6 +31,9 @@ export async function enableDualWrite(c: CommandContext): Promise<void> {
     await transition(c, 'dual-write enable', started, (s) => {
       s.dualWriteSinceSeq = event.seq;
       s.rollback = null;
+      // A rollback cut off after phase.json, or a teammate's pulled through git (state.json is this
+      // clone's own), leaves the old cut-over's evidence: the new report would show it as its own.
+      s.cutoverEvidence = null;
       // A copy or verify from before this enable missed every leveldb-only write since: never
       // evidence for promote. A disable cut off after phase.json (killed, disk full) leaves them.
       s.copy = null;

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
+import { readState } from '../src/state.js';
+import { resolvePaths, stateFiles } from '../src/paths.js';
 import { demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-switch-cut-off-');
@@ -54,5 +56,22 @@ describe('a phase switch killed between phase.json and state.json', () => {
     const after = createStateStore({ cwd: tempDir(), env: {} });
     expect(await after.get(97, 'FromJsonOnly')).toBeNull();
     await after.close();
+  });
+
+  // Before: the new migration's report showed the old cut-over's digests and counts as its own
+  // ("100% preserved (digests equal) at cut-over", 27/27 migrated) before any copy: 1 of 1 runs
+  // (also after a teammate's rollback pulled through git, which leaves this clone's state.json as it was).
+  it('rollback: enabling dual-write again drops the old cut-over evidence, and the new report shows none', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    await migration.close();
+    await killedAfterPhase(tempDir(), 'rollback');
+    const files = stateFiles(resolvePaths({ cwd: tempDir() }));
+    expect((await readState(files)).cutoverEvidence).toBeTruthy();
+    const again = await Migration.open({ cwd: tempDir() });
+    await again.enableDualWrite();
+    expect((await readState(files)).cutoverEvidence ?? null).toBeNull();
+    const report = await again.report();
+    await again.close();
+    expect(report.json.dataIntegrity).toMatchObject({ atCutover: null });
   });
 });
