@@ -1,6 +1,7 @@
 // @deploystate/migrator: the LevelDB -> JSON migration as a persisted, resumable, reversible
 // state machine, and the factory deploy scripts use to get the store for the current phase.
 export * from './types.js';
+export type { CutOffWrite } from './cut-off-writes.js';
 export { Migration } from './migration.js';
 export { type AnalyzeOptions, type CheckReport } from './read-commands.js';
 export { type CutoverReport } from './cutover.js';

@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { isStateError, recordKey } from '@deploystate/core';
+import { cutOffJsonOnlyWrites } from './cut-off-writes.js';
 import { crossCheckInventory, crossCheckLegacy, scanStore, type RoundTripCodec } from './analysis.js';
 import { verifyChainRecords } from './chain-evidence.js';
 import type { ChainCheckOptions } from './chain/types.js';
@@ -54,7 +55,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // A LevelDB that cannot be opened where writes go first is what every deploy script hits: said.
   let leveldbUnreadable: MigrationStatus['leveldbUnreadable'];
   let leftBehindUnknown: MigrationStatus['leftBehindUnknown'];
-  const { outbox, leftBehind } = await c.withReadCtx(async (read) => ({
+  const { outbox, leftBehind, cutOff } = await c.withReadCtx(async (read) => ({
     outbox: await outboxStatus(
       c.ctx,
       ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase)
@@ -75,6 +76,8 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
             },
           )
         : undefined,
+    // json-only: writes a dead process left without an outcome (other phases' gates complete them).
+    cutOff: state.phase === 'json-only' ? await cutOffJsonOnlyWrites(c.journal, state.cutoverEvidence?.journalSeq ?? 0, read) : [],
   }));
   const facts: GateFacts = {
     state,
@@ -109,6 +112,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     ...(leveldbUnreadable && { leveldbUnreadable }),
     ...(leftBehindUnknown && { leftBehindUnknown }),
     foreignOverwrites,
+    ...(cutOff.length > 0 && { cutOffWrites: cutOff }),
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
   };
 }

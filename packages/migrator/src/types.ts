@@ -3,6 +3,7 @@
 import type { FilesCheck, ForeignOverwrite } from './coowned.js';
 import type { DirectWrite } from './direct-writes.js';
 import type { OutboxStatus } from './outbox-status.js';
+import type { CutOffWrite } from './cut-off-writes.js';
 import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { LevelDbSinceCutover } from './cutover-leveldb.js';
@@ -128,6 +129,12 @@ export interface MigrationStatus {
   foreignOverwrites?: ForeignOverwrite[];
   /** Writes LevelDB acknowledged that JSON has not received yet (dual-write's outbox), and the last drain failure. */
   outbox?: OutboxStatus;
+  /**
+   * json-only: writes whose process ended after the intent and before the outcome (killed, crashed),
+   * with whether the network file holds what each meant to write; absent when there are none. A
+   * write whose process still runs is in flight and never listed; a later write of the key clears it.
+   */
+  cutOffWrites?: CutOffWrite[];
   /**
    * leveldb-only through a teammate's rollback (pulled): this clone's writes made on the JSON side
    * that LevelDB lacks or holds older (`carriedBack`: what `rollback` would put there), and its

@@ -55,6 +55,28 @@ function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint
   return [`${p.bold('outbox      ')} ${pending}`, ...failed];
 }
 
+/**
+ * json-only writes a deploy script was cut off in (killed between its intent and its outcome): whether
+ * each landed in its network file, and what the operator checks, since nothing closes them by itself.
+ */
+function cutOffLines(writes: MigrationStatus['cutOffWrites'], p: Context['out']['paint']): string[] {
+  if (!writes || writes.length === 0) return [];
+  return [
+    `${p.bold('cut off     ')} ${p.yellow(`${writes.length} write(s) whose deploy script ended before recording how they went (killed or crashed mid-write):`)}`,
+    ...writes.map((w) => {
+      const what = w.op === 'delete' ? 'delete of' : 'put of';
+      const landed =
+        w.landed === null
+          ? `${w.file} cannot be read, so whether it landed is unknown`
+          : w.landed
+            ? `it landed: ${w.file} holds ${w.op === 'delete' ? 'no record for it' : 'the record it wrote'}`
+            : `it did not land: ${w.file} holds ${w.op === 'delete' ? 'the record still' : 'another value or none'}`;
+      return `              ${what} ${w.key} by pid ${w.pid} at ${w.time}: ${landed}`;
+    }),
+    `${p.bold('            ')} next: check each against what the script meant to do (and the chain, if it deployed), then re-run the script; its next write of the key clears this`,
+  ];
+}
+
 /** What the last copy did, true after a no-op re-run too ("0 copied, 28 already equal"). */
 function copyCounts(copy: { copied?: number; unchanged?: number }): string {
   if (copy.unchanged === undefined) return `${copy.copied ?? '?'} records copied`;
@@ -99,6 +121,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       ? [`${p.bold('            ')} ${p.yellow(`${status.journal.torn} line(s) hold no entry (torn or damaged); every reader skips them`)}`]
       : []),
     ...outboxLines(status.outbox, p),
+    ...cutOffLines(status.cutOffWrites, p),
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
     // [coowned] A network file that lost records the store wrote is not a green status.
     ...(status.foreignOverwrites && status.foreignOverwrites.length > 0

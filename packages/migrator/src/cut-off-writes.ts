@@ -1,0 +1,49 @@
+// json-only writes whose process ended between the intent line and the outcome (SIGKILL, a crash, a
+// power cut): nothing else in this phase closes them (no gate drains, no LevelDB side to complete),
+// so `status` names them, with whether the network file holds what each meant to write. A write
+// whose process still runs is in flight, not cut off, and is never named.
+import { parseKey } from '@deploystate/core';
+import { digestOf } from './interrupted-writes.js';
+import { lastWrites } from './journal-queries.js';
+import { writerAlive, type Journal } from './journal.js';
+import type { MigrationContext } from './context.js';
+
+export interface CutOffWrite {
+  key: string;
+  op: 'put' | 'delete';
+  seq: number;
+  pid: number;
+  time: string;
+  /** The network file (relative to the deployments folder) the write went to. */
+  file: string;
+  /** Whether the file holds what the write meant to leave there (the record, or no record for a delete); null when the file cannot be read. */
+  landed: boolean | null;
+}
+
+/**
+ * Each key whose last json-only write after `sinceSeq` has no outcome and whose writer is gone, in
+ * journal order. A later write of the key (a re-run of the script) supersedes it: the key drops out.
+ */
+export async function cutOffJsonOnlyWrites(journal: Journal, sinceSeq: number, ctx: MigrationContext): Promise<CutOffWrite[]> {
+  const cut = [...(await lastWrites(journal, sinceSeq)).values()]
+    .filter((w) => w.outcome === undefined && w.intent.phase === 'json-only' && !writerAlive(w.intent.pid))
+    .map((w) => w.intent)
+    .sort((a, b) => a.seq - b.seq);
+  if (cut.length === 0) return [];
+  const json = await ctx.json();
+  const found: CutOffWrite[] = [];
+  for (const intent of cut) {
+    const { chainId, contractName } = parseKey(intent.key);
+    const now = await json.get(chainId, contractName).then(digestOf, () => undefined);
+    found.push({
+      key: intent.key,
+      op: intent.op,
+      seq: intent.seq,
+      pid: intent.pid,
+      time: intent.time,
+      file: ctx.registry.fileName(chainId),
+      landed: now === undefined ? null : now === (intent.op === 'delete' ? null : intent.digest),
+    });
+  }
+  return found;
+}

@@ -1,0 +1,61 @@
+// json-only writes cut off between their intent and their outcome (the deploy script SIGKILLed
+// mid-write): status names each, with whether its network file holds what it meant to write, and
+// never names a write whose process still runs. Real processes: the writer is killed or stopped
+// inside its put.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '@deploystate/core';
+import { demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-cut-off-json-only-');
+
+/** Whether the process is stopped (state T in /proc): it has journalled its intent and waits. */
+async function untilStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`pid ${pid} never stopped`);
+}
+
+describe('status in json-only', () => {
+  // Before: status said nothing of either write (1 of 1 runs each): the operator never learnt that a
+  // deploy script died mid-write, nor whether its record is in the file.
+  it('names a write whose script was killed mid-write, and whether it landed in its file', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    try {
+      const landed = runNode('crash-writer.mjs', [tempDir(), 'after-json', '97', 'Landed', 'bsctestnet']);
+      expect((await landed.done).signal).toBe('SIGKILL');
+      const lost = runNode('crash-writer.mjs', [tempDir(), 'before-json', '56', 'Lost', 'bscmainnet']);
+      expect((await lost.done).signal).toBe('SIGKILL');
+      const status = await migration.status();
+      expect(status.cutOffWrites).toEqual([
+        expect.objectContaining({ key: '97-Landed', op: 'put', pid: landed.process.pid, file: 'bsctestnet.json', landed: true }),
+        expect.objectContaining({ key: '56-Lost', op: 'put', pid: lost.process.pid, file: 'bscmainnet.json', landed: false }),
+      ]);
+      // The script run again writes the key: that write has an outcome, and the notice goes.
+      await putThroughStore(tempDir(), sampleRecord(56, 'Lost', 'bscmainnet', 7));
+      expect((await migration.status()).cutOffWrites?.map((w) => w.key)).toEqual(['97-Landed']);
+    } finally {
+      await migration.close();
+    }
+  });
+
+  it('never names a write whose process is alive (in flight), until that process dies', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    const writer = runNode('crash-writer.mjs', [tempDir(), 'stop-before-json', '97', 'InFlight', 'bsctestnet']);
+    try {
+      await untilStopped(writer.process.pid as number);
+      const journal = readFileSync(`${tempDir()}/.deploystate/journal.ndjson`, 'utf8');
+      expect(journal).toContain('"key":"97-InFlight"');
+      expect((await migration.status()).cutOffWrites).toBeUndefined();
+      writer.process.kill('SIGKILL');
+      await writer.done;
+      expect((await migration.status()).cutOffWrites).toEqual([expect.objectContaining({ key: '97-InFlight', landed: false })]);
+    } finally {
+      writer.process.kill('SIGKILL');
+      await migration.close();
+    }
+  });
+});
