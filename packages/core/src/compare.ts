@@ -3,7 +3,7 @@
 import { canonicalDigest, canonicalEncode, StoreDigest, textDigest } from './canonical.js';
 import { ErrorCodes, StateError } from './errors.js';
 import { compareKeys } from './keys.js';
-import type { DeploymentRecord } from './record.js';
+import { compareIntegers, type DeploymentRecord } from './record.js';
 
 export interface StoreEntry {
   key: string;
@@ -233,7 +233,7 @@ export function restoreLoss(
   for (const [key, record] of current) {
     const back = restored.get(key);
     if (back === undefined) lacks.push(key);
-    else if (Number(String(record.timestamp)) > Number(String(back.timestamp))) older.push(key);
+    else if (compareIntegers(record.timestamp, back.timestamp) > 0) older.push(key);
   }
   return { lacks: lacks.sort(compareKeys), older: older.sort(compareKeys) };
 }

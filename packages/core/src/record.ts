@@ -2,7 +2,7 @@
 // not a DeploymentRecord at all. Quality problems (bad addresses, dev chains) are findings instead.
 import { ErrorCodes, StateError } from './errors.js';
 import { recordKey } from './keys.js';
-import { isJsonNumber, type JsonNumber } from './json-number.js';
+import { isJsonNumber, JsonNumber } from './json-number.js';
 
 /** An integer of the number model: `number` when safe, `bigint` beyond. */
 export type Integer = number | bigint;
@@ -138,10 +138,33 @@ export function orderRecordFields(record: DeploymentRecord): DeploymentRecord {
   return out as DeploymentRecord;
 }
 
-/** Compares two integers of the number model (an integral JsonNumber by its exact value). */
-export function compareIntegers(a: Integer | JsonNumber, b: Integer | JsonNumber): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const x = isJsonNumber(a) ? a.toBigInt() : BigInt(a);
-  const y = isJsonNumber(b) ? b.toBigInt() : BigInt(b);
+/**
+ * The exact value of an integer in any form a timestamp takes: a number (`1.9e12`), a bigint, a
+ * JsonNumber, or the text of one (`"1.7e12"`, `"1700000000000.0"`, as the journal keeps it);
+ * undefined for anything that is no integer.
+ */
+export function integerValue(value: Integer | JsonNumber | string): bigint | undefined {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : undefined;
+  if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) return BigInt(value);
+  try {
+    const number = isJsonNumber(value) ? value : new JsonNumber(value);
+    return number.isInteger() ? number.toBigInt() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compares two integers by exact value, whatever form each takes (see integerValue): the one
+ * comparison of record timestamps, never through a double, which makes 2^53 and 2^53 + 1 equal.
+ * NaN when either is no integer, so neither `> 0` nor `< 0` holds (no integer is later or earlier).
+ */
+export function compareIntegers(a: Integer | JsonNumber | string, b: Integer | JsonNumber | string): number {
+  // Safe integers, the usual timestamps (a sort's hot path): exact as doubles.
+  if (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a) && Number.isSafeInteger(b)) return a - b;
+  const x = integerValue(a);
+  const y = integerValue(b);
+  if (x === undefined || y === undefined) return NaN;
   return x < y ? -1 : x > y ? 1 : 0;
 }

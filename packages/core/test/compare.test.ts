@@ -8,11 +8,13 @@ import {
   diffRecords,
   digestStore,
   ErrorCodes,
+  JsonNumber,
   keyOf,
   productionSample,
   sampleRecord,
   type DeploymentRecord,
   type StoreEntry,
+  restoreLoss,
 } from '../src/index.js';
 
 const entries = (records: DeploymentRecord[]): StoreEntry[] =>
@@ -209,5 +211,22 @@ describe('applyQuery', () => {
   it('refuses an unknown sort field or order with INVALID_ARGUMENT', () => {
     expect(() => applyQuery([], { sortBy: 'address' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     expect(() => applyQuery([], { order: 'up' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+  });
+});
+
+describe('restoreLoss', () => {
+  // Before: timestamps were compared as doubles, which make 2^53 and 2^53 + 1 equal: a restore put
+  // the older record back over the newer one without refusing (1 of 1 through `deploystate restore`).
+  it('counts a record the current version holds newer by a timestamp beyond 2^53, in any form', () => {
+    const big = 2n ** 53n;
+    for (const [now, then] of [
+      [big + 1n, big],
+      [new JsonNumber(String(big + 1n)), new JsonNumber(String(big))],
+      [big + 1n, new JsonNumber(String(big))],
+    ] as const) {
+      const loss = restoreLoss(new Map([['56-A', { timestamp: now }]]), new Map([['56-A', { timestamp: then }]]));
+      expect(loss.older, String(now)).toEqual(['56-A']);
+      expect(restoreLoss(new Map([['56-A', { timestamp: then }]]), new Map([['56-A', { timestamp: now }]])).older).toEqual([]);
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   compareIntegers,
   ErrorCodes,
   isDeploymentRecord,
+  JsonNumber,
   keyOf,
   orderRecordFields,
   RECORD_FIELDS,
@@ -113,5 +114,25 @@ describe('record helpers', () => {
     expect(compareIntegers(2n ** 64n, Number.MAX_SAFE_INTEGER)).toBeGreaterThan(0);
     expect(compareIntegers(-(2n ** 64n), -1)).toBeLessThan(0);
     expect(compareIntegers(1, 2)).toBeLessThan(0);
+  });
+
+  // The one comparison of record timestamps (sorts, rollback, restore, the co-owned check): by exact
+  // value whatever the form, as records, files and the journal's text hold them.
+  it('compares timestamps by exact value in every form: number, bigint, JsonNumber and their text', () => {
+    const big = 2n ** 53n;
+    expect(compareIntegers(big + 1n, big)).toBe(1);
+    expect(compareIntegers(new JsonNumber(String(big + 1n)), new JsonNumber(String(big)))).toBe(1);
+    expect(compareIntegers(String(big + 1n), String(big))).toBe(1);
+    expect(compareIntegers(1.9e12, '1900000000001')).toBe(-1);
+    expect(compareIntegers('1.9e12', 1_900_000_000_000n)).toBe(0);
+    expect(compareIntegers('1700000000000.0', 1_700_000_000_000)).toBe(0);
+    expect(compareIntegers(new JsonNumber('17e11'), '1700000000001')).toBe(-1);
+    expect(compareIntegers('1e21', 10n ** 21n - 1n)).toBe(1);
+    // No integer is later or earlier than anything.
+    for (const odd of ['', 'soon', '1.5', 'NaN'] as const) {
+      expect(compareIntegers(odd, 1) > 0, odd).toBe(false);
+      expect(compareIntegers(odd, 1) < 0, odd).toBe(false);
+      expect(compareIntegers(1, odd) > 0, odd).toBe(false);
+    }
   });
 });

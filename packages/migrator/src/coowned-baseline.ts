@@ -3,7 +3,7 @@ import { existsSync, statSync, type BigIntStats } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseStateFile, readStateFileBytes, withFileLock } from '@deploystate/backend-json';
-import { canonicalDigest, JsonNumber, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
 import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
@@ -165,24 +165,6 @@ export async function updateBaseline<T>(
 export function timestampOf(record: DeploymentRecord): string {
   return String(record.timestamp);
 }
-
-/** The exact value of a timestamp's text; undefined for text that is no integer. */
-function timestampValue(text: string): bigint | undefined {
-  if (/^-?[0-9]+$/.test(text)) return BigInt(text);
-  try {
-    return new JsonNumber(text).toBigInt();
-  } catch {
-    return undefined;
-  }
-}
-
-// A record's timestamp may be any written form of an integer (`1.7e12`, or `1700000000000.0` from a
-// tool that prints floats), which BigInt() refuses: compared by value. Text that is no integer is never later.
-export const later = (a: string, b: string): boolean => {
-  const x = timestampValue(a);
-  const y = timestampValue(b);
-  return x !== undefined && y !== undefined && x > y;
-};
 
 function entryOf(intent: IntentEntry): WrittenEntry {
   return {

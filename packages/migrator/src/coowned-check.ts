@@ -1,14 +1,13 @@
 // The check of co-owned network files: the records the store wrote that a foreign rewrite dropped or changed.
 import { existsSync } from 'node:fs';
 import { parseStateFile } from '@deploystate/backend-json';
-import { parseKey } from '@deploystate/core';
+import { compareIntegers, parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import {
   fileOf,
   fold,
   networkFileText,
   foldedBaseline,
-  later,
   mergedEntries,
   updateBaseline,
   type BaselineAhead,
@@ -99,7 +98,7 @@ async function checkChain(
     if (entry.also?.some((w) => (w.op === 'delete' ? !found && !invalid.has(contractName) : found?.digest === w.digest))) continue;
     if (entry.op === 'delete') {
       if (!found && !invalid.has(contractName)) continue;
-      if (found && later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
+      if (found && compareIntegers(found.timestamp, entry.timestamp) > 0) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
       else out.findings.push({ file, key, kind: 'reappeared', seq: entry.seq, timestamp: entry.timestamp });
       continue;
     }
@@ -111,7 +110,7 @@ async function checkChain(
       continue;
     }
     if (found.digest === entry.digest) continue;
-    if (later(found.timestamp, entry.timestamp)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
+    if (compareIntegers(found.timestamp, entry.timestamp) > 0) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
     else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
   }
 }

@@ -1,6 +1,6 @@
 // Repair of co-owned network files: the lost records put back from the journal (or LevelDB), never over a newer one.
-import { canonicalDigest, parseKey, type DeploymentRecord } from '@deploystate/core';
-import { foldedBaseline, later, timestampOf, type CoownedContext } from './coowned-baseline.js';
+import { canonicalDigest, compareIntegers, parseKey, type DeploymentRecord } from '@deploystate/core';
+import { foldedBaseline, timestampOf, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
 import type { MigrationPhase } from './types.js';
 
@@ -114,7 +114,7 @@ export async function applyRepair(
   for (const action of plan.actions) {
     const { chainId, contractName } = parseKey(action.key);
     const now = await json.get(chainId, contractName).catch(() => null);
-    if (now && later(timestampOf(now), action.timestamp)) {
+    if (now && compareIntegers(timestampOf(now), action.timestamp) > 0) {
       skipped.push(action);
       continue;
     }

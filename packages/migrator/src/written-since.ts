@@ -3,7 +3,7 @@
 // reads both sides without it, and then counts a key journalled after the quiet
 // point as pending, never as a difference: it was written while the sides were read. A gate
 // re-checks exactly those keys under the fence before it switches.
-import { canonicalDigest, compareKeys, type RecordDifference } from '@deploystate/core';
+import { canonicalDigest, compareIntegers, compareKeys, type Integer, type JsonNumber, type RecordDifference } from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { lastWrites, streamJournalledKeys, writesWithOutcomes } from './journal-queries.js';
@@ -104,7 +104,7 @@ async function journalledSince(journal: Journal, since: number, onlyPhase?: Migr
 function newerByTimestamp(diff: RecordDifference): boolean {
   const timestamp = diff.fields.find((f) => f.field === 'timestamp');
   if (timestamp === undefined) return false;
-  return Number(String(timestamp.right)) > Number(String(timestamp.left));
+  return compareIntegers(timestamp.right as Integer | JsonNumber, timestamp.left as Integer | JsonNumber) > 0;
 }
 
 /**
