@@ -3,7 +3,15 @@
 // field of the wrong shape), honour the same acknowledgements and name state files by the same networks.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ErrorCodes, PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig, StateError, type Acknowledgement, type NetworkRegistry } from '@deploystate/core';
+import {
+  ErrorCodes,
+  PROJECT_CONFIG_FILE,
+  projectRegistry,
+  readProjectConfig,
+  StateError,
+  type Acknowledgement,
+  type NetworkRegistry,
+} from '@deploystate/core';
 
 export const DEFAULT_CONFIG_FILE = PROJECT_CONFIG_FILE;
 
@@ -20,7 +28,8 @@ export interface ValidatorConfig {
 export function readValidatorConfig(file: string | undefined, cwd: string = process.cwd()): ValidatorConfig {
   const path = resolve(cwd, file ?? DEFAULT_CONFIG_FILE);
   // A config named on the command line must be there; the default one may be absent.
-  if (file !== undefined && !existsSync(path)) throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}: it does not exist`, { file: path });
+  if (file !== undefined && !existsSync(path))
+    throw new StateError(ErrorCodes.INVALID_CONFIG, `cannot read config ${path}: it does not exist`, { file: path });
   const config = readProjectConfig(cwd, { file: path });
   return { acknowledgements: config.acknowledge, registry: projectRegistry(config) };
 }

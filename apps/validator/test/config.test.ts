@@ -56,7 +56,11 @@ describe('the project config', () => {
     const deployments = join(dir, 'deployments');
     await rm(join(deployments, 'bscmainnet.json'));
     await put(deployments, 'bsc.json', render({ ...stateDocument(56, [cleanRecord(56, 'LookCoin')]), network: 'bsc' }));
-    await put(dir, 'deploystate.config.json', render({ networks: [{ chainId: 56, name: 'bsc', aliases: ['bscmainnet'], tier: 'mainnet' }] }));
+    await put(
+      dir,
+      'deploystate.config.json',
+      render({ networks: [{ chainId: 56, name: 'bsc', aliases: ['bscmainnet'], tier: 'mainnet' }] }),
+    );
     const run = await runBin(['--json'], dir);
     expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).not.toContain('CHAIN_MISMATCH');
