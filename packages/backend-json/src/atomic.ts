@@ -25,11 +25,14 @@ import {
   statSync,
   write,
   writeSync,
+  writev,
+  writevSync,
 } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const writeAsync = promisify(write);
+const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
@@ -384,13 +387,31 @@ export class AtomicFileWriter {
   }
 }
 
+function isPieces(data: Uint8Array | readonly Uint8Array[]): data is readonly Uint8Array[] {
+  return Array.isArray(data);
+}
+
+/** What is left of `pieces` past their first `offset` bytes (after a short write). */
+function piecesFrom(pieces: readonly Uint8Array[], offset: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = offset;
+  for (const piece of pieces) {
+    if (skip >= piece.byteLength) skip -= piece.byteLength;
+    else {
+      rest.push(skip > 0 ? piece.subarray(skip) : piece);
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
 /**
- * Replaces `target` with `data` atomically. Throws StateError DISK_FULL, PERMISSION_DENIED or
- * WRITE_FAILED naming the file: before the rename, the previous file is then intact and the temp
- * file removed (`data.replaced: false`); a failed sync of the folder after it leaves the new
- * version in place, not yet durable (`data.replaced: true`).
+ * Replaces `target` with `data` (an array: pieces written one after another) atomically. Throws
+ * StateError DISK_FULL, PERMISSION_DENIED or WRITE_FAILED naming the file: before the rename, the
+ * previous file is then intact and the temp file removed (`data.replaced: false`); a failed sync of
+ * the folder after it leaves the new version in place, not yet durable (`data.replaced: true`).
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array | readonly Uint8Array[], options: AtomicWriteOptions = {}): Promise<void> {
   const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
   const tmp = join(tmpDir, tempFileName(target));
   let created = false;
@@ -405,23 +426,23 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
         mode = 0o666;
       }
     }
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    // The new text whole, or in pieces written as they are (one pwritev, no copy of them put together first).
+    const pieces = typeof data === 'string' ? [Buffer.from(data)] : isPieces(data) ? data : [data];
+    let size = 0;
+    for (const piece of pieces) size += piece.byteLength;
     const recycled = takeRecyclable(options.recycle, tmp, mode);
     const fd = recycled?.fd ?? createTemp(tmp, tmpDir, mode);
     created = true;
     dropCleanup = removeOnInterrupt(tmp);
     try {
       let offset = 0;
-      while (offset < bytes.byteLength) {
-        const length = bytes.byteLength - offset;
-        offset +=
-          length <= SYNC_WRITE_LIMIT
-            ? writeSync(fd, bytes, offset, length, offset)
-            : (await writeAsync(fd, bytes, offset, length, offset)).bytesWritten;
+      while (offset < size) {
+        const rest = offset === 0 ? pieces : piecesFrom(pieces, offset);
+        offset += size - offset <= SYNC_WRITE_LIMIT ? writevSync(fd, rest, offset) : (await writevAsync(fd, rest, offset)).bytesWritten;
       }
       // A reused file may be longer than the new bytes. Only then truncated: a file that keeps its
       // size and blocks needs no metadata committed by placeTemp's data sync, only its bytes.
-      if (recycled && recycled.size > bytes.byteLength) ftruncateSync(fd, bytes.byteLength);
+      if (recycled && recycled.size > size) ftruncateSync(fd, size);
     } catch (error) {
       closeSync(fd);
       throw error;

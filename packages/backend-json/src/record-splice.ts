@@ -41,6 +41,24 @@ export interface SpliceRoom {
 /** `changed: false` when no entry and no other key would change: the file is left as it is. */
 export type SplicedFile = { changed: false } | { changed: true; bytes: Buffer; layout: StateFileLayout };
 
+/**
+ * A new text as the pieces it is made of (runs of the text it replaces and the entries printed
+ * anew), which a write can hand to the file as they are: only the file's bytes must exist before
+ * the temp file's sync, and the one buffer the cache keeps, `bytes()`, is put together while it runs.
+ * The pieces read the replaced version's bytes: they stay as they are until `bytes()` has run.
+ */
+export interface PendingText {
+  readonly size: number;
+  readonly pieces: readonly Uint8Array[];
+  /** The whole text in one buffer (made on the first call; the layout returned with it then holds it too). */
+  bytes(): Buffer;
+}
+
+/** A text already whole. */
+export function wholeText(bytes: Buffer): PendingText {
+  return { size: bytes.length, pieces: [bytes], bytes: () => bytes };
+}
+
 // recordsBlock's punctuation (2-space indent, `records` at depth 1).
 const OPEN = Buffer.from('{\n    ');
 const BETWEEN = Buffer.from(',\n    ');
@@ -109,10 +127,26 @@ export function spliceStateFile(
   options: RenderOptions,
   room?: SpliceRoom,
 ): SplicedFile {
+  const spliced = spliceInPieces(layout, model, touched, options, room);
+  return spliced.changed ? { changed: true, bytes: spliced.text.bytes(), layout: spliced.layout } : spliced;
+}
+
+/**
+ * spliceStateFile with the new text left in pieces (see PendingText): a put that replaces entries
+ * in place writes the runs around them as they are, and copies them into one buffer off its path.
+ * The layout returned holds `bytes` once `text.bytes()` has run.
+ */
+export function spliceInPieces(
+  layout: StateFileLayout,
+  model: StateFileModel,
+  touched: Iterable<string>,
+  options: RenderOptions,
+  room?: SpliceRoom,
+): { changed: false } | { changed: true; text: PendingText; layout: StateFileLayout } {
   if (model.document !== layout.document) {
     // Not the document this layout was printed from: only a full render can be trusted.
     const full = renderWithLayout(model, options);
-    return { changed: true, ...full };
+    return { changed: true, text: wholeText(full.bytes), layout: full.layout };
   }
   const changes = new Map<string, Buffer | undefined>();
   for (const name of touched) {
@@ -134,11 +168,13 @@ export function spliceStateFile(
   if (layout.bytes && document === layout.document && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
     // Only entries replaced in place (the common put): the names stay, and the text around them is copied in runs.
     const replaced = new Map(differing as Array<[string, Buffer]>);
-    const bytes = replaceEntries(layout as StateFileLayout & { bytes: Buffer }, replaced, room);
+    const pieces = replacedPieces(layout as StateFileLayout & { bytes: Buffer }, replaced);
     // A layout lent with a room is changed in place: a copy of every entry costs more than the put's print.
     const entries = room ? (layout.entries as Map<string, Buffer>) : new Map(layout.entries);
     for (const [name, text] of replaced) entries.set(name, text);
-    return { changed: true, bytes, layout: { head, tail, document, names: layout.names, entries, bytes } };
+    // `bytes` set once joined (in the literal already, so every layout has one shape).
+    const next: StateFileLayout = { head, tail, document, names: layout.names, entries, bytes: undefined };
+    return { changed: true, text: joinedLater(pieces, next, room), layout: next };
   }
   const names = [...layout.names];
   const entries = new Map(layout.entries);
@@ -154,43 +190,59 @@ export function spliceStateFile(
   }
   const next: StateFileLayout = { head, tail, document, names, entries };
   next.bytes = bytesOf(next);
-  return { changed: true, bytes: next.bytes, layout: next };
+  return { changed: true, text: wholeText(next.bytes), layout: next };
 }
 
 /**
- * The layout's bytes with some entries' texts replaced: the unchanged runs between them are copied
- * whole, so the cost is the file's size in one copy plus the changed entries, not a piece per entry.
+ * The layout's bytes with some entries' texts replaced, as pieces: the unchanged runs between them
+ * (views into the layout's bytes) and the new texts, in order.
  */
-function replaceEntries(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>, room?: SpliceRoom): Buffer {
+function replacedPieces(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>): Uint8Array[] {
   // Where each replaced entry lies in the old bytes: past the head and the block's opening, then entry by entry.
-  const spans: Array<{ start: number; end: number; text: Buffer }> = [];
+  const pieces: Uint8Array[] = [];
+  const old = layout.bytes;
+  let from = 0;
   let at = layout.head.length + OPEN.length;
   let left = replaced.size;
   for (const name of layout.names) {
-    const old = layout.entries.get(name) as Buffer;
+    const entry = layout.entries.get(name) as Buffer;
     const text = replaced.get(name);
     if (text !== undefined) {
-      spans.push({ start: at, end: at + old.length, text });
+      pieces.push(old.subarray(from, at), text);
+      from = at + entry.length;
       if (--left === 0) break;
     }
-    at += old.length + BETWEEN.length;
+    at += entry.length + BETWEEN.length;
   }
-  let size = layout.bytes.length;
-  for (const { start, end, text } of spans) size += text.length - (end - start);
-  const out = room ? room.allocate(size) : Buffer.allocUnsafe(size);
-  // set() rather than copy(): the same bytes moved, without copy()'s per-call cost in Node.
-  const old = layout.bytes;
-  let from = 0;
-  let to = 0;
-  for (const { start, end, text } of spans) {
-    out.set(old.subarray(from, start), to);
-    to += start - from;
-    out.set(text, to);
-    to += text.length;
-    from = end;
-  }
-  out.set(old.subarray(from), to);
-  return out;
+  pieces.push(old.subarray(from));
+  return pieces;
+}
+
+/**
+ * The pieces as a PendingText: one copy of them into a buffer of the room (the file's size in one
+ * copy plus the changed entries, not a piece per entry), made once, when asked, and kept in `layout`.
+ */
+function joinedLater(pieces: readonly Uint8Array[], layout: StateFileLayout, room?: SpliceRoom): PendingText {
+  let size = 0;
+  for (const piece of pieces) size += piece.length;
+  let joined: Buffer | undefined;
+  return {
+    size,
+    pieces,
+    bytes: () => {
+      if (joined !== undefined) return joined;
+      const out = room ? room.allocate(size) : Buffer.allocUnsafe(size);
+      // set() rather than copy(): the same bytes moved, without copy()'s per-call cost in Node.
+      let to = 0;
+      for (const piece of pieces) {
+        out.set(piece, to);
+        to += piece.length;
+      }
+      joined = out;
+      layout.bytes = out;
+      return out;
+    },
+  };
 }
 
 /** The whole file a layout describes. */

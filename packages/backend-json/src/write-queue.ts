@@ -11,7 +11,7 @@ import { assertRewritable, emptyStateFile, type StateFileModel } from './file-fo
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
 import { RecordsDraft } from './records-draft.js';
-import { renderWithLayout, spliceStateFile, type StateFileLayout } from './record-splice.js';
+import { renderWithLayout, spliceInPieces, wholeText, type PendingText, type StateFileLayout } from './record-splice.js';
 
 export interface WriteOutcome {
   file: string;
@@ -215,7 +215,7 @@ export class WriteQueue {
     if (!printed && racy) return false;
     const outcome: WriteOutcome = { file: target, changed: false };
     if (printed) {
-      const { bytes } = printed;
+      const { text } = printed;
       let remembered = false;
       // Right after the rename, while the folder's sync runs: the cache holds the file as written
       // (its records copied from the draft here, off the put's path), and the version it replaces
@@ -234,7 +234,8 @@ export class WriteQueue {
         const written: LoadedFile = {
           file: target,
           model: { chainId, version: 1, document: printed.layout.document, records, invalid: remainingInvalid },
-          bytes,
+          // Joined while the temp file synced already (replaceFile); before retire() lets go of the bytes its pieces read.
+          bytes: text.bytes(),
           readAt: Date.now(),
           layout: printed.layout,
           ...(signature && { signature }),
@@ -244,7 +245,7 @@ export class WriteQueue {
       };
       let replaced: { backup: string | undefined } | false;
       try {
-        replaced = await this.replaceFile(target, bytes, loaded, remember, check);
+        replaced = await this.replaceFile(target, text, loaded, remember, check);
       } catch (error) {
         // The layout the splice changed in place no longer describes the file: read it afresh next time.
         if (printed.lent && !remembered) this.options.cache.delete(chainId);
@@ -275,16 +276,16 @@ export class WriteQueue {
     loaded: LoadedFile,
     next: StateFileModel,
     touched: Set<string>,
-  ): { bytes: Buffer; layout: StateFileLayout; lent: boolean } | undefined {
+  ): { text: PendingText; layout: StateFileLayout; lent: boolean } | undefined {
     // No per-object text cache: the layout already holds every unchanged record's printed bytes.
     const options = { network: this.options.registry.get(next.chainId).name, mirror: touched };
     if (loaded.layout) {
       // A splice that changes nothing changes nothing it was lent either.
-      const spliced = spliceStateFile(loaded.layout, next, touched, options, this.rooms.roomFor(loaded.file));
-      return spliced.changed ? { ...spliced, lent: true } : undefined;
+      const spliced = spliceInPieces(loaded.layout, next, touched, options, this.rooms.roomFor(loaded.file));
+      return spliced.changed ? { text: spliced.text, layout: spliced.layout, lent: true } : undefined;
     }
     const full = renderWithLayout(next, options);
-    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : { ...full, lent: false };
+    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : { text: wholeText(full.bytes), layout: full.layout, lent: false };
   }
 
   /** The version just replaced lets go of its bytes (nothing reads them once the cache holds the new one), for the next print. */
@@ -304,7 +305,7 @@ export class WriteQueue {
    */
   private async replaceFile(
     target: string,
-    bytes: Buffer,
+    text: PendingText,
     loaded: LoadedFile,
     replaced: (writtenIno: bigint | undefined) => void,
     check?: () => boolean,
@@ -345,7 +346,7 @@ export class WriteQueue {
       return undefined;
     };
     try {
-      await writeFileAtomic(target, bytes, {
+      await writeFileAtomic(target, text.pieces, {
         durable: this.options.durable,
         tmpDir: this.tmpDir,
         folder: this.folder,
@@ -356,6 +357,8 @@ export class WriteQueue {
         whileSyncing: (tmp) => {
           stale = check !== undefined && !check();
           if (stale) return;
+          // The text the cache keeps, put together here rather than before the write (record-splice.ts).
+          text.bytes();
           // A check that passed read the file in this same turn: its stat is the file as it is now.
           const now = check !== undefined ? loaded.signature : undefined;
           // A base printed from memory took the mode it had then: a chmod since is kept (never undone by the write).

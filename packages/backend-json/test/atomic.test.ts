@@ -60,6 +60,23 @@ describe.each(writers)('%s', (_name, write) => {
   });
 });
 
+describe('writeFileAtomic, data in pieces', () => {
+  it('writes the pieces one after another, over a longer file it recycles too, small and past the synchronous write size', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'state.json');
+    for (const size of [10_000, 600_000]) {
+      const whole = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) whole[i] = 97 + (i % 26);
+      // Uneven pieces, an empty one among them, and views into one buffer, as a splice hands them.
+      const pieces = [whole.subarray(0, 7), whole.subarray(7, 7), whole.subarray(7, size >> 1), Buffer.from(whole.subarray(size >> 1))];
+      const longer = join(dir, `longer-${size}`);
+      await writeFile(longer, Buffer.alloc(size + 4096, 120));
+      await writeFileAtomic(target, pieces, { recycle: longer });
+      expect((await readFile(target)).equals(whole)).toBe(true);
+    }
+  });
+});
+
 describe('writeFileAtomic, a failure after the rename', () => {
   it('a folder sync that fails says the new version is in place (data.replaced), never that the previous file is intact', async () => {
     const dir = await tempDir();
