@@ -168,13 +168,13 @@ export function spliceInPieces(
   if (layout.bytes && document === layout.document && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
     // Only entries replaced in place (the common put): the names stay, and the text around them is copied in runs.
     const replaced = new Map(differing as Array<[string, Buffer]>);
-    const pieces = replacedPieces(layout as StateFileLayout & { bytes: Buffer }, replaced);
+    const { pieces, startsAfter } = replacedPieces(layout as StateFileLayout & { bytes: Buffer }, replaced);
     // A layout lent with a room is changed in place: a copy of every entry costs more than the put's print.
     const entries = room ? (layout.entries as Map<string, Buffer>) : new Map(layout.entries);
     for (const [name, text] of replaced) entries.set(name, text);
     // `bytes` set once joined (in the literal already, so every layout has one shape).
     const next: StateFileLayout = { head, tail, document, names: layout.names, entries, bytes: undefined };
-    return { changed: true, text: joinedLater(pieces, next, room), layout: next };
+    return { changed: true, text: joinedLater(pieces, next, room, startsAfter), layout: next };
   }
   const names = [...layout.names];
   const entries = new Map(layout.entries);
@@ -194,35 +194,80 @@ export function spliceInPieces(
 }
 
 /**
- * The layout's bytes with some entries' texts replaced, as pieces: the unchanged runs between them
- * (views into the layout's bytes) and the new texts, in order.
+ * Where each entry starts in a layout's `bytes`, in `names` order, once known: a put finds the place
+ * of the entry it replaces by a search of the names, not a walk through every entry before it. Kept
+ * beside the layouts (a write derives the next layout's while its temp file syncs, see joinedLater).
  */
-function replacedPieces(layout: StateFileLayout & { bytes: Buffer }, replaced: ReadonlyMap<string, Buffer>): Uint8Array[] {
-  // Where each replaced entry lies in the old bytes: past the head and the block's opening, then entry by entry.
+const entryStarts = new WeakMap<StateFileLayout, number[]>();
+
+function startsOf(layout: StateFileLayout): number[] {
+  let starts = entryStarts.get(layout);
+  if (starts === undefined) {
+    starts = [];
+    let at = layout.head.length + OPEN.length;
+    for (const name of layout.names) {
+      starts.push(at);
+      at += (layout.entries.get(name) as Buffer).length + BETWEEN.length;
+    }
+    entryStarts.set(layout, starts);
+  }
+  return starts;
+}
+
+/** The index of `name` among the layout's names (sorted as recordsBlock prints them). */
+function indexOfName(names: readonly string[], name: string): number {
+  const at = insertionPoint(names, name);
+  return names[at] === name ? at : names.indexOf(name);
+}
+
+/**
+ * The layout's bytes with some entries' texts replaced, as pieces: the unchanged runs between them
+ * (views into the layout's bytes) and the new texts, in order; and, for the layout of the new
+ * text, where its entries start (derived later, off the write's path).
+ */
+function replacedPieces(
+  layout: StateFileLayout & { bytes: Buffer },
+  replaced: ReadonlyMap<string, Buffer>,
+): { pieces: Uint8Array[]; startsAfter: () => number[] } {
+  const starts = startsOf(layout);
+  const spans: Array<{ index: number; start: number; end: number; text: Buffer }> = [];
+  for (const [name, text] of replaced) {
+    const index = indexOfName(layout.names, name);
+    const start = starts[index] as number;
+    spans.push({ index, start, end: start + (layout.entries.get(name) as Buffer).length, text });
+  }
+  if (spans.length > 1) spans.sort((a, b) => a.index - b.index);
   const pieces: Uint8Array[] = [];
   const old = layout.bytes;
   let from = 0;
-  let at = layout.head.length + OPEN.length;
-  let left = replaced.size;
-  for (const name of layout.names) {
-    const entry = layout.entries.get(name) as Buffer;
-    const text = replaced.get(name);
-    if (text !== undefined) {
-      pieces.push(old.subarray(from, at), text);
-      from = at + entry.length;
-      if (--left === 0) break;
-    }
-    at += entry.length + BETWEEN.length;
+  for (const { start, end, text } of spans) {
+    pieces.push(old.subarray(from, start), text);
+    from = end;
   }
   pieces.push(old.subarray(from));
-  return pieces;
+  const startsAfter = (): number[] => {
+    const shifted = new Array<number>(starts.length);
+    let shift = 0;
+    let next = 0;
+    for (let i = 0; i < starts.length; i++) {
+      shifted[i] = (starts[i] as number) + shift;
+      const span = spans[next];
+      if (span?.index === i) {
+        shift += span.text.length - (span.end - span.start);
+        next++;
+      }
+    }
+    return shifted;
+  };
+  return { pieces, startsAfter };
 }
 
 /**
  * The pieces as a PendingText: one copy of them into a buffer of the room (the file's size in one
- * copy plus the changed entries, not a piece per entry), made once, when asked, and kept in `layout`.
+ * copy plus the changed entries, not a piece per entry), made once, when asked, and kept in `layout`
+ * (with where its entries start, `startsAfter`).
  */
-function joinedLater(pieces: readonly Uint8Array[], layout: StateFileLayout, room?: SpliceRoom): PendingText {
+function joinedLater(pieces: readonly Uint8Array[], layout: StateFileLayout, room: SpliceRoom | undefined, startsAfter: () => number[]): PendingText {
   let size = 0;
   for (const piece of pieces) size += piece.length;
   let joined: Buffer | undefined;
@@ -240,6 +285,7 @@ function joinedLater(pieces: readonly Uint8Array[], layout: StateFileLayout, roo
       }
       joined = out;
       layout.bytes = out;
+      entryStarts.set(layout, startsAfter());
       return out;
     },
   };
