@@ -190,7 +190,7 @@ export function planVersions(
   }
   const next = statSync(tmp, { bigint: true });
   const written = join(folder, backupName({ size: next.size, mtimeNs: next.mtimeNs }, replaced ?? after));
-  return { folder, tmp, ...(replaced !== undefined && { replaced }), written, writtenIno: next.ino };
+  return { folder, tmp, replaced, written, writtenIno: next.ino };
 }
 
 function fileAt(path: string): { ino: bigint } | undefined {
@@ -206,9 +206,9 @@ export function linkWritten(plan: PlannedVersions): { replaced?: string; written
     const copy = statSync(written, { bigint: true });
     const named = join(folder, backupName({ size: copy.size, mtimeNs: copy.mtimeNs }, written));
     renameSync(written, named);
-    return { ...(replaced !== undefined && { replaced }), written: named, writtenIno: copy.ino };
+    return { replaced, written: named, writtenIno: copy.ino };
   }
-  return { ...(replaced !== undefined && { replaced }), written, writtenIno };
+  return { replaced, written, writtenIno };
 }
 
 // A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
@@ -316,7 +316,7 @@ export class BackupShelf {
    * file as its temp file; it leaves this list either way). `take` is the lock take the write runs
    * under (LockLease.takes): the folder is looked at once per take.
    */
-  next(take?: number): { recyclable?: string; lastWritten?: { path: string; ino: bigint }; newest?: string } {
+  next(take?: number): { recyclable: string | undefined; lastWritten: { path: string; ino: bigint } | undefined; newest: string | undefined } {
     const names = this.current(take);
     const lastWritten = this.lastWritten(take);
     const newest = names[names.length - 1];
@@ -327,11 +327,7 @@ export class BackupShelf {
       names.length + 1 > this.keep && first !== undefined && (lastWritten === undefined || first !== this.lastWrittenKnown?.name);
     const oldest = pushedOut ? names.shift() : undefined;
     // The folder is a joined path and a name has no separator: joined again, it would read the same.
-    return {
-      ...(oldest !== undefined && { recyclable: `${this.folder}${sep}${oldest}` }),
-      ...(lastWritten && { lastWritten }),
-      ...(newest !== undefined && { newest }),
-    };
+    return { recyclable: oldest === undefined ? undefined : `${this.folder}${sep}${oldest}`, lastWritten, newest };
   }
 
   /** The newest version the store wrote, as kept here (its inode tells whether the state file is still it). */
@@ -349,7 +345,8 @@ export class BackupShelf {
   /** Records the backups just linked (`written`: the version written, and its inode), and removes any excess beyond the bound off the write path. */
   added(written: { path: string; ino: bigint }, replaced?: string): void {
     const names = this.names ?? this.current();
-    for (const path of [...(replaced !== undefined ? [replaced] : []), written.path]) if (!names.includes(basename(path))) names.push(basename(path));
+    if (replaced !== undefined && !names.includes(basename(replaced))) names.push(basename(replaced));
+    if (!names.includes(basename(written.path))) names.push(basename(written.path));
     names.sort();
     this.lastWrittenKnown = { name: basename(written.path), path: written.path, ino: written.ino };
     const excess = names.splice(0, Math.max(0, names.length - this.keep));

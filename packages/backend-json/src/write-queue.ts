@@ -7,7 +7,7 @@ import { ErrorCodes, StateError, fileSystemError, type DeploymentRecord, type Ne
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
-import { assertRewritable, emptyStateFile, type StateFileModel } from './file-format.js';
+import { assertRewritable, emptyStateFile, type InvalidRecordEntry, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
 import { RecordsDraft } from './records-draft.js';
@@ -209,7 +209,9 @@ export class WriteQueue {
       for (const { op, error } of results) op.reject(error);
       return true;
     }
-    const remainingInvalid = new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
+    // Most files hold no entry that is not a record: no array made to find none.
+    const remainingInvalid =
+      model.invalid.size === 0 ? new Map<string, InvalidRecordEntry>() : new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
     const printed = this.print(loaded, next, work.touched);
     if (!printed && racy) return false;
@@ -238,7 +240,7 @@ export class WriteQueue {
           bytes: text.bytes(),
           readAt: Date.now(),
           layout: printed.layout,
-          ...(signature && { signature }),
+          signature: signature ?? undefined,
         };
         this.options.cache.remember(chainId, written);
         this.retire(loaded);
@@ -350,8 +352,8 @@ export class WriteQueue {
         durable: this.options.durable,
         tmpDir: this.tmpDir,
         folder: this.folder,
-        ...(planned?.recyclable !== undefined && { recycle: planned.recyclable }),
-        ...(mode !== undefined && { mode }),
+        recycle: planned?.recyclable,
+        mode,
         // What the backups need costs no time of its own where it runs while the temp file's sync
         // does: the file replaced linked, the written version's backup named (backups.ts).
         whileSyncing: (tmp) => {
