@@ -1,6 +1,6 @@
 // The persisted phase as a long-running process sees it: state.json (and the shared phase.json, which
 // a `git pull` may replace alone) re-read only when a stat shows one replaced, so following a phase
-// change costs a stat or two per operation, and a read one stat once phase.json decides the route.
+// change costs a stat or two per operation, and a read or write one stat once phase.json decides the route.
 import { readFileSync, statSync } from 'node:fs';
 import { gitAtWork, racyUntilMs, untilGitDone } from '@deploystate/core';
 import type { StateFiles } from './paths.js';
@@ -83,10 +83,11 @@ export class PhaseWatcher {
   }
 
   /**
-   * Whether reads may still take the route of the state as last read. When phase.json decided that
-   * route (readState lays its phase and rollback over state.json's), it alone can change it: one
-   * stat of phase.json, and state.json's changes (copy progress, evidence, timings) are left to the
-   * next write or refresh(), which re-read them. Otherwise both files are checked, as unchanged().
+   * Whether reads and writes may still take the route of the state as last read. When phase.json
+   * decided that route (readState lays its phase and rollback over state.json's), it alone can
+   * change it: one stat of phase.json, and state.json's changes (copy progress, evidence, timings),
+   * which no read or write uses, are left to refresh(), which re-reads them once phase.json changes.
+   * Otherwise both files are checked, as unchanged().
    * The answer is as strict as unchanged() for routing: a phase change completed before the stat
    * (the shared file replaced by rename, rewritten in place, removed, or state.json changed while
    * it decides) is never reported unchanged.
@@ -109,7 +110,7 @@ export class PhaseWatcher {
   /**
    * routeUnchanged's look at phase.json's bytes while racy: once a look after the tick finds them
    * as read, phase.json is settled and reads go back to its stat alone (state.json is settled by
-   * unchanged(), which the next write calls).
+   * unchanged() or refresh(), whichever looks next).
    */
   private sharedSameIfRacy(): boolean {
     const racy = this.racyBytes;

@@ -209,8 +209,9 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   const op = w.op;
   const record = w.op === 'put' ? w.checked.record : undefined;
   // Read again under the fence: a gate that held it may have switched the phase meanwhile (a
-  // stat when unchanged, with no promise).
-  const route = routeFor(t.watcher.peek() ?? (await t.watcher.refresh()), t.env);
+  // stat of the file that decides the route when unchanged, with no promise: the write reads
+  // nothing else of the state).
+  const route = routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
   const state = t.watcher.state;
   // The phase switched to rolling-back since the route was read: waited for outside the fence.
   if (route.refuseWrites) return ROUTE_AGAIN;
