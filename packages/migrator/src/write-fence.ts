@@ -29,6 +29,17 @@ export class WriteFence {
     return this.lease.run(() => write());
   }
 
+  /**
+   * Runs one write on the fence this process holds now, idle, when no gate waits for it and its lock
+   * file is still the one held (the checks run() makes before it uses a held lease); undefined, with
+   * nothing run, otherwise: the write then takes the fence by run(), a waiting gate first.
+   */
+  runHeld<T>(write: () => Promise<T>): Promise<T> | undefined {
+    const lease = this.lease;
+    if (!lease.idleHeld || lease.waitedFor() || !lease.confirm()) return undefined;
+    return lease.runUnchecked(() => write());
+  }
+
   /** Lets the fence go now (the store's close). */
   release(): Promise<void> {
     return this.lease.release();

@@ -90,7 +90,6 @@ function phaseKeptChanging(t: WriteTarget, key: string): StateError {
   });
 }
 
-
 /** How long a write waits for a rollback in progress before WRITES_REFUSED. */
 export const ROLLING_BACK_WAIT_MS = 2_000;
 
@@ -117,13 +116,19 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
     if (leveldb instanceof LevelDbStore) return writeToOutbox(t, t.outbox, leveldb, w, attempt);
   }
   // The state as last read routes the write through the fence with its journal lines (JSON first,
-  // or LevelDB first without an outbox), and one stat of the file that decides the route shows it
-  // unchanged (so its folder is there, and no rollback began: a rollback in progress is waited for
-  // outside the fence, below). The state is read under the fence (writeRouted), not here as well;
-  // any other route found there sends the write back to the top.
-  if (knownRoute !== undefined && t.fence && fencedJournalRoute(t, knownRoute) && t.watcher.routeUnchanged()) {
-    const routed = await t.fence.run(() => writeRouted(t, w));
-    return routed !== ROUTE_AGAIN ? routed : writeThrough(t, w, attempt + 1);
+  // or LevelDB first without an outbox). The state is read again under the fence (writeRouted); any
+  // other route found there sends the write back to the top, where a rollback in progress is waited
+  // for outside the fence. A fence this process holds, idle and with no gate waiting for it, is used
+  // as it is (a deploy script's puts after its first): its lock file, still held, shows the state
+  // folder there. A fence to take is taken only once one stat shows the route unchanged: a take
+  // would make a removed state folder again, or wait behind a carry-back that holds the fence.
+  if (knownRoute !== undefined && t.fence && fencedJournalRoute(t, knownRoute)) {
+    const routed =
+      t.fence.runHeld(() => writeRouted(t, w)) ?? (t.watcher.routeUnchanged() ? t.fence.run(() => writeRouted(t, w)) : undefined);
+    if (routed !== undefined) {
+      const result = await routed;
+      return result !== ROUTE_AGAIN ? result : writeThrough(t, w, attempt + 1);
+    }
   }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
