@@ -5,7 +5,7 @@
 import { parseKey } from '@deploystate/core';
 import { digestOf } from './interrupted-writes.js';
 import { lastWrites } from './journal-queries.js';
-import { writerAlive, type Journal } from './journal.js';
+import { DUAL_WRITE_ENABLED, writerAlive, type Journal } from './journal.js';
 import type { MigrationContext } from './context.js';
 
 export interface CutOffWrite {
@@ -25,7 +25,10 @@ export interface CutOffWrite {
  * journal order. A later write of the key (a re-run of the script) supersedes it: the key drops out.
  */
 export async function cutOffJsonOnlyWrites(journal: Journal, sinceSeq: number, ctx: MigrationContext): Promise<CutOffWrite[]> {
-  const cut = [...(await lastWrites(journal, sinceSeq)).values()]
+  // Only this migration's writes: one cut off before this clone's last dual-write enable was in a
+  // json-only spell a rollback ended (and the copy and verify since settled the key), whatever
+  // `sinceSeq` a state.json without this cut-over's evidence (unreadable, say) falls back to.
+  const cut = [...(await lastWrites(journal, sinceSeq, { forgetAt: DUAL_WRITE_ENABLED })).values()]
     .filter((w) => w.outcome === undefined && w.intent.phase === 'json-only' && !writerAlive(w.intent.pid))
     .map((w) => w.intent)
     .sort((a, b) => a.seq - b.seq);

@@ -37,14 +37,19 @@ export interface LastWrite {
 /**
  * Each key's last write after `seq` (probes excluded), in one streamed pass. An outcome closes the
  * intent it names (by id; journals from before ids by seq); one closing an earlier intent of the
- * key changes nothing.
+ * key changes nothing. With `forgetAt`, only the writes after the last event of that name count.
  */
-export async function lastWrites(journal: Journal, seq: number): Promise<Map<string, LastWrite>> {
+export async function lastWrites(journal: Journal, seq: number, options: { forgetAt?: string } = {}): Promise<Map<string, LastWrite>> {
   const last = new Map<string, LastWrite>();
   const byId = new Map<string, string>();
   const bySeq = new Map<number, string>();
   for await (const e of journal.entries({ sinceSeq: seq })) {
-    if (e.type === 'intent' && !e.probe) {
+    if (e.type === 'event' && e.event === options.forgetAt && !e.probe) {
+      // `forgetAt`: an event that starts a new spell of writes; what came before is not asked about.
+      last.clear();
+      byId.clear();
+      bySeq.clear();
+    } else if (e.type === 'intent' && !e.probe) {
       const seen = last.get(e.key);
       last.set(e.key, { intent: e, pids: (seen?.pids ?? new Set()).add(e.pid) });
       if (e.id !== undefined) byId.set(e.id, e.key);

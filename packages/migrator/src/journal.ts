@@ -56,6 +56,9 @@ export interface ShadowMismatchEntry extends EntryBase {
   jsonDigest: string | null;
 }
 
+/** The event `dual-write enable` journals: a new migration starts there (the writes of an earlier one are behind it). */
+export const DUAL_WRITE_ENABLED = 'dual-write-enabled';
+
 export interface EventEntry extends EntryBase {
   type: 'event';
   event: string;

@@ -5,6 +5,7 @@ import { admit, transition } from './command-gates.js';
 import { isoNow } from './context.js';
 import { assertFilesIntact, coownedContext, foreignOverwriteError, OverwriteWatch } from './coowned.js';
 import { underGateFence } from './fence.js';
+import { DUAL_WRITE_ENABLED } from './journal.js';
 import { drainForGate } from './outbox-status.js';
 
 export async function enableDualWrite(c: CommandContext): Promise<void> {
@@ -23,7 +24,7 @@ export async function enableDualWrite(c: CommandContext): Promise<void> {
     await c.ctx.json();
     const event = await c.journal.appendOne({
       type: 'event',
-      event: 'dual-write-enabled',
+      event: DUAL_WRITE_ENABLED,
       time: isoNow(c.ctx),
       pid: process.pid,
       phase: 'dual-write',

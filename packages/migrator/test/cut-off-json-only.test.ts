@@ -2,10 +2,11 @@
 // mid-write): status names each, with whether its network file holds what it meant to write, and
 // never names a write whose process still runs. Real processes: the writer is killed or stopped
 // inside its put.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
+import { Migration } from '../src/index.js';
+import { acknowledgeAll, demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-cut-off-json-only-');
 
@@ -39,6 +40,41 @@ describe('status in json-only', () => {
       expect((await migration.status()).cutOffWrites?.map((w) => w.key)).toEqual(['97-Landed']);
     } finally {
       await migration.close();
+    }
+  });
+
+  // Before: listed again after a rollback and a new cut-over whenever state.json lacks this cut-over's
+  // evidence (unreadable here), 1 of 1 runs: the journal was read from its start, and a write the
+  // rollback and the verify since had settled was named as lost.
+  it('never names a write cut off before a rollback, once a new migration is cut over', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    try {
+      const lost = runNode('crash-writer.mjs', [tempDir(), 'before-json', '56', 'Lost', 'bscmainnet']);
+      expect((await lost.done).signal).toBe('SIGKILL');
+      expect((await migration.status()).cutOffWrites?.map((w) => w.key)).toEqual(['56-Lost']);
+      await migration.rollback();
+      await migration.enableDualWrite();
+      await migration.migrate();
+      expect((await migration.verify()).clean).toBe(true);
+      await migration.promote();
+      await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+      expect((await migration.status()).cutOffWrites).toBeUndefined();
+    } finally {
+      await migration.close();
+    }
+    // phase.json still says json-only; this clone's evidence is gone with its state.json.
+    writeFileSync(`${tempDir()}/.deploystate/state.json`, '{');
+    const reopened = await Migration.open({ cwd: tempDir() });
+    try {
+      const status = await reopened.status();
+      expect(status.state.phase).toBe('json-only');
+      expect(status.cutOffWrites).toBeUndefined();
+      // A write cut off in this spell is still named.
+      const cut = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Now', 'bsctestnet']);
+      expect((await cut.done).signal).toBe('SIGKILL');
+      expect((await reopened.status()).cutOffWrites?.map((w) => w.key)).toEqual(['97-Now']);
+    } finally {
+      await reopened.close();
     }
   });
 
