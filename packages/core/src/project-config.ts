@@ -143,7 +143,10 @@ function refuseUnknownKeys(fields: Record<string, unknown>, text: string, file: 
   const offset = offsets.get(first.pointer);
   const position = offset === undefined ? undefined : positionOf(text, offset);
   const meant = nearestKey(first.key, first.known);
-  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown key(s): ${unknown.slice(1).map((k) => JSON.stringify(k.path)).join(', ')})` : '';
+  // A few of the others by name: a config of thousands of typos still gets a message a terminal shows.
+  const named = unknown.slice(1, 1 + OTHER_UNKNOWN_NAMED).map((k) => JSON.stringify(k.path));
+  if (unknown.length - 1 > OTHER_UNKNOWN_NAMED) named.push('...');
+  const others = unknown.length > 1 ? ` (and ${unknown.length - 1} more unknown key(s): ${named.join(', ')})` : '';
   throw new StateError(
     ErrorCodes.INVALID_CONFIG,
     `${file}: unknown key ${JSON.stringify(first.path)}${position ? ` at line ${position.line}, column ${position.column}` : ''}${meant ? `; did you mean ${JSON.stringify(meant)}?` : ''}${others}`,
@@ -154,6 +157,9 @@ function refuseUnknownKeys(fields: Record<string, unknown>, text: string, file: 
     },
   );
 }
+
+/** How many unknown keys past the first an INVALID_CONFIG message names. */
+const OTHER_UNKNOWN_NAMED = 5;
 
 const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
 

@@ -74,6 +74,17 @@ describe('readProjectConfig', () => {
     expect(readProjectConfig(dir)).toMatchObject({ networks: [{ aliases: ['bsct'] }], acknowledge: [{ note: 'ok' }] });
   });
 
+  it('many unknown keys: the first named where it is, five more by name, and how many in all', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    const typos = Array.from({ length: 2_000 }, (_, i) => `"typo${i}": 1`).join(',\n  ');
+    await writeFile(file, `{\n  ${typos}\n}\n`);
+    const error = thrown(() => readProjectConfig(dir));
+    expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
+    expect(error.message).toContain('unknown key "typo0" at line 2');
+    expect(error.message).toContain('(and 1999 more unknown key(s): "typo1", "typo2", "typo3", "typo4", "typo5", ...)');
+    expect(error.message).not.toContain('"typo6"');
+  });
+
   it('a field of the wrong shape is INVALID_CONFIG for deploy scripts as for the CLI', async () => {
     const file = join(dir, 'deploystate.config.json');
     for (const fields of [
