@@ -103,8 +103,10 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
     let createIfMissing = false;
     if (state.kind === 'missing' || state.kind === 'empty') {
       // Between a restore's two renames (its marker beside the folder, level-files.ts) the folder
-      // is missing for a moment: waited for as a lock is, never created afresh nor reported missing meanwhile.
-      const swapping = state.kind === 'missing' ? copyBeingSwappedIn(path) : undefined;
+      // is missing for a moment, or holds only the LOCK and LOG of an open that raced the first
+      // rename (the restore clears them): waited for as a lock is, never created afresh (an empty
+      // store in the copy's place) nor reported missing meanwhile.
+      const swapping = copyBeingSwappedIn(path);
       if (swapping !== undefined) {
         waited.yes = true;
         if (Date.now() < deadline) {
@@ -120,7 +122,7 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
             file: path,
             hint:
               swapping !== undefined
-                ? `a restore stopped between its two renames: its checked copy is at ${swapping}; run the restore again (or rename that copy to ${path} and remove ${swapMarkerOf(path)})`
+                ? `a restore is swapping its checked copy ${swapping} into place and did not finish within the wait: retry once it ends; if it was stopped, run the restore again (or rename that copy to ${path} and remove ${swapMarkerOf(path)})`
                 : 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
           },
         );
@@ -164,7 +166,17 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
       open.noteTornTails(tornTails);
       return db;
     } catch (error) {
-      if (error !== HELD_HERE && !isLockedError(error)) throw mapLevelError(error, path);
+      if (error !== HELD_HERE && !isLockedError(error)) {
+        const failure = mapLevelError(error, path);
+        // The folder was there when looked at, and a restore renamed it aside before LevelDB opened
+        // it: the swap is waited for as above (the loop's next look sees it, and ends the wait).
+        if (failure.code === ErrorCodes.STORE_NOT_FOUND && copyBeingSwappedIn(path) !== undefined && Date.now() < deadline) {
+          waited.yes = true;
+          await sleep(backoff(open.lockWait, attempt));
+          continue;
+        }
+        throw failure;
+      }
       waited.yes = true;
       // A person watching the command is told why it is quiet, and for whom it waits.
       if (!announced && error !== HELD_HERE && Date.now() - begun >= WAITING_NOTICE_MS) {

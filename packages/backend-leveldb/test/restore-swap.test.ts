@@ -4,7 +4,8 @@
 // copy as it waits for a lock, never reports the store missing meanwhile, and never creates an empty
 // store in its place. A staged copy alone (a restore killed while copying) is no swap: not waited for.
 import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
 import { writeFile } from 'node:fs/promises';
@@ -26,6 +27,36 @@ describe('a store opened while a restore swaps its folder', () => {
     await opening;
     expect((await store.get(56, 'Seed'))?.contractName).toBe('Seed');
     await store.close();
+  });
+
+  it('a folder holding only what an open that raced the first rename left (LOCK, LOG): waited for too, never created over, even by a store that may create', async () => {
+    const staged = `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
+    await rename(folder.path, staged);
+    await writeFile(swapMarkerOf(folder.path), `${staged}\n`);
+    // A deploy script's check saw the folder, the rename took it, then LevelDB's open made the
+    // folder with its LOCK and LOG before it failed for want of CURRENT.
+    await expect(new Level(folder.path, { createIfMissing: false }).open()).rejects.toThrow();
+    expect((await readdir(folder.path)).sort()).toEqual(['LOCK', 'LOG']);
+    for (const create of [false, true]) {
+      const store = new LevelDbStore({ path: folder.path, create, lockWait: { attempts: 40, minDelayMs: 5, maxDelayMs: 20 } });
+      const opening = store.open().then(
+        () => 'opened',
+        (error: unknown) => (error as { code?: string }).code,
+      );
+      // Each look of the open sees the leftovers until the restore clears them and renames its copy in.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await Promise.race([opening, 'still waiting'])).toBe('still waiting');
+      expect((await readdir(folder.path)).sort()).toEqual(['LOCK', 'LOG']);
+      await rm(folder.path, { recursive: true });
+      await rename(staged, folder.path);
+      expect(await opening).toBe('opened');
+      expect((await store.get(56, 'Seed'))?.contractName).toBe('Seed');
+      await store.close();
+      if (!create) {
+        await rename(folder.path, staged);
+        await expect(new Level(folder.path, { createIfMissing: false }).open()).rejects.toThrow();
+      }
+    }
   });
 
   it('a copy a killed restore left: STORE_NOT_FOUND after the wait, naming the copy; nothing is created, even by a store that may create', async () => {

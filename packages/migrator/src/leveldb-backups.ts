@@ -150,7 +150,7 @@ interface LiveFolder {
  * LOCKED is thrown when another process keeps it (replacing the folder under it would lose its
  * writes); any other failure to open means the folder is damaged.
  */
-async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder) => Promise<T>): Promise<T> {
+async function withLiveFolder<T>(ctx: Pick<MigrationContext, 'files' | 'registry'>, work: (live: LiveFolder) => Promise<T>): Promise<T> {
   if (
     !(await stat(ctx.files.leveldb).then(
       () => true,
@@ -179,7 +179,7 @@ async function withLiveFolder<T>(ctx: MigrationContext, work: (live: LiveFolder)
 }
 
 /** Staged copies a restore killed outright left beside the folder (the restore runs under the migration lock: none is another's). */
-async function sweepStaged(ctx: MigrationContext): Promise<void> {
+async function sweepStaged(ctx: Pick<MigrationContext, 'files'>): Promise<void> {
   for (const staged of stagedCopiesOf(ctx.files.leveldb)) await rm(staged, { recursive: true, force: true });
   await rm(swapMarkerOf(ctx.files.leveldb), { force: true });
 }
@@ -218,9 +218,13 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
  * deleted) and the checked copy renamed into place.
  */
 export async function restoreLevelDbFolder(
-  ctx: MigrationContext,
+  ctx: Pick<MigrationContext, 'files' | 'registry' | 'now'>,
   backup?: string,
-  options: { discardNewer?: boolean } = {},
+  options: {
+    discardNewer?: boolean;
+    /** For tests: runs while the live folder is aside and the checked copy not yet in place. */
+    betweenRenames?: () => Promise<void>;
+  } = {},
 ): Promise<LevelDbRestoreResult> {
   const state = await readState(ctx.files);
   assertMayRun('restore leveldb', { state, openSinceVerify: [] }, ctx.files.state);
@@ -290,6 +294,7 @@ export async function restoreLevelDbFolder(
           await rename(ctx.files.leveldb, aside);
           movedAside = aside;
         }
+        await options.betweenRenames?.();
         await renameIntoPlace(staged, ctx.files.leveldb).catch((error: unknown) => {
           throw new StateError(fsErrorCode(error), `the checked copy ${staged} could not be renamed to ${ctx.files.leveldb}: ${(error as Error).message}`, {
             file: ctx.files.leveldb,
