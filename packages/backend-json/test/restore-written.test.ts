@@ -1,7 +1,7 @@
 // The version the store last wrote is always among the backups, as a hard link (no copy), so a
 // state file damaged by hand, even one the store created in a single write, can be restored
 // byte for byte; the restore names the version it puts back.
-import fs from 'node:fs';
+import * as fs from 'node:fs';
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
