@@ -1,5 +1,5 @@
 // The deployments folder on disk: opening (or creating) it, preparing its `.deploystate/`, and listing the state files in it.
-import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -121,18 +121,24 @@ function notAFolder(path: string): boolean {
   }
 }
 
-/** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
-export async function stateFilesIn(location: string, registry: NetworkRegistry): Promise<Array<{ chainId: number; file: string }>> {
-  // A listing while git rewrites the folder (a pull, checkout or reset) misses each file git has
-  // unlinked and not yet written: that chain would read as holding nothing (and a rollback from
-  // json-only would delete its records from LevelDB). Listed once git is done, as reads wait.
+/**
+ * Every entry of the deployments folder, listed once no git command rewrites it. A listing while
+ * git rewrites the folder (a pull, checkout or reset) misses each file git has unlinked and not yet
+ * written: that chain would read as holding nothing (a rollback from json-only would delete its
+ * records from LevelDB; verify would report it missing). Every listing of the folder goes through here.
+ */
+export async function deploymentsEntries(location: string): Promise<Dirent[]> {
   await untilGitDone(location);
-  let entries;
   try {
-    entries = await readdir(location, { withFileTypes: true });
+    return await readdir(location, { withFileTypes: true });
   } catch (error) {
     throw fileSystemError(error, location, 'cannot list');
   }
+}
+
+/** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
+export async function stateFilesIn(location: string, registry: NetworkRegistry): Promise<Array<{ chainId: number; file: string }>> {
+  const entries = await deploymentsEntries(location);
   const out: Array<{ chainId: number; file: string }> = [];
   for (const entry of entries) {
     // Anything under a state file's name is listed (a link, a folder, a FIFO, a socket), so reading

@@ -32,4 +32,5 @@ export {
 export { NewChainFile } from './chain-stream.js';
 export { lastWrittenVersion } from './written-version.js';
 export { readStateFileBytes } from './state-path.js';
+export { deploymentsEntries } from './deployments-folder.js';
 export { racyUntilMs } from './stat-tick.js';

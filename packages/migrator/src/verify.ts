@@ -1,9 +1,8 @@
 // Phase 4, read-only: the comparison of LevelDB and JSON (minus exclusions and unmigratable
 // keys) and the schema validation of every state file; verify records its result as evidence.
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { JsonFileStore } from '@deploystate/backend-json';
+import { deploymentsEntries, type JsonFileStore } from '@deploystate/backend-json';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import {
   compareKeys,
@@ -117,7 +116,9 @@ async function stateFilesIn(ctx: MigrationContext): Promise<{ files: string[]; s
   const out: { files: string[]; skipped: SchemaReport['skipped'] } = { files: [], skipped: [] };
   let entries;
   try {
-    entries = await readdir(ctx.files.deployments, { withFileTypes: true });
+    // Listed as the stores list it, once git is done: a file a pull or checkout has unlinked and not
+    // yet written would otherwise be a chain verify reports missing.
+    entries = await deploymentsEntries(ctx.files.deployments);
   } catch {
     return out;
   }

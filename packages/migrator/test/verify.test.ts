@@ -1,8 +1,10 @@
 // verify reads each JSON state file once: the records it compares and the document it validates
 // come from the same read, so what it reports must match compare() and validate() run apart.
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sleep } from '@deploystate/core';
 import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-');
@@ -63,5 +65,24 @@ describe('verify', () => {
     expect(verify.schema.errors.some((f) => f.file === stray)).toBe(true);
     expect(verify.schema).toEqual(await migration.validate());
     expect((await migration.compare()).right).toEqual(verify.comparison.right);
+  });
+
+  it('lists the state files once git is done: a file a checkout has unlinked and not yet written is no chain missing', async () => {
+    // A team's project: in a git repository from the start.
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    const migration = await demoMigration(dir, 'copied');
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    const indexLock = join(dir, '.git', 'index.lock');
+    // git mid-checkout: it holds index.lock, has unlinked the file, and writes it back in a moment.
+    await writeFile(indexLock, '');
+    await rename(file, `${file}.git-is-writing`);
+    const verifying = migration.verify();
+    await sleep(500);
+    await rename(`${file}.git-is-writing`, file);
+    await rm(indexLock);
+    const verify = await verifying;
+    expect(verify.comparison.equal).toBe(true);
+    expect(verify.clean).toBe(true);
   });
 });
