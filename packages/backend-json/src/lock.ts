@@ -54,6 +54,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 // death or release is taken within about this long, well inside a lease holder's hand-over window.
 const MAX_POLL_MS = 10;
 const HANDOVER_GRACE_MS = 150;
+/** How often an idle lease looks whether another process waits for its lock. */
+const IDLE_WAITER_POLL_MS = 5;
 /** How long a lease keeps its lock from waiters after one let a whole handover grace go by (paused, or starved). */
 const UNANSWERED_PAUSE_MS = 1_000;
 const HOST = hostname();
@@ -337,13 +339,17 @@ export class LockLease {
   }
 
   private armIdle(ms: number): ReturnType<typeof setTimeout> {
+    // Idle, it looks for waiters too: a waiter otherwise waits out the whole idle time, and one
+    // whose own turn this holder waits for (two writers taking the same two locks) makes every
+    // use of both pay it.
+    const look = Math.min(ms, IDLE_WAITER_POLL_MS);
     const timer = setTimeout(() => {
       this.idleTimer = undefined;
       if (this.running > 0) return; // a use running now arms it again when it ends
       const left = this.lastEnd + this.options.idleMs - performance.now();
-      if (left > 1) this.idleTimer = this.armIdle(left);
+      if (left > 1 && !this.hasWaiters()) this.idleTimer = this.armIdle(left);
       else void this.release();
-    }, ms);
+    }, look);
     timer.unref();
     return timer;
   }
