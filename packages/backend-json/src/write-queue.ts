@@ -2,8 +2,8 @@
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { chmodSync, lstatSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { ErrorCodes, StateError, fileSystemError, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCodes, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
@@ -254,8 +254,9 @@ export class WriteQueue {
         throw error;
       }
       if (replaced === false) {
-        // Abandoned (the lease's lock or the file is not what the print assumed): the layout it
-        // changed in place is dropped with its entry, so the usual path reads the file afresh.
+        // Abandoned (the lease's lock or the file is not what the print assumed), or written and
+        // then replaced by git (replaceFile): the layout it changed in place is dropped with its
+        // entry, so the usual path reads the file afresh.
         if (printed.lent) this.options.cache.delete(chainId);
         return false;
       }
@@ -331,7 +332,14 @@ export class WriteQueue {
     let stale = false;
     // The inode renamed in: the file as written, as long as no other program replaced it since.
     let writtenIno: bigint | undefined;
-    const lastSteps = (tmp: string): false | undefined => {
+    const folder = dirname(target);
+    const lastSteps = (tmp: string, gitWaited = false): false | undefined | Promise<false | undefined> => {
+      // A git command rewriting the work tree (checkout, reset, stash, pull) unlinks each file it
+      // updates and creates it again, exclusively: a rename in between failed git's command halfway
+      // ("File exists") or went under git's version. Waited for, bounded as reads wait (a stat of
+      // git's index.lock when git is not at work); the file as git left it then fails the check
+      // below, and the batch runs again on top of it (writeBatch).
+      if (!gitWaited && gitAtWork(folder)) return untilGitDone(folder).then(() => lastSteps(tmp, true));
       // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
       lease.assertHeld();
       // Other programs write the file without the lock (git checking out or merging it, a script
@@ -381,6 +389,13 @@ export class WriteQueue {
     } catch (error) {
       shelf?.reset();
       throw error;
+    }
+    // A git command that took its index.lock after the rename, before this write returns, may write
+    // its version over this one: the put is not acknowledged under it, but runs again on top of
+    // git's result (writeBatch), as if it came a moment later. One stat when git is not at work.
+    if (!stale && writtenIno !== undefined && gitAtWork(folder)) {
+      await untilGitDone(folder);
+      stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
     }
     if (stale) {
       shelf?.reset();

@@ -1,0 +1,125 @@
+// A put while git rewrites the work tree (reset, checkout, stash, pull): git unlinks each file it
+// updates and creates it again exclusively, holding the repository's index.lock all along. A put
+// that renamed its file in that window failed git's command halfway ("unable to create file
+// deployments/bscmainnet.json: File exists") or was written over by git's version after the put
+// had returned (repro, a put every 10 ms under 150 resets, checkouts or stashes each: 0-17 puts
+// renamed while git held its lock and 1-14 acknowledged after git took it, then written over; git's
+// own failure needs the rename in the microseconds between its unlink and its create, unseen in
+// 1,350 commands, so placed here by holding index.lock). A put now waits for git, and lands on
+// top of the file as git left it.
+import { execFileSync } from 'node:child_process';
+import type { PathLike } from 'node:fs';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '@deploystate/core';
+import { rec, storePerTest } from './helpers.js';
+
+// The module object the store's named imports are synced from (syncBuiltinESMExports).
+const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+const setup = storePerTest();
+const A = `0x${'a'.repeat(40)}`;
+
+/** A store in a git work tree whose chain file holds Token (as committed, set aside) and Extra (a change git's reset drops). */
+async function writerInRepository() {
+  const ctx = await setup();
+  execFileSync('git', ['init', '-q'], { cwd: ctx.dir });
+  const file = join(ctx.dir, 'bscmainnet.json');
+  const committed = join(ctx.dir, 'committed.bytes');
+  await ctx.store.put(rec(56, 'Token', { address: A }));
+  await copyFile(file, committed);
+  await ctx.store.put(rec(56, 'Extra'));
+  const indexLock = join(ctx.dir, '.git', 'index.lock');
+  // What git's reset does to the file under its lock, in steps: unlink (once), create exclusively
+  // (EEXIST when a file appeared since), then the lock goes.
+  let unlinked = false;
+  const gitUnlinks = (): void => {
+    if (!unlinked) fs.unlinkSync(file);
+    unlinked = true;
+  };
+  const gitRewrites = async (): Promise<void> => {
+    gitUnlinks();
+    await writeFile(file, fs.readFileSync(committed), { flag: 'wx' });
+    await rm(indexLock);
+  };
+  return { ctx, file, indexLock, gitUnlinks, gitRewrites };
+}
+
+/** Starts a put and reports whether it has returned. */
+function pending<T>(write: Promise<T>): { write: Promise<T>; answered: () => boolean } {
+  let answered = false;
+  const tracked = write.finally(() => {
+    answered = true;
+  });
+  return { write: tracked, answered: () => answered };
+}
+
+async function namesIn(ctx: { open(): Promise<{ list(chainId: number): Promise<Array<{ contractName: string }>> }> }): Promise<string[]> {
+  const reader = await ctx.open();
+  return (await reader.list(56)).map((r) => r.contractName).sort();
+}
+
+const realRename = fs.renameSync;
+afterEach(() => {
+  fs.renameSync = realRename;
+  syncBuiltinESMExports();
+});
+
+describe('a put while git rewrites its chain file', () => {
+  it('is held while git holds index.lock, so git creates its file and the put lands on top of it', async () => {
+    const { ctx, file, indexLock, gitUnlinks, gitRewrites } = await writerInRepository();
+    let gitStarted = false;
+    // git takes its lock after the put read the file, and unlinks the file just before a rename the
+    // put makes while git holds the lock: git's exclusive create then finds the put's file.
+    const writer = await ctx.open({
+      beforeReplace: async () => {
+        if (gitStarted) return;
+        gitStarted = true;
+        await writeFile(indexLock, '');
+      },
+    });
+    fs.renameSync = (from: PathLike, to: PathLike) => {
+      if (to === file && fs.existsSync(indexLock)) gitUnlinks();
+      realRename(from, to);
+    };
+    syncBuiltinESMExports();
+    const put = pending(writer.put(rec(56, 'Router')));
+    await sleep(200);
+    expect(gitStarted).toBe(true);
+    expect(put.answered()).toBe(false);
+    await gitRewrites();
+    await put.write;
+    expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+  });
+
+  it('renamed in just before git took index.lock, is written again on top of the file git wrote before it returns', async () => {
+    const { ctx, file, indexLock, gitRewrites } = await writerInRepository();
+    let gitStarted = false;
+    fs.renameSync = (from: PathLike, to: PathLike) => {
+      realRename(from, to);
+      if (gitStarted || to !== file) return;
+      gitStarted = true;
+      fs.writeFileSync(indexLock, '');
+    };
+    syncBuiltinESMExports();
+    const put = pending(ctx.store.put(rec(56, 'Router')));
+    await sleep(200);
+    expect(gitStarted).toBe(true);
+    expect(put.answered()).toBe(false);
+    await gitRewrites();
+    await put.write;
+    expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+  });
+
+  it('is not held by an index.lock a crashed git left behind long ago', async () => {
+    const { ctx, indexLock } = await writerInRepository();
+    await writeFile(indexLock, '');
+    const longAgo = new Date(Date.now() - 60_000);
+    fs.utimesSync(indexLock, longAgo, longAgo);
+    const put = pending(ctx.store.put(rec(56, 'Router')));
+    await sleep(200);
+    expect(put.answered()).toBe(true);
+    expect(await namesIn(ctx)).toEqual(['Extra', 'Router', 'Token']);
+  });
+});
