@@ -390,11 +390,12 @@ export class WriteQueue {
       shelf?.reset();
       throw error;
     }
-    // A git command that took its index.lock after the rename, before this write returns, may write
-    // its version over this one: the put is not acknowledged under it, but runs again on top of
-    // git's result (writeBatch), as if it came a moment later. One stat when git is not at work.
-    if (!stale && writtenIno !== undefined && gitAtWork(folder)) {
-      await untilGitDone(folder);
+    // A git command that took its index.lock just before or after the rename, before this write
+    // returns, may write its version over this one (a checkout of one file can be done and let go
+    // of its lock within the folder's sync): the put is not acknowledged under it, but runs again
+    // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
+    if (!stale && writtenIno !== undefined) {
+      if (gitAtWork(folder)) await untilGitDone(folder);
       stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
     }
     if (stale) {

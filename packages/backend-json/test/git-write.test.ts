@@ -112,6 +112,22 @@ describe('a put while git rewrites its chain file', () => {
     expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
   });
 
+  it('replaced by git between its rename and its return (lock taken and let go meanwhile) is written again on top of the file git wrote', async () => {
+    const { ctx, file, indexLock, gitRewrites } = await writerInRepository();
+    let gitRan = false;
+    fs.renameSync = (from: PathLike, to: PathLike) => {
+      realRename(from, to);
+      if (gitRan || to !== file) return;
+      gitRan = true;
+      fs.writeFileSync(indexLock, '');
+      void gitRewrites();
+    };
+    syncBuiltinESMExports();
+    await ctx.store.put(rec(56, 'Router'));
+    expect(gitRan).toBe(true);
+    expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+  });
+
   it('is not held by an index.lock a crashed git left behind long ago', async () => {
     const { ctx, indexLock } = await writerInRepository();
     await writeFile(indexLock, '');
