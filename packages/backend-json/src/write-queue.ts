@@ -255,7 +255,7 @@ export class WriteQueue {
       }
       if (replaced === false) {
         // Abandoned (the lease's lock or the file is not what the print assumed), or written and
-        // then replaced by git (replaceFile): the layout it changed in place is dropped with its
+        // then replaced by git or another program (replaceFile): the layout it changed in place is dropped with its
         // entry, so the usual path reads the file afresh.
         if (printed.lent) this.options.cache.delete(chainId);
         return false;
