@@ -429,11 +429,15 @@ export class LockLease {
   /**
    * Before a lease takes a lock it does not hold: until nobody waits for it any more (the waiter has
    * it, or gave up) or the grace ends. The holders it waits for are other leases (of this process or
-   * others) whose idle time runs out within the grace.
+   * others) whose idle time runs out within the grace. One still waiting after the whole grace (paused,
+   * or starved) is answered no more for a while, as after a handover: else the idle lease, which lets
+   * go when it sees a waiter, would hand it the lock again after every use.
    */
   private async letWaitersFirst(): Promise<void> {
     const until = performance.now() + HANDOVER_GRACE_MS;
-    while (performance.now() < until && hasWaiters(this.file)) await sleep(2);
+    let waiting = true;
+    while (performance.now() < until && (waiting = hasWaiters(this.file))) await sleep(2);
+    if (waiting) this.unansweredUntil = performance.now() + UNANSWERED_PAUSE_MS;
   }
 
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */

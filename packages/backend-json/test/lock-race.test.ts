@@ -172,6 +172,37 @@ describe('a paused waiter', () => {
   });
 });
 
+describe('a paused waiter and an idle lease', () => {
+  it('the idle lease lets go for it once; uses after the grace keep the lock, however far apart', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'state.lock');
+    const lease = new LockLease(lock, { lockFile: lock, idleMs: 60_000, timeoutMs: 5_000 });
+    try {
+      await lease.run(async () => undefined);
+      const waiter = start(['try', lock, 'exclusive', '30000']);
+      for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      waiter.process.kill('SIGSTOP');
+      // Idle, the lease sees the waiter and lets go (it polls for waiters every few ms).
+      for (let i = 0; i < 500 && lease.held; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(lease.held).toBe(false);
+      // The next use gives the paused waiter its grace, then takes the lock; later ones, each after
+      // the idle lease had time to look again, keep it.
+      for (let use = 0; use < 4; use++) {
+        await lease.run(async () => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(lease.takes).toBe(2);
+      expect(waiter.lines).toEqual([]);
+      waiter.process.kill('SIGCONT');
+      await lease.release();
+      await waiter.exited;
+      expect(waiter.lines).toEqual(['got']);
+    } finally {
+      await lease.release();
+    }
+  });
+});
+
 describe('a killed holder frees the lock at once', () => {
   it('SIGKILL while taking, holding or releasing: the next writer takes it, and every acknowledged write is kept (200 trials)', async () => {
     // One child runs PAIRS independent writer loops, each on its own lock and counter file, so one
