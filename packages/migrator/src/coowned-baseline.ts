@@ -212,7 +212,7 @@ export async function fold(
   let settled = true;
   for (const [seq, intent] of intents) {
     if (!closed.has(seq)) {
-      const alive = writerAlive(intent.pid);
+      const alive = writerAlive(intent);
       open?.set(intent.key, [...(open.get(intent.key) ?? []), { ...entryOf(intent), phase: intent.phase, cutOff: !alive }]);
       if (!alive) continue;
       if (settled) baseline.scannedSeq = seq - 1;

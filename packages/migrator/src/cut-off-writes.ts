@@ -29,7 +29,7 @@ export async function cutOffJsonOnlyWrites(journal: Journal, sinceSeq: number, c
   // json-only spell a rollback ended (and the copy and verify since settled the key), whatever
   // `sinceSeq` a state.json without this cut-over's evidence (unreadable, say) falls back to.
   const cut = [...(await lastWrites(journal, sinceSeq, { forgetAt: DUAL_WRITE_ENABLED })).values()]
-    .filter((w) => w.outcome === undefined && w.intent.phase === 'json-only' && !writerAlive(w.intent.pid))
+    .filter((w) => w.outcome === undefined && w.intent.phase === 'json-only' && !writerAlive(w.intent))
     .map((w) => w.intent)
     .sort((a, b) => a.seq - b.seq);
   if (cut.length === 0) return [];

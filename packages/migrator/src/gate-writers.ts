@@ -16,7 +16,7 @@ export async function namingWritersInFlight(files: Pick<StateFiles, 'fence' | 'j
   try {
     const journal = new Journal(files.journal);
     const last = await journal.lastSeq();
-    open = (await summarizeJournal(journal, Math.max(0, last - RECENT_ENTRIES))).open.filter((e) => writerAlive(e.pid));
+    open = (await summarizeJournal(journal, Math.max(0, last - RECENT_ENTRIES))).open.filter((e) => writerAlive(e));
   } catch {
     return error;
   }

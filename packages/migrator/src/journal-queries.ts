@@ -126,7 +126,7 @@ export async function waitForOutcomes(
   for (;;) {
     const summary = await summarizeJournal(journal, sinceSeq, filter);
     // A writer that is gone will never close its intent: waiting for it only delays the caller.
-    if (summary.open.every((e) => !writerAlive(e.pid)) || Date.now() >= deadline) return summary;
+    if (summary.open.every((e) => !writerAlive(e)) || Date.now() >= deadline) return summary;
     await sleep(10);
   }
 }

@@ -9,7 +9,16 @@ import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { ErrorCodes, errnoCode, fileSystemError, IdleRelease, isProcessAlive, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import {
+  ErrorCodes,
+  errnoCode,
+  fileSystemError,
+  IdleRelease,
+  isProcessAliveSince,
+  StateError,
+  stringifyLossless,
+  type DeploymentRecord,
+} from '@deploystate/core';
 import { parseLine } from './journal-line.js';
 import type { MigrationPhase } from './types.js';
 
@@ -460,7 +469,11 @@ export class Journal {
   }
 }
 
-/** Whether the process that appended an entry may still be writing (the journal is local to this host). */
-export function writerAlive(pid: number): boolean {
-  return pid === process.pid || isProcessAlive(pid);
+/**
+ * Whether the process that appended an entry may still be writing (the journal is local to this
+ * host): its pid is alive and that process had started by the entry's time (a later one only
+ * reuses the pid of a writer cut off).
+ */
+export function writerAlive(entry: Pick<EntryBase, 'pid' | 'time'>): boolean {
+  return isProcessAliveSince(entry.pid, entry.time);
 }

@@ -2,6 +2,7 @@
 // mid-write): status names each, with whether its network file holds what it meant to write, and
 // never names a write whose process still runs. Real processes: the writer is killed or stopped
 // inside its put.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
@@ -75,6 +76,32 @@ describe('status in json-only', () => {
       expect((await reopened.status()).cutOffWrites?.map((w) => w.key)).toEqual(['97-Now']);
     } finally {
       await reopened.close();
+    }
+  });
+
+  // Before: a live process that took the killed writer's pid (pids wrap; a container starts at low
+  // pids) hid the cut-off write for as long as it lived (1 of 1 runs, pid reuse forced through
+  // ns_last_pid): a pid alone was taken for the writer.
+  it('names a write cut off whose pid a process started since has taken', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    const journalFile = `${tempDir()}/.deploystate/journal.ndjson`;
+    let other: ChildProcess | undefined;
+    try {
+      const lost = runNode('crash-writer.mjs', [tempDir(), 'before-json', '56', 'Lost', 'bscmainnet']);
+      expect((await lost.done).signal).toBe('SIGKILL');
+      other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      await new Promise((resolve) => other?.once('spawn', resolve));
+      // The journal as it reads once the kernel gives the writer's pid, a minute after its line, to a
+      // process that lives on.
+      const intent = readFileSync(journalFile, 'utf8')
+        .split('\n')
+        .find((line) => line.includes('"key":"56-Lost"')) as string;
+      const taken = { ...(JSON.parse(intent) as object), pid: other.pid, time: new Date(Date.now() - 60_000).toISOString() };
+      writeFileSync(journalFile, readFileSync(journalFile, 'utf8').replace(intent, JSON.stringify(taken)));
+      expect((await migration.status()).cutOffWrites).toEqual([expect.objectContaining({ key: '56-Lost', pid: other.pid, landed: false })]);
+    } finally {
+      other?.kill('SIGKILL');
+      await migration.close();
     }
   });
 

@@ -1,0 +1,52 @@
+// Whether the process behind a pid is the one that wrote a line at a given time: a pid alone may
+// name another process once the first one dies (pids wrap; a container starts at low pids).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { isProcessAlive } from './errors.js';
+
+/** The computed start time is as coarse as the boot time (whole seconds) and the tick (10 ms). */
+const START_SLACK_MS = 1_000;
+
+let clock: { bootMs: number; msPerTick: number } | null | undefined;
+
+/** Boot time and tick length, read once (undefined elsewhere than Linux or without /proc). */
+function kernelClock(): { bootMs: number; msPerTick: number } | undefined {
+  if (clock !== undefined) return clock ?? undefined;
+  clock = null;
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    if (btime !== undefined && Number.isInteger(ticks) && ticks > 0) clock = { bootMs: Number(btime) * 1000, msPerTick: 1000 / ticks };
+  } catch {
+    // No /proc or no getconf: the pid alone answers (a wrong tick rate would misjudge live writers).
+  }
+  return clock ?? undefined;
+}
+
+/** When the process started (ms since the epoch), from /proc/<pid>/stat field 22; undefined where that cannot be read. */
+export function processStartTime(pid: number): number | undefined {
+  const kernel = kernelClock();
+  if (kernel === undefined) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: count from the last ')'.
+  const starttime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return Number.isFinite(starttime) ? kernel.bootMs + starttime * kernel.msPerTick : undefined;
+}
+
+/**
+ * Whether the process `pid` is alive and was already running at `since` (an ISO time or ms since the
+ * epoch, when it wrote a line naming itself): one started later only reuses the pid of a process
+ * now gone. Where start times cannot be read (macOS, Windows, no /proc) the pid alone answers.
+ */
+export function isProcessAliveSince(pid: number, since: string | number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  const sinceMs = typeof since === 'number' ? since : Date.parse(since);
+  const started = processStartTime(pid);
+  return started === undefined || Number.isNaN(sinceMs) || started <= sinceMs + START_SLACK_MS;
+}
