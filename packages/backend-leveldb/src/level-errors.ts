@@ -1,7 +1,7 @@
 // Translates `level` errors (LEVEL_* codes, often wrapped in LEVEL_DATABASE_NOT_OPEN with the real
 // code in `cause`) into the toolkit's closed set, naming the store's folder.
 import { join } from 'node:path';
-import { ErrorCodes, StateError, lockHolders } from '@deploystate/core';
+import { ErrorCodes, FILE_SIZE_LIMIT_HINT, StateError, lockHolders } from '@deploystate/core';
 import { corrupted } from './level-files.js';
 
 interface CodedError {
@@ -64,6 +64,18 @@ export function mapLevelError(error: unknown, path: string, key?: string): State
     return new StateError(ErrorCodes.DISK_FULL, `disk full writing LevelDB store ${path}`, where);
   if (/Permission denied|Read-only file system|Operation not permitted/i.test(text)) {
     return new StateError(ErrorCodes.PERMISSION_DENIED, `access to LevelDB store ${path} was denied: ${text}`, where);
+  }
+  // EFBIG, as LevelDB words it: a write (a put, or the table an open compacts its log into) hit the
+  // process's file-size limit. Nothing is damaged: not CORRUPTED.
+  if (/File too large/.test(text)) {
+    return new StateError(
+      ErrorCodes.WRITE_FAILED,
+      `LevelDB store ${path} could not grow a file past this process's file-size limit (EFBIG, \`ulimit -f\`): ${text}`,
+      {
+        ...where,
+        hint: FILE_SIZE_LIMIT_HINT,
+      },
+    );
   }
   if (codes.includes('LEVEL_CORRUPTION') || codes.includes('LEVEL_IO_ERROR')) {
     const err = corrupted(path, text, error);

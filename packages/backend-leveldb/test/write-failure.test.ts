@@ -4,10 +4,11 @@
 // them (or refuses the log as damaged). Acknowledged puts after a full disk was freed were lost.
 // The store now reopens LevelDB after a failed write; every put acknowledged after it survives.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '../src/index.js';
-import { runNode, storeFolderPerTest } from './helpers.js';
+import { rec, runNode, storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('write-failure');
 
@@ -46,4 +47,22 @@ describe('a write LevelDB fails', () => {
     await store.close();
     expect(missing).toEqual([]);
   });
+
+  // Before: CORRUPTED, "the store is damaged", with a hint to repair a copy (1 of 1 runs): an open
+  // whose log LevelDB compacts into a table past the process's file-size limit (EFBIG) damages
+  // nothing. Now WRITE_FAILED, with the hint that names the limit.
+  it.skipIf(process.platform !== 'linux')(
+    'an open past the file-size limit is WRITE_FAILED naming the limit, never CORRUPTED',
+    async () => {
+      const store = new LevelDbStore({ path: folder.path, create: true });
+      await store.open();
+      // Values that do not compress: the table the next open writes is as large as the log.
+      for (let i = 0; i < 10; i++) await store.put(rec(97, `R${i}`, { deploymentArgs: [randomBytes(10_000).toString('hex')] }));
+      await store.close();
+      const opener = runNode(['--import', 'tsx', join('test', 'fixtures', 'limited-open.ts'), folder.path], { fileSizeKb: 64 });
+      folder.children.push(opener);
+      await opener.exited;
+      expect(opener.output()).toContain(`failed WRITE_FAILED limit-hint file=${folder.path}`);
+    },
+  );
 });

@@ -94,7 +94,7 @@ export class StateError extends Error {
     this.file = details.file;
     this.key = details.key;
     this.position = details.position;
-    this.hint = details.hint;
+    this.hint = details.hint ?? osErrorHint(details.cause);
     this.data = details.data;
   }
 
@@ -154,8 +154,26 @@ export function leftByDeadProcess(pid: number, mtimeMs: number, now: number = Da
  */
 export function fileSystemError(error: unknown, file: string, doing: string): StateError {
   if (error instanceof StateError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason =
+    errnoCode(error) === 'EFBIG'
+      ? "the file would grow past this process's file-size limit (EFBIG, `ulimit -f`)"
+      : error instanceof Error
+        ? error.message
+        : String(error);
   return new StateError(fsErrorCode(error), `${doing} ${file}: ${reason}`, { file, cause: error });
+}
+
+/**
+ * What to do about EFBIG (LevelDB says "File too large"): the process's file-size limit (`ulimit -f`,
+ * a container's or service's fsize limit), rarely the file system's largest file. Freeing disk space
+ * does not help, raising the limit does; the code stays WRITE_FAILED.
+ */
+export const FILE_SIZE_LIMIT_HINT =
+  "the file would grow past this process's file-size limit (`ulimit -f`; a container's or service's fsize limit) or the largest file its file system holds: raise the limit (`ulimit -f unlimited` in the shell that runs it) and run again; what was stored is intact";
+
+/** The hint of an operating-system error whose code's own hint would mislead: every StateError caused by one carries it unless it gives its own. */
+function osErrorHint(cause: unknown): string | undefined {
+  return errnoCode(cause) === 'EFBIG' ? FILE_SIZE_LIMIT_HINT : undefined;
 }
 
 /** Maps an operating-system error from a write to the code that tells the operator what to do. */
@@ -166,5 +184,6 @@ export function fsErrorCode(error: unknown): ErrorCode {
   if (code === 'ENOENT') return ErrorCodes.STORE_NOT_FOUND;
   // A folder where a file is read or written.
   if (code === 'EISDIR') return ErrorCodes.NOT_A_FILE;
+  // EFBIG (a file-size limit) too: the disk has room, and the error's hint names the limit.
   return ErrorCodes.WRITE_FAILED;
 }

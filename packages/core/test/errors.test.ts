@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, errnoCode, fsErrorCode, isProcessAlive } from '../src/index.js';
+import { ErrorCodes, errnoCode, FILE_SIZE_LIMIT_HINT, fileSystemError, fsErrorCode, isProcessAlive, StateError } from '../src/index.js';
 
 describe('errnoCode', () => {
   it('gives the errno string of a real operating-system error', async () => {
@@ -23,5 +23,24 @@ describe('isProcessAlive', () => {
     const child = spawnSync(process.execPath, ['-e', '0']);
     expect(child.pid).toBeGreaterThan(0);
     expect(isProcessAlive(child.pid)).toBe(false);
+  });
+});
+
+describe('a write past the file-size limit (EFBIG)', () => {
+  const efbig = (): Error => Object.assign(new Error('EFBIG: file too large, write'), { code: 'EFBIG' });
+
+  // Before: WRITE_FAILED with the node message alone and no hint, so the CLI said "fix the cause above".
+  it('is WRITE_FAILED naming the file, with the hint that names the limit (freeing disk space does not help)', () => {
+    const error = fileSystemError(efbig(), '/x/state.json', 'cannot append to');
+    expect(error).toMatchObject({ code: ErrorCodes.WRITE_FAILED, file: '/x/state.json', hint: FILE_SIZE_LIMIT_HINT });
+    expect(error.message).toContain('/x/state.json');
+  });
+
+  it('gives that hint to any StateError it causes, unless the error gives its own', () => {
+    expect(new StateError(fsErrorCode(efbig()), 'could not write f', { cause: efbig() }).hint).toBe(FILE_SIZE_LIMIT_HINT);
+    expect(new StateError(ErrorCodes.WRITE_FAILED, 'could not write f', { cause: efbig(), hint: 'own' }).hint).toBe('own');
+    expect(
+      new StateError(ErrorCodes.WRITE_FAILED, 'could not write f', { cause: Object.assign(new Error('x'), { code: 'EIO' }) }).hint,
+    ).toBeUndefined();
   });
 });
