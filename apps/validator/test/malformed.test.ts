@@ -26,6 +26,21 @@ describe('malformed state files', () => {
     expect(result.ok).toBe(false);
   });
 
+  // Before: validate threw a raw RangeError (Maximum call stack size exceeded), 1 of 1 runs, and
+  // checked no file at all.
+  it('reports a file nested thousands of levels deep as NOT_JSON naming it, and checks the rest', async () => {
+    const file = join(dir, 'bscmainnet.json');
+    const text = (await readFile(file, 'utf8')).replace(
+      '{',
+      `{\n  "deep": ${'['.repeat(6_000)}123456789012345678901234567890${']'.repeat(6_000)},`,
+    );
+    await writeFile(file, text);
+    const result = await validateDeployments(dir);
+    expect(result.findings.filter((f) => f.severity === 'error').map((f) => [f.code, f.file, f.line])).toEqual([['NOT_JSON', file, 2]]);
+    expect(result.files.length).toBeGreaterThan(1);
+    expect(result.ok).toBe(false);
+  });
+
   it('reports a record name no store can key (a lone surrogate) as INVALID_KEY and checks the rest', async () => {
     const file = join(dir, 'bscmainnet.json');
     const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, { contractName: string }> };

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readlink, lstat, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, JsonNumber, parseLossless, stringifyLossless } from '@deploystate/core';
+import { ErrorCodes, JsonNumber, MAX_RECORD_DEPTH, parseLossless, stringifyLossless } from '@deploystate/core';
 import { acquireLock } from '../src/lock.js';
 import { rec, storePerTest } from './helpers.js';
 
@@ -103,20 +103,23 @@ describe('malformed state files', () => {
     expect((await lstat(file)).isDirectory()).toBe(true);
   });
 
-  it.runIf(process.platform !== 'win32')('names a FIFO where the state file belongs (NOT_A_FILE) on iterate and in the folder listing, never waiting on it', async () => {
-    const { store } = await setup();
-    const file = store.fileFor(56);
-    execFileSync('mkfifo', [file]);
-    try {
-      expect(await store.listStateFiles()).toEqual([{ chainId: 56, file }]);
-      const findings: string[] = [];
-      for await (const entry of store.iterate({ onInvalid: (e) => findings.push(e.finding.code) })) void entry;
-      expect(findings).toEqual(['NOT_A_FILE']);
-      await refused(store.put(rec(56, 'A')), ErrorCodes.NOT_A_FILE, file);
-    } finally {
-      await import('node:fs/promises').then((fs) => fs.rm(file, { force: true }));
-    }
-  });
+  it.runIf(process.platform !== 'win32')(
+    'names a FIFO where the state file belongs (NOT_A_FILE) on iterate and in the folder listing, never waiting on it',
+    async () => {
+      const { store } = await setup();
+      const file = store.fileFor(56);
+      execFileSync('mkfifo', [file]);
+      try {
+        expect(await store.listStateFiles()).toEqual([{ chainId: 56, file }]);
+        const findings: string[] = [];
+        for await (const entry of store.iterate({ onInvalid: (e) => findings.push(e.finding.code) })) void entry;
+        expect(findings).toEqual(['NOT_A_FILE']);
+        await refused(store.put(rec(56, 'A')), ErrorCodes.NOT_A_FILE, file);
+      } finally {
+        await import('node:fs/promises').then((fs) => fs.rm(file, { force: true }));
+      }
+    },
+  );
 
   it('never follows nor replaces a symbolic link at a state file path (NOT_A_FILE)', async () => {
     const { store, dir } = await setup();
@@ -139,7 +142,7 @@ describe('malformed state files', () => {
   });
 });
 
-describe('a file where the store\'s own .deploystate folder goes', () => {
+describe("a file where the store's own .deploystate folder goes", () => {
   it('serves reads; a write fails WRITE_FAILED naming that file and what to do, and works once it is moved away', async () => {
     const { dir, store, open } = await setup();
     await store.put(rec(56, 'A'));
@@ -160,3 +163,45 @@ describe('a file where the store\'s own .deploystate folder goes', () => {
   });
 });
 
+/** Arrays nested `levels` deep around one big integer (an exact number: the codec's restore walks it). */
+function nested(levels: number): string {
+  return `${'['.repeat(levels)}123456789012345678901234567890${']'.repeat(levels)}`;
+}
+
+/** An array value nested `levels` deep, as a record field (arrays of arrays around one bigint). */
+function nestedValue(levels: number): unknown {
+  let value: unknown = 123456789012345678901234567890n;
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
+
+// Before: a file nesting a few thousand levels deep threw a raw RangeError (Maximum call stack size
+// exceeded) from the codec's walks, 1 of 1 runs, naming no file: a crash, not a reader's error.
+describe('a state file nested deeper than the codec reads', () => {
+  it.each([
+    ['in a record, around an exact number', (levels: number) => fileText(`,\n      "deep": ${nested(levels)}`)],
+    [
+      'in a key the store does not own',
+      (levels: number) =>
+        fileText().replace('{\n  "schemaVersion"', `{\n  "other": ${nested(levels).replace(/\d+/, '1')},\n  "schemaVersion"`),
+    ],
+  ])('is CORRUPTED naming the file (%s)', async (_, text) => {
+    const { store } = await setup();
+    const file = store.fileFor(56);
+    await writeFile(file, text(6_000));
+    await refused(store.get(56, 'A'), ErrorCodes.CORRUPTED, file);
+    await refused(store.put(rec(56, 'B')), ErrorCodes.CORRUPTED, file);
+  });
+
+  it('keeps a record nested as deep as MAX_RECORD_DEPTH, and refuses a deeper one (INVALID_RECORD) writing nothing', async () => {
+    const { store } = await setup();
+    // The record object is its first level.
+    await store.put({ ...rec(56, 'A'), deep: nestedValue(MAX_RECORD_DEPTH - 1) });
+    expect(await store.get(56, 'A')).toEqual({ ...rec(56, 'A'), deep: nestedValue(MAX_RECORD_DEPTH - 1) });
+    const before = await readFile(store.fileFor(56), 'utf8');
+    await expect(store.put({ ...rec(56, 'B'), deep: nestedValue(MAX_RECORD_DEPTH) })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_RECORD,
+    });
+    expect(await readFile(store.fileFor(56), 'utf8')).toBe(before);
+  });
+});

@@ -16,8 +16,11 @@ import { DECODED_MARK, onlySafeShortIntegers, patch, scan, type Scan } from './c
 import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 
 export { MAX_INTEGER_DIGITS } from './json-number.js';
+
+export { MAX_JSON_DEPTH } from './json-depth.js';
 
 // protoAction/constructorAction 'preserve': json-bigint's defaults throw on any key that merely
 // contains `constructor` (e.g. `constructorArgs`).
@@ -122,9 +125,68 @@ function parseScanned(text: string, options: ParseOptions): unknown {
     }
     throw fail(new Error('invalid JSON'), options);
   }
-  if (found.values.length > 0) return restore(parsed, found.values);
+  // The restore walks every array and object, checking their depth on the way.
+  if (found.values.length > 0) return restore(parsed, found.values, 1);
   parsedPlain = true;
   return parsed;
+}
+
+/** Thrown by the walks over a parsed value that pass MAX_JSON_DEPTH; the parse turns it into CORRUPTED (tooDeep). */
+class TooDeep extends Error {}
+
+/** Whether the text holds more than MAX_JSON_DEPTH brackets that open: only then can it nest deeper (a native search per bracket). */
+function mayNestTooDeep(text: string): boolean {
+  let count = 0;
+  for (const open of ['[', '{']) {
+    for (let at = text.indexOf(open); at !== -1; at = text.indexOf(open, at + 1)) if (++count > MAX_JSON_DEPTH) return true;
+  }
+  return false;
+}
+
+/** Walks a parsed value's arrays and objects without recursion (a deep value must not exhaust the stack here), throwing TooDeep past MAX_JSON_DEPTH. */
+function checkDepth(value: unknown): void {
+  const pending: Array<[object, number]> = typeof value === 'object' && value !== null ? [[value, 1]] : [];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [container, depth] = next;
+    if (depth > MAX_JSON_DEPTH) throw new TooDeep();
+    for (const key in container) {
+      const item = (container as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null && !isJsonNumber(item)) pending.push([item, depth + 1]);
+    }
+  }
+}
+
+/** The CORRUPTED error for a text nested past MAX_JSON_DEPTH, at the bracket that opens level MAX_JSON_DEPTH + 1. */
+function tooDeep(text: string, options: ParseOptions): StateError {
+  let depth = 0;
+  let at = 0;
+  for (; at < text.length; at++) {
+    const c = text.charCodeAt(at);
+    if (c === 34) {
+      for (at++; at < text.length && text.charCodeAt(at) !== 34; at++) if (text.charCodeAt(at) === 92) at++;
+    } else if (c === 91 || c === 123) {
+      if (++depth > MAX_JSON_DEPTH) break;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  const position = positionOf(text, Math.min(at, text.length));
+  const where = options.source ? `${options.source}: ` : '';
+  return new StateError(
+    ErrorCodes.CORRUPTED,
+    `${where}arrays and objects nest deeper than ${MAX_JSON_DEPTH} levels (line ${position.line}, column ${position.column})`,
+    {
+      ...(options.source !== undefined && (options.sourceIsKey ? { key: options.source } : { file: options.source })),
+      position,
+    },
+  );
+}
+
+/** A parse whose value nests past MAX_JSON_DEPTH is CORRUPTED naming the source; any other error passes as it is. */
+function depthChecked<T>(text: string, options: ParseOptions, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw error instanceof TooDeep ? tooDeep(text, options) : error;
+  }
 }
 
 function restoredValue(value: string, values: ReadonlyArray<bigint | JsonNumber>): unknown {
@@ -135,13 +197,15 @@ function restoredValue(value: string, values: ReadonlyArray<bigint | JsonNumber>
   return value;
 }
 
-function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>): unknown {
+function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>, depth: number): unknown {
   if (typeof value === 'string') return value.charCodeAt(0) === 0 ? restoredValue(value, values) : value;
   if (typeof value !== 'object' || value === null) return value;
+  if (depth > MAX_JSON_DEPTH) throw new TooDeep();
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (typeof item === 'object' ? item !== null : typeof item === 'string' && item.charCodeAt(0) === 0) value[i] = restore(item, values);
+      if (typeof item === 'object' ? item !== null : typeof item === 'string' && item.charCodeAt(0) === 0)
+        value[i] = restore(item, values, depth + 1);
     }
     return value;
   }
@@ -149,7 +213,7 @@ function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>): un
   for (const key in object) {
     const item = object[key];
     if (typeof item === 'object' ? item !== null : typeof item === 'string' && item.charCodeAt(0) === 0) {
-      const next = restore(item, values);
+      const next = restore(item, values, depth + 1);
       if (next !== item) setOwnProperty(object, key, next);
     }
   }
@@ -161,7 +225,12 @@ function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>): un
  * Throws StateError CORRUPTED with the position on invalid text.
  */
 export function parseLossless(text: string, options: ParseOptions = {}): unknown {
-  return parseScanned(text, options);
+  return depthChecked(text, options, () => {
+    const value = parseScanned(text, options);
+    // A value restored above was walked already; a plain one only when its brackets could nest that deep.
+    if (parsedPlain && mayNestTooDeep(text)) checkDepth(value);
+    return value;
+  });
 }
 
 /**
@@ -170,22 +239,26 @@ export function parseLossless(text: string, options: ParseOptions = {}): unknown
  * is read again to place the duplicate.
  */
 export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
-  const value = parseScanned(text, options);
-  const plain = parsedPlain;
-  const keys = countKeys(value);
+  const { value, plain, keys } = depthChecked(text, options, () => {
+    const value = parseScanned(text, options);
+    const plain = parsedPlain;
+    // The count walks every array and object too, checking their depth (before parseReference recurses).
+    return { value, plain, keys: countKeys(value, 1) };
+  });
   if (countColons(text) === keys || countWrittenKeys(text) === keys) return { value, plain };
   const duplicate = parseReference(text).duplicate;
   return duplicate ? { value, plain, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value, plain };
 }
 
-function countKeys(value: unknown): number {
+function countKeys(value: unknown, depth: number): number {
   if (typeof value !== 'object' || value === null || isJsonNumber(value)) return 0;
+  if (depth > MAX_JSON_DEPTH) throw new TooDeep();
   let count = 0;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) count += countKeys(value[i]);
+    for (let i = 0; i < value.length; i++) count += countKeys(value[i], depth + 1);
     return count;
   }
-  for (const key in value) count += 1 + countKeys((value as Record<string, unknown>)[key]);
+  for (const key in value) count += 1 + countKeys((value as Record<string, unknown>)[key], depth + 1);
   return count;
 }
 

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './exit-codes.js';
 export * from './keys.js';
 export * from './codec.js';
+export { MAX_RECORD_DEPTH } from './json-depth.js';
 export { JsonNumber, isJsonNumber, numberLiteralValue } from './json-number.js';
 export * from './canonical.js';
 export * from './record.js';

@@ -3,6 +3,7 @@
 import { ErrorCodes, StateError } from './errors.js';
 import { recordKey } from './keys.js';
 import { isJsonNumber, JsonNumber } from './json-number.js';
+import { MAX_RECORD_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /** An integer of the number model: `number` when safe, `bigint` beyond. */
 export type Integer = number | bigint;
@@ -81,6 +82,9 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)) || (isJsonNumber(ts) && ts.isInteger()))) {
     refuse('timestamp', `must be an integer, got ${typeof ts === 'number' ? ts : describe(ts)}`, key);
   }
+  // Deeper, the file or journal line around it would nest past what the codec reads back.
+  if (nestsDeeperThan(record, MAX_RECORD_DEPTH))
+    refuse('record', `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`, key);
   return record as DeploymentRecord;
 }
 

@@ -7,6 +7,7 @@ import { ErrorCodes, StateError } from '../src/errors.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, readProjectConfig } from '../src/project-config.js';
+import { MAX_JSON_DEPTH } from '../src/codec.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -36,6 +37,17 @@ describe('readProjectConfig', () => {
     expect(error.position?.line).toBe(3);
   });
 
+  // Before: a raw RangeError (Maximum call stack size exceeded) from the key count, 1 of 1 runs.
+  it('a config nested thousands of levels deep is INVALID_CONFIG naming the file and where, not a crash', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    await writeFile(file, `{\n  "rpc": ${'['.repeat(6_000)}${']'.repeat(6_000)}\n}\n`);
+    const error = thrown(() => readProjectConfig(dir));
+    expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
+    expect(error.file).toBe(file);
+    // The top-level object is the first level: the bracket that opens level MAX_JSON_DEPTH + 1.
+    expect(error.position).toMatchObject({ line: 2, column: 9 + MAX_JSON_DEPTH });
+  });
+
   it('text that is JSON but not an object is INVALID_CONFIG too', () => {
     expect(thrown(() => parseConfigText('[1]', 'x.json')).code).toBe(ErrorCodes.INVALID_CONFIG);
     expect(parseConfigText('{ "exclude": [] }', 'x.json')).toEqual({ exclude: [] });
@@ -58,7 +70,10 @@ describe('readProjectConfig', () => {
 
   it('a key a networks or acknowledge entry does not know is INVALID_CONFIG naming its path, where it is and the key meant', async () => {
     const file = join(dir, 'deploystate.config.json');
-    await writeFile(file, '{\n  "networks": [\n    { "chainId": 56, "name": "bsc", "tier": "mainnet" },\n    { "chainId": 97, "name": "chapel", "alias": ["bsct"], "tier": "testnet" }\n  ]\n}\n');
+    await writeFile(
+      file,
+      '{\n  "networks": [\n    { "chainId": 56, "name": "bsc", "tier": "mainnet" },\n    { "chainId": 97, "name": "chapel", "alias": ["bsct"], "tier": "testnet" }\n  ]\n}\n',
+    );
     const error = thrown(() => readProjectConfig(dir));
     expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
     expect(error.file).toBe(file);
@@ -66,11 +81,24 @@ describe('readProjectConfig', () => {
     expect(error.message).toContain('unknown key "networks[1].alias"');
     expect(error.message).toContain('did you mean "aliases"?');
     const digest = '0'.repeat(64);
-    await writeFile(file, JSON.stringify({ acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, notes: 'ok' }] }));
-    expect(thrown(() => readProjectConfig(dir))).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file, message: expect.stringContaining('"acknowledge[0].notes"') });
+    await writeFile(
+      file,
+      JSON.stringify({ acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, notes: 'ok' }] }),
+    );
+    expect(thrown(() => readProjectConfig(dir))).toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+      file,
+      message: expect.stringContaining('"acknowledge[0].notes"'),
+    });
     expect(thrown(() => readProjectConfig(dir)).message).toContain('did you mean "note"?');
     // The same entries with the keys spelt right are read.
-    await writeFile(file, JSON.stringify({ networks: [{ chainId: 97, name: 'chapel', aliases: ['bsct'], tier: 'testnet' }], acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, note: 'ok' }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        networks: [{ chainId: 97, name: 'chapel', aliases: ['bsct'], tier: 'testnet' }],
+        acknowledge: [{ file: 'bsc.json', key: '56-A', code: 'MISSING_IMPLEMENTATION_HASH', digest, note: 'ok' }],
+      }),
+    );
     expect(readProjectConfig(dir)).toMatchObject({ networks: [{ aliases: ['bsct'] }], acknowledge: [{ note: 'ok' }] });
   });
 

@@ -1,0 +1,52 @@
+// How deep the codec reads: arrays and objects nested past MAX_JSON_DEPTH are CORRUPTED naming the
+// source and the bracket that goes too deep, on every way through the codec (native parse alone,
+// exact numbers restored, the duplicate-key count), never a RangeError from a walk over the value.
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, MAX_JSON_DEPTH, parseLossless, parseLosslessDocument, StateError } from '../src/index.js';
+
+/** `levels` arrays of arrays, around `inner`, after `before`. */
+function nested(levels: number, inner: string, before = ''): string {
+  return `${before}${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
+}
+
+function thrown(fn: () => unknown): StateError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof StateError) return error;
+    throw error;
+  }
+  throw new Error('expected a StateError');
+}
+
+const parsers = [
+  ['parseLossless', (text: string) => parseLossless(text, { source: 'deep.json' })],
+  ['parseLosslessDocument', (text: string) => parseLosslessDocument(text, { source: 'deep.json' }).value],
+] as const;
+
+// Short integers only (native parse alone), an exact number (restored by a walk), objects and arrays mixed.
+const inners = [
+  ['short integers', '1'],
+  ['an exact number', '123456789012345678901234567890'],
+  ['an object', '{"a":{"b":1.0}}'],
+] as const;
+
+describe.each(parsers)('%s', (_, parse) => {
+  it.each(inners)('reads text nested exactly MAX_JSON_DEPTH deep (%s)', (_, inner) => {
+    const levels = MAX_JSON_DEPTH - (inner.startsWith('{') ? 2 : 0);
+    let value = parse(nested(levels, inner));
+    for (let i = 0; i < levels; i++) value = (value as unknown[])[0];
+    expect(value).toBeDefined();
+  });
+
+  it.each(inners)('refuses text nested one level deeper, and thousands deeper, as CORRUPTED naming the file and where (%s)', (_, inner) => {
+    for (const levels of [MAX_JSON_DEPTH + 1, 6_000, 100_000]) {
+      const error = thrown(() => parse(nested(levels, inner, '\n  ')));
+      expect(error).toMatchObject({ code: ErrorCodes.CORRUPTED, file: 'deep.json', position: { line: 2, column: 3 + MAX_JSON_DEPTH } });
+    }
+  });
+
+  it('counts brackets inside strings for nothing', () => {
+    expect(parse(`{"a":${JSON.stringify('['.repeat(6_000))}}`)).toEqual({ a: '['.repeat(6_000) });
+  });
+});
