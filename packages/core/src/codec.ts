@@ -143,16 +143,27 @@ function mayNestTooDeep(text: string): boolean {
   return false;
 }
 
-/** Walks a parsed value's arrays and objects without recursion (a deep value must not exhaust the stack here), throwing TooDeep past MAX_JSON_DEPTH. */
+/**
+ * Walks a parsed value's arrays and objects, throwing TooDeep past MAX_JSON_DEPTH. It recurses, but
+ * never deeper than MAX_JSON_DEPTH + 1 frames, so a deep value cannot exhaust the stack here; that
+ * runs faster than a walk with its own stack of pairs (large files pay it on every plain parse).
+ */
 function checkDepth(value: unknown): void {
-  const pending: Array<[object, number]> = typeof value === 'object' && value !== null ? [[value, 1]] : [];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [container, depth] = next;
-    if (depth > MAX_JSON_DEPTH) throw new TooDeep();
-    for (const key in container) {
-      const item = (container as Record<string, unknown>)[key];
-      if (typeof item === 'object' && item !== null && !isJsonNumber(item)) pending.push([item, depth + 1]);
+  if (typeof value === 'object' && value !== null) walkDepth(value, 1);
+}
+
+function walkDepth(container: object, depth: number): void {
+  if (depth > MAX_JSON_DEPTH) throw new TooDeep();
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i++) {
+      const item: unknown = container[i];
+      if (typeof item === 'object' && item !== null) walkDepth(item, depth + 1);
     }
+    return;
+  }
+  for (const key in container) {
+    const item = (container as Record<string, unknown>)[key];
+    if (typeof item === 'object' && item !== null) walkDepth(item, depth + 1);
   }
 }
 
