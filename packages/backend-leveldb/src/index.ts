@@ -20,14 +20,13 @@ export {
   checkDataFiles,
   RESTORING_SUFFIX,
   stagedCopiesOf,
-  swapMarkerOf,
-  copyBeingSwappedIn,
   type FolderState,
   type FolderCheck,
   type TornTail,
   type CheckStats,
   type CheckOptions,
 } from './level-files.js';
+export { swapMarkerOf, swapMarkerText, swapUnderWay, copyBeingSwappedIn, type SwapUnderWay } from './restore-swap.js';
 export { checkLog, crc32c, maskCrc, type LogCheck, type CheckLogOptions } from './level-log.js';
 export { forgetVerifiedFiles } from './verified-files.js';
 export {

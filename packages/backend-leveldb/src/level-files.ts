@@ -1,7 +1,7 @@
 // What is in a LevelDB folder, checked with plain file reads BEFORE LevelDB opens it: opening
 // recovers (rewrites) the log and, with createIfMissing, would wipe a store whose CURRENT is gone,
 // so damage has to be found while the files are still untouched.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode } from '@deploystate/core';
@@ -59,24 +59,6 @@ export function stagedCopiesOf(path: string): string[] {
     .filter((name) => name.startsWith(prefix))
     .sort()
     .map((name) => join(dirname(path), name));
-}
-
-/**
- * The file beside a LevelDB folder (`<folder>.swapping`, holding the checked copy's path) while the
- * restore swaps the copy in by two renames (the live folder aside, then the copy in): a folder
- * missing meanwhile is back in a moment, unless the restore was killed between them.
- */
-export function swapMarkerOf(path: string): string {
-  return `${path}.swapping`;
-}
-
-/** The checked copy a restore is swapping in at `path` (its marker stands beside it), or undefined. */
-export function copyBeingSwappedIn(path: string): string | undefined {
-  try {
-    return readFileSync(swapMarkerOf(path), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function corrupted(path: string, detail: string, cause?: unknown): StateError {

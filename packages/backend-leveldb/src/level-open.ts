@@ -2,11 +2,12 @@
 import { join } from 'node:path';
 import { beforeLazyLoad, ErrorCodes, StateError, lockHolders, noteWait, noteWaiting, sleep, WAITING_NOTICE_MS } from '@deploystate/core';
 import type { Level } from 'level';
-import { checkDataFiles, copyBeingSwappedIn, corrupted, inspectFolder, swapMarkerOf, type TornTail } from './level-files.js';
+import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import { heldHereError, openHeld, wantFolder } from './process-holds.js';
 import type { Handover } from './handover.js';
-import type { LockWait } from './leveldb-options.js';
+import { backoff, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
+import { swapNotFinished, waitedForSwap } from './restore-swap.js';
 
 export type Db = Level<string, string>;
 
@@ -82,14 +83,6 @@ export async function openLevel(open: LevelOpen): Promise<Db> {
   }
 }
 
-/** The whole lock wait: as long as the backoff schedule of `lockWait.attempts` adds up to. */
-function lockWaitBudgetMs(lockWait: LockWait): number {
-  const { attempts, minDelayMs, maxDelayMs } = lockWait;
-  let total = 0;
-  for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
-  return total;
-}
-
 async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Promise<Db> {
   const path = open.path;
   const { attempts } = open.lockWait;
@@ -106,26 +99,18 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
       // is missing for a moment, or holds only the LOCK and LOG of an open that raced the first
       // rename (the restore clears them): waited for as a lock is, never created afresh (an empty
       // store in the copy's place) nor reported missing meanwhile.
-      const swapping = copyBeingSwappedIn(path);
-      if (swapping !== undefined) {
+      if (await waitedForSwap(path, open.lockWait, attempt, deadline)) {
         waited.yes = true;
-        if (Date.now() < deadline) {
-          await sleep(backoff(open.lockWait, attempt));
-          continue;
-        }
+        continue;
       }
-      if (!open.create || swapping !== undefined) {
-        throw new StateError(
-          ErrorCodes.STORE_NOT_FOUND,
-          state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`,
-          {
-            file: path,
-            hint:
-              swapping !== undefined
-                ? `a restore is swapping its checked copy ${swapping} into place and did not finish within the wait: retry once it ends; if it was stopped, run the restore again (or rename that copy to ${path} and remove ${swapMarkerOf(path)})`
-                : 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
-          },
-        );
+      const message = state.kind === 'missing' ? `no LevelDB store at ${path}` : `${path} holds no LevelDB store (no CURRENT file)`;
+      const unfinished = swapNotFinished(path, message);
+      if (unfinished !== undefined) throw unfinished;
+      if (!open.create) {
+        throw new StateError(ErrorCodes.STORE_NOT_FOUND, message, {
+          file: path,
+          hint: 'check the path (the default is ./leveldb); reading never creates a store, only writing commands do',
+        });
       }
       const foreign = state.kind === 'empty' ? state.entries.filter((name) => !['LOCK', 'LOG', 'LOG.old'].includes(name)) : [];
       if (foreign.length > 0) {
@@ -170,9 +155,8 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
         const failure = mapLevelError(error, path);
         // The folder was there when looked at, and a restore renamed it aside before LevelDB opened
         // it: the swap is waited for as above (the loop's next look sees it, and ends the wait).
-        if (failure.code === ErrorCodes.STORE_NOT_FOUND && copyBeingSwappedIn(path) !== undefined && Date.now() < deadline) {
+        if (failure.code === ErrorCodes.STORE_NOT_FOUND && (await waitedForSwap(path, open.lockWait, attempt, deadline))) {
           waited.yes = true;
-          await sleep(backoff(open.lockWait, attempt));
           continue;
         }
         throw failure;
@@ -206,10 +190,3 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
 
 /** The failed open's stand-in when this process holds the folder already (nothing was opened). */
 const HELD_HERE = new Error('held by another store of this process');
-
-function backoff(lockWait: LockWait, attempt: number): number {
-  const { minDelayMs, maxDelayMs } = lockWait;
-  const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
-  // Jitter keeps two waiting processes from retrying in lockstep.
-  return Math.max(minDelayMs, Math.round(ceiling * (0.5 + Math.random() / 2)));
-}

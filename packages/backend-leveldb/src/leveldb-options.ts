@@ -39,3 +39,19 @@ export interface LevelDbStoreOptions extends BaseStoreOptions {
    */
   reuseVerifiedFiles?: boolean;
 }
+
+/** The whole lock wait: as long as the backoff schedule of `lockWait.attempts` adds up to. */
+export function lockWaitBudgetMs(lockWait: LockWait): number {
+  const { attempts, minDelayMs, maxDelayMs } = lockWait;
+  let total = 0;
+  for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+  return total;
+}
+
+/** The pause before the next try of a wait: doubling up to maxDelayMs, with jitter. */
+export function backoff(lockWait: LockWait, attempt: number): number {
+  const { minDelayMs, maxDelayMs } = lockWait;
+  const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+  // Jitter keeps two waiting processes from retrying in lockstep.
+  return Math.max(minDelayMs, Math.round(ceiling * (0.5 + Math.random() / 2)));
+}

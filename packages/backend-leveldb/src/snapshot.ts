@@ -6,13 +6,17 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
-import { copyBeingSwappedIn, corrupted, inspectFolder, liveTables, manifestNamed, swapMarkerOf } from './level-files.js';
+import { corrupted, inspectFolder, liveTables, manifestNamed } from './level-files.js';
+import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
+import { swapNotFinished, waitedForSwap } from './restore-swap.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
 
 export interface SnapshotOptions {
   /** How many times to copy before giving up while the store keeps changing. Default 5. */
   attempts?: number;
+  /** How long to wait for a restore swapping its copy into `source`, as a store's open waits for a lock. */
+  lockWait?: Partial<LockWait>;
 }
 
 export interface SnapshotResult {
@@ -42,20 +46,20 @@ async function manifestMark(source: string): Promise<ManifestMark | null> {
 const sameMark = (a: ManifestMark | null, b: ManifestMark | null): boolean =>
   a !== null && b !== null && a.current === b.current && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
-async function assertSource(source: string): Promise<void> {
-  const state = await inspectFolder(source);
-  if (state.kind === 'missing' || state.kind === 'empty') {
-    // A restore cut off between its two renames leaves the folder missing and its copy beside it.
-    const swapping = state.kind === 'missing' ? copyBeingSwappedIn(source) : undefined;
-    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${source}`, {
-      file: source,
-      hint:
-        swapping !== undefined
-          ? `a restore stopped between its two renames: its checked copy is at ${swapping}; run the restore again (or rename that copy to ${source} and remove ${swapMarkerOf(source)})`
-          : 'check the path (the default is ./leveldb)',
-    });
+/**
+ * The source is a store. Missing (or holding only LOCK and LOG) while a restore swaps its copy in,
+ * it is waited for as a store's open waits (restore-swap.ts): a read-only command beside a restore
+ * reads the restored folder rather than failing. Only after that wait, STORE_NOT_FOUND.
+ */
+async function assertSource(source: string, lockWait: LockWait, deadline: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const state = await inspectFolder(source);
+    if (state.kind === 'headless') throw corrupted(source, 'CURRENT is missing while table, log or MANIFEST files are present');
+    if (state.kind !== 'missing' && state.kind !== 'empty') return;
+    if (await waitedForSwap(source, lockWait, attempt, deadline)) continue;
+    const message = `no LevelDB store at ${source}`;
+    throw swapNotFinished(source, message) ?? new StateError(ErrorCodes.STORE_NOT_FOUND, message, { file: source, hint: 'check the path (the default is ./leveldb)' });
   }
-  if (state.kind === 'headless') throw corrupted(source, 'CURRENT is missing while table, log or MANIFEST files are present');
 }
 
 async function assertFreshDest(dest: string): Promise<void> {
@@ -102,7 +106,9 @@ async function settleCopy(dest: string): Promise<'ok' | 'damaged'> {
 export async function snapshotLevelDb(source: string, dest: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
   const attempts = options.attempts ?? 5;
   if (!Number.isInteger(attempts) || attempts < 1) throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'attempts must be a positive integer');
-  await assertSource(source);
+  const lockWait = { ...DEFAULT_LOCK_WAIT, ...options.lockWait };
+  const deadline = Date.now() + lockWaitBudgetMs(lockWait);
+  await assertSource(source, lockWait, deadline);
   await assertFreshDest(dest);
   // Why the last attempt failed: a busy store is LOCKED (try again later), a damaged one CORRUPTED.
   const BUSY = { damaged: false, text: 'the store kept changing during the copy' };
@@ -111,6 +117,8 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
     if (attempt > 1) {
       await rm(dest, { recursive: true, force: true });
       await sleep(10 * attempt);
+      // A copy that raced a restore's first rename found files gone: the swap is waited for again.
+      await assertSource(source, lockWait, deadline);
     }
     const before = await manifestMark(source);
     try {
@@ -235,7 +243,10 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
   try {
     await writeFile(join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
     const path = join(dir, 'leveldb');
-    await snapshotLevelDb(source, path, options.attempts === undefined ? {} : { attempts: options.attempts });
+    await snapshotLevelDb(source, path, {
+      ...(options.attempts !== undefined && { attempts: options.attempts }),
+      ...(options.lockWait !== undefined && { lockWait: options.lockWait }),
+    });
     const store = new LevelDbStore({
       path,
       readOnly: true,

@@ -9,7 +9,8 @@ import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
 import { writeFile } from 'node:fs/promises';
-import { LevelDbStore, RESTORING_SUFFIX, swapMarkerOf } from '../src/index.js';
+import { spawnSync } from 'node:child_process';
+import { LevelDbStore, RESTORING_SUFFIX, snapshotLevelDb, swapMarkerOf, swapMarkerText } from '../src/index.js';
 import { storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('swap', { seed: true });
@@ -86,5 +87,51 @@ describe('a store opened while a restore swaps its folder', () => {
     await created.open();
     expect(await created.get(56, 'Seed')).toBeNull();
     await created.close();
+  });
+});
+
+describe('a snapshot (what verify, status and compare read) taken while a restore swaps its folder', () => {
+  const staged = (): string => `${folder.path}${RESTORING_SUFFIX}2026-01-01T00-00-00-000Z`;
+
+  it('waits for the checked copy to be renamed into place, then copies it', async () => {
+    await rename(folder.path, staged());
+    await writeFile(swapMarkerOf(folder.path), swapMarkerText(staged()));
+    const dest = `${folder.path}-snapshot`;
+    const copying = snapshotLevelDb(folder.path, dest, { lockWait: { attempts: 40, minDelayMs: 5, maxDelayMs: 20 } }).then(
+      () => 'copied',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await Promise.race([copying, 'still waiting'])).toBe('still waiting');
+    await rename(staged(), folder.path);
+    await rm(swapMarkerOf(folder.path));
+    expect(await copying).toBe('copied');
+    const store = new LevelDbStore({ path: dest, readOnly: true, idleCloseMs: 0 });
+    await store.open();
+    expect((await store.get(56, 'Seed'))?.contractName).toBe('Seed');
+    await store.close();
+    await rm(dest, { recursive: true, force: true });
+  });
+
+  it('after the wait, STORE_NOT_FOUND naming the copy tells a restore still running from one that stopped, for a snapshot and a store alike', async () => {
+    await rename(folder.path, staged());
+    const quick = { attempts: 3, minDelayMs: 1, maxDelayMs: 2 };
+    // A process that has exited: its pid names a restore that stopped between its renames.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    for (const [pid, running] of [
+      [process.pid, true],
+      [Number(gone.stdout), false],
+    ] as const) {
+      await writeFile(swapMarkerOf(folder.path), swapMarkerText(staged()).replace(`"pid":${process.pid}`, `"pid":${pid}`));
+      const failures = [
+        await snapshotLevelDb(folder.path, `${folder.path}-snapshot`, { lockWait: quick }).catch((error: unknown) => error),
+        await new LevelDbStore({ path: folder.path, lockWait: quick }).open().catch((error: unknown) => error),
+      ];
+      for (const failure of failures) {
+        expect(failure).toMatchObject({ code: ErrorCodes.STORE_NOT_FOUND, file: folder.path, data: { copy: staged(), restore: { pid, running } } });
+        expect((failure as { hint?: string }).hint).toContain(staged());
+      }
+    }
+    expect(existsSync(folder.path)).toBe(false);
   });
 });

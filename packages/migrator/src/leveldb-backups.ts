@@ -3,7 +3,7 @@
 // gone, so it never needs to open that folder, only to learn whether another process holds it.
 import { cp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf, swapMarkerOf } from '@deploystate/backend-leveldb';
+import { LevelDbStore, openSnapshot, RESTORING_SUFFIX, stagedCopiesOf, swapMarkerOf, swapMarkerText } from '@deploystate/backend-leveldb';
 import {
   ErrorCodes,
   errnoCode,
@@ -285,9 +285,11 @@ export async function restoreLevelDbFolder(
       // the live folder moved aside), never removes it.
       dropStagedCleanup();
       // Beside the folder while it is swapped: a deploy script opening LevelDB between the renames
-      // waits for the copy instead of finding no store (backend-leveldb's copyBeingSwappedIn).
+      // waits for the copy instead of finding no store, as a read-only command's snapshot does
+      // (backend-leveldb's restore-swap.ts; the marker names this process, so a wait that ends
+      // tells a restore still running from one that stopped).
       const marker = swapMarkerOf(ctx.files.leveldb);
-      await writeFile(marker, `${staged}\n`);
+      await writeFile(marker, swapMarkerText(staged));
       try {
         if (live.previous !== 'missing') {
           const aside = await freePath(`${ctx.files.leveldb}.replaced-${stamp}`);

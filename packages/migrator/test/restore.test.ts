@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { cp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { LevelDbStore, openSnapshot } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, sampleRecord } from '@deploystate/core';
 import { listLevelDbBackups, Migration, readBackupDigest, stateFiles, type LevelDbContent } from '../src/index.js';
 import { digestBackupFolder, digestContent, renameIntoPlace, restoreLevelDbFolder } from '../src/leveldb-backups.js';
@@ -161,6 +161,28 @@ describe('LevelDB backups and restore', () => {
     await cp(leveldb, staged, { recursive: true });
     await expect(renameIntoPlace(staged, leveldb)).rejects.toMatchObject({ code: 'ENOTEMPTY' });
     expect(await liveContent(leveldb)).toEqual(before);
+  });
+
+  it('a read-only command between the two renames (its snapshot of the folder) waits for the checked copy, and a wait that ends names this restore as still running', async () => {
+    const { migration, backup } = await withBackup();
+    const leveldb = migration.paths.leveldb;
+    let early: unknown;
+    let reading: Promise<string | undefined> | undefined;
+    const betweenRenames = async (): Promise<void> => {
+      early = await openSnapshot(leveldb, { lockWait: { attempts: 2, minDelayMs: 1, maxDelayMs: 1 } }).catch((error: unknown) => error);
+      reading = openSnapshot(leveldb).then(async (snapshot) => {
+        const content = await digestContent(snapshot.store);
+        await snapshot.dispose();
+        return content.digest;
+      });
+      // The snapshot's first looks see the folder missing: without the wait it fails at once.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await Promise.race([reading.then(() => 'settled', () => 'settled'), 'still waiting'])).toBe('still waiting');
+    };
+    const ctx = { files: stateFiles(migration.paths), registry: new NetworkRegistry(), now: Date.now };
+    await restoreLevelDbFolder(ctx, undefined, { betweenRenames });
+    expect(early).toMatchObject({ code: 'STORE_NOT_FOUND', file: leveldb, data: { restore: { pid: process.pid, running: true } } });
+    expect(await reading).toBe((await readBackupDigest(backup))?.digest);
   });
 
   it('a staged copy a restore killed outright left beside the folder is removed by the next restore', async () => {
