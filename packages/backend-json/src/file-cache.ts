@@ -4,7 +4,7 @@
 // stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ErrorCodes, errnoCode, fileSystemError, gitAtWork, isStateError, untilGitDone } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fileSystemError, isStateError, readBesideGit } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
 import { isRacy, racyUntil } from './stat-tick.js';
@@ -272,21 +272,14 @@ export class FileCache {
    * Before, a deploy script reading during a teammate's pull got null for a deployed contract
    * (and deployed it again) or a CORRUPTED "empty text".
    */
-  async load(chainId: number): Promise<LoadedFile> {
-    let missing: LoadedFile | undefined;
-    try {
-      missing = await this.loadOnce(chainId);
-      if (missing.model !== null) return missing;
-    } catch (error) {
-      if (!isStateError(error) || error.code !== ErrorCodes.CORRUPTED) throw error;
-    }
+  load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
-    const folder = dirname(canonical);
-    if (gitAtWork(folder)) await untilGitDone(folder);
     // Missing, and still missing with git not at work: the chain has no file (the common case, one stat more).
-    else if (missing !== undefined && !entryExists(canonical)) return missing;
-    // Git may have finished between the first read and the look at its lock: read once more.
-    return this.loadOnce(chainId);
+    return readBesideGit(dirname(canonical), () => this.loadOnce(chainId), {
+      missing: (loaded) => loaded.model === null,
+      unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED),
+      exists: () => entryExists(canonical),
+    });
   }
 
   private async loadOnce(chainId: number): Promise<LoadedFile> {

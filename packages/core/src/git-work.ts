@@ -52,6 +52,36 @@ export async function untilGitDone(folder: string, options: GitWaitOptions = {})
   while (Date.now() < deadline && (gitAtWork(folder) || (options.quietMs !== undefined && !quietFor(folder, options.quietMs)))) await sleep(GIT_POLL_MS);
 }
 
+/** How a read of a file git may be rewriting tells what it found. */
+export interface ReadBesideGit<T> {
+  /** Whether the result is the file found missing. */
+  missing: (result: T) => boolean;
+  /** Whether a failure is the file's text found empty, cut short or not parsing (or gone mid-read). */
+  unfinished: (error: unknown) => boolean;
+  /** Whether the file is there now (a missing file still missing, with git not at work, is the answer). */
+  exists: () => boolean;
+}
+
+/**
+ * Reads a file of `folder` that a git command may be rewriting (checkout, reset, stash and merge
+ * unlink and write one file at a time): what finds it missing, empty or not parsing while git
+ * holds the index is read again once git is done, and only that read is reported. With git not at
+ * work, a missing file still missing is one read; anything else is read once more (git may have
+ * finished between the read and the look at its lock). The stores' reads and verify's share it.
+ */
+export async function readBesideGit<T>(folder: string, read: () => Promise<T>, race: ReadBesideGit<T>): Promise<T> {
+  try {
+    const result = await read();
+    if (!race.missing(result)) return result;
+    if (gitAtWork(folder)) await untilGitDone(folder);
+    else if (!race.exists()) return result;
+  } catch (error) {
+    if (!race.unfinished(error)) throw error;
+    if (gitAtWork(folder)) await untilGitDone(folder);
+  }
+  return read();
+}
+
 /**
  * Whether `folder` has not changed for `ms` (or is gone). A time stamp as far ahead of the clock
  * counts as quiet, as for index.lock: after the clock was set back it would hold every wait to its end.

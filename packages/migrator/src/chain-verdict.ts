@@ -7,10 +7,22 @@
 // it crosses threads as it is; the calling thread hands it to the comparison (verify-chains.ts).
 import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 // The narrow entry points: a worker thread loads neither store (nor `level`, the lock or backups).
-import { parseStateFile } from '@deploystate/backend-json/state-file';
+import { parseStateFile, type StateFileModel } from '@deploystate/backend-json/state-file';
 import { decodeEntry } from '@deploystate/backend-leveldb/decode';
-import { canonicalDigest, compactTextsAndDigests, compareKeys, type DeploymentRecord, type Finding, type InvalidEntry } from '@deploystate/core';
+import {
+  canonicalDigest,
+  compactTextsAndDigests,
+  compareKeys,
+  errnoCode,
+  ErrorCodes,
+  isStateError,
+  readBesideGit,
+  type DeploymentRecord,
+  type Finding,
+  type InvalidEntry,
+} from '@deploystate/core';
 import { validateParsed, type SchemaReport } from './file-validation.js';
 import { fileSignature } from './file-digests.js';
 
@@ -78,10 +90,21 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   if (job.file !== undefined) {
     // A folder or link in the file's place is read as the store reads it (which refuses it: NOT_A_FILE).
     if (!lstatSync(job.file, { throwIfNoEntry: false })?.isFile()) return verdict;
-    const before = fileSignature(job.file);
-    if (before !== undefined) verdict.before = before;
+    const file = job.file;
     try {
-      const model = parseStateFile(await readFile(job.file, 'utf8'), job.file, job.chainId);
+      // Found empty, gone or not parsing while git rewrites the folder: read again once git is done
+      // (the signature with it, so the co-owned check compares the file as it was read).
+      const read = async (): Promise<StateFileModel> => {
+        const before = fileSignature(file);
+        if (before !== undefined) verdict.before = before;
+        else delete verdict.before;
+        return parseStateFile(await readFile(file, 'utf8'), file, job.chainId);
+      };
+      const model = await readBesideGit(dirname(file), read, {
+        missing: () => false,
+        unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED) || errnoCode(error) === 'ENOENT',
+        exists: () => true,
+      });
       records = model.records;
       invalid = model.invalid;
       validateParsed(model, job.file, verdict.schema);

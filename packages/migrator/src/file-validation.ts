@@ -1,7 +1,9 @@
 // The schema validation of state files as verify and validate report it: a file validated on its
 // own, or a document already parsed (verify parses each network file once, chain-verdict.ts).
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readStateFileBytes, validateStateFile } from '@deploystate/backend-json/state-file';
-import { duplicateKeyFinding, ErrorCodes, finding, isStateError, parseLosslessDocument, type ParsedDocument } from '@deploystate/core';
+import { duplicateKeyFinding, ErrorCodes, finding, isStateError, parseLosslessDocument, readBesideGit, type ParsedDocument } from '@deploystate/core';
 import type { VerifyReport } from './types.js';
 
 export type SchemaReport = VerifyReport['schema'];
@@ -24,14 +26,23 @@ export function validateParsed(parsed: ParsedStateFile, file: string, out: Schem
 
 /** Reads, parses and validates one file on its own (NOT_JSON when it does not parse, NOT_A_FILE for a link, folder or FIFO). */
 export async function validateFile(file: string, out: SchemaReport): Promise<void> {
-  let parsed: ParsedDocument;
+  let parsed: ParsedDocument | undefined;
   try {
     // Opened as the store opens it: a FIFO in the file's place would block a plain read for good
-    // (verify hung, and did not end on SIGTERM while its thread waited in open()).
-    const bytes = await readStateFileBytes(file);
+    // (verify hung, and did not end on SIGTERM while its thread waited in open()). Found empty,
+    // missing or not parsing while git rewrites the folder: read again once git is done, as the
+    // store reads it (verify beside a pull reported a file git had not yet written as EMPTY_FILE).
+    const read = async (): Promise<ParsedDocument | undefined> => {
+      const bytes = await readStateFileBytes(file);
+      return bytes === undefined ? undefined : parseLosslessDocument(bytes.toString('utf8'), { source: file });
+    };
+    parsed = await readBesideGit(dirname(file), read, {
+      missing: (result) => result === undefined,
+      unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED),
+      exists: () => existsSync(file),
+    });
     // Removed since the folder was listed: nothing to validate.
-    if (bytes === undefined) return;
-    parsed = parseLosslessDocument(bytes.toString('utf8'), { source: file });
+    if (parsed === undefined) return;
   } catch (error) {
     out.files++;
     const message = error instanceof Error ? error.message : String(error);

@@ -5,6 +5,8 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '@deploystate/core';
+import { chainVerdict } from '../src/chain-verdict.js';
+import { validateFile, type SchemaReport } from '../src/file-validation.js';
 import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-');
@@ -84,5 +86,39 @@ describe('verify', () => {
     const verify = await verifying;
     expect(verify.comparison.equal).toBe(true);
     expect(verify.clean).toBe(true);
+  });
+
+  it('reads a network file again once git is done: one found empty or half-written while git holds index.lock is reported as git leaves it', async () => {
+    const dir = tempDir();
+    execFileSync('git', ['init', '-q'], { cwd: dir });
+    const migration = await demoMigration(dir, 'copied');
+    const file = join(migration.paths.deployments, 'bsctestnet.json');
+    const text = await readFile(file, 'utf8');
+    const indexLock = join(dir, '.git', 'index.lock');
+    // Verify's two per-file reads: the schema validation of a file alone, and the chain's verdict.
+    const readers = {
+      validateFile: async () => {
+        const out: SchemaReport = { files: 0, errors: [], skipped: [] };
+        await validateFile(file, out);
+        return { parsed: out.files === 1, errors: out.errors };
+      },
+      chainVerdict: async () => {
+        const verdict = await chainVerdict({ chainId: 97, file, names: [], raws: [] });
+        return { parsed: verdict.parsed, errors: verdict.schema.errors };
+      },
+    };
+    for (const [name, read] of Object.entries(readers)) {
+      for (const partial of ['', text.slice(0, Math.floor(text.length / 2))]) {
+        // git mid-checkout: it holds index.lock and has written part of the file.
+        await writeFile(indexLock, '');
+        await writeFile(file, partial);
+        const reading = read();
+        await sleep(100);
+        await writeFile(file, text);
+        await rm(indexLock);
+        expect({ name, partial: partial.length, ...(await reading) }).toEqual({ name, partial: partial.length, parsed: true, errors: [] });
+      }
+    }
+    expect((await migration.verify()).clean).toBe(true);
   });
 });
