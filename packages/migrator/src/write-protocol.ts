@@ -26,7 +26,7 @@ import { underWriteFence } from './fence.js';
 import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { acquireLock, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
+import { acquireLock, hasWaiters, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
 /** What a write needs from the store it goes through. */
@@ -321,10 +321,18 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
       throw error;
     }
   }
+  let secondary: StateStore | undefined;
   try {
     return await writeBothSides();
   } finally {
+    // Another process waits for the turn (it shows itself through `<lock>.wait` while it waits),
+    // and its write goes to LevelDB next: LevelDB is handed over now, not at this store's next idle
+    // poll, which cost the other about 25 ms a put (two scripts on one network: 11-13 puts a second
+    // each, 17-23 with the hand-over). Alone, a script keeps LevelDB open for its next put.
+    const waited = turn !== undefined && hasWaiters(turn.file);
     await turn?.release();
+    // A courtesy once the write is done: a close that fails is the handle's next use's to report.
+    if (waited && secondary instanceof LevelDbStore) await secondary.handBack().catch(() => undefined);
   }
 
   async function writeBothSides(): Promise<boolean> {
@@ -351,7 +359,8 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
       return result;
     }
     try {
-      await apply(await t.side(secondaryName));
+      secondary = await t.side(secondaryName);
+      await apply(secondary);
     } catch (secondaryError) {
       try {
         // Undone only while the primary still holds this write: another write of the key that landed
