@@ -7,18 +7,9 @@ import { digestOf } from './interrupted-writes.js';
 import { lastWrites } from './journal-queries.js';
 import { DUAL_WRITE_ENABLED, writerAlive, type Journal } from './journal.js';
 import type { MigrationContext } from './context.js';
+import type { CutOffWrite } from './types.js';
 
-export interface CutOffWrite {
-  key: string;
-  op: 'put' | 'delete';
-  seq: number;
-  pid: number;
-  time: string;
-  /** The network file (relative to the deployments folder) the write went to. */
-  file: string;
-  /** Whether the file holds what the write meant to leave there (the record, or no record for a delete); null when the file cannot be read. */
-  landed: boolean | null;
-}
+export type { CutOffWrite } from './types.js';
 
 /**
  * Each key whose last json-only write after `sinceSeq` has no outcome and whose writer is gone, in

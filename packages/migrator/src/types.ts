@@ -3,7 +3,6 @@
 import type { FilesCheck, ForeignOverwrite } from './coowned.js';
 import type { DirectWrite } from './direct-writes.js';
 import type { OutboxStatus } from './outbox-status.js';
-import type { CutOffWrite } from './cut-off-writes.js';
 import type { Acknowledgement, DeploymentRecord, Finding, NetworkRegistry, StateStore, StoreComparison, StoreSide } from '@deploystate/core';
 import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
 import type { LevelDbSinceCutover } from './cutover-leveldb.js';
@@ -326,4 +325,17 @@ export interface FactoryStore extends StateStore {
   getContract(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
   putContract(chainId: number, record: DeploymentRecord): Promise<void>;
   getAllContracts(chainId: number): Promise<DeploymentRecord[]>;
+}
+
+/** A json-only write a deploy script was killed in before it finished (status, cutOffWrites). */
+export interface CutOffWrite {
+  key: string;
+  op: 'put' | 'delete';
+  seq: number;
+  pid: number;
+  time: string;
+  /** The network file (relative to the deployments folder) the write went to. */
+  file: string;
+  /** Whether the file holds what the write meant to leave there (the record, or no record for a delete); null when the file cannot be read. */
+  landed: boolean | null;
 }
