@@ -3,7 +3,7 @@
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { chmodSync, lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCodes, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, GIT_WAIT_MAX_MS, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
@@ -333,13 +333,21 @@ export class WriteQueue {
     // The inode renamed in: the file as written, as long as no other program replaced it since.
     let writtenIno: bigint | undefined;
     const folder = dirname(target);
+    // The put's two waits for git (before the rename, before it returns) share one bound: each its
+    // own let one put hold the file's lock twice that long (a lock stamped just under the bound
+    // ahead of the clock, a git at work longer), as long as another writer's wait for the lock.
+    let gitWaitEnds: number | undefined;
+    const waitForGit = (): Promise<void> => {
+      gitWaitEnds ??= Date.now() + GIT_WAIT_MAX_MS;
+      return untilGitDone(folder, { maxWaitMs: gitWaitEnds - Date.now() });
+    };
     const lastSteps = (tmp: string, gitWaited = false): false | undefined | Promise<false | undefined> => {
       // A git command rewriting the work tree (checkout, reset, stash, pull) unlinks each file it
       // updates and creates it again, exclusively: a rename in between failed git's command halfway
       // ("File exists") or went under git's version. Waited for, bounded as reads wait (a stat of
       // git's index.lock when git is not at work); the file as git left it then fails the check
       // below, and the batch runs again on top of it (writeBatch).
-      if (!gitWaited && gitAtWork(folder)) return untilGitDone(folder).then(() => lastSteps(tmp, true));
+      if (!gitWaited && gitAtWork(folder)) return waitForGit().then(() => lastSteps(tmp, true));
       // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
       lease.assertHeld();
       // Other programs write the file without the lock (git checking out or merging it, a script
@@ -395,7 +403,7 @@ export class WriteQueue {
     // of its lock within the folder's sync): the put is not acknowledged under it, but runs again
     // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
     if (!stale && writtenIno !== undefined) {
-      if (gitAtWork(folder)) await untilGitDone(folder);
+      if (gitAtWork(folder)) await waitForGit();
       stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
     }
     if (stale) {

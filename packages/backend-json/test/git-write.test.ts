@@ -13,7 +13,7 @@ import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep } from '@deploystate/core';
+import { GIT_WAIT_MAX_MS, gitAtWork, sleep } from '@deploystate/core';
 import { rec, storePerTest } from './helpers.js';
 
 // The module object the store's named imports are synced from (syncBuiltinESMExports).
@@ -138,4 +138,18 @@ describe('a put while git rewrites its chain file', () => {
     expect(put.answered()).toBe(true);
     expect(await namesIn(ctx)).toEqual(['Extra', 'Router', 'Token']);
   });
+
+  it('waits for git once, bounded, across its waits before the rename and before it returns', async () => {
+    // A lock stamped just inside the bound ahead of the clock counts as git at work for about twice
+    // the bound: a put that waited the bound before its rename and again before it returned held
+    // the file's lock that long (as long as another writer's wait for the lock, 10 s). Repro: 9.5 s a put.
+    const { ctx, indexLock } = await writerInRepository();
+    await writeFile(indexLock, '');
+    const ahead = new Date(Date.now() + GIT_WAIT_MAX_MS - 100);
+    fs.utimesSync(indexLock, ahead, ahead);
+    await ctx.store.put(rec(56, 'Router'));
+    // Returned within one bound: the lock still counts as git at work (it would for another ~5 s).
+    expect(gitAtWork(ctx.dir)).toBe(true);
+    expect(await namesIn(ctx)).toEqual(['Extra', 'Router', 'Token']);
+  }, 20_000);
 });
