@@ -1,7 +1,7 @@
 // The JSON store's write path: per chain, a queue whose waiting operations go into one file write;
 // each write runs under the file's cross-process lock (a lease), starts from the file as it is now
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
-import { chmodSync, lstatSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, GIT_WAIT_MAX_MS, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
@@ -332,6 +332,10 @@ export class WriteQueue {
     let stale = false;
     // The inode renamed in: the file as written, as long as no other program replaced it since.
     let writtenIno: bigint | undefined;
+    // With no backup linking the version written: a descriptor on it until the check after the
+    // sync. Else git's unlink frees its inode, git's create may get the same number (ext4 hands a
+    // freed inode out again at once), and that check takes git's file for this write's.
+    let writtenHeld: number | undefined;
     const folder = dirname(target);
     // The put's two waits for git (before the rename, before it returns) share one bound: each its
     // own let one put hold the file's lock twice that long (a lock stamped just under the bound
@@ -360,7 +364,16 @@ export class WriteQueue {
       }
       // The version written is linked once synced, so a backup named as written is always whole.
       if (plan) kept = backupStep(target, () => linkWritten(plan as PlannedVersions));
-      writtenIno = kept?.writtenIno ?? lstatSync(tmp, { bigint: true, throwIfNoEntry: false })?.ino;
+      if (kept) writtenIno = kept.writtenIno;
+      else {
+        try {
+          writtenHeld = openSync(tmp, 'r');
+          writtenIno = fstatSync(writtenHeld, { bigint: true }).ino;
+        } catch {
+          // A file not readable by its writer (mode): its inode number alone, as before.
+          writtenIno = lstatSync(tmp, { bigint: true, throwIfNoEntry: false })?.ino;
+        }
+      }
       return undefined;
     };
     try {
@@ -394,17 +407,19 @@ export class WriteQueue {
           replaced(writtenIno);
         },
       });
+      // A git command that took its index.lock just before or after the rename, before this write
+      // returns, may write its version over this one (a checkout of one file can be done and let go
+      // of its lock within the folder's sync): the put is not acknowledged under it, but runs again
+      // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
+      if (!stale && writtenIno !== undefined) {
+        if (gitAtWork(folder)) await waitForGit();
+        stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
+      }
     } catch (error) {
       shelf?.reset();
       throw error;
-    }
-    // A git command that took its index.lock just before or after the rename, before this write
-    // returns, may write its version over this one (a checkout of one file can be done and let go
-    // of its lock within the folder's sync): the put is not acknowledged under it, but runs again
-    // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
-    if (!stale && writtenIno !== undefined) {
-      if (gitAtWork(folder)) await waitForGit();
-      stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
+    } finally {
+      if (writtenHeld !== undefined) closeSync(writtenHeld);
     }
     if (stale) {
       shelf?.reset();
