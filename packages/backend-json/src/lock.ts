@@ -58,6 +58,8 @@ const HANDOVER_GRACE_MS = 150;
 const IDLE_WAITER_POLL_MS = 5;
 /** How long a lease keeps its lock from waiters after one let a whole handover grace go by (paused, or starved). */
 const UNANSWERED_PAUSE_MS = 1_000;
+/** A waiter that leaves the lock free this long (a live one looks every MAX_POLL_MS) is taken for paused. */
+const FREE_UNTAKEN_MS = 5 * MAX_POLL_MS;
 const HOST = hostname();
 
 /** Bytes of a holder record; JSON.parse reads past the trailing spaces. */
@@ -429,15 +431,23 @@ export class LockLease {
   /**
    * Before a lease takes a lock it does not hold: until nobody waits for it any more (the waiter has
    * it, or gave up) or the grace ends. The holders it waits for are other leases (of this process or
-   * others) whose idle time runs out within the grace. One still waiting after the whole grace (paused,
-   * or starved) is answered no more for a while, as after a handover: else the idle lease, which lets
-   * go when it sees a waiter, would hand it the lock again after every use.
+   * others) whose idle time runs out within the grace. One still waiting after the whole grace, the lock
+   * free a while (paused), is answered no more for a while, as after a handover: else the idle lease,
+   * which lets go when it sees a waiter, would hand it the lock again after every use.
    */
   private async letWaitersFirst(): Promise<void> {
     const until = performance.now() + HANDOVER_GRACE_MS;
     let waiting = true;
-    while (performance.now() < until && (waiting = hasWaiters(this.file))) await sleep(2);
-    if (waiting) this.unansweredUntil = performance.now() + UNANSWERED_PAUSE_MS;
+    // Since when the lock has stood free with the waiter still waiting: one that waits behind another
+    // holder (a long write) is live, and is answered at this lease's next use, not paused for.
+    let freeSince: number | undefined;
+    while (performance.now() < until && (waiting = hasWaiters(this.file))) {
+      if (isLockHeld(this.file)) freeSince = undefined;
+      else freeSince ??= performance.now();
+      await sleep(2);
+    }
+    if (waiting && freeSince !== undefined && performance.now() - freeSince >= FREE_UNTAKEN_MS)
+      this.unansweredUntil = performance.now() + UNANSWERED_PAUSE_MS;
   }
 
   /** After handing over: until another process took the lock, nobody waits any more, or the grace ends. */

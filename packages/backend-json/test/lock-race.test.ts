@@ -203,6 +203,40 @@ describe('a paused waiter and an idle lease', () => {
   });
 });
 
+describe('a live waiter behind a long holder, and a new lease', () => {
+  // The new lease gave the waiter its grace while a third process held the lock (a write longer than
+  // the grace), took the waiter for paused, and then kept the lock from it a whole second of uses
+  // (the waiter got the lock about 850 ms after the holder let go, 2 runs in 3; 20 ms otherwise).
+  it('the lease answers the waiter at its next use', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'state.lock');
+    // A few rounds: the holder's release is raced by the waiter and the lease, and only a lease that wins shows it.
+    for (let round = 0; round < 6; round++) {
+      const holder = start(['hold', lock, 'exclusive']);
+      await holder.line((l) => l === 'held');
+      const waiter = start(['try', lock, 'exclusive', '20000']);
+      for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      const lease = new LockLease(lock, { lockFile: lock, idleMs: 60_000, timeoutMs: 10_000 });
+      try {
+        const first = lease.run(async () => undefined);
+        // Past the lease's grace for the waiter (150 ms), with the holder still holding.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        holder.process.stdin?.end();
+        await first;
+        for (let use = 0; use < 20; use++) {
+          await lease.run(async () => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(waiter.lines).toEqual(['got']);
+      } finally {
+        await lease.release();
+      }
+      await waiter.exited;
+      await holder.exited;
+    }
+  });
+});
+
 describe('a killed holder frees the lock at once', () => {
   it('SIGKILL while taking, holding or releasing: the next writer takes it, and every acknowledged write is kept (200 trials)', async () => {
     // One child runs PAIRS independent writer loops, each on its own lock and counter file, so one
