@@ -136,6 +136,8 @@ class TooDeep extends Error {}
 
 /** Whether the text holds more than MAX_JSON_DEPTH brackets that open: only then can it nest deeper (a native search per bracket). */
 function mayNestTooDeep(text: string): boolean {
+  // Each level takes a bracket that opens and one that closes: a shorter text (a record, a journal line) cannot.
+  if (text.length < 2 * (MAX_JSON_DEPTH + 1)) return false;
   let count = 0;
   for (const open of ['[', '{']) {
     for (let at = text.indexOf(open); at !== -1; at = text.indexOf(open, at + 1)) if (++count > MAX_JSON_DEPTH) return true;
