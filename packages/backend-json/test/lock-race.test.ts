@@ -146,6 +146,24 @@ describe('a paused holder keeps its lock', () => {
   });
 });
 
+/** A process waiting for `lock` (it shows as a waiter), then paused with SIGSTOP. */
+async function pausedWaiter(lock: string): Promise<Child> {
+  const waiter = start(['try', lock, 'exclusive', '30000']);
+  for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  expect(hasWaiters(lock)).toBe(true);
+  waiter.process.kill('SIGSTOP');
+  return waiter;
+}
+
+/** The paused waiter never had the lock; resumed, it gets it once the lease lets go. */
+async function resumedGetsTheLock(waiter: Child, lease: LockLease): Promise<void> {
+  expect(waiter.lines).toEqual([]);
+  waiter.process.kill('SIGCONT');
+  await lease.release();
+  await waiter.exited;
+  expect(waiter.lines).toEqual(['got']);
+}
+
 describe('a paused waiter', () => {
   it('costs a lease one handover, not one per use; resumed, it is handed the lock', async () => {
     const dir = await tempDir();
@@ -154,18 +172,11 @@ describe('a paused waiter', () => {
     try {
       await lease.run(async () => undefined);
       expect(lease.takes).toBe(1);
-      const waiter = start(['try', lock, 'exclusive', '30000']);
-      for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-      expect(hasWaiters(lock)).toBe(true);
-      waiter.process.kill('SIGSTOP');
+      const waiter = await pausedWaiter(lock);
       // The first use hands over and the grace runs out; the next ones keep the lock, as if nobody waited.
       for (let use = 0; use < 4; use++) await lease.run(async () => undefined);
       expect(lease.takes).toBe(2);
-      expect(waiter.lines).toEqual([]);
-      waiter.process.kill('SIGCONT');
-      await lease.release();
-      await waiter.exited;
-      expect(waiter.lines).toEqual(['got']);
+      await resumedGetsTheLock(waiter, lease);
     } finally {
       await lease.release();
     }
@@ -179,9 +190,7 @@ describe('a paused waiter and an idle lease', () => {
     const lease = new LockLease(lock, { lockFile: lock, idleMs: 60_000, timeoutMs: 5_000 });
     try {
       await lease.run(async () => undefined);
-      const waiter = start(['try', lock, 'exclusive', '30000']);
-      for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-      waiter.process.kill('SIGSTOP');
+      const waiter = await pausedWaiter(lock);
       // Idle, the lease sees the waiter and lets go (it polls for waiters every few ms).
       for (let i = 0; i < 500 && lease.held; i++) await new Promise((resolve) => setTimeout(resolve, 2));
       expect(lease.held).toBe(false);
@@ -192,11 +201,7 @@ describe('a paused waiter and an idle lease', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(lease.takes).toBe(2);
-      expect(waiter.lines).toEqual([]);
-      waiter.process.kill('SIGCONT');
-      await lease.release();
-      await waiter.exited;
-      expect(waiter.lines).toEqual(['got']);
+      await resumedGetsTheLock(waiter, lease);
     } finally {
       await lease.release();
     }

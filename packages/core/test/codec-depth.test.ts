@@ -2,21 +2,12 @@
 // source and the bracket that goes too deep, on every way through the codec (native parse alone,
 // exact numbers restored, the duplicate-key count), never a RangeError from a walk over the value.
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, MAX_JSON_DEPTH, parseLossless, parseLosslessDocument, StateError } from '../src/index.js';
+import { ErrorCodes, MAX_JSON_DEPTH, parseLossless, parseLosslessDocument } from '../src/index.js';
+import { thrown } from './thrown.js';
 
 /** `levels` arrays of arrays, around `inner`, after `before`. */
 function nested(levels: number, inner: string, before = ''): string {
   return `${before}${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
-}
-
-function thrown(fn: () => unknown): StateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof StateError) return error;
-    throw error;
-  }
-  throw new Error('expected a StateError');
 }
 
 const parsers = [

@@ -3,11 +3,12 @@
 // damaged record (CORRUPTED, whose hint points at backups).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, StateError } from '../src/errors.js';
+import { ErrorCodes } from '../src/errors.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, readProjectConfig } from '../src/project-config.js';
 import { MAX_JSON_DEPTH } from '../src/codec.js';
+import { thrown } from './thrown.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -16,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeTempDir(dir);
 });
-
-function thrown(fn: () => unknown): StateError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof StateError) return error;
-    throw error;
-  }
-  throw new Error('expected a StateError');
-}
 
 describe('readProjectConfig', () => {
   it('a config whose JSON breaks is INVALID_CONFIG with the file and the position', async () => {
