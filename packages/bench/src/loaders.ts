@@ -1,6 +1,7 @@
 // Loads the packages under measurement at run time. The bench must build and run (the codec suite
 // at least) while a backend is still being written, so nothing but core is imported statically:
 // each suite asks for what it needs here and is reported as skipped when it is not there.
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { generateRecords, productionSample, type DeploymentRecord, type StateStore } from '@deploystate/core';
 
@@ -78,6 +79,30 @@ export async function loadBackend(name: BackendName): Promise<Loaded<BackendFact
   const create = (dir: string, durable: boolean): StateStore =>
     asStore(new ctor.value({ dir: join(dir, 'deployments'), create: true, cache: true, durable }), 'JsonFileStore');
   return { ok: true, value: { name, create } };
+}
+
+interface RawIterator {
+  nextv(size: number): Promise<Array<[string, string]>>;
+  close(): Promise<void>;
+}
+
+/** A `level` database with utf8 values, as the legacy state module opens one. */
+export interface RawLevel {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string, options?: { sync?: boolean }): Promise<void>;
+  batch(operations: Array<{ type: 'put'; key: string; value: string }>): Promise<void>;
+  iterator(options: { keyEncoding: string; valueEncoding: string; highWaterMarkBytes: number }): RawIterator;
+}
+export type LevelCtor = new (path: string, options: { valueEncoding: string; createIfMissing: boolean }) => RawLevel;
+
+/** `level` as the LevelDB backend resolves it (the bench does not depend on it directly). */
+export function loadLevel(): LevelCtor {
+  const require = createRequire(import.meta.resolve('@deploystate/backend-leveldb'));
+  const mod = require('level') as { Level?: LevelCtor };
+  if (typeof mod.Level !== 'function') throw new Error('level not available through @deploystate/backend-leveldb');
+  return mod.Level;
 }
 
 /** Writes records the way the legacy deploy scripts did (`level`, valueEncoding json). */

@@ -134,6 +134,12 @@ describe('what deploy scripts get, end to end (quick)', () => {
     for (const phase of ['leveldb-only', 'dual-write', 'json-primary', 'json-only'])
       for (const op of ['get', 'list', 'query']) expect(rows).toEqual(expect.arrayContaining([`${op} ${phase}/factory`, `${op} ${phase}/leveldb`]));
     expect(rows).toEqual(expect.arrayContaining(['put json-only/factory', 'put json-only/json', 'put json-only/leveldb sync', 'put json-only/rewrite floor']));
+    // A get straight after a put, as a deploy script reads the next contract: against LevelDB alone
+    // at the phase's durability and against `level` as the legacy state module read it.
+    for (const [phase, reference] of [['leveldb-only', 'leveldb'], ['dual-write', 'leveldb'], ['json-primary', 'leveldb sync'], ['json-only', 'leveldb sync']])
+      expect(rows).toEqual(expect.arrayContaining([`get after put ${phase}/factory`, `get after put ${phase}/${reference}`, `get after put ${phase}/level`]));
+    const gateNames = (run?.gates ?? []).filter((g) => g.suite === 'factory').map((g) => g.name);
+    expect(gateNames).toEqual(expect.arrayContaining(['read (get after a put, json-only)', 'info: get after a put vs level (json-only)']));
     // A deploy script's run in a process of its own, and the import before it.
     expect(rows).toEqual(
       expect.arrayContaining([

@@ -6,15 +6,17 @@ import { closeSync, existsSync, fdatasync, fstatSync, fsync, ftruncateSync, link
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { sleep, stringifyLossless, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { LIMITS, isGatedSize, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, type Subject } from '../harness.js';
-import { dataset, loadBackend, loadMigrator } from '../loaders.js';
+import { dataset, loadBackend, loadLevel, loadMigrator, type RawLevel } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
 import {
   emptyOutcome,
   listNote,
   listRepeat,
+  LONE_CALLS,
+  lonePutSampling,
   PACE_MS,
   pacedRounds,
   pointSampling,
@@ -120,6 +122,107 @@ function durablePutGates(
   ];
 }
 
+/** The subject that reads as the project's legacy state module did. */
+const LEGACY = 'level';
+
+const recordKey = (record: DeploymentRecord): string => `${record.chainId}-${record.contractName}`;
+
+/** A `level` database holding `records` as the legacy state module keeps it: open for the whole run. */
+async function legacyLevel(records: readonly DeploymentRecord[], dirs: string[]): Promise<RawLevel> {
+  const dir = await makeTempDir('factory-legacy-level');
+  dirs.push(dir);
+  const Level = loadLevel();
+  const db = new Level(join(dir, 'leveldb'), { valueEncoding: 'utf8', createIfMissing: true });
+  await db.open();
+  await db.batch(records.map((record) => ({ type: 'put', key: recordKey(record), value: stringifyLossless(record) })));
+  return db;
+}
+
+/** Whether the phase's writes go to JSON first (durable), so LevelDB sync: true is their reference. */
+function writesJson(phase: string): boolean {
+  return phase === 'json-primary' || phase === 'json-only';
+}
+
+/** Each record's successor in its own chain (a deploy script reads and writes one network's file). */
+function nextInChain(records: readonly DeploymentRecord[]): Map<DeploymentRecord, DeploymentRecord> {
+  const byChain = new Map<number, DeploymentRecord[]>();
+  for (const r of records) {
+    const chain = byChain.get(r.chainId);
+    if (chain) chain.push(r);
+    else byChain.set(r.chainId, [r]);
+  }
+  const next = new Map<DeploymentRecord, DeploymentRecord>();
+  for (const chain of byChain.values()) chain.forEach((r, i) => next.set(r, chain[(i + 1) % chain.length] as DeploymentRecord));
+  return next;
+}
+
+/**
+ * A deploy script reads straight after it writes: the next contract's get follows the last one's
+ * put with no transaction between. The put is untimed; the get then finds the file the put wrote
+ * within its timestamp tick (JSON compares the file's bytes before trusting its cache) and code gone
+ * cold during the put's syncs. LevelDB alone does the same, its put as durable as the phase's writes.
+ */
+async function getAfterPutGates(row: {
+  context: SuiteContext;
+  phase: string;
+  store: StateStore;
+  reference: StateStore;
+  records: readonly DeploymentRecord[];
+  size: number;
+  legacy: RawLevel;
+  stamp: { next: number };
+  measurements: Measurement[];
+  gated: boolean;
+}): Promise<GateResult[]> {
+  const { phase, records, size, stamp } = row;
+  const next = nextInChain(records);
+  const referenceName = writesJson(phase) ? 'leveldb sync' : 'leveldb';
+  const subject = (name: string, store: StateStore): Subject => ({
+    name,
+    before: (r) => store.put({ ...pickRecord(records, r), timestamp: stamp.next++ }),
+    run: (r) => {
+      const read = next.get(pickRecord(records, r)) as DeploymentRecord;
+      return store.get(read.chainId, read.contractName);
+    },
+  });
+  // The legacy state module itself: `level`, JSON.parse of the value, nothing else on the path.
+  const legacy: Subject = {
+    name: LEGACY,
+    before: (r) => {
+      const record = { ...pickRecord(records, r), timestamp: stamp.next++ };
+      return row.legacy.put(recordKey(record), stringifyLossless(record), { sync: writesJson(phase) });
+    },
+    run: async (r) => {
+      const read = next.get(pickRecord(records, r)) as DeploymentRecord;
+      return JSON.parse((await row.legacy.get(recordKey(read))) ?? 'null') as unknown;
+    },
+  };
+  const operation = `get after put ${phase}`;
+  row.measurements.push(
+    ...(await measure(
+      [subject('factory', row.store), subject(referenceName, row.reference), legacy],
+      {
+        suite: 'factory',
+        size,
+        operation,
+        itemsPerRun: 1,
+        note: `a get of another record of the chain just written, straight after the put (untimed); each sample the mean of ${LONE_CALLS} lone gets; LevelDB ${referenceName === 'leveldb' ? 'sync false' : 'sync: true'}`,
+      },
+      lonePutSampling(row.context, 2),
+    )),
+  );
+  const where = (reference: string) => ({ suite: 'factory' as const, operation, candidate: 'factory', reference, size });
+  return [
+    ratioGate({ ...LIMITS.read, name: `read (get after a put, ${phase})` }, row.measurements, where(referenceName), row.gated),
+    ratioGate(
+      { name: `info: get after a put vs ${LEGACY} (${phase})`, limit: null, comparison: '<=', source: 'what the same read costs the state module a project had before' },
+      row.measurements,
+      where(LEGACY),
+      false,
+    ),
+  ];
+}
+
 export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome> {
   const leveldb = await loadBackend('leveldb');
   if (!leveldb.ok) return emptyOutcome(`skipped: ${leveldb.reason}`);
@@ -137,6 +240,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
     const walk = await startWalk(leveldb.value, migrator.value, records);
     const dirs: string[] = [];
     const stores: StateStore[] = [];
+    const closers: Array<() => Promise<void>> = [];
     try {
       // LevelDB alone, as the legacy state module keeps it: open for the whole run, read from tables.
       const refDir = await seededLevelDb(leveldb.value, records, 'factory-leveldb', dirs);
@@ -151,6 +255,10 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
       await aloneSync.putMany(records);
       const scratch = await makeTempDir('factory-floor');
       dirs.push(scratch);
+      // Timestamps for the get-after-put rows' puts: below the durable put rows' own (1.9e12 on).
+      const stamp = { next: 1_850_000_000_000 };
+      const legacy = await legacyLevel(records, dirs);
+      closers.push(() => legacy.close());
 
       for (const phase of PHASES) {
         await walk.advance(phase);
@@ -202,6 +310,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           ratioGate({ ...LIMITS.read, name: `read (list, ${phase})` }, measurements, where(ops.list), gated),
           ratioGate({ ...LIMITS.query, name: `query (${phase})` }, measurements, where(ops.query), gated),
         );
+        gates.push(...(await getAfterPutGates({ context, phase, store, reference: writesJson(phase) ? aloneSync : alone, legacy, records, size, stamp, measurements, gated })));
         if (phase === 'json-primary' || phase === 'json-only') {
           gates.push(ratioGate({ ...LIMITS.factoryGet, name: `${LIMITS.factoryGet.name} (${phase})` }, measurements, where(ops.get), gated));
         }
@@ -292,6 +401,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
       }
     } finally {
       for (const store of stores) await store.close().catch(() => undefined);
+      for (const close of closers) await close().catch(() => undefined);
       await walk.dispose();
       for (const dir of dirs) await removeTempDir(dir);
     }

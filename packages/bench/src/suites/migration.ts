@@ -2,7 +2,6 @@
 // run on the same records (one LevelDB scan, lossless parse and print, one fsynced file per chain),
 // and the peak RSS of a real `deploystate migrate` process against the largest network file.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +9,7 @@ import { generateRecords, parseLossless, stringifyLossless, type DeploymentRecor
 import { LIMITS, makeGate } from '../gates.js';
 import { median } from '../stats.js';
 import { makeTempDir, removeTempDir, roundOrder, runChild, timeOnce, toMeasurement } from '../harness.js';
-import { dataset, loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
+import { dataset, loadBackend, loadLevel, loadMigrator, type BackendFactory, type LevelCtor, type MigratorApi, type RawLevel } from '../loaders.js';
 import type { GateResult, Measurement, MemoryMeasurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
 import { networkDocuments } from './codec.js';
@@ -25,15 +24,6 @@ export function migrationSizes(sizes: readonly number[], quick: boolean): number
   return [...new Set([...sizes.filter((s) => s >= 10_000), MIGRATION_AIM_SIZE])].sort((a, b) => a - b);
 }
 
-interface RawIterator {
-  nextv(size: number): Promise<Array<[string, string]>>;
-  close(): Promise<void>;
-}
-interface RawLevel {
-  open(): Promise<void>;
-  close(): Promise<void>;
-  iterator(options: { keyEncoding: string; valueEncoding: string; highWaterMarkBytes: number }): RawIterator;
-}
 
 // The batches the LevelDB store's scan reads (leveldb-store.ts): the raw limit reads as well as the copy does.
 const RAW_BATCH_ROWS = 1000;
@@ -55,15 +45,6 @@ async function* scanValues(db: RawLevel): AsyncGenerator<string[]> {
     if (ahead) await ahead.catch(() => undefined);
     await iterator.close();
   }
-}
-type LevelCtor = new (path: string, options: { valueEncoding: string; createIfMissing: boolean }) => RawLevel;
-
-/** `level` as the LevelDB backend resolves it (the bench does not depend on it directly). */
-function loadLevel(): LevelCtor {
-  const require = createRequire(import.meta.resolve('@deploystate/backend-leveldb'));
-  const mod = require('level') as { Level?: LevelCtor };
-  if (typeof mod.Level !== 'function') throw new Error('level not available through @deploystate/backend-leveldb');
-  return mod.Level;
 }
 
 /** Writes `text` to `target` durably, as the copy writes a network file: a temp file, fsync, rename, fsync of the folder. */
