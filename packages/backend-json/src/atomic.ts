@@ -123,6 +123,11 @@ function refusesFolderSync(error: unknown): boolean {
   return code === 'EINVAL' || code === 'EISDIR';
 }
 
+interface QueuedSync {
+  fd: number;
+  done: Promise<void>;
+}
+
 /**
  * One folder kept open for syncing after each replacement in it: a store's writes then cost one
  * thread-pool call for the folder's sync instead of three (open, sync, close). Before each sync (or
@@ -138,6 +143,9 @@ export class FolderSync {
   private refused = false;
   /** The descriptor prepare() checked, for the next sync. */
   private checked: number | undefined;
+  /** The sync in flight (settled, never rejecting), and the one queued behind it that later callers share. */
+  private syncing: Promise<void> | undefined;
+  private next: QueuedSync | undefined;
   /** A store created per call and never closed keeps no folder open once it goes unused. */
   private readonly idle = new IdleRelease(() => this.releaseIdle());
 
@@ -163,23 +171,61 @@ export class FolderSync {
     this.checked = undefined;
   }
 
-  async sync(): Promise<void> {
-    if (this.refused) return;
+  /**
+   * Syncs the folder: resolves once an fsync that started after this call is done. Calls made while
+   * one runs share the next (a drain that replaces several files in the folder at once pays two
+   * folder syncs, not one per file): one started before a caller's rename would not cover it.
+   */
+  sync(): Promise<void> {
+    if (this.refused) return Promise.resolve();
     const fd = this.checked ?? this.current();
     this.checked = undefined;
-    this.running.set(fd, (this.running.get(fd) ?? 0) + 1);
+    const next = this.next;
+    if (next?.fd === fd) return next.done;
+    if (this.syncing === undefined) return this.syncNow(fd);
+    // Counted as running from now: its descriptor is not closed before it starts.
+    this.hold(fd);
+    const done: Promise<void> = this.syncing
+      .then(() => {
+        if (this.next?.done === done) this.next = undefined;
+        return this.syncNow(fd);
+      })
+      .finally(() => this.letGo(fd));
+    this.next = { fd, done };
+    return done;
+  }
+
+  private async syncNow(fd: number): Promise<void> {
+    if (this.refused) return;
+    this.hold(fd);
+    const done = fsyncAsync(fd);
+    // The next sync waits for this one to end, whatever its outcome (each caller sees its own sync's).
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.syncing = settled;
     try {
-      await fsyncAsync(fd);
+      await done;
     } catch (error) {
       if (!refusesFolderSync(error)) throw error;
       this.refused = true;
     } finally {
-      const left = (this.running.get(fd) ?? 1) - 1;
-      if (left > 0) this.running.set(fd, left);
-      else {
-        this.running.delete(fd);
-        if (this.retired.delete(fd)) closeSync(fd);
-      }
+      if (this.syncing === settled) this.syncing = undefined;
+      this.letGo(fd);
+    }
+  }
+
+  private hold(fd: number): void {
+    this.running.set(fd, (this.running.get(fd) ?? 0) + 1);
+  }
+
+  private letGo(fd: number): void {
+    const left = (this.running.get(fd) ?? 1) - 1;
+    if (left > 0) this.running.set(fd, left);
+    else {
+      this.running.delete(fd);
+      if (this.retired.delete(fd)) closeSync(fd);
     }
   }
 

@@ -97,6 +97,30 @@ describe('durable write order', () => {
     expect((await store.get(56, 'Token'))?.timestamp).toBe(4);
   });
 
+  // A putMany across networks (the dual-write drain's) replaces their files side by side in one
+  // folder: a folder sync per file made it wait for as many; one started before a file's rename
+  // would not cover it.
+  it('files replaced at once in one folder: each synced before its rename, and folder syncs started after the renames, fewer than the files, end before the write returns', async () => {
+    const { store, dir } = await setup();
+    const chains = [56, 97, 1, 10];
+    recorder.events.length = 0;
+    await store.putMany(chains.map((chainId) => rec(chainId, 'Token')));
+    recorder.mark('returned');
+    const events = recorder.events;
+    const returned = events.findIndex((e) => e.kind === 'mark' && e.label === 'returned');
+    const folderStarts = events.flatMap((e, i) => (e.kind === 'sync-start' && e.path === dir ? [i] : []));
+    for (const chainId of chains) {
+      const target = store.fileFor(chainId);
+      const rename = events.findIndex((e) => e.kind === 'rename' && e.to === target);
+      expect(rename, target).toBeGreaterThanOrEqual(0);
+      const temp = (events[rename] as { from: string }).from;
+      expect(events.findIndex((e, i) => i < rename && e.kind === 'sync' && e.path === temp), target).toBeGreaterThanOrEqual(0);
+      expect(folderStarts.some((i) => i > rename), target).toBe(true);
+    }
+    expect(events.filter((e, i) => i < returned && e.kind === 'sync' && e.path === dir).length).toBe(folderStarts.length);
+    expect(folderStarts.length).toBeLessThan(chains.length);
+  });
+
   it('a store opened with durable: false makes no sync calls (the recorder sees them when they happen)', async () => {
     const { store } = await setup({ durable: false });
     recorder.events.length = 0;

@@ -6,10 +6,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Journal, readState, stateFiles, resolvePaths, writeState, initialState } from '../src/index.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
-import { emptyProjectIn, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, useTempDir } from './helpers.js';
 
 vi.mock('node:fs', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFs(await importOriginal()));
 vi.mock('node:fs/promises', async (importOriginal) => (await import('@deploystate/core/testing/fs-recorder')).recordingFsPromises(await importOriginal()));
@@ -57,6 +58,48 @@ describe('durable writes of the migrator', () => {
     } finally {
       recorder.slowSyncs.clear();
       await store.close();
+    }
+  });
+
+  // A dual-write script's close drains the outbox into every network file its puts touched, side
+  // by side. Each file's folder sync had to start after its own rename; one sync per file made a
+  // close of puts to several networks wait for as many folder syncs (runbook 2.3's session row).
+  it('a dual-write close: every network file written is synced before its rename, and a folder sync started after the renames ends before close returns, shared by the files', async () => {
+    const dir = tempDir();
+    await (await demoMigration(dir, 'copied')).close();
+    const paths = resolvePaths({ cwd: dir });
+    const networks = [
+      [56, 'bscmainnet'],
+      [97, 'bsctestnet'],
+      [1, 'ethereum'],
+      [10, 'optimismmainnet'],
+    ] as const;
+    const store = createStateStore({ cwd: dir, env: {} });
+    for (const [chainId, network] of networks) await store.put(sampleRecord(chainId, 'Drained', network, 7));
+    recorder.events.length = 0;
+    await store.close();
+    recorder.mark('closed');
+    const events = recorder.events;
+    const closed = events.findIndex((e) => e.kind === 'mark' && e.label === 'closed');
+    const folderStarts = events.flatMap((e, i) => (e.kind === 'sync-start' && e.path === paths.deployments ? [i] : []));
+    const folderDone = events.filter((e, i) => i < closed && e.kind === 'sync' && e.path === paths.deployments).length;
+    for (const [, network] of networks) {
+      const target = join(paths.deployments, `${network}.json`);
+      const rename = events.findIndex((e) => e.kind === 'rename' && e.to === target);
+      expect(rename, network).toBeGreaterThanOrEqual(0);
+      const temp = (events[rename] as { from: string }).from;
+      expect(events.findIndex((e, i) => i < rename && e.kind === 'sync' && e.path === temp), network).toBeGreaterThanOrEqual(0);
+      expect(folderStarts.some((i) => i > rename), network).toBe(true);
+    }
+    // Every folder sync started had ended before close returned, and the files shared them.
+    expect(folderDone).toBe(folderStarts.length);
+    expect(folderStarts.length).toBeLessThan(networks.length);
+    const json = new JsonFileStore({ dir: paths.deployments });
+    await json.open();
+    try {
+      for (const [chainId, network] of networks) expect(await json.get(chainId, 'Drained')).toEqual(sampleRecord(chainId, 'Drained', network, 7));
+    } finally {
+      await json.close();
     }
   });
 

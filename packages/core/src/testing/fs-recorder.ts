@@ -1,14 +1,18 @@
 // A recording shim over node:fs for tests that must see the order of durable-write calls: each
-// fsync/fdatasync is recorded with the path of its descriptor when it completes, each rename when
-// it happens. Completions are held back a little, so a caller that does not await a sync returns
-// before the sync is recorded and the order shows it. Its own subpath
+// fsync/fdatasync is recorded with the path of its descriptor when it is called and when it
+// completes, each rename when it happens. Completions are held back a little, so a caller that
+// does not await a sync returns before the sync is recorded and the order shows it. Its own subpath
 // (`@deploystate/core/testing/fs-recorder`) with no runtime import, so a `vi.mock('node:fs')`
 // factory can load it without loading node:fs.
 import type * as Fs from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
 
 export type FsEvent =
-  { kind: 'sync'; path: string; call: string } | { kind: 'rename'; from: string; to: string } | { kind: 'mark'; label: string };
+  | { kind: 'sync'; path: string; call: string }
+  /** An fsync/fdatasync called (its `sync` event comes when it completes): a sync covers only what came before this. */
+  | { kind: 'sync-start'; path: string; call: string }
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'mark'; label: string };
 
 export interface FsRecorder {
   events: FsEvent[];
@@ -40,13 +44,15 @@ type Callback = (error: NodeJS.ErrnoException | null) => void;
 export function recordingFs(fs: typeof Fs): typeof Fs {
   const syncCallback =
     (name: 'fsync' | 'fdatasync') =>
-    (fd: number, callback: Callback): void =>
+    (fd: number, callback: Callback): void => {
+      recorder.events.push({ kind: 'sync-start', path: describeFd(fd), call: name });
       fs[name](fd, (error) => {
         void held(describeFd(fd)).then(() => {
           if (!error) recorder.events.push({ kind: 'sync', path: describeFd(fd), call: name });
           callback(error);
         });
       });
+    };
   const shim = {
     ...fs,
     openSync: (path: Fs.PathLike, ...rest: unknown[]): number => {
