@@ -1,8 +1,8 @@
 // The drainer of the LevelDB outbox (dual-write, and leveldb-only with DUAL_WRITE_MODE=true): it
 // applies the writes LevelDB committed to the JSON files off the put's path, journals each one
 // (intent and outcome), then removes the entries. Any process drains what it finds, whatever its env.
-import { rm, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { existsSync, unlinkSync } from 'node:fs';
 import { OUTBOX_PREFIX, type LevelDbStore, type OutboxEntry } from '@deploystate/backend-leveldb';
 import { hasWaiters, withFileLock, withLock } from '@deploystate/backend-json/lock';
 import { canonicalDigest, ErrorCodes, isStateError, parseKey, sleep, warn, type DeploymentRecord, type StateStore } from '@deploystate/core';
@@ -37,6 +37,19 @@ export interface OutboxFailure {
 
 export function outboxFailureFile(files: Pick<StateFiles, 'stateDir'>): string {
   return join(files.stateDir, 'outbox-error.json');
+}
+
+/**
+ * Removes the last drain failure after a drain that left nothing behind. Synchronous: as a rule
+ * there is none, and an unlink that finds none costs microseconds, where the asynchronous removal
+ * cost two thread-pool round trips at the end of every script's close.
+ */
+function clearOutboxFailure(files: Pick<StateFiles, 'stateDir'>): void {
+  try {
+    unlinkSync(outboxFailureFile(files));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 export async function readOutboxFailure(files: Pick<StateFiles, 'stateDir'>): Promise<OutboxFailure | null> {
@@ -136,8 +149,14 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
   // One turn on LevelDB for the entries and their keys' values: among several processes taking
   // turns, every separate read could wait for a hand-over of its own.
   const values = new Map<string, DeploymentRecord | null | { error: unknown }>();
+  let opening: Promise<StateStore> | undefined;
   const entries = await leveldb.holdWhile(async () => {
     const read = await leveldb.readOutbox(ROUND_SIZE);
+    // The JSON side opens (a script's store opens it here, at close) while LevelDB reads the values.
+    if (read.length > 0) {
+      opening = t.json();
+      opening.catch(() => undefined);
+    }
     // Every key's value in one read (one turn on LevelDB's thread, not one per key).
     const keys: string[] = [];
     for (const key of new Set(read.map((entry) => entry.key))) {
@@ -153,10 +172,10 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
     return read;
   });
   if (entries.length === 0) {
-    await rm(outboxFailureFile(t.files), { force: true });
+    clearOutboxFailure(t.files);
     return { applied: 0, failed: 0, left: false, overwrites: [] };
   }
-  const json = await t.json();
+  const json = await (opening ?? t.json());
   const byChain = new Map<number, Map<string, OutboxEntry[]>>();
   for (const entry of entries) {
     let chainId: number;
@@ -189,6 +208,8 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
     const group = chains.slice(at, at + FILES_AT_ONCE);
     outcomes.push(...(await Promise.all(group.map(([chainId, keys]) => drainChain(t, json, chainId, keys, values, pending)))));
   }
+  // One append for the round's lines (each chain's outcomes are known by now); a failure's are synced.
+  await t.journal.record(outcomes.flatMap((o) => o.lines), { durable: outcomes.some((o) => o.failed > 0) });
   const done = outcomes.flatMap((o) => o.done);
   const overwrites = outcomes.flatMap((o) => o.overwrites);
   const applied = outcomes.reduce((n, o) => n + o.applied, 0);
@@ -197,12 +218,14 @@ async function drainRound(t: DrainTarget, gateWaiting?: () => boolean): Promise<
   await leveldb.removeOutbox(done);
   if (failure) await writeFileAtomic(outboxFailureFile(t.files), `${JSON.stringify(failure, null, 2)}\n`).catch(() => undefined);
   const left = failed > 0 || yielded || entries.length >= ROUND_SIZE;
-  if (!left) await rm(outboxFailureFile(t.files), { force: true });
+  if (!left) clearOutboxFailure(t.files);
   return { applied, failed, left, overwrites, ...(yielded && { yielded }) };
 }
 
 /** What draining one chain's entries did. */
 interface ChainOutcome {
+  /** Its journal lines (intent and outcome per entry), appended with the other chains' once all are written. */
+  lines: NewJournalEntry[];
   done: string[];
   overwrites: ForeignOverwrite[];
   applied: number;
@@ -222,11 +245,11 @@ async function drainChain(
   values: ReadonlyMap<string, DeploymentRecord | null | { error: unknown }>,
   pending: () => Promise<ReadonlySet<string>>,
 ): Promise<ChainOutcome> {
-  const outcome: ChainOutcome = { done: [], overwrites: [], applied: 0, failed: 0 };
+  const lines: NewJournalEntry[] = [];
+  const outcome: ChainOutcome = { lines, done: [], overwrites: [], applied: 0, failed: 0 };
   // [coowned] Before the file is written, as issue 10's check runs for a write: what a foreign
   // rewrite dropped is reported while the file still shows it, whatever this write then does.
   if (t.watch && chainId >= 0) outcome.overwrites.push(...(await t.watch.beforeWrite(chainId, pending)));
-  const lines: NewJournalEntry[] = [];
   const started = performance.now();
   let error: unknown;
   const chainValues = new Map<string, DeploymentRecord | null>();
@@ -281,8 +304,7 @@ async function drainChain(
       );
     }
   }
-  // Failures are journalled durably: they block promote until a drain succeeds.
-  await t.journal.record(lines, { durable: error !== undefined });
+  // Failures are journalled durably (drainRound): they block promote until a drain succeeds.
   const count = [...keys.values()].reduce((n, list) => n + list.length, 0);
   if (error === undefined) {
     for (const written of keys.values()) for (const entry of written) outcome.done.push(entry.id);

@@ -75,6 +75,45 @@ describe('dual-write outbox', () => {
     expect(compare.equal).toBe(true);
   });
 
+  // A close drains several network files side by side, syncs their folder once they are all
+  // replaced, and journals the round's lines in one append before it removes the entries: a kill
+  // anywhere in between leaves every entry for the next process, which applies and journals it.
+  for (const mode of ['after-first-file', 'before-journal']) {
+    it(`a script killed in its close's drain across networks (${mode}) loses nothing: the next process applies, journals and removes every entry`, async () => {
+      const migration = await demoMigration(tempDir(), 'copied');
+      const networks = [
+        [56, 'bscmainnet'],
+        [97, 'bsctestnet'],
+        [1, 'ethereum'],
+      ] as const;
+      const child = runNode('crash-drainer.mjs', [tempDir(), mode, ...networks.map(([id, name]) => `${id}:${name}`)]);
+      expect((await child.done).signal).toBe('SIGKILL');
+      const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+      expect((await outboxKeys(leveldb)).length).toBe(networks.length);
+      const next = createStateStore({ cwd: tempDir(), env: {} });
+      expect(await next.getContract(56, 'MidDrain')).not.toBeNull();
+      await next.close();
+      expect(await outboxKeys(leveldb)).toEqual([]);
+      for (const [chainId, network] of networks) {
+        const json = new JsonFileStore({ dir: resolvePaths({ cwd: tempDir() }).deployments, readOnly: true });
+        await json.open();
+        expect(await json.get(chainId, 'MidDrain'), network).toEqual(sampleRecord(chainId, 'MidDrain', network, 7));
+        await json.close();
+      }
+      const journal = new Journal(stateFiles(resolvePaths({ cwd: tempDir() })).journal);
+      const entries = (await journal.read()).entries;
+      for (const [chainId] of networks) {
+        const lines = entries.filter((e) => 'key' in e && e.key === `${chainId}-MidDrain`);
+        const intent = lines.find((e) => e.type === 'intent');
+        expect(intent, `${chainId}`).toBeDefined();
+        expect(lines.find((e) => e.type === 'outcome' && e.ref === intent?.seq)).toMatchObject({ outcome: 'ok' });
+      }
+      const compare = await migration.compare();
+      expect(compare.pending).toEqual([]);
+      expect(compare.equal).toBe(true);
+    });
+  }
+
   it('8 deploy scripts writing at once in dual-write never get LOCKED, and every put reaches both sides', async () => {
     await demoMigration(tempDir(), 'copied');
     const writers = Array.from({ length: 8 }, (_, w) => runNode('timed-writer.mjs', [tempDir(), '97', `Writer${w}x`, '10', 'bsctestnet']));
