@@ -161,7 +161,16 @@ describe('what deploy scripts get, end to end (quick)', () => {
     const rows = (run?.measurements ?? []).filter((m) => m.suite === 'dual-write');
     const ids = rows.map((m) => `${m.operation}/${m.subject}`);
     expect(ids).toEqual(
-      expect.arrayContaining(['put/dual-write', 'put/leveldb', 'put @100ms/dual-write', 'put @100ms/leveldb', '20 puts + close/dual-write', 'json lag @100ms/dual-write']),
+      expect.arrayContaining([
+        'put/dual-write',
+        'put/leveldb',
+        'put @100ms/dual-write',
+        'put @100ms/leveldb',
+        '20 puts + close/dual-write',
+        '20 puts + close/leveldb',
+        '20 puts + close/leveldb sync',
+        'json lag @100ms/dual-write',
+      ]),
     );
     // One lag sample per paced put of the dual-write store.
     const paced = rows.find((m) => m.operation === 'put @100ms' && m.subject === 'dual-write');

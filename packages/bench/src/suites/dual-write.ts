@@ -45,8 +45,9 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       const alone = leveldb.value.create(refDir, false);
       stores.push(alone);
       await alone.open();
-      // Its own folder for the session row: one process cannot open a LevelDB twice.
+      // Their own folders for the session row: one process cannot open a LevelDB twice.
       const sessionDir = await seededLevelDb(leveldb.value, records, 'leveldb-session', dirs);
+      const sessionSyncDir = await seededLevelDb(leveldb.value, records, 'leveldb-session-sync', dirs);
       const syncDir = await makeTempDir('leveldb-sync');
       dirs.push(syncDir);
       const aloneSync = leveldb.value.create(syncDir, true);
@@ -120,6 +121,8 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
           [
             { name: 'dual-write', run: (r: number) => scriptRun(() => walk.scriptStore(), (i) => next(r * PUTS_PER_SESSION + i)) },
             { name: 'leveldb', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, false), (i) => next(r * PUTS_PER_SESSION + i)) },
+            // For information: the same session with LevelDB's writes durable too, as the JSON files are when close() returns.
+            { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionSyncDir, true), (i) => next(r * PUTS_PER_SESSION + i)) },
           ],
           {
             ...base,
@@ -154,6 +157,17 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
         ratioGate(named('put'), measurements, where('put'), gated),
         ratioGate(named(`put @${PACE_MS}ms`), measurements, where(`put @${PACE_MS}ms`), gated),
         ratioGate(named(`${PUTS_PER_SESSION} puts + close`), measurements, where(`${PUTS_PER_SESSION} puts + close`), gated),
+        ratioGate(
+          {
+            name: `info: ${PUTS_PER_SESSION} dual-write puts + close vs leveldb sync`,
+            limit: null,
+            comparison: '<=',
+            source: 'close() leaves every touched network file durable; LevelDB alone (sync false) makes nothing durable',
+          },
+          measurements,
+          where(`${PUTS_PER_SESSION} puts + close`, 'leveldb sync'),
+          false,
+        ),
         ratioGate(named('get'), measurements, where('get'), gated),
         ratioGate(
           { name: 'info: dual-write put vs leveldb sync', limit: null, comparison: '<=', source: 'how much of the cost is durability' },
