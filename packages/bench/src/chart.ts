@@ -13,6 +13,7 @@ const FIXED_COLOURS: Record<string, string> = {
   factory: '#59a14f',
   'dual-write': '#e15759',
   'rewrite floor': '#9c755f',
+  level: '#bab0ac',
   lossless: '#edc948',
   native: '#b07aa1',
 };
