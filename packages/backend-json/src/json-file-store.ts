@@ -69,6 +69,13 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * migrator's journal makes its intent line durable here, so its sync runs beside the file's.
    */
   beforeReplace?: (file: string) => Promise<void> | void;
+  /**
+   * Called, synchronously, under the file's lock once the new version is written, right after its
+   * data sync has started (when durable) and before `beforeReplace`: a caller's own sync started
+   * here runs beside the file's. A throw abandons the write (the file stays as it was). The
+   * migrator starts its journal intent's sync here, and awaits it in `beforeReplace`.
+   */
+  whileSyncing?: (file: string) => void;
 }
 
 export interface ReplaceChainResult {
@@ -136,6 +143,7 @@ export class JsonFileStore extends AbstractStateStore {
       lockLeaseMs: this.lockLeaseMs,
       writeTargetFor: (chainId) => this.writeTargetFor(chainId),
       beforeReplace: options.beforeReplace,
+      whileSyncing: options.whileSyncing,
     });
   }
 

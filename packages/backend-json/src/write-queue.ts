@@ -54,6 +54,8 @@ export interface WriteQueueOptions {
   writeTargetFor(chainId: number): string;
   /** Awaited under the lock once the new version is complete (and synced), right before it replaces the file (see JsonFileStoreOptions). */
   beforeReplace?: ((file: string) => Promise<void> | void) | undefined;
+  /** Called once the new version's data sync has started, before the store's own work beside it (see JsonFileStoreOptions). */
+  whileSyncing?: ((file: string) => void) | undefined;
 }
 
 export class WriteQueue {
@@ -386,6 +388,7 @@ export class WriteQueue {
         // What the backups need costs no time of its own where it runs while the temp file's sync
         // does: the file replaced linked, the written version's backup named (backups.ts).
         whileSyncing: (tmp) => {
+          this.options.whileSyncing?.(target);
           stale = check !== undefined && !check();
           if (stale) return;
           // The text the cache keeps, put together here rather than before the write (record-splice.ts).

@@ -121,6 +121,38 @@ describe('durable write order', () => {
     expect(folderStarts.length).toBeLessThan(chains.length);
   });
 
+  it('whileSyncing runs while the temp file sync is in flight, before beforeReplace and the rename; a throw leaves the file as it was', async () => {
+    let refuse = false;
+    const { store, dir } = await setup({
+      whileSyncing: (file) => {
+        recorder.mark(`syncing ${file}`);
+        if (refuse) throw new StateError(ErrorCodes.WRITE_FAILED, 'refused by the hook');
+      },
+      beforeReplace: (file) => recorder.mark(`before ${file}`),
+    });
+    const target = store.fileFor(56);
+    await store.put(rec(56, 'Token', { timestamp: 1 }));
+    recorder.events.length = 0;
+    await store.put(rec(56, 'Token', { timestamp: 2 }));
+    recorder.mark('returned');
+    expect(durableReplacement(recorder.events, target, dir, 'returned')).toEqual(inOrder);
+    const rename = recorder.events.findIndex((e) => e.kind === 'rename' && e.to === target);
+    const temp = (recorder.events[rename] as { from: string }).from;
+    const hook = recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `syncing ${target}`);
+    // The recorder notes a sync when it completes: the hook came while the temp file's was running.
+    expect(hook).toBeGreaterThanOrEqual(0);
+    expect(hook).toBeLessThan(recorder.events.findIndex((e) => e.kind === 'sync' && e.path === temp));
+    expect(hook).toBeLessThan(recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `before ${target}`));
+
+    refuse = true;
+    const before = await readFile(target);
+    await expect(store.put(rec(56, 'Token', { timestamp: 3 }))).rejects.toMatchObject({ code: ErrorCodes.WRITE_FAILED });
+    expect(await readFile(target)).toEqual(before);
+    refuse = false;
+    await store.put(rec(56, 'Token', { timestamp: 4 }));
+    expect((await store.get(56, 'Token'))?.timestamp).toBe(4);
+  });
+
   it('a store opened with durable: false makes no sync calls (the recorder sees them when they happen)', async () => {
     const { store } = await setup({ durable: false });
     recorder.events.length = 0;

@@ -20,6 +20,8 @@ export interface BackendOptions {
   create?: boolean;
   /** JSON only: awaited before each file replacement (see JsonFileStoreOptions.beforeReplace). */
   beforeReplace?: () => Promise<void>;
+  /** JSON only: called once a replacement's data sync has started (see JsonFileStoreOptions.whileSyncing). */
+  whileSyncing?: () => void;
 }
 
 export function levelDbStore(paths: MigrationPaths, options: BackendOptions): LevelDbStore {
@@ -44,6 +46,7 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
     cache: true,
     registry: options.registry,
     ...(options.beforeReplace && { beforeReplace: options.beforeReplace }),
+    ...(options.whileSyncing && { whileSyncing: options.whileSyncing }),
   });
 }
 

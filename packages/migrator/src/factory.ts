@@ -92,8 +92,14 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     this.fence = new WriteFence(files);
     this.sides = options.stores ?? {
       leveldb: levelDbStore(files, { registry }),
-      // A JSON-primary write's journal intent is on disk before the file it changes is replaced.
-      json: jsonStore(files, { registry, create: true, beforeReplace: () => this.journal.flushed() }),
+      // A JSON-primary write's journal intent is on disk before the file it changes is replaced; its
+      // sync starts once the temp file's own has (see writeRouted).
+      json: jsonStore(files, {
+        registry,
+        create: true,
+        whileSyncing: () => this.journal.startFlush(),
+        beforeReplace: () => this.journal.flushed(),
+      }),
     };
     // [coowned] Only the real JSON backend has files that other code can rewrite.
     this.overwrites = options.stores

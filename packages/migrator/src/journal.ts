@@ -258,7 +258,21 @@ export class Journal {
   }
 
   /**
-   * Resolves once every line a `sync()` was asked for is on disk (waiting for the syncs in flight,
+   * Asks for every line this process appended so far to be made durable, without starting the
+   * sync: the next `flushed()` or `startFlush()` starts it. The factory's put asks so for its
+   * intent line, and its JSON store starts the sync beside the temp file's own.
+   */
+  require(): void {
+    this.required = Math.max(this.required, this.appended);
+  }
+
+  /** Starts the sync of the lines asked for, if any is not on disk yet; a failure is the next `flushed()`'s to report. */
+  startFlush(): void {
+    this.flushed().catch(() => undefined);
+  }
+
+  /**
+   * Resolves once every line a `sync()` or `require()` asked for is on disk (waiting for the syncs in flight,
    * starting one again if an earlier one failed); rejects when that cannot be done. Starts no sync
    * for lines nobody asked to be durable. The JSON store calls it right before it replaces a file,
    * so a write's journal intent is on disk before the write can be.

@@ -34,7 +34,7 @@ describe('durable writes of the migrator', () => {
     const dir = tempDir();
     const { paths, files } = await emptyProjectIn(dir, 'json-only');
     const store = createStateStore({ cwd: dir, env: {} });
-    // The journal's sync starts before the JSON file's own; held back longer than the file's, it
+    // The journal's sync starts beside the JSON file's own; held back longer than the file's, it
     // completes before the rename only if the rename waits for it.
     recorder.slowSyncs.set(files.journal, 150);
     try {
@@ -53,8 +53,17 @@ describe('durable writes of the migrator', () => {
         expect(intentSynced, step).toBeGreaterThanOrEqual(0);
         expect(intentSynced, step).toBeLessThan(rename);
       }
+      // A put of what the file holds already replaces nothing: its intent is synced all the same before it returns.
+      await store.put(sampleRecord(56, 'Vault', 'bscmainnet'));
+      recorder.events.length = 0;
+      await store.put(sampleRecord(56, 'Vault', 'bscmainnet'));
+      recorder.mark('returned');
+      expect(recorder.events.some((e) => e.kind === 'rename')).toBe(false);
+      const intentSynced = recorder.events.findIndex((e) => e.kind === 'sync' && e.path === files.journal);
+      expect(intentSynced).toBeGreaterThanOrEqual(0);
+      expect(intentSynced).toBeLessThan(recorder.events.findIndex((e) => e.kind === 'mark'));
       const intents = (await new Journal(files.journal).read()).entries.filter((e) => e.type === 'intent');
-      expect(intents.map((e) => e.type === 'intent' && e.op)).toEqual(['put', 'put', 'delete']);
+      expect(intents.map((e) => e.type === 'intent' && e.op)).toEqual(['put', 'put', 'delete', 'put', 'put']);
     } finally {
       recorder.slowSyncs.clear();
       await store.close();
