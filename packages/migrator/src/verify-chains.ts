@@ -2,7 +2,8 @@
 // each chain's rows and network file go to a worker thread (verdict-pool.ts), which parses the
 // file once and works out both sides' digests (chain-verdict.ts); the verdicts come back in key
 // order and each is handed to the comparison as one batch per side. This thread so does a few
-// steps per record, and the workers the parsing, printing and hashing, a chain each at a time.
+// steps per record, and the workers the parsing, printing and hashing, a chain each at a time;
+// while every worker is busy, this thread works out a waiting chain's verdict too.
 import { decodeEntry, type LevelDbStore } from '@deploystate/backend-leveldb';
 import type { JsonFileStore } from '@deploystate/backend-json';
 import {
@@ -236,7 +237,6 @@ async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
     }
   }
   if (!(await settle(undefined))) return;
-  c.pool.finish();
   c.onScanned?.();
 }
 
