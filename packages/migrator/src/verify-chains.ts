@@ -237,6 +237,7 @@ async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
     }
   }
   if (!(await settle(undefined))) return;
+  c.pool.finish();
   c.onScanned?.();
 }
 
