@@ -84,6 +84,12 @@ export interface BaselineAhead {
 // same signature (git's "racy" rule): such a read is not taken.
 const RACY_MS = 25;
 
+/** Whether written.json was last written long enough ago that a read of it now can be taken (see readBaselineAhead). */
+export function baselineSettled(ctx: Pick<CoownedContext, 'stateDir'>): boolean {
+  const stats = statSync(baselinePath(ctx), { bigint: true, throwIfNoEntry: false });
+  return stats !== undefined && Date.now() - Number(stats.mtimeNs / 1_000_000n) > RACY_MS;
+}
+
 /**
  * Reads and parses written.json now, outside its lock (verify does, while its comparison runs on
  * other threads). The check under the lock takes it only while the file keeps the signature it had

@@ -179,6 +179,8 @@ export interface ChainComparison {
   schema: SchemaReport;
   /** Each compared file's record digests, for the co-owned files check after the comparison. */
   known: KnownFileDigests;
+  /** Called once the scan has read all of LevelDB (the rest is the workers' and the comparison's). */
+  onScanned?: () => void;
 }
 
 /** Scans LevelDB and pushes every chain's job (with its verdict under way) and every row that is not a record key, in key order. */
@@ -236,6 +238,7 @@ async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
   }
   if (!(await settle(undefined))) return;
   c.pool.finish();
+  c.onScanned?.();
 }
 
 /** A chain's entries for both sides, from its verdict; a file that is not a state file of the chain is read through the store, as alone. */

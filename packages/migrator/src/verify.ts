@@ -15,7 +15,7 @@ import {
 } from '@deploystate/core';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext } from './coowned.js';
-import { readBaselineAhead, type BaselineAhead } from './coowned-baseline.js';
+import { baselineSettled, readBaselineAhead, type BaselineAhead } from './coowned-baseline.js';
 import { validateFile, type SchemaReport } from './file-validation.js';
 import { KnownFileDigests } from './file-digests.js';
 import { verdictPool } from './verdict-pool.js';
@@ -183,6 +183,9 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
   const pool = verdictPool();
   let comparison: SideComparison;
   let ahead: BaselineAhead | undefined;
+  const readAhead = (): void => {
+    if (ahead === undefined && existsSync(coowned.journal.file)) ahead = readBaselineAhead(coowned);
+  };
   try {
     // Threads for large files start loading now, while LevelDB is snapshotted.
     pool.prepare(files);
@@ -190,7 +193,9 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
     // Read once the scan was done, which is late now that this thread works out chains too, its parse
     // (0.15-0.25 s at 100k records) came after the last verdict, adding to verify's time; read now,
     // it runs while the worker loads (at 100k, verify's median 15% lower in two runs of six pairs).
-    if (existsSync(coowned.journal.file)) ahead = readBaselineAhead(coowned);
+    // A file written a moment ago (a verify right after the copy) would be read in vain (too close
+    // to its write to be taken): it is read once the scan is done, as before.
+    if (baselineSettled(coowned)) readAhead();
     // Which file is read for each chain is known once the JSON store is open (after the LevelDB snapshot).
     comparison = await compareWith(ctx, options, (leveldb, json, sides, compareOptions) =>
       compareByChain(
@@ -203,6 +208,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
           onRightInvalid: sides.right,
           schema: validated,
           known,
+          onScanned: readAhead,
         },
         compareOptions,
       ),

@@ -5,7 +5,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetworkRegistry } from '@deploystate/core';
-import { readBaselineAhead, updateBaseline, type Baseline, type CoownedContext } from '../src/coowned-baseline.js';
+import { baselineSettled, readBaselineAhead, updateBaseline, type Baseline, type CoownedContext } from '../src/coowned-baseline.js';
 import { Journal } from '../src/journal.js';
 import { useTempDir } from './helpers.js';
 
@@ -60,6 +60,19 @@ describe('written.json read ahead of its lock', () => {
     const ahead = readBaselineAhead(ctx);
     expect(await ahead?.baseline).toBeUndefined();
     expect(await checked(ctx, ahead)).toEqual({ seq: 7, same: false });
+  });
+
+  it('is known ahead to be in vain for a file written a moment ago (verify then reads it once its scan is done)', async () => {
+    const { ctx, file } = await folder();
+    expect(baselineSettled(ctx)).toBe(true);
+    // Just written (a verify right after the copy; stamped ahead of now so the test's own pace cannot
+    // let it settle): a read now would not be taken.
+    await writeFile(file, baselineText(8));
+    const later = new Date(Date.now() + 10_000);
+    await utimes(file, later, later);
+    expect(baselineSettled(ctx)).toBe(false);
+    expect(await readBaselineAhead(ctx)?.baseline).toBeUndefined();
+    expect(baselineSettled({ stateDir: join(tempDir(), 'absent') })).toBe(false);
   });
 
   it('is nothing when written.json is absent or not a baseline', async () => {
