@@ -14,7 +14,9 @@ import {
   checkRecord,
   compareKeys,
   finding,
+  gitAtWork,
   isStateError,
+  untilGitDone,
   parseKey,
   recordKey,
   type BaseStoreOptions,
@@ -29,9 +31,9 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
-import { FileCache, entryExists, type LoadedFile } from './file-cache.js';
+import { FileCache, entryExists, type FileSignature, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
-import { WriteQueue, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
+import { WriteQueue, changedSince, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
 
 /** Chains whose file path a store keeps joined (more are joined again, never wrong). */
 const MAX_REMEMBERED_PATHS = 1024;
@@ -94,6 +96,18 @@ export interface SwapResult {
   swapped: boolean;
   /** What the file held under the name before (a copy), null when it held no record there. */
   previous: DeploymentRecord | null;
+}
+
+/** The chain's file as a swap left it (swapChecked), for keepSwap(): compared by stat, never read. */
+export interface SwapVersion {
+  readonly file: string;
+  /** Undefined: the swap left no file there. */
+  readonly signature: FileSignature | undefined;
+}
+
+export interface CheckedSwapResult extends SwapResult {
+  /** The file as the swap left it. */
+  version: SwapVersion;
 }
 
 export class JsonFileStore extends AbstractStateStore {
@@ -331,15 +345,49 @@ export class JsonFileStore extends AbstractStateStore {
    * record is refused (CORRUPTED), as get() refuses it: what it held could not be put back.
    */
   swap(chainId: number, contractName: string, next: DeploymentRecord | null, options: { expected?: DeploymentRecord | null } = {}): Promise<SwapResult> {
-    return this.timed('swap', async () => this.swapIn(chainId, contractName, next === null ? null : checkRecord(next), options));
+    return this.timed('swap', async () => {
+      const { swapped, previous } = await this.swapIn(chainId, contractName, next === null ? null : checkRecord(next), options);
+      return { swapped, previous };
+    });
   }
 
-  /** swap() of a record checked once already (checkRecord), as putChecked() is put(): for a store composed of others. */
-  swapChecked(chainId: number, contractName: string, next: CheckedRecord | null, options: { expected?: DeploymentRecord | null } = {}): Promise<SwapResult> {
+  /**
+   * swap() of a record checked once already (checkRecord), as putChecked() is put(): for a store
+   * composed of others. Also says how the swap left the file, for keepSwap().
+   */
+  swapChecked(
+    chainId: number,
+    contractName: string,
+    next: CheckedRecord | null,
+    options: { expected?: DeploymentRecord | null } = {},
+  ): Promise<CheckedSwapResult> {
     return this.timed('swap', async () => this.swapIn(chainId, contractName, next, options));
   }
 
-  private async swapIn(chainId: number, contractName: string, checked: CheckedRecord | null, options: { expected?: DeploymentRecord | null }): Promise<SwapResult> {
+  /**
+   * The last step of a swapChecked() that its caller follows with a write elsewhere (the migrator
+   * writes LevelDB after JSON): the swap is still the file's unless a git command took the folder
+   * since (a reset or checkout that began before the caller's write was done). As a put's own last
+   * step, git at work is waited for (bounded, GIT_WAIT_MAX_MS), and a file that is no longer the one
+   * the swap left gets the swap again on top of it: git's version keeps everything else it holds.
+   * undefined (no promise; two stats) when the file is as the swap left it and git is not at work;
+   * else the file as it is then (as the swap made again left it).
+   */
+  keepSwap(chainId: number, contractName: string, next: CheckedRecord | null, left: SwapVersion): Promise<SwapVersion> | undefined {
+    if (!gitAtWork(this.location) && !changedSince(left.file, left.signature)) return undefined;
+    return (async () => {
+      await untilGitDone(this.location);
+      if (!changedSince(left.file, left.signature)) return left;
+      return (await this.swapChecked(chainId, contractName, next)).version;
+    })();
+  }
+
+  private async swapIn(
+    chainId: number,
+    contractName: string,
+    checked: CheckedRecord | null,
+    options: { expected?: DeploymentRecord | null },
+  ): Promise<CheckedSwapResult> {
     recordKey(chainId, contractName);
     const record = checked === null ? null : copyData(checked.record);
     if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
@@ -349,7 +397,7 @@ export class JsonFileStore extends AbstractStateStore {
     }
     const { expected } = options;
     const wanted = expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected);
-    const { value } = await this.enqueue(chainId, (work) => {
+    const { value, outcome } = await this.enqueue(chainId, (work) => {
       if (work.invalid.has(contractName)) throw invalidEntryError(work.file, chainId, contractName, 'swap puts back what a name held, and this is not a record');
       const held = work.records.get(contractName) ?? null;
       const previous = held === null ? null : copyData(held);
@@ -357,7 +405,7 @@ export class JsonFileStore extends AbstractStateStore {
       setEntry(work, contractName, record);
       return { swapped: true, previous };
     });
-    return value as SwapResult;
+    return { ...(value as SwapResult), version: { file: outcome.file, signature: outcome.leftAs } };
   }
 
   /**
@@ -379,7 +427,7 @@ export class JsonFileStore extends AbstractStateStore {
         }
         next.set(record.contractName, copyData(record));
       });
-      const { value, outcome } = await this.enqueue(chainId, (work) => {
+      const { value, outcome: { leftAs: _leftAs, ...outcome } } = await this.enqueue(chainId, (work) => {
         const removed = [...work.records.keys(), ...work.invalid].filter((name) => !next.has(name));
         work.invalid.clear();
         work.records = new Map(next);

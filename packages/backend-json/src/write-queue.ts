@@ -17,6 +17,8 @@ export interface WriteOutcome {
   file: string;
   backup?: string;
   changed: boolean;
+  /** The file as the write left it: its stat right after the rename, or as read when nothing changed (undefined: no file). */
+  leftAs: FileSignature | undefined;
 }
 
 /** The records of one file while a batch of operations is applied to it. */
@@ -217,7 +219,7 @@ export class WriteQueue {
     const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
     const printed = this.print(loaded, next, work.touched);
     if (!printed && racy) return false;
-    const outcome: WriteOutcome = { file: target, changed: false };
+    const outcome: WriteOutcome = { file: target, changed: false, leftAs: loaded.signature };
     if (printed) {
       const { text } = printed;
       let remembered = false;
@@ -234,6 +236,7 @@ export class WriteQueue {
           this.retire(loaded);
           return;
         }
+        outcome.leftAs = signature ?? undefined;
         const records = work.records instanceof RecordsDraft ? work.records.settle() : work.records;
         const written: LoadedFile = {
           file: target,
@@ -444,7 +447,7 @@ const CHANGED_UNDER_WRITE_ATTEMPTS = 5;
  * there): another inode, size or modification time. Its change time alone is not a change: this
  * store's own links of the version (its backups) move it.
  */
-function changedSince(target: string, base: FileSignature | undefined): boolean {
+export function changedSince(target: string, base: FileSignature | undefined): boolean {
   const now = signatureOf(target);
   if (now === null || base === undefined) return (now === null) !== (base === undefined);
   return now.ino !== base.ino || now.dev !== base.dev || now.size !== base.size || now.mtimeNs !== base.mtimeNs;

@@ -101,9 +101,9 @@ export function warnOverwrite(check: FilesCheck): void {
 }
 
 /**
- * Checks a network file after the store wrote it, when something else changed the file since this
+ * Checks a network file before the store writes it, when something else changed the file since this
  * process last wrote it (one stat before and after each write; the full check only then). What it
- * finds goes to `report`; the write itself has already succeeded and is never refused for it.
+ * finds goes to `report`; the write goes ahead and is never refused for it.
  */
 export class OverwriteWatch {
   private readonly seen = new Map<number, string | undefined>();
@@ -113,9 +113,16 @@ export class OverwriteWatch {
     private readonly report: (check: FilesCheck) => void = warnOverwrite,
   ) {}
 
-  /** The file's signature before a write. */
-  before(chainId: number): string | undefined {
-    return this.signatureNow(chainId);
+  /**
+   * Before the store writes a chain's file: checks it when something else changed it since this
+   * process last wrote it (then `wrote()`). Nothing to check (the common case): undefined, no promise.
+   * Before the write, as the drainer's check: the write's last step is then its own (the confirmation
+   * that git has not replaced the file since, write-protocol.ts), never a check that reads the
+   * journal for milliseconds while a git command may take the work tree.
+   */
+  beforePut(chainId: number): Promise<void> | undefined {
+    const now = this.signatureNow(chainId);
+    return this.seen.has(chainId) && this.seen.get(chainId) === now ? undefined : this.check(chainId);
   }
 
   /**
@@ -173,17 +180,6 @@ export class OverwriteWatch {
   /** After this process wrote a chain's file: the next write checks it only if someone else changed it since. */
   wrote(chainId: number): void {
     this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
-  }
-
-  /**
-   * After the store wrote a chain's file: checks it when something else changed it since this process
-   * last wrote it. Nothing to check (the common case): undefined, no promise.
-   */
-  after(chainId: number, before: string | undefined): Promise<void> | undefined {
-    const file = fileOf(this.ctx, chainId);
-    const unchanged = this.seen.has(chainId) && this.seen.get(chainId) === before;
-    this.seen.set(chainId, signatureOf(file));
-    return unchanged ? undefined : this.check(chainId);
   }
 
   private async check(chainId: number): Promise<void> {

@@ -330,19 +330,20 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return this.timed('delete', () => this.watchedWrite({ op: 'delete', at: { key: recordKey(chainId, contractName), chainId, contractName } }));
   }
 
-  // [coowned] A write to a file that other code rewrote still lands, then says what the rewrite lost.
+  // [coowned] A write to a file that other code rewrote says what the rewrite lost, and still lands.
   private async watchedWrite(w: Write): Promise<boolean> {
     const watch = this.overwrites;
     // Through the outbox, JSON is written later: the drainer checks the file then.
     if (!watch || (this.outbox && usesOutbox(this.route))) return writeThrough(this.writer, w);
     const { chainId } = writeKey(w);
-    const before = watch.before(chainId);
+    // The route as last read (the store's open reads it): a write that moved to JSON meanwhile
+    // leaves the file unseen, so the next write checks it.
+    const writesJson = (route: Route): boolean => route.journal && route.writes.includes('json');
+    const watched = writesJson(this.route);
+    const checking = watched ? watch.beforePut(chainId) : undefined;
+    if (checking !== undefined) await checking;
     const result = await writeThrough(this.writer, w);
-    const route = this.route;
-    if (route.journal && route.writes.includes('json')) {
-      const checking = watch.after(chainId, before);
-      if (checking !== undefined) await checking;
-    }
+    if (watched && writesJson(this.route)) watch.wrote(chainId);
     return result;
   }
 

@@ -25,7 +25,7 @@ import { updateState } from './state.js';
 import { underWriteFence } from './fence.js';
 import type { WriteFence } from './write-fence.js';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore, type SwapVersion } from '@deploystate/backend-json';
 import { acquireLock, hasWaiters, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
 
@@ -344,11 +344,13 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   async function writeBothSides(): Promise<boolean> {
     let previous: DeploymentRecord | null = null;
     let result: boolean;
+    // The JSON file as this write left it, confirmed once LevelDB is written too (below).
+    let jsonLeft: SwapVersion | undefined;
     try {
       if (secondaryName && primary instanceof JsonFileStore) {
         // What the write replaces, read under the file's lock in the same write: a write another
         // process made just before this one is what an undo puts back, never an older value.
-        ({ previous } = await primary.swapChecked(chainId, contractName, w.op === 'put' ? w.checked : null));
+        ({ previous, version: jsonLeft } = await primary.swapChecked(chainId, contractName, w.op === 'put' ? w.checked : null));
         result = op === 'put' || previous !== null;
       } else {
         if (secondaryName) previous = await primary.get(chainId, contractName);
@@ -381,27 +383,52 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
           else await primary.put(previous);
         }
       } catch (undoError) {
-        const closed = (await t.journal.appendOne(outcomeEntry('diverged', undoError))) as OutcomeEntry;
-        await updateState(t.files, (s) => {
-          s.diverged = true;
-          s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
-        });
-        throw new StateError(
-          ErrorCodes.DIVERGED,
+        throw await markDiverged(
+          undoError,
+          secondaryError,
           `${key}: written to ${primaryName} but not to ${secondaryName}, and the ${primaryName} write could not be undone; the migration is marked diverged`,
-          {
-            key,
-            file: t.files.state,
-            hint: 'run verify; promote and cutover stay blocked until it is clean',
-            cause: secondaryError,
-          },
         );
       }
       await close('compensated', secondaryError);
       throw secondaryError;
     }
+    // A git command (reset, checkout, pull) that took the work tree while LevelDB was written may
+    // have put its own version of the JSON file over this write, which reads then no longer find
+    // (a deploy script would deploy the contract again): waited for, and the JSON write made again
+    // on top of git's version, still within this write's turn. Two stats when git is idle.
+    const kept =
+      jsonLeft !== undefined && primary instanceof JsonFileStore
+        ? primary.keepSwap(chainId, contractName, w.op === 'put' ? w.checked : null, jsonLeft)
+        : undefined;
+    if (kept !== undefined) {
+      try {
+        await kept;
+      } catch (keepError) {
+        // LevelDB holds the write and the JSON file, as git left it, does not: the sides disagree.
+        throw await markDiverged(
+          keepError,
+          keepError,
+          `${key}: written to LevelDB, and the JSON write, replaced by a git command meanwhile, could not be made again; the migration is marked diverged`,
+        );
+      }
+    }
     const closing = closeOk();
     if (closing !== undefined) await closing;
     return result;
+  }
+
+  /** Journals the write as diverged (with `failed`), marks the migration so (promote and cutover wait for a clean verify) and returns DIVERGED. */
+  async function markDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
+    const closed = (await t.journal.appendOne(outcomeEntry('diverged', failed))) as OutcomeEntry;
+    await updateState(t.files, (s) => {
+      s.diverged = true;
+      s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
+    });
+    return new StateError(ErrorCodes.DIVERGED, message, {
+      key,
+      file: t.files.state,
+      hint: 'run verify; promote and cutover stay blocked until it is clean',
+      cause,
+    });
   }
 }

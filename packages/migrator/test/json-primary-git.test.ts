@@ -1,0 +1,127 @@
+// A json-primary put writes the network file, then LevelDB. A git command (reset, checkout, pull)
+// that took the work tree in between put its version of the file over the put's after the JSON
+// write had returned: the put returned, LevelDB held the record, and the file that reads use did not
+// (a deploy script would deploy the contract again). Repro: a deploy script putting every 3 ms
+// beside `git checkout -- deployments` in a loop, 40-48 puts of 125-131 returned with their record
+// missing from the file, git idle (150 commands; most of the window was the FOREIGN_OVERWRITE check
+// that then ran after the write). The put now confirms the file once LevelDB is written.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sampleRecord, sleep } from '@deploystate/core';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { createStateStore } from '../src/index.js';
+import { demoMigration, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-jp-git-');
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: dir, stdio: 'pipe' }).toString();
+}
+
+/** A json-primary project committed to git, and a teammate's commit on top that adds Teammate to bsctestnet.json; the work tree as before it. */
+async function projectWithTeammateCommit(dir: string): Promise<string> {
+  git(dir, 'init', '-q');
+  const migration = await demoMigration(dir, 'json-primary');
+  await migration.close();
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'json-primary');
+  const file = join(dir, 'deployments', 'bsctestnet.json');
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { records: Record<string, unknown> };
+  doc.records.Teammate = sampleRecord(97, 'Teammate', 'bsctestnet');
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  git(dir, 'commit', '-qam', 'teammate');
+  git(dir, 'checkout', '-q', 'HEAD~1', '--', 'deployments');
+  return file;
+}
+
+function recordNames(file: string): string[] {
+  return Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { records: object }).records);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('a json-primary put while git rewrites the work tree', () => {
+  it("whose file git replaced while LevelDB was written is written again on top of git's version before it returns", async () => {
+    const dir = tempDir();
+    const file = await projectWithTeammateCommit(dir);
+    const put = LevelDbStore.prototype.putChecked;
+    // The teammate's commit checked out (real git) after the JSON write returned, before LevelDB's did.
+    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+      git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
+      return put.apply(this, args);
+    });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet'));
+      // The put on top of git's version: the teammate's record kept, the put's there.
+      expect(recordNames(file)).toEqual(expect.arrayContaining(['Teammate', 'Deployed']));
+      expect((await store.getContract(97, 'Deployed'))?.contractName).toBe('Deployed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('whose file git replaced with one that does not parse fails DIVERGED and marks the migration diverged (LevelDB holds the write)', async () => {
+    const dir = tempDir();
+    const file = await projectWithTeammateCommit(dir);
+    // The teammate's commit is an unfinished merge: the put cannot be made again on top of it.
+    git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments');
+    writeFileSync(file, `<<<<<<< ours\n${readFileSync(file, 'utf8')}`);
+    git(dir, 'commit', '-qam', 'conflict');
+    git(dir, 'checkout', '-q', 'HEAD~2', '--', 'deployments');
+    const put = LevelDbStore.prototype.putChecked;
+    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+      git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
+      return put.apply(this, args);
+    });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await expect(store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet'))).rejects.toMatchObject({
+        code: 'DIVERGED',
+        key: '97-Deployed',
+      });
+      const state = JSON.parse(readFileSync(join(dir, '.deploystate', 'state.json'), 'utf8')) as { diverged?: boolean };
+      expect(state.diverged).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('does not return while git, which took index.lock while LevelDB was written, is still at work', async () => {
+    const dir = tempDir();
+    const file = await projectWithTeammateCommit(dir);
+    const teammates = git(dir, 'show', 'HEAD:deployments/bsctestnet.json');
+    const indexLock = join(dir, '.git', 'index.lock');
+    const put = LevelDbStore.prototype.putChecked;
+    let gitDone: Promise<void> | undefined;
+    // git takes its lock during the LevelDB write and replaces the file (unlink, create) a moment later.
+    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+      writeFileSync(indexLock, '');
+      gitDone = sleep(300).then(() => {
+        unlinkSync(file);
+        writeFileSync(file, teammates, { flag: 'wx' });
+        rmSync(indexLock);
+      });
+      return put.apply(this, args);
+    });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      let answered = false;
+      const writing = store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet')).finally(() => {
+        answered = true;
+      });
+      await sleep(150);
+      expect(existsSync(indexLock)).toBe(true);
+      expect(answered).toBe(false);
+      await writing;
+      await gitDone;
+      expect(recordNames(file)).toEqual(expect.arrayContaining(['Teammate', 'Deployed']));
+    } finally {
+      await store.close();
+    }
+  });
+});
