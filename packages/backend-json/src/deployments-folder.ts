@@ -12,8 +12,8 @@ import {
   isStateError,
   leftByDeadProcess,
   LEFTOVER_MIN_AGE_MS,
+  listBesideGit,
   type NetworkRegistry,
-  untilGitDone,
 } from '@deploystate/core';
 import { STATE_DIR, tempFilePid } from './atomic.js';
 
@@ -128,9 +128,10 @@ function notAFolder(path: string): boolean {
  * records from LevelDB; verify would report it missing). Every listing of the folder goes through here.
  */
 export async function deploymentsEntries(location: string): Promise<Dirent[]> {
-  await untilGitDone(location);
   try {
-    return await readdir(location, { withFileTypes: true });
+    // Made again when git began during it (listBesideGit): a wait before it alone left a reset in a
+    // loop room to start between the wait and the listing (1 verify in 900 missed a whole chain).
+    return await listBesideGit(location, () => readdir(location, { withFileTypes: true }));
   } catch (error) {
     throw fileSystemError(error, location, 'cannot list');
   }

@@ -83,6 +83,32 @@ export async function readBesideGit<T>(folder: string, read: () => Promise<T>, r
 }
 
 /**
+ * Lists `folder` (or reads several of its files at once) once no git command rewrites the work
+ * tree, as `list` sees it whole: a git command that began after the wait, during the listing (a
+ * reset in a loop, a pull's next step), may have unlinked a file it is about to write, so a listing
+ * that ends with git at work, or with the index rewritten since it began (a command begun and done
+ * within it), is made again once git is done. Bounded as the wait is (GIT_WAIT_MAX_MS in all):
+ * then the last listing is returned. Outside a repository, one listing.
+ */
+export async function listBesideGit<T>(folder: string, list: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + GIT_WAIT_MAX_MS;
+  for (;;) {
+    await untilGitDone(folder, { maxWaitMs: deadline - Date.now() });
+    const index = indexStamp(folder);
+    const listed = await list();
+    if (index === undefined || Date.now() >= deadline || (!gitAtWork(folder) && indexStamp(folder) === index)) return listed;
+  }
+}
+
+/** The repository's index as a stat shows it (git replaces it by renaming its lock over it): undefined outside a repository. */
+function indexStamp(folder: string): string | undefined {
+  const lock = gitIndexLock(folder);
+  if (lock === undefined) return undefined;
+  const info = statSync(lock.slice(0, -'.lock'.length), { bigint: true, throwIfNoEntry: false });
+  return info === undefined ? 'none' : `${info.ino}:${info.mtimeNs}:${info.size}`;
+}
+
+/**
  * Whether `folder` has not changed for `ms` (or is gone). A time stamp as far ahead of the clock
  * counts as quiet, as for index.lock: after the clock was set back it would hold every wait to its end.
  */
