@@ -13,7 +13,7 @@ import { ErrorCodes, sleep } from '@deploystate/core';
 import { LevelDbStore } from '../src/index.js';
 import { rec, storeFolderPerTest } from './helpers.js';
 
-const folder = storeFolderPerTest('replaced', { seed: true });
+const folder = storeFolderPerTest('replaced', { seed: true, git: true });
 
 describe('a LevelDB folder replaced under an open store', () => {
   it.each([
@@ -88,7 +88,6 @@ describe('reads on a LevelDB folder replaced under an open store', () => {
     const git = (...args: string[]): void => {
       execFileSync('git', args, { cwd: folder.dir, stdio: 'pipe' });
     };
-    git('init', '-q', '-b', 'main');
     git('config', 'user.email', 'reads@example.com');
     git('config', 'user.name', 'reads');
     git('add', '-A');
@@ -172,6 +171,53 @@ describe('reads on a LevelDB folder replaced under an open store', () => {
     await expect(store.get(56, 'Seed')).rejects.toMatchObject({ code: ErrorCodes.BACKEND_UNAVAILABLE, file: folder.path });
     await iteration.return?.(undefined);
     expect((await store.get(56, 'Seed'))?.address).toBe(`0x${'b'.repeat(40)}`);
+    await store.close();
+  });
+});
+
+// A put that LevelDB wrote after a git command took the index, into the log that git then replaced
+// with a teammate's (a pull bringing a LevelDB whose files have the names this store's open gave
+// its own): acknowledged, and gone once git was done (repro: a deploy script putting every ms, one
+// `git reset --hard` or `git checkout <commit> -- leveldb` to such a commit per run, 16 of 16 puts
+// that returned while git held its lock lost in 20 runs; the same 20 runs lost 11-12 puts that
+// returned after git took its lock). The put now waits for git and writes again on the folder git left.
+describe('a put while git replaces the folder', () => {
+  it('does not return while git holds its index, and lands in the folder git leaves', async () => {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: folder.dir, stdio: 'pipe' }).toString();
+    git('-c', 'user.email=w@example.com', '-c', 'user.name=w', 'add', '-A');
+    git('-c', 'user.email=w@example.com', '-c', 'user.name=w', 'commit', '-qm', 'seed');
+    git('checkout', '-qb', 'teammate');
+    // The teammate opened the folder once, as the store below does: the same file names.
+    const other = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await other.open();
+    await other.put(rec(56, 'Teammate'));
+    await other.close();
+    git('-c', 'user.email=w@example.com', '-c', 'user.name=w', 'add', '-A');
+    git('-c', 'user.email=w@example.com', '-c', 'user.name=w', 'commit', '-qm', 'teammate');
+    git('checkout', '-qf', 'main');
+    git('clean', '-qfdx');
+    const store = new LevelDbStore({ path: folder.path, idleCloseMs: 1_000 });
+    await store.open();
+    await store.put(rec(56, 'Before'));
+    // git at work: it holds the index's lock and has not reached leveldb/ yet when the put is written.
+    const indexLock = join(folder.dir, '.git', 'index.lock');
+    await writeFile(indexLock, '');
+    let answered = false;
+    const put = store.put(rec(56, 'During')).finally(() => {
+      answered = true;
+    });
+    await sleep(200);
+    expect(answered).toBe(false);
+    // Then git writes the teammate's files over the folder (real git, through an index of its own,
+    // since the lock above stands for the command at work), and lets go of its lock.
+    execFileSync('git', ['checkout', '-q', 'teammate', '--', 'leveldb'], {
+      cwd: folder.dir,
+      stdio: 'pipe',
+      env: { ...process.env, GIT_INDEX_FILE: join(folder.dir, '.git', 'teammate-index') },
+    });
+    await rm(indexLock);
+    await put;
+    expect((await store.list(56)).map((r) => r.contractName).sort()).toEqual(['During', 'Seed', 'Teammate']);
     await store.close();
   });
 });

@@ -1,5 +1,5 @@
 // Shared test plumbing: temp folders, file inventories and real child processes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,13 +96,16 @@ export interface StoreFolder {
 /**
  * Registers the per-test setup every store test shares: a fresh temp folder before each test and
  * its removal (after killing the test's children) after it. With `seed`, the store at `path` is
- * created holding one record (56-Seed), so a test can start from an existing store.
+ * created holding one record (56-Seed), so a test can start from an existing store. With `git`, the
+ * folder is a git repository (branch main, nothing committed) from the start: a store that looked
+ * for one before it was made would take up to a second to find it (core's gitAtWork).
  */
-export function storeFolderPerTest(name: string, options: { seed?: boolean } = {}): StoreFolder {
+export function storeFolderPerTest(name: string, options: { seed?: boolean; git?: boolean } = {}): StoreFolder {
   let dir = '';
   const children: Child[] = [];
   beforeEach(async () => {
     dir = await makeTempDir(`deploystate-leveldb-${name}-`);
+    if (options.git) execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
     if (!options.seed) return;
     const store = new LevelDbStore({ path: join(dir, 'leveldb'), create: true, idleCloseMs: 0 });
     await store.open();
