@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sampleRecord, sleep } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore } from '../src/index.js';
+import { createStateStore, Journal } from '../src/index.js';
 import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-jp-git-');
@@ -120,6 +120,41 @@ describe('a json-primary put while git rewrites the work tree', () => {
       await writing;
       await gitDone;
       expect(recordNames(file)).toEqual(expect.arrayContaining(['Teammate', 'Deployed']));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+// The FOREIGN_OVERWRITE check of a put to a file other code changed read the journal for
+// milliseconds after the JSON write (json-only beside `git checkout -- deployments` in a loop:
+// 31-36 puts of 138-140 returned with their record already gone, git idle; 0-1 of 96-191 since).
+// It now runs before the write, as the outbox drain's does.
+describe('a put to a file that other code changed', () => {
+  it('is checked before it is written, so git replacing the file during the check does not take the put', async () => {
+    const dir = tempDir();
+    git(dir, 'init', '-q');
+    const migration = await demoMigration(dir, 'json-only');
+    await migration.close();
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'json-only');
+    const file = join(dir, 'deployments', 'bsctestnet.json');
+    const store = createStateStore({ cwd: dir, env: {}, onForeignOverwrite: () => undefined });
+    try {
+      await store.putContract(97, sampleRecord(97, 'First', 'bsctestnet'));
+      // Other code (git) changed the file since the store wrote it: the next put checks it.
+      git(dir, 'checkout', '-q', '--', 'deployments');
+      const lastSeq = Journal.prototype.lastSeq;
+      let checked = false;
+      // The check reads the journal first: git replaces the file again right then.
+      vi.spyOn(Journal.prototype, 'lastSeq').mockImplementation(async function (this: Journal) {
+        if (!checked) git(dir, 'checkout', '-q', '--', 'deployments');
+        checked = true;
+        return lastSeq.call(this);
+      });
+      await store.putContract(97, sampleRecord(97, 'Second', 'bsctestnet'));
+      expect(checked).toBe(true);
+      expect(recordNames(file)).toContain('Second');
     } finally {
       await store.close();
     }
