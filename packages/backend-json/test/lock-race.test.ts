@@ -146,13 +146,21 @@ describe('a paused holder keeps its lock', () => {
   });
 });
 
-/** A process waiting for `lock` (it shows as a waiter), then paused with SIGSTOP. */
-async function pausedWaiter(lock: string): Promise<Child> {
-  const waiter = start(['try', lock, 'exclusive', '30000']);
-  for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-  expect(hasWaiters(lock)).toBe(true);
-  waiter.process.kill('SIGSTOP');
-  return waiter;
+/**
+ * A process waiting for `lock` (it shows as a waiter), then paused with SIGSTOP. Both happen inside
+ * a use of `lease`, so the waiter cannot take the lock before its stop lands: an idle lease lets go
+ * for a waiter within a few ms, and the waiter could take the lock (and keep it, stopped) or come
+ * and go between two looks for it (3 runs in 10 on a quiet machine).
+ */
+async function pausedWaiter(lock: string, lease: LockLease): Promise<Child> {
+  let waiter: Child | undefined;
+  await lease.run(async () => {
+    waiter = start(['try', lock, 'exclusive', '30000']);
+    for (let i = 0; i < 2_500 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(hasWaiters(lock)).toBe(true);
+    waiter.process.kill('SIGSTOP');
+  });
+  return waiter as Child;
 }
 
 /** The paused waiter never had the lock; resumed, it gets it once the lease lets go. */
@@ -172,7 +180,7 @@ describe('a paused waiter', () => {
     try {
       await lease.run(async () => undefined);
       expect(lease.takes).toBe(1);
-      const waiter = await pausedWaiter(lock);
+      const waiter = await pausedWaiter(lock, lease);
       // The first use hands over and the grace runs out; the next ones keep the lock, as if nobody waited.
       for (let use = 0; use < 4; use++) await lease.run(async () => undefined);
       expect(lease.takes).toBe(2);
@@ -190,7 +198,7 @@ describe('a paused waiter and an idle lease', () => {
     const lease = new LockLease(lock, { lockFile: lock, idleMs: 60_000, timeoutMs: 5_000 });
     try {
       await lease.run(async () => undefined);
-      const waiter = await pausedWaiter(lock);
+      const waiter = await pausedWaiter(lock, lease);
       // Idle, the lease sees the waiter and lets go (it polls for waiters every few ms).
       for (let i = 0; i < 500 && lease.held; i++) await new Promise((resolve) => setTimeout(resolve, 2));
       expect(lease.held).toBe(false);
