@@ -272,8 +272,8 @@ export class Journal {
   }
 
   /**
-   * Resolves once every line a `sync()` or `require()` asked for is on disk (waiting for the syncs in flight,
-   * starting one again if an earlier one failed); rejects when that cannot be done. Starts no sync
+   * Resolves once every line a `sync()` or `require()` asked for is on disk (waiting for the syncs in flight);
+   * rejects when that cannot be done, and again while no line was appended since a sync that failed. Starts no sync
    * for lines nobody asked to be durable. The JSON store calls it right before it replaces a file,
    * so a write's journal intent is on disk before the write can be.
    */
@@ -292,12 +292,16 @@ export class Journal {
     this.lastSync = entry;
     this.syncsRunning.add(done);
     void done
-      .catch(() => undefined)
-      .finally(() => {
-        this.syncsRunning.delete(done);
-        // A failed sync is not joined again: the next one starts afresh.
-        if (this.lastSync === entry) this.lastSync = undefined;
-      });
+      .then(
+        () => {
+          if (this.lastSync === entry) this.lastSync = undefined;
+        },
+        // A failed sync stays the answer for the lines it covered: a sync started again would report
+        // nothing (Linux tells a writeback error once) and need not write what the failed one lost,
+        // so a put whose intent it covered never takes that one for its own. Lines appended since start one afresh.
+        () => undefined,
+      )
+      .finally(() => this.syncsRunning.delete(done));
     return done;
   }
 
