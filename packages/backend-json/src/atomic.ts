@@ -178,8 +178,15 @@ export class FolderSync {
    */
   sync(): Promise<void> {
     if (this.refused) return Promise.resolve();
-    const fd = this.checked ?? this.current();
-    this.checked = undefined;
+    let fd: number;
+    try {
+      fd = this.checked ?? this.current();
+    } catch (error) {
+      // A rejection, never a throw: the caller has renamed by now and reports the file as replaced.
+      return Promise.reject(error);
+    } finally {
+      this.checked = undefined;
+    }
     const next = this.next;
     if (next?.fd === fd) return next.done;
     if (this.syncing === undefined) return this.syncNow(fd);

@@ -145,6 +145,19 @@ describe('FolderSync', () => {
     expect(await readFile(join(folder, 'a.json'), 'utf8')).toBe('3\n');
   });
 
+  // Called right after the rename: a throw (a folder it can no longer stat or open) skipped the
+  // report that the new version is in place, and said the previous file was intact.
+  it('a sync that cannot reach its folder rejects (the caller has renamed by now), never throws', async () => {
+    const dir = await tempDir();
+    const sync = new FolderSync(join(dir, 'gone'));
+    onTestFinished(() => sync.close());
+    let synced: Promise<void> | undefined;
+    expect(() => {
+      synced = sync.sync();
+    }).not.toThrow();
+    await expect(synced).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   // A store created per call and never closed kept its folder open for the rest of the process.
   it('lets the folder go once unused, a write given up before its rename included, and opens it again for the next write', async () => {
     const dir = await tempDir();
