@@ -19,9 +19,9 @@ export interface BackendOptions {
   readOnly?: boolean;
   create?: boolean;
   /** JSON only: awaited before each file replacement (see JsonFileStoreOptions.beforeReplace). */
-  beforeReplace?: () => Promise<void>;
+  beforeReplace?: (file: string) => Promise<void>;
   /** JSON only: called once a replacement's data sync has started (see JsonFileStoreOptions.whileSyncing). */
-  whileSyncing?: () => void;
+  whileSyncing?: (file: string) => void;
 }
 
 export function levelDbStore(paths: MigrationPaths, options: BackendOptions): LevelDbStore {

@@ -90,6 +90,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     this.env = options.env ?? process.env;
     this.shadowReads = options.shadowReads ?? false;
     this.fence = new WriteFence(files);
+    // The journal lines each file's write in progress waits for: those its puts asked for before it
+    // started its sync, not a later put's (whose failed sync would fail this write too).
+    const intentsOf = new Map<string, number>();
     this.sides = options.stores ?? {
       leveldb: levelDbStore(files, { registry }),
       // A JSON-primary write's journal intent is on disk before the file it changes is replaced; its
@@ -97,8 +100,12 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       json: jsonStore(files, {
         registry,
         create: true,
-        whileSyncing: () => this.journal.startFlush(),
-        beforeReplace: () => this.journal.flushed(),
+        whileSyncing: (file) => void intentsOf.set(file, this.journal.startFlush()),
+        beforeReplace: (file) => {
+          const upTo = intentsOf.get(file);
+          intentsOf.delete(file);
+          return this.journal.flushed(upTo);
+        },
       }),
     };
     // [coowned] Only the real JSON backend has files that other code can rewrite.

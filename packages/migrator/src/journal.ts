@@ -132,7 +132,9 @@ export class Journal {
   private synced = 0;
   private required = 0;
   /** The latest sync started; it covers every append before it. */
-  private lastSync: JournalSync | undefined;
+  /** The syncs running, in the order they started; the last that failed. */
+  private readonly syncs: JournalSync[] = [];
+  private failedSync: JournalSync | undefined;
   private readonly syncsRunning = new Set<Promise<void>>();
   private readonly writer = `${process.pid.toString(36)}.${randomBytes(4).toString('hex')}`;
   private counter = 0;
@@ -260,48 +262,62 @@ export class Journal {
   /**
    * Asks for every line this process appended so far to be made durable, without starting the
    * sync: the next `flushed()` or `startFlush()` starts it. The factory's put asks so for its
-   * intent line, and its JSON store starts the sync beside the temp file's own.
+   * intent line, and its JSON store starts the sync beside the temp file's own. Returns how many
+   * lines are asked for: `flushed(that)` waits for those alone.
    */
-  require(): void {
+  require(): number {
     this.required = Math.max(this.required, this.appended);
+    return this.appended;
   }
 
-  /** Starts the sync of the lines asked for, if any is not on disk yet; a failure is the next `flushed()`'s to report. */
-  startFlush(): void {
-    this.flushed().catch(() => undefined);
+  /**
+   * Starts the sync of the lines asked for, if any is not on disk yet; a failure is the next
+   * `flushed()`'s to report. Returns how many lines that is, for `flushed(that)`.
+   */
+  startFlush(): number {
+    const upTo = this.required;
+    this.syncTo(upTo).catch(() => undefined);
+    return upTo;
   }
 
   /**
    * Resolves once every line a `sync()` or `require()` asked for is on disk (waiting for the syncs in flight);
    * rejects when that cannot be done, and again while no line was appended since a sync that failed. Starts no sync
    * for lines nobody asked to be durable. The JSON store calls it right before it replaces a file,
-   * so a write's journal intent is on disk before the write can be.
+   * so a write's journal intent is on disk before the write can be. `upTo` (from `require()`): only
+   * the lines appended by then, so a put is not failed by a later put's sync.
    */
-  flushed(): Promise<void> {
-    return this.syncTo(this.required);
+  flushed(upTo = this.required): Promise<void> {
+    return this.syncTo(upTo);
   }
 
   private syncTo(upTo: number): Promise<void> {
     if (this.synced >= upTo) return Promise.resolve();
-    if (this.lastSync && this.lastSync.upTo >= upTo) return this.lastSync.done;
+    // The earliest sync running that covers these lines: one started later may fail on another
+    // put's lines, and is not this caller's to wait for.
+    for (const running of this.syncs) if (running.upTo >= upTo) return running.done;
+    // A failed sync stays the answer for the lines it covered: a sync started again would report
+    // nothing (Linux tells a writeback error once) and need not write what the failed one lost, so
+    // a put whose intent it covered never takes that one for its own. Lines appended since start one afresh.
+    if (this.failedSync && this.failedSync.upTo >= upTo) return this.failedSync.done;
     const covers = this.appended;
     const done = this.datasync().then(() => {
       this.synced = Math.max(this.synced, covers);
     });
     const entry: JournalSync = { upTo: covers, done };
-    this.lastSync = entry;
+    this.syncs.push(entry);
     this.syncsRunning.add(done);
     void done
       .then(
-        () => {
-          if (this.lastSync === entry) this.lastSync = undefined;
-        },
-        // A failed sync stays the answer for the lines it covered: a sync started again would report
-        // nothing (Linux tells a writeback error once) and need not write what the failed one lost,
-        // so a put whose intent it covered never takes that one for its own. Lines appended since start one afresh.
         () => undefined,
+        () => {
+          this.failedSync = entry;
+        },
       )
-      .finally(() => this.syncsRunning.delete(done));
+      .finally(() => {
+        this.syncs.splice(this.syncs.indexOf(entry), 1);
+        this.syncsRunning.delete(done);
+      });
     return done;
   }
 

@@ -261,8 +261,10 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   );
   const intentAppended = t.journal.appendPrinted(intentLine);
   if (intentAppended !== undefined) await intentAppended;
+  // The lines the JSON store syncs for this put (its intent and those before it), awaited again below.
+  let intentLines: number | undefined;
   if (primaryName === 'json') {
-    if (t.jsonAwaitsJournal) t.journal.require();
+    if (t.jsonAwaitsJournal) intentLines = t.journal.require();
     else await t.journal.sync();
   }
   const outcomeEntry = (outcome: WriteOutcome, error?: unknown): NewJournalEntry => ({
@@ -356,8 +358,9 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
         if (secondaryName) previous = await primary.get(chainId, contractName);
         result = await apply(primary);
       }
-      // On disk already when the JSON store replaced the file; synced now when it wrote nothing.
-      if (primaryName === 'json') await t.journal.flushed();
+      // On disk already when the JSON store replaced the file; synced now when it wrote nothing. Its
+      // own lines only: a sync of another put's later intent that failed is that put's failure.
+      if (intentLines !== undefined) await t.journal.flushed(intentLines);
     } catch (error) {
       await close('primary-failed', error);
       throw error;

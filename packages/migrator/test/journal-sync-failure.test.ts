@@ -10,7 +10,14 @@ import { emptyProjectIn, useTempDir } from './helpers.js';
 
 // `once`: only the next sync of the file fails, at once, as Linux reports a writeback error: to the
 // first fdatasync after it, which a later one then does not report again (nor write what it lost).
-const failing = vi.hoisted(() => ({ suffix: undefined as string | undefined, once: false }));
+// `onSync`: called at each sync of the file, once it is decided whether that one fails.
+// `slowMs`: a sync of the file that succeeds reports it that much later.
+const failing = vi.hoisted(() => ({
+  suffix: undefined as string | undefined,
+  once: false,
+  onSync: undefined as ((path: string) => void) | undefined,
+  slow: undefined as { suffix: string; ms: number } | undefined,
+}));
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -24,12 +31,20 @@ vi.mock('node:fs', async (importOriginal) => {
     },
     fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
       const suffix = failing.suffix;
-      if (suffix !== undefined && pathOf.get(fd)?.endsWith(suffix)) {
+      const path = pathOf.get(fd) ?? '';
+      const fails = suffix !== undefined && path.endsWith(suffix);
+      failing.onSync?.(path);
+      if (fails) {
         const error = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', errno: -5, syscall: 'fdatasync' });
         if (failing.once) {
           failing.suffix = undefined;
           setImmediate(() => callback(error));
         } else setTimeout(() => callback(error), 50);
+        return;
+      }
+      const slow = failing.slow;
+      if (slow !== undefined && path.endsWith(slow.suffix)) {
+        fs.fdatasync(fd, (error) => setTimeout(() => callback(error), slow.ms));
         return;
       }
       fs.fdatasync(fd, callback);
@@ -98,6 +113,82 @@ describe('a journal intent that cannot be synced', () => {
       failing.once = false;
       failing.suffix = undefined;
       await store.close();
+    }
+  });
+
+  // Two scripts' puts in one process: the first's intent is synced and its file replaced; the
+  // second's intent comes after that sync started, and its own sync fails. The first put must still
+  // succeed (its intent is on disk, its file holds it), the second fail with its file as it was.
+  it("a put whose intent is on disk and whose file is replaced is not failed by another put's failed sync", async () => {
+    const dir = tempDir();
+    const { paths, files } = await emptyProjectIn(dir, 'json-only');
+    const store = createStateStore({ cwd: dir, env: {} });
+    const second = join(paths.deployments, 'bsctestnet.json');
+    try {
+      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
+      await store.put({ ...sampleRecord(97, 'Token', 'bsctestnet'), timestamp: 1 });
+      const secondBefore = await readFile(second);
+      let other: Promise<unknown> | undefined;
+      failing.onSync = (path) => {
+        if (!path.endsWith('journal.ndjson')) return;
+        failing.onSync = undefined;
+        // The first put's intent is being synced: the second's intent comes after, and its sync fails.
+        failing.once = true;
+        failing.suffix = 'journal.ndjson';
+        other = store.put({ ...sampleRecord(97, 'Token', 'bsctestnet'), timestamp: 2 }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      };
+      const outcome = await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const otherOutcome = await other;
+      expect(other).toBeDefined();
+      expect(outcome).toBeUndefined();
+      expect((await store.get(56, 'Token'))?.timestamp).toBe(2);
+      expect(otherOutcome).toMatchObject({ file: files.journal });
+      expect(await readFile(second)).toEqual(secondBefore);
+    } finally {
+      failing.onSync = undefined;
+      failing.once = false;
+      failing.suffix = undefined;
+      await store.close();
+    }
+  });
+
+  // The first put's intent sync is slow, the second's (started later, covering both lines) fails:
+  // the first waits for its own, which succeeds, not for the later one.
+  it('flushed(lines) waits for the earliest sync that covers those lines, not a later one that fails', async () => {
+    const file = join(tempDir(), 'journal.ndjson');
+    const journal = new Journal(file);
+    try {
+      journal.appendPrinted(JSON.stringify({ type: 'mark', id: 'a' }));
+      const first = journal.require();
+      failing.slow = { suffix: 'journal.ndjson', ms: 100 };
+      expect(journal.startFlush()).toBe(first);
+      failing.slow = undefined;
+      journal.appendPrinted(JSON.stringify({ type: 'mark', id: 'b' }));
+      const second = journal.require();
+      failing.once = true;
+      failing.suffix = 'journal.ndjson';
+      expect(journal.startFlush()).toBe(second);
+      // Both asked for while both syncs run.
+      const both = journal.flushed(second);
+      const mine = journal.flushed(first);
+      await expect(both).rejects.toMatchObject({ file });
+      await expect(mine).resolves.toBeUndefined();
+      // The failed lines stay failed until a line appended since is synced.
+      await expect(journal.flushed(second)).rejects.toMatchObject({ file });
+      journal.appendPrinted(JSON.stringify({ type: 'mark', id: 'c' }));
+      await expect(journal.sync()).resolves.toBeUndefined();
+      await expect(journal.flushed(second)).resolves.toBeUndefined();
+    } finally {
+      failing.slow = undefined;
+      failing.once = false;
+      failing.suffix = undefined;
+      await journal.close();
     }
   });
 });
