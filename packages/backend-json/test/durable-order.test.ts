@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, StateError } from '@deploystate/core';
-import { NewChainFile, writeFileAtomic } from '../src/index.js';
+import { NewChainFile, writeFileAtomic, type JsonFileStore } from '../src/index.js';
 import { writeFileDurable } from '../src/atomic.js';
 import { durableReplacement, recorder } from '@deploystate/core/testing/fs-recorder';
 import { rec, storePerTest } from './helpers.js';
@@ -66,14 +66,11 @@ describe('durable write order', () => {
     expect(dirname(rename.from)).toBe(folder);
   });
 
-  it('beforeReplace runs once the temp file is synced and before the rename; a throw leaves the file as it was', async () => {
-    let refuse = false;
-    const { store, dir } = await setup({
-      beforeReplace: (file) => {
-        recorder.mark(`before ${file}`);
-        if (refuse) throw new StateError(ErrorCodes.WRITE_FAILED, 'refused by the hook');
-      },
-    });
+  /**
+   * Chain 56's second put, recorded, with hooks that mark `<hook> <file>`: a durable replacement in
+   * order, and where its rename, its temp file and the hook's mark are.
+   */
+  async function hookedPut(store: JsonFileStore, dir: string, hook: string): Promise<{ target: string; rename: number; temp: string; hook: number }> {
     const target = store.fileFor(56);
     await store.put(rec(56, 'Token', { timestamp: 1 }));
     recorder.events.length = 0;
@@ -82,7 +79,18 @@ describe('durable write order', () => {
     expect(durableReplacement(recorder.events, target, dir, 'returned')).toEqual(inOrder);
     const rename = recorder.events.findIndex((e) => e.kind === 'rename' && e.to === target);
     const temp = (recorder.events[rename] as { from: string }).from;
-    const hook = recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `before ${target}`);
+    return { target, rename, temp, hook: recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `${hook} ${target}`) };
+  }
+
+  it('beforeReplace runs once the temp file is synced and before the rename; a throw leaves the file as it was', async () => {
+    let refuse = false;
+    const { store, dir } = await setup({
+      beforeReplace: (file) => {
+        recorder.mark(`before ${file}`);
+        if (refuse) throw new StateError(ErrorCodes.WRITE_FAILED, 'refused by the hook');
+      },
+    });
+    const { target, rename, temp, hook } = await hookedPut(store, dir, 'before');
     expect(hook).toBeGreaterThan(recorder.events.findIndex((e) => e.kind === 'sync' && e.path === temp));
     expect(hook).toBeLessThan(rename);
 
@@ -130,15 +138,7 @@ describe('durable write order', () => {
       },
       beforeReplace: (file) => recorder.mark(`before ${file}`),
     });
-    const target = store.fileFor(56);
-    await store.put(rec(56, 'Token', { timestamp: 1 }));
-    recorder.events.length = 0;
-    await store.put(rec(56, 'Token', { timestamp: 2 }));
-    recorder.mark('returned');
-    expect(durableReplacement(recorder.events, target, dir, 'returned')).toEqual(inOrder);
-    const rename = recorder.events.findIndex((e) => e.kind === 'rename' && e.to === target);
-    const temp = (recorder.events[rename] as { from: string }).from;
-    const hook = recorder.events.findIndex((e) => e.kind === 'mark' && e.label === `syncing ${target}`);
+    const { target, temp, hook } = await hookedPut(store, dir, 'syncing');
     // The recorder notes a sync when it completes: the hook came while the temp file's was running.
     expect(hook).toBeGreaterThanOrEqual(0);
     expect(hook).toBeLessThan(recorder.events.findIndex((e) => e.kind === 'sync' && e.path === temp));

@@ -55,6 +55,30 @@ vi.mock('node:fs', async (importOriginal) => {
 
 const tempDir = useTempDir('migrator-journal-sync-');
 
+/**
+ * A put of Token (its timestamp 1, then 2 while `arm` makes the journal's sync fail): refused
+ * naming the journal, its network file as it was; the next put, the failure disarmed, lands.
+ */
+async function refusedThenWritten(
+  store: ReturnType<typeof createStateStore>,
+  target: string,
+  journal: string,
+  failure: { arm(): void; disarm(): void },
+): Promise<void> {
+  await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
+  const before = await readFile(target);
+  failure.arm();
+  const refused = await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  failure.disarm();
+  expect(refused).toMatchObject({ file: journal });
+  expect(await readFile(target)).toEqual(before);
+  await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 3 });
+  expect((await store.get(56, 'Token'))?.timestamp).toBe(3);
+}
+
 describe('a journal intent that cannot be synced', () => {
   it('abandons the json-only write: the JSON file stays as it was, the put fails, and the next one lands', async () => {
     const dir = tempDir();
@@ -62,20 +86,10 @@ describe('a journal intent that cannot be synced', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     const target = join(paths.deployments, 'bscmainnet.json');
     try {
-      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
-      const before = await readFile(target);
-
-      failing.suffix = 'journal.ndjson';
-      const refused = await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      failing.suffix = undefined;
-      expect(refused).toMatchObject({ file: files.journal });
-      expect(await readFile(target)).toEqual(before);
-
-      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 3 });
-      expect((await store.get(56, 'Token'))?.timestamp).toBe(3);
+      await refusedThenWritten(store, target, files.journal, {
+        arm: () => (failing.suffix = 'journal.ndjson'),
+        disarm: () => (failing.suffix = undefined),
+      });
       // The failed write's intent is followed by its primary-failed outcome.
       const entries = (await new Journal(files.journal).read()).entries;
       const outcomes = entries.filter((e) => e.type === 'outcome').map((e) => e.type === 'outcome' && e.outcome);
@@ -93,22 +107,17 @@ describe('a journal intent that cannot be synced', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     const target = join(paths.deployments, 'bscmainnet.json');
     try {
-      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
-      const before = await readFile(target);
-
-      failing.once = true;
-      failing.suffix = 'journal.ndjson';
-      const refused = await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 2 }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      failing.once = false;
-      expect(failing.suffix).toBeUndefined();
-      expect(refused).toMatchObject({ file: files.journal });
-      expect(await readFile(target)).toEqual(before);
-
-      await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 3 });
-      expect((await store.get(56, 'Token'))?.timestamp).toBe(3);
+      await refusedThenWritten(store, target, files.journal, {
+        arm: () => {
+          failing.once = true;
+          failing.suffix = 'journal.ndjson';
+        },
+        disarm: () => {
+          failing.once = false;
+          // The failure was made once, and spent.
+          expect(failing.suffix).toBeUndefined();
+        },
+      });
     } finally {
       failing.once = false;
       failing.suffix = undefined;

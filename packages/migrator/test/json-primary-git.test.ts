@@ -36,6 +36,15 @@ async function projectWithTeammateCommit(dir: string): Promise<string> {
   return file;
 }
 
+/** The commit's bsctestnet.json checked out (real git) after a put's JSON write returned, before its LevelDB write did. */
+function checkoutDuringLevelDbWrite(dir: string): void {
+  const put = LevelDbStore.prototype.putChecked;
+  vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+    git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
+    return put.apply(this, args);
+  });
+}
+
 function recordNames(file: string): string[] {
   return Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { records: object }).records);
 }
@@ -48,12 +57,7 @@ describe('a json-primary put while git rewrites the work tree', () => {
   it("whose file git replaced while LevelDB was written is written again on top of git's version before it returns", async () => {
     const dir = tempDir();
     const file = await projectWithTeammateCommit(dir);
-    const put = LevelDbStore.prototype.putChecked;
-    // The teammate's commit checked out (real git) after the JSON write returned, before LevelDB's did.
-    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
-      git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
-      return put.apply(this, args);
-    });
+    checkoutDuringLevelDbWrite(dir);
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       await store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet'));
@@ -73,11 +77,7 @@ describe('a json-primary put while git rewrites the work tree', () => {
     writeFileSync(file, `<<<<<<< ours\n${readFileSync(file, 'utf8')}`);
     git(dir, 'commit', '-qam', 'conflict');
     git(dir, 'checkout', '-q', 'HEAD~2', '--', 'deployments');
-    const put = LevelDbStore.prototype.putChecked;
-    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
-      git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
-      return put.apply(this, args);
-    });
+    checkoutDuringLevelDbWrite(dir);
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       await expect(store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet'))).rejects.toMatchObject({
