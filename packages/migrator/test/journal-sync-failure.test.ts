@@ -55,6 +55,13 @@ vi.mock('node:fs', async (importOriginal) => {
 
 const tempDir = useTempDir('migrator-journal-sync-');
 
+/** An empty project in json-only, and a deploy script's store on it. */
+async function jsonOnlyStore(): Promise<Awaited<ReturnType<typeof emptyProjectIn>> & { store: ReturnType<typeof createStateStore> }> {
+  const dir = tempDir();
+  const project = await emptyProjectIn(dir, 'json-only');
+  return { ...project, store: createStateStore({ cwd: dir, env: {} }) };
+}
+
 /**
  * A put of Token (its timestamp 1, then 2 while `arm` makes the journal's sync fail): refused
  * naming the journal, its network file as it was; the next put, the failure disarmed, lands.
@@ -81,9 +88,7 @@ async function refusedThenWritten(
 
 describe('a journal intent that cannot be synced', () => {
   it('abandons the json-only write: the JSON file stays as it was, the put fails, and the next one lands', async () => {
-    const dir = tempDir();
-    const { paths, files } = await emptyProjectIn(dir, 'json-only');
-    const store = createStateStore({ cwd: dir, env: {} });
+    const { paths, files, store } = await jsonOnlyStore();
     const target = join(paths.deployments, 'bscmainnet.json');
     try {
       await refusedThenWritten(store, target, files.journal, {
@@ -102,9 +107,7 @@ describe('a journal intent that cannot be synced', () => {
   // The intent's sync starts beside the temp file's and fails first: a sync started again before
   // the rename succeeds without writing what the failed one lost, so it must not stand for it.
   it('abandons the json-only write when the sync its store started fails at once, even though the next sync succeeds', async () => {
-    const dir = tempDir();
-    const { paths, files } = await emptyProjectIn(dir, 'json-only');
-    const store = createStateStore({ cwd: dir, env: {} });
+    const { paths, files, store } = await jsonOnlyStore();
     const target = join(paths.deployments, 'bscmainnet.json');
     try {
       await refusedThenWritten(store, target, files.journal, {
@@ -129,9 +132,7 @@ describe('a journal intent that cannot be synced', () => {
   // second's intent comes after that sync started, and its own sync fails. The first put must still
   // succeed (its intent is on disk, its file holds it), the second fail with its file as it was.
   it("a put whose intent is on disk and whose file is replaced is not failed by another put's failed sync", async () => {
-    const dir = tempDir();
-    const { paths, files } = await emptyProjectIn(dir, 'json-only');
-    const store = createStateStore({ cwd: dir, env: {} });
+    const { paths, files, store } = await jsonOnlyStore();
     const second = join(paths.deployments, 'bsctestnet.json');
     try {
       await store.put({ ...sampleRecord(56, 'Token', 'bscmainnet'), timestamp: 1 });
