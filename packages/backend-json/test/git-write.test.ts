@@ -60,6 +60,24 @@ async function namesIn(ctx: { open(): Promise<{ list(chainId: number): Promise<A
   return (await reader.list(56)).map((r) => r.contractName).sort();
 }
 
+/**
+ * A put of Router made as git began (`gitStarted`): unanswered while git holds its lock, answered
+ * once git has rewritten the file, and then the file holds git's Token and the put's Router.
+ */
+async function answeredOnceGitIsDone(
+  put: ReturnType<typeof pending>,
+  gitStarted: () => boolean,
+  gitRewrites: () => Promise<unknown>,
+  ctx: Parameters<typeof namesIn>[0],
+): Promise<void> {
+  await sleep(200);
+  expect(gitStarted()).toBe(true);
+  expect(put.answered()).toBe(false);
+  await gitRewrites();
+  await put.write;
+  expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+}
+
 const realRename = fs.renameSync;
 afterEach(() => {
   fs.renameSync = realRename;
@@ -84,13 +102,7 @@ describe('a put while git rewrites its chain file', () => {
       realRename(from, to);
     };
     syncBuiltinESMExports();
-    const put = pending(writer.put(rec(56, 'Router')));
-    await sleep(200);
-    expect(gitStarted).toBe(true);
-    expect(put.answered()).toBe(false);
-    await gitRewrites();
-    await put.write;
-    expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+    await answeredOnceGitIsDone(pending(writer.put(rec(56, 'Router'))), () => gitStarted, gitRewrites, ctx);
   });
 
   it('renamed in just before git took index.lock, is written again on top of the file git wrote before it returns', async () => {
@@ -103,13 +115,7 @@ describe('a put while git rewrites its chain file', () => {
       fs.writeFileSync(indexLock, '');
     };
     syncBuiltinESMExports();
-    const put = pending(ctx.store.put(rec(56, 'Router')));
-    await sleep(200);
-    expect(gitStarted).toBe(true);
-    expect(put.answered()).toBe(false);
-    await gitRewrites();
-    await put.write;
-    expect(await namesIn(ctx)).toEqual(['Router', 'Token']);
+    await answeredOnceGitIsDone(pending(ctx.store.put(rec(56, 'Router'))), () => gitStarted, gitRewrites, ctx);
   });
 
   it('replaced by git between its rename and its return (lock taken and let go meanwhile) is written again on top of the file git wrote', async () => {
