@@ -297,7 +297,7 @@ const BLOCK_HEAD = Buffer.from('{\n  "a": {\n    ');
 const BLOCK_TAIL = Buffer.from('\n  }\n}');
 // Where the next entry begins: the only comma that ends a line at an entry's indent (deeper lines
 // are indented further, and strings hold no newline), before the next name.
-const NEXT_ENTRY = Buffer.from(`,\n${ENTRY_INDENT}"`);
+export const NEXT_ENTRY = Buffer.from(`,\n${ENTRY_INDENT}"`);
 const QUOTE = 0x22;
 
 /**
@@ -452,17 +452,22 @@ export function renderStateFile(model: StateFileModel, options: RenderOptions): 
   return { text, document, skeleton, names, entries };
 }
 
-/** New `contracts` / `implementationHashes` sections, for the names they already list only. */
-function mirrorLegacySections(
-  source: Record<string, unknown>,
-  records: Map<string, DeploymentRecord>,
-  names: Iterable<string>,
-): Record<string, unknown> {
+/** A legacy section entry that follows a record: `section[name]` becomes `value`. */
+export interface MirroredEntry {
+  section: 'contracts' | 'implementationHashes';
+  name: string;
+  value: unknown;
+}
+
+/**
+ * The legacy `contracts` / `implementationHashes` entries that follow the named records, for the
+ * names those sections already list only (the sections themselves are not copied).
+ */
+export function mirroredEntries(source: Record<string, unknown>, records: Map<string, DeploymentRecord>, names: Iterable<string>): MirroredEntry[] {
   const contracts = isPlainObject(source.contracts) ? source.contracts : undefined;
   const hashes = isPlainObject(source.implementationHashes) ? source.implementationHashes : undefined;
-  if (!contracts && !hashes) return {};
-  let newContracts: Record<string, unknown> | undefined;
-  let newHashes: Record<string, unknown> | undefined;
+  const out: MirroredEntry[] = [];
+  if (!contracts && !hashes) return out;
   for (const name of names) {
     const record = records.get(name);
     if (!record) continue;
@@ -471,19 +476,27 @@ function mirrorLegacySections(
       const next: Record<string, unknown> = { ...entry };
       if (typeof record.proxyAddress === 'string' && record.proxyAddress !== '') next.proxy = record.proxyAddress;
       next.implementation = record.address;
-      newContracts ??= copyObject(contracts as Record<string, unknown>);
-      setOwnProperty(newContracts, name, next);
+      out.push({ section: 'contracts', name, value: next });
     }
     if (hashes && Object.hasOwn(hashes, name) && typeof record.implementationHash === 'string' && record.implementationHash !== '') {
-      newHashes ??= copyObject(hashes);
-      setOwnProperty(newHashes, name, record.implementationHash);
+      out.push({ section: 'implementationHashes', name, value: record.implementationHash });
     }
   }
-  return { ...(newContracts && { contracts: newContracts }), ...(newHashes && { implementationHashes: newHashes }) };
+  return out;
 }
 
-function copyObject(source: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(source)) setOwnProperty(out, key, source[key]);
+/** New sections (copies of the source's, which are left as they are) with the entries set. */
+export function withMirroredEntries(source: Record<string, unknown>, entries: readonly MirroredEntry[]): Record<string, unknown> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const { section, name, value } of entries) {
+    // A spread defines own properties (a `__proto__` key stays a key), in the source's order.
+    out[section] ??= { ...(source[section] as Record<string, unknown>) };
+    setOwnProperty(out[section], name, value);
+  }
   return out;
+}
+
+/** New `contracts` / `implementationHashes` sections, for the names they already list only. */
+function mirrorLegacySections(source: Record<string, unknown>, records: Map<string, DeploymentRecord>, names: Iterable<string>): Record<string, unknown> {
+  return withMirroredEntries(source, mirroredEntries(source, records, names));
 }

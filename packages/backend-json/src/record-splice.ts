@@ -3,11 +3,16 @@
 // The bytes equal a full render of the same content (tested), so the file stays deterministic.
 import { compareKeys } from '@deploystate/core';
 import {
+  mirroredEntries,
+  NEXT_ENTRY,
   printEntriesBlock,
+  printRecordsEntry,
   printModelEntry,
   renderSkeleton,
   renderStateFile,
   sortedEntryNames,
+  withMirroredEntries,
+  type MirroredEntry,
   type RenderOptions,
   type StateFileModel,
 } from './file-format.js';
@@ -159,7 +164,9 @@ export function spliceInPieces(
   }
   const differing = [...changes].filter(([name, bytes]) => !sameBytes(layout.entries.get(name), bytes));
   let { head, tail, document } = layout;
-  if (mirrorsTouched(model, changes.keys())) {
+  const around = spliceMirrors(layout, model, changes.keys());
+  if (around !== undefined) ({ head, tail, document } = around);
+  else {
     const skeleton = renderSkeleton(model, { ...options, mirror: changes.keys() });
     const [newHead, newTail] = [Buffer.from(skeleton.head), Buffer.from(skeleton.tail)];
     if (!newHead.equals(head) || !newTail.equals(tail)) [head, tail, document] = [newHead, newTail, skeleton.document];
@@ -314,12 +321,55 @@ function countNew(layout: StateFileLayout, changes: Map<string, Buffer | undefin
   return added;
 }
 
-/** Whether the file's legacy sections list a touched name, so the keys around `records` may change too. */
-function mirrorsTouched(model: StateFileModel, names: Iterable<string>): boolean {
-  const contracts = model.document.contracts;
-  const hashes = model.document.implementationHashes;
-  const lists = (section: unknown, name: string): boolean =>
-    typeof section === 'object' && section !== null && !Array.isArray(section) && Object.hasOwn(section, name);
-  for (const name of names) if (lists(contracts, name) || lists(hashes, name)) return true;
-  return false;
+// A top-level key's object as a 2-space print lays it out: `\n  "key": {\n` opens it (lines at an
+// indent of two are top-level keys and their closing braces; strings hold no newline), `\n  }`
+// closes it, and each entry starts a line at an indent of four.
+const SECTION_CLOSE = Buffer.from('\n  }');
+
+/**
+ * The text around `records` once the legacy sections follow the touched records, with only the
+ * section entries whose print changes printed, each alone, in place of the one it replaces: a
+ * project's `contracts` lists a contract per record, and printing it whole cost a put at 100
+ * records per network more than its own record did. The head and tail (and document) are the
+ * layout's own when no entry's print changes. Undefined when the text is not laid out as
+ * expected: the caller renders it whole.
+ */
+function spliceMirrors(
+  layout: StateFileLayout,
+  model: StateFileModel,
+  names: Iterable<string>,
+): { head: Buffer; tail: Buffer; document: Record<string, unknown> } | undefined {
+  let { head, tail } = layout;
+  const changed: MirroredEntry[] = [];
+  for (const entry of mirroredEntries(layout.document, model.records, names)) {
+    const text = Buffer.from(printRecordsEntry(entry.name, entry.value, undefined, false));
+    const inHead = entrySpan(head, entry.section, entry.name);
+    const span = inHead ?? entrySpan(tail, entry.section, entry.name);
+    if (span === undefined) return undefined;
+    const within = inHead ? head : tail;
+    if (within.subarray(span[0], span[1]).equals(text)) continue;
+    const next = Buffer.concat([within.subarray(0, span[0]), text, within.subarray(span[1])]);
+    if (inHead) head = next;
+    else tail = next;
+    changed.push(entry);
+  }
+  if (changed.length === 0) return { head, tail, document: layout.document };
+  // The sections are top-level keys the document has: assigning them keeps its order.
+  const document = { ...layout.document, ...withMirroredEntries(layout.document, changed) };
+  return { head, tail, document };
+}
+
+/** Where `section[name]`'s entry (`"name": value`, no comma) lies in a printed text, if it is there as expected. */
+function entrySpan(text: Buffer, section: string, name: string): [number, number] | undefined {
+  const open = Buffer.from(`\n  ${JSON.stringify(section)}: {\n`);
+  const at = text.indexOf(open);
+  if (at === -1) return undefined;
+  const close = text.indexOf(SECTION_CLOSE, at + open.length - 1);
+  if (close === -1) return undefined;
+  const key = Buffer.from(`\n    ${JSON.stringify(name)}: `);
+  const found = text.indexOf(key, at + open.length - 1);
+  if (found === -1 || found >= close) return undefined;
+  const start = found + 5;
+  const next = text.indexOf(NEXT_ENTRY, start);
+  return [start, next === -1 || next > close ? close : next];
 }

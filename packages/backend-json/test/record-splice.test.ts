@@ -60,6 +60,31 @@ const LEGACY = `{
 }
 `;
 
+// A file whose records come first and whose legacy sections list names that need escaping, a
+// special key, a contract that is not an object, and names that sort anywhere: the sections follow
+// the records written in the text after `records`.
+const LEGACY_AFTER = `{
+  "network": "bscmainnet",
+  "chainId": 56,
+  "records": {},
+  "contracts": {
+    "__proto__": { "implementation": "x", "deep": { "A": { "implementation": 1 } } },
+    "Ünïcode \\"q\\"\\\\n": { "proxy": null, "implementation": "y" },
+    "b": "not an object",
+    "\u{1F600}emoji": {},
+    "z": { "implementation": "z", "list": [1, 2.50, { "b": 3 }] }
+  },
+  "implementationHashes": { "Z0": "0x${'5'.repeat(64)}", "\uFFFDrepl": "", "a b": 7, "A": "last" },
+  "config": { "contracts": { "A": 1 } }
+}
+`;
+
+function legacyStart(next: () => number): StateFileModel {
+  const roll = next();
+  if (roll < 0.34) return emptyStateFile(56, 'bscmainnet');
+  return parseStateFile(roll < 0.67 ? LEGACY : LEGACY_AFTER, 'bscmainnet.json', 56);
+}
+
 interface State {
   model: StateFileModel;
   layout: StateFileLayout;
@@ -67,7 +92,7 @@ interface State {
 }
 
 function start(next: () => number): State {
-  let model = next() < 0.5 ? emptyStateFile(56, 'bscmainnet') : parseStateFile(LEGACY, 'bscmainnet.json', 56);
+  let model = legacyStart(next);
   if (next() < 0.5) {
     // Entries that are not records stay verbatim until a write replaces them.
     model.invalid.set('Broken', { name: 'Broken', value: { not: 'a record', n: 2n ** 80n }, finding: { code: 'INVALID_RECORD' } as never });
@@ -144,6 +169,8 @@ describe('spliced writes', () => {
         const reread = parseStateFile(result.bytes.toString('utf8'), 'bscmainnet.json', 56);
         expect(renderStateFile(reread, { network: 'bscmainnet' }).text, `seed ${seed} step ${step}: not canonical`).toBe(full.toString('utf8'));
         expect([...reread.records.keys()], `seed ${seed} step ${step}`).toEqual([...records.keys()].sort(compareKeys));
+        // The layout's document is the one its text was printed from (a later full render starts from it).
+        expect(renderStateFile({ ...model, document: result.layout.document }, { network: 'bscmainnet' }).text, `seed ${seed} step ${step}: document`).toBe(full.toString('utf8'));
         Object.assign(state, { model: { ...model, document: result.layout.document }, layout: result.layout, bytes: result.bytes });
       }
     }
@@ -174,6 +201,25 @@ describe('spliced writes', () => {
     }
     // The one print was taken often enough to be what was compared.
     expect(oneFile).toBeGreaterThan(10);
+  });
+
+  it("prints only the legacy section entries a put changes, not the project's whole `contracts`", () => {
+    // A project's contracts section beside 100 records: each entry counts its prints.
+    let prints = 0;
+    const counted = (n: number): unknown => ({ toJSON: () => (prints++, { implementation: `0x${n.toString(16).padStart(40, '0')}` }) });
+    const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
+    const contracts = model.document.contracts as Record<string, unknown>;
+    for (let n = 0; n < 100; n++) contracts[`C${n}`] = counted(n);
+    const first = renderWithLayout(model, { network: 'bscmainnet' });
+    expect(prints).toBe(100);
+    const records = new Map([['A', rec(56, 'A', { timestamp: 7 })]]);
+    const next = { ...model, document: first.layout.document, records };
+    const result = spliceStateFile(first.layout, next, ['A'], { network: 'bscmainnet', mirror: ['A'] });
+    expect(prints).toBe(100);
+    expect(result.changed && result.bytes.toString('utf8')).toBe(renderStateFile(next, { network: 'bscmainnet', mirror: ['A'] }).text);
+    expect(result.changed && (result.layout.document.contracts as Record<string, { implementation: string }>).A.implementation).toBe(rec(56, 'A').address);
+    // The layout spliced from still describes the text it was printed from.
+    expect((first.layout.document.contracts as Record<string, { implementation: string }>).A.implementation).toBe(`0x${'3'.repeat(40)}`);
   });
 
   it('keeps big integers and exact decimals byte for byte, in records and in keys the store does not own', () => {
