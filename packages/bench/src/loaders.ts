@@ -113,6 +113,8 @@ export interface MigratorApi {
   open(options: Record<string, unknown>): Promise<MigrationHandle>;
   /** The store deploy scripts get for the current phase. */
   createStateStore(options: Record<string, unknown>): Promise<StateStore>;
+  /** A network file as a project's deploy scripts wrote it before the migration (the demo's). */
+  legacyNetworkFile(chainId: number, network: string, records: readonly DeploymentRecord[]): Record<string, unknown>;
 }
 
 export interface MigrationHandle {
@@ -149,9 +151,12 @@ export async function loadMigrator(): Promise<Loaded<MigratorApi>> {
   const openMigration = migration.open.bind(migration) as (options: Record<string, unknown>) => Promise<unknown>;
   const factory = exported<(options: Record<string, unknown>) => unknown>(mod.value, specifier, 'createStateStore');
   if (!factory.ok) return factory;
+  const legacy = exported<MigratorApi['legacyNetworkFile']>(mod.value, specifier, 'legacyNetworkFile');
+  if (!legacy.ok) return legacy;
   return {
     ok: true,
     value: {
+      legacyNetworkFile: legacy.value,
       async open(options) {
         const handle = await openMigration(options);
         if (!isHandle(handle)) throw new Error('Migration.open did not return a migration');

@@ -29,7 +29,12 @@ export interface DemoStep {
 
 const shortName = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
 
-function legacyFile(chainId: number, network: string, records: DeploymentRecord[]): Record<string, unknown> {
+/**
+ * A network file as a project's own deploy scripts wrote it before the migration: each contract's
+ * proxy and implementation by name, the implementation hashes, the deployer and a config section.
+ * The demo's legacy files, and the bench's project folder, are made by it.
+ */
+export function legacyNetworkFile(chainId: number, network: string, records: readonly DeploymentRecord[]): Record<string, unknown> {
   const contracts: Record<string, { proxy: string | null | undefined; implementation: string }> = {};
   const implementationHashes: Record<string, string> = {};
   for (const r of records.filter((x) => x.chainId === chainId)) {
@@ -80,8 +85,8 @@ export async function createDemo(dir: string): Promise<MigrationPaths> {
   await mkdir(join(paths.deployments, '.history'), { recursive: true });
   const write = (name: string, value: unknown): Promise<void> =>
     writeFile(join(paths.deployments, name), `${JSON.stringify(value, null, 2)}\n`);
-  await write('bscmainnet.json', legacyFile(56, 'bscmainnet', records));
-  await write('bsctestnet.json', legacyFile(97, 'bsctestnet', records));
+  await write('bscmainnet.json', legacyNetworkFile(56, 'bscmainnet', records));
+  await write('bsctestnet.json', legacyNetworkFile(97, 'bsctestnet', records));
   await write('bscmainnet-config.json', {
     chainId: 56,
     network: 'bscmainnet',

@@ -85,7 +85,7 @@ export { type CompareOptions } from './verify.js';
 export { type ReportOptions } from './report.js';
 export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
 export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';
-export { createDemo, runDemo, type DemoStep } from './demo.js';
+export { createDemo, legacyNetworkFile, runDemo, type DemoStep } from './demo.js';
 export {
   acceptNetworkFiles,
   checkFiles,

@@ -2,11 +2,11 @@
 // dual-write enabled, a real copy, verify, promote, cut-over. The suites that measure what deploy
 // scripts get read and write through `createStateStore()` in each phase of this walk, so the JSON
 // files they touch are the ones the copy wrote, at production file sizes.
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
+import { defaultRegistry, sleep, type DeploymentRecord, type StateStore } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '../harness.js';
-import { loadBackend, type BackendFactory, type MigrationHandle, type MigratorApi } from '../loaders.js';
+import type { BackendFactory, MigrationHandle, MigratorApi } from '../loaders.js';
 
 export const PHASES = ['leveldb-only', 'dual-write', 'json-primary', 'json-only'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -70,41 +70,15 @@ export interface MigrationWalk {
  * in a real project; a walk into an empty folder measured a json-only put about 10% cheaper than a
  * project's (the demo's) files cost.
  */
-async function writeLegacyFiles(cwd: string, records: readonly DeploymentRecord[]): Promise<void> {
-  const json = await loadBackend('json');
-  if (!json.ok) return;
-  const byChain = new Map<number, DeploymentRecord[]>();
-  for (const record of records) {
-    if (DEV_CHAINS.has(record.chainId)) continue;
-    const chain = byChain.get(record.chainId);
-    if (chain) chain.push(record);
-    else byChain.set(record.chainId, [record]);
-  }
-  // The store names each chain's file as the copy will.
-  const store = json.value.create(cwd, false) as StateStore & { fileFor(chainId: number): string };
-  await store.open();
-  try {
-    for (const [chainId, chain] of byChain) {
-      const file = store.fileFor(chainId);
-      const contracts: Record<string, { proxy: string | null; implementation: string }> = {};
-      const implementationHashes: Record<string, string> = {};
-      for (const r of chain) {
-        contracts[r.contractName] = { proxy: r.proxyAddress ?? null, implementation: r.address };
-        if (typeof r.implementationHash === 'string') implementationHashes[r.contractName] = r.implementationHash;
-      }
-      const legacy = {
-        network: basename(file, '.json'),
-        chainId,
-        deployer: '0x8ba1f109551bD432803012645Ac136ddd64DBA72',
-        timestamp: '2024-08-07T10:00:00.000Z',
-        contracts,
-        implementationHashes,
-        config: { governanceVault: '0x0000000000000000000000000000000000000001' },
-      };
-      await writeFile(file, `${JSON.stringify(legacy, null, 2)}\n`);
-    }
-  } finally {
-    await store.close();
+async function writeLegacyFiles(cwd: string, migrator: MigratorApi, records: readonly DeploymentRecord[]): Promise<void> {
+  const registry = defaultRegistry();
+  const chains = new Set(records.map((r) => r.chainId).filter((chainId) => !DEV_CHAINS.has(chainId)));
+  await mkdir(join(cwd, 'deployments'), { recursive: true });
+  for (const chainId of chains) {
+    // Named as the copy names each chain's file.
+    const name = registry.fileName(chainId);
+    const legacy = migrator.legacyNetworkFile(chainId, basename(name, '.json'), records);
+    await writeFile(join(cwd, 'deployments', name), `${JSON.stringify(legacy, null, 2)}\n`);
   }
 }
 
@@ -121,7 +95,7 @@ export async function startWalk(
     await seed.open();
     await seed.putMany(records);
     await seed.close();
-    await writeLegacyFiles(cwd, records);
+    await writeLegacyFiles(cwd, migrator, records);
     migration = await migrator.open({ cwd });
   } catch (error) {
     await removeTempDir(cwd);
