@@ -6,7 +6,7 @@ import { backendGates } from '../gates.js';
 import { makeTempDir, measure, measureMemoryInChild, removeTempDir, type Subject } from '../harness.js';
 import { BACKENDS, dataset, loadBackend, type BackendFactory } from '../loaders.js';
 import type { Measurement, MemoryMeasurement } from '../results.js';
-import { emptyOutcome, listNote, listRepeat, LONE_CALLS, lonePutSampling, pointSampling, POINT_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, listNote, listRepeat, LONE_CALLS, loneCallSampling, pointSampling, POINT_REPEAT, scaled, type SuiteContext, type SuiteOutcome } from './context.js';
 
 /** The records of one batch: 10k, or fewer in quick mode. */
 export function batchSize(quick: boolean): number {
@@ -103,7 +103,7 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
           // Puts taken alone, the stores taking turns put by put: in runs of puts the JSON store's
           // JavaScript runs warm (about 90 us a put), which no deploy script's put does. The median
           // of single puts after a few warm-up rounds flipped the gate between runs (2.2-4.6x).
-          lonePutSampling(context, 2),
+          loneCallSampling(context, 2),
         )),
         ...(await measure(
           subjects((s) => (r) => s.durable.put(rewrite(r))),
@@ -114,7 +114,7 @@ export async function backendsSuite(context: SuiteContext): Promise<SuiteOutcome
             note: `steady state, each sample the mean of ${LONE_CALLS} lone puts; LevelDB sync: true vs JSON durable: true (fdatasync + folder fsync)`,
           },
           // 50 single puts a side, 3 warm-up rounds, let the ratio at 500 records flip between runs (2.4-3.7x).
-          lonePutSampling(context, 4),
+          loneCallSampling(context, 4),
         )),
         ...(await measure(
           subjects((s) => () => s.plain.list(chainId)),

@@ -16,7 +16,7 @@ import {
   listNote,
   listRepeat,
   LONE_CALLS,
-  lonePutSampling,
+  loneCallSampling,
   PACE_MS,
   pacedRounds,
   pointSampling,
@@ -208,7 +208,7 @@ async function getAfterPutGates(row: {
         itemsPerRun: 1,
         note: `a get of another record of the chain just written, straight after the put (untimed); each sample the mean of ${LONE_CALLS} lone gets; LevelDB ${referenceName === 'leveldb' ? 'sync false' : 'sync: true'}`,
       },
-      lonePutSampling(row.context, 2),
+      loneCallSampling(row.context, 2),
     )),
   );
   const where = (reference: string) => ({ suite: 'factory' as const, operation, candidate: 'factory', reference, size });
