@@ -87,10 +87,9 @@ const WARM_PUTS = 100;
 /**
  * Sampling for a call timed alone (a put, or a get straight after one), in steady state (`divisor`
  * as in scaled): each sample the mean of LONE_CALLS lone calls, the stores strictly taking turns,
- * after WARM_PUTS untimed ones (within the
- * time cap). With the few warm-up rounds of other rows, the first samples ran before the JIT had
- * optimized the JSON store's code (an unsynced put 290-420 us, against 190-250 us after), and when
- * that happened moved the median from run to run.
+ * after WARM_PUTS untimed ones (within the time cap). With the few warm-up rounds of other rows,
+ * the first samples ran before the JIT had optimized the JSON store's code (an unsynced put
+ * 290-420 us, against 190-250 us after), and when that happened moved the median from run to run.
  */
 export function loneCallSampling(context: SuiteContext, divisor: number): SampleOptions {
   const options = scaled(context, divisor, 5);
