@@ -242,9 +242,13 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // disk before the JSON file is replaced, and before the put returns. Its sync runs beside the
   // JSON write's own: the JSON store starts it once its temp file's sync has started and awaits it
   // right before its rename (started here, it ran beside the store's printing and writing and
-  // slowed them: 50-70 us a put, interleaved A/B at 28 and 500 records). A side that does not
-  // await it gets the write only once it is done. Elsewhere LevelDB is complete and the line needs
-  // no fsync.
+  // slowed them: 50-70 us a put, interleaved A/B at 28 and 500 records). Every other start measured
+  // slower too (interleaved A/B, 100 records a network): just before the temp file's sync 35-40 us,
+  // after the store's work beside it 35-60 us, as fdatasyncSync 30-60 us; the intent printed and
+  // appended there instead of here gained nothing. The two syncs end together, and the thread-pool
+  // worker a sync wakes runs first on this thread's core when the other is busy. A side that does
+  // not await it gets the write only once it is done. Elsewhere LevelDB is complete and the line
+  // needs no fsync.
   // The intent line is printed here, not built as an entry for the journal to print (journal-print.ts).
   const intentId = t.journal.nextId();
   const intentLine = printIntent(
