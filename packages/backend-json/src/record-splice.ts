@@ -330,44 +330,68 @@ const SECTION_CLOSE = Buffer.from('\n  }');
  * The text around `records` once the legacy sections follow the touched records, with only the
  * section entries whose print changes printed, each alone, in place of the one it replaces: a
  * project's `contracts` lists a contract per record, and printing it whole cost a put at 100
- * records per network more than its own record did. The head and tail (and document) are the
- * layout's own when no entry's print changes. Undefined when the text is not laid out as
- * expected: the caller renders it whole.
+ * records per network more than its own record did. Each section is searched once, its entries in
+ * the order it lists them, and copied once: a search and a copy per entry made a putMany of many
+ * records cost the records times the section. The head and tail (and document) are the layout's
+ * own when no entry's print changes. Undefined when the text is not laid out as expected: the
+ * caller renders it whole.
  */
 function spliceMirrors(
   layout: StateFileLayout,
   model: StateFileModel,
   names: Iterable<string>,
 ): { head: Buffer; tail: Buffer; document: Record<string, unknown> } | undefined {
-  let { head, tail } = layout;
+  const texts = { head: layout.head, tail: layout.tail };
   const changed: MirroredEntry[] = [];
-  for (const entry of mirroredEntries(layout.document, model.records, names)) {
-    const text = Buffer.from(printRecordsEntry(entry.name, entry.value, undefined, false));
-    const inHead = entrySpan(head, entry.section, entry.name);
-    const span = inHead ?? entrySpan(tail, entry.section, entry.name);
+  const wanted = mirroredEntries(layout.document, model.records, names);
+  for (const section of ['contracts', 'implementationHashes'] as const) {
+    const entries = wanted.filter((entry) => entry.section === section);
+    if (entries.length === 0) continue;
+    if (entries.length > 1) {
+      // The order a print lists them in (Object.keys'), so each is searched for after the one before.
+      const order = new Map(Object.keys(layout.document[section] as object).map((name, i) => [name, i]));
+      entries.sort((a, b) => (order.get(a.name) as number) - (order.get(b.name) as number));
+    }
+    const inHead = sectionSpan(texts.head, section);
+    const where = inHead ? 'head' : 'tail';
+    const text = texts[where];
+    const span = inHead ?? sectionSpan(text, section);
     if (span === undefined) return undefined;
-    const within = inHead ? head : tail;
-    if (within.subarray(span[0], span[1]).equals(text)) continue;
-    const next = Buffer.concat([within.subarray(0, span[0]), text, within.subarray(span[1])]);
-    if (inHead) head = next;
-    else tail = next;
-    changed.push(entry);
+    const pieces: Buffer[] = [];
+    let copied = 0;
+    let from = span[0];
+    for (const entry of entries) {
+      const at = entrySpan(text, entry.name, from, span[1]);
+      if (at === undefined) return undefined;
+      from = at[1];
+      const printed = Buffer.from(printRecordsEntry(entry.name, entry.value, undefined, false));
+      if (text.subarray(at[0], at[1]).equals(printed)) continue;
+      pieces.push(text.subarray(copied, at[0]), printed);
+      copied = at[1];
+      changed.push(entry);
+    }
+    if (pieces.length > 0) texts[where] = Buffer.concat([...pieces, text.subarray(copied)]);
   }
+  const { head, tail } = texts;
   if (changed.length === 0) return { head, tail, document: layout.document };
   // The sections are top-level keys the document has: assigning them keeps its order.
   const document = { ...layout.document, ...withMirroredEntries(layout.document, changed) };
   return { head, tail, document };
 }
 
-/** Where `section[name]`'s entry (`"name": value`, no comma) lies in a printed text, if it is there as expected. */
-function entrySpan(text: Buffer, section: string, name: string): [number, number] | undefined {
+/** Where a top-level section's entries lie in a printed text (from the newline before the first to the one that closes it), if it is there as expected. */
+function sectionSpan(text: Buffer, section: string): [number, number] | undefined {
   const open = Buffer.from(`\n  ${JSON.stringify(section)}: {\n`);
   const at = text.indexOf(open);
   if (at === -1) return undefined;
   const close = text.indexOf(SECTION_CLOSE, at + open.length - 1);
-  if (close === -1) return undefined;
+  return close === -1 ? undefined : [at + open.length - 1, close];
+}
+
+/** Where entry `name` (`"name": value`, no comma) lies in a section's span `from`..`close` of a printed text, if it is there as expected. */
+function entrySpan(text: Buffer, name: string, from: number, close: number): [number, number] | undefined {
   const key = Buffer.from(`\n    ${JSON.stringify(name)}: `);
-  const found = text.indexOf(key, at + open.length - 1);
+  const found = text.indexOf(key, from);
   if (found === -1 || found >= close) return undefined;
   const start = found + 5;
   const next = text.indexOf(NEXT_ENTRY, start);
