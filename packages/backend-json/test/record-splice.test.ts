@@ -7,7 +7,7 @@ import { renderWithLayout, spliceStateFile, type StateFileLayout } from '../src/
 import { random, rec } from './helpers.js';
 
 // Names that sort differently by UTF-16 and by UTF-8 bytes, need escaping, or are special keys.
-const NAMES = ['A', 'b', 'Router', 'contracts/xchain/Router.sol:Router', '__proto__', 'Ünïcode "q"\\n', '\u{1F600}emoji', '\uFFFDrepl', 'z', 'Z0', 'a b'];
+const NAMES = ['A', 'b', 'Router', 'contracts/xchain/Router.sol:Router', '__proto__', 'Ünïcode "q"\\n', '\u{1F600}emoji', '\uFFFDrepl', 'z', 'Z0', 'a b', '10'];
 
 function pick<T>(next: () => number, items: readonly T[]): T {
   return items[Math.floor(next() * items.length)] as T;
@@ -45,6 +45,8 @@ function record(next: () => number, name: string): DeploymentRecord {
     timestamp: next() < 0.3 ? 2n ** 70n + BigInt(Math.floor(next() * 100)) : 1_700_000_000_000 + Math.floor(next() * 1000),
     ...(next() < 0.3 && { implementationHash: `0x${Math.floor(next() * 16).toString(16).repeat(64)}` }),
     ...(next() < 0.3 && { extra: value(next) }),
+    // A new deployment or upgrade: the legacy entries change again, not only on a name's first write.
+    ...(next() < 0.4 && { address: `0x${Math.floor(next() * 16).toString(16).repeat(40)}`, proxyAddress: next() < 0.3 ? '' : `0x${Math.floor(next() * 16).toString(16).repeat(40)}` }),
   } as Partial<DeploymentRecord>);
 }
 
@@ -72,9 +74,10 @@ const LEGACY_AFTER = `{
     "Ünïcode \\"q\\"\\\\n": { "proxy": null, "implementation": "y" },
     "b": "not an object",
     "\u{1F600}emoji": {},
-    "z": { "implementation": "z", "list": [1, 2.50, { "b": 3 }] }
+    "z": { "implementation": "z", "list": [1, 2.50, { "b": 3 }] },
+    "10": { "implementation": "listed first, as an array index" }
   },
-  "implementationHashes": { "Z0": "0x${'5'.repeat(64)}", "\uFFFDrepl": "", "a b": 7, "A": "last" },
+  "implementationHashes": { "Z0": "0x${'5'.repeat(64)}", "\uFFFDrepl": "", "a b": 7, "A": "last", "10": null },
   "config": { "contracts": { "A": 1 } }
 }
 `;
