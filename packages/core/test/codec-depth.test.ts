@@ -41,3 +41,38 @@ describe.each(parsers)('%s', (_, parse) => {
     expect(parse(`{"a":${JSON.stringify('['.repeat(6_000))}}`)).toEqual({ a: '['.repeat(6_000) });
   });
 });
+
+// A file of many arrays and objects (past MAX_JSON_DEPTH of them) is not walked when a bound read
+// off its brackets proves it shallow: every bracket that opens counts, and a closing one only when
+// it is first on its line or right after one that opens. These texts make that bound exact, or
+// would fool it if a closer inside a string counted.
+describe('depth of files printed with indentation', () => {
+  /** `levels` arrays, each holding `filler` and the next. */
+  function deep(levels: number, filler: unknown): unknown {
+    let value: unknown = [filler];
+    for (let i = 1; i < levels; i++) value = [filler, value];
+    return value;
+  }
+
+  it.each(parsers)('%s refuses one level too deep, closers inside its strings closing nothing', (_, parse) => {
+    // Each level's string ends in closers, right before the quote and a comma: a bound that took them
+    // off would find this text shallow and read a value no walk over it survives.
+    for (const filler of [']}]}', 'a]', '[]', '{}']) {
+      const text = JSON.stringify(deep(MAX_JSON_DEPTH + 1, filler), null, 2);
+      const error = thrown(() => parse(text));
+      // Level k opens on line 2k - 1, indented by its parents.
+      expect(error).toMatchObject({ code: ErrorCodes.CORRUPTED, file: 'deep.json', position: { line: 2 * MAX_JSON_DEPTH + 1, column: 2 * MAX_JSON_DEPTH + 1 } });
+      expect(parse(JSON.stringify(deep(MAX_JSON_DEPTH, filler), null, 2))).toEqual(deep(MAX_JSON_DEPTH, filler));
+    }
+  });
+
+  it.each(parsers)('%s reads a shallow file of more arrays and objects than the limit, brackets in its strings, printed or compact', (_, parse) => {
+    const records = Object.fromEntries(
+      Array.from({ length: 2 * MAX_JSON_DEPTH }, (_, i) => [`r${i}`, { args: ['[[[{{{', i, { nested: [']', '[]'] }], empty: [], none: {} }]),
+    );
+    for (const indent of [2, undefined, '\t']) {
+      const text = JSON.stringify({ schemaVersion: 1, records }, null, indent);
+      expect(parse(text)).toEqual({ schemaVersion: 1, records });
+    }
+  });
+});
