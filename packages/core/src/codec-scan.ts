@@ -99,51 +99,52 @@ export function patch(text: string, found: Scan): string {
 // string's quote and cost one comparison) is about a tenth of a native parse, measured on state
 // files; the look-backs about as much again.
 export function onlySafeShortIntegers(text: string): boolean {
-  return closersOfShortIntegers(text) !== -1;
-}
-
-/**
- * The quick look above: -1 when some literal may not be a plain integer of at most 15 digits, else
- * how many closing brackets and braces it reached. A valid text has one closer per array and
- * object, each reached once, so the count bounds how deep it can nest, for nothing.
- */
-export function closersOfShortIntegers(text: string): number {
+  closersReached = 0;
   let last = text.length - 1;
   while (last >= 0 && isSpace(text.charCodeAt(last))) last--;
-  if (last >= 0 && isDigit(text.charCodeAt(last))) return -1; // a bare number: the full scan judges it
-  let closers = closersBeforeShortEnd(text, text.length);
-  if (closers === -1) return -1;
+  if (last >= 0 && isDigit(text.charCodeAt(last))) return false; // a bare number: the full scan judges it
+  if (!safeShortEndingAt(text, text.length)) return false;
   for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) {
-    if (text.charCodeAt(at - 1) === 34) continue; // after a string's "
-    const reached = closersBeforeShortEnd(text, at);
-    if (reached === -1) return -1;
-    closers += reached;
+    if (text.charCodeAt(at - 1) !== 34 && !safeShortEndingAt(text, at)) return false; // not after a string's "
   }
-  return closers;
+  return true;
+}
+
+// The closers the last onlySafeShortIntegers reached. A valid text has one per array and object,
+// each reached once, so after a look that passed, the count bounds how deep the text can nest, for
+// nothing (a count kept aside costs less than one returned through every look-back).
+let closersReached = 0;
+
+/** How many closing brackets and braces the last onlySafeShortIntegers that returned true reached. */
+export function closersOfLastLook(): number {
+  return closersReached;
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 // Whether what ends just before `at` (whitespace aside) is no literal, or -?[0-9]{1,15}; through a
-// closer, what ends just before it, and so on: -1 when not, else the closers passed. Reading
-// before the text's start gives NaN, which matches nothing, so the loops need no bounds test.
-function closersBeforeShortEnd(text: string, at: number): number {
-  for (let closers = 0; ; closers++) {
+// closer, what ends just before it, and so on. Reading before the text's start gives NaN, which
+// matches nothing, so the loops need no bounds test. Any character up to a space counts as
+// whitespace (one comparison): a valid text has no other outside its strings, and none raw inside
+// them, and an invalid one fails in JSON.parse whatever this look says.
+function safeShortEndingAt(text: string, at: number): boolean {
+  for (;;) {
     let end = at - 1;
     let c = text.charCodeAt(end);
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(--end);
+    while (c <= 32) c = text.charCodeAt(--end);
     if (c === 125 || c === 93) {
+      closersReached++;
       at = end; // } or ]: the value it closes ends before it
       continue;
     }
-    if (!isDigit(c)) return closers;
+    if (!isDigit(c)) return true;
     let before = end - 1;
     let b = text.charCodeAt(before);
     while (isDigit(b)) b = text.charCodeAt(--before);
     // A sign may lead; any other literal character (. e E +) makes it not plain.
-    if (b === 46 || b === 101 || b === 69 || b === 43) return -1;
-    if (b === 45 && isLiteralPart(text.charCodeAt(before - 1))) return -1; // an exponent's minus
-    return end - before <= 15 ? closers : -1;
+    if (b === 46 || b === 101 || b === 69 || b === 43) return false;
+    if (b === 45 && isLiteralPart(text.charCodeAt(before - 1))) return false; // an exponent's minus
+    return end - before <= 15;
   }
 }
 

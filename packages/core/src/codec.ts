@@ -12,7 +12,7 @@
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { closersOfShortIntegers, DECODED_MARK, patch, scan, type Scan } from './codec-scan.js';
+import { closersOfLastLook, DECODED_MARK, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
 import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
@@ -101,12 +101,11 @@ let parsedContainers = Infinity;
 function parseScanned(text: string, options: ParseOptions): unknown {
   parsedPlain = false;
   parsedContainers = Infinity;
-  const closers = closersOfShortIntegers(text);
-  if (closers !== -1) {
+  if (onlySafeShortIntegers(text)) {
     try {
       const value = JSON.parse(text) as unknown;
       parsedPlain = true;
-      parsedContainers = closers;
+      parsedContainers = closersOfLastLook();
       return value;
     } catch {
       // Invalid text: the way below names the error.
