@@ -1,6 +1,7 @@
 // Finding the number literals a double would change, for the codec's parser (codec.ts). Two
 // passes of different cost: a quick look at where each literal could end, which proves most texts
 // hold none, and the full scan, which finds and values each one.
+import { MAX_JSON_DEPTH } from './json-depth.js';
 import { isJsonNumberLiteral, JsonNumber, numberLiteralValue } from './json-number.js';
 
 // U+0000 cannot appear raw inside a JSON string, so a decoded string starting with it was written
@@ -100,14 +101,23 @@ export function patch(text: string, found: Scan): string {
 // files; the look-backs about as much again.
 export function onlySafeShortIntegers(text: string): boolean {
   closersReached = 0;
+  bounded = text.length >= BOUNDED_LENGTH;
+  if (bounded) {
+    depthBound = 0;
+    square = nextAt(text, '[', 0);
+    curly = nextAt(text, '{', 0);
+  }
   let last = text.length - 1;
   while (last >= 0 && isSpace(text.charCodeAt(last))) last--;
   if (last >= 0 && isDigit(text.charCodeAt(last))) return false; // a bare number: the full scan judges it
-  if (!safeShortEndingAt(text, text.length)) return false;
   for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) {
-    if (text.charCodeAt(at - 1) !== 34 && !safeShortEndingAt(text, at)) return false; // not after a string's "
+    if (text.charCodeAt(at - 1) === 34) continue; // after a string's "
+    if (bounded) countOpenersBefore(text, at);
+    if (!safeShortEndingAt(text, at)) return false;
   }
-  return true;
+  // The end last, so that closers are reached in the order of the commas after them.
+  if (bounded) countOpenersBefore(text, text.length);
+  return safeShortEndingAt(text, text.length);
 }
 
 // The closers the last onlySafeShortIntegers reached. A valid text has one per array and object,
@@ -115,9 +125,42 @@ export function onlySafeShortIntegers(text: string): boolean {
 // nothing (a count kept aside costs less than one returned through every look-back).
 let closersReached = 0;
 
-/** How many closing brackets and braces the last onlySafeShortIntegers that returned true reached. */
-export function closersOfLastLook(): number {
-  return closersReached;
+// A long text (a state file of thousands of records: hundreds of kilobytes) holds thousands of
+// arrays and objects, so its look also keeps an upper bound on its depth: every bracket that opens
+// counts (inside strings too: that only raises it), up to the comma where the look goes back, and
+// each closer reached takes one off when it surely closes: the first on its line (no string holds
+// a raw newline, so a line starts outside any string) or right after a bracket that opens (the two
+// inside one string, or neither). It is the depth of a file printed with indentation, give or take
+// a level, for a native search per opener, where a walk over the parsed value costs a fifth of the
+// parse. A shorter text with that many containers (rare: compact, or deeply nested) is walked.
+const BOUNDED_LENGTH = 192 * 1024;
+let bounded = false;
+let depthBound = 0;
+// The next [ and { not yet counted (the text's length when none is left).
+let square = 0;
+let curly = 0;
+
+/** Whether the valid text the last onlySafeShortIntegers passed may nest past MAX_JSON_DEPTH: only when the caller must walk it to know. */
+export function lastLookMayNestTooDeep(): boolean {
+  return closersReached > MAX_JSON_DEPTH && (!bounded || depthBound > MAX_JSON_DEPTH);
+}
+
+function nextAt(text: string, bracket: string, from: number): number {
+  const at = text.indexOf(bracket, from);
+  return at === -1 ? text.length : at;
+}
+
+function countOpenersBefore(text: string, at: number): void {
+  while (square < at || curly < at) {
+    if (++depthBound > MAX_JSON_DEPTH) {
+      // Past the limit for good (no closer takes it back): the walk decides.
+      depthBound = Infinity;
+      square = curly = text.length;
+      return;
+    }
+    if (square < curly) square = nextAt(text, '[', square + 1);
+    else curly = nextAt(text, '{', curly + 1);
+  }
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
@@ -128,10 +171,12 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 // whitespace (one comparison): a valid text has no other outside its strings, and none raw inside
 // them, and an invalid one fails in JSON.parse whatever this look says.
 function safeShortEndingAt(text: string, at: number): boolean {
-  for (;;) {
+  for (let afterCloser = false; ; afterCloser = true) {
     let end = at - 1;
     let c = text.charCodeAt(end);
     while (c <= 32) c = text.charCodeAt(--end);
+    // The closer at `at` surely closes after a newline (\n or \r\n right after what ends before it) or an opener.
+    if (afterCloser && bounded && (c === 91 || c === 123 || (end + 1 < at && text.charCodeAt(end + 1) === 10) || (end + 2 < at && text.charCodeAt(end + 2) === 10))) depthBound--;
     if (c === 125 || c === 93) {
       closersReached++;
       at = end; // } or ]: the value it closes ends before it

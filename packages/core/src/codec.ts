@@ -12,7 +12,7 @@
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { closersOfLastLook, DECODED_MARK, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
+import { DECODED_MARK, lastLookMayNestTooDeep, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
 import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
@@ -93,19 +93,19 @@ function countWrittenKeys(text: string): number {
   return count;
 }
 
-// Whether the last parseScanned held no number exactly, and how many arrays and objects at most
-// (when its quick look counted them; else Infinity). Set on every call; read right after it.
+// Whether the last parseScanned held no number exactly, and whether a plain one may nest past
+// MAX_JSON_DEPTH (a restored one was walked). Set on every call; read right after it.
 let parsedPlain = false;
-let parsedContainers = Infinity;
+let parsedMayNestTooDeep = true;
 
 function parseScanned(text: string, options: ParseOptions): unknown {
   parsedPlain = false;
-  parsedContainers = Infinity;
+  parsedMayNestTooDeep = true;
   if (onlySafeShortIntegers(text)) {
     try {
       const value = JSON.parse(text) as unknown;
       parsedPlain = true;
-      parsedContainers = closersOfLastLook();
+      parsedMayNestTooDeep = lastLookMayNestTooDeep();
       return value;
     } catch {
       // Invalid text: the way below names the error.
@@ -130,56 +130,24 @@ function parseScanned(text: string, options: ParseOptions): unknown {
     throw fail(new Error('invalid JSON'), options);
   }
   // The restore walks every array and object, checking their depth on the way.
-  if (found.values.length > 0) return restore(parsed, found.values, 1);
+  if (found.values.length > 0) return depthChecked(text, options, () => restore(parsed, found.values, 1));
   parsedPlain = true;
+  parsedMayNestTooDeep = mayNestTooDeep(text);
   return parsed;
 }
 
 /** Thrown by the walks over a parsed value that pass MAX_JSON_DEPTH; the parse turns it into CORRUPTED (tooDeep). */
 class TooDeep extends Error {}
 
-/**
- * Whether a valid text may nest past MAX_JSON_DEPTH, given how many arrays and objects it holds at
- * most: only when they are more, and a bound read off its brackets exceeds it too. The bound counts
- * every bracket that opens (inside strings too: that only raises it) and takes off each closing
- * one that surely closes: the first on its line (no string holds a raw newline, so the line's
- * start is outside any string) or right after one that opens (the two inside one string, or
- * neither). It is the exact depth of a file printed with indentation, as state files are, at a
- * native search per bracket; a compact text of many containers goes to the walk.
- */
-function mayNestTooDeep(text: string, containers: number): boolean {
+/** Whether a text holds more than MAX_JSON_DEPTH brackets that open: only then can it nest deeper (a native search per bracket). */
+function mayNestTooDeep(text: string): boolean {
   // Each level takes a bracket that opens and one that closes: a shorter text (a record, a journal line) cannot.
-  if (containers <= MAX_JSON_DEPTH || text.length < 2 * (MAX_JSON_DEPTH + 1)) return false;
-  const end = text.length;
-  const next = (bracket: string, from: number): number => {
-    const at = text.indexOf(bracket, from);
-    return at === -1 ? end : at;
-  };
-  let openSquare = next('[', 0);
-  let openCurly = next('{', 0);
-  let closeSquare = next(']', 0);
-  let closeCurly = next('}', 0);
-  let depth = 0;
-  for (;;) {
-    const open = openSquare < openCurly ? openSquare : openCurly;
-    const close = closeSquare < closeCurly ? closeSquare : closeCurly;
-    if (open < close) {
-      if (++depth > MAX_JSON_DEPTH) return true;
-      if (open === openSquare) openSquare = next('[', open + 1);
-      else openCurly = next('{', open + 1);
-    } else if (close < end) {
-      if (surelyCloses(text, close)) depth--;
-      if (close === closeSquare) closeSquare = next(']', close + 1);
-      else closeCurly = next('}', close + 1);
-    } else return false;
+  if (text.length < 2 * (MAX_JSON_DEPTH + 1)) return false;
+  let count = 0;
+  for (const open of ['[', '{']) {
+    for (let at = text.indexOf(open); at !== -1; at = text.indexOf(open, at + 1)) if (++count > MAX_JSON_DEPTH) return true;
   }
-}
-
-/** Whether the closing bracket at `at` is first on its line or right after a bracket that opens (whitespace aside). */
-function surelyCloses(text: string, at: number): boolean {
-  let c = text.charCodeAt(at - 1);
-  while (c === 32 || c === 9 || c === 13) c = text.charCodeAt(--at - 1);
-  return c === 10 || c === 91 || c === 123;
+  return false;
 }
 
 /**
@@ -275,12 +243,10 @@ function restore(value: unknown, values: ReadonlyArray<bigint | JsonNumber>, dep
  * Throws StateError CORRUPTED with the position on invalid text.
  */
 export function parseLossless(text: string, options: ParseOptions = {}): unknown {
-  return depthChecked(text, options, () => {
-    const value = parseScanned(text, options);
-    // A value restored above was walked already; a plain one only when its brackets could nest that deep.
-    if (parsedPlain && mayNestTooDeep(text, parsedContainers)) checkDepth(value);
-    return value;
-  });
+  const value = parseScanned(text, options);
+  // A value restored above was walked already; a plain one only when its brackets could nest that deep.
+  if (parsedPlain && parsedMayNestTooDeep) depthChecked(text, options, () => checkDepth(value));
+  return value;
 }
 
 /**

@@ -42,10 +42,10 @@ describe.each(parsers)('%s', (_, parse) => {
   });
 });
 
-// A file of many arrays and objects (past MAX_JSON_DEPTH of them) is not walked when a bound read
-// off its brackets proves it shallow: every bracket that opens counts, and a closing one only when
-// it is first on its line or right after one that opens. These texts make that bound exact, or
-// would fool it if a closer inside a string counted.
+// A long file of many arrays and objects (past MAX_JSON_DEPTH of them) is not walked when a bound
+// its quick look keeps proves it shallow: every bracket that opens counts, and a closing one only
+// when it is first on its line or right after one that opens. These texts make that bound exact, or
+// would fool it if a closer inside a string counted; shorter ones of that many containers are walked.
 describe('depth of files printed with indentation', () => {
   /** `levels` arrays, each holding `filler` and the next. */
   function deep(levels: number, filler: unknown): unknown {
@@ -55,9 +55,10 @@ describe('depth of files printed with indentation', () => {
   }
 
   it.each(parsers)('%s refuses one level too deep, closers inside its strings closing nothing', (_, parse) => {
-    // Each level's string ends in closers, right before the quote and a comma: a bound that took them
-    // off would find this text shallow and read a value no walk over it survives.
-    for (const filler of [']}]}', 'a]', '[]', '{}']) {
+    // Each level's string holds closers, some right before a comma (where the quick look goes back
+    // through them): a bound that took them off would find this text shallow and read a value no
+    // walk over it survives.
+    for (const filler of [']]]],', '}}]},x', 'a],b', '[],', ']}]}', '{}']) {
       const text = JSON.stringify(deep(MAX_JSON_DEPTH + 1, filler), null, 2);
       const error = thrown(() => parse(text));
       // Level k opens on line 2k - 1, indented by its parents.
@@ -68,11 +69,16 @@ describe('depth of files printed with indentation', () => {
 
   it.each(parsers)('%s reads a shallow file of more arrays and objects than the limit, brackets in its strings, printed or compact', (_, parse) => {
     const records = Object.fromEntries(
-      Array.from({ length: 2 * MAX_JSON_DEPTH }, (_, i) => [`r${i}`, { args: ['[[[{{{', i, { nested: [']', '[]'] }], empty: [], none: {} }]),
+      // Enough records that even the compact text is long enough for the bound (hundreds of kilobytes).
+      Array.from({ length: 8 * MAX_JSON_DEPTH }, (_, i) => [`r${i}`, { args: ['[[[{{{', i, { nested: [']', '[]'] }], empty: [], none: {} }]),
     );
     for (const indent of [2, undefined, '\t']) {
       const text = JSON.stringify({ schemaVersion: 1, records }, null, indent);
+      expect(text.length).toBeGreaterThan(256 * 1024);
       expect(parse(text)).toEqual({ schemaVersion: 1, records });
+      // A short one of many containers too (walked).
+      const short = JSON.stringify(Array.from({ length: 2 * MAX_JSON_DEPTH }, () => [['['], { a: [']'] }]), null, indent);
+      expect(parse(short)).toEqual(JSON.parse(short));
     }
   });
 });
