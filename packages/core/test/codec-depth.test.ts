@@ -59,11 +59,13 @@ describe('depth of files printed with indentation', () => {
     // through them): a bound that took them off would find this text shallow and read a value no
     // walk over it survives.
     for (const filler of [']]]],', '}}]},x', 'a],b', '[],', ']}]}', '{}']) {
-      const text = JSON.stringify(deep(MAX_JSON_DEPTH + 1, filler), null, 2);
-      const error = thrown(() => parse(text));
-      // Level k opens on line 2k - 1, indented by its parents.
-      expect(error).toMatchObject({ code: ErrorCodes.CORRUPTED, file: 'deep.json', position: { line: 2 * MAX_JSON_DEPTH + 1, column: 2 * MAX_JSON_DEPTH + 1 } });
-      expect(parse(JSON.stringify(deep(MAX_JSON_DEPTH, filler), null, 2))).toEqual(deep(MAX_JSON_DEPTH, filler));
+      for (const newline of ['\n', '\r\n']) {
+        const text = JSON.stringify(deep(MAX_JSON_DEPTH + 1, filler), null, 2).replaceAll('\n', newline);
+        const error = thrown(() => parse(text));
+        // Level k opens on line 2k - 1, indented by its parents.
+        expect(error).toMatchObject({ code: ErrorCodes.CORRUPTED, file: 'deep.json', position: { line: 2 * MAX_JSON_DEPTH + 1, column: 2 * MAX_JSON_DEPTH + 1 } });
+        expect(parse(JSON.stringify(deep(MAX_JSON_DEPTH, filler), null, 2).replaceAll('\n', newline))).toEqual(deep(MAX_JSON_DEPTH, filler));
+      }
     }
   });
 
