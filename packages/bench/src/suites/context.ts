@@ -64,6 +64,17 @@ export function sessionSampling(context: SuiteContext): SampleOptions {
   return { ...scaled(context, 10, 3), minIterations: context.light ? 3 : 15 };
 }
 
+/**
+ * A deploy script's write of a record it had: an upgrade, with a new implementation address and
+ * hash and the timestamp `stamp` (new each write), so a project's legacy `contracts` and
+ * `implementationHashes` entries change with it, as they do in a real upgrade (a write that changed
+ * only the timestamp never changed them, and took the store's cheapest path).
+ */
+export function upgraded(record: DeploymentRecord, stamp: number): DeploymentRecord {
+  const hex = stamp.toString(16);
+  return { ...record, address: `0x${hex.padStart(40, '0')}`, implementationHash: `0x${hex.padStart(64, '0')}`, timestamp: stamp };
+}
+
 /** A deploy script's pace: a transaction, a receipt, then the record. */
 export const PACE_MS = 100;
 

@@ -8,7 +8,7 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, scriptRun, sessionSampling, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, scriptRun, sessionSampling, upgraded, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
@@ -57,7 +57,7 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
 
       context.log(`dual-write ${size} records (files populated by a copy) vs leveldb alone`);
       let stamp = 1_800_000_000_000;
-      const next = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: stamp++ });
+      const next = (r: number): DeploymentRecord => upgraded(pickRecord(records, r), stamp++);
       const base = { suite: 'dual-write' as const, size, itemsPerRun: 1 };
       const durability = 'dual-write: LevelDB sync false + journal + JSON durable; leveldb: sync false; leveldb sync: sync true';
 

@@ -25,6 +25,7 @@ import {
   scaled,
   scriptRun,
   sessionSampling,
+  upgraded,
   type SuiteContext,
   type SuiteOutcome,
 } from './context.js';
@@ -179,7 +180,7 @@ async function getAfterPutGates(row: {
   const referenceName = writesJson(phase) ? 'leveldb sync' : 'leveldb';
   const subject = (name: string, store: StateStore): Subject => ({
     name,
-    before: (r) => store.put({ ...pickRecord(records, r), timestamp: stamp.next++ }),
+    before: (r) => store.put(upgraded(pickRecord(records, r), stamp.next++)),
     run: (r) => {
       const read = next.get(pickRecord(records, r)) as DeploymentRecord;
       return store.get(read.chainId, read.contractName);
@@ -189,7 +190,7 @@ async function getAfterPutGates(row: {
   const legacy: Subject = {
     name: LEGACY,
     before: (r) => {
-      const record = { ...pickRecord(records, r), timestamp: stamp.next++ };
+      const record = upgraded(pickRecord(records, r), stamp.next++);
       return row.legacy.put(recordKey(record), stringifyLossless(record), { sync: writesJson(phase) });
     },
     run: async (r) => {
@@ -349,7 +350,7 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           await direct.open();
           // A new value every put (a put of unchanged bytes writes nothing), whichever round asks.
           let stamp = 1_900_000_000_000;
-          const rewrite = (r: number): DeploymentRecord => ({ ...pickRecord(records, r), timestamp: stamp++ });
+          const rewrite = (r: number): DeploymentRecord => upgraded(pickRecord(records, r), stamp++);
           const subjects: Subject[] = [
             { name: 'factory', run: (r: number) => store.put(rewrite(r)) },
             { name: 'json', run: (r: number) => direct.put(rewrite(r)) },
