@@ -14,6 +14,7 @@ const FIXED_COLOURS: Record<string, string> = {
   'dual-write': '#e15759',
   'rewrite floor': '#9c755f',
   level: '#bab0ac',
+  'level sync': '#ff9da7',
   lossless: '#edc948',
   native: '#b07aa1',
 };
