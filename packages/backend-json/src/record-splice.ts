@@ -122,8 +122,9 @@ function insertionPoint(names: readonly string[], name: string): number {
  * The file after a write, from the layout of the text it replaces. `model` is that file's model
  * with the write applied (its `document` the layout's: the keys this store does not own are the
  * file's as it is now); `touched` names every entry the write set. Entries that went away are
- * found by name. Only the touched entries are printed; the other keys are printed again only when
- * the legacy `contracts` / `implementationHashes` sections follow a touched record.
+ * found by name. Only the touched entries are printed, and of the legacy `contracts` /
+ * `implementationHashes` sections only the entries that follow a touched record (the other keys
+ * are printed again only when those sections are not laid out as this store prints them).
  */
 export function spliceStateFile(
   layout: StateFileLayout,
@@ -172,10 +173,11 @@ export function spliceInPieces(
     if (!newHead.equals(head) || !newTail.equals(tail)) [head, tail, document] = [newHead, newTail, skeleton.document];
   }
   if (differing.length === 0 && document === layout.document) return { changed: false };
-  if (layout.bytes && document === layout.document && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
-    // Only entries replaced in place (the common put): the names stay, and the text around them is copied in runs.
+  if (layout.bytes && differing.every(([name, text]) => text !== undefined && layout.entries.has(name))) {
+    // Only entries replaced in place (the common put, and an upgrade, whose legacy entries around
+    // `records` change too): the names stay, and the text around them is copied in runs.
     const replaced = new Map(differing as Array<[string, Buffer]>);
-    const { pieces, startsAfter } = replacedPieces(layout as StateFileLayout & { bytes: Buffer }, replaced);
+    const { pieces, startsAfter } = replacedPieces(layout as StateFileLayout & { bytes: Buffer }, replaced, head, tail);
     // A layout lent with a room is changed in place: a copy of every entry costs more than the put's print.
     const entries = room ? (layout.entries as Map<string, Buffer>) : new Map(layout.entries);
     for (const [name, text] of replaced) entries.set(name, text);
@@ -228,13 +230,16 @@ function indexOfName(names: readonly string[], name: string): number {
 }
 
 /**
- * The layout's bytes with some entries' texts replaced, as pieces: the unchanged runs between them
+ * The layout's bytes with some entries' texts replaced, and the text before and after `records`
+ * replaced by `head` and `tail` where they are new, as pieces: the unchanged runs between them
  * (views into the layout's bytes) and the new texts, in order; and, for the layout of the new
  * text, where its entries start (derived later, off the write's path).
  */
 function replacedPieces(
   layout: StateFileLayout & { bytes: Buffer },
   replaced: ReadonlyMap<string, Buffer>,
+  head: Buffer,
+  tail: Buffer,
 ): { pieces: Uint8Array[]; startsAfter: () => number[] } {
   const starts = startsOf(layout);
   const spans: Array<{ index: number; start: number; end: number; text: Buffer }> = [];
@@ -246,15 +251,21 @@ function replacedPieces(
   if (spans.length > 1) spans.sort((a, b) => a.index - b.index);
   const pieces: Uint8Array[] = [];
   const old = layout.bytes;
+  // A new head or tail (the legacy entries that follow a record) takes the place of the old one.
   let from = 0;
+  if (head !== layout.head) {
+    pieces.push(head);
+    from = layout.head.length;
+  }
   for (const { start, end, text } of spans) {
     pieces.push(old.subarray(from, start), text);
     from = end;
   }
-  pieces.push(old.subarray(from));
+  if (tail !== layout.tail) pieces.push(old.subarray(from, old.length - layout.tail.length), tail);
+  else pieces.push(old.subarray(from));
   const startsAfter = (): number[] => {
     const shifted = new Array<number>(starts.length);
-    let shift = 0;
+    let shift = head.length - layout.head.length;
     let next = 0;
     for (let i = 0; i < starts.length; i++) {
       shifted[i] = (starts[i] as number) + shift;

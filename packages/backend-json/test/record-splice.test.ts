@@ -274,6 +274,33 @@ describe('spliced writes', () => {
     expect(bytesRead).toBeLessThan(6 * first.bytes.length);
   });
 
+  it('copies an upgrade in runs around its record, whatever the legacy entries before `records` grow by, and the next put finds its place', () => {
+    // `Router` is listed as `{ "implementation": "x" }`: its first upgrade lengthens the text before `records`.
+    const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
+    model.records.set('A', rec(56, 'A', { timestamp: 1 }));
+    model.records.set('Router', rec(56, 'Router', { timestamp: 1 }));
+    model.records.set('z', rec(56, 'z', { timestamp: 1 }));
+    let { layout } = renderWithLayout(model, { network: 'bscmainnet' });
+    const step = (name: string, overrides: Partial<DeploymentRecord>, lend: boolean): StateFileModel => {
+      const records = new Map(model.records);
+      records.set(name, rec(56, name, overrides));
+      const next = { ...model, document: layout.document, records };
+      const result = spliceStateFile(layout, next, [name], { network: 'bscmainnet', mirror: [name] }, lend ? room : undefined);
+      expect(result.changed && result.bytes.toString('utf8'), `${name}`).toBe(renderStateFile(next, { network: 'bscmainnet', mirror: [name] }).text);
+      if (result.changed) layout = result.layout;
+      model.records = records;
+      return next;
+    };
+    for (const [round, lend] of [false, true].entries()) {
+      const digit = String(9 - round);
+      step('Router', { address: `0x${digit.repeat(40)}`, proxyAddress: `0x${digit.repeat(round * 20)}`, timestamp: 2 + round }, lend);
+      // In place after it: the entries' places in the new text shifted by what the head grew.
+      step('z', { timestamp: 3 + round, implementationHash: `0x${digit.repeat(64)}` }, lend);
+      step('A', { timestamp: 4 + round }, lend);
+      expect(layout.head.toString('utf8')).toContain(`"implementation": "0x${digit.repeat(40)}"`);
+    }
+  });
+
   it('keeps big integers and exact decimals byte for byte, in records and in keys the store does not own', () => {
     const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
     const first = renderWithLayout(model, { network: 'bscmainnet' });
