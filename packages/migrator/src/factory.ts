@@ -325,7 +325,23 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
 
   protected override async _putManyChecked(checked: CheckedRecord[]): Promise<void> {
     // Each record is journalled and dual-written on its own so rollback and the copy see them all.
-    for (const one of checked) await this.watchedWrite({ op: 'put', checked: one });
+    // A network's records are written one after the other, in the order given (a key named twice
+    // ends as its last record); networks side by side, as the drain writes them: their durable
+    // writes and the journal's syncs overlap (20 records on five networks took twenty durable writes
+    // one after the other). The call settles once every network's writes have ended.
+    const byChain = new Map<number, CheckedRecord[]>();
+    for (const one of checked) {
+      const chain = byChain.get(one.chainId);
+      if (chain) chain.push(one);
+      else byChain.set(one.chainId, [one]);
+    }
+    const settled = await Promise.allSettled(
+      [...byChain.values()].map(async (chain) => {
+        for (const one of chain) await this.watchedWrite({ op: 'put', checked: one });
+      }),
+    );
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {

@@ -401,6 +401,30 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           } finally {
             floor.close();
           }
+          // A script's records written together (a deployment of several contracts, a drain): one
+          // putMany of upgrades across the networks, so each file's legacy entries change several at
+          // a time. For information: the runbook's limit is per write, gated above.
+          const manyOp = `putMany ${PUTS_PER_SESSION} ${phase}`;
+          const many = (r: number): DeploymentRecord[] => Array.from({ length: PUTS_PER_SESSION }, (_, i) => rewrite(r * PUTS_PER_SESSION + i));
+          measurements.push(
+            ...(await measure(
+              [
+                { name: 'factory', run: (r: number) => store.putMany(many(r)) },
+                { name: 'json', run: (r: number) => direct.putMany(many(r)) },
+                { name: 'leveldb sync', run: (r: number) => aloneSync.putMany(many(r)) },
+              ],
+              { ...base, operation: manyOp, itemsPerRun: PUTS_PER_SESSION, note: `durable, ${PUTS_PER_SESSION} upgrades across the networks in one putMany: ${note}` },
+              scaled(context, 4, 20),
+            )),
+          );
+          gates.push(
+            ratioGate(
+              { name: `info: putMany ${PUTS_PER_SESSION} ${phase} vs leveldb sync`, limit: null, comparison: '<=', source: "a script's records written together; the runbook's limit is per write" },
+              measurements,
+              { suite: 'factory', operation: manyOp, candidate: 'factory', reference: 'leveldb sync', size },
+              false,
+            ),
+          );
           // A deploy script's whole run: a fresh store, its puts, close() (each file's first write
           // in a process paid), against LevelDB sync: true doing the same. For information: the
           // runbook's limit is per write, gated above.
