@@ -20,13 +20,17 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: dir, stdio: 'pipe' }).toString();
 }
 
+/** The demo walked to `stage` in a new git repository, committed as it stands. */
+async function committedDemo(dir: string, stage: 'json-primary' | 'json-only'): Promise<void> {
+  git(dir, 'init', '-q');
+  await (await demoMigration(dir, stage)).close();
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', stage);
+}
+
 /** A json-primary project committed to git, and a teammate's commit on top that adds Teammate to bsctestnet.json; the work tree as before it. */
 async function projectWithTeammateCommit(dir: string): Promise<string> {
-  git(dir, 'init', '-q');
-  const migration = await demoMigration(dir, 'json-primary');
-  await migration.close();
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'json-primary');
+  await committedDemo(dir, 'json-primary');
   const file = join(dir, 'deployments', 'bsctestnet.json');
   const doc = JSON.parse(readFileSync(file, 'utf8')) as { records: Record<string, unknown> };
   doc.records.Teammate = sampleRecord(97, 'Teammate', 'bsctestnet');
@@ -133,11 +137,7 @@ describe('a json-primary put while git rewrites the work tree', () => {
 describe('a put to a file that other code changed', () => {
   it('is checked before it is written, so git replacing the file during the check does not take the put', async () => {
     const dir = tempDir();
-    git(dir, 'init', '-q');
-    const migration = await demoMigration(dir, 'json-only');
-    await migration.close();
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-qm', 'json-only');
+    await committedDemo(dir, 'json-only');
     const file = join(dir, 'deployments', 'bsctestnet.json');
     const store = createStateStore({ cwd: dir, env: {}, onForeignOverwrite: () => undefined });
     try {
