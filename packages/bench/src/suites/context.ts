@@ -45,15 +45,16 @@ export function emptyOutcome(skipped?: string): SuiteOutcome {
 export const PUTS_PER_SESSION = 20;
 
 /** A deploy script's whole run: the store made, opened, `puts` awaited puts (`record(i)`), closed. */
-export async function scriptRun(
-  make: () => StateStore | Promise<StateStore>,
-  record: (i: number) => DeploymentRecord,
-  puts = PUTS_PER_SESSION,
-): Promise<void> {
+export async function scriptRun(make: () => StateStore | Promise<StateStore>, records: readonly DeploymentRecord[]): Promise<void> {
   const store = await make();
   await store.open();
-  for (let i = 0; i < puts; i++) await store.put(record(i));
+  for (const record of records) await store.put(record);
   await store.close();
+}
+
+/** A round's records for a script's run: PUTS_PER_SESSION of them, `write(n)` of the round's own numbers, so no round repeats another's values. */
+export function sessionRecords(write: (n: number) => DeploymentRecord, round: number): DeploymentRecord[] {
+  return Array.from({ length: PUTS_PER_SESSION }, (_, i) => write(round * PUTS_PER_SESSION + i));
 }
 
 /**

@@ -8,7 +8,7 @@ import { isGatedSize, LIMITS, ratioGate } from '../gates.js';
 import { makeTempDir, measure, removeTempDir, toMeasurement, type Subject } from '../harness.js';
 import { dataset, loadBackend, loadMigrator } from '../loaders.js';
 import type { GateResult, Measurement } from '../results.js';
-import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, scriptRun, sessionSampling, upgraded, type SuiteContext, type SuiteOutcome } from './context.js';
+import { emptyOutcome, PACE_MS, pacedRounds, pointSampling, POINT_REPEAT, PUTS_PER_SESSION, scaled, scriptRun, sessionRecords, sessionSampling, upgraded, type SuiteContext, type SuiteOutcome } from './context.js';
 import { pickRecord } from './factory.js';
 import { seededLevelDb, startWalk } from './walk.js';
 
@@ -119,10 +119,10 @@ export async function dualWriteSuite(context: SuiteContext): Promise<SuiteOutcom
       measurements.push(
         ...(await measure(
           [
-            { name: 'dual-write', run: (r: number) => scriptRun(() => walk.scriptStore(), (i) => next(r * PUTS_PER_SESSION + i)) },
-            { name: 'leveldb', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, false), (i) => next(r * PUTS_PER_SESSION + i)) },
+            { name: 'dual-write', run: (r: number) => scriptRun(() => walk.scriptStore(), sessionRecords(next, r)) },
+            { name: 'leveldb', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, false), sessionRecords(next, r)) },
             // For information: the same session with LevelDB's writes durable too, as the JSON files are when close() returns.
-            { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionSyncDir, true), (i) => next(r * PUTS_PER_SESSION + i)) },
+            { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionSyncDir, true), sessionRecords(next, r)) },
           ],
           {
             ...base,

@@ -24,6 +24,7 @@ import {
   PUTS_PER_SESSION,
   scaled,
   scriptRun,
+  sessionRecords,
   sessionSampling,
   upgraded,
   type SuiteContext,
@@ -405,13 +406,12 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           // putMany of upgrades across the networks, so each file's legacy entries change several at
           // a time. For information: the runbook's limit is per write, gated above.
           const manyOp = `putMany ${PUTS_PER_SESSION} ${phase}`;
-          const many = (r: number): DeploymentRecord[] => Array.from({ length: PUTS_PER_SESSION }, (_, i) => rewrite(r * PUTS_PER_SESSION + i));
-          measurements.push(
+                    measurements.push(
             ...(await measure(
               [
-                { name: 'factory', run: (r: number) => store.putMany(many(r)) },
-                { name: 'json', run: (r: number) => direct.putMany(many(r)) },
-                { name: 'leveldb sync', run: (r: number) => aloneSync.putMany(many(r)) },
+                { name: 'factory', run: (r: number) => store.putMany(sessionRecords(rewrite, r)) },
+                { name: 'json', run: (r: number) => direct.putMany(sessionRecords(rewrite, r)) },
+                { name: 'leveldb sync', run: (r: number) => aloneSync.putMany(sessionRecords(rewrite, r)) },
               ],
               { ...base, operation: manyOp, itemsPerRun: PUTS_PER_SESSION, note: `durable, ${PUTS_PER_SESSION} upgrades across the networks in one putMany: ${note}` },
               scaled(context, 4, 20),
@@ -433,8 +433,8 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           measurements.push(
             ...(await measure(
               [
-                { name: 'factory', run: (r: number) => scriptRun(() => walk.scriptStore(), (i) => rewrite(r * PUTS_PER_SESSION + i)) },
-                { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, true), (i) => rewrite(r * PUTS_PER_SESSION + i)) },
+                { name: 'factory', run: (r: number) => scriptRun(() => walk.scriptStore(), sessionRecords(rewrite, r)) },
+                { name: 'leveldb sync', run: (r: number) => scriptRun(() => leveldb.value.create(sessionDir, true), sessionRecords(rewrite, r)) },
               ],
               {
                 ...base,

@@ -7,7 +7,7 @@ import { stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { ratioGate } from '../gates.js';
 import { makeTempDir, measure, runJsonChild, toMeasurement, type Subject } from '../harness.js';
 import type { GateResult, Measurement } from '../results.js';
-import { PUTS_PER_SESSION, sessionSampling, type SuiteContext } from './context.js';
+import { PUTS_PER_SESSION, sessionRecords, sessionSampling, type SuiteContext } from './context.js';
 
 /** What the child is asked to run, as a JSON file. */
 export interface ScriptTask {
@@ -81,9 +81,7 @@ export async function freshScriptRow(
   const copy = await makeTempDir('factory-fresh');
   dirs.push(copy);
   await cp(project, join(copy, 'project'), { recursive: true });
-  const fresh = freshScriptSubjects(context.packageDir, { project: join(copy, 'project'), leveldbDir, scratch: copy }, (round) =>
-    Array.from({ length: PUTS_PER_SESSION }, (_, i) => rewrite(round * PUTS_PER_SESSION + i)),
-  );
+  const fresh = freshScriptSubjects(context.packageDir, { project: join(copy, 'project'), leveldbDir, scratch: copy }, (round) => sessionRecords(rewrite, round));
   // Short names: the console's tables stay within 100 columns.
   const run = `fresh script ${phase}`;
   const total = `fresh script ${phase} + import`;
