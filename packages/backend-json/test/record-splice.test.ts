@@ -287,6 +287,8 @@ describe('spliced writes', () => {
       const next = { ...model, document: layout.document, records };
       const result = spliceStateFile(layout, next, [name], { network: 'bscmainnet', mirror: [name] }, lend ? room : undefined);
       expect(result.changed && result.bytes.toString('utf8'), `${name}`).toBe(renderStateFile(next, { network: 'bscmainnet', mirror: [name] }).text);
+      // Copied in runs: a layout lent with a room keeps its entries (updated in place); a rebuild makes new ones.
+      if (lend) expect(result.changed && result.layout.entries, `${name}: copied in runs`).toBe(layout.entries);
       if (result.changed) layout = result.layout;
       model.records = records;
       return next;
