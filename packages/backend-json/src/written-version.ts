@@ -10,8 +10,9 @@ import { backupDirFor, matchesWrittenName, newestWritten } from './backups.js';
  * before the rename), and the file still has the size and mtime that backup's name recorded. So
  * nothing else has written it since: a rename by other code brings another inode, an edit in
  * place moves the mtime. Undefined whenever that cannot be told from stats: no written backup
- * (`backups: 0`, or a file the store never wrote), another inode, another size or mtime, or a file
- * system keeping whole seconds (an edit in place within the second of the write could keep both).
+ * (`backups: 0`, or a file the store never wrote), another inode, another size or mtime, a stat that
+ * fails (EIO), or a file system keeping whole seconds (an edit in place within the second of the
+ * write could keep both).
  * An edit in place of the same size within the clock tick of the write (a few milliseconds) keeps
  * them too: a stat cannot tell it, here or in the process that wrote (only reading the bytes can,
  * as verify does).
@@ -25,8 +26,13 @@ export function lastWrittenVersion(file: string): BigIntStats | undefined {
     return undefined;
   }
   if (newest === undefined) return undefined;
-  const current = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-  if (!current?.isFile() || !matchesWrittenName(newest, current) || current.mtimeNs % 1_000_000_000n === 0n) return undefined;
-  const kept = lstatSync(join(folder, newest), { bigint: true, throwIfNoEntry: false });
-  return kept !== undefined && kept.ino === current.ino && kept.dev === current.dev ? current : undefined;
+  // A stat that fails (EIO) cannot tell either: the caller falls back to its full check.
+  try {
+    const current = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!current?.isFile() || !matchesWrittenName(newest, current) || current.mtimeNs % 1_000_000_000n === 0n) return undefined;
+    const kept = lstatSync(join(folder, newest), { bigint: true, throwIfNoEntry: false });
+    return kept !== undefined && kept.ino === current.ino && kept.dev === current.dev ? current : undefined;
+  } catch {
+    return undefined;
+  }
 }
