@@ -99,9 +99,9 @@ export function patch(text: string, found: Scan): string {
 // written), and the full scan has nothing to find. A native search per comma (most follow a
 // string's quote and cost one comparison) is about a tenth of a native parse, measured on state
 // files; the look-backs about as much again.
-export function onlySafeShortIntegers(text: string): boolean {
+export function onlySafeShortIntegers(text: string, keepDepthBound = true): boolean {
   closersReached = 0;
-  bounded = text.length >= BOUNDED_LENGTH;
+  bounded = keepDepthBound && text.length >= BOUNDED_LENGTH;
   if (bounded) {
     depthBound = 0;
     square = nextAt(text, '[', 0);
@@ -132,7 +132,9 @@ let closersReached = 0;
 // a raw newline, so a line starts outside any string) or right after a bracket that opens (the two
 // inside one string, or neither). It is the depth of a file printed with indentation, give or take
 // a level, for a native search per opener, where a walk over the parsed value costs a fifth of the
-// parse. A shorter text with that many containers (rare: compact, or deeply nested) is walked.
+// parse. A shorter text with that many containers (rare: compact, or deeply nested) is walked. A
+// caller that walks every value anyway (the duplicate-key count) asks for no bound: it costs a
+// sixth of a long file's look, and nothing would read it.
 const BOUNDED_LENGTH = 192 * 1024;
 let bounded = false;
 let depthBound = 0;

@@ -98,10 +98,11 @@ function countWrittenKeys(text: string): number {
 let parsedPlain = false;
 let parsedMayNestTooDeep = true;
 
-function parseScanned(text: string, options: ParseOptions): unknown {
+/** `walked`: the caller walks the parsed value itself, checking its depth, so the look keeps no bound on it. */
+function parseScanned(text: string, options: ParseOptions, walked = false): unknown {
   parsedPlain = false;
   parsedMayNestTooDeep = true;
-  if (onlySafeShortIntegers(text)) {
+  if (onlySafeShortIntegers(text, !walked)) {
     try {
       const value = JSON.parse(text) as unknown;
       parsedPlain = true;
@@ -256,7 +257,7 @@ export function parseLossless(text: string, options: ParseOptions = {}): unknown
  */
 export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
   const { value, plain, keys } = depthChecked(text, options, () => {
-    const value = parseScanned(text, options);
+    const value = parseScanned(text, options, true);
     const plain = parsedPlain;
     // The count walks every array and object too, checking their depth (before parseReference recurses).
     return { value, plain, keys: countKeys(value, 1) };
