@@ -110,14 +110,26 @@ export function onlySafeShortIntegers(text: string, keepDepthBound = true): bool
   let last = text.length - 1;
   while (last >= 0 && isSpace(text.charCodeAt(last))) last--;
   if (last >= 0 && isDigit(text.charCodeAt(last))) return false; // a bare number: the full scan judges it
+  let commas = 0;
   for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) {
+    commas++;
     if (text.charCodeAt(at - 1) === 34) continue; // after a string's "
     if (bounded) countOpenersBefore(text, at);
     if (!safeShortEndingAt(text, at)) return false;
   }
+  commasMet = commas;
   // The end last, so that closers are reached in the order of the commas after them.
   if (bounded) countOpenersBefore(text, text.length);
   return safeShortEndingAt(text, text.length);
+}
+
+// The commas the last onlySafeShortIntegers met: every comma of a text it passed, inside strings
+// too (it searches for each one), for the duplicate-key check (codec.ts), which needs no search then.
+let commasMet = 0;
+
+/** Every comma of the text the last onlySafeShortIntegers passed, counted on its way. */
+export function lastLookCommas(): number {
+  return commasMet;
 }
 
 // The closers the last onlySafeShortIntegers reached. A valid text has one per array and object,

@@ -12,7 +12,7 @@
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { DECODED_MARK, lastLookMayNestTooDeep, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
+import { DECODED_MARK, lastLookCommas, lastLookMayNestTooDeep, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
 import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
@@ -94,19 +94,23 @@ function countWrittenKeys(text: string): number {
 }
 
 // Whether the last parseScanned held no number exactly, and whether a plain one may nest past
-// MAX_JSON_DEPTH (a restored one was walked). Set on every call; read right after it.
+// MAX_JSON_DEPTH (a restored one was walked); and the commas in its text when its quick look
+// passed (and so met each one), else -1. Set on every call; read right after it.
 let parsedPlain = false;
 let parsedMayNestTooDeep = true;
+let parsedCommas = -1;
 
 /** `walked`: the caller walks the parsed value itself, checking its depth, so the look keeps no bound on it. */
 function parseScanned(text: string, options: ParseOptions, walked = false): unknown {
   parsedPlain = false;
   parsedMayNestTooDeep = true;
+  parsedCommas = -1;
   if (onlySafeShortIntegers(text, !walked)) {
     try {
       const value = JSON.parse(text) as unknown;
       parsedPlain = true;
       parsedMayNestTooDeep = lastLookMayNestTooDeep();
+      parsedCommas = lastLookCommas();
       return value;
     } catch {
       // Invalid text: the way below names the error.
@@ -252,31 +256,48 @@ export function parseLossless(text: string, options: ParseOptions = {}): unknown
 
 /**
  * parseLossless, and the first duplicated key when an object holds one (native parsing keeps the
- * last silently). The check costs a count of keys and of colons; only a text whose counts differ
- * is read again to place the duplicate.
+ * last silently). The check costs a count of keys, and of the commas the quick look met on its way
+ * (or of colons, a native search each, when it did not pass or strings hold commas); only a text
+ * whose counts differ is read again to place the duplicate.
  */
 export function parseLosslessDocument(text: string, options: ParseOptions = {}): ParsedDocument {
-  const { value, plain, keys } = depthChecked(text, options, () => {
+  const { value, plain, keys, commas } = depthChecked(text, options, () => {
     const value = parseScanned(text, options, true);
     const plain = parsedPlain;
+    const commas = parsedCommas;
+    separators = 0;
     // The count walks every array and object too, checking their depth (before parseReference recurses).
-    return { value, plain, keys: countKeys(value, 1) };
+    return { value, plain, commas, keys: countKeys(value, 1) };
   });
-  if (countColons(text) === keys || countWrittenKeys(text) === keys) return { value, plain };
+  // Each comma outside a string separates two written members or items, so a text's commas are
+  // those separators plus any inside strings. A key written twice writes one separator more than
+  // the parsed value holds (and drops a value with any inside it): when the commas equal the
+  // parsed separators, no key was written twice.
+  if (commas === separators || countColons(text) === keys || countWrittenKeys(text) === keys) return { value, plain };
   const duplicate = parseReference(text).duplicate;
   return duplicate ? { value, plain, duplicate: { ...duplicate, position: positionOf(text, duplicate.offset) } } : { value, plain };
 }
+
+// The members and items the last countKeys walked past the first of each object and array: the
+// commas that separate them in text that writes no key twice.
+let separators = 0;
 
 function countKeys(value: unknown, depth: number): number {
   if (typeof value !== 'object' || value === null || isJsonNumber(value)) return 0;
   if (depth > MAX_JSON_DEPTH) throw new TooDeep();
   let count = 0;
   if (Array.isArray(value)) {
+    if (value.length > 0) separators += value.length - 1;
     for (let i = 0; i < value.length; i++) count += countKeys(value[i], depth + 1);
     return count;
   }
-  for (const key in value) count += 1 + countKeys((value as Record<string, unknown>)[key], depth + 1);
-  return count;
+  let keys = 0;
+  for (const key in value) {
+    keys++;
+    count += countKeys((value as Record<string, unknown>)[key], depth + 1);
+  }
+  if (keys > 0) separators += keys - 1;
+  return count + keys;
 }
 
 /**

@@ -102,6 +102,26 @@ describe('codec: the hard cases', () => {
     expect(parseLosslessDocument('{"a":"x:y","b":["c:", "d"]}').duplicate).toBeUndefined();
   });
 
+  it('finds a key written twice when its text holds no comma in a string (the commas alone decide)', () => {
+    // Arrays and emptied containers beside the duplicate, and one dropped with its own commas: a
+    // count that took an array's items or an empty container for a separator would miss these.
+    for (const text of [
+      '{"a":1,"a":2}',
+      '{"a":1,"b":[1],"a":2}',
+      '{"a":[1,2],"b":[],"c":{},"a":{"x":[3]}}',
+      '{"a":{"b":1,"c":[2,3]},"a":3}',
+      '[{"k":1},{"k":2,"k":3},[[]]]',
+      '{\n  "a": [\n    1\n  ],\n  "b": {},\n  "b": {}\n}',
+    ]) {
+      const reference = parseReference(text).duplicate;
+      expect(reference, text).toBeDefined();
+      const { duplicate } = parseLosslessDocument(text);
+      expect(duplicate && { key: duplicate.key, pointer: duplicate.pointer, offset: duplicate.position.offset }, text).toEqual(reference);
+      // The same text without the second writing holds no duplicate.
+      expect(parseLosslessDocument(JSON.stringify(JSON.parse(text))).duplicate, text).toBeUndefined();
+    }
+  });
+
   it('says a parse is plain only when no number in it is held exactly (no bigint, no JsonNumber)', () => {
     const exactIn = (value: unknown): boolean =>
       typeof value === 'bigint' ||
@@ -130,9 +150,10 @@ describe('codec: the hard cases', () => {
   it('finds the same first duplicated key as the reference parser, colons in strings or not', () => {
     // Few keys, so objects often repeat one; strings with colons (and with written keys in them)
     // so the count of colons in the text overshoots the keys and the exact count must decide.
-    const key = fc.constantFrom('a', 'b', 'c', 'a:b', ':', 'x":"y');
+    // Commas in strings too, so the count of commas overshoots the separators and the colons decide.
+    const key = fc.constantFrom('a', 'b', 'c', 'a:b', ':', 'x":"y', 'a,b', ',');
     const leaf = fc.oneof(
-      fc.constantFrom('"x:y"', '"a\\":1"', '"https://rpc.example/v3/k"', '1', '1e400', 'true', '"\\"b\\":"'),
+      fc.constantFrom('"x:y"', '"a\\":1"', '"https://rpc.example/v3/k"', '1', '1e400', 'true', '"\\"b\\":"', '"1,2"', '"a\\",\\"b"'),
       numberLiteral,
     );
     const text = fc.letrec<{ value: string }>((tie) => ({
