@@ -89,9 +89,11 @@ export const numberLiteral: fc.Arbitrary<string> = fc.oneof(
 
 /** A literal no double or bigint prints back as written: each one parses to a JsonNumber. */
 export const exactLiteral: fc.Arbitrary<string> = fc.oneof(
-  // More than 17 significant digits in a fraction.
+  // More than 17 significant digits in a fraction. Zeros that lead the fraction of a literal below
+  // 1 are not significant: 0.0010254468719601488 holds 17, and a double prints it back as written.
   fc
     .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,5})$/), fc.stringMatching(/^[0-9]{18,40}[1-9]$/))
+    .filter(([, whole, fraction]) => whole !== '0' || fraction.replace(/^0+/, '').length > 17)
     .map(([negative, whole, fraction]) => `${negative ? '-' : ''}${whole}.${fraction}`),
   // Exponents beyond the double range, either way.
   fc
