@@ -99,35 +99,57 @@ export function patch(text: string, found: Scan): string {
 // written), and the full scan has nothing to find. A native search per comma (most follow a
 // string's quote and cost one comparison) is about a tenth of a native parse, measured on state
 // files; the look-backs about as much again.
-export function onlySafeShortIntegers(text: string, keepDepthBound = true): boolean {
+export function onlySafeShortIntegers(text: string): boolean {
   closersReached = 0;
-  bounded = keepDepthBound && text.length >= BOUNDED_LENGTH;
+  bounded = text.length >= BOUNDED_LENGTH;
   if (bounded) {
     depthBound = 0;
     square = nextAt(text, '[', 0);
     curly = nextAt(text, '{', 0);
   }
-  let last = text.length - 1;
-  while (last >= 0 && isSpace(text.charCodeAt(last))) last--;
-  if (last >= 0 && isDigit(text.charCodeAt(last))) return false; // a bare number: the full scan judges it
-  let commas = 0;
+  if (endsInDigit(text)) return false; // a bare number: the full scan judges it
   for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) {
-    commas++;
     if (text.charCodeAt(at - 1) === 34) continue; // after a string's "
     if (bounded) countOpenersBefore(text, at);
     if (!safeShortEndingAt(text, at)) return false;
   }
-  commasMet = commas;
   // The end last, so that closers are reached in the order of the commas after them.
   if (bounded) countOpenersBefore(text, text.length);
   return safeShortEndingAt(text, text.length);
 }
 
-// The commas the last onlySafeShortIntegers met: every comma of a text it passed, inside strings
-// too (it searches for each one), for the duplicate-key check (codec.ts), which needs no search then.
+/**
+ * onlySafeShortIntegers for a caller that walks the parsed value itself, checking its depth (the
+ * duplicate-key count): it keeps no depth bound (a sixth of a long file's look, never read then)
+ * and counts every comma on its way (lastLookCommas). A loop of its own, so that the look for
+ * parseLossless pays nothing for the count (about 1% of a parse, measured).
+ */
+export function onlySafeShortIntegersCountingCommas(text: string): boolean {
+  closersReached = 0;
+  bounded = false;
+  if (endsInDigit(text)) return false;
+  let commas = 0;
+  for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) {
+    commas++;
+    if (text.charCodeAt(at - 1) === 34) continue;
+    if (!safeShortEndingAt(text, at)) return false;
+  }
+  commasMet = commas;
+  return safeShortEndingAt(text, text.length);
+}
+
+function endsInDigit(text: string): boolean {
+  let last = text.length - 1;
+  while (last >= 0 && isSpace(text.charCodeAt(last))) last--;
+  return last >= 0 && isDigit(text.charCodeAt(last));
+}
+
+// The commas the last onlySafeShortIntegersCountingCommas met: every comma of a text it passed,
+// inside strings too (it searches for each one), for the duplicate-key check (codec.ts), which
+// then needs no search of its own.
 let commasMet = 0;
 
-/** Every comma of the text the last onlySafeShortIntegers passed, counted on its way. */
+/** Every comma of the text the last onlySafeShortIntegersCountingCommas passed, counted on its way. */
 export function lastLookCommas(): number {
   return commasMet;
 }
@@ -145,8 +167,7 @@ let closersReached = 0;
 // inside one string, or neither). It is the depth of a file printed with indentation, give or take
 // a level, for a native search per opener, where a walk over the parsed value costs a fifth of the
 // parse. A shorter text with that many containers (rare: compact, or deeply nested) is walked. A
-// caller that walks every value anyway (the duplicate-key count) asks for no bound: it costs a
-// sixth of a long file's look, and nothing would read it.
+// caller that walks every value anyway (the duplicate-key count) looks without the bound.
 const BOUNDED_LENGTH = 192 * 1024;
 let bounded = false;
 let depthBound = 0;

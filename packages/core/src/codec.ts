@@ -12,7 +12,16 @@
 import JSONbigFactory from 'json-bigint';
 import { ErrorCodes, StateError } from './errors.js';
 import { setOwnProperty } from './record.js';
-import { DECODED_MARK, lastLookCommas, lastLookMayNestTooDeep, onlySafeShortIntegers, patch, scan, type Scan } from './codec-scan.js';
+import {
+  DECODED_MARK,
+  lastLookCommas,
+  lastLookMayNestTooDeep,
+  onlySafeShortIntegers,
+  onlySafeShortIntegersCountingCommas,
+  patch,
+  scan,
+  type Scan,
+} from './codec-scan.js';
 import { printEach } from './print-together.js';
 import { isJsonNumber, JsonNumber, jsonNumberText, setPrintMark } from './json-number.js';
 import { parseReference } from './json-reference.js';
@@ -100,17 +109,17 @@ let parsedPlain = false;
 let parsedMayNestTooDeep = true;
 let parsedCommas = -1;
 
-/** `walked`: the caller walks the parsed value itself, checking its depth, so the look keeps no bound on it. */
+/** `walked`: the caller walks the parsed value itself, checking its depth: the look keeps no bound on it, and counts the commas. */
 function parseScanned(text: string, options: ParseOptions, walked = false): unknown {
   parsedPlain = false;
   parsedMayNestTooDeep = true;
   parsedCommas = -1;
-  if (onlySafeShortIntegers(text, !walked)) {
+  if (walked ? onlySafeShortIntegersCountingCommas(text) : onlySafeShortIntegers(text)) {
     try {
       const value = JSON.parse(text) as unknown;
       parsedPlain = true;
       parsedMayNestTooDeep = lastLookMayNestTooDeep();
-      parsedCommas = lastLookCommas();
+      if (walked) parsedCommas = lastLookCommas();
       return value;
     } catch {
       // Invalid text: the way below names the error.
