@@ -59,11 +59,13 @@ describe('pnpm bench --quick, end to end', () => {
     }
     const codec = run.measurements.filter((m) => m.suite === 'codec');
     expect(codec.map((m) => `${m.operation}/${m.subject}`).sort()).toEqual(
-      ['parse', 'parse-unsafe', 'stringify', 'stringify-unsafe'].flatMap((op) => [`${op}/lossless`, `${op}/native`]).sort(),
+      ['parse', 'parse-unsafe', 'read-file', 'stringify', 'stringify-unsafe'].flatMap((op) => [`${op}/lossless`, `${op}/native`]).sort(),
     );
     const codecGates = run.gates.filter((g) => g.suite === 'codec');
-    expect(codecGates).toHaveLength(4);
+    expect(codecGates).toHaveLength(5);
     expect(codecGates.filter((g) => g.status === 'PASS' || g.status === 'FAIL')).toHaveLength(4);
+    // A file's read is shown beside the parse's target, never gated by it.
+    expect(codecGates.find((g) => g.name.includes('(read-file)'))).toMatchObject({ status: 'INFO', limit: null });
     for (const g of run.gates) expect(['PASS', 'FAIL', 'INFO', 'N/A']).toContain(g.status);
   });
 
@@ -98,7 +100,7 @@ describe('pnpm bench --quick, end to end', () => {
     expect(second.code, second.stderr).toBe(0);
     const run = JSON.parse(second.stdout) as BenchRun;
     expect(run.baseline?.file).toBe(join(out, 'latest.json'));
-    expect(run.baseline?.entries).toHaveLength(8);
+    expect(run.baseline?.entries).toHaveLength(10);
     expect(run.baseline?.threshold).toBe(0.2);
     // The first run also measured the backends; this one did not, so those are listed as missing.
     expect(run.baseline?.missing.length).toBe(backendsBuilt ? 14 + 2 : 0);
