@@ -313,9 +313,18 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {
+    await this.putAll(entries.map(({ key, record }) => ({ ...parseKey(key), record })));
+  }
+
+  // A checked batch carries each record's chain and name: the files are found without parsing keys back.
+  protected override async _putManyChecked(checked: CheckedRecord[]): Promise<void> {
+    await this.putAll(checked);
+  }
+
+  /** Each file's records in one write; a name given twice ends as its last record. */
+  private async putAll(entries: ReadonlyArray<{ chainId: number; contractName: string; record: DeploymentRecord }>): Promise<void> {
     const byChain = new Map<number, Map<string, DeploymentRecord>>();
-    for (const { key, record } of entries) {
-      const { chainId, contractName } = parseKey(key);
+    for (const { chainId, contractName, record } of entries) {
       let chain = byChain.get(chainId);
       if (!chain) byChain.set(chainId, (chain = new Map()));
       chain.set(contractName, copyData(record));

@@ -303,6 +303,16 @@ export abstract class AbstractStateStore implements StateStore {
     });
   }
 
+  /**
+   * The putMany of records checked once already (checkRecord), as putChecked() is put(): for a store
+   * composed of others, which hands a batch to one side without a second check or a second key.
+   */
+  putManyChecked(checked: readonly CheckedRecord[]): Promise<void> {
+    return this.timed('putMany', async () => {
+      if (checked.length > 0) await this._putManyChecked([...checked]);
+    });
+  }
+
   list(chainId: number): Promise<DeploymentRecord[]> {
     return this.timed('list', () => this._list(assertChainId(chainId)));
   }
