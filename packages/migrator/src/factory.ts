@@ -23,7 +23,18 @@ import { PhaseWatcher } from './phase-watcher.js';
 import { withProjectConfig, type ProjectConfigOption } from './project-options.js';
 import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
-import { currentRoute, outboxWriteNow, usesOutbox, writeKey, writeThrough, type Write, type WriteTarget } from './write-protocol.js';
+import {
+  currentRoute,
+  jsonAlone,
+  outboxWriteNow,
+  putChainInJson,
+  putManyInLevelDb,
+  usesOutbox,
+  writeKey,
+  writeThrough,
+  type Write,
+  type WriteTarget,
+} from './write-protocol.js';
 import { OutboxDrainer } from './outbox-drainer.js';
 import { WriteFence } from './write-fence.js';
 import { LevelDbStore, loadLevelDb } from '@deploystate/backend-leveldb';
@@ -324,24 +335,41 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected override async _putManyChecked(checked: CheckedRecord[]): Promise<void> {
-    // Each record is journalled and dual-written on its own so rollback and the copy see them all.
-    // A network's records are written one after the other, in the order given (a key named twice
-    // ends as its last record); networks side by side, as the drain writes them: their durable
-    // writes and the journal's syncs overlap (20 records on five networks took twenty durable writes
-    // one after the other). The call settles once every network's writes have ended.
+    // LevelDB alone, no journal: one LevelDB batch (a key named twice ends as its last record).
+    if (await putManyInLevelDb(this.writer, checked)) return;
+    // Every other route journals each record, so rollback and the copy see them all. Networks go side
+    // by side, as the drain writes them: their durable writes and the journal's syncs overlap. A
+    // network's records, in the order given (a key named twice ends as its last record): in json-only
+    // one write of its file (putChainInJson), elsewhere one put after the other. The call settles
+    // once every network's writes have ended; the first failure is then thrown.
     const byChain = new Map<number, CheckedRecord[]>();
     for (const one of checked) {
       const chain = byChain.get(one.chainId);
       if (chain) chain.push(one);
       else byChain.set(one.chainId, [one]);
     }
-    const settled = await Promise.allSettled(
-      [...byChain.values()].map(async (chain) => {
-        for (const one of chain) await this.watchedWrite({ op: 'put', checked: one });
-      }),
-    );
+    const settled = await Promise.allSettled([...byChain].map(([chainId, chain]) => this.putChain(chainId, chain)));
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * One network's records of a putMany. json-only: one write of its file, watched as one put is
+   * ([coowned] the file checked before, its new version noted after). Any other route, or json-only
+   * no longer found there: each record as a single put. json-primary's undo and git check, and the
+   * outbox's phase check, are each one write's.
+   */
+  private async putChain(chainId: number, chain: CheckedRecord[]): Promise<void> {
+    if (jsonAlone(this.route)) {
+      const watch = this.overwrites;
+      const checking = watch?.beforePut(chainId);
+      if (checking !== undefined) await checking;
+      if (await putChainInJson(this.writer, chain)) {
+        if (jsonAlone(this.route)) watch?.wrote(chainId);
+        return;
+      }
+    }
+    for (const one of chain) await this.watchedWrite({ op: 'put', checked: one });
   }
 
   protected async _putMany(entries: StoreEntry[]): Promise<void> {

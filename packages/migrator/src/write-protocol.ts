@@ -163,6 +163,123 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   return writeThrough(t, w, attempt + 1);
 }
 
+/** Puts a batch checked once on one side without checking it again. */
+function putManyChecked(store: StateStore, checked: readonly CheckedRecord[]): Promise<void> {
+  return store instanceof AbstractStateStore ? store.putManyChecked(checked) : store.putMany(checked.map((one) => one.record));
+}
+
+/** LevelDB alone, no journal: leveldb-only without DUAL_WRITE_MODE (or no migration set up). */
+function levelDbAlone(route: Route): boolean {
+  return !route.journal && !route.refuseWrites && route.writes.length === 1 && route.writes[0] === 'leveldb';
+}
+
+/** JSON alone, journalled: json-only, whose writes a network file's batch can take at once (putChainInJson). */
+export function jsonAlone(route: Route): boolean {
+  return route.journal && !route.refuseWrites && route.writes.length === 1 && route.writes[0] === 'json';
+}
+
+/**
+ * A putMany where the phase writes LevelDB alone without a journal: one LevelDB batch (a key named
+ * twice ends as its last record), holding the fence as a single put there does (writeThrough: when a
+ * state folder exists, so `dual-write enable` never copies a chain with this batch still in flight).
+ * The route is read again under the fence, as writeRouted reads it. false, with nothing written, on
+ * any other route: the caller writes the records by the route they take.
+ */
+export async function putManyInLevelDb(t: WriteTarget, checked: readonly CheckedRecord[]): Promise<boolean> {
+  if (!levelDbAlone(await currentRoute(t))) return false;
+  const write = async (): Promise<boolean> => {
+    if (!levelDbAlone(routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env))) return false;
+    await putManyChecked(t.openSide?.('leveldb') ?? (await t.side('leveldb')), checked);
+    return true;
+  };
+  return !existsSync(t.files.stateDir) ? write() : t.fence ? t.fence.run(write) : underWriteFence(t.files, write);
+}
+
+/**
+ * One network's records of a putMany in json-only: one write of its file, with each record's journal
+ * intent and outcome as a single put (writeRouted) makes them, so rollback, the copy and status read
+ * them as that many puts. Under the fence: the route read again; every intent appended; the phase
+ * checked after them; the file written once (its intents on disk before it is replaced, as a put's
+ * are); then each record's `ok`. A write that fails gives every record `primary-failed` (durable) and
+ * throws. false, with nothing written (or every intent closed `primary-failed` when the phase moved
+ * after them), on any other route: the caller writes each record as a single put.
+ */
+export async function putChainInJson(t: WriteTarget, chain: readonly CheckedRecord[]): Promise<boolean> {
+  const fence = t.fence;
+  if (fence === undefined || !jsonAlone(await currentRoute(t))) return false;
+  const routed = await (fence.runHeld(() => putChainRouted(t, chain)) ?? fence.run(() => putChainRouted(t, chain)));
+  return routed !== ROUTE_AGAIN;
+}
+
+async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): Promise<void | typeof ROUTE_AGAIN> {
+  // Read again under the fence, as writeRouted reads it.
+  const route = routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
+  if (!jsonAlone(route)) return ROUTE_AGAIN;
+  const { phase } = t.watcher.state;
+  const json = t.openSide?.('json') ?? (await t.side('json'));
+  const started = performance.now();
+  const elapsedMs = (): number => Math.round((performance.now() - started) * 1000) / 1000;
+  const { pid } = process;
+  // Each record's intent as writeRouted prints it (its own id), all in one append.
+  const ids = chain.map(() => t.journal.nextId());
+  const time = new Date().toISOString();
+  const intents = chain.map((one, i) =>
+    printIntent({ key: one.key, op: 'put', digest: canonicalDigest(one.record), time, pid, phase, id: ids[i] as string }, one.record),
+  );
+  const intentAppended = t.journal.appendPrinted(intents.join('\n'));
+  if (intentAppended !== undefined) await intentAppended;
+  // On disk before the file is replaced: the JSON store syncs them beside its temp file (writeRouted).
+  let intentLines: number | undefined;
+  if (t.jsonAwaitsJournal) intentLines = t.journal.require();
+  else await t.journal.sync();
+  const closeFailed = (errorOf: (key: string) => unknown): Promise<unknown> => {
+    const at = new Date().toISOString();
+    return t.journal.record(
+      chain.map((one, i) => ({
+        type: 'outcome' as const,
+        refId: ids[i] as string,
+        key: one.key,
+        op: 'put' as const,
+        outcome: 'primary-failed' as const,
+        durationMs: elapsedMs(),
+        error: errorSummary(errorOf(one.key)),
+        time: at,
+        pid,
+        phase,
+      })),
+      { durable: true },
+    );
+  };
+
+  // The fence against a phase change between reading the route and the intents (writeRouted).
+  if (!t.watcher.routeUnchanged()) {
+    const now = await currentRoute(t);
+    if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
+      await closeFailed(
+        (key) =>
+          new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
+      );
+      return ROUTE_AGAIN;
+    }
+  }
+
+  try {
+    await putManyChecked(json, chain);
+    // On disk already when the JSON store replaced the file; synced now when it wrote nothing.
+    if (intentLines !== undefined) await t.journal.flushed(intentLines);
+  } catch (error) {
+    await closeFailed(() => error);
+    throw error;
+  }
+  const durationMs = elapsedMs();
+  const at = new Date().toISOString();
+  const oks = chain.map((one, i) =>
+    printOk({ refId: ids[i] as string, key: one.key, op: 'put', durationMs, time: at, pid, phase, id: t.journal.nextId() }),
+  );
+  const closing = t.journal.appendPrinted(oks.join('\n'));
+  if (closing !== undefined) await closing;
+}
+
 /** Whether writes on this route hold the fence and journal their intent and outcome (writeRouted, not the outbox). */
 function fencedJournalRoute(t: Pick<WriteTarget, 'outbox'>, route: Route): boolean {
   return route.journal && !route.refuseWrites && !(t.outbox && usesOutbox(route));

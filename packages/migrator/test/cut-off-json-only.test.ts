@@ -6,20 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, putThroughStore, runNode, useTempDir } from './helpers.js';
+import { createStateStore, Migration } from '../src/index.js';
+import { acknowledgeAll, compareDirect, demoMigration, firstLine, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-cut-off-json-only-');
-
-/** Whether the process is stopped (state T in /proc): it has journalled its intent and waits. */
-async function untilStopped(pid: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`pid ${pid} never stopped`);
-}
 
 describe('status in json-only', () => {
   // Before: status said nothing of either write (1 of 1 runs each): the operator never learnt that a
@@ -102,6 +92,59 @@ describe('status in json-only', () => {
     } finally {
       other?.kill('SIGKILL');
       await migration.close();
+    }
+  });
+
+  // A json-only putMany writes a network's records in one write of its file, their intents all
+  // journalled before it: killed between the intents and the rename, it must leave what as many
+  // single puts cut off before their files were written leave.
+  it('a putMany killed after its intents are on disk, before its file is replaced, loses nothing acknowledged and carries nothing unacknowledged back', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-only');
+    const writer = runNode('put-many-paused.mjs', [dir]);
+    try {
+      expect(await firstLine(writer)).toBe('acknowledged');
+      await untilStopped(writer.process.pid as number);
+      // Paused right before the rename: every record's intent is in the journal, none in the file.
+      const journal = readFileSync(`${dir}/.deploystate/journal.ndjson`, 'utf8');
+      for (const key of ['97-Lost1', '97-Lost2']) expect(journal).toContain(`"key":"${key}"`);
+      // 97-Acked: the acknowledged put's intent and ok, and the upgrade's intent.
+      expect(journal.match(/"key":"97-Acked"/g)).toHaveLength(3);
+      writer.process.kill('SIGKILL');
+      expect((await writer.done).signal).toBe('SIGKILL');
+      const file = readFileSync(`${dir}/deployments/bsctestnet.json`, 'utf8');
+      expect(file).not.toContain('Lost1');
+      expect(file).toContain(sampleRecord(97, 'Acked', 'bsctestnet', 7).address);
+      // Each record named as a single put cut off before its file was written is named.
+      const status = await migration.status();
+      expect(status.cutOffWrites?.map((w) => [w.key, w.landed, w.pid])).toEqual([
+        ['97-Acked', false, writer.process.pid],
+        ['97-Lost1', false, writer.process.pid],
+        ['97-Lost2', false, writer.process.pid],
+      ]);
+      // The rollback carries back what JSON holds: the acknowledged records, never the batch cut off.
+      await migration.rollback();
+      expect((await migration.status()).state.phase).toBe('leveldb-only');
+    } finally {
+      writer.process.kill('SIGKILL');
+      await migration.close();
+    }
+    const comparison = await compareDirect(dir);
+    expect({ onlyLeft: comparison.onlyLeft, onlyRight: comparison.onlyRight, differing: comparison.differing }).toEqual({
+      onlyLeft: [],
+      onlyRight: [],
+      differing: [],
+    });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.open();
+      expect(store.phase).toBe('leveldb-only');
+      expect(await store.get(97, 'Acked')).toEqual(sampleRecord(97, 'Acked', 'bsctestnet', 7));
+      expect(await store.get(56, 'AckedToo')).toEqual(sampleRecord(56, 'AckedToo', 'bscmainnet', 7));
+      expect(await store.get(97, 'Lost1')).toBeNull();
+      expect(await store.get(97, 'Lost2')).toBeNull();
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 import { mkdir } from 'node:fs/promises';
@@ -56,6 +57,16 @@ export function firstLine(child: Child): Promise<string> {
     });
     void child.done.then((exit) => reject(new Error(`exited (${exit.code ?? exit.signal}) before a line: ${exit.stdout}${exit.stderr}`)));
   });
+}
+
+/** Resolves once the process is stopped (state T in /proc): a child that paused itself mid-write with SIGSTOP. */
+export async function untilStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`pid ${pid} never stopped`);
 }
 
 /** Both sides compared directly (no exclusions), opened and closed here. */

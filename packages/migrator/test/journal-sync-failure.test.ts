@@ -104,6 +104,47 @@ describe('a journal intent that cannot be synced', () => {
     }
   });
 
+  // A json-only putMany writes each network file once, after every record's intent: a sync of the
+  // intents that fails must abandon each file's write, as it abandons a single put's.
+  it('abandons a json-only putMany: every network file stays as it was, each record gets primary-failed, and the next one lands', async () => {
+    const { paths, files, store } = await jsonOnlyStore();
+    const targets = ['bscmainnet.json', 'bsctestnet.json'].map((name) => join(paths.deployments, name));
+    const at = (chainId: number, name: string, network: string, timestamp: number) => ({
+      ...sampleRecord(chainId, name, network),
+      timestamp,
+    });
+    try {
+      await store.putMany([at(56, 'Token', 'bscmainnet', 1), at(97, 'Token', 'bsctestnet', 1)]);
+      const before = await Promise.all(targets.map((target) => readFile(target)));
+      const seq = await new Journal(files.journal).lastSeq();
+      failing.suffix = 'journal.ndjson';
+      const refused = await store
+        .putMany([at(56, 'Token', 'bscmainnet', 2), at(56, 'Other', 'bscmainnet', 2), at(97, 'Token', 'bsctestnet', 2)])
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      failing.suffix = undefined;
+      expect(refused).toMatchObject({ file: files.journal });
+      expect(await Promise.all(targets.map((target) => readFile(target)))).toEqual(before);
+      const outcomes = (await new Journal(files.journal).read()).entries.flatMap((e) =>
+        e.seq > seq && e.type === 'outcome' ? [[e.key, e.outcome]] : [],
+      );
+      expect(outcomes.sort()).toEqual([
+        ['56-Other', 'primary-failed'],
+        ['56-Token', 'primary-failed'],
+        ['97-Token', 'primary-failed'],
+      ]);
+      await store.putMany([at(56, 'Token', 'bscmainnet', 3), at(97, 'Token', 'bsctestnet', 3)]);
+      expect((await store.get(56, 'Token'))?.timestamp).toBe(3);
+      expect((await store.get(97, 'Token'))?.timestamp).toBe(3);
+      expect(await store.get(56, 'Other')).toBeNull();
+    } finally {
+      failing.suffix = undefined;
+      await store.close();
+    }
+  });
+
   // The intent's sync starts beside the temp file's and fails first: a sync started again before
   // the rename succeeds without writing what the failed one lost, so it must not stand for it.
   it('abandons the json-only write when the sync its store started fails at once, even though the next sync succeeds', async () => {
