@@ -6,12 +6,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
+import { sampleRecord, sleep, type DeploymentRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore, stateFiles, type MigrationStateStore } from '../src/index.js';
+import { acquireLock, createStateStore, stateFiles, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
 import { Journal, type IntentEntry, type JournalEntry, type OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
 
@@ -156,6 +156,35 @@ describe('putMany through createStateStore()', () => {
     expect(single).toHaveLength(2);
     for (const key of ['97-Batched', '56-Other']) expect(entries.filter((e) => 'key' in e && e.key === key).map(shape)).toEqual(single);
   });
+
+  // A gate (dual-write enable, promote, cut-over, the rollback carry-back) holds the fence while it
+  // reads and switches: a batch, as a put, lands before it or after it, never while it holds it.
+  for (const phase of ['leveldb-only', 'json-only'] as MigrationPhase[]) {
+    it(`in ${phase} waits for a gate that holds the write fence, and writes nothing meanwhile`, async () => {
+      const { files } = await emptyProjectIn(tempDir(), phase);
+      const store = createStateStore({ cwd: tempDir(), env: {} });
+      try {
+        await store.putMany([sampleRecord(97, 'Before', 'bsctestnet', 1)]);
+        const since = await lastSeq(tempDir());
+        const gate = await acquireLock(files.fence, { timeoutMs: 30_000, purpose: 'a gate in this test' });
+        let putMany: Promise<void> | undefined;
+        try {
+          putMany = store.putMany([sampleRecord(97, 'During', 'bsctestnet', 1), sampleRecord(56, 'During', 'bscmainnet', 1)]);
+          await sleep(100);
+          expect(await store.get(97, 'During')).toBeNull();
+          expect(await store.get(56, 'During')).toBeNull();
+          expect(await journalSince(tempDir(), since)).toEqual([]);
+        } finally {
+          await gate.release();
+        }
+        await putMany;
+        expect(await store.get(97, 'During')).toEqual(sampleRecord(97, 'During', 'bsctestnet', 1));
+        expect(await store.get(56, 'During')).toEqual(sampleRecord(56, 'During', 'bscmainnet', 1));
+      } finally {
+        await store.close();
+      }
+    });
+  }
 
   it('in leveldb-only writes the whole call as one LevelDB batch, a key named twice ending as its last record', async () => {
     const dir = tempDir();
