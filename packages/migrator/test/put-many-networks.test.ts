@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord, sleep, type DeploymentRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { acquireLock, createStateStore, stateFiles, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
 import { Journal, type IntentEntry, type JournalEntry, type OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, emptyProjectIn, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
 
@@ -185,6 +186,58 @@ describe('putMany through createStateStore()', () => {
       }
     });
   }
+
+  // A git pull can replace phase.json at any moment, fence or not (a teammate rolled back): a batch
+  // whose intents are journalled when the pull lands checks the phase after them, as a put does, and
+  // writes where the phase now says, never into a JSON file this phase no longer reads.
+  it('in json-only follows a phase.json pulled between its intents and its file write: the records land where the new phase reads', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'json-only');
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putMany([sampleRecord(97, 'Before', 'bsctestnet', 1)]);
+      const since = await lastSeq(dir);
+      const journal = (store as unknown as { journal: Journal }).journal;
+      const appendPrinted = journal.appendPrinted.bind(journal);
+      let pulled = false;
+      journal.appendPrinted = (text) => {
+        const appended = appendPrinted(text);
+        if (pulled || !text.includes('"type":"intent"')) return appended;
+        pulled = true;
+        return (async () => {
+          await appended;
+          const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]).done;
+          if (code !== 0) throw new Error(stderr);
+        })();
+      };
+      await store.putMany([sampleRecord(97, 'Pulled', 'bsctestnet', 1), sampleRecord(97, 'PulledToo', 'bsctestnet', 1)]);
+      expect(pulled).toBe(true);
+      // The intents journalled before the pull are closed as not written: nothing reads them as landed in JSON.
+      const outcomes = (await journalSince(dir, since)).filter((e): e is OutcomeEntry => e.type === 'outcome');
+      expect(outcomes.map((e) => [e.key, e.outcome, e.error?.code])).toEqual([
+        ['97-Pulled', 'primary-failed', 'WRITES_REFUSED'],
+        ['97-PulledToo', 'primary-failed', 'WRITES_REFUSED'],
+      ]);
+    } finally {
+      await store.close();
+    }
+    // A script started now reads LevelDB: it finds both records there, and the JSON file never got them.
+    const next = createStateStore({ cwd: dir, env: {} });
+    try {
+      expect(await next.get(97, 'Pulled')).toEqual(sampleRecord(97, 'Pulled', 'bsctestnet', 1));
+      expect(await next.get(97, 'PulledToo')).toEqual(sampleRecord(97, 'PulledToo', 'bsctestnet', 1));
+      expect(next.phase).toBe('leveldb-only');
+    } finally {
+      await next.close();
+    }
+    const json = new JsonFileStore({ dir: resolvePaths({ cwd: dir }).deployments, readOnly: true });
+    await json.open();
+    try {
+      expect(await json.get(97, 'Pulled')).toBeNull();
+    } finally {
+      await json.close();
+    }
+  });
 
   it('in leveldb-only writes the whole call as one LevelDB batch, a key named twice ending as its last record', async () => {
     const dir = tempDir();
