@@ -9,7 +9,7 @@ import { sampleRecord } from '@deploystate/core';
 import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
-import { demoMigration, runNode, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, runNode, useTempDir } from './helpers.js';
 import { outboxKeys } from './outbox-helpers.js';
 
 const tempDir = useTempDir('migrator-put-switch-');
@@ -81,6 +81,41 @@ describe('a put after a phase switch made by another process goes where the new 
     }
     expect(await landed(tempDir(), 'Before')).toMatchObject({ leveldb: true, json: false, journalled: false });
     expect(await landed(tempDir(), 'After')).toEqual({ leveldb: true, json: true, journalled: true, outbox: 0 });
+  });
+});
+
+describe('a put whose intent is journalled when phase.json is pulled (json-only to leveldb-only)', () => {
+  // The route is read under the fence, but a git pull replaces phase.json without it: the put checks
+  // the phase again after its intent, and a phase that moved sends it where the new phase reads,
+  // never into a JSON file that phase no longer reads.
+  it('writes LevelDB, not the JSON file, and closes its intent as not written', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'json-only');
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet', 1));
+      const journal = (store as unknown as { journal: Journal }).journal;
+      const appendPrinted = journal.appendPrinted.bind(journal);
+      let pulled = false;
+      journal.appendPrinted = (text) => {
+        const appended = appendPrinted(text);
+        if (pulled || !text.includes('"type":"intent"')) return appended;
+        pulled = true;
+        return (async () => {
+          await appended;
+          await run('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]);
+        })();
+      };
+      await store.putContract(97, sampleRecord(97, 'Pulled', 'bsctestnet', 2));
+      expect(pulled).toBe(true);
+    } finally {
+      await store.close();
+    }
+    expect(await landed(dir, 'Pulled')).toEqual({ leveldb: true, json: false, journalled: true, outbox: 0 });
+    const outcomes = (await new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).read()).entries.filter(
+      (e) => e.type === 'outcome' && e.key === '97-Pulled',
+    );
+    expect(outcomes.map((e) => (e.type === 'outcome' ? [e.outcome, e.error?.code] : []))).toEqual([['primary-failed', 'WRITES_REFUSED']]);
   });
 });
 
