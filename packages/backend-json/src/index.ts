@@ -1,5 +1,5 @@
 export { SCHEMA_VERSION, SCHEMA_URL, deploymentFileSchema, toSchemaForm, validateStateFile, stateFileVersion } from './schema.js';
-export { JsonFileStore, type JsonFileStoreOptions, type ReplaceChainResult, type SwapResult, type CheckedSwapResult, type SwapVersion } from './json-file-store.js';
+export { JsonFileStore, type JsonFileStoreOptions, type ReplaceChainResult, type SwapResult, type CheckedSwapResult, type SwapVersion, type SwapManyEntry, type CheckedSwapManyEntry, type SwapManyResult, type CheckedSwapManyResult } from './json-file-store.js';
 export { writeFileAtomic, writeFileDurable, sweepDeadTemps, AtomicFileWriter, FolderSync, STATE_DIR, type AtomicWriteOptions } from './atomic.js';
 export { withFileLock, lockFileFor, type HeldLock, type LockMode, type LockOptions } from './lock.js';
 export { restoreStateFile, backupVersionOf, type BackupVersion, type RestoreOptions, type RestoreResult } from './backups.js';

@@ -110,6 +110,34 @@ export interface CheckedSwapResult extends SwapResult {
   version: SwapVersion;
 }
 
+/** One name's swap in a swapMany(): as swap()'s arguments. */
+export interface SwapManyEntry {
+  contractName: string;
+  /** The record to set (null removes the name). */
+  next: DeploymentRecord | null;
+  /** With it, a compare-and-swap of this name against what the file holds when the entry is applied (see swap()). */
+  expected?: DeploymentRecord | null;
+}
+
+/** A swapManyChecked() entry: its record checked once already (checkRecord). */
+export interface CheckedSwapManyEntry {
+  contractName: string;
+  next: CheckedRecord | null;
+  expected?: DeploymentRecord | null;
+}
+
+export interface SwapManyResult {
+  /** Per entry, in the order given: whether it was set (see swap()). */
+  swapped: boolean[];
+  /** What the file held under each name before the batch (copies; null where it held no record). */
+  previous: Map<string, DeploymentRecord | null>;
+}
+
+export interface CheckedSwapManyResult extends SwapManyResult {
+  /** The file as the batch left it. */
+  version: SwapVersion;
+}
+
 export class JsonFileStore extends AbstractStateStore {
   readonly backend = 'json';
   readonly capabilities: StoreCapabilities = { persistent: true, crossProcess: true, rawValues: true };
@@ -389,6 +417,74 @@ export class JsonFileStore extends AbstractStateStore {
       if (!changedSince(left.file, left.signature)) return left;
       return (await this.swapChecked(chainId, contractName, next)).version;
     })();
+  }
+
+  /**
+   * swap() of several names of one chain in ONE write of its file, under its lock: the entries
+   * applied in order, each as swap() applies it (with `expected`, compared with what the file holds
+   * at that point of the batch), so the file ends as that many swaps would leave it, and a name given
+   * twice ends as its last entry. `previous` is what each name held before the batch. Every entry
+   * is checked before anything is written: a name whose entry is not a record (CORRUPTED) or a
+   * record of another key (INVALID_ARGUMENT) refuses the whole batch.
+   */
+  swapMany(chainId: number, entries: readonly SwapManyEntry[]): Promise<SwapManyResult> {
+    return this.timed('swap', async () => {
+      const checked = entries.map((e) => ({ ...e, next: e.next === null ? null : checkRecord(e.next) }));
+      const { swapped, previous } = await this.swapManyIn(chainId, checked);
+      return { swapped, previous };
+    });
+  }
+
+  /** swapMany() of records checked once already, as swapChecked() is swap(); also says how the batch left the file, for keepSwapMany(). */
+  swapManyChecked(chainId: number, entries: readonly CheckedSwapManyEntry[]): Promise<CheckedSwapManyResult> {
+    return this.timed('swap', async () => this.swapManyIn(chainId, entries));
+  }
+
+  /**
+   * keepSwap() of a swapManyChecked(): the file as the batch left it unless a git command took the
+   * folder since; else (git waited for) the batch's records set again on top of git's version, in
+   * one write (each entry's `expected` dropped, as keepSwap() swaps again without one). undefined
+   * (no promise; two stats) when git is idle and the file is as the batch left it.
+   */
+  keepSwapMany(chainId: number, entries: readonly CheckedSwapManyEntry[], left: SwapVersion): Promise<SwapVersion> | undefined {
+    if (!gitAtWork(this.location) && !changedSince(left.file, left.signature)) return undefined;
+    return (async () => {
+      await untilGitDone(this.location);
+      if (!changedSince(left.file, left.signature)) return left;
+      const again = entries.map(({ contractName, next }) => ({ contractName, next }));
+      return (await this.swapManyChecked(chainId, again)).version;
+    })();
+  }
+
+  private async swapManyIn(chainId: number, entries: readonly CheckedSwapManyEntry[]): Promise<CheckedSwapManyResult> {
+    assertChainId(chainId);
+    const plan = entries.map(({ contractName, next, expected }) => {
+      recordKey(chainId, contractName);
+      const record = next === null ? null : copyData(next.record);
+      if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
+        throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
+          key: `${chainId}-${contractName}`,
+        });
+      }
+      return { name: contractName, record, wanted: expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected) };
+    });
+    const { value, outcome } = await this.enqueue(chainId, (work) => {
+      // Checked before any entry is set: the queue writes what an apply set even when it throws after.
+      for (const { name } of plan) {
+        if (work.invalid.has(name)) throw invalidEntryError(work.file, chainId, name, 'swap puts back what a name held, and this is not a record');
+      }
+      const previous = new Map<string, DeploymentRecord | null>();
+      const swapped = plan.map(({ name, record, wanted }) => {
+        const held = work.records.get(name) ?? null;
+        if (!previous.has(name)) previous.set(name, held === null ? null : copyData(held));
+        if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return false;
+        // The first set refuses a file with entries that are not records before anything is set (setEntry).
+        setEntry(work, name, record);
+        return true;
+      });
+      return { swapped, previous };
+    });
+    return { ...(value as SwapManyResult), version: { file: outcome.file, signature: outcome.leftAs } };
   }
 
   private async swapIn(
