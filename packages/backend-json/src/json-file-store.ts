@@ -448,11 +448,10 @@ export class JsonFileStore extends AbstractStateStore {
    */
   keepSwapMany(chainId: number, entries: readonly CheckedSwapManyEntry[], left: SwapVersion): Promise<SwapVersion> | undefined {
     if (!gitAtWork(this.location) && !changedSince(left.file, left.signature)) return undefined;
+    const again = entries.map(({ contractName, next }) => ({ contractName, next }));
     return (async () => {
       await untilGitDone(this.location);
-      if (!changedSince(left.file, left.signature)) return left;
-      const again = entries.map(({ contractName, next }) => ({ contractName, next }));
-      return (await this.swapManyChecked(chainId, again)).version;
+      return changedSince(left.file, left.signature) ? (await this.swapManyChecked(chainId, again)).version : left;
     })();
   }
 

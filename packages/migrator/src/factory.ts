@@ -25,7 +25,7 @@ import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import {
   currentRoute,
-  jsonAlone,
+  jsonFirst,
   outboxWriteNow,
   putChainInJson,
   putManyInLevelDb,
@@ -354,18 +354,19 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   /**
-   * One network's records of a putMany. json-only: one write of its file, watched as one put is
-   * ([coowned] the file checked before, its new version noted after). Any other route, or json-only
-   * no longer found there: each record as a single put. json-primary's undo and git check, and the
-   * outbox's phase check, are each one write's.
+   * One network's records of a putMany. json-only and json-primary: one write of its file (in
+   * json-primary one LevelDB batch after it, and its turn, undo and git check each the batch's),
+   * watched as one put is ([coowned] the file checked before, its new version noted after). Any
+   * other route, or neither found there any more: each record as a single put (the outbox's phase
+   * check is one write's).
    */
   private async putChain(chainId: number, chain: CheckedRecord[]): Promise<void> {
-    if (jsonAlone(this.route)) {
+    if (jsonFirst(this.route)) {
       const watch = this.overwrites;
       const checking = watch?.beforePut(chainId);
       if (checking !== undefined) await checking;
       if (await putChainInJson(this.writer, chain)) {
-        if (jsonAlone(this.route)) watch?.wrote(chainId);
+        if (jsonFirst(this.route)) watch?.wrote(chainId);
         return;
       }
     }

@@ -195,18 +195,30 @@ export async function putManyInLevelDb(t: WriteTarget, checked: readonly Checked
   return !existsSync(t.files.stateDir) ? write() : t.fence ? t.fence.run(write) : underWriteFence(t.files, write);
 }
 
+/** JSON primary, LevelDB written after it, journalled: json-primary. */
+function jsonThenLevelDb(route: Route): boolean {
+  return route.journal && !route.refuseWrites && route.writes.length === 2 && route.writes[0] === 'json' && route.writes[1] === 'leveldb';
+}
+
+/** JSON written first, journalled: json-only and json-primary, whose network's records a putMany writes at once (putChainInJson). */
+export function jsonFirst(route: Route): boolean {
+  return jsonAlone(route) || jsonThenLevelDb(route);
+}
+
 /**
- * One network's records of a putMany in json-only: one write of its file, with each record's journal
- * intent and outcome as a single put (writeRouted) makes them, so rollback, the copy and status read
- * them as that many puts. Under the fence: the route read again; every intent appended; the phase
- * checked after them; the file written once (its intents on disk before it is replaced, as a put's
- * are); then each record's `ok`. A write that fails gives every record `primary-failed` (durable) and
- * throws. false, with nothing written (or every intent closed `primary-failed` when the phase moved
- * after them), on any other route: the caller writes each record as a single put.
+ * One network's records of a putMany in json-only or json-primary: one write of its file, with each
+ * record's journal intent and outcome as a single put (writeRouted) makes them, so rollback, the
+ * copy, verify and status read them as that many puts. Under the fence: the route read again; every
+ * intent appended; the phase checked after them; the file written once (its intents on disk before
+ * it is replaced, as a put's are); in json-primary then LevelDB (putChainBothSides); then each
+ * record's `ok`. A JSON write that fails gives every record `primary-failed` (durable) and throws.
+ * false, with nothing written (or every intent closed `primary-failed` when the phase moved after
+ * them), on any other route, or in json-primary with a JSON side that is not a JsonFileStore: the
+ * caller writes each record as a single put.
  */
 export async function putChainInJson(t: WriteTarget, chain: readonly CheckedRecord[]): Promise<boolean> {
   const fence = t.fence;
-  if (fence === undefined || !jsonAlone(await currentRoute(t))) return false;
+  if (fence === undefined || !jsonFirst(await currentRoute(t))) return false;
   const routed = await (fence.runHeld(() => putChainRouted(t, chain)) ?? fence.run(() => putChainRouted(t, chain)));
   return routed !== ROUTE_AGAIN;
 }
@@ -214,9 +226,12 @@ export async function putChainInJson(t: WriteTarget, chain: readonly CheckedReco
 async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): Promise<void | typeof ROUTE_AGAIN> {
   // Read again under the fence, as writeRouted reads it.
   const route = routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
-  if (!jsonAlone(route)) return ROUTE_AGAIN;
+  if (!jsonFirst(route)) return ROUTE_AGAIN;
   const { phase } = t.watcher.state;
   const json = t.openSide?.('json') ?? (await t.side('json'));
+  // json-primary's batch needs the JSON store's swapMany (what each key held, read in its write).
+  const bothSides = jsonThenLevelDb(route);
+  if (bothSides && !(json instanceof JsonFileStore)) return ROUTE_AGAIN;
   const started = performance.now();
   const elapsedMs = (): number => Math.round((performance.now() - started) * 1000) / 1000;
   const { pid } = process;
@@ -232,24 +247,24 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   let intentLines: number | undefined;
   if (t.jsonAwaitsJournal) intentLines = t.journal.require();
   else await t.journal.sync();
-  const closeFailed = (errorOf: (key: string) => unknown): Promise<unknown> => {
+  const closeFailed = (errorOf: (key: string) => unknown): Promise<unknown> =>
+    t.journal.record(outcomes('primary-failed', errorOf), { durable: true });
+  // Every record's outcome but `ok`, as a single put gives it (each naming its own intent).
+  function outcomes(outcome: Exclude<WriteOutcome, 'ok'>, errorOf: (key: string) => unknown): NewJournalEntry[] {
     const at = new Date().toISOString();
-    return t.journal.record(
-      chain.map((one, i) => ({
-        type: 'outcome' as const,
-        refId: ids[i] as string,
-        key: one.key,
-        op: 'put' as const,
-        outcome: 'primary-failed' as const,
-        durationMs: elapsedMs(),
-        error: errorSummary(errorOf(one.key)),
-        time: at,
-        pid,
-        phase,
-      })),
-      { durable: true },
-    );
-  };
+    return chain.map((one, i) => ({
+      type: 'outcome' as const,
+      refId: ids[i] as string,
+      key: one.key,
+      op: 'put' as const,
+      outcome,
+      durationMs: elapsedMs(),
+      error: errorSummary(errorOf(one.key)),
+      time: at,
+      pid,
+      phase,
+    }));
+  }
 
   // The fence against a phase change between reading the route and the intents (writeRouted).
   if (!t.watcher.routeUnchanged()) {
@@ -263,14 +278,8 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
     }
   }
 
-  try {
-    await putManyChecked(json, chain);
-    // On disk already when the JSON store replaced the file; synced now when it wrote nothing.
-    if (intentLines !== undefined) await t.journal.flushed(intentLines);
-  } catch (error) {
-    await closeFailed(() => error);
-    throw error;
-  }
+  if (bothSides) await putChainBothSides(t, json as JsonFileStore, chain, intentLines, outcomes);
+  else await putChainJsonAlone();
   const durationMs = elapsedMs();
   const at = new Date().toISOString();
   const oks = chain.map((one, i) =>
@@ -278,6 +287,141 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   );
   const closing = t.journal.appendPrinted(oks.join('\n'));
   if (closing !== undefined) await closing;
+
+  /** json-only: the file written once, every record `primary-failed` (durable) when it cannot be. */
+  async function putChainJsonAlone(): Promise<void> {
+    try {
+      await putManyChecked(json, chain);
+      // On disk already when the JSON store replaced the file; synced now when it wrote nothing.
+      if (intentLines !== undefined) await t.journal.flushed(intentLines);
+    } catch (error) {
+      await closeFailed(() => error);
+      throw error;
+    }
+  }
+}
+
+/**
+ * json-primary's part of a network's batch (putChainRouted: under the fence, its intents journalled
+ * and the phase checked), each guarantee a single put's (writeRouted) kept for the batch: the
+ * network's json-primary turn taken once; ONE write of the file that says, under its lock, what each
+ * key held before the batch (swapManyChecked); ONE LevelDB batch; when LevelDB fails, the undo per
+ * key as a compare-and-swap in ONE locked write (a key another process wrote since is left as it
+ * is), every record then `compensated`, or, when the undo fails, `diverged` and the migration
+ * marked so; git's version of the file while LevelDB was written gets the batch again on top
+ * (keepSwapMany). Returns once both sides hold every record; the caller journals the `ok` lines.
+ */
+async function putChainBothSides(
+  t: WriteTarget,
+  json: JsonFileStore,
+  chain: readonly CheckedRecord[],
+  intentsUpTo: number | undefined,
+  outcomes: (outcome: Exclude<WriteOutcome, 'ok'>, errorOf: (key: string) => unknown) => NewJournalEntry[],
+): Promise<void> {
+  const { chainId, key: firstKey } = chain[0] as CheckedRecord;
+  const close = (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<unknown> =>
+    t.journal.record(outcomes(outcome, () => error), { durable: true });
+  let turn: HeldLock;
+  try {
+    turn = await acquireLock(lockFileFor(join(t.files.deployments, `${JSON_PRIMARY_TURN}${chainId}`)), {
+      timeoutMs: JSON_PRIMARY_TURN_WAIT_MS,
+      purpose: `json-primary write of ${firstKey}${chain.length > 1 ? ` and ${chain.length - 1} more` : ''}`,
+    });
+  } catch (error) {
+    await close('primary-failed', error);
+    throw error;
+  }
+  let leveldb: StateStore | undefined;
+  try {
+    await writeBoth();
+  } finally {
+    // Another process waits for the turn: LevelDB handed over now, as writeRouted does.
+    const waited = hasWaiters(turn.file);
+    await turn.release();
+    if (waited && leveldb instanceof LevelDbStore) await leveldb.handBack().catch(() => undefined);
+  }
+
+  async function writeBoth(): Promise<void> {
+    // In the order given: a key named twice ends as its last record; its previous is the value before the batch.
+    const entries = chain.map((one) => ({ contractName: one.contractName, next: one }));
+    let previous: Map<string, DeploymentRecord | null>;
+    let left: SwapVersion;
+    try {
+      ({ previous, version: left } = await json.swapManyChecked(chainId, entries));
+      // On disk already when the JSON store replaced the file; synced now when it wrote nothing.
+      if (intentsUpTo !== undefined) await t.journal.flushed(intentsUpTo);
+    } catch (error) {
+      await close('primary-failed', error);
+      throw error;
+    }
+    try {
+      leveldb = await t.side('leveldb');
+      // All or nothing (StateStore.putMany): a failure leaves none of the batch in LevelDB.
+      await putManyChecked(leveldb, chain);
+    } catch (secondaryError) {
+      // Each key put back to what it held before the batch only while the file still holds this
+      // batch's record there (its last, for a key named twice), all under the file's lock in one
+      // write: a key another process wrote since was acknowledged, and stands.
+      const last = new Map<string, CheckedRecord>();
+      for (const one of chain) last.set(one.contractName, one);
+      const undo = [...last.values()].map((one) => ({
+        contractName: one.contractName,
+        next: previous.get(one.contractName) ?? null,
+        expected: one.record,
+      }));
+      try {
+        await json.swapMany(chainId, undo);
+      } catch (undoError) {
+        throw await markBatchDiverged(
+          undoError,
+          secondaryError,
+          `${chainId}: ${describeBatch(chain)} written to json but not to leveldb, and the json write could not be undone; the migration is marked diverged`,
+        );
+      }
+      await close('compensated', secondaryError);
+      throw secondaryError;
+    }
+    // A git command that replaced the file while LevelDB was written: the batch again on top of git's version, within the turn.
+    const kept = json.keepSwapMany(chainId, entries, left);
+    if (kept !== undefined) {
+      try {
+        await kept;
+      } catch (keepError) {
+        throw await markBatchDiverged(
+          keepError,
+          keepError,
+          `${chainId}: ${describeBatch(chain)} written to LevelDB, and the JSON write, replaced by a git command meanwhile, could not be made again; the migration is marked diverged`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Every record of the batch journalled `diverged` (the JSON write was one, and so is its undo: none
+   * of them was undone), and the migration marked so, naming the batch's last record: its intent is
+   * the batch's last, so a verify clears the mark only once its quiet point follows every intent of
+   * the batch. Returns DIVERGED.
+   */
+  async function markBatchDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
+    const closed = (await t.journal.append(outcomes('diverged', () => failed))) as OutcomeEntry[];
+    const named = closed[closed.length - 1] as OutcomeEntry;
+    await updateState(t.files, (s) => {
+      s.diverged = true;
+      s.divergedBy = { seq: named.ref, key: named.key, at: new Date().toISOString() };
+    });
+    return new StateError(ErrorCodes.DIVERGED, message, {
+      key: named.key,
+      file: t.files.state,
+      hint: 'run verify; promote and cutover stay blocked until it is clean',
+      cause,
+    });
+  }
+}
+
+/** A batch's keys for a message: the first few, then how many more. */
+function describeBatch(chain: readonly CheckedRecord[]): string {
+  const keys = [...new Set(chain.map((one) => one.key))];
+  return keys.length <= 3 ? keys.join(', ') : `${keys.slice(0, 3).join(', ')} and ${keys.length - 3} more`;
 }
 
 /** Whether writes on this route hold the fence and journal their intent and outcome (writeRouted, not the outbox). */

@@ -58,6 +58,23 @@ afterEach(() => {
 });
 
 describe('a json-primary put while git rewrites the work tree', () => {
+  it("a putMany whose network file git replaced while its LevelDB batch was written has every record written again on top of git's version", async () => {
+    const dir = tempDir();
+    const file = await projectWithTeammateCommit(dir);
+    const putMany = LevelDbStore.prototype.putManyChecked;
+    vi.spyOn(LevelDbStore.prototype, 'putManyChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+      git(dir, 'checkout', '-q', 'HEAD', '--', 'deployments/bsctestnet.json');
+      return putMany.apply(this, args);
+    });
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putMany([sampleRecord(97, 'First', 'bsctestnet'), sampleRecord(97, 'Second', 'bsctestnet')]);
+      expect(recordNames(file)).toEqual(expect.arrayContaining(['Teammate', 'First', 'Second']));
+    } finally {
+      await store.close();
+    }
+  });
+
   it("whose file git replaced while LevelDB was written is written again on top of git's version before it returns", async () => {
     const dir = tempDir();
     const file = await projectWithTeammateCommit(dir);
