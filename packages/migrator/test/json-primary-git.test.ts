@@ -112,27 +112,38 @@ describe('a json-primary put while git rewrites the work tree', () => {
     }
   });
 
-  it('does not return while git, which took index.lock while LevelDB was written, is still at work', async () => {
+  // Git that takes index.lock during the LevelDB write is waited for by LevelDB's own write (it
+  // returns once git is done); git that takes it as that write returns, by the JSON confirmation.
+  it.each([
+    ['put', 'while LevelDB was written', 'during'],
+    ['put', 'just as the LevelDB write returned', 'after'],
+    ['putMany', 'just as the LevelDB write returned', 'after'],
+  ] as const)('a %s does not return while git, which took index.lock %s, is still at work', async (op, _when, moment) => {
     const dir = tempDir();
     const file = await projectWithTeammateCommit(dir);
     const teammates = git(dir, 'show', 'HEAD:deployments/bsctestnet.json');
     const indexLock = join(dir, '.git', 'index.lock');
-    const put = LevelDbStore.prototype.putChecked;
+    const put = op === 'put' ? LevelDbStore.prototype.putChecked : LevelDbStore.prototype.putManyChecked;
     let gitDone: Promise<void> | undefined;
-    // git takes its lock during the LevelDB write and replaces the file (unlink, create) a moment later.
-    vi.spyOn(LevelDbStore.prototype, 'putChecked').mockImplementation(async function (this: LevelDbStore, ...args) {
+    // git takes its lock and replaces the file (unlink, create) a moment later.
+    const gitStarts = (): void => {
       writeFileSync(indexLock, '');
       gitDone = sleep(300).then(() => {
         unlinkSync(file);
         writeFileSync(file, teammates, { flag: 'wx' });
         rmSync(indexLock);
       });
-      return put.apply(this, args);
+    };
+    vi.spyOn(LevelDbStore.prototype, op === 'put' ? 'putChecked' : 'putManyChecked').mockImplementation(async function (this: LevelDbStore, ...args: unknown[]) {
+      if (moment === 'during') gitStarts();
+      await (put as (...a: unknown[]) => Promise<void>).apply(this, args);
+      if (moment === 'after') gitStarts();
     });
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       let answered = false;
-      const writing = store.putContract(97, sampleRecord(97, 'Deployed', 'bsctestnet')).finally(() => {
+      const record = sampleRecord(97, 'Deployed', 'bsctestnet');
+      const writing = (op === 'put' ? store.putContract(97, record) : store.putMany([record])).finally(() => {
         answered = true;
       });
       await sleep(150);
