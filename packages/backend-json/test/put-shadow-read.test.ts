@@ -131,7 +131,9 @@ describe('a put on a lease that another writer waits for', () => {
     // The other store waits for the lock this store's lease keeps, and shows itself as a waiter.
     const waiting = other.put(rec(56, 'B', { timestamp: 1 })).then(() => order.push('waiter'));
     const lock = lockFileFor(store.fileFor(56));
-    for (let i = 0; i < 1_000 && !hasWaiters(lock); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    // Bounded by time, not by turns: on a loaded machine (a CI run beside other suites) 1,000 turns of
+    // 2 ms timers ended before the other store had reached its wait.
+    for (const until = Date.now() + 15_000; Date.now() < until && !hasWaiters(lock); ) await new Promise((resolve) => setTimeout(resolve, 2));
     expect(hasWaiters(lock)).toBe(true);
     await store.put(rec(56, 'A', { timestamp: 3 })).then(() => order.push('holder'));
     await waiting;
@@ -149,7 +151,7 @@ describe('the backups a put keeps', () => {
     await store.put(rec(56, 'Token', { timestamp: 2 }));
     // The lease idles out: the next put takes the lock afresh and looks at the backups folder.
     const lock = lockFileFor(target);
-    for (let i = 0; i < 1_000 && isLockHeld(lock); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const until = Date.now() + 15_000; Date.now() < until && isLockHeld(lock); ) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(isLockHeld(lock)).toBe(false);
     const folder = store.backupDirFor(56);
     await rm(folder, { recursive: true });

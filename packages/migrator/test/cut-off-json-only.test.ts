@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
-import { acknowledgeAll, compareDirect, demoMigration, firstLine, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
+import { acknowledgeAll, sidesDiffer, demoMigration, firstLine, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-cut-off-json-only-');
 
@@ -129,12 +129,7 @@ describe('status in json-only', () => {
       writer.process.kill('SIGKILL');
       await migration.close();
     }
-    const comparison = await compareDirect(dir);
-    expect({ onlyLeft: comparison.onlyLeft, onlyRight: comparison.onlyRight, differing: comparison.differing }).toEqual({
-      onlyLeft: [],
-      onlyRight: [],
-      differing: [],
-    });
+    expect(await sidesDiffer(dir)).toEqual({ onlyLeft: [], onlyRight: [], differing: [] });
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       await store.open();

@@ -8,7 +8,8 @@ import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentR
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { createDemo, createStateStore, initialState, Migration, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
+import { createDemo, createStateStore, initialState, Migration, stateFiles, writeState, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
+import type { Journal } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 
 /** A fresh temp folder for each test of the calling file, removed after it; call the result for its path. */
@@ -82,6 +83,12 @@ export async function compareDirect(dir: string): Promise<StoreComparison> {
     await leveldb.close();
     await json.close();
   }
+}
+
+/** What compareDirect finds on either side alone or differing: all empty when the sides hold the same records. */
+export async function sidesDiffer(dir: string): Promise<Pick<StoreComparison, 'onlyLeft' | 'onlyRight' | 'differing'>> {
+  const { onlyLeft, onlyRight, differing } = await compareDirect(dir);
+  return { onlyLeft, onlyRight, differing };
 }
 
 export async function retry<T>(times: number, fn: () => Promise<T>): Promise<T> {
@@ -167,4 +174,26 @@ export async function disagreeingSides(): Promise<{ leveldb: MemoryStore; json: 
 export async function acknowledgeAll(migration: Migration): Promise<string[]> {
   const analysis = await migration.analyze();
   return [...new Set(analysis.findings.filter((f) => f.severity !== 'info').map((f) => f.key ?? f.code))];
+}
+
+/**
+ * Once the store's first journal intent from now on is appended, a teammate's `git pull` replaces
+ * phase.json with `state` (fixtures/edit-phase.mjs), without the fence; the append's promise ends
+ * when the pull has. Returns whether it happened so far.
+ */
+export function pullPhaseAfterNextIntent(store: MigrationStateStore, dir: string, state: Record<string, unknown>): () => boolean {
+  const journal = (store as unknown as { journal: Journal }).journal;
+  const appendPrinted = journal.appendPrinted.bind(journal);
+  let pulled = false;
+  journal.appendPrinted = (text) => {
+    const appended = appendPrinted(text);
+    if (pulled || !text.includes('"type":"intent"')) return appended;
+    pulled = true;
+    return (async () => {
+      await appended;
+      const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify(state)]).done;
+      if (code !== 0) throw new Error(stderr);
+    })();
+  };
+  return () => pulled;
 }

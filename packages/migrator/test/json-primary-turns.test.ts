@@ -11,43 +11,29 @@ import { demoMigration, firstLine, runNode, useTempDir } from './helpers.js';
 const tempDir = useTempDir('migrator-jp-turns-');
 
 describe('json-primary write turns', () => {
-  it.skipIf(process.platform !== 'linux')('a put that ends its turn while another process waits for the turn has let LevelDB go when it returns', async () => {
-    const dir = tempDir();
-    const migration = await demoMigration(dir, 'json-primary');
-    const store = createStateStore({ cwd: dir, env: {} });
-    // LevelDB's lock as the kernel lists it: whether this process still holds the folder.
-    const holdsLevelDb = (): boolean => lockHolders(join(migration.paths.leveldb, 'LOCK')).some((holder) => holder.pid === process.pid);
-    const waiter = runNode('wait-for-turn.mjs', [migration.paths.deployments, '97']);
-    try {
-      expect(await firstLine(waiter)).toBe('ready');
-      await store.putContract(97, sampleRecord(97, 'Turned', 'bsctestnet'));
-      expect(holdsLevelDb()).toBe(false);
-      expect((await store.getContract(97, 'Turned'))?.contractName).toBe('Turned');
-    } finally {
-      waiter.process.kill();
-      await waiter.done;
-      await store.close();
-    }
-  });
-
-  it.skipIf(process.platform !== 'linux')('a putMany that ends its turn while another process waits for it has let LevelDB go when it returns', async () => {
-    const dir = tempDir();
-    const migration = await demoMigration(dir, 'json-primary');
-    const store = createStateStore({ cwd: dir, env: {} });
-    const holdsLevelDb = (): boolean => lockHolders(join(migration.paths.leveldb, 'LOCK')).some((holder) => holder.pid === process.pid);
-    const waiter = runNode('wait-for-turn.mjs', [migration.paths.deployments, '97']);
-    try {
-      expect(await firstLine(waiter)).toBe('ready');
-      await store.putMany([sampleRecord(97, 'Turned', 'bsctestnet'), sampleRecord(97, 'TurnedToo', 'bsctestnet')]);
-      expect(holdsLevelDb()).toBe(false);
-      expect((await store.getContract(97, 'TurnedToo'))?.contractName).toBe('TurnedToo');
-    } finally {
-      waiter.process.kill();
-      await waiter.done;
-      await store.close();
-      await migration.close();
-    }
-  });
+  it.skipIf(process.platform !== 'linux').each(['put', 'putMany'] as const)(
+    'a %s that ends its turn while another process waits for the turn has let LevelDB go when it returns',
+    async (op) => {
+      const dir = tempDir();
+      const migration = await demoMigration(dir, 'json-primary');
+      const store = createStateStore({ cwd: dir, env: {} });
+      // LevelDB's lock as the kernel lists it: whether this process still holds the folder.
+      const holdsLevelDb = (): boolean => lockHolders(join(migration.paths.leveldb, 'LOCK')).some((holder) => holder.pid === process.pid);
+      const waiter = runNode('wait-for-turn.mjs', [migration.paths.deployments, '97']);
+      try {
+        expect(await firstLine(waiter)).toBe('ready');
+        if (op === 'put') await store.putContract(97, sampleRecord(97, 'Turned', 'bsctestnet'));
+        else await store.putMany([sampleRecord(97, 'Turned', 'bsctestnet'), sampleRecord(97, 'TurnedToo', 'bsctestnet')]);
+        expect(holdsLevelDb()).toBe(false);
+        expect((await store.getContract(97, 'Turned'))?.contractName).toBe('Turned');
+      } finally {
+        waiter.process.kill();
+        await waiter.done;
+        await store.close();
+        await migration.close();
+      }
+    },
+  );
 
   // The batch takes the network's turn before its JSON write, as a put does: another script's write
   // of the network (its JSON write through its LevelDB write and undo) is never interleaved with it.

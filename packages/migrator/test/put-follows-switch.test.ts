@@ -9,7 +9,7 @@ import { sampleRecord } from '@deploystate/core';
 import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
 import { Journal } from '../src/journal.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
-import { demoMigration, emptyProjectIn, runNode, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, runNode, useTempDir } from './helpers.js';
 import { outboxKeys } from './outbox-helpers.js';
 
 const tempDir = useTempDir('migrator-put-switch-');
@@ -94,20 +94,9 @@ describe('a put whose intent is journalled when phase.json is pulled (json-only 
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet', 1));
-      const journal = (store as unknown as { journal: Journal }).journal;
-      const appendPrinted = journal.appendPrinted.bind(journal);
-      let pulled = false;
-      journal.appendPrinted = (text) => {
-        const appended = appendPrinted(text);
-        if (pulled || !text.includes('"type":"intent"')) return appended;
-        pulled = true;
-        return (async () => {
-          await appended;
-          await run('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]);
-        })();
-      };
+      const pulled = pullPhaseAfterNextIntent(store, dir, { phase: 'leveldb-only' });
       await store.putContract(97, sampleRecord(97, 'Pulled', 'bsctestnet', 2));
-      expect(pulled).toBe(true);
+      expect(pulled()).toBe(true);
     } finally {
       await store.close();
     }

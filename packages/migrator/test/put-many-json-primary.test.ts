@@ -10,46 +10,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord, StateError, type CheckedRecord, type DeploymentRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import type { JsonFileStore } from '@deploystate/backend-json';
-import { createStateStore, Migration, stateFiles, type MigrationStateStore } from '../src/index.js';
-import { Journal, type IntentEntry, type JournalEntry, type OutcomeEntry } from '../src/journal.js';
+import { createStateStore, Migration, type MigrationStateStore } from '../src/index.js';
+import type { IntentEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { compareDirect, demoMigration, fixture, firstLine, runNode, useTempDir } from './helpers.js';
+import { sidesDiffer, demoMigration, fixture, firstLine, runNode, useTempDir } from './helpers.js';
+import { countLevelDbWrites, countReplacements, journalSince, lastSeq, sidesOf, upgraded } from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-json-primary-');
-
-async function journalSince(dir: string, sinceSeq: number): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
-  for await (const entry of new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).entries({ sinceSeq })) entries.push(entry);
-  return entries;
-}
-
-async function lastSeq(dir: string): Promise<number> {
-  return new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).lastSeq();
-}
 
 /** Each key's outcomes in the journal after `sinceSeq`. */
 async function outcomesSince(dir: string, sinceSeq: number): Promise<Record<string, string[]>> {
   const outcomes: Record<string, string[]> = {};
   for (const e of await journalSince(dir, sinceSeq)) if (e.type === 'outcome') (outcomes[e.key] ??= []).push(e.outcome);
   return outcomes;
-}
-
-function sidesOf(store: MigrationStateStore): { leveldb: LevelDbStore; json: JsonFileStore } {
-  return (store as unknown as { sides: { leveldb: LevelDbStore; json: JsonFileStore } }).sides;
-}
-
-/** Counts, per file, the times the store's JSON side replaced it (its hook right before each rename). */
-function countReplacements(store: MigrationStateStore): Map<string, number> {
-  const counts = new Map<string, number>();
-  const options = (sidesOf(store).json as unknown as { writes: { options: { beforeReplace?: (file: string) => Promise<void> | void } } }).writes
-    .options;
-  const before = options.beforeReplace;
-  options.beforeReplace = (file) => {
-    counts.set(file, (counts.get(file) ?? 0) + 1);
-    return before?.(file);
-  };
-  return counts;
 }
 
 /** LevelDB's batches through the store fail for `chainId`'s records (after `first`, when given). */
@@ -74,7 +47,6 @@ async function inLevelDb(dir: string, keys: Array<[number, string]>): Promise<Ar
   }
 }
 
-const upgraded = (record: DeploymentRecord, digit: string): DeploymentRecord => ({ ...record, address: `0x${digit.repeat(40)}` });
 
 /** A project in json-primary with 56-Kept written through the store (its record returned). */
 async function projectWithKept(dir: string): Promise<DeploymentRecord> {
@@ -98,19 +70,7 @@ describe('putMany through createStateStore() in json-primary', () => {
     const since = await lastSeq(dir);
     const store = createStateStore({ cwd: dir, env: {} });
     const replaced = countReplacements(store);
-    const leveldb = sidesOf(store).leveldb;
-    let batches = 0;
-    let puts = 0;
-    const putMany = leveldb.putManyChecked.bind(leveldb);
-    const putChecked = leveldb.putChecked.bind(leveldb);
-    leveldb.putManyChecked = (checked) => {
-      batches++;
-      return putMany(checked);
-    };
-    leveldb.putChecked = (checked) => {
-      puts++;
-      return putChecked(checked);
-    };
+    const written = countLevelDbWrites(store);
     const batch = [
       sampleRecord(97, 'A', 'bsctestnet', 1),
       sampleRecord(84532, 'B', 'basesepolia', 1),
@@ -127,7 +87,7 @@ describe('putMany through createStateStore() in json-primary', () => {
         [join(deployments, 'basesepolia.json')]: 1,
         [join(deployments, 'bscmainnet.json')]: 1,
       });
-      expect({ batches, puts }).toEqual({ batches: 3, puts: 0 });
+      expect({ batches: written.batches, puts: written.puts }).toEqual({ batches: 3, puts: 0 });
       expect((await store.get(97, 'A'))?.address).toBe(`0x${'3'.repeat(40)}`);
     } finally {
       await store.close();
@@ -260,12 +220,7 @@ describe('putMany through createStateStore() in json-primary', () => {
       writer.process.kill('SIGKILL');
       await migration.close();
     }
-    const comparison = await compareDirect(dir);
-    expect({ onlyLeft: comparison.onlyLeft, onlyRight: comparison.onlyRight, differing: comparison.differing }).toEqual({
-      onlyLeft: [],
-      onlyRight: [],
-      differing: [],
-    });
+    expect(await sidesDiffer(dir)).toEqual({ onlyLeft: [], onlyRight: [], differing: [] });
     expect(await inLevelDb(dir, [[97, 'Acked'], [97, 'Cut1']])).toEqual([
       upgraded(sampleRecord(97, 'Acked', 'bsctestnet', 7), '5'),
       sampleRecord(97, 'Cut1', 'bsctestnet', 7),

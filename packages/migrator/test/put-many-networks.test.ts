@@ -6,44 +6,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord, sleep, type DeploymentRecord } from '@deploystate/core';
-import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { acquireLock, createStateStore, stateFiles, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
-import { Journal, type IntentEntry, type JournalEntry, type OutcomeEntry } from '../src/journal.js';
+import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
+import type { IntentEntry, JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, emptyProjectIn, runNode, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
+import { countLevelDbWrites, countReplacements, journalSince, lastSeq, upgraded } from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
-
-/** The journal's entries after `sinceSeq`, as rollback and the copy read them. */
-async function journalSince(dir: string, sinceSeq: number): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
-  for await (const entry of new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).entries({ sinceSeq })) entries.push(entry);
-  return entries;
-}
-
-async function lastSeq(dir: string): Promise<number> {
-  return new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).lastSeq();
-}
-
-/** Counts, per file, the times the store's JSON side replaced it (its hook right before each rename). */
-function countReplacements(store: MigrationStateStore): Map<string, number> {
-  const counts = new Map<string, number>();
-  const json = (
-    store as unknown as { sides: { json: { writes: { options: { beforeReplace?: (file: string) => Promise<void> | void } } } } }
-  ).sides.json;
-  const options = json.writes.options;
-  const before = options.beforeReplace;
-  options.beforeReplace = (file) => {
-    counts.set(file, (counts.get(file) ?? 0) + 1);
-    return before?.(file);
-  };
-  return counts;
-}
-
-/** An upgrade of a record: a new implementation address, so its file changes. */
-const upgraded = (record: DeploymentRecord, digit: string): DeploymentRecord => ({ ...record, address: `0x${digit.repeat(40)}` });
 
 describe('putMany through createStateStore()', () => {
   it('writes the other networks when one cannot be written, names the one that failed, and keeps each network in order', async () => {
@@ -197,21 +168,9 @@ describe('putMany through createStateStore()', () => {
     try {
       await store.putMany([sampleRecord(97, 'Before', 'bsctestnet', 1)]);
       const since = await lastSeq(dir);
-      const journal = (store as unknown as { journal: Journal }).journal;
-      const appendPrinted = journal.appendPrinted.bind(journal);
-      let pulled = false;
-      journal.appendPrinted = (text) => {
-        const appended = appendPrinted(text);
-        if (pulled || !text.includes('"type":"intent"')) return appended;
-        pulled = true;
-        return (async () => {
-          await appended;
-          const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]).done;
-          if (code !== 0) throw new Error(stderr);
-        })();
-      };
+      const pulled = pullPhaseAfterNextIntent(store, dir, { phase: 'leveldb-only' });
       await store.putMany([sampleRecord(97, 'Pulled', 'bsctestnet', 1), sampleRecord(97, 'PulledToo', 'bsctestnet', 1)]);
-      expect(pulled).toBe(true);
+      expect(pulled()).toBe(true);
       // The intents journalled before the pull are closed as not written: nothing reads them as landed in JSON.
       const outcomes = (await journalSince(dir, since)).filter((e): e is OutcomeEntry => e.type === 'outcome');
       expect(outcomes.map((e) => [e.key, e.outcome, e.error?.code])).toEqual([
@@ -243,19 +202,7 @@ describe('putMany through createStateStore()', () => {
     const dir = tempDir();
     await (await demoMigration(dir, 'created')).close();
     const store = createStateStore({ cwd: dir, env: {} });
-    let batches = 0;
-    let puts = 0;
-    const leveldb = (store as unknown as { sides: { leveldb: LevelDbStore } }).sides.leveldb;
-    const putMany = leveldb.putManyChecked.bind(leveldb);
-    const putChecked = leveldb.putChecked.bind(leveldb);
-    leveldb.putManyChecked = (checked) => {
-      batches++;
-      return putMany(checked);
-    };
-    leveldb.putChecked = (checked) => {
-      puts++;
-      return putChecked(checked);
-    };
+    const written = countLevelDbWrites(store);
     try {
       const last = upgraded(sampleRecord(97, 'A', 'bsctestnet', 1), '4');
       await store.putMany([
@@ -264,7 +211,7 @@ describe('putMany through createStateStore()', () => {
         last,
         sampleRecord(1, 'C', 'ethereum', 1),
       ]);
-      expect({ batches, puts }).toEqual({ batches: 1, puts: 0 });
+      expect({ batches: written.batches, puts: written.puts }).toEqual({ batches: 1, puts: 0 });
       expect((await store.get(97, 'A'))?.address).toBe(last.address);
       expect(await store.get(1, 'C')).toEqual(sampleRecord(1, 'C', 'ethereum', 1));
     } finally {

@@ -1,0 +1,57 @@
+// What the putMany tests read back: the journal after a point, the writes of the factory store's
+// JSON side, and an upgrade of a record.
+import type { DeploymentRecord } from '@deploystate/core';
+import type { LevelDbStore } from '@deploystate/backend-leveldb';
+import type { JsonFileStore } from '@deploystate/backend-json';
+import { stateFiles, type MigrationStateStore } from '../src/index.js';
+import { Journal, type JournalEntry } from '../src/journal.js';
+import { resolvePaths } from '../src/paths.js';
+
+/** The journal's entries after `sinceSeq`, as rollback and the copy read them. */
+export async function journalSince(dir: string, sinceSeq: number): Promise<JournalEntry[]> {
+  const entries: JournalEntry[] = [];
+  for await (const entry of new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).entries({ sinceSeq })) entries.push(entry);
+  return entries;
+}
+
+export async function lastSeq(dir: string): Promise<number> {
+  return new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).lastSeq();
+}
+
+/** The factory store's two sides (a test's look inside). */
+export function sidesOf(store: MigrationStateStore): { leveldb: LevelDbStore; json: JsonFileStore } {
+  return (store as unknown as { sides: { leveldb: LevelDbStore; json: JsonFileStore } }).sides;
+}
+
+/** Counts, per file, the times the store's JSON side replaced it (its hook right before each rename). */
+export function countReplacements(store: MigrationStateStore): Map<string, number> {
+  const counts = new Map<string, number>();
+  const options = (sidesOf(store).json as unknown as { writes: { options: { beforeReplace?: (file: string) => Promise<void> | void } } }).writes
+    .options;
+  const before = options.beforeReplace;
+  options.beforeReplace = (file) => {
+    counts.set(file, (counts.get(file) ?? 0) + 1);
+    return before?.(file);
+  };
+  return counts;
+}
+
+/** An upgrade of a record: a new implementation address, so its file changes. */
+export const upgraded = (record: DeploymentRecord, digit: string): DeploymentRecord => ({ ...record, address: `0x${digit.repeat(40)}` });
+
+/** Counts the LevelDB batches and single puts the factory store's LevelDB side is given from now on. */
+export function countLevelDbWrites(store: MigrationStateStore): { readonly batches: number; readonly puts: number } {
+  const leveldb = sidesOf(store).leveldb;
+  const counts = { batches: 0, puts: 0 };
+  const putMany = leveldb.putManyChecked.bind(leveldb);
+  const putChecked = leveldb.putChecked.bind(leveldb);
+  leveldb.putManyChecked = (checked) => {
+    counts.batches++;
+    return putMany(checked);
+  };
+  leveldb.putChecked = (checked) => {
+    counts.puts++;
+    return putChecked(checked);
+  };
+  return counts;
+}
