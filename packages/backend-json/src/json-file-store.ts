@@ -411,12 +411,7 @@ export class JsonFileStore extends AbstractStateStore {
    * else the file as it is then (as the swap made again left it).
    */
   keepSwap(chainId: number, contractName: string, next: CheckedRecord | null, left: SwapVersion): Promise<SwapVersion> | undefined {
-    if (!gitAtWork(this.location) && !changedSince(left.file, left.signature)) return undefined;
-    return (async () => {
-      await untilGitDone(this.location);
-      if (!changedSince(left.file, left.signature)) return left;
-      return (await this.swapChecked(chainId, contractName, next)).version;
-    })();
+    return this.keepSwapMany(chainId, [{ contractName, next }], left);
   }
 
   /**
@@ -486,30 +481,15 @@ export class JsonFileStore extends AbstractStateStore {
     return { ...(value as SwapManyResult), version: { file: outcome.file, signature: outcome.leftAs } };
   }
 
+  /** swapManyIn() of one name. */
   private async swapIn(
     chainId: number,
     contractName: string,
     checked: CheckedRecord | null,
     options: { expected?: DeploymentRecord | null },
   ): Promise<CheckedSwapResult> {
-    recordKey(chainId, contractName);
-    const record = checked === null ? null : copyData(checked.record);
-    if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
-      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
-        key: `${chainId}-${contractName}`,
-      });
-    }
-    const { expected } = options;
-    const wanted = expected === undefined ? undefined : expected === null ? null : canonicalDigest(expected);
-    const { value, outcome } = await this.enqueue(chainId, (work) => {
-      if (work.invalid.has(contractName)) throw invalidEntryError(work.file, chainId, contractName, 'swap puts back what a name held, and this is not a record');
-      const held = work.records.get(contractName) ?? null;
-      const previous = held === null ? null : copyData(held);
-      if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return { swapped: false, previous };
-      setEntry(work, contractName, record);
-      return { swapped: true, previous };
-    });
-    return { ...(value as SwapResult), version: { file: outcome.file, signature: outcome.leftAs } };
+    const { swapped, previous, version } = await this.swapManyIn(chainId, [{ contractName, next: checked, expected: options.expected }]);
+    return { swapped: swapped[0] as boolean, previous: previous.get(contractName) ?? null, version };
   }
 
   /**

@@ -163,6 +163,69 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   return writeThrough(t, w, attempt + 1);
 }
 
+/**
+ * The route read again under the fence: a gate that held it may have switched the phase meanwhile
+ * (a stat of the file that decides the route when unchanged, with no promise: a write reads nothing
+ * else of the state).
+ */
+async function routeUnderFence(t: WriteTarget): Promise<Route> {
+  return routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
+}
+
+/**
+ * Whether the phase moved off `route` since it was read, checked once a write's intents are in the
+ * journal (one stat when it did not; see writeRouted): a write that finds it moved takes the new route.
+ */
+async function routeMovedSince(t: WriteTarget, route: Route): Promise<boolean> {
+  if (t.watcher.routeUnchanged()) return false;
+  const now = await currentRoute(t);
+  return now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join();
+}
+
+/** The error an intent is closed with when the phase moved before its write began. */
+function movedBeforeWrite(t: WriteTarget, key: string): StateError {
+  return new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`);
+}
+
+/** A network's json-primary write turn, for the write of `what` (see writeRouted). */
+function takeJsonPrimaryTurn(t: WriteTarget, chainId: number, what: string): Promise<HeldLock> {
+  return acquireLock(lockFileFor(join(t.files.deployments, `${JSON_PRIMARY_TURN}${chainId}`)), {
+    timeoutMs: JSON_PRIMARY_TURN_WAIT_MS,
+    purpose: `json-primary write of ${what}`,
+  });
+}
+
+/**
+ * Ends a json-primary turn. Another process waits for the turn (it shows itself through
+ * `<lock>.wait` while it waits), and its write goes to LevelDB next: LevelDB is handed over now, not
+ * at this store's next idle poll, which cost the other about 25 ms a put (two scripts on one
+ * network: 11-13 puts a second each, 17-23 with the hand-over). Alone, a script keeps LevelDB open
+ * for its next put. The hand-over is a courtesy once the write is done: a close that fails is the
+ * handle's next use's to report.
+ */
+async function endJsonPrimaryTurn(turn: HeldLock, leveldb: StateStore | undefined): Promise<void> {
+  const waited = hasWaiters(turn.file);
+  await turn.release();
+  if (waited && leveldb instanceof LevelDbStore) await leveldb.handBack().catch(() => undefined);
+}
+
+/**
+ * Marks the migration diverged by `closed` (the write's `diverged` outcome: promote and cutover wait
+ * for a clean verify whose quiet point follows it) and returns DIVERGED naming its key.
+ */
+async function markedDiverged(t: WriteTarget, closed: OutcomeEntry, message: string, cause: unknown): Promise<StateError> {
+  await updateState(t.files, (s) => {
+    s.diverged = true;
+    s.divergedBy = { seq: closed.ref, key: closed.key, at: new Date().toISOString() };
+  });
+  return new StateError(ErrorCodes.DIVERGED, message, {
+    key: closed.key,
+    file: t.files.state,
+    hint: 'run verify; promote and cutover stay blocked until it is clean',
+    cause,
+  });
+}
+
 /** Puts a batch checked once on one side without checking it again. */
 function putManyChecked(store: StateStore, checked: readonly CheckedRecord[]): Promise<void> {
   return store instanceof AbstractStateStore ? store.putManyChecked(checked) : store.putMany(checked.map((one) => one.record));
@@ -188,7 +251,7 @@ export function jsonAlone(route: Route): boolean {
 export async function putManyInLevelDb(t: WriteTarget, checked: readonly CheckedRecord[]): Promise<boolean> {
   if (!levelDbAlone(await currentRoute(t))) return false;
   const write = async (): Promise<boolean> => {
-    if (!levelDbAlone(routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env))) return false;
+    if (!levelDbAlone(await routeUnderFence(t))) return false;
     await putManyChecked(t.openSide?.('leveldb') ?? (await t.side('leveldb')), checked);
     return true;
   };
@@ -225,7 +288,7 @@ export async function putChainInJson(t: WriteTarget, chain: readonly CheckedReco
 
 async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): Promise<void | typeof ROUTE_AGAIN> {
   // Read again under the fence, as writeRouted reads it.
-  const route = routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
+  const route = await routeUnderFence(t);
   if (!jsonFirst(route)) return ROUTE_AGAIN;
   const { phase } = t.watcher.state;
   const json = t.openSide?.('json') ?? (await t.side('json'));
@@ -267,15 +330,9 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   }
 
   // The fence against a phase change between reading the route and the intents (writeRouted).
-  if (!t.watcher.routeUnchanged()) {
-    const now = await currentRoute(t);
-    if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
-      await closeFailed(
-        (key) =>
-          new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
-      );
-      return ROUTE_AGAIN;
-    }
+  if (await routeMovedSince(t, route)) {
+    await closeFailed((key) => movedBeforeWrite(t, key));
+    return ROUTE_AGAIN;
   }
 
   if (bothSides) await putChainBothSides(t, json as JsonFileStore, chain, intentLines, outcomes);
@@ -323,10 +380,7 @@ async function putChainBothSides(
     t.journal.record(outcomes(outcome, () => error), { durable: true });
   let turn: HeldLock;
   try {
-    turn = await acquireLock(lockFileFor(join(t.files.deployments, `${JSON_PRIMARY_TURN}${chainId}`)), {
-      timeoutMs: JSON_PRIMARY_TURN_WAIT_MS,
-      purpose: `json-primary write of ${firstKey}${chain.length > 1 ? ` and ${chain.length - 1} more` : ''}`,
-    });
+    turn = await takeJsonPrimaryTurn(t, chainId, `${firstKey}${chain.length > 1 ? ` and ${chain.length - 1} more` : ''}`);
   } catch (error) {
     await close('primary-failed', error);
     throw error;
@@ -335,10 +389,7 @@ async function putChainBothSides(
   try {
     await writeBoth();
   } finally {
-    // Another process waits for the turn: LevelDB handed over now, as writeRouted does.
-    const waited = hasWaiters(turn.file);
-    await turn.release();
-    if (waited && leveldb instanceof LevelDbStore) await leveldb.handBack().catch(() => undefined);
+    await endJsonPrimaryTurn(turn, leveldb);
   }
 
   async function writeBoth(): Promise<void> {
@@ -404,17 +455,7 @@ async function putChainBothSides(
    */
   async function markBatchDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
     const closed = (await t.journal.append(outcomes('diverged', () => failed))) as OutcomeEntry[];
-    const named = closed[closed.length - 1] as OutcomeEntry;
-    await updateState(t.files, (s) => {
-      s.diverged = true;
-      s.divergedBy = { seq: named.ref, key: named.key, at: new Date().toISOString() };
-    });
-    return new StateError(ErrorCodes.DIVERGED, message, {
-      key: named.key,
-      file: t.files.state,
-      hint: 'run verify; promote and cutover stay blocked until it is clean',
-      cause,
-    });
+    return markedDiverged(t, closed[closed.length - 1] as OutcomeEntry, message, cause);
   }
 }
 
@@ -480,7 +521,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // Read again under the fence: a gate that held it may have switched the phase meanwhile (a
   // stat of the file that decides the route when unchanged, with no promise: the write reads
   // nothing else of the state).
-  const route = routeFor(t.watcher.routeUnchanged() ? t.watcher.state : await t.watcher.refresh(), t.env);
+  const route = await routeUnderFence(t);
   const state = t.watcher.state;
   // The phase switched to rolling-back since the route was read: waited for outside the fence.
   if (route.refuseWrites) return ROUTE_AGAIN;
@@ -567,15 +608,9 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   // is the one routed on, the flip comes after the line and the rollback sees (and waits for) it;
   // if it changed, this write takes the new route instead of landing on a side no longer read. The
   // stat is of the file that decides the route (routeUnchanged: phase.json, where it decides).
-  if (!t.watcher.routeUnchanged()) {
-    const now = await currentRoute(t);
-    if (now.refuseWrites || now.reads !== route.reads || now.writes.join() !== route.writes.join()) {
-      await close(
-        'primary-failed',
-        new StateError(ErrorCodes.WRITES_REFUSED, `${key}: the migration moved to ${t.watcher.state.phase} before the write began`),
-      );
-      return ROUTE_AGAIN;
-    }
+  if (await routeMovedSince(t, route)) {
+    await close('primary-failed', movedBeforeWrite(t, key));
+    return ROUTE_AGAIN;
   }
 
   // json-primary: one write of a network file at a time in every process, from its JSON write
@@ -585,10 +620,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   let turn: HeldLock | undefined;
   if (secondaryName !== undefined && primaryName === 'json') {
     try {
-      turn = await acquireLock(lockFileFor(join(t.files.deployments, `${JSON_PRIMARY_TURN}${chainId}`)), {
-        timeoutMs: JSON_PRIMARY_TURN_WAIT_MS,
-        purpose: `json-primary write of ${key}`,
-      });
+      turn = await takeJsonPrimaryTurn(t, chainId, key);
     } catch (error) {
       await close('primary-failed', error);
       throw error;
@@ -598,14 +630,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   try {
     return await writeBothSides();
   } finally {
-    // Another process waits for the turn (it shows itself through `<lock>.wait` while it waits),
-    // and its write goes to LevelDB next: LevelDB is handed over now, not at this store's next idle
-    // poll, which cost the other about 25 ms a put (two scripts on one network: 11-13 puts a second
-    // each, 17-23 with the hand-over). Alone, a script keeps LevelDB open for its next put.
-    const waited = turn !== undefined && hasWaiters(turn.file);
-    await turn?.release();
-    // A courtesy once the write is done: a close that fails is the handle's next use's to report.
-    if (waited && secondary instanceof LevelDbStore) await secondary.handBack().catch(() => undefined);
+    if (turn !== undefined) await endJsonPrimaryTurn(turn, secondary);
   }
 
   async function writeBothSides(): Promise<boolean> {
@@ -687,16 +712,6 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
 
   /** Journals the write as diverged (with `failed`), marks the migration so (promote and cutover wait for a clean verify) and returns DIVERGED. */
   async function markDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
-    const closed = (await t.journal.appendOne(outcomeEntry('diverged', failed))) as OutcomeEntry;
-    await updateState(t.files, (s) => {
-      s.diverged = true;
-      s.divergedBy = { seq: closed.ref, key, at: new Date().toISOString() };
-    });
-    return new StateError(ErrorCodes.DIVERGED, message, {
-      key,
-      file: t.files.state,
-      hint: 'run verify; promote and cutover stay blocked until it is clean',
-      cause,
-    });
+    return markedDiverged(t, (await t.journal.appendOne(outcomeEntry('diverged', failed))) as OutcomeEntry, message, cause);
   }
 }

@@ -1,6 +1,6 @@
 // What the putMany tests read back: the journal after a point, the writes of the factory store's
 // JSON side, and an upgrade of a record.
-import type { DeploymentRecord } from '@deploystate/core';
+import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import type { JsonFileStore } from '@deploystate/backend-json';
 import { stateFiles, type MigrationStateStore } from '../src/index.js';
@@ -54,4 +54,20 @@ export function countLevelDbWrites(store: MigrationStateStore): { readonly batch
     return putChecked(checked);
   };
   return counts;
+}
+
+/**
+ * Six records over three networks, in an order that interleaves them, with bsctestnet's `A` named
+ * twice (its second an upgrade): a batch whose networks' files are each written once, and whose
+ * doubled key must end as its last record.
+ */
+export function threeNetworksBatch(): DeploymentRecord[] {
+  return [
+    sampleRecord(97, 'A', 'bsctestnet', 1),
+    sampleRecord(84532, 'B', 'basesepolia', 1),
+    sampleRecord(97, 'C', 'bsctestnet', 1),
+    upgraded(sampleRecord(97, 'A', 'bsctestnet', 1), '3'),
+    sampleRecord(56, 'D', 'bscmainnet', 1),
+    sampleRecord(84532, 'E', 'basesepolia', 1),
+  ];
 }

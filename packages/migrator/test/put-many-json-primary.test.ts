@@ -14,7 +14,7 @@ import { createStateStore, Migration, type MigrationStateStore } from '../src/in
 import type { IntentEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 import { sidesDiffer, demoMigration, fixture, firstLine, runNode, useTempDir } from './helpers.js';
-import { countLevelDbWrites, countReplacements, journalSince, lastSeq, sidesOf, upgraded } from './put-many-helpers.js';
+import { countLevelDbWrites, countReplacements, journalSince, lastSeq, sidesOf, threeNetworksBatch, upgraded } from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-json-primary-');
 
@@ -71,14 +71,7 @@ describe('putMany through createStateStore() in json-primary', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     const replaced = countReplacements(store);
     const written = countLevelDbWrites(store);
-    const batch = [
-      sampleRecord(97, 'A', 'bsctestnet', 1),
-      sampleRecord(84532, 'B', 'basesepolia', 1),
-      sampleRecord(97, 'C', 'bsctestnet', 1),
-      upgraded(sampleRecord(97, 'A', 'bsctestnet', 1), '3'),
-      sampleRecord(56, 'D', 'bscmainnet', 1),
-      sampleRecord(84532, 'E', 'basesepolia', 1),
-    ];
+    const batch = threeNetworksBatch();
     try {
       await store.putMany(batch);
       const deployments = resolvePaths({ cwd: dir }).deployments;

@@ -12,7 +12,7 @@ import { acquireLock, createStateStore, type MigrationPhase } from '../src/index
 import type { IntentEntry, JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
-import { countLevelDbWrites, countReplacements, journalSince, lastSeq, upgraded } from './put-many-helpers.js';
+import { countLevelDbWrites, countReplacements, journalSince, lastSeq, threeNetworksBatch, upgraded } from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
 
@@ -69,14 +69,7 @@ describe('putMany through createStateStore()', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     const replaced = countReplacements(store);
     try {
-      const batch = [
-        sampleRecord(97, 'A', 'bsctestnet', 1),
-        sampleRecord(84532, 'B', 'basesepolia', 1),
-        sampleRecord(97, 'C', 'bsctestnet', 1),
-        upgraded(sampleRecord(97, 'A', 'bsctestnet', 1), '3'),
-        sampleRecord(56, 'D', 'bscmainnet', 1),
-        sampleRecord(84532, 'E', 'basesepolia', 1),
-      ];
+      const batch = threeNetworksBatch();
       await store.putMany(batch);
       const deployments = resolvePaths({ cwd: dir }).deployments;
       expect(Object.fromEntries(replaced)).toEqual({

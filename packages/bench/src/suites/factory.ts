@@ -178,7 +178,8 @@ async function getAfterPutGates(row: {
   context: SuiteContext;
   phase: string;
   store: StateStore;
-  reference: StateStore;
+  /** LevelDB alone at the phase's durability, and its name in the rows. */
+  reference: { name: string; store: StateStore };
   records: readonly DeploymentRecord[];
   size: number;
   legacy: RawLevel;
@@ -188,7 +189,7 @@ async function getAfterPutGates(row: {
 }): Promise<GateResult[]> {
   const { phase, records, size, stamp } = row;
   const next = nextInChain(records);
-  const referenceName = writesJson(phase) ? 'leveldb sync' : 'leveldb';
+  const referenceName = row.reference.name;
   const subject = (name: string, store: StateStore): Subject => ({
     name,
     before: (r) => store.put(upgraded(pickRecord(records, r), stamp.next++)),
@@ -212,7 +213,7 @@ async function getAfterPutGates(row: {
   const operation = `get after put ${phase}`;
   row.measurements.push(
     ...(await measure(
-      [subject('factory', row.store), subject(referenceName, row.reference), legacy],
+      [subject('factory', row.store), subject(referenceName, row.reference.store), legacy],
       {
         suite: 'factory',
         size,
@@ -372,18 +373,17 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           ratioGate({ ...LIMITS.read, name: `read (list, ${phase})` }, measurements, where(ops.list), gated),
           ratioGate({ ...LIMITS.query, name: `query (${phase})` }, measurements, where(ops.query), gated),
         );
-        gates.push(...(await getAfterPutGates({ context, phase, store, reference: writesJson(phase) ? aloneSync : alone, legacy, records, size, stamp, measurements, gated })));
+        // A write's reference: LevelDB alone, synced where the phase writes JSON durably.
+        const reference = writesJson(phase) ? { name: 'leveldb sync', store: aloneSync } : { name: 'leveldb', store: alone };
+        gates.push(...(await getAfterPutGates({ context, phase, store, reference, legacy, records, size, stamp, measurements, gated })));
         // json-only's row (below) adds the JSON store itself on a copy of the files.
         if (phase !== 'json-only') {
           gates.push(
             await putManyRow({
               context,
               phase,
-              subjects: [
-                { name: 'factory', store },
-                { name: writesJson(phase) ? 'leveldb sync' : 'leveldb', store: writesJson(phase) ? aloneSync : alone },
-              ],
-              reference: writesJson(phase) ? 'leveldb sync' : 'leveldb',
+              subjects: [{ name: 'factory', store }, reference],
+              reference: reference.name,
               write: (n) => upgraded(pickRecord(records, n), stamp.next++),
               size,
               note: `createStateStore() in ${phase} vs LevelDbStore ${writesJson(phase) ? 'sync: true' : 'sync false'}`,
