@@ -245,50 +245,80 @@ export class LevelDbStore extends AbstractStateStore {
     // counted and rejects the same way).
     return this.timed(write.op, () => {
       this.assertWritable();
-      let key: string;
-      let value: string | undefined;
       if (write.op === 'put') {
         const checked = 'checked' in write ? write.checked : checkRecord(write.record);
-        key = checked.key;
-        value = stringifyLossless(checked.record);
-      } else {
-        key = recordKey(write.chainId, write.contractName);
+        return this.batchWithOutbox([{ type: 'put', key: checked.key, value: stringifyLossless(checked.record) }], [entry], admit);
       }
-      const { id, seq, ms } = newOutboxId();
-      const stored = encodeOutboxEntry(entry, seq, ms);
-      const record = value === undefined ? ({ type: 'del', key } as const) : ({ type: 'put', key, value } as const);
-      const viaHandle = (): Promise<{ admitted: boolean; existed: boolean }> =>
-        this.withDb(
-          async (db) => {
-            const existed = value === undefined ? (await (db.get(key) as Promise<string | undefined>)) !== undefined : true;
-            if (!admit()) return { admitted: false, existed };
-            await writeStrings(db, [record, { type: 'put', key: id, value: stored }], this.sync);
-            return { admitted: true, existed };
-          },
-          key,
-          ErrorCodes.WRITE_FAILED,
-        );
-      // A put on a handle already open takes it without a promise and goes straight to the batch
-      // (admit's check and the batch in one synchronous run): the common case of a writer.
-      if (value !== undefined) {
-        const lease = this.handle?.leaseNow();
-        if (lease !== undefined) return this.putWithOutboxNow(lease, record, { type: 'put', key: id, value: stored }, admit, viaHandle);
-      }
-      return viaHandle();
+      const key = recordKey(write.chainId, write.contractName);
+      const operations: StringOperation[] = [{ type: 'del', key }, outboxOperation(entry)];
+      return this.withDb(
+        async (db) => {
+          const existed = (await (db.get(key) as Promise<string | undefined>)) !== undefined;
+          if (!admit()) return { admitted: false, existed };
+          await writeStrings(db, operations, this.sync);
+          return { admitted: true, existed };
+        },
+        key,
+        ErrorCodes.WRITE_FAILED,
+      );
     });
   }
 
-  /** writeWithOutbox's put on a lease taken synchronously; errors are mapped as withDb maps them. */
-  private async putWithOutboxNow(
+  /**
+   * Writes several records and an outbox entry for each (`entry(record)`) in one LevelDB batch: all
+   * of them or none. `admit` runs once, as writeWithOutbox's does: false writes nothing. A key named
+   * twice ends as its last record (each gets its entry; the drain reads the key's value once).
+   */
+  async putManyWithOutbox(
+    checked: readonly CheckedRecord[],
+    entry: (record: CheckedRecord) => NewOutboxEntry,
+    admit: () => boolean = () => true,
+  ): Promise<{ admitted: boolean }> {
+    return this.timed('putMany', () => {
+      this.assertWritable();
+      // Every record printed before LevelDB is asked: one that cannot be refuses the batch.
+      const records = checked.map((one): StringOperation => ({ type: 'put', key: one.key, value: stringifyLossless(one.record) }));
+      return this.batchWithOutbox(records, checked.map(entry), admit);
+    });
+  }
+
+  /**
+   * The puts and their outbox entries in one batch once `admit` passes: on a handle already open at
+   * once, with no promise between admit's check and the batch (a writer's common case), else
+   * through the handle opened for it.
+   */
+  private batchWithOutbox(
+    records: readonly StringOperation[],
+    entries: readonly NewOutboxEntry[],
+    admit: () => boolean,
+  ): Promise<{ admitted: boolean; existed: boolean }> {
+    const operations = [...records, ...entries.map(outboxOperation)];
+    const key = records[0]?.key;
+    const viaHandle = (): Promise<{ admitted: boolean; existed: boolean }> =>
+      this.withDb(
+        async (db) => {
+          if (!admit()) return { admitted: false, existed: true };
+          await writeStrings(db, operations, this.sync);
+          return { admitted: true, existed: true };
+        },
+        key,
+        ErrorCodes.WRITE_FAILED,
+      );
+    const lease = this.handle?.leaseNow();
+    return lease !== undefined ? this.batchWithOutboxNow(lease, operations, key, admit, viaHandle) : viaHandle();
+  }
+
+  /** batchWithOutbox's batch on a lease taken synchronously; errors are mapped as withDb maps them. */
+  private async batchWithOutboxNow(
     lease: Lease<Db>,
-    record: StringOperation,
-    outbox: StringOperation,
+    operations: readonly StringOperation[],
+    key: string | undefined,
     admit: () => boolean,
     viaHandle: () => Promise<{ admitted: boolean; existed: boolean }>,
   ): Promise<{ admitted: boolean; existed: boolean }> {
     try {
       if (!admit()) return { admitted: false, existed: true };
-      await this.writing(this.openHandle(), lease.db, (db) => writeStrings(db, [record, outbox], this.sync));
+      await this.writing(this.openHandle(), lease.db, (db) => writeStrings(db, operations, this.sync));
       return { admitted: true, existed: true };
     } catch (error) {
       if (error === FOLDER_REPLACED) {
@@ -296,7 +326,7 @@ export class LevelDbStore extends AbstractStateStore {
         // Again the usual way, through a new handle once this one has closed (admit() asked again there).
         return viaHandle();
       }
-      throw this.levelError(error, record.key, ErrorCodes.WRITE_FAILED);
+      throw this.levelError(error, key, ErrorCodes.WRITE_FAILED);
     } finally {
       lease.release();
     }
@@ -598,6 +628,12 @@ export class LevelDbStore extends AbstractStateStore {
 }
 
 /** writing()'s signal that the folder was replaced under its handle: withDb writes again on a new one. */
+/** An outbox entry as the batch's operation under a new id (newOutboxId: this process's next, in order). */
+function outboxOperation(entry: NewOutboxEntry): StringOperation {
+  const { id, seq, ms } = newOutboxId();
+  return { type: 'put', key: id, value: encodeOutboxEntry(entry, seq, ms) };
+}
+
 const FOLDER_REPLACED = new Error('the LevelDB folder was replaced under the open handle');
 /** How often a read waiting for a replaced handle to close looks again. */
 const REOPEN_POLL_MS = 5;

@@ -113,6 +113,37 @@ describe('LevelDB outbox', () => {
     expect((await store.readOutbox()).map((e) => e.key)).not.toContain('56-Refused');
   });
 
+  it('writes a batch of records with an entry each in one LevelDB batch, entries in order, a key named twice ending as its last record', async () => {
+    const batch = [sampleRecord(97, 'One', 'bsctestnet', 1), sampleRecord(56, 'Two', 'bscmainnet', 1), sampleRecord(97, 'One', 'bsctestnet', 2)].map((r) =>
+      checkRecord(r),
+    );
+    const before = (await store.readOutbox()).length;
+    const result = await store.putManyWithOutbox(batch, (one) => ({ key: one.key, op: 'put', pid: process.pid, phase: 'dual-write' }));
+    expect(result.admitted).toBe(true);
+    expect(await store.get(97, 'One')).toEqual(sampleRecord(97, 'One', 'bsctestnet', 2));
+    expect(await store.get(56, 'Two')).toEqual(sampleRecord(56, 'Two', 'bscmainnet', 1));
+    const added = (await store.readOutbox()).slice(before);
+    expect(added.map((e) => [e.key, e.op, e.phase])).toEqual([
+      ['97-One', 'put', 'dual-write'],
+      ['56-Two', 'put', 'dual-write'],
+      ['97-One', 'put', 'dual-write'],
+    ]);
+  });
+
+  it('writes nothing of a batch when the admit check says no, or when one of its records cannot be printed', async () => {
+    const before = await store.readOutbox();
+    const refused = await store.putManyWithOutbox([checkRecord(sampleRecord(56, 'Refused', 'bscmainnet'))], (one) => ({ key: one.key, op: 'put', pid: 1 }), () => false);
+    expect(refused.admitted).toBe(false);
+    const fine = checkRecord(sampleRecord(56, 'Fine', 'bscmainnet'));
+    const broken = checkRecord(sampleRecord(97, 'Broken', 'bsctestnet'));
+    // A value the codec cannot print (a record built past the checks): the whole batch is refused.
+    const unprintable = { ...broken, record: { ...broken.record, deploymentArgs: [Number.NaN] } } as unknown as typeof broken;
+    await expect(store.putManyWithOutbox([fine, unprintable], (one) => ({ key: one.key, op: 'put', pid: 1 }))).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+    expect(await store.get(56, 'Refused')).toBeNull();
+    expect(await store.get(56, 'Fine')).toBeNull();
+    expect(await store.readOutbox()).toEqual(before);
+  });
+
   it('a delete goes with its entry and says whether the record was there', async () => {
     const gone = await store.writeWithOutbox({ op: 'delete', chainId: 56, contractName: 'Router' }, { key: '56-Router', op: 'delete', pid: 1 });
     expect(gone).toEqual({ admitted: true, existed: true });

@@ -514,6 +514,27 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
   return w.op === 'put' ? true : existed;
 }
 
+/**
+ * A putMany where writes take the outbox (dual-write): every record and its outbox entry in one
+ * LevelDB batch, all or none, the phase checked once LevelDB is held as a single put's is
+ * (writeToOutbox); the drainer brings JSON up to date. false, with nothing written, on any other
+ * route or when the phase moved before the batch: the caller writes the records by the route they take.
+ */
+export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedRecord[]): Promise<boolean> {
+  const outbox = t.outbox;
+  if (outbox === undefined || !usesOutbox(await currentRoute(t))) return false;
+  const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
+  if (!(leveldb instanceof LevelDbStore)) return false;
+  const { pid } = process;
+  const { phase } = t.watcher.state;
+  const written = leveldb.putManyWithOutbox(checked, (one) => ({ key: one.key, op: 'put', pid, phase }), () => t.watcher.routeUnchanged());
+  // Armed while LevelDB writes the batch, as a single put arms it (writeToOutbox).
+  outbox.schedule();
+  if (!(await written).admitted) return false;
+  outbox.committed();
+  return true;
+}
+
 async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof ROUTE_AGAIN> {
   const { key, chainId, contractName } = writeKey(w);
   const op = w.op;

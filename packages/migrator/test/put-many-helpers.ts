@@ -39,12 +39,22 @@ export function countReplacements(store: MigrationStateStore): Map<string, numbe
 /** An upgrade of a record: a new implementation address, so its file changes. */
 export const upgraded = (record: DeploymentRecord, digit: string): DeploymentRecord => ({ ...record, address: `0x${digit.repeat(40)}` });
 
-/** Counts the LevelDB batches and single puts the factory store's LevelDB side is given from now on. */
-export function countLevelDbWrites(store: MigrationStateStore): { readonly batches: number; readonly puts: number } {
+/**
+ * Counts the LevelDB batches and single puts the factory store's LevelDB side is given from now on,
+ * with and without outbox entries (dual-write's writes carry them).
+ */
+export function countLevelDbWrites(store: MigrationStateStore): {
+  readonly batches: number;
+  readonly puts: number;
+  readonly outboxBatches: number;
+  readonly outboxWrites: number;
+} {
   const leveldb = sidesOf(store).leveldb;
-  const counts = { batches: 0, puts: 0 };
+  const counts = { batches: 0, puts: 0, outboxBatches: 0, outboxWrites: 0 };
   const putMany = leveldb.putManyChecked.bind(leveldb);
   const putChecked = leveldb.putChecked.bind(leveldb);
+  const putManyWithOutbox = leveldb.putManyWithOutbox.bind(leveldb);
+  const writeWithOutbox = leveldb.writeWithOutbox.bind(leveldb);
   leveldb.putManyChecked = (checked) => {
     counts.batches++;
     return putMany(checked);
@@ -52,6 +62,14 @@ export function countLevelDbWrites(store: MigrationStateStore): { readonly batch
   leveldb.putChecked = (checked) => {
     counts.puts++;
     return putChecked(checked);
+  };
+  leveldb.putManyWithOutbox = (...args) => {
+    counts.outboxBatches++;
+    return putManyWithOutbox(...args);
+  };
+  leveldb.writeWithOutbox = (...args) => {
+    counts.outboxWrites++;
+    return writeWithOutbox(...args);
   };
   return counts;
 }

@@ -11,8 +11,9 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
 import type { IntentEntry, JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
-import { countLevelDbWrites, countReplacements, journalSince, lastSeq, threeNetworksBatch, upgraded } from './put-many-helpers.js';
+import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, runNode, useTempDir } from './helpers.js';
+import { outboxKeys } from './outbox-helpers.js';
+import { countLevelDbWrites, countReplacements, journalSince, lastSeq, sidesOf, threeNetworksBatch, upgraded } from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
 
@@ -209,6 +210,77 @@ describe('putMany through createStateStore()', () => {
       expect(await store.get(1, 'C')).toEqual(sampleRecord(1, 'C', 'ethereum', 1));
     } finally {
       await store.close();
+    }
+  });
+  // Before: each record was a LevelDB batch of its own with its outbox entry (20 records 1.9-3.1x
+  // LevelDB alone's putMany).
+  it('in dual-write writes the whole call with an outbox entry per record as one LevelDB batch; the drain then writes every network file', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'dual-write');
+    const since = await lastSeq(dir);
+    const store = createStateStore({ cwd: dir, env: {} });
+    const written = countLevelDbWrites(store);
+    const batch = threeNetworksBatch();
+    try {
+      await store.putMany(batch);
+      expect({ ...written }).toEqual({ batches: 0, puts: 0, outboxBatches: 1, outboxWrites: 0 });
+      expect((await store.get(97, 'A'))?.address).toBe(`0x${'3'.repeat(40)}`);
+    } finally {
+      await store.close();
+    }
+    // close() drained the outbox: every network file holds its records, the doubled key its last.
+    const paths = resolvePaths({ cwd: dir });
+    expect(await outboxKeys(paths.leveldb)).toEqual([]);
+    const json = new JsonFileStore({ dir: paths.deployments, readOnly: true });
+    await json.open();
+    try {
+      for (const record of [batch[1], batch[2], batch[3], batch[4], batch[5]]) {
+        expect(await json.get(record!.chainId, record!.contractName)).toEqual(record);
+      }
+    } finally {
+      await json.close();
+    }
+    // Each outbox entry journalled as the drain applied it, as a single dual-write put's is.
+    const outcomes = (await journalSince(dir, since)).filter((e): e is OutcomeEntry => e.type === 'outcome');
+    expect(new Set(outcomes.map((e) => e.key))).toEqual(new Set(['97-A', '84532-B', '97-C', '56-D', '84532-E']));
+    expect(outcomes.every((e) => e.outcome === 'ok')).toBe(true);
+  });
+
+  // The batch checks the phase once it holds LevelDB, as a single dual-write put does: a rollback a
+  // teammate pulled in meanwhile (phase.json replaced, no gate) sends the records where the new phase
+  // writes, with no outbox entry that would later carry them into the JSON files.
+  it('in dual-write follows a phase.json pulled before its LevelDB batch: nothing goes through the outbox, the records land in LevelDB', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'dual-write');
+    const store = createStateStore({ cwd: dir, env: {} });
+    const leveldb = sidesOf(store).leveldb;
+    const original = leveldb.putManyWithOutbox.bind(leveldb);
+    let pulled = false;
+    leveldb.putManyWithOutbox = async (...args) => {
+      if (!pulled) {
+        pulled = true;
+        const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]).done;
+        if (code !== 0) throw new Error(stderr);
+      }
+      return original(...args);
+    };
+    try {
+      await store.putMany([sampleRecord(97, 'Pulled', 'bsctestnet', 1), sampleRecord(56, 'PulledToo', 'bscmainnet', 1)]);
+      expect(pulled).toBe(true);
+      expect(store.phase).toBe('leveldb-only');
+      expect(await store.get(97, 'Pulled')).toEqual(sampleRecord(97, 'Pulled', 'bsctestnet', 1));
+    } finally {
+      await store.close();
+    }
+    const paths = resolvePaths({ cwd: dir });
+    expect(await outboxKeys(paths.leveldb)).toEqual([]);
+    const json = new JsonFileStore({ dir: paths.deployments, readOnly: true });
+    await json.open();
+    try {
+      expect(await json.get(97, 'Pulled')).toBeNull();
+      expect(await json.get(56, 'PulledToo')).toBeNull();
+    } finally {
+      await json.close();
     }
   });
 });

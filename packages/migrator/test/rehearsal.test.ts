@@ -8,9 +8,14 @@ import { compareDirect, demoMigration, firstLine, runNode, useTempDir } from './
 const tempDir = useTempDir('migrator-e2e-');
 
 describe('rehearsal', () => {
-  it('walks every state while another process writes, and ends with equal digests holding every concurrent write', async () => {
+  // A script's puts and deletes (writer.mjs), and a script's putMany of three networks every 10 ms
+  // (batch-writer.mjs), which in dual-write is one LevelDB batch with its outbox entries.
+  it.each([
+    ['puts and deletes', 'writer.mjs'],
+    ['putMany batches', 'batch-writer.mjs'],
+  ])('walks every state while another process writes %s, and ends with equal digests holding every concurrent write', async (_, fixture) => {
     const migration = await demoMigration(tempDir());
-    const writer = runNode('writer.mjs', [tempDir(), '36', 'w']);
+    const writer = runNode(fixture, [tempDir(), '36', 'w']);
 
     expect((await migration.analyze()).ok).toBe(true);
     await migration.enableDualWrite();
