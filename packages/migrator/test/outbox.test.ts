@@ -75,6 +75,24 @@ describe('dual-write outbox', () => {
     expect(compare.equal).toBe(true);
   });
 
+  it("a putMany killed after its LevelDB batch, before the drain, leaves every record's entry; the next process applies them all", async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Batch', 'bsctestnet', 'many']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+    // One batch: every record and its entry landed together.
+    expect((await outboxKeys(leveldb)).length).toBe(3);
+    expect((await migration.compare()).pending.sort()).toEqual(['56-BatchC', '97-BatchA', '97-BatchB']);
+    // The next process: a script that reads one of them, without DUAL_WRITE_MODE.
+    const next = createStateStore({ cwd: tempDir(), env: {} });
+    expect(await next.getContract(97, 'BatchA')).not.toBeNull();
+    await next.close();
+    expect(await jsonHas(tempDir(), 97, ['BatchA', 'BatchB'])).toEqual([true, true]);
+    expect(await jsonHas(tempDir(), 56, ['BatchC'])).toEqual([true]);
+    expect(await outboxKeys(leveldb)).toEqual([]);
+    expect((await migration.compare()).equal).toBe(true);
+  });
+
   // A close drains several network files side by side, syncs their folder once they are all
   // replaced, and journals the round's lines in one append before it removes the entries: a kill
   // anywhere in between leaves every entry for the next process, which applies and journals it.
