@@ -2,7 +2,7 @@
 // JSON side, and an upgrade of a record.
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
-import type { JsonFileStore } from '@deploystate/backend-json';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { stateFiles, type MigrationStateStore } from '../src/index.js';
 import { Journal, type JournalEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
@@ -16,6 +16,17 @@ export async function journalSince(dir: string, sinceSeq: number): Promise<Journ
 
 export async function lastSeq(dir: string): Promise<number> {
   return new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).lastSeq();
+}
+
+/** What the project's network files hold under each chain and name (null: no record), read by a store of their own. */
+export async function inJsonFiles(dir: string, keys: ReadonlyArray<readonly [number, string]>): Promise<Array<DeploymentRecord | null>> {
+  const json = new JsonFileStore({ dir: resolvePaths({ cwd: dir }).deployments, readOnly: true });
+  await json.open();
+  try {
+    return await Promise.all(keys.map(([chainId, name]) => json.get(chainId, name)));
+  } finally {
+    await json.close();
+  }
 }
 
 /** The factory store's two sides (a test's look inside). */
