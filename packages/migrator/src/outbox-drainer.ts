@@ -419,7 +419,12 @@ export class OutboxDrainer {
           this.pending = true;
           this.yieldedInARow++;
           if (this.timer === undefined) this.arm(Math.min(DRAIN_MAX_DELAY_MS, DRAIN_QUIET_MS * 2 ** Math.min(this.yieldedInARow - 1, 5)));
-        } else this.yieldedInARow = 0;
+        } else {
+          this.yieldedInARow = 0;
+          // Stopped after its rounds with entries left (a putMany of more records than they take is
+          // one batch): the rest is drained next, not left until some later put.
+          if (result.left) this.pending = true;
+        }
         return result;
       } catch (error) {
         // The fence or LevelDB was busy for too long, or the journal cannot be written: the
@@ -447,8 +452,12 @@ export class OutboxDrainer {
 
   /** Drains what this process left (close() calls it), then stops listening for the exit. */
   async close(): Promise<void> {
-    if (this.pending || this.timer !== undefined) await this.drainNow();
-    else await this.running;
+    if (this.pending || this.timer !== undefined) {
+      // Until a drain leaves nothing (one stops after its rounds): LevelDB, committed to git, keeps
+      // no entry once nothing runs, and JSON lacks nothing LevelDB acknowledged.
+      let drained = await this.drainNow();
+      while (drained?.left === true && drained.failed === 0 && drained.yielded !== true) drained = await this.drainNow();
+    } else await this.running;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = false;

@@ -34,11 +34,15 @@ export async function outboxStatus(ctx: Pick<MigrationContext, 'files'>, store: 
 /**
  * Drains the outbox from the command's own process (the caller holds the gate fence): a gate
  * switches the phase only once JSON holds every write LevelDB acknowledged. What the drain's check
- * finds before it writes a file comes back in `overwrites`, for the gate to stop on.
+ * finds before it writes a file comes back in `overwrites`, for the gate to stop on. `untilEmpty`
+ * (a caller that holds LevelDB, so no write adds an entry meanwhile): rounds until none is left,
+ * where a drain otherwise stops after its usual rounds (a dual-write putMany of more records than
+ * they take is one batch of as many entries).
  */
 export function drainForGate(
   ctx: MigrationContext,
   watch = new OverwriteWatch(coownedContext(ctx), () => undefined),
+  options: { untilEmpty?: boolean } = {},
 ): Promise<DrainResult> {
   return drainOutbox(
     {
@@ -48,7 +52,7 @@ export function drainForGate(
       json: () => ctx.json(),
       watch,
     },
-    { fenced: true },
+    { fenced: true, ...(options.untilEmpty && { rounds: Infinity }) },
   );
 }
 

@@ -80,7 +80,9 @@ export function promote(c: CommandContext): Promise<void> {
     await admit(c, 'promote');
     const leveldb = await c.ctx.leveldb();
     await leveldb.holdWhile(async () => {
-      const drained = await drainForGate(c.ctx, watch);
+      // Every entry, however many: JSON is read from the switch on, and one it lacks is a contract a
+      // deploy script does not find (and deploys again).
+      const drained = await drainForGate(c.ctx, watch, { untilEmpty: true });
       // A drain that failed leaves its failure for the gate: refused as "outbox drains".
       if (drained.failed > 0) await admit(c, 'promote');
       if (drained.overwrites.length > 0) throw foreignOverwriteError(drained.overwrites, 'promote'); // [coowned]

@@ -93,6 +93,42 @@ describe('dual-write outbox', () => {
     expect((await migration.compare()).equal).toBe(true);
   });
 
+  // A drain stops after 20 rounds of 500 entries; a dual-write putMany is one batch of an entry per
+  // record, so one call can leave more than a drain takes.
+  const MORE_THAN_A_DRAIN = 10_050;
+
+  it('a putMany of more records than one drain takes: close() drains them all, and a script that simply ends does too', async () => {
+    await demoMigration(tempDir(), 'copied');
+    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+    for (const mode of ['close', 'end']) {
+      const { code, stderr } = await runNode('outbox-writer.mjs', [tempDir(), '97', `Many${mode}`, String(MORE_THAN_A_DRAIN), mode, 'bsctestnet', 'many']).done;
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(await outboxKeys(leveldb)).toEqual([]);
+      expect(await jsonHas(tempDir(), 97, [`Many${mode}0`, `Many${mode}${MORE_THAN_A_DRAIN - 1}`])).toEqual([true, true]);
+    }
+  });
+
+  it('promote drains every entry a killed putMany left, however many, before JSON is read: none is left behind', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Killed', 'bsctestnet', 'many', String(MORE_THAN_A_DRAIN)]);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+    expect((await outboxKeys(leveldb)).length).toBe(MORE_THAN_A_DRAIN);
+    // Pending, not differences: the verify is clean.
+    expect((await migration.verify()).clean).toBe(true);
+    await migration.promote();
+    expect(await outboxKeys(leveldb)).toEqual([]);
+    // json-primary reads JSON: a script finds the batch's last record there.
+    const next = createStateStore({ cwd: tempDir(), env: {} });
+    try {
+      expect(await next.getContract(97, `Killed${MORE_THAN_A_DRAIN - 1}`)).not.toBeNull();
+      expect(next.phase).toBe('json-primary');
+    } finally {
+      await next.close();
+    }
+  });
+
   // A close drains several network files side by side, syncs their folder once they are all
   // replaced, and journals the round's lines in one append before it removes the entries: a kill
   // anywhere in between leaves every entry for the next process, which applies and journals it.
