@@ -517,10 +517,12 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
 /**
  * A putMany where writes take the outbox (dual-write): every record and its outbox entry in one
  * LevelDB batch, all or none, the phase checked once LevelDB is held as a single put's is
- * (writeToOutbox); the drainer brings JSON up to date. false, with nothing written, on any other
- * route or when the phase moved before the batch: the caller writes the records by the route they take.
+ * (writeToOutbox); the drainer brings JSON up to date. A check that finds the phase files changed
+ * reads them again, as a put does: still this route (a git pull that replaced phase.json with the
+ * same phase), the batch again, whole. false, with nothing written, on any other route: the caller
+ * writes the records by the route of the state as now read.
  */
-export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedRecord[]): Promise<boolean> {
+export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedRecord[], attempt = 0): Promise<boolean> {
   const outbox = t.outbox;
   if (outbox === undefined || !usesOutbox(await currentRoute(t))) return false;
   const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
@@ -530,7 +532,8 @@ export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedR
   const written = leveldb.putManyWithOutbox(checked, (one) => ({ key: one.key, op: 'put', pid, phase }), () => t.watcher.routeUnchanged());
   // Armed while LevelDB writes the batch, as a single put arms it (writeToOutbox).
   outbox.schedule();
-  if (!(await written).admitted) return false;
+  // Read again, once per change (the fourth leaves it to the caller, who writes record by record).
+  if (!(await written).admitted) return attempt < 3 && putManyToOutbox(t, checked, attempt + 1);
   outbox.committed();
   return true;
 }

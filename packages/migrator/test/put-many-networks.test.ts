@@ -267,4 +267,35 @@ describe('putMany through createStateStore()', () => {
     expect(await outboxKeys(resolvePaths({ cwd: dir }).leveldb)).toEqual([]);
     expect(await inJsonFiles(dir, [[97, 'Pulled'], [56, 'PulledToo']])).toEqual([null, null]);
   });
+
+  // A put that finds the phase files changed reads them again and, on the same route, writes again:
+  // so does the batch, still one batch (all or nothing), never a batch a record.
+  it('in dual-write, after a git pull that replaced phase.json with the same phase before its batch, writes the call again as one batch', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'dual-write');
+    const store = createStateStore({ cwd: dir, env: {} });
+    const leveldb = sidesOf(store).leveldb;
+    const original = leveldb.putManyWithOutbox.bind(leveldb);
+    let pulled = false;
+    leveldb.putManyWithOutbox = async (...args) => {
+      if (!pulled) {
+        pulled = true;
+        const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'dual-write' })]).done;
+        if (code !== 0) throw new Error(stderr);
+      }
+      return original(...args);
+    };
+    const written = countLevelDbWrites(store);
+    const batch = threeNetworksBatch();
+    try {
+      await store.putMany(batch);
+      expect(pulled).toBe(true);
+      // The first refused (phase.json replaced), the second whole; no record written alone.
+      expect({ ...written }).toEqual({ batches: 0, puts: 0, outboxBatches: 2, outboxWrites: 0 });
+      expect((await store.get(97, 'A'))?.address).toBe(`0x${'3'.repeat(40)}`);
+    } finally {
+      await store.close();
+    }
+    expect(await outboxKeys(resolvePaths({ cwd: dir }).leveldb)).toEqual([]);
+  });
 });
