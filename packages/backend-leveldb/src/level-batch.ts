@@ -1,8 +1,9 @@
-// One LevelDB batch of a few string writes: the dual-write put's record and outbox entry. level's
-// public batch() checks, clones and re-encodes every operation in JavaScript (the chained form adds a
-// batch object with checks of its own); for two small writes that costs more than LevelDB's work
-// when the code is cold, as it is for a deploy script's put every 100 ms (measured: public array
-// batch 1.25-1.4x a lone put, chained 1.35-1.5x, the implementation's own batch 1.05x).
+// One LevelDB batch of string writes: the dual-write put's record and outbox entry (a putMany's
+// records and theirs). level's public batch() checks, clones and re-encodes every operation in
+// JavaScript (the chained form adds a batch object with checks of its own); for two small writes
+// that costs more than LevelDB's work when the code is cold, as it is for a deploy script's put
+// every 100 ms (measured: public array batch 1.25-1.4x a lone put, chained 1.35-1.5x, the
+// implementation's own batch 1.05x).
 import type { Db } from './level-open.js';
 
 export type StringOperation = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };

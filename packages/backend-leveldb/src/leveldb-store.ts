@@ -293,7 +293,8 @@ export class LevelDbStore extends AbstractStateStore {
     admit: () => boolean,
   ): Promise<{ admitted: boolean; existed: boolean }> {
     const operations = [...records, ...entries.map(outboxOperation)];
-    const key = records[0]?.key;
+    // A failure names the key of a single put; a batch's is no one record's (its first would read as the culprit).
+    const key = records.length === 1 ? records[0]?.key : undefined;
     const viaHandle = (): Promise<{ admitted: boolean; existed: boolean }> =>
       this.withDb(
         async (db) => {
@@ -627,13 +628,13 @@ export class LevelDbStore extends AbstractStateStore {
   }
 }
 
-/** writing()'s signal that the folder was replaced under its handle: withDb writes again on a new one. */
 /** An outbox entry as the batch's operation under a new id (newOutboxId: this process's next, in order). */
 function outboxOperation(entry: NewOutboxEntry): StringOperation {
   const { id, seq, ms } = newOutboxId();
   return { type: 'put', key: id, value: encodeOutboxEntry(entry, seq, ms) };
 }
 
+/** writing()'s signal that the folder was replaced under its handle: withDb writes again on a new one. */
 const FOLDER_REPLACED = new Error('the LevelDB folder was replaced under the open handle');
 /** How often a read waiting for a replaced handle to close looks again. */
 const REOPEN_POLL_MS = 5;

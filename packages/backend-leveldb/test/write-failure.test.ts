@@ -48,6 +48,28 @@ describe('a write LevelDB fails', () => {
     expect(missing).toEqual([]);
   });
 
+  // A dual-write putMany is one batch of every record and its outbox entry: a full disk fails it
+  // whole, WRITE_FAILED naming the folder and no one record of it, and the next put goes in.
+  it.skipIf(process.platform !== 'linux')('a putManyWithOutbox past the file-size limit writes none of its records or entries, and the next put lands', async () => {
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'limited-outbox-batch.ts'), folder.path], { fileSizeKb: 48 });
+    folder.children.push(writer);
+    await writer.exited;
+    expect(writer.output()).toContain('failed WRITE_FAILED key=none');
+    expect(writer.output()).toContain('after ok');
+    expect(writer.output()).toContain('closed');
+    const store = new LevelDbStore({ path: folder.path });
+    await store.open();
+    try {
+      expect(await store.get(97, 'After')).not.toBeNull();
+      const left: string[] = [];
+      for (let i = 0; i < 200; i++) if ((await store.get(97, `Big${i}`)) !== null) left.push(`Big${i}`);
+      expect(left).toEqual([]);
+      expect((await store.readOutbox()).map((e) => e.key)).toEqual(['97-After']);
+    } finally {
+      await store.close();
+    }
+  });
+
   // Before: CORRUPTED, "the store is damaged", with a hint to repair a copy (1 of 1 runs): an open
   // whose log LevelDB compacts into a table past the process's file-size limit (EFBIG) damages
   // nothing. Now WRITE_FAILED, with the hint that names the limit.
