@@ -247,7 +247,8 @@ export class LevelDbStore extends AbstractStateStore {
       this.assertWritable();
       if (write.op === 'put') {
         const checked = 'checked' in write ? write.checked : checkRecord(write.record);
-        return this.batchWithOutbox([{ type: 'put', key: checked.key, value: stringifyLossless(checked.record) }], [entry], admit);
+        const record: StringOperation = { type: 'put', key: checked.key, value: stringifyLossless(checked.record) };
+        return this.batchWithOutbox([record, outboxOperation(entry)], checked.key, admit);
       }
       const key = recordKey(write.chainId, write.contractName);
       const operations: StringOperation[] = [{ type: 'del', key }, outboxOperation(entry)];
@@ -277,24 +278,23 @@ export class LevelDbStore extends AbstractStateStore {
     return this.timed('putMany', () => {
       this.assertWritable();
       // Every record printed before LevelDB is asked: one that cannot be refuses the batch.
-      const records = checked.map((one): StringOperation => ({ type: 'put', key: one.key, value: stringifyLossless(one.record) }));
-      return this.batchWithOutbox(records, checked.map(entry), admit);
+      const operations = checked.map((one): StringOperation => ({ type: 'put', key: one.key, value: stringifyLossless(one.record) }));
+      for (const one of checked) operations.push(outboxOperation(entry(one)));
+      // A failure names no key: a batch's is no one record's (its first would read as the culprit).
+      return this.batchWithOutbox(operations, undefined, admit);
     });
   }
 
   /**
-   * The puts and their outbox entries in one batch once `admit` passes: on a handle already open at
+   * Puts and their outbox entries in one batch once `admit` passes: on a handle already open at
    * once, with no promise between admit's check and the batch (a writer's common case), else
-   * through the handle opened for it.
+   * through the handle opened for it. A failure names `key` (a single put's).
    */
   private batchWithOutbox(
-    records: readonly StringOperation[],
-    entries: readonly NewOutboxEntry[],
+    operations: readonly StringOperation[],
+    key: string | undefined,
     admit: () => boolean,
   ): Promise<{ admitted: boolean; existed: boolean }> {
-    const operations = [...records, ...entries.map(outboxOperation)];
-    // A failure names the key of a single put; a batch's is no one record's (its first would read as the culprit).
-    const key = records.length === 1 ? records[0]?.key : undefined;
     const viaHandle = (): Promise<{ admitted: boolean; existed: boolean }> =>
       this.withDb(
         async (db) => {
