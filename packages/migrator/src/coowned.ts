@@ -86,6 +86,19 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
   return result;
 }
 
+/** A read that found a key gone which the store wrote: not absent, so never null (a deploy flow would deploy it again). */
+export function lostWriteError(lost: ForeignOverwrite): StateError {
+  return new StateError(
+    ErrorCodes.FOREIGN_OVERWRITE,
+    `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: another program or a git command (a pull or merge) rewrote the file, so whether it is deployed is unknown`,
+    {
+      file: lost.file,
+      key: lost.key,
+      hint: 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again',
+    },
+  );
+}
+
 // ---- the factory's watch ----
 
 /** The default report of a put that found its file rewritten: one warning naming the lost keys. */
@@ -175,6 +188,24 @@ export class OverwriteWatch {
    */
   async seenNow(): Promise<void> {
     for (const chainId of await chainsInFolder(this.ctx)) this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
+  }
+
+  /**
+   * Before a read answers null from a chain's file: the store's write of `key` that the file lost
+   * (a git merge overwrites a file changed after its index refresh without a word; another program
+   * rewrites it), or undefined. One stat while the file is the version the store last wrote or
+   * checked; a check that fails leaves the answer to the read, as before.
+   */
+  async lostWrite(chainId: number, key: string): Promise<ForeignOverwrite | undefined> {
+    const now = this.signatureNow(chainId);
+    if (this.seen.has(chainId) && this.seen.get(chainId) === now) return undefined;
+    try {
+      const check = await checkFiles(this.ctx, new Set([chainId]));
+      if (check.findings.length === 0) this.seen.set(chainId, now);
+      return check.findings.find((f) => f.key === key && f.kind === 'missing');
+    } catch {
+      return undefined;
+    }
   }
 
   /** After this process wrote a chain's file: the next write checks it only if someone else changed it since. */

@@ -15,7 +15,7 @@ import {
   type StoreEntry,
 } from '@deploystate/core';
 import { jsonStore, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
-import { OverwriteWatch, type FilesCheck } from './coowned.js';
+import { lostWriteError, OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
@@ -224,7 +224,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // readAhead), so a phase change completed before the call is always followed; a re-read only when it changed.
   private async read(key: string, chainId: number, contractName: string): Promise<DeploymentRecord | null> {
     const now = this.readNow(chainId, contractName);
-    if (now !== undefined) return now;
+    if (now !== undefined) return now ?? this.absentInJson(key, chainId);
     const ahead = this.readAhead(chainId, contractName);
     let route: Route | undefined;
     let record: DeploymentRecord | null | undefined;
@@ -246,7 +246,15 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     }
     if (route === undefined || record === undefined) ({ route, value: record } = await this.readOnSteadyRoute((side) => side.get(chainId, contractName)));
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
-    return record;
+    return record ?? (route.reads === 'json' ? this.absentInJson(key, chainId) : null);
+  }
+
+  // [coowned] null is the answer only for a key the store did not write to the file and leave
+  // there: one the file lost (a git merge that overwrote it, another program) is FOREIGN_OVERWRITE.
+  private async absentInJson(key: string, chainId: number): Promise<null> {
+    const lost = await this.overwrites?.lostWrite(chainId, key);
+    if (lost !== undefined) throw lostWriteError(lost);
+    return null;
   }
 
   /**

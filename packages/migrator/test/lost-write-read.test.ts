@@ -1,0 +1,65 @@
+// A git merge that began before a put returned can overwrite the put's file: merge refreshes the
+// index at its start and later writes the merged file without looking at the work tree again (the
+// walk of the runbook lost 3-10 acknowledged puts in 4-5 pulls of a teammate's clone). Whatever
+// rewrote the file, a read of a key the store wrote there and never deleted must not answer null:
+// a deploy flow deploys the contract again on null.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '@deploystate/core';
+import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
+import { acceptNetworkFiles, createStateStore } from '../src/index.js';
+
+const tempDir = useTempDir('deploystate-lost-read-');
+
+function git(dir: string, ...args: string[]): void {
+  execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: dir, stdio: 'pipe' });
+}
+
+async function getOne(dir: string, name: string): Promise<{ address?: string | null; code?: string; key?: string; file?: string }> {
+  const run = await runNode('get-one.mjs', [dir, '56', name]).done;
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as { address?: string | null; code?: string; key?: string; file?: string };
+}
+
+describe('a put the file lost to git', () => {
+  it.each(['json-primary', 'json-only'] as const)('in %s is FOREIGN_OVERWRITE on a read, never null, until repaired or accepted', async (phase) => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-primary');
+    if (phase === 'json-only') await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'state');
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+
+    // A long-running script puts a record; another puts one and ends.
+    const script = createStateStore({ cwd: dir, env: {} });
+    await script.putContract(56, sampleRecord(56, 'Vault', 'bscmainnet', 3));
+    const put = await runNode('put-one.mjs', [dir, '56', 'Router2', 'bscmainnet']).done;
+    expect(put.code, put.stderr).toBe(0);
+    expect((await getOne(dir, 'Router2')).address).toMatch(/^0x/);
+
+    // git writes the committed file over both puts (what the merge of a pull does in its window).
+    git(dir, 'checkout', '--', 'deployments/bscmainnet.json');
+
+    expect(await getOne(dir, 'Router2')).toEqual({ code: 'FOREIGN_OVERWRITE', key: '56-Router2', file });
+    await expect(script.getContract(56, 'Vault')).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-Vault', file });
+    await expect(script.has(56, 'Router2')).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-Router2' });
+    // A key the store never wrote is absent, as before; one the file holds is read.
+    expect(await getOne(dir, 'NeverDeployed')).toEqual({ address: null });
+    expect((await getOne(dir, 'LookCoin')).address).toMatch(/^0x/);
+
+    // repair-files puts the records back: both reads answer them.
+    await migration.repairFiles();
+    expect((await getOne(dir, 'Router2')).address).toBe(sampleRecord(56, 'Router2', 'bscmainnet', 7).address);
+    expect((await script.getContract(56, 'Vault'))?.address).toBe(sampleRecord(56, 'Vault', 'bscmainnet', 3).address);
+
+    // Removed on purpose and accepted: absent again.
+    git(dir, 'checkout', '--', 'deployments/bscmainnet.json');
+    await expect(script.getContract(56, 'Vault')).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE' });
+    await acceptNetworkFiles({ cwd: dir });
+    expect(await getOne(dir, 'Router2')).toEqual({ address: null });
+    expect(await script.getContract(56, 'Vault')).toBeNull();
+    await script.close();
+  });
+});
