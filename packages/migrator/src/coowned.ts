@@ -120,6 +120,12 @@ export function warnOverwrite(check: FilesCheck): void {
  */
 export class OverwriteWatch {
   private readonly seen = new Map<number, string | undefined>();
+  /**
+   * Each file's signature when this process last knew it to hold every record the store wrote there:
+   * from a check that found nothing, kept through this process's own writes. Not `seen`, which a
+   * write on top of a damaged file also sets (in any process: see signatureNow).
+   */
+  private readonly whole = new Map<number, string | undefined>();
 
   constructor(
     private readonly ctx: CoownedContext,
@@ -171,6 +177,7 @@ export class OverwriteWatch {
     if (this.seen.has(chainId) && this.seen.get(chainId) === now) return [];
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
+      this.noteFindings(chainId, check.findings, now);
       if (check.findings.length === 0) return [];
       const inOutbox = await pending();
       const findings = check.findings.filter((f) => !inOutbox.has(f.key));
@@ -193,15 +200,17 @@ export class OverwriteWatch {
   /**
    * Before a read answers null from a chain's file: the store's write of `key` that the file lost
    * (a git merge overwrites a file changed after its index refresh without a word; another program
-   * rewrites it), or undefined. One stat while the file is the version the store last wrote or
-   * checked; a check that fails leaves the answer to the read, as before.
+   * rewrites it), or undefined. One stat while this process knows the file whole; a check that
+   * fails leaves the answer to the read, as before.
    */
   async lostWrite(chainId: number, key: string): Promise<ForeignOverwrite | undefined> {
-    const now = this.signatureNow(chainId);
-    if (this.seen.has(chainId) && this.seen.get(chainId) === now) return undefined;
+    // A file with records lost is checked again at each such read: a repair, or an accept that
+    // changes only written.json, ends it.
+    const now = signatureOf(fileOf(this.ctx, chainId));
+    if (this.whole.has(chainId) && this.whole.get(chainId) === now) return undefined;
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
-      if (check.findings.length === 0) this.seen.set(chainId, now);
+      this.noteFindings(chainId, check.findings, now);
       return check.findings.find((f) => f.key === key && f.kind === 'missing');
     } catch {
       return undefined;
@@ -210,12 +219,24 @@ export class OverwriteWatch {
 
   /** After this process wrote a chain's file: the next write checks it only if someone else changed it since. */
   wrote(chainId: number): void {
-    this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
+    const before = this.seen.get(chainId);
+    const wasWhole = this.whole.has(chainId) && this.whole.get(chainId) === before;
+    const now = signatureOf(fileOf(this.ctx, chainId));
+    this.seen.set(chainId, now);
+    if (wasWhole) this.whole.set(chainId, now);
+    else this.whole.delete(chainId);
+  }
+
+  private noteFindings(chainId: number, findings: readonly ForeignOverwrite[], signature: string | undefined): void {
+    if (findings.length === 0) this.whole.set(chainId, signature);
+    else this.whole.delete(chainId);
   }
 
   private async check(chainId: number): Promise<void> {
+    const now = signatureOf(fileOf(this.ctx, chainId));
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
+      this.noteFindings(chainId, check.findings, now);
       if (check.findings.length > 0) this.report(check);
     } catch {
       // The check never fails a write that succeeded; verify reports what it could not.
