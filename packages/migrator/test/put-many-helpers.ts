@@ -3,7 +3,8 @@
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { stateFiles, type MigrationStateStore } from '../src/index.js';
+import { stateFiles, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
+import { runNode } from './helpers.js';
 import { Journal, type JournalEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 
@@ -16,6 +17,25 @@ export async function journalSince(dir: string, sinceSeq: number): Promise<Journ
 
 export async function lastSeq(dir: string): Promise<number> {
   return new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).lastSeq();
+}
+
+/**
+ * A git pull replacing `phase.json` (with `phase`) right before the factory store's first outbox
+ * batch takes LevelDB, as a teammate's pull can; true once it has.
+ */
+export function pullPhaseBeforeOutboxBatch(store: MigrationStateStore, dir: string, phase: MigrationPhase): () => boolean {
+  const leveldb = sidesOf(store).leveldb;
+  const original = leveldb.putManyWithOutbox.bind(leveldb);
+  let pulled = false;
+  leveldb.putManyWithOutbox = async (...args) => {
+    if (!pulled) {
+      pulled = true;
+      const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase })]).done;
+      if (code !== 0) throw new Error(stderr);
+    }
+    return original(...args);
+  };
+  return () => pulled;
 }
 
 /** What the project's network files hold under each chain and name (null: no record), read by a store of their own. */

@@ -11,9 +11,18 @@ import { JsonFileStore } from '@deploystate/backend-json';
 import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
 import type { IntentEntry, JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, runNode, useTempDir } from './helpers.js';
+import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
 import { outboxKeys } from './outbox-helpers.js';
-import { countLevelDbWrites, countReplacements, inJsonFiles, journalSince, lastSeq, sidesOf, threeNetworksBatch, upgraded } from './put-many-helpers.js';
+import {
+  countLevelDbWrites,
+  countReplacements,
+  inJsonFiles,
+  journalSince,
+  lastSeq,
+  pullPhaseBeforeOutboxBatch,
+  threeNetworksBatch,
+  upgraded,
+} from './put-many-helpers.js';
 
 const tempDir = useTempDir('migrator-put-many-');
 
@@ -245,20 +254,10 @@ describe('putMany through createStateStore()', () => {
     const dir = tempDir();
     await emptyProjectIn(dir, 'dual-write');
     const store = createStateStore({ cwd: dir, env: {} });
-    const leveldb = sidesOf(store).leveldb;
-    const original = leveldb.putManyWithOutbox.bind(leveldb);
-    let pulled = false;
-    leveldb.putManyWithOutbox = async (...args) => {
-      if (!pulled) {
-        pulled = true;
-        const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'leveldb-only' })]).done;
-        if (code !== 0) throw new Error(stderr);
-      }
-      return original(...args);
-    };
+    const pulled = pullPhaseBeforeOutboxBatch(store, dir, 'leveldb-only');
     try {
       await store.putMany([sampleRecord(97, 'Pulled', 'bsctestnet', 1), sampleRecord(56, 'PulledToo', 'bscmainnet', 1)]);
-      expect(pulled).toBe(true);
+      expect(pulled()).toBe(true);
       expect(store.phase).toBe('leveldb-only');
       expect(await store.get(97, 'Pulled')).toEqual(sampleRecord(97, 'Pulled', 'bsctestnet', 1));
     } finally {
@@ -274,22 +273,12 @@ describe('putMany through createStateStore()', () => {
     const dir = tempDir();
     await emptyProjectIn(dir, 'dual-write');
     const store = createStateStore({ cwd: dir, env: {} });
-    const leveldb = sidesOf(store).leveldb;
-    const original = leveldb.putManyWithOutbox.bind(leveldb);
-    let pulled = false;
-    leveldb.putManyWithOutbox = async (...args) => {
-      if (!pulled) {
-        pulled = true;
-        const { code, stderr } = await runNode('edit-phase.mjs', [dir, 'pull', JSON.stringify({ phase: 'dual-write' })]).done;
-        if (code !== 0) throw new Error(stderr);
-      }
-      return original(...args);
-    };
+    const pulled = pullPhaseBeforeOutboxBatch(store, dir, 'dual-write');
     const written = countLevelDbWrites(store);
     const batch = threeNetworksBatch();
     try {
       await store.putMany(batch);
-      expect(pulled).toBe(true);
+      expect(pulled()).toBe(true);
       // The first refused (phase.json replaced), the second whole; no record written alone.
       expect({ ...written }).toEqual({ batches: 0, puts: 0, outboxBatches: 2, outboxWrites: 0 });
       expect((await store.get(97, 'A'))?.address).toBe(`0x${'3'.repeat(40)}`);
