@@ -198,12 +198,13 @@ export class OverwriteWatch {
   }
 
   /**
-   * Before a read answers null from a chain's file: the store's write of `key` that the file lost
-   * (a git merge overwrites a file changed after its index refresh without a word; another program
-   * rewrites it), or undefined. One stat while this process knows the file whole; a check that
-   * fails leaves the answer to the read, as before.
+   * Before a read answers null from a chain's file (or a list answers without a record): the
+   * store's write of `key` (with no key: of any record) that the file lost (a git merge overwrites
+   * a file changed after its index refresh without a word; another program rewrites it), or
+   * undefined. One stat while this process knows the file whole; a check that fails leaves the
+   * answer to the read, as before.
    */
-  async lostWrite(chainId: number, key: string): Promise<ForeignOverwrite | undefined> {
+  async lostWrite(chainId: number, key?: string): Promise<ForeignOverwrite | undefined> {
     // A file with records lost is checked again at each such read: a repair, or an accept that
     // changes only written.json, ends it.
     const now = signatureOf(fileOf(this.ctx, chainId));
@@ -211,7 +212,7 @@ export class OverwriteWatch {
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
       this.noteFindings(chainId, check.findings, now);
-      return check.findings.find((f) => f.key === key && f.kind === 'missing');
+      return check.findings.find((f) => f.kind === 'missing' && (key === undefined || f.key === key));
     } catch {
       return undefined;
     }

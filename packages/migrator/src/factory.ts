@@ -252,9 +252,14 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // [coowned] null is the answer only for a key the store did not write to the file and leave
   // there: one the file lost (a git merge that overwrote it, another program) is FOREIGN_OVERWRITE.
   private async absentInJson(key: string, chainId: number): Promise<null> {
+    await this.refuseLostWrite(chainId, key);
+    return null;
+  }
+
+  /** FOREIGN_OVERWRITE when the chain's file lost the store's write of `key` (with no key: of any record). */
+  private async refuseLostWrite(chainId: number, key?: string): Promise<void> {
     const lost = await this.overwrites?.lostWrite(chainId, key);
     if (lost !== undefined) throw lostWriteError(lost);
-    return null;
   }
 
   /**
@@ -325,7 +330,11 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected override async _list(chainId: number): Promise<DeploymentRecord[]> {
-    return (await this.readOnSteadyRoute((side) => side.list(chainId))).value;
+    const { route, value } = await this.readOnSteadyRoute((side) => side.list(chainId));
+    // [coowned] A list from a file that lost a record the store wrote there is not the chain's
+    // records (a deploy flow deploys what it leaves out): FOREIGN_OVERWRITE, as a read of that record.
+    if (route.reads === 'json') await this.refuseLostWrite(chainId);
+    return value;
   }
 
   // A put is checked once (the base class's put), and each side takes the checked record as it is.

@@ -23,7 +23,7 @@ async function getOne(dir: string, name: string): Promise<{ address?: string | n
 }
 
 describe('a put the file lost to git', () => {
-  it.each(['json-primary', 'json-only'] as const)('in %s is FOREIGN_OVERWRITE on a read, never null, until repaired or accepted', async (phase) => {
+  it.each(['json-primary', 'json-only'] as const)('in %s is FOREIGN_OVERWRITE on a read or a list of its chain, never null or a list without it, until repaired or accepted', async (phase) => {
     const dir = tempDir();
     const migration = await demoMigration(dir, 'json-primary');
     if (phase === 'json-only') await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
@@ -49,6 +49,10 @@ describe('a put the file lost to git', () => {
     expect(await getOne(dir, 'Router2')).toEqual({ code: 'FOREIGN_OVERWRITE', key: '56-Router2', file });
     await expect(script.getContract(56, 'Vault')).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-Vault', file });
     await expect(script.has(56, 'Router2')).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-Router2' });
+    // Nor does a list of the chain answer without them (a flow deploys what it leaves out); other chains list as before.
+    await expect(script.getAllContracts(56)).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    await expect(script.list(56)).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    expect((await script.list(97)).length).toBeGreaterThan(0);
     // A key the store never wrote is absent, as before; one the file holds is read.
     expect(await getOne(dir, 'NeverDeployed')).toEqual({ address: null });
     expect((await getOne(dir, 'LookCoin')).address).toMatch(/^0x/);
@@ -57,6 +61,7 @@ describe('a put the file lost to git', () => {
     await migration.repairFiles();
     expect((await getOne(dir, 'Router2')).address).toBe(sampleRecord(56, 'Router2', 'bscmainnet', 7).address);
     expect((await script.getContract(56, 'Vault'))?.address).toBe(sampleRecord(56, 'Vault', 'bscmainnet', 3).address);
+    expect((await script.getAllContracts(56)).map((r) => r.contractName)).toEqual(expect.arrayContaining(['Router2', 'Vault', 'Vault2']));
 
     // Removed on purpose and accepted: absent again.
     git(dir, 'checkout', '--', 'deployments/bscmainnet.json');
@@ -64,6 +69,7 @@ describe('a put the file lost to git', () => {
     await acceptNetworkFiles({ cwd: dir });
     expect(await getOne(dir, 'Router2')).toEqual({ address: null });
     expect(await script.getContract(56, 'Vault')).toBeNull();
+    expect((await script.list(56)).map((r) => r.contractName)).not.toContain('Vault');
     await script.close();
   });
 });
