@@ -1,11 +1,13 @@
 // What the putMany tests read back: the journal after a point, the writes of the factory store's
 // JSON side, and an upgrade of a record.
+import { expect } from 'vitest';
+import { join } from 'node:path';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { stateFiles, type MigrationPhase, type MigrationStateStore } from '../src/index.js';
 import { runNode } from './helpers.js';
-import { Journal, type JournalEntry } from '../src/journal.js';
+import { Journal, type IntentEntry, type JournalEntry, type OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 
 /** The journal's entries after `sinceSeq`, as rollback and the copy read them. */
@@ -119,4 +121,29 @@ export function threeNetworksBatch(): DeploymentRecord[] {
     sampleRecord(56, 'D', 'bscmainnet', 1),
     sampleRecord(84532, 'E', 'basesepolia', 1),
   ];
+}
+
+/** threeNetworksBatch()'s three network files, each replaced once (countReplacements). */
+export function expectEachNetworkFileWrittenOnce(dir: string, replaced: ReadonlyMap<string, number>): void {
+  const deployments = resolvePaths({ cwd: dir }).deployments;
+  expect(Object.fromEntries(replaced)).toEqual({
+    [join(deployments, 'bsctestnet.json')]: 1,
+    [join(deployments, 'basesepolia.json')]: 1,
+    [join(deployments, 'bscmainnet.json')]: 1,
+  });
+}
+
+/**
+ * The journal after `sinceSeq` holds one intent per record of `batch` and one `ok` per intent,
+ * naming it and after it, as that many puts leave; returns the intents for a test's own checks.
+ */
+export async function expectOneIntentAndOkPerRecord(dir: string, sinceSeq: number, batch: readonly DeploymentRecord[]): Promise<IntentEntry[]> {
+  const entries = await journalSince(dir, sinceSeq);
+  const intents = entries.filter((e): e is IntentEntry => e.type === 'intent');
+  const oks = entries.filter((e): e is OutcomeEntry => e.type === 'outcome');
+  expect(intents.map((e) => e.key).sort()).toEqual(batch.map((r) => `${r.chainId}-${r.contractName}`).sort());
+  expect(oks.map((e) => e.outcome)).toEqual(batch.map(() => 'ok'));
+  expect(oks.map((e) => e.ref).sort((a, b) => a - b)).toEqual(intents.map((e) => e.seq));
+  for (const ok of oks) expect(ok.seq).toBeGreaterThan(ok.ref);
+  return intents;
 }

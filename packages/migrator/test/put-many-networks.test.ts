@@ -9,13 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
-import type { IntentEntry, JournalEntry, OutcomeEntry } from '../src/journal.js';
+import type { JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
 import { outboxKeys } from './outbox-helpers.js';
 import {
   countLevelDbWrites,
   countReplacements,
+  expectEachNetworkFileWrittenOnce,
+  expectOneIntentAndOkPerRecord,
   inJsonFiles,
   journalSince,
   lastSeq,
@@ -81,26 +83,15 @@ describe('putMany through createStateStore()', () => {
     try {
       const batch = threeNetworksBatch();
       await store.putMany(batch);
-      const deployments = resolvePaths({ cwd: dir }).deployments;
-      expect(Object.fromEntries(replaced)).toEqual({
-        [join(deployments, 'bsctestnet.json')]: 1,
-        [join(deployments, 'basesepolia.json')]: 1,
-        [join(deployments, 'bscmainnet.json')]: 1,
-      });
+      expectEachNetworkFileWrittenOnce(dir, replaced);
       expect((await store.get(97, 'A'))?.address).toBe(`0x${'3'.repeat(40)}`);
       for (const record of batch.slice(1)) expect(await store.get(record.chainId, record.contractName)).toEqual(record);
 
-      const entries = await journalSince(dir, since);
-      const intents = entries.filter((e): e is IntentEntry => e.type === 'intent');
-      const oks = entries.filter((e): e is OutcomeEntry => e.type === 'outcome');
-      // One intent per record, in the order given within each network, each with its own id and record.
-      expect(intents.map((e) => e.key).sort()).toEqual(batch.map((r) => `${r.chainId}-${r.contractName}`).sort());
+      // One intent per record, in the order given within each network, each with its own id and
+      // record; one ok per intent, naming it, after it.
+      const intents = await expectOneIntentAndOkPerRecord(dir, since, batch);
       expect(intents.filter((e) => e.key === '97-A').map((e) => e.record?.address)).toEqual([batch[0]?.address, batch[3]?.address]);
       expect(new Set(intents.map((e) => e.id)).size).toBe(batch.length);
-      // One ok per intent, naming it, after it.
-      expect(oks.map((e) => e.outcome)).toEqual(batch.map(() => 'ok'));
-      expect(oks.map((e) => e.ref).sort((a, b) => a - b)).toEqual(intents.map((e) => e.seq));
-      for (const ok of oks) expect(ok.seq).toBeGreaterThan(ok.ref);
     } finally {
       await store.close();
     }
