@@ -205,14 +205,33 @@ export class OverwriteWatch {
    * answer to the read, as before.
    */
   async lostWrite(chainId: number, key?: string): Promise<ForeignOverwrite | undefined> {
+    return this.lostIn([chainId], (f) => key === undefined || f.key === key);
+  }
+
+  /**
+   * Before an iteration over every chain answers from the files: the store's write that any file
+   * lost. The chains are those in the folder and those this process knew whole (a file git deleted
+   * is no longer in the folder); one stat each while this process knows them whole.
+   */
+  async lostWriteAnywhere(): Promise<ForeignOverwrite | undefined> {
+    const chains = new Set([...(await chainsInFolder(this.ctx)), ...this.whole.keys()]);
+    return this.lostIn([...chains], () => true, true);
+  }
+
+  private async lostIn(chains: readonly number[], wanted: (f: ForeignOverwrite) => boolean, everyChain = false): Promise<ForeignOverwrite | undefined> {
     // A file with records lost is checked again at each such read: a repair, or an accept that
     // changes only written.json, ends it.
-    const now = signatureOf(fileOf(this.ctx, chainId));
-    if (this.whole.has(chainId) && this.whole.get(chainId) === now) return undefined;
+    const now = new Map(chains.map((chainId) => [chainId, signatureOf(fileOf(this.ctx, chainId))]));
+    const known = chains.length > 0 && chains.every((chainId) => this.whole.has(chainId) && this.whole.get(chainId) === now.get(chainId));
+    if (known) return undefined;
     try {
-      const check = await checkFiles(this.ctx, new Set([chainId]));
-      this.noteFindings(chainId, check.findings, now);
-      return check.findings.find((f) => f.kind === 'missing' && (key === undefined || f.key === key));
+      // Every chain's check when a chain not in the folder may have lost records too.
+      const check = await checkFiles(this.ctx, everyChain ? undefined : new Set(chains));
+      for (const [chainId, signature] of now) {
+        const file = fileOf(this.ctx, chainId);
+        this.noteFindings(chainId, check.findings.filter((f) => f.file === file), signature);
+      }
+      return check.findings.find((f) => f.kind === 'missing' && wanted(f));
     } catch {
       return undefined;
     }

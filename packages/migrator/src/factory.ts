@@ -256,9 +256,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return null;
   }
 
-  /** FOREIGN_OVERWRITE when the chain's file lost the store's write of `key` (with no key: of any record). */
-  private async refuseLostWrite(chainId: number, key?: string): Promise<void> {
-    const lost = await this.overwrites?.lostWrite(chainId, key);
+  /** FOREIGN_OVERWRITE when the chain's file lost the store's write of `key` (with no key: of any record; with no chain: in any file). */
+  private async refuseLostWrite(chainId: number | undefined, key?: string): Promise<void> {
+    const lost = await (chainId === undefined ? this.overwrites?.lostWriteAnywhere() : this.overwrites?.lostWrite(chainId, key));
     if (lost !== undefined) throw lostWriteError(lost);
   }
 
@@ -324,9 +324,15 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       .catch(() => undefined);
   }
 
+  // [coowned] Nor does an iteration (a query across chains, an integrity check) answer without a
+  // record a file lost: checked before the first entry and again after the last (the files may
+  // lose one while the caller reads).
   protected async *_iterate(options: IterateOptions): AsyncIterable<StoreEntry> {
     const route = await this.currentRoute();
+    const refuse = route.reads === 'json' ? () => this.refuseLostWrite(options.chainId) : async () => undefined;
+    await refuse();
     yield* (await this.side(route.reads)).iterate(options);
+    await refuse();
   }
 
   protected override async _list(chainId: number): Promise<DeploymentRecord[]> {

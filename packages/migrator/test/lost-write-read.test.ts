@@ -4,6 +4,7 @@
 // rewrote the file, a read of a key the store wrote there and never deleted must not answer null:
 // a deploy flow deploys the contract again on null.
 import { execFileSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
@@ -22,8 +23,14 @@ async function getOne(dir: string, name: string): Promise<{ address?: string | n
   return JSON.parse(run.stdout) as { address?: string | null; code?: string; key?: string; file?: string };
 }
 
+async function collect<T>(entries: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const entry of entries) out.push(entry);
+  return out;
+}
+
 describe('a put the file lost to git', () => {
-  it.each(['json-primary', 'json-only'] as const)('in %s is FOREIGN_OVERWRITE on a read or a list of its chain, never null or a list without it, until repaired or accepted', async (phase) => {
+  it.each(['json-primary', 'json-only'] as const)('in %s is FOREIGN_OVERWRITE on a read, a list, an iteration or a query that would answer without it, never null, until repaired or accepted', async (phase) => {
     const dir = tempDir();
     const migration = await demoMigration(dir, 'json-primary');
     if (phase === 'json-only') await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
@@ -53,6 +60,11 @@ describe('a put the file lost to git', () => {
     await expect(script.getAllContracts(56)).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
     await expect(script.list(56)).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
     expect((await script.list(97)).length).toBeGreaterThan(0);
+    // Nor an iteration or a query across chains, nor one of that chain; a chain whose file holds everything iterates.
+    await expect(collect(script.iterate())).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    await expect(collect(script.iterate({ chainId: 56 }))).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    await expect(script.query({ contractName: 'Vault' })).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    expect((await collect(script.iterate({ chainId: 97 }))).length).toBeGreaterThan(0);
     // A key the store never wrote is absent, as before; one the file holds is read.
     expect(await getOne(dir, 'NeverDeployed')).toEqual({ address: null });
     expect((await getOne(dir, 'LookCoin')).address).toMatch(/^0x/);
@@ -62,6 +74,11 @@ describe('a put the file lost to git', () => {
     expect((await getOne(dir, 'Router2')).address).toBe(sampleRecord(56, 'Router2', 'bscmainnet', 7).address);
     expect((await script.getContract(56, 'Vault'))?.address).toBe(sampleRecord(56, 'Vault', 'bscmainnet', 3).address);
     expect((await script.getAllContracts(56)).map((r) => r.contractName)).toEqual(expect.arrayContaining(['Router2', 'Vault', 'Vault2']));
+    expect((await collect(script.iterate())).map((e) => e.key)).toEqual(expect.arrayContaining(['56-Router2', '56-Vault']));
+    // A file gone from the folder altogether is no chain to iterate, but its records are still lost.
+    renameSync(file, `${file}.away`);
+    await expect(collect(script.iterate())).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
+    renameSync(`${file}.away`, file);
 
     // Removed on purpose and accepted: absent again.
     git(dir, 'checkout', '--', 'deployments/bscmainnet.json');
@@ -70,6 +87,7 @@ describe('a put the file lost to git', () => {
     expect(await getOne(dir, 'Router2')).toEqual({ address: null });
     expect(await script.getContract(56, 'Vault')).toBeNull();
     expect((await script.list(56)).map((r) => r.contractName)).not.toContain('Vault');
+    expect(await script.query({ contractName: 'Vault' })).toEqual([]);
     await script.close();
   });
 });
