@@ -31,6 +31,26 @@ describe('status --probe', () => {
     expect(onlyDocument(run).error).toMatchObject({ code: 'CORRUPTED', file: expect.stringContaining(file) });
     expect(run.stdout + run.stderr).not.toContain('deploystate-probe-copy-');
   });
+
+  it("in json-primary, a record the store wrote that its file lost is FOREIGN_OVERWRITE, as a deploy script's iteration gets it, named in the project", async () => {
+    const dir = join(fixture.root, 'probe-lost-write');
+    await cp(fixture.sample, dir, { recursive: true });
+    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
+      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const file = join(dir, 'deployments', 'bsctestnet.json');
+    const before = await readFile(file, 'utf8');
+    const { createStateStore } = await import('@deploystate/migrator');
+    const store = createStateStore({ cwd: dir, env: {} });
+    const saved = (await store.list(97))[0];
+    if (saved === undefined) throw new Error('the sample has no bsctestnet record');
+    await store.putContract(97, { ...saved, contractName: 'ProbeVault', timestamp: saved.timestamp + 1 });
+    await store.close();
+    await writeFile(file, before); // the put's file as it was before it (what a git merge's write does)
+    const run = await deploystate(['status', '--probe', '--json'], { cwd: dir });
+    expect(run.code).not.toBe(0);
+    expect(onlyDocument(run).error).toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '97-ProbeVault', file });
+    expect(run.stdout + run.stderr).not.toContain('deploystate-probe-copy-');
+  });
 });
 
 // A restore of the LevelDB folder killed between its two renames (the live folder aside, the copy
