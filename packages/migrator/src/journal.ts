@@ -4,7 +4,7 @@
 // order, derived when reading; nothing is locked. Reading streams the file, never loading it whole.
 // An append is a synchronous write() (microseconds into the page cache); making lines durable is
 // a separate fdatasync that concurrent callers share (see sync and flushed).
-import { closeSync, createReadStream, fdatasync, fstatSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, write, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -225,20 +225,27 @@ export class Journal {
       const buffer = Buffer.from(text, 'utf8');
       if (buffer.length > SYNC_WRITE_LIMIT) return this.appendLarge(fd, buffer);
       let written = 0;
-      // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
-      while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written, null);
+      try {
+        // A regular file takes the whole buffer in one write(); a short write (disk full) is finished, not dropped.
+        while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written, null);
+      } catch (error) {
+        throw this.appendFailed(error, fd, buffer, written);
+      }
       this.appended++;
       return undefined;
     } catch (error) {
-      throw this.appendFailed(error);
+      throw error instanceof StateError ? error : this.appendFailed(error);
     }
   }
 
   private appendLarge(fd: number, buffer: Buffer): Promise<void> {
     const appending = (async () => {
       let written = 0;
-      while (written < buffer.length)
-        written += (await writeAsync(fd, buffer, written, buffer.length - written, null).catch((e: unknown) => Promise.reject(this.appendFailed(e)))).bytesWritten;
+      try {
+        while (written < buffer.length) written += (await writeAsync(fd, buffer, written, buffer.length - written, null)).bytesWritten;
+      } catch (error) {
+        throw this.appendFailed(error, fd, buffer, written);
+      }
       this.appended++;
     })();
     this.largeAppends.add(appending);
@@ -246,7 +253,14 @@ export class Journal {
     return appending;
   }
 
-  private appendFailed(error: unknown): StateError {
+  /**
+   * The error of an append that failed, once the part of it that did reach the file (`written`
+   * bytes of `buffer`: a disk that filled, a file-size limit, mid-append) is undone (undoPartialAppend).
+   */
+  private appendFailed(error: unknown, fd?: number, buffer?: Buffer, written = 0): StateError {
+    if (fd !== undefined && buffer !== undefined && written > 0) undoPartialAppend(this.file, fd, buffer.subarray(0, written));
+    // The next append starts on a line of its own, whatever this one left at the end of the file.
+    this.fenced = false;
     return fileSystemError(error, this.file, 'cannot append to');
   }
 
@@ -501,6 +515,78 @@ export class Journal {
       // Already gone: nothing is lost, every append was one whole write().
     }
   }
+}
+
+/**
+ * The event an entry becomes when the append that carried it failed part-way: see undoPartialAppend.
+ * Its `detail` names the entry's type and key.
+ */
+export const APPEND_UNDONE = 'append-undone';
+
+/**
+ * An append is all or nothing. One that failed part-way (the disk filled, or the file reached the
+ * process's file-size limit, after `done` of its bytes) would leave its complete lines as entries:
+ * a putMany's first intents, read later as writes cut off, with nothing written. Its bytes are
+ * overwritten in place, which needs no new space: each complete line by an `append-undone` event of
+ * the same length (so every later entry keeps its seq, which a reader may have counted already), the
+ * cut-off rest by spaces. They are found where this descriptor's last write() ended (O_APPEND moves
+ * its offset there; /proc/self/fdinfo), or at the end of the file, and checked byte for byte first:
+ * where another append has split them from the rest (a write after a short write), or they cannot
+ * be found, they stay as they are, and read as before (open intents of a writer gone; see status).
+ */
+function undoPartialAppend(file: string, fd: number, done: Buffer): void {
+  let undoFd: number | undefined;
+  try {
+    const end = [descriptorOffset(fd), fstatSync(fd).size].find((at) => at !== undefined && at >= done.length && holds(fd, at - done.length, done));
+    if (end === undefined) return;
+    undoFd = openSync(file, 'r+');
+    const blank = undoneText(done);
+    writeSync(undoFd, blank, 0, blank.length, end - done.length);
+    fdatasyncSync(undoFd);
+  } catch {
+    // Left as it is: the error of the append is the one to report.
+  } finally {
+    if (undoFd !== undefined) closeSync(undoFd);
+  }
+}
+
+/** Where a descriptor's file offset stands (Linux; undefined elsewhere). */
+function descriptorOffset(fd: number): number | undefined {
+  try {
+    const pos = /^pos:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return pos ? Number(pos[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the file holds `bytes` at `at`. */
+function holds(fd: number, at: number, bytes: Buffer): boolean {
+  const there = Buffer.alloc(bytes.length);
+  return readSync(fd, there, 0, bytes.length, at) === bytes.length && there.equals(bytes);
+}
+
+/**
+ * `done`'s bytes, every newline where it was: each complete line an `append-undone` event (padded
+ * with spaces to its length; spaces alone when the event does not fit), the cut-off rest spaces.
+ */
+function undoneText(done: Buffer): Buffer {
+  const out = Buffer.alloc(done.length, 0x20);
+  let start = 0;
+  for (let nl = done.indexOf(NEWLINE); nl !== -1; start = nl + 1, nl = done.indexOf(NEWLINE, start)) {
+    out[nl] = NEWLINE;
+    const event = undoneEvent(done.toString('utf8', start, nl));
+    if (event !== undefined && Buffer.byteLength(event) <= nl - start) out.write(event, start, 'utf8');
+  }
+  return out;
+}
+
+/** The `append-undone` event that stands for an entry's line (undefined for a line that is no entry). */
+function undoneEvent(line: string): string | undefined {
+  const { entry } = parseLine(line);
+  if (entry === null) return undefined;
+  const key = 'key' in entry ? ` ${entry.key}` : '';
+  return JSON.stringify({ type: 'event', event: APPEND_UNDONE, detail: `${entry.type}${key}`, time: entry.time, pid: entry.pid, phase: entry.phase });
 }
 
 /**

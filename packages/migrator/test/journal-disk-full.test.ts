@@ -1,0 +1,70 @@
+// A disk that fills (here: the process's file-size limit, which fails a write() part-way as a full
+// disk does) in the middle of a journal append. Before: a putMany's intents, appended in one write,
+// were cut there; those written so far stayed in the journal with no outcome, and status named them
+// as writes cut off, "not landed" (1 of 1 runs on a full tmpfs, 2 of 2 here), though the batch wrote
+// nothing and its script got the error. Real processes, real limit.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, sampleRecord } from '@deploystate/core';
+import { Migration, stateFiles } from '../src/index.js';
+import { APPEND_UNDONE, Journal } from '../src/journal.js';
+import { resolvePaths } from '../src/paths.js';
+import { emptyProjectIn, fixture, putThroughStore, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-journal-disk-full-');
+const run = promisify(execFile);
+
+/** The fixture's one putMany in a child whose files may not grow past `limitKb`. */
+async function putManyLimited(dir: string, count: number, limitKb: number): Promise<{ ok?: boolean; code?: string; file?: string }> {
+  const { stdout } = await run('bash', ['-c', `ulimit -S -f ${limitKb} && exec "$0" "$@"`, process.execPath, fixture('put-many-once.mjs'), dir, String(count), 'Cut', '97', 'bsctestnet']);
+  return JSON.parse(stdout) as { ok?: boolean; code?: string; file?: string };
+}
+
+async function journalOf(dir: string): Promise<{ entries: Awaited<ReturnType<Journal['read']>>['entries']; torn: number }> {
+  const { entries, torn } = await new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).read();
+  return { entries, torn };
+}
+
+describe('a journal append the disk cuts off', () => {
+  // 40 records: one synchronous write(); 600: the intents go to the thread pool in several writes.
+  it.skipIf(process.platform !== 'linux').each([40, 600])(
+    'leaves none of a %i-record putMany in the journal, writes nothing, and the next write reads whole',
+    async (count) => {
+      const dir = tempDir();
+      const { paths, files } = await emptyProjectIn(dir, 'json-only');
+      await putThroughStore(dir, sampleRecord(97, 'Before', 'bsctestnet', 1));
+      const file = join(paths.deployments, 'bsctestnet.json');
+      const fileBefore = await readFile(file, 'utf8');
+      const journalBefore = await journalOf(dir);
+
+      // 8 KiB: past the journal's two lines, well short of the batch's intents.
+      expect(await putManyLimited(dir, count, 8)).toEqual({ code: ErrorCodes.WRITE_FAILED, file: files.journal });
+
+      const after = await journalOf(dir);
+      expect(after.torn).toBe(0);
+      expect(after.entries.slice(0, journalBefore.entries.length)).toEqual(journalBefore.entries);
+      const added = after.entries.slice(journalBefore.entries.length);
+      expect(added.length).toBeGreaterThan(0);
+      expect(added.every((e) => e.type === 'event' && e.event === APPEND_UNDONE)).toBe(true);
+      expect(await readFile(file, 'utf8')).toBe(fileBefore);
+      const migration = await Migration.open({ cwd: dir });
+      try {
+        expect((await migration.status()).cutOffWrites).toBeUndefined();
+      } finally {
+        await migration.close();
+      }
+
+      // With room again, the same batch lands, each record journalled as a put of its own.
+      expect(await putManyLimited(dir, count, 1024 * 1024)).toEqual({ ok: true });
+      const again = await journalOf(dir);
+      expect(again.torn).toBe(0);
+      const since = again.entries.slice(after.entries.length);
+      expect(since.filter((e) => e.type === 'intent')).toHaveLength(count);
+      expect(since.filter((e) => e.type === 'outcome' && e.outcome === 'ok')).toHaveLength(count);
+      expect(since.map((e) => e.seq)).toEqual(since.map((_, i) => after.entries.length + i + 1));
+    },
+  );
+});
