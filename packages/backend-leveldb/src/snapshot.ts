@@ -43,6 +43,9 @@ async function manifestMark(source: string): Promise<ManifestMark | null> {
   }
 }
 
+/** The errors of a write that found no room: the disk or quota full, or the file-size limit reached. */
+const OUT_OF_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
 const sameMark = (a: ManifestMark | null, b: ManifestMark | null): boolean =>
   a !== null && b !== null && a.current === b.current && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
@@ -130,7 +133,9 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
         continue;
       }
       // The machine's refusal as such (a full temp folder is DISK_FULL, naming where it ran out), never a broken install.
-      const path = (error as NodeJS.ErrnoException).path ?? dest;
+      // A copy runs out of room at its destination: copyFile's error names that `dest`, its `path` is the source.
+      const { path: from, dest: to } = error as NodeJS.ErrnoException & { dest?: string };
+      const path = (OUT_OF_ROOM.has(errnoCode(error) ?? '') ? to : from) ?? from ?? dest;
       throw new StateError(fsErrorCode(error), `cannot copy ${source} to ${dest}: ${(error as Error).message}`, { file: path, cause: error });
     }
     const after = await manifestMark(source);
