@@ -421,6 +421,9 @@ export class AtomicFileWriter {
     try {
       placed = await placeTemp(this.fd, this.tmp, this.target, options);
     } catch (error) {
+      // Given up before the rename (its sync or the rename refused: a full disk), the temp file goes,
+      // or it keeps the room a full disk needs until a sweep long after; after the rename it is gone.
+      await this.discard().catch(() => undefined);
       throw fileSystemError(error, this.target, 'could not replace');
     }
     if (!placed) await this.discard();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { DESCRIPTOR_IDLE_MS, LEFTOVER_MIN_AGE_MS } from '@deploystate/core';
-import { FolderSync, sweepDeadTemps, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
+import { AtomicFileWriter, FolderSync, sweepDeadTemps, writeFileAtomic, writeFileDurable } from '../src/atomic.js';
 
 async function tempDir(): Promise<string> {
   const dir = await makeTempDir('deploystate-atomic-');
@@ -201,6 +201,22 @@ describe('temp files a killed writer left beside a target', () => {
     // Asked for the whole folder, the other target's dead old one goes too.
     expect(sweepDeadTemps(dir)).toBe(1);
     expect(await readdir(dir)).not.toContain(names.otherTarget);
+  });
+});
+
+// A rename the disk refused (ENOSPC, here a folder at the target) left the AtomicFileWriter's temp file
+// behind (written.json's, under a rollback or dual-write enable on a full disk, 1 of 1 runs): room a full
+// disk needs, held until a sweep of temps whose process is gone, at least 10 minutes later.
+describe('AtomicFileWriter, a replace that fails before its rename', () => {
+  it('removes its temp file and leaves the target as it was', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'written.json');
+    await mkdir(join(target, 'inside'), { recursive: true });
+    const writer = AtomicFileWriter.create(target);
+    await writer.append('new\n');
+    await expect(writer.replace()).rejects.toMatchObject({ code: 'NOT_A_FILE', file: target });
+    expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+    expect(await readdir(target)).toEqual(['inside']);
   });
 });
 
