@@ -96,6 +96,8 @@ export interface AppendOptions {
 /** A checkpoint (seq -> byte offset) every this many entries lets a read start near `sinceSeq`. */
 const CHECKPOINT_EVERY = 512;
 const NEWLINE = 0x0a;
+/** How far back from the journal's end withdraw() looks for the lines it withdraws (appended moments before). */
+const WITHDRAW_WINDOW = 4 * 1024 * 1024;
 /** Appends up to this size are one synchronous write(); larger ones go to the thread pool. */
 const SYNC_WRITE_LIMIT = 256 * 1024;
 
@@ -489,6 +491,34 @@ export class Journal {
     return { entries, torn: end.torn, lastSeq: end.lastSeq };
   }
 
+  /**
+   * Withdraws whole lines this process appended (`text` as given to appendPrinted): each becomes an
+   * `append-undone` event of the same length, in place (no new space; see undoPartialAppend). For the
+   * intents of a write that changed nothing and whose failure the journal could not take (the disk
+   * full): left open, they read as a write cut off. false, nothing changed, when they are not found
+   * whole at a line's start within the file's last WITHDRAW_WINDOW bytes, or cannot be overwritten.
+   */
+  withdraw(text: string): boolean {
+    const lines = Buffer.from(`${text}\n`, 'utf8');
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.file, 'r');
+      const size = fstatSync(fd).size;
+      // One byte before the window too: the line start's newline.
+      const from = Math.max(0, size - lines.length - WITHDRAW_WINDOW - 1);
+      const tail = Buffer.alloc(size - from);
+      readSync(fd, tail, 0, tail.length, from);
+      // Each line holds its own id: the text is found once, or not at all.
+      const at = tail.lastIndexOf(lines);
+      if (at === -1 || (from + at > 0 && (at === 0 || tail[at - 1] !== NEWLINE))) return false;
+      return overwriteAsUndone(this.file, from + at, lines);
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
   /** Releases the append descriptor (reopened by the next append), once the syncs in flight on it are done. */
   async close(): Promise<void> {
     while (this.syncsRunning.size > 0 || this.largeAppends.size > 0) await Promise.allSettled([...this.syncsRunning, ...this.largeAppends]);
@@ -535,18 +565,28 @@ export const APPEND_UNDONE = 'append-undone';
  * be found, they stay as they are, and read as before (open intents of a writer gone; see status).
  */
 function undoPartialAppend(file: string, fd: number, done: Buffer): void {
-  let undoFd: number | undefined;
   try {
     const end = [descriptorOffset(fd), fstatSync(fd).size].find((at) => at !== undefined && at >= done.length && holds(fd, at - done.length, done));
-    if (end === undefined) return;
-    undoFd = openSync(file, 'r+');
-    const blank = undoneText(done);
-    writeSync(undoFd, blank, 0, blank.length, end - done.length);
-    fdatasyncSync(undoFd);
+    if (end !== undefined) overwriteAsUndone(file, end - done.length, done);
   } catch {
     // Left as it is: the error of the append is the one to report.
+  }
+}
+
+/** Overwrites `bytes`, found at `at`, by their undoneText, durably; false when that fails. */
+function overwriteAsUndone(file: string, at: number, bytes: Buffer): boolean {
+  let fd: number | undefined;
+  try {
+    // A descriptor of its own: a write at a position on the O_APPEND one would go to the end (Linux).
+    fd = openSync(file, 'r+');
+    const blank = undoneText(bytes);
+    writeSync(fd, blank, 0, blank.length, at);
+    fdatasyncSync(fd);
+    return true;
+  } catch {
+    return false;
   } finally {
-    if (undoFd !== undefined) closeSync(undoFd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

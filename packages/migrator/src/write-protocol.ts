@@ -310,8 +310,18 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   let intentLines: number | undefined;
   if (t.jsonAwaitsJournal) intentLines = t.journal.require();
   else await t.journal.sync();
-  const closeFailed = (errorOf: (key: string) => unknown): Promise<unknown> =>
-    t.journal.record(outcomes('primary-failed', errorOf), { durable: true });
+  // The batch's failure where it changed nothing: every record `primary-failed` or `compensated`
+  // (durable), or, where the journal cannot take that (the disk full since the intents), the intents
+  // withdrawn (Journal.withdraw): left open, they would read as writes cut off. The journal's error
+  // only when neither can be done.
+  const closeUnchanged = async (outcome: 'primary-failed' | 'compensated', errorOf: (key: string) => unknown): Promise<void> => {
+    try {
+      await t.journal.record(outcomes(outcome, errorOf), { durable: true });
+    } catch (journalError) {
+      if (!t.journal.withdraw(intents.join('\n'))) throw journalError;
+    }
+  };
+  const closeFailed = (errorOf: (key: string) => unknown): Promise<void> => closeUnchanged('primary-failed', errorOf);
   // Every record's outcome but `ok`, as a single put gives it (each naming its own intent).
   function outcomes(outcome: Exclude<WriteOutcome, 'ok'>, errorOf: (key: string) => unknown): NewJournalEntry[] {
     const at = new Date().toISOString();
@@ -335,7 +345,7 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
     return ROUTE_AGAIN;
   }
 
-  if (bothSides) await putChainBothSides(t, json as JsonFileStore, chain, intentLines, outcomes);
+  if (bothSides) await putChainBothSides(t, json as JsonFileStore, chain, intentLines, outcomes, closeUnchanged);
   else await putChainJsonAlone();
   const durationMs = elapsedMs();
   const at = new Date().toISOString();
@@ -374,10 +384,10 @@ async function putChainBothSides(
   chain: readonly CheckedRecord[],
   intentsUpTo: number | undefined,
   outcomes: (outcome: Exclude<WriteOutcome, 'ok'>, errorOf: (key: string) => unknown) => NewJournalEntry[],
+  closeUnchanged: (outcome: 'primary-failed' | 'compensated', errorOf: (key: string) => unknown) => Promise<void>,
 ): Promise<void> {
   const { chainId, key: firstKey } = chain[0] as CheckedRecord;
-  const close = (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<unknown> =>
-    t.journal.record(outcomes(outcome, () => error), { durable: true });
+  const close = (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<void> => closeUnchanged(outcome, () => error);
   let turn: HeldLock;
   try {
     turn = await takeJsonPrimaryTurn(t, chainId, `${firstKey}${chain.length > 1 ? ` and ${chain.length - 1} more` : ''}`);
@@ -610,8 +620,16 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     phase: state.phase,
   });
   // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
-  const close = (outcome: WriteOutcome, error?: unknown): Promise<unknown> =>
-    t.journal.record([outcomeEntry(outcome, error)], { durable: outcome !== 'ok' });
+  // A failure that changed nothing, where the journal cannot take it (the disk full since the
+  // intent), withdraws the intent instead (as putChainRouted's closeUnchanged): left open, it would
+  // read as a write cut off. The journal's error only when neither can be done.
+  const close = async (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<void> => {
+    try {
+      await t.journal.record([outcomeEntry(outcome, error)], { durable: true });
+    } catch (journalError) {
+      if (!t.journal.withdraw(intentLine)) throw journalError;
+    }
+  };
   // The ok outcome, printed here (journal-print.ts): no fsync, and no promise unless the line is large.
   const closeOk = (): Promise<void> | undefined =>
     t.journal.appendPrinted(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord } from '@deploystate/core';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { Migration, stateFiles } from '../src/index.js';
 import { APPEND_UNDONE, Journal } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
@@ -67,4 +68,41 @@ describe('a journal append the disk cuts off', () => {
       expect(since.map((e) => e.seq)).toEqual(since.map((_, i) => after.entries.length + i + 1));
     },
   );
+});
+
+// The same disk, full a moment later: the intents are in the journal, the network file's write fails,
+// and the journal cannot take the writes' `primary-failed` either. Before: the intents stayed open and
+// status named each as a write cut off, "not landed" (1 of 1 runs on a full tmpfs), and the script got
+// the journal's error instead of the file's.
+describe('a write whose failure the journal cannot take', () => {
+  // The limit lets the intents in (826 bytes a record) and cuts off their outcomes (about 400 each);
+  // the network file, larger than it, cannot be written at all.
+  it.skipIf(process.platform !== 'linux').each([
+    [1, 1],
+    [8, 8],
+  ])('withdraws the intents of a %i-record write that changed nothing; the error names the network file', async (count, limitKb) => {
+    const dir = tempDir();
+    const { paths } = await emptyProjectIn(dir, 'json-only');
+    const json = new JsonFileStore({ dir: paths.deployments });
+    await json.open();
+    await json.putMany(Array.from({ length: 20 }, (_, i) => ({ ...sampleRecord(97, `Before-${i}`, 'bsctestnet', i), deploymentArgs: ['y'.repeat(400)] })));
+    await json.close();
+    const file = join(paths.deployments, 'bsctestnet.json');
+    const fileBefore = await readFile(file, 'utf8');
+
+    expect(await putManyLimited(dir, count, limitKb)).toEqual({ code: ErrorCodes.WRITE_FAILED, file });
+
+    const after = await journalOf(dir);
+    expect(after.torn).toBe(0);
+    expect(after.entries.filter((e) => e.type === 'intent')).toEqual([]);
+    expect(after.entries.filter((e) => e.type === 'event' && e.event === APPEND_UNDONE && e.detail?.startsWith('intent '))).toHaveLength(count);
+    expect(await readFile(file, 'utf8')).toBe(fileBefore);
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      expect((await migration.status()).cutOffWrites).toBeUndefined();
+    } finally {
+      await migration.close();
+    }
+    expect(await putManyLimited(dir, count, 1024 * 1024)).toEqual({ ok: true });
+  });
 });
