@@ -87,6 +87,8 @@ export interface JournalSummary {
   lastSeq: number;
   torn: number;
   entries: number;
+  /** The last write journalled `diverged`: its intent's seq and its key (what state.json's divergedBy records). */
+  lastDiverged?: { seq: number; key: string };
 }
 
 /** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
@@ -99,6 +101,7 @@ export async function summarizeJournal(
   const open = new Map<number, IntentEntry>();
   let end = { torn: 0, lastSeq: 0 };
   let entries = 0;
+  let lastDiverged: JournalSummary['lastDiverged'];
   for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
     entries++;
     if (e.type === 'intent' && !e.probe && filter(e.key)) {
@@ -106,9 +109,10 @@ export async function summarizeJournal(
       open.set(e.seq, e);
     } else if (e.type === 'outcome') {
       open.delete(e.ref);
+      if (e.outcome === 'diverged') lastDiverged = { seq: e.ref, key: e.key };
     }
   }
-  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries };
+  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries, ...(lastDiverged && { lastDiverged }) };
 }
 
 /**

@@ -46,6 +46,12 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   const read = await summarizeJournal(c.journal, 0);
   const route = routeFor(state, process.env);
   const since = state.lastVerify?.journalSeq ?? 0;
+  // A write journalled `diverged` since the last clean verify (which clears the mark) and this
+  // migration's start, which state.json does not show (a full disk refused the mark; see
+  // markedDiverged): diverged all the same, until a clean verify.
+  const unmarked = read.lastDiverged;
+  const clearedUpTo = Math.max(state.lastVerify?.clean ? since : 0, state.dualWriteSinceSeq ?? 0);
+  const divergedInJournal = !state.diverged && unmarked !== undefined && unmarked.seq > clearedUpTo && state.phase !== 'leveldb-only';
   // The same facts the commands decide on, read without waiting for writers in flight.
   // The outbox lives where LevelDB is written first; a snapshot shows what is still to drain.
   // The snapshot is status's own, removed when read: status may run beside a command on the same
@@ -80,7 +86,8 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     cutOff: state.phase === 'json-only' ? await cutOffJsonOnlyWrites(c.journal, state.cutoverEvidence?.journalSeq ?? 0, read) : [],
   }));
   const facts: GateFacts = {
-    state,
+    // The gates read a mark state.json could not record as they read a recorded one.
+    state: divergedInJournal ? { ...state, diverged: true, divergedBy: { ...unmarked, at: '' } } : state,
     openSinceVerify: read.open.filter((e) => e.seq > since).map(openWrite),
     outboxError: outbox.lastError,
   };
@@ -100,7 +107,8 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     ...(leveldbSinceCutover && { leveldbSinceCutover }),
     paths: c.paths,
     phase: state.phase,
-    diverged: state.diverged,
+    diverged: state.diverged || divergedInJournal,
+    ...(divergedInJournal && { divergedUnrecorded: unmarked }),
     reads: route.reads,
     writes: route.writes,
     next,

@@ -114,6 +114,11 @@ export interface MigrationStatus {
   paths: MigrationPaths;
   phase: MigrationPhase;
   diverged: boolean;
+  /**
+   * The write, journalled `diverged`, that makes `diverged` true where state.json could not record it
+   * (a full disk): its intent's seq and key. verify clears it as it clears the recorded mark.
+   */
+  divergedUnrecorded?: { seq: number; key: string };
   /** Which store the factory reads from and which ones it writes to, in order. */
   reads: 'leveldb' | 'json';
   writes: Array<'leveldb' | 'json'>;

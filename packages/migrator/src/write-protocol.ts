@@ -214,10 +214,16 @@ async function endJsonPrimaryTurn(turn: HeldLock, leveldb: StateStore | undefine
  * for a clean verify whose quiet point follows it) and returns DIVERGED naming its key.
  */
 async function markedDiverged(t: WriteTarget, closed: OutcomeEntry, message: string, cause: unknown): Promise<StateError> {
-  await updateState(t.files, (s) => {
+  // A mark that cannot be recorded (the disk full) is no reason to report anything but DIVERGED: the
+  // journal's `diverged` outcome, on disk by now, shows it (status reads it there).
+  const unrecorded = await updateState(t.files, (s) => {
     s.diverged = true;
     s.divergedBy = { seq: closed.ref, key: closed.key, at: new Date().toISOString() };
-  });
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (unrecorded !== undefined) message += `; ${t.files.state} could not record the mark (${errorSummary(unrecorded).code ?? 'error'}), the journal holds it`;
   return new StateError(ErrorCodes.DIVERGED, message, {
     key: closed.key,
     file: t.files.state,
