@@ -52,6 +52,11 @@ function clearOutboxFailure(files: Pick<StateFiles, 'stateDir'>): void {
   }
 }
 
+/** The journal id of an outbox entry's intent: its key is unique to it (time, pid, counter), so this is too. */
+export function outboxJournalId(entryId: string): string {
+  return `outbox.${entryId.slice(OUTBOX_PREFIX.length)}`;
+}
+
 export async function readOutboxFailure(files: Pick<StateFiles, 'stateDir'>): Promise<OutboxFailure | null> {
   try {
     return JSON.parse(await readFile(outboxFailureFile(files), 'utf8')) as OutboxFailure;
@@ -273,8 +278,7 @@ async function drainChain(
     // Every entry of a key journals the one value applied: digested once, not once per entry.
     const digest = value ? canonicalDigest(value) : null;
     for (const entry of written) {
-      // The entry's key is unique to it (time, pid, counter), so its journal id is too.
-      const id = `outbox.${entry.id.slice(OUTBOX_PREFIX.length)}`;
+      const id = outboxJournalId(entry.id);
       const phase = (entry.phase ?? 'dual-write') as MigrationPhase;
       const applyOp = value === null ? 'delete' : entry.op;
       lines.push(

@@ -5,7 +5,8 @@ import { rm } from 'node:fs/promises';
 import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { isoNow, type MigrationContext } from './context.js';
 import { coownedContext, OverwriteWatch } from './coowned.js';
-import { drainOutbox, outboxFailureFile, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
+import { drainOutbox, outboxFailureFile, outboxJournalId, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
+import type { Journal } from './journal.js';
 
 export interface OutboxStatus {
   /** Writes LevelDB committed that JSON has not received yet. */
@@ -21,14 +22,28 @@ export async function pendingKeys(store: LevelDbStore): Promise<Set<string>> {
   return new Set((await store.readOutbox()).map((e) => e.key));
 }
 
-export async function outboxStatus(ctx: Pick<MigrationContext, 'files'>, store: LevelDbStore | undefined): Promise<OutboxStatus> {
+export async function outboxStatus(ctx: Pick<MigrationContext, 'files' | 'journal'>, store: LevelDbStore | undefined): Promise<OutboxStatus> {
   const entries = store ? await store.readOutbox().catch(() => []) : [];
   const first = entries[0];
+  const recorded = await readOutboxFailure(ctx.files);
   return {
     depth: entries.length,
     oldest: first ? { key: first.key, time: first.time, pid: first.pid } : null,
-    lastError: await readOutboxFailure(ctx.files),
+    lastError: recorded ?? (entries.length > 0 ? await journalledDrainFailure(ctx.journal, new Set(entries.map((e) => outboxJournalId(e.id)))) : null),
   };
+}
+
+/**
+ * The last failed drain of an entry still in the outbox, as the journal holds it: where the drain
+ * could not write outbox-error.json (a full disk, the very failure it would record), its journal
+ * lines say why the entries stay. null when none of them failed.
+ */
+async function journalledDrainFailure(journal: Journal, ids: ReadonlySet<string>): Promise<OutboxFailure | null> {
+  let last: OutboxFailure | null = null;
+  for await (const e of journal.entries())
+    if (e.type === 'outcome' && e.outcome === 'secondary-failed' && e.refId !== undefined && ids.has(e.refId))
+      last = { key: e.key, ...(e.error?.code !== undefined && { code: e.error.code }), message: e.error?.message ?? '', at: e.time, pid: e.pid };
+  return last;
 }
 
 /**
