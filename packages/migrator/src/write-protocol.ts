@@ -7,6 +7,7 @@ import {
   AbstractStateStore,
   canonicalDigest,
   ErrorCodes,
+  isStateError,
   noteWait,
   sleep,
   StateError,
@@ -14,6 +15,7 @@ import {
   type DeploymentRecord,
   type RecordKey,
   type StateStore,
+  warn,
 } from '@deploystate/core';
 import type { Journal, NewJournalEntry, OutcomeEntry, WriteOutcome } from './journal.js';
 import { errorSummary } from './journal-line.js';
@@ -358,7 +360,7 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   const oks = chain.map((one, i) =>
     printOk({ refId: ids[i] as string, key: one.key, op: 'put', durationMs, time: at, pid, phase, id: t.journal.nextId() }),
   );
-  const closing = t.journal.appendPrinted(oks.join('\n'));
+  const closing = appendOk(t, oks.join('\n'), describeBatch(chain));
   if (closing !== undefined) await closing;
 
   /** json-only: the file written once, every record `primary-failed` (durable) when it cannot be. */
@@ -472,6 +474,28 @@ async function putChainBothSides(
   async function markBatchDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
     const closed = (await t.journal.append(outcomes('diverged', () => failed))) as OutcomeEntry[];
     return markedDiverged(t, closed[closed.length - 1] as OutcomeEntry, message, cause);
+  }
+}
+
+/**
+ * Appends a finished write's `ok` lines (appendPrinted: no promise unless they are large). The write
+ * is stored by then, and an `ok` is never synced (one lost in a crash leaves an open intent, which
+ * rollback, the copy and status handle): an append the journal refuses (a full disk) is a warning,
+ * never the write's failure, which a script would take for a write that did not happen.
+ */
+function appendOk(t: WriteTarget, lines: string, what: string): Promise<void> | undefined {
+  const unrecorded = (error: unknown): void =>
+    warn({
+      code: isStateError(error) ? error.code : ErrorCodes.WRITE_FAILED,
+      message: `${what}: written, but the journal could not record that it went through (${errorSummary(error).message})`,
+      hint: 'nothing is lost (the record is stored); free disk space. Until the key is written again, status names the write as cut off, landed',
+      file: t.journal.file,
+    });
+  try {
+    return t.journal.appendPrinted(lines)?.catch(unrecorded);
+  } catch (error) {
+    unrecorded(error);
+    return undefined;
   }
 }
 
@@ -638,7 +662,8 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
   };
   // The ok outcome, printed here (journal-print.ts): no fsync, and no promise unless the line is large.
   const closeOk = (): Promise<void> | undefined =>
-    t.journal.appendPrinted(
+    appendOk(
+      t,
       printOk({
         refId: intentId,
         key,
@@ -649,6 +674,7 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
         phase: state.phase,
         id: t.journal.nextId(),
       }),
+      key,
     );
 
   // The fence against a phase change between reading the route and the intent line: a rollback

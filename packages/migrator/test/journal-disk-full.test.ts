@@ -4,7 +4,7 @@
 // as writes cut off, "not landed" (1 of 1 runs on a full tmpfs, 2 of 2 here), though the batch wrote
 // nothing and its script got the error. Real processes, real limit.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -104,5 +104,38 @@ describe('a write whose failure the journal cannot take', () => {
       await migration.close();
     }
     expect(await putManyLimited(dir, count, 1024 * 1024)).toEqual({ ok: true });
+  });
+});
+
+// The disk full once the write is done: its intents and its file are written, and the journal cannot
+// take its `ok` lines. Before (1 of 1 runs, the failure injected with strace): the script got the
+// journal's DISK_FULL for a write that was stored, and would take it for one that did not happen.
+describe('a write whose ok the journal cannot take', () => {
+  it.skipIf(process.platform !== 'linux').each([1, 3])('succeeds for %i record(s), stored; status names them cut off, landed', async (count) => {
+    // How many bytes the intents take: the same write once, with room, in a project of its own.
+    const measured = join(tempDir(), 'measured');
+    await emptyProjectIn(measured, 'json-only');
+    expect(await putManyLimited(measured, count, 1024 * 1024)).toEqual({ ok: true });
+    const lines = (await readFile(stateFiles(resolvePaths({ cwd: measured })).journal, 'utf8')).split('\n');
+    const intentBytes = lines.slice(0, count).reduce((n, line) => n + Buffer.byteLength(line) + 1, 0);
+
+    // The journal padded to end 100 bytes short of the limit once the intents are in: no ok line fits.
+    const dir = join(tempDir(), 'project');
+    const { paths, files } = await emptyProjectIn(dir, 'json-only');
+    const limit = 16 * 1024;
+    const pad = (detail: string): string => `{"type":"event","event":"padding","detail":"${detail}","time":"2026-01-01T00:00:00.000Z","pid":1,"phase":"json-only","id":"pad.1"}\n`;
+    await writeFile(files.journal, pad('x'.repeat(limit - intentBytes - 100 - pad('').length)));
+
+    expect(await putManyLimited(dir, count, limit / 1024)).toEqual({ ok: true });
+    const stored = JSON.parse(await readFile(join(paths.deployments, 'bsctestnet.json'), 'utf8')) as { records: Record<string, unknown> };
+    expect(Object.keys(stored.records)).toHaveLength(count);
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      expect((await migration.status()).cutOffWrites).toEqual(
+        Array.from({ length: count }, (_, i) => expect.objectContaining({ key: `97-Cut-${i}`, landed: true })),
+      );
+    } finally {
+      await migration.close();
+    }
   });
 });
