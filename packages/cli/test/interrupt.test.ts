@@ -135,6 +135,9 @@ describe('a rollback stopped in rolling-back', () => {
     await writer;
     expect(stderr).toContain('stopped in rolling-back');
     expect(stderr).toContain('WRITES_REFUSED');
+    // Before, status's writes line was blank here (a rollback a full disk stopped, too: 1 of 1 runs).
+    const status = await deploystate(['status'], { cwd: dir });
+    expect(status.stdout).toMatch(/^writes +refused \(WRITES_REFUSED.*`deploystate rollback` runs again$/m);
     const rerun = await deploystate(['rollback', '--yes'], { cwd: dir });
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(await phase()).toBe('leveldb-only');

@@ -104,7 +104,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   ctx.out.result({ ...status, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
-    `${p.bold('writes      ')} ${status.writes.join(' then ')}`,
+    // rolling-back writes nowhere: said, with how a rollback that stopped (a full disk, a signal) ends.
+    `${p.bold('writes      ')} ${
+      status.writes.length > 0
+        ? status.writes.join(' then ')
+        : p.yellow('refused (WRITES_REFUSED after about 2 s) until the rollback finishes; one that stopped finishes when `deploystate rollback` runs again')
+    }`,
     `${p.bold('leveldb     ')} ${status.paths.leveldb}`,
     // What every deploy script hits when LevelDB, written first here, cannot be opened.
     ...(status.leveldbUnreadable
