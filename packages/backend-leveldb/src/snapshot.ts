@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, fileSystemError, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables, manifestNamed } from './level-files.js';
 import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 import { swapNotFinished, waitedForSwap } from './restore-swap.js';
@@ -246,7 +246,11 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
   // A copy of the whole folder: removed if a signal stops the process first (the CLI runs these cleanups).
   const dropCleanup = removeOnInterrupt(dir);
   try {
-    await writeFile(join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+    const owner = join(dir, OWNER_FILE);
+    // A write() names no file of its own: a full temp folder is said naming where it ran out.
+    await writeFile(owner, `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`).catch((error: unknown) => {
+      throw fileSystemError(error, owner, 'cannot write the snapshot owner file');
+    });
     const path = join(dir, 'leveldb');
     await snapshotLevelDb(source, path, {
       ...(options.attempts !== undefined && { attempts: options.attempts }),

@@ -1,11 +1,12 @@
 // A snapshot that the machine refuses says so: a full temp folder is DISK_FULL naming where it ran
 // out, a missing one names the temp folder, never "reinstall the packages" (BACKEND_UNAVAILABLE).
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { openSnapshot, snapshotLevelDb } from '../src/index.js';
 import { storeFolderPerTest } from './helpers.js';
 
-const full = vi.hoisted(() => ({ on: false }));
+const full = vi.hoisted(() => ({ on: false, owner: false }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   return {
@@ -13,6 +14,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     copyFile: async (from: string, to: string, mode?: number) => {
       if (full.on) throw Object.assign(new Error(`ENOSPC: no space left on device, copyfile '${from}' -> '${to}'`), { code: 'ENOSPC', path: from, dest: to });
       return real.copyFile(from, to, mode);
+    },
+    // As Node reports a write() that found no room: no path.
+    writeFile: async (...args: Parameters<typeof real.writeFile>) => {
+      if (full.owner && String(args[0]).endsWith('owner.json')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return real.writeFile(...args);
     },
   };
 });
@@ -34,6 +40,24 @@ describe('a snapshot the machine refuses', () => {
     } finally {
       full.on = false;
     }
+  });
+
+  // Before: `DISK_FULL: ENOSPC: no space left on device, write`, naming no file (verify and compare on a
+  // disk whose temp folder filled, 1 of 1 runs; status said LevelDB "cannot be opened: UNKNOWN").
+  it('a temp folder too full for the owner file names that file', async () => {
+    const root = join(folder.dir, 'tmp');
+    await mkdir(root);
+    full.owner = true;
+    try {
+      await expect(openSnapshot(folder.path, { tmpRoot: root })).rejects.toMatchObject({
+        name: 'StateError',
+        code: 'DISK_FULL',
+        file: expect.stringMatching(/owner\.json$/),
+      });
+    } finally {
+      full.owner = false;
+    }
+    expect(await readdir(root)).toEqual([]);
   });
 
   it('a missing temp folder names it', async () => {
