@@ -43,7 +43,7 @@ describe('status --probe', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     const saved = (await store.list(97))[0];
     if (saved === undefined) throw new Error('the sample has no bsctestnet record');
-    await store.putContract(97, { ...saved, contractName: 'ProbeVault', timestamp: saved.timestamp + 1 });
+    await store.putContract(97, { ...saved, contractName: 'ProbeVault', timestamp: 2_000_000_000 });
     await store.close();
     await writeFile(file, before); // the put's file as it was before it (what a git merge's write does)
     const run = await deploystate(['status', '--probe', '--json'], { cwd: dir });

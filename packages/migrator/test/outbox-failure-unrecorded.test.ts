@@ -39,8 +39,8 @@ describe('a drain failure the state folder cannot record', () => {
         putMany.mockRestore();
       }
       const stuck = await migration.status();
-      expect(stuck.outbox.depth).toBe(1);
-      expect(stuck.outbox.lastError).toMatchObject({ key: '97-Waiting', code: ErrorCodes.DISK_FULL, pid: process.pid });
+      expect(stuck.outbox?.depth).toBe(1);
+      expect(stuck.outbox?.lastError).toMatchObject({ key: '97-Waiting', code: ErrorCodes.DISK_FULL, pid: process.pid });
 
       // With room again, the next script's drain applies it with its own put: nothing left, no failure shown.
       const next = createStateStore({ cwd: tempDir(), env: {} });
