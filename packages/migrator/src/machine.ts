@@ -127,6 +127,15 @@ export const RUN_GATES = {
   'chain verification': (chain: { ok: boolean; counts: { error: number } }): GateResult =>
     chain.ok ? pass : fail(`${chain.counts.error} JSON record(s) with errors against the chains`),
 
+  // dual-write disable: in leveldb-only nothing writes JSON, so an entry its drain could not apply
+  // would stay in LevelDB (committed to git). The drain runs with the switch, so only the run knows.
+  'outbox drained': ({ failed, failure }: { failed: number; failure: { key: string; code?: string; message: string } | null }): GateResult =>
+    failed === 0
+      ? pass
+      : fail(
+          `${failed} write(s) could not be brought to JSON${failure ? ` (${failure.key}: ${failure.code ?? 'error'}: ${failure.message})` : ''}; the phase stays dual-write`,
+        ),
+
   'rollback readiness': (ready: ReadinessReport): GateResult => {
     const failed = ready.checks.filter((c) => !c.ok);
     return failed.length === 0 ? pass : fail(...failed.map((c) => `${c.name} (${c.detail})`));
@@ -149,7 +158,7 @@ export interface Transition {
 
 export const TRANSITIONS = {
   'dual-write enable': { to: 'dual-write', gates: [], atRun: [] },
-  'dual-write disable': { to: 'leveldb-only', gates: [], atRun: [] },
+  'dual-write disable': { to: 'leveldb-only', gates: [], atRun: ['outbox drained'] },
   migrate: { to: null, gates: [], atRun: [] },
   promote: {
     to: 'json-primary',

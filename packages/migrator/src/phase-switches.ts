@@ -6,6 +6,8 @@ import { isoNow } from './context.js';
 import { assertFilesIntact, coownedContext, foreignOverwriteError, OverwriteWatch } from './coowned.js';
 import { underGateFence } from './fence.js';
 import { DUAL_WRITE_ENABLED } from './journal.js';
+import { assertRunGate } from './machine.js';
+import { readOutboxFailure } from './outbox-drainer.js';
 import { drainForGate } from './outbox-status.js';
 
 export async function enableDualWrite(c: CommandContext): Promise<void> {
@@ -47,19 +49,33 @@ export function disableDualWrite(c: CommandContext): Promise<void> {
   return underGateFence(c.files, 'dual-write disable', async () => {
     const started = c.clock();
     await admit(c, 'dual-write disable');
-    // JSON gets what LevelDB acknowledged before it stops being written.
-    await drainForGate(c.ctx);
-    await c.journal.appendOne({
-      type: 'event',
-      event: 'dual-write-disabled',
-      time: isoNow(c.ctx),
-      pid: process.pid,
-      phase: 'leveldb-only',
-    });
-    await transition(c, 'dual-write disable', started, (s) => {
-      s.dualWriteSinceSeq = null;
-      s.copy = null;
-      s.lastVerify = null;
+    // JSON gets what LevelDB acknowledged before it stops being written, every entry however many:
+    // in leveldb-only nothing writes JSON, so an entry left behind stays in LevelDB (committed to
+    // git). LevelDB is held from the drain to the switch, as promote holds it: outbox writes take
+    // no fence, and holding LevelDB keeps them out, so the drain ends (one round per 500 entries).
+    const leveldb = await c.ctx.leveldb();
+    await leveldb.holdWhile(async () => {
+      const drained = await drainForGate(c.ctx, undefined, { untilEmpty: true });
+      // One that failed keeps its entries and the phase: rollback ends dual-write without them (it drops and journals them).
+      if (drained.failed > 0)
+        assertRunGate(
+          'outbox drained',
+          { failed: drained.failed, failure: await readOutboxFailure(c.files) },
+          c.files.state,
+          'fix the cause shown by status and run dual-write disable again, or rollback (it ends dual-write without those writes in JSON, journalled)',
+        );
+      await c.journal.appendOne({
+        type: 'event',
+        event: 'dual-write-disabled',
+        time: isoNow(c.ctx),
+        pid: process.pid,
+        phase: 'leveldb-only',
+      });
+      await transition(c, 'dual-write disable', started, (s) => {
+        s.dualWriteSinceSeq = null;
+        s.copy = null;
+        s.lastVerify = null;
+      });
     });
   });
 }

@@ -1,7 +1,7 @@
 // The dual-write outbox across processes: a script that ends without close() still brings JSON up
 // to date, a writer killed with entries pending leaves them for the next process (whatever its
 // env), and when nothing runs LevelDB holds no outbox keys.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -127,6 +127,39 @@ describe('dual-write outbox', () => {
     } finally {
       await next.close();
     }
+  });
+
+  it('dual-write disable drains every entry a killed putMany left, however many, before it switches: LevelDB keeps no outbox keys', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Left', 'bsctestnet', 'many', String(MORE_THAN_A_DRAIN)]);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+    expect((await outboxKeys(leveldb)).length).toBe(MORE_THAN_A_DRAIN);
+    await migration.disableDualWrite();
+    expect((await migration.status()).phase).toBe('leveldb-only');
+    // Nothing runs now: the outbox is empty (LevelDB is committed to git), and JSON got the whole batch.
+    expect(await outboxKeys(leveldb)).toEqual([]);
+    expect(await jsonHas(tempDir(), 97, ['Left0', `Left${MORE_THAN_A_DRAIN - 1}`])).toEqual([true, true]);
+  });
+
+  it('dual-write disable whose drain fails keeps the phase and the entry (never stranded in leveldb-only); once the file is fixed it drains and switches', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Stuck', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const { leveldb, deployments } = resolvePaths({ cwd: tempDir() });
+    const file = join(deployments, 'bsctestnet.json');
+    const good = readFileSync(file, 'utf8');
+    // A network file the JSON store refuses to overwrite (it cannot parse it).
+    writeFileSync(file, '{ "records": ');
+    const refused = await migration.disableDualWrite().catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'GATE_FAILED', gate: 'outbox drained' });
+    expect((await migration.status()).phase).toBe('dual-write');
+    expect((await outboxKeys(leveldb)).length).toBe(1);
+    writeFileSync(file, good);
+    await migration.disableDualWrite();
+    expect((await migration.status()).phase).toBe('leveldb-only');
+    expect(await outboxKeys(leveldb)).toEqual([]);
+    expect(await jsonHas(tempDir(), 97, ['Stuck'])).toEqual([true]);
   });
 
   // A close drains several network files side by side, syncs their folder once they are all
