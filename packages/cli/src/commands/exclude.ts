@@ -2,6 +2,7 @@
 // `analyze` proposes) in the config's "exclude"; `migrate` honours them, on every clone.
 import { readFile } from 'node:fs/promises';
 import { compareKeys, ErrorCodes, StateError, tryParseKey } from '@deploystate/core';
+import type { MigrationPhase } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { updateConfig } from '../decisions.js';
 
@@ -25,11 +26,42 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     added = keys.filter((k) => !before.includes(k));
     config.exclude = [...new Set([...before, ...keys])].sort(compareKeys);
   });
+  const phase = await currentPhase(ctx);
   const p = ctx.out.paint;
-  ctx.out.result({ file, excluded: keys, added }, () => [
+  ctx.out.result({ file, excluded: keys, added, ...(phase !== undefined && { phase }) }, () => [
     p.green(`✔ recorded in ${file}: ${added.length > 0 ? `excluded ${added.join(', ')}` : 'already excluded'}`),
-    'commit it, so every clone and CI make the same decision; `deploystate migrate` leaves these keys in LevelDB only',
+    `commit it, so every clone and CI make the same decision; ${whatExclusionDoes(phase)}`,
   ]);
+}
+
+/**
+ * What the exclusion does from here: only `migrate` records it for the migration (verify, cutover
+ * and rollback read it from there), and `migrate` runs in dual-write alone.
+ */
+function whatExclusionDoes(phase: MigrationPhase | undefined): string {
+  const fromMigrate =
+    '`deploystate migrate` does not copy these keys to JSON (a value JSON holds already is kept), and verify, cutover and rollback leave them out from then on';
+  switch (phase) {
+    case 'dual-write':
+      return fromMigrate;
+    case 'json-primary':
+      return '`deploystate migrate` cannot run in json-primary, so this migration keeps these keys in JSON and still checks them: `deploystate cutover` asks you to acknowledge any findings they have (--acknowledge <key>); the exclusion applies from the copy of a migration started after a rollback';
+    case 'json-only':
+    case 'rolling-back':
+      return `\`deploystate migrate\` cannot run in ${phase}, so this migration keeps these keys (a rollback carries them back to LevelDB); the exclusion applies from the copy of a migration started after a rollback`;
+    default:
+      return `after \`deploystate dual-write enable\`, ${fromMigrate}`;
+  }
+}
+
+/** The migration's phase; undefined when its state cannot be read (the exclusion is recorded all the same). */
+async function currentPhase(ctx: Context): Promise<MigrationPhase | undefined> {
+  const { readState, resolvePaths, stateFiles } = await import('@deploystate/migrator');
+  try {
+    return (await readState(stateFiles(resolvePaths(ctx.migrationOptions())))).phase;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The keys the last analysis listed as unmigratable (none when it has not run or cannot be read). */
