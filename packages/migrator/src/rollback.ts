@@ -519,7 +519,9 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
     };
     s.phase = 'leveldb-only';
     clearMigrationEvidence(s);
+    // No cut-over stands any more: neither its LevelDB digest nor what it was told to accept.
     s.cutoverLeveldb = null;
+    s.acknowledged = [];
     pushTiming(
       s,
       timing(

@@ -99,7 +99,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const decisions = {
     excluded: [...new Set([...ctx.config.exclude, ...status.state.exclusions])].sort(compareKeys),
     acknowledged: ctx.config.acknowledge,
-    acknowledgedAtCutover: status.state.acknowledged,
+    // Only while a cut-over stands: a rollback undid any earlier one (older versions kept the list).
+    acknowledgedAtCutover: status.state.cutoverLeveldb ? status.state.acknowledged : [],
   };
   ctx.out.result({ ...status, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
