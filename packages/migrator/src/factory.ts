@@ -359,10 +359,13 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   }
 
   protected override async _putManyChecked(checked: CheckedRecord[]): Promise<void> {
+    // The state read once for both (a stat or two); each checks its route again where the write is
+    // decided: under the fence, or once LevelDB is held.
+    const route = await this.currentRoute();
     // LevelDB alone, no journal: one LevelDB batch (a key named twice ends as its last record).
-    if (await putManyInLevelDb(this.writer, checked)) return;
+    if (await putManyInLevelDb(this.writer, checked, route)) return;
     // Through the outbox (dual-write): one LevelDB batch with each record's outbox entry.
-    if (await putManyToOutbox(this.writer, checked)) return;
+    if (await putManyToOutbox(this.writer, checked, route)) return;
     // Every other route journals each record, so rollback and the copy see them all. Networks go side
     // by side, as the drain writes them: their durable writes and the journal's syncs overlap. A
     // network's records, in the order given (a key named twice ends as its last record): in json-only

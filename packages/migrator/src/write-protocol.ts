@@ -253,11 +253,11 @@ export function jsonAlone(route: Route): boolean {
  * A putMany where the phase writes LevelDB alone without a journal: one LevelDB batch (a key named
  * twice ends as its last record), holding the fence as a single put there does (writeThrough: when a
  * state folder exists, so `dual-write enable` never copies a chain with this batch still in flight).
- * The route is read again under the fence, as writeRouted reads it. false, with nothing written, on
- * any other route: the caller writes the records by the route they take.
+ * `route`: the state's as the caller read it, read again under the fence, as writeRouted reads it.
+ * false, with nothing written, on any other route: the caller writes the records by the route they take.
  */
-export async function putManyInLevelDb(t: WriteTarget, checked: readonly CheckedRecord[]): Promise<boolean> {
-  if (!levelDbAlone(await currentRoute(t))) return false;
+export async function putManyInLevelDb(t: WriteTarget, checked: readonly CheckedRecord[], route: Route): Promise<boolean> {
+  if (!levelDbAlone(route)) return false;
   const write = async (): Promise<boolean> => {
     if (!levelDbAlone(await routeUnderFence(t))) return false;
     await putManyChecked(t.openSide?.('leveldb') ?? (await t.side('leveldb')), checked);
@@ -557,14 +557,14 @@ async function writeToOutbox(t: WriteTarget, outbox: OutboxDrainer, leveldb: Lev
 /**
  * A putMany where writes take the outbox (dual-write): every record and its outbox entry in one
  * LevelDB batch, all or none, the phase checked once LevelDB is held as a single put's is
- * (writeToOutbox); the drainer brings JSON up to date. A check that finds the phase files changed
+ * (writeToOutbox), against the read that gave `route` (the caller's, the one read of the call); the drainer brings JSON up to date. A check that finds the phase files changed
  * reads them again, as a put does: still this route (a git pull that replaced phase.json with the
  * same phase), the batch again, whole. false, with nothing written, on any other route: the caller
  * writes the records by the route of the state as now read.
  */
-export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedRecord[], attempt = 0): Promise<boolean> {
+export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedRecord[], route: Route, attempt = 0): Promise<boolean> {
   const outbox = t.outbox;
-  if (outbox === undefined || !usesOutbox(await currentRoute(t))) return false;
+  if (outbox === undefined || !usesOutbox(route)) return false;
   const leveldb = t.openSide?.('leveldb') ?? (await t.side('leveldb'));
   if (!(leveldb instanceof LevelDbStore)) return false;
   const { pid } = process;
@@ -573,7 +573,7 @@ export async function putManyToOutbox(t: WriteTarget, checked: readonly CheckedR
   // Armed while LevelDB writes the batch, as a single put arms it (writeToOutbox).
   outbox.schedule();
   // Read again, once per change (the fourth leaves it to the caller, who writes record by record).
-  if (!(await written).admitted) return attempt < 3 && putManyToOutbox(t, checked, attempt + 1);
+  if (!(await written).admitted) return attempt < 3 && putManyToOutbox(t, checked, await currentRoute(t), attempt + 1);
   outbox.committed();
   return true;
 }

@@ -5,10 +5,10 @@
 // outcome a single put gives it; in leveldb-only (no journal) the whole call is one LevelDB batch.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { acquireLock, createStateStore, type MigrationPhase } from '../src/index.js';
+import { acquireLock, createStateStore, PhaseWatcher, type MigrationPhase } from '../src/index.js';
 import type { JournalEntry, OutcomeEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
 import { demoMigration, emptyProjectIn, pullPhaseAfterNextIntent, useTempDir } from './helpers.js';
@@ -236,6 +236,25 @@ describe('putMany through createStateStore()', () => {
     const outcomes = (await journalSince(dir, since)).filter((e): e is OutcomeEntry => e.type === 'outcome');
     expect(new Set(outcomes.map((e) => e.key))).toEqual(new Set(['97-A', '84532-B', '97-C', '56-D', '84532-E']));
     expect(outcomes.every((e) => e.outcome === 'ok')).toBe(true);
+  });
+
+  // The call reads the phase files once (a stat of each when unchanged), not once per route it
+  // tries; the batch still confirms the phase once it holds LevelDB (the tests below).
+  it('in dual-write reads the state once per call before its LevelDB batch', async () => {
+    const dir = tempDir();
+    await emptyProjectIn(dir, 'dual-write');
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putMany([sampleRecord(97, 'Warm', 'bsctestnet', 1)]);
+      const reads = vi.spyOn(PhaseWatcher.prototype, 'refresh');
+      const written = countLevelDbWrites(store);
+      await store.putMany(threeNetworksBatch());
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(written.outboxBatches).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+      await store.close();
+    }
   });
 
   // The batch checks the phase once it holds LevelDB, as a single dual-write put does: a rollback a
