@@ -389,8 +389,8 @@ export async function runRollback(
     });
   }
   // The carry-back is a gate: it holds the fence, so the writes that began before the phase flipped
-  // have finished before it reads (on timeout LOCKED, still rolling-back: a re-run finishes it),
-  // and no write lands on JSON after it read JSON and before the switch.
+  // have finished before it reads (on timeout LOCKED naming them, nothing carried back: see the
+  // catch below), and no write lands on JSON after it read JSON and before the switch.
   const { plan, scanned, kept, outboxDropped } = await underGateFence(ctx.files, 'rollback', async () => {
     const planned = early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq);
     // [coowned] Checked again once the plan has read JSON: a rewrite since the first check would
@@ -422,6 +422,11 @@ export async function runRollback(
     // run left goes back, so writes go on (a rollback that found the phase already rolling-back
     // leaves it so, and says what ends it).
     if (isStateError(error, ErrorCodes.FOREIGN_OVERWRITE)) throw await stoppedBeforeCarryBack(ctx, error, state.phase === 'rolling-back' ? undefined : from);
+    // The fence never taken (a writer paused or hung holding it): nothing was carried back either.
+    // Left rolling-back, every deploy script's write would be refused until an operator ran rollback
+    // again, though the writer that kept the gate out goes on as soon as it resumes.
+    if (isStateError(error, ErrorCodes.LOCKED) && error.file === ctx.files.fence)
+      throw await stoppedBeforeCarryBack(ctx, error, state.phase === 'rolling-back' ? undefined : from, 'run rollback again once they have finished');
     return stillRollingBack(error);
   });
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
@@ -479,7 +484,12 @@ async function closeCutOff(ctx: MigrationContext, sinceSeq: number): Promise<voi
 }
 
 /** A carry-back that stopped before it wrote anything: the phase back to `from` (when this run left it), and an error that says where things stand. */
-async function stoppedBeforeCarryBack(ctx: MigrationContext, error: StateError, from: MigrationPhase | undefined): Promise<StateError> {
+async function stoppedBeforeCarryBack(
+  ctx: MigrationContext,
+  error: StateError,
+  from: MigrationPhase | undefined,
+  hint = `${error.hint ?? ''}; or roll back keeping the journalled records: rollback --emergency`.replace(/^; /, ''),
+): Promise<StateError> {
   if (from !== undefined)
     await updateState(ctx.files, (s) => {
       s.phase = from;
@@ -492,7 +502,7 @@ async function stoppedBeforeCarryBack(ctx: MigrationContext, error: StateError, 
   return new StateError(error.code, `${error.message}; ${where}`, {
     ...(error.file !== undefined && { file: error.file }),
     ...(error.key !== undefined && { key: error.key }),
-    hint: `${error.hint ?? ''}; or roll back keeping the journalled records: rollback --emergency`.replace(/^; /, ''),
+    hint,
     cause: error,
   });
 }

@@ -1,6 +1,6 @@
 // The rollback's carry-back is a gate: it never reads and switches while a write holds the fence
-// (LOCKED naming the write, the migration left rolling-back for a re-run to finish), and a put that
-// finds the phase flipped once it holds the fence waits for the rollback outside it.
+// (LOCKED naming the write, nothing carried back and the phase it left back, so writes go on), and
+// a put that finds the phase flipped once it holds the fence waits for the rollback outside it.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Journal, stateFiles } from '../src/index.js';
 import { underGateFence } from '../src/fence.js';
 import { updateState } from '../src/state.js';
-import { demoMigration, putThroughStore, useTempDir } from './helpers.js';
+import { demoMigration, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-gate-');
 
@@ -49,7 +49,7 @@ async function inLevelDb(path: string, name: string): Promise<boolean> {
 }
 
 describe('the rollback gate', () => {
-  it('does not carry back while a write holds the fence: LOCKED naming it, still rolling-back; a re-run carries the write back', async () => {
+  it('does not carry back while a write holds the fence: LOCKED naming it, the phase back; a re-run carries the write back', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
     const files = stateFiles(migration.paths);
     const record = sampleRecord(97, 'InFlight', 'bsctestnet', 3);
@@ -64,7 +64,9 @@ describe('the rollback gate', () => {
     const error = await migration.rollback().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'LOCKED', file: files.fence });
     expect(String((error as Error).message)).toContain(`97-InFlight (pid ${process.pid}`);
-    expect((await migration.status()).phase).toBe('rolling-back');
+    // Nothing was carried back: left rolling-back, every write would be refused until rollback ran again.
+    expect(String((error as Error).message)).toContain('the phase is json-primary again');
+    expect((await migration.status()).phase).toBe('json-primary');
 
     // The write lands in JSON and closes, then lets the fence go: a re-run finds it and carries it back.
     const json = new JsonFileStore({ dir: migration.paths.deployments });
@@ -77,6 +79,28 @@ describe('the rollback gate', () => {
     expect(report.from).toBe('json-primary');
     expect((await migration.status()).phase).toBe('leveldb-only');
     expect(await inLevelDb(migration.paths.leveldb, 'InFlight')).toBe(true);
+  });
+
+  // Real processes: a deploy script paused in its JSON write (intent journalled, the fence held).
+  it('a deploy script paused mid-write in json-only keeps the rollback out (LOCKED naming it), and once resumed its write lands and a re-run carries it back', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    const writer = runNode('crash-writer.mjs', [tempDir(), 'stop-before-json', '97', 'Paused', 'bsctestnet']);
+    try {
+      await untilStopped(writer.process.pid as number);
+      const error = await migration.rollback().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'LOCKED', file: stateFiles(migration.paths).fence });
+      expect(String((error as Error).message)).toContain(`97-Paused (pid ${writer.process.pid}`);
+      expect((await migration.status()).phase).toBe('json-only');
+      writer.process.kill('SIGCONT');
+      // Resumed, its write goes on in json-only, as it began (it is never refused).
+      expect((await writer.done).stdout).toContain('not killed');
+      await migration.rollback();
+      expect((await migration.status()).phase).toBe('leveldb-only');
+      expect(await inLevelDb(migration.paths.leveldb, 'Paused')).toBe(true);
+    } finally {
+      writer.process.kill('SIGKILL');
+      await migration.close();
+    }
   });
 
   it('a put that finds rolling-back once it holds the fence waits for the rollback and lands where the phase it leaves writes', async () => {
