@@ -359,6 +359,13 @@ export async function runRollback(
   const state = await readState(ctx.files);
   const from: MigrationPhase = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
   await assertJsonFolder(ctx, from);
+  // LevelDB held by a live process (a deploy script paused or busy) is a wait that ran out, not an
+  // unready rollback: LOCKED naming that process, before anything changes. Readiness would call it
+  // a failed check and offer --emergency, which would switch to rolling-back (every write refused)
+  // and then wait for the same process. Any other failure to open is readiness's to report.
+  await ctx.leveldb().catch((error: unknown) => {
+    if (isStateError(error, ErrorCodes.LOCKED)) throw error;
+  });
   if (!emergency) {
     assertRunGate(
       'rollback readiness',

@@ -1,6 +1,7 @@
 // The rollback's carry-back is a gate: it never reads and switches while a write holds the fence
 // (LOCKED naming the write, nothing carried back and the phase it left back, so writes go on), and
-// a put that finds the phase flipped once it holds the fence waits for the rollback outside it.
+// a put that finds the phase flipped once it holds the fence waits for the rollback outside it. A
+// LevelDB a paused deploy script holds is LOCKED naming it, before the phase changes.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +103,31 @@ describe('the rollback gate', () => {
       await migration.close();
     }
   });
+
+  // Not a failed readiness check that offers --emergency: that switched to rolling-back, and refused
+  // every write, for as long as the paused script kept LevelDB. One rollback per test: each waits
+  // for LevelDB as long as LevelDB's lock wait lasts.
+  for (const emergency of [false, true]) {
+    it(`a deploy script paused holding LevelDB: rollback${emergency ? ' --emergency' : ''} is LOCKED naming it before the phase changes; once resumed it rolls back`, async () => {
+      const migration = await demoMigration(tempDir(), 'json-primary');
+      const writer = runNode('paused-after-put.mjs', [tempDir(), '97', 'Held', 'bsctestnet']);
+      try {
+        await untilStopped(writer.process.pid as number);
+        const error = await migration.rollback({ emergency }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'LOCKED' });
+        expect(String((error as Error).message)).toContain(`pid ${writer.process.pid}`);
+        expect((await migration.status()).phase).toBe('json-primary');
+        writer.process.kill('SIGCONT');
+        expect((await writer.done).stdout).toContain('closed');
+        await migration.rollback({ emergency });
+        expect((await migration.status()).phase).toBe('leveldb-only');
+        expect(await inLevelDb(migration.paths.leveldb, 'Held')).toBe(true);
+      } finally {
+        writer.process.kill('SIGKILL');
+        await migration.close();
+      }
+    });
+  }
 
   it('a put that finds rolling-back once it holds the fence waits for the rollback and lands where the phase it leaves writes', async () => {
     const migration = await demoMigration(tempDir(), 'json-primary');
