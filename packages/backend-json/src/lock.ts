@@ -143,12 +143,13 @@ function lockedError(file: string, mode: LockMode, timeoutMs: number): StateErro
 
 /**
  * Takes the lock on `file` (the lock file itself), waiting up to `timeoutMs`, then LOCKED.
- * LOCK_UNAVAILABLE where the operating system's lock cannot be used.
+ * LOCK_UNAVAILABLE where the operating system's lock cannot be used. `startedAt` (performance.now()):
+ * when a caller that has waited already began, so the whole wait keeps to `timeoutMs` (tried at least once).
  */
-export async function acquireLock(file: string, options: LockOptions = {}): Promise<HeldLock> {
+export async function acquireLock(file: string, options: LockOptions = {}, startedAt?: number): Promise<HeldLock> {
   const mode = options.mode ?? 'exclusive';
   const timeoutMs = Math.max(0, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const started = performance.now();
+  const started = startedAt ?? performance.now();
   let delay = 1;
   let waiting: number | undefined;
   try {
@@ -228,9 +229,9 @@ export async function withFileLock<T>(target: string, fn: (lock: HeldLock) => Pr
 }
 
 /** The lock guarding `target`: a LOCKED error names `target` itself, the file its user knows. */
-async function acquireFor(target: string, file: string, options: LockOptions): Promise<HeldLock> {
+async function acquireFor(target: string, file: string, options: LockOptions, startedAt?: number): Promise<HeldLock> {
   try {
-    return await acquireLock(file, options);
+    return await acquireLock(file, options, startedAt);
   } catch (error) {
     // A lock file that is its own target (the migrator's fence) is named as it is.
     if (!isStateError(error, ErrorCodes.LOCKED) || target === file) throw error;
@@ -367,10 +368,13 @@ export class LockLease {
 
   /** The lock for one use: the one held when other uses run (they hold it), else checked or taken afresh. */
   private async take(): Promise<HeldLock> {
-    // A take that failed is no answer for this use: it tries on its own.
+    // The use's wait counts from here, not from its own try: uses queued behind a take that fails (a
+    // putMany's networks side by side) would otherwise each wait a whole timeout, one after another.
+    const started = performance.now();
+    // A take that failed is no answer for this use: it tries on its own, in what is left of its wait.
     while (this.taking) await this.taking.catch(() => undefined);
     if (this.lock && this.running > 1) return this.lock;
-    const taking = this.takeAfresh();
+    const taking = this.takeAfresh(started);
     this.taking = taking;
     try {
       return await taking;
@@ -379,7 +383,7 @@ export class LockLease {
     }
   }
 
-  private async takeAfresh(): Promise<HeldLock> {
+  private async takeAfresh(started: number): Promise<HeldLock> {
     if (this.lock && !this.lock.isHeld()) await this.release();
     if (this.lock && this.hasWaiters()) {
       await this.release();
@@ -390,7 +394,7 @@ export class LockLease {
     // lease's share idled out, again and again, and a gate waiting to take it exclusively never would.
     if (!this.lock && this.hasWaiters()) await this.letWaitersFirst();
     if (!this.lock) {
-      this.lock = await acquireFor(this.target, this.file, this.options);
+      this.lock = await acquireFor(this.target, this.file, this.options, started);
       this.taken++;
     }
     return this.lock;

@@ -144,6 +144,28 @@ describe('a shared lease with overlapping uses', () => {
     await gateLock.release();
     await expect(lease.run(async () => 'c')).resolves.toBe('c');
   });
+
+  it('uses queued behind a take that fails wait in all no longer than their own timeout, not one timeout each in turn', async () => {
+    const { file } = await sharedLease(60_000);
+    // A putMany's networks take the write fence side by side while a paused gate holds it.
+    const lease = new LockLease(file, { lockFile: file, mode: 'shared', idleMs: 60_000, timeoutMs: 1_000 });
+    leases.push(lease);
+    const gateLock = await acquireLock(file, { timeoutMs: 0 });
+    const first = lease.run(async () => 'a');
+    const queued = lease
+      .run(async () => 'b')
+      .then(
+        () => 'stored',
+        (error: { code?: string }) => error.code,
+      );
+    await expect(first).rejects.toMatchObject({ code: ErrorCodes.LOCKED });
+    // The gate goes on a moment after the first use gave up: a use that waited as long as the first
+    // had given up too, whereas one that began a whole wait of its own would now take the lock.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await gateLock.release();
+    expect(await queued).toBe(ErrorCodes.LOCKED);
+    await expect(lease.run(async () => 'c')).resolves.toBe('c');
+  });
 });
 
 describe('a lease per use (a script that creates a store per call)', () => {
