@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathsRemovedOnInterrupt, runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { runFails } from './gates.js';
-import { parseOptions, USAGE, UsageError } from './options.js';
+import { parseOptions, usageFor, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
@@ -15,38 +15,40 @@ import { progressLines } from './summary.js';
 /** A stopping signal came: the run saves nothing, whatever finishes before the process exits. */
 let stopping = false;
 
+/** The columns a stream's terminal has, at most 100 (the width of the bench's own lines); 100 for a file or a pipe. */
+const columnsOf = (stream: NodeJS.WriteStream): number => Math.min(100, stream.isTTY && stream.columns > 0 ? stream.columns : 100);
+
 async function main(): Promise<number> {
   let options;
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
+      const width = columnsOf(process.stderr);
+      process.stderr.write(`${progressLines(error.message, width).join('\n')}\n\n${usageFor(width)}`);
       return 2;
     }
     throw error;
   }
   if (options.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usageFor(columnsOf(process.stdout)));
     return 0;
   }
+  // Progress lines fit the terminal: 100 columns, or fewer when it is narrower.
+  const width = columnsOf(process.stderr);
+  const log = (line: string): void => void process.stderr.write(`${progressLines(line, width).join('\n')}\n`);
   // Before any suite runs: a comparison with nothing saved is a mistake to say now, not after minutes.
   if (options.baseline !== undefined && !existsSync(options.baseline)) {
-    process.stderr.write(
-      `bench: --baseline: ${options.baseline} does not exist; save one first with --save-baseline (npm run generate:performance-baseline)\n`,
-    );
+    log(`--baseline: ${options.baseline} does not exist; save one first with --save-baseline (npm run generate:performance-baseline)`);
     return 2;
   }
   const distDir = dirname(fileURLToPath(import.meta.url));
-  // Progress lines fit the terminal: 100 columns, or fewer when it is narrower.
-  const width = Math.min(100, process.stderr.isTTY && process.stderr.columns > 0 ? process.stderr.columns : 100);
-  const log = (line: string): void => void process.stderr.write(`${progressLines(line, width).join('\n')}\n`);
   let outcome;
   try {
     outcome = await runBench(options, { workerPath: join(distDir, 'memory-worker.js'), packageDir: dirname(distDir), log });
   } catch (error) {
     if (!(error instanceof ProjectStoreError)) throw error;
-    process.stderr.write(`bench: ${error.message}\n`);
+    log(error.message);
     return 2;
   }
   const { run, failedSuites } = outcome;

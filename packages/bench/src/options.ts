@@ -1,6 +1,7 @@
 // The bench's command line, parsed by hand: a handful of flags, and errors that name the flag.
 import { join, resolve } from 'node:path';
 import { SUITE_NAMES, type SuiteName } from './results.js';
+import { wrap } from './summary.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -146,25 +147,53 @@ export function parseOptions(argv: readonly string[], cwd: string = process.env.
   };
 }
 
-export const USAGE = `Usage: pnpm bench [options]
+/** The options as [flags, description] rows: usageFor lays them out for the terminal. */
+const USAGE_ROWS: ReadonlyArray<readonly [string, string]> = [
+  ['--quick', 'small sizes, few iterations: runs in seconds, checks the harness end to end'],
+  [
+    '--sizes 28,1000,10000',
+    `record counts for the backends, codec and dual-write suites (default ${DEFAULT_SIZES.join(',')}; quick ${QUICK_SIZES.join(',')}); add 100000 when you want it; the migration suite uses the sizes >= 10000 (quick: 1000)`,
+  ],
+  ['--suite a,b', `any of ${SUITE_NAMES.join(', ')} (default all)`],
+  [
+    '--baseline [FILE]',
+    'compare with a saved run (a results JSON); flags anything > 20% worse; without FILE, <out>/baseline.json (what --save-baseline wrote)',
+  ],
+  ['--save-baseline', 'also save this run as <out>/baseline.json'],
+  ['--out DIR', 'where results go (default ./bench-results, relative to where pnpm was run)'],
+  ['--json', 'print the run as one JSON document on stdout (progress stays on stderr)'],
+  ['--gate', 'exit 1 when a gate FAILs or the baseline comparison finds a regression'],
+  ['--iterations N', 'timed runs per point read (costlier operations scale down from it)'],
+  ['--warmup N', 'untimed runs before timing'],
+  ['--from-leveldb DIR', ''],
+  [
+    '--from-deployments DIR',
+    `measure your own store: DIR (and the next folder) are copied to a temp folder and only the copy is opened; every suite measures its records at their count. Short by default (${PROJECT_ITERATIONS} iterations, 0.5 s per operation)`,
+  ],
+  ['--long', `with --from-*: the full sampling (${DEFAULT_ITERATIONS} iterations, longer time caps)`],
+  ['-h, --help', 'this text'],
+];
 
-  --quick               small sizes, few iterations: runs in seconds, checks the harness end to end
-  --sizes 28,1000,10000 record counts for the backends, codec and dual-write suites
-                        (default ${DEFAULT_SIZES.join(',')}; quick ${QUICK_SIZES.join(',')}); add 100000 when you want it;
-                        the migration suite uses the sizes >= 10000 (quick: 1000)
-  --suite a,b           any of ${SUITE_NAMES.join(', ')} (default all)
-  --baseline [FILE]     compare with a saved run (a results JSON); flags anything > 20% worse;
-                        without FILE, <out>/baseline.json (what --save-baseline wrote)
-  --save-baseline       also save this run as <out>/baseline.json
-  --out DIR             where results go (default ./bench-results, relative to where pnpm was run)
-  --json                print the run as one JSON document on stdout (progress stays on stderr)
-  --gate                exit 1 when a gate FAILs or the baseline comparison finds a regression
-  --iterations N        timed runs per point read (costlier operations scale down from it)
-  --warmup N            untimed runs before timing
-  --from-leveldb DIR    measure your own store: DIR (and the next folder) are copied to a temp
-  --from-deployments DIR
-                        folder and only the copy is opened; every suite measures its records at
-                        their count. Short by default (${PROJECT_ITERATIONS} iterations, 0.5 s per operation)
-  --long                with --from-*: the full sampling (${DEFAULT_ITERATIONS} iterations, longer time caps)
-  -h, --help            this text
-`;
+/** Where the descriptions start; narrower than this plus 30 columns, each goes under its flags. */
+const USAGE_COLUMN = 24;
+
+/**
+ * The usage, wrapped to `width` columns (a terminal's; the bench also runs as `deploystate bench`,
+ * in whatever terminal the operator has): descriptions in a column beside their flags, or under
+ * them when that column would be too narrow to read. Only a single word wider than the line stays wider.
+ */
+export function usageFor(width = 100): string {
+  const stacked = width - USAGE_COLUMN < 30;
+  const lines = ['Usage: pnpm bench [options]', ''];
+  for (const [flags, description] of USAGE_ROWS) {
+    const text =
+      description === '' ? [] : stacked ? wrap(description, width, ' '.repeat(6)) : wrap(description, width, ' '.repeat(USAGE_COLUMN));
+    const name = `  ${flags}`;
+    if (stacked || text.length === 0 || name.length + 1 > USAGE_COLUMN) lines.push(name, ...text);
+    else lines.push(name.padEnd(USAGE_COLUMN) + (text[0] as string).slice(USAGE_COLUMN), ...text.slice(1));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The usage as a file or a pipe gets it (100 columns). */
+export const USAGE = usageFor();

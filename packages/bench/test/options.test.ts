@@ -6,6 +6,8 @@ import {
   PROJECT_ITERATIONS,
   PROJECT_WARMUP,
   QUICK_SIZES,
+  usageFor,
+  USAGE,
   UsageError,
 } from '../src/options.js';
 import { SUITE_NAMES } from '../src/results.js';
@@ -76,5 +78,23 @@ describe('parseOptions: a project store', () => {
     expect(parseOptions(['--baseline'], '/p').baseline).toBe('/p/bench-results/baseline.json');
     expect(parseOptions(['--baseline', '--gate', '--out', 'r'], '/p')).toMatchObject({ baseline: '/p/r/baseline.json', gate: true });
     expect(parseOptions(['--baseline', 'saved.json'], '/p').baseline).toBe('/p/saved.json');
+  });
+});
+
+describe('usageFor', () => {
+  const words = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+  it('fits a 70-column terminal, and a 40-column one with each description under its flags, saying every word the usage says', () => {
+    for (const width of [70, 40]) {
+      const text = usageFor(width);
+      expect(text.split('\n').filter((line) => line.length > width)).toEqual([]);
+      expect(words(text)).toBe(words(USAGE));
+    }
+    expect(usageFor(40)).toContain('\n  --quick\n      small sizes');
+  });
+
+  it('is the usage as a file or a pipe gets it at 100 columns', () => {
+    expect(usageFor(100)).toBe(USAGE);
+    expect(USAGE.split('\n').filter((line) => line.length > 100)).toEqual([]);
   });
 });

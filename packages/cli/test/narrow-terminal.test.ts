@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { USAGE } from '@deploystate/bench';
 import { table } from '../src/output.js';
 import { COMMANDS } from '../src/program.js';
 import { deploystate, onlyDocument, useSample } from './helpers.js';
@@ -41,6 +42,18 @@ const words = (text: string): string => text.replace(/\/\n */g, '/').replace(/\s
 const tooWide = (lines: string[]): string[] => lines.filter((line) => [...line].length > COLUMNS);
 
 describe('--help at 70 columns', () => {
+  it("the bench's help and its usage error (run by `deploystate bench --`): every line fits, every option reads whole", async () => {
+    const lines = await inPane([
+      ['bench', '--', '--help'],
+      ['bench', '--', '--suite', 'nosuch'],
+    ]);
+    expect(tooWide(lines)).toEqual([]);
+    const text = words(lines.join('\n'));
+    // Twice: once for --help, once under the error.
+    expect(text.split(words(USAGE).trim()).length - 1).toBe(2);
+    expect(text).toContain('unknown suite "nosuch"');
+  });
+
   it('the main help: every line fits, every command description reads whole', async () => {
     const lines = await inPane([['--help']]);
     expect(tooWide(lines)).toEqual([]);
