@@ -10,7 +10,7 @@ import { parseOptions, usageFor, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
-import { progressLines } from './summary.js';
+import { hanging, progressLines } from './summary.js';
 
 /** A stopping signal came: the run saves nothing, whatever finishes before the process exits. */
 let stopping = false;
@@ -58,8 +58,10 @@ async function main(): Promise<number> {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(run)}\n`);
   } else {
-    process.stdout.write(`${consoleReport(run)}\n`);
-    process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}${saved.baseline ? `\n      ${saved.baseline}` : ''}\n`);
+    process.stdout.write(`${consoleReport(run, columnsOf(process.stdout))}\n`);
+    // One file a line, as before; the first after `saved` when the terminal has room for both.
+    const files = [saved.markdown, ...(saved.baseline ? [saved.baseline] : [])].map((file) => `      ${file}`);
+    process.stdout.write(`\n${[...hanging(`saved ${saved.json}`, columnsOf(process.stdout), '', '      '), ...files].join('\n')}\n`);
   }
   if (failedSuites > 0) return 1;
   if (options.gate && runFails(run)) return 1;

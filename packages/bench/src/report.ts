@@ -3,7 +3,7 @@
 import { formatMs } from './chart.js';
 import type { BenchRun, GateResult, Measurement, MemoryMeasurement, SuiteName } from './results.js';
 import { SUITE_NAMES } from './results.js';
-import { criteria, sortCriteria, summaryLines, worstCase } from './summary.js';
+import { criteria, hanging, sortCriteria, summaryLines, worstCase } from './summary.js';
 
 function formatRate(perSec: number | null): string {
   if (perSec === null) return '-';
@@ -62,23 +62,54 @@ function gateRows(gates: readonly GateResult[]): string[][] {
 }
 const GATE_HEAD = ['status', 'suite', 'size', 'gate', 'value', 'limit', 'source'];
 
-/** The console's gate rows: no source column, so a row fits in 100 columns (the summary names sources). */
-function consoleGateRows(gates: readonly GateResult[]): string[][] {
-  return gates.map((g) => [g.status, g.suite, String(g.size), g.name.length > 44 ? `${g.name.slice(0, 43)}…` : g.name, formatValue(g), formatLimit(g)]);
+/** The console's gate rows: no source column, and `cut` names cut at 44, so a row fits in 100 columns (the summary names sources). */
+function consoleGateRows(gates: readonly GateResult[], cut = true): string[][] {
+  return gates.map((g) => [
+    g.status,
+    g.suite,
+    String(g.size),
+    cut && g.name.length > 44 ? `${g.name.slice(0, 43)}…` : g.name,
+    formatValue(g),
+    formatLimit(g),
+  ]);
 }
 const CONSOLE_GATE_HEAD = ['status', 'suite', 'size', 'gate', 'value', 'limit'];
 
 /** Terminal width for the console report. */
 export const CONSOLE_WIDTH = 100;
 
-export function padTable(head: readonly string[], rows: readonly string[][]): string {
+function alignedLines(head: readonly string[], rows: readonly string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** Whether the table's aligned columns fit `width`. */
+const tableFits = (head: readonly string[], rows: readonly string[][], width: number): boolean =>
+  alignedLines(head, rows).every((line) => line.length <= width);
+
+/**
+ * Aligned columns; when they are wider than `width` (a narrow terminal, which would cut them), one
+ * block per row instead: each cell after its column's name, wrapped, nothing left out.
+ */
+export function padTable(head: readonly string[], rows: readonly string[][], width = Number.POSITIVE_INFINITY): string {
+  const aligned = alignedLines(head, rows);
+  if (aligned.every((line) => line.length <= width)) return aligned.join('\n');
+  const name = Math.max(...head.map((h) => h.length)) + 2;
+  return rows
+    .map((row) => head.flatMap((h, i) => textLines(`${h.padEnd(name)}${row[i] ?? ''}`, width, ' '.repeat(name))).join('\n'))
+    .join('\n\n');
+}
+
+/** A line of text wrapped to `width`, its continuations indented by `indent` (its leading line breaks kept). */
+function textLines(text: string, width: number, indent = '    '): string[] {
+  const body = text.trimStart();
+  const [first = '', ...rest] = hanging(body, width, '', indent);
+  return [`${text.slice(0, text.length - body.length)}${first}`, ...rest];
 }
 
 export function markdownTable(head: readonly string[], rows: readonly string[][]): string {
@@ -101,23 +132,32 @@ export function projectLine(project: NonNullable<BenchRun['options']['project']>
 }
 
 /** The console summary printed after a run. */
-export function consoleReport(run: BenchRun): string {
+/** The report for a terminal `width` columns wide (at most CONSOLE_WIDTH): wrapped by the bench, never cut by the terminal. */
+export function consoleReport(run: BenchRun, width = CONSOLE_WIDTH): string {
   const out: string[] = [];
-  const summary = summaryLines(run.gates, CONSOLE_WIDTH);
-  if (run.options.project) out.push(projectLine(run.options.project));
+  const text = (line: string): string => textLines(line, width).join('\n');
+  const summary = summaryLines(run.gates, width);
+  if (run.options.project) out.push(text(projectLine(run.options.project)));
   if (summary.length > 0) out.push(...summary);
-  if (run.options.quick) out.push(QUICK_WARNING);
+  if (run.options.quick) out.push(text(QUICK_WARNING));
   for (const suite of suitesIn(run)) {
-    out.push(`\n== ${suite}`, padTable(MEASUREMENT_HEAD, measurementRows(run.measurements.filter((m) => m.suite === suite))));
+    out.push(`\n== ${suite}`, padTable(MEASUREMENT_HEAD, measurementRows(run.measurements.filter((m) => m.suite === suite)), width));
   }
-  if (run.memory.length > 0) out.push('\n== memory (each subject alone in a child process)', padTable(MEMORY_HEAD, memoryRows(run.memory)));
-  if (run.gates.length > 0)
-    out.push('\n== gates (ratios of medians from this run; INFO = above the gated sizes)', padTable(CONSOLE_GATE_HEAD, consoleGateRows(run.gates)));
-  for (const s of run.skipped) out.push(`\n${s.suite}: ${s.reason}`);
+  if (run.memory.length > 0)
+    out.push('\n== memory (each subject alone in a child process)', padTable(MEMORY_HEAD, memoryRows(run.memory), width));
+  if (run.gates.length > 0) {
+    // Names are cut only to fit the aligned table; a block per row has room for them whole.
+    const cut = consoleGateRows(run.gates);
+    const rows = tableFits(CONSOLE_GATE_HEAD, cut, width) ? cut : consoleGateRows(run.gates, false);
+    out.push(text('\n== gates (ratios of medians from this run; INFO = above the gated sizes)'), padTable(CONSOLE_GATE_HEAD, rows, width));
+  }
+  for (const s of run.skipped) out.push(text(`\n${s.suite}: ${s.reason}`));
   if (run.baseline) {
     const b = run.baseline;
     out.push(
-      `\n== baseline ${b.file}: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} compared${b.missing.length ? `, ${b.missing.length} not measured this run` : ''}`,
+      text(
+        `\n== baseline ${b.file}: ${b.regressions} regression(s) over ${Math.round(b.threshold * 100)}% in ${b.entries.length} compared${b.missing.length ? `, ${b.missing.length} not measured this run` : ''}`,
+      ),
     );
     const worse = b.entries.filter((e) => e.regressed);
     if (worse.length)
@@ -131,12 +171,13 @@ export function consoleReport(run: BenchRun): string {
             fmtMetric(e.metric, e.current),
             `+${(e.change * 100).toFixed(0)}%`,
           ]),
+          width,
         ),
       );
   }
   const counts = countGates(run.gates);
   out.push(`\ngates: ${counts.PASS} PASS, ${counts.FAIL} FAIL, ${counts.INFO} INFO, ${counts['N/A']} N/A`);
-  if (run.options.quick) out.push(QUICK_WARNING);
+  if (run.options.quick) out.push(text(QUICK_WARNING));
   return out.join('\n');
 }
 

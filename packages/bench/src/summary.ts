@@ -80,6 +80,13 @@ export function wrap(text: string, width: number, indent: string): string[] {
   return lines;
 }
 
+/** Wraps words to `width` columns, the first line indented by `first` and the others by `rest`. */
+export function hanging(text: string, width: number, first: string, rest: string): string[] {
+  const [head, ...tail] = wrap(text, width, first);
+  if (head === undefined) return [];
+  return [head, ...(tail.length === 0 ? [] : wrap(tail.map((line) => line.slice(first.length)).join(' '), width, rest))];
+}
+
 /**
  * A progress line as the terminal gets it: `bench: ` and the text, wrapped to `width` columns, the
  * lines after the first indented (each line of a text that has several, a stack say, wrapped alike).
@@ -102,10 +109,10 @@ export function progressLines(text: string, width = 100): string[] {
 export function summaryLines(gates: readonly GateResult[], width = 100): string[] {
   const list = sortCriteria(criteria(gates));
   if (list.length === 0) return [];
-  const out = ['What the runbook asks, and what this run measured (ratios of medians, same run):'];
+  const out = hanging('What the runbook asks, and what this run measured (ratios of medians, same run):', width, '', '    ');
   for (const c of list) {
-    out.push(...wrap(`${c.status.padEnd(4)}  ${c.title} (${c.source})`, width, '  '));
-    out.push(...wrap(`worst: ${worstCase(c.worst)}`, width, '        '));
+    out.push(...hanging(`${c.status.padEnd(4)}  ${c.title} (${c.source})`, width, '  ', '        '));
+    out.push(...hanging(`worst: ${worstCase(c.worst)}`, width, '        ', '          '));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chartGroups, escapeXml, formatMs, latencyChart } from '../src/chart.js';
 import { consoleReport, markdownReport, markdownTable } from '../src/report.js';
-import type { BenchRun, Measurement } from '../src/results.js';
+import type { BenchRun, GateResult, Measurement } from '../src/results.js';
 
 function m(operation: string, subject: string, size: number, p50: number): Measurement {
   return {
@@ -184,5 +184,20 @@ describe('consoleReport', () => {
     expect(text).toContain('1 regression(s) over 20%');
     expect(text).toContain('quick run: few samples');
     expect(consoleReport({ ...run(), options: { ...run().options, quick: false } })).not.toContain('quick run');
+  });
+
+  it('fits a 70-column terminal: text wrapped, a table too wide printed one block per row, every gate name whole', () => {
+    const long = 'dual-write put vs leveldb sync through the factory, paced (put-paced)';
+    const base = run();
+    const wide: BenchRun = { ...base, gates: [...base.gates, { ...(base.gates[0] as GateResult), name: long }] };
+    const text = consoleReport(wide, 70);
+    expect(text.split('\n').filter((line) => line.length > 70)).toEqual([]);
+    const words = text.replace(/\s+/g, ' ');
+    expect(words).toContain(long);
+    expect(words).toContain('gate write (put) value 20.00x limit <= 3x');
+    for (const m of measurements) expect(words).toMatch(new RegExp(`${m.operation} ${m.size} ${m.subject} `));
+    // As wide as before on a 100-column terminal: the aligned tables, the long name cut to fit.
+    expect(consoleReport(wide)).toMatch(/FAIL\s+backends\s+28\s+write \(put\)\s+20\.00x\s+<= 3x/);
+    expect(consoleReport(wide)).not.toContain(long);
   });
 });
