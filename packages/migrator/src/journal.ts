@@ -502,7 +502,8 @@ export class Journal {
     const lines = Buffer.from(`${text}\n`, 'utf8');
     let fd: number | undefined;
     try {
-      fd = openSync(this.file, 'r');
+      // One descriptor finds the lines and overwrites them: the file they were found in, even if it is replaced meanwhile.
+      fd = openSync(this.file, 'r+');
       const size = fstatSync(fd).size;
       // One byte before the window too: the line start's newline.
       const from = Math.max(0, size - lines.length - WITHDRAW_WINDOW - 1);
@@ -511,7 +512,7 @@ export class Journal {
       // Each line holds its own id: the text is found once, or not at all.
       const at = tail.lastIndexOf(lines);
       if (at === -1 || (from + at > 0 && (at === 0 || tail[at - 1] !== NEWLINE))) return false;
-      return overwriteAsUndone(this.file, from + at, lines);
+      return overwriteAsUndone(fd, from + at, lines);
     } catch {
       return false;
     } finally {
@@ -565,28 +566,49 @@ export const APPEND_UNDONE = 'append-undone';
  * be found, they stay as they are, and read as before (open intents of a writer gone; see status).
  */
 function undoPartialAppend(file: string, fd: number, done: Buffer): void {
+  let own: number | undefined;
   try {
-    const end = [descriptorOffset(fd), fstatSync(fd).size].find((at) => at !== undefined && at >= done.length && holds(fd, at - done.length, done));
-    if (end !== undefined) overwriteAsUndone(file, end - done.length, done);
+    // A descriptor of its own: a write at a position on the O_APPEND one would go to the end (Linux).
+    // It must be the file appended to (/proc reopens it; by name, only where it is the same file): a
+    // journal moved aside and replaced since `fd` was opened holds other processes' entries at that offset.
+    own = sameFileOpened(fd, file);
+    if (own === undefined) return;
+    const appended = fstatSync(fd);
+    const end = [descriptorOffset(fd), appended.size].find((at) => at !== undefined && at >= done.length && holds(fd, at - done.length, done));
+    if (end !== undefined) overwriteAsUndone(own, end - done.length, done);
   } catch {
     // Left as it is: the error of the append is the one to report.
+  } finally {
+    if (own !== undefined) closeSync(own);
   }
 }
 
-/** Overwrites `bytes`, found at `at`, by their undoneText, durably; false when that fails. */
-function overwriteAsUndone(file: string, at: number, bytes: Buffer): boolean {
-  let fd: number | undefined;
+/** `fd`'s file opened again for writing at a position, or undefined where neither way reaches it. */
+function sameFileOpened(fd: number, file: string): number | undefined {
+  const appended = fstatSync(fd);
+  for (const path of [`/proc/self/fd/${fd}`, file]) {
+    let own: number | undefined;
+    try {
+      own = openSync(path, 'r+');
+      const opened = fstatSync(own);
+      if (opened.ino === appended.ino && opened.dev === appended.dev) return own;
+    } catch {
+      // not this way
+    }
+    if (own !== undefined) closeSync(own);
+  }
+  return undefined;
+}
+
+/** Overwrites `bytes`, found at `at`, by their undoneText, durably, on a descriptor opened without O_APPEND; false when that fails. */
+function overwriteAsUndone(fd: number, at: number, bytes: Buffer): boolean {
   try {
-    // A descriptor of its own: a write at a position on the O_APPEND one would go to the end (Linux).
-    fd = openSync(file, 'r+');
     const blank = undoneText(bytes);
     writeSync(fd, blank, 0, blank.length, at);
     fdatasyncSync(fd);
     return true;
   } catch {
     return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -3,8 +3,10 @@
 // were cut there; those written so far stayed in the journal with no outcome, and status named them
 // as writes cut off, "not landed" (1 of 1 runs on a full tmpfs, 2 of 2 here), though the batch wrote
 // nothing and its script got the error. Real processes, real limit.
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -137,5 +139,42 @@ describe('a write whose ok the journal cannot take', () => {
     } finally {
       await migration.close();
     }
+  });
+});
+
+// The journal moved aside and a new one started while a deploy script kept its append descriptor
+// (the old file's), then that script's append cut off part-way. Before: the undo, finding the cut
+// bytes through the old descriptor, overwrote the same offset in the file now at the journal's
+// name, blanking other processes' entries there (8 of them, 4 of 4 runs). The undo now writes only
+// to the file it appended to.
+describe('an append cut off in a journal replaced meanwhile', () => {
+  it.skipIf(process.platform !== 'linux')('leaves every entry of the journal now at its name as it was', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'journal.ndjson');
+    const child = spawn('bash', ['-c', `ulimit -S -f 8 && exec "$0" "$@"`, process.execPath, fixture('journal-append-on-go.mjs'), file, '40'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const out = createInterface({ input: child.stdout });
+    const lines = out[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe('ready');
+
+    await rename(file, join(dir, 'journal.old.ndjson'));
+    const replacement = new Journal(file);
+    await replacement.record(
+      Array.from({ length: 60 }, (_, i) => ({ type: 'event' as const, event: `other-${i}`, detail: 'd'.repeat(200), time: new Date().toISOString(), pid: 1, phase: 'json-only' as const })),
+    );
+    await replacement.close();
+    const before = await readFile(file, 'utf8');
+
+    child.stdin.write('go\n');
+    expect(JSON.parse((await lines.next()).value as string)).toEqual({ code: ErrorCodes.WRITE_FAILED });
+    await once(child, 'exit');
+
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // The file appended to holds its first line, the rest undone.
+    const old = await new Journal(join(dir, 'journal.old.ndjson')).read();
+    expect(old.torn).toBe(0);
+    expect(old.entries.slice(1).length).toBeGreaterThan(0);
+    expect(old.entries.slice(1).every((e) => e.type === 'event' && e.event === APPEND_UNDONE)).toBe(true);
   });
 });
