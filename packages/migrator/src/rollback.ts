@@ -389,9 +389,11 @@ export async function runRollback(
   }
   // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
   const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx, sinceSeq) : undefined;
-  if (state.phase !== 'rolling-back') {
+  // The rolling-back this run leaves (none when it found one): what a stop before the carry-back puts back.
+  const left = state.phase === 'rolling-back' ? undefined : { from, startedAt: isoNow(ctx) };
+  if (left !== undefined) {
     await updateState(ctx.files, (s) => {
-      s.rollback = { from, startedAt: isoNow(ctx), emergency, carriedBack: false };
+      s.rollback = { from, startedAt: left.startedAt, emergency, carriedBack: false };
       s.phase = 'rolling-back';
     });
   }
@@ -428,12 +430,12 @@ export async function runRollback(
     // Stopped by a file another program rewrote, before anything was carried back: the phase this
     // run left goes back, so writes go on (a rollback that found the phase already rolling-back
     // leaves it so, and says what ends it).
-    if (isStateError(error, ErrorCodes.FOREIGN_OVERWRITE)) throw await stoppedBeforeCarryBack(ctx, error, state.phase === 'rolling-back' ? undefined : from);
+    if (isStateError(error, ErrorCodes.FOREIGN_OVERWRITE)) throw await stoppedBeforeCarryBack(ctx, error, left);
     // The fence never taken (a writer paused or hung holding it): nothing was carried back either.
     // Left rolling-back, every deploy script's write would be refused until an operator ran rollback
     // again, though the writer that kept the gate out goes on as soon as it resumes.
     if (isStateError(error, ErrorCodes.LOCKED) && error.file === ctx.files.fence)
-      throw await stoppedBeforeCarryBack(ctx, error, state.phase === 'rolling-back' ? undefined : from, 'run rollback again once they have finished');
+      throw await stoppedBeforeCarryBack(ctx, error, left, 'run rollback again once they have finished');
     return stillRollingBack(error);
   });
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
@@ -490,22 +492,35 @@ async function closeCutOff(ctx: MigrationContext, sinceSeq: number): Promise<voi
   }
 }
 
-/** A carry-back that stopped before it wrote anything: the phase back to `from` (when this run left it), and an error that says where things stand. */
+/**
+ * A carry-back that stopped before it wrote anything: the phase back to `left.from` (when this run
+ * left it, and its rolling-back still stands), and an error that says where things stand.
+ */
 async function stoppedBeforeCarryBack(
   ctx: MigrationContext,
   error: StateError,
-  from: MigrationPhase | undefined,
+  left: { from: MigrationPhase; startedAt: string } | undefined,
   hint = `${error.hint ?? ''}; or roll back keeping the journalled records: rollback --emergency`.replace(/^; /, ''),
 ): Promise<StateError> {
-  if (from !== undefined)
+  // A phase changed while this run waited for the fence (a teammate's phase.json pulled through git:
+  // their finished rollback, say) is not this run's to undo: putting `from` over it would route
+  // every deploy script by a phase the team has left.
+  let changed: MigrationPhase | undefined;
+  if (left !== undefined)
     await updateState(ctx.files, (s) => {
-      s.phase = from;
+      if (s.phase !== 'rolling-back' || s.rollback?.startedAt !== left.startedAt) {
+        changed = s.phase;
+        return;
+      }
+      s.phase = left.from;
       s.rollback = null;
     });
   const where =
-    from !== undefined
-      ? `nothing was carried back and the phase is ${from} again (writes go on)`
-      : 'nothing was carried back; the migration stays rolling-back (writes are refused) until rollback runs again';
+    left === undefined
+      ? 'nothing was carried back; the migration stays rolling-back (writes are refused) until rollback runs again'
+      : changed !== undefined
+        ? `nothing was carried back; the phase changed meanwhile (now ${changed}) and is left as it is`
+        : `nothing was carried back and the phase is ${left.from} again (writes go on)`;
   return new StateError(error.code, `${error.message}; ${where}`, {
     ...(error.file !== undefined && { file: error.file }),
     ...(error.key !== undefined && { key: error.key }),

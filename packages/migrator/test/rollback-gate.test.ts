@@ -2,16 +2,17 @@
 // (LOCKED naming the write, nothing carried back and the phase it left back, so writes go on), and
 // a put that finds the phase flipped once it holds the fence waits for the rollback outside it. A
 // LevelDB a paused deploy script holds is LOCKED naming it, before the phase changes.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalDigest, sampleRecord } from '@deploystate/core';
+import { canonicalDigest, sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Journal, stateFiles } from '../src/index.js';
 import { underGateFence } from '../src/fence.js';
-import { updateState } from '../src/state.js';
+import { readState, updateState } from '../src/state.js';
+import { sharedStateFile } from '../src/shared-state.js';
 import { demoMigration, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-gate-');
@@ -80,6 +81,35 @@ describe('the rollback gate', () => {
     expect(report.from).toBe('json-primary');
     expect((await migration.status()).phase).toBe('leveldb-only');
     expect(await inLevelDb(migration.paths.leveldb, 'InFlight')).toBe(true);
+  });
+
+  // The team's phase changed while the rollback waited for the fence: a teammate rolled back and this
+  // clone pulled their phase.json (leveldb-only). Before: the rollback that then gave up put its own
+  // `from` (json-primary) over it, 3 of 3 runs, so this clone's scripts wrote JSON first again while
+  // the team had left it. A stop before the carry-back puts back only the rolling-back it left.
+  it('a phase pulled while it waits for the fence stands: LOCKED, the pulled phase left as it is', async () => {
+    const migration = await demoMigration(tempDir(), 'json-primary');
+    const files = stateFiles(migration.paths);
+    const writer = await holdFenceShared(files.fence);
+    try {
+      const rollback = migration.rollback().catch((e: unknown) => e);
+      while ((await readState(files)).phase !== 'rolling-back') await sleep(20);
+      // git replaces the file by rename: the teammate's finished rollback.
+      const shared = sharedStateFile(files.stateDir);
+      const pulled = JSON.parse(await readFile(shared, 'utf8')) as Record<string, unknown>;
+      const theirs = { from: 'json-primary', startedAt: '2026-01-01T00:00:00.000Z', emergency: false, carriedBack: true, completedAt: '2026-01-01T00:00:01.000Z' };
+      await writeFile(`${shared}.pull`, `${JSON.stringify({ ...pulled, phase: 'leveldb-only', rollback: theirs }, null, 2)}\n`);
+      await rename(`${shared}.pull`, shared);
+
+      const error = await rollback;
+      expect(error).toMatchObject({ code: 'LOCKED', file: files.fence });
+      const after = await readState(files);
+      expect(after.phase).toBe('leveldb-only');
+      expect(after.rollback).toEqual(theirs);
+    } finally {
+      await writer.release();
+      await migration.close();
+    }
   });
 
   // Real processes: a deploy script paused in its JSON write (intent journalled, the fence held).
