@@ -96,6 +96,7 @@ export interface AppendOptions {
 /** A checkpoint (seq -> byte offset) every this many entries lets a read start near `sinceSeq`. */
 const CHECKPOINT_EVERY = 512;
 const NEWLINE = 0x0a;
+const SPACE = 0x20;
 /** How far back from the journal's end withdraw() looks for the lines it withdraws (appended moments before). */
 const WITHDRAW_WINDOW = 4 * 1024 * 1024;
 /** Appends up to this size are one synchronous write(); larger ones go to the thread pool. */
@@ -511,7 +512,12 @@ export class Journal {
       readSync(fd, tail, 0, tail.length, from);
       // Each line holds its own id: the text is found once, or not at all.
       const at = tail.lastIndexOf(lines);
-      if (at === -1 || (from + at > 0 && (at === 0 || tail[at - 1] !== NEWLINE))) return false;
+      if (at === -1) return false;
+      // At a line's start, or after the spaces an append cut off and undone left there (undoneText),
+      // which the next process's line follows on the same line.
+      let start = at;
+      while (start > 0 && tail[start - 1] === SPACE) start--;
+      if (from + start > 0 && (start === 0 || tail[start - 1] !== NEWLINE)) return false;
       return overwriteAsUndone(fd, from + at, lines);
     } catch {
       return false;
@@ -633,7 +639,7 @@ function holds(fd: number, at: number, bytes: Buffer): boolean {
  * with spaces to its length; spaces alone when the event does not fit), the cut-off rest spaces.
  */
 function undoneText(done: Buffer): Buffer {
-  const out = Buffer.alloc(done.length, 0x20);
+  const out = Buffer.alloc(done.length, SPACE);
   let start = 0;
   for (let nl = done.indexOf(NEWLINE); nl !== -1; start = nl + 1, nl = done.indexOf(NEWLINE, start)) {
     out[nl] = NEWLINE;
