@@ -164,13 +164,19 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const store = this.sides[name];
     if (store.status !== 'open') {
       await store.open();
-      if (name === 'leveldb') this.drainLeftovers(store);
+      if (name === 'leveldb') await this.drainLeftovers(store);
     }
     return store;
   }
 
-  /** Entries another process left in the outbox (it ended without draining) are applied by this one, whatever its env. */
-  private drainLeftovers(store: StateStore): void {
+  /**
+   * Entries another process left in the outbox (it ended without draining) are applied by this one,
+   * whatever its env. The look is awaited (one read of at most one entry, once a process): left
+   * running beside the first write, it kept the handle busy, so a json-primary turn's hand-over
+   * right after that write could not close it and the waiting script waited on (seen once, in a
+   * full test run beside other suites).
+   */
+  private async drainLeftovers(store: StateStore): Promise<void> {
     if (this.leftoversChecked || !this.outbox || !(store instanceof LevelDbStore) || store.readOnly) return;
     this.leftoversChecked = true;
     const outbox = this.outbox;
@@ -180,6 +186,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       },
       () => undefined,
     );
+    await this.leftoverCheck;
   }
 
   /** The side when it is open already: the hot path takes it without a promise. */
