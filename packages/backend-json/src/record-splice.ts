@@ -1,7 +1,7 @@
 // A write that costs the change, not the file: the store keeps each record's printed bytes beside
 // the file it wrote, and a later write prints only the records it changes and splices them in.
 // The bytes equal a full render of the same content (tested), so the file stays deterministic.
-import { compareKeys } from '@deploystate/core';
+import { compareKeys, setOwnProperty } from '@deploystate/core';
 import {
   mirroredEntries,
   NEXT_ENTRY,
@@ -165,7 +165,7 @@ export function spliceInPieces(
   }
   const differing = [...changes].filter(([name, bytes]) => !sameBytes(layout.entries.get(name), bytes));
   let { head, tail, document } = layout;
-  const around = spliceMirrors(layout, model, changes.keys());
+  const around = spliceMirrors(layout, model, changes.keys(), room !== undefined);
   if (around !== undefined) ({ head, tail, document } = around);
   else {
     const skeleton = renderSkeleton(model, { ...options, mirror: changes.keys() });
@@ -351,10 +351,12 @@ function spliceMirrors(
   layout: StateFileLayout,
   model: StateFileModel,
   names: Iterable<string>,
+  lent: boolean,
 ): { head: Buffer; tail: Buffer; document: Record<string, unknown> } | undefined {
-  const texts = { head: layout.head, tail: layout.tail };
   const changed: MirroredEntry[] = [];
   const wanted = mirroredEntries(layout.document, model.records, names);
+  // Each text's replacements, in the order they lie in it, joined into one new text at the end.
+  const edits: Record<'head' | 'tail', TextEdit[]> = { head: [], tail: [] };
   for (const section of ['contracts', 'implementationHashes'] as const) {
     const entries = wanted.filter((entry) => entry.section === section);
     if (entries.length === 0) continue;
@@ -363,13 +365,12 @@ function spliceMirrors(
       const order = new Map(Object.keys(layout.document[section] as object).map((name, i) => [name, i]));
       entries.sort((a, b) => (order.get(a.name) as number) - (order.get(b.name) as number));
     }
-    const inHead = sectionSpan(texts.head, section);
+    const inHead = sectionIn(layout.head, section);
     const where = inHead ? 'head' : 'tail';
-    const text = texts[where];
-    const span = inHead ?? sectionSpan(text, section);
-    if (span === undefined) return undefined;
-    const pieces: Buffer[] = [];
-    let copied = 0;
+    const text = layout[where];
+    const found = inHead ?? sectionIn(text, section);
+    if (found === undefined) return undefined;
+    const { span } = found;
     let from = span[0];
     for (const entry of entries) {
       const at = entrySpan(text, entry.name, from, span[1]);
@@ -377,17 +378,100 @@ function spliceMirrors(
       from = at[1];
       const printed = Buffer.from(printRecordsEntry(entry.name, entry.value, undefined, false));
       if (text.subarray(at[0], at[1]).equals(printed)) continue;
-      pieces.push(text.subarray(copied, at[0]), printed);
-      copied = at[1];
+      edits[where].push({ start: at[0], end: at[1], bytes: printed });
       changed.push(entry);
     }
-    if (pieces.length > 0) texts[where] = Buffer.concat([...pieces, text.subarray(copied)]);
   }
-  const { head, tail } = texts;
+  const head = edits.head.length > 0 ? applyEdits(layout.head, edits.head) : layout.head;
+  const tail = edits.tail.length > 0 ? applyEdits(layout.tail, edits.tail) : layout.tail;
   if (changed.length === 0) return { head, tail, document: layout.document };
   // The sections are top-level keys the document has: assigning them keeps its order.
-  const document = { ...layout.document, ...withMirroredEntries(layout.document, changed) };
+  const document = lent ? withEntriesSet(layout.document, changed) : { ...layout.document, ...withMirroredEntries(layout.document, changed) };
   return { head, tail, document };
+}
+
+// The legacy sections a lent splice copied, by the document that holds them now: the next lent
+// splice of that document sets their entries in place and hands them on to its own. Copying a
+// project's `contracts` and `implementationHashes` (100 entries each at 100 records a network) cost
+// every put about 20 µs before its write; a lent layout is the store's to change (see spliceInPieces).
+const sectionOwners = new WeakMap<object, object>();
+
+/** The document with the entries set, for a lent layout: the sections it owns changed in place, any other copied once. */
+function withEntriesSet(source: Record<string, unknown>, entries: readonly MirroredEntry[]): Record<string, unknown> {
+  const document = { ...source };
+  const taken = new Set<string>();
+  for (const { section, name, value } of entries) {
+    let target = document[section] as Record<string, unknown>;
+    if (!taken.has(section)) {
+      taken.add(section);
+      if (sectionOwners.get(target) !== source) {
+        target = { ...target };
+        document[section] = target;
+      }
+      sectionOwners.set(target, document);
+    }
+    setOwnProperty(target, name, value);
+  }
+  return document;
+}
+
+/** One entry's text replaced in a head or tail: `start`..`end` becomes `bytes`. */
+interface TextEdit {
+  start: number;
+  end: number;
+  bytes: Buffer;
+}
+
+/** Where a section's entries lie in one head or tail (sectionSpan's answer). */
+interface SectionSpans {
+  span: [number, number];
+}
+
+// Where the legacy sections lie in each head and tail (never changed in place: a splice makes a new
+// one), found once and carried to the next text by the edits' shifts: each put searched a project's
+// `contracts` and `implementationHashes` whole for their ends, tens of KB at 100 records a network.
+const spansOfText = new WeakMap<Buffer, Map<string, SectionSpans | null>>();
+
+function spansOf(text: Buffer): Map<string, SectionSpans | null> {
+  let spans = spansOfText.get(text);
+  if (spans === undefined) spansOfText.set(text, (spans = new Map()));
+  return spans;
+}
+
+/** sectionSpan, remembered for the text. */
+function sectionIn(text: Buffer, section: string): SectionSpans | undefined {
+  const spans = spansOf(text);
+  let found = spans.get(section);
+  if (found === undefined) {
+    const span = sectionSpan(text, section);
+    found = span === undefined ? null : { span };
+    spans.set(section, found);
+  }
+  return found ?? undefined;
+}
+
+/** The text with the edits (in the order they lie in it) made, in one copy; its spans, those of `text` moved by the edits. */
+function applyEdits(text: Buffer, edits: TextEdit[]): Buffer {
+  // Both sections may lie in one text, in either order; entries never overlap.
+  edits.sort((a, b) => a.start - b.start);
+  const pieces: Buffer[] = [];
+  let copied = 0;
+  for (const edit of edits) {
+    pieces.push(text.subarray(copied, edit.start), edit.bytes);
+    copied = edit.end;
+  }
+  pieces.push(text.subarray(copied));
+  const out = Buffer.concat(pieces);
+  // A position moves by what the edits that end at or before it added.
+  const moved = (at: number): number => {
+    let to = at;
+    for (const edit of edits) if (edit.end <= at) to += edit.bytes.length - (edit.end - edit.start);
+    return to;
+  };
+  const spans = new Map<string, SectionSpans | null>();
+  for (const [section, found] of spansOfText.get(text) ?? []) spans.set(section, found && { span: [moved(found.span[0]), moved(found.span[1])] });
+  spansOfText.set(out, spans);
+  return out;
 }
 
 /** Where a top-level section's entries lie in a printed text (from the newline before the first to the one that closes it), if it is there as expected. */

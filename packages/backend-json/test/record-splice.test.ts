@@ -303,6 +303,40 @@ describe('spliced writes', () => {
     }
   });
 
+  it('sets the legacy entries of a lent layout in place, and never those of a layout another still describes', () => {
+    // A lent splice changes the sections its document owns in place (copying a project's
+    // `contracts` cost every put); a layout spliced without a room, and every layout sharing a
+    // section with it, still prints its own text.
+    const room = { allocate: (size: number) => Buffer.alloc(size) };
+    const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
+    model.records.set('A', rec(56, 'A', { timestamp: 1 }));
+    let { layout } = renderWithLayout(model, { network: 'bscmainnet' });
+    const kept: Array<{ layout: StateFileLayout; model: StateFileModel; text: string }> = [];
+    const step = (overrides: Partial<DeploymentRecord>, lend: boolean): void => {
+      const records = new Map(model.records);
+      records.set('A', rec(56, 'A', overrides));
+      const next = { ...model, document: layout.document, records };
+      const text = renderStateFile(next, { network: 'bscmainnet', mirror: ['A'] }).text;
+      const result = spliceStateFile(layout, next, ['A'], { network: 'bscmainnet', mirror: ['A'] }, lend ? room : undefined);
+      expect(result.changed && result.bytes.toString('utf8')).toBe(text);
+      if (!result.changed) return;
+      layout = result.layout;
+      model.records = records;
+      // Spliced without a room next: this layout is then one its caller may still use.
+      kept.push({ layout, model: { ...next, document: layout.document }, text });
+    };
+    const hex = (digit: number, length: number): string => `0x${String(digit).repeat(length)}`;
+    step({ address: hex(1, 40), implementationHash: hex(1, 64), timestamp: 2 }, true);
+    step({ address: hex(2, 40), implementationHash: hex(2, 64), timestamp: 3 }, true);
+    // Not lent, and only the hash moves: the new document shares `contracts` with the one before.
+    step({ address: hex(2, 40), implementationHash: hex(3, 64), timestamp: 4 }, false);
+    step({ address: hex(4, 40), implementationHash: hex(4, 64), timestamp: 5 }, true);
+    step({ address: hex(5, 40), implementationHash: hex(5, 64), timestamp: 6 }, true);
+    // The layout spliced without a room prints its own text still, though the next one lent shared its `contracts`.
+    const { layout: before, model: printed, text } = kept[1] as (typeof kept)[number];
+    expect(renderStateFile({ ...printed, document: before.document }, { network: 'bscmainnet' }).text).toBe(text);
+  });
+
   it('keeps big integers and exact decimals byte for byte, in records and in keys the store does not own', () => {
     const model = parseStateFile(LEGACY, 'bscmainnet.json', 56);
     const first = renderWithLayout(model, { network: 'bscmainnet' });
