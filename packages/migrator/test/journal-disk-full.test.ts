@@ -26,6 +26,16 @@ async function putManyLimited(dir: string, count: number, limitKb: number): Prom
   return JSON.parse(stdout) as { ok?: boolean; code?: string; file?: string };
 }
 
+/** status names no write as cut off: nothing of a batch that could not be journalled reads as begun. */
+async function expectNoCutOffWrites(dir: string): Promise<void> {
+  const migration = await Migration.open({ cwd: dir });
+  try {
+    expect((await migration.status()).cutOffWrites).toBeUndefined();
+  } finally {
+    await migration.close();
+  }
+}
+
 async function journalOf(dir: string): Promise<{ entries: Awaited<ReturnType<Journal['read']>>['entries']; torn: number }> {
   const { entries, torn } = await new Journal(stateFiles(resolvePaths({ cwd: dir })).journal).read();
   return { entries, torn };
@@ -53,12 +63,7 @@ describe('a journal append the disk cuts off', () => {
       expect(added.length).toBeGreaterThan(0);
       expect(added.every((e) => e.type === 'event' && e.event === APPEND_UNDONE)).toBe(true);
       expect(await readFile(file, 'utf8')).toBe(fileBefore);
-      const migration = await Migration.open({ cwd: dir });
-      try {
-        expect((await migration.status()).cutOffWrites).toBeUndefined();
-      } finally {
-        await migration.close();
-      }
+      await expectNoCutOffWrites(dir);
 
       // With room again, the same batch lands, each record journalled as a put of its own.
       expect(await putManyLimited(dir, count, 1024 * 1024)).toEqual({ ok: true });
@@ -99,12 +104,7 @@ describe('a write whose failure the journal cannot take', () => {
     expect(after.entries.filter((e) => e.type === 'intent')).toEqual([]);
     expect(after.entries.filter((e) => e.type === 'event' && e.event === APPEND_UNDONE && e.detail?.startsWith('intent '))).toHaveLength(count);
     expect(await readFile(file, 'utf8')).toBe(fileBefore);
-    const migration = await Migration.open({ cwd: dir });
-    try {
-      expect((await migration.status()).cutOffWrites).toBeUndefined();
-    } finally {
-      await migration.close();
-    }
+    await expectNoCutOffWrites(dir);
     expect(await putManyLimited(dir, count, 1024 * 1024)).toEqual({ ok: true });
   });
 });
