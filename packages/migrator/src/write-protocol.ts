@@ -318,17 +318,9 @@ async function putChainRouted(t: WriteTarget, chain: readonly CheckedRecord[]): 
   let intentLines: number | undefined;
   if (t.jsonAwaitsJournal) intentLines = t.journal.require();
   else await t.journal.sync();
-  // The batch's failure where it changed nothing: every record `primary-failed` or `compensated`
-  // (durable), or, where the journal cannot take that (the disk full since the intents), the intents
-  // withdrawn (Journal.withdraw): left open, they would read as writes cut off. The journal's error
-  // only when neither can be done.
-  const closeUnchanged = async (outcome: 'primary-failed' | 'compensated', errorOf: (key: string) => unknown): Promise<void> => {
-    try {
-      await t.journal.record(outcomes(outcome, errorOf), { durable: true });
-    } catch (journalError) {
-      if (!t.journal.withdraw(intents.join('\n'))) throw journalError;
-    }
-  };
+  // The batch's failure where it changed nothing: every record `primary-failed` or `compensated`.
+  const closeUnchanged = (outcome: 'primary-failed' | 'compensated', errorOf: (key: string) => unknown): Promise<void> =>
+    closeUnchangedWrite(t, outcomes(outcome, errorOf), intents.join('\n'));
   const closeFailed = (errorOf: (key: string) => unknown): Promise<void> => closeUnchanged('primary-failed', errorOf);
   // Every record's outcome but `ok`, as a single put gives it (each naming its own intent).
   function outcomes(outcome: Exclude<WriteOutcome, 'ok'>, errorOf: (key: string) => unknown): NewJournalEntry[] {
@@ -474,6 +466,20 @@ async function putChainBothSides(
   async function markBatchDiverged(failed: unknown, cause: unknown, message: string): Promise<StateError> {
     const closed = (await t.journal.append(outcomes('diverged', () => failed))) as OutcomeEntry[];
     return markedDiverged(t, closed[closed.length - 1] as OutcomeEntry, message, cause);
+  }
+}
+
+/**
+ * Closes intents whose write failed having changed nothing: their outcomes journalled (durable), or,
+ * where the journal cannot take them (the disk full since the intents), the intents' lines
+ * withdrawn (Journal.withdraw): left open, they would read as writes cut off. The journal's error
+ * only when neither can be done.
+ */
+async function closeUnchangedWrite(t: WriteTarget, outcomes: NewJournalEntry[], intentLines: string): Promise<void> {
+  try {
+    await t.journal.record(outcomes, { durable: true });
+  } catch (journalError) {
+    if (!t.journal.withdraw(intentLines)) throw journalError;
   }
 }
 
@@ -650,16 +656,9 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
     phase: state.phase,
   });
   // Outcomes feed the report; an ok one lost in a crash leaves an open intent, which rollback and the copy handle.
-  // A failure that changed nothing, where the journal cannot take it (the disk full since the
-  // intent), withdraws the intent instead (as putChainRouted's closeUnchanged): left open, it would
-  // read as a write cut off. The journal's error only when neither can be done.
-  const close = async (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<void> => {
-    try {
-      await t.journal.record([outcomeEntry(outcome, error)], { durable: true });
-    } catch (journalError) {
-      if (!t.journal.withdraw(intentLine)) throw journalError;
-    }
-  };
+  // A failure that changed nothing.
+  const close = (outcome: 'primary-failed' | 'compensated', error: unknown): Promise<void> =>
+    closeUnchangedWrite(t, [outcomeEntry(outcome, error)], intentLine);
   // The ok outcome, printed here (journal-print.ts): no fsync, and no promise unless the line is large.
   const closeOk = (): Promise<void> | undefined =>
     appendOk(
