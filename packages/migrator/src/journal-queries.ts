@@ -1,7 +1,7 @@
 // Queries over the journal: the keys written, the writes still open, and a bounded wait for
 // writers in flight, each one streamed pass that never holds the whole file.
 import { sleep } from '@deploystate/core';
-import { writerAlive, type IntentEntry, type Journal, type JournalEntry, type WriteOutcome } from './journal.js';
+import { writerAlive, type IntentEntry, type Journal, type JournalEntry, type OutcomeEntry, type WriteOutcome } from './journal.js';
 
 /** The keys written (put or delete, probes excluded) by the entries, in first-seen order. */
 export function journalledKeys(entries: Iterable<JournalEntry>): string[] {
@@ -89,6 +89,8 @@ export interface JournalSummary {
   entries: number;
   /** The last write journalled `diverged`: its intent's seq and its key (what state.json's divergedBy records). */
   lastDiverged?: { seq: number; key: string };
+  /** Outbox drains that failed, by the outbox entry's journal id, last failure last (few: only failures are kept). */
+  drainFailures: ReadonlyMap<string, OutcomeEntry>;
 }
 
 /** One streamed pass: memory follows the distinct keys and open writes, not the journal's length. */
@@ -102,6 +104,7 @@ export async function summarizeJournal(
   let end = { torn: 0, lastSeq: 0 };
   let entries = 0;
   let lastDiverged: JournalSummary['lastDiverged'];
+  const drainFailures = new Map<string, OutcomeEntry>();
   for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
     entries++;
     if (e.type === 'intent' && !e.probe && filter(e.key)) {
@@ -110,9 +113,13 @@ export async function summarizeJournal(
     } else if (e.type === 'outcome') {
       open.delete(e.ref);
       if (e.outcome === 'diverged') lastDiverged = { seq: e.ref, key: e.key };
+      else if (e.outcome === 'secondary-failed' && e.refId?.startsWith('outbox.')) {
+        drainFailures.delete(e.refId);
+        drainFailures.set(e.refId, e);
+      }
     }
   }
-  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries, ...(lastDiverged && { lastDiverged }) };
+  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries, ...(lastDiverged && { lastDiverged }), drainFailures };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { LevelDbStore } from '@deploystate/backend-leveldb';
 import { isoNow, type MigrationContext } from './context.js';
 import { coownedContext, OverwriteWatch } from './coowned.js';
 import { drainOutbox, outboxFailureFile, outboxJournalId, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
-import type { Journal } from './journal.js';
+import type { OutcomeEntry } from './journal.js';
 
 export interface OutboxStatus {
   /** Writes LevelDB committed that JSON has not received yet. */
@@ -22,28 +22,31 @@ export async function pendingKeys(store: LevelDbStore): Promise<Set<string>> {
   return new Set((await store.readOutbox()).map((e) => e.key));
 }
 
-export async function outboxStatus(ctx: Pick<MigrationContext, 'files' | 'journal'>, store: LevelDbStore | undefined): Promise<OutboxStatus> {
+/**
+ * The outbox as status shows it. `drainFailures` (summarizeJournal's, read once by status): where a
+ * drain could not write outbox-error.json (a full disk, the very failure it would record), the
+ * journal's last failed drain of an entry still waiting says why the entries stay.
+ */
+export async function outboxStatus(
+  ctx: Pick<MigrationContext, 'files'>,
+  store: LevelDbStore | undefined,
+  drainFailures: ReadonlyMap<string, OutcomeEntry>,
+): Promise<OutboxStatus> {
   const entries = store ? await store.readOutbox().catch(() => []) : [];
   const first = entries[0];
-  const recorded = await readOutboxFailure(ctx.files);
   return {
     depth: entries.length,
     oldest: first ? { key: first.key, time: first.time, pid: first.pid } : null,
-    lastError: recorded ?? (entries.length > 0 ? await journalledDrainFailure(ctx.journal, new Set(entries.map((e) => outboxJournalId(e.id)))) : null),
+    lastError: (await readOutboxFailure(ctx.files)) ?? lastDrainFailure(drainFailures, new Set(entries.map((e) => outboxJournalId(e.id)))),
   };
 }
 
-/**
- * The last failed drain of an entry still in the outbox, as the journal holds it: where the drain
- * could not write outbox-error.json (a full disk, the very failure it would record), its journal
- * lines say why the entries stay. null when none of them failed.
- */
-async function journalledDrainFailure(journal: Journal, ids: ReadonlySet<string>): Promise<OutboxFailure | null> {
-  let last: OutboxFailure | null = null;
-  for await (const e of journal.entries())
-    if (e.type === 'outcome' && e.outcome === 'secondary-failed' && e.refId !== undefined && ids.has(e.refId))
-      last = { key: e.key, ...(e.error?.code !== undefined && { code: e.error.code }), message: e.error?.message ?? '', at: e.time, pid: e.pid };
-  return last;
+/** The last of `failures` (in journal order) of an entry in `waiting`; null when none of them failed. */
+function lastDrainFailure(failures: ReadonlyMap<string, OutcomeEntry>, waiting: ReadonlySet<string>): OutboxFailure | null {
+  let last: OutcomeEntry | undefined;
+  for (const [id, e] of failures) if (waiting.has(id)) last = e;
+  if (last === undefined) return null;
+  return { key: last.key, ...(last.error?.code !== undefined && { code: last.error.code }), message: last.error?.message ?? '', at: last.time, pid: last.pid };
 }
 
 /**

@@ -49,7 +49,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // A write journalled `diverged` since the last clean verify (which clears the mark) and this
   // migration's start, which state.json does not show (a full disk refused the mark; see
   // markedDiverged): diverged all the same, until a clean verify.
-  const unmarked = read.lastDiverged;
+  const { lastDiverged: unmarked, drainFailures } = read;
   const clearedUpTo = Math.max(state.lastVerify?.clean ? since : 0, state.dualWriteSinceSeq ?? 0);
   const divergedInJournal = !state.diverged && unmarked !== undefined && unmarked.seq > clearedUpTo && state.phase !== 'leveldb-only';
   // The same facts the commands decide on, read without waiting for writers in flight.
@@ -70,6 +70,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
             return undefined;
           })
         : undefined,
+      drainFailures,
     ),
     leftBehind:
       state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null
