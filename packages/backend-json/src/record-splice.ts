@@ -368,9 +368,8 @@ function spliceMirrors(
     const inHead = sectionIn(layout.head, section);
     const where = inHead ? 'head' : 'tail';
     const text = layout[where];
-    const found = inHead ?? sectionIn(text, section);
-    if (found === undefined) return undefined;
-    const { span } = found;
+    const span = inHead ?? sectionIn(text, section);
+    if (span === undefined) return undefined;
     let from = span[0];
     for (const entry of entries) {
       const at = entrySpan(text, entry.name, from, span[1]);
@@ -422,29 +421,23 @@ interface TextEdit {
   bytes: Buffer;
 }
 
-/** Where a section's entries lie in one head or tail (sectionSpan's answer). */
-interface SectionSpans {
-  span: [number, number];
-}
-
 // Where the legacy sections lie in each head and tail (never changed in place: a splice makes a new
 // one), found once and carried to the next text by the edits' shifts: each put searched a project's
 // `contracts` and `implementationHashes` whole for their ends, tens of KB at 100 records a network.
-const spansOfText = new WeakMap<Buffer, Map<string, SectionSpans | null>>();
+const spansOfText = new WeakMap<Buffer, Map<string, [number, number] | null>>();
 
-function spansOf(text: Buffer): Map<string, SectionSpans | null> {
+function spansOf(text: Buffer): Map<string, [number, number] | null> {
   let spans = spansOfText.get(text);
   if (spans === undefined) spansOfText.set(text, (spans = new Map()));
   return spans;
 }
 
 /** sectionSpan, remembered for the text. */
-function sectionIn(text: Buffer, section: string): SectionSpans | undefined {
+function sectionIn(text: Buffer, section: string): [number, number] | undefined {
   const spans = spansOf(text);
   let found = spans.get(section);
   if (found === undefined) {
-    const span = sectionSpan(text, section);
-    found = span === undefined ? null : { span };
+    found = sectionSpan(text, section) ?? null;
     spans.set(section, found);
   }
   return found ?? undefined;
@@ -468,8 +461,8 @@ function applyEdits(text: Buffer, edits: TextEdit[]): Buffer {
     for (const edit of edits) if (edit.end <= at) to += edit.bytes.length - (edit.end - edit.start);
     return to;
   };
-  const spans = new Map<string, SectionSpans | null>();
-  for (const [section, found] of spansOfText.get(text) ?? []) spans.set(section, found && { span: [moved(found.span[0]), moved(found.span[1])] });
+  const spans = new Map<string, [number, number] | null>();
+  for (const [section, found] of spansOfText.get(text) ?? []) spans.set(section, found && [moved(found[0]), moved(found[1])]);
   spansOfText.set(out, spans);
   return out;
 }
