@@ -10,6 +10,15 @@ import { deploystate, onlyDocument, useSample } from './helpers.js';
 const fixture = useSample('deploystate-cli-restore-');
 const { inSample } = fixture;
 
+/** A copy of the sample, migrated to json-primary through the CLI. */
+async function jsonPrimarySample(name: string): Promise<string> {
+  const dir = join(fixture.root, name);
+  await cp(fixture.sample, dir, { recursive: true });
+  for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
+    expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+  return dir;
+}
+
 describe('status --probe', () => {
   it('in leveldb-only reads every record through the factory store; --expect another phase exits 1', async () => {
     const run = await inSample(['status', '--probe', '--json']);
@@ -21,10 +30,7 @@ describe('status --probe', () => {
   });
 
   it("in json-primary, a damaged network file is named as the project's file, never as the probe's copy of it", async () => {
-    const dir = join(fixture.root, 'probe-json-primary');
-    await cp(fixture.sample, dir, { recursive: true });
-    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
-      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const dir = await jsonPrimarySample('probe-json-primary');
     const file = join(dir, 'deployments', 'bsctestnet.json');
     await writeFile(file, '{"chainId": 97, "records": {\n');
     const run = await deploystate(['status', '--probe', '--json'], { cwd: dir });
@@ -33,10 +39,7 @@ describe('status --probe', () => {
   });
 
   it("in json-primary, a record the store wrote that its file lost is FOREIGN_OVERWRITE, as a deploy script's iteration gets it, named in the project", async () => {
-    const dir = join(fixture.root, 'probe-lost-write');
-    await cp(fixture.sample, dir, { recursive: true });
-    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
-      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const dir = await jsonPrimarySample('probe-lost-write');
     const file = join(dir, 'deployments', 'bsctestnet.json');
     const before = await readFile(file, 'utf8');
     const { createStateStore } = await import('@deploystate/migrator');

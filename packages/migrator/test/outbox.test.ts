@@ -97,6 +97,16 @@ describe('dual-write outbox', () => {
   // record, so one call can leave more than a drain takes.
   const MORE_THAN_A_DRAIN = 10_050;
 
+  /** A copied migration in dual-write and a putMany of more records than one drain takes, killed after its LevelDB batch: every entry waits. */
+  async function killedPutManyLeft(prefix: string): Promise<{ migration: Awaited<ReturnType<typeof demoMigration>>; leveldb: string }> {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', prefix, 'bsctestnet', 'many', String(MORE_THAN_A_DRAIN)]);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
+    expect((await outboxKeys(leveldb)).length).toBe(MORE_THAN_A_DRAIN);
+    return { migration, leveldb };
+  }
+
   it('a putMany of more records than one drain takes: close() drains them all, and a script that simply ends does too', async () => {
     await demoMigration(tempDir(), 'copied');
     const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
@@ -110,11 +120,7 @@ describe('dual-write outbox', () => {
   });
 
   it('promote drains every entry a killed putMany left, however many, before JSON is read: none is left behind', async () => {
-    const migration = await demoMigration(tempDir(), 'copied');
-    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Killed', 'bsctestnet', 'many', String(MORE_THAN_A_DRAIN)]);
-    expect((await child.done).signal).toBe('SIGKILL');
-    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
-    expect((await outboxKeys(leveldb)).length).toBe(MORE_THAN_A_DRAIN);
+    const { migration, leveldb } = await killedPutManyLeft('Killed');
     // Pending, not differences: the verify is clean.
     expect((await migration.verify()).clean).toBe(true);
     await migration.promote();
@@ -130,11 +136,7 @@ describe('dual-write outbox', () => {
   });
 
   it('dual-write disable drains every entry a killed putMany left, however many, before it switches: LevelDB keeps no outbox keys', async () => {
-    const migration = await demoMigration(tempDir(), 'copied');
-    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Left', 'bsctestnet', 'many', String(MORE_THAN_A_DRAIN)]);
-    expect((await child.done).signal).toBe('SIGKILL');
-    const leveldb = resolvePaths({ cwd: tempDir() }).leveldb;
-    expect((await outboxKeys(leveldb)).length).toBe(MORE_THAN_A_DRAIN);
+    const { migration, leveldb } = await killedPutManyLeft('Left');
     await migration.disableDualWrite();
     expect((await migration.status()).phase).toBe('leveldb-only');
     // Nothing runs now: the outbox is empty (LevelDB is committed to git), and JSON got the whole batch.
