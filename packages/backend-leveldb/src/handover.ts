@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isProcessAlive } from '@deploystate/core';
 
-/** A request older than this is ignored: its requester gave up or died without removing it. */
+/** A request older than this (or stamped this far ahead) is ignored: its requester gave up or died without removing it. */
 const REQUEST_TTL_MS = 20_000;
 
 export class Handover {
@@ -66,7 +66,9 @@ export class Handover {
       this.seen = undefined;
       return false;
     }
-    if (Date.now() - info.mtimeMs > REQUEST_TTL_MS) return false;
+    // Stamped more than the TTL ahead of this clock (a clock stepped back since, or another machine's
+    // clock on a shared temp folder) is as stale as one long behind it: it would never age out.
+    if (Math.abs(Date.now() - info.mtimeMs) > REQUEST_TTL_MS) return false;
     if (this.seen && this.seen.mtimeMs === info.mtimeMs && this.seen.size === info.size) return this.seen.foreign;
     let foreign = false;
     try {
