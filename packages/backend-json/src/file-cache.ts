@@ -230,6 +230,11 @@ export class FileCache {
     return hit;
   }
 
+  /** The chain's entry as it is held, with no stat: the file as this cache last read or wrote it. */
+  held(chainId: number): LoadedFile | undefined {
+    return this.entries.get(chainId);
+  }
+
   /**
    * The entry load() would compare with the file's bytes before trusting it (racy, stat-tick.ts),
    * when it is small enough to be compared synchronously: a writer may print from it at once and

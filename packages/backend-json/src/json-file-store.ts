@@ -254,6 +254,16 @@ export class JsonFileStore extends AbstractStateStore {
     return loaded === undefined ? undefined : this.recordIn(loaded, contractName);
   }
 
+  /**
+   * The chain's file as this store last wrote (or read) it, from its cache, with no stat: a caller
+   * that has just written the file learns how the write left it (the stat taken right after the
+   * rename). Undefined when the cache holds no signed version of the chain's file.
+   */
+  cachedVersion(chainId: number): SwapVersion | undefined {
+    const held = this.cache.held(chainId);
+    return held?.signature === undefined ? undefined : { file: held.file, signature: held.signature };
+  }
+
   protected async _get(key: string): Promise<DeploymentRecord | null> {
     const { chainId, contractName } = parseKey(key);
     return this.recordIn(await this.cache.load(chainId), contractName);

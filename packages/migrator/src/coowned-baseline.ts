@@ -456,6 +456,6 @@ export function signatureOf(file: string): string | undefined {
 }
 
 /** The signature (signatureOf) of a file as one stat of it found it. */
-export function signatureText(s: BigIntStats): string {
+export function signatureText(s: Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>): string {
   return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }

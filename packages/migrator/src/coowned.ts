@@ -6,7 +6,8 @@
 // The baseline, the check and the repair are in coowned-baseline.ts, coowned-check.ts and
 // coowned-repair.ts; this module adds the errors, the gates' assertion and the factory's watch, and
 // is the one the rest of the package imports from.
-import { lastWrittenVersion } from '@deploystate/backend-json';
+import { statSync } from 'node:fs';
+import { lastWrittenVersion, type SwapVersion } from '@deploystate/backend-json';
 import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
@@ -121,6 +122,12 @@ export function warnOverwrite(check: FilesCheck): void {
 export class OverwriteWatch {
   private readonly seen = new Map<number, string | undefined>();
   /**
+   * `seen` as a plain (not bigint) stat reports it, where it was noted from a stat's numbers: a put
+   * compares one plain stat with it (building a bigint stat's fields costs more than its system
+   * call), and takes the bigint path only when they differ.
+   */
+  private readonly seenPlain = new Map<number, PlainSignature>();
+  /**
    * Each file's signature when this process last knew it to hold every record the store wrote there:
    * from a check that found nothing, kept through this process's own writes. Not `seen`, which a
    * write on top of a damaged file also sets (in any process: see signatureNow).
@@ -140,6 +147,7 @@ export class OverwriteWatch {
    * journal for milliseconds while a git command may take the work tree.
    */
   beforePut(chainId: number): Promise<void> | undefined {
+    if (this.unchangedSinceSeen(chainId)) return undefined;
     const now = this.signatureNow(chainId);
     return this.seen.has(chainId) && this.seen.get(chainId) === now ? undefined : this.check(chainId);
   }
@@ -157,13 +165,39 @@ export class OverwriteWatch {
     const file = fileOf(this.ctx, chainId);
     if (!this.seen.has(chainId) && hasBaseline(this.ctx)) {
       const own = lastWrittenVersion(file);
-      if (own !== undefined) {
-        const signature = signatureText(own);
-        this.seen.set(chainId, signature);
-        return signature;
-      }
+      if (own !== undefined) return this.noteSeen(chainId, own);
     }
     return signatureOf(file);
+  }
+
+  /** Notes `stats` as the chain's file as seen (its signature, and its plain form); returns the signature. */
+  private noteSeen(chainId: number, stats: SignedStats): string {
+    const signature = signatureText(stats);
+    this.seen.set(chainId, signature);
+    const plain = plainSignature(stats);
+    if (plain === undefined) this.seenPlain.delete(chainId);
+    else this.seenPlain.set(chainId, plain);
+    return signature;
+  }
+
+  /** Whether one plain stat shows the chain's file as last seen (false when that cannot be told so: the bigint path decides). */
+  private unchangedSinceSeen(chainId: number): boolean {
+    const plain = this.seenPlain.get(chainId);
+    if (plain === undefined || !this.seen.has(chainId)) return false;
+    let now;
+    try {
+      now = statSync(fileOf(this.ctx, chainId), { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+    return (
+      now !== undefined &&
+      now.ino === plain.ino &&
+      now.dev === plain.dev &&
+      now.size === plain.size &&
+      now.mtimeMs === plain.mtimeMs &&
+      now.ctimeMs === plain.ctimeMs
+    );
   }
 
   /**
@@ -194,7 +228,10 @@ export class OverwriteWatch {
    * after a clean check checks again only a file that changed since.
    */
   async seenNow(): Promise<void> {
-    for (const chainId of await chainsInFolder(this.ctx)) this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
+    for (const chainId of await chainsInFolder(this.ctx)) {
+      this.seen.set(chainId, signatureOf(fileOf(this.ctx, chainId)));
+      this.seenPlain.delete(chainId);
+    }
   }
 
   /**
@@ -237,12 +274,22 @@ export class OverwriteWatch {
     }
   }
 
-  /** After this process wrote a chain's file: the next write checks it only if someone else changed it since. */
-  wrote(chainId: number): void {
+  /**
+   * After this process wrote a chain's file: the next write checks it only if someone else changed it
+   * since. `left`: the file as the write left it (the JSON store's stat right after its rename), so no
+   * stat is taken here; without it, or for another file, the file is stat'ed now.
+   */
+  wrote(chainId: number, left?: SwapVersion): void {
     const before = this.seen.get(chainId);
     const wasWhole = this.whole.has(chainId) && this.whole.get(chainId) === before;
-    const now = signatureOf(fileOf(this.ctx, chainId));
-    this.seen.set(chainId, now);
+    const file = fileOf(this.ctx, chainId);
+    let now: string | undefined;
+    if (left?.signature !== undefined && left.file === file) now = this.noteSeen(chainId, left.signature);
+    else {
+      now = signatureOf(file);
+      this.seen.set(chainId, now);
+      this.seenPlain.delete(chainId);
+    }
     if (wasWhole) this.whole.set(chainId, now);
     else this.whole.delete(chainId);
   }
@@ -253,6 +300,8 @@ export class OverwriteWatch {
   }
 
   private async check(chainId: number): Promise<void> {
+    // The bigint path decides until the next write notes the file again.
+    this.seenPlain.delete(chainId);
     const now = signatureOf(fileOf(this.ctx, chainId));
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
@@ -262,4 +311,29 @@ export class OverwriteWatch {
       // The check never fails a write that succeeded; verify reports what it could not.
     }
   }
+}
+
+/** The fields of a bigint stat that a signature (signatureText) and its plain form are made of. */
+type SignedStats = { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint };
+
+/** A stat's signature as a plain stat reports it: numbers, milliseconds computed as Node computes them. */
+interface PlainSignature {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const msOf = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
+
+/**
+ * `stats` as a plain stat of the same file reports it; undefined where a number would not hold a
+ * field exactly. A plain stat's milliseconds resolve a quarter of a microsecond, finer than the
+ * clock tick that stamps files (the JSON store's cache compares them so too).
+ */
+function plainSignature(stats: SignedStats): PlainSignature | undefined {
+  if (stats.dev > SAFE || stats.ino > SAFE || stats.size > SAFE) return undefined;
+  return { dev: Number(stats.dev), ino: Number(stats.ino), size: Number(stats.size), mtimeMs: msOf(stats.mtimeNs), ctimeMs: msOf(stats.ctimeNs) };
 }

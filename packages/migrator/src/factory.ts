@@ -39,6 +39,7 @@ import {
 import { OutboxDrainer } from './outbox-drainer.js';
 import { WriteFence } from './write-fence.js';
 import { LevelDbStore, loadLevelDb } from '@deploystate/backend-leveldb';
+import { JsonFileStore, type SwapVersion } from '@deploystate/backend-json';
 
 export interface StateStoreOptions extends MigrationOptions, ProjectConfigOption {
   env?: NodeJS.ProcessEnv;
@@ -402,7 +403,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       const checking = watch?.beforePut(chainId);
       if (checking !== undefined) await checking;
       if (await putChainInJson(this.writer, chain)) {
-        if (jsonFirst(this.route)) watch?.wrote(chainId);
+        if (jsonFirst(this.route)) watch?.wrote(chainId, this.jsonLeft(chainId));
         return;
       }
     }
@@ -431,8 +432,14 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const checking = watched ? watch.beforePut(chainId) : undefined;
     if (checking !== undefined) await checking;
     const result = await writeThrough(this.writer, w);
-    if (watched && writesJson(this.route)) watch.wrote(chainId);
+    if (watched && writesJson(this.route)) watch.wrote(chainId, this.jsonLeft(chainId));
     return result;
+  }
+
+  /** The chain's file as this store's JSON side last wrote it, told by that side with no stat (the watch's note after a write). */
+  private jsonLeft(chainId: number): SwapVersion | undefined {
+    const json = this.sides.json;
+    return json instanceof JsonFileStore ? json.cachedVersion(chainId) : undefined;
   }
 
   // get and has take the caller's chainId and name straight to the side: the key is built only to
