@@ -88,6 +88,26 @@ function plainOf(signature: FileSignature): PlainSignature & { racyUntil: number
   return { ...plain, racyUntil: racyUntil(mtimeNs) };
 }
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Whether the file at `path` is still the version `base` signs (inode, device, size, modification
+ * time), told by one plain lstat, as cached() tells it; undefined where a double cannot hold one of
+ * base's numbers exactly (the caller then takes a bigint stat). A write asks it on its way to the
+ * rename, where a bigint stat's fields cost more than its system call.
+ */
+export function stillVersion(path: string, base: FileSignature): boolean | undefined {
+  if (base.ino > SAFE || base.dev > SAFE || base.size > SAFE) return undefined;
+  const now = plainStatOf(path);
+  return now !== undefined && now.ino === Number(base.ino) && now.dev === Number(base.dev) && now.size === Number(base.size) && now.mtimeMs === msOf(base.mtimeNs);
+}
+
+/** Whether the inode at `path` (lstat) is `ino`: a plain stat where the number is exact, else a bigint one. */
+export function inodeAt(path: string, ino: bigint): boolean {
+  if (ino > SAFE) return lstatSync(path, { bigint: true, throwIfNoEntry: false })?.ino === ino;
+  return lstatSync(path, { throwIfNoEntry: false })?.ino === Number(ino);
+}
+
 /** A plain lstat of the file; undefined when it is missing (the caller then takes the full path). */
 function plainStatOf(path: string): PlainSignature | undefined {
   try {

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, GIT_WAIT_MAX_MS, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
-import { signatureOf, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
+import { inodeAt, signatureOf, stillVersion, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type InvalidRecordEntry, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
@@ -419,7 +419,7 @@ export class WriteQueue {
       // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
       if (!stale && writtenIno !== undefined) {
         if (gitAtWork(folder)) await waitForGit();
-        stale = lstatSync(target, { bigint: true, throwIfNoEntry: false })?.ino !== writtenIno;
+        stale = !inodeAt(target, writtenIno);
       }
     } catch (error) {
       shelf?.reset();
@@ -448,6 +448,8 @@ const CHANGED_UNDER_WRITE_ATTEMPTS = 5;
  * store's own links of the version (its backups) move it.
  */
 export function changedSince(target: string, base: FileSignature | undefined): boolean {
+  const same = base === undefined ? undefined : stillVersion(target, base);
+  if (same !== undefined) return !same;
   const now = signatureOf(target);
   if (now === null || base === undefined) return (now === null) !== (base === undefined);
   return now.ino !== base.ino || now.dev !== base.dev || now.size !== base.size || now.mtimeNs !== base.mtimeNs;

@@ -2,7 +2,7 @@
 // updateDeploymentFile, restore and the merge refuse a key named twice (DUPLICATE_KEY, with its
 // line) and a link or folder at the path (NOT_A_FILE), write nothing and leave file and link as
 // they were.
-import { lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@deploystate/core';
@@ -173,6 +173,27 @@ describe('a file another program replaces while a put is writing it', () => {
         if (replaced) return;
         replaced = true;
         await addByRename(file, 'Theirs');
+      },
+    });
+    await store.put(rec(56, 'Mine'));
+    const other = await open();
+    expect((await other.list(56)).map((r) => r.contractName).sort()).toEqual(['A', 'Mine', 'Theirs']);
+  });
+
+  it('one that saves the file in place (the same inode) is seen too: both changes are kept', async () => {
+    const { dir, open } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await (await open()).put(rec(56, 'A'));
+    const inode = (await stat(file)).ino;
+    let saved = false;
+    const store = await open({
+      beforeReplace: async () => {
+        if (saved) return;
+        saved = true;
+        const doc = JSON.parse(await readFile(file, 'utf8')) as { records: Record<string, Record<string, unknown>> };
+        doc.records.Theirs = { ...doc.records.A, contractName: 'Theirs' };
+        await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+        expect((await stat(file)).ino).toBe(inode);
       },
     });
     await store.put(rec(56, 'Mine'));
