@@ -71,7 +71,7 @@ export function entryExists(path: string): boolean {
  * computes them from seconds and nanoseconds, so an unchanged file compares equal. Building
  * bigints costs a read from memory more than the stat's own system call does.
  */
-interface PlainSignature {
+export interface PlainSignature {
   dev: number;
   ino: number;
   size: number;
@@ -81,6 +81,18 @@ interface PlainSignature {
 
 const msOf = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A bigint stat's signature fields as a plain stat of the same file reports them; undefined where a
+ * number would not hold one exactly (the caller then compares bigint stats). A plain stat's
+ * milliseconds resolve a quarter of a microsecond, finer than the clock tick that stamps files.
+ */
+export function plainSignature(stats: Pick<FileSignature, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>): PlainSignature | undefined {
+  if (stats.dev > SAFE || stats.ino > SAFE || stats.size > SAFE) return undefined;
+  return { dev: Number(stats.dev), ino: Number(stats.ino), size: Number(stats.size), mtimeMs: msOf(stats.mtimeNs), ctimeMs: msOf(stats.ctimeNs) };
+}
+
 /** The signature as a plain stat reports it, and until when it cannot vouch for its file (stat-tick.ts). */
 function plainOf(signature: FileSignature): PlainSignature & { racyUntil: number } {
   const { dev, ino, size, mtimeNs, ctimeNs } = signature;
@@ -88,7 +100,6 @@ function plainOf(signature: FileSignature): PlainSignature & { racyUntil: number
   return { ...plain, racyUntil: racyUntil(mtimeNs) };
 }
 
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Whether the file at `path` is still the version `base` signs (inode, device, size, modification
@@ -97,9 +108,10 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * rename, where a bigint stat's fields cost more than its system call.
  */
 export function stillVersion(path: string, base: FileSignature): boolean | undefined {
-  if (base.ino > SAFE || base.dev > SAFE || base.size > SAFE) return undefined;
+  const was = plainSignature(base);
+  if (was === undefined) return undefined;
   const now = plainStatOf(path);
-  return now !== undefined && now.ino === Number(base.ino) && now.dev === Number(base.dev) && now.size === Number(base.size) && now.mtimeMs === msOf(base.mtimeNs);
+  return now !== undefined && now.ino === was.ino && now.dev === was.dev && now.size === was.size && now.mtimeMs === was.mtimeMs;
 }
 
 /** Whether the inode at `path` (lstat) is `ino`: a plain stat where the number is exact, else a bigint one. */

@@ -34,3 +34,4 @@ export { lastWrittenVersion } from './written-version.js';
 export { readStateFileBytes } from './state-path.js';
 export { deploymentsEntries } from './deployments-folder.js';
 export { racyUntilMs } from './stat-tick.js';
+export { plainSignature, type PlainSignature } from './file-cache.js';

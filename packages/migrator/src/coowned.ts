@@ -7,7 +7,7 @@
 // coowned-repair.ts; this module adds the errors, the gates' assertion and the factory's watch, and
 // is the one the rest of the package imports from.
 import { statSync } from 'node:fs';
-import { lastWrittenVersion, type SwapVersion } from '@deploystate/backend-json';
+import { lastWrittenVersion, plainSignature, type PlainSignature, type SwapVersion } from '@deploystate/backend-json';
 import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
@@ -171,7 +171,7 @@ export class OverwriteWatch {
   }
 
   /** Notes `stats` as the chain's file as seen (its signature, and its plain form); returns the signature. */
-  private noteSeen(chainId: number, stats: SignedStats): string {
+  private noteSeen(chainId: number, stats: Parameters<typeof plainSignature>[0]): string {
     const signature = signatureText(stats);
     this.seen.set(chainId, signature);
     const plain = plainSignature(stats);
@@ -311,29 +311,4 @@ export class OverwriteWatch {
       // The check never fails a write that succeeded; verify reports what it could not.
     }
   }
-}
-
-/** The fields of a bigint stat that a signature (signatureText) and its plain form are made of. */
-type SignedStats = { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint };
-
-/** A stat's signature as a plain stat reports it: numbers, milliseconds computed as Node computes them. */
-interface PlainSignature {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-}
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const msOf = (ns: bigint): number => Number(ns / 1_000_000_000n) * 1000 + Number(ns % 1_000_000_000n) / 1e6;
-
-/**
- * `stats` as a plain stat of the same file reports it; undefined where a number would not hold a
- * field exactly. A plain stat's milliseconds resolve a quarter of a microsecond, finer than the
- * clock tick that stamps files (the JSON store's cache compares them so too).
- */
-function plainSignature(stats: SignedStats): PlainSignature | undefined {
-  if (stats.dev > SAFE || stats.ino > SAFE || stats.size > SAFE) return undefined;
-  return { dev: Number(stats.dev), ino: Number(stats.ino), size: Number(stats.size), mtimeMs: msOf(stats.mtimeNs), ctimeMs: msOf(stats.ctimeNs) };
 }

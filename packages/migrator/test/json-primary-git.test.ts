@@ -125,10 +125,13 @@ describe('a json-primary put while git rewrites the work tree', () => {
     const indexLock = join(dir, '.git', 'index.lock');
     const put = op === 'put' ? LevelDbStore.prototype.putChecked : LevelDbStore.prototype.putManyChecked;
     let gitDone: Promise<void> | undefined;
-    // git takes its lock and replaces the file (unlink, create) a moment later.
+    // git takes its lock, and replaces the file (unlink, create) once the test has seen the put
+    // wait for it: the test lets it finish, so a slow machine cannot let git finish first.
+    let finishGit!: () => void;
+    const gitMayFinish = new Promise<void>((resolve) => (finishGit = resolve));
     const gitStarts = (): void => {
       writeFileSync(indexLock, '');
-      gitDone = sleep(300).then(() => {
+      gitDone = gitMayFinish.then(() => {
         unlinkSync(file);
         writeFileSync(file, teammates, { flag: 'wx' });
         rmSync(indexLock);
@@ -146,9 +149,16 @@ describe('a json-primary put while git rewrites the work tree', () => {
       const writing = (op === 'put' ? store.putContract(97, record) : store.putMany([record])).finally(() => {
         answered = true;
       });
-      await sleep(150);
-      expect(existsSync(indexLock)).toBe(true);
-      expect(answered).toBe(false);
+      // Settled whatever happens below, so a failed expectation leaves no rejection behind.
+      writing.catch(() => undefined);
+      try {
+        await vi.waitFor(() => expect(gitDone).toBeDefined(), { timeout: 20_000, interval: 10 });
+        await sleep(150);
+        expect(existsSync(indexLock)).toBe(true);
+        expect(answered).toBe(false);
+      } finally {
+        finishGit();
+      }
       await writing;
       await gitDone;
       expect(recordNames(file)).toEqual(expect.arrayContaining(['Teammate', 'Deployed']));
