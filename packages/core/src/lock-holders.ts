@@ -44,3 +44,20 @@ export function lockHolders(file: string): Array<{ pid: number; command: string 
   return holders;
 }
 
+
+/**
+ * Linux: the command line process `pid` runs (its arguments joined by spaces, shortened past
+ * `max` characters); undefined elsewhere, or when it cannot be read (gone, another user's).
+ */
+export function commandLine(pid: number, max = 160): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let args: string;
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = args.split('\0').filter((a) => a !== '').join(' ');
+  if (line === '') return undefined;
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}

@@ -30,6 +30,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore, type SwapVersion } from '@deploystate/backend-json';
 import { acquireLock, hasWaiters, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
+import { describeRunner, rollbackRunner } from './rollback-runner.js';
 
 /** What a write needs from the store it goes through. */
 export interface WriteTarget {
@@ -524,12 +525,26 @@ const JSON_PRIMARY_TURN = 'json-primary-write-';
 /** How long a json-primary write waits for its turn: the holder's JSON lock wait and LevelDB hand-over wait, and some. */
 const JSON_PRIMARY_TURN_WAIT_MS = 30_000;
 
-/** WRITES_REFUSED for a write that waited for a rollback in progress as long as writes wait. */
+/**
+ * WRITES_REFUSED for a write that waited for a rollback in progress as long as writes wait, naming
+ * the process that runs it (who to wait for), or saying that none does: a rollback that stopped
+ * keeps writes refused until `deploystate rollback` runs again.
+ */
 function writesRefused(t: WriteTarget, key: string): StateError {
-  return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${t.watcher.state.phase}`, {
+  const runner = rollbackRunner(t.files);
+  const phase = t.watcher.state.phase;
+  if (runner === undefined)
+    return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}, and no rollback is running: the last one stopped before it finished`, {
+      key,
+      file: t.files.state,
+      hint: 'run `deploystate rollback` to finish it (nothing journalled is lost), then retry the write',
+      data: { rollback: null },
+    });
+  return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}: the rollback run by ${describeRunner(runner)} has not finished`, {
     key,
     file: t.files.state,
-    hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once it has (deploystate status shows the phase)`,
+    hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
+    data: { rollback: { pid: runner.pid, host: runner.host, command: runner.command, since: runner.since } },
   });
 }
 
