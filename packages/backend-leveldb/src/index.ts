@@ -1,5 +1,5 @@
 export { LevelDbStore } from './leveldb-store.js';
-export { DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
+export { DEFAULT_IDLE_CLOSE_MS, DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LevelDbStoreOptions, type LockWait } from './leveldb-options.js';
 export { decodeEntry } from './decode-entry.js';
 export {
   snapshotLevelDb,
@@ -14,6 +14,7 @@ export { repairCopy, type RepairResult } from './repair.js';
 export { writeLegacyStore, type LegacyEntry } from './legacy.js';
 export { mapLevelError, isLockedError } from './level-errors.js';
 export { loadLevelDb } from './level-open.js';
+export { holdersAfterWait, type LevelDbHolder } from './lock-turn.js';
 export {
   inspectFolder,
   liveTables,

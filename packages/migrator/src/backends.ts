@@ -24,14 +24,16 @@ export interface BackendOptions {
   whileSyncing?: (file: string) => void;
 }
 
+/** Deploy scripts and the migrator queue for LevelDB's lock; about 15 s before LOCKED (rollback readiness waits as long). */
+export const LEVELDB_LOCK_WAIT = { attempts: 80, minDelayMs: 5, maxDelayMs: 200 } as const;
+
 export function levelDbStore(paths: MigrationPaths, options: BackendOptions): LevelDbStore {
   return new LevelDbStore({
     path: paths.leveldb,
     create: options.create ?? false,
     readOnly: options.readOnly ?? false,
     idleCloseMs: LEVELDB_IDLE_CLOSE_MS,
-    // Deploy scripts and the migrator queue for the lock; about 15 s before LOCKED.
-    lockWait: { attempts: 80, minDelayMs: 5, maxDelayMs: 200 },
+    lockWait: LEVELDB_LOCK_WAIT,
     registry: options.registry,
   });
 }

@@ -4,9 +4,10 @@
 import { access, constants, readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { openSnapshot } from '@deploystate/backend-leveldb';
+import { holdersAfterWait, lockWaitBudgetMs, openSnapshot } from '@deploystate/backend-leveldb';
 import {
   canonicalDigest,
+  commandLine,
   compareIntegers,
   compareKeys,
   digestStore,
@@ -19,6 +20,7 @@ import {
   type DeploymentRecord,
   type StateStore,
 } from '@deploystate/core';
+import { LEVELDB_LOCK_WAIT } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import type { IntentEntry, Journal } from './journal.js';
@@ -596,6 +598,17 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
     const read = await summarizeJournal(ctx.journal, 0);
     const open = read.open.length;
     return `${read.entries} entries up to seq ${read.lastSeq}${read.torn ? `, ${read.torn} torn line(s) skipped` : ''}${open ? `, ${open} write(s) without outcome` : ''}`;
+  });
+  // The live LevelDB, which the rollback opens (readiness may read a snapshot copy): held past the
+  // wait an open makes (a process paused, or one that does not hand it over), the rollback stops
+  // with LOCKED naming it, and readiness says the same.
+  await check('leveldb free', async () => {
+    const held = await holdersAfterWait(ctx.files.leveldb, LEVELDB_LOCK_WAIT);
+    if (held.length > 0) {
+      const named = held.map((h) => `pid ${h.pid} (${commandLine(h.pid) ?? h.command}${h.stopped ? ', stopped: resume it (kill -CONT) or end it' : ''})`).join(', ');
+      throw new Error(`LOCKED: ${ctx.files.leveldb} is held by ${named}; the rollback would wait about ${Math.round(lockWaitBudgetMs(LEVELDB_LOCK_WAIT) / 1000)} s for it and stop with LOCKED`);
+    }
+    return 'no other process holds it past the wait an open makes';
   });
   await check('leveldb openable', async () => {
     const store = await ctx.leveldb();

@@ -1,0 +1,68 @@
+// `rollback --ready` answers as the rollback itself would while a paused process (SIGSTOP) holds the
+// live LevelDB: not ready, naming the holder, where the rollback stops with LOCKED naming it. Before,
+// readiness looked at a snapshot copy and said ready. Real processes, real files.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { childEnv, deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-rollback-ready-');
+
+const phaseOf = async (dir: string): Promise<string> =>
+  (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
+
+/** A deploy script that put once through the factory and then paused itself (SIGSTOP), holding LevelDB. */
+async function pausedHolder(dir: string): Promise<ChildProcess> {
+  const script = [
+    "import { createStateStore } from '@deploystate/migrator';",
+    "import { sampleRecord } from '@deploystate/core';",
+    'const store = createStateStore({ cwd: process.argv[1], env: {} });',
+    // json-primary: the put writes the live LevelDB after JSON, and the paused store keeps it open.
+    "await store.putContract(97, sampleRecord(97, 'Paused', 'bsctestnet', 7));",
+    "process.stdout.write('paused\\n');",
+    "process.kill(process.pid, 'SIGSTOP');",
+    'await store.close();',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], {
+    cwd: new URL('.', import.meta.url).pathname,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('paused') && resolve());
+    child.on('exit', (code) => reject(new Error(`the holder exited (${code}) before pausing`)));
+  });
+  return child;
+}
+
+describe('rollback --ready while a paused process holds LevelDB', () => {
+  it('is not ready, naming the holder, as the rollback answers LOCKED naming it', async () => {
+    const dir = join(fixture.root, 'paused');
+    await cp(fixture.sample, dir, { recursive: true });
+    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const holder = await pausedHolder(dir);
+    try {
+      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir });
+      expect(ready.code, ready.stderr).toBe(1);
+      const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
+      expect(report.ready).toBe(false);
+      const failed = report.checks.filter((c) => !c.ok);
+      expect(failed.map((c) => c.name)).toEqual(['leveldb free']);
+      expect(failed[0]?.detail).toContain(`pid ${holder.pid}`);
+      expect(failed[0]?.detail).toContain('LOCKED');
+
+      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir });
+      expect(rollback.code).toBe(3);
+      expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+      expect(rollback.stdout).toContain(`pid ${holder.pid}`);
+      expect(await phaseOf(dir)).toBe('json-primary');
+    } finally {
+      holder.kill('SIGCONT');
+      holder.kill('SIGKILL');
+    }
+    // Once it is gone, ready again.
+    const after = await deploystate(['rollback', '--ready'], { cwd: dir });
+    expect(after.code, after.stdout).toBe(0);
+  }, 90_000);
+});
