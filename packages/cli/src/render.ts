@@ -112,9 +112,18 @@ export function renderComparison(
   },
   paint: Palette,
   limit: number,
-  options: { names?: [string, string]; locations?: SideLocations } = {},
+  options: {
+    names?: [string, string];
+    locations?: SideLocations;
+    /**
+     * dual-write before the bulk copy has completed ('not-run': it never began): records only in
+     * LevelDB are the copy's work still to do, not a failure. When they are the only difference the
+     * verdict says so, and what to run, instead of a red "stores differ" on a command that passes.
+     */
+    copyPending?: 'not-run' | 'not-completed';
+  } = {},
 ): string[] {
-  const { names = ['leveldb', 'json'], locations } = options;
+  const { names = ['leveldb', 'json'], locations, copyPending } = options;
   const [left, right] = names;
   const unreadable = comparison.unreadable ?? [];
   const unknown = unknownUnreadable(comparison).length;
@@ -152,7 +161,9 @@ export function renderComparison(
       ),
     );
   let shown = 0;
-  for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${left}`.padEnd(16))} ${entry.key}`);
+  // Before the copy, a record only in LevelDB awaits it: listed, not marked as a failure.
+  const onlyLeftLabel = copyPending ? paint.yellow('awaits the copy'.padEnd(16)) : paint.red(`only in ${left}`.padEnd(16));
+  for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${onlyLeftLabel} ${entry.key}`);
   for (const entry of comparison.onlyRight) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
   for (const diff of comparison.differing) {
     if (shown++ >= limit) continue;
@@ -162,6 +173,20 @@ export function renderComparison(
   const total = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
   if (total > limit) lines.push(paint.dim(`  ... ${total - limit} more differences (--json lists all)`));
   const equal = comparison.equal && unknown === 0;
+  const onlyAwaitingCopy =
+    copyPending !== undefined && !equal && unknown === 0 && comparison.onlyRight.length === 0 && comparison.differing.length === 0;
+  if (onlyAwaitingCopy) {
+    const held = comparison.right.count;
+    lines.push(
+      verdict(true, paint, `consistent so far: ${held > 0 ? `the ${held} record(s) both sides hold are equal` : `${right} holds no record yet`}`, ''),
+      paint.yellow(
+        copyPending === 'not-run'
+          ? `  the bulk copy has not run yet: ${comparison.onlyLeft.length} record(s) are only in ${left} until it does; run \`deploystate migrate\``
+          : `  the bulk copy has not completed: ${comparison.onlyLeft.length} record(s) are only in ${left} until it does; run \`deploystate migrate --resume\``,
+      ),
+    );
+    return lines;
+  }
   lines.push(
     verdict(
       equal,
@@ -174,6 +199,8 @@ export function renderComparison(
       `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
   );
+  if (copyPending !== undefined && !equal && comparison.onlyLeft.length > 0)
+    lines.push(paint.yellow(`  the ${comparison.onlyLeft.length} only in ${left} await the bulk copy; the other differences are what fails`));
   return lines;
 }
 

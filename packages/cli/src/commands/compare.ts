@@ -61,14 +61,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   if (!consistent || unknownUnreadable(comparison).length > 0)
     ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison));
   const limit = wholeNumberOption(options.limit, '--limit') ?? 20;
-  ctx.out.result({ ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length }) }, () => [
-    ...renderComparison(comparison, ctx.out.paint, limit, { locations: sideLocations(ctx) }),
-    ...(copyPending && comparison.onlyLeft.length > 0
-      ? [
-          ctx.out.paint.yellow(
-            `  ${comparison.onlyLeft.length} record(s) only in LevelDB await the bulk copy (\`deploystate migrate\`); ${consistent ? 'every record both sides hold is equal' : 'records both sides hold differ'}`,
-          ),
-        ]
-      : []),
-  ]);
+  const copyStarted = status.state.copy !== null;
+  // Consistent here (a failure was thrown above): the only differences are the copy's work to do.
+  ctx.out.result(
+    { ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length, copyStarted }) },
+    () =>
+      renderComparison(comparison, ctx.out.paint, limit, {
+        locations: sideLocations(ctx),
+        ...(copyPending && { copyPending: copyStarted ? 'not-completed' : 'not-run' }),
+      }),
+  );
 }
