@@ -6,7 +6,7 @@ import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { EIP1967_IMPLEMENTATION_SLOT, runtimeCodeHash, type ChainVerificationReport } from '@deploystate/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument, useSample, type Run } from './helpers.js';
+import { deploystate, onlyDocument, runSteps, useSample, type Run } from './helpers.js';
 
 // The migrator's hardhat fixture: hardhat is its devDependency and runs only from a project inside
 // packages/migrator. Loaded by path at run time (a helper file, not a package export).
@@ -87,6 +87,19 @@ describe('verify-chain against a hardhat node', () => {
     const checks = Object.fromEntries((report.records[0]?.checks ?? []).map((c) => [c.name, c.status]));
     expect(report.chains).toEqual([expect.objectContaining({ chainId: CHAIN, status: 'ok', reportedChainId: CHAIN })]);
     expect(checks).toMatchObject({ 'implementation-code': 'ok', 'proxy-code': 'ok', 'eip1967-slot': 'ok', 'implementation-hash': 'ok' });
+  });
+
+  it('leaves the records the migration excluded out of the LevelDB side, listed as excluded, as verify does', async () => {
+    // A dev-chain record with no contract on any chain, excluded (as analyze proposes) before the copy.
+    const dir = await project('excluded', [record('Token', { proxyAddress: PROXY }), record('DevJunk', { address: addr('0d') })]);
+    await runSteps(dir, [['exclude', `${CHAIN}-DevJunk`], ['dual-write', 'enable'], ['migrate']]);
+    const run = await deploystate(['verify-chain', '--from', 'leveldb', ...rpcFlag(node.url), '--json'], { cwd: dir });
+    expect(run.code, run.stdout).toBe(0);
+    const report = chainDoc(run);
+    expect(report.records.map((r) => r.key)).toEqual([`${CHAIN}-Token`]);
+    expect(report.excluded).toEqual([`${CHAIN}-DevJunk`]);
+    const text = await deploystate(['verify-chain', '--from', 'leveldb', ...rpcFlag(node.url)], { cwd: dir });
+    expect(text.stdout).toContain(`excluded from the migration (as verify leaves them out): ${CHAIN}-DevJunk`);
   });
 
   it('a drifted EIP-1967 slot: exit 1, naming both implementations', async () => {

@@ -4,7 +4,7 @@
 // migration state or any record.
 import { join } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import type { ChainCheckOptions, ChainVerificationReport } from './chain/types.js';
+import type { ChainCheckOptions, ChainVerificationReport, VerifyChainOptions } from './chain/types.js';
 import { verifyChain } from './chain/verify-chain.js';
 import { readCommandRecord, usable, type UnreadableRecord } from './command-records.js';
 import type { MigrationContext } from './context.js';
@@ -61,7 +61,7 @@ export async function verifyChainRecords(
   ctx: MigrationContext,
   input: Parameters<typeof verifyChain>[0],
   source: ChainVerificationReport['source'],
-  options: ChainCheckOptions,
+  options: ChainCheckOptions & Pick<VerifyChainOptions, 'exclude'>,
 ): Promise<ChainVerificationReport> {
   const report = await verifyChain(input, { ...options, registry: ctx.registry, now: ctx.now });
   if (source !== undefined) report.source = source;
@@ -75,9 +75,13 @@ export async function verifyChainOnSide(
   paths: MigrationPaths,
   options: ChainCheckOptions & { from?: Side },
 ): Promise<ChainVerificationReport> {
-  const side = options.from ?? (await readSide(ctx));
+  const state = await readState(ctx.files);
+  const side = options.from ?? routeFor(state, process.env).reads;
   // The context's stores: for read-only commands a snapshot copy and a JSON store that never writes.
   const store = side === 'leveldb' ? await ctx.leveldb() : await ctx.json();
   const { from: _from, ...check } = options;
-  return verifyChainRecords(ctx, store, side, check);
+  // What the migration leaves behind (exclusions, and the unmigratable keys they cover), left out as
+  // verify leaves it out: a dev-chain record has no contract on any chain to check.
+  const exclude = new Set([...state.exclusions, ...state.unmigratable]);
+  return verifyChainRecords(ctx, store, side, { ...check, ...(exclude.size > 0 && { exclude }) });
 }

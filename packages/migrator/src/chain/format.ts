@@ -67,6 +67,8 @@ export function formatChainReport(report: ChainVerificationReport): string[] {
   const unreadable = report.unreadable ?? [];
   if (unreadable.length > 0)
     lines.push('', 'Not checked: files that cannot be read', ...unreadable.map((u) => `  ERROR ${u.file} [${u.code}]: ${u.message}`));
+  const excluded = report.excluded ?? [];
+  if (excluded.length > 0) lines.push('', `Not checked: excluded from the migration (as verify leaves them out): ${excluded.join(', ')}`);
   const { counts } = report;
   lines.push(
     '',

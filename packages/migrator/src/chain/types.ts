@@ -64,6 +64,11 @@ export interface ChainVerificationReport {
    * folder in its place): their chains' records were not checked, so the report is not ok.
    */
   unreadable?: Array<{ file: string; code: string; message: string }>;
+  /**
+   * Keys of the records read that were left out, unchecked: those the migration excluded (as
+   * `verify` leaves them out of its comparison). In key order; absent when none was.
+   */
+  excluded?: string[];
 }
 
 /** The options a command passes through (analyze, verify, cutover, verify-chain). */
@@ -81,6 +86,8 @@ export interface ChainCheckOptions {
 }
 
 export interface VerifyChainOptions extends ChainCheckOptions {
+  /** Keys left out, unchecked, and listed as `excluded` (the migration's exclusions). */
+  exclude?: ReadonlySet<string>;
   /** Names networks in the report. Default: core's registry. */
   registry?: NetworkRegistry;
   /** Injected clock, for the report's time. */

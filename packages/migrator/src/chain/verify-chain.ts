@@ -145,7 +145,14 @@ export async function verifyChain(
   const allUrls = Object.values(options.rpc);
 
   const read = await readRecords(input);
-  const records = read.records.sort((a, b) =>
+  const excluded: string[] = [];
+  const kept = options.exclude === undefined ? read.records : read.records.filter((r) => {
+    const key = recordKey(r.chainId, r.contractName);
+    if (!options.exclude?.has(key)) return true;
+    excluded.push(key);
+    return false;
+  });
+  const records = kept.sort((a, b) =>
     compareKeys(recordKey(a.chainId, a.contractName), recordKey(b.chainId, b.contractName)),
   );
   const byChain = new Map<number, DeploymentRecord[]>();
@@ -256,6 +263,7 @@ export async function verifyChain(
     records: recordResults,
     durationMs: Math.max(0, now() - started),
     ...(read.unreadable.length > 0 && { unreadable: read.unreadable }),
+    ...(excluded.length > 0 && { excluded: excluded.sort(compareKeys) }),
   };
 }
 
