@@ -5,7 +5,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, StateError, errnoCode, fileSystemError, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, isStateError, fileSystemError, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
 import { corrupted, inspectFolder, liveTables, manifestNamed } from './level-files.js';
 import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 import { swapNotFinished, waitedForSwap } from './restore-swap.js';
@@ -228,6 +228,9 @@ export async function sweepSnapshots(root: string = tmpdir()): Promise<string[]>
   return removed;
 }
 
+const TEMP_FOLDER_HINT =
+  'check the temp folder (TMPDIR): it must exist, be writable and have room for a copy of the LevelDB folder (free space there, or point TMPDIR at a folder with room); the LevelDB folder itself was only read';
+
 /** A read-only, open LevelDbStore over a fresh consistent copy of `source`. */
 export async function openSnapshot(source: string, options: OpenSnapshotOptions = {}): Promise<OpenedSnapshot> {
   const root = options.tmpRoot ?? tmpdir();
@@ -240,7 +243,7 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
     throw new StateError(
       errnoCode(error) === 'ENOENT' ? ErrorCodes.WRITE_FAILED : fsErrorCode(error),
       `cannot make a snapshot folder in the temp folder ${root}: ${(error as Error).message}`,
-      { file: root, cause: error, hint: 'check the temp folder (TMPDIR): it must exist, be writable and have room for a copy of the LevelDB folder' },
+      { file: root, cause: error, hint: TEMP_FOLDER_HINT, data: { tempFolder: root } },
     );
   }
   // A copy of the whole folder: removed if a signal stops the process first (the CLI runs these cleanups).
@@ -279,6 +282,21 @@ export async function openSnapshot(source: string, options: OpenSnapshotOptions 
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     dropCleanup();
-    throw error;
+    throw inTempFolder(error, dir, root);
   }
+}
+
+/**
+ * A failure to write the copy in the temp folder (full, not writable) says so in `data.tempFolder`:
+ * the LevelDB folder itself was only read, and a reader must not say that it cannot be opened.
+ */
+function inTempFolder(error: unknown, dir: string, root: string): unknown {
+  if (!isStateError(error) || error.file === undefined || !error.file.startsWith(dir)) return error;
+  if (error.code !== ErrorCodes.DISK_FULL && error.code !== ErrorCodes.PERMISSION_DENIED) return error;
+  return new StateError(error.code, error.message, {
+    file: error.file,
+    hint: TEMP_FOLDER_HINT,
+    data: { ...error.data, tempFolder: root },
+    cause: error.cause ?? error,
+  });
 }

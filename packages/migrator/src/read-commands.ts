@@ -127,10 +127,13 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
 }
 
 function problemOf(error: unknown): NonNullable<MigrationStatus['leveldbUnreadable']> {
+  // The snapshot status reads could not be made in the temp folder: that folder is the problem, not LevelDB.
+  const tempFolder = isStateError(error) ? error.data?.tempFolder : undefined;
   return {
     code: isStateError(error) ? error.code : 'UNKNOWN',
     message: error instanceof Error ? error.message : String(error),
     ...(isStateError(error) && error.hint !== undefined && { hint: error.hint }),
+    ...(typeof tempFolder === 'string' && { tempFolder }),
   };
 }
 

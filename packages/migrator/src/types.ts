@@ -146,9 +146,9 @@ export interface MigrationStatus {
    */
   leftBehind?: NonNullable<RollbackReport['leftBehind']>;
   /** Where LevelDB is read or written first: why it cannot be opened (a restore cut off between its renames, a damaged folder). */
-  leveldbUnreadable?: { code: string; message: string; hint?: string };
+  leveldbUnreadable?: LevelDbProblem;
   /** leveldb-only with this clone's migration still recorded: why `leftBehind` could not be worked out (LevelDB cannot be opened). */
-  leftBehindUnknown?: { code: string; message: string; hint?: string };
+  leftBehindUnknown?: LevelDbProblem;
 }
 
 export interface ChainInventory {
@@ -343,4 +343,16 @@ export interface CutOffWrite {
   file: string;
   /** Whether the file holds what the write meant to leave there (the record, or no record for a delete); null when the file cannot be read. */
   landed: boolean | null;
+}
+
+/** Why status could not read LevelDB. */
+export interface LevelDbProblem {
+  code: string;
+  message: string;
+  hint?: string;
+  /**
+   * Set when the temp folder (TMPDIR) could not hold the snapshot copy status reads (full, not
+   * writable): LevelDB itself was only read, and deploy scripts, which open it directly, are unaffected.
+   */
+  tempFolder?: string;
 }

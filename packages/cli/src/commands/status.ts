@@ -115,7 +115,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // What every deploy script hits when LevelDB, written first here, cannot be opened.
     ...(status.leveldbUnreadable
       ? [
-          `${p.bold('            ')} ${p.red(`cannot be opened: ${status.leveldbUnreadable.code} ${status.leveldbUnreadable.message}`)}`,
+          `${p.bold('            ')} ${p.red(
+            status.leveldbUnreadable.tempFolder !== undefined
+              ? `${tempFolderProblem(status.leveldbUnreadable.code, status.leveldbUnreadable.tempFolder)}: ${status.leveldbUnreadable.code} ${status.leveldbUnreadable.message}`
+              : `cannot be opened: ${status.leveldbUnreadable.code} ${status.leveldbUnreadable.message}`,
+          )}`,
           ...(status.leveldbUnreadable.hint ? [`${p.bold('            ')} next: ${status.leveldbUnreadable.hint}`] : []),
         ]
       : []),
@@ -147,7 +151,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...(status.leftBehindUnknown
       ? [
           `${p.bold('left behind ')} ${p.red(
-            `unknown: LevelDB cannot be opened (${status.leftBehindUnknown.code}), so this clone's JSON-side writes cannot be checked against it; once it opens, run \`deploystate status\` again (\`deploystate rollback\` carries back what is missing)`,
+            `unknown: ${status.leftBehindUnknown.tempFolder !== undefined ? tempFolderProblem(status.leftBehindUnknown.code, status.leftBehindUnknown.tempFolder) : 'LevelDB cannot be opened'} (${status.leftBehindUnknown.code}), so this clone's JSON-side writes cannot be checked against it; once it opens, run \`deploystate status\` again (\`deploystate rollback\` carries back what is missing)`,
           )}`,
         ]
       : []),
@@ -188,4 +192,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       : []),
     ...(expect !== undefined ? [verdict(phaseOk, p, `phase is ${expect}`, `phase is ${status.phase}, expected ${expect}`)] : []),
   ]);
+}
+
+/**
+ * What stopped status reading LevelDB when the temp folder could not hold the snapshot copy it
+ * reads: that folder, named, never "LevelDB cannot be opened" (deploy scripts open it directly).
+ */
+function tempFolderProblem(code: string, folder: string): string {
+  const what = code === 'DISK_FULL' ? 'is full' : code === 'PERMISSION_DENIED' ? 'is not writable' : 'cannot hold it';
+  return `not read: the temp folder ${folder} (TMPDIR), where status copies LevelDB to read it, ${what}; LevelDB itself is not the problem`;
 }

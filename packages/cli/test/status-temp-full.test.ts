@@ -1,0 +1,53 @@
+// status with the temp folder full (ENOSPC on TMPDIR, not on the project's disk): it names that
+// folder as full, never "LevelDB cannot be opened" (deploy scripts open LevelDB directly, and are
+// unaffected). A real full disk: a small tmpfs, where this host lets the test mount one (root).
+import { execFileSync } from 'node:child_process';
+import { cp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-status-temp-full-');
+
+/** A 64 KiB tmpfs at a fresh folder, or undefined where mounting is not allowed. */
+function smallTmpfs(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const dir = execFileSync('mktemp', ['-d', '/tmp/deploystate-tmpfs-XXXXXX'], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+    return dir;
+  } catch {
+    execFileSync('rmdir', [dir]);
+    return undefined;
+  }
+}
+
+const tmpfs = smallTmpfs();
+
+beforeAll(async () => {
+  if (tmpfs === undefined) return;
+  // Filled up, but for less than a copy of the sample's LevelDB needs.
+  await writeFile(join(tmpfs, 'fill'), Buffer.alloc(60 * 1024)).catch(() => undefined);
+});
+
+afterAll(async () => {
+  if (tmpfs === undefined) return;
+  execFileSync('umount', [tmpfs]);
+  await rm(tmpfs, { recursive: true, force: true });
+});
+
+describe('status with the temp folder full', () => {
+  it.skipIf(tmpfs === undefined)('says the temp folder is full, naming it, not that LevelDB cannot be opened', async () => {
+    const dir = join(fixture.root, 'temp-full');
+    await cp(fixture.sample, dir, { recursive: true });
+    await runSteps(dir, [['dual-write', 'enable']]);
+    const env = { TMPDIR: tmpfs as string };
+    const text = await deploystate(['status', '--no-color'], { cwd: dir, env });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).not.toContain('cannot be opened');
+    expect(text.stdout).toContain(`the temp folder ${tmpfs} (TMPDIR), where status copies LevelDB to read it, is full`);
+    const json = onlyDocument(await deploystate(['status', '--json'], { cwd: dir, env }));
+    expect(json.leveldbUnreadable).toMatchObject({ code: 'DISK_FULL', tempFolder: tmpfs });
+  });
+});
+
