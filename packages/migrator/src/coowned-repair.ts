@@ -1,4 +1,5 @@
 // Repair of co-owned network files: the lost records put back from the journal (or LevelDB), never over a newer one.
+import type { SwapManyEntry } from '@deploystate/backend-json';
 import { canonicalDigest, compareIntegers, parseKey, type DeploymentRecord } from '@deploystate/core';
 import { foldedBaseline, timestampOf, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
@@ -95,13 +96,15 @@ export interface RepairReport {
 /** The store the repair writes through (the JSON backend: its lock, its atomic write, every other key kept). */
 export interface RepairTarget {
   get(chainId: number, contractName: string): Promise<DeploymentRecord | null>;
-  put(record: DeploymentRecord): Promise<void>;
-  delete(chainId: number, contractName: string): Promise<boolean>;
+  /** Several names of one network file set in ONE write of it, each a compare-and-swap against `expected`. */
+  swapMany(chainId: number, entries: readonly SwapManyEntry[]): Promise<{ swapped: boolean[] }>;
 }
 
 /**
- * Applies a plan. Each key is looked at again just before it is written: a record that became
+ * Applies a plan. Each key is looked at again just before its file is written: a record that became
  * newer meanwhile is left alone (never an older record over a newer one) and reported as skipped.
+ * Each network file is written once with all its repairs, all or nothing: a write that fails (a
+ * full disk) leaves the file as it was, and a rerun repairs it whole, never a part of it.
  */
 export async function applyRepair(
   ctx: CoownedContext,
@@ -111,18 +114,44 @@ export async function applyRepair(
 ): Promise<{ applied: RepairAction[]; skipped: RepairAction[] }> {
   const applied: RepairAction[] = [];
   const skipped: RepairAction[] = [];
+  const byChain = new Map<number, RepairAction[]>();
   for (const action of plan.actions) {
-    const { chainId, contractName } = parseKey(action.key);
-    const now = await json.get(chainId, contractName).catch(() => null);
-    if (now && compareIntegers(timestampOf(now), action.timestamp) > 0) {
-      skipped.push(action);
-      continue;
-    }
-    const record = plan.records.get(action.key);
-    if (action.action === 'put' && record) await json.put(record);
-    else if (action.action === 'delete' && now) await json.delete(chainId, contractName);
-    applied.push(action);
+    const { chainId } = parseKey(action.key);
+    byChain.set(chainId, [...(byChain.get(chainId) ?? []), action]);
   }
+  for (const [chainId, actions] of byChain) {
+    const entries: SwapManyEntry[] = [];
+    const written: RepairAction[] = [];
+    const done: RepairAction[] = [];
+    for (const action of actions) {
+      const { contractName } = parseKey(action.key);
+      const now = await json.get(chainId, contractName).catch(() => null);
+      if (now && compareIntegers(timestampOf(now), action.timestamp) > 0) {
+        skipped.push(action);
+        continue;
+      }
+      const record = plan.records.get(action.key);
+      const next = action.action === 'put' && record ? record : action.action === 'delete' && now ? null : undefined;
+      // Nothing to write (a reappeared record gone again meanwhile): done as it is.
+      if (next === undefined) {
+        done.push(action);
+        continue;
+      }
+      // Compared with what was just read: a write that lands in between is not overwritten.
+      entries.push({ contractName, next, expected: now });
+      written.push(action);
+    }
+    if (entries.length > 0) {
+      const { swapped } = await json.swapMany(chainId, entries);
+      written.forEach((action, i) => (swapped[i] ? done : skipped).push(action));
+    }
+    applied.push(...done);
+  }
+  // In the plan's order, as shown to the operator.
+  const order = new Map(plan.actions.map((action, i) => [action, i]));
+  const byPlan = (a: RepairAction, b: RepairAction): number => (order.get(a) ?? 0) - (order.get(b) ?? 0);
+  applied.sort(byPlan);
+  skipped.sort(byPlan);
   if (applied.length > 0) {
     await ctx.journal.appendOne({
       type: 'event',
