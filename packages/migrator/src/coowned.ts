@@ -133,6 +133,13 @@ export class OverwriteWatch {
    * write on top of a damaged file also sets (in any process: see signatureNow).
    */
   private readonly whole = new Map<number, string | undefined>();
+  /**
+   * Per file, the findings last reported (keys, kinds and journal seqs): a check that finds the same
+   * again reports nothing, so a finding is warned about once however many writes look at the file
+   * before it changes (a putMany whose phase moved under it checks it again as single puts). A check
+   * that finds none forgets them: a later rewrite that drops a record again is reported again.
+   */
+  private readonly reported = new Map<number, string>();
 
   constructor(
     private readonly ctx: CoownedContext,
@@ -215,7 +222,7 @@ export class OverwriteWatch {
       if (check.findings.length === 0) return [];
       const inOutbox = await pending();
       const findings = check.findings.filter((f) => !inOutbox.has(f.key));
-      if (findings.length > 0) this.report({ ...check, findings });
+      if (findings.length > 0) this.reportOnce(chainId, { ...check, findings });
       return findings;
     } catch {
       // The check never fails a write; verify reports what it could not.
@@ -295,8 +302,20 @@ export class OverwriteWatch {
   }
 
   private noteFindings(chainId: number, findings: readonly ForeignOverwrite[], signature: string | undefined): void {
-    if (findings.length === 0) this.whole.set(chainId, signature);
-    else this.whole.delete(chainId);
+    if (findings.length === 0) {
+      this.whole.set(chainId, signature);
+      this.reported.delete(chainId);
+    } else {
+      this.whole.delete(chainId);
+    }
+  }
+
+  /** Reports a check's findings unless they are those last reported for this file. */
+  private reportOnce(chainId: number, check: FilesCheck): void {
+    const seen = check.findings.map((f) => `${f.key} ${f.kind} ${f.seq}`).sort().join('\n');
+    if (this.reported.get(chainId) === seen) return;
+    this.reported.set(chainId, seen);
+    this.report(check);
   }
 
   private async check(chainId: number): Promise<void> {
@@ -306,7 +325,7 @@ export class OverwriteWatch {
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
       this.noteFindings(chainId, check.findings, now);
-      if (check.findings.length > 0) this.report(check);
+      if (check.findings.length > 0) this.reportOnce(chainId, check);
     } catch {
       // The check never fails a write that succeeded; verify reports what it could not.
     }
