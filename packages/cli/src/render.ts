@@ -194,7 +194,7 @@ export function renderComparison(
       sinceCutover.length + elsewhere.length > 0
         ? `stores agree but for ${sinceCutover.length + elsewhere.length} write(s) since the cut-over (${comparison.right.count} records in ${right})`
         : pending.length > 0
-          ? `stores are identical but for ${pending.length} pending key(s), left out of the counts (${comparison.left.count} records each)`
+          ? `stores are identical but for ${pending.length} pending key(s) (${pendingCounts(comparison.left.count, comparison.right.count, left, right)})`
           : `stores are identical (${comparison.left.count} records)`,
       `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
@@ -202,6 +202,14 @@ export function renderComparison(
   if (copyPending !== undefined && !equal && comparison.onlyLeft.length > 0)
     lines.push(paint.yellow(`  the ${comparison.onlyLeft.length} only in ${left} await the bulk copy; the other differences are what fails`));
   return lines;
+}
+
+/**
+ * The counts beside pending keys. A key written while the sides were read counts on each side that
+ * held it then (an outbox entry not yet applied counts on neither), so the two can differ.
+ */
+function pendingCounts(leftCount: number, rightCount: number, left: string, right: string): string {
+  return leftCount === rightCount ? `${leftCount} records each` : `${leftCount} records in ${left}, ${rightCount} in ${right}`;
 }
 
 /**

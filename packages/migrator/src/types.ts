@@ -45,6 +45,11 @@ export interface VerifyEvidence {
   digestFormat?: number;
   /** Records the store wrote that their network file lost to another program's rewrite. */
   foreignOverwrites?: number;
+  /**
+   * Keys written while the verify read the sides (pending, never a difference): the digests hold
+   * them as each side had them then, so they may differ on a clean verify; a gate re-checks them.
+   */
+  pending?: number;
 }
 
 export interface PhaseTiming {

@@ -234,6 +234,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
     journalSeq,
     digestFormat: DIGEST_FORMAT,
     foreignOverwrites: filesCheck.findings.length,
+    pending: comparison.pending?.length ?? 0,
   };
   return { clean: evidence.clean, comparison, schema, evidence, files: filesCheck };
 }
