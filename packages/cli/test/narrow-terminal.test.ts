@@ -1,11 +1,13 @@
 // Help and tables in a real 70-column terminal (tmux): the program wraps every line itself, so the
 // terminal never cuts a word; a table too wide for it wraps inside its columns, keeping its rule
 // and its columns lined up; and a table that cannot fit even so prints one block per row.
+import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE } from '@deploystate/bench';
-import { table } from '../src/output.js';
+import { table, wrapToWidth } from '../src/output.js';
 import { COMMANDS } from '../src/program.js';
 import { deploystate, onlyDocument, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
@@ -140,5 +142,47 @@ describe('table()', () => {
 
   it('is left as it is off a terminal', () => {
     expect(table(['check', 'ok', 'detail'], rows, undefined, undefined).split('\n')[3]).toContain(rows[1]?.[2]);
+  });
+});
+
+// A command to paste that a 70-column row cannot hold was broken across rows with no
+// continuation: pasted, `init`'s merge-driver advice ran `npx deploystate` alone as the driver and
+// `merge-file %O %A %B %P` as a command of its own (walk of the runbook at 70 columns).
+describe('a command to paste, longer than a row', () => {
+  const sh = promisify(execFile);
+
+  /** The command quoted in backticks that starts on the line holding `start`, its rows as the terminal shows them. */
+  const pasted = (lines: string[], start: string): string => {
+    const first = lines.findIndex((line) => line.includes(start));
+    const last = lines.findIndex((line, i) => i >= first && line.trimEnd().endsWith('`'));
+    return lines.slice(first, last + 1).join('\n').trim().replace(/^`|`$/g, '');
+  };
+
+  it("init's git config lines, pasted from the pane as shown, set the driver exactly", async () => {
+    const dir = join(fixture.root, 'paste');
+    await mkdir(dir, { recursive: true });
+    await sh('git', ['init', '-q'], { cwd: dir });
+    const files = join(fixture.root, 'panes');
+    await mkdir(files, { recursive: true });
+    const pane = await TmuxPane.start(['init', '--yes'], { cwd: dir, dir: files, columns: COLUMNS, rows: 50 });
+    panes.push(pane);
+    expect(await pane.exitCode()).toBe(0);
+    const lines = (await pane.rows()).map((line) => line.trimEnd());
+    expect(tooWide(lines)).toEqual([]);
+    for (const start of ['`git config merge.deploystate.name', '`git config merge.deploystate.driver'])
+      await sh('sh', ['-c', pasted(lines, start)], { cwd: dir });
+    const config = async (key: string): Promise<string> => (await sh('git', ['config', key], { cwd: dir })).stdout.trim();
+    expect(await config('merge.deploystate.driver')).toBe('npx deploystate merge-file %O %A %B %P');
+    expect(await config('merge.deploystate.name')).toBe('deploystate: merge deployment state by record');
+  });
+
+  it('a quoted command is broken with a shell continuation, every row fitting the width', () => {
+    const command = 'deploystate cutover --dry-run --acknowledge INVALID_ADDRESS --acknowledge EMPTY_HASH --acknowledge DEV_CHAIN';
+    const rows = wrapToWidth(`  next: accept every finding listed: \`${command}\``, COLUMNS);
+    expect(rows.every((row) => [...row].length <= COLUMNS)).toBe(true);
+    const broken = rows.filter((row) => row.endsWith(' \\'));
+    expect(broken.length).toBeGreaterThan(0);
+    // As the shell reads the pasted rows: each continuation (backslash, newline) removed.
+    expect(pasted(rows, '`deploystate cutover').replace(/ \\\n +/g, ' ')).toBe(command);
   });
 });

@@ -18,7 +18,9 @@ export async function runDemoCommand(ctx: Context, dir: string, everyPhase: bool
       'try it:',
       `  cd ${dir}`,
       '  deploystate analyze',
-      '  deploystate dual-write enable && deploystate migrate && deploystate verify',
+      '  deploystate dual-write enable',
+      '  deploystate migrate',
+      '  deploystate verify',
     ]);
     return;
   }

@@ -176,7 +176,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const attributes = await ensureMergeAttributes(ctx.cwd, ctx.paths.deployments);
   if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
   else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
-  lines.push(`  merge by record in each clone, once: ${MERGE_DRIVER_CONFIG.join(' && ')}`);
+  // One command a line, quoted: a terminal too narrow for one breaks it with a continuation, never mid-command.
+  lines.push('  merge by record in each clone, once:', ...MERGE_DRIVER_CONFIG.map((command) => `    \`${command}\``));
   // State files already there keep their names: recorded once, in the config.
   const recorded = await recordChainFiles(ctx);
   if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
