@@ -316,10 +316,11 @@ async function copyChain(
     else if (canonicalDigest(before) !== (digest ?? canonicalDigest(record))) overwritten.push(key);
     else report.unchanged++;
   };
+  // A key kept at JSON's value (written since the snapshot, or excluded) is counted there, never
+  // also as unchanged: copied + unchanged + skipped is the records the copy read.
   sourceKeys.forEach((key, i) => {
     if (!overrides.has(key)) tally(key, sourceRecords[i] as DeploymentRecord, sourceDigests[i]);
   });
-  for (const [key, record] of overrides) if (record) tally(key, record);
   for (const key of current.keys()) if (!target.has(key)) removed.push(key);
   for (const key of broken) (target.has(key) ? overwritten : removed).push(key);
   report.copied += added + overwritten.length;
