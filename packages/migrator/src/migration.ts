@@ -23,7 +23,7 @@ import { quietPoint } from './written-since.js';
 import { drainForGate } from './outbox-status.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
-import { carryBackLeftBehind, nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
+import { carryBackLeftBehind, leftBehindSince, nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
 import { readState } from './state.js';
 import type {
   AnalysisReport,
@@ -300,7 +300,7 @@ export class Migration {
     // file), unless a teammate's rollback (pulled) left this clone's JSON-side writes behind.
     const current = await this.state();
     if (current.phase === 'leveldb-only') {
-      if (current.dualWriteSinceSeq === null) return this.run(async () => nothingToRollBack(options));
+      if ((await leftBehindSince(this.ctx, current)) === null) return this.run(async () => nothingToRollBack(options));
       // A dry run reads a snapshot, as the other rollbacks' do: the committed LevelDB stays byte-identical.
       if (options.dryRun) return this.locked('rollback --dry-run', () => this.withReadCtx((ctx) => carryBackLeftBehind(ctx, options)));
       return this.locked('rollback (left behind)', () => carryBackLeftBehind(this.ctx, options));

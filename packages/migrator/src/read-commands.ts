@@ -10,7 +10,7 @@ import type { ChainCheckOptions } from './chain/types.js';
 import type { CommandContext } from './command-context.js';
 import { openWrite } from './command-gates.js';
 import { isoNow } from './context.js';
-import { carryBackLeftBehind } from './rollback.js';
+import { carryBackLeftBehind, leftBehindSince } from './rollback.js';
 import { checkFiles, coownedContext } from './coowned.js';
 import { levelDbSinceCutover, type LevelDbSinceCutover } from './cutover-leveldb.js';
 import { proposeDecisions } from './decisions.js';
@@ -73,7 +73,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
       drainFailures,
     ),
     leftBehind:
-      state.phase === 'leveldb-only' && state.dualWriteSinceSeq !== null
+      (await leftBehindSince(c.ctx, state)) !== null
         ? // Needs LevelDB: when it cannot be opened, status says that and that this is unknown, never fails.
           await carryBackLeftBehind(read, { dryRun: true }).then(
             (report) => report.leftBehind,

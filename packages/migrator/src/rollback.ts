@@ -277,11 +277,29 @@ export function nothingToRollBack(options: RollbackOptions): RollbackReport {
 export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationStateFile): Promise<Map<string, IntentEntry>> {
   const state = known ?? (await readState(ctx.files));
   const left = new Map<string, IntentEntry>();
-  if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return left;
+  const since = await leftBehindSince(ctx, state);
+  if (since === null) return left;
   if (await ownRollbackFinished(ctx, state)) return left;
-  for (const [key, intent] of await lastGoodIntents(ctx.journal, state.dualWriteSinceSeq))
+  for (const [key, intent] of await lastGoodIntents(ctx.journal, since))
     if (JSON_AUTHORITATIVE.includes(intent.phase as MigrationPhase)) left.set(key, intent);
   return left;
+}
+
+/**
+ * Where this clone's JSON-side writes a teammate's rollback may have left behind start, in
+ * leveldb-only: its own dual-write enable; or, in a clone that joined the migration past that step
+ * (cloned or pulled in a JSON phase, never enabling dual-write itself) and has not written its
+ * state since the phase file's rollback, its whole journal. Else null: nothing is left behind.
+ */
+export async function leftBehindSince(ctx: MigrationContext, state: MigrationStateFile): Promise<number | null> {
+  if (state.phase !== 'leveldb-only') return null;
+  if (state.dualWriteSinceSeq !== null) return state.dualWriteSinceSeq;
+  const rollback = state.rollback;
+  if (rollback?.completedAt === undefined) return null;
+  // Every state write keeps the phase file's rollback in state.json too: this clone's own rollback,
+  // or its carry-back of what a pulled one left behind, records it there.
+  const local = await readLocalState(ctx.files).catch(() => null);
+  return local !== null && local.rollback?.startedAt === rollback.startedAt ? null : 0;
 }
 
 /**
@@ -305,7 +323,7 @@ async function ownRollbackFinished(ctx: MigrationContext, state: MigrationStateF
 export async function carryBackLeftBehind(ctx: MigrationContext, options: RollbackOptions): Promise<RollbackReport> {
   const started = ctx.now();
   const state = await readState(ctx.files);
-  if (state.phase !== 'leveldb-only' || state.dualWriteSinceSeq === null) return nothingToRollBack(options);
+  if ((await leftBehindSince(ctx, state)) === null) return nothingToRollBack(options);
   const left = await writesLeftBehind(ctx, state);
   const leftBehind: NonNullable<RollbackReport['leftBehind']> = { carriedBack: [], newerInLevelDb: [], deletes: [] };
   const keys = [...left.keys()].sort(compareKeys);

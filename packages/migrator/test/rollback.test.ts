@@ -277,3 +277,44 @@ describe("a teammate's rollback pulled before this clone's JSON-side writes", ()
     await store.close();
   });
 });
+
+// Found walking the runbook with a teammate's clone: a clone made after the cut-over (its state
+// folder only the committed phase.json) deployed in json-only, then pulled a teammate's rollback.
+// Its records were in JSON only; status said nothing and `rollback` answered "LevelDB holds every
+// write; nothing to roll back", so its deploy scripts, reading LevelDB, would deploy them again.
+describe("a clone that joined past dual-write enable, then pulled a teammate's rollback", () => {
+  it('status names its JSON-side writes, and rollback carries them back; the clone that rolled back sees none', async () => {
+    const a = join(tempDir(), 'a');
+    const joined = join(tempDir(), 'joined');
+    await mkdir(a);
+    const migration = await demoMigration(a, 'json-only');
+    await migration.close();
+    // A fresh clone: the committed files only (the state folder's local part stays behind).
+    await cp(a, joined, {
+      recursive: true,
+      filter: (source) => !source.includes(`${join('deployments', '.deploystate')}`) && (!source.includes('.deploystate') || /\.deploystate$|phase\.json$|\.gitignore$/.test(source)),
+    });
+    await putThroughStore(joined, sampleRecord(97, 'FromJoined', 'bsctestnet', 1));
+    const own = await Migration.open({ cwd: a });
+    await own.rollback();
+    expect((await own.status()).leftBehind).toBeUndefined();
+    expect((await own.rollback({ dryRun: true })).nothingToDo).toBe(true);
+    await own.close();
+    // The pull: A's LevelDB and phase file.
+    await rm(join(joined, 'leveldb'), { recursive: true });
+    await cp(join(a, 'leveldb'), join(joined, 'leveldb'), { recursive: true });
+    await cp(join(a, '.deploystate', 'phase.json'), join(joined, '.deploystate', 'phase.json'));
+    const pulled = await Migration.open({ cwd: joined });
+    const status = await pulled.status();
+    expect(status.phase).toBe('leveldb-only');
+    expect(status.leftBehind?.carriedBack).toEqual(['97-FromJoined']);
+    const report = await pulled.rollback();
+    expect(report.leftBehind?.carriedBack).toEqual(['97-FromJoined']);
+    expect((await pulled.status()).leftBehind).toBeUndefined();
+    expect((await pulled.rollback()).nothingToDo).toBe(true);
+    await pulled.close();
+    const store = createStateStore({ cwd: joined, env: {} });
+    expect((await store.get(97, 'FromJoined'))?.contractName).toBe('FromJoined');
+    await store.close();
+  });
+});
