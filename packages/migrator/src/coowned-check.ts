@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseStateFile } from '@deploystate/backend-json';
 import { compareIntegers, parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
+import { committedRemovals } from './coowned-history.js';
 import {
   fileOf,
   fold,
@@ -38,7 +39,11 @@ export interface ChangedElsewhere {
   file: string;
   key: string;
   seq: number;
-  /** newer: the file holds a later record of the key; removed: a record the product wrote is gone from it. */
+  /**
+   * newer: the file holds a later record of the key; removed: a record the product wrote is gone from
+   * it, or one the store wrote that a commit HEAD descends from held and HEAD's file lacks (a
+   * teammate's delete, pulled through git).
+   */
   kind: 'newer' | 'removed';
 }
 
@@ -81,6 +86,8 @@ async function checkChain(
     (out.unreadable ??= []).push({ file, reason: error instanceof Error ? error.message : String(error) });
     return;
   }
+  // The store's writes the file lacks: lost, unless a commit removed them (looked up in git once per file).
+  const gone: Array<[string, string, WrittenEntry]> = [];
   for (const [key, contractName, entry] of expected) {
     out.checked++;
     const found = records.get(contractName);
@@ -106,12 +113,20 @@ async function checkChain(
       // A record the product wrote (no journal entry) that is gone was removed elsewhere (a teammate's
       // delete, pulled through git); a rewrite that drops records drops the ones written after it loaded.
       if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0, kind: 'removed' });
-      else out.findings.push({ file, key, kind: invalid.has(contractName) ? 'changed' : 'missing', seq: entry.seq, timestamp: entry.timestamp });
+      else if (invalid.has(contractName)) out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
+      else gone.push([key, contractName, entry]);
       continue;
     }
     if (found.digest === entry.digest) continue;
     if (compareIntegers(found.timestamp, entry.timestamp) > 0) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
     else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
+  }
+  if (gone.length === 0) return;
+  // Deleted by a commit HEAD has moved past (a teammate's delete, pulled): someone else's write, never put back.
+  const committed = await committedRemovals(file, chainId, new Map(gone.map(([, name, entry]) => [name, entry.digest ?? ''])));
+  for (const [key, contractName, entry] of gone) {
+    if (committed.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'removed' });
+    else out.findings.push({ file, key, kind: 'missing', seq: entry.seq, timestamp: entry.timestamp });
   }
 }
 

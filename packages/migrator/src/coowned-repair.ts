@@ -16,7 +16,10 @@ export interface RepairAction {
 }
 
 export interface RepairOptions {
-  /** Also put back the records the product wrote (the copy, a restore) that left their file without the store, from LevelDB where it holds exactly them. */
+  /**
+   * Also put back the records that left their file without the store: the product's own (the copy, a
+   * restore), from LevelDB where it holds exactly them, and the store's writes a commit removed, from the journal.
+   */
   removed?: boolean;
 }
 
@@ -50,7 +53,8 @@ export async function planRepair(ctx: CoownedContext, otherSide?: RecordSource, 
     for (const c of removed) {
       const entry = expectedNow.get(c.key);
       if (entry === undefined) continue;
-      check.findings.push({ file: c.file, key: c.key, kind: 'missing', seq: 0, timestamp: entry.timestamp });
+      // A store's write a commit removed (seq > 0) comes back from the journal; the product's own from LevelDB.
+      check.findings.push({ file: c.file, key: c.key, kind: 'missing', seq: c.seq, timestamp: entry.timestamp });
     }
     check.changedElsewhere = check.changedElsewhere.filter((c) => !removed.includes(c));
   }

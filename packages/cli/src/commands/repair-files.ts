@@ -41,7 +41,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
             : plan.unrepairable.length > 0
               ? p.red('✘ nothing here can be repaired from the journal or LevelDB')
               : removed > 0
-                ? p.yellow(`! nothing to put back from the journal, but ${removed} record(s) the store wrote left their file without it (listed above): if they were not meant to go, \`deploystate repair-files --removed\` puts them back from LevelDB`)
+                ? p.yellow(`! nothing to put back from the journal, but ${removed} record(s) the store wrote left their file without it (listed above): if they were not meant to go, \`deploystate repair-files --removed\` puts them back (from the journal, or from LevelDB)`)
                 : p.green('✔ every network file holds what the store wrote there'),
         ],
       );

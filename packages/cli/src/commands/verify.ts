@@ -50,7 +50,9 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
             '  next: `deploystate repair-files` puts them back; then change the script that rewrote the file to use updateDeploymentFile()',
           ]
         : []),
-      ...(report.files?.changedElsewhere ?? []).map((c) => p.dim(`  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`)),
+      ...(report.files?.changedElsewhere ?? []).map((c) =>
+        p.dim(c.kind === 'removed' ? `  removed elsewhere (a teammate's delete, kept): ${c.key} in ${c.file}` : `  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`),
+      ),
       '',
       verdict(
         report.clean && unreadable === 0,
