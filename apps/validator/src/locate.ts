@@ -85,7 +85,8 @@ class ScanError extends Error {}
 /** Every value's start offset, keyed by pointer. Stops quietly at the first syntax error. */
 function indexValues(text: string): Map<string, number> {
   const index = new Map<string, number>();
-  let i = 0;
+  // A byte-order mark before the document is read past, as the parse does (else every value is 1:1).
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = text.length;
 
   const skipWhitespace = (): void => {

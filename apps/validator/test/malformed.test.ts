@@ -62,6 +62,22 @@ describe('malformed state files', () => {
     expect(result.files.find((f) => f.file === file)?.records).toBe(2);
   });
 
+  it('places the findings of a file with a byte-order mark on their own lines, as without it', async () => {
+    const file = join(dir, 'bscmainnet.json');
+    const text = await readFile(file, 'utf8');
+    const doc = JSON.parse(text) as { records: Record<string, { address: string }> };
+    const [name] = Object.keys(doc.records) as [string];
+    (doc.records[name] as { address: string }).address = '0xdeadbeef';
+    const bad = `${JSON.stringify(doc, null, 2)}\n`;
+    await writeFile(file, bad);
+    const plain = (await validateDeployments(dir)).findings.find((f) => f.code === 'INVALID_ADDRESS');
+    await writeFile(file, `\uFEFF${bad}`);
+    const marked = (await validateDeployments(dir)).findings.find((f) => f.code === 'INVALID_ADDRESS');
+    expect(plain?.line).toBeGreaterThan(1);
+    expect(marked?.line).toBe(plain?.line);
+    expect(marked?.column).toBe(plain?.column);
+  });
+
   it('reports a folder or a link under a state file name as NOT_A_FILE, naming the path', async () => {
     const folder = join(dir, 'ethereum.json');
     await mkdir(folder);
