@@ -103,6 +103,7 @@ function parseUnmerged(text: string, file: string): ReturnType<typeof parseLossl
     throw new StateError(ErrorCodes.CORRUPTED, `${file} holds git conflict markers: a merge was left unfinished`, {
       file,
       cause: error,
+      data: { unmerged: true },
       hint: `redo its merge by record: git checkout --merge -- ${file} (with the deploystate merge driver configured)`,
     });
   }
@@ -131,6 +132,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
   if (Object.hasOwn(parsed, CONFLICTS_KEY)) {
     throw new StateError(ErrorCodes.CORRUPTED, `${file} holds unresolved merge conflicts ("${CONFLICTS_KEY}")`, {
       file,
+      data: { unmerged: true },
       hint: `finish the merge: deploystate merge-resolve ${file}`,
     });
   }

@@ -293,6 +293,8 @@ export class JsonFileStore extends AbstractStateStore {
     if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
     if (error.code === ErrorCodes.NOT_A_FILE) return finding('NOT_A_FILE', error.message, where);
     if (error.data?.['empty'] === true) return finding('EMPTY_FILE', error.message, where);
+    // An unfinished merge (git's markers, or the merge driver's $conflicts) is named as one: it is finished, not repaired.
+    if (error.data?.['unmerged'] === true) return finding('MERGE_CONFLICT', error.message, where);
     if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
     return finding('SCHEMA_VIOLATION', error.message, where);
   }

@@ -79,6 +79,11 @@ describe('mergeStateFiles', () => {
     const store = new JsonFileStore({ dir });
     await store.open();
     await expect(store.get(56, 'Vault')).rejects.toMatchObject({ code: 'CORRUPTED' });
+    // Named as an unfinished merge (to be finished, not repaired), with git's line markers too.
+    const file = join(dir, 'bscmainnet.json');
+    expect((await store.checkIntegrity()).findings.filter((f) => f.file === file).map((f) => f.code)).toEqual(['MERGE_CONFLICT']);
+    await writeFile(file, `<<<<<<< ours\n${await storeText([ours])}=======\n${await storeText([theirs])}>>>>>>> theirs\n`);
+    expect((await store.checkIntegrity()).findings.filter((f) => f.file === file).map((f) => f.code)).toEqual(['MERGE_CONFLICT']);
     await store.close();
 
     const resolved = resolveConflicts(result.text, { file: FILE, picks: new Map([['Vault', 'theirs']]) });

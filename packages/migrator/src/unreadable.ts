@@ -42,6 +42,7 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
   // A folder or link where a state file belongs keeps its own code here, as on the store's reads
   // and writes: one rule for every path.
   const notAFile = first.finding.code === ErrorCodes.NOT_A_FILE;
+  const unmerged = first.finding.code === 'MERGE_CONFLICT';
   return new StateError(
     notAFile ? ErrorCodes.NOT_A_FILE : ErrorCodes.CORRUPTED,
     `${bad.length} JSON state file entr${bad.length === 1 ? 'y' : 'ies'} cannot be read: ${list.join('; ')}${bad.length > 10 ? '; ...' : ''}`,
@@ -50,7 +51,9 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
       ...(!whole && { key: first.key }),
       hint: notAFile
         ? 'move what stands at the path named above out of the way (a folder, or a link: put the file itself there); a state file must be a regular file'
-        : 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
+        : unmerged
+          ? `finish the merge: deploystate merge-resolve ${first.file ?? first.key} (or git checkout --merge -- ${first.file ?? first.key} with the deploystate merge driver configured)`
+          : 'fix the file by hand or restore it from its backup (deployments/.deploystate/backups, or the copy backups under .deploystate/backups)',
     },
   );
 }
@@ -59,7 +62,7 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
  * Finding codes that mean a whole state file cannot be read (checkIntegrity's, JsonFileStore's
  * fileProblem): its records are unknown, and a deploy script's read of its chain fails.
  */
-const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION', 'NOT_A_FILE', 'CHAIN_MISMATCH']);
+const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['MERGE_CONFLICT', 'NOT_JSON', 'EMPTY_FILE', 'UNSUPPORTED_SCHEMA_VERSION', 'NOT_A_FILE', 'CHAIN_MISMATCH']);
 
 /**
  * The findings that say a whole state file cannot be read. A schema violation counts when it names

@@ -1,6 +1,6 @@
 // Cut-over, further writes and deletes in JSON, rollback: LevelDB holds exactly the JSON state.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonNumber, sampleRecord } from '@deploystate/core';
@@ -316,5 +316,28 @@ describe("a clone that joined past dual-write enable, then pulled a teammate's r
     const store = createStateStore({ cwd: joined, env: {} });
     expect((await store.get(97, 'FromJoined'))?.contractName).toBe('FromJoined');
     await store.close();
+  });
+});
+
+// A pull that stopped on a conflict leaves git's markers in a network file: the file is an unfinished
+// merge (MERGE_CONFLICT), whose records are unknown, so the rollback that would make LevelDB equal to
+// the JSON files is not ready, and verify refuses naming the file.
+describe('rollback from json-only with a merge left unfinished in a network file', () => {
+  it('is not ready (json readable fails), and verify refuses with CORRUPTED naming the file', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-only');
+    await migration.close();
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, `<<<<<<< HEAD\n${text}=======\n${text.replace(/"timestamp": (\d+)/, '"timestamp": 1$1')}>>>>>>> theirs\n`);
+    const pulled = await Migration.open({ cwd: dir });
+    try {
+      const ready = await pulled.rollbackReadiness();
+      expect(ready.checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: false });
+      expect(ready.ready).toBe(false);
+      await expect(pulled.verify()).rejects.toMatchObject({ code: 'CORRUPTED', file });
+    } finally {
+      await pulled.close();
+    }
   });
 });
