@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseStateFile } from '@deploystate/backend-json';
 import { compareIntegers, parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
-import { committedRemovals } from './coowned-history.js';
+import { committedChanges } from './coowned-history.js';
 import {
   fileOf,
   fold,
@@ -40,9 +40,10 @@ export interface ChangedElsewhere {
   key: string;
   seq: number;
   /**
-   * newer: the file holds a later record of the key; removed: a record the product wrote is gone from
-   * it, or one the store wrote that a commit HEAD descends from held and HEAD's file lacks (a
-   * teammate's delete, pulled through git).
+   * newer: the file holds a later record of the key (by timestamp, or by commit: a commit HEAD
+   * descends from held the store's record, and HEAD's file holds this one: a teammate's update,
+   * pulled); removed: a record the product wrote is gone from it, or one the store wrote that a
+   * commit HEAD descends from held and HEAD's file lacks (a teammate's delete, pulled).
    */
   kind: 'newer' | 'removed';
 }
@@ -86,8 +87,9 @@ async function checkChain(
     (out.unreadable ??= []).push({ file, reason: error instanceof Error ? error.message : String(error) });
     return;
   }
-  // The store's writes the file lacks: lost, unless a commit removed them (looked up in git once per file).
-  const gone: Array<[string, string, WrittenEntry]> = [];
+  // The store's writes the file lacks or holds changed (not newer): lost, unless a commit removed or
+  // changed them (looked up in git once per file, only when there are such keys).
+  const lost: Array<{ key: string; contractName: string; entry: WrittenEntry; now: string | undefined }> = [];
   for (const [key, contractName, entry] of expected) {
     out.checked++;
     const found = records.get(contractName);
@@ -114,19 +116,20 @@ async function checkChain(
       // delete, pulled through git); a rewrite that drops records drops the ones written after it loaded.
       if (entry.seq === 0 && !invalid.has(contractName)) out.changedElsewhere.push({ file, key, seq: 0, kind: 'removed' });
       else if (invalid.has(contractName)) out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
-      else gone.push([key, contractName, entry]);
+      else lost.push({ key, contractName, entry, now: undefined });
       continue;
     }
     if (found.digest === entry.digest) continue;
     if (compareIntegers(found.timestamp, entry.timestamp) > 0) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'newer' });
-    else out.findings.push({ file, key, kind: 'changed', seq: entry.seq, timestamp: entry.timestamp });
+    else lost.push({ key, contractName, entry, now: found.digest });
   }
-  if (gone.length === 0) return;
-  // Deleted by a commit HEAD has moved past (a teammate's delete, pulled): someone else's write, never put back.
-  const committed = await committedRemovals(file, chainId, new Map(gone.map(([, name, entry]) => [name, entry.digest ?? ''])));
-  for (const [key, contractName, entry] of gone) {
-    if (committed.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'removed' });
-    else out.findings.push({ file, key, kind: 'missing', seq: entry.seq, timestamp: entry.timestamp });
+  if (lost.length === 0) return;
+  // Removed or changed by a commit HEAD has moved past (a teammate's delete or update, pulled, whatever
+  // its timestamp): someone else's write, never put back.
+  const committed = await committedChanges(file, chainId, new Map(lost.map((l) => [l.contractName, { written: l.entry.digest ?? '', now: l.now }])));
+  for (const { key, contractName, entry, now } of lost) {
+    if (committed.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: now === undefined ? 'removed' : 'newer' });
+    else out.findings.push({ file, key, kind: now === undefined ? 'missing' : 'changed', seq: entry.seq, timestamp: entry.timestamp });
   }
 }
 

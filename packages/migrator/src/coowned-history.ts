@@ -1,8 +1,9 @@
-// Whether a record the store wrote left its network file by a commit (a teammate's delete, pulled
-// through git) rather than by a rewrite that lost it. A lost write was never committed: git (a
-// merge, a checkout, a stash) or another program replaced the file before any commit held the
-// record. So the store's record counts as deleted on purpose only when the file at HEAD lacks the
-// key and a commit HEAD descends from held exactly the record the store wrote: HEAD moved past it.
+// Whether a record the store wrote left its network file, or was replaced there, by a commit (a
+// teammate's delete or update, pulled through git) rather than by a rewrite that lost it. A lost
+// write was never committed: git (a merge, a checkout, a stash) or another program replaced the
+// file before any commit held the record. So the store's record counts as changed on purpose only
+// when the file at HEAD holds for the key exactly what the work tree holds (nothing, or the same
+// record) and a commit HEAD descends from held exactly the record the store wrote: HEAD moved past it.
 import { execFile } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import { parseStateFile } from '@deploystate/backend-json';
@@ -17,37 +18,46 @@ const MAX_VERSION_BYTES = 256 * 1024 * 1024;
 /** Per file: the newest commit that touched it when last looked at, and what was found then. */
 const looked = new Map<string, { tip: string; verdicts: Map<string, boolean> }>();
 
+/** A key the store wrote that its file no longer holds as written. */
+export interface FileNow {
+  /** canonicalDigest of the record the store wrote. */
+  written: string;
+  /** canonicalDigest of the record the work tree's file holds now; undefined when it holds none. */
+  now: string | undefined;
+}
+
 /**
- * Of `wanted` (contract name -> digest of the record the store wrote; names the file lacks now),
- * the names a commit removed: the file at HEAD lacks them, and a commit among the last
- * HISTORY_DEPTH that touched the file held exactly that record. Outside a repository, without
- * git, or on any failure of git: none (the finding stands, as it would without this).
+ * Of `wanted` (by contract name), the names a commit changed: the file at HEAD holds for them
+ * exactly what the work tree holds now, and a commit among the last HISTORY_DEPTH that touched the
+ * file held exactly the record the store wrote. Outside a repository, without git, or on any
+ * failure of git: none (the finding stands, as it would without this).
  */
-export async function committedRemovals(file: string, chainId: number, wanted: ReadonlyMap<string, string>): Promise<Set<string>> {
-  const removed = new Set<string>();
-  if (wanted.size === 0) return removed;
+export async function committedChanges(file: string, chainId: number, wanted: ReadonlyMap<string, FileNow>): Promise<Set<string>> {
+  const changed = new Set<string>();
+  if (wanted.size === 0) return changed;
   const cwd = dirname(file);
   const path = `./${basename(file)}`;
   const log = await git(cwd, ['log', `-n${HISTORY_DEPTH}`, '--format=%H', '--no-renames', '--raw', '--no-abbrev', 'HEAD', '--', path]);
-  if (log === undefined) return removed;
+  if (log === undefined) return changed;
   const { commits, blobs } = parseLog(log);
   const tip = commits[0];
-  if (tip === undefined) return removed; // the file was never committed
+  if (tip === undefined) return changed; // the file was never committed
   let memo = looked.get(file);
   if (memo?.tip !== tip) looked.set(file, (memo = { tip, verdicts: new Map() }));
-  const open = new Map<string, string>();
-  for (const [name, digest] of wanted) {
-    const verdict = memo.verdicts.get(`${name}\0${digest}`);
-    if (verdict === true) removed.add(name);
-    else if (verdict === undefined) open.set(name, digest);
+  const verdictKey = (name: string, state: FileNow): string => `${name}\0${state.written}\0${state.now ?? ''}`;
+  const open = new Map<string, FileNow>();
+  for (const [name, state] of wanted) {
+    const verdict = memo.verdicts.get(verdictKey(name, state));
+    if (verdict === true) changed.add(name);
+    else if (verdict === undefined) open.set(name, state);
   }
-  if (open.size === 0) return removed;
+  if (open.size === 0) return changed;
   const atHead = await versionAt(cwd, `HEAD:${path}`, file, chainId);
-  if (atHead === undefined) return removed;
-  // A key HEAD's file holds was not removed by a commit: the work tree lost it.
-  for (const name of [...open.keys()]) {
-    if (atHead.has(name)) {
-      memo.verdicts.set(`${name}\0${open.get(name)}`, false);
+  if (atHead === undefined) return changed;
+  // A key whose file at HEAD holds something else than the work tree was not changed by a commit: the work tree lost it.
+  for (const [name, state] of [...open]) {
+    if (atHead.get(name) !== state.now) {
+      memo.verdicts.set(verdictKey(name, state), false);
       open.delete(name);
     }
   }
@@ -55,15 +65,15 @@ export async function committedRemovals(file: string, chainId: number, wanted: R
     if (open.size === 0) break;
     const version = await versionAt(cwd, blob, file, chainId);
     if (version === undefined) continue;
-    for (const [name, digest] of [...open]) {
-      if (version.get(name) !== digest) continue;
-      memo.verdicts.set(`${name}\0${digest}`, true);
-      removed.add(name);
+    for (const [name, state] of [...open]) {
+      if (version.get(name) !== state.written) continue;
+      memo.verdicts.set(verdictKey(name, state), true);
+      changed.add(name);
       open.delete(name);
     }
   }
-  for (const [name, digest] of open) memo.verdicts.set(`${name}\0${digest}`, false);
-  return removed;
+  for (const [name, state] of open) memo.verdicts.set(verdictKey(name, state), false);
+  return changed;
 }
 
 /** The commits of a `git log --raw` listing, newest first, and every version of the file they name (new, then old), each once. */

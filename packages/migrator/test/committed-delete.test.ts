@@ -1,11 +1,12 @@
-// A teammate's delete of a record this clone wrote arrives by a commit: HEAD moves past a commit that
-// held the record, and HEAD's file lacks it. That is someone else's write, answered as absent; a write
-// that git or a program lost (never committed, or committed only on a history HEAD left) still refuses.
+// A teammate's delete or update of a record this clone wrote arrives by a commit: HEAD moves past a
+// commit that held the record, and HEAD's file lacks it or holds the teammate's version, whatever its
+// timestamp. That is someone else's write, answered as it is and never put back; a write that git or
+// a program lost (never committed, or committed only on a history HEAD left) still refuses.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord } from '@deploystate/core';
+import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
 import { createStateStore, Migration } from '../src/index.js';
 
@@ -32,8 +33,8 @@ async function names<T extends { key: string }>(entries: AsyncIterable<T>): Prom
   return out;
 }
 
-describe("a teammate's committed delete of a record this clone wrote", () => {
-  it.each(['json-primary', 'json-only'] as const)('in %s reads as absent once pulled, is kept by repair-files, and a lost write still refuses', async (phase) => {
+describe("a teammate's committed delete or update of a record this clone wrote", () => {
+  it.each(['json-primary', 'json-only'] as const)('in %s is read as the teammate left it once pulled, is kept by repair-files, and a lost write still refuses', async (phase) => {
     const root = tempDir();
     const a = join(root, 'a');
     const b = join(root, 'b');
@@ -50,13 +51,17 @@ describe("a teammate's committed delete of a record this clone wrote", () => {
     const script = createStateStore({ cwd: a, env: {} });
     await script.putContract(56, sampleRecord(56, 'Vault', 'bscmainnet', 3));
     await script.putContract(56, sampleRecord(56, 'Keeper', 'bscmainnet', 4));
+    await script.putContract(56, sampleRecord(56, 'Verified', 'bscmainnet', 6));
     commitAll(a, 'vault and keeper');
     git(a, 'push', '-q', origin, 'HEAD:main');
 
-    // A teammate deletes Vault through the store, commits and pushes.
+    // A teammate deletes Vault and updates Verified keeping its timestamp (a script that marks it
+    // verified), through the store; commits and pushes.
     git(root, 'clone', '-q', '-b', 'main', origin, b);
     const teammate = createStateStore({ cwd: b, env: {} });
     expect(await teammate.delete(56, 'Vault')).toBe(true);
+    const verified = { ...(await teammate.getContract(56, 'Verified')), verified: true } as DeploymentRecord;
+    await teammate.putContract(56, verified);
     await teammate.close();
     commitAll(b, 'drop vault');
     git(b, 'push', '-q', origin, 'HEAD:main');
@@ -68,13 +73,17 @@ describe("a teammate's committed delete of a record this clone wrote", () => {
     expect((await script.getAllContracts(56)).map((r) => r.contractName)).not.toContain('Vault');
     expect(await names(script.iterate())).toContain('56-Keeper');
     expect(await script.query({ contractName: 'Vault' })).toEqual([]);
+    expect(await script.getContract(56, 'Verified')).toMatchObject({ verified: true });
 
     // repair-files leaves it alone (listed as removed elsewhere); --removed would put it back from the journal.
     const reader = await Migration.open({ cwd: a });
     try {
       const plan = await reader.planFileRepair();
       expect(plan.actions).toEqual([]);
-      expect(plan.changedElsewhere).toEqual([expect.objectContaining({ key: '56-Vault', kind: 'removed' })]);
+      expect(plan.changedElsewhere).toEqual(
+        expect.arrayContaining([expect.objectContaining({ key: '56-Vault', kind: 'removed' }), expect.objectContaining({ key: '56-Verified', kind: 'newer' })]),
+      );
+      expect(plan.changedElsewhere).toHaveLength(2);
       const back = await reader.planFileRepair({ removed: true });
       expect(back.actions).toEqual([expect.objectContaining({ key: '56-Vault', action: 'put' })]);
       expect(back.records.get('56-Vault')?.address).toBe(sampleRecord(56, 'Vault', 'bscmainnet', 3).address);
