@@ -1,10 +1,11 @@
 // Runs the BUILT binary as a child process, the way an operator or a script does; and the temp
 // folders and sample stores the test files share.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withLock } from '@deploystate/backend-json/lock';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -148,4 +149,50 @@ export async function largeSample(dir: string, count: number): Promise<void> {
     const step = await deploystate(args, { cwd: dir });
     expect(step.code, `${args.join(' ')}: ${step.stderr}`).toBe(0);
   }
+}
+
+/** The phase in `dir`'s phase.json. */
+export async function phaseOf(dir: string): Promise<string> {
+  return (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
+}
+
+/** Waits (up to 20 s) until `dir`'s phase is `phase`, and fails the test if it never is. */
+export async function untilPhase(dir: string, phase: string): Promise<void> {
+  const until = Date.now() + 20_000;
+  while ((await phaseOf(dir)) !== phase && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(await phaseOf(dir)).toBe(phase);
+}
+
+/**
+ * `rollback --yes` in `dir` (at json-primary) kept waiting once it switched to rolling-back: a write
+ * in flight holds the fence shared. `letGo()` ends that write.
+ */
+export async function rollbackBehindWrite(dir: string): Promise<{ rollback: ChildProcess; exited: Promise<number | null>; stderr: () => string; letGo: () => Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const writer = withLock(
+    join(dir, '.deploystate', 'fence.lock'),
+    async () => {
+      holding();
+      await released;
+    },
+    { mode: 'shared', timeoutMs: 10_000 },
+  );
+  await held;
+  const rollback = spawn(process.execPath, [BIN, 'rollback', '--yes'], { cwd: dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  rollback.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  rollback.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => rollback.on('exit', (code) => resolve(code)));
+  return {
+    rollback,
+    exited,
+    stderr: () => stderr,
+    letGo: async () => {
+      release();
+      await writer;
+    },
+  };
 }

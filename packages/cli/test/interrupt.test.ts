@@ -5,8 +5,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLock } from '@deploystate/backend-json/lock';
-import { BIN, childEnv, deploystate, runSteps, useSample } from './helpers.js';
+import { BIN, childEnv, deploystate, phaseOf, rollbackBehindWrite, runSteps, untilPhase, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-interrupt-');
 
@@ -108,31 +107,12 @@ describe('a rollback stopped in rolling-back', () => {
     await cp(fixture.sample, dir, { recursive: true });
     await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // A write in flight (the fence held shared) keeps the rollback waiting once it has switched to rolling-back.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const writer = withLock(
-      join(dir, '.deploystate', 'fence.lock'),
-      async () => {
-        holding();
-        await released;
-      },
-      { mode: 'shared', timeoutMs: 10_000 },
-    );
-    await held;
-    const child = spawn(process.execPath, [BIN, 'rollback', '--yes'], { cwd: dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const phase = async (): Promise<string> => (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
-    const until = Date.now() + 20_000;
-    while ((await phase()) !== 'rolling-back' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await phase()).toBe('rolling-back');
+    const { rollback: child, exited, stderr: output, letGo } = await rollbackBehindWrite(dir);
+    await untilPhase(dir, 'rolling-back');
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    release();
-    await writer;
+    await letGo();
+    const stderr = output();
     expect(stderr).toContain('stopped in rolling-back');
     expect(stderr).toContain('WRITES_REFUSED');
     // Before, status's writes line was blank here (a rollback a full disk stopped, too: 1 of 1 runs).
@@ -140,6 +120,6 @@ describe('a rollback stopped in rolling-back', () => {
     expect(status.stdout).toMatch(/^writes +refused \(WRITES_REFUSED.*`deploystate rollback` runs again$/m);
     const rerun = await deploystate(['rollback', '--yes'], { cwd: dir });
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(await phase()).toBe('leveldb-only');
+    expect(await phaseOf(dir)).toBe('leveldb-only');
   });
 });

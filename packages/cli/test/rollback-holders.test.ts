@@ -1,24 +1,13 @@
 // Who a deploy script waits for: its write refused while a rollback runs names the rollback's
 // process (pid and command), or says that none runs. Real processes, real files.
-import { spawn } from 'node:child_process';
-import { cp, readFile } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withLock } from '@deploystate/backend-json/lock';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { BIN, childEnv, deploystate, runSteps, useSample } from './helpers.js';
+import { deploystate, phaseOf, rollbackBehindWrite, runSteps, untilPhase, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-rollback-holders-');
-
-const phaseOf = async (dir: string): Promise<string> =>
-  (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
-
-async function untilPhase(dir: string, phase: string): Promise<void> {
-  const until = Date.now() + 20_000;
-  while ((await phaseOf(dir)) !== phase && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
-  expect(await phaseOf(dir)).toBe(phase);
-}
 
 /** A deploy script's put through the factory: its error's code, message and data. */
 async function putRefused(dir: string, name: string): Promise<{ code?: string; message?: string; data?: Record<string, unknown> }> {
@@ -39,21 +28,7 @@ describe('a write refused while a rollback runs', () => {
     await cp(fixture.sample, dir, { recursive: true });
     await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // A write in flight (the fence held shared) keeps the rollback in rolling-back while the script writes.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => (holding = resolve));
-    const writer = withLock(
-      join(dir, '.deploystate', 'fence.lock'),
-      async () => {
-        holding();
-        await released;
-      },
-      { mode: 'shared', timeoutMs: 10_000 },
-    );
-    await held;
-    const rollback = spawn(process.execPath, [BIN, 'rollback', '--yes'], { cwd: dir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => rollback.on('exit', (code) => resolve(code)));
+    const { rollback, exited, letGo } = await rollbackBehindWrite(dir);
     let refused: Awaited<ReturnType<typeof putRefused>>;
     try {
       await untilPhase(dir, 'rolling-back');
@@ -61,8 +36,7 @@ describe('a write refused while a rollback runs', () => {
     } finally {
       rollback.kill('SIGINT');
       await exited;
-      release();
-      await writer;
+      await letGo();
     }
     expect(refused.code).toBe('WRITES_REFUSED');
     expect(refused.message).toContain(`pid ${rollback.pid}`);
