@@ -2,8 +2,9 @@
 // fills part-way (here the process's file-size limit, which fails a write as a full disk does) leaves
 // the file as it was, and a rerun repairs it whole. Before, it wrote the file once per record put
 // back, so the limited run repaired some and left the rest to a rerun. Real processes, real limit.
+// Over several files, the ones written before a file that fails stay repaired: journalled, and named by the error.
 import { execFile } from 'node:child_process';
-import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -57,5 +58,50 @@ describe('repair-files on a disk that fills part-way', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect((onlyDocument(rerun).applied as Array<{ key: string }>).map((a) => a.key)).toEqual(LOST.map((n) => `97-${n}`));
     expect(await recordsIn(file)).toEqual(expect.arrayContaining(LOST));
+  }, 120_000);
+});
+
+describe('repair-files over several network files, one of which cannot be written', () => {
+  it('journals the files it repaired when a later network file cannot be written', async () => {
+    const dir = join(fixture.root, 'repair-two');
+    await cp(fixture.sample, dir, { recursive: true });
+    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.putContract(56, sampleRecord(56, 'LostMain', 'bscmainnet', 5));
+      await store.putContract(97, sampleRecord(97, 'LostTest', 'bsctestnet', 5));
+    } finally {
+      await store.close();
+    }
+    // Another program rewrites both network files without them.
+    for (const [name, lost] of [
+      ['bscmainnet.json', 'LostMain'],
+      ['bsctestnet.json', 'LostTest'],
+    ] as const) {
+      const file = join(dir, 'deployments', name);
+      const document = parseLossless(await readFile(file, 'utf8')) as { records: Record<string, unknown> };
+      delete document.records[lost];
+      await writeFile(file, `${stringifyLossless(document, 2)}\n`);
+    }
+    // bsctestnet's write fails (its backups folder is a file: the write refuses before its rename); bscmainnet's, first, goes through.
+    const shelf = join(dir, 'deployments', '.deploystate', 'backups', 'bsctestnet.json');
+    await rm(shelf, { recursive: true, force: true });
+    await writeFile(shelf, 'not a folder\n');
+    const failed = await deploystate(['repair-files', '--yes', '--json'], { cwd: dir });
+    expect(failed.code).not.toBe(0);
+    // The error names what was put back before the write that failed.
+    const error = onlyDocument(failed).error as { code: string; message: string; hint: string; details: { repaired: string[] } };
+    expect(error.code).toBe('WRITE_FAILED');
+    expect(error.details.repaired).toEqual(['56-LostMain']);
+    expect(error.hint).not.toContain('intact');
+    expect(error.message).toContain('repaired before it, and kept: 56-LostMain');
+    expect(await recordsIn(join(dir, 'deployments', 'bscmainnet.json'))).toContain('LostMain');
+    expect(await recordsIn(join(dir, 'deployments', 'bsctestnet.json'))).not.toContain('LostTest');
+    // The repair that landed is in the journal (the report lists it), the one that did not is not.
+    const events = (await readFile(join(dir, '.deploystate', 'journal.ndjson'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"files-repaired"'))
+      .map((line) => JSON.parse(line) as { detail: string });
+    expect(events.map((e) => e.detail)).toEqual(['put 56-LostMain']);
   }, 120_000);
 });

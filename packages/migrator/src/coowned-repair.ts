@@ -1,6 +1,6 @@
 // Repair of co-owned network files: the lost records put back from the journal (or LevelDB), never over a newer one.
 import type { SwapManyEntry } from '@deploystate/backend-json';
-import { canonicalDigest, compareIntegers, parseKey, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, compareIntegers, isStateError, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
 import { foldedBaseline, timestampOf, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
 import type { MigrationPhase } from './types.js';
@@ -123,7 +123,19 @@ export async function applyRepair(
     const { chainId } = parseKey(action.key);
     byChain.set(chainId, [...(byChain.get(chainId) ?? []), action]);
   }
-  for (const [chainId, actions] of byChain) {
+  try {
+    for (const [chainId, actions] of byChain) await repairChain(chainId, actions);
+  } catch (error) {
+    // The files written before the one that failed stay repaired: journalled all the same (the
+    // report lists them), and named with the write's own error.
+    await journalRepaired().catch(() => undefined);
+    throw repairedBefore(error, inPlanOrder(applied));
+  }
+  await journalRepaired();
+  // The repaired records are what the baseline expects already: it stays as it is.
+  return { applied: inPlanOrder(applied), skipped: inPlanOrder(skipped) };
+
+  async function repairChain(chainId: number, actions: readonly RepairAction[]): Promise<void> {
     const entries: SwapManyEntry[] = [];
     const written: RepairAction[] = [];
     const done: RepairAction[] = [];
@@ -151,21 +163,37 @@ export async function applyRepair(
     }
     applied.push(...done);
   }
-  // In the plan's order, as shown to the operator.
-  const order = new Map(plan.actions.map((action, i) => [action, i]));
-  const byPlan = (a: RepairAction, b: RepairAction): number => (order.get(a) ?? 0) - (order.get(b) ?? 0);
-  applied.sort(byPlan);
-  skipped.sort(byPlan);
-  if (applied.length > 0) {
+
+  /** In the plan's order, as shown to the operator. */
+  function inPlanOrder(actions: RepairAction[]): RepairAction[] {
+    const order = new Map(plan.actions.map((action, i) => [action, i]));
+    return actions.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  }
+
+  async function journalRepaired(): Promise<void> {
+    if (applied.length === 0) return;
     await ctx.journal.appendOne({
       type: 'event',
       event: 'files-repaired',
-      detail: applied.map((a) => `${a.action} ${a.key}`).join(', '),
+      detail: inPlanOrder(applied)
+        .map((a) => `${a.action} ${a.key}`)
+        .join(', '),
       time: new Date().toISOString(),
       pid: process.pid,
       phase,
     });
   }
-  // The repaired records are what the baseline expects already: it stays as it is.
-  return { applied, skipped };
+}
+
+/** A repair's failure, saying which records were put back before it (they stay: a rerun repairs the rest). */
+function repairedBefore(error: unknown, applied: readonly RepairAction[]): unknown {
+  if (applied.length === 0 || !isStateError(error)) return error;
+  const keys = applied.map((a) => a.key);
+  return new StateError(error.code, `${error.message} (repaired before it, and kept: ${keys.join(', ')})`, {
+    ...(error.file !== undefined && { file: error.file }),
+    ...(error.key !== undefined && { key: error.key }),
+    hint: 'the records named were put back and stay; fix the cause above and run repair-files again: it puts back only what is still missing',
+    data: { ...error.data, repaired: keys },
+    cause: error,
+  });
 }
