@@ -142,6 +142,11 @@ describe('what deploy scripts get, end to end (quick)', () => {
       expect(rows).toEqual(expect.arrayContaining([`get after put ${phase}/factory`, `get after put ${phase}/${reference}`, `get after put ${phase}/level`]));
     const gateNames = (run?.gates ?? []).filter((g) => g.suite === 'factory').map((g) => g.name);
     expect(gateNames).toEqual(expect.arrayContaining(['read (get after a put, json-only)', 'info: get after a put vs level (json-only)']));
+    // The paced get gated near its value (reads from JSON against half a LevelDB get) takes four times the rounds.
+    const pacedSamples = (phase: string): number | undefined =>
+      run?.measurements.find((m) => m.suite === 'factory' && m.operation === `get ${phase} @100ms` && m.subject === 'factory')?.latencyMs.n;
+    expect(pacedSamples('json-only')).toBe(4 * (pacedSamples('leveldb-only') as number));
+    expect(pacedSamples('json-primary')).toBe(pacedSamples('json-only'));
     // A deploy script's run in a process of its own, and the import before it.
     expect(rows).toEqual(
       expect.arrayContaining([

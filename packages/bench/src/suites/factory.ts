@@ -18,6 +18,7 @@ import {
   LONE_CALLS,
   loneCallSampling,
   PACE_MS,
+  pacedGetRounds,
   pacedRounds,
   pointSampling,
   POINT_REPEAT,
@@ -354,8 +355,9 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
         if (gated) {
           // A deploy script reads between its transactions, not eight gets in a row: each get here
           // follows PACE_MS idle, the subjects taking turns, as the paced put rows do. After an idle
-          // spell the first calls of either store run cold.
-          const rounds = pacedRounds(context);
+          // spell the first calls of either store run cold. Where reads come from JSON the row is
+          // gated against half a LevelDB get too, near its value: more rounds (pacedGetRounds).
+          const rounds = phase === 'json-primary' || phase === 'json-only' ? pacedGetRounds(context) : pacedRounds(context);
           measurements.push(
             ...(await measure(
               pair((s, r) => s.get(pickRecord(records, r).chainId, pickRecord(records, r).contractName)).map((subject) => ({ ...subject, before: () => sleep(PACE_MS) })),
