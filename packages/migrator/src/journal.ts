@@ -68,10 +68,19 @@ export interface ShadowMismatchEntry extends EntryBase {
 /** The event `dual-write enable` journals: a new migration starts there (the writes of an earlier one are behind it). */
 export const DUAL_WRITE_ENABLED = 'dual-write-enabled';
 
+/**
+ * The event a finished carry-back into LevelDB journals (this clone's rollback, or its carry-back of
+ * what a teammate's left behind): every JSON-side write up to `throughSeq` is in LevelDB or was
+ * decided on, so a later carry-back starts after it and never undoes a leveldb-only delete since.
+ */
+export const CARRIED_BACK = 'carried-back';
+
 export interface EventEntry extends EntryBase {
   type: 'event';
   event: string;
   detail?: string;
+  /** CARRIED_BACK: the last seq the carry-back covered. */
+  throughSeq?: number;
 }
 
 export type JournalEntry = IntentEntry | OutcomeEntry | ShadowMismatchEntry | EventEntry;

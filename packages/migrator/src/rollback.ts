@@ -23,7 +23,7 @@ import {
 import { LEVELDB_LOCK_WAIT } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
-import type { IntentEntry, Journal } from './journal.js';
+import { CARRIED_BACK, type IntentEntry, type Journal } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
@@ -274,13 +274,13 @@ export function nothingToRollBack(options: RollbackOptions): RollbackReport {
  * leveldb-only (a teammate's rollback, pulled) while this clone's state still holds its migration
  * (a rollback of its own clears it). Read-only; empty when there is nothing left behind.
  */
-export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationStateFile): Promise<Map<string, IntentEntry>> {
+export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationStateFile, untilSeq = Infinity): Promise<Map<string, IntentEntry>> {
   const state = known ?? (await readState(ctx.files));
   const left = new Map<string, IntentEntry>();
   const since = await leftBehindSince(ctx, state);
   if (since === null) return left;
   if (await ownRollbackFinished(ctx, state)) return left;
-  for (const [key, intent] of await lastGoodIntents(ctx.journal, since))
+  for (const [key, intent] of await lastGoodIntents(ctx.journal, since, untilSeq))
     if (JSON_AUTHORITATIVE.includes(intent.phase as MigrationPhase)) left.set(key, intent);
   return left;
 }
@@ -289,17 +289,41 @@ export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationS
  * Where this clone's JSON-side writes a teammate's rollback may have left behind start, in
  * leveldb-only: its own dual-write enable; or, in a clone that joined the migration past that step
  * (cloned or pulled in a JSON phase, never enabling dual-write itself) and has not written its
- * state since the phase file's rollback, its whole journal. Else null: nothing is left behind.
+ * state since the phase file's rollback, its whole journal. Either way after the last carry-back
+ * this clone finished (journalled CARRIED_BACK): what that one carried, and a record deleted in
+ * leveldb-only since, is never carried again. Else null: nothing is left behind.
  */
 export async function leftBehindSince(ctx: MigrationContext, state: MigrationStateFile): Promise<number | null> {
   if (state.phase !== 'leveldb-only') return null;
-  if (state.dualWriteSinceSeq !== null) return state.dualWriteSinceSeq;
+  if (state.dualWriteSinceSeq !== null) return Math.max(state.dualWriteSinceSeq, await carriedBackThrough(ctx.journal));
   const rollback = state.rollback;
   if (rollback?.completedAt === undefined) return null;
   // Every state write keeps the phase file's rollback in state.json too: this clone's own rollback,
   // or its carry-back of what a pulled one left behind, records it there.
   const local = await readLocalState(ctx.files).catch(() => null);
-  return local !== null && local.rollback?.startedAt === rollback.startedAt ? null : 0;
+  return local !== null && local.rollback?.startedAt === rollback.startedAt ? null : carriedBackThrough(ctx.journal);
+}
+
+/** The last seq a finished carry-back of this clone covered (its CARRIED_BACK event), or 0: one streamed pass. */
+async function carriedBackThrough(journal: Journal): Promise<number> {
+  let through = 0;
+  for await (const e of journal.entries())
+    if (e.type === 'event' && e.event === CARRIED_BACK && Number.isSafeInteger(e.throughSeq)) through = Math.max(through, e.throughSeq as number);
+  return through;
+}
+
+/** Journals a finished carry-back that covered every JSON-side write up to `throughSeq` (durable: a later carry-back trusts it). */
+async function journalCarriedBack(ctx: MigrationContext, throughSeq: number): Promise<void> {
+  if (throughSeq <= 0) return;
+  await ctx.journal.appendOne({
+    type: 'event',
+    event: CARRIED_BACK,
+    throughSeq,
+    detail: `JSON-side writes through seq ${throughSeq} carried back`,
+    time: isoNow(ctx),
+    pid: process.pid,
+    phase: 'leveldb-only',
+  });
 }
 
 /**
@@ -323,8 +347,11 @@ async function ownRollbackFinished(ctx: MigrationContext, state: MigrationStateF
 export async function carryBackLeftBehind(ctx: MigrationContext, options: RollbackOptions): Promise<RollbackReport> {
   const started = ctx.now();
   const state = await readState(ctx.files);
-  if ((await leftBehindSince(ctx, state)) === null) return nothingToRollBack(options);
-  const left = await writesLeftBehind(ctx, state);
+  const since = await leftBehindSince(ctx, state);
+  if (since === null) return nothingToRollBack(options);
+  // What this run covers: the journal up to here (a line appended meanwhile is the next run's).
+  const through = await ctx.journal.lastSeq();
+  const left = await writesLeftBehind(ctx, state, through);
   const leftBehind: NonNullable<RollbackReport['leftBehind']> = { carriedBack: [], newerInLevelDb: [], deletes: [] };
   const keys = [...left.keys()].sort(compareKeys);
   const leveldb = left.size === 0 ? undefined : await ctx.leveldb();
@@ -351,6 +378,7 @@ export async function carryBackLeftBehind(ctx: MigrationContext, options: Rollba
     else await leveldb.holdWhile(() => carry(true));
   }
   if (!options.dryRun) {
+    if (through > since) await journalCarriedBack(ctx, through);
     await updateState(ctx.files, (s) => {
       clearMigrationEvidence(s);
       pushTiming(
@@ -561,6 +589,9 @@ function clearMigrationEvidence(s: MigrationStateFile): void {
 
 /** The carry-back done: leveldb-only, the migration's evidence cleared. */
 async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: number, emergency: boolean, plan: CarryBackPlan): Promise<void> {
+  // Under the fence, LevelDB now holds every JSON-side write journalled so far: a teammate's later
+  // rollback, pulled, leaves behind only what this clone writes after this point.
+  if (JSON_AUTHORITATIVE.includes(from)) await journalCarriedBack(ctx, await ctx.journal.lastSeq());
   await updateState(ctx.files, (s) => {
     s.rollback = {
       from,
