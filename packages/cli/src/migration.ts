@@ -58,10 +58,11 @@ export async function confirmIfAllowed(
 ): Promise<void> {
   const status = await migration.status();
   const next = status.next.find((n) => n.command === command);
-  if (next === undefined)
-    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, {
-      hint: `\`deploystate status\` lists what can run now: ${status.next.map((n) => n.command).join(', ')}`,
-    });
+  if (next === undefined) {
+    // Loaded already (a Migration is open): imported here so the commands that never open one stay light.
+    const { allowedCommandsHint } = await import('@deploystate/migrator');
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, { hint: allowedCommandsHint(status.phase) });
+  }
   // A closed gate: the migrator decides on the same facts status shows, so the step is refused there,
   // unasked and with its own code (GATE_FAILED, FOREIGN_OVERWRITE). Writes still in flight are the
   // exception: the migrator waits for them (bounded) where status does not, so that step is asked.

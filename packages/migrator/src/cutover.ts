@@ -22,7 +22,7 @@ import { recheckBeforeFence, recheckUnderFence } from './cutover-recheck.js';
 import { createStateStore } from './factory.js';
 import { completeInterruptedWrites } from './interrupted-writes.js';
 import { underGateFence } from './fence.js';
-import { assertRunGate } from './machine.js';
+import { allowedCommandsHint, assertRunGate } from './machine.js';
 import { readState, updateState } from './state.js';
 import type { CutoverOptions, LevelDbAtCutover, MigrationPhase, VerifyReport } from './types.js';
 import { findingId, validateFiles } from './verify.js';
@@ -182,7 +182,7 @@ export async function runFoldIn(c: CommandContext, options: { from?: string; dry
   if (state.phase !== 'json-only')
     throw new StateError(ErrorCodes.TRANSITION_REFUSED, `fold-in is not allowed in ${state.phase} (only in json-only)`, {
       file: c.files.state,
-      hint: 'run status to see which commands are allowed now',
+      hint: allowedCommandsHint(state.phase),
     });
   if (!state.cutoverLeveldb)
     throw new StateError(ErrorCodes.GATE_FAILED, 'gate "LevelDB recorded at cut-over" not satisfied: this cut-over predates the record', {

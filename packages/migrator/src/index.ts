@@ -59,6 +59,7 @@ export {
   mayRun,
   nextCommands,
   allowedIn,
+  allowedCommandsHint,
   GateFailedError,
   type GateFacts,
   type GateResult,

@@ -171,7 +171,7 @@ export const TRANSITIONS = {
     atRun: ['fresh clean verify', 'no new findings', 'acknowledged findings', 'soak', 'chain verification'],
   },
   rollback: { to: 'leveldb-only', gates: [], atRun: ['rollback readiness'] },
-  'restore leveldb': { to: null, gates: [], atRun: [], hint: 'roll back first' },
+  'restore leveldb': { to: null, gates: [], atRun: [], hint: 'run `deploystate rollback` first' },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -263,12 +263,17 @@ export class GateFailedError extends StateError {
   }
 }
 
+/** What a refusal says to run instead: the commands `phase` allows (the phase table's), as they are typed. */
+export function allowedCommandsHint(phase: MigrationPhase): string {
+  return `${phase} allows ${PHASE_COMMANDS[phase].map((command) => `\`deploystate ${command}\``).join(', ')} (\`deploystate status\` shows what each still needs)`;
+}
+
 /** TRANSITION_REFUSED naming the command, the phase and where it is allowed. */
 export function transitionRefused(command: TransitionName, phase: MigrationPhase, file: string): StateError {
   const transition: Transition = TRANSITIONS[command];
   return new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${phase} (only in ${allowedIn(command).join(', ')})`, {
     file,
-    hint: transition.hint ?? 'run status to see which commands are allowed now',
+    hint: transition.hint ?? allowedCommandsHint(phase),
   });
 }
 

@@ -45,7 +45,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (!dryRun) {
       const since = status.state.dualWriteSinceSeq;
       await ctx.confirm(emergency ? 'EMERGENCY rollback' : 'rollback', [
-        `switch phase ${status.phase} -> rolling-back -> leveldb-only (writes are refused while it runs)`,
+        // A rollback stopped part-way is already rolling-back: each phase is named once.
+        `switch phase ${[...new Set([status.phase, 'rolling-back', 'leveldb-only'])].join(' -> ')} (writes are refused while it runs)`,
         `replay into LevelDB every write journalled since dual-write enable${since !== null ? ` (journal seq > ${since}, ${status.journal.entries} entries)` : ''}`,
         emergency ? 'skip the gates (emergency), never the carry-back' : 'check the rollback gates first',
         `keep the JSON files in ${status.paths.deployments}`,
