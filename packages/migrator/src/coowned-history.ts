@@ -4,8 +4,10 @@
 // file before any commit held the record. So the store's record counts as changed on purpose only
 // when the file at HEAD holds for the key exactly what the work tree holds (nothing, or the same
 // record) and a commit HEAD descends from held exactly the record the store wrote: HEAD moved past it.
-import { execFile } from 'node:child_process';
+// git runs twice per look at most: one `git log`, and one `git cat-file --batch` for the versions.
+import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { basename, dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { parseStateFile } from '@deploystate/backend-json';
 import { canonicalDigest } from '@deploystate/core';
 
@@ -14,6 +16,10 @@ export const HISTORY_DEPTH = 16;
 const GIT_TIMEOUT_MS = 5_000;
 // A version of the file larger than this is not read (the record counts as not found: the finding stays).
 const MAX_VERSION_BYTES = 256 * 1024 * 1024;
+/** A `git cat-file --batch` header is one short line; more than this without a newline is not one. */
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Read-only git, without its optional locks: the work tree's `git status` stays as it was. */
+const GIT_ENV = (): NodeJS.ProcessEnv => ({ ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' });
 
 /** Per file: the newest commit that touched it when last looked at, and what was found then. */
 const looked = new Map<string, { tip: string; verdicts: Map<string, boolean> }>();
@@ -52,28 +58,33 @@ export async function committedChanges(file: string, chainId: number, wanted: Re
     else if (verdict === undefined) open.set(name, state);
   }
   if (open.size === 0) return changed;
-  const atHead = await versionAt(cwd, `HEAD:${path}`, file, chainId);
-  if (atHead === undefined) return changed;
-  // A key whose file at HEAD holds something else than the work tree was not changed by a commit: the work tree lost it.
-  for (const [name, state] of [...open]) {
-    if (atHead.get(name) !== state.now) {
-      memo.verdicts.set(verdictKey(name, state), false);
-      open.delete(name);
-    }
-  }
-  for (const blob of blobs) {
-    if (open.size === 0) break;
-    const version = await versionAt(cwd, blob, file, chainId);
-    if (version === undefined) continue;
+  const objects = new CatFileBatch(cwd);
+  try {
+    const atHead = await versionAt(objects, `HEAD:${path}`, file, chainId);
+    if (atHead === undefined) return changed;
+    // A key whose file at HEAD holds something else than the work tree was not changed by a commit: the work tree lost it.
     for (const [name, state] of [...open]) {
-      if (version.get(name) !== state.written) continue;
-      memo.verdicts.set(verdictKey(name, state), true);
-      changed.add(name);
-      open.delete(name);
+      if (atHead.get(name) !== state.now) {
+        memo.verdicts.set(verdictKey(name, state), false);
+        open.delete(name);
+      }
     }
+    for (const blob of blobs) {
+      if (open.size === 0) break;
+      const version = await versionAt(objects, blob, file, chainId);
+      if (version === undefined) continue;
+      for (const [name, state] of [...open]) {
+        if (version.get(name) !== state.written) continue;
+        memo.verdicts.set(verdictKey(name, state), true);
+        changed.add(name);
+        open.delete(name);
+      }
+    }
+    for (const [name, state] of open) memo.verdicts.set(verdictKey(name, state), false);
+    return changed;
+  } finally {
+    await objects.close();
   }
-  for (const [name, state] of open) memo.verdicts.set(verdictKey(name, state), false);
-  return changed;
 }
 
 /** The commits of a `git log --raw` listing, newest first, and every version of the file they name (new, then old), each once. */
@@ -93,21 +104,141 @@ function parseLog(text: string): { commits: string[]; blobs: string[] } {
 }
 
 /**
- * Each record's digest in one version of the file (`<rev>:<path>` or a blob): an empty map when the
- * revision has no such file; undefined when it cannot be read or parsed (not counted either way).
+ * Each record's digest in one version of the file (`HEAD:<path>` or a blob): an empty map when HEAD
+ * has no such file; undefined when it cannot be read or parsed (not counted either way).
  */
-async function versionAt(cwd: string, object: string, file: string, chainId: number): Promise<Map<string, string> | undefined> {
-  const id = object.includes(':') ? await git(cwd, ['rev-parse', '--verify', '--quiet', object], true) : object;
-  if (id === undefined) return undefined;
-  if (id === '') return new Map();
-  const text = await git(cwd, ['cat-file', 'blob', id.trim()]);
-  if (text === undefined) return undefined;
+async function versionAt(objects: CatFileBatch, object: string, file: string, chainId: number): Promise<Map<string, string> | undefined> {
+  const atHead = object.includes(':');
+  // A name cat-file cannot take on its one-line input (a newline in the file's name) is resolved by rev-parse.
+  const name = atHead && object.includes('\n') ? await git(dirname(file), ['rev-parse', '--verify', '--quiet', object], true) : object;
+  if (name === '') return new Map();
+  const content = name === undefined ? undefined : await objects.read(name.trim());
+  if (content === null) return atHead ? new Map() : undefined;
+  if (content === undefined) return undefined;
   try {
     const digests = new Map<string, string>();
-    for (const [name, record] of parseStateFile(text, file, chainId).records) digests.set(name, canonicalDigest(record));
+    for (const [key, record] of parseStateFile(content.toString('utf8'), file, chainId).records) digests.set(key, canonicalDigest(record));
     return digests;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * One `git cat-file --batch` process that reads objects one at a time, so a look that found every
+ * key stops without reading older versions. Each read is bounded (GIT_TIMEOUT_MS; after a timeout or
+ * any failure of git every read answers undefined); a blob larger than MAX_VERSION_BYTES is skipped
+ * unread, never held.
+ */
+class CatFileBatch {
+  private child: ChildProcessByStdio<Writable, Readable, null> | undefined;
+  private readonly exited: Promise<void>;
+  private failed = false;
+  /** The header line read so far, and the object being read (its bytes still to come, kept or skipped). */
+  private header: Buffer[] = [];
+  private headerBytes = 0;
+  private body: { left: number; parts: Buffer[] | undefined } | undefined;
+  private answer: ((content: Buffer | null | undefined) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(cwd: string) {
+    let exited!: () => void;
+    this.exited = new Promise((resolve) => (exited = resolve));
+    try {
+      this.child = spawn('git', ['cat-file', '--batch'], { cwd, env: GIT_ENV(), stdio: ['pipe', 'pipe', 'ignore'] });
+    } catch {
+      this.failed = true;
+      exited();
+      return;
+    }
+    this.child.on('error', () => {
+      this.fail();
+      exited();
+    });
+    this.child.on('close', () => {
+      this.fail();
+      exited();
+    });
+    this.child.stdin.on('error', () => this.fail());
+    this.child.stdout.on('data', (chunk: Buffer) => this.take(chunk));
+  }
+
+  /** The object's bytes; null when git says it is missing; undefined when it cannot be read (not a blob, too large, git failed). */
+  read(object: string): Promise<Buffer | null | undefined> {
+    const child = this.child;
+    if (this.failed || child === undefined || object.includes('\n')) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.answer = resolve;
+      this.timer = setTimeout(() => this.fail(), GIT_TIMEOUT_MS);
+      child.stdin.write(`${object}\n`);
+    });
+  }
+
+  /** Ends the process (its input closed; killed if it does not exit within GIT_TIMEOUT_MS) and waits for it. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    child.stdin.end();
+    const kill = setTimeout(() => child.kill('SIGKILL'), GIT_TIMEOUT_MS);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(kill);
+      this.failed = true;
+    }
+  }
+
+  private settle(content: Buffer | null | undefined): void {
+    clearTimeout(this.timer);
+    const answer = this.answer;
+    this.answer = undefined;
+    answer?.(content);
+  }
+
+  private fail(): void {
+    if (!this.failed) {
+      this.failed = true;
+      this.child?.kill('SIGKILL');
+    }
+    this.settle(undefined);
+  }
+
+  /** Output, as it comes: `<id> <type> <size>\n<bytes>\n` per object, or `<name> missing\n`. */
+  private take(chunk: Buffer): void {
+    let data = chunk;
+    while (data.length > 0 && !this.failed) {
+      if (this.body !== undefined) {
+        const part = data.subarray(0, this.body.left);
+        this.body.parts?.push(part);
+        this.body.left -= part.length;
+        data = data.subarray(part.length);
+        if (this.body.left === 0) {
+          const parts = this.body.parts;
+          this.body = undefined;
+          // The object's bytes, without the newline that ends them.
+          this.settle(parts === undefined ? undefined : Buffer.concat(parts).subarray(0, -1));
+        }
+        continue;
+      }
+      const end = data.indexOf(0x0a);
+      if (end < 0) {
+        this.header.push(data);
+        this.headerBytes += data.length;
+        if (this.headerBytes > MAX_HEADER_BYTES) this.fail();
+        return;
+      }
+      const line = Buffer.concat([...this.header, data.subarray(0, end)]).toString('utf8');
+      this.header = [];
+      this.headerBytes = 0;
+      data = data.subarray(end + 1);
+      const found = /^[0-9a-f]+ (\S+) (\d+)$/.exec(line);
+      if (found === null) {
+        this.settle(line.endsWith(' missing') ? null : undefined);
+        continue;
+      }
+      const size = Number(found[2]);
+      this.body = { left: size + 1, parts: found[1] === 'blob' && size <= MAX_VERSION_BYTES ? [] : undefined };
+    }
   }
 }
 
@@ -118,15 +249,10 @@ async function versionAt(cwd: string, object: string, file: string, chainId: num
  */
 function git(cwd: string, args: string[], quietMiss = false): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: MAX_VERSION_BYTES, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } },
-      (error, stdout) => {
-        if (!error) resolve(stdout);
-        else if (quietMiss && error.code === 1 && stdout === '') resolve('');
-        else resolve(undefined);
-      },
-    );
+    execFile('git', args, { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: MAX_VERSION_BYTES, env: GIT_ENV() }, (error, stdout) => {
+      if (!error) resolve(stdout);
+      else if (quietMiss && error.code === 1 && stdout === '') resolve('');
+      else resolve(undefined);
+    });
   });
 }
