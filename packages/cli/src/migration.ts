@@ -61,7 +61,9 @@ export async function confirmIfAllowed(
   if (next === undefined) {
     // Loaded already (a Migration is open): imported here so the commands that never open one stay light.
     const { allowedCommandsHint } = await import('@deploystate/migrator');
-    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, { hint: allowedCommandsHint(status.phase) });
+    throw new StateError(ErrorCodes.TRANSITION_REFUSED, `${command} is not allowed in ${status.phase}`, {
+      hint: allowedCommandsHint(status.phase),
+    });
   }
   // A closed gate: the migrator decides on the same facts status shows, so the step is refused there,
   // unasked and with its own code (GATE_FAILED, FOREIGN_OVERWRITE). Writes still in flight are the

@@ -66,7 +66,7 @@ async function contractNamesOn97(dir: string): Promise<string[]> {
   }
 }
 
-describe("a joined clone that carried back once, then pulled a second rollback", () => {
+describe('a joined clone that carried back once, then pulled a second rollback', () => {
   it('carries back only what it wrote since: a record it deleted in leveldb-only stays deleted', async () => {
     const team = join(tempDir(), 'team');
     const joined = join(tempDir(), 'joined');
