@@ -269,15 +269,18 @@ export function nothingToRollBack(options: RollbackOptions): RollbackReport {
 }
 
 /**
- * This clone's writes made on the JSON side (json-primary, json-only) since its dual-write enable, as
- * last journalled per key, where a rollback never carried them back: the phase file says
- * leveldb-only (a teammate's rollback, pulled) while this clone's state still holds its migration
- * (a rollback of its own clears it). Read-only; empty when there is nothing left behind.
+ * This clone's writes made on the JSON side (json-primary, json-only) after `since` (leftBehindSince)
+ * and up to `untilSeq`, as last journalled per key, where a rollback never carried them back: the
+ * phase file says leveldb-only (a teammate's rollback, pulled) while this clone's state still holds
+ * its migration (a rollback of its own clears it). Read-only; empty when there is nothing left behind.
  */
-export async function writesLeftBehind(ctx: MigrationContext, known?: MigrationStateFile, untilSeq = Infinity): Promise<Map<string, IntentEntry>> {
-  const state = known ?? (await readState(ctx.files));
+async function writesLeftBehind(
+  ctx: MigrationContext,
+  state: MigrationStateFile,
+  since: number | null,
+  untilSeq: number,
+): Promise<Map<string, IntentEntry>> {
   const left = new Map<string, IntentEntry>();
-  const since = await leftBehindSince(ctx, state);
   if (since === null) return left;
   if (await ownRollbackFinished(ctx, state)) return left;
   for (const [key, intent] of await lastGoodIntents(ctx.journal, since, untilSeq))
@@ -351,7 +354,7 @@ export async function carryBackLeftBehind(ctx: MigrationContext, options: Rollba
   if (since === null) return nothingToRollBack(options);
   // What this run covers: the journal up to here (a line appended meanwhile is the next run's).
   const through = await ctx.journal.lastSeq();
-  const left = await writesLeftBehind(ctx, state, through);
+  const left = await writesLeftBehind(ctx, state, since, through);
   const leftBehind: NonNullable<RollbackReport['leftBehind']> = { carriedBack: [], newerInLevelDb: [], deletes: [] };
   const keys = [...left.keys()].sort(compareKeys);
   const leveldb = left.size === 0 ? undefined : await ctx.leveldb();
