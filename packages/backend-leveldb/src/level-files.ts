@@ -3,7 +3,7 @@
 // so damage has to be found while the files are still untouched.
 import { readdirSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { ErrorCodes, StateError, errnoCode } from '@deploystate/core';
 import { checkLog } from './level-log.js';
 import { folderMemo, nowNs, stampOf, unchanged, type Verified } from './verified-files.js';
@@ -61,6 +61,25 @@ export function stagedCopiesOf(path: string): string[] {
     .map((name) => join(dirname(path), name));
 }
 
+/**
+ * A folder without files its own CURRENT and MANIFEST name. LevelDB writes them on every open
+ * (a MANIFEST, a table from the log, a log) and rewrites CURRENT: a commit of a committed LevelDB
+ * with `git commit -a` takes the new CURRENT and leaves the new files out, and a clone that pulls
+ * it gets this folder. Nothing is damaged, so no repair: the files are in the committer's clone.
+ */
+export function incomplete(path: string, absent: readonly string[]): StateError {
+  const folder = relative(process.cwd(), path) || '.';
+  return new StateError(
+    ErrorCodes.STORE_INCOMPLETE,
+    `LevelDB store ${path} lacks files that its CURRENT and MANIFEST name: ${absent.join(', ')}. LevelDB's last open made them and they never arrived here (a git commit that left them out: \`git commit -a\` adds no new files); nothing was opened or written`,
+    {
+      file: path,
+      data: { missing: [...absent] },
+      hint: `whoever made the commit this folder came from runs \`git add -A -- ${folder}\` in their clone, commits and pushes, and you pull; or restore the folder from a commit that holds all its files (\`git log -- ${folder}\`, then \`git checkout <commit> -- ${folder}\`); a folder outside git: restore it from a backup (\`deploystate restore --list\`)`,
+    },
+  );
+}
+
 export function corrupted(path: string, detail: string, cause?: unknown): StateError {
   return new StateError(ErrorCodes.CORRUPTED, `LevelDB store ${path} is damaged: ${detail}; its files were left untouched`, {
     file: path,
@@ -113,16 +132,24 @@ function skipSlice(bytes: Uint8Array, at: { pos: number }): void {
   if (at.pos > bytes.length) throw new Error('slice runs past the record');
 }
 
-/** Live table file number -> size from a MANIFEST's bytes, or null when they cannot be read. */
-function parseManifest(bytes: Uint8Array): Map<number, number> | null {
+/** What a MANIFEST says the folder holds: live tables (number -> size) and the log in use (0: none). */
+export interface ManifestView {
+  live: Map<number, number>;
+  logNumber: number;
+}
+
+/** The live tables and log from a MANIFEST's bytes, or null when they cannot be read. */
+function parseManifest(bytes: Uint8Array): ManifestView | null {
   const live = new Map<number, number>();
+  let logNumber = 0;
   try {
     const result = checkLog(bytes, (edit) => {
       const at = { pos: 0 };
       while (at.pos < edit.length) {
         const tag = readVarint(edit, at);
         if (tag === 1) skipSlice(edit, at);
-        else if (tag === 2 || tag === 3 || tag === 4 || tag === 9) readVarint(edit, at);
+        else if (tag === 2) logNumber = readVarint(edit, at);
+        else if (tag === 3 || tag === 4 || tag === 9) readVarint(edit, at);
         else if (tag === 5) {
           readVarint(edit, at);
           skipSlice(edit, at);
@@ -139,7 +166,7 @@ function parseManifest(bytes: Uint8Array): Map<number, number> | null {
       }
     });
     // A torn last edit was never applied (LevelDB drops it too); a damaged one is LevelDB's to report.
-    return result.ok || result.kind === 'torn' ? live : null;
+    return result.ok || result.kind === 'torn' ? { live, logNumber } : null;
   } catch {
     return null;
   }
@@ -159,9 +186,44 @@ async function currentManifest(path: string): Promise<string | null> {
 export async function liveTables(path: string): Promise<Map<number, number> | null> {
   try {
     const current = await currentManifest(path);
-    return current === null ? null : parseManifest(await readFile(join(path, current)));
+    return current === null ? null : (parseManifest(await readFile(join(path, current)))?.live ?? null);
   } catch {
     return null;
+  }
+}
+
+const fileNumber = (n: number): string => String(n).padStart(6, '0');
+
+/**
+ * The files a MANIFEST names that `entries` (a folder's listing) lacks: a live table, or the log
+ * LevelDB writes to (it names that log only once it exists, and deletes older ones only after).
+ * LevelDB would open such a folder without a word: a missing log loses its records silently.
+ */
+function namedAbsent(view: ManifestView, entries: ReadonlySet<string>): string[] {
+  const absent: string[] = [];
+  for (const number of view.live.keys()) {
+    const name = fileNumber(number);
+    if (!entries.has(`${name}.ldb`) && !entries.has(`${name}.sst`)) absent.push(`${name}.ldb`);
+  }
+  if (view.logNumber > 0 && !entries.has(`${fileNumber(view.logNumber)}.log`)) absent.push(`${fileNumber(view.logNumber)}.log`);
+  return absent;
+}
+
+/**
+ * The files the folder's CURRENT and MANIFEST name that it lacks (see `incomplete`): the MANIFEST
+ * itself, or the tables and log it names. Empty when CURRENT names none, or its MANIFEST cannot be
+ * read (damage, judged elsewhere).
+ */
+export async function absentFiles(path: string): Promise<string[]> {
+  try {
+    const manifest = await currentManifest(path);
+    if (manifest === null) return [];
+    const entries = new Set(await readdir(path));
+    if (!entries.has(manifest)) return [manifest];
+    const view = parseManifest(await readFile(join(path, manifest)));
+    return view === null ? [] : namedAbsent(view, entries);
+  } catch {
+    return [];
   }
 }
 
@@ -185,6 +247,11 @@ export interface CheckStats {
 }
 
 export interface FolderCheck {
+  /**
+   * Files CURRENT and the MANIFEST name that the folder lacks (a commit that left them out, see
+   * `incomplete`); a live writer switching MANIFESTs shows one for a moment: only if they persist.
+   */
+  absent: string[];
   /**
    * Problems that a process holding the store and writing right now could also cause (a live
    * table missing or of another size than the MANIFEST says, as a compaction moves on): damage
@@ -226,27 +293,31 @@ export async function checkDataFiles(path: string, entries: readonly string[], o
   const checkedAtNs = nowNs();
   const stats: CheckStats = { filesChecked: 0, filesReused: 0, bytesRead: 0 };
   const suspicious: string[] = [];
+  const absent: string[] = [];
   const tornTails: TornTail[] = [];
   const seen = new Set<string>();
 
-  let live: ReadonlyMap<number, number> | null = null;
+  let view: ManifestView | null = null;
   try {
     const manifest = await currentManifest(path);
     if (manifest !== null) {
       seen.add(manifest);
-      const handle = await open(join(path, manifest), 'r');
+      const handle = await open(join(path, manifest), 'r').catch((error: unknown) => {
+        if (missing(error)) absent.push(manifest);
+        throw error;
+      });
       try {
         const stamp = stampOf(await handle.stat({ bigint: true }));
         const prior = memo.get(manifest);
         if (prior?.kind === 'manifest' && unchanged(prior, stamp)) {
           stats.filesReused++;
-          live = prior.live;
+          view = prior.view;
         } else {
           const bytes = await readFrom(handle, 0, Number(stamp.size));
           stats.filesChecked++;
           stats.bytesRead += bytes.length;
-          live = parseManifest(bytes);
-          memo.set(manifest, { kind: 'manifest', stamp, checkedAtNs, live });
+          view = parseManifest(bytes);
+          memo.set(manifest, { kind: 'manifest', stamp, checkedAtNs, view });
         }
       } finally {
         await handle.close();
@@ -254,17 +325,16 @@ export async function checkDataFiles(path: string, entries: readonly string[], o
     }
   } catch {
     // No readable MANIFEST: LevelDB's own open reports that; tables are then judged by their footers.
-    live = null;
+    view = null;
   }
+  const live = view?.live ?? null;
 
-  const present = new Set<number>();
   for (const name of entries) {
     const file = join(path, name);
     try {
       const table = /^(\d+)\.(ldb|sst)$/.exec(name);
       if (table) {
         const number = Number(table[1]);
-        present.add(number);
         // A table the MANIFEST does not name is compaction output in progress or a leftover.
         if (live && !live.has(number)) continue;
         seen.add(name);
@@ -291,11 +361,9 @@ export async function checkDataFiles(path: string, entries: readonly string[], o
       throw new StateError(ErrorCodes.BACKEND_UNAVAILABLE, `cannot read ${file}`, { file, cause: error });
     }
   }
-  for (const number of live?.keys() ?? []) {
-    if (!present.has(number)) suspicious.push(`table file ${String(number).padStart(6, '0')}.ldb named by the MANIFEST is missing`);
-  }
+  if (view) absent.push(...namedAbsent(view, new Set(entries)));
   for (const name of memo.keys()) if (!seen.has(name)) memo.delete(name);
-  return { suspicious, tornTails, stats };
+  return { absent, suspicious, tornTails, stats };
 }
 
 async function checkLogFile(

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { beforeLazyLoad, ErrorCodes, StateError, lockHolders, noteWait, noteWaiting, sleep, WAITING_NOTICE_MS } from '@deploystate/core';
 import type { Level } from 'level';
-import { checkDataFiles, corrupted, inspectFolder, type TornTail } from './level-files.js';
+import { checkDataFiles, corrupted, incomplete, inspectFolder, type TornTail } from './level-files.js';
 import { isLockedError, lockedError, mapLevelError } from './level-errors.js';
 import { heldHereError, openHeld, wantFolder } from './process-holds.js';
 import type { Handover } from './handover.js';
@@ -128,11 +128,12 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
       // Noted only once LevelDB opens: while another process holds the lock, a torn tail may
       // be its append in progress rather than a crash.
       tornTails = check.tornTails;
-      const { suspicious } = check;
-      if (suspicious.length > 0) {
+      const { suspicious, absent } = check;
+      if (suspicious.length > 0 || absent.length > 0) {
         // A writer in another process can show the same picture for a moment; damage stays put.
-        const seen = suspicious.join('; ');
-        if (seen === lastSuspicion || attempt >= attempts) throw corrupted(path, seen);
+        // Files that are only absent (a commit left them out) are no damage: said as such, no repair.
+        const seen = [...suspicious, ...absent.map((name) => `${name} named by CURRENT or the MANIFEST is missing`)].join('; ');
+        if (seen === lastSuspicion || attempt >= attempts) throw suspicious.length > 0 ? corrupted(path, seen) : incomplete(path, absent);
         lastSuspicion = seen;
         await sleep(backoff(open.lockWait, attempt));
         continue;

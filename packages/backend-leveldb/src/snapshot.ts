@@ -6,7 +6,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode, isStateError, fileSystemError, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
-import { corrupted, inspectFolder, liveTables, manifestNamed } from './level-files.js';
+import { absentFiles, corrupted, incomplete, inspectFolder, liveTables, manifestNamed } from './level-files.js';
 import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 import { swapNotFinished, waitedForSwap } from './restore-swap.js';
 import { checkLog } from './level-log.js';
@@ -113,8 +113,9 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
   const deadline = Date.now() + lockWaitBudgetMs(lockWait);
   await assertSource(source, lockWait, deadline);
   await assertFreshDest(dest);
-  // Why the last attempt failed: a busy store is LOCKED (try again later), a damaged one CORRUPTED.
-  const BUSY = { damaged: false, text: 'the store kept changing during the copy' };
+  // Why the last attempt failed: a busy store is LOCKED (try again later), a damaged one CORRUPTED,
+  // one without files it names STORE_INCOMPLETE.
+  const BUSY: { damaged: boolean; text: string; absent?: string[] } = { damaged: false, text: 'the store kept changing during the copy' };
   let last = BUSY;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) {
@@ -142,11 +143,18 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
     // No MANIFEST that CURRENT names, before and after: a damaged folder, not a busy one (a writer
     // switching MANIFESTs shows one on one side at least), unless a later attempt finds one.
     if (before === null && after === null) {
-      last = { damaged: true, text: 'CURRENT is missing, unreadable, or names a MANIFEST that does not exist' };
+      const absent = await absentFiles(source);
+      last = { damaged: true, text: 'CURRENT is missing, unreadable, or names a MANIFEST that does not exist', ...(absent.length > 0 && { absent }) };
       continue;
     }
     if (!sameMark(before, after)) {
       last = BUSY;
+      continue;
+    }
+    // The copy is the folder at one moment: files its MANIFEST names and it lacks are not there.
+    const absent = await absentFiles(dest);
+    if (absent.length > 0) {
+      last = { damaged: true, text: 'files that CURRENT and the MANIFEST name are missing', absent };
       continue;
     }
     if ((await settleCopy(dest)) === 'damaged') {
@@ -156,6 +164,7 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
     return { dest, attempts: attempt };
   }
   await rm(dest, { recursive: true, force: true });
+  if (last.absent) throw incomplete(source, last.absent);
   if (last.damaged) throw corrupted(source, last.text);
   throw new StateError(ErrorCodes.LOCKED, `could not take a consistent snapshot of ${source} in ${attempts} attempts: ${last.text}`, {
     file: source,

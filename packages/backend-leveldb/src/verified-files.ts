@@ -6,6 +6,7 @@
 // change again without its mtime moving (the clock ticks coarsely), so it is checked again.
 import { resolve } from 'node:path';
 import type { BigIntStats } from 'node:fs';
+import type { ManifestView } from './level-files.js';
 
 export interface FileStamp {
   ino: bigint;
@@ -17,7 +18,7 @@ export type Verified =
   | { kind: 'table'; stamp: FileStamp; checkedAtNs: bigint }
   /** `completeEnd`: where the next check of a grown log starts. `torn` when the tail was torn. */
   | { kind: 'log'; stamp: FileStamp; checkedAtNs: bigint; completeEnd: number; torn?: string }
-  | { kind: 'manifest'; stamp: FileStamp; checkedAtNs: bigint; live: ReadonlyMap<number, number> | null };
+  | { kind: 'manifest'; stamp: FileStamp; checkedAtNs: bigint; view: ManifestView | null };
 
 const RACY_NS = 50_000_000n;
 const MAX_FOLDERS = 64;

@@ -1,5 +1,5 @@
 // Damaged stores made with real files: CORRUPTED with the path, files left exactly as they were,
-// and repair only ever on a copy.
+// and repair only ever on a copy; a folder that lacks files it names (no damage) STORE_INCOMPLETE.
 import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -232,14 +232,80 @@ describe('repairCopy', () => {
 });
 
 describe('a snapshot of a damaged folder', () => {
-  it('a MANIFEST missing (CURRENT names none that exists) is CORRUPTED naming the folder, not LOCKED as if busy; nothing is left behind', async () => {
+  it('a MANIFEST missing (CURRENT names none that exists) is STORE_INCOMPLETE naming the folder and the file, not LOCKED as if busy; nothing is left behind', async () => {
     const store = new LevelDbStore({ path: folder.path, create: true, idleCloseMs: 0 });
     await store.open();
     await store.putMany(generateRecords(20));
     await store.close();
+    const named = (await readFile(join(folder.path, 'CURRENT'), 'utf8')).trim();
     for (const name of await readdir(folder.path)) if (name.startsWith('MANIFEST-')) await rm(join(folder.path, name));
     const dest = join(folder.dir, 'copy');
-    await expect(snapshotLevelDb(folder.path, dest, { attempts: 3 })).rejects.toMatchObject({ code: 'CORRUPTED', file: folder.path });
+    await expect(snapshotLevelDb(folder.path, dest, { attempts: 3 })).rejects.toMatchObject({
+      code: 'STORE_INCOMPLETE',
+      file: folder.path,
+      data: { missing: [named] },
+    });
     await expect(readdir(dest)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a table the MANIFEST names missing: STORE_INCOMPLETE naming the source folder and the table, not the copy', async () => {
+    await storeWithTables();
+    const table = (await readdir(folder.path)).find((n) => n.endsWith('.ldb')) as string;
+    await rm(join(folder.path, table));
+    const dest = join(folder.dir, 'copy');
+    await expect(snapshotLevelDb(folder.path, dest, { attempts: 2 })).rejects.toMatchObject({
+      code: 'STORE_INCOMPLETE',
+      file: folder.path,
+      data: { missing: [table] },
+    });
+    await expect(readdir(dest)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+// What a clone gets from `git commit -a` of a committed LevelDB: the CURRENT that LevelDB's last
+// open rewrote, without the MANIFEST, table and log that open made (new files, never added).
+describe('a folder without files its CURRENT and MANIFEST name', () => {
+  async function expectIncompleteUntouched(missing: string[], options: { create?: boolean } = {}): Promise<void> {
+    const before = await inventory(folder.path);
+    const store = new LevelDbStore({ path: folder.path, ...options });
+    const error = await store.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'STORE_INCOMPLETE', file: folder.path, data: { missing } });
+    expect((error as { hint: string }).hint).toContain('git add -A');
+    expect((error as { hint: string }).hint).not.toMatch(/repair/i);
+    expect(await inventory(folder.path)).toEqual(before);
+  }
+
+  it('the MANIFEST CURRENT names: STORE_INCOMPLETE naming it, files untouched, even when asked to create', async () => {
+    await storeWithTables();
+    const named = (await readFile(join(folder.path, 'CURRENT'), 'utf8')).trim();
+    await rm(join(folder.path, named));
+    await expectIncompleteUntouched([named]);
+    await expectIncompleteUntouched([named], { create: true });
+  });
+
+  it('a table the MANIFEST names: STORE_INCOMPLETE naming it (not CORRUPTED), files untouched', async () => {
+    await storeWithTables();
+    const table = (await readdir(folder.path)).find((n) => n.endsWith('.ldb')) as string;
+    await rm(join(folder.path, table));
+    await expectIncompleteUntouched([table]);
+  });
+
+  it('the log the MANIFEST names (LevelDB alone would open without its records): STORE_INCOMPLETE naming it, files untouched', async () => {
+    const log = await storeWithLog();
+    await rm(log);
+    await expectIncompleteUntouched([log.slice(folder.path.length + 1)]);
+  });
+
+  it('a folder with every file it names opens, however many times it was opened (no false alarm)', async () => {
+    await storeWithLog();
+    for (let i = 0; i < 3; i++) {
+      const store = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+      await store.open();
+      expect(await store.get(97, `Log${generateRecords(1, [97])[0]!.contractName}`)).not.toBeNull();
+      await store.close();
+    }
   });
 });

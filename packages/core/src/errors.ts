@@ -15,6 +15,11 @@ export const ErrorCodes = {
   STORE_NOT_FOUND: 'STORE_NOT_FOUND',
   /** Stored data cannot be read: undecodable value, truncated file, damaged database. */
   CORRUPTED: 'CORRUPTED',
+  /**
+   * A LevelDB folder lacks files its own CURRENT or MANIFEST names (a git commit that left out the
+   * files LevelDB's last open made): nothing is damaged, the files are elsewhere.
+   */
+  STORE_INCOMPLETE: 'STORE_INCOMPLETE',
   /** Another process holds the store, file or migration lock after the bounded wait. */
   LOCKED: 'LOCKED',
   /**

@@ -44,6 +44,10 @@ export const ERROR_OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
     hint: 'check --leveldb/--deployments (or deploystate.config.json), or create a sample with `deploystate demo`',
   },
   CORRUPTED: { exitCode: ExitCodes.DATA, hint: '`deploystate validate` names damaged network files, `deploystate check` damaged LevelDB records; `deploystate restore --list` shows the backups' },
+  STORE_INCOMPLETE: {
+    exitCode: ExitCodes.DATA,
+    hint: 'the LevelDB folder lacks files it names (a commit left them out): whoever committed it runs `git add -A <leveldb folder>` and commits, or restore the folder from a commit that holds all its files',
+  },
   LOCKED: {
     exitCode: ExitCodes.LOCKED,
     hint: 'another process (a deploy script, a second deploystate) holds it; let it finish and run the command again',
