@@ -18,6 +18,8 @@ export { holdersAfterWait, type LevelDbHolder } from './lock-turn.js';
 export {
   inspectFolder,
   liveTables,
+  absentFiles,
+  isStoreFile,
   checkDataFiles,
   RESTORING_SUFFIX,
   stagedCopiesOf,

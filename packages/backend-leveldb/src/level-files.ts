@@ -21,6 +21,13 @@ export type FolderState =
 /** Files LevelDB writes that hold data or name it (LOCK and the LOG text files hold neither). */
 const DATA_FILE = /^(MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
 
+/**
+ * Whether a file in a LevelDB folder is one the store cannot open without (CURRENT, a MANIFEST, a
+ * table or a log): what a team that commits the folder must commit each time. LOCK, LOG and
+ * LOG.old are LevelDB's own lock and text log, made again by any open.
+ */
+export const isStoreFile = (name: string): boolean => name === 'CURRENT' || DATA_FILE.test(name);
+
 export async function inspectFolder(path: string): Promise<FolderState> {
   let entries: string[];
   try {
@@ -71,7 +78,7 @@ export function incomplete(path: string, absent: readonly string[]): StateError 
   const folder = relative(process.cwd(), path) || '.';
   return new StateError(
     ErrorCodes.STORE_INCOMPLETE,
-    `LevelDB store ${path} lacks files that its CURRENT and MANIFEST name: ${absent.join(', ')}. LevelDB's last open made them and they never arrived here (a git commit that left them out: \`git commit -a\` adds no new files); nothing was opened or written`,
+    `LevelDB store ${path} lacks files that its CURRENT or MANIFEST names: ${absent.join(', ')}. LevelDB's last open made them and they never arrived here (a git commit that left them out: \`git commit -a\` adds no new files); nothing was opened or written`,
     {
       file: path,
       data: { missing: [...absent] },

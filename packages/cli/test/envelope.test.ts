@@ -148,6 +148,7 @@ describe('exit codes', () => {
     STORE_CLOSED: 6,
     STORE_NOT_FOUND: 4,
     CORRUPTED: 4,
+    STORE_INCOMPLETE: 4,
     LOCKED: 3,
     BACKEND_UNAVAILABLE: 6,
     LOCK_UNAVAILABLE: 6,

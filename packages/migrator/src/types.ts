@@ -154,6 +154,25 @@ export interface MigrationStatus {
   leveldbUnreadable?: LevelDbProblem;
   /** leveldb-only with this clone's migration still recorded: why `leftBehind` could not be worked out (LevelDB cannot be opened). */
   leftBehindUnknown?: LevelDbProblem;
+  /** A LevelDB folder committed to git whose files git's index does not all hold: absent when it does, or git does not track the folder. */
+  leveldbNotInGit?: LevelDbNotInGit;
+}
+
+/**
+ * LevelDB files of a folder committed to git that a commit made now would leave out (`git commit
+ * -a` adds no new file): each open of LevelDB makes new ones, and a clone that pulls a commit
+ * without them gets a folder that does not open (STORE_INCOMPLETE).
+ */
+export interface LevelDbNotInGit {
+  folder: string;
+  /** In the folder, not in git's index. */
+  untracked: string[];
+  /** In the folder, not in git's index, and excluded by a `.gitignore` (`git add -A` skips them). */
+  ignored: string[];
+  /** In git's index, gone from the folder (LevelDB deleted them; the deletion is not staged). */
+  deleted: string[];
+  /** What stages them all, relative to the working folder. */
+  command: string;
 }
 
 export interface ChainInventory {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import { ErrorCodes, keepingByteOrderMark, StateError, stringifyLossless } from '@deploystate/core';
+import { ErrorCodes, gitIndexLock, keepingByteOrderMark, StateError, stringifyLossless } from '@deploystate/core';
 import { parseConfigText } from '@deploystate/migrator/project-config';
 import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
@@ -167,6 +167,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       return (await migration.status()).phase;
     });
     lines.push(p.green(`✔ migration state ready: phase ${phase}`));
+    // [teams] Every LevelDB open makes new files and rewrites CURRENT: a commit that leaves the new
+    // files out (`git commit -a`) gives clones a LevelDB that does not open (STORE_INCOMPLETE).
+    if (gitIndexLock(ctx.paths.leveldb) !== undefined) {
+      const folder = relative(ctx.cwd, ctx.paths.leveldb) || '.';
+      lines.push(
+        `  if you commit ${folder}: stage it whole each time, \`git add -A -- ${folder}\` (LevelDB makes new files on every open, which \`git commit -a\` leaves out); \`deploystate status\` names any that git lacks`,
+      );
+    }
   } else {
     lines.push(
       p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; pass --leveldb <path> to record where it is, or try \`deploystate demo\``),

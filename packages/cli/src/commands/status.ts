@@ -56,6 +56,23 @@ function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint
 }
 
 /**
+ * [teams] A committed LevelDB whose files git's index does not all hold: a commit now (`git commit
+ * -a` above all) would give every clone that pulls it a folder that does not open (STORE_INCOMPLETE).
+ */
+function notInGitLines(notInGit: MigrationStatus['leveldbNotInGit'], p: Context['out']['paint']): string[] {
+  if (!notInGit) return [];
+  const parts = [
+    ...(notInGit.untracked.length > 0 ? [`not in git: ${notInGit.untracked.join(', ')}`] : []),
+    ...(notInGit.ignored.length > 0 ? [`ignored by a .gitignore: ${notInGit.ignored.join(', ')}`] : []),
+    ...(notInGit.deleted.length > 0 ? [`deleted, not staged: ${notInGit.deleted.join(', ')}`] : []),
+  ];
+  return [
+    `${p.bold('            ')} ${p.yellow(`committed to git, but git lacks files LevelDB's last open made or removed (${parts.join('; ')}): a commit without them (\`git commit -a\` adds no new files) leaves every clone that pulls it a LevelDB that does not open (STORE_INCOMPLETE)`)}`,
+    `${p.bold('            ')} next: ${notInGit.command}, then commit`,
+  ];
+}
+
+/**
  * json-only writes a deploy script was cut off in (killed between its intent and its outcome): whether
  * each landed in its network file, and what the operator checks, since nothing closes them by itself.
  */
@@ -123,6 +140,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ...(status.leveldbUnreadable.hint ? [`${p.bold('            ')} next: ${status.leveldbUnreadable.hint}`] : []),
         ]
       : []),
+    ...notInGitLines(status.leveldbNotInGit, p),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
