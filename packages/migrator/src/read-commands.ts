@@ -13,7 +13,6 @@ import { isoNow } from './context.js';
 import { carryBackLeftBehind, leftBehindSince } from './rollback.js';
 import { checkFiles, coownedContext } from './coowned.js';
 import { levelDbSinceCutover, type LevelDbSinceCutover } from './cutover-leveldb.js';
-import { levelDbNotInGit } from './leveldb-git.js';
 import { proposeDecisions } from './decisions.js';
 import { scanDirectWrites } from './direct-writes.js';
 import { summarizeJournal } from './journal-queries.js';
@@ -94,8 +93,6 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     outboxError: outbox.lastError,
   };
   const leveldbSinceCutover = await sinceCutover(c, state);
-  // [teams] A committed LevelDB with files git's index lacks: the next commit would leave them out.
-  const leveldbNotInGit = await levelDbNotInGit(c.paths.leveldb);
   // [coowned] Records other code's rewrites dropped from the network files (read-only: nothing recorded).
   const foreignOverwrites = (await checkFiles(coownedContext(c.ctx)).catch(() => undefined))?.findings ?? [];
   const next = nextCommands(facts);
@@ -123,7 +120,6 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     outbox,
     ...(leveldbUnreadable && { leveldbUnreadable }),
     ...(leftBehindUnknown && { leftBehindUnknown }),
-    ...(leveldbNotInGit && { leveldbNotInGit }),
     foreignOverwrites,
     ...(cutOff.length > 0 && { cutOffWrites: cutOff }),
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),

@@ -154,8 +154,6 @@ export interface MigrationStatus {
   leveldbUnreadable?: LevelDbProblem;
   /** leveldb-only with this clone's migration still recorded: why `leftBehind` could not be worked out (LevelDB cannot be opened). */
   leftBehindUnknown?: LevelDbProblem;
-  /** A LevelDB folder committed to git whose files git's index does not all hold: absent when it does, or git does not track the folder. */
-  leveldbNotInGit?: LevelDbNotInGit;
 }
 
 /**

@@ -1,6 +1,6 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
 import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
-import type { MigrationStatus } from '@deploystate/migrator';
+import type { LevelDbNotInGit, MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -59,7 +59,7 @@ function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint
  * [teams] A committed LevelDB whose files git's index does not all hold: a commit now (`git commit
  * -a` above all) would give every clone that pulls it a folder that does not open (STORE_INCOMPLETE).
  */
-function notInGitLines(notInGit: MigrationStatus['leveldbNotInGit'], p: Context['out']['paint']): string[] {
+function notInGitLines(notInGit: LevelDbNotInGit | undefined, p: Context['out']['paint']): string[] {
   if (!notInGit) return [];
   const parts = [
     ...(notInGit.untracked.length > 0 ? [`not in git: ${notInGit.untracked.join(', ')}`] : []),
@@ -103,11 +103,16 @@ function copyCounts(copy: { copied?: number; unchanged?: number }): string {
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const { PHASES } = await import('@deploystate/migrator');
+  const { PHASES, levelDbNotInGit } = await import('@deploystate/migrator');
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
-  const status = await withMigration(ctx, (migration) => migration.status());
+  // [teams] Beside the state: a committed LevelDB with files git's index lacks (one read-only git
+  // call, made by this command only; Migration.status() runs inside other commands and scripts).
+  const [status, leveldbNotInGit] = await Promise.all([
+    withMigration(ctx, (migration) => migration.status()),
+    levelDbNotInGit(ctx.paths.leveldb, ctx.cwd),
+  ]);
   const probe = options.probe === true ? await probeFactory(ctx, status.paths.stateDir) : undefined;
   const phaseOk = expect === undefined || status.phase === expect;
   if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
@@ -119,7 +124,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // Only while a cut-over stands: a rollback undid any earlier one (older versions kept the list).
     acknowledgedAtCutover: status.state.cutoverLeveldb ? status.state.acknowledged : [],
   };
-  ctx.out.result({ ...status, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+  ctx.out.result({ ...status, ...(leveldbNotInGit && { leveldbNotInGit }), decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     // rolling-back writes nowhere: said, with how a rollback that stopped (a full disk, a signal) ends.
@@ -140,7 +145,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ...(status.leveldbUnreadable.hint ? [`${p.bold('            ')} next: ${status.leveldbUnreadable.hint}`] : []),
         ]
       : []),
-    ...notInGitLines(status.leveldbNotInGit, p),
+    ...notInGitLines(leveldbNotInGit, p),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
