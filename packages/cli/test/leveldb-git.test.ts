@@ -128,7 +128,8 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
     const digests = await fileDigests(a, ['leveldb', 'deployments']);
     const status = await deploystate(['status', '--json'], { cwd: a });
     expect(status.code, status.stderr).toBe(0);
-    const warned = (onlyDocument(status) as { leveldbNotInGit?: { untracked: string[]; deleted: string[]; command: string } }).leveldbNotInGit;
+    const warned = (onlyDocument(status) as { leveldbNotInGit?: { untracked: string[]; deleted: string[]; command: string } })
+      .leveldbNotInGit;
     expect(warned?.untracked.map((file) => `leveldb/${file}`).sort()).toEqual([...untracked].sort());
     expect(warned?.command).toBe('git add -A -- leveldb');
     const text = await deploystate(['status'], { cwd: a });
@@ -158,7 +159,9 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
     expect(init.stdout).toContain('`git add -A -- leveldb`');
     git(a, 'add', '-A');
     git(a, 'commit', '-q', '-m', 'the project');
-    const committed = git(a, 'ls-files', '--', 'leveldb').split('\n').filter((line) => /^leveldb\/(MANIFEST-\d+|\d+\.log)$/.test(line));
+    const committed = git(a, 'ls-files', '--', 'leveldb')
+      .split('\n')
+      .filter((line) => /^leveldb\/(MANIFEST-\d+|\d+\.log)$/.test(line));
     const put = await deployScript(a, 'put', 'Router');
     expect(put.code, put.stdout + put.stderr).toBe(0);
     const gone = [];
@@ -192,7 +195,8 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
     const logs = (await readdir(join(a, 'leveldb'))).filter((name) => name.endsWith('.log'));
     expect(logs.length).toBeGreaterThan(0);
     const status = await deploystate(['status', '--json'], { cwd: a });
-    const warned = (onlyDocument(status) as { leveldbNotInGit?: { untracked: string[]; ignored: string[]; command: string } }).leveldbNotInGit;
+    const warned = (onlyDocument(status) as { leveldbNotInGit?: { untracked: string[]; ignored: string[]; command: string } })
+      .leveldbNotInGit;
     expect(warned?.ignored).toEqual(logs);
     expect(warned?.untracked).toEqual([]);
     expect(warned?.command).toBe(`git add -A -- leveldb && git add -f -- ${logs.map((name) => `leveldb/${name}`).join(' ')}`);
