@@ -23,7 +23,7 @@ import {
 import { LEVELDB_LOCK_WAIT } from './backends.js';
 import { isoNow, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
-import { CARRIED_BACK, type IntentEntry, type Journal } from './journal.js';
+import { CARRIED_BACK, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
@@ -42,17 +42,56 @@ const EARLY_PLAN_FENCE_WAIT_MS = 1_000;
 
 /**
  * The last intent per key whose write reached the primary (for a JSON side that cannot be read),
- * in two streamed passes: the failed writes' seqs, then the last other intent per key. Entries
- * after `untilSeq` (when given) are left out.
+ * in one streamed pass. Entries after `untilSeq` (when given) are left out.
  */
 async function lastGoodIntents(journal: Journal, sinceSeq: number, untilSeq = Infinity): Promise<Map<string, IntentEntry>> {
-  const failed = new Set<number>();
-  for await (const e of journal.entries({ sinceSeq }))
-    if (e.seq <= untilSeq && e.type === 'outcome' && (e.outcome === 'primary-failed' || e.outcome === 'compensated')) failed.add(e.ref);
-  const out = new Map<string, IntentEntry>();
-  for await (const e of journal.entries({ sinceSeq }))
-    if (e.seq <= untilSeq && e.type === 'intent' && !e.probe && !failed.has(e.seq)) out.set(e.key, e);
-  return out;
+  const lastGood = new LastGoodIntents();
+  for await (const e of journal.entries({ sinceSeq })) {
+    if (e.seq > untilSeq) break;
+    lastGood.add(e);
+  }
+  return lastGood.result();
+}
+
+/**
+ * The last intent per key whose write reached the primary, folded entry by entry: an intent is good
+ * unless an outcome `primary-failed` or `compensated` closes it. Each key keeps the intents that may
+ * still be its answer (an intent is dropped once a later one of its key is known good, or once it
+ * failed), so memory follows the keys and the writes in flight, not the journal's length.
+ */
+export class LastGoodIntents {
+  private readonly candidates = new Map<string, IntentEntry[]>();
+  private readonly keyOf = new Map<number, string>();
+
+  add(e: JournalEntry): void {
+    if (e.type === 'intent' && !e.probe) {
+      const list = this.candidates.get(e.key);
+      if (list) list.push(e);
+      else this.candidates.set(e.key, [e]);
+      this.keyOf.set(e.seq, e.key);
+    } else if (e.type === 'outcome') {
+      const key = this.keyOf.get(e.ref);
+      if (key === undefined) return;
+      const list = this.candidates.get(key) as IntentEntry[];
+      const at = list.findIndex((intent) => intent.seq === e.ref);
+      if (at === -1) return;
+      const failed = e.outcome === 'primary-failed' || e.outcome === 'compensated';
+      // A failed write is never the answer; a good one makes every earlier intent of its key no answer either.
+      const dropped = failed ? list.splice(at, 1) : list.splice(0, at);
+      for (const intent of dropped) this.keyOf.delete(intent.seq);
+      if (failed && list.length === 0) this.candidates.delete(key);
+    }
+  }
+
+  /** Each key's last good intent, keys in the order their first remaining intent was journalled. */
+  result(): Map<string, IntentEntry> {
+    const out = new Map<string, IntentEntry>();
+    for (const [key, list] of this.candidates) {
+      const last = list[list.length - 1];
+      if (last) out.set(key, last);
+    }
+    return out;
+  }
 }
 
 export interface CarryBackPlan {
