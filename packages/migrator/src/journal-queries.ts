@@ -82,6 +82,8 @@ export async function writesWithOutcomes(journal: Journal, sinceSeq: number): Pr
 export interface JournalSummary {
   /** Keys written (put or delete, probes excluded), in first-seen order. */
   keys: string[];
+  /** The writes (put or delete intents, probes excluded) to those keys. */
+  writes: number;
   /** Intents without an outcome yet (writes in flight, or cut off by a crash). */
   open: IntentEntry[];
   lastSeq: number;
@@ -103,11 +105,13 @@ export async function summarizeJournal(
   const open = new Map<number, IntentEntry>();
   let end = { torn: 0, lastSeq: 0 };
   let entries = 0;
+  let writes = 0;
   let lastDiverged: JournalSummary['lastDiverged'];
   const drainFailures = new Map<string, OutcomeEntry>();
   for await (const e of journal.entries({ sinceSeq, onEnd: (x) => (end = x) })) {
     entries++;
     if (e.type === 'intent' && !e.probe && filter(e.key)) {
+      writes++;
       keys.add(e.key);
       open.set(e.seq, e);
     } else if (e.type === 'outcome') {
@@ -119,7 +123,7 @@ export async function summarizeJournal(
       }
     }
   }
-  return { keys: [...keys], open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries, ...(lastDiverged && { lastDiverged }), drainFailures };
+  return { keys: [...keys], writes, open: [...open.values()], lastSeq: end.lastSeq, torn: end.torn, entries, ...(lastDiverged && { lastDiverged }), drainFailures };
 }
 
 /**

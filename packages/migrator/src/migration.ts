@@ -25,6 +25,7 @@ import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { carryBackLeftBehind, leftBehindSince, nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
 import { readState } from './state.js';
+import { summarizeJournal } from './journal-queries.js';
 import type {
   AnalysisReport,
   CopyReport,
@@ -37,6 +38,7 @@ import type {
   ReadinessReport,
   RollbackOptions,
   RollbackReport,
+  RollbackScope,
   SideComparison,
   VerifyReport,
 } from './types.js';
@@ -293,6 +295,22 @@ export class Migration {
    */
   foldIn(options: { from?: string; dryRun?: boolean } = {}): Promise<FoldInReport> {
     return this.locked('fold-in', () => runFoldIn(this.commands, options));
+  }
+
+  /**
+   * What a rollback would carry back, for its confirmation: the phase, and the writes journalled
+   * since dual-write enable, read from there on (not the whole journal, not the sides). With
+   * `{ count: false }` (a dry run: no confirmation) the journal is not read, and both counts are 0.
+   */
+  async rollbackScope(options: { count?: boolean } = {}): Promise<RollbackScope> {
+    return this.run(async () => {
+      const state = await this.state();
+      const sinceSeq = state.phase === 'leveldb-only' ? null : state.dualWriteSinceSeq;
+      const scope = { phase: state.phase, paths: this.paths, sinceSeq, writes: 0, keys: 0 };
+      if (sinceSeq === null || options.count === false) return scope;
+      const written = await summarizeJournal(this.journal, sinceSeq);
+      return { ...scope, writes: written.writes, keys: written.keys.length };
+    });
   }
 
   async rollback(options: RollbackOptions = {}): Promise<RollbackReport> {

@@ -302,6 +302,21 @@ export interface RollbackOptions {
   dryRun?: boolean;
 }
 
+/**
+ * What a rollback would carry back, as its confirmation names it: the writes journalled since
+ * dual-write enable (journal seq > `sinceSeq`), counted in one streamed read from there.
+ */
+export interface RollbackScope {
+  phase: MigrationPhase;
+  paths: MigrationPaths;
+  /** The journal seq dual-write enable recorded; null where no migration stands (leveldb-only). */
+  sinceSeq: number | null;
+  /** Puts and deletes journalled since then (probes left out); 0 where `sinceSeq` is null. */
+  writes: number;
+  /** The keys they wrote. */
+  keys: number;
+}
+
 export interface RollbackReport {
   from: MigrationPhase;
   emergency: boolean;

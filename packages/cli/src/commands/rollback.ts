@@ -22,8 +22,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     }
     const emergency = emergencyRequested(options);
     const dryRun = options.dryRun === true;
-    const status = await migration.status();
-    if (status.phase === 'leveldb-only') {
+    // Not status: that reads the whole journal more than once; the prompt needs the writes since dual-write enable.
+    const scope = await migration.rollbackScope({ count: !dryRun });
+    if (scope.phase === 'leveldb-only') {
       // Nothing to switch. A teammate's rollback (pulled) may have left this clone's JSON-side writes
       // out of LevelDB: those are carried back (no question: only what LevelDB lacks, or holds older).
       const report = await migration.rollback({ emergency, dryRun });
@@ -43,17 +44,16 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       return;
     }
     if (!dryRun) {
-      const since = status.state.dualWriteSinceSeq;
       await ctx.confirm(emergency ? 'EMERGENCY rollback' : 'rollback', [
         // A rollback stopped part-way is already rolling-back: each phase is named once.
-        `switch phase ${[...new Set([status.phase, 'rolling-back', 'leveldb-only'])].join(' -> ')} (writes are refused while it runs)`,
-        `replay into LevelDB every write journalled since dual-write enable${since !== null ? ` (journal seq > ${since}, ${status.journal.entries} entries)` : ''}`,
+        `switch phase ${[...new Set([scope.phase, 'rolling-back', 'leveldb-only'])].join(' -> ')} (writes are refused while it runs)`,
+        `replay into LevelDB every write journalled since dual-write enable${scope.sinceSeq !== null ? ` (journal seq > ${scope.sinceSeq}: ${scope.writes} write(s) to ${scope.keys} key(s))` : ''}`,
         emergency ? 'skip the gates (emergency), never the carry-back' : 'check the rollback gates first',
-        `keep the JSON files in ${status.paths.deployments}`,
+        `keep the JSON files in ${scope.paths.deployments}`,
         'records JSON no longer holds are deleted from LevelDB (`deploystate rollback --dry-run` names them first)',
       ]);
     }
-    if (!dryRun) ctx.onInterrupt(() => interruptedRollback(status.paths.stateDir));
+    if (!dryRun) ctx.onInterrupt(() => interruptedRollback(scope.paths.stateDir));
     const report = await migration.rollback({ emergency, dryRun });
     ctx.out.result(report, () => [
       table(

@@ -1,0 +1,48 @@
+// The rollback's confirmation counts what it carries back: the writes journalled since dual-write
+// enable, not the whole journal (outcomes, events, and writes journalled before that enable).
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { childEnv, deploystate, runSteps, useSample } from './helpers.js';
+
+const fixture = useSample('deploystate-cli-rollback-prompt-');
+const migrator = pathToFileURL(createRequire(import.meta.url).resolve('@deploystate/migrator')).href;
+const core = pathToFileURL(createRequire(import.meta.url).resolve('@deploystate/core')).href;
+
+/** A deploy script: puts sampleRecord(97, name, 'bsctestnet', version) for each `name:version` argument. */
+const WRITER = `
+import { createStateStore } from ${JSON.stringify(migrator)};
+import { sampleRecord } from ${JSON.stringify(core)};
+const store = createStateStore({ cwd: process.argv[2], env: process.env });
+for (const arg of process.argv.slice(3)) {
+  const [name, version] = arg.split(':');
+  await store.putContract(97, sampleRecord(97, name, 'bsctestnet', Number(version)));
+}
+await store.close();
+`;
+
+async function write(dir: string, writes: string[], env: Record<string, string> = {}): Promise<void> {
+  const script = join(fixture.root, 'writer.mjs');
+  await writeFile(script, WRITER);
+  const code = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [script, dir, ...writes], { stdio: 'inherit', env: childEnv(env) }).on('exit', resolve),
+  );
+  expect(code).toBe(0);
+}
+
+describe('rollback confirmation', () => {
+  it('names the writes and keys journalled since dual-write enable, not the journal\'s entries', async () => {
+    const dir = fixture.sample;
+    // Journalled before dual-write enable (DUAL_WRITE_MODE in leveldb-only): not this migration's.
+    await write(dir, ['Before:1', 'Before:2', 'Earlier:1'], { DUAL_WRITE_MODE: 'true' });
+    await runSteps(dir, [['dual-write', 'enable']]);
+    await write(dir, ['Token:1', 'Token:2', 'Router:1']);
+    // No terminal and no --yes: the plan is printed, then refused (exit 2), nothing changed.
+    const run = await deploystate(['rollback'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr.replace(/\s+/g, ' ')).toMatch(/replay into LevelDB every write journalled since dual-write enable \(journal seq > \d+: 3 write\(s\) to 2 key\(s\)\)/);
+  }, 60_000);
+});
