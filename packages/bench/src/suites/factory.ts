@@ -32,6 +32,7 @@ import {
   type SuiteOutcome,
 } from './context.js';
 import { freshScriptRow } from './fresh-script.js';
+import { longJournalPutRow } from './long-journal.js';
 import { PHASES, seededLevelDb, startWalk } from './walk.js';
 
 /** The factory suite walks a migration per size: gated sizes and one above them answer its questions. */
@@ -279,6 +280,8 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
 
   const measurements: Measurement[] = [];
   const gates: GateResult[] = [];
+  // The long-journal row once a run (growing a journal by 100k entries takes seconds): at the first size.
+  let longJournalMeasured = false;
   for (const size of context.sizes.filter((s) => s <= FACTORY_MAX_SIZE || s === context.project?.size)) {
     const records = dataset(size);
     const chainId = busiestChain(records);
@@ -500,6 +503,11 @@ export async function factorySuite(context: SuiteContext): Promise<SuiteOutcome>
           );
           // The same run in a fresh process each time, as a deploy script runs (gated sizes).
           if (gated) gates.push(...(await freshScriptRow(context, { project: walk.cwd, leveldbDir: sessionDir, size, phase }, rewrite, measurements, dirs)));
+          if (!longJournalMeasured) {
+            longJournalMeasured = true;
+            const chainRecords = records.filter((r) => r.chainId === chainId);
+            gates.push(await longJournalPutRow(context, { project: walk.cwd, migrator: migrator.value, chainRecords, size }, measurements, dirs));
+          }
         }
         // A script that ends closes its store; the next phase's commands then have LevelDB to themselves.
         await store.close();
