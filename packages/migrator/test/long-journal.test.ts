@@ -52,8 +52,8 @@ describe('rollback after a long journal', () => {
     // A later write of Bulk5 that never reached JSON (primary-failed), and a torn intent of Bulk9 (a crash mid-append).
     const failed = bulkRecord(5, stamp++);
     const torn = bulkRecord(9, stamp++);
-    const fields = { op: 'put' as const, time: new Date().toISOString(), pid: process.pid, phase: 'json-only' as const };
-    const failedIntent = printIntent({ ...fields, key: '97-Bulk5', digest: canonicalDigest(failed), id: 'test.failed.1' }, failed);
+    const fields = { time: new Date().toISOString(), pid: process.pid, phase: 'json-only' as const };
+    const failedIntent = printIntent({ ...fields, op: 'put', key: '97-Bulk5', digest: canonicalDigest(failed), id: 'test.failed.1' }, failed);
     const failedOutcome = JSON.stringify({
       type: 'outcome',
       refId: 'test.failed.1',
@@ -65,7 +65,7 @@ describe('rollback after a long journal', () => {
       ...fields,
       id: 'test.failed.2',
     });
-    const tornIntent = printIntent({ ...fields, key: '97-Bulk9', digest: canonicalDigest(torn), id: 'test.torn.1' }, torn);
+    const tornIntent = printIntent({ ...fields, op: 'put', key: '97-Bulk9', digest: canonicalDigest(torn), id: 'test.torn.1' }, torn);
     await appendFile(files.journal, `${failedIntent}\n${failedOutcome}\n${tornIntent.slice(0, tornIntent.length - 40)}`);
     expect((await readFile(files.journal, 'utf8')).split('\n').length).toBeGreaterThan(2 * ROUNDS * BATCH);
 
