@@ -10,7 +10,7 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileDigests } from '@deploystate/core/testing';
-import { deploystate, onlyDocument, useSample, type Run } from './helpers.js';
+import { deploystate, onlyDocument, outputOf, useSample, type Run } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-leveldb-git-');
 
@@ -45,19 +45,12 @@ try {
 `;
 
 function deployScript(cwd: string, op: 'put' | 'get', name: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, FACTORY, op, name], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, FACTORY, op, name], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return outputOf(child);
 }
 
 const lastLine = (run: Run): Record<string, unknown> => JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
