@@ -6,7 +6,7 @@ import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises
 import { basename, dirname, join, relative } from 'node:path';
 import { ErrorCodes, StateError, errnoCode } from '@deploystate/core';
 import { checkLog } from './level-log.js';
-import { folderMemo, nowNs, stampOf, unchanged, type Verified } from './verified-files.js';
+import { folderMemo, nowNs, stampOf, unchanged, type ManifestView, type Verified } from './verified-files.js';
 
 export type FolderState =
   /** No folder at all. */
@@ -139,11 +139,6 @@ function skipSlice(bytes: Uint8Array, at: { pos: number }): void {
   if (at.pos > bytes.length) throw new Error('slice runs past the record');
 }
 
-/** What a MANIFEST says the folder holds: live tables (number -> size) and the log in use (0: none). */
-export interface ManifestView {
-  live: Map<number, number>;
-  logNumber: number;
-}
 
 /** The live tables and log from a MANIFEST's bytes, or null when they cannot be read. */
 function parseManifest(bytes: Uint8Array): ManifestView | null {

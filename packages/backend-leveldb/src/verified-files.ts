@@ -6,7 +6,12 @@
 // change again without its mtime moving (the clock ticks coarsely), so it is checked again.
 import { resolve } from 'node:path';
 import type { BigIntStats } from 'node:fs';
-import type { ManifestView } from './level-files.js';
+
+/** What a MANIFEST says the folder holds: live tables (number -> size) and the log in use (0: none). */
+export interface ManifestView {
+  live: Map<number, number>;
+  logNumber: number;
+}
 
 export interface FileStamp {
   ino: bigint;
