@@ -1,14 +1,17 @@
 // Child process entry for the walk suite: a deploy script that puts a record through
 // createStateStore() and reads it back every `paceMs` until "stop" on stdin. Prints one line per
-// write: "ack <ms> <started> <waits>" (put and read back, in milliseconds; started: wall clock in ms;
-// waits: what it waited for, "kind:ms" or "kind(what):ms" joined by commas, or "-") or
-// "error <code>"; "done" at the end.
+// write: "ack <ms> <started> <waits> <putMs>" (put and read back, in milliseconds; started: wall
+// clock in ms; waits: what it waited for, "kind:ms" or "kind(what):ms" joined by commas, or "-";
+// putMs: the put alone) or "error <code>"; "done" at the end. Each write is a new contract
+// (WalkWriter<i>), or with `keys` and `prefix` one of `keys` contracts (<prefix><i % keys>) written
+// again with a new timestamp, so the network file keeps its size.
 import { subscribe } from 'node:diagnostics_channel';
 import { basename } from 'node:path';
 import { loadMigrator } from './loaders.js';
 
 async function main(): Promise<void> {
-  const [cwd, paceText] = process.argv.slice(2);
+  const [cwd, paceText, keysText, prefix = 'WalkWriter'] = process.argv.slice(2);
+  const keys = keysText === undefined ? Infinity : Number(keysText);
   const migrator = await loadMigrator();
   if (!migrator.ok) throw new Error(migrator.reason);
   const store = await migrator.value.createStateStore({ cwd, env: {} });
@@ -26,7 +29,7 @@ async function main(): Promise<void> {
   });
   for (let i = 0; !stopped && i < 20_000; i++) {
     const record = {
-      contractName: `WalkWriter${i}`,
+      contractName: `${prefix}${keys === Infinity ? i : i % keys}`,
       chainId: 97,
       networkName: 'bsctestnet',
       address: `0x${(i + 1).toString(16).padStart(40, '0')}`,
@@ -38,10 +41,11 @@ async function main(): Promise<void> {
     waits = [];
     try {
       await store.put(record);
+      const putMs = performance.now() - started;
       const back = await store.get(97, record.contractName);
       process.stdout.write(
         back?.timestamp === record.timestamp
-          ? `ack ${(performance.now() - started).toFixed(3)} ${startedAt} ${waits.join(',') || '-'}\n`
+          ? `ack ${(performance.now() - started).toFixed(3)} ${startedAt} ${waits.join(',') || '-'} ${putMs.toFixed(3)}\n`
           : 'error READ_BACK\n',
       );
     } catch (error) {

@@ -11,6 +11,7 @@ import type { BenchRun } from '../src/results.js';
 
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const main = join(packageDir, 'dist', 'main.js');
+const migratorBuilt = existsSync(join(packageDir, '..', 'migrator', 'dist', 'index.js'));
 const backendsBuilt = ['backend-leveldb', 'backend-json'].every((p) => existsSync(join(packageDir, '..', p, 'dist', 'index.js')));
 
 let out = '';
@@ -114,7 +115,6 @@ describe('pnpm bench --quick, end to end', () => {
 });
 
 describe('what deploy scripts get, end to end (quick)', () => {
-  const migratorBuilt = existsSync(join(packageDir, '..', 'migrator', 'dist', 'index.js'));
   let run: BenchRun | undefined;
   let outcome: ChildOutcome;
   let dir = '';
@@ -187,6 +187,40 @@ describe('what deploy scripts get, end to end (quick)', () => {
       expect.arrayContaining(['dual-write (put)', 'dual-write (put @100ms)', 'dual-write (20 puts + close)', 'dual-write (get)']),
     );
     expect(titled.every((g) => g.times !== undefined)).toBe(true);
+  });
+});
+
+describe('pnpm bench --quick --suite walk: the runbook walked while scripts write, and two scripts writing one network file', () => {
+  let outcome: ChildOutcome;
+  let run: BenchRun | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    if (!migratorBuilt) return;
+    dir = await makeTempDir('e2e-walk');
+    outcome = await runChild(process.execPath, [main, '--quick', '--suite', 'walk', '--sizes', '28', '--json', '--out', dir], { timeoutMs: 110_000 });
+    run = JSON.parse(outcome.stdout) as BenchRun;
+  }, 120_000);
+  afterAll(async () => {
+    if (dir) await removeTempDir(dir);
+  });
+
+  it.runIf(migratorBuilt)('measures one script and two at once on the same file, in leveldb-only and json-only, each put acknowledged', () => {
+    expect(outcome.code, outcome.stderr).toBe(0);
+    const walk = (run?.measurements ?? []).filter((m) => m.suite === 'walk');
+    for (const phase of ['leveldb-only', 'json-only']) {
+      const operation = `put every 10 ms, one network file (${phase})`;
+      for (const subject of ['one script', 'two scripts']) {
+        const row = walk.find((m) => m.operation === operation && m.subject === subject);
+        expect(row?.latencyMs.n, `${operation}/${subject}`).toBeGreaterThan(5);
+        // Every write was acknowledged and read back: none refused, none lost to the other script.
+        expect(row?.note).toMatch(/; 0 refused$/);
+      }
+      const gate = run?.gates.find((g) => g.name === `info: two deploy scripts writing one network file vs one (${phase})`);
+      expect(gate?.status).toBe('INFO');
+      expect(gate?.value).toBeGreaterThan(0);
+    }
+    // The walks themselves: the writer's puts during each walk to rollback.
+    expect(walk.filter((m) => m.operation.startsWith('put+get every')).length).toBe(3);
   });
 });
 

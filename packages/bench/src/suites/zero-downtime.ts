@@ -8,9 +8,11 @@
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { basename, dirname, join } from 'node:path';
+import { sleep } from '@deploystate/core';
+import { isGatedSize, ratioGate } from '../gates.js';
 import { toMeasurement } from '../harness.js';
-import { dataset, loadBackend, loadMigrator } from '../loaders.js';
-import type { Measurement } from '../results.js';
+import { dataset, loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
+import type { GateResult, Measurement } from '../results.js';
 import { emptyOutcome, type SuiteContext, type SuiteOutcome } from './context.js';
 import { startWalk, type WalkStep } from './walk.js';
 
@@ -38,6 +40,44 @@ interface Ack {
   /** Wall clock (ms) when the put began. */
   at: number;
   waits: string;
+  /** The put alone, without the read back. */
+  putMs: number;
+}
+
+/** A deploy script in its own process (walk-writer.js), writing through createStateStore() every `paceMs`. */
+interface Writer {
+  /** Resolves once the script acknowledged its first write (or exited). */
+  started: Promise<void>;
+  /** Tells the script to stop and waits for it: its acknowledged writes and refusals. */
+  stop(): Promise<{ acks: Ack[]; errors: string[] }>;
+}
+
+function startWriter(writerPath: string, cwd: string, paceMs: number, cycle?: { keys: number; prefix: string }): Writer {
+  const args = [writerPath, cwd, String(paceMs), ...(cycle ? [String(cycle.keys), cycle.prefix] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const started = (async () => {
+    while (!out.includes('ack ') && child.exitCode === null) await sleep(10);
+  })();
+  return {
+    started,
+    async stop() {
+      child.stdin.write('stop\n');
+      await exited;
+      const acks: Ack[] = [...out.matchAll(/^ack ([\d.]+) (\d+) (\S+) ([\d.]+)$/gm)].map((m) => ({
+        ms: Number(m[1]),
+        at: Number(m[2]),
+        waits: m[3] as string,
+        putMs: Number(m[4]),
+      }));
+      if (acks.length === 0) throw new Error(`walk writer acknowledged nothing: ${err.slice(-400)}`);
+      return { acks, errors: [...out.matchAll(/^error (\S+)$/gm)].map((m) => m[1] as string) };
+    },
+  };
 }
 
 /** The step a write (or a wait) overlapped the most, or "between steps". */
@@ -64,31 +104,20 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
       const walk = await startWalk(leveldb.value, migrator.value, dataset(size));
       const waits: Wait[] = [];
       const onWait = (message: unknown): void => void waits.push({ ...(message as Omit<Wait, 'at'>), at: Date.now() });
-      const writer = spawn(process.execPath, [writerPath, walk.cwd, String(paceMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      writer.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      writer.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      const exited = new Promise<void>((resolve) => writer.on('exit', () => resolve()));
+      const writer = startWriter(writerPath, walk.cwd, paceMs);
+      let acks: Ack[];
+      let errors: string[];
       try {
         // The writer is under way before the first step, as a deploy script already running would be.
-        while (!out.includes('ack ') && writer.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 10));
+        await writer.started;
         subscribe('deploystate:wait', onWait);
         await walk.advance('json-only');
         await walk.rollBack(emergency);
       } finally {
         unsubscribe('deploystate:wait', onWait);
-        writer.stdin.write('stop\n');
-        await exited;
+        ({ acks, errors } = await writer.stop());
         await walk.dispose();
       }
-      const acks: Ack[] = [...out.matchAll(/^ack ([\d.]+) (\d+) (\S+)$/gm)].map((m) => ({
-        ms: Number(m[1]),
-        at: Number(m[2]),
-        waits: m[3] as string,
-      }));
-      const errors = [...out.matchAll(/^error (\S+)$/gm)].map((m) => m[1]);
-      if (acks.length === 0) throw new Error(`walk writer acknowledged nothing: ${err.slice(-400)}`);
       const slowest = [...acks]
         .sort((a, b) => b.ms - a.ms)
         .slice(0, SLOWEST_LISTED)
@@ -126,5 +155,74 @@ export async function walkSuite(context: SuiteContext): Promise<SuiteOutcome> {
       }
     }
   }
-  return { measurements, memory: [], gates: [] };
+  const gates: GateResult[] = [];
+  for (const size of context.sizes.filter((s) => isGatedSize(s))) {
+    gates.push(...(await sharedFileRows(context, writerPath, leveldb.value, migrator.value, size, measurements)));
+  }
+  return { measurements, memory: [], gates };
+}
+
+/** Two deploy scripts writing one network file: how long each spell of writing lasts and the rounds (`--quick`: fewer, shorter), the pace. */
+const sharedSpellMs = (context: SuiteContext): number => (context.light ? 600 : 2_500);
+const sharedRounds = (context: SuiteContext): number => (context.light ? 1 : 2);
+const SHARED_PACE_MS = 10;
+/** Each script's first writes open its store (LevelDB, locks, the state): left out of the figures. */
+const SHARED_WARMUP = 3;
+const SHARED_KEYS = 20;
+
+/**
+ * One deploy script, then two at once, writing the same network file (chain 97) every 10 ms, in
+ * leveldb-only (the scripts take turns at LevelDB) and in json-only (at the file's lock): each
+ * script's put, spells of one and of two scripts alternating. Information: the runbook has no
+ * criterion for it, and what a second script costs is what a team running two scripts pays.
+ */
+async function sharedFileRows(
+  context: SuiteContext,
+  writerPath: string,
+  leveldb: BackendFactory,
+  migrator: MigratorApi,
+  size: number,
+  measurements: Measurement[],
+): Promise<GateResult[]> {
+  const gates: GateResult[] = [];
+  const walk = await startWalk(leveldb, migrator, dataset(size));
+  try {
+    for (const phase of ['leveldb-only', 'json-only'] as const) {
+      await walk.advance(phase);
+      await walk.settle();
+      context.log(`walk: ${size} records, ${phase}: one and two deploy scripts writing one network file every ${SHARED_PACE_MS} ms`);
+      const puts = { one: [] as number[], two: [] as number[] };
+      const refused: string[] = [];
+      for (let round = 0; round < sharedRounds(context); round++) {
+        for (const count of round % 2 === 0 ? [1, 2] : [2, 1]) {
+          const writers = Array.from({ length: count }, (_, n) =>
+            startWriter(writerPath, walk.cwd, SHARED_PACE_MS, { keys: SHARED_KEYS, prefix: `Shared${round}x${count}w${n}_` }),
+          );
+          await Promise.all(writers.map((w) => w.started));
+          await sleep(sharedSpellMs(context));
+          for (const { acks, errors } of await Promise.all(writers.map((w) => w.stop()))) {
+            (count === 1 ? puts.one : puts.two).push(...acks.slice(SHARED_WARMUP).map((a) => a.putMs));
+            refused.push(...errors);
+          }
+        }
+      }
+      const base = { suite: 'walk' as const, size, itemsPerRun: 1 };
+      const operation = `put every ${SHARED_PACE_MS} ms, one network file (${phase})`;
+      const note = `each script's put (${SHARED_KEYS} contracts rewritten in turn), spells of ${sharedSpellMs(context) / 1000} s alternating; ${refused.length} refused`;
+      measurements.push(
+        toMeasurement('one script', puts.one, { ...base, operation, note: `one script alone: ${note}` }),
+        toMeasurement('two scripts', puts.two, { ...base, operation, note: `two scripts at once: ${note}` }),
+      );
+      gates.push(
+        ratioGate(
+          { name: `info: two deploy scripts writing one network file vs one (${phase})`, limit: null, comparison: '<=', source: 'what a second script costs each put' },
+          measurements,
+          { suite: 'walk', operation, candidate: 'two scripts', reference: 'one script', size },
+        ),
+      );
+    }
+  } finally {
+    await walk.dispose();
+  }
+  return gates;
 }
