@@ -208,7 +208,8 @@ async function sharedFileRows(
       }
       const base = { suite: 'walk' as const, size, itemsPerRun: 1 };
       const operation = `put every ${SHARED_PACE_MS} ms, one network file (${phase})`;
-      const note = `each script's put (${SHARED_KEYS} contracts rewritten in turn), spells of ${sharedSpellMs(context) / 1000} s alternating; ${refused.length} refused`;
+      const durability = phase === 'json-only' ? 'JSON durable (fdatasync + folder fsync), its journal intent synced' : 'LevelDB sync false, as the factory writes it';
+      const note = `each script's put (${SHARED_KEYS} contracts rewritten in turn; ${durability}), spells of ${sharedSpellMs(context) / 1000} s alternating; ${refused.length} refused`;
       measurements.push(
         toMeasurement('one script', puts.one, { ...base, operation, note: `one script alone: ${note}` }),
         toMeasurement('two scripts', puts.two, { ...base, operation, note: `two scripts at once: ${note}` }),
