@@ -79,51 +79,128 @@ function emptyVerdict(job: ChainJob): ChainVerdict {
   };
 }
 
-// Records printed and digested per run (the print itself goes a few hundred to a native call).
-const PRINT_RUN = 512;
+/** One chain's state file to read, parse, validate and print: what needs no LevelDB value (see fileVerdict). */
+export interface FileJob {
+  chainId: number;
+  file: string;
+}
 
-/** Reads and parses the chain's file once, then walks both sides' names in key order. */
-export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
-  const verdict = emptyVerdict(job);
-  let records: ReadonlyMap<string, DeploymentRecord> = new Map();
-  let invalid: ReadonlyMap<string, { finding: Finding }> = new Map();
-  if (job.file !== undefined) {
-    // A folder or link in the file's place is read as the store reads it (which refuses it: NOT_A_FILE).
-    if (!lstatSync(job.file, { throwIfNoEntry: false })?.isFile()) return verdict;
-    const file = job.file;
-    try {
-      // Found empty, gone or not parsing while git rewrites the folder: read again once git is done
-      // (the signature with it, so the co-owned check compares the file as it was read).
-      const read = async (): Promise<StateFileModel> => {
-        const before = fileSignature(file);
-        if (before !== undefined) verdict.before = before;
-        else delete verdict.before;
-        return parseStateFile(await readFile(file, 'utf8'), file, job.chainId);
-      };
-      const model = await readBesideGit(dirname(file), read, {
-        missing: () => false,
-        unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED) || errnoCode(error) === 'ENOENT',
-        exists: () => true,
-      });
-      records = model.records;
-      invalid = model.invalid;
-      validateParsed(model, job.file, verdict.schema);
-    } catch {
-      return verdict;
-    }
+/**
+ * A chain's state file as verify needs it, worked out before the chain's LevelDB values are read:
+ * a worker reads, parses, validates and prints files while this thread scans LevelDB.
+ */
+export interface FileVerdict {
+  chainId: number;
+  file: string;
+  /** The file's stat signature before it was read. */
+  before?: string;
+  /** False when the file cannot be read or is not a state file of the chain (see ChainVerdict). */
+  parsed: boolean;
+  schema: SchemaReport;
+  /** Every name the file holds an entry under, in key order. */
+  names: string[];
+  /** Per name: the record printed compactly; null for an entry that is not a record. */
+  texts: Array<string | null>;
+  /** Per name: the record's canonical digest; '' for an entry that is not a record. */
+  digests: string[];
+  /** Per name: the record's timestamp in decimal; '' for an entry that is not a record. */
+  timestamps: string[];
+  /** The entries that are not records, in key order: name and why. */
+  invalid: Array<[string, Finding]>;
+}
+
+/** Reads and parses the chain's file once, and prints and digests each of its records. */
+export async function fileVerdict(job: FileJob): Promise<FileVerdict> {
+  const out: FileVerdict = {
+    chainId: job.chainId,
+    file: job.file,
+    parsed: false,
+    schema: { files: 0, errors: [], skipped: [] },
+    names: [],
+    texts: [],
+    digests: [],
+    timestamps: [],
+    invalid: [],
+  };
+  // A folder or link in the file's place is read as the store reads it (which refuses it: NOT_A_FILE).
+  if (!lstatSync(job.file, { throwIfNoEntry: false })?.isFile()) return out;
+  const file = job.file;
+  let model: StateFileModel;
+  try {
+    // Found empty, gone or not parsing while git rewrites the folder: read again once git is done
+    // (the signature with it, so the co-owned check compares the file as it was read).
+    const read = async (): Promise<StateFileModel> => {
+      const before = fileSignature(file);
+      if (before !== undefined) out.before = before;
+      else delete out.before;
+      return parseStateFile(await readFile(file, 'utf8'), file, job.chainId);
+    };
+    model = await readBesideGit(dirname(file), read, {
+      missing: () => false,
+      unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED) || errnoCode(error) === 'ENOENT',
+      exists: () => true,
+    });
+    validateParsed(model, file, out.schema);
+  } catch {
+    return out;
   }
-  verdict.parsed = true;
-  const fileNames = [...records.keys(), ...invalid.keys()].sort(compareKeys);
+  out.parsed = true;
+  const { records, invalid } = model;
+  out.names = [...records.keys(), ...invalid.keys()].sort(compareKeys);
   const fileRecords: DeploymentRecord[] = [];
-  for (const name of fileNames) {
+  for (const name of out.names) {
     const record = records.get(name);
     if (record !== undefined) fileRecords.push(record);
   }
-  // Each record's compact text and digest, a run of records at a time as the walk reaches them (both
-  // texts of a few hundred records in one native call): one run's texts are held, not the file's.
-  let run: { texts: string[]; digests: string[] } = { texts: [], digests: [] };
-  let runStart = 0;
-  let printed = 0;
+  // Both texts of a few hundred records in one native call (compactTextsAndDigests), a run at a time.
+  const texts: string[] = [];
+  const digests: string[] = [];
+  for (let i = 0; i < fileRecords.length; i += PRINT_RUN) {
+    const run = compactTextsAndDigests(fileRecords.slice(i, i + PRINT_RUN));
+    for (let k = 0; k < run.texts.length; k++) {
+      texts.push(run.texts[k] as string);
+      digests.push(run.digests[k] as string);
+    }
+  }
+  let at = 0;
+  for (const name of out.names) {
+    const record = records.get(name);
+    if (record === undefined) {
+      out.invalid.push([name, (invalid.get(name) as { finding: Finding }).finding]);
+      out.texts.push(null);
+      out.digests.push('');
+      out.timestamps.push('');
+      continue;
+    }
+    out.texts.push(texts[at] as string);
+    out.digests.push(digests[at] as string);
+    out.timestamps.push(String(record.timestamp));
+    at++;
+  }
+  return out;
+}
+// Records printed and digested per native call (the print itself goes a few hundred to a call).
+const PRINT_RUN = 512;
+
+/** Reads and parses the chain's file once (fileVerdict), then walks both sides' names in key order (walkChain). */
+export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
+  return walkChain(job, job.file === undefined ? undefined : await fileVerdict({ chainId: job.chainId, file: job.file }));
+}
+
+/**
+ * The chain's LevelDB values against its file's records, name by name in key order (`file`
+ * undefined: the folder has no file for the chain). A value whose text is the record's compact
+ * print is the record, and takes its digest; any other is decoded.
+ */
+export function walkChain(job: ChainJob, file: FileVerdict | undefined): ChainVerdict {
+  const verdict = emptyVerdict(job);
+  if (file !== undefined) {
+    if (file.before !== undefined) verdict.before = file.before;
+    if (!file.parsed) return verdict;
+    verdict.schema = file.schema;
+  }
+  verdict.parsed = true;
+  const fileNames = file?.names ?? [];
   const decodeLeft = (name: string, raw: string): string => {
     const decoded = decodeEntry(`${job.chainId}-${name}`, raw);
     if ('record' in decoded) return canonicalDigest(decoded.record);
@@ -134,25 +211,22 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
   const leftAt: number[] = [];
   let l = 0;
   let r = 0;
+  // The next of the file's entries that are not records (in key order, as the walk reaches them).
+  let notRecord = 0;
   while (l < job.names.length || r < fileNames.length) {
     const leftName = job.names[l];
     const rightName = fileNames[r];
     const order = leftName === undefined ? 1 : rightName === undefined ? -1 : compareKeys(leftName, rightName);
     const name = (order <= 0 ? leftName : rightName) as string;
     const raw = order <= 0 ? (job.raws[l] as string) : undefined;
-    const record = order >= 0 ? records.get(name) : undefined;
-    if (order >= 0 && record === undefined) verdict.rightInvalid.push([name, (invalid.get(name) as { finding: Finding }).finding]);
+    // The file's entry of this name: a record's text, or null for an entry that is not a record.
+    const text = order >= 0 ? (file as FileVerdict).texts[r] : undefined;
+    if (text === null) verdict.rightInvalid.push((file as FileVerdict).invalid[notRecord++] as [string, Finding]);
     let left = '';
     let right = '';
     let rightText: string | null = null;
-    if (record !== undefined) {
-      if (printed - runStart === run.texts.length) {
-        runStart = printed;
-        run = compactTextsAndDigests(fileRecords.slice(printed, printed + PRINT_RUN));
-      }
-      const text = run.texts[printed - runStart] as string;
-      right = run.digests[printed - runStart] as string;
-      printed++;
+    if (typeof text === 'string') {
+      right = (file as FileVerdict).digests[r] as string;
       left = raw === undefined ? '' : raw === text ? right : decodeLeft(name, raw);
       if (left !== right) rightText = text;
     } else if (raw !== undefined) {
@@ -161,7 +235,7 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     names.push(name);
     verdict.left.push(left);
     verdict.right.push(right !== '' && right === left ? null : right);
-    verdict.timestamps.push(record === undefined ? '' : String(record.timestamp));
+    verdict.timestamps.push(typeof text === 'string' ? ((file as FileVerdict).timestamps[r] as string) : '');
     verdict.rightTexts.push(rightText);
     leftAt.push(raw === undefined ? -1 : l);
     if (order <= 0) l++;
@@ -173,4 +247,12 @@ export async function chainVerdict(job: ChainJob): Promise<ChainVerdict> {
     verdict.leftAt = leftAt;
   }
   return verdict;
+}
+
+/** What verify hands a thread: a chain to compare, or a chain's file to read ahead of its LevelDB values. */
+export type VerdictTask = { chain: ChainJob } | { file: FileJob };
+
+/** A task's answer: a ChainVerdict for a chain, a FileVerdict for a file. */
+export function runVerdictTask(task: VerdictTask): Promise<ChainVerdict | FileVerdict> {
+  return 'chain' in task ? chainVerdict(task.chain) : fileVerdict(task.file);
 }

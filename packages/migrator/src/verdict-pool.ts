@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { chainVerdict, type ChainJob, type ChainVerdict } from './chain-verdict.js';
+import { chainVerdict, fileVerdict, runVerdictTask, type ChainJob, type ChainVerdict, type FileJob, type FileVerdict, type VerdictTask } from './chain-verdict.js';
 
 export interface VerdictPool {
   /** How many worker threads it may run jobs on beside this thread (0: every job runs on it). */
@@ -15,6 +15,8 @@ export interface VerdictPool {
   /** Whether worker threads were started (by a large job, or by `prepare`). */
   readonly started: boolean;
   run(job: ChainJob): Promise<ChainVerdict>;
+  /** A chain's file read, parsed and printed ahead of its LevelDB values (walkChain takes it), where run would send the chain. */
+  file(job: FileJob): Promise<FileVerdict>;
   /**
    * Starts the worker threads now when one of these state files is large enough that its chain
    * will go to them, so they load while LevelDB is being snapshotted and scanned.
@@ -36,13 +38,18 @@ function inThread(): VerdictPool {
       ran.here++;
       return chainVerdict(job);
     },
+    file: (job) => {
+      ran.here++;
+      return fileVerdict(job);
+    },
     prepare: () => undefined,
     finish: () => undefined,
     close: async () => undefined,
   };
 }
 
-type Pending = { job: ChainJob; resolve: (verdict: ChainVerdict) => void; reject: (error: unknown) => void };
+type Answer = ChainVerdict | FileVerdict;
+type Pending = { task: VerdictTask; resolve: (verdict: Answer) => void; reject: (error: unknown) => void };
 
 /** Jobs answered in order by one worker thread; on any failure of the thread, by this one. */
 class WorkerRunner {
@@ -51,7 +58,7 @@ class WorkerRunner {
   private failed = false;
 
   constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: { id: number; verdict?: ChainVerdict; error?: string }) => {
+    worker.on('message', (reply: { id: number; verdict?: Answer; error?: string }) => {
       const request = this.pending.get(reply.id);
       if (!request) return;
       this.pending.delete(reply.id);
@@ -63,13 +70,13 @@ class WorkerRunner {
     worker.on('exit', () => this.fail());
   }
 
-  run(job: ChainJob): Promise<ChainVerdict> {
+  run(task: VerdictTask): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const request = { job, resolve, reject };
+      const request = { task, resolve, reject };
       if (this.failed) return here(request);
       const id = this.nextId++;
       this.pending.set(id, request);
-      this.worker.postMessage({ id, job });
+      this.worker.postMessage({ id, task });
     });
   }
 
@@ -91,7 +98,7 @@ class WorkerRunner {
 }
 
 function here(request: Pending): void {
-  chainVerdict(request.job).then(request.resolve, request.reject);
+  runVerdictTask(request.task).then(request.resolve, request.reject);
 }
 
 /**
@@ -121,9 +128,9 @@ class WorkerPool {
     this.idle = [...runners];
   }
 
-  run(job: ChainJob): Promise<ChainVerdict> {
+  run(task: VerdictTask): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ task, resolve, reject });
       this.next();
     });
   }
@@ -137,7 +144,7 @@ class WorkerPool {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const runner = this.idle.shift() as WorkerRunner;
       const request = this.queue.shift() as Pending;
-      runner.run(request.job).then(request.resolve, request.reject).finally(() => {
+      runner.run(request.task).then(request.resolve, request.reject).finally(() => {
         this.idle.push(runner);
         this.next();
       });
@@ -149,7 +156,7 @@ class WorkerPool {
       const request = this.queue.pop() as Pending;
       this.onTaken();
       this.hereBusy = true;
-      chainVerdict(request.job)
+      runVerdictTask(request.task)
         .then(request.resolve, request.reject)
         .finally(() => {
           this.hereBusy = false;
@@ -190,9 +197,9 @@ function recordsIn(file: string | undefined): number {
   return file === undefined ? 0 : (statSync(file, { throwIfNoEntry: false })?.size ?? 0) / BYTES_PER_RECORD;
 }
 
-/** About how many records the job compares: its LevelDB values, or its file's size in records, whichever is more. */
-function recordsOf(job: ChainJob): number {
-  return Math.max(job.names.length, recordsIn(job.file));
+/** About how many records the task compares: a chain's LevelDB values or its file's size in records, whichever is more. */
+function recordsOf(task: VerdictTask): number {
+  return 'chain' in task ? Math.max(task.chain.names.length, recordsIn(task.chain.file)) : recordsIn(task.file.file);
 }
 
 /**
@@ -211,15 +218,23 @@ class AdaptivePool implements VerdictPool {
   ) {}
 
   run(job: ChainJob): Promise<ChainVerdict> {
-    if (recordsOf(job) >= this.threadWorthy) {
+    return this.runTask({ chain: job }) as Promise<ChainVerdict>;
+  }
+
+  file(job: FileJob): Promise<FileVerdict> {
+    return this.runTask({ file: job }) as Promise<FileVerdict>;
+  }
+
+  private runTask(task: VerdictTask): Promise<Answer> {
+    if (recordsOf(task) >= this.threadWorthy) {
       this.startOnce();
       if (this.workers) {
         this.ran.threads++;
-        return this.workers.run(job);
+        return this.workers.run(task);
       }
     }
     this.ran.here++;
-    return chainVerdict(job);
+    return runVerdictTask(task);
   }
 
   prepare(files: readonly string[]): void {

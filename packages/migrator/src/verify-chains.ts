@@ -17,7 +17,7 @@ import {
   type StoreComparison,
   type StoreEntry,
 } from '@deploystate/core';
-import type { ChainJob, ChainVerdict } from './chain-verdict.js';
+import { walkChain, type ChainJob, type ChainVerdict, type FileVerdict } from './chain-verdict.js';
 import { validateFile, type SchemaReport } from './file-validation.js';
 import type { KnownFileDigests } from './file-digests.js';
 import type { VerdictPool } from './verdict-pool.js';
@@ -183,8 +183,53 @@ export interface ChainComparison {
   onScanned?: () => void;
 }
 
+/**
+ * The chains' files read, parsed, validated and printed on the pool ahead of the scan, in chain
+ * order, at most `ahead` not yet taken: a file needs no LevelDB value, so the workers start on the
+ * first files while this thread scans, instead of waiting for each chain's rows. Each chain's values
+ * are then walked against its file's verdict on this thread (walkChain), which holds them.
+ */
+class FileReadAhead {
+  private readonly order: number[];
+  private next = 0;
+  private readonly waiting = new Map<number, Promise<FileVerdict>>();
+
+  constructor(
+    private readonly c: ChainComparison,
+    private readonly ahead: number,
+  ) {
+    this.order = [...c.files.keys()];
+    this.fill();
+  }
+
+  /** The chain's file verdict (read now if it was not read ahead); the next file starts. */
+  take(chainId: number): Promise<FileVerdict> {
+    const verdict = this.waiting.get(chainId) ?? this.start(chainId);
+    this.waiting.delete(chainId);
+    // Every chain before it was taken (the scan goes in chain order): none of them is read now.
+    const at = this.order.indexOf(chainId, this.next);
+    if (at >= 0) this.next = at + 1;
+    this.fill();
+    return verdict;
+  }
+
+  private fill(): void {
+    while (this.waiting.size < this.ahead && this.next < this.order.length) {
+      const chainId = this.order[this.next++] as number;
+      this.waiting.set(chainId, this.start(chainId));
+    }
+  }
+
+  private start(chainId: number): Promise<FileVerdict> {
+    const verdict = this.c.pool.file({ chainId, file: this.c.files.get(chainId)?.read as string });
+    // Awaited by the chain's segment, unless the comparison ended first: never an unhandled rejection.
+    verdict.catch(() => undefined);
+    return verdict;
+  }
+}
+
 /** Scans LevelDB and pushes every chain's job (with its verdict under way) and every row that is not a record key, in key order. */
-async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
+async function scan(c: ChainComparison, feed: SegmentFeed, reads: FileReadAhead): Promise<void> {
   const fileChains = [...c.files.keys()];
   let nextFile = 0;
   let job: ChainJob | undefined;
@@ -197,7 +242,8 @@ async function scan(c: ChainComparison, feed: SegmentFeed): Promise<void> {
     if (feed.stopped) return false;
     if (Array.isArray(segment)) feed.push({ rows: segment });
     else {
-      const verdict = c.pool.run(segment);
+      // A chain with a file: its values walked here against the file read ahead; without one, decoded on the pool.
+      const verdict = segment.file === undefined ? c.pool.run(segment) : reads.take(segment.chainId).then((file) => walkChain(segment, file));
       verdict.catch(() => undefined);
       feed.push({ job: segment, keys: jobKeys, verdict });
     }
@@ -338,7 +384,7 @@ function noteFile(c: ChainComparison, verdict: ChainVerdict, job: ChainJob): voi
 export async function compareByChain(c: ChainComparison, options: CompareOptions): Promise<StoreComparison> {
   // Chains under way: one on each worker and one on this thread, and the one compared.
   const feed = new SegmentFeed(c.pool.threads + 2);
-  const scanned = scan(c, feed).then(
+  const scanned = scan(c, feed, new FileReadAhead(c, c.pool.threads + 2)).then(
     () => feed.finish(),
     (error: unknown) => feed.finish(error),
   );

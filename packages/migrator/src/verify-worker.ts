@@ -1,10 +1,11 @@
-// A thread verify compares chains on, so the LevelDB scan and the comparison run beside the work of
-// each chain: each request is one chain's job, answered with its verdict (chain-verdict.ts).
+// A thread verify works out chains on, so the LevelDB scan and the comparison run beside that work:
+// each request is one task (a chain to compare, or a chain's file to read ahead), answered with its
+// verdict (chain-verdict.ts).
 import { parentPort } from 'node:worker_threads';
-import { chainVerdict, type ChainJob } from './chain-verdict.js';
+import { runVerdictTask, type VerdictTask } from './chain-verdict.js';
 
-parentPort?.on('message', (request: { id: number; job: ChainJob }) => {
-  chainVerdict(request.job).then(
+parentPort?.on('message', (request: { id: number; task: VerdictTask }) => {
+  runVerdictTask(request.task).then(
     (verdict) => parentPort?.postMessage({ id: request.id, verdict }),
     (error: unknown) => parentPort?.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
   );
