@@ -191,11 +191,13 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
     pool.prepare(files);
     // written.json, read and parsed beside the comparison (the co-owned check takes it if unchanged).
     // Read once the scan was done, which is late now that this thread works out chains too, its parse
-    // (0.15-0.25 s at 100k records) came after the last verdict, adding to verify's time; read now,
-    // it runs while the worker loads (at 100k, verify's median 15% lower in two runs of six pairs).
-    // A file written a moment ago (a verify right after the copy) would be read in vain (too close
-    // to its write to be taken): it is read once the scan is done, as before.
-    if (baselineSettled(coowned)) readAhead();
+    // (0.15-0.25 s at 100k records) came after the last verdict, adding to verify's time; it is read
+    // as soon as the first files are on their way to the workers (read before them, its parse held
+    // them back: the worker sat idle 0.4 s). A file written a moment ago (a verify right after the
+    // copy) would be read in vain (too close to its write to be taken): it is read once the scan is done.
+    const readAheadIfSettled = (): void => {
+      if (baselineSettled(coowned)) readAhead();
+    };
     // Which file is read for each chain is known once the JSON store is open (after the LevelDB snapshot).
     comparison = await compareWith(ctx, options, (leveldb, json, sides, compareOptions) =>
       compareByChain(
@@ -209,6 +211,7 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
           schema: validated,
           known,
           onScanned: readAhead,
+          onFilesQueued: readAheadIfSettled,
         },
         compareOptions,
       ),
