@@ -10,7 +10,7 @@ import { LevelDbStore, writeLegacyStore, type LegacyEntry } from '@deploystate/b
 import { parseStateFile } from '@deploystate/backend-json';
 import { canonicalDigest, parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { Migration, resolvePaths } from '../src/index.js';
-import { chainVerdict, type ChainJob, type ChainVerdict } from '../src/chain-verdict.js';
+import { chainVerdict, fileVerdict, walkChain, type ChainJob, type ChainVerdict } from '../src/chain-verdict.js';
 import { compareDirect, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-chains-');
@@ -417,6 +417,65 @@ describe('verify as built (its worker threads where chains are large enough)', (
     ]);
     expect(verify.files?.changedElsewhere.map((c) => [c.key, c.kind])).toEqual([['97-C9', 'removed']]);
   }, 60_000);
+
+  it("reads a file on a worker as this thread reads it: each record's text and digest under its name, past an entry that is not a record", async () => {
+    const { paths } = await copied(records());
+    const { verdictPool } = await pools();
+    const file = join(paths.deployments, 'bscmainnet.json');
+    // Entries that are not records, between two records and after the last, and a damaged file.
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"records": {', '"records": {\n    "B0": 5,\n    "D": true,'));
+    const damaged = join(paths.deployments, 'basesepolia.json');
+    await writeFile(damaged, '{ "schemaVersion": 1, "records": { "A": ');
+    const jobs = [{ chainId: 56, file }, { chainId: 84532, file: damaged }];
+    const pool = verdictPool({ threads: 1, threadWorthy: 0 });
+    try {
+      // One at a time: each goes to the idle worker.
+      const there = [];
+      for (const job of jobs) there.push(await pool.file(job));
+      expect(pool.ran).toEqual({ here: 0, threads: 2 });
+      expect(there).toEqual(await Promise.all(jobs.map((job) => fileVerdict(job))));
+      const [bsc, base] = there;
+      expect(bsc?.names).toEqual(['A', 'B', 'B0', 'C', 'D']);
+      expect(bsc?.texts.map((text) => text && (parseLossless(text) as { contractName: string }).contractName)).toEqual(['A', 'B', null, 'C', null]);
+      expect(bsc?.digests[3]).toBe(canonicalDigest(sampleRecord(56, 'C', 'bscmainnet')));
+      expect(bsc?.invalid.map(([name]) => name)).toEqual(['B0', 'D']);
+      expect(base?.parsed).toBe(false);
+      // The chain's values walked against the file read there: the verdict of the chain read here, each entry under its own name.
+      const job = await jobOf(paths, 56, file);
+      const walked = walkChain(job, bsc);
+      expect(walked).toEqual(await chainVerdict(job));
+      expect(walked.rightInvalid.map(([name, f]) => [name, f.code])).toEqual([['B0', 'INVALID_RECORD'], ['D', 'INVALID_RECORD']]);
+      expect(walked.right.filter((digest) => digest !== null && digest !== '')).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('finds a difference in the last record of the last chain, with more chains than files read ahead, one without its file, one without its values', async () => {
+    // Nine chains, more than the files verify reads ahead of its scan (two per thread and one).
+    const many: Array<[number, string]> = [
+      [1, 'ethereum'], [10, 'optimismmainnet'], [11155420, 'optimismsepolia'], [23294, 'sapphiremainnet'], [23295, 'sapphiretestnet'],
+      [56, 'bscmainnet'], [8453, 'basemainnet'], [84532, 'basesepolia'], [97, 'bsctestnet'],
+    ];
+    const { dir, paths } = await copied(many.flatMap(([chainId, network]) => ['A', 'B', 'C'].map((name) => ({ key: `${chainId}-${name}`, value: sampleRecord(chainId, name, network) }))));
+    // The last record of the last chain (in key order) changed in its file.
+    const last = join(paths.deployments, 'bsctestnet.json');
+    const doc = parseLossless(await readFile(last, 'utf8')) as { records: Record<string, Record<string, unknown>> };
+    (doc.records.C as Record<string, unknown>).address = `0x${'cd'.repeat(20)}`;
+    await writeFile(last, `${stringifyLossless(doc, 2)}\n`);
+    // A chain in the middle without its file, and one after it whose values LevelDB no longer holds.
+    await rm(join(paths.deployments, 'sapphiretestnet.json'));
+    const db = new LevelDbStore({ path: paths.leveldb, idleCloseMs: 0 });
+    await db.open();
+    for (const name of ['A', 'B', 'C']) expect(await db.delete(8453, name)).toBe(true);
+    await db.close();
+    const { Migration: Built } = await built();
+    const verify = await verifyAgainstPlain(dir, Built);
+    expect(verify.comparison.differing.map((d) => [d.key, d.fields.map((f) => f.field)])).toEqual([['97-C', ['address']]]);
+    expect(verify.comparison.onlyLeft.map((e) => e.key)).toEqual(['23295-A', '23295-B', '23295-C']);
+    expect(verify.comparison.onlyRight.map((e) => e.key)).toEqual(['8453-A', '8453-B', '8453-C']);
+    expect(verify.schema.files).toBe(8);
+  });
 
   it('a damaged file fails verify with CORRUPTED naming it', async () => {
     const { dir, paths } = await copied(records());
