@@ -1,10 +1,10 @@
-// One chain as verify compares it, worked out where the chain's network file is parsed (a worker
-// thread when one is available): the chain's LevelDB values against the file's records, name by
-// name in key order. A value whose text is exactly the file's record printed compactly (what the
+// One chain as verify compares it: its network file read, parsed and printed where a thread is
+// free (fileVerdict, a worker thread when one is available), then the chain's LevelDB values
+// walked against the file's records, name by name in key order (walkChain). A value whose text is exactly the file's record printed compactly (what the
 // copy and a dual-write put store) is that record: printing is exact and parsing its output gives
 // the same value back, so decoding it would give an identical record, and one digest serves both
-// sides. Any other value is decoded as the LevelDB store decodes it. The result is plain data, so
-// it crosses threads as it is; the calling thread hands it to the comparison (verify-chains.ts).
+// sides. Any other value is decoded as the LevelDB store decodes it. The results are plain data, so
+// they cross threads as they are; the calling thread hands them to the comparison (verify-chains.ts).
 import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

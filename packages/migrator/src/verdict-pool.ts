@@ -1,4 +1,4 @@
-// Where verify works out each chain's verdict (chain-verdict.ts): on worker threads when the built
+// Where verify reads each chain's file and works out a chain's verdict (chain-verdict.ts): on worker threads when the built
 // worker is beside this module (the package as installed), else on this thread. The work and its
 // result are the same either way; a worker that fails hands its jobs back to this thread.
 import { existsSync, statSync } from 'node:fs';

@@ -1,9 +1,9 @@
-// verify's comparison, a chain at a time. This thread scans LevelDB and groups its rows by chain;
-// each chain's rows and network file go to a worker thread (verdict-pool.ts), which parses the
-// file once and works out both sides' digests (chain-verdict.ts); the verdicts come back in key
-// order and each is handed to the comparison as one batch per side. This thread so does a few
-// steps per record, and the workers the parsing, printing and hashing, a chain each at a time;
-// while every worker is busy, this thread works out a waiting chain's verdict too.
+// verify's comparison, a chain at a time. Each chain's network file is read, parsed, printed and
+// digested ahead on a worker thread (verdict-pool.ts, chain-verdict.ts) while this thread scans
+// LevelDB and groups its rows by chain; this thread walks each chain's rows against its file's
+// verdict (a string comparison per record where the two agree) and hands the chains to the
+// comparison in key order, one batch per side. The workers so do the parsing, printing and
+// hashing, a file each at a time; while every worker is busy, this thread works out a waiting file too.
 import { decodeEntry, type LevelDbStore } from '@deploystate/backend-leveldb';
 import type { JsonFileStore } from '@deploystate/backend-json';
 import {
