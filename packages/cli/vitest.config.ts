@@ -1,4 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 // The tests run the built binary as child processes; they share two cores, so files run one at a time.
-export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 60_000, fileParallelism: false } });
+// packaging.test.ts is a project of its own, run after the others and, from the root, after every
+// package's tests (turbo's test:packaging): `pnpm pack` runs each package's prepack, which removes
+// and rebuilds that package's dist/, so nothing that loads a dist/ may run beside it.
+const shared = { testTimeout: 60_000, fileParallelism: false };
+export default defineConfig({
+  test: {
+    projects: [
+      { extends: true, test: { name: 'cli', include: ['test/**/*.test.ts'], exclude: ['test/packaging.test.ts'], ...shared } },
+      { extends: true, test: { name: 'packaging', include: ['test/packaging.test.ts'], sequence: { groupOrder: 1 }, ...shared } },
+    ],
+  },
+});
