@@ -131,10 +131,17 @@ describe('a put on a lease that another writer waits for', () => {
     // The other store waits for the lock this store's lease keeps, and shows itself as a waiter.
     const waiting = other.put(rec(56, 'B', { timestamp: 1 })).then(() => order.push('waiter'));
     const lock = lockFileFor(store.fileFor(56));
-    // Bounded by time, not by turns: on a loaded machine (a CI run beside other suites) 1,000 turns of
-    // 2 ms timers ended before the other store had reached its wait.
-    for (const until = Date.now() + 15_000; Date.now() < until && !hasWaiters(lock); ) await new Promise((resolve) => setTimeout(resolve, 2));
+    // Looked for without a timer: the idle lease looks for waiters on a 5 ms timer too and, seeing
+    // this one first, hands the lock over before the put below starts (on a loaded machine, a 2 ms
+    // timer of this loop often came due after it). The waiter shows itself within a turn or two of
+    // the microtask queue; setImmediate turns (I/O runs in between, timers not before them) if not.
+    for (let turn = 0; turn < 100 && !hasWaiters(lock); turn++) await Promise.resolve();
+    for (const until = Date.now() + 15_000; Date.now() < until && !hasWaiters(lock); ) await new Promise((resolve) => setImmediate(resolve));
     expect(hasWaiters(lock)).toBe(true);
+    // The put printed from what the store last wrote, whatever the machine's pace (a cache entry
+    // read well after its write is not racy and takes the usual path), started in the same turn,
+    // so the lease's idle look cannot hand over first.
+    makeRacy(store, 56);
     await store.put(rec(56, 'A', { timestamp: 3 })).then(() => order.push('holder'));
     await waiting;
     expect(order).toEqual(['waiter', 'holder']);
