@@ -167,9 +167,21 @@ async function tarballFiles(tarball: string): Promise<string[]> {
     .sort();
 }
 
+/** Each tarball unpacked once, next to it: one `tar` per tarball, not one per file read (a source map each). */
+const unpacked = new Map<string, Promise<string>>();
+
 async function tarballText(tarball: string, file: string): Promise<string> {
-  const { stdout } = await run('tar', ['-xzOf', tarball, `package/${file}`], { maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
+  let folder = unpacked.get(tarball);
+  if (folder === undefined) {
+    folder = (async () => {
+      const dir = `${tarball}.unpacked`;
+      await mkdir(dir);
+      await run('tar', ['-xzf', tarball, '-C', dir], { maxBuffer: 16 * 1024 * 1024 });
+      return dir;
+    })();
+    unpacked.set(tarball, folder);
+  }
+  return readFile(join(await folder, 'package', file), 'utf8');
 }
 
 /** Every rule a published tarball must meet; returns the broken ones (empty when it passes). */
