@@ -4,13 +4,14 @@
 // clock in ms; waits: what it waited for, "kind:ms" or "kind(what):ms" joined by commas, or "-";
 // putMs: the put alone) or "error <code>"; "done" at the end. Each write is a new contract
 // (WalkWriter<i>), or with `keys` and `prefix` one of `keys` contracts (<prefix><i % keys>) written
-// again with a new timestamp, so the network file keeps its size.
+// again with a new timestamp (from `stampBase` on, so a later script's writes are newer), so the
+// network file keeps its size.
 import { subscribe } from 'node:diagnostics_channel';
 import { basename } from 'node:path';
 import { loadMigrator } from './loaders.js';
 
 async function main(): Promise<void> {
-  const [cwd, paceText, keysText, prefix = 'WalkWriter'] = process.argv.slice(2);
+  const [cwd, paceText, keysText, prefix = 'WalkWriter', stampText = '1800000000000'] = process.argv.slice(2);
   const keys = keysText === undefined ? Infinity : Number(keysText);
   const migrator = await loadMigrator();
   if (!migrator.ok) throw new Error(migrator.reason);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
       networkName: 'bsctestnet',
       address: `0x${(i + 1).toString(16).padStart(40, '0')}`,
       factoryByteCodeHash: `0x${'ab'.repeat(32)}`,
-      timestamp: 1_800_000_000_000 + i,
+      timestamp: Number(stampText) + i,
     };
     const started = performance.now();
     const startedAt = Date.now();

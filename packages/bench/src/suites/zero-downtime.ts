@@ -52,8 +52,8 @@ interface Writer {
   stop(): Promise<{ acks: Ack[]; errors: string[] }>;
 }
 
-function startWriter(writerPath: string, cwd: string, paceMs: number, cycle?: { keys: number; prefix: string }): Writer {
-  const args = [writerPath, cwd, String(paceMs), ...(cycle ? [String(cycle.keys), cycle.prefix] : [])];
+function startWriter(writerPath: string, cwd: string, paceMs: number, cycle?: { keys: number; prefix: string; stampBase: number }): Writer {
+  const args = [writerPath, cwd, String(paceMs), ...(cycle ? [String(cycle.keys), cycle.prefix, String(cycle.stampBase)] : [])];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -169,6 +169,8 @@ const SHARED_PACE_MS = 10;
 /** Each script's first writes open its store (LevelDB, locks, the state): left out of the figures. */
 const SHARED_WARMUP = 3;
 const SHARED_KEYS = 20;
+/** Timestamps a spell's scripts may use: far more than a spell's puts. */
+const STAMPS_PER_SPELL = 1_000_000;
 
 /**
  * One deploy script, then two at once, writing the same network file (chain 97) every 10 ms, in
@@ -193,14 +195,23 @@ async function sharedFileRows(
       context.log(`walk: ${size} records, ${phase}: one and two deploy scripts writing one network file every ${SHARED_PACE_MS} ms`);
       const puts = { one: [] as number[], two: [] as number[] };
       const refused: string[] = [];
+      // Each script rewrites the same SHARED_KEYS contracts in every spell, newer each spell (a
+      // script writes fewer than STAMPS_PER_SPELL a spell), so every spell finds the file at the
+      // same size; an unmeasured first spell of both scripts writes them all once.
+      let spell = 0;
+      const writeSpell = async (count: number, ms: number): Promise<Array<{ acks: Ack[]; errors: string[] }>> => {
+        const stampBase = 1_800_000_000_000 + ++spell * STAMPS_PER_SPELL;
+        const writers = Array.from({ length: count }, (_, n) =>
+          startWriter(writerPath, walk.cwd, SHARED_PACE_MS, { keys: SHARED_KEYS, prefix: `Shared${n}_`, stampBase }),
+        );
+        await Promise.all(writers.map((w) => w.started));
+        await sleep(ms);
+        return Promise.all(writers.map((w) => w.stop()));
+      };
+      await writeSpell(2, SHARED_KEYS * SHARED_PACE_MS * 3);
       for (let round = 0; round < sharedRounds(context); round++) {
         for (const count of round % 2 === 0 ? [1, 2] : [2, 1]) {
-          const writers = Array.from({ length: count }, (_, n) =>
-            startWriter(writerPath, walk.cwd, SHARED_PACE_MS, { keys: SHARED_KEYS, prefix: `Shared${round}x${count}w${n}_` }),
-          );
-          await Promise.all(writers.map((w) => w.started));
-          await sleep(sharedSpellMs(context));
-          for (const { acks, errors } of await Promise.all(writers.map((w) => w.stop()))) {
+          for (const { acks, errors } of await writeSpell(count, sharedSpellMs(context))) {
             (count === 1 ? puts.one : puts.two).push(...acks.slice(SHARED_WARMUP).map((a) => a.putMs));
             refused.push(...errors);
           }
