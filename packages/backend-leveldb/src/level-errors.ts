@@ -37,13 +37,14 @@ export function isLockedError(error: unknown): boolean {
   return levelCodes(error).includes('LEVEL_LOCKED');
 }
 
-export function lockedError(path: string, attempts: number, cause: unknown): StateError {
+/** LOCKED naming the holders, the tries made and, when it waited, for how long (`waitedMs`). */
+export function lockedError(path: string, attempts: number, cause: unknown, waitedMs?: number): StateError {
   // LevelDB's LOCK names no holder; the kernel knows it (Linux), and a paused process is named too.
   const holders = lockHolders(join(path, 'LOCK')).filter((h) => h.pid !== process.pid);
   const named = holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ');
   return new StateError(
     ErrorCodes.LOCKED,
-    `LevelDB store ${path} is held by ${named === '' ? 'another process' : named} (still locked after ${attempts} attempts)`,
+    `LevelDB store ${path} is held by ${named === '' ? 'another process' : named} (still locked after ${attempts} attempts${waitedMs === undefined ? '' : ` over ${(waitedMs / 1000).toFixed(1)} s`})`,
     {
       file: path,
       hint: 'LevelDB admits one process at a time: wait for the other deploy script or command to finish (or stop it) and run this again, or read a snapshot with openSnapshot()',

@@ -176,13 +176,13 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
       }
       const handover = open.handover;
       if (!handover) {
-        if (attempt >= attempts) throw lockedError(path, attempts, error);
+        if (attempt >= attempts) throw lockedError(path, attempts, error, Date.now() - begun);
         await sleep(backoff(open.lockWait, attempt));
         continue;
       }
       // A sharing holder releases as soon as its operations in flight end: ask, and look often
       // (within the same total wait as the backoff schedule), so the turn is not missed.
-      if (Date.now() >= deadline) throw lockedError(path, attempt, error);
+      if (Date.now() >= deadline) throw lockedError(path, attempt, error, Date.now() - begun);
       handover.request();
       await sleep(Math.min(HANDOVER_POLL_MS, backoff(open.lockWait, attempt), Math.max(1, deadline - Date.now())));
     }

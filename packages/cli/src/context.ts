@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { ErrorCodes, NetworkRegistry, parseAcknowledgements, StateError, type Acknowledgement, type NetworkDefinition } from '@deploystate/core';
 import { PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig } from '@deploystate/migrator/project-config';
 import { fitToTerminal, Output } from './output.js';
+import { lockWaitMsFromEnv } from './number-option.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
 import { showWarnings } from './warnings.js';
@@ -127,7 +128,9 @@ export class Context {
     stateDir?: string;
     registry: NetworkRegistry;
     acknowledgements: Acknowledgement[];
+    lockWaitMs?: number;
   } {
+    const lockWaitMs = lockWaitMsFromEnv();
     return {
       cwd: this.cwd,
       acknowledgements: this.config.acknowledge,
@@ -135,6 +138,7 @@ export class Context {
       deployments: this.paths.deployments,
       ...(this.paths.stateDir !== undefined && { stateDir: this.paths.stateDir }),
       registry: this.registry(),
+      ...(lockWaitMs !== undefined && { lockWaitMs }),
     };
   }
 

@@ -13,3 +13,13 @@ export function wholeNumberOption(value: unknown, name: string, min = 1): number
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a whole number${min === 1 ? ' above 0' : ` of at least ${min}`}, got ${text}`);
   return n;
 }
+
+/**
+ * DEPLOYSTATE_LOCK_WAIT_MS: about how long an open of LevelDB waits for another process's lock
+ * before LOCKED, for every command (its migration and export/import's own stores); undefined when
+ * unset (the migrator's default, about 15 s).
+ */
+export function lockWaitMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
+  return raw === undefined || raw === '' ? undefined : wholeNumberOption(raw, 'DEPLOYSTATE_LOCK_WAIT_MS (milliseconds)', 0);
+}

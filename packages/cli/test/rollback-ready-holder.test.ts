@@ -1,6 +1,8 @@
 // `rollback --ready` answers as the rollback itself would while a paused process (SIGSTOP) holds the
 // live LevelDB: not ready, naming the holder, where the rollback stops with LOCKED naming it. Before,
-// readiness looked at a snapshot copy and said ready. Real processes, real files.
+// readiness looked at a snapshot copy and said ready. Real processes, real files. The commands wait
+// about 1.5 s for the lock (DEPLOYSTATE_LOCK_WAIT_MS) instead of the default 15 s, which the
+// readiness detail says: so the variable reaches the rollback's own wait.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,7 +45,8 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
     await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const holder = await pausedHolder(dir);
     try {
-      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir });
+      const env = { DEPLOYSTATE_LOCK_WAIT_MS: '1500' };
+      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir, env });
       expect(ready.code, ready.stderr).toBe(1);
       const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
       expect(report.ready).toBe(false);
@@ -51,8 +54,9 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
       expect(failed.map((c) => c.name)).toEqual(['leveldb free']);
       expect(failed[0]?.detail).toContain(`pid ${holder.pid}`);
       expect(failed[0]?.detail).toContain('LOCKED');
+      expect(failed[0]?.detail).toContain('would wait about 2 s');
 
-      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir });
+      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir, env });
       expect(rollback.code).toBe(3);
       expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
       expect(rollback.stdout).toContain(`pid ${holder.pid}`);
@@ -64,5 +68,10 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
     // Once it is gone, ready again.
     const after = await deploystate(['rollback', '--ready'], { cwd: dir });
     expect(after.code, after.stdout).toBe(0);
+    // A wait that is not a whole number of milliseconds is refused, naming the variable, before anything runs.
+    const bad = await deploystate(['rollback', '--yes'], { cwd: dir, env: { DEPLOYSTATE_LOCK_WAIT_MS: '1e3' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('DEPLOYSTATE_LOCK_WAIT_MS');
+    expect(await phaseOf(dir)).toBe('json-primary');
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 // What every migration step works with: the files, the registry, the journal and the two stores
 // (opened on demand, closed at the end of each command so LevelDB's lock is given back).
-import type { LevelDbStore } from '@deploystate/backend-leveldb';
+import type { LevelDbStore, LockWait } from '@deploystate/backend-leveldb';
 import type { JsonFileStore } from '@deploystate/backend-json';
 import type { NetworkRegistry } from '@deploystate/core';
 import type { Journal } from './journal.js';
@@ -13,6 +13,8 @@ export interface MigrationContext {
   now(): number;
   leveldb(): Promise<LevelDbStore>;
   json(): Promise<JsonFileStore>;
+  /** How long an open of the live LevelDB waits for another process's lock (default LEVELDB_LOCK_WAIT). */
+  lockWait?: LockWait;
 }
 
 export const isoNow = (ctx: Pick<MigrationContext, 'now'>): string => new Date(ctx.now()).toISOString();

@@ -14,7 +14,7 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { jsonStore, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
+import { jsonStore, leveldbLockWait, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
 import { lostWriteError, OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
@@ -97,6 +97,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // Deploy scripts use the store as they used the old StateManager, without calling open().
     super({ registry, openOnFirstUse: true });
     const files = stateFiles(resolvePaths(options));
+    // A bad DEPLOYSTATE_LOCK_WAIT_MS fails here, naming it, before anything is opened.
+    const lockWait = leveldbLockWait(options.lockWaitMs, options.env ?? process.env);
     this.location = files.stateDir;
     this.journal = new Journal(files.journal, files.journalLock);
     this.watcher = new PhaseWatcher(files);
@@ -107,7 +109,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // started its sync, not a later put's (whose failed sync would fail this write too).
     const intentsOf = new Map<string, number>();
     this.sides = options.stores ?? {
-      leveldb: levelDbStore(files, { registry }),
+      leveldb: levelDbStore(files, { registry, lockWait }),
       // A JSON-primary write's journal intent is on disk before the file it changes is replaced; its
       // sync starts once the temp file's own has (see writeRouted).
       json: jsonStore(files, {

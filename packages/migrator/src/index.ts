@@ -34,6 +34,7 @@ export {
   type SideStoreOptions,
   type StoreFolders,
 } from './command-stores.js';
+export { leveldbLockWait, LOCK_WAIT_ENV } from './backends.js';
 export { journalledKeys, openIntents, summarizeJournal, type JournalSummary } from './journal-queries.js';
 export {
   Journal,

@@ -150,7 +150,7 @@ interface LiveFolder {
  * LOCKED is thrown when another process keeps it (replacing the folder under it would lose its
  * writes); any other failure to open means the folder is damaged.
  */
-async function withLiveFolder<T>(ctx: Pick<MigrationContext, 'files' | 'registry'>, work: (live: LiveFolder) => Promise<T>): Promise<T> {
+async function withLiveFolder<T>(ctx: Pick<MigrationContext, 'files' | 'registry' | 'lockWait'>, work: (live: LiveFolder) => Promise<T>): Promise<T> {
   if (
     !(await stat(ctx.files.leveldb).then(
       () => true,
@@ -158,7 +158,7 @@ async function withLiveFolder<T>(ctx: Pick<MigrationContext, 'files' | 'registry
     ))
   )
     return work({ previous: 'missing' });
-  const store = levelDbStore(ctx.files, { registry: ctx.registry, readOnly: true });
+  const store = levelDbStore(ctx.files, { registry: ctx.registry, readOnly: true, ...(ctx.lockWait && { lockWait: ctx.lockWait }) });
   try {
     await store.open();
   } catch (error) {
@@ -218,7 +218,7 @@ const sameContent = (a: LevelDbContent, b: LevelDbContent): boolean =>
  * deleted) and the checked copy renamed into place.
  */
 export async function restoreLevelDbFolder(
-  ctx: Pick<MigrationContext, 'files' | 'registry' | 'now'>,
+  ctx: Pick<MigrationContext, 'files' | 'registry' | 'now' | 'lockWait'>,
   backup?: string,
   options: {
     discardNewer?: boolean;

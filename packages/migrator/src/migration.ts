@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
-import type { LevelDbStore } from '@deploystate/backend-leveldb';
+import type { LevelDbStore, LockWait } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, type Acknowledgement, type DeploymentRecord } from '@deploystate/core';
-import { jsonStore, levelDbStore } from './backends.js';
+import { jsonStore, leveldbLockWait, levelDbStore } from './backends.js';
 import type { MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { checkCopyOptions } from './copy-plan.js';
@@ -66,6 +66,7 @@ export class Migration {
   private readonly journal: Journal;
   private readonly clock: () => number;
   private readonly acknowledgements: Acknowledgement[];
+  private readonly lockWait: LockWait;
   private leveldbStore: LevelDbStore | undefined;
   private jsonStoreInstance: JsonFileStore | undefined;
   private readOnlySides: ReadOnlySides | undefined;
@@ -77,6 +78,7 @@ export class Migration {
     this.journal = new Journal(this.files.journal, this.files.journalLock);
     this.clock = options.now ?? Date.now;
     this.acknowledgements = options.acknowledgements ?? [];
+    this.lockWait = leveldbLockWait(options.lockWaitMs);
   }
 
   /** Validates the persisted state (MIGRATION_STATE_INVALID naming the file when it is not). */
@@ -92,8 +94,9 @@ export class Migration {
       registry: this.registry,
       journal: this.journal,
       now: this.clock,
+      lockWait: this.lockWait,
       leveldb: async () => {
-        this.leveldbStore ??= levelDbStore(this.paths, { registry: this.registry });
+        this.leveldbStore ??= levelDbStore(this.paths, { registry: this.registry, lockWait: this.lockWait });
         if (this.leveldbStore.status !== 'open') await this.leveldbStore.open();
         return this.leveldbStore;
       },

@@ -694,10 +694,11 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   // wait an open makes (a process paused, or one that does not hand it over), the rollback stops
   // with LOCKED naming it, and readiness says the same.
   await check('leveldb free', async () => {
-    const held = await holdersAfterWait(ctx.files.leveldb, LEVELDB_LOCK_WAIT);
+    const wait = ctx.lockWait ?? LEVELDB_LOCK_WAIT;
+    const held = await holdersAfterWait(ctx.files.leveldb, wait);
     if (held.length > 0) {
       const named = held.map((h) => `pid ${h.pid} (${commandLine(h.pid) ?? h.command}${h.stopped ? ', stopped: resume it (kill -CONT) or end it' : ''})`).join(', ');
-      throw new Error(`LOCKED: ${ctx.files.leveldb} is held by ${named}; the rollback would wait about ${Math.round(lockWaitBudgetMs(LEVELDB_LOCK_WAIT) / 1000)} s for it and stop with LOCKED`);
+      throw new Error(`LOCKED: ${ctx.files.leveldb} is held by ${named}; the rollback would wait about ${Math.round(lockWaitBudgetMs(wait) / 1000)} s for it and stop with LOCKED`);
     }
     return 'no other process holds it past the wait an open makes';
   });

@@ -29,6 +29,12 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
   acknowledgements?: Acknowledgement[];
   /** Injected clock, for tests. */
   now?: () => number;
+  /**
+   * About how long an open of LevelDB waits for another process's lock before LOCKED, in ms.
+   * Default: DEPLOYSTATE_LOCK_WAIT_MS from the environment (createStateStore reads it; the CLI
+   * passes it to its migration), else about 15 s.
+   */
+  lockWaitMs?: number;
 }
 
 /** Evidence of one verify run, kept in the state and used by the gates. */

@@ -9,7 +9,7 @@ import { canonicalDigest, sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { createStateStore, Journal, stateFiles } from '../src/index.js';
+import { createStateStore, Journal, Migration, stateFiles } from '../src/index.js';
 import { underGateFence } from '../src/fence.js';
 import { readState, updateState } from '../src/state.js';
 import { sharedStateFile } from '../src/shared-state.js';
@@ -139,13 +139,19 @@ describe('the rollback gate', () => {
   // for LevelDB as long as LevelDB's lock wait lasts.
   for (const emergency of [false, true]) {
     it(`a deploy script paused holding LevelDB: rollback${emergency ? ' --emergency' : ''} is LOCKED naming it before the phase changes; once resumed it rolls back`, async () => {
-      const migration = await demoMigration(tempDir(), 'json-primary');
+      await (await demoMigration(tempDir(), 'json-primary')).close();
+      // About 1.5 s for LevelDB's lock (lockWaitMs) instead of the default 15 s: LOCKED counts its tries.
+      const migration = await Migration.open({ cwd: tempDir(), lockWaitMs: 1500 });
       const writer = runNode('paused-after-put.mjs', [tempDir(), '97', 'Held', 'bsctestnet']);
       try {
         await untilStopped(writer.process.pid as number);
         const error = await migration.rollback({ emergency }).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'LOCKED' });
         expect(String((error as Error).message)).toContain(`pid ${writer.process.pid}`);
+        // Over about 1.5 s: well under a second more, never the default 15 s.
+        const over = Number(/still locked after \d+ attempts over ([\d.]+) s/.exec(String((error as Error).message))?.[1]);
+        expect(over).toBeGreaterThanOrEqual(1.5);
+        expect(over).toBeLessThan(10);
         expect((await migration.status()).phase).toBe('json-primary');
         writer.process.kill('SIGCONT');
         expect((await writer.done).stdout).toContain('closed');

@@ -15,7 +15,7 @@ import {
 } from '@deploystate/core';
 import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
-import { wholeNumberOption } from '../number-option.js';
+import { lockWaitMsFromEnv } from '../number-option.js';
 import { openSideForReading } from '../read-only.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
@@ -35,24 +35,10 @@ export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
   return format;
 }
 
-/**
- * DEPLOYSTATE_LOCK_WAIT_MS: about how long export/import wait for another process's LevelDB lock
- * before LOCKED (unset: the backend's default, about 10 s). Retries every 25-50 ms meanwhile.
- */
-export function lockWaitFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): { attempts: number; minDelayMs: number; maxDelayMs: number } | undefined {
-  const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
-  if (raw === undefined || raw === '') return undefined;
-  const ms = wholeNumberOption(raw, 'DEPLOYSTATE_LOCK_WAIT_MS (milliseconds)', 0) as number;
-  const maxDelayMs = 50;
-  return { attempts: 1 + Math.ceil(ms / (maxDelayMs * 0.75)), minDelayMs: Math.min(maxDelayMs, ms), maxDelayMs };
-}
-
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
-  const { sideStore } = await import('@deploystate/migrator');
-  const lockWait = side === 'leveldb' ? lockWaitFromEnv() : undefined;
+  const { sideStore, leveldbLockWait } = await import('@deploystate/migrator');
+  const lockWait = side === 'leveldb' ? leveldbLockWait(lockWaitMsFromEnv()) : undefined;
   return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
