@@ -342,6 +342,10 @@ describe('packaging', () => {
       expect(made, `pnpm pack of ${p.name}`).toHaveLength(1);
       tarballOf.set(p.name, join(tarballs, made[0]!));
     }
+    // The two installs the tests share start now, side by side (mostly waiting on the registry);
+    // each test awaits its own, and a failed install fails the tests that use it.
+    if (tarballOf.size > 0) void fullInstall().catch(() => undefined);
+    if (LIBRARY.every((name) => tarballOf.has(name))) void libraryInstall().catch(() => undefined);
   }, TIMEOUT_MS);
 
   afterAll(async () => {
@@ -365,6 +369,21 @@ describe('packaging', () => {
       return consumer;
     })();
     return installed;
+  }
+
+  /**
+   * The library's packages alone, in a project shaped like Hardhat 2 (CommonJS, no "type"): one
+   * install, which an ESM project in a folder of it resolves too.
+   */
+  let libraryInstalled: Promise<string> | undefined;
+  function libraryInstall(): Promise<string> {
+    libraryInstalled ??= (async () => {
+      const consumer = await project('deploystate-hardhat-');
+      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'hardhat-project', private: true }, null, 2));
+      await npmInstall(consumer, [...LIBRARY.map((name) => tarballOf.get(name)!), '@types/node@20']);
+      return consumer;
+    })();
+    return libraryInstalled;
   }
 
   it('every tarball holds what a user needs and nothing else, with complete metadata', async () => {
@@ -502,11 +521,7 @@ import('@deploystate/core').then((esm) => {
     'the library alone installs without viem into a CommonJS project shaped like Hardhat 2 and an ESM one; each type-checks and a deploy script puts and gets through the store and the drop-in',
     async () => {
       if (!LIBRARY.every((name) => tarballOf.has(name))) return;
-      // One install, two projects: the Hardhat project (CommonJS, no "type") and, in a folder of
-      // it, an ESM project ("type": "module", nodenext) that resolves the same node_modules.
-      const consumer = await project('deploystate-hardhat-');
-      await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'hardhat-project', private: true }, null, 2));
-      await npmInstall(consumer, [...LIBRARY.map((name) => tarballOf.get(name)!), '@types/node@20']);
+      const consumer = await libraryInstall();
       expect(existsSync(join(consumer, 'node_modules', 'viem')), 'a library-only install must not hold viem').toBe(false);
 
       const esm = join(consumer, 'esm-project');
