@@ -44,7 +44,11 @@ export interface LevelDbStoreOptions extends BaseStoreOptions {
 export function lockWaitBudgetMs(lockWait: LockWait): number {
   const { attempts, minDelayMs, maxDelayMs } = lockWait;
   let total = 0;
-  for (let attempt = 1; attempt < attempts; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 20));
+  // The pauses double for at most 20 steps and are the same from then on: a wait set in hours
+  // (billions of tries, DEPLOYSTATE_LOCK_WAIT_MS) is added up in as many steps as one of seconds.
+  const ramp = Math.min(attempts - 1, 20);
+  for (let attempt = 1; attempt <= ramp; attempt++) total += Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1));
+  if (attempts - 1 > ramp) total += (attempts - 1 - ramp) * Math.min(maxDelayMs, minDelayMs * 2 ** 20);
   return total;
 }
 

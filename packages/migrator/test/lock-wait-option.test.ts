@@ -22,7 +22,11 @@ describe('the LevelDB lock wait (lockWaitMs, DEPLOYSTATE_LOCK_WAIT_MS)', () => {
       expect(lockWaitBudgetMs(wait), `${ms} ms`).toBeGreaterThanOrEqual(ms);
       expect(lockWaitBudgetMs({ ...wait, attempts: wait.attempts - 1 }), `${ms} ms`).toBeLessThan(ms);
     }
-  });
+    // A wait set in years is billions of tries: its length is added up at once, not try by try.
+    const years = leveldbLockWait(1_000_000_000_000);
+    expect(years.attempts).toBeGreaterThan(4_000_000_000);
+    expect(lockWaitBudgetMs(years)).toBeGreaterThanOrEqual(1_000_000_000_000);
+  }, 10_000);
 
   it('takes the option before the environment, and the environment when the option is not given', () => {
     expect(leveldbLockWait(undefined, { [LOCK_WAIT_ENV]: '1500' })).toEqual(leveldbLockWait(1500));
