@@ -48,6 +48,8 @@ interface Ack {
 interface Writer {
   /** Resolves once the script acknowledged its first write (or exited). */
   started: Promise<void>;
+  /** How many writes it has acknowledged so far. */
+  acked(): number;
   /** Tells the script to stop and waits for it: its acknowledged writes and refusals. */
   stop(): Promise<{ acks: Ack[]; errors: string[] }>;
 }
@@ -65,6 +67,7 @@ function startWriter(writerPath: string, cwd: string, paceMs: number, cycle?: { 
   })();
   return {
     started,
+    acked: () => out.match(/^ack /gm)?.length ?? 0,
     async stop() {
       child.stdin.write('stop\n');
       await exited;
@@ -171,6 +174,8 @@ const SHARED_WARMUP = 3;
 const SHARED_KEYS = 20;
 /** Timestamps a spell's scripts may use: far more than a spell's puts. */
 const STAMPS_PER_SPELL = 1_000_000;
+/** The longest the unmeasured first spell waits for both scripts to write all their contracts. */
+const SEEDING_LIMIT_MS = 30_000;
 
 /**
  * One deploy script, then two at once, writing the same network file (chain 97) every 10 ms, in
@@ -199,19 +204,23 @@ async function sharedFileRows(
       // script writes fewer than STAMPS_PER_SPELL a spell), so every spell finds the file at the
       // same size; an unmeasured first spell of both scripts writes them all once.
       let spell = 0;
-      const writeSpell = async (count: number, ms: number): Promise<Array<{ acks: Ack[]; errors: string[] }>> => {
+      const writeSpell = async (count: number, hold: (writers: Writer[]) => Promise<void>): Promise<Array<{ acks: Ack[]; errors: string[] }>> => {
         const stampBase = 1_800_000_000_000 + ++spell * STAMPS_PER_SPELL;
         const writers = Array.from({ length: count }, (_, n) =>
           startWriter(writerPath, walk.cwd, SHARED_PACE_MS, { keys: SHARED_KEYS, prefix: `Shared${n}_`, stampBase }),
         );
         await Promise.all(writers.map((w) => w.started));
-        await sleep(ms);
+        await hold(writers);
         return Promise.all(writers.map((w) => w.stop()));
       };
-      await writeSpell(2, SHARED_KEYS * SHARED_PACE_MS * 3);
+      // Until each script has written every one of its contracts (a slow first put, or a loaded
+      // machine, could leave some for the measured spells to add), within a bound.
+      await writeSpell(2, async (writers) => {
+        for (let waited = 0; writers.some((w) => w.acked() < SHARED_KEYS) && waited < SEEDING_LIMIT_MS; waited += SHARED_PACE_MS) await sleep(SHARED_PACE_MS);
+      });
       for (let round = 0; round < sharedRounds(context); round++) {
         for (const count of round % 2 === 0 ? [1, 2] : [2, 1]) {
-          for (const { acks, errors } of await writeSpell(count, sharedSpellMs(context))) {
+          for (const { acks, errors } of await writeSpell(count, () => sleep(sharedSpellMs(context)))) {
             (count === 1 ? puts.one : puts.two).push(...acks.slice(SHARED_WARMUP).map((a) => a.putMs));
             refused.push(...errors);
           }
