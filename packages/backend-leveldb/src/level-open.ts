@@ -176,8 +176,11 @@ async function openLevelWaiting(open: LevelOpen, waited: { yes: boolean }): Prom
       }
       const handover = open.handover;
       if (!handover) {
-        if (attempt >= attempts) throw lockedError(path, attempts, error, Date.now() - begun);
-        await sleep(backoff(open.lockWait, attempt));
+        // The whole schedule's length, not its count of tries: each pause is jittered down to half
+        // its length, so the tries alone ended after 50-100% of the wait asked for (a 300 ms wait
+        // gave up after 0.2 s).
+        if (Date.now() >= deadline) throw lockedError(path, attempt, error, Date.now() - begun);
+        await sleep(Math.min(backoff(open.lockWait, attempt), Math.max(1, deadline - Date.now())));
         continue;
       }
       // A sharing holder releases as soon as its operations in flight end: ask, and look often

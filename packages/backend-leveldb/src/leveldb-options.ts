@@ -2,7 +2,11 @@
 import type { BaseStoreOptions } from '@deploystate/core';
 
 export interface LockWait {
-  /** How many times to try opening while another process holds the LOCK. */
+  /**
+   * The wait's length while another process holds the LOCK, counted in tries: the wait lasts as long
+   * as the pauses between this many tries add up to at full length (lockWaitBudgetMs); the pauses
+   * are jittered shorter, so more tries may fit.
+   */
   attempts: number;
   /** First delay between attempts; doubles up to maxDelayMs (with jitter). */
   minDelayMs: number;

@@ -4,7 +4,7 @@ import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
-import { LevelDbStore, openSnapshot, snapshotLevelDb, writeLegacyStore } from '../src/index.js';
+import { LevelDbStore, lockWaitBudgetMs, openSnapshot, snapshotLevelDb, writeLegacyStore } from '../src/index.js';
 import { holdLock, rec, runNode, storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('proc', { seed: true });
@@ -43,6 +43,19 @@ describe('the lock', () => {
       expect(locked?.data).toEqual({ holders: [{ pid: holder.process.pid, command: expect.any(String) }] });
     }
     expect(store.status).toBe('closed');
+
+    // The wait lasts what the schedule adds up to at full length (315 ms here), with a hand-over
+    // (idle close on) or without: jittered pauses, up to half as long, never end it sooner.
+    const schedule = { attempts: 7, minDelayMs: 5, maxDelayMs: 200 };
+    expect(lockWaitBudgetMs(schedule)).toBe(315);
+    for (const idleCloseMs of [0, 0, 250]) {
+      const started = Date.now();
+      await expect(new LevelDbStore({ path: folder.path, lockWait: schedule, idleCloseMs }).open(), `idleCloseMs ${idleCloseMs}`).rejects.toMatchObject({
+        code: 'LOCKED',
+        message: expect.stringMatching(/over 0\.[3-9] s\)$/),
+      });
+      expect(Date.now() - started, `idleCloseMs ${idleCloseMs}`).toBeGreaterThanOrEqual(315);
+    }
 
     // Started while the lock is held, so it must wait through at least one LOCKED attempt.
     const patient = new LevelDbStore({ path: folder.path, lockWait: { attempts: 500, minDelayMs: 2, maxDelayMs: 20 } });
