@@ -2,10 +2,9 @@
 // to where the user ran the command), the output, and the confirmation step for destructive work.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ErrorCodes, NetworkRegistry, parseAcknowledgements, StateError, type Acknowledgement, type NetworkDefinition } from '@deploystate/core';
+import { ErrorCodes, NetworkRegistry, parseAcknowledgements, projectLockWaitMs, StateError, type Acknowledgement, type NetworkDefinition } from '@deploystate/core';
 import { PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig } from '@deploystate/migrator/project-config';
 import { fitToTerminal, Output } from './output.js';
-import { lockWaitMsFromEnv } from './number-option.js';
 import { askYesNo } from './prompt.js';
 import { stdoutState } from './stdout-state.js';
 import { showWarnings } from './warnings.js';
@@ -33,6 +32,8 @@ export interface CliConfig {
   networks: NetworkDefinition[];
   /** The project's own commands for runbook checks (`project-check <name>`), by check name. */
   projectChecks: Record<string, string>;
+  /** How long an open of LevelDB waits for another process's lock, ms (DEPLOYSTATE_LOCK_WAIT_MS wins). */
+  lockWaitMs?: number;
   /** The file it came from, when there was one. */
   file?: string;
 }
@@ -75,6 +76,7 @@ export function loadConfig(cwd: string, explicit: string | undefined): CliConfig
   if (project.leveldb !== undefined) config.leveldb = project.leveldb;
   if (project.deployments !== undefined) config.deployments = project.deployments;
   if (project.stateDir !== undefined) config.stateDir = project.stateDir;
+  if (project.lockWaitMs !== undefined) config.lockWaitMs = project.lockWaitMs;
   return config;
 }
 
@@ -120,6 +122,15 @@ export class Context {
     return registry;
   }
 
+  /**
+   * How long an open of LevelDB waits for another process's lock, for every store the command opens:
+   * DEPLOYSTATE_LOCK_WAIT_MS, else the config's `lockWaitMs`; undefined for the migrator's default
+   * (about 15 s). A malformed variable is INVALID_ARGUMENT naming it (exit 2).
+   */
+  lockWaitMs(): number | undefined {
+    return projectLockWaitMs(undefined, process.env, this.config.lockWaitMs);
+  }
+
   /** Options for the migrator's Migration.open / createStateStore. */
   migrationOptions(): {
     cwd: string;
@@ -130,7 +141,7 @@ export class Context {
     acknowledgements: Acknowledgement[];
     lockWaitMs?: number;
   } {
-    const lockWaitMs = lockWaitMsFromEnv();
+    const lockWaitMs = this.lockWaitMs();
     return {
       cwd: this.cwd,
       acknowledgements: this.config.acknowledge,

@@ -1,6 +1,7 @@
-// Whole-number options (--batch-size, --limit, --interval, --soak, the RPC limits) and variables
-// (DEPLOYSTATE_LOCK_WAIT_MS): one check, one message, so no command takes `abc` silently while
-// another refuses it. The check judges the text as typed: program.ts hands commands that text.
+// Whole-number options (--batch-size, --limit, --interval, --soak, the RPC limits): one check, one
+// message, so no command takes `abc` silently while another refuses it. The check judges the text
+// as typed: program.ts hands commands that text. (DEPLOYSTATE_LOCK_WAIT_MS is read by core, as
+// deploy scripts read it: Context.lockWaitMs.)
 import { ErrorCodes, StateError } from '@deploystate/core';
 
 /** The value as a whole number >= `min` (default 1); undefined when not given; INVALID_ARGUMENT naming `name` (the flag or variable) otherwise. */
@@ -12,14 +13,4 @@ export function wholeNumberOption(value: unknown, name: string, min = 1): number
   if (!Number.isSafeInteger(n) || n < min)
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a whole number${min === 1 ? ' above 0' : ` of at least ${min}`}, got ${text}`);
   return n;
-}
-
-/**
- * DEPLOYSTATE_LOCK_WAIT_MS: about how long an open of LevelDB waits for another process's lock
- * before LOCKED, for every command (its migration and export/import's own stores); undefined when
- * unset (the migrator's default, about 15 s).
- */
-export function lockWaitMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env.DEPLOYSTATE_LOCK_WAIT_MS;
-  return raw === undefined || raw === '' ? undefined : wholeNumberOption(raw, 'DEPLOYSTATE_LOCK_WAIT_MS (milliseconds)', 0);
 }

@@ -24,6 +24,8 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   delete env.INIT_CWD;
   delete env.EMERGENCY_ROLLBACK;
   delete env.DUAL_WRITE_MODE;
+  // A wait set in the shell running the tests would change what each test waits for.
+  delete env.DEPLOYSTATE_LOCK_WAIT_MS;
   return { ...env, ...extra };
 }
 

@@ -17,7 +17,7 @@ export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
  * would otherwise leave the default path in force, and a deploy script reading an empty store
  * there redeploys contracts that exist.
  */
-export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc'] as const;
+export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc', 'lockWaitMs'] as const;
 
 /**
  * The keys an entry of each list may hold (core's `NetworkDefinition` and `Acknowledgement`). Refused
@@ -42,6 +42,11 @@ export interface ProjectConfig {
   projectChecks: Record<string, string>;
   /** Endpoints by chain id, for `verify-chain` (which checks each entry). */
   rpc?: Record<string, unknown>;
+  /**
+   * How long an open of LevelDB waits for another process's lock, in milliseconds, for every command
+   * and deploy script of the project; DEPLOYSTATE_LOCK_WAIT_MS and a call's `lockWaitMs` win over it.
+   */
+  lockWaitMs?: number;
   /** The file read; undefined when there is none. */
   file?: string;
   /** Every field of the file as parsed (empty without a file), for callers that read more of it. */
@@ -75,6 +80,16 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
     }
     config.rpc = rpc as Record<string, unknown>;
   }
+  const lockWaitMs = fields.lockWaitMs;
+  if (lockWaitMs !== undefined) {
+    // A JSON number of whole milliseconds: "15000" in quotes, 1.5 or -1 would leave the wait unclear.
+    if (typeof lockWaitMs !== 'number' || !Number.isSafeInteger(lockWaitMs) || lockWaitMs < 0)
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `lockWaitMs must be a whole number of milliseconds >= 0, got ${describeValue(lockWaitMs)}`, {
+        file,
+        hint: '"lockWaitMs": 5000 (or leave it out for the default wait, about 15 s)',
+      });
+    config.lockWaitMs = lockWaitMs;
+  }
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];
     if (value === undefined) continue;
@@ -89,6 +104,17 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   // Registering now turns a malformed entry into INVALID_CONFIG naming the file, for every reader.
   projectRegistry(config);
   return config;
+}
+
+/** A config value as the message names it: a string in quotes, a number as written, anything else by its kind. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  // An exact number literal (1.5, 1e3) is held as an object that prints as written.
+  const printed = String(value);
+  return printed.startsWith('[object') ? 'an object' : printed;
 }
 
 function strings(value: unknown, what: string, file: string): string[] {

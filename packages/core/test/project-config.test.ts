@@ -7,6 +7,7 @@ import { ErrorCodes } from '../src/errors.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, readProjectConfig } from '../src/project-config.js';
+import { LOCK_WAIT_ENV, lockWaitMsFromEnv, projectLockWaitMs } from '../src/lock-wait.js';
 import { MAX_JSON_DEPTH } from '../src/codec.js';
 import { thrown } from './thrown.js';
 
@@ -120,6 +121,54 @@ describe('readProjectConfig', () => {
         JSON.stringify(fields),
       ).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
     }
+  });
+
+  it("lockWaitMs is the file's whole number of milliseconds; anything else is INVALID_CONFIG naming it and the file", async () => {
+    const file = join(dir, 'deploystate.config.json');
+    for (const ms of [0, 1, 15_000, Number.MAX_SAFE_INTEGER]) {
+      await writeFile(file, JSON.stringify({ lockWaitMs: ms }));
+      expect(readProjectConfig(dir).lockWaitMs, String(ms)).toBe(ms);
+    }
+    await writeFile(file, '{}');
+    expect(readProjectConfig(dir).lockWaitMs).toBeUndefined();
+    // Written as text, not through JSON.stringify: 1.0, 1e3 and a number past 2^53 stay as typed.
+    for (const [text, shown] of [
+      ['-1', '-1'],
+      ['1.5', '1.5'],
+      ['1e3', '1e3'],
+      ['1.0', '1.0'],
+      ['123456789012345678901234567890', '123456789012345678901234567890'],
+      ['"15000"', '"15000"'],
+      ['true', 'true'],
+      ['null', 'null'],
+      ['[15000]', 'an array'],
+      ['{"ms": 1}', 'an object'],
+    ]) {
+      await writeFile(file, `{ "lockWaitMs": ${text} }`);
+      const error = thrown(() => readProjectConfig(dir));
+      expect(error, text).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
+      expect((error as Error).message, text).toBe(`lockWaitMs must be a whole number of milliseconds >= 0, got ${shown}`);
+    }
+  });
+
+  it('DEPLOYSTATE_LOCK_WAIT_MS is digits only, and a call\'s option wins over it, and it over the file', () => {
+    expect(lockWaitMsFromEnv({})).toBeUndefined();
+    expect(lockWaitMsFromEnv({ [LOCK_WAIT_ENV]: '' })).toBeUndefined();
+    expect(lockWaitMsFromEnv({ [LOCK_WAIT_ENV]: '0' })).toBe(0);
+    expect(lockWaitMsFromEnv({ [LOCK_WAIT_ENV]: '1500' })).toBe(1500);
+    for (const raw of ['soon', '1e3', '0x10', '-5', '1.0', ' 15', '15 ', '99999999999999999999']) {
+      expect(thrown(() => lockWaitMsFromEnv({ [LOCK_WAIT_ENV]: raw })), raw).toMatchObject({
+        code: ErrorCodes.INVALID_ARGUMENT,
+        message: `${LOCK_WAIT_ENV} must be a whole number of milliseconds >= 0 (digits only), got ${JSON.stringify(raw)}`,
+      });
+    }
+    const env = { [LOCK_WAIT_ENV]: '1500' };
+    expect(projectLockWaitMs(300, env, 20_000)).toBe(300);
+    expect(projectLockWaitMs(undefined, env, 20_000)).toBe(1500);
+    expect(projectLockWaitMs(undefined, {}, 20_000)).toBe(20_000);
+    expect(projectLockWaitMs(undefined, {}, undefined)).toBeUndefined();
+    // A malformed variable is refused even where the file sets a wait: it is not silently passed over.
+    expect(thrown(() => projectLockWaitMs(undefined, { [LOCK_WAIT_ENV]: 'soon' }, 20_000))).toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
   });
 
   it('a leading UTF-8 byte-order mark is read past', async () => {

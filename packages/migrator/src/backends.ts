@@ -1,9 +1,9 @@
 // The one place that constructs the two backends, so the rest of the migrator speaks only
 // StateStore. LevelDB is opened with a short idle close: deploy scripts, the CLI and analysis
 // take turns on its single-process lock.
-import { LevelDbStore, lockWaitBudgetMs, type LockWait } from '@deploystate/backend-leveldb';
+import { LevelDbStore, type LockWait } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { ErrorCodes, StateError, type DeploymentRecord, type NetworkRegistry, type StateStore } from '@deploystate/core';
+import { lockWaitMsFromEnv, lockWaitRefused, type DeploymentRecord, type NetworkRegistry, type StateStore } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
 /**
@@ -29,29 +29,17 @@ export interface BackendOptions {
 /** Deploy scripts and the migrator queue for LevelDB's lock; about 15 s before LOCKED (rollback readiness waits as long). */
 export const LEVELDB_LOCK_WAIT = { attempts: 80, minDelayMs: 5, maxDelayMs: 200 } as const;
 
-/** The environment variable that sets how long LevelDB's lock is waited for (`lockWaitMs`). */
-export const LOCK_WAIT_ENV = 'DEPLOYSTATE_LOCK_WAIT_MS';
-
 /**
- * The lock wait for `lockWaitMs` (the option, else DEPLOYSTATE_LOCK_WAIT_MS in `env`): the default
- * back-off, with as many tries as it takes to wait at least that long (0: one try, no wait).
- * Unset: LEVELDB_LOCK_WAIT. Not a whole number of milliseconds: INVALID_ARGUMENT naming it.
+ * The lock wait for `lockWaitMs` (the option, else DEPLOYSTATE_LOCK_WAIT_MS in `env`; a caller that
+ * reads deploystate.config.json passes its `lockWaitMs` as the option when neither is set, see
+ * withProjectConfig): the default back-off, with as many tries as it takes to wait at least that
+ * long (0: one try, no wait). Unset: LEVELDB_LOCK_WAIT. Not a whole number of milliseconds:
+ * INVALID_ARGUMENT naming it.
  */
 export function leveldbLockWait(lockWaitMs: number | undefined, env: NodeJS.ProcessEnv = {}): LockWait {
-  let ms = lockWaitMs;
-  let named = 'lockWaitMs';
-  const raw = env[LOCK_WAIT_ENV];
-  if (ms === undefined && raw !== undefined && raw !== '') {
-    named = LOCK_WAIT_ENV;
-    // Digits only, as the CLI's options: Number() would also take 0x10, 1e3 and 1.0.
-    ms = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  }
+  const ms = lockWaitMs ?? lockWaitMsFromEnv(env);
   if (ms === undefined) return LEVELDB_LOCK_WAIT;
-  if (!Number.isSafeInteger(ms) || ms < 0)
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${named} must be a whole number of milliseconds >= 0 (digits only), got ${named === LOCK_WAIT_ENV ? JSON.stringify(raw) : String(lockWaitMs)}`, {
-      data: { name: named },
-      hint: `unset it for the default wait (about ${Math.round(lockWaitBudgetMs(LEVELDB_LOCK_WAIT) / 1000)} s)`,
-    });
+  if (!Number.isSafeInteger(ms) || ms < 0) throw lockWaitRefused('lockWaitMs', String(lockWaitMs));
   // The back-off doubles up to maxDelayMs, then tries every maxDelayMs: count the ramp, then divide.
   let attempts = 1;
   let waited = 0;

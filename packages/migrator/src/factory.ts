@@ -91,13 +91,14 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   private leftoverCheck: Promise<void> | undefined;
 
   constructor(given: StateStoreOptions = {}) {
-    // The files, chain names and paths the CLI uses: deploystate.config.json fills what `given` leaves out.
-    const options = withProjectConfig(given);
+    // The files, chain names, paths and lock wait the CLI uses: deploystate.config.json fills what
+    // `given` leaves out (its lock wait also what DEPLOYSTATE_LOCK_WAIT_MS leaves out).
+    const options = withProjectConfig(given, given.env ?? process.env);
     const registry = options.registry ?? new NetworkRegistry();
     // Deploy scripts use the store as they used the old StateManager, without calling open().
     super({ registry, openOnFirstUse: true });
     const files = stateFiles(resolvePaths(options));
-    // A bad DEPLOYSTATE_LOCK_WAIT_MS fails here, naming it, before anything is opened.
+    // A bad DEPLOYSTATE_LOCK_WAIT_MS or lockWaitMs fails here, naming it, before anything is opened.
     const lockWait = leveldbLockWait(options.lockWaitMs, options.env ?? process.env);
     this.location = files.stateDir;
     this.journal = new Journal(files.journal, files.journalLock);

@@ -34,7 +34,8 @@ export {
   type SideStoreOptions,
   type StoreFolders,
 } from './command-stores.js';
-export { leveldbLockWait, LOCK_WAIT_ENV } from './backends.js';
+export { leveldbLockWait } from './backends.js';
+export { LOCK_WAIT_ENV } from '@deploystate/core';
 export { journalledKeys, openIntents, summarizeJournal, type JournalSummary } from './journal-queries.js';
 export {
   Journal,

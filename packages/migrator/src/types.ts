@@ -31,8 +31,9 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
   now?: () => number;
   /**
    * About how long an open of LevelDB waits for another process's lock before LOCKED, in ms.
-   * Default: DEPLOYSTATE_LOCK_WAIT_MS from the environment (createStateStore reads it; the CLI
-   * passes it to its migration), else about 15 s.
+   * Default: DEPLOYSTATE_LOCK_WAIT_MS from the environment, else `lockWaitMs` in
+   * deploystate.config.json (createStateStore reads both; the CLI passes them to its migration),
+   * else about 15 s.
    */
   lockWaitMs?: number;
 }

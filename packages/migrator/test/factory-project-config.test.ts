@@ -97,8 +97,10 @@ describe('createStateStore() and the project config', () => {
     // A misspelt key inside a network entry too: the alias would be left unregistered without a word.
     writeFileSync(join(other, PROJECT_CONFIG_FILE), JSON.stringify({ networks: [{ chainId: 56, name: 'bsc', alias: ['binance'], tier: 'mainnet' }] }));
     expect(() => createStateStore({ cwd: other })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('networks[0].alias') }));
-    // With every path and the registry given, the file could change nothing: it is not read.
+    // With every path and the registry given, the file may still set the lock wait: it is read.
     const given = { leveldb: 'l', deployments: 'd', stateDir: 's', registry: new NetworkRegistry() };
-    expect(createStateStore({ cwd: other, ...given }).location).toBe(join(other, 's'));
+    expect(() => createStateStore({ cwd: other, ...given })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    // With the wait given too, the file could change nothing: it is not read.
+    expect(createStateStore({ cwd: other, ...given, lockWaitMs: 1000 }).location).toBe(join(other, 's'));
   });
 });

@@ -1,12 +1,16 @@
 // How long an open of LevelDB waits for another process's lock: `lockWaitMs` (Migration and
-// createStateStore) or DEPLOYSTATE_LOCK_WAIT_MS (createStateStore's environment; the CLI passes it
-// on). The schedule keeps the default back-off with as many tries as fit; a bad value is refused
+// createStateStore), else DEPLOYSTATE_LOCK_WAIT_MS (createStateStore's environment; the CLI passes
+// it on), else `lockWaitMs` in deploystate.config.json. The schedule keeps the default back-off with as many tries as fit; a bad value is refused
 // naming it, before anything is opened. A real paused holder shows the wait is the one asked for.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockWaitBudgetMs } from '@deploystate/backend-leveldb';
-import { sampleRecord } from '@deploystate/core';
+import { NetworkRegistry, sampleRecord } from '@deploystate/core';
 import { createStateStore, leveldbLockWait, LOCK_WAIT_ENV } from '../src/index.js';
 import { LEVELDB_LOCK_WAIT } from '../src/backends.js';
+import { withProjectConfig, type ProjectConfigOption } from '../src/project-options.js';
+import type { MigrationOptions } from '../src/types.js';
 import { demoMigration, runNode, untilStopped, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-lock-wait-');
@@ -43,12 +47,31 @@ describe('the LevelDB lock wait (lockWaitMs, DEPLOYSTATE_LOCK_WAIT_MS)', () => {
     expect(() => createStateStore({ cwd: tempDir(), env: { [LOCK_WAIT_ENV]: 'soon' } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
-  it("a deploy script's store waits about as long as DEPLOYSTATE_LOCK_WAIT_MS for a paused holder, then LOCKED names it", async () => {
+  it("takes deploystate.config.json's lockWaitMs where neither the option nor the variable sets the wait", async () => {
+    const cwd = tempDir();
+    const completed = (options: MigrationOptions & ProjectConfigOption, env: NodeJS.ProcessEnv): number | undefined => withProjectConfig(options, env).lockWaitMs;
+    await writeFile(join(cwd, 'deploystate.config.json'), JSON.stringify({ lockWaitMs: 20_000 }));
+    expect(completed({ cwd }, {})).toBe(20_000);
+    expect(completed({ cwd }, { [LOCK_WAIT_ENV]: '1500' })).toBe(1500);
+    expect(completed({ cwd, lockWaitMs: 300 }, { [LOCK_WAIT_ENV]: '1500' })).toBe(300);
+    // Every path and the registry given: the file is still read for the wait, unless the wait is given too.
+    const named = { cwd, leveldb: join(cwd, 'leveldb'), deployments: join(cwd, 'deployments'), stateDir: join(cwd, '.deploystate'), registry: new NetworkRegistry() };
+    expect(completed(named, {})).toBe(20_000);
+    expect(completed({ ...named, projectConfig: false }, {})).toBeUndefined();
+    await writeFile(join(cwd, 'deploystate.config.json'), JSON.stringify({ lockWaitMs: '20000' }));
+    expect(() => createStateStore({ cwd, env: {} })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('lockWaitMs') }));
+  });
+
+  it.each([
+    ['DEPLOYSTATE_LOCK_WAIT_MS', { [LOCK_WAIT_ENV]: '400' }, undefined],
+    ["deploystate.config.json's lockWaitMs", {}, 400],
+  ] as const)("a deploy script's store waits about as long as %s says for a paused holder, then LOCKED names it", async (_what, env, configured) => {
     await (await demoMigration(tempDir(), 'created')).close();
+    if (configured !== undefined) await writeFile(join(tempDir(), 'deploystate.config.json'), JSON.stringify({ lockWaitMs: configured }));
     const writer = runNode('paused-after-put.mjs', [tempDir(), '97', 'Held', 'bsctestnet']);
     try {
       await untilStopped(writer.process.pid as number);
-      const store = createStateStore({ cwd: tempDir(), env: { [LOCK_WAIT_ENV]: '400' } });
+      const store = createStateStore({ cwd: tempDir(), env });
       try {
         const error = await store.putContract(97, sampleRecord(97, 'Waiting', 'bsctestnet')).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'LOCKED' });

@@ -15,7 +15,6 @@ import {
 } from '@deploystate/core';
 import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
-import { lockWaitMsFromEnv } from '../number-option.js';
 import { openSideForReading } from '../read-only.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
@@ -38,7 +37,7 @@ export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
   const { sideStore, leveldbLockWait } = await import('@deploystate/migrator');
-  const lockWait = side === 'leveldb' ? leveldbLockWait(lockWaitMsFromEnv()) : undefined;
+  const lockWait = side === 'leveldb' ? leveldbLockWait(ctx.lockWaitMs()) : undefined;
   return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
