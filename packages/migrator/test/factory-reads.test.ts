@@ -1,11 +1,12 @@
 // The factory's read path: one stat of state.json before every read, a re-read only when it
 // changed, so a phase change by another process steers the very next get/has.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, sampleRecord } from '@deploystate/core';
+import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { createStateStore, PhaseWatcher, readState, sharedStateFile, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
+import { createStateStore, PhaseWatcher, readState, resolvePaths, sharedStateFile, stateFiles, writeState, type MigrationPhase } from '../src/index.js';
 import { demoMigration, disagreeingSides, runNode, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-factory-reads-');
@@ -38,6 +39,35 @@ describe('factory reads follow the persisted phase', () => {
       await store.close();
     }
     await expect(store.get(56, 'Token')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+
+  it("a get served from the JSON store's memory follows a phase change another process made just before it", async () => {
+    await (await demoMigration(tempDir(), 'json-primary')).close();
+    const files = stateFiles(resolvePaths({ cwd: tempDir() }));
+    // LevelDB's record of one key made to differ from the file's, so each read shows which side served it.
+    const json = new JsonFileStore({ dir: join(tempDir(), 'deployments') });
+    await json.open();
+    const fromJson = (await json.get(56, 'LookCoin')) as DeploymentRecord;
+    await json.close();
+    const fromLevelDb = { ...fromJson, timestamp: typeof fromJson.timestamp === 'bigint' ? fromJson.timestamp + 1n : Number(fromJson.timestamp) + 1 };
+    const leveldb = new LevelDbStore({ path: join(tempDir(), 'leveldb') });
+    await leveldb.open();
+    await leveldb.put(fromLevelDb);
+    await leveldb.close();
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    try {
+      for (let flip = 0; flip < 2; flip++) {
+        // Twice from the file: the second is served from the JSON store's memory.
+        expect(await store.get(56, 'LookCoin')).toEqual(fromJson);
+        expect(await store.get(56, 'LookCoin')).toEqual(fromJson);
+        await setPhaseElsewhere(tempDir(), 'dual-write');
+        expect(await store.get(56, 'LookCoin')).toEqual(fromLevelDb);
+        await setPhaseElsewhere(tempDir(), 'json-primary');
+      }
+      expect((await readState(files)).phase).toBe('json-primary');
+    } finally {
+      await store.close();
+    }
   });
 
   it('a store never opened opens on its first get, and an invalid key is refused with INVALID_KEY', async () => {
