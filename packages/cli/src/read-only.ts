@@ -9,8 +9,8 @@ import type { Context } from './context.js';
 
 /** LevelDB through a snapshot copy, the deployments folder through a JSON store that writes nothing. */
 export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json'): Promise<ReadOnlySide> {
-  const { openSideForReading: open } = await import('@deploystate/migrator');
-  return open(ctx.paths, side, ctx.registry());
+  const { openSideForReading: open, leveldbLockWait } = await import('@deploystate/migrator');
+  return open(ctx.paths, side, ctx.registry(), leveldbLockWait(ctx.lockWaitMs()));
 }
 
 /**
@@ -60,8 +60,9 @@ export async function copyProject(ctx: Context, stateDir: string): Promise<Proje
     const deployments = join(root, 'deployments');
     const state = join(root, 'state');
     if (await exists(join(ctx.paths.leveldb, 'CURRENT'))) {
+      const { leveldbLockWait } = await import('@deploystate/migrator');
       const { snapshotLevelDb } = await import('@deploystate/backend-leveldb');
-      await snapshotLevelDb(ctx.paths.leveldb, leveldb);
+      await snapshotLevelDb(ctx.paths.leveldb, leveldb, { lockWait: leveldbLockWait(ctx.lockWaitMs()) });
     }
     if (await exists(ctx.paths.deployments))
       await cp(ctx.paths.deployments, deployments, { recursive: true, filter: (src) => src !== join(ctx.paths.deployments, '.deploystate') });

@@ -2,7 +2,7 @@
 // import, restore, the read-only commands and the drills. Built here, beside backends.ts, so the
 // CLI asks for a store by what it is for and never sets a backend's constructor options itself.
 import { JsonFileStore } from '@deploystate/backend-json';
-import { LevelDbStore, openSnapshot, type LevelDbStoreOptions } from '@deploystate/backend-leveldb';
+import { LevelDbStore, openSnapshot, type LevelDbStoreOptions, type LockWait } from '@deploystate/backend-leveldb';
 import type { NetworkRegistry, StateStore } from '@deploystate/core';
 import type { Side } from './routing.js';
 import type { MigrationPaths } from './types.js';
@@ -74,9 +74,10 @@ export interface ReadOnlySide {
  * a snapshot copy in a temp folder (opening the live folder rewrites its log and MANIFEST), the
  * deployments folder through a JSON store that creates and writes nothing.
  */
-export async function openSideForReading(folders: StoreFolders, side: Side, registry: NetworkRegistry): Promise<ReadOnlySide> {
+export async function openSideForReading(folders: StoreFolders, side: Side, registry: NetworkRegistry, lockWait?: LockWait): Promise<ReadOnlySide> {
   if (side === 'leveldb') {
-    const snapshot = await openSnapshot(folders.leveldb, { registry });
+    // `lockWait`: how long the snapshot waits for a restore's swap of the folder to finish.
+    const snapshot = await openSnapshot(folders.leveldb, { registry, ...(lockWait !== undefined && { lockWait }) });
     return { store: snapshot.store, location: folders.leveldb, dispose: () => snapshot.dispose() };
   }
   const store = new JsonFileStore({ dir: folders.deployments, readOnly: true, registry });

@@ -13,8 +13,16 @@ export interface MigrationContext {
   now(): number;
   leveldb(): Promise<LevelDbStore>;
   json(): Promise<JsonFileStore>;
-  /** How long an open of the live LevelDB waits for another process's lock (default LEVELDB_LOCK_WAIT). */
+  /**
+   * How long an open of the live LevelDB waits for another process's lock (default LEVELDB_LOCK_WAIT),
+   * and a snapshot of it for a restore's swap of the folder to finish.
+   */
   lockWait?: LockWait;
+}
+
+/** A snapshot's options for the migration's wait (snapshotWait(ctx) spread into openSnapshot's or snapshotLevelDb's). */
+export function snapshotWait(ctx: Pick<MigrationContext, 'lockWait'>): { lockWait?: LockWait } {
+  return ctx.lockWait === undefined ? {} : { lockWait: ctx.lockWait };
 }
 
 export const isoNow = (ctx: Pick<MigrationContext, 'now'>): string => new Date(ctx.now()).toISOString();

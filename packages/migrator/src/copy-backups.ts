@@ -4,7 +4,7 @@ import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { snapshotLevelDb } from '@deploystate/backend-leveldb';
 import { removeOnInterrupt, type StoreDigest } from '@deploystate/core';
-import { isoNow, type MigrationContext } from './context.js';
+import { isoNow, snapshotWait, type MigrationContext } from './context.js';
 import { digestBackupFolder, readBackupDigest, recordBackupDigest } from './leveldb-backups.js';
 import type { CopyReport } from './types.js';
 
@@ -79,7 +79,7 @@ export class CopyBackups {
     await rm(partial, { recursive: true, force: true });
     const dropCleanup = removeOnInterrupt(partial);
     try {
-      await snapshotLevelDb(this.leveldbSource, partial);
+      await snapshotLevelDb(this.leveldbSource, partial, snapshotWait(this.ctx));
       await rename(partial, this.leveldbBackup);
     } catch (error) {
       await rm(partial, { recursive: true, force: true });

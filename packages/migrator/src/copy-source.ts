@@ -4,7 +4,7 @@
 // after the quiet point; the copy writes each chain's file holding the fence, so no drain lands
 // between its look at the journal and its write, and it keeps what such a drain wrote.
 import { openSnapshot, type LevelDbStore, type OpenedSnapshot } from '@deploystate/backend-leveldb';
-import type { MigrationContext } from './context.js';
+import { snapshotWait, type MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { pendingKeys } from './outbox-status.js';
 import { quietPoint } from './written-since.js';
@@ -32,12 +32,12 @@ export interface CopySource {
  * the journal's position without the fence: it writes nothing, so nothing can land in between.
  */
 export async function openCopySource(
-  ctx: Pick<MigrationContext, 'files' | 'journal' | 'registry'>,
+  ctx: Pick<MigrationContext, 'files' | 'journal' | 'registry' | 'lockWait'>,
   live: LevelDbStore | undefined,
   dryRun: boolean,
 ): Promise<CopySource> {
   const seq = dryRun ? await ctx.journal.lastSeq() : await quietPoint(ctx, 'migrate');
-  let snapshot: OpenedSnapshot | undefined = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry });
+  let snapshot: OpenedSnapshot | undefined = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry, ...snapshotWait(ctx) });
   try {
     await live?.handBack();
     const pending = await pendingKeys(snapshot.store);

@@ -15,7 +15,7 @@ import { verifyChainOnSide } from './chain-evidence.js';
 import type { ChainVerificationReport } from './chain/types.js';
 import type { CommandContext } from './command-context.js';
 import { admit, differingKeys, gateFinding, transition, verifyAndRecord } from './command-gates.js';
-import type { MigrationContext } from './context.js';
+import { snapshotWait, type MigrationContext } from './context.js';
 import { assertFilesIntact, coownedContext } from './coowned.js';
 import { foldIn, recordLevelDb, type FoldInReport } from './cutover-leveldb.js';
 import { recheckBeforeFence, recheckUnderFence } from './cutover-recheck.js';
@@ -190,7 +190,7 @@ export async function runFoldIn(c: CommandContext, options: { from?: string; dry
       hint: "nothing to compare LevelDB with; compare a teammate's export by hand",
     });
   const from = options.from ?? c.paths.leveldb;
-  const source = await openSnapshot(from, { registry: c.registry });
+  const source = await openSnapshot(from, { registry: c.registry, ...snapshotWait(c.ctx) });
   const writer = createStateStore({ ...c.paths, registry: c.registry });
   try {
     await writer.open();

@@ -110,13 +110,13 @@ export class Migration {
 
   /** The context of read-only commands: a LevelDB snapshot and a JSON store that never writes. */
   private get readCtx(): MigrationContext {
-    const sides = (this.readOnlySides ??= new ReadOnlySides(this.paths, this.registry));
+    const sides = (this.readOnlySides ??= new ReadOnlySides(this.paths, this.registry, this.lockWait));
     return { ...this.ctx, leveldb: () => sides.leveldb(), json: () => sides.json() };
   }
 
   /** Runs `work` on a fresh snapshot context (a gate that reads again must not see an old copy), closed afterwards. */
   private async withReadCtx<T>(work: (ctx: MigrationContext) => Promise<T>): Promise<T> {
-    const sides = new ReadOnlySides(this.paths, this.registry);
+    const sides = new ReadOnlySides(this.paths, this.registry, this.lockWait);
     try {
       return await work({ ...this.ctx, leveldb: () => sides.leveldb(), json: () => sides.json() });
     } finally {

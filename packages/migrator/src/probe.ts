@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore, snapshotLevelDb } from '@deploystate/backend-leveldb';
 import { canonicalDigest, removeOnInterrupt, sampleRecord, tempFolderRemovedOnInterrupt, type StateStore } from '@deploystate/core';
-import { isoNow, type MigrationContext } from './context.js';
+import { isoNow, snapshotWait, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
 import { openSideForReading } from './command-stores.js';
@@ -32,7 +32,7 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
   try {
     await check('leveldb reachable', async () => {
       // Through a snapshot copy: opening the live folder rewrites its log and MANIFEST (committed to git).
-      const side = await openSideForReading(ctx.files, 'leveldb', ctx.registry);
+      const side = await openSideForReading(ctx.files, 'leveldb', ctx.registry, ctx.lockWait);
       try {
         const health = await side.store.health();
         if (!health.ok) throw new Error(health.detail ?? `LevelDB is ${health.status}`);
@@ -44,7 +44,7 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
     await check('leveldb writable', async () => {
       await access(ctx.files.leveldb, constants.W_OK);
       const copy = join(temp, 'leveldb');
-      await snapshotLevelDb(ctx.files.leveldb, copy);
+      await snapshotLevelDb(ctx.files.leveldb, copy, snapshotWait(ctx));
       const store = new LevelDbStore({ path: copy, registry: ctx.registry, idleCloseMs: 0 });
       await store.open();
       try {

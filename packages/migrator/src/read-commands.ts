@@ -140,7 +140,7 @@ function problemOf(error: unknown): NonNullable<MigrationStatus['leveldbUnreadab
 /** In json-only: what changed in LevelDB since the cut-over recorded it (read from a snapshot); null when nothing was recorded. */
 export async function sinceCutover(c: CommandContext, state: MigrationStateFile): Promise<LevelDbSinceCutover | null> {
   if (state.phase !== 'json-only' || !state.cutoverLeveldb) return null;
-  const sides = new ReadOnlySides(c.paths, c.registry);
+  const sides = new ReadOnlySides(c.paths, c.registry, c.ctx.lockWait);
   try {
     return await levelDbSinceCutover(state, await sides.leveldb());
   } finally {

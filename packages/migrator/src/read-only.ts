@@ -5,7 +5,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { openSnapshot, type LevelDbStore, type OpenedSnapshot } from '@deploystate/backend-leveldb';
+import { openSnapshot, type LevelDbStore, type LockWait, type OpenedSnapshot } from '@deploystate/backend-leveldb';
 import type { NetworkRegistry } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
@@ -14,14 +14,16 @@ export class ReadOnlySides {
   private jsonStore: JsonFileStore | undefined;
   private emptyDir: string | undefined;
 
+  /** `lockWait`: how long the snapshot waits for a restore's swap of the folder to finish (the migration's LevelDB lock wait). */
   constructor(
     private readonly paths: MigrationPaths,
     private readonly registry: NetworkRegistry,
+    private readonly lockWait?: LockWait,
   ) {}
 
   /** A read-only store over a fresh snapshot of the LevelDB folder (taken once per command). */
   async leveldb(): Promise<LevelDbStore> {
-    this.snapshot ??= openSnapshot(this.paths.leveldb, { registry: this.registry });
+    this.snapshot ??= openSnapshot(this.paths.leveldb, { registry: this.registry, ...(this.lockWait !== undefined && { lockWait: this.lockWait }) });
     const opened = await this.snapshot.catch((error: unknown) => {
       this.snapshot = undefined;
       throw error;

@@ -21,7 +21,7 @@ import {
   type StateStore,
 } from '@deploystate/core';
 import { LEVELDB_LOCK_WAIT } from './backends.js';
-import { isoNow, type MigrationContext } from './context.js';
+import { isoNow, snapshotWait, type MigrationContext } from './context.js';
 import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import { CARRIED_BACK, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
@@ -223,7 +223,7 @@ async function planBeforeStopping(ctx: MigrationContext, sinceSeq: number): Prom
     throw error;
   });
   if (seq === undefined) return undefined;
-  const snapshot = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry });
+  const snapshot = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry, ...snapshotWait(ctx) });
   try {
     const json = await ctx.json().catch(() => null);
     const plan = json && (await planFromJson(ctx, snapshot.store, json).catch(() => null));

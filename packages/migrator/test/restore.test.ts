@@ -199,6 +199,28 @@ describe('LevelDB backups and restore', () => {
     expect(await reading).toBe((await readBackupDigest(backup))?.digest);
   });
 
+  it("a migration's read-only step between the two renames waits as long as its lockWaitMs, then names this restore as still running", async () => {
+    const { migration } = await withBackup();
+    let waited: { error: unknown; ms: number } | undefined;
+    const betweenRenames = async (): Promise<void> => {
+      // An operator's compare with a 400 ms wait set (the CLI passes DEPLOYSTATE_LOCK_WAIT_MS or the config's lockWaitMs so).
+      const reader = await Migration.open({ cwd: tempDir(), lockWaitMs: 400 });
+      const started = Date.now();
+      const error = await reader.compare().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      waited = { error, ms: Date.now() - started };
+      await reader.close();
+    };
+    const ctx = { files: stateFiles(migration.paths), registry: new NetworkRegistry(), now: Date.now };
+    await restoreLevelDbFolder(ctx, undefined, { betweenRenames });
+    expect(waited?.error).toMatchObject({ code: 'STORE_NOT_FOUND', data: { restore: { pid: process.pid, running: true } } });
+    // At least the wait asked for, and nowhere near the default (about 15 s).
+    expect(waited?.ms).toBeGreaterThanOrEqual(400);
+    expect(waited?.ms).toBeLessThan(10_000);
+  });
+
   it('a staged copy a restore killed outright left beside the folder is removed by the next restore', async () => {
     const { migration } = await withBackup();
     const leftover = `${migration.paths.leveldb}.restoring-2026-01-01T00-00-00-000Z`;
