@@ -4,13 +4,24 @@ import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import { isStateError, StateError, tempFolderRemovedOnInterrupt } from '@deploystate/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LockWait } from '@deploystate/backend-leveldb';
 import type { ReadOnlySide } from '@deploystate/migrator';
 import type { Context } from './context.js';
 
+/**
+ * The wait every LevelDB store and snapshot a command opens itself uses (its migration's get it
+ * through Context.migrationOptions): DEPLOYSTATE_LOCK_WAIT_MS, else the config's `lockWaitMs`, as
+ * the migrator's schedule. The migrator loads only when a command gets here.
+ */
+export async function commandLockWait(ctx: Context): Promise<LockWait> {
+  const { leveldbLockWait } = await import('@deploystate/migrator');
+  return leveldbLockWait(ctx.lockWaitMs());
+}
+
 /** LevelDB through a snapshot copy, the deployments folder through a JSON store that writes nothing. */
 export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json'): Promise<ReadOnlySide> {
-  const { openSideForReading: open, leveldbLockWait } = await import('@deploystate/migrator');
-  return open(ctx.paths, side, ctx.registry(), leveldbLockWait(ctx.lockWaitMs()));
+  const { openSideForReading: open } = await import('@deploystate/migrator');
+  return open(ctx.paths, side, ctx.registry(), await commandLockWait(ctx));
 }
 
 /**
@@ -60,9 +71,8 @@ export async function copyProject(ctx: Context, stateDir: string): Promise<Proje
     const deployments = join(root, 'deployments');
     const state = join(root, 'state');
     if (await exists(join(ctx.paths.leveldb, 'CURRENT'))) {
-      const { leveldbLockWait } = await import('@deploystate/migrator');
       const { snapshotLevelDb } = await import('@deploystate/backend-leveldb');
-      await snapshotLevelDb(ctx.paths.leveldb, leveldb, { lockWait: leveldbLockWait(ctx.lockWaitMs()) });
+      await snapshotLevelDb(ctx.paths.leveldb, leveldb, { lockWait: await commandLockWait(ctx) });
     }
     if (await exists(ctx.paths.deployments))
       await cp(ctx.paths.deployments, deployments, { recursive: true, filter: (src) => src !== join(ctx.paths.deployments, '.deploystate') });

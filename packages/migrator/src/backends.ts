@@ -3,7 +3,7 @@
 // take turns on its single-process lock.
 import { LevelDbStore, type LockWait } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { lockWaitMsFromEnv, lockWaitRefused, type DeploymentRecord, type NetworkRegistry, type StateStore } from '@deploystate/core';
+import { lockWaitRefused, projectLockWaitMs, type DeploymentRecord, type NetworkRegistry, type StateStore } from '@deploystate/core';
 import type { MigrationPaths } from './types.js';
 
 /**
@@ -37,7 +37,7 @@ export const LEVELDB_LOCK_WAIT = { attempts: 80, minDelayMs: 5, maxDelayMs: 200 
  * INVALID_ARGUMENT naming it.
  */
 export function leveldbLockWait(lockWaitMs: number | undefined, env: NodeJS.ProcessEnv = {}): LockWait {
-  const ms = lockWaitMs ?? lockWaitMsFromEnv(env);
+  const ms = projectLockWaitMs(lockWaitMs, env, undefined);
   if (ms === undefined) return LEVELDB_LOCK_WAIT;
   if (!Number.isSafeInteger(ms) || ms < 0) throw lockWaitRefused('lockWaitMs', String(lockWaitMs));
   // The back-off doubles up to maxDelayMs, then tries every maxDelayMs: count the ramp, then divide.

@@ -3,7 +3,7 @@
 // files, e.g. after `rename-network`), and how long LevelDB's lock is waited for. So a script, the
 // drop-in state module and the CLI see the same files and wait alike. Options passed explicitly
 // win over the file (and DEPLOYSTATE_LOCK_WAIT_MS over its `lockWaitMs`).
-import { lockWaitMsFromEnv } from '@deploystate/core';
+import { projectLockWaitMs } from '@deploystate/core';
 import { projectRegistry, readProjectConfig } from './project-config.js';
 import type { MigrationOptions } from './types.js';
 
@@ -25,11 +25,11 @@ export interface ProjectConfigOption {
 export function withProjectConfig<T extends MigrationOptions & ProjectConfigOption>(options: T, env: NodeJS.ProcessEnv = {}): T {
   if (options.projectConfig === false) return options;
   const { leveldb, deployments, stateDir, registry } = options;
-  const lockWaitMs = options.lockWaitMs ?? lockWaitMsFromEnv(env);
-  if (leveldb !== undefined && deployments !== undefined && stateDir !== undefined && registry !== undefined && lockWaitMs !== undefined) return options;
+  const waitGiven = projectLockWaitMs(options.lockWaitMs, env, undefined) !== undefined;
+  if (leveldb !== undefined && deployments !== undefined && stateDir !== undefined && registry !== undefined && waitGiven) return options;
   const config = readProjectConfig(options.cwd ?? process.cwd());
   if (config.file === undefined) return options;
-  const waited = lockWaitMs ?? config.lockWaitMs;
+  const waited = projectLockWaitMs(options.lockWaitMs, env, config.lockWaitMs);
   return {
     ...options,
     leveldb: leveldb ?? config.leveldb,

@@ -15,7 +15,7 @@ import {
 } from '@deploystate/core';
 import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
-import { openSideForReading } from '../read-only.js';
+import { commandLockWait, openSideForReading } from '../read-only.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
 export const EXPORT_VERSION = 1;
@@ -36,8 +36,8 @@ export function formatOf(file: string, option: unknown): 'json' | 'ndjson' {
 
 /** One side's store, opened for the command; LevelDB read-only unless `write`. */
 export async function openSide(ctx: Context, side: Side, write: boolean): Promise<StateStore> {
-  const { sideStore, leveldbLockWait } = await import('@deploystate/migrator');
-  const lockWait = side === 'leveldb' ? leveldbLockWait(ctx.lockWaitMs()) : undefined;
+  const { sideStore } = await import('@deploystate/migrator');
+  const lockWait = side === 'leveldb' ? await commandLockWait(ctx) : undefined;
   return sideStore(ctx.paths, side, { registry: ctx.registry(), write, ...(lockWait !== undefined && { lockWait }) });
 }
 
