@@ -78,6 +78,16 @@ describe('status after a LevelDB restore cut off between its renames', () => {
     };
     expect(cutOff.leveldbUnreadable).toMatchObject({ code: 'STORE_NOT_FOUND', hint: expect.stringContaining('restore') });
     expect(Date.now() - started).toBeLessThan(10_000);
+    // A command that snapshots LevelDB itself waits as long: export, the wait set here by the
+    // config's lockWaitMs (as a team sets it).
+    const config = join(dir, 'deploystate.config.json');
+    const configured = existsSync(config) ? (JSON.parse(await readFile(config, 'utf8')) as object) : {};
+    await writeFile(config, `${JSON.stringify({ ...configured, lockWaitMs: 1500 })}\n`);
+    const exportStarted = Date.now();
+    const exported = await deploystate(['export', join(dir, 'during-restore.json'), '--json'], { cwd: dir });
+    expect(exported.code, exported.stderr).not.toBe(0);
+    expect((onlyDocument(exported).error as { code: string }).code).toBe('STORE_NOT_FOUND');
+    expect(Date.now() - exportStarted).toBeLessThan(10_000);
     expect((await deploystate(['restore', 'leveldb', '--yes'], { cwd: dir })).code).toBe(0);
     const after = onlyDocument(await deploystate(['status', '--json'], { cwd: dir })) as { leveldbUnreadable?: unknown };
     expect(after.leveldbUnreadable).toBeUndefined();

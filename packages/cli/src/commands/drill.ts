@@ -8,7 +8,7 @@ import type { Context } from '../context.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
 import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
-import { namedAsOriginals, withOriginals } from '../read-only.js';
+import { commandLockWait, namedAsOriginals, withOriginals } from '../read-only.js';
 
 interface ScenarioSpec {
   /** What the scenario proves, for the report and --help. */
@@ -73,7 +73,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const expected = options.expected === undefined ? undefined : resolve(ctx.cwd, String(options.expected));
   const sources = { deployments: ctx.paths.deployments, leveldb: ctx.paths.leveldb };
   const keep = options.keep === true;
-  const workspace = await createWorkspace(sources, { leveldb: spec.needsLevelDb, keep });
+  const workspace = await createWorkspace(sources, { leveldb: spec.needsLevelDb, keep, ...(spec.needsLevelDb && { lockWait: await commandLockWait(ctx) }) });
   const checks = new DrillChecks();
   const names = spec.damagesCopy ? (text: string) => text : namingOriginals(workspace, sources);
   ctx.out.info(`drill ${scenario}: working on a copy in ${workspace.root}${workspace.leveldb ? ' (with a LevelDB snapshot)' : ''}`);

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import type { LockWait } from '@deploystate/backend-leveldb';
 import { dropRemovalOnInterrupt, ErrorCodes, removeOnInterrupt, StateError } from '@deploystate/core';
 
 /** The JSON backend's working folder inside deployments/ (locks, temp files, backups). */
@@ -42,7 +43,10 @@ async function copyTree(from: string, to: string, top: boolean): Promise<void> {
  * Copies the user's data into a fresh temp folder. STORE_NOT_FOUND when there is neither a
  * deployments folder nor (when `leveldb` is wanted) a LevelDB folder to drill on.
  */
-export async function createWorkspace(sources: DrillSources, options: { leveldb: boolean; keep?: boolean }): Promise<Workspace> {
+export async function createWorkspace(
+  sources: DrillSources,
+  options: { leveldb: boolean; keep?: boolean; lockWait?: LockWait },
+): Promise<Workspace> {
   const deploymentsExisted = existsSync(sources.deployments);
   const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT'));
   if (!deploymentsExisted && !(options.leveldb && leveldbExists)) {
@@ -67,7 +71,7 @@ export async function createWorkspace(sources: DrillSources, options: { leveldb:
     if (options.leveldb && leveldbExists) {
       const { snapshotLevelDb } = await import('@deploystate/backend-leveldb');
       workspace.leveldb = join(root, 'leveldb');
-      await snapshotLevelDb(sources.leveldb, workspace.leveldb);
+      await snapshotLevelDb(sources.leveldb, workspace.leveldb, { ...(options.lockWait !== undefined && { lockWait: options.lockWait }) });
     }
     return workspace;
   } catch (error) {
