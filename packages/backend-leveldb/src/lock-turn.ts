@@ -17,7 +17,7 @@ export interface LevelDbHolder {
 const POLL_MS = 20;
 
 /** Linux: whether the process is stopped (state T or t in /proc/<pid>/stat). */
-function isStopped(pid: number): boolean {
+export function isStopped(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

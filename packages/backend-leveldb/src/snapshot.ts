@@ -9,6 +9,7 @@ import { ErrorCodes, StateError, errnoCode, isStateError, fileSystemError, fsErr
 import { absentFiles, corrupted, incomplete, inspectFolder, liveTables, manifestNamed } from './level-files.js';
 import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 import { swapNotFinished, waitedForSwap } from './restore-swap.js';
+import { copyInTurn } from './snapshot-turn.js';
 import { checkLog } from './level-log.js';
 import { LevelDbStore } from './leveldb-store.js';
 
@@ -124,9 +125,14 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       // A copy that raced a restore's first rename found files gone: the swap is waited for again.
       await assertSource(source, lockWait, deadline);
     }
-    const before = await manifestMark(source);
-    try {
+    let before: ManifestMark | null = null;
+    const copy = async (): Promise<void> => {
+      before = await manifestMark(source);
       await copyFolder(source, dest);
+    };
+    try {
+      // After a copy that met a change (a writer reopening the store), in LevelDB's turn: no open between.
+      if (attempt === 1 || last !== BUSY || !(await copyInTurn(source, copy, deadline))) await copy();
     } catch (error) {
       // A file compacted away mid-copy: the MANIFEST changed too; copy again.
       if (errnoCode(error) === 'ENOENT') {

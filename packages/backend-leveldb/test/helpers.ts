@@ -77,6 +77,19 @@ export function holdLock(path: string): Child {
   return runNode(['--input-type=module', '-e', script, path]);
 }
 
+/** Whether another process can open the folder now ('opened') or finds it locked ('refused'); the child joins `children`. */
+export async function outsiderOpens(path: string, children: Child[]): Promise<string> {
+  const script = `
+    import { Level } from 'level';
+    const db = new Level(process.argv[1], { createIfMissing: false });
+    db.open().then(() => { console.log('opened'); return db.close(); }, () => console.log('refused'));
+  `;
+  const child = runNode(['--input-type=module', '-e', script, path]);
+  children.push(child);
+  await child.exited;
+  return child.output().trim();
+}
+
 export async function stopChild(child: Child): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGKILL');

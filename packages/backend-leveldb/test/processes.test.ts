@@ -5,24 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { LevelDbStore, lockWaitBudgetMs, openSnapshot, snapshotLevelDb, writeLegacyStore } from '../src/index.js';
-import { holdLock, rec, runNode, storeFolderPerTest } from './helpers.js';
+import { holdLock, outsiderOpens, rec, runNode, storeFolderPerTest } from './helpers.js';
 
 const folder = storeFolderPerTest('proc', { seed: true });
 
 const fastGiveUp = { attempts: 3, minDelayMs: 1, maxDelayMs: 5 };
-
-/** Whether another process can open the folder now ('opened') or finds it locked ('refused'). */
-async function outsiderOpens(path: string): Promise<string> {
-  const script = `
-    import { Level } from 'level';
-    const db = new Level(process.argv[1], { createIfMissing: false });
-    db.open().then(() => { console.log('opened'); return db.close(); }, () => console.log('refused'));
-  `;
-  const child = runNode(['--input-type=module', '-e', script, path]);
-  folder.children.push(child);
-  await child.exited;
-  return child.output().trim();
-}
 
 describe('the lock', () => {
   it('reports LOCKED naming the path after the bounded wait while another process holds the store, then proceeds once released', async () => {
@@ -79,7 +66,7 @@ describe('the lock', () => {
       opening = second.open();
       // Several turns of the second store's wait.
       await new Promise((resolve) => setTimeout(resolve, 150));
-      return outsiderOpens(folder.path);
+      return outsiderOpens(folder.path, folder.children);
     });
     expect(outsider).toBe('refused');
     // The first store hands the folder over once its hold ends (the second asked for it).
@@ -109,7 +96,7 @@ describe('the lock', () => {
       await new Promise((resolve) => setTimeout(resolve, 150));
       // Two handles on one folder in one process (LevelDB's own table is keyed by the path as
       // given) would each write it; and closing either would drop the process's lock.
-      return { secondOpen: second.status === 'open', outsider: await outsiderOpens(join(real, 'leveldb')) };
+      return { secondOpen: second.status === 'open', outsider: await outsiderOpens(join(real, 'leveldb'), folder.children) };
     });
     expect(seen).toEqual({ secondOpen: false, outsider: 'refused' });
     await opening;
@@ -144,7 +131,7 @@ describe('the lock', () => {
     await store.open();
     await store.put(rec(56, 'Held'));
     await expect(writeLegacyStore(folder.path, [{ key: '56-Legacy', raw: '{}' }])).rejects.toMatchObject({ code: 'LOCKED', file: folder.path });
-    expect(await outsiderOpens(folder.path)).toBe('refused');
+    expect(await outsiderOpens(folder.path, folder.children)).toBe('refused');
     await store.close();
     await writeLegacyStore(folder.path, [{ key: '56-Legacy', raw: '{}' }]);
   });
@@ -259,6 +246,42 @@ describe('snapshots', () => {
     writer.process.stdin?.write('stop\n');
     await writer.waitFor('stopped');
   });
+
+  // Every open writes a new MANIFEST, and a copy counts only when it is unchanged across it: a script
+  // with a store per put reopens LevelDB between any two copies of a loaded machine (a cut-over
+  // beside one was LOCKED after its five copies). A copy that met a change is taken again in
+  // LevelDB's turn: the script's stores hand it over and wait, as for another process's open.
+  it('a snapshot beside a script that reopens LevelDB for every put is taken in LevelDB\'s turn: a consistent copy at its second try, and the script never fails', async () => {
+    // A store of some megabytes, so that a copy takes longer than the script's reopens are apart.
+    const seed = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
+    await seed.open();
+    const pad = 'ab'.repeat(4096);
+    await seed.putMany(Array.from({ length: 2500 }, (_, i) => ({ ...rec(97, `Bulk-${i}`), deploymentArgs: [`${pad}${i}`] })));
+    await seed.close();
+    const writer = runNode(['--import', 'tsx', join('test', 'fixtures', 'reopen-writer.ts'), folder.path]);
+    folder.children.push(writer);
+    await writer.waitFor('writing');
+    try {
+      for (let i = 0; i < 5; i++) {
+        const dest = join(folder.dir, `snapshot-${i}`);
+        const result = await snapshotLevelDb(folder.path, dest, { attempts: 2 });
+        expect(result.attempts).toBeLessThanOrEqual(2);
+        const copy = new LevelDbStore({ path: dest, idleCloseMs: 0 });
+        await copy.open();
+        try {
+          const report = await copy.checkIntegrity();
+          expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+          expect(await copy.get(56, 'Seed')).not.toBeNull();
+        } finally {
+          await copy.close();
+        }
+      }
+    } finally {
+      writer.process.stdin?.write('stop\n');
+    }
+    await writer.waitFor('done');
+    expect(writer.output()).not.toContain('error ');
+  }, 60_000);
 
   it('snapshotLevelDb copies a store another process holds, and refuses a missing source or a non-empty destination', async () => {
     const holder = holdLock(folder.path);
