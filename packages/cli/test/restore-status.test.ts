@@ -88,6 +88,10 @@ describe('status after a LevelDB restore cut off between its renames', () => {
     expect(exported.code, exported.stderr).not.toBe(0);
     expect((onlyDocument(exported).error as { code: string }).code).toBe('STORE_NOT_FOUND');
     expect(Date.now() - exportStarted).toBeLessThan(10_000);
+    // The drill that reads LevelDB drills on it or not at all: it drilled on the network files alone.
+    const drill = await deploystate(['drill', 'json-backend', '--json'], { cwd: dir });
+    expect(drill.code, drill.stdout).not.toBe(0);
+    expect(onlyDocument(drill).error).toMatchObject({ code: 'STORE_NOT_FOUND', hint: expect.stringContaining('restore') });
     expect((await deploystate(['restore', 'leveldb', '--yes'], { cwd: dir })).code).toBe(0);
     const after = onlyDocument(await deploystate(['status', '--json'], { cwd: dir })) as { leveldbUnreadable?: unknown };
     expect(after.leveldbUnreadable).toBeUndefined();

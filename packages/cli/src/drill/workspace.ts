@@ -39,6 +39,12 @@ async function copyTree(from: string, to: string, top: boolean): Promise<void> {
   }
 }
 
+/** Whether a `restore leveldb` is swapping its copy into `leveldb` (or was cut off doing so). */
+async function restoreSwapping(leveldb: string): Promise<boolean> {
+  const { swapMarkerOf } = await import('@deploystate/backend-leveldb');
+  return existsSync(swapMarkerOf(leveldb));
+}
+
 /**
  * Copies the user's data into a fresh temp folder. STORE_NOT_FOUND when there is neither a
  * deployments folder nor (when `leveldb` is wanted) a LevelDB folder to drill on.
@@ -48,7 +54,9 @@ export async function createWorkspace(
   options: { leveldb: boolean; keep?: boolean; lockWait?: LockWait },
 ): Promise<Workspace> {
   const deploymentsExisted = existsSync(sources.deployments);
-  const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT'));
+  // A folder a restore is swapping in (its marker beside it) is LevelDB all the same: the snapshot
+  // waits for the swap, or says the restore is to be run again, never drills without it.
+  const leveldbExists = existsSync(join(sources.leveldb, 'CURRENT')) || (options.leveldb && (await restoreSwapping(sources.leveldb)));
   if (!deploymentsExisted && !(options.leveldb && leveldbExists)) {
     throw new StateError(
       ErrorCodes.STORE_NOT_FOUND,
