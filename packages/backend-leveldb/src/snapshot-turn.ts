@@ -15,6 +15,8 @@ import { folderKey, holdFolder, releaseFolder } from './process-holds.js';
 
 /** How often the lock is tried while the holders hand it over. */
 const TURN_POLL_MS = 5;
+/** Every so many tries the request is posted again (every 20 ms, as an open waiting for the lock posts it). */
+const REQUEST_EVERY = 4;
 /** Every so many tries the holders are looked up (a walk of /proc): a paused one never hands over. */
 const HOLDERS_EVERY = 20;
 
@@ -45,17 +47,17 @@ function allPaused(lockFile: string): boolean {
 
 /**
  * Runs `copy` while this process holds LevelDB's lock on `source`, taken once the holders let it
- * go (asked to, as an open asks) and before `deadline`; true when it ran so. false, with nothing
- * run, where the turn cannot be had: the folder open in this process (its LOCK must not be opened
+ * go (asked to, as an open asks) and before `deadline`; its result, in a one-element array, when it
+ * ran so. undefined, with nothing run, where the turn cannot be had: the folder open in this process (its LOCK must not be opened
  * here: closing it would drop that store's lock), no LOCK file (one is never created), no lock
  * available, every holder paused (it changes nothing, so a plain copy holds), or the deadline.
  * Another store of this process waits for the turn as for a store that holds the folder.
  */
-export async function copyInTurn(source: string, copy: () => Promise<void>, deadline: number): Promise<boolean> {
+export async function copyInTurn<T>(source: string, copy: () => Promise<T>, deadline: number): Promise<[T] | undefined> {
   const native = nativeLocks();
-  if (native === null) return false;
+  if (native === null) return undefined;
   const key = folderKey(source);
-  if (!holdFolder(key)) return false;
+  if (!holdFolder(key)) return undefined;
   const lockFile = join(source, 'LOCK');
   const handover = new Handover(source);
   let fd: number | undefined;
@@ -65,17 +67,16 @@ export async function copyInTurn(source: string, copy: () => Promise<void>, dead
       // Read and write without creating: a lock for writing needs a descriptor that may write.
       fd = openSync(lockFile, constants.O_RDWR);
       for (let tries = 0; !(locked = native.tryLock(fd)); tries++) {
-        if (Date.now() >= deadline || (tries % HOLDERS_EVERY === 0 && allPaused(lockFile))) return false;
-        handover.request();
+        if (Date.now() >= deadline || (tries % HOLDERS_EVERY === 0 && allPaused(lockFile))) return undefined;
+        if (tries % REQUEST_EVERY === 0) handover.request();
         await sleep(TURN_POLL_MS);
       }
     } catch {
       // No LOCK file, or no way to open it or take its lock: the plain copy, as before.
-      return false;
+      return undefined;
     }
     // The copy's own failures are the caller's (a full disk is reported, never copied again).
-    await copy();
-    return true;
+    return [await copy()];
   } finally {
     if (fd !== undefined) {
       if (locked) native.unlock(fd);

@@ -125,14 +125,18 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       // A copy that raced a restore's first rename found files gone: the swap is waited for again.
       await assertSource(source, lockWait, deadline);
     }
-    let before: ManifestMark | null = null;
-    const copy = async (): Promise<void> => {
-      before = await manifestMark(source);
+    // The MANIFEST as the copy began, the copy, and the MANIFEST as it ended (in the turn, still within it).
+    const copy = async (): Promise<[ManifestMark | null, ManifestMark | null]> => {
+      const mark = await manifestMark(source);
       await copyFolder(source, dest);
+      return [mark, await manifestMark(source)];
     };
+    let before: ManifestMark | null;
+    let after: ManifestMark | null;
     try {
       // After a copy that met a change (a writer reopening the store), in LevelDB's turn: no open between.
-      if (attempt === 1 || last !== BUSY || !(await copyInTurn(source, copy, deadline))) await copy();
+      const inTurn = attempt > 1 && last === BUSY ? await copyInTurn(source, copy, deadline) : undefined;
+      [before, after] = inTurn ? inTurn[0] : await copy();
     } catch (error) {
       // A file compacted away mid-copy: the MANIFEST changed too; copy again.
       if (errnoCode(error) === 'ENOENT') {
@@ -145,7 +149,6 @@ export async function snapshotLevelDb(source: string, dest: string, options: Sna
       const path = (OUT_OF_ROOM.has(errnoCode(error) ?? '') ? to : from) ?? from ?? dest;
       throw new StateError(fsErrorCode(error), `cannot copy ${source} to ${dest}: ${(error as Error).message}`, { file: path, cause: error });
     }
-    const after = await manifestMark(source);
     // No MANIFEST that CURRENT names, before and after: a damaged folder, not a busy one (a writer
     // switching MANIFESTs shows one on one side at least), unless a later attempt finds one.
     if (before === null && after === null) {

@@ -251,7 +251,7 @@ describe('snapshots', () => {
   // with a store per put reopens LevelDB between any two copies of a loaded machine (a cut-over
   // beside one was LOCKED after its five copies). A copy that met a change is taken again in
   // LevelDB's turn: the script's stores hand it over and wait, as for another process's open.
-  it('a snapshot beside a script that reopens LevelDB for every put is taken in LevelDB\'s turn: a consistent copy at its second try, and the script never fails', async () => {
+  it('a snapshot beside a script that reopens LevelDB for every put is taken in LevelDB\'s turn: a consistent copy within two copies each time, and the script never fails', async () => {
     // A store of some megabytes, so that a copy takes longer than the script's reopens are apart.
     const seed = new LevelDbStore({ path: folder.path, idleCloseMs: 0 });
     await seed.open();
@@ -264,8 +264,8 @@ describe('snapshots', () => {
     try {
       for (let i = 0; i < 5; i++) {
         const dest = join(folder.dir, `snapshot-${i}`);
-        const result = await snapshotLevelDb(folder.path, dest, { attempts: 2 });
-        expect(result.attempts).toBeLessThanOrEqual(2);
+        // Two copies at most: the second, if needed, in the turn (without it, LOCKED 3 runs in 4 here).
+        await snapshotLevelDb(folder.path, dest, { attempts: 2 });
         const copy = new LevelDbStore({ path: dest, idleCloseMs: 0 });
         await copy.open();
         try {
@@ -281,6 +281,41 @@ describe('snapshots', () => {
     }
     await writer.waitFor('done');
     expect(writer.output()).not.toContain('error ');
+  }, 60_000);
+
+  // The same, made certain: a process that, like an open, takes LevelDB's lock for a moment and
+  // moves the MANIFEST's time each time. Every plain copy meets a change; the copy in the turn none.
+  it('a snapshot whose copies keep meeting a change succeeds at its second copy, in LevelDB\'s turn', async () => {
+    const toucher = `
+      import { utimesSync, openSync, readFileSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { tryLock, unlock } from 'fs-native-extensions';
+      const dir = process.argv[1];
+      const manifest = join(dir, readFileSync(join(dir, 'CURRENT'), 'utf8').trim());
+      const fd = openSync(join(dir, 'LOCK'), 'r+');
+      let stopped = false;
+      process.stdin.on('data', () => { stopped = true; });
+      let t = 1_000_000_000;
+      let touches = 0;
+      const loop = () => {
+        for (let i = 0; i < 200; i++) if (tryLock(fd)) { utimesSync(manifest, t, ++t); touches++; unlock(fd); }
+        if (touches > 100 && touches < 400) console.log('touching');
+        if (stopped) { console.log('stopped ' + touches); process.exit(0); }
+        setImmediate(loop);
+      };
+      loop();
+    `;
+    const writer = runNode(['--input-type=module', '-e', toucher, folder.path]);
+    folder.children.push(writer);
+    await writer.waitFor('touching');
+    try {
+      await expect(snapshotLevelDb(folder.path, join(folder.dir, 'plain'), { attempts: 1 })).rejects.toMatchObject({ code: 'LOCKED' });
+      const result = await snapshotLevelDb(folder.path, join(folder.dir, 'in-turn'), { attempts: 2 });
+      expect(result.attempts).toBe(2);
+    } finally {
+      writer.process.stdin?.write('stop\n');
+    }
+    await writer.waitFor('stopped');
   }, 60_000);
 
   it('snapshotLevelDb copies a store another process holds, and refuses a missing source or a non-empty destination', async () => {
