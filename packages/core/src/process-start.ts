@@ -9,6 +9,37 @@ const START_SLACK_MS = 1_000;
 
 let clock: { bootMs: number; msPerTick: number } | null | undefined;
 
+/** Field 22 of a /proc/<pid>/stat: when the process started, in ticks since boot. */
+function startTicks(stat: string): number {
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: count from the last ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
+// The tick rates /proc counts in (USER_HZ): 100 wherever Linux runs today, 1024 on a few old ports.
+const TICK_RATES = [100, 250, 300, 1000, 1024, 1200];
+
+/**
+ * The rate /proc counts this machine's process start times in, ticks a second, read off this
+ * process: its start time in ticks (/proc/self/stat) over its age since boot in seconds
+ * (/proc/uptime less its own uptime), to the nearest rate Linux uses. Undefined when they do not
+ * agree with one (too soon after boot to tell): getconf answers then.
+ */
+export function tickRateFromProc(stat: string, uptime: string, ownUptimeSeconds: number): number | undefined {
+  const ticks = startTicks(stat);
+  const startedSeconds = Number(uptime.split(' ')[0]) - ownUptimeSeconds;
+  // Node starts its clock a few milliseconds after exec: so soon after boot that could pass for another rate.
+  if (!Number.isFinite(ticks) || !(startedSeconds >= 1)) return undefined;
+  const measured = ticks / startedSeconds;
+  const rate = TICK_RATES.reduce((best, next) => (Math.abs(next - measured) < Math.abs(best - measured) ? next : best));
+  return Math.abs(rate - measured) <= rate * 0.05 ? rate : undefined;
+}
+
+/** The tick rate without starting a process (a deploy script's put may be what asks), else getconf's. */
+function tickRate(): number {
+  const fromProc = tickRateFromProc(readFileSync('/proc/self/stat', 'utf8'), readFileSync('/proc/uptime', 'utf8'), process.uptime());
+  return fromProc ?? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+}
+
 /** Boot time and tick length, read once (undefined elsewhere than Linux or without /proc). */
 function kernelClock(): { bootMs: number; msPerTick: number } | undefined {
   if (clock !== undefined) return clock ?? undefined;
@@ -16,7 +47,7 @@ function kernelClock(): { bootMs: number; msPerTick: number } | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
-    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const ticks = tickRate();
     if (btime !== undefined && Number.isInteger(ticks) && ticks > 0) clock = { bootMs: Number(btime) * 1000, msPerTick: 1000 / ticks };
   } catch {
     // No /proc or no getconf: the pid alone answers (a wrong tick rate would misjudge live writers).
@@ -34,8 +65,7 @@ export function processStartTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-  // The command name (field 2) is in parentheses and may hold spaces or parentheses: count from the last ')'.
-  const starttime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const starttime = startTicks(stat);
   return Number.isFinite(starttime) ? kernel.bootMs + starttime * kernel.msPerTick : undefined;
 }
 

@@ -1,8 +1,11 @@
 // A pid names the process that wrote a line only if that process had started by the line's time:
 // a live process started later was given the pid of one now gone. Real processes, real /proc.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isProcessAliveSince, processStartTime } from '../src/index.js';
+import { tickRateFromProc } from '../src/process-start.js';
 
 const linux = process.platform === 'linux';
 
@@ -51,5 +54,44 @@ describe.runIf(linux)('isProcessAliveSince', () => {
   it('is false for a process that has exited', () => {
     const child = spawnSync(process.execPath, ['-e', '0']);
     expect(isProcessAliveSince(child.pid, new Date().toISOString())).toBe(false);
+  });
+});
+
+/** A /proc/<pid>/stat line whose command name holds spaces and parentheses, started `ticks` after boot. */
+function statLine(ticks: number): string {
+  const after = Array.from({ length: 30 }, (_, i) => (i === 19 ? String(ticks) : '0'));
+  return `4242 (deploy (a) b) ${after.join(' ')}`;
+}
+
+describe('tickRateFromProc', () => {
+  it('finds the rate /proc counts in from a start time and an age since boot', () => {
+    expect(tickRateFromProc(statLine(360_000), '3605.25 100.00', 5.25)).toBe(100);
+    expect(tickRateFromProc(statLine(1_024 * 500), '502.00 1.00', 2)).toBe(1024);
+    // A few ticks off (the process's own clock starts after exec): still the nearest rate.
+    expect(tickRateFromProc(statLine(12_345), '124.00 1.00', 0.5)).toBe(100);
+  });
+
+  it('gives no answer where it cannot tell: too soon after boot, a rate Linux does not use, a line it cannot read', () => {
+    expect(tickRateFromProc(statLine(50), '0.90 0.10', 0.4)).toBeUndefined();
+    expect(tickRateFromProc(statLine(15_000), '100.00 1.00', 0)).toBeUndefined();
+    expect(tickRateFromProc('garbage', '100.00 1.00', 0)).toBeUndefined();
+  });
+
+  it.runIf(linux)("agrees with getconf's CLK_TCK on this machine", () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const rate = tickRateFromProc(stat, readFileSync('/proc/uptime', 'utf8'), process.uptime());
+    expect(rate).toBe(Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()));
+  });
+
+  // Before: the first check of a writer started getconf, a child process, in the middle of a deploy
+  // script's put (18 ms of it here); without getconf on the PATH start times were not read at all.
+  it.runIf(linux)('reads start times without starting a process: none can be found on an empty PATH', () => {
+    const module = fileURLToPath(new URL('../dist/process-start.js', import.meta.url));
+    const script = `import(${JSON.stringify(module)}).then(({ processStartTime }) => console.log(processStartTime(process.pid) ?? 'none'))`;
+    const run = spawnSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8', env: { PATH: '' } });
+    expect(run.status, run.stderr).toBe(0);
+    const started = Number(run.stdout.trim());
+    // Whole seconds of boot time and the tick: within a couple of seconds of when it ran.
+    expect(Math.abs(started - Date.now())).toBeLessThan(10_000);
   });
 });
