@@ -60,13 +60,18 @@ describe('pnpm bench --quick, end to end', () => {
     }
     const codec = run.measurements.filter((m) => m.suite === 'codec');
     expect(codec.map((m) => `${m.operation}/${m.subject}`).sort()).toEqual(
-      ['parse', 'parse-unsafe', 'read-file', 'stringify', 'stringify-unsafe'].flatMap((op) => [`${op}/lossless`, `${op}/native`]).sort(),
+      [
+        ...['parse', 'parse-unsafe', 'read-file', 'stringify', 'stringify-unsafe'].flatMap((op) => [`${op}/lossless`, `${op}/native`]),
+        'large-string/one large string',
+        'large-string/two half strings',
+      ].sort(),
     );
     const codecGates = run.gates.filter((g) => g.suite === 'codec');
-    expect(codecGates).toHaveLength(5);
+    expect(codecGates).toHaveLength(6);
     expect(codecGates.filter((g) => g.status === 'PASS' || g.status === 'FAIL')).toHaveLength(4);
-    // A file's read is shown beside the parse's target, never gated by it.
+    // A file's read is shown beside the parse's target, never gated by it; nor is what the machine pays for a large string.
     expect(codecGates.find((g) => g.name.includes('(read-file)'))).toMatchObject({ status: 'INFO', limit: null });
+    expect(codecGates.find((g) => g.name.includes('128 KiB'))).toMatchObject({ status: 'INFO', limit: null });
     for (const g of run.gates) expect(['PASS', 'FAIL', 'INFO', 'N/A']).toContain(g.status);
   });
 
@@ -101,7 +106,7 @@ describe('pnpm bench --quick, end to end', () => {
     expect(second.code, second.stderr).toBe(0);
     const run = JSON.parse(second.stdout) as BenchRun;
     expect(run.baseline?.file).toBe(join(out, 'latest.json'));
-    expect(run.baseline?.entries).toHaveLength(10);
+    expect(run.baseline?.entries).toHaveLength(12);
     expect(run.baseline?.threshold).toBe(0.2);
     // The first run also measured the backends; this one did not, so those are listed as missing.
     expect(run.baseline?.missing.length).toBe(backendsBuilt ? 14 + 2 : 0);

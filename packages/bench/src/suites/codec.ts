@@ -47,9 +47,61 @@ const READ_FILE_INFO = {
   source: 'what the JSON backend pays to read a file: the lossless parse and the duplicate-key check',
 };
 
+// V8 keeps an object above 128 KiB (a string of over 131,072 one-byte characters) in its own memory
+// from the operating system, asked for afresh each time; below that it reuses its heap. A network
+// file of more than about 200 records crosses it, and the lossless codec makes one such string more
+// than native JSON where a record holds an integer beyond 2^53 (the parse's marked text, the print's
+// search of the printed text). What each costs depends on the machine (page faults: a few
+// microseconds on most, far more in some virtual machines): shown beside the codec's rows.
+const V8_LARGE_OBJECT_CHARS = 128 * 1024;
+// Where the joined strings go, so no run's work can be left out.
+let joined = '';
+
+/** The same characters joined into one string just above V8's large-object size, and into two just below half of it. */
+async function largeStringCost(context: SuiteContext): Promise<Measurement[]> {
+  const piece = 'x'.repeat(1000);
+  const parts = (chars: number): string[] => Array.from({ length: Math.ceil(chars / piece.length) }, () => piece);
+  const large = parts(V8_LARGE_OBJECT_CHARS + 2 * piece.length);
+  const half = parts(large.length * piece.length / 2);
+  const chars = large.length * piece.length;
+  return measure(
+    [
+      { name: 'one large string', run: () => void (joined = large.join('')) },
+      {
+        name: 'two half strings',
+        run: () => {
+          joined = half.join('');
+          joined = half.join('');
+        },
+      },
+    ],
+    { suite: 'codec', operation: 'large-string', size: 0, itemsPerRun: 1, note: `one string of ${chars} characters (above V8's 128 KiB object size) against two of half that, joined from 1,000-character pieces` },
+    scaled(context, 1),
+  );
+}
+
 export async function codecSuite(context: SuiteContext): Promise<SuiteOutcome> {
   const measurements: Measurement[] = [];
   const gates = [];
+  const machine = await largeStringCost(context);
+  measurements.push(...machine);
+  const [large, halves] = machine;
+  if (large && halves)
+    gates.push(
+      makeGate(
+        {
+          name: 'info: a string above 128 KiB vs two below it',
+          limit: null,
+          comparison: '<=',
+          source: 'this machine: the codec rows from 1,000 records on pay one such string more than native JSON where integers pass 2^53',
+        },
+        'codec',
+        0,
+        ratio(large.latencyMs.p50, halves.latencyMs.p50),
+        `p50 ${large.latencyMs.p50.toFixed(3)} ms one large / ${halves.latencyMs.p50.toFixed(3)} ms two half`,
+        false,
+      ),
+    );
   for (const size of context.sizes) {
     const plain = context.project ? dataset(size) : generateRecords(size);
     for (const unsafe of [false, true]) {
