@@ -15,23 +15,22 @@ function startTicks(stat: string): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
-// The tick rates /proc counts in (USER_HZ): 100 wherever Linux runs today, 1024 on a few old ports.
-const TICK_RATES = [100, 250, 300, 1000, 1024, 1200];
+// The rate /proc counts start times in (USER_HZ): 100 on every architecture Linux runs on today.
+const USER_HZ = 100;
 
 /**
- * The rate /proc counts this machine's process start times in, ticks a second, read off this
+ * Whether /proc counts this machine's process start times 100 times a second, read off this
  * process: its start time in ticks (/proc/self/stat) over its age since boot in seconds
- * (/proc/uptime less its own uptime), to the nearest rate Linux uses. Undefined when they do not
- * agree with one (too soon after boot to tell): getconf answers then.
+ * (/proc/uptime less its own uptime). USER_HZ when they agree within 5%; undefined when they do
+ * not (too soon after boot to tell, another rate, or an uptime a container virtualizes): getconf
+ * answers then. Only 100 is ever inferred: a guess at another rate could misjudge live writers.
  */
 export function tickRateFromProc(stat: string, uptime: string, ownUptimeSeconds: number): number | undefined {
   const ticks = startTicks(stat);
   const startedSeconds = Number(uptime.split(' ')[0]) - ownUptimeSeconds;
   // Node starts its clock a few milliseconds after exec: so soon after boot that could pass for another rate.
   if (!Number.isFinite(ticks) || !(startedSeconds >= 1)) return undefined;
-  const measured = ticks / startedSeconds;
-  const rate = TICK_RATES.reduce((best, next) => (Math.abs(next - measured) < Math.abs(best - measured) ? next : best));
-  return Math.abs(rate - measured) <= rate * 0.05 ? rate : undefined;
+  return Math.abs(ticks / startedSeconds - USER_HZ) <= USER_HZ * 0.05 ? USER_HZ : undefined;
 }
 
 /** The tick rate without starting a process (a deploy script's put may be what asks), else getconf's. */

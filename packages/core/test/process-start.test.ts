@@ -64,16 +64,18 @@ function statLine(ticks: number): string {
 }
 
 describe('tickRateFromProc', () => {
-  it('finds the rate /proc counts in from a start time and an age since boot', () => {
+  it('finds 100 a second from a start time and an age since boot', () => {
     expect(tickRateFromProc(statLine(360_000), '3605.25 100.00', 5.25)).toBe(100);
-    expect(tickRateFromProc(statLine(1_024 * 500), '502.00 1.00', 2)).toBe(1024);
-    // A few ticks off (the process's own clock starts after exec): still the nearest rate.
+    // A few ticks off (the process's own clock starts after exec): still 100.
     expect(tickRateFromProc(statLine(12_345), '124.00 1.00', 0.5)).toBe(100);
   });
 
-  it('gives no answer where it cannot tell: too soon after boot, a rate Linux does not use, a line it cannot read', () => {
+  it("gives no answer where it cannot tell: too soon after boot, another rate, an uptime that is not the boot's, a line it cannot read", () => {
     expect(tickRateFromProc(statLine(50), '0.90 0.10', 0.4)).toBeUndefined();
-    expect(tickRateFromProc(statLine(15_000), '100.00 1.00', 0)).toBeUndefined();
+    // 1024 a second (alpha): getconf says so, never a guess.
+    expect(tickRateFromProc(statLine(1_024 * 500), '502.00 1.00', 2)).toBeUndefined();
+    // A container whose /proc/uptime counts from its own start (lxcfs) while start times count from the host's boot.
+    expect(tickRateFromProc(statLine(100 * 86_400), '3600.00 1.00', 10)).toBeUndefined();
     expect(tickRateFromProc('garbage', '100.00 1.00', 0)).toBeUndefined();
   });
 
