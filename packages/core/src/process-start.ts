@@ -28,7 +28,7 @@ const USER_HZ = 100;
 export function tickRateFromProc(stat: string, uptime: string, ownUptimeSeconds: number): number | undefined {
   const ticks = startTicks(stat);
   const startedSeconds = Number(uptime.split(' ')[0]) - ownUptimeSeconds;
-  // Node starts its clock a few milliseconds after exec: so soon after boot that could pass for another rate.
+  // Node starts its clock a few milliseconds after exec: within a second of boot they weigh too much to tell.
   if (!Number.isFinite(ticks) || !(startedSeconds >= 1)) return undefined;
   return Math.abs(ticks / startedSeconds - USER_HZ) <= USER_HZ * 0.05 ? USER_HZ : undefined;
 }

@@ -47,8 +47,8 @@ const READ_FILE_INFO = {
   source: 'what the JSON backend pays to read a file: the lossless parse and the duplicate-key check',
 };
 
-// V8 keeps an object above 128 KiB (a string of over 131,072 one-byte characters) in its own memory
-// from the operating system, asked for afresh each time; below that it reuses its heap. A network
+// V8 puts any object above 128 KiB (a string of over 131,072 one-byte characters) in memory of its
+// own, asked of the operating system afresh each time; smaller ones reuse its heap. A network
 // file of more than about 200 records crosses it, and the lossless codec makes one such string more
 // than native JSON where a record holds an integer beyond 2^53 (the parse's marked text, the print's
 // search of the printed text). What each costs depends on the machine (page faults: a few
