@@ -1,6 +1,6 @@
 // The repository README's performance table is what a reader takes our figures from: each row's
-// verdict must say what its figures say. An edit that moved one column a row up (the copy's 3x
-// shown as 7.25x and PASS, its memory's 7.3x as the copy's) went unnoticed for two rounds.
+// verdict must say what its figures say. An edit that moved the "Now" figures and verdicts one row
+// up (copy + verify shown as 7.25x and PASS: the copy's memory figure) went unnoticed for four rounds.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 
