@@ -1,9 +1,9 @@
 // The written.json baseline of co-owned network files: per key, the last write the store made to JSON, folded from the journal.
 import { existsSync, statSync, type BigIntStats } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseStateFile, readStateFileBytes, withFileLock } from '@deploystate/backend-json';
-import { canonicalDigest, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { canonicalDigest, ErrorCodes, isStateError, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { BaselineUnreadable, BaselineWriter, openBaseline, writeBaseline, type BaselineReader } from './written-file.js';
 import { SpillFolder, type RecordSpill, type WrittenRecords } from './written-records.js';
 import { Journal, writerAlive, type IntentEntry } from './journal.js';
@@ -148,12 +148,17 @@ async function readRecorded(ctx: CoownedContext, ahead?: BaselineAhead): Promise
  * Read, change and write the baseline under its own lock (one short lock; the journal is read
  * inside). `unchanged(result)`: the change left a baseline read from its file as it was, so the
  * file is not written again (at 100k records its rewrite is a large part of a verify).
+ * `foldOnly`: the change only folds the journal further (a check's record of how far it read), so
+ * where the disk has no room for the new file (DISK_FULL) the recorded one stays and the result
+ * stands: the next check folds the same writes again. At 100k records the file is about 19 MB, and
+ * a rollback on a full disk must not stop for it.
  */
 export async function updateBaseline<T>(
   ctx: CoownedContext,
   change: (baseline: Baseline) => Promise<T>,
   unchanged: (result: T) => boolean = () => false,
   ahead?: BaselineAhead,
+  foldOnly = false,
 ): Promise<T> {
   const file = baselinePath(ctx);
   return withFileLock(
@@ -161,7 +166,12 @@ export async function updateBaseline<T>(
     async () => {
       const { baseline, recorded } = await readRecorded(ctx, ahead);
       const result = await change(baseline);
-      if (!(recorded && unchanged(result))) await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
+      if (recorded && unchanged(result)) return result;
+      try {
+        await writeBaseline(file, baseline, join(ctx.stateDir, 'tmp'));
+      } catch (error) {
+        if (!(foldOnly && recorded && isStateError(error, ErrorCodes.DISK_FULL))) throw error;
+      }
       return result;
     },
     { lockDir: ctx.stateDir },
@@ -438,12 +448,24 @@ export async function acceptNetworkFiles(options: MigrationOptions, chains?: rea
   }
 }
 
-/** After a rollback's carry-back the JSON side is no longer written: the baseline starts afresh. */
+/**
+ * After a rollback's carry-back the JSON side is no longer written: the baseline starts afresh. On
+ * a disk with no room for even the emptied file beside the old one, the old one goes first (its
+ * room is what the new one takes; gone, a check would start from the files as they are).
+ */
 export async function forgetBaseline(ctx: CoownedContext): Promise<void> {
-  await updateBaseline(ctx, async (baseline) => {
-    await fold(ctx.journal, baseline);
-    baseline.written = {};
-  });
+  const forget = (): Promise<void> =>
+    updateBaseline(ctx, async (baseline) => {
+      await fold(ctx.journal, baseline);
+      baseline.written = {};
+    });
+  try {
+    await forget();
+  } catch (error) {
+    if (!isStateError(error, ErrorCodes.DISK_FULL)) throw error;
+    await rm(baselinePath(ctx), { force: true });
+    await forget();
+  }
 }
 
 export function signatureOf(file: string): string | undefined {

@@ -229,5 +229,6 @@ export async function checkFilesAndRecord(
     // Nothing folded and nothing moved out: the recorded baseline stands as it is.
     () => !changed,
     ahead,
+    true,
   );
 }
