@@ -31,6 +31,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
+import { SHARED_STATE_FILE } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 import { unreadableFiles } from './unreadable.js';
@@ -659,8 +660,20 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
   });
 }
 
-/** What a rollback writes besides the records it carries back (state, journal lines, LevelDB's own files). */
+/** What a rollback writes besides the records it carries back and its state files (journal lines, LevelDB's own files). */
 const ROLLBACK_MARGIN_BYTES = 1024 * 1024;
+
+/**
+ * The room a rewrite of the migration's state takes: state.json and phase.json are each written
+ * whole beside the old one, one at a time; from the cut-over on they hold LevelDB's digest of every
+ * record (about 100 bytes a record, 9-10 MB at 100k).
+ */
+async function stateRewriteBytes(ctx: MigrationContext): Promise<number> {
+  const sizes = await Promise.all(
+    [ctx.files.state, join(ctx.files.stateDir, SHARED_STATE_FILE)].map((file) => stat(file).then((s) => s.size, () => 0)),
+  );
+  return Math.max(...sizes);
+}
 
 /** The bytes of the state files in the deployments folder: at most what a carry-back writes into LevelDB. */
 async function stateFileBytes(folder: string): Promise<number> {
@@ -721,10 +734,21 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
   await check('disk space', async () => {
     // Where JSON is authoritative, the rollback carries its records back into LevelDB.
     const carried = JSON_AUTHORITATIVE.includes(phase) ? await stateFileBytes(ctx.files.deployments) : 0;
-    const need = carried + ROLLBACK_MARGIN_BYTES;
-    const fs = await statfs(ctx.files.leveldb);
-    const free = fs.bavail * fs.bsize;
+    const rewrite = await stateRewriteBytes(ctx);
+    const freeAt = async (path: string): Promise<number> => {
+      const fs = await statfs(path);
+      return fs.bavail * fs.bsize;
+    };
+    // The state folder on LevelDB's file system (as it is by default) takes its rewrite from the same room.
+    const shared = (await stat(ctx.files.leveldb)).dev === (await stat(ctx.files.stateDir)).dev;
+    const need = carried + ROLLBACK_MARGIN_BYTES + (shared ? rewrite : 0);
+    const free = await freeAt(ctx.files.leveldb);
     if (free < need) throw new Error(`${mib(free)} free where LevelDB lives (${ctx.files.leveldb}); a rollback may write up to ${mib(need)} there`);
+    if (!shared) {
+      const stateFree = await freeAt(ctx.files.stateDir);
+      if (stateFree < rewrite + ROLLBACK_MARGIN_BYTES)
+        throw new Error(`${mib(stateFree)} free in the state folder (${ctx.files.stateDir}); a rollback rewrites its state there, up to ${mib(rewrite + ROLLBACK_MARGIN_BYTES)}`);
+    }
     return `${mib(free)} free; a rollback writes at most about ${mib(need)}`;
   });
   await check('backup present', async () => {

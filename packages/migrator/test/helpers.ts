@@ -113,6 +113,24 @@ export async function seedLevelDb(dir: string, records: readonly DeploymentRecor
   await leveldb.close();
 }
 
+/**
+ * `records` seeded into LevelDB at `dir` and walked to json-only (a real copy, verify, promote,
+ * cut-over), the analysis's findings acknowledged by code (by key, the state would hold a line per
+ * record the generator marks). Returns the migration, open.
+ */
+export async function jsonOnlyWith(dir: string, records: readonly DeploymentRecord[]): Promise<Migration> {
+  await seedLevelDb(dir, records);
+  const migration = await Migration.open({ cwd: dir });
+  await migration.enableDualWrite();
+  await migration.migrate();
+  const verify = await migration.verify();
+  if (!verify.clean) throw new Error(`jsonOnlyWith: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
+  await migration.promote();
+  const findings = (await migration.analyze()).findings.filter((f) => f.severity !== 'info');
+  await migration.cutover({ acknowledge: [...new Set(findings.map((f) => f.code))] });
+  return migration;
+}
+
 export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | 'json-only';
 
 /** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */

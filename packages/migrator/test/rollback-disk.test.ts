@@ -1,10 +1,13 @@
 // A rollback needs room where LevelDB lives for the records it carries back: readiness says so when
 // the disk is that full (the free space the file system reports is shrunk here, as on a full disk),
 // and the rollback it gates is refused before anything is written.
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { generateRecords } from '@deploystate/core';
 import { stateFiles } from '../src/index.js';
 import { updateState } from '../src/state.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { demoMigration, jsonOnlyWith, useTempDir } from './helpers.js';
 
 const disk = vi.hoisted(() => ({ freeBytes: Number.POSITIVE_INFINITY }));
 
@@ -32,7 +35,10 @@ describe('rollback on a full disk', () => {
     try {
       const full = await migration.rollbackReadiness();
       expect(full.ready).toBe(false);
-      expect(full.checks.find((c) => c.name === 'disk space')).toMatchObject({ ok: false, detail: expect.stringContaining(migration.paths.leveldb) });
+      expect(full.checks.find((c) => c.name === 'disk space')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining(migration.paths.leveldb),
+      });
       await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
       // Refused before it began: no rollback recorded, the phase as it was.
       const { state } = await migration.status();
@@ -67,5 +73,34 @@ describe('rollback on a full disk', () => {
     expect(room.checks.find((c) => c.name === 'state readable')?.detail).toBe('phase rolling-back (from json-only)');
     expect((await migration.rollback()).from).toBe('json-only');
   });
-});
 
+  // From the cut-over on, state.json and phase.json hold LevelDB's digest of every record, and the
+  // rollback rewrites each whole beside the old one: readiness said ready with room for the network
+  // files and the margin alone, and the rollback then stopped on DISK_FULL naming state.json.
+  it('counts the room a rewrite of the state files takes', async () => {
+    const migration = await jsonOnlyWith(tempDir(), generateRecords(400));
+    try {
+      const files = stateFiles(migration.paths);
+      const sizeOf = async (file: string): Promise<number> => (await stat(file)).size;
+      let carried = 0;
+      for (const name of await readdir(migration.paths.deployments))
+        if (name.endsWith('.json')) carried += await sizeOf(join(migration.paths.deployments, name));
+      const rewrite = Math.max(await sizeOf(files.state), await sizeOf(join(files.stateDir, 'phase.json')));
+      const { bsize } = await statfs(migration.paths.leveldb);
+      // Several blocks: the check cannot pass or fail by rounding alone.
+      expect(rewrite).toBeGreaterThan(4 * bsize);
+      const need = carried + 1024 * 1024 + rewrite;
+      disk.freeBytes = need - 2 * bsize;
+      const short = await migration.rollbackReadiness();
+      expect(short.checks.find((c) => c.name === 'disk space')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining(migration.paths.leveldb),
+      });
+      disk.freeBytes = need + bsize;
+      expect((await migration.rollbackReadiness()).checks.find((c) => c.name === 'disk space')?.ok).toBe(true);
+    } finally {
+      disk.freeBytes = Number.POSITIVE_INFINITY;
+      await migration.close();
+    }
+  });
+});

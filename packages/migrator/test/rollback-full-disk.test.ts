@@ -13,7 +13,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { Migration, resolvePaths, stateFiles } from '../src/index.js';
 import { forgetBaseline } from '../src/coowned.js';
 import { Journal } from '../src/journal.js';
-import { putThroughStore, seedLevelDb } from './helpers.js';
+import { jsonOnlyWith, putThroughStore, seedLevelDb } from './helpers.js';
 
 /** A tmpfs of `size` at a fresh folder, or undefined where mounting is not allowed. */
 function tmpfsOf(size: string): string | undefined {
@@ -54,16 +54,8 @@ describe('rollback on a full disk', () => {
   it.skipIf(disk === undefined)('carries back and switches to leveldb-only with less room left than written.json needs', async () => {
     const dir = join(disk as string, 'project');
     const records = generateRecords(2000);
-    await seedLevelDb(dir, records);
-    const migration = await Migration.open({ cwd: dir });
+    const migration = await jsonOnlyWith(dir, records);
     try {
-      await migration.enableDualWrite();
-      await migration.migrate();
-      expect((await migration.verify()).clean).toBe(true);
-      await migration.promote();
-      // Acknowledged by code: by key, state.json would hold a line per generated record.
-      const findings = (await migration.analyze()).findings.filter((f) => f.severity !== 'info');
-      await migration.cutover({ acknowledge: [...new Set(findings.map((f) => f.code))] });
       // Deploy scripts write in json-only: the journal now holds writes written.json has not folded.
       const written = records.slice(0, 5).map(upgraded);
       for (const record of written) await putThroughStore(dir, record);
