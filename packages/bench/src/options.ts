@@ -1,7 +1,7 @@
 // The bench's command line, parsed by hand: a handful of flags, and errors that name the flag.
 import { join, resolve } from 'node:path';
 import { SUITE_NAMES, type SuiteName } from './results.js';
-import { wrap } from './summary.js';
+import { wrapIndented } from '@deploystate/core';
 
 export interface BenchOptions {
   quick: boolean;
@@ -187,7 +187,7 @@ export function usageFor(width = 100): string {
   const lines = ['Usage: pnpm bench [options]', ''];
   for (const [flags, description] of USAGE_ROWS) {
     const text =
-      description === '' ? [] : stacked ? wrap(description, width, ' '.repeat(6)) : wrap(description, width, ' '.repeat(USAGE_COLUMN));
+      description === '' ? [] : stacked ? wrapIndented(description, width, ' '.repeat(6)) : wrapIndented(description, width, ' '.repeat(USAGE_COLUMN));
     const name = `  ${flags}`;
     if (stacked || text.length === 0 || name.length + 1 > USAGE_COLUMN) lines.push(name, ...text);
     else lines.push(name.padEnd(USAGE_COLUMN) + (text[0] as string).slice(USAGE_COLUMN), ...text.slice(1));

@@ -1,5 +1,6 @@
 // The report's first part, for a person: each criterion in plain words, where it comes from,
 // PASS or FAIL over every gated size, and the worst case with its absolute times beside the ratio.
+import { wrapIndented, wrapRows } from '@deploystate/core';
 import { formatMs } from './chart.js';
 import type { GateResult, GateStatus } from './results.js';
 
@@ -65,42 +66,24 @@ export function worstCase(gate: GateResult): string {
   return `${gate.name} @ ${gate.size}: ${value}${limit}${times}${rss}`;
 }
 
-/** Wraps words to `width` columns with a hanging indent, for a terminal. */
-export function wrap(text: string, width: number, indent: string): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    const next = line === '' ? word : `${line} ${word}`;
-    if (next.length + indent.length > width && line !== '') {
-      lines.push(`${indent}${line}`);
-      line = word;
-    } else line = next;
-  }
-  if (line !== '') lines.push(`${indent}${line}`);
-  return lines;
-}
-
 /** Wraps words to `width` columns, the first line indented by `first` and the others by `rest`. */
 export function hanging(text: string, width: number, first: string, rest: string): string[] {
-  const [head, ...tail] = wrap(text, width, first);
-  if (head === undefined) return [];
-  return [head, ...(tail.length === 0 ? [] : wrap(tail.map((line) => line.slice(first.length)).join(' '), width, rest))];
+  return text === '' ? [] : wrapRows(`${first}${text}`, width, rest);
 }
 
 /**
  * A progress line as the terminal gets it: `bench: ` and the text, wrapped to `width` columns, the
  * lines after the first indented (each line of a text that has several, a stack say, wrapped alike).
- * Only a single word wider than `width` (a long path) stays wider.
+ * A word wider than a whole line (a long path) is broken after a slash, so every line fits.
  */
 export function progressLines(text: string, width = 100): string[] {
   const out: string[] = [];
   text.split('\n').forEach((part, i) => {
     if (i > 0) {
-      out.push(...wrap(part.trim(), width, '    '));
+      out.push(...wrapIndented(part.trim(), width, '    '));
       return;
     }
-    const [first, ...rest] = wrap(`bench: ${part}`, width, '');
-    if (first !== undefined) out.push(first, ...(rest.length === 0 ? [] : wrap(rest.join(' '), width, '    ')));
+    out.push(...hanging(part, width, 'bench: ', '    '));
   });
   return out;
 }

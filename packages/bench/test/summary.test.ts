@@ -5,7 +5,7 @@ import { colourOf, ratioChart } from '../src/chart.js';
 import { LIMITS, ratioGate } from '../src/gates.js';
 import { consoleReport, CONSOLE_WIDTH } from '../src/report.js';
 import type { BenchRun, GateResult, Measurement } from '../src/results.js';
-import { criteria, progressLines, summaryLines, wrap } from '../src/summary.js';
+import { criteria, progressLines, summaryLines } from '../src/summary.js';
 
 function m(operation: string, subject: string, size: number, p50: number): Measurement {
   return {
@@ -96,8 +96,15 @@ describe('the summary', () => {
     expect(progressLines('short')).toEqual(['bench: short']);
   });
 
-  it('wraps words with a hanging indent', () => {
-    expect(wrap('aaa bbb ccc', 9, '  ')).toEqual(['  aaa bbb', '  ccc']);
+  // A temp folder's path wider than the terminal stayed one line past its width, which the terminal
+  // then wrapped at any character; joining wrapped rows with a space would have split it.
+  it('breaks a path wider than the line after a slash, and never puts a space inside it', () => {
+    const path = `/tmp/deploystate-bench-migration-x1/${'folder/'.repeat(16)}leveldb`;
+    const lines = progressLines(`migration: seeding ${path}`, 70);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(70);
+    expect(lines.slice(1).every((line) => line.startsWith('    '))).toBe(true);
+    const text = lines.map((line, i) => (i === 0 ? line : line.slice(4))).join('');
+    expect(text).toBe(`bench: migration: seeding${path}`);
   });
 });
 

@@ -2,7 +2,7 @@
 // codes) into two columns at the longest name, which runs past a narrow terminal, where the
 // terminal would cut words. Each list is wrapped inside its description column, or, when that
 // column would be too narrow to read, each description goes under its name.
-import { wrapToWidth } from './output.js';
+import { wrapIndented, wrapToWidth } from '@deploystate/core';
 
 /** Narrower than this, a description column is stacked under the names instead. */
 const MIN_DESCRIPTION_COLUMNS = 30;
@@ -12,11 +12,8 @@ const STACKED_INDENT = 4;
 /** A row of a two-column list: indent, name, and the description after a gap of two spaces or more. */
 const ROW = /^( +)(\S(?:.*?\S)?)( {2,})(\S.*)$/;
 
-/** Lines that fit in `width`, each continuation starting at `indent` columns. */
-function wrapAt(text: string, indent: number, width: number): string[] {
-  const pad = ' '.repeat(indent);
-  return wrapToWidth(text, Math.max(1, width - indent), '').map((line) => pad + line);
-}
+/** Lines that fit in `width`, each starting at `indent` columns. */
+const wrapAt = (text: string, indent: number, width: number): string[] => wrapIndented(text, width, ' '.repeat(indent));
 
 function layoutBlock(lines: string[], columns: number): string[] {
   const rows = lines.map((line) => ROW.exec(line));

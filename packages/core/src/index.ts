@@ -26,3 +26,4 @@ export { isProcessAliveSince, processStartTime } from './process-start.js';
 export * from './stat-tick.js';
 export * from './git-work.js';
 export * from './byte-order-mark.js';
+export { ANSI_PATTERN, visibleLength, wrapIndented, wrapRows, wrapToWidth } from './terminal-text.js';

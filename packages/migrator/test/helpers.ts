@@ -113,6 +113,17 @@ export async function seedLevelDb(dir: string, records: readonly DeploymentRecor
   await leveldb.close();
 }
 
+/** `dual-write enable` and the copy in the project at `dir`, its migration closed after, so either side can be edited. */
+export async function copyOnce(dir: string): Promise<void> {
+  const migration = await Migration.open({ cwd: dir });
+  try {
+    await migration.enableDualWrite();
+    await migration.migrate();
+  } finally {
+    await migration.close();
+  }
+}
+
 /**
  * `records` seeded into LevelDB at `dir` and walked to json-only (a real copy, verify, promote,
  * cut-over), the analysis's findings acknowledged by code (by key, the state would hold a line per

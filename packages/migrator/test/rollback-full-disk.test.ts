@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRecords, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { Migration, resolvePaths, stateFiles } from '../src/index.js';
+import { resolvePaths, stateFiles } from '../src/index.js';
 import { forgetBaseline } from '../src/coowned.js';
 import { Journal } from '../src/journal.js';
-import { jsonOnlyWith, putThroughStore, seedLevelDb } from './helpers.js';
+import { copyOnce, jsonOnlyWith, putThroughStore, seedLevelDb } from './helpers.js';
 
 /** A tmpfs of `size` at a fresh folder, or undefined where mounting is not allowed. */
 function tmpfsOf(size: string): string | undefined {
@@ -94,13 +94,7 @@ describe('rollback on a full disk', () => {
     async () => {
       const dir = join(disk as string, 'forget');
       await seedLevelDb(dir, generateRecords(200));
-      const migration = await Migration.open({ cwd: dir });
-      try {
-        await migration.enableDualWrite();
-        await migration.migrate();
-      } finally {
-        await migration.close();
-      }
+      await copyOnce(dir);
       const files = stateFiles(resolvePaths({ cwd: dir }));
       const baseline = join(files.stateDir, 'written.json');
       expect(Object.keys((JSON.parse(await readFile(baseline, 'utf8')) as { written: object }).written)).toHaveLength(200);

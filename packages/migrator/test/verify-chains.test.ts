@@ -11,7 +11,7 @@ import { parseStateFile } from '@deploystate/backend-json';
 import { canonicalDigest, parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { Migration, resolvePaths } from '../src/index.js';
 import { chainVerdict, fileVerdict, walkChain, type ChainJob, type ChainVerdict } from '../src/chain-verdict.js';
-import { compareDirect, useTempDir } from './helpers.js';
+import { compareDirect, copyOnce, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-verify-chains-');
 
@@ -32,13 +32,7 @@ async function copied(entries: LegacyEntry[]): Promise<{ dir: string; paths: Ret
   const dir = tempDir();
   const paths = resolvePaths({ cwd: dir });
   await writeLegacyStore(paths.leveldb, entries);
-  const migration = await Migration.open({ cwd: dir });
-  try {
-    await migration.enableDualWrite();
-    await migration.migrate();
-  } finally {
-    await migration.close();
-  }
+  await copyOnce(dir);
   return { dir, paths };
 }
 
