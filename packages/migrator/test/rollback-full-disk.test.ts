@@ -1,9 +1,9 @@
 // A rollback on a disk that is really full (a small tmpfs, where this host lets the test mount one:
 // root). written.json, the record of what the store last wrote to each network file, is rewritten
 // by the rollback's check of the files once deploy scripts have written since it was recorded: at
-// 100k records it is about 19 MB. Before: with less room than that left, the rollback stopped in
-// rolling-back with DISK_FULL, though the carry-back itself needed only a few kilobytes, and every
-// deploy script's write was refused until space was freed.
+// 100k records it is about 19 MB. Before: with less room than that left, the rollback stopped with
+// DISK_FULL naming written.json (at its first check; at the one under the fence it would have been
+// left rolling-back, every write refused), though the carry-back itself needed a few kilobytes.
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
