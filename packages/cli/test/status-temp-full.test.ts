@@ -1,28 +1,15 @@
 // status with the temp folder full (ENOSPC on TMPDIR, not on the project's disk): it names that
 // folder as full, never "LevelDB cannot be opened" (deploy scripts open LevelDB directly, and are
 // unaffected). A real full disk: a small tmpfs, where this host lets the test mount one (root).
-import { execFileSync } from 'node:child_process';
-import { cp, rm, writeFile } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountSmallTmpfs, unmountTmpfs } from '@deploystate/core/testing';
 import { deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-status-temp-full-');
 
-/** A 64 KiB tmpfs at a fresh folder, or undefined where mounting is not allowed. */
-function smallTmpfs(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const dir = execFileSync('mktemp', ['-d', '/tmp/deploystate-tmpfs-XXXXXX'], { encoding: 'utf8' }).trim();
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    execFileSync('rmdir', [dir]);
-    return undefined;
-  }
-}
-
-const tmpfs = smallTmpfs();
+const tmpfs = mountSmallTmpfs('64k');
 
 beforeAll(async () => {
   if (tmpfs === undefined) return;
@@ -30,10 +17,8 @@ beforeAll(async () => {
   await writeFile(join(tmpfs, 'fill'), Buffer.alloc(60 * 1024)).catch(() => undefined);
 });
 
-afterAll(async () => {
-  if (tmpfs === undefined) return;
-  execFileSync('umount', [tmpfs]);
-  await rm(tmpfs, { recursive: true, force: true });
+afterAll(() => {
+  if (tmpfs !== undefined) unmountTmpfs(tmpfs);
 });
 
 describe('status with the temp folder full', () => {

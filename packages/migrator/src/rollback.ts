@@ -31,7 +31,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
-import { SHARED_STATE_FILE } from './shared-state.js';
+import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
 import { unreadableFiles } from './unreadable.js';
@@ -670,7 +670,7 @@ const ROLLBACK_MARGIN_BYTES = 1024 * 1024;
  */
 async function stateRewriteBytes(ctx: MigrationContext): Promise<number> {
   const sizes = await Promise.all(
-    [ctx.files.state, join(ctx.files.stateDir, SHARED_STATE_FILE)].map((file) => stat(file).then((s) => s.size, () => 0)),
+    [ctx.files.state, sharedStateFile(ctx.files.stateDir)].map((file) => stat(file).then((s) => s.size, () => 0)),
   );
   return Math.max(...sizes);
 }

@@ -131,15 +131,10 @@ export async function copyOnce(dir: string): Promise<void> {
  */
 export async function jsonOnlyWith(dir: string, records: readonly DeploymentRecord[]): Promise<Migration> {
   await seedLevelDb(dir, records);
-  const migration = await Migration.open({ cwd: dir });
-  await migration.enableDualWrite();
-  await migration.migrate();
-  const verify = await migration.verify();
-  if (!verify.clean) throw new Error(`jsonOnlyWith: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
-  await migration.promote();
-  const findings = (await migration.analyze()).findings.filter((f) => f.severity !== 'info');
-  await migration.cutover({ acknowledge: [...new Set(findings.map((f) => f.code))] });
-  return migration;
+  return walkTo(await Migration.open({ cwd: dir }), 'json-only', async (migration) => {
+    const findings = (await migration.analyze()).findings.filter((f) => f.severity !== 'info');
+    return [...new Set(findings.map((f) => f.code))];
+  });
 }
 
 export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | 'json-only';
@@ -147,17 +142,21 @@ export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | '
 /** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */
 export async function demoMigration(dir: string, stage: DemoStage = 'created'): Promise<Migration> {
   await createDemo(dir);
-  const migration = await Migration.open({ cwd: dir });
+  return walkTo(await Migration.open({ cwd: dir }), stage, acknowledgeAll);
+}
+
+/** `migration` walked the runbook's way to `stage`; the cut-over acknowledges what `acknowledge` lists. */
+async function walkTo(migration: Migration, stage: DemoStage, acknowledge: (migration: Migration) => Promise<string[]>): Promise<Migration> {
   if (stage === 'created') return migration;
   await migration.enableDualWrite();
   if (stage === 'dual-write') return migration;
   await migration.migrate();
   if (stage === 'copied') return migration;
   const verify = await migration.verify();
-  if (!verify.clean) throw new Error(`demoMigration: verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
+  if (!verify.clean) throw new Error(`verify after the copy is not clean (${verify.evidence.differences} difference(s))`);
   await migration.promote();
   if (stage === 'json-primary') return migration;
-  await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+  await migration.cutover({ acknowledge: await acknowledge(migration) });
   return migration;
 }
 

@@ -4,41 +4,26 @@
 // 100k records it is about 19 MB. Before: with less room than that left, the rollback stopped with
 // DISK_FULL naming written.json (at its first check; at the one under the fence it would have been
 // left rolling-back, every write refused), though the carry-back itself needed a few kilobytes.
-import { execFileSync } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRecords, NetworkRegistry, type DeploymentRecord } from '@deploystate/core';
+import { mountSmallTmpfs, unmountTmpfs } from '@deploystate/core/testing';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { resolvePaths, stateFiles } from '../src/index.js';
 import { forgetBaseline } from '../src/coowned.js';
 import { Journal } from '../src/journal.js';
+import { sharedStateFile } from '../src/shared-state.js';
 import { copyOnce, jsonOnlyWith, putThroughStore, seedLevelDb } from './helpers.js';
 
-/** A tmpfs of `size` at a fresh folder, or undefined where mounting is not allowed. */
-function tmpfsOf(size: string): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const dir = execFileSync('mktemp', ['-d', '/tmp/deploystate-rollback-full-XXXXXX'], { encoding: 'utf8' }).trim();
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    execFileSync('rmdir', [dir]);
-    return undefined;
-  }
-}
-
-const disk = tmpfsOf('16m');
+const disk = mountSmallTmpfs('16m', 'deploystate-rollback-full-');
 
 afterAll(() => {
-  if (disk === undefined) return;
-  execFileSync('umount', [disk]);
-  execFileSync('rmdir', [disk]);
+  if (disk !== undefined) unmountTmpfs(disk);
 });
 
 /** Fills the file system of `dir` until `leaveBytes` (about) are free. */
 async function fillUntil(dir: string, leaveBytes: number): Promise<void> {
-  const { statfs } = await import('node:fs/promises');
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
   await writeFile(join(dir, 'fill'), Buffer.alloc(Math.max(0, free - leaveBytes)));
@@ -64,7 +49,7 @@ describe('rollback on a full disk', () => {
       const baselineBytes = (await stat(baseline)).size;
       // state.json and phase.json hold LevelDB's digests as the cut-over recorded them (about 100
       // bytes a record): each rewrite of them needs that room, written.json half as much again.
-      const stateBytes = Math.max((await stat(files.state)).size, (await stat(join(files.stateDir, 'phase.json'))).size);
+      const stateBytes = Math.max((await stat(files.state)).size, (await stat(sharedStateFile(files.stateDir))).size);
       expect(baselineBytes).toBeGreaterThan(stateBytes + 64 * 1024);
       // Less room than a new written.json takes, more than the carry-back and its state need.
       await fillUntil(disk as string, stateBytes + Math.floor((baselineBytes - stateBytes) / 2));
@@ -100,6 +85,7 @@ describe('rollback on a full disk', () => {
       expect(Object.keys((JSON.parse(await readFile(baseline, 'utf8')) as { written: object }).written)).toHaveLength(200);
       await fillUntil(disk as string, 0);
       const journal = new Journal(files.journal, files.journalLock);
+      let lastSeq: number;
       try {
         await forgetBaseline({
           stateDir: files.stateDir,
@@ -107,12 +93,16 @@ describe('rollback on a full disk', () => {
           registry: new NetworkRegistry(),
           journal,
         });
+        lastSeq = await journal.lastSeq();
       } finally {
         await journal.close();
         await rm(join(disk as string, 'fill'), { force: true });
       }
+      // Emptied, and folded as far as the journal goes: a later check starts after it, not from the files.
       const after = JSON.parse(await readFile(baseline, 'utf8')) as { written: object; scannedSeq: number };
       expect(after.written).toEqual({});
+      expect(lastSeq).toBeGreaterThan(0);
+      expect(after.scannedSeq).toBe(lastSeq);
     },
   );
 });
