@@ -16,6 +16,7 @@ import {
   type DuplicateKey,
 } from '@deploystate/core';
 import { CONFLICTS_KEY, duplicateKeyError, parseStateFile, renderStateFile } from './file-format.js';
+import { fileStyleOf, restyle, type FileStyle } from './file-style.js';
 
 export { CONFLICTS_KEY };
 
@@ -222,7 +223,7 @@ export function mergeStateFiles(texts: { base: string; ours: string; theirs: str
   }
 
   return {
-    text: render(merged, chainId, file, registry, [...decided.fromTheirs, ...decided.mergedByField], conflicts),
+    text: render(merged, chainId, file, registry, [...decided.fromTheirs, ...decided.mergedByField], conflicts, fileStyleOf(texts.ours)),
     chainId,
     conflicts,
     records: decided,
@@ -241,7 +242,7 @@ function conflictSection(conflicts: readonly MergeConflict[]): Doc {
   return out;
 }
 
-/** Prints a merged document in the store's format, `$conflicts` first when there are any. */
+/** Prints a merged document in the store's format (in `style`, the file's own), `$conflicts` first when there are any. */
 function render(
   document: Doc,
   chainId: number,
@@ -249,6 +250,7 @@ function render(
   registry: NetworkRegistry,
   mirror: readonly string[],
   conflicts: readonly MergeConflict[],
+  style: FileStyle | undefined,
 ): string {
   const doc: Doc = {};
   if (conflicts.length > 0) doc[CONFLICTS_KEY] = conflictSection(conflicts);
@@ -257,9 +259,9 @@ function render(
   const { [CONFLICTS_KEY]: section, ...rest } = doc;
   const model = parseStateFile(stringifyLossless(rest), file, chainId);
   const printed = renderStateFile(model, { network: registry.get(chainId).name, mirror }).text;
-  if (section === undefined) return printed;
-  const body = stringifyLossless(section, 2).replace(/\n/g, '\n  ');
-  return printed.replace(/^\{\n/, () => `{\n  ${JSON.stringify(CONFLICTS_KEY)}: ${body},\n`);
+  const body = section === undefined ? undefined : stringifyLossless(section, 2).replace(/\n/g, '\n  ');
+  const text = body === undefined ? printed : printed.replace(/^\{\n/, () => `{\n  ${JSON.stringify(CONFLICTS_KEY)}: ${body},\n`);
+  return style === undefined ? text : restyle(text, style);
 }
 
 /** The unresolved conflicts of a merged file (none when it has no conflict section). */
@@ -324,5 +326,5 @@ export function resolveConflicts(
     }
     resolved.push({ ...c, took });
   }
-  return { text: render(document, chainId, file, registry, mirror, open), resolved, open };
+  return { text: render(document, chainId, file, registry, mirror, open, fileStyleOf(text)), resolved, open };
 }

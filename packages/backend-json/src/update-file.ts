@@ -14,6 +14,7 @@ import {
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { duplicateKeyError } from './file-format.js';
+import { fileStyleOf, restyle } from './file-style.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { readStateFileBytes } from './state-path.js';
 
@@ -128,7 +129,10 @@ async function write(
   recordsIgnored: boolean,
   options: UpdateDeploymentFileOptions,
 ): Promise<UpdateDeploymentFileResult> {
-  const text = `${stringifyLossless(document, 2)}\n`;
+  // In the file's own indent and line ends, where they are not the store's (file-style.ts).
+  const style = fileStyleOf(before);
+  const printed = `${stringifyLossless(document, 2)}\n`;
+  const text = style === undefined ? printed : restyle(printed, style);
   if (text === before) return { file, changed: false, recordsIgnored };
   await mkdir(tmpDir, { recursive: true }).catch(() => undefined);
   await writeFileAtomic(file, text, { durable: options.durable ?? true, tmpDir });

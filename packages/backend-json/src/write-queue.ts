@@ -10,6 +10,7 @@ import { inodeAt, signatureOf, stillVersion, type FileCache, type FileSignature,
 import { assertRewritable, emptyStateFile, type InvalidRecordEntry, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
+import { fileStyleOf, restyleBytes } from './file-style.js';
 import { RecordsDraft } from './records-draft.js';
 import { renderWithLayout, spliceInPieces, wholeText, type PendingText, type StateFileLayout } from './record-splice.js';
 
@@ -279,21 +280,23 @@ export class WriteQueue {
    * The new text, or undefined when the write changes nothing. A file this store printed (its
    * layout held beside its bytes) is spliced: only the touched records are printed and compared.
    * Any other file (first write after another writer's change, a legacy file) is rendered whole.
+   * The layout is always in the store's own style; a file in its own indent or line ends
+   * (file-style.ts) gets the text in them, and keeps them (its bytes are the file's, the layout's not).
    */
-  private print(
-    loaded: LoadedFile,
-    next: StateFileModel,
-    touched: Set<string>,
-  ): { text: PendingText; layout: StateFileLayout; lent: boolean } | undefined {
+  private print(loaded: LoadedFile, next: StateFileModel, touched: Set<string>): { text: PendingText; layout: StateFileLayout; lent: boolean } | undefined {
     // No per-object text cache: the layout already holds every unchanged record's printed bytes.
     const options = { network: this.options.registry.get(next.chainId).name, mirror: touched };
+    const style = fileStyleOf(loaded.bytes);
     if (loaded.layout) {
       // A splice that changes nothing changes nothing it was lent either.
       const spliced = spliceInPieces(loaded.layout, next, touched, options, this.rooms.roomFor(loaded.file));
-      return spliced.changed ? { text: spliced.text, layout: spliced.layout, lent: true } : undefined;
+      if (!spliced.changed) return undefined;
+      return { text: style === undefined ? spliced.text : wholeText(restyleBytes(spliced.text.bytes(), style)), layout: spliced.layout, lent: true };
     }
     const full = renderWithLayout(next, options);
-    return loaded.bytes !== undefined && loaded.bytes.equals(full.bytes) ? undefined : { text: wholeText(full.bytes), layout: full.layout, lent: false };
+    const bytes = style === undefined ? full.bytes : restyleBytes(full.bytes, style);
+    if (loaded.bytes !== undefined && loaded.bytes.equals(bytes)) return undefined;
+    return { text: wholeText(bytes), layout: full.layout, lent: false };
   }
 
   /** The version just replaced lets go of its bytes (nothing reads them once the cache holds the new one), for the next print. */

@@ -1,0 +1,92 @@
+// A network file's own layout: its indent, its line ends and whether its last line ends, as the
+// project's scripts, formatter or a Windows checkout left them. A write keeps them, so a put shows in `git diff` as the lines it
+// changed, not as every line of the file (npm keeps package.json's the same way).
+
+/** How a file is indented and how its lines end, where that is not the store's own (two spaces, LF, a line end after the last line). */
+export interface FileStyle {
+  /** One level of indent: 1-8 spaces, or one tab. */
+  indent: string;
+  eol: '\n' | '\r\n';
+  /** Whether the file ends with a line end (`JSON.stringify` output written as it is has none). */
+  finalEol: boolean;
+}
+
+const DEFAULT_INDENT = '  ';
+const CR = 0x0d;
+const LF = 0x0a;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * The style of a file's text, from its first line break, the indent of the line after it (the
+ * top-level object's first key) and its last byte; undefined where it is the store's own or cannot
+ * be told (one line, an indent mixing tabs and spaces): the text is then printed as the store prints it.
+ * A few bytes are looked at, so every write can ask.
+ */
+export function fileStyleOf(text: Uint8Array | string | undefined): FileStyle | undefined {
+  if (text === undefined || text.length === 0) return undefined;
+  const bytes = typeof text === 'string' ? Buffer.from(text.slice(0, 4096), 'utf8') : text;
+  const lf = bytes.indexOf(LF);
+  if (lf < 0) return undefined;
+  const eol = lf > 0 && bytes[lf - 1] === CR ? '\r\n' : '\n';
+  let at = lf + 1;
+  while (bytes[at] === SPACE && at - lf <= 8) at++;
+  const spaces = at - lf - 1;
+  let indent = DEFAULT_INDENT;
+  if (bytes[lf + 1] === TAB && bytes[lf + 2] !== SPACE && bytes[lf + 2] !== TAB) indent = '\t';
+  else if (spaces >= 1 && bytes[at] !== SPACE && bytes[at] !== TAB) indent = ' '.repeat(spaces);
+  const last = typeof text === 'string' ? text.charCodeAt(text.length - 1) : text[text.length - 1];
+  const finalEol = last === LF;
+  return indent === DEFAULT_INDENT && eol === '\n' && finalEol ? undefined : { indent, eol, finalEol };
+}
+
+/**
+ * Text the store printed (two spaces a level, LF, a line end after the last line) in `style`. JSON
+ * holds no raw line break inside a string, so every line's leading spaces are indent and every LF a
+ * line end. Two passes over the bytes, a byte at a time (lines are short: a call per line cost
+ * more): the size, then the text. Where only the last line end differs, a view of `bytes`.
+ */
+export function restyleBytes(bytes: Uint8Array, style: FileStyle): Buffer {
+  const unit = style.indent.charCodeAt(0);
+  const unitLength = style.indent.length;
+  const crlf = style.eol === '\r\n';
+  // The store's text ends with a line end: left off where the file had none.
+  const end = !style.finalEol && bytes[bytes.length - 1] === LF ? bytes.length - 1 : bytes.length;
+  if (style.indent === DEFAULT_INDENT && !crlf) return Buffer.from(bytes.buffer, bytes.byteOffset, end);
+  let size = 0;
+  for (let i = 0; i < end; ) {
+    let spaces = 0;
+    while (i < end && bytes[i] === SPACE) (spaces++, i++);
+    size += (spaces >> 1) * unitLength + (spaces & 1);
+    while (i < end) {
+      size++;
+      if (bytes[i++] === LF) {
+        if (crlf) size++;
+        break;
+      }
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < end; ) {
+    let spaces = 0;
+    while (i < end && bytes[i] === SPACE) (spaces++, i++);
+    for (let n = (spaces >> 1) * unitLength; n > 0; n--) out[at++] = unit;
+    if (spaces & 1) out[at++] = SPACE;
+    while (i < end) {
+      const c = bytes[i++] as number;
+      if (c === LF) {
+        if (crlf) out[at++] = CR;
+        out[at++] = LF;
+        break;
+      }
+      out[at++] = c;
+    }
+  }
+  return out;
+}
+
+/** restyleBytes() of a string. */
+export function restyle(text: string, style: FileStyle): string {
+  return restyleBytes(Buffer.from(text, 'utf8'), style).toString('utf8');
+}
