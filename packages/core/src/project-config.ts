@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parseAcknowledgements, type Acknowledgement } from './acknowledgements.js';
 import { withoutByteOrderMark } from './byte-order-mark.js';
+import { describeValue } from './describe-value.js';
 import { parseLosslessDocument, positionOf } from './codec.js';
 import { errnoCode, ErrorCodes, isStateError, StateError } from './errors.js';
 import { NetworkRegistry, type NetworkDefinition } from './registry.js';
@@ -104,17 +105,6 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   // Registering now turns a malformed entry into INVALID_CONFIG naming the file, for every reader.
   projectRegistry(config);
   return config;
-}
-
-/** A config value as the message names it: a string in quotes, a number as written, anything else by its kind. */
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  // An exact number literal (1.5, 1e3) is held as an object that prints as written.
-  const printed = String(value);
-  return printed.startsWith('[object') ? 'an object' : printed;
 }
 
 function strings(value: unknown, what: string, file: string): string[] {

@@ -1,6 +1,7 @@
 // The deployment record and its structural validation: what every store refuses because it is
 // not a DeploymentRecord at all. Quality problems (bad addresses, dev chains) are findings instead.
 import { ErrorCodes, StateError } from './errors.js';
+import { describeValue } from './describe-value.js';
 import { recordKey } from './keys.js';
 import { isJsonNumber, JsonNumber } from './json-number.js';
 import { MAX_RECORD_DEPTH, nestsDeeperThan } from './json-depth.js';
@@ -48,39 +49,33 @@ function refuse(field: string, problem: string, key: string | undefined): never 
   throw new StateError(ErrorCodes.INVALID_RECORD, `${key ? `${key}: ` : ''}${field} ${problem}`, key === undefined ? {} : { key });
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
-}
-
 /**
  * Throws StateError INVALID_RECORD unless `value` is a DeploymentRecord. `key`, when given, is
  * named in the error. Returns the value, typed.
  */
 export function assertDeploymentRecord(value: unknown, key?: string): DeploymentRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    refuse('record', `must be an object, got ${describe(value)}`, key);
+    refuse('record', `must be an object, got ${describeValue(value)}`, key);
   const record = value as Record<string, unknown>;
   const name = record.contractName;
-  if (typeof name !== 'string' || name.length === 0) refuse('contractName', `must be a non-empty string, got ${describe(name)}`, key);
+  if (typeof name !== 'string' || name.length === 0) refuse('contractName', `must be a non-empty string, got ${describeValue(name)}`, key);
   const chainId = record.chainId;
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
-    refuse('chainId', `must be a non-negative integer, got ${typeof chainId === 'number' ? chainId : describe(chainId)}`, key);
+    refuse('chainId', `must be a non-negative integer, got ${describeValue(chainId)}`, key);
   }
   for (const field of REQUIRED_STRINGS) {
-    if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describe(record[field])}`, key);
+    if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describeValue(record[field])}`, key);
   }
   for (const field of OPTIONAL_STRINGS) {
     const v = record[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describe(v)}`, key);
+    if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describeValue(v)}`, key);
   }
   const args = record.deploymentArgs;
   if (args !== undefined && args !== null && !Array.isArray(args))
-    refuse('deploymentArgs', `must be an array when present, got ${describe(args)}`, key);
+    refuse('deploymentArgs', `must be an array when present, got ${describeValue(args)}`, key);
   const ts = record.timestamp;
   if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)) || (isJsonNumber(ts) && ts.isInteger()))) {
-    refuse('timestamp', `must be an integer, got ${typeof ts === 'number' ? ts : describe(ts)}`, key);
+    refuse('timestamp', `must be an integer, got ${describeValue(ts)}`, key);
   }
   // Deeper, the file or journal line around it would nest past what the codec reads back.
   if (nestsDeeperThan(record, MAX_RECORD_DEPTH))

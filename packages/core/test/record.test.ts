@@ -86,6 +86,34 @@ describe('record validation (structural)', () => {
   }
 });
 
+describe('record validation messages', () => {
+  // Before, a missing field read "must be a string, got a undefined", and a number or a string
+  // passed where it did not belong was named only by its kind.
+  const messageOf = (change: (r: Record<string, unknown>) => Record<string, unknown>): string => {
+    try {
+      assertDeploymentRecord(change(valid() as Record<string, unknown>), '56-Token');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('names the value passed: undefined, a number, a quoted string, a kind for the rest', () => {
+    expect(messageOf(({ networkName: _, ...r }) => r)).toBe('56-Token: networkName must be a string, got undefined');
+    expect(messageOf((r) => ({ ...r, address: 42 }))).toBe('56-Token: address must be a string, got 42');
+    expect(messageOf((r) => ({ ...r, timestamp: '1723000000000' }))).toBe('56-Token: timestamp must be an integer, got "1723000000000"');
+    expect(messageOf((r) => ({ ...r, implementationHash: {} }))).toBe('56-Token: implementationHash must be a string when present, got an object');
+    expect(messageOf((r) => ({ ...r, deploymentArgs: { 0: 'a' } }))).toBe('56-Token: deploymentArgs must be an array when present, got an object');
+    expect(messageOf((r) => ({ ...r, timestamp: new JsonNumber('1.5') }))).toBe('56-Token: timestamp must be an integer, got 1.5');
+  });
+
+  it('cuts a long string it quotes', () => {
+    const message = messageOf((r) => ({ ...r, timestamp: 'x'.repeat(500) }));
+    expect(message.length).toBeLessThan(120);
+    expect(message).toMatch(/got "x+…"$/);
+  });
+});
+
 describe('record helpers', () => {
   it('keys a record by chain and name', () => {
     expect(keyOf(valid())).toBe('56-Token');
