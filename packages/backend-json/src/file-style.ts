@@ -1,6 +1,7 @@
 // A network file's own layout: its indent, its line ends and whether its last line ends, as the
-// project's scripts, formatter or a Windows checkout left them. A write keeps them, so a put shows in `git diff` as the lines it
-// changed, not as every line of the file (npm keeps package.json's the same way).
+// project's scripts, formatter or a Windows checkout left them. A write keeps them, so a put shows
+// in `git diff` as the lines it changed, not as every line of the file (npm keeps package.json's
+// the same way).
 
 /** How a file is indented and how its lines end, where that is not the store's own (two spaces, LF, a line end after the last line). */
 export interface FileStyle {

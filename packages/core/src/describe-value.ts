@@ -11,7 +11,11 @@ const QUOTED_MAX = 60;
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
     const quoted = JSON.stringify(value);
-    return quoted.length <= QUOTED_MAX ? quoted : `${quoted.slice(0, QUOTED_MAX - 2)}…"`;
+    if (quoted.length <= QUOTED_MAX) return quoted;
+    // Never half a surrogate pair at the cut.
+    const last = quoted.charCodeAt(QUOTED_MAX - 3);
+    const cut = last >= 0xd800 && last <= 0xdbff ? QUOTED_MAX - 3 : QUOTED_MAX - 2;
+    return `${quoted.slice(0, cut)}…"`;
   }
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
   if (value === null) return 'null';

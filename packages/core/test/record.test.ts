@@ -111,6 +111,12 @@ describe('record validation messages', () => {
     const message = messageOf((r) => ({ ...r, timestamp: 'x'.repeat(500) }));
     expect(message.length).toBeLessThan(120);
     expect(message).toMatch(/got "x+…"$/);
+    // Never half a character made of two UTF-16 units.
+    for (const pad of ['', 'x']) {
+      const emoji = messageOf((r) => ({ ...r, timestamp: pad + '\u{1F600}'.repeat(100) }));
+      expect((emoji as string & { isWellFormed(): boolean }).isWellFormed()).toBe(true);
+      expect(emoji).toMatch(/…"$/);
+    }
   });
 });
 
