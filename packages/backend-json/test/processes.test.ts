@@ -1,6 +1,6 @@
 // Real processes: a writer SIGKILLed at random moments, and several writers on one file at once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,23 @@ describe('real processes', () => {
     const names = (await store.list(56)).map((r) => r.contractName);
     expect(names.length).toBe(48);
     for (const prefix of ['A', 'B', 'C', 'D']) for (let i = 0; i < 12; i++) expect(names).toContain(`${prefix}${i}`);
+    await store.close();
+  });
+
+  it('four processes writing one network file in tabs and CRLF lose no update, and the file keeps both', async () => {
+    dir = await makeTempDir('deploystate-multi-styled-');
+    const folder = dir;
+    const file = join(dir, 'bscmainnet.json');
+    // The project's own file, as a formatter in tabs and a Windows checkout keep it, with no line end after its last line.
+    await writeFile(file, JSON.stringify({ network: 'bscmainnet', chainId: 56, deployer: '0xabc' }, null, '\t').replace(/\n/g, '\r\n'));
+    const writers = ['A', 'B', 'C', 'D'].map((prefix) => startWriter(folder, prefix, 0, 12));
+    expect(await Promise.all(writers.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+    const text = await readFile(file, 'utf8');
+    expect(text.endsWith('}')).toBe(true);
+    for (const line of text.split('\r\n')) expect(line).toMatch(/^\t*[^\s]/);
+    const store = new JsonFileStore({ dir });
+    await store.open();
+    expect((await store.list(56)).length).toBe(48);
     await store.close();
   });
 });
