@@ -9,14 +9,16 @@ import {
   assertDeploymentRecord,
   canonicalEncode,
   compareKeys,
+  fileStyleOf,
   parseLossless,
   parseLosslessDocument,
+  restyle,
   setOwnProperty,
   stringifyLossless,
   type DuplicateKey,
+  type FileStyle,
 } from '@deploystate/core';
 import { CONFLICTS_KEY, duplicateKeyError, parseStateFile, renderStateFile } from './file-format.js';
-import { fileStyleOf, restyle, type FileStyle } from './file-style.js';
 
 export { CONFLICTS_KEY };
 

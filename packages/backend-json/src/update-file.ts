@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import {
   canonicalEqual,
   ErrorCodes,
+  keepingFileStyle,
   NetworkRegistry,
   parseLossless,
   parseLosslessDocument,
@@ -14,7 +15,6 @@ import {
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { duplicateKeyError } from './file-format.js';
-import { fileStyleOf, restyle } from './file-style.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { readStateFileBytes } from './state-path.js';
 
@@ -129,10 +129,8 @@ async function write(
   recordsIgnored: boolean,
   options: UpdateDeploymentFileOptions,
 ): Promise<UpdateDeploymentFileResult> {
-  // In the file's own indent and line ends, where they are not the store's (file-style.ts).
-  const style = fileStyleOf(before);
-  const printed = `${stringifyLossless(document, 2)}\n`;
-  const text = style === undefined ? printed : restyle(printed, style);
+  // In the file's own indent and line ends, with its byte-order mark (core's file-style.ts).
+  const text = keepingFileStyle(before, `${stringifyLossless(document, 2)}\n`);
   if (text === before) return { file, changed: false, recordsIgnored };
   await mkdir(tmpDir, { recursive: true }).catch(() => undefined);
   await writeFileAtomic(file, text, { durable: options.durable ?? true, tmpDir });

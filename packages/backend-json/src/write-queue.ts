@@ -3,14 +3,24 @@
 // (re-checked under the lock), prints only the records it changes, replaces the file and links the version written among the backups.
 import { chmodSync, closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCodes, GIT_WAIT_MAX_MS, StateError, fileSystemError, gitAtWork, untilGitDone, type DeploymentRecord, type NetworkRegistry } from '@deploystate/core';
+import {
+  ErrorCodes,
+  GIT_WAIT_MAX_MS,
+  StateError,
+  fileStyleOf,
+  fileSystemError,
+  gitAtWork,
+  restyleBytes,
+  untilGitDone,
+  type DeploymentRecord,
+  type NetworkRegistry,
+} from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
 import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
 import { inodeAt, signatureOf, stillVersion, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type InvalidRecordEntry, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
 import { PrintRooms } from './print-room.js';
-import { fileStyleOf, restyleBytes } from './file-style.js';
 import { RecordsDraft } from './records-draft.js';
 import { renderWithLayout, spliceInPieces, wholeText, type PendingText, type StateFileLayout } from './record-splice.js';
 

@@ -4,9 +4,8 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseLossless, stringifyLossless } from '@deploystate/core';
+import { parseLossless, restyle, stringifyLossless, type FileStyle } from '@deploystate/core';
 import { mergeStateFiles, updateDeploymentFile } from '../src/index.js';
-import { fileStyleOf, restyle, type FileStyle } from '../src/file-style.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -46,31 +45,6 @@ function linesRemoved(before: string, after: string, eol: string): number {
 async function backupsOf(dir: string): Promise<string[]> {
   return readdir(join(dir, '.deploystate', 'backups', FILE)).catch(() => []);
 }
-
-describe('fileStyleOf', () => {
-  it('tells a file in the store’s own style (two spaces, LF) from one in its own', () => {
-    const doc = { a: { b: [1, 2] }, c: 'x' };
-    expect(fileStyleOf(`${JSON.stringify(doc, null, 2)}\n`)).toBeUndefined();
-    expect(fileStyleOf(`${JSON.stringify(doc, null, '\t')}\n`)).toEqual({ indent: '\t', eol: '\n', finalEol: true });
-    expect(fileStyleOf(`${JSON.stringify(doc, null, 4)}\n`.replace(/\n/g, '\r\n'))).toEqual({ indent: '    ', eol: '\r\n', finalEol: true });
-    expect(fileStyleOf(`${JSON.stringify(doc, null, 2)}\n`.replace(/\n/g, '\r\n'))).toEqual({ indent: '  ', eol: '\r\n', finalEol: true });
-    expect(fileStyleOf(JSON.stringify(doc, null, 2))).toEqual({ indent: '  ', eol: '\n', finalEol: false });
-    // One line, or an indent that mixes tabs and spaces: printed as the store prints.
-    expect(fileStyleOf(JSON.stringify(doc))).toBeUndefined();
-    expect(fileStyleOf('{\n \t"a": 1\n}\n')).toBeUndefined();
-    expect(fileStyleOf(undefined)).toBeUndefined();
-    expect(fileStyleOf(Buffer.from(`${JSON.stringify(doc, null, '\t')}`))).toEqual({ indent: '\t', eol: '\n', finalEol: false });
-  });
-
-  it('restyle() gives the text JSON.stringify prints with that indent, line ends as asked', () => {
-    const doc = { records: { 'a b': { deep: [{ x: 'a  "b"' }, [], {}], n: null } }, s: '  two spaces inside' };
-    const two = `${JSON.stringify(doc, null, 2)}\n`;
-    expect(restyle(two, { indent: '\t', eol: '\n', finalEol: true })).toBe(`${JSON.stringify(doc, null, '\t')}\n`);
-    expect(restyle(two, { indent: '    ', eol: '\r\n', finalEol: true })).toBe(`${JSON.stringify(doc, null, 4)}\n`.replace(/\n/g, '\r\n'));
-    expect(restyle(two, { indent: '\t', eol: '\n', finalEol: false })).toBe(JSON.stringify(doc, null, '\t'));
-    expect(JSON.parse(restyle(two, { indent: '\t', eol: '\r\n', finalEol: true }))).toEqual(doc);
-  });
-});
 
 describe('a network file in its own style', () => {
   for (const { name, style } of STYLES) {

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withFileLock } from '@deploystate/backend-json/lock';
-import { keepingByteOrderMark, stringifyLossless } from '@deploystate/core';
+import { keepingFileStyle, stringifyLossless } from '@deploystate/core';
 import { parseConfigText } from '@deploystate/migrator/project-config';
 import { DEFAULT_CONFIG_FILE, type Context } from './context.js';
 import { stateDirOf } from './migration.js';
@@ -32,8 +32,8 @@ export async function updateConfig(ctx: Context, change: (config: Record<string,
       const config = text === undefined ? {} : parseConfigText(text, file);
       change(config);
       lock.assertHeld();
-      // A byte-order mark the file had stays, so git shows only the decision recorded.
-      await writeFileDurable(file, keepingByteOrderMark(text, `${stringifyLossless(config, 2)}\n`));
+      // The file's indent, line ends and byte-order mark stay, so git shows only the decision recorded.
+      await writeFileDurable(file, keepingFileStyle(text, `${stringifyLossless(config, 2)}\n`));
       return file;
     },
     { lockDir: stateDir, purpose: `recording a decision in ${file}` },

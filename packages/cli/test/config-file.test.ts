@@ -115,6 +115,25 @@ describe('a deploystate.config.json saved with a UTF-8 byte-order mark', () => {
   });
 });
 
+describe('a deploystate.config.json in tabs and CRLF (a formatter, a Windows checkout)', () => {
+  it('keeps its indent and line ends through a recorded decision, so git shows only the decision', async () => {
+    const init = await fixture.inSample(['init']);
+    expect(init.code, init.stderr).toBe(0);
+    const good = await readFile(configFile(), 'utf8');
+    const styled = (text: string): string => `${JSON.stringify(JSON.parse(text), null, '\t')}\n`.replace(/\n/g, '\r\n');
+    await writeFile(configFile(), styled(good));
+    try {
+      const excluded = await fixture.inSample(['exclude', '31337-Junk', '--yes']);
+      expect(excluded.code, excluded.stderr).toBe(0);
+      const after = await readFile(configFile(), 'utf8');
+      expect(JSON.parse(after)).toMatchObject({ exclude: expect.arrayContaining(['31337-Junk']) });
+      expect(after).toBe(styled(after));
+    } finally {
+      await writeFile(configFile(), good);
+    }
+  });
+});
+
 describe('recording decisions at the same moment', () => {
   it('keeps every key of parallel `exclude` runs', async () => {
     const processes = 4;

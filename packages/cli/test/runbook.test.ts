@@ -157,7 +157,9 @@ describe('init --scripts', () => {
     const project = join(fixture.root, 'project');
     await cp(join(fixture.sample, 'leveldb'), join(project, 'leveldb'), { recursive: true });
     const pkgFile = join(project, 'package.json');
-    await writeFile(pkgFile, `${JSON.stringify({ name: 'theirs', scripts: { compile: 'hardhat compile' } }, null, 2)}\n`);
+    // In 4 spaces and CRLF, as a Windows checkout keeps it: the file keeps both (git shows only the scripts added).
+    const windows = (value: unknown): string => `${JSON.stringify(value, null, 4)}\n`.replace(/\n/g, '\r\n');
+    await writeFile(pkgFile, windows({ name: 'theirs', scripts: { compile: 'hardhat compile' } }));
     const refused = await deploystate(['init', '--scripts'], { cwd: project });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('"analyze:current-state": "deploystate analyze"');
@@ -168,7 +170,9 @@ describe('init --scripts', () => {
     const done = await deploystate(['init', '--scripts', '--yes'], { cwd: project });
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('migration state ready: phase leveldb-only');
-    const scripts = JSON.parse(await readFile(pkgFile, 'utf8')).scripts as Record<string, string>;
+    const pkgText = await readFile(pkgFile, 'utf8');
+    expect(pkgText).toBe(windows(JSON.parse(pkgText)));
+    const scripts = JSON.parse(pkgText).scripts as Record<string, string>;
     const map = await scriptMap();
     expect(scripts.compile).toBe('hardhat compile');
     for (const [name, command] of Object.entries(map)) if (name !== 'compile') expect(scripts[name]).toBe(command);

@@ -1,7 +1,8 @@
-// A network file's own layout: its indent, its line ends and whether its last line ends, as the
-// project's scripts, formatter or a Windows checkout left them. A write keeps them, so a put shows
-// in `git diff` as the lines it changed, not as every line of the file (npm keeps package.json's
-// the same way).
+// A committed JSON file's own layout: its indent, its line ends and whether its last line ends, as
+// the project's scripts, formatter or a Windows checkout left them. Every rewrite of a project's
+// file keeps them (a network file, deploystate.config.json, phase.json, package.json), so `git
+// diff` shows the lines a change made, not every line of the file (npm keeps package.json's so).
+import { keepingByteOrderMark, withoutByteOrderMark } from './byte-order-mark.js';
 
 /** How a file is indented and how its lines end, where that is not the store's own (two spaces, LF, a line end after the last line). */
 export interface FileStyle {
@@ -90,4 +91,14 @@ export function restyleBytes(bytes: Uint8Array, style: FileStyle): Buffer {
 /** restyleBytes() of a string. */
 export function restyle(text: string, style: FileStyle): string {
   return restyleBytes(Buffer.from(text, 'utf8'), style).toString('utf8');
+}
+
+/**
+ * `text` (printed in two spaces and LF, ending with a line end) to write over a file that held
+ * `previous`: in the file's indent and line ends, with its byte-order mark when it had one. A new
+ * file (no `previous`) gets `text` as it is.
+ */
+export function keepingFileStyle(previous: string | null | undefined, text: string): string {
+  const style = previous === null || previous === undefined ? undefined : fileStyleOf(withoutByteOrderMark(previous));
+  return keepingByteOrderMark(previous, style === undefined ? text : restyle(text, style));
 }

@@ -26,4 +26,5 @@ export { isProcessAliveSince, processStartTime } from './process-start.js';
 export * from './stat-tick.js';
 export * from './git-work.js';
 export * from './byte-order-mark.js';
+export { fileStyleOf, keepingFileStyle, restyle, restyleBytes, type FileStyle } from './file-style.js';
 export { ANSI_PATTERN, visibleLength, wrapIndented, wrapRows, wrapToWidth } from './terminal-text.js';

@@ -5,7 +5,7 @@
 // and the folder's `.gitignore` keeps it out of git.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, ErrorCodes, isStateError, keepingByteOrderMark, parseLosslessDocument, StateError, withoutByteOrderMark } from '@deploystate/core';
+import { errnoCode, ErrorCodes, isStateError, keepingFileStyle, parseLosslessDocument, StateError, withoutByteOrderMark } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { assertPhaseFile } from './phase-file.js';
 import type { StateFiles } from './paths.js';
@@ -101,8 +101,8 @@ export async function writeSharedState(files: StateFiles, state: MigrationStateF
   const text = `${JSON.stringify(sharedPart(state), null, 2)}\n`;
   const read = await readFile(file, 'utf8').catch(() => null);
   if (read === null && !options.create && isInitialShared(state)) return;
-  // A byte-order mark the committed file has stays, so git shows only the phase change.
-  const next = keepingByteOrderMark(read, text);
+  // The committed file's indent, line ends and byte-order mark stay, so git shows only the phase change.
+  const next = keepingFileStyle(read, text);
   if (read !== next) await writeFileDurable(file, next);
   await ensureStateGitignore(files.stateDir);
 }

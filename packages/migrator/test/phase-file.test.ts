@@ -150,6 +150,21 @@ describe('a state write that fails after the phase file was written', () => {
     expect(after.slice(1)).toBe(text.replace('"leveldb-only"', '"dual-write"'));
   });
 
+  it('in tabs and CRLF (a Windows checkout) keeps both through a phase change (git shows only the phase)', async () => {
+    const dir = tempDir();
+    const { phaseFile } = await initialised(dir);
+    const styled = (text: string): string => `${JSON.stringify(JSON.parse(text), null, '\t')}\n`.replace(/\n/g, '\r\n');
+    const text = styled(await readFile(phaseFile, 'utf8'));
+    await writeFile(phaseFile, text);
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      await migration.enableDualWrite();
+    } finally {
+      await migration.close();
+    }
+    expect(await readFile(phaseFile, 'utf8')).toBe(text.replace('"leveldb-only"', '"dual-write"'));
+  });
+
   it('a folder in its place is MIGRATION_STATE_INVALID saying so, with what to do', async () => {
     const dir = tempDir();
     const { phaseFile } = await initialised(dir);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
-import { ErrorCodes, gitIndexLock, keepingByteOrderMark, StateError, stringifyLossless } from '@deploystate/core';
+import { ErrorCodes, gitIndexLock, keepingFileStyle, StateError, stringifyLossless } from '@deploystate/core';
 import { parseConfigText } from '@deploystate/migrator/project-config';
 import { recordChainFiles } from '../chain-files.js';
 import { DEFAULT_CONFIG_FILE, type Context } from '../context.js';
@@ -78,8 +78,8 @@ function showScripts(ctx: Context, change: ScriptsChange): void {
 
 async function writeScripts(change: ScriptsChange): Promise<void> {
   const pkg = { ...change.pkg, scripts: { ...change.scripts, ...Object.fromEntries(change.plan.add) } };
-  const indent = /^\{\n([ \t]+)"/.exec(change.text)?.[1] ?? '  ';
-  await writeFileDurable(change.file, `${JSON.stringify(pkg, null, indent)}${change.text.endsWith('\n') ? '\n' : ''}`);
+  // package.json's indent, line ends and last line end stay, as npm keeps them.
+  await writeFileDurable(change.file, keepingFileStyle(change.text, `${JSON.stringify(pkg, null, 2)}\n`));
 }
 
 /** A path as the config records it: relative to the config file's folder, `./` first. */
@@ -122,8 +122,8 @@ function plannedConfig(ctx: Context, configFile: string): { text: string; change
     }
   }
   if (changed.length === 0) return undefined;
-  // A byte-order mark the file had stays, so git shows only the paths recorded.
-  return { text: keepingByteOrderMark(text, `${stringifyLossless(config, 2)}\n`), changed };
+  // The file's indent, line ends and byte-order mark stay, so git shows only the paths recorded.
+  return { text: keepingFileStyle(text, `${stringifyLossless(config, 2)}\n`), changed };
 }
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
