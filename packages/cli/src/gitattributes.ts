@@ -31,6 +31,8 @@ export async function ensureMergeAttributes(cwd: string, deployments: string): P
     throw Object.assign(error, { path: error.path ?? file });
   });
   if (text.split(/\r?\n/).some((l) => l.trim() === line)) return { file, line, status: 'present' };
-  await writeFile(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`);
+  // In the file's own line ends (CRLF in a Windows checkout), so git shows only the line added.
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  await writeFile(file, `${text}${text === '' || text.endsWith('\n') ? '' : eol}${line}${eol}`);
   return { file, line, status: 'added' };
 }
