@@ -107,11 +107,19 @@ describe('record validation messages', () => {
     expect(messageOf((r) => ({ ...r, timestamp: new JsonNumber('1.5') }))).toBe('56-Token: timestamp must be an integer, got 1.5');
   });
 
+  it('never calls a value\'s own toString, and marks a bigint', () => {
+    expect(messageOf((r) => ({ ...r, address: JSON.parse('{"toString":"x"}') }))).toBe('56-Token: address must be a string, got an object');
+    expect(messageOf((r) => ({ ...r, address: Object.create(null) }))).toBe('56-Token: address must be a string, got an object');
+    expect(messageOf((r) => ({ ...r, address: new Date(0) }))).toBe('56-Token: address must be a string, got an object');
+    expect(messageOf((r) => ({ ...r, chainId: 56n }))).toBe('56-Token: chainId must be a non-negative integer, got 56n');
+  });
+
   it('cuts a long string it quotes', () => {
     const message = messageOf((r) => ({ ...r, timestamp: 'x'.repeat(500) }));
     expect(message.length).toBeLessThan(120);
     expect(message).toMatch(/got "x+…"$/);
-    // Never half a character made of two UTF-16 units.
+    // Never half an escape, nor half a character made of two UTF-16 units.
+    expect(messageOf((r) => ({ ...r, timestamp: '\u0001'.repeat(100) }))).toMatch(/got "(\\u0001){60}…"$/);
     for (const pad of ['', 'x']) {
       const emoji = messageOf((r) => ({ ...r, timestamp: pad + '\u{1F600}'.repeat(100) }));
       expect((emoji as string & { isWellFormed(): boolean }).isWellFormed()).toBe(true);
