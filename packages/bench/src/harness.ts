@@ -173,7 +173,17 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
  * an asynchronous mkdtemp's completion and the registration left the folder behind (CI, 1 in many).
  */
 export async function makeTempDir(prefix: string): Promise<string> {
+  // Once a signal stops the bench, a suite still running makes no more stores: it waits here
+  // until the process exits.
+  if (stopped) return new Promise<string>(() => undefined);
   return tempFolderRemovedOnInterrupt(join(tmpdir(), `deploystate-bench-${prefix}-`)).path;
+}
+
+let stopped = false;
+
+/** A stopping signal came: makeTempDir makes no more folders (main.ts's handler cleans up and exits). */
+export function stopMakingStores(): void {
+  stopped = true;
 }
 
 export async function removeTempDir(dir: string): Promise<void> {

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathsRemovedOnInterrupt, runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { runFails } from './gates.js';
+import { stopMakingStores } from './harness.js';
 import { parseOptions, usageFor, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
@@ -77,6 +78,7 @@ const INTERRUPT_SETTLE_MAX_MS = 2_000;
 for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
   process.on(signal, () => {
     stopping = true;
+    stopMakingStores();
     const removed = runInterruptCleanups();
     process.stderr.write(`\nbench: stopped (${signal}); its temp folders and child processes cleaned up (${removed}), nothing saved\n`);
     // A store opening on the thread pool as the signal came may make its folder again after the
@@ -87,6 +89,8 @@ for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
     const until = Date.now() + INTERRUPT_SETTLE_MAX_MS;
     let quiet = 0;
     const look = (): void => {
+      // What was started since (a child process, a folder a suite made as the signal came) goes too.
+      const later = runInterruptCleanups();
       const back = pathsRemovedOnInterrupt().filter((path) => existsSync(path));
       for (const path of back) {
         try {
@@ -96,7 +100,7 @@ for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
           // bench with an uncaught error and exit code 1): the next look takes it again.
         }
       }
-      quiet = back.length > 0 ? 0 : quiet + 1;
+      quiet = back.length > 0 || later > 0 ? 0 : quiet + 1;
       if (quiet >= INTERRUPT_QUIET_LOOKS || Date.now() >= until) process.exit(code);
       else setTimeout(look, 20);
     };

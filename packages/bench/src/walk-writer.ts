@@ -1,11 +1,11 @@
 // Child process entry for the walk suite: a deploy script that puts a record through
-// createStateStore() and reads it back every `paceMs` until "stop" on stdin. Prints one line per
-// write: "ack <ms> <started> <waits> <putMs>" (put and read back, in milliseconds; started: wall
-// clock in ms; waits: what it waited for, "kind:ms" or "kind(what):ms" joined by commas, or "-";
-// putMs: the put alone) or "error <code>"; "done" at the end. Each write is a new contract
-// (WalkWriter<i>), or with `keys` and `prefix` one of `keys` contracts (<prefix><i % keys>) written
-// again with a new timestamp (from `stampBase` on, so a later script's writes are newer), so the
-// network file keeps its size.
+// createStateStore() and reads it back every `paceMs` until "stop" on stdin (or its end: the bench
+// gone). Prints one line per write: "ack <ms> <started> <waits> <putMs>" (put and read back, in
+// milliseconds; started: wall clock in ms; waits: what it waited for, "kind:ms" or "kind(what):ms"
+// joined by commas, or "-"; putMs: the put alone) or "error <code>"; "done" at the end. Each write
+// is a new contract (WalkWriter<i>), or with `keys` and `prefix` one of `keys` contracts
+// (<prefix><i % keys>) written again with a new timestamp (from `stampBase` on, so a later script's
+// writes are newer), so the network file keeps its size.
 import { subscribe } from 'node:diagnostics_channel';
 import { basename } from 'node:path';
 import { loadMigrator } from './loaders.js';
@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   process.stdin.on('data', (chunk: Buffer) => {
     if (chunk.toString().includes('stop')) stopped = true;
   });
+  // The bench gone (killed before it could say stop): its end of the pipe closed, so stop too.
+  process.stdin.on('end', () => (stopped = true));
   for (let i = 0; !stopped && i < 20_000; i++) {
     const record = {
       contractName: `${prefix}${keys === Infinity ? i : i % keys}`,

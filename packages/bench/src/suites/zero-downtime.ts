@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { basename, dirname, join } from 'node:path';
 import { sleep } from '@deploystate/core';
+import { registerInterruptCleanup } from '@deploystate/core/interrupt-cleanup';
 import { isGatedSize, ratioGate } from '../gates.js';
 import { toMeasurement } from '../harness.js';
 import { dataset, loadBackend, loadMigrator, type BackendFactory, type MigratorApi } from '../loaders.js';
@@ -57,6 +58,8 @@ interface Writer {
 function startWriter(writerPath: string, cwd: string, paceMs: number, cycle?: { keys: number; prefix: string; stampBase: number }): Writer {
   const args = [writerPath, cwd, String(paceMs), ...(cycle ? [String(cycle.keys), cycle.prefix, String(cycle.stampBase)] : [])];
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Stopped with the bench if a signal stops it (it writes every few milliseconds until told to stop).
+  child.once('exit', registerInterruptCleanup(() => child.kill('SIGKILL')));
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
