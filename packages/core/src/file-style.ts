@@ -21,24 +21,24 @@ const TAB = 0x09;
 
 /**
  * The style of a file's text, from its first line break, the indent of the line after it (the
- * top-level object's first key) and its last byte; undefined where it is the store's own or cannot
- * be told (one line, an indent mixing tabs and spaces): the text is then printed as the store prints it.
- * A few bytes are looked at, so every write can ask.
+ * top-level object's first key) and its last character; undefined where it is the store's own. An
+ * indent it cannot tell (a file on one line, a first key indented with tabs and spaces mixed) is
+ * taken as the store's 2 spaces; the line ends are still the file's. A few characters are looked
+ * at, so every write can ask.
  */
 export function fileStyleOf(text: Uint8Array | string | undefined): FileStyle | undefined {
   if (text === undefined || text.length === 0) return undefined;
-  const bytes = typeof text === 'string' ? Buffer.from(text.slice(0, 4096), 'utf8') : text;
-  const lf = bytes.indexOf(LF);
+  const at = typeof text === 'string' ? (i: number): number => text.charCodeAt(i) : (i: number): number | undefined => text[i];
+  const lf = typeof text === 'string' ? text.indexOf('\n') : text.indexOf(LF);
   if (lf < 0) return undefined;
-  const eol = lf > 0 && bytes[lf - 1] === CR ? '\r\n' : '\n';
-  let at = lf + 1;
-  while (bytes[at] === SPACE && at - lf <= 8) at++;
-  const spaces = at - lf - 1;
+  const eol = lf > 0 && at(lf - 1) === CR ? '\r\n' : '\n';
+  let end = lf + 1;
+  while (at(end) === SPACE && end - lf <= 8) end++;
+  const spaces = end - lf - 1;
   let indent = DEFAULT_INDENT;
-  if (bytes[lf + 1] === TAB && bytes[lf + 2] !== SPACE && bytes[lf + 2] !== TAB) indent = '\t';
-  else if (spaces >= 1 && bytes[at] !== SPACE && bytes[at] !== TAB) indent = ' '.repeat(spaces);
-  const last = typeof text === 'string' ? text.charCodeAt(text.length - 1) : text[text.length - 1];
-  const finalEol = last === LF;
+  if (at(lf + 1) === TAB && at(lf + 2) !== SPACE && at(lf + 2) !== TAB) indent = '\t';
+  else if (spaces >= 1 && at(end) !== SPACE && at(end) !== TAB) indent = ' '.repeat(spaces);
+  const finalEol = at(text.length - 1) === LF;
   return indent === DEFAULT_INDENT && eol === '\n' && finalEol ? undefined : { indent, eol, finalEol };
 }
 

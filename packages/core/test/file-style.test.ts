@@ -15,6 +15,10 @@ describe('fileStyleOf', () => {
     expect(fileStyleOf(JSON.stringify(doc))).toBeUndefined();
     expect(fileStyleOf('{\n \t"a": 1\n}\n')).toBeUndefined();
     expect(fileStyleOf(undefined)).toBeUndefined();
+    // A text and its bytes read alike, however long the first line.
+    const longFirst = `{"a": "${'x'.repeat(5000)}",\r\n\t"b": 1}`;
+    expect(fileStyleOf(longFirst)).toEqual({ indent: '\t', eol: '\r\n', finalEol: false });
+    expect(fileStyleOf(Buffer.from(longFirst))).toEqual(fileStyleOf(longFirst));
     expect(fileStyleOf(Buffer.from(`${JSON.stringify(doc, null, '\t')}`))).toEqual({ indent: '\t', eol: '\n', finalEol: false });
   });
 
