@@ -6,10 +6,11 @@ const QUOTED_MAX = 60;
 
 /**
  * A string in quotes (the first 60 characters, never half an escape or of a character made of two
- * UTF-16 units), a number or boolean as written, a bigint with its `n`, null and undefined by name,
- * an exact number literal (1.5, 1e3) as written, anything else by its kind ("an array", "an
- * object", "a function"). It never calls a value's own `toString`: an object with one (a `Date`,
- * `{ toString: 'x' }`, one without a prototype) is "an object".
+ * UTF-16 units), a number, bigint or boolean as written (a big integer literal from a file is a
+ * bigint), null and undefined by name, an exact number literal (1.5, 1e3) as written, anything
+ * else by its kind ("an array", "an object", "a function"). It never calls a value's own
+ * `toString`: an object with one (a `Date`, `{ toString: 'x' }`, one without a prototype) is "an
+ * object".
  */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
@@ -18,8 +19,7 @@ export function describeValue(value: unknown): string {
     const cut = last >= 0xd800 && last <= 0xdbff ? QUOTED_MAX - 1 : QUOTED_MAX;
     return `${JSON.stringify(value.slice(0, cut)).slice(0, -1)}…"`;
   }
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined) return String(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'function') return 'a function';

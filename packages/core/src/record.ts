@@ -61,7 +61,7 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   if (typeof name !== 'string' || name.length === 0) refuse('contractName', `must be a non-empty string, got ${describeValue(name)}`, key);
   const chainId = record.chainId;
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
-    refuse('chainId', `must be a non-negative integer, got ${describeValue(chainId)}`, key);
+    refuse('chainId', `must be a non-negative integer, got ${describeValue(chainId)}${typeof chainId === 'bigint' ? ' as a bigint' : ''}`, key);
   }
   for (const field of REQUIRED_STRINGS) {
     if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describeValue(record[field])}`, key);

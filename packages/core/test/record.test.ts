@@ -111,7 +111,7 @@ describe('record validation messages', () => {
     expect(messageOf((r) => ({ ...r, address: JSON.parse('{"toString":"x"}') }))).toBe('56-Token: address must be a string, got an object');
     expect(messageOf((r) => ({ ...r, address: Object.create(null) }))).toBe('56-Token: address must be a string, got an object');
     expect(messageOf((r) => ({ ...r, address: new Date(0) }))).toBe('56-Token: address must be a string, got an object');
-    expect(messageOf((r) => ({ ...r, chainId: 56n }))).toBe('56-Token: chainId must be a non-negative integer, got 56n');
+    expect(messageOf((r) => ({ ...r, chainId: 56n }))).toBe('56-Token: chainId must be a non-negative integer, got 56 as a bigint');
   });
 
   it('cuts a long string it quotes', () => {
