@@ -33,14 +33,17 @@ stateStoreConformance({
       store: new JsonFileStore({ dir }),
       reopen: async () => new JsonFileStore({ dir }),
       cleanup: async () => {
-        for (const name of Object.keys(STYLED)) {
-          const file = join(dir, name);
-          if (!existsSync(file)) continue;
-          const lines = readFileSync(file, 'utf8').split('\r\n');
-          expect(lines.at(-1), name).toBe('');
-          for (const line of lines) expect(line, name).toMatch(/^\t*[^ \t\r\n]|^$/);
+        try {
+          for (const name of Object.keys(STYLED)) {
+            const file = join(dir, name);
+            if (!existsSync(file)) continue;
+            const lines = readFileSync(file, 'utf8').split('\r\n');
+            expect(lines.at(-1), name).toBe('');
+            for (const line of lines) expect(line, name).toMatch(/^\t*[^ \t\r\n]|^$/);
+          }
+        } finally {
+          await removeTempDir(dir);
         }
-        await removeTempDir(dir);
       },
     };
   },
