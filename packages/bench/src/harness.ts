@@ -175,15 +175,22 @@ export function toMeasurement(subject: string, samples: readonly number[], conte
 export async function makeTempDir(prefix: string): Promise<string> {
   // Once a signal stops the bench, a suite still running makes no more stores: it waits here
   // until the process exits.
-  if (stopped) return new Promise<string>(() => undefined);
+  if (benchStopped()) return new Promise<string>(() => undefined);
   return tempFolderRemovedOnInterrupt(join(tmpdir(), `deploystate-bench-${prefix}-`)).path;
 }
 
 let stopped = false;
 
-/** A stopping signal came: makeTempDir makes no more folders (main.ts's handler cleans up and exits). */
-export function stopMakingStores(): void {
+/**
+ * A stopping signal came: the run saves nothing and makeTempDir makes no more folders, whatever
+ * runs on until main.ts's handler has cleaned up and exits.
+ */
+export function stopBench(): void {
   stopped = true;
+}
+
+export function benchStopped(): boolean {
+  return stopped;
 }
 
 export async function removeTempDir(dir: string): Promise<void> {

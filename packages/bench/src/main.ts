@@ -6,15 +6,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathsRemovedOnInterrupt, runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { runFails } from './gates.js';
-import { stopMakingStores } from './harness.js';
+import { benchStopped, stopBench } from './harness.js';
 import { parseOptions, usageFor, UsageError } from './options.js';
 import { ProjectStoreError } from './project.js';
 import { consoleReport } from './report.js';
 import { runBench, saveRun } from './run.js';
 import { hanging, progressLines } from './summary.js';
-
-/** A stopping signal came: the run saves nothing, whatever finishes before the process exits. */
-let stopping = false;
 
 /** The columns a stream's terminal has, at most 100 (the width of the bench's own lines); 100 for a file or a pipe. */
 const columnsOf = (stream: NodeJS.WriteStream): number => Math.min(100, stream.isTTY && stream.columns > 0 ? stream.columns : 100);
@@ -54,7 +51,7 @@ async function main(): Promise<number> {
   }
   const { run, failedSuites } = outcome;
   // Stopped by a signal while the last suite finished: nothing is saved (the handler exits shortly).
-  if (stopping) return new Promise<number>(() => undefined);
+  if (benchStopped()) return new Promise<number>(() => undefined);
   const saved = await saveRun(run, options.out, options.saveBaseline);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(run)}\n`);
@@ -77,8 +74,7 @@ const INTERRUPT_SETTLE_MAX_MS = 2_000;
 // folder go, and the child processes stop, before the bench exits (130, 143, 129).
 for (const [signal, code] of Object.entries(STOPPING_SIGNALS)) {
   process.on(signal, () => {
-    stopping = true;
-    stopMakingStores();
+    stopBench();
     const removed = runInterruptCleanups();
     process.stderr.write(`\nbench: stopped (${signal}); its temp folders and child processes cleaned up (${removed}), nothing saved\n`);
     // A store opening on the thread pool as the signal came may make its folder again after the
