@@ -9,14 +9,13 @@ import {
   assertDeploymentRecord,
   canonicalEncode,
   compareKeys,
-  fileStyleOf,
+  keepingFileStyle,
   parseLossless,
   parseLosslessDocument,
-  restyle,
   setOwnProperty,
   stringifyLossless,
+  withoutByteOrderMark,
   type DuplicateKey,
-  type FileStyle,
 } from '@deploystate/core';
 import { CONFLICTS_KEY, duplicateKeyError, parseStateFile, renderStateFile } from './file-format.js';
 
@@ -74,7 +73,8 @@ function pick3(base: unknown, ours: unknown, theirs: unknown): Pick3 {
 function readSide(text: string, side: Side, file: string): { doc: Doc | undefined; duplicate?: DuplicateKey } {
   // git gives an empty ancestor when both sides added the file.
   if (text.trim() === '') return { doc: undefined };
-  const { value: parsed, duplicate } = parseLosslessDocument(text, { source: `${file} (${side})` });
+  // A byte-order mark (a Windows editor's) is read past, as the store reads it; the merge keeps ours'.
+  const { value: parsed, duplicate } = parseLosslessDocument(withoutByteOrderMark(text), { source: `${file} (${side})` });
   if (!isPlainObject(parsed)) throw new StateError(ErrorCodes.CORRUPTED, `${file} (${side}): top level is not a JSON object`, { file });
   if (Object.hasOwn(parsed, CONFLICTS_KEY))
     throw new StateError(ErrorCodes.CORRUPTED, `${file} (${side}) still holds unresolved merge conflicts`, {
@@ -225,7 +225,7 @@ export function mergeStateFiles(texts: { base: string; ours: string; theirs: str
   }
 
   return {
-    text: render(merged, chainId, file, registry, [...decided.fromTheirs, ...decided.mergedByField], conflicts, fileStyleOf(texts.ours)),
+    text: render(merged, chainId, file, registry, [...decided.fromTheirs, ...decided.mergedByField], conflicts, texts.ours),
     chainId,
     conflicts,
     records: decided,
@@ -244,7 +244,7 @@ function conflictSection(conflicts: readonly MergeConflict[]): Doc {
   return out;
 }
 
-/** Prints a merged document in the store's format (in `style`, the file's own), `$conflicts` first when there are any. */
+/** Prints a merged document in the store's format, in the style of `previous` (our side's file: indent, line ends, byte-order mark), `$conflicts` first when there are any. */
 function render(
   document: Doc,
   chainId: number,
@@ -252,7 +252,7 @@ function render(
   registry: NetworkRegistry,
   mirror: readonly string[],
   conflicts: readonly MergeConflict[],
-  style: FileStyle | undefined,
+  previous: string,
 ): string {
   const doc: Doc = {};
   if (conflicts.length > 0) doc[CONFLICTS_KEY] = conflictSection(conflicts);
@@ -263,12 +263,12 @@ function render(
   const printed = renderStateFile(model, { network: registry.get(chainId).name, mirror }).text;
   const body = section === undefined ? undefined : stringifyLossless(section, 2).replace(/\n/g, '\n  ');
   const text = body === undefined ? printed : printed.replace(/^\{\n/, () => `{\n  ${JSON.stringify(CONFLICTS_KEY)}: ${body},\n`);
-  return style === undefined ? text : restyle(text, style);
+  return keepingFileStyle(previous, text);
 }
 
 /** The unresolved conflicts of a merged file (none when it has no conflict section). */
 export function readConflicts(text: string, file: string): MergeConflict[] {
-  const parsed = parseLossless(text, { source: file });
+  const parsed = parseLossless(withoutByteOrderMark(text), { source: file });
   const section = isPlainObject(parsed) ? own(parsed, CONFLICTS_KEY) : undefined;
   if (section === undefined) return [];
   if (!isPlainObject(section)) throw new StateError(ErrorCodes.CORRUPTED, `${file}: "${CONFLICTS_KEY}" is not an object`, { file });
@@ -294,7 +294,7 @@ export function resolveConflicts(
 ): { text: string; resolved: Array<MergeConflict & { took: Side }>; open: MergeConflict[] } {
   const registry = options.registry ?? new NetworkRegistry();
   const file = options.file;
-  const { value: parsed, duplicate } = parseLosslessDocument(text, { source: file });
+  const { value: parsed, duplicate } = parseLosslessDocument(withoutByteOrderMark(text), { source: file });
   if (duplicate) throw duplicateKeyError(file, duplicate);
   if (!isPlainObject(parsed)) throw new StateError(ErrorCodes.CORRUPTED, `${file}: top level is not a JSON object`, { file });
   const conflicts = readConflicts(text, file);
@@ -328,5 +328,5 @@ export function resolveConflicts(
     }
     resolved.push({ ...c, took });
   }
-  return { text: render(document, chainId, file, registry, mirror, open, fileStyleOf(text)), resolved, open };
+  return { text: render(document, chainId, file, registry, mirror, open, text), resolved, open };
 }

@@ -5,7 +5,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLossless, restyle, stringifyLossless, type FileStyle } from '@deploystate/core';
-import { mergeStateFiles, updateDeploymentFile } from '../src/index.js';
+import { isStateFileMerge, mergeStateFiles, resolveConflicts, updateDeploymentFile } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -36,7 +36,8 @@ function linesRemoved(before: string, after: string, eol: string): number {
   let row = new Array<number>(b.length + 1).fill(0);
   for (const line of a) {
     const next = [0];
-    for (let j = 0; j < b.length; j++) next.push(line === b[j] ? (row[j] as number) + 1 : Math.max(row[j + 1] as number, next[j] as number));
+    for (let j = 0; j < b.length; j++)
+      next.push(line === b[j] ? (row[j] as number) + 1 : Math.max(row[j + 1] as number, next[j] as number));
     row = next;
   }
   return a.length - (row[b.length] as number);
@@ -116,5 +117,32 @@ describe('a network file in its own style', () => {
     const records = (parseLossless(merged.text) as { records: Record<string, unknown> }).records;
     expect(Object.keys(records).sort()).toEqual(['Base', 'Ours', 'Theirs']);
     expect(stringifyLossless(records.Ours)).toBe(stringifyLossless(rec(56, 'Ours')));
+  });
+
+  it("a merge and its resolution keep our side's byte-order mark, and add none from theirs", async () => {
+    const { dir, store } = await setup();
+    await store.put(rec(56, 'Base'));
+    const base = await readFile(join(dir, FILE), 'utf8');
+    await store.put(rec(56, 'Ours'));
+    const ours = await readFile(join(dir, FILE), 'utf8');
+    await store.delete(56, 'Ours');
+    await store.put(rec(56, 'Theirs'));
+    const theirs = await readFile(join(dir, FILE), 'utf8');
+    const file = `deployments/${FILE}`;
+    // Before, a side with the mark did not parse: git's merge driver fell back to a line merge.
+    expect(isStateFileMerge({ base: `\uFEFF${base}`, ours: `\uFEFF${ours}`, theirs }, { file })).toBe(true);
+    const merged = mergeStateFiles({ base, ours: `\uFEFF${ours}`, theirs }, { file });
+    expect(merged.text.startsWith('\uFEFF{')).toBe(true);
+    expect(Object.keys((parseLossless(merged.text.slice(1)) as { records: object }).records).sort()).toEqual(['Base', 'Ours', 'Theirs']);
+    expect(mergeStateFiles({ base, ours, theirs: `\uFEFF${theirs}` }, { file }).text.startsWith('{')).toBe(true);
+    // A conflict, resolved later: the resolution keeps the mark too.
+    const changed = (text: string, address: string): string => text.replace(/"address": "0x[0-9a-fA-F]{40}"/, `"address": "${address}"`);
+    const conflicted = mergeStateFiles(
+      { base, ours: `\uFEFF${changed(base, `0x${'1'.repeat(40)}`)}`, theirs: changed(base, `0x${'2'.repeat(40)}`) },
+      { file },
+    );
+    expect(conflicted.conflicts.length).toBeGreaterThan(0);
+    expect(conflicted.text.startsWith('\uFEFF{')).toBe(true);
+    expect(resolveConflicts(conflicted.text, { file, all: 'ours' }).text.startsWith('\uFEFF{')).toBe(true);
   });
 });
