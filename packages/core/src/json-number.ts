@@ -135,6 +135,23 @@ export function numberLiteralValue(text: string): number | bigint | JsonNumber {
   return new JsonNumber(text);
 }
 
+// Below 2^332192 (about 10^99999.7) an integer has at most MAX_INTEGER_DIGITS digits: one compare
+// for any integer a record holds, the exact count only for one near the limit.
+const WITHIN_DIGITS_FOR_SURE = 1n << 332_192n;
+
+/**
+ * Whether an integer prints with more digits than MAX_INTEGER_DIGITS, which no reader takes back
+ * (numberLiteralValue): a bigint, or a JsonNumber whose literal is plain digits.
+ */
+export function beyondDigitLimit(value: bigint | JsonNumber): boolean {
+  if (typeof value === 'bigint') {
+    const magnitude = value < 0n ? -value : value;
+    return magnitude >= WITHIN_DIGITS_FOR_SURE && magnitude.toString().length > MAX_INTEGER_DIGITS;
+  }
+  const digits = value.text.charCodeAt(0) === 45 ? value.text.length - 1 : value.text.length;
+  return digits > MAX_INTEGER_DIGITS && PLAIN_INTEGER.test(value.text);
+}
+
 /** Whether a string is a JSON number literal. */
 export function isJsonNumberLiteral(text: string): boolean {
   return JSON_NUMBER.test(text);

@@ -3,7 +3,7 @@
 import { ErrorCodes, StateError } from './errors.js';
 import { describeValue } from './describe-value.js';
 import { recordKey } from './keys.js';
-import { isJsonNumber, JsonNumber } from './json-number.js';
+import { beyondDigitLimit, isJsonNumber, JsonNumber, MAX_INTEGER_DIGITS } from './json-number.js';
 import { MAX_RECORD_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /** An integer of the number model: `number` when safe, `bigint` beyond. */
@@ -45,8 +45,14 @@ export const RECORD_FIELDS = [
 const REQUIRED_STRINGS = ['networkName', 'address', 'factoryByteCodeHash'] as const;
 const OPTIONAL_STRINGS = ['implementationHash', 'proxyAddress'] as const;
 
-function refuse(field: string, problem: string, key: string | undefined): never {
-  throw new StateError(ErrorCodes.INVALID_RECORD, `${key ? `${key}: ` : ''}${field} ${problem}`, key === undefined ? {} : { key });
+/**
+ * Throws INVALID_RECORD. `at` is the caller's name for the record (its key, or a batch position);
+ * once its name and chain are known good (`known`), its own key is named too: `batch[1] (56-Token)`.
+ */
+function refuse(field: string, problem: string, at: string | undefined, known?: { chainId: number; contractName: string }): never {
+  const key = known === undefined ? at : `${known.chainId}-${known.contractName}`;
+  const label = at === undefined || at === key ? key : known === undefined ? at : `${at} (${key})`;
+  throw new StateError(ErrorCodes.INVALID_RECORD, `${label ? `${label}: ` : ''}${field} ${problem}`, key === undefined ? {} : { key });
 }
 
 /**
@@ -63,24 +69,66 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
     refuse('chainId', `must be a non-negative integer, got ${describeValue(chainId)}${typeof chainId === 'bigint' ? ' as a bigint' : ''}`, key);
   }
+  // Name and chain are good from here on: a refusal names the record's key.
+  const known = record as { chainId: number; contractName: string };
   for (const field of REQUIRED_STRINGS) {
-    if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describeValue(record[field])}`, key);
+    if (typeof record[field] !== 'string') refuse(field, `must be a string, got ${describeValue(record[field])}`, key, known);
   }
   for (const field of OPTIONAL_STRINGS) {
     const v = record[field];
-    if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describeValue(v)}`, key);
+    if (v !== undefined && v !== null && typeof v !== 'string') refuse(field, `must be a string when present, got ${describeValue(v)}`, key, known);
   }
   const args = record.deploymentArgs;
   if (args !== undefined && args !== null && !Array.isArray(args))
-    refuse('deploymentArgs', `must be an array when present, got ${describeValue(args)}`, key);
+    refuse('deploymentArgs', `must be an array when present, got ${describeValue(args)}`, key, known);
   const ts = record.timestamp;
   if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)) || (isJsonNumber(ts) && ts.isInteger()))) {
-    refuse('timestamp', `must be an integer, got ${describeValue(ts)}`, key);
+    refuse('timestamp', `must be an integer, got ${describeValue(ts)}`, key, known);
   }
   // Deeper, the file or journal line around it would nest past what the codec reads back.
   if (nestsDeeperThan(record, MAX_RECORD_DEPTH))
-    refuse('record', `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`, key);
+    refuse('record', `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`, key, known);
+  // Nor may it hold a number the file cannot hold: the write would fail later without the key, or
+  // (an integer the codec refuses to read) the whole file would read as CORRUPTED.
+  const unwritable = unwritableNumber(record);
+  if (unwritable !== undefined) refuse('record', unwritable, key, known);
   return record as DeploymentRecord;
+}
+
+/**
+ * What makes a number within `value` unwritable, if one does: NaN or an infinity (JSON has no form
+ * for them), or an integer longer than MAX_INTEGER_DIGITS (a bigint, or an exact literal of plain
+ * digits), which no reader takes back. `value` nests within MAX_RECORD_DEPTH.
+ */
+function unwritableNumber(value: object): string | undefined {
+  if (isJsonNumber(value)) return beyondDigitLimit(value) ? TOO_LONG : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = leafProblem(value[i]);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    const problem = leafProblem((value as Record<string, unknown>)[key]);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+const TOO_LONG = `holds an integer of more than ${MAX_INTEGER_DIGITS} digits, which no reader of the file would take back`;
+
+function leafProblem(item: unknown): string | undefined {
+  switch (typeof item) {
+    case 'number':
+      return Number.isFinite(item) ? undefined : `holds ${item}, which JSON has no form for`;
+    case 'bigint':
+      return beyondDigitLimit(item) ? TOO_LONG : undefined;
+    case 'object':
+      return item === null ? undefined : unwritableNumber(item);
+    default:
+      return undefined;
+  }
 }
 
 export function isDeploymentRecord(value: unknown): value is DeploymentRecord {

@@ -7,9 +7,12 @@ import {
   isDeploymentRecord,
   JsonNumber,
   keyOf,
+  MAX_INTEGER_DIGITS,
   orderRecordFields,
+  parseLossless,
   RECORD_FIELDS,
   sampleRecord,
+  stringifyLossless,
   type DeploymentRecord,
 } from '../src/index.js';
 
@@ -86,7 +89,47 @@ describe('record validation (structural)', () => {
   }
 });
 
+describe('integers the codec would not read back', () => {
+  // Before, a put took a bigint of 100,001 digits, and the file that held it read as CORRUPTED
+  // ("beyond the 100000-digit limit") for every later process, other records and all.
+  const limit = MAX_INTEGER_DIGITS;
+  it('refuses one of more than MAX_INTEGER_DIGITS digits anywhere in a record, as a bigint or an exact literal', () => {
+    const huge = 10n ** BigInt(limit);
+    for (const value of [
+      { deploymentArgs: [huge] },
+      { deploymentArgs: [{ nested: [-huge] }] },
+      { timestamp: huge },
+      { extra: new JsonNumber('9'.repeat(limit + 1)) },
+    ]) {
+      expect(() => assertDeploymentRecord({ ...valid(), ...value }, '56-Token')).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_RECORD, key: '56-Token', message: expect.stringContaining(`more than ${limit} digits`) }),
+      );
+    }
+  });
+
+  it('takes one of exactly MAX_INTEGER_DIGITS digits, and a long literal that is no plain integer', () => {
+    const widest = 10n ** BigInt(limit) - 1n;
+    expect(isDeploymentRecord({ ...valid(), deploymentArgs: [widest, -widest] })).toBe(true);
+    expect(isDeploymentRecord({ ...valid(), extra: new JsonNumber(`0.${'1'.repeat(limit + 1)}`) })).toBe(true);
+    // What the codec reads back, exactly: the limit is the reader's.
+    const text = stringifyLossless({ ...valid(), deploymentArgs: [widest] });
+    expect((parseLossless(text) as DeploymentRecord).deploymentArgs).toEqual([widest]);
+    expect(() => parseLossless(stringifyLossless({ deploymentArgs: [widest + 1n] }))).toThrow();
+  });
+});
+
 describe('record validation messages', () => {
+  it("name the record's key once its name and chain are good, beside the caller's batch position", () => {
+    const bad = { ...valid(), timestamp: 1.5 };
+    expect(() => assertDeploymentRecord(bad)).toThrow(expect.objectContaining({ key: '56-Token', message: '56-Token: timestamp must be an integer, got 1.5' }));
+    expect(() => assertDeploymentRecord(bad, 'batch[1]')).toThrow(
+      expect.objectContaining({ key: '56-Token', message: 'batch[1] (56-Token): timestamp must be an integer, got 1.5' }),
+    );
+    // Before its name or chain is known, only what the caller gave.
+    expect(() => assertDeploymentRecord({ ...valid(), chainId: -1 }, 'batch[2]')).toThrow(expect.objectContaining({ key: 'batch[2]' }));
+    expect(() => assertDeploymentRecord({ ...valid(), contractName: '' })).toThrow(expect.not.objectContaining({ key: expect.anything() }));
+  });
+
   // Before, a missing field read "must be a string, got a undefined", and a number or a string
   // passed where it did not belong was named only by its kind.
   const messageOf = (change: (r: Record<string, unknown>) => Record<string, unknown>): string => {

@@ -5,7 +5,7 @@ import { canonicalEncode } from '../canonical.js';
 import { digestStore } from '../compare.js';
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 import { compareKeys, recordKey } from '../keys.js';
-import { JsonNumber } from '../json-number.js';
+import { JsonNumber, MAX_INTEGER_DIGITS } from '../json-number.js';
 import type { DeploymentRecord } from '../record.js';
 import { sampleRecord } from '../samples.js';
 import type { StateStore } from '../store.js';
@@ -205,10 +205,17 @@ export function stateStoreConformance(options: ConformanceOptions): void {
         { ...rec(56, 'Bad'), address: 42 },
         { ...rec(56, 'Bad'), timestamp: 1.5 },
         { ...rec(56, 'Bad'), deploymentArgs: 'nope' },
+        // Numbers no file holds: NaN and infinities have no JSON form, and an integer of more than
+        // MAX_INTEGER_DIGITS digits would make the whole file unreadable (the codec refuses it).
+        { ...rec(56, 'Bad'), deploymentArgs: [Number.NaN] },
+        { ...rec(56, 'Bad'), gas: { limit: Number.POSITIVE_INFINITY } },
+        { ...rec(56, 'Bad'), deploymentArgs: [10n ** BigInt(MAX_INTEGER_DIGITS)] },
         null,
         [],
       ];
       for (const value of bad) await expectCode(store.put(value as DeploymentRecord), ErrorCodes.INVALID_RECORD);
+      // Once its name and chain are good, the error names the record's key.
+      for (const value of bad.slice(3, 9)) await expect(store.put(value as DeploymentRecord)).rejects.toMatchObject({ key: '56-Bad' });
       await expectCode(store.putMany([rec(56, 'Good'), bad[0] as DeploymentRecord]), ErrorCodes.INVALID_RECORD);
       expect(await store.get(56, 'Bad')).toBeNull();
       expect(await store.get(56, 'Good')).toBeNull();
