@@ -414,8 +414,8 @@ export class AtomicFileWriter {
     }
   }
 
-  /** Puts the file in place: fdatasync, `beforeRename`, rename over the target, fsync the folder. */
-  async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'folder'> = {}): Promise<void> {
+  /** Puts the file in place: fdatasync, `beforeRename`, rename over the target (`afterRename`), fsync the folder. */
+  async replace(options: Pick<AtomicWriteOptions, 'durable' | 'beforeRename' | 'afterRename' | 'folder'> = {}): Promise<void> {
     this.open = false;
     let placed: boolean;
     try {

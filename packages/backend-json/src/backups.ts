@@ -3,7 +3,7 @@
 // the file by rename, so the link keeps that version's bytes), plus a link to any version the store
 // did not write (edited by hand, or written before this scheme) when a write or restore replaces it.
 // The restore brings back the newest version that is intact and parses, and says which it is.
-import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import {
@@ -209,6 +209,20 @@ export function linkWritten(plan: PlannedVersions): { replaced?: string; written
     return { replaced, written: named, writtenIno: copy.ino };
   }
   return { replaced, written, writtenIno };
+}
+
+/**
+ * Takes back the backup linkWritten named as written, for a replace whose rename then failed: a
+ * version named as written must be one the state file was, or a restore would bring back a write
+ * its caller was told had failed. The file it was to replace stays kept (a true version). Best
+ * effort: a folder that refuses the unlink refused the link first, or the disk is gone.
+ */
+export function withdrawWritten(kept: { written: string; writtenIno: bigint }): void {
+  try {
+    if (lstatSync(kept.written, { bigint: true, throwIfNoEntry: false })?.ino === kept.writtenIno) unlinkSync(kept.written);
+  } catch {
+    // As above.
+  }
 }
 
 // A filesystem without hard links gets copies: they cost the bytes, and the file they replace is
@@ -503,15 +517,24 @@ export async function restoreStateFile(dir: string, chainId: number, options: Re
         const newest = written[0];
         const newestIno = newest === undefined ? undefined : lstatSync(newest, { bigint: true, throwIfNoEntry: false })?.ino;
         let kept: ReturnType<typeof linkVersions> | undefined;
-        await writeFileAtomic(target, text, {
-          durable: options.durable ?? true,
-          beforeRename: async (tmp) => {
-            lock.assertHeld();
-            // Keep what is being replaced, parseable or not, so the restore can itself be undone;
-            // the restored text is the version the store wrote last from now on.
-            kept = linkVersions(folder, target, tmp, newestIno === undefined ? undefined : { ino: newestIno });
-          },
-        });
+        let renamed = false;
+        try {
+          await writeFileAtomic(target, text, {
+            durable: options.durable ?? true,
+            beforeRename: async (tmp) => {
+              lock.assertHeld();
+              // Keep what is being replaced, parseable or not, so the restore can itself be undone;
+              // the restored text is the version the store wrote last from now on.
+              kept = linkVersions(folder, target, tmp, newestIno === undefined ? undefined : { ino: newestIno });
+            },
+            afterRename: () => {
+              renamed = true;
+            },
+          });
+        } catch (error) {
+          if (kept && !renamed) withdrawWritten(kept);
+          throw error;
+        }
         const index = written.indexOf(candidate);
         const named = backupVersionOf(candidate) ?? { backup: candidate, time: '', kind: 'replaced' as const, pid: 0, sequence: 0 };
         const result: RestoreResult = {

@@ -10,7 +10,7 @@ import { unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { compareKeys, ErrorCodes, StateError, fileSystemError, type DeploymentRecord } from '@deploystate/core';
 import { AtomicFileWriter } from './atomic.js';
-import { BackupShelf, linkVersions } from './backups.js';
+import { BackupShelf, linkVersions, withdrawWritten } from './backups.js';
 import { emptyStateFile, printRecordEntries, renderSkeleton } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 
@@ -144,11 +144,20 @@ export class NewChainFile {
           // The oldest backup one more pushes past the bound goes (the store would reuse it as its temp file).
           if (planned?.recyclable !== undefined) await unlink(planned.recyclable).catch(() => undefined);
           let kept: ReturnType<typeof linkVersions> | undefined;
-          await this.file.replace({
-            beforeRename: async (tmp) => {
-              if (shelf) kept = linkVersions(shelf.folder, this.target, tmp, planned?.lastWritten, planned?.newest);
-            },
-          });
+          let renamed = false;
+          try {
+            await this.file.replace({
+              beforeRename: async (tmp) => {
+                if (shelf) kept = linkVersions(shelf.folder, this.target, tmp, planned?.lastWritten, planned?.newest);
+              },
+              afterRename: () => {
+                renamed = true;
+              },
+            });
+          } catch (error) {
+            if (kept && !renamed) withdrawWritten(kept);
+            throw error;
+          }
           if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
           onPlaced?.();
           return true;

@@ -67,6 +67,16 @@ export function entryExists(path: string): boolean {
 }
 
 /**
+ * The file a chain's writes go to, and whose lock they take: its existing file (under its registry
+ * name, else as `chain-<id>.json` not yet moved: `fallback`), else its registry name. One rule for
+ * the store and updateDeploymentFile, so neither makes a second file for a chain.
+ */
+export function chainWriteTarget(canonical: string, fallback: string | undefined): string {
+  if (entryExists(canonical)) return canonical;
+  return fallback !== undefined && entryExists(fallback) ? fallback : canonical;
+}
+
+/**
  * A signature as a plain (not bigint) lstat reports it: numbers, and milliseconds computed as Node
  * computes them from seconds and nanoseconds, so an unchanged file compares equal. Building
  * bigints costs a read from memory more than the stat's own system call does.

@@ -31,7 +31,7 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
-import { FileCache, entryExists, type FileSignature, type LoadedFile } from './file-cache.js';
+import { FileCache, chainWriteTarget, entryExists, type FileSignature, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, changedSince, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
 
@@ -553,10 +553,7 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
   private writeTargetFor(chainId: number): string {
-    const canonical = this.fileFor(chainId);
-    if (entryExists(canonical)) return canonical;
-    const fallback = this.unregisteredFileFor(chainId);
-    return fallback !== undefined && entryExists(fallback) ? fallback : canonical;
+    return chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId));
   }
 
   // ---- backups ----

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  assertChainId,
   canonicalEqual,
   ErrorCodes,
   keepingFileStyle,
@@ -14,6 +15,7 @@ import {
   stringifyLossless,
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
+import { chainWriteTarget } from './file-cache.js';
 import { duplicateKeyError } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { readStateFileBytes } from './state-path.js';
@@ -52,15 +54,27 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The file `network` names: for a chainId, or the name of a chain's state file (its registry name,
+ * or `chain-<id>`), the file the store writes that chain to, so the two never make two files for
+ * one chain; any other name as it is.
+ */
 function fileFor(network: string | number, options: UpdateDeploymentFileOptions): string {
   const dir = resolve(options.dir ?? 'deployments');
-  if (typeof network === 'number') return join(dir, (options.registry ?? new NetworkRegistry()).fileName(network));
-  const name = network.endsWith('.json') ? network.slice(0, -'.json'.length) : network;
-  if (!NETWORK_NAME.test(name))
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `updateDeploymentFile: ${JSON.stringify(network)} is not a network name`, {
-      hint: 'pass the name the file is called by (bscmainnet for deployments/bscmainnet.json) or a chainId',
-    });
-  return join(dir, `${name}.json`);
+  const registry = options.registry ?? new NetworkRegistry();
+  let chainId: number | undefined;
+  if (typeof network === 'number') chainId = assertChainId(network);
+  else {
+    const name = network.endsWith('.json') ? network.slice(0, -'.json'.length) : network;
+    if (!NETWORK_NAME.test(name))
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `updateDeploymentFile: ${JSON.stringify(network)} is not a network name`, {
+        hint: 'pass the name the file is called by (bscmainnet for deployments/bscmainnet.json) or a chainId',
+      });
+    chainId = registry.chainIdOfFile(`${name}.json`);
+    if (chainId === undefined) return join(dir, `${name}.json`);
+  }
+  const fallback = registry.isKnown(chainId) ? join(dir, `chain-${chainId}.json`) : undefined;
+  return chainWriteTarget(join(dir, registry.fileName(chainId)), fallback);
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type NetworkRegistry,
 } from '@deploystate/core';
 import { FolderSync, STATE_DIR, writeFileAtomic } from './atomic.js';
-import { BackupShelf, linkWritten, planVersions, type PlannedVersions } from './backups.js';
+import { BackupShelf, linkWritten, planVersions, withdrawWritten, type PlannedVersions } from './backups.js';
 import { inodeAt, signatureOf, stillVersion, type FileCache, type FileSignature, type LoadedFile } from './file-cache.js';
 import { assertRewritable, emptyStateFile, type InvalidRecordEntry, type StateFileModel } from './file-format.js';
 import { LockLease, type LockOptions } from './lock.js';
@@ -348,6 +348,7 @@ export class WriteQueue {
     let plan: PlannedVersions | undefined;
     let kept: ReturnType<typeof linkWritten> | undefined;
     let stale = false;
+    let renamed = false;
     // The inode renamed in: the file as written, as long as no other program replaced it since.
     let writtenIno: bigint | undefined;
     // With no backup linking the version written: a descriptor on it until the check after the
@@ -421,6 +422,7 @@ export class WriteQueue {
           return replacing === undefined ? lastSteps(tmp) : Promise.resolve(replacing).then(() => lastSteps(tmp));
         },
         afterRename: () => {
+          renamed = true;
           // While the folder's sync runs: the backups and the cache take note of the file written.
           if (kept) shelf?.added({ path: kept.written, ino: kept.writtenIno }, kept.replaced);
           replaced(writtenIno);
@@ -435,6 +437,9 @@ export class WriteQueue {
         stale = !inodeAt(target, writtenIno);
       }
     } catch (error) {
+      // Failed before its rename (the folder refused it, the disk went read-only): the version never
+      // was the file, so no backup may say it was written.
+      if (kept && !renamed) withdrawWritten(kept);
       shelf?.reset();
       throw error;
     } finally {

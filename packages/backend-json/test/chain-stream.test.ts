@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compareKeys, generateRecords, parseLossless, type DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { AtomicFileWriter } from '../src/atomic.js';
-import { emptyStateFile, JsonFileStore, NewChainFile, renderStateFile } from '../src/index.js';
-import { rec } from './helpers.js';
+import { emptyStateFile, JsonFileStore, NewChainFile, renderStateFile, restoreStateFile } from '../src/index.js';
+import { rec, refusingEntries } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -159,6 +159,18 @@ describe('NewChainFile', () => {
     await file.abort();
     expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toEqual([]);
     expect(await readdir(join(dir, '.deploystate', 'tmp'))).toEqual([]);
+  });
+
+  it('a file whose rename fails leaves no backup named as written, so nothing can restore it', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'bscmainnet.json');
+    const file = await NewChainFile.create(target, 56, 'bscmainnet');
+    await file.add(rec(56, 'Token'));
+    await expect(refusingEntries(dir, () => file.commit())).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect((await readdir(dir)).filter((name) => name.endsWith('.json'))).toEqual([]);
+    const kept = await readdir(join(dir, '.deploystate', 'backups', 'bscmainnet.json')).catch(() => []);
+    expect(kept.filter((name) => name.includes('-written-'))).toEqual([]);
+    await expect(restoreStateFile(dir, 56)).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND' });
   });
 
   it('refuses records out of name order or of another chain', async () => {

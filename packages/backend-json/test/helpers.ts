@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { chmod } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { afterEach, vi } from 'vitest';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
@@ -78,5 +81,22 @@ export async function withClockAhead<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } finally {
     clock.mockRestore();
+  }
+}
+
+/**
+ * Runs `work` while `dir` refuses new entries, as a read-only folder or a remount does: an
+ * immutable folder for root (whom permission bits do not stop), else one without write permission.
+ * Its subfolders (the temp files, locks and backups in `.deploystate/`) stay writable.
+ */
+export async function refusingEntries<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const root = process.getuid?.() === 0;
+  if (root) await promisify(execFile)('chattr', ['+i', dir]);
+  else await chmod(dir, 0o555);
+  try {
+    return await work();
+  } finally {
+    if (root) await promisify(execFile)('chattr', ['-i', dir]);
+    else await chmod(dir, 0o755);
   }
 }

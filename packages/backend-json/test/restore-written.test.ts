@@ -9,7 +9,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { backupVersionOf } from '../src/backups.js';
 import { lastWrittenVersion } from '../src/written-version.js';
 import { JsonFileStore } from '../src/index.js';
-import { rec, storePerTest } from './helpers.js';
+import { rec, refusingEntries, storePerTest } from './helpers.js';
 import { parseLossless, stringifyLossless } from '@deploystate/core';
 
 const setup = storePerTest();
@@ -255,7 +255,6 @@ describe('a restore never takes records away unasked', () => {
   });
 });
 
-
 describe('the backups a store lists', () => {
   it('never name one a write just pushed out of the bound (its removal runs off the write path)', async () => {
     const { store: wide, open } = await setup({ backups: 6 });
@@ -279,5 +278,53 @@ describe('the backups a store lists', () => {
     expect(listed.length).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const backup of listed) expect(fs.existsSync(backup), backup).toBe(true);
+  });
+});
+
+describe('a write whose rename fails', () => {
+  // Before, the put linked its synced temp file as the version written before the rename, and
+  // kept the link when the rename failed: restore took that failed write for the last one written.
+  it('leaves no backup named as written, so a restore brings back the version written before it', async () => {
+    const { dir, store, open } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'Good'));
+    const before = await store.listBackups(56);
+    const failure = await refusingEntries(dir, () =>
+      store.put(rec(56, 'Failed')).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    expect(failure).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(await store.listBackups(56)).toEqual(before);
+    expect((await store.list(56)).map((r) => r.contractName)).toEqual(['Good']);
+
+    await damageByReplacing(file, '{ broken');
+    const fresh = await open();
+    const restore = await fresh.restore(56);
+    expect(restore.version.lastWritten).toBe(true);
+    expect((await fresh.list(56)).map((r) => r.contractName)).toEqual(['Good']);
+  });
+
+  it('leaves none after a failed restore either', async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'Good'));
+    await store.put(rec(56, 'Later'));
+    const [newest, older] = await store.listBackups(56);
+    await damageByReplacing(file, '{ broken');
+    const before = await store.listBackups(56);
+    const failure = await refusingEntries(dir, () =>
+      store.restore(56, older as string, { olderVersion: true, discardNewer: true }).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    expect(failure).toMatchObject({ code: 'PERMISSION_DENIED' });
+    // The damaged file it was to replace may stay kept (a true version); no new one says written.
+    const added = (await store.listBackups(56)).filter((backup) => !before.includes(backup));
+    expect(added.map((backup) => backupVersionOf(backup)?.kind)).not.toContain('written');
+    expect(newest).toBeDefined();
+    expect((await store.restore(56)).restored).toBe(newest);
   });
 });

@@ -1,6 +1,6 @@
 // updateDeploymentFile: the project's own scripts change the keys they own in a network file under
 // the store's lock, losslessly, and never change `records`.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseLossless, stringifyLossless } from '@deploystate/core';
@@ -83,5 +83,28 @@ describe('updateDeploymentFile', () => {
     await writeFile(join(ctx.dir, 'bscmainnet.json'), '[1]\n');
     await expect(updateDeploymentFile('bscmainnet', () => undefined, { dir: ctx.dir })).rejects.toMatchObject({ code: 'CORRUPTED' });
     expect(await readFile(join(ctx.dir, 'bscmainnet.json'), 'utf8')).toBe('[1]\n');
+  });
+
+  // Before, -1, 1.5 and NaN made chain--1.json, chain-1.5.json and chain-NaN.json, and 'chain-56'
+  // a second file for chain 56 beside bscmainnet.json (listed twice, read from one).
+  it('refuses a chainId that is none, and names a chain only by the file the store writes it to', async () => {
+    ctx = await withStore();
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      await expect(updateDeploymentFile(bad, () => undefined, { dir: ctx?.dir })).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    }
+    await ctx.store.put(rec(56, 'Token'));
+    await updateDeploymentFile('chain-56', (doc) => void (doc.config = { fee: 1 }), { dir: ctx.dir });
+    await updateDeploymentFile('bscmainnet.json', (doc) => void (doc.owner = 'me'), { dir: ctx.dir });
+    expect((await readdir(ctx.dir)).filter((name) => name.endsWith('.json'))).toEqual(['bscmainnet.json']);
+    expect(await fileDoc(ctx.dir)).toMatchObject({ config: { fee: 1 }, owner: 'me' });
+    expect(await ctx.store.get(56, 'Token')).toEqual(rec(56, 'Token'));
+
+    // A chain still in chain-<id>.json (written before its name was registered) is updated there,
+    // by its chainId or its registry name, as the store's next write would take it.
+    await writeFile(join(ctx.dir, 'chain-97.json'), '{"mine": true}\n');
+    await updateDeploymentFile(97, (doc) => void (doc.seen = 1), { dir: ctx.dir });
+    await updateDeploymentFile('bsctestnet', (doc) => void (doc.seen = 2), { dir: ctx.dir });
+    expect((await readdir(ctx.dir)).filter((name) => name.endsWith('.json')).sort()).toEqual(['bscmainnet.json', 'chain-97.json']);
+    expect(parseLossless(await readFile(join(ctx.dir, 'chain-97.json'), 'utf8'))).toEqual({ mine: true, seen: 2 });
   });
 });
