@@ -309,7 +309,8 @@ export class Migration {
     return this.run(async () => {
       const state = await this.state();
       const sinceSeq = state.phase === 'leveldb-only' ? null : state.dualWriteSinceSeq;
-      const scope = { phase: state.phase, paths: this.paths, sinceSeq, writes: 0, keys: 0 };
+      const from = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
+      const scope = { phase: state.phase, paths: this.paths, sinceSeq, writes: 0, keys: 0, fromJson: from === 'json-primary' || from === 'json-only' };
       if (sinceSeq === null || options.count === false) return scope;
       const written = await summarizeJournal(this.journal, sinceSeq);
       return { ...scope, writes: written.writes, keys: written.keys.length };

@@ -18,6 +18,7 @@ import {
   StateError,
   StoreDigest,
   type DeploymentRecord,
+  type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
 import { LEVELDB_LOCK_WAIT } from './backends.js';
@@ -101,6 +102,12 @@ export interface CarryBackPlan {
   deletes: string[];
   /** Planned from JSON: each LevelDB record's digest once the plan is applied (the digest reported, without reading LevelDB again). */
   after?: Map<string, string>;
+  /**
+   * What JSON could not be read, and so not carried back beyond this clone's journalled writes: a
+   * network file that does not parse (a pulled merge left its conflict markers) by file name, or
+   * an entry that is not a record by key. Nothing of theirs is deleted from LevelDB.
+   */
+  unreadable?: Array<{ key: string; file?: string; chainId?: number; code: string }>;
 }
 
 /**
@@ -160,9 +167,20 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
   }
   if (json) {
     const whole = await planFromJson(ctx, leveldb, json).catch(() => null);
-    if (whole) return { ...whole, keys: plan.keys };
+    if (whole) {
+      // What JSON could not say is carried back as this clone journalled it; the rest is JSON's.
+      const unsaid = whole.unreadable === undefined ? [] : plan.keys.filter((key) => notReadFromJson(whole, key));
+      await replayJournal(whole, unsaid, intents, leveldb);
+      return { ...whole, keys: plan.keys };
+    }
   }
-  for (const key of plan.keys) {
+  await replayJournal(plan, plan.keys, intents, leveldb);
+  return plan;
+}
+
+/** Adds to `plan` each key's last journalled write that LevelDB does not hold yet. */
+async function replayJournal(plan: CarryBackPlan, keys: readonly string[], intents: ReadonlyMap<string, IntentEntry>, leveldb: StateStore): Promise<void> {
+  for (const key of keys) {
     const { chainId, contractName } = parseKey(key);
     const intent = intents.get(key) as IntentEntry;
     const wanted = intent.op === 'put' ? (intent.record ?? null) : null;
@@ -171,9 +189,16 @@ async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceS
       if (have !== null) plan.deletes.push(key);
     } else if (have === null || canonicalDigest(have) !== canonicalDigest(wanted)) {
       plan.puts.push({ key, record: wanted });
+      plan.after?.set(key, canonicalDigest(wanted));
     }
+    if (wanted === null) plan.after?.delete(key);
   }
-  return plan;
+}
+
+/** Whether a plan from JSON could not read `key` (its entry, or its chain's whole file). */
+function notReadFromJson(plan: CarryBackPlan, key: string): boolean {
+  const { chainId } = parseKey(key);
+  return (plan.unreadable ?? []).some((entry) => entry.key === key || (entry.file !== undefined && entry.chainId === chainId));
 }
 
 /**
@@ -191,8 +216,13 @@ async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: St
   for await (const { key, record } of leveldb.iterate({ onInvalid: (e) => unreadable.add(e.key) })) have.set(key, canonicalDigest(record));
   const after = new Map(have);
   const plan: CarryBackPlan = { keys: [], puts: [], deletes: [], after };
-  let jsonUnreadable = false;
-  for await (const { key, record } of json.iterate({ onInvalid: () => (jsonUnreadable = true) })) {
+  const notRead: NonNullable<CarryBackPlan['unreadable']> = [];
+  const onInvalid = ({ key, finding }: InvalidEntry): void => {
+    // A whole file that cannot be read is reported under its file name, with no record key.
+    const wholeFile = finding.key === undefined && finding.file !== undefined;
+    notRead.push({ key, code: finding.code, ...(wholeFile && { file: finding.file, chainId: finding.chainId }) });
+  };
+  for await (const { key, record } of json.iterate({ onInvalid })) {
     if (skip.has(key)) continue;
     const digest = canonicalDigest(record);
     if (have.get(key) !== digest) {
@@ -201,10 +231,10 @@ async function planFromJson(ctx: MigrationContext, leveldb: StateStore, json: St
     }
     have.delete(key);
   }
-  // A JSON side with entries that cannot be read cannot say what is absent: nothing is deleted from it.
-  if (jsonUnreadable) throw new Error('JSON side has unreadable entries');
+  if (notRead.length > 0) plan.unreadable = notRead;
   for (const key of have.keys()) {
-    if (skip.has(key) || unreadable.has(key)) continue;
+    // What JSON could not read (a record, or its chain's whole file) cannot be called absent there.
+    if (skip.has(key) || unreadable.has(key) || notReadFromJson(plan, key)) continue;
     plan.deletes.push(key);
     after.delete(key);
   }
@@ -227,7 +257,9 @@ async function planBeforeStopping(ctx: MigrationContext, sinceSeq: number): Prom
   const snapshot = await openSnapshot(ctx.files.leveldb, { registry: ctx.registry, ...snapshotWait(ctx) });
   try {
     const json = await ctx.json().catch(() => null);
-    const plan = json && (await planFromJson(ctx, snapshot.store, json).catch(() => null));
+    const planned = json && (await planFromJson(ctx, snapshot.store, json).catch(() => null));
+    // What JSON could not read is carried back from the journal, which only the fenced plan does.
+    const plan = planned?.unreadable === undefined ? planned : null;
     // The keys written up to the quiet point, while writers still write: no write was in flight
     // there, so a later outcome never closes an intent before it.
     return plan ? { plan, seq, keys: [...(await lastGoodIntents(ctx.journal, sinceSeq, seq)).keys()] } : undefined;
@@ -278,7 +310,7 @@ function keepJournalled(plan: CarryBackPlan, journalled: ReadonlyMap<string, Dep
   const puts = plan.puts.filter((p) => !journalled.has(p.key));
   for (const [key, record] of journalled) if (record) puts.push({ key, record });
   // No `after`: LevelDB keeps its own record for some keys, and is read for the digest instead.
-  return { keys: plan.keys, puts, deletes: plan.deletes.filter((k) => !journalled.has(k)) };
+  return { keys: plan.keys, puts, deletes: plan.deletes.filter((k) => !journalled.has(k)), ...(plan.unreadable && { unreadable: plan.unreadable }) };
 }
 
 /** The LevelDB digest a rollback reports; values that do not decode are listed by analysis, not here. */
@@ -553,6 +585,7 @@ function rollbackReport(
     durationMs: ctx.now() - run.started,
     ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),
     ...(outboxDropped.length > 0 && { outboxDropped: [...outboxDropped] }),
+    ...(plan.unreadable && { unreadableInJson: plan.unreadable.map(({ key, file, code }) => ({ key, code, ...(file !== undefined && { file }) })) }),
   };
 }
 

@@ -322,6 +322,11 @@ export interface RollbackScope {
   writes: number;
   /** The keys they wrote. */
   keys: number;
+  /**
+   * Whether the carry-back makes LevelDB equal to the JSON files (from json-primary or json-only,
+   * deleting what JSON no longer holds); from dual-write it never changes or deletes a LevelDB record.
+   */
+  fromJson: boolean;
 }
 
 export interface RollbackReport {
@@ -347,6 +352,15 @@ export interface RollbackReport {
    * LevelDB holds them; their outbox entries are removed, as JSON is no longer written.
    */
   outboxDropped?: string[];
+  /**
+   * Emergency only (a plain rollback is refused while JSON cannot be read): what the carry-back could
+   * not read in JSON, by file name (a network file that does not parse, such as one a pulled merge
+   * left with conflict markers) or by key (an entry that is not a record). Everything else was made
+   * equal to JSON; for these only this clone's journalled writes were carried back, and nothing
+   * LevelDB holds of them was deleted. Records only such a file holds (a teammate's writes) are not
+   * in LevelDB until the file is mended and imported (`export --from json`, then `import`).
+   */
+  unreadableInJson?: Array<{ key: string; file?: string; code: string }>;
   /**
    * Already leveldb-only through a teammate's rollback (pulled): this clone's own writes made on
    * the JSON side that it did not carry back. `carriedBack`: put into LevelDB (it lacked them, or

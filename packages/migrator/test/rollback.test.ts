@@ -11,6 +11,19 @@ import { compareDirect, demoMigration, putThroughStore, useTempDir } from './hel
 
 const tempDir = useTempDir('migrator-rollback-');
 
+/** Every record LevelDB in `dir` holds, by key (the store closed again). */
+async function readLevelDb(dir: string): Promise<Map<string, unknown>> {
+  const leveldb = new LevelDbStore({ path: join(dir, 'leveldb'), idleCloseMs: 0 });
+  await leveldb.open();
+  try {
+    const out = new Map<string, unknown>();
+    for await (const { key, record } of leveldb.iterate()) out.set(key, record);
+    return out;
+  } finally {
+    await leveldb.close();
+  }
+}
+
 /** Every file under `dir` with its size and modification time. */
 async function listing(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -65,6 +78,46 @@ describe('rollback', () => {
     expect(report.puts).toBe(1);
     expect(report.deletes).toBe(1);
     expect((await compareDirect(tempDir())).equal).toBe(true);
+  });
+
+  // Before, one network file that did not parse (a pull that left git's conflict markers) made the
+  // emergency rollback drop the whole plan from JSON for the journal alone, and report success: a
+  // teammate's pulled write in any other file was not carried back, and deploy scripts redeployed it.
+  it('an emergency with a network file that does not parse carries back every other file whole, that chain from the journal, and names the file', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    // This clone's own writes (journalled), one on the chain whose file will be damaged.
+    await putThroughStore(tempDir(), sampleRecord(56, 'MineOn56', 'bscmainnet', 4));
+    await putThroughStore(tempDir(), sampleRecord(97, 'MineOn97', 'bsctestnet', 5));
+    // A teammate's writes pulled through git: in the files, in no local journal.
+    const json = new JsonFileStore({ dir: migration.paths.deployments });
+    await json.open();
+    await json.put(sampleRecord(97, 'PulledOn97', 'bsctestnet', 6));
+    await json.put(sampleRecord(56, 'PulledOn56', 'bscmainnet', 7));
+    expect(await json.delete(84532, 'SupplyOracle')).toBe(true);
+    await json.close();
+    const leveldbBefore = await readLevelDb(tempDir());
+    // The pull of bscmainnet.json stopped with git's markers in it.
+    const damaged = join(migration.paths.deployments, 'bscmainnet.json');
+    await writeFile(damaged, `<<<<<<< HEAD\n${await readFile(damaged, 'utf8')}=======\n{}\n>>>>>>> theirs\n`);
+
+    expect((await migration.rollbackReadiness()).ready).toBe(false);
+    await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    const dry = await migration.rollback({ emergency: true, dryRun: true });
+    expect(dry.unreadableInJson).toEqual([expect.objectContaining({ key: 'bscmainnet.json', file: damaged })]);
+    const report = await migration.rollback({ emergency: true });
+    expect(report.unreadableInJson).toEqual([expect.objectContaining({ key: 'bscmainnet.json', file: damaged })]);
+    expect((await migration.status()).phase).toBe('leveldb-only');
+
+    const leveldb = await readLevelDb(tempDir());
+    // Every readable file carried back whole: the teammate's put, and its delete.
+    expect(leveldb.get('97-PulledOn97')).toBeDefined();
+    expect(leveldb.get('97-MineOn97')).toBeDefined();
+    expect(leveldb.has('84532-SupplyOracle')).toBe(false);
+    // The damaged file's chain: this clone's journalled write, and nothing LevelDB held deleted.
+    expect(leveldb.get('56-MineOn56')).toBeDefined();
+    for (const key of [...leveldbBefore.keys()].filter((k) => k.startsWith('56-'))) expect(leveldb.has(key), key).toBe(true);
+    // Only the damaged file holds the teammate's record there: not in LevelDB, and said so (above).
+    expect(leveldb.has('56-PulledOn56')).toBe(false);
   });
 
   it('from leveldb-only is a no-op: nothing read, switched or written, not even the state folder', async () => {

@@ -50,7 +50,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         `replay into LevelDB every write journalled since dual-write enable${scope.sinceSeq !== null ? ` (journal seq > ${scope.sinceSeq}: ${scope.writes} write(s) to ${scope.keys} key(s))` : ''}`,
         emergency ? 'skip the gates (emergency), never the carry-back' : 'check the rollback gates first',
         `keep the JSON files in ${scope.paths.deployments}`,
-        'records JSON no longer holds are deleted from LevelDB (`deploystate rollback --dry-run` names them first)',
+        scope.fromJson
+          ? 'make LevelDB equal to the JSON files (teammates\' pulled writes too): records JSON no longer holds are deleted from LevelDB (`deploystate rollback --dry-run` names them first)'
+          : 'change or delete no record LevelDB holds (in dual-write it was written first)',
       ]);
     }
     if (!dryRun) ctx.onInterrupt(() => interruptedRollback(scope.paths.stateDir));
@@ -70,6 +72,17 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         ? [
             p.dim(
               `${dryRun ? 'would leave' : 'left'} the outbox: ${report.outboxDropped.length} write(s) JSON never received (LevelDB holds them; JSON is no longer written): ${listed(report.outboxDropped, 10)}`,
+            ),
+          ]
+        : []),
+      // Never a silent success: what JSON could not read was carried back only as this clone journalled it.
+      ...(report.unreadableInJson?.length
+        ? [
+            p.yellow(
+              `${dryRun ? 'could not read' : 'could not read, so carried back only this clone\'s journalled writes for'} ${report.unreadableInJson.length} JSON entr${report.unreadableInJson.length === 1 ? 'y' : 'ies'}: ${listed(
+                report.unreadableInJson.map((entry) => `${entry.file ?? entry.key} (${entry.code})`),
+                10,
+              )}. Records only they hold (a teammate's pulled writes) are not in LevelDB: mend them (\`deploystate merge-resolve\` for a merge left unfinished), then \`deploystate export json.ndjson --from json\` and \`deploystate import json.ndjson\``,
             ),
           ]
         : []),
