@@ -165,9 +165,9 @@ export class Context {
    * Marks the run as a check that did not pass (exit 1) without an error: the `--json` envelope gets
    * `ok: false` with this error beside the payload in `data`.
    */
-  fail(code: string, message: string, details?: Record<string, unknown>): void {
+  fail(code: string, message: string, details?: Record<string, unknown>, hint?: string): void {
     this.exitCode = 1;
-    stdoutState.failure = { code, message, ...(details !== undefined && { data: details }) };
+    stdoutState.failure = { code, message, ...(hint !== undefined && { hint }), ...(details !== undefined && { data: details }) };
   }
 
   /**

@@ -87,7 +87,10 @@ export function table(
   const natural = header.map((title, i) => Math.max(visibleLength(title), ...cells.map((row) => visibleLength(row[i] ?? ''))));
   const floors = natural.map((w, i) => Math.min(w, Math.max(visibleLength(header[i] ?? ''), MIN_SHRUNK_COLUMN)));
   const widths = columns === undefined ? natural : fitColumnWidths(natural, floors, columns);
-  if (widths === undefined) return recordBlocks(header, cells, paint, columns ?? 0);
+  // A cell shrunk below a word it holds (a digest, a key, a path) would break that word across rows,
+  // which no one can copy or compare: one block per row instead, where it has a row of its own.
+  if (widths === undefined || cells.some((row) => row.some((cell, i) => longestWord(cell) > (widths[i] ?? 0))))
+    return recordBlocks(header, cells, paint, columns ?? 0);
   const numeric = header.map(
     (_, i) => cells.length > 0 && cells.every((row) => /^-?[\d.,]+%?$/.test((row[i] ?? '').replace(ANSI_PATTERN, ''))),
   );
@@ -117,15 +120,28 @@ export function table(
 /** A table too wide for `columns` even shrunk: one block per row, a "header  value" line per cell. */
 function recordBlocks(header: string[], cells: string[][], paint: Palette, columns: number): string {
   const label = Math.max(...header.map(visibleLength)) + GAP;
+  const room = Math.max(MIN_SHRUNK_COLUMN, columns - label);
   const blocks = cells.map((row) =>
     header
       .flatMap((title, i) => {
-        const [first = '', ...rest] = wrapRows(row[i] ?? '', Math.max(MIN_SHRUNK_COLUMN, columns - label), '');
+        const value = row[i] ?? '';
+        // A word wider than the room beside the label (a 64-character digest at 70 columns) goes under
+        // it, indented by two, so it stays whole where the terminal's width holds it.
+        if (longestWord(value) > room && longestWord(value) <= columns - GAP)
+          return [paint.bold(title), ...wrapRows(value, columns - GAP, '').map((line) => ' '.repeat(GAP) + line)];
+        const [first = '', ...rest] = wrapRows(value, room, '');
         return [`${paint.bold(title.padEnd(label))}${first}`, ...rest.map((line) => ' '.repeat(label) + line)];
       })
       .join('\n'),
   );
   return blocks.join('\n\n');
+}
+
+/** The visible width of a cell's longest run a row can only hold whole: no space in it, nor a path's slash to end a row after. */
+function longestWord(cell: string): number {
+  let longest = 0;
+  for (const word of cell.replace(ANSI_PATTERN, '').split(/ |(?<=\/)/)) longest = Math.max(longest, visibleLength(word));
+  return longest;
 }
 
 export function formatDuration(ms: number): string {

@@ -144,6 +144,19 @@ describe('table()', () => {
   it('is left as it is off a terminal', () => {
     expect(table(['check', 'ok', 'detail'], rows, undefined, undefined).split('\n')[3]).toContain(rows[1]?.[2]);
   });
+
+  // compare's and verify's side table at 70 columns broke each 64-character digest across two
+  // rows of its column, where no one could copy or compare it (a walk of the runbook at 70 columns).
+  it('never breaks a word its row could hold whole: a digest gets a row of its own', () => {
+    const digest = 'dcd3803f65e5745f0448f07cdc7fce9de36cba4f6368ad3030f10f25cde940d5';
+    const text = table(['side', 'records', 'digest'], [['leveldb', 28, digest], ['json', 28, digest.replace(/d/g, 'e')]], undefined, 70);
+    const lines = text.split('\n');
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(70);
+    expect(lines.filter((line) => line.trim() === digest)).toHaveLength(1);
+    expect(lines.filter((line) => line.trim() === digest.replace(/d/g, 'e'))).toHaveLength(1);
+    // Wide enough for the table, it stays a table.
+    expect(table(['side', 'records', 'digest'], [['leveldb', 28, digest]], undefined, 90).split('\n')[2]).toContain(`28  ${digest}`);
+  });
 });
 
 // A command to paste that a 70-column row cannot hold was broken across rows with no

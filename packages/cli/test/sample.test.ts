@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { describe, expect, it } from 'vitest';
-import { childEnv, deploystate, onlyDocument, useSample } from './helpers.js';
+import { childEnv, deploystate, envelopeOf, onlyDocument, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-sample-');
 const { inSample } = fixture;
@@ -43,6 +43,10 @@ describe('on a sample store', () => {
     expect((doc.leveldb as { digest: string }).digest).toMatch(/^[0-9a-f]{64}$/);
     expect((doc.json as { digest: string }).digest).toMatch(/^[0-9a-f]{64}$/);
     expect((doc.missingInJson as Array<{ key: string }>).map((e) => e.key)).toContain('56-LookCoin');
+    // Its code is STORES_DIFFER, and its hint does not send you to the command you ran.
+    const failed = envelopeOf(run);
+    expect(failed).toMatchObject({ ok: false, error: { code: 'STORES_DIFFER' } });
+    expect(failed.ok ? '' : failed.error.hint).not.toContain('see `deploystate compare`');
   });
 
   it('while another process holds the LevelDB, export reads a snapshot and a write exits 3 (LOCKED)', async () => {

@@ -59,7 +59,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
   // the exit code never depends on that detail staying as it is.
   if (!consistent || unknownUnreadable(comparison).length > 0)
-    ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison));
+    // Not the code's usual "see `deploystate compare`": this is it.
+    ctx.fail('STORES_DIFFER', 'LevelDB and the JSON files differ', differingKeys(comparison), 'the keys are in `details`; without --json, compare prints both sides of each');
   const limit = wholeNumberOption(options.limit, '--limit') ?? 20;
   const copyStarted = status.state.copy !== null;
   // Consistent here (a failure was thrown above): the only differences are the copy's work to do.
