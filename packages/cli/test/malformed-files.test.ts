@@ -53,6 +53,10 @@ describe('migrate over malformed state files', () => {
     await refusedMigrate(dir, 'NOT_A_FILE', file);
     expect((await lstat(file)).isDirectory()).toBe(true);
     expect(await readFile(join(file, 'inside.txt'), 'utf8')).toBe('kept');
+    // status says so, in the text and in --json (before, it showed nothing: only a probe found it).
+    const status = await deploystate(['status', '--no-color'], { cwd: dir });
+    expect(status.stdout.replace(/\s+/g, ' ')).toContain(`unreadable ${file} (NOT_A_FILE): every read and write of chain 56 fails`);
+    expect(onlyDocument(await deploystate(['status', '--json'], { cwd: dir })).unreadableFiles).toEqual([expect.objectContaining({ file, code: 'NOT_A_FILE' })]);
   });
 
   it('a link out of the deployments folder: NOT_A_FILE, exit 4, neither link nor target changed', async () => {

@@ -11,6 +11,7 @@ import { isoNow, snapshotWait, type MigrationContext } from './context.js';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { checklist } from './readiness.js';
 import { openSideForReading } from './command-stores.js';
+import { unreadableNetworkFiles } from './unreadable.js';
 import type { MigrationPhase, ReadinessReport } from './types.js';
 
 const PROBE_RECORD = (): ReturnType<typeof sampleRecord> => sampleRecord(31337, '__deploystate_probe__', 'hardhat');
@@ -63,6 +64,12 @@ export async function probeBackends(ctx: MigrationContext, phase: MigrationPhase
       } finally {
         await json.close();
       }
+    });
+    // The outbox drain rewrites each network file: one that does not parse fails every drain of its chain.
+    await check('json readable', async () => {
+      const unreadable = await unreadableNetworkFiles(ctx.files.deployments, ctx.registry);
+      if (unreadable.length > 0) throw new Error(unreadable.map((f) => `${f.file} (${f.code}): ${f.message}`).join('; '));
+      return 'every network file parses';
     });
     await check('json writable', async () => {
       const probeFile = join(ctx.files.deployments, `.deploystate-probe-${process.pid}.json`);

@@ -143,6 +143,11 @@ export interface MigrationStatus {
   leveldbSinceCutover?: LevelDbSinceCutover;
   /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
   foreignOverwrites?: ForeignOverwrite[];
+  /**
+   * Where deploy scripts read or write JSON (dual-write's drain, json-primary, json-only): the
+   * network files that cannot be read now, each named with why. Absent when every file reads.
+   */
+  unreadableFiles?: UnreadableNetworkFile[];
   /** Writes LevelDB acknowledged that JSON has not received yet (dual-write's outbox), and the last drain failure. */
   outbox?: OutboxStatus;
   /**
@@ -327,6 +332,16 @@ export interface RollbackScope {
    * deleting what JSON no longer holds); from dual-write it never changes or deletes a LevelDB record.
    */
   fromJson: boolean;
+}
+
+/** A network file a deploy script cannot read now (status): its chain's reads and writes fail until it is mended. */
+export interface UnreadableNetworkFile {
+  file: string;
+  chainId: number;
+  /** MERGE_CONFLICT (a merge left unfinished), CORRUPTED, NOT_A_FILE, UNSUPPORTED_SCHEMA_VERSION or CHAIN_MISMATCH. */
+  code: string;
+  message: string;
+  hint?: string;
 }
 
 export interface RollbackReport {

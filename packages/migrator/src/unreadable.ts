@@ -2,8 +2,9 @@
 // side and key, and the CORRUPTED (or NOT_A_FILE) error that names them: shared by compare, verify
 // and the copy.
 import { basename, join } from 'node:path';
-import { ErrorCodes, StateError, type InvalidEntry } from '@deploystate/core';
-import type { UnreadableEntry } from './types.js';
+import { JsonFileStore, parseStateFile, readStateFileBytes } from '@deploystate/backend-json';
+import { ErrorCodes, isStateError, StateError, type InvalidEntry, type NetworkRegistry } from '@deploystate/core';
+import type { UnreadableEntry, UnreadableNetworkFile } from './types.js';
 
 /** A JSON problem that covers a whole file is reported under the file's name, not a record key. */
 /** Whether the entry stands for a whole file the store could not read (it is named by the file), not for one value. */
@@ -71,4 +72,34 @@ const UNREADABLE_FILE_CODES: ReadonlySet<string> = new Set(['MERGE_CONFLICT', 'N
  */
 export function unreadableFiles<F extends { code: string; file?: string; key?: string }>(findings: readonly F[]): F[] {
   return findings.filter((f) => UNREADABLE_FILE_CODES.has(f.code) || (f.code === 'SCHEMA_VIOLATION' && f.file !== undefined && f.key === undefined));
+}
+
+/**
+ * The network files a deploy script cannot read now, each read and parsed as the store reads it
+ * (for `status`): a pull that left git's conflict markers, a hand edit that broke the JSON, a
+ * folder or link where a file belongs. Every read or write of such a chain fails until it is mended.
+ */
+export async function unreadableNetworkFiles(deployments: string, registry: NetworkRegistry): Promise<UnreadableNetworkFile[]> {
+  const json = new JsonFileStore({ dir: deployments, readOnly: true, cache: false, registry });
+  try {
+    await json.open();
+  } catch {
+    return []; // No folder: the phase's own checks say so.
+  }
+  try {
+    const out: UnreadableNetworkFile[] = [];
+    for (const { chainId, file } of await json.listStateFiles()) {
+      try {
+        const bytes = await readStateFileBytes(file);
+        if (bytes !== undefined) parseStateFile(bytes.toString('utf8'), file, chainId);
+      } catch (error) {
+        if (!isStateError(error)) throw error;
+        const code = error.data?.['unmerged'] === true ? 'MERGE_CONFLICT' : error.code;
+        out.push({ file, chainId, code, message: error.message, ...(error.hint !== undefined && { hint: error.hint }) });
+      }
+    }
+    return out;
+  } finally {
+    await json.close();
+  }
 }

@@ -38,6 +38,18 @@ describe('an unreadable JSON state file', () => {
     const status = await migration.status();
     expect(status.state.lastVerify?.clean).toBe(false);
     await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+    // status names it (before, it showed nothing while every script's read of the chain failed),
+    // and dual-write verify no longer passes over it (the drain fails on it).
+    expect(status.unreadableFiles).toEqual([expect.objectContaining({ file, chainId: 97 })]);
+    const probe = await migration.verifyDualWrite();
+    expect(probe.ready).toBe(false);
+    expect(probe.checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: false, detail: expect.stringContaining(file) });
+  });
+
+  it('status and dual-write verify find nothing unreadable in files that read', async () => {
+    const { migration } = await copied();
+    expect((await migration.status()).unreadableFiles).toBeUndefined();
+    expect((await migration.verifyDualWrite()).checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: true });
   });
 
   it.each(damages)('%s: migrate stops with CORRUPTED naming the file and leaves its bytes alone', async (_name, damage) => {

@@ -162,6 +162,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${status.foreignOverwrites.map((f) => `${f.key} in ${f.file}`).join(', ')}`)}`,
         ]
       : []),
+    // A network file no script can read (a pull's conflict markers): every read and write of its chain fails.
+    ...(status.unreadableFiles ?? []).map(
+      (f) => `${p.bold('unreadable  ')} ${p.red(`${f.file} (${f.code}): every read and write of chain ${f.chainId} fails until it is mended${f.hint ? `; ${f.hint}` : ''}`)}`,
+    ),
     // [teams] A teammate's rollback, pulled, left this clone's JSON-side writes out of LevelDB: reads miss them.
     ...(status.leftBehind
       ? [
