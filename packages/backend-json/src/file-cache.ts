@@ -71,9 +71,11 @@ export function entryExists(path: string): boolean {
  * name, else as `chain-<id>.json` not yet moved: `fallback`), else its registry name. One rule for
  * the store and updateDeploymentFile, so neither makes a second file for a chain.
  */
-export function chainWriteTarget(canonical: string, fallback: string | undefined): string {
+export function chainWriteTarget(canonical: string, fallback: string | undefined, renamed?: () => string | undefined): string {
   if (entryExists(canonical)) return canonical;
-  return fallback !== undefined && entryExists(fallback) ? fallback : canonical;
+  if (fallback !== undefined && entryExists(fallback)) return fallback;
+  // Neither is there: the chain's file may have been renamed meanwhile (JsonFileStoreOptions.chainRenamed).
+  return renamed?.() ?? canonical;
 }
 
 /**
@@ -217,6 +219,8 @@ export interface FileCacheOptions {
   canonicalFile(chainId: number): string;
   /** Where a chain stored before it was registered lives until its next write. */
   fallbackFile(chainId: number): string | undefined;
+  /** JsonFileStoreOptions.chainRenamed: true when the chain's name changed, so its file is looked for again. */
+  renamed?(chainId: number): boolean;
 }
 
 export class FileCache {
@@ -350,6 +354,8 @@ export class FileCache {
     }
     if (!signature) {
       this.entries.delete(chainId);
+      // Renamed meanwhile (rename-network): looked for under the new name, never read as empty.
+      if (this.options.renamed?.(chainId)) return this.loadByStat(chainId, this.options.canonicalFile(chainId));
       return { file: canonical, model: null };
     }
     const hit = this.entries.get(chainId);

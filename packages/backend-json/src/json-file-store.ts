@@ -78,6 +78,16 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * migrator starts its journal intent's sync here, and awaits it in `beforeReplace`.
    */
   whileSyncing?: (file: string) => void;
+  /**
+   * Asked when a chain has no file under the name the registry gives it (nor as `chain-<id>.json`),
+   * before a read calls the chain empty or a write creates the file: return true after registering
+   * the chain's new name (the project renamed its file meanwhile: `deploystate rename-network`), and
+   * the read or write looks again under that name. The migrator's store asks deploystate.config.json,
+   * so a deploy script running through a rename neither reads the chain as empty nor writes a second
+   * file under the old name. Asked with no chainId before a listing of every chain's file (an
+   * iteration, a query): true when any chain's name changed.
+   */
+  chainRenamed?: (chainId?: number) => boolean;
 }
 
 export interface ReplaceChainResult {
@@ -152,6 +162,7 @@ export class JsonFileStore extends AbstractStateStore {
   private readonly durable: boolean;
   private readonly lockWait: Pick<LockOptions, 'timeoutMs'>;
   private readonly lockLeaseMs: number;
+  private readonly chainRenamed: ((chainId?: number) => boolean) | undefined;
   private readonly cache: FileCache;
   private readonly writes: WriteQueue;
   private readonly paths = new Map<number, { name: string; path: string }>();
@@ -169,11 +180,13 @@ export class JsonFileStore extends AbstractStateStore {
     this.durable = options.durable ?? true;
     this.lockWait = options.lockWait ?? {};
     this.lockLeaseMs = Math.max(0, options.lockLeaseMs ?? 100);
+    this.chainRenamed = options.chainRenamed;
     this.cache = new FileCache({
       enabled: this.cacheEnabled,
       files: this.cacheFiles,
       canonicalFile: (chainId) => this.fileFor(chainId),
       fallbackFile: (chainId) => this.unregisteredFileFor(chainId),
+      ...(options.chainRenamed && { renamed: options.chainRenamed }),
     });
     this.writes = new WriteQueue({
       location: this.location,
@@ -284,6 +297,8 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** The state files in the folder, by the chain they belong to (a chain may show twice mid-move). */
   listStateFiles(): Promise<Array<{ chainId: number; file: string }>> {
+    // A file renamed meanwhile is listed under its chain only once the registry knows its new name.
+    this.chainRenamed?.();
     return stateFilesIn(this.location, this.registry);
   }
 
@@ -553,7 +568,8 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
   private writeTargetFor(chainId: number): string {
-    return chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId));
+    const renamed = this.chainRenamed;
+    return chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId), renamed && (() => renamed(chainId) ? chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId)) : undefined));
   }
 
   // ---- backups ----

@@ -126,7 +126,13 @@ export class WriteQueue {
         const batch = queue.ops.splice(0);
         try {
           const fast = await this.writeOnLease(chainId, batch);
-          if (fast !== true) await this.leaseFor(this.options.writeTargetFor(chainId)).run(() => this.writeBatch(chainId, batch, fast === undefined));
+          // Under the lock of the file the chain is written to; again under the new one's when the
+          // file turned out to have moved meanwhile (a rename the registry learnt of), never under another's.
+          for (let attempt = 1; fast !== true; attempt++) {
+            const locked = this.options.writeTargetFor(chainId);
+            const moved = await this.leaseFor(locked).run(() => this.writeBatch(chainId, batch, fast === undefined, locked, attempt < MOVED_ATTEMPTS));
+            if (!moved) break;
+          }
         } catch (error) {
           for (const op of batch) op.reject(error);
         }
@@ -167,7 +173,8 @@ export class WriteQueue {
     return lease.runUnchecked(() => this.tryWrite(chainId, batch, racy, check));
   }
 
-  private async writeBatch(chainId: number, batch: WriteOp[], speculate: boolean): Promise<void> {
+  /** Writes the batch under `locked`'s lock; true, with nothing written, when the chain's file is another (moved: see drain) and `mayMove`. */
+  private async writeBatch(chainId: number, batch: WriteOp[], speculate: boolean, locked: string, mayMove: boolean): Promise<boolean> {
     // Under the lock: the file as it is now (stat re-checked, re-read when it changed), so keys
     // other code wrote since this store last looked are the base of this write, never reverted.
     // A racy entry (as a rule this store's own write a moment ago) is printed from at once and
@@ -175,11 +182,13 @@ export class WriteQueue {
     // before its rename, and the batch runs again from the file as it is now. Only a write is
     // trusted to that check: any other outcome (nothing to write, a refusal) waits for the read.
     const racy = speculate ? this.options.cache.racyEntry(chainId) : undefined;
-    if (racy && (await this.tryWrite(chainId, batch, racy, () => this.options.cache.holdsBytes(chainId, racy)))) return;
+    if (racy && racy.file === locked && (await this.tryWrite(chainId, batch, racy, () => this.options.cache.holdsBytes(chainId, racy)))) return false;
     // Again from the file as it is now while another program keeps changing it under the write
     // (replaceFile), a few times; then refused, nothing written.
     for (let attempt = 1; ; attempt++) {
-      if (await this.tryWrite(chainId, batch, await this.options.cache.load(chainId))) return;
+      const loaded = await this.options.cache.load(chainId);
+      if (loaded.file !== locked && mayMove) return true;
+      if (await this.tryWrite(chainId, batch, loaded)) return false;
       if (attempt >= CHANGED_UNDER_WRITE_ATTEMPTS) throw changedUnderWrite(this.options.writeTargetFor(chainId), attempt);
     }
   }
@@ -456,6 +465,9 @@ export class WriteQueue {
     return { backup: backup !== undefined && shelf?.keeps(backup) ? backup : undefined };
   }
 }
+
+/** How many locks a batch takes in turn while its chain's file keeps moving (renamed, each time the registry learns it). */
+const MOVED_ATTEMPTS = 3;
 
 /** How many times a write starts again from the file while another program keeps changing it under the write. */
 const CHANGED_UNDER_WRITE_ATTEMPTS = 5;

@@ -1,10 +1,11 @@
 // Each chain's file name is decided once, when its file is first created, and recorded in the
 // config's "networks" (committed): the chain keeps that name whatever a later chain list says.
 // Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
-import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ErrorCodes, StateError, type NetworkDefinition } from '@deploystate/core';
+import { withFileLock } from '@deploystate/backend-json/lock';
+import { ErrorCodes, errnoCode, StateError, type NetworkDefinition } from '@deploystate/core';
 import type { Context } from './context.js';
 import { updateConfig } from './decisions.js';
 import { stateDirOf } from './migration.js';
@@ -61,9 +62,10 @@ async function latestRenameBackup(ctx: Context, names: string[]): Promise<string
 }
 
 /**
- * Renames a chain's state file: a backup copy first, then the rename, then the config's record. A
- * rename stopped between the last two (Ctrl-C, a kill) leaves the file under its new name that the
- * config does not know yet; running the same rename again finds it so and records the name.
+ * Renames a chain's state file: a backup copy first, then the new name linked, the config's record,
+ * and the old name removed (a rename, then the record, where the file system has no hard links). A
+ * rename stopped part-way (Ctrl-C, a kill) leaves both names on the file, or the file under its new
+ * name that the config does not know yet; running the same rename again finds it so and finishes.
  */
 export async function renameChainFile(ctx: Context, chainId: number, name: string): Promise<RenameResult> {
   const registry = ctx.registry();
@@ -91,16 +93,60 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
       hint: 'set its name in "networks" in deploystate.config.json before its file is created',
     });
   const from = join(ctx.paths.deployments, fromName);
-  if (existsSync(to)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
+  if (from === to) {
+    // The config names it so already: a rename stopped after it recorded the name leaves the old name
+    // on the same file (never another file: only a second name of this one goes).
+    const old = [...current.aliases.map((alias) => `${alias}.json`), `chain-${chainId}.json`]
+      .map((n) => join(ctx.paths.deployments, n))
+      .filter((path) => path !== to && existsSync(path) && sameFile(path, to));
+    if (old.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `chain ${chainId}'s state file is already ${name}.json`, { file: to });
+    await withFileLock(to, async () => {
+      for (const path of old) await unlink(path);
+    });
+    return { chainId, from: old[0] as string, to, resumed: true };
+  }
+  // Both names on one file: a rename stopped between its link and its unlink below, before the config recorded the new name.
+  const halfway = existsSync(to) && sameFile(from, to);
+  if (existsSync(to) && !halfway) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
   // Registering the new name first turns a bad or taken name into INVALID_CONFIG before any file moves.
   registry.register(definition);
   const backupDir = join(stateDirOf(ctx), 'backups', `rename-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await mkdir(backupDir, { recursive: true });
   const backup = join(backupDir, fromName);
-  await copyFile(from, backup);
-  await rename(from, to);
-  await recordNetwork(ctx, definition);
-  return { chainId, from, to, backup };
+  // Under the file's lock, which every write of it takes, so no deploy script's write is halfway
+  // through it. The new name is linked first and the config records it before the old name goes:
+  // at every moment one of the names the config gives is the file, so a script running meanwhile
+  // (its store follows the config once its file is gone: JsonFileStoreOptions.chainRenamed) never
+  // reads the chain as empty nor writes a second file under the old name. Where the file system has
+  // no hard links the file is renamed, then the name recorded.
+  await withFileLock(from, async () => {
+    await copyFile(from, backup);
+    if (halfway || (await linked(from, to))) {
+      await recordNetwork(ctx, definition);
+      await unlink(from);
+    } else {
+      await rename(from, to);
+      await recordNetwork(ctx, definition);
+    }
+  });
+  return { chainId, from, to, backup, ...(halfway && { resumed: true }) };
+}
+
+/** Whether two paths name one file (a rename's link, before the old name went). */
+function sameFile(a: string, b: string): boolean {
+  const [x, y] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
+  return x !== undefined && y !== undefined && x.ino === y.ino && x.dev === y.dev;
+}
+
+/** `to` made a second name of `from`; false where the file system has no hard links. */
+async function linked(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    if (['EPERM', 'ENOTSUP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(errnoCode(error) ?? '')) return false;
+    throw error;
+  }
 }
 
 /** Records a chain's file name in the config's "networks", in place of its entry there. */

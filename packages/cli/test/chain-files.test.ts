@@ -1,6 +1,6 @@
 // A chain's file name is decided once and recorded in the config; renaming is explicit, with a backup.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploystate, useSample, onlyDocument } from './helpers.js';
@@ -77,5 +77,31 @@ describe('chain file names', () => {
     const validate = await fixture.inSample(['validate', '--json']);
     const judged = (onlyDocument(validate) as { files: Array<{ file: string }> }).files.map((f) => f.file);
     expect(judged).toContain(join(deployments, 'bsc.json'));
+  }, 60_000);
+
+  it('a rename stopped with both names on the file, before or after the config recorded the new one, is finished by running it again', async () => {
+    const deployments = join(fixture.sample, 'deployments');
+    // Chain 97 is chapel.json by now (the first test renamed it).
+    const [old, renamed] = [join(deployments, 'chapel.json'), join(deployments, 'bnbtest.json')];
+    const before = await readFile(old, 'utf8');
+    // Stopped after it linked the new name, before the config recorded it.
+    await link(old, renamed);
+    const first = await fixture.inSample(['rename-network', '97', 'bnbtest', '--yes', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(onlyDocument(first)).toMatchObject({ chainId: 97, to: renamed, resumed: true });
+    expect((await config()).networks.find((n) => n.chainId === 97)).toMatchObject({ name: 'bnbtest' });
+    expect(existsSync(old)).toBe(false);
+    expect(await readFile(renamed, 'utf8')).toBe(before);
+    // Stopped after the config recorded it, before the old name went.
+    await link(renamed, old);
+    const second = await fixture.inSample(['rename-network', '97', 'bnbtest', '--yes', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(onlyDocument(second)).toMatchObject({ chainId: 97, from: old, to: renamed, resumed: true });
+    expect(existsSync(old)).toBe(false);
+    expect(await readFile(renamed, 'utf8')).toBe(before);
+    // Nothing left to finish: said, and nothing removed.
+    const third = await fixture.inSample(['rename-network', '97', 'bnbtest', '--yes', '--json']);
+    expect(third.code).toBe(2);
+    expect(await readFile(renamed, 'utf8')).toBe(before);
   }, 60_000);
 });

@@ -22,6 +22,8 @@ export interface BackendOptions {
   beforeReplace?: (file: string) => Promise<void>;
   /** JSON only: called once a replacement's data sync has started (see JsonFileStoreOptions.whileSyncing). */
   whileSyncing?: (file: string) => void;
+  /** JSON only: see JsonFileStoreOptions.chainRenamed. */
+  chainRenamed?: (chainId?: number) => boolean;
   /** LevelDB only: how long an open waits for another process's lock (default LEVELDB_LOCK_WAIT). */
   lockWait?: LockWait;
 }
@@ -73,6 +75,7 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
     registry: options.registry,
     ...(options.beforeReplace && { beforeReplace: options.beforeReplace }),
     ...(options.whileSyncing && { whileSyncing: options.whileSyncing }),
+    ...(options.chainRenamed && { chainRenamed: options.chainRenamed }),
   });
 }
 

@@ -144,6 +144,8 @@ export class OverwriteWatch {
   constructor(
     private readonly ctx: CoownedContext,
     private readonly report: (check: FilesCheck) => void = warnOverwrite,
+    /** The store's JsonFileStoreOptions.chainRenamed: a file gone under the name this process knew may have been renamed. */
+    private readonly followRename?: (chainId: number) => boolean,
   ) {}
 
   /**
@@ -155,7 +157,10 @@ export class OverwriteWatch {
    */
   beforePut(chainId: number): Promise<void> | undefined {
     if (this.unchangedSinceSeen(chainId)) return undefined;
-    const now = this.signatureNow(chainId);
+    let now = this.signatureNow(chainId);
+    // Gone under the name this process knew, and renamed meanwhile (rename-network): the renamed file
+    // is the one to look at (its records are all there; the rename kept its inode and times).
+    if (now === undefined && this.followRename?.(chainId)) now = this.signatureNow(chainId);
     return this.seen.has(chainId) && this.seen.get(chainId) === now ? undefined : this.check(chainId);
   }
 
@@ -318,12 +323,16 @@ export class OverwriteWatch {
     this.report(check);
   }
 
-  private async check(chainId: number): Promise<void> {
+  private async check(chainId: number, renamed = false): Promise<void> {
     // The bigint path decides until the next write notes the file again.
     this.seenPlain.delete(chainId);
     const now = signatureOf(fileOf(this.ctx, chainId));
     try {
       const check = await checkFiles(this.ctx, new Set([chainId]));
+      // Gone while it was checked, renamed (rename-network links the new name, then removes the old):
+      // the renamed file is the one to check, once.
+      if (check.findings.length > 0 && !renamed && signatureOf(fileOf(this.ctx, chainId)) === undefined && this.followRename?.(chainId))
+        return await this.check(chainId, true);
       this.noteFindings(chainId, check.findings, now);
       if (check.findings.length > 0) this.reportOnce(chainId, check);
     } catch {

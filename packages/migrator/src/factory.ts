@@ -20,7 +20,7 @@ import { Journal } from './journal.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
-import { withProjectConfig, type ProjectConfigOption } from './project-options.js';
+import { followConfigRenames, withProjectConfig, type ProjectConfigOption } from './project-options.js';
 import { readSide, routeFor, type Route, type Side } from './routing.js';
 import type { FactoryStore, MigrationOptions, MigrationPhase } from './types.js';
 import {
@@ -95,9 +95,13 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // `given` leaves out (its lock wait also what DEPLOYSTATE_LOCK_WAIT_MS leaves out).
     const options = withProjectConfig(given, given.env ?? process.env);
     const registry = options.registry ?? new NetworkRegistry();
+    // The registry the project's config made (none given): it follows the config's renames.
+    const followsConfig = given.registry === undefined && given.projectConfig !== false;
     // Deploy scripts use the store as they used the old StateManager, without calling open().
     super({ registry, openOnFirstUse: true });
     const files = stateFiles(resolvePaths(options));
+    // A network renamed by `deploystate rename-network` while this script runs is followed.
+    const chainRenamed = followsConfig ? followConfigRenames(options.cwd ?? process.cwd(), files.deployments, registry) : undefined;
     // A bad DEPLOYSTATE_LOCK_WAIT_MS or lockWaitMs fails here, naming it, before anything is opened.
     const lockWait = leveldbLockWait(options.lockWaitMs, options.env ?? process.env);
     this.location = files.stateDir;
@@ -116,6 +120,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       json: jsonStore(files, {
         registry,
         create: true,
+        ...(chainRenamed && { chainRenamed }),
         whileSyncing: (file) => void intentsOf.set(file, this.journal.startFlush()),
         beforeReplace: (file) => {
           const upTo = intentsOf.get(file);
@@ -130,6 +135,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
       : new OverwriteWatch(
           { stateDir: files.stateDir, deployments: files.deployments, registry, journal: this.journal },
           options.onForeignOverwrite,
+          chainRenamed,
         );
     const leveldb = this.sides.leveldb;
     this.outbox =

@@ -3,8 +3,10 @@
 // files, e.g. after `rename-network`), and how long LevelDB's lock is waited for. So a script, the
 // drop-in state module and the CLI see the same files and wait alike. Options passed explicitly
 // win over the file (and DEPLOYSTATE_LOCK_WAIT_MS over its `lockWaitMs`).
-import { projectLockWaitMs } from '@deploystate/core';
-import { projectRegistry, readProjectConfig } from './project-config.js';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { projectLockWaitMs, type NetworkRegistry } from '@deploystate/core';
+import { PROJECT_CONFIG_FILE, projectRegistry, readProjectConfig } from './project-config.js';
 import type { MigrationOptions } from './types.js';
 
 export interface ProjectConfigOption {
@@ -37,5 +39,35 @@ export function withProjectConfig<T extends MigrationOptions & ProjectConfigOpti
     stateDir: stateDir ?? config.stateDir,
     registry: registry ?? projectRegistry(config),
     ...(waited !== undefined && { lockWaitMs: waited }),
+  };
+}
+
+/**
+ * A store's JsonFileStoreOptions.chainRenamed over `registry`, which `<cwd>/deploystate.config.json`
+ * filled: when the file changed since it was last read (its stat), its networks are read again and
+ * each chain it names otherwise than the registry does, whose file is there under that name, is registered under it, so a
+ * script running through `deploystate rename-network` follows the file. True when a name changed
+ * (for `chainId`, when given). A file that cannot be read now changes nothing.
+ */
+export function followConfigRenames(cwd: string, deployments: string, registry: NetworkRegistry): (chainId?: number) => boolean {
+  const file = resolve(cwd, PROJECT_CONFIG_FILE);
+  let seen: string | undefined;
+  return (chainId) => {
+    const stats = statSync(file, { throwIfNoEntry: false });
+    const signature = stats && `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    if (signature === undefined || signature === seen) return false;
+    seen = signature;
+    let changed = false;
+    try {
+      for (const network of readProjectConfig(cwd).networks) {
+        // Only to a file that is there: a name changed in the config alone never leads a read to no file.
+        if (registry.fileName(network.chainId) === `${network.name}.json` || !existsSync(join(deployments, `${network.name}.json`))) continue;
+        registry.register(network);
+        if (chainId === undefined || network.chainId === chainId) changed = true;
+      }
+    } catch {
+      return false; // A config saved half-way, say: the next miss reads it again.
+    }
+    return changed;
   };
 }
