@@ -344,7 +344,7 @@ export class FileCache {
     return this.loadByStat(chainId, canonical);
   }
 
-  private async loadByStat(chainId: number, canonical: string): Promise<LoadedFile> {
+  private async loadByStat(chainId: number, canonical: string, followed = false): Promise<LoadedFile> {
     let file = canonical;
     let signature = signatureOf(canonical);
     const fallback = signature ? undefined : this.options.fallbackFile(chainId);
@@ -355,7 +355,7 @@ export class FileCache {
     if (!signature) {
       this.entries.delete(chainId);
       // Renamed meanwhile (rename-network): looked for under the new name, never read as empty.
-      if (this.options.renamed?.(chainId)) return this.loadByStat(chainId, this.options.canonicalFile(chainId));
+      if (!followed && this.options.renamed?.(chainId)) return this.loadByStat(chainId, this.options.canonicalFile(chainId), true);
       return { file: canonical, model: null };
     }
     const hit = this.entries.get(chainId);

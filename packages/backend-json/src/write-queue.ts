@@ -187,7 +187,11 @@ export class WriteQueue {
     // (replaceFile), a few times; then refused, nothing written.
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.options.cache.load(chainId);
-      if (loaded.file !== locked && mayMove) return true;
+      // Never written under another file's lock: moved again after MOVED_ATTEMPTS locks, refused.
+      if (loaded.file !== locked) {
+        if (mayMove) return true;
+        throw changedUnderWrite(loaded.file, attempt);
+      }
       if (await this.tryWrite(chainId, batch, loaded)) return false;
       if (attempt >= CHANGED_UNDER_WRITE_ATTEMPTS) throw changedUnderWrite(this.options.writeTargetFor(chainId), attempt);
     }

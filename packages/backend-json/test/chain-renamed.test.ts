@@ -51,6 +51,15 @@ describe('a chain file renamed under a running store', () => {
     });
   }
 
+  it('is followed once a load: a hook that always says renamed cannot loop', async () => {
+    const { open } = await setup();
+    let asked = 0;
+    const store = await open({ chainRenamed: () => (asked++, true) });
+    expect(await store.get(97, 'Nothing')).toBeNull();
+    expect(asked).toBeGreaterThan(0);
+    expect(asked).toBeLessThan(5);
+  });
+
   it('is not asked while the file is where the registry says', async () => {
     const follow = renamable();
     const { open } = await setup();

@@ -100,9 +100,9 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
       .map((n) => join(ctx.paths.deployments, n))
       .filter((path) => path !== to && existsSync(path) && sameFile(path, to));
     if (old.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `chain ${chainId}'s state file is already ${name}.json`, { file: to });
-    await withFileLock(to, async () => {
-      for (const path of old) await unlink(path);
-    });
+    // Each under its own lock, which a script still writing the old name takes, and only while it is
+    // still a second name of the file: one such a script replaced meanwhile holds its write.
+    for (const path of old) await withFileLock(path, async () => void (sameFile(path, to) ? await unlink(path) : refuseDiverged(path, to)));
     return { chainId, from: old[0] as string, to, resumed: true };
   }
   // Both names on one file: a rename stopped between its link and its unlink below, before the config recorded the new name.
@@ -120,6 +120,8 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
   // reads the chain as empty nor writes a second file under the old name. Where the file system has
   // no hard links the file is renamed, then the name recorded.
   await withFileLock(from, async () => {
+    // Looked at again under the lock: a script writing the old name may have replaced it since.
+    if (halfway && !sameFile(from, to)) refuseDiverged(from, to);
     await copyFile(from, backup);
     if (halfway || (await linked(from, to))) {
       await recordNetwork(ctx, definition);
@@ -130,6 +132,14 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
     }
   });
   return { chainId, from, to, backup, ...(halfway && { resumed: true }) };
+}
+
+/** A rename stopped with both names on the file, one of which a script has since written: neither is removed. */
+function refuseDiverged(old: string, renamed: string): never {
+  throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${old} and ${renamed} were one file (a rename stopped part-way) and differ now: a script wrote one of them since; nothing was removed`, {
+    file: old,
+    hint: `compare the two files, keep the one with every record (deploystate validate lists both), and remove the other by hand; then run the rename again`,
+  });
 }
 
 /** Whether two paths name one file (a rename's link, before the old name went). */
@@ -144,7 +154,9 @@ async function linked(from: string, to: string): Promise<boolean> {
     await link(from, to);
     return true;
   } catch (error) {
-    if (['EPERM', 'ENOTSUP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(errnoCode(error) ?? '')) return false;
+    const code = errnoCode(error);
+    if (code === 'EEXIST') throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to, cause: error });
+    if (['EPERM', 'ENOTSUP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(code ?? '')) return false;
     throw error;
   }
 }

@@ -53,21 +53,34 @@ export function followConfigRenames(cwd: string, deployments: string, registry: 
   const file = resolve(cwd, PROJECT_CONFIG_FILE);
   let seen: string | undefined;
   return (chainId) => {
-    const stats = statSync(file, { throwIfNoEntry: false });
-    const signature = stats && `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    let signature: string | undefined;
+    try {
+      const stats = statSync(file, { throwIfNoEntry: false });
+      signature = stats && `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    } catch {
+      return false; // Not readable now: nothing learnt, asked again at the next miss.
+    }
     if (signature === undefined || signature === seen) return false;
-    seen = signature;
     let changed = false;
+    let settled = true;
     try {
       for (const network of readProjectConfig(cwd).networks) {
-        // Only to a file that is there: a name changed in the config alone never leads a read to no file.
-        if (registry.fileName(network.chainId) === `${network.name}.json` || !existsSync(join(deployments, `${network.name}.json`))) continue;
+        if (registry.fileName(network.chainId) === `${network.name}.json`) continue;
+        // Only to a file that is there: a name changed in the config alone never leads a read to no
+        // file. While the old name is still there, looked at again at the next miss (the file may be
+        // moved after the config changed: `git mv`).
+        if (!existsSync(join(deployments, `${network.name}.json`))) {
+          if (existsSync(join(deployments, registry.fileName(network.chainId)))) settled = false;
+          continue;
+        }
         registry.register(network);
         if (chainId === undefined || network.chainId === chainId) changed = true;
       }
     } catch {
-      return false; // A config saved half-way, say: the next miss reads it again.
+      settled = false; // A config saved half-way, say: read again at the next miss.
     }
+    // This version of the file is not read again once everything it names was followed.
+    if (settled) seen = signature;
     return changed;
   };
 }

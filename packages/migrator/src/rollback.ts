@@ -105,7 +105,8 @@ export interface CarryBackPlan {
   /**
    * What JSON could not be read, and so not carried back beyond this clone's journalled writes: a
    * network file that does not parse (a pulled merge left its conflict markers) by file name, or
-   * an entry that is not a record by key. Nothing of theirs is deleted from LevelDB.
+   * an entry that is not a record by key. Nothing of theirs is deleted from LevelDB but what this
+   * clone's journal deleted.
    */
   unreadable?: Array<{ key: string; file?: string; chainId?: number; code: string }>;
 }

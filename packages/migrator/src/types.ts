@@ -371,8 +371,8 @@ export interface RollbackReport {
    * Emergency only (a plain rollback is refused while JSON cannot be read): what the carry-back could
    * not read in JSON, by file name (a network file that does not parse, such as one a pulled merge
    * left with conflict markers) or by key (an entry that is not a record). Everything else was made
-   * equal to JSON; for these only this clone's journalled writes were carried back, and nothing
-   * LevelDB holds of them was deleted. Records only such a file holds (a teammate's writes) are not
+   * equal to JSON; for these only this clone's journalled writes (its deletes too) were carried
+   * back, and nothing else LevelDB holds of them was deleted. Records only such a file holds (a teammate's writes) are not
    * in LevelDB until the file is mended and imported (`export --from json`, then `import`).
    */
   unreadableInJson?: Array<{ key: string; file?: string; code: string }>;

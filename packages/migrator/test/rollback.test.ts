@@ -88,6 +88,9 @@ describe('rollback', () => {
     // This clone's own writes (journalled), one on the chain whose file will be damaged.
     await putThroughStore(tempDir(), sampleRecord(56, 'MineOn56', 'bscmainnet', 4));
     await putThroughStore(tempDir(), sampleRecord(97, 'MineOn97', 'bsctestnet', 5));
+    const deleting = createStateStore({ cwd: tempDir(), env: {} });
+    expect(await deleting.delete(56, 'LookCoin')).toBe(true);
+    await deleting.close();
     // A teammate's writes pulled through git: in the files, in no local journal.
     const json = new JsonFileStore({ dir: migration.paths.deployments });
     await json.open();
@@ -113,9 +116,10 @@ describe('rollback', () => {
     expect(leveldb.get('97-PulledOn97')).toBeDefined();
     expect(leveldb.get('97-MineOn97')).toBeDefined();
     expect(leveldb.has('84532-SupplyOracle')).toBe(false);
-    // The damaged file's chain: this clone's journalled write, and nothing LevelDB held deleted.
+    // The damaged file's chain: this clone's journalled writes (its delete too), and nothing else LevelDB held deleted.
     expect(leveldb.get('56-MineOn56')).toBeDefined();
-    for (const key of [...leveldbBefore.keys()].filter((k) => k.startsWith('56-'))) expect(leveldb.has(key), key).toBe(true);
+    expect(leveldb.has('56-LookCoin')).toBe(false);
+    for (const key of [...leveldbBefore.keys()].filter((k) => k.startsWith('56-') && k !== '56-LookCoin')) expect(leveldb.has(key), key).toBe(true);
     // Only the damaged file holds the teammate's record there: not in LevelDB, and said so (above).
     expect(leveldb.has('56-PulledOn56')).toBe(false);
   });
