@@ -214,8 +214,8 @@ function keyOffsets(text: string): Map<string, number> {
   return offsets;
 }
 
-/** The known key a typo most likely meant: same letters ignoring case, `_` and `-`, or at most a third of them different. */
-function nearestKey(key: string, known: readonly string[]): string | undefined {
+/** The known name a typo most likely meant: same letters ignoring case, `_` and `-`, or at most a third of them different. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
   const plain = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
   let best: { key: string; distance: number } | undefined;
   for (const candidate of known) {

@@ -6,9 +6,12 @@ import {
   describeAcknowledgement,
   ErrorCodes,
   findAcknowledgement,
+  FindingCodes,
+  nearestKey,
   parseKey,
   sleep,
   StateError,
+  tryParseKey,
   type Finding,
 } from '@deploystate/core';
 import { verifyChainOnSide } from './chain-evidence.js';
@@ -42,6 +45,7 @@ export interface CutoverReport {
 
 export async function runCutover(c: CommandContext, options: CutoverOptions): Promise<CutoverReport> {
   const started = c.clock();
+  assertAcknowledgeable(options.acknowledge ?? []);
   await admit(c, 'cutover');
   // [coowned] First: a file another program rewrote must stop the gate before anything is written
   // (the check takes what a cut-off write put in JSON as the store's own).
@@ -125,6 +129,21 @@ async function freshVerify(
       schemaErrors: verify.schema.errors.map(gateFinding),
     });
   return { verify, leveldb: recordLeveldb ? await recordLevelDb(ctx, await ctx.leveldb()) : undefined };
+}
+
+/**
+ * Each acknowledgement names a finding code, a record key or a file: a typo (`DEV_CHIAN`) matched
+ * nothing and was recorded as it was, silently. INVALID_ARGUMENT before anything is read.
+ */
+function assertAcknowledgeable(acknowledge: readonly string[]): void {
+  const codes = Object.keys(FindingCodes);
+  for (const ack of acknowledge) {
+    if (ack in FindingCodes || tryParseKey(ack) !== null || ack.includes('/') || ack.endsWith('.json')) continue;
+    const meant = nearestKey(ack, codes);
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--acknowledge ${ack} names no finding code, record key (<chainId>-<name>) or file${meant ? `; did you mean ${meant}?` : ''}`, {
+      hint: '`deploystate cutover --dry-run` lists the findings to acknowledge, by code and key',
+    });
+  }
 }
 
 /**

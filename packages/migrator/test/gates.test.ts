@@ -84,6 +84,12 @@ describe('gates and codes', () => {
     const error = await migration.cutover().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GATE_FAILED' });
     expect(String((error as Error).message)).toContain('31337-TestToken');
+    // A typo names nothing: refused, naming what it likely meant (before, it was recorded as given).
+    await expect(migration.cutover({ acknowledge: ['31337-LookCoin', 'DEV_CHIAN'] })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('did you mean DEV_CHAIN?'),
+    });
+    expect((await migration.status()).phase).toBe('json-primary');
     const cut = await migration.cutover({
       acknowledge: ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'],
       soak: { count: 2, intervalMs: 5 },
