@@ -43,6 +43,19 @@ function linesRemoved(before: string, after: string, eol: string): number {
   return a.length - (row[b.length] as number);
 }
 
+/** The three sides of a merge as the store writes them: Base in all, Ours added on ours, Theirs (not Ours) on theirs. */
+async function mergeSides(): Promise<{ base: string; ours: string; theirs: string }> {
+  const { dir, store } = await setup();
+  const read = (): Promise<string> => readFile(join(dir, FILE), 'utf8');
+  await store.put(rec(56, 'Base'));
+  const base = await read();
+  await store.put(rec(56, 'Ours'));
+  const ours = await read();
+  await store.delete(56, 'Ours');
+  await store.put(rec(56, 'Theirs'));
+  return { base, ours, theirs: await read() };
+}
+
 async function backupsOf(dir: string): Promise<string[]> {
   return readdir(join(dir, '.deploystate', 'backups', FILE)).catch(() => []);
 }
@@ -102,14 +115,7 @@ describe('a network file in its own style', () => {
   });
 
   it('a merge keeps the style of our side', async () => {
-    const { dir, store } = await setup();
-    await store.put(rec(56, 'Base'));
-    const base = await readFile(join(dir, FILE), 'utf8');
-    await store.put(rec(56, 'Ours'));
-    const ours = await readFile(join(dir, FILE), 'utf8');
-    await store.delete(56, 'Ours');
-    await store.put(rec(56, 'Theirs'));
-    const theirs = await readFile(join(dir, FILE), 'utf8');
+    const { base, ours, theirs } = await mergeSides();
     const style: FileStyle = { indent: '    ', eol: '\r\n', finalEol: false };
     const merged = mergeStateFiles({ base, ours: restyle(ours, style), theirs }, { file: `deployments/${FILE}` });
     expect(merged.conflicts).toEqual([]);
@@ -120,14 +126,7 @@ describe('a network file in its own style', () => {
   });
 
   it("a merge and its resolution keep our side's byte-order mark, and add none from theirs", async () => {
-    const { dir, store } = await setup();
-    await store.put(rec(56, 'Base'));
-    const base = await readFile(join(dir, FILE), 'utf8');
-    await store.put(rec(56, 'Ours'));
-    const ours = await readFile(join(dir, FILE), 'utf8');
-    await store.delete(56, 'Ours');
-    await store.put(rec(56, 'Theirs'));
-    const theirs = await readFile(join(dir, FILE), 'utf8');
+    const { base, ours, theirs } = await mergeSides();
     const file = `deployments/${FILE}`;
     // Before, a side with the mark did not parse: git's merge driver fell back to a line merge.
     expect(isStateFileMerge({ base: `\uFEFF${base}`, ours: `\uFEFF${ours}`, theirs }, { file })).toBe(true);
