@@ -3,8 +3,8 @@
 // within a timestamp tick of when it was read is checked once more by its bytes (git's "racy" rule,
 // stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { ErrorCodes, errnoCode, fileSystemError, isStateError, readBesideGit } from '@deploystate/core';
+import { dirname, join } from 'node:path';
+import { ErrorCodes, errnoCode, fileSystemError, isStateError, readBesideGit, type NetworkRegistry } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
 import { isRacy, racyUntil } from './stat-tick.js';
@@ -67,15 +67,19 @@ export function entryExists(path: string): boolean {
 }
 
 /**
- * The file a chain's writes go to, and whose lock they take: its existing file (under its registry
- * name, else as `chain-<id>.json` not yet moved: `fallback`), else its registry name. One rule for
- * the store and updateDeploymentFile, so neither makes a second file for a chain.
+ * A chain's existing file: under its registry name (`canonical`), else as `chain-<id>.json` not yet
+ * moved (`fallback`); undefined when neither is there. The file its writes go to, and whose lock
+ * they take, is this, else its registry name: one rule for the store and updateDeploymentFile, so
+ * neither makes a second file for a chain.
  */
-export function chainWriteTarget(canonical: string, fallback: string | undefined, renamed?: () => string | undefined): string {
+export function existingChainFile(canonical: string, fallback: string | undefined): string | undefined {
   if (entryExists(canonical)) return canonical;
-  if (fallback !== undefined && entryExists(fallback)) return fallback;
-  // Neither is there: the chain's file may have been renamed meanwhile (JsonFileStoreOptions.chainRenamed).
-  return renamed?.() ?? canonical;
+  return fallback !== undefined && entryExists(fallback) ? fallback : undefined;
+}
+
+/** Where a chain stored before its name was registered lives until its next write (`chain-<id>.json`); undefined for a chain the registry does not know. */
+export function unmovedChainFile(dir: string, registry: NetworkRegistry, chainId: number): string | undefined {
+  return registry.isKnown(chainId) ? join(dir, `chain-${chainId}.json`) : undefined;
 }
 
 /**

@@ -31,7 +31,7 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
-import { FileCache, chainWriteTarget, entryExists, type FileSignature, type LoadedFile } from './file-cache.js';
+import { FileCache, entryExists, existingChainFile, unmovedChainFile, type FileSignature, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, changedSince, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
 
@@ -216,7 +216,7 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** Where a chain stored before it was registered lives until its next write. */
   private unregisteredFileFor(chainId: number): string | undefined {
-    return this.registry.isKnown(chainId) ? join(this.location, `chain-${chainId}.json`) : undefined;
+    return unmovedChainFile(this.location, this.registry, chainId);
   }
 
   protected async _open(): Promise<void> {
@@ -568,8 +568,11 @@ export class JsonFileStore extends AbstractStateStore {
 
   /** The file a chain's writes go to, and whose lock they take: its existing file (under whatever name it was created), else its registry name. */
   private writeTargetFor(chainId: number): string {
-    const renamed = this.chainRenamed;
-    return chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId), renamed && (() => renamed(chainId) ? chainWriteTarget(this.fileFor(chainId), this.unregisteredFileFor(chainId)) : undefined));
+    const found = existingChainFile(this.fileFor(chainId), this.unregisteredFileFor(chainId));
+    if (found !== undefined) return found;
+    // Neither is there: the chain's file may have been renamed meanwhile (JsonFileStoreOptions.chainRenamed).
+    if (this.chainRenamed?.(chainId)) return existingChainFile(this.fileFor(chainId), this.unregisteredFileFor(chainId)) ?? this.fileFor(chainId);
+    return this.fileFor(chainId);
   }
 
   // ---- backups ----

@@ -15,7 +15,7 @@ import {
   stringifyLossless,
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
-import { chainWriteTarget } from './file-cache.js';
+import { existingChainFile, unmovedChainFile } from './file-cache.js';
 import { duplicateKeyError } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { readStateFileBytes } from './state-path.js';
@@ -73,8 +73,8 @@ function fileFor(network: string | number, options: UpdateDeploymentFileOptions)
     chainId = registry.chainIdOfFile(`${name}.json`);
     if (chainId === undefined) return join(dir, `${name}.json`);
   }
-  const fallback = registry.isKnown(chainId) ? join(dir, `chain-${chainId}.json`) : undefined;
-  return chainWriteTarget(join(dir, registry.fileName(chainId)), fallback);
+  const canonical = join(dir, registry.fileName(chainId));
+  return existingChainFile(canonical, unmovedChainFile(dir, registry, chainId)) ?? canonical;
 }
 
 /**
