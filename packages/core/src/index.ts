@@ -10,6 +10,7 @@ export * from './registry.js';
 export * from './findings.js';
 export * from './acknowledgements.js';
 export * from './project-config.js';
+export * from './nearest-key.js';
 export * from './lock-wait.js';
 export * from './compare.js';
 export * from './store.js';

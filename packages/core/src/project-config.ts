@@ -9,6 +9,7 @@ import { withoutByteOrderMark } from './byte-order-mark.js';
 import { describeValue } from './describe-value.js';
 import { parseLosslessDocument, positionOf } from './codec.js';
 import { errnoCode, ErrorCodes, isStateError, StateError } from './errors.js';
+import { nearestKey } from './nearest-key.js';
 import { NetworkRegistry, type NetworkDefinition } from './registry.js';
 
 export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
@@ -212,29 +213,6 @@ function keyOffsets(text: string): Map<string, number> {
     }
   }
   return offsets;
-}
-
-/** The known name a typo most likely meant: same letters ignoring case, `_` and `-`, or at most a third of them different. */
-export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  const plain = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(plain(key), plain(candidate));
-    if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance)) best = { key: candidate, distance };
-  }
-  return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 /** The file's text; undefined when there is none. A file there that cannot be read is never taken for no file. */

@@ -3,7 +3,9 @@
 // the small private methods (_open, _get, _put, ...) over its medium.
 import { ErrorCodes, StateError } from './errors.js';
 import { finding, recordFindings, type Finding } from './findings.js';
+import { describeValue } from './describe-value.js';
 import { assertChainId, compareKeys, recordKey } from './keys.js';
+import { nearestKey } from './nearest-key.js';
 import { assertDeploymentRecord, compareIntegers, keyOf, type DeploymentRecord } from './record.js';
 import { NetworkRegistry } from './registry.js';
 import type { StoreEntry } from './compare.js';
@@ -319,9 +321,9 @@ export abstract class AbstractStateStore implements StateStore {
 
   query(query: RecordQuery = {}): Promise<DeploymentRecord[]> {
     return this.timed('query', async () => {
+      assertQuery(query);
       let records: DeploymentRecord[];
       if (query.chainId !== undefined) {
-        assertChainId(query.chainId);
         records = await this._list(query.chainId);
       } else {
         records = [];
@@ -408,16 +410,8 @@ function compareBy(field: SortField): (a: DeploymentRecord, b: DeploymentRecord)
 
 /** Filters and sorts records given in key order; shared by every backend. */
 export function applyQuery(records: DeploymentRecord[], query: RecordQuery): DeploymentRecord[] {
+  assertQuery(query);
   const sortBy = query.sortBy ?? 'key';
-  if (!['key', 'timestamp', 'contractName', 'chainId'].includes(sortBy)) {
-    throw new StateError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `sortBy must be key, timestamp, contractName or chainId, got ${JSON.stringify(sortBy)}`,
-    );
-  }
-  if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `order must be asc or desc, got ${JSON.stringify(query.order)}`);
-  }
   const filtered = records.filter(
     (r) =>
       (query.chainId === undefined || r.chainId === query.chainId) &&
@@ -429,5 +423,43 @@ export function applyQuery(records: DeploymentRecord[], query: RecordQuery): Dep
   const byField = compareBy(sortBy);
   const sorted = sortBy === 'key' ? filtered : filtered.sort((a, b) => byField(a, b) * direction);
   if (sortBy === 'key' && direction === -1) sorted.reverse();
-  return query.limit === undefined ? sorted : sorted.slice(0, Math.max(0, query.limit));
+  return query.limit === undefined ? sorted : sorted.slice(0, query.limit);
+}
+
+const QUERY_FIELDS: readonly string[] = ['chainId', 'contractName', 'networkName', 'sortBy', 'order', 'limit'];
+
+/**
+ * Throws INVALID_ARGUMENT (INVALID_KEY for a chain id) for a query that cannot mean what its
+ * caller meant: a field it does not know (a typo would otherwise filter nothing and return every
+ * record), a filter of the wrong type (would match nothing), a limit that is not a whole number of
+ * records, a sort or order it does not offer.
+ */
+export function assertQuery(query: RecordQuery): void {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `a query is an object of ${QUERY_FIELDS.join(', ')}, got ${describeValue(query)}`);
+  }
+  for (const field of Object.keys(query)) {
+    if (QUERY_FIELDS.includes(field)) continue;
+    const meant = nearestKey(field, QUERY_FIELDS);
+    throw new StateError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `query has no field ${JSON.stringify(field)}${meant === undefined ? '' : ` (did you mean ${meant}?)`}; its fields are ${QUERY_FIELDS.join(', ')}`,
+    );
+  }
+  if (query.chainId !== undefined) assertChainId(query.chainId);
+  for (const field of ['contractName', 'networkName'] as const) {
+    const value = query[field];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new StateError(ErrorCodes.INVALID_ARGUMENT, `query ${field} must be a string, got ${describeValue(value)}`);
+    }
+  }
+  if (query.sortBy !== undefined && !['key', 'timestamp', 'contractName', 'chainId'].includes(query.sortBy)) {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `sortBy must be key, timestamp, contractName or chainId, got ${describeValue(query.sortBy)}`);
+  }
+  if (query.order !== undefined && query.order !== 'asc' && query.order !== 'desc') {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `order must be asc or desc, got ${describeValue(query.order)}`);
+  }
+  if (query.limit !== undefined && !(Number.isSafeInteger(query.limit) && query.limit >= 0)) {
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `limit must be a whole number of records, 0 or more, got ${describeValue(query.limit)}`);
+  }
 }

@@ -198,7 +198,6 @@ describe('applyQuery', () => {
     expect(applyQuery([...records], { chainId: 1 })).toEqual([]);
     expect(keyed(applyQuery([...records], { limit: 1, order: 'desc' }))).toEqual(['97-C']);
     expect(applyQuery([...records], { limit: 0 })).toEqual([]);
-    expect(applyQuery([...records], { limit: -3 })).toEqual([]);
     expect(applyQuery([], { sortBy: 'timestamp' })).toEqual([]);
   });
 
@@ -211,6 +210,24 @@ describe('applyQuery', () => {
   it('refuses an unknown sort field or order with INVALID_ARGUMENT', () => {
     expect(() => applyQuery([], { sortBy: 'address' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     expect(() => applyQuery([], { order: 'up' as never })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+  });
+
+  it('refuses a query that would quietly match nothing or everything: a limit that is not a whole count, a filter of the wrong type, a field it does not know', () => {
+    const refused = (query: unknown, code: string, message: RegExp): void => {
+      expect(() => applyQuery([...records], query as never)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+    };
+    refused({ limit: -1 }, ErrorCodes.INVALID_ARGUMENT, /limit must be a whole number of records, 0 or more, got -1/);
+    refused({ limit: 1.5 }, ErrorCodes.INVALID_ARGUMENT, /got 1\.5/);
+    refused({ limit: '2' }, ErrorCodes.INVALID_ARGUMENT, /got "2"/);
+    refused({ limit: Number.POSITIVE_INFINITY }, ErrorCodes.INVALID_ARGUMENT, /got Infinity/);
+    refused({ contractName: 5 }, ErrorCodes.INVALID_ARGUMENT, /contractName must be a string, got 5/);
+    refused({ networkName: null }, ErrorCodes.INVALID_ARGUMENT, /networkName must be a string, got null/);
+    refused({ chainId: '56' }, ErrorCodes.INVALID_KEY, /chainId/);
+    refused({ contract: 'A' }, ErrorCodes.INVALID_ARGUMENT, /no field "contract" \(did you mean contractName\?\)/);
+    refused({ sortby: 'timestamp' }, ErrorCodes.INVALID_ARGUMENT, /did you mean sortBy\?/);
+    refused({ page: 2 }, ErrorCodes.INVALID_ARGUMENT, /no field "page"; its fields are chainId, contractName/);
+    refused([], ErrorCodes.INVALID_ARGUMENT, /a query is an object .* got an array/);
+    expect(keyed(applyQuery([...records], { limit: undefined, contractName: undefined }))).toHaveLength(4);
   });
 });
 

@@ -139,6 +139,8 @@ export function stateStoreConformance(options: ConformanceOptions): void {
       expect(keys(await store.query({ sortBy: 'timestamp', limit: 2 }))).toEqual(['56-B', '84532-C']);
       expect(keys(await store.query({ order: 'desc' }))).toEqual(['97-A', '84532-C', '56-B', '56-A']);
       await expectCode(store.query({ sortBy: 'address' as never }), ErrorCodes.INVALID_ARGUMENT);
+      await expectCode(store.query({ limit: -1 }), ErrorCodes.INVALID_ARGUMENT);
+      await expectCode(store.query({ chainId: 56, contract: 'A' } as never), ErrorCodes.INVALID_ARGUMENT);
     });
 
     it('keeps unknown fields, nested values and nulls untouched', async () => {
