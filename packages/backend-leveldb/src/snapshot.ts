@@ -6,7 +6,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, StateError, errnoCode, isStateError, fileSystemError, fsErrorCode, leftByDeadProcess, removeOnInterrupt, sleep, type NetworkRegistry } from '@deploystate/core';
-import { absentFiles, corrupted, incomplete, inspectFolder, liveTables, manifestNamed } from './level-files.js';
+import { absentFiles, corrupted, incomplete, inspectFolder, isStoreFile, liveTables, manifestNamed } from './level-files.js';
 import { DEFAULT_LOCK_WAIT, lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 import { swapNotFinished, waitedForSwap } from './restore-swap.js';
 import { copyInTurn } from './snapshot-turn.js';
@@ -75,11 +75,17 @@ async function assertFreshDest(dest: string): Promise<void> {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${dest} is not empty; a copy never overwrites anything`, { file: dest });
 }
 
-/** Copies every file but LOCK (the lock is per process; the copy gets its own). */
+/**
+ * Copies the files the store cannot open without (isStoreFile: CURRENT, MANIFESTs, tables, logs).
+ * Not LOCK (per process; the copy gets its own) nor LevelDB's text logs LOG and LOG.old: every open
+ * moves LOG to LOG.old and starts a new LOG before it even asks for the lock, so a script waiting to
+ * open renamed them during a copy made in LevelDB's turn, and the copy failed (ENOENT, taken for a
+ * change) about one snapshot in forty beside a script reopening LevelDB for every put.
+ */
 async function copyFolder(source: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const name of await readdir(source)) {
-    if (name === 'LOCK') continue;
+    if (!isStoreFile(name)) continue;
     await copyFile(join(source, name), join(dest, name));
   }
 }
