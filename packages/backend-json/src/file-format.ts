@@ -502,3 +502,21 @@ export function withMirroredEntries(source: Record<string, unknown>, entries: re
 function mirrorLegacySections(source: Record<string, unknown>, records: Map<string, DeploymentRecord>, names: Iterable<string>): Record<string, unknown> {
   return withMirroredEntries(source, mirroredEntries(source, records, names));
 }
+
+/**
+ * What a state file that cannot be read at all is, as a finding (the store's `iterate` reports it
+ * so, `status` and the rollback name it so): UNSUPPORTED_SCHEMA_VERSION, CHAIN_MISMATCH, NOT_A_FILE,
+ * EMPTY_FILE, MERGE_CONFLICT (git's markers or the merge driver's conflicts: finished, not
+ * repaired), NOT_JSON (with its line and column), else SCHEMA_VIOLATION (the document's shape).
+ * `error` is what reading or parsing the file threw.
+ */
+export function stateFileProblem(error: StateError, chainId: number, file: string): Finding {
+  const where = { file, chainId };
+  if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);
+  if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
+  if (error.code === ErrorCodes.NOT_A_FILE) return finding('NOT_A_FILE', error.message, where);
+  if (error.data?.['empty'] === true) return finding('EMPTY_FILE', error.message, where);
+  if (error.data?.['unmerged'] === true) return finding('MERGE_CONFLICT', error.message, where);
+  if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
+  return finding('SCHEMA_VIOLATION', error.message, where);
+}

@@ -12,6 +12,7 @@ export {
 } from './update-file.js';
 export {
   parseStateFile,
+  stateFileProblem,
   renderStateFile,
   emptyStateFile,
   type StateFileModel,

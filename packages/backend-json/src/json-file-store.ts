@@ -13,7 +13,6 @@ import {
   canonicalDigest,
   checkRecord,
   compareKeys,
-  finding,
   gitAtWork,
   isStateError,
   untilGitDone,
@@ -22,7 +21,6 @@ import {
   type BaseStoreOptions,
   type CheckedRecord,
   type DeploymentRecord,
-  type Finding,
   type HealthReport,
   type IterateOptions,
   type StoreCapabilities,
@@ -31,6 +29,7 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
+import { stateFileProblem } from './file-format.js';
 import { FileCache, entryExists, existingChainFile, unmovedChainFile, type FileSignature, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, changedSince, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
@@ -302,18 +301,6 @@ export class JsonFileStore extends AbstractStateStore {
     return stateFilesIn(this.location, this.registry);
   }
 
-  private fileProblem(error: StateError, chainId: number, file: string): Finding {
-    const where = { file, chainId };
-    if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);
-    if (error.code === ErrorCodes.CHAIN_MISMATCH) return finding('CHAIN_MISMATCH', error.message, where);
-    if (error.code === ErrorCodes.NOT_A_FILE) return finding('NOT_A_FILE', error.message, where);
-    if (error.data?.['empty'] === true) return finding('EMPTY_FILE', error.message, where);
-    // An unfinished merge (git's markers, or the merge driver's $conflicts) is named as one: it is finished, not repaired.
-    if (error.data?.['unmerged'] === true) return finding('MERGE_CONFLICT', error.message, where);
-    if (error.position) return finding('NOT_JSON', error.message, { ...where, line: error.position.line, column: error.position.column });
-    return finding('SCHEMA_VIOLATION', error.message, where);
-  }
-
   protected async *_iterate(options: IterateOptions): AsyncGenerator<StoreEntry> {
     const chains = options.chainId !== undefined ? [options.chainId] : [...new Set((await this.listStateFiles()).map((f) => f.chainId))];
     // Keys are `<chainId>-<name>`: whole chains sort by `<chainId>-`, as in LevelDB's byte order.
@@ -325,7 +312,7 @@ export class JsonFileStore extends AbstractStateStore {
       } catch (error) {
         if (!options.onInvalid || !isStateError(error) || error.file === undefined) throw error;
         // A whole file that cannot be read: reported under its file name, since it has no keys.
-        options.onInvalid({ key: basename(error.file), finding: this.fileProblem(error, chainId, error.file) });
+        options.onInvalid({ key: basename(error.file), finding: stateFileProblem(error, chainId, error.file) });
         continue;
       }
       const model = loaded.model;

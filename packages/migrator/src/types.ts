@@ -338,7 +338,7 @@ export interface RollbackScope {
 export interface UnreadableNetworkFile {
   file: string;
   chainId: number;
-  /** MERGE_CONFLICT (a merge left unfinished), CORRUPTED, NOT_A_FILE, UNSUPPORTED_SCHEMA_VERSION or CHAIN_MISMATCH. */
+  /** As the store's iterate names it (backend-json's stateFileProblem): MERGE_CONFLICT (a merge left unfinished), NOT_JSON, EMPTY_FILE, NOT_A_FILE, UNSUPPORTED_SCHEMA_VERSION, CHAIN_MISMATCH or SCHEMA_VIOLATION. */
   code: string;
   message: string;
   hint?: string;

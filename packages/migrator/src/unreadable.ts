@@ -2,7 +2,7 @@
 // side and key, and the CORRUPTED (or NOT_A_FILE) error that names them: shared by compare, verify
 // and the copy.
 import { basename, join } from 'node:path';
-import { JsonFileStore, parseStateFile, readStateFileBytes } from '@deploystate/backend-json';
+import { JsonFileStore, parseStateFile, readStateFileBytes, stateFileProblem } from '@deploystate/backend-json';
 import { ErrorCodes, isStateError, StateError, type InvalidEntry, type NetworkRegistry } from '@deploystate/core';
 import type { UnreadableEntry, UnreadableNetworkFile } from './types.js';
 
@@ -94,7 +94,8 @@ export async function unreadableNetworkFiles(deployments: string, registry: Netw
         if (bytes !== undefined) parseStateFile(bytes.toString('utf8'), file, chainId);
       } catch (error) {
         if (!isStateError(error)) throw error;
-        const code = error.data?.['unmerged'] === true ? 'MERGE_CONFLICT' : error.code;
+        // Named as the store's iterate, the rollback and the report name it.
+        const { code } = stateFileProblem(error, chainId, file);
         out.push({ file, chainId, code, message: error.message, ...(error.hint !== undefined && { hint: error.hint }) });
       }
     }

@@ -11,12 +11,13 @@ import { demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-unreadable-');
 
-const damages: Array<[string, (text: string) => string]> = [
-  ['truncated', (text) => text.slice(0, Math.floor(text.length / 2))],
-  ['not JSON', () => 'this is not json\n'],
-  ['empty', () => ''],
-  ['a newer schemaVersion', (text) => text.replace(/"schemaVersion": \d+/, '"schemaVersion": 99')],
-  ['another chain', (text) => text.replace(/"chainId": 97/, '"chainId": 56')],
+// Each damage, and the code the store's iterate (and so status, the rollback and the report) gives the file.
+const damages: Array<[string, (text: string) => string, string]> = [
+  ['truncated', (text) => text.slice(0, Math.floor(text.length / 2)), 'NOT_JSON'],
+  ['not JSON', () => 'this is not json\n', 'NOT_JSON'],
+  ['empty', () => '', 'EMPTY_FILE'],
+  ['a newer schemaVersion', (text) => text.replace(/"schemaVersion": \d+/, '"schemaVersion": 99'), 'UNSUPPORTED_SCHEMA_VERSION'],
+  ['another chain', (text) => text.replace(/"chainId": 97/, '"chainId": 56'), 'CHAIN_MISMATCH'],
 ];
 
 async function copied(): Promise<{ migration: Migration; file: string }> {
@@ -26,7 +27,7 @@ async function copied(): Promise<{ migration: Migration; file: string }> {
 }
 
 describe('an unreadable JSON state file', () => {
-  it.each(damages)('%s: compare and verify fail with CORRUPTED naming the file, and the gate closes', async (_name, damage) => {
+  it.each(damages)('%s: compare and verify fail with CORRUPTED naming the file, and the gate closes', async (_name, damage, code) => {
     const { migration, file } = await copied();
     const text = await readFile(file, 'utf8');
     const damaged = damage(text);
@@ -40,7 +41,7 @@ describe('an unreadable JSON state file', () => {
     await expect(migration.promote()).rejects.toMatchObject({ code: 'GATE_FAILED' });
     // status names it (before, it showed nothing while every script's read of the chain failed),
     // and dual-write verify no longer passes over it (the drain fails on it).
-    expect(status.unreadableFiles).toEqual([expect.objectContaining({ file, chainId: 97 })]);
+    expect(status.unreadableFiles).toEqual([expect.objectContaining({ file, chainId: 97, code })]);
     const probe = await migration.verifyDualWrite();
     expect(probe.ready).toBe(false);
     expect(probe.checks.find((c) => c.name === 'json readable')).toMatchObject({ ok: false, detail: expect.stringContaining(file) });
