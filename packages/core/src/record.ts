@@ -4,7 +4,7 @@ import { ErrorCodes, StateError } from './errors.js';
 import { describeValue } from './describe-value.js';
 import { recordKey } from './keys.js';
 import { beyondDigitLimit, isJsonNumber, JsonNumber, MAX_INTEGER_DIGITS } from './json-number.js';
-import { MAX_RECORD_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { MAX_RECORD_DEPTH } from './json-depth.js';
 
 /** An integer of the number model: `number` when safe, `bigint` beyond. */
 export type Integer = number | bigint;
@@ -85,50 +85,76 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   if (!(typeof ts === 'bigint' || (typeof ts === 'number' && Number.isInteger(ts)) || (isJsonNumber(ts) && ts.isInteger()))) {
     refuse('timestamp', `must be an integer, got ${describeValue(ts)}`, key, known);
   }
-  // Deeper, the file or journal line around it would nest past what the codec reads back.
-  if (nestsDeeperThan(record, MAX_RECORD_DEPTH))
-    refuse('record', `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`, key, known);
-  // Nor may it hold a number the file cannot hold: the write would fail later without the key, or
-  // (an integer the codec refuses to read) the whole file would read as CORRUPTED.
-  const unwritable = unwritableNumber(record);
-  if (unwritable !== undefined) refuse('record', unwritable, key, known);
+  // Nor may it hold what its file cannot hold as given (one walk; see problemWithin).
+  const problem = problemWithin(record, MAX_RECORD_DEPTH);
+  if (problem !== undefined) refuse('record', problem, key, known);
   return record as DeploymentRecord;
 }
 
+const TOO_DEEP = `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`;
+const TOO_LONG = `holds an integer of more than ${MAX_INTEGER_DIGITS} digits, which no reader of the file would take back`;
+
 /**
- * What makes a number within `value` unwritable, if one does: NaN or an infinity (JSON has no form
- * for them), or an integer longer than MAX_INTEGER_DIGITS (a bigint, or an exact literal of plain
- * digits), which no reader takes back. `value` nests within MAX_RECORD_DEPTH.
+ * What within `value` (an object `levels` from the depth limit) its file could not hold as given,
+ * in one walk, if anything:
+ * - nesting deeper than MAX_RECORD_DEPTH: the file or journal line around it would nest past what
+ *   the codec reads back;
+ * - NaN or an infinity (JSON has no form for them), or an integer longer than MAX_INTEGER_DIGITS (a
+ *   bigint, or an exact literal of plain digits), which no reader takes back: the write would fail
+ *   later without the key, or the whole file would read as CORRUPTED;
+ * - a Map, Set, WeakMap, WeakSet or Promise, which JSON writes as `{}`: its contents would be lost
+ *   without a word (a Promise is most often an `await` missing in the script).
+ * An object with its own `toJSON` (a Date, a Buffer, an ethers BigNumber) is written as that gives
+ * it, as JSON.stringify does, and is not looked into.
  */
-function unwritableNumber(value: object): string | undefined {
+function problemWithin(value: object, levels: number): string | undefined {
   if (isJsonNumber(value)) return beyondDigitLimit(value) ? TOO_LONG : undefined;
+  if (levels === 0) return TOO_DEEP;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) {
+    const lost = lostInJson(value);
+    if (lost !== undefined) return lost;
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = leafProblem(value[i]);
+      const problem = itemProblem(value[i], levels - 1);
       if (problem !== undefined) return problem;
     }
     return undefined;
   }
   for (const key in value) {
-    const problem = leafProblem((value as Record<string, unknown>)[key]);
+    const problem = itemProblem((value as Record<string, unknown>)[key], levels - 1);
     if (problem !== undefined) return problem;
   }
   return undefined;
 }
 
-const TOO_LONG = `holds an integer of more than ${MAX_INTEGER_DIGITS} digits, which no reader of the file would take back`;
-
-function leafProblem(item: unknown): string | undefined {
+function itemProblem(item: unknown, levels: number): string | undefined {
   switch (typeof item) {
     case 'number':
       return Number.isFinite(item) ? undefined : `holds ${item}, which JSON has no form for`;
     case 'bigint':
       return beyondDigitLimit(item) ? TOO_LONG : undefined;
     case 'object':
-      return item === null ? undefined : unwritableNumber(item);
+      return item === null ? undefined : problemWithin(item, levels);
     default:
       return undefined;
   }
+}
+
+/** The containers JSON writes as `{}` whatever they hold, and what a refusal says of each. */
+const LOST_IN_JSON: ReadonlyArray<[new (...args: never[]) => object, string]> = [
+  [Map, 'holds a Map, which JSON writes as {} (its entries would be lost): store them as an object or an array of pairs'],
+  [Set, 'holds a Set, which JSON writes as {} (its values would be lost): store them as an array'],
+  [WeakMap, 'holds a WeakMap, which JSON writes as {}'],
+  [WeakSet, 'holds a WeakSet, which JSON writes as {}'],
+  [Promise, 'holds a Promise, which JSON writes as {}: an `await` is missing where the value was made'],
+];
+
+function lostInJson(value: object): string | undefined {
+  for (const [kind, problem] of LOST_IN_JSON) if (value instanceof kind) return problem;
+  return undefined;
 }
 
 export function isDeploymentRecord(value: unknown): value is DeploymentRecord {

@@ -8,6 +8,7 @@ import {
   JsonNumber,
   keyOf,
   MAX_INTEGER_DIGITS,
+  MAX_RECORD_DEPTH,
   orderRecordFields,
   parseLossless,
   RECORD_FIELDS,
@@ -115,6 +116,51 @@ describe('integers the codec would not read back', () => {
     const text = stringifyLossless({ ...valid(), deploymentArgs: [widest] });
     expect((parseLossless(text) as DeploymentRecord).deploymentArgs).toEqual([widest]);
     expect(() => parseLossless(stringifyLossless({ deploymentArgs: [widest + 1n] }))).toThrow();
+  });
+});
+
+describe('values JSON would write as {}', () => {
+  // Before, a put took a Map in deploymentArgs (or a Promise a script forgot to await) and the file
+  // held {}: its entries gone, read back by every later process as an empty object.
+  it('refuses a Map, Set, WeakMap, WeakSet or Promise anywhere in a record, naming the key and what to store instead', () => {
+    const promise = Promise.resolve('0x1');
+    for (const [value, says] of [
+      [{ deploymentArgs: [new Map([['fee', 3]])] }, 'holds a Map'],
+      [{ deploymentArgs: [{ owners: new Set(['0xa']) }] }, 'holds a Set'],
+      [{ config: new WeakMap() }, 'holds a WeakMap'],
+      [{ config: [[new WeakSet()]] }, 'holds a WeakSet'],
+      [{ deploymentArgs: [promise] }, 'an `await` is missing'],
+    ] as const) {
+      expect(() => assertDeploymentRecord({ ...valid(), ...value }, '56-Token')).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_RECORD, key: '56-Token', message: expect.stringContaining(says) }),
+      );
+    }
+  });
+
+  it('takes what JSON writes with its own toJSON (a Date, a Buffer, an ethers-style BigNumber) and plain data in class instances, as JSON.stringify writes them', () => {
+    class BigNumberLike {
+      readonly _hex = '0x0de0b6b3a7640000';
+      readonly _isBigNumber = true;
+      toJSON(): unknown {
+        return { type: 'BigNumber', hex: this._hex };
+      }
+    }
+    class Point {
+      constructor(readonly x: number, readonly y: number) {}
+    }
+    const record = { ...valid(), deploymentArgs: [new Date(0), Buffer.from('ab'), new BigNumberLike(), new Point(1, 2), Object.create(null)] };
+    expect(isDeploymentRecord(record)).toBe(true);
+    expect((parseLossless(stringifyLossless(record)) as DeploymentRecord).deploymentArgs).toEqual(JSON.parse(JSON.stringify(record.deploymentArgs)));
+  });
+
+  it('still refuses NaN and nesting past MAX_RECORD_DEPTH in the same walk, wherever they sit', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < MAX_RECORD_DEPTH; i++) deep = [deep];
+    expect(() => assertDeploymentRecord({ ...valid(), deploymentArgs: deep as unknown[] }, 'k')).toThrow(expect.objectContaining({ message: expect.stringContaining('nests deeper than') }));
+    let fits: unknown = 'leaf';
+    for (let i = 0; i < MAX_RECORD_DEPTH - 2; i++) fits = [fits];
+    expect(isDeploymentRecord({ ...valid(), deploymentArgs: fits as unknown[] })).toBe(true);
+    expect(() => assertDeploymentRecord({ ...valid(), deploymentArgs: [{ a: [1, Number.NaN] }] }, 'k')).toThrow(expect.objectContaining({ message: expect.stringContaining('holds NaN') }));
   });
 });
 

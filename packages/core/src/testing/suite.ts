@@ -212,12 +212,15 @@ export function stateStoreConformance(options: ConformanceOptions): void {
         { ...rec(56, 'Bad'), deploymentArgs: [Number.NaN] },
         { ...rec(56, 'Bad'), gas: { limit: Number.POSITIVE_INFINITY } },
         { ...rec(56, 'Bad'), deploymentArgs: [10n ** BigInt(MAX_INTEGER_DIGITS)] },
+        // Containers JSON writes as {}: their contents would be lost without a word.
+        { ...rec(56, 'Bad'), deploymentArgs: [new Map([['fee', 3]])] },
+        { ...rec(56, 'Bad'), deploymentArgs: [Promise.resolve('0x1')] },
         null,
         [],
       ];
       for (const value of bad) await expectCode(store.put(value as DeploymentRecord), ErrorCodes.INVALID_RECORD);
       // Once its name and chain are good, the error names the record's key.
-      for (const value of bad.slice(3, 9)) await expect(store.put(value as DeploymentRecord)).rejects.toMatchObject({ key: '56-Bad' });
+      for (const value of bad.slice(3, 11)) await expect(store.put(value as DeploymentRecord)).rejects.toMatchObject({ key: '56-Bad' });
       await expectCode(store.putMany([rec(56, 'Good'), bad[0] as DeploymentRecord]), ErrorCodes.INVALID_RECORD);
       expect(await store.get(56, 'Bad')).toBeNull();
       expect(await store.get(56, 'Good')).toBeNull();
