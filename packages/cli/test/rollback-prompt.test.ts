@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { sampleRecord } from '@deploystate/core';
 import { childEnv, deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-rollback-prompt-');
@@ -56,16 +58,42 @@ describe('rollback confirmation', () => {
     await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
     const asked = await deploystate(['rollback'], { cwd: dir });
     expect(asked.stderr.replace(/\s+/g, ' ')).toContain('records JSON no longer holds are deleted from LevelDB');
-    // A pull that stopped with git's markers in one network file.
+    // A teammate's write pulled into the file (in no local journal), then a pull that stopped with
+    // git's markers in it.
     const damaged = join(dir, 'deployments', 'bsctestnet.json');
-    await writeFile(damaged, `<<<<<<< HEAD\n${await readFile(damaged, 'utf8')}=======\n{}\n>>>>>>> theirs\n`);
+    const json = new JsonFileStore({ dir: join(dir, 'deployments') });
+    await json.open();
+    await json.put(sampleRecord(97, 'PulledFromTeammate', 'bsctestnet', 3));
+    await json.close();
+    const whole = await readFile(damaged, 'utf8');
+    await writeFile(damaged, `<<<<<<< HEAD\n${whole}=======\n{}\n>>>>>>> theirs\n`);
+    // The phase switches, but the rollback is not whole: exit 1, never taken for success by a script.
     const run = await deploystate(['rollback', '--emergency', '--yes'], { cwd: dir, env: { COLUMNS: '70' } });
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(1);
     const said = run.stdout.replace(/\s+/g, ' ');
     expect(said).toContain('bsctestnet.json (MERGE_CONFLICT)');
     expect(said).toContain('deploystate merge-resolve');
     expect(said).toContain('deploystate import json.ndjson');
-    const json = await deploystate(['status', '--json'], { cwd: dir });
-    expect(onlyDocument(json).phase).toBe('leveldb-only');
-  }, 60_000);
+    expect(said).toContain('not all of JSON');
+    // The runbook's check after it fails while LevelDB lacks what the file holds, and passes once
+    // the file is mended and imported as the rollback said.
+    const check = ['status', '--expect', 'leveldb-only'];
+    // Run again, the rollback does not say LevelDB holds every write either.
+    const again = await deploystate(['rollback', '--emergency', '--yes'], { cwd: dir });
+    expect(again.code).toBe(1);
+    expect(again.stdout.replace(/\s+/g, ' ')).toContain('could not carry back 1 JSON entry');
+    const unreadable = await deploystate(check, { cwd: dir, env: { COLUMNS: '70' } });
+    expect(unreadable.code).toBe(1);
+    expect(onlyDocument(await deploystate(['status', '--json'], { cwd: dir })).phase).toBe('leveldb-only');
+    expect(unreadable.stdout.replace(/\s+/g, ' ')).toMatch(/bsctestnet\.json still cannot be read \(MERGE_CONFLICT\)/);
+    await writeFile(damaged, whole);
+    const mended = await deploystate(check, { cwd: dir });
+    expect(mended.code).toBe(1);
+    expect(mended.stdout.replace(/\s+/g, ' ')).toContain('1 record(s) of');
+    expect(mended.stdout).toContain('97-PulledFromTeammate');
+    await runSteps(dir, [['export', 'json.ndjson', '--from', 'json'], ['import', 'json.ndjson']]);
+    const imported = await deploystate(check, { cwd: dir });
+    expect(imported.code, imported.stdout).toBe(0);
+    expect(imported.stdout).not.toContain('not carried');
+  }, 90_000);
 });

@@ -17,6 +17,7 @@ import { proposeDecisions } from './decisions.js';
 import { scanDirectWrites } from './direct-writes.js';
 import { summarizeJournal } from './journal-queries.js';
 import { nextCommands, type GateFacts } from './machine.js';
+import { stillNotCarriedBack } from './not-carried-back.js';
 import { outboxStatus } from './outbox-status.js';
 import { ReadOnlySides } from './read-only.js';
 import { routeFor } from './routing.js';
@@ -62,7 +63,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // A LevelDB that cannot be opened where writes go first is what every deploy script hits: said.
   let leveldbUnreadable: MigrationStatus['leveldbUnreadable'];
   let leftBehindUnknown: MigrationStatus['leftBehindUnknown'];
-  const { outbox, leftBehind, cutOff } = await c.withReadCtx(async (read) => ({
+  const { outbox, leftBehind, cutOff, notCarriedBack } = await c.withReadCtx(async (read) => ({
     outbox: await outboxStatus(
       c.ctx,
       ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase)
@@ -86,6 +87,15 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
         : undefined,
     // json-only: writes a dead process left without an outcome (other phases' gates complete them).
     cutOff: state.phase === 'json-only' ? await cutOffJsonOnlyWrites(c.journal, state.cutoverEvidence?.journalSeq ?? 0, read) : [],
+    // leveldb-only after a rollback that could not read part of JSON: what LevelDB still lacks of it.
+    notCarriedBack:
+      state.phase === 'leveldb-only' && state.rollback?.notCarriedBack?.length
+        ? await read.leveldb().then(
+            (leveldb) => stillNotCarriedBack(state.rollback?.notCarriedBack ?? [], c.files.deployments, leveldb, new Set([...state.exclusions, ...state.unmigratable])),
+            // LevelDB that cannot be opened is said above (leveldbUnreadable, from the outbox's read).
+            () => undefined,
+          )
+        : undefined,
   }));
   const facts: GateFacts = {
     // The gates read a mark state.json could not record as they read a recorded one.
@@ -127,6 +137,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     ...(unreadable.length > 0 && { unreadableFiles: unreadable }),
     ...(cutOff.length > 0 && { cutOffWrites: cutOff }),
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
+    ...(notCarriedBack && { notCarriedBack }),
   };
 }
 

@@ -676,6 +676,8 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
       emergency,
       carriedBack: true,
       completedAt: isoNow(ctx),
+      // Named by file name, not path: state.json is shared through git.
+      ...(plan.unreadable && { notCarriedBack: plan.unreadable.map(({ key, chainId, code }) => ({ key, code, ...(chainId !== undefined && { chainId }) })) }),
     };
     s.phase = 'leveldb-only';
     clearMigrationEvidence(s);

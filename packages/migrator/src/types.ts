@@ -104,6 +104,13 @@ export interface MigrationStateFile {
     /** The carry-back into LevelDB has finished; reads may return to LevelDB. */
     carriedBack: boolean;
     completedAt?: string;
+    /**
+     * What the carry-back could not read on the JSON side (an emergency rollback past a network file
+     * that does not parse): `key` the file's name (with its `chainId`) or one record's key. Only
+     * this clone's journalled writes were carried back there; `status` lists each until LevelDB
+     * holds what it holds (see MigrationStatus.notCarriedBack).
+     */
+    notCarriedBack?: NotCarriedBack[];
   } | null;
   /** Why the state is diverged: the journal entry that marked it. */
   divergedBy?: { seq: number; key: string; at: string } | null;
@@ -162,6 +169,13 @@ export interface MigrationStatus {
    * deletes there; absent when there are none. `rollback` carries them back.
    */
   leftBehind?: NonNullable<RollbackReport['leftBehind']>;
+  /**
+   * leveldb-only after a rollback that could not read some of the JSON side (state.rollback's
+   * `notCarriedBack`): each entry LevelDB still lacks, with why. A network file that reads now lists
+   * the keys it holds that LevelDB lacks (`missing`); resolved once there are none (`deploystate
+   * export --from json`, then `import`). Absent when nothing is left.
+   */
+  notCarriedBack?: Array<NotCarriedBack & { reason: string; missing?: string[] }>;
   /** Where LevelDB is read or written first: why it cannot be opened (a restore cut off between its renames, a damaged folder). */
   leveldbUnreadable?: LevelDbProblem;
   /** leveldb-only with this clone's migration still recorded: why `leftBehind` could not be worked out (LevelDB cannot be opened). */
@@ -335,6 +349,13 @@ export interface RollbackScope {
 }
 
 /** A network file a deploy script cannot read now (status): its chain's reads and writes fail until it is mended. */
+/** A network file (`key` its name, with its `chainId`) or one record (`key` its key) a rollback could not read on the JSON side. */
+export interface NotCarriedBack {
+  key: string;
+  chainId?: number;
+  code: string;
+}
+
 export interface UnreadableNetworkFile {
   file: string;
   chainId: number;

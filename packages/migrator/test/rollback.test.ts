@@ -101,7 +101,8 @@ describe('rollback', () => {
     const leveldbBefore = await readLevelDb(tempDir());
     // The pull of bscmainnet.json stopped with git's markers in it.
     const damaged = join(migration.paths.deployments, 'bscmainnet.json');
-    await writeFile(damaged, `<<<<<<< HEAD\n${await readFile(damaged, 'utf8')}=======\n{}\n>>>>>>> theirs\n`);
+    const whole = await readFile(damaged, 'utf8');
+    await writeFile(damaged, `<<<<<<< HEAD\n${whole}=======\n{}\n>>>>>>> theirs\n`);
 
     expect((await migration.rollbackReadiness()).ready).toBe(false);
     await expect(migration.rollback()).rejects.toMatchObject({ code: 'GATE_FAILED' });
@@ -122,6 +123,20 @@ describe('rollback', () => {
     for (const key of [...leveldbBefore.keys()].filter((k) => k.startsWith('56-') && k !== '56-LookCoin')) expect(leveldb.has(key), key).toBe(true);
     // Only the damaged file holds the teammate's record there: not in LevelDB, and said so (above).
     expect(leveldb.has('56-PulledOn56')).toBe(false);
+
+    // status says so too, in leveldb-only, for as long as it stands (the runbook's check after an
+    // emergency rollback passed over it): the file while it does not parse, then the records of it
+    // LevelDB lacks, then nothing once they are imported.
+    expect((await migration.status()).notCarriedBack).toEqual([
+      expect.objectContaining({ key: 'bscmainnet.json', chainId: 56, code: 'MERGE_CONFLICT', reason: expect.stringContaining('still cannot be read') }),
+    ]);
+    await writeFile(damaged, whole);
+    expect((await migration.status()).notCarriedBack).toEqual([expect.objectContaining({ key: 'bscmainnet.json', missing: ['56-PulledOn56'] })]);
+    const importing = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
+    await importing.open();
+    await importing.put(sampleRecord(56, 'PulledOn56', 'bscmainnet', 7));
+    await importing.close();
+    expect((await migration.status()).notCarriedBack).toBeUndefined();
   });
 
   it('from leveldb-only is a no-op: nothing read, switched or written, not even the state folder', async () => {

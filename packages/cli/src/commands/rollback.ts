@@ -30,7 +30,17 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       const report = await migration.rollback({ emergency, dryRun });
       const left = report.leftBehind;
       if (left === undefined || report.nothingToDo) {
-        ctx.out.result(report, () => [verdict(true, p, 'already leveldb-only: LevelDB is the primary and holds every write; nothing to roll back', '')]);
+        // Run again after a rollback that could not read part of JSON: not "holds every write" while LevelDB lacks it.
+        const lacking = (await migration.status()).notCarriedBack;
+        if (lacking) ctx.exitCode = 1;
+        ctx.out.result({ ...report, ...(lacking && { notCarriedBack: lacking }) }, () => [
+          verdict(
+            lacking === undefined,
+            p,
+            'already leveldb-only: LevelDB is the primary and holds every write; nothing to roll back',
+            `already leveldb-only, but the last rollback could not carry back ${lacking?.length} JSON entr${lacking?.length === 1 ? 'y' : 'ies'}: ${listed((lacking ?? []).map((entry) => entry.reason), 5)}; \`deploystate status\` says how to bring them in`,
+          ),
+        ]);
         return;
       }
       ctx.out.result(report, () => [
@@ -57,6 +67,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     }
     if (!dryRun) ctx.onInterrupt(() => interruptedRollback(scope.paths.stateDir));
     const report = await migration.rollback({ emergency, dryRun });
+    // The phase switched, but LevelDB lacks what it could not read: a script running the runbook's
+    // emergency step must not take this for a whole rollback (exit 1).
+    const incomplete = !dryRun && (report.unreadableInJson?.length ?? 0) > 0;
+    if (incomplete) ctx.exitCode = 1;
     ctx.out.result(report, () => [
       table(
         ['from', 'emergency', 'replayed', 'puts', 'deletes', 'time'],
@@ -87,10 +101,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ]
         : []),
       verdict(
-        true,
+        !incomplete,
         p,
         dryRun ? 'dry run: nothing changed' : 'rolled back: phase leveldb-only; next: `deploystate status --expect leveldb-only`',
-        '',
+        'rolled back to leveldb-only, but not all of JSON: `deploystate status` lists what LevelDB still lacks until it is mended and imported',
       ),
     ]);
   });

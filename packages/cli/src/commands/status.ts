@@ -115,7 +115,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   ]);
   const probe = options.probe === true ? await probeFactory(ctx, status.paths.stateDir) : undefined;
   const phaseOk = expect === undefined || status.phase === expect;
-  if (!phaseOk || (probe !== undefined && !probe.ok)) ctx.exitCode = 1;
+  // What a rollback could not carry back (an emergency one past a file that does not parse) fails the
+  // runbook's check after it, `status --expect leveldb-only`, until LevelDB holds it.
+  const carriedBackOk = status.notCarriedBack === undefined;
+  if (!phaseOk || (probe !== undefined && !probe.ok) || (expect !== undefined && !carriedBackOk)) ctx.exitCode = 1;
   const p = ctx.out.paint;
   // Every recorded decision: the config's (committed) and those the migration state carries.
   const decisions = {
@@ -162,6 +165,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${status.foreignOverwrites.map((f) => `${f.key} in ${f.file}`).join(', ')}`)}`,
         ]
       : []),
+    // leveldb-only after a rollback that could not read part of JSON: what LevelDB still lacks of it.
+    ...(status.notCarriedBack ?? []).map(
+      (entry) =>
+        `${p.bold('not carried ')} ${p.red(
+          `${entry.reason}${entry.missing ? `: ${listed(entry.missing, 5)}` : ''}; ${entry.missing ? '' : 'mend the file (`deploystate merge-resolve` for a merge left unfinished), then '}\`deploystate export json.ndjson --from json\` and \`deploystate import json.ndjson\``,
+        )}`,
+    ),
     // A network file no script can read (a pull's conflict markers): every read and write of its chain fails.
     ...(status.unreadableFiles ?? []).map(
       (f) => `${p.bold('unreadable  ')} ${p.red(`${f.file} (${f.code}): every read and write of chain ${f.chainId} fails until it is mended${f.hint ? `; ${f.hint}` : ''}`)}`,
@@ -218,6 +228,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         ]
       : []),
     ...(expect !== undefined ? [verdict(phaseOk, p, `phase is ${expect}`, `phase is ${status.phase}, expected ${expect}`)] : []),
+    ...(expect !== undefined && !carriedBackOk
+      ? [verdict(false, p, '', `the last rollback did not carry back ${status.notCarriedBack?.length} JSON entr${status.notCarriedBack?.length === 1 ? 'y' : 'ies'} (listed above)`)]
+      : []),
   ]);
 }
 

@@ -1,0 +1,47 @@
+// What a rollback could not read on the JSON side (an emergency rollback past a network file that
+// does not parse) and LevelDB still lacks: `status` lists it in leveldb-only until it is mended and
+// imported, so the runbook's check after an emergency rollback does not pass over it.
+import { join } from 'node:path';
+import { parseStateFile, readStateFileBytes, stateFileProblem } from '@deploystate/backend-json/state-file';
+import { isStateError, keyOf, parseKey, type StateStore } from '@deploystate/core';
+import type { MigrationStatus, NotCarriedBack } from './types.js';
+
+/**
+ * Each entry of `entries` (state.rollback's `notCarriedBack`) LevelDB still lacks, with why:
+ * - a record's entry: while LevelDB lacks its key;
+ * - a network file: while it cannot be read (its code as the store names it), or, once it reads,
+ *   while LevelDB lacks any of its records (`missing`, keys `skip` names aside). A file no longer
+ *   there holds nothing left to carry back.
+ * undefined when nothing is left.
+ */
+export async function stillNotCarriedBack(
+  entries: readonly NotCarriedBack[],
+  deployments: string,
+  leveldb: StateStore,
+  skip: ReadonlySet<string>,
+): Promise<MigrationStatus['notCarriedBack']> {
+  const out: NonNullable<MigrationStatus['notCarriedBack']> = [];
+  for (const entry of entries) {
+    if (entry.chainId === undefined) {
+      const { chainId, contractName } = parseKey(entry.key);
+      if (!(await leveldb.has(chainId, contractName))) out.push({ ...entry, reason: `LevelDB lacks ${entry.key}, whose JSON entry could not be read (${entry.code})` });
+      continue;
+    }
+    const file = join(deployments, entry.key);
+    let records: string[];
+    try {
+      const bytes = await readStateFileBytes(file);
+      if (bytes === undefined) continue;
+      records = [...parseStateFile(bytes.toString('utf8'), file, entry.chainId).records.values()].map(keyOf);
+    } catch (error) {
+      if (!isStateError(error)) throw error;
+      const { code } = stateFileProblem(error, entry.chainId, file);
+      out.push({ ...entry, code, reason: `${file} still cannot be read (${code}): records only it holds are not in LevelDB` });
+      continue;
+    }
+    const have = new Set((await leveldb.list(entry.chainId)).map(keyOf));
+    const missing = records.filter((key) => !have.has(key) && !skip.has(key));
+    if (missing.length > 0) out.push({ ...entry, reason: `${missing.length} record(s) of ${file} are not in LevelDB`, missing });
+  }
+  return out.length > 0 ? out : undefined;
+}
