@@ -1,16 +1,35 @@
 // Registers the record-wise merge driver for the deployment files: the .gitattributes line that
 // names it, and the `git config` lines each clone runs once (git never lets a repository enable a
 // driver by itself: the command would run code from the repository).
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
 export const MERGE_DRIVER = 'deploystate';
 
+const DRIVER_COMMAND = 'npx deploystate merge-file %O %A %B %P';
+
 /** The one-time setup of each clone. */
 export const MERGE_DRIVER_CONFIG: readonly string[] = [
   `git config merge.${MERGE_DRIVER}.name "deploystate: merge deployment state by record"`,
-  `git config merge.${MERGE_DRIVER}.driver "npx deploystate merge-file %O %A %B %P"`,
+  `git config merge.${MERGE_DRIVER}.driver "${DRIVER_COMMAND}"`,
 ];
+
+/**
+ * Whether the clone at `cwd` already runs this merge driver (`git config merge.deploystate.driver`
+ * is this command), so `init` need not print the setup lines again. False where git cannot tell (no
+ * repository, no git). Reads only: nothing in `.git` is written.
+ */
+export function mergeDriverConfigured(cwd: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['config', '--get', `merge.${MERGE_DRIVER}.driver`],
+      { cwd, timeout: 10_000, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } },
+      (error, stdout) => resolve(!error && stdout.trim() === DRIVER_COMMAND),
+    );
+  });
+}
 
 export interface AttributesResult {
   file: string;

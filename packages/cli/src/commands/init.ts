@@ -180,12 +180,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       p.yellow(`no LevelDB at ${ctx.paths.leveldb} yet; pass --leveldb <path> to record where it is, or try \`deploystate demo\``),
     );
   }
-  const { ensureMergeAttributes, MERGE_DRIVER_CONFIG } = await import('../gitattributes.js');
-  const attributes = await ensureMergeAttributes(ctx.cwd, ctx.paths.deployments);
+  const { ensureMergeAttributes, mergeDriverConfigured, MERGE_DRIVER_CONFIG } = await import('../gitattributes.js');
+  const [attributes, configured] = await Promise.all([ensureMergeAttributes(ctx.cwd, ctx.paths.deployments), mergeDriverConfigured(ctx.cwd)]);
   if (attributes.status === 'outside') lines.push(p.yellow(`${ctx.paths.deployments} is outside this folder: no .gitattributes entry`));
   else lines.push(p.green(`✔ .gitattributes: ${attributes.line} (${attributes.status === 'added' ? 'added' : 'already there'})`));
   // One command a line, quoted: a terminal too narrow for one breaks it with a continuation, never mid-command.
-  lines.push('  merge by record in each clone, once:', ...MERGE_DRIVER_CONFIG.map((command) => `    \`${command}\``));
+  if (configured) lines.push(p.green('✔ this clone merges network files by record (git config merge.deploystate.driver)'));
+  else lines.push('  merge by record in each clone, once:', ...MERGE_DRIVER_CONFIG.map((command) => `    \`${command}\``));
   // State files already there keep their names: recorded once, in the config.
   const recorded = await recordChainFiles(ctx);
   if (recorded.length > 0) lines.push(p.green(`✔ recorded the file names of ${recorded.length} chain(s) in the config`));
@@ -211,7 +212,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       phase,
       paths: { leveldb: ctx.paths.leveldb, deployments: ctx.paths.deployments },
       scripts: scriptsResult,
-      gitattributes: { ...attributes, gitConfig: MERGE_DRIVER_CONFIG },
+      gitattributes: { ...attributes, gitConfig: MERGE_DRIVER_CONFIG, configured },
     },
     () => lines,
   );
