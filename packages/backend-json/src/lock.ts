@@ -245,12 +245,18 @@ async function acquireFor(target: string, file: string, options: LockOptions, st
     return await acquireLock(file, options, startedAt);
   } catch (error) {
     // A lock file that is its own target (the migrator's fence) is named as it is.
-    if (!isStateError(error, ErrorCodes.LOCKED) || target === file) throw error;
-    throw new StateError(ErrorCodes.LOCKED, `${target} is being written by another process: ${error.message}`, {
-      file: target,
-      cause: error,
-      ...(error.hint !== undefined && { hint: error.hint }),
-    });
+    if (!isStateError(error) || target === file) throw error;
+    if (error.code === ErrorCodes.LOCKED) {
+      throw new StateError(ErrorCodes.LOCKED, `${target} is being written by another process: ${error.message}`, {
+        file: target,
+        cause: error,
+        ...(error.hint !== undefined && { hint: error.hint }),
+      });
+    }
+    // The lock file refused (a read-only or full folder): the error names the file its user knows,
+    // its message the lock file, with its code and hint kept.
+    if (error.file !== file) throw error;
+    throw new StateError(error.code, `${target}: ${error.message}`, { file: target, cause: error, ...(error.hint !== undefined && { hint: error.hint }) });
   }
 }
 
