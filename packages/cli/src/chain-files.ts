@@ -2,9 +2,10 @@
 // config's "networks" (committed): the chain keeps that name whatever a later chain list says.
 // Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withFileLock } from '@deploystate/backend-json/lock';
+import { writeFileAtomic } from '@deploystate/backend-json/atomic';
 import { ErrorCodes, errnoCode, StateError, type NetworkDefinition } from '@deploystate/core';
 import type { Context } from './context.js';
 import { updateConfig } from './decisions.js';
@@ -63,9 +64,10 @@ async function latestRenameBackup(ctx: Context, names: string[]): Promise<string
 
 /**
  * Renames a chain's state file: a backup copy first, then the new name linked, the config's record,
- * and the old name removed (a rename, then the record, where the file system has no hard links). A
- * rename stopped part-way (Ctrl-C, a kill) leaves both names on the file, or the file under its new
- * name that the config does not know yet; running the same rename again finds it so and finishes.
+ * and the old name removed (a durable copy in place of the link where the file system has no hard
+ * links). A rename stopped part-way (Ctrl-C, a kill) leaves both names on the file (or on two of the
+ * same bytes), or the file under its new name that the config does not know yet (an older version's
+ * rename); running the same rename again finds it so and finishes.
  */
 export async function renameChainFile(ctx: Context, chainId: number, name: string): Promise<RenameResult> {
   const registry = ctx.registry();
@@ -98,15 +100,16 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
     // on the same file (never another file: only a second name of this one goes).
     const old = [...current.aliases.map((alias) => `${alias}.json`), `chain-${chainId}.json`]
       .map((n) => join(ctx.paths.deployments, n))
-      .filter((path) => path !== to && existsSync(path) && sameFile(path, to));
+      .filter((path) => path !== to && existsSync(path) && sameFileOrCopy(path, to));
     if (old.length === 0) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `chain ${chainId}'s state file is already ${name}.json`, { file: to });
     // Each under its own lock, which a script still writing the old name takes, and only while it is
     // still a second name of the file: one such a script replaced meanwhile holds its write.
-    for (const path of old) await withFileLock(path, async () => void (sameFile(path, to) ? await unlink(path) : refuseDiverged(path, to)));
+    for (const path of old) await withFileLock(path, async () => void (sameFileOrCopy(path, to) ? await unlink(path) : refuseDiverged(path, to)));
     return { chainId, from: old[0] as string, to, resumed: true };
   }
-  // Both names on one file: a rename stopped between its link and its unlink below, before the config recorded the new name.
-  const halfway = existsSync(to) && sameFile(from, to);
+  // Both names on one file (or on two of the same bytes, without hard links): a rename stopped
+  // between its link and its unlink below, before the config recorded the new name.
+  const halfway = existsSync(to) && sameFileOrCopy(from, to);
   if (existsSync(to) && !halfway) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${to} already exists; a rename never overwrites a file`, { file: to });
   // Registering the new name first turns a bad or taken name into INVALID_CONFIG before any file moves.
   registry.register(definition);
@@ -118,18 +121,15 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
   // at every moment one of the names the config gives is the file, so a script running meanwhile
   // (its store follows the config once its file is gone: JsonFileStoreOptions.chainRenamed) never
   // reads the chain as empty nor writes a second file under the old name. Where the file system has
-  // no hard links the file is renamed, then the name recorded.
+  // no hard links (a FAT or exFAT drive, an SMB share) the new name is a durable copy instead, made
+  // under the same lock, so no write comes between it and the old name's removal.
   await withFileLock(from, async () => {
     // Looked at again under the lock: a script writing the old name may have replaced it since.
-    if (halfway && !sameFile(from, to)) refuseDiverged(from, to);
+    if (halfway && !sameFileOrCopy(from, to)) refuseDiverged(from, to);
     await copyFile(from, backup);
-    if (halfway || (await linked(from, to))) {
-      await recordNetwork(ctx, definition);
-      await unlink(from);
-    } else {
-      await rename(from, to);
-      await recordNetwork(ctx, definition);
-    }
+    if (!halfway && !(await linked(from, to))) await writeFileAtomic(to, await readFile(from));
+    await recordNetwork(ctx, definition);
+    await unlink(from);
   });
   return { chainId, from, to, backup, ...(halfway && { resumed: true }) };
 }
@@ -142,10 +142,15 @@ function refuseDiverged(old: string, renamed: string): never {
   });
 }
 
-/** Whether two paths name one file (a rename's link, before the old name went). */
-function sameFile(a: string, b: string): boolean {
+/**
+ * Whether two paths name one file (a rename's link, before the old name went) or two files of the
+ * same bytes (its copy, where there are no hard links): either way removing one loses nothing.
+ */
+function sameFileOrCopy(a: string, b: string): boolean {
   const [x, y] = [statSync(a, { throwIfNoEntry: false }), statSync(b, { throwIfNoEntry: false })];
-  return x !== undefined && y !== undefined && x.ino === y.ino && x.dev === y.dev;
+  if (x === undefined || y === undefined) return false;
+  if (x.ino === y.ino && x.dev === y.dev) return true;
+  return x.isFile() && y.isFile() && x.size === y.size && readFileSync(a).equals(readFileSync(b));
 }
 
 /** `to` made a second name of `from`; false where the file system has no hard links. */

@@ -1,7 +1,8 @@
 // A chain's file name is decided once and recorded in the config; renaming is explicit, with a backup.
 import { existsSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deploystate, useSample, onlyDocument } from './helpers.js';
 
@@ -103,5 +104,46 @@ describe('chain file names', () => {
     const third = await fixture.inSample(['rename-network', '97', 'bnbtest', '--yes', '--json']);
     expect(third.code).toBe(2);
     expect(await readFile(renamed, 'utf8')).toBe(before);
+  }, 60_000);
+
+  // Before, where the file system has no hard links (a FAT or exFAT drive, an SMB share), the file
+  // was renamed and the name recorded after: a script reading between the two found neither name
+  // the config gave, and read the chain as empty. Now a copy under the new name stands in for the link.
+  it('without hard links, renames through a durable copy: one of the names the config gives is the file at every moment, and a stopped one resumes', async () => {
+    const deployments = join(fixture.sample, 'deployments');
+    // A file system without hard links, as this process sees it: link() refused as FAT refuses it.
+    const preload = join(fixture.root, 'no-hard-links.mjs');
+    await writeFile(
+      preload,
+      `import fs from 'node:fs';\nimport { syncBuiltinESMExports } from 'node:module';\nconst refuse = async () => { throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' }); };\nfs.promises.link = refuse;\nsyncBuiltinESMExports();\n`,
+    );
+    const env = { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` };
+    // Chain 56 is bsc.json by now (an earlier test renamed it).
+    const [old, renamed] = [join(deployments, 'bsc.json'), join(deployments, 'bnb.json')];
+    const before = await readFile(old, 'utf8');
+    const inode = (await stat(old)).ino;
+    const run = await fixture.inSample(['rename-network', '56', 'bnb', '--yes', '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(old)).toBe(false);
+    // A copy, not the file linked (the preload took hard links away).
+    expect((await stat(renamed)).ino).not.toBe(inode);
+    expect(await readFile(renamed, 'utf8')).toBe(before);
+    expect((await config()).networks.find((n) => n.chainId === 56)).toMatchObject({ name: 'bnb' });
+    // Stopped after its copy, before the config recorded the name: two files of the same bytes.
+    await copyFile(renamed, join(deployments, 'bnbchain.json'));
+    const resumed = await fixture.inSample(['rename-network', '56', 'bnbchain', '--yes', '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(onlyDocument(resumed)).toMatchObject({ chainId: 56, to: join(deployments, 'bnbchain.json'), resumed: true });
+    expect(existsSync(renamed)).toBe(false);
+    // Stopped after the config recorded it, before the old copy went; one a script wrote since is never removed.
+    await copyFile(join(deployments, 'bnbchain.json'), renamed);
+    await writeFile(join(deployments, 'bnbchain.json'), (await readFile(renamed, 'utf8')).replace('{', '{\n  "written": 1,'));
+    const diverged = await fixture.inSample(['rename-network', '56', 'bnbchain', '--yes'], { env });
+    expect(diverged.code, diverged.stdout + diverged.stderr).not.toBe(0);
+    expect(existsSync(renamed)).toBe(true);
+    await copyFile(join(deployments, 'bnbchain.json'), renamed);
+    const finished = await fixture.inSample(['rename-network', '56', 'bnbchain', '--yes', '--json'], { env });
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(existsSync(renamed)).toBe(false);
   }, 60_000);
 });
