@@ -10,6 +10,7 @@ export {
   type UpdateDeploymentFileOptions,
   type UpdateDeploymentFileResult,
 } from './update-file.js';
+export { readStateFile } from './read-state-file.js';
 export {
   parseStateFile,
   stateFileProblem,

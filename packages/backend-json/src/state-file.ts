@@ -3,3 +3,4 @@
 export { parseStateFile, stateFileProblem, type StateFileModel } from './file-format.js';
 export { validateStateFile } from './schema.js';
 export { readStateFileBytes } from './state-path.js';
+export { readStateFile } from './read-state-file.js';

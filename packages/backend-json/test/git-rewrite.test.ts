@@ -4,11 +4,12 @@
 // contract again) or empty (CORRUPTED) (reads hunt: 717 null reads and 136 CORRUPTED "empty text"
 // in 40 resets under a reader reading back to back; none in 80 since). Such a read now waits for git.
 import { execFileSync } from 'node:child_process';
-import { copyFile, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, unlink, utimes, writeFile } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '@deploystate/core';
+import { readStateFile } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 // The module object the store's named imports are synced from (syncBuiltinESMExports).
@@ -155,5 +156,32 @@ describe('reads while git rewrites a chain file', () => {
     await sleep(200);
     expect(get.answered()).toBe(true);
     expect(await get.read).toBeNull();
+  });
+});
+
+describe('readStateFile (status, a rollback\'s leftovers: files read without a store)', () => {
+  it('reads a file git is between unlinking and writing once git is done, as the store reads it', async () => {
+    const ctx = await setup();
+    execFileSync('git', ['init', '-q'], { cwd: ctx.dir });
+    await ctx.store.put(rec(56, 'Token', { address: A }));
+    const file = join(ctx.dir, 'bscmainnet.json');
+    const indexLock = join(ctx.dir, '.git', 'index.lock');
+    for (const between of ['', undefined]) {
+      const whole = await readFile(file);
+      await writeFile(indexLock, '');
+      // Empty, as git leaves it between its create and write; or gone, between its unlink and create.
+      if (between === undefined) await unlink(file);
+      else await writeFile(file, between);
+      const read = pending(readStateFile(file, 56));
+      await sleep(100);
+      expect(read.answered()).toBe(false);
+      await writeFile(file, whole);
+      await unlink(indexLock);
+      expect((await read.read)?.records.get('Token')?.address).toBe(A);
+    }
+    // With git not at work: a missing file is none, an empty one the store's error.
+    expect(await readStateFile(join(ctx.dir, 'bsctestnet.json'), 97)).toBeUndefined();
+    await writeFile(file, '');
+    await expect(readStateFile(file, 56)).rejects.toMatchObject({ code: 'CORRUPTED', file });
   });
 });

@@ -2,7 +2,7 @@
 // does not parse) and LevelDB still lacks: `status` lists it in leveldb-only until it is mended and
 // imported, so the runbook's check after an emergency rollback does not pass over it.
 import { join } from 'node:path';
-import { parseStateFile, readStateFileBytes, stateFileProblem } from '@deploystate/backend-json/state-file';
+import { readStateFile, stateFileProblem } from '@deploystate/backend-json/state-file';
 import { isStateError, keyOf, parseKey, type StateStore } from '@deploystate/core';
 import type { MigrationStatus, NotCarriedBack } from './types.js';
 
@@ -30,9 +30,9 @@ export async function stillNotCarriedBack(
     const file = join(deployments, entry.key);
     let records: string[];
     try {
-      const bytes = await readStateFileBytes(file);
-      if (bytes === undefined) continue;
-      records = [...parseStateFile(bytes.toString('utf8'), file, entry.chainId).records.values()].map(keyOf);
+      const model = await readStateFile(file, entry.chainId);
+      if (model === undefined) continue;
+      records = [...model.records.values()].map(keyOf);
     } catch (error) {
       if (!isStateError(error)) throw error;
       const { code } = stateFileProblem(error, entry.chainId, file);

@@ -2,7 +2,7 @@
 // side and key, and the CORRUPTED (or NOT_A_FILE) error that names them: shared by compare, verify
 // and the copy.
 import { basename, join } from 'node:path';
-import { JsonFileStore, parseStateFile, readStateFileBytes, stateFileProblem } from '@deploystate/backend-json';
+import { JsonFileStore, readStateFile, stateFileProblem } from '@deploystate/backend-json';
 import { ErrorCodes, isStateError, StateError, type InvalidEntry, type NetworkRegistry } from '@deploystate/core';
 import type { UnreadableEntry, UnreadableNetworkFile } from './types.js';
 
@@ -76,8 +76,9 @@ export function unreadableFiles<F extends { code: string; file?: string; key?: s
 
 /**
  * The network files a deploy script cannot read now, each read and parsed as the store reads it
- * (for `status`): a pull that left git's conflict markers, a hand edit that broke the JSON, a
- * folder or link where a file belongs. Every read or write of such a chain fails until it is mended.
+ * (for `status`; one a git command is rewriting is read once git is done): a pull that left git's
+ * conflict markers, a hand edit that broke the JSON, a folder or link where a file belongs. Every
+ * read or write of such a chain fails until it is mended.
  */
 export async function unreadableNetworkFiles(deployments: string, registry: NetworkRegistry): Promise<UnreadableNetworkFile[]> {
   const json = new JsonFileStore({ dir: deployments, readOnly: true, cache: false, registry });
@@ -90,8 +91,7 @@ export async function unreadableNetworkFiles(deployments: string, registry: Netw
     const out: UnreadableNetworkFile[] = [];
     for (const { chainId, file } of await json.listStateFiles()) {
       try {
-        const bytes = await readStateFileBytes(file);
-        if (bytes !== undefined) parseStateFile(bytes.toString('utf8'), file, chainId);
+        await readStateFile(file, chainId);
       } catch (error) {
         if (!isStateError(error)) throw error;
         // Named as the store's iterate, the rollback and the report name it.
