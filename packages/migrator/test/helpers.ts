@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach } from 'vitest';
-import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
@@ -139,11 +141,61 @@ export async function jsonOnlyWith(dir: string, records: readonly DeploymentReco
 
 export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | 'json-only';
 
-/** The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify). */
+/**
+ * The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify).
+ * Past 'created', the walk is made once per test file and stage (demoTemplate) and copied into `dir`:
+ * the walk took a quarter of the suite's test time, made again by most tests. The Migration returned
+ * is opened on the copy, as each CLI command opens one; the copy's folder is the test's own.
+ */
 export async function demoMigration(dir: string, stage: DemoStage = 'created'): Promise<Migration> {
-  await createDemo(dir);
-  return walkTo(await Migration.open({ cwd: dir }), stage, acknowledgeAll);
+  if (stage === 'created') {
+    await createDemo(dir);
+    return Migration.open({ cwd: dir });
+  }
+  const template = await demoTemplate(stage);
+  await mkdir(dir, { recursive: true });
+  const present = await readdir(dir);
+  if (present.includes('leveldb') || present.includes('deployments') || present.includes('.deploystate')) {
+    throw new Error(`demoMigration: ${dir} already holds deployment state; the demo needs a fresh folder`);
+  }
+  // cp -a keeps what the stores tie to a file's identity: a network file and its written backup stay
+  // one inode, with the nanosecond mtime the backup's name records (lastWrittenVersion).
+  await execFileAsync('cp', ['-a', `${template}/.`, dir]);
+  // The copy's progress names the file it was at by its path: the test's folder, not the template's.
+  const progress = stateFiles(resolvePaths({ cwd: dir })).progress;
+  const text = await readFile(progress, 'utf8').catch(() => undefined);
+  if (text !== undefined) await writeFile(progress, text.replaceAll(template, dir));
+  return Migration.open({ cwd: dir });
 }
+
+const execFileAsync = promisify(execFile);
+// Taken when this module loads: a test may point TMPDIR at a folder whose contents it checks.
+const templateTmp = tmpdir();
+const demoTemplates = new Map<DemoStage, Promise<string>>();
+const templateRoots: Promise<string>[] = [];
+
+/** The demo walked to `stage` in a folder of its own, its Migration closed; made at the first call of the test file. */
+function demoTemplate(stage: DemoStage): Promise<string> {
+  let template = demoTemplates.get(stage);
+  if (template === undefined) {
+    const root = mkdtemp(join(templateTmp, 'migrator-demo-template-'));
+    templateRoots.push(root);
+    template = (async () => {
+      const dir = join(await root, 'project');
+      await createDemo(dir);
+      await (await walkTo(await Migration.open({ cwd: dir }), stage, acknowledgeAll)).close();
+      return dir;
+    })();
+    demoTemplates.set(stage, template);
+  }
+  return template;
+}
+
+afterAll(async () => {
+  await Promise.allSettled(demoTemplates.values());
+  demoTemplates.clear();
+  for (const root of templateRoots.splice(0)) await removeTempDir(await root);
+});
 
 /** `migration` walked the runbook's way to `stage`; the cut-over acknowledges what `acknowledge` lists. */
 async function walkTo(migration: Migration, stage: DemoStage, acknowledge: (migration: Migration) => Promise<string[]>): Promise<Migration> {
