@@ -4,12 +4,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { withLock } from '@deploystate/backend-json/lock';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { Ajv } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 
 const execFileAsync = promisify(execFile);
@@ -134,8 +135,19 @@ export async function sampleAt(dir: string, steps: readonly string[][] = [], sta
   return dir;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateEnvelope = ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object);
+let envelopeSchema: { ajv: Ajv; validate: ValidateFunction } | undefined;
+
+/**
+ * The envelope schema's validator, made on first use: loading Ajv and compiling the schema takes
+ * about a third of a second, which a test file that reads no --json need not pay.
+ */
+function envelopeValidator(): { ajv: Ajv; validate: ValidateFunction } {
+  if (envelopeSchema === undefined) {
+    const ajv = new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false });
+    envelopeSchema = { ajv, validate: ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object) };
+  }
+  return envelopeSchema;
+}
 
 export type Envelope =
   | { ok: true; command: string | null; version: string; data: unknown }
@@ -147,7 +159,8 @@ export type Envelope =
  */
 export function envelopeOf(run: Run): Envelope {
   const document = JSON.parse(run.stdout) as unknown;
-  if (!validateEnvelope(document)) throw new Error(`not a valid envelope: ${ajv.errorsText(validateEnvelope.errors)}\n${run.stdout}`);
+  const { ajv, validate } = envelopeValidator();
+  if (!validate(document)) throw new Error(`not a valid envelope: ${ajv.errorsText(validate.errors)}\n${run.stdout}`);
   const envelope = document as Envelope;
   // ok means exit 0, and nothing else does.
   expect(envelope.ok, run.stderr).toBe(run.code === 0);
