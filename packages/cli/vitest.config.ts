@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // The tests run the built binary as child processes; they share two cores, so files run one at a time.
+// The sample at a runbook point a test starts from is made once per run (prepared-samples-root.ts,
+// helpers.ts's sampleAt) and copied into the test's own folder.
 // packaging.test.ts is a project of its own, run after the others and, from the root, after every
 // package's tests (turbo's test:packaging): `pnpm pack` runs each package's prepack, which removes
 // and rebuilds that package's dist/, so nothing that loads a dist/ may run beside it.
@@ -8,7 +10,10 @@ const shared = { testTimeout: 60_000, fileParallelism: false };
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: 'cli', include: ['test/**/*.test.ts'], exclude: ['test/packaging.test.ts'], ...shared } },
+      {
+        extends: true,
+        test: { name: 'cli', include: ['test/**/*.test.ts'], exclude: ['test/packaging.test.ts'], globalSetup: ['test/prepared-samples-root.ts'], ...shared },
+      },
       { extends: true, test: { name: 'packaging', include: ['test/packaging.test.ts'], sequence: { groupOrder: 1 }, ...shared } },
     ],
   },

@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { childEnv, onlyDocument, runSteps, useSample } from './helpers.js';
+import { childEnv, onlyDocument, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-coowned-');
+const fixture = useSample('deploystate-cli-coowned-', { demo: false });
 // The migrator's own fixture (one copy): it imports @deploystate/migrator, which resolves there too.
 const DEPLOY = fileURLToPath(new URL('../../migrator/test/fixtures/legacy-deploy.mjs', import.meta.url));
 
@@ -23,7 +23,7 @@ function legacyDeploy(dir: string, name: string): Promise<{ code: number | null;
 
 describe('a network file rewritten by the project’s own script (dual-write)', () => {
   it('verify exits 1 naming the file and key; repair-files asks, puts it back, and verify is clean again', async () => {
-    await runSteps(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate']]);
+    await sampleAt(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate']]);
     const deployed = await legacyDeploy(fixture.sample, 'NewVault');
     expect(deployed.code, deployed.stderr).toBe(0);
     const file = join(fixture.sample, 'deployments', 'bscmainnet.json');

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-cut-off-', { demo: false });
 const migrator = pathToFileURL(createRequire(import.meta.url).resolve('@deploystate/migrator')).href;
@@ -33,8 +33,7 @@ await store.putContract(97, sampleRecord(97, 'Killed', 'bsctestnet', 7));
 
 beforeAll(async () => {
   dir = join(fixture.root, 'project');
-  const demo = await deploystate(['migrate', '--demo', dir], { cwd: fixture.root });
-  expect(demo.code, demo.stderr).toBe(0);
+  await sampleAt(dir, [], 'migrate --demo');
   const script = join(fixture.root, 'killed-writer.mjs');
   await writeFile(script, KILLED_WRITER);
   const signal = await new Promise<NodeJS.Signals | null>((resolve) =>

@@ -4,14 +4,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deploystate, envelopeOf, onlyDocument, runSteps, useSample } from './helpers.js';
+import { deploystate, envelopeOf, onlyDocument, runSteps, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('cli-exclude-phase-');
+const fixture = useSample('cli-exclude-phase-', { demo: false });
 const KEYS = ['31337-LookCoin', '31337-TestToken'];
 
 describe('recorded decisions, phase by phase', () => {
   it('names migrate where it runs, and the cut-over acknowledgement where it cannot', async () => {
-    await runSteps(fixture.sample, [['init'], ['dual-write', 'enable']]);
+    await sampleAt(fixture.sample, [['init'], ['dual-write', 'enable']]);
     const inDualWrite = await fixture.inSample(['exclude', ...KEYS]);
     expect(inDualWrite.code, inDualWrite.stderr).toBe(0);
     expect(inDualWrite.stdout).toContain('`deploystate migrate` does not copy these keys');
@@ -37,11 +37,9 @@ describe('recorded decisions, phase by phase', () => {
   });
 
   it('status shows what the cut-over acknowledged while it stands, and nothing of it after a rollback', async () => {
-    const dir = join(fixture.root, 'cut-over');
-    expect((await deploystate(['demo', dir], { cwd: fixture.root })).code).toBe(0);
     const acknowledge = [...KEYS, 'MISSING_IMPLEMENTATION_HASH'];
     const cutover = ['cutover', ...acknowledge.flatMap((a) => ['--acknowledge', a])];
-    await runSteps(dir, [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], cutover]);
+    const dir = await sampleAt(join(fixture.root, 'cut-over'), [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], cutover]);
     const decisions = async (): Promise<{ acknowledgedAtCutover: string[] }> => {
       const status = await deploystate(['status', '--json'], { cwd: dir });
       expect(status.code, status.stderr).toBe(0);

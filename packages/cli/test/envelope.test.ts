@@ -8,7 +8,7 @@ import { COMMANDS } from '../src/program.js';
 import { envelopeError, exitCodeFor } from '../src/failure.js';
 import { OutcomeError } from '../src/outcome.js';
 import { CACError } from '../src/usage-error.js';
-import { deploystate, envelopeOf, runSteps, type Run, useSample } from './helpers.js';
+import { deploystate, envelopeOf, type Run, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-envelope-');
 
@@ -112,9 +112,7 @@ describe('the --json envelope', () => {
   });
 
   it('a gate lists the findings to acknowledge as an array, not only inside the message', async () => {
-    const sample = join(fixture.root, 'gate');
-    await cp(fixture.sample, sample, { recursive: true });
-    await runSteps(sample, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const sample = await sampleAt(join(fixture.root, 'gate'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const refused = await deploystate(['cutover', '--dry-run', '--json'], { cwd: sample });
     failed(refused, ExitCodes.CHECK_FAILED, 'GATE_FAILED');
     const envelope = envelopeOf(refused);

@@ -1,14 +1,19 @@
 // Runs the BUILT binary as a child process, the way an operator or a script does; and the temp
 // folders and sample stores the test files share.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { withLock } from '@deploystate/backend-json/lock';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
-import { Ajv } from 'ajv';
-import { afterAll, beforeAll, expect } from 'vitest';
+import type { Ajv, ValidateFunction } from 'ajv';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
+
+const execFileAsync = promisify(execFile);
 
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -62,8 +67,87 @@ export async function runSteps(cwd: string, steps: readonly string[][]): Promise
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateEnvelope = ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object);
+/**
+ * Copies a project folder exactly (`cp -a`): modes, nanosecond times and the hard links within it. A
+ * network file and the backup of the version the store last wrote are one inode, named with the
+ * file's size and mtime in nanoseconds; restore and the co-owned check rely on both. No process may
+ * hold a store in it open meanwhile.
+ */
+export async function copyProject(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await execFileAsync('cp', ['-a', '--', from, to]);
+}
+
+/**
+ * What a prepared sample starts from: `deploystate demo` (the sample in leveldb-only), or
+ * `deploystate migrate --demo` (the sample taken through every phase, cut over).
+ */
+export type SampleStart = 'demo' | 'migrate --demo';
+
+const preparing = new Map<string, Promise<string>>();
+
+/**
+ * The sample from `start` taken through `steps` (each run with --yes, each expected to exit 0), made
+ * by the real CLI once per run (in the folder prepared-samples-root.ts keeps) from the sample one
+ * step short of it. Nobody works in it: a test works in its own copy (sampleAt).
+ */
+function preparedSample(start: SampleStart, steps: readonly string[][]): Promise<string> {
+  const key = JSON.stringify([start, steps]);
+  let prepared = preparing.get(key);
+  if (prepared === undefined) {
+    prepared = prepare(key, start, steps);
+    preparing.set(key, prepared);
+  }
+  return prepared;
+}
+
+async function prepare(key: string, start: SampleStart, steps: readonly string[][]): Promise<string> {
+  const root = inject('preparedSamplesRoot');
+  const folder = join(root, createHash('sha256').update(key).digest('hex').slice(0, 16));
+  // An earlier test file of this run made it.
+  if (existsSync(folder)) return folder;
+  const building = `${folder}.${process.pid}`;
+  const last = steps.at(-1);
+  if (last === undefined) {
+    const created = await deploystate([...start.split(' '), building], { cwd: root });
+    expect(created.code, created.stderr).toBe(0);
+  } else {
+    await copyProject(await preparedSample(start, steps.slice(0, -1)), building);
+    await runSteps(building, [last]);
+  }
+  try {
+    await rename(building, folder);
+  } catch (error) {
+    // A test file running beside this one made it first: theirs is the same.
+    if (!existsSync(folder)) throw error;
+    await removeTempDir(building);
+  }
+  return folder;
+}
+
+/**
+ * Makes `dir` (which must not exist) the sample from `start` taken through `steps` by the real CLI,
+ * each step with --yes: a copy of the one made once per run (preparedSample). Paths the CLI recorded
+ * inside it (the copy's progress, a report's text) name the folder it was made in. Returns `dir`.
+ */
+export async function sampleAt(dir: string, steps: readonly string[][] = [], start: SampleStart = 'demo'): Promise<string> {
+  await copyProject(await preparedSample(start, steps), dir);
+  return dir;
+}
+
+let envelopeSchema: { ajv: Ajv; validate: ValidateFunction } | undefined;
+
+/**
+ * The envelope schema's validator, made on first use: loading Ajv and compiling the schema takes
+ * about a third of a second, which a test file that reads no --json need not pay.
+ */
+function envelopeValidator(): { ajv: Ajv; validate: ValidateFunction } {
+  if (envelopeSchema === undefined) {
+    const ajv = new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false });
+    envelopeSchema = { ajv, validate: ajv.compile(JSON.parse(readFileSync(new URL('../envelope.schema.json', import.meta.url), 'utf8')) as object) };
+  }
+  return envelopeSchema;
+}
 
 export type Envelope =
   | { ok: true; command: string | null; version: string; data: unknown }
@@ -75,7 +159,8 @@ export type Envelope =
  */
 export function envelopeOf(run: Run): Envelope {
   const document = JSON.parse(run.stdout) as unknown;
-  if (!validateEnvelope(document)) throw new Error(`not a valid envelope: ${ajv.errorsText(validateEnvelope.errors)}\n${run.stdout}`);
+  const { ajv, validate } = envelopeValidator();
+  if (!validate(document)) throw new Error(`not a valid envelope: ${ajv.errorsText(validate.errors)}\n${run.stdout}`);
   const envelope = document as Envelope;
   // ok means exit 0, and nothing else does.
   expect(envelope.ok, run.stderr).toBe(run.code === 0);
@@ -92,7 +177,7 @@ export function onlyDocument(run: Run): Record<string, unknown> {
 export interface SampleFixture {
   /** The temp folder the file works in (removed after the file's tests). */
   readonly root: string;
-  /** `<root>/sample`, made by `deploystate demo` before the file's tests. */
+  /** `<root>/sample`, the demo sample (`deploystate demo`, copied: sampleAt) before the file's tests. */
   readonly sample: string;
   /** Runs the binary with the sample as its working folder. */
   inSample(args: string[], options?: { env?: Record<string, string> }): Promise<Run>;
@@ -115,9 +200,7 @@ export function useSample(prefix: string, options: { demo?: boolean } = {}): Sam
   };
   beforeAll(async () => {
     root = await makeTempDir(prefix);
-    if (options.demo === false) return;
-    const created = await deploystate(['demo', fixture.sample], { cwd: root });
-    expect(created.code, created.stderr).toBe(0);
+    if (options.demo !== false) await sampleAt(fixture.sample);
   });
   afterAll(async () => {
     if (root !== '') await removeTempDir(root);
@@ -128,10 +211,16 @@ export function useSample(prefix: string, options: { demo?: boolean } = {}): Sam
 /**
  * The demo sample plus `count` generated records on chains 56, 97 and 84532, in dual-write and not
  * yet copied, at `dir`: a copy long enough to stop midway, an analyze larger than a pipe holds.
+ * Imported by the real CLI once per run (sampleAt), copied here.
  */
 export async function largeSample(dir: string, count: number): Promise<void> {
-  const created = await deploystate(['demo', dir], { cwd: process.cwd() });
-  expect(created.code, created.stderr).toBe(0);
+  const file = join(inject('preparedSamplesRoot'), `generated-${count}.ndjson`);
+  if (!existsSync(file)) await writeFile(file, generatedRecords(count));
+  await sampleAt(dir, [['init'], ['import', file, '--to', 'leveldb'], ['dual-write', 'enable']]);
+}
+
+/** An export file (ndjson) of `count` records on chains 56, 97 and 84532, none of them in the demo sample. */
+function generatedRecords(count: number): string {
   const hex = (i: number, length: number): string => i.toString(16).padStart(length, '0');
   const chains = [[56, 'bscmainnet'], [97, 'bsctestnet'], [84532, 'basesepolia']] as const;
   const lines = [JSON.stringify({ format: 'deploystate-export', version: 1 })];
@@ -150,12 +239,7 @@ export async function largeSample(dir: string, count: number): Promise<void> {
       }),
     );
   }
-  const file = `${dir}.ndjson`;
-  await writeFile(file, `${lines.join('\n')}\n`);
-  for (const args of [['init', '--yes'], ['import', file, '--to', 'leveldb', '--yes'], ['dual-write', 'enable', '--yes']]) {
-    const step = await deploystate(args, { cwd: dir });
-    expect(step.code, `${args.join(' ')}: ${step.stderr}`).toBe(0);
-  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** The phase in `dir`'s phase.json. */

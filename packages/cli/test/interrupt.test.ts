@@ -2,10 +2,10 @@
 // timeout), as real processes: it removes what it held in the temp folder and stops the processes
 // it started, then exits 128 + the signal's number with the CANCELLED outcome.
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, childEnv, deploystate, phaseOf, rollbackBehindWrite, runSteps, untilPhase, useSample } from './helpers.js';
+import { BIN, childEnv, deploystate, phaseOf, rollbackBehindWrite, sampleAt, untilPhase, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-interrupt-');
 
@@ -103,9 +103,7 @@ describe('a command stopped by a signal to its pid alone', () => {
 
 describe('a rollback stopped in rolling-back', () => {
   it('says deploy scripts\' writes are refused until rollback runs again, and a rerun finishes it', async () => {
-    const dir = join(fixture.root, 'rolling-back');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'rolling-back'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // A write in flight (the fence held shared) keeps the rollback waiting once it has switched to rolling-back.
     const { rollback: child, exited, stderr: output, letGo } = await rollbackBehindWrite(dir);
     await untilPhase(dir, 'rolling-back');

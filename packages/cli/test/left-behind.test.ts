@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { deploystate, useSample } from './helpers.js';
+import { deploystate, sampleAt, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
 
 const COLUMNS = 70;
@@ -42,8 +42,7 @@ const words = (lines: string[]): string => lines.join('\n').replace(/\s+/g, ' ')
 beforeAll(async () => {
   a = join(fixture.root, 'a');
   const b = join(fixture.root, 'b');
-  const demo = await deploystate(['migrate', '--demo', a], { cwd: fixture.root });
-  expect(demo.code, demo.stderr).toBe(0);
+  await sampleAt(a, [], 'migrate --demo');
   await cp(a, b, { recursive: true });
   // A deploys two contracts and one that B, after its rollback, also writes in LevelDB, newer.
   await putThroughStore(a, sampleRecord(97, 'FromA', 'bsctestnet', 1));

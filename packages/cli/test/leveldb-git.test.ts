@@ -10,9 +10,9 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileDigests } from '@deploystate/core/testing';
-import { deploystate, onlyDocument, outputOf, useSample, type Run } from './helpers.js';
+import { deploystate, onlyDocument, outputOf, type Run, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-leveldb-git-');
+const fixture = useSample('deploystate-cli-leveldb-git-', { demo: false });
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', '-c', 'init.defaultBranch=main', ...args], {
@@ -61,8 +61,7 @@ const lastLine = (run: Run): Record<string, unknown> => JSON.parse(run.stdout.tr
  */
 async function halfCommitted(name: string): Promise<{ a: string; untracked: string[] }> {
   const a = join(fixture.root, name);
-  await deploystate(['demo', a], { cwd: fixture.root }).then((run) => expect(run.code, run.stderr).toBe(0));
-  expect((await deploystate(['init', '--yes'], { cwd: a })).code).toBe(0);
+  await sampleAt(a, [['init']]);
   git(a, 'init', '-q');
   git(a, 'add', '-A');
   git(a, 'commit', '-q', '-m', 'the project, LevelDB included');
@@ -145,7 +144,7 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
 
   it('before the commit: the deletions git has not staged are named too', async () => {
     const a = join(fixture.root, 'a3');
-    await deploystate(['demo', a], { cwd: fixture.root }).then((run) => expect(run.code, run.stderr).toBe(0));
+    await sampleAt(a);
     git(a, 'init', '-q');
     // init, in a repository, says how a committed LevelDB is staged.
     const init = await deploystate(['init', '--yes'], { cwd: a });
@@ -167,7 +166,7 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
 
   it('a LevelDB folder that git does not track (or no repository at all): no warning', async () => {
     const a = join(fixture.root, 'a4');
-    await deploystate(['demo', a], { cwd: fixture.root }).then((run) => expect(run.code, run.stderr).toBe(0));
+    await sampleAt(a);
     const outside = await deploystate(['status', '--json'], { cwd: a });
     expect((onlyDocument(outside) as { leveldbNotInGit?: unknown }).leveldbNotInGit).toBeUndefined();
     await writeFile(join(a, '.gitignore'), 'leveldb/\n');
@@ -180,7 +179,7 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
 
   it('LevelDB files a .gitignore keeps out: named as ignored, with the `git add -f` that stages them; a clone without the log is STORE_INCOMPLETE', async () => {
     const a = join(fixture.root, 'a6');
-    await deploystate(['demo', a], { cwd: fixture.root }).then((run) => expect(run.code, run.stderr).toBe(0));
+    await sampleAt(a);
     await writeFile(join(a, '.gitignore'), '*.log\n');
     git(a, 'init', '-q');
     git(a, 'add', '-A');
@@ -201,7 +200,7 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
 
   it("a deploy script's put never runs git; status does (read-only)", async () => {
     const a = join(fixture.root, 'a5');
-    await deploystate(['demo', a], { cwd: fixture.root }).then((run) => expect(run.code, run.stderr).toBe(0));
+    await sampleAt(a);
     git(a, 'init', '-q');
     git(a, 'add', '-A');
     git(a, 'commit', '-q', '-m', 'the project');

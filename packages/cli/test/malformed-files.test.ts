@@ -6,20 +6,32 @@ import { join } from 'node:path';
 import { writeLegacyStore } from '@deploystate/backend-leveldb';
 import { sampleRecord, stringifyLossless } from '@deploystate/core';
 import { describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { copyProject, deploystate, onlyDocument, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-malformed-', { demo: false });
+
+let inDualWrite: Promise<string> | undefined;
+
+/** Two records on chain 56 in LevelDB, in dual-write (enabled by the CLI): made once, copied by each test. */
+function twoRecordsInDualWrite(): Promise<string> {
+  inDualWrite ??= (async () => {
+    const dir = join(fixture.root, 'in-dual-write');
+    // B is not in the state files the tests write, so the copy has to write there.
+    await writeLegacyStore(join(dir, 'leveldb'), [
+      { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
+      { key: '56-B', value: sampleRecord(56, 'B', 'bscmainnet') },
+    ]);
+    const enable = await deploystate(['dual-write', 'enable', '--yes'], { cwd: dir });
+    expect(enable.code, enable.stderr).toBe(0);
+    return dir;
+  })();
+  return inDualWrite;
+}
 
 /** A project in dual-write with two records on chain 56; returns it and its state file path. */
 async function project(name: string): Promise<{ dir: string; file: string }> {
   const dir = join(fixture.root, name);
-  // B is not in the state files below, so the copy has to write there.
-  await writeLegacyStore(join(dir, 'leveldb'), [
-    { key: '56-A', value: sampleRecord(56, 'A', 'bscmainnet') },
-    { key: '56-B', value: sampleRecord(56, 'B', 'bscmainnet') },
-  ]);
-  const enable = await deploystate(['dual-write', 'enable', '--yes'], { cwd: dir });
-  expect(enable.code, enable.stderr).toBe(0);
+  await copyProject(await twoRecordsInDualWrite(), dir);
   await mkdir(join(dir, 'deployments'), { recursive: true });
   return { dir, file: join(dir, 'deployments', 'bscmainnet.json') };
 }

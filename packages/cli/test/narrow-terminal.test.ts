@@ -10,7 +10,7 @@ import { USAGE } from '@deploystate/bench';
 import { wrapToWidth } from '@deploystate/core';
 import { table } from '../src/output.js';
 import { COMMANDS } from '../src/program.js';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
 
 const COLUMNS = 70;
@@ -21,8 +21,7 @@ let project = '';
 
 beforeAll(async () => {
   project = join(fixture.root, 'a-project-folder-with-a-rather-long-name', 'p');
-  const demo = await deploystate(['migrate', '--demo', project], { cwd: fixture.root });
-  expect(demo.code, demo.stderr).toBe(0);
+  await sampleAt(project, [], 'migrate --demo');
 });
 
 afterEach(async () => {

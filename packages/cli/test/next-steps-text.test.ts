@@ -1,10 +1,9 @@
 // What people read when a command is refused or asks first: a refusal names the commands the phase
 // allows (never only "run status"), and the rollback's question names each phase it passes once,
 // also when it finishes a rollback stopped part-way. Real processes, real files.
-import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deploystate, phaseOf, rollbackBehindWrite, runSteps, untilPhase, useSample } from './helpers.js';
+import { deploystate, phaseOf, rollbackBehindWrite, sampleAt, untilPhase, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-next-steps-');
 
@@ -30,9 +29,7 @@ describe('a command the phase does not allow', () => {
 
 describe("the rollback's question", () => {
   it('names each phase once: from json-primary, and again when it finishes a rollback stopped in rolling-back', async () => {
-    const dir = join(fixture.root, 'rollback');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'rollback'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // No terminal and no --yes: the plan is printed, then the run is refused before any change.
     const asked = await deploystate(['rollback'], { cwd: dir });
     expect(asked.code).not.toBe(0);

@@ -1,7 +1,8 @@
 // What a first-time operator meets walking the runbook: every hint the CLI prints names a command
 // that exists, with flags that work when typed as printed.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onlyDocument, runSteps, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-operator-');
 
@@ -52,20 +53,21 @@ describe('hints an operator can follow as printed', () => {
   });
 
   it('cutover: the acknowledgement hint, then the dry run’s next command, pass when run as printed', async () => {
-    await runSteps(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
-    const refused = await fixture.inSample(['cutover', '--dry-run', '--json']);
+    const dir = await sampleAt(join(fixture.root, 'cutover'), [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const inCopy = (args: string[]) => deploystate(args, { cwd: dir });
+    const refused = await inCopy(['cutover', '--dry-run', '--json']);
     expect(refused.code).toBe(1);
     const error = onlyDocument(refused).error as { code: string; hint: string };
     expect(error.code).toBe('GATE_FAILED');
     const suggested = quotedCommand(error.hint);
     expect(suggested.slice(0, 2)).toEqual(['cutover', '--dry-run']);
 
-    const dryRun = await fixture.inSample(suggested);
+    const dryRun = await inCopy(suggested);
     expect(dryRun.code, dryRun.stderr).toBe(0);
     const next = quotedCommand(dryRun.stdout.split('\n').find((line) => line.startsWith('next:')) ?? '');
     expect(next[0]).toBe('cutover');
     expect(next).not.toContain('--dry-run');
-    const cutover = await fixture.inSample([...next, '--yes']);
+    const cutover = await inCopy([...next, '--yes']);
     expect(cutover.code, cutover.stderr).toBe(0);
     expect(cutover.stdout).toContain('phase json-only');
   });

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deploystate, useSample } from './helpers.js';
+import { deploystate, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-read-only-git-');
 
@@ -87,8 +87,7 @@ describe('read-only commands and dry runs on a store committed to git', () => {
 
   it('in json-only: rollback --dry-run, fold-in --dry-run and verify leave LevelDB and git as committed', async () => {
     const repo = join(fixture.root, 'cut-over');
-    const demo = await deploystate(['migrate', '--demo', repo], { cwd: fixture.root });
-    expect(demo.code, demo.stderr).toBe(0);
+    await sampleAt(repo, [], 'migrate --demo');
     commitAll(repo, 'cut over');
     expect(git(repo, 'show', 'HEAD:.deploystate/phase.json')).toContain('"phase": "json-only"');
     await leavesGitClean(repo, [['rollback', '--dry-run'], ['fold-in', '--dry-run'], ['verify'], ['dual-write', 'verify']]);

@@ -9,9 +9,9 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateModule, createStateStore } from '@deploystate/migrator';
-import { childEnv, deploystate, onlyDocument, outputOf, runSteps, useSample } from './helpers.js';
+import { childEnv, deploystate, onlyDocument, outputOf, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-rename-factory-');
+const fixture = useSample('deploystate-cli-rename-factory-', { demo: false });
 
 async function run(args: string[]): Promise<void> {
   const result = await fixture.inSample(args);
@@ -20,7 +20,7 @@ async function run(args: string[]): Promise<void> {
 
 describe('deploy scripts after rename-network', () => {
   it('read and write the renamed file through createStateStore(), and verify stays clean', async () => {
-    for (const step of [['init'], ['dual-write', 'enable', '--yes'], ['migrate', '--yes'], ['verify'], ['promote', '--yes']]) await run(step);
+    await sampleAt(fixture.sample, [['init'], ['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     await run(['rename-network', '56', 'bsc', '--yes']);
     const deployments = join(fixture.sample, 'deployments');
     expect(existsSync(join(deployments, 'bscmainnet.json'))).toBe(false);
@@ -72,9 +72,7 @@ await store.close();
 // anew (with a FOREIGN_OVERWRITE warning), and every other process read bsc.json without its writes.
 describe('a deploy script writing through rename-network', () => {
   it('follows the rename: every write lands in the renamed file, and the old name never comes back', async () => {
-    const dir = join(fixture.root, 'renamed-while-writing');
-    expect((await deploystate(['demo', dir], { cwd: fixture.root })).code).toBe(0);
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'renamed-while-writing'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const script = join(fixture.root, 'writer.mjs');
     await writeFile(script, WRITER);
     const count = 80;

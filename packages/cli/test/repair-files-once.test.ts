@@ -4,15 +4,15 @@
 // back, so the limited run repaired some and left the rest to a rerun. Real processes, real limit.
 // Over several files, the ones written before a file that fails stay repaired: journalled, and named by the error.
 import { execFile } from 'node:child_process';
-import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseLossless, sampleRecord, stringifyLossless } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { BIN, childEnv, deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+import { BIN, childEnv, deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-repair-files-once-');
+const fixture = useSample('deploystate-cli-repair-files-once-', { demo: false });
 const run = promisify(execFile);
 const LOST = ['Lost1', 'Lost2', 'Lost3'];
 /** Each lost record's size in the file, about: its one long argument. */
@@ -23,9 +23,7 @@ const recordsIn = async (file: string): Promise<string[]> =>
 
 describe('repair-files on a disk that fills part-way', () => {
   it.skipIf(process.platform !== 'linux')('puts back none of a file’s records, and a rerun puts back all of them', async () => {
-    const dir = join(fixture.root, 'repair');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'repair'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       for (const name of LOST) await store.putContract(97, { ...sampleRecord(97, name, 'bsctestnet', 5), deploymentArgs: ['x'.repeat(ARG_CHARS)] });
@@ -63,9 +61,7 @@ describe('repair-files on a disk that fills part-way', () => {
 
 describe('repair-files over several network files, one of which cannot be written', () => {
   it('journals the files it repaired when a later network file cannot be written', async () => {
-    const dir = join(fixture.root, 'repair-two');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'repair-two'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const store = createStateStore({ cwd: dir, env: {} });
     try {
       await store.putContract(56, sampleRecord(56, 'LostMain', 'bscmainnet', 5));

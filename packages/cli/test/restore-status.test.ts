@@ -1,23 +1,28 @@
 // `restore` (a JSON file from its backup, the LevelDB folder from the migrator's backup) and
 // `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
-import { cp, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, type Run, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-restore-');
 const { inSample } = fixture;
 
+/** The copy, with the two dev-chain records excluded (as analyze proposes). */
+const COPIED = [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken']];
+
 /** A copy of the sample, migrated to json-primary through the CLI. */
-async function jsonPrimarySample(name: string): Promise<string> {
-  const dir = join(fixture.root, name);
-  await cp(fixture.sample, dir, { recursive: true });
-  for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify'], ['promote']])
-    expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
-  return dir;
+function jsonPrimarySample(name: string): Promise<string> {
+  return sampleAt(join(fixture.root, name), [...COPIED, ['verify'], ['promote']]);
 }
+
+/** Runs the binary in `dir`. */
+const runIn =
+  (dir: string) =>
+  (args: string[]): Promise<Run> =>
+    deploystate(args, { cwd: dir });
 
 describe('status --probe', () => {
   it('in leveldb-only reads every record through the factory store; --expect another phase exits 1', async () => {
@@ -60,10 +65,7 @@ describe('status --probe', () => {
 // not yet in): every deploy script's open fails, and status used to show nothing wrong.
 describe('status after a LevelDB restore cut off between its renames', () => {
   it('says LevelDB cannot be opened and that the restore is to be run again; the rerun finishes it', async () => {
-    const dir = join(fixture.root, 'restore-cut-off');
-    await cp(fixture.sample, dir, { recursive: true });
-    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['rollback']])
-      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const dir = await sampleAt(join(fixture.root, 'restore-cut-off'), [...COPIED, ['rollback']]);
     const preload = pathToFileURL(fileURLToPath(new URL('./fixtures/kill-after-rename.mjs', import.meta.url))).href;
     const killed = await deploystate(['restore', 'leveldb', '--yes'], {
       cwd: dir,
@@ -100,20 +102,20 @@ describe('status after a LevelDB restore cut off between its renames', () => {
 
 describe('restore', () => {
   it('a JSON file the copy wrote, damaged by hand: refused without --yes, then the version last written comes back byte for byte, named', async () => {
-    expect((await inSample(['dual-write', 'enable', '--yes'])).code).toBe(0);
-    expect((await inSample(['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'])).code).toBe(0);
-    const file = join(fixture.sample, 'deployments', 'bscmainnet.json');
+    const dir = await sampleAt(join(fixture.root, 'restore-json'), COPIED);
+    const inCopy = runIn(dir);
+    const file = join(dir, 'deployments', 'bscmainnet.json');
     const written = await readFile(file);
-    const list = onlyDocument(await inSample(['restore', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
+    const list = onlyDocument(await inCopy(['restore', 'bscmainnet', '--list', '--json'])) as { backups: string[] };
     // The version the store last wrote is kept as a hard link to the state file itself: no copy.
     expect((await stat(list.backups[0] as string)).ino).toBe((await stat(file)).ino);
     // Damaged the way an editor that saves by rename (or git) does: a new file in its place.
     await writeFile(`${file}.edit`, '{"records": {"cut sh');
     await rename(`${file}.edit`, file);
-    const refused = await inSample(['restore', '56']);
+    const refused = await inCopy(['restore', '56']);
     expect(refused.code).toBe(2);
     expect(await readFile(file, 'utf8')).toBe('{"records": {"cut sh');
-    const run = await inSample(['restore', '56', '--yes', '--json']);
+    const run = await inCopy(['restore', '56', '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const doc = onlyDocument(run) as { restored: string; version: Record<string, unknown>; replacedBackup: string };
     expect(doc.restored).toBe(list.backups[0]);
@@ -125,26 +127,26 @@ describe('restore', () => {
     await writeFile(`${file}.edit`, 'garbage');
     await rename(`${file}.edit`, file);
     const migrate = ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken', '--yes'];
-    const refusedCopy = await inSample(migrate);
+    const refusedCopy = await inCopy(migrate);
     expect(refusedCopy.code).toBe(4);
     expect(refusedCopy.stderr).toContain('CORRUPTED');
     expect(await readFile(file, 'utf8')).toBe('garbage');
-    const text = await inSample(['restore', '56', '--yes']);
+    const text = await inCopy(['restore', '56', '--yes']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('the last version the store wrote');
     expect(Buffer.compare(await readFile(file), written)).toBe(0);
-    const again = await inSample(migrate);
+    const again = await inCopy(migrate);
     expect(again.code, again.stderr).toBe(0);
 
     // Written into in place (a script's writeFileSync): the version last written, a hard link to the
     // file, is damaged with it. The older version is never taken without asking: refused, naming it.
     const before = await readFile(file);
     await writeFile(file, '{"records": {"half wri');
-    const older = await inSample(['restore', '56', '--yes', '--json']);
+    const older = await inCopy(['restore', '56', '--yes', '--json']);
     expect(older.code).toBe(4);
     expect((onlyDocument(older).error as { code: string }).code).toBe('BACKUP_NOT_FOUND');
     expect(await readFile(file, 'utf8')).toBe('{"records": {"half wri');
-    const asked = await inSample(['restore', '56', '--older', '--yes', '--json']);
+    const asked = await inCopy(['restore', '56', '--older', '--yes', '--json']);
     expect(asked.code, asked.stderr).toBe(0);
     expect((onlyDocument(asked) as { version: { lastWritten: boolean } }).version.lastWritten).toBe(false);
     expect(() => JSON.parse(before.toString('utf8'))).not.toThrow();
@@ -152,32 +154,33 @@ describe('restore', () => {
   });
 
   it('the LevelDB folder from the backup the copy made: a bad import is undone, the replaced folder kept aside', async () => {
-    const backups = onlyDocument(await inSample(['restore', 'leveldb', '--list', '--json'])) as { backups: string[] };
+    const inCopy = runIn(await sampleAt(join(fixture.root, 'restore-leveldb'), COPIED));
+    const backups = onlyDocument(await inCopy(['restore', 'leveldb', '--list', '--json'])) as { backups: string[] };
     expect(backups.backups.length).toBeGreaterThan(0);
     // Replacing LevelDB under a running dual-write would lose journalled writes: refused until leveldb-only.
-    const refused = await inSample(['restore', 'leveldb', '--yes']);
+    const refused = await inCopy(['restore', 'leveldb', '--yes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('TRANSITION_REFUSED');
-    expect((await inSample(['dual-write', 'disable', '--yes'])).code).toBe(0);
+    expect((await inCopy(['dual-write', 'disable', '--yes'])).code).toBe(0);
     // The damage: a forced import that overwrote a record with the wrong data.
     const exported = join(fixture.root, 'state.ndjson');
-    expect((await inSample(['export', exported])).code).toBe(0);
+    expect((await inCopy(['export', exported])).code).toBe(0);
     const text = await readFile(exported, 'utf8');
     await writeFile(
       exported,
       text.replace('"contractName":"LookCoin","chainId":56', '"contractName":"LookCoin","chainId":56,"note":"wrong"'),
     );
-    expect((await inSample(['import', exported, '--force', '--yes'])).code).toBe(0);
+    expect((await inCopy(['import', exported, '--force', '--yes'])).code).toBe(0);
     const damaged = join(fixture.root, 'damaged.ndjson');
-    await inSample(['export', damaged]);
+    await inCopy(['export', damaged]);
     expect(await readFile(damaged, 'utf8')).toContain('"note":"wrong"');
-    const run = await inSample(['restore', 'leveldb', '--yes', '--json']);
+    const run = await inCopy(['restore', 'leveldb', '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const doc = onlyDocument(run) as { restored: string; movedAside: string };
     expect(backups.backups).toContain(doc.restored);
     expect(existsSync(join(doc.movedAside, 'CURRENT'))).toBe(true);
     const after = join(fixture.root, 'after.ndjson');
-    expect((await inSample(['export', after])).code).toBe(0);
+    expect((await inCopy(['export', after])).code).toBe(0);
     // Record lines only: the header line carries the export's time.
     const records = (ndjson: string): string[] => ndjson.trim().split('\n').slice(1);
     expect(records(await readFile(after, 'utf8'))).toEqual(records(text));

@@ -1,13 +1,12 @@
 // Who a deploy script waits for: its write refused while a rollback runs names the rollback's
 // process (pid and command), or says that none runs. Real processes, real files.
-import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { deploystate, phaseOf, rollbackBehindWrite, runSteps, untilPhase, useSample } from './helpers.js';
+import { deploystate, phaseOf, rollbackBehindWrite, sampleAt, untilPhase, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-rollback-holders-');
+const fixture = useSample('deploystate-cli-rollback-holders-', { demo: false });
 
 /** A deploy script's put through the factory: its error's code, message and data. */
 async function putRefused(dir: string, name: string): Promise<{ code?: string; message?: string; data?: Record<string, unknown> }> {
@@ -24,9 +23,7 @@ async function putRefused(dir: string, name: string): Promise<{ code?: string; m
 
 describe('a write refused while a rollback runs', () => {
   it('names the rollback process (pid and command); once that rollback stopped, says none runs and what finishes it', async () => {
-    const dir = join(fixture.root, 'refused');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'refused'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     // A write in flight (the fence held shared) keeps the rollback in rolling-back while the script writes.
     const { rollback, exited, letGo } = await rollbackBehindWrite(dir);
     let refused: Awaited<ReturnType<typeof putRefused>>;

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { sampleRecord } from '@deploystate/core';
-import { childEnv, deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+import { childEnv, deploystate, onlyDocument, runSteps, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-rollback-prompt-');
 const migrator = pathToFileURL(createRequire(import.meta.url).resolve('@deploystate/migrator')).href;
@@ -52,10 +52,8 @@ describe('rollback confirmation', () => {
   }, 60_000);
 
   it('from json-only says what it deletes, and an emergency names the network file it could not read', async () => {
-    const dir = join(fixture.root, 'json-only');
-    expect((await deploystate(['demo', dir], { cwd: fixture.root })).code).toBe(0);
     const acknowledge = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'].flatMap((key) => ['--acknowledge', key]);
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
+    const dir = await sampleAt(join(fixture.root, 'json-only'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
     const asked = await deploystate(['rollback'], { cwd: dir });
     expect(asked.stderr.replace(/\s+/g, ' ')).toContain('records JSON no longer holds are deleted from LevelDB');
     // A teammate's write pulled into the file (in no local journal), then a pull that stopped with

@@ -4,12 +4,12 @@
 // about 1.5 s for the lock (DEPLOYSTATE_LOCK_WAIT_MS) instead of the default 15 s, which the
 // readiness detail says: so the variable reaches the rollback's own wait.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childEnv, deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+import { childEnv, deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-rollback-ready-');
+const fixture = useSample('deploystate-cli-rollback-ready-', { demo: false });
 
 const phaseOf = async (dir: string): Promise<string> =>
   (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
@@ -40,9 +40,7 @@ async function pausedHolder(dir: string): Promise<ChildProcess> {
 
 describe('rollback --ready while a paused process holds LevelDB', () => {
   it('is not ready, naming the holder, as the rollback answers LOCKED naming it', async () => {
-    const dir = join(fixture.root, 'paused');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
+    const dir = await sampleAt(join(fixture.root, 'paused'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const holder = await pausedHolder(dir);
     try {
       const env = { DEPLOYSTATE_LOCK_WAIT_MS: '1500' };

@@ -5,7 +5,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/program.js';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
 const SHARED_RUNBOOK = '/work/shared/seed-runbook.md';
 const runbookFile = existsSync(SHARED_RUNBOOK) ? SHARED_RUNBOOK : new URL('./fixtures/seed-runbook.md', import.meta.url);
@@ -115,10 +115,8 @@ describe('runbook scripts', () => {
     const map = await scriptMap();
     expect(Object.keys(map).filter((name) => map[name]!.split(' ').includes('--yes'))).toEqual(['emergency:rollback-to-leveldb']);
     const [, ...args] = map['emergency:rollback-to-leveldb']!.split(' ');
-    const emergency = join(fixture.root, 'emergency');
-    await cp(fixture.sample, emergency, { recursive: true });
     // In leveldb-only there is nothing to roll back (and nothing to confirm): start from dual-write.
-    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: emergency })).code).toBe(0);
+    const emergency = await sampleAt(join(fixture.root, 'emergency'), [['dual-write', 'enable']]);
     const run = await deploystate(
       args.filter((a) => a !== '--emergency'),
       { cwd: emergency, env: { EMERGENCY_ROLLBACK: 'true' } },

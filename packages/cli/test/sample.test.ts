@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { describe, expect, it } from 'vitest';
-import { childEnv, deploystate, envelopeOf, onlyDocument, useSample } from './helpers.js';
+import { childEnv, deploystate, envelopeOf, onlyDocument, sampleAt, useSample } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-sample-');
 const { inSample } = fixture;
@@ -160,7 +160,7 @@ describe('on a sample store', () => {
     // Import writes straight into a store, so it is refused while the journal is active.
     expect((await inSample(['import', file, '--yes'])).code).toBe(1);
     const other = join(fixture.root, 'other');
-    expect((await deploystate(['demo', other], { cwd: fixture.root })).code).toBe(0);
+    await sampleAt(other);
     const same = await deploystate(['import', file, '--json'], { cwd: other });
     expect(same.code, same.stderr).toBe(0);
     expect(onlyDocument(same).added).toBe(0);

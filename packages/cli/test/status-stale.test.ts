@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore } from '@deploystate/migrator';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-status-stale-');
+const fixture = useSample('deploystate-cli-status-stale-', { demo: false });
 
 interface StatusDoc {
   phase: string;
@@ -20,10 +20,11 @@ interface StatusDoc {
 
 describe('status in leveldb-only after a dual-write disable cut off after phase.json', () => {
   it('shows no copy or verify of the migration left, and names a damaged journal line that readiness and the report count', async () => {
-    const dir = join(fixture.root, 'cut-off-disable');
-    await cp(fixture.sample, dir, { recursive: true });
-    for (const args of [['dual-write', 'enable'], ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'], ['verify']])
-      expect((await deploystate([...args, '--yes'], { cwd: dir })).code, args.join(' ')).toBe(0);
+    const dir = await sampleAt(join(fixture.root, 'cut-off-disable'), [
+      ['dual-write', 'enable'],
+      ['migrate', '--exclude', '31337-LookCoin', '--exclude', '31337-TestToken'],
+      ['verify'],
+    ]);
     // What a disable killed between its two files leaves: phase.json says leveldb-only, state.json
     // still holds the copy, the verify and the dual-write start.
     const phaseFile = join(dir, '.deploystate', 'phase.json');
@@ -53,8 +54,7 @@ describe("status after a teammate's rollback, pulled, with this clone's LevelDB 
   it('says LevelDB cannot be opened and that writes left behind are unknown, instead of failing', async () => {
     const a = join(fixture.root, 'a');
     const b = join(fixture.root, 'b');
-    const demo = await deploystate(['migrate', '--demo', a], { cwd: fixture.root });
-    expect(demo.code, demo.stderr).toBe(0);
+    await sampleAt(a, [], 'migrate --demo');
     await cp(a, b, { recursive: true });
     // A writes on the JSON side; B rolls back; A pulls B's phase file: A's write is left behind.
     const store = createStateStore({ cwd: a, env: {} });

@@ -1,13 +1,13 @@
 // status with the temp folder full (ENOSPC on TMPDIR, not on the project's disk): it names that
 // folder as full, never "LevelDB cannot be opened" (deploy scripts open LevelDB directly, and are
 // unaffected). A real full disk: a small tmpfs, where this host lets the test mount one (root).
-import { cp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountSmallTmpfs, unmountTmpfs } from '@deploystate/core/testing';
-import { deploystate, onlyDocument, runSteps, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
-const fixture = useSample('deploystate-cli-status-temp-full-');
+const fixture = useSample('deploystate-cli-status-temp-full-', { demo: false });
 
 const tmpfs = mountSmallTmpfs('64k');
 
@@ -23,9 +23,7 @@ afterAll(() => {
 
 describe('status with the temp folder full', () => {
   it.skipIf(tmpfs === undefined)('says the temp folder is full, naming it, not that LevelDB cannot be opened', async () => {
-    const dir = join(fixture.root, 'temp-full');
-    await cp(fixture.sample, dir, { recursive: true });
-    await runSteps(dir, [['dual-write', 'enable']]);
+    const dir = await sampleAt(join(fixture.root, 'temp-full'), [['dual-write', 'enable']]);
     const env = { TMPDIR: tmpfs as string };
     const text = await deploystate(['status', '--no-color'], { cwd: dir, env });
     expect(text.code, text.stderr).toBe(0);

@@ -2,17 +2,17 @@
 // as a person runs them. No line wider than the terminal, one progress row updated in place, an
 // unknown total as a count and a rate, and the outcomes of a prompt (yes, no, Ctrl-C).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProgressBar, palette } from '../src/output.js';
-import { deploystate, onlyDocument, useSample } from './helpers.js';
+import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
 
 const COLUMNS = 70;
 const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-file-lock.mjs', import.meta.url));
-const fixture = useSample('deploystate-cli-terminal-');
+const fixture = useSample('deploystate-cli-terminal-', { demo: false });
 const panes: TmuxPane[] = [];
 let copies = 0;
 
@@ -20,11 +20,12 @@ afterEach(async () => {
   for (const pane of panes.splice(0)) await pane.close();
 });
 
-/** A fresh copy of the sample (a long path, so the paths printed would not fit 70 columns unwrapped). */
-async function freshSample(): Promise<string> {
-  const dir = join(fixture.root, `operator-with-a-long-folder-name-${++copies}`, 'sample');
-  await cp(fixture.sample, dir, { recursive: true });
-  return dir;
+/**
+ * A fresh copy of the sample taken through `steps` (sampleAt), at a long path, so the paths printed
+ * would not fit 70 columns unwrapped.
+ */
+function freshSample(steps: string[][] = []): Promise<string> {
+  return sampleAt(join(fixture.root, `operator-with-a-long-folder-name-${++copies}`, 'sample'), steps);
 }
 
 async function open(args: string[], cwd: string, env?: Record<string, string>): Promise<TmuxPane> {
@@ -57,8 +58,7 @@ function widest(text: string): number {
 
 describe('a 70-column terminal', () => {
   it('migrate: asks, copies with one progress row updated in place, total unknown shown as count and rate, nothing wider than 70', async () => {
-    const sample = await freshSample();
-    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
+    const sample = await freshSample([['dual-write', 'enable']]);
     // No analyze or verify before the copy: nothing counted the records, so the total is unknown.
     const pane = await open(['migrate', '--batch-size', '1'], sample);
     await pane.waitFor(/Proceed with migrate\? \[y\/N\]/);
@@ -97,8 +97,7 @@ describe('a 70-column terminal', () => {
   });
 
   it('Ctrl-C at the prompt cancels (exit 130), says so in --json too, and changes nothing', async () => {
-    const sample = await freshSample();
-    await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample });
+    const sample = await freshSample([['dual-write', 'enable']]);
     const pane = await open(['migrate', '--json'], sample);
     await pane.waitFor(/Proceed with migrate\? \[y\/N\]/);
     await pane.keys('C-c');
@@ -126,8 +125,7 @@ describe('a 70-column terminal', () => {
 
 describe('after the copy', () => {
   it('Ctrl-C in the middle of the copy says how far it got and how to resume; --resume finishes it', async () => {
-    const sample = await freshSample();
-    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
+    const sample = await freshSample([['dual-write', 'enable']]);
     // Another process holds the lock of the second network file (as a deploy script writing it
     // would): the copy finishes the first file, then waits there, so Ctrl-C lands mid-copy.
     const holder = spawn(process.execPath, [HOLD_LOCK, join(sample, 'deployments', 'bsctestnet.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -150,9 +148,7 @@ describe('after the copy', () => {
   });
 
   it('status, monitor and report stay true after a re-run that had nothing to do', async () => {
-    const sample = await freshSample();
-    expect((await deploystate(['dual-write', 'enable', '--yes'], { cwd: sample })).code).toBe(0);
-    expect((await deploystate(['migrate', '--yes'], { cwd: sample })).code).toBe(0);
+    const sample = await freshSample([['dual-write', 'enable'], ['migrate']]);
     const again = await deploystate(['migrate', '--yes', '--json'], { cwd: sample });
     expect(onlyDocument(again)).toMatchObject({ nothingToDo: true, copied: 0 });
     const status = await deploystate(['status'], { cwd: sample });
