@@ -1,7 +1,7 @@
 // The rollback's confirmation counts what it carries back: the writes journalled since dual-write
 // enable, not the whole journal (outcomes, events, and writes journalled before that enable).
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,4 +94,20 @@ describe('rollback confirmation', () => {
     expect(imported.code, imported.stdout).toBe(0);
     expect(imported.stdout).not.toContain('not carried');
   }, 90_000);
+});
+
+describe('rollback run again in leveldb-only', () => {
+  it('after a whole rollback reads no status: the state recorded nothing left out of LevelDB', async () => {
+    const dir = await sampleAt(join(fixture.root, 'rolled-back'), [['dual-write', 'enable'], ['rollback']]);
+    // A journal no one can read (a folder in its place) fails status, which reads it whole: a
+    // rollback that asked status whether anything is still not carried back would fail with it.
+    const journal = join(dir, '.deploystate', 'journal.ndjson');
+    await rm(journal);
+    await mkdir(journal);
+    const status = await deploystate(['status', '--json'], { cwd: dir });
+    expect(onlyDocument(status)).toMatchObject({ ok: false, error: { code: 'NOT_A_FILE' } });
+    const again = await deploystate(['rollback'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('holds every write');
+  }, 60_000);
 });

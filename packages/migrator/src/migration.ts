@@ -304,13 +304,22 @@ export class Migration {
    * What a rollback would carry back, for its confirmation: the phase, and the writes journalled
    * since dual-write enable, read from there on (not the whole journal, not the sides). With
    * `{ count: false }` (a dry run: no confirmation) the journal is not read, and both counts are 0.
+   * In leveldb-only, what the last rollback recorded it could not carry back, from the state alone.
    */
   async rollbackScope(options: { count?: boolean } = {}): Promise<RollbackScope> {
     return this.run(async () => {
       const state = await this.state();
       const sinceSeq = state.phase === 'leveldb-only' ? null : state.dualWriteSinceSeq;
       const from = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
-      const scope = { phase: state.phase, paths: this.paths, sinceSeq, writes: 0, keys: 0, fromJson: from === 'json-primary' || from === 'json-only' };
+      const scope = {
+        phase: state.phase,
+        paths: this.paths,
+        sinceSeq,
+        writes: 0,
+        keys: 0,
+        fromJson: from === 'json-primary' || from === 'json-only',
+        notCarriedBack: state.phase === 'leveldb-only' ? (state.rollback?.notCarriedBack ?? []) : [],
+      };
       if (sinceSeq === null || options.count === false) return scope;
       const written = await summarizeJournal(this.journal, sinceSeq);
       return { ...scope, writes: written.writes, keys: written.keys.length };

@@ -346,9 +346,15 @@ export interface RollbackScope {
    * deleting what JSON no longer holds); from dual-write it never changes or deletes a LevelDB record.
    */
   fromJson: boolean;
+  /**
+   * leveldb-only: what the last rollback recorded it could not read on the JSON side
+   * (state.rollback's `notCarriedBack`), as recorded; empty in other phases or when it read
+   * everything. Whether LevelDB still lacks any of it is `status().notCarriedBack`, worth its reads
+   * (the journal, a LevelDB snapshot) only when this is not empty.
+   */
+  notCarriedBack: NotCarriedBack[];
 }
 
-/** A network file a deploy script cannot read now (status): its chain's reads and writes fail until it is mended. */
 /** A network file (`key` its name, with its `chainId`) or one record (`key` its key) a rollback could not read on the JSON side. */
 export interface NotCarriedBack {
   key: string;
@@ -356,6 +362,7 @@ export interface NotCarriedBack {
   code: string;
 }
 
+/** A network file a deploy script cannot read now (status): its chain's reads and writes fail until it is mended. */
 export interface UnreadableNetworkFile {
   file: string;
   chainId: number;

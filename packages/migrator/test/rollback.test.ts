@@ -123,6 +123,8 @@ describe('rollback', () => {
     for (const key of [...leveldbBefore.keys()].filter((k) => k.startsWith('56-') && k !== '56-LookCoin')) expect(leveldb.has(key), key).toBe(true);
     // Only the damaged file holds the teammate's record there: not in LevelDB, and said so (above).
     expect(leveldb.has('56-PulledOn56')).toBe(false);
+    // What a rollback run again reads first, from the state alone: the file, as recorded.
+    expect((await migration.rollbackScope()).notCarriedBack).toEqual([{ key: 'bscmainnet.json', chainId: 56, code: 'MERGE_CONFLICT' }]);
 
     // status says so too, in leveldb-only, for as long as it stands (the runbook's check after an
     // emergency rollback passed over it): the file while it does not parse, then the records of it
@@ -144,6 +146,8 @@ describe('rollback', () => {
     const before = await listing(tempDir());
     const report = await migration.rollback({ emergency: true });
     expect(report).toMatchObject({ from: 'leveldb-only', nothingToDo: true, replayed: 0, puts: 0, deletes: 0 });
+    // No rollback recorded anything it could not carry back: the CLI has no reason to read status.
+    expect((await migration.rollbackScope()).notCarriedBack).toEqual([]);
     expect(await listing(tempDir())).toEqual(before);
     expect((await migration.status()).phase).toBe('leveldb-only');
   });

@@ -30,8 +30,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       const report = await migration.rollback({ emergency, dryRun });
       const left = report.leftBehind;
       if (left === undefined || report.nothingToDo) {
-        // Run again after a rollback that could not read part of JSON: not "holds every write" while LevelDB lacks it.
-        const lacking = (await migration.status()).notCarriedBack;
+        // Run again after a rollback that could not read part of JSON: not "holds every write" while
+        // LevelDB lacks it. Only then is status read (the journal, a LevelDB snapshot): it says what is
+        // still lacking; with nothing recorded, nothing can be.
+        const lacking = scope.notCarriedBack.length > 0 ? (await migration.status()).notCarriedBack : undefined;
         if (lacking) ctx.exitCode = 1;
         ctx.out.result({ ...report, ...(lacking && { notCarriedBack: lacking }) }, () => [
           verdict(
