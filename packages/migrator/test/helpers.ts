@@ -222,6 +222,16 @@ export async function putThroughStore(dir: string, record: DeploymentRecord): Pr
   }
 }
 
+/**
+ * `store`'s writes wait `ms` for a rollback in progress before WRITES_REFUSED, instead of
+ * ROLLING_BACK_WAIT_MS: for a test of the refusal, not of how long it waits (put-known-route keeps that).
+ */
+export function shortRollingBackWait(store: MigrationStateStore, ms: number): void {
+  const writer = (store as unknown as { writer?: { rollingBackWaitMs?: number } }).writer;
+  if (writer === undefined) throw new Error('shortRollingBackWait: the store has no writer to shorten the wait of');
+  writer.rollingBackWaitMs = ms;
+}
+
 /** An empty project in `dir` whose migration is at `phase`: an empty LevelDB, a deployments folder, the state file. */
 export async function emptyProjectIn(dir: string, phase: MigrationPhase): Promise<{ paths: ReturnType<typeof resolvePaths>; files: ReturnType<typeof stateFiles> }> {
   const paths = resolvePaths({ cwd: dir });
