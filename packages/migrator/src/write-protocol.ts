@@ -51,6 +51,8 @@ export interface WriteTarget {
   readonly jsonAwaitsJournal?: boolean;
   /** The fence held across this store's back-to-back writes; without it each write takes the fence itself. */
   readonly fence?: WriteFence;
+  /** How long a write waits for a rollback in progress; ROLLING_BACK_WAIT_MS unless a test shortens it. */
+  readonly rollingBackWaitMs?: number;
 }
 
 /**
@@ -138,7 +140,7 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
-  const until = Date.now() + ROLLING_BACK_WAIT_MS;
+  const until = Date.now() + (t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS);
   const waitedFrom = performance.now();
   while (route.refuseWrites && Date.now() < until) {
     await sleep(20);
@@ -543,7 +545,7 @@ function writesRefused(t: WriteTarget, key: string): StateError {
   return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}: the rollback run by ${describeRunner(runner)} has not finished`, {
     key,
     file: t.files.state,
-    hint: `the rollback did not finish within ${ROLLING_BACK_WAIT_MS / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
+    hint: `the rollback did not finish within ${(t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS) / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
     data: { rollback: { pid: runner.pid, host: runner.host, command: runner.command, since: runner.since } },
   });
 }

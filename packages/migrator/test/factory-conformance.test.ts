@@ -10,7 +10,7 @@ import { MemoryStore, sampleRecord, type DeploymentRecord } from '@deploystate/c
 import { makeTempDir, removeTempDir, stateStoreConformance } from '@deploystate/core/testing';
 import { createStateStore, resolvePaths, stateFiles, type MigrationPhase, type MigrationStateFile } from '../src/index.js';
 import { initialState } from '../src/state.js';
-import { putThroughStore, useTempDir } from './helpers.js';
+import { putThroughStore, shortRollingBackWait, useTempDir } from './helpers.js';
 
 const WRITING_PHASES: MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only'];
 
@@ -105,8 +105,9 @@ describe('what writers and readers see in rolling-back', () => {
   it('refuses every write with WRITES_REFUSED, and neither side changes', async () => {
     const { store, leveldb, json } = await rollingBack('json-only', false);
     const record = sampleRecord(97, 'Other', 'bsctestnet');
-    // Each write waits out the rollback (ROLLING_BACK_WAIT_MS) before it is refused: the four wait
-    // side by side, so the test waits once, not four times.
+    // Each write waits out the rollback before it is refused (here 200 ms, not ROLLING_BACK_WAIT_MS:
+    // put-known-route proves that wait): the four wait side by side, so the test waits once.
+    shortRollingBackWait(store, 200);
     await Promise.all([
       expect(store.put(record)).rejects.toMatchObject({ code: 'WRITES_REFUSED', key: '97-Other' }),
       expect(store.putContract(97, record)).rejects.toMatchObject({ code: 'WRITES_REFUSED' }),
@@ -142,6 +143,7 @@ describe('what writers and readers see in rolling-back', () => {
   it('a writer that started before rolling-back and writes after it is refused too', async () => {
     await migrationFolder(tempDir(), { phase: 'dual-write' }, false);
     const store = createStateStore({ cwd: tempDir(), env: {}, stores: { leveldb: new MemoryStore(), json: new MemoryStore() } });
+    shortRollingBackWait(store, 200);
     await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet'));
     const files = stateFiles(resolvePaths({ cwd: tempDir() }));
     await writeFile(

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { acquireLock, createStateStore } from '../src/index.js';
+import { ROLLING_BACK_WAIT_MS } from '../src/write-protocol.js';
 import { resolvePaths, stateFiles } from '../src/paths.js';
 import { demoMigration, runNode, useTempDir } from './helpers.js';
 
@@ -15,6 +16,7 @@ describe('a put on the route its store last read', () => {
     await migration.close();
     const store = createStateStore({ cwd: tempDir(), env: {} });
     let outcome: unknown;
+    let waited = 0;
     try {
       await store.putContract(97, sampleRecord(97, 'Before', 'bsctestnet', 1));
       expect(store.phase).toBe('json-primary');
@@ -30,10 +32,12 @@ describe('a put on the route its store last read', () => {
       expect(edit.code).toBe(0);
       const fence = await acquireLock(stateFiles(resolvePaths({ cwd: tempDir() })).fence, { purpose: 'a carry-back in this test' });
       try {
+        const asked = Date.now();
         outcome = await store.putContract(97, sampleRecord(97, 'During', 'bsctestnet', 2)).then(
           () => 'ok',
           (e: { code?: string }) => e.code,
         );
+        waited = Date.now() - asked;
       } finally {
         await fence.release();
       }
@@ -41,5 +45,7 @@ describe('a put on the route its store last read', () => {
       await store.close();
     }
     expect(outcome).toBe('WRITES_REFUSED');
+    // The default wait the README promises (the other tests of the refusal shorten it).
+    expect(waited).toBeGreaterThanOrEqual(ROLLING_BACK_WAIT_MS);
   });
 });

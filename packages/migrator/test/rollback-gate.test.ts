@@ -4,16 +4,33 @@
 // LevelDB a paused deploy script holds is LOCKED naming it, before the phase changes.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { canonicalDigest, sampleRecord, sleep } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { hasWaiters, withLock } from '@deploystate/backend-json/lock';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Journal, Migration, stateFiles } from '../src/index.js';
-import { underGateFence } from '../src/fence.js';
+import { GATE_FENCE_WAIT_MS, underGateFence } from '../src/fence.js';
 import { readState, updateState } from '../src/state.js';
 import { sharedStateFile } from '../src/shared-state.js';
 import { demoMigration, putThroughStore, runNode, untilStopped, useTempDir } from './helpers.js';
+
+// While `ms` is set, a gate that names no wait of its own waits that long for the writes in flight
+// instead of GATE_FENCE_WAIT_MS: a test that only needs the LOCKED to come need not sit through 5 s.
+// The first test below keeps the default, the wait the README promises.
+const gateWait = vi.hoisted(() => ({ ms: undefined as number | undefined }));
+vi.mock('../src/fence.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/fence.js')>();
+  return {
+    ...real,
+    underGateFence: <T>(...[files, purpose, work, timeoutMs]: Parameters<typeof real.underGateFence<T>>) =>
+      real.underGateFence(files, purpose, work, timeoutMs ?? gateWait.ms),
+  };
+});
+
+afterEach(() => {
+  gateWait.ms = undefined;
+});
 
 const tempDir = useTempDir('migrator-rollback-gate-');
 
@@ -63,8 +80,11 @@ describe('the rollback gate', () => {
       { type: 'intent', key: '97-InFlight', op: 'put', digest: canonicalDigest(record), record, time: at, pid: process.pid, phase: 'json-primary' },
     ]);
 
+    const asked = performance.now();
     const error = await migration.rollback().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'LOCKED', file: files.fence });
+    // The gate's own wait, not a shortened one: the writes in flight get their 5 s.
+    expect(performance.now() - asked).toBeGreaterThanOrEqual(GATE_FENCE_WAIT_MS);
     expect(String((error as Error).message)).toContain(`97-InFlight (pid ${process.pid}`);
     // Nothing was carried back: left rolling-back, every write would be refused until rollback ran again.
     expect(String((error as Error).message)).toContain('the phase is json-primary again');
@@ -88,6 +108,7 @@ describe('the rollback gate', () => {
   // `from` (json-primary) over it, 3 of 3 runs, so this clone's scripts wrote JSON first again while
   // the team had left it. A stop before the carry-back puts back only the rolling-back it left.
   it('a phase pulled while it waits for the fence stands: LOCKED, the pulled phase left as it is', async () => {
+    gateWait.ms = 1_000;
     const migration = await demoMigration(tempDir(), 'json-primary');
     const files = stateFiles(migration.paths);
     const writer = await holdFenceShared(files.fence);
@@ -100,6 +121,8 @@ describe('the rollback gate', () => {
       const theirs = { from: 'json-primary', startedAt: '2026-01-01T00:00:00.000Z', emergency: false, carriedBack: true, completedAt: '2026-01-01T00:00:01.000Z' };
       await writeFile(`${shared}.pull`, `${JSON.stringify({ ...pulled, phase: 'leveldb-only', rollback: theirs }, null, 2)}\n`);
       await rename(`${shared}.pull`, shared);
+      // Pulled while the rollback still waits for the fence (else this would prove nothing).
+      expect(hasWaiters(files.fence)).toBe(true);
 
       const error = await rollback;
       expect(error).toMatchObject({ code: 'LOCKED', file: files.fence });
@@ -114,6 +137,7 @@ describe('the rollback gate', () => {
 
   // Real processes: a deploy script paused in its JSON write (intent journalled, the fence held).
   it('a deploy script paused mid-write in json-only keeps the rollback out (LOCKED naming it), and once resumed its write lands and a re-run carries it back', async () => {
+    gateWait.ms = 500;
     const migration = await demoMigration(tempDir(), 'json-only');
     const writer = runNode('crash-writer.mjs', [tempDir(), 'stop-before-json', '97', 'Paused', 'bsctestnet']);
     try {

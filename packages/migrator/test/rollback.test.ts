@@ -7,7 +7,7 @@ import { JsonNumber, sampleRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration } from '../src/index.js';
-import { compareDirect, demoMigration, putThroughStore, useTempDir } from './helpers.js';
+import { compareDirect, demoMigration, putThroughStore, shortRollingBackWait, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-rollback-');
 
@@ -225,6 +225,7 @@ describe('rollback', () => {
       s.phase = 'rolling-back';
     });
     const store = createStateStore({ cwd: tempDir(), env: {} });
+    shortRollingBackWait(store, 200);
     await expect(store.putContract(97, sampleRecord(97, 'Refused', 'bsctestnet'))).rejects.toMatchObject({ code: 'WRITES_REFUSED' });
     expect((store as unknown as { route: { reads: string } }).route.reads).toBe('json');
     await store.close();
