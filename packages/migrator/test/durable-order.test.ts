@@ -86,7 +86,15 @@ describe('durable writes of the migrator', () => {
     const store = createStateStore({ cwd: dir, env: {} });
     for (const [chainId, network] of networks) await store.put(sampleRecord(chainId, 'Drained', network, 7));
     recorder.events.length = 0;
-    await store.close();
+    // A folder sync as slow as a busy disk's: the files' renames land while it runs, however far
+    // apart a loaded machine spreads them (each file's own sync is 15 ms; cold code under load
+    // spread four renames past four folder syncs of that length).
+    recorder.slowSyncs.set(paths.deployments, 150);
+    try {
+      await store.close();
+    } finally {
+      recorder.slowSyncs.clear();
+    }
     recorder.mark('closed');
     const events = recorder.events;
     const closed = events.findIndex((e) => e.kind === 'mark' && e.label === 'closed');
