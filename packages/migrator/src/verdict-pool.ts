@@ -102,17 +102,9 @@ function here(request: Pending): void {
 }
 
 /**
- * Jobs a worker holds at a time: the one it runs and the next, waiting in its own queue. Given one
- * at a time, a worker that answered sat idle until this thread's event loop handed it the next job,
- * which it cannot while it works out a file itself (0.2-0.3 s at 20k records): in the CPU profile of
- * a verify at 100k records in five files, the worker sat idle 0.9 s of 2.4 s, 0.3 s of it so.
- */
-const JOBS_PER_WORKER = 2;
-
-/**
- * The workers take jobs from one queue, each up to JOBS_PER_WORKER at a time, an idle worker first:
- * a chain larger than the others delays only its own worker and the one job waiting behind it. While every
- * worker is full, this thread takes the last job waiting, one at a time, from the first job on: it
+ * The workers take jobs from one queue, each the next job once it has answered its last: a chain
+ * larger than the others then delays only its own worker, never a job queued behind it. While every
+ * worker is busy, this thread takes the last job waiting, one at a time, from the first job on: it
  * is a core too. Taking jobs only once the scan was done left it idle for most of verify: the scan
  * reads ahead of the comparison by a few chains only, so it ended when all but the last chain were
  * compared, and at 100k records in five chains one worker ran four of them while this thread waited
@@ -122,7 +114,6 @@ const JOBS_PER_WORKER = 2;
  */
 class WorkerPool {
   private readonly queue: Pending[] = [];
-  // A worker once for each job it may take now: each idle worker before any worker's second turn.
   private readonly idle: WorkerRunner[];
   // Whether this thread is running a job it took.
   private hereBusy = false;
@@ -134,7 +125,7 @@ class WorkerPool {
     private readonly runners: WorkerRunner[],
     private readonly onTaken: () => void,
   ) {
-    this.idle = Array.from({ length: JOBS_PER_WORKER }, () => runners).flat();
+    this.idle = [...runners];
   }
 
   run(task: VerdictTask): Promise<Answer> {
@@ -158,7 +149,7 @@ class WorkerPool {
         this.next();
       });
     }
-    // This thread takes the last job waiting while every worker is full, one at a time (a chain it
+    // This thread takes the last job waiting while every worker is busy, one at a time (a chain it
     // runs holds it until done): the workers take the others from the front as they come free, and
     // the comparison, which takes verdicts in order, needs the front ones first.
     if (!this.hereBusy && this.queue.length > (this.finished ? 0 : 1) && this.idle.length === 0) {

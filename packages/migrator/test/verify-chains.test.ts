@@ -274,10 +274,8 @@ describe('verify as built (its worker threads where chains are large enough)', (
     const { verdictPool } = (await import(new URL('../dist/verdict-pool.js', import.meta.url).href)) as typeof import('../src/verdict-pool.js');
     const jobs = await Promise.all(chains.map(([chainId, network]) => jobOf(paths, chainId, join(paths.deployments, `${network}.json`))));
     const expected = await Promise.all(jobs.map((job) => chainVerdict(job)));
-    // Three jobs on one worker: it holds two (the second waiting in its own queue, so it starts on it
-    // without waiting for this thread); the third waits for it while more may come; finish() hands it
-    // to this thread at once.
-    const three = verdictPool({ threads: 1, threadWorthy: 0 });
+    // Three jobs on two workers: the third waits for them while more may come; finish() hands it to this thread at once.
+    const three = verdictPool({ threads: 2, threadWorthy: 0 });
     try {
       const verdicts = jobs.slice(0, 3).map((job) => three.run(job));
       expect(three.ran).toEqual({ here: 0, threads: 3 });
@@ -287,8 +285,8 @@ describe('verify as built (its worker threads where chains are large enough)', (
     } finally {
       await three.close();
     }
-    // Four on one worker: with the third waiting, this thread takes the fourth at once, before the
-    // scan is done, and holds it until done (one at a time); the third goes to whichever is free first.
+    // Four on one worker: with the second waiting, this thread takes the third at once, before the
+    // scan is done, and holds it until done (one at a time); the others go to whichever is free first.
     const four = verdictPool({ threads: 1, threadWorthy: 0 });
     try {
       const verdicts = jobs.map((job) => four.run(job));
