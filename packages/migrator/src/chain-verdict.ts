@@ -99,14 +99,8 @@ export interface FileVerdict {
   schema: SchemaReport;
   /** Every name the file holds an entry under, in key order. */
   names: string[];
-  /**
-   * Every record printed compactly, one after another in name order (see printedRecord). One string
-   * crosses threads as one copy, and stays out of this thread's young generation: a string per
-   * record (20k a file at 100k records) was copied one by one, then again by each scavenge it lived through.
-   */
-  printed: string;
-  /** Per name: where its record's print ends in `printed`; an entry that is not a record ends where the one before it does (no record prints empty). */
-  ends: Uint32Array;
+  /** Per name: the record printed compactly; null for an entry that is not a record. */
+  texts: Array<string | null>;
   /** Per name: the record's canonical digest; '' for an entry that is not a record. */
   digests: string[];
   /** Per name: the record's timestamp in decimal; '' for an entry that is not a record. */
@@ -123,8 +117,7 @@ export async function fileVerdict(job: FileJob): Promise<FileVerdict> {
     parsed: false,
     schema: { files: 0, errors: [], skipped: [] },
     names: [],
-    printed: '',
-    ends: new Uint32Array(0),
+    texts: [],
     digests: [],
     timestamps: [],
     invalid: [],
@@ -169,34 +162,22 @@ export async function fileVerdict(job: FileJob): Promise<FileVerdict> {
       digests.push(run.digests[k] as string);
     }
   }
-  out.printed = texts.join('');
-  out.ends = new Uint32Array(out.names.length);
   let at = 0;
-  let end = 0;
-  for (let i = 0; i < out.names.length; i++) {
-    const name = out.names[i] as string;
+  for (const name of out.names) {
     const record = records.get(name);
     if (record === undefined) {
       out.invalid.push([name, (invalid.get(name) as { finding: Finding }).finding]);
-      out.ends[i] = end;
+      out.texts.push(null);
       out.digests.push('');
       out.timestamps.push('');
       continue;
     }
-    end += (texts[at] as string).length;
-    out.ends[i] = end;
+    out.texts.push(texts[at] as string);
     out.digests.push(digests[at] as string);
     out.timestamps.push(String(record.timestamp));
     at++;
   }
   return out;
-}
-
-/** The compact print of the record under the file's `at`-th name; null for an entry that is not a record. */
-export function printedRecord(file: FileVerdict, at: number): string | null {
-  const start = at === 0 ? 0 : (file.ends[at - 1] as number);
-  const end = file.ends[at] as number;
-  return end === start ? null : file.printed.slice(start, end);
 }
 // Records printed and digested per native call (the print itself goes a few hundred to a call).
 const PRINT_RUN = 512;
@@ -239,7 +220,7 @@ export function walkChain(job: ChainJob, file: FileVerdict | undefined): ChainVe
     const name = (order <= 0 ? leftName : rightName) as string;
     const raw = order <= 0 ? (job.raws[l] as string) : undefined;
     // The file's entry of this name: a record's text, or null for an entry that is not a record.
-    const text = order >= 0 ? printedRecord(file as FileVerdict, r) : undefined;
+    const text = order >= 0 ? (file as FileVerdict).texts[r] : undefined;
     if (text === null) verdict.rightInvalid.push((file as FileVerdict).invalid[notRecord++] as [string, Finding]);
     let left = '';
     let right = '';
@@ -247,8 +228,7 @@ export function walkChain(job: ChainJob, file: FileVerdict | undefined): ChainVe
     if (typeof text === 'string') {
       right = (file as FileVerdict).digests[r] as string;
       left = raw === undefined ? '' : raw === text ? right : decodeLeft(name, raw);
-      // Its own copy: a slice of the file's print would hold all of it for as long as the difference is listed.
-      if (left !== right) rightText = JSON.parse(JSON.stringify(text)) as string;
+      if (left !== right) rightText = text;
     } else if (raw !== undefined) {
       left = decodeLeft(name, raw);
     }
