@@ -276,7 +276,7 @@ export function parseLosslessDocument(text: string, options: ParseOptions = {}):
     const commas = parsedCommas;
     separators = 0;
     // The count walks every array and object too, checking their depth (before parseReference recurses).
-    return { value, plain, commas, keys: countKeys(value, 1) };
+    return { value, plain, commas, keys: countKeys(value, 1, !plain) };
   });
   // Each comma outside a string separates two written members or items, so a text's commas are
   // those separators plus any inside strings. A key written twice writes one separator more than
@@ -291,19 +291,20 @@ export function parseLosslessDocument(text: string, options: ParseOptions = {}):
 // commas that separate them in text that writes no key twice.
 let separators = 0;
 
-function countKeys(value: unknown, depth: number): number {
-  if (typeof value !== 'object' || value === null || isJsonNumber(value)) return 0;
+/** `exact`: the value may hold JsonNumbers (a parse that was not plain); a plain one is not asked, object by object (a look-up of a symbol each). */
+function countKeys(value: unknown, depth: number, exact: boolean): number {
+  if (typeof value !== 'object' || value === null || (exact && isJsonNumber(value))) return 0;
   if (depth > MAX_JSON_DEPTH) throw new TooDeep();
   let count = 0;
   if (Array.isArray(value)) {
     if (value.length > 0) separators += value.length - 1;
-    for (let i = 0; i < value.length; i++) count += countKeys(value[i], depth + 1);
+    for (let i = 0; i < value.length; i++) count += countKeys(value[i], depth + 1, exact);
     return count;
   }
   let keys = 0;
   for (const key in value) {
     keys++;
-    count += countKeys((value as Record<string, unknown>)[key], depth + 1);
+    count += countKeys((value as Record<string, unknown>)[key], depth + 1, exact);
   }
   if (keys > 0) separators += keys - 1;
   return count + keys;

@@ -263,15 +263,6 @@ export function fileOf(ctx: CoownedContext, chainId: number): string {
   return join(ctx.deployments, ctx.registry.fileName(chainId));
 }
 
-/** The baseline's entries with the unfolded ones over them, in the baseline's order (no copy of the whole baseline). */
-export function* mergedEntries(baseline: Baseline, unfolded: ReadonlyMap<string, WrittenEntry>): Generator<[string, WrittenEntry]> {
-  const written = baseline.written;
-  for (const key in written) {
-    if (Object.hasOwn(written, key)) yield [key, unfolded.get(key) ?? (written[key] as WrittenEntry)];
-  }
-  for (const [key, entry] of unfolded) if (!Object.hasOwn(written, key)) yield [key, entry];
-}
-
 /** Baselines this process folded, by file, with the signature of the file they were read from. */
 const foldedCache = new Map<string, { signature: string; baseline: Baseline }>();
 

@@ -9,8 +9,8 @@ import {
   fold,
   networkFileText,
   foldedBaseline,
-  mergedEntries,
   updateBaseline,
+  type Baseline,
   type BaselineAhead,
   type CoownedContext,
   type OpenWrite,
@@ -63,7 +63,7 @@ export interface FilesCheck {
 async function checkChain(
   ctx: CoownedContext,
   chainId: number,
-  expected: Array<[string, string, WrittenEntry]>,
+  expected: ChainWrites,
   out: FilesCheck,
   known?: KnownFileDigests,
   open?: ReadonlyMap<string, OpenWrite[]>,
@@ -90,7 +90,10 @@ async function checkChain(
   // The store's writes the file lacks or holds changed (not newer): lost, unless a commit removed or
   // changed them (looked up in git once per file, only when there are such keys).
   const lost: Array<{ key: string; contractName: string; entry: WrittenEntry; now: string | undefined }> = [];
-  for (const [key, contractName, entry] of expected) {
+  for (let i = 0; i < expected.keys.length; i++) {
+    const key = expected.keys[i] as string;
+    const contractName = expected.names[i] as string;
+    const entry = expected.entries[i] as WrittenEntry;
     out.checked++;
     const found = records.get(contractName);
     // A write with no outcome yet (in flight, or cut off before its outcome) may be what the file
@@ -133,21 +136,50 @@ async function checkChain(
   }
 }
 
+/** One chain's entries of the baseline: key, contract name and entry, by position. */
+interface ChainWrites {
+  keys: string[];
+  names: string[];
+  entries: WrittenEntry[];
+}
+
+/**
+ * The baseline's entries with the unfolded ones over them, by chain, in the baseline's order (only
+ * `chains` when given). The baseline lists a chain's keys together, so a key is parsed only where
+ * the chain changes; the keys after it that start with its chain's prefix share its parse. At 100k
+ * records in five chains this took 82-154 ms of CPU with a parse and a tuple per key, 47-85 ms so.
+ */
+function writesByChain(baseline: Baseline, unfolded: ReadonlyMap<string, WrittenEntry>, chains?: ReadonlySet<number>): Map<number, ChainWrites> {
+  const byChain = new Map<number, ChainWrites>();
+  // The last key's chain: its prefix, and its entries (undefined for a chain left out).
+  let prefix: string | undefined;
+  let list: ChainWrites | undefined;
+  const add = (key: string, entry: WrittenEntry): void => {
+    if (prefix === undefined || key.length <= prefix.length || !key.startsWith(prefix)) {
+      const { chainId } = parseKey(key);
+      prefix = `${chainId}-`;
+      list = chains !== undefined && !chains.has(chainId) ? undefined : byChain.get(chainId);
+      if (list === undefined && (chains === undefined || chains.has(chainId))) byChain.set(chainId, (list = { keys: [], names: [], entries: [] }));
+    }
+    if (list === undefined) return;
+    list.keys.push(key);
+    list.names.push(key.slice(prefix.length));
+    list.entries.push(entry);
+  };
+  const written = baseline.written;
+  for (const key in written) {
+    if (Object.hasOwn(written, key)) add(key, (unfolded.size === 0 ? undefined : unfolded.get(key)) ?? (written[key] as WrittenEntry));
+  }
+  for (const [key, entry] of unfolded) if (!Object.hasOwn(written, key)) add(key, entry);
+  return byChain;
+}
+
 async function checkEntries(
   ctx: CoownedContext,
-  entries: Iterable<[string, WrittenEntry]>,
-  chains?: ReadonlySet<number>,
+  byChain: ReadonlyMap<number, ChainWrites>,
   known?: KnownFileDigests,
   open?: ReadonlyMap<string, OpenWrite[]>,
 ): Promise<FilesCheck> {
-  const byChain = new Map<number, Array<[string, string, WrittenEntry]>>();
-  for (const [key, entry] of entries) {
-    const { chainId, contractName } = parseKey(key);
-    if (chains && !chains.has(chainId)) continue;
-    let list = byChain.get(chainId);
-    if (!list) byChain.set(chainId, (list = []));
-    list.push([key, contractName, entry]);
-  }
   const out: FilesCheck = { findings: [], changedElsewhere: [], checked: 0, adopted: [] };
   for (const [chainId, expected] of [...byChain].sort((a, b) => a[0] - b[0])) await checkChain(ctx, chainId, expected, out, known, open);
   out.findings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -162,7 +194,7 @@ export async function checkFiles(ctx: CoownedContext, chains?: ReadonlySet<numbe
   if (!existsSync(ctx.journal.file)) return noCheck(); // the store never wrote a network file here
   const seen = await ctx.journal.lastSeq();
   const { baseline, unfolded, open } = await foldedBaseline(ctx);
-  const result = await withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), chains, undefined, open), seen);
+  const result = await withoutWrittenSince(ctx, await checkEntries(ctx, writesByChain(baseline, unfolded, chains), undefined, open), seen);
   // Kept in this process's folded baseline (not recorded: a read-only check writes nothing).
   adoptCutOff(baseline, result);
   return result;
@@ -220,7 +252,7 @@ export async function checkFilesAndRecord(
       const open = new Map<string, OpenWrite[]>();
       const seen = seenBefore ?? (await ctx.journal.lastSeq());
       const unfolded = await fold(ctx.journal, baseline, folded, open);
-      const result = await withoutWrittenSince(ctx, await checkEntries(ctx, mergedEntries(baseline, unfolded), undefined, known, open), seen);
+      const result = await withoutWrittenSince(ctx, await checkEntries(ctx, writesByChain(baseline, unfolded), known, open), seen);
       for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
       adoptCutOff(baseline, result);
       changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0 || result.adopted.length > 0;
