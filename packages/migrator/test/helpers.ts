@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, inject } from 'vitest';
-import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
@@ -142,10 +143,9 @@ export type DemoStage = 'created' | 'dual-write' | 'copied' | 'json-primary' | '
 
 /**
  * The demo store in `dir` and a Migration on it, walked to `stage` (json-primary needs a clean verify).
- * Past 'created', the walk is made once per run and stage (demoTemplate) and copied into `dir`:
- * the walk took a quarter of the suite's test time, made again by most tests, and then 0.6-0.9 s
- * in each of some 20 files. The Migration returned is opened on the copy, as each CLI command opens
- * one; the copy's folder is the test's own.
+ * Past 'created', the walk is made once per test file and stage (demoTemplate) and copied into `dir`:
+ * the walk took a quarter of the suite's test time, made again by most tests. The Migration returned
+ * is opened on the copy, as each CLI command opens one; the copy's folder is the test's own.
  */
 export async function demoMigration(dir: string, stage: DemoStage = 'created'): Promise<Migration> {
   if (stage === 'created') {
@@ -169,43 +169,33 @@ export async function demoMigration(dir: string, stage: DemoStage = 'created'): 
 }
 
 const execFileAsync = promisify(execFile);
+// Taken when this module loads: a test may point TMPDIR at a folder whose contents it checks.
+const templateTmp = tmpdir();
 const demoTemplates = new Map<DemoStage, Promise<string>>();
+const templateRoots: Promise<string>[] = [];
 
-/**
- * The demo walked to `stage` in the run's templates folder (demo-templates-root.ts), its Migration
- * closed: made by the first test file of the run that asks for it, found by every later one.
- */
+/** The demo walked to `stage` in a folder of its own, its Migration closed; made at the first call of the test file. */
 function demoTemplate(stage: DemoStage): Promise<string> {
   let template = demoTemplates.get(stage);
   if (template === undefined) {
-    template = madeOnce(stage);
+    const root = mkdtemp(join(templateTmp, 'migrator-demo-template-'));
+    templateRoots.push(root);
+    template = (async () => {
+      const dir = join(await root, 'project');
+      await createDemo(dir);
+      await (await walkTo(await Migration.open({ cwd: dir }), stage, acknowledgeAll)).close();
+      return dir;
+    })();
     demoTemplates.set(stage, template);
   }
   return template;
 }
 
-async function madeOnce(stage: DemoStage): Promise<string> {
-  const dir = join(inject('demoTemplatesRoot'), stage);
-  if (existsSync(dir)) return dir;
-  // Walked in a folder of its own, then renamed into place whole: a file running beside this one
-  // never copies a template half made.
-  const building = await mkdtemp(`${dir}.building-`);
-  const project = join(building, 'project');
-  await createDemo(project);
-  await (await walkTo(await Migration.open({ cwd: project }), stage, acknowledgeAll)).close();
-  // The copy's progress names the file it was at by its path: the template's, once renamed.
-  const progress = stateFiles(resolvePaths({ cwd: project })).progress;
-  const text = await readFile(progress, 'utf8').catch(() => undefined);
-  if (text !== undefined) await writeFile(progress, text.replaceAll(project, dir));
-  try {
-    await rename(project, dir);
-  } catch (error) {
-    // A file running beside this one made it first: theirs is the same walk.
-    if (!existsSync(dir)) throw error;
-  }
-  await removeTempDir(building);
-  return dir;
-}
+afterAll(async () => {
+  await Promise.allSettled(demoTemplates.values());
+  demoTemplates.clear();
+  for (const root of templateRoots.splice(0)) await removeTempDir(await root);
+});
 
 /** `migration` walked the runbook's way to `stage`; the cut-over acknowledges what `acknowledge` lists. */
 async function walkTo(migration: Migration, stage: DemoStage, acknowledge: (migration: Migration) => Promise<string[]>): Promise<Migration> {
