@@ -73,7 +73,7 @@ describe('durable writes of the migrator', () => {
   // A dual-write script's close drains the outbox into every network file its puts touched, side
   // by side. Each file's folder sync had to start after its own rename; one sync per file made a
   // close of puts to several networks wait for as many folder syncs (runbook 2.3's session row).
-  it('a dual-write close: every network file written is synced before its rename, and a folder sync started after the renames ends before close returns, shared by the files', async () => {
+  it('a dual-write drain of four networks: every network file written is synced before its rename, and a folder sync started after the renames ends before close returns, shared by the files', async () => {
     const dir = tempDir();
     await (await demoMigration(dir, 'copied')).close();
     const paths = resolvePaths({ cwd: dir });
@@ -84,11 +84,13 @@ describe('durable writes of the migrator', () => {
       [10, 'optimismmainnet'],
     ] as const;
     const store = createStateStore({ cwd: dir, env: {} });
-    for (const [chainId, network] of networks) await store.put(sampleRecord(chainId, 'Drained', network, 7));
+    // One batch: its entries drain in one round, the four files side by side. Four puts one after
+    // another could each be drained in a round of its own (a drain starts 5 ms after the last put,
+    // and a put on a loaded machine takes longer), one folder sync each: CI saw four.
+    await store.putMany(networks.map(([chainId, network]) => sampleRecord(chainId, 'Drained', network, 7)));
     recorder.events.length = 0;
     // A folder sync as slow as a busy disk's: the files' renames land while it runs, however far
-    // apart a loaded machine spreads them (each file's own sync is 15 ms; cold code under load
-    // spread four renames past four folder syncs of that length).
+    // apart a loaded machine spreads them (each file's own sync is held 15 ms here).
     recorder.slowSyncs.set(paths.deployments, 150);
     try {
       await store.close();
