@@ -158,8 +158,9 @@ function writesByChain(baseline: Baseline, unfolded: ReadonlyMap<string, Written
     if (prefix === undefined || key.length <= prefix.length || !key.startsWith(prefix)) {
       const { chainId } = parseKey(key);
       prefix = `${chainId}-`;
-      list = chains !== undefined && !chains.has(chainId) ? undefined : byChain.get(chainId);
-      if (list === undefined && (chains === undefined || chains.has(chainId))) byChain.set(chainId, (list = { keys: [], names: [], entries: [] }));
+      const wanted = chains === undefined || chains.has(chainId);
+      list = wanted ? byChain.get(chainId) : undefined;
+      if (wanted && list === undefined) byChain.set(chainId, (list = { keys: [], names: [], entries: [] }));
     }
     if (list === undefined) return;
     list.keys.push(key);

@@ -454,24 +454,30 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // get and has take the caller's chainId and name straight to the side: the key is built only to
   // validate them, never parsed back (the base class opens a never-opened store first).
   override get(chainId: number, contractName: string): Promise<DeploymentRecord | null> {
-    // A record JSON holds in memory, on a route the phase stat shows current, is answered with no
-    // async frame (readNow); an absent one still goes through the lost-write check.
+    return this.lookUp('get', chainId, contractName);
+  }
+
+  override has(chainId: number, contractName: string): Promise<boolean> {
+    return this.lookUp('has', chainId, contractName).then((record) => record !== null);
+  }
+
+  /**
+   * get and has: a record JSON holds in memory, on a route the phase stat shows current, is
+   * answered with no async frame (readNow); an absent one still goes through the lost-write check,
+   * without reading memory again; anything else takes the full read.
+   */
+  private lookUp(operation: 'get' | 'has', chainId: number, contractName: string): Promise<DeploymentRecord | null> {
     let absent = false;
-    const held = this.timedNow('get', () => {
+    const held = this.timedNow(operation, () => {
       const now = this.readNow(chainId, contractName);
       absent = now === null;
       return now ?? undefined;
     });
     if (held !== undefined) return Promise.resolve(held);
-    return this.timed('get', () => {
+    return this.timed(operation, () => {
       const key = recordKey(chainId, contractName);
       return absent ? this.absentInJson(key, chainId) : this.read(key, chainId, contractName);
     });
-  }
-
-  override has(chainId: number, contractName: string): Promise<boolean> {
-    if (this.timedNow('has', () => this.readNow(chainId, contractName) ?? undefined) !== undefined) return Promise.resolve(true);
-    return this.timed('has', async () => (await this.read(recordKey(chainId, contractName), chainId, contractName)) !== null);
   }
 }
 

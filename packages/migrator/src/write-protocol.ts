@@ -140,7 +140,7 @@ export async function writeThrough(t: WriteTarget, w: Write, attempt = 0): Promi
   }
   let route = await currentRoute(t);
   // A rollback in progress: wait for it to end (bounded), then write by the phase it leaves.
-  const until = Date.now() + (t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS);
+  const until = Date.now() + rollingBackWaitMs(t);
   const waitedFrom = performance.now();
   while (route.refuseWrites && Date.now() < until) {
     await sleep(20);
@@ -532,6 +532,10 @@ const JSON_PRIMARY_TURN_WAIT_MS = 30_000;
  * the process that runs it (who to wait for), or saying that none does: a rollback that stopped
  * keeps writes refused until `deploystate rollback` runs again.
  */
+function rollingBackWaitMs(t: WriteTarget): number {
+  return t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS;
+}
+
 function writesRefused(t: WriteTarget, key: string): StateError {
   const runner = rollbackRunner(t.files);
   const phase = t.watcher.state.phase;
@@ -545,7 +549,7 @@ function writesRefused(t: WriteTarget, key: string): StateError {
   return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}: the rollback run by ${describeRunner(runner)} has not finished`, {
     key,
     file: t.files.state,
-    hint: `the rollback did not finish within ${(t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS) / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
+    hint: `the rollback did not finish within ${rollingBackWaitMs(t) / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
     data: { rollback: { pid: runner.pid, host: runner.host, command: runner.command, since: runner.since } },
   });
 }

@@ -108,9 +108,8 @@ describe('the rollback gate', () => {
   // `from` (json-primary) over it, 3 of 3 runs, so this clone's scripts wrote JSON first again while
   // the team had left it. A stop before the carry-back puts back only the rolling-back it left.
   it('a phase pulled while it waits for the fence stands: LOCKED, the pulled phase left as it is', async () => {
-    // The gate's own wait: the pull below must land while it still waits, on a loaded machine too
-    // (1 s was not enough in CI beside the other suites).
-    gateWait.ms = GATE_FENCE_WAIT_MS;
+    // The gate's own wait (gateWait left unset): the pull below must land while it still waits, on
+    // a loaded machine too (1 s was not enough in CI beside the other suites).
     const migration = await demoMigration(tempDir(), 'json-primary');
     const files = stateFiles(migration.paths);
     const writer = await holdFenceShared(files.fence);
