@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
+import { TEST_FILES_AT_ONCE } from '../../vitest.shared';
 
-export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 30_000 } });
+export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 30_000, maxWorkers: TEST_FILES_AT_ONCE } });

@@ -115,7 +115,9 @@ describe('the rollback gate', () => {
     const writer = await holdFenceShared(files.fence);
     try {
       const rollback = migration.rollback().catch((e: unknown) => e);
-      while ((await readState(files)).phase !== 'rolling-back') await sleep(20);
+      // Rolling back, and waiting at the fence (it writes the phase before it asks for the fence:
+      // under load the pull could otherwise land in between, and the check below fail).
+      while ((await readState(files)).phase !== 'rolling-back' || !hasWaiters(files.fence)) await sleep(20);
       // git replaces the file by rename: the teammate's finished rollback.
       const shared = sharedStateFile(files.stateDir);
       const pulled = JSON.parse(await readFile(shared, 'utf8')) as Record<string, unknown>;
