@@ -13,13 +13,13 @@ import { cleanRecord, put, render, stateDocument } from './helpers.js';
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const exec = promisify(execFile);
 
-async function runBin(args: string[], cwd: string): Promise<{ code: number; stdout: string }> {
+async function runBin(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    return { code: 0, stdout };
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
   } catch (error) {
-    const e = error as { code?: number; stdout: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout };
+    const e = error as { code?: number; stdout: string; stderr: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
   }
 }
 
@@ -68,7 +68,7 @@ describe('the project config', () => {
 
   it('a config named on the command line that does not exist is INVALID_CONFIG naming it', async () => {
     const run = await runBin(['--config', 'missing.json', '--json'], dir);
-    expect(run.code).toBe(2);
+    expect(run.code, `${run.stdout}${run.stderr}`).toBe(2);
     expect(errorOf(run.stdout)).toMatchObject({ code: 'INVALID_CONFIG', file: join(dir, 'missing.json') });
   });
 });
