@@ -20,6 +20,7 @@ import { applyRepair, coownedContext, moveBaseline, planRepair, type RepairOptio
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
 import { quietPoint } from './written-since.js';
+import { notCarriedBackEntry } from './not-carried-back.js';
 import { drainForGate } from './outbox-status.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
@@ -318,7 +319,7 @@ export class Migration {
         writes: 0,
         keys: 0,
         fromJson: from === 'json-primary' || from === 'json-only',
-        notCarriedBack: state.phase === 'leveldb-only' ? (state.rollback?.notCarriedBack ?? []) : [],
+        notCarriedBack: state.phase === 'leveldb-only' ? (state.rollback?.notCarriedBack ?? []).map(notCarriedBackEntry) : [],
       };
       if (sinceSeq === null || options.count === false) return scope;
       const written = await summarizeJournal(this.journal, sinceSeq);

@@ -4,7 +4,25 @@
 import { join } from 'node:path';
 import { readStateFile, stateFileProblem } from '@deploystate/backend-json/state-file';
 import { isStateError, keyOf, parseKey, type StateStore } from '@deploystate/core';
-import type { MigrationStatus, NotCarriedBack } from './types.js';
+import type { MigrationStatus, NotCarriedBack, RecordedNotCarriedBack } from './types.js';
+
+/**
+ * An entry of what a rollback could not read, as the state records it: with the keys of it LevelDB
+ * holds once the carry-back is done (`after`, LevelDB's keys then), so that a key deleted from
+ * LevelDB later is not taken for one left behind.
+ */
+export function recordNotCarriedBack(entry: NotCarriedBack, after: ReadonlyMap<string, unknown> | undefined): RecordedNotCarriedBack {
+  const recorded = notCarriedBackEntry(entry);
+  if (after === undefined) return recorded;
+  if (recorded.chainId === undefined) return { ...recorded, inLevelDb: after.has(recorded.key) ? [recorded.key] : [] };
+  const chain = `${recorded.chainId}-`;
+  return { ...recorded, inLevelDb: [...after.keys()].filter((key) => key.startsWith(chain)) };
+}
+
+/** An entry as rollbackScope() and status() show it: the file or key and its code (what LevelDB held stays in the state). */
+export function notCarriedBackEntry({ key, chainId, code }: NotCarriedBack): NotCarriedBack {
+  return { key, code, ...(chainId !== undefined && { chainId }) };
+}
 
 /**
  * Each entry of `entries` (state.rollback's `notCarriedBack`) LevelDB still lacks, with why:
@@ -12,19 +30,25 @@ import type { MigrationStatus, NotCarriedBack } from './types.js';
  * - a network file: while it cannot be read (its code as the store names it), or, once it reads,
  *   while LevelDB lacks any of its records (`missing`, keys `skip` names aside). A file no longer
  *   there holds nothing left to carry back.
+ * A key LevelDB held once the rollback was done (`inLevelDb`) and lacks now was deleted there
+ * since: it is not listed.
  * undefined when nothing is left.
  */
 export async function stillNotCarriedBack(
-  entries: readonly NotCarriedBack[],
+  entries: readonly RecordedNotCarriedBack[],
   deployments: string,
   leveldb: StateStore,
   skip: ReadonlySet<string>,
 ): Promise<MigrationStatus['notCarriedBack']> {
   const out: NonNullable<MigrationStatus['notCarriedBack']> = [];
-  for (const entry of entries) {
+  for (const recorded of entries) {
+    const entry = notCarriedBackEntry(recorded);
+    // A hand-edited state may hold anything here: only a list of keys counts.
+    const held = new Set(Array.isArray(recorded.inLevelDb) ? recorded.inLevelDb : []);
     if (entry.chainId === undefined) {
       const { chainId, contractName } = parseKey(entry.key);
-      if (!(await leveldb.has(chainId, contractName))) out.push({ ...entry, reason: `LevelDB lacks ${entry.key}, whose JSON entry could not be read (${entry.code})` });
+      if (!held.has(entry.key) && !(await leveldb.has(chainId, contractName)))
+        out.push({ ...entry, reason: `LevelDB lacks ${entry.key}, whose JSON entry could not be read (${entry.code})` });
       continue;
     }
     const file = join(deployments, entry.key);
@@ -40,7 +64,7 @@ export async function stillNotCarriedBack(
       continue;
     }
     const have = new Set((await leveldb.list(entry.chainId)).map(keyOf));
-    const missing = records.filter((key) => !have.has(key) && !skip.has(key));
+    const missing = records.filter((key) => !have.has(key) && !skip.has(key) && !held.has(key));
     if (missing.length > 0) out.push({ ...entry, reason: `${missing.length} record(s) of ${file} are not in LevelDB`, missing });
   }
   return out.length > 0 ? out : undefined;

@@ -32,6 +32,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
+import { recordNotCarriedBack } from './not-carried-back.js';
 import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
@@ -677,7 +678,7 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
       carriedBack: true,
       completedAt: isoNow(ctx),
       // Named by file name, not path: state.json is shared through git.
-      ...(plan.unreadable && { notCarriedBack: plan.unreadable.map(({ key, chainId, code }) => ({ key, code, ...(chainId !== undefined && { chainId }) })) }),
+      ...(plan.unreadable && { notCarriedBack: plan.unreadable.map((entry) => recordNotCarriedBack(entry, plan.after)) }),
     };
     s.phase = 'leveldb-only';
     clearMigrationEvidence(s);

@@ -110,7 +110,7 @@ export interface MigrationStateFile {
      * this clone's journalled writes were carried back there; `status` lists each until LevelDB
      * holds what it holds (see MigrationStatus.notCarriedBack).
      */
-    notCarriedBack?: NotCarriedBack[];
+    notCarriedBack?: RecordedNotCarriedBack[];
   } | null;
   /** Why the state is diverged: the journal entry that marked it. */
   divergedBy?: { seq: number; key: string; at: string } | null;
@@ -360,6 +360,16 @@ export interface NotCarriedBack {
   key: string;
   chainId?: number;
   code: string;
+}
+
+/** A NotCarriedBack as the state records it. */
+export interface RecordedNotCarriedBack extends NotCarriedBack {
+  /**
+   * The keys LevelDB held once that rollback was done, of the file's chain (or the record's own
+   * key): one LevelDB lacks later was deleted there since, not left behind. Absent in states
+   * recorded before it was.
+   */
+  inLevelDb?: string[];
 }
 
 /** A network file a deploy script cannot read now (status): its chain's reads and writes fail until it is mended. */

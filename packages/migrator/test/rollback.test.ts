@@ -136,6 +136,12 @@ describe('rollback', () => {
     expect((await migration.status()).notCarriedBack).toEqual([expect.objectContaining({ key: 'bscmainnet.json', missing: ['56-PulledOn56'] })]);
     const importing = new LevelDbStore({ path: migration.paths.leveldb, idleCloseMs: 0 });
     await importing.open();
+    // A record of that chain LevelDB held once the rollback was done, deleted there since by a
+    // deploy script: the file still holds it, and it was never left behind.
+    expect(await importing.delete(56, 'MineOn56')).toBe(true);
+    await importing.close();
+    expect((await migration.status()).notCarriedBack).toEqual([expect.objectContaining({ key: 'bscmainnet.json', missing: ['56-PulledOn56'] })]);
+    await importing.open();
     await importing.put(sampleRecord(56, 'PulledOn56', 'bscmainnet', 7));
     await importing.close();
     expect((await migration.status()).notCarriedBack).toBeUndefined();
