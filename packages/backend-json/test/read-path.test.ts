@@ -1,8 +1,7 @@
 // The read side's shortcuts keep what a read promises: a record handed out is the caller's own,
 // however deep it is changed, and a get by chain and name answers as the key would.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { sleep } from '@deploystate/core';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
 import { copyData } from '../src/copy.js';
@@ -66,8 +65,17 @@ describe('the read path', () => {
       const record = { ...vault };
       await store.put(record);
       const file = store.fileFor(56);
-      // Past the same-tick window: the next get keeps an entry that one stat can vouch for.
-      while (Date.now() - (await stat(file)).mtimeMs < 60) await sleep(10);
+      // Stamped ahead of the clock (a change within the tick of a read looks so to a stat): get()
+      // reads it, and one stat still cannot vouch for it, so memory does not answer. (The file's
+      // own times set it, not how long the put took: under load a put's look at its file can come
+      // after its tick, and memory rightly answered.)
+      const ahead = new Date(Date.now() + 60_000);
+      await utimes(file, ahead, ahead);
+      expect(await store.get(56, 'Vault')).toEqual(record);
+      expect(store.getCached(56, 'Vault')).toBeUndefined();
+      // Long unchanged (stamped a minute ago): a new stat, so get() looks again, and memory answers after it.
+      const past = new Date(Date.now() - 60_000);
+      await utimes(file, past, past);
       expect(store.getCached(56, 'Vault')).toBeUndefined();
       expect(await store.get(56, 'Vault')).toEqual(record);
       expect(store.getCached(56, 'Vault')).toEqual(record);
