@@ -527,15 +527,16 @@ const JSON_PRIMARY_TURN = 'json-primary-write-';
 /** How long a json-primary write waits for its turn: the holder's JSON lock wait and LevelDB hand-over wait, and some. */
 const JSON_PRIMARY_TURN_WAIT_MS = 30_000;
 
+/** How long a write waits for a rollback in progress to end (a test may shorten it on its target). */
+function rollingBackWaitMs(t: WriteTarget): number {
+  return t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS;
+}
+
 /**
  * WRITES_REFUSED for a write that waited for a rollback in progress as long as writes wait, naming
  * the process that runs it (who to wait for), or saying that none does: a rollback that stopped
  * keeps writes refused until `deploystate rollback` runs again.
  */
-function rollingBackWaitMs(t: WriteTarget): number {
-  return t.rollingBackWaitMs ?? ROLLING_BACK_WAIT_MS;
-}
-
 function writesRefused(t: WriteTarget, key: string): StateError {
   const runner = rollbackRunner(t.files);
   const phase = t.watcher.state.phase;

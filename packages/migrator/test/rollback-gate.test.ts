@@ -116,8 +116,10 @@ describe('the rollback gate', () => {
     try {
       const rollback = migration.rollback().catch((e: unknown) => e);
       // Rolling back, and waiting at the fence (it writes the phase before it asks for the fence:
-      // under load the pull could otherwise land in between, and the check below fail).
-      while ((await readState(files)).phase !== 'rolling-back' || !hasWaiters(files.fence)) await sleep(20);
+      // under load the pull could otherwise land in between, and the check below fail). Bounded by
+      // the gate's own wait: past it the rollback has given up.
+      const until = Date.now() + GATE_FENCE_WAIT_MS;
+      while (((await readState(files)).phase !== 'rolling-back' || !hasWaiters(files.fence)) && Date.now() < until) await sleep(20);
       // git replaces the file by rename: the teammate's finished rollback.
       const shared = sharedStateFile(files.stateDir);
       const pulled = JSON.parse(await readFile(shared, 'utf8')) as Record<string, unknown>;
