@@ -239,8 +239,9 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // Every read is checked against a stat of the file that decides its route (phase.json, or state.json
   // too for a state without it; PhaseWatcher.routeUnchanged) taken after the read started (see
   // readAhead), so a phase change completed before the call is always followed; a re-read only when it changed.
-  private async read(key: string, chainId: number, contractName: string): Promise<DeploymentRecord | null> {
-    const now = this.readNow(chainId, contractName);
+  // `memoryTried`: the caller asked readNow already (get and has), so memory is not asked again.
+  private async read(key: string, chainId: number, contractName: string, memoryTried = false): Promise<DeploymentRecord | null> {
+    const now = memoryTried ? undefined : this.readNow(chainId, contractName);
     if (now !== undefined) return now ?? this.absentInJson(key, chainId);
     const ahead = this.readAhead(chainId, contractName);
     let route: Route | undefined;
@@ -476,7 +477,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     if (held !== undefined) return Promise.resolve(held);
     return this.timed(operation, () => {
       const key = recordKey(chainId, contractName);
-      return absent ? this.absentInJson(key, chainId) : this.read(key, chainId, contractName);
+      return absent ? this.absentInJson(key, chainId) : this.read(key, chainId, contractName, true);
     });
   }
 }
