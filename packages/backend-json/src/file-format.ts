@@ -6,6 +6,7 @@ import {
   StateError,
   assertDeploymentRecord,
   compareKeys,
+  duplicateKeyError,
   finding,
   loneSurrogateAt,
   invalidValueFinding,
@@ -54,28 +55,6 @@ const BOM = '\uFEFF';
  */
 export function assertRewritable(model: StateFileModel, file: string): void {
   if (model.duplicate) throw duplicateKeyError(file, model.duplicate);
-}
-
-/**
- * The DUPLICATE_KEY error for a key a file names twice (parseLosslessDocument's `duplicate`), with
- * the line and column of the second occurrence. `source` names the text when it is not the file
- * itself (one side of a merge), `outcome` what was not done.
- */
-export function duplicateKeyError(
-  file: string,
-  duplicate: DuplicateKey,
-  {
-    source = file,
-    outcome = 'the file is not rewritten, as that would drop one value',
-    hint = 'remove one of the two entries by hand, then write again',
-  } = {},
-): StateError {
-  const { key, pointer, position } = duplicate;
-  return new StateError(
-    ErrorCodes.DUPLICATE_KEY,
-    `${source}: key ${JSON.stringify(key)} appears twice in ${pointer || 'the top-level object'} (line ${position.line}, column ${position.column}); ${outcome}`,
-    { file, position, hint },
-  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

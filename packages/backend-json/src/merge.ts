@@ -9,6 +9,7 @@ import {
   assertDeploymentRecord,
   canonicalEncode,
   compareKeys,
+  duplicateKeyError,
   keepingFileStyle,
   parseLossless,
   parseLosslessDocument,
@@ -17,7 +18,7 @@ import {
   withoutByteOrderMark,
   type DuplicateKey,
 } from '@deploystate/core';
-import { CONFLICTS_KEY, duplicateKeyError, parseStateFile, renderStateFile } from './file-format.js';
+import { CONFLICTS_KEY, parseStateFile, renderStateFile } from './file-format.js';
 
 export { CONFLICTS_KEY };
 

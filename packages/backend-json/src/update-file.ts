@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import {
   assertChainId,
   canonicalEqual,
+  duplicateKeyError,
   ErrorCodes,
   keepingFileStyle,
   NetworkRegistry,
@@ -16,7 +17,6 @@ import {
 } from '@deploystate/core';
 import { STATE_DIR, writeFileAtomic } from './atomic.js';
 import { existingChainFile, unmovedChainFile } from './file-cache.js';
-import { duplicateKeyError } from './file-format.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { readStateFileBytes } from './state-path.js';
 

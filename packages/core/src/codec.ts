@@ -55,6 +55,28 @@ export interface DuplicateKey {
   position: { line: number; column: number; offset: number };
 }
 
+/**
+ * The DUPLICATE_KEY error for a key a file names twice (parseLosslessDocument's `duplicate`), with
+ * the line and column of the second occurrence. `source` names the text when it is not the file
+ * itself (one side of a merge, a line of an export), `outcome` what was not done.
+ */
+export function duplicateKeyError(
+  file: string,
+  duplicate: DuplicateKey,
+  {
+    source = file,
+    outcome = 'the file is not rewritten, as that would drop one value',
+    hint = 'remove one of the two entries by hand, then write again',
+  } = {},
+): StateError {
+  const { key, pointer, position } = duplicate;
+  return new StateError(
+    ErrorCodes.DUPLICATE_KEY,
+    `${source}: key ${JSON.stringify(key)} appears twice in ${pointer || 'the top-level object'} (line ${position.line}, column ${position.column}); ${outcome}`,
+    { file, position, hint },
+  );
+}
+
 export interface ParsedDocument {
   value: unknown;
   /**
