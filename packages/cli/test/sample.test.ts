@@ -178,6 +178,42 @@ describe('on a sample store', () => {
     expect(existsSync(String(doc.backup))).toBe(true);
   });
 
+  it('import refuses an export that names a key twice or gives one record key two values (DUPLICATE_KEY), and imports nothing', async () => {
+    const other = join(fixture.root, 'dup-target');
+    await sampleAt(other);
+    const record = (address: string, extra = ''): string =>
+      `{"contractName":"Imp9","chainId":56,"networkName":"bscmainnet","address":"${address}","factoryByteCodeHash":"0x"${extra},"timestamp":2}`;
+    const header = '{"format":"deploystate-export","version":1}';
+    const cases: Array<{ name: string; text: string; key?: string; line?: number }> = [
+      // Two different records under one record key (a git merge of two exports): one would be dropped.
+      { name: 'two-records.json', text: `{"format":"deploystate-export","version":1,"records":[\n${record(`0x${'0'.repeat(39)}1`)},\n${record(`0x${'0'.repeat(39)}3`)}]}\n`, key: '56-Imp9' },
+      { name: 'two-records.ndjson', text: `${header}\n${record(`0x${'0'.repeat(39)}1`)}\n${record(`0x${'0'.repeat(39)}3`)}\n`, key: '56-Imp9' },
+      // One record naming a field twice: a plain parse keeps the last value.
+      { name: 'field-twice.ndjson', text: `${header}\n${record(`0x${'0'.repeat(39)}1`, `,"address":"0x${'0'.repeat(39)}3"`)}\n`, line: 2 },
+    ];
+    for (const { name, text, key, line } of cases) {
+      const file = join(fixture.root, name);
+      await writeFile(file, text);
+      const run = await deploystate(['import', file, '--to', 'leveldb', '--yes', '--json'], { cwd: other });
+      expect(run.code, `${name}: ${run.stderr}`).toBe(4);
+      const error = onlyDocument(run).error as { code: string; file: string; key?: string; position?: { line: number } };
+      expect(error.code, name).toBe('DUPLICATE_KEY');
+      expect(error.file, name).toBe(file);
+      if (key !== undefined) expect(error.key, name).toBe(key);
+      if (line !== undefined) expect(error.position?.line, name).toBe(line);
+    }
+    const exported = join(fixture.root, 'dup-target.ndjson');
+    const after = await deploystate(['export', exported, '--from', 'leveldb'], { cwd: other });
+    expect(after.code, after.stderr).toBe(0);
+    expect(await readFile(exported, 'utf8')).not.toContain('Imp9');
+    // The same record listed twice is one record: added once.
+    const twice = join(fixture.root, 'same-twice.ndjson');
+    await writeFile(twice, `${header}\n${record(`0x${'0'.repeat(39)}1`)}\n${record(`0x${'0'.repeat(39)}1`)}\n`);
+    const imported = await deploystate(['import', twice, '--to', 'leveldb', '--yes', '--json'], { cwd: other });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(onlyDocument(imported).added).toBe(1);
+  });
+
   it('export never writes into the store or its state, and replaces an existing file only with --force', async () => {
     const stateFile = join(fixture.sample, 'deployments', 'bscmainnet.json');
     const before = await readFile(stateFile, 'utf8');

@@ -7,9 +7,11 @@ import { join, resolve } from 'node:path';
 import {
   assertDeploymentRecord,
   canonicalDigest,
+  duplicateKeyError,
   ErrorCodes,
   keyOf,
   parseLossless,
+  parseLosslessDocument,
   StateError,
   stringifyLossless,
   type DeploymentRecord,
@@ -18,6 +20,11 @@ import type { Context } from '../context.js';
 import { stateDirOf } from '../migration.js';
 import { EXPORT_FORMAT, openSide, sideOption } from './export.js';
 
+/**
+ * The records of an export (its JSON document or NDJSON lines). A key named twice in one object, or
+ * two different records under one record key, is DUPLICATE_KEY: an import would keep one value and
+ * drop the other without a word. A record listed twice as the same value is taken once.
+ */
 export function parseExport(text: string, file: string): DeploymentRecord[] {
   const trimmed = text.trim();
   if (trimmed === '') throw new StateError(ErrorCodes.CORRUPTED, `${file} is empty`, { file });
@@ -32,30 +39,75 @@ export function parseExport(text: string, file: string): DeploymentRecord[] {
   const isHeader = (value: unknown): boolean =>
     typeof value === 'object' && value !== null && (value as { format?: unknown }).format === EXPORT_FORMAT;
   let raw: unknown[];
+  // Where each record was read, for the errors: its line (NDJSON) or its place in `records`.
+  let placeOf: (i: number) => string;
   if (lines.length > 1 && isHeader(first) && !Array.isArray((first as { records?: unknown }).records)) {
-    raw = lines
-      .slice(1)
-      .filter((line) => line.trim() !== '')
-      .map((line, i) => parseLossless(line, { source: `${file} line ${i + 2}` }));
+    const numbers: number[] = [];
+    raw = [];
+    // Each line's offset in the file, so a key named twice is placed at its line and column there.
+    let offset = text.length - text.trimStart().length;
+    lines.forEach((line, i) => {
+      const at = { line: i + 1, offset };
+      offset += line.length + 1;
+      if (i === 0 || line.trim() === '') return;
+      numbers.push(i + 1);
+      raw.push(parseExportText(line, file, `${file} line ${i + 1}`, at));
+    });
+    placeOf = (i) => `line ${numbers[i]}`;
   } else {
-    const doc = parseLossless(text, { source: file });
+    const doc = parseExportText(text, file, file);
     if (!isHeader(doc) || !Array.isArray((doc as { records?: unknown }).records)) {
       throw new StateError(ErrorCodes.CORRUPTED, `${file} is not a deploystate export (no "format": "${EXPORT_FORMAT}" with records)`, {
         file,
       });
     }
     raw = (doc as { records: unknown[] }).records;
+    placeOf = (i) => `record ${i + 1}`;
   }
-  return raw.map((value, i) => {
+  const records: DeploymentRecord[] = [];
+  const seen = new Map<string, { record: DeploymentRecord; at: number }>();
+  raw.forEach((value, i) => {
+    let record: DeploymentRecord;
     try {
-      return assertDeploymentRecord(value);
+      record = assertDeploymentRecord(value);
     } catch (error) {
-      throw new StateError(ErrorCodes.INVALID_RECORD, `${file}: record ${i + 1} is not a deployment record: ${(error as Error).message}`, {
+      throw new StateError(ErrorCodes.INVALID_RECORD, `${file}: ${placeOf(i)} is not a deployment record: ${(error as Error).message}`, {
         file,
         cause: error,
       });
     }
+    const key = keyOf(record);
+    const before = seen.get(key);
+    if (before === undefined) {
+      seen.set(key, { record, at: i });
+      records.push(record);
+    } else if (canonicalDigest(before.record) !== canonicalDigest(record)) {
+      throw new StateError(
+        ErrorCodes.DUPLICATE_KEY,
+        `${file}: ${placeOf(before.at)} and ${placeOf(i)} are two different records for ${key}; an import would keep only one, so nothing was imported`,
+        { file, key, hint: 'keep the record that is right for the key (compare them with the store first), then import again' },
+      );
+    }
   });
+  return records;
+}
+
+/**
+ * One JSON text of an export (`at`: the line it is in the file, for an NDJSON line); a key named
+ * twice in one object is DUPLICATE_KEY (a plain parse keeps the last value).
+ */
+function parseExportText(text: string, file: string, source: string, at?: { line: number; offset: number }): unknown {
+  const { value, duplicate } = parseLosslessDocument(text, { source });
+  if (duplicate !== undefined) {
+    const { position } = duplicate;
+    const inFile = at === undefined ? position : { line: at.line, column: position.column, offset: at.offset + position.offset };
+    throw duplicateKeyError(file, { ...duplicate, position: inFile }, {
+      source: file,
+      outcome: 'an import would keep only the last value, so nothing was imported',
+      hint: 'remove one of the two entries from the export, then import again',
+    });
+  }
+  return value;
 }
 
 /** The phase as every command reads it: the shared phase file (committed) over this clone's state. */
