@@ -10,7 +10,7 @@ import { envelopeOf } from './helpers.js';
 
 const overwrite = {
   code: ErrorCodes.FOREIGN_OVERWRITE,
-  message: 'the write was stored, but its file no longer holds 1 record(s) the store wrote there (other code rewrote it): deployments/bsctestnet.json: 97-Token (missing)',
+  message: 'a write found its file no longer holding 1 record(s) the store wrote there (other code rewrote it): deployments/bsctestnet.json: 97-Token (missing); the write goes ahead on the file as it is',
   hint: 'Run `deploystate repair-files` to put them back.',
   file: 'deployments/bsctestnet.json',
   keys: ['97-Token'],

@@ -102,12 +102,15 @@ export function lostWriteError(lost: ForeignOverwrite): StateError {
 
 // ---- the factory's watch ----
 
-/** The default report of a put that found its file rewritten: one warning naming the lost keys. */
+/**
+ * The default report of a write that finds its file rewritten, made before the write (which goes
+ * ahead, and may still fail for its own reasons): one warning naming the lost keys.
+ */
 export function warnOverwrite(check: FilesCheck): void {
   const first = check.findings[0];
   warn({
     code: ErrorCodes.FOREIGN_OVERWRITE,
-    message: `the write was stored, but its file no longer holds ${check.findings.length} record(s) the store wrote there (other code rewrote it): ${describeOverwrites(check.findings).join('; ')}`,
+    message: `a write found its file no longer holding ${check.findings.length} record(s) the store wrote there (other code rewrote it): ${describeOverwrites(check.findings).join('; ')}; the write goes ahead on the file as it is`,
     hint: 'Run `deploystate repair-files` to put them back.',
     ...(first !== undefined && { file: first.file }),
     keys: check.findings.map((f) => f.key),
