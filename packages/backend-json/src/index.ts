@@ -33,7 +33,7 @@ export {
 } from './merge.js';
 export { NewChainFile } from './chain-stream.js';
 export { lastWrittenVersion } from './written-version.js';
-export { readStateFileBytes } from './state-path.js';
+export { kindOf, readStateFileBytes } from './state-path.js';
 export { deploymentsEntries } from './deployments-folder.js';
 export { racyUntilMs } from './stat-tick.js';
 export { plainSignature, type PlainSignature } from './file-cache.js';

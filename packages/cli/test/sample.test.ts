@@ -2,7 +2,7 @@
 // corrupted stores, export/import, destructive steps without a terminal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -234,6 +234,16 @@ describe('on a sample store', () => {
     expect(await readFile(file, 'utf8')).toBe("the operator's own file\n");
     const replaced = await inSample(['export', file, '--force']);
     expect(replaced.code, replaced.stderr).toBe(0);
+    // A link is never replaced, --force or not: not one to a file, nor one to a device such as /dev/stdout.
+    for (const [name, target] of [['to-file.json', file], ['to-device.json', '/dev/null']] as const) {
+      const link = join(fixture.root, name);
+      await symlink(target, link);
+      const refused = await inSample(['export', link, '--force', '--json']);
+      expect(refused.code, name).toBe(4);
+      expect(onlyDocument(refused).error).toMatchObject({ code: 'NOT_A_FILE', file: link });
+      expect((await lstat(link)).isSymbolicLink(), name).toBe(true);
+      expect(await readlink(link)).toBe(target);
+    }
     expect(await readFile(file, 'utf8')).toContain('"format": "deploystate-export"');
     const folder = await inSample(['export', fixture.root, '--force', '--json']);
     expect(folder.code).toBe(4);

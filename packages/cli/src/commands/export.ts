@@ -13,6 +13,7 @@ import {
   type InvalidEntry,
   type StateStore,
 } from '@deploystate/core';
+import { kindOf } from '@deploystate/backend-json';
 import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 import { commandLockWait, openSideForReading } from '../read-only.js';
@@ -98,7 +99,7 @@ const within = (path: string, folder: string): boolean => {
 /**
  * Where an export may go: never into the LevelDB folder, the deployments folder or the migration's
  * state folder (each is the store or its state, which a file written past their locks and journal
- * would corrupt), and over an existing file only with --force.
+ * would corrupt), never over anything but a regular file, and over one only with --force.
  */
 async function checkTarget(ctx: Context, file: string, force: boolean): Promise<void> {
   const { resolvePaths } = await import('@deploystate/migrator');
@@ -117,8 +118,14 @@ async function checkTarget(ctx: Context, file: string, force: boolean): Promise<
       });
   }
   const existing = await lstat(file).catch(() => undefined);
-  if (existing?.isDirectory())
-    throw new StateError(ErrorCodes.NOT_A_FILE, `export ${file}: it is a folder`, { file, hint: 'name a file to export to' });
+  // Only a regular file is ever replaced: --force over a link would replace the link (one to
+  // /dev/stdout included) with a file, never write through it.
+  const kind = existing === undefined ? undefined : kindOf(existing);
+  if (kind !== undefined)
+    throw new StateError(ErrorCodes.NOT_A_FILE, `export ${file}: it is ${kind}; an export writes or replaces only a regular file`, {
+      file,
+      hint: kind === 'a symbolic link' ? 'name the file the link points to, or another file' : 'name a file to export to',
+    });
   if (existing !== undefined && !force)
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `export ${file}: the file exists; nothing was written`, {
       file,
