@@ -1,11 +1,16 @@
 // Record keys and their order. LevelDB orders keys bytewise over UTF-8; this is the one place
 // that order is defined, so every store, stream and digest agrees on it.
+import { describeValue } from './describe-value.js';
 import { ErrorCodes, StateError } from './errors.js';
 
 /** Throws INVALID_KEY unless chainId is a non-negative safe integer. */
 export function assertChainId(chainId: number): number {
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId < 0) {
-    throw new StateError(ErrorCodes.INVALID_KEY, `chainId must be a non-negative integer, got ${String(chainId)}`);
+    // A string of digits is what hardhat-deploy's getChainId() returns: shown quoted, with the way out.
+    const digits = typeof chainId === 'string' && /^\d+$/.test(chainId);
+    throw new StateError(ErrorCodes.INVALID_KEY, `chainId must be a non-negative integer, got ${describeValue(chainId)}`, {
+      ...(digits && { hint: `pass the number: Number(chainId) (hardhat-deploy's getChainId() returns a string)` }),
+    });
   }
   return chainId;
 }

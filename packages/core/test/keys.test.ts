@@ -47,6 +47,13 @@ describe('keys', () => {
     }
   });
 
+  it('a chainId given as a string of digits (hardhat-deploy getChainId()) is INVALID_KEY shown quoted, with a hint to pass the number', () => {
+    expect(() => recordKey('97' as unknown as number, 'X')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_KEY, message: expect.stringContaining('"97"'), hint: expect.stringContaining('Number(chainId)') }),
+    );
+    expect(() => recordKey(-1, 'X')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_KEY, hint: undefined }));
+  });
+
   it('orders keys exactly as Buffer.compare orders their UTF-8 bytes (property)', () => {
     fc.assert(
       fc.property(unicodeText, unicodeText, (a, b) => {
