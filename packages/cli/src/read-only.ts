@@ -1,7 +1,7 @@
 // Reads for commands that must leave a committed store byte-identical: one side through the
 // migrator's read-only opening, or the whole project copied into a temp folder for a probe.
 import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { isStateError, StateError, tempFolderRemovedOnInterrupt } from '@deploystate/core';
+import { isStateError, parseKey, StateError, tempFolderRemovedOnInterrupt, type DeploymentRecord } from '@deploystate/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LockWait } from '@deploystate/backend-leveldb';
@@ -22,6 +22,30 @@ export async function commandLockWait(ctx: Context): Promise<LockWait> {
 export async function openSideForReading(ctx: Context, side: 'leveldb' | 'json'): Promise<ReadOnlySide> {
   const { openSideForReading: open } = await import('@deploystate/migrator');
   return open(ctx.paths, side, ctx.registry(), await commandLockWait(ctx));
+}
+
+/**
+ * The records under `keys` as the JSON side holds them, else as LevelDB does (each side opened once,
+ * read from copies: nothing changes); a key in neither is not in the map.
+ */
+export async function currentRecords(ctx: Context, keys: readonly string[]): Promise<Map<string, DeploymentRecord>> {
+  const found = new Map<string, DeploymentRecord>();
+  for (const side of ['json', 'leveldb'] as const) {
+    const left = keys.filter((key) => !found.has(key));
+    if (left.length === 0) break;
+    const opened = await openSideForReading(ctx, side).catch(() => null);
+    if (!opened) continue;
+    try {
+      for (const key of left) {
+        const { chainId, contractName } = parseKey(key);
+        const record = await opened.store.get(chainId, contractName);
+        if (record) found.set(key, record);
+      }
+    } finally {
+      await opened.dispose();
+    }
+  }
+  return found;
 }
 
 /**

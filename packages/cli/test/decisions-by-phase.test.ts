@@ -15,6 +15,11 @@ describe('recorded decisions, phase by phase', () => {
     const inDualWrite = await fixture.inSample(['exclude', ...KEYS]);
     expect(inDualWrite.code, inDualWrite.stderr).toBe(0);
     expect(inDualWrite.stdout).toContain('`deploystate migrate` does not copy these keys');
+    // A key no store holds (a typo) is recorded all the same, and named: the keys the stores hold are not.
+    const typo = await fixture.inSample(['exclude', '31337-LookCoiin', '--json']);
+    expect(typo.code, typo.stderr).toBe(0);
+    expect(onlyDocument(typo)).toMatchObject({ added: ['31337-LookCoiin'], notFound: ['31337-LookCoiin'] });
+    expect(onlyDocument(await fixture.inSample(['exclude', '31337-TestToken', '31337-LookCoiin', '--json']))).toMatchObject({ added: [], notFound: [] });
     await runSteps(fixture.sample, [['migrate'], ['verify'], ['promote']]);
 
     const inJsonPrimary = await fixture.inSample(['exclude', '31337-LookCoin']);

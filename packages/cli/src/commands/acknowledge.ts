@@ -2,26 +2,10 @@
 // in the config's "acknowledge" with the state file, the key, the code and the record's digest: a
 // new or changed record raises the finding again. Cut-over, validate, the drills and the
 // pre-commit check honour it.
-import { acknowledge, describeAcknowledgement, ErrorCodes, FindingCodes, parseKey, StateError, type DeploymentRecord, type FindingCode } from '@deploystate/core';
+import { acknowledge, describeAcknowledgement, ErrorCodes, FindingCodes, parseKey, StateError, type FindingCode } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { updateConfig } from '../decisions.js';
-import { openSideForReading } from '../read-only.js';
-
-/** The record as the JSON side holds it, else as LevelDB does (read from copies: nothing changes). */
-async function currentRecord(ctx: Context, key: string): Promise<DeploymentRecord | null> {
-  const { chainId, contractName } = parseKey(key);
-  for (const side of ['json', 'leveldb'] as const) {
-    const opened = await openSideForReading(ctx, side).catch(() => null);
-    if (!opened) continue;
-    try {
-      const record = await opened.store.get(chainId, contractName);
-      if (record) return record;
-    } finally {
-      await opened.dispose();
-    }
-  }
-  return null;
-}
+import { currentRecords } from '../read-only.js';
 
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const [key, code] = args.map(String);
@@ -29,9 +13,12 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   parseKey(key);
   if (!(code in FindingCodes))
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${code} is not a finding code`, { hint: 'copy the code from `deploystate analyze` or `deploystate validate`' });
-  const record = await currentRecord(ctx, key);
+  const record = (await currentRecords(ctx, [key])).get(key);
   if (!record)
-    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no record ${key} in ${ctx.paths.deployments} or ${ctx.paths.leveldb}`, { key });
+    throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no record ${key} in ${ctx.paths.deployments} or ${ctx.paths.leveldb}`, {
+      key,
+      hint: 'copy the key from the finding in `deploystate analyze` or `deploystate validate` (<chainId>-<contractName>)',
+    });
   const { chainId } = parseKey(key);
   const file = ctx.registry().fileName(chainId);
   const ack = acknowledge({ key, code: code as FindingCode }, file, record, options.note === undefined ? undefined : String(options.note));

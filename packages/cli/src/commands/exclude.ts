@@ -5,6 +5,7 @@ import { compareKeys, ErrorCodes, StateError, tryParseKey } from '@deploystate/c
 import type { MigrationPhase } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { updateConfig } from '../decisions.js';
+import { currentRecords } from '../read-only.js';
 
 export async function run(ctx: Context, args: unknown[]): Promise<void> {
   const keys = (args.flat() as unknown[]).map(String).filter((k) => k !== '');
@@ -27,9 +28,16 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     config.exclude = [...new Set([...before, ...keys])].sort(compareKeys);
   });
   const phase = await currentPhase(ctx);
+  // Recorded all the same (a key excluded ahead of a record), but a key no store holds is most often a typo.
+  const recordKeys = added.filter((key) => tryParseKey(key) !== null);
+  const held = recordKeys.length === 0 ? new Map() : await currentRecords(ctx, recordKeys);
+  const notFound = recordKeys.filter((key) => !held.has(key));
   const p = ctx.out.paint;
-  ctx.out.result({ file, excluded: keys, added, ...(phase !== undefined && { phase }) }, () => [
+  ctx.out.result({ file, excluded: keys, added, notFound, ...(phase !== undefined && { phase }) }, () => [
     p.green(`✔ recorded in ${file}: ${added.length > 0 ? `excluded ${added.join(', ')}` : 'already excluded'}`),
+    ...(notFound.length > 0
+      ? [p.yellow(`neither LevelDB nor the deployments folder holds ${notFound.join(', ')}: check the spelling (\`deploystate analyze\` lists keys)`)]
+      : []),
     `commit it, so every clone and CI make the same decision; ${whatExclusionDoes(phase)}`,
   ]);
 }
