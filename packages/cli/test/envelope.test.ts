@@ -133,6 +133,12 @@ describe('the --json envelope', () => {
     expect(cut.code, cut.stderr).toBe(0);
     const status = await deploystate(['status'], { cwd: sample });
     expect(status.stdout).toContain(`at cut-over  acknowledged ${details.acknowledge.join(', ')}`);
+    // Cut over already: the dry run answers as the cut-over does, a success that changes nothing.
+    for (const args of [['cutover', '--dry-run', '--json'], ['cutover', '--yes', '--json']]) {
+      const done = await deploystate(args, { cwd: sample });
+      expect(done.code, `${args.join(' ')}: ${done.stderr}`).toBe(0);
+      expect(envelopeOf(done)).toMatchObject({ ok: true, data: { phase: 'json-only', changed: false } });
+    }
   });
 });
 

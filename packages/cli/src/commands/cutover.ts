@@ -20,8 +20,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const p = ctx.out.paint;
   await withMigration(ctx, async (migration) => {
     const before = await migration.status();
-    if (!dryRun && before.phase === 'json-only') {
-      ctx.out.result({ phase: before.phase, changed: false }, () => p.green('✔ already in json-only; nothing changed'));
+    // Cut over already: the dry run answers as the cut-over itself does (nothing to check, nothing to change).
+    if (before.phase === 'json-only') {
+      ctx.out.result({ phase: before.phase, changed: false }, () =>
+        p.green(dryRun ? '✔ already in json-only; a cutover would change nothing' : '✔ already in json-only; nothing changed'),
+      );
       return;
     }
     if (!dryRun) {
