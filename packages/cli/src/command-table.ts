@@ -112,8 +112,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'compare',
     module: 'compare',
     description: 'LevelDB vs JSON, record by record, with entries either side cannot read (read-only; exit 1 when they differ)',
-    options: [['--limit <n>', 'Differences listed in the text output', { default: 20 }]],
-    examples: ['deploystate compare', 'deploystate compare --json > diff.json'],
+    options: [
+      ['--limit <n>', 'Differences listed in the text output', { default: 20 }],
+      ['--max-details <n>', 'Differences listed in all, --json included (default 1000; the counts are always exact)'],
+    ],
+    examples: ['deploystate compare', 'deploystate compare --json > diff.json', 'deploystate compare --json --max-details 100000 > diff.json'],
   },
   {
     usage: 'verify',

@@ -121,9 +121,12 @@ export function renderComparison(
      * verdict says so, and what to run, instead of a red "stores differ" on a command that passes.
      */
     copyPending?: 'not-run' | 'not-completed';
+    /** What lists more differences than the cap, said when the comparison's lists were cut short. */
+    raiseCap?: string;
   } = {},
 ): string[] {
-  const { names = ['leveldb', 'json'], locations, copyPending } = options;
+  const { names = ['leveldb', 'json'], locations, copyPending, raiseCap } = options;
+  const { counts } = comparison;
   const [left, right] = names;
   const unreadable = comparison.unreadable ?? [];
   const unknown = unknownUnreadable(comparison).length;
@@ -170,19 +173,27 @@ export function renderComparison(
     lines.push(`  ${paint.yellow('differs'.padEnd(16))} ${diff.key}`);
     for (const field of diff.fields) lines.push(`      ${field.field}: ${left} ${short(field.left)}  ${right} ${short(field.right)}`);
   }
-  const total = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
-  if (total > limit) lines.push(paint.dim(`  ... ${total - limit} more differences (--json lists all)`));
+  // The lists stop at the comparison's cap; the counts never do.
+  const listedTotal = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
+  const total = counts.onlyLeft + counts.onlyRight + counts.differing;
+  shown = Math.min(shown, limit);
+  if (comparison.truncated)
+    lines.push(
+      paint.dim(
+        `  ... ${total - shown} more differences (showing the first ${shown}; --json lists the first ${listedTotal} of ${total}${raiseCap ? `, ${raiseCap}` : ''})`,
+      ),
+    );
+  else if (total > shown) lines.push(paint.dim(`  ... ${total - shown} more differences (--json lists all)`));
   const equal = comparison.equal && unknown === 0;
-  const onlyAwaitingCopy =
-    copyPending !== undefined && !equal && unknown === 0 && comparison.onlyRight.length === 0 && comparison.differing.length === 0;
+  const onlyAwaitingCopy = copyPending !== undefined && !equal && unknown === 0 && counts.onlyRight === 0 && counts.differing === 0;
   if (onlyAwaitingCopy) {
     const held = comparison.right.count;
     lines.push(
       verdict(true, paint, `consistent so far: ${held > 0 ? `the ${held} record(s) both sides hold are equal` : `${right} holds no record yet`}`, ''),
       paint.yellow(
         copyPending === 'not-run'
-          ? `  the bulk copy has not run yet: ${comparison.onlyLeft.length} record(s) are only in ${left} until it does; run \`deploystate migrate\``
-          : `  the bulk copy has not completed: ${comparison.onlyLeft.length} record(s) are only in ${left} until it does; run \`deploystate migrate --resume\``,
+          ? `  the bulk copy has not run yet: ${counts.onlyLeft} record(s) are only in ${left} until it does; run \`deploystate migrate\``
+          : `  the bulk copy has not completed: ${counts.onlyLeft} record(s) are only in ${left} until it does; run \`deploystate migrate --resume\``,
       ),
     );
     return lines;
@@ -196,11 +207,11 @@ export function renderComparison(
         : pending.length > 0
           ? `stores are identical but for ${pending.length} pending key(s) (${pendingCounts(comparison.left.count, comparison.right.count, left, right)})`
           : `stores are identical (${comparison.left.count} records)`,
-      `stores differ: ${comparison.onlyLeft.length} only in ${left}, ${comparison.onlyRight.length} only in ${right}, ${comparison.differing.length} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
+      `stores differ: ${counts.onlyLeft} only in ${left}, ${counts.onlyRight} only in ${right}, ${counts.differing} differing${unknown > 0 ? `, ${unknown} unreadable` : ''}`,
     ),
   );
-  if (copyPending !== undefined && !equal && comparison.onlyLeft.length > 0)
-    lines.push(paint.yellow(`  the ${comparison.onlyLeft.length} only in ${left} await the bulk copy; the other differences are what fails`));
+  if (copyPending !== undefined && !equal && counts.onlyLeft > 0)
+    lines.push(paint.yellow(`  the ${counts.onlyLeft} only in ${left} await the bulk copy; the other differences are what fails`));
   return lines;
 }
 

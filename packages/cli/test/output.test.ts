@@ -72,7 +72,7 @@ describe('a comparison with pending keys', () => {
     const { renderComparison } = await import('../src/render.js');
     const { comparisonDocument } = await import('../src/commands/compare.js');
     const side = { count: 2, digest: 'd' };
-    const comparison = { equal: true, left: side, right: side, onlyLeft: [], onlyRight: [], differing: [], excluded: ['56-Old'], unreadable: [], pending: ['97-Busy'] };
+    const comparison = { equal: true, left: side, right: side, onlyLeft: [], onlyRight: [], differing: [], counts: { onlyLeft: 0, onlyRight: 0, differing: 0 }, truncated: false, excluded: ['56-Old'], unreadable: [], pending: ['97-Busy'] };
     const lines = renderComparison(comparison, palette(false), 20);
     expect(lines.some((line) => line.includes('excluded from both sides: 56-Old') && !line.includes('97-Busy'))).toBe(true);
     expect(lines.some((line) => line.startsWith('pending') && line.includes('97-Busy'))).toBe(true);
@@ -91,6 +91,8 @@ describe('a comparison with pending keys', () => {
       onlyLeft: [],
       onlyRight: [],
       differing: [],
+      counts: { onlyLeft: 0, onlyRight: 0, differing: 0 },
+      truncated: false,
       excluded: [],
       unreadable: [],
       pending: ['97-DuringVerify'],

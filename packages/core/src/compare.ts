@@ -30,14 +30,25 @@ export interface StoreSide {
   digest: string;
 }
 
+/** How many differences of each kind a comparison found. */
+export interface DifferenceCounts {
+  onlyLeft: number;
+  onlyRight: number;
+  differing: number;
+}
+
 export interface StoreComparison {
   equal: boolean;
   left: StoreSide;
   right: StoreSide;
-  /** Keys present on the left only, with their records. */
+  /** Keys present on the left only, with their records (the first ones, when `truncated`). */
   onlyLeft: StoreEntry[];
   onlyRight: StoreEntry[];
   differing: RecordDifference[];
+  /** Every difference of each kind, exact however many the lists hold (`maxDetails` caps only the lists). */
+  counts: DifferenceCounts;
+  /** The lists stop short of `counts`: they hold the first `maxDetails` differences in key order. */
+  truncated: boolean;
   /** Keys left out of the comparison on both sides. */
   excluded: string[];
 }
@@ -45,7 +56,7 @@ export interface StoreComparison {
 export interface CompareOptions {
   /** Keys to leave out of both sides (exclusions, unmigratable keys). */
   exclude?: Iterable<string>;
-  /** Stop collecting details past this many differences (counts and digests stay exact). */
+  /** Stop listing differences past this many, of all kinds together (`counts` and digests stay exact; `truncated` says so). */
   maxDetails?: number;
 }
 
@@ -158,12 +169,16 @@ export async function compareStoreBatches(leftSource: BatchSource, rightSource: 
     onlyLeft: [],
     onlyRight: [],
     differing: [],
+    counts: { onlyLeft: 0, onlyRight: 0, differing: 0 },
+    truncated: false,
     excluded: [],
   };
   let details = 0;
-  const note = (push: () => void): void => {
+  const note = (kind: keyof DifferenceCounts, push: () => void): void => {
     result.equal = false;
+    result.counts[kind]++;
     if (details++ < maxDetails) push();
+    else result.truncated = true;
   };
 
   const left = new Cursor(leftSource, 'left', exclude, excluded);
@@ -178,18 +193,18 @@ export async function compareStoreBatches(leftSource: BatchSource, rightSource: 
     const order = a === undefined ? 1 : b === undefined ? -1 : a === b ? 0 : compareKeys(a.key, b.key);
     if (order < 0 && a) {
       leftDigest.addDigest(a.key, a.digest ?? canonicalDigest(a.record));
-      note(() => result.onlyLeft.push(a));
+      note('onlyLeft', () => result.onlyLeft.push(a));
       if (!left.stepInBatch()) await left.step();
     } else if (order > 0 && b) {
       rightDigest.addDigest(b.key, b.digest ?? canonicalDigest(b.record));
-      note(() => result.onlyRight.push(b));
+      note('onlyRight', () => result.onlyRight.push(b));
       if (!right.stepInBatch()) await right.step();
     } else if (a && b) {
       const [da, db] = digestsOf(a, b);
       leftDigest.addDigest(a.key, da);
       rightDigest.addDigest(b.key, db);
       if (da !== db) {
-        note(() => result.differing.push({ key: a.key, leftDigest: da, rightDigest: db, fields: diffRecords(a.record, b.record) }));
+        note('differing', () => result.differing.push({ key: a.key, leftDigest: da, rightDigest: db, fields: diffRecords(a.record, b.record) }));
       }
       if (!left.stepInBatch()) await left.step();
       if (!right.stepInBatch()) await right.step();

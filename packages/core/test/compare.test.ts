@@ -147,6 +147,25 @@ describe('compareStores', () => {
     expect(result.left.count).toBe(26);
   });
 
+  it('counts every difference of each kind past the cap, and says the lists were cut short', async () => {
+    const left = entries(records);
+    const right = entries(structuredClone(records));
+    // Of 26 keys: the first 10 only on the left, the last 6 only on the right, 4 changed between.
+    left.splice(20);
+    right.splice(0, 10);
+    for (const entry of right.slice(0, 4)) (entry.record as Record<string, unknown>).address = `0x${'cd'.repeat(20)}`;
+    const capped = await compareStores(left, right, { maxDetails: 3 });
+    expect(capped.counts).toEqual({ onlyLeft: 10, onlyRight: 6, differing: 4 });
+    expect(capped.truncated).toBe(true);
+    expect(capped.onlyLeft.length + capped.onlyRight.length + capped.differing.length).toBe(3);
+    const all = await compareStores(left, right);
+    expect(all.counts).toEqual(capped.counts);
+    expect(all.truncated).toBe(false);
+    expect([all.onlyLeft.length, all.onlyRight.length, all.differing.length]).toEqual([10, 6, 4]);
+    // Exactly as many differences as the cap lists them all: nothing is cut short.
+    expect((await compareStores(left, right, { maxDetails: 20 })).truncated).toBe(false);
+  });
+
   it('refuses a stream out of key order with INVALID_ARGUMENT, on either side', async () => {
     const all = entries(records);
     const shuffled = [all[1]!, all[0]!, ...all.slice(2)];

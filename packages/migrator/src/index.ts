@@ -84,7 +84,7 @@ export {
   type LevelDbContent,
   type LevelDbRestoreResult,
 } from './leveldb-backups.js';
-export { type CompareOptions } from './verify.js';
+export { DEFAULT_MAX_DETAILS, type CompareOptions } from './verify.js';
 export { type ReportOptions } from './report.js';
 export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
 export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';

@@ -28,8 +28,14 @@ import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline } from './written-since.js';
 
 
+/** How many differences a comparison lists unless told otherwise (`maxDetails`): bounded memory on a store of any size. */
+export const DEFAULT_MAX_DETAILS = 1000;
+
 export interface CompareOptions {
-  /** Stop listing differences past this many (counts and digests stay exact). Default 1000. */
+  /**
+   * Stop listing differences past this many, of all kinds together (`counts` and digests stay
+   * exact; `truncated` says the lists were cut short). Default DEFAULT_MAX_DETAILS (1000).
+   */
   maxDetails?: number;
   /** [fence] The journal seq of the quiet point the sides are read from: keys written since are pending. */
   writtenSince?: number;
@@ -66,7 +72,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   const pending = [...outbox].filter((key) => !skip.has(key)).sort(compareKeys);
   const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
-    maxDetails: options.maxDetails ?? 1000,
+    maxDetails: options.maxDetails ?? DEFAULT_MAX_DETAILS,
   });
   const unreadable = [...left.entries, ...right.entries];
   // Pending keys were left out of the comparison as exclusions are, but are listed as pending:
@@ -75,7 +81,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   const excluded = pending.length === 0 ? comparison.excluded : comparison.excluded.filter((key) => !pendingSet.has(key));
   // A value nobody can read is not equal to anything, until the state says it stays behind.
   const result = { ...comparison, excluded, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
-  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, options.maxDetails ?? 1000);
+  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince);
 }
 
 /**
@@ -107,7 +113,7 @@ export async function compareSides(ctx: MigrationContext, options: CompareOption
   const corrupted = unreadableJsonError(comparison.unreadable);
   if (corrupted) throw corrupted;
   const cutover = await cutoverBaseline(ctx, options.sinceCutover);
-  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover, options.maxDetails ?? 1000);
+  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover);
   return comparison;
 }
 
@@ -220,13 +226,14 @@ export async function verifySides(ctx: MigrationContext, options: Pick<CompareOp
     await pool.close();
   }
   const cutover = await cutoverBaseline(ctx, options.sinceCutover);
-  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover, 1000);
+  if (cutover) comparison = await explainWrittenSinceCutover(ctx.journal, comparison, cutover);
   const schema = inFileOrder(validated);
   const schemaErrors = schema.errors.filter((f) => f.severity === 'error').length;
   const unknownUnreadable = comparison.unreadable.filter((u) => !u.known).length;
   // [coowned] A record another program's rewrite dropped is lost even where LevelDB never had it (json-only).
   const filesCheck = await checkFilesAndRecord(coowned, known, ahead, journalSeq);
-  const differences = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length + unknownUnreadable;
+  const { counts } = comparison;
+  const differences = counts.onlyLeft + counts.onlyRight + counts.differing + unknownUnreadable;
   const evidence: VerifyEvidence = {
     at: isoNow(ctx),
     clean: comparison.equal && schemaErrors === 0 && filesCheck.findings.length === 0,

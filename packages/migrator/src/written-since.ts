@@ -3,7 +3,15 @@
 // reads both sides without it, and then counts a key journalled after the quiet
 // point as pending, never as a difference: it was written while the sides were read. A gate
 // re-checks exactly those keys under the fence before it switches.
-import { canonicalDigest, compareIntegers, compareKeys, type Integer, type JsonNumber, type RecordDifference } from '@deploystate/core';
+import {
+  canonicalDigest,
+  compareIntegers,
+  compareKeys,
+  type Integer,
+  type JsonNumber,
+  type RecordDifference,
+  type StoreEntry,
+} from '@deploystate/core';
 import type { MigrationContext } from './context.js';
 import { underGateFence } from './fence.js';
 import { lastWrites, streamJournalledKeys, writesWithOutcomes } from './journal-queries.js';
@@ -27,34 +35,54 @@ export async function keysWrittenSince(journal: Journal, seq: number): Promise<S
 }
 
 /**
- * The comparison with every difference on a key written after the quiet point `since` moved to
- * `pending`. The journal is read under the fence: a drain journals its writes after it made them,
+ * `comparison` with only the listed differences `keep` keeps, each kind's count less those it took
+ * out. A difference past the lists' cap (`truncated`) is not listed, so it cannot be told apart: it
+ * stays counted, and the comparison unequal.
+ */
+function keepListed(
+  comparison: SideComparison,
+  keep: {
+    onlyLeft: (entry: StoreEntry) => boolean;
+    onlyRight: (entry: StoreEntry) => boolean;
+    differing: (diff: RecordDifference) => boolean;
+  },
+): SideComparison {
+  const onlyLeft = comparison.onlyLeft.filter(keep.onlyLeft);
+  const onlyRight = comparison.onlyRight.filter(keep.onlyRight);
+  const differing = comparison.differing.filter(keep.differing);
+  const { counts } = comparison;
+  const kept = {
+    onlyLeft: counts.onlyLeft - (comparison.onlyLeft.length - onlyLeft.length),
+    onlyRight: counts.onlyRight - (comparison.onlyRight.length - onlyRight.length),
+    differing: counts.differing - (comparison.differing.length - differing.length),
+  };
+  const equal = kept.onlyLeft + kept.onlyRight + kept.differing === 0 && comparison.unreadable.every((u) => u.known);
+  return { ...comparison, equal, onlyLeft, onlyRight, differing, counts: kept };
+}
+
+/**
+ * The comparison with every listed difference on a key written after the quiet point `since` moved
+ * to `pending`. The journal is read under the fence: a drain journals its writes after it made them,
  * and holds the fence shared until it has. A comparison whose details were cut short stays unequal.
  */
 export async function settleWrittenSince(
   ctx: Pick<MigrationContext, 'files' | 'journal'>,
   comparison: SideComparison,
   since: number,
-  maxDetails: number,
 ): Promise<SideComparison> {
   if (comparison.equal) return comparison;
   await ctx.journal.lastSeq();
   const written = await underGateFence(ctx.files, 'verify', () => keysWrittenSince(ctx.journal, since));
   if (written.size === 0) return comparison;
   const moved = new Set<string>();
-  const keep = <T extends { key: string }>(list: T[]): T[] =>
-    list.filter((entry) => {
-      if (!written.has(entry.key)) return true;
-      moved.add(entry.key);
-      return false;
-    });
-  const cutShort = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length >= maxDetails;
-  const onlyLeft = keep(comparison.onlyLeft);
-  const onlyRight = keep(comparison.onlyRight);
-  const differing = keep(comparison.differing);
-  const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
+  const keep = (entry: { key: string }): boolean => {
+    if (!written.has(entry.key)) return true;
+    moved.add(entry.key);
+    return false;
+  };
+  const settled = keepListed(comparison, { onlyLeft: keep, onlyRight: keep, differing: keep });
   const pending = [...new Set([...(comparison.pending ?? []), ...moved])].sort(compareKeys);
-  return { ...comparison, equal, onlyLeft, onlyRight, differing, pending };
+  return { ...settled, pending };
 }
 
 /** What the journal says a key holds on both sides after `seq`: its digest (null: deleted), or unknown. */
@@ -121,7 +149,6 @@ export async function explainWrittenSinceCutover(
   journal: Journal,
   comparison: SideComparison,
   cutover: CutoverBaseline,
-  maxDetails: number,
 ): Promise<SideComparison> {
   if (comparison.equal) return comparison;
   const written = cutover.since === undefined ? new Map<string, Set<string | null>>() : await journalledSince(journal, cutover.since, cutover.onlyPhase);
@@ -132,32 +159,24 @@ export async function explainWrittenSinceCutover(
   // LevelDB's side (its digest; undefined: no record) as the cut-over left it: the change is JSON's.
   const leveldbAsAtCutover = (key: string, leveldb: string | undefined): boolean =>
     atCutover !== undefined && (Object.hasOwn(atCutover, key) ? atCutover[key] : undefined) === leveldb;
-  const keep = <T extends { key: string }>(
-    list: T[],
-    digestNow: (entry: T) => string | null,
-    fromElsewhere: (entry: T) => boolean,
-  ): T[] =>
-    list.filter((entry) => {
+  const keep =
+    <T extends { key: string }>(digestNow: (entry: T) => string | null, fromElsewhere: (entry: T) => boolean) =>
+    (entry: T): boolean => {
       if (written.get(entry.key)?.has(digestNow(entry))) explained.push(entry.key);
       else if (fromElsewhere(entry)) elsewhere.push(entry.key);
       else return true;
       return false;
-    });
-  const cutShort = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length >= maxDetails;
-  const onlyLeft = keep(comparison.onlyLeft, () => null, () => false);
-  const onlyRight = keep(comparison.onlyRight, (entry) => canonicalDigest(entry.record), (entry) => leveldbAsAtCutover(entry.key, undefined));
-  const differing = keep(
-    comparison.differing,
-    (diff) => diff.rightDigest,
-    (diff) => newerByTimestamp(diff) && leveldbAsAtCutover(diff.key, diff.leftDigest),
-  );
-  const equal = !cutShort && onlyLeft.length + onlyRight.length + differing.length === 0 && comparison.unreadable.every((u) => u.known);
+    };
+  const kept = keepListed(comparison, {
+    onlyLeft: keep(() => null, () => false),
+    onlyRight: keep((entry) => canonicalDigest(entry.record), (entry) => leveldbAsAtCutover(entry.key, undefined)),
+    differing: keep(
+      (diff) => diff.rightDigest,
+      (diff) => newerByTimestamp(diff) && leveldbAsAtCutover(diff.key, diff.leftDigest),
+    ),
+  });
   return {
-    ...comparison,
-    equal,
-    onlyLeft,
-    onlyRight,
-    differing,
+    ...kept,
     writtenSinceCutover: explained.sort(compareKeys),
     ...(elsewhere.length > 0 && { writtenElsewhere: elsewhere.sort(compareKeys) }),
   };

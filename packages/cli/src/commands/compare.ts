@@ -7,15 +7,23 @@ import { wholeNumberOption } from '../number-option.js';
 import { withMigration } from '../migration.js';
 import { renderComparison, unknownUnreadable, type SideLocations } from '../render.js';
 
+/** Each kind's exact count under its --json name (the lists may stop short of it: `truncated`). */
+export function differenceCounts(comparison: SideComparison): { missingInJson: number; missingInLeveldb: number; differing: number } {
+  return { missingInJson: comparison.counts.onlyLeft, missingInLeveldb: comparison.counts.onlyRight, differing: comparison.counts.differing };
+}
+
 /**
  * The --json shape: named sides instead of left/right, so a script needs no convention.
  * `unreadable` lists what a side could not read ({ side, key, file?, finding, known }).
+ * The three lists stop at the cap (`truncated`); `counts` holds every difference of each kind.
  */
 export function comparisonDocument(comparison: SideComparison): Record<string, unknown> {
   return {
     equal: comparison.equal,
     leveldb: comparison.left,
     json: comparison.right,
+    counts: differenceCounts(comparison),
+    truncated: comparison.truncated,
     missingInJson: comparison.onlyLeft,
     missingInLeveldb: comparison.onlyRight,
     differing: comparison.differing,
@@ -27,9 +35,11 @@ export function comparisonDocument(comparison: SideComparison): Record<string, u
   };
 }
 
-/** The keys that differ, for the --json envelope's error.details (and the text verdict's counts). */
-export function differingKeys(comparison: SideComparison): Record<string, string[]> {
+/** The keys that differ (as far as listed: `truncated`) and each kind's exact count, for the --json envelope's error.details. */
+export function differingKeys(comparison: SideComparison): Record<string, unknown> {
   return {
+    counts: differenceCounts(comparison),
+    truncated: comparison.truncated,
     missingInJson: comparison.onlyLeft.map((e) => e.key),
     missingInLeveldb: comparison.onlyRight.map((e) => e.key),
     differing: comparison.differing.map((d) => d.key),
@@ -50,12 +60,16 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       hint: 'check --deployments (or the config); `deploystate migrate` creates the folder with its copy',
     });
   }
-  const [comparison, status] = await withMigration(ctx, async (migration) => [await migration.compare(), await migration.status()] as const);
+  const maxDetails = wholeNumberOption(options.maxDetails, '--max-details');
+  const [comparison, status] = await withMigration(
+    ctx,
+    async (migration) => [await migration.compare(maxDetails === undefined ? {} : { maxDetails }), await migration.status()] as const,
+  );
   // In dual-write before the bulk copy has completed, records only in LevelDB are the copy's work
   // still to do (the runbook checks write consistency here): only a record that differs, or one
   // only JSON has, is inconsistent.
   const copyPending = status.phase === 'dual-write' && status.state.copy?.completedAt === undefined;
-  const consistent = copyPending ? comparison.differing.length === 0 && comparison.onlyRight.length === 0 : comparison.equal;
+  const consistent = copyPending ? comparison.counts.differing === 0 && comparison.counts.onlyRight === 0 : comparison.equal;
   // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
   // the exit code never depends on that detail staying as it is.
   if (!consistent || unknownUnreadable(comparison).length > 0)
@@ -65,10 +79,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const copyStarted = status.state.copy !== null;
   // Consistent here (a failure was thrown above): the only differences are the copy's work to do.
   ctx.out.result(
-    { ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.onlyLeft.length, copyStarted }) },
+    { ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.counts.onlyLeft, copyStarted }) },
     () =>
       renderComparison(comparison, ctx.out.paint, limit, {
         locations: sideLocations(ctx),
+        raiseCap: '`--max-details <n>` raises that',
         ...(copyPending && { copyPending: copyStarted ? 'not-completed' : 'not-run' }),
       }),
   );

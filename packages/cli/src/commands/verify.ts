@@ -32,7 +32,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
     },
     () => [
       p.bold('Comparison'),
-      ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx) }),
+      ...renderComparison(report.comparison, p, 20, { locations: sideLocations(ctx), raiseCap: '`deploystate compare --max-details <n>` lists more' }),
       '',
       p.bold(
         `Schema (${report.schema.files} files against the published schema; \`deploystate validate\` also checks what the records say)`,
