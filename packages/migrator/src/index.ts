@@ -74,6 +74,7 @@ export {
   type Verdict,
 } from './machine.js';
 export { acquireLock, readLockHolder, type LockHolder, type HeldLock } from '@deploystate/backend-json/lock';
+export { copyRunning } from './migration-runner.js';
 export { ensureLocalStateGitignore, ensureStateGitignore, readSharedState, sharedStateFile, SHARED_STATE_FILE, STATE_GITIGNORE, type SharedState } from './shared-state.js';
 export { type CopyOptions } from './copy.js';
 export {

@@ -19,6 +19,7 @@ import { withLock } from '@deploystate/backend-json/lock';
 import { applyRepair, coownedContext, moveBaseline, planRepair, type RepairOptions, type RepairPlan, type RepairReport } from './coowned.js';
 import { resolvePaths, stateFiles, type StateFiles } from './paths.js';
 import { underGateFence } from './fence.js';
+import { MIGRATE_LOCK_PURPOSE } from './migration-runner.js';
 import { quietPoint } from './written-since.js';
 import { notCarriedBackEntry } from './not-carried-back.js';
 import { drainForGate } from './outbox-status.js';
@@ -280,7 +281,7 @@ export class Migration {
         await written.remove();
       }
     };
-    return options.dryRun ? this.run(work) : this.locked('migrate', work);
+    return options.dryRun ? this.run(work) : this.locked(MIGRATE_LOCK_PURPOSE, work);
   }
 
   async promote(): Promise<MigrationStatus> {

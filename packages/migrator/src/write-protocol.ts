@@ -30,7 +30,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore, type SwapVersion } from '@deploystate/backend-json';
 import { acquireLock, hasWaiters, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
-import { describeRunner, rollbackRunner } from './rollback-runner.js';
+import { describeRunner, rollbackRunner } from './migration-runner.js';
 
 /** What a write needs from the store it goes through. */
 export interface WriteTarget {

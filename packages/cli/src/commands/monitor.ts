@@ -1,8 +1,9 @@
 // `deploystate monitor`: follows a copy running in another terminal by polling the progress file
-// the copy writes (<stateDir>/progress.json) and the state file; it never opens a store.
+// the copy writes (<stateDir>/progress.json) and the state file, and asks the migration lock whether
+// the copy's process still runs; it never opens a store.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive, parseLossless, sleep } from '@deploystate/core';
+import { parseLossless, sleep } from '@deploystate/core';
 import type { CopyProgress, MigrationStateFile } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { wholeNumberOption } from '../number-option.js';
@@ -10,6 +11,7 @@ import { requireStore, stateDirOf } from '../migration.js';
 
 interface Snapshot {
   progressFile: string;
+  /** This copy's last progress (written at each network file's end); null before its first (an older run's is left out). */
   progress: (CopyProgress & Record<string, unknown>) | null;
   phase: string | null;
   copy: MigrationStateFile['copy'];
@@ -28,30 +30,50 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-async function snapshot(stateDir: string, previous: Snapshot | undefined): Promise<Snapshot> {
-  const progressFile = join(stateDir, 'progress.json');
-  const progress = await readJson(progressFile);
-  const state = await readJson(join(stateDir, 'state.json'));
-  const stateFile = (state ?? null) as MigrationStateFile | null;
-  const copy = stateFile?.copy ?? null;
-  const current = progress === undefined ? (previous?.progress ?? null) : (progress as Snapshot['progress']);
-  const unfinished = copy !== null && copy.startedAt !== undefined && copy.completedAt === undefined;
-  // An unfinished copy whose process is gone is not running: it stopped (crash or Ctrl-C).
-  // (Progress older than the copy's start is a previous run's: its process says nothing about this one.)
-  const fresh = typeof current?.at === 'string' && copy?.startedAt !== undefined && current.at >= copy.startedAt;
-  const pid = fresh && typeof current?.pid === 'number' ? current.pid : undefined;
-  const running = unfinished && (pid === undefined || isProcessAlive(pid));
-  return { progressFile, progress: current, phase: stateFile?.phase ?? null, copy, running };
+async function readStateFile(stateDir: string): Promise<MigrationStateFile | null> {
+  return ((await readJson(join(stateDir, 'state.json'))) ?? null) as MigrationStateFile | null;
 }
+
+const unfinished = (copy: MigrationStateFile['copy']): boolean => copy?.startedAt !== undefined && copy.completedAt === undefined;
+
+/**
+ * Whether a `migrate` holds the migration lock, as the operating system says (migrator's copyRunning): a
+ * copy's process holds it from before the copy's start is recorded, so one that has written no
+ * progress yet is running, and one killed holds nothing, whatever progress.json says. The migrator
+ * is loaded only when a copy is unfinished.
+ */
+async function copyProcessRuns(ctx: Context, stateDir: string): Promise<boolean> {
+  const { copyRunning, stateFiles } = await import('@deploystate/migrator');
+  return copyRunning(stateFiles({ leveldb: ctx.paths.leveldb, deployments: ctx.paths.deployments, stateDir }));
+}
+
+async function snapshot(ctx: Context, stateDir: string, previous: Snapshot | undefined): Promise<Snapshot> {
+  const progressFile = join(stateDir, 'progress.json');
+  const read = await readJson(progressFile);
+  let stateFile = await readStateFile(stateDir);
+  let running = false;
+  if (unfinished(stateFile?.copy ?? null)) {
+    running = await copyProcessRuns(ctx, stateDir);
+    // A copy records its end before it lets the lock go: read after a free lock, the state says
+    // whether the copy finished in between (completed) or not (stopped: a crash, a kill, Ctrl-C).
+    if (!running) stateFile = await readStateFile(stateDir);
+  }
+  const copy = stateFile?.copy ?? null;
+  const latest = read === undefined ? (previous?.progress ?? null) : (read as Snapshot['progress']);
+  // Progress older than the copy's start is a previous run's: it says nothing of this one.
+  const progress = typeof latest?.at === 'string' && copy?.startedAt !== undefined && latest.at >= copy.startedAt ? latest : null;
+  return { progressFile, progress, phase: stateFile?.phase ?? null, copy, running };
+}
+
+const RESUME_HINT = 'continue it with `deploystate migrate --resume`';
 
 /** Where the copy is when none runs: never started, completed, or stopped before the end. */
 function notRunning(current: Snapshot): { state: 'none' | 'completed' | 'stopped'; text: string } {
   if (current.copy?.completedAt !== undefined) return { state: 'completed', text: `no copy is running; the last one completed at ${current.copy.completedAt}` };
-  if (current.copy?.startedAt !== undefined)
-    return {
-      state: 'stopped',
-      text: `no copy is running; the last one stopped after ${current.progress?.done ?? 0} record(s) (its process is gone): continue it with \`deploystate migrate --resume\``,
-    };
+  if (current.copy?.startedAt !== undefined) {
+    const reached = current.progress === null ? 'before it recorded any progress' : `after ${current.progress.done} record(s)`;
+    return { state: 'stopped', text: `no copy is running; the last one stopped ${reached} (its process is gone): ${RESUME_HINT}` };
+  }
   return { state: 'none', text: 'no copy is running and none has started: start one with `deploystate migrate`' };
 }
 
@@ -60,10 +82,12 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const stateDir = stateDirOf(ctx);
   const interval = wholeNumberOption(options.interval, '--interval', 100) ?? 1000;
   const once = options.once === true || ctx.json;
-  let current = await snapshot(stateDir, undefined);
+  let current = await snapshot(ctx, stateDir, undefined);
   const p = ctx.out.paint;
   if (once) {
     const idle = current.running ? undefined : notRunning(current);
+    // A copy whose process is gone is a check that did not pass, as in the following form.
+    if (idle?.state === 'stopped') ctx.fail('CHECK_FAILED', idle.text, undefined, RESUME_HINT);
     ctx.out.result({ ...current, copyState: idle?.state ?? 'running' }, () => {
       const pr = current.progress;
       return [
@@ -80,7 +104,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const idle = current.running ? undefined : notRunning(current);
   if (idle !== undefined && idle.state !== 'none') {
     // Nothing to follow: say where the copy is and stop, instead of waiting for a copy that will not come.
-    if (idle.state === 'stopped') ctx.fail('CHECK_FAILED', idle.text);
+    if (idle.state === 'stopped') ctx.fail('CHECK_FAILED', idle.text, undefined, RESUME_HINT);
     ctx.out.say(idle.state === 'completed' ? p.green(`✔ ${idle.text}`) : p.yellow(idle.text));
     return;
   }
@@ -101,10 +125,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (current.copy?.completedAt !== undefined && !current.running) break;
     if (!current.running && current.copy?.startedAt !== undefined) break;
     await sleep(interval);
-    current = await snapshot(stateDir, current);
+    current = await snapshot(ctx, stateDir, current);
   }
   bar.finish();
   const end = notRunning(current);
-  if (end.state === 'stopped') ctx.fail('CHECK_FAILED', end.text);
+  if (end.state === 'stopped') ctx.fail('CHECK_FAILED', end.text, undefined, RESUME_HINT);
   ctx.out.say(end.state === 'completed' ? p.green(`✔ copy completed at ${current.copy?.completedAt ?? '?'}`) : p.yellow(end.text));
 }
