@@ -93,6 +93,7 @@ export {
   acceptNetworkFiles,
   checkFiles,
   coownedContext,
+  describeOverwrites,
   type ChangedElsewhere,
   type CoownedContext,
   type FilesCheck,
