@@ -162,8 +162,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['--emergency', 'Skip the gates (never the carry-back); also when EMERGENCY_ROLLBACK=true'],
       ['--ready', 'Only check rollback readiness (exit 1 when not ready)'],
       ['--dry-run', 'Show what would be replayed, change nothing'],
+      ['--acknowledge <file>', 'A network file (or chain id) that is gone on purpose: its chain\'s LevelDB records go too (repeatable)'],
     ],
-    examples: ['deploystate rollback --ready', 'deploystate rollback', 'EMERGENCY_ROLLBACK=true deploystate rollback --yes'],
+    examples: ['deploystate rollback --ready', 'deploystate rollback', 'EMERGENCY_ROLLBACK=true deploystate rollback --yes', 'deploystate rollback --dry-run --acknowledge basesepolia.json'],
   },
   {
     usage: 'exclude <...keys>',

@@ -39,11 +39,21 @@ export {
   type RepairTarget,
 } from './coowned-repair.js';
 
-/** One line per file: what is lost there. */
+/** How many keys of a file `describeOverwrites` names; the rest are counted (the findings list them all). */
+const NAMED_PER_FILE = 5;
+
+/** One line per file, the file named once: how many of its records are lost, the first few by key. */
 export function describeOverwrites(findings: readonly ForeignOverwrite[]): string[] {
   const byFile = new Map<string, string[]>();
-  for (const f of findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), `${f.key} (${f.kind})`]);
-  return [...byFile].map(([file, keys]) => `${file}: ${keys.join(', ')}`);
+  for (const f of findings) {
+    const keys = byFile.get(f.file);
+    if (keys) keys.push(`${f.key} (${f.kind})`);
+    else byFile.set(f.file, [`${f.key} (${f.kind})`]);
+  }
+  return [...byFile].map(([file, keys]) => {
+    const named = keys.slice(0, NAMED_PER_FILE).join(', ');
+    return keys.length <= NAMED_PER_FILE ? `${file}: ${named}` : `${file}: ${keys.length} records, ${named} and ${keys.length - NAMED_PER_FILE} more`;
+  });
 }
 
 /** FOREIGN_OVERWRITE naming the first file and key; thrown by the gates and the rollback carry-back. */

@@ -94,6 +94,7 @@ export {
   acceptNetworkFiles,
   checkFiles,
   coownedContext,
+  describeOverwrites,
   type ChangedElsewhere,
   type CoownedContext,
   type FilesCheck,

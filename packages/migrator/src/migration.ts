@@ -26,6 +26,7 @@ import { drainForGate } from './outbox-status.js';
 import { buildReport, type ReportOptions } from './report.js';
 import { listLevelDbBackups, restoreLevelDbFolder, type LevelDbRestoreResult } from './leveldb-backups.js';
 import { carryBackLeftBehind, leftBehindSince, nothingToRollBack, rollbackReadiness, runRollback } from './rollback.js';
+import { assertGoneAcknowledgeable } from './gone-network-files.js';
 import { readState } from './state.js';
 import { summarizeJournal } from './journal-queries.js';
 import type {
@@ -39,6 +40,7 @@ import type {
   MigrationReport,
   ReadinessReport,
   RollbackOptions,
+  RollbackReadinessOptions,
   RollbackReport,
   RollbackScope,
   SideComparison,
@@ -227,8 +229,11 @@ export class Migration {
     return this.run(() => verifyChainOnSide(this.readCtx, this.paths, options));
   }
 
-  rollbackReadiness(): Promise<ReadinessReport> {
-    return this.run(() => rollbackReadiness(this.readCtx));
+  rollbackReadiness(options: RollbackReadinessOptions = {}): Promise<ReadinessReport> {
+    return this.run(async () => {
+      assertGoneAcknowledgeable(options.acknowledge ?? []);
+      return rollbackReadiness(this.readCtx, options);
+    });
   }
 
   /**
@@ -343,12 +348,12 @@ export class Migration {
       return this.locked('rollback --dry-run', () =>
         this.withReadCtx(async (ctx) => {
           await admit(this.commands, 'rollback');
-          return runRollback(ctx, options, () => rollbackReadiness(ctx));
+          return runRollback(ctx, options, () => rollbackReadiness(ctx, options, true));
         }),
       );
     return this.locked(options.emergency ? 'rollback (emergency)' : 'rollback', async () => {
       await admit(this.commands, 'rollback');
-      return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx));
+      return runRollback(this.ctx, options, () => rollbackReadiness(this.ctx, options, true));
     });
   }
 

@@ -1,6 +1,7 @@
 // The bodies of the read-only commands status, analyze and check: they read a snapshot and never
 // change state or data (analyze leaves its summary beside the state, never in it).
 import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { isStateError, recordKey } from '@deploystate/core';
 import { cutOffJsonOnlyWrites } from './cut-off-writes.js';
@@ -12,6 +13,7 @@ import { openWrite } from './command-gates.js';
 import { isoNow } from './context.js';
 import { carryBackLeftBehind, leftBehindSince } from './rollback.js';
 import { checkFiles, coownedContext } from './coowned.js';
+import { describeGone, goneNetworkFiles } from './gone-network-files.js';
 import { levelDbSinceCutover, type LevelDbSinceCutover } from './cutover-leveldb.js';
 import { proposeDecisions } from './decisions.js';
 import { scanDirectWrites } from './direct-writes.js';
@@ -63,7 +65,10 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // A LevelDB that cannot be opened where writes go first is what every deploy script hits: said.
   let leveldbUnreadable: MigrationStatus['leveldbUnreadable'];
   let leftBehindUnknown: MigrationStatus['leftBehindUnknown'];
-  const { outbox, leftBehind, cutOff, notCarriedBack } = await c.withReadCtx(async (read) => ({
+  // The phase a rollback would carry back from (a rollback stopped part-way: the one it left).
+  const rollbackFrom = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
+  const fromJson = JSON_AUTHORITATIVE.includes(rollbackFrom);
+  const { outbox, leftBehind, cutOff, notCarriedBack, gone } = await c.withReadCtx(async (read) => ({
     outbox: await outboxStatus(
       c.ctx,
       ['dual-write', 'leveldb-only', 'rolling-back'].includes(state.phase)
@@ -96,6 +101,11 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
             () => undefined,
           )
         : undefined,
+    // Network files gone whole while LevelDB holds their chain's records: what the rollback refuses
+    // on (STORE_NOT_FOUND). LevelDB that cannot be opened is said elsewhere; this is then unknown.
+    gone: fromJson
+      ? await goneNetworkFiles(read, new Set([...state.exclusions, ...state.unmigratable])).catch(() => [])
+      : [],
   }));
   const facts: GateFacts = {
     // The gates read a mark state.json could not record as they read a recorded one.
@@ -109,13 +119,22 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // Files every script's read or write of their chain fails on (a pull's conflict markers, say): said, not hidden behind a probe.
   const unreadable = JSON_PHASES.includes(state.phase) ? await unreadableNetworkFiles(c.files.deployments, c.registry) : [];
   const next = nextCommands(facts);
-  if (foreignOverwrites.length > 0) {
-    for (const n of next)
-      if (['promote', 'cutover', 'rollback'].includes(n.command))
-        Object.assign(n, {
-          ready: false,
-          blockedBy: 'records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`',
-        });
+  // What makes the commands refuse beyond the state table's gates, as `rollback --ready` checks it:
+  // the rollback stops on lost records only where it carries JSON back (json-primary, json-only).
+  const blocks = (command: string): string[] => [
+    ...(foreignOverwrites.length > 0 && (command !== 'rollback' || fromJson)
+      ? ['records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`']
+      : []),
+    ...(command === 'rollback' && gone.length > 0
+      ? [
+          `network file(s) missing while LevelDB holds their chain's records (STORE_NOT_FOUND): ${describeGone(gone)}; bring them back, or \`deploystate rollback ${gone.map((g) => `--acknowledge ${basename(g.file)}`).join(' ')}\` if those records are meant to go`,
+        ]
+      : []),
+  ];
+  for (const n of next) {
+    if (!['promote', 'cutover', 'rollback'].includes(n.command)) continue;
+    const reasons = blocks(n.command);
+    if (reasons.length > 0) Object.assign(n, { ready: false, blockedBy: [...(n.blockedBy ? [n.blockedBy] : []), ...reasons].join('; ') });
   }
   return {
     ...(leveldbSinceCutover && { leveldbSinceCutover }),
@@ -134,6 +153,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     ...(leveldbUnreadable && { leveldbUnreadable }),
     ...(leftBehindUnknown && { leftBehindUnknown }),
     foreignOverwrites,
+    ...(gone.length > 0 && { missingNetworkFiles: gone.map(({ file, chainId, records }) => ({ file, chainId, records })) }),
     ...(unreadable.length > 0 && { unreadableFiles: unreadable }),
     ...(cutOff.length > 0 && { cutOffWrites: cutOff }),
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),
@@ -143,6 +163,8 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
 
 /** The phases where a network file is read or written (dual-write by its drain). */
 const JSON_PHASES: readonly MigrationPhase[] = ['dual-write', 'json-primary', 'json-only'];
+/** The phases a rollback carries JSON back from, making LevelDB equal to it. */
+const JSON_AUTHORITATIVE: readonly MigrationPhase[] = ['json-primary', 'json-only'];
 
 function problemOf(error: unknown): NonNullable<MigrationStatus['leveldbUnreadable']> {
   // The snapshot status reads could not be made in the temp folder: that folder is the problem, not LevelDB.

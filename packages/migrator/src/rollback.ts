@@ -23,7 +23,8 @@ import {
 } from '@deploystate/core';
 import { LEVELDB_LOCK_WAIT } from './backends.js';
 import { isoNow, snapshotWait, type MigrationContext } from './context.js';
-import { checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
+import { checkFiles, checkFilesAndRecord, coownedContext, describeOverwrites, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
+import { assertGoneAcknowledgeable, assertNoneGone, describeGone, goneInPlan, goneNetworkFiles, type GoneNetworkFile } from './gone-network-files.js';
 import { CARRIED_BACK, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
 import { underGateFence } from './fence.js';
@@ -35,7 +36,7 @@ import { checklist } from './readiness.js';
 import { recordNotCarriedBack } from './not-carried-back.js';
 import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
-import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReport } from './types.js';
+import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReadinessOptions, RollbackReport } from './types.js';
 import { unreadableFiles } from './unreadable.js';
 import { keysWrittenSince, quietPoint } from './written-since.js';
 
@@ -152,6 +153,20 @@ async function assertJsonFolder(ctx: MigrationContext, from: MigrationPhase): Pr
       hint: 'bring the folder back (`git status` shows whether it was deleted), or point --deployments (or "deployments" in deploystate.config.json) at it, then run rollback again',
     },
   );
+}
+
+/** The keys the carry-back never deletes from LevelDB: the recorded exclusions and unmigratable keys. */
+const keptOut = (state: MigrationStateFile): Set<string> => new Set([...state.exclusions, ...state.unmigratable]);
+
+/**
+ * From json-primary or json-only: STORE_NOT_FOUND when a network file is gone whole while LevelDB
+ * holds records of its chain (see gone-network-files.ts), unless `acknowledge` names it.
+ */
+async function assertNetworkFiles(ctx: MigrationContext, state: MigrationStateFile, from: MigrationPhase, acknowledge: readonly string[]): Promise<GoneNetworkFile[]> {
+  if (!JSON_AUTHORITATIVE.includes(from)) return [];
+  const gone = await goneNetworkFiles(ctx, keptOut(state), acknowledge);
+  assertNoneGone(gone, from);
+  return gone;
 }
 
 async function planCarryBack(ctx: MigrationContext, from: MigrationPhase, sinceSeq: number): Promise<CarryBackPlan> {
@@ -483,14 +498,30 @@ export async function runRollback(
   const emergency = options.emergency ?? false;
   const state = await readState(ctx.files);
   const from: MigrationPhase = state.phase === 'rolling-back' ? (state.rollback?.from ?? 'json-only') : state.phase;
+  const acknowledge = options.acknowledge ?? [];
+  assertGoneAcknowledgeable(acknowledge);
   await assertJsonFolder(ctx, from);
   // LevelDB held by a live process (a deploy script paused or busy) is a wait that ran out, not an
   // unready rollback: LOCKED naming that process, before anything changes. Readiness would call it
   // a failed check and offer --emergency, which would switch to rolling-back (every write refused)
   // and then wait for the same process. Any other failure to open is readiness's to report.
-  await ctx.leveldb().catch((error: unknown) => {
-    if (isStateError(error, ErrorCodes.LOCKED)) throw error;
-  });
+  const openable = await ctx.leveldb().then(
+    () => true,
+    (error: unknown) => {
+      if (isStateError(error, ErrorCodes.LOCKED)) throw error;
+      return false;
+    },
+  );
+  // A network file gone whole would read as every record of its chain deleted: refused before
+  // anything changes, emergency or not, as a folder gone whole is (checked again on the plan).
+  if (openable) await assertNetworkFiles(ctx, state, from, acknowledge);
+  const sinceSeq = state.dualWriteSinceSeq ?? 0;
+  // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted or
+  // reverted in LevelDB: stop (an emergency carries the journalled record back instead). Before the
+  // readiness gate, which checks the same (so `rollback --ready` never calls ready a rollback that
+  // stops here) and is told it was checked: the refusal keeps its own code.
+  const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
+  if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
   if (!emergency) {
     assertRunGate(
       'rollback readiness',
@@ -499,18 +530,15 @@ export async function runRollback(
       'fix the failing checks, or run an emergency rollback (EMERGENCY_ROLLBACK=true / --emergency), which skips the gates but never the carry-back',
     );
   }
-  const sinceSeq = state.dualWriteSinceSeq ?? 0;
-  // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted or
-  // reverted in LevelDB: stop (an emergency carries the journalled record back instead).
-  const lost = JSON_AUTHORITATIVE.includes(from) ? (await checkFilesAndRecord(coownedContext(ctx))).findings : [];
-  if (lost.length > 0 && !emergency) throw foreignOverwriteError(lost, 'rollback');
   const journalWins = lost.length > 0 ? await journalledRecords(coownedContext(ctx), lost) : new Map<string, DeploymentRecord | null>();
   if (options.dryRun) {
     const plan = keepJournalled(await planCarryBack(ctx, from, sinceSeq), journalWins);
+    const gone = await goneInPlan(ctx, plan.deletes, acknowledge);
+    assertNoneGone(gone, from);
     const leveldb = await ctx.leveldb();
     const digest = await leveldbDigestOf(leveldb, { ...plan, after: undefined });
     const outbox = [...new Set((await leveldb.readOutbox()).map((e) => e.key))];
-    return rollbackReport(ctx, { from, emergency, started }, plan, digest, journalWins, outbox);
+    return rollbackReport(ctx, { from, emergency, started }, plan, digest, journalWins, outbox, gone);
   }
   // While writers still write: the whole plan, read from JSON and a LevelDB snapshot.
   const early = state.phase !== 'rolling-back' && JSON_AUTHORITATIVE.includes(from) ? await planBeforeStopping(ctx, sinceSeq) : undefined;
@@ -525,7 +553,7 @@ export async function runRollback(
   // The carry-back is a gate: it holds the fence, so the writes that began before the phase flipped
   // have finished before it reads (on timeout LOCKED naming them, nothing carried back: see the
   // catch below), and no write lands on JSON after it read JSON and before the switch.
-  const { plan, scanned, kept, outboxDropped } = await underGateFence(ctx.files, 'rollback', async () => {
+  const { plan, scanned, kept, outboxDropped, gone } = await underGateFence(ctx.files, 'rollback', async () => {
     const planned = early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq);
     // [coowned] Checked again once the plan has read JSON: a rewrite since the first check would
     // otherwise be carried back as the truth.
@@ -535,6 +563,10 @@ export async function runRollback(
     // (a script's delete) looked lost there, and its earlier record must not come back.
     const wins = lostNow.length > 0 ? await journalledRecords(coownedContext(ctx), lostNow) : new Map<string, DeploymentRecord | null>();
     const plan = keepJournalled(planned, wins);
+    // The plan itself looked at: a network file gone since the first check (or an earlier run's
+    // rolling-back, which went straight here) stops it before anything is deleted.
+    const gone = await goneInPlan(ctx, plan.deletes, acknowledge);
+    assertNoneGone(gone, from, 'nothing was carried back');
     const leveldb = await ctx.leveldb();
     for (const { record } of plan.puts) await leveldb.put(record);
     for (const key of plan.deletes) {
@@ -550,12 +582,14 @@ export async function runRollback(
     const scanned = plan.after ? undefined : await leveldbDigestOf(leveldb, plan);
     await forgetBaseline(coownedContext(ctx)); // [coowned] JSON is no longer written after this
     await switchBack(ctx, from, started, emergency, plan);
-    return { plan, scanned, kept: wins, outboxDropped };
+    return { plan, scanned, kept: wins, outboxDropped, gone };
   }).catch(async (error: unknown) => {
     // Stopped by a file another program rewrote, before anything was carried back: the phase this
     // run left goes back, so writes go on (a rollback that found the phase already rolling-back
     // leaves it so, and says what ends it).
     if (isStateError(error, ErrorCodes.FOREIGN_OVERWRITE)) throw await stoppedBeforeCarryBack(ctx, error, left);
+    // Stopped by a network file gone whole: likewise, and an emergency would be refused the same.
+    if (isStateError(error, ErrorCodes.STORE_NOT_FOUND)) throw await stoppedBeforeCarryBack(ctx, error, left, error.hint);
     // The fence never taken (a writer paused or hung holding it): nothing was carried back either.
     // Left rolling-back, every deploy script's write would be refused until an operator ran rollback
     // again, though the writer that kept the gate out goes on as soon as it resumes.
@@ -564,7 +598,7 @@ export async function runRollback(
     return stillRollingBack(error);
   });
   const leveldbDigest = scanned ?? (await leveldbDigestOf(await ctx.leveldb(), plan));
-  return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept, outboxDropped);
+  return rollbackReport(ctx, { from, emergency, started }, plan, leveldbDigest, kept, outboxDropped, gone);
 }
 
 /** What a rollback (or its dry run) reports: its plan's counts, LevelDB's digest, the keys kept from the journal. */
@@ -575,7 +609,9 @@ function rollbackReport(
   leveldbDigest: string,
   kept: ReadonlyMap<string, unknown>,
   outboxDropped: readonly string[],
+  gone: readonly GoneNetworkFile[] = [],
 ): RollbackReport {
+  const acknowledgedGone = gone.filter((g) => g.acknowledged).map(({ file, chainId, records }) => ({ file, chainId, records }));
   return {
     from: run.from,
     emergency: run.emergency,
@@ -588,6 +624,7 @@ function rollbackReport(
     ...(kept.size > 0 && { keptFromJournal: [...kept.keys()] }),
     ...(outboxDropped.length > 0 && { outboxDropped: [...outboxDropped] }),
     ...(plan.unreadable && { unreadableInJson: plan.unreadable.map(({ key, file, code }) => ({ key, code, ...(file !== undefined && { file }) })) }),
+    ...(acknowledgedGone.length > 0 && { acknowledgedGone }),
   };
 }
 
@@ -724,12 +761,20 @@ async function stateFileBytes(folder: string): Promise<number> {
 
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
-export async function rollbackReadiness(ctx: MigrationContext): Promise<ReadinessReport> {
+/**
+ * Every check a rollback that is not an emergency must pass, so that ready means it proceeds. Those
+ * that an emergency rollback also refuses on (the deployments folder, a network file gone) are
+ * checks here too. `checkedByRun`: the rollback itself checked the network files and the records
+ * other code dropped just before its gate, and refused on them, so they are not read again.
+ */
+export async function rollbackReadiness(ctx: MigrationContext, options: RollbackReadinessOptions = {}, checkedByRun = false): Promise<ReadinessReport> {
   const { check, report } = checklist();
   let phase: MigrationPhase = 'leveldb-only';
   let copyStarted = false;
+  let state: MigrationStateFile | undefined;
   await check('state readable', async () => {
     const s = await readState(ctx.files);
+    state = s;
     // A rollback stopped part-way still has to carry back what the phase it left held: its checks.
     phase = s.phase === 'rolling-back' ? (s.rollback?.from ?? s.phase) : s.phase;
     copyStarted = s.copy !== null;
@@ -802,6 +847,27 @@ export async function rollbackReadiness(ctx: MigrationContext): Promise<Readines
       const unreadable = unreadableFiles(report.findings);
       if (unreadable.length > 0) throw new Error(unreadable.map((f) => f.message).join('; '));
       return `${report.total} records`;
+    });
+    if (checkedByRun) return report();
+    await check('network files present', async () => {
+      await assertJsonFolder(ctx, phase);
+      const gone = await goneNetworkFiles(ctx, keptOut(state ?? (await readState(ctx.files))), options.acknowledge ?? []);
+      try {
+        assertNoneGone(gone, phase, 'rollback refuses it, emergency or not');
+      } catch (error) {
+        throw new Error(`STORE_NOT_FOUND: ${(error as StateError).message}; ${(error as StateError).hint ?? ''}`);
+      }
+      return gone.length === 0
+        ? 'every chain LevelDB holds records of has its network file'
+        : `acknowledged gone: ${describeGone(gone)}; rollback deletes those records from LevelDB`;
+    });
+    await check('files intact', async () => {
+      const { findings, checked } = await checkFiles(coownedContext(ctx));
+      if (findings.length > 0)
+        throw new Error(
+          `FOREIGN_OVERWRITE: ${findings.length} record(s) the store wrote are missing or changed in their file (other code rewrote it): ${describeOverwrites(findings).join('; ')}; rollback refuses them: run \`deploystate repair-files\` (or roll back keeping the journalled records: rollback --emergency)`,
+        );
+      return `every record the store wrote is in its file (${checked} checked)`;
     });
   }
   return report();

@@ -151,6 +151,12 @@ export interface MigrationStatus {
   /** Records the store wrote that their network file lost to another program's rewrite (repair-files puts them back). */
   foreignOverwrites?: ForeignOverwrite[];
   /**
+   * From json-primary or json-only (or a rollback stopped part-way from them): each network file that
+   * is missing while LevelDB holds records of its chain, which a rollback refuses (STORE_NOT_FOUND)
+   * unless told the file is gone on purpose (`acknowledge`). Absent when none is.
+   */
+  missingNetworkFiles?: Array<{ file: string; chainId: number; records: number }>;
+  /**
    * Where deploy scripts read or write JSON (dual-write's drain, json-primary, json-only): the
    * network files that cannot be read now, each named with why. Absent when every file reads.
    */
@@ -326,6 +332,19 @@ export interface RollbackOptions {
   /** Skip the gates (never the carry-back, never deleting JSON files). */
   emergency?: boolean;
   dryRun?: boolean;
+  /**
+   * Network files (by file name such as `basesepolia.json`, by path, or by chain id) the operator
+   * says are gone on purpose: from json-primary or json-only their chain's LevelDB records are
+   * deleted, as the carry-back deletes every record JSON no longer holds. Without it a network file
+   * missing while LevelDB holds records of its chain is refused (STORE_NOT_FOUND), emergency or not.
+   */
+  acknowledge?: string[];
+}
+
+/** What `rollbackReadiness()` is asked about: the rollback that would run. */
+export interface RollbackReadinessOptions {
+  /** As RollbackOptions.acknowledge: network files that are gone on purpose do not fail readiness. */
+  acknowledge?: string[];
 }
 
 /**
@@ -421,6 +440,11 @@ export interface RollbackReport {
    * clone made there, listed and not carried back (LevelDB may hold a newer write of the key).
    */
   leftBehind?: { carriedBack: string[]; newerInLevelDb: string[]; deletes: string[] };
+  /**
+   * Network files that were missing and acknowledged gone (`acknowledge`): their chain's records
+   * LevelDB held were deleted (a dry run: would be), counted here and named in `deletedKeys`.
+   */
+  acknowledgedGone?: Array<{ file: string; chainId: number; records: number }>;
 }
 
 export interface ReadinessReport {

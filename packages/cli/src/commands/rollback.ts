@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { listed, renderReadiness, verdict } from '../render.js';
+import { listOption } from './migrate.js';
 
 export function emergencyRequested(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): boolean {
   return options.emergency === true || env.EMERGENCY_ROLLBACK?.toLowerCase() === 'true';
@@ -13,9 +14,11 @@ export function emergencyRequested(options: Record<string, unknown>, env: NodeJS
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const p = ctx.out.paint;
+  // Network files the operator says are gone on purpose: their chain's LevelDB records may go too.
+  const acknowledge = listOption(options.acknowledge);
   await withMigration(ctx, async (migration) => {
     if (options.ready === true) {
-      const readiness = await migration.rollbackReadiness();
+      const readiness = await migration.rollbackReadiness({ acknowledge });
       if (!readiness.ready) ctx.exitCode = 1;
       ctx.out.result(readiness, () => renderReadiness(readiness, p, 'rollback is ready', 'rollback is NOT ready'));
       return;
@@ -27,7 +30,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (scope.phase === 'leveldb-only') {
       // Nothing to switch. A teammate's rollback (pulled) may have left this clone's JSON-side writes
       // out of LevelDB: those are carried back (no question: only what LevelDB lacks, or holds older).
-      const report = await migration.rollback({ emergency, dryRun });
+      const report = await migration.rollback({ emergency, dryRun, acknowledge });
       const left = report.leftBehind;
       if (left === undefined || report.nothingToDo) {
         // Run again after a rollback that could not read part of JSON: not "holds every write" while
@@ -65,10 +68,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         scope.fromJson
           ? 'make LevelDB equal to the JSON files (teammates\' pulled writes too): records JSON no longer holds are deleted from LevelDB (`deploystate rollback --dry-run` names them first)'
           : 'change or delete no record LevelDB holds (in dual-write it was written first)',
+        ...(acknowledge.length > 0 && scope.fromJson
+          ? [`acknowledged gone on purpose: ${acknowledge.join(', ')}: where such a network file is missing, every record LevelDB holds of its chain is deleted`]
+          : []),
       ]);
     }
     if (!dryRun) ctx.onInterrupt(() => interruptedRollback(scope.paths.stateDir));
-    const report = await migration.rollback({ emergency, dryRun });
+    const report = await migration.rollback({ emergency, dryRun, acknowledge });
     // The phase switched, but LevelDB lacks what it could not read: a script running the runbook's
     // emergency step must not take this for a whole rollback (exit 1).
     const incomplete = !dryRun && (report.unreadableInJson?.length ?? 0) > 0;
@@ -83,6 +89,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       // Records JSON no longer holds leave LevelDB: named, so a record dropped by mistake is seen before (--dry-run) or after.
       ...(report.deletedKeys?.length
         ? [p.yellow(`${dryRun ? 'would delete' : 'deleted'} from LevelDB (JSON no longer holds them): ${listed(report.deletedKeys, 10)}`)]
+        : []),
+      ...(report.acknowledgedGone?.length
+        ? [
+            p.yellow(
+              `${dryRun ? 'would delete' : 'deleted'} every LevelDB record of ${report.acknowledgedGone.map((g) => `${g.file} (chain ${g.chainId}: ${g.records})`).join(', ')}: missing, and acknowledged gone on purpose`,
+            ),
+          ]
         : []),
       ...(report.outboxDropped?.length
         ? [

@@ -1,4 +1,5 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
+import { basename } from 'node:path';
 import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
 import type { LevelDbNotInGit, MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
@@ -103,7 +104,7 @@ function copyCounts(copy: { copied?: number; unchanged?: number }): string {
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const { PHASES, levelDbNotInGit } = await import('@deploystate/migrator');
+  const { PHASES, levelDbNotInGit, describeOverwrites } = await import('@deploystate/migrator');
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
@@ -162,9 +163,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // [coowned] A network file that lost records the store wrote is not a green status.
     ...(status.foreignOverwrites && status.foreignOverwrites.length > 0
       ? [
-          `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${status.foreignOverwrites.map((f) => `${f.key} in ${f.file}`).join(', ')}`)}`,
+          `${p.bold('files       ')} ${p.red(`${status.foreignOverwrites.length} record(s) the store wrote are missing or changed in their file (FOREIGN_OVERWRITE): ${describeOverwrites(status.foreignOverwrites).join('; ')}`)}`,
         ]
       : []),
+    // A network file gone whole while LevelDB holds its chain's records: the rollback refuses it.
+    ...(status.missingNetworkFiles ?? []).map(
+      (g) =>
+        `${p.bold('missing     ')} ${p.red(`${g.file} (chain ${g.chainId}): LevelDB holds ${g.records} record(s) of it, which a rollback would delete; it refuses (STORE_NOT_FOUND) until the file is back, or is run with --acknowledge ${basename(g.file)}`)}`,
+    ),
     // leveldb-only after a rollback that could not read part of JSON: what LevelDB still lacks of it.
     ...(status.notCarriedBack ?? []).map(
       (entry) =>
@@ -211,7 +217,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       status.next.map((n) => [
         n.command,
         n.ready ? p.green('yes') : p.yellow('no'),
-        n.gate !== undefined ? `${n.gate}: ${n.blockedBy ?? ''}` : '',
+        n.gate !== undefined ? `${n.gate}: ${n.blockedBy ?? ''}` : (n.blockedBy ?? ''),
         (n.checkedWhenRun ?? []).join(', '),
       ]),
       p,
