@@ -172,6 +172,11 @@ describe('status and the commands decide from one table', () => {
           // Not listed for this phase: refused by phase, before any gate.
           expect(PHASE_COMMANDS[scenario.state.phase ?? 'leveldb-only']).not.toContain(command);
           expect(outcome).toMatchObject({ code: 'TRANSITION_REFUSED' });
+        } else if (!line.ready && line.gate === undefined) {
+          // Blocked by what status finds beyond the table (a network file gone whole, records lost
+          // from one): the command fails with the code status named.
+          expect(isStateError(outcome), String(outcome)).toBe(true);
+          expect(line.blockedBy).toContain(`(${(outcome as { code: string }).code})`);
         } else if (!line.ready) {
           // Blocked: the command fails on exactly the gate status named.
           expect(outcome).toBeInstanceOf(GateFailedError);
