@@ -23,7 +23,7 @@ import {
 } from '@deploystate/core';
 import { LEVELDB_LOCK_WAIT } from './backends.js';
 import { isoNow, snapshotWait, type MigrationContext } from './context.js';
-import { checkFiles, checkFilesAndRecord, coownedContext, describeOverwrites, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
+import { checkFiles, checkFilesAndRecord, coownedContext, foreignOverwriteError, forgetBaseline, journalledRecords } from './coowned.js';
 import { assertGoneAcknowledgeable, assertNoneGone, describeGone, goneInPlan, goneNetworkFiles, type GoneNetworkFile } from './gone-network-files.js';
 import { CARRIED_BACK, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
@@ -759,6 +759,11 @@ async function stateFileBytes(folder: string): Promise<number> {
   return total;
 }
 
+/** A refusal the rollback would make, as a readiness check's failure: its code, message and hint (and `more`). */
+function refusalAsCheck(error: StateError, more?: string): Error {
+  return new Error([`${error.code}: ${error.message}`, error.hint, more].filter((part) => part !== undefined).join('; '));
+}
+
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 /**
@@ -855,7 +860,7 @@ export async function rollbackReadiness(ctx: MigrationContext, options: Rollback
       try {
         assertNoneGone(gone, phase, 'rollback refuses it, emergency or not');
       } catch (error) {
-        throw new Error(`STORE_NOT_FOUND: ${(error as StateError).message}; ${(error as StateError).hint ?? ''}`);
+        throw refusalAsCheck(error as StateError);
       }
       return gone.length === 0
         ? 'every chain LevelDB holds records of has its network file'
@@ -863,10 +868,9 @@ export async function rollbackReadiness(ctx: MigrationContext, options: Rollback
     });
     await check('files intact', async () => {
       const { findings, checked } = await checkFiles(coownedContext(ctx));
+      // The rollback's own refusal (runRollback), as a failing check, with the way past it an emergency offers.
       if (findings.length > 0)
-        throw new Error(
-          `FOREIGN_OVERWRITE: ${findings.length} record(s) the store wrote are missing or changed in their file (other code rewrote it): ${describeOverwrites(findings).join('; ')}; rollback refuses them: run \`deploystate repair-files\` (or roll back keeping the journalled records: rollback --emergency)`,
-        );
+        throw refusalAsCheck(foreignOverwriteError(findings, 'rollback refuses'), 'or roll back keeping the journalled records: rollback --emergency');
       return `every record the store wrote is in its file (${checked} checked)`;
     });
   }

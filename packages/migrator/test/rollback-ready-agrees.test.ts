@@ -56,7 +56,7 @@ describe('rollback readiness agrees with the rollback', () => {
       const ready = await migration.rollbackReadiness();
       expect(ready.ready).toBe(false);
       expect(failing(ready)).toEqual(['files intact']);
-      expect(ready.checks.find((c) => c.name === 'files intact')?.detail).toMatch(/^FOREIGN_OVERWRITE: 20 record/);
+      expect(ready.checks.find((c) => c.name === 'files intact')?.detail).toMatch(/^FOREIGN_OVERWRITE: rollback refuses: 20 record/);
       await expect(migration.rollback({ dryRun: true })).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
       await expect(migration.rollback()).rejects.toMatchObject({ code: 'FOREIGN_OVERWRITE', file });
       expect(await rollbackNext(migration)).toMatchObject({ ready: false });
