@@ -7,7 +7,7 @@ import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync 
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, isProcessAlive, isStateError, lockHolders, noteWait, sleep } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, isProcessAlive, isStateError, lockHolders, noteWait, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 import { announceWaiting, hasWaiters, waitersOn, waitFileFor } from './lock-waiters.js';
 import { native, namesSameFile, nativeLocks, tryAcquire, tryTake, type OpenedFile } from './native-lock.js';
@@ -108,17 +108,32 @@ export function readLockHolder(file: string): LockHolder | null {
   }
 }
 
-/** Whether another descriptor (any process, this one included) holds `file` now, in either mode. */
+// Why a lock file that exists cannot be opened for writing: another user's file, a read-only mount.
+const READ_ONLY_HERE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * Whether another descriptor (any process, this one included) holds `file` now, in either mode.
+ * Where this process may only read the file (another user's lock file, a read-only mount), a shared
+ * try is all it can make (Linux grants an exclusive lock only on a descriptor open for writing): an
+ * exclusive holder is still seen, shared holders are not.
+ */
 export function isLockHeld(file: string): boolean {
   let fd: number;
+  let mode: LockMode = 'exclusive';
   try {
     fd = openSync(file, constants.O_RDWR);
-  } catch {
-    return false;
+  } catch (error) {
+    if (!READ_ONLY_HERE.has(errnoCode(error) ?? '')) return false;
+    try {
+      fd = openSync(file, constants.O_RDONLY);
+      mode = 'shared';
+    } catch {
+      return false;
+    }
   }
   try {
     const locks = nativeLocks(file);
-    if (!tryTake(locks, fd, 'exclusive', file)) return true;
+    if (!tryTake(locks, fd, mode, file)) return true;
     locks.unlock(fd);
     return false;
   } finally {

@@ -3,7 +3,7 @@
 // and where the operating system's lock cannot be had the module refuses instead of guessing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -376,6 +376,24 @@ describe('shared and exclusive across processes', () => {
       second.process.kill('SIGKILL');
       await Promise.all([first.exited, second.exited]);
     }
+  });
+
+  it('a process that may only read the lock file still sees an exclusive holder (another user\'s lock, a read-only mount)', async () => {
+    const dir = await tempDir();
+    const lock = join(dir, 'migration.lock');
+    const look = async (): Promise<{ writable: boolean; held: boolean }> => {
+      const child = start(['look', lock]);
+      return JSON.parse(await child.line((line) => line.startsWith('{'))) as { writable: boolean; held: boolean };
+    };
+    const writer = await holder(lock, 'exclusive');
+    // Root's child drops to nobody; anyone else's finds the file read-only. Either way the lock file
+    // cannot be opened for writing there, which is the case looked at.
+    await chmod(dir, 0o755);
+    await chmod(lock, 0o444);
+    expect(await look()).toEqual({ writable: false, held: true });
+    writer.process.stdin?.end();
+    await writer.exited;
+    expect(await look()).toEqual({ writable: false, held: false });
   });
 
   it('two descriptors of one process exclude each other too', async () => {
