@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { runInterruptCleanups, STOPPING_SIGNALS } from '@deploystate/core/interrupt-cleanup';
 import { buildProgram, type CommandSpec } from './program.js';
-import { dropTerminalStreams, guardStdStreams, readerGone, releaseHungUpTerminal } from './std-streams.js';
+import { dropTerminalStreams, guardStdStreams, markStdStreamArgs, readerGone, releaseHungUpTerminal, stdStreamArgsFor } from './std-streams.js';
 import { stdoutState } from './stdout-state.js';
 import type { Envelope } from './envelope.js';
 
@@ -22,6 +22,7 @@ let outcomeStarted = false;
 
 async function runCommand(spec: CommandSpec, args: unknown[], options: Record<string, unknown>): Promise<void> {
   const { Context } = await import('./context.js');
+  await stdStreamArgsFor(spec.module, args, options);
   const ctx = new Context(options);
   const command = (await import(`./commands/${spec.module}.js`)) as CommandModule;
   await command.run(ctx, args, options);
@@ -128,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
     // With --json the version is an envelope, not cac's text line; help is laid out here (printHelp).
     if (json) cli.showVersionOnExit = false;
     cli.showHelpOnExit = false;
-    cli.parse(argv, { run: false });
+    cli.parse(markStdStreamArgs(argv), { run: false });
     commandName = cli.matchedCommand?.name.split(' ')[0] || null;
     if (cli.options.help) {
       await printHelp(cli, json);

@@ -249,9 +249,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'export <file>',
     module: 'export',
-    description: 'Write every chain of one side to one file (JSON or NDJSON), losslessly',
+    description: 'Write every chain of one side to one file (JSON or NDJSON; - for stdout), losslessly',
     options: [sideFlag('--from'), ['--format <format>', 'json | ndjson (default: from the file name)'], ['--force', 'Replace the file if it exists']],
-    examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json --force'],
+    examples: ['deploystate export state.json', 'deploystate export state.ndjson --from json --force', 'deploystate export - --format ndjson | jq .address'],
   },
   {
     usage: 'import <file>',

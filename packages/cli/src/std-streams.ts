@@ -49,3 +49,32 @@ export function releaseHungUpTerminal(): void {
     }
   }
 }
+
+/**
+ * What a lone `-` argument becomes before cac parses the command line (its parser takes `-` for a
+ * flag with no name and drops it): a NUL, which no path can hold, so it never names a file.
+ */
+export const STD_STREAM_ARG = '\u0000-';
+
+/** The command line with each lone `-` before `--` marked as STD_STREAM_ARG. */
+export function markStdStreamArgs(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => (arg === '-' && i >= 2 && (end === -1 || i < end) ? STD_STREAM_ARG : arg));
+}
+
+/** The commands whose file argument may be `-`. */
+const STD_STREAM_COMMANDS = new Set(['export']);
+
+/**
+ * The arguments a command gets: `-` as its file only where the command writes to stdout (else
+ * INVALID_ARGUMENT, rather than a file named `-`); as an option's value, `-` as typed.
+ */
+export async function stdStreamArgsFor(module: string, args: unknown[], options: Record<string, unknown>): Promise<void> {
+  for (const [name, value] of Object.entries(options)) if (value === STD_STREAM_ARG) options[name] = '-';
+  if (!args.includes(STD_STREAM_ARG) || STD_STREAM_COMMANDS.has(module)) return;
+  // Loaded here only: the binary's start-up loads no more than it needs.
+  const { ErrorCodes, StateError } = await import('@deploystate/core');
+  throw new StateError(ErrorCodes.INVALID_ARGUMENT, `${module} -: only export takes \`-\` (stdout) for its file`, {
+    hint: `name a file for ${module}`,
+  });
+}

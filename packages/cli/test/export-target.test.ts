@@ -1,6 +1,6 @@
 // Where `export` may write, as real files and processes: never into the store's folders (a link to
 // one counts, even with folders below it that do not exist yet), and never over a file without
-// --force, even one that appears while the export reads.
+// --force, even one that appears while the export reads. `-` writes it to stdout instead, alone.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -67,4 +67,44 @@ describe('export target', () => {
     expect(await readFile(raced, 'utf8')).toBe('{"precious":1}\n');
     expect((await readdir(fixture.root)).filter((n) => n.startsWith('no-links'))).toEqual(['no-links-raced.json', 'no-links.json']);
   }, 60_000);
+});
+
+describe('export to stdout (-)', () => {
+  it('writes the export alone on stdout and its summary on stderr: the records and digest a file export holds', async () => {
+    const target = join(fixture.root, 'beside-stdout.ndjson');
+    const file = await deploystate(['export', target, '--json'], { cwd: project });
+    expect(file.code, file.stdout).toBe(0);
+    const run = await deploystate(['export', '-', '--format', 'ndjson'], { cwd: project });
+    expect(run.code, run.stderr).toBe(0);
+    const withoutTime = (text: string): string[] => text.trimEnd().split('\n').map((line) => line.replace(/"exportedAt":"[^"]*",/, ''));
+    expect(withoutTime(run.stdout)).toEqual(withoutTime(await readFile(target, 'utf8')));
+    const { count, digest } = onlyDocument(file) as { count: number; digest: string };
+    expect(run.stderr).toContain(`exported ${count} records from leveldb to stdout (ndjson), digest ${digest}`);
+    // Without --format, stdout gets JSON; no file named "-" is made.
+    const json = await deploystate(['export', '-'], { cwd: project });
+    expect((JSON.parse(json.stdout) as { count: number }).count).toBe(count);
+    expect(existsSync(join(project, '-'))).toBe(false);
+  }, 60_000);
+
+  it('a reader that goes away before taking the whole export: WRITE_FAILED, never a success', async () => {
+    const child = spawn(process.execPath, [BIN, 'export', '-', '--format', 'ndjson'], { cwd: project, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // The first chunk arrives, then the reader closes its end, as `| head -1` does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (exit) => resolve(exit)));
+    expect(stderr).toContain('WRITE_FAILED');
+    expect(stderr).not.toContain('exported');
+    expect(code).not.toBe(0);
+  }, 60_000);
+
+  it('with --json, or for a command that reads a file, - is refused (INVALID_ARGUMENT), nothing written', async () => {
+    const json = await deploystate(['export', '-', '--json'], { cwd: project });
+    expect(json.code).toBe(2);
+    expect(onlyDocument(json).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const imported = await deploystate(['import', '-', '--yes'], { cwd: project });
+    expect(imported.code).toBe(2);
+    expect(imported.stderr).toContain('INVALID_ARGUMENT: import -: only export takes `-`');
+    expect(existsSync(join(project, '-'))).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
-// `deploystate export <file>`: every chain of one side in one file, JSON or NDJSON, printed with
-// core's lossless codec so big numbers keep every digit. Read-only on the store.
+// `deploystate export <file>`: every chain of one side in one file (or on stdout, `-`), JSON or
+// NDJSON, printed with core's lossless codec so big numbers keep every digit. Read-only on the store.
 import { closeSync, linkSync, openSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -17,6 +17,7 @@ import { kindOf } from '@deploystate/backend-json';
 import { fsyncDir, writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 import { commandLockWait, openSideForReading } from '../read-only.js';
+import { readerGone, STD_STREAM_ARG } from '../std-streams.js';
 
 export const EXPORT_FORMAT = 'deploystate-export';
 export const EXPORT_VERSION = 1;
@@ -133,12 +134,31 @@ async function checkTarget(ctx: Context, file: string, force: boolean): Promise<
     });
 }
 
+/** `export -`: the export is stdout's one output, so `--json` cannot put its document there too. */
+function checkStdoutTarget(ctx: Context): void {
+  if (ctx.json)
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, 'export -: stdout carries the export, so --json cannot put its document there too', {
+      hint: 'drop --json (the summary goes to stderr), or name a file to export to',
+    });
+}
+
+/** Writes the export to stdout; WRITE_FAILED when its reader went away before all of it was taken. */
+async function writeToStdout(text: string): Promise<void> {
+  await new Promise<void>((done) => process.stdout.write(text, () => done()));
+  if (readerGone(process.stdout))
+    throw new StateError(ErrorCodes.WRITE_FAILED, 'export -: the reader of stdout went away before the export was written whole; what it took is incomplete', {
+      hint: 'read the whole output (a pipe to `head` stops early), or name a file to export to',
+    });
+}
+
 export async function run(ctx: Context, args: unknown[], options: Record<string, unknown>): Promise<void> {
-  const file = resolve(ctx.cwd, String(args[0]));
+  const toStdout = args[0] === STD_STREAM_ARG;
+  const file = toStdout ? '-' : resolve(ctx.cwd, String(args[0]));
   const side = sideOption(options.from, '--from');
-  const format = formatOf(file, options.format);
+  const format = formatOf(toStdout ? '' : file, options.format);
   const force = options.force === true;
-  await checkTarget(ctx, file, force);
+  if (toStdout) checkStdoutTarget(ctx);
+  else await checkTarget(ctx, file, force);
   // A snapshot copy of LevelDB and a JSON store that never writes: a committed store stays byte-identical.
   const { store, location, dispose } = await openSideForReading(ctx, side);
   const records: Array<{ key: string; record: DeploymentRecord }> = [];
@@ -176,6 +196,11 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
     format === 'json'
       ? `${stringifyLossless({ ...header, records: records.map((r) => r.record) }, 2)}\n`
       : `${[stringifyLossless(header), ...records.map((r) => stringifyLossless(r.record))].join('\n')}\n`;
+  if (toStdout) {
+    await writeToStdout(text);
+    ctx.out.info(`✔ exported ${header.count} records from ${side} to stdout (${format}), digest ${header.digest}`);
+    return;
+  }
   await writeFileDurable(file, text, force ? {} : { beforeRename: (tmp: string) => linkWithoutReplacing(tmp, file) });
   ctx.out.result({ ...header, file, fileFormat: format }, () => [
     ctx.out.paint.green(`✔ exported ${header.count} records from ${side} to ${file} (${format})`),
