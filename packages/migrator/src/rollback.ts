@@ -553,6 +553,8 @@ export async function runRollback(
   // The carry-back is a gate: it holds the fence, so the writes that began before the phase flipped
   // have finished before it reads (on timeout LOCKED naming them, nothing carried back: see the
   // catch below), and no write lands on JSON after it read JSON and before the switch.
+  /** Set once LevelDB is about to be written: an error after that stopped the carry-back partway. */
+  let carrying = false;
   const { plan, scanned, kept, outboxDropped, gone } = await underGateFence(ctx.files, 'rollback', async () => {
     const planned = early ? await replanWritten(ctx, early) : await planCarryBack(ctx, from, sinceSeq);
     // [coowned] Checked again once the plan has read JSON: a rewrite since the first check would
@@ -568,6 +570,7 @@ export async function runRollback(
     const gone = await goneInPlan(ctx, plan.deletes, acknowledge);
     assertNoneGone(gone, from, 'nothing was carried back');
     const leveldb = await ctx.leveldb();
+    carrying = true;
     for (const { record } of plan.puts) await leveldb.put(record);
     for (const key of plan.deletes) {
       const { chainId, contractName } = parseKey(key);
@@ -584,6 +587,9 @@ export async function runRollback(
     await switchBack(ctx, from, started, emergency, plan);
     return { plan, scanned, kept: wins, outboxDropped, gone };
   }).catch(async (error: unknown) => {
+    // Stopped once LevelDB was being written (its folder gone mid-run, say): LevelDB holds part of
+    // the carry-back, so the phase stays rolling-back and the next run carries back everything.
+    if (carrying) return stoppedPartway(error);
     // Stopped by a file another program rewrote, before anything was carried back: the phase this
     // run left goes back, so writes go on (a rollback that found the phase already rolling-back
     // leaves it so, and says what ends it).
@@ -634,6 +640,19 @@ function stillRollingBack(error: unknown): never {
   throw new StateError(ErrorCodes.LOCKED, `${error.message}; the migration stays rolling-back (writes are refused) until rollback runs again`, {
     ...(error.file !== undefined && { file: error.file }),
     hint: 'run rollback again once the writes in flight have finished',
+    cause: error,
+  });
+}
+
+/** A carry-back stopped after it began writing LevelDB: the migration stays rolling-back until rollback runs again. */
+function stoppedPartway(error: unknown): never {
+  if (isStateError(error, ErrorCodes.LOCKED)) return stillRollingBack(error);
+  if (!isStateError(error)) throw error;
+  const where = 'the carry-back stopped partway (LevelDB holds part of it); the migration stays rolling-back (writes are refused) until rollback runs again, which carries back every key';
+  throw new StateError(error.code, `${error.message}; ${where}`, {
+    ...(error.file !== undefined && { file: error.file }),
+    ...(error.key !== undefined && { key: error.key }),
+    hint: error.hint !== undefined ? `${error.hint}; then run rollback again` : 'run rollback again',
     cause: error,
   });
 }

@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { JsonNumber, sampleRecord } from '@deploystate/core';
+import { describe, expect, it, vi } from 'vitest';
+import { ErrorCodes, JsonNumber, sampleRecord, StateError } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration } from '../src/index.js';
@@ -62,6 +62,37 @@ describe('rollback', () => {
     expect((await migration.status()).phase).toBe('leveldb-only');
     // A second run has nothing left to carry back.
     expect((await migration.rollback()).replayed).toBe(0);
+  });
+
+  it('a carry-back stopped after it began writing LevelDB (its folder gone mid-run) says so, stays rolling-back, and the next run carries back every key', async () => {
+    const migration = await demoMigration(tempDir(), 'json-only');
+    const store = createStateStore({ cwd: tempDir(), env: {} });
+    for (let i = 0; i < 4; i++) await store.putContract(97, sampleRecord(97, `Partway${i}`, 'bsctestnet', i + 1));
+    await store.close();
+    // The third LevelDB write of the carry-back meets the folder gone (as a reopen after git
+    // replaced it would): two records are in LevelDB by then.
+    const put = LevelDbStore.prototype.put;
+    let puts = 0;
+    const spy = vi.spyOn(LevelDbStore.prototype, 'put').mockImplementation(async function (this: LevelDbStore, ...args: Parameters<LevelDbStore['put']>) {
+      if (++puts === 3) throw new StateError(ErrorCodes.STORE_NOT_FOUND, `no LevelDB store at ${migration.paths.leveldb}`, { file: migration.paths.leveldb });
+      return put.apply(this, args);
+    });
+    let error: unknown;
+    try {
+      error = await migration.rollback().catch((e: unknown) => e);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(error).toMatchObject({ code: 'STORE_NOT_FOUND', file: migration.paths.leveldb, hint: 'run rollback again' });
+    expect(String((error as Error).message)).toContain('the carry-back stopped partway');
+    expect(String((error as Error).message)).not.toContain('nothing was carried back');
+    // Not put back to json-only: LevelDB holds part of the carry-back, and writes wait for the rest.
+    expect((await migration.status()).phase).toBe('rolling-back');
+    expect((await compareDirect(tempDir())).equal).toBe(false);
+    const report = await migration.rollback();
+    expect(report.from).toBe('json-only');
+    expect((await migration.status()).phase).toBe('leveldb-only');
+    expect((await compareDirect(tempDir())).equal).toBe(true);
   });
 
   it('from json-only carries back every key JSON holds, also writes no local journal saw (a teammate\'s, pulled through git)', async () => {
