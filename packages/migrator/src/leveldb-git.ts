@@ -5,7 +5,7 @@
 // (no optional locks: `git status` stays as it was), bounded; never on a deploy script's path.
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { isStoreFile } from '@deploystate/backend-leveldb';
 import { gitIndexLock } from '@deploystate/core';
 import type { LevelDbNotInGit } from './types.js';
@@ -50,6 +50,24 @@ export async function levelDbNotInGit(folder: string, cwd: string = process.cwd(
   const add = `git add -A -- ${path}`;
   const force = ignored.length > 0 ? ` && git add -f -- ${ignored.map((name) => `${path}/${name}`).join(' ')}` : '';
   return { folder, untracked, ignored, deleted, command: `${add}${force}` };
+}
+
+/**
+ * Where git has `file`: `index` when its index holds it (so the next commit does), `history` when
+ * the index does not but a commit of any branch or tag did (a checkout of a commit from before it,
+ * or another branch), `never` when no commit ever held it; undefined outside a repository or when
+ * git does not answer. Read-only: `git ls-files`, then `git log` only when the index lacks it.
+ */
+export async function whereGitHas(file: string): Promise<'index' | 'history' | 'never' | undefined> {
+  const folder = dirname(file);
+  if (gitIndexLock(folder) === undefined) return undefined;
+  const name = basename(file);
+  const listing = await git(folder, ['ls-files', '-z', '--cached', '--', name]);
+  if (listing === undefined) return undefined;
+  if (listing.split('\0').includes(name)) return 'index';
+  const commits = await git(folder, ['log', '--all', '-1', '--format=%H', '--', name]);
+  if (commits === undefined) return undefined;
+  return commits.trim() === '' ? 'never' : 'history';
 }
 
 /** git's output, or undefined when it failed (no git, a timeout). Without optional locks: nothing in `.git` is written. */

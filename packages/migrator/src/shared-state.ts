@@ -108,7 +108,7 @@ export async function writeSharedState(files: StateFiles, state: MigrationStateF
 }
 
 /** The shared part of a state no command has changed yet: what a missing phase file reads as. */
-const isInitialShared = (state: MigrationStateFile): boolean =>
+export const isInitialShared = (state: MigrationStateFile): boolean =>
   state.phase === 'leveldb-only' &&
   state.exclusions.length === 0 &&
   state.acknowledged.length === 0 &&

@@ -6,7 +6,8 @@ import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
-import { parseStateText, readSharedState, sharedStateFile, writeSharedState } from './shared-state.js';
+import { whereGitHas } from './leveldb-git.js';
+import { isInitialShared, parseStateText, readSharedState, sharedPart, sharedStateFile, writeSharedState } from './shared-state.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
@@ -80,10 +81,56 @@ export async function readStateAndRouteSource(files: StateFiles): Promise<{ stat
     return { state: assertStateFile({ ...initialState(), ...shared }, files.state), routeFromShared: true };
   }
   const local = read;
-  if (!shared) return { state: local, routeFromShared: false };
+  if (!shared) return { state: await withoutPhaseFile(files, local), routeFromShared: false };
   // Each part is checked under its own file's name (readSharedState checks the phase file); the
   // merged state can only fail on what state.json holds.
   return { state: assertStateFile({ ...local, ...shared }, files.state), routeFromShared: routed };
+}
+
+/**
+ * The state where the phase file is absent. Every step that changes the shared part (a phase past
+ * leveldb-only, exclusions...) writes it, so one absent while this clone's state.json holds a
+ * changed shared part was removed. In a git work tree, git tells how: a checkout of a commit from
+ * before the migration (or of a branch from before it), where a commit elsewhere holds it, has that
+ * commit's phase (none: leveldb-only, as a fresh clone of it reads), followed with a warning; one
+ * deleted in the working tree (git's index holds it) or never committed (git clean, say) cannot
+ * tell which phase is meant: MIGRATION_STATE_INVALID naming it, never a route guessed from this
+ * clone's old phase. Outside git, state.json's phase stands (no other clone shares this one's).
+ */
+async function withoutPhaseFile(files: StateFiles, local: MigrationStateFile): Promise<MigrationStateFile> {
+  if (isInitialShared(local)) return local;
+  const file = sharedStateFile(files.stateDir);
+  const where = await whereGitHas(file);
+  if (where === undefined) return local;
+  if (where === 'history') {
+    warnCheckoutWithoutPhaseOnce(file, local.phase);
+    return { ...local, ...sharedPart(initialState()), version: 1 };
+  }
+  throw new StateError(
+    ErrorCodes.MIGRATION_STATE_INVALID,
+    `${file} is missing while this clone's state.json says the migration is ${local.phase} (${where === 'index' ? 'git still tracks it: deleted in the working tree' : 'no commit holds it: removed before it was ever committed'}); which phase deploy scripts follow cannot be told`,
+    {
+      file,
+      hint:
+        where === 'index'
+          ? `restore it: git checkout -- ${file}`
+          : 'restore phase.json from a backup (its phase is the one state.json names) and commit it, so every clone follows one phase',
+      data: { localPhase: local.phase },
+    },
+  );
+}
+
+const warnedCheckout = new Set<string>();
+
+function warnCheckoutWithoutPhaseOnce(file: string, localPhase: MigrationPhase): void {
+  if (warnedCheckout.has(file)) return;
+  warnedCheckout.add(file);
+  warn({
+    code: ErrorCodes.MIGRATION_STATE_INVALID,
+    message: `this checkout has no ${file} (a commit from before the migration began): its phase is leveldb-only, as for a fresh clone of it; this clone's state.json (${localPhase}) is not followed here`,
+    hint: 'check out a commit with phase.json to follow the migration again; if phase.json was never committed and git clean removed it, restore it from a backup',
+    file,
+  });
 }
 
 const warnedUnreadable = new Set<string>();
