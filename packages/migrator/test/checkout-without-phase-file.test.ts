@@ -105,7 +105,10 @@ describe('a checkout without phase.json in a clone whose own state says json-onl
       const cleaned = createStateStore({ cwd: uncommitted, env: {} });
       const refused = await cleaned.getContract(56, 'OnlyInLevelDb').catch((e: unknown) => e);
       await cleaned.close();
-      expect(refused).toMatchObject({ code: 'MIGRATION_STATE_INVALID', file: sharedStateFile(stateFiles(resolvePaths({ cwd: uncommitted })).stateDir) });
+      expect(refused).toMatchObject({
+        code: 'MIGRATION_STATE_INVALID',
+        file: sharedStateFile(stateFiles(resolvePaths({ cwd: uncommitted })).stateDir),
+      });
       expect(String((refused as Error).message)).toContain('no commit holds it');
 
       // Outside git no other clone shares this one's phase: state.json's stands.
