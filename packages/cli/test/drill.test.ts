@@ -87,6 +87,20 @@ describe('drill', () => {
     expect(await tree(fresh)).toEqual(before);
   });
 
+  it('json-backend and edge-cases pass on a network file an editor saved with a byte-order mark, left byte for byte', async () => {
+    const dir = join(root, 'with-bom');
+    await cp(migrated, dir, { recursive: true });
+    const file = join(dir, 'deployments', 'bsctestnet.json');
+    await writeFile(file, `\uFEFF${await readFile(file, 'utf8')}`);
+    const before = await tree(dir);
+    for (const scenario of ['json-backend', 'edge-cases']) {
+      const { code, doc, stderr } = await drill(dir, [scenario]);
+      expect(code, `${scenario}: ${stderr}`).toBe(0);
+      expect(doc.ok).toBe(true);
+    }
+    expect(await tree(dir)).toEqual(before);
+  });
+
   it('json-backend fails (exit 1) when a state file holds an entry that is not a record', async () => {
     // A copy of the migrated sample (the state folder holds no absolute paths), damaged there.
     const dir = join(root, 'damaged');

@@ -2,7 +2,7 @@
 // (schema and cross-file checks), queries across chains that must return each chain's own records,
 // one spelling per contract across chains, and per-chain counts against an expected inventory.
 import { readFile } from 'node:fs/promises';
-import { compareKeys, parseLossless, type DeploymentRecord } from '@deploystate/core';
+import { compareKeys, parseLossless, withoutByteOrderMark, type DeploymentRecord } from '@deploystate/core';
 import { uncachedJsonStore } from '@deploystate/migrator';
 import type { DrillChecks } from './checks.js';
 import { listed, plural, type DrillEnv } from './scenario.js';
@@ -74,7 +74,7 @@ async function inventoryCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<n
     checks.skip('per-chain counts against the expected inventory', 'no --expected file given');
     return;
   }
-  const parsed = parseLossless(await readFile(env.expected, 'utf8'), { source: env.expected }) as Record<string, unknown>;
+  const parsed = parseLossless(withoutByteOrderMark(await readFile(env.expected, 'utf8')), { source: env.expected }) as Record<string, unknown>;
   const problems: string[] = [];
   let networks = 0;
   for (const [network, want] of Object.entries(parsed)) {

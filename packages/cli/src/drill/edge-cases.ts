@@ -4,7 +4,7 @@
 // backup bringing back the last good file.
 import { chmod, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ErrorCodes, parseLossless, stringifyLossless } from '@deploystate/core';
+import { ErrorCodes, parseLossless, stringifyLossless, withoutByteOrderMark } from '@deploystate/core';
 import { SCHEMA_VERSION, type JsonFileStore } from '@deploystate/backend-json';
 import { uncachedJsonStore } from '@deploystate/migrator';
 import { failureCode, type DrillChecks } from './checks.js';
@@ -68,7 +68,7 @@ async function refusal(
 
 /** One record entry replaced by garbage: the others still read, a write to the file is refused. */
 async function badEntry(env: DrillEnv, checks: DrillChecks, target: Target, original: string): Promise<void> {
-  const doc = parseLossless(original, { source: target.file }) as { records?: Record<string, unknown> };
+  const doc = parseLossless(withoutByteOrderMark(original), { source: target.file }) as { records?: Record<string, unknown> };
   const names = Object.keys(doc.records ?? {});
   if (names.length < 2) {
     checks.skip('one damaged record entry', `${basename(target.file)} has fewer than two records`);
@@ -207,7 +207,7 @@ export async function edgeCasesDrill(env: DrillEnv, checks: DrillChecks): Promis
   const original = await readFile(target.file, 'utf8');
   env.note(`drill: damaging a copy of ${basename(target.file)}`);
   const restoreOriginal = (): Promise<void> => writeFile(target.file, original);
-  const doc = parseLossless(original, { source: target.file }) as Record<string, unknown>;
+  const doc = parseLossless(withoutByteOrderMark(original), { source: target.file }) as Record<string, unknown>;
   const cases: Array<[string, string | Buffer, string]> = [
     ['truncated file', original.slice(0, Math.max(1, Math.floor(original.length / 2))), ErrorCodes.CORRUPTED],
     ['empty file', '', ErrorCodes.CORRUPTED],

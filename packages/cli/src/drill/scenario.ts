@@ -5,6 +5,7 @@ import {
   canonicalDigest,
   fileSystemError,
   parseLossless,
+  withoutByteOrderMark,
   sampleRecord,
   seededHex,
   type Acknowledgement,
@@ -64,7 +65,8 @@ export async function readDocument(file: string): Promise<Record<string, unknown
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
     throw fileSystemError(error, file, 'could not read');
   });
-  return parseLossless(text, { source: file }) as Record<string, unknown>;
+  // A byte-order mark an editor saved is read past, as the store reads the file.
+  return parseLossless(withoutByteOrderMark(text), { source: file }) as Record<string, unknown>;
 }
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
