@@ -246,7 +246,7 @@ export function leveldbSinceCutoverLines(
   if (!since) return [];
   if (!since.changed) return [`${p.bold('leveldb     ')} unchanged since cut-over (${since.cutoverAt})`];
   return [
-    p.yellow(`${p.bold('leveldb     ')} changed since cut-over (${since.cutoverAt}): ${since.changes.length} key(s), not in the JSON files deploy scripts read`),
+    p.yellow(`${p.bold('leveldb     ')} changed since cut-over (${since.cutoverAt}): ${since.changes.length} key(s) written there after it (fold-in says which the JSON files deploy scripts read lack)`),
     ...since.changes.slice(0, 20).map((c) => p.yellow(`              ${c.change.padEnd(7)} ${c.key}`)),
     ...(since.changes.length > 20 ? [p.yellow(`              ... and ${since.changes.length - 20} more (--json lists all)`)] : []),
     `              next: deploystate fold-in --dry-run, then deploystate fold-in`,

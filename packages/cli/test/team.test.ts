@@ -10,6 +10,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { sampleRecord } from '@deploystate/core';
 import { fileDigests } from '@deploystate/core/testing';
 import { createStateStore } from '@deploystate/migrator';
+import { JsonFileStore } from '@deploystate/backend-json';
 import { deploystate, useSample, type Run, onlyDocument } from './helpers.js';
 
 const fixture = useSample('deploystate-cli-team-');
@@ -129,6 +130,11 @@ describe('a store committed to git', () => {
     const since = (onlyDocument(verify) as { leveldbSinceCutover: { changed: boolean; changes: unknown[] } }).leveldbSinceCutover;
     expect(since.changed).toBe(true);
     expect(since.changes).toEqual([{ key: '56-LateDeploy', change: 'added' }]);
+    // The text's last line agrees with the exit code: not clean, saying why.
+    const text = await deploystate(['verify'], { cwd: repo });
+    expect(text.code).toBe(1);
+    expect(text.stdout).not.toContain('verify clean');
+    expect(text.stdout).toMatch(/verify not clean: \d+ differences, 0 schema errors, LevelDB written since the cut-over \(1 key\(s\)\)/);
     const status = await deploystate(['status'], { cwd: repo });
     expect(status.stdout).toContain('56-LateDeploy');
 
@@ -146,6 +152,31 @@ describe('a store committed to git', () => {
     expect(after.leveldbSinceCutover.changed).toBe(false);
     commitAll(repo, 'folded in LateDeploy');
   }, 60_000);
+  it('a record written to LevelDB and JSON alike since the cut-over (a json-primary write pulled late): verify has no difference, exits 1 and its last line says why', async () => {
+    const repo = fixture.sample;
+    const late = join(fixture.root, 'late-both');
+    git(fixture.root, 'clone', '-q', repo, late);
+    const record = sampleRecord(97, 'WrittenBothSides', 'bsctestnet');
+    const leveldb = new LevelDbStore({ path: join(late, 'leveldb'), idleCloseMs: 0 });
+    await leveldb.open();
+    await leveldb.put(record);
+    await leveldb.close();
+    const json = new JsonFileStore({ dir: join(late, 'deployments') });
+    await json.open();
+    await json.put(record);
+    await json.close();
+    commitAll(late, 'a json-primary write made before the cut-over was pulled');
+    git(repo, 'pull', '-q', late, 'main');
+    const verify = await deploystate(['verify'], { cwd: repo });
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain('97-WrittenBothSides');
+    expect(verify.stdout).not.toContain('verify clean');
+    expect(verify.stdout).toContain('verify not clean: 0 differences, 0 schema errors, LevelDB written since the cut-over (1 key(s))');
+    await ok(deploystate(['fold-in', '--yes'], { cwd: repo }), 'fold-in');
+    expect((await deploystate(['verify'], { cwd: repo })).code).toBe(0);
+    commitAll(repo, 'folded in');
+  }, 60_000);
+
   it("carries a teammate's json-only write, pulled through git, back into LevelDB on rollback", async () => {
     const clone = join(fixture.root, 'teammate');
     git(fixture.root, 'clone', '-q', fixture.sample, clone);

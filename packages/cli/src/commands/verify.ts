@@ -11,7 +11,10 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
   if (report.chain) await requireReachable(report.chain);
   const unreadable = unknownUnreadable(report.comparison).length;
   const leveldbChanged = report.leveldbSinceCutover?.changed === true;
-  if (!report.clean || unreadable > 0 || report.chain?.ok === false || leveldbChanged)
+  // One verdict for the exit code and the last line: a LevelDB written since the cut-over, or records
+  // the chains contradict, fail the run as differences do.
+  const clean = report.clean && unreadable === 0 && report.chain?.ok !== false && !leveldbChanged;
+  if (!clean)
     ctx.fail('CHECK_FAILED', 'verify is not clean', {
       ...differingKeys(report.comparison),
       schemaErrors: report.schema.errors.map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
@@ -55,10 +58,10 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       ),
       '',
       verdict(
-        report.clean && unreadable === 0,
+        clean,
         p,
         `verify clean, recorded at ${report.evidence.at}`,
-        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors${report.evidence.foreignOverwrites ? `, ${report.evidence.foreignOverwrites} record(s) lost from network files` : ''}`,
+        `verify not clean: ${report.evidence.differences} differences${unreadable > 0 ? ` (${unreadable} unreadable)` : ''}, ${report.evidence.schemaErrors} schema errors${report.evidence.foreignOverwrites ? `, ${report.evidence.foreignOverwrites} record(s) lost from network files` : ''}${report.chain?.ok === false ? ', records the chains contradict' : ''}${leveldbChanged ? `, LevelDB written since the cut-over (${report.leveldbSinceCutover?.changes.length ?? 0} key(s))` : ''}`,
       ),
     ],
   );
