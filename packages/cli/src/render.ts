@@ -1,6 +1,6 @@
 // Text renderings shared by several commands: findings, comparisons, verdict lines.
 import type { Finding, StoreComparison } from '@deploystate/core';
-import { stringifyLossless } from '@deploystate/core';
+import { canonicalEncode, stringifyLossless } from '@deploystate/core';
 import type { DecisionProposals, UnreadableEntry } from '@deploystate/migrator';
 import { table, type Palette } from './output.js';
 
@@ -65,10 +65,55 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
   return lines;
 }
 
-const short = (value: unknown): string => {
-  const text = value === undefined ? '(absent)' : stringifyLossless(value);
-  return text.length > 70 ? `${text.slice(0, 67)}...` : text;
-};
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Where inside a field two values first differ: the path (`deploymentArgs[3]`, `proxy.admin`) and
+ * the values there, descending while both are arrays of one length or objects of one key set.
+ */
+export function firstDifference(field: string, left: unknown, right: unknown): { path: string; left: unknown; right: unknown } {
+  let path = field;
+  for (;;) {
+    let step: string | number | undefined;
+    const [l, r] = [left, right];
+    if (Array.isArray(l) && Array.isArray(r) && l.length === r.length) step = l.findIndex((value, i) => canonicalEncode(value) !== canonicalEncode(r[i]));
+    else if (isPlainObject(l) && isPlainObject(r) && canonicalEncode(Object.keys(l).sort()) === canonicalEncode(Object.keys(r).sort()))
+      step = Object.keys(l).find((key) => canonicalEncode(l[key]) !== canonicalEncode(r[key]));
+    if (step === undefined || step === -1) return { path, left, right };
+    path += typeof step === 'number' ? `[${step}]` : `.${step}`;
+    left = (left as Record<string | number, unknown>)[step];
+    right = (right as Record<string | number, unknown>)[step];
+  }
+}
+
+/**
+ * The two values' texts, each at most `width` characters: a long pair is shown from a little before
+ * the first character where they differ, so the difference is in view on both (a cut at the same
+ * place from the start hid it when two long values differ near their end).
+ */
+export function sideTexts(left: unknown, right: unknown, width: number): [string, string] {
+  const a = left === undefined ? '(absent)' : stringifyLossless(left);
+  const b = right === undefined ? '(absent)' : stringifyLossless(right);
+  if (a.length <= width && b.length <= width) return [a, b];
+  let at = 0;
+  while (at < a.length && at < b.length && a[at] === b[at]) at++;
+  const start = Math.max(0, Math.min(at - 16, Math.max(a.length, b.length) - (width - 2)));
+  const cut = (text: string): string => {
+    const shown = text.slice(start, start + width - 2);
+    return `${start > 0 ? '…' : ''}${shown}${start + shown.length < text.length ? '…' : ''}`;
+  };
+  return [cut(a), cut(b)];
+}
+
+/** A differing field's lines: one when both values are short, else each side on its own line. */
+function fieldLines(field: { field: string; left: unknown; right: unknown }, names: [string, string]): string[] {
+  const at = firstDifference(field.field, field.left, field.right);
+  const [a, b] = sideTexts(at.left, at.right, 50);
+  if (`      ${at.path}: ${names[0]} ${a}  ${names[1]} ${b}`.length <= 70) return [`      ${at.path}: ${names[0]} ${a}  ${names[1]} ${b}`];
+  const label = Math.max(names[0].length, names[1].length);
+  return [`      ${at.path}:`, `        ${names[0].padEnd(label)} ${a}`, `        ${names[1].padEnd(label)} ${b}`];
+}
 
 /** Entries either side could not read that the state does not account for: they fail compare and verify. */
 export const unknownUnreadable = (comparison: { unreadable?: readonly UnreadableEntry[] }): UnreadableEntry[] =>
@@ -171,7 +216,7 @@ export function renderComparison(
   for (const diff of comparison.differing) {
     if (shown++ >= limit) continue;
     lines.push(`  ${paint.yellow('differs'.padEnd(16))} ${diff.key}`);
-    for (const field of diff.fields) lines.push(`      ${field.field}: ${left} ${short(field.left)}  ${right} ${short(field.right)}`);
+    for (const field of diff.fields) lines.push(...fieldLines(field, [left, right]));
   }
   // The lists stop at the comparison's cap; the counts never do.
   const listedTotal = comparison.onlyLeft.length + comparison.onlyRight.length + comparison.differing.length;
