@@ -1,9 +1,8 @@
 // Whether this process would get its turn on LevelDB, found without opening it (an open rewrites
 // its log and MANIFEST, and read-only commands change no byte there): the holders are asked to hand
 // it over, as an open asks, and its LOCK is watched for as long as an open waits.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockHolders, sleep } from '@deploystate/core';
+import { isStopped, lockHolders, sleep } from '@deploystate/core';
 import { Handover } from './handover.js';
 import { lockWaitBudgetMs, type LockWait } from './leveldb-options.js';
 
@@ -15,17 +14,6 @@ export interface LevelDbHolder {
 }
 
 const POLL_MS = 20;
-
-/** Linux: whether the process is stopped (state T or t in /proc/<pid>/stat). */
-export function isStopped(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The other processes that still hold the LevelDB at `location` once an open would have stopped

@@ -8,9 +8,8 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { beforeLazyLoad, lockHolders, sleep } from '@deploystate/core';
+import { beforeLazyLoad, isStopped, lockHolders, sleep } from '@deploystate/core';
 import { Handover } from './handover.js';
-import { isStopped } from './lock-turn.js';
 import { folderKey, holdFolder, releaseFolder } from './process-holds.js';
 
 /** How often the lock is tried while the holders hand it over. */

@@ -2,7 +2,9 @@
 // live LevelDB: not ready, naming the holder, where the rollback stops with LOCKED naming it. Before,
 // readiness looked at a snapshot copy and said ready. Real processes, real files. The commands wait
 // about 1.5 s for the lock (DEPLOYSTATE_LOCK_WAIT_MS) instead of the default 15 s, which the
-// readiness detail says: so the variable reaches the rollback's own wait.
+// readiness detail says: so the variable reaches the rollback's own wait. In json-only a script
+// paused in the middle of a write holds the write fence instead, which the carry-back's gate waits
+// for: readiness names it too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +51,8 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
       const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
       expect(report.ready).toBe(false);
       const failed = report.checks.filter((c) => !c.ok);
-      expect(failed.map((c) => c.name)).toEqual(['leveldb free']);
+      // Its store also holds the write fence (leased across its puts): both are named.
+      expect(failed.map((c) => c.name)).toEqual(['leveldb free', 'no write paused']);
       expect(failed[0]?.detail).toContain(`pid ${holder.pid}`);
       expect(failed[0]?.detail).toContain('LOCKED');
       expect(failed[0]?.detail).toContain('would wait about 2 s');
@@ -71,5 +74,45 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('DEPLOYSTATE_LOCK_WAIT_MS');
     expect(await phaseOf(dir)).toBe('json-primary');
+  }, 90_000);
+
+  it('in json-only, a deploy script paused in the middle of a write (holding the write fence) is named: not ready, as the rollback stops with LOCKED', async () => {
+    const acknowledge = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'].flatMap((key) => ['--acknowledge', key]);
+    const dir = await sampleAt(join(fixture.root, 'json-only'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
+    // The fence as a write in flight holds it (shared), then paused there.
+    const script = [
+      "import { acquireLock } from '@deploystate/backend-json/lock';",
+      "await acquireLock(process.argv[1], { mode: 'shared' });",
+      "process.stdout.write('paused\\n');",
+      "process.kill(process.pid, 'SIGSTOP');",
+    ].join('\n');
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', script, join(dir, '.deploystate', 'fence.lock')], {
+      cwd: new URL('.', import.meta.url).pathname,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      writer.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('paused') && resolve());
+      writer.on('exit', (code) => reject(new Error(`the writer exited (${code}) before pausing`)));
+    });
+    try {
+      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir });
+      expect(ready.code, ready.stderr).toBe(1);
+      const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
+      const failed = report.checks.filter((c) => !c.ok);
+      expect(failed.map((c) => c.name)).toEqual(['no write paused']);
+      expect(failed[0]?.detail).toContain(`pid ${writer.pid}`);
+      expect(failed[0]?.detail).toContain('LOCKED');
+
+      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir });
+      expect(rollback.code, rollback.stdout).toBe(3);
+      expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+      expect(await phaseOf(dir)).toBe('json-only');
+    } finally {
+      writer.kill('SIGCONT');
+      writer.kill('SIGKILL');
+    }
+    const after = await deploystate(['rollback', '--ready'], { cwd: dir });
+    expect(after.code, after.stdout).toBe(0);
   }, 90_000);
 });

@@ -61,3 +61,14 @@ export function commandLine(pid: number, max = 160): string | undefined {
   if (line === '') return undefined;
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
+
+/** Linux: whether the process is stopped (SIGSTOP, a debugger: state T or t in /proc/<pid>/stat), so it cannot go on or let a lock go until resumed. */
+export function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}

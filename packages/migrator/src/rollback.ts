@@ -14,6 +14,8 @@ import {
   errnoCode,
   ErrorCodes,
   isStateError,
+  isStopped,
+  lockHolders,
   parseKey,
   StateError,
   StoreDigest,
@@ -27,7 +29,8 @@ import { checkFiles, checkFilesAndRecord, coownedContext, foreignOverwriteError,
 import { assertGoneAcknowledgeable, assertNoneGone, describeGone, goneInPlan, goneNetworkFiles, type GoneNetworkFile } from './gone-network-files.js';
 import { CARRIED_BACK, type IntentEntry, type Journal, type JournalEntry } from './journal.js';
 import { summarizeJournal, waitForOutcomes } from './journal-queries.js';
-import { underGateFence } from './fence.js';
+import { GATE_FENCE_WAIT_MS, underGateFence } from './fence.js';
+import { namingWritersInFlight } from './gate-writers.js';
 import { listLevelDbBackups } from './leveldb-backups.js';
 import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
@@ -515,6 +518,7 @@ export async function runRollback(
   // A network file gone whole would read as every record of its chain deleted: refused before
   // anything changes, emergency or not, as a folder gone whole is (checked again on the plan).
   if (openable) await assertNetworkFiles(ctx, state, from, acknowledge);
+  if (JSON_AUTHORITATIVE.includes(from)) await assertNoWritePaused(ctx);
   const sinceSeq = state.dualWriteSinceSeq ?? 0;
   // [coowned] Where JSON is carried back, a record other code's rewrite dropped would be deleted or
   // reverted in LevelDB: stop (an emergency carries the journalled record back instead). Before the
@@ -778,6 +782,26 @@ async function stateFileBytes(folder: string): Promise<number> {
   return total;
 }
 
+/**
+ * From the JSON phases the carry-back takes the write fence as a gate. A deploy script paused
+ * (SIGSTOP, a debugger) while its store holds the fence never lets it go: the carry-back would wait
+ * GATE_FENCE_WAIT_MS after the switch to rolling-back and stop. LOCKED naming it, before anything
+ * changes (emergency too, which would wait the same). Writers that go on let it go within their write.
+ */
+async function assertNoWritePaused(ctx: MigrationContext): Promise<void> {
+  const paused = lockHolders(ctx.files.fence).filter((h) => h.pid !== process.pid && isStopped(h.pid));
+  if (paused.length === 0) return;
+  const stopped = paused.map((h) => `pid ${h.pid} (${commandLine(h.pid) ?? h.command})`).join(', ');
+  const held = new StateError(ErrorCodes.LOCKED, `${ctx.files.fence} is held by a paused deploy script, ${stopped}`, { file: ctx.files.fence });
+  // The writes it was making, by key, where the journal shows them (as a gate that waited names them).
+  const inFlight = await namingWritersInFlight(ctx.files, held);
+  const who = inFlight.message === held.message ? held.message : `${inFlight.message}; paused: ${stopped}`;
+  throw new StateError(ErrorCodes.LOCKED, `${who}; the rollback would wait ${GATE_FENCE_WAIT_MS / 1000} s for it and stop, so nothing was changed`, {
+    file: ctx.files.fence,
+    hint: `resume it (kill -CONT ${paused[0]?.pid}) or end it, then run rollback again`,
+  });
+}
+
 /** A refusal the rollback would make, as a readiness check's failure: its code, message and hint (and `more`). */
 function refusalAsCheck(error: StateError, more?: string): Error {
   return new Error([`${error.code}: ${error.message}`, error.hint, more].filter((part) => part !== undefined).join('; '));
@@ -821,6 +845,15 @@ export async function rollbackReadiness(ctx: MigrationContext, options: Rollback
     }
     return 'no other process holds it past the wait an open makes';
   });
+  if (JSON_AUTHORITATIVE.includes(phase))
+    await check('no write paused', async () => {
+      try {
+        await assertNoWritePaused(ctx);
+      } catch (error) {
+        throw refusalAsCheck(error as StateError);
+      }
+      return 'no deploy script is paused holding the write fence';
+    });
   await check('leveldb openable', async () => {
     const store = await ctx.leveldb();
     const report = await store.health();
