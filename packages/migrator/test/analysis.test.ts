@@ -9,6 +9,28 @@ import { demoMigration, useTempDir } from './helpers.js';
 const tempDir = useTempDir('migrator-analysis-');
 
 describe('analysis and the demo', () => {
+  it('a cut-over this clone did not record (killed between phase.json and state.json, or a teammate\'s, pulled) reports SUCCESS, its phases done and not timed here', async () => {
+    const dir = tempDir();
+    await runDemo(dir);
+    const stateFile = join(dir, '.deploystate', 'state.json');
+    const recorded = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown> & { timings: Array<{ phase: string }> };
+    // What a cutover killed after writing phase.json leaves: state.json as it was before the switch.
+    await writeFile(
+      stateFile,
+      `${JSON.stringify({ ...recorded, phase: 'json-primary', cutoverEvidence: null, timings: recorded.timings.filter((t) => t.phase !== 'cutover') }, null, 2)}\n`,
+    );
+    const cut = await (await Migration.open({ cwd: dir })).report();
+    expect(cut.status).toBe('SUCCESS');
+    expect(cut.markdown).toContain('Migration Status: SUCCESS');
+    expect(cut.markdown).toContain('Phase 5 (Cutover): done - not timed in this clone');
+    // A fresh clone holds phase.json alone: the same, for every phase it has passed.
+    await rm(stateFile);
+    const clone = await (await Migration.open({ cwd: dir })).report();
+    expect(clone.status).toBe('SUCCESS');
+    for (const phase of ['Phase 2 (Dual-Write)', 'Phase 3 (Data Migration)', 'Phase 4 (Validation)', 'Phase 5 (Cutover)'])
+      expect(clone.markdown).toContain(`${phase}: done - not timed in this clone`);
+  });
+
   it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
     const phases: string[] = [];
     const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
