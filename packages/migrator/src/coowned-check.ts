@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseStateFile } from '@deploystate/backend-json';
 import { compareIntegers, parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
-import { committedChanges } from './coowned-history.js';
+import { committedChanges, heldOnOtherBranches, type FileNow } from './coowned-history.js';
 import {
   fileOf,
   fold,
@@ -43,9 +43,11 @@ export interface ChangedElsewhere {
    * newer: the file holds a later record of the key (by timestamp, or by commit: a commit HEAD
    * descends from held the store's record, and HEAD's file holds this one: a teammate's update,
    * pulled); removed: a record the product wrote is gone from it, or one the store wrote that a
-   * commit HEAD descends from held and HEAD's file lacks (a teammate's delete, pulled).
+   * commit HEAD descends from held and HEAD's file lacks (a teammate's delete, pulled);
+   * other-branch: the store's record is committed on a branch HEAD does not descend from (written
+   * on a feature branch, then another checked out), and the file is as HEAD has it.
    */
-  kind: 'newer' | 'removed';
+  kind: 'newer' | 'removed' | 'other-branch';
 }
 
 export interface FilesCheck {
@@ -129,9 +131,14 @@ async function checkChain(
   if (lost.length === 0) return;
   // Removed or changed by a commit HEAD has moved past (a teammate's delete or update, pulled, whatever
   // its timestamp): someone else's write, never put back.
-  const committed = await committedChanges(file, chainId, new Map(lost.map((l) => [l.contractName, { written: l.entry.digest ?? '', now: l.now }])));
+  const asWritten = (of: typeof lost): Map<string, FileNow> => new Map(of.map((l) => [l.contractName, { written: l.entry.digest ?? '', now: l.now }]));
+  const committed = await committedChanges(file, chainId, asWritten(lost));
+  // Committed on another branch and checked out away from (feature -> main): on that branch, not lost.
+  const elsewhere = lost.filter((l) => !committed.has(l.contractName));
+  const onBranch = elsewhere.length > 0 ? await heldOnOtherBranches(file, chainId, asWritten(elsewhere)) : new Set<string>();
   for (const { key, contractName, entry, now } of lost) {
     if (committed.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: now === undefined ? 'removed' : 'newer' });
+    else if (onBranch.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: 'other-branch' });
     else out.findings.push({ file, key, kind: now === undefined ? 'missing' : 'changed', seq: entry.seq, timestamp: entry.timestamp });
   }
 }
@@ -254,9 +261,12 @@ export async function checkFilesAndRecord(
       const seen = seenBefore ?? (await ctx.journal.lastSeq());
       const unfolded = await fold(ctx.journal, baseline, folded, open);
       const result = await withoutWrittenSince(ctx, await checkEntries(ctx, writesByChain(baseline, unfolded), known, open), seen);
-      for (const moved of result.changedElsewhere) delete baseline.written[moved.key];
+      // A teammate's change is accepted and forgotten; a record on another branch stays the store's
+      // own (that branch brings it back, and a reset past it is still a loss).
+      const moved = result.changedElsewhere.filter((c) => c.kind !== 'other-branch');
+      for (const { key } of moved) delete baseline.written[key];
       adoptCutOff(baseline, result);
-      changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || result.changedElsewhere.length > 0 || result.adopted.length > 0;
+      changed = baseline.scannedSeq !== scannedSeq || folded.count > 0 || moved.length > 0 || result.adopted.length > 0;
       return result;
     },
     // Nothing folded and nothing moved out: the recorded baseline stands as it is.

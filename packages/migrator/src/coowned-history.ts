@@ -39,17 +39,40 @@ export interface FileNow {
  * failure of git: none (the finding stands, as it would without this).
  */
 export async function committedChanges(file: string, chainId: number, wanted: ReadonlyMap<string, FileNow>): Promise<Set<string>> {
+  return heldInHistory(file, chainId, wanted, ['HEAD'], looked);
+}
+
+/**
+ * Of `wanted`, the names whose written record a commit of another branch, tag or remote branch holds
+ * (one HEAD does not descend from: a write committed on a feature branch, then `git checkout main`),
+ * while the file at HEAD holds for them what the work tree holds: the record is on that branch, not
+ * lost. A commit only the reflog or a stash still reaches (a `git reset --hard` past it) is not
+ * looked at: that write counts as lost. Same bounds as committedChanges.
+ */
+export async function heldOnOtherBranches(file: string, chainId: number, wanted: ReadonlyMap<string, FileNow>): Promise<Set<string>> {
+  // Not remembered: the answer depends on HEAD as well as on the branches, and is asked only while a
+  // checkout lacks a record the store wrote (two git processes a look).
+  return heldInHistory(file, chainId, wanted, ['--branches', '--tags', '--remotes', '--not', 'HEAD'], new Map());
+}
+
+async function heldInHistory(
+  file: string,
+  chainId: number,
+  wanted: ReadonlyMap<string, FileNow>,
+  revisions: string[],
+  memos: Map<string, { tip: string; verdicts: Map<string, boolean> }>,
+): Promise<Set<string>> {
   const changed = new Set<string>();
   if (wanted.size === 0) return changed;
   const cwd = dirname(file);
   const path = `./${basename(file)}`;
-  const log = await git(cwd, ['log', `-n${HISTORY_DEPTH}`, '--format=%H', '--no-renames', '--raw', '--no-abbrev', 'HEAD', '--', path]);
+  const log = await git(cwd, ['log', `-n${HISTORY_DEPTH}`, '--format=%H', '--no-renames', '--raw', '--no-abbrev', ...revisions, '--', path]);
   if (log === undefined) return changed;
   const { commits, blobs } = parseLog(log);
   const tip = commits[0];
-  if (tip === undefined) return changed; // the file was never committed
-  let memo = looked.get(file);
-  if (memo?.tip !== tip) looked.set(file, (memo = { tip, verdicts: new Map() }));
+  if (tip === undefined) return changed; // no such commit touched the file
+  let memo = memos.get(file);
+  if (memo?.tip !== tip) memos.set(file, (memo = { tip, verdicts: new Map() }));
   const verdictKey = (name: string, state: FileNow): string => `${name}\0${state.written}\0${state.now ?? ''}`;
   const open = new Map<string, FileNow>();
   for (const [name, state] of wanted) {

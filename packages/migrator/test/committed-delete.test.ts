@@ -120,3 +120,38 @@ describe("a teammate's committed delete or update of a record this clone wrote",
     await script.close();
   });
 });
+
+describe('a record written and committed on a feature branch, then another branch checked out', () => {
+  it('is on that branch, not lost: reads answer as the checkout holds, verify lists it, and the branch brings it back; a reset past it still refuses', async () => {
+    const dir = tempDir();
+    await (await demoMigration(dir, 'json-primary')).close();
+    git(dir, 'init', '-q');
+    commitAll(dir, 'state');
+    git(dir, 'checkout', '-q', '-b', 'feature');
+    const script = createStateStore({ cwd: dir, env: {} });
+    const onFeature = sampleRecord(56, 'OnFeature', 'bscmainnet', 8);
+    await script.putContract(56, onFeature);
+    await script.close();
+    commitAll(dir, 'deployed on the feature branch');
+    git(dir, 'checkout', '-q', 'main');
+
+    expect(await getOne(dir, 'OnFeature')).toEqual({ address: null });
+    expect((await getOne(dir, 'Vault')).code).toBeUndefined();
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      const verify = await migration.verify();
+      expect(verify.files?.findings).toEqual([]);
+      expect(verify.files?.changedElsewhere).toEqual([expect.objectContaining({ key: '56-OnFeature', kind: 'other-branch' })]);
+      expect((await migration.planFileRepair({ removed: true })).actions).toEqual([]);
+    } finally {
+      await migration.close();
+    }
+    git(dir, 'checkout', '-q', 'feature');
+    expect((await getOne(dir, 'OnFeature')).address).toBe(onFeature.address);
+
+    // A reset past the commit that held it leaves no branch holding it: lost, as before.
+    git(dir, 'reset', '-q', '--hard', 'HEAD~1');
+    git(dir, 'branch', '-q', '-D', 'main');
+    expect(await getOne(dir, 'OnFeature')).toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-OnFeature' });
+  });
+});

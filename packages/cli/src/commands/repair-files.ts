@@ -18,7 +18,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ? p.yellow(
               `  left alone: ${c.key} is gone from ${c.file}, removed without the store (a teammate's delete pulled through git, or a program that rewrote the file); if it was not meant, \`deploystate restore ${c.key.split('-')[0]} --list\` shows the backups`,
             )
-          : p.dim(`  left alone: ${c.key} in ${c.file} holds a later record (changed elsewhere)`),
+          : c.kind === 'other-branch'
+            ? p.dim(`  left alone: ${c.key} is committed on another branch, not in this checkout of ${c.file} (it comes back with a merge of that branch)`)
+            : p.dim(`  left alone: ${c.key} in ${c.file} holds a later record (changed elsewhere)`),
       ),
       ...plan.unrepairable.map((f) =>
         p.red(`  cannot repair ${f.key} in ${f.file} (${f.kind}): no exact copy in the journal or LevelDB; see \`deploystate restore ${f.key.split('-')[0]} --list\``),

@@ -54,7 +54,13 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
           ]
         : []),
       ...(report.files?.changedElsewhere ?? []).map((c) =>
-        p.dim(c.kind === 'removed' ? `  removed elsewhere (a teammate's delete, kept): ${c.key} in ${c.file}` : `  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`),
+        p.dim(
+          c.kind === 'removed'
+            ? `  removed elsewhere (a teammate's delete, kept): ${c.key} in ${c.file}`
+            : c.kind === 'other-branch'
+              ? `  on another branch (committed there, not in this checkout): ${c.key} in ${c.file}`
+              : `  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`,
+        ),
       ),
       '',
       verdict(
