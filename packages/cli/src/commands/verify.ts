@@ -49,7 +49,10 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
         ? [
             '',
             p.bold('Network files (records the store wrote that the file no longer holds)'),
-            ...report.files.findings.map((f) => p.red(`  FOREIGN_OVERWRITE ${f.file}: ${f.key} ${f.kind} (journal seq ${f.seq})`)),
+            ...report.files.findings.map((f) =>
+              // seq 0: written without a journal line (the copy, a restore, an import).
+              p.red(`  FOREIGN_OVERWRITE ${f.file}: ${f.key} ${f.kind} (${f.seq > 0 ? `journal seq ${f.seq}` : 'written by the copy, a restore or an import'})`),
+            ),
             '  next: `deploystate repair-files` puts them back; then change the script that rewrote the file to use updateDeploymentFile()',
           ]
         : []),
