@@ -38,7 +38,10 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
   if (!first) return undefined;
   const list = bad
     .slice(0, 10)
-    .map((u) => `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}`);
+    .map(
+      (u) =>
+        `${u.file ?? u.key}${u.file !== undefined && basename(u.file) !== u.key ? ` (${u.key})` : ''}: ${u.finding.code}${u.finding.line !== undefined ? ` at line ${u.finding.line}${u.finding.column !== undefined ? `, column ${u.finding.column}` : ''}` : ''}`,
+    );
   const whole = first.file !== undefined && basename(first.file) === first.key;
   // A folder or link where a state file belongs keeps its own code here, as on the store's reads
   // and writes: one rule for every path.
@@ -50,6 +53,8 @@ export function unreadableJsonError(unreadable: readonly UnreadableEntry[]): Sta
     {
       ...(first.file !== undefined && { file: first.file }),
       ...(!whole && { key: first.key }),
+      // Where the first one stops parsing, as `validate` and the store's own read say.
+      ...(first.finding.line !== undefined && { position: { line: first.finding.line, column: first.finding.column ?? 1 } }),
       hint: notAFile
         ? 'move what stands at the path named above out of the way (a folder, or a link: put the file itself there); a state file must be a regular file'
         : unmerged

@@ -34,7 +34,13 @@ describe('an unreadable JSON state file', () => {
     expect(damaged).not.toBe(text);
     await writeFile(file, damaged);
     await expect(migration.compare()).rejects.toMatchObject({ code: 'CORRUPTED', file });
-    await expect(migration.verify()).rejects.toMatchObject({ code: 'CORRUPTED', file });
+    const failed = await migration.verify().catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'CORRUPTED', file });
+    // Where it stops parsing, as validate and the store's own read say it.
+    if (code === 'NOT_JSON') {
+      expect((failed as { position?: unknown }).position).toEqual({ line: expect.any(Number), column: expect.any(Number) });
+      expect(String((failed as Error).message)).toMatch(/NOT_JSON at line \d+, column \d+/);
+    }
     // The verify that failed is evidence too: an earlier clean verify no longer opens promote.
     const status = await migration.status();
     expect(status.state.lastVerify?.clean).toBe(false);
