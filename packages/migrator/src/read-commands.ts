@@ -19,6 +19,7 @@ import { proposeDecisions } from './decisions.js';
 import { scanDirectWrites } from './direct-writes.js';
 import { summarizeJournal } from './journal-queries.js';
 import { nextCommands, type GateFacts } from './machine.js';
+import { describeRunner, rollbackRunner } from './migration-runner.js';
 import { stillNotCarriedBack } from './not-carried-back.js';
 import { outboxStatus } from './outbox-status.js';
 import { ReadOnlySides } from './read-only.js';
@@ -119,11 +120,16 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
   // Files every script's read or write of their chain fails on (a pull's conflict markers, say): said, not hidden behind a probe.
   const unreadable = JSON_PHASES.includes(state.phase) ? await unreadableNetworkFiles(c.files.deployments, c.registry) : [];
   const next = nextCommands(facts);
+  // A rollback running now (its process holds the migration lock): another one would stop LOCKED on it.
+  const runner = state.phase === 'rolling-back' ? rollbackRunner(c.files) : undefined;
   // What makes the commands refuse beyond the state table's gates, as `rollback --ready` checks it:
   // the rollback stops on lost records only where it carries JSON back (json-primary, json-only).
   const blocks = (command: string): string[] => [
     ...(foreignOverwrites.length > 0 && (command !== 'rollback' || fromJson)
       ? ['records lost from a network file (FOREIGN_OVERWRITE): run `deploystate repair-files`']
+      : []),
+    ...(command === 'rollback' && runner !== undefined
+      ? [`a rollback is running now (${describeRunner(runner)}); it finishes this one (a paused one once resumed)`]
       : []),
     ...(command === 'rollback' && gone.length > 0
       ? [
@@ -154,6 +160,7 @@ export async function status(c: CommandContext): Promise<MigrationStatus> {
     ...(leftBehindUnknown && { leftBehindUnknown }),
     foreignOverwrites,
     ...(gone.length > 0 && { missingNetworkFiles: gone.map(({ file, chainId, records }) => ({ file, chainId, records })) }),
+    ...(runner !== undefined && { rollbackRunning: runner }),
     ...(unreadable.length > 0 && { unreadableFiles: unreadable }),
     ...(cutOff.length > 0 && { cutOffWrites: cutOff }),
     ...(leftBehind && (leftBehind.carriedBack.length > 0 || leftBehind.deletes.length > 0) && { leftBehind }),

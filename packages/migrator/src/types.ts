@@ -157,6 +157,12 @@ export interface MigrationStatus {
    */
   missingNetworkFiles?: Array<{ file: string; chainId: number; records: number }>;
   /**
+   * In `rolling-back`: the process running the rollback now (it holds the migration lock), so a
+   * paused or slow one is not taken for one that stopped. Absent when none runs: a rollback that
+   * stopped, which `rollback` run again finishes.
+   */
+  rollbackRunning?: { pid: number; host: string; command: string; since: string };
+  /**
    * Where deploy scripts read or write JSON (dual-write's drain, json-primary, json-only): the
    * network files that cannot be read now, each named with why. Absent when every file reads.
    */

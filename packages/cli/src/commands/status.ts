@@ -135,7 +135,11 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     `${p.bold('writes      ')} ${
       status.writes.length > 0
         ? status.writes.join(' then ')
-        : p.yellow('refused (WRITES_REFUSED after about 2 s) until the rollback finishes; one that stopped finishes when `deploystate rollback` runs again')
+        : status.rollbackRunning
+          ? p.yellow(
+              `refused (WRITES_REFUSED after about 2 s) until the rollback running now finishes: pid ${status.rollbackRunning.pid} (${status.rollbackRunning.command}), since ${status.rollbackRunning.since}; if it is paused (kill -STOP), resume it (kill -CONT)`,
+            )
+          : p.yellow('refused (WRITES_REFUSED after about 2 s): the rollback stopped before it finished; `deploystate rollback` run again finishes it')
     }`,
     `${p.bold('leveldb     ')} ${status.paths.leveldb}`,
     // What every deploy script hits when LevelDB, written first here, cannot be opened.
