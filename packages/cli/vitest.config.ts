@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config';
 // and chain ports are per process).
 // The sample at a runbook point a test starts from is made once per run (prepared-samples-root.ts,
 // helpers.ts's sampleAt) and copied into the test's own folder.
-// packaging.test.ts is a project of its own (turbo's test:packaging from the root): it packs what the
-// build left without running prepack, so it runs beside the other suites, mostly waiting on installs.
+// packaging.test.ts is a project of its own, run after the others and, from the root, after every
+// package's tests (turbo's test:packaging): `pnpm pack` runs each package's prepack, which removes
+// and rebuilds that package's dist/, so nothing that loads a dist/ may run beside it.
 const shared = { testTimeout: 60_000 };
 export default defineConfig({
   test: {

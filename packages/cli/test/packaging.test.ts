@@ -5,7 +5,7 @@
 // installs into a CommonJS project shaped like Hardhat 2's TypeScript setup and into an ESM one,
 // type-checks and runs a deploy script there, without viem.
 //
-// Runs after `pnpm build` (cli depends on every package) and packs its output. Third-party dependencies come from the
+// Runs after `pnpm build` (cli depends on every package). Third-party dependencies come from the
 // package registry. DEPLOYSTATE_PACK_ONLY=core,backend-json limits it to some package folders
 // (or package names), e.g. while other packages are still being written.
 import { execFile } from 'node:child_process';
@@ -337,15 +337,7 @@ describe('packaging', () => {
     for (const p of packages) {
       expect(existsSync(join(p.dir, 'dist')), `${p.name} is not built: run pnpm build first`).toBe(true);
       const before = new Set(await readdir(tarballs));
-      // What `pnpm build` left (it starts from an empty dist/, as prepack does), packed without
-      // running prepack (pnpm pack takes ignore-scripts from its config only): its rebuild would
-      // remove a dist/ that suites running beside this one load. That prepack builds is checked on
-      // each manifest below.
-      await run('pnpm', ['pack', '--pack-destination', tarballs], {
-        cwd: p.dir,
-        env: { ...process.env, npm_config_ignore_scripts: 'true' },
-        maxBuffer: 16 * 1024 * 1024,
-      });
+      await run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: p.dir, maxBuffer: 16 * 1024 * 1024 });
       const made = (await readdir(tarballs)).filter((f) => f.endsWith('.tgz') && !before.has(f));
       expect(made, `pnpm pack of ${p.name}`).toHaveLength(1);
       tarballOf.set(p.name, join(tarballs, made[0]!));
