@@ -16,28 +16,33 @@ const fixture = useSample('deploystate-cli-rollback-ready-', { demo: false });
 const phaseOf = async (dir: string): Promise<string> =>
   (JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { phase: string }).phase;
 
-/** A deploy script that put once through the factory and then paused itself (SIGSTOP), holding LevelDB. */
-async function pausedHolder(dir: string): Promise<ChildProcess> {
-  const script = [
-    "import { createStateStore } from '@deploystate/migrator';",
-    "import { sampleRecord } from '@deploystate/core';",
-    'const store = createStateStore({ cwd: process.argv[1], env: {} });',
-    // json-primary: the put writes the live LevelDB after JSON, and the paused store keeps it open.
-    "await store.putContract(97, sampleRecord(97, 'Paused', 'bsctestnet', 7));",
-    "process.stdout.write('paused\\n');",
-    "process.kill(process.pid, 'SIGSTOP');",
-    'await store.close();',
-  ].join('\n');
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], {
+/** A node process running `script` (ESM, `process.argv[1]` = `arg`) that says "paused" and then stops itself (SIGSTOP). */
+async function pausedChild(script: string[], arg: string): Promise<ChildProcess> {
+  const source = [...script, "process.stdout.write('paused\\n');", "process.kill(process.pid, 'SIGSTOP');"].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source, arg], {
     cwd: new URL('.', import.meta.url).pathname,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('paused') && resolve());
-    child.on('exit', (code) => reject(new Error(`the holder exited (${code}) before pausing`)));
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before pausing`)));
   });
   return child;
+}
+
+/** A deploy script that put once through the factory and then paused itself (SIGSTOP), holding LevelDB. */
+function pausedHolder(dir: string): Promise<ChildProcess> {
+  return pausedChild(
+    [
+      "import { createStateStore } from '@deploystate/migrator';",
+      "import { sampleRecord } from '@deploystate/core';",
+      'const store = createStateStore({ cwd: process.argv[1], env: {} });',
+      // json-primary: the put writes the live LevelDB after JSON, and the paused store keeps it open.
+      "await store.putContract(97, sampleRecord(97, 'Paused', 'bsctestnet', 7));",
+    ],
+    dir,
+  );
 }
 
 describe('rollback --ready while a paused process holds LevelDB', () => {
@@ -80,21 +85,10 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
     const acknowledge = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'].flatMap((key) => ['--acknowledge', key]);
     const dir = await sampleAt(join(fixture.root, 'json-only'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
     // The fence as a write in flight holds it (shared), then paused there.
-    const script = [
-      "import { acquireLock } from '@deploystate/backend-json/lock';",
-      "await acquireLock(process.argv[1], { mode: 'shared' });",
-      "process.stdout.write('paused\\n');",
-      "process.kill(process.pid, 'SIGSTOP');",
-    ].join('\n');
-    const writer = spawn(process.execPath, ['--input-type=module', '-e', script, join(dir, '.deploystate', 'fence.lock')], {
-      cwd: new URL('.', import.meta.url).pathname,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      writer.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('paused') && resolve());
-      writer.on('exit', (code) => reject(new Error(`the writer exited (${code}) before pausing`)));
-    });
+    const writer = await pausedChild(
+      ["import { acquireLock } from '@deploystate/backend-json/lock';", "await acquireLock(process.argv[1], { mode: 'shared' });"],
+      join(dir, '.deploystate', 'fence.lock'),
+    );
     try {
       const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir });
       expect(ready.code, ready.stderr).toBe(1);

@@ -120,30 +120,31 @@ async function withoutPhaseFile(files: StateFiles, local: MigrationStateFile): P
   );
 }
 
-const warnedCheckout = new Set<string>();
+/** Warnings said once per process for each file and kind: a read that repeats says nothing new. */
+const warned = new Set<string>();
 
-function warnCheckoutWithoutPhaseOnce(file: string, localPhase: MigrationPhase): void {
-  if (warnedCheckout.has(file)) return;
-  warnedCheckout.add(file);
-  warn({
-    code: ErrorCodes.MIGRATION_STATE_INVALID,
-    message: `this checkout has no ${file} (a commit from before the migration began): its phase is leveldb-only, as for a fresh clone of it; this clone's state.json (${localPhase}) is not followed here`,
-    hint: 'check out a commit with phase.json to follow the migration again; if phase.json was never committed and git clean removed it, restore it from a backup',
-    file,
-  });
+function warnOnce(kind: string, file: string, message: string, hint: string): void {
+  if (warned.has(`${kind}\0${file}`)) return;
+  warned.add(`${kind}\0${file}`);
+  warn({ code: ErrorCodes.MIGRATION_STATE_INVALID, message, hint, file });
 }
 
-const warnedUnreadable = new Set<string>();
+function warnCheckoutWithoutPhaseOnce(file: string, localPhase: MigrationPhase): void {
+  warnOnce(
+    'checkout',
+    file,
+    `this checkout has no ${file} (a commit from before the migration began): its phase is leveldb-only, as for a fresh clone of it; this clone's state.json (${localPhase}) is not followed here`,
+    'check out a commit with phase.json to follow the migration again; if phase.json was never committed and git clean removed it, restore it from a backup',
+  );
+}
 
 function warnUnreadableOnce(file: string, error: StateError): void {
-  if (warnedUnreadable.has(file)) return;
-  warnedUnreadable.add(file);
-  warn({
-    code: ErrorCodes.MIGRATION_STATE_INVALID,
-    message: `${error.message}; the phase is taken from phase.json, this machine's copy and verify evidence is lost`,
-    hint: 'nothing to do for deploy scripts; the next step that records state keeps the file aside as state.json.unreadable-<time>, and promote or cutover need a fresh verify (and copy)',
+  warnOnce(
+    'unreadable',
     file,
-  });
+    `${error.message}; the phase is taken from phase.json, this machine's copy and verify evidence is lost`,
+    'nothing to do for deploy scripts; the next step that records state keeps the file aside as state.json.unreadable-<time>, and promote or cutover need a fresh verify (and copy)',
+  );
 }
 
 /**
