@@ -83,7 +83,13 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
 
   it('in json-only, a deploy script paused in the middle of a write (holding the write fence) is named: not ready, as the rollback stops with LOCKED', async () => {
     const acknowledge = ['31337-LookCoin', '31337-TestToken', 'MISSING_IMPLEMENTATION_HASH'].flatMap((key) => ['--acknowledge', key]);
-    const dir = await sampleAt(join(fixture.root, 'json-only'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote'], ['cutover', ...acknowledge]]);
+    const dir = await sampleAt(join(fixture.root, 'json-only'), [
+      ['dual-write', 'enable'],
+      ['migrate'],
+      ['verify'],
+      ['promote'],
+      ['cutover', ...acknowledge],
+    ]);
     // The fence as a write in flight holds it (shared), then paused there.
     const writer = await pausedChild(
       ["import { acquireLock } from '@deploystate/backend-json/lock';", "await acquireLock(process.argv[1], { mode: 'shared' });"],

@@ -66,7 +66,17 @@ async function heldInHistory(
   if (wanted.size === 0) return changed;
   const cwd = dirname(file);
   const path = `./${basename(file)}`;
-  const log = await git(cwd, ['log', `-n${HISTORY_DEPTH}`, '--format=%H', '--no-renames', '--raw', '--no-abbrev', ...revisions, '--', path]);
+  const log = await git(cwd, [
+    'log',
+    `-n${HISTORY_DEPTH}`,
+    '--format=%H',
+    '--no-renames',
+    '--raw',
+    '--no-abbrev',
+    ...revisions,
+    '--',
+    path,
+  ]);
   if (log === undefined) return changed;
   const { commits, blobs } = parseLog(log);
   const tip = commits[0];
