@@ -8,7 +8,7 @@ import { parseAcknowledgements, type Acknowledgement } from './acknowledgements.
 import { withoutByteOrderMark } from './byte-order-mark.js';
 import { describeValue } from './describe-value.js';
 import { parseLosslessDocument, positionOf } from './codec.js';
-import { errnoCode, ErrorCodes, isStateError, StateError } from './errors.js';
+import { errnoCode, ErrorCodes, isStateError, StateError, type StateErrorDetails } from './errors.js';
 import { nearestKey } from './nearest-key.js';
 import { NetworkRegistry, type NetworkDefinition } from './registry.js';
 
@@ -67,18 +67,40 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
   const text = withoutByteOrderMark(read);
   const fields = parseConfigText(text, file);
   refuseUnknownKeys(fields, text, file);
+  try {
+    return checkedConfig(fields, file);
+  } catch (error) {
+    throw placedAtField(error, text, file);
+  }
+}
+
+/** The config's fields checked one by one; INVALID_CONFIG with `data.field` naming the first of the wrong shape. */
+function checkedConfig(fields: Record<string, unknown>, file: string): ProjectConfig {
+  const at = <T>(field: string, check: () => T): T => {
+    try {
+      return check();
+    } catch (error) {
+      if (isStateError(error, ErrorCodes.INVALID_CONFIG) && error.data?.field === undefined)
+        throw new StateError(error.code, error.message, { ...detailsOf(error), data: { ...error.data, field } });
+      throw error;
+    }
+  };
   const config: ProjectConfig = {
     networks: [],
-    exclude: strings(fields.exclude, 'exclude', file),
-    acknowledge: parseAcknowledgements(fields.acknowledge, file),
-    projectChecks: commands(fields.projectChecks, file),
+    exclude: at('exclude', () => strings(fields.exclude, 'exclude', file)),
+    acknowledge: at('acknowledge', () => parseAcknowledgements(fields.acknowledge, file)),
+    projectChecks: at('projectChecks', () => commands(fields.projectChecks, file)),
     file,
     fields,
   };
   const rpc = fields.rpc;
   if (rpc !== undefined && rpc !== null) {
     if (typeof rpc !== 'object' || Array.isArray(rpc)) {
-      throw new StateError(ErrorCodes.INVALID_CONFIG, 'rpc must map a chain id to an endpoint URL', { file, hint: '"rpc": { "56": "https://bsc-dataseed.bnbchain.org" }' });
+      throw new StateError(ErrorCodes.INVALID_CONFIG, 'rpc must map a chain id to an endpoint URL', {
+        file,
+        hint: '"rpc": { "56": "https://bsc-dataseed.bnbchain.org" }',
+        data: { field: 'rpc' },
+      });
     }
     config.rpc = rpc as Record<string, unknown>;
   }
@@ -89,24 +111,49 @@ export function readProjectConfig(cwd: string, options: { file?: string } = {}):
       throw new StateError(ErrorCodes.INVALID_CONFIG, `lockWaitMs must be a whole number of milliseconds >= 0, got ${describeValue(lockWaitMs)}`, {
         file,
         hint: '"lockWaitMs": 5000 (or leave it out for the default wait, about 15 s)',
+        data: { field: 'lockWaitMs' },
       });
     config.lockWaitMs = lockWaitMs;
   }
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value === '') throw new StateError(ErrorCodes.INVALID_CONFIG, `${name} must be a path`, { file });
+    if (typeof value !== 'string' || value === '') throw new StateError(ErrorCodes.INVALID_CONFIG, `${name} must be a path`, { file, data: { field: name } });
     config[name] = isAbsolute(value) ? value : resolve(dirname(file), value);
   }
   const networks = fields.networks ?? [];
   if (!Array.isArray(networks)) {
-    throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file });
+    throw new StateError(ErrorCodes.INVALID_CONFIG, 'networks must be an array of { chainId, name, aliases?, tier }', { file, data: { field: 'networks' } });
   }
   config.networks = networks as NetworkDefinition[];
   // Registering now turns a malformed entry into INVALID_CONFIG naming the file, for every reader.
-  projectRegistry(config);
+  at('networks', () => projectRegistry(config));
   return config;
 }
+
+/**
+ * A field of the wrong shape, placed: the file and where the field's key stands in it, in the
+ * message and as `position`, as an unknown key is (a script's `e.message` shows it all).
+ */
+function placedAtField(error: unknown, text: string, file: string): unknown {
+  if (!isStateError(error, ErrorCodes.INVALID_CONFIG) || error.position !== undefined) return error;
+  const field = error.data?.field;
+  const offset = typeof field === 'string' ? keyOffsets(text).get(`/${escapePointer(field)}`) : undefined;
+  const position = offset === undefined ? undefined : positionOf(text, offset);
+  const where = position === undefined ? '' : ` (line ${position.line}, column ${position.column})`;
+  const message = error.message.startsWith(file) ? error.message : `${file}: ${error.message}${where}`;
+  return new StateError(error.code, message, { ...detailsOf(error), file, ...(position !== undefined && { position }) });
+}
+
+/** An error's details, to make one like it. */
+const detailsOf = (error: StateError): StateErrorDetails => ({
+  ...(error.file !== undefined && { file: error.file }),
+  ...(error.key !== undefined && { key: error.key }),
+  ...(error.position !== undefined && { position: error.position }),
+  ...(error.hint !== undefined && { hint: error.hint }),
+  ...(error.data !== undefined && { data: error.data }),
+  cause: error.cause,
+});
 
 function strings(value: unknown, what: string, file: string): string[] {
   if (value === undefined) return [];

@@ -123,6 +123,24 @@ describe('readProjectConfig', () => {
     }
   });
 
+  it('a field of the wrong shape is INVALID_CONFIG naming the file, the field and where it stands, as an unknown key is', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    for (const [field, value, says] of [
+      ['leveldb', '5', 'leveldb must be a path'],
+      ['exclude', '"56-A"', 'exclude must be an array of strings'],
+      ['networks', '{}', 'networks must be an array'],
+      ['projectChecks', '[]', 'projectChecks must map'],
+      ['rpc', '"x"', 'rpc must map'],
+    ] as const) {
+      // The field on line 3, after a good one.
+      await writeFile(file, `{\n  "deployments": "./deployments",\n  "${field}": ${value}\n}\n`);
+      const error = thrown(() => readProjectConfig(dir));
+      expect(error, field).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file, position: { line: 3, column: 3 }, data: { field } });
+      expect((error as Error).message, field).toContain(`${file}: ${says}`);
+      expect((error as Error).message, field).toContain('(line 3, column 3)');
+    }
+  });
+
   it("lockWaitMs is the file's whole number of milliseconds; anything else is INVALID_CONFIG naming it and the file", async () => {
     const file = join(dir, 'deploystate.config.json');
     for (const ms of [0, 1, 15_000, Number.MAX_SAFE_INTEGER]) {
@@ -147,7 +165,9 @@ describe('readProjectConfig', () => {
       await writeFile(file, `{ "lockWaitMs": ${text} }`);
       const error = thrown(() => readProjectConfig(dir));
       expect(error, text).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file });
-      expect((error as Error).message, text).toBe(`lockWaitMs must be a whole number of milliseconds >= 0, got ${shown}`);
+      // The file and where the field stands, in the message too (a script's e.message shows it all).
+      expect((error as Error).message, text).toBe(`${file}: lockWaitMs must be a whole number of milliseconds >= 0, got ${shown} (line 1, column 3)`);
+      expect(error, text).toMatchObject({ position: { line: 1, column: 3 }, data: { field: 'lockWaitMs' } });
     }
   });
 
