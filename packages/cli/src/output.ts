@@ -206,6 +206,9 @@ export function fitLinesWrittenTo(stream: NodeJS.WriteStream): void {
     write(typeof chunk === 'string' && chunk.endsWith('\n') && !chunk.includes('\r') ? fitToTerminal(chunk, stream) : chunk, ...rest)) as typeof stream.write;
 }
 
+/** At most this many cells of a progress row's label. */
+const LABEL_CELLS = 24;
+
 const formatRate = (rate: number | undefined): string =>
   rate !== undefined && Number.isFinite(rate) ? `${rate.toFixed(rate < 10 ? 1 : 0)} rec/s` : '';
 
@@ -229,14 +232,17 @@ export class ProgressBar {
   render(progress: ProgressUpdate, columns: number): string {
     const known = progress.totalKnown !== false && progress.total > 0;
     const rate = formatRate(progress.rate);
-    const label = this.paint.dim(progress.label ?? '');
+    // The label (the file being written) keeps up to LABEL_CELLS cells, cut at its start: its end names it.
+    const labelText = progress.label ?? '';
+    const shownLabel = labelText.length > LABEL_CELLS ? `…${labelText.slice(labelText.length - LABEL_CELLS + 1)}` : labelText;
+    const label = this.paint.dim(shownLabel);
     if (!known) return fitToWidth(`${this.title} ${progress.done} records ${rate} ${label}`.replace(/\s+$/, ''), columns - 1);
     const total = progress.total;
     const ratio = Math.min(1, progress.done / total);
     const eta = progress.etaMs !== undefined && progress.done < total ? `ETA ${formatDuration(progress.etaMs)}` : '';
     const text = `${Math.floor(ratio * 100)}% ${progress.done}/${total} ${rate} ${eta}`.replace(/\s+/g, ' ').trim();
-    // The bar takes what is left of the row after the words, between 10 and 30 cells.
-    const room = columns - 1 - visibleLength(`${this.title} [] ${text}`);
+    // The bar takes what is left of the row after the words and the label, between 10 and 30 cells.
+    const room = columns - 1 - visibleLength(`${this.title} [] ${text} ${shownLabel}`);
     const width = Math.max(0, Math.min(30, room - 1));
     const bar = width >= 10 ? `[${this.paint.green('#'.repeat(Math.round(ratio * width)))}${this.paint.dim('.'.repeat(width - Math.round(ratio * width)))}] ` : '';
     return fitToWidth(`${this.title} ${bar}${text} ${label}`.replace(/\s+$/, ''), columns - 1);

@@ -182,6 +182,15 @@ describe('the progress row', () => {
       expect(row).toContain('25%');
     }
     expect(bar.render({ done: 50, total: 200, rate: 12.5, etaMs: 12_000 }, 150)).toMatch(/\[#+\.+\] 25% 50\/200 \d+ rec\/s ETA 12s/);
+    // The file being written stays in view, its name whole: the bar gives way to it (at 70 columns
+    // it has no room left; at 100 it is there), and a long path keeps its end.
+    for (const file of ['optimismsepolia.json', label])
+      for (const columns of [70, 100]) {
+        const row = bar.render({ done: 50, total: 200, totalKnown: true, rate: 12.5, etaMs: 12_000, label: file }, columns);
+        expect(row, row).toMatch(/25% 50\/200 .*optimismsepolia\.json$/);
+        if (columns === 100) expect(row).toMatch(/\[#+\.+\]/);
+        expect([...row].length, row).toBeLessThan(columns);
+      }
   });
 
   it('with an unknown total: a count and a rate, never a percentage', () => {

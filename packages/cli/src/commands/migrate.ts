@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { CopyProgress } from '@deploystate/migrator';
 import { recordChainFiles } from '../chain-files.js';
+import { basename } from 'node:path';
 import type { Context } from '../context.js';
 import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -42,7 +43,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       totalKnown: progress.totalKnown,
       rate: progress.rate,
       etaMs: progress.etaMs,
-      ...(progress.file !== undefined && { label: progress.file }),
+      ...(progress.file !== undefined && { label: basename(progress.file) }),
     });
   };
   const report = await withMigration(ctx, async (migration) => {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLossless, sleep } from '@deploystate/core';
 import type { CopyProgress, MigrationStateFile } from '@deploystate/migrator';
+import { basename } from 'node:path';
 import type { Context } from '../context.js';
 import { wholeNumberOption } from '../number-option.js';
 import { requireStore, stateDirOf } from '../migration.js';
@@ -120,13 +121,22 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         totalKnown: current.progress.totalKnown,
         rate: current.progress.rate,
         etaMs: current.progress.etaMs,
-        ...(current.progress.file !== undefined && { label: current.progress.file }),
+        ...(current.progress.file !== undefined && { label: basename(current.progress.file) }),
       });
     if (current.copy?.completedAt !== undefined && !current.running) break;
     if (!current.running && current.copy?.startedAt !== undefined) break;
     await sleep(interval);
     current = await snapshot(ctx, stateDir, current);
   }
+  // A copy that completed between two looks: its row ends full, not at the last look's count.
+  if (current.copy?.completedAt !== undefined && current.progress)
+    bar.update({
+      done: Math.max(current.progress.done, current.progress.total),
+      total: current.progress.total,
+      totalKnown: current.progress.totalKnown,
+      rate: current.progress.rate,
+      etaMs: 0,
+    });
   bar.finish();
   const end = notRunning(current);
   if (end.state === 'stopped') ctx.fail('CHECK_FAILED', end.text, undefined, RESUME_HINT);
