@@ -43,7 +43,7 @@ export const GATES = {
     !state.diverged
       ? pass
       : fail(
-          `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; run verify until clean`,
+          `a dual write diverged${state.divergedBy ? ` at ${state.divergedBy.key} (seq ${state.divergedBy.seq})` : ''}; write the key again through the store, then run verify until clean`,
         ),
 
   // A write LevelDB acknowledged that the drainer could not apply to JSON: like a divergence, the

@@ -212,7 +212,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     status,
     // Why the status is FAILED, in words (empty otherwise).
     failedBecause: [
-      ...(state.diverged ? ['a dual write diverged (run verify; promote and cutover stay blocked until it is clean)'] : []),
+      ...(state.diverged ? ['a dual write diverged (write the key again through the store, then run verify; promote and cutover stay blocked until it is clean)'] : []),
       ...(missingFiles.length > 0
         ? [`a network file deploy scripts read is missing, so they would find none of its chain's records: ${missingFiles.join(', ')}`]
         : []),

@@ -215,6 +215,14 @@ async function endJsonPrimaryTurn(turn: HeldLock, leveldb: StateStore | undefine
 }
 
 /**
+ * The way out of a divergence: the sides hold different values for the key until it is written
+ * again, which verify alone never does (a deploy script that finds the contract deployed, as reads
+ * show it, does not write it again).
+ */
+export const DIVERGED_HINT =
+  'once the cause is fixed (free the space), write the key again through the store so both sides hold it (a script that skips contracts it finds deployed will not: put that record again), then run verify; promote and cutover stay blocked until it is clean';
+
+/**
  * Marks the migration diverged by `closed` (the write's `diverged` outcome: promote and cutover wait
  * for a clean verify whose quiet point follows it) and returns DIVERGED naming its key.
  */
@@ -232,7 +240,7 @@ async function markedDiverged(t: WriteTarget, closed: OutcomeEntry, message: str
   return new StateError(ErrorCodes.DIVERGED, message, {
     key: closed.key,
     file: t.files.state,
-    hint: 'run verify; promote and cutover stay blocked until it is clean',
+    hint: DIVERGED_HINT,
     cause,
   });
 }

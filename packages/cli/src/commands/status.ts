@@ -129,7 +129,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     acknowledgedAtCutover: status.state.cutoverLeveldb ? status.state.acknowledged : [],
   };
   ctx.out.result({ ...status, ...(leveldbNotInGit && { leveldbNotInGit }), decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
-    `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: verify until clean)') : ''}`,
+    `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: write the key again, then verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     // rolling-back writes nowhere: said, with how a rollback that stopped (a full disk, a signal) ends.
     `${p.bold('writes      ')} ${
