@@ -215,6 +215,28 @@ async function endJsonPrimaryTurn(turn: HeldLock, leveldb: StateStore | undefine
 }
 
 /**
+ * A json-primary write that JSON took and LevelDB refused (a full disk, say), whose undo failed too:
+ * JSON, which deploy scripts read, holds it, and its intent stays open, as a write cut off between
+ * the two sides does. verify counts it pending, the cut-over writes it to LevelDB first, a rollback
+ * carries it back; no divergence is marked (before, DIVERGED: a mark only a write of the key again
+ * cleared, which a script that finds the contract never makes). The error is LevelDB's.
+ */
+function leftInJson(what: string, secondaryError: unknown, undoError: unknown, key?: string): StateError {
+  const cause = isStateError(secondaryError) ? secondaryError : undefined;
+  const undone = isStateError(undoError) ? undoError.code : errorSummary(undoError).code ?? 'error';
+  return new StateError(
+    cause?.code ?? ErrorCodes.WRITE_FAILED,
+    `${what}: written to json but not to leveldb (${cause?.message ?? String(secondaryError)}), and the json write could not be undone (${undone}); it stands in JSON, which deploy scripts read, and LevelDB gets it at the cut-over (verify counts it pending; a rollback carries it back)`,
+    {
+      ...(cause?.file !== undefined && { file: cause.file }),
+      ...((key ?? cause?.key) !== undefined && { key: key ?? cause?.key }),
+      hint: `fix the cause (${cause?.hint ?? 'free the space'}); nothing else is needed: writing the record again now puts it on both sides`,
+      cause: secondaryError,
+    },
+  );
+}
+
+/**
  * The way out of a divergence: the sides hold different values for the key until it is written
  * again, which verify alone never does (a deploy script that finds the contract deployed, as reads
  * show it, does not write it again).
@@ -444,11 +466,7 @@ async function putChainBothSides(
       try {
         await json.swapMany(chainId, undo);
       } catch (undoError) {
-        throw await markBatchDiverged(
-          undoError,
-          secondaryError,
-          `${chainId}: ${describeBatch(chain)} written to json but not to leveldb, and the json write could not be undone; the migration is marked diverged`,
-        );
+        throw leftInJson(`${chainId}: ${describeBatch(chain)}`, secondaryError, undoError);
       }
       await close('compensated', secondaryError);
       throw secondaryError;
@@ -779,6 +797,8 @@ async function writeRouted(t: WriteTarget, w: Write): Promise<boolean | typeof R
           else await primary.put(previous);
         }
       } catch (undoError) {
+        // json-primary: JSON, which deploy scripts read, holds the write; it stays open in the journal.
+        if (primaryName === 'json') throw leftInJson(key, secondaryError, undoError, key);
         throw await markDiverged(
           undoError,
           secondaryError,

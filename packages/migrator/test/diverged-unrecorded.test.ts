@@ -1,11 +1,13 @@
-// A json-primary write that diverged (LevelDB refused it and the JSON write could not be undone) on a
-// disk too full for state.json to record the mark. Before (1 of 1 runs, real full-disk failures
-// injected with strace and a rename that fails): the script got state.json's DISK_FULL, "the previous
-// file is intact", though its record was in JSON and not in LevelDB, and status showed no divergence.
+// A json-primary put that JSON took and LevelDB refused, whose undo failed too, on a disk too full
+// for state.json to take a mark. Before (real full-disk failures, and a probe on a 2 MB tmpfs): the
+// script got DIVERGED, and the mark stayed until the key was written again, which a deploy script
+// that finds the contract in JSON never does; verify never cleared it. The write now stands in JSON
+// (which deploy scripts read) and stays open in the journal, as a write cut off between the two sides:
+// no mark to record, verify counts it pending, and the cut-over writes it to LevelDB first.
 import { describe, expect, it, vi } from 'vitest';
-import { ErrorCodes, sampleRecord, StateError, type CheckedRecord } from '@deploystate/core';
+import { ErrorCodes, sampleRecord, StateError, type CheckedRecord, type DeploymentRecord } from '@deploystate/core';
 import { createStateStore, Migration, type MigrationStateStore } from '../src/index.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, sidesDiffer, useTempDir } from './helpers.js';
 import { sidesOf } from './put-many-helpers.js';
 
 // While `on`, every write of state.json fails as a full disk fails it.
@@ -23,35 +25,36 @@ vi.mock('../src/state.js', async (importOriginal) => {
 
 const tempDir = useTempDir('migrator-diverged-unrecorded-');
 
-/** The store's LevelDB batches of chain 56 fail, and so does the undo of its JSON write. */
+/** The store's LevelDB puts of chain 56 fail on a full disk, and so does the undo of its JSON write. */
 function failBothSidesOf56(store: MigrationStateStore): void {
   const { leveldb, json } = sidesOf(store);
-  const putMany = leveldb.putManyChecked.bind(leveldb);
-  leveldb.putManyChecked = async (checked: readonly CheckedRecord[]) => {
-    if (checked[0]?.chainId !== 56) return putMany(checked);
-    throw new StateError(ErrorCodes.DISK_FULL, 'disk full writing LevelDB');
+  const putChecked = leveldb.putChecked.bind(leveldb);
+  leveldb.putChecked = async (checked: CheckedRecord) => {
+    if (checked.chainId !== 56) return putChecked(checked);
+    throw new StateError(ErrorCodes.DISK_FULL, 'disk full writing LevelDB', { file: 'leveldb' });
   };
-  const swapMany = json.swapMany.bind(json);
-  json.swapMany = async (...args) => {
-    if (args[0] === 56) throw new StateError(ErrorCodes.DISK_FULL, 'disk full writing the undo');
-    return swapMany(...args);
+  const swap = json.swap.bind(json);
+  json.swap = async (chainId: number, contractName: string, next: DeploymentRecord | null, options?: Parameters<typeof swap>[3]) => {
+    if (chainId === 56) throw new StateError(ErrorCodes.DISK_FULL, 'disk full writing the undo');
+    return swap(chainId, contractName, next, options);
   };
 }
 
-describe('a divergence state.json cannot record', () => {
-  it('is DIVERGED to the script and shown by status, until a clean verify', async () => {
+describe('a json-primary put left in JSON by a full disk', () => {
+  it("is LevelDB's DISK_FULL saying where the write stands, pending for verify, never diverged, and the cut-over completes it", async () => {
     const dir = tempDir();
     await (await demoMigration(dir, 'json-primary')).close();
     const store = createStateStore({ cwd: dir, env: {} });
     failBothSidesOf56(store);
     stateFull.on = true;
     try {
-      // Its hint gives the way out that works: verify alone never clears it, a write of the key again does.
-      await expect(store.putMany([sampleRecord(56, 'Stuck', 'bscmainnet', 1)])).rejects.toMatchObject({
-        code: 'DIVERGED',
-        key: '56-Stuck',
-        hint: expect.stringContaining('write the key again through the store'),
-      });
+      const error = await store.put(sampleRecord(56, 'Stuck', 'bscmainnet', 1)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'DISK_FULL', key: '56-Stuck', file: 'leveldb' });
+      expect(String((error as Error).message)).toContain(
+        'it stands in JSON, which deploy scripts read, and LevelDB gets it at the cut-over',
+      );
+      // A deploy script finds it, as it will find it from now on.
+      expect(await store.getContract(56, 'Stuck')).toMatchObject({ contractName: 'Stuck' });
     } finally {
       stateFull.on = false;
       await store.close();
@@ -59,19 +62,14 @@ describe('a divergence state.json cannot record', () => {
     const migration = await Migration.open({ cwd: dir });
     try {
       const status = await migration.status();
-      expect(status.state.diverged).toBe(false);
-      expect(status.diverged).toBe(true);
-      expect(status.divergedUnrecorded).toMatchObject({ key: '56-Stuck' });
-      expect(status.next.find((n) => n.command === 'cutover')).toMatchObject({ ready: false });
-      // The script run again with room: both sides hold the record, and a clean verify clears it.
-      const again = createStateStore({ cwd: dir, env: {} });
-      try {
-        await again.putMany([sampleRecord(56, 'Stuck', 'bscmainnet', 1)]);
-      } finally {
-        await again.close();
-      }
-      expect((await migration.verify()).clean).toBe(true);
-      expect((await migration.status()).diverged).toBe(false);
+      expect(status.diverged).toBe(false);
+      expect(status.divergedUnrecorded).toBeUndefined();
+      const verify = await migration.verify();
+      expect(verify.clean).toBe(true);
+      expect(verify.comparison.pending).toEqual(['56-Stuck']);
+      const cut = await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+      expect(cut.completed).toEqual(['56-Stuck']);
+      expect(await sidesDiffer(dir)).toEqual({ onlyLeft: [], onlyRight: [], differing: [] });
     } finally {
       await migration.close();
     }

@@ -13,7 +13,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration, type MigrationStateStore } from '../src/index.js';
 import type { IntentEntry } from '../src/journal.js';
 import { resolvePaths } from '../src/paths.js';
-import { sidesDiffer, demoMigration, fixture, firstLine, runNode, useTempDir } from './helpers.js';
+import { acknowledgeAll, sidesDiffer, demoMigration, fixture, firstLine, runNode, useTempDir } from './helpers.js';
 import {
   countLevelDbWrites,
   countReplacements,
@@ -126,7 +126,7 @@ describe('putMany through createStateStore() in json-primary', () => {
     }
   });
 
-  it('marks the migration diverged (DIVERGED) when the undo of a failed LevelDB batch fails too, every record of the batch diverged', async () => {
+  it('leaves the batch in JSON and open when the undo of a failed LevelDB batch fails too (a full disk): pending for verify, written to LevelDB by the cut-over, never marked diverged', async () => {
     const dir = tempDir();
     const kept = await projectWithKept(dir);
     const since = await lastSeq(dir);
@@ -136,26 +136,33 @@ describe('putMany through createStateStore() in json-primary', () => {
     const swapMany = json.swapMany.bind(json);
     json.swapMany = async (...args) => {
       // The undo's write fails (the JSON write before it went through swapManyChecked).
-      if (args[0] === 56) throw new StateError(ErrorCodes.WRITE_FAILED, 'disk full');
+      if (args[0] === 56) throw new StateError(ErrorCodes.DISK_FULL, 'disk full');
       return swapMany(...args);
     };
+    const batch = [upgraded(kept, '4'), sampleRecord(56, 'New', 'bscmainnet', 1)];
     try {
-      await expect(store.putMany([upgraded(kept, '4'), sampleRecord(56, 'New', 'bscmainnet', 1)])).rejects.toMatchObject({
-        code: 'DIVERGED',
-        key: '56-New',
-      });
+      // LevelDB's error, saying where the write stands; before, DIVERGED, which only a write of each key again cleared.
+      const error = await store.putMany(batch).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'WRITE_FAILED' });
+      expect(String((error as Error).message)).toContain('disk on fire');
+      expect(String((error as Error).message)).toContain('it stands in JSON, which deploy scripts read, and LevelDB gets it at the cut-over');
+      // Deploy scripts read JSON: the batch is there.
+      expect(await store.getContract(56, 'New')).toMatchObject({ contractName: 'New' });
     } finally {
       await store.close();
     }
-    expect(await outcomesSince(dir, since)).toEqual({ '56-Kept': ['diverged'], '56-New': ['diverged'] });
+    // The intents stay open, as writes cut off between the two sides: no outcome, no divergence.
+    expect(await outcomesSince(dir, since)).toEqual({});
     const migration = await Migration.open({ cwd: dir });
     try {
       const status = await migration.status();
-      expect(status.diverged).toBe(true);
-      // The batch's last record is named: its intent is the batch's last.
-      const newIntent = (await journalSince(dir, since)).find((e): e is IntentEntry => e.type === 'intent' && e.key === '56-New');
-      expect(status.state.divergedBy).toMatchObject({ key: '56-New', seq: newIntent?.seq });
-      await expect(migration.cutover()).rejects.toMatchObject({ code: 'GATE_FAILED' });
+      expect(status.diverged).toBe(false);
+      const verify = await migration.verify();
+      expect(verify.clean).toBe(true);
+      expect(verify.comparison.pending).toEqual(['56-Kept', '56-New']);
+      const cut = await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+      expect(cut.completed).toEqual(['56-Kept', '56-New']);
+      expect(await sidesDiffer(dir)).toEqual({ onlyLeft: [], onlyRight: [], differing: [] });
     } finally {
       await migration.close();
     }
