@@ -45,28 +45,38 @@ function pausedHolder(dir: string): Promise<ChildProcess> {
   );
 }
 
+/** `rollback --ready` where it is expected to fail: the checks that failed, each with its detail (exit 1, not ready). */
+async function failedReadiness(dir: string, env: Record<string, string> = {}): Promise<Array<{ name: string; detail: string }>> {
+  const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir, env });
+  expect(ready.code, ready.stderr).toBe(1);
+  const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
+  expect(report.ready).toBe(false);
+  return report.checks.filter((c) => !c.ok);
+}
+
+/** The rollback, as it answers a paused holder: LOCKED (exit 3), the phase left as it was. */
+async function lockedRollback(dir: string, phase: string, env: Record<string, string> = {}): Promise<string> {
+  const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir, env });
+  expect(rollback.code, rollback.stdout).toBe(3);
+  expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
+  expect(await phaseOf(dir)).toBe(phase);
+  return rollback.stdout;
+}
+
 describe('rollback --ready while a paused process holds LevelDB', () => {
   it('is not ready, naming the holder, as the rollback answers LOCKED naming it', async () => {
     const dir = await sampleAt(join(fixture.root, 'paused'), [['dual-write', 'enable'], ['migrate'], ['verify'], ['promote']]);
     const holder = await pausedHolder(dir);
     try {
       const env = { DEPLOYSTATE_LOCK_WAIT_MS: '1500' };
-      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir, env });
-      expect(ready.code, ready.stderr).toBe(1);
-      const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
-      expect(report.ready).toBe(false);
-      const failed = report.checks.filter((c) => !c.ok);
+      const failed = await failedReadiness(dir, env);
       // Its store also holds the write fence (leased across its puts): both are named.
       expect(failed.map((c) => c.name)).toEqual(['leveldb free', 'no write paused']);
       expect(failed[0]?.detail).toContain(`pid ${holder.pid}`);
       expect(failed[0]?.detail).toContain('LOCKED');
       expect(failed[0]?.detail).toContain('would wait about 2 s');
 
-      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir, env });
-      expect(rollback.code).toBe(3);
-      expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
-      expect(rollback.stdout).toContain(`pid ${holder.pid}`);
-      expect(await phaseOf(dir)).toBe('json-primary');
+      expect(await lockedRollback(dir, 'json-primary', env)).toContain(`pid ${holder.pid}`);
     } finally {
       holder.kill('SIGCONT');
       holder.kill('SIGKILL');
@@ -96,18 +106,12 @@ describe('rollback --ready while a paused process holds LevelDB', () => {
       join(dir, '.deploystate', 'fence.lock'),
     );
     try {
-      const ready = await deploystate(['rollback', '--ready', '--json'], { cwd: dir });
-      expect(ready.code, ready.stderr).toBe(1);
-      const report = onlyDocument(ready) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
-      const failed = report.checks.filter((c) => !c.ok);
+      const failed = await failedReadiness(dir);
       expect(failed.map((c) => c.name)).toEqual(['no write paused']);
       expect(failed[0]?.detail).toContain(`pid ${writer.pid}`);
       expect(failed[0]?.detail).toContain('LOCKED');
 
-      const rollback = await deploystate(['rollback', '--yes', '--json'], { cwd: dir });
-      expect(rollback.code, rollback.stdout).toBe(3);
-      expect(JSON.parse(rollback.stdout)).toMatchObject({ ok: false, error: { code: 'LOCKED' } });
-      expect(await phaseOf(dir)).toBe('json-only');
+      expect(await lockedRollback(dir, 'json-only')).toContain(`pid ${writer.pid}`);
     } finally {
       writer.kill('SIGCONT');
       writer.kill('SIGKILL');

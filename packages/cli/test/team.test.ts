@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { sampleRecord } from '@deploystate/core';
+import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
 import { fileDigests } from '@deploystate/core/testing';
 import { createStateStore } from '@deploystate/migrator';
 import { JsonFileStore } from '@deploystate/backend-json';
@@ -43,6 +43,33 @@ async function readOnly(repo: string, args: string[]): Promise<Run> {
 function commitAll(repo: string, message: string): void {
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '--allow-empty', '-m', message);
+}
+
+/**
+ * A teammate's clone of `repo` writes `record` straight into the stores named (as a flow that never
+ * went through this migration does), commits, and `repo` pulls it.
+ */
+async function pulledFromClone(
+  repo: string,
+  name: string,
+  record: DeploymentRecord,
+  sides: Array<'leveldb' | 'json'>,
+  message: string,
+): Promise<void> {
+  const clone = join(fixture.root, name);
+  git(fixture.root, 'clone', '-q', repo, clone);
+  const stores = sides.map((side) =>
+    side === 'leveldb'
+      ? new LevelDbStore({ path: join(clone, 'leveldb'), idleCloseMs: 0 })
+      : new JsonFileStore({ dir: join(clone, 'deployments') }),
+  );
+  for (const store of stores) {
+    await store.open();
+    await store.put(record);
+    await store.close();
+  }
+  commitAll(clone, message);
+  git(repo, 'pull', '-q', clone, 'main');
 }
 
 describe('a store committed to git', () => {
@@ -115,15 +142,8 @@ describe('a store committed to git', () => {
   it('reports a LevelDB changed after cut-over in another clone, by key, and folds it into JSON', async () => {
     const repo = fixture.sample;
     // A clone that still ran an old deploy flow on LevelDB writes a record there and pushes it.
-    const stale = join(fixture.root, 'stale');
-    git(fixture.root, 'clone', '-q', repo, stale);
     const late = sampleRecord(56, 'LateDeploy', 'bscmainnet');
-    const leveldb = new LevelDbStore({ path: join(stale, 'leveldb'), idleCloseMs: 0 });
-    await leveldb.open();
-    await leveldb.put(late);
-    await leveldb.close();
-    commitAll(stale, 'deployed on the old LevelDB flow');
-    git(repo, 'pull', '-q', stale, 'main');
+    await pulledFromClone(repo, 'stale', late, ['leveldb'], 'deployed on the old LevelDB flow');
 
     const verify = await deploystate(['verify', '--json'], { cwd: repo });
     expect(verify.code).toBe(1);
@@ -154,19 +174,8 @@ describe('a store committed to git', () => {
   }, 60_000);
   it('a record written to LevelDB and JSON alike since the cut-over (a json-primary write pulled late): verify has no difference, exits 1 and its last line says why', async () => {
     const repo = fixture.sample;
-    const late = join(fixture.root, 'late-both');
-    git(fixture.root, 'clone', '-q', repo, late);
     const record = sampleRecord(97, 'WrittenBothSides', 'bsctestnet');
-    const leveldb = new LevelDbStore({ path: join(late, 'leveldb'), idleCloseMs: 0 });
-    await leveldb.open();
-    await leveldb.put(record);
-    await leveldb.close();
-    const json = new JsonFileStore({ dir: join(late, 'deployments') });
-    await json.open();
-    await json.put(record);
-    await json.close();
-    commitAll(late, 'a json-primary write made before the cut-over was pulled');
-    git(repo, 'pull', '-q', late, 'main');
+    await pulledFromClone(repo, 'late-both', record, ['leveldb', 'json'], 'a json-primary write made before the cut-over was pulled');
     const verify = await deploystate(['verify'], { cwd: repo });
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain('97-WrittenBothSides');

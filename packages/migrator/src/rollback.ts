@@ -812,8 +812,9 @@ const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} Mi
 /**
  * Every check a rollback that is not an emergency must pass, so that ready means it proceeds. Those
  * that an emergency rollback also refuses on (the deployments folder, a network file gone) are
- * checks here too. `checkedByRun`: the rollback itself checked the network files and the records
- * other code dropped just before its gate, and refused on them, so they are not read again.
+ * checks here too. `checkedByRun`: the rollback itself checked the network files, the records
+ * other code dropped and the paused writers just before its gate, and refused on them, so they are
+ * not looked at again.
  */
 export async function rollbackReadiness(ctx: MigrationContext, options: RollbackReadinessOptions = {}, checkedByRun = false): Promise<ReadinessReport> {
   const { check, report } = checklist();
@@ -845,7 +846,8 @@ export async function rollbackReadiness(ctx: MigrationContext, options: Rollback
     }
     return 'no other process holds it past the wait an open makes';
   });
-  if (JSON_AUTHORITATIVE.includes(phase))
+  // The rollback itself refused on it just before its gate (checkedByRun): not looked at twice.
+  if (JSON_AUTHORITATIVE.includes(phase) && !checkedByRun)
     await check('no write paused', async () => {
       try {
         await assertNoWritePaused(ctx);
