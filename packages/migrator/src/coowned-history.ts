@@ -5,21 +5,20 @@
 // when the file at HEAD holds for the key exactly what the work tree holds (nothing, or the same
 // record) and a commit HEAD descends from held exactly the record the store wrote: HEAD moved past it.
 // git runs twice per look at most: one `git log`, and one `git cat-file --batch` for the versions.
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { parseStateFile } from '@deploystate/backend-json';
 import { canonicalDigest } from '@deploystate/core';
+import { READ_ONLY_GIT_ENV, readOnlyGit, type ReadOnlyGitOptions } from './read-only-git.js';
 
 /** How many commits that touched the file, newest first, are looked through for the store's record. */
 export const HISTORY_DEPTH = 16;
-const GIT_TIMEOUT_MS = 5_000;
 // A version of the file larger than this is not read (the record counts as not found: the finding stays).
 const MAX_VERSION_BYTES = 256 * 1024 * 1024;
+const GIT_OPTIONS: ReadOnlyGitOptions = { timeoutMs: 5_000, maxBytes: MAX_VERSION_BYTES };
 /** A `git cat-file --batch` header is one short line; more than this without a newline is not one. */
 const MAX_HEADER_BYTES = 64 * 1024;
-/** Read-only git, without its optional locks: the work tree's `git status` stays as it was. */
-const GIT_ENV = (): NodeJS.ProcessEnv => ({ ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' });
 
 /** Per file: the newest commit that touched it when last looked at, and what was found then. */
 const looked = new Map<string, { tip: string; verdicts: Map<string, boolean> }>();
@@ -66,17 +65,11 @@ async function heldInHistory(
   if (wanted.size === 0) return changed;
   const cwd = dirname(file);
   const path = `./${basename(file)}`;
-  const log = await git(cwd, [
-    'log',
-    `-n${HISTORY_DEPTH}`,
-    '--format=%H',
-    '--no-renames',
-    '--raw',
-    '--no-abbrev',
-    ...revisions,
-    '--',
-    path,
-  ]);
+  const log = await readOnlyGit(
+    cwd,
+    ['log', `-n${HISTORY_DEPTH}`, '--format=%H', '--no-renames', '--raw', '--no-abbrev', ...revisions, '--', path],
+    GIT_OPTIONS,
+  );
   if (log === undefined) return changed;
   const { commits, blobs } = parseLog(log);
   const tip = commits[0];
@@ -143,7 +136,10 @@ function parseLog(text: string): { commits: string[]; blobs: string[] } {
 async function versionAt(objects: CatFileBatch, object: string, file: string, chainId: number): Promise<Map<string, string> | undefined> {
   const atHead = object.includes(':');
   // A name cat-file cannot take on its one-line input (a newline in the file's name) is resolved by rev-parse.
-  const name = atHead && object.includes('\n') ? await git(dirname(file), ['rev-parse', '--verify', '--quiet', object], true) : object;
+  const name =
+    atHead && object.includes('\n')
+      ? await readOnlyGit(dirname(file), ['rev-parse', '--verify', '--quiet', object], { ...GIT_OPTIONS, quietMiss: true })
+      : object;
   if (name === '') return new Map();
   const content = name === undefined ? undefined : await objects.read(name.trim());
   if (content === null) return atHead ? new Map() : undefined;
@@ -159,7 +155,7 @@ async function versionAt(objects: CatFileBatch, object: string, file: string, ch
 
 /**
  * One `git cat-file --batch` process that reads objects one at a time, so a look that found every
- * key stops without reading older versions. Each read is bounded (GIT_TIMEOUT_MS; after a timeout or
+ * key stops without reading older versions. Each read is bounded (GIT_OPTIONS.timeoutMs; after a timeout or
  * any failure of git every read answers undefined); a blob larger than MAX_VERSION_BYTES is skipped
  * unread, never held.
  */
@@ -178,7 +174,7 @@ class CatFileBatch {
     let exited!: () => void;
     this.exited = new Promise((resolve) => (exited = resolve));
     try {
-      this.child = spawn('git', ['cat-file', '--batch'], { cwd, env: GIT_ENV(), stdio: ['pipe', 'pipe', 'ignore'] });
+      this.child = spawn('git', ['cat-file', '--batch'], { cwd, env: READ_ONLY_GIT_ENV(), stdio: ['pipe', 'pipe', 'ignore'] });
     } catch {
       this.failed = true;
       exited();
@@ -202,17 +198,17 @@ class CatFileBatch {
     if (this.failed || child === undefined || object.includes('\n')) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       this.answer = resolve;
-      this.timer = setTimeout(() => this.fail(), GIT_TIMEOUT_MS);
+      this.timer = setTimeout(() => this.fail(), GIT_OPTIONS.timeoutMs);
       child.stdin.write(`${object}\n`);
     });
   }
 
-  /** Ends the process (its input closed; killed if it does not exit within GIT_TIMEOUT_MS) and waits for it. */
+  /** Ends the process (its input closed; killed if it does not exit within GIT_OPTIONS.timeoutMs) and waits for it. */
   async close(): Promise<void> {
     const child = this.child;
     if (child === undefined) return;
     child.stdin.end();
-    const kill = setTimeout(() => child.kill('SIGKILL'), GIT_TIMEOUT_MS);
+    const kill = setTimeout(() => child.kill('SIGKILL'), GIT_OPTIONS.timeoutMs);
     try {
       await this.exited;
     } finally {
@@ -273,19 +269,4 @@ class CatFileBatch {
       this.body = { left: size + 1, parts: found[1] === 'blob' && size <= MAX_VERSION_BYTES ? [] : undefined };
     }
   }
-}
-
-/**
- * git's output, or undefined when it failed (no git, no repository, a timeout). `quietMiss`: an exit
- * of 1 with nothing printed (rev-parse --verify --quiet of a path the revision lacks) is ''.
- * Read-only commands only, and without git's optional locks: the work tree's `git status` stays as it was.
- */
-function git(cwd: string, args: string[], quietMiss = false): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('git', args, { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: MAX_VERSION_BYTES, env: GIT_ENV() }, (error, stdout) => {
-      if (!error) resolve(stdout);
-      else if (quietMiss && error.code === 1 && stdout === '') resolve('');
-      else resolve(undefined);
-    });
-  });
 }

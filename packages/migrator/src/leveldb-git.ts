@@ -3,16 +3,15 @@
 // CURRENT, and `git commit -a` commits the new CURRENT without the new files, which leaves every
 // clone that pulls it a folder that does not open (STORE_INCOMPLETE). One `git ls-files`, read-only
 // (no optional locks: `git status` stays as it was), bounded; never on a deploy script's path.
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, relative } from 'node:path';
+import { relative } from 'node:path';
 import { isStoreFile } from '@deploystate/backend-leveldb';
 import { gitIndexLock } from '@deploystate/core';
+import { readOnlyGit } from './read-only-git.js';
 import type { LevelDbNotInGit } from './types.js';
 
-/** A git that does not answer by then is not waited for (status says nothing about git). */
-const GIT_TIMEOUT_MS = 2_000;
-const MAX_LISTING_BYTES = 16 * 1024 * 1024;
+/** A git that does not answer in 2 s is not waited for (status says nothing about git). */
+const LISTING_OPTIONS = { timeoutMs: 2_000, maxBytes: 16 * 1024 * 1024 };
 
 /**
  * The LevelDB files git's index lacks (new since the last `git add`) or holds and the folder no
@@ -24,7 +23,11 @@ export async function levelDbNotInGit(folder: string, cwd: string = process.cwd(
   // Outside a repository: not even a process started.
   if (gitIndexLock(folder) === undefined) return undefined;
   // Tracked (H, or S, M...) and untracked but not ignored (?) files of the folder itself, relative to it.
-  const listing = await git(folder, ['ls-files', '-z', '-t', '--cached', '--others', '--exclude-standard', '--', '.']);
+  const listing = await readOnlyGit(
+    folder,
+    ['ls-files', '-z', '-t', '--cached', '--others', '--exclude-standard', '--', '.'],
+    LISTING_OPTIONS,
+  );
   if (listing === undefined) return undefined;
   const tracked = new Set<string>();
   const others = new Set<string>();
@@ -50,34 +53,4 @@ export async function levelDbNotInGit(folder: string, cwd: string = process.cwd(
   const add = `git add -A -- ${path}`;
   const force = ignored.length > 0 ? ` && git add -f -- ${ignored.map((name) => `${path}/${name}`).join(' ')}` : '';
   return { folder, untracked, ignored, deleted, command: `${add}${force}` };
-}
-
-/**
- * Where git has `file`: `index` when its index holds it (so the next commit does), `history` when
- * the index does not but a commit of any branch or tag did (a checkout of a commit from before it,
- * or another branch), `never` when no commit ever held it; undefined outside a repository or when
- * git does not answer. Read-only: `git ls-files`, then `git log` only when the index lacks it.
- */
-export async function whereGitHas(file: string): Promise<'index' | 'history' | 'never' | undefined> {
-  const folder = dirname(file);
-  if (gitIndexLock(folder) === undefined) return undefined;
-  const name = basename(file);
-  const listing = await git(folder, ['ls-files', '-z', '--cached', '--', name]);
-  if (listing === undefined) return undefined;
-  if (listing.split('\0').includes(name)) return 'index';
-  const commits = await git(folder, ['log', '--all', '-1', '--format=%H', '--', name]);
-  if (commits === undefined) return undefined;
-  return commits.trim() === '' ? 'never' : 'history';
-}
-
-/** git's output, or undefined when it failed (no git, a timeout). Without optional locks: nothing in `.git` is written. */
-function git(cwd: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(
-      'git',
-      args,
-      { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: MAX_LISTING_BYTES, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } },
-      (error, stdout) => resolve(error ? undefined : stdout),
-    );
-  });
 }

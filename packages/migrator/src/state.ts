@@ -6,7 +6,7 @@ import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
-import { whereGitHas } from './leveldb-git.js';
+import { whereGitHas } from './read-only-git.js';
 import { isInitialShared, parseStateText, readSharedState, sharedPart, sharedStateFile, writeSharedState } from './shared-state.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
 

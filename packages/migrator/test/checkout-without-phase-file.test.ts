@@ -7,13 +7,13 @@
 // tracks it, or never committed and cleaned away, is refused naming the file rather than guessed.
 import { execFileSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { cp, rm } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord, WARNING_CHANNEL, type Warning } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration, sharedStateFile, stateFiles, resolvePaths } from '../src/index.js';
-import { demoMigration, useTempDir } from './helpers.js';
+import { countGitRuns, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('deploystate-checkout-phase-');
 
@@ -79,6 +79,36 @@ describe('a checkout without phase.json in a clone whose own state says json-onl
     await store.open();
     expect(store.phase).toBe('json-only');
     await store.close();
+  });
+
+  it('asks git once while the index stays as it was, and again when it changes', async () => {
+    const dir = tempDir();
+    await repository(dir);
+    git(dir, 'checkout', '-q', 'HEAD~1');
+    const runs = await countGitRuns(tempDir());
+    const store = createStateStore({ cwd: dir, env: {} });
+    try {
+      await store.open();
+      expect(await runs()).toEqual(['ls-files', 'log']);
+      for (let i = 0; i < 3; i++) {
+        expect((await store.getContract(56, 'OnlyInLevelDb'))?.address).toBe(inLevelDbOnly.address);
+        expect(store.phase).toBe('leveldb-only');
+      }
+      const migration = await Migration.open({ cwd: dir });
+      expect((await migration.status()).phase).toBe('leveldb-only');
+      await migration.close();
+      expect(await runs()).toEqual([]);
+      // A change of the index (here a file added) is asked about again.
+      await writeFile(join(dir, 'notes.txt'), 'x');
+      git(dir, 'add', 'notes.txt');
+      await runs();
+      const again = await Migration.open({ cwd: dir });
+      expect((await again.status()).phase).toBe('leveldb-only');
+      await again.close();
+      expect(await runs()).toEqual(['ls-files', 'log']);
+    } finally {
+      await store.close();
+    }
   });
 
   it('deleted by hand while git tracks it, or never committed and cleaned away, is MIGRATION_STATE_INVALID naming phase.json; outside git state.json stands', async () => {

@@ -1,9 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeEach } from 'vitest';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeEach, onTestFinished } from 'vitest';
+import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
@@ -286,4 +286,28 @@ export function pullPhaseAfterNextIntent(store: MigrationStateStore, dir: string
     })();
   };
   return () => pulled;
+}
+
+/** A `git` first on PATH, for the test that calls it, that logs its subcommand and runs the real git; returns a reader of that log. */
+export async function countGitRuns(dir: string): Promise<() => Promise<string[]>> {
+  const saved = { PATH: process.env.PATH, GIT_CALLS: process.env.GIT_CALLS };
+  onTestFinished(() => {
+    process.env.PATH = saved.PATH;
+    if (saved.GIT_CALLS === undefined) delete process.env.GIT_CALLS;
+    else process.env.GIT_CALLS = saved.GIT_CALLS;
+  });
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const log = join(dir, 'git-runs.log');
+  await writeFile(log, '');
+  await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$1" >> "$GIT_CALLS"\nexec '${realGit}' "$@"\n`);
+  await chmod(join(bin, 'git'), 0o755);
+  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
+  process.env.GIT_CALLS = log;
+  return async () => {
+    const runs = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    await writeFile(log, '');
+    return runs;
+  };
 }

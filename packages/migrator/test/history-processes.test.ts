@@ -3,43 +3,18 @@
 // of versions; a second look at the same tip answers from memory. Real git, counted through a
 // `git` on PATH that logs each run and hands it to the real one.
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { canonicalDigest, sampleRecord } from '@deploystate/core';
 import { committedChanges, HISTORY_DEPTH } from '../src/coowned-history.js';
-import { useTempDir } from './helpers.js';
+import { countGitRuns, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('deploystate-history-processes-');
 
 function git(dir: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd: dir, stdio: 'pipe' });
-}
-
-const saved = { PATH: process.env.PATH, GIT_CALLS: process.env.GIT_CALLS };
-afterEach(() => {
-  process.env.PATH = saved.PATH;
-  if (saved.GIT_CALLS === undefined) delete process.env.GIT_CALLS;
-  else process.env.GIT_CALLS = saved.GIT_CALLS;
-});
-
-/** A `git` first on PATH that appends its subcommand to `log` and runs the real git; returns a reader of that log. */
-async function countGitRuns(dir: string): Promise<() => Promise<string[]>> {
-  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  const bin = join(dir, 'bin');
-  await mkdir(bin);
-  const log = join(dir, 'git-runs.log');
-  await writeFile(log, '');
-  await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$1" >> "$GIT_CALLS"\nexec '${realGit}' "$@"\n`);
-  await chmod(join(bin, 'git'), 0o755);
-  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
-  process.env.GIT_CALLS = log;
-  return async () => {
-    const runs = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
-    await writeFile(log, '');
-    return runs;
-  };
 }
 
 describe('the history looked through for a committed delete', () => {
