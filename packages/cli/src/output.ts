@@ -266,8 +266,10 @@ export class ProgressBar {
     if (decile === this.lastDecile && label === this.lastLabel) return;
     this.lastDecile = decile;
     this.lastLabel = label;
-    const counts = known ? `${Math.floor(Math.min(1, progress.done / progress.total) * 100)}% ${progress.done}/${progress.total}` : `${progress.done} records`;
-    this.stream.write(`${[this.title, counts, formatRate(progress.rate), label].filter(Boolean).join(' ')}\n`);
+    // Each line is read on its own in a log: the count says it is the whole copy's so far, the file where it is.
+    const counts = known ? `${Math.floor(Math.min(1, progress.done / progress.total) * 100)}% ${progress.done}/${progress.total}` : `${progress.done} records so far`;
+    const parts = [counts, formatRate(progress.rate), label === '' ? '' : `at ${label}`].filter(Boolean);
+    this.stream.write(`${this.title} ${parts.join(', ')}\n`);
   }
 
   /** Ends the in-place row so whatever comes next starts on its own line. */

@@ -1,7 +1,7 @@
 // Terminal conventions in the output module: colour by NO_COLOR / FORCE_COLOR, lines wrapped to the
 // terminal, and help text that reads right.
 import { describe, expect, it } from 'vitest';
-import { colourWanted, fitToTerminal, palette } from '../src/output.js';
+import { colourWanted, fitToTerminal, palette, ProgressBar } from '../src/output.js';
 import { deploystate } from './helpers.js';
 
 const tty = { isTTY: true };
@@ -62,6 +62,26 @@ describe('lines other code writes to a terminal', () => {
     fitLinesWrittenTo(notTerminal);
     notTerminal.write(warning);
     expect(pipe).toEqual([warning]);
+  });
+});
+
+describe('progress in a log (not a terminal)', () => {
+  it('is a line per new file or tenth of the work, each saying its count is the whole copy\'s so far and where the copy is', () => {
+    const lines: string[] = [];
+    const log = { isTTY: false, write: (chunk: string) => lines.push(chunk) > 0 } as unknown as NodeJS.WriteStream;
+    const bar = new ProgressBar(log, palette(false), 'copying');
+    bar.update({ done: 16, total: 16, totalKnown: false, rate: 188, label: 'optimismsepolia.json' });
+    bar.update({ done: 16, total: 16, totalKnown: false, rate: 150, label: 'optimismsepolia.json' });
+    bar.update({ done: 16, total: 16, totalKnown: false, rate: 148, label: 'sapphiretestnet.json' });
+    bar.update({ done: 14, total: 28, rate: 5.5, label: 'bsctestnet.json' });
+    bar.update({ done: 28, total: 28 });
+    bar.finish();
+    expect(lines).toEqual([
+      'copying 16 records so far, 188 rec/s, at optimismsepolia.json\n',
+      'copying 16 records so far, 148 rec/s, at sapphiretestnet.json\n',
+      'copying 50% 14/28, 5.5 rec/s, at bsctestnet.json\n',
+      'copying 100% 28/28\n',
+    ]);
   });
 });
 
