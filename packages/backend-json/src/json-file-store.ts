@@ -12,6 +12,7 @@ import {
   assertDeploymentRecord,
   canonicalDigest,
   checkRecord,
+  inJsonForm,
   compareKeys,
   gitAtWork,
   isStateError,
@@ -523,7 +524,8 @@ export class JsonFileStore extends AbstractStateStore {
             { key: `${record.chainId}-${record.contractName}` },
           );
         }
-        next.set(record.contractName, copyData(record));
+        // As a put holds it (checkRecord): as every reader gets it back.
+        next.set(record.contractName, copyData(inJsonForm(record)));
       });
       const { value, outcome: { leftAs: _leftAs, ...outcome } } = await this.enqueue(chainId, (work) => {
         const removed = [...work.records.keys(), ...work.invalid].filter((name) => !next.has(name));

@@ -4,6 +4,7 @@ export * from './keys.js';
 export * from './codec.js';
 export { MAX_RECORD_DEPTH } from './json-depth.js';
 export { JsonNumber, isJsonNumber, numberLiteralValue } from './json-number.js';
+export { inJsonForm } from './json-form.js';
 export * from './canonical.js';
 export * from './record.js';
 export * from './registry.js';

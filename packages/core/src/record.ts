@@ -87,12 +87,18 @@ export function assertDeploymentRecord(value: unknown, key?: string): Deployment
   }
   // Nor may it hold what its file cannot hold as given (one walk; see problemWithin).
   const problem = problemWithin(record, MAX_RECORD_DEPTH);
-  if (problem !== undefined) refuse('record', problem, key, known);
+  if (problem !== undefined) refuse(fieldPath(problem.path), problem.text, key, known);
   return record as DeploymentRecord;
 }
 
 const TOO_DEEP = `nests deeper than ${MAX_RECORD_DEPTH} levels (arrays and objects within it)`;
 const TOO_LONG = `holds an integer of more than ${MAX_INTEGER_DIGITS} digits, which no reader of the file would take back`;
+
+/** What is wrong within a record, and where: the keys and indexes down to it, outermost first. */
+interface Problem {
+  text: string;
+  path: Array<string | number>;
+}
 
 /**
  * What within `value` (an object `levels` from the depth limit) its file could not hold as given,
@@ -102,45 +108,65 @@ const TOO_LONG = `holds an integer of more than ${MAX_INTEGER_DIGITS} digits, wh
  * - NaN or an infinity (JSON has no form for them), or an integer longer than MAX_INTEGER_DIGITS (a
  *   bigint, or an exact literal of plain digits), which no reader takes back: the write would fail
  *   later without the key, or the whole file would read as CORRUPTED;
- * - a Map, Set, WeakMap, WeakSet or Promise, which JSON writes as `{}`: its contents would be lost
- *   without a word (a Promise is most often an `await` missing in the script).
- * An object with its own `toJSON` (a Date, a Buffer, an ethers BigNumber) is written as that gives
- * it, as JSON.stringify does, and is not looked into.
+ * - a Map, Set, WeakMap, WeakSet or Promise, which JSON writes as `{}`, or a function or a symbol,
+ *   which JSON drops: its contents would be lost without a word (a Promise is most often an `await`
+ *   missing in the script, a function a value not yet computed).
+ * An object with a `toJSON` (a Date, a Buffer, an ethers BigNumber) is written as that gives it,
+ * as JSON.stringify does, and is not looked into.
  */
-function problemWithin(value: object, levels: number): string | undefined {
-  if (isJsonNumber(value)) return beyondDigitLimit(value) ? TOO_LONG : undefined;
-  if (levels === 0) return TOO_DEEP;
+function problemWithin(value: object, levels: number): Problem | undefined {
+  if (isJsonNumber(value)) return beyondDigitLimit(value) ? { text: TOO_LONG, path: [] } : undefined;
+  if (levels === 0) return { text: TOO_DEEP, path: [] };
   const prototype: unknown = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== Array.prototype && prototype !== null) {
     const lost = lostInJson(value);
-    if (lost !== undefined) return lost;
-    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+    if (lost !== undefined) return { text: lost, path: [] };
   }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const problem = itemProblem(value[i], levels - 1);
-      if (problem !== undefined) return problem;
+      if (problem !== undefined) return within(i, problem);
     }
     return undefined;
   }
   for (const key in value) {
     const problem = itemProblem((value as Record<string, unknown>)[key], levels - 1);
-    if (problem !== undefined) return problem;
+    if (problem !== undefined) return within(key, problem);
   }
   return undefined;
 }
 
-function itemProblem(item: unknown, levels: number): string | undefined {
+function itemProblem(item: unknown, levels: number): Problem | undefined {
   switch (typeof item) {
     case 'number':
-      return Number.isFinite(item) ? undefined : `holds ${item}, which JSON has no form for`;
+      return Number.isFinite(item) ? undefined : { text: `holds ${item}, which JSON has no form for`, path: [] };
     case 'bigint':
-      return beyondDigitLimit(item) ? TOO_LONG : undefined;
+      return beyondDigitLimit(item) ? { text: TOO_LONG, path: [] } : undefined;
     case 'object':
       return item === null ? undefined : problemWithin(item, levels);
+    case 'function':
+    case 'symbol':
+      return { text: `holds a ${typeof item}, which JSON drops (the field would be lost): store the value it stands for`, path: [] };
     default:
       return undefined;
   }
+}
+
+/** `problem`, found under `step` (a key or an index), placed one level further out. */
+function within(step: string | number, problem: Problem): Problem {
+  problem.path.unshift(step);
+  return problem;
+}
+
+/** `deploymentArgs[2].fn` for ['deploymentArgs', 2, 'fn']; `record` for the record itself. */
+function fieldPath(path: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`;
+    else out += /^[A-Za-z_$][\w$]*$/.test(step) ? `${out === '' ? '' : '.'}${step}` : `[${JSON.stringify(step)}]`;
+  }
+  return out === '' ? 'record' : out;
 }
 
 /** The containers JSON writes as `{}` whatever they hold, and what a refusal says of each. */

@@ -6,6 +6,7 @@ import { finding, recordFindings, type Finding } from './findings.js';
 import { describeValue } from './describe-value.js';
 import { assertChainId, compareKeys, recordKey } from './keys.js';
 import { nearestKey } from './nearest-key.js';
+import { inJsonForm } from './json-form.js';
 import { assertDeploymentRecord, compareIntegers, keyOf, type DeploymentRecord } from './record.js';
 import { NetworkRegistry } from './registry.js';
 import type { StoreEntry } from './compare.js';
@@ -128,9 +129,13 @@ export interface CheckedRecord extends RecordKey {
   readonly [checkedOnce]: true;
 }
 
-/** The record check of a put (INVALID_RECORD, naming `at` when given) and its key, once. */
+/**
+ * The record check of a put (INVALID_RECORD, naming `at` when given) and its key, once; the record
+ * as every store reads it back (inJsonForm: a Date as its text, 2^60 as a bigint), so every store
+ * holds, digests and answers the same value, in the writing process as in any other.
+ */
 export function checkRecord(value: unknown, at?: string): CheckedRecord {
-  const record = assertDeploymentRecord(value, at);
+  const record = inJsonForm(assertDeploymentRecord(value, at));
   const key = keyOf(record);
   return { record, key, chainId: record.chainId, contractName: record.contractName } as CheckedRecord;
 }
@@ -324,6 +329,7 @@ export abstract class AbstractStateStore implements StateStore {
 
   putMany(records: readonly DeploymentRecord[]): Promise<void> {
     return this.timed('putMany', async () => {
+      if (!Array.isArray(records)) throw new StateError(ErrorCodes.INVALID_ARGUMENT, `putMany takes an array of records, got ${describeValue(records)}`);
       const checked = records.map((record, i) => checkRecord(record, `batch[${i}]`));
       if (checked.length > 0) await this._putManyChecked(checked);
     });

@@ -190,6 +190,39 @@ export function stateStoreConformance(options: ConformanceOptions): void {
       same((await store.list(56)).find((r) => r.contractName === 'Exact'), record);
     });
 
+    it('holds and answers a record as every reader gets it back: toJSON applied, integers beyond 2^53 as bigints, small bigints as numbers', async () => {
+      class BigNumberLike {
+        constructor(readonly _hex: string) {}
+        toJSON(): unknown {
+          return { type: 'BigNumber', hex: this._hex };
+        }
+      }
+      const given = rec(56, 'Shapes', {
+        timestamp: 1_700_000_000_000n,
+        deploymentArgs: [new Date(0), new BigNumberLike('0x0de0b6b3a7640000'), 2 ** 60, 1e21, 5n, undefined, { toJSON: () => 'own' }],
+        note: undefined,
+        nested: { at: new Date(86_400_000), list: [undefined] },
+      });
+      const expected = {
+        ...rec(56, 'Shapes', { timestamp: 1_700_000_000_000 }),
+        deploymentArgs: ['1970-01-01T00:00:00.000Z', { type: 'BigNumber', hex: '0x0de0b6b3a7640000' }, 2n ** 60n, 10n ** 21n, 5, null, 'own'],
+        nested: { at: '1970-01-02T00:00:00.000Z', list: [null] },
+      };
+      await store.put(given);
+      await store.putMany([{ ...given, contractName: 'ShapesToo' }]);
+      // In the writing process, as in any other: a store that keeps records in memory answers what its file gives back.
+      expect(await store.get(56, 'Shapes')).toStrictEqual(expected);
+      expect(await store.get(56, 'ShapesToo')).toStrictEqual({ ...expected, contractName: 'ShapesToo' });
+      expect((await store.list(56)).find((r) => r.contractName === 'Shapes')).toStrictEqual(expected);
+      if (!store.capabilities.persistent) return;
+      await store.close();
+      const again = await harness.reopen();
+      extra.push(again);
+      await again.open();
+      expect(await again.get(56, 'Shapes')).toStrictEqual(expected);
+      expect(await again.get(56, 'ShapesToo')).toStrictEqual({ ...expected, contractName: 'ShapesToo' });
+    });
+
     it('treats __proto__, constructor, toString and qualified names as ordinary names', async () => {
       const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'contracts/x/Y.sol:Y', 'with space', '名前'];
       await store.putMany(names.map((n) => rec(56, n)));
@@ -215,13 +248,22 @@ export function stateStoreConformance(options: ConformanceOptions): void {
         // Containers JSON writes as {}: their contents would be lost without a word.
         { ...rec(56, 'Bad'), deploymentArgs: [new Map([['fee', 3]])] },
         { ...rec(56, 'Bad'), deploymentArgs: [Promise.resolve('0x1')] },
+        // What JSON drops without a word (a step of the script not yet run, most often).
+        { ...rec(56, 'Bad'), deploymentArgs: [{ fee: () => 3 }] },
+        { ...rec(56, 'Bad'), tag: Symbol('v2') },
         null,
         [],
       ];
       for (const value of bad) await expectCode(store.put(value as DeploymentRecord), ErrorCodes.INVALID_RECORD);
       // Once its name and chain are good, the error names the record's key.
-      for (const value of bad.slice(3, 11)) await expect(store.put(value as DeploymentRecord)).rejects.toMatchObject({ key: '56-Bad' });
+      for (const value of bad.slice(3, 13)) await expect(store.put(value as DeploymentRecord)).rejects.toMatchObject({ key: '56-Bad' });
+      // ...and the field, down to the element.
+      await expect(store.put(bad[11] as DeploymentRecord)).rejects.toThrow(/56-Bad: deploymentArgs\[0\]\.fee holds a function/);
+      await expect(store.put(bad[12] as DeploymentRecord)).rejects.toThrow(/56-Bad: tag holds a symbol/);
       await expectCode(store.putMany([rec(56, 'Good'), bad[0] as DeploymentRecord]), ErrorCodes.INVALID_RECORD);
+      // A batch that is not an array at all: named as the argument it is, never a TypeError.
+      for (const notABatch of [null, 'abc', 42, { length: 1 }, rec(56, 'Good')])
+        await expect(store.putMany(notABatch as unknown as DeploymentRecord[])).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, message: /putMany takes an array of records/ });
       expect(await store.get(56, 'Bad')).toBeNull();
       expect(await store.get(56, 'Good')).toBeNull();
       expect((await store.list(56)).map((r) => r.contractName)).toEqual(['Kept']);
