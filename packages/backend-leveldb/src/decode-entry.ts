@@ -1,9 +1,10 @@
 // Decoding one value read from LevelDB into the record its key names, or a finding saying why it is not.
 import {
   assertDeploymentRecord,
+  duplicateKeyError,
   finding,
   invalidValueFinding,
-  parseLossless,
+  parseLosslessDocument,
   tryParseKey,
   type DeploymentRecord,
   type InvalidEntry,
@@ -13,7 +14,16 @@ import {
 export function decodeEntry(key: string, raw: string): { record: DeploymentRecord } | InvalidEntry {
   let value: unknown;
   try {
-    value = parseLossless(raw, { source: key, sourceIsKey: true });
+    const parsed = parseLosslessDocument(raw, { source: key, sourceIsKey: true });
+    // A name given twice: JSON.parse kept the last value without a word; the copy would drop the other.
+    if (parsed.duplicate !== undefined) {
+      const error = duplicateKeyError(key, parsed.duplicate, {
+        outcome: 'a reader keeps only the last value, so it is not read or copied as it stands',
+        hint: 'put the record again through the store with the value meant (or exclude its key from the migration)',
+      });
+      return { key, raw, finding: invalidValueFinding(key, error, 'DUPLICATE_KEY') };
+    }
+    value = parsed.value;
   } catch (error) {
     return { key, raw, finding: invalidValueFinding(key, error, 'UNDECODABLE_VALUE') };
   }

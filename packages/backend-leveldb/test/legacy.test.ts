@@ -18,6 +18,8 @@ async function legacyFixture(): Promise<void> {
     ...[...records, ...devJunk].map((r) => ({ key: `${r.chainId}-${r.contractName}`, value: r })),
     { key: '56-Big', raw: BIG_RAW },
     { key: '56-Broken', raw: '{"contractName":"Broken","chainId":56,' },
+    // A value naming "address" twice (a hand edit): JSON.parse keeps the second without a word.
+    { key: '56-Twice', raw: BIG_RAW.replace('"Big"', '"Twice"').replace('"address":', `"address":"0x${'34'.repeat(20)}","address":`) },
     { key: '97-Moved', value: rec(56, 'Moved') },
     { key: '97-NotARecord', value: { hello: 'world' } },
     { key: 'junk-key', value: rec(1, 'x') },
@@ -48,19 +50,23 @@ describe('reading the legacy store', () => {
       const report = await store.checkIntegrity();
       const byKey = (key: string): string[] => report.findings.filter((f) => f.key === key).map((f) => f.code);
       expect(byKey('56-Broken')).toEqual(['UNDECODABLE_VALUE']);
+      expect(byKey('56-Twice')).toEqual(['DUPLICATE_KEY']);
+      // The key named once, the field and where it stands.
+      expect(report.findings.find((f) => f.key === '56-Twice')?.message).toMatch(/^56-Twice: key "address" appears twice in the top-level object \(line 1, column \d+\)/);
       expect(byKey('97-Moved')).toEqual(['KEY_MISMATCH']);
       expect(byKey('97-NotARecord')).toEqual(['INVALID_RECORD']);
       expect(byKey('junk-key')).toEqual(['INVALID_KEY']);
       expect(report.findings.some((f) => f.code === 'DEV_CHAIN')).toBe(true);
       expect(report.ok).toBe(false);
       const { records, devJunk } = productionSample();
-      expect(report.total).toBe(records.length + devJunk.length + 5);
+      expect(report.total).toBe(records.length + devJunk.length + 6);
 
       const invalid: InvalidEntry[] = [];
       const keys: string[] = [];
       for await (const entry of store.iterate({ onInvalid: (e) => invalid.push(e) })) keys.push(entry.key);
       expect(invalid.map((e) => [e.key, e.finding.code])).toEqual([
         ['56-Broken', 'UNDECODABLE_VALUE'],
+        ['56-Twice', 'DUPLICATE_KEY'],
         ['97-Moved', 'KEY_MISMATCH'],
         ['97-NotARecord', 'INVALID_RECORD'],
         ['junk-key', 'INVALID_KEY'],
@@ -74,6 +80,7 @@ describe('reading the legacy store', () => {
       };
       await expect(scan()).rejects.toMatchObject({ code: 'CORRUPTED', key: '56-Broken' });
       await expect(store.get(56, 'Broken')).rejects.toMatchObject({ code: 'CORRUPTED', key: '56-Broken' });
+      await expect(store.get(56, 'Twice')).rejects.toMatchObject({ code: 'CORRUPTED', key: '56-Twice', message: /\[DUPLICATE_KEY\]/ });
       await expect(store.list(97)).rejects.toMatchObject({ code: 'CORRUPTED', key: '97-Moved' });
       const chain97: string[] = [];
       for await (const e of store.iterate({ chainId: 97, onInvalid: (x) => chain97.push(`!${x.key}`) })) chain97.push(e.key);

@@ -57,7 +57,9 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
     const where = [f.key, f.file && `${f.file}${f.pointer ? `#${f.pointer}` : ''}`, f.field && `field ${f.field}`]
       .filter(Boolean)
       .join(' ');
-    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} ${where ? `${where}: ` : ''}${f.message}`);
+    // The key is named once: a message that starts with it (a stored value's) says the rest.
+    const message = f.key !== undefined && f.message.startsWith(`${f.key}: `) ? f.message.slice(f.key.length + 2) : f.message;
+    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} ${where ? `${where}: ` : ''}${message}`);
   }
   if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
   if (listed.length < findings.length)

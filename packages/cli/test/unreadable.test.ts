@@ -52,6 +52,14 @@ describe('unreadable entries', () => {
     expect(text.stdout).toContain('1 unreadable');
   });
 
+  it('check names the key of an undecodable value once, and where its text stops parsing', async () => {
+    const check = await run(['check']);
+    expect(check.code).toBe(1);
+    const line = check.stdout.split('\n').find((l) => l.includes('97-Broken')) ?? '';
+    expect(line).toMatch(/UNDECODABLE_VALUE\s+97-Broken: invalid JSON at line 1, column \d+/);
+    expect(line.split('97-Broken')).toHaveLength(2);
+  });
+
   it('once the key is excluded it is listed as known and the equal stores pass; a new undecodable value fails them again', async () => {
     expect((await run(['dual-write', 'enable', '--yes'])).code).toBe(0);
     const copy = await run(['migrate', '--exclude', '97-Broken', '--yes']);

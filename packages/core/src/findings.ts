@@ -33,7 +33,7 @@ export const FindingCodes = {
   DUPLICATE_CHAIN_FILE: { severity: 'error', summary: 'two state files hold the same chain' },
   NOT_JSON: { severity: 'error', summary: 'the file is not valid JSON' },
   EMPTY_FILE: { severity: 'error', summary: 'the file is empty or holds only whitespace' },
-  DUPLICATE_KEY: { severity: 'error', summary: 'an object in the file names one key twice (a reader keeps only the last value)' },
+  DUPLICATE_KEY: { severity: 'error', summary: 'an object in the file or stored value names one key twice (a reader keeps only the last value)' },
   BYTE_ORDER_MARK: { severity: 'info', summary: 'the file starts with a UTF-8 byte-order mark (read, and kept on rewrite)' },
   NOT_A_FILE: { severity: 'error', summary: 'a folder or other non-file stands where a state file belongs' },
   EXACT_NUMBER_LITERAL: { severity: 'info', summary: 'a number literal no double holds as written (kept as its text, a JsonNumber)' },

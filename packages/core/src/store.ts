@@ -420,9 +420,10 @@ export abstract class AbstractStateStore implements StateStore {
 }
 
 /** The finding for a stored value that cannot be decoded or is not a record. */
-export function invalidValueFinding(key: string, error: unknown, kind: 'UNDECODABLE_VALUE' | 'INVALID_RECORD' | 'INVALID_KEY'): Finding {
+export function invalidValueFinding(key: string, error: unknown, kind: 'UNDECODABLE_VALUE' | 'INVALID_RECORD' | 'INVALID_KEY' | 'DUPLICATE_KEY'): Finding {
   const message = error instanceof Error ? error.message : String(error);
-  return finding(kind, `${key}: ${message}`, { key });
+  // Named once: an error that already starts with the key (the codec's, the record check's) is not prefixed again.
+  return finding(kind, message.startsWith(`${key}: `) ? message : `${key}: ${message}`, { key });
 }
 
 function compareBy(field: SortField): (a: DeploymentRecord, b: DeploymentRecord) => number {
