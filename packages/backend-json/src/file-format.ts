@@ -107,7 +107,7 @@ export function parseStateFile(text: string, file: string, chainId: number): Sta
   const bom = text.startsWith(BOM);
   const { value: parsed, duplicate, plain } = parseUnmerged(bom ? text.slice(1) : text, file);
   if (!isPlainObject(parsed))
-    throw corrupted(file, `top level must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw corrupted(file, `top level must be a JSON object, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   if (Object.hasOwn(parsed, CONFLICTS_KEY)) {
     throw new StateError(ErrorCodes.CORRUPTED, `${file} holds unresolved merge conflicts ("${CONFLICTS_KEY}")`, {
       file,
@@ -489,6 +489,24 @@ function mirrorLegacySections(source: Record<string, unknown>, records: Map<stri
  * repaired), NOT_JSON (with its line and column), else SCHEMA_VIOLATION (the document's shape).
  * `error` is what reading or parsing the file threw.
  */
+/**
+ * The codes a state file's read throws for what the file holds or is (stateFileProblem's findings).
+ * Anything else (PERMISSION_DENIED, an I/O error) says nothing of the file: it may be sound, and a
+ * finding would send the operator to restore a file that needs no restore.
+ */
+const CONTENT_PROBLEMS: ReadonlySet<string> = new Set([
+  ErrorCodes.CORRUPTED,
+  ErrorCodes.DUPLICATE_KEY,
+  ErrorCodes.UNSUPPORTED_SCHEMA_VERSION,
+  ErrorCodes.CHAIN_MISMATCH,
+  ErrorCodes.NOT_A_FILE,
+]);
+
+/** Whether a state file's read failed on what the file holds (a finding), not on reaching it (an error to pass on). */
+export function isFileContentProblem(error: StateError): boolean {
+  return CONTENT_PROBLEMS.has(error.code);
+}
+
 export function stateFileProblem(error: StateError, chainId: number, file: string): Finding {
   const where = { file, chainId };
   if (error.code === ErrorCodes.UNSUPPORTED_SCHEMA_VERSION) return finding('UNSUPPORTED_SCHEMA_VERSION', error.message, where);

@@ -14,6 +14,7 @@ export { readStateFile } from './read-state-file.js';
 export {
   parseStateFile,
   stateFileProblem,
+  isFileContentProblem,
   renderStateFile,
   emptyStateFile,
   type StateFileModel,

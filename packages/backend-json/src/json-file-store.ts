@@ -30,7 +30,7 @@ import {
 import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
-import { stateFileProblem } from './file-format.js';
+import { isFileContentProblem, stateFileProblem } from './file-format.js';
 import { FileCache, entryExists, existingChainFile, unmovedChainFile, type FileSignature, type LoadedFile } from './file-cache.js';
 import type { LockOptions } from './lock.js';
 import { WriteQueue, changedSince, refuseInvalidRemaining, type ApplyWrite, type WriteOutcome, type Working } from './write-queue.js';
@@ -311,7 +311,7 @@ export class JsonFileStore extends AbstractStateStore {
       try {
         loaded = await this.cache.load(chainId);
       } catch (error) {
-        if (!options.onInvalid || !isStateError(error) || error.file === undefined) throw error;
+        if (!options.onInvalid || !isStateError(error) || error.file === undefined || !isFileContentProblem(error)) throw error;
         // A whole file that cannot be read: reported under its file name, since it has no keys.
         options.onInvalid({ key: basename(error.file), finding: stateFileProblem(error, chainId, error.file) });
         continue;

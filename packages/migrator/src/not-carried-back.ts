@@ -2,7 +2,7 @@
 // does not parse) and LevelDB still lacks: `status` lists it in leveldb-only until it is mended and
 // imported, so the runbook's check after an emergency rollback does not pass over it.
 import { join } from 'node:path';
-import { readStateFile, stateFileProblem } from '@deploystate/backend-json/state-file';
+import { isFileContentProblem, readStateFile, stateFileProblem } from '@deploystate/backend-json/state-file';
 import { isStateError, keyOf, parseKey, type StateStore } from '@deploystate/core';
 import type { MigrationStatus, NotCarriedBack, RecordedNotCarriedBack } from './types.js';
 
@@ -58,7 +58,7 @@ export async function stillNotCarriedBack(
       if (model === undefined) continue;
       records = [...model.records.values()].map(keyOf);
     } catch (error) {
-      if (!isStateError(error)) throw error;
+      if (!isStateError(error) || !isFileContentProblem(error)) throw error;
       const { code } = stateFileProblem(error, entry.chainId, file);
       out.push({ ...entry, code, reason: `${file} still cannot be read (${code}): records only it holds are not in LevelDB` });
       continue;

@@ -2,7 +2,7 @@
 // side and key, and the CORRUPTED (or NOT_A_FILE) error that names them: shared by compare, verify
 // and the copy.
 import { basename, join } from 'node:path';
-import { JsonFileStore, readStateFile, stateFileProblem } from '@deploystate/backend-json';
+import { isFileContentProblem, JsonFileStore, readStateFile, stateFileProblem } from '@deploystate/backend-json';
 import { ErrorCodes, isStateError, StateError, type InvalidEntry, type NetworkRegistry } from '@deploystate/core';
 import type { UnreadableEntry, UnreadableNetworkFile } from './types.js';
 
@@ -98,7 +98,8 @@ export async function unreadableNetworkFiles(deployments: string, registry: Netw
       try {
         await readStateFile(file, chainId);
       } catch (error) {
-        if (!isStateError(error)) throw error;
+        // A file this user may not read is an error to pass on, not a finding about the file.
+        if (!isStateError(error) || !isFileContentProblem(error)) throw error;
         // Named as the store's iterate, the rollback and the report name it.
         const { code } = stateFileProblem(error, chainId, file);
         out.push({ file, chainId, code, message: error.message, ...(error.hint !== undefined && { hint: error.hint }) });
