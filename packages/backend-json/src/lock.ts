@@ -7,7 +7,7 @@ import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync 
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, StateError, errnoCode, isProcessAlive, isStateError, lockHolders, noteWait, sleep } from '@deploystate/core';
+import { ErrorCodes, StateError, errnoCode, isProcessAlive, isStateError, isStopped, lockHolders, noteWait, pausedHoldersHint, sleep } from '@deploystate/core';
 import { STATE_DIR } from './atomic.js';
 import { announceWaiting, hasWaiters, waitersOn, waitFileFor } from './lock-waiters.js';
 import { native, namesSameFile, nativeLocks, tryAcquire, tryTake, type OpenedFile } from './native-lock.js';
@@ -147,12 +147,14 @@ function lockedError(file: string, mode: LockMode, timeoutMs: number): StateErro
   const current = last !== null && !(last.host === HOST && !isProcessAlive(last.pid));
   // Shared holders leave no name in the file: the kernel knows them (Linux).
   const holders = current ? [] : lockHolders(file);
+  const here = current ? (last.host === HOST ? [last.pid] : []) : holders.map((h) => h.pid).filter((pid) => pid !== process.pid);
+  const paused = pausedHoldersHint(here);
   const named = holders
     .slice(0, 5)
-    .map((h) => `pid ${h.pid} (${h.pid === process.pid ? 'this process' : h.command})`)
+    .map((h) => `pid ${h.pid} (${h.pid === process.pid ? 'this process' : h.command})${paused !== undefined && isStopped(h.pid) ? ' paused' : ''}`)
     .join(', ');
   const who = current
-    ? `pid ${last.pid} on ${last.host}${last.purpose ? ` (${last.purpose})` : ''} since ${last.since}`
+    ? `pid ${last.pid} on ${last.host}${last.purpose ? ` (${last.purpose})` : ''} since ${last.since}${paused !== undefined ? ', paused' : ''}`
     : holders.length > 0
       ? `${named}${holders.length > 5 ? ` and ${holders.length - 5} more` : ''}`
       : 'another process';
@@ -161,7 +163,9 @@ function lockedError(file: string, mode: LockMode, timeoutMs: number): StateErro
     `${file} is held by ${who}; waited ${timeoutMs} ms for ${mode === 'shared' ? 'a shared' : 'an exclusive'} lock`,
     {
       file,
-      hint: 'retry when that process has finished (one paused or busy keeps its lock until it goes on); the lock ends with its holder (the lock file itself stays and never needs removing)',
+      hint:
+        paused ??
+        'retry when that process has finished (one paused or busy keeps its lock until it goes on); the lock ends with its holder (the lock file itself stays and never needs removing)',
     },
   );
 }

@@ -132,6 +132,13 @@ describe('a paused holder keeps its lock', () => {
       await patient.line(is('start'));
       expect(await tryFromChild(lock, 'exclusive', 300)).toBe('LOCKED');
       expect(await tryHere(lock, 'exclusive', 300)).toBe('LOCKED');
+      // Named as paused, with what frees it: no wait does.
+      const refused = await acquireLock(lock, { mode: 'exclusive', timeoutMs: 0 }).then(
+        (held) => held.release().then(() => undefined),
+        (error: unknown) => error as { message: string; hint?: string },
+      );
+      expect(refused?.message).toMatch(/, paused;/);
+      expect(refused?.hint).toContain(`kill -CONT ${paused.process.pid}`);
       expect(acks(patient)).toEqual([]);
       paused.process.kill('SIGCONT');
       paused.send('go');

@@ -1,7 +1,7 @@
 // Translates `level` errors (LEVEL_* codes, often wrapped in LEVEL_DATABASE_NOT_OPEN with the real
 // code in `cause`) into the toolkit's closed set, naming the store's folder.
 import { join } from 'node:path';
-import { ErrorCodes, FILE_SIZE_LIMIT_HINT, StateError, lockHolders } from '@deploystate/core';
+import { ErrorCodes, FILE_SIZE_LIMIT_HINT, StateError, isStopped, lockHolders, pausedHoldersHint } from '@deploystate/core';
 import { corrupted } from './level-files.js';
 
 interface CodedError {
@@ -41,13 +41,16 @@ export function isLockedError(error: unknown): boolean {
 export function lockedError(path: string, attempts: number, cause: unknown, waitedMs?: number): StateError {
   // LevelDB's LOCK names no holder; the kernel knows it (Linux), and a paused process is named too.
   const holders = lockHolders(join(path, 'LOCK')).filter((h) => h.pid !== process.pid);
-  const named = holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ');
+  const paused = pausedHoldersHint(holders.map((h) => h.pid));
+  const named = holders.map((h) => `pid ${h.pid} (${h.command})${paused !== undefined && isStopped(h.pid) ? ' paused' : ''}`).join(', ');
   return new StateError(
     ErrorCodes.LOCKED,
     `LevelDB store ${path} is held by ${named === '' ? 'another process' : named} (still locked after ${attempts} attempts${waitedMs === undefined ? '' : ` over ${(waitedMs / 1000).toFixed(1)} s`})`,
     {
       file: path,
-      hint: 'LevelDB admits one process at a time: wait for the other deploy script or command to finish (or stop it) and run this again, or read a snapshot with openSnapshot()',
+      hint:
+        paused ??
+        'LevelDB admits one process at a time: wait for the other deploy script or command to finish (or stop it) and run this again, or read a snapshot with openSnapshot()',
       cause,
       ...(holders.length > 0 && { data: { holders } }),
     },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockHolders } from '@deploystate/core';
 import { LevelDbStore } from '../src/index.js';
+import { lockedError } from '../src/level-errors.js';
 import { copyInTurn } from '../src/snapshot-turn.js';
 import { holdLock, outsiderOpens, runNode, storeFolderPerTest } from './helpers.js';
 
@@ -81,6 +82,11 @@ describe('a copy in LevelDB\'s turn', () => {
       const pausedStarted = Date.now();
       expect(await copyInTurn(folder.path, async () => void ran++, Date.now() + 60_000)).toBeUndefined();
       expect(Date.now() - pausedStarted).toBeLessThan(10_000);
+      // LOCKED names it as paused and says what frees it: no wait does.
+      const locked = lockedError(folder.path, 1, undefined);
+      expect(locked.message).toContain(`pid ${holder.process.pid}`);
+      expect(locked.message).toMatch(/\) paused/);
+      expect(locked.hint).toContain(`kill -CONT ${holder.process.pid}`);
     } finally {
       holder.process.kill('SIGCONT');
       holder.process.stdin?.write('release\n');

@@ -1,4 +1,5 @@
 // The one error class of the toolkit. Codes are the contract: messages may change, codes may not.
+import { readFileSync } from 'node:fs';
 
 export const ErrorCodes = {
   /** A value is not a DeploymentRecord (missing name, non-integer chainId, wrong types). */
@@ -128,16 +129,33 @@ export function errnoCode(error: unknown): string | undefined {
 }
 
 /**
- * Whether a process with this id exists on this host. Signal 0 only probes: EPERM means the
- * process exists but belongs to another user, so it counts as alive (its lock or temp file is live).
+ * Whether a process with this id exists on this host and can still act. Signal 0 only probes: EPERM
+ * means the process exists but belongs to another user, so it counts as alive (its lock or temp file
+ * is live). A zombie (Linux: killed or ended, its parent not yet told) counts as gone: it holds no
+ * descriptor and will never finish a write, though signal 0 still finds it until it is reaped.
  */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return errnoCode(error) === 'EPERM';
+    if (errnoCode(error) !== 'EPERM') return false;
   }
+  const state = processStateLetter(pid);
+  return state !== 'Z' && state !== 'X';
+}
+
+/** Linux: the state letter of /proc/<pid>/stat (R, S, D, T, t, Z, X...); undefined elsewhere or when it cannot be read. */
+export function processStateLetter(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: the state follows the last ')'.
+  const end = stat.lastIndexOf(')');
+  return end === -1 ? undefined : stat.charAt(end + 2) || undefined;
 }
 
 /**

@@ -23,7 +23,7 @@ export * from './interrupt-cleanup.js';
 export * from './lazy-load.js';
 export * from './idle-release.js';
 export * from './warnings.js';
-export { commandLine, isStopped, lockHolders } from './lock-holders.js';
+export { commandLine, isStopped, lockHolders, pausedHoldersHint } from './lock-holders.js';
 export { isProcessAliveSince, processStartTime } from './process-start.js';
 export * from './stat-tick.js';
 export * from './git-work.js';

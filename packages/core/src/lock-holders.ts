@@ -1,6 +1,7 @@
 // Who holds a lock on a file, as the kernel knows it: for an error that names the holders of a
 // lock (the JSON files' OS advisory locks, LevelDB's LOCK), where no lock file records them.
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { processStateLetter } from './errors.js';
 
 /**
  * Linux: the processes of this host that hold a lock on `file` (one of their descriptors on it
@@ -64,11 +65,17 @@ export function commandLine(pid: number, max = 160): string | undefined {
 
 /** Linux: whether the process is stopped (SIGSTOP, a debugger: state T or t in /proc/<pid>/stat), so it cannot go on or let a lock go until resumed. */
 export function isStopped(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return false;
-  }
+  const state = processStateLetter(pid);
+  return state === 'T' || state === 't';
+}
+
+/**
+ * The hint for a lock held by stopped processes among `pids` (SIGSTOP, Ctrl-Z, a debugger): they
+ * keep it until resumed, which no wait changes; undefined when none of them is stopped.
+ */
+export function pausedHoldersHint(pids: readonly number[]): string | undefined {
+  const paused = [...new Set(pids)].filter(isStopped);
+  if (paused.length === 0) return undefined;
+  const one = paused.length === 1;
+  return `${paused.map((pid) => `pid ${pid}`).join(', ')} ${one ? 'is' : 'are'} paused (SIGSTOP, Ctrl-Z or a debugger) and keep${one ? 's' : ''} the lock until resumed: resume ${one ? 'it' : 'them'} (kill -CONT ${paused.join(' ')}) or end ${one ? 'it' : 'them'}, then run this again`;
 }

@@ -4,7 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isProcessAliveSince, processStartTime } from '../src/index.js';
+import { isProcessAlive, isProcessAliveSince, isStopped, processStartTime, processStateLetter } from '../src/index.js';
 import { tickRateFromProc } from '../src/process-start.js';
 
 const linux = process.platform === 'linux';
@@ -66,6 +66,25 @@ describe.runIf(linux)('isProcessAliveSince', () => {
   it('is false for a process that has exited', () => {
     const child = spawnSync(process.execPath, ['-e', '0']);
     expect(isProcessAliveSince(child.pid, new Date().toISOString())).toBe(false);
+  });
+
+  // A deploy script killed under a parent that has not reaped it yet (an orchestrator that waits at
+  // its own end): signal 0 still finds it, so its cut-off write went unlisted until it was reaped.
+  it('is false for a zombie: killed and not yet reaped, it holds nothing and finishes no write', async () => {
+    // sh starts a short sleep in the background, prints its pid and becomes a long sleep, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+      for (let i = 0; i < 200 && processStateLetter(pid) !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(processStateLetter(pid)).toBe('Z');
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      expect(isProcessAlive(pid)).toBe(false);
+      expect(isProcessAliveSince(pid, new Date().toISOString())).toBe(false);
+      expect(isStopped(pid)).toBe(false);
+      expect(isProcessAlive(parent.pid as number)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
 
