@@ -37,6 +37,10 @@ const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 import { basename, dirname, join } from 'node:path';
 import { StateError, fileSystemError, fsErrorCode, errnoCode, IdleRelease, leftByDeadProcess, removeOnInterrupt } from '@deploystate/core';
+import { assertReplaceable } from './state-path.js';
+
+/** Refuses a link or folder at a path about to be written (NOT_A_FILE): for a caller that writes several files as one step. */
+export { assertReplaceable };
 
 /** Where this package keeps what is not a state file: temp files, locks, backups. */
 export const STATE_DIR = '.deploystate';
@@ -527,7 +531,10 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array 
  * of its own there): for files that already live in a state folder, such as the migrator's state,
  * evidence and reports. Creates the target's folder when missing.
  */
-export function writeFileDurable(target: string, data: string | Uint8Array, options: Pick<AtomicWriteOptions, 'beforeRename'> = {}): Promise<void> {
+export async function writeFileDurable(target: string, data: string | Uint8Array, options: Pick<AtomicWriteOptions, 'beforeRename'> = {}): Promise<void> {
+  // A link (phase.json shared from elsewhere, a linked config) or folder at the path is refused
+  // (NOT_A_FILE), as at a network file: the rename would turn a link into a file of its own.
+  await assertReplaceable(target);
   sweepDeadTemps(dirname(target), basename(target));
   return writeFileAtomic(target, data, { ...options, tmpDir: dirname(target) });
 }

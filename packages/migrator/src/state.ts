@@ -2,7 +2,7 @@
 // updated read-modify-write under a short lock so the factory and the CLI never lose an update.
 import { readFile, rename, stat } from 'node:fs/promises';
 import { ErrorCodes, StateError, isStateError, warn } from '@deploystate/core';
-import { writeFileDurable } from '@deploystate/backend-json/atomic';
+import { assertReplaceable, writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
@@ -198,6 +198,9 @@ export async function writeState(files: StateFiles, state: MigrationStateFile): 
   state.updatedAt = new Date().toISOString();
   // The shared file first: a crash between the two leaves the team's phase ahead, which wins on read.
   const shared = sharedStateFile(files.stateDir);
+  // Neither is written where the other would be refused (a link or folder at its path: NOT_A_FILE).
+  await assertReplaceable(shared);
+  await assertReplaceable(files.state);
   const before = await readFile(shared, 'utf8').catch(() => null);
   await writeSharedState(files, state);
   try {
