@@ -19,13 +19,17 @@ export interface GoneNetworkFile {
   acknowledged: boolean;
 }
 
-/** Whether `file` is not there at all (a file that is there but unreadable is the JSON side's own check). */
+/**
+ * Whether `file` is not there at all (a file that is there but unreadable is the JSON side's own
+ * check): nothing at the path, or a file where its folder should be (a wrong --deployments).
+ */
 async function isGone(file: string): Promise<boolean> {
   try {
     await lstat(file);
     return false;
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return true;
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return true;
     throw error;
   }
 }

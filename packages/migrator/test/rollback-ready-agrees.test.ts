@@ -90,6 +90,23 @@ describe('rollback readiness agrees with the rollback', () => {
   });
 });
 
+describe('a deployments path that is a file, not a folder (a wrong --deployments)', () => {
+  it('status says rollback is not ready, as rollback --ready does, and the rollback is refused', async () => {
+    const dir = tempDir();
+    await (await demoMigration(dir, 'json-only')).close();
+    const migration = await Migration.open({ cwd: dir, deployments: join(dir, 'leveldb', 'CURRENT') });
+    try {
+      expect((await migration.rollbackReadiness()).ready).toBe(false);
+      const status = await migration.status();
+      expect(status.missingNetworkFiles?.length).toBeGreaterThan(0);
+      expect(await rollbackNext(migration)).toMatchObject({ ready: false, blockedBy: expect.stringContaining('STORE_NOT_FOUND') });
+      await expect(migration.rollback()).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    } finally {
+      await migration.close();
+    }
+  });
+});
+
 describe('a network file gone whole while LevelDB holds its chain, no writes since', () => {
   it.each<[DemoStage]>([['json-only'], ['json-primary']])(
     'from %s: not ready, and every rollback (dry run, real, emergency) is refused naming the file, LevelDB untouched',
