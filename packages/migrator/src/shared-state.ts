@@ -54,6 +54,17 @@ export function parseStateText(text: string, file: string, hint: string): unknow
   return plain ? value : JSON.parse(text);
 }
 
+/** What a state file's failed parse says, where it stopped (`is not valid JSON at line 3, column 7`), as a network file's says. */
+export function notJson(error: unknown): string {
+  if (!isStateError(error) || error.position === undefined) return 'is not valid JSON';
+  const { line, column } = error.position;
+  return /nest deeper/.test(error.message) ? `nests deeper than the reader takes (line ${line}, column ${column})` : `is not valid JSON at line ${line}, column ${column}`;
+}
+
+/** The parse's position, for the error that reports it. */
+export const placeOf = (error: unknown): { position?: { line: number; column: number } } =>
+  isStateError(error) && error.position !== undefined ? { position: { line: error.position.line, column: error.position.column } } : {};
+
 /** The committed phase file, or null when there is none yet (a state from before it, or a fresh project). */
 export async function readSharedState(files: StateFiles): Promise<Record<string, unknown> | null> {
   const file = sharedStateFile(files.stateDir);
@@ -80,7 +91,7 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
     parsed = parseStateText(text, file, hint);
   } catch (error) {
     if (isStateError(error, ErrorCodes.MIGRATION_STATE_INVALID)) throw error;
-    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: is not valid JSON (a git merge conflict?)`, { file, cause: error, hint });
+    throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: ${notJson(error)} (a git merge conflict?)`, { file, cause: error, hint, ...placeOf(error) });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || (parsed as { version?: unknown }).version !== 1)
     throw new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: not a version 1 phase file`, {

@@ -7,7 +7,7 @@ import { withLock } from '@deploystate/backend-json/lock';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
 import { whereGitHas } from './read-only-git.js';
-import { isInitialShared, parseStateText, readSharedState, sharedPart, sharedStateFile, writeSharedState } from './shared-state.js';
+import { isInitialShared, notJson, parseStateText, placeOf, readSharedState, sharedPart, sharedStateFile, writeSharedState } from './shared-state.js';
 import type { MigrationPhase, MigrationStateFile, PhaseTiming } from './types.js';
 
 export function initialState(now: Date = new Date()): MigrationStateFile {
@@ -32,7 +32,8 @@ function invalid(file: string, problem: string, cause?: unknown): StateError {
   return new StateError(ErrorCodes.MIGRATION_STATE_INVALID, `${file}: ${problem}`, {
     file,
     hint: STATE_HINT,
-    ...(cause !== undefined && { cause }),
+    // Where a parse stopped, as a network file's CORRUPTED says.
+    ...(cause !== undefined && { cause, ...placeOf(cause) }),
   });
 }
 
@@ -180,7 +181,7 @@ function parseLocalState(text: string, file: string): MigrationStateFile {
     parsed = parseStateText(text, file, STATE_HINT);
   } catch (error) {
     if (isStateError(error, ErrorCodes.MIGRATION_STATE_INVALID)) throw error;
-    throw invalid(file, 'is not valid JSON', error);
+    throw invalid(file, notJson(error), error);
   }
   return assertStateFile(parsed, file);
 }

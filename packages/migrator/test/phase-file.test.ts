@@ -84,6 +84,17 @@ describe('a hand-edited phase.json', () => {
     expect(await readFile(phaseFile, 'utf8')).toBe(`${text}\n`);
   });
 
+  it('that does not parse (a merge left half done) is MIGRATION_STATE_INVALID saying where it stops, as a network file says', async () => {
+    const dir = tempDir();
+    const { phaseFile, original } = await initialised(dir);
+    const text = JSON.stringify(original, null, 2).replace('"phase": "leveldb-only",', '"phase": "leveldb-only"');
+    await writeFile(phaseFile, `${text}\n`);
+    const line = text.split('\n').findIndex((l) => l.includes('"leveldb-only"')) + 2;
+    const opened = await refusal(() => Migration.open({ cwd: dir }));
+    expect(opened).toMatchObject({ code: ErrorCodes.MIGRATION_STATE_INVALID, file: phaseFile, position: { line, column: 3 } });
+    expect(opened.message).toContain(`is not valid JSON at line ${line}, column 3`);
+  });
+
   it('json-only with the cut-over record, and a finished rollback, are read as written', async () => {
     const dir = tempDir();
     const { phaseFile, original } = await initialised(dir);
@@ -112,25 +123,23 @@ describe('before init', () => {
   });
 });
 
-// A step whose state.json write failed (a full disk) after the phase file was written reported
-// "nothing stored was lost; run the command again", though the phase had changed (the phase file
-// decides it) and the rerun said the step was done. It now says the step took effect.
-describe('a state write that fails after the phase file was written', () => {
-  it('says the phase change is in effect (data.phaseWritten), and otherwise passes the failure on as it is', async () => {
+// A folder (or link) where state.json belongs: refused before either file is written, so the two
+// never stand on different phases (the phase file was written, then state.json's write failed).
+// A failure of state.json's write itself after the phase file: state-write-after-phase.test.ts.
+describe('a state write that cannot replace state.json', () => {
+  it('is refused (NOT_A_FILE) before the phase file is written', async () => {
     const { phaseFile } = await initialised(tempDir());
     const files = stateFiles(resolvePaths({ cwd: tempDir() }));
     const state = await readState(files);
-    // state.json cannot be replaced (a folder stands in its place): the phase file can.
+    const before = await readFile(phaseFile, 'utf8');
     await rm(files.state, { force: true });
     await mkdir(files.state);
-    const unchanged = await refusal(() => writeState(files, { ...state }));
-    expect(unchanged.code).toBe(ErrorCodes.NOT_A_FILE);
-    expect(unchanged.data?.phaseWritten).toBeUndefined();
-    const switched = await refusal(() => writeState(files, { ...state, phase: 'dual-write' }));
-    expect(switched.code).toBe(ErrorCodes.NOT_A_FILE);
-    expect(switched).toMatchObject({ file: files.state, data: { phaseWritten: true } });
-    expect(switched.message).toContain('dual-write');
-    expect(JSON.parse(await readFile(phaseFile, 'utf8'))).toMatchObject({ phase: 'dual-write' });
+    for (const phase of ['leveldb-only', 'dual-write'] as const) {
+      const refused = await refusal(() => writeState(files, { ...state, phase }));
+      expect(refused).toMatchObject({ code: ErrorCodes.NOT_A_FILE, file: files.state });
+      expect(refused.data?.phaseWritten).toBeUndefined();
+    }
+    expect(await readFile(phaseFile, 'utf8')).toBe(before);
   });
 
   it('saved with a UTF-8 byte-order mark is read as without it, and a phase change keeps the mark (git shows only the phase)', async () => {
