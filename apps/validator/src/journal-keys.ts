@@ -4,6 +4,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileSystemError } from '@deploystate/core';
 
 /** Where the migrator keeps its journal by default, for a deployments folder. */
 export function defaultJournalFor(dir: string): string {
@@ -15,14 +16,19 @@ export async function journalledPutKeys(journal: string): Promise<Set<string>> {
   const keys = new Set<string>();
   if (!existsSync(journal)) return keys;
   const lines = createInterface({ input: createReadStream(journal, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.startsWith('{"type":"intent"')) continue;
-    try {
-      const entry = JSON.parse(line) as { key?: unknown; op?: unknown; probe?: unknown };
-      if (typeof entry.key === 'string' && entry.op === 'put' && entry.probe !== true) keys.add(entry.key);
-    } catch {
-      // A torn line (a crash mid-append) names nothing reliably.
+  try {
+    for await (const line of lines) {
+      if (!line.startsWith('{"type":"intent"')) continue;
+      try {
+        const entry = JSON.parse(line) as { key?: unknown; op?: unknown; probe?: unknown };
+        if (typeof entry.key === 'string' && entry.op === 'put' && entry.probe !== true) keys.add(entry.key);
+      } catch {
+        // A torn line (a crash mid-append) names nothing reliably.
+      }
     }
+  } catch (error) {
+    // A folder in its place, a journal this user may not read: named, with the code the system's error calls for.
+    throw fileSystemError(error, journal, 'cannot read the journal');
   }
   return keys;
 }

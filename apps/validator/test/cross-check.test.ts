@@ -59,4 +59,10 @@ describe('LEGACY_WITHOUT_RECORD', () => {
     const without = await validateDeployments(dir, { journal: false });
     expect(without.findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
+
+  it('a journal that cannot be read (a folder in its place) is NOT_A_FILE naming it, not a bare system error', async () => {
+    const journal = join(root, '.deploystate', 'journal.ndjson');
+    await mkdir(journal, { recursive: true });
+    await expect(validateDeployments(dir)).rejects.toMatchObject({ code: 'NOT_A_FILE', file: journal, message: expect.stringContaining(journal) });
+  });
 });

@@ -270,9 +270,14 @@ function readConfigText(file: string): string | undefined {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     const denied = code === 'EACCES' || code === 'EPERM';
-    throw new StateError(denied ? ErrorCodes.PERMISSION_DENIED : ErrorCodes.INVALID_CONFIG, `cannot read ${file}: ${(error as Error).message}`, {
+    const why = code === 'EISDIR' ? 'it is a folder, not a file' : (error as Error).message;
+    throw new StateError(denied ? ErrorCodes.PERMISSION_DENIED : ErrorCodes.INVALID_CONFIG, `cannot read ${file}: ${why}`, {
       file,
-      hint: denied ? 'give this user read access to it' : 'it must be a readable JSON file: restore it from git',
+      hint: denied
+        ? 'give this user read access to it'
+        : code === 'EISDIR'
+          ? 'move the folder away, then restore the file from git (or remove it to use the defaults)'
+          : 'it must be a readable JSON file: restore it from git',
       cause: error,
     });
   }

@@ -1,7 +1,7 @@
 // The project's deploystate.config.json as deploy scripts and the CLI read it: JSON that does not
 // parse is a config to fix by hand (INVALID_CONFIG naming the file and where it breaks), never a
 // damaged record (CORRUPTED, whose hint points at backups).
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes } from '../src/errors.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
@@ -38,6 +38,15 @@ describe('readProjectConfig', () => {
     expect(error.file).toBe(file);
     // The top-level object is the first level: the bracket that opens level MAX_JSON_DEPTH + 1.
     expect(error.position).toMatchObject({ line: 2, column: 9 + MAX_JSON_DEPTH });
+  });
+
+  it('a folder in the config\'s place is INVALID_CONFIG saying so, never taken for no config', async () => {
+    const inner = join(dir, 'folder-config');
+    await mkdir(join(inner, 'deploystate.config.json'), { recursive: true });
+    const error = thrown(() => readProjectConfig(inner));
+    expect(error).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, file: join(inner, 'deploystate.config.json') });
+    expect(error.message).toContain('it is a folder, not a file');
+    expect(error.message).not.toContain('EISDIR');
   });
 
   it('text that is JSON but not an object is INVALID_CONFIG too', () => {
