@@ -605,7 +605,7 @@ function invalidEntryError(file: string, chainId: number | undefined, name: stri
   return new StateError(ErrorCodes.CORRUPTED, `${file}: records[${JSON.stringify(name)}] is not a deployment record of this chain: ${detail}`, {
     file,
     key: `${chainId ?? ''}-${name}`,
-    hint: 'fix the entry by hand, restore a backup, or replace the chain (replaceChain)',
+    hint: 'fix the entry by hand, or restore a backup (`deploystate restore <network>`; from code, JsonFileStore.restore or replaceChain)',
   });
 }
 

@@ -522,7 +522,7 @@ export function refuseInvalidRemaining(work: Working, names: readonly string[]):
     {
       file: work.file,
       key: `${work.chainId}-${first}`,
-      hint: 'fix the entries by hand, restore a backup, or replace the chain (replaceChain)',
+      hint: 'fix the entries by hand, or restore a backup (`deploystate restore <network>`; from code, JsonFileStore.restore or replaceChain)',
     },
   );
 }

@@ -84,5 +84,5 @@ export function acknowledgeHint(message: string, acknowledged: string[]): string
   const review = 'review them (`deploystate validate`), then accept them with --acknowledge <code|key> (repeatable)';
   if (codes.length === 0) return review;
   const flags = [...new Set([...acknowledged, ...codes])].map((c) => `--acknowledge ${c}`).join(' ');
-  return `${review}; to accept every finding listed: \`deploystate cutover --dry-run ${flags}\``;
+  return `${review}; to accept every finding listed, see the gates pass with \`deploystate cutover --dry-run ${flags}\`, then run it without --dry-run`;
 }
