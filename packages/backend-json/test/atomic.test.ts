@@ -19,7 +19,7 @@ const writers = [
   ['writeFileDurable', (target: string, text: string) => writeFileDurable(target, text)],
 ] as const;
 
-describe.each(writers)('%s', (_name, write) => {
+describe.each(writers)('%s', (name, write) => {
   it('keeps the permission bits the user gave the file', async () => {
     const dir = await tempDir();
     const target = join(dir, 'state.json');
@@ -30,15 +30,21 @@ describe.each(writers)('%s', (_name, write) => {
     expect(await readFile(target, 'utf8')).toBe('new\n');
   });
 
-  it('replaces a symbolic link at the target with a file and leaves the file it pointed to alone', async () => {
+  it('never writes through a symbolic link at the target: writeFileAtomic replaces the link, writeFileDurable refuses it (NOT_A_FILE)', async () => {
     const dir = await tempDir();
     const outside = join(dir, 'outside.json');
     const target = join(dir, 'state.json');
     await writeFile(outside, 'theirs\n');
     await symlink(outside, target);
-    await write(target, 'new\n');
-    expect((await lstat(target)).isSymbolicLink()).toBe(false);
-    expect(await readFile(target, 'utf8')).toBe('new\n');
+    if (name === 'writeFileDurable') {
+      // A state file (phase.json, a config) linked from elsewhere stays a link, and what it points to as it was.
+      await expect(write(target, 'new\n')).rejects.toMatchObject({ code: 'NOT_A_FILE', file: target });
+      expect((await lstat(target)).isSymbolicLink()).toBe(true);
+    } else {
+      await write(target, 'new\n');
+      expect((await lstat(target)).isSymbolicLink()).toBe(false);
+      expect(await readFile(target, 'utf8')).toBe('new\n');
+    }
     expect(await readFile(outside, 'utf8')).toBe('theirs\n');
   });
 
