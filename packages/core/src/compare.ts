@@ -58,6 +58,8 @@ export interface CompareOptions {
   exclude?: Iterable<string>;
   /** Stop listing differences past this many, of all kinds together (`counts` and digests stay exact; `truncated` says so). */
   maxDetails?: number;
+  /** Called with the kind and key of each difference past `maxDetails` (counted, not listed): for a caller that must account for every one. */
+  onUnlisted?: (kind: keyof DifferenceCounts, key: string) => void;
 }
 
 type EntrySource = AsyncIterable<StoreEntry> | Iterable<StoreEntry>;
@@ -174,11 +176,15 @@ export async function compareStoreBatches(leftSource: BatchSource, rightSource: 
     excluded: [],
   };
   let details = 0;
-  const note = (kind: keyof DifferenceCounts, push: () => void): void => {
+  const onUnlisted = options.onUnlisted;
+  const note = (kind: keyof DifferenceCounts, key: string, push: () => void): void => {
     result.equal = false;
     result.counts[kind]++;
     if (details++ < maxDetails) push();
-    else result.truncated = true;
+    else {
+      result.truncated = true;
+      onUnlisted?.(kind, key);
+    }
   };
 
   const left = new Cursor(leftSource, 'left', exclude, excluded);
@@ -193,18 +199,18 @@ export async function compareStoreBatches(leftSource: BatchSource, rightSource: 
     const order = a === undefined ? 1 : b === undefined ? -1 : a === b ? 0 : compareKeys(a.key, b.key);
     if (order < 0 && a) {
       leftDigest.addDigest(a.key, a.digest ?? canonicalDigest(a.record));
-      note('onlyLeft', () => result.onlyLeft.push(a));
+      note('onlyLeft', a.key, () => result.onlyLeft.push(a));
       if (!left.stepInBatch()) await left.step();
     } else if (order > 0 && b) {
       rightDigest.addDigest(b.key, b.digest ?? canonicalDigest(b.record));
-      note('onlyRight', () => result.onlyRight.push(b));
+      note('onlyRight', b.key, () => result.onlyRight.push(b));
       if (!right.stepInBatch()) await right.step();
     } else if (a && b) {
       const [da, db] = digestsOf(a, b);
       leftDigest.addDigest(a.key, da);
       rightDigest.addDigest(b.key, db);
       if (da !== db) {
-        note('differing', () => result.differing.push({ key: a.key, leftDigest: da, rightDigest: db, fields: diffRecords(a.record, b.record) }));
+        note('differing', a.key, () => result.differing.push({ key: a.key, leftDigest: da, rightDigest: db, fields: diffRecords(a.record, b.record) }));
       }
       if (!left.stepInBatch()) await left.step();
       if (!right.stepInBatch()) await right.step();

@@ -164,6 +164,13 @@ describe('compareStores', () => {
     expect([all.onlyLeft.length, all.onlyRight.length, all.differing.length]).toEqual([10, 6, 4]);
     // Exactly as many differences as the cap lists them all: nothing is cut short.
     expect((await compareStores(left, right, { maxDetails: 20 })).truncated).toBe(false);
+    // onUnlisted hears each difference past the cap, by kind and key: with the lists, every one.
+    const unlisted: Array<[string, string]> = [];
+    const told = await compareStores(left, right, { maxDetails: 3, onUnlisted: (kind, key) => unlisted.push([kind, key]) });
+    expect(unlisted).toHaveLength(17);
+    const listed = [...told.onlyLeft.map((e) => ['onlyLeft', e.key]), ...told.onlyRight.map((e) => ['onlyRight', e.key]), ...told.differing.map((d) => ['differing', d.key])];
+    const every = [...all.onlyLeft.map((e) => ['onlyLeft', e.key]), ...all.onlyRight.map((e) => ['onlyRight', e.key]), ...all.differing.map((d) => ['differing', d.key])];
+    expect([...listed, ...unlisted].map((pair) => pair.join(' ')).sort()).toEqual(every.map((pair) => pair.join(' ')).sort());
   });
 
   it('refuses a stream out of key order with INVALID_ARGUMENT, on either side', async () => {

@@ -25,7 +25,7 @@ import { openJsonFirstWrites } from './interrupted-writes.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
-import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline } from './written-since.js';
+import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline, type UnlistedKeys } from './written-since.js';
 
 
 /** How many differences a comparison lists unless told otherwise (`maxDetails`): bounded memory on a store of any size. */
@@ -70,9 +70,13 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   if (state.phase === 'json-primary')
     for (const key of (await openJsonFirstWrites(ctx.journal, state.dualWriteSinceSeq ?? 0)).keys()) outbox.add(key);
   const pending = [...outbox].filter((key) => !skip.has(key)).sort(compareKeys);
+  // The keys of differences past maxDetails, kept so a write since the quiet point among them is
+  // pending as a listed one is (settleWrittenSince): the verdict never depends on the lists' length.
+  const unlisted: UnlistedKeys = { onlyLeft: [], onlyRight: [], differing: [] };
   const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? DEFAULT_MAX_DETAILS,
+    ...(options.writtenSince !== undefined && { onUnlisted: (kind, key) => unlisted[kind].push(key) }),
   });
   const unreadable = [...left.entries, ...right.entries];
   // Pending keys were left out of the comparison as exclusions are, but are listed as pending:
@@ -81,7 +85,7 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   const excluded = pending.length === 0 ? comparison.excluded : comparison.excluded.filter((key) => !pendingSet.has(key));
   // A value nobody can read is not equal to anything, until the state says it stays behind.
   const result = { ...comparison, excluded, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
-  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince);
+  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, unlisted);
 }
 
 /**

@@ -60,15 +60,20 @@ function keepListed(
   return { ...comparison, equal, onlyLeft, onlyRight, differing, counts: kept };
 }
 
+/** The keys of the differences a comparison counted past its lists (CompareOptions.onUnlisted), by kind. */
+export type UnlistedKeys = Record<keyof SideComparison['counts'], string[]>;
+
 /**
- * The comparison with every listed difference on a key written after the quiet point `since` moved
- * to `pending`. The journal is read under the fence: a drain journals its writes after it made them,
- * and holds the fence shared until it has. A comparison whose details were cut short stays unequal.
+ * The comparison with every difference on a key written after the quiet point `since` moved to
+ * `pending`: the listed ones, and those counted past the lists (`unlisted`), so the verdict does
+ * not depend on how many are listed. The journal is read under the fence: a drain journals its
+ * writes after it made them, and holds the fence shared until it has.
  */
 export async function settleWrittenSince(
   ctx: Pick<MigrationContext, 'files' | 'journal'>,
   comparison: SideComparison,
   since: number,
+  unlisted?: UnlistedKeys,
 ): Promise<SideComparison> {
   if (comparison.equal) return comparison;
   await ctx.journal.lastSeq();
@@ -81,6 +86,13 @@ export async function settleWrittenSince(
     return false;
   };
   const settled = keepListed(comparison, { onlyLeft: keep, onlyRight: keep, differing: keep });
+  if (unlisted !== undefined) {
+    for (const kind of ['onlyLeft', 'onlyRight', 'differing'] as const) {
+      const away = unlisted[kind].filter((key) => !keep({ key })).length;
+      settled.counts = { ...settled.counts, [kind]: settled.counts[kind] - away };
+    }
+    settled.equal = settled.counts.onlyLeft + settled.counts.onlyRight + settled.counts.differing === 0 && settled.unreadable.every((u) => u.known);
+  }
   const pending = [...new Set([...(comparison.pending ?? []), ...moved])].sort(compareKeys);
   return { ...settled, pending };
 }
