@@ -168,7 +168,7 @@ async function cutoverFindings(c: CommandContext, ctx: MigrationContext, acknowl
     (f.key !== undefined && keysWithFindings.has(f.key)) ||
     (f.code === 'DEV_CHAIN_FILE' && devChains.has(f.chainId));
   const fresh = after.filter((f) => !preExisting(f));
-  assertRunGate('no new findings', { fresh, unacknowledged: [] }, c.files.state, undefined, { findings: fresh.map(gateFinding) });
+  assertRunGate('no new findings', { fresh, unacknowledged: [] }, c.files.deployments, undefined, { findings: fresh.map(gateFinding) });
   const acks = new Set(acknowledge);
   // A recorded acknowledgement names the file, key, code and the record's digest as it is in JSON.
   const recorded = async (f: Finding): Promise<boolean> => {
@@ -184,7 +184,7 @@ async function cutoverFindings(c: CommandContext, ctx: MigrationContext, acknowl
     if (acks.has(f.code) || (f.key !== undefined && acks.has(f.key)) || (f.file !== undefined && acks.has(f.file))) continue;
     if (!(await recorded(f))) unacknowledged.push(f);
   }
-  assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, c.files.state, undefined, {
+  assertRunGate('acknowledged findings', { fresh: [], unacknowledged }, c.files.deployments, undefined, {
     findings: unacknowledged.map(gateFinding),
     acknowledge: [...new Set(unacknowledged.map((f) => f.code))].sort(),
   });

@@ -98,6 +98,31 @@ export interface FindingsFacts {
  * findings of both sides, the chains, rollback readiness). `status` lists them as checked when
  * run; it never calls them passed.
  */
+/** At most this many keys of each finding code are named in a gate's reason; the rest are counted. */
+const KEYS_NAMED_PER_CODE = 5;
+
+/**
+ * Findings grouped by code, a few keys named for each: `INVALID_ADDRESS 31337-LookCoin,
+ * 31337-TestToken; NETWORK_MISMATCH 56-A, 56-B (and 1298 more)`. One line of every key of 1,300
+ * findings buried the hint that follows it.
+ */
+function findingsByCode(findings: ReadonlyArray<{ code: string; key?: string; file?: string }>): string {
+  const byCode = new Map<string, string[]>();
+  for (const f of findings) {
+    const where = f.key ?? f.file ?? '';
+    const list = byCode.get(f.code) ?? [];
+    if (!list.includes(where)) list.push(where);
+    byCode.set(f.code, list);
+  }
+  return [...byCode]
+    .map(([code, where]) => {
+      const named = where.filter(Boolean).slice(0, KEYS_NAMED_PER_CODE).join(', ');
+      const more = where.length - Math.min(where.filter(Boolean).length, KEYS_NAMED_PER_CODE);
+      return `${code}${named ? ` ${named}` : ''}${more > 0 ? ` (and ${more} more)` : ''}`;
+    })
+    .join('; ');
+}
+
 export const RUN_GATES = {
   'fresh clean verify': (v: VerifyEvidence): GateResult =>
     v.clean ? pass : fail(`${v.differences} difference(s), ${v.schemaErrors} schema error(s)`),
@@ -113,13 +138,7 @@ export const RUN_GATES = {
         ),
 
   'acknowledged findings': ({ unacknowledged }: FindingsFacts): GateResult =>
-    unacknowledged.length === 0
-      ? pass
-      : fail(
-          `pre-existing findings must be acknowledged (by code or key): ${[
-            ...new Set(unacknowledged.map((f) => `${f.code}${f.key ? ` ${f.key}` : ''}`)),
-          ].join(', ')}`,
-        ),
+    unacknowledged.length === 0 ? pass : fail(`pre-existing findings must be acknowledged (by code or key): ${findingsByCode(unacknowledged)}`),
 
   soak: ({ round, of, evidence }: { round: number; of: number; evidence: VerifyEvidence }): GateResult =>
     evidence.clean ? pass : fail(`verify ${round} of ${of} found ${evidence.differences} difference(s)`),

@@ -40,7 +40,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         if (isStateError(error, ErrorCodes.GATE_FAILED) && /acknowledg/i.test(error.message)) {
           throw new StateError(error.code, error.message, {
             ...(error.file !== undefined && { file: error.file }),
-            hint: acknowledgeHint(error.message, acknowledge),
+            hint: acknowledgeHint(error.message, acknowledge, error.data?.['acknowledge']),
             ...(error.data !== undefined && { data: error.data }),
             cause: error,
           });
@@ -78,9 +78,12 @@ function cutoverCommand(acknowledge: string[], chain: boolean): string {
  * ("CODE key, CODE key, ..."), on top of what was already acknowledged, so the printed flags are
  * enough. Falls back to the general form when the list cannot be read.
  */
-export function acknowledgeHint(message: string, acknowledged: string[]): string {
+export function acknowledgeHint(message: string, acknowledged: string[], fromGate?: unknown): string {
   const list = message.slice(message.lastIndexOf('):') + 2);
-  const codes = [...new Set([...list.matchAll(/(?:^|,)\s*([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1] as string))];
+  // The gate's own list of codes (data.acknowledge); else those the message names.
+  const codes = Array.isArray(fromGate)
+    ? fromGate.filter((c): c is string => typeof c === 'string')
+    : [...new Set([...list.matchAll(/(?:^|[,;])\s*([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1] as string))];
   const review = 'review them (`deploystate validate`), then accept them with --acknowledge <code|key> (repeatable)';
   if (codes.length === 0) return review;
   const flags = [...new Set([...acknowledged, ...codes])].map((c) => `--acknowledge ${c}`).join(' ');
