@@ -31,6 +31,41 @@ describe('analysis and the demo', () => {
       expect(clone.markdown).toContain(`${phase}: done - not timed in this clone`);
   });
 
+  // A cut-over whose verify read while a script wrote counts each side as it read it: the report
+  // said "Contracts Migrated: 45099/45077". It now counts what LevelDB held at the switch.
+  it('counts as migrated every record LevelDB held at the switch, not the counts its verify read while scripts wrote', async () => {
+    const dir = tempDir();
+    await runDemo(dir);
+    const stateFile = join(dir, '.deploystate', 'state.json');
+    const recorded = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown> & { cutoverEvidence: { json: { count: number }; leveldb: { count: number } } };
+    const evidence = recorded.cutoverEvidence;
+    await writeFile(
+      stateFile,
+      `${JSON.stringify({ ...recorded, cutoverEvidence: { ...evidence, json: { ...evidence.json, count: evidence.json.count + 22 } } }, null, 2)}\n`,
+    );
+    const shared = JSON.parse(await readFile(join(dir, '.deploystate', 'phase.json'), 'utf8')) as { cutoverLeveldb: { count: number } };
+    const report = await (await Migration.open({ cwd: dir })).report();
+    const count = shared.cutoverLeveldb.count;
+    expect(report.json.contractsMigrated).toBe(`${count}/${count}`);
+    expect(report.markdown).toContain(`Contracts Migrated: ${count}/${count}`);
+  });
+
+  // The runbook's Phase 2 is dual-write running (estimated in hours), not its enable command: the
+  // report said "Phase 2 (Dual-Write): done - 14 ms" after 30 minutes of it.
+  it('times Phase 2 from dual-write enable to the copy that starts Phase 3', async () => {
+    const dir = tempDir();
+    await runDemo(dir);
+    const stateFile = join(dir, '.deploystate', 'state.json');
+    const recorded = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown> & { timings: Array<{ phase: string; startedAt: string; endedAt: string }> };
+    const copyStart = Date.parse(recorded.timings.find((t) => t.phase === 'migrate')?.startedAt ?? '');
+    const timings = recorded.timings.map((t) =>
+      t.phase === 'dual-write enable' ? { ...t, startedAt: new Date(copyStart - 2 * 3_600_000).toISOString(), endedAt: new Date(copyStart - 2 * 3_600_000 + 14).toISOString() } : t,
+    );
+    await writeFile(stateFile, `${JSON.stringify({ ...recorded, timings }, null, 2)}\n`);
+    const report = await (await Migration.open({ cwd: dir })).report();
+    expect(report.markdown).toContain('Phase 2 (Dual-Write): done - 2.0 h');
+  });
+
   it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
     const phases: string[] = [];
     const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
@@ -40,6 +75,8 @@ describe('analysis and the demo', () => {
     );
     const integrity = report.json.dataIntegrity as { digestsEqual: boolean };
     expect(integrity.digestsEqual).toBe(true);
+    // A change of write latency says which phases it sets side by side.
+    expect(report.markdown).toMatch(/Performance Impact: (n\/a|[+-][\d.]+% median write latency, json-(only|primary) against (dual-write|leveldb-only))/);
     expect(await readFile(report.files.markdown, 'utf8')).toContain('Migration Status: SUCCESS');
 
     // A network file deploy scripts read is damaged since: the report no longer says SUCCESS.
