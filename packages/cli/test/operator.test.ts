@@ -26,6 +26,8 @@ describe('hints an operator can follow as printed', () => {
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('INVALID_ADDRESS');
     expect(check.stdout).toMatch(/2 error findings above are carried as stored unless excluded; cutover asks you to decide on each/);
+    // The verdict itself says the errors are there: a bare green "passed" beside them read as none.
+    expect(check.stdout).toContain('data integrity check passed, with 2 error findings to decide on (carried as stored)');
   });
 
   it('a usage error points at the failing command’s own --help', async () => {

@@ -11,6 +11,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const ok = precisionOnly ? precisionOk : report.ok && precisionOk;
   if (!ok) ctx.exitCode = 1;
   const p = ctx.out.paint;
+  // A pass beside error findings says so in its own line, not only in the note after it.
+  const errorFindings = report.findings.filter((f) => f.severity === 'error').length;
   const document = precisionOnly
     ? { ok, source: report.source, total: report.total, numericAudit: report.numericAudit, roundTrip: report.roundTrip }
     : { ...report, ok };
@@ -35,7 +37,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     verdict(
       ok,
       p,
-      precisionOnly ? 'every big number survives the round trip' : 'data integrity check passed',
+      precisionOnly
+        ? 'every big number survives the round trip'
+        : `data integrity check passed${errorFindings > 0 ? `, with ${errorFindings} error finding${errorFindings === 1 ? '' : 's'} to decide on (carried as stored)` : ''}`,
       precisionOnly ? 'precision check failed' : 'data integrity check failed',
     ),
     ...(precisionOnly ? [] : carriedFindingsNote(ok, report.findings, p, false)),
