@@ -187,8 +187,22 @@ export function fitToTerminal(text: string, stream: { isTTY?: boolean; columns?:
   const columns = stream.columns;
   return text
     .split('\n')
-    .flatMap((line) => wrapToWidth(line, columns))
+    .flatMap((line) => wrapToWidth(line, columns, continuationIndent(line, columns)))
     .join('\n');
+}
+
+/**
+ * Where a wrapped line's rows go on: under its value (a `status` row's `leveldb      /path`), under
+ * the text of a list item (`  - switch ...`), else four columns in (two past a line's own indent).
+ * Never more than a third of the width, so a wide label leaves its value room.
+ */
+export function continuationIndent(line: string, columns: number): string {
+  const plain = line.replace(/\u001b\[[0-9;]*m/g, '');
+  const lead = plain.length - plain.trimStart().length;
+  const label = /^(\s*\S+(?: \S+)?\s{2,})\S/.exec(plain)?.[1]?.length;
+  const item = /^(\s*[-•] )\S/.exec(plain)?.[1]?.length;
+  const at = label ?? item ?? Math.max(4, lead + 2);
+  return ' '.repeat(Math.min(at, Math.floor(columns / 3)));
 }
 
 const fitted = new WeakSet<object>();

@@ -1,7 +1,7 @@
 // Terminal conventions in the output module: colour by NO_COLOR / FORCE_COLOR, lines wrapped to the
 // terminal, and help text that reads right.
 import { describe, expect, it } from 'vitest';
-import { colourWanted, fitToTerminal, palette, ProgressBar } from '../src/output.js';
+import { colourWanted, continuationIndent, fitToTerminal, palette, ProgressBar } from '../src/output.js';
 import { deploystate } from './helpers.js';
 
 const tty = { isTTY: true };
@@ -22,6 +22,22 @@ describe('colour', () => {
 });
 
 describe('wrapping', () => {
+  // Rows went on at column 4 whatever the line: a status value wrapped under its label, a plan's
+  // item under its dash.
+  it("goes on under a row's value, under a list item's text, else four columns in", () => {
+    const at70 = (line: string): string[] => fitToTerminal(line, { isTTY: true, columns: 70 }).split('\n');
+    const value = at70(`leveldb      /tmp/project/leveldb committed to git, but git lacks files LevelDB's last open made`);
+    expect(value[1]?.startsWith(`${' '.repeat(13)}files`)).toBe(true);
+    const item = at70('  - switch phase json-only -> rolling-back -> leveldb-only (writes are refused while it runs)');
+    expect(item[1]).toBe('    refused while it runs)');
+    const prose = at70('error TRANSITION_REFUSED: dual-write enable is not allowed in json-only and more words to wrap');
+    expect(prose[1]?.startsWith('    ')).toBe(true);
+    expect(prose[1]?.startsWith('     ')).toBe(false);
+    for (const rows of [value, item, prose]) for (const row of rows) expect(row.length).toBeLessThanOrEqual(70);
+    // A label so wide it would leave its value no room goes on at a third of the width.
+    expect(continuationIndent(`${'x'.repeat(40)}   ${'word '.repeat(12)}`, 60)).toBe(' '.repeat(20));
+  });
+
   it('wraps for a terminal only', () => {
     const long = `file: /a/${'x'.repeat(100)}/bscmainnet.json and more words after it`;
     expect(fitToTerminal(long, { isTTY: false, columns: 40 })).toBe(long);
