@@ -81,10 +81,18 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     if (incomplete) ctx.exitCode = 1;
     ctx.out.result(report, () => [
       table(
-        ['from', 'emergency', 'replayed', 'puts', 'deletes', 'time'],
+        ['from', 'emergency', 'keys carried back', 'written to LevelDB', 'deleted', 'time'],
         [[report.from, report.emergency ? 'yes' : 'no', report.replayed, report.puts, report.deletes, `${report.durationMs}ms`]],
         p,
       ),
+      // The plan counted before the rollback paused the writers; the keys LevelDB held as JSON does needed no write.
+      ...(report.replayed > 0
+        ? [
+            p.dim(
+              `  of ${report.replayed} key(s) carried back (counted as the writers paused, so more than planned when scripts wrote meanwhile), LevelDB lacked or held otherwise ${report.puts}, ${dryRun ? 'which it would write' : 'written now'}; it held the rest as JSON does`,
+            ),
+          ]
+        : []),
       `LevelDB digest ${report.leveldbDigest}`,
       // Records JSON no longer holds leave LevelDB: named, so a record dropped by mistake is seen before (--dry-run) or after.
       ...(report.deletedKeys?.length
