@@ -39,14 +39,19 @@ export function objectOf(entries: ReadonlyArray<readonly [string, unknown]>): Re
   return out;
 }
 
-export const jsonValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    jsonLeaf,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.array(fc.tuple(trickyKey, tie('value')), { maxLength: 5 }).map(objectOf),
-  ),
-})).value;
+/** Values nesting `leaf` in arrays and objects (tricky keys), a few levels deep. */
+export function nestedValue(leaf: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  return fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.array(fc.tuple(trickyKey, tie('value')), { maxLength: 5 }).map(objectOf),
+    ),
+  })).value;
+}
+
+export const jsonValue: fc.Arbitrary<unknown> = nestedValue(jsonLeaf);
 
 /** A number literal as JSON text may write it: any size, fractions, exponents, -0. */
 export const numberLiteral: fc.Arbitrary<string> = fc.oneof(

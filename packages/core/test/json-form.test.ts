@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inJsonForm, JsonNumber, parseLossless, stringifyLossless } from '../src/index.js';
-import { jsonLeaf, objectOf, trickyKey } from './arbitraries.js';
+import { jsonLeaf, nestedValue } from './arbitraries.js';
 
 const readBack = (value: unknown): unknown => parseLossless(stringifyLossless(value));
 
@@ -36,14 +36,7 @@ const scriptLeaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom('5', '-0', '1.0', '0.5', '1e21', '12345678901234567890').map((text) => new JsonNumber(text)),
 );
 
-const scriptValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    scriptLeaf,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.array(fc.tuple(trickyKey, tie('value')), { maxLength: 5 }).map(objectOf),
-  ),
-})).value;
+const scriptValue = nestedValue(scriptLeaf);
 
 describe('inJsonForm', () => {
   it('gives what a print and a parse give, and hands back the value itself only when that is equal to it', () => {
