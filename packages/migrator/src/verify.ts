@@ -28,7 +28,10 @@ import { unreadableCollector, unreadableJsonError } from './unreadable.js';
 import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline, type UnlistedKeys } from './written-since.js';
 
 
-/** How many differences a comparison lists unless told otherwise (`maxDetails`): bounded memory on a store of any size. */
+/**
+ * How many differences a comparison lists unless told otherwise (`maxDetails`): their records are not
+ * held past it (the keys of those past it are, to settle writes made while it read: keys only).
+ */
 export const DEFAULT_MAX_DETAILS = 1000;
 
 export interface CompareOptions {

@@ -36,8 +36,8 @@ export async function keysWrittenSince(journal: Journal, seq: number): Promise<S
 
 /**
  * `comparison` with only the listed differences `keep` keeps, each kind's count less those it took
- * out. A difference past the lists' cap (`truncated`) is not listed, so it cannot be told apart: it
- * stays counted, and the comparison unequal.
+ * out and less `unlistedAway` (those past the lists' cap the caller took out by key). A difference
+ * past the cap that no key tells apart stays counted, and the comparison unequal.
  */
 function keepListed(
   comparison: SideComparison,
@@ -46,15 +46,16 @@ function keepListed(
     onlyRight: (entry: StoreEntry) => boolean;
     differing: (diff: RecordDifference) => boolean;
   },
+  unlistedAway: Readonly<Record<keyof SideComparison['counts'], number>> = { onlyLeft: 0, onlyRight: 0, differing: 0 },
 ): SideComparison {
   const onlyLeft = comparison.onlyLeft.filter(keep.onlyLeft);
   const onlyRight = comparison.onlyRight.filter(keep.onlyRight);
   const differing = comparison.differing.filter(keep.differing);
   const { counts } = comparison;
   const kept = {
-    onlyLeft: counts.onlyLeft - (comparison.onlyLeft.length - onlyLeft.length),
-    onlyRight: counts.onlyRight - (comparison.onlyRight.length - onlyRight.length),
-    differing: counts.differing - (comparison.differing.length - differing.length),
+    onlyLeft: counts.onlyLeft - (comparison.onlyLeft.length - onlyLeft.length) - unlistedAway.onlyLeft,
+    onlyRight: counts.onlyRight - (comparison.onlyRight.length - onlyRight.length) - unlistedAway.onlyRight,
+    differing: counts.differing - (comparison.differing.length - differing.length) - unlistedAway.differing,
   };
   const equal = kept.onlyLeft + kept.onlyRight + kept.differing === 0 && comparison.unreadable.every((u) => u.known);
   return { ...comparison, equal, onlyLeft, onlyRight, differing, counts: kept };
@@ -85,14 +86,13 @@ export async function settleWrittenSince(
     moved.add(entry.key);
     return false;
   };
-  const settled = keepListed(comparison, { onlyLeft: keep, onlyRight: keep, differing: keep });
-  if (unlisted !== undefined) {
-    for (const kind of ['onlyLeft', 'onlyRight', 'differing'] as const) {
-      const away = unlisted[kind].filter((key) => !keep({ key })).length;
-      settled.counts = { ...settled.counts, [kind]: settled.counts[kind] - away };
-    }
-    settled.equal = settled.counts.onlyLeft + settled.counts.onlyRight + settled.counts.differing === 0 && settled.unreadable.every((u) => u.known);
-  }
+  // Counted past the lists, each such key is taken off its kind's count as a listed one is.
+  const away = (keys: readonly string[] | undefined): number => (keys ?? []).filter((key) => !keep({ key })).length;
+  const settled = keepListed(
+    comparison,
+    { onlyLeft: keep, onlyRight: keep, differing: keep },
+    { onlyLeft: away(unlisted?.onlyLeft), onlyRight: away(unlisted?.onlyRight), differing: away(unlisted?.differing) },
+  );
   const pending = [...new Set([...(comparison.pending ?? []), ...moved])].sort(compareKeys);
   return { ...settled, pending };
 }
