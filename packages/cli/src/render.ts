@@ -156,6 +156,7 @@ export function renderComparison(
     writtenSinceCutover?: readonly string[];
     writtenElsewhere?: readonly string[];
     pending?: readonly string[];
+    awaitingCopy?: { differing: number; onlyRight: number; keys: readonly string[] };
   },
   paint: Palette,
   limit: number,
@@ -214,10 +215,14 @@ export function renderComparison(
   // Before the copy, a record only in LevelDB awaits it: listed, not marked as a failure.
   const onlyLeftLabel = copyPending ? paint.yellow('awaits the copy'.padEnd(16)) : paint.red(`only in ${left}`.padEnd(16));
   for (const entry of comparison.onlyLeft) if (shown++ < limit) lines.push(`  ${onlyLeftLabel} ${entry.key}`);
-  for (const entry of comparison.onlyRight) if (shown++ < limit) lines.push(`  ${paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
+  // A record JSON holds as an earlier cycle left it (no write since dual-write enable) awaits it too.
+  const awaiting = new Set(copyPending ? (comparison.awaitingCopy?.keys ?? []) : []);
+  const awaitingLabel = paint.yellow('awaits the copy'.padEnd(16));
+  for (const entry of comparison.onlyRight)
+    if (shown++ < limit) lines.push(`  ${awaiting.has(entry.key) ? awaitingLabel : paint.red(`only in ${right}`.padEnd(16))} ${entry.key}`);
   for (const diff of comparison.differing) {
     if (shown++ >= limit) continue;
-    lines.push(`  ${paint.yellow('differs'.padEnd(16))} ${diff.key}`);
+    lines.push(`  ${awaiting.has(diff.key) ? awaitingLabel : paint.yellow('differs'.padEnd(16))} ${diff.key}`);
     for (const field of diff.fields) lines.push(...fieldLines(field, [left, right]));
   }
   // The lists stop at the comparison's cap; the counts never do.
@@ -232,15 +237,22 @@ export function renderComparison(
     );
   else if (total > shown) lines.push(paint.dim(`  ... ${total - shown} more differences (--json lists all)`));
   const equal = comparison.equal && unknown === 0;
-  const onlyAwaitingCopy = copyPending !== undefined && !equal && unknown === 0 && counts.onlyRight === 0 && counts.differing === 0;
+  const stale = copyPending !== undefined ? (comparison.awaitingCopy ?? { differing: 0, onlyRight: 0 }) : { differing: 0, onlyRight: 0 };
+  const onlyAwaitingCopy =
+    copyPending !== undefined && !equal && unknown === 0 && counts.onlyRight === stale.onlyRight && counts.differing === stale.differing;
   if (onlyAwaitingCopy) {
-    const held = comparison.right.count;
+    const held = comparison.right.count - stale.differing - stale.onlyRight;
+    const older = stale.differing + stale.onlyRight;
+    const waiting = `${[
+      ...(counts.onlyLeft > 0 || older === 0 ? [`${counts.onlyLeft} record(s) are only in ${left}`] : []),
+      ...(older > 0 ? [`${older} in ${right} are as an earlier cycle left them`] : []),
+    ].join(' and ')} until it does`;
     lines.push(
-      verdict(true, paint, `consistent so far: ${held > 0 ? `the ${held} record(s) both sides hold are equal` : `${right} holds no record yet`}`, ''),
+      verdict(true, paint, `consistent so far: ${held > 0 ? `the ${held}${older > 0 ? ' other' : ''} record(s) both sides hold are equal` : `${right} holds no record yet`}`, ''),
       paint.yellow(
         copyPending === 'not-run'
-          ? `  the bulk copy has not run yet: ${counts.onlyLeft} record(s) are only in ${left} until it does; run \`deploystate migrate\``
-          : `  the bulk copy has not completed: ${counts.onlyLeft} record(s) are only in ${left} until it does; run \`deploystate migrate --resume\``,
+          ? `  the bulk copy has not run yet: ${waiting}; run \`deploystate migrate\``
+          : `  the bulk copy has not completed: ${waiting}; run \`deploystate migrate --resume\``,
       ),
     );
     return lines;

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { withLock } from '@deploystate/backend-json/lock';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
+import type { DeploymentRecord } from '@deploystate/core';
+import { createStateStore } from '@deploystate/migrator';
 import type { Ajv, ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 
@@ -286,4 +288,15 @@ export async function rollbackBehindWrite(dir: string): Promise<{ rollback: Chil
       await writer;
     },
   };
+}
+
+/** One put through createStateStore() in the project at `cwd`, as a deploy script makes it (its store closed after). */
+export async function putThroughStore(cwd: string, record: DeploymentRecord): Promise<void> {
+  const store = createStateStore({ cwd, env: {} });
+  await store.open();
+  try {
+    await store.put(record);
+  } finally {
+    await store.close();
+  }
 }

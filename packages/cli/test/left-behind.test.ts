@@ -4,24 +4,14 @@
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sampleRecord, type DeploymentRecord } from '@deploystate/core';
-import { createStateStore } from '@deploystate/migrator';
-import { deploystate, sampleAt, useSample } from './helpers.js';
+import { sampleRecord } from '@deploystate/core';
+import { deploystate, putThroughStore, sampleAt, useSample } from './helpers.js';
 import { TmuxPane } from './tmux.js';
 
 const COLUMNS = 70;
 const fixture = useSample('deploystate-cli-left-behind-', { demo: false });
 let a = '';
 
-async function putThroughStore(cwd: string, record: DeploymentRecord): Promise<void> {
-  const store = createStateStore({ cwd, env: {} });
-  await store.open();
-  try {
-    await store.put(record);
-  } finally {
-    await store.close();
-  }
-}
 
 /** The lines `args` prints in a 70-column terminal, and its exit code. */
 async function inPane(args: string[]): Promise<{ code: number; lines: string[] }> {

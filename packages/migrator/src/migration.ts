@@ -205,7 +205,15 @@ export class Migration {
       // In json-only, LevelDB stays as the cut-over left it: what deploy scripts wrote since is no difference (as verify counts it).
       const state = await this.state();
       const sinceCutover = options.sinceCutover ?? (state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined);
-      return compareSides(ctx, { ...options, writtenSince: await quietPoint(ctx, 'compare'), ...(sinceCutover !== undefined && { sinceCutover }) });
+      // Before the copy has completed, a record no write since dual-write enable touched is the copy's to make equal.
+      const copyPendingSince =
+        state.phase === 'dual-write' && state.copy?.completedAt === undefined && state.dualWriteSinceSeq !== null ? state.dualWriteSinceSeq : undefined;
+      return compareSides(ctx, {
+        ...options,
+        writtenSince: await quietPoint(ctx, 'compare'),
+        ...(sinceCutover !== undefined && { sinceCutover }),
+        ...(copyPendingSince !== undefined && { copyPendingSince }),
+      });
     });
   }
 

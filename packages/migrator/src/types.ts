@@ -308,6 +308,13 @@ export interface SideComparison extends StoreComparison {
    * what it held at the cut-over: never differences.
    */
   writtenElsewhere?: string[];
+  /**
+   * dual-write before the copy has completed: differences on keys not written since dual-write
+   * was enabled (JSON as an earlier cycle left it, or no record yet), which the copy overwrites or
+   * removes: counted by kind, and the listed ones' keys. Differences on keys written since are the
+   * write consistency the runbook checks.
+   */
+  awaitingCopy?: { differing: number; onlyRight: number; keys: string[] };
 }
 
 export interface VerifyReport {

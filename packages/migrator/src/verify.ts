@@ -25,7 +25,7 @@ import { openJsonFirstWrites } from './interrupted-writes.js';
 import { pendingKeys } from './outbox-status.js';
 import type { SideComparison, VerifyEvidence, VerifyReport } from './types.js';
 import { unreadableCollector, unreadableJsonError } from './unreadable.js';
-import { explainWrittenSinceCutover, settleWrittenSince, type CutoverBaseline, type UnlistedKeys } from './written-since.js';
+import { explainWrittenSinceCutover, keysWrittenSince, settleWrittenSince, type CutoverBaseline, type UnlistedKeys } from './written-since.js';
 
 
 /**
@@ -44,6 +44,8 @@ export interface CompareOptions {
   writtenSince?: number;
   /** json-only: the journal seq of the cut-over's verify; writes since that JSON holds as written are no differences. */
   sinceCutover?: number;
+  /** dual-write before the copy has completed: the journal seq of dual-write enable (see SideComparison.awaitingCopy). */
+  copyPendingSince?: number;
 }
 
 /** How both stores are compared: each side's unreadable entries go to its callback. */
@@ -76,10 +78,11 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   // The keys of differences past maxDetails, kept so a write since the quiet point among them is
   // pending as a listed one is (settleWrittenSince): the verdict never depends on the lists' length.
   const unlisted: UnlistedKeys = { onlyLeft: [], onlyRight: [], differing: [] };
+  const keepUnlisted = options.writtenSince !== undefined || options.copyPendingSince !== undefined;
   const comparison = await compare(leveldb, json, { left: left.onInvalid, right: right.onInvalid }, {
     exclude: pending.length === 0 ? skip : new Set([...skip, ...pending]),
     maxDetails: options.maxDetails ?? DEFAULT_MAX_DETAILS,
-    ...(options.writtenSince !== undefined && { onUnlisted: (kind, key) => unlisted[kind].push(key) }),
+    ...(keepUnlisted && { onUnlisted: (kind, key) => unlisted[kind].push(key) }),
   });
   const unreadable = [...left.entries, ...right.entries];
   // Pending keys were left out of the comparison as exclusions are, but are listed as pending:
@@ -88,7 +91,31 @@ async function compareWith(ctx: MigrationContext, options: CompareOptions, compa
   const excluded = pending.length === 0 ? comparison.excluded : comparison.excluded.filter((key) => !pendingSet.has(key));
   // A value nobody can read is not equal to anything, until the state says it stays behind.
   const result = { ...comparison, excluded, equal: comparison.equal && unreadable.every((u) => u.known), unreadable, pending };
-  return options.writtenSince === undefined ? result : settleWrittenSince(ctx, result, options.writtenSince, unlisted);
+  const settled = options.writtenSince === undefined ? result : await settleWrittenSince(ctx, result, options.writtenSince, unlisted);
+  return options.copyPendingSince === undefined ? settled : { ...settled, awaitingCopy: await awaitingCopy(ctx, settled, unlisted, options.copyPendingSince) };
+}
+
+/**
+ * Before the copy has completed: the differences (listed, and past the lists by key) on keys no
+ * write since dual-write enable touched. JSON holds them as an earlier cycle left it, or not at all;
+ * the copy makes them LevelDB's. Keys settled as pending are not differences any more.
+ */
+async function awaitingCopy(
+  ctx: MigrationContext,
+  comparison: SideComparison,
+  unlisted: UnlistedKeys,
+  since: number,
+): Promise<NonNullable<SideComparison['awaitingCopy']>> {
+  const written = await keysWrittenSince(ctx.journal, since);
+  const pending = new Set(comparison.pending ?? []);
+  const stale = (key: string): boolean => !written.has(key) && !pending.has(key);
+  const differing = comparison.differing.map((d) => d.key).filter(stale);
+  const onlyRight = comparison.onlyRight.map((e) => e.key).filter(stale);
+  return {
+    differing: differing.length + unlisted.differing.filter(stale).length,
+    onlyRight: onlyRight.length + unlisted.onlyRight.filter(stale).length,
+    keys: [...differing, ...onlyRight].sort(compareKeys),
+  };
 }
 
 /**

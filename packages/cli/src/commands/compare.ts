@@ -66,10 +66,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     async (migration) => [await migration.compare(maxDetails === undefined ? {} : { maxDetails }), await migration.status()] as const,
   );
   // In dual-write before the bulk copy has completed, records only in LevelDB are the copy's work
-  // still to do (the runbook checks write consistency here): only a record that differs, or one
-  // only JSON has, is inconsistent.
+  // still to do (the runbook checks write consistency here), and so is a record no write since
+  // dual-write enable touched that JSON holds otherwise (as an earlier cycle left it): only a write
+  // made in dual-write that the sides disagree on is inconsistent.
   const copyPending = status.phase === 'dual-write' && status.state.copy?.completedAt === undefined;
-  const consistent = copyPending ? comparison.counts.differing === 0 && comparison.counts.onlyRight === 0 : comparison.equal;
+  const awaiting = comparison.awaitingCopy ?? { differing: 0, onlyRight: 0, keys: [] };
+  const consistent = copyPending
+    ? comparison.counts.differing - awaiting.differing === 0 && comparison.counts.onlyRight - awaiting.onlyRight === 0
+    : comparison.equal;
   // An unknown unreadable entry already makes the migrator's `equal` false; checked here too, so
   // the exit code never depends on that detail staying as it is.
   if (!consistent || unknownUnreadable(comparison).length > 0)
@@ -79,7 +83,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   const copyStarted = status.state.copy !== null;
   // Consistent here (a failure was thrown above): the only differences are the copy's work to do.
   ctx.out.result(
-    { ...comparisonDocument(comparison), ...(copyPending && { copyPending: comparison.counts.onlyLeft, copyStarted }) },
+    {
+      ...comparisonDocument(comparison),
+      ...(copyPending && { copyPending: comparison.counts.onlyLeft + awaiting.differing + awaiting.onlyRight, copyStarted }),
+    },
     () =>
       renderComparison(comparison, ctx.out.paint, limit, {
         locations: sideLocations(ctx),
