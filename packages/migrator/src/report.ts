@@ -34,25 +34,38 @@ const RUNBOOK_PHASES: Array<{ name: string; commands: string[] }> = [
   { name: 'Phase 5 (Cutover)', commands: ['cutover'] },
 ];
 
-/** From the last `dual-write enable` that succeeded to the start of the first copy after it; undefined before a copy. */
+/**
+ * The timings of this attempt at the migration: from the last `dual-write enable` that succeeded
+ * (every one, before any), and how many attempts before it a rollback or disable ended. After
+ * several cycles the report's phases and total are this attempt's, not sums over all of them.
+ */
+function thisAttempt(timings: readonly PhaseTiming[]): { timings: PhaseTiming[]; earlier: number } {
+  const enables = timings.filter((t) => t.phase === 'dual-write enable' && t.status === 'done');
+  const last = enables.at(-1);
+  if (last === undefined) return { timings: [...timings], earlier: 0 };
+  const from = Date.parse(last.startedAt);
+  return { timings: timings.filter((t) => Date.parse(t.startedAt) >= from), earlier: enables.length - 1 };
+}
+
+/** From this attempt's `dual-write enable` to the start of the first copy after it; undefined before a copy. */
 function dualWriteSpan(timings: readonly PhaseTiming[]): number | undefined {
-  const enable = timings.filter((t) => t.phase === 'dual-write enable' && t.status === 'done').at(-1);
+  const enable = timings.find((t) => t.phase === 'dual-write enable' && t.status === 'done');
   if (enable === undefined) return undefined;
   const from = Date.parse(enable.startedAt);
   const copy = timings.find((t) => t.phase === 'migrate' && Date.parse(t.startedAt) >= from);
   return copy === undefined ? undefined : Date.parse(copy.startedAt) - from;
 }
 
-function phaseLines(state: MigrationStateFile, analysis: { durationMs: number } | null): PhaseLine[] {
+function phaseLines(state: MigrationStateFile, attempt: readonly PhaseTiming[], analysis: { durationMs: number } | null): PhaseLine[] {
   const reached = PHASE_REACHED[state.phase] ?? 0;
   return RUNBOOK_PHASES.map(({ name, commands }, index) => {
     if (commands[0] === 'analyze') return { phase: name, status: analysis ? 'done' : 'pending', durationMs: analysis?.durationMs ?? 0 };
-    const timings = state.timings.filter((t: PhaseTiming) => commands.includes(t.phase));
+    const timings = attempt.filter((t: PhaseTiming) => commands.includes(t.phase));
     const done = timings.some((t) => t.status === 'done');
     const failedOnly = timings.length > 0 && !done;
     // Dual-write is a stretch of time, not a command: from its enable to the copy that ends it
     // (Phase 3), as the runbook's estimate counts it; its enable alone took milliseconds.
-    const span = commands[0] === 'dual-write enable' ? dualWriteSpan(state.timings) : undefined;
+    const span = commands[0] === 'dual-write enable' ? dualWriteSpan(attempt) : undefined;
     const durationMs = span ?? timings.reduce((sum, t) => sum + t.durationMs, 0);
     // The committed phase is past this step: it was done, if not timed here.
     if (!done && index + 1 <= reached && index >= 1) return { phase: name, status: 'done', durationMs, timedElsewhere: true };
@@ -212,9 +225,10 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
       : state.phase === 'leveldb-only' && state.rollback?.completedAt
         ? 'ROLLED BACK'
         : 'IN PROGRESS';
-  const phases = phaseLines(state, analysis);
-  const starts = state.timings.map((t) => Date.parse(t.startedAt));
-  const ends = state.timings.map((t) => Date.parse(t.endedAt));
+  const attempt = thisAttempt(state.timings);
+  const phases = phaseLines(state, attempt.timings, analysis);
+  const starts = attempt.timings.map((t) => Date.parse(t.startedAt));
+  const ends = attempt.timings.map((t) => Date.parse(t.endedAt));
   const totalMs = starts.length ? Math.max(...ends) - Math.min(...starts) : 0;
   // After a cut-over: every record LevelDB held at the switch (recorded then, under the fence) is in
   // JSON, as the cut-over re-checked. The counts of its verify, read while scripts wrote, are not
@@ -250,6 +264,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     ],
     phase: state.phase,
     totalDurationMs: totalMs,
+    earlierAttempts: attempt.earlier,
     dataIntegrity: {
       digestsEqual,
       // A clean cut-over gate: equal on both sides at the switch, also where writes made during its
@@ -294,7 +309,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
     '## Executive Summary',
     `- Migration Status: ${status}`,
     `- Current phase: ${state.phase}`,
-    `- Total Duration: ${fmtMs(totalMs)}`,
+    `- Total Duration: ${fmtMs(totalMs)}${attempt.earlier > 0 ? ` (this attempt, from its dual-write enable; ${attempt.earlier} earlier attempt(s) ended in a rollback or disable and are not counted)` : ''}`,
     `- Data Integrity: ${integrityLine(cut, digestsEqual)}`,
     `- System Availability: ${availability === null ? `${NOTHING_MEASURED}: no journalled writes` : `${pct(availability)} of ${total} journalled write(s)`}`,
     '',

@@ -66,6 +66,28 @@ describe('analysis and the demo', () => {
     expect(report.markdown).toContain('Phase 2 (Dual-Write): done - 2.0 h');
   });
 
+  // After several cycles (each ended by a rollback), Phases 3-5 summed every cycle's commands and
+  // the total ran from the first enable ever, while Phase 2 was the last cycle's: one scope now.
+  it('after earlier attempts, times this attempt only (from its dual-write enable) and says how many came before', async () => {
+    const dir = tempDir();
+    await runDemo(dir);
+    const stateFile = join(dir, '.deploystate', 'state.json');
+    const recorded = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown> & {
+      timings: Array<{ phase: string; status: string; startedAt: string; endedAt: string; durationMs: number }>;
+    };
+    const dayBefore = (iso: string): string => new Date(Date.parse(iso) - 86_400_000).toISOString();
+    const earlier = recorded.timings
+      .filter((t) => ['dual-write enable', 'migrate', 'verify'].includes(t.phase))
+      .map((t) => ({ ...t, startedAt: dayBefore(t.startedAt), endedAt: dayBefore(t.endedAt), durationMs: 99_000 }));
+    await writeFile(stateFile, `${JSON.stringify({ ...recorded, timings: [...earlier, ...recorded.timings] }, null, 2)}\n`);
+    const report = await (await Migration.open({ cwd: dir })).report();
+    const line = (phase: string): string => report.markdown.split('\n').find((l) => l.startsWith(`- ${phase}:`)) ?? '';
+    expect(line('Phase 3 (Data Migration)')).not.toMatch(/min|99\.0 s/);
+    expect(report.markdown).toMatch(/Total Duration: .*\(this attempt, from its dual-write enable; 1 earlier attempt\(s\) ended in a rollback or disable and are not counted\)/);
+    expect(report.json.earlierAttempts).toBe(1);
+    expect(report.json.totalDurationMs as number).toBeLessThan(86_400_000);
+  });
+
   it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
     const phases: string[] = [];
     const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
