@@ -44,6 +44,7 @@ export async function finishCopy(run: CopyRun): Promise<CopyReport> {
         // Records the run found already equal: with `copied`, what the JSON side holds after it (so a
         // no-op re-run reads "0 copied, 28 already equal", not "0 records").
         unchanged: (previous?.unchanged ?? 0) + report.unchanged,
+        skippedNewer: (previous?.skippedNewer ?? 0) + report.skippedNewer.length,
       };
       pushTiming(
         s,

@@ -90,6 +90,8 @@ export interface MigrationStateFile {
     copied?: number;
     /** Records the copy found already equal in JSON (left as they were). */
     unchanged?: number;
+    /** Records a deploy script wrote after the copy's snapshot: JSON's newer value kept (copied + unchanged + skipped is what it read). */
+    skippedNewer?: number;
   } | null;
   lastVerify: VerifyEvidence | null;
   /** Finding codes/keys the operator acknowledged for cut-over. */

@@ -169,6 +169,10 @@ describe('the copy reads a snapshot while a deploy script writes', () => {
     // Each record the copy read is counted once: the keys it skipped were also counted unchanged
     // (the walk's `migrate` table: 28 copied, 50 unchanged, 10 skipped, of 78 records).
     expect(report.copied + report.unchanged + report.skippedNewer.length).toBe(80);
+    // The state records all three, so status's copy line adds up as the copy's own table does.
+    const recordedCopy = JSON.parse(readFileSync(stateFiles(resolvePaths({ cwd: dir })).state, 'utf8')).copy as { copied: number; unchanged: number; skippedNewer: number };
+    expect(recordedCopy.copied + recordedCopy.unchanged + recordedCopy.skippedNewer).toBe(report.copied + report.unchanged + report.skippedNewer.length);
+    expect(recordedCopy.skippedNewer).toBe(rewritten.length);
 
     const { leveldb, json } = await timestamps(dir, 97);
     for (const [name, timestamp] of lastAcked(writer.acks())) {

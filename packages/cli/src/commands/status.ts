@@ -96,9 +96,10 @@ function cutOffLines(writes: MigrationStatus['cutOffWrites'], p: Context['out'][
 }
 
 /** What the last copy did, true after a no-op re-run too ("0 copied, 28 already equal"). */
-function copyCounts(copy: { copied?: number; unchanged?: number }): string {
+function copyCounts(copy: { copied?: number; unchanged?: number; skippedNewer?: number }): string {
   if (copy.unchanged === undefined) return `${copy.copied ?? '?'} records copied`;
-  return `${copy.copied ?? 0} copied, ${copy.unchanged} already equal`;
+  const newer = copy.skippedNewer ? `, ${copy.skippedNewer} kept as a script wrote them since` : '';
+  return `${copy.copied ?? 0} copied, ${copy.unchanged} already equal${newer}`;
 }
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
