@@ -193,7 +193,10 @@ export function renderComparison(
   if (pending.length > 0)
     lines.push(
       paint.dim(
-        `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${listed(pending, limit)}`,
+        // json-only (the comparison lists writes since the cut-over): no gate writes LevelDB any more.
+        comparison.writtenSinceCutover !== undefined
+          ? `pending (written while it read; not a difference): ${listed(pending, limit)}`
+          : `pending (written while it read, or not yet on both sides; the next gate completes it; not a difference): ${listed(pending, limit)}`,
       ),
     );
   lines.push(...renderUnreadable(unreadable, paint, limit, locations));
@@ -262,7 +265,7 @@ export function renderComparison(
       equal,
       paint,
       sinceCutover.length + elsewhere.length > 0
-        ? `stores agree but for ${sinceCutover.length + elsewhere.length} write(s) since the cut-over (${comparison.right.count} records in ${right})`
+        ? `stores agree but for ${sinceCutover.length + elsewhere.length + pending.length} key(s) written since the cut-over (${comparison.right.count} records in ${right})`
         : pending.length > 0
           ? `stores are identical but for ${pending.length} pending key(s) (${pendingCounts(comparison.left.count, comparison.right.count, left, right)})`
           : `stores are identical (${comparison.left.count} records)`,

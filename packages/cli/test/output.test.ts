@@ -115,6 +115,18 @@ describe('a comparison with pending keys', () => {
     expect(comparisonDocument(comparison)).toMatchObject({ excluded: ['56-Old'], pending: ['97-Busy'] });
   });
 
+  // In json-only no gate writes LevelDB: "the next gate completes it" sent the operator waiting for
+  // nothing, and the verdict counted the writes since the cut-over without the pending ones.
+  it('in json-only, says a pending key was written while it read, and counts it among the writes since the cut-over', async () => {
+    const { renderComparison } = await import('../src/render.js');
+    const side = { count: 30, digest: 'd' };
+    const comparison = { equal: true, left: { count: 28, digest: 'a' }, right: side, onlyLeft: [], onlyRight: [], differing: [], counts: { onlyLeft: 0, onlyRight: 0, differing: 0 }, truncated: false, excluded: [], unreadable: [], pending: ['97-DuringVerify'], writtenSinceCutover: ['56-Deployed'] };
+    const lines = renderComparison(comparison, palette(false), 20);
+    expect(lines).toContain('pending (written while it read; not a difference): 97-DuringVerify');
+    expect(lines.some((line) => line.includes('stores agree but for 2 key(s) written since the cut-over'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('the next gate completes it');
+  });
+
   // A key written while verify read counts on the side that held it then. The verdict said the
   // pending keys were "left out of the counts (77 records each)" while a walk of the runbook with a
   // deploy script running showed both digests different and 77 on each side, the pending ones included.
