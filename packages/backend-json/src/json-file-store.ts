@@ -12,6 +12,7 @@ import {
   assertDeploymentRecord,
   canonicalDigest,
   checkRecord,
+  cloneRecord,
   inJsonForm,
   compareKeys,
   gitAtWork,
@@ -27,7 +28,6 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { copyData } from './copy.js';
 import { backupDirFor, listBackupFiles, restoreStateFile, type RestoreOptions, type RestoreResult } from './backups.js';
 import { openDeploymentsFolder, prepareStateDir, stateFilesIn } from './deployments-folder.js';
 import { isFileContentProblem, stateFileProblem } from './file-format.js';
@@ -284,7 +284,7 @@ export class JsonFileStore extends AbstractStateStore {
 
   private recordIn(loaded: LoadedFile, contractName: string): DeploymentRecord | null {
     const record = loaded.model?.records.get(contractName);
-    if (record) return copyData(record);
+    if (record) return cloneRecord(record);
     if (loaded.model?.invalid.has(contractName)) throw this.invalidError(loaded, contractName);
     return null;
   }
@@ -321,7 +321,7 @@ export class JsonFileStore extends AbstractStateStore {
       for (const name of JsonFileStore.sortedNames(loaded)) {
         const record = model.records.get(name);
         if (record) {
-          yield { key: `${chainId}-${name}`, record: copyData(record) };
+          yield { key: `${chainId}-${name}`, record: cloneRecord(record) };
           continue;
         }
         const invalid = model.invalid.get(name);
@@ -345,7 +345,7 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   private async putIn(chainId: number, contractName: string, record: DeploymentRecord): Promise<void> {
-    const copy = copyData(record);
+    const copy = cloneRecord(record);
     await this.enqueue(chainId, (work) => setEntry(work, contractName, copy));
   }
 
@@ -370,7 +370,7 @@ export class JsonFileStore extends AbstractStateStore {
     for (const { chainId, contractName, record } of entries) {
       let chain = byChain.get(chainId);
       if (!chain) byChain.set(chainId, (chain = new Map()));
-      chain.set(contractName, copyData(record));
+      chain.set(contractName, cloneRecord(record));
     }
     // Files are written one by one; reading them all first refuses a batch that touches an
     // unreadable file before any other file is written.
@@ -469,7 +469,7 @@ export class JsonFileStore extends AbstractStateStore {
     assertChainId(chainId);
     const plan = entries.map(({ contractName, next, expected }) => {
       recordKey(chainId, contractName);
-      const record = next === null ? null : copyData(next.record);
+      const record = next === null ? null : cloneRecord(next.record);
       if (record !== null && (record.chainId !== chainId || record.contractName !== contractName)) {
         throw new StateError(ErrorCodes.INVALID_ARGUMENT, `swap of ${chainId}-${contractName} was given the record ${record.chainId}-${record.contractName}`, {
           key: `${chainId}-${contractName}`,
@@ -485,7 +485,7 @@ export class JsonFileStore extends AbstractStateStore {
       const previous = new Map<string, DeploymentRecord | null>();
       const swapped = plan.map(({ name, record, wanted }) => {
         const held = work.records.get(name) ?? null;
-        if (!previous.has(name)) previous.set(name, held === null ? null : copyData(held));
+        if (!previous.has(name)) previous.set(name, held === null ? null : cloneRecord(held));
         if (wanted !== undefined && (held === null ? null : canonicalDigest(held)) !== wanted) return false;
         // The first set refuses a file with entries that are not records before anything is set (setEntry).
         setEntry(work, name, record);
@@ -525,7 +525,7 @@ export class JsonFileStore extends AbstractStateStore {
           );
         }
         // As a put holds it (checkRecord): as every reader gets it back.
-        next.set(record.contractName, copyData(inJsonForm(record)));
+        next.set(record.contractName, cloneRecord(inJsonForm(record)));
       });
       const { value, outcome: { leftAs: _leftAs, ...outcome } } = await this.enqueue(chainId, (work) => {
         const removed = [...work.records.keys(), ...work.invalid].filter((name) => !next.has(name));

@@ -4,7 +4,7 @@ import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
 import { JsonFileStore } from '../src/index.js';
-import { copyData } from '../src/copy.js';
+import { cloneRecord } from '@deploystate/core';
 
 /** One record both read-path tests store and read back. */
 const vault = {
@@ -20,7 +20,7 @@ describe('the read path', () => {
   it('copies every object in a record, an own __proto__ and a null-prototype object included', () => {
     const source = JSON.parse('{"__proto__": {"deep": [1]}, "args": [{"nested": {"n": 1}}], "name": "x"}') as Record<string, unknown>;
     source.bare = Object.assign(Object.create(null) as Record<string, unknown>, { inner: { v: 1 } });
-    const copy = copyData(source);
+    const copy = cloneRecord(source);
     expect(copy).toEqual(source);
     const own = (o: object): unknown => Object.getOwnPropertyDescriptor(o, '__proto__')?.value;
     expect(own(copy)).toEqual({ deep: [1] });

@@ -161,11 +161,11 @@ describe('per-record render cache', () => {
 
 describe('record copies', () => {
   it('copy JSON-shaped data deeply, keep bigints and an own __proto__ key as data', async () => {
-    const { copyData } = await import('../src/copy.js');
+    const { cloneRecord } = await import('@deploystate/core');
     const source = JSON.parse('{"__proto__": {"polluted": true}, "list": [1, {"a": [2]}]}') as Record<string, unknown>;
     source.big = 2n ** 80n;
     source.when = new Date(5);
-    const copy = copyData(source);
+    const copy = cloneRecord(source);
     expect(copy).toEqual(source);
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
     expect(Object.hasOwn(copy, '__proto__')).toBe(true);

@@ -144,18 +144,29 @@ export function isProcessAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-/** Linux: the state letter of /proc/<pid>/stat (R, S, D, T, t, Z, X...); undefined elsewhere or when it cannot be read. */
-export function processStateLetter(pid: number): string | undefined {
+/**
+ * The fields of a /proc/<pid>/stat line from the third on (`[state, ppid, ...]`: field N is at
+ * N - 3). The command name (field 2) is in parentheses and may hold spaces or parentheses: the
+ * fields follow the last ')'.
+ */
+export function statFieldsAfterName(stat: string): string[] {
+  const end = stat.lastIndexOf(')');
+  return end === -1 ? [] : stat.slice(end + 2).split(' ');
+}
+
+/** Linux: /proc/<pid>/stat's fields from the third on (statFieldsAfterName); undefined elsewhere or when it cannot be read. */
+export function procStatFields(pid: number): string[] | undefined {
   if (process.platform !== 'linux') return undefined;
-  let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return statFieldsAfterName(readFileSync(`/proc/${pid}/stat`, 'latin1'));
   } catch {
     return undefined;
   }
-  // The command name (field 2) is in parentheses and may hold spaces or parentheses: the state follows the last ')'.
-  const end = stat.lastIndexOf(')');
-  return end === -1 ? undefined : stat.charAt(end + 2) || undefined;
+}
+
+/** Linux: the state letter of /proc/<pid>/stat (R, S, D, T, t, Z, X...); undefined elsewhere or when it cannot be read. */
+export function processStateLetter(pid: number): string | undefined {
+  return procStatFields(pid)?.[0] || undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 // name another process once the first one dies (pids wrap; a container starts at low pids).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { isProcessAlive } from './errors.js';
+import { isProcessAlive, procStatFields, statFieldsAfterName } from './errors.js';
 
 /** The computed start time is as coarse as the boot time (whole seconds) and the tick (10 ms). */
 const START_SLACK_MS = 1_000;
@@ -11,8 +11,7 @@ let clock: { bootMs: number; msPerTick: number } | null | undefined;
 
 /** Field 22 of a /proc/<pid>/stat: when the process started, in ticks since boot. */
 function startTicks(stat: string): number {
-  // The command name (field 2) is in parentheses and may hold spaces or parentheses: count from the last ')'.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return Number(statFieldsAfterName(stat)[19]);
 }
 
 // The rate /proc counts start times in (USER_HZ): 100 on every architecture Linux runs on today.
@@ -58,13 +57,7 @@ function kernelClock(): { bootMs: number; msPerTick: number } | undefined {
 export function processStartTime(pid: number): number | undefined {
   const kernel = kernelClock();
   if (kernel === undefined) return undefined;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const starttime = startTicks(stat);
+  const starttime = Number(procStatFields(pid)?.[19]);
   return Number.isFinite(starttime) ? kernel.bootMs + starttime * kernel.msPerTick : undefined;
 }
 

@@ -208,19 +208,31 @@ export function setOwnProperty(target: Record<string, unknown>, key: string, val
 
 /**
  * A deep copy, so a caller's later changes never reach a store and a store's never reach a caller.
- * A JsonNumber is immutable and shared; anything that is not JSON-shaped data is structuredClone'd.
+ * Records are JSON-shaped data (plain or null-prototype objects, arrays, strings, numbers, bigints,
+ * JsonNumbers, booleans, null), which a direct walk copies several times faster than structuredClone,
+ * with less garbage; a JsonNumber is immutable and shared; anything else is structuredClone'd.
  */
-export function cloneRecord<T>(record: T): T {
-  if (typeof record !== 'object' || record === null || isJsonNumber(record)) return record;
-  if (Array.isArray(record)) {
-    const out = new Array<unknown>(record.length);
-    for (let i = 0; i < record.length; i++) out[i] = cloneRecord(record[i] as unknown);
+export function cloneRecord<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || isJsonNumber(value)) return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out[i] = typeof item === 'object' && item !== null ? cloneRecord(item) : item;
+    }
     return out as T;
   }
-  const proto: unknown = Object.getPrototypeOf(record);
-  if (proto !== Object.prototype && proto !== null) return structuredClone(record);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record)) setOwnProperty(out, key, cloneRecord((record as Record<string, unknown>)[key]));
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  // A spread copies own data properties as data (`__proto__` included) in one step, about twice as
+  // fast as setting them one by one; then only the values that are objects are copied in depth.
+  const out = (proto === null ? Object.assign(Object.create(null) as object, value) : { ...value }) as Record<string, unknown>;
+  const keys = Object.keys(out);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = out[key];
+    if (typeof item === 'object' && item !== null) setOwnProperty(out, key, cloneRecord(item));
+  }
   return out as T;
 }
 

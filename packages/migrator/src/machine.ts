@@ -116,9 +116,9 @@ function findingsByCode(findings: ReadonlyArray<{ code: string; key?: string; fi
   }
   return [...byCode]
     .map(([code, where]) => {
-      const named = where.filter(Boolean).slice(0, KEYS_NAMED_PER_CODE).join(', ');
-      const more = where.length - Math.min(where.filter(Boolean).length, KEYS_NAMED_PER_CODE);
-      return `${code}${named ? ` ${named}` : ''}${more > 0 ? ` (and ${more} more)` : ''}`;
+      const named = where.filter(Boolean).slice(0, KEYS_NAMED_PER_CODE);
+      const more = where.length - named.length;
+      return `${code}${named.length > 0 ? ` ${named.join(', ')}` : ''}${more > 0 ? ` (and ${more} more)` : ''}`;
     })
     .join('; ');
 }

@@ -4,7 +4,6 @@
 import { readFile } from 'node:fs/promises';
 import { compareKeys, parseLossless, withoutByteOrderMark, type DeploymentRecord } from '@deploystate/core';
 import { JsonFileStore } from '@deploystate/backend-json';
-import { uncachedJsonStore } from '@deploystate/migrator';
 import type { DrillChecks } from './checks.js';
 import { listed, plural, type DrillEnv } from './scenario.js';
 
@@ -123,7 +122,9 @@ async function inventoryCheck(env: DrillEnv, checks: DrillChecks, byChain: Map<n
 }
 
 export async function crossNetworkDrill(env: DrillEnv, checks: DrillChecks): Promise<void> {
-  const json = uncachedJsonStore(env.workspace.deployments, env.registry);
+  // One store that keeps the files it read (stat-checked), as a deploy script's does: the iteration
+  // and every query parse each file once, not once per query.
+  const json = new JsonFileStore({ dir: env.workspace.deployments, registry: env.registry, readOnly: true });
   await json.open();
   try {
     const byChain = new Map<number, DeploymentRecord[]>();
@@ -154,18 +155,11 @@ export async function crossNetworkDrill(env: DrillEnv, checks: DrillChecks): Pro
     await checks.attempt('validator over every state file', () => validatorCheck(env, checks));
     const queried = new Map<string, number[]>();
     await checks.attempt('queries across chains', async () => {
-      // Each query through a store that keeps the files it read (stat-checked), as a deploy script's does: one parse per file, not one per query.
-      const queries = new JsonFileStore({ dir: env.workspace.deployments, registry: env.registry, readOnly: true });
-      await queries.open();
-      try {
-        for (const name of namesToQuery(chainsOf))
-          queried.set(
-            name,
-            (await queries.query({ contractName: name, sortBy: 'chainId' })).map((r) => r.chainId),
-          );
-      } finally {
-        await queries.close();
-      }
+      for (const name of namesToQuery(chainsOf))
+        queried.set(
+          name,
+          (await json.query({ contractName: name, sortBy: 'chainId' })).map((r) => r.chainId),
+        );
       queryCheck(checks, chainsOf, queried);
     });
     spellingCheck(env, checks, byChain);
