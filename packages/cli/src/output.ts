@@ -181,14 +181,34 @@ export function fitToWidth(line: string, width: number): string {
 }
 
 
-/** Text for a stream: on a terminal every line wrapped to its width, elsewhere as it is. */
+/**
+ * Text for a stream: on a terminal every line wrapped to its width, elsewhere as it is, but for a
+ * line that is one command and nothing else (init's `git config` lines): it goes out without its
+ * backticks, so the line pastes as it is (bash would run a backticked command in a substitution).
+ * On a terminal it is wrapped as a quoted command first, each broken row ending in ` \`.
+ */
 export function fitToTerminal(text: string, stream: { isTTY?: boolean; columns?: number }): string {
-  if (stream.isTTY !== true || !stream.columns) return text;
-  const columns = stream.columns;
+  const columns = stream.isTTY === true && stream.columns ? stream.columns : undefined;
+  if (columns === undefined && !text.includes('`')) return text;
   return text
     .split('\n')
-    .flatMap((line) => wrapToWidth(line, columns, continuationIndent(line, columns)))
+    .flatMap((line) => {
+      const rows = columns === undefined ? [line] : wrapToWidth(line, columns, continuationIndent(line, columns));
+      return WHOLE_COMMAND.test(line) ? withoutCommandQuotes(rows) : rows;
+    })
     .join('\n');
+}
+
+/** A line that is one backticked command, indented, with no colour. */
+const WHOLE_COMMAND = /^ *`[^`\u001b]+`$/;
+
+/** The rows of a WHOLE_COMMAND line without its two backticks (the first row's first, the last row's last). */
+function withoutCommandQuotes(rows: string[]): string[] {
+  const out = [...rows];
+  out[0] = (out[0] as string).replace('`', '');
+  const last = out.length - 1;
+  out[last] = (out[last] as string).replace(/`$/, '');
+  return out;
 }
 
 /**

@@ -182,8 +182,16 @@ describe('a command to paste, longer than a row', () => {
     expect(await pane.exitCode()).toBe(0);
     const lines = (await pane.rows()).map((line) => line.trimEnd());
     expect(tooWide(lines)).toEqual([]);
-    for (const start of ['`git config merge.deploystate.name', '`git config merge.deploystate.driver'])
-      await sh('sh', ['-c', pasted(lines, start)], { cwd: dir });
+    // Each command is a line of its own with no backticks (pasted with them, bash ran each in a
+    // command substitution); a row it breaks at ends in ` \\`, so the rows paste as one command.
+    for (const start of ['git config merge.deploystate.name', 'git config merge.deploystate.driver']) {
+      const first = lines.findIndex((line) => line.trimStart().startsWith(start));
+      expect(first, start).toBeGreaterThan(-1);
+      const last = lines.findIndex((line, i) => i >= first && !line.endsWith(' \\'));
+      const rows = lines.slice(first, last + 1).join('\n').trim();
+      expect(rows).not.toContain('`');
+      await sh('bash', ['-c', rows], { cwd: dir });
+    }
     const config = async (key: string): Promise<string> => (await sh('git', ['config', key], { cwd: dir })).stdout.trim();
     expect(await config('merge.deploystate.driver')).toBe('npx deploystate merge-file %O %A %B %P');
     expect(await config('merge.deploystate.name')).toBe('deploystate: merge deployment state by record');

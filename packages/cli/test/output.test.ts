@@ -38,6 +38,19 @@ describe('wrapping', () => {
     expect(continuationIndent(`${'x'.repeat(40)}   ${'word '.repeat(12)}`, 60)).toBe(' '.repeat(20));
   });
 
+  // init printed its git config lines in backticks: pasted as shown, bash ran each in a command substitution.
+  it('prints a line that is one command without its backticks, wrapped with shell continuations on a terminal', () => {
+    const line = '    `git config merge.deploystate.driver "npx deploystate merge-file %O %A %B %P"`';
+    expect(fitToTerminal(line, { isTTY: false })).toBe('    git config merge.deploystate.driver "npx deploystate merge-file %O %A %B %P"');
+    const rows = fitToTerminal(line, { isTTY: true, columns: 50 }).split('\n');
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.join('\n')).not.toContain('`');
+    expect(rows.slice(0, -1).every((row) => row.endsWith(' \\') && row.length <= 50)).toBe(true);
+    expect(rows.map((row) => row.trim().replace(/ \\$/, '')).join(' ')).toBe('git config merge.deploystate.driver "npx deploystate merge-file %O %A %B %P"');
+    // A command inside a sentence keeps its backticks.
+    expect(fitToTerminal('next: run `deploystate verify`', { isTTY: false })).toBe('next: run `deploystate verify`');
+  });
+
   it('wraps for a terminal only', () => {
     const long = `file: /a/${'x'.repeat(100)}/bscmainnet.json and more words after it`;
     expect(fitToTerminal(long, { isTTY: false, columns: 40 })).toBe(long);
