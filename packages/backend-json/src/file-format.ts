@@ -70,6 +70,14 @@ export function emptyStateFile(chainId: number, network: string): StateFileModel
 /** The top-level key where a merge keeps the versions of a conflict; a file with it is not read until resolved. */
 export const CONFLICTS_KEY = '$conflicts';
 
+/**
+ * The top-level key of a network file the migrator's store wrote in json-only: the number of the
+ * cut-over those writes follow (phase.json counts cut-overs). Such writes are in JSON alone until a
+ * rollback carries them back, so a phase that reads LevelDB while a file holds a cut-over no
+ * rollback has ended is refused. A merge keeps the larger of two.
+ */
+export const JSON_ONLY_STAMP = 'jsonOnlyAfterCutover';
+
 /** git's line-conflict markers at the start of a line. */
 export const GIT_CONFLICT_MARKER = /^(<{7}|>{7})( |$)/m;
 

@@ -17,6 +17,7 @@ export {
   isFileContentProblem,
   renderStateFile,
   emptyStateFile,
+  JSON_ONLY_STAMP,
   type StateFileModel,
   type InvalidRecordEntry,
   type RenderOptions,

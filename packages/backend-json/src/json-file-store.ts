@@ -88,6 +88,13 @@ export interface JsonFileStoreOptions extends BaseStoreOptions {
    * iteration, a query): true when any chain's name changed.
    */
   chainRenamed?: (chainId?: number) => boolean;
+  /**
+   * Top-level fields every file this store writes carries, asked under the file's lock at each
+   * write: a file that lacks one, or holds another value, gets it in the same atomic write as the
+   * records (placed after `chainId`); undefined adds nothing. The migrator's store marks a file
+   * written in json-only with the cut-over it follows (`jsonOnlyAfterCutover`).
+   */
+  fileFields?: () => Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface ReplaceChainResult {
@@ -199,6 +206,7 @@ export class JsonFileStore extends AbstractStateStore {
       writeTargetFor: (chainId) => this.writeTargetFor(chainId),
       beforeReplace: options.beforeReplace,
       whileSyncing: options.whileSyncing,
+      fileFields: options.fileFields,
     });
   }
 

@@ -18,7 +18,7 @@ import {
   withoutByteOrderMark,
   type DuplicateKey,
 } from '@deploystate/core';
-import { CONFLICTS_KEY, parseStateFile, renderStateFile } from './file-format.js';
+import { CONFLICTS_KEY, JSON_ONLY_STAMP, parseStateFile, renderStateFile } from './file-format.js';
 
 export { CONFLICTS_KEY };
 
@@ -218,7 +218,8 @@ export function mergeStateFiles(texts: { base: string; ours: string; theirs: str
       continue;
     }
     const [bv, ov, tv] = [own(base, key), own(ours, key), own(theirs, key)];
-    const picked = pick3(bv, ov, tv);
+    // Each side's json-only writes follow its cut-over: the merged file holds both, so the later one.
+    const picked = key === JSON_ONLY_STAMP && typeof ov === 'number' && typeof tv === 'number' ? { value: Math.max(ov, tv) } : pick3(bv, ov, tv);
     if ('conflict' in picked) {
       conflicts.push(conflictOf('keys', key, bv, ov, tv));
       if (ov !== undefined) setOwnProperty(merged, key, ov);

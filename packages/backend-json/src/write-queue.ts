@@ -4,6 +4,7 @@
 import { chmodSync, closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
+  canonicalEqual,
   ErrorCodes,
   GIT_WAIT_MAX_MS,
   StateError,
@@ -11,6 +12,7 @@ import {
   fileSystemError,
   gitAtWork,
   restyleBytes,
+  setOwnProperty,
   untilGitDone,
   type DeploymentRecord,
   type NetworkRegistry,
@@ -69,6 +71,8 @@ export interface WriteQueueOptions {
   beforeReplace?: ((file: string) => Promise<void> | void) | undefined;
   /** Called once the new version's data sync has started, before the store's own work beside it (see JsonFileStoreOptions). */
   whileSyncing?: ((file: string) => void) | undefined;
+  /** Top-level fields each write gives its file (see JsonFileStoreOptions.fileFields). */
+  fileFields?: (() => Readonly<Record<string, unknown>> | undefined) | undefined;
 }
 
 export class WriteQueue {
@@ -240,7 +244,7 @@ export class WriteQueue {
     // Most files hold no entry that is not a record: no array made to find none.
     const remainingInvalid =
       model.invalid.size === 0 ? new Map<string, InvalidRecordEntry>() : new Map([...model.invalid].filter(([name]) => work.invalid.has(name)));
-    const next: StateFileModel = { ...model, records: work.records, invalid: remainingInvalid };
+    const next: StateFileModel = { ...model, document: withFields(model.document, this.options.fileFields?.()), records: work.records, invalid: remainingInvalid };
     const printed = this.print(loaded, next, work.touched);
     if (!printed && racy) return false;
     const outcome: WriteOutcome = { file: target, changed: false, leftAs: loaded.signature };
@@ -525,4 +529,23 @@ export function refuseInvalidRemaining(work: Working, names: readonly string[]):
       hint: 'fix the entries by hand, or restore a backup (`deploystate restore <network>`; from code, JsonFileStore.restore or replaceChain)',
     },
   );
+}
+
+/**
+ * The document with `fields` set, placed after `chainId` (first where it has none); the same object
+ * when it holds each already, so a write that changes only records still splices them in place.
+ */
+export function withFields(document: Record<string, unknown>, fields: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  if (fields === undefined || Object.entries(fields).every(([key, value]) => Object.hasOwn(document, key) && canonicalEqual(document[key], value))) return document;
+  const out: Record<string, unknown> = {};
+  const place = (): void => {
+    for (const [key, value] of Object.entries(fields)) setOwnProperty(out, key, value);
+  };
+  if (!Object.hasOwn(document, 'chainId')) place();
+  for (const [key, value] of Object.entries(document)) {
+    if (Object.hasOwn(fields, key)) continue;
+    setOwnProperty(out, key, value);
+    if (key === 'chainId') place();
+  }
+  return out;
 }

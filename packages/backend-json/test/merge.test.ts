@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalEncode, parseLossless, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
-import { JsonFileStore, mergeStateFiles, readConflicts, resolveConflicts } from '../src/index.js';
+import { JSON_ONLY_STAMP, JsonFileStore, mergeStateFiles, readConflicts, resolveConflicts } from '../src/index.js';
 import { rec, storePerTest } from './helpers.js';
 
 const setup = storePerTest();
@@ -32,6 +32,26 @@ async function storeText(records: DeploymentRecord[], legacy?: Record<string, un
 const records = (text: string): Record<string, unknown> => (parseLossless(text) as { records: Record<string, unknown> }).records;
 
 describe('mergeStateFiles', () => {
+  // Two branches past different cut-overs each mark the file with their own: the merge holds the
+  // json-only writes of both, so it keeps the later mark, never a conflict on it.
+  it('keeps the later of two json-only cut-over marks', async () => {
+    const token = rec(56, 'Token');
+    const marked = async (cutover: number, extra: DeploymentRecord[]): Promise<string> => {
+      const { dir, store } = await setup({ fileFields: () => ({ [JSON_ONLY_STAMP]: cutover }) });
+      for (const r of [token, ...extra]) await store.put(r);
+      return readFile(join(dir, 'bscmainnet.json'), 'utf8');
+    };
+    const base = await storeText([token]);
+    const ours = await marked(1, [rec(56, 'Ours')]);
+    const theirs = await marked(2, [rec(56, 'Theirs')]);
+    for (const [a, b] of [[ours, theirs], [theirs, ours]] as const) {
+      const result = mergeStateFiles({ base, ours: a, theirs: b }, { file: FILE });
+      expect(result.conflicts).toEqual([]);
+      expect((parseLossless(result.text) as Record<string, unknown>)[JSON_ONLY_STAMP]).toBe(2);
+      expect(Object.keys(records(result.text))).toEqual(['Ours', 'Theirs', 'Token']);
+    }
+  });
+
   it('two branches adding different contracts merge cleanly, both records exact, in the store format', async () => {
     const token = rec(56, 'Token');
     const vaultA = rec(56, 'NewVaultA', { address: '0x' + 'aa'.repeat(20), deploymentArgs: [2n ** 70n + 1n] });

@@ -176,3 +176,32 @@ describe('record copies', () => {
     expect(copy.when).toEqual(new Date(5));
   });
 });
+
+// The migrator's store marks each file it writes in json-only with the cut-over it follows.
+describe('fileFields', () => {
+  it('gives a file its fields after chainId in the write that changes it, asked at each write, keeping every other key', async () => {
+    let fields: Record<string, unknown> | undefined;
+    const { dir, store } = await setup({ fileFields: () => fields });
+    const file = join(dir, 'bscmainnet.json');
+    await store.put(rec(56, 'Token'));
+    expect(await readFile(file, 'utf8')).not.toContain('jsonOnlyAfterCutover');
+    fields = { jsonOnlyAfterCutover: 1 };
+    await store.put(rec(56, 'Vault'));
+    const first = await readFile(file, 'utf8');
+    expect(Object.keys(parseLossless(first) as object)).toEqual(['$schema', 'schemaVersion', 'network', 'chainId', 'jsonOnlyAfterCutover', 'records']);
+    // A later write with the same fields splices its record in, the mark where it was.
+    await store.put(rec(56, 'Router'));
+    const second = await readFile(file, 'utf8');
+    expect(second.slice(0, second.indexOf('"records"'))).toBe(first.slice(0, first.indexOf('"records"')));
+    expect(Object.keys((parseLossless(second) as { records: object }).records)).toEqual(['Router', 'Token', 'Vault']);
+    // Another value replaces it in place; a delete carries it too.
+    fields = { jsonOnlyAfterCutover: 2 };
+    await store.delete(56, 'Router');
+    expect(parseLossless(await readFile(file, 'utf8'))).toMatchObject({ chainId: 56, jsonOnlyAfterCutover: 2 });
+    // Without fields nothing is taken away.
+    fields = undefined;
+    await store.put(rec(56, 'Router'));
+    expect(parseLossless(await readFile(file, 'utf8'))).toMatchObject({ jsonOnlyAfterCutover: 2 });
+  });
+});
+

@@ -22,6 +22,8 @@ export interface BackendOptions {
   beforeReplace?: (file: string) => Promise<void>;
   /** JSON only: called once a replacement's data sync has started (see JsonFileStoreOptions.whileSyncing). */
   whileSyncing?: (file: string) => void;
+  /** JSON only: see JsonFileStoreOptions.fileFields. */
+  fileFields?: () => Readonly<Record<string, unknown>> | undefined;
   /** JSON only: see JsonFileStoreOptions.chainRenamed. */
   chainRenamed?: (chainId?: number) => boolean;
   /** LevelDB only: how long an open waits for another process's lock (default LEVELDB_LOCK_WAIT). */
@@ -76,6 +78,7 @@ export function jsonStore(paths: MigrationPaths, options: BackendOptions): JsonF
     ...(options.beforeReplace && { beforeReplace: options.beforeReplace }),
     ...(options.whileSyncing && { whileSyncing: options.whileSyncing }),
     ...(options.chainRenamed && { chainRenamed: options.chainRenamed }),
+    ...(options.fileFields && { fileFields: options.fileFields }),
   });
 }
 

@@ -97,6 +97,7 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
           s.acknowledged = ackList;
           s.cutoverEvidence = verify.evidence;
           s.cutoverLeveldb = leveldbAtCutover;
+          s.cutovers = (s.cutovers ?? 0) + 1;
         },
         `-> json-only after ${1 + soakVerifies} clean verify(s)`,
       );

@@ -17,6 +17,7 @@ import {
 import { jsonStore, leveldbLockWait, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
 import { lostWriteError, OverwriteWatch, type FilesCheck } from './coowned.js';
 import { Journal } from './journal.js';
+import { jsonOnlyFields } from './json-only-writes.js';
 import { LegacyNamedStore } from './legacy-names.js';
 import { resolvePaths, stateFiles } from './paths.js';
 import { PhaseWatcher } from './phase-watcher.js';
@@ -127,6 +128,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
           intentsOf.delete(file);
           return this.journal.flushed(upTo);
         },
+        // [teams] A file written in json-only says which cut-over its writes follow (json-only-writes.ts).
+        fileFields: () => jsonOnlyFields(this.watcher.known),
       }),
     };
     // [coowned] Only the real JSON backend has files that other code can rewrite.

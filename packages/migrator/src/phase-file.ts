@@ -59,6 +59,10 @@ export function assertPhaseFile(shared: Record<string, unknown>, file: string): 
       throw invalidField(file, field, 'must be an array of strings', `${RESTORE}; \`deploystate ${field === 'exclusions' ? 'exclude' : 'acknowledge'}\` records them`);
   }
   if (has('rollback')) assertRollback(shared.rollback, file);
+  for (const field of ['cutovers', 'cutoversRolledBack'] as const) {
+    if (has(field) && !(Number.isSafeInteger(shared[field]) && (shared[field] as number) >= 0))
+      throw invalidField(file, field, 'must be a whole number, 0 or more', `${RESTORE}; ${SET_BY_COMMANDS}`);
+  }
   if (has('cutoverLeveldb')) assertCutoverLeveldb(shared.cutoverLeveldb, file);
   if (shared.phase === 'json-only' && (shared.cutoverLeveldb ?? null) === null)
     throw invalidField(

@@ -36,6 +36,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
+import { cutoverNumber } from './json-only-writes.js';
 import { recordNotCarriedBack } from './not-carried-back.js';
 import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
@@ -742,6 +743,8 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
     };
     s.phase = 'leveldb-only';
     clearMigrationEvidence(s);
+    // The json-only writes of this cut-over are LevelDB's now (or, in an emergency, let go): files marked with it may be read from LevelDB.
+    if (from === 'json-only') s.cutoversRolledBack = cutoverNumber(s);
     // No cut-over stands any more: neither its LevelDB digest nor what it was told to accept.
     s.cutoverLeveldb = null;
     s.acknowledged = [];

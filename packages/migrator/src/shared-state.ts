@@ -16,7 +16,7 @@ export const SHARED_STATE_FILE = 'phase.json';
 /** The state folder's `.gitignore`: everything is local but itself and the shared phase file. */
 export const STATE_GITIGNORE = `# deploystate: commit phase.json (the phase every clone and CI follow); the rest is this machine's own.\n*\n!.gitignore\n!${SHARED_STATE_FILE}\n`;
 
-export type SharedState = Pick<MigrationStateFile, 'phase' | 'exclusions' | 'acknowledged' | 'rollback' | 'cutoverLeveldb'>;
+export type SharedState = Pick<MigrationStateFile, 'phase' | 'exclusions' | 'acknowledged' | 'rollback' | 'cutoverLeveldb' | 'cutovers' | 'cutoversRolledBack'>;
 
 export const sharedStateFile = (stateDir: string): string => join(stateDir, SHARED_STATE_FILE);
 
@@ -30,6 +30,9 @@ export function sharedPart(state: MigrationStateFile): SharedState & { version: 
     // Always present, so a teammate's finished rollback or a new cut-over replaces this clone's.
     rollback: state.rollback ?? null,
     cutoverLeveldb: state.cutoverLeveldb ?? null,
+    // Counted from the first cut-over on (a phase file from before stays as it was until then).
+    ...(state.cutovers !== undefined && { cutovers: state.cutovers }),
+    ...(state.cutoversRolledBack !== undefined && { cutoversRolledBack: state.cutoversRolledBack }),
   };
 }
 
@@ -124,7 +127,8 @@ export const isInitialShared = (state: MigrationStateFile): boolean =>
   state.exclusions.length === 0 &&
   state.acknowledged.length === 0 &&
   (state.rollback ?? null) === null &&
-  (state.cutoverLeveldb ?? null) === null;
+  (state.cutoverLeveldb ?? null) === null &&
+  (state.cutovers ?? 0) === 0;
 
 /**
  * What a read-only command leaves in a state folder that has no `.gitignore` yet (before `init`):

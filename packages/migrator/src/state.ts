@@ -4,6 +4,7 @@ import { readFile, rename, stat } from 'node:fs/promises';
 import { ErrorCodes, StateError, isStateError, warn } from '@deploystate/core';
 import { assertReplaceable, writeFileDurable } from '@deploystate/backend-json/atomic';
 import { withLock } from '@deploystate/backend-json/lock';
+import { assertJsonOnlyWritesCarriedBack } from './json-only-writes.js';
 import { PHASES } from './machine.js';
 import type { StateFiles } from './paths.js';
 import { whereGitHas } from './read-only-git.js';
@@ -79,13 +80,18 @@ export async function readStateAndRouteSource(files: StateFiles): Promise<{ stat
     // fresh copy and verify). The next state write keeps the file aside.
     if (!routed || !isStateError(read, ErrorCodes.MIGRATION_STATE_INVALID)) throw read;
     warnUnreadableOnce(files.state, read);
-    return { state: assertStateFile({ ...initialState(), ...shared }, files.state), routeFromShared: true };
+    const state = assertStateFile({ ...initialState(), ...shared }, files.state);
+    assertJsonOnlyWritesCarriedBack(files, state);
+    return { state, routeFromShared: true };
   }
   const local = read;
   if (!shared) return { state: await withoutPhaseFile(files, local), routeFromShared: false };
   // Each part is checked under its own file's name (readSharedState checks the phase file); the
   // merged state can only fail on what state.json holds.
-  return { state: assertStateFile({ ...local, ...shared }, files.state), routeFromShared: routed };
+  const state = assertStateFile({ ...local, ...shared }, files.state);
+  // [teams] A phase git moved back past json-only writes no rollback carried back is never followed.
+  assertJsonOnlyWritesCarriedBack(files, state);
+  return { state, routeFromShared: routed };
 }
 
 /**

@@ -120,6 +120,17 @@ export interface MigrationStateFile {
   cutoverEvidence?: VerifyEvidence | null;
   /** LevelDB as it was at cut-over (shared through git), so a later change to it is seen, with its keys. */
   cutoverLeveldb?: LevelDbAtCutover | null;
+  /**
+   * How many cut-overs the project has made (shared through git). The store marks each network file
+   * it writes in json-only with the current one (`jsonOnlyAfterCutover`): those writes are in JSON
+   * alone. Absent in a state from before it was counted: 1 while a cut-over stands, else 0.
+   */
+  cutovers?: number;
+  /**
+   * The last cut-over a rollback from json-only ended (shared through git): a file marked with a
+   * later one holds writes no rollback carried back, and a phase that reads LevelDB is refused.
+   */
+  cutoversRolledBack?: number;
 }
 
 /** LevelDB at cut-over: its digest, and each record's digest (what names the keys of a later change). */
