@@ -125,7 +125,7 @@ async function freshVerify(
   const verify = await verifyAndRecord(c, { ctx });
   if (gate === 'soak') assertRunGate('soak', { ...(round as { round: number; of: number }), evidence: verify.evidence }, c.files.state);
   else
-    assertRunGate('fresh clean verify', verify.evidence, c.files.state, undefined, {
+    assertRunGate('fresh clean verify', verify.evidence, c.files.state, verify.next, {
       differingKeys: differingKeys(verify),
       schemaErrors: verify.schema.errors.map(gateFinding),
     });

@@ -332,6 +332,12 @@ export interface SideComparison extends StoreComparison {
 
 export interface VerifyReport {
   clean: boolean;
+  /**
+   * What to run when no command of the phase can clear the differences: in json-primary, where
+   * LevelDB differs from JSON (a crash lost LevelDB's last writes, a git merge changed a network
+   * file), the rollback that makes LevelDB equal JSON and the walk back.
+   */
+  next?: string;
   comparison: SideComparison;
   schema: { files: number; errors: Finding[]; skipped: Array<{ file: string; reason: string }> };
   evidence: VerifyEvidence;

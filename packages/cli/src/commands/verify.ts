@@ -20,6 +20,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
       schemaErrors: report.schema.errors.map((f) => ({ code: f.code, ...(f.key !== undefined && { key: f.key }), ...(f.file !== undefined && { file: f.file }) })),
       ...(report.chain?.ok === false && { chain: 'records with errors against the chains (see data.chain)' }),
       ...(leveldbChanged && { leveldbChangedSinceCutover: true }),
+      ...(report.next !== undefined && { next: report.next }),
     });
   const chainText = report.chain ? ['', ctx.out.paint.bold('Chain verification (--chain)'), ...(await chainLines(report.chain))] : [];
   const p = ctx.out.paint;
@@ -65,6 +66,7 @@ export async function run(ctx: Context, _args: unknown[] = [], options: Record<s
               : `  changed elsewhere (a later record, kept): ${c.key} in ${c.file}`,
         ),
       ),
+      ...(report.next !== undefined ? ['', `next: ${report.next}`] : []),
       '',
       verdict(
         clean,

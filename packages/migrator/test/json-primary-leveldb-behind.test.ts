@@ -1,0 +1,44 @@
+// In json-primary a crash that lost LevelDB's last writes, or a git merge that brought a record
+// into a network file alone, leaves LevelDB differing from JSON. No command of the phase copies
+// JSON to LevelDB, so verify failed and the cut-over's gate said "satisfy fresh clean verify first
+// (see status)", which status could not help with. Verify and the gate now name the way out, and
+// following it gives a clean verify.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LevelDbStore } from '@deploystate/backend-leveldb';
+import { ErrorCodes, type StateError } from '@deploystate/core';
+import { LEVELDB_BEHIND_JSON } from '../src/command-gates.js';
+import { Migration } from '../src/index.js';
+import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-json-primary-leveldb-behind-');
+
+describe('json-primary with LevelDB behind JSON', () => {
+  it('verify and the cut-over name the rollback that makes LevelDB equal JSON; followed, verify is clean', async () => {
+    const dir = join(tempDir(), 'project');
+    await (await demoMigration(dir, 'json-primary')).close();
+    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb') });
+    await leveldb.open();
+    const [lost] = await leveldb.list(97);
+    await leveldb.delete(97, lost?.contractName as string);
+    await leveldb.close();
+
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      const verify = await migration.verify();
+      expect(verify.clean).toBe(false);
+      expect(verify.next).toBe(LEVELDB_BEHIND_JSON);
+      const refused = (await migration.cutover({ acknowledge: await acknowledgeAll(migration) }).catch((error: unknown) => error)) as StateError;
+      expect(refused.code).toBe(ErrorCodes.GATE_FAILED);
+      expect(refused.hint).toBe(LEVELDB_BEHIND_JSON);
+      await migration.rollback();
+      await migration.enableDualWrite();
+      await migration.migrate();
+      const again = await migration.verify();
+      expect(again.clean).toBe(true);
+      expect(again.next).toBeUndefined();
+    } finally {
+      await migration.close();
+    }
+  }, 60_000);
+});
