@@ -221,3 +221,38 @@ describe('a LevelDB committed with `git commit -am` (its new files left out)', (
     expect((await readdir(marks)).length).toBeGreaterThan(0);
   });
 });
+
+// Two branches each deploy (LevelDB's open rewrites CURRENT and MANIFEST on both) and are merged:
+// git leaves LevelDB's files in conflict, and finishing the merge as it stands mixed both sides'
+// files while status said nothing and compare called the stores identical.
+describe('a merge that leaves LevelDB in conflict', () => {
+  it('status names the files and the command that keeps one side whole; followed, LevelDB opens with that side', async () => {
+    const a = join(fixture.root, 'merged');
+    await sampleAt(a, [['init']]);
+    git(a, 'init', '-q');
+    git(a, 'add', '-A');
+    git(a, 'commit', '-q', '-m', 'the project, LevelDB included');
+    git(a, 'checkout', '-q', '-b', 'theirs');
+    expect((await deployScript(a, 'put', 'OnTheirs')).code).toBe(0);
+    git(a, 'add', '-A');
+    git(a, 'commit', '-q', '-m', 'theirs deploys');
+    git(a, 'checkout', '-q', 'main');
+    expect((await deployScript(a, 'put', 'OnOurs')).code).toBe(0);
+    git(a, 'add', '-A');
+    git(a, 'commit', '-q', '-m', 'ours deploys');
+    expect(() => git(a, 'merge', '-q', 'theirs')).toThrow();
+    expect(git(a, 'ls-files', '-u', '--', 'leveldb')).not.toBe('');
+
+    const status = await deploystate(['status', '--json'], { cwd: a });
+    const warned = (onlyDocument(status) as { leveldbNotInGit?: { unmerged: string[]; keepOneSide?: string } }).leveldbNotInGit;
+    expect(warned?.unmerged.length).toBeGreaterThan(0);
+    expect(warned?.keepOneSide).toBe('git restore --source=HEAD --staged --worktree -- leveldb');
+    const human = await deploystate(['status'], { cwd: a });
+    expect(human.stdout).toMatch(/in a merge conflict: .*Git cannot merge LevelDB/s);
+
+    execFileSync('sh', ['-c', warned?.keepOneSide as string], { cwd: a });
+    expect(git(a, 'ls-files', '-u', '--', 'leveldb')).toBe('');
+    expect(lastLine(await deployScript(a, 'get', 'OnOurs')).record).toMatchObject({ contractName: 'OnOurs' });
+    expect(lastLine(await deployScript(a, 'get', 'OnTheirs')).record).toBeNull();
+  });
+});

@@ -31,10 +31,13 @@ export async function levelDbNotInGit(folder: string, cwd: string = process.cwd(
   if (listing === undefined) return undefined;
   const tracked = new Set<string>();
   const others = new Set<string>();
+  // A file in conflict is listed once per side the index holds (tag M).
+  const unmergedNames = new Set<string>();
   for (const line of listing.split('\0')) {
     const name = line.slice(2);
     if (name === '' || name.includes('/')) continue;
     (line.startsWith('? ') ? others : tracked).add(name);
+    if (line.startsWith('M ')) unmergedNames.add(name);
   }
   // A folder the team keeps out of git (ignored, or never added) is not this warning's business.
   if (tracked.size === 0) return undefined;
@@ -48,9 +51,18 @@ export async function levelDbNotInGit(folder: string, cwd: string = process.cwd(
   const ignored = present.filter((name) => !tracked.has(name) && !others.has(name)).sort();
   const here = new Set(present);
   const deleted = [...tracked].filter((name) => isStoreFile(name) && !here.has(name)).sort();
-  if (untracked.length + ignored.length + deleted.length === 0) return undefined;
+  const unmerged = [...unmergedNames].sort();
+  if (untracked.length + ignored.length + deleted.length + unmerged.length === 0) return undefined;
   const path = relative(cwd, folder) || '.';
   const add = `git add -A -- ${path}`;
   const force = ignored.length > 0 ? ` && git add -f -- ${ignored.map((name) => `${path}/${name}`).join(' ')}` : '';
-  return { folder, untracked, ignored, deleted, command: `${add}${force}` };
+  return {
+    folder,
+    untracked,
+    ignored,
+    deleted,
+    command: `${add}${force}`,
+    unmerged,
+    ...(unmerged.length > 0 && { keepOneSide: `git restore --source=HEAD --staged --worktree -- ${path}` }),
+  };
 }

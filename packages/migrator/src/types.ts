@@ -222,6 +222,13 @@ export interface LevelDbNotInGit {
   deleted: string[];
   /** What stages them all, relative to the working folder. */
   command: string;
+  /**
+   * Files a merge (or rebase, cherry-pick, stash pop) left in conflict: git cannot merge LevelDB,
+   * and finishing the merge as it stands mixes both sides' files. Empty when there are none.
+   */
+  unmerged: string[];
+  /** What keeps one side's folder whole, relative to the working folder (when `unmerged` has files). */
+  keepOneSide?: string;
 }
 
 export interface ChainInventory {

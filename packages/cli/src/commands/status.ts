@@ -62,6 +62,12 @@ function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint
  */
 function notInGitLines(notInGit: LevelDbNotInGit | undefined, p: Context['out']['paint']): string[] {
   if (!notInGit) return [];
+  // A merge left LevelDB's files in conflict: git merges them file by file, which no LevelDB survives whole.
+  if (notInGit.unmerged.length > 0)
+    return [
+      `${p.bold('            ')} ${p.red(`in a merge conflict: ${notInGit.unmerged.join(', ')}. Git cannot merge LevelDB; finishing the merge as it stands mixes both sides' files (records lost, or a folder that does not open). Keep one side's folder whole: the other side's records written to LevelDB since the branches split are then not in it (\`deploystate compare\` lists those the JSON files hold)`)}`,
+      `${p.bold('            ')} next: ${notInGit.keepOneSide ?? ''} (yours; \`--source=MERGE_HEAD\` keeps theirs), then finish the merge`,
+    ];
   const parts = [
     ...(notInGit.untracked.length > 0 ? [`not in git: ${notInGit.untracked.join(', ')}`] : []),
     ...(notInGit.ignored.length > 0 ? [`ignored by a .gitignore: ${notInGit.ignored.join(', ')}`] : []),
