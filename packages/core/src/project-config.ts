@@ -19,7 +19,7 @@ export const PROJECT_CONFIG_FILE = 'deploystate.config.json';
  * would otherwise leave the default path in force, and a deploy script reading an empty store
  * there redeploys contracts that exist.
  */
-export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc', 'lockWaitMs'] as const;
+export const PROJECT_CONFIG_KEYS = ['leveldb', 'deployments', 'stateDir', 'networks', 'exclude', 'acknowledge', 'projectChecks', 'rpc', 'lockWaitMs', 'leveldbSync'] as const;
 
 /**
  * The keys an entry of each list may hold (core's `NetworkDefinition` and `Acknowledgement`). Refused
@@ -49,6 +49,11 @@ export interface ProjectConfig {
    * and deploy script of the project; DEPLOYSTATE_LOCK_WAIT_MS and a call's `lockWaitMs` win over it.
    */
   lockWaitMs?: number;
+  /**
+   * Deploy scripts' LevelDB puts synced to disk before they return (`createStateStore()`; the
+   * option wins over it). Left out: not synced, as the legacy `level` module wrote.
+   */
+  leveldbSync?: boolean;
   /** The file read; undefined when there is none. */
   file?: string;
   /** Every field of the file as parsed (empty without a file), for callers that read more of it. */
@@ -114,6 +119,16 @@ function checkedConfig(fields: Record<string, unknown>, file: string): ProjectCo
         data: { field: 'lockWaitMs' },
       });
     config.lockWaitMs = lockWaitMs;
+  }
+  const leveldbSync = fields.leveldbSync;
+  if (leveldbSync !== undefined) {
+    if (typeof leveldbSync !== 'boolean')
+      throw new StateError(ErrorCodes.INVALID_CONFIG, `leveldbSync must be true or false, got ${describeValue(leveldbSync)}`, {
+        file,
+        hint: '"leveldbSync": true (or leave it out: LevelDB puts are not synced, as before the migration)',
+        data: { field: 'leveldbSync' },
+      });
+    config.leveldbSync = leveldbSync;
   }
   for (const name of ['leveldb', 'deployments', 'stateDir'] as const) {
     const value = fields[name];

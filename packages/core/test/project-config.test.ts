@@ -150,6 +150,23 @@ describe('readProjectConfig', () => {
     }
   });
 
+  it('leveldbSync is true or false; anything else is INVALID_CONFIG naming it and the file', async () => {
+    const file = join(dir, 'deploystate.config.json');
+    for (const value of [true, false]) {
+      await writeFile(file, JSON.stringify({ leveldbSync: value }));
+      expect(readProjectConfig(dir).leveldbSync).toBe(value);
+    }
+    await writeFile(file, '{}');
+    expect(readProjectConfig(dir).leveldbSync).toBeUndefined();
+    for (const text of ['"true"', '1', 'null', '[true]']) {
+      await writeFile(file, `{ "leveldbSync": ${text} }`);
+      const error = thrown(() => readProjectConfig(dir));
+      expect(error.code, text).toBe(ErrorCodes.INVALID_CONFIG);
+      expect(error.message).toContain('leveldbSync must be true or false');
+      expect(error.file).toBe(file);
+    }
+  });
+
   it("lockWaitMs is the file's whole number of milliseconds; anything else is INVALID_CONFIG naming it and the file", async () => {
     const file = join(dir, 'deploystate.config.json');
     for (const ms of [0, 1, 15_000, Number.MAX_SAFE_INTEGER]) {

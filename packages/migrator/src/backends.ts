@@ -22,6 +22,8 @@ export interface BackendOptions {
   beforeReplace?: (file: string) => Promise<void>;
   /** JSON only: called once a replacement's data sync has started (see JsonFileStoreOptions.whileSyncing). */
   whileSyncing?: (file: string) => void;
+  /** LevelDB only: sync every put, delete and batch (LevelDbStoreOptions.sync). */
+  sync?: boolean;
   /** JSON only: see JsonFileStoreOptions.fileFields. */
   fileFields?: () => Readonly<Record<string, unknown>> | undefined;
   /** JSON only: see JsonFileStoreOptions.chainRenamed. */
@@ -63,6 +65,7 @@ export function levelDbStore(paths: MigrationPaths, options: BackendOptions): Le
     idleCloseMs: LEVELDB_IDLE_CLOSE_MS,
     lockWait: options.lockWait ?? LEVELDB_LOCK_WAIT,
     registry: options.registry,
+    ...(options.sync === true && { sync: true }),
   });
 }
 

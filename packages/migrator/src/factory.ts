@@ -115,7 +115,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     // started its sync, not a later put's (whose failed sync would fail this write too).
     const intentsOf = new Map<string, number>();
     this.sides = options.stores ?? {
-      leveldb: levelDbStore(files, { registry, lockWait }),
+      leveldb: levelDbStore(files, { registry, lockWait, ...(options.leveldbSync === true && { sync: true }) }),
       // A JSON-primary write's journal intent is on disk before the file it changes is replaced; its
       // sync starts once the temp file's own has (see writeRouted).
       json: jsonStore(files, {

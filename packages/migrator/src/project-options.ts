@@ -28,7 +28,8 @@ export function withProjectConfig<T extends MigrationOptions & ProjectConfigOpti
   if (options.projectConfig === false) return options;
   const { leveldb, deployments, stateDir, registry } = options;
   const waitGiven = projectLockWaitMs(options.lockWaitMs, env, undefined) !== undefined;
-  if (leveldb !== undefined && deployments !== undefined && stateDir !== undefined && registry !== undefined && waitGiven) return options;
+  if (leveldb !== undefined && deployments !== undefined && stateDir !== undefined && registry !== undefined && waitGiven && options.leveldbSync !== undefined)
+    return options;
   const config = readProjectConfig(options.cwd ?? process.cwd());
   if (config.file === undefined) return options;
   const waited = projectLockWaitMs(options.lockWaitMs, env, config.lockWaitMs);
@@ -39,6 +40,7 @@ export function withProjectConfig<T extends MigrationOptions & ProjectConfigOpti
     stateDir: stateDir ?? config.stateDir,
     registry: registry ?? projectRegistry(config),
     ...(waited !== undefined && { lockWaitMs: waited }),
+    ...((options.leveldbSync ?? config.leveldbSync) !== undefined && { leveldbSync: options.leveldbSync ?? config.leveldbSync }),
   };
 }
 

@@ -36,6 +36,13 @@ export interface MigrationOptions extends Partial<MigrationPaths> {
    * else about 15 s.
    */
   lockWaitMs?: number;
+  /**
+   * A deploy script's LevelDB puts (createStateStore(), where LevelDB is written) synced to disk
+   * before they return, so a power cut cannot lose them. Default: `leveldbSync` in
+   * deploystate.config.json, else false (as the legacy `level` module wrote: a put survives its
+   * process's death, not the machine's).
+   */
+  leveldbSync?: boolean;
 }
 
 /** Evidence of one verify run, kept in the state and used by the gates. */

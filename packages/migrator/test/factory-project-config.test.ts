@@ -100,7 +100,26 @@ describe('createStateStore() and the project config', () => {
     // With every path and the registry given, the file may still set the lock wait: it is read.
     const given = { leveldb: 'l', deployments: 'd', stateDir: 's', registry: new NetworkRegistry() };
     expect(() => createStateStore({ cwd: other, ...given })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
-    // With the wait given too, the file could change nothing: it is not read.
-    expect(createStateStore({ cwd: other, ...given, lockWaitMs: 1000 }).location).toBe(join(other, 's'));
+    // With the wait and the LevelDB sync given too, the file could change nothing: it is not read.
+    expect(createStateStore({ cwd: other, ...given, lockWaitMs: 1000, leveldbSync: false }).location).toBe(join(other, 's'));
+  });
+
+  // A power cut could lose a deploy's last LevelDB puts (not synced, as the legacy module wrote):
+  // a team may have them synced, from the config for every script, or per script.
+  it('syncs LevelDB puts when the config says leveldbSync, the option winning over it', async () => {
+    const dir = tempDir();
+    await (await demoMigration(dir)).close();
+    const synced = (store: ReturnType<typeof createStateStore>): boolean => (store as unknown as { sides: { leveldb: LevelDbStore } }).sides.leveldb.sync;
+    expect(synced(createStateStore({ cwd: dir }))).toBe(false);
+    writeFileSync(join(dir, PROJECT_CONFIG_FILE), JSON.stringify({ leveldbSync: true }));
+    const store = createStateStore({ cwd: dir });
+    expect(synced(store)).toBe(true);
+    const record = sampleRecord(56, 'SyncedVault', 'bscmainnet');
+    await store.put(record);
+    expect(await store.get(56, 'SyncedVault')).toEqual(record);
+    await store.close();
+    expect(synced(createStateStore({ cwd: dir, leveldbSync: false }))).toBe(false);
+    writeFileSync(join(dir, PROJECT_CONFIG_FILE), JSON.stringify({ leveldbSync: 'yes' }));
+    expect(() => createStateStore({ cwd: dir })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('leveldbSync') }));
   });
 });
