@@ -100,7 +100,9 @@ export class Migration {
       now: this.clock,
       lockWait: this.lockWait,
       leveldb: async () => {
-        this.leveldbStore ??= levelDbStore(this.paths, { registry: this.registry, lockWait: this.lockWait });
+        // Synced: what a command writes to LevelDB (a rollback's carry-back above all) is on disk
+        // before it switches the phase to read it, whatever a power cut does next.
+        this.leveldbStore ??= levelDbStore(this.paths, { registry: this.registry, lockWait: this.lockWait, sync: true });
         if (this.leveldbStore.status !== 'open') await this.leveldbStore.open();
         return this.leveldbStore;
       },
