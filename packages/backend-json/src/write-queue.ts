@@ -10,7 +10,8 @@ import {
   StateError,
   fileStyleOf,
   fileSystemError,
-  gitAtWork,
+  GIT_SETTLE_MS,
+  gitBusy,
   restyleBytes,
   setOwnProperty,
   untilGitDone,
@@ -376,10 +377,17 @@ export class WriteQueue {
     // The put's two waits for git (before the rename, before it returns) share one bound: each its
     // own let one put hold the file's lock twice that long (a lock stamped just under the bound
     // ahead of the clock, a git at work longer), as long as another writer's wait for the lock.
+    // Each waits for git's whole command, not for one hold of its lock: a merge that aborts on the
+    // dirty file (`git pull` with local changes) stashes the file, then writes HEAD's version and
+    // the stashed one over it, each step a process of its own holding index.lock, with gaps between
+    // them. A wait that ended in such a gap let the put return before git's next steps put the file
+    // back as the stash read it (the put lost); a rename in one went under `stash apply`, which then
+    // refused or merged it away (the stashed records lost). So git counts as at work until its folder
+    // has been quiet for GIT_SETTLE_MS too (gitBusy).
     let gitWaitEnds: number | undefined;
     const waitForGit = (): Promise<void> => {
       gitWaitEnds ??= Date.now() + GIT_WAIT_MAX_MS;
-      return untilGitDone(folder, { maxWaitMs: gitWaitEnds - Date.now() });
+      return untilGitDone(folder, { maxWaitMs: gitWaitEnds - Date.now(), settleMs: GIT_SETTLE_MS });
     };
     const lastSteps = (tmp: string, gitWaited = false): false | undefined | Promise<false | undefined> => {
       // A git command rewriting the work tree (checkout, reset, stash, pull) unlinks each file it
@@ -387,7 +395,7 @@ export class WriteQueue {
       // ("File exists") or went under git's version. Waited for, bounded as reads wait (a stat of
       // git's index.lock when git is not at work); the file as git left it then fails the check
       // below, and the batch runs again on top of it (writeBatch).
-      if (!gitWaited && gitAtWork(folder)) return waitForGit().then(() => lastSteps(tmp, true));
+      if (!gitWaited && gitBusy(folder)) return waitForGit().then(() => lastSteps(tmp, true));
       // Never rename over the file without the lock (its lock file removed or replaced meanwhile).
       lease.assertHeld();
       // Other programs write the file without the lock (git checking out or merging it, a script
@@ -448,9 +456,11 @@ export class WriteQueue {
       // A git command that took its index.lock just before or after the rename, before this write
       // returns, may write its version over this one (a checkout of one file can be done and let go
       // of its lock within the folder's sync): the put is not acknowledged under it, but runs again
-      // on top of git's result (writeBatch), as if it came a moment later. Two stats when git is idle.
+      // on top of git's result (writeBatch), as if it came a moment later. So is a rename made in a
+      // gap between two steps of one git command (gitBusy: git's folder changed just now), where no
+      // lock showed. Three stats when git is idle.
       if (!stale && writtenIno !== undefined) {
-        if (gitAtWork(folder)) await waitForGit();
+        if (gitBusy(folder)) await waitForGit();
         stale = !inodeAt(target, writtenIno);
       }
     } catch (error) {

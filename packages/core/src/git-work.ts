@@ -39,17 +39,44 @@ export function gitAtWork(folder: string): boolean {
   return info !== undefined && Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
 }
 
+/**
+ * How long git's own folder (the one holding index.lock) must have stayed unchanged before a write
+ * takes git for done (gitBusy). One git command is several steps that each hold index.lock on their
+ * own: a merge that aborts on a dirty file runs `stash create`, its strategy, `read-tree --reset -u`
+ * and `stash apply`, a process each, with gaps of a few to tens of ms between them in which no lock
+ * is held, and every step creates, renames or removes a file of that folder.
+ */
+export const GIT_SETTLE_MS = 250;
+
+/**
+ * Whether a git command may be in the middle of rewriting the work tree around `folder`: it holds
+ * the index now (gitAtWork), or its folder changed within `settleMs` (a step just done, the next
+ * one about to take the lock). An index.lock a crashed git left behind (one gitAtWork does not
+ * count) is not at work, and no git command can run beside it: the folder's change is not waited
+ * for. Outside a repository, false. Two stats when git is idle.
+ */
+export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boolean {
+  const lock = gitIndexLock(folder);
+  if (lock === undefined) return false;
+  const info = statSync(lock, { throwIfNoEntry: false });
+  if (info !== undefined) return Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
+  return !quietFor(dirname(lock), settleMs);
+}
+
 export interface GitWaitOptions {
   /** Return anyway after this long (default GIT_WAIT_MAX_MS). */
   maxWaitMs?: number;
   /** Wait also until `folder` itself has not changed for this long (steps git takes without its index lock, such as `stash -u`'s). */
   quietMs?: number;
+  /** Wait also until git's own folder has not changed for this long (gitBusy): the gaps between the steps of one git command. */
+  settleMs?: number;
 }
 
-/** Waits while a git command holds the index of the repository around `folder` (and, with `quietMs`, while the folder changes), bounded. */
+/** Waits while a git command holds the index of the repository around `folder` (with `settleMs`, while gitBusy; with `quietMs`, while the folder changes), bounded. */
 export async function untilGitDone(folder: string, options: GitWaitOptions = {}): Promise<void> {
   const deadline = Date.now() + (options.maxWaitMs ?? GIT_WAIT_MAX_MS);
-  while (Date.now() < deadline && (gitAtWork(folder) || (options.quietMs !== undefined && !quietFor(folder, options.quietMs)))) await sleep(GIT_POLL_MS);
+  const atWork = options.settleMs === undefined ? gitAtWork : (at: string) => gitBusy(at, options.settleMs);
+  while (Date.now() < deadline && (atWork(folder) || (options.quietMs !== undefined && !quietFor(folder, options.quietMs)))) await sleep(GIT_POLL_MS);
 }
 
 /** How a read of a file git may be rewriting tells what it found. */

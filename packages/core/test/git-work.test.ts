@@ -2,10 +2,10 @@
 // time stamps set: whether the wait is still sleeping is read at the next turn of the event loop
 // (a wait that returns at once settles before it, one that sleeps a poll cannot), so nothing here
 // depends on how fast the machine is.
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAtWork, untilGitDone } from '../src/index.js';
+import { gitAtWork, gitBusy, untilGitDone } from '../src/index.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 
 let dir = '';
@@ -82,5 +82,63 @@ describe('gitAtWork', () => {
     expect(gitAtWork(folder)).toBe(false);
     stamp(lock, 3_600_000);
     expect(gitAtWork(folder)).toBe(false);
+  });
+});
+
+// One git command is several steps that each hold index.lock on their own (a merge that aborts on
+// a dirty file: stash create, its strategy, read-tree --reset -u, stash apply), with gaps between
+// them in which no lock is held: git's folder changed just before each gap.
+describe('gitBusy', () => {
+  it("is true while index.lock is fresh or git's folder changed within settleMs; a stale lock and a quiet folder are not busy", () => {
+    const repo = join(dir, 'busy');
+    mkdirSync(join(repo, '.git'), { recursive: true });
+    mkdirSync(join(repo, 'deployments'));
+    const gitDir = join(repo, '.git');
+    const lock = join(gitDir, 'index.lock');
+    const folder = join(repo, 'deployments');
+    // A gap: the lock just let go of.
+    stamp(gitDir, 0);
+    expect(gitAtWork(folder)).toBe(false);
+    expect(gitBusy(folder, 60_000)).toBe(true);
+    stamp(gitDir, -120_000);
+    expect(gitBusy(folder, 60_000)).toBe(false);
+    // Git's folder stamped ahead of the clock cannot be told quiet by its age: quiet, as untilGitDone's quietMs.
+    stamp(gitDir, 3_600_000);
+    expect(gitBusy(folder, 60_000)).toBe(false);
+    writeFileSync(lock, '');
+    stamp(lock, 0);
+    stamp(gitDir, -120_000);
+    expect(gitBusy(folder, 60_000)).toBe(true);
+    // A lock a crashed git left behind: no git command runs beside it, however new the folder's change.
+    stamp(lock, -60_000);
+    stamp(gitDir, 0);
+    expect(gitBusy(folder, 60_000)).toBe(false);
+    unlinkSync(lock);
+    // Outside a repository: never.
+    expect(gitBusy(dir, 60_000)).toBe(false);
+  });
+
+  it('untilGitDone with settleMs waits across the gap between two steps, and returns once git has settled', async () => {
+    const repo = join(dir, 'steps');
+    mkdirSync(join(repo, '.git'), { recursive: true });
+    mkdirSync(join(repo, 'deployments'));
+    const gitDir = join(repo, '.git');
+    const lock = join(gitDir, 'index.lock');
+    const folder = join(repo, 'deployments');
+    writeFileSync(lock, '');
+    stamp(lock, 0);
+    const settled = watch(untilGitDone(folder, { settleMs: 60_000, maxWaitMs: 60_000 }));
+    const plain = watch(untilGitDone(folder, { maxWaitMs: 60_000 }));
+    await nextTurn();
+    expect(settled.ended()).toBe(false);
+    // The step ends: its lock goes, and git's folder changed just now.
+    unlinkSync(lock);
+    stamp(gitDir, 0);
+    await plain.wait;
+    await nextTurn();
+    expect(settled.ended()).toBe(false);
+    // Quiet for longer than asked: the next poll sees it.
+    stamp(gitDir, -120_000);
+    await settled.wait;
   });
 });
