@@ -3,7 +3,7 @@
 // network; then every user record must read back exactly as it was, and the legacy
 // `contracts` / `implementationHashes` sections must have followed the records.
 import { canonicalEqual, compareKeys, StoreDigest, type DeploymentRecord, type StoreEntry } from '@deploystate/core';
-import type { JsonFileStore } from '@deploystate/backend-json';
+import { JSON_ONLY_STAMP, type JsonFileStore } from '@deploystate/backend-json';
 import {
   createStateStore,
   initialState,
@@ -17,7 +17,8 @@ import type { DrillChecks } from './checks.js';
 import { DRILL_PREFIX, digestOf, drillRecord, listed, plural, readDocument, upgraded, type DrillEnv } from './scenario.js';
 import { changedFiles, folderDigests } from './workspace.js';
 
-const OWNED_KEYS = new Set(['$schema', 'schemaVersion', 'records', 'contracts', 'implementationHashes']);
+// The store's own keys: the json-only mark too, which a write in json-only adds (the cut-over it follows).
+const OWNED_KEYS = new Set(['$schema', 'schemaVersion', 'records', 'contracts', 'implementationHashes', JSON_ONLY_STAMP]);
 
 /** The user's records in the copy: from its JSON files, or (JSON side still empty) seeded from the LevelDB snapshot. */
 async function originals(env: DrillEnv, checks: DrillChecks, json: JsonFileStore): Promise<Map<string, DeploymentRecord>> {
@@ -265,7 +266,9 @@ export async function jsonBackendDrill(env: DrillEnv, checks: DrillChecks): Prom
         const after = await readDocument(file);
         for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
           if (OWNED_KEYS.has(key)) continue;
-          if (!canonicalEqual(before[key], after[key])) changed.push(`${file.split('/').pop()}: ${key}`);
+          // A key added or removed is a change (canonicalEqual takes only values that are there).
+          const same = Object.hasOwn(before, key) && Object.hasOwn(after, key) && canonicalEqual(before[key], after[key]);
+          if (!same) changed.push(`${file.split('/').pop()}: ${key}`);
         }
       }
       // A state file may be created (a network that had no file); any other file must not change.
