@@ -546,15 +546,16 @@ export class JsonFileStore extends AbstractStateStore {
     });
   }
 
+  /** WRITES_REFUSED for a store opened readOnly. */
+  private refusedWrite(): StateError {
+    return new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
+      file: this.location,
+      hint: 'open it without readOnly to write',
+    });
+  }
+
   private enqueue(chainId: number, apply: ApplyWrite): Promise<{ value: unknown; outcome: WriteOutcome }> {
-    if (this.readOnly) {
-      return Promise.reject(
-        new StateError(ErrorCodes.WRITES_REFUSED, `JSON store ${this.location} was opened read-only`, {
-          file: this.location,
-          hint: 'open it without readOnly to write',
-        }),
-      );
-    }
+    if (this.readOnly) return Promise.reject(this.refusedWrite());
     if (this.unprepared !== undefined) {
       // The folder its writes need could not be made at open: try again (it may be fixed), else say why.
       this.unprepared = prepareStateDir(this.location);
@@ -586,6 +587,8 @@ export class JsonFileStore extends AbstractStateStore {
   /** Brings back the given backup, or the newest that parses (BACKUP_NOT_FOUND when none). */
   async restore(chainId: number, backup?: string, options: Pick<RestoreOptions, 'olderVersion' | 'discardNewer'> = {}): Promise<RestoreResult> {
     assertChainId(chainId);
+    // A restore replaces the file as a write does: never from a store opened read-only.
+    if (this.readOnly) throw this.refusedWrite();
     // Wait for this process's queued writes so the restore is not overwritten by an older put.
     await this.writes.settled(chainId);
     // restoreStateFile takes the file's lock itself: end this store's lease on it first.

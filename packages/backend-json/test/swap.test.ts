@@ -119,9 +119,15 @@ describe('JsonFileStore.swap', () => {
   });
 
   it('is refused by a read-only store (WRITES_REFUSED)', async () => {
-    const { store, open } = await setup();
+    const { dir, store, open } = await setup();
     await store.put(rec(56, 'A'));
     const reader = await open({ readOnly: true });
     await expect(reader.swap(56, 'A', null)).rejects.toMatchObject({ code: ErrorCodes.WRITES_REFUSED });
+    // A restore replaces the file as a write does: refused too, the file as it was.
+    await store.put(rec(56, 'A', { address: `0x${'ab'.repeat(20)}` }));
+    const file = join(dir, 'bscmainnet.json');
+    const before = await readFile(file, 'utf8');
+    await expect(reader.restore(56)).rejects.toMatchObject({ code: ErrorCodes.WRITES_REFUSED });
+    expect(await readFile(file, 'utf8')).toBe(before);
   });
 });
