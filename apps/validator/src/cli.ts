@@ -56,7 +56,8 @@ Checks deployments/*.json against the published schema and across
 files.
 
 Options:
-  --format <human|json|github>  output format (default human)
+  --format <human|json|github>  output format (default human; text is
+                                another name for human)
   --json                        same as --format json
   --warnings-as-errors          exit 1 on warnings too
   --leveldb <path>              also compare the records with this
@@ -88,6 +89,8 @@ function usageError(message: string, cause?: unknown): StateError {
 }
 
 const FORMATS: readonly OutputFormat[] = ['human', 'json', 'github'];
+/** `deploystate validate` calls the human format `text`: either name works in either tool. */
+const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { text: 'human' };
 
 /** Parses the command line (node:util parseArgs, strict). Throws StateError INVALID_ARGUMENT on anything it does not know. */
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -115,10 +118,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const { values, positionals } = parsed;
   if (positionals.length > 1)
     throw usageError(`only one folder may be given (got ${positionals.map((p) => JSON.stringify(p)).join(' and ')})`);
-  const formats = [...(values.format ?? []), ...(values.json ? ['json'] : [])];
+  const formats = [...(values.format ?? []).map((format) => FORMAT_ALIASES[format] ?? format), ...(values.json ? ['json'] : [])];
   for (const format of formats)
     if (!(FORMATS as readonly string[]).includes(format))
-      throw usageError(`--format: unknown format ${JSON.stringify(format)} (human, json or github)`);
+      throw usageError(`--format: unknown format ${JSON.stringify(format)} (human, json or github; text is human)`);
   if (new Set(formats).size > 1) throw usageError(`conflicting formats: ${[...new Set(formats)].join(' and ')}`);
   return {
     dir: positionals[0] ?? './deployments',

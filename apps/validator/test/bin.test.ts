@@ -117,6 +117,16 @@ describe('deploystate-validate', () => {
     expect(run.stdout).toMatch(/^::error file=deployments\/bsctestnet\.json,line=3,col=1,title=NOT_JSON::NOT_JSON: /m);
   });
 
+  // `deploystate validate --format text` and this binary's `--format human` are one format: each
+  // tool refused the other's name (exit 2).
+  it('takes --format text, deploystate validate\'s name, as human', async () => {
+    const human = await runBin(['deployments', '--format', 'human'], dir);
+    const text = await runBin(['deployments', '--format', 'text'], dir);
+    expect(text.code).toBe(human.code);
+    expect(text.stdout).toBe(human.stdout);
+    expect((await runBin(['deployments', '--format', 'text', '--format', 'human'], dir)).code).toBe(human.code);
+  });
+
   it('exits 2 on a usage error and 4 with STORE_NOT_FOUND when the folder is missing', async () => {
     const usage = await runBin(['--format', 'xml'], dir);
     expect(usage.code).toBe(2);

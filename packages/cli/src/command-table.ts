@@ -206,7 +206,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: 'validate',
     description: 'Check deployments/*.json against the published schema and across files (exit 1 on errors)',
     options: [
-      ['--format <format>', 'text | json | github'],
+      ['--format <format>', 'text | json | github (human: same as text)'],
       ['--verbose', 'Also list info findings (text and github formats)'],
       ['--staged', "Judge what git's index holds (a pre-commit hook): every state file as staged, so cross-file checks see one snapshot"],
     ],

@@ -16,8 +16,13 @@ import { stateDirOf } from './migration.js';
  * the file. The read, the change and the write hold the config's lock (in the state folder), so two
  * commands recording at once (two `exclude`s, a `migrate` naming its chain files) keep each other's change.
  */
+/** The config file the team commits: the one given or found, else the default beside the working folder. */
+export function configFileOf(ctx: Context): string {
+  return ctx.config.file ?? resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
+}
+
 export async function updateConfig(ctx: Context, change: (config: Record<string, unknown>) => void): Promise<string> {
-  const file = ctx.config.file ?? resolve(ctx.cwd, DEFAULT_CONFIG_FILE);
+  const file = configFileOf(ctx);
   const stateDir = stateDirOf(ctx);
   if (!existsSync(stateDir)) {
     // Before `init`: the folder the lock makes gets its .gitignore, so git shows only the config's change.

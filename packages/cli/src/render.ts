@@ -1,8 +1,8 @@
 // Text renderings shared by several commands: findings, comparisons, verdict lines.
 import type { Finding, StoreComparison } from '@deploystate/core';
-import { canonicalEncode, stringifyLossless } from '@deploystate/core';
+import { canonicalEncode, stringifyLossless, wrapRows } from '@deploystate/core';
 import type { DecisionProposals, UnreadableEntry } from '@deploystate/migrator';
-import { table, type Palette } from './output.js';
+import { stdoutColumns, table, type Palette } from './output.js';
 
 export function verdict(ok: boolean, paint: Palette, good: string, bad: string): string {
   return ok ? paint.green(paint.bold(`✔ ${good}`)) : paint.red(paint.bold(`✘ ${bad}`));
@@ -31,8 +31,13 @@ function severityPaint(severity: string, paint: Palette): (text: string) => stri
   return paint.dim;
 }
 
-/** Counts per finding code, then the first `limit` findings one per line. */
-export function renderFindings(findings: readonly Finding[], paint: Palette, limit = 15): string[] {
+/**
+ * Counts per finding code, then the first `limit` findings one per line. On a terminal `columns`
+ * wide each finding's message wraps under where the messages start, the same column for every
+ * code (the general rule went on under a padded code's value, but under a code as wide as the
+ * column, with one space after it, four columns in).
+ */
+export function renderFindings(findings: readonly Finding[], paint: Palette, limit = 15, columns = stdoutColumns()): string[] {
   if (findings.length === 0) return [paint.green('no findings')];
   const byCode = new Map<string, { severity: string; count: number }>();
   for (const f of findings) {
@@ -59,7 +64,12 @@ export function renderFindings(findings: readonly Finding[], paint: Palette, lim
       .join(' ');
     // The key is named once: a message that starts with it (a stored value's) says the rest.
     const message = f.key !== undefined && f.message.startsWith(`${f.key}: `) ? f.message.slice(f.key.length + 2) : f.message;
-    lines.push(`  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} ${where ? `${where}: ` : ''}${message}`);
+    const code = `  ${severityPaint(f.severity, paint)(f.code.padEnd(codeWidth))} `;
+    const text = `${where ? `${where}: ` : ''}${message}`;
+    const at = codeWidth + 3;
+    // A code column wider than half the terminal leaves the message too little room: the general wrap then.
+    if (columns === undefined || at > columns / 2) lines.push(code + text);
+    else lines.push(...wrapRows(text, columns - at, '').map((row, i) => (i === 0 ? code : ' '.repeat(at)) + row));
   }
   if (listed.length > limit) lines.push(paint.dim(`  ... and ${listed.length - limit} more (--json lists all)`));
   if (listed.length < findings.length)

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JsonFileStore } from '@deploystate/backend-json';
+import { sampleRecord } from '@deploystate/core';
 import { COMMANDS } from '../src/program.js';
 import { deploystate, onlyDocument, sampleAt, useSample } from './helpers.js';
 
@@ -59,6 +61,16 @@ describe('migrate --demo', () => {
     );
     expect(accepted.length).toBeGreaterThan(0);
     const { key, file } = accepted[0] as { key: string; file: string };
+    // The drill's validator pass honours what validate honours: it failed on the findings the
+    // cut-over acknowledged, which validate lists as acknowledged.
+    const drill = await deploystate(['drill', 'cross-network', '--json'], { cwd: dir });
+    expect(drill.code, drill.stdout).toBe(0);
+    const validatorCheck = (onlyDocument(drill) as { checks: Array<{ name: string; status: string }> }).checks.find((c) => c.name === 'validator over every state file');
+    expect(validatorCheck?.status).toBe('pass');
+    // deploystate-validate's name for the text format is taken too.
+    const named = await deploystate(['validate', '--format', 'human'], { cwd: dir });
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toBe((await deploystate(['validate', '--format', 'text'], { cwd: dir })).stdout);
     // For a person, paths relative to where the command runs, as deploystate-validate prints them.
     const human = await deploystate(['validate', '--verbose'], { cwd: dir });
     expect(human.stdout).toContain(`${relative(dir, file)}:`);
@@ -128,5 +140,23 @@ describe('exit codes and --json', () => {
     const status = await deploystate(['status', '--leveldb', '010', '--json'], { cwd: project });
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.stringify(onlyDocument(status))).toContain(join(project, '010'));
+  });
+});
+
+// A dry run makes no backup: it printed "removed 97-NewJ0 (old value in )", an empty path.
+describe('migrate --dry-run', () => {
+  it('says a record it would remove or overwrite will be kept in a backup, naming no path; the copy then names the backup', async () => {
+    const project = await sampleAt(join(fixture.root, 'dry-run-removed'), [['dual-write', 'enable']]);
+    const store = new JsonFileStore({ dir: join(project, 'deployments') });
+    await store.open();
+    await store.put(sampleRecord(97, 'NewJ0', 'bsctestnet'));
+    await store.close();
+    const dry = await deploystate(['migrate', '--dry-run'], { cwd: project });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would remove 97-NewJ0 (the old value will be kept in a backup)');
+    expect(dry.stdout).not.toMatch(/old value in \)/);
+    const copy = await deploystate(['migrate', '--yes'], { cwd: project });
+    expect(copy.code, copy.stderr).toBe(0);
+    expect(copy.stdout).toMatch(/ {2}removed 97-NewJ0 \(old value in \S+\)/);
   });
 });

@@ -161,6 +161,31 @@ describe('git merge of deployments/<network>.json with the deploystate driver', 
     gitOk('commit', '-q', '--no-edit');
   });
 
+  // A record both sides added (the base lacks it) was listed as "changed on both sides"; and during
+  // `git pull --rebase` ours is upstream and theirs your own commit, which nothing said.
+  it('merge-resolve says a record both sides added was added, and during a rebase which side is yours', async () => {
+    configureDriver();
+    const vaultA = record('NewVault', { address: '0x' + 'aa'.repeat(20) });
+    const vaultB = record('NewVault', { address: '0x' + 'bb'.repeat(20) });
+    gitOk('checkout', '-q', '-b', 'a');
+    await deploy('deploy A', [vaultA]);
+    gitOk('checkout', '-q', '-b', 'b', 'main');
+    await deploy('deploy B', [vaultB]);
+
+    expect(git('rebase', 'a').code).not.toBe(0);
+    const rebasing = await deploystate(['merge-resolve'], { cwd: repo });
+    expect(rebasing.code).toBe(1);
+    expect(rebasing.stdout).toContain('records/NewVault: added on both sides');
+    expect(rebasing.stdout).not.toContain('changed on both sides');
+    expect(rebasing.stdout).toMatch(/git is rebasing .*ours is the upstream branch, theirs is your own commit/);
+    gitOk('rebase', '--abort');
+
+    expect(git('merge', '--no-edit', 'a').code).not.toBe(0);
+    const merging = await deploystate(['merge-resolve'], { cwd: repo });
+    expect(merging.stdout).toContain('records/NewVault: added on both sides');
+    expect(merging.stdout).not.toContain('rebasing');
+  });
+
   it('a side naming a record twice stops the merge, merged by line with every value kept, naming the file', async () => {
     configureDriver();
     const token = record('Token');

@@ -3,7 +3,7 @@
 // and its columns lined up; and a table that cannot fit even so prints one block per row.
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE } from '@deploystate/bench';
@@ -112,6 +112,80 @@ describe('tables at 70 columns', () => {
       // The header's titles start where the rule's dashes do.
       for (const gap of found?.gaps ?? []) expect(found?.header[gap] ?? ' ').toBe(' ');
     }
+  });
+});
+
+/** The pane's rows as the terminal shows them, each a 70-column row (nothing joined). */
+async function paneRows(runs: string[][], cwd = project): Promise<string[]> {
+  const files = join(fixture.root, 'panes');
+  await mkdir(files, { recursive: true });
+  const pane = await TmuxPane.startEach(runs, { cwd, dir: files, columns: COLUMNS, rows: 50 });
+  panes.push(pane);
+  await pane.exitCode();
+  return (await pane.rows()).map((line) => line.trimEnd());
+}
+
+/** Whether `value` stands whole on one of the rows. */
+const wholeOnARow = (rows: string[], value: string): boolean => rows.some((row) => row.includes(value));
+
+describe('values to copy at 70 columns: each on a row of its own, never split', () => {
+  it('restore --list: every backup name, the name --backup takes; report: each report file', async () => {
+    const list = onlyDocument(await deploystate(['restore', '--list', '--json'], { cwd: project })) as {
+      files: Array<{ backups: string[] }>;
+      leveldb: { backups: string[] };
+    };
+    const rows = await paneRows([['restore', '--list'], ['report']]);
+    expect(tooWide(rows)).toEqual([]);
+    const names = [...list.files.flatMap((f) => f.backups), ...list.leveldb.backups.map((b) => dirname(b))].map((b) => basename(b));
+    expect(names.length).toBeGreaterThan(0);
+    // Each name `--backup` takes on a row of its own (where it is shorter than a row), not the end of a broken path.
+    for (const name of names.filter((n) => n.length < COLUMNS - 2)) expect(rows, name).toContain(`  ${name}`);
+    // The report's files, each on rows of its own after the heading: the file's name whole on one
+    // (the long folder's path breaks after a slash).
+    const heading = rows.indexOf('report files:');
+    expect(heading, rows.join('\n')).toBeGreaterThan(-1);
+    const files = rows.slice(heading + 1);
+    for (const extension of ['md', 'json'])
+      expect(files.some((row) => new RegExp(`^ +(\\S*/)?migration-report-[0-9TZ-]+\\.${extension}$`).test(row)), files.join('\n')).toBe(true);
+  });
+
+  it("migrate's LevelDB backup: the backup's folder name whole on a row", async () => {
+    const dir = await sampleAt(join(fixture.root, 'a-project-folder-with-a-rather-long-name', 'dual'), [['dual-write', 'enable']]);
+    const rows = await paneRows([['migrate', '--yes']], dir);
+    expect(tooWide(rows)).toEqual([]);
+    const backups = onlyDocument(await deploystate(['restore', 'leveldb', '--list', '--json'], { cwd: dir })) as { backups: string[] };
+    const backup = backups.backups.at(-1) as string;
+    const at = rows.findIndex((row) => row === 'LevelDB backup:');
+    expect(at, rows.join('\n')).toBeGreaterThan(-1);
+    expect(words(rows.slice(at + 1, at + 4).join('\n'))).toContain(backup);
+    expect(wholeOnARow(rows, basename(dirname(backup)))).toBe(true);
+  });
+});
+
+// The findings of check and analyze went on at column 23 under a padded code, but at column 4
+// under the longest code, which had one space after it.
+describe('finding lists at 70 columns', () => {
+  it('check and analyze: every continuation row starts under the messages, whatever the code', async () => {
+    const rows = await paneRows([['check'], ['analyze']]);
+    expect(tooWide(rows)).toEqual([]);
+    const codes = /^ {2}([A-Z][A-Z_]+) +\S/;
+    const firsts = rows.flatMap((row, i) => (codes.test(row) ? [i] : []));
+    expect(firsts.length).toBeGreaterThan(4);
+    const starts = new Set<number>();
+    let continued = 0;
+    for (const i of firsts) {
+      const first = rows[i] as string;
+      const code = (codes.exec(first) as RegExpExecArray)[1] as string;
+      const messageAt = first.indexOf(' ', 2 + code.length) + first.slice(first.indexOf(' ', 2 + code.length)).search(/\S/);
+      starts.add(messageAt);
+      for (let j = i + 1; j < rows.length && /^ {6,}\S/.test(rows[j] as string); j++) {
+        continued++;
+        expect((rows[j] as string).search(/\S/), `${first}\n${rows[j]}`).toBe(messageAt);
+      }
+    }
+    expect(continued).toBeGreaterThan(0);
+    // check and analyze each pad the codes they list to one width: at most one message column each.
+    expect(starts.size).toBeLessThanOrEqual(2);
   });
 });
 

@@ -2,7 +2,7 @@
 // `status --probe` (the deploy scripts' factory store, opened and read through) on a sample.
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deploystate, onlyDocument, sampleAt, type Run, useSample } from './helpers.js';
@@ -115,7 +115,10 @@ describe('restore', () => {
     const refused = await inCopy(['restore', '56']);
     expect(refused.code).toBe(2);
     expect(await readFile(file, 'utf8')).toBe('{"records": {"cut sh');
-    const run = await inCopy(['restore', '56', '--yes', '--json']);
+    // By the name `--list` shows (the folder printed once above the names), as --backup takes it.
+    const name = basename(list.backups[0] as string);
+    expect((await inCopy(['restore', 'bscmainnet', '--list'])).stdout.split('\n')).toContain(`  ${name}`);
+    const run = await inCopy(['restore', '56', '--backup', name, '--yes', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const doc = onlyDocument(run) as { restored: string; version: Record<string, unknown>; replacedBackup: string };
     expect(doc.restored).toBe(list.backups[0]);

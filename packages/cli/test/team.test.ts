@@ -125,7 +125,22 @@ describe('a store committed to git', () => {
       [['export', '--from', 'json', '../export.json'], true],
       [['report'], true],
     ];
-    for (const [args, onlyReads] of runbook) await ok(onlyReads ? readOnly(repo, args) : deploystate(args, { cwd: repo }), args.join(' '));
+    // Teammates follow the phase once it is committed: each command that changed something the team
+    // commits ends with the one `git add` that stages all of it (pasted here as printed), nothing else does.
+    const shared = ['leveldb', 'deployments', '.deploystate/phase.json', 'deploystate.config.json'];
+    for (const [args, onlyReads] of runbook) {
+      const run = await ok(onlyReads ? readOnly(repo, args) : deploystate(args, { cwd: repo }), args.join(' '));
+      const last = run.stdout.trimEnd().split('\n').at(-1) ?? '';
+      const add = /^commit for your team: `(git add -A -- [^`]+) && git commit`$/.exec(last)?.[1];
+      if (onlyReads || args[1] === 'verify') {
+        expect(run.stdout, args.join(' ')).not.toContain('commit for your team');
+        continue;
+      }
+      expect(add, `${args.join(' ')}:\n${run.stdout}`).toBeDefined();
+      execFileSync('sh', ['-c', add as string], { cwd: repo });
+      expect(git(repo, 'diff', '--name-only', '--', ...shared), `${args.join(' ')}: ${add}`).toBe('');
+      expect(git(repo, 'ls-files', '--others', '--exclude-standard', '--', ...shared), `${args.join(' ')}: ${add}`).toBe('');
+    }
 
     // What the team workflow commits: the data, the config and the phase file; nothing local.
     const changed = git(repo, 'status', '--porcelain', '--untracked-files=all');

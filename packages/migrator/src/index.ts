@@ -106,6 +106,7 @@ export {
   type RepairReport,
 } from './coowned.js';
 export { levelDbNotInGit } from './leveldb-git.js';
+export { readOnlyGit, type ReadOnlyGitOptions } from './read-only-git.js';
 export { findDirectWrites, scanDirectWrites, DEFAULT_SCRIPT_FOLDERS, type DirectWrite } from './direct-writes.js';
 // Legacy scripts update the keys they own in a network file through this, never with writeFileSync.
 export { updateDeploymentFile, type UpdateDeploymentFileOptions, type UpdateDeploymentFileResult } from '@deploystate/backend-json';

@@ -1,7 +1,7 @@
 // The migration as the CLI drives it: one method per runbook command. State-changing commands
 // hold the migration lock; read-only ones never change state or data (verify records evidence).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import type { LevelDbStore, LockWait } from '@deploystate/backend-leveldb';
 import { NetworkRegistry, type Acknowledgement, type DeploymentRecord } from '@deploystate/core';
@@ -9,6 +9,7 @@ import { jsonStore, leveldbLockWait, levelDbStore } from './backends.js';
 import type { MigrationContext } from './context.js';
 import { bulkCopy, type CopyOptions } from './copy.js';
 import { checkCopyOptions } from './copy-plan.js';
+import { recordCopyWrites } from './copy-finish.js';
 import { WrittenRecords } from './written-records.js';
 import { probeBackends } from './probe.js';
 import { ReadOnlySides } from './read-only.js';
@@ -65,6 +66,8 @@ function dualWriteNotOn(phase: string): string {
 
 export class Migration {
   readonly paths: MigrationPaths;
+  /** The folder relative paths given to its methods (an expected inventory, a fold-in source) resolve against. */
+  private readonly cwd: string;
   private readonly files: StateFiles;
   private readonly registry: NetworkRegistry;
   private readonly journal: Journal;
@@ -77,6 +80,7 @@ export class Migration {
 
   private constructor(options: MigrationOptions) {
     this.paths = resolvePaths(options);
+    this.cwd = resolve(options.cwd ?? process.cwd());
     this.files = stateFiles(this.paths);
     this.registry = options.registry ?? new NetworkRegistry();
     this.journal = new Journal(this.files.journal, this.files.journalLock);
@@ -193,7 +197,12 @@ export class Migration {
   }
 
   async analyze(options: AnalyzeOptions = {}): Promise<AnalysisReport> {
-    return this.run(() => analyze(this.commands, options));
+    const inCwd = {
+      ...options,
+      ...(options.expectedInventory && { expectedInventory: resolve(this.cwd, options.expectedInventory) }),
+      ...(options.scripts && { scripts: options.scripts.map((dir) => resolve(this.cwd, dir)) }),
+    };
+    return this.run(() => analyze(this.commands, inCwd));
   }
 
   async check(): Promise<CheckReport> {
@@ -290,7 +299,9 @@ export class Migration {
       const written = new WrittenRecords(join(this.ctx.files.stateDir, 'tmp'));
       try {
         const report = await bulkCopy(this.ctx, options, written);
-        if (!options.dryRun) await moveBaseline(coownedContext(this.ctx), undefined, written); // [coowned] the copy's writes are the product's own
+        // [coowned] the copy's writes are the product's own; a failure to record them is no failed copy.
+        if (!options.dryRun)
+          await recordCopyWrites(report, () => moveBaseline(coownedContext(this.ctx), undefined, written), join(this.ctx.files.stateDir, 'written.json'));
         return report;
       } finally {
         await written.remove();
@@ -314,7 +325,8 @@ export class Migration {
    * keys changed on both sides are listed as conflicts and left alone. Each write is journalled.
    */
   foldIn(options: { from?: string; dryRun?: boolean } = {}): Promise<FoldInReport> {
-    return this.locked('fold-in', () => runFoldIn(this.commands, options));
+    const inCwd = options.from === undefined ? options : { ...options, from: resolve(this.cwd, options.from) };
+    return this.locked('fold-in', () => runFoldIn(this.commands, inCwd));
   }
 
   /**

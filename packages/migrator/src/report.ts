@@ -47,6 +47,31 @@ function thisAttempt(timings: readonly PhaseTiming[]): { timings: PhaseTiming[];
   return { timings: timings.filter((t) => Date.parse(t.startedAt) >= from), earlier: enables.length - 1 };
 }
 
+/** The commands that end a migration's attempt, back in `leveldb-only`. */
+const BACK_TO_LEVELDB = new Set(['dual-write disable', 'rollback', 'rollback (emergency)']);
+
+/**
+ * The timings without the verify runs made in `leveldb-only` (before any `dual-write enable`, or
+ * after a disable or rollback): evidence of nothing, as `status` says ("last verify never"), so
+ * they neither fail Phase 4 nor count in the duration. A phase past `leveldb-only` whose enable this
+ * clone did not run (a teammate's, pulled) makes the verify runs since this clone's last switch back count.
+ */
+function withoutLevelDbOnlyVerifies(timings: readonly PhaseTiming[], phase: string): PhaseTiming[] {
+  let on = false;
+  let lastSwitch = -1;
+  const kept = new Set<number>();
+  timings.forEach((t, index) => {
+    const switched = t.status === 'done' && (t.phase === 'dual-write enable' || BACK_TO_LEVELDB.has(t.phase));
+    if (switched) {
+      on = t.phase === 'dual-write enable';
+      lastSwitch = index;
+    }
+    if (t.phase !== 'verify' || on) kept.add(index);
+  });
+  const enabledElsewhere = !on && phase !== 'leveldb-only' && phase !== 'rolling-back';
+  return timings.filter((t, index) => kept.has(index) || (enabledElsewhere && index > lastSwitch));
+}
+
 /** From this attempt's `dual-write enable` to the start of the first copy after it; undefined before a copy. */
 function dualWriteSpan(timings: readonly PhaseTiming[]): number | undefined {
   const enable = timings.find((t) => t.phase === 'dual-write enable' && t.status === 'done');
@@ -225,7 +250,7 @@ export async function buildReport(ctx: MigrationContext, options: ReportOptions 
       : state.phase === 'leveldb-only' && state.rollback?.completedAt
         ? 'ROLLED BACK'
         : 'IN PROGRESS';
-  const attempt = thisAttempt(state.timings);
+  const attempt = thisAttempt(withoutLevelDbOnlyVerifies(state.timings, state.phase));
   const phases = phaseLines(state, attempt.timings, analysis);
   const starts = attempt.timings.map((t) => Date.parse(t.startedAt));
   const ends = attempt.timings.map((t) => Date.parse(t.endedAt));

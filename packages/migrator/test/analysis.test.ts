@@ -88,6 +88,27 @@ describe('analysis and the demo', () => {
     expect(report.json.totalDurationMs as number).toBeLessThan(86_400_000);
   });
 
+  // A verify in leveldb-only (before the migration started) is evidence of nothing, as status says
+  // ("last verify never"): the report said "Phase 4 (Validation): failed".
+  it('a verify run in leveldb-only leaves Phase 4 pending and times nothing; one in dual-write counts', async () => {
+    const dir = tempDir();
+    await createDemo(dir);
+    const migration = await Migration.open({ cwd: dir });
+    expect((await migration.verify()).clean).toBe(false);
+    const phase4 = (markdown: string): string => markdown.split('\n').find((l) => l.startsWith('- Phase 4 (Validation):')) ?? '';
+    const before = await migration.report();
+    expect(phase4(before.markdown)).toBe('- Phase 4 (Validation): pending - 0 ms');
+    expect(before.json.totalDurationMs).toBe(0);
+    await migration.enableDualWrite();
+    expect((await migration.verify()).clean).toBe(false);
+    expect(phase4((await migration.report()).markdown)).toMatch(/^- Phase 4 \(Validation\): failed - /);
+    // Back in leveldb-only, a verify there is evidence of nothing again; the dual-write one still stands.
+    await migration.disableDualWrite();
+    await migration.verify();
+    const after = (await migration.report()).json.phases as Array<{ phase: string; status: string }>;
+    expect(after.find((p) => p.phase === 'Phase 4 (Validation)')?.status).toBe('failed');
+  });
+
   it('runDemo walks every phase and ends SUCCESS with equal digests at cut-over', async () => {
     const phases: string[] = [];
     const { report } = await runDemo(tempDir(), { onStep: (s) => phases.push(s.phase) });
@@ -168,6 +189,32 @@ describe('analysis and the demo', () => {
     for (const dir of [file, join(file, 'below')])
       await expect(createDemo(dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', file: dir });
     expect(await readFile(file, 'utf8')).toBe('kept');
+  });
+
+  // README: `Migration.open({ cwd: '/srv/x' })` then `analyze({ expectedInventory: 'expected.json' })`.
+  // The relative path resolved against process.cwd(), so from another folder it was not found.
+  it('resolves relative paths given to its methods against its cwd, not the process\'s, and names the resolved path when missing', async () => {
+    const dir = tempDir();
+    const { paths } = await runDemo(dir);
+    await writeFile(join(dir, 'expected.json'), JSON.stringify({ bscmainnet: 8 }));
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(elsewhere);
+    const before = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      const migration = await Migration.open({ cwd: dir });
+      const report = await migration.analyze({ expectedInventory: 'expected.json' });
+      expect(report.crossCheck.filter((f) => f.code === 'INVENTORY_MISMATCH' && f.file === join(dir, 'expected.json'))).toEqual([]);
+      await expect(migration.analyze({ expectedInventory: 'missing.json' })).rejects.toMatchObject({
+        code: 'STORE_NOT_FOUND',
+        file: join(dir, 'missing.json'),
+        message: expect.stringContaining(join(dir, 'missing.json')),
+      });
+      const folded = await migration.foldIn({ from: 'leveldb', dryRun: true });
+      expect(folded.from).toBe(paths.leveldb);
+    } finally {
+      process.chdir(before);
+    }
   });
 
   it('analyze inventories the demo, audits big numbers and cross-checks legacy files and an expected inventory', async () => {

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { wholeNumberOption } from '../number-option.js';
 import { withMigration } from '../migration.js';
 import { verdict } from '../render.js';
+import { commitLines } from '../commit-hint.js';
 import { listOption } from './migrate.js';
 import { chainLines, chainOptions } from './verify-chain.js';
 
@@ -48,6 +49,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         throw error;
       });
     const after = await migration.status();
+    const commit = dryRun ? [] : await commitLines(ctx);
     const chainText = result.chain ? [p.bold('Chain verification (--chain)'), ...(await chainLines(result.chain))] : [];
     ctx.out.result({ ...result, phase: after.phase, changed: !dryRun }, () => [
       ...chainText,
@@ -64,6 +66,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       ...(dryRun
         ? [`next: \`deploystate rollback --ready\`, then \`${cutoverCommand(acknowledge, chain !== undefined)}\``]
         : ['next: `deploystate status --expect json-only --probe`, then `deploystate report`']),
+      ...commit,
     ]);
   });
 }

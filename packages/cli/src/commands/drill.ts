@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
+import { validatorInputs } from '../validator-inputs.js';
 import { DrillChecks, type CheckStatus, type DrillCheck } from '../drill/checks.js';
 import type { Scenario } from '../drill/scenario.js';
 import { createWorkspace, removeWorkspace, type Workspace } from '../drill/workspace.js';
@@ -79,12 +80,14 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   ctx.out.info(`drill ${scenario}: working on a copy in ${workspace.root}${workspace.leveldb ? ' (with a LevelDB snapshot)' : ''}`);
   try {
     const body = await spec.load();
+    // The validator's pass judges the files as `validate` does: the same acknowledgements and journal.
+    const validator = await validatorInputs(ctx);
     await body(
       {
         workspace,
         registry: ctx.registry(),
         networks: ctx.config.networks,
-        acknowledgements: ctx.config.acknowledge,
+        ...validator,
         ...(expected !== undefined && { expected }),
         note: (line) => ctx.out.info(line),
       },

@@ -5,6 +5,7 @@ import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { confirmIfAllowed, withMigration } from '../migration.js';
 import { renderReadiness } from '../render.js';
+import { commitLines } from '../commit-hint.js';
 
 const ACTIONS = ['enable', 'disable', 'verify'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -42,10 +43,12 @@ export async function run(ctx: Context, args: unknown[]): Promise<void> {
     if (action === 'enable') await migration.enableDualWrite();
     else await migration.disableDualWrite();
     const status = await migration.status();
+    const commit = await commitLines(ctx);
     ctx.out.result({ phase: status.phase, reads: status.reads, writes: status.writes, changed: true }, () => [
       p.green(p.bold(`✔ dual-write ${action}d: phase ${status.phase}`)),
       `reads ${status.reads}, writes ${status.writes.join(' then ')}`,
       ...(action === 'enable' ? ['next: `deploystate dual-write verify`, then `deploystate migrate`'] : []),
+      ...commit,
     ]);
   });
 }

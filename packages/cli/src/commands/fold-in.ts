@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { verdict } from '../render.js';
+import { commitLines } from '../commit-hint.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const from = options.from === undefined ? undefined : resolve(ctx.cwd, String(options.from));
@@ -20,6 +21,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     return migration.foldIn({ ...(from !== undefined && { from }), dryRun });
   });
   if (report.conflicts.length > 0) ctx.exitCode = 1;
+  const commit = !dryRun && report.folded.length > 0 ? await commitLines(ctx) : [];
   const p = ctx.out.paint;
   ctx.out.result(report, () => [
     `LevelDB ${report.from}: ${report.since.changes.length} change(s) since cut-over at ${report.since.cutoverAt}`,
@@ -32,5 +34,6 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       `${dryRun ? 'would fold' : 'folded'} ${report.folded.length} change(s) into the JSON side`,
       `${report.conflicts.length} key(s) changed on both sides since cut-over; the others ${dryRun ? 'would be' : 'were'} folded`,
     ),
+    ...commit,
   ]);
 }

@@ -2,8 +2,9 @@
 // each conflicting record or key with both versions; `--pick <name>=ours|theirs|base` (repeatable)
 // or `--all <side>` takes one whole version per conflict and writes the file in the store's format.
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { diffRecords, ErrorCodes, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { diffRecords, ErrorCodes, gitIndexLock, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 
@@ -47,7 +48,8 @@ function describe(conflict: { section: string; name: string; base?: unknown; our
   if (conflict.section === 'records' && ours !== undefined && theirs !== undefined) {
     const fields = diffRecords(ours as DeploymentRecord, theirs as DeploymentRecord);
     return [
-      `  ${title}: changed on both sides`,
+      // The base lacks the record: both sides added it, neither changed one.
+      `  ${title}: ${conflict.base === undefined ? 'added' : 'changed'} on both sides`,
       ...fields.map(
         (f) => `    ${f.field}: ours ${stringifyLossless(f.left) ?? '(absent)'} | theirs ${stringifyLossless(f.right) ?? '(absent)'}`,
       ),
@@ -58,6 +60,17 @@ function describe(conflict: { section: string; name: string; base?: unknown; our
 }
 
 type Conflict = { section: string; name: string; base?: unknown; ours?: unknown; theirs?: unknown };
+
+/** A rebase replays your commits onto the upstream branch, so git's sides are the other way round. */
+const REBASE_SIDES = '  git is rebasing (git pull --rebase): ours is the upstream branch, theirs is your own commit';
+
+/** Whether git is rebasing in the repository that holds `folder` (its rebase-merge or rebase-apply folder exists). */
+function gitRebasing(folder: string): boolean {
+  const indexLock = gitIndexLock(folder);
+  if (indexLock === undefined) return false;
+  const gitDir = dirname(indexLock);
+  return existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply'));
+}
 
 /** With --chain: how each version of each conflicting record fares against its chain (ok, warn, error). */
 async function chainVerdicts(
@@ -119,6 +132,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
   const all = options.all === undefined ? undefined : sideOf(String(options.all), '--all');
   const files = args[0] !== undefined ? [join(ctx.cwd, String(args[0]))] : await conflictedFiles(ctx.paths.deployments);
   const registry = ctx.registry();
+  const rebasing = gitRebasing(ctx.paths.deployments);
   const report: Array<Record<string, unknown>> = [];
   const lines: string[] = [];
   let open = 0;
@@ -165,6 +179,7 @@ export async function run(ctx: Context, args: unknown[], options: Record<string,
         if (verdicts) lines.push(`    on chain: ours ${verdicts.ours ?? '(absent)'} | theirs ${verdicts.theirs ?? '(absent)'}`);
       }
       lines.push(`  pick one whole version per conflict: deploystate merge-resolve ${shown} --pick <name>=ours|theirs`);
+      if (rebasing) lines.push(REBASE_SIDES);
     } else if (result) lines.push(`${shown}: resolved; next: git add ${shown}`);
   }
   if (files.length === 0) lines.push(`no conflicted files in ${ctx.paths.deployments}`);

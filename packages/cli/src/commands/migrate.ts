@@ -11,6 +11,7 @@ import type { Context } from '../context.js';
 import { confirmIfAllowed, withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { verdict } from '../render.js';
+import { commitLines } from '../commit-hint.js';
 import { runDemoCommand } from './demo.js';
 import { wholeNumberOption } from '../number-option.js';
 
@@ -67,6 +68,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   });
   // The files the copy created keep the names they were created under: recorded in the config.
   const recorded = report.dryRun ? [] : await recordChainFiles(ctx);
+  // The copy wrote the network files (and the phase file its exclusions, the config the files' names).
+  const commit = report.dryRun || (report.nothingToDo && recorded.length === 0) ? [] : await commitLines(ctx);
   const p = ctx.out.paint;
   ctx.out.result({ ...report, ...(recorded.length > 0 && { recordedNetworks: recorded }) }, () => [
     ...(recorded.length > 0
@@ -93,12 +96,15 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       p,
     ),
     `time ${report.durationMs}ms`,
-    ...report.overwritten.map((o) => p.yellow(`  overwritten ${o.key} (old value in ${o.backup})`)),
-    ...report.removed.map((o) => p.yellow(`  removed ${o.key} (old value in ${o.backup})`)),
+    // A dry run makes no backup: it says one will keep the old value, never an empty path.
+    ...report.overwritten.map((o) => p.yellow(report.dryRun ? `  would overwrite ${o.key} (the old value will be kept in a backup)` : `  overwritten ${o.key} (old value in ${o.backup})`)),
+    ...report.removed.map((o) => p.yellow(report.dryRun ? `  would remove ${o.key} (the old value will be kept in a backup)` : `  removed ${o.key} (old value in ${o.backup})`)),
     ...report.skippedNewer.map((key) => p.dim(`  kept newer journalled write of ${key}`)),
     ...(report.files.length > 0 ? ['files:', ...report.files.map((file) => `  ${file}`)] : []),
-    ...(report.backups.leveldb ? [`LevelDB backup: ${report.backups.leveldb}`] : []),
+    // The path on a row of its own, as `restore leveldb` takes its name.
+    ...(report.backups.leveldb ? ['LevelDB backup:', `  ${report.backups.leveldb}`] : []),
     `LevelDB digest ${report.leveldbDigest}`,
     verdict(true, p, report.dryRun ? 'dry run complete' : 'copy complete; next: `deploystate verify`', ''),
+    ...commit,
   ]);
 }

@@ -2,6 +2,7 @@
 // switches the side deploy scripts read, so it asks first; already json-primary is a no-op success.
 import type { Context } from '../context.js';
 import { confirmIfAllowed, withMigration } from '../migration.js';
+import { commitLines } from '../commit-hint.js';
 
 export async function run(ctx: Context): Promise<void> {
   const p = ctx.out.paint;
@@ -17,9 +18,11 @@ export async function run(ctx: Context): Promise<void> {
     return { status: await migration.status(), changed: true };
   });
   const { status, changed } = result;
+  const commit = changed ? await commitLines(ctx) : [];
   ctx.out.result({ phase: status.phase, reads: status.reads, writes: status.writes, changed }, () => [
     changed ? p.green(p.bold(`✔ promoted: phase ${status.phase}`)) : p.green('✔ already in json-primary; nothing changed'),
     `reads ${status.reads}, writes ${status.writes.join(' then ')}`,
     'next: `deploystate verify`, then `deploystate cutover --dry-run`',
+    ...commit,
   ]);
 }

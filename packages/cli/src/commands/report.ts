@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
+import { validatorInputs } from '../validator-inputs.js';
 
 async function fileFindings(ctx: Context) {
   if (!existsSync(ctx.paths.deployments)) return undefined;
   const { validateDeployments } = await import('@deploystate/validator');
-  return (await validateDeployments(ctx.paths.deployments, { registry: ctx.registry() })).summary;
+  return (await validateDeployments(ctx.paths.deployments, { registry: ctx.registry(), ...(await validatorInputs(ctx)) })).summary;
 }
 
 export async function run(ctx: Context): Promise<void> {
@@ -22,7 +23,9 @@ export async function run(ctx: Context): Promise<void> {
     report.markdown.trimEnd(),
     '',
     p.bold(`status ${report.status}`),
-    `report files: ${report.files.markdown}`,
-    `              ${report.files.json}`,
+    // Each path on a row of its own, so a narrow terminal breaks none inside a name.
+    'report files:',
+    `  ${report.files.markdown}`,
+    `  ${report.files.json}`,
   ]);
 }

@@ -3,7 +3,7 @@
 // global --leveldb stays the store's path. `--list` without a target lists every backup there is.
 // Shows what it will replace and asks first.
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ErrorCodes, StateError } from '@deploystate/core';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
@@ -19,6 +19,22 @@ function chainOf(ctx: Context, network: string): number {
       hint: 'use the chainId, `leveldb` for the LevelDB folder, or add the network to "networks" in deploystate.config.json',
     });
   return chainId;
+}
+
+/**
+ * A list of backups for a person: the folder once, then each backup by its name, the name `--backup`
+ * takes, on a row of its own (a full path at 70 columns was broken inside the name). A backup in
+ * another folder (a `chain-<id>.json` one) keeps its path.
+ */
+function backupLines(heading: string, backups: readonly string[]): string[] {
+  const folder = backups[0] === undefined ? undefined : dirname(backups[0]);
+  return [`${heading}, newest first, in ${folder}:`, ...backups.map((b) => `  ${dirname(b) === folder ? basename(b) : b}`)];
+}
+
+/** `--backup` as given: a path, or the name of one of the file's backups as `--list` shows it. */
+function backupPath(given: string | undefined, backups: readonly string[]): string | undefined {
+  if (given === undefined || given.includes('/')) return given;
+  return backups.find((b) => basename(b) === given) ?? given;
 }
 
 async function jsonStore(ctx: Context) {
@@ -43,8 +59,8 @@ async function listEverything(ctx: Context): Promise<void> {
   const leveldb = hasMigration ? await withMigration(ctx, (migration) => migration.listBackups()) : [];
   ctx.out.result({ files, leveldb: { folder: ctx.paths.leveldb, backups: leveldb } }, () => [
     ...(files.length === 0 ? ['no backups of network files'] : []),
-    ...files.flatMap((f) => [`backups of ${f.file}, newest first:`, ...f.backups.map((b) => `  ${b}`)]),
-    ...(leveldb.length === 0 ? ['no LevelDB backups'] : ['LevelDB backups, newest first:', ...leveldb.map((b) => `  ${b}`)]),
+    ...files.flatMap((f) => (f.backups.length === 0 ? [] : backupLines(`backups of ${f.file}`, f.backups))),
+    ...(leveldb.length === 0 ? ['no LevelDB backups'] : levelDbBackupLines(leveldb)),
     'restore one with `deploystate restore <network|chainId|leveldb> [--backup <name>]`',
   ]);
 }
@@ -56,11 +72,11 @@ async function restoreFile(ctx: Context, network: string, options: Record<string
   const backups = await store.listBackups(chainId);
   if (options.list === true) {
     ctx.out.result({ chainId, file, backups }, () =>
-      backups.length === 0 ? [`no backups of ${file}`] : [`backups of ${file}, newest first:`, ...backups.map((b) => `  ${b}`)],
+      backups.length === 0 ? [`no backups of ${file}`] : backupLines(`backups of ${file}`, backups),
     );
     return;
   }
-  const backup = options.backup === undefined ? undefined : String(options.backup);
+  const backup = backupPath(options.backup === undefined ? undefined : String(options.backup), backups);
   if (backups.length === 0 && backup === undefined) {
     throw new StateError(ErrorCodes.BACKUP_NOT_FOUND, `no backups of ${file}`, { file });
   }
@@ -107,13 +123,19 @@ function describeVersion(version: {
   return `${which}, written ${when}${version.intact ? '' : ' (changed in place since it was written)'}`;
 }
 
+/** LevelDB backups (`<backups>/<name>/leveldb`, listed oldest first) by the name `restore leveldb --backup` takes, newest first. */
+function levelDbBackupLines(backups: readonly string[]): string[] {
+  const newestFirst = [...backups].reverse();
+  return [`LevelDB backups, newest first, in ${dirname(dirname(backups[0] as string))}:`, ...newestFirst.map((b) => `  ${basename(dirname(b))}`)];
+}
+
 async function restoreLevelDb(ctx: Context, options: Record<string, unknown>): Promise<void> {
   await withMigration(ctx, async (migration) => {
     const backup = options.backup === undefined ? undefined : String(options.backup);
     if (options.list === true) {
       const list = await migration.listBackups();
       ctx.out.result({ leveldb: ctx.paths.leveldb, backups: list }, () =>
-        list.length === 0 ? ['no LevelDB backups'] : ['LevelDB backups, newest first:', ...list.map((b) => `  ${b}`)],
+        list.length === 0 ? ['no LevelDB backups'] : levelDbBackupLines(list),
       );
       return;
     }

@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
 import { listed, renderReadiness, verdict } from '../render.js';
+import { commitLines } from '../commit-hint.js';
 import { listOption } from './migrate.js';
 
 export function emergencyRequested(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -48,6 +49,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         ]);
         return;
       }
+      const commit = !dryRun && left.carriedBack.length > 0 ? await commitLines(ctx) : [];
       ctx.out.result(report, () => [
         `${dryRun ? 'would carry' : 'carried'} back ${left.carriedBack.length} write(s) this clone made on the JSON side, which a teammate's rollback (pulled) had left out of LevelDB${left.carriedBack.length > 0 ? `: ${listed(left.carriedBack, 10)}` : ''}`,
         ...(left.newerInLevelDb.length > 0 ? [p.dim(`kept ${left.newerInLevelDb.length} that LevelDB holds newer: ${listed(left.newerInLevelDb, 10)}`)] : []),
@@ -55,6 +57,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
           ? [p.yellow(`not carried back: ${left.deletes.length} delete(s) made on the JSON side (LevelDB may hold a newer write of the key; delete by hand if it should go): ${listed(left.deletes, 10)}`)]
           : []),
         verdict(true, p, dryRun ? 'dry run: nothing changed' : 'LevelDB holds this clone\'s writes again; next: `deploystate status`', ''),
+        ...commit,
       ]);
       return;
     }
@@ -78,6 +81,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // The phase switched, but LevelDB lacks what it could not read: a script running the runbook's
     // emergency step must not take this for a whole rollback (exit 1).
     const incomplete = !dryRun && (report.unreadableInJson?.length ?? 0) > 0;
+    const commit = dryRun ? [] : await commitLines(ctx);
     if (incomplete) ctx.exitCode = 1;
     ctx.out.result(report, () => [
       table(
@@ -129,6 +133,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
         dryRun ? 'dry run: nothing changed' : 'rolled back: phase leveldb-only; next: `deploystate status --expect leveldb-only`',
         'rolled back to leveldb-only, but not all of JSON: `deploystate status` lists what LevelDB still lacks until it is mended and imported',
       ),
+      ...commit,
     ]);
   });
 }

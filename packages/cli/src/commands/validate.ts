@@ -1,23 +1,17 @@
 // `deploystate validate`: the validator's schema and cross-file checks on deployments/*.json
 // (`--staged`: as git's index holds them, for a pre-commit hook).
 import { ErrorCodes, StateError } from '@deploystate/core';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { stateDirOf } from '../migration.js';
+import { validatorInputs } from '../validator-inputs.js';
 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
-  const format = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
+  // `human` is deploystate-validate's name for `text`: either name works in either tool.
+  const given = options.format === undefined ? (ctx.json ? 'json' : 'text') : String(options.format);
+  const format = given === 'human' ? 'text' : given;
   if (!['text', 'json', 'github'].includes(format))
-    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${format}: expected text, json or github`);
+    throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--format ${given}: expected text, json or github (human is text)`);
   const { validateDeployments, validateStaged, formatHuman, formatGithub, formatJson, exitCodeFor } = await import('@deploystate/validator');
-  // [coowned] The journal tells a record the store wrote and lost (error) from a legacy listing (warning).
-  const journal = join(stateDirOf(ctx), 'journal.ndjson');
-  // The cut-over's acknowledgements by code or key, as the records they accepted were then.
-  const { cutoverAcknowledgements, readState, resolvePaths, stateFiles } = await import('@deploystate/migrator');
-  // A state that cannot be read takes nothing away from the files' own check (status names it).
-  const state = await readState(stateFiles(resolvePaths(ctx.migrationOptions()))).catch(() => null);
-  const acknowledgements = [...ctx.config.acknowledge, ...(state ? cutoverAcknowledgements(state, ctx.registry()) : [])];
-  const validateOptions = { registry: ctx.registry(), acknowledgements, journal };
+  const validateOptions = { registry: ctx.registry(), ...(await validatorInputs(ctx)) };
   // --staged: every state file as git's index holds it (a pre-commit hook judges what is committed).
   const result =
     options.staged === true

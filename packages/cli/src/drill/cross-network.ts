@@ -15,6 +15,7 @@ async function validatorCheck(env: DrillEnv, checks: DrillChecks): Promise<void>
   const result = await validateDeployments(env.workspace.deployments, {
     registry: env.registry,
     ...(env.acknowledgements && { acknowledgements: env.acknowledgements }),
+    ...(env.journal !== undefined && { journal: env.journal }),
   });
   const errors = result.findings.filter((f) => f.severity === 'error' && f.acknowledged !== true);
   const where = errors.map((f) => `${f.code} ${f.key ?? f.file?.split('/').pop() ?? ''}`.trim());

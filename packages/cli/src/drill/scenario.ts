@@ -23,8 +23,10 @@ export interface DrillEnv {
   registry: NetworkRegistry;
   /** The config file's network entries, for child processes that build their own registry. */
   networks: NetworkDefinition[];
-  /** The config's recorded acknowledgements: the validator honours them and shows them as acknowledged. */
+  /** What `validate` acknowledges (the config's and the cut-over's): the validator honours them and shows them as acknowledged. */
   acknowledgements?: Acknowledgement[];
+  /** The write journal `validate` reads (for LEGACY_WITHOUT_RECORD), when given. */
+  journal?: string;
   /** An expected-inventory file (`{ "<network or chainId>": count | names[] }`), when given. */
   expected?: string;
   /** Progress notes for a person (stderr). */
