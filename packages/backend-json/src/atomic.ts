@@ -401,7 +401,15 @@ export class AtomicFileWriter {
   static create(target: string, options: Pick<AtomicWriteOptions, 'tmpDir' | 'mode'> = {}): AtomicFileWriter {
     const tmpDir = options.tmpDir ?? join(dirname(target), STATE_DIR, 'tmp');
     const tmp = join(tmpDir, tempFileName(target));
-    return new AtomicFileWriter(target, tmp, createTemp(tmp, tmpDir, options.mode ?? 0o666));
+    let fd: number;
+    try {
+      fd = createTemp(tmp, tmpDir, options.mode ?? 0o666);
+    } catch (error) {
+      // Named for the file it was to become (the temp file's path stays in the detail): that is the file the user knows.
+      const failed = fileSystemError(error, target, 'could not write the new version of');
+      throw new StateError(failed.code, failed.message, { file: target, cause: error, data: { tempFile: tmp } });
+    }
+    return new AtomicFileWriter(target, tmp, fd);
   }
 
   /** Adds to the temp file; a failure (a full disk) is a StateError naming the target, which is intact. */

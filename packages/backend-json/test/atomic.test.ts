@@ -252,3 +252,23 @@ describe('AtomicFileWriter, a write the file system refuses', () => {
     expect(await readFile(target, 'utf8')).toBe('before\n');
   });
 });
+
+// The temp file could not even be made (no inode left, a read-only file system): the error named the
+// temp file (`.deploystate/tmp/written.json.<pid>.<n>.tmp`), which the operator never heard of.
+describe('AtomicFileWriter, a temp file the file system refuses to create', () => {
+  it('fails with a StateError naming the target, the temp file kept as detail', async () => {
+    const dir = await tempDir();
+    const target = join(dir, 'written.json');
+    // A file where the temp folder belongs: the temp file cannot be created there.
+    await mkdir(join(dir, '.deploystate'));
+    await writeFile(join(dir, '.deploystate', 'tmp'), '');
+    let failed: unknown;
+    try {
+      AtomicFileWriter.create(target);
+    } catch (error) {
+      failed = error;
+    }
+    expect(failed).toMatchObject({ name: 'StateError', file: target, data: { tempFile: expect.stringContaining(join(dir, '.deploystate', 'tmp', 'written.json.')) } });
+    expect((failed as Error).message).toMatch(new RegExp(`^could not write the new version of ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  });
+});

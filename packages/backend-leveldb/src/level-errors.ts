@@ -1,7 +1,19 @@
 // Translates `level` errors (LEVEL_* codes, often wrapped in LEVEL_DATABASE_NOT_OPEN with the real
 // code in `cause`) into the toolkit's closed set, naming the store's folder.
 import { join } from 'node:path';
-import { ErrorCodes, FILE_SIZE_LIMIT_HINT, StateError, isStopped, lockHolders, pausedHoldersHint } from '@deploystate/core';
+import {
+  ErrorCodes,
+  FILE_SIZE_LIMIT_HINT,
+  NO_INODES_HINT,
+  NO_INODES_REASON,
+  READ_ONLY_HINT,
+  READ_ONLY_REASON,
+  StateError,
+  isStopped,
+  lockHolders,
+  outOfInodes,
+  pausedHoldersHint,
+} from '@deploystate/core';
 import { corrupted } from './level-files.js';
 
 interface CodedError {
@@ -64,9 +76,21 @@ export function mapLevelError(error: unknown, path: string, key?: string): State
   const text = messages(error);
   const where = { file: path, ...(key !== undefined && { key }), cause: error };
   if (codes.includes('LEVEL_LOCKED')) return lockedError(path, 1, error);
-  if (/No space left|quota exceeded/i.test(text))
+  if (/No space left|quota exceeded/i.test(text)) {
+    // ENOSPC with space left: the file system's inodes are all used, and freeing bytes would not help.
+    if (/No space left/i.test(text) && outOfInodes(path))
+      return new StateError(ErrorCodes.DISK_FULL, `no free inodes writing LevelDB store ${path}: ${NO_INODES_REASON}`, {
+        ...where,
+        hint: NO_INODES_HINT,
+      });
     return new StateError(ErrorCodes.DISK_FULL, `disk full writing LevelDB store ${path}`, where);
-  if (/Permission denied|Read-only file system|Operation not permitted/i.test(text)) {
+  }
+  if (/Read-only file system/i.test(text))
+    return new StateError(ErrorCodes.PERMISSION_DENIED, `LevelDB store ${path} cannot be written: ${READ_ONLY_REASON}`, {
+      ...where,
+      hint: READ_ONLY_HINT,
+    });
+  if (/Permission denied|Operation not permitted/i.test(text)) {
     return new StateError(ErrorCodes.PERMISSION_DENIED, `access to LevelDB store ${path} was denied: ${text}`, where);
   }
   // EFBIG, as LevelDB words it: a write (a put, or the table an open compacts its log into) hit the

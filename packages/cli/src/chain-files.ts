@@ -2,11 +2,11 @@
 // config's "networks" (committed): the chain keeps that name whatever a later chain list says.
 // Renaming a file is an explicit command (`deploystate rename-network`), with a backup.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withFileLock } from '@deploystate/backend-json/lock';
 import { writeFileAtomic } from '@deploystate/backend-json/atomic';
-import { ErrorCodes, errnoCode, StateError, type NetworkDefinition } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fileSystemError, StateError, type NetworkDefinition } from '@deploystate/core';
 import type { Context } from './context.js';
 import { updateConfig } from './decisions.js';
 import { stateDirOf } from './migration.js';
@@ -123,14 +123,28 @@ export async function renameChainFile(ctx: Context, chainId: number, name: strin
   // reads the chain as empty nor writes a second file under the old name. Where the file system has
   // no hard links (a FAT or exFAT drive, an SMB share) the new name is a durable copy instead, made
   // under the same lock, so no write comes between it and the old name's removal.
-  await withFileLock(from, async () => {
-    // Looked at again under the lock: a script writing the old name may have replaced it since.
-    if (halfway && !sameFileOrCopy(from, to)) refuseDiverged(from, to);
-    await copyFile(from, backup);
-    if (!halfway && !(await linked(from, to))) await writeFileAtomic(to, await readFile(from));
-    await recordNetwork(ctx, definition);
-    await unlink(from);
-  });
+  let backedUp = false;
+  try {
+    await withFileLock(from, async () => {
+      // Looked at again under the lock: a script writing the old name may have replaced it since.
+      if (halfway && !sameFileOrCopy(from, to)) refuseDiverged(from, to);
+      await copyFile(from, backup).catch((error: unknown) => {
+        throw fileSystemError(error, backup, `could not back up ${from} to`);
+      });
+      backedUp = true;
+      if (!halfway && !(await linked(from, to))) await writeFileAtomic(to, await readFile(from));
+      await recordNetwork(ctx, definition);
+      await unlink(from);
+    });
+  } catch (error) {
+    // No backup was made (a full disk refused it): its folder goes, with any part of the copy, so
+    // no empty rename-<time> folder stands for a backup that does not exist.
+    if (!backedUp) {
+      await rm(backup, { force: true }).catch(() => undefined);
+      await rmdir(backupDir).catch(() => undefined);
+    }
+    throw error;
+  }
   return { chainId, from, to, backup, ...(halfway && { resumed: true }) };
 }
 

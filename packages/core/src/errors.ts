@@ -1,5 +1,6 @@
 // The one error class of the toolkit. Codes are the contract: messages may change, codes may not.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export const ErrorCodes = {
   /** A value is not a DeploymentRecord (missing name, non-integer chainId, wrong types). */
@@ -100,7 +101,7 @@ export class StateError extends Error {
     this.file = details.file;
     this.key = details.key;
     this.position = details.position;
-    this.hint = details.hint ?? osErrorHint(details.cause);
+    this.hint = details.hint ?? osErrorHint(details.cause, details.file);
     this.data = details.data;
   }
 
@@ -188,13 +189,47 @@ export function leftByDeadProcess(pid: number, mtimeMs: number, now: number = Da
  */
 export function fileSystemError(error: unknown, file: string, doing: string): StateError {
   if (error instanceof StateError) return error;
+  const errno = errnoCode(error);
+  const said = error instanceof Error ? error.message : String(error);
   const reason =
-    errnoCode(error) === 'EFBIG'
+    errno === 'EFBIG'
       ? "the file would grow past this process's file-size limit (EFBIG, `ulimit -f`)"
-      : error instanceof Error
-        ? error.message
-        : String(error);
+      : errno === 'EROFS'
+        ? `${READ_ONLY_REASON} (${said})`
+        : errno === 'ENOSPC' && outOfInodes(file)
+          ? `${NO_INODES_REASON} (${said})`
+          : said;
   return new StateError(fsErrorCode(error), `${doing} ${file}: ${reason}`, { file, cause: error });
+}
+
+/** What EROFS means to the operator: not the file's owner or mode, the whole file system. */
+export const READ_ONLY_REASON =
+  'its file system is read-only (EROFS): mounted read-only, or turned read-only by the kernel after a disk error';
+
+/** The hint of EROFS (the code stays PERMISSION_DENIED): owner and mode are not the cause. */
+export const READ_ONLY_HINT =
+  'the file system is read-only: remount it read-write (`mount -o remount,rw <mount point>`); if the kernel turned it read-only after an error (see `dmesg`), check the disk (fsck) first, then run again (nothing stored was lost)';
+
+/** ENOSPC with space left: every inode of the file system is used. */
+export const NO_INODES_REASON = 'no free inodes are left on its file system (ENOSPC with space free: too many files)';
+
+/** The hint of ENOSPC for want of inodes (the code stays DISK_FULL): freeing bytes does not help, removing files does. */
+export const NO_INODES_HINT =
+  'the file system has space but no free inodes (`df -i` shows it): remove files you do not need there (many small ones), then run the command again (nothing stored was lost)';
+
+/**
+ * Whether the file system holding `path` (or its nearest existing folder) has no free inode left
+ * while it keeps count of them and has space: synchronous and cheap, for where an ENOSPC error is built.
+ */
+export function outOfInodes(path: string): boolean {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      const fs = statfsSync(at);
+      return fs.files > 0 && fs.ffree === 0 && fs.bavail > 0;
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT' || dirname(at) === at) return false;
+    }
+  }
 }
 
 /**
@@ -205,9 +240,17 @@ export function fileSystemError(error: unknown, file: string, doing: string): St
 export const FILE_SIZE_LIMIT_HINT =
   "the file would grow past this process's file-size limit (`ulimit -f`; a container's or service's fsize limit) or the largest file its file system holds: raise the limit (`ulimit -f unlimited` in the shell that runs it) and run again; what was stored is intact";
 
-/** The hint of an operating-system error whose code's own hint would mislead: every StateError caused by one carries it unless it gives its own. */
-function osErrorHint(cause: unknown): string | undefined {
-  return errnoCode(cause) === 'EFBIG' ? FILE_SIZE_LIMIT_HINT : undefined;
+/**
+ * The hint of an operating-system error whose code's own hint would mislead: every StateError caused
+ * by one carries it unless it gives its own. EROFS (PERMISSION_DENIED) is no owner or mode to fix;
+ * ENOSPC without free inodes (DISK_FULL) no space to free: `file` is where to look for that.
+ */
+function osErrorHint(cause: unknown, file: string | undefined): string | undefined {
+  const errno = errnoCode(cause);
+  if (errno === 'EFBIG') return FILE_SIZE_LIMIT_HINT;
+  if (errno === 'EROFS') return READ_ONLY_HINT;
+  if (errno === 'ENOSPC' && file !== undefined && outOfInodes(file)) return NO_INODES_HINT;
+  return undefined;
 }
 
 /** Maps an operating-system error from a write to the code that tells the operator what to do. */

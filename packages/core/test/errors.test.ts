@@ -1,7 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
-import { ErrorCodes, errnoCode, FILE_SIZE_LIMIT_HINT, fileSystemError, fsErrorCode, isProcessAlive, StateError } from '../src/index.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ErrorCodes,
+  errnoCode,
+  exitCodeOf,
+  ExitCodes,
+  FILE_SIZE_LIMIT_HINT,
+  fileSystemError,
+  fsErrorCode,
+  isProcessAlive,
+  NO_INODES_HINT,
+  READ_ONLY_HINT,
+  StateError,
+} from '../src/index.js';
+import { mountSmallTmpfs, unmountTmpfs } from '../src/testing/tmpfs.js';
 
 describe('errnoCode', () => {
   it('gives the errno string of a real operating-system error', async () => {
@@ -43,4 +57,63 @@ describe('a write past the file-size limit (EFBIG)', () => {
       new StateError(ErrorCodes.WRITE_FAILED, 'could not write f', { cause: Object.assign(new Error('x'), { code: 'EIO' }) }).hint,
     ).toBeUndefined();
   });
+});
+
+// Real refusals on a small tmpfs (where this host lets the test mount one: root).
+const disk = mountSmallTmpfs('1m,nr_inodes=16', 'deploystate-errors-fs-');
+
+afterAll(() => {
+  if (disk === undefined) return;
+  execFileSync('mount', ['-o', 'remount,rw', disk], { stdio: 'ignore' });
+  unmountTmpfs(disk);
+});
+
+/** What a write of `file` throws, as the toolkit words it. */
+const refusalWriting = async (file: string): Promise<StateError> =>
+  writeFile(file, 'x').then(
+    () => {
+      throw new Error(`${file} was written`);
+    },
+    (error: unknown) => fileSystemError(error, file, 'could not write'),
+  );
+
+describe('a file system that refuses writes for want of neither owner nor space', () => {
+  // Before: PERMISSION_DENIED with "check its owner and mode, or run as its owner", which no chmod fixes.
+  it.skipIf(disk === undefined)(
+    'EROFS stays PERMISSION_DENIED (exit 6) and says the file system is read-only, with a hint to remount it',
+    async () => {
+      execFileSync('mount', ['-o', 'remount,ro', disk as string]);
+      try {
+        const error = await refusalWriting(join(disk as string, 'state.json'));
+        expect(error.code).toBe(ErrorCodes.PERMISSION_DENIED);
+        expect(exitCodeOf(error.code)).toBe(ExitCodes.ENVIRONMENT);
+        expect(error.message).toMatch(/read-only \(EROFS\)/);
+        expect(error.hint).toBe(READ_ONLY_HINT);
+        // Any StateError an EROFS causes carries the hint.
+        expect(new StateError(ErrorCodes.PERMISSION_DENIED, 'x', { cause: error.cause }).hint).toBe(READ_ONLY_HINT);
+      } finally {
+        execFileSync('mount', ['-o', 'remount,rw', disk as string]);
+      }
+    },
+  );
+
+  // Before: DISK_FULL with "free disk space", on a file system with most of its space free.
+  it.skipIf(disk === undefined)(
+    'ENOSPC with space free but no inode left is DISK_FULL saying no free inodes, with a hint to remove files',
+    async () => {
+      const folder = join(disk as string, 'many');
+      await mkdir(folder);
+      let failed: StateError | undefined;
+      for (let i = 0; failed === undefined && i < 64; i++) {
+        failed = await refusalWriting(join(folder, `f${i}`)).catch(() => undefined);
+      }
+      expect(failed?.code).toBe(ErrorCodes.DISK_FULL);
+      expect(failed?.message).toContain('no free inodes');
+      expect(failed?.hint).toBe(NO_INODES_HINT);
+      // A disk full of bytes keeps the code's own hint (free disk space).
+      expect(
+        new StateError(ErrorCodes.DISK_FULL, 'x', { file: '/', cause: Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }) }).hint,
+      ).toBeUndefined();
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // The end of the bulk copy, after its pass: the keys that cannot be migrated recorded (or the run
 // refused), and the copy's record in the migration state (its digest, counts and timing).
-import { compareKeys, ErrorCodes, StateError } from '@deploystate/core';
+import { basename } from 'node:path';
+import { compareKeys, ErrorCodes, hintOf, isStateError, StateError } from '@deploystate/core';
 import { isoNow } from './context.js';
 import type { CopyRun } from './copy-plan.js';
 import { pushTiming, timing, updateState } from './state.js';
@@ -60,4 +61,41 @@ export async function finishCopy(run: CopyRun): Promise<CopyReport> {
     });
   }
   return report;
+}
+
+/**
+ * The copy's records recorded as the store's own (written.json), after the copy took effect: a
+ * failure there (a full disk) is no failed copy. Said so, with what the copy did, and what the
+ * missing record costs; the code stays the failure's (DISK_FULL), `data.copyTookEffect` for machines.
+ */
+export async function recordCopyWrites(report: CopyReport, record: () => Promise<void>, baseline: string): Promise<void> {
+  try {
+    await record();
+  } catch (error) {
+    if (!isStateError(error)) throw error;
+    const did = [
+      `${report.copied} copied`,
+      `${report.overwritten.length} overwritten`,
+      `${report.removed.length} removed`,
+      ...(report.skippedNewer.length > 0 ? [`${report.skippedNewer.length} kept as a script wrote them since`] : []),
+    ].join(', ');
+    const backups = [...(report.backups.leveldb !== undefined ? [report.backups.leveldb] : []), ...report.backups.files];
+    throw new StateError(
+      error.code,
+      `the copy took effect (${did}${backups.length > 0 ? `; backups: ${backups.join(', ')}` : ''}); only ${baseline}, the record of what the store wrote to each network file, could not be written: ${error.message}`,
+      {
+        file: baseline,
+        cause: error,
+        hint: `the JSON side holds the copy and \`deploystate status\` shows it; until ${basename(baseline)} is written, a check of the network files cannot tell the copy's records from another program's changes. ${error.hint ?? hintOf(error.code) ?? 'fix the cause above'}; \`deploystate migrate\` run again then finds nothing to copy and records them`,
+        data: {
+          copyTookEffect: true,
+          copied: report.copied,
+          overwritten: report.overwritten,
+          removed: report.removed,
+          skippedNewer: report.skippedNewer,
+          backups: report.backups,
+        },
+      },
+    );
+  }
 }

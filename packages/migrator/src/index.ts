@@ -50,6 +50,7 @@ export {
 } from './journal.js';
 export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
+export { assertDeployScriptCanWrite, describeRoom, projectFileSystems, type FileSystemRoom, type FileSystemStatus } from './file-system-checks.js';
 export { readState, writeState, initialState, assertStateFile } from './state.js';
 export { cutoverAcknowledgements } from './cutover-acknowledgements.js';
 export {
@@ -63,6 +64,7 @@ export {
   allowedIn,
   allowedCommandsHint,
   GateFailedError,
+  OUTBOX_DRAIN_NEXT,
   type GateFacts,
   type GateResult,
   type GateName,

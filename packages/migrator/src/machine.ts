@@ -4,6 +4,13 @@
 import { DIGEST_FORMAT, ErrorCodes, StateError } from '@deploystate/core';
 import type { ReadinessReport, MigrationPhase, MigrationStateFile, VerifyEvidence } from './types.js';
 
+/**
+ * What drains an outbox whose last drain failed, once its cause (a full disk, a file's mode) is
+ * fixed: promote tries once more itself; migrate drains before it copies, a deploy script's store after its writes.
+ */
+export const OUTBOX_DRAIN_NEXT =
+  'fix the cause (`deploystate status` shows the disk), then `deploystate migrate` drains it (promote also tries once more before this gate); so does any deploy script that opens the store';
+
 /** The persisted phases, in the order the migration walks them. */
 export const PHASES: readonly MigrationPhase[] = ['leveldb-only', 'dual-write', 'json-primary', 'json-only', 'rolling-back'];
 
@@ -51,9 +58,7 @@ export const GATES = {
   'outbox drains': ({ outboxError }: GateFacts): GateResult =>
     !outboxError
       ? pass
-      : fail(
-          `dual-write could not bring JSON up to date at ${outboxError.key} (${outboxError.code ?? 'error'}: ${outboxError.message}); fix the cause shown by status, and the next drain (any deploy script or command) clears it`,
-        ),
+      : fail(`dual-write could not bring JSON up to date at ${outboxError.key} (${outboxError.code ?? 'error'}: ${outboxError.message}); ${OUTBOX_DRAIN_NEXT}`),
 
   'verify after copy': ({ state }: GateFacts): GateResult => {
     const v = state.lastVerify;

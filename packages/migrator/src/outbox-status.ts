@@ -7,6 +7,7 @@ import { isoNow, type MigrationContext } from './context.js';
 import { coownedContext, OverwriteWatch } from './coowned.js';
 import { drainOutbox, outboxFailureFile, outboxJournalId, readOutboxFailure, type DrainResult, type OutboxFailure } from './outbox-drainer.js';
 import type { OutcomeEntry } from './journal.js';
+import { OUTBOX_DRAIN_NEXT } from './machine.js';
 
 export interface OutboxStatus {
   /** Writes LevelDB committed that JSON has not received yet. */
@@ -15,6 +16,8 @@ export interface OutboxStatus {
   oldest: { key: string; time: string; pid: number } | null;
   /** The last drain failure not followed by a drain that emptied the outbox. */
   lastError: OutboxFailure | null;
+  /** With a last error: what drains the outbox once its cause is fixed. */
+  next?: string;
 }
 
 /** The keys with undrained writes: pending, never differences. */
@@ -34,10 +37,12 @@ export async function outboxStatus(
 ): Promise<OutboxStatus> {
   const entries = store ? await store.readOutbox().catch(() => []) : [];
   const first = entries[0];
+  const lastError = (await readOutboxFailure(ctx.files)) ?? lastDrainFailure(drainFailures, new Set(entries.map((e) => outboxJournalId(e.id))));
   return {
     depth: entries.length,
     oldest: first ? { key: first.key, time: first.time, pid: first.pid } : null,
-    lastError: (await readOutboxFailure(ctx.files)) ?? lastDrainFailure(drainFailures, new Set(entries.map((e) => outboxJournalId(e.id)))),
+    lastError,
+    ...(lastError !== null && { next: OUTBOX_DRAIN_NEXT }),
   };
 }
 

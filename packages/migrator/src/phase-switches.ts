@@ -9,6 +9,7 @@ import { DUAL_WRITE_ENABLED } from './journal.js';
 import { assertRunGate } from './machine.js';
 import { readOutboxFailure } from './outbox-drainer.js';
 import { drainForGate } from './outbox-status.js';
+import { readState } from './state.js';
 
 export async function enableDualWrite(c: CommandContext): Promise<void> {
   // Both sides opened before the fence: taking LevelDB from a deploy script that holds it is a
@@ -89,6 +90,12 @@ export function promote(c: CommandContext): Promise<void> {
     const watch = new OverwriteWatch(coownedContext(c.ctx), () => undefined);
     await watch.seenNow();
     await assertFilesIntact(coownedContext(c.ctx), 'promote');
+    // A drain that failed earlier (a disk full since freed) is tried once more before the gate judges
+    // its failure: nothing else would drain it but a deploy script or migrate.
+    if ((await readOutboxFailure(c.files)) !== null && (await readState(c.files)).phase === 'dual-write') {
+      const retried = await (await c.ctx.leveldb()).holdWhile(() => drainForGate(c.ctx, watch, { untilEmpty: true }));
+      if (retried.overwrites.length > 0) throw foreignOverwriteError(retried.overwrites, 'promote'); // [coowned]
+    }
     // LevelDB held from the drain to the switch, and for nothing else: every write LevelDB
     // acknowledged is in JSON first, and a writer that waited for LevelDB finds the new phase.
     // The gates decided before LevelDB is held: under the fence nothing but this drain journals,

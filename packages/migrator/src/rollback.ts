@@ -1,7 +1,7 @@
 // Rollback from any state: rolling-back (the factory refuses writes) -> carry every write and
 // delete journalled since dual-write enable back into LevelDB -> leveldb-only. Re-runnable: a
 // crash leaves rolling-back and the next run finishes the carry-back.
-import { access, constants, readdir, stat, statfs } from 'node:fs/promises';
+import { access, constants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { holdersAfterWait, lockWaitBudgetMs, openSnapshot } from '@deploystate/backend-leveldb';
@@ -13,6 +13,8 @@ import {
   digestStore,
   errnoCode,
   ErrorCodes,
+  fileSystemError,
+  NO_INODES_HINT,
   isStateError,
   isStopped,
   lockHolders,
@@ -38,6 +40,7 @@ import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { cutoverNumber } from './json-only-writes.js';
 import { recordNotCarriedBack } from './not-carried-back.js';
+import { assertWritesWork, describeRoom, fileSystemRoom, stateTmp, type FileSystemRoom } from './file-system-checks.js';
 import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReadinessOptions, RollbackReport } from './types.js';
@@ -763,6 +766,9 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
 /** What a rollback writes besides the records it carries back and its state files (journal lines, LevelDB's own files). */
 const ROLLBACK_MARGIN_BYTES = 1024 * 1024;
 
+/** The files a rollback may create on a file system (LevelDB's log, tables and MANIFEST, the state files' temp files, a backup's). */
+const ROLLBACK_MARGIN_INODES = 64;
+
 /**
  * The room a rewrite of the migration's state takes: state.json and phase.json are each written
  * whole beside the old one, one at a time; from the cut-over on they hold LevelDB's digest of every
@@ -808,6 +814,11 @@ async function assertNoWritePaused(ctx: MigrationContext): Promise<void> {
 /** A refusal the rollback would make, as a readiness check's failure: its code, message and hint (and `more`). */
 function refusalAsCheck(error: StateError, more?: string): Error {
   return new Error([`${error.code}: ${error.message}`, error.hint, more].filter((part) => part !== undefined).join('; '));
+}
+
+/** A write check's failure as a readiness check's: its code, message and hint (an error of no code as it is). */
+function failedWriteAsCheck(error: unknown): never {
+  throw isStateError(error) ? refusalAsCheck(error) : error;
 }
 
 const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
@@ -866,34 +877,47 @@ export async function rollbackReadiness(ctx: MigrationContext, options: Rollback
     return ctx.files.leveldb;
   });
   await check('leveldb writable', async () => {
-    await access(ctx.files.leveldb, constants.W_OK);
+    // access() passes on a file system the kernel turned read-only after an error: only a write tells.
+    await assertWritesWork(ctx.files.stateDir, ctx.files.leveldb).catch(failedWriteAsCheck);
+    const refused = (file: string) => (error: unknown) => failedWriteAsCheck(fileSystemError(error, file, 'cannot write'));
+    await access(ctx.files.leveldb, constants.W_OK).catch(refused(ctx.files.leveldb));
     for (const name of await readdir(ctx.files.leveldb)) {
       // A file a live writer's compaction removed since the listing is no obstacle.
-      await access(join(ctx.files.leveldb, name), constants.W_OK).catch((error: unknown) => {
-        if (errnoCode(error) !== 'ENOENT') throw error;
+      const file = join(ctx.files.leveldb, name);
+      await access(file, constants.W_OK).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') refused(file)(error);
       });
     }
-    return 'folder and files writable';
+    return 'folder and files writable; a test file was written on its file system and removed';
+  });
+  await check('state folder writable', async () => {
+    await assertWritesWork(ctx.files.stateDir, ctx.files.stateDir).catch(failedWriteAsCheck);
+    return `a test file was written in ${stateTmp(ctx.files.stateDir)} and removed`;
   });
   await check('disk space', async () => {
     // Where JSON is authoritative, the rollback carries its records back into LevelDB.
     const carried = JSON_AUTHORITATIVE.includes(phase) ? await stateFileBytes(ctx.files.deployments) : 0;
     const rewrite = await stateRewriteBytes(ctx);
-    const freeAt = async (path: string): Promise<number> => {
-      const fs = await statfs(path);
-      return fs.bavail * fs.bsize;
+    // Space alone is not room: a file system out of inodes refuses every new file (LevelDB's log and
+    // tables, each temp file a state write makes) with ENOSPC, whatever bytes are free.
+    const inodesAt = (room: FileSystemRoom, where: string): void => {
+      if (room.totalInodes > 0 && room.freeInodes < ROLLBACK_MARGIN_INODES)
+        throw new Error(`DISK_FULL: ${room.freeInodes} inodes free ${where} (${mib(room.freeBytes)} free); a rollback creates up to ${ROLLBACK_MARGIN_INODES} files there; ${NO_INODES_HINT}`);
     };
     // The state folder on LevelDB's file system (as it is by default) takes its rewrite from the same room.
     const shared = (await stat(ctx.files.leveldb)).dev === (await stat(ctx.files.stateDir)).dev;
     const need = carried + ROLLBACK_MARGIN_BYTES + (shared ? rewrite : 0);
-    const free = await freeAt(ctx.files.leveldb);
+    const room = await fileSystemRoom(ctx.files.leveldb);
+    const free = room.freeBytes;
     if (free < need) throw new Error(`${mib(free)} free where LevelDB lives (${ctx.files.leveldb}); a rollback may write up to ${mib(need)} there`);
+    inodesAt(room, `where LevelDB lives (${ctx.files.leveldb})`);
     if (!shared) {
-      const stateFree = await freeAt(ctx.files.stateDir);
-      if (stateFree < rewrite + ROLLBACK_MARGIN_BYTES)
-        throw new Error(`${mib(stateFree)} free in the state folder (${ctx.files.stateDir}); a rollback rewrites its state there, up to ${mib(rewrite + ROLLBACK_MARGIN_BYTES)}`);
+      const stateRoom = await fileSystemRoom(ctx.files.stateDir);
+      if (stateRoom.freeBytes < rewrite + ROLLBACK_MARGIN_BYTES)
+        throw new Error(`${mib(stateRoom.freeBytes)} free in the state folder (${ctx.files.stateDir}); a rollback rewrites its state there, up to ${mib(rewrite + ROLLBACK_MARGIN_BYTES)}`);
+      inodesAt(stateRoom, `in the state folder (${ctx.files.stateDir})`);
     }
-    return `${mib(free)} free; a rollback writes at most about ${mib(need)}`;
+    return `${describeRoom(room)}; a rollback writes at most about ${mib(need)}`;
   });
   await check('backup present', async () => {
     const backups = await listLevelDbBackups(ctx);

@@ -31,6 +31,7 @@ import { JsonFileStore, type SwapVersion } from '@deploystate/backend-json';
 import { acquireLock, hasWaiters, lockFileFor, type HeldLock } from '@deploystate/backend-json/lock';
 import type { OutboxDrainer } from './outbox-drainer.js';
 import { describeRunner, rollbackRunner } from './migration-runner.js';
+import { sharedStateFile } from './shared-state.js';
 
 /** What a write needs from the store it goes through. */
 export interface WriteTarget {
@@ -566,16 +567,19 @@ function rollingBackWaitMs(t: WriteTarget): number {
 function writesRefused(t: WriteTarget, key: string): StateError {
   const runner = rollbackRunner(t.files);
   const phase = t.watcher.state.phase;
+  // The file that holds the phase: the committed phase.json, which every phase change writes (state.json in a state from before it).
+  const phaseFile = sharedStateFile(t.files.stateDir);
+  const file = existsSync(phaseFile) ? phaseFile : t.files.state;
   if (runner === undefined)
     return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}, and no rollback is running: the last one stopped before it finished`, {
       key,
-      file: t.files.state,
+      file,
       hint: 'run `deploystate rollback` to finish it (nothing journalled is lost), then retry the write',
       data: { rollback: null },
     });
   return new StateError(ErrorCodes.WRITES_REFUSED, `writes are refused while the migration is ${phase}: the rollback run by ${describeRunner(runner)} has not finished`, {
     key,
-    file: t.files.state,
+    file,
     hint: `the rollback did not finish within ${rollingBackWaitMs(t) / 1000} s; retry the write once pid ${runner.pid} has ended (deploystate status shows the phase)`,
     data: { rollback: { pid: runner.pid, host: runner.host, command: runner.command, since: runner.since } },
   });

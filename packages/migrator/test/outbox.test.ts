@@ -164,6 +164,36 @@ describe('dual-write outbox', () => {
     expect(await jsonHas(tempDir(), 97, ['Stuck'])).toEqual([true]);
   });
 
+  // A drain that failed (a full disk, here a file the store cannot parse), its cause then fixed:
+  // promote refused GATE_FAILED "outbox drains" citing the old failure without trying to drain, and
+  // status named no command that drains. promote now drains once more before it judges.
+  it('promote after a drain failed and its cause was fixed drains the outbox itself and switches; status names what drains it', async () => {
+    const migration = await demoMigration(tempDir(), 'copied');
+    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Stuck', 'bsctestnet']);
+    expect((await child.done).signal).toBe('SIGKILL');
+    const { leveldb, deployments } = resolvePaths({ cwd: tempDir() });
+    const file = join(deployments, 'bsctestnet.json');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, '{ "records": ');
+    // A deploy script's store drains on close, and fails: the failure is kept for status and the gate.
+    const script = createStateStore({ cwd: tempDir(), env: {} });
+    await script.putContract(97, sampleRecord(97, 'Later', 'bsctestnet', 3));
+    await script.close().catch(() => undefined);
+    const stuck = await migration.status();
+    expect(stuck.outbox).toMatchObject({ depth: 2, lastError: { code: 'CORRUPTED' }, next: expect.stringContaining('`deploystate migrate` drains it') });
+    // Still broken: refused, the hint naming what drains it.
+    const refused = await migration.promote().catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'GATE_FAILED', gate: 'outbox drains' });
+    expect((refused as Error).message).toContain('`deploystate migrate` drains it');
+    // The cause fixed: promote drains it itself, no deploy script or migrate in between.
+    writeFileSync(file, good);
+    expect((await migration.verify()).clean).toBe(true);
+    await migration.promote();
+    expect((await migration.status()).phase).toBe('json-primary');
+    expect(await outboxKeys(leveldb)).toEqual([]);
+    expect(await jsonHas(tempDir(), 97, ['Stuck', 'Later'])).toEqual([true, true]);
+  });
+
   // A close drains several network files side by side, syncs their folder once they are all
   // replaced, and journals the round's lines in one append before it removes the entries: a kill
   // anywhere in between leaves every entry for the next process, which applies and journals it.

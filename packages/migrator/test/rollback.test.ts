@@ -263,7 +263,11 @@ describe('rollback', () => {
     });
     const store = createStateStore({ cwd: tempDir(), env: {} });
     shortRollingBackWait(store, 200);
-    await expect(store.putContract(97, sampleRecord(97, 'Refused', 'bsctestnet'))).rejects.toMatchObject({ code: 'WRITES_REFUSED' });
+    // Named by the file that holds the phase: phase.json, not state.json (disk probe).
+    await expect(store.putContract(97, sampleRecord(97, 'Refused', 'bsctestnet'))).rejects.toMatchObject({
+      code: 'WRITES_REFUSED',
+      file: join(stateFiles(migration.paths).stateDir, 'phase.json'),
+    });
     expect((store as unknown as { route: { reads: string } }).route.reads).toBe('json');
     await store.close();
     // A re-run of rollback finishes an interrupted one.

@@ -1,7 +1,7 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
 import { basename } from 'node:path';
 import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
-import type { LevelDbNotInGit, MigrationStatus } from '@deploystate/migrator';
+import type { FileSystemStatus, LevelDbNotInGit, MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
 import { table } from '../output.js';
@@ -43,15 +43,56 @@ async function probeFactory(ctx: Context, stateDir: string): Promise<Probe> {
   }
 }
 
+/**
+ * The copy reads, but a deploy script opens the real files: LevelDB's LOCK for writing, a temp file
+ * in the deployments folder and the state folder (a read-only mount passes the copy and fails the
+ * script). Nothing stays: the LOCK is only opened, each test file removed. Throws the script's error.
+ */
+async function probeRealFiles(status: MigrationStatus): Promise<void> {
+  const { assertDeployScriptCanWrite } = await import('@deploystate/migrator');
+  await assertDeployScriptCanWrite(status.paths, {
+    leveldb: status.reads === 'leveldb' || status.writes.includes('leveldb'),
+    json: status.reads === 'json' || status.writes.includes('json'),
+  });
+}
+
+const NAMES = { leveldb: 'LevelDB', deployments: 'deployments', state: 'state folder' } as const;
+
+/**
+ * The file systems that hold LevelDB, the deployments and the state folder: free space and inodes,
+ * and a warning where writes fail or soon will (every deploy script's put fails on a full disk).
+ */
+function diskLines(disks: readonly FileSystemStatus[], p: Context['out']['paint'], describeRoom: (room: FileSystemStatus['room']) => string): string[] {
+  return disks.flatMap((d, i) => {
+    const label = p.bold(i === 0 ? 'disk        ' : '            ');
+    const held = d.holds.map((h) => NAMES[h]).join(', ');
+    const lines = [`${label} ${describeRoom(d.room)} (${held}: ${d.path})`];
+    const what = (kind: 'space' | 'inodes'): string => (kind === 'space' ? 'free space' : 'free inodes');
+    // A full disk refuses the test file too: said once, as full.
+    if (d.notWritable && !(d.exhausted && d.notWritable.code === 'DISK_FULL'))
+      lines.push(`${p.bold('            ')} ${p.red(`writes fail here: ${d.notWritable.code} ${d.notWritable.message}; every deploy script's write and every command that writes fails until it is fixed`)}`);
+    if (d.exhausted)
+      lines.push(
+        `${p.bold('            ')} ${p.red(`no ${what(d.exhausted)} left: every write here fails with DISK_FULL (deploy scripts' puts, migrate, promote, the journal); ${d.exhausted === 'space' ? 'free disk space' : 'remove files you do not need (`df -i` shows it)'}`)}`,
+      );
+    else if (d.nearlyExhausted)
+      lines.push(`${p.bold('            ')} ${p.yellow(`nearly out of ${what(d.nearlyExhausted)}: writes here will fail with DISK_FULL once it is used up`)}`);
+    return lines;
+  });
+}
+
 /** Dual-write's outbox: writes LevelDB acknowledged that JSON has not received yet, and the last drain failure. */
-function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint']): string[] {
+function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint'], drainNext: string): string[] {
   if (!outbox || (outbox.depth === 0 && !outbox.lastError)) return [];
   const pending =
     outbox.depth === 0
       ? 'empty'
       : `${outbox.depth} write(s) not yet in JSON, oldest ${outbox.oldest?.key ?? '?'} at ${outbox.oldest?.time ?? '?'} (pid ${outbox.oldest?.pid ?? '?'})`;
   const failed = outbox.lastError
-    ? [`${p.bold('            ')} ${p.red(`last drain failed at ${outbox.lastError.key}: ${outbox.lastError.code ?? 'error'} ${outbox.lastError.message} (${outbox.lastError.at}); promote waits for a drain that succeeds`)}`]
+    ? [
+        `${p.bold('            ')} ${p.red(`last drain failed at ${outbox.lastError.key}: ${outbox.lastError.code ?? 'error'} ${outbox.lastError.message} (${outbox.lastError.at}); promote waits for a drain that succeeds`)}`,
+        `${p.bold('            ')} next: ${drainNext}`,
+      ]
     : [];
   return [`${p.bold('outbox      ')} ${pending}`, ...failed];
 }
@@ -111,7 +152,7 @@ function copyCounts(copy: { copied?: number; unchanged?: number; skippedNewer?: 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const { PHASES, levelDbNotInGit, describeOverwrites } = await import('@deploystate/migrator');
+  const { PHASES, levelDbNotInGit, describeOverwrites, describeRoom, projectFileSystems, OUTBOX_DRAIN_NEXT } = await import('@deploystate/migrator');
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
@@ -122,6 +163,8 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     levelDbNotInGit(ctx.paths.leveldb, ctx.cwd),
   ]);
   const probe = options.probe === true ? await probeFactory(ctx, status.paths.stateDir) : undefined;
+  if (probe !== undefined) await probeRealFiles(status);
+  const disk = await projectFileSystems(status.paths);
   const phaseOk = expect === undefined || status.phase === expect;
   // What a rollback could not carry back (an emergency one past a file that does not parse) fails the
   // runbook's check after it, `status --expect leveldb-only`, until LevelDB holds it.
@@ -135,7 +178,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // Only while a cut-over stands: a rollback undid any earlier one (older versions kept the list).
     acknowledgedAtCutover: status.state.cutoverLeveldb ? status.state.acknowledged : [],
   };
-  ctx.out.result({ ...status, ...(leveldbNotInGit && { leveldbNotInGit }), decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+  ctx.out.result({ ...status, ...(leveldbNotInGit && { leveldbNotInGit }), disk, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: write the key again, then verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     // rolling-back writes nowhere: said, with how a rollback that stopped (a full disk, a signal) ends.
@@ -163,12 +206,13 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...notInGitLines(leveldbNotInGit, p),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
+    ...diskLines(disk, p, describeRoom),
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
     // Readiness and the report count these; a line in the middle is damage, not only a crash's tail.
     ...(status.journal.torn > 0
       ? [`${p.bold('            ')} ${p.yellow(`${status.journal.torn} line(s) hold no entry (torn or damaged); every reader skips them`)}`]
       : []),
-    ...outboxLines(status.outbox, p),
+    ...outboxLines(status.outbox, p, OUTBOX_DRAIN_NEXT),
     ...cutOffLines(status.cutOffWrites, p),
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
     // [coowned] A network file that lost records the store wrote is not a green status.
