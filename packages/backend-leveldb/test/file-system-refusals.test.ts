@@ -26,6 +26,17 @@ async function storeWithRecord(path: string): Promise<void> {
   await store.close();
 }
 
+/** What a put into the store at `path` fails with (its open included), the store closed after. */
+async function putRefusal(path: string): Promise<unknown> {
+  const store = new LevelDbStore({ path });
+  const error = await store
+    .open()
+    .then(() => store.put(rec(1, 'B')))
+    .catch((e: unknown) => e);
+  await store.close().catch(() => undefined);
+  return error;
+}
+
 describe('LevelDB on a file system that refuses writes', () => {
   it.skipIf(disk === undefined)('with no inode left (space free): DISK_FULL saying no free inodes, hinting to remove files', async () => {
     const path = join(disk as string, 'inodes', 'leveldb');
@@ -39,12 +50,7 @@ describe('LevelDB on a file system that refuses writes', () => {
       );
       if (full) break;
     }
-    const store = new LevelDbStore({ path });
-    const error = await store
-      .open()
-      .then(() => store.put(rec(1, 'B')))
-      .catch((e: unknown) => e);
-    await store.close().catch(() => undefined);
+    const error = await putRefusal(path);
     expect(error).toMatchObject({ code: ErrorCodes.DISK_FULL, file: path, hint: NO_INODES_HINT });
     expect((error as Error).message).toContain('no free inodes');
     execFileSync('rm', ['-rf', filler]);
@@ -55,12 +61,7 @@ describe('LevelDB on a file system that refuses writes', () => {
     await storeWithRecord(path);
     execFileSync('mount', ['-o', 'remount,ro', disk as string]);
     try {
-      const store = new LevelDbStore({ path });
-      const error = await store
-        .open()
-        .then(() => store.put(rec(1, 'B')))
-        .catch((e: unknown) => e);
-      await store.close().catch(() => undefined);
+      const error = await putRefusal(path);
       expect(error).toMatchObject({ code: ErrorCodes.PERMISSION_DENIED, file: path, hint: READ_ONLY_HINT });
       expect((error as Error).message).toContain('read-only (EROFS)');
     } finally {

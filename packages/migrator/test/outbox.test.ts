@@ -144,15 +144,24 @@ describe('dual-write outbox', () => {
     expect(await jsonHas(tempDir(), 97, ['Left0', `Left${MORE_THAN_A_DRAIN - 1}`])).toEqual([true, true]);
   });
 
-  it('dual-write disable whose drain fails keeps the phase and the entry (never stranded in leveldb-only); once the file is fixed it drains and switches', async () => {
+  /**
+   * A copied demo with one write in the outbox (its script killed before JSON got it) and the
+   * network file it goes to one the JSON store refuses to overwrite (it cannot parse it): every
+   * drain fails until `good` is written back.
+   */
+  async function stuckOutbox(): Promise<{ migration: Migration; leveldb: string; file: string; good: string }> {
     const migration = await demoMigration(tempDir(), 'copied');
     const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Stuck', 'bsctestnet']);
     expect((await child.done).signal).toBe('SIGKILL');
     const { leveldb, deployments } = resolvePaths({ cwd: tempDir() });
     const file = join(deployments, 'bsctestnet.json');
     const good = readFileSync(file, 'utf8');
-    // A network file the JSON store refuses to overwrite (it cannot parse it).
     writeFileSync(file, '{ "records": ');
+    return { migration, leveldb, file, good };
+  }
+
+  it('dual-write disable whose drain fails keeps the phase and the entry (never stranded in leveldb-only); once the file is fixed it drains and switches', async () => {
+    const { migration, leveldb, file, good } = await stuckOutbox();
     const refused = await migration.disableDualWrite().catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'GATE_FAILED', gate: 'outbox drained' });
     expect((await migration.status()).phase).toBe('dual-write');
@@ -168,13 +177,7 @@ describe('dual-write outbox', () => {
   // promote refused GATE_FAILED "outbox drains" citing the old failure without trying to drain, and
   // status named no command that drains. promote now drains once more before it judges.
   it('promote after a drain failed and its cause was fixed drains the outbox itself and switches; status names what drains it', async () => {
-    const migration = await demoMigration(tempDir(), 'copied');
-    const child = runNode('crash-writer.mjs', [tempDir(), 'before-json', '97', 'Stuck', 'bsctestnet']);
-    expect((await child.done).signal).toBe('SIGKILL');
-    const { leveldb, deployments } = resolvePaths({ cwd: tempDir() });
-    const file = join(deployments, 'bsctestnet.json');
-    const good = readFileSync(file, 'utf8');
-    writeFileSync(file, '{ "records": ');
+    const { migration, leveldb, file, good } = await stuckOutbox();
     // A deploy script's store drains on close, and fails: the failure is kept for status and the gate.
     const script = createStateStore({ cwd: tempDir(), env: {} });
     await script.putContract(97, sampleRecord(97, 'Later', 'bsctestnet', 3));
