@@ -1,8 +1,8 @@
 // Whether a git command is rewriting the work tree that holds a folder. Checkout, reset, stash and
 // merge hold the repository's `index.lock` while they replace files, one unlink and create at a
 // time: a store that reads in between sees a file missing or empty that git is about to write.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { sleep } from './sleep.js';
 
 /** After this long a wait for git ends anyway (a git that crashed leaves its index.lock behind). */
@@ -14,6 +14,8 @@ const NO_REPOSITORY_TTL_MS = 1_000;
 
 /** Each folder's index.lock path, or when it was found outside a repository: the walk up the tree costs a stat per level. */
 const indexLocks = new Map<string, string | { none: number }>();
+/** Each index.lock's work tree: the folder holding its `.git` (real path). */
+const workTrees = new Map<string, string>();
 
 /** The `index.lock` of the git repository that holds `folder` (a `.git` folder, or a worktree's `.git` file); undefined outside one. */
 export function gitIndexLock(folder: string): string | undefined {
@@ -40,27 +42,72 @@ export function gitAtWork(folder: string): boolean {
 }
 
 /**
- * How long git's own folder (the one holding index.lock) must have stayed unchanged before a write
- * takes git for done (gitBusy). One git command is several steps that each hold index.lock on their
- * own: a merge that aborts on a dirty file runs `stash create`, its strategy, `read-tree --reset -u`
- * and `stash apply`, a process each, with gaps of a few to tens of ms between them in which no lock
- * is held, and every step creates, renames or removes a file of that folder.
+ * How long after a command that rewrites the work tree in steps a write still takes git for at
+ * work (gitBusy). One git command can be several steps that each hold index.lock on their own: a
+ * merge that aborts on a dirty file runs `stash create`, its strategy, `read-tree --reset -u` and
+ * `stash apply`, a process each, with gaps of a few to tens of ms between them in which no lock is
+ * held.
  */
 export const GIT_SETTLE_MS = 250;
 
 /**
+ * What a command that rewrites the work tree in steps leaves in git's folder as it starts (a merge
+ * or pull: ORIG_HEAD, AUTO_MERGE, MERGE_HEAD; reset: ORIG_HEAD; cherry-pick, revert; a rebase's
+ * folder; commit, checkout and reset: logs/HEAD), and `git status` never writes: where no process
+ * table can be read, what tells such a command from an editor's git panel or a shell prompt
+ * refreshing the index, which changes git's folder every moment and must not hold a write.
+ */
+const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'rebase-merge', 'rebase-apply', join('logs', 'HEAD')];
+
+/** Whether one of STEP_MARKS in `gitDir` changed within `settleMs` (gitBusy where /proc cannot be read). */
+export function gitStepMarked(gitDir: string, settleMs: number): boolean {
+  return STEP_MARKS.some((mark) => !quietFor(join(gitDir, mark), settleMs));
+}
+
+/**
+ * Linux: whether a git process runs in the work tree `root` (its working folder there): the
+ * command that spawns each step lives from its first step to its last. Undefined where the process
+ * table cannot be read. One look at each process's name, and the working folder of those named git.
+ */
+export function gitRunningIn(root: string): boolean | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    if (pid.charCodeAt(0) > 57 || pid === String(process.pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'latin1').startsWith('git')) continue;
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cwd === root || cwd.startsWith(root + sep)) return true;
+    } catch {
+      // Gone meanwhile, or another user's: not this repository's git.
+    }
+  }
+  return false;
+}
+
+/**
  * Whether a git command may be in the middle of rewriting the work tree around `folder`: it holds
- * the index now (gitAtWork), or its folder changed within `settleMs` (a step just done, the next
- * one about to take the lock). An index.lock a crashed git left behind (one gitAtWork does not
- * count) is not at work, and no git command can run beside it: the folder's change is not waited
- * for. Outside a repository, false. Two stats when git is idle.
+ * the index now (gitAtWork), or git's folder changed within `settleMs` and a git process still runs
+ * in the work tree (a step just done, the next one about to take the lock; where the process table
+ * cannot be read, one of the marks such a command leaves changed within it: gitStepMarked). A
+ * `git status` refreshing the index holds a write only while it runs. An index.lock a crashed git
+ * left behind (one gitAtWork does not count) is not at work, and no git command can run beside it.
+ * Outside a repository, false. Two stats when git is idle.
  */
 export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boolean {
   const lock = gitIndexLock(folder);
   if (lock === undefined) return false;
   const info = statSync(lock, { throwIfNoEntry: false });
   if (info !== undefined) return Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
-  return !quietFor(dirname(lock), settleMs);
+  const gitDir = dirname(lock);
+  if (quietFor(gitDir, settleMs)) return false;
+  const root = workTrees.get(lock);
+  return (root === undefined ? undefined : gitRunningIn(root)) ?? gitStepMarked(gitDir, settleMs);
 }
 
 export interface GitWaitOptions {
@@ -160,10 +207,10 @@ function findIndexLock(folder: string): string | undefined {
     const dotGit = join(dir, '.git');
     try {
       const info = statSync(dotGit, { throwIfNoEntry: false });
-      if (info?.isDirectory()) return join(dotGit, 'index.lock');
+      if (info?.isDirectory()) return withWorkTree(join(dotGit, 'index.lock'), dir);
       if (info?.isFile()) {
         const named = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
-        if (named !== undefined) return join(resolve(dir, named), 'index.lock');
+        if (named !== undefined) return withWorkTree(join(resolve(dir, named), 'index.lock'), dir);
       }
     } catch {
       return undefined;
@@ -172,4 +219,9 @@ function findIndexLock(folder: string): string | undefined {
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+function withWorkTree(lock: string, root: string): string {
+  workTrees.set(lock, root);
+  return lock;
 }

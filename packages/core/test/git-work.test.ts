@@ -2,10 +2,11 @@
 // time stamps set: whether the wait is still sleeping is read at the next turn of the event loop
 // (a wait that returns at once settles before it, one that sleeps a poll cannot), so nothing here
 // depends on how fast the machine is.
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAtWork, gitBusy, untilGitDone } from '../src/index.js';
+import { gitAtWork, gitBusy, gitStepMarked, untilGitDone } from '../src/index.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 
 let dir = '';
@@ -87,20 +88,34 @@ describe('gitAtWork', () => {
 
 // One git command is several steps that each hold index.lock on their own (a merge that aborts on
 // a dirty file: stash create, its strategy, read-tree --reset -u, stash apply), with gaps between
-// them in which no lock is held: git's folder changed just before each gap.
+// them in which no lock is held; the command that runs the steps lives throughout. `git status` (an
+// editor's panel, a shell prompt) changes git's folder as it refreshes the index: a put beside it
+// waited 250 ms each time (5 s at worst, with one every 0.2 s) when any change of the folder counted.
 describe('gitBusy', () => {
-  it("is true while index.lock is fresh or git's folder changed within settleMs; a stale lock and a quiet folder are not busy", () => {
+  it('is true while index.lock is fresh, or while a git process runs in the work tree after git\'s folder changed; a stale lock and a quiet folder are not busy', async () => {
     const repo = join(dir, 'busy');
-    mkdirSync(join(repo, '.git'), { recursive: true });
-    mkdirSync(join(repo, 'deployments'));
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
     const gitDir = join(repo, '.git');
     const lock = join(gitDir, 'index.lock');
     const folder = join(repo, 'deployments');
-    // A gap: the lock just let go of.
+    // git's folder changed just now, no git runs (a status that has ended): not busy.
     stamp(gitDir, 0);
     expect(gitAtWork(folder)).toBe(false);
-    expect(gitBusy(folder, 60_000)).toBe(true);
-    stamp(gitDir, -120_000);
+    expect(gitBusy(folder, 60_000)).toBe(false);
+    // A git running in the work tree (here one waiting for its input, as a command between two steps).
+    const running = spawn('git', ['hash-object', '--stdin'], { cwd: folder, stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      await new Promise((resolve) => running.once('spawn', resolve));
+      expect(gitBusy(folder, 60_000)).toBe(process.platform === 'linux');
+      // The folder quiet since: done, whatever runs.
+      stamp(gitDir, -120_000);
+      expect(gitBusy(folder, 60_000)).toBe(false);
+    } finally {
+      running.stdin?.end();
+      await new Promise((resolve) => running.once('exit', resolve));
+    }
+    stamp(gitDir, 0);
     expect(gitBusy(folder, 60_000)).toBe(false);
     // Git's folder stamped ahead of the clock cannot be told quiet by its age: quiet, as untilGitDone's quietMs.
     stamp(gitDir, 3_600_000);
@@ -118,27 +133,50 @@ describe('gitBusy', () => {
     expect(gitBusy(dir, 60_000)).toBe(false);
   });
 
-  it('untilGitDone with settleMs waits across the gap between two steps, and returns once git has settled', async () => {
+  it('where no process table can be read, tells a command of several steps by the marks it leaves, never by an index refresh', () => {
+    const gitDir = join(dir, 'marks', '.git');
+    mkdirSync(join(gitDir, 'logs'), { recursive: true });
+    expect(gitStepMarked(gitDir, 60_000)).toBe(false);
+    writeFileSync(join(gitDir, 'index'), '');
+    stamp(join(gitDir, 'index'), 0);
+    expect(gitStepMarked(gitDir, 60_000)).toBe(false);
+    for (const mark of ['ORIG_HEAD', 'AUTO_MERGE', join('logs', 'HEAD')]) {
+      writeFileSync(join(gitDir, mark), '');
+      stamp(join(gitDir, mark), 0);
+      expect(gitStepMarked(gitDir, 60_000), mark).toBe(true);
+      stamp(join(gitDir, mark), -120_000);
+      expect(gitStepMarked(gitDir, 60_000), mark).toBe(false);
+    }
+    mkdirSync(join(gitDir, 'rebase-merge'));
+    expect(gitStepMarked(gitDir, 60_000)).toBe(true);
+  });
+
+  it('untilGitDone with settleMs waits across the gap between two steps, and returns once the command has ended', async () => {
     const repo = join(dir, 'steps');
-    mkdirSync(join(repo, '.git'), { recursive: true });
-    mkdirSync(join(repo, 'deployments'));
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
     const gitDir = join(repo, '.git');
     const lock = join(gitDir, 'index.lock');
     const folder = join(repo, 'deployments');
+    // The command that runs the steps (here a git waiting for its input) lives across the gap.
+    const command = spawn('git', ['hash-object', '--stdin'], { cwd: folder, stdio: ['pipe', 'ignore', 'ignore'] });
+    await new Promise((resolve) => command.once('spawn', resolve));
     writeFileSync(lock, '');
     stamp(lock, 0);
     const settled = watch(untilGitDone(folder, { settleMs: 60_000, maxWaitMs: 60_000 }));
     const plain = watch(untilGitDone(folder, { maxWaitMs: 60_000 }));
     await nextTurn();
     expect(settled.ended()).toBe(false);
-    // The step ends: its lock goes, and git's folder changed just now.
+    // The step ends: its lock goes, git's folder changed just now, the command still runs.
     unlinkSync(lock);
     stamp(gitDir, 0);
     await plain.wait;
     await nextTurn();
-    expect(settled.ended()).toBe(false);
-    // Quiet for longer than asked: the next poll sees it.
-    stamp(gitDir, -120_000);
+    expect(settled.ended()).toBe(process.platform !== 'linux' ? settled.ended() : false);
+    // The command ends: the next poll sees git done, though its folder changed just now.
+    command.stdin?.end();
+    await new Promise((resolve) => command.once('exit', resolve));
+    if (process.platform !== 'linux') stamp(gitDir, -120_000);
     await settled.wait;
   });
 });
