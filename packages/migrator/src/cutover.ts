@@ -97,7 +97,8 @@ export async function runCutover(c: CommandContext, options: CutoverOptions): Pr
           s.acknowledged = ackList;
           s.cutoverEvidence = verify.evidence;
           s.cutoverLeveldb = leveldbAtCutover;
-          s.cutovers = (s.cutovers ?? 0) + 1;
+          // After every cut-over counted or rolled back (one made by an older release counts too).
+          s.cutovers = Math.max(s.cutovers ?? 0, s.cutoversRolledBack ?? 0) + 1;
         },
         `-> json-only after ${1 + soakVerifies} clean verify(s)`,
       );

@@ -51,6 +51,11 @@ function stampOf(file: string): number {
   }
 }
 
+/** The latest cut-over any network file in `deployments` says its json-only writes follow (0: none). */
+export function latestMark(deployments: string): number {
+  return Math.max(0, ...jsonOnlyWritesAfter(deployments, 0).map((b) => b.cutover));
+}
+
 /** Network files holding json-only writes of a cut-over after `through`, with that cut-over. */
 export function jsonOnlyWritesAfter(deployments: string, through: number): Array<{ file: string; cutover: number }> {
   let names: string[];
@@ -73,9 +78,12 @@ export function jsonOnlyWritesAfter(deployments: string, through: number): Array
 /**
  * Throws MIGRATION_STATE_INVALID when the state reads LevelDB (leveldb-only, dual-write) while a
  * network file holds json-only writes of a cut-over no rollback ended (see the top of this file).
+ * Only where phase.json counts cut-overs (`counted`: every phase.json this release writes does): one
+ * an older release wrote last (which leaves the counts out) cannot say which cut-overs a rollback
+ * ended, and is followed as before, never refused for a rollback it did.
  */
-export function assertJsonOnlyWritesCarriedBack(files: StateFiles, state: MigrationStateFile): void {
-  if (state.phase !== 'leveldb-only' && state.phase !== 'dual-write') return;
+export function assertJsonOnlyWritesCarriedBack(files: StateFiles, state: MigrationStateFile, counted: boolean): void {
+  if (!counted || (state.phase !== 'leveldb-only' && state.phase !== 'dual-write')) return;
   const through = state.cutoversRolledBack ?? 0;
   const behind = jsonOnlyWritesAfter(files.deployments, through);
   if (behind.length === 0) return;

@@ -38,7 +38,7 @@ import { dropOutbox } from './outbox-status.js';
 import { closeCutOffWrites, digestOf, openJsonFirstWrites } from './interrupted-writes.js';
 import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
-import { cutoverNumber } from './json-only-writes.js';
+import { cutoverNumber, latestMark } from './json-only-writes.js';
 import { recordNotCarriedBack } from './not-carried-back.js';
 import { assertWritesWork, describeRoom, fileSystemRoom, stateTmp, type FileSystemRoom } from './file-system-checks.js';
 import { sharedStateFile } from './shared-state.js';
@@ -746,8 +746,12 @@ async function switchBack(ctx: MigrationContext, from: MigrationPhase, started: 
     };
     s.phase = 'leveldb-only';
     clearMigrationEvidence(s);
-    // The json-only writes of this cut-over are LevelDB's now (or, in an emergency, let go): files marked with it may be read from LevelDB.
-    if (from === 'json-only') s.cutoversRolledBack = cutoverNumber(s);
+    // The JSON side's writes are LevelDB's now (or, in an emergency, let go): every cut-over a file is
+    // marked with is ended, this one's and any a git revert took out of phase.json before this rollback.
+    if (JSON_AUTHORITATIVE.includes(from)) {
+      s.cutoversRolledBack = Math.max(s.cutoversRolledBack ?? 0, cutoverNumber(s), latestMark(ctx.files.deployments));
+      s.cutovers = Math.max(s.cutovers ?? 0, s.cutoversRolledBack);
+    }
     // No cut-over stands any more: neither its LevelDB digest nor what it was told to accept.
     s.cutoverLeveldb = null;
     s.acknowledged = [];

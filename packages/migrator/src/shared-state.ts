@@ -30,9 +30,9 @@ export function sharedPart(state: MigrationStateFile): SharedState & { version: 
     // Always present, so a teammate's finished rollback or a new cut-over replaces this clone's.
     rollback: state.rollback ?? null,
     cutoverLeveldb: state.cutoverLeveldb ?? null,
-    // Counted from the first cut-over on (a phase file from before stays as it was until then).
-    ...(state.cutovers !== undefined && { cutovers: state.cutovers }),
-    ...(state.cutoversRolledBack !== undefined && { cutoversRolledBack: state.cutoversRolledBack }),
+    // Always written: their presence says this release wrote the file (json-only-writes.ts).
+    cutovers: state.cutovers ?? 0,
+    cutoversRolledBack: state.cutoversRolledBack ?? 0,
   };
 }
 

@@ -81,7 +81,7 @@ export async function readStateAndRouteSource(files: StateFiles): Promise<{ stat
     if (!routed || !isStateError(read, ErrorCodes.MIGRATION_STATE_INVALID)) throw read;
     warnUnreadableOnce(files.state, read);
     const state = assertStateFile({ ...initialState(), ...shared }, files.state);
-    assertJsonOnlyWritesCarriedBack(files, state);
+    assertJsonOnlyWritesCarriedBack(files, state, Object.hasOwn(shared, 'cutovers'));
     return { state, routeFromShared: true };
   }
   const local = read;
@@ -90,7 +90,7 @@ export async function readStateAndRouteSource(files: StateFiles): Promise<{ stat
   // merged state can only fail on what state.json holds.
   const state = assertStateFile({ ...local, ...shared }, files.state);
   // [teams] A phase git moved back past json-only writes no rollback carried back is never followed.
-  assertJsonOnlyWritesCarriedBack(files, state);
+  assertJsonOnlyWritesCarriedBack(files, state, Object.hasOwn(shared, 'cutovers'));
   return { state, routeFromShared: routed };
 }
 

@@ -6,7 +6,7 @@
 // (from json-only, or an emergency one) ends that, and a later migration is followed as before.
 // Proven on real git clones, with the store a deploy script uses.
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord, type StateError } from '@deploystate/core';
@@ -104,6 +104,30 @@ describe('a phase git moved back past json-only writes', () => {
     // The next cycle's dual-write reads LevelDB with the file still marked by the cut-over rolled back.
     await migrationStep(ours, (m) => m.enableDualWrite());
     expect(await getThroughStore(ours, 'TeammateVault')).toMatchObject({ address: teammateRecord.address });
+  }, 60_000);
+
+  // git revert of the cut-over's commit alone leaves phase.json in json-primary, which reads JSON:
+  // the runbook's rollback from there carries the json-only writes back too, so it ends their mark
+  // (it left them standing, and every later command and script was refused). A phase.json an older
+  // release wrote last (no counts: a teammate's rollback by it) is followed, never refused.
+  it('a rollback from the json-primary a revert left ends the marks; a phase file without counts is not judged by them', async () => {
+    const dir = join(tempDir(), 'reverted');
+    await (await demoMigration(dir, 'json-only')).close();
+    await putThroughStore(dir, teammateRecord);
+    const phaseFile = join(dir, PHASE_FILE);
+    const jsonOnly = JSON.parse(await readFile(phaseFile, 'utf8')) as Record<string, unknown>;
+    expect(jsonOnly).toMatchObject({ phase: 'json-only', cutovers: 1, cutoversRolledBack: 0 });
+    await writeFile(phaseFile, `${JSON.stringify({ ...jsonOnly, phase: 'json-primary', cutoverLeveldb: null, cutovers: 0 }, null, 2)}\n`);
+    await migrationStep(dir, (m) => m.rollback());
+    expect(JSON.parse(await readFile(phaseFile, 'utf8'))).toMatchObject({ phase: 'leveldb-only', cutovers: 1, cutoversRolledBack: 1 });
+    expect(await getThroughStore(dir, 'TeammateVault')).toMatchObject({ address: teammateRecord.address });
+
+    const older = join(tempDir(), 'older-release');
+    await (await demoMigration(older, 'json-only')).close();
+    await putThroughStore(older, teammateRecord);
+    const { cutovers: _c, cutoversRolledBack: _r, ...withoutCounts } = JSON.parse(await readFile(join(older, PHASE_FILE), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(older, PHASE_FILE), `${JSON.stringify({ ...withoutCounts, phase: 'leveldb-only', cutoverLeveldb: null }, null, 2)}\n`);
+    expect(await getThroughStore(older, 'TeammateVault')).toBeNull();
   }, 60_000);
 
   it('lets an emergency rollback end a cut-over too, and counts the next one', async () => {
