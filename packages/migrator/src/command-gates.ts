@@ -81,15 +81,15 @@ export async function transition(
   });
 }
 
+/** What verify and the cut-over's gate say in json-primary when LevelDB differs from JSON. */
+export const LEVELDB_BEHIND_JSON =
+  'in json-primary JSON holds every write and no command of the phase copies it to LevelDB: `deploystate rollback` makes LevelDB equal JSON, then `dual-write enable`, `migrate`, `verify` and `promote` bring the migration back here (`deploystate compare` lists the keys first)';
+
 /**
  * `ctx`: where the sides are read (read-only commands and gates pass a snapshot context). The fence
  * is held only at the quiet point the snapshot is taken from, so writers wait a moment, not for the
  * whole comparison; keys written since are pending (see written-since.ts).
  */
-/** What verify and the cut-over's gate say in json-primary when LevelDB differs from JSON. */
-export const LEVELDB_BEHIND_JSON =
-  'in json-primary JSON holds every write and no command of the phase copies it to LevelDB: `deploystate rollback` makes LevelDB equal JSON, then `dual-write enable`, `migrate`, `verify` and `promote` bring the migration back here (`deploystate compare` lists the keys first)';
-
 export async function verifyAndRecord(c: CommandContext, options: { ctx?: MigrationContext } = {}): Promise<VerifyReport> {
   const started = c.clock();
   const ctx = options.ctx ?? c.ctx;
@@ -98,8 +98,10 @@ export async function verifyAndRecord(c: CommandContext, options: { ctx?: Migrat
   const state = await readState(c.files);
   const sinceCutover = state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined;
   const verified = await verifySides(ctx, { writtenSince, ...(sinceCutover !== undefined && { sinceCutover }) });
-  // No command of json-primary writes JSON's records to LevelDB: the differences stay until a rollback.
-  const report: VerifyReport = state.phase === 'json-primary' && verified.evidence.differences > 0 ? { ...verified, next: LEVELDB_BEHIND_JSON } : verified;
+  // No command of json-primary writes JSON's records to LevelDB: the differences stay until a
+  // rollback. Only where LevelDB holds nothing JSON lacks: the rollback would delete that.
+  const behind = state.phase === 'json-primary' && verified.evidence.differences > 0 && verified.comparison.counts.onlyLeft === 0;
+  const report: VerifyReport = behind ? { ...verified, next: LEVELDB_BEHIND_JSON } : verified;
   await updateState(c.files, (s) => {
     s.lastVerify = report.evidence;
     if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {

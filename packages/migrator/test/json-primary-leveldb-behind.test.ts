@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
-import { ErrorCodes, type StateError } from '@deploystate/core';
+import { ErrorCodes, sampleRecord, type StateError } from '@deploystate/core';
 import { LEVELDB_BEHIND_JSON } from '../src/command-gates.js';
 import { Migration } from '../src/index.js';
 import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
@@ -37,6 +37,24 @@ describe('json-primary with LevelDB behind JSON', () => {
       const again = await migration.verify();
       expect(again.clean).toBe(true);
       expect(again.next).toBeUndefined();
+    } finally {
+      await migration.close();
+    }
+  }, 60_000);
+
+  // The rollback makes LevelDB equal JSON, deleting what only LevelDB holds: never advised then.
+  it('names no rollback when LevelDB holds a record JSON lacks', async () => {
+    const dir = join(tempDir(), 'leveldb-ahead');
+    await (await demoMigration(dir, 'json-primary')).close();
+    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb') });
+    await leveldb.open();
+    await leveldb.put(sampleRecord(97, 'OnlyInLevelDb', 'bsctestnet'));
+    await leveldb.close();
+    const migration = await Migration.open({ cwd: dir });
+    try {
+      const verify = await migration.verify();
+      expect(verify.clean).toBe(false);
+      expect(verify.next).toBeUndefined();
     } finally {
       await migration.close();
     }
