@@ -28,6 +28,8 @@ export function sideStore(folders: StoreFolders, side: Side, options: SideStoreO
       path: folders.leveldb,
       readOnly: !write,
       create: write,
+      // What a command writes to LevelDB (import) is synced, as the migration's own store is.
+      sync: write,
       registry: options.registry,
       idleCloseMs: 0,
       ...(options.lockWait !== undefined && { lockWait: options.lockWait }),
