@@ -3,6 +3,7 @@
 // DISK_FULL) status exited 0 and said nothing of the disk; `status --probe` passed on a read-only
 // mount (it probes a copy) while a deploy script's createStateStore().get() failed on leveldb/LOCK.
 import { execFileSync } from 'node:child_process';
+import { watch } from 'node:fs';
 import { readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,30 @@ async function tree(dir: string): Promise<string[]> {
 }
 
 describe('status and the disk', () => {
+  // Its write checks wrote a temp file straight into leveldb/ or deployments/ (a project with no
+  // state folder yet, or --probe): read-only commands touch only local, ignored files.
+  it('writes nothing in the folders a team commits, --probe included, with or without a state folder', async () => {
+    for (const [name, steps] of [
+      ['no-state', []],
+      ['dual-write', [['dual-write', 'enable']]],
+    ] as const) {
+      const dir = await sampleAt(join(fixture.root, `untouched-${name}`), steps.map((step) => [...step]));
+      const seen: string[] = [];
+      const watchers = ['leveldb', 'deployments'].map((folder) => watch(join(dir, folder), (event, file) => seen.push(`${folder}: ${event} ${String(file)}`)));
+      try {
+        for (const args of [['status'], ['status', '--probe']]) {
+          const run = await deploystate([...args, '--no-color'], { cwd: dir });
+          expect(run.code, run.stderr).toBe(0);
+        }
+        // Events of the last moments are delivered on a later turn.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        for (const watcher of watchers) watcher.close();
+      }
+      expect(seen, name).toEqual([]);
+    }
+  });
+
   it.skipIf(disk === undefined)(
     'says the disk holding LevelDB, deployments and the state is full, with free space and inodes',
     async () => {

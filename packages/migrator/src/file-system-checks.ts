@@ -2,7 +2,9 @@
 // writing: a real temp file, removed again, in the state folder's tmp (local, ignored by git) where
 // that shares the file system, else in the folder itself. Free space and free inodes beside it.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rm, stat, statfs } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, rm, stat, statfs } from 'node:fs/promises';
+import { STATE_DIR } from '@deploystate/backend-json/atomic';
 import { dirname, join } from 'node:path';
 import { errnoCode, fileSystemError, type StateError } from '@deploystate/core';
 
@@ -20,24 +22,30 @@ async function deviceOf(path: string): Promise<number | undefined> {
 }
 
 /**
- * Writes a temp file on `folder`'s file system and removes it: in the state folder's tmp when both
- * share a file system (nothing appears in a committed folder), else in `folder` itself. Throws the
- * StateError the write got (PERMISSION_DENIED naming a read-only file system, DISK_FULL).
+ * Writes a temp file on `folder`'s file system and removes it, in a git-ignored folder there: the
+ * state folder's tmp, or the JSON store's own `.deploystate/tmp` in a deployments folder. Where the
+ * file system holds neither (a fresh project, LevelDB on a disk of its own), nothing is written in
+ * a folder a team commits: its write permission is asked for instead. Throws the StateError the
+ * write got (PERMISSION_DENIED naming a read-only file system, DISK_FULL).
  */
 export async function assertWritesWork(stateDir: string, folder: string): Promise<void> {
-  const tmp = stateTmp(stateDir);
   const here = await deviceOf(folder);
-  const state = await deviceOf(stateDir);
   // Nothing there yet: whatever writes there creates it first, and finds out then.
   if (here === undefined) return;
-  if (state !== undefined && here === state) {
+  for (const [base, tmp] of [
+    [stateDir, stateTmp(stateDir)],
+    [join(folder, STATE_DIR), join(folder, STATE_DIR, 'tmp')],
+  ] as const) {
+    if ((await deviceOf(base)) !== here) continue;
     await mkdir(tmp, { recursive: true }).catch((error: unknown) => {
       throw fileSystemError(error, tmp, 'could not make the folder');
     });
     await assertWritableFolder(tmp);
     return;
   }
-  await assertWritableFolder(folder);
+  await access(folder, constants.W_OK).catch((error: unknown) => {
+    throw fileSystemError(error, folder, 'could not write in');
+  });
 }
 
 export interface FileSystemRoom {
@@ -196,6 +204,12 @@ export async function assertDeployScriptCanWrite(
       await assertWritesWork(paths.stateDir, paths.leveldb);
     }
   }
-  if (sides.json && (await deviceOf(paths.deployments)) !== undefined) await assertWritableFolder(paths.deployments);
+  if (sides.json && (await deviceOf(paths.deployments)) !== undefined) {
+    // A write there goes to the store's temp folder, then is renamed into the folder itself.
+    await assertWritesWork(paths.stateDir, paths.deployments);
+    await access(paths.deployments, constants.W_OK).catch((error: unknown) => {
+      throw fileSystemError(error, paths.deployments, 'could not write in');
+    });
+  }
   await assertWritesWork(paths.stateDir, paths.stateDir);
 }

@@ -107,7 +107,7 @@ function notInGitLines(notInGit: LevelDbNotInGit | undefined, p: Context['out'][
   if (notInGit.unmerged.length > 0)
     return [
       `${p.bold('            ')} ${p.red(`in a merge conflict: ${notInGit.unmerged.join(', ')}. Git cannot merge LevelDB; finishing the merge as it stands mixes both sides' files (records lost, or a folder that does not open). Keep one side's folder whole: the other side's records written to LevelDB since the branches split are then not in it (\`deploystate compare\` lists those the JSON files hold)`)}`,
-      `${p.bold('            ')} next: ${notInGit.keepOneSide ?? ''} (yours; \`--source=MERGE_HEAD\` keeps theirs), then finish the merge`,
+      `${p.bold('            ')} next: ${notInGit.keepOneSide ?? ''} keeps the side HEAD holds (yours in a merge; in a rebase, the branch you rebase onto), \`--source=MERGE_HEAD\` (a merge) or \`--source=REBASE_HEAD\` (a rebase) the other; then finish it`,
     ];
   const parts = [
     ...(notInGit.untracked.length > 0 ? [`not in git: ${notInGit.untracked.join(', ')}`] : []),
