@@ -3,7 +3,7 @@
 // Worded as `init` and `status` word committing: the exact `git add` to paste, then commit.
 import { join, relative } from 'node:path';
 import { gitIndexLock } from '@deploystate/core';
-import { readOnlyGit } from '@deploystate/migrator';
+import { readOnlyGit, shellWord } from '@deploystate/migrator';
 import type { Context } from './context.js';
 import { configFileOf } from './decisions.js';
 import { stateDirOf } from './migration.js';
@@ -11,8 +11,6 @@ import { stateDirOf } from './migration.js';
 /** A git that does not answer by then is not waited for: the line is left out, the command's result stands. */
 const GIT_OPTIONS = { timeoutMs: 2_000, maxBytes: 1024 * 1024 };
 
-/** A path as the shell takes it: bare when it is plain, else single-quoted. */
-const shellWord = (path: string): string => (/^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`);
 
 /** The paths among `paths` git sees changed (modified, added, deleted or new, not ignored); undefined when git does not answer. */
 async function changedInGit(cwd: string, paths: readonly string[]): Promise<Set<string> | undefined> {

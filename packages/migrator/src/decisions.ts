@@ -22,7 +22,8 @@ export interface DecisionProposals {
   recorded: { excluded: string[]; acknowledged: Acknowledgement[] };
 }
 
-const quote = (word: string): string => (/^[\w.:/-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+/** A word as a POSIX shell takes it: bare when it is plain, else single-quoted. */
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
 /**
  * What the operator may decide about the findings. `records` gives each key's record (for the
@@ -57,11 +58,11 @@ export function proposeDecisions(
     const file = options.registry.fileName(f.chainId ?? 0);
     const ack = findAcknowledgement(options.acknowledged, { ...f, file }, options.recordOf(f.key));
     if (ack) recordedAcks.push(ack);
-    else acknowledge.push({ key: f.key, code: f.code, file, command: `deploystate acknowledge ${quote(f.key)} ${f.code}` });
+    else acknowledge.push({ key: f.key, code: f.code, file, command: `deploystate acknowledge ${shellWord(f.key)} ${f.code}` });
   }
   return {
     exclude:
-      proposedExclusions.length > 0 ? { keys: proposedExclusions, command: `deploystate exclude ${proposedExclusions.map(quote).join(' ')}` } : null,
+      proposedExclusions.length > 0 ? { keys: proposedExclusions, command: `deploystate exclude ${proposedExclusions.map(shellWord).join(' ')}` } : null,
     acknowledge,
     toFix,
     recorded: { excluded: [...excluded].filter((k) => keyed.some((f) => f.key === k)), acknowledged: recordedAcks },

@@ -89,7 +89,7 @@ export {
 } from './leveldb-backups.js';
 export { DEFAULT_MAX_DETAILS, type CompareOptions } from './verify.js';
 export { type ReportOptions } from './report.js';
-export { proposeDecisions, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
+export { proposeDecisions, shellWord, type DecisionProposals, type ProposedAcknowledgement } from './decisions.js';
 export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type LevelDbChange, type LevelDbSinceCutover } from './cutover-leveldb.js';
 export { createDemo, legacyNetworkFile, runDemo, type DemoStep } from './demo.js';
 export {

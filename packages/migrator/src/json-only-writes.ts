@@ -36,10 +36,11 @@ function stampOf(file: string): number {
   }
   try {
     const head = Buffer.alloc(HEAD_BYTES);
-    const text = head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0)).toString('utf8');
+    const read = readSync(fd, head, 0, HEAD_BYTES, 0);
+    const text = head.subarray(0, read).toString('utf8');
     let found = STAMP_LINE.exec(text);
     // A file whose top-level keys before `records` run past the head (a large legacy section first): read whole.
-    if (found === null && text.length === HEAD_BYTES && !text.includes('"records"')) {
+    if (found === null && read === HEAD_BYTES && !text.includes('"records"')) {
       const whole = Buffer.alloc(statSync(file).size);
       found = STAMP_LINE.exec(whole.subarray(0, readSync(fd, whole, 0, whole.length, 0)).toString('utf8'));
     }
