@@ -112,8 +112,15 @@ export async function readSharedState(files: StateFiles): Promise<Record<string,
  */
 export async function writeSharedState(files: StateFiles, state: MigrationStateFile, options: { create?: boolean } = {}): Promise<void> {
   const file = sharedStateFile(files.stateDir);
-  const text = `${JSON.stringify(sharedPart(state), null, 2)}\n`;
   const read = await readFile(file, 'utf8').catch(() => null);
+  const part: Partial<ReturnType<typeof sharedPart>> = sharedPart(state);
+  // A phase file from before the counts keeps its bytes while no cut-over was counted: a command
+  // that changes nothing shared (verify) must leave the committed file as it is.
+  if (read !== null && part.cutovers === 0 && part.cutoversRolledBack === 0 && !/"cutovers"\s*:/.test(read)) {
+    delete part.cutovers;
+    delete part.cutoversRolledBack;
+  }
+  const text = `${JSON.stringify(part, null, 2)}\n`;
   if (read === null && !options.create && isInitialShared(state)) return;
   // The committed file's indent, line ends and byte-order mark stay, so git shows only the phase change.
   const next = keepingFileStyle(read, text);

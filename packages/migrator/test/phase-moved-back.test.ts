@@ -130,6 +130,19 @@ describe('a phase git moved back past json-only writes', () => {
     expect(await getThroughStore(older, 'TeammateVault')).toBeNull();
   }, 60_000);
 
+  // A project mid-migration when it takes this release: its committed phase.json has no counts,
+  // and a command that changes nothing shared (verify) must not rewrite it (git status stays clean).
+  it('leaves a phase file from before the counts byte for byte through verify', async () => {
+    const dir = join(tempDir(), 'before-counts');
+    await (await demoMigration(dir, 'copied')).close();
+    const phaseFile = join(dir, PHASE_FILE);
+    const { cutovers: _c, cutoversRolledBack: _r, ...older } = JSON.parse(await readFile(phaseFile, 'utf8')) as Record<string, unknown>;
+    const text = `${JSON.stringify(older, null, 2)}\n`;
+    await writeFile(phaseFile, text);
+    await migrationStep(dir, (m) => m.verify());
+    expect(await readFile(phaseFile, 'utf8')).toBe(text);
+  }, 60_000);
+
   it('lets an emergency rollback end a cut-over too, and counts the next one', async () => {
     const dir = join(tempDir(), 'emergency');
     await (await demoMigration(dir, 'json-only')).close();
