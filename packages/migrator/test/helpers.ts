@@ -311,3 +311,20 @@ export async function countGitRuns(dir: string): Promise<() => Promise<string[]>
     return runs;
   };
 }
+
+/** git in `cwd` as a teammate runs it (a name and address of its own, branches called main); its output. */
+export function teamGit(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Everything in the work tree committed (an empty commit when nothing changed); the commit's hash. */
+export function commitAll(repo: string, message: string): string {
+  teamGit(repo, 'add', '-A');
+  teamGit(repo, 'commit', '-q', '--allow-empty', '-m', message);
+  return teamGit(repo, 'rev-parse', 'HEAD').trim();
+}
+

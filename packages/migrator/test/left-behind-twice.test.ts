@@ -3,27 +3,14 @@
 // rolls back again. The second carry-back starts after what the first one carried: the deleted
 // record stays deleted, and what the clone wrote in the second migration is carried back. Proven
 // on real git clones of one repository, with the state store a deploy script uses.
-import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, putThroughStore, useTempDir } from './helpers.js';
+import { acknowledgeAll, commitAll, demoMigration, putThroughStore, teamGit, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-left-behind-twice-');
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-  });
-}
-
-function commitAll(repo: string, message: string): void {
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '--allow-empty', '-m', message);
-}
 
 /** The migration walked again from leveldb-only to json-only, as the teammate does it. */
 async function migrateAgain(dir: string): Promise<void> {
@@ -72,9 +59,9 @@ describe('a joined clone that carried back once, then pulled a second rollback',
     const joined = join(tempDir(), 'joined');
     await mkdir(team);
     await (await demoMigration(team, 'json-only')).close();
-    git(team, 'init', '-q');
+    teamGit(team, 'init', '-q');
     commitAll(team, 'cut over to json-only');
-    git(tempDir(), 'clone', '-q', team, joined);
+    teamGit(tempDir(), 'clone', '-q', team, joined);
 
     // The joined clone deploys in json-only; the teammate rolls back before pulling that.
     await putThroughStore(joined, sampleRecord(97, 'Kept', 'bsctestnet', 1));
@@ -82,7 +69,7 @@ describe('a joined clone that carried back once, then pulled a second rollback',
     commitAll(joined, 'deploy Kept and Retired');
     expect((await rollBack(team)).from).toBe('json-only');
     commitAll(team, 'roll back');
-    git(joined, 'pull', '-q', '--no-rebase', team, 'main');
+    teamGit(joined, 'pull', '-q', '--no-rebase', team, 'main');
     expect(await leftBehind(joined)).toEqual(['97-Kept', '97-Retired']);
     expect((await rollBack(joined)).leftBehind?.carriedBack).toEqual(['97-Kept', '97-Retired']);
 
@@ -92,19 +79,19 @@ describe('a joined clone that carried back once, then pulled a second rollback',
     expect(await store.delete(97, 'Retired')).toBe(true);
     await store.close();
     commitAll(joined, 'retire Retired');
-    git(team, 'pull', '-q', '--no-rebase', joined, 'main');
+    teamGit(team, 'pull', '-q', '--no-rebase', joined, 'main');
 
     // The team migrates again; the clone pulls it and deploys once more in json-only; the teammate
     // rolls back again before pulling that.
     await migrateAgain(team);
     commitAll(team, 'migrate again');
-    git(joined, 'pull', '-q', '--no-rebase', team, 'main');
+    teamGit(joined, 'pull', '-q', '--no-rebase', team, 'main');
     expect(await contractNamesOn97(joined)).not.toContain('Retired');
     await putThroughStore(joined, sampleRecord(97, 'Second', 'bsctestnet', 3));
     commitAll(joined, 'deploy Second');
     expect((await rollBack(team)).from).toBe('json-only');
     commitAll(team, 'roll back again');
-    git(joined, 'pull', '-q', '--no-rebase', team, 'main');
+    teamGit(joined, 'pull', '-q', '--no-rebase', team, 'main');
 
     expect(await leftBehind(joined)).toEqual(['97-Second']);
     expect((await rollBack(joined)).leftBehind?.carriedBack).toEqual(['97-Second']);
@@ -124,19 +111,19 @@ describe('a joined clone that carried back once, then pulled a second rollback',
     const store = createStateStore({ cwd: own, env: {} });
     expect(await store.delete(97, 'Retired')).toBe(true);
     await store.close();
-    git(own, 'init', '-q');
+    teamGit(own, 'init', '-q');
     commitAll(own, 'rolled back, Retired retired');
 
     // The teammate leads the next migration; this clone joins it, deploys, and pulls its rollback.
-    git(tempDir(), 'clone', '-q', own, teammate);
+    teamGit(tempDir(), 'clone', '-q', own, teammate);
     await migrateAgain(teammate);
     commitAll(teammate, 'migrate again');
-    git(own, 'pull', '-q', '--no-rebase', teammate, 'main');
+    teamGit(own, 'pull', '-q', '--no-rebase', teammate, 'main');
     await putThroughStore(own, sampleRecord(97, 'Second', 'bsctestnet', 2));
     commitAll(own, 'deploy Second');
     expect((await rollBack(teammate)).from).toBe('json-only');
     commitAll(teammate, 'roll back');
-    git(own, 'pull', '-q', '--no-rebase', teammate, 'main');
+    teamGit(own, 'pull', '-q', '--no-rebase', teammate, 'main');
 
     expect(await leftBehind(own)).toEqual(['97-Second']);
     expect((await rollBack(own)).leftBehind?.carriedBack).toEqual(['97-Second']);

@@ -5,28 +5,14 @@
 // now refused while a network file holds json-only writes no rollback carried back; a rollback
 // (from json-only, or an emergency one) ends that, and a later migration is followed as before.
 // Proven on real git clones, with the store a deploy script uses.
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord, type StateError } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, putThroughStore, useTempDir } from './helpers.js';
+import { acknowledgeAll, commitAll, demoMigration, putThroughStore, teamGit, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-phase-moved-back-');
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-  });
-}
-
-function commitAll(repo: string, message: string): string {
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '--allow-empty', '-m', message);
-  return git(repo, 'rev-parse', 'HEAD').trim();
-}
 
 async function migrationStep(dir: string, step: (migration: Migration) => Promise<unknown>): Promise<void> {
   const migration = await Migration.open({ cwd: dir });
@@ -53,7 +39,7 @@ describe('a phase git moved back past json-only writes', () => {
   it('is refused by deploy scripts and commands, naming the file, until a rollback carries the writes back', async () => {
     const ours = join(tempDir(), 'ours');
     await (await demoMigration(ours)).close();
-    git(ours, 'init', '-q');
+    teamGit(ours, 'init', '-q');
     commitAll(ours, 'leveldb-only');
     await migrationStep(ours, (m) => m.enableDualWrite());
     const dualWrite = commitAll(ours, 'dual-write');
@@ -68,15 +54,15 @@ describe('a phase git moved back past json-only writes', () => {
 
     // The teammate deploys in json-only and pushes; the file says which cut-over the write follows.
     const theirs = join(tempDir(), 'theirs');
-    git(tempDir(), 'clone', '-q', ours, theirs);
+    teamGit(tempDir(), 'clone', '-q', ours, theirs);
     await putThroughStore(theirs, teammateRecord);
     expect(await readFile(join(theirs, 'deployments', 'bsctestnet.json'), 'utf8')).toMatch(/^ {2}"jsonOnlyAfterCutover": 1,$/m);
     commitAll(theirs, 'teammate deploys');
-    git(ours, 'pull', '-q', '--no-rebase', '--no-edit', theirs, 'main');
+    teamGit(ours, 'pull', '-q', '--no-rebase', '--no-edit', theirs, 'main');
     expect(await getThroughStore(ours, 'TeammateVault')).toMatchObject({ address: teammateRecord.address });
 
     // The phase file as the dual-write commit left it, committed: LevelDB never got the record.
-    git(ours, 'checkout', dualWrite, '--', PHASE_FILE);
+    teamGit(ours, 'checkout', dualWrite, '--', PHASE_FILE);
     commitAll(ours, 'back to dual-write');
     const refused = (await getThroughStore(ours, 'TeammateVault').catch((error: unknown) => error)) as StateError;
     expect(refused.code).toBe(ErrorCodes.MIGRATION_STATE_INVALID);
@@ -97,7 +83,7 @@ describe('a phase git moved back past json-only writes', () => {
     expect((status as StateError).code).toBe(ErrorCodes.MIGRATION_STATE_INVALID);
 
     // The hint followed: the cut-over's phase file back, then a rollback carries the record to LevelDB.
-    git(ours, 'checkout', cutover, '--', PHASE_FILE);
+    teamGit(ours, 'checkout', cutover, '--', PHASE_FILE);
     await migrationStep(ours, (m) => m.rollback());
     expect(JSON.parse(await readFile(join(ours, PHASE_FILE), 'utf8'))).toMatchObject({ phase: 'leveldb-only', cutovers: 1, cutoversRolledBack: 1 });
     expect(await getThroughStore(ours, 'TeammateVault')).toMatchObject({ address: teammateRecord.address });
