@@ -32,6 +32,16 @@ describe('deploystate bench in a project', () => {
     }).toEqual(before);
   }, 120_000);
 
+  // `--quick` (or `--sizes`) chooses its own data, and the results went to ./bench-results in the
+  // project, untracked beside the runbook's other read-only scripts (docs probe).
+  it('with its own data (--quick) still keeps its results in the state folder, never in the project', async () => {
+    expect((await fixture.inSample(['init', '--yes'])).code).toBe(0);
+    const run = await fixture.inSample(['bench', '--', '--quick', '--suite', 'startup']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(join(fixture.sample, 'bench-results'))).toBe(false);
+    expect(existsSync(join(fixture.sample, '.deploystate', 'bench-results', 'latest.json'))).toBe(true);
+  }, 60_000);
+
   it('a comparison with no saved baseline is refused before measuring: exit 2, USAGE', async () => {
     const run = await fixture.inSample(['bench', '--json', '--', '--suite', 'backends', '--baseline']);
     expect(run.code).toBe(2);

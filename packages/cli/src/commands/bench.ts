@@ -26,14 +26,18 @@ function benchMain(): string | undefined {
 }
 
 /** Options that choose the data themselves: with any of them the project's store is not injected. */
-const OWN_DATA = ['--sizes', '--quick', '--from-leveldb', '--from-deployments', '--help', '-h'];
+const OWN_DATA = ['--sizes', '--quick', '--from-leveldb', '--from-deployments'];
 
-/** The arguments that make the bench measure a copy of this project's store, results in the state folder. */
+/**
+ * In a project: the arguments that make the bench measure a copy of its store, and, whatever data
+ * the options choose (`--quick` too), results in the state folder, which git ignores (in the
+ * project's own folder `./bench-results` was left for `git status` to show).
+ */
 async function projectArgs(ctx: Context, passThrough: readonly string[]): Promise<string[]> {
   const given = passThrough.map((a) => a.split('=')[0]);
   const inProject = ctx.config.file !== undefined || ctx.options.leveldb !== undefined || ctx.options.deployments !== undefined;
-  if (!inProject || given.some((a) => OWN_DATA.includes(a as string))) return [];
-  const args = ['--from-leveldb', ctx.paths.leveldb, '--from-deployments', ctx.paths.deployments];
+  if (!inProject || given.includes('--help') || given.includes('-h')) return [];
+  const args = given.some((a) => OWN_DATA.includes(a as string)) ? [] : ['--from-leveldb', ctx.paths.leveldb, '--from-deployments', ctx.paths.deployments];
   if (!given.includes('--out')) {
     // The state folder's .gitignore keeps results and the saved baseline out of git.
     const stateDir = ctx.paths.stateDir ?? resolve(ctx.cwd, '.deploystate');
