@@ -57,7 +57,18 @@ export const GIT_SETTLE_MS = 250;
  * table can be read, what tells such a command from an editor's git panel or a shell prompt
  * refreshing the index, which changes git's folder every moment and must not hold a write.
  */
-const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'rebase-merge', 'rebase-apply', join('logs', 'HEAD')];
+/** The folders git keeps in its own folder while a rebase runs (or stops for a conflict). */
+const REBASE_FOLDERS = ['rebase-merge', 'rebase-apply'];
+
+const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD')];
+
+/** Whether git is rebasing in the repository that holds `folder` (a rebase's folder is there): its sides are the other way round then. */
+export function gitRebasing(folder: string): boolean {
+  const lock = gitIndexLock(folder);
+  if (lock === undefined) return false;
+  const gitDir = dirname(lock);
+  return REBASE_FOLDERS.some((name) => statSync(join(gitDir, name), { throwIfNoEntry: false }) !== undefined);
+}
 
 /** Whether one of STEP_MARKS in `gitDir` changed within `settleMs` (gitBusy where /proc cannot be read). */
 export function gitStepMarked(gitDir: string, settleMs: number): boolean {

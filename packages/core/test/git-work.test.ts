@@ -2,7 +2,7 @@
 // time stamps set: whether the wait is still sleeping is read at the next turn of the event loop
 // (a wait that returns at once settles before it, one that sleeps a poll cannot), so nothing here
 // depends on how fast the machine is.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,13 @@ describe('gitAtWork', () => {
 // them in which no lock is held; the command that runs the steps lives throughout. `git status` (an
 // editor's panel, a shell prompt) changes git's folder as it refreshes the index: a put beside it
 // waited 250 ms each time (5 s at worst, with one every 0.2 s) when any change of the folder counted.
+/** A git process working in `cwd` until its input ends (as the command that runs a merge's steps lives across them). */
+async function runningGit(cwd: string): Promise<ChildProcess> {
+  const child = spawn('git', ['hash-object', '--stdin'], { cwd, stdio: ['pipe', 'ignore', 'ignore'] });
+  await new Promise((resolve) => child.once('spawn', resolve));
+  return child;
+}
+
 describe('gitBusy', () => {
   it('is true while index.lock is fresh, or while a git process runs in the work tree after git\'s folder changed; a stale lock and a quiet folder are not busy', async () => {
     const repo = join(dir, 'busy');
@@ -104,9 +111,8 @@ describe('gitBusy', () => {
     expect(gitAtWork(folder)).toBe(false);
     expect(gitBusy(folder, 60_000)).toBe(false);
     // A git running in the work tree (here one waiting for its input, as a command between two steps).
-    const running = spawn('git', ['hash-object', '--stdin'], { cwd: folder, stdio: ['pipe', 'ignore', 'ignore'] });
+    const running = await runningGit(folder);
     try {
-      await new Promise((resolve) => running.once('spawn', resolve));
       expect(gitBusy(folder, 60_000)).toBe(process.platform === 'linux');
       // The folder quiet since: done, whatever runs.
       stamp(gitDir, -120_000);
@@ -159,8 +165,7 @@ describe('gitBusy', () => {
     const lock = join(gitDir, 'index.lock');
     const folder = join(repo, 'deployments');
     // The command that runs the steps (here a git waiting for its input) lives across the gap.
-    const command = spawn('git', ['hash-object', '--stdin'], { cwd: folder, stdio: ['pipe', 'ignore', 'ignore'] });
-    await new Promise((resolve) => command.once('spawn', resolve));
+    const command = await runningGit(folder);
     writeFileSync(lock, '');
     stamp(lock, 0);
     const settled = watch(untilGitDone(folder, { settleMs: 60_000, maxWaitMs: 60_000 }));

@@ -91,7 +91,8 @@ export function roomNearlyExhausted(room: FileSystemRoom): 'space' | 'inodes' | 
   return undefined;
 }
 
-const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+/** Bytes as MiB with one decimal, as readiness and status say room. */
+export const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 /** `12.0 MiB free, 1800 inodes free` (inodes left out where the file system keeps no count). */
 export function describeRoom(room: FileSystemRoom): string {

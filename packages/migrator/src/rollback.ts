@@ -40,7 +40,7 @@ import { assertRunGate } from './machine.js';
 import { checklist } from './readiness.js';
 import { cutoverNumber, latestMark } from './json-only-writes.js';
 import { recordNotCarriedBack } from './not-carried-back.js';
-import { assertWritesWork, describeRoom, fileSystemRoom, stateTmp, type FileSystemRoom } from './file-system-checks.js';
+import { assertWritesWork, describeRoom, fileSystemRoom, mib, stateTmp, type FileSystemRoom } from './file-system-checks.js';
 import { sharedStateFile } from './shared-state.js';
 import { pushTiming, readLocalState, readState, timing, updateState } from './state.js';
 import type { MigrationPhase, MigrationStateFile, ReadinessReport, RollbackOptions, RollbackReadinessOptions, RollbackReport } from './types.js';
@@ -828,7 +828,6 @@ function failedWriteAsCheck(error: unknown): never {
   throw isStateError(error) ? refusalAsCheck(error) : error;
 }
 
-const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 /**
  * Every check a rollback that is not an emergency must pass, so that ready means it proceeds. Those

@@ -9,7 +9,7 @@ import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { ErrorCodes, sampleRecord, type StateError } from '@deploystate/core';
 import { LEVELDB_BEHIND_JSON } from '../src/command-gates.js';
 import { Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, seedLevelDb, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-json-primary-leveldb-behind-');
 
@@ -46,10 +46,7 @@ describe('json-primary with LevelDB behind JSON', () => {
   it('names no rollback when LevelDB holds a record JSON lacks', async () => {
     const dir = join(tempDir(), 'leveldb-ahead');
     await (await demoMigration(dir, 'json-primary')).close();
-    const leveldb = new LevelDbStore({ path: join(dir, 'leveldb') });
-    await leveldb.open();
-    await leveldb.put(sampleRecord(97, 'OnlyInLevelDb', 'bsctestnet'));
-    await leveldb.close();
+    await seedLevelDb(dir, [sampleRecord(97, 'OnlyInLevelDb', 'bsctestnet')]);
     const migration = await Migration.open({ cwd: dir });
     try {
       const verify = await migration.verify();

@@ -2,9 +2,8 @@
 // each conflicting record or key with both versions; `--pick <name>=ours|theirs|base` (repeatable)
 // or `--all <side>` takes one whole version per conflict and writes the file in the store's format.
 import { readdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { diffRecords, ErrorCodes, gitIndexLock, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
+import { join, relative } from 'node:path';
+import { diffRecords, ErrorCodes, gitRebasing, StateError, stringifyLossless, type DeploymentRecord } from '@deploystate/core';
 import { writeFileDurable } from '@deploystate/backend-json/atomic';
 import type { Context } from '../context.js';
 
@@ -63,14 +62,6 @@ type Conflict = { section: string; name: string; base?: unknown; ours?: unknown;
 
 /** A rebase replays your commits onto the upstream branch, so git's sides are the other way round. */
 const REBASE_SIDES = '  git is rebasing (git pull --rebase): ours is the upstream branch, theirs is your own commit';
-
-/** Whether git is rebasing in the repository that holds `folder` (its rebase-merge or rebase-apply folder exists). */
-function gitRebasing(folder: string): boolean {
-  const indexLock = gitIndexLock(folder);
-  if (indexLock === undefined) return false;
-  const gitDir = dirname(indexLock);
-  return existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply'));
-}
 
 /** With --chain: how each version of each conflicting record fares against its chain (ok, warn, error). */
 async function chainVerdicts(

@@ -82,7 +82,7 @@ function diskLines(disks: readonly FileSystemStatus[], p: Context['out']['paint'
 }
 
 /** Dual-write's outbox: writes LevelDB acknowledged that JSON has not received yet, and the last drain failure. */
-function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint'], drainNext: string): string[] {
+function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint']): string[] {
   if (!outbox || (outbox.depth === 0 && !outbox.lastError)) return [];
   const pending =
     outbox.depth === 0
@@ -91,7 +91,7 @@ function outboxLines(outbox: MigrationStatus['outbox'], p: Context['out']['paint
   const failed = outbox.lastError
     ? [
         `${p.bold('            ')} ${p.red(`last drain failed at ${outbox.lastError.key}: ${outbox.lastError.code ?? 'error'} ${outbox.lastError.message} (${outbox.lastError.at}); promote waits for a drain that succeeds`)}`,
-        `${p.bold('            ')} next: ${drainNext}`,
+        ...(outbox.next !== undefined ? [`${p.bold('            ')} next: ${outbox.next}`] : []),
       ]
     : [];
   return [`${p.bold('outbox      ')} ${pending}`, ...failed];
@@ -152,7 +152,7 @@ function copyCounts(copy: { copied?: number; unchanged?: number; skippedNewer?: 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const { PHASES, levelDbNotInGit, describeOverwrites, describeRoom, projectFileSystems, OUTBOX_DRAIN_NEXT } = await import('@deploystate/migrator');
+  const { PHASES, levelDbNotInGit, describeOverwrites, describeRoom, projectFileSystems } = await import('@deploystate/migrator');
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
@@ -212,7 +212,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...(status.journal.torn > 0
       ? [`${p.bold('            ')} ${p.yellow(`${status.journal.torn} line(s) hold no entry (torn or damaged); every reader skips them`)}`]
       : []),
-    ...outboxLines(status.outbox, p, OUTBOX_DRAIN_NEXT),
+    ...outboxLines(status.outbox, p),
     ...cutOffLines(status.cutOffWrites, p),
     `${p.bold('last verify ')} ${status.state.lastVerify ? `${status.state.lastVerify.at} ${status.state.lastVerify.clean ? p.green('clean') : p.red('not clean')}` : 'never'}`,
     // [coowned] A network file that lost records the store wrote is not a green status.
