@@ -64,8 +64,17 @@ describe('status and the disk', () => {
         const text = await deploystate(['status', '--no-color'], { cwd: dir });
         expect(text.stdout).toMatch(/^disk {9}0\.0 MiB free, \d+ inodes free \(LevelDB, deployments, state folder: /m);
         expect(text.stdout).toContain('no free space left: every write here fails with DISK_FULL');
+        // It said `migrate  yes` and exited 0 beside that line: a script's `status && migrate` went on.
+        expect(text.code).toBe(6);
+        expect(text.stdout).toMatch(/^migrate +no +DISK_FULL: no free space on the file system of the LevelDB, deployments, state folder/m);
         const json = onlyDocument(await deploystate(['status', '--json'], { cwd: dir }));
         expect(json.disk).toEqual([expect.objectContaining({ exhausted: 'space' })]);
+        const next = json.next as Array<{ command: string; ready: boolean; blockedBy?: string }>;
+        expect(next.find((n) => n.command === 'migrate')).toMatchObject({ ready: false, blockedBy: expect.stringMatching(/^DISK_FULL: /) });
+        // verify too: it records its result in the state.
+        expect(next.filter((n) => n.ready).map((n) => n.command)).toEqual([]);
+        // --expect's own check comes first: its exit code is the check's.
+        expect((await deploystate(['status', '--expect', 'json-only', '--no-color'], { cwd: dir })).code).toBe(1);
       } finally {
         await rm(fill, { force: true });
       }
@@ -86,6 +95,8 @@ describe('status and the disk', () => {
       try {
         const text = await deploystate(['status', '--no-color'], { cwd: dir });
         expect(text.stdout).toMatch(/writes fail here: PERMISSION_DENIED .*read-only \(EROFS\)/);
+        expect(text.code).toBe(6);
+        expect(text.stdout).toMatch(/^migrate +no +PERMISSION_DENIED: the file system of the LevelDB, deployments, state folder: .* refuses writes/m);
         const probe = await deploystate(['status', '--probe', '--json'], { cwd: dir });
         expect(probe.code).toBe(6);
         const failed = onlyDocument(probe);

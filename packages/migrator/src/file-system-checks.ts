@@ -7,6 +7,7 @@ import { access, mkdir, open, rm, stat, statfs } from 'node:fs/promises';
 import { STATE_DIR } from '@deploystate/backend-json/atomic';
 import { dirname, join } from 'node:path';
 import { errnoCode, fileSystemError, type StateError } from '@deploystate/core';
+import { isTransition, type NextCommand } from './machine.js';
 
 /** The state folder's tmp, where a write check of the state folder's own file system writes. */
 export const stateTmp = (stateDir: string): string => join(stateDir, 'tmp');
@@ -173,6 +174,35 @@ export async function projectFileSystems(paths: { leveldb: string; deployments: 
     byDevice.set(device, entry);
   }
   return [...byDevice.values()];
+}
+
+/** How status and its messages name the project's folders. */
+export const FOLDER_NAMES = { leveldb: 'LevelDB', deployments: 'deployments', state: 'state folder' } as const;
+
+/**
+ * Why every command that writes fails now, when one of the project's file systems refuses writes (no free
+ * space or inodes, read-only): each writes the state folder's journal and state at least, and most
+ * write LevelDB or the network files too. Undefined when every file system takes writes.
+ */
+export function diskRefusal(disks: readonly FileSystemStatus[]): { code: string; reason: string } | undefined {
+  for (const disk of disks) {
+    const where = `${disk.holds.map((h) => FOLDER_NAMES[h]).join(', ')}: ${disk.path}`;
+    if (disk.exhausted) return { code: 'DISK_FULL', reason: `no free ${disk.exhausted === 'space' ? 'space' : 'inodes'} on the file system of the ${where}` };
+    if (disk.notWritable) return { code: disk.notWritable.code, reason: `the file system of the ${where} refuses writes` };
+  }
+  return undefined;
+}
+
+/**
+ * status's next commands with every one that writes not ready while a file system refuses writes
+ * (diskRefusal): the phase changes, and verify, which records its result in the state. analyze and
+ * report only read.
+ */
+export function blockedByDisk(next: readonly NextCommand[], disks: readonly FileSystemStatus[]): NextCommand[] {
+  const refusal = diskRefusal(disks);
+  if (refusal === undefined) return [...next];
+  const writes = (command: NextCommand['command']): boolean => isTransition(command) || command === 'verify';
+  return next.map((n) => (n.ready && writes(n.command) ? { ...n, ready: false, blockedBy: `${refusal.code}: ${refusal.reason}` } : n));
 }
 
 /** The device of `path` or of its nearest existing parent. */

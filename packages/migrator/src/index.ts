@@ -50,7 +50,7 @@ export {
 } from './journal.js';
 export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
-export { assertDeployScriptCanWrite, describeRoom, projectFileSystems, type FileSystemRoom, type FileSystemStatus } from './file-system-checks.js';
+export { assertDeployScriptCanWrite, blockedByDisk, describeRoom, diskRefusal, FOLDER_NAMES, projectFileSystems, type FileSystemRoom, type FileSystemStatus } from './file-system-checks.js';
 export { readState, writeState, initialState, assertStateFile } from './state.js';
 export { cutoverAcknowledgements } from './cutover-acknowledgements.js';
 export {

@@ -1,6 +1,6 @@
 // `deploystate status`: the phase, the routing of reads and writes, and what can run next.
 import { basename } from 'node:path';
-import { compareKeys, describeAcknowledgement, ErrorCodes, StateError } from '@deploystate/core';
+import { compareKeys, describeAcknowledgement, ErrorCodes, ExitCodes, StateError } from '@deploystate/core';
 import type { FileSystemStatus, LevelDbNotInGit, MigrationStatus } from '@deploystate/migrator';
 import type { Context } from '../context.js';
 import { withMigration } from '../migration.js';
@@ -56,16 +56,18 @@ async function probeRealFiles(status: MigrationStatus): Promise<void> {
   });
 }
 
-const NAMES = { leveldb: 'LevelDB', deployments: 'deployments', state: 'state folder' } as const;
-
 /**
  * The file systems that hold LevelDB, the deployments and the state folder: free space and inodes,
  * and a warning where writes fail or soon will (every deploy script's put fails on a full disk).
  */
-function diskLines(disks: readonly FileSystemStatus[], p: Context['out']['paint'], describeRoom: (room: FileSystemStatus['room']) => string): string[] {
+function diskLines(
+  disks: readonly FileSystemStatus[],
+  p: Context['out']['paint'],
+  { describeRoom, FOLDER_NAMES }: Pick<typeof import('@deploystate/migrator'), 'describeRoom' | 'FOLDER_NAMES'>,
+): string[] {
   return disks.flatMap((d, i) => {
     const label = p.bold(i === 0 ? 'disk        ' : '            ');
-    const held = d.holds.map((h) => NAMES[h]).join(', ');
+    const held = d.holds.map((h) => FOLDER_NAMES[h]).join(', ');
     const lines = [`${label} ${describeRoom(d.room)} (${held}: ${d.path})`];
     const what = (kind: 'space' | 'inodes'): string => (kind === 'space' ? 'free space' : 'free inodes');
     // A full disk refuses the test file too: said once, as full.
@@ -152,7 +154,8 @@ function copyCounts(copy: { copied?: number; unchanged?: number; skippedNewer?: 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const { PHASES, levelDbNotInGit, describeOverwrites, describeRoom, projectFileSystems } = await import('@deploystate/migrator');
+  const migrator = await import('@deploystate/migrator');
+  const { PHASES, levelDbNotInGit, describeOverwrites, projectFileSystems, blockedByDisk, diskRefusal } = migrator;
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
@@ -170,6 +173,10 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   // runbook's check after it, `status --expect leveldb-only`, until LevelDB holds it.
   const carriedBackOk = status.notCarriedBack === undefined;
   if (!phaseOk || (probe !== undefined && !probe.ok) || (expect !== undefined && !carriedBackOk)) ctx.exitCode = 1;
+  // A file system that refuses writes fails every phase change and every deploy script's put there:
+  // not a healthy status (ENVIRONMENT, unless a check asked for failed first), and no command ready.
+  else if (diskRefusal(disk) !== undefined) ctx.exitCode = ExitCodes.ENVIRONMENT;
+  const next = blockedByDisk(status.next, disk);
   const p = ctx.out.paint;
   // Every recorded decision: the config's (committed) and those the migration state carries.
   const decisions = {
@@ -178,7 +185,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     // Only while a cut-over stands: a rollback undid any earlier one (older versions kept the list).
     acknowledgedAtCutover: status.state.cutoverLeveldb ? status.state.acknowledged : [],
   };
-  ctx.out.result({ ...status, ...(leveldbNotInGit && { leveldbNotInGit }), disk, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
+  ctx.out.result({ ...status, next, ...(leveldbNotInGit && { leveldbNotInGit }), disk, decisions, ...(expect !== undefined && { expected: expect, phaseOk }), ...(probe !== undefined && { probe }) }, () => [
     `${p.bold('phase       ')} ${p.cyan(status.phase)}${status.diverged ? p.red('  (diverged: write the key again, then verify until clean)') : ''}`,
     `${p.bold('reads       ')} ${status.reads}`,
     // rolling-back writes nowhere: said, with how a rollback that stopped (a full disk, a signal) ends.
@@ -206,7 +213,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...notInGitLines(leveldbNotInGit, p),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
-    ...diskLines(disk, p, describeRoom),
+    ...diskLines(disk, p, migrator),
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
     // Readiness and the report count these; a line in the middle is damage, not only a crash's tail.
     ...(status.journal.torn > 0
@@ -269,7 +276,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     '',
     table(
       ['next command', 'ready', 'blocked by', 'checked when run'],
-      status.next.map((n) => [
+      next.map((n) => [
         n.command,
         n.ready ? p.green('yes') : p.yellow('no'),
         n.gate !== undefined ? `${n.gate}: ${n.blockedBy ?? ''}` : (n.blockedBy ?? ''),

@@ -1,0 +1,44 @@
+// status's next commands beside a file system that refuses writes: every command that writes is
+// not ready, naming the file system; analyze and report, which only read, stay as the gates left them.
+import { describe, expect, it } from 'vitest';
+import { blockedByDisk, diskRefusal, type FileSystemStatus } from '../src/index.js';
+import type { NextCommand } from '../src/machine.js';
+
+const room: FileSystemStatus['room'] = { freeBytes: 0, totalBytes: 1, freeInodes: 10, totalInodes: 10 };
+const roomy: FileSystemStatus = { holds: ['leveldb'], path: '/p/leveldb', room };
+const full: FileSystemStatus = { holds: ['deployments', 'state'], path: '/p/deployments', room, exhausted: 'inodes' };
+const readOnly: FileSystemStatus = { holds: ['state'], path: '/p/.deploystate', room, notWritable: { code: 'PERMISSION_DENIED', message: 'read-only (EROFS)' } };
+
+const next: NextCommand[] = [
+  { command: 'migrate', ready: true },
+  { command: 'verify', ready: true },
+  { command: 'promote', ready: false, gate: 'clean verify', blockedBy: 'never verified' },
+  { command: 'report', ready: true },
+  { command: 'analyze', ready: true },
+];
+
+describe('diskRefusal and blockedByDisk', () => {
+  it('leave the commands alone while every file system takes writes', () => {
+    expect(diskRefusal([roomy])).toBeUndefined();
+    expect(blockedByDisk(next, [roomy])).toEqual(next);
+  });
+
+  it('name the full file system and what it holds, and block migrate and verify but not report or analyze', () => {
+    expect(diskRefusal([roomy, full])).toEqual({ code: 'DISK_FULL', reason: 'no free inodes on the file system of the deployments, state folder: /p/deployments' });
+    const blocked = blockedByDisk(next, [roomy, full]);
+    expect(blocked.map((n) => [n.command, n.ready])).toEqual([
+      ['migrate', false],
+      ['verify', false],
+      ['promote', false],
+      ['report', true],
+      ['analyze', true],
+    ]);
+    expect(blocked[0]?.blockedBy).toBe('DISK_FULL: no free inodes on the file system of the deployments, state folder: /p/deployments');
+    // A gate that already blocks keeps its own reason.
+    expect(blocked[2]?.blockedBy).toBe('never verified');
+  });
+
+  it("give a read-only file system's error code", () => {
+    expect(blockedByDisk(next, [readOnly])[0]?.blockedBy).toBe('PERMISSION_DENIED: the file system of the state folder: /p/.deploystate refuses writes');
+  });
+});
