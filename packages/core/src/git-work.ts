@@ -60,7 +60,36 @@ export const GIT_SETTLE_MS = 250;
 /** The folders git keeps in its own folder while a rebase runs (or stops for a conflict). */
 const REBASE_FOLDERS = ['rebase-merge', 'rebase-apply'];
 
-const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD')];
+/**
+ * A stash made or dropped: `git stash && git stash pop` (or `git stash; git pull; git stash pop` in
+ * one line) puts the files back in a command of its own, with no git process running in between.
+ */
+const STASH_REF = join('refs', 'stash');
+
+const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD'), STASH_REF];
+
+/** What a stopped git command leaves in progress, by the file or folder git keeps for it until it is finished or aborted. */
+const IN_PROGRESS: ReadonlyArray<[string, GitStep]> = [
+  ['rebase-merge', 'rebase'],
+  ['rebase-apply', 'rebase'],
+  ['MERGE_HEAD', 'merge'],
+  ['CHERRY_PICK_HEAD', 'cherry-pick'],
+  ['REVERT_HEAD', 'revert'],
+];
+
+export type GitStep = 'rebase' | 'merge' | 'cherry-pick' | 'revert';
+
+/**
+ * The git command stopped part-way in the repository that holds `folder` (a conflict, a rebase's
+ * `break` or `edit`): until it is continued or aborted the work tree holds neither side whole (a
+ * rebase: the commits not replayed yet are missing from it). Undefined when none is.
+ */
+export function gitStepInProgress(folder: string): GitStep | undefined {
+  const lock = gitIndexLock(folder);
+  if (lock === undefined) return undefined;
+  const gitDir = dirname(lock);
+  return IN_PROGRESS.find(([name]) => statSync(join(gitDir, name), { throwIfNoEntry: false }) !== undefined)?.[1];
+}
 
 /** Whether git is rebasing in the repository that holds `folder` (a rebase's folder is there): its sides are the other way round then. */
 export function gitRebasing(folder: string): boolean {
@@ -105,7 +134,8 @@ export function gitRunningIn(root: string): boolean | undefined {
  * Whether a git command may be in the middle of rewriting the work tree around `folder`: it holds
  * the index now (gitAtWork), or git's folder changed within `settleMs` and a git process still runs
  * in the work tree (a step just done, the next one about to take the lock; where the process table
- * cannot be read, one of the marks such a command leaves changed within it: gitStepMarked). A
+ * cannot be read, one of the marks such a command leaves changed within it: gitStepMarked), or a
+ * stash was made or dropped within it (the next command of a line puts the files back). A
  * `git status` refreshing the index holds a write only while it runs. An index.lock a crashed git
  * left behind (one gitAtWork does not count) is not at work, and no git command can run beside it.
  * Outside a repository, false. Two stats when git is idle.
@@ -118,7 +148,9 @@ export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boole
   const gitDir = dirname(lock);
   if (quietFor(gitDir, settleMs)) return false;
   const root = workTrees.get(lock);
-  return (root === undefined ? undefined : gitRunningIn(root)) ?? gitStepMarked(gitDir, settleMs);
+  const running = root === undefined ? undefined : gitRunningIn(root);
+  if (running === undefined) return gitStepMarked(gitDir, settleMs);
+  return running || !quietFor(join(gitDir, STASH_REF), settleMs);
 }
 
 export interface GitWaitOptions {
@@ -149,21 +181,29 @@ export interface ReadBesideGit<T> {
 
 /**
  * Reads a file of `folder` that a git command may be rewriting (checkout, reset, stash and merge
- * unlink and write one file at a time): what finds it missing, empty or not parsing while git
- * holds the index is read again once git is done, and only that read is reported. With git not at
- * work, a missing file still missing is one read; anything else is read once more (git may have
- * finished between the read and the look at its lock). The stores' reads and verify's share it.
+ * unlink and write one file at a time; a stash, a pull that aborts, a rebase write whole versions
+ * that are neither side's, step by step): a read waits while git is at work (gitBusy, the gaps
+ * between a command's steps included, bounded by GIT_WAIT_MAX_MS), and a read during which git
+ * began, or that found the file missing, empty or not parsing, is read again once git is done; only
+ * that read is reported. With git not at work, a missing file still missing is one read; anything
+ * else is read once more (git may have finished between the read and the look). The stores' reads
+ * and verify's share it. Outside a repository, one read. A command stopped part-way (a rebase's
+ * conflict) is not at work: its work tree is read as it stands (gitStepInProgress tells it).
  */
 export async function readBesideGit<T>(folder: string, read: () => Promise<T>, race: ReadBesideGit<T>): Promise<T> {
+  const settled = { settleMs: GIT_SETTLE_MS };
+  if (gitBusy(folder)) await untilGitDone(folder, settled);
   try {
     const result = await read();
-    if (!race.missing(result)) return result;
-    if (gitAtWork(folder)) await untilGitDone(folder);
-    else if (!race.exists()) return result;
+    // A command that began during the read may have shown it one step's version of the file (a
+    // stash's, the upstream one a rebase starts from): read again once it is done.
+    if (!race.missing(result)) {
+      if (!gitBusy(folder)) return result;
+    } else if (!gitBusy(folder) && !race.exists()) return result;
   } catch (error) {
     if (!race.unfinished(error)) throw error;
-    if (gitAtWork(folder)) await untilGitDone(folder);
   }
+  if (gitBusy(folder)) await untilGitDone(folder, settled);
   return read();
 }
 

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAtWork, gitBusy, gitStepMarked, untilGitDone } from '../src/index.js';
+import { gitAtWork, gitBusy, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 
 let dir = '';
@@ -183,5 +183,104 @@ describe('gitBusy', () => {
     await new Promise((resolve) => command.once('exit', resolve));
     if (process.platform !== 'linux') stamp(gitDir, -120_000);
     await settled.wait;
+  });
+});
+
+// `git stash && git stash pop`: the files come back in a second command, with no git running in
+// between; a read in that gap found the stashed version (a record an earlier script wrote, absent).
+describe('gitBusy after a stash', () => {
+  it('is busy for settleMs after refs/stash changed, though no git process runs', () => {
+    const repo = join(dir, 'stash');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const gitDir = join(repo, '.git');
+    const folder = join(repo, 'deployments');
+    const stash = join(gitDir, 'refs', 'stash');
+    writeFileSync(stash, '0000000000000000000000000000000000000000\n');
+    stamp(stash, 0);
+    stamp(gitDir, 0);
+    expect(gitBusy(folder, 60_000)).toBe(true);
+    stamp(stash, -120_000);
+    expect(gitBusy(folder, 60_000)).toBe(false);
+  });
+});
+
+describe('gitStepInProgress', () => {
+  it('names the command a repository holds stopped part-way, by the file or folder git keeps for it', () => {
+    const repo = join(dir, 'in-progress');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const gitDir = join(repo, '.git');
+    const folder = join(repo, 'deployments');
+    expect(gitStepInProgress(folder)).toBeUndefined();
+    for (const [mark, step] of [
+      ['MERGE_HEAD', 'merge'],
+      ['CHERRY_PICK_HEAD', 'cherry-pick'],
+      ['REVERT_HEAD', 'revert'],
+    ] as const) {
+      writeFileSync(join(gitDir, mark), '');
+      expect(gitStepInProgress(folder), mark).toBe(step);
+      unlinkSync(join(gitDir, mark));
+    }
+    mkdirSync(join(gitDir, 'rebase-merge'));
+    expect(gitStepInProgress(folder)).toBe('rebase');
+    expect(gitStepInProgress(dir)).toBeUndefined();
+  });
+});
+
+// A read that met a git command rewriting the file in steps answered one step's whole version (the
+// stash's, the upstream one a rebase starts from): a get answered null for a record that was there
+// before and after the command.
+describe('readBesideGit', () => {
+  const race = { missing: (r: string) => r === 'missing', unfinished: () => false, exists: () => true };
+
+  it('waits while git holds the index before it reads', async () => {
+    const repo = join(dir, 'read-wait');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const lock = join(repo, '.git', 'index.lock');
+    writeFileSync(lock, '');
+    stamp(lock, 0);
+    let reads = 0;
+    const reading = watch(readBesideGit(join(repo, 'deployments'), async () => `read ${++reads}`, race).then(() => undefined));
+    await nextTurn();
+    expect(reads).toBe(0);
+    unlinkSync(lock);
+    stamp(join(repo, '.git'), -120_000);
+    await reading.wait;
+    expect(reads).toBe(1);
+  });
+
+  it('reads again once git is done when a command began during the read, and answers that read', async () => {
+    const repo = join(dir, 'read-again');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const gitDir = join(repo, '.git');
+    const lock = join(gitDir, 'index.lock');
+    stamp(gitDir, -120_000);
+    let reads = 0;
+    const answer = readBesideGit(
+      join(repo, 'deployments'),
+      async () => {
+        reads++;
+        if (reads === 1) {
+          // git takes the index while the first read runs, and lets go a moment later.
+          writeFileSync(lock, '');
+          stamp(lock, 0);
+          setTimeout(() => {
+            unlinkSync(lock);
+            stamp(gitDir, -120_000);
+          }, 30);
+          return 'one step\'s version';
+        }
+        return 'the version git left';
+      },
+      race,
+    );
+    await expect(answer).resolves.toBe('the version git left');
+    expect(reads).toBe(2);
+    // Outside a repository: one read.
+    let outside = 0;
+    await expect(readBesideGit(dir, async () => `read ${++outside}`, race)).resolves.toBe('read 1');
   });
 });
