@@ -1,7 +1,8 @@
 // The check of co-owned network files: the records the store wrote that a foreign rewrite dropped or changed.
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseStateFile } from '@deploystate/backend-json';
-import { compareIntegers, parseKey } from '@deploystate/core';
+import { compareIntegers, gitStepInProgress, parseKey } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import { committedChanges, heldOnOtherBranches, type FileNow } from './coowned-history.js';
 import {
@@ -134,7 +135,9 @@ async function checkChain(
   const asWritten = (of: typeof lost): Map<string, FileNow> => new Map(of.map((l) => [l.contractName, { written: l.entry.digest ?? '', now: l.now }]));
   const committed = await committedChanges(file, chainId, asWritten(lost));
   // Committed on another branch and checked out away from (feature -> main): on that branch, not lost.
-  const elsewhere = lost.filter((l) => !committed.has(l.contractName));
+  // Not while a rebase, merge, cherry-pick or revert stands stopped: a rebase's HEAD is the upstream,
+  // and the branch it replays (where the store's unpushed writes are) is "another branch" until it ends.
+  const elsewhere = gitStepInProgress(dirname(file)) === undefined ? lost.filter((l) => !committed.has(l.contractName)) : [];
   const onBranch = elsewhere.length > 0 ? await heldOnOtherBranches(file, chainId, asWritten(elsewhere)) : new Set<string>();
   for (const { key, contractName, entry, now } of lost) {
     if (committed.has(contractName)) out.changedElsewhere.push({ file, key, seq: entry.seq, kind: now === undefined ? 'removed' : 'newer' });

@@ -7,8 +7,9 @@
 // coowned-repair.ts; this module adds the errors, the gates' assertion and the factory's watch, and
 // is the one the rest of the package imports from.
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { lastWrittenVersion, plainSignature, type PlainSignature, type SwapVersion } from '@deploystate/backend-json';
-import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, gitStepInProgress, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
 
@@ -99,13 +100,21 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
 
 /** A read that found a key gone which the store wrote: not absent, so never null (a deploy flow would deploy it again). */
 export function lostWriteError(lost: ForeignOverwrite): StateError {
+  // A rebase stopped part-way has not replayed the commits that may hold it yet: repairing the file
+  // then would write into the rebase.
+  const step = gitStepInProgress(dirname(lost.file));
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
-    `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: another program or a git command (a pull or merge) rewrote the file, so whether it is deployed is unknown`,
+    step === undefined
+      ? `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: another program or a git command (a pull or merge) rewrote the file, so whether it is deployed is unknown`
+      : `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: a git ${step} stands stopped part-way, and the work tree may lack commits it has not applied yet, so whether it is deployed is unknown`,
     {
       file: lost.file,
       key: lost.key,
-      hint: 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again',
+      hint:
+        step === undefined
+          ? 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again'
+          : `finish the ${step} (\`git ${step} --continue\`) or abort it (\`git ${step} --abort\`), then read again; if it is still missing then, \`deploystate repair-files\` puts it back`,
     },
   );
 }

@@ -1,0 +1,110 @@
+// A deploy script's read while git rewrites its work tree in steps. A rebase checks out the
+// upstream first (the file without the clone's unpushed records), then replays each commit; `git
+// stash && git stash pop` leaves the committed file between its two commands: a get meanwhile
+// answered null for a record this clone had deployed, and a stopped rebase (a conflict, a `break`)
+// kept answering null, the record counted as "on another branch" (the branch being replayed).
+// Reads now wait for a running git command and a stash's pop, and a stopped rebase is
+// FOREIGN_OVERWRITE naming it, never null. Real git, real processes.
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, sampleRecord } from '@deploystate/core';
+import { createStateStore, Migration } from '../src/index.js';
+import { acknowledgeAll, commitAll, demoMigration, firstLine, putThroughStore, runNode, teamGit, useTempDir } from './helpers.js';
+
+const tempDir = useTempDir('migrator-reads-beside-git-');
+
+/** A project in json-only, committed, and a teammate's clone of it. */
+async function jsonOnlyWithTeammate(): Promise<{ ours: string; theirs: string }> {
+  const ours = join(tempDir(), 'ours');
+  const migration = await demoMigration(ours);
+  try {
+    await migration.enableDualWrite();
+    await migration.migrate();
+    await migration.verify();
+    await migration.promote();
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+  } finally {
+    await migration.close();
+  }
+  teamGit(ours, 'init', '-q');
+  commitAll(ours, 'json-only');
+  const theirs = join(tempDir(), 'theirs');
+  teamGit(tempDir(), 'clone', '-q', ours, theirs);
+  // The teammate's commit touches no network file: the rebase below replays cleanly.
+  await writeFile(join(theirs, 'NOTES.md'), 'deployed by the team\n');
+  commitAll(theirs, 'notes');
+  return { ours, theirs };
+}
+
+async function deployAndCommit(dir: string, name: string, at: number): Promise<void> {
+  await putThroughStore(dir, { ...sampleRecord(97, name, 'bsctestnet'), timestamp: at });
+  commitAll(dir, `deploy ${name}`);
+}
+
+async function getThroughStore(dir: string, name: string): Promise<unknown> {
+  const store = createStateStore({ cwd: dir, env: {} });
+  try {
+    return await store.get(97, name);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('reads beside git', () => {
+  it('a rebase stopped before replaying a local commit: the record it holds is FOREIGN_OVERWRITE naming the rebase, then read once it is done', async () => {
+    const { ours, theirs } = await jsonOnlyWithTeammate();
+    await deployAndCommit(ours, 'LocalVault', Date.now());
+    teamGit(ours, 'fetch', '-q', theirs, 'main');
+    // `break` first: git stops with the upstream checked out, the local commit not replayed yet.
+    execGit(ours, { GIT_SEQUENCE_EDITOR: "sed -i '1i break'" }, 'rebase', '-q', '-i', 'FETCH_HEAD');
+    // A deploy script of its own (it looks the repository up afresh).
+    const refused = JSON.parse((await runNode('get-one.mjs', [ours, '97', 'LocalVault']).done).stdout) as { code?: string; message?: string; hint?: string };
+    expect(refused.code).toBe(ErrorCodes.FOREIGN_OVERWRITE);
+    expect(refused.message).toMatch(/a git rebase stands stopped part-way/);
+    expect(refused.hint).toMatch(/git rebase --continue/);
+    teamGit(ours, 'rebase', '--continue');
+    expect(await getThroughStore(ours, 'LocalVault')).toMatchObject({ contractName: 'LocalVault' });
+  });
+
+  it('a deploy script reading every few ms while git rebases and resets eight local commits gets every record, every time', async () => {
+    const { ours, theirs } = await jsonOnlyWithTeammate();
+    const names = Array.from({ length: 8 }, (_, i) => `Local${i}`);
+    for (const [i, name] of names.entries()) await deployAndCommit(ours, name, Date.now() + i);
+    teamGit(ours, 'fetch', '-q', theirs, 'main');
+    const stop = join(tempDir(), 'stop');
+    const reader = runNode('git-reader.mjs', [ours, '97', names.join(','), stop]);
+    expect(await firstLine(reader)).toBe('reading');
+    for (let round = 0; round < 3; round++) {
+      teamGit(ours, 'rebase', '-q', 'FETCH_HEAD');
+      teamGit(ours, 'reset', '-q', '--hard', 'ORIG_HEAD');
+    }
+    await writeFile(stop, '');
+    const { code, stdout, stderr } = await reader.done;
+    expect(code, stderr).toBe(0);
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { reads: number; nulls: string[]; errors: Record<string, number> };
+    expect(seen.reads).toBeGreaterThan(names.length);
+    expect({ nulls: seen.nulls, errors: seen.errors }).toEqual({ nulls: [], errors: {} });
+  });
+
+  it('a deploy script reading records not committed yet while `git stash && git stash pop` runs again and again gets every one, every time', async () => {
+    const { ours } = await jsonOnlyWithTeammate();
+    const names = ['Unsaved0', 'Unsaved1'];
+    for (const [i, name] of names.entries()) await putThroughStore(ours, { ...sampleRecord(97, name, 'bsctestnet'), timestamp: Date.now() + i });
+    const stop = join(tempDir(), 'stop');
+    const reader = runNode('git-reader.mjs', [ours, '97', [...names, 'LookCoin'].join(','), stop]);
+    expect(await firstLine(reader)).toBe('reading');
+    for (let round = 0; round < 20; round++) execFileSync('sh', ['-c', 'git -c user.email=team@example.com -c user.name=team stash -q && git stash pop -q'], { cwd: ours, stdio: 'ignore' });
+    await writeFile(stop, '');
+    const { code, stdout, stderr } = await reader.done;
+    expect(code, stderr).toBe(0);
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { reads: number; nulls: string[]; errors: Record<string, number> };
+    expect(seen.reads).toBeGreaterThan(names.length);
+    expect({ nulls: seen.nulls, errors: seen.errors }).toEqual({ nulls: [], errors: {} });
+  });
+});
+
+function execGit(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): void {
+  execFileSync('git', ['-c', 'user.email=team@example.com', '-c', 'user.name=team', ...args], { cwd, env: { ...process.env, ...env }, stdio: 'ignore' });
+}
