@@ -3,7 +3,7 @@
 // (a wait that returns at once settles before it, one that sleeps a poll cannot), so nothing here
 // depends on how fast the machine is.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitAtWork, gitBusy, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
@@ -249,6 +249,37 @@ describe('readBesideGit', () => {
     stamp(join(repo, '.git'), -120_000);
     await reading.wait;
     expect(reads).toBe(1);
+  });
+
+  it('a read that finds the text cut short as git takes the index reads again only once git is done', async () => {
+    const repo = join(dir, 'read-unfinished');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const gitDir = join(repo, '.git');
+    const lock = join(gitDir, 'index.lock');
+    stamp(gitDir, -120_000);
+    const cutShort = new Error('cut short');
+    let reads = 0;
+    const answer = readBesideGit(
+      join(repo, 'deployments'),
+      async () => {
+        reads++;
+        // git is writing the file while it holds the index: its text is cut short until then.
+        if (reads === 1) {
+          writeFileSync(lock, '');
+          stamp(lock, 0);
+          setTimeout(() => {
+            unlinkSync(lock);
+            stamp(gitDir, -120_000);
+          }, 30);
+        }
+        if (existsSync(lock)) throw cutShort;
+        return 'the file git wrote';
+      },
+      { ...race, unfinished: (error) => error === cutShort },
+    );
+    await expect(answer).resolves.toBe('the file git wrote');
+    expect(reads).toBe(2);
   });
 
   it('reads again once git is done when a command began during the read, and answers that read', async () => {
