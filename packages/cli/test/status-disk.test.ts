@@ -71,8 +71,9 @@ describe('status and the disk', () => {
         expect(json.disk).toEqual([expect.objectContaining({ exhausted: 'space' })]);
         const next = json.next as Array<{ command: string; ready: boolean; blockedBy?: string }>;
         expect(next.find((n) => n.command === 'migrate')).toMatchObject({ ready: false, blockedBy: expect.stringMatching(/^DISK_FULL: /) });
-        // verify too: it records its result in the state.
         expect(next.filter((n) => n.ready).map((n) => n.command)).toEqual([]);
+        // The envelope says why it failed, with the code the exit code stands for.
+        expect(json).toMatchObject({ ok: false, error: { code: 'DISK_FULL', message: expect.stringContaining('no free space on the file system of the LevelDB, deployments, state folder') } });
         // --expect's own check comes first: its exit code is the check's.
         expect((await deploystate(['status', '--expect', 'json-only', '--no-color'], { cwd: dir })).code).toBe(1);
       } finally {

@@ -2,7 +2,7 @@
 // merge hold the repository's `index.lock` while they replace files, one unlink and create at a
 // time: a store that reads in between sees a file missing or empty that git is about to write.
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { sleep } from './sleep.js';
 
 /** After this long a wait for git ends anyway (a git that crashed leaves its index.lock behind). */
@@ -50,6 +50,9 @@ export function gitAtWork(folder: string): boolean {
  */
 export const GIT_SETTLE_MS = 250;
 
+/** The folders git keeps in its own folder while a rebase runs or stands stopped (`git am` uses `rebase-apply` too). */
+const REBASE_FOLDERS = ['rebase-merge', 'rebase-apply'];
+
 /**
  * What a command that rewrites the work tree in steps leaves in git's folder as it starts (a merge
  * or pull: ORIG_HEAD, AUTO_MERGE, MERGE_HEAD; reset: ORIG_HEAD; cherry-pick, revert; a rebase's
@@ -57,46 +60,89 @@ export const GIT_SETTLE_MS = 250;
  * table can be read, what tells such a command from an editor's git panel or a shell prompt
  * refreshing the index, which changes git's folder every moment and must not hold a write.
  */
-/** The folders git keeps in its own folder while a rebase runs (or stops for a conflict). */
-const REBASE_FOLDERS = ['rebase-merge', 'rebase-apply'];
+const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD')];
 
 /**
- * A stash made or dropped: `git stash && git stash pop` (or `git stash; git pull; git stash pop` in
- * one line) puts the files back in a command of its own, with no git process running in between.
+ * The stash, in the repository's common folder (its worktrees share it): `git stash && git stash
+ * pop` puts the files back in a command of its own, and `git stash; git pull; git stash pop` after
+ * a pull that runs for seconds.
  */
 const STASH_REF = join('refs', 'stash');
 
-const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD'), STASH_REF];
+/**
+ * The git commands that rewrite files of the work tree (and the steps they run as commands of their
+ * own); a git process running another (`git log` in a pager, `git commit` waiting for its message,
+ * `git status`, the lost-write check's own `git cat-file`) holds no read or write.
+ */
+const WORK_TREE_COMMANDS = new Set([
+  'am',
+  'apply',
+  'bisect',
+  'checkout',
+  'checkout-index',
+  'cherry-pick',
+  'clean',
+  'merge',
+  'merge-octopus',
+  'merge-ort',
+  'merge-recursive',
+  'merge-resolve',
+  'merge-subtree',
+  'mergetool',
+  'mv',
+  'pull',
+  'read-tree',
+  'rebase',
+  'reset',
+  'restore',
+  'revert',
+  'rm',
+  'sparse-checkout',
+  'stash',
+  'submodule',
+  'switch',
+  'worktree',
+]);
 
-/** What a stopped git command leaves in progress, by the file or folder git keeps for it until it is finished or aborted. */
-const IN_PROGRESS: ReadonlyArray<[string, GitStep]> = [
-  ['rebase-merge', 'rebase'],
-  ['rebase-apply', 'rebase'],
-  ['MERGE_HEAD', 'merge'],
-  ['CHERRY_PICK_HEAD', 'cherry-pick'],
-  ['REVERT_HEAD', 'revert'],
-];
+/** git's options before its command that take the next argument as their value. */
+const OPTIONS_WITH_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--super-prefix']);
 
-export type GitStep = 'rebase' | 'merge' | 'cherry-pick' | 'revert';
+/** The command a git process runs, from its arguments (`git -C dir pull`, `git-merge`); undefined when none is named. */
+export function gitCommandOf(argv: readonly string[]): string | undefined {
+  const program = basename(argv[0] ?? '');
+  if (program.startsWith('git-')) return program.slice(4);
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (OPTIONS_WITH_VALUE.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+export type GitStep = 'rebase' | 'am' | 'merge' | 'cherry-pick' | 'revert';
 
 /**
  * The git command stopped part-way in the repository that holds `folder` (a conflict, a rebase's
- * `break` or `edit`): until it is continued or aborted the work tree holds neither side whole (a
- * rebase: the commits not replayed yet are missing from it). Undefined when none is.
+ * `break` or `edit`), by the file or folder git keeps until it is continued or aborted: its work
+ * tree holds neither side whole (a rebase: the commits not replayed yet are missing from it).
+ * Undefined when none is.
  */
 export function gitStepInProgress(folder: string): GitStep | undefined {
   const lock = gitIndexLock(folder);
   if (lock === undefined) return undefined;
   const gitDir = dirname(lock);
-  return IN_PROGRESS.find(([name]) => statSync(join(gitDir, name), { throwIfNoEntry: false }) !== undefined)?.[1];
+  const has = (name: string): boolean => statSync(join(gitDir, name), { throwIfNoEntry: false }) !== undefined;
+  if (has('rebase-merge')) return 'rebase';
+  if (has('rebase-apply')) return has(join('rebase-apply', 'applying')) ? 'am' : 'rebase';
+  if (has('MERGE_HEAD')) return 'merge';
+  if (has('CHERRY_PICK_HEAD')) return 'cherry-pick';
+  if (has('REVERT_HEAD')) return 'revert';
+  return undefined;
 }
 
-/** Whether git is rebasing in the repository that holds `folder` (a rebase's folder is there): its sides are the other way round then. */
+/** Whether git is rebasing in the repository that holds `folder`: its sides are the other way round then. */
 export function gitRebasing(folder: string): boolean {
-  const lock = gitIndexLock(folder);
-  if (lock === undefined) return false;
-  const gitDir = dirname(lock);
-  return REBASE_FOLDERS.some((name) => statSync(join(gitDir, name), { throwIfNoEntry: false }) !== undefined);
+  return gitStepInProgress(folder) === 'rebase';
 }
 
 /** Whether one of STEP_MARKS in `gitDir` changed within `settleMs` (gitBusy where /proc cannot be read). */
@@ -105,9 +151,10 @@ export function gitStepMarked(gitDir: string, settleMs: number): boolean {
 }
 
 /**
- * Linux: whether a git process runs in the work tree `root` (its working folder there): the
- * command that spawns each step lives from its first step to its last. Undefined where the process
- * table cannot be read. One look at each process's name, and the working folder of those named git.
+ * Linux: whether a git process runs one of WORK_TREE_COMMANDS in the work tree `root` (its working
+ * folder there): the command that spawns each step lives from its first step to its last. Undefined
+ * where the process table cannot be read. One look at each process's name, and the working folder
+ * and arguments of those named git.
  */
 export function gitRunningIn(root: string): boolean | undefined {
   if (process.platform !== 'linux') return undefined;
@@ -122,7 +169,9 @@ export function gitRunningIn(root: string): boolean | undefined {
     try {
       if (!readFileSync(`/proc/${pid}/comm`, 'latin1').startsWith('git')) continue;
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (cwd === root || cwd.startsWith(root + sep)) return true;
+      if (cwd !== root && !cwd.startsWith(root + sep)) continue;
+      const command = gitCommandOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+      if (command !== undefined && WORK_TREE_COMMANDS.has(command)) return true;
     } catch {
       // Gone meanwhile, or another user's: not this repository's git.
     }
@@ -130,15 +179,34 @@ export function gitRunningIn(root: string): boolean | undefined {
   return false;
 }
 
+/** Each git folder's common folder (a linked worktree's `commondir`), where refs such as the stash live. */
+const commonDirs = new Map<string, string>();
+
+function commonDirOf(gitDir: string): string {
+  let common = commonDirs.get(gitDir);
+  if (common === undefined) {
+    let named: string | undefined;
+    try {
+      named = readFileSync(join(gitDir, 'commondir'), 'utf8').trim();
+    } catch {
+      // The main work tree's git folder is its own common folder.
+    }
+    common = named ? resolve(gitDir, named) : gitDir;
+    commonDirs.set(gitDir, common);
+  }
+  return common;
+}
+
 /**
  * Whether a git command may be in the middle of rewriting the work tree around `folder`: it holds
- * the index now (gitAtWork), or git's folder changed within `settleMs` and a git process still runs
- * in the work tree (a step just done, the next one about to take the lock; where the process table
- * cannot be read, one of the marks such a command leaves changed within it: gitStepMarked), or a
- * stash was made or dropped within it (the next command of a line puts the files back). A
- * `git status` refreshing the index holds a write only while it runs. An index.lock a crashed git
- * left behind (one gitAtWork does not count) is not at work, and no git command can run beside it.
- * Outside a repository, false. Two stats when git is idle.
+ * the index now (gitAtWork); or git's folder changed within `settleMs` and a git command that
+ * rewrites the work tree still runs there (a step just done, the next one about to take the lock;
+ * where the process table cannot be read, one of the marks such a command leaves changed within
+ * it: gitStepMarked); or the stash changed within `settleMs`, or within GIT_WAIT_MAX_MS while such
+ * a command runs (the command after it puts the files back). `git status` refreshing the index, or
+ * any git command that rewrites no file, holds nothing. An index.lock a crashed git left behind
+ * (one gitAtWork does not count) is not at work, and no git command can run beside it. Outside a
+ * repository, false. Three stats when git is idle.
  */
 export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boolean {
   const lock = gitIndexLock(folder);
@@ -146,11 +214,12 @@ export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boole
   const info = statSync(lock, { throwIfNoEntry: false });
   if (info !== undefined) return Math.abs(Date.now() - info.mtimeMs) < GIT_WAIT_MAX_MS;
   const gitDir = dirname(lock);
-  if (quietFor(gitDir, settleMs)) return false;
   const root = workTrees.get(lock);
-  const running = root === undefined ? undefined : gitRunningIn(root);
-  if (running === undefined) return gitStepMarked(gitDir, settleMs);
-  return running || !quietFor(join(gitDir, STASH_REF), settleMs);
+  const running = (): boolean | undefined => (root === undefined ? undefined : gitRunningIn(root));
+  const stash = join(commonDirOf(gitDir), STASH_REF);
+  if (!quietFor(stash, settleMs)) return true;
+  if (quietFor(gitDir, settleMs)) return !quietFor(stash, GIT_WAIT_MAX_MS) && running() === true;
+  return running() ?? gitStepMarked(gitDir, settleMs);
 }
 
 export interface GitWaitOptions {

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAtWork, gitBusy, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
+import { gitAtWork, gitBusy, gitCommandOf, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 
 let dir = '';
@@ -91,9 +91,15 @@ describe('gitAtWork', () => {
 // them in which no lock is held; the command that runs the steps lives throughout. `git status` (an
 // editor's panel, a shell prompt) changes git's folder as it refreshes the index: a put beside it
 // waited 250 ms each time (5 s at worst, with one every 0.2 s) when any change of the folder counted.
-/** A git process working in `cwd` until its input ends (as the command that runs a merge's steps lives across them). */
-async function runningGit(cwd: string): Promise<ChildProcess> {
-  const child = spawn('git', ['hash-object', '--stdin'], { cwd, stdio: ['pipe', 'ignore', 'ignore'] });
+/**
+ * A git process working in `cwd` until its input ends (as the command that runs a merge's steps
+ * lives across them): `git apply`, which rewrites the work tree, reading its patch; with
+ * `rewrites: false`, `git hash-object`, which rewrites nothing (as `git log` in a pager, or the
+ * lost-write check's own `git cat-file`).
+ */
+async function runningGit(cwd: string, rewrites = true): Promise<ChildProcess> {
+  const args = rewrites ? ['apply', '--check'] : ['hash-object', '--stdin'];
+  const child = spawn('git', args, { cwd, stdio: ['pipe', 'ignore', 'ignore'] });
   await new Promise((resolve) => child.once('spawn', resolve));
   return child;
 }
@@ -120,6 +126,16 @@ describe('gitBusy', () => {
     } finally {
       running.stdin?.end();
       await new Promise((resolve) => running.once('exit', resolve));
+    }
+    // A git that rewrites nothing (a pager's `git log`, an editor's `git status`, the store's own
+    // `git cat-file`) holds nothing, however often git's folder changes beside it: a read waited 3.2 s.
+    const reader = await runningGit(folder, false);
+    try {
+      stamp(gitDir, 0);
+      expect(gitBusy(folder, 60_000)).toBe(false);
+    } finally {
+      reader.stdin?.end();
+      await new Promise((resolve) => reader.once('exit', resolve));
     }
     stamp(gitDir, 0);
     expect(gitBusy(folder, 60_000)).toBe(false);
@@ -203,6 +219,58 @@ describe('gitBusy after a stash', () => {
     stamp(stash, -120_000);
     expect(gitBusy(folder, 60_000)).toBe(false);
   });
+
+  // `git stash; git pull; git stash pop`: the pull's fetch runs for seconds with git's folder quiet.
+  it('is busy while a command that rewrites the work tree runs within GIT_WAIT_MAX_MS of a stash, its folder quiet', async () => {
+    const repo = join(dir, 'stash-pull');
+    mkdirSync(join(repo, 'deployments'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    const gitDir = join(repo, '.git');
+    const folder = join(repo, 'deployments');
+    const stash = join(gitDir, 'refs', 'stash');
+    writeFileSync(stash, '0000000000000000000000000000000000000000\n');
+    stamp(stash, -1_000);
+    stamp(gitDir, -120_000);
+    expect(gitBusy(folder, 250)).toBe(false);
+    const pull = await runningGit(folder);
+    try {
+      expect(gitBusy(folder, 250)).toBe(process.platform === 'linux');
+      stamp(stash, -120_000);
+      expect(gitBusy(folder, 250)).toBe(false);
+    } finally {
+      pull.stdin?.end();
+      await new Promise((resolve) => pull.once('exit', resolve));
+    }
+  });
+
+  // A linked worktree's git folder is `.git/worktrees/<name>`; the stash lives in the common folder.
+  it("in a linked worktree, sees the stash in the repository's common folder", () => {
+    const repo = join(dir, 'stash-main');
+    execFileSync('git', ['init', '-q', repo]);
+    const linked = join(dir, 'stash-linked');
+    const linkedGitDir = join(repo, '.git', 'worktrees', 'linked');
+    mkdirSync(linkedGitDir, { recursive: true });
+    mkdirSync(join(linked, 'deployments'), { recursive: true });
+    writeFileSync(join(linked, '.git'), `gitdir: ${linkedGitDir}\n`);
+    writeFileSync(join(linkedGitDir, 'commondir'), '../..\n');
+    stamp(linkedGitDir, -120_000);
+    const stash = join(repo, '.git', 'refs', 'stash');
+    writeFileSync(stash, '0000000000000000000000000000000000000000\n');
+    stamp(stash, 0);
+    expect(gitBusy(join(linked, 'deployments'), 60_000)).toBe(true);
+    stamp(stash, -120_000);
+    expect(gitBusy(join(linked, 'deployments'), 60_000)).toBe(false);
+  });
+});
+
+describe('gitCommandOf', () => {
+  it("reads git's command past its own options, or from a dashed program name", () => {
+    expect(gitCommandOf(['git', 'pull', '--rebase'])).toBe('pull');
+    expect(gitCommandOf(['/usr/bin/git', '-C', '/p', '-c', 'user.name=x', '--no-pager', 'stash', 'pop'])).toBe('stash');
+    expect(gitCommandOf(['git', '--git-dir=/p/.git', 'merge'])).toBe('merge');
+    expect(gitCommandOf(['/usr/lib/git-core/git-merge-ort', 'x'])).toBe('merge-ort');
+    expect(gitCommandOf(['git', '--version'])).toBeUndefined();
+  });
 });
 
 describe('gitStepInProgress', () => {
@@ -222,6 +290,11 @@ describe('gitStepInProgress', () => {
       expect(gitStepInProgress(folder), mark).toBe(step);
       unlinkSync(join(gitDir, mark));
     }
+    mkdirSync(join(gitDir, 'rebase-apply'));
+    expect(gitStepInProgress(folder)).toBe('rebase');
+    // `git am` keeps rebase-apply too, with `applying` in it: its way out is `git am --continue`.
+    writeFileSync(join(gitDir, 'rebase-apply', 'applying'), '');
+    expect(gitStepInProgress(folder)).toBe('am');
     mkdirSync(join(gitDir, 'rebase-merge'));
     expect(gitStepInProgress(folder)).toBe('rebase');
     expect(gitStepInProgress(dir)).toBeUndefined();

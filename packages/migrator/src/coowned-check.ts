@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseStateFile } from '@deploystate/backend-json';
-import { compareIntegers, gitStepInProgress, parseKey } from '@deploystate/core';
+import { compareIntegers, ErrorCodes, gitStepInProgress, parseKey, StateError, type GitStep } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import { committedChanges, heldOnOtherBranches, type FileNow } from './coowned-history.js';
 import {
@@ -277,4 +277,27 @@ export async function checkFilesAndRecord(
     ahead,
     true,
   );
+}
+
+/**
+ * A git command stopped part-way in the work tree that holds `folder` (core's gitStepInProgress):
+ * why the store's records may be missing from its files now, and the way out. Repairing or
+ * accepting the files then would write into, or record, a work tree that is neither side's.
+ */
+export function stoppedGitStep(folder: string): { step: GitStep; why: string; wayOut: string } | undefined {
+  const step = gitStepInProgress(folder);
+  if (step === undefined) return undefined;
+  const replaying = step === 'rebase' || step === 'am';
+  return {
+    step,
+    why: `a git ${step} stands stopped part-way, and the work tree ${replaying ? 'may lack commits it has not applied yet' : 'holds it as it stands, neither side whole'}`,
+    wayOut: `finish the ${step} (\`git ${step} --continue\`) or abort it (\`git ${step} --abort\`)`,
+  };
+}
+
+/** GATE_FAILED while a git command stands stopped part-way: `what` (repair-files, its --accept) would write into it or record it. */
+export function assertNoStoppedGitStep(folder: string, what: string): void {
+  const stopped = stoppedGitStep(folder);
+  if (stopped === undefined) return;
+  throw new StateError(ErrorCodes.GATE_FAILED, `${what} refused: ${stopped.why}`, { file: folder, hint: `${stopped.wayOut}, then run it again` });
 }

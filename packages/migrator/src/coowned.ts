@@ -9,9 +9,9 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lastWrittenVersion, plainSignature, type PlainSignature, type SwapVersion } from '@deploystate/backend-json';
-import { ErrorCodes, gitStepInProgress, StateError, warn, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
-import { checkFiles, checkFilesAndRecord, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
+import { checkFiles, checkFilesAndRecord, stoppedGitStep, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
 
 export {
   acceptNetworkFiles,
@@ -22,8 +22,10 @@ export {
   type WrittenEntry,
 } from './coowned-baseline.js';
 export {
+  assertNoStoppedGitStep,
   checkFiles,
   checkFilesAndRecord,
+  stoppedGitStep,
   type ChangedElsewhere,
   type FilesCheck,
   type ForeignOverwrite,
@@ -60,13 +62,17 @@ export function describeOverwrites(findings: readonly ForeignOverwrite[]): strin
 /** FOREIGN_OVERWRITE naming the first file and key; thrown by the gates and the rollback carry-back. */
 export function foreignOverwriteError(findings: readonly ForeignOverwrite[], what: string): StateError {
   const first = findings[0] as ForeignOverwrite;
+  const stopped = stoppedGitStep(dirname(first.file));
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
-    `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (other code rewrote it): ${describeOverwrites(findings).join('; ')}`,
+    `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (${stopped?.why ?? 'other code rewrote it'}): ${describeOverwrites(findings).join('; ')}`,
     {
       file: first.file,
       key: first.key,
-      hint: 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()',
+      hint:
+        stopped === undefined
+          ? 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()'
+          : `${stopped.wayOut}, then run it again; \`deploystate repair-files\` puts back what is still missing then`,
     },
   );
 }
@@ -100,24 +106,23 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
 
 /** A read that found a key gone which the store wrote: not absent, so never null (a deploy flow would deploy it again). */
 export function lostWriteError(lost: ForeignOverwrite): StateError {
-  // A rebase stopped part-way has not replayed the commits that may hold it yet: repairing the file
-  // then would write into the rebase.
-  const step = gitStepInProgress(dirname(lost.file));
+  const stopped = stoppedGitStep(dirname(lost.file));
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
-    step === undefined
-      ? `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: another program or a git command (a pull or merge) rewrote the file, so whether it is deployed is unknown`
-      : `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: a git ${step} stands stopped part-way, and the work tree may lack commits it has not applied yet, so whether it is deployed is unknown`,
+    `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: ${
+      stopped?.why ?? 'another program or a git command (a pull or merge) rewrote the file'
+    }, so whether it is deployed is unknown`,
     {
       file: lost.file,
       key: lost.key,
       hint:
-        step === undefined
+        stopped === undefined
           ? 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again'
-          : `finish the ${step} (\`git ${step} --continue\`) or abort it (\`git ${step} --abort\`), then read again; if it is still missing then, \`deploystate repair-files\` puts it back`,
+          : `${stopped.wayOut}, then read again; if it is still missing then, \`deploystate repair-files\` puts it back`,
     },
   );
 }
+
 
 // ---- the factory's watch ----
 

@@ -7,7 +7,7 @@ import { access, mkdir, open, rm, stat, statfs } from 'node:fs/promises';
 import { STATE_DIR } from '@deploystate/backend-json/atomic';
 import { dirname, join } from 'node:path';
 import { errnoCode, fileSystemError, type StateError } from '@deploystate/core';
-import { isTransition, type NextCommand } from './machine.js';
+import type { NextCommand } from './machine.js';
 
 /** The state folder's tmp, where a write check of the state folder's own file system writes. */
 export const stateTmp = (stateDir: string): string => join(stateDir, 'tmp');
@@ -176,33 +176,35 @@ export async function projectFileSystems(paths: { leveldb: string; deployments: 
   return [...byDevice.values()];
 }
 
-/** How status and its messages name the project's folders. */
-export const FOLDER_NAMES = { leveldb: 'LevelDB', deployments: 'deployments', state: 'state folder' } as const;
+const FOLDER_NAMES = { leveldb: 'LevelDB', deployments: 'deployments', state: 'state folder' } as const;
+
+/** The folders a file system holds and where, as status names them: `LevelDB, deployments: /p/leveldb`. */
+export function describeHeld(disk: FileSystemStatus): string {
+  return `${disk.holds.map((h) => FOLDER_NAMES[h]).join(', ')}: ${disk.path}`;
+}
 
 /**
- * Why every command that writes fails now, when one of the project's file systems refuses writes (no free
- * space or inodes, read-only): each writes the state folder's journal and state at least, and most
- * write LevelDB or the network files too. Undefined when every file system takes writes.
+ * Why every command status lists fails now, when one of the project's file systems refuses writes
+ * (read-only, or no free space or inodes): each writes the state folder at least (its journal, its
+ * state, verify's evidence, analyze's and report's files), and most write LevelDB or the network
+ * files too. A file system whose test write failed is named by that write's error first (a
+ * read-only one may report no free space too). Undefined when every file system takes writes.
  */
 export function diskRefusal(disks: readonly FileSystemStatus[]): { code: string; reason: string } | undefined {
   for (const disk of disks) {
-    const where = `${disk.holds.map((h) => FOLDER_NAMES[h]).join(', ')}: ${disk.path}`;
-    if (disk.exhausted) return { code: 'DISK_FULL', reason: `no free ${disk.exhausted === 'space' ? 'space' : 'inodes'} on the file system of the ${where}` };
-    if (disk.notWritable) return { code: disk.notWritable.code, reason: `the file system of the ${where} refuses writes` };
+    const refusesWrites = { code: disk.notWritable?.code ?? '', reason: `the file system of the ${describeHeld(disk)} refuses writes` };
+    if (disk.notWritable && disk.notWritable.code !== 'DISK_FULL') return refusesWrites;
+    if (disk.exhausted) return { code: 'DISK_FULL', reason: `no free ${disk.exhausted} on the file system of the ${describeHeld(disk)}` };
+    if (disk.notWritable) return refusesWrites;
   }
   return undefined;
 }
 
-/**
- * status's next commands with every one that writes not ready while a file system refuses writes
- * (diskRefusal): the phase changes, and verify, which records its result in the state. analyze and
- * report only read.
- */
+/** status's next commands, none of them ready while a file system refuses writes (diskRefusal); a gate that blocks one keeps its reason. */
 export function blockedByDisk(next: readonly NextCommand[], disks: readonly FileSystemStatus[]): NextCommand[] {
   const refusal = diskRefusal(disks);
   if (refusal === undefined) return [...next];
-  const writes = (command: NextCommand['command']): boolean => isTransition(command) || command === 'verify';
-  return next.map((n) => (n.ready && writes(n.command) ? { ...n, ready: false, blockedBy: `${refusal.code}: ${refusal.reason}` } : n));
+  return next.map((n) => (n.ready ? { ...n, ready: false, blockedBy: `${refusal.code}: ${refusal.reason}` } : n));
 }
 
 /** The device of `path` or of its nearest existing parent. */

@@ -50,7 +50,7 @@ export {
 } from './journal.js';
 export { roundTripFailures, type RoundTripCodec } from './analysis.js';
 export { resolvePaths, stateFiles, type StateFiles } from './paths.js';
-export { assertDeployScriptCanWrite, blockedByDisk, describeRoom, diskRefusal, FOLDER_NAMES, projectFileSystems, type FileSystemRoom, type FileSystemStatus } from './file-system-checks.js';
+export { assertDeployScriptCanWrite, blockedByDisk, describeHeld, describeRoom, diskRefusal, projectFileSystems, type FileSystemRoom, type FileSystemStatus } from './file-system-checks.js';
 export { readState, writeState, initialState, assertStateFile } from './state.js';
 export { cutoverAcknowledgements } from './cutover-acknowledgements.js';
 export {
@@ -94,6 +94,7 @@ export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type Lev
 export { createDemo, legacyNetworkFile, runDemo, type DemoStep } from './demo.js';
 export {
   acceptNetworkFiles,
+  assertNoStoppedGitStep,
   checkFiles,
   coownedContext,
   describeOverwrites,

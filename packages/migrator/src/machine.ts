@@ -217,8 +217,7 @@ export const PHASE_COMMANDS: Record<MigrationPhase, readonly CommandName[]> = {
   'rolling-back': ['rollback'],
 };
 
-/** Whether `command` changes the phase (it has gates), not only reads or reports. */
-export const isTransition = (command: CommandName): command is TransitionName => Object.hasOwn(TRANSITIONS, command);
+const isTransition = (command: CommandName): command is TransitionName => Object.hasOwn(TRANSITIONS, command);
 
 /** The phases a transition runs in, read off the phase table. */
 export function allowedIn(command: TransitionName): MigrationPhase[] {

@@ -1,5 +1,6 @@
-// status's next commands beside a file system that refuses writes: every command that writes is
-// not ready, naming the file system; analyze and report, which only read, stay as the gates left them.
+// status's next commands beside a file system that refuses writes: none is ready, each naming the
+// file system (every command status lists writes the state folder at least: analyze's and report's
+// files, verify's evidence); a gate that already blocks one keeps its own reason.
 import { describe, expect, it } from 'vitest';
 import { blockedByDisk, diskRefusal, type FileSystemStatus } from '../src/index.js';
 import type { NextCommand } from '../src/machine.js';
@@ -23,22 +24,25 @@ describe('diskRefusal and blockedByDisk', () => {
     expect(blockedByDisk(next, [roomy])).toEqual(next);
   });
 
-  it('name the full file system and what it holds, and block migrate and verify but not report or analyze', () => {
+  it('name the full file system and what it holds, and leave no command ready', () => {
     expect(diskRefusal([roomy, full])).toEqual({ code: 'DISK_FULL', reason: 'no free inodes on the file system of the deployments, state folder: /p/deployments' });
     const blocked = blockedByDisk(next, [roomy, full]);
     expect(blocked.map((n) => [n.command, n.ready])).toEqual([
       ['migrate', false],
       ['verify', false],
       ['promote', false],
-      ['report', true],
-      ['analyze', true],
+      ['report', false],
+      ['analyze', false],
     ]);
     expect(blocked[0]?.blockedBy).toBe('DISK_FULL: no free inodes on the file system of the deployments, state folder: /p/deployments');
     // A gate that already blocks keeps its own reason.
     expect(blocked[2]?.blockedBy).toBe('never verified');
   });
 
-  it("give a read-only file system's error code", () => {
+  it("give a read-only file system's error code, before the no-space a read-only mount may report too", () => {
     expect(blockedByDisk(next, [readOnly])[0]?.blockedBy).toBe('PERMISSION_DENIED: the file system of the state folder: /p/.deploystate refuses writes');
+    expect(diskRefusal([{ ...readOnly, exhausted: 'space' }])?.code).toBe('PERMISSION_DENIED');
+    // A test write refused as full where the counts show room (a quota): still refused.
+    expect(diskRefusal([{ ...roomy, notWritable: { code: 'DISK_FULL', message: 'no space' } }])).toEqual({ code: 'DISK_FULL', reason: 'the file system of the LevelDB: /p/leveldb refuses writes' });
   });
 });

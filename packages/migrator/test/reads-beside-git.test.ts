@@ -6,29 +6,21 @@
 // Reads now wait for a running git command and a stash's pop, and a stopped rebase is
 // FOREIGN_OVERWRITE naming it, never null. Real git, real processes.
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord } from '@deploystate/core';
 import { createStateStore, Migration } from '../src/index.js';
-import { acknowledgeAll, commitAll, demoMigration, firstLine, putThroughStore, runNode, teamGit, useTempDir } from './helpers.js';
+import { commitAll, demoMigration, firstLine, putThroughStore, runNode, teamGit, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-reads-beside-git-');
 
 /** A project in json-only, committed, and a teammate's clone of it. */
 async function jsonOnlyWithTeammate(): Promise<{ ours: string; theirs: string }> {
   const ours = join(tempDir(), 'ours');
-  const migration = await demoMigration(ours);
-  try {
-    await migration.enableDualWrite();
-    await migration.migrate();
-    await migration.verify();
-    await migration.promote();
-    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
-  } finally {
-    await migration.close();
-  }
+  await mkdir(ours);
   teamGit(ours, 'init', '-q');
+  await (await demoMigration(ours, 'json-only')).close();
   commitAll(ours, 'json-only');
   const theirs = join(tempDir(), 'theirs');
   teamGit(tempDir(), 'clone', '-q', ours, theirs);
@@ -64,6 +56,14 @@ describe('reads beside git', () => {
     expect(refused.code).toBe(ErrorCodes.FOREIGN_OVERWRITE);
     expect(refused.message).toMatch(/a git rebase stands stopped part-way/);
     expect(refused.hint).toMatch(/git rebase --continue/);
+    // repair-files would write the record into the rebase (and `rebase --continue` then refuses).
+    const migration = await Migration.open({ cwd: ours });
+    try {
+      await expect(migration.repairFiles()).rejects.toMatchObject({ code: ErrorCodes.GATE_FAILED, message: expect.stringMatching(/^repair-files refused: a git rebase stands stopped part-way/) });
+    } finally {
+      await migration.close();
+    }
+    expect(teamGit(ours, 'status', '--porcelain')).toBe('');
     teamGit(ours, 'rebase', '--continue');
     expect(await getThroughStore(ours, 'LocalVault')).toMatchObject({ contractName: 'LocalVault' });
   });

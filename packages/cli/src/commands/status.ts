@@ -63,12 +63,12 @@ async function probeRealFiles(status: MigrationStatus): Promise<void> {
 function diskLines(
   disks: readonly FileSystemStatus[],
   p: Context['out']['paint'],
-  { describeRoom, FOLDER_NAMES }: Pick<typeof import('@deploystate/migrator'), 'describeRoom' | 'FOLDER_NAMES'>,
+  describeRoom: (room: FileSystemStatus['room']) => string,
+  describeHeld: (disk: FileSystemStatus) => string,
 ): string[] {
   return disks.flatMap((d, i) => {
     const label = p.bold(i === 0 ? 'disk        ' : '            ');
-    const held = d.holds.map((h) => FOLDER_NAMES[h]).join(', ');
-    const lines = [`${label} ${describeRoom(d.room)} (${held}: ${d.path})`];
+    const lines = [`${label} ${describeRoom(d.room)} (${describeHeld(d)})`];
     const what = (kind: 'space' | 'inodes'): string => (kind === 'space' ? 'free space' : 'free inodes');
     // A full disk refuses the test file too: said once, as full.
     if (d.notWritable && !(d.exhausted && d.notWritable.code === 'DISK_FULL'))
@@ -154,8 +154,7 @@ function copyCounts(copy: { copied?: number; unchanged?: number; skippedNewer?: 
 export async function run(ctx: Context, _args: unknown[], options: Record<string, unknown>): Promise<void> {
   const expect = options.expect === undefined ? undefined : String(options.expect);
   // The phases and what each allows come from the migrator's state table; nothing is restated here.
-  const migrator = await import('@deploystate/migrator');
-  const { PHASES, levelDbNotInGit, describeOverwrites, projectFileSystems, blockedByDisk, diskRefusal } = migrator;
+  const { PHASES, levelDbNotInGit, describeOverwrites, describeHeld, describeRoom, projectFileSystems, blockedByDisk, diskRefusal } = await import('@deploystate/migrator');
   if (expect !== undefined && !(PHASES as readonly string[]).includes(expect)) {
     throw new StateError(ErrorCodes.INVALID_ARGUMENT, `--expect ${expect}: not a phase (${PHASES.join(', ')})`);
   }
@@ -172,10 +171,14 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
   // What a rollback could not carry back (an emergency one past a file that does not parse) fails the
   // runbook's check after it, `status --expect leveldb-only`, until LevelDB holds it.
   const carriedBackOk = status.notCarriedBack === undefined;
+  const refusal = diskRefusal(disk);
   if (!phaseOk || (probe !== undefined && !probe.ok) || (expect !== undefined && !carriedBackOk)) ctx.exitCode = 1;
-  // A file system that refuses writes fails every phase change and every deploy script's put there:
-  // not a healthy status (ENVIRONMENT, unless a check asked for failed first), and no command ready.
-  else if (diskRefusal(disk) !== undefined) ctx.exitCode = ExitCodes.ENVIRONMENT;
+  else if (refusal !== undefined) {
+    // A file system that refuses writes fails every command listed and every deploy script's put
+    // there: not a healthy status (ENVIRONMENT, unless a check asked for failed first).
+    ctx.fail(refusal.code, `${refusal.reason}: every command that writes fails until it is fixed`);
+    ctx.exitCode = ExitCodes.ENVIRONMENT;
+  }
   const next = blockedByDisk(status.next, disk);
   const p = ctx.out.paint;
   // Every recorded decision: the config's (committed) and those the migration state carries.
@@ -213,7 +216,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ...notInGitLines(leveldbNotInGit, p),
     `${p.bold('deployments ')} ${status.paths.deployments}`,
     `${p.bold('state       ')} ${status.paths.stateDir}`,
-    ...diskLines(disk, p, migrator),
+    ...diskLines(disk, p, describeRoom, describeHeld),
     `${p.bold('journal     ')} ${status.journal.entries} entries, last seq ${status.journal.lastSeq}`,
     // Readiness and the report count these; a line in the middle is damage, not only a crash's tail.
     ...(status.journal.torn > 0
