@@ -4,7 +4,7 @@
 // stat-tick.ts: a tick of two seconds when the file system keeps whole seconds).
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ErrorCodes, errnoCode, fileSystemError, isStateError, readBesideGit, type NetworkRegistry } from '@deploystate/core';
+import { ErrorCodes, errnoCode, fileSystemError, gitStepInProgress, isStateError, readBesideGit, type NetworkRegistry } from '@deploystate/core';
 import { parseStateFile, type StateFileModel } from './file-format.js';
 import type { StateFileLayout } from './record-splice.js';
 import { isRacy, racyUntil } from './stat-tick.js';
@@ -31,6 +31,11 @@ export interface LoadedFile {
   sortedNames?: string[];
   /** How this store printed these bytes, when it did: the next write splices into it (record-splice.ts). */
   layout?: StateFileLayout;
+  /**
+   * Loaded with a git command stopped part-way (core's gitStepInProgress: a rebase's conflict or
+   * `break`): the file may hold an older version of a record than any commit.
+   */
+  besideGit?: boolean;
 }
 
 // Files up to this size are re-read synchronously (a few microseconds from the page cache, less
@@ -280,6 +285,13 @@ export class FileCache {
     return hit;
   }
 
+  /** Whether the chain's entry (with no chain: any entry) was loaded beside git (LoadedFile.besideGit). */
+  loadedBesideGit(chainId?: number): boolean {
+    if (chainId !== undefined) return this.entries.get(chainId)?.besideGit === true;
+    for (const entry of this.entries.values()) if (entry.besideGit === true) return true;
+    return false;
+  }
+
   /** The chain's entry as it is held, with no stat: the file as this cache last read or wrote it. */
   held(chainId: number): LoadedFile | undefined {
     return this.entries.get(chainId);
@@ -329,11 +341,15 @@ export class FileCache {
    */
   load(chainId: number): Promise<LoadedFile> {
     const canonical = this.options.canonicalFile(chainId);
+    const folder = dirname(canonical);
     // Missing, and still missing with git not at work: the chain has no file (the common case, one stat more).
-    return readBesideGit(dirname(canonical), () => this.loadOnce(chainId), {
+    return readBesideGit(folder, () => this.loadOnce(chainId), {
       missing: (loaded) => loaded.model === null,
       unfinished: (error) => isStateError(error, ErrorCodes.CORRUPTED),
       exists: () => entryExists(canonical),
+    }).then((loaded) => {
+      loaded.besideGit = gitStepInProgress(folder) !== undefined;
+      return loaded;
     });
   }
 

@@ -276,6 +276,15 @@ export class JsonFileStore extends AbstractStateStore {
   }
 
   /**
+   * Whether the chain's file (with no chain: any file) as this store holds it was read with a git
+   * command stopped part-way (core's gitStepInProgress): a record read from it may be older than the
+   * one a commit holds. No stat.
+   */
+  loadedBesideGit(chainId?: number): boolean {
+    return this.cache.loadedBesideGit(chainId);
+  }
+
+  /**
    * The chain's file as this store last wrote (or read) it, from its cache, with no stat: a caller
    * that has just written the file learns how the write left it (the stat taken right after the
    * rename). Undefined when the cache holds no signed version of the chain's file.

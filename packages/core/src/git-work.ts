@@ -70,6 +70,13 @@ const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD',
 const STASH_REF = join('refs', 'stash');
 
 /**
+ * How long after the stash changed git counts as at work with no git running: the gap between
+ * `git stash` and the `git stash pop` after it is a process start, which on a loaded machine took
+ * over the 250 ms a command's own steps get (a read then found the stashed files).
+ */
+export const GIT_STASH_SETTLE_MS = 1_000;
+
+/**
  * The git commands that rewrite files of the work tree (and the steps they run as commands of their
  * own); a git process running another (`git log` in a pager, `git commit` waiting for its message,
  * `git status`, the lost-write check's own `git cat-file`) holds no read or write.
@@ -140,6 +147,12 @@ export function gitStepInProgress(folder: string): GitStep | undefined {
   return undefined;
 }
 
+/** Whether the repository around `folder` holds a stash (`refs/stash`, in its common folder): what a record missing from the work tree may be in. */
+export function gitStashed(folder: string): boolean {
+  const lock = gitIndexLock(folder);
+  return lock !== undefined && statSync(join(commonDirOf(dirname(lock)), STASH_REF), { throwIfNoEntry: false }) !== undefined;
+}
+
 /** Whether git is rebasing in the repository that holds `folder`: its sides are the other way round then. */
 export function gitRebasing(folder: string): boolean {
   return gitStepInProgress(folder) === 'rebase';
@@ -202,7 +215,7 @@ function commonDirOf(gitDir: string): string {
  * the index now (gitAtWork); or git's folder changed within `settleMs` and a git command that
  * rewrites the work tree still runs there (a step just done, the next one about to take the lock;
  * where the process table cannot be read, one of the marks such a command leaves changed within
- * it: gitStepMarked); or the stash changed within `settleMs`, or within GIT_WAIT_MAX_MS while such
+ * it: gitStepMarked); or the stash changed within GIT_STASH_SETTLE_MS, or within GIT_WAIT_MAX_MS while such
  * a command runs (the command after it puts the files back). `git status` refreshing the index, or
  * any git command that rewrites no file, holds nothing. An index.lock a crashed git left behind
  * (one gitAtWork does not count) is not at work, and no git command can run beside it. Outside a
@@ -217,7 +230,7 @@ export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boole
   const root = workTrees.get(lock);
   const running = (): boolean | undefined => (root === undefined ? undefined : gitRunningIn(root));
   const stash = join(commonDirOf(gitDir), STASH_REF);
-  if (!quietFor(stash, settleMs)) return true;
+  if (!quietFor(stash, Math.max(settleMs, GIT_STASH_SETTLE_MS))) return true;
   if (quietFor(gitDir, settleMs)) return !quietFor(stash, GIT_WAIT_MAX_MS) && running() === true;
   return running() ?? gitStepMarked(gitDir, settleMs);
 }
@@ -252,16 +265,20 @@ export interface ReadBesideGit<T> {
  * Reads a file of `folder` that a git command may be rewriting (checkout, reset, stash and merge
  * unlink and write one file at a time; a stash, a pull that aborts, a rebase write whole versions
  * that are neither side's, step by step): a read waits while git is at work (gitBusy, the gaps
- * between a command's steps included, bounded by GIT_WAIT_MAX_MS), and a read during which git
- * began, or that found the file missing, empty or not parsing, is read again once git is done; only
- * that read is reported. With git not at work, a missing file still missing is one read; anything
- * else is read once more (git may have finished between the read and the look). The stores' reads
- * and verify's share it. Outside a repository, one read. A command stopped part-way (a rebase's
- * conflict) is not at work: its work tree is read as it stands (gitStepInProgress tells it).
+ * between a command's steps included), and a read during which git began, or that found the file
+ * missing, empty or not parsing, is read again once git is done; only that read is reported. The
+ * waits before and after the read are bounded by GIT_WAIT_MAX_MS in all; then the file is read as
+ * it is. With git not at work, a missing file still missing is
+ * one read; anything else is read once more (git may have finished between the read and the
+ * look). The stores' reads and verify's share it. Outside a repository, one read. A command
+ * stopped part-way (a rebase's conflict) is not at work: its work tree is read as it stands
+ * (gitStepInProgress tells it).
  */
 export async function readBesideGit<T>(folder: string, read: () => Promise<T>, race: ReadBesideGit<T>): Promise<T> {
-  const settled = { settleMs: GIT_SETTLE_MS };
-  if (gitBusy(folder)) await untilGitDone(folder, settled);
+  // The waits before and after the read share one bound.
+  const deadline = Date.now() + GIT_WAIT_MAX_MS;
+  const settled = (): GitWaitOptions => ({ settleMs: GIT_SETTLE_MS, maxWaitMs: deadline - Date.now() });
+  if (gitBusy(folder)) await untilGitDone(folder, settled());
   try {
     const result = await read();
     // A command that began during the read may have shown it one step's version of the file (a
@@ -272,7 +289,7 @@ export async function readBesideGit<T>(folder: string, read: () => Promise<T>, r
   } catch (error) {
     if (!race.unfinished(error)) throw error;
   }
-  if (gitBusy(folder)) await untilGitDone(folder, settled);
+  if (gitBusy(folder)) await untilGitDone(folder, settled());
   return read();
 }
 

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAtWork, gitBusy, gitCommandOf, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
+import { gitAtWork, gitBusy, gitCommandOf, gitStashed, gitStepInProgress, gitStepMarked, readBesideGit, untilGitDone } from '../src/index.js';
 import { makeTempDir, removeTempDir } from '../src/testing/index.js';
 
 let dir = '';
@@ -218,6 +218,10 @@ describe('gitBusy after a stash', () => {
     expect(gitBusy(folder, 60_000)).toBe(true);
     stamp(stash, -120_000);
     expect(gitBusy(folder, 60_000)).toBe(false);
+    // Held still: what a record missing from the work tree may be in.
+    expect(gitStashed(folder)).toBe(true);
+    unlinkSync(stash);
+    expect(gitStashed(folder)).toBe(false);
   });
 
   // `git stash; git pull; git stash pop`: the pull's fetch runs for seconds with git's folder quiet.
@@ -229,7 +233,7 @@ describe('gitBusy after a stash', () => {
     const folder = join(repo, 'deployments');
     const stash = join(gitDir, 'refs', 'stash');
     writeFileSync(stash, '0000000000000000000000000000000000000000\n');
-    stamp(stash, -1_000);
+    stamp(stash, -2_000);
     stamp(gitDir, -120_000);
     expect(gitBusy(folder, 250)).toBe(false);
     const pull = await runningGit(folder);

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseStateFile } from '@deploystate/backend-json';
-import { compareIntegers, ErrorCodes, gitStepInProgress, parseKey, StateError, type GitStep } from '@deploystate/core';
+import { compareIntegers, ErrorCodes, gitBusy, gitStepInProgress, parseKey, StateError, type GitStep } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import { committedChanges, heldOnOtherBranches, type FileNow } from './coowned-history.js';
 import {
@@ -280,12 +280,16 @@ export async function checkFilesAndRecord(
 }
 
 /**
- * A git command stopped part-way in the work tree that holds `folder` (core's gitStepInProgress):
- * why the store's records may be missing from its files now, and the way out. Repairing or
+ * git in the way of the work tree that holds `folder`: a command still rewriting it after the wait a
+ * read makes for it (core's gitBusy), or one stopped part-way (gitStepInProgress). Why the store's
+ * records may be missing from its files, or older in them, now, and the way out. Repairing or
  * accepting the files then would write into, or record, a work tree that is neither side's.
  */
-export function stoppedGitStep(folder: string): { step: GitStep; why: string; wayOut: string } | undefined {
+export function gitInTheWay(folder: string): { step?: GitStep; why: string; wayOut: string } | undefined {
   const step = gitStepInProgress(folder);
+  if (gitBusy(folder)) {
+    return { ...(step && { step }), why: `a git ${step ?? 'command'} is still rewriting the work tree`, wayOut: 'wait for it to end' };
+  }
   if (step === undefined) return undefined;
   const replaying = step === 'rebase' || step === 'am';
   return {
@@ -295,9 +299,9 @@ export function stoppedGitStep(folder: string): { step: GitStep; why: string; wa
   };
 }
 
-/** GATE_FAILED while a git command stands stopped part-way: `what` (repair-files, its --accept) would write into it or record it. */
-export function assertNoStoppedGitStep(folder: string, what: string): void {
-  const stopped = stoppedGitStep(folder);
-  if (stopped === undefined) return;
-  throw new StateError(ErrorCodes.GATE_FAILED, `${what} refused: ${stopped.why}`, { file: folder, hint: `${stopped.wayOut}, then run it again` });
+/** GATE_FAILED while git is in the way (gitInTheWay): `what` (repair-files, its --accept) would write into the work tree or record it. */
+export function assertGitOutOfTheWay(folder: string, what: string): void {
+  const inTheWay = gitInTheWay(folder);
+  if (inTheWay === undefined) return;
+  throw new StateError(ErrorCodes.GATE_FAILED, `${what} refused: ${inTheWay.why}`, { file: folder, hint: `${inTheWay.wayOut}, then run it again` });
 }

@@ -2,7 +2,7 @@
 import type { SwapManyEntry } from '@deploystate/backend-json';
 import { canonicalDigest, compareIntegers, isStateError, parseKey, StateError, type DeploymentRecord } from '@deploystate/core';
 import { foldedBaseline, timestampOf, type CoownedContext } from './coowned-baseline.js';
-import { assertNoStoppedGitStep, checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
+import { assertGitOutOfTheWay, checkFiles, type ChangedElsewhere, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
 import type { MigrationPhase } from './types.js';
 
 export interface RepairAction {
@@ -117,7 +117,7 @@ export async function applyRepair(
   phase: MigrationPhase,
 ): Promise<{ applied: RepairAction[]; skipped: RepairAction[] }> {
   // A rebase stopped part-way lacks the commits it has not replayed: putting them back would write into it.
-  if (plan.actions.length > 0) assertNoStoppedGitStep(ctx.deployments, 'repair-files');
+  if (plan.actions.length > 0) assertGitOutOfTheWay(ctx.deployments, 'repair-files');
   const applied: RepairAction[] = [];
   const skipped: RepairAction[] = [];
   const byChain = new Map<number, RepairAction[]>();

@@ -9,9 +9,9 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lastWrittenVersion, plainSignature, type PlainSignature, type SwapVersion } from '@deploystate/backend-json';
-import { ErrorCodes, StateError, warn, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, gitStashed, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
-import { checkFiles, checkFilesAndRecord, stoppedGitStep, type FilesCheck, type ForeignOverwrite } from './coowned-check.js';
+import { checkFiles, checkFilesAndRecord, gitInTheWay, type FilesCheck, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
 
 export {
   acceptNetworkFiles,
@@ -22,10 +22,10 @@ export {
   type WrittenEntry,
 } from './coowned-baseline.js';
 export {
-  assertNoStoppedGitStep,
+  assertGitOutOfTheWay,
   checkFiles,
   checkFilesAndRecord,
-  stoppedGitStep,
+  gitInTheWay,
   type ChangedElsewhere,
   type FilesCheck,
   type ForeignOverwrite,
@@ -59,21 +59,26 @@ export function describeOverwrites(findings: readonly ForeignOverwrite[]): strin
   });
 }
 
+/**
+ * Why a file lacks records the store wrote, or holds them older, and what to do: git in its way
+ * (gitInTheWay), else another program or git command, with the repair; and where the repository
+ * holds a stash, that the stash may hold them, popped first (a repair makes the pop refuse).
+ */
+function lossAdvice(file: string, repair: string): { why: string; hint: string } {
+  const inTheWay = gitInTheWay(dirname(file));
+  if (inTheWay !== undefined) return { why: inTheWay.why, hint: `${inTheWay.wayOut}, then try again; if still missing or older then, ${repair}` };
+  const stash = gitStashed(dirname(file)) ? 'if `git stash list` holds changes to the file, `git stash pop` first (a repair makes the pop refuse); else ' : '';
+  return { why: 'another program or a git command (a pull, a merge, a stash) rewrote the file', hint: `${stash}${repair}` };
+}
+
 /** FOREIGN_OVERWRITE naming the first file and key; thrown by the gates and the rollback carry-back. */
 export function foreignOverwriteError(findings: readonly ForeignOverwrite[], what: string): StateError {
   const first = findings[0] as ForeignOverwrite;
-  const stopped = stoppedGitStep(dirname(first.file));
+  const advice = lossAdvice(first.file, 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()');
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
-    `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (${stopped?.why ?? 'other code rewrote it'}): ${describeOverwrites(findings).join('; ')}`,
-    {
-      file: first.file,
-      key: first.key,
-      hint:
-        stopped === undefined
-          ? 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()'
-          : `${stopped.wayOut}, then run it again; \`deploystate repair-files\` puts back what is still missing then`,
-    },
+    `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (${advice.why}): ${describeOverwrites(findings).join('; ')}`,
+    { file: first.file, key: first.key, hint: advice.hint },
   );
 }
 
@@ -104,22 +109,18 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
   return result;
 }
 
-/** A read that found a key gone which the store wrote: not absent, so never null (a deploy flow would deploy it again). */
+/**
+ * A read that found a key gone which the store wrote (not absent, so never null: a deploy flow
+ * would deploy it again), or, from a file read with git in the way, holding an older record than
+ * the store wrote (an upgrade would be made again).
+ */
 export function lostWriteError(lost: ForeignOverwrite): StateError {
-  const stopped = stoppedGitStep(dirname(lost.file));
+  const advice = lossAdvice(lost.file, 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again');
+  const found = lost.kind === 'missing' ? `is missing from ${lost.file}` : `in ${lost.file} is not the record the store wrote there (an older one, or another's)`;
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
-    `${lost.key} is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: ${
-      stopped?.why ?? 'another program or a git command (a pull or merge) rewrote the file'
-    }, so whether it is deployed is unknown`,
-    {
-      file: lost.file,
-      key: lost.key,
-      hint:
-        stopped === undefined
-          ? 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again'
-          : `${stopped.wayOut}, then read again; if it is still missing then, \`deploystate repair-files\` puts it back`,
-    },
+    `${lost.key} ${found}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: ${advice.why}, so whether it is deployed as written is unknown`,
+    { file: lost.file, key: lost.key, hint: advice.hint },
   );
 }
 
@@ -280,8 +281,8 @@ export class OverwriteWatch {
    * undefined. One stat while this process knows the file whole; a check that fails leaves the
    * answer to the read, as before.
    */
-  async lostWrite(chainId: number, key?: string): Promise<ForeignOverwrite | undefined> {
-    return this.lostIn([chainId], (f) => key === undefined || f.key === key);
+  async lostWrite(chainId: number, key?: string, kinds: readonly ForeignOverwriteKind[] = ['missing']): Promise<ForeignOverwrite | undefined> {
+    return this.lostIn([chainId], (f) => kinds.includes(f.kind) && (key === undefined || f.key === key));
   }
 
   /**
@@ -289,9 +290,9 @@ export class OverwriteWatch {
    * lost. The chains are those in the folder and those this process knew whole (a file git deleted
    * is no longer in the folder); one stat each while this process knows them whole.
    */
-  async lostWriteAnywhere(): Promise<ForeignOverwrite | undefined> {
+  async lostWriteAnywhere(kinds: readonly ForeignOverwriteKind[] = ['missing']): Promise<ForeignOverwrite | undefined> {
     const chains = new Set([...(await chainsInFolder(this.ctx)), ...this.whole.keys()]);
-    return this.lostIn([...chains], () => true, true);
+    return this.lostIn([...chains], (f) => kinds.includes(f.kind), true);
   }
 
   private async lostIn(chains: readonly number[], wanted: (f: ForeignOverwrite) => boolean, everyChain = false): Promise<ForeignOverwrite | undefined> {
@@ -307,7 +308,7 @@ export class OverwriteWatch {
         const file = fileOf(this.ctx, chainId);
         this.noteFindings(chainId, check.findings.filter((f) => f.file === file), signature);
       }
-      return check.findings.find((f) => f.kind === 'missing' && wanted(f));
+      return check.findings.find(wanted);
     } catch {
       return undefined;
     }

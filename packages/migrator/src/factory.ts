@@ -14,8 +14,8 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@deploystate/core';
-import { jsonStore, leveldbLockWait, levelDbStore, readFromMemory, readsWithoutOpening } from './backends.js';
-import { lostWriteError, OverwriteWatch, type FilesCheck } from './coowned.js';
+import { jsonStore, leveldbLockWait, levelDbStore, loadedBesideGit, readFromMemory, readsWithoutOpening } from './backends.js';
+import { lostWriteError, OverwriteWatch, type FilesCheck, type ForeignOverwriteKind } from './coowned.js';
 import { Journal } from './journal.js';
 import { jsonOnlyFields } from './json-only-writes.js';
 import { LegacyNamedStore } from './legacy-names.js';
@@ -70,6 +70,9 @@ const ROUTE_RECHECKS = 2;
  * takes tens of microseconds, so the usual read pays no second stat.
  */
 const SLOW_READ_MS = 2;
+
+/** What a read from a file read beside git refuses: the store's record missing, or changed (older) in it. */
+const CHANGED_OR_MISSING: readonly ForeignOverwriteKind[] = ['missing', 'changed'];
 
 export class MigrationStateStore extends LegacyNamedStore implements FactoryStore {
   readonly backend = 'migration';
@@ -267,7 +270,11 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     }
     if (route === undefined || record === undefined) ({ route, value: record } = await this.readOnSteadyRoute((side) => side.get(chainId, contractName)));
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
-    return record ?? (route.reads === 'json' ? this.absentInJson(key, chainId) : null);
+    if (record === null) return route.reads === 'json' ? this.absentInJson(key, chainId) : null;
+    // [coowned] From a file read with git in the way (a rebase stopped, or running past the read's
+    // wait): the record may be older than the one the store wrote (an upgrade would be made again).
+    if (route.reads === 'json' && loadedBesideGit(this.sides.json, chainId)) await this.refuseLostWrite(chainId, key, CHANGED_OR_MISSING);
+    return record;
   }
 
   // [coowned] null is the answer only for a key the store did not write to the file and leave
@@ -277,10 +284,18 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     return null;
   }
 
-  /** FOREIGN_OVERWRITE when the chain's file lost the store's write of `key` (with no key: of any record; with no chain: in any file). */
-  private async refuseLostWrite(chainId: number | undefined, key?: string): Promise<void> {
-    const lost = await (chainId === undefined ? this.overwrites?.lostWriteAnywhere() : this.overwrites?.lostWrite(chainId, key));
+  /**
+   * FOREIGN_OVERWRITE when the chain's file lost the store's write of `key` (with no key: of any
+   * record; with no chain: in any file), or, with `kinds` CHANGED_OR_MISSING, holds it changed.
+   */
+  private async refuseLostWrite(chainId: number | undefined, key?: string, kinds?: readonly ForeignOverwriteKind[]): Promise<void> {
+    const lost = await (chainId === undefined ? this.overwrites?.lostWriteAnywhere(kinds) : this.overwrites?.lostWrite(chainId, key, kinds));
     if (lost !== undefined) throw lostWriteError(lost);
+  }
+
+  /** What a list or iteration over `chainId` (every chain without) refuses: a record changed too where its file was read beside git. */
+  private listRefusal(chainId?: number): readonly ForeignOverwriteKind[] | undefined {
+    return loadedBesideGit(this.sides.json, chainId) ? CHANGED_OR_MISSING : undefined;
   }
 
   /**
@@ -307,6 +322,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const known = this.watcher.known;
     if (known === undefined || this.shadowReads || readSide(known) !== 'json') return undefined;
     const record = readFromMemory(this.sides.json, chainId, contractName);
+    // One read beside git goes the full way, through the check of what the store wrote.
+    if (record !== null && loadedBesideGit(this.sides.json, chainId)) return undefined;
     return record !== undefined && this.watcher.routeUnchanged() ? record : undefined;
   }
 
@@ -350,7 +367,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
   // lose one while the caller reads).
   protected async *_iterate(options: IterateOptions): AsyncIterable<StoreEntry> {
     const route = await this.currentRoute();
-    const refuse = route.reads === 'json' ? () => this.refuseLostWrite(options.chainId) : async () => undefined;
+    const refuse = route.reads === 'json' ? () => this.refuseLostWrite(options.chainId, undefined, this.listRefusal(options.chainId)) : async () => undefined;
     await refuse();
     yield* (await this.side(route.reads)).iterate(options);
     await refuse();
@@ -360,7 +377,7 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     const { route, value } = await this.readOnSteadyRoute((side) => side.list(chainId));
     // [coowned] A list from a file that lost a record the store wrote there is not the chain's
     // records (a deploy flow deploys what it leaves out): FOREIGN_OVERWRITE, as a read of that record.
-    if (route.reads === 'json') await this.refuseLostWrite(chainId);
+    if (route.reads === 'json') await this.refuseLostWrite(chainId, undefined, this.listRefusal(chainId));
     return value;
   }
 

@@ -94,7 +94,7 @@ export { foldIn, levelDbSinceCutover, recordLevelDb, type FoldInReport, type Lev
 export { createDemo, legacyNetworkFile, runDemo, type DemoStep } from './demo.js';
 export {
   acceptNetworkFiles,
-  assertNoStoppedGitStep,
+  assertGitOutOfTheWay,
   checkFiles,
   coownedContext,
   describeOverwrites,

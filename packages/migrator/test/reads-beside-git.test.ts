@@ -35,6 +35,11 @@ async function deployAndCommit(dir: string, name: string, at: number): Promise<v
   commitAll(dir, `deploy ${name}`);
 }
 
+/** One get in a deploy script of its own (it looks the repository up afresh): the address, or the error. */
+async function getOne(dir: string, name: string): Promise<{ address?: string | null; code?: string; key?: string; message?: string; hint?: string }> {
+  return JSON.parse((await runNode('get-one.mjs', [dir, '97', name]).done).stdout) as { code?: string; message?: string; hint?: string };
+}
+
 async function getThroughStore(dir: string, name: string): Promise<unknown> {
   const store = createStateStore({ cwd: dir, env: {} });
   try {
@@ -45,17 +50,23 @@ async function getThroughStore(dir: string, name: string): Promise<unknown> {
 }
 
 describe('reads beside git', () => {
-  it('a rebase stopped before replaying a local commit: the record it holds is FOREIGN_OVERWRITE naming the rebase, then read once it is done', async () => {
+  it('a rebase stopped before replaying local commits: a record they add or upgrade is FOREIGN_OVERWRITE naming the rebase, never null or older, and repair-files refuses; read once it is done', async () => {
     const { ours, theirs } = await jsonOnlyWithTeammate();
     await deployAndCommit(ours, 'LocalVault', Date.now());
+    // An upgrade committed locally: the upstream's file holds the record as it was before.
+    await deployAndCommit(ours, 'LookCoin', Date.now() + 1);
     teamGit(ours, 'fetch', '-q', theirs, 'main');
     // `break` first: git stops with the upstream checked out, the local commit not replayed yet.
     execGit(ours, { GIT_SEQUENCE_EDITOR: "sed -i '1i break'" }, 'rebase', '-q', '-i', 'FETCH_HEAD');
     // A deploy script of its own (it looks the repository up afresh).
-    const refused = JSON.parse((await runNode('get-one.mjs', [ours, '97', 'LocalVault']).done).stdout) as { code?: string; message?: string; hint?: string };
+    const refused = await getOne(ours, 'LocalVault');
     expect(refused.code).toBe(ErrorCodes.FOREIGN_OVERWRITE);
-    expect(refused.message).toMatch(/a git rebase stands stopped part-way/);
+    expect(refused.message).toMatch(/is missing from .*a git rebase stands stopped part-way/);
     expect(refused.hint).toMatch(/git rebase --continue/);
+    // The upgraded record read as it was before the upgrade: it answered the older one, silently.
+    const older = await getOne(ours, 'LookCoin');
+    expect(older).toMatchObject({ code: ErrorCodes.FOREIGN_OVERWRITE, key: '97-LookCoin' });
+    expect(older.message).toMatch(/is not the record the store wrote there .*a git rebase stands stopped part-way/);
     // repair-files would write the record into the rebase (and `rebase --continue` then refuses).
     const migration = await Migration.open({ cwd: ours });
     try {
@@ -66,6 +77,21 @@ describe('reads beside git', () => {
     expect(teamGit(ours, 'status', '--porcelain')).toBe('');
     teamGit(ours, 'rebase', '--continue');
     expect(await getThroughStore(ours, 'LocalVault')).toMatchObject({ contractName: 'LocalVault' });
+    expect(await getOne(ours, 'LookCoin')).toMatchObject({ address: expect.stringMatching(/^0x/) });
+  });
+
+  it('a stash held: a record only it holds is FOREIGN_OVERWRITE whose hint says to pop it first, then read once it is popped', async () => {
+    const { ours } = await jsonOnlyWithTeammate();
+    await putThroughStore(ours, { ...sampleRecord(97, 'Stashed', 'bsctestnet'), timestamp: Date.now() });
+    execGit(ours, {}, 'stash', '-q');
+    // Past the moment a `git stash && git stash pop` is waited for.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = await getOne(ours, 'Stashed');
+    expect(refused.code).toBe(ErrorCodes.FOREIGN_OVERWRITE);
+    // A repair first would make the pop refuse ("would be overwritten").
+    expect(refused.hint).toMatch(/^if `git stash list` holds changes to the file, `git stash pop` first/);
+    execGit(ours, {}, 'stash', 'pop', '-q');
+    expect(await getOne(ours, 'Stashed')).toMatchObject({ address: expect.stringMatching(/^0x/) });
   });
 
   it('a deploy script reading every few ms while git rebases and resets eight local commits gets every record, every time', async () => {

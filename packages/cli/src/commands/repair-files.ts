@@ -71,9 +71,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
 
 /** The files as they are become the baseline: for records removed or changed on purpose (a teammate's delete through git). */
 async function accept(ctx: Context, listed: string[]): Promise<void> {
-  const { acceptNetworkFiles, assertNoStoppedGitStep } = await import('@deploystate/migrator');
+  const { acceptNetworkFiles, assertGitOutOfTheWay } = await import('@deploystate/migrator');
   // A rebase stopped part-way: the files as they are now are neither side's, no baseline to keep.
-  assertNoStoppedGitStep(ctx.paths.deployments, 'repair-files --accept');
+  assertGitOutOfTheWay(ctx.paths.deployments, 'repair-files --accept');
   await ctx.confirm('repair-files --accept', [
     'take the network files as they are now as what the store expects',
     ...(listed.length > 0 ? [`stop reporting: ${listed.join(', ')}`] : ['nothing is reported now']),
