@@ -32,6 +32,24 @@ function stamp(path: string, offsetMs: number): void {
   utimesSync(path, at, at);
 }
 
+/** A fresh repository under the temp folder: its deployments folder, git's folder and index.lock's path. */
+function repository(name: string): { folder: string; gitDir: string; lock: string } {
+  const repo = join(dir, name);
+  mkdirSync(join(repo, 'deployments'), { recursive: true });
+  execFileSync('git', ['init', '-q', repo]);
+  return { folder: join(repo, 'deployments'), gitDir: join(repo, '.git'), lock: join(repo, '.git', 'index.lock') };
+}
+
+/** git takes the index now and lets go a moment later, its folder quiet since. */
+function holdIndexBriefly(lock: string, gitDir: string): void {
+  writeFileSync(lock, '');
+  stamp(lock, 0);
+  setTimeout(() => {
+    unlinkSync(lock);
+    stamp(gitDir, -120_000);
+  }, 30);
+}
+
 describe('untilGitDone with quietMs', () => {
   it('waits while the folder changed within quietMs, and returns once it has been quiet that long', async () => {
     const folder = join(dir, 'changing');
@@ -106,12 +124,7 @@ async function runningGit(cwd: string, rewrites = true): Promise<ChildProcess> {
 
 describe('gitBusy', () => {
   it('is true while index.lock is fresh, or while a git process runs in the work tree after git\'s folder changed; a stale lock and a quiet folder are not busy', async () => {
-    const repo = join(dir, 'busy');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const lock = join(gitDir, 'index.lock');
-    const folder = join(repo, 'deployments');
+    const { folder, gitDir, lock } = repository('busy');
     // git's folder changed just now, no git runs (a status that has ended): not busy.
     stamp(gitDir, 0);
     expect(gitAtWork(folder)).toBe(false);
@@ -174,12 +187,7 @@ describe('gitBusy', () => {
   });
 
   it('untilGitDone with settleMs waits across the gap between two steps, and returns once the command has ended', async () => {
-    const repo = join(dir, 'steps');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const lock = join(gitDir, 'index.lock');
-    const folder = join(repo, 'deployments');
+    const { folder, gitDir, lock } = repository('steps');
     // The command that runs the steps (here a git waiting for its input) lives across the gap.
     const command = await runningGit(folder);
     writeFileSync(lock, '');
@@ -206,11 +214,7 @@ describe('gitBusy', () => {
 // between; a read in that gap found the stashed version (a record an earlier script wrote, absent).
 describe('gitBusy after a stash', () => {
   it('is busy for settleMs after refs/stash changed, though no git process runs', () => {
-    const repo = join(dir, 'stash');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const folder = join(repo, 'deployments');
+    const { folder, gitDir } = repository('stash');
     const stash = join(gitDir, 'refs', 'stash');
     writeFileSync(stash, '0000000000000000000000000000000000000000\n');
     stamp(stash, 0);
@@ -226,11 +230,7 @@ describe('gitBusy after a stash', () => {
 
   // `git stash; git pull; git stash pop`: the pull's fetch runs for seconds with git's folder quiet.
   it('is busy while a command that rewrites the work tree runs within GIT_WAIT_MAX_MS of a stash, its folder quiet', async () => {
-    const repo = join(dir, 'stash-pull');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const folder = join(repo, 'deployments');
+    const { folder, gitDir } = repository('stash-pull');
     const stash = join(gitDir, 'refs', 'stash');
     writeFileSync(stash, '0000000000000000000000000000000000000000\n');
     stamp(stash, -2_000);
@@ -279,11 +279,7 @@ describe('gitCommandOf', () => {
 
 describe('gitStepInProgress', () => {
   it('names the command a repository holds stopped part-way, by the file or folder git keeps for it', () => {
-    const repo = join(dir, 'in-progress');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const folder = join(repo, 'deployments');
+    const { folder, gitDir } = repository('in-progress');
     expect(gitStepInProgress(folder)).toBeUndefined();
     for (const [mark, step] of [
       ['MERGE_HEAD', 'merge'],
@@ -312,44 +308,30 @@ describe('readBesideGit', () => {
   const race = { missing: (r: string) => r === 'missing', unfinished: () => false, exists: () => true };
 
   it('waits while git holds the index before it reads', async () => {
-    const repo = join(dir, 'read-wait');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const lock = join(repo, '.git', 'index.lock');
+    const { folder, gitDir, lock } = repository('read-wait');
     writeFileSync(lock, '');
     stamp(lock, 0);
     let reads = 0;
-    const reading = watch(readBesideGit(join(repo, 'deployments'), async () => `read ${++reads}`, race).then(() => undefined));
+    const reading = watch(readBesideGit(folder, async () => `read ${++reads}`, race).then(() => undefined));
     await nextTurn();
     expect(reads).toBe(0);
     unlinkSync(lock);
-    stamp(join(repo, '.git'), -120_000);
+    stamp(gitDir, -120_000);
     await reading.wait;
     expect(reads).toBe(1);
   });
 
   it('a read that finds the text cut short as git takes the index reads again only once git is done', async () => {
-    const repo = join(dir, 'read-unfinished');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const lock = join(gitDir, 'index.lock');
+    const { folder, gitDir, lock } = repository('read-unfinished');
     stamp(gitDir, -120_000);
     const cutShort = new Error('cut short');
     let reads = 0;
     const answer = readBesideGit(
-      join(repo, 'deployments'),
+      folder,
       async () => {
         reads++;
         // git is writing the file while it holds the index: its text is cut short until then.
-        if (reads === 1) {
-          writeFileSync(lock, '');
-          stamp(lock, 0);
-          setTimeout(() => {
-            unlinkSync(lock);
-            stamp(gitDir, -120_000);
-          }, 30);
-        }
+        if (reads === 1) holdIndexBriefly(lock, gitDir);
         if (existsSync(lock)) throw cutShort;
         return 'the file git wrote';
       },
@@ -360,25 +342,16 @@ describe('readBesideGit', () => {
   });
 
   it('reads again once git is done when a command began during the read, and answers that read', async () => {
-    const repo = join(dir, 'read-again');
-    mkdirSync(join(repo, 'deployments'), { recursive: true });
-    execFileSync('git', ['init', '-q', repo]);
-    const gitDir = join(repo, '.git');
-    const lock = join(gitDir, 'index.lock');
+    const { folder, gitDir, lock } = repository('read-again');
     stamp(gitDir, -120_000);
     let reads = 0;
     const answer = readBesideGit(
-      join(repo, 'deployments'),
+      folder,
       async () => {
         reads++;
         if (reads === 1) {
           // git takes the index while the first read runs, and lets go a moment later.
-          writeFileSync(lock, '');
-          stamp(lock, 0);
-          setTimeout(() => {
-            unlinkSync(lock);
-            stamp(gitDir, -120_000);
-          }, 30);
+          holdIndexBriefly(lock, gitDir);
           return 'one step\'s version';
         }
         return 'the version git left';
