@@ -285,11 +285,22 @@ export class FileCache {
     return hit;
   }
 
-  /** Whether the chain's entry (with no chain: any entry) was loaded beside git (LoadedFile.besideGit). */
+  /**
+   * Whether the chain's entry (with no chain: any entry) was loaded beside git (LoadedFile.besideGit)
+   * and the git command stands stopped still: a mark whose command has ended is dropped (stats only
+   * while one is set).
+   */
   loadedBesideGit(chainId?: number): boolean {
-    if (chainId !== undefined) return this.entries.get(chainId)?.besideGit === true;
-    for (const entry of this.entries.values()) if (entry.besideGit === true) return true;
-    return false;
+    const stillStopped = (entry: LoadedFile | undefined): boolean => {
+      if (entry?.besideGit !== true) return false;
+      if (gitStepInProgress(dirname(entry.file)) !== undefined) return true;
+      entry.besideGit = false;
+      return false;
+    };
+    if (chainId !== undefined) return stillStopped(this.entries.get(chainId));
+    let any = false;
+    for (const entry of this.entries.values()) any = stillStopped(entry) || any;
+    return any;
   }
 
   /** The chain's entry as it is held, with no stat: the file as this cache last read or wrote it. */

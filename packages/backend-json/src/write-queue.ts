@@ -275,6 +275,8 @@ export class WriteQueue {
           readAt: Date.now(),
           layout: printed.layout,
           signature: signature ?? undefined,
+          // A put into a work tree a git command left stopped part-way: the file's other records are still as git left them.
+          ...(loaded.besideGit === true && { besideGit: true }),
         };
         this.options.cache.remember(chainId, written);
         this.retire(loaded);

@@ -78,8 +78,8 @@ export const GIT_STASH_SETTLE_MS = 1_000;
 
 /**
  * The git commands that rewrite files of the work tree (and the steps they run as commands of their
- * own); a git process running another (`git log` in a pager, `git commit` waiting for its message,
- * `git status`, the lost-write check's own `git cat-file`) holds no read or write.
+ * own); a git process running another (`git log` in a pager, `git status`, the lost-write check's
+ * own `git cat-file`) holds no read or write.
  */
 const WORK_TREE_COMMANDS = new Set([
   'am',
@@ -89,6 +89,7 @@ const WORK_TREE_COMMANDS = new Set([
   'checkout-index',
   'cherry-pick',
   'clean',
+  'lfs',
   'merge',
   'merge-octopus',
   'merge-ort',
@@ -150,7 +151,17 @@ export function gitStepInProgress(folder: string): GitStep | undefined {
 /** Whether the repository around `folder` holds a stash (`refs/stash`, in its common folder): what a record missing from the work tree may be in. */
 export function gitStashed(folder: string): boolean {
   const lock = gitIndexLock(folder);
-  return lock !== undefined && statSync(join(commonDirOf(dirname(lock)), STASH_REF), { throwIfNoEntry: false }) !== undefined;
+  if (lock === undefined) return false;
+  const common = commonDirOf(dirname(lock));
+  // The stash list is the ref's log, never packed (`git gc` packs the ref itself).
+  return statSync(join(common, STASH_REF), { throwIfNoEntry: false }) !== undefined || (statSync(join(common, 'logs', STASH_REF), { throwIfNoEntry: false })?.size ?? 0) > 0;
+}
+
+/** Whether a git command that rewrites the work tree around `folder` runs now (gitRunningIn); undefined outside a repository or where the process table cannot be read. */
+export function gitRewriting(folder: string): boolean | undefined {
+  const lock = gitIndexLock(folder);
+  const root = lock === undefined ? undefined : workTrees.get(lock);
+  return root === undefined ? undefined : gitRunningIn(root);
 }
 
 /** Whether git is rebasing in the repository that holds `folder`: its sides are the other way round then. */
@@ -217,7 +228,7 @@ function commonDirOf(gitDir: string): string {
  * where the process table cannot be read, one of the marks such a command leaves changed within
  * it: gitStepMarked); or the stash changed within GIT_STASH_SETTLE_MS, or within GIT_WAIT_MAX_MS while such
  * a command runs (the command after it puts the files back). `git status` refreshing the index, or
- * any git command that rewrites no file, holds nothing. An index.lock a crashed git left behind
+ * any git command that rewrites no file, holds nothing once it lets go of index.lock. An index.lock a crashed git left behind
  * (one gitAtWork does not count) is not at work, and no git command can run beside it. Outside a
  * repository, false. Three stats when git is idle.
  */

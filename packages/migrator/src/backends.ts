@@ -94,17 +94,17 @@ export function readsWithoutOpening(store: StateStore): boolean {
   return store instanceof LevelDbStore ? store.holdsLock : store.status === 'open';
 }
 
+/** Whether the JSON store read the chain's file (with no chain: any file) beside git (JsonFileStore.loadedBesideGit). */
+export function loadedBesideGit(store: StateStore, chainId?: number): boolean {
+  return store instanceof JsonFileStore && store.loadedBesideGit(chainId);
+}
+
 /**
  * A read this store can answer from memory right now, synchronously: a JSON store's cached file
  * that one stat shows unchanged (the record, or null when absent). undefined when only its get()
  * can answer: another kind of store, a file not cached or changed, or an entry that get() reports
  * as an error (so the error comes from get(), on a route the caller has confirmed).
  */
-/** Whether the JSON store read the chain's file (with no chain: any file) beside git (JsonFileStore.loadedBesideGit). */
-export function loadedBesideGit(store: StateStore, chainId?: number): boolean {
-  return store instanceof JsonFileStore && store.loadedBesideGit(chainId);
-}
-
 export function readFromMemory(store: StateStore, chainId: number, contractName: string): DeploymentRecord | null | undefined {
   if (!(store instanceof JsonFileStore)) return undefined;
   try {

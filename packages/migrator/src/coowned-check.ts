@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseStateFile } from '@deploystate/backend-json';
-import { compareIntegers, ErrorCodes, gitBusy, gitStepInProgress, parseKey, StateError, type GitStep } from '@deploystate/core';
+import { compareIntegers, ErrorCodes, gitBusy, gitRewriting, gitStepInProgress, parseKey, StateError, type GitStep } from '@deploystate/core';
 import { lazyDigests, type KnownFileDigests } from './file-digests.js';
 import { committedChanges, heldOnOtherBranches, type FileNow } from './coowned-history.js';
 import {
@@ -287,7 +287,9 @@ export async function checkFilesAndRecord(
  */
 export function gitInTheWay(folder: string): { step?: GitStep; why: string; wayOut: string } | undefined {
   const step = gitStepInProgress(folder);
-  if (gitBusy(folder)) {
+  // A stopped command's work tree waits for its continue or abort, whatever index.lock a git status
+  // takes meanwhile: "still rewriting" only while a command that rewrites files runs.
+  if (step === undefined ? gitBusy(folder) : gitRewriting(folder) === true) {
     return { ...(step && { step }), why: `a git ${step ?? 'command'} is still rewriting the work tree`, wayOut: 'wait for it to end' };
   }
   if (step === undefined) return undefined;

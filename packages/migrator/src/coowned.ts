@@ -61,20 +61,21 @@ export function describeOverwrites(findings: readonly ForeignOverwrite[]): strin
 
 /**
  * Why a file lacks records the store wrote, or holds them older, and what to do: git in its way
- * (gitInTheWay), else another program or git command, with the repair; and where the repository
- * holds a stash, that the stash may hold them, popped first (a repair makes the pop refuse).
+ * (gitInTheWay), else another program or git command, with the repair and `after` it (what to
+ * change in a script); and where the repository holds a stash, that the stash may hold them,
+ * popped first (a repair makes the pop refuse).
  */
-function lossAdvice(file: string, repair: string): { why: string; hint: string } {
+function lossAdvice(file: string, repair: string, after = ''): { why: string; hint: string } {
   const inTheWay = gitInTheWay(dirname(file));
   if (inTheWay !== undefined) return { why: inTheWay.why, hint: `${inTheWay.wayOut}, then try again; if still missing or older then, ${repair}` };
   const stash = gitStashed(dirname(file)) ? 'if `git stash list` holds changes to the file, `git stash pop` first (a repair makes the pop refuse); else ' : '';
-  return { why: 'another program or a git command (a pull, a merge, a stash) rewrote the file', hint: `${stash}${repair}` };
+  return { why: 'another program or a git command (a pull, a merge, a stash) rewrote the file', hint: `${stash}${repair}${after}` };
 }
 
 /** FOREIGN_OVERWRITE naming the first file and key; thrown by the gates and the rollback carry-back. */
 export function foreignOverwriteError(findings: readonly ForeignOverwrite[], what: string): StateError {
   const first = findings[0] as ForeignOverwrite;
-  const advice = lossAdvice(first.file, 'run `deploystate repair-files` to put them back from the journal, then change the script that rewrote the file to use updateDeploymentFile()');
+  const advice = lossAdvice(first.file, 'run `deploystate repair-files` to put them back from the journal', ', then change the script that rewrote the file to use updateDeploymentFile()');
   return new StateError(
     ErrorCodes.FOREIGN_OVERWRITE,
     `${what}: ${findings.length} record(s) the store wrote are missing or changed in their file (${advice.why}): ${describeOverwrites(findings).join('; ')}`,
@@ -115,13 +116,19 @@ export async function assertFilesIntact(ctx: CoownedContext, what: string): Prom
  * the store wrote (an upgrade would be made again).
  */
 export function lostWriteError(lost: ForeignOverwrite): StateError {
-  const advice = lossAdvice(lost.file, 'run `deploystate repair-files` to put it back from the journal (or `deploystate repair-files --accept` if it was removed on purpose), then read again');
-  const found = lost.kind === 'missing' ? `is missing from ${lost.file}` : `in ${lost.file} is not the record the store wrote there (an older one, or another's)`;
-  return new StateError(
-    ErrorCodes.FOREIGN_OVERWRITE,
-    `${lost.key} ${found}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it: ${advice.why}, so whether it is deployed as written is unknown`,
-    { file: lost.file, key: lost.key, hint: advice.hint },
+  const missing = lost.kind === 'missing';
+  const advice = lossAdvice(
+    lost.file,
+    `run \`deploystate repair-files\` to put it back from the journal (or \`deploystate repair-files --accept\` if it was ${missing ? 'removed' : 'changed'} on purpose), then read again`,
   );
+  const found = missing
+    ? `is missing from ${lost.file}, but the store wrote it there (journal seq ${lost.seq}) and never deleted it`
+    : `in ${lost.file} is not the record the store wrote there last (journal seq ${lost.seq}), nor a later one`;
+  return new StateError(ErrorCodes.FOREIGN_OVERWRITE, `${lost.key} ${found}: ${advice.why}, so whether it is deployed as written is unknown`, {
+    file: lost.file,
+    key: lost.key,
+    hint: advice.hint,
+  });
 }
 
 

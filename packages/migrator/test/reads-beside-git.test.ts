@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, sampleRecord } from '@deploystate/core';
-import { Migration } from '../src/index.js';
+import { createStateStore, Migration } from '../src/index.js';
 import { commitAll, demoMigration, firstLine, putThroughStore, runNode, teamGit, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-reads-beside-git-');
@@ -69,7 +69,16 @@ describe('reads beside git', () => {
     // The upgraded record read as it was before the upgrade: it answered the older one, silently.
     const older = await getOne(ours, 'LookCoin');
     expect(older).toMatchObject({ code: ErrorCodes.FOREIGN_OVERWRITE, key: '97-LookCoin' });
-    expect(older.message).toMatch(/is not the record the store wrote there .*a git rebase stands stopped part-way/);
+    expect(older.message).toMatch(/is not the record the store wrote there last .*a git rebase stands stopped part-way/);
+    // A script that puts another record into the stopped rebase's file still never reads the older one.
+    const script = createStateStore({ cwd: ours, env: {} });
+    try {
+      await script.put({ ...sampleRecord(97, 'DuringRebase', 'bsctestnet'), timestamp: Date.now() + 2 });
+      await expect(script.get(97, 'LookCoin')).rejects.toMatchObject({ code: ErrorCodes.FOREIGN_OVERWRITE, key: '97-LookCoin' });
+    } finally {
+      await script.close();
+    }
+    teamGit(ours, 'checkout', '--', 'deployments');
     // repair-files would write the record into the rebase (and `rebase --continue` then refuses).
     const migration = await Migration.open({ cwd: ours });
     try {
@@ -87,8 +96,7 @@ describe('reads beside git', () => {
     const { ours } = await jsonOnlyWithTeammate();
     await putThroughStore(ours, { ...sampleRecord(97, 'Stashed', 'bsctestnet'), timestamp: Date.now() });
     execGit(ours, {}, 'stash', '-q');
-    // Past the moment a `git stash && git stash pop` is waited for.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The read waits out the stash's second (a `git stash && git stash pop`), then finds the file without it.
     const refused = await getOne(ours, 'Stashed');
     expect(refused.code).toBe(ErrorCodes.FOREIGN_OVERWRITE);
     // A repair first would make the pop refuse ("would be overwritten").

@@ -49,6 +49,9 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
       );
       return;
     }
+    // Refused before the question, not after a yes: the work tree is git's until its command ends.
+    const { assertGitOutOfTheWay } = await import('@deploystate/migrator');
+    assertGitOutOfTheWay(ctx.paths.deployments, 'repair-files');
     await ctx.confirm(
       'repair-files',
       plan.actions.map((a) => `${a.action === 'put' ? 'put back' : 'delete again'} ${a.key} in ${a.file} (${a.kind}; ${source(a.seq)})`),
