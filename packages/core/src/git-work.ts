@@ -1,7 +1,7 @@
 // Whether a git command is rewriting the work tree that holds a folder. Checkout, reset, stash and
 // merge hold the repository's `index.lock` while they replace files, one unlink and create at a
 // time: a store that reads in between sees a file missing or empty that git is about to write.
-import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { sleep } from './sleep.js';
 
@@ -60,6 +60,9 @@ const REBASE_FOLDERS = ['rebase-merge', 'rebase-apply'];
  * table can be read, what tells such a command from an editor's git panel or a shell prompt
  * refreshing the index, which changes git's folder every moment and must not hold a write.
  */
+/** What git keeps while it replays commits one by one: a rebase's folder, a cherry-pick's or revert's sequencer. */
+const REPLAYING = [...REBASE_FOLDERS, 'sequencer'];
+
 const STEP_MARKS = ['ORIG_HEAD', 'AUTO_MERGE', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', ...REBASE_FOLDERS, join('logs', 'HEAD')];
 
 /**
@@ -227,10 +230,11 @@ function commonDirOf(gitDir: string): string {
  * rewrites the work tree still runs there (a step just done, the next one about to take the lock;
  * where the process table cannot be read, one of the marks such a command leaves changed within
  * it: gitStepMarked); or the stash changed within GIT_STASH_SETTLE_MS, or within GIT_WAIT_MAX_MS while such
- * a command runs (the command after it puts the files back). `git status` refreshing the index, or
+ * a command runs (the command after it puts the files back); or, while a rebase's folder or the
+ * sequencer is there, whenever such a command runs. `git status` refreshing the index, or
  * any git command that rewrites no file, holds nothing once it lets go of index.lock. An index.lock a crashed git left behind
  * (one gitAtWork does not count) is not at work, and no git command can run beside it. Outside a
- * repository, false. Three stats when git is idle.
+ * repository, false. Six stats when git is idle.
  */
 export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boolean {
   const lock = gitIndexLock(folder);
@@ -242,7 +246,10 @@ export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boole
   const running = (): boolean | undefined => (root === undefined ? undefined : gitRunningIn(root));
   const stash = join(commonDirOf(gitDir), STASH_REF);
   if (!quietFor(stash, Math.max(settleMs, GIT_STASH_SETTLE_MS))) return true;
-  if (quietFor(gitDir, settleMs)) return !quietFor(stash, GIT_WAIT_MAX_MS) && running() === true;
+  // A rebase or a cherry-pick of many commits replays them one by one, each step a process of its
+  // own (a merge driver's): on a loaded machine git's folder stays quiet longer than settleMs while
+  // the work tree is still the upstream's, so while its folder is there its command counts whole.
+  if (quietFor(gitDir, settleMs)) return (!quietFor(stash, GIT_WAIT_MAX_MS) || REPLAYING.some((name) => existsSync(join(gitDir, name)))) && running() === true;
   return running() ?? gitStepMarked(gitDir, settleMs);
 }
 

@@ -247,6 +247,23 @@ describe('gitBusy after a stash', () => {
     }
   });
 
+  // A rebase replaying commits one by one (each a merge driver's process on a loaded machine): git's
+  // folder stayed quiet past settleMs mid-rebase, and a read found the upstream's file (CI).
+  it('is busy while a rebase or sequencer folder is there and a command that rewrites the work tree runs, its folder quiet', async () => {
+    const { folder, gitDir } = repository('replaying');
+    stamp(gitDir, -120_000);
+    mkdirSync(join(gitDir, 'rebase-merge'));
+    expect(gitBusy(folder, 250)).toBe(false);
+    const rebase = await runningGit(folder);
+    try {
+      expect(gitBusy(folder, 250)).toBe(process.platform === 'linux');
+    } finally {
+      rebase.stdin?.end();
+      await new Promise((resolve) => rebase.once('exit', resolve));
+    }
+    expect(gitBusy(folder, 250)).toBe(false);
+  });
+
   // A linked worktree's git folder is `.git/worktrees/<name>`; the stash lives in the common folder.
   it("in a linked worktree, sees the stash in the repository's common folder", () => {
     const repo = join(dir, 'stash-main');
