@@ -251,8 +251,8 @@ describe('gitBusy after a stash', () => {
   // folder stayed quiet past settleMs mid-rebase, and a read found the upstream's file (CI).
   it('is busy while a rebase or sequencer folder is there and a command that rewrites the work tree runs, its folder quiet', async () => {
     const { folder, gitDir } = repository('replaying');
-    stamp(gitDir, -120_000);
     mkdirSync(join(gitDir, 'rebase-merge'));
+    stamp(gitDir, -120_000);
     expect(gitBusy(folder, 250)).toBe(false);
     const rebase = await runningGit(folder);
     try {
