@@ -157,7 +157,9 @@ export function gitStashed(folder: string): boolean {
   if (lock === undefined) return false;
   const common = commonDirOf(dirname(lock));
   // The stash list is the ref's log, never packed (`git gc` packs the ref itself).
-  return statSync(join(common, STASH_REF), { throwIfNoEntry: false }) !== undefined || (statSync(join(common, 'logs', STASH_REF), { throwIfNoEntry: false })?.size ?? 0) > 0;
+  return (
+    statSync(join(common, STASH_REF), { throwIfNoEntry: false }) !== undefined || (statSync(join(common, 'logs', STASH_REF), { throwIfNoEntry: false })?.size ?? 0) > 0
+  );
 }
 
 /** Whether a git command that rewrites the work tree around `folder` runs now (gitRunningIn); undefined outside a repository or where the process table cannot be read. */
@@ -229,12 +231,12 @@ function commonDirOf(gitDir: string): string {
  * the index now (gitAtWork); or git's folder changed within `settleMs` and a git command that
  * rewrites the work tree still runs there (a step just done, the next one about to take the lock;
  * where the process table cannot be read, one of the marks such a command leaves changed within
- * it: gitStepMarked); or the stash changed within GIT_STASH_SETTLE_MS, or within GIT_WAIT_MAX_MS while such
- * a command runs (the command after it puts the files back); or, while a rebase's folder or the
- * sequencer is there, whenever such a command runs. `git status` refreshing the index, or
- * any git command that rewrites no file, holds nothing once it lets go of index.lock. An index.lock a crashed git left behind
- * (one gitAtWork does not count) is not at work, and no git command can run beside it. Outside a
- * repository, false. Six stats when git is idle.
+ * it: gitStepMarked); or the stash changed within GIT_STASH_SETTLE_MS, or within GIT_WAIT_MAX_MS
+ * while such a command runs (the command after it puts the files back); or, while a rebase's folder
+ * or the sequencer is there, whenever such a command runs. `git status` refreshing the index, or
+ * any git command that rewrites no file, holds nothing once it lets go of index.lock. An index.lock
+ * a crashed git left behind (one gitAtWork does not count) is not at work, and no git command can
+ * run beside it. Outside a repository, false. Six stats when git is idle.
  */
 export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boolean {
   const lock = gitIndexLock(folder);
@@ -249,7 +251,9 @@ export function gitBusy(folder: string, settleMs: number = GIT_SETTLE_MS): boole
   // A rebase or a cherry-pick of many commits replays them one by one, each step a process of its
   // own (a merge driver's): on a loaded machine git's folder stays quiet longer than settleMs while
   // the work tree is still the upstream's, so while its folder is there its command counts whole.
-  if (quietFor(gitDir, settleMs)) return (!quietFor(stash, GIT_WAIT_MAX_MS) || REPLAYING.some((name) => existsSync(join(gitDir, name)))) && running() === true;
+  if (quietFor(gitDir, settleMs)) {
+    return (!quietFor(stash, GIT_WAIT_MAX_MS) || REPLAYING.some((name) => existsSync(join(gitDir, name)))) && running() === true;
+  }
   return running() ?? gitStepMarked(gitDir, settleMs);
 }
 
@@ -286,9 +290,8 @@ export interface ReadBesideGit<T> {
  * between a command's steps included), and a read during which git began, or that found the file
  * missing, empty or not parsing, is read again once git is done; only that read is reported. The
  * waits before and after the read are bounded by GIT_WAIT_MAX_MS in all; then the file is read as
- * it is. With git not at work, a missing file still missing is
- * one read; anything else is read once more (git may have finished between the read and the
- * look). The stores' reads and verify's share it. Outside a repository, one read. A command
+ * it is. With git not at work, a missing file still missing is one read; anything else is read once
+ * more (git may have finished between the read and the look). The stores' reads and verify's share it. Outside a repository, one read. A command
  * stopped part-way (a rebase's conflict) is not at work: its work tree is read as it stands
  * (gitStepInProgress tells it).
  */

@@ -271,8 +271,8 @@ export class MigrationStateStore extends LegacyNamedStore implements FactoryStor
     if (route === undefined || record === undefined) ({ route, value: record } = await this.readOnSteadyRoute((side) => side.get(chainId, contractName)));
     if (this.shadowReads && route.writes.length === 2) await this.shadowCompare(key, route, record);
     if (record === null) return route.reads === 'json' ? this.absentInJson(key, chainId) : null;
-    // [coowned] From a file read with git in the way (a rebase stopped, or running past the read's
-    // wait): the record may be older than the one the store wrote (an upgrade would be made again).
+    // [coowned] From a file read while a git command stood stopped part-way (a rebase's conflict or
+    // `break`): the record may be older than the one the store wrote (an upgrade would be made again).
     if (route.reads === 'json' && loadedBesideGit(this.sides.json, chainId)) await this.refuseLostWrite(chainId, key, CHANGED_OR_MISSING);
     return record;
   }

@@ -200,9 +200,8 @@ export function diskRefusal(disks: readonly FileSystemStatus[]): { code: string;
   return undefined;
 }
 
-/** status's next commands, none of them ready while a file system refuses writes (diskRefusal); a gate that blocks one keeps its reason. */
-export function blockedByDisk(next: readonly NextCommand[], disks: readonly FileSystemStatus[]): NextCommand[] {
-  const refusal = diskRefusal(disks);
+/** status's next commands, none of them ready while a file system refuses writes (`refusal`, from diskRefusal); a gate that blocks one keeps its reason. */
+export function blockedByDisk(next: readonly NextCommand[], refusal: { code: string; reason: string } | undefined): NextCommand[] {
   if (refusal === undefined) return [...next];
   return next.map((n) => (n.ready ? { ...n, ready: false, blockedBy: `${refusal.code}: ${refusal.reason}` } : n));
 }

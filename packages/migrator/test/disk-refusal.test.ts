@@ -21,12 +21,12 @@ const next: NextCommand[] = [
 describe('diskRefusal and blockedByDisk', () => {
   it('leave the commands alone while every file system takes writes', () => {
     expect(diskRefusal([roomy])).toBeUndefined();
-    expect(blockedByDisk(next, [roomy])).toEqual(next);
+    expect(blockedByDisk(next, diskRefusal([roomy]))).toEqual(next);
   });
 
   it('name the full file system and what it holds, and leave no command ready', () => {
     expect(diskRefusal([roomy, full])).toEqual({ code: 'DISK_FULL', reason: 'no free inodes on the file system of the deployments, state folder: /p/deployments' });
-    const blocked = blockedByDisk(next, [roomy, full]);
+    const blocked = blockedByDisk(next, diskRefusal([roomy, full]));
     expect(blocked.map((n) => [n.command, n.ready])).toEqual([
       ['migrate', false],
       ['verify', false],
@@ -40,7 +40,7 @@ describe('diskRefusal and blockedByDisk', () => {
   });
 
   it("give a read-only file system's error code, before the no-space a read-only mount may report too", () => {
-    expect(blockedByDisk(next, [readOnly])[0]?.blockedBy).toBe('PERMISSION_DENIED: the file system of the state folder: /p/.deploystate refuses writes');
+    expect(blockedByDisk(next, diskRefusal([readOnly]))[0]?.blockedBy).toBe('PERMISSION_DENIED: the file system of the state folder: /p/.deploystate refuses writes');
     expect(diskRefusal([{ ...readOnly, exhausted: 'space' }])?.code).toBe('PERMISSION_DENIED');
     // A test write refused as full where the counts show room (a quota): still refused.
     expect(diskRefusal([{ ...roomy, notWritable: { code: 'DISK_FULL', message: 'no space' } }])).toEqual({ code: 'DISK_FULL', reason: 'the file system of the LevelDB: /p/leveldb refuses writes' });

@@ -179,7 +179,7 @@ export async function run(ctx: Context, _args: unknown[], options: Record<string
     ctx.fail(refusal.code, `${refusal.reason}: every command that writes fails until it is fixed`);
     ctx.exitCode = ExitCodes.ENVIRONMENT;
   }
-  const next = blockedByDisk(status.next, disk);
+  const next = blockedByDisk(status.next, refusal);
   const p = ctx.out.paint;
   // Every recorded decision: the config's (committed) and those the migration state carries.
   const decisions = {
