@@ -64,7 +64,10 @@ export const ErrorCodes = {
   DUPLICATE_KEY: 'DUPLICATE_KEY',
   /** Something other than a regular file (a folder, a symbolic link, a socket) is where a state file belongs. */
   NOT_A_FILE: 'NOT_A_FILE',
-  /** A read could not tell whether the record exists (the store stayed busy past the wait): never "absent". */
+  /**
+   * A read could not tell whether the record exists (the store stayed busy past the wait): never
+   * "absent". As a warning's code: a lost-write check that could not run, for a cause with no code.
+   */
   PRESENCE_UNKNOWN: 'PRESENCE_UNKNOWN',
   /** A network file no longer holds a record the store wrote there: other code rewrote the file. */
   FOREIGN_OVERWRITE: 'FOREIGN_OVERWRITE',

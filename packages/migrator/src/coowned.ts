@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lastWrittenVersion, plainSignature, type PlainSignature, type SwapVersion } from '@deploystate/backend-json';
-import { ErrorCodes, gitStashed, StateError, warn, type DeploymentRecord } from '@deploystate/core';
+import { ErrorCodes, gitStashed, isStateError, StateError, warn, type DeploymentRecord } from '@deploystate/core';
 import { chainsInFolder, fileOf, hasBaseline, signatureOf, signatureText, type CoownedContext } from './coowned-baseline.js';
 import { checkFiles, checkFilesAndRecord, gitInTheWay, type FilesCheck, type ForeignOverwrite, type ForeignOverwriteKind } from './coowned-check.js';
 
@@ -175,6 +175,8 @@ export class OverwriteWatch {
    * that finds none forgets them: a later rewrite that drops a record again is reported again.
    */
   private readonly reported = new Map<number, string>();
+  /** The causes of checks that could not run, each warned about once. */
+  private readonly failedChecks = new Set<string>();
 
   constructor(
     private readonly ctx: CoownedContext,
@@ -264,8 +266,9 @@ export class OverwriteWatch {
       const findings = check.findings.filter((f) => !inOutbox.has(f.key));
       if (findings.length > 0) this.reportOnce(chainId, { ...check, findings });
       return findings;
-    } catch {
-      // The check never fails a write; verify reports what it could not.
+    } catch (error) {
+      // The check never fails a write; it says it could not run, and verify reports what it could not.
+      this.checkFailed([chainId], error, 'the drain writes the file unchecked');
       return [];
     }
   }
@@ -285,8 +288,8 @@ export class OverwriteWatch {
    * Before a read answers null from a chain's file (or a list answers without a record): the
    * store's write of `key` (with no key: of any record) that the file lost (a git merge overwrites
    * a file changed after its index refresh without a word; another program rewrites it), or
-   * undefined. One stat while this process knows the file whole; a check that fails leaves the
-   * answer to the read, as before.
+   * undefined. One stat while this process knows the file whole; a check that cannot run leaves
+   * the answer to the read, with a warning (once per process and cause) that it could not check.
    */
   async lostWrite(chainId: number, key?: string, kinds: readonly ForeignOverwriteKind[] = ['missing']): Promise<ForeignOverwrite | undefined> {
     return this.lostIn([chainId], (f) => kinds.includes(f.kind) && (key === undefined || f.key === key));
@@ -316,7 +319,9 @@ export class OverwriteWatch {
         this.noteFindings(chainId, check.findings.filter((f) => f.file === file), signature);
       }
       return check.findings.find(wanted);
-    } catch {
+    } catch (error) {
+      // The read answers from the file as it is; a null may be a record the store wrote, so it says so.
+      this.checkFailed(chains, error, 'the read answers from the file as it is, and a record it lacks may be one the store wrote (a null is not proof it was never deployed)');
       return undefined;
     }
   }
@@ -370,8 +375,27 @@ export class OverwriteWatch {
         return await this.check(chainId, true);
       this.noteFindings(chainId, check.findings, now);
       if (check.findings.length > 0) this.reportOnce(chainId, check);
-    } catch {
-      // The check never fails a write that succeeded; verify reports what it could not.
+    } catch (error) {
+      // The check never fails a write that succeeded; it says it could not run.
+      this.checkFailed([chainId], error, 'the write goes ahead unchecked');
     }
+  }
+
+  /**
+   * A check that could not run (the journal or written.json unreadable, say): what it guards goes on
+   * as it would with nothing lost, which is said once per process and cause (it was silent, and a
+   * read then answered null for a record the store wrote and a file lost).
+   */
+  private checkFailed(chains: readonly number[], error: unknown, after: string): void {
+    const cause = error instanceof Error ? error.message : String(error);
+    if (this.failedChecks.has(cause)) return;
+    this.failedChecks.add(cause);
+    const file = chains.length === 1 ? fileOf(this.ctx, chains[0] as number) : this.ctx.deployments;
+    warn({
+      code: isStateError(error) ? error.code : ErrorCodes.PRESENCE_UNKNOWN,
+      message: `could not check ${file} for records the store wrote there and the file lost (${cause}): ${after}`,
+      hint: 'Mend the cause, then run `deploystate verify` (it checks every file the store wrote, and fails naming what it cannot read).',
+      file,
+    });
   }
 }

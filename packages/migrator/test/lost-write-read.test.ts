@@ -4,10 +4,11 @@
 // rewrote the file, a read of a key the store wrote there and never deleted must not answer null:
 // a deploy flow deploys the contract again on null.
 import { execFileSync } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord } from '@deploystate/core';
+import { sampleRecord, WARNING_CHANNEL } from '@deploystate/core';
 import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
 import { acceptNetworkFiles, createStateStore } from '../src/index.js';
 
@@ -89,5 +90,42 @@ describe('a put the file lost to git', () => {
     expect((await script.list(56)).map((r) => r.contractName)).not.toContain('Vault');
     expect(await script.query({ contractName: 'Vault' })).toEqual([]);
     await script.close();
+  });
+
+  it('a read whose check for a lost write cannot run (the journal unreadable) answers from the file and says so once, naming the file', async () => {
+    const dir = tempDir();
+    const migration = await demoMigration(dir, 'json-primary');
+    await migration.cutover({ acknowledge: await acknowledgeAll(migration) });
+    const file = join(dir, 'deployments', 'bscmainnet.json');
+    const before = readFileSync(file);
+    const put = await runNode('put-one.mjs', [dir, '56', 'Router2', 'bscmainnet']).done;
+    expect(put.code, put.stderr).toBe(0);
+    // Other code writes the file back without the put, and the journal cannot be read (a folder where it belongs).
+    writeFileSync(file, before);
+    const journal = join(dir, '.deploystate', 'journal.ndjson');
+    renameSync(journal, `${journal}.away`);
+    mkdirSync(journal);
+
+    const script = createStateStore({ cwd: dir, env: {} });
+    const warnings: Array<{ code: string; file?: string; message: string }> = [];
+    const listener = (w: unknown): void => void warnings.push(w as { code: string; file?: string; message: string });
+    subscribe(WARNING_CHANNEL, listener);
+    try {
+      expect(await script.getContract(56, 'Router2')).toBeNull();
+      expect(await script.getContract(56, 'Router3')).toBeNull();
+    } finally {
+      unsubscribe(WARNING_CHANNEL, listener);
+      await script.close();
+    }
+    // Once, for the cause, naming the file and what the null may be.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: 'NOT_A_FILE', file });
+    expect(warnings[0]?.message).toContain('could not check');
+    expect(warnings[0]?.message).toContain('a null is not proof it was never deployed');
+
+    // Readable again: the loss is found, as for any read.
+    rmdirSync(journal);
+    renameSync(`${journal}.away`, journal);
+    expect(await getOne(dir, 'Router2')).toMatchObject({ code: 'FOREIGN_OVERWRITE', key: '56-Router2', file });
   });
 });
