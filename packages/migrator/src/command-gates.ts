@@ -85,6 +85,25 @@ export async function transition(
 export const LEVELDB_BEHIND_JSON =
   'in json-primary JSON holds every write and no command of the phase copies it to LevelDB: `deploystate rollback` makes LevelDB equal JSON, then `dual-write enable`, `migrate`, `verify` and `promote` bring the migration back here (`deploystate compare` lists the keys first)';
 
+/** What verify says in leveldb-only when the sides differ: JSON is not kept equal there (after a rollback, a dual-write disable, or before any enable). */
+export const JSON_NOT_KEPT_IN_LEVELDB_ONLY =
+  'in leveldb-only deploy scripts write LevelDB and JSON is not kept equal to it: the differences are writes since JSON was last kept (a rollback or `dual-write disable` ends that); `deploystate dual-write enable`, then `migrate`, make JSON equal LevelDB again, and verify clean';
+
+/** What verify says in dual-write before the copy has completed, when the sides differ. */
+export const COPY_NOT_COMPLETED =
+  'the copy has not completed since dual-write enable: records only in LevelDB, and older ones in JSON that no write since touched, are its work still to do; `deploystate migrate` copies them, then verify again (`deploystate compare` tells that work from a write the sides disagree on)';
+
+/** The way out verify names for differences the phase explains, or undefined. */
+function verifyNext(state: MigrationStateFile, verified: VerifyReport): string | undefined {
+  if (verified.evidence.differences === 0) return undefined;
+  // No command of json-primary writes JSON's records to LevelDB: the differences stay until a
+  // rollback. Only where LevelDB holds nothing JSON lacks: the rollback would delete that.
+  if (state.phase === 'json-primary') return verified.comparison.counts.onlyLeft === 0 ? LEVELDB_BEHIND_JSON : undefined;
+  if (state.phase === 'leveldb-only') return JSON_NOT_KEPT_IN_LEVELDB_ONLY;
+  if (state.phase === 'dual-write' && !state.copy?.completedAt) return COPY_NOT_COMPLETED;
+  return undefined;
+}
+
 /**
  * `ctx`: where the sides are read (read-only commands and gates pass a snapshot context). The fence
  * is held only at the quiet point the snapshot is taken from, so writers wait a moment, not for the
@@ -98,10 +117,8 @@ export async function verifyAndRecord(c: CommandContext, options: { ctx?: Migrat
   const state = await readState(c.files);
   const sinceCutover = state.phase === 'json-only' ? state.cutoverEvidence?.journalSeq : undefined;
   const verified = await verifySides(ctx, { writtenSince, ...(sinceCutover !== undefined && { sinceCutover }) });
-  // No command of json-primary writes JSON's records to LevelDB: the differences stay until a
-  // rollback. Only where LevelDB holds nothing JSON lacks: the rollback would delete that.
-  const behind = state.phase === 'json-primary' && verified.evidence.differences > 0 && verified.comparison.counts.onlyLeft === 0;
-  const report: VerifyReport = behind ? { ...verified, next: LEVELDB_BEHIND_JSON } : verified;
+  const next = verifyNext(state, verified);
+  const report: VerifyReport = next === undefined ? verified : { ...verified, next };
   await updateState(c.files, (s) => {
     s.lastVerify = report.evidence;
     if (report.clean && s.diverged && (s.divergedBy?.seq ?? 0) <= report.evidence.journalSeq) {

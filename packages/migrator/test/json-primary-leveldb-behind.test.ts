@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { ErrorCodes, sampleRecord, type StateError } from '@deploystate/core';
-import { LEVELDB_BEHIND_JSON } from '../src/command-gates.js';
+import { COPY_NOT_COMPLETED, JSON_NOT_KEPT_IN_LEVELDB_ONLY, LEVELDB_BEHIND_JSON } from '../src/command-gates.js';
 import { Migration } from '../src/index.js';
-import { acknowledgeAll, demoMigration, seedLevelDb, useTempDir } from './helpers.js';
+import { acknowledgeAll, demoMigration, runNode, seedLevelDb, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('migrator-json-primary-leveldb-behind-');
 
@@ -52,6 +52,35 @@ describe('json-primary with LevelDB behind JSON', () => {
       const verify = await migration.verify();
       expect(verify.clean).toBe(false);
       expect(verify.next).toBeUndefined();
+    } finally {
+      await migration.close();
+    }
+  }, 60_000);
+});
+
+// After a rollback JSON is not kept equal to LevelDB, and in dual-write before the copy the copy's
+// work shows as differences: verify said "not clean: 13 differences" and no more (a kill probe ran
+// it after every rollback). It names the phase's reason and the way to a clean verify.
+describe('verify where the phase explains the differences', () => {
+  it('names, in leveldb-only after a rollback and in dual-write before the copy, the steps that make it clean; followed, it is', async () => {
+    const dir = join(tempDir(), 'rolled-back');
+    const migration = await demoMigration(dir, 'json-primary');
+    try {
+      await migration.rollback();
+      expect((await migration.verify()).next).toBeUndefined();
+      const put = await runNode('put-one.mjs', [dir, '97', 'AfterRollback', 'bsctestnet']).done;
+      expect(put.code, put.stderr).toBe(0);
+      const inLevelDbOnly = await migration.verify();
+      expect(inLevelDbOnly.clean).toBe(false);
+      expect(inLevelDbOnly.next).toBe(JSON_NOT_KEPT_IN_LEVELDB_ONLY);
+      await migration.enableDualWrite();
+      const beforeCopy = await migration.verify();
+      expect(beforeCopy.clean).toBe(false);
+      expect(beforeCopy.next).toBe(COPY_NOT_COMPLETED);
+      await migration.migrate();
+      const after = await migration.verify();
+      expect(after.clean).toBe(true);
+      expect(after.next).toBeUndefined();
     } finally {
       await migration.close();
     }
