@@ -87,7 +87,7 @@ export const LEVELDB_BEHIND_JSON =
 
 /** What verify says in leveldb-only when the sides differ: JSON is not kept equal there (after a rollback, a dual-write disable, or before any enable). */
 export const JSON_NOT_KEPT_IN_LEVELDB_ONLY =
-  'in leveldb-only deploy scripts write LevelDB and JSON is not kept equal to it: the differences are writes since JSON was last kept (a rollback or `dual-write disable` ends that); `deploystate dual-write enable`, then `migrate`, make JSON equal LevelDB again, and verify clean';
+  'in leveldb-only deploy scripts write LevelDB alone and JSON is not kept equal to it (before the first `dual-write enable`, and after a rollback or `dual-write disable`): `deploystate dual-write enable`, then `migrate`, make JSON equal LevelDB, and verify clean';
 
 /** What verify says in dual-write before the copy has completed, when the sides differ. */
 export const COPY_NOT_COMPLETED =
