@@ -6,14 +6,13 @@
 // as a fresh clone of it reads), said once as a warning; a phase.json deleted by hand while git still
 // tracks it, or never committed and cleaned away, is refused naming the file rather than guessed.
 import { execFileSync } from 'node:child_process';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord, WARNING_CHANNEL, type Warning } from '@deploystate/core';
+import { sampleRecord } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { createStateStore, Migration, sharedStateFile, stateFiles, resolvePaths } from '../src/index.js';
-import { countGitRuns, demoMigration, useTempDir } from './helpers.js';
+import { collectWarnings, countGitRuns, demoMigration, useTempDir } from './helpers.js';
 
 const tempDir = useTempDir('deploystate-checkout-phase-');
 
@@ -39,17 +38,6 @@ async function repository(dir: string): Promise<string> {
   git(dir, 'add', '-A');
   git(dir, 'commit', '-qm', 'after');
   return phaseFile;
-}
-
-async function collectWarnings<T>(work: () => Promise<T>): Promise<{ value: T; warnings: Warning[] }> {
-  const warnings: Warning[] = [];
-  const listener = (w: unknown): void => void warnings.push(w as Warning);
-  subscribe(WARNING_CHANNEL, listener);
-  try {
-    return { value: await work(), warnings };
-  } finally {
-    unsubscribe(WARNING_CHANNEL, listener);
-  }
 }
 
 describe('a checkout without phase.json in a clone whose own state says json-only', () => {

@@ -1,4 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -6,7 +7,7 @@ import { afterAll, afterEach, beforeEach, onTestFinished } from 'vitest';
 import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareStores, MemoryStore, sampleRecord, StoreDigest, type DeploymentRecord, type StoreComparison } from '@deploystate/core';
+import { compareStores, MemoryStore, sampleRecord, StoreDigest, WARNING_CHANNEL, type DeploymentRecord, type StoreComparison, type Warning } from '@deploystate/core';
 import { LevelDbStore } from '@deploystate/backend-leveldb';
 import { JsonFileStore } from '@deploystate/backend-json';
 import { makeTempDir, removeTempDir } from '@deploystate/core/testing';
@@ -328,3 +329,14 @@ export function commitAll(repo: string, message: string): string {
   return teamGit(repo, 'rev-parse', 'HEAD').trim();
 }
 
+/** The warnings published while `work` runs (core's warning channel), with its result. */
+export async function collectWarnings<T>(work: () => Promise<T>): Promise<{ value: T; warnings: Warning[] }> {
+  const warnings: Warning[] = [];
+  const listener = (w: unknown): void => void warnings.push(w as Warning);
+  subscribe(WARNING_CHANNEL, listener);
+  try {
+    return { value: await work(), warnings };
+  } finally {
+    unsubscribe(WARNING_CHANNEL, listener);
+  }
+}

@@ -4,12 +4,11 @@
 // rewrote the file, a read of a key the store wrote there and never deleted must not answer null:
 // a deploy flow deploys the contract again on null.
 import { execFileSync } from 'node:child_process';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleRecord, WARNING_CHANNEL } from '@deploystate/core';
-import { acknowledgeAll, demoMigration, runNode, useTempDir } from './helpers.js';
+import { sampleRecord } from '@deploystate/core';
+import { acknowledgeAll, collectWarnings, demoMigration, runNode, useTempDir } from './helpers.js';
 import { acceptNetworkFiles, createStateStore } from '../src/index.js';
 
 const tempDir = useTempDir('deploystate-lost-read-');
@@ -107,16 +106,14 @@ describe('a put the file lost to git', () => {
     mkdirSync(journal);
 
     const script = createStateStore({ cwd: dir, env: {} });
-    const warnings: Array<{ code: string; file?: string; message: string }> = [];
-    const listener = (w: unknown): void => void warnings.push(w as { code: string; file?: string; message: string });
-    subscribe(WARNING_CHANNEL, listener);
-    try {
-      expect(await script.getContract(56, 'Router2')).toBeNull();
-      expect(await script.getContract(56, 'Router3')).toBeNull();
-    } finally {
-      unsubscribe(WARNING_CHANNEL, listener);
-      await script.close();
-    }
+    const { warnings } = await collectWarnings(async () => {
+      try {
+        expect(await script.getContract(56, 'Router2')).toBeNull();
+        expect(await script.getContract(56, 'Router3')).toBeNull();
+      } finally {
+        await script.close();
+      }
+    });
     // Once, for the cause, naming the file and what the null may be.
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'NOT_A_FILE', file });
